@@ -1,0 +1,134 @@
+# quarterhour: one entry point. `make` builds bin/, `make test` builds the
+# sanitizer binaries under build/asan/ and runs unit, fuzz and end-to-end
+# tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
+# runs every fuzz target for FUZZ_SECONDS.
+
+PKGS     := libuv openssl libssh2 sqlite3 inih
+DEPS_OK  := build/.deps-ok
+CC       ?= cc
+FUZZ_SECONDS ?= 60
+
+# Packages first: pkg-config itself may be what is missing.
+ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+$(shell mkdir -p build)
+DEPS_STATUS := $(shell [ -f $(DEPS_OK) ] || { sh scripts/deps.sh >&2 && touch $(DEPS_OK); }; [ -f $(DEPS_OK) ] && echo ok)
+ifneq ($(DEPS_STATUS),ok)
+$(error missing Debian packages; see the line above)
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+endif
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
+
+BUILD    ?= build/release
+MODE_CFLAGS ?= -O2 -g
+MODE_LDFLAGS ?=
+CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS)
+
+COMMON_SRC  := $(wildcard common/*.c)
+CONSOLE_SRC := $(wildcard console/*.c)
+AGENT_SRC   := $(wildcard agent/*.c)
+TOOL_SRC    := $(wildcard tests/tools/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
+SQL_SRC     := $(wildcard console/*.sql)
+
+COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
+CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
+AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
+LIBQH       := $(BUILD)/libqh.a
+
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench clean format format-check install
+.DEFAULT_GOAL := all
+
+all: release
+
+release:
+	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bins
+	@mkdir -p bin
+	@cp -f build/release/bin/qh-console build/release/bin/qh-agent bin/
+
+asan:
+	@$(MAKE) --no-print-directory BUILD=build/asan \
+	    MODE_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    MODE_LDFLAGS="-fsanitize=address,undefined" bins tools units
+
+bins: $(BUILD)/bin/qh-console $(BUILD)/bin/qh-agent
+tools: $(TOOL_SRC:tests/tools/%.c=$(BUILD)/bin/%)
+units: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+# The schema is embedded as a C string, so the binary carries its own migrations.
+$(BUILD)/%.sql.c: %.sql
+	@mkdir -p $(dir $@)
+	@name=$$(basename $< .sql | tr -c 'a-zA-Z0-9_\n' _); \
+	{ echo "/* generated from $< */"; echo "const char qh_sql_$${name}[] ="; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ";"; } > $@
+
+$(BUILD)/%.sql.o: $(BUILD)/%.sql.c
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBQH): $(COMMON_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/qh-console: $(CONSOLE_OBJ) $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $(CONSOLE_OBJ) $(LIBQH) $(PKG_LIBS)
+
+$(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBQH) $(PKG_LIBS)
+
+$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(LIBQH) $(PKG_LIBS)
+
+# Unit tests link the console's modules too (all but main.c).
+CONSOLE_LIB_OBJ := $(filter-out $(BUILD)/console/main.o,$(CONSOLE_OBJ))
+AGENT_LIB_OBJ   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+# Fuzz targets: clang + libFuzzer, built from the common sources directly.
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-missing-prototypes
+fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
+
+build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(filter-out console/main.c,$(CONSOLE_SRC))
+	@mkdir -p build/fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+
+fuzz: fuzz-build
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+test: asan fuzz-build
+	@sh tests/run.sh
+
+demo: release
+	@sh scripts/demo.sh
+
+bench: release
+	@sh bench/run.sh
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+format-check:
+	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
+
+install: release
+	install -d $(DESTDIR)/usr/local/bin
+	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)/usr/local/bin/
+
+clean:
+	rm -rf build bin
+
+-include $(shell find build -name '*.d' 2>/dev/null)

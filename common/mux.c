@@ -1,0 +1,857 @@
+/*
+ * Channel multiplexing over a qh_tls connection: the frame dispatcher, the
+ * channel table, windows and half-close.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/mux.h"
+
+enum chan_state {
+	CH_OPENING,	/* we sent OPEN, waiting for OPEN_OK or OPEN_FAIL */
+	CH_PENDING,	/* peer sent OPEN, application has not answered */
+	CH_OPEN,	/* data may flow */
+	CH_CLOSING,	/* we sent CLOSE (application is done), waiting for peer's */
+};
+
+struct qh_chan {
+	struct qh_mux *mux;
+	uint32_t id;		/* ours */
+	uint32_t remote_id;	/* the peer's */
+	enum chan_state state;
+	const struct qh_chan_ops *ops;
+	void *arg;
+	uint64_t send_window;	/* bytes we may still send */
+	uint32_t window;	/* the window we grant */
+	uint32_t recv_window;	/* bytes the peer may still send */
+	uint32_t unacked;	/* consumed, not yet credited */
+	unsigned sent_eof:1, got_eof:1, sent_close:1, got_close:1, want_writable:1;
+};
+
+enum mux_state {
+	MUX_CONNECTING,	/* TLS handshake running */
+	MUX_JOIN,	/* server: peer without certificate, one JOIN allowed */
+	MUX_READY,	/* authenticated peer */
+	MUX_CLOSED,	/* closing; frames are ignored */
+};
+
+struct qh_mux {
+	struct qh_tls_conn *tls;
+	enum mux_state state;
+	const struct qh_mux_ops *ops;
+	void *arg;
+	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1];	/* by our id */
+	uint32_t next_id;
+	unsigned nchans;
+	int joined;		/* the one JOIN message arrived */
+	uint64_t ping_cookie;
+	char name[160];
+};
+
+static void chan_free(struct qh_chan *ch);
+
+static const char *
+peer_name(struct qh_mux *mux)
+{
+	const struct qh_identity *id = qh_tls_peer(mux->tls);
+
+	if (id->role == QH_ROLE_NONE)
+		snprintf(mux->name, sizeof(mux->name), "%s", qh_tls_peer_addr(mux->tls));
+	else
+		snprintf(mux->name, sizeof(mux->name), "%s %s %s",
+		    qh_tls_peer_addr(mux->tls), qh_role_name(id->role), id->id);
+	return mux->name;
+}
+
+const char *
+qh_mux_name(const struct qh_mux *mux)
+{
+	return peer_name((struct qh_mux *)mux);
+}
+
+void
+qh_mux_close(struct qh_mux *mux, int err, const char *why)
+{
+	unsigned i;
+
+	if (mux->state == MUX_CLOSED)
+		return;
+	if (why != NULL)
+		qh_warn("peer %s: %s; closing", peer_name(mux), why);
+	mux->state = MUX_CLOSED;
+	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->nchans > 0; i++) {
+		struct qh_chan *ch = mux->chans[i];
+
+		const struct qh_chan_ops *ops;
+		enum chan_state was;
+
+		if (ch == NULL)
+			continue;
+		/* Marked closing first, so a qh_chan_close() from on_close is a no-op. */
+		ops = ch->ops;
+		was = ch->state;
+		ch->state = CH_CLOSING;
+		if (was != CH_CLOSING && ops != NULL && ops->on_close != NULL)
+			ops->on_close(ch);
+		chan_free(ch);
+	}
+	qh_tls_close(mux->tls, err);
+}
+
+/* Logs a protocol violation and closes only this peer. */
+static int
+protocol_error(struct qh_mux *mux, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int
+protocol_error(struct qh_mux *mux, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	qh_warn("peer %s: protocol error: %s; closing", peer_name(mux), why);
+	qh_mux_close(mux, QH_ERR_PROTOCOL, NULL);
+	return QH_ERR_PROTOCOL;
+}
+
+/* Output. */
+
+static int
+send_frame(struct qh_mux *mux, uint8_t type, uint32_t chan, const void *p, size_t len)
+{
+	int r;
+
+	if (mux->state == MUX_CLOSED)
+		return QH_ERR_CLOSED;
+	if ((r = qh_wire_put_frame(qh_tls_outbuf(mux->tls), type, chan, p, len)) != 0) {
+		qh_mux_close(mux, r, "output buffer full");
+		return r;
+	}
+	qh_tls_kick(mux->tls);
+	return 0;
+}
+
+static int
+send_u32(struct qh_mux *mux, uint8_t type, uint32_t chan, uint32_t v)
+{
+	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+		(uint8_t)v };
+
+	return send_frame(mux, type, chan, d, sizeof(d));
+}
+
+int
+qh_mux_send_control(struct qh_mux *mux, const struct qh_buf *msg)
+{
+	return send_frame(mux, QH_FRAME_CONTROL, 0, qh_buf_ptr(msg), qh_buf_len(msg));
+}
+
+static int
+build_error(struct qh_buf *b, const char *code, const char *text)
+{
+	int r;
+
+	if ((r = qh_msg_begin(b, QH_MSG_ERROR)) != 0 ||
+	    (r = qh_msg_put_str(b, QH_K_CODE, code)) != 0 ||
+	    (r = qh_msg_put(b, QH_K_TEXT, text, strnlen(text, 4000))) != 0)
+		return r;
+	return 0;
+}
+
+int
+qh_mux_send_error(struct qh_mux *mux, const char *code, const char *text)
+{
+	struct qh_buf b;
+	int r;
+
+	qh_buf_init(&b, 8192);
+	if ((r = build_error(&b, code, text)) == 0)
+		r = qh_mux_send_control(mux, &b);
+	qh_buf_release(&b);
+	return r;
+}
+
+/* Channels. */
+
+static struct qh_chan *
+chan_new(struct qh_mux *mux)
+{
+	struct qh_chan *ch;
+	uint32_t i, id;
+
+	if (mux->nchans >= QH_MUX_MAX_CHANNELS)
+		return NULL;
+	/* Next free id after the last one handed out, so ids are not reused at once. */
+	for (i = 0; i < QH_MUX_MAX_CHANNELS; i++) {
+		id = (mux->next_id + i) % QH_MUX_MAX_CHANNELS + 1;
+		if (mux->chans[id] == NULL)
+			break;
+	}
+	if ((ch = calloc(1, sizeof(*ch))) == NULL)
+		return NULL;
+	ch->mux = mux;
+	ch->id = id;
+	mux->chans[id] = ch;
+	mux->next_id = id;
+	mux->nchans++;
+	return ch;
+}
+
+static void
+chan_free(struct qh_chan *ch)
+{
+	struct qh_mux *mux = ch->mux;
+
+	mux->chans[ch->id] = NULL;
+	mux->nchans--;
+	free(ch);
+}
+
+static uint32_t
+clamp_window(uint32_t w)
+{
+	if (w == 0)
+		return QH_MUX_WINDOW;
+	if (w < QH_MUX_MIN_WINDOW)
+		return QH_MUX_MIN_WINDOW;
+	if (w > QH_MUX_MAX_WINDOW)
+		return QH_MUX_MAX_WINDOW;
+	return w;
+}
+
+struct qh_chan *
+qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg, uint32_t window,
+    const struct qh_chan_ops *ops, void *arg)
+{
+	struct qh_chan *ch;
+	struct qh_buf *out;
+	int r;
+
+	if (mux->state != MUX_READY || (ch = chan_new(mux)) == NULL)
+		return NULL;
+	ch->state = CH_OPENING;
+	ch->ops = ops;
+	ch->arg = arg;
+	ch->window = ch->recv_window = clamp_window(window);
+	out = qh_tls_outbuf(mux->tls);
+	if ((r = qh_wire_put_header(out, QH_FRAME_OPEN, ch->id, 4 + qh_buf_len(msg))) != 0 ||
+	    (r = qh_buf_put_u32(out, ch->window)) != 0 ||
+	    (r = qh_buf_put(out, qh_buf_ptr(msg), qh_buf_len(msg))) != 0) {
+		chan_free(ch);
+		qh_mux_close(mux, r, "output buffer full");
+		return NULL;
+	}
+	qh_tls_kick(mux->tls);
+	return ch;
+}
+
+int
+qh_chan_accept(struct qh_chan *ch, uint32_t window, const struct qh_chan_ops *ops,
+    void *arg)
+{
+	uint8_t d[8];
+	uint32_t w = clamp_window(window);
+
+	if (ch->state != CH_PENDING)
+		return QH_ERR_ARG;
+	ch->ops = ops;
+	ch->arg = arg;
+	ch->state = CH_OPEN;
+	ch->window = ch->recv_window = w;
+	d[0] = (uint8_t)(ch->id >> 24), d[1] = (uint8_t)(ch->id >> 16);
+	d[2] = (uint8_t)(ch->id >> 8), d[3] = (uint8_t)ch->id;
+	d[4] = (uint8_t)(w >> 24), d[5] = (uint8_t)(w >> 16);
+	d[6] = (uint8_t)(w >> 8), d[7] = (uint8_t)w;
+	return send_frame(ch->mux, QH_FRAME_OPEN_OK, ch->remote_id, d, sizeof(d));
+}
+
+void
+qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text)
+{
+	struct qh_mux *mux = ch->mux;
+	struct qh_buf b;
+
+	if (ch->state != CH_PENDING)
+		return;
+	qh_buf_init(&b, 8192);
+	if (build_error(&b, code, text) == 0)
+		(void)send_frame(mux, QH_FRAME_OPEN_FAIL, ch->remote_id,
+		    qh_buf_ptr(&b), qh_buf_len(&b));
+	qh_buf_release(&b);
+	chan_free(ch);
+}
+
+size_t
+qh_chan_writable(const struct qh_chan *ch)
+{
+	size_t queued = qh_tls_queued(ch->mux->tls), room;
+
+	if (ch->state != CH_OPEN || ch->sent_eof || ch->mux->state != MUX_READY ||
+	    !qh_tls_writable(ch->mux->tls))
+		return 0;
+	/* The connection's queue stays under the high-water mark plus one frame. */
+	room = QH_TLS_HIGH_WATER - queued;
+	if (room < QH_WIRE_MAX_PAYLOAD)
+		room = QH_WIRE_MAX_PAYLOAD;
+	return ch->send_window < room ? (size_t)ch->send_window : room;
+}
+
+ssize_t
+qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
+{
+	struct qh_mux *mux = ch->mux;
+	const uint8_t *src = p;
+	size_t room = qh_chan_writable(ch), done = 0, n;
+	int r;
+
+	if (ch->state != CH_OPEN || ch->sent_eof)
+		return QH_ERR_CLOSED;
+	if (len > room)
+		ch->want_writable = 1;
+	while (done < len && done < room) {
+		n = len - done;
+		if (n > room - done)
+			n = room - done;
+		if (n > QH_WIRE_MAX_PAYLOAD)
+			n = QH_WIRE_MAX_PAYLOAD;
+		r = send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA,
+		    ch->remote_id, src + done, n);
+		if (r != 0)
+			return r;
+		done += n;
+	}
+	ch->send_window -= done;
+	return (ssize_t)done;
+}
+
+int
+qh_chan_send_msg(struct qh_chan *ch, const struct qh_buf *msg)
+{
+	if (ch->state != CH_OPEN)
+		return QH_ERR_CLOSED;
+	return send_frame(ch->mux, QH_FRAME_MSG, ch->remote_id, qh_buf_ptr(msg),
+	    qh_buf_len(msg));
+}
+
+void
+qh_chan_consume(struct qh_chan *ch, size_t n)
+{
+	if (ch->state != CH_OPEN || n == 0)
+		return;
+	ch->unacked += (uint32_t)n;
+	/* Credit in batches of a quarter window: few WINDOW frames, no stalls. */
+	if (ch->unacked >= ch->window / 4 && !ch->got_eof) {
+		ch->recv_window += ch->unacked;
+		(void)send_u32(ch->mux, QH_FRAME_WINDOW, ch->remote_id, ch->unacked);
+		ch->unacked = 0;
+	}
+}
+
+int
+qh_chan_eof(struct qh_chan *ch)
+{
+	if (ch->state != CH_OPEN)
+		return QH_ERR_CLOSED;
+	if (ch->sent_eof)
+		return 0;
+	ch->sent_eof = 1;
+	return send_frame(ch->mux, QH_FRAME_EOF, ch->remote_id, NULL, 0);
+}
+
+void
+qh_chan_close(struct qh_chan *ch)
+{
+	struct qh_mux *mux = ch->mux;
+
+	if (ch->state == CH_PENDING) {
+		qh_chan_refuse(ch, "closed", "channel closed");
+		return;
+	}
+	if (ch->state == CH_CLOSING)
+		return;
+	ch->ops = NULL;
+	ch->arg = NULL;
+	if (mux->state == MUX_CLOSED) {
+		ch->state = CH_CLOSING;	/* qh_mux_close frees it */
+		return;
+	}
+	if (ch->state == CH_OPENING) {
+		/* The answer is still coming; close when it does. */
+		ch->state = CH_CLOSING;
+		return;
+	}
+	ch->state = CH_CLOSING;
+	ch->sent_close = 1;
+	(void)send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
+	if (ch->got_close)
+		chan_free(ch);
+}
+
+void *
+qh_chan_arg(const struct qh_chan *ch)
+{
+	return ch->arg;
+}
+
+void
+qh_chan_set_arg(struct qh_chan *ch, void *arg)
+{
+	ch->arg = arg;
+}
+
+struct qh_mux *
+qh_chan_mux(const struct qh_chan *ch)
+{
+	return ch->mux;
+}
+
+uint32_t
+qh_chan_id(const struct qh_chan *ch)
+{
+	return ch->id;
+}
+
+int
+qh_chan_got_eof(const struct qh_chan *ch)
+{
+	return ch->got_eof;
+}
+
+/* Input: one handler per frame type. */
+
+typedef int (*frame_handler)(struct qh_mux *mux, const struct qh_frame *f);
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Finds the channel a frame is addressed to, or reports the peer. */
+static struct qh_chan *
+frame_chan(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if (f->chan == 0 || f->chan > QH_MUX_MAX_CHANNELS ||
+	    (ch = mux->chans[f->chan]) == NULL || ch->state == CH_PENDING) {
+		protocol_error(mux, "%s frame for channel %" PRIu32 " that was never opened",
+		    qh_wire_frame_name(f->type), f->chan);
+		return NULL;
+	}
+	return ch;
+}
+
+static int
+on_frame_control(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_msg m;
+	int r;
+
+	if (f->chan != 0)
+		return protocol_error(mux, "control frame on channel %" PRIu32, f->chan);
+	if ((r = qh_msg_decode(f->payload, f->len, &m)) != 0)
+		return protocol_error(mux, "bad control message: %s", qh_strerror(r));
+	if (mux->state == MUX_JOIN) {
+		if (mux->joined || m.type != QH_MSG_JOIN)
+			return protocol_error(mux, "%s before authentication",
+			    qh_msg_name(m.type));
+		mux->joined = 1;
+	}
+	return mux->ops->on_control != NULL ? mux->ops->on_control(mux, &m) : 0;
+}
+
+static int
+on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+	struct qh_msg m;
+	int r;
+
+	if (f->len < 4 || f->chan == 0)
+		return protocol_error(mux, "malformed open");
+	if ((r = qh_msg_decode(f->payload + 4, f->len - 4, &m)) != 0)
+		return protocol_error(mux, "bad open message: %s", qh_strerror(r));
+	if ((ch = chan_new(mux)) == NULL) {
+		struct qh_buf b;
+
+		/* Over the channel limit: refuse this one, keep the connection. */
+		qh_buf_init(&b, 1024);
+		if (build_error(&b, "limit", "too many channels") == 0)
+			(void)send_frame(mux, QH_FRAME_OPEN_FAIL, f->chan,
+			    qh_buf_ptr(&b), qh_buf_len(&b));
+		qh_buf_release(&b);
+		return 0;
+	}
+	ch->state = CH_PENDING;
+	ch->remote_id = f->chan;
+	ch->send_window = be32(f->payload);
+	if (ch->send_window > QH_MUX_MAX_WINDOW) {
+		chan_free(ch);
+		return protocol_error(mux, "window %" PRIu64 " too large", ch->send_window);
+	}
+	if (mux->ops->on_open == NULL) {
+		qh_chan_refuse(ch, "unsupported", "channels are not accepted here");
+		return 0;
+	}
+	return mux->ops->on_open(mux, ch, &m);
+}
+
+static int
+on_frame_open_ok(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+		return protocol_error(mux, "open-ok for open channel %" PRIu32, f->chan);
+	if (f->len != 8)
+		return protocol_error(mux, "malformed open-ok");
+	ch->remote_id = be32(f->payload);
+	ch->send_window = be32(f->payload + 4);
+	if (ch->remote_id == 0 || ch->send_window > QH_MUX_MAX_WINDOW)
+		return protocol_error(mux, "malformed open-ok");
+	if (ch->state == CH_CLOSING) {
+		/* Closed by us while opening: finish the close now. */
+		ch->sent_close = 1;
+		return send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
+	}
+	ch->state = CH_OPEN;
+	if (ch->ops->on_open_result != NULL)
+		ch->ops->on_open_result(ch, 0, NULL);
+	return 0;
+}
+
+static int
+on_frame_open_fail(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+	struct qh_msg m;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+		return protocol_error(mux, "open-fail for open channel %" PRIu32, f->chan);
+	if (qh_msg_decode(f->payload, f->len, &m) != 0 || m.type != QH_MSG_ERROR)
+		return protocol_error(mux, "malformed open-fail");
+	if (ch->state == CH_OPENING && ch->ops->on_open_result != NULL) {
+		ch->state = CH_CLOSING;
+		ch->ops->on_open_result(ch, QH_ERR_REFUSED, &m);
+		if (mux->state == MUX_CLOSED)
+			return 0;	/* freed with the connection */
+	}
+	chan_free(ch);
+	return 0;
+}
+
+static int
+on_frame_data(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (ch->state == CH_OPENING)
+		return protocol_error(mux, "data on unconfirmed channel %" PRIu32, f->chan);
+	if (ch->got_eof || ch->got_close)
+		return protocol_error(mux, "data after eof on channel %" PRIu32, f->chan);
+	if (f->len > ch->recv_window)
+		return protocol_error(mux, "data beyond window on channel %" PRIu32
+		    " (%zu > %" PRIu32 ")", f->chan, f->len, ch->recv_window);
+	ch->recv_window -= (uint32_t)f->len;
+	if (ch->state == CH_CLOSING || f->len == 0)
+		return 0;	/* we are done with it; drop */
+	if (ch->ops->on_data != NULL)
+		ch->ops->on_data(ch, f->type == QH_FRAME_EXTDATA, f->payload, f->len);
+	return 0;
+}
+
+static int
+on_frame_eof(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (ch->state == CH_OPENING || f->len != 0)
+		return protocol_error(mux, "unexpected eof on channel %" PRIu32, f->chan);
+	if (ch->got_eof)
+		return 0;
+	ch->got_eof = 1;
+	if (ch->state == CH_OPEN && ch->ops->on_eof != NULL)
+		ch->ops->on_eof(ch);
+	return 0;
+}
+
+static int
+on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
+{
+	const struct qh_chan_ops *ops;
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (f->len != 0 || ch->got_close || (ch->state == CH_OPENING))
+		return protocol_error(mux, "unexpected close on channel %" PRIu32, f->chan);
+	ch->got_close = 1;
+	if (ch->state == CH_CLOSING) {
+		if (ch->sent_close)
+			chan_free(ch);
+		return 0;
+	}
+	/* Peer closed first: tell the application, answer, forget. */
+	ops = ch->ops;
+	ch->state = CH_CLOSING;
+	ch->sent_close = 1;
+	if (ops->on_close != NULL)
+		ops->on_close(ch);
+	if (mux->state == MUX_CLOSED)
+		return 0;	/* freed with the connection */
+	(void)send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
+	chan_free(ch);
+	return 0;
+}
+
+static int
+on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+	uint32_t inc;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if (f->len != 4 || ch->state == CH_OPENING)
+		return protocol_error(mux, "malformed window");
+	inc = be32(f->payload);
+	if (ch->send_window + inc > QH_MUX_MAX_WINDOW)
+		return protocol_error(mux, "window overflow on channel %" PRIu32, f->chan);
+	ch->send_window += inc;
+	if (ch->state == CH_OPEN && ch->want_writable && qh_chan_writable(ch) > 0) {
+		ch->want_writable = 0;
+		if (ch->ops->on_writable != NULL)
+			ch->ops->on_writable(ch);
+	}
+	return 0;
+}
+
+static int
+on_frame_msg(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+	struct qh_msg m;
+	int r;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return QH_ERR_PROTOCOL;
+	if ((r = qh_msg_decode(f->payload, f->len, &m)) != 0)
+		return protocol_error(mux, "bad channel message: %s", qh_strerror(r));
+	if (ch->state == CH_OPEN && ch->ops->on_msg != NULL)
+		ch->ops->on_msg(ch, &m);
+	return 0;
+}
+
+static int
+on_frame_ping(struct qh_mux *mux, const struct qh_frame *f)
+{
+	if (f->len != 8 || f->chan != 0)
+		return protocol_error(mux, "malformed ping");
+	return send_frame(mux, QH_FRAME_PONG, 0, f->payload, f->len);
+}
+
+static int
+on_frame_pong(struct qh_mux *mux, const struct qh_frame *f)
+{
+	if (f->len != 8 || f->chan != 0)
+		return protocol_error(mux, "malformed pong");
+	return 0;	/* any input resets the keepalive */
+}
+
+static const frame_handler handlers[QH_FRAME_TYPE_MAX] = {
+	[QH_FRAME_CONTROL] = on_frame_control,
+	[QH_FRAME_OPEN] = on_frame_open,
+	[QH_FRAME_OPEN_OK] = on_frame_open_ok,
+	[QH_FRAME_OPEN_FAIL] = on_frame_open_fail,
+	[QH_FRAME_DATA] = on_frame_data,
+	[QH_FRAME_EXTDATA] = on_frame_data,
+	[QH_FRAME_EOF] = on_frame_eof,
+	[QH_FRAME_CLOSE] = on_frame_close,
+	[QH_FRAME_WINDOW] = on_frame_window,
+	[QH_FRAME_MSG] = on_frame_msg,
+	[QH_FRAME_PING] = on_frame_ping,
+	[QH_FRAME_PONG] = on_frame_pong,
+};
+
+static int
+mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
+{
+	struct qh_mux *mux = qh_tls_arg(tls);
+	struct qh_frame f;
+	int r;
+
+	while (mux->state != MUX_CLOSED) {
+		r = qh_wire_decode(in, &f);
+		if (r == 0)
+			return 0;
+		if (r == QH_ERR_TOO_LARGE) {
+			uint32_t len = 0;
+
+			(void)qh_buf_peek_u32(in, 5, &len);
+			return protocol_error(mux, "frame of %" PRIu32 " bytes exceeds the "
+			    "maximum of %d", len, QH_WIRE_MAX_PAYLOAD);
+		}
+		if (r < 0) {
+			uint8_t type = 0;
+
+			(void)qh_buf_peek_u8(in, 0, &type);
+			return protocol_error(mux, "unknown frame type %u", type);
+		}
+		if (mux->state == MUX_JOIN && (f.type != QH_FRAME_CONTROL ||
+		    f.len > QH_MUX_JOIN_MAX))
+			return protocol_error(mux, "%s frame before authentication",
+			    qh_wire_frame_name(f.type));
+		if ((r = handlers[f.type](mux, &f)) != 0)
+			return mux->state == MUX_CLOSED ? 0 : r;
+		(void)qh_buf_consume(in, QH_WIRE_HDR_LEN + f.len);
+	}
+	/* Closed while dispatching: drop the rest. */
+	qh_buf_reset(in);
+	return 0;
+}
+
+static int
+mux_ready(struct qh_tls_conn *tls, const struct qh_identity *peer)
+{
+	struct qh_mux *mux = qh_tls_arg(tls);
+
+	mux->state = peer->role == QH_ROLE_NONE ? MUX_JOIN : MUX_READY;
+	return mux->ops->on_ready != NULL ? mux->ops->on_ready(mux, peer) : 0;
+}
+
+static void
+mux_drain(struct qh_tls_conn *tls)
+{
+	struct qh_mux *mux = qh_tls_arg(tls);
+	uint32_t i;
+
+	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->state == MUX_READY; i++) {
+		struct qh_chan *ch = mux->chans[i];
+
+		if (ch == NULL || !ch->want_writable || qh_chan_writable(ch) == 0)
+			continue;
+		ch->want_writable = 0;
+		if (ch->ops->on_writable != NULL)
+			ch->ops->on_writable(ch);
+	}
+	if (mux->state == MUX_READY && mux->ops->on_drain != NULL)
+		mux->ops->on_drain(mux);
+}
+
+static void
+mux_idle(struct qh_tls_conn *tls)
+{
+	struct qh_mux *mux = qh_tls_arg(tls);
+	uint8_t d[8];
+	uint64_t c = ++mux->ping_cookie;
+	int i;
+
+	if (mux->state != MUX_READY)
+		return;
+	for (i = 0; i < 8; i++)
+		d[i] = (uint8_t)(c >> (56 - 8 * i));
+	(void)send_frame(mux, QH_FRAME_PING, 0, d, sizeof(d));
+}
+
+static void
+mux_closed(struct qh_tls_conn *tls, int err)
+{
+	struct qh_mux *mux = qh_tls_arg(tls);
+
+	if (mux->state != MUX_CLOSED)
+		qh_mux_close(mux, err, NULL);
+	if (mux->ops->on_close != NULL)
+		mux->ops->on_close(mux, err);
+	free(mux);
+}
+
+static const struct qh_tls_ops mux_tls_ops = {
+	.on_ready = mux_ready,
+	.on_plaintext = mux_plaintext,
+	.on_drain = mux_drain,
+	.on_idle = mux_idle,
+	.on_close = mux_closed,
+};
+
+struct qh_mux *
+qh_mux_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
+    const char *host, const char *pin, const struct qh_mux_ops *ops, void *arg)
+{
+	struct qh_mux *mux;
+
+	if ((mux = calloc(1, sizeof(*mux))) == NULL)
+		return NULL;
+	mux->ops = ops;
+	mux->arg = arg;
+	mux->state = MUX_CONNECTING;
+	if ((mux->tls = qh_tls_new(loop, ctx, mode, host, pin, &mux_tls_ops, mux)) == NULL) {
+		free(mux);
+		return NULL;
+	}
+	return mux;
+}
+
+uv_tcp_t *
+qh_mux_tcp(struct qh_mux *mux)
+{
+	return qh_tls_tcp(mux->tls);
+}
+
+int
+qh_mux_start(struct qh_mux *mux)
+{
+	return qh_tls_start(mux->tls);
+}
+
+void *
+qh_mux_arg(const struct qh_mux *mux)
+{
+	return mux->arg;
+}
+
+void
+qh_mux_set_arg(struct qh_mux *mux, void *arg)
+{
+	mux->arg = arg;
+}
+
+const struct qh_identity *
+qh_mux_peer(const struct qh_mux *mux)
+{
+	return qh_tls_peer(mux->tls);
+}
+
+const char *
+qh_mux_peer_addr(const struct qh_mux *mux)
+{
+	return qh_tls_peer_addr(mux->tls);
+}
+
+struct qh_tls_conn *
+qh_mux_tls(struct qh_mux *mux)
+{
+	return mux->tls;
+}
+
+void
+qh_mux_set_keepalive(struct qh_mux *mux, uint64_t idle_ms, uint64_t dead_ms)
+{
+	qh_tls_set_keepalive(mux->tls, idle_ms, dead_ms);
+}

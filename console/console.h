@@ -1,0 +1,39 @@
+/*
+ * qh-console: the shared declarations of its commands and modules.
+ */
+#ifndef QH_CONSOLE_H
+#define QH_CONSOLE_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "qh/cli.h"
+
+/* console.conf, as read by conf.c. Defaults are set by conf_defaults(). */
+struct console_conf {
+	char name[256];			/* [console] name: DNS name or IP in the certificate */
+	char listen[300];		/* [console] listen: ADDR:PORT */
+	long long grace_seconds;	/* [session] grace: agent reconnect window (R11) */
+	long long idle_seconds;		/* [session] idle: close with no technician (R12) */
+	long long keepalive_seconds;	/* [session] keepalive: ping interval; dead after 3 */
+	long long token_hours;		/* [enroll] token_hours: join token lifetime */
+	long long cert_days;		/* [enroll] cert_days: agent/tech certificate lifetime */
+	char log_level[16];		/* [console] log_level */
+};
+
+/* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
+const char *console_state_dir(const struct qh_cli *c);
+
+void conf_defaults(struct console_conf *conf);
+/* Reads STATE/console.conf; on error prints "FILE:LINE: reason" and returns <0. */
+int conf_load(const char *state_dir, struct console_conf *conf);
+/* Writes a new console.conf with the given name and listen address. */
+int conf_write_new(const char *state_dir, const char *name, const char *listen);
+
+/* Command handlers (one file per command group). */
+int cmd_init(struct qh_cli *c);
+int cmd_tech_add(struct qh_cli *c);
+int cmd_tech_revoke(struct qh_cli *c);
+int cmd_serve(struct qh_cli *c);
+
+#endif

@@ -1,0 +1,341 @@
+/*
+ * The console's database: opening STATE/ledger.db with the pragmas every
+ * connection needs, creating it, and the schema migrations.
+ *
+ * The schema lives in console/schema.sql and is compiled in as qh_sql_schema
+ * (see the Makefile). Migrations are an array of steps, one per schema
+ * version; db_migrate() runs the ones a database has not seen inside one
+ * BEGIN IMMEDIATE transaction and records the new PRAGMA user_version, so
+ * two processes starting at once cannot both migrate.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+#include <openssl/bio.h>
+#include <openssl/x509.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/pki.h"
+#include "db.h"
+
+/* Generated from console/schema.sql by the Makefile. */
+extern const char qh_sql_schema[];
+
+struct db_step {
+	int version;		/* user_version after this step */
+	const char *sql;	/* statements to run */
+};
+
+/* Append a step for every new schema version; never edit an old one. */
+static const struct db_step db_steps[] = {
+	{ 1, qh_sql_schema },
+};
+
+#define DB_NSTEPS	((int)(sizeof(db_steps) / sizeof(db_steps[0])))
+
+int
+db_schema_version(void)
+{
+	return db_steps[DB_NSTEPS - 1].version;
+}
+
+int
+db_error_at(const char *func, sqlite3 *db, int rc, const char *what)
+{
+	int base = rc & 0xff;
+
+	if (base == SQLITE_OK || base == SQLITE_ROW || base == SQLITE_DONE)
+		return 0;
+	qh_log_write(QH_LOG_ERROR, func, "%s: %s", what,
+	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	if (base == SQLITE_BUSY || base == SQLITE_LOCKED)
+		return QH_ERR_BUSY;
+	return QH_ERR_DB;
+}
+
+int
+db_exec(sqlite3 *db, const char *sql)
+{
+	int rc;
+
+	if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+		return db_error(db, rc, "exec");
+	return 0;
+}
+
+int
+db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stp)
+{
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, stp, NULL)) != SQLITE_OK) {
+		*stp = NULL;
+		return db_error(db, rc, "prepare");
+	}
+	return 0;
+}
+
+int
+db_begin(sqlite3 *db)
+{
+	return db_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+db_commit(sqlite3 *db)
+{
+	return db_exec(db, "COMMIT");
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	if (db != NULL && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+void
+db_close(sqlite3 *db)
+{
+	if (db != NULL)
+		sqlite3_close_v2(db);
+}
+
+/* Reads one integer from a pragma or query that returns one row. */
+static int
+db_int(sqlite3 *db, const char *sql, int *out)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, sql, &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? QH_ERR_DB : db_error(db, rc, sql);
+		goto out;
+	}
+	*out = sqlite3_column_int(st, 0);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Switches to WAL and checks that SQLite agreed (it cannot on some filesystems). */
+static int
+db_wal(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int r, rc;
+
+	if ((r = db_prepare(db, "PRAGMA journal_mode=WAL", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = db_error(db, rc, "journal_mode");
+		goto out;
+	}
+	mode = sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		qh_error("the database refused WAL mode (journal_mode %s)",
+		    mode != NULL ? (const char *)mode : "?");
+		r = QH_ERR_DB;
+		goto out;
+	}
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Writes STATE/ledger.db into path. */
+static int
+db_path(const char *state_dir, char *path, size_t len)
+{
+	if ((size_t)snprintf(path, len, "%s/%s", state_dir, DB_FILE) >= len)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
+int
+db_open(const char *state_dir, int readonly, sqlite3 **dbp)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	sqlite3 *db = NULL;
+	int r, rc, version = 0;
+
+	*dbp = NULL;
+	if ((r = db_path(state_dir, path, sizeof(path))) != 0)
+		return r;
+	if (stat(path, &st) == -1) {
+		qh_error("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? QH_ERR_NOT_FOUND : QH_ERR_SYSTEM;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		qh_error("%s: not a regular file", path);
+		return QH_ERR_DB;
+	}
+	rc = sqlite3_open_v2(path, &db, readonly ? SQLITE_OPEN_READONLY :
+	    SQLITE_OPEN_READWRITE, NULL);
+	if (rc != SQLITE_OK) {
+		r = db_error(db, rc, path);
+		goto out;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	if ((rc = sqlite3_busy_timeout(db, DB_BUSY_MS)) != SQLITE_OK) {
+		r = db_error(db, rc, "busy_timeout");
+		goto out;
+	}
+	if ((r = db_exec(db, "PRAGMA foreign_keys=ON")) != 0 ||
+	    (r = db_exec(db, "PRAGMA synchronous=FULL")) != 0)
+		goto out;
+	if (!readonly && (r = db_wal(db)) != 0)
+		goto out;
+	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
+		goto out;
+	if (version > db_schema_version()) {
+		qh_error("%s: schema version %d is newer than this program's (%d)",
+		    path, version, db_schema_version());
+		r = QH_ERR_DB;
+		goto out;
+	}
+	*dbp = db;
+	db = NULL;
+	r = 0;
+out:
+	db_close(db);
+	return r;
+}
+
+int
+db_create(const char *state_dir, sqlite3 **dbp)
+{
+	char path[PATH_MAX], side[PATH_MAX + 8];
+	sqlite3 *db = NULL;
+	int fd, r;
+
+	*dbp = NULL;
+	if ((r = db_path(state_dir, path, sizeof(path))) != 0)
+		return r;
+	/* Create the file ourselves: exclusively, and private from the start. */
+	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)) == -1) {
+		r = errno == EEXIST ? QH_ERR_EXISTS : QH_ERR_SYSTEM;
+		qh_error("%s: %s", path, strerror(errno));
+		return r;
+	}
+	close(fd);
+	if ((r = db_open(state_dir, 0, &db)) != 0 || (r = db_migrate(db)) != 0)
+		goto out;
+	*dbp = db;
+	db = NULL;
+out:
+	if (r != 0) {
+		db_close(db);
+		unlink(path);
+		snprintf(side, sizeof(side), "%s-wal", path);
+		unlink(side);
+		snprintf(side, sizeof(side), "%s-shm", path);
+		unlink(side);
+	}
+	return r;
+}
+
+int
+db_migrate(sqlite3 *db)
+{
+	char sql[64];
+	int i, r, version = 0;
+
+	if ((r = db_begin(db)) != 0)
+		return r;
+	/* Read inside the write lock: another process may have just migrated. */
+	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
+		goto out;
+	if (version > db_schema_version()) {
+		qh_error("schema version %d is newer than this program's (%d)",
+		    version, db_schema_version());
+		r = QH_ERR_DB;
+		goto out;
+	}
+	for (i = 0; i < DB_NSTEPS; i++) {
+		if (db_steps[i].version <= version)
+			continue;
+		if ((r = db_exec(db, db_steps[i].sql)) != 0) {
+			qh_error("migration to schema version %d failed",
+			    db_steps[i].version);
+			goto out;
+		}
+		snprintf(sql, sizeof(sql), "PRAGMA user_version=%d", db_steps[i].version);
+		if ((r = db_exec(db, sql)) != 0)
+			goto out;
+		qh_debug("database migrated to schema version %d", db_steps[i].version);
+	}
+	r = db_commit(db);
+out:
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
+
+/* The subject as RFC 2253 text into out; "" if it cannot be printed. */
+static void
+subject_text(X509 *cert, char *out, size_t len)
+{
+	BIO *bio;
+	char *data;
+	long n;
+
+	out[0] = '\0';
+	if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		return;
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
+	    XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(bio, &data)) > 0)
+		snprintf(out, len, "%.*s", (int)n, data);
+	BIO_free(bio);
+}
+
+int
+db_record_cert(sqlite3 *db, X509 *cert)
+{
+	static const char sql[] =
+	    "INSERT INTO certificates (serial, role, identity, subject, agent_id, "
+	    "fingerprint, not_after, issued_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+	struct qh_identity id;
+	sqlite3_stmt *st = NULL;
+	char subject[512], not_after[32], now[32];
+	int r, rc;
+
+	if ((r = qh_pki_identity(cert, &id)) != 0) {
+		qh_error("refusing to record a certificate without a valid role");
+		return r;
+	}
+	subject_text(cert, subject, sizeof(subject));
+	qh_clock_format_utc(id.not_after, not_after, sizeof(not_after));
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_prepare(db, sql, &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, id.serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, qh_role_name(id.role), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, id.id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, subject, -1, SQLITE_STATIC);
+	if (id.role == QH_ROLE_AGENT)
+		sqlite3_bind_text(st, 5, id.agent_id, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 5);
+	sqlite3_bind_text(st, 6, id.fingerprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, not_after, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, now, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = db_error(db, rc, "recording the certificate");
+	sqlite3_finalize(st);
+	return r;
+}

@@ -1,0 +1,60 @@
+/*
+ * qh-console: the command table. Each entry names a command of the contract
+ * in DESIGN §5, its options and the function that runs it.
+ */
+#include <stdlib.h>
+
+#include "qh/cli.h"
+#include "qh/log.h"
+#include "console.h"
+
+#define STATE_OPT { "state", 0, 1, 0 }
+#define TECH_OPT { "tech", 0, 1, 0 }
+#define JSON_OPT { "json", 0, 0, 0 }
+
+static const struct qh_cli_cmd commands[] = {
+	{
+		.name = "init",
+		.usage = "--state DIR --name HOSTNAME [--listen ADDR:PORT]",
+		.summary = "create a new console state: CA, server certificate, config, database",
+		.min_args = 0, .max_args = 0,
+		.opts = { STATE_OPT, { "name", 0, 1, 0 }, { "listen", 0, 1, 0 } },
+		.exec = cmd_init,
+	},
+	{
+		.name = "serve",
+		.usage = "--state DIR [--listen ADDR:PORT] [--log-level LEVEL]",
+		.summary = "run the console daemon: accept agents and technicians",
+		.min_args = 0, .max_args = 0,
+		.opts = { STATE_OPT, { "listen", 0, 1, 0 }, { "log-level", 0, 1, 0 } },
+		.exec = cmd_serve,
+	},
+	{
+		.name = "tech add",
+		.usage = "LOGIN --name NAME --out FILE [--role technician|accounting]",
+		.summary = "issue a technician or accounting bundle (certificate, key, CA)",
+		.min_args = 1, .max_args = 1,
+		.opts = { STATE_OPT, { "name", 0, 1, 0 }, { "out", 0, 1, 0 },
+		    { "role", 0, 1, 0 } },
+		.exec = cmd_tech_add,
+	},
+	{
+		.name = "tech revoke",
+		.usage = "LOGIN",
+		.summary = "revoke a technician's certificates",
+		.min_args = 1, .max_args = 1,
+		.opts = { STATE_OPT },
+		.exec = cmd_tech_revoke,
+	},
+	{ .name = NULL },
+};
+
+int
+main(int argc, char **argv)
+{
+	const char *lvl = getenv("QH_LOG_LEVEL");
+	int level = lvl != NULL ? qh_log_level_parse(lvl) : -1;
+
+	qh_log_init("qh-console", level < 0 ? QH_LOG_INFO : (enum qh_log_level)level);
+	return qh_cli_main("qh-console", commands, NULL, argc, argv);
+}

@@ -1,0 +1,74 @@
+/*
+ * The command table both programs are built on, after tmux's cmd_entry:
+ * each command is one struct with its name, usage, options and handler, so
+ * the table shows the whole command line. Options may stand before or after
+ * positional arguments; "--" ends them. Every command takes --help.
+ */
+#ifndef QH_CLI_H
+#define QH_CLI_H
+
+#include <stddef.h>
+
+#define QH_CLI_MAX_OPTS 16
+#define QH_CLI_MAX_REPEAT 64
+
+/* Exit statuses of the command-line contract. */
+#define QH_EXIT_OK 0
+#define QH_EXIT_FAIL 1
+#define QH_EXIT_USAGE 2
+
+struct qh_cli_opt {
+	const char *name;	/* long name without "--" */
+	char short_name;	/* 0, or a one-letter alias such as 'p' */
+	int has_arg;		/* 0: flag, 1: takes a value */
+	int repeat;		/* value may be given many times */
+};
+
+struct qh_cli;
+
+struct qh_cli_cmd {
+	const char *name;	/* one or two words: "customer add" */
+	const char *usage;	/* arguments after the name */
+	const char *summary;	/* one line for the command list */
+	int min_args, max_args;	/* positional bounds; max -1 = unlimited */
+	struct qh_cli_opt opts[QH_CLI_MAX_OPTS];
+	int (*exec)(struct qh_cli *c);
+};
+
+/* What a handler sees: the parsed command line. */
+struct qh_cli {
+	const char *prog;
+	const struct qh_cli_cmd *cmd;
+	int argc;		/* positional arguments */
+	char **argv;
+	/* Parsed options, by index into cmd->opts. */
+	const char *val[QH_CLI_MAX_OPTS];
+	int count[QH_CLI_MAX_OPTS];
+	const char *rep[QH_CLI_MAX_OPTS][QH_CLI_MAX_REPEAT];
+};
+
+/*
+ * Finds the command in table (terminated by a zero entry) that argv names,
+ * parses its options and runs it. Returns the exit status.
+ */
+int qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
+    const char *default_cmd, int argc, char **argv);
+
+/* The value of option name, or NULL when absent. */
+const char *qh_cli_opt(const struct qh_cli *c, const char *name);
+/* 1 if flag or option name was given. */
+int qh_cli_flag(const struct qh_cli *c, const char *name);
+/* All values of a repeatable option; returns their count. */
+int qh_cli_opts(const struct qh_cli *c, const char *name, const char *const **vals);
+
+/* Prints "prog: usage: prog name usage" on stderr and returns QH_EXIT_USAGE. */
+int qh_cli_usage(const struct qh_cli *c, const char *why);
+
+/* Prints "prog: text" on stderr and returns QH_EXIT_FAIL. */
+int qh_cli_fail(const struct qh_cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Parses a decimal integer in [min, max]; returns 0 or QH_ERR_ARG. */
+int qh_parse_int(const char *s, long long min, long long max, long long *out);
+
+#endif

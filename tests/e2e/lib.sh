@@ -1,0 +1,66 @@
+# Shared helpers of the end-to-end tests. Each test sources this file, gets
+# a temporary directory $T that is removed on exit together with every
+# process the test started, and uses the binaries in $QH_BIN.
+set -u
+QH_BIN=${QH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/asan/bin}
+export PATH="$QH_BIN:$PATH"
+T=$(mktemp -d /tmp/qh-e2e.XXXXXX)
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+# Prints the message and every log under $T, then fails the test.
+fail() {
+	echo "FAILED: $*"
+	for f in "$T"/*.log; do
+		[ -f "$f" ] || continue
+		echo "--- $f"
+		tail -n 40 "$f"
+	done
+	exit 1
+}
+
+# Prints a free TCP port on 127.0.0.1.
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Waits until the command succeeds, up to $2 seconds (default 20).
+wait_until() {
+	_cond=$1
+	_limit=$(( ${2:-20} * 10 ))
+	_i=0
+	while ! sh -c "$_cond" >/dev/null 2>&1; do
+		_i=$((_i + 1))
+		[ "$_i" -ge "$_limit" ] && return 1
+		sleep 0.1
+	done
+	return 0
+}
+
+# Creates a console state in $T/state listening on a free port ($PORT).
+setup_console() {
+	PORT=$(free_port)
+	STATE="$T/state"
+	qh-console init --state "$STATE" --name 127.0.0.1 --listen "127.0.0.1:$PORT" \
+	    >"$T/init.log" 2>&1 || fail "init"
+}
+
+# Starts qh-console serve in the background and waits for it to listen.
+start_console() {
+	qh-console serve --state "$STATE" --log-level debug "$@" >>"$T/console.log" 2>&1 &
+	CONSOLE_PID=$!
+	PIDS="$PIDS $CONSOLE_PID"
+	wait_until "grep -q 'listening on' '$T/console.log'" 30 || fail "console did not start"
+}
+
+# Checks that the file contains the text; prints context otherwise.
+expect_in() {	# file text
+	grep -q -- "$2" "$1" || fail "expected '$2' in $1"
+}
