@@ -496,7 +496,7 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 	ch->send_window = be32(f->payload);
 	if (ch->send_window > QH_MUX_MAX_WINDOW) {
 		chan_free(ch);
-		return protocol_error(mux, "window %" PRIu64 " too large", ch->send_window);
+		return protocol_error(mux, "window %" PRIu32 " too large", be32(f->payload));
 	}
 	if (mux->ops->on_open == NULL) {
 		qh_chan_refuse(ch, "unsupported", "channels are not accepted here");
