@@ -97,9 +97,10 @@ qh_buf_reserve(struct qh_buf *b, size_t n, uint8_t **dp)
 		}
 		if (need > b->alloc) {
 			nalloc = b->alloc < BUF_MIN_ALLOC ? BUF_MIN_ALLOC : b->alloc;
-			while (nalloc < need)
+			/* Doubling stops at the maximum, so it cannot overflow. */
+			while (nalloc < need && nalloc <= b->max / 2)
 				nalloc *= 2;
-			if (nalloc > b->max)
+			if (nalloc < need || nalloc > b->max)
 				nalloc = b->max;
 			if ((nd = realloc(b->d, nalloc)) == NULL)
 				return QH_ERR_NOMEM;
@@ -156,14 +157,16 @@ qh_buf_put_u32(struct qh_buf *b, uint32_t v)
 	return qh_buf_put(b, d, sizeof(d));
 }
 
+/* One put of all eight bytes, so a failure appends nothing. */
 int
 qh_buf_put_u64(struct qh_buf *b, uint64_t v)
 {
-	int r;
+	uint8_t d[8];
+	int i;
 
-	if ((r = qh_buf_put_u32(b, (uint32_t)(v >> 32))) != 0)
-		return r;
-	return qh_buf_put_u32(b, (uint32_t)v);
+	for (i = 0; i < 8; i++)
+		d[i] = (uint8_t)(v >> (56 - 8 * i));
+	return qh_buf_put(b, d, sizeof(d));
 }
 
 int
@@ -171,6 +174,8 @@ qh_buf_put_string(struct qh_buf *b, const void *p, size_t len)
 {
 	int r;
 
+	if (b->readonly)
+		return QH_ERR_ARG;
 	if (len > UINT32_MAX || len + 4 > qh_buf_room(b))
 		return QH_ERR_TOO_LARGE;
 	if ((r = qh_buf_put_u32(b, (uint32_t)len)) != 0)

@@ -289,7 +289,13 @@ qh_msg_decode(const void *p, size_t len, struct qh_msg *m)
 			return QH_ERR_PROTOCOL;
 		if (seen & K(key))
 			return QH_ERR_FORMAT;
-		r = qh_buf_get_string_direct(&b, &val, &vlen, keys[key].max);
+		/*
+		 * Text and blobs are bounded by their key; an integer of the
+		 * wrong width is malformed rather than too large.
+		 */
+		r = qh_buf_get_string_direct(&b, &val, &vlen,
+		    keys[key].kind == KIND_TEXT || keys[key].kind == KIND_BLOB ?
+		    keys[key].max : QH_MSG_MAX_LEN);
 		if (r == QH_ERR_TOO_LARGE)
 			return r;
 		if (r != 0)
@@ -318,6 +324,9 @@ qh_msg_put(struct qh_buf *out, uint8_t key, const void *p, size_t len)
 {
 	int r;
 
+	/* Check the room first, so a failure appends nothing. */
+	if (len > qh_buf_room(out) || qh_buf_room(out) - len < 1 + 4)
+		return QH_ERR_TOO_LARGE;
 	if ((r = qh_buf_put_u8(out, key)) != 0)
 		return r;
 	return qh_buf_put_string(out, p, len);
@@ -429,13 +438,18 @@ qh_msg_get_u64(const struct qh_msg *m, uint8_t key, uint64_t *v)
 int
 qh_argv_pack(struct qh_buf *out, int argc, char *const argv[])
 {
+	size_t before = qh_buf_len(out);
 	int i, r;
 
 	if (argc < 0 || argc > QH_ARGV_MAX)
 		return QH_ERR_TOO_LARGE;
-	for (i = 0; i < argc; i++)
-		if ((r = qh_buf_put_cstring(out, argv[i])) != 0)
+	for (i = 0; i < argc; i++) {
+		if ((r = qh_buf_put_cstring(out, argv[i])) != 0) {
+			/* Give back the strings already appended. */
+			qh_buf_unreserve(out, qh_buf_len(out) - before);
 			return r;
+		}
+	}
 	return 0;
 }
 

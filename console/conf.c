@@ -149,9 +149,10 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    sizeof(path))
 		return QH_ERR_TOO_LARGE;
 	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600)) == -1) {
-		r = errno == EEXIST ? QH_ERR_EXISTS : QH_ERR_SYSTEM;
+		if (errno == EEXIST)
+			return QH_ERR_EXISTS;
 		qh_error("%s: %s", path, strerror(errno));
-		return r;
+		return QH_ERR_SYSTEM;
 	}
 	if ((f = fdopen(fd, "w")) == NULL) {
 		qh_error("%s: %s", path, strerror(errno));

@@ -2,6 +2,7 @@
  * qh-console: the command table. Each entry names a command of the contract
  * in DESIGN §5, its options and the function that runs it.
  */
+#include <signal.h>
 #include <stdlib.h>
 
 #include "qh/cli.h"
@@ -56,5 +57,7 @@ main(int argc, char **argv)
 	int level = lvl != NULL ? qh_log_level_parse(lvl) : -1;
 
 	qh_log_init("qh-console", level < 0 ? QH_LOG_INFO : (enum qh_log_level)level);
+	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	return qh_cli_main("qh-console", commands, NULL, argc, argv);
 }

@@ -343,7 +343,6 @@ cmd_serve(struct qh_cli *c)
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
 		goto out;
-	signal(SIGPIPE, SIG_IGN);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;

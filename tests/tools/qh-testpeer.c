@@ -12,6 +12,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -616,6 +617,8 @@ main(int argc, char **argv)
 	int status;
 
 	qh_log_init("qh-testpeer", QH_LOG_INFO);
+	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
 	status = qh_cli_main("qh-testpeer", commands, NULL, argc, argv);
 	return status;

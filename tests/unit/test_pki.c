@@ -19,6 +19,7 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "qh/err.h"
 #include "qh/log.h"
