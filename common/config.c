@@ -99,8 +99,8 @@ config_set(struct config_parse *p, const struct qh_config_key *k, const char *va
 	switch (k->type) {
 	case QH_CONF_STRING:
 		if (strlen(value) >= k->size) {
-			config_error(p, p->line, "value for '%s' in section [%s] is too long",
-			    k->name, k->section);
+			config_error(p, p->line, "value for '%s' in section [%s] is "
+			    "too long", k->name, k->section);
 			return QH_ERR_CONFIG;
 		}
 		memcpy(field, value, strlen(value) + 1);
@@ -217,6 +217,7 @@ config_open(const char *path, FILE **fp, char *err, size_t errlen)
 	return 0;
 }
 
+/* Parses path with libinih through the key table; the first error is reported. */
 int
 qh_config_read(const char *path, const struct qh_config_key *keys, void *dst,
     char *err, size_t errlen)

@@ -245,6 +245,7 @@ out:
 	return r;
 }
 
+/* Accepts exactly the profile qh_pki_issue() writes; anything else is QH_ERR_AUTH. */
 int
 qh_pki_identity(X509 *cert, struct qh_identity *out)
 {
@@ -397,6 +398,7 @@ name_add(X509_NAME *name, int nid, const char *value)
 	return 0;
 }
 
+/* Builds the self-signed CA: O=quarterhour, CN="quarterhour CA <name>", no OU. */
 int
 qh_pki_ca_new(EVP_PKEY *key, const char *name, X509 **certp)
 {
@@ -437,6 +439,7 @@ out:
 	return r;
 }
 
+/* Builds the subject from role and id alone: nothing a requester sent goes in. */
 int
 qh_pki_issue(X509 *ca, EVP_PKEY *cakey, EVP_PKEY *pubkey, enum qh_role role,
     const char *id, const char *agent_id, int days, X509 **certp)
@@ -568,6 +571,7 @@ key_is_p256(EVP_PKEY *key)
 	return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
 
+/* Takes only the public key from a CSR, after its self-signature and curve check out. */
 int
 qh_pki_csr_parse(const char *pem, size_t len, EVP_PKEY **pubkeyp)
 {
@@ -627,6 +631,7 @@ pin_normalise(const char *pin, char out[65])
 	return 0;
 }
 
+/* Trusts exactly the pinned certificate from the chain and verifies the leaf against it. */
 int
 qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) *chain, const char *pin,
     const char *host, X509 **cap)
@@ -862,6 +867,7 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 	return 0;
 }
 
+/* Loads a PEM private key from a file only its owner can read or write. */
 int
 qh_pki_load_key(const char *path, EVP_PKEY **keyp)
 {
@@ -910,6 +916,7 @@ hostport_valid(const char *s)
 	return qh_split_hostport(s, host, sizeof(host), &port) == 0;
 }
 
+/* Writes the console line, certificate, key and CA certificate to a new 0600 file. */
 int
 qh_bundle_write(const char *path, const struct qh_bundle *b)
 {
@@ -939,6 +946,7 @@ qh_bundle_write(const char *path, const struct qh_bundle *b)
 	return finish_file(path, f, r);
 }
 
+/* Reads a bundle (bounded), checks its first line and that key and certificate match. */
 int
 qh_bundle_load(const char *path, struct qh_bundle *b)
 {
@@ -1047,6 +1055,7 @@ host_chars_valid(const char *s, size_t len)
 	return 1;
 }
 
+/* Splits at the last colon, or after an IPv6 address's bracket; port 1..65535. */
 int
 qh_split_hostport(const char *s, char *hostbuf, size_t hostlen, int *portp)
 {

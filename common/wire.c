@@ -492,3 +492,17 @@ qh_argv_unpack(const uint8_t *p, size_t len, char ***argvp, int *argcp)
 	*argcp = argc;
 	return 0;
 }
+
+int
+qh_msg_encode(const struct qh_msg *m, struct qh_buf *out)
+{
+	unsigned i;
+	int r;
+
+	if ((r = qh_msg_begin(out, m->type)) != 0)
+		return r;
+	for (i = 0; i < m->nfields; i++)
+		if ((r = qh_msg_put(out, m->f[i].key, m->f[i].val, m->f[i].len)) != 0)
+			return r;
+	return 0;
+}

@@ -219,6 +219,7 @@ out:
 	return r;
 }
 
+/* qh-console init --state DIR --name HOSTNAME [--listen ADDR:PORT]. */
 int
 cmd_init(struct qh_cli *c)
 {

@@ -40,42 +40,6 @@ person_name_valid(const char *s)
 }
 
 /*
- * The address technicians dial: the listen address, or the console's name
- * when the listen address is a wildcard. IPv6 hosts get brackets.
- */
-static int
-console_address(const struct console_conf *conf, char *out, size_t len)
-{
-	char host[256];
-	const char *h;
-	int port, r;
-
-	if ((r = qh_split_hostport(conf->listen, host, sizeof(host), &port)) != 0)
-		return r;
-	h = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? conf->name : host;
-	if ((size_t)snprintf(out, len, strchr(h, ':') != NULL ? "[%s]:%d" : "%s:%d",
-	    h, port) >= len)
-		return QH_ERR_TOO_LARGE;
-	return 0;
-}
-
-/* Loads the CA certificate and key from the state directory. */
-static int
-load_ca(const char *state, X509 **cap, EVP_PKEY **keyp)
-{
-	char path[PATH_MAX];
-	int r;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/ca.pem", state) >= sizeof(path))
-		return QH_ERR_TOO_LARGE;
-	if ((r = qh_pki_load_cert(path, cap)) != 0)
-		return r;
-	if ((size_t)snprintf(path, sizeof(path), "%s/ca-key.pem", state) >= sizeof(path))
-		return QH_ERR_TOO_LARGE;
-	return qh_pki_load_key(path, keyp);
-}
-
-/*
  * Inserts the technician row, or revives a revoked one. QH_ERR_EXISTS if
  * the login is in use. Runs inside the caller's transaction.
  */
@@ -118,6 +82,7 @@ out:
 	return r;
 }
 
+/* qh-console tech add LOGIN --name NAME --out FILE [--role technician|accounting]. */
 int
 cmd_tech_add(struct qh_cli *c)
 {
@@ -157,7 +122,7 @@ cmd_tech_add(struct qh_cli *c)
 	if ((r = console_address(&conf, b.console, sizeof(b.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf: %s",
 		    qh_strerror(r));
-	if ((r = load_ca(state, &ca, &cakey)) != 0) {
+	if ((r = state_load_ca(state, &ca, &cakey)) != 0) {
 		status = qh_cli_fail(c, "cannot load the CA from %s: %s", state,
 		    qh_strerror(r));
 		goto out;
@@ -227,6 +192,7 @@ out:
 	return status;
 }
 
+/* qh-console tech revoke LOGIN: the login and its certificates, in one transaction. */
 int
 cmd_tech_revoke(struct qh_cli *c)
 {

@@ -107,6 +107,7 @@ conf_defaults(struct console_conf *conf)
 	conf->cert_days = 825;
 }
 
+/* Loads STATE/console.conf over the defaults and prints the first error for the user. */
 int
 conf_load(const char *state_dir, struct console_conf *conf)
 {
@@ -134,6 +135,7 @@ conf_load(const char *state_dir, struct console_conf *conf)
 	return 0;
 }
 
+/* Writes a commented console.conf showing every key (0600, never over an existing file). */
 int
 conf_write_new(const char *state_dir, const char *name, const char *listen)
 {
@@ -203,3 +205,40 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 		unlink(path);
 	return r;
 }
+
+/*
+ * The address technicians dial: the listen address, or the console's name
+ * when the listen address is a wildcard. IPv6 hosts get brackets.
+ */
+int
+console_address(const struct console_conf *conf, char *out, size_t len)
+{
+	char host[256];
+	const char *h;
+	int port, r;
+
+	if ((r = qh_split_hostport(conf->listen, host, sizeof(host), &port)) != 0)
+		return r;
+	h = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? conf->name : host;
+	if ((size_t)snprintf(out, len, strchr(h, ':') != NULL ? "[%s]:%d" : "%s:%d",
+	    h, port) >= len)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
+/* Loads the CA certificate and key from the state directory. */
+int
+state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/ca.pem", state) >= sizeof(path))
+		return QH_ERR_TOO_LARGE;
+	if ((r = qh_pki_load_cert(path, cap)) != 0)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/ca-key.pem", state) >= sizeof(path))
+		return QH_ERR_TOO_LARGE;
+	return qh_pki_load_key(path, keyp);
+}
+

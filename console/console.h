@@ -7,6 +7,11 @@
 #include <limits.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <sqlite3.h>
+
 #include "qh/cli.h"
 
 /* console.conf, as read by conf.c. Defaults are set by conf_defaults(). */
@@ -30,10 +35,27 @@ int conf_load(const char *state_dir, struct console_conf *conf);
 /* Writes a new console.conf with the given name and listen address. */
 int conf_write_new(const char *state_dir, const char *name, const char *listen);
 
+/*
+ * The address technicians and agents dial: the listen address, or the
+ * console's name when the listen address is a wildcard.
+ */
+int console_address(const struct console_conf *conf, char *out, size_t len);
+
+/* Loads the CA certificate and key from the state directory. */
+int state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp);
+
 /* Command handlers (one file per command group). */
 int cmd_init(struct qh_cli *c);
 int cmd_tech_add(struct qh_cli *c);
 int cmd_tech_revoke(struct qh_cli *c);
 int cmd_serve(struct qh_cli *c);
+int cmd_customer_add(struct qh_cli *c);
+int cmd_customer_list(struct qh_cli *c);
+int cmd_enroll(struct qh_cli *c);
+int cmd_agents(struct qh_cli *c);
+int cmd_agent_revoke(struct qh_cli *c);
+
+/* Opens the state's database for writing (migrated); prints why not and returns 1. */
+int console_db_write(struct qh_cli *c, sqlite3 **dbp);
 
 #endif

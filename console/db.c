@@ -165,6 +165,7 @@ db_path(const char *state_dir, char *path, size_t len)
 	return 0;
 }
 
+/* Opens an existing database with the pragmas every connection needs. */
 int
 db_open(const char *state_dir, int readonly, sqlite3 **dbp)
 {
@@ -216,6 +217,7 @@ out:
 	return r;
 }
 
+/* Creates, opens and migrates a new database; removes it again on failure. */
 int
 db_create(const char *state_dir, sqlite3 **dbp)
 {
@@ -249,6 +251,7 @@ out:
 	return r;
 }
 
+/* Runs the steps newer than the database's user_version, in one transaction. */
 int
 db_migrate(sqlite3 *db)
 {
@@ -303,6 +306,7 @@ subject_text(X509 *cert, char *out, size_t len)
 	BIO_free(bio);
 }
 
+/* Inserts the certificates row of a freshly issued certificate. */
 int
 db_record_cert(sqlite3 *db, X509 *cert)
 {

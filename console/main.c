@@ -47,6 +47,48 @@ static const struct qh_cli_cmd commands[] = {
 		.opts = { STATE_OPT },
 		.exec = cmd_tech_revoke,
 	},
+	{
+		.name = "customer add",
+		.usage = "ID --name NAME [--plan premium|free] [--warn-units N] "
+		    "[--overdraft-units N]",
+		.summary = "add a customer",
+		.min_args = 1, .max_args = 1,
+		.opts = { STATE_OPT, { "name", 0, 1, 0 }, { "plan", 0, 1, 0 },
+		    { "warn-units", 0, 1, 0 }, { "overdraft-units", 0, 1, 0 } },
+		.exec = cmd_customer_add,
+	},
+	{
+		.name = "customer list",
+		.usage = "[--json]",
+		.summary = "list customers",
+		.min_args = 0, .max_args = 0,
+		.opts = { STATE_OPT, JSON_OPT },
+		.exec = cmd_customer_list,
+	},
+	{
+		.name = "enroll",
+		.usage = "ID",
+		.summary = "print a one-time join token for a new PC of customer ID",
+		.min_args = 1, .max_args = 1,
+		.opts = { STATE_OPT },
+		.exec = cmd_enroll,
+	},
+	{
+		.name = "agents",
+		.usage = "[--customer ID] [--json]",
+		.summary = "list enrolled agents (one per PC) with last seen and expiry",
+		.min_args = 0, .max_args = 0,
+		.opts = { STATE_OPT, { "customer", 0, 1, 0 }, JSON_OPT },
+		.exec = cmd_agents,
+	},
+	{
+		.name = "agent revoke",
+		.usage = "ID",
+		.summary = "revoke an agent; it is refused at its next connect",
+		.min_args = 1, .max_args = 1,
+		.opts = { STATE_OPT },
+		.exec = cmd_agent_revoke,
+	},
 	{ .name = NULL },
 };
 

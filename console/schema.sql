@@ -74,3 +74,44 @@ CREATE TABLE join_tokens (
 ) STRICT;
 
 CREATE INDEX join_tokens_customer ON join_tokens (customer_id);
+
+-- A remote session: opened at the first consented technician command (R2),
+-- closed exactly once (R4). billable_seconds is persisted at least every
+-- 15 s while it runs (R13) and is final once closed_at is set.
+CREATE TABLE sessions (
+	id		INTEGER PRIMARY KEY,
+	customer_id	TEXT NOT NULL REFERENCES customers (id),
+	agent_id	TEXT NOT NULL REFERENCES agents (id),
+	code		TEXT NOT NULL,
+	kind		TEXT NOT NULL DEFAULT 'support'
+			    CHECK (kind IN ('support', 'installation')),
+	ticket_id	INTEGER,
+	opened_at	TEXT NOT NULL,
+	closed_at	TEXT,
+	close_reason	TEXT CHECK (close_reason IN ('technician', 'customer',
+			    'agent_lost', 'idle', 'shutdown', 'crash_recovery')),
+	billable_seconds INTEGER NOT NULL DEFAULT 0 CHECK (billable_seconds >= 0),
+	persisted_at	TEXT NOT NULL,
+	after_hours	INTEGER NOT NULL DEFAULT 0 CHECK (after_hours IN (0, 1)),
+	overdraft_by	TEXT,				-- login that passed --allow-overdraft
+	note		TEXT
+) STRICT;
+
+CREATE INDEX sessions_customer ON sessions (customer_id);
+CREATE INDEX sessions_open ON sessions (closed_at) WHERE closed_at IS NULL;
+
+-- What happened in a session: each technician command from start to end
+-- (R2), each agent disconnect gap (R11), each consent answer.
+CREATE TABLE session_events (
+	id		INTEGER PRIMARY KEY,
+	session_id	INTEGER NOT NULL REFERENCES sessions (id),
+	kind		TEXT NOT NULL
+			    CHECK (kind IN ('attach', 'agent_gap', 'consent', 'refused')),
+	login		TEXT,
+	command		TEXT,			-- attach, exec argv, ...
+	started_at	TEXT NOT NULL,
+	ended_at	TEXT,
+	detail		TEXT
+) STRICT;
+
+CREATE INDEX session_events_session ON session_events (session_id);

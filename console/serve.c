@@ -5,6 +5,7 @@
  * technician requests by name from a table.
  */
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +22,20 @@
 #define ROLE(r) (1U << (r))
 
 static void request_queue(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+static void request_relay(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+static void request_end(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
 
-static const struct request_entry requests[] = {
+/* Technician requests: the REQUEST message's cmd, who may send it, its handler. */
+static const struct request_entry {
+	const char *cmd;
+	unsigned roles;
+	/* Accepts or refuses ch and does the work. */
+	void (*run)(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+} requests[] = {
 	{ "queue", ROLE(QH_ROLE_TECHNICIAN), request_queue },
+	{ "exec", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "attach", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "end", ROLE(QH_ROLE_TECHNICIAN), request_end },
 	{ NULL, 0, NULL },
 };
 
@@ -32,12 +44,12 @@ static const struct request_entry requests[] = {
 static const struct qh_chan_ops reply_ops = { 0 };
 
 void
-reply_text(struct qh_chan *ch, const char *text)
+reply_text(struct qh_chan *ch, const char *text, size_t len)
 {
-	size_t len = strlen(text), off = 0;
+	size_t off = 0;
 	ssize_t n;
 
-	/* Replies are small; a reply larger than the window is cut, and says so. */
+	/* Replies are small; one larger than the window is cut, and says so. */
 	while (off < len && (n = qh_chan_write(ch, 0, text + off, len - off)) > 0)
 		off += (size_t)n;
 	if (off < len)
@@ -54,17 +66,103 @@ reply_error(struct qh_chan *ch, const char *code, const char *text)
 	qh_buf_init(&b, 8192);
 	if (qh_msg_begin(&b, QH_MSG_ERROR) == 0 &&
 	    qh_msg_put_str(&b, QH_K_CODE, code) == 0 &&
-	    qh_msg_put_str(&b, QH_K_TEXT, text) == 0)
+	    qh_msg_put(&b, QH_K_TEXT, text, strnlen(text, 4000)) == 0)
 		(void)qh_chan_send_msg(ch, &b);
 	qh_buf_release(&b);
 	qh_chan_eof(ch);
 	qh_chan_close(ch);
 }
 
+void
+peer_notice(struct peer *p, const char *kind, const char *fmt, ...)
+{
+	struct qh_buf b;
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	qh_buf_init(&b, 4096);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
+	    qh_msg_put_str(&b, QH_K_TEXT, text) == 0 &&
+	    qh_msg_put_str(&b, QH_K_KIND, kind) == 0)
+		(void)qh_mux_send_control(p->mux, &b);
+	qh_buf_release(&b);
+}
+
 static void
 request_queue(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 {
-	reply_text(ch, "[]\n");
+	struct qh_buf out;
+	uint32_t flags = 0;
+
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	qh_chan_accept(ch, 0, &reply_ops, p);
+	qh_buf_init(&out, QH_MUX_WINDOW);
+	queue_list(p->srv, &out, (flags & 2) != 0);
+	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
+	qh_buf_release(&out);
+}
+
+static void
+request_relay(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
+{
+	char *cmd = NULL;
+
+	if (qh_msg_get_str(m, QH_K_CMD, &cmd) != 0) {
+		qh_chan_refuse(ch, "format", "request without a command");
+		return;
+	}
+	relay_request(p, ch, cmd, m);
+	free(cmd);
+}
+
+/* Finds the entry a request names; refuses ch with the contract's line if none. */
+struct entry *
+request_target(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
+{
+	char *code = NULL, pretty[8], text[128];
+	struct entry *e = NULL;
+
+	if (qh_msg_get_str(m, QH_K_CODE, &code) != 0) {
+		qh_chan_refuse(ch, "format", "request without a session code");
+		return NULL;
+	}
+	if ((e = queue_find(p->srv, code)) == NULL) {
+		snprintf(text, sizeof(text), "no waiting agent with code %s",
+		    code_pretty(code, pretty));
+		qh_chan_refuse(ch, "unknown-code", text);
+	}
+	free(code);
+	return e;
+}
+
+static void
+request_end(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct entry *e;
+	char *note = NULL, summary[512], text[128], pretty[8];
+
+	if ((e = request_target(p, ch, m)) == NULL)
+		return;
+	if (e->session == NULL) {
+		snprintf(text, sizeof(text), "no session is open with %s",
+		    code_pretty(e->code, pretty));
+		qh_chan_refuse(ch, "no-session", text);
+		return;
+	}
+	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
+	qh_chan_accept(ch, 0, &reply_ops, p);
+	if (session_close(e->session, "technician", note, p->id.id, summary,
+	    sizeof(summary)) != 0) {
+		reply_error(ch, "internal", "the session could not be recorded; "
+		    "see the console's log");
+	} else {
+		strncat(summary, "\n", sizeof(summary) - strlen(summary) - 1);
+		reply_text(ch, summary, strlen(summary));
+	}
+	free(note);
 }
 
 /* Peers. */
@@ -97,17 +195,38 @@ cert_current(struct server *srv, const struct qh_identity *id)
 	return ok;
 }
 
+/* Returns 1 if the technician is current, filling name. */
 static int
-tech_current(struct server *srv, const struct qh_identity *id)
+tech_current(struct server *srv, const struct qh_identity *id, char *name, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(srv->db, "SELECT revoked_at IS NULL FROM technicians "
+	if (db_prepare(srv->db, "SELECT revoked_at IS NULL, name FROM technicians "
 	    "WHERE login = ?1 AND role = ?2", &st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, id->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, qh_role_name(id->role), -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		ok = sqlite3_column_int(st, 0);
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+/* Returns 1 if the agent is enrolled and not revoked. */
+static int
+agent_current(struct server *srv, const struct qh_identity *id)
+{
+	sqlite3_stmt *st = NULL;
+	int ok = 0;
+
+	if (db_prepare(srv->db, "SELECT revoked_at IS NULL FROM agents "
+	    "WHERE id = ?1 AND customer_id = ?2", &st) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, id->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		ok = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
@@ -126,12 +245,13 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 		return 0;
 	case QH_ROLE_TECHNICIAN:
 	case QH_ROLE_ACCOUNTING:
-		if (!tech_current(p->srv, id) || !cert_current(p->srv, id))
+		if (!tech_current(p->srv, id, p->name, sizeof(p->name)) ||
+		    !cert_current(p->srv, id))
 			return refuse_peer(p, "revoked", "this technician certificate "
 			    "is revoked or unknown to the console");
 		break;
 	case QH_ROLE_AGENT:
-		if (!cert_current(p->srv, id))
+		if (!agent_current(p->srv, id) || !cert_current(p->srv, id))
 			return refuse_peer(p, "revoked", "this agent is revoked or "
 			    "unknown to the console; enrol it again");
 		break;
@@ -148,12 +268,32 @@ static int
 peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 {
 	struct peer *p = qh_mux_arg(mux);
+	char *kind = NULL;
 
-	if (m->type == QH_MSG_JOIN && p->id.role == QH_ROLE_NONE) {
-		qh_warn("peer %s: refused: enrolment is not available", qh_mux_name(mux));
-		(void)qh_mux_send_error(mux, "unavailable", "enrolment is not available");
-		qh_mux_close(mux, QH_ERR_REFUSED, NULL);
-		return 0;
+	switch (p->id.role) {
+	case QH_ROLE_NONE:
+		if (m->type == QH_MSG_JOIN)
+			return join_handle(p, m);
+		break;
+	case QH_ROLE_AGENT:
+		if (m->type == QH_MSG_HELLO && p->entry == NULL)
+			return queue_hello(p, m);
+		if (p->entry == NULL)
+			break;
+		if (m->type == QH_MSG_CONSENT_REPLY) {
+			queue_consent_reply(p, m);
+			return 0;
+		}
+		if (m->type == QH_MSG_SESSION &&
+		    qh_msg_get_str(m, QH_K_KIND, &kind) == 0 && strcmp(kind, "end") == 0) {
+			free(kind);
+			queue_customer_end(p);
+			return 0;
+		}
+		free(kind);
+		break;
+	default:
+		break;
 	}
 	qh_warn("peer %s: protocol error: unexpected %s message; closing",
 	    qh_mux_name(mux), qh_msg_name(m->type));
@@ -181,9 +321,10 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 		qh_warn("peer %s: request %s not allowed for this role",
 		    qh_mux_name(mux), cmd);
 		qh_chan_refuse(ch, "forbidden", "not allowed for this role");
+	} else if (p->srv->stopping) {
+		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
 	} else {
 		qh_debug("peer %s: request %s", qh_mux_name(mux), cmd);
-		qh_chan_accept(ch, 0, &reply_ops, p);
 		re->run(p, ch, m);
 	}
 	free(cmd);
@@ -197,6 +338,9 @@ peer_on_close(struct qh_mux *mux, int err)
 
 	if (p->id.role != QH_ROLE_NONE)
 		qh_info("peer %s %s: disconnected", qh_role_name(p->id.role), p->id.id);
+	if (p->entry != NULL)
+		queue_agent_gone(p);
+	join_peer_gone(p);
 	LIST_REMOVE(p, link);
 	free(p);
 }
@@ -248,6 +392,7 @@ server_stop(struct server *srv)
 		return;
 	srv->stopping = 1;
 	qh_info("shutting down");
+	queue_clear(srv);	/* closes open sessions: reason shutdown (R4) */
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -340,6 +485,10 @@ cmd_serve(struct qh_cli *c)
 		    DB_FILE);
 	if (load_tls(&srv) != 0)
 		goto out;
+	if (session_recover(&srv) != 0) {
+		qh_say("cannot close the sessions left open; see the log");
+		goto out;
+	}
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
 		goto out;

@@ -1,6 +1,7 @@
 /*
- * The console daemon's core: the listener, connected peers and their
- * authentication, and the table of technician requests.
+ * The console daemon: connected peers, the queue of waiting agents, the
+ * sessions they are in, and the relays that carry technician commands to
+ * agents. Everything here runs on the one libuv loop of `qh-console serve`.
  */
 #ifndef QH_CONSOLE_SERVE_H
 #define QH_CONSOLE_SERVE_H
@@ -10,11 +11,20 @@
 #include <sqlite3.h>
 #include <uv.h>
 
+#include "qh/buf.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
 #include "console.h"
 
+#define CODE_LEN	6
+#define RESUME_LEN	32
+#define NAME_MAX_LEN	256
+#define MAX_CONSENTED	32	/* technicians one session can have */
+
 struct peer;
+struct entry;
+struct session;
+struct relay;
 
 struct server {
 	uv_loop_t *loop;
@@ -26,6 +36,8 @@ struct server {
 	uv_signal_t sigterm, sigint;
 	int stopping;
 	LIST_HEAD(, peer) peers;
+	LIST_HEAD(, entry) entries;	/* the queue */
+	uint64_t next_consent_id;
 };
 
 /* One TLS connection: an agent, a technician or a joining agent. */
@@ -33,21 +45,108 @@ struct peer {
 	struct server *srv;
 	struct qh_mux *mux;
 	struct qh_identity id;
+	char name[NAME_MAX_LEN + 1];	/* technician's display name */
+	struct entry *entry;		/* agents: their queue entry */
+	uv_timer_t *delay;		/* join: a slowed-down answer */
 	LIST_ENTRY(peer) link;
 };
 
-/* A technician request: the REQUEST message's cmd and who may send it. */
-struct request_entry {
-	const char *cmd;
-	unsigned roles;		/* bit (1 << role) per allowed role */
-	/* Handles the request on ch (already accepted). */
-	void (*run)(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+/* A running agent in the queue, known by its code (R11: one per run). */
+struct entry {
+	struct server *srv;
+	struct peer *peer;		/* NULL while disconnected */
+	char code[CODE_LEN + 1];
+	char resume[RESUME_LEN + 1];
+	char customer[QH_ID_MAX + 1];
+	char customer_name[NAME_MAX_LEN + 1];
+	char agent_id[QH_ID_MAX + 1];
+	char host[NAME_MAX_LEN + 1];
+	int64_t waiting_since;		/* UTC seconds */
+	unsigned flags;			/* HELLO flags */
+	struct session *session;	/* open session, or NULL */
+	char consented[MAX_CONSENTED][QH_ID_MAX + 1];	/* this session's */
+	int nconsented;
+	uv_timer_t grace;		/* runs while the agent is away */
+	int closing;
+	LIST_HEAD(, relay) relays;
+	LIST_ENTRY(entry) link;
 };
 
-/* Sends text on ch followed by EOF and close: the reply of a one-shot request. */
-void reply_text(struct qh_chan *ch, const char *text);
+#define HELLO_UNATTENDED	0x1
+#define HELLO_YES		0x2
 
-/* Sends an ERROR as the channel's last words (code, text), then closes it. */
+/* A technician command in flight: a technician channel and an agent channel. */
+enum relay_state {
+	RELAY_CONSENT,		/* waiting for the customer's answer */
+	RELAY_OPENING,		/* agent channel opened, not confirmed */
+	RELAY_OPEN,		/* bytes flow */
+	RELAY_DONE,		/* both channels gone or going */
+};
+
+/* Server-wide helpers. */
+
+/* Sends text on ch followed by EOF and close: the reply of a one-shot request. */
+void reply_text(struct qh_chan *ch, const char *text, size_t len);
+
+/* Sends MSG ERROR{code, text} on an accepted channel, then EOF and close. */
 void reply_error(struct qh_chan *ch, const char *code, const char *text);
+
+/*
+ * Finds the queue entry a request's code names; refuses ch with
+ * "no waiting agent with code 482 913" and returns NULL if there is none.
+ */
+struct entry *request_target(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+
+/* Sends a NOTICE control message to a peer. */
+void peer_notice(struct peer *p, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* queue.c: agents in the queue. */
+int queue_hello(struct peer *p, const struct qh_msg *m);
+void queue_agent_gone(struct peer *p);
+struct entry *queue_find(struct server *srv, const char *code);
+void queue_consent_reply(struct peer *p, const struct qh_msg *m);
+void queue_customer_end(struct peer *p);
+void queue_list(struct server *srv, struct qh_buf *out, int human);
+/* Forgets every entry (shutdown). */
+void queue_clear(struct server *srv);
+/* "482 913" for messages. */
+const char *code_pretty(const char *code, char out[8]);
+
+/* session.c: sessions and their meter. */
+int session_open(struct entry *e, const char *kind, int64_t ticket,
+    const char *overdraft_by);
+void session_attach(struct session *s, struct relay *r);
+void session_detach(struct session *s, struct relay *r);
+void session_agent_away(struct session *s);
+void session_agent_back(struct session *s);
+/* Closes and records the session (R4); summary gets a line for people. */
+int session_close(struct session *s, const char *reason, const char *note,
+    const char *by, char *summary, size_t summarylen);
+int64_t session_id(const struct session *s);
+/* The session's audit rows: an attach interval (ended by session_event_end), a note. */
+int64_t session_event_attach(struct session *s, const char *login, const char *command);
+void session_event_end(struct session *s, int64_t id);
+void session_event_note(struct session *s, const char *kind, const char *login,
+    const char *detail);
+/* Closes sessions a crash left open (R13). */
+int session_recover(struct server *srv);
+
+/* relay.c: technician commands. */
+void relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
+    const struct qh_msg *m);
+/* The customer answered consent request id. */
+void relay_consent_answer(struct entry *e, uint64_t id, int allow);
+/* Ends every relay of the entry with text shown to the technician. */
+void relay_end_all(struct entry *e, const char *text);
+int relay_count_login(struct entry *e, const char *login);
+/* The distinct logins working through the entry, comma-separated. */
+void relay_logins(struct entry *e, char *out, size_t len);
+const char *relay_login(const struct relay *r);
+const char *relay_command(const struct relay *r);
+
+/* join.c: enrolment of new agents. */
+int join_handle(struct peer *p, const struct qh_msg *m);
+void join_peer_gone(struct peer *p);
 
 #endif

@@ -144,6 +144,9 @@ struct qh_msg {
  */
 int qh_msg_decode(const void *p, size_t len, struct qh_msg *m);
 
+/* Encodes a decoded message again (to pass it on); fields in their order. */
+int qh_msg_encode(const struct qh_msg *m, struct qh_buf *out);
+
 /* Builder: a type byte, then fields. */
 int qh_msg_begin(struct qh_buf *out, uint8_t type);
 int qh_msg_put(struct qh_buf *out, uint8_t key, const void *p, size_t len);

@@ -1,0 +1,151 @@
+/*
+ * qh-console customer add / customer list: the customers the console
+ * serves, their plan (R7), warning threshold (R5) and overdraft allowance.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qh/buf.h"
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/json.h"
+#include "qh/log.h"
+#include "qh/pki.h"
+#include "qh/wire.h"
+#include "console.h"
+#include "db.h"
+
+#define CUSTOMER_NAME_MAX 256
+
+/* Opens the state's database for writing, migrated; prints why not. */
+int
+console_db_write(struct qh_cli *c, sqlite3 **dbp)
+{
+	const char *state = console_state_dir(c);
+	int r;
+
+	if ((r = db_open(state, 0, dbp)) != 0 || (r = db_migrate(*dbp)) != 0) {
+		db_close(*dbp);
+		*dbp = NULL;
+		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
+		    qh_strerror(r));
+	}
+	return 0;
+}
+
+int
+cmd_customer_add(struct qh_cli *c)
+{
+	const char *id = c->argv[0], *name = qh_cli_opt(c, "name");
+	const char *plan = qh_cli_opt(c, "plan") ? qh_cli_opt(c, "plan") : "premium";
+	long long warn = 4, overdraft = 0;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int r, rc, status = QH_EXIT_FAIL;
+
+	if (!qh_id_valid(id))
+		return qh_cli_usage(c, "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
+		    "start with '.' or '-'");
+	if (name == NULL || *name == '\0' || strlen(name) > CUSTOMER_NAME_MAX ||
+	    !qh_utf8_valid((const uint8_t *)name, strlen(name)))
+		return qh_cli_usage(c, "--name NAME is required (UTF-8, at most 256 bytes)");
+	if (strcmp(plan, "premium") != 0 && strcmp(plan, "free") != 0)
+		return qh_cli_usage(c, "--plan is premium or free");
+	if (qh_cli_opt(c, "warn-units") != NULL &&
+	    qh_parse_int(qh_cli_opt(c, "warn-units"), 0, 1000000, &warn) != 0)
+		return qh_cli_usage(c, "--warn-units takes a whole number of units >= 0");
+	if (qh_cli_opt(c, "overdraft-units") != NULL &&
+	    qh_parse_int(qh_cli_opt(c, "overdraft-units"), 0, 1000000, &overdraft) != 0)
+		return qh_cli_usage(c, "--overdraft-units takes a whole number of units >= 0");
+	if (console_db_write(c, &db) != 0)
+		return QH_EXIT_FAIL;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_begin(db)) != 0 ||
+	    (r = db_prepare(db, "INSERT INTO customers (id, name, plan, warn_units, "
+	    "overdraft_units, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) != 0) {
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, plan, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, warn);
+	sqlite3_bind_int64(st, 5, overdraft);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT) {
+		status = qh_cli_fail(c, "customer %s exists", id);
+		goto out;
+	}
+	if (rc != SQLITE_DONE || (r = db_commit(db)) != 0) {
+		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
+		goto out;
+	}
+	printf("customer %s added (%s, warn at %lld units, overdraft %lld units)\n", id,
+	    plan, warn, overdraft);
+	status = QH_EXIT_OK;
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	db_close(db);
+	return status;
+}
+
+int
+cmd_customer_list(struct qh_cli *c)
+{
+	const char *state = console_state_dir(c);
+	int json = qh_cli_flag(c, "json"), first = 1, r;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	struct qh_buf out;
+
+	if ((r = db_open(state, 1, &db)) != 0)
+		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
+		    qh_strerror(r));
+	if (db_prepare(db, "SELECT id, name, plan, warn_units, overdraft_units, "
+	    "created_at FROM customers ORDER BY id", &st) != 0) {
+		db_close(db);
+		return qh_cli_fail(c, "database error");
+	}
+	qh_buf_init(&out, 64 * 1024 * 1024);
+	if (json)
+		qh_json_raw(&out, "[");
+	else
+		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN", "OVERDRAFT");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+		const char *plan = (const char *)sqlite3_column_text(st, 2);
+
+		if (!json) {
+			printf("%-20s %-30s %-8s %5lld %9lld\n", id, name, plan,
+			    (long long)sqlite3_column_int64(st, 3),
+			    (long long)sqlite3_column_int64(st, 4));
+			continue;
+		}
+		qh_json_raw(&out, first ? "{" : ",{");
+		first = 0;
+		qh_json_kv_str(&out, "id", id);
+		qh_json_raw(&out, ",");
+		qh_json_kv_str(&out, "name", name);
+		qh_json_raw(&out, ",");
+		qh_json_kv_str(&out, "plan", plan);
+		qh_json_raw(&out, ",");
+		qh_json_kv_int(&out, "warn_units", sqlite3_column_int64(st, 3));
+		qh_json_raw(&out, ",");
+		qh_json_kv_int(&out, "overdraft_units", sqlite3_column_int64(st, 4));
+		qh_json_raw(&out, ",");
+		qh_json_kv_str(&out, "created_at", (const char *)sqlite3_column_text(st, 5));
+		qh_json_raw(&out, "}");
+	}
+	if (json) {
+		qh_json_raw(&out, "]\n");
+		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
+	}
+	qh_buf_release(&out);
+	sqlite3_finalize(st);
+	db_close(db);
+	return QH_EXIT_OK;
+}

@@ -1,0 +1,361 @@
+/*
+ * Enrolment on the console's side: the one message a peer without a
+ * certificate may send (DESIGN §3). A JOIN carries the secret of a join
+ * token and a CSR; a valid, unused, unexpired token buys one agent
+ * certificate, issued for the token's customer with a new agent id, and
+ * the token is spent in the same transaction that records the agent.
+ * Addresses that keep failing are answered ever more slowly.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/pki.h"
+#include "qh/token.h"
+#include "db.h"
+#include "serve.h"
+
+#define LIMIT_SLOTS	64
+#define LIMIT_FREE	3		/* failures answered at once */
+#define LIMIT_MAX_MS	30000
+#define LIMIT_FORGET_MS	(10 * 60 * 1000)
+
+/* Recent failures per address: a small table, the oldest slot reused. */
+static struct {
+	char ip[64];
+	int fails;
+	uint64_t last_ms;
+} limits[LIMIT_SLOTS];
+
+/* A JOIN held back because its address failed too often. */
+struct delayed {
+	uv_timer_t timer;
+	struct peer *peer;	/* NULL once the peer is gone */
+	char *token, *csr, *host;
+};
+
+static void
+addr_ip(const char *addr, char *ip, size_t len)
+{
+	const char *colon = strrchr(addr, ':');
+	size_t n = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
+
+	if (n >= len)
+		n = len - 1;
+	memcpy(ip, addr, n);
+	ip[n] = '\0';
+}
+
+static int
+limit_slot(const char *ip, int create)
+{
+	uint64_t now = qh_clock_mono_ms(), oldest = UINT64_MAX;
+	int i, victim = 0;
+
+	for (i = 0; i < LIMIT_SLOTS; i++) {
+		if (limits[i].ip[0] != '\0' && now - limits[i].last_ms > LIMIT_FORGET_MS)
+			limits[i].ip[0] = '\0';
+		if (limits[i].ip[0] != '\0' && strcmp(limits[i].ip, ip) == 0)
+			return i;
+		if (limits[i].last_ms < oldest) {
+			oldest = limits[i].last_ms;
+			victim = i;
+		}
+	}
+	if (!create)
+		return -1;
+	snprintf(limits[victim].ip, sizeof(limits[victim].ip), "%s", ip);
+	limits[victim].fails = 0;
+	limits[victim].last_ms = now;
+	return victim;
+}
+
+/* How long to hold a JOIN from this address: doubling after LIMIT_FREE failures. */
+static uint64_t
+limit_delay(const char *ip)
+{
+	int i = limit_slot(ip, 0), n;
+	uint64_t ms = 1000;
+
+	if (i < 0 || limits[i].fails < LIMIT_FREE)
+		return 0;
+	for (n = LIMIT_FREE; n < limits[i].fails && ms < LIMIT_MAX_MS; n++)
+		ms *= 2;
+	return ms < LIMIT_MAX_MS ? ms : LIMIT_MAX_MS;
+}
+
+static void
+limit_fail(const char *ip)
+{
+	int i = limit_slot(ip, 1);
+
+	limits[i].fails++;
+	limits[i].last_ms = qh_clock_mono_ms();
+}
+
+static int
+refuse(struct peer *p, const char *ip, const char *code, const char *text)
+{
+	limit_fail(ip);
+	qh_warn("peer %s: join refused: %s", qh_mux_name(p->mux), text);
+	(void)qh_mux_send_error(p->mux, code, text);
+	qh_mux_close(p->mux, QH_ERR_REFUSED, NULL);
+	return 0;
+}
+
+/* Looks the token up; returns NULL and the customer, or a refusal text. */
+static const char *
+token_check(struct server *srv, const char *hash, char *customer, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	const char *why = "unknown join token";
+	int64_t expires;
+
+	if (db_prepare(srv->db, "SELECT customer_id, expires_at, used_at IS NOT NULL "
+	    "FROM join_tokens WHERE hash = ?1", &st) != 0)
+		return "database error";
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(customer, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_int(st, 2))
+			why = "this join token was already used; ask for a new one";
+		else if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 1),
+		    &expires) != 0 || expires <= qh_clock_now())
+			why = "this join token has expired; ask for a new one";
+		else
+			why = NULL;
+	}
+	sqlite3_finalize(st);
+	return why;
+}
+
+/* Spends the token and records the agent and its certificate, all or nothing. */
+static int
+record_join(struct server *srv, const char *hash, const char *customer,
+    const char *agent_id, const char *host, X509 *cert)
+{
+	sqlite3 *db = srv->db;
+	sqlite3_stmt *st = NULL;
+	struct qh_identity id;
+	char now[32], expires[32];
+	int r, rc;
+
+	if ((r = qh_pki_identity(cert, &id)) != 0)
+		return r;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	qh_clock_format_utc(id.not_after, expires, sizeof(expires));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db, "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
+	    "WHERE hash = ?3 AND used_at IS NULL", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = db_error(db, rc, "spending the join token");
+		goto out;
+	}
+	if (sqlite3_changes(db) != 1) {
+		r = QH_ERR_REFUSED;	/* spent by a concurrent join */
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = db_prepare(db, "INSERT INTO agents (id, customer_id, host, enrolled_at, "
+	    "last_seen, cert_serial, cert_not_after) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
+	    &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, id.serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, expires, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = db_error(db, rc, "recording the agent");
+		goto out;
+	}
+	if ((r = db_record_cert(db, cert)) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
+
+static int
+customer_name(struct server *srv, const char *customer, char *name, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r = QH_ERR_NOT_FOUND;
+
+	if (db_prepare(srv->db, "SELECT name FROM customers WHERE id = ?1", &st) != 0)
+		return QH_ERR_DB;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		r = 0;
+	}
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+join_now(struct peer *p, const char *secret, const char *csr, const char *host)
+{
+	struct server *srv = p->srv;
+	char ip[64], hash[65], customer[QH_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char agent_id[QH_ID_MAX + 1];
+	const char *why;
+	unsigned char rnd[6];
+	EVP_PKEY *pub = NULL, *cakey = NULL;
+	X509 *ca = NULL, *cert = NULL;
+	char *cert_pem = NULL, *ca_pem = NULL;
+	struct qh_buf b;
+	size_t i;
+	int r;
+
+	addr_ip(qh_mux_peer_addr(p->mux), ip, sizeof(ip));
+	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
+		return refuse(p, ip, "token", "malformed join token");
+	qh_sha256_hex(secret, strlen(secret), hash);
+	if ((why = token_check(srv, hash, customer, sizeof(customer))) != NULL)
+		return refuse(p, ip, "token", why);
+	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0)
+		return refuse(p, ip, "csr", "the certificate request is invalid");
+	if (customer_name(srv, customer, name, sizeof(name)) != 0) {
+		EVP_PKEY_free(pub);
+		return refuse(p, ip, "customer", "the token's customer no longer exists");
+	}
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		r = QH_ERR_CRYPTO;
+		goto out;
+	}
+	snprintf(agent_id, sizeof(agent_id), "a-");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(agent_id + 2 + 2 * i, 3, "%02x", rnd[i]);
+	if ((r = state_load_ca(srv->state_dir, &ca, &cakey)) != 0 ||
+	    (r = qh_pki_issue(ca, cakey, pub, QH_ROLE_AGENT, customer, agent_id,
+	    (int)srv->conf.cert_days, &cert)) != 0 ||
+	    (r = qh_pki_cert_pem(cert, &cert_pem)) != 0 ||
+	    (r = qh_pki_cert_pem(ca, &ca_pem)) != 0)
+		goto out;
+	if ((r = record_join(srv, hash, customer, agent_id, host ? host : "", cert)) != 0) {
+		if (r == QH_ERR_REFUSED) {
+			r = 0;
+			refuse(p, ip, "token", "this join token was already used; "
+			    "ask for a new one");
+		}
+		goto out;
+	}
+	qh_buf_init(&b, 65536);
+	if ((r = qh_msg_begin(&b, QH_MSG_JOIN_OK)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CERT, cert_pem)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CA, ca_pem)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, customer)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_NAME, name)) == 0)
+		r = qh_mux_send_control(p->mux, &b);
+	qh_buf_release(&b);
+	qh_info("peer %s: enrolled agent %s for customer %s (host %s)",
+	    qh_mux_name(p->mux), agent_id, customer, host ? host : "?");
+	qh_mux_close(p->mux, 0, NULL);
+out:
+	if (r != 0) {
+		qh_error("peer %s: join failed: %s", qh_mux_name(p->mux), qh_strerror(r));
+		(void)qh_mux_send_error(p->mux, "internal", "the console could not "
+		    "complete the enrolment; see its log");
+		qh_mux_close(p->mux, r, NULL);
+	}
+	free(cert_pem);
+	free(ca_pem);
+	X509_free(cert);
+	X509_free(ca);
+	EVP_PKEY_free(cakey);
+	EVP_PKEY_free(pub);
+	return 0;
+}
+
+static void
+delayed_freed(uv_handle_t *h)
+{
+	struct delayed *d = h->data;
+
+	free(d->token);
+	free(d->csr);
+	free(d->host);
+	free(d);
+}
+
+static void
+on_delay(uv_timer_t *t)
+{
+	struct delayed *d = t->data;
+
+	if (d->peer != NULL) {
+		d->peer->delay = NULL;
+		(void)join_now(d->peer, d->token, d->csr, d->host);
+	}
+	uv_close((uv_handle_t *)t, delayed_freed);
+}
+
+int
+join_handle(struct peer *p, const struct qh_msg *m)
+{
+	struct delayed *d;
+	char ip[64], *token = NULL, *csr = NULL, *host = NULL;
+	uint64_t ms;
+	int r;
+
+	if (qh_msg_get_str(m, QH_K_TOKEN, &token) != 0 ||
+	    qh_msg_get_str(m, QH_K_CSR, &csr) != 0) {
+		free(token);
+		return QH_ERR_NOMEM;
+	}
+	(void)qh_msg_get_str(m, QH_K_HOST, &host);
+	addr_ip(qh_mux_peer_addr(p->mux), ip, sizeof(ip));
+	if ((ms = limit_delay(ip)) == 0) {
+		r = join_now(p, token, csr, host);
+		free(token);
+		free(csr);
+		free(host);
+		return r;
+	}
+	qh_warn("peer %s: repeated failed joins; answering in %llu ms",
+	    qh_mux_name(p->mux), (unsigned long long)ms);
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		free(token);
+		free(csr);
+		free(host);
+		return QH_ERR_NOMEM;
+	}
+	d->peer = p;
+	d->token = token;
+	d->csr = csr;
+	d->host = host;
+	uv_timer_init(p->srv->loop, &d->timer);
+	d->timer.data = d;
+	uv_timer_start(&d->timer, on_delay, ms, 0);
+	p->delay = &d->timer;
+	return 0;
+}
+
+void
+join_peer_gone(struct peer *p)
+{
+	struct delayed *d;
+
+	if (p->delay == NULL)
+		return;
+	d = p->delay->data;
+	d->peer = NULL;
+	p->delay = NULL;
+	uv_close((uv_handle_t *)&d->timer, delayed_freed);
+}

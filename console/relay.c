@@ -1,0 +1,524 @@
+/*
+ * Relays: a technician command carried to the agent. The technician's
+ * channel and the agent's channel are paired; bytes go across as they
+ * come and are credited back to the sender only once the other side took
+ * them, so a slow receiver holds its sender to one window and the console's
+ * memory per relay stays within a window in each direction.
+ *
+ * A relay starts once the customer has consented to this technician in
+ * this session (asked once per technician, R2), opens the session if it is
+ * the first command, and counts as attached time from then until either
+ * side ends it.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/wire.h"
+#include "serve.h"
+
+#define TECH 0
+#define AGENT 1
+#define QUEUE_MAX (QH_MUX_WINDOW + 256 * 1024)
+
+/* Records queued for one side: u8 kind, u32 length, bytes. */
+enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
+
+struct relay {
+	struct server *srv;
+	struct entry *entry;
+	enum relay_state state;
+	struct qh_chan *ch[2];		/* technician's, agent's; NULL once closed */
+	struct qh_buf q[2];		/* waiting to be sent to side i */
+	size_t q_off[2];		/* bytes of the front DATA item already sent */
+	struct qh_buf action;		/* the ACTION message for the agent */
+	char login[QH_ID_MAX + 1];
+	char name[NAME_MAX_LEN + 1];
+	char command[256];		/* for the audit rows and the customer */
+	char kind[16];			/* support | installation */
+	int64_t ticket;
+	int overdraft;
+	uint64_t consent_id;
+	int attached;			/* counted in the session's meter */
+	int64_t event_id;
+	int ending;
+	LIST_ENTRY(relay) link;
+};
+
+static void relay_flush(struct relay *r, int to);
+static void relay_maybe_free(struct relay *r);
+static void relay_fail(struct relay *r, const char *code, const char *text);
+
+const char *
+relay_login(const struct relay *r)
+{
+	return r->login;
+}
+
+const char *
+relay_command(const struct relay *r)
+{
+	return r->command;
+}
+
+int
+relay_count_login(struct entry *e, const char *login)
+{
+	struct relay *r;
+	int n = 0;
+
+	LIST_FOREACH(r, &e->relays, link)
+		n += strcmp(r->login, login) == 0;
+	return n;
+}
+
+void
+relay_logins(struct entry *e, char *out, size_t len)
+{
+	struct relay *r;
+	size_t used = 0;
+
+	out[0] = '\0';
+	LIST_FOREACH(r, &e->relays, link) {
+		if (r->state == RELAY_CONSENT)
+			continue;
+		if (strstr(out, r->login) != NULL)	/* XXX: a login inside another */
+			continue;
+		used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "",
+		    r->login);
+		if (used >= len) {
+			out[len - 1] = '\0';
+			return;
+		}
+	}
+}
+
+static int
+side_of(const struct relay *r, const struct qh_chan *ch)
+{
+	return ch == r->ch[TECH] ? TECH : AGENT;
+}
+
+static int
+enqueue(struct relay *r, int to, enum item_kind kind, const void *p, size_t len)
+{
+	int e;
+
+	if ((e = qh_buf_put_u8(&r->q[to], (uint8_t)kind)) != 0 ||
+	    (e = qh_buf_put_string(&r->q[to], p, len)) != 0) {
+		relay_fail(r, "internal", "relay queue overflow");
+		return e;
+	}
+	return 0;
+}
+
+/* Sends what is queued for side `to`, in order, as far as its window allows. */
+static void
+relay_flush(struct relay *r, int to)
+{
+	struct qh_chan *dst = r->ch[to], *src = r->ch[!to];
+	const uint8_t *p;
+	uint8_t kind;
+	uint32_t len;
+	ssize_t n;
+
+	if (r->state != RELAY_OPEN && r->state != RELAY_DONE)
+		return;
+	while (qh_buf_len(&r->q[to]) > 0 && (dst = r->ch[to]) != NULL) {
+		(void)qh_buf_peek_u8(&r->q[to], 0, &kind);
+		(void)qh_buf_peek_u32(&r->q[to], 1, &len);
+		p = qh_buf_ptr(&r->q[to]) + 5;
+		switch (kind) {
+		case ITEM_DATA:
+		case ITEM_EXTDATA:
+			n = qh_chan_write(dst, kind == ITEM_EXTDATA, p + r->q_off[to],
+			    len - r->q_off[to]);
+			if (n < 0) {
+				n = (ssize_t)(len - r->q_off[to]);	/* gone: drop */
+			}
+			if ((src = r->ch[!to]) != NULL)
+				qh_chan_consume(src, (size_t)n);
+			r->q_off[to] += (size_t)n;
+			if (r->q_off[to] < len)
+				return;	/* on_writable continues */
+			break;
+		case ITEM_MSG: {
+			struct qh_buf m;
+
+			qh_buf_init_ro(&m, p, len);
+			(void)qh_chan_send_msg(dst, &m);
+			break;
+		}
+		case ITEM_EOF:
+			(void)qh_chan_eof(dst);
+			break;
+		case ITEM_CLOSE:
+			qh_chan_close(dst);
+			r->ch[to] = NULL;
+			break;
+		}
+		r->q_off[to] = 0;
+		(void)qh_buf_consume(&r->q[to], 5 + (size_t)len);
+	}
+	if (r->ch[to] == NULL)
+		qh_buf_reset(&r->q[to]);
+	relay_maybe_free(r);
+}
+
+static void
+relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct relay *r = qh_chan_arg(ch);
+	int from = side_of(r, ch), to = !from;
+	ssize_t n = 0;
+
+	if (r->ch[to] == NULL) {
+		qh_chan_consume(ch, len);	/* nobody to take it */
+		return;
+	}
+	/* Straight across when nothing is waiting; the rest waits its turn. */
+	if (r->state == RELAY_OPEN && qh_buf_len(&r->q[to]) == 0) {
+		n = qh_chan_write(r->ch[to], ext, p, len);
+		if (n < 0)
+			n = 0;
+		qh_chan_consume(ch, (size_t)n);
+	}
+	if ((size_t)n < len)
+		(void)enqueue(r, to, ext ? ITEM_EXTDATA : ITEM_DATA, p + n, len - (size_t)n);
+}
+
+static void
+relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct relay *r = qh_chan_arg(ch);
+	int from = side_of(r, ch);
+	struct qh_buf b;
+
+	/* Only what the other side expects passes: resizes in, exit statuses out. */
+	if ((from == TECH && m->type != QH_MSG_RESIZE) ||
+	    (from == AGENT && m->type != QH_MSG_EXIT)) {
+		qh_debug("relay %s: dropped %s message", r->login, qh_msg_name(m->type));
+		return;
+	}
+	qh_buf_init(&b, QH_MSG_MAX_LEN);
+	if (qh_msg_encode(m, &b) == 0 &&
+	    enqueue(r, !from, ITEM_MSG, qh_buf_ptr(&b), qh_buf_len(&b)) == 0)
+		relay_flush(r, !from);
+	qh_buf_release(&b);
+}
+
+static void
+relay_on_eof(struct qh_chan *ch)
+{
+	struct relay *r = qh_chan_arg(ch);
+	int from = side_of(r, ch);
+
+	if (enqueue(r, !from, ITEM_EOF, NULL, 0) == 0)
+		relay_flush(r, !from);
+}
+
+static void
+relay_on_close(struct qh_chan *ch)
+{
+	struct relay *r = qh_chan_arg(ch);
+	int from = side_of(r, ch);
+
+	r->ch[from] = NULL;
+	qh_buf_reset(&r->q[from]);
+	if (r->state != RELAY_OPEN && from == TECH) {
+		/* Gone before the command started: nothing to pass on. */
+		if (r->ch[AGENT] != NULL) {
+			qh_chan_close(r->ch[AGENT]);
+			r->ch[AGENT] = NULL;
+		}
+		r->state = RELAY_DONE;
+		relay_maybe_free(r);
+		return;
+	}
+	if (enqueue(r, !from, ITEM_CLOSE, NULL, 0) == 0)
+		relay_flush(r, !from);
+}
+
+static void
+relay_on_writable(struct qh_chan *ch)
+{
+	struct relay *r = qh_chan_arg(ch);
+
+	relay_flush(r, side_of(r, ch));
+}
+
+static void
+relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+{
+	struct relay *r = qh_chan_arg(ch);
+	char *text = NULL;
+
+	if (err != 0) {
+		r->ch[AGENT] = NULL;
+		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+		relay_fail(r, "agent", text != NULL ? text : "the agent refused the command");
+		free(text);
+		return;
+	}
+	r->state = RELAY_OPEN;
+	relay_flush(r, AGENT);
+	relay_flush(r, TECH);
+}
+
+static const struct qh_chan_ops relay_ops = {
+	.on_open_result = relay_on_open_result,
+	.on_data = relay_on_data,
+	.on_msg = relay_on_msg,
+	.on_eof = relay_on_eof,
+	.on_close = relay_on_close,
+	.on_writable = relay_on_writable,
+};
+
+/* Frees the relay once neither channel is left. */
+static void
+relay_maybe_free(struct relay *r)
+{
+	struct entry *e = r->entry;
+
+	if (r->ch[TECH] != NULL || r->ch[AGENT] != NULL || r->ending)
+		return;
+	r->ending = 1;
+	if (r->attached && e->session != NULL) {
+		session_event_end(e->session, r->event_id);
+		session_detach(e->session, r);
+		if (e->peer != NULL && relay_count_login(e, r->login) == 1)
+			peer_notice(e->peer, "detached", "%s (%s) detached", r->name,
+			    r->login);
+	}
+	LIST_REMOVE(r, link);
+	qh_buf_release(&r->q[TECH]);
+	qh_buf_release(&r->q[AGENT]);
+	qh_buf_release(&r->action);
+	free(r);
+}
+
+/* Ends the relay: the technician reads text, the agent's side is closed. */
+static void
+relay_fail(struct relay *r, const char *code, const char *text)
+{
+	if (r->ch[TECH] != NULL) {
+		reply_error(r->ch[TECH], code, text);
+		r->ch[TECH] = NULL;
+	}
+	if (r->ch[AGENT] != NULL) {
+		qh_chan_close(r->ch[AGENT]);
+		r->ch[AGENT] = NULL;
+	}
+	r->state = RELAY_DONE;
+	relay_maybe_free(r);
+}
+
+void
+relay_end_all(struct entry *e, const char *text)
+{
+	struct relay *r;
+
+	while ((r = LIST_FIRST(&e->relays)) != NULL)
+		relay_fail(r, "ended", text);
+}
+
+static int
+consented(const struct entry *e, const char *login)
+{
+	int i;
+
+	for (i = 0; i < e->nconsented; i++)
+		if (strcmp(e->consented[i], login) == 0)
+			return 1;
+	return 0;
+}
+
+/* Consent given: open the session if needed, count the time, reach the agent. */
+static void
+relay_start(struct relay *r)
+{
+	struct entry *e = r->entry;
+	char pretty[8];
+	int first = relay_count_login(e, r->login) == 1;
+
+	if (e->peer == NULL) {
+		relay_fail(r, "agent", "the agent is not connected");
+		return;
+	}
+	if (e->session == NULL) {
+		if (session_open(e, r->kind, r->ticket, r->overdraft ? r->login : NULL) != 0) {
+			relay_fail(r, "internal", "the session could not be recorded; "
+			    "see the console's log");
+			return;
+		}
+		/* session_open forgets consents of an earlier session. */
+		snprintf(e->consented[0], sizeof(e->consented[0]), "%s", r->login);
+		e->nconsented = 1;
+	}
+	r->attached = 1;
+	r->event_id = session_event_attach(e->session, r->login, r->command);
+	session_attach(e->session, r);
+	if (first)
+		peer_notice(e->peer, "attached", "%s (%s) attached", r->name, r->login);
+	r->state = RELAY_OPENING;
+	if ((r->ch[AGENT] = qh_chan_open(e->peer->mux, &r->action, 0, &relay_ops, r)) == NULL) {
+		relay_fail(r, "agent", "cannot open a channel to the agent");
+		return;
+	}
+	qh_info("session %" PRId64 " (code %s): %s runs %s", session_id(e->session),
+	    code_pretty(e->code, pretty), r->login, r->command);
+}
+
+void
+relay_consent_answer(struct entry *e, uint64_t id, int allow)
+{
+	struct relay *r, *next;
+	char text[256];
+
+	for (r = LIST_FIRST(&e->relays); r != NULL; r = next) {
+		next = LIST_NEXT(r, link);
+		if (r->state != RELAY_CONSENT || r->consent_id != id)
+			continue;
+		if (!allow) {
+			qh_info("agent %s: the customer declined %s", e->agent_id, r->login);
+			snprintf(text, sizeof(text), "the customer declined the connection");
+			relay_fail(r, "declined", text);
+			continue;
+		}
+		if (!consented(e, r->login) && e->nconsented < MAX_CONSENTED)
+			snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", r->login);
+		relay_start(r);
+	}
+}
+
+/* Asks the customer about this technician unless a question is already out. */
+static void
+ask_consent(struct relay *r)
+{
+	struct entry *e = r->entry;
+	struct relay *o;
+	struct qh_buf b;
+
+	LIST_FOREACH(o, &e->relays, link) {
+		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, r->login) == 0) {
+			r->consent_id = o->consent_id;
+			return;
+		}
+	}
+	r->consent_id = ++r->srv->next_consent_id;
+	qh_buf_init(&b, 4096);
+	if (qh_msg_begin(&b, QH_MSG_CONSENT) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_ID, r->consent_id) == 0 &&
+	    qh_msg_put_str(&b, QH_K_LOGIN, r->login) == 0 &&
+	    qh_msg_put_str(&b, QH_K_NAME, r->name) == 0)
+		(void)qh_mux_send_control(e->peer->mux, &b);
+	qh_buf_release(&b);
+}
+
+/* Builds the ACTION for the agent and the audit text from the request. */
+static int
+build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const char **why)
+{
+	const uint8_t *arg;
+	size_t arglen;
+	char **argv = NULL, *term = NULL, *kind = NULL;
+	uint32_t rows = 24, cols = 80;
+	uint64_t ticket = 0;
+	int argc = 0, i, rc = QH_ERR_FORMAT;
+
+	qh_buf_init(&r->action, QH_MSG_MAX_LEN);
+	(void)qh_msg_begin(&r->action, QH_MSG_ACTION);
+	if (strcmp(cmd, "exec") == 0) {
+		if (qh_msg_get(m, QH_K_ARG, &arg, &arglen) != 0 ||
+		    qh_argv_unpack(arg, arglen, &argv, &argc) != 0 || argc == 0) {
+			*why = "exec needs a command";
+			goto out;
+		}
+		snprintf(r->command, sizeof(r->command), "exec");
+		for (i = 0; i < argc; i++) {
+			size_t used = strlen(r->command);
+
+			snprintf(r->command + used, sizeof(r->command) - used, " %s", argv[i]);
+		}
+		(void)qh_msg_put_str(&r->action, QH_K_CMD, "exec");
+		(void)qh_msg_put(&r->action, QH_K_ARG, arg, arglen);
+	} else {
+		(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
+		(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
+		(void)qh_msg_get_str(m, QH_K_TERM, &term);
+		if (rows == 0 || rows > 1000 || cols == 0 || cols > 1000) {
+			*why = "terminal size out of range";
+			goto out;
+		}
+		snprintf(r->command, sizeof(r->command), "attach");
+		(void)qh_msg_put_str(&r->action, QH_K_CMD, "shell");
+		(void)qh_msg_put_u32(&r->action, QH_K_ROWS, rows);
+		(void)qh_msg_put_u32(&r->action, QH_K_COLS, cols);
+		(void)qh_msg_put_str(&r->action, QH_K_TERM, term != NULL ? term : "xterm");
+	}
+	(void)qh_msg_put_str(&r->action, QH_K_LOGIN, r->login);
+	(void)qh_msg_put_str(&r->action, QH_K_NAME, r->name);
+	(void)qh_msg_get_str(m, QH_K_KIND, &kind);
+	if (kind != NULL && strcmp(kind, "support") != 0 && strcmp(kind, "installation") != 0) {
+		*why = "kind is support or installation";
+		goto out;
+	}
+	snprintf(r->kind, sizeof(r->kind), "%s", kind != NULL ? kind : "support");
+	(void)qh_msg_get_u64(m, QH_K_ID, &ticket);
+	r->ticket = ticket > INT64_MAX ? 0 : (int64_t)ticket;
+	rc = 0;
+out:
+	free(argv);
+	free(term);
+	free(kind);
+	return rc;
+}
+
+void
+relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
+    const struct qh_msg *m)
+{
+	struct entry *e;
+	struct relay *r;
+	const char *why = NULL;
+	char pretty[8], text[128];
+	uint32_t flags = 0;
+
+	if ((e = request_target(tech, ch, m)) == NULL)
+		return;
+	if (e->peer == NULL) {
+		snprintf(text, sizeof(text), "the agent with code %s is reconnecting; "
+		    "try again in a moment", code_pretty(e->code, pretty));
+		qh_chan_refuse(ch, "away", text);
+		return;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		qh_chan_refuse(ch, "internal", "out of memory");
+		return;
+	}
+	r->srv = tech->srv;
+	r->entry = e;
+	r->state = RELAY_CONSENT;
+	snprintf(r->login, sizeof(r->login), "%s", tech->id.id);
+	snprintf(r->name, sizeof(r->name), "%s", tech->name[0] ? tech->name : tech->id.id);
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	r->overdraft = (flags & 1) != 0;
+	qh_buf_init(&r->q[TECH], QUEUE_MAX);
+	qh_buf_init(&r->q[AGENT], QUEUE_MAX);
+	if (build_action(r, cmd, m, &why) != 0) {
+		qh_buf_release(&r->action);
+		free(r);
+		qh_chan_refuse(ch, "format", why);
+		return;
+	}
+	r->ch[TECH] = ch;
+	LIST_INSERT_HEAD(&e->relays, r, link);
+	qh_chan_accept(ch, 0, &relay_ops, r);
+	if (consented(e, r->login))
+		relay_start(r);
+	else
+		ask_consent(r);
+}
