@@ -62,6 +62,160 @@ parse_log_level(const char *value, void *field)
 	return 0;
 }
 
+/* [billing] timezone: a zoneinfo name. */
+static int
+parse_timezone(const char *value, void *field)
+{
+	char path[256];
+
+	if (strlen(value) >= 64 || strstr(value, "..") != NULL || value[0] == '/' ||
+	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-")
+	    != strlen(value))
+		return -1;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", value);
+	if (access(path, R_OK) != 0)
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+static int
+parse_hhmm(const char *s, int *min)
+{
+	int h, m, n = 0;
+
+	if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || n != 5 || h < 0 || h > 24 ||
+	    m < 0 || m > 59 || (h == 24 && m != 0))
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+/* [billing] hours: HH:MM-HH:MM. */
+static int
+parse_hours(const char *value, void *field)
+{
+	struct console_conf *c = (struct console_conf *)((char *)field -
+	    offsetof(struct console_conf, open_min));
+	char a[6], b[6];
+
+	if (strlen(value) != 11 || value[5] != '-')
+		return -1;
+	memcpy(a, value, 5);
+	a[5] = '\0';
+	memcpy(b, value + 6, 5);
+	b[5] = '\0';
+	if (parse_hhmm(a, &c->open_min) != 0 || parse_hhmm(b, &c->close_min) != 0 ||
+	    c->open_min >= c->close_min)
+		return -1;
+	return 0;
+}
+
+/* [billing] days: mon-fri, or a comma list of sun..sat. */
+static int
+parse_days(const char *value, void *field)
+{
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	unsigned mask = 0;
+	char copy[128], *tok, *save = NULL;
+	int i, a = -1, b = -1;
+
+	if (strlen(value) >= sizeof(copy))
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		char *dash = strchr(tok, '-');
+
+		a = b = -1;
+		if (dash != NULL)
+			*dash = '\0';
+		for (i = 0; i < 7; i++) {
+			if (strcmp(tok, names[i]) == 0)
+				a = i;
+			if (dash != NULL && strcmp(dash + 1, names[i]) == 0)
+				b = i;
+		}
+		if (a < 0 || (dash != NULL && (b < 0 || b < a)))
+			return -1;
+		for (i = a; i <= (dash != NULL ? b : a); i++)
+			mask |= 1U << i;
+	}
+	if (mask == 0)
+		return -1;
+	*(unsigned *)field = mask;
+	return 0;
+}
+
+/* [billing] currency: three capital letters. */
+static int
+parse_currency(const char *value, void *field)
+{
+	if (strlen(value) != 3 || strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != 3)
+		return -1;
+	memcpy(field, value, 4);
+	return 0;
+}
+
+/* [billing] tiers: HOURS:CENTS_PER_UNIT, ... with increasing hours (R6). */
+static int
+parse_tiers(const char *value, void *field)
+{
+	struct console_conf *c = (struct console_conf *)((char *)field -
+	    offsetof(struct console_conf, tiers));
+	char copy[256], *tok, *save = NULL;
+	long long h, cents;
+	int n = 0, used;
+
+	if (strlen(value) >= sizeof(copy))
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		if (n == 8 || sscanf(tok, "%lld:%lld%n", &h, &cents, &used) != 2 ||
+		    (size_t)used != strlen(tok) || h < 0 || cents < 0 || cents > 100000000 ||
+		    (n > 0 && h <= c->tiers[n - 1].min_hours))
+			return -1;
+		c->tiers[n].min_hours = h;
+		c->tiers[n].unit_cents = cents;
+		n++;
+	}
+	if (n == 0 || c->tiers[0].min_hours != 0)
+		return -1;	/* every purchase needs a price */
+	c->ntiers = n;
+	return 0;
+}
+
+/* [billing] notify_command: any command line, run through /bin/sh. */
+static int
+parse_command(const char *value, void *field)
+{
+	if (strlen(value) >= 1024)
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+/* [tickets] holidays: YYYY-MM-DD, ... */
+static int
+parse_holidays(const char *value, void *field)
+{
+	struct console_conf *c = (struct console_conf *)((char *)field -
+	    offsetof(struct console_conf, holidays));
+	char copy[1024], *tok, *save = NULL;
+	int y, m, d, used, n = 0;
+
+	if (strlen(value) >= sizeof(copy))
+		return -1;
+	snprintf(copy, sizeof(copy), "%s", value);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+		if (n == 64 || sscanf(tok, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 ||
+		    used != 10 || strlen(tok) != 10 || m < 1 || m > 12 || d < 1 || d > 31)
+			return -1;
+		c->holidays[n++] = y * 10000 + m * 100 + d;
+	}
+	c->nholidays = n;
+	return 0;
+}
+
 #define CONF_INT(sec, key, member, lo, hi) {				\
 	.section = sec, .name = key, .type = QH_CONF_INT,		\
 	.offset = offsetof(struct console_conf, member),		\
@@ -78,6 +232,14 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("session", "idle", idle_seconds, 60, 7 * 86400),
 	CONF_INT("session", "keepalive", keepalive_seconds, 1, 3600),
 	CONF_INT("enroll", "token_hours", token_hours, 1, 24 * 365),
+	CONF_CUSTOM("billing", "timezone", timezone, parse_timezone),
+	CONF_CUSTOM("billing", "hours", open_min, parse_hours),
+	CONF_CUSTOM("billing", "days", days, parse_days),
+	CONF_CUSTOM("billing", "currency", currency, parse_currency),
+	CONF_CUSTOM("billing", "tiers", tiers, parse_tiers),
+	CONF_INT("billing", "installation_cents", installation_cents, 0, 100000000),
+	CONF_CUSTOM("billing", "notify_command", notify_command, parse_command),
+	CONF_CUSTOM("tickets", "holidays", holidays, parse_holidays),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
 	{ .name = NULL },
 };
@@ -105,6 +267,16 @@ conf_defaults(struct console_conf *conf)
 	conf->keepalive_seconds = 15;
 	conf->token_hours = 24;
 	conf->cert_days = 825;
+	snprintf(conf->timezone, sizeof(conf->timezone), "Europe/Berlin");
+	conf->open_min = 7 * 60;
+	conf->close_min = 18 * 60;
+	conf->days = 0x3e;	/* Monday to Friday */
+	snprintf(conf->currency, sizeof(conf->currency), "EUR");
+	conf->tiers[0] = (struct conf_tier){ 0, 3000 };
+	conf->tiers[1] = (struct conf_tier){ 10, 2750 };
+	conf->tiers[2] = (struct conf_tier){ 20, 2500 };
+	conf->ntiers = 3;
+	conf->installation_cents = 15000;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -190,7 +362,27 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "# Lifetime of a join token, in hours.\n"
 	    "token_hours = %lld\n"
 	    "# Lifetime of agent and technician certificates, in days.\n"
-	    "cert_days = %lld\n",
+	    "cert_days = %lld\n"
+	    "\n"
+	    "[billing]\n"
+	    "# Support hours (R9): sessions starting outside them are flagged\n"
+	    "# after_hours. Dates in ledger exports use this time zone too.\n"
+	    "timezone = Europe/Berlin\n"
+	    "hours = 07:00-18:00\n"
+	    "days = mon-fri\n"
+	    "currency = EUR\n"
+	    "# Price per 15-minute unit by purchase size (R6): HOURS:CENTS, a\n"
+	    "# purchase of at least HOURS hours pays CENTS per unit.\n"
+	    "tiers = 0:3000, 10:2750, 20:2500\n"
+	    "# Price of one installation (R8), in cents.\n"
+	    "installation_cents = 15000\n"
+	    "# Run for each low-balance notification (R5), with a JSON document on\n"
+	    "# stdin; a failing command is retried. Empty: none.\n"
+	    "notify_command =\n"
+	    "\n"
+	    "[tickets]\n"
+	    "# Days off in the business calendar: YYYY-MM-DD, comma-separated.\n"
+	    "holidays =\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
 	    d.keepalive_seconds, d.token_hours, d.cert_days);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {

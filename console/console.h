@@ -24,6 +24,21 @@ struct console_conf {
 	long long token_hours;		/* [enroll] token_hours: join token lifetime */
 	long long cert_days;		/* [enroll] cert_days: agent/tech certificate lifetime */
 	char log_level[16];		/* [console] log_level */
+	/* [billing] */
+	char timezone[64];		/* business time zone (R9) */
+	int open_min, close_min;	/* hours = 07:00-18:00, minutes after midnight */
+	unsigned days;			/* days = mon-fri: bit (1 << tm_wday) */
+	char currency[8];		/* ISO 4217 code of every price */
+	struct conf_tier {
+		long long min_hours;	/* purchases of at least this many hours... */
+		long long unit_cents;	/* ...pay this per 15-minute unit (R6) */
+	} tiers[8];
+	int ntiers;
+	long long installation_cents;	/* price of one installation (R8) */
+	char notify_command[1024];	/* R5: run with a JSON document on stdin */
+	/* [tickets] */
+	int holidays[64];		/* YYYYMMDD, business-calendar days off */
+	int nholidays;
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -54,6 +69,10 @@ int cmd_customer_list(struct qh_cli *c);
 int cmd_enroll(struct qh_cli *c);
 int cmd_agents(struct qh_cli *c);
 int cmd_agent_revoke(struct qh_cli *c);
+int cmd_queue(struct qh_cli *c);
+int cmd_attach(struct qh_cli *c);
+int cmd_exec(struct qh_cli *c);
+int cmd_end(struct qh_cli *c);
 
 /* Opens the state's database for writing (migrated); prints why not and returns 1. */
 int console_db_write(struct qh_cli *c, sqlite3 **dbp);

@@ -17,6 +17,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "db.h"
+#include "ledger.h"
 #include "serve.h"
 
 const char *
@@ -140,18 +141,44 @@ touch_agent(struct server *srv, const char *agent_id, const char *host)
 	sqlite3_finalize(st);
 }
 
+int64_t
+queue_running_units(struct server *srv, const char *customer)
+{
+	struct entry *e;
+	int64_t units = 0;
+
+	LIST_FOREACH(e, &srv->entries, link)
+		if (e->session != NULL && strcmp(e->customer, customer) == 0)
+			units += session_running_units(e->session);
+	return units;
+}
+
 static int
 send_welcome(struct peer *p, struct entry *e)
 {
+	struct ledger_balance bal;
 	struct qh_buf b;
+	char left[64], warn[256] = "";
 	int r;
 
+	/* R5: the balance at connect, and a warning at or under the threshold. */
+	if ((r = ledger_balance(p->srv->db, e->customer, &bal)) != 0)
+		return r;
+	units_text(bal.units, left, sizeof(left));
+	if (bal.is_free)
+		snprintf(warn, sizeof(warn), "Your plan is free support: please file a "
+		    "ticket (qh-agent ticket); remote sessions need the premium plan.");
+	else if (bal.units <= bal.warn_units)
+		snprintf(warn, sizeof(warn), "Your prepaid balance is low: %s left. Please "
+		    "buy more hours.", left);
 	qh_buf_init(&b, 4096);
 	if ((r = qh_msg_begin(&b, QH_MSG_WELCOME)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CODE, e->code)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_RESUME, e->resume)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, e->customer)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_NAME, e->customer_name)) == 0 &&
+	    (r = qh_msg_put_u64(&b, QH_K_UNITS, (uint64_t)bal.units)) == 0 &&
+	    (warn[0] == '\0' || (r = qh_msg_put_str(&b, QH_K_TEXT, warn)) == 0) &&
 	    (e->session == NULL ||
 	    (r = qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)session_id(e->session))) == 0))
 		r = qh_mux_send_control(p->mux, &b);

@@ -11,6 +11,7 @@
  * side ends it.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/wire.h"
+#include "ledger.h"
 #include "serve.h"
 
 #define TECH 0
@@ -336,12 +338,85 @@ consented(const struct entry *e, const char *login)
 	return 0;
 }
 
+void
+relay_notice_all(struct entry *e, const char *fmt, ...)
+{
+	struct relay *r;
+	struct qh_buf b;
+	char text[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	qh_buf_init(&b, 4096);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) != 0 || qh_msg_put_str(&b, QH_K_TEXT, text) != 0) {
+		qh_buf_release(&b);
+		return;
+	}
+	LIST_FOREACH(r, &e->relays, link)
+		if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
+			(void)qh_chan_send_msg(r->ch[TECH], &b);
+	qh_buf_release(&b);
+}
+
+static void
+relay_notice(struct relay *r, const char *text)
+{
+	struct qh_buf b;
+
+	qh_buf_init(&b, 4096);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 && qh_msg_put_str(&b, QH_K_TEXT, text) == 0)
+		(void)qh_chan_send_msg(r->ch[TECH], &b);
+	qh_buf_release(&b);
+}
+
+/*
+ * R7: may a new session start for this customer? Fills *available; returns
+ * NULL, or the refusal for the technician.
+ */
+static const char *
+session_allowed(struct relay *r, int64_t *available, char *why, size_t len)
+{
+	struct entry *e = r->entry;
+	struct ledger_balance b;
+	char left[64];
+
+	if (ledger_balance(r->srv->db, e->customer, &b) != 0)
+		return "the customer's balance could not be read";
+	if (b.is_free) {
+		snprintf(why, len, "%s (%s) has free support only: remote sessions are for "
+		    "premium customers; ask them to file a ticket (qh-agent ticket)",
+		    e->customer_name, e->customer);
+		return why;
+	}
+	*available = b.units - queue_running_units(r->srv, e->customer) + b.overdraft_units;
+	if (strcmp(r->kind, "installation") == 0) {
+		if (b.installations <= 0 && !r->overdraft) {
+			snprintf(why, len, "%s has no installation credit left; book one "
+			    "(qh-console credit %s --installations 1 ...) or pass "
+			    "--allow-overdraft", e->customer, e->customer);
+			return why;
+		}
+		return NULL;
+	}
+	if (*available <= 0 && !r->overdraft) {
+		units_text(*available, left, sizeof(left));
+		snprintf(why, len, "%s has no units available (%s, overdraft included); "
+		    "book units or pass --allow-overdraft", e->customer, left);
+		return why;
+	}
+	return NULL;
+}
+
 /* Consent given: open the session if needed, count the time, reach the agent. */
 static void
 relay_start(struct relay *r)
 {
 	struct entry *e = r->entry;
-	char pretty[8];
+	char pretty[8], why[512], left[64], text[256];
+	const char *refusal;
+	int64_t available = 0;
 	int first = relay_count_login(e, r->login) == 1;
 
 	if (e->peer == NULL) {
@@ -349,7 +424,13 @@ relay_start(struct relay *r)
 		return;
 	}
 	if (e->session == NULL) {
-		if (session_open(e, r->kind, r->ticket, r->overdraft ? r->login : NULL) != 0) {
+		if ((refusal = session_allowed(r, &available, why, sizeof(why))) != NULL) {
+			qh_info("agent %s: %s refused: %s", e->agent_id, r->login, refusal);
+			relay_fail(r, "balance", refusal);
+			return;
+		}
+		if (session_open(e, r->kind, r->ticket, r->overdraft ? r->login : NULL,
+		    available) != 0) {
 			relay_fail(r, "internal", "the session could not be recorded; "
 			    "see the console's log");
 			return;
@@ -361,6 +442,19 @@ relay_start(struct relay *r)
 	r->attached = 1;
 	r->event_id = session_event_attach(e->session, r->login, r->command);
 	session_attach(e->session, r);
+	{
+		struct ledger_balance b;
+
+		if (ledger_balance(r->srv->db, e->customer, &b) == 0) {
+			units_text(b.units - queue_running_units(r->srv, e->customer) +
+			    b.overdraft_units, left, sizeof(left));
+			snprintf(text, sizeof(text), "session %" PRId64 ": %" PRId64
+			    " unit%s running, available %s", session_id(e->session),
+			    session_running_units(e->session),
+			    session_running_units(e->session) == 1 ? "" : "s", left);
+			relay_notice(r, text);
+		}
+	}
 	if (first)
 		peer_notice(e->peer, "attached", "%s (%s) attached", r->name, r->login);
 	r->state = RELAY_OPENING;

@@ -115,3 +115,97 @@ CREATE TABLE session_events (
 ) STRICT;
 
 CREATE INDEX session_events_session ON session_events (session_id);
+
+-- Installation credits (R8) live in the ledger's installations column; the
+-- customer's figure is their sum, like the balance of units.
+
+-- The ledger: append-only (the triggers below refuse UPDATE and DELETE).
+-- Every write goes through console/ledger.c inside BEGIN IMMEDIATE, reading
+-- the previous entry's hash in that transaction. entry_hash is SHA-256 over
+-- prev_hash and the canonical encoding of the row (ledger.c), so any edit
+-- shows in `qh-console verify`. Units are signed: credits positive, debits
+-- negative; money is integer cents.
+CREATE TABLE ledger (
+	id		INTEGER PRIMARY KEY,
+	posted_at	TEXT NOT NULL,
+	customer_id	TEXT NOT NULL REFERENCES customers (id),
+	kind		TEXT NOT NULL CHECK (kind IN ('purchase', 'session',
+			    'installation_purchase', 'installation', 'correction')),
+	units		INTEGER NOT NULL,
+	installations	INTEGER NOT NULL DEFAULT 0,
+	balance_after	INTEGER NOT NULL,
+	session_id	INTEGER UNIQUE REFERENCES sessions (id),
+	started_at	TEXT,
+	ended_at	TEXT,
+	billable_seconds INTEGER,
+	technician	TEXT,			-- logins, ';'-separated
+	after_hours	INTEGER NOT NULL DEFAULT 0 CHECK (after_hours IN (0, 1)),
+	lot_id		TEXT,			-- lots consumed or created, ';'-separated
+	amount_cents	INTEGER NOT NULL DEFAULT 0,
+	currency	TEXT,
+	reference	TEXT,
+	note		TEXT,
+	corrects	INTEGER REFERENCES ledger (id),	-- R10
+	actor		TEXT NOT NULL,		-- login or 'console'
+	idem_key	TEXT NOT NULL UNIQUE,	-- session:<id>, purchase:<ref>, ...
+	prev_hash	TEXT NOT NULL,
+	entry_hash	TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX ledger_customer ON ledger (customer_id, id);
+CREATE INDEX ledger_posted ON ledger (posted_at);
+
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are never updated (R10)'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'ledger entries are never deleted (R10)'); END;
+
+-- Purchase lots (R6, R14): each purchase keeps its own unit price.
+CREATE TABLE lots (
+	id		INTEGER PRIMARY KEY,
+	customer_id	TEXT NOT NULL REFERENCES customers (id),
+	entry_id	INTEGER NOT NULL REFERENCES ledger (id),
+	units		INTEGER NOT NULL CHECK (units > 0),
+	unit_price_cents INTEGER NOT NULL CHECK (unit_price_cents >= 0),
+	currency	TEXT NOT NULL,
+	created_at	TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX lots_customer ON lots (customer_id, id);
+
+-- Which lots each debit consumed (FIFO, R14): positive units consume,
+-- negative ones give back (a correction). A debit that found no lot left
+-- (overdraft, R7) is allocated when the next purchase arrives.
+CREATE TABLE allocations (
+	id		INTEGER PRIMARY KEY,
+	entry_id	INTEGER NOT NULL REFERENCES ledger (id),
+	lot_id		INTEGER NOT NULL REFERENCES lots (id),
+	units		INTEGER NOT NULL CHECK (units <> 0),
+	amount_cents	INTEGER NOT NULL,
+	posted_at	TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX allocations_entry ON allocations (entry_id);
+CREATE INDEX allocations_lot ON allocations (lot_id);
+
+CREATE TRIGGER lots_no_update BEFORE UPDATE ON lots
+BEGIN SELECT RAISE(ABORT, 'lots are never updated'); END;
+CREATE TRIGGER lots_no_delete BEFORE DELETE ON lots
+BEGIN SELECT RAISE(ABORT, 'lots are never deleted'); END;
+CREATE TRIGGER allocations_no_update BEFORE UPDATE ON allocations
+BEGIN SELECT RAISE(ABORT, 'allocations are never updated'); END;
+CREATE TRIGGER allocations_no_delete BEFORE DELETE ON allocations
+BEGIN SELECT RAISE(ABORT, 'allocations are never deleted'); END;
+
+-- R5: one row per threshold or zero crossing; delivery is retried.
+CREATE TABLE notifications (
+	id		INTEGER PRIMARY KEY,
+	customer_id	TEXT NOT NULL REFERENCES customers (id),
+	entry_id	INTEGER NOT NULL REFERENCES ledger (id),
+	kind		TEXT NOT NULL CHECK (kind IN ('threshold', 'zero')),
+	balance		INTEGER NOT NULL,
+	created_at	TEXT NOT NULL,
+	attempts	INTEGER NOT NULL DEFAULT 0,
+	delivered_at	TEXT,
+	last_error	TEXT
+) STRICT;

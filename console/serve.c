@@ -393,6 +393,7 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv);	/* closes open sessions: reason shutdown (R4) */
+	notify_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -489,6 +490,7 @@ cmd_serve(struct qh_cli *c)
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
+	notify_kick(&srv);	/* deliveries a crash interrupted */
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
 		goto out;

@@ -114,8 +114,13 @@ void queue_clear(struct server *srv);
 const char *code_pretty(const char *code, char out[8]);
 
 /* session.c: sessions and their meter. */
+/* Opens and records a session; available is the R7 figure at this moment. */
 int session_open(struct entry *e, const char *kind, int64_t ticket,
-    const char *overdraft_by);
+    const char *overdraft_by, int64_t available);
+/* Units by R1 of the time billed so far. */
+int64_t session_running_units(const struct session *s);
+/* "7 units (1 h 45 min)". */
+void units_text(int64_t units, char *out, size_t len);
 void session_attach(struct session *s, struct relay *r);
 void session_detach(struct session *s, struct relay *r);
 void session_agent_away(struct session *s);
@@ -137,6 +142,9 @@ void relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
     const struct qh_msg *m);
 /* The customer answered consent request id. */
 void relay_consent_answer(struct entry *e, uint64_t id, int allow);
+/* Sends a NOTICE to every technician working through the entry. */
+void relay_notice_all(struct entry *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Ends every relay of the entry with text shown to the technician. */
 void relay_end_all(struct entry *e, const char *text);
 int relay_count_login(struct entry *e, const char *login);
@@ -144,6 +152,13 @@ int relay_count_login(struct entry *e, const char *login);
 void relay_logins(struct entry *e, char *out, size_t len);
 const char *relay_login(const struct relay *r);
 const char *relay_command(const struct relay *r);
+
+/* Units running in the customer's open sessions (R7). */
+int64_t queue_running_units(struct server *srv, const char *customer);
+
+/* notify.c: R5 notifications through notify_command, retried until delivered. */
+void notify_kick(struct server *srv);
+void notify_stop(struct server *srv);
 
 /* join.c: enrolment of new agents. */
 int join_handle(struct peer *p, const struct qh_msg *m);

@@ -17,7 +17,9 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "calendar.h"
 #include "db.h"
+#include "ledger.h"
 #include "serve.h"
 
 #define PERSIST_MS	10000	/* R13 asks for at least every 15 s */
@@ -32,6 +34,8 @@ struct session {
 	uint64_t stretch_start;	/* monotonic ms the current stretch began, 0 if none */
 	int64_t persisted_s;	/* billable seconds last written */
 	int64_t gap_event;	/* open agent_gap event row, 0 if none */
+	int64_t available;	/* R7: units available when it opened */
+	int warned;		/* running units reached the available balance */
 	int closing;
 	int open_handles;
 	uv_timer_t persist;
@@ -114,6 +118,32 @@ out:
 	return r;
 }
 
+int64_t
+session_running_units(const struct session *s)
+{
+	return ledger_units((int64_t)((meter_ms(s) + 999) / 1000));
+}
+
+/* R7: tells both sides once when the running units use up what was available. */
+static void
+check_exhausted(struct session *s)
+{
+	struct entry *e = s->entry;
+	int64_t running = session_running_units(s);
+
+	if (s->warned || running < s->available || running == 0)
+		return;
+	s->warned = 1;
+	qh_info("session %" PRId64 ": running units (%" PRId64 ") reached the available "
+	    "balance (%" PRId64 ")", s->id, running, s->available);
+	if (e->peer != NULL)
+		peer_notice(e->peer, "warning", "Your prepaid balance is used up (%" PRId64
+		    " units running); the session goes on and is billed in full.", running);
+	relay_notice_all(e, "the customer's available balance is used up (%" PRId64
+	    " units running, %" PRId64 " were available); the session goes on and "
+	    "is billed in full", running, s->available);
+}
+
 static void
 on_persist(uv_timer_t *t)
 {
@@ -121,6 +151,7 @@ on_persist(uv_timer_t *t)
 
 	if (persist(s) != 0)
 		qh_error("session %" PRId64 ": meter not persisted; will retry", s->id);
+	check_exhausted(s);
 }
 
 static void
@@ -185,7 +216,8 @@ event_end(struct session *s, int64_t id)
 }
 
 int
-session_open(struct entry *e, const char *kind, int64_t ticket, const char *overdraft_by)
+session_open(struct entry *e, const char *kind, int64_t ticket, const char *overdraft_by,
+    int64_t available)
 {
 	struct server *srv = e->srv;
 	struct session *s;
@@ -198,13 +230,15 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 	s->srv = srv;
 	s->entry = e;
 	s->agent_up = e->peer != NULL;
+	s->available = available;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(srv->db)) != 0)
 		goto out;
 	if ((r = db_prepare(srv->db, "INSERT INTO sessions (customer_id, agent_id, code, "
-	    "kind, ticket_id, opened_at, persisted_at, overdraft_by) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)", &st)) != 0)
+	    "kind, ticket_id, opened_at, persisted_at, overdraft_by, after_hours) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)", &st)) != 0)
 		goto out;
+	sqlite3_bind_int(st, 8, calendar_after_hours(&srv->conf, qh_clock_now()));
 	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, e->agent_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, e->code, -1, SQLITE_STATIC);
@@ -294,6 +328,16 @@ session_event_note(struct session *s, const char *kind, const char *login,
 	(void)event_add(s, kind, login, NULL, detail, 1);
 }
 
+/* "7 units (1 h 45 min)". */
+void
+units_text(int64_t units, char *out, size_t len)
+{
+	int64_t a = units < 0 ? -units : units;
+
+	snprintf(out, len, "%" PRId64 " unit%s (%s%" PRId64 " h %02" PRId64 " min)", units,
+	    a == 1 ? "" : "s", units < 0 ? "-" : "", a / 4, (a % 4) * 15);
+}
+
 static void
 session_freed(uv_handle_t *h)
 {
@@ -320,9 +364,10 @@ send_closed(struct entry *e, struct session *s, int64_t secs, const char *text)
 	qh_buf_release(&b);
 }
 
-/* Writes the close in one transaction; 0 also if it was closed already. */
+/* Writes the close and its debit in one transaction (R4). */
 static int
-record_close(struct session *s, const char *reason, const char *note, int64_t secs)
+record_close(struct session *s, const char *reason, const char *note, int64_t secs,
+    struct ledger_entry *debit)
 {
 	sqlite3 *db = s->srv->db;
 	sqlite3_stmt *st = NULL;
@@ -356,6 +401,8 @@ record_close(struct session *s, const char *reason, const char *note, int64_t se
 		r = db_error(db, rc, "closing the session's events");
 		goto out;
 	}
+	if ((r = ledger_post_session(db, s->id, debit)) != 0)
+		goto out;
 	r = db_commit(db);
 out:
 	sqlite3_finalize(st);
@@ -369,11 +416,13 @@ session_close(struct session *s, const char *reason, const char *note, const cha
     char *summary, size_t summarylen)
 {
 	struct entry *e = s->entry;
-	char dur[32], why[128];
+	struct ledger_entry debit;
+	char dur[32], why[128], left[64];
 	uint64_t ms;
 	int64_t secs;
 	int r;
 
+	memset(&debit, 0, sizeof(debit));
 	if (s->closing)
 		return 0;
 	s->closing = 1;
@@ -387,12 +436,23 @@ session_close(struct session *s, const char *reason, const char *note, const cha
 	meter_update(s);
 	ms = meter_ms(s);
 	secs = (int64_t)((ms + 999) / 1000);	/* every started second counts */
-	if ((r = record_close(s, reason, note, secs)) != 0)
+	if ((r = record_close(s, reason, note, secs, &debit)) != 0)
 		qh_error("session %" PRId64 ": close not recorded (%s); the next "
 		    "start closes it at its last persisted point", s->id, qh_strerror(r));
 	qh_clock_format_duration(secs, dur, sizeof(dur));
-	snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable time %s",
-	    s->id, reason, dur);
+	units_text(debit.balance_after, left, sizeof(left));
+	if (r != 0)
+		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
+		    "time %s; the debit could not be recorded yet", s->id, reason, dur);
+	else if (debit.installations < 0)
+		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
+		    "time %s, 1 installation debited", s->id, reason, dur);
+	else
+		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
+		    "time %s, %" PRId64 " unit%s debited, balance %s", s->id, reason, dur,
+		    -debit.units, debit.units == -1 ? "" : "s", left);
+	if (r == 0 && (debit.crossed_threshold || debit.crossed_zero))
+		notify_kick(s->srv);
 	qh_info("%s", summary);
 	send_closed(e, s, secs, summary);
 	e->session = NULL;
@@ -406,25 +466,55 @@ int
 session_recover(struct server *srv)
 {
 	sqlite3 *db = srv->db;
-	int r, rc, n;
+	sqlite3_stmt *st = NULL;
+	struct ledger_entry debit;
+	int64_t ids[256];
+	int r, rc, n = 0, i, total = 0;
 
-	if ((r = db_begin(db)) != 0)
-		return r;
-	/* Closed at the last persisted point: nothing later is billed (R13). */
-	if ((r = db_exec(db, "UPDATE session_events SET ended_at = (SELECT persisted_at "
-	    "FROM sessions WHERE sessions.id = session_events.session_id) "
-	    "WHERE ended_at IS NULL")) != 0)
-		goto out;
-	if ((r = db_exec(db, "UPDATE sessions SET closed_at = persisted_at, "
-	    "close_reason = 'crash_recovery' WHERE closed_at IS NULL")) != 0)
-		goto out;
-	n = sqlite3_changes(db);
-	rc = db_commit(db);
-	r = rc;
-	if (r == 0 && n > 0)
-		qh_info("closed %d session(s) left open by the last run", n);
+	/* In batches, each in one transaction: close at the last persisted point, debit. */
+	do {
+		if ((r = db_begin(db)) != 0)
+			return r;
+		n = 0;
+		if ((r = db_prepare(db, "SELECT id FROM sessions WHERE closed_at IS NULL "
+		    "ORDER BY id LIMIT 256", &st)) != 0)
+			goto out;
+		while (n < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW)
+			ids[n++] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+		st = NULL;
+		/* Nothing after the last persisted point is billed (R13). */
+		if ((r = db_exec(db, "UPDATE session_events SET ended_at = (SELECT "
+		    "persisted_at FROM sessions WHERE sessions.id = session_events.session_id) "
+		    "WHERE ended_at IS NULL")) != 0)
+			goto out;
+		for (i = 0; i < n; i++) {
+			if ((r = db_prepare(db, "UPDATE sessions SET closed_at = persisted_at, "
+			    "close_reason = 'crash_recovery' WHERE id = ?1", &st)) != 0)
+				goto out;
+			sqlite3_bind_int64(st, 1, ids[i]);
+			rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+			st = NULL;
+			if (rc != SQLITE_DONE) {
+				r = db_error(db, rc, "recovering a session");
+				goto out;
+			}
+			r = ledger_post_session(db, ids[i], &debit);
+			if (r == QH_ERR_EXISTS)
+				r = 0;	/* debited already: never twice */
+			if (r != 0)
+				goto out;
+		}
+		if ((r = db_commit(db)) != 0)
+			goto out;
+		total += n;
+	} while (n == 256);
+	if (total > 0)
+		qh_info("closed and debited %d session(s) left open by the last run", total);
+	return 0;
 out:
-	if (r != 0)
-		db_rollback(db);
+	sqlite3_finalize(st);
+	db_rollback(db);
 	return r;
 }

@@ -1,0 +1,507 @@
+/*
+ * Ledger writes: entries, lots, FIFO allocations and the hash chain.
+ *
+ * An entry's hash is SHA-256 over the previous entry's hash and the
+ * canonical encoding of its own columns: for each column in
+ * LEDGER_HASH_COLUMNS order, 0x00 for NULL or 0x01 followed by a u32
+ * length and the column's text (integers in decimal, as SQLite prints
+ * them). `qh-console verify` recomputes the same from the stored rows.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "qh/buf.h"
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "db.h"
+#include "ledger.h"
+
+#define NUM_LEN 24
+
+int64_t
+ledger_units(int64_t billable_seconds)
+{
+	if (billable_seconds <= 0)
+		return 0;
+	return (billable_seconds + LEDGER_UNIT_SECONDS - 1) / LEDGER_UNIT_SECONDS;
+}
+
+void
+ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char d[32], hdr[5];
+	size_t len;
+	int i;
+
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
+		if (cols[i] == NULL) {
+			hdr[0] = 0;
+			EVP_DigestUpdate(md, hdr, 1);
+			continue;
+		}
+		len = strlen(cols[i]);
+		hdr[0] = 1;
+		hdr[1] = (unsigned char)(len >> 24);
+		hdr[2] = (unsigned char)(len >> 16);
+		hdr[3] = (unsigned char)(len >> 8);
+		hdr[4] = (unsigned char)len;
+		EVP_DigestUpdate(md, hdr, 5);
+		EVP_DigestUpdate(md, cols[i], len);
+	}
+	EVP_DigestFinal_ex(md, d, NULL);
+	EVP_MD_CTX_free(md);
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+/* Runs a one-row, one-integer query with text parameters; *out = 0 if no row. */
+static int
+query_int(sqlite3 *db, const char *sql, int64_t *out, const char *p1, const char *p2)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*out = 0;
+	if ((r = db_prepare(db, sql, &st)) != 0)
+		return r;
+	if (p1 != NULL)
+		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
+	if (p2 != NULL)
+		sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		r = db_error(db, rc, "ledger query");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(b, 0, sizeof(*b));
+	if ((r = db_prepare(db, "SELECT c.warn_units, c.overdraft_units, c.plan = 'free', "
+	    "(SELECT coalesce(sum(units), 0) FROM ledger WHERE customer_id = c.id), "
+	    "(SELECT coalesce(sum(installations), 0) FROM ledger WHERE customer_id = c.id) "
+	    "FROM customers c WHERE c.id = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		b->warn_units = sqlite3_column_int64(st, 0);
+		b->overdraft_units = sqlite3_column_int64(st, 1);
+		b->is_free = sqlite3_column_int(st, 2);
+		b->units = sqlite3_column_int64(st, 3);
+		b->installations = sqlite3_column_int64(st, 4);
+	} else if (rc == SQLITE_DONE)
+		r = QH_ERR_NOT_FOUND;
+	else
+		r = db_error(db, rc, "reading the balance");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* A lot consumed or refilled by the entry being written. */
+struct alloc {
+	int64_t lot, units, cents;
+};
+
+#define MAX_ALLOCS 64
+
+struct plan {
+	struct alloc a[MAX_ALLOCS];
+	int n;
+	int64_t cents;
+};
+
+static void
+lot_list(struct plan *p, struct ledger_entry *e)
+{
+	size_t used = strlen(e->lot_ids);
+	int i;
+
+	for (i = 0; i < p->n && used + NUM_LEN < sizeof(e->lot_ids); i++)
+		used += (size_t)snprintf(e->lot_ids + used, sizeof(e->lot_ids) - used,
+		    "%s%" PRId64, used ? ";" : "", p->a[i].lot);
+}
+
+/* FIFO (R14): takes up to `need` units from the customer's oldest lots with units left. */
+static int
+plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
+    struct plan *p)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT l.id, l.unit_price_cents, l.units - "
+	    "coalesce((SELECT sum(a.units) FROM allocations a WHERE a.lot_id = l.id), 0) "
+	    "AS left FROM lots l WHERE l.customer_id = ?1 AND (?2 = 0 OR l.id = ?2) "
+	    "AND left > 0 ORDER BY l.id", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, only_lot);
+	while (need > 0 && p->n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t take = sqlite3_column_int64(st, 2);
+
+		if (take > need)
+			take = need;
+		p->a[p->n].lot = sqlite3_column_int64(st, 0);
+		p->a[p->n].units = take;
+		p->a[p->n].cents = take * sqlite3_column_int64(st, 1);
+		p->cents += p->a[p->n].cents;
+		p->n++;
+		need -= take;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+/* A positive correction: gives units back to the lots the corrected entry used, newest first. */
+static int
+plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "SELECT a.lot_id, l.unit_price_cents, sum(a.units) "
+	    "FROM allocations a JOIN lots l ON l.id = a.lot_id WHERE a.entry_id = ?1 "
+	    "OR a.entry_id IN (SELECT id FROM ledger WHERE corrects = ?1) "
+	    "GROUP BY a.lot_id HAVING sum(a.units) > 0 ORDER BY a.lot_id DESC", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, corrected);
+	while (units > 0 && p->n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t back = sqlite3_column_int64(st, 2);
+
+		if (back > units)
+			back = units;
+		p->a[p->n].lot = sqlite3_column_int64(st, 0);
+		p->a[p->n].units = -back;
+		p->a[p->n].cents = -back * sqlite3_column_int64(st, 1);
+		p->cents += p->a[p->n].cents;
+		p->n++;
+		units -= back;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "INSERT INTO allocations (entry_id, lot_id, units, "
+	    "amount_cents, posted_at) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, entry);
+	sqlite3_bind_int64(st, 2, a->lot);
+	sqlite3_bind_int64(st, 3, a->units);
+	sqlite3_bind_int64(st, 4, a->cents);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = db_error(db, rc, "recording an allocation");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* R7: debits that found no lot are allocated from a new purchase, oldest first. */
+static int
+settle_overdraft(sqlite3 *db, const char *customer, int64_t lot, const char *now)
+{
+	sqlite3_stmt *st = NULL;
+	struct plan p;
+	int64_t ids[MAX_ALLOCS], owed[MAX_ALLOCS];
+	int n = 0, i, k, r, rc;
+
+	if ((r = db_prepare(db, "SELECT e.id, -e.units - coalesce((SELECT sum(a.units) "
+	    "FROM allocations a WHERE a.entry_id = e.id), 0) AS owed FROM ledger e "
+	    "WHERE e.customer_id = ?1 AND e.units < 0 AND owed > 0 ORDER BY e.id", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	while (n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		owed[n] = sqlite3_column_int64(st, 1);
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n; i++) {
+		memset(&p, 0, sizeof(p));
+		if ((r = plan_consume(db, customer, owed[i], lot, &p)) != 0)
+			return r;
+		if (p.n == 0)
+			break;
+		for (k = 0; k < p.n; k++)
+			if ((r = insert_alloc(db, ids[i], &p.a[k], now)) != 0)
+				return r;
+	}
+	return 0;
+}
+
+static int
+insert_lot(sqlite3 *db, int64_t lot, struct ledger_entry *e, const char *now)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "INSERT INTO lots (id, customer_id, entry_id, units, "
+	    "unit_price_cents, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, lot);
+	sqlite3_bind_text(st, 2, e->customer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, e->id);
+	sqlite3_bind_int64(st, 4, e->units);
+	sqlite3_bind_int64(st, 5, e->unit_price_cents);
+	sqlite3_bind_text(st, 6, e->currency, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = db_error(db, rc, "recording the lot");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static int
+insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind, const char *now)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "INSERT INTO notifications (customer_id, entry_id, kind, "
+	    "balance, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->id);
+	sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, e->balance_after);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+		r = db_error(db, rc, "recording a notification");
+	sqlite3_finalize(st);
+	return r;
+}
+
+static const char *
+num(char *buf, int64_t v)
+{
+	snprintf(buf, NUM_LEN, "%" PRId64, v);
+	return buf;
+}
+
+int
+ledger_append(sqlite3 *db, struct ledger_entry *e)
+{
+	sqlite3_stmt *st = NULL;
+	struct ledger_balance bal;
+	struct plan p;
+	char now[32], prev[65] = LEDGER_GENESIS;
+	char n_id[NUM_LEN], n_units[NUM_LEN], n_inst[NUM_LEN], n_bal[NUM_LEN];
+	char n_sess[NUM_LEN], n_secs[NUM_LEN], n_ah[NUM_LEN], n_amt[NUM_LEN];
+	char n_corr[NUM_LEN];
+	const char *cols[LEDGER_HASH_NCOLS];
+	int64_t exists, last_id = 0, lot = 0;
+	int r, rc, i;
+
+	memset(&p, 0, sizeof(p));
+	e->lot_ids[0] = '\0';
+	e->crossed_threshold = e->crossed_zero = 0;
+	if ((r = query_int(db, "SELECT count(*) FROM ledger WHERE idem_key = ?1", &exists,
+	    e->idem_key, NULL)) != 0)
+		return r;
+	if (exists)
+		return QH_ERR_EXISTS;
+	if ((r = ledger_balance(db, e->customer, &bal)) != 0)
+		return r;
+	if ((r = db_prepare(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
+	    &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		last_id = sqlite3_column_int64(st, 0);
+		snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	e->id = last_id + 1;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	e->balance_after = bal.units + e->units;
+
+	/* Lots: a purchase makes one; a debit takes FIFO; a give-back refills. */
+	if (strcmp(e->kind, "purchase") == 0 || strcmp(e->kind, "installation_purchase") == 0) {
+		int64_t count = e->units > 0 ? e->units : e->installations;
+
+		e->amount_cents = count * e->unit_price_cents;
+		if (e->units > 0) {
+			if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots",
+			    &lot, NULL, NULL)) != 0)
+				return r;
+			snprintf(e->lot_ids, sizeof(e->lot_ids), "%" PRId64, lot);
+		}
+	} else if (e->units < 0) {
+		if ((r = plan_consume(db, e->customer, -e->units, 0, &p)) != 0)
+			return r;
+		e->amount_cents = p.cents;
+		lot_list(&p, e);
+	} else if (e->units > 0 && e->corrects > 0) {
+		if ((r = plan_give_back(db, e->corrects, e->units, &p)) != 0)
+			return r;
+		e->amount_cents = p.cents;
+		lot_list(&p, e);
+	}
+
+	cols[0] = num(n_id, e->id);
+	cols[1] = now;
+	cols[2] = e->customer;
+	cols[3] = e->kind;
+	cols[4] = num(n_units, e->units);
+	cols[5] = num(n_inst, e->installations);
+	cols[6] = num(n_bal, e->balance_after);
+	cols[7] = e->session_id > 0 ? num(n_sess, e->session_id) : NULL;
+	cols[8] = e->started_at;
+	cols[9] = e->ended_at;
+	cols[10] = e->billable_seconds >= 0 ? num(n_secs, e->billable_seconds) : NULL;
+	cols[11] = e->technician;
+	cols[12] = num(n_ah, e->after_hours ? 1 : 0);
+	cols[13] = e->lot_ids[0] ? e->lot_ids : NULL;
+	cols[14] = num(n_amt, e->amount_cents);
+	cols[15] = e->currency;
+	cols[16] = e->reference;
+	cols[17] = e->note;
+	cols[18] = e->corrects > 0 ? num(n_corr, e->corrects) : NULL;
+	cols[19] = e->actor;
+	cols[20] = e->idem_key;
+	cols[21] = prev;
+	ledger_hash(cols, e->hash);
+
+	if ((r = db_prepare(db, "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	    "?17, ?18, ?19, ?20, ?21, ?22, ?23)", &st)) != 0)
+		return r;
+	/* Integers as integers, text as text: the same text comes back for verify. */
+	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
+		int integer = i == 0 || i == 4 || i == 5 || i == 6 || i == 7 || i == 10 ||
+		    i == 12 || i == 14 || i == 18;
+
+		if (cols[i] == NULL)
+			sqlite3_bind_null(st, i + 1);
+		else if (integer)
+			sqlite3_bind_int64(st, i + 1, strtoll(cols[i], NULL, 10));
+		else
+			sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_text(st, 23, e->hash, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_error(db, rc, "appending to the ledger");
+
+	if (lot > 0) {
+		if ((r = insert_lot(db, lot, e, now)) != 0 ||
+		    (r = settle_overdraft(db, e->customer, lot, now)) != 0)
+			return r;
+	}
+	for (i = 0; i < p.n; i++)
+		if ((r = insert_alloc(db, e->id, &p.a[i], now)) != 0)
+			return r;
+
+	/* R5: one notification per crossing, written with the debit. */
+	if (e->units < 0) {
+		if (bal.units > bal.warn_units && e->balance_after <= bal.warn_units) {
+			if ((r = insert_notification(db, e, "threshold", now)) != 0)
+				return r;
+			e->crossed_threshold = 1;
+		}
+		if (bal.units > 0 && e->balance_after <= 0) {
+			if ((r = insert_notification(db, e, "zero", now)) != 0)
+				return r;
+			e->crossed_zero = 1;
+		}
+	}
+	return 0;
+}
+
+int
+ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
+{
+	sqlite3_stmt *st = NULL;
+	char key[48], techs[512] = "", ref[48], note[4200];
+	char customer[80], kind[16], opened[32], closed[32], overdraft[80] = "";
+	int64_t secs = 0, ticket = 0;
+	int after = 0, r, rc;
+	size_t used = 0;
+
+	if ((r = db_prepare(db, "SELECT customer_id, kind, opened_at, closed_at, "
+	    "billable_seconds, after_hours, ticket_id, overdraft_by, note FROM sessions "
+	    "WHERE id = ?1 AND closed_at IS NOT NULL", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, session_id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "session");
+	}
+	snprintf(customer, sizeof(customer), "%s", sqlite3_column_text(st, 0));
+	snprintf(kind, sizeof(kind), "%s", sqlite3_column_text(st, 1));
+	snprintf(opened, sizeof(opened), "%s", sqlite3_column_text(st, 2));
+	snprintf(closed, sizeof(closed), "%s", sqlite3_column_text(st, 3));
+	secs = sqlite3_column_int64(st, 4);
+	after = sqlite3_column_int(st, 5);
+	ticket = sqlite3_column_int64(st, 6);
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+		snprintf(overdraft, sizeof(overdraft), "%s", sqlite3_column_text(st, 7));
+	snprintf(note, sizeof(note), "%s", sqlite3_column_type(st, 8) != SQLITE_NULL ?
+	    (const char *)sqlite3_column_text(st, 8) : "");
+	sqlite3_finalize(st);
+	st = NULL;
+
+	if ((r = db_prepare(db, "SELECT DISTINCT login FROM session_events WHERE "
+	    "session_id = ?1 AND kind = 'attach' ORDER BY login", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, session_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && used + 70 < sizeof(techs))
+		used += (size_t)snprintf(techs + used, sizeof(techs) - used, "%s%s",
+		    used ? ";" : "", sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+
+	if (overdraft[0] != '\0') {
+		size_t n = strlen(note);
+
+		snprintf(note + n, sizeof(note) - n, "%soverdraft allowed by %s",
+		    n ? "; " : "", overdraft);
+	}
+	snprintf(key, sizeof(key), "session:%" PRId64, session_id);
+	snprintf(ref, sizeof(ref), "ticket %" PRId64, ticket);
+	memset(out, 0, sizeof(*out));
+	out->customer = customer;
+	out->session_id = session_id;
+	out->started_at = opened;
+	out->ended_at = closed;
+	out->billable_seconds = secs;
+	out->technician = techs[0] ? techs : NULL;
+	out->after_hours = after;
+	out->reference = ticket > 0 ? ref : NULL;
+	out->note = note[0] ? note : NULL;
+	out->actor = "console";
+	out->idem_key = key;
+	if (strcmp(kind, "installation") == 0) {
+		out->kind = "installation";	/* R8: one installation, no time units */
+		out->installations = -1;
+	} else {
+		out->kind = "session";
+		out->units = -ledger_units(secs);
+	}
+	r = ledger_append(db, out);
+	/* The strings were on this stack frame; the caller keeps only figures. */
+	out->customer = out->started_at = out->ended_at = out->technician = NULL;
+	out->reference = out->note = out->idem_key = out->kind = NULL;
+	return r;
+}
