@@ -718,8 +718,11 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 		    f.len > QH_MUX_JOIN_MAX))
 			return protocol_error(mux, "%s frame before authentication",
 			    qh_wire_frame_name(f.type));
-		if ((r = handlers[f.type](mux, &f)) != 0)
-			return mux->state == MUX_CLOSED ? 0 : r;
+		if ((r = handlers[f.type](mux, &f)) != 0) {
+			if (mux->state != MUX_CLOSED)
+				qh_mux_close(mux, r, qh_strerror(r));
+			return 0;
+		}
 		(void)qh_buf_consume(in, QH_WIRE_HDR_LEN + f.len);
 	}
 	/* Closed while dispatching: drop the rest. */

@@ -73,6 +73,7 @@ cmd_customer_add(struct qh_cli *c)
 	sqlite3_bind_text(st, 3, plan, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, warn);
 	sqlite3_bind_int64(st, 5, overdraft);
+	sqlite3_bind_text(st, 6, now, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_CONSTRAINT) {
 		status = qh_cli_fail(c, "customer %s exists", id);

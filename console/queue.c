@@ -53,7 +53,7 @@ find_resume(struct server *srv, const char *resume, const char *agent_id)
 static int
 random_digits(char *out, size_t n)
 {
-	unsigned char r[16];
+	unsigned char r[RESUME_LEN];
 	size_t i;
 
 	if (n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
