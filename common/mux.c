@@ -710,9 +710,13 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 		}
 		if (r < 0) {
 			uint8_t type = 0;
+			uint32_t chan = 0;
 
 			(void)qh_buf_peek_u8(in, 0, &type);
-			return protocol_error(mux, "unknown frame type %u", type);
+			(void)qh_buf_peek_u32(in, 1, &chan);
+			if (type == 0 || type >= QH_FRAME_TYPE_MAX)
+				return protocol_error(mux, "unknown frame type %u", type);
+			return protocol_error(mux, "channel id %" PRIu32 " out of range", chan);
 		}
 		if (mux->state == MUX_JOIN && (f.type != QH_FRAME_CONTROL ||
 		    f.len > QH_MUX_JOIN_MAX))

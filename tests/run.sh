@@ -61,7 +61,8 @@ for f in build/fuzz/fuzz_*; do
 	log="$LOGDIR/$name.log"
 	corpus="$LOGDIR/corpus-$name"
 	mkdir -p "$corpus"
-	"$f" -max_total_time=10 -rss_limit_mb=1024 "$corpus" "tests/fuzz/seeds/${name#fuzz_}" \
+	"$f" -max_total_time=10 -rss_limit_mb=1024 -artifact_prefix="$LOGDIR/$name-" \
+	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" \
 	    >"$log" 2>&1
 	record "$name (10 s)" $? "$log"
 done
