@@ -1,15 +1,81 @@
 /*
- * qh-agent: the command table of the customer's side.
+ * qh-agent: the command table of the customer's side (DESIGN §5), and the
+ * few helpers every command shares.
  */
+#include <pwd.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "qh/cli.h"
+#include "qh/err.h"
 #include "qh/log.h"
+#include "agent.h"
+
+#define CONFIG_OPT { "config", 0, 1, 0 }
+#define LOG_OPT { "log-level", 0, 1, 0 }
 
 static const struct qh_cli_cmd commands[] = {
+	{
+		.name = "join",
+		.usage = "TOKEN [--config DIR]",
+		.summary = "enrol this PC with the join token from your support vendor",
+		.min_args = 1, .max_args = 1,
+		.opts = { CONFIG_OPT, LOG_OPT },
+		.exec = cmd_join,
+	},
+	{
+		.name = "run",
+		.usage = "[--config DIR] [--yes] [--unattended] "
+		    "[--allow-forward HOST:PORT,...]",
+		.summary = "connect and wait for a technician (the default command); "
+		    "--allow-forward: targets forwards may reach",
+		.min_args = 0, .max_args = 0,
+		.opts = { CONFIG_OPT, { "yes", 'y', 0, 0 }, { "unattended", 0, 0, 0 },
+		    { "allow-forward", 0, 1, 1 }, LOG_OPT },
+		.exec = cmd_run,
+	},
 	{ .name = NULL },
 };
+
+int
+agent_config_dir(const struct qh_cli *c, char *out, size_t len)
+{
+	const char *dir = qh_cli_opt(c, "config"), *home;
+	struct passwd *pw;
+	int n;
+
+	if (dir == NULL && (dir = getenv("QH_AGENT")) != NULL && *dir == '\0')
+		dir = NULL;
+	if (dir != NULL) {
+		n = snprintf(out, len, "%s", dir);
+	} else {
+		if ((home = getenv("HOME")) == NULL || *home == '\0') {
+			if ((pw = getpwuid(getuid())) == NULL || pw->pw_dir == NULL)
+				return QH_ERR_NOT_FOUND;
+			home = pw->pw_dir;
+		}
+		n = snprintf(out, len, "%s/.config/quarterhour/agent", home);
+	}
+	if (n < 0 || (size_t)n >= len)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
+int
+agent_log_level(const struct qh_cli *c)
+{
+	const char *s = qh_cli_opt(c, "log-level");
+	int level;
+
+	if (s == NULL)
+		return 0;
+	if ((level = qh_log_level_parse(s)) < 0)
+		return QH_ERR_ARG;
+	qh_log_init("qh-agent", (enum qh_log_level)level);
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -17,8 +83,9 @@ main(int argc, char **argv)
 	const char *lvl = getenv("QH_LOG_LEVEL");
 	int level = lvl != NULL ? qh_log_level_parse(lvl) : -1;
 
-	qh_log_init("qh-agent", level < 0 ? QH_LOG_INFO : (enum qh_log_level)level);
+	/* The customer's terminal shows warnings and errors unless asked for more. */
+	qh_log_init("qh-agent", level < 0 ? QH_LOG_WARN : (enum qh_log_level)level);
 	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
-	return qh_cli_main("qh-agent", commands, NULL, argc, argv);
+	return qh_cli_main("qh-agent", commands, "run", argc, argv);
 }

@@ -73,6 +73,21 @@ int cmd_queue(struct qh_cli *c);
 int cmd_attach(struct qh_cli *c);
 int cmd_exec(struct qh_cli *c);
 int cmd_end(struct qh_cli *c);
+int cmd_credit(struct qh_cli *c);
+int cmd_correct(struct qh_cli *c);
+int cmd_balance(struct qh_cli *c);
+int cmd_ledger(struct qh_cli *c);
+int cmd_revenue(struct qh_cli *c);
+int cmd_verify(struct qh_cli *c);
+
+/* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
+int64_t credit_tier_price(const struct console_conf *conf, int64_t units);
+/* Cents as "1100.00" (no currency). */
+void console_money_text(int64_t cents, char *out, size_t len);
+/* Units as hours: "9 h 30 min". */
+void console_hours_text(int64_t units, char *out, size_t len);
+/* The acting login for the ledger's actor column: $QH_ACTOR, else the effective user. */
+const char *console_actor(char *buf, size_t len);
 
 /* Opens the state's database for writing (migrated); prints why not and returns 1. */
 int console_db_write(struct qh_cli *c, sqlite3 **dbp);

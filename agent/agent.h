@@ -1,0 +1,108 @@
+/*
+ * qh-agent internals: the commands (join.c, run.c), the dialer that both
+ * use (dial.c), the terminal output helpers (ui.c) and the tasks a
+ * technician runs on this PC (task.c, exec.c, shell.c).
+ *
+ * Everything runs on one libuv loop; no function here is thread-safe.
+ */
+#ifndef QH_AGENT_H
+#define QH_AGENT_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "qh/cli.h"
+#include "qh/mux.h"
+#include "qh/wire.h"
+
+/* The file in the configuration directory that holds our identity. */
+#define AGENT_BUNDLE_NAME	"agent.pem"
+
+/* Commands of the table in main.c. */
+int cmd_join(struct qh_cli *c);
+int cmd_run(struct qh_cli *c);
+
+/*
+ * Writes the configuration directory into out: --config, else $QH_AGENT,
+ * else ~/.config/quarterhour/agent. Returns 0 or QH_ERR_TOO_LARGE /
+ * QH_ERR_NOT_FOUND (no home directory).
+ */
+int agent_config_dir(const struct qh_cli *c, char *out, size_t len);
+
+/* Applies --log-level if given; returns 0, or QH_ERR_ARG for a bad level. */
+int agent_log_level(const struct qh_cli *c);
+
+/* Output for the customer (ui.c). */
+
+/*
+ * Replaces control characters (C0, DEL, C1) in s with '?', in place, so
+ * that text from the console or a technician cannot drive the terminal.
+ */
+void ui_sanitize(char *s);
+
+/* Prints "[HH:MM:SS] text" (local time, sanitised) on stdout and flushes. */
+void ui_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints a sanitised line on stdout and flushes. */
+void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The dialer (dial.c). */
+
+struct dial;
+
+/*
+ * Resolves host, connects mux's TCP handle to port and starts TLS. Any
+ * failure closes the mux with an error, so the mux's on_close is the one
+ * place that learns about it; a short reason is written to why (whylen
+ * bytes, owned by the caller and valid until the dial ends or is
+ * cancelled). *dp names the dial while it runs and is set to NULL when it
+ * ends. Returns 0, or <0 when nothing could be started (the mux is then
+ * closed as well).
+ */
+int dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port,
+    char *why, size_t whylen, struct dial **dp);
+
+/*
+ * Forgets a running dial before the caller closes the mux itself: no
+ * callback of the dial touches the mux or why afterwards. *dp may be NULL.
+ */
+void dial_cancel(struct dial **dp);
+
+/* Tasks (task.c, exec.c, shell.c). */
+
+struct task;
+LIST_HEAD(task_list, task);
+
+/* Bound on tasks alive at once (running, or waiting to be reaped). */
+#define TASK_MAX		64
+
+/*
+ * Starts what an ACTION asks for on the channel the console opened:
+ * accepts or refuses ch. login is the technician, for the notice line.
+ * Returns 0 (also for a refused or failed command, which the technician is
+ * told about on the channel) or <0 for a broken invariant.
+ */
+int exec_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+int shell_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+
+/* Number of tasks in the list. */
+int task_count(const struct task_list *tasks);
+
+/* Reaps the shells that have exited (call on SIGCHLD). */
+void task_reap(struct task_list *tasks);
+
+/*
+ * At exit, after the loop has stopped: kills and reaps what is left, runs
+ * the loop until the tasks' handles are closed and frees every task.
+ * Blocks at most for SIGKILL to take effect.
+ */
+void task_shutdown(struct task_list *tasks, uv_loop_t *loop);
+
+#endif

@@ -1,0 +1,307 @@
+/*
+ * qh-agent join TOKEN: enrols this PC. The key is made here and never
+ * leaves; the console is verified against the CA pin the token carries
+ * (there is no CA on this PC yet), gets the token's secret and a CSR in the
+ * one message a peer without a certificate may send, and answers with our
+ * certificate and its CA, which are checked again before they are stored
+ * with the key in DIR/agent.pem.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/x509.h>
+
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/pki.h"
+#include "qh/token.h"
+#include "agent.h"
+
+#define JOIN_TIMEOUT_MS		30000
+
+struct join {
+	uv_loop_t *loop;
+	const struct qh_cli *cli;
+	struct qh_token tok;
+	char host[256];
+	int port;
+	char dir[PATH_MAX];
+	char path[PATH_MAX];
+	EVP_PKEY *key;
+	char *csr;
+	struct qh_tls_ctx *ctx;
+	struct qh_mux *mux;	/* NULL once closed */
+	struct dial *dial;
+	uv_timer_t timer;
+	char why[256];
+	int answered;		/* the console's answer was dealt with */
+	int status;		/* exit status */
+};
+
+/* Creates dir and its missing parents; the ones we create are mode 0700. */
+static int
+mkdir_p(const char *dir)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	size_t i, len = strlen(dir);
+
+	if (len == 0 || len >= sizeof(p))
+		return QH_ERR_ARG;
+	memcpy(p, dir, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		p[i] = '\0';
+		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
+			qh_say("cannot create %s: %s", p, strerror(errno));
+			return QH_ERR_SYSTEM;
+		}
+		p[i] = dir[i];
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		qh_say("%s is not a directory", dir);
+		return QH_ERR_SYSTEM;
+	}
+	return 0;
+}
+
+/* Sends JOIN{token=secret, csr, host}. */
+static int
+join_ready(struct qh_mux *mux, const struct qh_identity *peer)
+{
+	struct join *j = qh_mux_arg(mux);
+	struct qh_buf b;
+	char host[256];
+	int r;
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	qh_buf_init(&b, QH_MUX_JOIN_MAX);
+	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CSR, j->csr)) == 0 &&
+	    (r = qh_msg_put(&b, QH_K_HOST, host, strnlen(host, 255))) == 0)
+		r = qh_mux_send_control(mux, &b);
+	qh_buf_release(&b);
+	qh_debug("join request sent to %s", j->tok.console);
+	return r;
+}
+
+/* Checks what JOIN_OK brought and stores it; returns the exit status. */
+static int
+join_store(struct join *j, const struct qh_msg *m)
+{
+	struct qh_bundle b;
+	struct qh_identity id;
+	X509 *cert = NULL, *ca = NULL;
+	const uint8_t *p;
+	size_t len;
+	char fp[65], *customer = NULL, *name = NULL;
+	int status = 1, r;
+
+	memset(&b, 0, sizeof(b));
+	if (qh_msg_get(m, QH_K_CA, &p, &len) != 0 ||
+	    qh_pki_cert_parse((const char *)p, len, &ca) != 0 ||
+	    qh_pki_fingerprint(ca, fp) != 0 || strcasecmp(fp, j->tok.pin) != 0) {
+		qh_say("join failed: the console sent a CA that does not match the "
+		    "token's pin");
+		goto out;
+	}
+	if (qh_msg_get(m, QH_K_CERT, &p, &len) != 0 ||
+	    qh_pki_cert_parse((const char *)p, len, &cert) != 0) {
+		qh_say("join failed: the console sent no readable certificate");
+		goto out;
+	}
+	if (X509_check_private_key(cert, j->key) != 1 ||
+	    X509_verify(cert, X509_get0_pubkey(ca)) != 1 ||
+	    qh_pki_identity(cert, &id) != 0 || id.role != QH_ROLE_AGENT) {
+		qh_log_ssl_errors(QH_LOG_DEBUG, __func__, "certificate check");
+		qh_say("join failed: the certificate from the console is not an agent "
+		    "certificate for our key signed by the pinned CA");
+		goto out;
+	}
+	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
+	(void)qh_msg_get_str(m, QH_K_NAME, &name);
+	if (mkdir_p(j->dir) != 0)
+		goto out;
+	snprintf(b.console, sizeof(b.console), "%s", j->tok.console);
+	b.cert = cert;
+	b.key = j->key;
+	b.ca = ca;
+	if ((r = qh_bundle_write(j->path, &b)) != 0) {
+		if (r == QH_ERR_EXISTS)
+			qh_say("already enrolled; remove %s to enrol again", j->dir);
+		else
+			qh_say("cannot write %s: %s", j->path, qh_strerror(r));
+		goto out;
+	}
+	ui_sanitize(customer);
+	if (name != NULL)
+		ui_sanitize(name);
+	if (name != NULL && *name != '\0')
+		ui_line("enrolled as %s (%s) with console %s", customer, name,
+		    j->tok.console);
+	else
+		ui_line("enrolled as %s with console %s", customer, j->tok.console);
+	qh_info("enrolled: agent %s of %s, certificate %s", id.agent_id, id.id,
+	    id.fingerprint);
+	status = 0;
+out:
+	free(customer);
+	free(name);
+	X509_free(cert);
+	X509_free(ca);
+	return status;
+}
+
+static int
+join_control(struct qh_mux *mux, const struct qh_msg *m)
+{
+	struct join *j = qh_mux_arg(mux);
+	char *text = NULL;
+
+	if (j->answered)
+		return 0;
+	j->answered = 1;
+	switch (m->type) {
+	case QH_MSG_JOIN_OK:
+		j->status = join_store(j, m);
+		break;
+	case QH_MSG_ERROR:
+		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+		ui_sanitize(text);
+		qh_say("join refused: %s", text);
+		free(text);
+		j->status = 1;
+		break;
+	default:
+		qh_say("join failed: unexpected %s message from the console",
+		    qh_msg_name(m->type));
+		j->status = 1;
+		break;
+	}
+	qh_mux_close(mux, 0, NULL);
+	return 0;
+}
+
+static void
+join_closed(struct qh_mux *mux, int err)
+{
+	struct join *j = qh_mux_arg(mux);
+
+	j->mux = NULL;
+	dial_cancel(&j->dial);
+	if (!j->answered) {
+		j->status = 1;
+		if (j->why[0] != '\0')
+			qh_say("cannot join: console %s: %s", j->tok.console, j->why);
+		else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
+			qh_say("cannot join: the TLS handshake with %s failed (is it the "
+			    "console the token came from?)", j->tok.console);
+		else
+			qh_say("cannot join: console %s: %s", j->tok.console,
+			    err != 0 ? qh_strerror(err) : "closed the connection");
+	}
+	if (!uv_is_closing((uv_handle_t *)&j->timer))
+		uv_close((uv_handle_t *)&j->timer, NULL);
+}
+
+static const struct qh_mux_ops join_ops = {
+	.on_ready = join_ready,
+	.on_control = join_control,
+	.on_close = join_closed,
+};
+
+static void
+join_timeout(uv_timer_t *t)
+{
+	struct join *j = t->data;
+
+	if (j->mux == NULL)
+		return;
+	snprintf(j->why, sizeof(j->why), "no answer within %d s", JOIN_TIMEOUT_MS / 1000);
+	dial_cancel(&j->dial);
+	qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
+}
+
+int
+cmd_join(struct qh_cli *c)
+{
+	struct join *j;
+	struct stat st;
+	int r, status = 1;
+
+	if (agent_log_level(c) != 0)
+		return qh_cli_usage(c, "bad --log-level");
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return qh_cli_fail(c, "out of memory");
+	j->cli = c;
+	if (strlen(c->argv[0]) >= QH_TOKEN_MAX ||
+	    qh_token_decode(c->argv[0], &j->tok) != 0) {
+		status = qh_cli_fail(c, "this is not a join token; copy the whole "
+		    "line that begins with qh1.");
+		goto out;
+	}
+	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
+		status = qh_cli_fail(c, "the token names no usable console address");
+		goto out;
+	}
+	if ((r = agent_config_dir(c, j->dir, sizeof(j->dir))) != 0) {
+		status = qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+		goto out;
+	}
+	r = snprintf(j->path, sizeof(j->path), "%s/%s", j->dir, AGENT_BUNDLE_NAME);
+	if (r < 0 || (size_t)r >= sizeof(j->path)) {
+		status = qh_cli_fail(c, "configuration directory name too long");
+		goto out;
+	}
+	if (lstat(j->path, &st) == 0) {
+		status = qh_cli_fail(c, "already enrolled; remove %s to enrol again",
+		    j->dir);
+		goto out;
+	}
+	if (qh_pki_key_new(&j->key) != 0 || qh_pki_csr_new(j->key, &j->csr) != 0) {
+		status = qh_cli_fail(c, "cannot make a key and certificate request");
+		goto out;
+	}
+	if (qh_tls_ctx_client(&j->ctx, NULL, NULL, NULL) != 0) {
+		status = qh_cli_fail(c, "cannot set up TLS");
+		goto out;
+	}
+
+	j->loop = uv_default_loop();
+	uv_timer_init(j->loop, &j->timer);
+	j->timer.data = j;
+	uv_timer_start(&j->timer, join_timeout, JOIN_TIMEOUT_MS, 0);
+	if ((j->mux = qh_mux_new(j->loop, j->ctx, QH_TLS_CLIENT_PINNED, j->host,
+	    j->tok.pin, &join_ops, j)) == NULL) {
+		uv_close((uv_handle_t *)&j->timer, NULL);
+		uv_run(j->loop, UV_RUN_DEFAULT);
+		status = qh_cli_fail(c, "out of memory");
+		goto out;
+	}
+	qh_debug("joining console %s", j->tok.console);
+	(void)dial_start(j->loop, j->mux, j->host, j->port, j->why, sizeof(j->why),
+	    &j->dial);
+	uv_run(j->loop, UV_RUN_DEFAULT);
+	status = j->status;
+out:
+	qh_tls_ctx_free(j->ctx);
+	EVP_PKEY_free(j->key);
+	free(j->csr);
+	/* The token's secret does not outlive the command. */
+	OPENSSL_cleanse(&j->tok, sizeof(j->tok));
+	free(j);
+	(void)uv_loop_close(uv_default_loop());
+	return status;
+}

@@ -1,0 +1,943 @@
+/*
+ * qh-agent run: the customer's side of a session. It dials out to the
+ * console with the certificate from `join`, waits in the queue with a
+ * session code the customer reads to the technician, asks the customer
+ * before a technician gets in, shows what happens, runs the technician's
+ * commands (exec.c, shell.c) and reconnects by itself with jittered
+ * back-off, presenting the resume token so that the session and its code
+ * survive. Ctrl-C, SIGTERM or "q" ends the session.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/pki.h"
+#include "agent.h"
+
+#define BACKOFF_MIN_MS		1000
+#define BACKOFF_MAX_MS		30000
+#define CONNECT_TIMEOUT_MS	30000	/* dial, handshake and WELCOME */
+#define END_TIMEOUT_MS		5000	/* for SESSION closed after "end" */
+#define KEEPALIVE_IDLE_MS	15000
+#define KEEPALIVE_DEAD_MS	45000
+#define CONSENT_MAX		16	/* questions queued for the customer */
+#define ALLOWED_MAX		32	/* technicians allowed in this session */
+#define LINE_MAX_LEN		256	/* one line typed by the customer */
+#define FORWARD_MAX		32
+#define CODE_MAX		15
+#define TEXT_MAX		4097	/* a text field and its NUL */
+
+#define HELLO_UNATTENDED	0x1
+#define HELLO_YES		0x2
+
+enum agent_state {
+	AG_WAITING,	/* no connection; the retry timer runs */
+	AG_CONNECTING,	/* resolving, connecting, TLS handshake */
+	AG_HELLO,	/* HELLO sent, waiting for WELCOME */
+	AG_READY,	/* welcomed: waiting in the queue or in a session */
+	AG_DONE,	/* leaving: handles close, then the loop ends */
+};
+
+static const char *const state_names[] = {
+	[AG_WAITING] = "waiting",
+	[AG_CONNECTING] = "connecting",
+	[AG_HELLO] = "hello",
+	[AG_READY] = "ready",
+	[AG_DONE] = "done",
+};
+
+/* A technician waiting for the customer's answer. */
+struct consent {
+	uint64_t id;
+	char login[QH_ID_MAX + 1];
+	char name[257];
+};
+
+struct agent {
+	uv_loop_t *loop;
+	struct qh_bundle bundle;
+	struct qh_tls_ctx *ctx;
+	char host[256];
+	int port;
+	char hostname[256];
+	int yes, unattended;
+	const char *forwards[FORWARD_MAX];	/* --allow-forward, for later */
+	int nforwards;
+
+	enum agent_state state;
+	struct qh_mux *mux;		/* NULL when not connected */
+	struct dial *dial;
+	char why[256];			/* why the last dial failed */
+	int was_ready;			/* this connection got its WELCOME */
+	uint64_t backoff_ms;
+
+	uv_timer_t retry;		/* back-off before the next attempt */
+	uv_timer_t deadline;		/* CONNECT_TIMEOUT_MS for an attempt */
+	uv_timer_t endwait;		/* END_TIMEOUT_MS after "end" */
+	uv_signal_t sigint, sigterm, sighup, sigchld;
+	uv_tty_t tty;
+	int tty_open;			/* reading lines from the customer */
+	char rbuf[LINE_MAX_LEN];	/* one read from the terminal */
+	char line[LINE_MAX_LEN];
+	size_t linelen;
+	int line_long;			/* the current line overflowed: dropped */
+
+	char resume[129];		/* from WELCOME; kept for the whole run */
+	char code[CODE_MAX + 1];
+	char customer[QH_ID_MAX + 1];
+	int session_open;
+	uint64_t session;
+	int stopping;			/* exit once the connection is gone */
+	int ending;			/* SESSION end sent */
+	int exit_status;
+
+	struct consent consents[CONSENT_MAX];
+	int nconsents;
+	int asking;			/* consents[0] is on the screen */
+	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
+	int nallowed;
+
+	struct task_list tasks;
+};
+
+static void agent_connect(struct agent *a);
+static void agent_finish(struct agent *a);
+static void consent_next(struct agent *a);
+
+static void
+set_state(struct agent *a, enum agent_state s)
+{
+	qh_debug("console %s:%d: %s -> %s", a->host, a->port, state_names[a->state],
+	    state_names[s]);
+	a->state = s;
+}
+
+/* Closes the connection on our side; on_close follows. */
+static void
+agent_disconnect(struct agent *a, int err)
+{
+	dial_cancel(&a->dial);
+	if (a->mux != NULL)
+		qh_mux_close(a->mux, err, NULL);
+}
+
+/* Leaves: now if there is no connection, else once it has closed. */
+static void
+agent_stop(struct agent *a, int status)
+{
+	a->stopping = 1;
+	a->exit_status = status;
+	if (a->mux != NULL)
+		agent_disconnect(a, 0);
+	else
+		agent_finish(a);
+}
+
+/* Messages to the console. */
+
+static int
+send_hello(struct agent *a)
+{
+	struct qh_buf b;
+	uint32_t flags = 0;
+	int r;
+
+	if (a->unattended)
+		flags |= HELLO_UNATTENDED;
+	if (a->yes)
+		flags |= HELLO_YES;
+	qh_buf_init(&b, 1024);
+	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_HOST, a->hostname)) == 0 &&
+	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
+	    (a->resume[0] == '\0' ||
+	    ((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
+		r = qh_mux_send_control(a->mux, &b);
+	qh_buf_release(&b);
+	return r;
+}
+
+static void
+send_consent_reply(struct agent *a, uint64_t id, int allow)
+{
+	struct qh_buf b;
+	uint8_t v = allow ? 1 : 0;
+
+	if (a->mux == NULL || a->state != AG_READY)
+		return;
+	qh_buf_init(&b, 64);
+	if (qh_msg_begin(&b, QH_MSG_CONSENT_REPLY) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_ID, id) == 0 &&
+	    qh_msg_put(&b, QH_K_ALLOW, &v, 1) == 0)
+		(void)qh_mux_send_control(a->mux, &b);
+	qh_buf_release(&b);
+}
+
+static int
+send_session_end(struct agent *a)
+{
+	struct qh_buf b;
+	int r;
+
+	qh_buf_init(&b, 64);
+	if ((r = qh_msg_begin(&b, QH_MSG_SESSION)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_KIND, "end")) == 0)
+		r = qh_mux_send_control(a->mux, &b);
+	qh_buf_release(&b);
+	return r;
+}
+
+/* Ending, by the customer. */
+
+static void
+on_endwait(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (a->state == AG_DONE)
+		return;
+	qh_say("no answer from the console; leaving");
+	agent_stop(a, 0);
+}
+
+/* Ctrl-C, SIGTERM, SIGHUP or "q": end the session, or just leave. */
+static void
+agent_end(struct agent *a)
+{
+	if (a->state == AG_DONE)
+		return;
+	if (a->ending) {
+		/* Asked twice: do not wait for the console any longer. */
+		agent_stop(a, 0);
+		return;
+	}
+	if (a->session_open && a->state == AG_READY && a->mux != NULL &&
+	    send_session_end(a) == 0) {
+		ui_line("ending the session...");
+		a->ending = 1;
+		a->stopping = 1;
+		a->exit_status = 0;
+		uv_timer_start(&a->endwait, on_endwait, END_TIMEOUT_MS, 0);
+		return;
+	}
+	agent_stop(a, 0);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct agent *a = s->data;
+
+	qh_debug("signal %d", signum);
+	agent_end(a);
+}
+
+static void
+on_sigchld(uv_signal_t *s, int signum)
+{
+	struct agent *a = s->data;
+
+	task_reap(&a->tasks);
+}
+
+/* Consent. */
+
+static int
+is_allowed(const struct agent *a, const char *login)
+{
+	int i;
+
+	if (a->yes || a->unattended)
+		return 1;
+	for (i = 0; i < a->nallowed; i++)
+		if (strcmp(a->allowed[i], login) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+allow_login(struct agent *a, const char *login)
+{
+	if (is_allowed(a, login))
+		return;
+	if (a->nallowed == ALLOWED_MAX) {
+		/* Forget the oldest; the console asks again if it comes back. */
+		memmove(a->allowed[0], a->allowed[1], sizeof(a->allowed[0]) *
+		    (ALLOWED_MAX - 1));
+		a->nallowed--;
+	}
+	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
+}
+
+static void
+consent_pop(struct agent *a)
+{
+	memmove(&a->consents[0], &a->consents[1],
+	    sizeof(a->consents[0]) * (size_t)(a->nconsents - 1));
+	a->nconsents--;
+	a->asking = 0;
+}
+
+/* The customer answered the question on the screen. */
+static void
+consent_answer(struct agent *a, int allow)
+{
+	struct consent *c = &a->consents[0];
+
+	if (allow)
+		allow_login(a, c->login);
+	send_consent_reply(a, c->id, allow);
+	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
+	    c->login);
+	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
+	    allow ? "allowed" : "refused");
+	consent_pop(a);
+	consent_next(a);
+}
+
+/* Answers what can be answered without the customer; asks the next question. */
+static void
+consent_next(struct agent *a)
+{
+	struct consent *c;
+
+	while (a->nconsents > 0 && !a->asking) {
+		c = &a->consents[0];
+		if (a->yes || a->unattended) {
+			allow_login(a, c->login);
+			send_consent_reply(a, c->id, 1);
+			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
+			    c->login, a->yes ? "--yes" : "--unattended");
+			consent_pop(a);
+		} else if (!a->tty_open) {
+			send_consent_reply(a, c->id, 0);
+			ui_line("refused technician %s: no --yes and no terminal to ask",
+			    c->login);
+			consent_pop(a);
+		} else {
+			printf("Technician %s (%s) wants to connect to this PC. "
+			    "Allow? [y/N] ", c->name, c->login);
+			fflush(stdout);
+			a->asking = 1;
+		}
+	}
+}
+
+/* The connection is gone: its questions cannot be answered any more. */
+static void
+consent_reset(struct agent *a)
+{
+	if (a->asking) {
+		fputc('\n', stdout);
+		ui_line("(the question was withdrawn: the connection was lost)");
+	}
+	a->asking = 0;
+	a->nconsents = 0;
+}
+
+/* The customer's terminal. */
+
+static void
+on_line(struct agent *a, char *line)
+{
+	size_t len = strlen(line);
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		line[--len] = '\0';
+	while (*line == ' ')
+		line++;
+	if (a->asking) {
+		consent_answer(a, strcasecmp(line, "y") == 0 ||
+		    strcasecmp(line, "yes") == 0);
+		return;
+	}
+	if (strcasecmp(line, "q") == 0)
+		agent_end(a);
+	else if (*line != '\0')
+		ui_line("(type q and Enter, or press Ctrl-C, to end)");
+}
+
+static void
+tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct agent *a = h->data;
+
+	*buf = uv_buf_init(a->rbuf, sizeof(a->rbuf));
+}
+
+static void
+tty_close(struct agent *a)
+{
+	if (!a->tty_open)
+		return;
+	a->tty_open = 0;
+	uv_close((uv_handle_t *)&a->tty, NULL);
+}
+
+static void
+tty_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct agent *a = s->data;
+	ssize_t i;
+
+	if (a->state == AG_DONE || !a->tty_open)
+		return;
+	if (nread < 0) {
+		/* End of input: nobody is there to answer any more. */
+		qh_debug("stdin: %s", uv_strerror((int)nread));
+		tty_close(a);
+		if (a->asking) {
+			fputc('\n', stdout);
+			consent_answer(a, 0);
+		}
+		consent_next(a);
+		return;
+	}
+	for (i = 0; i < nread; i++) {
+		char ch = buf->base[i];
+
+		if (ch != '\n') {
+			if (a->linelen + 1 < sizeof(a->line))
+				a->line[a->linelen++] = ch;
+			else
+				a->line_long = 1;
+			continue;
+		}
+		a->line[a->linelen] = '\0';
+		a->linelen = 0;
+		if (a->line_long) {
+			a->line_long = 0;
+			continue;
+		}
+		on_line(a, a->line);
+		if (a->state == AG_DONE || !a->tty_open)
+			return;
+	}
+}
+
+/* Opens stdin for answers and "q" if it is a terminal we own. */
+static void
+tty_open(struct agent *a)
+{
+	int r;
+
+	if (uv_guess_handle(0) != UV_TTY || tcgetpgrp(0) != getpgrp())
+		return;		/* no terminal, or we run in the background */
+	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
+		qh_debug("stdin: %s", uv_strerror(r));
+		return;
+	}
+	a->tty.data = a;
+	a->tty_open = 1;
+	if ((r = uv_read_start((uv_stream_t *)&a->tty, tty_alloc, tty_read)) != 0) {
+		qh_debug("stdin: %s", uv_strerror(r));
+		tty_close(a);
+	}
+}
+
+/* Control messages from the console: one handler per type. */
+
+static void
+print_code(const char *code)
+{
+	size_t len = strlen(code);
+
+	if (len == 6)
+		ui_line("Your session code: %.3s %.3s   (read it to your technician)",
+		    code, code + 3);
+	else
+		ui_line("Your session code: %s   (read it to your technician)", code);
+}
+
+static int
+code_valid(const char *s)
+{
+	size_t i, len = strlen(s);
+
+	if (len == 0 || len > CODE_MAX)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * Copies text field key into out (outlen bytes, cut if longer); "" when the
+ * field is absent. The decoder has checked it is UTF-8 without NUL.
+ */
+static int
+msg_text(const struct qh_msg *m, uint8_t key, char *out, size_t outlen)
+{
+	const uint8_t *p;
+	size_t len;
+
+	out[0] = '\0';
+	if (qh_msg_get(m, key, &p, &len) != 0)
+		return QH_ERR_NOT_FOUND;
+	if (len >= outlen)
+		len = outlen - 1;
+	memcpy(out, p, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int
+on_welcome(struct agent *a, const struct qh_msg *m)
+{
+	char code[CODE_MAX + 2], resume[sizeof(a->resume) + 1], name[257];
+	char text[TEXT_MAX];
+	uint64_t units, session;
+	int64_t u, au;
+
+	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
+	(void)msg_text(m, QH_K_RESUME, resume, sizeof(resume));
+	if (!code_valid(code) || resume[0] == '\0' ||
+	    strlen(resume) >= sizeof(a->resume)) {
+		qh_warn("console %s:%d: malformed welcome", a->host, a->port);
+		return QH_ERR_PROTOCOL;
+	}
+	memcpy(a->resume, resume, strlen(resume) + 1);	/* checked: fits */
+	(void)msg_text(m, QH_K_CUSTOMER, a->customer, sizeof(a->customer));
+	ui_sanitize(a->customer);
+	(void)msg_text(m, QH_K_NAME, name, sizeof(name));
+	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+	set_state(a, AG_READY);
+	a->was_ready = 1;
+	a->backoff_ms = BACKOFF_MIN_MS;
+	uv_timer_stop(&a->deadline);
+
+	if (name[0] != '\0')
+		ui_line("quarterhour: connected to %s:%d as %s (%s)", a->host, a->port,
+		    a->customer, name);
+	else
+		ui_line("quarterhour: connected to %s:%d as %s", a->host, a->port,
+		    a->customer);
+	if (strcmp(code, a->code) != 0) {
+		memcpy(a->code, code, strlen(code) + 1);	/* code_valid: fits */
+		print_code(a->code);
+	}
+	if (qh_msg_get_u64(m, QH_K_UNITS, &units) == 0) {
+		/* Signed: the balance may be negative (R7). A unit is 15 min. */
+		u = (int64_t)units;
+		au = u < 0 ? -u : u;
+		ui_line("Balance: %" PRId64 " units (%s%" PRId64 " h %02" PRId64
+		    " min)", u, u < 0 ? "-" : "", au / 4, au % 4 * 15);
+	}
+	if (text[0] != '\0')
+		ui_line("Warning: %s", text);
+	if (qh_msg_get_u64(m, QH_K_SESSION, &session) == 0) {
+		if (!a->session_open || a->session != session)
+			ui_line("session %" PRIu64 " is open", session);
+		a->session_open = 1;
+		a->session = session;
+	} else if (a->session_open) {
+		ui_line("the session was closed while the connection was down");
+		a->session_open = 0;
+		a->nallowed = 0;
+	}
+	qh_info("console %s:%d: waiting with code %s", a->host, a->port, a->code);
+	return 0;
+}
+
+static int
+on_error(struct agent *a, const struct qh_msg *m)
+{
+	char code[65], text[TEXT_MAX];
+
+	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
+	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+	qh_say("%s", text[0] != '\0' ? text : code);
+	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
+	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0)
+		agent_stop(a, 1);	/* retrying cannot help */
+	else
+		agent_disconnect(a, QH_ERR_REFUSED);
+	return 0;
+}
+
+static int
+on_notice(struct agent *a, const struct qh_msg *m)
+{
+	char text[TEXT_MAX];
+
+	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+	ui_notice("%s", text);
+	return 0;
+}
+
+static int
+on_consent(struct agent *a, const struct qh_msg *m)
+{
+	struct consent *c;
+	char login[QH_ID_MAX + 2];
+	uint64_t id = 0;
+
+	(void)qh_msg_get_u64(m, QH_K_ID, &id);
+	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
+	if (!qh_id_valid(login)) {
+		qh_warn("console %s:%d: consent for an invalid login", a->host, a->port);
+		send_consent_reply(a, id, 0);
+	} else if (a->nconsents == CONSENT_MAX) {
+		qh_warn("console %s:%d: %d questions pending; refusing %s", a->host,
+		    a->port, CONSENT_MAX, login);
+		send_consent_reply(a, id, 0);
+	} else {
+		c = &a->consents[a->nconsents++];
+		c->id = id;
+		memcpy(c->login, login, strlen(login) + 1);	/* valid: fits */
+		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
+		ui_sanitize(c->name);
+		consent_next(a);
+	}
+	return 0;
+}
+
+static int
+on_session(struct agent *a, const struct qh_msg *m)
+{
+	char kind[33], text[TEXT_MAX];
+	uint64_t session = 0, seconds;
+
+	(void)msg_text(m, QH_K_KIND, kind, sizeof(kind));
+	(void)qh_msg_get_u64(m, QH_K_SESSION, &session);
+	if (strcmp(kind, "opened") == 0) {
+		a->session_open = 1;
+		a->session = session;
+		ui_line("session %" PRIu64 " started; it is recorded and billed per "
+		    "started 15 minutes", session);
+	} else if (strcmp(kind, "closed") == 0) {
+		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+		if (text[0] != '\0')
+			ui_line("%s", text);
+		else
+			ui_line("session %" PRIu64 " closed", session);
+		if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
+			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02"
+			    PRIu64 "s", seconds / 3600, seconds / 60 % 60,
+			    seconds % 60);
+		a->session_open = 0;
+		a->nallowed = 0;
+		if (a->ending || !a->unattended) {
+			uv_timer_stop(&a->endwait);
+			agent_stop(a, 0);
+		}
+	} else {
+		qh_debug("session message of kind %s ignored", kind);
+	}
+	return 0;
+}
+
+#define ST(s) (1U << (s))
+
+static const struct control_entry {
+	unsigned states;	/* where the message may arrive */
+	int (*fn)(struct agent *a, const struct qh_msg *m);
+} control_handlers[QH_MSG_TYPE_MAX] = {
+	[QH_MSG_WELCOME] = { ST(AG_HELLO), on_welcome },
+	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY),
+	    on_error },
+	[QH_MSG_NOTICE] = { ST(AG_HELLO) | ST(AG_READY), on_notice },
+	[QH_MSG_CONSENT] = { ST(AG_READY), on_consent },
+	[QH_MSG_SESSION] = { ST(AG_READY), on_session },
+};
+
+/* Mux callbacks. */
+
+static int
+agent_ready(struct qh_mux *mux, const struct qh_identity *peer)
+{
+	struct agent *a = qh_mux_arg(mux);
+	int r;
+
+	if (peer->role != QH_ROLE_CONSOLE) {
+		qh_warn("console %s:%d: peer is not a console (%s)", a->host, a->port,
+		    qh_role_name(peer->role));
+		return QH_ERR_AUTH;
+	}
+	qh_mux_set_keepalive(mux, KEEPALIVE_IDLE_MS, KEEPALIVE_DEAD_MS);
+	if ((r = send_hello(a)) != 0)
+		return r;
+	set_state(a, AG_HELLO);
+	return 0;
+}
+
+static int
+agent_control(struct qh_mux *mux, const struct qh_msg *m)
+{
+	struct agent *a = qh_mux_arg(mux);
+	const struct control_entry *ce = &control_handlers[m->type];
+
+	if (ce->fn == NULL || !(ce->states & ST(a->state))) {
+		qh_warn("console %s:%d: unexpected %s message in state %s; closing",
+		    a->host, a->port, qh_msg_name(m->type), state_names[a->state]);
+		agent_disconnect(a, QH_ERR_PROTOCOL);
+		return 0;
+	}
+	if (ce->fn(a, m) != 0)
+		agent_disconnect(a, QH_ERR_PROTOCOL);
+	return 0;
+}
+
+static int
+agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct agent *a = qh_mux_arg(mux);
+	char cmd[33], login[QH_ID_MAX + 2];
+
+	if (m->type != QH_MSG_ACTION || a->state != AG_READY || a->stopping) {
+		qh_chan_refuse(ch, "unsupported", a->stopping ?
+		    "the customer is ending the session" : "unexpected channel");
+		return 0;
+	}
+	(void)msg_text(m, QH_K_CMD, cmd, sizeof(cmd));
+	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
+	if (!qh_id_valid(login) || !is_allowed(a, login)) {
+		qh_warn("console %s:%d: %s for %s, whom the customer has not allowed",
+		    a->host, a->port, cmd, login);
+		qh_chan_refuse(ch, "consent", "the customer has not allowed this "
+		    "technician");
+	} else if (strcmp(cmd, "exec") != 0 && strcmp(cmd, "shell") != 0) {
+		qh_chan_refuse(ch, "unsupported", "this agent cannot do that yet");
+	} else {
+		/*
+		 * A technician's command means a session is open, even if its
+		 * SESSION{opened} has not been seen: Ctrl-C must end it.
+		 */
+		a->session_open = 1;
+		if (strcmp(cmd, "exec") == 0)
+			(void)exec_start(&a->tasks, a->loop, ch, m);
+		else
+			(void)shell_start(&a->tasks, a->loop, ch, m);
+	}
+	return 0;
+}
+
+static void
+on_retry(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (a->state == AG_WAITING && !a->stopping)
+		agent_connect(a);
+}
+
+/* Schedules the next attempt with jittered exponential back-off. */
+static void
+agent_retry(struct agent *a, int err)
+{
+	uint64_t delay, secs;
+
+	set_state(a, AG_WAITING);
+	delay = a->backoff_ms * (75 + arc4random_uniform(51)) / 100;
+	secs = (delay + 500) / 1000;
+	if (secs == 0)
+		secs = 1;
+	if (a->was_ready)
+		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
+	else
+		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in %"
+		    PRIu64 " s", a->host, a->port, a->why[0] != '\0' ? a->why :
+		    qh_strerror(err != 0 ? err : QH_ERR_CLOSED), secs);
+	a->backoff_ms *= 2;
+	if (a->backoff_ms > BACKOFF_MAX_MS)
+		a->backoff_ms = BACKOFF_MAX_MS;
+	uv_timer_start(&a->retry, on_retry, delay, 0);
+}
+
+static void
+agent_closed(struct qh_mux *mux, int err)
+{
+	struct agent *a = qh_mux_arg(mux);
+
+	qh_debug("console %s:%d: connection closed: %s", a->host, a->port,
+	    qh_strerror(err));
+	a->mux = NULL;
+	dial_cancel(&a->dial);
+	uv_timer_stop(&a->deadline);
+	consent_reset(a);
+	if (a->state == AG_DONE)
+		return;
+	if (a->stopping)
+		agent_finish(a);
+	else
+		agent_retry(a, err);
+}
+
+static const struct qh_mux_ops agent_ops = {
+	.on_ready = agent_ready,
+	.on_control = agent_control,
+	.on_open = agent_open,
+	.on_close = agent_closed,
+};
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	struct agent *a = t->data;
+
+	if (a->mux == NULL || a->state == AG_READY || a->state == AG_DONE)
+		return;
+	snprintf(a->why, sizeof(a->why), "no answer within %d s",
+	    CONNECT_TIMEOUT_MS / 1000);
+	agent_disconnect(a, QH_ERR_TIMEOUT);
+}
+
+/* One attempt: dial, TLS, HELLO; the deadline bounds it until WELCOME. */
+static void
+agent_connect(struct agent *a)
+{
+	set_state(a, AG_CONNECTING);
+	a->was_ready = 0;
+	a->why[0] = '\0';
+	if ((a->mux = qh_mux_new(a->loop, a->ctx, QH_TLS_CLIENT, a->host, NULL,
+	    &agent_ops, a)) == NULL) {
+		snprintf(a->why, sizeof(a->why), "out of memory");
+		agent_retry(a, QH_ERR_NOMEM);
+		return;
+	}
+	uv_timer_start(&a->deadline, on_deadline, CONNECT_TIMEOUT_MS, 0);
+	/* A failure closes the mux; agent_closed schedules the retry. */
+	(void)dial_start(a->loop, a->mux, a->host, a->port, a->why, sizeof(a->why),
+	    &a->dial);
+}
+
+/* The connection is gone and we leave: close our handles, the loop ends. */
+static void
+agent_finish(struct agent *a)
+{
+	if (a->state == AG_DONE)
+		return;
+	set_state(a, AG_DONE);
+	consent_reset(a);
+	tty_close(a);
+	uv_close((uv_handle_t *)&a->retry, NULL);
+	uv_close((uv_handle_t *)&a->deadline, NULL);
+	uv_close((uv_handle_t *)&a->endwait, NULL);
+	uv_close((uv_handle_t *)&a->sigint, NULL);
+	uv_close((uv_handle_t *)&a->sigterm, NULL);
+	uv_close((uv_handle_t *)&a->sighup, NULL);
+	uv_close((uv_handle_t *)&a->sigchld, NULL);
+	if (task_count(&a->tasks) > 0)
+		qh_debug("waiting for %d commands to stop", task_count(&a->tasks));
+}
+
+/* Splits the --allow-forward lists and checks each HOST:PORT. */
+static int
+parse_forwards(struct agent *a, struct qh_cli *c)
+{
+	const char *const *vals;
+	char host[256], *s, *tok, *save = NULL;
+	int i, n, port;
+
+	n = qh_cli_opts(c, "allow-forward", &vals);
+	for (i = 0; i < n; i++) {
+		if ((s = strdup(vals[i])) == NULL)
+			return QH_ERR_NOMEM;
+		for (tok = strtok_r(s, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save)) {
+			if (qh_split_hostport(tok, host, sizeof(host), &port) != 0 ||
+			    a->nforwards == FORWARD_MAX) {
+				free(s);
+				return QH_ERR_ARG;
+			}
+			/* Points into the argument vector, which outlives the run. */
+			a->forwards[a->nforwards++] = vals[i] + (tok - s);
+		}
+		free(s);
+	}
+	return 0;
+}
+
+static void
+signal_init(struct agent *a, uv_signal_t *s, int signum, uv_signal_cb cb)
+{
+	uv_signal_init(a->loop, s);
+	s->data = a;
+	uv_signal_start(s, cb, signum);
+}
+
+int
+cmd_run(struct qh_cli *c)
+{
+	struct agent *a;
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	int r, status;
+
+	if (agent_log_level(c) != 0)
+		return qh_cli_usage(c, "bad --log-level");
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return qh_cli_fail(c, "out of memory");
+	LIST_INIT(&a->tasks);
+	a->yes = qh_cli_flag(c, "yes");
+	a->unattended = qh_cli_flag(c, "unattended");
+	a->backoff_ms = BACKOFF_MIN_MS;
+	if ((r = parse_forwards(a, c)) != 0) {
+		free(a);
+		return qh_cli_usage(c, "--allow-forward takes HOST:PORT[,HOST:PORT...]");
+	}
+	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0) {
+		free(a);
+		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
+	if (access(path, F_OK) != 0) {
+		free(a);
+		return qh_cli_fail(c, "not enrolled: no %s; run 'qh-agent join TOKEN' "
+		    "first", path);
+	}
+	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {
+		free(a);
+		return qh_cli_fail(c, "cannot load %s: %s", path, qh_strerror(r));
+	}
+	if (qh_split_hostport(a->bundle.console, a->host, sizeof(a->host),
+	    &a->port) != 0 || qh_tls_ctx_client(&a->ctx, a->bundle.cert,
+	    a->bundle.key, a->bundle.ca) != 0) {
+		qh_bundle_free(&a->bundle);
+		free(a);
+		return qh_cli_fail(c, "%s: unusable console address or certificate",
+		    path);
+	}
+	if (gethostname(a->hostname, sizeof(a->hostname)) == -1 ||
+	    !qh_utf8_valid((const uint8_t *)a->hostname, strnlen(a->hostname,
+	    sizeof(a->hostname) - 1)))
+		snprintf(a->hostname, sizeof(a->hostname), "unknown");
+	a->hostname[sizeof(a->hostname) - 1] = '\0';
+
+	a->loop = uv_default_loop();
+	uv_timer_init(a->loop, &a->retry);
+	uv_timer_init(a->loop, &a->deadline);
+	uv_timer_init(a->loop, &a->endwait);
+	a->retry.data = a->deadline.data = a->endwait.data = a;
+	signal_init(a, &a->sigint, SIGINT, on_signal);
+	signal_init(a, &a->sigterm, SIGTERM, on_signal);
+	signal_init(a, &a->sighup, SIGHUP, on_signal);
+	signal_init(a, &a->sigchld, SIGCHLD, on_sigchld);
+	/* In the background a read of the terminal gives EIO, not a stop. */
+	signal(SIGTTIN, SIG_IGN);
+	tty_open(a);
+
+	agent_connect(a);
+	uv_run(a->loop, UV_RUN_DEFAULT);
+
+	task_shutdown(&a->tasks, a->loop);
+	status = a->exit_status;
+	qh_tls_ctx_free(a->ctx);
+	qh_bundle_free(&a->bundle);
+	free(a);
+	if (uv_loop_close(uv_default_loop()) != 0)
+		qh_debug("loop closed with handles open");
+	return status;
+}

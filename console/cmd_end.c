@@ -1,0 +1,47 @@
+/*
+ * qh-console end: closes the session of the agent with the given code. The
+ * console debits it (R4), writes --note into the ledger entry and answers
+ * with a summary ("session 12 closed: billable time 0h 10m 00s"), which is
+ * printed as it arrives.
+ */
+#include <string.h>
+
+#include "qh/buf.h"
+#include "qh/cli.h"
+#include "qh/wire.h"
+#include "console.h"
+#include "tech.h"
+
+#define NOTE_MAX	4096	/* QH_K_NOTE's bound on the wire */
+
+int
+cmd_end(struct qh_cli *c)
+{
+	const char *note = qh_cli_opt(c, "note");
+	char code[TECH_CODE_LEN + 1];
+	struct tech *t = NULL;
+	struct qh_buf req;
+	int status;
+
+	if (tech_parse_code(c->argv[0], code) != 0)
+		return qh_cli_usage(c, "CODE is six digits: 482913 or \"482 913\"");
+	if (note != NULL && (strlen(note) > NOTE_MAX ||
+	    !qh_utf8_valid((const uint8_t *)note, strlen(note))))
+		return qh_cli_usage(c, "--note must be UTF-8 text of at most 4096 bytes");
+
+	qh_buf_init(&req, 8192);
+	if ((status = tech_new(c, NULL, NULL, &t)) != 0)
+		goto out;
+	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
+	    qh_msg_put_str(&req, QH_K_CMD, "end") != 0 ||
+	    qh_msg_put_str(&req, QH_K_CODE, code) != 0 ||
+	    (note != NULL && qh_msg_put_str(&req, QH_K_NOTE, note) != 0)) {
+		status = qh_cli_fail(c, "cannot build the request");
+		goto out;
+	}
+	status = tech_run(t, &req);
+out:
+	tech_free(t);
+	qh_buf_release(&req);
+	return status;
+}

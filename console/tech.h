@@ -1,0 +1,145 @@
+/*
+ * The technician's side of qh-console: what queue, exec, attach and end
+ * share. A command finds and loads the technician's bundle, connects to the
+ * console over mutually authenticated TLS, opens one channel with a REQUEST
+ * and runs a private libuv loop until the channel and the connection are
+ * gone. Console output on the channel goes to stdout (DATA) and stderr
+ * (EXTDATA); standard input can be relayed to the channel with window
+ * backpressure; NOTICE and ERROR messages, refusals and lost connections
+ * are reported here as one line each, so every command fails the same way.
+ *
+ * Everything runs on the loop of tech_loop(); nothing here is thread-safe.
+ */
+#ifndef QH_CONSOLE_TECH_H
+#define QH_CONSOLE_TECH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "qh/buf.h"
+#include "qh/cli.h"
+#include "qh/wire.h"
+
+#define TECH_CODE_LEN		6	/* session codes: "482913" */
+#define TECH_KEEPALIVE_MS	15000	/* ping after this much silence */
+#define TECH_DEAD_MS		45000	/* give up after this much */
+#define TECH_CONNECT_MS		10000	/* TCP connect, per address */
+
+/* Flags of a REQUEST (QH_K_FLAGS). */
+#define TECH_FLAG_OVERDRAFT	0x1	/* --allow-overdraft (R7) */
+#define TECH_FLAG_HUMAN		0x2	/* queue: a text table instead of JSON */
+
+struct tech;
+
+/* What a command adds to the shared behaviour; every member may be NULL. */
+struct tech_ops {
+	/*
+	 * The console accepted the request and the channel is open. Runs
+	 * before standard input (if opened) starts flowing.
+	 */
+	void (*on_open)(struct tech *t);
+	/* A channel message other than NOTICE and ERROR (EXIT, say). */
+	void (*on_msg)(struct tech *t, const struct qh_msg *m);
+	/*
+	 * The console closed the channel without an ERROR before it. Returns
+	 * the exit status, after printing its own line if it fails; NULL
+	 * means 0.
+	 */
+	int (*on_end)(struct tech *t);
+	/*
+	 * The command is ending, whatever the reason: close the command's own
+	 * handles now. Runs exactly once, before the connection closes.
+	 */
+	void (*on_stop)(struct tech *t);
+	/*
+	 * Filters standard input on its way to the channel: appends what to
+	 * send for the len bytes at p to out (at most len + 1 bytes). p is
+	 * NULL at the end of input, to flush what the filter held back. May
+	 * call tech_finish(). NULL sends the input as it is.
+	 */
+	void (*on_input)(struct tech *t, const uint8_t *p, size_t len,
+	    struct qh_buf *out);
+};
+
+/*
+ * Resolves the bundle (--tech FILE, else $QH_TECH, else
+ * ~/.config/quarterhour/tech.conf), loads it and builds the TLS context.
+ * On failure prints one line naming the file and the reason and returns
+ * QH_EXIT_FAIL; on success returns 0 and *tp owns the new state.
+ */
+int tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg,
+    struct tech **tp);
+
+/* Frees what tech_new made, after tech_run (or instead of it). NULL is fine. */
+void tech_free(struct tech *t);
+
+/*
+ * Prepares standard input for relaying once the channel opens (a tty, a
+ * pipe or socket, or a file read with uv_fs_read). Call before tech_run.
+ * Returns 0 or a negative QH_ERR_*; without a usable stdin the channel
+ * gets EOF at once.
+ */
+int tech_stdin_open(struct tech *t);
+
+/* The tty handle of standard input, or NULL when stdin is not a tty. */
+uv_tty_t *tech_stdin_tty(struct tech *t);
+
+/*
+ * Puts the stdin tty into raw mode (the command's own terminal settings
+ * come back in tech_finish and tech_free, on every path). Lines printed by
+ * tech_say end in "\r\n" from now on. Returns 0 or a negative QH_ERR_*.
+ */
+int tech_set_raw(struct tech *t);
+
+/*
+ * Connects to the console, opens the channel with the REQUEST message req
+ * (built with qh_msg_*), and runs the loop until everything is closed.
+ * Returns the exit status of the command.
+ */
+int tech_run(struct tech *t, const struct qh_buf *req);
+
+/*
+ * Sends what the input filter produced so far, as far as the channel's
+ * window allows: for a filter that ends the command (a detach) without
+ * losing the bytes typed before it.
+ */
+void tech_input_flush(struct tech *t);
+
+/*
+ * Ends the command with status: stops standard input, runs ops->on_stop,
+ * closes the channel and the connection. Only the first call counts.
+ */
+void tech_finish(struct tech *t, int status);
+
+/*
+ * Prints "qh-console: TEXT" and a line end (CR LF in raw mode) on stderr.
+ * t may be NULL. Lines longer than 4 KiB are cut.
+ */
+void tech_say(struct tech *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes s to stderr as it is; t may be NULL. */
+void tech_stderr(struct tech *t, const char *s);
+
+uv_loop_t *tech_loop(struct tech *t);
+void *tech_arg(const struct tech *t);
+/* The open channel, or NULL before it opens and after it ended. */
+struct qh_chan *tech_chan(const struct tech *t);
+
+/*
+ * Reads the exit status of an EXIT message: status, or 128 + signal.
+ * Returns 0, or QH_ERR_FORMAT when it carries neither.
+ */
+int tech_exit_status(const struct qh_msg *m, int *status);
+
+/*
+ * Normalises a session code as typed ("482913" or "482 913") to its six
+ * digits in code. Returns 0 or QH_ERR_ARG.
+ */
+int tech_parse_code(const char *s, char code[TECH_CODE_LEN + 1]);
+
+/* Formats six digits for people: "482 913". */
+void tech_code_pretty(const char *code, char out[TECH_CODE_LEN + 2]);
+
+#endif

@@ -1,0 +1,64 @@
+#!/bin/sh
+# A technician's shell on the customer's PC: a login shell on a real
+# pseudo-terminal with the technician's size, resized when the technician's
+# terminal is; the shell's exit ends the attach with its status and the
+# shell is reaped (no zombie). A command the technician abandons is stopped.
+. "$(dirname "$0")/lib.sh"
+
+setup_console
+qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+export QH_TECH="$T/alice.pem"
+start_console
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
+AGENT=$!
+PIDS="$PIDS $AGENT"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
+
+TM="tmux -S $T/tmux.sock"
+trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+$TM new-session -d -x 80 -y 24 \
+    "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" || fail "tmux"
+screen() { $TM capture-pane -p -J -S -100; }
+wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "no attach: $(screen)"
+expect_in "$T/agent.out" "alice opened a shell"
+
+$TM send-keys 'echo $((6*7)); tty' Enter
+wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "no 42: $(screen)"
+screen | grep -q '^/dev/pts/' || fail "the shell has no terminal: $(screen)"
+$TM send-keys 'stty size' Enter
+wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "initial size: $(screen)"
+# No signal the agent ignores reaches what the shell runs.
+$TM send-keys 'grep SigIgn /proc/self/status' Enter
+wait_until "$TM capture-pane -p | grep -Eq '^SigIgn:[[:space:]]+0+$'" 20 ||
+    fail "the shell's commands inherit ignored signals: $(screen)"
+$TM resize-window -x 100 -y 30
+i=0
+while ! $TM capture-pane -p | grep -qx '30 100'; do
+	i=$((i + 1))
+	[ $i -gt 40 ] && fail "size after resize: $(screen)"
+	$TM send-keys 'clear; stty size' Enter
+	sleep 0.5
+done
+
+# The shell's exit status ends the attach; the agent reaps it.
+$TM send-keys 'echo $$ >'"$T/shell.pid"'; exit 5' Enter
+wait_until "$TM capture-pane -p | grep -q 'ATTACH-EXIT=5'" 30 || fail "attach exit: $(screen)"
+SHELL_PID=$(cat "$T/shell.pid")
+wait_until "! kill -0 $SHELL_PID 2>/dev/null" 10 || fail "shell $SHELL_PID not reaped"
+
+# A command whose technician goes away is stopped, even if it ignores SIGTERM.
+qh-console exec "$CODE" -- sh -c 'trap "" TERM; echo $$ >'"$T/stubborn.pid"'; exec sleep 300' \
+    >"$T/stubborn.out" 2>&1 &
+X=$!
+wait_until "[ -s '$T/stubborn.pid' ]" 20 || fail "stubborn command did not start"
+kill -9 $X
+wait_until "! kill -0 $(cat "$T/stubborn.pid") 2>/dev/null" 20 ||
+    fail "abandoned command still runs"
+kill -0 "$AGENT" || fail "agent died"
+exit 0
