@@ -151,6 +151,7 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, only_lot);
+	rc = SQLITE_DONE;
 	while (need > 0 && p->n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t take = sqlite3_column_int64(st, 2);
 
@@ -163,8 +164,10 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 		p->n++;
 		need -= take;
 	}
+	/* A failed step must not pass for "no lot left" (that would be an overdraft). */
+	r = db_error(db, rc, "reading the lots");
 	sqlite3_finalize(st);
-	return 0;
+	return r;
 }
 
 /* A positive correction: gives units back to the lots the corrected entry used, newest first. */
@@ -180,6 +183,7 @@ plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 	    "GROUP BY a.lot_id HAVING sum(a.units) > 0 ORDER BY a.lot_id DESC", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, corrected);
+	rc = SQLITE_DONE;
 	while (units > 0 && p->n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int64_t back = sqlite3_column_int64(st, 2);
 
@@ -192,8 +196,9 @@ plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 		p->n++;
 		units -= back;
 	}
+	r = db_error(db, rc, "reading the allocations");
 	sqlite3_finalize(st);
-	return 0;
+	return r;
 }
 
 static int
@@ -216,41 +221,91 @@ insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
 	return r;
 }
 
-/* R7: debits that found no lot are allocated from a new purchase, oldest first. */
+/*
+ * The units of debit `entry` that no lot has covered yet (R7 overdraft):
+ * its units, less its allocations, less what positive corrections of it
+ * took off the debt instead of refilling a lot (LEDGER_OWED, ledger.h).
+ */
 static int
-settle_overdraft(sqlite3 *db, const char *customer, int64_t lot, const char *now)
+entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*owed = 0;
+	if ((r = db_prepare(db, "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
+	    "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT sum(" LEDGER_OWED_RELIEF
+	    ") FROM ledger c WHERE c.customer_id = e.customer_id AND c.id > e.id AND "
+	    "c.corrects = e.id AND c.units > 0), 0) FROM ledger e WHERE e.id = ?1 AND "
+	    "e.units < 0", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, entry);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*owed = sqlite3_column_int64(st, 0);
+	r = db_error(db, rc, "reading a debt");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * R7: debts (debits that found no lot) are allocated from the lots with
+ * units left, oldest debt and oldest lot first; called whenever lots gain
+ * units, so a customer never has a debt while a lot of theirs has units left.
+ */
+static int
+settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 {
 	sqlite3_stmt *st = NULL;
 	struct plan p;
 	int64_t ids[MAX_ALLOCS], owed[MAX_ALLOCS];
-	int n = 0, i, k, r, rc;
+	int n, i, k, r, rc = SQLITE_DONE;
 
-	if ((r = db_prepare(db, "SELECT e.id, -e.units - coalesce((SELECT sum(a.units) "
-	    "FROM allocations a WHERE a.entry_id = e.id), 0) AS owed FROM ledger e "
-	    "WHERE e.customer_id = ?1 AND e.units < 0 AND owed > 0 ORDER BY e.id", &st)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-	while (n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		ids[n] = sqlite3_column_int64(st, 0);
-		owed[n] = sqlite3_column_int64(st, 1);
-		n++;
-	}
-	sqlite3_finalize(st);
-	for (i = 0; i < n; i++) {
-		memset(&p, 0, sizeof(p));
-		if ((r = plan_consume(db, customer, owed[i], lot, &p)) != 0)
+	for (;;) {
+		/* Unallocated debits first (an index walk), then their debts. */
+		if ((r = db_prepare(db, "WITH cand AS MATERIALIZED (SELECT e.id, "
+		    "e.customer_id, -e.units - coalesce((SELECT sum(a.units) FROM "
+		    "allocations a WHERE a.entry_id = e.id), 0) AS base FROM ledger e "
+		    "WHERE e.customer_id = ?1 AND e.units < 0 AND base > 0) "
+		    "SELECT id, base - coalesce((SELECT sum(" LEDGER_OWED_RELIEF ") FROM "
+		    "ledger c WHERE c.customer_id = cand.customer_id AND c.id > cand.id AND "
+		    "c.corrects = cand.id AND c.units > 0), 0) AS owed FROM cand "
+		    "WHERE owed > 0 ORDER BY id LIMIT ?2", &st)) != 0)
 			return r;
-		if (p.n == 0)
-			break;
-		for (k = 0; k < p.n; k++)
-			if ((r = insert_alloc(db, ids[i], &p.a[k], now)) != 0)
+		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, MAX_ALLOCS);
+		n = 0;
+		while (n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			ids[n] = sqlite3_column_int64(st, 0);
+			owed[n++] = sqlite3_column_int64(st, 1);
+		}
+		r = n < MAX_ALLOCS ? db_error(db, rc, "reading the debts") : 0;
+		sqlite3_finalize(st);
+		if (r != 0)
+			return r;
+		for (i = 0; i < n; i++) {
+			int64_t got = 0;
+
+			memset(&p, 0, sizeof(p));
+			if ((r = plan_consume(db, customer, owed[i], 0, &p)) != 0)
 				return r;
+			for (k = 0; k < p.n; k++) {
+				if ((r = insert_alloc(db, ids[i], &p.a[k], now)) != 0)
+					return r;
+				got += p.a[k].units;
+			}
+			if (got < owed[i])
+				return 0;	/* the lots are empty */
+		}
+		if (n < MAX_ALLOCS)
+			return 0;
 	}
-	return 0;
 }
 
+/* Records lot `lot` of `units` at `price` cents each, created by entry e. */
 static int
-insert_lot(sqlite3 *db, int64_t lot, struct ledger_entry *e, const char *now)
+insert_lot(sqlite3 *db, int64_t lot, const struct ledger_entry *e, int64_t units,
+    int64_t price, const char *currency, const char *now)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -262,12 +317,55 @@ insert_lot(sqlite3 *db, int64_t lot, struct ledger_entry *e, const char *now)
 	sqlite3_bind_int64(st, 1, lot);
 	sqlite3_bind_text(st, 2, e->customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, e->id);
-	sqlite3_bind_int64(st, 4, e->units);
-	sqlite3_bind_int64(st, 5, e->unit_price_cents);
-	sqlite3_bind_text(st, 6, e->currency, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, units);
+	sqlite3_bind_int64(st, 5, price);
+	sqlite3_bind_text(st, 6, currency, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording the lot");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The price and currency of the lot that entry `corrected` created (a
+ * purchase); price 0 and no currency when it created none.
+ */
+static int
+corrected_lot(sqlite3 *db, int64_t corrected, int64_t *price, char *currency, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*price = 0;
+	currency[0] = '\0';
+	if ((r = db_prepare(db, "SELECT unit_price_cents, currency FROM lots WHERE "
+	    "entry_id = ?1 ORDER BY id LIMIT 1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, corrected);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*price = sqlite3_column_int64(st, 0);
+		snprintf(currency, len, "%s", (const char *)sqlite3_column_text(st, 1));
+	}
+	r = db_error(db, rc, "reading the corrected lot");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* The currency of lot `lot` into out ("" if there is no such lot). */
+static int
+lot_currency(sqlite3 *db, int64_t lot, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	out[0] = '\0';
+	if ((r = db_prepare(db, "SELECT currency FROM lots WHERE id = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, lot);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+	r = db_error(db, rc, "reading a lot");
 	sqlite3_finalize(st);
 	return r;
 }
@@ -310,7 +408,10 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	char n_sess[NUM_LEN], n_secs[NUM_LEN], n_ah[NUM_LEN], n_amt[NUM_LEN];
 	char n_corr[NUM_LEN];
 	const char *cols[LEDGER_HASH_NCOLS];
-	int64_t exists, last_id = 0, lot = 0;
+	const char *currency = e->currency;
+	char lot_cur[8] = "", alloc_cur[8];
+	int64_t exists, last_id = 0, lot = 0, lot_units = 0, lot_price = 0;
+	size_t used;
 	int r, rc, i;
 
 	memset(&p, 0, sizeof(p));
@@ -336,27 +437,63 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	e->balance_after = bal.units + e->units;
 
-	/* Lots: a purchase makes one; a debit takes FIFO; a give-back refills. */
+	/*
+	 * Lots: a purchase makes one; a debit takes FIFO; a positive
+	 * correction first takes the corrected entry's unpaid overdraft off,
+	 * then refills the lots that entry consumed, and credits what is left
+	 * as a new lot (at the corrected purchase's price, else free), so that
+	 * for every customer the units left in lots less the debts equal the
+	 * balance.
+	 */
 	if (strcmp(e->kind, "purchase") == 0 || strcmp(e->kind, "installation_purchase") == 0) {
 		int64_t count = e->units > 0 ? e->units : e->installations;
 
 		e->amount_cents = count * e->unit_price_cents;
 		if (e->units > 0) {
-			if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots",
-			    &lot, NULL, NULL)) != 0)
-				return r;
-			snprintf(e->lot_ids, sizeof(e->lot_ids), "%" PRId64, lot);
+			lot_units = e->units;
+			lot_price = e->unit_price_cents;
 		}
 	} else if (e->units < 0) {
 		if ((r = plan_consume(db, e->customer, -e->units, 0, &p)) != 0)
 			return r;
 		e->amount_cents = p.cents;
-		lot_list(&p, e);
-	} else if (e->units > 0 && e->corrects > 0) {
-		if ((r = plan_give_back(db, e->corrects, e->units, &p)) != 0)
+	} else if (e->units > 0) {
+		int64_t rest = e->units, debt = 0;
+
+		if (e->corrects > 0) {
+			if ((r = entry_owed(db, e->corrects, &debt)) != 0)
+				return r;
+			rest -= debt > 0 ? (debt < rest ? debt : rest) : 0;
+			if (rest > 0 && (r = plan_give_back(db, e->corrects, rest, &p)) != 0)
+				return r;
+			for (i = 0; i < p.n; i++)
+				rest += p.a[i].units;	/* given back: negative */
+			if (rest > 0 && (r = corrected_lot(db, e->corrects, &lot_price,
+			    lot_cur, sizeof(lot_cur))) != 0)
+				return r;
+		}
+		e->amount_cents = p.cents + rest * lot_price;
+		lot_units = rest;
+	}
+	lot_list(&p, e);
+	if (lot_units > 0) {
+		if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots",
+		    &lot, NULL, NULL)) != 0)
 			return r;
-		e->amount_cents = p.cents;
-		lot_list(&p, e);
+		if (lot_cur[0] == '\0' && e->currency != NULL)
+			snprintf(lot_cur, sizeof(lot_cur), "%s", e->currency);
+		if (lot_cur[0] == '\0')
+			return QH_ERR_ARG;	/* a lot needs its currency */
+		used = strlen(e->lot_ids);
+		snprintf(e->lot_ids + used, sizeof(e->lot_ids) - used, "%s%" PRId64,
+		    used ? ";" : "", lot);
+	}
+	/* A debit's money is in the currency of the lots it consumed. */
+	if (currency == NULL && p.n > 0) {
+		if ((r = lot_currency(db, p.a[0].lot, alloc_cur, sizeof(alloc_cur))) != 0)
+			return r;
+		if (alloc_cur[0] != '\0')
+			currency = alloc_cur;
 	}
 
 	cols[0] = num(n_id, e->id);
@@ -374,7 +511,7 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	cols[12] = num(n_ah, e->after_hours ? 1 : 0);
 	cols[13] = e->lot_ids[0] ? e->lot_ids : NULL;
 	cols[14] = num(n_amt, e->amount_cents);
-	cols[15] = e->currency;
+	cols[15] = currency;
 	cols[16] = e->reference;
 	cols[17] = e->note;
 	cols[18] = e->corrects > 0 ? num(n_corr, e->corrects) : NULL;
@@ -405,14 +542,16 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	if (rc != SQLITE_DONE)
 		return db_error(db, rc, "appending to the ledger");
 
-	if (lot > 0) {
-		if ((r = insert_lot(db, lot, e, now)) != 0 ||
-		    (r = settle_overdraft(db, e->customer, lot, now)) != 0)
-			return r;
-	}
+	/* Allocations first: the debts settle_overdraft reads count them. */
 	for (i = 0; i < p.n; i++)
 		if ((r = insert_alloc(db, e->id, &p.a[i], now)) != 0)
 			return r;
+	if (lot > 0 && (r = insert_lot(db, lot, e, lot_units, lot_price, lot_cur, now)) != 0)
+		return r;
+	/* Lots that gained units (a new lot, a give-back) pay the debts first. */
+	if ((lot > 0 || (e->units > 0 && p.n > 0)) &&
+	    (r = settle_overdraft(db, e->customer, now)) != 0)
+		return r;
 
 	/* R5: one notification per crossing, written with the debit. */
 	if (e->units < 0) {

@@ -7,6 +7,7 @@
 #ifndef QH_CONSOLE_LEDGER_H
 #define QH_CONSOLE_LEDGER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <sqlite3.h>
@@ -75,5 +76,31 @@ int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
     "idem_key, prev_hash"
 #define LEDGER_HASH_NCOLS 22
 void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
+
+/*
+ * R7 debts: a debit (units < 0) owes the units no lot has covered yet, its
+ * units less its allocations less the relief of each positive correction
+ * `c` of it. A correction first takes the debit's debt off, then refills
+ * the lots the debit consumed, and credits the rest as a new lot; its
+ * relief is the part that took the debt off. Lots that gain units settle
+ * debts at once, so a customer with a debt has no units left in lots. For every customer, the
+ * units left in their lots less their debts equal their balance.
+ */
+#define LEDGER_OWED_RELIEF "c.units + coalesce((SELECT sum(a2.units) FROM allocations a2 " \
+    "WHERE a2.entry_id = c.id), 0) - coalesce((SELECT sum(k.units) FROM lots k " \
+    "WHERE k.entry_id = c.id), 0)"
+
+/*
+ * `qh-console verify`: walks the ledger in id order and checks each entry's
+ * hash and its link to the previous one, each customer's running balance,
+ * that every closed session has exactly one entry and every session entry
+ * a closed session, that no lot gives more units than it holds and that
+ * lots less debts equal each balance. Read-only; run it inside a read
+ * transaction for one consistent snapshot. Returns 0 when all holds, 1 on
+ * the first problem (a sentence in why; *bad_entry is the entry's id, or 0
+ * when the problem is not one entry's), or a negative QH_ERR_* when the
+ * database could not be read.
+ */
+int ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry);
 
 #endif
