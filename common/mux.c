@@ -274,6 +274,21 @@ qh_chan_accept(struct qh_chan *ch, uint32_t window, const struct qh_chan_ops *op
 }
 
 void
+qh_chan_hold(struct qh_chan *ch, const struct qh_chan_ops *ops, void *arg)
+{
+	if (ch->state != CH_PENDING)
+		return;
+	ch->ops = ops;
+	ch->arg = arg;
+}
+
+int
+qh_chan_pending(const struct qh_chan *ch)
+{
+	return ch->state == CH_PENDING;
+}
+
+void
 qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text)
 {
 	struct qh_mux *mux = ch->mux;

@@ -47,12 +47,15 @@ struct relay {
 	int attached;			/* counted in the session's meter */
 	int64_t event_id;
 	int ending;
+	char greeting[256];		/* meter notice shown once the command starts */
 	LIST_ENTRY(relay) link;
 };
 
 static void relay_flush(struct relay *r, int to);
 static void relay_maybe_free(struct relay *r);
 static void relay_fail(struct relay *r, const char *code, const char *text);
+static void relay_notice(struct relay *r, const char *text);
+static const struct qh_chan_ops relay_ops;
 
 const char *
 relay_login(const struct relay *r)
@@ -266,6 +269,11 @@ relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 		return;
 	}
 	r->state = RELAY_OPEN;
+	if (r->ch[TECH] != NULL && qh_chan_pending(r->ch[TECH])) {
+		qh_chan_accept(r->ch[TECH], 0, &relay_ops, r);
+		if (r->greeting[0] != '\0')
+			relay_notice(r, r->greeting);
+	}
 	relay_flush(r, AGENT);
 	relay_flush(r, TECH);
 }
@@ -307,7 +315,11 @@ static void
 relay_fail(struct relay *r, const char *code, const char *text)
 {
 	if (r->ch[TECH] != NULL) {
-		reply_error(r->ch[TECH], code, text);
+		/* Not started yet: a refusal the technician sees as such. */
+		if (qh_chan_pending(r->ch[TECH]))
+			qh_chan_refuse(r->ch[TECH], code, text);
+		else
+			reply_error(r->ch[TECH], code, text);
 		r->ch[TECH] = NULL;
 	}
 	if (r->ch[AGENT] != NULL) {
@@ -414,7 +426,7 @@ static void
 relay_start(struct relay *r)
 {
 	struct entry *e = r->entry;
-	char pretty[8], why[512], left[64], text[256];
+	char pretty[8], why[512], left[64];
 	const char *refusal;
 	int64_t available = 0;
 	int first = relay_count_login(e, r->login) == 1;
@@ -448,11 +460,10 @@ relay_start(struct relay *r)
 		if (ledger_balance(r->srv->db, e->customer, &b) == 0) {
 			units_text(b.units - queue_running_units(r->srv, e->customer) +
 			    b.overdraft_units, left, sizeof(left));
-			snprintf(text, sizeof(text), "session %" PRId64 ": %" PRId64
-			    " unit%s running, available %s", session_id(e->session),
+			snprintf(r->greeting, sizeof(r->greeting), "session %" PRId64 ": %"
+			    PRId64 " unit%s running, available %s", session_id(e->session),
 			    session_running_units(e->session),
 			    session_running_units(e->session) == 1 ? "" : "s", left);
-			relay_notice(r, text);
 		}
 	}
 	if (first)
@@ -610,7 +621,8 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 	}
 	r->ch[TECH] = ch;
 	LIST_INSERT_HEAD(&e->relays, r, link);
-	qh_chan_accept(ch, 0, &relay_ops, r);
+	/* Answered once the agent's side is open: refusals stay refusals. */
+	qh_chan_hold(ch, &relay_ops, r);
 	if (consented(e, r->login))
 		relay_start(r);
 	else

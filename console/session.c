@@ -263,6 +263,16 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 	idle_arm(s);
 	e->session = s;
 	e->nconsented = 0;
+	if (e->peer != NULL) {
+		struct qh_buf b;
+
+		qh_buf_init(&b, 256);
+		if (qh_msg_begin(&b, QH_MSG_SESSION) == 0 &&
+		    qh_msg_put_str(&b, QH_K_KIND, "opened") == 0 &&
+		    qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)s->id) == 0)
+			(void)qh_mux_send_control(e->peer->mux, &b);
+		qh_buf_release(&b);
+	}
 	qh_info("session %" PRId64 ": opened for %s (agent %s, code %s)", s->id,
 	    e->customer, e->agent_id, e->code);
 	s = NULL;

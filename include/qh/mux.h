@@ -112,6 +112,15 @@ struct qh_chan *qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg,
 int qh_chan_accept(struct qh_chan *ch, uint32_t window, const struct qh_chan_ops *ops,
     void *arg);
 
+/*
+ * Keeps a channel the peer opened waiting for an answer: ops->on_close runs
+ * if the connection dies before qh_chan_accept or qh_chan_refuse.
+ */
+void qh_chan_hold(struct qh_chan *ch, const struct qh_chan_ops *ops, void *arg);
+
+/* 1 while a channel the peer opened has not been answered. */
+int qh_chan_pending(const struct qh_chan *ch);
+
 /* Refuses a channel the peer opened; it is freed. */
 void qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text);
 
