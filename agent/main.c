@@ -2,6 +2,8 @@
  * qh-agent: the command table of the customer's side (DESIGN §5), and the
  * few helpers every command shares.
  */
+#include <sys/syscall.h>
+
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -77,6 +79,27 @@ agent_log_level(const struct qh_cli *c)
 	return 0;
 }
 
+/*
+ * glibc keeps signals 32 and 33 for itself and refuses sigaction() on them,
+ * but a parent (GNU make, for one) may leave them ignored, and exec hands
+ * that on to every command a technician runs. Put them back with the raw
+ * system call, once, so that children start with default dispositions.
+ */
+static void
+reset_reserved_signals(void)
+{
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		unsigned long mask;
+	} k = { SIG_DFL, 0, NULL, 0 };
+	int sig;
+
+	for (sig = 32; sig < SIGRTMIN; sig++)
+		(void)syscall(SYS_rt_sigaction, sig, &k, NULL, sizeof(k.mask));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -87,5 +110,6 @@ main(int argc, char **argv)
 	qh_log_init("qh-agent", level < 0 ? QH_LOG_WARN : (enum qh_log_level)level);
 	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	reset_reserved_signals();
 	return qh_cli_main("qh-agent", commands, "run", argc, argv);
 }

@@ -186,7 +186,7 @@ static const struct msg_spec {
 	    K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH) | K(QH_K_FLAGS),
 	    K(QH_K_CMD) },
 	[QH_MSG_EXIT] = { "exit", K(QH_K_STATUS) | K(QH_K_SIGNAL) | K(QH_K_TEXT) |
-	    K(QH_K_SIZE) | K(QH_K_HASH), 0 },
+	    K(QH_K_SIZE) | K(QH_K_HASH) | K(QH_K_MODE), 0 },
 	[QH_MSG_RESIZE] = { "resize", K(QH_K_ROWS) | K(QH_K_COLS),
 	    K(QH_K_ROWS) | K(QH_K_COLS) },
 	[QH_MSG_SESSION] = { "session",

@@ -626,10 +626,12 @@ verify_entry(sqlite3_stmt *st, const char *prev, int64_t prev_id, char *why, siz
 		return problem(why, len, bad, id, "hash mismatch: the entry was altered");
 	if (cols[21] == NULL || strcmp(cols[21], prev) != 0)
 		return problem(why, len, bad, id, "prev_hash does not match %s: the chain "
-		    "is broken", prev_id > 0 ? "the previous entry's hash" : "the genesis value");
+		    "is broken", prev_id > 0 ? "the previous entry's hash" :
+		    "the genesis value");
 	if (sqlite3_column_int64(st, 6) != sqlite3_column_int64(st, 23))
-		return problem(why, len, bad, id, "balance_after %" PRId64 ", expected %" PRId64,
-		    (int64_t)sqlite3_column_int64(st, 6), (int64_t)sqlite3_column_int64(st, 23));
+		return problem(why, len, bad, id, "balance_after %" PRId64 ", expected %"
+		    PRId64, (int64_t)sqlite3_column_int64(st, 6),
+		    (int64_t)sqlite3_column_int64(st, 23));
 
 	/* R4: a session's entry references a closed session of its customer. */
 	kind = cols[3] != NULL ? cols[3] : "";

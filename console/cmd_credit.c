@@ -139,14 +139,15 @@ print_entry(sqlite3 *db, int64_t id)
 		    cur, money, cur, lots, (int64_t)sqlite3_column_int64(st, 7), bal);
 	} else if (strcmp(kind, "installation_purchase") == 0) {
 		console_money_text(inst != 0 ? amount / inst : 0, price, sizeof(price));
-		printf("entry %" PRId64 ": %s %+" PRId64 " installation%s at %s %s/installation "
-		    "= %s %s; installations %" PRId64 "\n", id, col(st, 0), inst,
+		printf("entry %" PRId64 ": %s %+" PRId64 " installation%s at %s "
+		    "%s/installation = %s %s; installations %" PRId64 "\n", id, col(st, 0), inst,
 		    inst == 1 ? "" : "s", price, cur, money, cur,
 		    (int64_t)sqlite3_column_int64(st, 10));
 	} else {
 		printf("entry %" PRId64 ": %s %s %s (%s)", id, col(st, 0), kind, units, dur);
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
-			printf(" correcting entry %" PRId64, (int64_t)sqlite3_column_int64(st, 8));
+			printf(" correcting entry %" PRId64,
+			    (int64_t)sqlite3_column_int64(st, 8));
 		printf(" = %s%s%s", money, *cur ? " " : "", cur);
 		if (*lots)
 			printf(", lot%s %s", strchr(lots, ';') != NULL ? "s" : "", lots);
@@ -359,7 +360,8 @@ cmd_correct(struct qh_cli *c)
 	    !qh_utf8_valid((const uint8_t *)reason, strlen(reason)))
 		return qh_cli_usage(c, "--reason TEXT is required (UTF-8, 1 to 1000 bytes)");
 	if (units == 0)
-		return qh_cli_fail(c, "a correction of 0 units changes nothing; nothing written");
+		return qh_cli_fail(c, "a correction of 0 units changes nothing; "
+		    "nothing written");
 	if (units > MAX_UNITS || units < -MAX_UNITS)
 		return qh_cli_fail(c, "--units %lld is too large for one correction", units);
 	if (conf_load(state, &conf) != 0)

@@ -224,7 +224,7 @@ insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
 /*
  * The units of debit `entry` that no lot has covered yet (R7 overdraft):
  * its units, less its allocations, less what positive corrections of it
- * took off the debt instead of refilling a lot (LEDGER_OWED, ledger.h).
+ * took off the debt instead of refilling a lot (LEDGER_OWED_RELIEF).
  */
 static int
 entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
@@ -234,8 +234,8 @@ entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
 
 	*owed = 0;
 	if ((r = db_prepare(db, "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
-	    "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT sum(" LEDGER_OWED_RELIEF
-	    ") FROM ledger c WHERE c.customer_id = e.customer_id AND c.id > e.id AND "
+	    "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT sum("
+	    LEDGER_OWED_RELIEF ") FROM ledger c WHERE c.customer_id = e.customer_id AND c.id > e.id AND "
 	    "c.corrects = e.id AND c.units > 0), 0) FROM ledger e WHERE e.id = ?1 AND "
 	    "e.units < 0", &st)) != 0)
 		return r;

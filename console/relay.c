@@ -20,6 +20,7 @@
 #include "qh/log.h"
 #include "qh/wire.h"
 #include "ledger.h"
+#include "record.h"
 #include "serve.h"
 
 #define TECH 0
@@ -41,6 +42,13 @@ struct relay {
 	char name[NAME_MAX_LEN + 1];
 	char command[256];		/* for the audit rows and the customer */
 	char kind[16];			/* support | installation */
+	int kind_index;			/* into relay_kinds */
+	unsigned rows, cols;		/* attach: terminal size */
+	char term[65];
+	char target[301];		/* forward, dial */
+	uint64_t bytes[2];		/* delivered to each side */
+	struct recording *rec;		/* attach: the shell's output */
+	char result[256];		/* audit: the agent's EXIT, as JSON fields */
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
@@ -49,6 +57,26 @@ struct relay {
 	int ending;
 	char greeting[256];		/* meter notice shown once the command starts */
 	LIST_ENTRY(relay) link;
+};
+
+#define K(k) ((uint64_t)1 << (k))
+
+/* What each technician request becomes on the agent. */
+static const struct relay_kind {
+	const char *request;	/* REQUEST cmd */
+	const char *action;	/* ACTION cmd */
+	uint64_t pass;		/* keys copied from the request */
+	uint64_t need;		/* keys the request must carry */
+} relay_kinds[] = {
+	{ "exec", "exec", K(QH_K_ARG), K(QH_K_ARG) },
+	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM), 0 },
+	{ "forward", "forward", K(QH_K_TARGET), K(QH_K_TARGET) },
+	{ "dial", "dial", K(QH_K_TARGET), K(QH_K_TARGET) },
+	{ "push", "push", K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE),
+	    K(QH_K_PATH) | K(QH_K_SIZE) },
+	{ "pull", "pull", K(QH_K_PATH), K(QH_K_PATH) },
+	{ "info", "info", 0, 0 },
+	{ NULL, NULL, 0, 0 },
 };
 
 static void relay_flush(struct relay *r, int to);
@@ -184,6 +212,9 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		qh_chan_consume(ch, len);	/* nobody to take it */
 		return;
 	}
+	r->bytes[to] += len;
+	if (from == AGENT && r->rec != NULL)
+		recording_output(r->rec, p, len);
 	/* Straight across when nothing is waiting; the rest waits its turn. */
 	if (r->state == RELAY_OPEN && qh_buf_len(&r->q[to]) == 0) {
 		n = qh_chan_write(r->ch[to], ext, p, len);
@@ -193,6 +224,36 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	}
 	if ((size_t)n < len)
 		(void)enqueue(r, to, ext ? ITEM_EXTDATA : ITEM_DATA, p + n, len - (size_t)n);
+}
+
+/* Keeps what the agent reported at the end (status, size, hash) for the audit row. */
+static void
+note_result(struct relay *r, const struct qh_msg *m)
+{
+	const uint8_t *h;
+	size_t hlen, used = 0, i;
+	uint32_t v;
+	uint64_t size;
+
+	r->result[0] = '\0';
+	if (qh_msg_get_u32(m, QH_K_STATUS, &v) == 0)
+		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
+		    ",\"status\":%u", v);
+	if (qh_msg_get_u32(m, QH_K_SIGNAL, &v) == 0 && used < sizeof(r->result))
+		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
+		    ",\"signal\":%u", v);
+	if (qh_msg_get_u64(m, QH_K_SIZE, &size) == 0 && used < sizeof(r->result))
+		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
+		    ",\"size\":%" PRIu64, size);
+	if (qh_msg_get(m, QH_K_HASH, &h, &hlen) == 0 && hlen == 32 &&
+	    used + 80 < sizeof(r->result)) {
+		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
+		    ",\"sha256\":\"");
+		for (i = 0; i < 32; i++)
+			used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
+			    "%02x", h[i]);
+		snprintf(r->result + used, sizeof(r->result) - used, "\"");
+	}
 }
 
 static void
@@ -208,6 +269,15 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 		qh_debug("relay %s: dropped %s message", r->login, qh_msg_name(m->type));
 		return;
 	}
+	if (m->type == QH_MSG_RESIZE && r->rec != NULL) {
+		uint32_t rows = 0, cols = 0;
+
+		(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
+		(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
+		recording_resize(r->rec, cols, rows);
+	}
+	if (m->type == QH_MSG_EXIT)
+		note_result(r, m);
 	qh_buf_init(&b, QH_MSG_MAX_LEN);
 	if (qh_msg_encode(m, &b) == 0 &&
 	    enqueue(r, !from, ITEM_MSG, qh_buf_ptr(&b), qh_buf_len(&b)) == 0)
@@ -296,8 +366,14 @@ relay_maybe_free(struct relay *r)
 	if (r->ch[TECH] != NULL || r->ch[AGENT] != NULL || r->ending)
 		return;
 	r->ending = 1;
+	recording_close(r->rec);
 	if (r->attached && e->session != NULL) {
-		session_event_end(e->session, r->event_id);
+		char detail[512];
+
+		snprintf(detail, sizeof(detail), "{\"bytes_to_agent\":%" PRIu64
+		    ",\"bytes_to_technician\":%" PRIu64 "%s}", r->bytes[AGENT], r->bytes[TECH],
+		    r->result);
+		session_event_end(e->session, r->event_id, detail);
 		session_detach(e->session, r);
 		if (e->peer != NULL && relay_count_login(e, r->login) == 1)
 			peer_notice(e->peer, "detached", "%s (%s) detached", r->name,
@@ -454,6 +530,9 @@ relay_start(struct relay *r)
 	r->attached = 1;
 	r->event_id = session_event_attach(e->session, r->login, r->command);
 	session_attach(e->session, r);
+	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
+		r->rec = recording_open(r->srv->state_dir, session_id(e->session), r->event_id,
+		    "attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
 	{
 		struct ledger_balance b;
 
@@ -523,47 +602,95 @@ ask_consent(struct relay *r)
 	qh_buf_release(&b);
 }
 
+/* Appends " TEXT" to the audit command line. */
+static void
+command_add(struct relay *r, const uint8_t *p, size_t len)
+{
+	size_t used = strlen(r->command);
+
+	if (used + 2 < sizeof(r->command))
+		snprintf(r->command + used, sizeof(r->command) - used, " %.*s",
+		    (int)len, (const char *)p);
+}
+
 /* Builds the ACTION for the agent and the audit text from the request. */
 static int
 build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const char **why)
 {
-	const uint8_t *arg;
-	size_t arglen;
-	char **argv = NULL, *term = NULL, *kind = NULL;
-	uint32_t rows = 24, cols = 80;
+	const struct relay_kind *k;
+	const uint8_t *v;
+	size_t vlen;
+	char **argv = NULL, *kind = NULL, host[300];
+	uint32_t rows = 24, cols = 80, flags = 0;
 	uint64_t ticket = 0;
-	int argc = 0, i, rc = QH_ERR_FORMAT;
+	int argc = 0, i, port, rc = QH_ERR_FORMAT;
+	unsigned f;
 
+	for (k = relay_kinds; k->request != NULL; k++)
+		if (strcmp(k->request, cmd) == 0)
+			break;
 	qh_buf_init(&r->action, QH_MSG_MAX_LEN);
+	if (k->request == NULL) {
+		*why = "unknown request";
+		goto out;
+	}
+	r->kind_index = (int)(k - relay_kinds);
+	for (i = 1; i < QH_K_MAX; i++)
+		if ((k->need & K(i)) && !qh_msg_has(m, (uint8_t)i)) {
+			*why = "request lacks a field its command needs";
+			goto out;
+		}
 	(void)qh_msg_begin(&r->action, QH_MSG_ACTION);
+	(void)qh_msg_put_str(&r->action, QH_K_CMD, k->action);
+	for (f = 0; f < m->nfields; f++)
+		if (k->pass & K(m->f[f].key))
+			(void)qh_msg_put(&r->action, m->f[f].key, m->f[f].val, m->f[f].len);
+	snprintf(r->command, sizeof(r->command), "%s", cmd);
 	if (strcmp(cmd, "exec") == 0) {
-		if (qh_msg_get(m, QH_K_ARG, &arg, &arglen) != 0 ||
-		    qh_argv_unpack(arg, arglen, &argv, &argc) != 0 || argc == 0) {
+		(void)qh_msg_get(m, QH_K_ARG, &v, &vlen);
+		if (qh_argv_unpack(v, vlen, &argv, &argc) != 0 || argc == 0) {
 			*why = "exec needs a command";
 			goto out;
 		}
-		snprintf(r->command, sizeof(r->command), "exec");
-		for (i = 0; i < argc; i++) {
-			size_t used = strlen(r->command);
-
-			snprintf(r->command + used, sizeof(r->command) - used, " %s", argv[i]);
-		}
-		(void)qh_msg_put_str(&r->action, QH_K_CMD, "exec");
-		(void)qh_msg_put(&r->action, QH_K_ARG, arg, arglen);
-	} else {
+		for (i = 0; i < argc; i++)
+			command_add(r, (const uint8_t *)argv[i], strlen(argv[i]));
+	} else if (strcmp(cmd, "attach") == 0) {
 		(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
 		(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
-		(void)qh_msg_get_str(m, QH_K_TERM, &term);
 		if (rows == 0 || rows > 1000 || cols == 0 || cols > 1000) {
 			*why = "terminal size out of range";
 			goto out;
 		}
-		snprintf(r->command, sizeof(r->command), "attach");
-		(void)qh_msg_put_str(&r->action, QH_K_CMD, "shell");
-		(void)qh_msg_put_u32(&r->action, QH_K_ROWS, rows);
-		(void)qh_msg_put_u32(&r->action, QH_K_COLS, cols);
-		(void)qh_msg_put_str(&r->action, QH_K_TERM, term != NULL ? term : "xterm");
+		r->rows = rows;
+		r->cols = cols;
+		if (!qh_msg_has(m, QH_K_ROWS)) {
+			(void)qh_msg_put_u32(&r->action, QH_K_ROWS, rows);
+			(void)qh_msg_put_u32(&r->action, QH_K_COLS, cols);
+		}
+		if (qh_msg_get(m, QH_K_TERM, &v, &vlen) == 0)
+			snprintf(r->term, sizeof(r->term), "%.*s", (int)vlen, (const char *)v);
+		else {
+			snprintf(r->term, sizeof(r->term), "xterm");
+			(void)qh_msg_put_str(&r->action, QH_K_TERM, "xterm");
+		}
+	} else if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0) {
+		snprintf(r->target, sizeof(r->target), "%.*s", (int)vlen, (const char *)v);
+		if (qh_split_hostport(r->target, host, sizeof(host), &port) != 0) {
+			*why = "target must be HOST:PORT";
+			goto out;
+		}
+		command_add(r, v, vlen);
+	} else if (qh_msg_get(m, QH_K_PATH, &v, &vlen) == 0) {
+		if (vlen == 0) {
+			*why = "empty path";
+			goto out;
+		}
+		command_add(r, v, vlen);
 	}
+	/* Request flags: bit 0 --allow-overdraft (ours), bit 1 --force (the agent's). */
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	if (flags & 2)
+		(void)qh_msg_put_u32(&r->action, QH_K_FLAGS, 1);
 	(void)qh_msg_put_str(&r->action, QH_K_LOGIN, r->login);
 	(void)qh_msg_put_str(&r->action, QH_K_NAME, r->name);
 	(void)qh_msg_get_str(m, QH_K_KIND, &kind);
@@ -577,7 +704,6 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 	rc = 0;
 out:
 	free(argv);
-	free(term);
 	free(kind);
 	return rc;
 }

@@ -131,7 +131,7 @@ int session_close(struct session *s, const char *reason, const char *note,
 int64_t session_id(const struct session *s);
 /* The session's audit rows: an attach interval (ended by session_event_end), a note. */
 int64_t session_event_attach(struct session *s, const char *login, const char *command);
-void session_event_end(struct session *s, int64_t id);
+void session_event_end(struct session *s, int64_t id, const char *detail);
 void session_event_note(struct session *s, const char *kind, const char *login,
     const char *detail);
 /* Closes sessions a crash left open (R13). */

@@ -197,7 +197,7 @@ event_add(struct session *s, const char *kind, const char *login, const char *co
 }
 
 static void
-event_end(struct session *s, int64_t id)
+event_end(struct session *s, int64_t id, const char *detail)
 {
 	sqlite3_stmt *st = NULL;
 	char now[32];
@@ -205,11 +205,12 @@ event_end(struct session *s, int64_t id)
 	if (id == 0)
 		return;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_prepare(s->srv->db, "UPDATE session_events SET ended_at = ?1 "
-	    "WHERE id = ?2 AND ended_at IS NULL", &st) != 0)
+	if (db_prepare(s->srv->db, "UPDATE session_events SET ended_at = ?1, "
+	    "detail = coalesce(?3, detail) WHERE id = ?2 AND ended_at IS NULL", &st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		qh_error("session %" PRId64 ": event %" PRId64 " not closed", s->id, id);
 	sqlite3_finalize(st);
@@ -314,7 +315,7 @@ session_agent_back(struct session *s)
 {
 	s->agent_up = 1;
 	meter_update(s);
-	event_end(s, s->gap_event);
+	event_end(s, s->gap_event, NULL);
 	s->gap_event = 0;
 }
 
@@ -326,9 +327,9 @@ session_event_attach(struct session *s, const char *login, const char *command)
 }
 
 void
-session_event_end(struct session *s, int64_t id)
+session_event_end(struct session *s, int64_t id, const char *detail)
 {
-	event_end(s, id);
+	event_end(s, id, detail);
 }
 
 void

@@ -1,0 +1,258 @@
+/*
+ * asciicast v2 writer. The header is one JSON object; each event is a JSON
+ * array [seconds, "o", text] or [seconds, "r", "COLSxROWS"]. Output chunks
+ * may split a UTF-8 sequence: the incomplete tail is kept for the next
+ * chunk, and bytes that can never be valid are written as U+FFFD, so every
+ * line is valid JSON that asciinema replays.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "qh/buf.h"
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/json.h"
+#include "qh/log.h"
+#include "qh/wire.h"
+#include "db.h"
+#include "record.h"
+
+#define CAST_LINE_MAX (256 * 1024)
+
+struct recording {
+	FILE *f;
+	uint64_t start_ms;
+	uint8_t tail[4];	/* an incomplete UTF-8 sequence from the last chunk */
+	size_t ntail;
+	struct qh_buf line;
+	char path[4400];
+};
+
+static double
+elapsed(struct recording *rec)
+{
+	return (double)(qh_clock_mono_ms() - rec->start_ms) / 1000.0;
+}
+
+struct recording *
+recording_open(const char *state_dir, int64_t session, int64_t event, const char *kind,
+    const char *login, const char *name, unsigned cols, unsigned rows, const char *term,
+    const char *target, int reported)
+{
+	struct recording *rec;
+	struct qh_buf h;
+	char dir[4096], stamp[32];
+	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/recordings/%" PRId64, state_dir, session);
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		qh_error("%s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if ((rec = calloc(1, sizeof(*rec))) == NULL)
+		return NULL;
+	if ((size_t)snprintf(rec->path, sizeof(rec->path), "%s/%" PRId64 "-%.32s.cast", dir,
+	    event, kind) >= sizeof(rec->path)) {
+		free(rec);
+		return NULL;
+	}
+	if ((fd = open(rec->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
+	    (rec->f = fdopen(fd, "w")) == NULL) {
+		qh_error("%s: %s", rec->path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		free(rec);
+		return NULL;
+	}
+	rec->start_ms = qh_clock_mono_ms();
+	qh_buf_init(&rec->line, CAST_LINE_MAX);
+	qh_buf_init(&h, 8192);
+	qh_json_raw(&h, "{\"version\":2,");
+	qh_json_kv_int(&h, "width", cols);
+	qh_json_raw(&h, ",");
+	qh_json_kv_int(&h, "height", rows);
+	qh_json_raw(&h, ",");
+	qh_json_kv_int(&h, "timestamp", qh_clock_now());
+	qh_json_raw(&h, ",\"env\":{");
+	qh_json_kv_str(&h, "TERM", term);
+	qh_json_raw(&h, "},");
+	qh_clock_format_utc(qh_clock_now(), stamp, sizeof(stamp));
+	{
+		char title[512];
+
+		snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64, kind,
+		    name, login, target ? " to " : "", target ? target : "", session);
+		qh_json_kv_str(&h, "title", title);
+	}
+	qh_json_raw(&h, ",\"quarterhour\":{");
+	qh_json_kv_int(&h, "session", session);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "kind", kind);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "technician", login);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "technician_name", name);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "target", target);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "started_at", stamp);
+	qh_json_raw(&h, ",");
+	qh_json_kv_str(&h, "source", reported ? "reported by the technician's client" :
+	    "relayed through the console");
+	qh_json_raw(&h, "}}\n");
+	fwrite(qh_buf_ptr(&h), 1, qh_buf_len(&h), rec->f);
+	qh_buf_release(&h);
+	return rec;
+}
+
+/* Length of the UTF-8 sequence starting with c, 0 if c cannot start one. */
+static size_t
+utf8_len(uint8_t c)
+{
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0)
+		return 2;
+	if ((c & 0xf0) == 0xe0)
+		return 3;
+	if ((c & 0xf8) == 0xf0)
+		return 4;
+	return 0;
+}
+
+static void
+put_text_char(struct qh_buf *b, const uint8_t *p, size_t n)
+{
+	char esc[8];
+
+	if (n == 1 && (p[0] < 0x20 || p[0] == '"' || p[0] == '\\' || p[0] == 0x7f)) {
+		snprintf(esc, sizeof(esc), "\\u%04x", p[0]);
+		qh_buf_put(b, esc, 6);
+		return;
+	}
+	qh_buf_put(b, p, n);
+}
+
+void
+recording_output(struct recording *rec, const uint8_t *p, size_t len)
+{
+	struct qh_buf *b;
+	uint8_t seq[4];
+	size_t i = 0, n, k;
+	char t[32];
+
+	if (rec == NULL)
+		return;
+	b = &rec->line;
+	qh_buf_reset(b);
+	snprintf(t, sizeof(t), "[%.6f, \"o\", \"", elapsed(rec));
+	qh_json_raw(b, t);
+	while (i < len || rec->ntail > 0) {
+		/* Assemble the next sequence from the carried tail and the input. */
+		k = 0;
+		while (k < rec->ntail) {
+			seq[k] = rec->tail[k];
+			k++;
+		}
+		rec->ntail = 0;
+		if (k == 0) {
+			if (i >= len)
+				break;
+			seq[k++] = p[i++];
+		}
+		n = utf8_len(seq[0]);
+		while (n > 0 && k < n && i < len)
+			seq[k++] = p[i++];
+		if (n > 0 && k < n) {
+			memcpy(rec->tail, seq, k);	/* wait for the rest */
+			rec->ntail = k;
+			break;
+		}
+		if (n == 0 || !qh_utf8_valid(seq, n) || (n == 1 && seq[0] == 0))
+			qh_buf_put(b, "\xef\xbf\xbd", 3);
+		else
+			put_text_char(b, seq, n);
+		if (qh_buf_room(b) < 64)
+			break;	/* XXX: a 256 KiB chunk is cut; relayed chunks are 64 KiB */
+	}
+	qh_json_raw(b, "\"]\n");
+	fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
+}
+
+void
+recording_resize(struct recording *rec, unsigned cols, unsigned rows)
+{
+	if (rec == NULL)
+		return;
+	fprintf(rec->f, "[%.6f, \"r\", \"%ux%u\"]\n", elapsed(rec), cols, rows);
+}
+
+void
+recording_close(struct recording *rec)
+{
+	if (rec == NULL)
+		return;
+	if (fflush(rec->f) != 0 || fsync(fileno(rec->f)) != 0)
+		qh_error("%s: %s", rec->path, strerror(errno));
+	fclose(rec->f);
+	qh_buf_release(&rec->line);
+	free(rec);
+}
+
+/* Removes dir and the files in it (recordings hold no subdirectories). */
+static int
+remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4400];
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+	return rmdir(dir);
+}
+
+int
+recording_expire(const char *state_dir, void *dbv, long long days)
+{
+	sqlite3 *db = dbv;
+	sqlite3_stmt *st = NULL;
+	char cutoff[32], dir[4096];
+	int n = 0;
+
+	if (days <= 0)
+		return 0;
+	qh_clock_format_utc(qh_clock_now() - days * 86400, cutoff, sizeof(cutoff));
+	if (db_prepare(db, "SELECT id FROM sessions WHERE closed_at IS NOT NULL AND "
+	    "closed_at < ?1", &st) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(dir, sizeof(dir), "%s/recordings/%lld", state_dir,
+		    (long long)sqlite3_column_int64(st, 0));
+		if (remove_dir(dir) == 0)
+			n++;
+	}
+	sqlite3_finalize(st);
+	if (n > 0)
+		qh_info("removed the recordings of %d session(s) older than %lld days", n, days);
+	return n;
+}
