@@ -239,6 +239,7 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_CUSTOM("billing", "tiers", tiers, parse_tiers),
 	CONF_INT("billing", "installation_cents", installation_cents, 0, 100000000),
 	CONF_CUSTOM("billing", "notify_command", notify_command, parse_command),
+	CONF_INT("recordings", "retention_days", retention_days, 0, 36500),
 	CONF_CUSTOM("tickets", "holidays", holidays, parse_holidays),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
 	{ .name = NULL },
@@ -277,6 +278,7 @@ conf_defaults(struct console_conf *conf)
 	conf->tiers[2] = (struct conf_tier){ 20, 2500 };
 	conf->ntiers = 3;
 	conf->installation_cents = 15000;
+	conf->retention_days = 365;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -379,6 +381,11 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "# Run for each low-balance notification (R5), with a JSON document on\n"
 	    "# stdin; a failing command is retried. Empty: none.\n"
 	    "notify_command =\n"
+	    "\n"
+	    "[recordings]\n"
+	    "# Recordings of sessions closed longer ago than this many days are\n"
+	    "# removed (0 keeps them all).\n"
+	    "retention_days = 365\n"
 	    "\n"
 	    "[tickets]\n"
 	    "# Days off in the business calendar: YYYY-MM-DD, comma-separated.\n"

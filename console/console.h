@@ -36,6 +36,8 @@ struct console_conf {
 	int ntiers;
 	long long installation_cents;	/* price of one installation (R8) */
 	char notify_command[1024];	/* R5: run with a JSON document on stdin */
+	/* [recordings] */
+	long long retention_days;	/* remove recordings older than this; 0 keeps all */
 	/* [tickets] */
 	int holidays[64];		/* YYYYMMDD, business-calendar days off */
 	int nholidays;

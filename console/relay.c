@@ -55,6 +55,7 @@ struct relay {
 	int attached;			/* counted in the session's meter */
 	int64_t event_id;
 	int ending;
+	int exited;			/* the agent's EXIT was passed on */
 	char greeting[256];		/* meter notice shown once the command starts */
 	LIST_ENTRY(relay) link;
 };
@@ -269,6 +270,8 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 		qh_debug("relay %s: dropped %s message", r->login, qh_msg_name(m->type));
 		return;
 	}
+	if (from == AGENT)
+		r->exited = 1;
 	if (m->type == QH_MSG_RESIZE && r->rec != NULL) {
 		uint32_t rows = 0, cols = 0;
 
@@ -295,6 +298,23 @@ relay_on_eof(struct qh_chan *ch)
 		relay_flush(r, !from);
 }
 
+/* Queues ERROR{code, text} and EOF for the technician. */
+static int
+relay_queue_error(struct relay *r, const char *code, const char *text)
+{
+	struct qh_buf b;
+	int e;
+
+	qh_buf_init(&b, 1024);
+	if ((e = qh_msg_begin(&b, QH_MSG_ERROR)) == 0 &&
+	    (e = qh_msg_put_str(&b, QH_K_CODE, code)) == 0 &&
+	    (e = qh_msg_put_str(&b, QH_K_TEXT, text)) == 0 &&
+	    (e = enqueue(r, TECH, ITEM_MSG, qh_buf_ptr(&b), qh_buf_len(&b))) == 0)
+		e = enqueue(r, TECH, ITEM_EOF, NULL, 0);
+	qh_buf_release(&b);
+	return e;
+}
+
 static void
 relay_on_close(struct qh_chan *ch)
 {
@@ -313,6 +333,16 @@ relay_on_close(struct qh_chan *ch)
 		relay_maybe_free(r);
 		return;
 	}
+	/*
+	 * The agent's side went without an exit status: its connection died
+	 * (the agent closes a channel only after EXIT otherwise). The
+	 * technician reads why, after the output still queued for them.
+	 */
+	if (from == AGENT && r->state == RELAY_OPEN && !r->exited &&
+	    r->ch[TECH] != NULL && relay_queue_error(r, "agent_lost",
+	    "the agent's connection was lost; run the command again when it "
+	    "is back") != 0)
+		return;
 	if (enqueue(r, !from, ITEM_CLOSE, NULL, 0) == 0)
 		relay_flush(r, !from);
 }
@@ -753,4 +783,109 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 		relay_start(r);
 	else
 		ask_consent(r);
+}
+
+/*
+ * A recording the technician's client reports (ssh: the console only sees
+ * ciphertext there). The channel's DATA is the decrypted terminal output,
+ * MSG RESIZE its size changes; it belongs to the session the code names.
+ */
+struct reported {
+	struct recording *rec;
+};
+
+static void
+reported_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct reported *rp = qh_chan_arg(ch);
+
+	recording_output(rp->rec, p, len);
+	qh_chan_consume(ch, len);
+}
+
+static void
+reported_on_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct reported *rp = qh_chan_arg(ch);
+	uint32_t rows = 0, cols = 0;
+
+	if (m->type != QH_MSG_RESIZE)
+		return;
+	(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
+	(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
+	recording_resize(rp->rec, cols, rows);
+}
+
+static void
+reported_end(struct qh_chan *ch)
+{
+	struct reported *rp = qh_chan_arg(ch);
+
+	recording_close(rp->rec);
+	free(rp);
+}
+
+static void
+reported_on_eof(struct qh_chan *ch)
+{
+	reported_end(ch);
+	qh_chan_close(ch);
+}
+
+static const struct qh_chan_ops reported_ops = {
+	.on_data = reported_on_data,
+	.on_msg = reported_on_msg,
+	.on_eof = reported_on_eof,
+	.on_close = reported_end,
+};
+
+void
+relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct entry *e;
+	struct reported *rp;
+	char term[65] = "xterm", target[301] = "", kind[33] = "ssh", text[128], pretty[8];
+	const uint8_t *v;
+	size_t vlen;
+	uint32_t rows = 24, cols = 80;
+
+	if ((e = request_target(tech, ch, m)) == NULL)
+		return;
+	if (e->session == NULL) {
+		snprintf(text, sizeof(text), "no session is open with %s",
+		    code_pretty(e->code, pretty));
+		qh_chan_refuse(ch, "no-session", text);
+		return;
+	}
+	(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
+	(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
+	if (qh_msg_get(m, QH_K_TERM, &v, &vlen) == 0)
+		snprintf(term, sizeof(term), "%.*s", (int)vlen, (const char *)v);
+	if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0)
+		snprintf(target, sizeof(target), "%.*s", (int)vlen, (const char *)v);
+	if (qh_msg_get(m, QH_K_KIND, &v, &vlen) == 0)
+		snprintf(kind, sizeof(kind), "%.*s", (int)vlen, (const char *)v);
+	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) || kind[0] == '\0') {
+		qh_chan_refuse(ch, "format", "recording kind must be lowercase letters");
+		return;
+	}
+	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
+		qh_chan_refuse(ch, "internal", "out of memory");
+		return;
+	}
+	{
+		char command[400];
+
+		snprintf(command, sizeof(command), "%s %s", kind, target);
+		rp->rec = recording_open(tech->srv->state_dir, session_id(e->session),
+		    session_event_note(e->session, "recording", tech->id.id, command,
+		    "{\"source\":\"reported by the technician's client\"}"), kind, tech->id.id,
+		    tech->name, cols, rows, term, target[0] ? target : NULL, 1);
+	}
+	if (rp->rec == NULL) {
+		free(rp);
+		qh_chan_refuse(ch, "internal", "the recording could not be started");
+		return;
+	}
+	qh_chan_accept(ch, 0, &reported_ops, rp);
 }

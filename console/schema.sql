@@ -106,7 +106,8 @@ CREATE TABLE session_events (
 	id		INTEGER PRIMARY KEY,
 	session_id	INTEGER NOT NULL REFERENCES sessions (id),
 	kind		TEXT NOT NULL
-			    CHECK (kind IN ('attach', 'agent_gap', 'consent', 'refused')),
+			    CHECK (kind IN ('attach', 'agent_gap', 'consent', 'refused',
+			    'recording')),
 	login		TEXT,
 	command		TEXT,			-- attach, exec argv, ...
 	started_at	TEXT NOT NULL,

@@ -17,6 +17,7 @@
 #include "qh/pki.h"
 #include "console.h"
 #include "db.h"
+#include "record.h"
 #include "serve.h"
 
 #define ROLE(r) (1U << (r))
@@ -36,6 +37,12 @@ static const struct request_entry {
 	{ "exec", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "attach", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "end", ROLE(QH_ROLE_TECHNICIAN), request_end },
+	{ "forward", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "dial", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "push", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "pull", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "record", ROLE(QH_ROLE_TECHNICIAN), relay_record_request },
 	{ NULL, 0, NULL },
 };
 
@@ -397,10 +404,20 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
 	for (p = LIST_FIRST(&srv->peers); p != NULL; p = next) {
 		next = LIST_NEXT(p, link);
 		qh_mux_close(p->mux, 0, NULL);
 	}
+}
+
+/* Once a day (and at start): recordings past the retention period go. */
+static void
+on_housekeeping(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+
+	(void)recording_expire(srv->state_dir, srv->db, srv->conf.retention_days);
 }
 
 static void
@@ -499,6 +516,9 @@ cmd_serve(struct qh_cli *c)
 	srv.sigterm.data = srv.sigint.data = &srv;
 	uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv.sigint, on_signal, SIGINT);
+	uv_timer_init(srv.loop, &srv.housekeeping);
+	srv.housekeeping.data = &srv;
+	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	qh_info("stopped");
 	status = QH_EXIT_OK;

@@ -34,6 +34,7 @@ struct server {
 	struct qh_tls_ctx *tls;
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;
+	uv_timer_t housekeeping;	/* daily: recording retention */
 	int stopping;
 	LIST_HEAD(, peer) peers;
 	LIST_HEAD(, entry) entries;	/* the queue */
@@ -132,14 +133,16 @@ int64_t session_id(const struct session *s);
 /* The session's audit rows: an attach interval (ended by session_event_end), a note. */
 int64_t session_event_attach(struct session *s, const char *login, const char *command);
 void session_event_end(struct session *s, int64_t id, const char *detail);
-void session_event_note(struct session *s, const char *kind, const char *login,
-    const char *detail);
+int64_t session_event_note(struct session *s, const char *kind, const char *login,
+    const char *command, const char *detail);
 /* Closes sessions a crash left open (R13). */
 int session_recover(struct server *srv);
 
 /* relay.c: technician commands. */
 void relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
     const struct qh_msg *m);
+/* A recording the technician's client reports (ssh), for the code's session. */
+void relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg *m);
 /* The customer answered consent request id. */
 void relay_consent_answer(struct entry *e, uint64_t id, int allow);
 /* Sends a NOTICE to every technician working through the entry. */

@@ -332,11 +332,11 @@ session_event_end(struct session *s, int64_t id, const char *detail)
 	event_end(s, id, detail);
 }
 
-void
+int64_t
 session_event_note(struct session *s, const char *kind, const char *login,
-    const char *detail)
+    const char *command, const char *detail)
 {
-	(void)event_add(s, kind, login, NULL, detail, 1);
+	return event_add(s, kind, login, command, detail, 1);
 }
 
 /* "7 units (1 h 45 min)". */
