@@ -41,7 +41,7 @@ CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
 LIBQH       := $(BUILD)/libqh.a
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench clean format format-check install
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install
 .DEFAULT_GOAL := all
 
 all: release
@@ -115,8 +115,17 @@ test: asan fuzz-build
 demo: release
 	@sh scripts/demo.sh
 
+BENCH_SRC := $(wildcard bench/bench_*.c)
+
 bench: release
+	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bench-bins
 	@sh bench/run.sh
+
+bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

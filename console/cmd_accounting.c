@@ -745,6 +745,12 @@ static const char *const verify_checks[] = {
 	"k.units, t) FROM (SELECT lot_id, sum(units) AS t FROM allocations GROUP BY "
 	"lot_id) JOIN lots k ON k.id = lot_id WHERE t > k.units OR t < 0 ORDER BY k.id "
 	"LIMIT 1",
+	/* Each allocation records what its lot has left, as the running sum says. */
+	"SELECT entry_id, printf('allocation %d says lot %d has %d units left, not %d', "
+	"id, lot_id, left_after, expect) FROM (SELECT a.id, a.entry_id, a.lot_id, "
+	"a.left_after, k.units - sum(a.units) OVER (PARTITION BY a.lot_id ORDER BY a.id) "
+	"AS expect FROM allocations a JOIN lots k ON k.id = a.lot_id) WHERE "
+	"left_after <> expect ORDER BY id LIMIT 1",
 	/* A debit's allocations stay within its units... */
 	"SELECT e.id, printf('allocations of %d units do not fit its %d units', t, "
 	"e.units) FROM (SELECT entry_id, sum(units) AS t FROM allocations GROUP BY "

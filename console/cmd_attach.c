@@ -32,8 +32,7 @@ struct attach_state {
 	int rows, cols;			/* the size the shell knows */
 	int got_exit;			/* MSG EXIT arrived */
 	int status;			/* its exit status */
-	int line_start;			/* the next byte starts a line */
-	int tilde;			/* a "~" at a line start is held back */
+	struct tech_escape esc;		/* "~." and friends */
 };
 
 /* Sends the terminal's size when it changed. */
@@ -86,46 +85,16 @@ attach_on_open(struct tech *t)
 	send_size(t, a);	/* in case it changed while we connected */
 }
 
-/*
- * The escape filter: appends what to send for p to out, at most len + 1
- * bytes (a "~" held from the previous read, then the input).
- */
+/* The escape filter (tech_escape_filter): "~." detaches, the session stays open. */
 static void
 attach_on_input(struct tech *t, const uint8_t *p, size_t len, struct qh_buf *out)
 {
 	struct attach_state *a = tech_arg(t);
-	size_t i;
-	uint8_t c;
 
-	if (p == NULL) {
-		/* End of input: a held "~" was meant to be sent. */
-		if (a->tilde)
-			(void)qh_buf_put_u8(out, '~');
-		a->tilde = 0;
-		return;
-	}
-	for (i = 0; i < len; i++) {
-		c = p[i];
-		if (a->tilde) {
-			a->tilde = 0;
-			if (c == '.') {
-				tech_input_flush(t);	/* what came before it */
-				tech_stderr(t, "\r\nqh-console: detached "
-				    "(the session stays open)\r\n");
-				tech_finish(t, QH_EXIT_OK);
-				return;
-			}
-			(void)qh_buf_put_u8(out, '~');
-			if (c == '~') {
-				a->line_start = 0;
-				continue;
-			}
-		} else if (a->line_start && c == '~') {
-			a->tilde = 1;
-			continue;
-		}
-		(void)qh_buf_put_u8(out, c);
-		a->line_start = c == '\r' || c == '\n';
+	if (tech_escape_filter(&a->esc, p, len, out)) {
+		tech_input_flush(t);	/* what came before it */
+		tech_stderr(t, "\r\nqh-console: detached (the session stays open)\r\n");
+		tech_finish(t, QH_EXIT_OK);
 	}
 }
 
@@ -208,7 +177,7 @@ cmd_attach(struct qh_cli *c)
 	tech_code_pretty(code, a.pretty);
 	a.rows = DEFAULT_ROWS;
 	a.cols = DEFAULT_COLS;
-	a.line_start = 1;
+	tech_escape_init(&a.esc);
 	qh_buf_init(&req, 1024);
 	if ((status = tech_new(c, &attach_ops, &a, &t)) != 0)
 		goto out;

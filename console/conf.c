@@ -241,6 +241,9 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_CUSTOM("billing", "notify_command", notify_command, parse_command),
 	CONF_INT("recordings", "retention_days", retention_days, 0, 36500),
 	CONF_CUSTOM("tickets", "holidays", holidays, parse_holidays),
+	CONF_INT("tickets", "max_attachment_mib", max_attachment_mib, 1, 1024 * 1024),
+	CONF_INT("tickets", "max_ticket_mib", max_ticket_mib, 1, 1024 * 1024),
+	CONF_INT("tickets", "max_steps_kib", max_steps_kib, 1, 1024),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
 	{ .name = NULL },
 };
@@ -279,6 +282,9 @@ conf_defaults(struct console_conf *conf)
 	conf->ntiers = 3;
 	conf->installation_cents = 15000;
 	conf->retention_days = 365;
+	conf->max_attachment_mib = 256;
+	conf->max_ticket_mib = 1024;
+	conf->max_steps_kib = 64;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -389,7 +395,12 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "\n"
 	    "[tickets]\n"
 	    "# Days off in the business calendar: YYYY-MM-DD, comma-separated.\n"
-	    "holidays =\n",
+	    "holidays =\n"
+	    "# Largest attachment, and largest total of one ticket's attachments,\n"
+	    "# in MiB; longest steps to reproduce, in KiB.\n"
+	    "max_attachment_mib = 256\n"
+	    "max_ticket_mib = 1024\n"
+	    "max_steps_kib = 64\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
 	    d.keepalive_seconds, d.token_hours, d.cert_days);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {

@@ -41,6 +41,9 @@ struct console_conf {
 	/* [tickets] */
 	int holidays[64];		/* YYYYMMDD, business-calendar days off */
 	int nholidays;
+	long long max_attachment_mib;	/* largest attachment accepted */
+	long long max_ticket_mib;	/* largest total of a ticket's attachments */
+	long long max_steps_kib;	/* longest steps to reproduce */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -81,6 +84,11 @@ int cmd_balance(struct qh_cli *c);
 int cmd_ledger(struct qh_cli *c);
 int cmd_revenue(struct qh_cli *c);
 int cmd_verify(struct qh_cli *c);
+int cmd_tickets(struct qh_cli *c);
+int cmd_ticket_show(struct qh_cli *c);
+int cmd_ticket_get(struct qh_cli *c);
+int cmd_ticket_confirm(struct qh_cli *c);
+int cmd_ticket_close(struct qh_cli *c);
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
 int64_t credit_tier_price(const struct console_conf *conf, int64_t units);

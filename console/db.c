@@ -9,6 +9,7 @@
  * two processes starting at once cannot both migrate.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -83,6 +84,61 @@ db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stp)
 	return 0;
 }
 
+/*
+ * Prepared statements of the hot paths, kept for the life of the
+ * connection and found by the address of their SQL text (always a string
+ * literal), so that a session close parses no SQL.
+ */
+#define STMT_CACHE 128
+
+static struct {
+	sqlite3 *db;
+	const char *sql;
+	sqlite3_stmt *st;
+} stmt_cache[STMT_CACHE];
+
+int
+db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stp)
+{
+	size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE, i, k;
+	int r;
+
+	for (i = 0; i < STMT_CACHE; i++) {
+		k = (h + i) % STMT_CACHE;
+		if (stmt_cache[k].db == db && stmt_cache[k].sql == sql) {
+			*stp = stmt_cache[k].st;
+			return 0;
+		}
+		if (stmt_cache[k].db == NULL)
+			break;
+	}
+	if ((r = db_prepare(db, sql, stp)) != 0)
+		return r;
+	if (i < STMT_CACHE) {	/* a full cache just means no caching */
+		stmt_cache[k].db = db;
+		stmt_cache[k].sql = sql;
+		stmt_cache[k].st = *stp;
+	}
+	return 0;
+}
+
+void
+db_done(sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < STMT_CACHE; i++) {
+		if (stmt_cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	}
+	sqlite3_finalize(st);
+}
+
 int
 db_begin(sqlite3 *db)
 {
@@ -105,8 +161,37 @@ db_rollback(sqlite3 *db)
 void
 db_close(sqlite3 *db)
 {
-	if (db != NULL)
-		sqlite3_close_v2(db);
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < STMT_CACHE; i++) {
+		if (stmt_cache[i].db == db) {
+			sqlite3_finalize(stmt_cache[i].st);
+			stmt_cache[i].db = NULL;
+			stmt_cache[i].sql = NULL;
+			stmt_cache[i].st = NULL;
+		}
+	}
+	/* Removing entries breaks probe chains: rebuild what is left. */
+	for (i = 0; i < STMT_CACHE; i++) {
+		if (stmt_cache[i].db != NULL) {
+			sqlite3 *d = stmt_cache[i].db;
+			const char *sql = stmt_cache[i].sql;
+			sqlite3_stmt *st = stmt_cache[i].st;
+			size_t h = ((uintptr_t)sql >> 3) % STMT_CACHE, k;
+
+			stmt_cache[i].db = NULL;
+			for (k = 0; k < STMT_CACHE; k++)
+				if (stmt_cache[(h + k) % STMT_CACHE].db == NULL)
+					break;
+			k = (h + k) % STMT_CACHE;
+			stmt_cache[k].db = d;
+			stmt_cache[k].sql = sql;
+			stmt_cache[k].st = st;
+		}
+	}
+	sqlite3_close_v2(db);
 }
 
 /* Reads one integer from a pragma or query that returns one row. */

@@ -47,6 +47,14 @@ int db_exec(sqlite3 *db, const char *sql);
 /* Prepares one statement; logs and returns QH_ERR_DB on failure. */
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stp);
 
+/*
+ * A prepared statement kept for the connection's lifetime, for hot paths:
+ * sql must be a string literal (it is found by its address). Hand it back
+ * with db_done(), which resets it (and finalizes one that is not cached).
+ */
+int db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stp);
+void db_done(sqlite3_stmt *st);
+
 /* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback is safe outside a transaction. */
 int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);

@@ -69,7 +69,7 @@ query_int(sqlite3 *db, const char *sql, int64_t *out, const char *p1, const char
 	int r, rc;
 
 	*out = 0;
-	if ((r = db_prepare(db, sql, &st)) != 0)
+	if ((r = db_stmt(db, sql, &st)) != 0)
 		return r;
 	if (p1 != NULL)
 		sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
@@ -80,7 +80,7 @@ query_int(sqlite3 *db, const char *sql, int64_t *out, const char *p1, const char
 		*out = sqlite3_column_int64(st, 0);
 	else if (rc != SQLITE_DONE)
 		r = db_error(db, rc, "ledger query");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -91,10 +91,12 @@ ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b)
 	int r, rc;
 
 	memset(b, 0, sizeof(*b));
-	if ((r = db_prepare(db, "SELECT c.warn_units, c.overdraft_units, c.plan = 'free', "
-	    "(SELECT coalesce(sum(units), 0) FROM ledger WHERE customer_id = c.id), "
-	    "(SELECT coalesce(sum(installations), 0) FROM ledger WHERE customer_id = c.id) "
-	    "FROM customers c WHERE c.id = ?1", &st)) != 0)
+	/* The last entry's balance_after (an index seek), not a sum over them all. */
+	if ((r = db_stmt(db, "SELECT c.warn_units, c.overdraft_units, c.plan = 'free', "
+	    "coalesce((SELECT balance_after FROM ledger WHERE customer_id = c.id "
+	    "ORDER BY id DESC LIMIT 1), 0), "
+	    "(SELECT coalesce(sum(installations), 0) FROM ledger WHERE customer_id = c.id "
+	    "AND installations <> 0) FROM customers c WHERE c.id = ?1", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -108,13 +110,14 @@ ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b)
 		r = QH_ERR_NOT_FOUND;
 	else
 		r = db_error(db, rc, "reading the balance");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
 /* A lot consumed or refilled by the entry being written. */
 struct alloc {
 	int64_t lot, units, cents;
+	int64_t left_after;	/* the lot's units left once this is written */
 };
 
 #define MAX_ALLOCS 64
@@ -144,21 +147,23 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT l.id, l.unit_price_cents, l.units - "
-	    "coalesce((SELECT sum(a.units) FROM allocations a WHERE a.lot_id = l.id), 0) "
-	    "AS left FROM lots l WHERE l.customer_id = ?1 AND (?2 = 0 OR l.id = ?2) "
-	    "AND left > 0 ORDER BY l.id", &st)) != 0)
+	/* A lot's units left are on its newest allocation: an index seek per lot. */
+	if ((r = db_stmt(db, "SELECT l.id, l.unit_price_cents, coalesce((SELECT "
+	    "a.left_after FROM allocations a WHERE a.lot_id = l.id ORDER BY a.id DESC "
+	    "LIMIT 1), l.units) AS left FROM lots l WHERE l.customer_id = ?1 AND "
+	    "(?2 = 0 OR l.id = ?2) AND left > 0 ORDER BY l.id", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, only_lot);
 	rc = SQLITE_DONE;
 	while (need > 0 && p->n < MAX_ALLOCS && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t take = sqlite3_column_int64(st, 2);
+		int64_t left = sqlite3_column_int64(st, 2), take = left;
 
 		if (take > need)
 			take = need;
 		p->a[p->n].lot = sqlite3_column_int64(st, 0);
 		p->a[p->n].units = take;
+		p->a[p->n].left_after = left - take;
 		p->a[p->n].cents = take * sqlite3_column_int64(st, 1);
 		p->cents += p->a[p->n].cents;
 		p->n++;
@@ -166,7 +171,7 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 	}
 	/* A failed step must not pass for "no lot left" (that would be an overdraft). */
 	r = db_error(db, rc, "reading the lots");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -177,7 +182,9 @@ plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT a.lot_id, l.unit_price_cents, sum(a.units) "
+	if ((r = db_stmt(db, "SELECT a.lot_id, l.unit_price_cents, sum(a.units), "
+	    "(SELECT b.left_after FROM allocations b WHERE b.lot_id = a.lot_id "
+	    "ORDER BY b.id DESC LIMIT 1) "
 	    "FROM allocations a JOIN lots l ON l.id = a.lot_id WHERE a.entry_id = ?1 "
 	    "OR a.entry_id IN (SELECT id FROM ledger WHERE corrects = ?1) "
 	    "GROUP BY a.lot_id HAVING sum(a.units) > 0 ORDER BY a.lot_id DESC", &st)) != 0)
@@ -191,13 +198,14 @@ plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 			back = units;
 		p->a[p->n].lot = sqlite3_column_int64(st, 0);
 		p->a[p->n].units = -back;
+		p->a[p->n].left_after = sqlite3_column_int64(st, 3) + back;
 		p->a[p->n].cents = -back * sqlite3_column_int64(st, 1);
 		p->cents += p->a[p->n].cents;
 		p->n++;
 		units -= back;
 	}
 	r = db_error(db, rc, "reading the allocations");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -207,9 +215,11 @@ insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "INSERT INTO allocations (entry_id, lot_id, units, "
-	    "amount_cents, posted_at) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+	if ((r = db_stmt(db, "INSERT INTO allocations (entry_id, lot_id, units, "
+	    "amount_cents, posted_at, left_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	    &st)) != 0)
 		return r;
+	sqlite3_bind_int64(st, 6, a->left_after);
 	sqlite3_bind_int64(st, 1, entry);
 	sqlite3_bind_int64(st, 2, a->lot);
 	sqlite3_bind_int64(st, 3, a->units);
@@ -217,7 +227,7 @@ insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording an allocation");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -233,7 +243,7 @@ entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
 	int r, rc;
 
 	*owed = 0;
-	if ((r = db_prepare(db, "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
+	if ((r = db_stmt(db, "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
 	    "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT sum("
 	    LEDGER_OWED_RELIEF ") FROM ledger c WHERE c.customer_id = e.customer_id AND c.id > e.id AND "
 	    "c.corrects = e.id AND c.units > 0), 0) FROM ledger e WHERE e.id = ?1 AND "
@@ -244,7 +254,7 @@ entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
 	if (rc == SQLITE_ROW)
 		*owed = sqlite3_column_int64(st, 0);
 	r = db_error(db, rc, "reading a debt");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -263,7 +273,7 @@ settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 
 	for (;;) {
 		/* Unallocated debits first (an index walk), then their debts. */
-		if ((r = db_prepare(db, "WITH cand AS MATERIALIZED (SELECT e.id, "
+		if ((r = db_stmt(db, "WITH cand AS MATERIALIZED (SELECT e.id, "
 		    "e.customer_id, -e.units - coalesce((SELECT sum(a.units) FROM "
 		    "allocations a WHERE a.entry_id = e.id), 0) AS base FROM ledger e "
 		    "WHERE e.customer_id = ?1 AND e.units < 0 AND base > 0) "
@@ -280,7 +290,7 @@ settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 			owed[n++] = sqlite3_column_int64(st, 1);
 		}
 		r = n < MAX_ALLOCS ? db_error(db, rc, "reading the debts") : 0;
-		sqlite3_finalize(st);
+		db_done(st);
 		if (r != 0)
 			return r;
 		for (i = 0; i < n; i++) {
@@ -310,7 +320,7 @@ insert_lot(sqlite3 *db, int64_t lot, const struct ledger_entry *e, int64_t units
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "INSERT INTO lots (id, customer_id, entry_id, units, "
+	if ((r = db_stmt(db, "INSERT INTO lots (id, customer_id, entry_id, units, "
 	    "unit_price_cents, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	    &st)) != 0)
 		return r;
@@ -323,7 +333,7 @@ insert_lot(sqlite3 *db, int64_t lot, const struct ledger_entry *e, int64_t units
 	sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording the lot");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -339,7 +349,7 @@ corrected_lot(sqlite3 *db, int64_t corrected, int64_t *price, char *currency, si
 
 	*price = 0;
 	currency[0] = '\0';
-	if ((r = db_prepare(db, "SELECT unit_price_cents, currency FROM lots WHERE "
+	if ((r = db_stmt(db, "SELECT unit_price_cents, currency FROM lots WHERE "
 	    "entry_id = ?1 ORDER BY id LIMIT 1", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, corrected);
@@ -348,7 +358,7 @@ corrected_lot(sqlite3 *db, int64_t corrected, int64_t *price, char *currency, si
 		snprintf(currency, len, "%s", (const char *)sqlite3_column_text(st, 1));
 	}
 	r = db_error(db, rc, "reading the corrected lot");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -360,13 +370,13 @@ lot_currency(sqlite3 *db, int64_t lot, char *out, size_t len)
 	int r, rc;
 
 	out[0] = '\0';
-	if ((r = db_prepare(db, "SELECT currency FROM lots WHERE id = ?1", &st)) != 0)
+	if ((r = db_stmt(db, "SELECT currency FROM lots WHERE id = ?1", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, lot);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
 	r = db_error(db, rc, "reading a lot");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -376,7 +386,7 @@ insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind, const
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "INSERT INTO notifications (customer_id, entry_id, kind, "
+	if ((r = db_stmt(db, "INSERT INTO notifications (customer_id, entry_id, kind, "
 	    "balance, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
@@ -386,7 +396,7 @@ insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind, const
 	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording a notification");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 
@@ -424,14 +434,14 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 		return QH_ERR_EXISTS;
 	if ((r = ledger_balance(db, e->customer, &bal)) != 0)
 		return r;
-	if ((r = db_prepare(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
+	if ((r = db_stmt(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
 	    &st)) != 0)
 		return r;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		last_id = sqlite3_column_int64(st, 0);
 		snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	st = NULL;
 	e->id = last_id + 1;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
@@ -520,7 +530,7 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	cols[21] = prev;
 	ledger_hash(cols, e->hash);
 
-	if ((r = db_prepare(db, "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
+	if ((r = db_stmt(db, "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
 	    "?17, ?18, ?19, ?20, ?21, ?22, ?23)", &st)) != 0)
 		return r;
@@ -538,7 +548,7 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	}
 	sqlite3_bind_text(st, 23, e->hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	db_done(st);
 	if (rc != SQLITE_DONE)
 		return db_error(db, rc, "appending to the ledger");
 
@@ -579,13 +589,13 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 	int after = 0, r, rc;
 	size_t used = 0;
 
-	if ((r = db_prepare(db, "SELECT customer_id, kind, opened_at, closed_at, "
+	if ((r = db_stmt(db, "SELECT customer_id, kind, opened_at, closed_at, "
 	    "billable_seconds, after_hours, ticket_id, overdraft_by, note FROM sessions "
 	    "WHERE id = ?1 AND closed_at IS NOT NULL", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, session_id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		db_done(st);
 		return rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "session");
 	}
 	snprintf(customer, sizeof(customer), "%s", sqlite3_column_text(st, 0));
@@ -599,17 +609,17 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 		snprintf(overdraft, sizeof(overdraft), "%s", sqlite3_column_text(st, 7));
 	snprintf(note, sizeof(note), "%s", sqlite3_column_type(st, 8) != SQLITE_NULL ?
 	    (const char *)sqlite3_column_text(st, 8) : "");
-	sqlite3_finalize(st);
+	db_done(st);
 	st = NULL;
 
-	if ((r = db_prepare(db, "SELECT DISTINCT login FROM session_events WHERE "
+	if ((r = db_stmt(db, "SELECT DISTINCT login FROM session_events WHERE "
 	    "session_id = ?1 AND kind = 'attach' ORDER BY login", &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, session_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && used + 70 < sizeof(techs))
 		used += (size_t)snprintf(techs + used, sizeof(techs) - used, "%s%s",
 		    used ? ";" : "", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	db_done(st);
 
 	if (overdraft[0] != '\0') {
 		size_t n = strlen(note);

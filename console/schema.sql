@@ -154,6 +154,7 @@ CREATE TABLE ledger (
 ) STRICT;
 
 CREATE INDEX ledger_customer ON ledger (customer_id, id);
+CREATE INDEX ledger_installations ON ledger (customer_id) WHERE installations <> 0;
 CREATE INDEX ledger_posted ON ledger (posted_at);
 
 CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
@@ -183,11 +184,12 @@ CREATE TABLE allocations (
 	lot_id		INTEGER NOT NULL REFERENCES lots (id),
 	units		INTEGER NOT NULL CHECK (units <> 0),
 	amount_cents	INTEGER NOT NULL,
-	posted_at	TEXT NOT NULL
+	posted_at	TEXT NOT NULL,
+	left_after	INTEGER NOT NULL CHECK (left_after >= 0)	-- the lot's units left
 ) STRICT;
 
 CREATE INDEX allocations_entry ON allocations (entry_id);
-CREATE INDEX allocations_lot ON allocations (lot_id);
+CREATE INDEX allocations_lot ON allocations (lot_id, id);
 
 CREATE TRIGGER lots_no_update BEFORE UPDATE ON lots
 BEGIN SELECT RAISE(ABORT, 'lots are never updated'); END;
@@ -209,4 +211,62 @@ CREATE TABLE notifications (
 	attempts	INTEGER NOT NULL DEFAULT 0,
 	delivered_at	TEXT,
 	last_error	TEXT
+) STRICT;
+
+-- Support tickets filed by an agent (`qh-agent ticket`). A ticket and its
+-- attachments and proposals are written in one transaction, only after
+-- every attachment arrived and matched its SHA-256, so a cut upload leaves
+-- nothing. idem_key (hex SHA-256 the agent derives from the content) makes
+-- a retry return the ticket filed before. plan is the customer's plan when
+-- the ticket was filed; due_at and deadline_at are counted in business
+-- hours from created_at (deadline_at only for the free plan).
+CREATE TABLE tickets (
+	id		INTEGER PRIMARY KEY,
+	customer_id	TEXT NOT NULL REFERENCES customers (id),
+	agent_id	TEXT NOT NULL REFERENCES agents (id),
+	kind		TEXT NOT NULL CHECK (kind IN ('support', 'installation')),
+	plan		TEXT NOT NULL CHECK (plan IN ('premium', 'free')),
+	subject		TEXT NOT NULL,
+	steps		TEXT NOT NULL DEFAULT '',
+	environment	TEXT,			-- JSON object, verbatim from the agent
+	status		TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'closed')),
+	created_at	TEXT NOT NULL,
+	due_at		TEXT NOT NULL,
+	deadline_at	TEXT,
+	closed_at	TEXT,
+	closed_by	TEXT,
+	close_note	TEXT,
+	idem_key	TEXT NOT NULL UNIQUE
+) STRICT;
+
+CREATE INDEX tickets_due ON tickets (status, due_at);
+CREATE INDEX tickets_customer ON tickets (customer_id, due_at);
+
+-- A ticket's attachments, in the order sent. The content lives once per
+-- hash under STATE/attachments/<first two hex digits>/<sha256>.
+CREATE TABLE ticket_attachments (
+	id		INTEGER PRIMARY KEY,
+	ticket_id	INTEGER NOT NULL REFERENCES tickets (id),
+	seq		INTEGER NOT NULL CHECK (seq >= 1),
+	name		TEXT NOT NULL,
+	size		INTEGER NOT NULL CHECK (size >= 0),
+	sha256		TEXT NOT NULL CHECK (length(sha256) = 64),
+	UNIQUE (ticket_id, seq),
+	UNIQUE (ticket_id, name)
+) STRICT;
+
+-- Proposed appointments, numbered from 1 (`ticket confirm N --slot K`):
+-- the PC's local time as typed, its UTC offset then, and the instant.
+CREATE TABLE ticket_proposals (
+	id		INTEGER PRIMARY KEY,
+	ticket_id	INTEGER NOT NULL REFERENCES tickets (id),
+	slot		INTEGER NOT NULL CHECK (slot >= 1),
+	local_time	TEXT NOT NULL,		-- 'YYYY-MM-DDTHH:MM'
+	utc_offset	INTEGER NOT NULL,	-- minutes east of UTC
+	starts_at	TEXT NOT NULL,		-- UTC
+	after_hours	INTEGER NOT NULL CHECK (after_hours IN (0, 1)),
+	confirmed	INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+	confirmed_at	TEXT,
+	confirmed_by	TEXT,
+	UNIQUE (ticket_id, slot)
 ) STRICT;

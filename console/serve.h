@@ -135,6 +135,13 @@ int64_t session_event_attach(struct session *s, const char *login, const char *c
 void session_event_end(struct session *s, int64_t id, const char *detail);
 int64_t session_event_note(struct session *s, const char *kind, const char *login,
     const char *command, const char *detail);
+/*
+ * The close of session id and its debit, in one transaction (R4): what
+ * session_close writes, exposed for the benchmark.
+ */
+struct ledger_entry;
+int session_record_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
+    int64_t secs, struct ledger_entry *debit);
 /* Closes sessions a crash left open (R13). */
 int session_recover(struct server *srv);
 

@@ -98,7 +98,7 @@ persist(struct session *s)
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(s->srv->db)) != 0)
 		return r;
-	if ((r = db_prepare(s->srv->db, "UPDATE sessions SET billable_seconds = ?1, "
+	if ((r = db_stmt(s->srv->db, "UPDATE sessions SET billable_seconds = ?1, "
 	    "persisted_at = ?2 WHERE id = ?3 AND closed_at IS NULL", &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, secs);
@@ -112,7 +112,7 @@ persist(struct session *s)
 	if (r == 0)
 		s->persisted_s = secs;
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 	if (r != 0)
 		db_rollback(s->srv->db);
 	return r;
@@ -175,7 +175,7 @@ event_add(struct session *s, const char *kind, const char *login, const char *co
 	int64_t id = 0;
 
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_prepare(s->srv->db, "INSERT INTO session_events (session_id, kind, login, "
+	if (db_stmt(s->srv->db, "INSERT INTO session_events (session_id, kind, login, "
 	    "command, started_at, ended_at, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 	    &st) != 0)
 		return 0;
@@ -192,7 +192,7 @@ event_add(struct session *s, const char *kind, const char *login, const char *co
 	else
 		qh_error("session %" PRId64 ": %s event not recorded: %s", s->id, kind,
 		    sqlite3_errmsg(s->srv->db));
-	sqlite3_finalize(st);
+	db_done(st);
 	return id;
 }
 
@@ -205,7 +205,7 @@ event_end(struct session *s, int64_t id, const char *detail)
 	if (id == 0)
 		return;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_prepare(s->srv->db, "UPDATE session_events SET ended_at = ?1, "
+	if (db_stmt(s->srv->db, "UPDATE session_events SET ended_at = ?1, "
 	    "detail = coalesce(?3, detail) WHERE id = ?2 AND ended_at IS NULL", &st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
@@ -213,7 +213,7 @@ event_end(struct session *s, int64_t id, const char *detail)
 	sqlite3_bind_text(st, 3, detail, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		qh_error("session %" PRId64 ": event %" PRId64 " not closed", s->id, id);
-	sqlite3_finalize(st);
+	db_done(st);
 }
 
 int
@@ -235,7 +235,7 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(srv->db)) != 0)
 		goto out;
-	if ((r = db_prepare(srv->db, "INSERT INTO sessions (customer_id, agent_id, code, "
+	if ((r = db_stmt(srv->db, "INSERT INTO sessions (customer_id, agent_id, code, "
 	    "kind, ticket_id, opened_at, persisted_at, overdraft_by, after_hours) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)", &st)) != 0)
 		goto out;
@@ -278,7 +278,7 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 	    e->customer, e->agent_id, e->code);
 	s = NULL;
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 	if (r != 0)
 		db_rollback(srv->db);
 	free(s);
@@ -376,11 +376,10 @@ send_closed(struct entry *e, struct session *s, int64_t secs, const char *text)
 }
 
 /* Writes the close and its debit in one transaction (R4). */
-static int
-record_close(struct session *s, const char *reason, const char *note, int64_t secs,
-    struct ledger_entry *debit)
+int
+session_record_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
+    int64_t secs, struct ledger_entry *debit)
 {
-	sqlite3 *db = s->srv->db;
 	sqlite3_stmt *st = NULL;
 	char now[32];
 	int r, rc;
@@ -388,7 +387,7 @@ record_close(struct session *s, const char *reason, const char *note, int64_t se
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0)
 		return r;
-	if ((r = db_prepare(db, "UPDATE sessions SET closed_at = ?1, close_reason = ?2, "
+	if ((r = db_stmt(db, "UPDATE sessions SET closed_at = ?1, close_reason = ?2, "
 	    "billable_seconds = ?3, persisted_at = ?1, note = ?4 "
 	    "WHERE id = ?5 AND closed_at IS NULL", &st)) != 0)
 		goto out;
@@ -396,27 +395,27 @@ record_close(struct session *s, const char *reason, const char *note, int64_t se
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, secs);
 	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 5, s->id);
+	sqlite3_bind_int64(st, 5, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
 		r = db_error(db, rc, "closing the session");
 		goto out;
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	st = NULL;
-	if ((r = db_prepare(db, "UPDATE session_events SET ended_at = ?1 "
+	if ((r = db_stmt(db, "UPDATE session_events SET ended_at = ?1 "
 	    "WHERE session_id = ?2 AND ended_at IS NULL", &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, s->id);
+	sqlite3_bind_int64(st, 2, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
 		r = db_error(db, rc, "closing the session's events");
 		goto out;
 	}
-	if ((r = ledger_post_session(db, s->id, debit)) != 0)
+	if ((r = ledger_post_session(db, id, debit)) != 0)
 		goto out;
 	r = db_commit(db);
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 	if (r != 0)
 		db_rollback(db);
 	return r;
@@ -447,7 +446,7 @@ session_close(struct session *s, const char *reason, const char *note, const cha
 	meter_update(s);
 	ms = meter_ms(s);
 	secs = (int64_t)((ms + 999) / 1000);	/* every started second counts */
-	if ((r = record_close(s, reason, note, secs, &debit)) != 0)
+	if ((r = session_record_close(s->srv->db, s->id, reason, note, secs, &debit)) != 0)
 		qh_error("session %" PRId64 ": close not recorded (%s); the next "
 		    "start closes it at its last persisted point", s->id, qh_strerror(r));
 	qh_clock_format_duration(secs, dur, sizeof(dur));
@@ -487,12 +486,12 @@ session_recover(struct server *srv)
 		if ((r = db_begin(db)) != 0)
 			return r;
 		n = 0;
-		if ((r = db_prepare(db, "SELECT id FROM sessions WHERE closed_at IS NULL "
+		if ((r = db_stmt(db, "SELECT id FROM sessions WHERE closed_at IS NULL "
 		    "ORDER BY id LIMIT 256", &st)) != 0)
 			goto out;
 		while (n < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 			ids[n++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		db_done(st);
 		st = NULL;
 		/* Nothing after the last persisted point is billed (R13). */
 		if ((r = db_exec(db, "UPDATE session_events SET ended_at = (SELECT "
@@ -500,12 +499,12 @@ session_recover(struct server *srv)
 		    "WHERE ended_at IS NULL")) != 0)
 			goto out;
 		for (i = 0; i < n; i++) {
-			if ((r = db_prepare(db, "UPDATE sessions SET closed_at = persisted_at, "
+			if ((r = db_stmt(db, "UPDATE sessions SET closed_at = persisted_at, "
 			    "close_reason = 'crash_recovery' WHERE id = ?1", &st)) != 0)
 				goto out;
 			sqlite3_bind_int64(st, 1, ids[i]);
 			rc = sqlite3_step(st);
-			sqlite3_finalize(st);
+			db_done(st);
 			st = NULL;
 			if (rc != SQLITE_DONE) {
 				r = db_error(db, rc, "recovering a session");
@@ -525,7 +524,7 @@ session_recover(struct server *srv)
 		qh_info("closed and debited %d session(s) left open by the last run", total);
 	return 0;
 out:
-	sqlite3_finalize(st);
+	db_done(st);
 	db_rollback(db);
 	return r;
 }

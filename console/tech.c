@@ -760,10 +760,22 @@ input_stop(struct tech *t)
 	qh_buf_reset(&t->in_pending);
 }
 
+/* Hands pending input to the command's sink or the channel; returns what was taken. */
+static ssize_t
+input_write(struct tech *t)
+{
+	if (t->ops->in_write != NULL)
+		return t->ops->in_write(t, qh_buf_ptr(&t->in_pending),
+		    qh_buf_len(&t->in_pending));
+	return qh_chan_write(t->ch, 0, qh_buf_ptr(&t->in_pending),
+	    qh_buf_len(&t->in_pending));
+}
+
 /*
- * Sends pending input while the channel takes it; reads more when all is
- * sent; at the end of input lets the filter flush, then sends EOF. The
- * channel's on_writable calls this again after a short write.
+ * Sends pending input while the channel (or the command's sink) takes it;
+ * reads more when all is sent; at the end of input lets the filter flush,
+ * then sends EOF. The channel's on_writable (or the command, through
+ * tech_input_resume) calls this again after a short write.
  */
 static void
 input_pump(struct tech *t)
@@ -771,11 +783,11 @@ input_pump(struct tech *t)
 	ssize_t n;
 
 	for (;;) {
-		if (t->state != TECH_OPEN || t->ch == NULL || t->in_stopped)
+		if (t->state != TECH_OPEN || t->in_stopped ||
+		    (t->ch == NULL && t->ops->in_write == NULL))
 			return;
 		if (qh_buf_len(&t->in_pending) > 0) {
-			n = qh_chan_write(t->ch, 0, qh_buf_ptr(&t->in_pending),
-			    qh_buf_len(&t->in_pending));
+			n = input_write(t);
 			if (n < 0) {
 				input_stop(t);	/* the channel takes no more data */
 				return;
@@ -798,10 +810,19 @@ input_pump(struct tech *t)
 			input_got(t, NULL, 0);
 			return;
 		}
-		(void)qh_chan_eof(t->ch);
+		if (t->ops->in_write != NULL)
+			(void)t->ops->in_write(t, NULL, 0);
+		else
+			(void)qh_chan_eof(t->ch);
 		input_stop(t);
 		return;
 	}
+}
+
+void
+tech_input_resume(struct tech *t)
+{
+	input_pump(t);
 }
 
 void
@@ -809,10 +830,9 @@ tech_input_flush(struct tech *t)
 {
 	ssize_t n;
 
-	while (t->state == TECH_OPEN && t->ch != NULL && qh_buf_len(&t->in_pending) > 0) {
-		n = qh_chan_write(t->ch, 0, qh_buf_ptr(&t->in_pending),
-		    qh_buf_len(&t->in_pending));
-		if (n <= 0)
+	while (t->state == TECH_OPEN && (t->ch != NULL || t->ops->in_write != NULL) &&
+	    qh_buf_len(&t->in_pending) > 0) {
+		if ((n = input_write(t)) <= 0)
 			break;
 		(void)qh_buf_consume(&t->in_pending, (size_t)n);
 	}
@@ -875,6 +895,8 @@ end_normally(struct tech *t)
 		status = QH_EXIT_FAIL;	/* its text is out already */
 	else if (t->ops->on_end != NULL)
 		status = t->ops->on_end(t);
+	if (status == TECH_PENDING)
+		return;		/* the command calls tech_finish itself */
 	tech_finish(t, status);
 }
 
@@ -933,6 +955,10 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
 	struct tech *t = qh_chan_arg(ch);
 
+	if (t->ops->on_data != NULL) {
+		t->ops->on_data(t, ext, p, len);
+		return;
+	}
 	/* The window is credited only for bytes written. */
 	if (!ext) {
 		out_data(t, p, len);
@@ -968,11 +994,25 @@ chan_msg(struct qh_chan *ch, const struct qh_msg *m)
 	}
 }
 
-/* The window opened again: send more input. */
+/* The console half-closed the channel. */
+static void
+chan_eof(struct qh_chan *ch)
+{
+	struct tech *t = qh_chan_arg(ch);
+
+	if (t->state == TECH_OPEN && t->ops->on_eof != NULL)
+		t->ops->on_eof(t);
+}
+
+/* The window opened again: send more input, and what the command holds. */
 static void
 chan_writable(struct qh_chan *ch)
 {
-	input_pump(qh_chan_arg(ch));
+	struct tech *t = qh_chan_arg(ch);
+
+	input_pump(t);
+	if (t->state == TECH_OPEN && t->ops->on_writable != NULL)
+		t->ops->on_writable(t);
 }
 
 /*
@@ -1012,9 +1052,68 @@ static const struct qh_chan_ops chan_ops = {
 	.on_open_result = chan_open_result,
 	.on_data = chan_data,
 	.on_msg = chan_msg,
+	.on_eof = chan_eof,
 	.on_close = chan_close,
 	.on_writable = chan_writable,
 };
+
+void
+tech_consume(struct tech *t, size_t n)
+{
+	credit(t, n);
+}
+
+struct qh_chan *
+tech_open_channel(struct tech *t, const struct qh_buf *req, const struct qh_chan_ops *ops,
+    void *arg)
+{
+	if (t->state != TECH_OPEN || t->mux == NULL)
+		return NULL;
+	return qh_chan_open(t->mux, req, 0, ops, arg);
+}
+
+/* Escapes. */
+
+void
+tech_escape_init(struct tech_escape *e)
+{
+	e->line_start = 1;
+	e->tilde = 0;
+}
+
+int
+tech_escape_filter(struct tech_escape *e, const uint8_t *p, size_t len, struct qh_buf *out)
+{
+	size_t i;
+	uint8_t c;
+
+	if (p == NULL) {
+		/* End of input: a held "~" was meant to be sent. */
+		if (e->tilde)
+			(void)qh_buf_put_u8(out, '~');
+		e->tilde = 0;
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		c = p[i];
+		if (e->tilde) {
+			e->tilde = 0;
+			if (c == '.')
+				return 1;
+			(void)qh_buf_put_u8(out, '~');
+			if (c == '~') {
+				e->line_start = 0;
+				continue;
+			}
+		} else if (e->line_start && c == '~') {
+			e->tilde = 1;
+			continue;
+		}
+		(void)qh_buf_put_u8(out, c);
+		e->line_start = c == '\r' || c == '\n';
+	}
+	return 0;
+}
 
 /* The connection. */
 

@@ -13,6 +13,8 @@
 #ifndef QH_CONSOLE_TECH_H
 #define QH_CONSOLE_TECH_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +34,8 @@
 #define TECH_FLAG_HUMAN		0x2	/* queue: a text table instead of JSON */
 
 struct tech;
+struct qh_chan;
+struct qh_chan_ops;
 
 /* What a command adds to the shared behaviour; every member may be NULL. */
 struct tech_ops {
@@ -61,6 +65,41 @@ struct tech_ops {
 	 */
 	void (*on_input)(struct tech *t, const uint8_t *p, size_t len,
 	    struct qh_buf *out);
+	/*
+	 * Bytes on the channel, for a command that does not want them on
+	 * stdout (DATA) and stderr (EXTDATA): p is valid during the call
+	 * only, and the command credits them back with tech_consume() once
+	 * it is done with them. NULL writes them to stdout and stderr.
+	 */
+	void (*on_data)(struct tech *t, int ext, const uint8_t *p, size_t len);
+	/* The console half-closed the channel (EOF); more messages may follow. */
+	void (*on_eof)(struct tech *t);
+	/* The channel has room again after a short qh_chan_write(). */
+	void (*on_writable)(struct tech *t);
+	/*
+	 * Where (filtered) standard input goes instead of the channel: takes
+	 * up to len bytes at p and returns how many it took; 0 when it has no
+	 * room (reading pauses until the command calls tech_input_resume()),
+	 * <0 to stop input for good. p is NULL once, at the end of input (the
+	 * return value is ignored then). NULL sends input on the channel.
+	 */
+	ssize_t (*in_write)(struct tech *t, const uint8_t *p, size_t len);
+};
+
+/*
+ * What on_end returns when the channel's end is not yet the command's: it
+ * calls tech_finish() itself later (ssh, whose client thread still winds
+ * down). on_end may be called once more while the command is pending.
+ */
+#define TECH_PENDING	(-1)
+
+/*
+ * ssh's escapes at the start of a line, for commands with a terminal: "~."
+ * detaches, "~~" sends one "~", a "~" before anything else goes with it.
+ */
+struct tech_escape {
+	int line_start;		/* the next byte starts a line */
+	int tilde;		/* a "~" at a line start is held back */
 };
 
 /*
@@ -77,11 +116,19 @@ void tech_free(struct tech *t);
 
 /*
  * Prepares standard input for relaying once the channel opens (a tty, a
- * pipe or socket, or a file read with uv_fs_read). Call before tech_run.
- * Returns 0 or a negative QH_ERR_*; without a usable stdin the channel
- * gets EOF at once.
+ * pipe or socket, or a file read with uv_fs_read). Call before tech_run,
+ * or later once the channel is open and then tech_input_resume() (a
+ * command that must not read the terminal before it is ready: ssh, while
+ * it asks for a password). Returns 0 or a negative QH_ERR_*; without a
+ * usable stdin the channel (or ops->in_write) gets EOF at once.
  */
 int tech_stdin_open(struct tech *t);
+
+/*
+ * Reads and sends standard input again: after ops->in_write took nothing,
+ * or after a late tech_stdin_open().
+ */
+void tech_input_resume(struct tech *t);
 
 /* The tty handle of standard input, or NULL when stdin is not a tty. */
 uv_tty_t *tech_stdin_tty(struct tech *t);
@@ -112,6 +159,31 @@ void tech_input_flush(struct tech *t);
  * closes the channel and the connection. Only the first call counts.
  */
 void tech_finish(struct tech *t, int status);
+
+/* Credits n bytes given to ops->on_data back to the console. */
+void tech_consume(struct tech *t, size_t n);
+
+/*
+ * Opens one more channel on the console connection, for a command that
+ * needs two (ssh: its recording): REQUEST req, answered on
+ * ops->on_open_result. Only while the command's own channel is open. The
+ * command closes it (qh_chan_close) in on_stop at the latest; if the
+ * connection goes first, ops->on_close runs. Returns NULL on failure.
+ */
+struct qh_chan *tech_open_channel(struct tech *t, const struct qh_buf *req,
+    const struct qh_chan_ops *ops, void *arg);
+
+void tech_escape_init(struct tech_escape *e);
+
+/*
+ * Filters typed input through the escapes: appends what to send for the
+ * len bytes at p to out (at most len + 1 bytes: a "~" held back from the
+ * last call, then the input). Returns 1 when "~." was typed: out holds the
+ * bytes before it, the rest is dropped, and the caller detaches. p NULL is
+ * the end of input: a held "~" is sent. Returns 0 otherwise.
+ */
+int tech_escape_filter(struct tech_escape *e, const uint8_t *p, size_t len,
+    struct qh_buf *out);
 
 /*
  * Prints "qh-console: TEXT" and a line end (CR LF in raw mode) on stderr.
