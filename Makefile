@@ -98,13 +98,23 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
 	@mkdir -p $(dir $@)
 	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS) $(CMOCKA_LIBS)
 
-# Fuzz targets: clang + libFuzzer, built from the common sources directly.
-FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined -Wno-missing-prototypes
+# Fuzz targets: clang + libFuzzer. The common sources are compiled once with
+# coverage instrumentation into a library each target links.
+FUZZ_SAN    := -fsanitize=address,undefined
+FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
+FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
-build/fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(filter-out console/main.c,$(CONSOLE_SRC))
-	@mkdir -p build/fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(COMMON_SRC) $(PKG_LIBS)
+build/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libqh-fuzz.a $(PKG_LIBS)
 
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
