@@ -561,7 +561,8 @@ on_error(struct agent *a, const struct qh_msg *m)
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 	qh_say("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
-	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0)
+	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
+	    strcmp(code, "role") == 0)
 		agent_stop(a, 1);	/* retrying cannot help */
 	else
 		agent_disconnect(a, QH_ERR_REFUSED);

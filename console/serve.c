@@ -300,6 +300,9 @@ peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 		free(kind);
 		break;
 	default:
+		if (m->type == QH_MSG_HELLO)
+			return refuse_peer(p, "role", "this is not an agent's certificate; "
+			    "enrol the PC with qh-agent join");
 		break;
 	}
 	qh_warn("peer %s: protocol error: unexpected %s message; closing",
@@ -325,9 +328,11 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	if (re->cmd == NULL) {
 		qh_chan_refuse(ch, "unsupported", "unknown request");
 	} else if (!(re->roles & ROLE(p->id.role))) {
-		qh_warn("peer %s: request %s not allowed for this role",
+		qh_warn("peer %s: refused: request %s not allowed for this role",
 		    qh_mux_name(mux), cmd);
-		qh_chan_refuse(ch, "forbidden", "not allowed for this role");
+		qh_chan_refuse(ch, "forbidden", p->id.role == QH_ROLE_AGENT ?
+		    "this is an agent's certificate, not a technician's" :
+		    "not allowed for this certificate's role");
 	} else if (p->srv->stopping) {
 		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
 	} else {

@@ -76,7 +76,7 @@ grep -qi revoked "$T/bob.err" || fail "revoked technician: stderr was '$(cat "$T
 one_line "$T/bob.err" "revoked technician"
 wait_until "grep -q 'technician bob: refused' '$T/console.log'" 10 ||
     fail "the console did not log the refusal of bob"
-grep -q 'bob' "$T/agent.out" && fail "the revoked technician reached the agent"
+grep -q '(bob)' "$T/agent.out" && fail "the revoked technician reached the agent"
 good "a revoked technician"
 
 # The agent's certificate used as a technician's bundle.
@@ -130,7 +130,7 @@ join_refused() {
 	_s=$(date +%s.%N)
 	timeout 60 qh-agent join "$2" --config "$T/$1" >"$T/$1.out" 2>"$T/$1.err"
 	_st=$?
-	ELAPSED=$(echo "$(date +%s.%N) - $_s" | bc)
+	ELAPSED=$(awk "BEGIN { print $(date +%s.%N) - $_s }")
 	refused $_st "join with $1 token"
 	grep -q -- "$3" "$T/$1.err" || fail "join with $1 token: stderr was '$(cat "$T/$1.err")'"
 	one_line "$T/$1.err" "join with $1 token"
@@ -148,9 +148,9 @@ good "a used token"
 
 # Three failures from this address so far: the next ones are held back.
 join_refused unknown4 "$UNKNOWN" "unknown join token"
-[ "$(echo "$ELAPSED >= 1" | bc)" = 1 ] || fail "4th failed join took only $ELAPSED s"
+awk "BEGIN { exit !($ELAPSED >= 1) }" || fail "4th failed join took only $ELAPSED s"
 join_refused unknown5 "$UNKNOWN" "unknown join token"
-[ "$(echo "$ELAPSED >= 1" | bc)" = 1 ] || fail "5th failed join took only $ELAPSED s"
+awk "BEGIN { exit !($ELAPSED >= 1) }" || fail "5th failed join took only $ELAPSED s"
 expect_in "$T/console.log" "repeated failed joins"
 good "repeated failed joins"
 
