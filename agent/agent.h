@@ -18,6 +18,8 @@
 
 #include "qh/cli.h"
 #include "qh/mux.h"
+#include "qh/pki.h"
+#include "qh/tls.h"
 #include "qh/wire.h"
 
 /* The file in the configuration directory that holds our identity. */
@@ -26,6 +28,8 @@
 /* Commands of the table in main.c. */
 int cmd_join(struct qh_cli *c);
 int cmd_run(struct qh_cli *c);
+int cmd_ticket(struct qh_cli *c);
+int cmd_info(struct qh_cli *c);
 
 /*
  * Writes the configuration directory into out: --config, else $QH_AGENT,
@@ -36,6 +40,16 @@ int agent_config_dir(const struct qh_cli *c, char *out, size_t len);
 
 /* Applies --log-level if given; returns 0, or QH_ERR_ARG for a bad level. */
 int agent_log_level(const struct qh_cli *c);
+
+/*
+ * Loads this PC's identity from the configuration directory (agent.pem
+ * from `join`): the bundle into *b, the console's address into host and
+ * *port, and a client TLS context for it into *ctxp. On failure prints one
+ * line for the customer and returns QH_EXIT_FAIL with nothing to free; on
+ * success returns 0 and the caller frees *b and *ctxp.
+ */
+int agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host,
+    size_t hostlen, int *port, struct qh_tls_ctx **ctxp);
 
 /* Output for the customer (ui.c). */
 
@@ -91,6 +105,43 @@ int exec_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m);
 int shell_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m);
+
+/*
+ * The other ACTIONs, with the same contract as exec_start: forwards and
+ * their connections (forward.c), file transfers (transfer.c), the
+ * workstation facts (info.c). They keep no task; whatever they own ends
+ * when their channel closes.
+ */
+int forward_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+int forward_dial_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+int push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+int pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+int info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m);
+
+/*
+ * Sets the targets forwards may reach besides this PC's own addresses,
+ * from the values of --allow-forward (each "HOST:PORT[,HOST:PORT...]").
+ * Call once at start-up. Returns 0, QH_ERR_ARG for a malformed target or
+ * QH_ERR_TOO_LARGE for too many.
+ */
+int forward_allow_init(const char *const *targets, int n);
+
+/* 1 if a forward may reach host:port: this PC's own addresses, or allowed. */
+int forward_allowed(const char *host, int port);
+
+/*
+ * Appends the workstation facts to out as one JSON object (the members
+ * are listed in qh/envinfo.h). Blocking: reads /proc, /etc and every
+ * mounted file system, so run it from a worker thread in the loop
+ * (uv_queue_work); it is thread-safe. Returns 0 or QH_ERR_TOO_LARGE when
+ * out is full.
+ */
+int agent_info_json(struct qh_buf *out);
 
 /* Number of tasks in the list. */
 int task_count(const struct task_list *tasks);

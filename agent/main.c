@@ -4,10 +4,12 @@
  */
 #include <sys/syscall.h>
 
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "qh/cli.h"
@@ -37,6 +39,15 @@ static const struct qh_cli_cmd commands[] = {
 		.opts = { CONFIG_OPT, { "yes", 'y', 0, 0 }, { "unattended", 0, 0, 0 },
 		    { "allow-forward", 0, 1, 1 }, LOG_OPT },
 		.exec = cmd_run,
+	},
+	{
+		.name = "info",
+		.usage = "[--json]",
+		.summary = "show this PC's facts your technician may ask for (system, "
+		    "memory, disks, network)",
+		.min_args = 0, .max_args = 0,
+		.opts = { { "json", 0, 0, 0 }, LOG_OPT },
+		.exec = cmd_info,
 	},
 	{ .name = NULL },
 };
@@ -76,6 +87,31 @@ agent_log_level(const struct qh_cli *c)
 	if ((level = qh_log_level_parse(s)) < 0)
 		return QH_ERR_ARG;
 	qh_log_init("qh-agent", (enum qh_log_level)level);
+	return 0;
+}
+
+int
+agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_t hostlen,
+    int *port, struct qh_tls_ctx **ctxp)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	*ctxp = NULL;
+	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
+		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
+	if (access(path, F_OK) != 0)
+		return qh_cli_fail(c, "not enrolled: no %s; run 'qh-agent join TOKEN' "
+		    "first", path);
+	if ((r = qh_bundle_load(path, b)) != 0)
+		return qh_cli_fail(c, "cannot load %s: %s", path, qh_strerror(r));
+	if (qh_split_hostport(b->console, host, hostlen, port) != 0 ||
+	    qh_tls_ctx_client(ctxp, b->cert, b->key, b->ca) != 0) {
+		qh_bundle_free(b);
+		return qh_cli_fail(c, "%s: unusable console address or certificate", path);
+	}
 	return 0;
 }
 

@@ -692,10 +692,38 @@ agent_control(struct qh_mux *mux, const struct qh_msg *m)
 	return 0;
 }
 
+/* What each ACTION starts. */
+static const struct action_entry {
+	const char *cmd;
+	int (*start)(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+	    const struct qh_msg *m);
+} actions[] = {
+	{ "exec", exec_start },
+	{ "shell", shell_start },
+	{ "forward", forward_start },
+	{ "dial", forward_dial_start },
+	{ "push", push_start },
+	{ "pull", pull_start },
+	{ "info", info_start },
+	{ NULL, NULL },
+};
+
+static const struct action_entry *
+action_find(const char *cmd)
+{
+	const struct action_entry *e;
+
+	for (e = actions; e->cmd != NULL; e++)
+		if (strcmp(e->cmd, cmd) == 0)
+			return e;
+	return NULL;
+}
+
 static int
 agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 {
 	struct agent *a = qh_mux_arg(mux);
+	const struct action_entry *act;
 	char cmd[33], login[QH_ID_MAX + 2];
 
 	if (m->type != QH_MSG_ACTION || a->state != AG_READY || a->stopping) {
@@ -710,7 +738,7 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 		    a->host, a->port, cmd, login);
 		qh_chan_refuse(ch, "consent", "the customer has not allowed this "
 		    "technician");
-	} else if (strcmp(cmd, "exec") != 0 && strcmp(cmd, "shell") != 0) {
+	} else if ((act = action_find(cmd)) == NULL) {
 		qh_chan_refuse(ch, "unsupported", "this agent cannot do that yet");
 	} else {
 		/*
@@ -718,10 +746,7 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 		 * SESSION{opened} has not been seen: Ctrl-C must end it.
 		 */
 		a->session_open = 1;
-		if (strcmp(cmd, "exec") == 0)
-			(void)exec_start(&a->tasks, a->loop, ch, m);
-		else
-			(void)shell_start(&a->tasks, a->loop, ch, m);
+		(void)act->start(&a->tasks, a->loop, ch, m);
 	}
 	return 0;
 }
@@ -885,7 +910,8 @@ cmd_run(struct qh_cli *c)
 	a->yes = qh_cli_flag(c, "yes");
 	a->unattended = qh_cli_flag(c, "unattended");
 	a->backoff_ms = BACKOFF_MIN_MS;
-	if ((r = parse_forwards(a, c)) != 0) {
+	if ((r = parse_forwards(a, c)) != 0 ||
+	    (r = forward_allow_init(a->forwards, a->nforwards)) != 0) {
 		free(a);
 		return qh_cli_usage(c, "--allow-forward takes HOST:PORT[,HOST:PORT...]");
 	}

@@ -872,6 +872,12 @@ qh_mux_tls(struct qh_mux *mux)
 	return mux->tls;
 }
 
+int
+qh_mux_closed(const struct qh_mux *mux)
+{
+	return mux->state == MUX_CLOSED;
+}
+
 void
 qh_mux_set_keepalive(struct qh_mux *mux, uint64_t idle_ms, uint64_t dead_ms)
 {

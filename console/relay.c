@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "qh/err.h"
+#include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
 #include "ledger.h"
@@ -26,6 +27,8 @@
 #define TECH 0
 #define AGENT 1
 #define QUEUE_MAX (QH_MUX_WINDOW + 256 * 1024)
+#define ARGV_JSON_MAX	8192	/* exec's argv in the audit row; longer is left out */
+#define DETAIL_MAX	(ARGV_JSON_MAX + 1024)
 
 /* Records queued for one side: u8 kind, u32 length, bytes. */
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
@@ -49,6 +52,7 @@ struct relay {
 	uint64_t bytes[2];		/* delivered to each side */
 	struct recording *rec;		/* attach: the shell's output */
 	char result[256];		/* audit: the agent's EXIT, as JSON fields */
+	char *argv_json;		/* audit: exec's argv as a JSON array, or NULL */
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
@@ -56,6 +60,7 @@ struct relay {
 	int64_t event_id;
 	int ending;
 	int exited;			/* the agent's EXIT was passed on */
+	int agent_eof;			/* the agent's side sent all its data */
 	char greeting[256];		/* meter notice shown once the command starts */
 	LIST_ENTRY(relay) link;
 };
@@ -264,14 +269,18 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	int from = side_of(r, ch);
 	struct qh_buf b;
 
-	/* Only what the other side expects passes: resizes in, exit statuses out. */
-	if ((from == TECH && m->type != QH_MSG_RESIZE) ||
+	/*
+	 * Only what the other side expects passes: resizes in (and a push's
+	 * closing size and hash), exit statuses out.
+	 */
+	if ((from == TECH && m->type != QH_MSG_RESIZE && !(m->type == QH_MSG_EXIT &&
+	    strcmp(relay_kinds[r->kind_index].request, "push") == 0)) ||
 	    (from == AGENT && m->type != QH_MSG_EXIT)) {
 		qh_debug("relay %s: dropped %s message", r->login, qh_msg_name(m->type));
 		return;
 	}
-	if (from == AGENT)
-		r->exited = 1;
+	if (from == AGENT && (qh_msg_has(m, QH_K_STATUS) || qh_msg_has(m, QH_K_SIGNAL)))
+		r->exited = 1;	/* not a pull's opening announcement */
 	if (m->type == QH_MSG_RESIZE && r->rec != NULL) {
 		uint32_t rows = 0, cols = 0;
 
@@ -294,6 +303,8 @@ relay_on_eof(struct qh_chan *ch)
 	struct relay *r = qh_chan_arg(ch);
 	int from = side_of(r, ch);
 
+	if (from == AGENT)
+		r->agent_eof = 1;
 	if (enqueue(r, !from, ITEM_EOF, NULL, 0) == 0)
 		relay_flush(r, !from);
 }
@@ -320,6 +331,7 @@ relay_on_close(struct qh_chan *ch)
 {
 	struct relay *r = qh_chan_arg(ch);
 	int from = side_of(r, ch);
+	int agent_gone = qh_mux_closed(qh_chan_mux(ch));
 
 	r->ch[from] = NULL;
 	qh_buf_reset(&r->q[from]);
@@ -334,12 +346,12 @@ relay_on_close(struct qh_chan *ch)
 		return;
 	}
 	/*
-	 * The agent's side went without an exit status: its connection died
-	 * (the agent closes a channel only after EXIT otherwise). The
-	 * technician reads why, after the output still queued for them.
+	 * The agent's side went with its connection, before an exit status or
+	 * the end of its data: the technician reads why, after the output
+	 * still queued for them.
 	 */
-	if (from == AGENT && r->state == RELAY_OPEN && !r->exited &&
-	    r->ch[TECH] != NULL && relay_queue_error(r, "agent_lost",
+	if (from == AGENT && r->state == RELAY_OPEN && !r->exited && !r->agent_eof &&
+	    agent_gone && r->ch[TECH] != NULL && relay_queue_error(r, "agent_lost",
 	    "the agent's connection was lost; run the command again when it "
 	    "is back") != 0)
 		return;
@@ -398,12 +410,22 @@ relay_maybe_free(struct relay *r)
 	r->ending = 1;
 	recording_close(r->rec);
 	if (r->attached && e->session != NULL) {
-		char detail[512];
+		struct qh_buf detail;
+		char head[128];
 
-		snprintf(detail, sizeof(detail), "{\"bytes_to_agent\":%" PRIu64
-		    ",\"bytes_to_technician\":%" PRIu64 "%s}", r->bytes[AGENT], r->bytes[TECH],
-		    r->result);
-		session_event_end(e->session, r->event_id, detail);
+		/* Room for all of it: argv_json is bounded, the rest is small. */
+		qh_buf_init(&detail, DETAIL_MAX);
+		snprintf(head, sizeof(head), "{\"bytes_to_agent\":%" PRIu64
+		    ",\"bytes_to_technician\":%" PRIu64, r->bytes[AGENT], r->bytes[TECH]);
+		(void)qh_json_raw(&detail, head);
+		if (r->argv_json != NULL) {
+			(void)qh_json_raw(&detail, ",\"argv\":");
+			(void)qh_json_raw(&detail, r->argv_json);
+		}
+		(void)qh_json_raw(&detail, r->result);
+		(void)qh_buf_put(&detail, "}", 2);	/* with the NUL */
+		session_event_end(e->session, r->event_id, (const char *)qh_buf_ptr(&detail));
+		qh_buf_release(&detail);
 		session_detach(e->session, r);
 		if (e->peer != NULL && relay_count_login(e, r->login) == 1)
 			peer_notice(e->peer, "detached", "%s (%s) detached", r->name,
@@ -413,6 +435,7 @@ relay_maybe_free(struct relay *r)
 	qh_buf_release(&r->q[TECH]);
 	qh_buf_release(&r->q[AGENT]);
 	qh_buf_release(&r->action);
+	free(r->argv_json);
 	free(r);
 }
 
@@ -643,6 +666,35 @@ command_add(struct relay *r, const uint8_t *p, size_t len)
 		    (int)len, (const char *)p);
 }
 
+/*
+ * Keeps exec's argv as a JSON array for the audit row: the command text
+ * joins the words with spaces and cannot tell "a b" from "a" "b". An argv
+ * longer than ARGV_JSON_MAX, or not UTF-8, is left out (the command text
+ * has its start).
+ */
+static void
+argv_json(struct relay *r, int argc, char **argv)
+{
+	struct qh_buf b;
+	int i;
+
+	qh_buf_init(&b, ARGV_JSON_MAX);
+	if (qh_json_raw(&b, "[") != 0)
+		goto out;
+	for (i = 0; i < argc; i++) {
+		/* JSON text is UTF-8: an argv that is not stays in the command text only. */
+		if (!qh_utf8_valid((const uint8_t *)argv[i], strlen(argv[i])) ||
+		    (i > 0 && qh_json_raw(&b, ",") != 0) || qh_json_str(&b, argv[i]) != 0)
+			goto out;
+	}
+	if (qh_json_raw(&b, "]") != 0 || qh_buf_put_u8(&b, 0) != 0)
+		goto out;
+	if ((r->argv_json = malloc(qh_buf_len(&b))) != NULL)
+		memcpy(r->argv_json, qh_buf_ptr(&b), qh_buf_len(&b));
+out:
+	qh_buf_release(&b);
+}
+
 /* Builds the ACTION for the agent and the audit text from the request. */
 static int
 build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const char **why)
@@ -684,6 +736,7 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 		}
 		for (i = 0; i < argc; i++)
 			command_add(r, (const uint8_t *)argv[i], strlen(argv[i]));
+		argv_json(r, argc, argv);
 	} else if (strcmp(cmd, "attach") == 0) {
 		(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
 		(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
@@ -771,6 +824,7 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 	qh_buf_init(&r->q[AGENT], QUEUE_MAX);
 	if (build_action(r, cmd, m, &why) != 0) {
 		qh_buf_release(&r->action);
+		free(r->argv_json);
 		free(r);
 		qh_chan_refuse(ch, "format", why);
 		return;

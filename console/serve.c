@@ -19,6 +19,7 @@
 #include "db.h"
 #include "record.h"
 #include "serve.h"
+#include "ticket.h"
 
 #define ROLE(r) (1U << (r))
 
@@ -43,6 +44,7 @@ static const struct request_entry {
 	{ "pull", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), relay_record_request },
+	{ "ticket", ROLE(QH_ROLE_AGENT), ticket_request },
 	{ NULL, 0, NULL },
 };
 

@@ -822,7 +822,8 @@ input_pump(struct tech *t)
 void
 tech_input_resume(struct tech *t)
 {
-	input_pump(t);
+	if (t->in_wanted)	/* no stdin opened: nothing to resume, no EOF to send */
+		input_pump(t);
 }
 
 void
@@ -1010,7 +1011,9 @@ chan_writable(struct qh_chan *ch)
 {
 	struct tech *t = qh_chan_arg(ch);
 
-	input_pump(t);
+	/* Without tech_stdin_open there is no input: the pump would send EOF. */
+	if (t->in_wanted)
+		input_pump(t);
 	if (t->state == TECH_OPEN && t->ops->on_writable != NULL)
 		t->ops->on_writable(t);
 }

@@ -87,6 +87,9 @@ struct qh_tls_conn *qh_mux_tls(struct qh_mux *mux);
 /* A short name for logs: "127.0.0.1:5555 technician alice". */
 const char *qh_mux_name(const struct qh_mux *mux);
 
+/* 1 once the connection is closing or closed (its channels are going too). */
+int qh_mux_closed(const struct qh_mux *mux);
+
 /* Keepalive: ping after idle_ms of silence, give up after dead_ms. */
 void qh_mux_set_keepalive(struct qh_mux *mux, uint64_t idle_ms, uint64_t dead_ms);
 

@@ -81,6 +81,11 @@ enum qh_msg_type {
 	QH_MSG_EXIT,		/* channel: command finished */
 	QH_MSG_RESIZE,		/* channel: terminal size */
 	QH_MSG_SESSION,		/* agent <-> console: session state changes */
+	QH_MSG_TICKET_TEXT,	/* ticket channel: a piece of the steps or environment */
+	QH_MSG_TICKET_FILE,	/* ticket channel: one attachment's name, size, hash */
+	QH_MSG_TICKET_SLOT,	/* ticket channel: one proposed appointment */
+	QH_MSG_TICKET_GO,	/* ticket channel: metadata complete / send the files */
+	QH_MSG_TICKET_OK,	/* ticket channel: the ticket's number and due time */
 	QH_MSG_TYPE_MAX
 };
 
@@ -118,6 +123,12 @@ enum qh_key {
 	QH_K_SIZE,		/* u64 */
 	QH_K_MODE,		/* u32 */
 	QH_K_HASH,		/* SHA-256, 32 bytes */
+	QH_K_SUBJECT,		/* ticket subject, one line */
+	QH_K_CHUNK,		/* a piece of a longer text (any bytes) */
+	QH_K_WHEN,		/* local time "YYYY-MM-DDTHH:MM" */
+	QH_K_OFFSET,		/* u32: signed minutes east of UTC */
+	QH_K_DUE,		/* u64: UTC seconds */
+	QH_K_DEADLINE,		/* u64: UTC seconds */
 	QH_K_MAX
 };
 

@@ -1,0 +1,586 @@
+/*
+ * The workstation facts the support policy asks every customer for (the
+ * members are listed in qh/envinfo.h): collected from uname, /etc,
+ * /proc, statvfs and getifaddrs into one JSON object. `qh-agent info`
+ * prints them (as lines, or the JSON with --json) without a console; the
+ * ACTION{cmd="info"} sends the JSON to the technician, collected in a
+ * worker thread because a hung network file system can block statvfs.
+ */
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <ifaddrs.h>
+#include <limits.h>
+#include <mntent.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qh/envinfo.h"
+#include "qh/err.h"
+#include "qh/json.h"
+#include "qh/log.h"
+#include "agent.h"
+
+#define INFO_MAX	(256 * 1024)	/* the JSON document */
+#define FIELD_MAX	512		/* one value read from a file */
+#define DISKS_MAX	64
+#define IFACES_MAX	64
+#define ADDRS_MAX	32
+
+/* File systems that hold data even when not backed by a /dev node. */
+static const char *const data_fs[] = {
+	"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "vfat", "exfat", "ntfs",
+	"ntfs3", "fuseblk", "f2fs", "jfs", "reiserfs", "nfs", "nfs4", "cifs", "smb3",
+	"9p", "virtiofs", NULL
+};
+
+/* Read-only images mounted from a device (snaps, CDs): not disks. */
+static const char *const image_fs[] = { "squashfs", "iso9660", "udf", NULL };
+
+static int
+in_list(const char *s, const char *const *list)
+{
+	for (; *list != NULL; list++)
+		if (strcmp(s, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Appends "key":"value" with value made valid UTF-8 first (bytes of a
+ * broken sequence become '?'), so the reader on the other side takes it.
+ */
+static int
+kv_str(struct qh_buf *b, const char *key, const char *value)
+{
+	char clean[FIELD_MAX * 2];
+	size_t i, len;
+
+	if (value == NULL)
+		return qh_json_kv_str(b, key, NULL);
+	snprintf(clean, sizeof(clean), "%s", value);
+	len = strlen(clean);
+	if (!qh_utf8_valid((const uint8_t *)clean, len))
+		for (i = 0; i < len; i++)
+			if ((unsigned char)clean[i] >= 0x80)
+				clean[i] = '?';
+	return qh_json_kv_str(b, key, clean);
+}
+
+static void
+chomp(char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == '\r' || s[len - 1] == ' '))
+		s[--len] = '\0';
+}
+
+/* PRETTY_NAME of os-release, unquoted; "" when unknown. */
+static void
+os_name(char *out, size_t len)
+{
+	static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release",
+	    NULL };
+	char line[FIELD_MAX], *v;
+	size_t vl;
+	FILE *f;
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; files[i] != NULL && out[0] == '\0'; i++) {
+		if ((f = fopen(files[i], "re")) == NULL)
+			continue;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "PRETTY_NAME=", 12) != 0)
+				continue;
+			chomp(line);
+			v = line + 12;
+			vl = strlen(v);
+			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+				v[vl - 1] = '\0';
+				v++;
+			}
+			snprintf(out, len, "%s", v);
+			break;
+		}
+		fclose(f);
+	}
+}
+
+/* The value after "key<spaces>:" in the first matching line of file; "" if none. */
+static void
+proc_field(const char *file, const char *key, char *out, size_t len)
+{
+	char line[FIELD_MAX], *p;
+	size_t kl = strlen(key);
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = fopen(file, "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, key, kl) != 0 || (line[kl] != ' ' && line[kl] != '\t' &&
+		    line[kl] != ':'))
+			continue;
+		if ((p = strchr(line + kl, ':')) == NULL)
+			continue;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		chomp(p);
+		snprintf(out, len, "%s", p);
+		break;
+	}
+	fclose(f);
+}
+
+/* A /proc/meminfo value in bytes ("MemTotal:  1234 kB"); -1 if missing. */
+static long long
+meminfo(const char *key)
+{
+	char v[FIELD_MAX];
+	long long n;
+
+	proc_field("/proc/meminfo", key, v, sizeof(v));
+	if (v[0] == '\0' || sscanf(v, "%lld", &n) != 1 || n < 0)
+		return -1;
+	return strstr(v, "kB") != NULL ? n * 1024 : n;
+}
+
+static void
+cpu_model(char *out, size_t len)
+{
+	static const char *const keys[] = { "model name", "Model", "Hardware",
+	    "cpu model", "Processor", "cpu", NULL };
+	int i;
+
+	out[0] = '\0';
+	for (i = 0; keys[i] != NULL && out[0] == '\0'; i++)
+		proc_field("/proc/cpuinfo", keys[i], out, len);
+}
+
+/* The time zone: /etc/timezone, else the zoneinfo name /etc/localtime links to. */
+static void
+time_zone(char *out, size_t len)
+{
+	char link[PATH_MAX], *p;
+	ssize_t n;
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = fopen("/etc/timezone", "re")) != NULL) {
+		if (fgets(out, (int)len, f) == NULL)
+			out[0] = '\0';
+		fclose(f);
+		chomp(out);
+		if (out[0] != '\0')
+			return;
+	}
+	if ((n = readlink("/etc/localtime", link, sizeof(link) - 1)) > 0) {
+		link[n] = '\0';
+		p = strstr(link, "zoneinfo/");
+		snprintf(out, len, "%s", p != NULL ? p + 9 : link);
+		return;
+	}
+	if ((p = getenv("TZ")) != NULL)
+		snprintf(out, len, "%s", p);
+}
+
+static int
+put_disks(struct qh_buf *b)
+{
+	struct mntent ent, *m;
+	struct statvfs sv;
+	struct stat st;
+	dev_t seen[DISKS_MAX];
+	char strings[4096];
+	int nseen = 0, i, first = 1, r = 0, dup;
+	FILE *f;
+
+	if ((r = qh_json_raw(b, "\"disks\":[")) != 0)
+		return r;
+	if ((f = setmntent("/proc/mounts", "re")) == NULL)
+		return qh_json_raw(b, "]");
+	while (r == 0 && nseen < DISKS_MAX &&
+	    (m = getmntent_r(f, &ent, strings, sizeof(strings))) != NULL) {
+		if (in_list(m->mnt_type, image_fs) || (strncmp(m->mnt_fsname, "/dev/", 5) != 0 &&
+		    !in_list(m->mnt_type, data_fs) &&
+		    !(strcmp(m->mnt_type, "overlay") == 0 && strcmp(m->mnt_dir, "/") == 0)))
+			continue;
+		if (stat(m->mnt_dir, &st) == -1 || statvfs(m->mnt_dir, &sv) == -1 ||
+		    sv.f_blocks == 0)
+			continue;
+		/* One line per file system, not per bind mount of it. */
+		for (i = 0, dup = 0; i < nseen; i++)
+			dup |= seen[i] == st.st_dev;
+		if (dup)
+			continue;
+		seen[nseen++] = st.st_dev;
+		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
+		    (r = qh_json_raw(b, "{")) != 0 ||
+		    (r = kv_str(b, "mount", m->mnt_dir)) != 0 ||
+		    (r = qh_json_raw(b, ",")) != 0 ||
+		    (r = kv_str(b, "fs", m->mnt_type)) != 0 ||
+		    (r = qh_json_raw(b, ",")) != 0 ||
+		    (r = qh_json_kv_int(b, "size_bytes", (int64_t)((uint64_t)sv.f_blocks *
+		    sv.f_frsize))) != 0 ||
+		    (r = qh_json_raw(b, ",")) != 0 ||
+		    (r = qh_json_kv_int(b, "free_bytes", (int64_t)((uint64_t)sv.f_bavail *
+		    sv.f_frsize))) != 0 ||
+		    (r = qh_json_raw(b, "}")) != 0)
+			break;
+		first = 0;
+	}
+	endmntent(f);
+	return r != 0 ? r : qh_json_raw(b, "]");
+}
+
+/* One interface with all its addresses, as "ADDR/PREFIX". */
+static int
+put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
+{
+	struct ifaddrs *ifa;
+	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 16];
+	const void *a, *mask;
+	const uint8_t *mb;
+	size_t mlen, i;
+	int prefix, first = 1, n = 0, r;
+
+	if ((r = qh_json_raw(b, "{")) != 0 || (r = kv_str(b, "name", name)) != 0 ||
+	    (r = qh_json_raw(b, ",\"addresses\":[")) != 0)
+		return r;
+	for (ifa = all; ifa != NULL && n < ADDRS_MAX; ifa = ifa->ifa_next) {
+		if (ifa->ifa_addr == NULL || strcmp(ifa->ifa_name, name) != 0)
+			continue;
+		if (ifa->ifa_addr->sa_family == AF_INET) {
+			a = &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
+			mask = ifa->ifa_netmask != NULL ?
+			    &((struct sockaddr_in *)ifa->ifa_netmask)->sin_addr : NULL;
+			mlen = 4;
+		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
+			a = &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
+			mask = ifa->ifa_netmask != NULL ?
+			    &((struct sockaddr_in6 *)ifa->ifa_netmask)->sin6_addr : NULL;
+			mlen = 16;
+		} else
+			continue;
+		if (inet_ntop(ifa->ifa_addr->sa_family, a, addr, sizeof(addr)) == NULL)
+			continue;
+		prefix = 0;
+		for (i = 0, mb = mask; mb != NULL && i < mlen; i++)
+			prefix += __builtin_popcount(mb[i]);
+		if (mask != NULL)
+			snprintf(text, sizeof(text), "%s/%d", addr, prefix);
+		else
+			snprintf(text, sizeof(text), "%s", addr);
+		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
+		    (r = qh_json_str(b, text)) != 0)
+			return r;
+		first = 0;
+		n++;
+	}
+	return qh_json_raw(b, "]}");
+}
+
+static int
+put_interfaces(struct qh_buf *b)
+{
+	struct ifaddrs *all = NULL, *ifa, *o;
+	int first = 1, n = 0, r, dup;
+
+	if ((r = qh_json_raw(b, "\"interfaces\":[")) != 0)
+		return r;
+	if (getifaddrs(&all) == -1)
+		return qh_json_raw(b, "]");
+	for (ifa = all; ifa != NULL && n < IFACES_MAX; ifa = ifa->ifa_next) {
+		/* Each name once, in the order the kernel lists them. */
+		for (o = all, dup = 0; o != ifa; o = o->ifa_next)
+			dup |= strcmp(o->ifa_name, ifa->ifa_name) == 0;
+		if (dup)
+			continue;
+		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
+		    (r = put_interface(b, all, ifa->ifa_name)) != 0)
+			break;
+		first = 0;
+		n++;
+	}
+	freeifaddrs(all);
+	return r != 0 ? r : qh_json_raw(b, "]");
+}
+
+int
+agent_info_json(struct qh_buf *b)
+{
+	struct utsname u;
+	struct sysinfo si;
+	struct passwd pwbuf, *pw = NULL;
+	char pwstrings[4096];
+	char os[FIELD_MAX], kernel[sizeof(u.release) + sizeof(u.version) + 2];
+	char host[256], cpu[FIELD_MAX], tz[PATH_MAX];
+	const char *user = NULL, *locale;
+	long cores;
+	long long total, avail, uptime = -1;
+	int r;
+
+	if (uname(&u) == -1)
+		memset(&u, 0, sizeof(u));
+	snprintf(kernel, sizeof(kernel), "%s %s", u.release, u.version);
+	os_name(os, sizeof(os));
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	/* The _r form: this runs in a worker thread while the loop may call getpwuid. */
+	if (getpwuid_r(geteuid(), &pwbuf, pwstrings, sizeof(pwstrings), &pw) == 0 &&
+	    pw != NULL)
+		user = pw->pw_name;
+	else
+		user = getenv("USER");
+	cpu_model(cpu, sizeof(cpu));
+	if (cpu[0] == '\0')
+		snprintf(cpu, sizeof(cpu), "%s", u.machine);
+	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	total = meminfo("MemTotal");
+	avail = meminfo("MemAvailable");
+	if (sysinfo(&si) == 0) {
+		uptime = si.uptime;
+		if (total < 0)
+			total = (long long)si.totalram * si.mem_unit;
+		if (avail < 0)
+			avail = (long long)si.freeram * si.mem_unit;
+	}
+	if ((locale = getenv("LC_ALL")) == NULL || *locale == '\0')
+		if ((locale = getenv("LANG")) == NULL || *locale == '\0')
+			locale = "C";
+	time_zone(tz, sizeof(tz));
+
+	if ((r = qh_json_raw(b, "{")) != 0 ||
+	    (r = kv_str(b, "os", os[0] != '\0' ? os : u.sysname)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "kernel", kernel)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "arch", u.machine)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "hostname", host)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "user", user)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "cpu_model", cpu)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = qh_json_kv_int(b, "cpu_cores", cores > 0 ? cores : 1)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = qh_json_kv_int(b, "memory_total_bytes", total)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = qh_json_kv_int(b, "memory_available_bytes", avail)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = put_disks(b)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = qh_json_kv_int(b, "uptime_seconds", uptime)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "locale", locale)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = kv_str(b, "timezone", tz[0] != '\0' ? tz : NULL)) != 0 ||
+	    (r = qh_json_raw(b, ",")) != 0 || (r = put_interfaces(b)) != 0 ||
+	    (r = qh_json_raw(b, "}")) != 0)
+		return r;
+	return 0;
+}
+
+/* qh-agent info [--json]. */
+
+int
+cmd_info(struct qh_cli *c)
+{
+	struct qh_buf json, text;
+	int r, status = QH_EXIT_OK;
+
+	if (agent_log_level(c) != 0)
+		return qh_cli_usage(c, "bad --log-level");
+	qh_buf_init(&json, INFO_MAX);
+	qh_buf_init(&text, INFO_MAX);
+	if ((r = agent_info_json(&json)) != 0) {
+		status = qh_cli_fail(c, "cannot collect the facts: %s", qh_strerror(r));
+		goto out;
+	}
+	if (qh_cli_flag(c, "json")) {
+		fwrite(qh_buf_ptr(&json), 1, qh_buf_len(&json), stdout);
+		fputc('\n', stdout);
+	} else if ((r = qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json),
+	    &text)) != 0) {
+		status = qh_cli_fail(c, "cannot show the facts: %s", qh_strerror(r));
+		goto out;
+	} else
+		fwrite(qh_buf_ptr(&text), 1, qh_buf_len(&text), stdout);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = qh_cli_fail(c, "cannot write the output");
+out:
+	qh_buf_release(&json);
+	qh_buf_release(&text);
+	return status;
+}
+
+/* ACTION{cmd="info"}: collected in a worker thread, sent with flow control. */
+
+struct info_job {
+	uv_work_t work;
+	struct qh_chan *ch;		/* NULL once closed or gone */
+	char login[QH_ID_MAX + 1];
+	struct qh_buf json;
+	int result;			/* of agent_info_json */
+	int busy;			/* the work is queued or running */
+	int collected;			/* and done: sending */
+	uv_timer_t closer;		/* closed last; its callback frees */
+	int closing;
+};
+
+static void
+job_freed(uv_handle_t *h)
+{
+	struct info_job *j = h->data;
+
+	qh_buf_release(&j->json);
+	free(j);
+}
+
+/* Frees j (from a close callback) once the channel is gone and the work is done. */
+static void
+job_maybe_free(struct info_job *j)
+{
+	if (j->ch != NULL || j->busy || j->closing)
+		return;
+	j->closing = 1;
+	uv_close((uv_handle_t *)&j->closer, job_freed);
+}
+
+/*
+ * Sends the JSON as far as the window allows; at its end EXIT{status=0},
+ * EOF and CLOSE, so that the console sees the command finished, as after
+ * an exec.
+ */
+static void
+job_send(struct info_job *j)
+{
+	struct qh_buf b;
+	ssize_t n;
+
+	while (j->ch != NULL && qh_buf_len(&j->json) > 0) {
+		if ((n = qh_chan_write(j->ch, 0, qh_buf_ptr(&j->json),
+		    qh_buf_len(&j->json))) < 0) {
+			qh_buf_reset(&j->json);
+			break;
+		}
+		if (n == 0)
+			return;		/* on_writable resumes */
+		(void)qh_buf_consume(&j->json, (size_t)n);
+	}
+	qh_buf_init(&b, 64);
+	if (j->ch != NULL && qh_msg_begin(&b, QH_MSG_EXIT) == 0 &&
+	    qh_msg_put_u32(&b, QH_K_STATUS, 0) == 0)
+		(void)qh_chan_send_msg(j->ch, &b);
+	qh_buf_release(&b);
+	if (j->ch != NULL)
+		(void)qh_chan_eof(j->ch);
+	if (j->ch != NULL)
+		qh_chan_close(j->ch);
+	j->ch = NULL;
+	job_maybe_free(j);
+}
+
+static void
+job_work(uv_work_t *w)
+{
+	struct info_job *j = w->data;
+
+	j->result = agent_info_json(&j->json);
+}
+
+static void
+job_done(uv_work_t *w, int status)
+{
+	struct info_job *j = w->data;
+
+	j->busy = 0;
+	if (j->ch == NULL) {
+		job_maybe_free(j);
+		return;
+	}
+	if (status != 0 || j->result != 0) {
+		qh_warn("info for %s: %s", j->login, status != 0 ? uv_strerror(status) :
+		    qh_strerror(j->result));
+		qh_buf_reset(&j->json);
+		(void)qh_buf_put(&j->json, "{}", 2);
+	}
+	j->collected = 1;
+	job_send(j);
+}
+
+static void
+job_writable(struct qh_chan *ch)
+{
+	struct info_job *j = qh_chan_arg(ch);
+
+	if (j->collected)
+		job_send(j);
+}
+
+static void
+job_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	qh_chan_consume(ch, len);
+}
+
+static void
+job_close(struct qh_chan *ch)
+{
+	struct info_job *j = qh_chan_arg(ch);
+
+	j->ch = NULL;
+	job_maybe_free(j);
+}
+
+static const struct qh_chan_ops job_ops = {
+	.on_data = job_data,
+	.on_writable = job_writable,
+	.on_close = job_close,
+};
+
+int
+info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m)
+{
+	struct info_job *j;
+	char *login = NULL;
+	int r;
+
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		qh_chan_refuse(ch, "internal", "the agent is out of memory");
+		return 0;
+	}
+	qh_buf_init(&j->json, INFO_MAX);
+	(void)qh_msg_get_str(m, QH_K_LOGIN, &login);
+	snprintf(j->login, sizeof(j->login), "%s", login != NULL ? login : "?");
+	ui_sanitize(j->login);
+	free(login);
+	uv_timer_init(loop, &j->closer);
+	j->closer.data = j;
+	j->work.data = j;
+	ui_notice("%s reads this PC's facts (system, memory, disks, network)", j->login);
+	j->ch = ch;
+	if ((r = qh_chan_accept(ch, QH_MUX_MIN_WINDOW, &job_ops, j)) != 0) {
+		qh_debug("accept: %s", qh_strerror(r));
+		j->ch = NULL;
+		job_maybe_free(j);
+		return 0;
+	}
+	if ((r = uv_queue_work(loop, &j->work, job_work, job_done)) != 0) {
+		qh_warn("info: %s", uv_strerror(r));
+		(void)qh_buf_put(&j->json, "{}", 2);
+		j->collected = 1;
+		job_send(j);
+		return 0;
+	}
+	j->busy = 1;
+	return 0;
+}

@@ -1,0 +1,665 @@
+/*
+ * Tunnels (see qh/tunnel.h): a TCP socket and a channel relaying to each
+ * other. Channel bytes go to the socket with uv_try_write when nothing is
+ * queued, else through a ring the size of the window we granted, and are
+ * credited back to the peer only when written. Socket bytes are read one
+ * chunk at a time into a fixed buffer and reading stops while part of a
+ * chunk waits for channel window; on_writable resumes it.
+ */
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/tunnel.h"
+
+enum tunnel_state {
+	TN_NEW,		/* a socket, no channel yet */
+	TN_CONNECTING,	/* resolving or connecting; the peer's channel is held */
+	TN_OPENING,	/* our OPEN is out; waiting for the answer */
+	TN_OPEN,	/* bytes flow */
+	TN_DONE,	/* ending: handles closing, on_end follows */
+};
+
+struct qh_tunnel {
+	uv_loop_t *loop;
+	const struct qh_tunnel_ops *ops;
+	void *arg;
+	enum tunnel_state state;
+	struct qh_chan *ch;		/* NULL once closed or gone */
+	uint32_t window;		/* granted to the peer; the ring's size */
+
+	uv_tcp_t tcp;
+	uv_timer_t timer;		/* bounds resolving and connecting */
+	int nhandles;			/* tcp and timer, until their close callbacks */
+	int retry;			/* tcp closes to try the next address */
+
+	/* Connecting (the agent's side). */
+	uv_getaddrinfo_t gai;
+	int gai_busy;
+	uv_connect_t creq;
+	struct addrinfo *addrs;		/* from uv_getaddrinfo */
+	struct addrinfo *next;		/* the next address to try */
+	struct addrinfo literal_ai;	/* an address literal needs no lookup */
+	struct sockaddr_storage literal;
+	char target[300];		/* HOST:PORT, for messages */
+	char reason[128];		/* why the last attempt failed */
+
+	/* Channel -> socket. */
+	uint8_t *ring;			/* window bytes, allocated on first need */
+	size_t rhead, rlen;		/* queued bytes, from rhead (wrapping) */
+	size_t wlen;			/* of which in flight in wreq */
+	uv_write_t wreq;
+	uv_shutdown_t sreq;
+	unsigned writing:1;		/* wreq in flight */
+	unsigned chan_eof:1;		/* the peer sent EOF */
+	unsigned shut_sent:1;		/* uv_shutdown issued */
+	unsigned shut_done:1;		/* and completed: this direction is over */
+
+	/* Socket -> channel. */
+	unsigned reading:1;		/* uv_read_start in force */
+	unsigned sock_eof:1;		/* the socket sent EOF */
+	unsigned eof_sent:1;		/* and the channel got it: this direction is over */
+	size_t poff, plen;		/* bytes of rbuf not yet taken by the channel */
+
+	int err;			/* how it ended, for on_end */
+	char text[512];
+	uint64_t to_sock, to_chan;
+	uint8_t rbuf[QH_TUNNEL_READ_CHUNK];
+};
+
+static const struct qh_chan_ops tunnel_chan_ops;
+static void tunnel_end(struct qh_tunnel *tn, int err, const char *text);
+static void connect_next(struct qh_tunnel *tn);
+
+struct qh_tunnel *
+qh_tunnel_new(uv_loop_t *loop, uint32_t window, const struct qh_tunnel_ops *ops,
+    void *arg)
+{
+	struct qh_tunnel *tn;
+
+	if ((tn = calloc(1, sizeof(*tn))) == NULL)
+		return NULL;
+	if (window == 0)
+		window = QH_MUX_WINDOW;
+	if (window < QH_MUX_MIN_WINDOW)
+		window = QH_MUX_MIN_WINDOW;
+	if (window > QH_MUX_MAX_WINDOW)
+		window = QH_MUX_MAX_WINDOW;
+	tn->loop = loop;
+	tn->ops = ops;
+	tn->arg = arg;
+	tn->window = window;
+	tn->state = TN_NEW;
+	uv_tcp_init(loop, &tn->tcp);
+	tn->tcp.data = tn;
+	uv_timer_init(loop, &tn->timer);
+	tn->timer.data = tn;
+	tn->nhandles = 2;
+	return tn;
+}
+
+uv_stream_t *
+qh_tunnel_stream(struct qh_tunnel *tn)
+{
+	return (uv_stream_t *)&tn->tcp;
+}
+
+void *
+qh_tunnel_arg(const struct qh_tunnel *tn)
+{
+	return tn->arg;
+}
+
+void
+qh_tunnel_bytes(const struct qh_tunnel *tn, uint64_t *to_sock, uint64_t *to_chan)
+{
+	*to_sock = tn->to_sock;
+	*to_chan = tn->to_chan;
+}
+
+/* Ending. */
+
+/* Frees the tunnel once its handles are closed and no lookup is outstanding. */
+static void
+tunnel_maybe_free(struct qh_tunnel *tn)
+{
+	if (tn->nhandles > 0 || tn->gai_busy || tn->retry)
+		return;
+	if (tn->ops != NULL && tn->ops->on_end != NULL)
+		tn->ops->on_end(tn, tn->err, tn->text[0] != '\0' ? tn->text : NULL);
+	if (tn->addrs != NULL)
+		uv_freeaddrinfo(tn->addrs);
+	free(tn->ring);
+	free(tn);
+}
+
+static void
+handle_closed(uv_handle_t *h)
+{
+	struct qh_tunnel *tn = h->data;
+
+	tn->nhandles--;
+	if (h == (uv_handle_t *)&tn->tcp && tn->retry) {
+		/* A failed connect leaves the socket unusable: a new one. */
+		tn->retry = 0;
+		if (tn->state == TN_CONNECTING) {
+			uv_tcp_init(tn->loop, &tn->tcp);
+			tn->tcp.data = tn;
+			tn->nhandles++;
+			connect_next(tn);
+			return;
+		}
+	}
+	tunnel_maybe_free(tn);
+}
+
+/*
+ * Ends the tunnel once: closes the channel (refusing it with text while it
+ * is still held), the socket and the timer; on_end runs from the last
+ * close callback.
+ */
+static void
+tunnel_end(struct qh_tunnel *tn, int err, const char *text)
+{
+	struct qh_chan *ch = tn->ch;
+
+	if (tn->state == TN_DONE)
+		return;
+	qh_debug("tunnel %s: ends: %s%s%s", tn->target, qh_strerror(err),
+	    text != NULL ? ": " : "", text != NULL ? text : "");
+	tn->state = TN_DONE;
+	tn->err = err;
+	if (text != NULL)
+		snprintf(tn->text, sizeof(tn->text), "%s", text);
+	tn->ch = NULL;
+	if (ch != NULL) {
+		if (qh_chan_pending(ch))
+			qh_chan_refuse(ch, "connect", text != NULL ? text :
+			    "the connection could not be made");
+		else
+			qh_chan_close(ch);
+	}
+	if (tn->gai_busy)
+		(void)uv_cancel((uv_req_t *)&tn->gai);
+	if (!uv_is_closing((uv_handle_t *)&tn->tcp))
+		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
+	if (!uv_is_closing((uv_handle_t *)&tn->timer))
+		uv_close((uv_handle_t *)&tn->timer, handle_closed);
+}
+
+void
+qh_tunnel_close(struct qh_tunnel *tn)
+{
+	tunnel_end(tn, QH_ERR_CLOSED, NULL);
+}
+
+/* Both directions are over: a clean end. */
+static void
+check_done(struct qh_tunnel *tn)
+{
+	if (tn->state == TN_OPEN && tn->eof_sent && tn->shut_done)
+		tunnel_end(tn, 0, NULL);
+}
+
+/* Socket -> channel. */
+
+/*
+ * Sends what the last read left to the channel; passes EOF on once all is
+ * sent. Returns 1 when nothing is left, 0 when waiting for window.
+ */
+static int
+to_chan_flush(struct qh_tunnel *tn)
+{
+	ssize_t n;
+
+	while (tn->plen > 0) {
+		if (tn->ch == NULL)
+			return 0;
+		if ((n = qh_chan_write(tn->ch, 0, tn->rbuf + tn->poff, tn->plen)) < 0) {
+			tunnel_end(tn, (int)n, NULL);
+			return 0;
+		}
+		if (n == 0)
+			return 0;	/* on_writable resumes */
+		tn->poff += (size_t)n;
+		tn->plen -= (size_t)n;
+		tn->to_chan += (uint64_t)n;
+	}
+	tn->poff = 0;
+	if (tn->sock_eof && !tn->eof_sent && tn->ch != NULL) {
+		tn->eof_sent = 1;
+		(void)qh_chan_eof(tn->ch);
+		check_done(tn);
+	}
+	return 1;
+}
+
+static void
+sock_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct qh_tunnel *tn = h->data;
+
+	if (tn->plen > 0)
+		*buf = uv_buf_init(NULL, 0);	/* UV_ENOBUFS: pause */
+	else
+		*buf = uv_buf_init((char *)tn->rbuf, sizeof(tn->rbuf));
+}
+
+static void
+sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct qh_tunnel *tn = s->data;
+
+	if (tn->state != TN_OPEN || nread == 0)
+		return;
+	if (nread == UV_ENOBUFS) {
+		uv_read_stop(s);
+		tn->reading = 0;
+		return;
+	}
+	if (nread < 0) {
+		uv_read_stop(s);
+		tn->reading = 0;
+		if (nread != UV_EOF) {
+			qh_debug("tunnel %s: read: %s", tn->target, uv_strerror((int)nread));
+			tunnel_end(tn, qh_err_from_uv((int)nread), NULL);
+			return;
+		}
+		tn->sock_eof = 1;
+		(void)to_chan_flush(tn);
+		return;
+	}
+	tn->poff = 0;
+	tn->plen = (size_t)nread;
+	if (!to_chan_flush(tn) && tn->reading && tn->state == TN_OPEN) {
+		uv_read_stop(s);
+		tn->reading = 0;
+	}
+}
+
+static void
+sock_read_resume(struct qh_tunnel *tn)
+{
+	int r;
+
+	if (tn->state != TN_OPEN || tn->reading || tn->sock_eof || tn->plen > 0)
+		return;
+	if ((r = uv_read_start((uv_stream_t *)&tn->tcp, sock_alloc, sock_read)) != 0) {
+		qh_debug("tunnel %s: read start: %s", tn->target, uv_strerror(r));
+		tunnel_end(tn, qh_err_from_uv(r), NULL);
+		return;
+	}
+	tn->reading = 1;
+}
+
+/* Channel -> socket. */
+
+static void sock_write_kick(struct qh_tunnel *tn);
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct qh_tunnel *tn = req->data;
+
+	if (tn->state != TN_OPEN)
+		return;
+	if (status < 0)
+		qh_debug("tunnel %s: shutdown: %s", tn->target, uv_strerror(status));
+	tn->shut_done = 1;
+	check_done(tn);
+}
+
+static void
+sock_written(uv_write_t *req, int status)
+{
+	struct qh_tunnel *tn = req->data;
+	size_t n = tn->wlen;
+
+	tn->writing = 0;
+	tn->wlen = 0;
+	if (tn->state != TN_OPEN)
+		return;		/* cancelled by the close */
+	if (status < 0) {
+		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(status));
+		tunnel_end(tn, qh_err_from_uv(status), NULL);
+		return;
+	}
+	tn->rhead = (tn->rhead + n) % tn->window;
+	tn->rlen -= n;
+	tn->to_sock += n;
+	if (tn->ch != NULL)
+		qh_chan_consume(tn->ch, n);
+	sock_write_kick(tn);
+}
+
+/* Writes the ring if no write is in flight; shuts down after the peer's EOF. */
+static void
+sock_write_kick(struct qh_tunnel *tn)
+{
+	uv_buf_t b[2];
+	size_t first;
+	int r;
+
+	if (tn->state != TN_OPEN || tn->writing)
+		return;
+	if (tn->rlen == 0) {
+		if (tn->chan_eof && !tn->shut_sent) {
+			tn->shut_sent = 1;
+			tn->sreq.data = tn;
+			if ((r = uv_shutdown(&tn->sreq, (uv_stream_t *)&tn->tcp,
+			    on_shutdown)) != 0) {
+				qh_debug("tunnel %s: shutdown: %s", tn->target,
+				    uv_strerror(r));
+				tn->shut_done = 1;
+				check_done(tn);
+			}
+		}
+		return;
+	}
+	first = tn->window - tn->rhead;
+	if (first > tn->rlen)
+		first = tn->rlen;
+	b[0] = uv_buf_init((char *)tn->ring + tn->rhead, (unsigned int)first);
+	b[1] = uv_buf_init((char *)tn->ring, (unsigned int)(tn->rlen - first));
+	tn->wreq.data = tn;
+	if ((r = uv_write(&tn->wreq, (uv_stream_t *)&tn->tcp, b, tn->rlen > first ? 2 : 1,
+	    sock_written)) != 0) {
+		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(r));
+		tunnel_end(tn, qh_err_from_uv(r), NULL);
+		return;
+	}
+	tn->writing = 1;
+	tn->wlen = tn->rlen;
+}
+
+/* Channel callbacks. */
+
+static void
+chan_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+{
+	struct qh_tunnel *tn = qh_chan_arg(ch);
+	char *text = NULL;
+
+	if (tn->state != TN_OPENING)
+		return;
+	if (err != 0) {
+		tn->ch = NULL;	/* the mux frees it */
+		if (m != NULL)
+			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+		tunnel_end(tn, QH_ERR_REFUSED, text != NULL ? text :
+		    "the peer refused the connection");
+		free(text);
+		return;
+	}
+	tn->state = TN_OPEN;
+	if (tn->ops->on_start != NULL)
+		tn->ops->on_start(tn);
+	sock_read_resume(tn);
+}
+
+static void
+chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct qh_tunnel *tn = qh_chan_arg(ch);
+	size_t tail, first;
+	uv_buf_t b;
+	int n;
+
+	if (tn->state != TN_OPEN || ext || tn->chan_eof) {
+		qh_chan_consume(ch, len);	/* nowhere to go */
+		return;
+	}
+	/* Straight to the socket when nothing is queued: no copy. */
+	if (!tn->writing && tn->rlen == 0) {
+		b = uv_buf_init((char *)p, (unsigned int)len);
+		n = uv_try_write((uv_stream_t *)&tn->tcp, &b, 1);
+		if (n < 0 && n != UV_EAGAIN) {
+			qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(n));
+			tunnel_end(tn, qh_err_from_uv(n), NULL);
+			return;
+		}
+		if (n > 0) {
+			qh_chan_consume(ch, (size_t)n);
+			tn->to_sock += (uint64_t)n;
+			p += n;
+			len -= (size_t)n;
+		}
+		if (len == 0)
+			return;
+	}
+	/* The window we granted bounds what can be outstanding. */
+	if (len > tn->window - tn->rlen) {
+		qh_warn("tunnel %s: the peer sent past the window", tn->target);
+		tunnel_end(tn, QH_ERR_PROTOCOL, NULL);
+		return;
+	}
+	if (tn->ring == NULL && (tn->ring = malloc(tn->window)) == NULL) {
+		tunnel_end(tn, QH_ERR_NOMEM, NULL);
+		return;
+	}
+	tail = (tn->rhead + tn->rlen) % tn->window;
+	first = tn->window - tail;
+	if (first > len)
+		first = len;
+	memcpy(tn->ring + tail, p, first);
+	memcpy(tn->ring, p + first, len - first);
+	tn->rlen += len;
+	sock_write_kick(tn);
+}
+
+static void
+chan_eof(struct qh_chan *ch)
+{
+	struct qh_tunnel *tn = qh_chan_arg(ch);
+
+	tn->chan_eof = 1;
+	sock_write_kick(tn);
+}
+
+static void
+chan_writable(struct qh_chan *ch)
+{
+	struct qh_tunnel *tn = qh_chan_arg(ch);
+
+	if (tn->state == TN_OPEN && to_chan_flush(tn))
+		sock_read_resume(tn);
+}
+
+/* The peer closed the channel, or the connection died. */
+static void
+chan_close(struct qh_chan *ch)
+{
+	struct qh_tunnel *tn = qh_chan_arg(ch);
+	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof &&
+	    tn->rlen == 0;
+
+	tn->ch = NULL;
+	tunnel_end(tn, clean ? 0 : QH_ERR_CLOSED, tn->state == TN_CONNECTING ?
+	    "the connection to the console was lost" : NULL);
+}
+
+static const struct qh_chan_ops tunnel_chan_ops = {
+	.on_open_result = chan_open_result,
+	.on_data = chan_data,
+	.on_eof = chan_eof,
+	.on_writable = chan_writable,
+	.on_close = chan_close,
+};
+
+/* Opening (the technician's side). */
+
+int
+qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf *req)
+{
+	if (tn->state != TN_NEW)
+		return QH_ERR_ARG;
+	(void)uv_tcp_nodelay(&tn->tcp, 1);
+	tn->state = TN_OPENING;
+	if ((tn->ch = qh_chan_open(mux, req, tn->window, &tunnel_chan_ops, tn)) == NULL) {
+		tunnel_end(tn, QH_ERR_LIMIT, "cannot open a channel");
+		return QH_ERR_LIMIT;
+	}
+	return 0;
+}
+
+/* Connecting (the agent's side). */
+
+/* No address answered: refuse the held channel with the last reason. */
+static void
+connect_fail(struct qh_tunnel *tn)
+{
+	char text[sizeof(tn->target) + sizeof(tn->reason) + 32];
+
+	snprintf(text, sizeof(text), "cannot connect to %s: %s", tn->target,
+	    tn->reason[0] != '\0' ? tn->reason : "no address");
+	tunnel_end(tn, QH_ERR_REFUSED, text);
+}
+
+static void
+on_connected(uv_connect_t *req, int status)
+{
+	struct qh_tunnel *tn = req->data;
+	struct qh_chan *ch = tn->ch;
+	int r;
+
+	if (tn->state != TN_CONNECTING)
+		return;		/* cancelled by the close */
+	if (status < 0) {
+		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(status));
+		qh_debug("tunnel %s: connect: %s", tn->target, tn->reason);
+		if (tn->next == NULL) {
+			connect_fail(tn);
+			return;
+		}
+		/* handle_closed makes a new socket and tries the next address. */
+		tn->retry = 1;
+		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
+		return;
+	}
+	uv_timer_stop(&tn->timer);
+	(void)uv_tcp_nodelay(&tn->tcp, 1);
+	if ((r = qh_chan_accept(ch, tn->window, &tunnel_chan_ops, tn)) != 0) {
+		tunnel_end(tn, r, NULL);
+		return;
+	}
+	tn->state = TN_OPEN;
+	qh_debug("tunnel %s: connected", tn->target);
+	if (tn->ops->on_start != NULL)
+		tn->ops->on_start(tn);
+	sock_read_resume(tn);
+}
+
+/* Connects to the next address; failures come to on_connected. */
+static void
+connect_next(struct qh_tunnel *tn)
+{
+	struct addrinfo *ai = tn->next;
+	int r;
+
+	if (ai == NULL) {
+		connect_fail(tn);
+		return;
+	}
+	tn->next = ai->ai_next;
+	tn->creq.data = tn;
+	if ((r = uv_tcp_connect(&tn->creq, &tn->tcp, ai->ai_addr, on_connected)) != 0) {
+		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(r));
+		if (tn->next == NULL) {
+			connect_fail(tn);
+			return;
+		}
+		tn->retry = 1;
+		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
+	}
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct qh_tunnel *tn = req->data;
+
+	tn->gai_busy = 0;
+	if (tn->state != TN_CONNECTING) {
+		if (res != NULL)
+			uv_freeaddrinfo(res);
+		tunnel_maybe_free(tn);
+		return;
+	}
+	if (status < 0 || res == NULL) {
+		snprintf(tn->reason, sizeof(tn->reason), "%s", status < 0 ?
+		    uv_strerror(status) : "no address");
+		connect_fail(tn);
+		return;
+	}
+	tn->addrs = tn->next = res;
+	connect_next(tn);
+}
+
+static void
+on_timeout(uv_timer_t *h)
+{
+	struct qh_tunnel *tn = h->data;
+
+	if (tn->state != TN_CONNECTING)
+		return;
+	snprintf(tn->reason, sizeof(tn->reason), "connection timed out");
+	connect_fail(tn);
+}
+
+/* An address literal needs no lookup: one address to try. */
+static int
+literal_address(struct qh_tunnel *tn, const char *host, int port)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&tn->literal;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&tn->literal;
+
+	memset(&tn->literal_ai, 0, sizeof(tn->literal_ai));
+	if (uv_ip4_addr(host, port, sin) == 0)
+		tn->literal_ai.ai_addrlen = sizeof(*sin);
+	else if (uv_ip6_addr(host, port, sin6) == 0)
+		tn->literal_ai.ai_addrlen = sizeof(*sin6);
+	else
+		return 0;
+	tn->literal_ai.ai_family = tn->literal.ss_family;
+	tn->literal_ai.ai_socktype = SOCK_STREAM;
+	tn->literal_ai.ai_addr = (struct sockaddr *)&tn->literal;
+	tn->next = &tn->literal_ai;
+	return 1;
+}
+
+int
+qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, int port)
+{
+	struct addrinfo hints;
+	char service[8];
+	int r;
+
+	if (tn->state != TN_NEW)
+		return QH_ERR_ARG;
+	qh_chan_hold(ch, &tunnel_chan_ops, tn);
+	tn->ch = ch;
+	tn->state = TN_CONNECTING;
+	snprintf(tn->target, sizeof(tn->target), strchr(host, ':') != NULL ?
+	    "[%s]:%d" : "%s:%d", host, port);
+	uv_timer_start(&tn->timer, on_timeout, QH_TUNNEL_CONNECT_MS, 0);
+	if (literal_address(tn, host, port)) {
+		connect_next(tn);
+		return 0;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	snprintf(service, sizeof(service), "%d", port);
+	tn->gai.data = tn;
+	if ((r = uv_getaddrinfo(tn->loop, &tn->gai, on_resolved, host, service,
+	    &hints)) != 0) {
+		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(r));
+		connect_fail(tn);
+		return qh_err_from_uv(r);
+	}
+	tn->gai_busy = 1;
+	return 0;
+}

@@ -1,0 +1,106 @@
+/*
+ * qh-console info: the facts of the customer's workstation that the
+ * support policy asks for (system, CPU, memory, disks, network), as the
+ * agent reports them: readable lines, or its JSON object with --json.
+ */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "qh/buf.h"
+#include "qh/cli.h"
+#include "qh/envinfo.h"
+#include "qh/err.h"
+#include "qh/mux.h"
+#include "qh/wire.h"
+#include "console.h"
+#include "tech.h"
+
+#define INFO_JSON_MAX	(1024 * 1024)	/* the agent's document */
+
+struct info_state {
+	struct qh_buf json;
+	int overflow;		/* the agent sent more than INFO_JSON_MAX */
+};
+
+/* Collects the document; it is printed once the connection is closed. */
+static void
+info_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
+{
+	struct info_state *x = tech_arg(t);
+
+	if (!ext && qh_buf_put(&x->json, p, len) != 0)
+		x->overflow = 1;
+	tech_consume(t, len);
+}
+
+static int
+info_on_end(struct tech *t)
+{
+	struct info_state *x = tech_arg(t);
+
+	if (x->overflow) {
+		tech_say(t, "the agent's answer is larger than %d bytes", INFO_JSON_MAX);
+		return QH_EXIT_FAIL;
+	}
+	if (qh_buf_len(&x->json) == 0) {
+		tech_say(t, "the agent sent no facts");
+		return QH_EXIT_FAIL;
+	}
+	return QH_EXIT_OK;
+}
+
+static const struct tech_ops info_ops = {
+	.on_data = info_on_data,
+	.on_end = info_on_end,
+};
+
+int
+cmd_info(struct qh_cli *c)
+{
+	struct info_state x;
+	char code[TECH_CODE_LEN + 1];
+	struct tech *t = NULL;
+	struct qh_buf req, text;
+	uint32_t flags = qh_cli_flag(c, "allow-overdraft") ? TECH_FLAG_OVERDRAFT : 0;
+	int status, r;
+
+	if (tech_parse_code(c->argv[0], code) != 0)
+		return qh_cli_usage(c, "CODE is six digits: 482913 or \"482 913\"");
+	x.overflow = 0;
+	qh_buf_init(&x.json, INFO_JSON_MAX);
+	qh_buf_init(&text, INFO_JSON_MAX);
+	qh_buf_init(&req, 1024);
+	if ((status = tech_new(c, &info_ops, &x, &t)) != 0)
+		goto out;
+	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
+	    qh_msg_put_str(&req, QH_K_CMD, "info") != 0 ||
+	    qh_msg_put_str(&req, QH_K_CODE, code) != 0 ||
+	    qh_msg_put_u32(&req, QH_K_FLAGS, flags) != 0) {
+		status = qh_cli_fail(c, "cannot build the request");
+		goto out;
+	}
+	status = tech_run(t, &req);
+	/* Printed after the loop, when stdout is an ordinary blocking stream again. */
+	tech_free(t);
+	t = NULL;
+	if (status != QH_EXIT_OK)
+		goto out;
+	if (qh_cli_flag(c, "json")) {
+		fwrite(qh_buf_ptr(&x.json), 1, qh_buf_len(&x.json), stdout);
+		fputc('\n', stdout);
+	} else if ((r = qh_envinfo_text(qh_buf_ptr(&x.json), qh_buf_len(&x.json),
+	    &text)) != 0) {
+		status = qh_cli_fail(c, "the agent's facts are not readable: %s",
+		    qh_strerror(r));
+		goto out;
+	} else
+		fwrite(qh_buf_ptr(&text), 1, qh_buf_len(&text), stdout);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		status = qh_cli_fail(c, "cannot write the output");
+out:
+	tech_free(t);
+	qh_buf_release(&req);
+	qh_buf_release(&text);
+	qh_buf_release(&x.json);
+	return status;
+}

@@ -1,0 +1,876 @@
+/*
+ * Receiving a support ticket from an agent (`qh-agent ticket`).
+ *
+ * The agent opens one channel with REQUEST{cmd="ticket"}, sends the
+ * metadata as channel messages and TICKET_GO, waits for our TICKET_GO,
+ * streams the attachments as DATA in the order it described them and ends
+ * with MSG EXIT. Each attachment goes into its own temporary file under
+ * STATE/attachments/tmp/ while its SHA-256 is computed; one that does not
+ * match, or an upload that breaks off, removes every temporary file and
+ * files nothing. Once all arrived, a thread-pool job syncs them and moves
+ * them into the content-addressed store (STATE/attachments/ab/<sha256>,
+ * one copy per content), and then one transaction writes the ticket, its
+ * attachments and its proposals. The agent's idempotency key is UNIQUE, so
+ * a retry after a cut files the ticket once and a retry after success gets
+ * the same number back.
+ */
+#include <sys/queue.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "calendar.h"
+#include "db.h"
+#include "serve.h"
+#include "ticket.h"
+
+#define TMP_NAME_LEN	32	/* hex characters of a temporary file's name */
+#define UPLOADS_MAX	16	/* uploads in progress at once, all agents */
+#define UPLOADS_PER_AGENT 2	/* ... and from one PC */
+#define UPLOAD_IDLE_MS	(120 * 1000)	/* an upload this long without a frame ends */
+
+enum upload_state {
+	UP_META,	/* collecting metadata until the agent's TICKET_GO */
+	UP_DATA,	/* receiving attachments until MSG EXIT */
+	UP_STORE,	/* the thread pool syncs and moves the files */
+	UP_DONE,	/* answered or failed; being freed */
+};
+
+struct upload {
+	struct server *srv;
+	struct qh_chan *ch;		/* NULL once the channel is gone */
+	enum upload_state state;
+	char who[2 * QH_ID_MAX + 16];	/* "agent X of Y", for logs */
+	char customer[QH_ID_MAX + 1];
+	char agent_id[QH_ID_MAX + 1];
+	struct qh_ticket t;
+	char tmp[QH_TICKET_FILES_MAX][TMP_NAME_LEN + 1];	/* "" when none */
+	int cur;			/* the attachment DATA goes to */
+	uint64_t cur_got;		/* its bytes so far */
+	uint64_t got;			/* all bytes so far */
+	int fd;				/* cur's temporary file, or -1 */
+	EVP_MD_CTX *md;
+	uv_work_t work;
+	int store_err;			/* set by the thread-pool job */
+	int gone;			/* the channel closed during UP_STORE */
+	uv_timer_t idle;		/* UPLOAD_IDLE_MS without a frame */
+	int timer_on;			/* idle is initialised: free in its close callback */
+	int listed;			/* on the uploads list */
+	LIST_ENTRY(upload) link;
+};
+
+static const struct qh_chan_ops upload_ops;
+static const struct qh_chan_ops answered_ops = { 0 };
+static LIST_HEAD(, upload) uploads = LIST_HEAD_INITIALIZER(uploads);	/* in progress */
+
+/* Policy. */
+
+int
+ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int64_t *due,
+    int64_t *deadline)
+{
+	int64_t day = conf->close_min - conf->open_min;
+	int r;
+
+	*deadline = 0;
+	if (strcmp(plan, "premium") == 0)
+		return calendar_add_business(conf, t, TICKET_PREMIUM_MINUTES, due);
+	if ((r = calendar_add_business(conf, t, day, due)) != 0)
+		return r;
+	return calendar_add_business(conf, t, 2 * day, deadline);
+}
+
+int
+ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
+    int64_t now, char *why, size_t whylen)
+{
+	int i, outside = 0;
+
+	for (i = 0; i < t->nslots; i++) {
+		if (t->slots[i].utc < now) {
+			snprintf(why, whylen, "the proposed appointment %s lies in the past",
+			    t->slots[i].when);
+			return QH_ERR_REFUSED;
+		}
+		if (calendar_after_hours(conf, t->slots[i].utc))
+			outside = 1;
+	}
+	if (strcmp(t->kind, "installation") != 0)
+		return 0;
+	if (t->nslots == 0) {
+		snprintf(why, whylen, "installation tickets need at least one proposed "
+		    "appointment (--propose YYYY-MM-DDTHH:MM)");
+		return QH_ERR_REFUSED;
+	}
+	if (outside && t->nslots < 2) {
+		snprintf(why, whylen, "installations outside business hours need at least "
+		    "two proposed appointments");
+		return QH_ERR_REFUSED;
+	}
+	return 0;
+}
+
+/* The store. */
+
+void
+ticket_hex(const uint8_t hash[32], char out[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	int i;
+
+	for (i = 0; i < 32; i++) {
+		out[2 * i] = digits[hash[i] >> 4];
+		out[2 * i + 1] = digits[hash[i] & 15];
+	}
+	out[64] = '\0';
+}
+
+int
+ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len)
+{
+	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
+		return QH_ERR_ARG;
+	if ((size_t)snprintf(out, len, "%s/attachments/%.2s/%s", state_dir, hex, hex) >= len)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
+/* STATE/attachments/tmp/NAME into out. */
+static int
+tmp_path(const char *state_dir, const char *name, char *out, size_t len)
+{
+	if ((size_t)snprintf(out, len, "%s/attachments/tmp/%s", state_dir, name) >= len)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
+/* mkdir that is content with an existing directory. */
+static int
+mkdir_0700(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	qh_error("%s: %s", path, strerror(errno));
+	return QH_ERR_SYSTEM;
+}
+
+static int
+store_dirs(const char *state_dir)
+{
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/attachments", state_dir);
+	if ((r = mkdir_0700(path)) != 0)
+		return r;
+	if ((size_t)snprintf(path, sizeof(path), "%s/attachments/tmp", state_dir) >=
+	    sizeof(path))
+		return QH_ERR_TOO_LARGE;
+	return mkdir_0700(path);
+}
+
+/*
+ * Removes what an earlier console process left in the temporary directory
+ * (a crash mid-upload). Runs once, before this process's first upload, so
+ * nothing in there is anyone's.
+ */
+static void
+purge_stale(const char *state_dir)
+{
+	static int done;
+	char dir[PATH_MAX], path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+
+	if (done)
+		return;
+	done = 1;
+	snprintf(dir, sizeof(dir), "%s/attachments/tmp", state_dir);
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strspn(de->d_name, "0123456789abcdef") != TMP_NAME_LEN ||
+		    de->d_name[TMP_NAME_LEN] != '\0')
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    sizeof(path) && unlink(path) == 0)
+			qh_info("removed a stale temporary attachment %s", de->d_name);
+	}
+	closedir(d);
+}
+
+/* Upload lifetime. */
+
+/* Closes the open file and removes every temporary file; the thread pool is idle. */
+static void
+upload_discard(struct upload *u)
+{
+	char path[PATH_MAX];
+	int i;
+
+	if (u->fd != -1) {
+		close(u->fd);
+		u->fd = -1;
+	}
+	for (i = 0; i < QH_TICKET_FILES_MAX; i++) {
+		if (u->tmp[i][0] == '\0')
+			continue;
+		if (tmp_path(u->srv->state_dir, u->tmp[i], path, sizeof(path)) == 0 &&
+		    unlink(path) != 0 && errno != ENOENT)
+			qh_warn("%s: %s", path, strerror(errno));
+		u->tmp[i][0] = '\0';
+	}
+}
+
+static void
+upload_closed(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* Drops the upload: its files, its place on the list; memory goes with the timer. */
+static void
+upload_free(struct upload *u)
+{
+	if (u->listed) {
+		LIST_REMOVE(u, link);
+		u->listed = 0;
+	}
+	upload_discard(u);
+	EVP_MD_CTX_free(u->md);
+	u->md = NULL;
+	qh_ticket_free(&u->t);
+	if (u->timer_on)
+		uv_close((uv_handle_t *)&u->idle, upload_closed);
+	else
+		free(u);
+}
+
+/* Sends ERROR{code, text} (the agent prints text), closes the channel, drops everything. */
+static void
+upload_fail(struct upload *u, const char *code, const char *text)
+{
+	qh_info("%s: ticket refused: %s", u->who, text);
+	u->state = UP_DONE;
+	if (u->ch != NULL) {
+		reply_error(u->ch, code, text);
+		u->ch = NULL;
+	}
+	upload_free(u);
+}
+
+/* Sends TICKET_OK{id, due, [deadline], flags}, EOF and CLOSE on ch. */
+static void
+send_ok(struct qh_chan *ch, int64_t id, int64_t due, int64_t deadline, uint32_t flags)
+{
+	struct qh_buf b;
+
+	qh_buf_init(&b, 256);
+	if (qh_msg_begin(&b, QH_MSG_TICKET_OK) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_ID, (uint64_t)id) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_DUE, (uint64_t)due) == 0 &&
+	    (deadline == 0 || qh_msg_put_u64(&b, QH_K_DEADLINE, (uint64_t)deadline) == 0) &&
+	    qh_msg_put_u32(&b, QH_K_FLAGS, flags) == 0)
+		(void)qh_chan_send_msg(ch, &b);
+	qh_buf_release(&b);
+	qh_chan_eof(ch);
+	qh_chan_close(ch);
+}
+
+/* Database. */
+
+/*
+ * Looks up the ticket filed with key: returns 1 and fills the rest when
+ * there is one, 0 when not, <0 on a database error.
+ */
+static int
+find_by_key(sqlite3 *db, const char *key, int64_t *id, char *agent, size_t agentlen,
+    int64_t *due, int64_t *deadline)
+{
+	sqlite3_stmt *st = NULL;
+	const char *s;
+	int r = 0, rc;
+
+	if (db_prepare(db, "SELECT id, agent_id, due_at, deadline_at FROM tickets "
+	    "WHERE idem_key = ?1", &st) != 0)
+		return QH_ERR_DB;
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(agent, agentlen, "%s", (const char *)sqlite3_column_text(st, 1));
+		*due = *deadline = 0;
+		if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 2), due) != 0)
+			*due = 0;
+		if ((s = (const char *)sqlite3_column_text(st, 3)) != NULL &&
+		    qh_clock_parse_utc(s, deadline) != 0)
+			*deadline = 0;
+		r = 1;
+	} else if (rc != SQLITE_DONE)
+		r = db_error(db, rc, "ticket by key");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Runs one prepared INSERT to completion and finalizes it. */
+static int
+step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st), r;
+
+	r = rc == SQLITE_DONE ? 0 : db_error(db, rc, what);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Writes the ticket, its attachments and proposals in one transaction.
+ * Returns 0 with *id, *due and *deadline, 1 when the key was filed
+ * meanwhile (the existing ticket's figures are returned), or <0.
+ */
+static int
+commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
+{
+	sqlite3 *db = u->srv->db;
+	const struct console_conf *conf = &u->srv->conf;
+	sqlite3_stmt *st = NULL;
+	char key[65], hex[65], agent[QH_ID_MAX + 1], plan[16], now_s[32], due_s[32],
+	    dl_s[32], at[32];
+	int64_t now = qh_clock_now();
+	int i, r, rc;
+
+	ticket_hex(u->t.key, key);
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = find_by_key(db, key, id, agent, sizeof(agent), due, deadline)) != 0)
+		goto out;	/* 1: filed meanwhile */
+	if ((r = db_prepare(db, "SELECT plan FROM customers WHERE id = ?1", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "plan");
+		goto out;
+	}
+	snprintf(plan, sizeof(plan), "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = ticket_due(conf, plan, now, due, deadline)) != 0)
+		goto out;
+	qh_clock_format_utc(now, now_s, sizeof(now_s));
+	qh_clock_format_utc(*due, due_s, sizeof(due_s));
+	qh_clock_format_utc(*deadline, dl_s, sizeof(dl_s));
+
+	if ((r = db_prepare(db, "INSERT INTO tickets (customer_id, agent_id, kind, plan, "
+	    "subject, steps, environment, created_at, due_at, deadline_at, idem_key) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, u->agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->t.kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, plan, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, u->t.subject, -1, SQLITE_STATIC);
+	if (qh_buf_len(&u->t.steps) > 0)
+		sqlite3_bind_text(st, 6, (const char *)qh_buf_ptr(&u->t.steps),
+		    (int)qh_buf_len(&u->t.steps), SQLITE_STATIC);
+	else
+		sqlite3_bind_text(st, 6, "", 0, SQLITE_STATIC);
+	if (qh_buf_len(&u->t.env) > 0)
+		sqlite3_bind_text(st, 7, (const char *)qh_buf_ptr(&u->t.env),
+		    (int)qh_buf_len(&u->t.env), SQLITE_STATIC);
+	sqlite3_bind_text(st, 8, now_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 9, due_s, -1, SQLITE_STATIC);
+	if (*deadline != 0)
+		sqlite3_bind_text(st, 10, dl_s, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, key, -1, SQLITE_STATIC);
+	r = step_done(db, st, "insert ticket");
+	st = NULL;
+	if (r != 0)
+		goto out;
+	*id = sqlite3_last_insert_rowid(db);
+
+	for (i = 0; i < u->t.nfiles; i++) {
+		if ((r = db_prepare(db, "INSERT INTO ticket_attachments (ticket_id, seq, "
+		    "name, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+			goto out;
+		ticket_hex(u->t.files[i].hash, hex);
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int(st, 2, i + 1);
+		sqlite3_bind_text(st, 3, u->t.files[i].name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)u->t.files[i].size);
+		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
+		r = step_done(db, st, "insert attachment");
+		st = NULL;
+		if (r != 0)
+			goto out;
+	}
+	for (i = 0; i < u->t.nslots; i++) {
+		if ((r = db_prepare(db, "INSERT INTO ticket_proposals (ticket_id, slot, "
+		    "local_time, utc_offset, starts_at, after_hours) "
+		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) != 0)
+			goto out;
+		qh_clock_format_utc(u->t.slots[i].utc, at, sizeof(at));
+		sqlite3_bind_int64(st, 1, *id);
+		sqlite3_bind_int(st, 2, i + 1);
+		sqlite3_bind_text(st, 3, u->t.slots[i].when, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 4, u->t.slots[i].offset);
+		sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 6, calendar_after_hours(conf, u->t.slots[i].utc));
+		r = step_done(db, st, "insert proposal");
+		st = NULL;
+		if (r != 0)
+			goto out;
+	}
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return r;
+}
+
+/* Storing: the thread pool's part. */
+
+/* Opens, fsyncs and closes path; returns 0 or errno. */
+static int
+sync_path(const char *path, int flags)
+{
+	int fd, e = 0;
+
+	if ((fd = open(path, flags | O_CLOEXEC)) == -1)
+		return errno;
+	if (fsync(fd) != 0)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+/*
+ * On a thread-pool thread: syncs each temporary file and moves it to its
+ * place in the store, unless that content is there already. Touches only
+ * the upload's file names and the file system; no loop, no database.
+ */
+static void
+store_work(uv_work_t *w)
+{
+	struct upload *u = w->data;
+	char tmp[PATH_MAX], dst[PATH_MAX], dir[PATH_MAX], hex[65];
+	struct stat st;
+	int i, e;
+
+	for (i = 0; i < u->t.nfiles; i++) {
+		ticket_hex(u->t.files[i].hash, hex);
+		if (tmp_path(u->srv->state_dir, u->tmp[i], tmp, sizeof(tmp)) != 0 ||
+		    ticket_store_path(u->srv->state_dir, hex, dst, sizeof(dst)) != 0 ||
+		    (size_t)snprintf(dir, sizeof(dir), "%s/attachments/%.2s",
+		    u->srv->state_dir, hex) >= sizeof(dir)) {
+			u->store_err = ENAMETOOLONG;
+			return;
+		}
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			u->store_err = errno;
+			return;
+		}
+		if (lstat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
+		    (uint64_t)st.st_size == u->t.files[i].size) {
+			/* The same content is stored already: keep one copy. */
+			(void)unlink(tmp);
+			u->tmp[i][0] = '\0';
+			continue;
+		}
+		if ((e = sync_path(tmp, O_RDONLY)) != 0 || rename(tmp, dst) != 0 ||
+		    (e = sync_path(dir, O_RDONLY | O_DIRECTORY)) != 0) {
+			u->store_err = e != 0 ? e : errno;
+			return;
+		}
+		u->tmp[i][0] = '\0';
+	}
+}
+
+/* Back on the loop: commit the rows and answer. */
+static void
+store_done(uv_work_t *w, int status)
+{
+	struct upload *u = w->data;
+	int64_t id = 0, due = 0, deadline = 0;
+	int r;
+
+	if (status != 0 || u->store_err != 0) {
+		qh_error("%s: cannot store the attachments: %s", u->who,
+		    status != 0 ? uv_strerror(status) : strerror(u->store_err));
+		upload_fail(u, "storage", "the console could not store the attachments; "
+		    "nothing was filed, try again later");
+		return;
+	}
+	/* The data is complete: the ticket is filed even if the agent left. */
+	r = commit_ticket(u, &id, &due, &deadline);
+	if (r < 0) {
+		upload_fail(u, "internal", "the ticket could not be recorded; see the "
+		    "console's log");
+		return;
+	}
+	qh_info("%s: ticket %" PRId64 " %s (%s, %d attachments, %" PRIu64 " bytes)",
+	    u->who, id, r == 1 ? "filed before" : "filed", u->t.kind, u->t.nfiles,
+	    u->t.total);
+	u->state = UP_DONE;
+	if (u->ch != NULL) {
+		send_ok(u->ch, id, due, deadline, r == 1 ? QH_TICKET_OK_EXISTED : 0);
+		u->ch = NULL;
+	}
+	upload_free(u);
+}
+
+/* Receiving. */
+
+static void
+on_idle(uv_timer_t *t)
+{
+	struct upload *u = t->data;
+
+	if (u->state == UP_META || u->state == UP_DATA)
+		upload_fail(u, "timeout", "the upload stalled; nothing was filed");
+}
+
+/* Restarts the idle timer: the agent is still sending. */
+static void
+upload_touch(struct upload *u)
+{
+	uv_timer_start(&u->idle, on_idle, UPLOAD_IDLE_MS, 0);
+}
+
+/* Writes all n bytes at p to fd; returns 0, or -1 with errno. */
+static int
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Opens the temporary file for attachment u->cur. */
+static int
+open_tmp(struct upload *u)
+{
+	char path[PATH_MAX];
+	uint32_t rnd[TMP_NAME_LEN / 8];
+	size_t i;
+
+	for (i = 0; i < sizeof(rnd) / sizeof(rnd[0]); i++) {
+		rnd[i] = arc4random();
+		snprintf(u->tmp[u->cur] + 8 * i, 9, "%08" PRIx32, rnd[i]);
+	}
+	if (tmp_path(u->srv->state_dir, u->tmp[u->cur], path, sizeof(path)) != 0)
+		return QH_ERR_TOO_LARGE;
+	if ((u->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		qh_error("%s: %s", path, strerror(errno));
+		u->tmp[u->cur][0] = '\0';
+		return QH_ERR_SYSTEM;
+	}
+	if (EVP_DigestInit_ex(u->md, EVP_sha256(), NULL) != 1)
+		return QH_ERR_CRYPTO;
+	u->cur_got = 0;
+	return 0;
+}
+
+/*
+ * Ends attachment u->cur once all its bytes are in: checks the SHA-256 and
+ * closes the file. Returns 0, or <0 after failing the upload.
+ */
+static int
+close_attachment(struct upload *u)
+{
+	const struct qh_ticket_file *f = &u->t.files[u->cur];
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char text[QH_TICKET_NAME_MAX + 128];
+
+	if (EVP_DigestFinal_ex(u->md, md, &mdlen) != 1 || mdlen != 32) {
+		upload_fail(u, "internal", "cannot hash the attachment");
+		return QH_ERR_CRYPTO;
+	}
+	close(u->fd);
+	u->fd = -1;
+	if (memcmp(md, f->hash, 32) != 0) {
+		snprintf(text, sizeof(text), "attachment %s arrived with a different SHA-256 "
+		    "than announced; nothing was filed", f->name);
+		upload_fail(u, "hash", text);
+		return QH_ERR_FORMAT;
+	}
+	u->cur++;
+	return 0;
+}
+
+/* Opens and closes the attachments that need no more bytes (empty ones). */
+static int
+advance(struct upload *u)
+{
+	while (u->cur < u->t.nfiles && u->t.files[u->cur].size == 0) {
+		if (open_tmp(u) != 0) {
+			upload_fail(u, "storage", "the console could not store the "
+			    "attachments; nothing was filed, try again later");
+			return QH_ERR_SYSTEM;
+		}
+		if (close_attachment(u) != 0)
+			return QH_ERR_FORMAT;
+	}
+	return 0;
+}
+
+/* TICKET_GO from the agent: the metadata is complete. */
+static void
+meta_done(struct upload *u)
+{
+	struct qh_buf b;
+	char why[256];
+
+	if (qh_ticket_finish(&u->t) != 0) {
+		upload_fail(u, "ticket", u->t.why);
+		return;
+	}
+	if (ticket_check_slots(&u->srv->conf, &u->t, qh_clock_now(), why, sizeof(why)) != 0) {
+		upload_fail(u, "rule", why);
+		return;
+	}
+	if (store_dirs(u->srv->state_dir) != 0) {
+		upload_fail(u, "storage", "the console could not store the attachments; "
+		    "nothing was filed, try again later");
+		return;
+	}
+	qh_buf_init(&b, 16);
+	(void)qh_msg_begin(&b, QH_MSG_TICKET_GO);
+	(void)qh_chan_send_msg(u->ch, &b);
+	qh_buf_release(&b);
+	u->state = UP_DATA;
+	qh_debug("%s: ticket metadata complete: %d attachments, %" PRIu64 " bytes",
+	    u->who, u->t.nfiles, u->t.total);
+	(void)advance(u);
+}
+
+/* MSG EXIT from the agent: everything is sent. */
+static void
+data_done(struct upload *u)
+{
+	int r;
+
+	if (u->cur != u->t.nfiles || u->got != u->t.total) {
+		upload_fail(u, "incomplete", "the upload ended before all attachments "
+		    "arrived; nothing was filed");
+		return;
+	}
+	u->state = UP_STORE;
+	uv_timer_stop(&u->idle);
+	u->work.data = u;
+	if ((r = uv_queue_work(u->srv->loop, &u->work, store_work, store_done)) != 0) {
+		u->state = UP_DATA;
+		upload_fail(u, "internal", "cannot store the attachments now");
+	}
+}
+
+static void
+upload_on_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct upload *u = qh_chan_arg(ch);
+
+	upload_touch(u);
+	switch (u->state) {
+	case UP_META:
+		if (m->type == QH_MSG_TICKET_GO)
+			meta_done(u);
+		else if (qh_ticket_decode(&u->t, m) != 0)
+			upload_fail(u, "ticket", u->t.why);
+		return;
+	case UP_DATA:
+		if (m->type == QH_MSG_EXIT)
+			data_done(u);
+		else
+			upload_fail(u, "protocol", "unexpected message during the upload");
+		return;
+	default:
+		return;		/* after EXIT: nothing more counts */
+	}
+}
+
+static void
+upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct upload *u = qh_chan_arg(ch);
+	size_t total = len, n;
+	uint64_t left;
+
+	if (u->state == UP_STORE) {
+		qh_chan_consume(ch, len);	/* past EXIT: dropped, the files are busy */
+		return;
+	}
+	upload_touch(u);
+	if (u->state != UP_DATA || ext) {
+		upload_fail(u, "protocol", "attachment data before the console asked "
+		    "for it");
+		return;
+	}
+	while (len > 0) {
+		if (u->cur >= u->t.nfiles) {
+			upload_fail(u, "protocol", "more attachment data than announced");
+			return;
+		}
+		if (u->fd == -1 && open_tmp(u) != 0) {
+			upload_fail(u, "storage", "the console could not store the "
+			    "attachments; nothing was filed, try again later");
+			return;
+		}
+		left = u->t.files[u->cur].size - u->cur_got;
+		n = left < len ? (size_t)left : len;
+		if (EVP_DigestUpdate(u->md, p, n) != 1) {
+			upload_fail(u, "internal", "cannot hash the attachment");
+			return;
+		}
+		/* Page-cache writes of at most one frame; the sync is on the pool. */
+		if (write_all(u->fd, p, n) != 0) {
+			qh_error("%s: writing an attachment: %s", u->who, strerror(errno));
+			upload_fail(u, "storage", errno == ENOSPC ? "the console has no "
+			    "room for the attachments; nothing was filed" : "the console "
+			    "could not store the attachments; nothing was filed, try "
+			    "again later");
+			return;
+		}
+		u->cur_got += n;
+		u->got += n;
+		p += n;
+		len -= n;
+		if (u->cur_got == u->t.files[u->cur].size &&
+		    (close_attachment(u) != 0 || advance(u) != 0))
+			return;
+	}
+	qh_chan_consume(ch, total);
+}
+
+static void
+upload_on_eof(struct qh_chan *ch)
+{
+	struct upload *u = qh_chan_arg(ch);
+
+	if (u->state == UP_META || u->state == UP_DATA)
+		upload_fail(u, "incomplete", "the upload ended before all attachments "
+		    "arrived; nothing was filed");
+}
+
+static void
+upload_on_close(struct qh_chan *ch)
+{
+	struct upload *u = qh_chan_arg(ch);
+
+	u->ch = NULL;
+	if (u->state == UP_STORE) {
+		u->gone = 1;	/* store_done finishes and frees */
+		return;
+	}
+	qh_info("%s: ticket upload cut off after %" PRIu64 " of %" PRIu64 " bytes; "
+	    "nothing was filed", u->who, u->got, u->t.total);
+	u->state = UP_DONE;
+	upload_free(u);
+}
+
+static const struct qh_chan_ops upload_ops = {
+	.on_data = upload_on_data,
+	.on_msg = upload_on_msg,
+	.on_eof = upload_on_eof,
+	.on_close = upload_on_close,
+};
+
+void
+ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
+{
+	const struct console_conf *conf = &p->srv->conf;
+	struct qh_ticket_limits lim;
+	struct upload *u, *o;
+	char key[65], agent[QH_ID_MAX + 1];
+	int64_t id, due, deadline;
+	int r, n = 0, mine = 0;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
+		qh_chan_refuse(ch, "internal", "out of memory");
+		return;
+	}
+	u->srv = p->srv;
+	u->fd = -1;
+	snprintf(u->customer, sizeof(u->customer), "%s", p->id.id);
+	snprintf(u->agent_id, sizeof(u->agent_id), "%s", p->id.agent_id);
+	snprintf(u->who, sizeof(u->who), "agent %s of %s", u->agent_id, u->customer);
+	lim.attachment_max = (uint64_t)conf->max_attachment_mib << 20;
+	lim.total_max = (uint64_t)conf->max_ticket_mib << 20;
+	lim.steps_max = (size_t)conf->max_steps_kib << 10;
+	qh_ticket_init(&u->t, &lim);
+	if ((u->md = EVP_MD_CTX_new()) == NULL) {
+		qh_chan_refuse(ch, "internal", "out of memory");
+		goto fail;
+	}
+	if ((r = qh_ticket_decode_request(&u->t, m)) != 0) {
+		qh_info("%s: ticket refused: %s", u->who, u->t.why);
+		qh_chan_refuse(ch, r == QH_ERR_LIMIT ? "too-large" : "ticket", u->t.why);
+		goto fail;
+	}
+	ticket_hex(u->t.key, key);
+	r = find_by_key(p->srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
+	if (r < 0) {
+		qh_chan_refuse(ch, "internal", "the console's database failed; see its log");
+		goto fail;
+	}
+	if (r == 1 && strcmp(agent, u->agent_id) != 0) {
+		qh_warn("%s: ticket key of ticket %" PRId64 " belongs to agent %s", u->who,
+		    id, agent);
+		qh_chan_refuse(ch, "conflict", "this ticket conflicts with one filed by "
+		    "another PC");
+		goto fail;
+	}
+	if (r == 1) {
+		/* A retry of a ticket that was filed: the same number again. */
+		qh_info("%s: ticket %" PRId64 " was filed before", u->who, id);
+		qh_chan_accept(ch, 0, &answered_ops, NULL);
+		send_ok(ch, id, due, deadline, QH_TICKET_OK_EXISTED);
+		goto fail;
+	}
+	LIST_FOREACH(o, &uploads, link) {
+		n++;
+		mine += strcmp(o->agent_id, u->agent_id) == 0;
+	}
+	if (n >= UPLOADS_MAX || mine >= UPLOADS_PER_AGENT) {
+		qh_warn("%s: ticket refused: %d uploads in progress, %d of them this PC's",
+		    u->who, n, mine);
+		qh_chan_refuse(ch, "busy", mine >= UPLOADS_PER_AGENT ? "this PC is sending "
+		    "other tickets already; try again when they are done" : "the console is "
+		    "busy receiving other tickets; try again in a minute");
+		goto fail;
+	}
+	purge_stale(p->srv->state_dir);
+	LIST_INSERT_HEAD(&uploads, u, link);
+	u->listed = 1;
+	uv_timer_init(p->srv->loop, &u->idle);
+	u->idle.data = u;
+	u->timer_on = 1;
+	upload_touch(u);
+	u->ch = ch;
+	u->state = UP_META;
+	qh_chan_accept(ch, 0, &upload_ops, u);
+	qh_debug("%s: ticket upload of %" PRIu64 " bytes starts", u->who, u->t.total);
+	return;
+fail:
+	upload_free(u);
+}
