@@ -87,13 +87,18 @@ qh_buf_reserve(struct qh_buf *b, size_t n, uint8_t **dp)
 		return QH_ERR_ARG;
 	if (n > b->max - len)
 		return QH_ERR_TOO_LARGE;
-	need = len + n;
-	if (b->end + n > b->alloc) {
-		/* Compact first: moving the live bytes down may be enough. */
-		if (b->off > 0) {
+	need = b->end + n;
+	if (need > b->alloc) {
+		/*
+		 * Compact only when the consumed prefix is at least as large as
+		 * the live bytes (so each byte moves at most once per doubling),
+		 * or when the buffer could not grow far enough otherwise.
+		 */
+		if (b->off > 0 && (b->off >= len || need > b->max)) {
 			memmove(b->d, b->d + b->off, len);
 			b->off = 0;
 			b->end = len;
+			need = len + n;
 		}
 		if (need > b->alloc) {
 			nalloc = b->alloc < BUF_MIN_ALLOC ? BUF_MIN_ALLOC : b->alloc;
