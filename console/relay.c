@@ -221,8 +221,14 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	r->bytes[to] += len;
 	if (from == AGENT && r->rec != NULL)
 		recording_output(r->rec, p, len);
-	/* Straight across when nothing is waiting; the rest waits its turn. */
-	if (r->state == RELAY_OPEN && qh_buf_len(&r->q[to]) == 0) {
+	/*
+	 * Straight across when nothing is waiting (what waits goes first if
+	 * the other side has room again); the rest waits its turn.
+	 */
+	if (r->state == RELAY_OPEN && qh_buf_len(&r->q[to]) > 0 &&
+	    qh_chan_writable(r->ch[to]) > 0)
+		relay_flush(r, to);
+	if (r->state == RELAY_OPEN && r->ch[to] != NULL && qh_buf_len(&r->q[to]) == 0) {
 		n = qh_chan_write(r->ch[to], ext, p, len);
 		if (n < 0)
 			n = 0;
