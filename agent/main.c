@@ -49,6 +49,19 @@ static const struct qh_cli_cmd commands[] = {
 		.opts = { { "json", 0, 0, 0 }, LOG_OPT },
 		.exec = cmd_info,
 	},
+	{
+		.name = "ticket",
+		.usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
+		    "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
+		    "[--config DIR]",
+		.summary = "file a support ticket with this PC's facts, steps to reproduce, "
+		    "attachments and proposed appointments (local time)",
+		.min_args = 0, .max_args = 0,
+		.opts = { CONFIG_OPT, { "subject", 0, 1, 0 }, { "steps", 0, 1, 0 },
+		    { "attach", 0, 1, 1 }, { "propose", 0, 1, 1 }, { "kind", 0, 1, 0 },
+		    LOG_OPT },
+		.exec = cmd_ticket,
+	},
 	{ .name = NULL },
 };
 

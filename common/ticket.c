@@ -13,7 +13,7 @@
 #include <openssl/evp.h>
 
 #include "qh/err.h"
-#include "qh/jsoncheck.h"
+#include "qh/jsonread.h"
 #include "qh/ticket.h"
 
 #define KEY_INPUT_MAX	(QH_TICKET_STEPS_LIMIT + 64 * 1024)
@@ -92,6 +92,19 @@ qh_ticket_name_valid(const char *name)
 	return len > 0 && len <= QH_TICKET_NAME_MAX &&
 	    qh_utf8_valid((const uint8_t *)name, len) && !has_control(name, len) &&
 	    strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}
+
+int
+qh_ticket_env_valid(const void *p, size_t len)
+{
+	struct qh_json_doc *doc = NULL;
+	int ok;
+
+	if (len > QH_TICKET_ENV_MAX || qh_json_parse(p, len, &doc) != 0)
+		return 0;
+	ok = qh_json_root(doc)->type == QH_JSON_OBJECT;
+	qh_json_free(doc);
+	return ok;
 }
 
 int
@@ -234,14 +247,14 @@ int
 qh_ticket_finish(struct qh_ticket *t)
 {
 	uint64_t sum = 0;
-	int i, r;
+	int i;
 
 	if (t->kind[0] == '\0')
 		return refuse(t, QH_ERR_FORMAT, "the ticket has no header");
 	if (!qh_utf8_valid(bytes(&t->steps), qh_buf_len(&t->steps)))
 		return refuse(t, QH_ERR_FORMAT, "the steps are not valid UTF-8 text");
-	if (qh_buf_len(&t->env) > 0 && (r = qh_jsoncheck(bytes(&t->env),
-	    qh_buf_len(&t->env), QH_TICKET_ENV_DEPTH, 1)) != 0)
+	if (qh_buf_len(&t->env) > 0 && !qh_ticket_env_valid(bytes(&t->env),
+	    qh_buf_len(&t->env)))
 		return refuse(t, QH_ERR_FORMAT, "the environment is not a JSON object");
 	for (i = 0; i < t->nfiles; i++)
 		sum += t->files[i].size;

@@ -19,9 +19,9 @@
 
 #include "qh/buf.h"
 #include "qh/clock.h"
+#include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
-#include "qh/jsoncheck.h"
 #include "qh/ticket.h"
 #include "qh/wire.h"
 #include "calendar.h"
@@ -409,10 +409,27 @@ json_environment(struct qh_buf *out, const char *env)
 	qh_json_raw(out, ",\"environment\":");
 	if (env == NULL)
 		qh_json_raw(out, "null");
-	else if (qh_jsoncheck((const uint8_t *)env, strlen(env), QH_TICKET_ENV_DEPTH, 1) == 0)
+	else if (qh_ticket_env_valid(env, strlen(env)))
 		qh_json_raw(out, env);
 	else
 		qh_json_str(out, env);
+}
+
+/* The environment as "Label:  value" lines (qh/envinfo.h), else as it is stored. */
+static void
+print_environment(const char *env)
+{
+	struct qh_buf text;
+
+	qh_buf_init(&text, OUT_MAX);
+	if (env == NULL)
+		print_safe("(none)", "  ", "\n");
+	else if (qh_envinfo_text(env, strlen(env), &text) == 0 &&
+	    qh_buf_put_u8(&text, '\0') == 0)
+		print_safe((const char *)qh_buf_ptr(&text), "  ", "\n");
+	else
+		print_safe(env, "  ", "\n");
+	qh_buf_release(&text);
 }
 
 int
@@ -512,7 +529,7 @@ cmd_ticket_show(struct qh_cli *c)
 		printf("steps:\n");
 		print_safe(*cols(st, 8) != '\0' ? cols(st, 8) : "(none)", "  ", "\n");
 		printf("environment:\n");
-		print_safe(col(st, 9) != NULL ? col(st, 9) : "(none)", "  ", "\n");
+		print_environment(col(st, 9));
 	}
 	if (show_attachments(db, id, json, &out) != 0 ||
 	    show_proposals(&conf, db, id, json, &out) != 0 ||

@@ -20,6 +20,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
+#include "db.h"
 #include "ledger.h"
 #include "record.h"
 #include "serve.h"
@@ -797,6 +798,23 @@ out:
 	return rc;
 }
 
+/* 1 if ticket id exists and belongs to the customer (a session links to it). */
+static int
+ticket_of(struct server *srv, int64_t id, const char *customer)
+{
+	sqlite3_stmt *st = NULL;
+	int found;
+
+	if (db_prepare(srv->db, "SELECT 1 FROM tickets WHERE id = ?1 AND customer_id = ?2",
+	    &st) != 0)
+		return 0;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
 void
 relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
     const struct qh_msg *m)
@@ -833,6 +851,14 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 		free(r->argv_json);
 		free(r);
 		qh_chan_refuse(ch, "format", why);
+		return;
+	}
+	if (r->ticket > 0 && !ticket_of(r->srv, r->ticket, e->customer)) {
+		snprintf(text, sizeof(text), "%s has no ticket %" PRId64, e->customer,
+		    r->ticket);
+		qh_buf_release(&r->action);
+		free(r);
+		qh_chan_refuse(ch, "ticket", text);
 		return;
 	}
 	r->ch[TECH] = ch;

@@ -167,6 +167,7 @@ mkdir_0700(const char *path)
 	return QH_ERR_SYSTEM;
 }
 
+/* Creates STATE/attachments and its tmp directory if they are missing. */
 static int
 store_dirs(const char *state_dir)
 {
@@ -235,6 +236,7 @@ upload_discard(struct upload *u)
 	}
 }
 
+/* The idle timer is closed: the upload's memory goes last. */
 static void
 upload_closed(uv_handle_t *h)
 {
@@ -532,6 +534,7 @@ store_done(uv_work_t *w, int status)
 
 /* Receiving. */
 
+/* Nothing arrived for UPLOAD_IDLE_MS: the upload ends, so it holds no slot. */
 static void
 on_idle(uv_timer_t *t)
 {
@@ -685,6 +688,7 @@ data_done(struct upload *u)
 	}
 }
 
+/* Metadata until TICKET_GO, then only EXIT. */
 static void
 upload_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 {
@@ -709,6 +713,7 @@ upload_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	}
 }
 
+/* Attachment bytes: into the current file and its hash, across file ends. */
 static void
 upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
@@ -762,6 +767,7 @@ upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	qh_chan_consume(ch, total);
 }
 
+/* EOF before EXIT: the agent gave up. */
 static void
 upload_on_eof(struct qh_chan *ch)
 {
@@ -772,6 +778,7 @@ upload_on_eof(struct qh_chan *ch)
 		    "arrived; nothing was filed");
 }
 
+/* The channel or the connection is gone: nothing is filed unless storing began. */
 static void
 upload_on_close(struct qh_chan *ch)
 {

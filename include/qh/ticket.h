@@ -24,7 +24,6 @@
 #define QH_TICKET_STEPS_MAX	(64 * 1024)	/* default bound of the steps */
 #define QH_TICKET_STEPS_LIMIT	(1024 * 1024)	/* most a console may allow */
 #define QH_TICKET_ENV_MAX	(256 * 1024)	/* the environment document */
-#define QH_TICKET_ENV_DEPTH	64		/* its deepest nesting */
 #define QH_TICKET_FILES_MAX	32
 #define QH_TICKET_SLOTS_MAX	16
 #define QH_TICKET_NAME_MAX	255		/* an attachment's file name */
@@ -125,5 +124,12 @@ int qh_ticket_parse_when(const char *s, struct tm *tm);
 
 /* 1 if name may name an attachment: 1..255 bytes of UTF-8, no '/', no controls, not . or .. */
 int qh_ticket_name_valid(const char *name);
+
+/*
+ * 1 if the len bytes at p are an environment document: one JSON object by
+ * RFC 8259 as the bounded reader of qh/jsonread.h takes it, so that it can
+ * be embedded verbatim in JSON output.
+ */
+int qh_ticket_env_valid(const void *p, size_t len);
 
 #endif
