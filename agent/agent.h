@@ -23,7 +23,7 @@
 #include "qh/wire.h"
 
 /* The file in the configuration directory that holds our identity. */
-#define AGENT_BUNDLE_NAME	"agent.pem"
+#define AGENT_BUNDLE_NAME "agent.pem"
 
 /* Commands of the table in main.c. */
 int cmd_join(struct qh_cli *c);
@@ -48,8 +48,8 @@ int agent_log_level(const struct qh_cli *c);
  * line for the customer and returns QH_EXIT_FAIL with nothing to free; on
  * success returns 0 and the caller frees *b and *ctxp.
  */
-int agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host,
-    size_t hostlen, int *port, struct qh_tls_ctx **ctxp);
+int agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_t hostlen,
+    int *port, struct qh_tls_ctx **ctxp);
 
 /* Output for the customer (ui.c). */
 
@@ -78,8 +78,8 @@ struct dial;
  * ends. Returns 0, or <0 when nothing could be started (the mux is then
  * closed as well).
  */
-int dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port,
-    char *why, size_t whylen, struct dial **dp);
+int dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port, char *why,
+    size_t whylen, struct dial **dp);
 
 /*
  * Forgets a running dial before the caller closes the mux itself: no
@@ -93,7 +93,7 @@ struct task;
 LIST_HEAD(task_list, task);
 
 /* Bound on tasks alive at once (running, or waiting to be reaped). */
-#define TASK_MAX		64
+#define TASK_MAX 64
 
 /*
  * Starts what an ACTION asks for on the channel the console opened:

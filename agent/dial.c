@@ -16,11 +16,11 @@
 struct dial {
 	uv_getaddrinfo_t gai;
 	uv_connect_t creq;
-	struct qh_mux *mux;	/* NULL once cancelled */
-	struct dial **backp;	/* the owner's pointer to us, or NULL */
+	struct qh_mux *mux;  /* NULL once cancelled */
+	struct dial **backp; /* the owner's pointer to us, or NULL */
 	char *why;
 	size_t whylen;
-	int resolving;		/* gai is outstanding */
+	int resolving; /* gai is outstanding */
 	char host[256];
 };
 
@@ -52,7 +52,7 @@ on_connected(uv_connect_t *req, int status)
 	struct qh_mux *mux = d->mux;
 
 	if (mux == NULL) {
-		dial_free(d);	/* cancelled; the mux is closing */
+		dial_free(d); /* cancelled; the mux is closing */
 		return;
 	}
 	if (status < 0) {
@@ -96,8 +96,8 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 }
 
 int
-dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port,
-    char *why, size_t whylen, struct dial **dp)
+dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port, char *why,
+    size_t whylen, struct dial **dp)
 {
 	struct sockaddr_storage ss;
 	struct addrinfo hints;

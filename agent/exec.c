@@ -97,7 +97,7 @@ exec_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	opt.file = argv[0];
 	opt.args = argv;
 	opt.cwd = home_dir();
-	opt.flags = UV_PROCESS_DETACHED;	/* setsid: its own process group */
+	opt.flags = UV_PROCESS_DETACHED; /* setsid: its own process group */
 	opt.stdio = stdio;
 	opt.stdio_count = 3;
 	t->proc.data = t;

@@ -17,9 +17,9 @@
 #include "qh/tunnel.h"
 #include "agent.h"
 
-#define ALLOW_MAX	64		/* --allow-forward targets */
-#define DIAL_MAX	512		/* connections alive at once */
-#define HOST_MAX	256
+#define ALLOW_MAX 64  /* --allow-forward targets */
+#define DIAL_MAX  512 /* connections alive at once */
+#define HOST_MAX  256
 
 /* One --allow-forward target. */
 struct allowed {
@@ -99,9 +99,9 @@ forward_allowed(const char *host, int port)
  * technician and the customer) and returns QH_ERR_REFUSED.
  */
 static int
-check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what,
-    char *login, size_t loginlen, char *target, size_t targetlen, char *host,
-    size_t hostlen, int *port)
+check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what, char *login,
+    size_t loginlen, char *target, size_t targetlen, char *host, size_t hostlen,
+    int *port)
 {
 	char text[400], *s = NULL;
 
@@ -121,7 +121,8 @@ check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what,
 	if (!forward_allowed(host, *port)) {
 		qh_info("%s of %s to %s refused: not allowed", what, login, target);
 		ui_notice("refused %s's %s to %s: not allowed (qh-agent run "
-		    "--allow-forward %s would allow it)", login, what, target, target);
+			  "--allow-forward %s would allow it)",
+		    login, what, target, target);
 		snprintf(text, sizeof(text), "the customer does not allow forwards to %s",
 		    target);
 		qh_chan_refuse(ch, "forbidden", text);
@@ -145,7 +146,7 @@ forward_end(struct forward *f)
 static void
 forward_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
-	qh_chan_consume(ch, len);	/* a forward channel carries nothing */
+	qh_chan_consume(ch, len); /* a forward channel carries nothing */
 }
 
 static void
@@ -182,7 +183,7 @@ forward_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	}
 	if (check_target(ch, m, "forward", f->login, sizeof(f->login), f->target,
-	    sizeof(f->target), host, sizeof(host), &port) != 0) {
+		sizeof(f->target), host, sizeof(host), &port) != 0) {
 		free(f);
 		return 0;
 	}
@@ -235,7 +236,7 @@ forward_dial_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	}
 	if (check_target(ch, m, "connection", d->login, sizeof(d->login), d->target,
-	    sizeof(d->target), host, sizeof(host), &port) != 0) {
+		sizeof(d->target), host, sizeof(host), &port) != 0) {
 		free(d);
 		return 0;
 	}

@@ -30,18 +30,16 @@
 #include "qh/log.h"
 #include "agent.h"
 
-#define INFO_MAX	(256 * 1024)	/* the JSON document */
-#define FIELD_MAX	512		/* one value read from a file */
-#define DISKS_MAX	64
-#define IFACES_MAX	64
-#define ADDRS_MAX	32
+#define INFO_MAX   (256 * 1024) /* the JSON document */
+#define FIELD_MAX  512		/* one value read from a file */
+#define DISKS_MAX  64
+#define IFACES_MAX 64
+#define ADDRS_MAX  32
 
 /* File systems that hold data even when not backed by a /dev node. */
-static const char *const data_fs[] = {
-	"ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "vfat", "exfat", "ntfs",
-	"ntfs3", "fuseblk", "f2fs", "jfs", "reiserfs", "nfs", "nfs4", "cifs", "smb3",
-	"9p", "virtiofs", NULL
-};
+static const char *const data_fs[] = { "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs",
+	"vfat", "exfat", "ntfs", "ntfs3", "fuseblk", "f2fs", "jfs", "reiserfs", "nfs",
+	"nfs4", "cifs", "smb3", "9p", "virtiofs", NULL };
 
 /* Read-only images mounted from a device (snaps, CDs): not disks. */
 static const char *const image_fs[] = { "squashfs", "iso9660", "udf", NULL };
@@ -90,7 +88,7 @@ static void
 os_name(char *out, size_t len)
 {
 	static const char *const files[] = { "/etc/os-release", "/usr/lib/os-release",
-	    NULL };
+		NULL };
 	char line[FIELD_MAX], *v;
 	size_t vl;
 	FILE *f;
@@ -106,7 +104,8 @@ os_name(char *out, size_t len)
 			chomp(line);
 			v = line + 12;
 			vl = strlen(v);
-			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
+			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') &&
+			    v[vl - 1] == v[0]) {
 				v[vl - 1] = '\0';
 				v++;
 			}
@@ -129,8 +128,8 @@ proc_field(const char *file, const char *key, char *out, size_t len)
 	if ((f = fopen(file, "re")) == NULL)
 		return;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, key, kl) != 0 || (line[kl] != ' ' && line[kl] != '\t' &&
-		    line[kl] != ':'))
+		if (strncmp(line, key, kl) != 0 ||
+		    (line[kl] != ' ' && line[kl] != '\t' && line[kl] != ':'))
 			continue;
 		if ((p = strchr(line + kl, ':')) == NULL)
 			continue;
@@ -161,7 +160,7 @@ static void
 cpu_model(char *out, size_t len)
 {
 	static const char *const keys[] = { "model name", "Model", "Hardware",
-	    "cpu model", "Processor", "cpu", NULL };
+		"cpu model", "Processor", "cpu", NULL };
 	int i;
 
 	out[0] = '\0';
@@ -213,9 +212,11 @@ put_disks(struct qh_buf *b)
 		return qh_json_raw(b, "]");
 	while (r == 0 && nseen < DISKS_MAX &&
 	    (m = getmntent_r(f, &ent, strings, sizeof(strings))) != NULL) {
-		if (in_list(m->mnt_type, image_fs) || (strncmp(m->mnt_fsname, "/dev/", 5) != 0 &&
-		    !in_list(m->mnt_type, data_fs) &&
-		    !(strcmp(m->mnt_type, "overlay") == 0 && strcmp(m->mnt_dir, "/") == 0)))
+		if (in_list(m->mnt_type, image_fs) ||
+		    (strncmp(m->mnt_fsname, "/dev/", 5) != 0 &&
+			!in_list(m->mnt_type, data_fs) &&
+			!(strcmp(m->mnt_type, "overlay") == 0 &&
+			    strcmp(m->mnt_dir, "/") == 0)))
 			continue;
 		if (stat(m->mnt_dir, &st) == -1 || statvfs(m->mnt_dir, &sv) == -1 ||
 		    sv.f_blocks == 0)
@@ -232,11 +233,11 @@ put_disks(struct qh_buf *b)
 		    (r = qh_json_raw(b, ",")) != 0 ||
 		    (r = kv_str(b, "fs", m->mnt_type)) != 0 ||
 		    (r = qh_json_raw(b, ",")) != 0 ||
-		    (r = qh_json_kv_int(b, "size_bytes", (int64_t)((uint64_t)sv.f_blocks *
-		    sv.f_frsize))) != 0 ||
+		    (r = qh_json_kv_int(b, "size_bytes",
+			 (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize))) != 0 ||
 		    (r = qh_json_raw(b, ",")) != 0 ||
-		    (r = qh_json_kv_int(b, "free_bytes", (int64_t)((uint64_t)sv.f_bavail *
-		    sv.f_frsize))) != 0 ||
+		    (r = qh_json_kv_int(b, "free_bytes",
+			 (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize))) != 0 ||
 		    (r = qh_json_raw(b, "}")) != 0)
 			break;
 		first = 0;
@@ -264,13 +265,15 @@ put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
 			continue;
 		if (ifa->ifa_addr->sa_family == AF_INET) {
 			a = &((struct sockaddr_in *)ifa->ifa_addr)->sin_addr;
-			mask = ifa->ifa_netmask != NULL ?
-			    &((struct sockaddr_in *)ifa->ifa_netmask)->sin_addr : NULL;
+			mask = ifa->ifa_netmask != NULL
+			    ? &((struct sockaddr_in *)ifa->ifa_netmask)->sin_addr
+			    : NULL;
 			mlen = 4;
 		} else if (ifa->ifa_addr->sa_family == AF_INET6) {
 			a = &((struct sockaddr_in6 *)ifa->ifa_addr)->sin6_addr;
-			mask = ifa->ifa_netmask != NULL ?
-			    &((struct sockaddr_in6 *)ifa->ifa_netmask)->sin6_addr : NULL;
+			mask = ifa->ifa_netmask != NULL
+			    ? &((struct sockaddr_in6 *)ifa->ifa_netmask)->sin6_addr
+			    : NULL;
 			mlen = 16;
 		} else
 			continue;
@@ -407,8 +410,8 @@ cmd_info(struct qh_cli *c)
 	if (qh_cli_flag(c, "json")) {
 		fwrite(qh_buf_ptr(&json), 1, qh_buf_len(&json), stdout);
 		fputc('\n', stdout);
-	} else if ((r = qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json),
-	    &text)) != 0) {
+	} else if ((r = qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json), &text)) !=
+	    0) {
 		status = qh_cli_fail(c, "cannot show the facts: %s", qh_strerror(r));
 		goto out;
 	} else
@@ -425,13 +428,13 @@ out:
 
 struct info_job {
 	uv_work_t work;
-	struct qh_chan *ch;		/* NULL once closed or gone */
+	struct qh_chan *ch; /* NULL once closed or gone */
 	char login[QH_ID_MAX + 1];
 	struct qh_buf json;
-	int result;			/* of agent_info_json */
-	int busy;			/* the work is queued or running */
-	int collected;			/* and done: sending */
-	uv_timer_t closer;		/* closed last; its callback frees */
+	int result;	   /* of agent_info_json */
+	int busy;	   /* the work is queued or running */
+	int collected;	   /* and done: sending */
+	uv_timer_t closer; /* closed last; its callback frees */
 	int closing;
 };
 
@@ -467,12 +470,12 @@ job_send(struct info_job *j)
 
 	while (j->ch != NULL && qh_buf_len(&j->json) > 0) {
 		if ((n = qh_chan_write(j->ch, 0, qh_buf_ptr(&j->json),
-		    qh_buf_len(&j->json))) < 0) {
+			 qh_buf_len(&j->json))) < 0) {
 			qh_buf_reset(&j->json);
 			break;
 		}
 		if (n == 0)
-			return;		/* on_writable resumes */
+			return; /* on_writable resumes */
 		(void)qh_buf_consume(&j->json, (size_t)n);
 	}
 	qh_buf_init(&b, 64);
@@ -507,8 +510,8 @@ job_done(uv_work_t *w, int status)
 		return;
 	}
 	if (status != 0 || j->result != 0) {
-		qh_warn("info for %s: %s", j->login, status != 0 ? uv_strerror(status) :
-		    qh_strerror(j->result));
+		qh_warn("info for %s: %s", j->login,
+		    status != 0 ? uv_strerror(status) : qh_strerror(j->result));
 		qh_buf_reset(&j->json);
 		(void)qh_buf_put(&j->json, "{}", 2);
 	}

@@ -25,7 +25,7 @@
 #include "qh/token.h"
 #include "agent.h"
 
-#define JOIN_TIMEOUT_MS		30000
+#define JOIN_TIMEOUT_MS 30000
 
 struct join {
 	uv_loop_t *loop;
@@ -38,12 +38,12 @@ struct join {
 	EVP_PKEY *key;
 	char *csr;
 	struct qh_tls_ctx *ctx;
-	struct qh_mux *mux;	/* NULL once closed */
+	struct qh_mux *mux; /* NULL once closed */
 	struct dial *dial;
 	uv_timer_t timer;
 	char why[256];
-	int answered;		/* the console's answer was dealt with */
-	int status;		/* exit status */
+	int answered; /* the console's answer was dealt with */
+	int status;   /* exit status */
 };
 
 /* Creates dir and its missing parents; the ones we create are mode 0700. */
@@ -114,7 +114,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	    qh_pki_cert_parse((const char *)p, len, &ca) != 0 ||
 	    qh_pki_fingerprint(ca, fp) != 0 || strcasecmp(fp, j->tok.pin) != 0) {
 		qh_say("join failed: the console sent a CA that does not match the "
-		    "token's pin");
+		       "token's pin");
 		goto out;
 	}
 	if (qh_msg_get(m, QH_K_CERT, &p, &len) != 0 ||
@@ -127,7 +127,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	    qh_pki_identity(cert, &id) != 0 || id.role != QH_ROLE_AGENT) {
 		qh_log_ssl_errors(QH_LOG_DEBUG, __func__, "certificate check");
 		qh_say("join failed: the certificate from the console is not an agent "
-		    "certificate for our key signed by the pinned CA");
+		       "certificate for our key signed by the pinned CA");
 		goto out;
 	}
 	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
@@ -207,7 +207,8 @@ join_closed(struct qh_mux *mux, int err)
 			qh_say("cannot join: console %s: %s", j->tok.console, j->why);
 		else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
 			qh_say("cannot join: the TLS handshake with %s failed (is it the "
-			    "console the token came from?)", j->tok.console);
+			       "console the token came from?)",
+			    j->tok.console);
 		else
 			qh_say("cannot join: console %s: %s", j->tok.console,
 			    err != 0 ? qh_strerror(err) : "closed the connection");
@@ -248,7 +249,8 @@ cmd_join(struct qh_cli *c)
 	j->cli = c;
 	if (strlen(c->argv[0]) >= QH_TOKEN_MAX ||
 	    qh_token_decode(c->argv[0], &j->tok) != 0) {
-		status = qh_cli_fail(c, "this is not a join token; copy the whole "
+		status = qh_cli_fail(c,
+		    "this is not a join token; copy the whole "
 		    "line that begins with qh1.");
 		goto out;
 	}
@@ -266,8 +268,8 @@ cmd_join(struct qh_cli *c)
 		goto out;
 	}
 	if (lstat(j->path, &st) == 0) {
-		status = qh_cli_fail(c, "already enrolled; remove %s to enrol again",
-		    j->dir);
+		status =
+		    qh_cli_fail(c, "already enrolled; remove %s to enrol again", j->dir);
 		goto out;
 	}
 	if (qh_pki_key_new(&j->key) != 0 || qh_pki_csr_new(j->key, &j->csr) != 0) {
@@ -284,7 +286,7 @@ cmd_join(struct qh_cli *c)
 	j->timer.data = j;
 	uv_timer_start(&j->timer, join_timeout, JOIN_TIMEOUT_MS, 0);
 	if ((j->mux = qh_mux_new(j->loop, j->ctx, QH_TLS_CLIENT_PINNED, j->host,
-	    j->tok.pin, &join_ops, j)) == NULL) {
+		 j->tok.pin, &join_ops, j)) == NULL) {
 		uv_close((uv_handle_t *)&j->timer, NULL);
 		uv_run(j->loop, UV_RUN_DEFAULT);
 		status = qh_cli_fail(c, "out of memory");

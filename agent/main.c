@@ -17,50 +17,60 @@
 #include "qh/log.h"
 #include "agent.h"
 
-#define CONFIG_OPT { "config", 0, 1, 0 }
-#define LOG_OPT { "log-level", 0, 1, 0 }
+#define CONFIG_OPT                                                                       \
+	{                                                                                \
+		"config", 0, 1, 0                                                        \
+	}
+#define LOG_OPT                                                                          \
+	{                                                                                \
+		"log-level", 0, 1, 0                                                     \
+	}
 
 static const struct qh_cli_cmd commands[] = {
 	{
-		.name = "join",
-		.usage = "TOKEN [--config DIR]",
-		.summary = "enrol this PC with the join token from your support vendor",
-		.min_args = 1, .max_args = 1,
-		.opts = { CONFIG_OPT, LOG_OPT },
-		.exec = cmd_join,
+	    .name = "join",
+	    .usage = "TOKEN [--config DIR]",
+	    .summary = "enrol this PC with the join token from your support vendor",
+	    .min_args = 1,
+	    .max_args = 1,
+	    .opts = { CONFIG_OPT, LOG_OPT },
+	    .exec = cmd_join,
 	},
 	{
-		.name = "run",
-		.usage = "[--config DIR] [--yes] [--unattended] "
-		    "[--allow-forward HOST:PORT,...]",
-		.summary = "connect and wait for a technician (the default command); "
-		    "--allow-forward: targets forwards may reach",
-		.min_args = 0, .max_args = 0,
-		.opts = { CONFIG_OPT, { "yes", 'y', 0, 0 }, { "unattended", 0, 0, 0 },
-		    { "allow-forward", 0, 1, 1 }, LOG_OPT },
-		.exec = cmd_run,
+	    .name = "run",
+	    .usage = "[--config DIR] [--yes] [--unattended] "
+		     "[--allow-forward HOST:PORT,...]",
+	    .summary = "connect and wait for a technician (the default command); "
+		       "--allow-forward: targets forwards may reach",
+	    .min_args = 0,
+	    .max_args = 0,
+	    .opts = { CONFIG_OPT, { "yes", 'y', 0, 0 }, { "unattended", 0, 0, 0 },
+		{ "allow-forward", 0, 1, 1 }, LOG_OPT },
+	    .exec = cmd_run,
 	},
 	{
-		.name = "info",
-		.usage = "[--json]",
-		.summary = "show this PC's facts your technician may ask for (system, "
-		    "memory, disks, network)",
-		.min_args = 0, .max_args = 0,
-		.opts = { { "json", 0, 0, 0 }, LOG_OPT },
-		.exec = cmd_info,
+	    .name = "info",
+	    .usage = "[--json]",
+	    .summary = "show this PC's facts your technician may ask for (system, "
+		       "memory, disks, network)",
+	    .min_args = 0,
+	    .max_args = 0,
+	    .opts = { { "json", 0, 0, 0 }, LOG_OPT },
+	    .exec = cmd_info,
 	},
 	{
-		.name = "ticket",
-		.usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
-		    "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
-		    "[--config DIR]",
-		.summary = "file a support ticket with this PC's facts, steps to reproduce, "
-		    "attachments and proposed appointments (local time)",
-		.min_args = 0, .max_args = 0,
-		.opts = { CONFIG_OPT, { "subject", 0, 1, 0 }, { "steps", 0, 1, 0 },
-		    { "attach", 0, 1, 1 }, { "propose", 0, 1, 1 }, { "kind", 0, 1, 0 },
-		    LOG_OPT },
-		.exec = cmd_ticket,
+	    .name = "ticket",
+	    .usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
+		     "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
+		     "[--config DIR]",
+	    .summary = "file a support ticket with this PC's facts, steps to reproduce, "
+		       "attachments and proposed appointments (local time)",
+	    .min_args = 0,
+	    .max_args = 0,
+	    .opts = { CONFIG_OPT, { "subject", 0, 1, 0 }, { "steps", 0, 1, 0 },
+		{ "attach", 0, 1, 1 }, { "propose", 0, 1, 1 }, { "kind", 0, 1, 0 },
+		LOG_OPT },
+	    .exec = cmd_ticket,
 	},
 	{ .name = NULL },
 };
@@ -116,14 +126,17 @@ agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_t ho
 		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
 	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
 	if (access(path, F_OK) != 0)
-		return qh_cli_fail(c, "not enrolled: no %s; run 'qh-agent join TOKEN' "
-		    "first", path);
+		return qh_cli_fail(c,
+		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
+		    "first",
+		    path);
 	if ((r = qh_bundle_load(path, b)) != 0)
 		return qh_cli_fail(c, "cannot load %s: %s", path, qh_strerror(r));
 	if (qh_split_hostport(b->console, host, hostlen, port) != 0 ||
 	    qh_tls_ctx_client(ctxp, b->cert, b->key, b->ca) != 0) {
 		qh_bundle_free(b);
-		return qh_cli_fail(c, "%s: unusable console address or certificate", path);
+		return qh_cli_fail(c, "%s: unusable console address or certificate",
+		    path);
 	}
 	return 0;
 }

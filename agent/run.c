@@ -25,28 +25,28 @@
 #include "qh/pki.h"
 #include "agent.h"
 
-#define BACKOFF_MIN_MS		1000
-#define BACKOFF_MAX_MS		30000
-#define CONNECT_TIMEOUT_MS	30000	/* dial, handshake and WELCOME */
-#define END_TIMEOUT_MS		5000	/* for SESSION closed after "end" */
-#define KEEPALIVE_IDLE_MS	15000
-#define KEEPALIVE_DEAD_MS	45000
-#define CONSENT_MAX		16	/* questions queued for the customer */
-#define ALLOWED_MAX		32	/* technicians allowed in this session */
-#define LINE_MAX_LEN		256	/* one line typed by the customer */
-#define FORWARD_MAX		32
-#define CODE_MAX		15
-#define TEXT_MAX		4097	/* a text field and its NUL */
+#define BACKOFF_MIN_MS	   1000
+#define BACKOFF_MAX_MS	   30000
+#define CONNECT_TIMEOUT_MS 30000 /* dial, handshake and WELCOME */
+#define END_TIMEOUT_MS	   5000	 /* for SESSION closed after "end" */
+#define KEEPALIVE_IDLE_MS  15000
+#define KEEPALIVE_DEAD_MS  45000
+#define CONSENT_MAX	   16  /* questions queued for the customer */
+#define ALLOWED_MAX	   32  /* technicians allowed in this session */
+#define LINE_MAX_LEN	   256 /* one line typed by the customer */
+#define FORWARD_MAX	   32
+#define CODE_MAX	   15
+#define TEXT_MAX	   4097 /* a text field and its NUL */
 
-#define HELLO_UNATTENDED	0x1
-#define HELLO_YES		0x2
+#define HELLO_UNATTENDED 0x1
+#define HELLO_YES	 0x2
 
 enum agent_state {
-	AG_WAITING,	/* no connection; the retry timer runs */
-	AG_CONNECTING,	/* resolving, connecting, TLS handshake */
-	AG_HELLO,	/* HELLO sent, waiting for WELCOME */
-	AG_READY,	/* welcomed: waiting in the queue or in a session */
-	AG_DONE,	/* leaving: handles close, then the loop ends */
+	AG_WAITING,    /* no connection; the retry timer runs */
+	AG_CONNECTING, /* resolving, connecting, TLS handshake */
+	AG_HELLO,      /* HELLO sent, waiting for WELCOME */
+	AG_READY,      /* welcomed: waiting in the queue or in a session */
+	AG_DONE,       /* leaving: handles close, then the loop ends */
 };
 
 static const char *const state_names[] = {
@@ -72,39 +72,39 @@ struct agent {
 	int port;
 	char hostname[256];
 	int yes, unattended;
-	const char *forwards[FORWARD_MAX];	/* --allow-forward, for later */
+	const char *forwards[FORWARD_MAX]; /* --allow-forward, for later */
 	int nforwards;
 
 	enum agent_state state;
-	struct qh_mux *mux;		/* NULL when not connected */
+	struct qh_mux *mux; /* NULL when not connected */
 	struct dial *dial;
-	char why[256];			/* why the last dial failed */
-	int was_ready;			/* this connection got its WELCOME */
+	char why[256]; /* why the last dial failed */
+	int was_ready; /* this connection got its WELCOME */
 	uint64_t backoff_ms;
 
-	uv_timer_t retry;		/* back-off before the next attempt */
-	uv_timer_t deadline;		/* CONNECT_TIMEOUT_MS for an attempt */
-	uv_timer_t endwait;		/* END_TIMEOUT_MS after "end" */
+	uv_timer_t retry;    /* back-off before the next attempt */
+	uv_timer_t deadline; /* CONNECT_TIMEOUT_MS for an attempt */
+	uv_timer_t endwait;  /* END_TIMEOUT_MS after "end" */
 	uv_signal_t sigint, sigterm, sighup, sigchld;
 	uv_tty_t tty;
-	int tty_open;			/* reading lines from the customer */
-	char rbuf[LINE_MAX_LEN];	/* one read from the terminal */
+	int tty_open;		 /* reading lines from the customer */
+	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
 	char line[LINE_MAX_LEN];
 	size_t linelen;
-	int line_long;			/* the current line overflowed: dropped */
+	int line_long; /* the current line overflowed: dropped */
 
-	char resume[129];		/* from WELCOME; kept for the whole run */
+	char resume[129]; /* from WELCOME; kept for the whole run */
 	char code[CODE_MAX + 1];
 	char customer[QH_ID_MAX + 1];
 	int session_open;
 	uint64_t session;
-	int stopping;			/* exit once the connection is gone */
-	int ending;			/* SESSION end sent */
+	int stopping; /* exit once the connection is gone */
+	int ending;   /* SESSION end sent */
 	int exit_status;
 
 	struct consent consents[CONSENT_MAX];
 	int nconsents;
-	int asking;			/* consents[0] is on the screen */
+	int asking; /* consents[0] is on the screen */
 	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
 	int nallowed;
 
@@ -162,8 +162,8 @@ send_hello(struct agent *a)
 	    (r = qh_msg_put_str(&b, QH_K_HOST, a->hostname)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
 	    (a->resume[0] == '\0' ||
-	    ((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
+		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
+		    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
 		r = qh_mux_send_control(a->mux, &b);
 	qh_buf_release(&b);
 	return r;
@@ -274,8 +274,8 @@ allow_login(struct agent *a, const char *login)
 		return;
 	if (a->nallowed == ALLOWED_MAX) {
 		/* Forget the oldest; the console asks again if it comes back. */
-		memmove(a->allowed[0], a->allowed[1], sizeof(a->allowed[0]) *
-		    (ALLOWED_MAX - 1));
+		memmove(a->allowed[0], a->allowed[1],
+		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
 		a->nallowed--;
 	}
 	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
@@ -328,7 +328,8 @@ consent_next(struct agent *a)
 			consent_pop(a);
 		} else {
 			printf("Technician %s (%s) wants to connect to this PC. "
-			    "Allow? [y/N] ", c->name, c->login);
+			       "Allow? [y/N] ",
+			    c->name, c->login);
 			fflush(stdout);
 			a->asking = 1;
 		}
@@ -359,8 +360,8 @@ on_line(struct agent *a, char *line)
 	while (*line == ' ')
 		line++;
 	if (a->asking) {
-		consent_answer(a, strcasecmp(line, "y") == 0 ||
-		    strcasecmp(line, "yes") == 0);
+		consent_answer(a,
+		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
 		return;
 	}
 	if (strcasecmp(line, "q") == 0)
@@ -434,7 +435,7 @@ tty_open(struct agent *a)
 	int r;
 
 	if (uv_guess_handle(0) != UV_TTY || tcgetpgrp(0) != getpgrp())
-		return;		/* no terminal, or we run in the background */
+		return; /* no terminal, or we run in the background */
 	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
 		qh_debug("stdin: %s", uv_strerror(r));
 		return;
@@ -509,7 +510,7 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 		qh_warn("console %s:%d: malformed welcome", a->host, a->port);
 		return QH_ERR_PROTOCOL;
 	}
-	memcpy(a->resume, resume, strlen(resume) + 1);	/* checked: fits */
+	memcpy(a->resume, resume, strlen(resume) + 1); /* checked: fits */
 	(void)msg_text(m, QH_K_CUSTOMER, a->customer, sizeof(a->customer));
 	ui_sanitize(a->customer);
 	(void)msg_text(m, QH_K_NAME, name, sizeof(name));
@@ -526,15 +527,15 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 		ui_line("quarterhour: connected to %s:%d as %s", a->host, a->port,
 		    a->customer);
 	if (strcmp(code, a->code) != 0) {
-		memcpy(a->code, code, strlen(code) + 1);	/* code_valid: fits */
+		memcpy(a->code, code, strlen(code) + 1); /* code_valid: fits */
 		print_code(a->code);
 	}
 	if (qh_msg_get_u64(m, QH_K_UNITS, &units) == 0) {
 		/* Signed: the balance may be negative (R7). A unit is 15 min. */
 		u = (int64_t)units;
 		au = u < 0 ? -u : u;
-		ui_line("Balance: %" PRId64 " units (%s%" PRId64 " h %02" PRId64
-		    " min)", u, u < 0 ? "-" : "", au / 4, au % 4 * 15);
+		ui_line("Balance: %" PRId64 " units (%s%" PRId64 " h %02" PRId64 " min)",
+		    u, u < 0 ? "-" : "", au / 4, au % 4 * 15);
 	}
 	if (text[0] != '\0')
 		ui_line("Warning: %s", text);
@@ -563,7 +564,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
 	    strcmp(code, "role") == 0)
-		agent_stop(a, 1);	/* retrying cannot help */
+		agent_stop(a, 1); /* retrying cannot help */
 	else
 		agent_disconnect(a, QH_ERR_REFUSED);
 	return 0;
@@ -598,7 +599,7 @@ on_consent(struct agent *a, const struct qh_msg *m)
 	} else {
 		c = &a->consents[a->nconsents++];
 		c->id = id;
-		memcpy(c->login, login, strlen(login) + 1);	/* valid: fits */
+		memcpy(c->login, login, strlen(login) + 1); /* valid: fits */
 		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
 		ui_sanitize(c->name);
 		consent_next(a);
@@ -618,7 +619,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 		a->session_open = 1;
 		a->session = session;
 		ui_line("session %" PRIu64 " started; it is recorded and billed per "
-		    "started 15 minutes", session);
+			"started 15 minutes",
+		    session);
 	} else if (strcmp(kind, "closed") == 0) {
 		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 		if (text[0] != '\0')
@@ -626,9 +628,9 @@ on_session(struct agent *a, const struct qh_msg *m)
 		else
 			ui_line("session %" PRIu64 " closed", session);
 		if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
-			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02"
-			    PRIu64 "s", seconds / 3600, seconds / 60 % 60,
-			    seconds % 60);
+			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02" PRIu64
+				"s",
+			    seconds / 3600, seconds / 60 % 60, seconds % 60);
 		a->session_open = 0;
 		a->nallowed = 0;
 		if (a->ending || !a->unattended) {
@@ -644,12 +646,11 @@ on_session(struct agent *a, const struct qh_msg *m)
 #define ST(s) (1U << (s))
 
 static const struct control_entry {
-	unsigned states;	/* where the message may arrive */
+	unsigned states; /* where the message may arrive */
 	int (*fn)(struct agent *a, const struct qh_msg *m);
 } control_handlers[QH_MSG_TYPE_MAX] = {
 	[QH_MSG_WELCOME] = { ST(AG_HELLO), on_welcome },
-	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY),
-	    on_error },
+	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY), on_error },
 	[QH_MSG_NOTICE] = { ST(AG_HELLO) | ST(AG_READY), on_notice },
 	[QH_MSG_CONSENT] = { ST(AG_READY), on_consent },
 	[QH_MSG_SESSION] = { ST(AG_READY), on_session },
@@ -727,8 +728,9 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	char cmd[33], login[QH_ID_MAX + 2];
 
 	if (m->type != QH_MSG_ACTION || a->state != AG_READY || a->stopping) {
-		qh_chan_refuse(ch, "unsupported", a->stopping ?
-		    "the customer is ending the session" : "unexpected channel");
+		qh_chan_refuse(ch, "unsupported",
+		    a->stopping ? "the customer is ending the session"
+				: "unexpected channel");
 		return 0;
 	}
 	(void)msg_text(m, QH_K_CMD, cmd, sizeof(cmd));
@@ -736,7 +738,8 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	if (!qh_id_valid(login) || !is_allowed(a, login)) {
 		qh_warn("console %s:%d: %s for %s, whom the customer has not allowed",
 		    a->host, a->port, cmd, login);
-		qh_chan_refuse(ch, "consent", "the customer has not allowed this "
+		qh_chan_refuse(ch, "consent",
+		    "the customer has not allowed this "
 		    "technician");
 	} else if ((act = action_find(cmd)) == NULL) {
 		qh_chan_refuse(ch, "unsupported", "this agent cannot do that yet");
@@ -774,9 +777,12 @@ agent_retry(struct agent *a, int err)
 	if (a->was_ready)
 		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
 	else
-		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in %"
-		    PRIu64 " s", a->host, a->port, a->why[0] != '\0' ? a->why :
-		    qh_strerror(err != 0 ? err : QH_ERR_CLOSED), secs);
+		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in "
+		       "%" PRIu64 " s",
+		    a->host, a->port,
+		    a->why[0] != '\0' ? a->why
+				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
+		    secs);
 	a->backoff_ms *= 2;
 	if (a->backoff_ms > BACKOFF_MAX_MS)
 		a->backoff_ms = BACKOFF_MAX_MS;
@@ -829,7 +835,7 @@ agent_connect(struct agent *a)
 	a->was_ready = 0;
 	a->why[0] = '\0';
 	if ((a->mux = qh_mux_new(a->loop, a->ctx, QH_TLS_CLIENT, a->host, NULL,
-	    &agent_ops, a)) == NULL) {
+		 &agent_ops, a)) == NULL) {
 		snprintf(a->why, sizeof(a->why), "out of memory");
 		agent_retry(a, QH_ERR_NOMEM);
 		return;
@@ -873,7 +879,7 @@ parse_forwards(struct agent *a, struct qh_cli *c)
 		if ((s = strdup(vals[i])) == NULL)
 			return QH_ERR_NOMEM;
 		for (tok = strtok_r(s, ",", &save); tok != NULL;
-		    tok = strtok_r(NULL, ",", &save)) {
+		     tok = strtok_r(NULL, ",", &save)) {
 			if (qh_split_hostport(tok, host, sizeof(host), &port) != 0 ||
 			    a->nforwards == FORWARD_MAX) {
 				free(s);
@@ -922,24 +928,27 @@ cmd_run(struct qh_cli *c)
 	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
 	if (access(path, F_OK) != 0) {
 		free(a);
-		return qh_cli_fail(c, "not enrolled: no %s; run 'qh-agent join TOKEN' "
-		    "first", path);
+		return qh_cli_fail(c,
+		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
+		    "first",
+		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {
 		free(a);
 		return qh_cli_fail(c, "cannot load %s: %s", path, qh_strerror(r));
 	}
-	if (qh_split_hostport(a->bundle.console, a->host, sizeof(a->host),
-	    &a->port) != 0 || qh_tls_ctx_client(&a->ctx, a->bundle.cert,
-	    a->bundle.key, a->bundle.ca) != 0) {
+	if (qh_split_hostport(a->bundle.console, a->host, sizeof(a->host), &a->port) !=
+		0 ||
+	    qh_tls_ctx_client(&a->ctx, a->bundle.cert, a->bundle.key, a->bundle.ca) !=
+		0) {
 		qh_bundle_free(&a->bundle);
 		free(a);
 		return qh_cli_fail(c, "%s: unusable console address or certificate",
 		    path);
 	}
 	if (gethostname(a->hostname, sizeof(a->hostname)) == -1 ||
-	    !qh_utf8_valid((const uint8_t *)a->hostname, strnlen(a->hostname,
-	    sizeof(a->hostname) - 1)))
+	    !qh_utf8_valid((const uint8_t *)a->hostname,
+		strnlen(a->hostname, sizeof(a->hostname) - 1)))
 		snprintf(a->hostname, sizeof(a->hostname), "unknown");
 	a->hostname[sizeof(a->hostname) - 1] = '\0';
 

@@ -24,18 +24,18 @@
 
 extern char **environ;
 
-#define SHELL_DEFAULT_ROWS	24
-#define SHELL_DEFAULT_COLS	80
-#define SHELL_MAX_DIM		1000
-#define SHELL_DEFAULT_TERM	"xterm"
+#define SHELL_DEFAULT_ROWS 24
+#define SHELL_DEFAULT_COLS 80
+#define SHELL_MAX_DIM	   1000
+#define SHELL_DEFAULT_TERM "xterm"
 
 /* What the child needs, prepared before fork so that it only calls exec. */
 struct shell_spec {
-	char path[512];		/* the shell */
-	char argv0[128];	/* "-bash": a login shell */
+	char path[512];	 /* the shell */
+	char argv0[128]; /* "-bash": a login shell */
 	char home[512];
 	char *argv[2];
-	char **envp;		/* environ, TERM HOME SHELL USER LOGNAME replaced */
+	char **envp; /* environ, TERM HOME SHELL USER LOGNAME replaced */
 	char term[80], henv[520], senv[520], uenv[80], lenv[80];
 };
 
@@ -49,7 +49,7 @@ term_valid(const char *s)
 		return 0;
 	for (i = 0; i < len; i++)
 		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9') || strchr("._+-", s[i]) != NULL))
+			(s[i] >= '0' && s[i] <= '9') || strchr("._+-", s[i]) != NULL))
 			return 0;
 	return 1;
 }
@@ -117,8 +117,7 @@ spec_init(struct shell_spec *sp, const char *term)
  * SIGTTIN, which exec would keep), an empty mask, the home directory, the
  * shell. Only async-signal-safe calls: the loop's thread pool may run.
  */
-static void __attribute__((noreturn))
-child(const struct shell_spec *sp)
+static void __attribute__((noreturn)) child(const struct shell_spec *sp)
 {
 	static const char msg[] = "qh-agent: cannot start the shell\r\n";
 	struct sigaction sa;
@@ -179,8 +178,8 @@ shell_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	(void)qh_msg_get_str(m, QH_K_TERM, &term);
 	if ((sp = malloc(sizeof(*sp))) == NULL ||
-	    spec_init(sp, term != NULL && term_valid(term) ? term :
-	    SHELL_DEFAULT_TERM) != 0) {
+	    spec_init(sp, term != NULL && term_valid(term) ? term : SHELL_DEFAULT_TERM) !=
+		0) {
 		task_fail(t, "shell", "out of memory");
 		goto out;
 	}

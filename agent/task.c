@@ -31,7 +31,7 @@ task_count(const struct task_list *tasks)
 	int n = 0;
 
 	LIST_FOREACH(t, tasks, link)
-		n++;
+	n++;
 	return n;
 }
 
@@ -111,7 +111,7 @@ on_timer(uv_timer_t *timer)
 			if (o->eof)
 				continue;
 			if (o->len > 0) {
-				again = 1;	/* still sending: give it time */
+				again = 1; /* still sending: give it time */
 				continue;
 			}
 			o->eof = 1;
@@ -148,7 +148,7 @@ out_flush(struct task_out *o)
 
 	while (o->len > 0) {
 		if (t->ch == NULL) {
-			o->len = 0;	/* nobody to send it to */
+			o->len = 0; /* nobody to send it to */
 			break;
 		}
 		n = qh_chan_write(t->ch, o->ext, o->buf + o->off, o->len);
@@ -159,7 +159,7 @@ out_flush(struct task_out *o)
 			break;
 		}
 		if (n == 0)
-			return 0;	/* on_writable resumes */
+			return 0; /* on_writable resumes */
 		o->off += (size_t)n;
 		o->len -= (size_t)n;
 	}
@@ -173,7 +173,7 @@ out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	struct task_out *o = h->data;
 
 	if (o->len > 0) {
-		*buf = uv_buf_init(NULL, 0);	/* libuv reports UV_ENOBUFS */
+		*buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
 		return;
 	}
 	*buf = uv_buf_init((char *)o->buf, sizeof(o->buf));
@@ -285,7 +285,7 @@ task_in_flush(struct task *t)
 	b[1] = uv_buf_init((char *)t->ring, (unsigned int)(t->rlen - first));
 	t->wreq.data = t;
 	if ((r = uv_write(&t->wreq, t->instream, b, t->rlen > first ? 2 : 1,
-	    in_written)) != 0) {
+		 in_written)) != 0) {
 		qh_debug("task of %s: write: %s", t->login, uv_strerror(r));
 		if (t->ch != NULL)
 			qh_chan_consume(t->ch, t->rlen);
@@ -307,7 +307,7 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	size_t tail, first;
 
 	if (ext || t->instream == NULL) {
-		qh_chan_consume(ch, len);	/* nowhere to go */
+		qh_chan_consume(ch, len); /* nowhere to go */
 		return;
 	}
 	/* The window we granted bounds what can be outstanding. */
@@ -414,7 +414,7 @@ task_close_all(struct task *t)
 		close_out(o);
 	}
 	if (t->kind == TASK_SHELL) {
-		t->master = -1;		/* closed with out[0] */
+		t->master = -1; /* closed with out[0] */
 		t->instream = NULL;
 	}
 	if (t->in_open) {
@@ -495,12 +495,12 @@ task_fail(struct task *t, const char *what, const char *reason)
 	int i, n;
 
 	for (i = 0; i < t->nout; i++)
-		t->out[i].eof = 1;	/* nothing will ever be written there */
+		t->out[i].eof = 1; /* nothing will ever be written there */
 	n = snprintf(line, sizeof(line), "qh-agent: %s: %s\n", what, reason);
 	if (n > 0 && t->ch != NULL)
-		(void)qh_chan_write(t->ch, 1, line, (size_t)n < sizeof(line) ?
-		    (size_t)n : sizeof(line) - 1);
-	t->reaped = 1;		/* there is no process */
+		(void)qh_chan_write(t->ch, 1, line,
+		    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	t->reaped = 1; /* there is no process */
 	task_exited(t, 127, 0);
 }
 
@@ -615,7 +615,7 @@ task_shutdown(struct task_list *tasks, uv_loop_t *loop)
 			continue;
 		task_signal(t, SIGKILL);
 		if (t->kind != TASK_SHELL)
-			continue;	/* libuv reaps it while the loop runs */
+			continue; /* libuv reaps it while the loop runs */
 		while (waitpid(t->pid, NULL, 0) == -1 && errno == EINTR)
 			;
 		t->reaped = 1;

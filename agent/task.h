@@ -21,71 +21,71 @@
  * holds channel bytes until the process has read them: the technician can
  * never have more than this outstanding, so the ring cannot overflow.
  */
-#define TASK_IN_WINDOW		(256 * 1024)
+#define TASK_IN_WINDOW (256 * 1024)
 /* One read from the process; reading stops while a chunk is unsent. */
-#define TASK_OUT_CHUNK		(64 * 1024)
+#define TASK_OUT_CHUNK (64 * 1024)
 /* After SIGTERM (exec) or SIGHUP (shell), SIGKILL follows after this. */
-#define TASK_KILL_MS		2000
+#define TASK_KILL_MS 2000
 /* After the process exited, output still open is cut after this much quiet. */
-#define TASK_LINGER_MS		2000
+#define TASK_LINGER_MS 2000
 /* Longest command line shown in the customer's notice. */
-#define TASK_NOTICE_MAX		120
+#define TASK_NOTICE_MAX 120
 
 enum task_kind {
-	TASK_EXEC,		/* argv run with uv_spawn, three pipes */
-	TASK_SHELL,		/* login shell on a pty we reap ourselves */
+	TASK_EXEC,  /* argv run with uv_spawn, three pipes */
+	TASK_SHELL, /* login shell on a pty we reap ourselves */
 };
 
 enum task_timer {
 	TIMER_NONE,
-	TIMER_KILL,		/* channel gone, process told to stop: SIGKILL next */
-	TIMER_LINGER,		/* process gone, output pipes still open */
+	TIMER_KILL,   /* channel gone, process told to stop: SIGKILL next */
+	TIMER_LINGER, /* process gone, output pipes still open */
 };
 
 /* One output stream of the process: read into buf, written to the channel. */
 struct task_out {
 	uv_pipe_t pipe;
 	struct task *t;
-	int ext;		/* 0: DATA (stdout or the pty), 1: EXTDATA (stderr) */
-	unsigned open:1;	/* pipe initialised and not yet closing */
-	unsigned reading:1;	/* uv_read_start in force */
-	unsigned eof:1;		/* the process will write no more here */
-	size_t off, len;	/* unsent bytes in buf */
+	int ext;	      /* 0: DATA (stdout or the pty), 1: EXTDATA (stderr) */
+	unsigned open : 1;    /* pipe initialised and not yet closing */
+	unsigned reading : 1; /* uv_read_start in force */
+	unsigned eof : 1;     /* the process will write no more here */
+	size_t off, len;      /* unsent bytes in buf */
 	uint8_t buf[TASK_OUT_CHUNK];
 };
 
 struct task {
 	LIST_ENTRY(task) link;
 	enum task_kind kind;
-	struct qh_chan *ch;	/* NULL once the channel is closed */
+	struct qh_chan *ch; /* NULL once the channel is closed */
 	char login[QH_ID_MAX + 1];
-	pid_t pid;		/* 0 until started */
-	int status, signo;	/* how it ended, once exited */
-	unsigned exited:1;	/* the process is gone (or never started) */
-	unsigned reaped:1;	/* no zombie left to wait for */
-	unsigned done:1;	/* EXIT, EOF and CLOSE were sent */
+	pid_t pid;	     /* 0 until started */
+	int status, signo;   /* how it ended, once exited */
+	unsigned exited : 1; /* the process is gone (or never started) */
+	unsigned reaped : 1; /* no zombie left to wait for */
+	unsigned done : 1;   /* EXIT, EOF and CLOSE were sent */
 
 	/* Channel bytes on their way to the process's stdin (or the pty). */
-	uv_stream_t *instream;	/* NULL when there is nowhere to write */
-	uv_pipe_t in;		/* exec: the child's stdin */
-	unsigned in_open:1;	/* exec: in initialised and not closing */
-	unsigned in_eof:1;	/* the technician sent EOF */
-	unsigned writing:1;	/* wreq in flight */
+	uv_stream_t *instream; /* NULL when there is nowhere to write */
+	uv_pipe_t in;	       /* exec: the child's stdin */
+	unsigned in_open : 1;  /* exec: in initialised and not closing */
+	unsigned in_eof : 1;   /* the technician sent EOF */
+	unsigned writing : 1;  /* wreq in flight */
 	uv_write_t wreq;
-	size_t wlen;		/* bytes in flight */
-	uint8_t *ring;		/* TASK_IN_WINDOW bytes */
+	size_t wlen;   /* bytes in flight */
+	uint8_t *ring; /* TASK_IN_WINDOW bytes */
 	size_t rhead, rlen;
 
 	struct task_out out[2];
-	int nout;		/* streams in use: 2 for exec, 1 for a shell */
+	int nout; /* streams in use: 2 for exec, 1 for a shell */
 
-	uv_process_t proc;	/* exec */
-	int master;		/* shell: the pty master, -1 when closed */
+	uv_process_t proc; /* exec */
+	int master;	   /* shell: the pty master, -1 when closed */
 	uv_timer_t timer;
 	enum task_timer timer_mode;
-	unsigned timer_open:1;
+	unsigned timer_open : 1;
 
-	int nhandles;		/* initialised handles not yet closed */
+	int nhandles; /* initialised handles not yet closed */
 };
 
 /*

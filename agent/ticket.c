@@ -30,18 +30,18 @@
 #include "qh/ticket.h"
 #include "agent.h"
 
-#define CONNECT_TIMEOUT_MS	30000	/* dial, handshake and the channel's answer */
-#define KEEPALIVE_IDLE_MS	15000
-#define KEEPALIVE_DEAD_MS	45000
-#define SEND_CHUNK		(64 * 1024)
+#define CONNECT_TIMEOUT_MS 30000 /* dial, handshake and the channel's answer */
+#define KEEPALIVE_IDLE_MS  15000
+#define KEEPALIVE_DEAD_MS  45000
+#define SEND_CHUNK	   (64 * 1024)
 
 enum tk_state {
-	TK_CONNECTING,	/* dial and TLS handshake */
-	TK_OPENING,	/* REQUEST sent, waiting for the console's answer */
-	TK_META,	/* metadata sent, waiting for the console's TICKET_GO */
-	TK_SENDING,	/* attachments flow as DATA */
-	TK_SENT,	/* MSG EXIT sent, waiting for TICKET_OK */
-	TK_DONE,	/* answered or failed; handles closing */
+	TK_CONNECTING, /* dial and TLS handshake */
+	TK_OPENING,    /* REQUEST sent, waiting for the console's answer */
+	TK_META,       /* metadata sent, waiting for the console's TICKET_GO */
+	TK_SENDING,    /* attachments flow as DATA */
+	TK_SENT,       /* MSG EXIT sent, waiting for TICKET_OK */
+	TK_DONE,       /* answered or failed; handles closing */
 };
 
 struct tk {
@@ -51,28 +51,28 @@ struct tk {
 	char host[256];
 	int port;
 	struct qh_ticket t;
-	int fds[QH_TICKET_FILES_MAX];	/* the attachments, open since the checks */
+	int fds[QH_TICKET_FILES_MAX]; /* the attachments, open since the checks */
 	const char *paths[QH_TICKET_FILES_MAX];
 
 	enum tk_state state;
-	struct qh_mux *mux;		/* NULL once closed */
+	struct qh_mux *mux; /* NULL once closed */
 	struct dial *dial;
-	struct qh_chan *ch;		/* NULL unless opening or open */
-	uv_timer_t timer;		/* CONNECT_TIMEOUT_MS until the channel opens */
-	char why[256];			/* why the dial failed */
+	struct qh_chan *ch; /* NULL unless opening or open */
+	uv_timer_t timer;   /* CONNECT_TIMEOUT_MS until the channel opens */
+	char why[256];	    /* why the dial failed */
 
-	int cur;			/* attachment being sent */
-	uint64_t cur_sent;		/* its bytes read so far */
+	int cur;	   /* attachment being sent */
+	uint64_t cur_sent; /* its bytes read so far */
 	EVP_MD_CTX *md;
-	uint8_t buf[SEND_CHUNK];	/* read from the file, not yet taken */
+	uint8_t buf[SEND_CHUNK]; /* read from the file, not yet taken */
 	size_t buf_off, buf_len;
 
-	int status;			/* exit status */
+	int status; /* exit status */
 };
 
-/* Ends the command with status after printing text (if any); only the first call counts. */
-static void
-tk_finish(struct tk *k, int status, const char *fmt, ...)
+/* Ends the command with status after printing text (if any); only the first call counts.
+ */
+static void tk_finish(struct tk *k, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -110,8 +110,8 @@ local_time(int64_t t, char *out, size_t len)
 	time_t tt = (time_t)t;
 	struct tm tm;
 
-	if (localtime_r(&tt, &tm) == NULL || strftime(out, len, "%a %Y-%m-%d %H:%M %Z",
-	    &tm) == 0)
+	if (localtime_r(&tt, &tm) == NULL ||
+	    strftime(out, len, "%a %Y-%m-%d %H:%M %Z", &tm) == 0)
 		snprintf(out, len, "?");
 	return out;
 }
@@ -153,7 +153,8 @@ send_end(struct tk *k)
 	    qh_msg_put_u64(&b, QH_K_SIZE, k->t.total) != 0 ||
 	    qh_chan_send_msg(k->ch, &b) != 0 || qh_chan_eof(k->ch) != 0) {
 		qh_buf_release(&b);
-		tk_finish(k, 1, "the connection to the console broke; no ticket was filed");
+		tk_finish(k, 1,
+		    "the connection to the console broke; no ticket was filed");
 		return;
 	}
 	qh_buf_release(&b);
@@ -177,8 +178,10 @@ pump(struct tk *k)
 			f = &k->t.files[k->cur];
 			if (k->cur_sent == f->size) {
 				if (file_end(k) != 0) {
-					tk_finish(k, 1, "%s changed while it was sent; no ticket "
-					    "was filed", k->paths[k->cur]);
+					tk_finish(k, 1,
+					    "%s changed while it was sent; no ticket "
+					    "was filed",
+					    k->paths[k->cur]);
 					return;
 				}
 				if (++k->cur < k->t.nfiles && file_begin(k) != 0) {
@@ -188,13 +191,17 @@ pump(struct tk *k)
 				}
 				continue;
 			}
-			want = f->size - k->cur_sent < sizeof(k->buf) ?
-			    (size_t)(f->size - k->cur_sent) : sizeof(k->buf);
-			if ((n = read(k->fds[k->cur], k->buf, want)) < 0 && errno == EINTR)
+			want = f->size - k->cur_sent < sizeof(k->buf)
+			    ? (size_t)(f->size - k->cur_sent)
+			    : sizeof(k->buf);
+			if ((n = read(k->fds[k->cur], k->buf, want)) < 0 &&
+			    errno == EINTR)
 				continue;
 			if (n <= 0) {
-				tk_finish(k, 1, n == 0 ? "%s changed while it was sent; no "
-				    "ticket was filed" : "%s: cannot read it: %s",
+				tk_finish(k, 1,
+				    n == 0 ? "%s changed while it was sent; no "
+					     "ticket was filed"
+					   : "%s: cannot read it: %s",
 				    k->paths[k->cur], strerror(errno));
 				return;
 			}
@@ -205,12 +212,13 @@ pump(struct tk *k)
 		}
 		n = qh_chan_write(k->ch, 0, k->buf + k->buf_off, k->buf_len - k->buf_off);
 		if (n < 0) {
-			tk_finish(k, 1, "the connection to the console broke; no ticket was "
+			tk_finish(k, 1,
+			    "the connection to the console broke; no ticket was "
 			    "filed");
 			return;
 		}
 		if (n == 0)
-			return;		/* the window is full: on_writable goes on */
+			return; /* the window is full: on_writable goes on */
 		k->buf_off += (size_t)n;
 	}
 }
@@ -235,10 +243,11 @@ tk_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	char *text = NULL;
 
 	if (err != 0) {
-		k->ch = NULL;	/* refused channels are freed by the mux */
+		k->ch = NULL; /* refused channels are freed by the mux */
 		if (m != NULL)
 			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		tk_finish(k, 1, "%s", text != NULL ? text : "the console refused the ticket");
+		tk_finish(k, 1, "%s",
+		    text != NULL ? text : "the console refused the ticket");
 		free(text);
 		return;
 	}
@@ -247,7 +256,8 @@ tk_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (qh_ticket_encode_items(&k->t, send_item, k) != 0 ||
 	    qh_msg_begin(&b, QH_MSG_TICKET_GO) != 0 || qh_chan_send_msg(ch, &b) != 0) {
 		qh_buf_release(&b);
-		tk_finish(k, 1, "the connection to the console broke; no ticket was filed");
+		tk_finish(k, 1,
+		    "the connection to the console broke; no ticket was filed");
 		return;
 	}
 	qh_buf_release(&b);
@@ -290,15 +300,16 @@ tk_msg(struct qh_chan *ch, const struct qh_msg *m)
 		return;
 	case QH_MSG_ERROR:
 		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		tk_finish(k, 1, "%s", text != NULL ? text : "the console refused the ticket");
+		tk_finish(k, 1, "%s",
+		    text != NULL ? text : "the console refused the ticket");
 		free(text);
 		return;
 	case QH_MSG_TICKET_GO:
 		if (k->state == TK_META) {
 			k->state = TK_SENDING;
 			if (k->t.nfiles > 0 && file_begin(k) != 0) {
-				tk_finish(k, 1, "%s: cannot read it again: %s", k->paths[0],
-				    strerror(errno));
+				tk_finish(k, 1, "%s: cannot read it again: %s",
+				    k->paths[0], strerror(errno));
 				return;
 			}
 			pump(k);
@@ -323,7 +334,7 @@ tk_writable(struct qh_chan *ch)
 static void
 tk_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
-	qh_chan_consume(ch, len);	/* the console sends none; ignore it */
+	qh_chan_consume(ch, len); /* the console sends none; ignore it */
 }
 
 /* The channel ended without TICKET_OK or ERROR. */
@@ -333,7 +344,8 @@ tk_chan_close(struct qh_chan *ch)
 	struct tk *k = qh_chan_arg(ch);
 
 	k->ch = NULL;
-	tk_finish(k, 1, "the upload broke off before the console answered; the ticket "
+	tk_finish(k, 1,
+	    "the upload broke off before the console answered; the ticket "
 	    "may not be filed: run the same command again (it files the ticket once)");
 }
 
@@ -384,7 +396,7 @@ tk_control(struct qh_mux *mux, const struct qh_msg *m)
 		free(text);
 		return 0;
 	}
-	return 0;	/* notices and the like are not for a ticket */
+	return 0; /* notices and the like are not for a ticket */
 }
 
 /* The connection is gone; if no answer came, say why. */
@@ -397,11 +409,15 @@ tk_closed(struct qh_mux *mux, int err)
 	k->ch = NULL;
 	dial_cancel(&k->dial);
 	if (k->state == TK_CONNECTING)
-		tk_finish(k, 1, "cannot connect to the console at %s:%d: %s; no ticket was "
-		    "filed", k->host, k->port, k->why[0] != '\0' ? k->why :
-		    qh_strerror(err != 0 ? err : QH_ERR_CLOSED));
+		tk_finish(k, 1,
+		    "cannot connect to the console at %s:%d: %s; no ticket was "
+		    "filed",
+		    k->host, k->port,
+		    k->why[0] != '\0' ? k->why
+				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED));
 	else
-		tk_finish(k, 1, "the connection to the console was lost; the ticket may not "
+		tk_finish(k, 1,
+		    "the connection to the console was lost; the ticket may not "
 		    "be filed: run the same command again (it files the ticket once)");
 }
 
@@ -417,11 +433,14 @@ on_timeout(uv_timer_t *t)
 {
 	struct tk *k = t->data;
 
-	snprintf(k->why, sizeof(k->why), "no answer within %d s", CONNECT_TIMEOUT_MS / 1000);
+	snprintf(k->why, sizeof(k->why), "no answer within %d s",
+	    CONNECT_TIMEOUT_MS / 1000);
 	if (k->mux != NULL && (k->state == TK_CONNECTING || k->state == TK_OPENING)) {
 		dial_cancel(&k->dial);
-		tk_finish(k, 1, "the console at %s:%d did not answer within %d s; no ticket "
-		    "was filed", k->host, k->port, CONNECT_TIMEOUT_MS / 1000);
+		tk_finish(k, 1,
+		    "the console at %s:%d did not answer within %d s; no ticket "
+		    "was filed",
+		    k->host, k->port, CONNECT_TIMEOUT_MS / 1000);
 	}
 }
 
@@ -464,7 +483,7 @@ read_steps(struct qh_cli *c, struct tk *k, const char *path)
 		}
 	}
 	if (!qh_utf8_valid(total > 0 ? qh_buf_ptr(&k->t.steps) : (const uint8_t *)"",
-	    qh_buf_len(&k->t.steps))) {
+		qh_buf_len(&k->t.steps))) {
 		status = qh_cli_fail(c, "the steps in %s are not valid UTF-8 text",
 		    strcmp(path, "-") == 0 ? "standard input" : path);
 		goto out;
@@ -499,7 +518,8 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 
 	*total = 0;
 	if (n > QH_TICKET_FILES_MAX)
-		return qh_cli_fail(c, "at most %d attachments per ticket", QH_TICKET_FILES_MAX);
+		return qh_cli_fail(c, "at most %d attachments per ticket",
+		    QH_TICKET_FILES_MAX);
 	for (i = 0; i < n; i++) {
 		const char *p = paths[i], *name = base_name(p);
 
@@ -508,8 +528,10 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 			if (errno == ENOENT)
 				return qh_cli_fail(c, "attachment %s: no such file", p);
 			if (errno == EACCES)
-				return qh_cli_fail(c, "attachment %s: not readable "
-				    "(permission denied)", p);
+				return qh_cli_fail(c,
+				    "attachment %s: not readable "
+				    "(permission denied)",
+				    p);
 			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
 		}
 		k->fds[i] = fd;
@@ -517,21 +539,27 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		if (fstat(fd, &st) != 0)
 			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
 		if (S_ISDIR(st.st_mode))
-			return qh_cli_fail(c, "attachment %s is a directory, not a file", p);
+			return qh_cli_fail(c, "attachment %s is a directory, not a file",
+			    p);
 		if (!S_ISREG(st.st_mode))
 			return qh_cli_fail(c, "attachment %s is not a regular file", p);
 		if ((uint64_t)st.st_size > k->t.lim.attachment_max)
-			return qh_cli_fail(c, "attachment %s is %" PRIu64 " MiB; at most %"
-			    PRIu64 " MiB per attachment are accepted", p,
-			    ((uint64_t)st.st_size + (1 << 20) - 1) >> 20,
+			return qh_cli_fail(c,
+			    "attachment %s is %" PRIu64 " MiB; at most %" PRIu64
+			    " MiB per attachment are accepted",
+			    p, ((uint64_t)st.st_size + (1 << 20) - 1) >> 20,
 			    k->t.lim.attachment_max >> 20);
 		if (!qh_ticket_name_valid(name))
-			return qh_cli_fail(c, "attachment %s: its file name must be valid "
-			    "UTF-8 without control characters", p);
+			return qh_cli_fail(c,
+			    "attachment %s: its file name must be valid "
+			    "UTF-8 without control characters",
+			    p);
 		for (j = 0; j < i; j++)
 			if (strcmp(base_name(paths[j]), name) == 0)
-				return qh_cli_fail(c, "two attachments are named %s; rename "
-				    "one", name);
+				return qh_cli_fail(c,
+				    "two attachments are named %s; rename "
+				    "one",
+				    name);
 		if (fcntl(fd, F_SETFL, 0) == -1)
 			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
 		*total += (uint64_t)st.st_size;
@@ -549,22 +577,23 @@ hash_attachment(struct qh_cli *c, struct tk *k, int i)
 	uint64_t total = 0;
 	ssize_t n;
 
-	if (fstat(k->fds[i], &st) != 0 || EVP_DigestInit_ex(k->md, EVP_sha256(),
-	    NULL) != 1)
+	if (fstat(k->fds[i], &st) != 0 ||
+	    EVP_DigestInit_ex(k->md, EVP_sha256(), NULL) != 1)
 		return qh_cli_fail(c, "attachment %s: %s", k->paths[i], strerror(errno));
 	while ((n = read(k->fds[i], k->buf, sizeof(k->buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return qh_cli_fail(c, "attachment %s: not readable: %s", k->paths[i],
-			    strerror(errno));
+			return qh_cli_fail(c, "attachment %s: not readable: %s",
+			    k->paths[i], strerror(errno));
 		(void)EVP_DigestUpdate(k->md, k->buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	if (EVP_DigestFinal_ex(k->md, md, &mdlen) != 1 || mdlen != 32)
 		return qh_cli_fail(c, "cannot hash %s", k->paths[i]);
 	if (total != (uint64_t)st.st_size)
-		return qh_cli_fail(c, "attachment %s changed while it was read", k->paths[i]);
+		return qh_cli_fail(c, "attachment %s changed while it was read",
+		    k->paths[i]);
 	if (qh_ticket_add_file(&k->t, base_name(k->paths[i]), total, md) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
 	return 0;
@@ -585,12 +614,15 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 		return qh_cli_usage(c, "--propose takes YYYY-MM-DDTHH:MM in local time");
 	want = tm;
 	if ((t = mktime(&tm)) == (time_t)-1)
-		return qh_cli_fail(c, "the proposed appointment %s cannot be converted", s);
+		return qh_cli_fail(c, "the proposed appointment %s cannot be converted",
+		    s);
 	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
 	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
 	    tm.tm_min != want.tm_min)
-		return qh_cli_fail(c, "the proposed appointment %s does not exist in this "
-		    "time zone (the clocks change then)", s);
+		return qh_cli_fail(c,
+		    "the proposed appointment %s does not exist in this "
+		    "time zone (the clocks change then)",
+		    s);
 	if ((int64_t)t < qh_clock_now())
 		return qh_cli_fail(c, "the proposed appointment %s lies in the past", s);
 	if (qh_ticket_add_slot(&k->t, s, (int32_t)(tm.tm_gmtoff / 60)) != 0)
@@ -608,9 +640,10 @@ add_environment(struct tk *k)
 	qh_buf_init(&env, QH_TICKET_ENV_MAX);
 	if ((r = agent_info_json(&env)) != 0 ||
 	    qh_ticket_add_text(&k->t, "environment", qh_buf_ptr(&env),
-	    qh_buf_len(&env)) != 0)
+		qh_buf_len(&env)) != 0)
 		qh_warn("the workstation facts could not be collected (%s); the ticket "
-		    "goes without them", r != 0 ? qh_strerror(r) : k->t.why);
+			"goes without them",
+		    r != 0 ? qh_strerror(r) : k->t.why);
 	qh_buf_release(&env);
 }
 
@@ -675,11 +708,12 @@ cmd_ticket(struct qh_cli *c)
 	if ((status = collect(c, k)) != 0)
 		goto out;
 	if ((status = agent_identity_load(c, &k->bundle, k->host, sizeof(k->host),
-	    &k->port, &k->ctx)) != 0)
+		 &k->port, &k->ctx)) != 0)
 		goto out;
 	if (qh_pki_identity(k->bundle.cert, &id) != 0 || id.role != QH_ROLE_AGENT ||
 	    qh_ticket_make_key(&k->t, id.agent_id) != 0) {
-		status = qh_cli_fail(c, "this PC's certificate is not an agent certificate");
+		status =
+		    qh_cli_fail(c, "this PC's certificate is not an agent certificate");
 		goto out;
 	}
 
@@ -689,14 +723,14 @@ cmd_ticket(struct qh_cli *c)
 	k->timer.data = k;
 	uv_timer_start(&k->timer, on_timeout, CONNECT_TIMEOUT_MS, 0);
 	if ((k->mux = qh_mux_new(k->loop, k->ctx, QH_TLS_CLIENT, k->host, NULL, &tk_ops,
-	    k)) == NULL) {
+		 k)) == NULL) {
 		tk_finish(k, 1, "out of memory");
 	} else {
 		qh_debug("filing a ticket with %s:%d: %d attachments, %" PRIu64 " bytes",
 		    k->host, k->port, k->t.nfiles, k->t.total);
 		/* A failure closes the mux; tk_closed reports it. */
-		(void)dial_start(k->loop, k->mux, k->host, k->port, k->why, sizeof(k->why),
-		    &k->dial);
+		(void)dial_start(k->loop, k->mux, k->host, k->port, k->why,
+		    sizeof(k->why), &k->dial);
 	}
 	uv_run(k->loop, UV_RUN_DEFAULT);
 	status = k->status;

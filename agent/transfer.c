@@ -37,65 +37,65 @@
 #include "qh/tmpfile.h"
 #include "agent.h"
 
-#define PUSH_WINDOW	(2 * 1024 * 1024)	/* granted to the technician; the ring */
-#define PULL_CHUNK	(256 * 1024)		/* one read of a pulled file */
-#define TRANSFER_MAX	32			/* transfers alive at once */
-#define HASH_LEN	32
-#define TEXT_MAX	(PATH_MAX + 128)
+#define PUSH_WINDOW  (2 * 1024 * 1024) /* granted to the technician; the ring */
+#define PULL_CHUNK   (256 * 1024)      /* one read of a pulled file */
+#define TRANSFER_MAX 32		       /* transfers alive at once */
+#define HASH_LEN     32
+#define TEXT_MAX     (PATH_MAX + 128)
 
-#define PUSH_FORCE	0x1			/* ACTION flags: overwrite */
+#define PUSH_FORCE 0x1 /* ACTION flags: overwrite */
 
 enum push_state {
-	PUSH_RECEIVING,	/* DATA arrives and is written */
+	PUSH_RECEIVING, /* DATA arrives and is written */
 	PUSH_SYNCING,	/* verified; fsync in flight, then rename */
 	PUSH_DONE,	/* answered (or the channel is gone); cleaning up */
 };
 
 struct push {
 	uv_loop_t *loop;
-	struct qh_chan *ch;		/* NULL once closed or gone */
+	struct qh_chan *ch; /* NULL once closed or gone */
 	enum push_state state;
 	char login[QH_ID_MAX + 1];
-	char shown[TEXT_MAX];		/* the path as the technician gave it */
-	char path[PATH_MAX];		/* resolved */
-	struct qh_tmpfile tf;		/* written, then committed or aborted */
-	uint64_t size;			/* announced */
+	char shown[TEXT_MAX]; /* the path as the technician gave it */
+	char path[PATH_MAX];  /* resolved */
+	struct qh_tmpfile tf; /* written, then committed or aborted */
+	uint64_t size;	      /* announced */
 	uint32_t mode;
-	uint64_t got;			/* bytes received (and hashed) */
+	uint64_t got; /* bytes received (and hashed) */
 	EVP_MD_CTX *md;
-	uint8_t hash[HASH_LEN];		/* of what arrived, once final */
+	uint8_t hash[HASH_LEN]; /* of what arrived, once final */
 	int hashed;
 
-	uint8_t *ring;			/* PUSH_WINDOW bytes */
-	size_t rhead, rlen, wlen;	/* queued, of which wlen in flight */
+	uint8_t *ring;		  /* PUSH_WINDOW bytes */
+	size_t rhead, rlen, wlen; /* queued, of which wlen in flight */
 	uv_fs_t req;
-	int busy;			/* req in flight */
+	int busy; /* req in flight */
 
-	int got_exit;			/* the technician's EXIT{size, hash} */
+	int got_exit; /* the technician's EXIT{size, hash} */
 	uint64_t exit_size;
 	uint8_t exit_hash[HASH_LEN];
 	int chan_eof;
 
-	uv_timer_t closer;		/* closed last; its callback frees */
+	uv_timer_t closer; /* closed last; its callback frees */
 	int closing;
 };
 
 struct pull {
 	uv_loop_t *loop;
-	struct qh_chan *ch;		/* NULL once closed or gone */
+	struct qh_chan *ch; /* NULL once closed or gone */
 	char login[QH_ID_MAX + 1];
 	char shown[TEXT_MAX];
 	int fd;
-	uint64_t size;			/* announced */
-	uint64_t sent;			/* read, hashed and handed to the channel */
+	uint64_t size; /* announced */
+	uint64_t sent; /* read, hashed and handed to the channel */
 	EVP_MD_CTX *md;
 	uv_fs_t req;
-	int busy;			/* a read in flight */
-	int eof;			/* the file is read to its end */
-	int done;			/* the final EXIT went out */
-	uv_timer_t closer;		/* closed last; its callback frees */
+	int busy;	   /* a read in flight */
+	int eof;	   /* the file is read to its end */
+	int done;	   /* the final EXIT went out */
+	uv_timer_t closer; /* closed last; its callback frees */
 	int closing;
-	size_t boff, blen;		/* bytes of buf not yet sent */
+	size_t boff, blen; /* bytes of buf not yet sent */
 	uint8_t buf[PULL_CHUNK];
 };
 
@@ -159,8 +159,8 @@ send_result(struct qh_chan **chp, int status, const char *text, uint64_t size,
 	qh_buf_init(&b, QH_MSG_MAX_LEN);
 	if ((r = qh_msg_begin(&b, QH_MSG_EXIT)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_STATUS, (uint32_t)status)) == 0 &&
-	    (text == NULL || (r = qh_msg_put(&b, QH_K_TEXT, text,
-	    strnlen(text, 4000))) == 0) &&
+	    (text == NULL ||
+		(r = qh_msg_put(&b, QH_K_TEXT, text, strnlen(text, 4000))) == 0) &&
 	    (r = qh_msg_put_u64(&b, QH_K_SIZE, size)) == 0 &&
 	    (hash == NULL || (r = qh_msg_put(&b, QH_K_HASH, hash, HASH_LEN)) == 0))
 		(void)qh_chan_send_msg(*chp, &b);
@@ -212,7 +212,7 @@ push_maybe_free(struct push *p)
 		return;
 	p->closing = 1;
 	p->state = PUSH_DONE;
-	qh_tmpfile_abort(&p->tf);	/* a no-op once committed */
+	qh_tmpfile_abort(&p->tf); /* a no-op once committed */
 	uv_close((uv_handle_t *)&p->closer, push_freed);
 }
 
@@ -292,12 +292,14 @@ push_check(struct push *p)
 		p->hashed = 1;
 	}
 	if (p->got != p->size) {
-		push_fail(p, "size/hash mismatch: %" PRIu64 " bytes arrived, %" PRIu64
-		    " announced", p->got, p->size);
+		push_fail(p,
+		    "size/hash mismatch: %" PRIu64 " bytes arrived, %" PRIu64
+		    " announced",
+		    p->got, p->size);
 		return;
 	}
-	if (p->got_exit && (p->exit_size != p->got ||
-	    memcmp(p->exit_hash, p->hash, HASH_LEN) != 0)) {
+	if (p->got_exit &&
+	    (p->exit_size != p->got || memcmp(p->exit_hash, p->hash, HASH_LEN) != 0)) {
 		push_fail(p, "size/hash mismatch");
 		return;
 	}
@@ -360,7 +362,7 @@ push_kick(struct push *p)
 	b[1] = uv_buf_init((char *)p->ring, (unsigned int)(p->rlen - first));
 	p->req.data = p;
 	if ((r = uv_fs_write(p->loop, &p->req, p->tf.fd, b, p->rlen > first ? 2 : 1, -1,
-	    push_written)) != 0) {
+		 push_written)) != 0) {
 		push_fail(p, "cannot write %s: %s", p->shown, uv_strerror(r));
 		return;
 	}
@@ -384,8 +386,9 @@ push_data(struct qh_chan *ch, int ext, const uint8_t *d, size_t len)
 		return;
 	}
 	if (len > p->size - p->got) {
-		push_fail(p, "size/hash mismatch: more data than the %" PRIu64
-		    " bytes announced", p->size);
+		push_fail(p,
+		    "size/hash mismatch: more data than the %" PRIu64 " bytes announced",
+		    p->size);
 		return;
 	}
 	if (EVP_DigestUpdate(p->md, d, len) != 1) {
@@ -411,7 +414,8 @@ push_msg(struct qh_chan *ch, const struct qh_msg *m)
 	size_t hlen;
 
 	if (m->type != QH_MSG_EXIT || p->got_exit || p->state != PUSH_RECEIVING) {
-		qh_debug("push of %s: %s message ignored", p->login, qh_msg_name(m->type));
+		qh_debug("push of %s: %s message ignored", p->login,
+		    qh_msg_name(m->type));
 		return;
 	}
 	if (qh_msg_get_u64(m, QH_K_SIZE, &p->exit_size) != 0 ||
@@ -471,7 +475,8 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	}
 	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->ring = malloc(PUSH_WINDOW)) == NULL || (p->md = EVP_MD_CTX_new()) == NULL ||
+	    (p->ring = malloc(PUSH_WINDOW)) == NULL ||
+	    (p->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
 		if (p != NULL) {
 			EVP_MD_CTX_free(p->md);
@@ -484,7 +489,8 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	p->loop = loop;
 	p->tf.fd = -1;
 	p->mode = 0644;
-	if (action_common(m, p->login, sizeof(p->login), p->shown, sizeof(p->shown)) != 0 ||
+	if (action_common(m, p->login, sizeof(p->login), p->shown, sizeof(p->shown)) !=
+		0 ||
 	    qh_msg_get_u64(m, QH_K_SIZE, &p->size) != 0) {
 		qh_chan_refuse(ch, "format", "a push needs a path and a size");
 		goto fail;
@@ -503,8 +509,8 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 			goto fail;
 		}
 		if (!(flags & PUSH_FORCE)) {
-			snprintf(text, sizeof(text), "%s exists; use --force to overwrite",
-			    p->shown);
+			snprintf(text, sizeof(text),
+			    "%s exists; use --force to overwrite", p->shown);
 			qh_chan_refuse(ch, "exists", text);
 			goto fail;
 		}
@@ -621,12 +627,13 @@ pull_pump(struct pull *p)
 
 	while (p->ch != NULL && !p->busy && !p->done) {
 		if (p->blen > 0) {
-			if ((n = qh_chan_write(p->ch, 0, p->buf + p->boff, p->blen)) < 0) {
+			if ((n = qh_chan_write(p->ch, 0, p->buf + p->boff, p->blen)) <
+			    0) {
 				pull_fail(p, "the channel is closed");
 				return;
 			}
 			if (n == 0)
-				return;		/* on_writable resumes */
+				return; /* on_writable resumes */
 			p->boff += (size_t)n;
 			p->blen -= (size_t)n;
 			continue;
@@ -646,7 +653,8 @@ pull_pump(struct pull *p)
 		}
 		b = uv_buf_init((char *)p->buf, sizeof(p->buf));
 		p->req.data = p;
-		if ((r = uv_fs_read(p->loop, &p->req, p->fd, &b, 1, -1, pull_read)) != 0) {
+		if ((r = uv_fs_read(p->loop, &p->req, p->fd, &b, 1, -1, pull_read)) !=
+		    0) {
 			char text[TEXT_MAX + 64];
 
 			snprintf(text, sizeof(text), "%s: %s", p->shown, uv_strerror(r));
@@ -666,7 +674,7 @@ pull_writable(struct qh_chan *ch)
 static void
 pull_data(struct qh_chan *ch, int ext, const uint8_t *d, size_t len)
 {
-	qh_chan_consume(ch, len);	/* nothing is expected from the technician */
+	qh_chan_consume(ch, len); /* nothing is expected from the technician */
 }
 
 static void
@@ -710,7 +718,8 @@ pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	}
 	p->loop = loop;
 	p->fd = -1;
-	if (action_common(m, p->login, sizeof(p->login), p->shown, sizeof(p->shown)) != 0) {
+	if (action_common(m, p->login, sizeof(p->login), p->shown, sizeof(p->shown)) !=
+	    0) {
 		qh_chan_refuse(ch, "format", "a pull needs a path");
 		EVP_MD_CTX_free(p->md);
 		free(p);
@@ -741,8 +750,8 @@ pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(text, sizeof(text), "%s: %s", p->shown, S_ISDIR(st.st_mode) ?
-		    strerror(EISDIR) : "not a regular file");
+		snprintf(text, sizeof(text), "%s: %s", p->shown,
+		    S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
 		pull_fail(p, text);
 		return 0;
 	}

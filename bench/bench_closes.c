@@ -50,9 +50,11 @@ bench_closes(const char *dir)
 
 	must(db_create(dir, &db), "db_create");
 	must(db_begin(db), "begin");
-	must(db_exec(db, "INSERT INTO customers (id, name, created_at) VALUES "
-	    "('acme', 'ACME GmbH', '2026-01-01T00:00:00Z'); INSERT INTO agents (id, "
-	    "customer_id, enrolled_at) VALUES ('a-1', 'acme', '2026-01-01T00:00:00Z')"),
+	must(db_exec(db,
+		 "INSERT INTO customers (id, name, created_at) VALUES "
+		 "('acme', 'ACME GmbH', '2026-01-01T00:00:00Z'); INSERT INTO agents (id, "
+		 "customer_id, enrolled_at) VALUES ('a-1', 'acme', "
+		 "'2026-01-01T00:00:00Z')"),
 	    "customer");
 	/* Ten lots, so that FIFO has something to walk. */
 	for (i = 0; i < 10; i++) {
@@ -71,9 +73,12 @@ bench_closes(const char *dir)
 		e.billable_seconds = -1;
 		must(ledger_append(db, &e), "purchase");
 	}
-	must(db_prepare(db, "INSERT INTO sessions (customer_id, agent_id, code, opened_at, "
-	    "persisted_at) VALUES ('acme', 'a-1', '123456', '2026-01-01T00:00:00Z', "
-	    "'2026-01-01T00:00:00Z')", &st), "prepare");
+	must(db_prepare(db,
+		 "INSERT INTO sessions (customer_id, agent_id, code, opened_at, "
+		 "persisted_at) VALUES ('acme', 'a-1', '123456', '2026-01-01T00:00:00Z', "
+		 "'2026-01-01T00:00:00Z')",
+		 &st),
+	    "prepare");
 	for (i = 0; i < N; i++) {
 		sqlite3_reset(st);
 		if (sqlite3_step(st) != SQLITE_DONE)
@@ -86,8 +91,9 @@ bench_closes(const char *dir)
 
 	t0 = now_s();
 	for (i = 0; i < N; i++)
-		must(session_record_close(db, first + i, "technician", NULL, 601 + i % 3000,
-		    &e), "close");
+		must(session_record_close(db, first + i, "technician", NULL,
+			 601 + i % 3000, &e),
+		    "close");
 	t0 = now_s() - t0;
 	db_close(db);
 	return N / t0;
@@ -102,8 +108,10 @@ bench_bare(const char *dir)
 	int i;
 
 	must(db_create(dir, &db), "db_create");
-	must(db_exec(db, "CREATE TABLE bare (id INTEGER PRIMARY KEY, x INTEGER NOT NULL) "
-	    "STRICT"), "create");
+	must(db_exec(db,
+		 "CREATE TABLE bare (id INTEGER PRIMARY KEY, x INTEGER NOT NULL) "
+		 "STRICT"),
+	    "create");
 	must(db_prepare(db, "INSERT INTO bare (x) VALUES (?1)", &st), "prepare");
 	t0 = now_s();
 	for (i = 0; i < N; i++) {
@@ -132,8 +140,10 @@ main(int argc, char **argv)
 		qh_fatal("mkdtemp");
 	ours = bench_closes(a);
 	bare = bench_bare(b);
-	printf("session closes (synchronous=FULL, %d): ours %.0f/s, bare sqlite insert %.0f/s, "
-	    "ratio %.2fx\n", N, ours, bare, ours / bare);
+	printf("session closes (synchronous=FULL, %d): ours %.0f/s, bare sqlite insert "
+	       "%.0f/s, "
+	       "ratio %.2fx\n",
+	    N, ours, bare, ours / bare);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s %s", a, b);
 	return system(cmd) == 0 ? 0 : 1;
 }

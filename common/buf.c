@@ -156,8 +156,8 @@ qh_buf_put_u16(struct qh_buf *b, uint16_t v)
 int
 qh_buf_put_u32(struct qh_buf *b, uint32_t v)
 {
-	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-		(uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+		(uint8_t)v };
 
 	return qh_buf_put(b, d, sizeof(d));
 }

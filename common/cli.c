@@ -56,8 +56,7 @@ print_help(const char *prog, const struct qh_cli_cmd *cmd)
 {
 	int i;
 
-	printf("usage: %s %s%s%s\n", prog, cmd->name, *cmd->usage ? " " : "",
-	    cmd->usage);
+	printf("usage: %s %s%s%s\n", prog, cmd->name, *cmd->usage ? " " : "", cmd->usage);
 	if (cmd->summary != NULL)
 		printf("\n%s\n", cmd->summary);
 	printf("\noptions:\n");
@@ -149,8 +148,8 @@ find_cmd(const struct qh_cli_cmd *table, int argc, char **argv, int *used)
 }
 
 int
-qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
-    const char *default_cmd, int argc, char **argv)
+qh_cli_main(const char *prog, const struct qh_cli_cmd *table, const char *default_cmd,
+    int argc, char **argv)
 {
 	struct option longopts[QH_CLI_MAX_OPTS + 2];
 	char shortopts[QH_CLI_MAX_OPTS * 2 + 2];
@@ -161,8 +160,9 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
 	char **args;
 
 	argc--, argv++;
-	if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
-	    strcmp(argv[0], "help") == 0)) {
+	if (argc >= 1 &&
+	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
+		strcmp(argv[0], "help") == 0)) {
 		print_commands(stdout, prog, table);
 		return QH_EXIT_OK;
 	}
@@ -186,10 +186,11 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
 	c->prog = prog;
 	c->cmd = cmd;
 
-	shortopts[ns++] = ':';	/* report missing values ourselves */
+	shortopts[ns++] = ':'; /* report missing values ourselves */
 	for (i = 0; i < QH_CLI_MAX_OPTS && cmd->opts[i].name != NULL; i++) {
 		longopts[n].name = cmd->opts[i].name;
-		longopts[n].has_arg = cmd->opts[i].has_arg ? required_argument : no_argument;
+		longopts[n].has_arg =
+		    cmd->opts[i].has_arg ? required_argument : no_argument;
 		longopts[n].flag = NULL;
 		longopts[n].val = 256 + i;
 		n++;
@@ -207,7 +208,8 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
 	args = argv + used - 1;
 	optind = 1;
 	opterr = 0;
-	while ((ch = getopt_long(argc - used + 1, args, shortopts, longopts, NULL)) != -1) {
+	while (
+	    (ch = getopt_long(argc - used + 1, args, shortopts, longopts, NULL)) != -1) {
 		if (ch == 'h') {
 			print_help(prog, cmd);
 			free(c);
@@ -243,8 +245,8 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
 	c->argc = argc - used + 1 - optind;
 	c->argv = args + optind;
 	if (c->argc < cmd->min_args || (cmd->max_args >= 0 && c->argc > cmd->max_args)) {
-		status = qh_cli_usage(c, c->argc < cmd->min_args ?
-		    "missing arguments" : "too many arguments");
+		status = qh_cli_usage(c,
+		    c->argc < cmd->min_args ? "missing arguments" : "too many arguments");
 		free(c);
 		return status;
 	}

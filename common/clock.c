@@ -65,8 +65,8 @@ qh_clock_parse_utc(const char *s, int64_t *t)
 	time_t tt;
 	int year, mon, day, hour, min, sec;
 
-	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' ||
-	    s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+	if (s == NULL || strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
 		return QH_ERR_FORMAT;
 	year = digits(s, 4);
 	mon = digits(s + 5, 2);
@@ -74,8 +74,8 @@ qh_clock_parse_utc(const char *s, int64_t *t)
 	hour = digits(s + 11, 2);
 	min = digits(s + 14, 2);
 	sec = digits(s + 17, 2);
-	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 ||
-	    hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 59)
+	if (year < 1970 || mon < 1 || mon > 12 || day < 1 || day > 31 || hour < 0 ||
+	    hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 59)
 		return QH_ERR_FORMAT;
 
 	memset(&tm, 0, sizeof(tm));
@@ -87,8 +87,8 @@ qh_clock_parse_utc(const char *s, int64_t *t)
 	tm.tm_sec = sec;
 	tt = timegm(&tm);
 	/* timegm normalises 2024-02-30 to March; a round trip catches it. */
-	if (tt == (time_t)-1 || gmtime_r(&tt, &check) == NULL ||
-	    check.tm_mday != day || check.tm_mon != mon - 1)
+	if (tt == (time_t)-1 || gmtime_r(&tt, &check) == NULL || check.tm_mday != day ||
+	    check.tm_mon != mon - 1)
 		return QH_ERR_FORMAT;
 	*t = (int64_t)tt;
 	return 0;
@@ -105,8 +105,8 @@ qh_clock_format_duration(int64_t seconds, char *out, size_t outlen)
 	m = (seconds / 60) % 60;
 	s = seconds % 60;
 	if (h > 0)
-		snprintf(out, outlen, "%lldh %02lldm %02llds", (long long)h,
-		    (long long)m, (long long)s);
+		snprintf(out, outlen, "%lldh %02lldm %02llds", (long long)h, (long long)m,
+		    (long long)s);
 	else if (m > 0)
 		snprintf(out, outlen, "%lldm %02llds", (long long)m, (long long)s);
 	else

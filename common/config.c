@@ -23,18 +23,18 @@
 #include "qh/config.h"
 #include "qh/err.h"
 
-#define CONFIG_MAX_BYTES	(1024 * 1024)	/* a config file is small */
+#define CONFIG_MAX_BYTES (1024 * 1024) /* a config file is small */
 
 struct config_parse {
 	const char *path;
 	const struct qh_config_key *keys;
-	unsigned char *seen;		/* per key: given already */
+	unsigned char *seen; /* per key: given already */
 	void *dst;
 	FILE *f;
-	int line;			/* line the last chunk handed out starts on */
-	int next_line;			/* line the next chunk starts on */
-	int err_line;			/* first error found by us, 0 if none */
-	int stop;			/* reader returns EOF from now on */
+	int line;      /* line the last chunk handed out starts on */
+	int next_line; /* line the next chunk starts on */
+	int err_line;  /* first error found by us, 0 if none */
+	int stop;      /* reader returns EOF from now on */
 	char *err;
 	size_t errlen;
 };
@@ -83,9 +83,11 @@ config_reader(char *str, int num, void *stream)
 	return NULL;
 }
 
-static const char *
-bool_words[][2] = {
-	{ "yes", "no" }, { "true", "false" }, { "on", "off" }, { "1", "0" },
+static const char *bool_words[][2] = {
+	{ "yes", "no" },
+	{ "true", "false" },
+	{ "on", "off" },
+	{ "1", "0" },
 };
 
 /* Stores value into the field of key k; 0, or <0 after recording the reason. */
@@ -99,17 +101,20 @@ config_set(struct config_parse *p, const struct qh_config_key *k, const char *va
 	switch (k->type) {
 	case QH_CONF_STRING:
 		if (strlen(value) >= k->size) {
-			config_error(p, p->line, "value for '%s' in section [%s] is "
-			    "too long", k->name, k->section);
+			config_error(p, p->line,
+			    "value for '%s' in section [%s] is "
+			    "too long",
+			    k->name, k->section);
 			return QH_ERR_CONFIG;
 		}
 		memcpy(field, value, strlen(value) + 1);
 		return 0;
 	case QH_CONF_INT:
 		if (qh_parse_int(value, k->min, k->max, &v) != 0) {
-			config_error(p, p->line, "bad value for '%s' in section [%s] "
-			    "(expected an integer from %lld to %lld)", k->name,
-			    k->section, k->min, k->max);
+			config_error(p, p->line,
+			    "bad value for '%s' in section [%s] "
+			    "(expected an integer from %lld to %lld)",
+			    k->name, k->section, k->min, k->max);
 			return QH_ERR_CONFIG;
 		}
 		memcpy(field, &v, sizeof(v));
@@ -124,8 +129,10 @@ config_set(struct config_parse *p, const struct qh_config_key *k, const char *va
 				return 0;
 			}
 		}
-		config_error(p, p->line, "bad value for '%s' in section [%s] "
-		    "(expected yes or no)", k->name, k->section);
+		config_error(p, p->line,
+		    "bad value for '%s' in section [%s] "
+		    "(expected yes or no)",
+		    k->name, k->section);
 		return QH_ERR_CONFIG;
 	case QH_CONF_CUSTOM:
 		if (k->parse == NULL || k->parse(value, field) != 0) {
@@ -219,8 +226,8 @@ config_open(const char *path, FILE **fp, char *err, size_t errlen)
 
 /* Parses path with libinih through the key table; the first error is reported. */
 int
-qh_config_read(const char *path, const struct qh_config_key *keys, void *dst,
-    char *err, size_t errlen)
+qh_config_read(const char *path, const struct qh_config_key *keys, void *dst, char *err,
+    size_t errlen)
 {
 	struct config_parse p;
 	size_t nkeys = 0;
@@ -260,7 +267,8 @@ qh_config_read(const char *path, const struct qh_config_key *keys, void *dst,
 	/* libinih returns the first bad line; ours may come later or not at all. */
 	if (rc > 0 && (p.err_line == 0 || rc < p.err_line)) {
 		p.err_line = 0;
-		config_error(&p, rc, "syntax error (expected [section] or "
+		config_error(&p, rc,
+		    "syntax error (expected [section] or "
 		    "key = value)");
 	}
 	r = p.err_line != 0 || rc != 0 ? QH_ERR_CONFIG : 0;

@@ -12,8 +12,8 @@
 #include "qh/err.h"
 #include "qh/jsonread.h"
 
-#define LABEL_WIDTH	14
-#define LINE_MAX_LEN	1024
+#define LABEL_WIDTH  14
+#define LINE_MAX_LEN 1024
 
 /* Copies s into out (len bytes), control characters replaced by '?'. */
 static void
@@ -26,7 +26,7 @@ clean(const char *s, char *out, size_t len)
 		if (*p < 0x20 || *p == 0x7f)
 			out[i] = '?';
 		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			out[i] = '?';	/* a C1 control in UTF-8 */
+			out[i] = '?'; /* a C1 control in UTF-8 */
 			p++;
 		} else
 			out[i] = (char)*p;
@@ -35,8 +35,7 @@ clean(const char *s, char *out, size_t len)
 }
 
 /* Appends "Label:   text\n"; an empty label continues the previous line's block. */
-static int
-line(struct qh_buf *out, const char *label, const char *fmt, ...)
+static int line(struct qh_buf *out, const char *label, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -118,8 +117,8 @@ disks(struct qh_buf *out, const struct qh_json_node *list)
 			continue;
 		bytes_text(sz, size, sizeof(size));
 		bytes_text(fr, free_, sizeof(free_));
-		if ((r = line(out, first ? "Disks" : "", "%s (%s): %s, %s free", mount, fs,
-		    size, free_)) != 0)
+		if ((r = line(out, first ? "Disks" : "", "%s (%s): %s, %s free", mount,
+			 fs, size, free_)) != 0)
 			return r;
 		first = 0;
 	}
@@ -142,8 +141,9 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 		used = 0;
 		text[0] = '\0';
 		addrs = qh_json_get(i, "addresses");
-		for (a = addrs != NULL && addrs->type == QH_JSON_ARRAY ? addrs->child : NULL;
-		    a != NULL && used < sizeof(text); a = a->next) {
+		for (a = addrs != NULL && addrs->type == QH_JSON_ARRAY ? addrs->child
+								       : NULL;
+		     a != NULL && used < sizeof(text); a = a->next) {
 			if (a->type != QH_JSON_STRING)
 				continue;
 			clean(a->str, addr, sizeof(addr));
@@ -151,7 +151,7 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 			    used > 0 ? ", " : "", addr);
 		}
 		if ((r = line(out, first ? "Network" : "", "%s: %s", name,
-		    text[0] != '\0' ? text : "no address")) != 0)
+			 text[0] != '\0' ? text : "no address")) != 0)
 			return r;
 		first = 0;
 	}
@@ -200,9 +200,10 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 		goto out;
 	if (qh_json_get_int(o, "uptime_seconds", &up) == 0 && up >= 0) {
 		if (up >= 86400)
-			r = line(out, "Uptime", "%" PRId64 " day%s, %02" PRId64 ":%02"
-			    PRId64 ":%02" PRId64, up / 86400, up / 86400 == 1 ? "" : "s",
-			    up / 3600 % 24, up / 60 % 60, up % 60);
+			r = line(out, "Uptime",
+			    "%" PRId64 " day%s, %02" PRId64 ":%02" PRId64 ":%02" PRId64,
+			    up / 86400, up / 86400 == 1 ? "" : "s", up / 3600 % 24,
+			    up / 60 % 60, up % 60);
 		else
 			r = line(out, "Uptime", "%02" PRId64 ":%02" PRId64 ":%02" PRId64,
 			    up / 3600, up / 60 % 60, up % 60);

@@ -13,8 +13,8 @@
 #include "qh/jsonread.h"
 #include "qh/wire.h"
 
-#define BLOCK_NODES	256
-#define NUMBER_MAX	64	/* longest number text accepted */
+#define BLOCK_NODES 256
+#define NUMBER_MAX  64 /* longest number text accepted */
 
 struct block {
 	struct block *next;
@@ -26,7 +26,7 @@ struct qh_json_doc {
 	struct qh_json_node *root;
 	struct block *blocks;
 	size_t nodes;
-	char *arena;		/* decoded strings, NUL-terminated */
+	char *arena; /* decoded strings, NUL-terminated */
 	size_t arena_len, arena_used;
 };
 
@@ -120,7 +120,7 @@ static int
 arena_put(struct qh_json_doc *doc, uint8_t c)
 {
 	if (doc->arena_used >= doc->arena_len)
-		return QH_ERR_INTERNAL;	/* the arena's size is a proven bound */
+		return QH_ERR_INTERNAL; /* the arena's size is a proven bound */
 	doc->arena[doc->arena_used++] = (char)c;
 	return 0;
 }
@@ -166,26 +166,38 @@ parse_string(struct parser *ps, const char **sp)
 		if (c == '"')
 			break;
 		if (c < 0x20)
-			return QH_ERR_FORMAT;	/* control characters must be escaped */
+			return QH_ERR_FORMAT; /* control characters must be escaped */
 		if (c != '\\') {
 			if ((r = arena_put(doc, (uint8_t)c)) != 0)
 				return r;
 			continue;
 		}
 		switch (c = next(ps)) {
-		case '"': case '\\': case '/':
+		case '"':
+		case '\\':
+		case '/':
 			r = arena_put(doc, (uint8_t)c);
 			break;
-		case 'b': r = arena_put(doc, '\b'); break;
-		case 'f': r = arena_put(doc, '\f'); break;
-		case 'n': r = arena_put(doc, '\n'); break;
-		case 'r': r = arena_put(doc, '\r'); break;
-		case 't': r = arena_put(doc, '\t'); break;
+		case 'b':
+			r = arena_put(doc, '\b');
+			break;
+		case 'f':
+			r = arena_put(doc, '\f');
+			break;
+		case 'n':
+			r = arena_put(doc, '\n');
+			break;
+		case 'r':
+			r = arena_put(doc, '\r');
+			break;
+		case 't':
+			r = arena_put(doc, '\t');
+			break;
 		case 'u':
 			if ((r = hex4(ps, &cp)) != 0)
 				return r;
 			if (cp >= 0xdc00 && cp <= 0xdfff)
-				return QH_ERR_FORMAT;	/* a lone low surrogate */
+				return QH_ERR_FORMAT; /* a lone low surrogate */
 			if (cp >= 0xd800 && cp <= 0xdbff) {
 				if (next(ps) != '\\' || next(ps) != 'u' ||
 				    hex4(ps, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
@@ -193,7 +205,7 @@ parse_string(struct parser *ps, const char **sp)
 				cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
 			}
 			if (cp == 0)
-				return QH_ERR_FORMAT;	/* no NUL inside our strings */
+				return QH_ERR_FORMAT; /* no NUL inside our strings */
 			r = arena_put_cp(doc, cp);
 			break;
 		default:
@@ -226,10 +238,11 @@ parse_number(struct parser *ps, struct qh_json_node *n)
 	uint64_t acc = 0, limit;
 	int overflow = 0;
 
-#define TAKE() do {						\
-		if (len == NUMBER_MAX)				\
-			return QH_ERR_TOO_LARGE;		\
-		text[len++] = (char)next(ps);			\
+#define TAKE()                                                                           \
+	do {                                                                             \
+		if (len == NUMBER_MAX)                                                   \
+			return QH_ERR_TOO_LARGE;                                         \
+		text[len++] = (char)next(ps);                                            \
 	} while (0)
 
 	if (peek(ps) == '-') {
@@ -276,8 +289,9 @@ parse_number(struct parser *ps, struct qh_json_node *n)
 	limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	if (integral && digits > 0 && !overflow && acc <= limit) {
 		n->is_int = 1;
-		n->ival = neg ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN :
-		    -(int64_t)acc) : (int64_t)acc;
+		n->ival = neg
+		    ? (acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc)
+		    : (int64_t)acc;
 	}
 	return 0;
 }
@@ -336,7 +350,8 @@ parse_value(struct parser *ps, struct qh_json_node **np)
 	switch (c = peek(ps)) {
 	case '{':
 	case '[':
-		if ((n = node_new(ps->doc, c == '{' ? QH_JSON_OBJECT : QH_JSON_ARRAY)) == NULL)
+		if ((n = node_new(ps->doc, c == '{' ? QH_JSON_OBJECT : QH_JSON_ARRAY)) ==
+		    NULL)
 			return QH_ERR_TOO_LARGE;
 		(void)next(ps);
 		r = parse_container(ps, n, c == '{' ? '}' : ']');
@@ -350,8 +365,10 @@ parse_value(struct parser *ps, struct qh_json_node **np)
 	case 't':
 	case 'f':
 	case 'n':
-		if ((n = node_new(ps->doc, c == 't' ? QH_JSON_TRUE : c == 'f' ?
-		    QH_JSON_FALSE : QH_JSON_NULL)) == NULL)
+		if ((n = node_new(ps->doc,
+			 c == 't'	? QH_JSON_TRUE
+			     : c == 'f' ? QH_JSON_FALSE
+					: QH_JSON_NULL)) == NULL)
 			return QH_ERR_TOO_LARGE;
 		r = expect_word(ps, c == 't' ? "true" : c == 'f' ? "false" : "null");
 		break;
@@ -406,7 +423,7 @@ qh_json_parse(const void *p, size_t len, struct qh_json_doc **docp)
 	if ((r = parse_value(&ps, &doc->root)) == 0) {
 		skip_ws(&ps);
 		if (qh_buf_len(&ps.in) != 0)
-			r = QH_ERR_FORMAT;	/* something after the value */
+			r = QH_ERR_FORMAT; /* something after the value */
 	}
 	if (r != 0) {
 		qh_json_free(doc);

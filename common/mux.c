@@ -13,28 +13,29 @@
 #include "qh/mux.h"
 
 enum chan_state {
-	CH_OPENING,	/* we sent OPEN, waiting for OPEN_OK or OPEN_FAIL */
-	CH_PENDING,	/* peer sent OPEN, application has not answered */
-	CH_OPEN,	/* data may flow */
-	CH_CLOSING,	/* we sent CLOSE (application is done), waiting for peer's */
+	CH_OPENING, /* we sent OPEN, waiting for OPEN_OK or OPEN_FAIL */
+	CH_PENDING, /* peer sent OPEN, application has not answered */
+	CH_OPEN,    /* data may flow */
+	CH_CLOSING, /* we sent CLOSE (application is done), waiting for peer's */
 };
 
 struct qh_chan {
 	struct qh_mux *mux;
-	uint32_t id;		/* ours */
-	uint32_t remote_id;	/* the peer's */
+	uint32_t id;	    /* ours */
+	uint32_t remote_id; /* the peer's */
 	enum chan_state state;
 	const struct qh_chan_ops *ops;
 	void *arg;
-	uint64_t send_window;	/* bytes we may still send */
-	uint32_t window;	/* the window we grant */
-	uint32_t recv_window;	/* bytes the peer may still send */
-	uint32_t unacked;	/* consumed, not yet credited */
-	unsigned sent_eof:1, got_eof:1, sent_close:1, got_close:1, want_writable:1;
+	uint64_t send_window; /* bytes we may still send */
+	uint32_t window;      /* the window we grant */
+	uint32_t recv_window; /* bytes the peer may still send */
+	uint32_t unacked;     /* consumed, not yet credited */
+	unsigned sent_eof : 1, got_eof : 1, sent_close : 1, got_close : 1,
+	    want_writable : 1;
 };
 
 enum mux_state {
-	MUX_CONNECTING,	/* TLS handshake running */
+	MUX_CONNECTING, /* TLS handshake running */
 	MUX_JOIN,	/* server: peer without certificate, one JOIN allowed */
 	MUX_READY,	/* authenticated peer */
 	MUX_CLOSED,	/* closing; frames are ignored */
@@ -45,10 +46,10 @@ struct qh_mux {
 	enum mux_state state;
 	const struct qh_mux_ops *ops;
 	void *arg;
-	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1];	/* by our id */
+	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1]; /* by our id */
 	uint32_t next_id;
 	unsigned nchans;
-	int joined;		/* the one JOIN message arrived */
+	int joined; /* the one JOIN message arrived */
 	uint64_t ping_cookie;
 	char name[160];
 };
@@ -104,8 +105,7 @@ qh_mux_close(struct qh_mux *mux, int err, const char *why)
 }
 
 /* Logs a protocol violation and closes only this peer. */
-static int
-protocol_error(struct qh_mux *mux, const char *fmt, ...)
+static int protocol_error(struct qh_mux *mux, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 static int
@@ -242,7 +242,8 @@ qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg, uint32_t window,
 	ch->arg = arg;
 	ch->window = ch->recv_window = clamp_window(window);
 	out = qh_tls_outbuf(mux->tls);
-	if ((r = qh_wire_put_header(out, QH_FRAME_OPEN, ch->id, 4 + qh_buf_len(msg))) != 0 ||
+	if ((r = qh_wire_put_header(out, QH_FRAME_OPEN, ch->id, 4 + qh_buf_len(msg))) !=
+		0 ||
 	    (r = qh_buf_put_u32(out, ch->window)) != 0 ||
 	    (r = qh_buf_put(out, qh_buf_ptr(msg), qh_buf_len(msg))) != 0) {
 		chan_free(ch);
@@ -298,8 +299,8 @@ qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text)
 		return;
 	qh_buf_init(&b, 8192);
 	if (build_error(&b, code, text) == 0)
-		(void)send_frame(mux, QH_FRAME_OPEN_FAIL, ch->remote_id,
-		    qh_buf_ptr(&b), qh_buf_len(&b));
+		(void)send_frame(mux, QH_FRAME_OPEN_FAIL, ch->remote_id, qh_buf_ptr(&b),
+		    qh_buf_len(&b));
 	qh_buf_release(&b);
 	chan_free(ch);
 }
@@ -337,8 +338,8 @@ qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
 			n = room - done;
 		if (n > QH_WIRE_MAX_PAYLOAD)
 			n = QH_WIRE_MAX_PAYLOAD;
-		r = send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA,
-		    ch->remote_id, src + done, n);
+		r = send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA, ch->remote_id,
+		    src + done, n);
 		if (r != 0)
 			return r;
 		done += n;
@@ -395,7 +396,7 @@ qh_chan_close(struct qh_chan *ch)
 	ch->ops = NULL;
 	ch->arg = NULL;
 	if (mux->state == MUX_CLOSED) {
-		ch->state = CH_CLOSING;	/* qh_mux_close frees it */
+		ch->state = CH_CLOSING; /* qh_mux_close frees it */
 		return;
 	}
 	if (ch->state == CH_OPENING) {
@@ -458,7 +459,8 @@ frame_chan(struct qh_mux *mux, const struct qh_frame *f)
 
 	if (f->chan == 0 || f->chan > QH_MUX_MAX_CHANNELS ||
 	    (ch = mux->chans[f->chan]) == NULL || ch->state == CH_PENDING) {
-		protocol_error(mux, "%s frame for channel %" PRIu32 " that was never opened",
+		protocol_error(mux,
+		    "%s frame for channel %" PRIu32 " that was never opened",
 		    qh_wire_frame_name(f->type), f->chan);
 		return NULL;
 	}
@@ -501,8 +503,8 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 		/* Over the channel limit: refuse this one, keep the connection. */
 		qh_buf_init(&b, 1024);
 		if (build_error(&b, "limit", "too many channels") == 0)
-			(void)send_frame(mux, QH_FRAME_OPEN_FAIL, f->chan,
-			    qh_buf_ptr(&b), qh_buf_len(&b));
+			(void)send_frame(mux, QH_FRAME_OPEN_FAIL, f->chan, qh_buf_ptr(&b),
+			    qh_buf_len(&b));
 		qh_buf_release(&b);
 		return 0;
 	}
@@ -511,7 +513,8 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 	ch->send_window = be32(f->payload);
 	if (ch->send_window > QH_MUX_MAX_WINDOW) {
 		chan_free(ch);
-		return protocol_error(mux, "window %" PRIu32 " too large", be32(f->payload));
+		return protocol_error(mux, "window %" PRIu32 " too large",
+		    be32(f->payload));
 	}
 	if (mux->ops->on_open == NULL) {
 		qh_chan_refuse(ch, "unsupported", "channels are not accepted here");
@@ -555,14 +558,15 @@ on_frame_open_fail(struct qh_mux *mux, const struct qh_frame *f)
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
-		return protocol_error(mux, "open-fail for open channel %" PRIu32, f->chan);
+		return protocol_error(mux, "open-fail for open channel %" PRIu32,
+		    f->chan);
 	if (qh_msg_decode(f->payload, f->len, &m) != 0 || m.type != QH_MSG_ERROR)
 		return protocol_error(mux, "malformed open-fail");
 	if (ch->state == CH_OPENING && ch->ops->on_open_result != NULL) {
 		ch->state = CH_CLOSING;
 		ch->ops->on_open_result(ch, QH_ERR_REFUSED, &m);
 		if (mux->state == MUX_CLOSED)
-			return 0;	/* freed with the connection */
+			return 0; /* freed with the connection */
 	}
 	chan_free(ch);
 	return 0;
@@ -576,15 +580,17 @@ on_frame_data(struct qh_mux *mux, const struct qh_frame *f)
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if (ch->state == CH_OPENING)
-		return protocol_error(mux, "data on unconfirmed channel %" PRIu32, f->chan);
+		return protocol_error(mux, "data on unconfirmed channel %" PRIu32,
+		    f->chan);
 	if (ch->got_eof || ch->got_close)
 		return protocol_error(mux, "data after eof on channel %" PRIu32, f->chan);
 	if (f->len > ch->recv_window)
-		return protocol_error(mux, "data beyond window on channel %" PRIu32
-		    " (%zu > %" PRIu32 ")", f->chan, f->len, ch->recv_window);
+		return protocol_error(mux,
+		    "data beyond window on channel %" PRIu32 " (%zu > %" PRIu32 ")",
+		    f->chan, f->len, ch->recv_window);
 	ch->recv_window -= (uint32_t)f->len;
 	if (ch->state == CH_CLOSING || f->len == 0)
-		return 0;	/* we are done with it; drop */
+		return 0; /* we are done with it; drop */
 	if (ch->ops->on_data != NULL)
 		ch->ops->on_data(ch, f->type == QH_FRAME_EXTDATA, f->payload, f->len);
 	return 0;
@@ -616,7 +622,8 @@ on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if (f->len != 0 || ch->got_close || (ch->state == CH_OPENING))
-		return protocol_error(mux, "unexpected close on channel %" PRIu32, f->chan);
+		return protocol_error(mux, "unexpected close on channel %" PRIu32,
+		    f->chan);
 	ch->got_close = 1;
 	if (ch->state == CH_CLOSING) {
 		if (ch->sent_close)
@@ -630,7 +637,7 @@ on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
 	if (ops->on_close != NULL)
 		ops->on_close(ch);
 	if (mux->state == MUX_CLOSED)
-		return 0;	/* freed with the connection */
+		return 0; /* freed with the connection */
 	(void)send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
 	chan_free(ch);
 	return 0;
@@ -648,7 +655,8 @@ on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
 		return protocol_error(mux, "malformed window");
 	inc = be32(f->payload);
 	if (ch->send_window + inc > QH_MUX_MAX_WINDOW)
-		return protocol_error(mux, "window overflow on channel %" PRIu32, f->chan);
+		return protocol_error(mux, "window overflow on channel %" PRIu32,
+		    f->chan);
 	ch->send_window += inc;
 	if (ch->state == CH_OPEN && ch->want_writable && qh_chan_writable(ch) > 0) {
 		ch->want_writable = 0;
@@ -687,7 +695,7 @@ on_frame_pong(struct qh_mux *mux, const struct qh_frame *f)
 {
 	if (f->len != 8 || f->chan != 0)
 		return protocol_error(mux, "malformed pong");
-	return 0;	/* any input resets the keepalive */
+	return 0; /* any input resets the keepalive */
 }
 
 static const frame_handler handlers[QH_FRAME_TYPE_MAX] = {
@@ -720,8 +728,10 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 			uint32_t len = 0;
 
 			(void)qh_buf_peek_u32(in, 5, &len);
-			return protocol_error(mux, "frame of %" PRIu32 " bytes exceeds the "
-			    "maximum of %d", len, QH_WIRE_MAX_PAYLOAD);
+			return protocol_error(mux,
+			    "frame of %" PRIu32 " bytes exceeds the "
+			    "maximum of %d",
+			    len, QH_WIRE_MAX_PAYLOAD);
 		}
 		if (r < 0) {
 			uint8_t type = 0;
@@ -731,10 +741,11 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 			(void)qh_buf_peek_u32(in, 1, &chan);
 			if (type == 0 || type >= QH_FRAME_TYPE_MAX)
 				return protocol_error(mux, "unknown frame type %u", type);
-			return protocol_error(mux, "channel id %" PRIu32 " out of range", chan);
+			return protocol_error(mux, "channel id %" PRIu32 " out of range",
+			    chan);
 		}
-		if (mux->state == MUX_JOIN && (f.type != QH_FRAME_CONTROL ||
-		    f.len > QH_MUX_JOIN_MAX))
+		if (mux->state == MUX_JOIN &&
+		    (f.type != QH_FRAME_CONTROL || f.len > QH_MUX_JOIN_MAX))
 			return protocol_error(mux, "%s frame before authentication",
 			    qh_wire_frame_name(f.type));
 		if ((r = handlers[f.type](mux, &f)) != 0) {
@@ -823,7 +834,8 @@ qh_mux_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	mux->ops = ops;
 	mux->arg = arg;
 	mux->state = MUX_CONNECTING;
-	if ((mux->tls = qh_tls_new(loop, ctx, mode, host, pin, &mux_tls_ops, mux)) == NULL) {
+	if ((mux->tls = qh_tls_new(loop, ctx, mode, host, pin, &mux_tls_ops, mux)) ==
+	    NULL) {
 		free(mux);
 		return NULL;
 	}

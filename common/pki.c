@@ -37,12 +37,12 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 
-#define PKI_ORG		"quarterhour"
-#define PKI_CA_DAYS	3650
-#define PKI_BACKDATE	3600		/* notBefore this many seconds ago */
-#define PKI_PEM_MAX	(64 * 1024)	/* bound on one PEM object we parse */
-#define PKI_BUNDLE_MAX	(64 * 1024)	/* bound on a bundle file */
-#define PKI_CN_MAX	64		/* ub-common-name, RFC 5280 */
+#define PKI_ORG	       "quarterhour"
+#define PKI_CA_DAYS    3650
+#define PKI_BACKDATE   3600	   /* notBefore this many seconds ago */
+#define PKI_PEM_MAX    (64 * 1024) /* bound on one PEM object we parse */
+#define PKI_BUNDLE_MAX (64 * 1024) /* bound on a bundle file */
+#define PKI_CN_MAX     64	   /* ub-common-name, RFC 5280 */
 
 static const char *const role_names[] = {
 	[QH_ROLE_NONE] = "none",
@@ -85,7 +85,7 @@ qh_id_valid(const char *s)
 			return 0;
 		if (!isascii((unsigned char)s[i]) ||
 		    (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' &&
-		    s[i] != '-'))
+			s[i] != '-'))
 			return 0;
 	}
 	return 1;
@@ -330,8 +330,7 @@ out:
 static int
 set_basics(X509 *cert, int days)
 {
-	if (X509_set_version(cert, X509_VERSION_3) != 1 ||
-	    set_random_serial(cert) != 0 ||
+	if (X509_set_version(cert, X509_VERSION_3) != 1 || set_random_serial(cert) != 0 ||
 	    X509_gmtime_adj(X509_getm_notBefore(cert), -PKI_BACKDATE) == NULL ||
 	    X509_time_adj_ex(X509_getm_notAfter(cert), days, 0, NULL) == NULL)
 		return QH_ERR_CRYPTO;
@@ -364,8 +363,8 @@ add_san(X509 *cert, const char *host)
 	if ((gens = sk_GENERAL_NAME_new_null()) == NULL)
 		goto out;
 	if (ip_family(host) != 0) {
-		if ((gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_IPADD,
-		    host, 0)) == NULL)
+		if ((gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_IPADD, host, 0)) ==
+		    NULL)
 			goto out;
 	} else {
 		if ((gen = GENERAL_NAME_new()) == NULL ||
@@ -378,7 +377,8 @@ add_san(X509 *cert, const char *host)
 	if (sk_GENERAL_NAME_push(gens, gen) <= 0)
 		goto out;
 	gen = NULL;
-	if (X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) != 1)
+	if (X509_add1_ext_i2d(cert, NID_subject_alt_name, gens, 0, X509V3_ADD_DEFAULT) !=
+	    1)
 		goto out;
 	r = 0;
 out:
@@ -393,7 +393,7 @@ static int
 name_add(X509_NAME *name, int nid, const char *value)
 {
 	if (X509_NAME_add_entry_by_NID(name, nid, MBSTRING_UTF8,
-	    (const unsigned char *)value, -1, -1, 0) != 1)
+		(const unsigned char *)value, -1, -1, 0) != 1)
 		return QH_ERR_CRYPTO;
 	return 0;
 }
@@ -418,8 +418,7 @@ qh_pki_ca_new(EVP_PKEY *key, const char *name, X509 **certp)
 	    name_add(subj, NID_organizationName, PKI_ORG) != 0 ||
 	    name_add(subj, NID_commonName, cn) != 0 ||
 	    X509_set_subject_name(cert, subj) != 1 ||
-	    X509_set_issuer_name(cert, subj) != 1 ||
-	    X509_set_pubkey(cert, key) != 1)
+	    X509_set_issuer_name(cert, subj) != 1 || X509_set_pubkey(cert, key) != 1)
 		goto out;
 	X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
 	if (add_ext(cert, &ctx, NID_basic_constraints, "critical,CA:TRUE") != 0 ||
@@ -490,7 +489,7 @@ qh_pki_issue(X509 *ca, EVP_PKEY *cakey, EVP_PKEY *pubkey, enum qh_role role,
 	if (add_ext(cert, &ctx, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
 	    add_ext(cert, &ctx, NID_key_usage, "critical,digitalSignature") != 0 ||
 	    add_ext(cert, &ctx, NID_ext_key_usage,
-	    role == QH_ROLE_CONSOLE ? "serverAuth" : "clientAuth") != 0 ||
+		role == QH_ROLE_CONSOLE ? "serverAuth" : "clientAuth") != 0 ||
 	    add_ext(cert, &ctx, NID_subject_key_identifier, "hash") != 0 ||
 	    add_ext(cert, &ctx, NID_authority_key_identifier, "keyid:always") != 0)
 		goto out;
@@ -566,7 +565,7 @@ key_is_p256(EVP_PKEY *key)
 	if (!EVP_PKEY_is_a(key, "EC"))
 		return 0;
 	if (EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group,
-	    sizeof(group), &glen) != 1)
+		sizeof(group), &glen) != 1)
 		return 0;
 	return strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0;
 }
@@ -631,9 +630,10 @@ pin_normalise(const char *pin, char out[65])
 	return 0;
 }
 
-/* Trusts exactly the pinned certificate from the chain and verifies the leaf against it. */
+/* Trusts exactly the pinned certificate from the chain and verifies the leaf against it.
+ */
 int
-qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) *chain, const char *pin,
+qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) * chain, const char *pin,
     const char *host, X509 **cap)
 {
 	X509_STORE *store = NULL;
@@ -678,9 +678,9 @@ qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) *chain, const char *pin,
 	param = X509_STORE_CTX_get0_param(ctx);
 	if (host != NULL) {
 		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-		if (ip_family(host) != 0 ?
-		    X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1 :
-		    X509_VERIFY_PARAM_set1_host(param, host, 0) != 1) {
+		if (ip_family(host) != 0
+			? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1
+			: X509_VERIFY_PARAM_set1_host(param, host, 0) != 1) {
 			qh_log_ssl_errors(QH_LOG_ERROR, __func__, "verify host");
 			r = QH_ERR_ARG;
 			goto out;
@@ -688,8 +688,8 @@ qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) *chain, const char *pin,
 	}
 	if (X509_verify_cert(ctx) != 1) {
 		qh_warn("the peer's certificate does not verify against the "
-		    "pinned CA: %s", X509_verify_cert_error_string(
-		    X509_STORE_CTX_get_error(ctx)));
+			"pinned CA: %s",
+		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
 		ERR_clear_error();
 		r = QH_ERR_AUTH;
 		goto out;
@@ -756,12 +756,13 @@ create_file(const char *path, mode_t mode, FILE **fp)
 	int fd;
 
 	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-	    mode)) == -1) {
+		 mode)) == -1) {
 		if (errno == EEXIST)
 			return QH_ERR_EXISTS;
 		qh_error("%s: %s", path, strerror(errno));
-		return errno == ENOENT ? QH_ERR_NOT_FOUND :
-		    errno == EACCES ? QH_ERR_PERM : QH_ERR_SYSTEM;
+		return errno == ENOENT ? QH_ERR_NOT_FOUND
+		    : errno == EACCES  ? QH_ERR_PERM
+				       : QH_ERR_SYSTEM;
 	}
 	/* Exactly mode, whatever the umask. */
 	if (fchmod(fd, mode) == -1 || (*fp = fdopen(fd, "w")) == NULL) {
@@ -836,8 +837,9 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 	int fd, r;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		r = errno == ENOENT ? QH_ERR_NOT_FOUND :
-		    errno == EACCES ? QH_ERR_PERM : QH_ERR_SYSTEM;
+		r = errno == ENOENT   ? QH_ERR_NOT_FOUND
+		    : errno == EACCES ? QH_ERR_PERM
+				      : QH_ERR_SYSTEM;
 		qh_error("%s: %s", path, strerror(errno));
 		return r;
 	}
@@ -853,7 +855,8 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 	}
 	if (private && (st.st_mode & 077) != 0) {
 		qh_error("%s: mode %04o lets group or others at a private key; "
-		    "chmod 600 it", path, (unsigned)(st.st_mode & 07777));
+			 "chmod 600 it",
+		    path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return QH_ERR_PERM;
 	}
@@ -980,8 +983,8 @@ qh_bundle_load(const char *path, struct qh_bundle *b)
 
 	if (strncmp(data, prefix, sizeof(prefix) - 1) != 0 ||
 	    (nl = strchr(data, '\n')) == NULL) {
-		qh_error("%s: not a bundle: the first line is not \"%sHOST:PORT\"",
-		    path, prefix);
+		qh_error("%s: not a bundle: the first line is not \"%sHOST:PORT\"", path,
+		    prefix);
 		goto out;
 	}
 	hlen = (size_t)(nl - data) - (sizeof(prefix) - 1);
@@ -998,7 +1001,8 @@ qh_bundle_load(const char *path, struct qh_bundle *b)
 		goto out;
 	}
 
-	if ((bio = BIO_new_mem_buf(nl + 1, (int)(len - (size_t)(nl + 1 - data)))) == NULL) {
+	if ((bio = BIO_new_mem_buf(nl + 1, (int)(len - (size_t)(nl + 1 - data)))) ==
+	    NULL) {
 		r = QH_ERR_NOMEM;
 		goto out;
 	}
@@ -1007,7 +1011,8 @@ qh_bundle_load(const char *path, struct qh_bundle *b)
 	    (b->ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 		ERR_clear_error();
 		qh_error("%s: a bundle holds a certificate, its key and the CA "
-		    "certificate, in that order", path);
+			 "certificate, in that order",
+		    path);
 		goto out;
 	}
 	if (X509_check_private_key(b->cert, b->key) != 1) {
@@ -1050,7 +1055,7 @@ host_chars_valid(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 		if (!isascii((unsigned char)s[i]) ||
 		    (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' &&
-		    s[i] != '_'))
+			s[i] != '_'))
 			return 0;
 	return 1;
 }

@@ -16,11 +16,10 @@
 #include "qh/jsonread.h"
 #include "qh/ticket.h"
 
-#define KEY_INPUT_MAX	(QH_TICKET_STEPS_LIMIT + 64 * 1024)
+#define KEY_INPUT_MAX (QH_TICKET_STEPS_LIMIT + 64 * 1024)
 
 /* Sets t->why and returns r. */
-static int
-refuse(struct qh_ticket *t, int r, const char *fmt, ...)
+static int refuse(struct qh_ticket *t, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
@@ -91,7 +90,8 @@ qh_ticket_name_valid(const char *name)
 
 	return len > 0 && len <= QH_TICKET_NAME_MAX &&
 	    qh_utf8_valid((const uint8_t *)name, len) && !has_control(name, len) &&
-	    strchr(name, '/') == NULL && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+	    strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
+	    strcmp(name, "..") != 0;
 }
 
 int
@@ -123,12 +123,14 @@ qh_ticket_set_header(struct qh_ticket *t, const char *kind, const char *subject,
 	if (!qh_utf8_valid((const uint8_t *)subject, len))
 		return refuse(t, QH_ERR_FORMAT, "the subject is not valid UTF-8 text");
 	if (has_control(subject, len))
-		return refuse(t, QH_ERR_FORMAT, "the subject must be one line of text "
+		return refuse(t, QH_ERR_FORMAT,
+		    "the subject must be one line of text "
 		    "without control characters");
 	if (total > t->lim.total_max)
-		return refuse(t, QH_ERR_LIMIT, "the attachments total %" PRIu64 " MiB; "
-		    "at most %" PRIu64 " MiB per ticket are accepted", mib(total),
-		    t->lim.total_max / (1024 * 1024));
+		return refuse(t, QH_ERR_LIMIT,
+		    "the attachments total %" PRIu64 " MiB; "
+		    "at most %" PRIu64 " MiB per ticket are accepted",
+		    mib(total), t->lim.total_max / (1024 * 1024));
 	snprintf(t->kind, sizeof(t->kind), "%s", kind);
 	memcpy(t->subject, subject, len);
 	t->subject[len] = '\0';
@@ -149,8 +151,8 @@ qh_ticket_add_text(struct qh_ticket *t, const char *which, const void *p, size_t
 		return refuse(t, QH_ERR_FORMAT, "unknown ticket text '%.32s'", which);
 	if (len > qh_buf_room(b)) {
 		if (b == &t->steps)
-			return refuse(t, QH_ERR_LIMIT, "the steps are longer than %zu KiB",
-			    t->lim.steps_max / 1024);
+			return refuse(t, QH_ERR_LIMIT,
+			    "the steps are longer than %zu KiB", t->lim.steps_max / 1024);
 		return refuse(t, QH_ERR_LIMIT, "the environment is longer than %d KiB",
 		    QH_TICKET_ENV_MAX / 1024);
 	}
@@ -166,22 +168,29 @@ qh_ticket_add_file(struct qh_ticket *t, const char *name, uint64_t size,
 	int i;
 
 	if (t->nfiles == QH_TICKET_FILES_MAX)
-		return refuse(t, QH_ERR_LIMIT, "more than %d attachments", QH_TICKET_FILES_MAX);
+		return refuse(t, QH_ERR_LIMIT, "more than %d attachments",
+		    QH_TICKET_FILES_MAX);
 	if (!qh_ticket_name_valid(name))
-		return refuse(t, QH_ERR_FORMAT, "an attachment's file name must be 1 to %d "
-		    "bytes of UTF-8 without '/' or control characters", QH_TICKET_NAME_MAX);
+		return refuse(t, QH_ERR_FORMAT,
+		    "an attachment's file name must be 1 to %d "
+		    "bytes of UTF-8 without '/' or control characters",
+		    QH_TICKET_NAME_MAX);
 	for (i = 0; i < t->nfiles; i++) {
 		if (strcmp(t->files[i].name, name) == 0)
-			return refuse(t, QH_ERR_FORMAT, "two attachments are named %s; "
-			    "rename one", name);
+			return refuse(t, QH_ERR_FORMAT,
+			    "two attachments are named %s; "
+			    "rename one",
+			    name);
 		sum += t->files[i].size;
 	}
 	if (size > t->lim.attachment_max)
-		return refuse(t, QH_ERR_LIMIT, "attachment %s is %" PRIu64 " MiB; at most %"
-		    PRIu64 " MiB per attachment are accepted", name, mib(size),
-		    t->lim.attachment_max / (1024 * 1024));
+		return refuse(t, QH_ERR_LIMIT,
+		    "attachment %s is %" PRIu64 " MiB; at most %" PRIu64
+		    " MiB per attachment are accepted",
+		    name, mib(size), t->lim.attachment_max / (1024 * 1024));
 	if (size > t->total || sum > t->total - size)
-		return refuse(t, QH_ERR_FORMAT, "the attachments are larger than announced");
+		return refuse(t, QH_ERR_FORMAT,
+		    "the attachments are larger than announced");
 	f = &t->files[t->nfiles++];
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->size = size;
@@ -230,10 +239,12 @@ qh_ticket_add_slot(struct qh_ticket *t, const char *when, int32_t offset)
 		return refuse(t, QH_ERR_LIMIT, "more than %d proposed appointments",
 		    QH_TICKET_SLOTS_MAX);
 	if (qh_ticket_parse_when(when, &tm) != 0)
-		return refuse(t, QH_ERR_FORMAT, "a proposed appointment is not "
+		return refuse(t, QH_ERR_FORMAT,
+		    "a proposed appointment is not "
 		    "YYYY-MM-DDTHH:MM");
 	if (offset < -QH_TICKET_OFFSET_MAX || offset > QH_TICKET_OFFSET_MAX)
-		return refuse(t, QH_ERR_FORMAT, "a proposed appointment has no usable UTC "
+		return refuse(t, QH_ERR_FORMAT,
+		    "a proposed appointment has no usable UTC "
 		    "offset");
 	sl = &t->slots[t->nslots++];
 	snprintf(sl->when, sizeof(sl->when), "%s", when);
@@ -253,14 +264,16 @@ qh_ticket_finish(struct qh_ticket *t)
 		return refuse(t, QH_ERR_FORMAT, "the ticket has no header");
 	if (!qh_utf8_valid(bytes(&t->steps), qh_buf_len(&t->steps)))
 		return refuse(t, QH_ERR_FORMAT, "the steps are not valid UTF-8 text");
-	if (qh_buf_len(&t->env) > 0 && !qh_ticket_env_valid(bytes(&t->env),
-	    qh_buf_len(&t->env)))
+	if (qh_buf_len(&t->env) > 0 &&
+	    !qh_ticket_env_valid(bytes(&t->env), qh_buf_len(&t->env)))
 		return refuse(t, QH_ERR_FORMAT, "the environment is not a JSON object");
 	for (i = 0; i < t->nfiles; i++)
 		sum += t->files[i].size;
 	if (sum != t->total)
-		return refuse(t, QH_ERR_FORMAT, "the attachments add up to %" PRIu64
-		    " bytes, not the %" PRIu64 " announced", sum, t->total);
+		return refuse(t, QH_ERR_FORMAT,
+		    "the attachments add up to %" PRIu64 " bytes, not the %" PRIu64
+		    " announced",
+		    sum, t->total);
 	t->complete = 1;
 	return 0;
 }
@@ -326,7 +339,8 @@ qh_ticket_decode(struct qh_ticket *t, const struct qh_msg *m)
 		if (field_text(m, QH_K_NAME, name, sizeof(name)) != 0 ||
 		    qh_msg_get_u64(m, QH_K_SIZE, &size) != 0 ||
 		    qh_msg_get(m, QH_K_HASH, &p, &len) != 0 || len != 32)
-			return refuse(t, QH_ERR_FORMAT, "malformed attachment description");
+			return refuse(t, QH_ERR_FORMAT,
+			    "malformed attachment description");
 		return qh_ticket_add_file(t, name, size, p);
 	case QH_MSG_TICKET_SLOT:
 		if (field_text(m, QH_K_WHEN, when, sizeof(when)) != 0 ||
@@ -400,7 +414,8 @@ qh_ticket_encode_items(const struct qh_ticket *t,
 		qh_buf_reset(&m);
 		if ((r = qh_msg_begin(&m, QH_MSG_TICKET_SLOT)) != 0 ||
 		    (r = qh_msg_put_str(&m, QH_K_WHEN, t->slots[i].when)) != 0 ||
-		    (r = qh_msg_put_u32(&m, QH_K_OFFSET, (uint32_t)t->slots[i].offset)) != 0 ||
+		    (r = qh_msg_put_u32(&m, QH_K_OFFSET, (uint32_t)t->slots[i].offset)) !=
+			0 ||
 		    (r = send(arg, &m)) != 0)
 			goto out;
 	}
@@ -443,7 +458,8 @@ qh_ticket_make_key(struct qh_ticket *t, const char *agent_id)
 		    (r = qh_buf_put_u32(&b, (uint32_t)t->slots[i].offset)) != 0)
 			goto out;
 	if (EVP_Digest(qh_buf_ptr(&b), qh_buf_len(&b), t->key, &mdlen, EVP_sha256(),
-	    NULL) != 1 || mdlen != sizeof(t->key))
+		NULL) != 1 ||
+	    mdlen != sizeof(t->key))
 		r = QH_ERR_CRYPTO;
 out:
 	qh_buf_release(&b);

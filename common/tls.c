@@ -28,7 +28,7 @@
 #define RX_PLAIN_MAX	(256 * 1024)
 #define TX_PLAIN_MAX	(QH_TLS_OUT_MAX)
 #define TX_CIPHER_MAX	(QH_TLS_OUT_MAX + 64 * 1024)
-#define CLOSE_LINGER_MS	2000
+#define CLOSE_LINGER_MS 2000
 
 struct qh_tls_ctx {
 	SSL_CTX *ssl;
@@ -36,11 +36,11 @@ struct qh_tls_ctx {
 };
 
 enum tls_state {
-	TLS_NEW,	/* handle created, not connected yet */
-	TLS_HANDSHAKE,	/* handshake in progress */
-	TLS_READY,	/* peer verified, application data flows */
-	TLS_CLOSING,	/* flushing close_notify, handles not closed yet */
-	TLS_DEAD,	/* handles closing; only close callbacks remain */
+	TLS_NEW,       /* handle created, not connected yet */
+	TLS_HANDSHAKE, /* handshake in progress */
+	TLS_READY,     /* peer verified, application data flows */
+	TLS_CLOSING,   /* flushing close_notify, handles not closed yet */
+	TLS_DEAD,      /* handles closing; only close callbacks remain */
 };
 
 struct qh_tls_conn {
@@ -58,18 +58,18 @@ struct qh_tls_conn {
 	const struct qh_tls_ops *ops;
 	void *arg;
 
-	struct qh_buf rx_cipher;	/* ciphertext read, not yet decrypted */
-	size_t rx_reserved;		/* bytes lent to libuv by alloc_cb */
-	struct qh_buf rx_plain;		/* decrypted, not yet consumed */
-	struct qh_buf tx_plain;		/* plaintext waiting for SSL_write */
-	struct qh_buf tx_cipher[2];	/* ciphertext: one collecting, one in flight */
-	int tx_cur;			/* index of the collecting buffer */
-	int tx_busy[2];			/* buffer i is owned by a uv_write */
-	int above_high;			/* queued passed the high-water mark */
+	struct qh_buf rx_cipher;    /* ciphertext read, not yet decrypted */
+	size_t rx_reserved;	    /* bytes lent to libuv by alloc_cb */
+	struct qh_buf rx_plain;	    /* decrypted, not yet consumed */
+	struct qh_buf tx_plain;	    /* plaintext waiting for SSL_write */
+	struct qh_buf tx_cipher[2]; /* ciphertext: one collecting, one in flight */
+	int tx_cur;		    /* index of the collecting buffer */
+	int tx_busy[2];		    /* buffer i is owned by a uv_write */
+	int above_high;		    /* queued passed the high-water mark */
 	int flush_scheduled;
 
 	uint64_t last_rx_ms, idle_ms, dead_ms;
-	uint64_t last_idle_ms;		/* when on_idle last ran */
+	uint64_t last_idle_ms; /* when on_idle last ran */
 	int close_err;
 
 	char host[256];
@@ -97,7 +97,7 @@ bio_write(BIO *b, const char *data, int len)
 	if (len <= 0)
 		return 0;
 	if (qh_buf_put(&conn->tx_cipher[conn->tx_cur], data, (size_t)len) != 0)
-		return -1;	/* over the hard bound: the connection fails */
+		return -1; /* over the hard bound: the connection fails */
 	return len;
 }
 
@@ -137,8 +137,7 @@ bio_setup(void)
 	if (bio_method != NULL)
 		return 0;
 	bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "qh-uv");
-	if (bio_method == NULL ||
-	    !BIO_meth_set_write(bio_method, bio_write) ||
+	if (bio_method == NULL || !BIO_meth_set_write(bio_method, bio_write) ||
 	    !BIO_meth_set_read(bio_method, bio_read) ||
 	    !BIO_meth_set_ctrl(bio_method, bio_ctrl) ||
 	    !BIO_meth_set_create(bio_method, bio_create))
@@ -155,11 +154,12 @@ ctx_common(SSL_CTX *ssl)
 	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION))
 		return QH_ERR_TLS;
 	/* AES-128-GCM first: it is what the CPUs here accelerate best. */
-	if (!SSL_CTX_set_ciphersuites(ssl, "TLS_AES_128_GCM_SHA256:"
-	    "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
+	if (!SSL_CTX_set_ciphersuites(ssl,
+		"TLS_AES_128_GCM_SHA256:"
+		"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
 		return QH_ERR_TLS;
-	SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET |
-	    SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ssl,
+	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
 	return 0;
@@ -223,9 +223,10 @@ qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	if ((r = ctx_common(ctx->ssl)) != 0)
 		goto out;
 	r = QH_ERR_TLS;
-	if (cert != NULL && (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
-	    !SSL_CTX_check_private_key(ctx->ssl)))
+	if (cert != NULL &&
+	    (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
+		!SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
+		!SSL_CTX_check_private_key(ctx->ssl)))
 		goto out;
 	if (ca != NULL) {
 		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca))
@@ -317,7 +318,7 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 		return NULL;
 	}
 	BIO_set_data(bio, conn);
-	SSL_set_bio(conn->ssl, bio, bio);	/* one reference, used both ways */
+	SSL_set_bio(conn->ssl, bio, bio); /* one reference, used both ways */
 	if (mode == QH_TLS_SERVER)
 		SSL_set_accept_state(conn->ssl);
 	else
@@ -442,7 +443,8 @@ start_write(struct qh_tls_conn *conn)
 	    (unsigned int)qh_buf_len(&conn->tx_cipher[i]));
 	conn->wreq[i].data = conn;
 	conn->stats.bytes_out += b.len;
-	if ((r = uv_write(&conn->wreq[i], (uv_stream_t *)&conn->tcp, &b, 1, on_write)) != 0) {
+	if ((r = uv_write(&conn->wreq[i], (uv_stream_t *)&conn->tcp, &b, 1, on_write)) !=
+	    0) {
 		qh_buf_reset(&conn->tx_cipher[i]);
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
 		return;
@@ -459,7 +461,7 @@ encrypt_pending(struct qh_tls_conn *conn)
 
 	while (qh_buf_len(&conn->tx_plain) > 0) {
 		if (SSL_write_ex(conn->ssl, qh_buf_ptr(&conn->tx_plain),
-		    qh_buf_len(&conn->tx_plain), &written) != 1) {
+			qh_buf_len(&conn->tx_plain), &written) != 1) {
 			qh_log_ssl_errors(QH_LOG_WARN, __func__, conn->addr);
 			return QH_ERR_TLS;
 		}
@@ -531,7 +533,7 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 	uv_read_stop((uv_stream_t *)&conn->tcp);
 	/* Both buffers may hold data now; libuv queues the writes in order. */
 	for (i = 0; i < 2; i++) {
-		int k = conn->tx_cur ^ 1 ^ i;	/* the older buffer first */
+		int k = conn->tx_cur ^ 1 ^ i; /* the older buffer first */
 		uv_buf_t b;
 
 		if (conn->tx_busy[k] || qh_buf_len(&conn->tx_cipher[k]) == 0)
@@ -539,7 +541,8 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		b = uv_buf_init((char *)qh_buf_ptr(&conn->tx_cipher[k]),
 		    (unsigned int)qh_buf_len(&conn->tx_cipher[k]));
 		conn->wreq[k].data = conn;
-		if (uv_write(&conn->wreq[k], (uv_stream_t *)&conn->tcp, &b, 1, on_write) == 0)
+		if (uv_write(&conn->wreq[k], (uv_stream_t *)&conn->tcp, &b, 1,
+			on_write) == 0)
 			conn->tx_busy[k] = 1;
 	}
 	conn->sreq.data = conn;
@@ -579,7 +582,8 @@ ssl_fail(struct qh_tls_conn *conn, const char *stage)
 		    stage, X509_verify_cert_error_string(vr));
 	else if (e != 0)
 		snprintf(why, sizeof(why), "%s failed: %s", stage,
-		    ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "TLS error");
+		    ERR_reason_error_string(e) ? ERR_reason_error_string(e)
+					       : "TLS error");
 	else
 		snprintf(why, sizeof(why), "%s failed", stage);
 	ERR_clear_error();
@@ -618,17 +622,19 @@ handshake_done(struct qh_tls_conn *conn)
 	case QH_TLS_CLIENT:
 		if (cert == NULL || qh_pki_identity(cert, &conn->peer) != 0 ||
 		    conn->peer.role != QH_ROLE_CONSOLE) {
-			tls_fail(conn, QH_ERR_AUTH, "server is not a quarterhour console");
+			tls_fail(conn, QH_ERR_AUTH,
+			    "server is not a quarterhour console");
 			return QH_ERR_AUTH;
 		}
 		break;
 	case QH_TLS_CLIENT_PINNED:
 		if (cert == NULL ||
 		    qh_pki_verify_pinned(cert, SSL_get_peer_cert_chain(conn->ssl),
-		    conn->pin, conn->host, &conn->pinned_ca) != 0 ||
+			conn->pin, conn->host, &conn->pinned_ca) != 0 ||
 		    qh_pki_identity(cert, &conn->peer) != 0 ||
 		    conn->peer.role != QH_ROLE_CONSOLE) {
-			snprintf(why, sizeof(why), "console's certificate does not "
+			snprintf(why, sizeof(why),
+			    "console's certificate does not "
 			    "match the pinned CA");
 			tls_fail(conn, QH_ERR_AUTH, why);
 			return QH_ERR_AUTH;
@@ -637,11 +643,11 @@ handshake_done(struct qh_tls_conn *conn)
 	}
 	conn->state = TLS_READY;
 	qh_debug("peer %s: TLS ready (%s, role %s %s)", conn->addr,
-	    SSL_get_cipher_name(conn->ssl), qh_role_name(conn->peer.role),
-	    conn->peer.id);
+	    SSL_get_cipher_name(conn->ssl), qh_role_name(conn->peer.role), conn->peer.id);
 	conn->last_idle_ms = uv_now(conn->tcp.loop);
 	start_keepalive(conn);
-	if (conn->ops->on_ready != NULL && (r = conn->ops->on_ready(conn, &conn->peer)) != 0) {
+	if (conn->ops->on_ready != NULL &&
+	    (r = conn->ops->on_ready(conn, &conn->peer)) != 0) {
 		qh_tls_close(conn, r);
 		return r;
 	}
@@ -687,7 +693,7 @@ process_input(struct qh_tls_conn *conn)
 		qh_buf_unreserve(&conn->rx_plain, r == 1 ? room - got : room);
 		if (r != 1) {
 			e = SSL_get_error(conn->ssl, 0);
-			start_write(conn);	/* post-handshake replies */
+			start_write(conn); /* post-handshake replies */
 			if (e == SSL_ERROR_WANT_READ)
 				return;
 			if (e == SSL_ERROR_ZERO_RETURN) {
@@ -716,7 +722,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	if (room > RX_READ_CHUNK)
 		room = RX_READ_CHUNK;
 	if (room == 0 || qh_buf_reserve(&conn->rx_cipher, room, &p) != 0)
-		return;	/* libuv reports UV_ENOBUFS to on_read */
+		return; /* libuv reports UV_ENOBUFS to on_read */
 	conn->rx_reserved = room;
 	*buf = uv_buf_init((char *)p, (unsigned int)room);
 }
@@ -739,7 +745,8 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		if (nread == UV_EOF)
 			tls_fail(conn, QH_ERR_CLOSED, "connection closed by peer");
 		else
-			tls_fail(conn, qh_err_from_uv((int)nread), uv_strerror((int)nread));
+			tls_fail(conn, qh_err_from_uv((int)nread),
+			    uv_strerror((int)nread));
 		return;
 	}
 	conn->stats.bytes_in += (uint64_t)nread;
@@ -781,7 +788,8 @@ start_keepalive(struct qh_tls_conn *conn)
 
 	uv_timer_stop(&conn->timer);
 	if (conn->idle_ms > 0 || conn->dead_ms > 0)
-		uv_timer_start(&conn->timer, on_timer, tick ? tick : 1000, tick ? tick : 1000);
+		uv_timer_start(&conn->timer, on_timer, tick ? tick : 1000,
+		    tick ? tick : 1000);
 }
 
 void
@@ -840,6 +848,6 @@ qh_tls_start(struct qh_tls_conn *conn)
 		return qh_err_from_uv(r);
 	}
 	if (conn->mode != QH_TLS_SERVER)
-		process_input(conn);	/* sends the ClientHello */
+		process_input(conn); /* sends the ClientHello */
 	return 0;
 }

@@ -15,7 +15,7 @@
 
 #include "qh/tmpfile.h"
 
-#define LINK_TRIES	16
+#define LINK_TRIES 16
 
 /* Splits dest into its directory (dir, len bytes) and its last component. */
 static int
@@ -29,8 +29,8 @@ split(const char *dest, char *dir, size_t len, const char **base)
 		n = snprintf(dir, len, ".");
 	} else {
 		*base = slash + 1;
-		n = slash == dest ? snprintf(dir, len, "/") :
-		    snprintf(dir, len, "%.*s", (int)(slash - dest), dest);
+		n = slash == dest ? snprintf(dir, len, "/")
+				  : snprintf(dir, len, "%.*s", (int)(slash - dest), dest);
 	}
 	if (n < 0 || (size_t)n >= len || **base == '\0') {
 		errno = **base == '\0' ? EISDIR : ENAMETOOLONG;
@@ -43,12 +43,14 @@ split(const char *dest, char *dir, size_t len, const char **base)
 static int
 temp_name(const char *dir, const char *base, int random, char *out, size_t len)
 {
-	static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	static const char letters[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 	char suffix[7];
 	int i, n;
 
 	for (i = 0; i < 6; i++)
-		suffix[i] = random ? letters[arc4random_uniform(sizeof(letters) - 1)] : 'X';
+		suffix[i] =
+		    random ? letters[arc4random_uniform(sizeof(letters) - 1)] : 'X';
 	suffix[6] = '\0';
 	n = snprintf(out, len, "%s/.%s.qh-%s", dir, base, suffix);
 	if (n < 0 || (size_t)n >= len) {
@@ -66,7 +68,8 @@ qh_tmpfile_open(struct qh_tmpfile *tf, const char *dest)
 
 	memset(tf, 0, sizeof(*tf));
 	tf->fd = -1;
-	if ((size_t)snprintf(tf->dest, sizeof(tf->dest), "%s", dest) >= sizeof(tf->dest)) {
+	if ((size_t)snprintf(tf->dest, sizeof(tf->dest), "%s", dest) >=
+	    sizeof(tf->dest)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

@@ -97,7 +97,7 @@ qh_token_decode(const char *text, struct qh_token *t)
 		}
 	}
 	if (bits >= 6)
-		return QH_ERR_FORMAT;	/* a dangling sextet is never produced */
+		return QH_ERR_FORMAT; /* a dangling sextet is never produced */
 	plain[o] = '\0';
 	if (memchr(plain, '\0', o) != NULL)
 		return QH_ERR_FORMAT;

@@ -16,11 +16,11 @@
 #include "qh/tunnel.h"
 
 enum tunnel_state {
-	TN_NEW,		/* a socket, no channel yet */
-	TN_CONNECTING,	/* resolving or connecting; the peer's channel is held */
-	TN_OPENING,	/* our OPEN is out; waiting for the answer */
-	TN_OPEN,	/* bytes flow */
-	TN_DONE,	/* ending: handles closing, on_end follows */
+	TN_NEW,	       /* a socket, no channel yet */
+	TN_CONNECTING, /* resolving or connecting; the peer's channel is held */
+	TN_OPENING,    /* our OPEN is out; waiting for the answer */
+	TN_OPEN,       /* bytes flow */
+	TN_DONE,       /* ending: handles closing, on_end follows */
 };
 
 struct qh_tunnel {
@@ -28,43 +28,43 @@ struct qh_tunnel {
 	const struct qh_tunnel_ops *ops;
 	void *arg;
 	enum tunnel_state state;
-	struct qh_chan *ch;		/* NULL once closed or gone */
-	uint32_t window;		/* granted to the peer; the ring's size */
+	struct qh_chan *ch; /* NULL once closed or gone */
+	uint32_t window;    /* granted to the peer; the ring's size */
 
 	uv_tcp_t tcp;
-	uv_timer_t timer;		/* bounds resolving and connecting */
-	int nhandles;			/* tcp and timer, until their close callbacks */
-	int retry;			/* tcp closes to try the next address */
+	uv_timer_t timer; /* bounds resolving and connecting */
+	int nhandles;	  /* tcp and timer, until their close callbacks */
+	int retry;	  /* tcp closes to try the next address */
 
 	/* Connecting (the agent's side). */
 	uv_getaddrinfo_t gai;
 	int gai_busy;
 	uv_connect_t creq;
-	struct addrinfo *addrs;		/* from uv_getaddrinfo */
-	struct addrinfo *next;		/* the next address to try */
-	struct addrinfo literal_ai;	/* an address literal needs no lookup */
+	struct addrinfo *addrs;	    /* from uv_getaddrinfo */
+	struct addrinfo *next;	    /* the next address to try */
+	struct addrinfo literal_ai; /* an address literal needs no lookup */
 	struct sockaddr_storage literal;
-	char target[300];		/* HOST:PORT, for messages */
-	char reason[128];		/* why the last attempt failed */
+	char target[300]; /* HOST:PORT, for messages */
+	char reason[128]; /* why the last attempt failed */
 
 	/* Channel -> socket. */
-	uint8_t *ring;			/* window bytes, allocated on first need */
-	size_t rhead, rlen;		/* queued bytes, from rhead (wrapping) */
-	size_t wlen;			/* of which in flight in wreq */
+	uint8_t *ring;	    /* window bytes, allocated on first need */
+	size_t rhead, rlen; /* queued bytes, from rhead (wrapping) */
+	size_t wlen;	    /* of which in flight in wreq */
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
-	unsigned writing:1;		/* wreq in flight */
-	unsigned chan_eof:1;		/* the peer sent EOF */
-	unsigned shut_sent:1;		/* uv_shutdown issued */
-	unsigned shut_done:1;		/* and completed: this direction is over */
+	unsigned writing : 1;	/* wreq in flight */
+	unsigned chan_eof : 1;	/* the peer sent EOF */
+	unsigned shut_sent : 1; /* uv_shutdown issued */
+	unsigned shut_done : 1; /* and completed: this direction is over */
 
 	/* Socket -> channel. */
-	unsigned reading:1;		/* uv_read_start in force */
-	unsigned sock_eof:1;		/* the socket sent EOF */
-	unsigned eof_sent:1;		/* and the channel got it: this direction is over */
-	size_t poff, plen;		/* bytes of rbuf not yet taken by the channel */
+	unsigned reading : 1;  /* uv_read_start in force */
+	unsigned sock_eof : 1; /* the socket sent EOF */
+	unsigned eof_sent : 1; /* and the channel got it: this direction is over */
+	size_t poff, plen;     /* bytes of rbuf not yet taken by the channel */
 
-	int err;			/* how it ended, for on_end */
+	int err; /* how it ended, for on_end */
 	char text[512];
 	uint64_t to_sock, to_chan;
 	uint8_t rbuf[QH_TUNNEL_READ_CHUNK];
@@ -177,8 +177,8 @@ tunnel_end(struct qh_tunnel *tn, int err, const char *text)
 	tn->ch = NULL;
 	if (ch != NULL) {
 		if (qh_chan_pending(ch))
-			qh_chan_refuse(ch, "connect", text != NULL ? text :
-			    "the connection could not be made");
+			qh_chan_refuse(ch, "connect",
+			    text != NULL ? text : "the connection could not be made");
 		else
 			qh_chan_close(ch);
 	}
@@ -223,7 +223,7 @@ to_chan_flush(struct qh_tunnel *tn)
 			return 0;
 		}
 		if (n == 0)
-			return 0;	/* on_writable resumes */
+			return 0; /* on_writable resumes */
 		tn->poff += (size_t)n;
 		tn->plen -= (size_t)n;
 		tn->to_chan += (uint64_t)n;
@@ -243,7 +243,7 @@ sock_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 	struct qh_tunnel *tn = h->data;
 
 	if (tn->plen > 0)
-		*buf = uv_buf_init(NULL, 0);	/* UV_ENOBUFS: pause */
+		*buf = uv_buf_init(NULL, 0); /* UV_ENOBUFS: pause */
 	else
 		*buf = uv_buf_init((char *)tn->rbuf, sizeof(tn->rbuf));
 }
@@ -264,7 +264,8 @@ sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(s);
 		tn->reading = 0;
 		if (nread != UV_EOF) {
-			qh_debug("tunnel %s: read: %s", tn->target, uv_strerror((int)nread));
+			qh_debug("tunnel %s: read: %s", tn->target,
+			    uv_strerror((int)nread));
 			tunnel_end(tn, qh_err_from_uv((int)nread), NULL);
 			return;
 		}
@@ -321,7 +322,7 @@ sock_written(uv_write_t *req, int status)
 	tn->writing = 0;
 	tn->wlen = 0;
 	if (tn->state != TN_OPEN)
-		return;		/* cancelled by the close */
+		return; /* cancelled by the close */
 	if (status < 0) {
 		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(status));
 		tunnel_end(tn, qh_err_from_uv(status), NULL);
@@ -350,7 +351,7 @@ sock_write_kick(struct qh_tunnel *tn)
 			tn->shut_sent = 1;
 			tn->sreq.data = tn;
 			if ((r = uv_shutdown(&tn->sreq, (uv_stream_t *)&tn->tcp,
-			    on_shutdown)) != 0) {
+				 on_shutdown)) != 0) {
 				qh_debug("tunnel %s: shutdown: %s", tn->target,
 				    uv_strerror(r));
 				tn->shut_done = 1;
@@ -366,7 +367,7 @@ sock_write_kick(struct qh_tunnel *tn)
 	b[1] = uv_buf_init((char *)tn->ring, (unsigned int)(tn->rlen - first));
 	tn->wreq.data = tn;
 	if ((r = uv_write(&tn->wreq, (uv_stream_t *)&tn->tcp, b, tn->rlen > first ? 2 : 1,
-	    sock_written)) != 0) {
+		 sock_written)) != 0) {
 		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(r));
 		tunnel_end(tn, qh_err_from_uv(r), NULL);
 		return;
@@ -386,11 +387,11 @@ chan_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (tn->state != TN_OPENING)
 		return;
 	if (err != 0) {
-		tn->ch = NULL;	/* the mux frees it */
+		tn->ch = NULL; /* the mux frees it */
 		if (m != NULL)
 			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		tunnel_end(tn, QH_ERR_REFUSED, text != NULL ? text :
-		    "the peer refused the connection");
+		tunnel_end(tn, QH_ERR_REFUSED,
+		    text != NULL ? text : "the peer refused the connection");
 		free(text);
 		return;
 	}
@@ -409,7 +410,7 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	int n;
 
 	if (tn->state != TN_OPEN || ext || tn->chan_eof) {
-		qh_chan_consume(ch, len);	/* nowhere to go */
+		qh_chan_consume(ch, len); /* nowhere to go */
 		return;
 	}
 	/* Straight to the socket when nothing is queued: no copy. */
@@ -473,12 +474,11 @@ static void
 chan_close(struct qh_chan *ch)
 {
 	struct qh_tunnel *tn = qh_chan_arg(ch);
-	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof &&
-	    tn->rlen == 0;
+	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof && tn->rlen == 0;
 
 	tn->ch = NULL;
-	tunnel_end(tn, clean ? 0 : QH_ERR_CLOSED, tn->state == TN_CONNECTING ?
-	    "the connection to the console was lost" : NULL);
+	tunnel_end(tn, clean ? 0 : QH_ERR_CLOSED,
+	    tn->state == TN_CONNECTING ? "the connection to the console was lost" : NULL);
 }
 
 static const struct qh_chan_ops tunnel_chan_ops = {
@@ -526,7 +526,7 @@ on_connected(uv_connect_t *req, int status)
 	int r;
 
 	if (tn->state != TN_CONNECTING)
-		return;		/* cancelled by the close */
+		return; /* cancelled by the close */
 	if (status < 0) {
 		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(status));
 		qh_debug("tunnel %s: connect: %s", tn->target, tn->reason);
@@ -589,8 +589,8 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		return;
 	}
 	if (status < 0 || res == NULL) {
-		snprintf(tn->reason, sizeof(tn->reason), "%s", status < 0 ?
-		    uv_strerror(status) : "no address");
+		snprintf(tn->reason, sizeof(tn->reason), "%s",
+		    status < 0 ? uv_strerror(status) : "no address");
 		connect_fail(tn);
 		return;
 	}
@@ -642,8 +642,8 @@ qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, in
 	qh_chan_hold(ch, &tunnel_chan_ops, tn);
 	tn->ch = ch;
 	tn->state = TN_CONNECTING;
-	snprintf(tn->target, sizeof(tn->target), strchr(host, ':') != NULL ?
-	    "[%s]:%d" : "%s:%d", host, port);
+	snprintf(tn->target, sizeof(tn->target),
+	    strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
 	uv_timer_start(&tn->timer, on_timeout, QH_TUNNEL_CONNECT_MS, 0);
 	if (literal_address(tn, host, port)) {
 		connect_next(tn);
@@ -655,7 +655,7 @@ qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, in
 	snprintf(service, sizeof(service), "%d", port);
 	tn->gai.data = tn;
 	if ((r = uv_getaddrinfo(tn->loop, &tn->gai, on_resolved, host, service,
-	    &hints)) != 0) {
+		 &hints)) != 0) {
 		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(r));
 		connect_fail(tn);
 		return qh_err_from_uv(r);

@@ -81,8 +81,8 @@ qh_wire_put_header(struct qh_buf *out, uint8_t type, uint32_t chan, size_t len)
 }
 
 int
-qh_wire_put_frame(struct qh_buf *out, uint8_t type, uint32_t chan,
-    const void *payload, size_t len)
+qh_wire_put_frame(struct qh_buf *out, uint8_t type, uint32_t chan, const void *payload,
+    size_t len)
 {
 	int r;
 
@@ -98,8 +98,8 @@ qh_wire_put_frame(struct qh_buf *out, uint8_t type, uint32_t chan,
 /* Control messages. */
 
 enum key_kind {
-	KIND_TEXT,	/* UTF-8, no NUL */
-	KIND_BLOB,	/* any bytes */
+	KIND_TEXT, /* UTF-8, no NUL */
+	KIND_BLOB, /* any bytes */
 	KIND_U8,
 	KIND_U32,
 	KIND_U64,
@@ -107,7 +107,7 @@ enum key_kind {
 
 static const struct key_spec {
 	enum key_kind kind;
-	uint32_t max;		/* longest value, for TEXT and BLOB */
+	uint32_t max; /* longest value, for TEXT and BLOB */
 } keys[QH_K_MAX] = {
 	[QH_K_CODE] = { KIND_TEXT, 64 },
 	[QH_K_TEXT] = { KIND_TEXT, 4096 },
@@ -168,7 +168,7 @@ static const struct msg_spec {
 	    K(QH_K_HOST) },
 	[QH_MSG_WELCOME] = { "welcome",
 	    K(QH_K_CODE) | K(QH_K_NAME) | K(QH_K_CUSTOMER) | K(QH_K_RESUME) |
-	    K(QH_K_UNITS) | K(QH_K_TEXT) | K(QH_K_SESSION) | K(QH_K_FLAGS),
+		K(QH_K_UNITS) | K(QH_K_TEXT) | K(QH_K_SESSION) | K(QH_K_FLAGS),
 	    K(QH_K_CODE) | K(QH_K_RESUME) },
 	[QH_MSG_NOTICE] = { "notice", K(QH_K_TEXT) | K(QH_K_KIND), K(QH_K_TEXT) },
 	[QH_MSG_CONSENT] = { "consent",
@@ -178,30 +178,33 @@ static const struct msg_spec {
 	    K(QH_K_ID) | K(QH_K_ALLOW) },
 	[QH_MSG_REQUEST] = { "request",
 	    K(QH_K_CMD) | K(QH_K_CODE) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) |
-	    K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
-	    K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
-	    K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT),
+		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
+		K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
+		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT),
 	    K(QH_K_CMD) },
 	[QH_MSG_REPLY] = { "reply",
 	    K(QH_K_TEXT) | K(QH_K_JSON) | K(QH_K_SESSION) | K(QH_K_SECONDS) |
-	    K(QH_K_UNITS) | K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH),
+		K(QH_K_UNITS) | K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH),
 	    0 },
 	[QH_MSG_ACTION] = { "action",
 	    K(QH_K_CMD) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM) |
-	    K(QH_K_LOGIN) | K(QH_K_NAME) | K(QH_K_TARGET) | K(QH_K_PATH) |
-	    K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH) | K(QH_K_FLAGS),
+		K(QH_K_LOGIN) | K(QH_K_NAME) | K(QH_K_TARGET) | K(QH_K_PATH) |
+		K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH) | K(QH_K_FLAGS),
 	    K(QH_K_CMD) },
-	[QH_MSG_EXIT] = { "exit", K(QH_K_STATUS) | K(QH_K_SIGNAL) | K(QH_K_TEXT) |
-	    K(QH_K_SIZE) | K(QH_K_HASH) | K(QH_K_MODE), 0 },
+	[QH_MSG_EXIT] = { "exit",
+	    K(QH_K_STATUS) | K(QH_K_SIGNAL) | K(QH_K_TEXT) | K(QH_K_SIZE) | K(QH_K_HASH) |
+		K(QH_K_MODE),
+	    0 },
 	[QH_MSG_RESIZE] = { "resize", K(QH_K_ROWS) | K(QH_K_COLS),
 	    K(QH_K_ROWS) | K(QH_K_COLS) },
 	[QH_MSG_SESSION] = { "session",
 	    K(QH_K_KIND) | K(QH_K_TEXT) | K(QH_K_SESSION) | K(QH_K_SECONDS) |
-	    K(QH_K_UNITS) | K(QH_K_LOGIN) | K(QH_K_NAME),
+		K(QH_K_UNITS) | K(QH_K_LOGIN) | K(QH_K_NAME),
 	    K(QH_K_KIND) },
 	[QH_MSG_TICKET_TEXT] = { "ticket-text", K(QH_K_KIND) | K(QH_K_CHUNK),
 	    K(QH_K_KIND) | K(QH_K_CHUNK) },
-	[QH_MSG_TICKET_FILE] = { "ticket-file", K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_HASH),
+	[QH_MSG_TICKET_FILE] = { "ticket-file",
+	    K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_HASH),
 	    K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_HASH) },
 	[QH_MSG_TICKET_SLOT] = { "ticket-slot", K(QH_K_WHEN) | K(QH_K_OFFSET),
 	    K(QH_K_WHEN) | K(QH_K_OFFSET) },
@@ -310,8 +313,9 @@ qh_msg_decode(const void *p, size_t len, struct qh_msg *m)
 		 * wrong width is malformed rather than too large.
 		 */
 		r = qh_buf_get_string_direct(&b, &val, &vlen,
-		    keys[key].kind == KIND_TEXT || keys[key].kind == KIND_BLOB ?
-		    keys[key].max : QH_MSG_MAX_LEN);
+		    keys[key].kind == KIND_TEXT || keys[key].kind == KIND_BLOB
+			? keys[key].max
+			: QH_MSG_MAX_LEN);
 		if (r == QH_ERR_TOO_LARGE)
 			return r;
 		if (r != 0)
@@ -357,8 +361,8 @@ qh_msg_put_str(struct qh_buf *out, uint8_t key, const char *s)
 int
 qh_msg_put_u32(struct qh_buf *out, uint8_t key, uint32_t v)
 {
-	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-		(uint8_t)(v >> 8), (uint8_t)v };
+	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+		(uint8_t)v };
 
 	return qh_msg_put(out, key, d, sizeof(d));
 }

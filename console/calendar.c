@@ -57,7 +57,7 @@ calendar_midnight(const char *tz, int y, int m, int d, int64_t *out)
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d;
-	tm.tm_isdst = -1;	/* let the zone decide */
+	tm.tm_isdst = -1; /* let the zone decide */
 	saved = tz_push(tz);
 	t = mktime(&tm);
 	tz_pop(saved);
@@ -105,7 +105,8 @@ calendar_after_hours(const struct console_conf *conf, int64_t t)
 	return min < conf->open_min || min >= conf->close_min;
 }
 
-/* UTC seconds of the wall-clock time `minute` minutes after local midnight on tm's day. */
+/* UTC seconds of the wall-clock time `minute` minutes after local midnight on tm's day.
+ */
 static int64_t
 local_at(const char *tz, const struct tm *day, int minute)
 {

@@ -25,8 +25,8 @@
 #include "db.h"
 #include "ledger.h"
 
-#define ROW_MAX		(1024 * 1024)	/* bytes of one exported row */
-#define MAX_CURRENCIES	16
+#define ROW_MAX	       (1024 * 1024) /* bytes of one exported row */
+#define MAX_CURRENCIES 16
 
 /* Opens the database read-only and starts a read transaction; prints why not. */
 static int
@@ -125,11 +125,13 @@ cmd_balance(struct qh_cli *c)
 	int r, rc, status = QH_EXIT_FAIL;
 
 	if (!qh_id_valid(id))
-		return qh_cli_usage(c, "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
+		return qh_cli_usage(c,
+		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
 	if (open_snapshot(c, &db) != 0)
 		return QH_EXIT_FAIL;
-	if ((r = db_prepare(db, "SELECT name, plan FROM customers WHERE id = ?1", &st)) != 0)
+	if ((r = db_prepare(db, "SELECT name, plan FROM customers WHERE id = ?1", &st)) !=
+	    0)
 		goto dberr;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -147,8 +149,10 @@ cmd_balance(struct qh_cli *c)
 	if ((r = ledger_balance(db, id, &b)) != 0)
 		goto dberr;
 	/* Open sessions at their persisted billable time (R7, R13). */
-	if ((r = db_prepare(db, "SELECT billable_seconds FROM sessions WHERE "
-	    "customer_id = ?1 AND closed_at IS NULL", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "SELECT billable_seconds FROM sessions WHERE "
+		 "customer_id = ?1 AND closed_at IS NULL",
+		 &st)) != 0)
 		goto dberr;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -177,8 +181,8 @@ cmd_balance(struct qh_cli *c)
 		kv_int(&out, "available_units", available);
 		kv_str(&out, "available_hours", avail_h);
 		kv_int(&out, "warn_units", b.warn_units);
-		qh_json_raw(&out, b.units <= b.warn_units ? ",\"low\":true}\n" :
-		    ",\"low\":false}\n");
+		qh_json_raw(&out,
+		    b.units <= b.warn_units ? ",\"low\":true}\n" : ",\"low\":false}\n");
 		r = flush_out(&out);
 		qh_buf_release(&out);
 		if (r != 0) {
@@ -213,21 +217,43 @@ out:
  * extra ones. LEDGER_SELECT names them in the same order.
  */
 static const char *const ledger_cols[] = {
-	"entry_id", "posted_at", "customer_id", "kind", "units", "balance_after",
-	"session_id", "started_at", "ended_at", "billable_seconds", "technician",
-	"after_hours", "lot_id", "amount_cents", "currency", "reference", "note",
-	"entry_hash", "installations",
-	"customer_name", "corrects", "actor", "prev_hash",
+	"entry_id",
+	"posted_at",
+	"customer_id",
+	"kind",
+	"units",
+	"balance_after",
+	"session_id",
+	"started_at",
+	"ended_at",
+	"billable_seconds",
+	"technician",
+	"after_hours",
+	"lot_id",
+	"amount_cents",
+	"currency",
+	"reference",
+	"note",
+	"entry_hash",
+	"installations",
+	"customer_name",
+	"corrects",
+	"actor",
+	"prev_hash",
 };
 #define LEDGER_NCOLS ((int)(sizeof(ledger_cols) / sizeof(ledger_cols[0])))
 
-#define LEDGER_SELECT "SELECT l.id, l.posted_at, l.customer_id, l.kind, l.units, " \
-    "l.balance_after, l.session_id, l.started_at, l.ended_at, l.billable_seconds, " \
-    "l.technician, l.after_hours, l.lot_id, l.amount_cents, l.currency, l.reference, " \
-    "l.note, l.entry_hash, l.installations, c.name, l.corrects, l.actor, l.prev_hash " \
-    "FROM ledger l JOIN customers c ON c.id = l.customer_id " \
-    "WHERE (?1 IS NULL OR l.customer_id = ?1) AND (?2 IS NULL OR l.posted_at >= ?2) " \
-    "AND (?3 IS NULL OR l.posted_at < ?3) ORDER BY l.id"
+#define LEDGER_SELECT                                                                    \
+	"SELECT l.id, l.posted_at, l.customer_id, l.kind, l.units, "                     \
+	"l.balance_after, l.session_id, l.started_at, l.ended_at, l.billable_seconds, "  \
+	"l.technician, l.after_hours, l.lot_id, l.amount_cents, l.currency, "            \
+	"l.reference, "                                                                  \
+	"l.note, l.entry_hash, l.installations, c.name, l.corrects, l.actor, "           \
+	"l.prev_hash "                                                                   \
+	"FROM ledger l JOIN customers c ON c.id = l.customer_id "                        \
+	"WHERE (?1 IS NULL OR l.customer_id = ?1) AND (?2 IS NULL OR l.posted_at >= "    \
+	"?2) "                                                                           \
+	"AND (?3 IS NULL OR l.posted_at < ?3) ORDER BY l.id"
 
 /* Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF. */
 static void
@@ -328,18 +354,21 @@ cmd_ledger(struct qh_cli *c)
 	if (from != NULL) {
 		calendar_parse_date(from, &y, &m, &d);
 		if (midnight_text(&conf, y, m, d, from_t, sizeof(from_t)) != 0)
-			return qh_cli_usage(c, "--from is not a day in the business time zone");
+			return qh_cli_usage(c,
+			    "--from is not a day in the business time zone");
 	}
 	if (to != NULL) {
 		calendar_parse_date(to, &y, &m, &d);
 		if (midnight_text(&conf, y, m, d + 1, to_t, sizeof(to_t)) != 0)
-			return qh_cli_usage(c, "--to is not a day in the business time zone");
+			return qh_cli_usage(c,
+			    "--to is not a day in the business time zone");
 	}
 	if (open_snapshot(c, &db) != 0)
 		return QH_EXIT_FAIL;
 	qh_buf_init(&out, ROW_MAX);
 	if (customer != NULL) {
-		if ((r = db_prepare(db, "SELECT 1 FROM customers WHERE id = ?1", &st)) != 0)
+		if ((r = db_prepare(db, "SELECT 1 FROM customers WHERE id = ?1", &st)) !=
+		    0)
 			goto dberr;
 		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -354,8 +383,11 @@ cmd_ledger(struct qh_cli *c)
 		st = NULL;
 	}
 	if ((r = db_prepare(db, LEDGER_SELECT, &st)) != 0 ||
-	    (jsonl && (r = db_prepare(db, "SELECT lot_id, units, amount_cents, posted_at "
-	    "FROM allocations WHERE entry_id = ?1 ORDER BY id", &alloc)) != 0))
+	    (jsonl &&
+		(r = db_prepare(db,
+		     "SELECT lot_id, units, amount_cents, posted_at "
+		     "FROM allocations WHERE entry_id = ?1 ORDER BY id",
+		     &alloc)) != 0))
 		goto dberr;
 	if (customer != NULL)
 		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
@@ -375,8 +407,9 @@ cmd_ledger(struct qh_cli *c)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		r = jsonl ? jsonl_row(&out, db, st, alloc) : csv_row(&out, st);
 		if (r == QH_ERR_TOO_LARGE) {
-			status = qh_cli_fail(c, "entry %" PRId64 " does not fit in %d bytes",
-			    (int64_t)sqlite3_column_int64(st, 0), ROW_MAX);
+			status =
+			    qh_cli_fail(c, "entry %" PRId64 " does not fit in %d bytes",
+				(int64_t)sqlite3_column_int64(st, 0), ROW_MAX);
 			goto out;
 		}
 		if (r != 0)
@@ -409,7 +442,7 @@ out:
 /* One currency's figures for a month (R14). */
 struct revenue {
 	char currency[8];
-	int64_t debited;		/* units of session/correction entries */
+	int64_t debited; /* units of session/correction entries */
 	int64_t recognised_cents, recognised_units;
 	int64_t deferred_cents, deferred_units;
 	int64_t purchased_units, purchased_cents;
@@ -457,7 +490,8 @@ revenue_query(sqlite3 *db, const char *sql, const char *start, const char *end,
 		}
 		*(int64_t *)(void *)((char *)row + off1) += sqlite3_column_int64(st, 1);
 		if (off2 != 0)
-			*(int64_t *)(void *)((char *)row + off2) += sqlite3_column_int64(st, 2);
+			*(int64_t *)(void *)((char *)row + off2) +=
+			    sqlite3_column_int64(st, 2);
 	}
 	r = db_error(db, rc, "revenue");
 out:
@@ -473,26 +507,29 @@ static const struct {
 } revenue_queries[] = {
 	/* Units debited: session and correction entries posted in the month. */
 	{ "SELECT coalesce(currency, ?3), sum(-units) FROM ledger WHERE kind IN "
-	    "('session', 'correction') AND posted_at >= ?1 AND posted_at < ?2 "
-	    "GROUP BY 1", REV(debited), 0 },
+	  "('session', 'correction') AND posted_at >= ?1 AND posted_at < ?2 "
+	  "GROUP BY 1",
+	    REV(debited), 0 },
 	/* Recognised revenue: allocations posted in the month, at their lots' prices. */
 	{ "SELECT l.currency, sum(a.amount_cents), sum(a.units) FROM allocations a "
-	    "JOIN lots l ON l.id = a.lot_id WHERE a.posted_at >= ?1 AND a.posted_at < ?2 "
-	    "GROUP BY 1", REV(recognised_cents), REV(recognised_units) },
+	  "JOIN lots l ON l.id = a.lot_id WHERE a.posted_at >= ?1 AND a.posted_at < ?2 "
+	  "GROUP BY 1",
+	    REV(recognised_cents), REV(recognised_units) },
 	/* Deferred: what the lots created before month end still hold at month end. */
 	{ "SELECT currency, sum(left * price), sum(left) FROM (SELECT l.currency, "
-	    "l.unit_price_cents AS price, l.units - coalesce((SELECT sum(a.units) FROM "
-	    "allocations a WHERE a.lot_id = l.id AND a.posted_at < ?2), 0) AS left "
-	    "FROM lots l WHERE l.created_at < ?2) GROUP BY 1",
+	  "l.unit_price_cents AS price, l.units - coalesce((SELECT sum(a.units) FROM "
+	  "allocations a WHERE a.lot_id = l.id AND a.posted_at < ?2), 0) AS left "
+	  "FROM lots l WHERE l.created_at < ?2) GROUP BY 1",
 	    REV(deferred_cents), REV(deferred_units) },
 	{ "SELECT coalesce(currency, ?3), sum(units), sum(amount_cents) FROM ledger "
-	    "WHERE kind = 'purchase' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
+	  "WHERE kind = 'purchase' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
 	    REV(purchased_units), REV(purchased_cents) },
 	{ "SELECT coalesce(currency, ?3), sum(installations), sum(amount_cents) FROM "
-	    "ledger WHERE kind = 'installation_purchase' AND posted_at >= ?1 AND "
-	    "posted_at < ?2 GROUP BY 1", REV(inst_purchased), REV(inst_purchased_cents) },
+	  "ledger WHERE kind = 'installation_purchase' AND posted_at >= ?1 AND "
+	  "posted_at < ?2 GROUP BY 1",
+	    REV(inst_purchased), REV(inst_purchased_cents) },
 	{ "SELECT coalesce(currency, ?3), sum(-installations) FROM ledger WHERE "
-	    "kind = 'installation' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
+	  "kind = 'installation' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
 	    REV(inst_used), 0 },
 };
 
@@ -509,8 +546,8 @@ cmd_revenue(struct qh_cli *c)
 	int y, m, len = 0, n = 0, i, r, status = QH_EXIT_FAIL;
 
 	if (month == NULL || strlen(month) != 7 ||
-	    sscanf(month, "%4d-%2d%n", &y, &m, &len) != 2 || len != 7 || month[4] != '-' ||
-	    y < 1970 || y > 9999 || m < 1 || m > 12)
+	    sscanf(month, "%4d-%2d%n", &y, &m, &len) != 2 || len != 7 ||
+	    month[4] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12)
 		return qh_cli_usage(c, "--month YYYY-MM is required");
 	if (conf_load(console_state_dir(c), &conf) != 0)
 		return QH_EXIT_FAIL;
@@ -521,8 +558,9 @@ cmd_revenue(struct qh_cli *c)
 		return QH_EXIT_FAIL;
 	revenue_row(rows, &n, conf.currency);
 	for (q = 0; q < sizeof(revenue_queries) / sizeof(revenue_queries[0]); q++)
-		if ((r = revenue_query(db, revenue_queries[q].sql, start, end, conf.currency,
-		    rows, &n, revenue_queries[q].off1, revenue_queries[q].off2)) != 0) {
+		if ((r = revenue_query(db, revenue_queries[q].sql, start, end,
+			 conf.currency, rows, &n, revenue_queries[q].off1,
+			 revenue_queries[q].off2)) != 0) {
 			status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 			goto out;
 		}
@@ -565,19 +603,23 @@ cmd_revenue(struct qh_cli *c)
 
 			printf("%s\n", v->currency);
 			console_hours_text(v->debited, h, sizeof(h));
-			printf("  units debited          %" PRId64 " (%s)\n", v->debited, h);
+			printf("  units debited          %" PRId64 " (%s)\n", v->debited,
+			    h);
 			console_money_text(v->recognised_cents, a, sizeof(a));
-			printf("  recognised revenue     %s %s (%" PRId64 " units from lots)\n",
+			printf("  recognised revenue     %s %s (%" PRId64
+			       " units from lots)\n",
 			    a, v->currency, v->recognised_units);
 			console_money_text(v->deferred_cents, a, sizeof(a));
-			printf("  deferred at month end  %s %s (%" PRId64 " units unused)\n",
+			printf("  deferred at month end  %s %s (%" PRId64
+			       " units unused)\n",
 			    a, v->currency, v->deferred_units);
 			console_money_text(v->purchased_cents, a, sizeof(a));
 			printf("  units purchased        %" PRId64 " for %s %s\n",
 			    v->purchased_units, a, v->currency);
 			console_money_text(v->inst_purchased_cents, b, sizeof(b));
-			printf("  installations          %" PRId64 " purchased for %s %s, %"
-			    PRId64 " used\n", v->inst_purchased, b, v->currency, v->inst_used);
+			printf("  installations          %" PRId64
+			       " purchased for %s %s, %" PRId64 " used\n",
+			    v->inst_purchased, b, v->currency, v->inst_used);
 		}
 	}
 	status = QH_EXIT_OK;
@@ -589,9 +631,8 @@ out:
 /* ------------------------------------------------------------------- verify */
 
 /* Fills why (and *bad) and returns 1: the first problem found. */
-static int
-problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+static int problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt,
+    ...) __attribute__((format(printf, 5, 6)));
 
 static int
 problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt, ...)
@@ -618,19 +659,23 @@ verify_entry(sqlite3_stmt *st, const char *prev, int64_t prev_id, char *why, siz
 	for (i = 0; i < LEDGER_HASH_NCOLS; i++)
 		cols[i] = (const char *)sqlite3_column_text(st, i);
 	if (id != prev_id + 1)
-		return problem(why, len, bad, id, "the entries from %" PRId64 " to here are "
-		    "missing", prev_id + 1);
+		return problem(why, len, bad, id,
+		    "the entries from %" PRId64 " to here are "
+		    "missing",
+		    prev_id + 1);
 	ledger_hash(cols, hash);
 	if (sqlite3_column_text(st, 22) == NULL ||
 	    strcmp(hash, (const char *)sqlite3_column_text(st, 22)) != 0)
 		return problem(why, len, bad, id, "hash mismatch: the entry was altered");
 	if (cols[21] == NULL || strcmp(cols[21], prev) != 0)
-		return problem(why, len, bad, id, "prev_hash does not match %s: the chain "
-		    "is broken", prev_id > 0 ? "the previous entry's hash" :
-		    "the genesis value");
+		return problem(why, len, bad, id,
+		    "prev_hash does not match %s: the chain "
+		    "is broken",
+		    prev_id > 0 ? "the previous entry's hash" : "the genesis value");
 	if (sqlite3_column_int64(st, 6) != sqlite3_column_int64(st, 23))
-		return problem(why, len, bad, id, "balance_after %" PRId64 ", expected %"
-		    PRId64, (int64_t)sqlite3_column_int64(st, 6),
+		return problem(why, len, bad, id,
+		    "balance_after %" PRId64 ", expected %" PRId64,
+		    (int64_t)sqlite3_column_int64(st, 6),
 		    (int64_t)sqlite3_column_int64(st, 23));
 
 	/* R4: a session's entry references a closed session of its customer. */
@@ -639,37 +684,49 @@ verify_entry(sqlite3_stmt *st, const char *prev, int64_t prev_id, char *why, siz
 	sess = sqlite3_column_int64(st, 7);
 	if (!is_session) {
 		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-			return problem(why, len, bad, id, "a %s entry carries session %" PRId64,
-			    kind, sess);
+			return problem(why, len, bad, id,
+			    "a %s entry carries session %" PRId64, kind, sess);
 		if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
 		    sqlite3_column_int64(st, 18) >= id)
-			return problem(why, len, bad, id, "corrects entry %" PRId64 ", which "
-			    "is not an earlier entry", (int64_t)sqlite3_column_int64(st, 18));
+			return problem(why, len, bad, id,
+			    "corrects entry %" PRId64 ", which "
+			    "is not an earlier entry",
+			    (int64_t)sqlite3_column_int64(st, 18));
 		return 0;
 	}
 	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
 		return problem(why, len, bad, id, "a %s entry without a session", kind);
 	if (sqlite3_column_type(st, 24) == SQLITE_NULL)
-		return problem(why, len, bad, id, "references session %" PRId64 ", which "
-		    "does not exist", sess);
+		return problem(why, len, bad, id,
+		    "references session %" PRId64 ", which "
+		    "does not exist",
+		    sess);
 	if (sqlite3_column_type(st, 25) == SQLITE_NULL)
-		return problem(why, len, bad, id, "references session %" PRId64 ", which "
-		    "is still open", sess);
+		return problem(why, len, bad, id,
+		    "references session %" PRId64 ", which "
+		    "is still open",
+		    sess);
 	if (strcmp(col(st, 24), col(st, 2)) != 0)
-		return problem(why, len, bad, id, "booked to %s, but session %" PRId64
-		    " belongs to %s", col(st, 2), sess, col(st, 24));
+		return problem(why, len, bad, id,
+		    "booked to %s, but session %" PRId64 " belongs to %s", col(st, 2),
+		    sess, col(st, 24));
 	secs = sqlite3_column_int64(st, 10);
-	if (sqlite3_column_type(st, 10) == SQLITE_NULL || secs != sqlite3_column_int64(st, 26))
-		return problem(why, len, bad, id, "billable_seconds %s, but session %" PRId64
-		    " has %" PRId64, cols[10] != NULL ? cols[10] : "NULL", sess,
+	if (sqlite3_column_type(st, 10) == SQLITE_NULL ||
+	    secs != sqlite3_column_int64(st, 26))
+		return problem(why, len, bad, id,
+		    "billable_seconds %s, but session %" PRId64 " has %" PRId64,
+		    cols[10] != NULL ? cols[10] : "NULL", sess,
 		    (int64_t)sqlite3_column_int64(st, 26));
 	if (strcmp(kind, "session") == 0) {
 		expect = -ledger_units(secs);
 		if (sqlite3_column_int64(st, 4) != expect)
-			return problem(why, len, bad, id, "units %s, but %" PRId64 " billable "
-			    "seconds make %" PRId64 " (R1)", cols[4], secs, expect);
+			return problem(why, len, bad, id,
+			    "units %s, but %" PRId64 " billable "
+			    "seconds make %" PRId64 " (R1)",
+			    cols[4], secs, expect);
 	} else if (sqlite3_column_int64(st, 4) != 0 || sqlite3_column_int64(st, 5) != -1)
-		return problem(why, len, bad, id, "an installation entry must take one "
+		return problem(why, len, bad, id,
+		    "an installation entry must take one "
 		    "installation and no units (R8)");
 	return 0;
 }
@@ -688,12 +745,15 @@ verify_entries(sqlite3 *db, char *why, size_t len, int64_t *bad)
 	 * running sum of units; 24-26 the session's customer, closed_at and
 	 * billable_seconds.
 	 */
-	if ((r = db_prepare(db, "SELECT " LEDGER_HASH_COLUMNS ", entry_hash, "
-	    "sum(units) OVER (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED PRECEDING), "
-	    "(SELECT s.customer_id FROM sessions s WHERE s.id = l.session_id), "
-	    "(SELECT s.closed_at FROM sessions s WHERE s.id = l.session_id), "
-	    "(SELECT s.billable_seconds FROM sessions s WHERE s.id = l.session_id) "
-	    "FROM ledger l ORDER BY id", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "SELECT " LEDGER_HASH_COLUMNS ", entry_hash, "
+		 "sum(units) OVER (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED "
+		 "PRECEDING), "
+		 "(SELECT s.customer_id FROM sessions s WHERE s.id = l.session_id), "
+		 "(SELECT s.closed_at FROM sessions s WHERE s.id = l.session_id), "
+		 "(SELECT s.billable_seconds FROM sessions s WHERE s.id = l.session_id) "
+		 "FROM ledger l ORDER BY id",
+		 &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((r = verify_entry(st, prev, prev_id, why, len, bad)) != 0)
@@ -832,14 +892,16 @@ cmd_verify(struct qh_cli *c)
 		goto out;
 	}
 	entries = count_of(db, "SELECT count(*) FROM ledger");
-	sessions = count_of(db, "SELECT count(*) FROM sessions WHERE closed_at IS NOT NULL");
+	sessions =
+	    count_of(db, "SELECT count(*) FROM sessions WHERE closed_at IS NOT NULL");
 	customers = count_of(db, "SELECT count(DISTINCT customer_id) FROM ledger");
 	if (entries < 0 || sessions < 0 || customers < 0) {
 		status = qh_cli_fail(c, "database: cannot count the ledger");
 		goto out;
 	}
 	printf("ledger ok: %" PRId64 " entries, %" PRId64 " sessions, %" PRId64
-	    " customers\n", entries, sessions, customers);
+	       " customers\n",
+	    entries, sessions, customers);
 	status = QH_EXIT_OK;
 out:
 	close_snapshot(db);

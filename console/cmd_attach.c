@@ -21,18 +21,18 @@
 #include "console.h"
 #include "tech.h"
 
-#define DEFAULT_ROWS	24
-#define DEFAULT_COLS	80
-#define TERM_MAX	64	/* QH_K_TERM's bound on the wire */
+#define DEFAULT_ROWS 24
+#define DEFAULT_COLS 80
+#define TERM_MAX     64 /* QH_K_TERM's bound on the wire */
 
 struct attach_state {
-	char pretty[TECH_CODE_LEN + 2];	/* "482 913" */
+	char pretty[TECH_CODE_LEN + 2]; /* "482 913" */
 	uv_signal_t winch;
-	int winch_open;			/* winch initialised */
-	int rows, cols;			/* the size the shell knows */
-	int got_exit;			/* MSG EXIT arrived */
-	int status;			/* its exit status */
-	struct tech_escape esc;		/* "~." and friends */
+	int winch_open;		/* winch initialised */
+	int rows, cols;		/* the size the shell knows */
+	int got_exit;		/* MSG EXIT arrived */
+	int status;		/* its exit status */
+	struct tech_escape esc; /* "~." and friends */
 };
 
 /* Sends the terminal's size when it changed. */
@@ -44,8 +44,8 @@ send_size(struct tech *t, struct attach_state *a)
 	struct qh_buf b;
 	int w, h;
 
-	if (tty == NULL || ch == NULL || uv_tty_get_winsize(tty, &w, &h) != 0 ||
-	    w <= 0 || h <= 0 || (w == a->cols && h == a->rows))
+	if (tty == NULL || ch == NULL || uv_tty_get_winsize(tty, &w, &h) != 0 || w <= 0 ||
+	    h <= 0 || (w == a->cols && h == a->rows))
 		return;
 	a->rows = h;
 	a->cols = w;
@@ -82,7 +82,7 @@ attach_on_open(struct tech *t)
 		(void)uv_signal_start(&a->winch, on_winch, SIGWINCH);
 		uv_unref((uv_handle_t *)&a->winch);
 	}
-	send_size(t, a);	/* in case it changed while we connected */
+	send_size(t, a); /* in case it changed while we connected */
 }
 
 /* The escape filter (tech_escape_filter): "~." detaches, the session stays open. */
@@ -92,7 +92,7 @@ attach_on_input(struct tech *t, const uint8_t *p, size_t len, struct qh_buf *out
 	struct attach_state *a = tech_arg(t);
 
 	if (tech_escape_filter(&a->esc, p, len, out)) {
-		tech_input_flush(t);	/* what came before it */
+		tech_input_flush(t); /* what came before it */
 		tech_stderr(t, "\r\nqh-console: detached (the session stays open)\r\n");
 		tech_finish(t, QH_EXIT_OK);
 	}
@@ -204,7 +204,7 @@ cmd_attach(struct qh_cli *c)
 	}
 	status = tech_run(t, &req);
 out:
-	tech_free(t);	/* gives the terminal back on every path */
+	tech_free(t); /* gives the terminal back on every path */
 	qh_buf_release(&req);
 	return status;
 }

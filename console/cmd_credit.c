@@ -23,11 +23,11 @@
 #include "db.h"
 #include "ledger.h"
 
-#define REF_MAX		200		/* bytes of a purchase reference */
-#define REASON_MAX	1000		/* bytes of a correction's reason */
-#define MAX_UNITS	100000000LL	/* one booking: 25 million hours */
-#define MAX_INSTALL	1000000LL
-#define MAX_PRICE	1000000000LL	/* cents per unit or installation */
+#define REF_MAX	    200		/* bytes of a purchase reference */
+#define REASON_MAX  1000	/* bytes of a correction's reason */
+#define MAX_UNITS   100000000LL /* one booking: 25 million hours */
+#define MAX_INSTALL 1000000LL
+#define MAX_PRICE   1000000000LL /* cents per unit or installation */
 
 int64_t
 credit_tier_price(const struct console_conf *conf, int64_t units)
@@ -111,11 +111,13 @@ print_entry(sqlite3 *db, int64_t id)
 	int64_t n, inst, amount;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT e.customer_id, e.kind, e.units, e.installations, "
-	    "e.amount_cents, coalesce(e.currency, ''), e.lot_id, e.balance_after, "
-	    "e.corrects, e.note, (SELECT sum(x.installations) FROM ledger x WHERE "
-	    "x.customer_id = e.customer_id AND x.id <= e.id) FROM ledger e WHERE e.id = ?1",
-	    &st)) != 0)
+	if ((r = db_prepare(db,
+		 "SELECT e.customer_id, e.kind, e.units, e.installations, "
+		 "e.amount_cents, coalesce(e.currency, ''), e.lot_id, e.balance_after, "
+		 "e.corrects, e.note, (SELECT sum(x.installations) FROM ledger x WHERE "
+		 "x.customer_id = e.customer_id AND x.id <= e.id) FROM ledger e WHERE "
+		 "e.id = ?1",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -131,28 +133,31 @@ print_entry(sqlite3 *db, int64_t id)
 	console_money_text(amount, money, sizeof(money));
 	console_hours_text(sqlite3_column_int64(st, 7), bal, sizeof(bal));
 	short_hours(n, dur, sizeof(dur));
-	snprintf(units, sizeof(units), "%+" PRId64 " unit%s", n, n == 1 || n == -1 ? "" : "s");
+	snprintf(units, sizeof(units), "%+" PRId64 " unit%s", n,
+	    n == 1 || n == -1 ? "" : "s");
 	if (strcmp(kind, "purchase") == 0) {
 		console_money_text(n != 0 ? amount / n : 0, price, sizeof(price));
 		printf("entry %" PRId64 ": %s %s (%s) at %s %s/unit = %s %s, lot %s; "
-		    "balance %" PRId64 " units (%s)\n", id, col(st, 0), units, dur, price,
-		    cur, money, cur, lots, (int64_t)sqlite3_column_int64(st, 7), bal);
+		       "balance %" PRId64 " units (%s)\n",
+		    id, col(st, 0), units, dur, price, cur, money, cur, lots,
+		    (int64_t)sqlite3_column_int64(st, 7), bal);
 	} else if (strcmp(kind, "installation_purchase") == 0) {
 		console_money_text(inst != 0 ? amount / inst : 0, price, sizeof(price));
 		printf("entry %" PRId64 ": %s %+" PRId64 " installation%s at %s "
-		    "%s/installation = %s %s; installations %" PRId64 "\n", id, col(st, 0), inst,
-		    inst == 1 ? "" : "s", price, cur, money, cur,
+		       "%s/installation = %s %s; installations %" PRId64 "\n",
+		    id, col(st, 0), inst, inst == 1 ? "" : "s", price, cur, money, cur,
 		    (int64_t)sqlite3_column_int64(st, 10));
 	} else {
-		printf("entry %" PRId64 ": %s %s %s (%s)", id, col(st, 0), kind, units, dur);
+		printf("entry %" PRId64 ": %s %s %s (%s)", id, col(st, 0), kind, units,
+		    dur);
 		if (sqlite3_column_type(st, 8) != SQLITE_NULL)
 			printf(" correcting entry %" PRId64,
 			    (int64_t)sqlite3_column_int64(st, 8));
 		printf(" = %s%s%s", money, *cur ? " " : "", cur);
 		if (*lots)
 			printf(", lot%s %s", strchr(lots, ';') != NULL ? "s" : "", lots);
-		printf("; balance %" PRId64 " units (%s)", (int64_t)sqlite3_column_int64(st, 7),
-		    bal);
+		printf("; balance %" PRId64 " units (%s)",
+		    (int64_t)sqlite3_column_int64(st, 7), bal);
 		if (sqlite3_column_type(st, 9) != SQLITE_NULL)
 			printf("; reason: %s", col(st, 9));
 		printf("\n");
@@ -185,15 +190,18 @@ struct booked {
 	char customer[80], kind[32];
 };
 
-/* Finds the entry with idem_key key: 1 and *b when there is one, 0 if not, <0 on error. */
+/* Finds the entry with idem_key key: 1 and *b when there is one, 0 if not, <0 on error.
+ */
 static int
 find_booked(sqlite3 *db, const char *key, struct booked *b)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db, "SELECT id, customer_id, kind, units, installations, "
-	    "amount_cents FROM ledger WHERE idem_key = ?1", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "SELECT id, customer_id, kind, units, installations, "
+		 "amount_cents FROM ledger WHERE idem_key = ?1",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -234,7 +242,8 @@ cmd_credit(struct qh_cli *c)
 	int i, given = 0, r, status = QH_EXIT_FAIL;
 
 	if (!qh_id_valid(id))
-		return qh_cli_usage(c, "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
+		return qh_cli_usage(c,
+		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
 	for (i = 0; i < 3; i++)
 		if (qh_cli_opt(c, amounts[i]) != NULL) {
@@ -242,20 +251,23 @@ cmd_credit(struct qh_cli *c)
 			given++;
 		}
 	if (given != 1)
-		return qh_cli_usage(c, "give exactly one of --hours H, --units U, "
+		return qh_cli_usage(c,
+		    "give exactly one of --hours H, --units U, "
 		    "--installations N");
 	if (opt_number(c, which, &n) != 0)
-		return qh_cli_usage(c, "--hours, --units and --installations take a whole "
+		return qh_cli_usage(c,
+		    "--hours, --units and --installations take a whole "
 		    "number");
 	if (ref == NULL || *ref == '\0' || strlen(ref) > REF_MAX ||
 	    !qh_utf8_valid((const uint8_t *)ref, strlen(ref)))
 		return qh_cli_usage(c, "--ref REF is required (UTF-8, 1 to 200 bytes)");
 	if (qh_cli_opt(c, "price-cents") != NULL &&
 	    qh_parse_int(qh_cli_opt(c, "price-cents"), 0, MAX_PRICE, &price) != 0)
-		return qh_cli_usage(c, "--price-cents takes a whole number of cents >= 0");
+		return qh_cli_usage(c,
+		    "--price-cents takes a whole number of cents >= 0");
 	if (n <= 0)
-		return qh_cli_fail(c, "--%s %lld: a purchase must be positive; nothing booked",
-		    which, n);
+		return qh_cli_fail(c,
+		    "--%s %lld: a purchase must be positive; nothing booked", which, n);
 	if (strcmp(which, "hours") == 0 && n <= MAX_UNITS / 4)
 		units = n * 4;
 	else if (strcmp(which, "units") == 0 && n <= MAX_UNITS)
@@ -263,7 +275,8 @@ cmd_credit(struct qh_cli *c)
 	else if (strcmp(which, "installations") == 0 && n <= MAX_INSTALL)
 		inst = n;
 	else
-		return qh_cli_fail(c, "--%s %lld is too large for one purchase", which, n);
+		return qh_cli_fail(c, "--%s %lld is too large for one purchase", which,
+		    n);
 	if (conf_load(state, &conf) != 0)
 		return QH_EXIT_FAIL;
 	if (price >= 0)
@@ -282,8 +295,8 @@ cmd_credit(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = customer_exists(db, id)) <= 0) {
-		status = r == 0 ? qh_cli_fail(c, "no customer %s; nothing booked", id) :
-		    qh_cli_fail(c, "database: %s", qh_strerror(r));
+		status = r == 0 ? qh_cli_fail(c, "no customer %s; nothing booked", id)
+				: qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
 	/* Idempotent on the reference: a retry prints what was booked. */
@@ -293,11 +306,14 @@ cmd_credit(struct qh_cli *c)
 		goto out;
 	}
 	if (r == 1) {
-		if (strcmp(b.customer, id) != 0 || strcmp(b.kind, units > 0 ? "purchase" :
-		    "installation_purchase") != 0 || b.units != units ||
-		    b.installations != inst || b.amount != amount) {
-			status = qh_cli_fail(c, "reference %s is already booked with different "
-			    "content (entry %" PRId64 ")", ref, b.id);
+		if (strcmp(b.customer, id) != 0 ||
+		    strcmp(b.kind, units > 0 ? "purchase" : "installation_purchase") !=
+			0 ||
+		    b.units != units || b.installations != inst || b.amount != amount) {
+			status = qh_cli_fail(c,
+			    "reference %s is already booked with different "
+			    "content (entry %" PRId64 ")",
+			    ref, b.id);
 			goto out;
 		}
 		db_rollback(db);
@@ -305,8 +321,10 @@ cmd_credit(struct qh_cli *c)
 			status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 			goto out;
 		}
-		fprintf(stderr, "%s: reference %s was booked already (entry %" PRId64
-		    "); nothing written\n", c->prog, ref, b.id);
+		fprintf(stderr,
+		    "%s: reference %s was booked already (entry %" PRId64
+		    "); nothing written\n",
+		    c->prog, ref, b.id);
 		status = QH_EXIT_OK;
 		goto out;
 	}
@@ -327,8 +345,9 @@ cmd_credit(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = print_entry(db, e.id)) != 0) {
-		status = qh_cli_fail(c, "booked as entry %" PRId64 ", but cannot show it: %s",
-		    e.id, qh_strerror(r));
+		status =
+		    qh_cli_fail(c, "booked as entry %" PRId64 ", but cannot show it: %s",
+			e.id, qh_strerror(r));
 		goto out;
 	}
 	status = QH_EXIT_OK;
@@ -355,15 +374,19 @@ cmd_correct(struct qh_cli *c)
 	if (qh_parse_int(c->argv[0], 1, INT64_MAX, &entry) != 0)
 		return qh_cli_usage(c, "ENTRY_ID is the number of a ledger entry");
 	if (qh_cli_opt(c, "units") == NULL || opt_number(c, "units", &units) != 0)
-		return qh_cli_usage(c, "--units U is required: a signed whole number of units");
+		return qh_cli_usage(c,
+		    "--units U is required: a signed whole number of units");
 	if (reason == NULL || *reason == '\0' || strlen(reason) > REASON_MAX ||
 	    !qh_utf8_valid((const uint8_t *)reason, strlen(reason)))
-		return qh_cli_usage(c, "--reason TEXT is required (UTF-8, 1 to 1000 bytes)");
+		return qh_cli_usage(c,
+		    "--reason TEXT is required (UTF-8, 1 to 1000 bytes)");
 	if (units == 0)
-		return qh_cli_fail(c, "a correction of 0 units changes nothing; "
+		return qh_cli_fail(c,
+		    "a correction of 0 units changes nothing; "
 		    "nothing written");
 	if (units > MAX_UNITS || units < -MAX_UNITS)
-		return qh_cli_fail(c, "--units %lld is too large for one correction", units);
+		return qh_cli_fail(c, "--units %lld is too large for one correction",
+		    units);
 	if (conf_load(state, &conf) != 0)
 		return QH_EXIT_FAIL;
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
@@ -375,14 +398,19 @@ cmd_correct(struct qh_cli *c)
 	if (console_db_write(c, &db) != 0)
 		return QH_EXIT_FAIL;
 	if ((r = db_begin(db)) != 0 ||
-	    (r = db_prepare(db, "SELECT customer_id FROM ledger WHERE id = ?1", &st)) != 0) {
+	    (r = db_prepare(db, "SELECT customer_id FROM ledger WHERE id = ?1", &st)) !=
+		0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, entry);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		status = rc == SQLITE_DONE ? qh_cli_fail(c, "no ledger entry %lld; nothing "
-		    "written", entry) : qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
+		status = rc == SQLITE_DONE
+		    ? qh_cli_fail(c,
+			  "no ledger entry %lld; nothing "
+			  "written",
+			  entry)
+		    : qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	snprintf(customer, sizeof(customer), "%s", col(st, 0));
@@ -404,8 +432,9 @@ cmd_correct(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = print_entry(db, e.id)) != 0) {
-		status = qh_cli_fail(c, "booked as entry %" PRId64 ", but cannot show it: %s",
-		    e.id, qh_strerror(r));
+		status =
+		    qh_cli_fail(c, "booked as entry %" PRId64 ", but cannot show it: %s",
+			e.id, qh_strerror(r));
 		goto out;
 	}
 	status = QH_EXIT_OK;

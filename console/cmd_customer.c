@@ -46,11 +46,13 @@ cmd_customer_add(struct qh_cli *c)
 	int r, rc, status = QH_EXIT_FAIL;
 
 	if (!qh_id_valid(id))
-		return qh_cli_usage(c, "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
+		return qh_cli_usage(c,
+		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
 	if (name == NULL || *name == '\0' || strlen(name) > CUSTOMER_NAME_MAX ||
 	    !qh_utf8_valid((const uint8_t *)name, strlen(name)))
-		return qh_cli_usage(c, "--name NAME is required (UTF-8, at most 256 bytes)");
+		return qh_cli_usage(c,
+		    "--name NAME is required (UTF-8, at most 256 bytes)");
 	if (strcmp(plan, "premium") != 0 && strcmp(plan, "free") != 0)
 		return qh_cli_usage(c, "--plan is premium or free");
 	if (qh_cli_opt(c, "warn-units") != NULL &&
@@ -58,13 +60,16 @@ cmd_customer_add(struct qh_cli *c)
 		return qh_cli_usage(c, "--warn-units takes a whole number of units >= 0");
 	if (qh_cli_opt(c, "overdraft-units") != NULL &&
 	    qh_parse_int(qh_cli_opt(c, "overdraft-units"), 0, 1000000, &overdraft) != 0)
-		return qh_cli_usage(c, "--overdraft-units takes a whole number of units >= 0");
+		return qh_cli_usage(c,
+		    "--overdraft-units takes a whole number of units >= 0");
 	if (console_db_write(c, &db) != 0)
 		return QH_EXIT_FAIL;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0 ||
-	    (r = db_prepare(db, "INSERT INTO customers (id, name, plan, warn_units, "
-	    "overdraft_units, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) != 0) {
+	    (r = db_prepare(db,
+		 "INSERT INTO customers (id, name, plan, warn_units, "
+		 "overdraft_units, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		 &st)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
@@ -105,8 +110,10 @@ cmd_customer_list(struct qh_cli *c)
 	if ((r = db_open(state, 1, &db)) != 0)
 		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
 		    qh_strerror(r));
-	if (db_prepare(db, "SELECT id, name, plan, warn_units, overdraft_units, "
-	    "created_at FROM customers ORDER BY id", &st) != 0) {
+	if (db_prepare(db,
+		"SELECT id, name, plan, warn_units, overdraft_units, "
+		"created_at FROM customers ORDER BY id",
+		&st) != 0) {
 		db_close(db);
 		return qh_cli_fail(c, "database error");
 	}
@@ -114,7 +121,8 @@ cmd_customer_list(struct qh_cli *c)
 	if (json)
 		qh_json_raw(&out, "[");
 	else
-		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN", "OVERDRAFT");
+		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN",
+		    "OVERDRAFT");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *id = (const char *)sqlite3_column_text(st, 0);
 		const char *name = (const char *)sqlite3_column_text(st, 1);
@@ -138,7 +146,8 @@ cmd_customer_list(struct qh_cli *c)
 		qh_json_raw(&out, ",");
 		qh_json_kv_int(&out, "overdraft_units", sqlite3_column_int64(st, 4));
 		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "created_at", (const char *)sqlite3_column_text(st, 5));
+		qh_json_kv_str(&out, "created_at",
+		    (const char *)sqlite3_column_text(st, 5));
 		qh_json_raw(&out, "}");
 	}
 	if (json) {

@@ -12,7 +12,7 @@
 #include "console.h"
 #include "tech.h"
 
-#define NOTE_MAX	4096	/* QH_K_NOTE's bound on the wire */
+#define NOTE_MAX 4096 /* QH_K_NOTE's bound on the wire */
 
 int
 cmd_end(struct qh_cli *c)
@@ -25,8 +25,9 @@ cmd_end(struct qh_cli *c)
 
 	if (tech_parse_code(c->argv[0], code) != 0)
 		return qh_cli_usage(c, "CODE is six digits: 482913 or \"482 913\"");
-	if (note != NULL && (strlen(note) > NOTE_MAX ||
-	    !qh_utf8_valid((const uint8_t *)note, strlen(note))))
+	if (note != NULL &&
+	    (strlen(note) > NOTE_MAX ||
+		!qh_utf8_valid((const uint8_t *)note, strlen(note))))
 		return qh_cli_usage(c, "--note must be UTF-8 text of at most 4096 bytes");
 
 	qh_buf_init(&req, 8192);

@@ -50,7 +50,8 @@ cmd_enroll(struct qh_cli *c)
 	if ((r = console_address(&conf, t.console, sizeof(t.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf");
 	snprintf(path, sizeof(path), "%s/ca.pem", state);
-	if ((r = qh_pki_load_cert(path, &ca)) != 0 || (r = qh_pki_fingerprint(ca, t.pin)) != 0) {
+	if ((r = qh_pki_load_cert(path, &ca)) != 0 ||
+	    (r = qh_pki_fingerprint(ca, t.pin)) != 0) {
 		X509_free(ca);
 		return qh_cli_fail(c, "%s: %s", path, qh_strerror(r));
 	}
@@ -69,8 +70,10 @@ cmd_enroll(struct qh_cli *c)
 	qh_clock_format_utc(t0, now, sizeof(now));
 	qh_clock_format_utc(t0 + conf.token_hours * 3600, expires, sizeof(expires));
 	if ((r = db_begin(db)) != 0 ||
-	    (r = db_prepare(db, "INSERT INTO join_tokens (hash, customer_id, created_at, "
-	    "expires_at) VALUES (?1, ?2, ?3, ?4)", &st)) != 0) {
+	    (r = db_prepare(db,
+		 "INSERT INTO join_tokens (hash, customer_id, created_at, "
+		 "expires_at) VALUES (?1, ?2, ?3, ?4)",
+		 &st)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
@@ -83,8 +86,10 @@ cmd_enroll(struct qh_cli *c)
 		goto out;
 	}
 	printf("%s\n", text);
-	fprintf(stderr, "qh-console: one-time join token for %s, valid until %s; on the "
-	    "customer's PC run: qh-agent join TOKEN\n", id, expires);
+	fprintf(stderr,
+	    "qh-console: one-time join token for %s, valid until %s; on the "
+	    "customer's PC run: qh-agent join TOKEN\n",
+	    id, expires);
 	status = QH_EXIT_OK;
 out:
 	sqlite3_finalize(st);
@@ -106,9 +111,12 @@ cmd_agents(struct qh_cli *c)
 	if ((r = db_open(state, 1, &db)) != 0)
 		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
 		    qh_strerror(r));
-	if (db_prepare(db, "SELECT id, customer_id, host, enrolled_at, last_seen, "
-	    "cert_not_after, revoked_at FROM agents WHERE ?1 IS NULL OR customer_id = ?1 "
-	    "ORDER BY customer_id, enrolled_at", &st) != 0) {
+	if (db_prepare(db,
+		"SELECT id, customer_id, host, enrolled_at, last_seen, "
+		"cert_not_after, revoked_at FROM agents WHERE ?1 IS NULL OR customer_id "
+		"= ?1 "
+		"ORDER BY customer_id, enrolled_at",
+		&st) != 0) {
 		db_close(db);
 		return qh_cli_fail(c, "database error");
 	}
@@ -167,8 +175,10 @@ cmd_agent_revoke(struct qh_cli *c)
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0)
 		goto fail;
-	if ((r = db_prepare(db, "UPDATE agents SET revoked_at = coalesce(revoked_at, ?1) "
-	    "WHERE id = ?2", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "UPDATE agents SET revoked_at = coalesce(revoked_at, ?1) "
+		 "WHERE id = ?2",
+		 &st)) != 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -181,8 +191,10 @@ cmd_agent_revoke(struct qh_cli *c)
 		status = qh_cli_fail(c, "unknown agent %s", id);
 		goto out;
 	}
-	if ((r = db_prepare(db, "UPDATE certificates SET revoked_at = coalesce(revoked_at, "
-	    "?1) WHERE agent_id = ?2", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "UPDATE certificates SET revoked_at = coalesce(revoked_at, "
+		 "?1) WHERE agent_id = ?2",
+		 &st)) != 0)
 		goto fail;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);

@@ -12,11 +12,11 @@
 #include "console.h"
 #include "tech.h"
 
-#define EXEC_ARG_MAX	32768	/* QH_K_ARG's bound on the wire */
+#define EXEC_ARG_MAX 32768 /* QH_K_ARG's bound on the wire */
 
 struct exec_state {
-	int got_exit;		/* MSG EXIT arrived */
-	int status;		/* its exit status */
+	int got_exit; /* MSG EXIT arrived */
+	int status;   /* its exit status */
 };
 
 static void

@@ -29,10 +29,10 @@
 #include "console.h"
 #include "tech.h"
 
-#define FORWARD_IDLE_MS		(10 * 60 * 1000)	/* R2: the idle end */
-#define FORWARD_CONN_MAX	256			/* connections at once */
-#define FORWARD_BACKLOG		128
-#define ADDR_MAX		300
+#define FORWARD_IDLE_MS	 (10 * 60 * 1000) /* R2: the idle end */
+#define FORWARD_CONN_MAX 256		  /* connections at once */
+#define FORWARD_BACKLOG	 128
+#define ADDR_MAX	 300
 
 struct conn;
 
@@ -40,21 +40,21 @@ struct forward {
 	struct tech *t;
 	char code[TECH_CODE_LEN + 1];
 	char pretty[TECH_CODE_LEN + 2];
-	char target[ADDR_MAX];		/* HOST:PORT as the agent dials it */
-	char listen_text[ADDR_MAX];	/* BIND:LPORT for messages */
-	struct sockaddr_storage addr;	/* where we listen */
-	struct qh_buf dial;		/* the REQUEST of every connection */
+	char target[ADDR_MAX];	      /* HOST:PORT as the agent dials it */
+	char listen_text[ADDR_MAX];   /* BIND:LPORT for messages */
+	struct sockaddr_storage addr; /* where we listen */
+	struct qh_buf dial;	      /* the REQUEST of every connection */
 
 	uv_tcp_t server;
 	uv_timer_t idle;
-	int handles_open;		/* server and idle, until on_stop */
-	int open;			/* the agent accepted the forward */
-	int stopping;			/* on_stop ran */
-	int pending;			/* a connection waits for the forward to open */
+	int handles_open; /* server and idle, until on_stop */
+	int open;	  /* the agent accepted the forward */
+	int stopping;	  /* on_stop ran */
+	int pending;	  /* a connection waits for the forward to open */
 
 	LIST_HEAD(, conn) conns;
 	int nconns;
-	uint64_t total;			/* connections accepted */
+	uint64_t total; /* connections accepted */
 };
 
 /* One local connection and its tunnel. */
@@ -84,8 +84,8 @@ conn_end(struct qh_tunnel *tn, int err, const char *text)
 	struct forward *f = cn->f;
 
 	if (err != 0 && err != QH_ERR_CLOSED && !f->stopping)
-		tech_say(f->t, "connection to %s: %s", f->target, text != NULL ? text :
-		    qh_strerror(err));
+		tech_say(f->t, "connection to %s: %s", f->target,
+		    text != NULL ? text : qh_strerror(err));
 	LIST_REMOVE(cn, link);
 	free(cn);
 	f->nconns--;
@@ -106,7 +106,8 @@ accept_one(struct forward *f)
 	int r;
 
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
-	    (cn->tn = qh_tunnel_new(tech_loop(f->t), QH_MUX_WINDOW, &conn_ops, cn)) == NULL) {
+	    (cn->tn = qh_tunnel_new(tech_loop(f->t), QH_MUX_WINDOW, &conn_ops, cn)) ==
+		NULL) {
 		free(cn);
 		tech_say(f->t, "out of memory; a connection was dropped");
 		return;
@@ -195,7 +196,7 @@ forward_on_stop(struct tech *t)
 	}
 	/* Each ends in conn_end, from a close callback, so the list stays intact here. */
 	LIST_FOREACH(cn, &f->conns, link)
-		qh_tunnel_close(cn->tn);
+	qh_tunnel_close(cn->tn);
 }
 
 static const struct tech_ops forward_ops = {
@@ -298,9 +299,10 @@ cmd_forward(struct qh_cli *c)
 	}
 	tech_code_pretty(f->code, f->pretty);
 	if (parse_spec(c->argv[1], bind, sizeof(bind), &lport, f->target,
-	    sizeof(f->target)) != 0 ||
+		sizeof(f->target)) != 0 ||
 	    qh_split_hostport(f->target, host, sizeof(host), &port) != 0) {
-		status = qh_cli_usage(c, "the forward is [BIND:]LPORT:HOST:PORT, "
+		status = qh_cli_usage(c,
+		    "the forward is [BIND:]LPORT:HOST:PORT, "
 		    "e.g. 5432:127.0.0.1:5432");
 		goto out;
 	}
@@ -329,16 +331,16 @@ cmd_forward(struct qh_cli *c)
 	f->server.data = f->idle.data = f;
 	f->handles_open = 1;
 	if ((r = uv_tcp_bind(&f->server, (const struct sockaddr *)&f->addr, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&f->server, FORWARD_BACKLOG,
-	    on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&f->server, FORWARD_BACKLOG, on_connection)) !=
+		0) {
 		status = qh_cli_fail(c, "cannot listen on %s: %s", f->listen_text,
 		    uv_strerror(r));
 		goto out;
 	}
 	status = tech_run(f->t, &req);
 	/* Ctrl-C (or a TERM or HUP) is how a forward is meant to end. */
-	if (f->open && (status == 128 + SIGINT || status == 128 + SIGTERM ||
-	    status == 128 + SIGHUP))
+	if (f->open &&
+	    (status == 128 + SIGINT || status == 128 + SIGTERM || status == 128 + SIGHUP))
 		status = QH_EXIT_OK;
 	qh_debug("forward ended after %llu connections", (unsigned long long)f->total);
 out:

@@ -15,11 +15,11 @@
 #include "console.h"
 #include "tech.h"
 
-#define INFO_JSON_MAX	(1024 * 1024)	/* the agent's document */
+#define INFO_JSON_MAX (1024 * 1024) /* the agent's document */
 
 struct info_state {
 	struct qh_buf json;
-	int overflow;		/* the agent sent more than INFO_JSON_MAX */
+	int overflow; /* the agent sent more than INFO_JSON_MAX */
 };
 
 /* Collects the document; it is printed once the connection is closed. */
@@ -89,7 +89,7 @@ cmd_info(struct qh_cli *c)
 		fwrite(qh_buf_ptr(&x.json), 1, qh_buf_len(&x.json), stdout);
 		fputc('\n', stdout);
 	} else if ((r = qh_envinfo_text(qh_buf_ptr(&x.json), qh_buf_len(&x.json),
-	    &text)) != 0) {
+			&text)) != 0) {
 		status = qh_cli_fail(c, "the agent's facts are not readable: %s",
 		    qh_strerror(r));
 		goto out;

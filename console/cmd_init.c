@@ -24,19 +24,26 @@
 #include "console.h"
 #include "db.h"
 
-#define INIT_MAX_DEPTH	64
+#define INIT_MAX_DEPTH 64
 
 /* What init created, so that a failure can take it back. */
 struct init_undo {
-	char *dirs[INIT_MAX_DEPTH];	/* directories created, outermost first */
+	char *dirs[INIT_MAX_DEPTH]; /* directories created, outermost first */
 	int ndirs;
-	int populating;			/* files may exist in the state dir */
+	int populating; /* files may exist in the state dir */
 };
 
 /* Every file init may create in the state directory. */
 static const char *const init_files[] = {
-	"ca-key.pem", "ca.pem", "console-key.pem", "console.pem", "console.conf",
-	DB_FILE, DB_FILE "-wal", DB_FILE "-shm", DB_FILE "-journal",
+	"ca-key.pem",
+	"ca.pem",
+	"console-key.pem",
+	"console.pem",
+	"console.conf",
+	DB_FILE,
+	DB_FILE "-wal",
+	DB_FILE "-shm",
+	DB_FILE "-journal",
 };
 
 /* Creates dir and any missing parents with mode 0700, recording each one. */
@@ -65,8 +72,8 @@ mkdir_parents(const char *dir, struct init_undo *u)
 			u->ndirs++;
 		} else if (errno != EEXIST || stat(path, &st) == -1 ||
 		    !S_ISDIR(st.st_mode)) {
-			qh_error("%s: %s", path, errno == EEXIST ? "not a directory" :
-			    strerror(errno));
+			qh_error("%s: %s", path,
+			    errno == EEXIST ? "not a directory" : strerror(errno));
 			return QH_ERR_SYSTEM;
 		}
 		path[i] = saved;
@@ -128,12 +135,16 @@ check_state(struct qh_cli *c, const char *state, int *exists)
 	*exists = 1;
 	snprintf(path, sizeof(path), "%s/console.conf", state);
 	if (access(path, F_OK) == 0)
-		return qh_cli_fail(c, "%s is already initialised (console.conf "
-		    "exists); refusing to overwrite it", state);
+		return qh_cli_fail(c,
+		    "%s is already initialised (console.conf "
+		    "exists); refusing to overwrite it",
+		    state);
 	snprintf(path, sizeof(path), "%s/%s", state, DB_FILE);
 	if (access(path, F_OK) == 0)
-		return qh_cli_fail(c, "%s already holds a database (%s); refusing "
-		    "to overwrite it", state, DB_FILE);
+		return qh_cli_fail(c,
+		    "%s already holds a database (%s); refusing "
+		    "to overwrite it",
+		    state, DB_FILE);
 	if ((d = opendir(state)) == NULL)
 		return qh_cli_fail(c, "%s: %s", state, strerror(errno));
 	while ((de = readdir(d)) != NULL)
@@ -143,8 +154,10 @@ check_state(struct qh_cli *c, const char *state, int *exists)
 		}
 	closedir(d);
 	if (!empty)
-		return qh_cli_fail(c, "%s exists and is not empty; init wants a new "
-		    "or empty directory", state);
+		return qh_cli_fail(c,
+		    "%s exists and is not empty; init wants a new "
+		    "or empty directory",
+		    state);
 	return 0;
 }
 
@@ -169,7 +182,8 @@ populate(const char *state, const char *name, const char *listen, char pin[65])
 	int r;
 
 	conf_defaults(&d);
-	if ((r = qh_pki_key_new(&cakey)) != 0 || (r = qh_pki_ca_new(cakey, name, &ca)) != 0)
+	if ((r = qh_pki_key_new(&cakey)) != 0 ||
+	    (r = qh_pki_ca_new(cakey, name, &ca)) != 0)
 		goto out;
 	if ((r = state_path(path, sizeof(path), state, "ca-key.pem")) != 0 ||
 	    (r = qh_pki_write_key(path, cakey)) != 0)
@@ -182,7 +196,7 @@ populate(const char *state, const char *name, const char *listen, char pin[65])
 
 	if ((r = qh_pki_key_new(&key)) != 0 ||
 	    (r = qh_pki_issue(ca, cakey, key, QH_ROLE_CONSOLE, name, NULL,
-	    (int)d.cert_days, &cert)) != 0)
+		 (int)d.cert_days, &cert)) != 0)
 		goto out;
 	if ((r = state_path(path, sizeof(path), state, "console-key.pem")) != 0 ||
 	    (r = qh_pki_write_key(path, key)) != 0)
@@ -236,13 +250,15 @@ cmd_init(struct qh_cli *c)
 	if (name == NULL)
 		return qh_cli_usage(c, "--name HOSTNAME is required");
 	if (!qh_pki_host_valid(name))
-		return qh_cli_usage(c, "--name must be a DNS name or an IP address "
+		return qh_cli_usage(c,
+		    "--name must be a DNS name or an IP address "
 		    "of at most 64 characters");
 	if (listen == NULL)
 		listen = d.listen;
 	if (strlen(listen) >= sizeof(d.listen) ||
 	    qh_split_hostport(listen, host, sizeof(host), &port) != 0)
-		return qh_cli_usage(c, "--listen must be ADDR:PORT or [V6ADDR]:PORT "
+		return qh_cli_usage(c,
+		    "--listen must be ADDR:PORT or [V6ADDR]:PORT "
 		    "with a port from 1 to 65535");
 	if (*state == '\0')
 		return qh_cli_usage(c, "--state must not be empty");

@@ -37,33 +37,33 @@
 #include "console.h"
 #include "tech.h"
 
-#define XFER_CHUNK	(256 * 1024)	/* one read of the local file */
-#define HASH_LEN	32
-#define PROGRESS_MS	200		/* between redraws of the bar */
-#define TEXT_MAX	4200
+#define XFER_CHUNK  (256 * 1024) /* one read of the local file */
+#define HASH_LEN    32
+#define PROGRESS_MS 200 /* between redraws of the bar */
+#define TEXT_MAX    4200
 
 /* Request flags (the console turns FORCE into the agent's flag). */
-#define FLAG_FORCE	0x2
+#define FLAG_FORCE 0x2
 
 /* The progress bar on a terminal's stderr. */
 struct progress {
-	int on;			/* stderr is a terminal */
-	int shown;		/* a bar is on the screen */
+	int on;	   /* stderr is a terminal */
+	int shown; /* a bar is on the screen */
 	uint64_t start_ms, last_ms;
 };
 
 struct xfer {
 	struct tech *t;
-	int push;			/* 1: push, 0: pull */
+	int push; /* 1: push, 0: pull */
 	const char *local, *remote;
-	int fd;				/* push: the source */
-	struct qh_tmpfile tf;		/* pull: written, then committed or aborted */
-	uint64_t size;			/* push: of the file; pull: announced */
-	uint32_t mode;			/* pull: announced */
-	int announced;			/* pull: EXIT{size, mode} arrived */
-	uint64_t done;			/* bytes sent or received */
+	int fd;		      /* push: the source */
+	struct qh_tmpfile tf; /* pull: written, then committed or aborted */
+	uint64_t size;	      /* push: of the file; pull: announced */
+	uint32_t mode;	      /* pull: announced */
+	int announced;	      /* pull: EXIT{size, mode} arrived */
+	uint64_t done;	      /* bytes sent or received */
 	EVP_MD_CTX *md;
-	uint8_t hash[HASH_LEN];		/* ours, once final */
+	uint8_t hash[HASH_LEN]; /* ours, once final */
 	int hashed;
 
 	/* Push: the chunk read and not yet taken by the channel. */
@@ -80,7 +80,7 @@ struct xfer {
 	int rhash_ok;
 
 	struct progress pg;
-	char summary[TEXT_MAX + 128];	/* printed on success */
+	char summary[TEXT_MAX + 128]; /* printed on success */
 };
 
 static void
@@ -127,7 +127,8 @@ progress_draw(struct xfer *x, int force)
 	snprintf(eta, sizeof(eta), "--:--");
 	if (rate > 0 && x->size >= x->done) {
 		left = (uint64_t)((double)(x->size - x->done) / rate);
-		snprintf(eta, sizeof(eta), "%" PRIu64 ":%02" PRIu64, left / 60, left % 60);
+		snprintf(eta, sizeof(eta), "%" PRIu64 ":%02" PRIu64, left / 60,
+		    left % 60);
 	}
 	snprintf(line, sizeof(line), "\r%s / %s  %3d%%  %s/s  ETA %s\033[K", a, b,
 	    x->size > 0 ? (int)(x->done * 100 / x->size) : 100, r, eta);
@@ -198,12 +199,15 @@ check_result(struct xfer *x)
 {
 	progress_clear(x);
 	if (!x->got_result) {
-		tech_say(x->t, "the transfer was cut off after %" PRIu64 " of %" PRIu64
-		    " bytes; nothing was kept", x->done, x->size);
+		tech_say(x->t,
+		    "the transfer was cut off after %" PRIu64 " of %" PRIu64
+		    " bytes; nothing was kept",
+		    x->done, x->size);
 		return QH_EXIT_FAIL;
 	}
 	if (x->status != 0) {
-		tech_say(x->t, "%s", x->text[0] != '\0' ? x->text : "the transfer failed");
+		tech_say(x->t, "%s",
+		    x->text[0] != '\0' ? x->text : "the transfer failed");
 		return QH_EXIT_FAIL;
 	}
 	if (hash_final(x) != 0) {
@@ -212,8 +216,10 @@ check_result(struct xfer *x)
 	}
 	if (!x->rhash_ok || x->rsize != x->done ||
 	    memcmp(x->rhash, x->hash, HASH_LEN) != 0) {
-		tech_say(x->t, "size/hash mismatch: %" PRIu64 " bytes here, %" PRIu64
-		    " at the other end", x->done, x->rsize);
+		tech_say(x->t,
+		    "size/hash mismatch: %" PRIu64 " bytes here, %" PRIu64
+		    " at the other end",
+		    x->done, x->rsize);
 		return QH_EXIT_FAIL;
 	}
 	return QH_EXIT_OK;
@@ -232,7 +238,7 @@ push_pump(struct xfer *x)
 	while ((ch = tech_chan(x->t)) != NULL && !x->sent_exit) {
 		if (x->blen > 0) {
 			if ((n = qh_chan_write(ch, 0, x->buf + x->boff, x->blen)) <= 0)
-				return;		/* on_writable resumes, or the end comes */
+				return; /* on_writable resumes, or the end comes */
 			x->boff += (size_t)n;
 			x->blen -= (size_t)n;
 			x->done += (uint64_t)n;
@@ -243,7 +249,8 @@ push_pump(struct xfer *x)
 			if ((n = read(x->fd, x->buf, XFER_CHUNK)) < 0) {
 				if (errno == EINTR)
 					continue;
-				tech_say(x->t, "cannot read %s: %s", x->local, strerror(errno));
+				tech_say(x->t, "cannot read %s: %s", x->local,
+				    strerror(errno));
 				tech_finish(x->t, QH_EXIT_FAIL);
 				return;
 			}
@@ -261,8 +268,10 @@ push_pump(struct xfer *x)
 			continue;
 		}
 		if (x->done != x->size) {
-			tech_say(x->t, "%s changed while it was sent (%" PRIu64 " bytes, not %"
-			    PRIu64 ")", x->local, x->done, x->size);
+			tech_say(x->t,
+			    "%s changed while it was sent (%" PRIu64
+			    " bytes, not %" PRIu64 ")",
+			    x->local, x->done, x->size);
 			tech_finish(x->t, QH_EXIT_FAIL);
 			return;
 		}
@@ -310,8 +319,10 @@ push_on_end(struct tech *t)
 	if ((status = check_result(x)) != QH_EXIT_OK)
 		return status;
 	hex(x->hash, h);
-	snprintf(x->summary, sizeof(x->summary), "pushed %" PRIu64 " bytes to %s "
-	    "(sha256 %s)", x->done, x->remote, h);
+	snprintf(x->summary, sizeof(x->summary),
+	    "pushed %" PRIu64 " bytes to %s "
+	    "(sha256 %s)",
+	    x->done, x->remote, h);
 	return QH_EXIT_OK;
 }
 
@@ -348,7 +359,7 @@ pull_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
 	ssize_t n;
 
 	if (ext) {
-		tech_consume(t, len);	/* the agent sends nothing there */
+		tech_consume(t, len); /* the agent sends nothing there */
 		return;
 	}
 	while (off < len) {
@@ -389,8 +400,10 @@ pull_on_end(struct tech *t)
 		return QH_EXIT_FAIL;
 	}
 	hex(x->hash, h);
-	snprintf(x->summary, sizeof(x->summary), "pulled %" PRIu64 " bytes from %s "
-	    "(sha256 %s)", x->done, x->remote, h);
+	snprintf(x->summary, sizeof(x->summary),
+	    "pulled %" PRIu64 " bytes from %s "
+	    "(sha256 %s)",
+	    x->done, x->remote, h);
 	return QH_EXIT_OK;
 }
 
@@ -401,7 +414,7 @@ pull_on_stop(struct tech *t)
 	struct xfer *x = tech_arg(t);
 
 	progress_clear(x);
-	qh_tmpfile_abort(&x->tf);	/* a no-op once committed */
+	qh_tmpfile_abort(&x->tf); /* a no-op once committed */
 }
 
 static const struct tech_ops pull_ops = {
@@ -433,8 +446,9 @@ xfer_run(struct qh_cli *c, struct xfer *x, const struct tech_ops *ops)
 	    qh_msg_put_str(&req, QH_K_CMD, x->push ? "push" : "pull") != 0 ||
 	    qh_msg_put_str(&req, QH_K_CODE, code) != 0 ||
 	    qh_msg_put_str(&req, QH_K_PATH, x->remote) != 0 ||
-	    (x->push && (qh_msg_put_u64(&req, QH_K_SIZE, x->size) != 0 ||
-	    qh_msg_put_u32(&req, QH_K_MODE, x->mode) != 0)) ||
+	    (x->push &&
+		(qh_msg_put_u64(&req, QH_K_SIZE, x->size) != 0 ||
+		    qh_msg_put_u32(&req, QH_K_MODE, x->mode) != 0)) ||
 	    qh_msg_put_u32(&req, QH_K_FLAGS, flags) != 0) {
 		qh_buf_release(&req);
 		return qh_cli_fail(c, "the request is too long (a path of %zu bytes?)",
@@ -509,8 +523,8 @@ cmd_push(struct qh_cli *c)
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		status = qh_cli_fail(c, "cannot read %s: %s", x->local, S_ISDIR(st.st_mode) ?
-		    strerror(EISDIR) : "not a regular file");
+		status = qh_cli_fail(c, "cannot read %s: %s", x->local,
+		    S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
 		goto out;
 	}
 	x->size = (uint64_t)st.st_size;

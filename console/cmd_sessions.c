@@ -30,16 +30,16 @@
 #include "console.h"
 #include "db.h"
 
-#define OUT_MAX		(64 * 1024 * 1024)	/* one session's block */
-#define HEADER_MAX	(64 * 1024)		/* the first line of a .cast */
-#define MAX_CASTS	4096			/* recordings listed per session */
+#define OUT_MAX	   (64 * 1024 * 1024) /* one session's block */
+#define HEADER_MAX (64 * 1024)	      /* the first line of a .cast */
+#define MAX_CASTS  4096		      /* recordings listed per session */
 
 /* One recording file of a session. */
 struct cast {
 	char name[256];
-	long long event;	/* the leading number: the audit row it belongs to */
+	long long event; /* the leading number: the audit row it belongs to */
 	long long size;
-	char source[16];	/* relayed | reported | unknown */
+	char source[16]; /* relayed | reported | unknown */
 	char kind[33];
 	char technician[QH_ID_MAX + 1];
 	char target[301];
@@ -106,31 +106,45 @@ prepare_all(struct sessions_db *d, int by_customer)
 {
 	int r;
 
-	if ((r = db_prepare(d->db, by_customer ?
-	    "SELECT id, customer_id, agent_id, code, kind, ticket_id, opened_at, closed_at, "
-	    "close_reason, billable_seconds, after_hours, overdraft_by, note FROM sessions "
-	    "WHERE customer_id = ?1 ORDER BY id" :
-	    "SELECT id, customer_id, agent_id, code, kind, ticket_id, opened_at, closed_at, "
-	    "close_reason, billable_seconds, after_hours, overdraft_by, note FROM sessions "
-	    "ORDER BY id", &d->sessions)) != 0)
+	if ((r = db_prepare(d->db,
+		 by_customer ? "SELECT id, customer_id, agent_id, code, kind, ticket_id, "
+			       "opened_at, closed_at, "
+			       "close_reason, billable_seconds, after_hours, "
+			       "overdraft_by, note FROM sessions "
+			       "WHERE customer_id = ?1 ORDER BY id"
+			     : "SELECT id, customer_id, agent_id, code, kind, ticket_id, "
+			       "opened_at, closed_at, "
+			       "close_reason, billable_seconds, after_hours, "
+			       "overdraft_by, note FROM sessions "
+			       "ORDER BY id",
+		 &d->sessions)) != 0)
 		return r;
 	/* The detail as minified JSON when it is an object, else NULL. */
-	if ((r = db_prepare(d->db, "SELECT id, kind, login, command, started_at, ended_at, "
-	    "CASE WHEN json_valid(detail) AND json_type(detail) = 'object' "
-	    "THEN json(detail) END, detail FROM session_events WHERE session_id = ?1 "
-	    "ORDER BY id", &d->events)) != 0)
+	if ((r = db_prepare(d->db,
+		 "SELECT id, kind, login, command, started_at, ended_at, "
+		 "CASE WHEN json_valid(detail) AND json_type(detail) = 'object' "
+		 "THEN json(detail) END, detail FROM session_events WHERE session_id = "
+		 "?1 "
+		 "ORDER BY id",
+		 &d->events)) != 0)
 		return r;
-	if ((r = db_prepare(d->db, "SELECT login FROM session_events WHERE session_id = ?1 "
-	    "AND kind = 'attach' AND login IS NOT NULL GROUP BY login ORDER BY min(id)",
-	    &d->techs)) != 0)
+	if ((r = db_prepare(d->db,
+		 "SELECT login FROM session_events WHERE session_id = ?1 "
+		 "AND kind = 'attach' AND login IS NOT NULL GROUP BY login ORDER BY "
+		 "min(id)",
+		 &d->techs)) != 0)
 		return r;
-	if ((r = db_prepare(d->db, "SELECT units FROM ledger WHERE session_id = ?1 AND "
-	    "kind IN ('session', 'installation')", &d->debit)) != 0)
+	if ((r = db_prepare(d->db,
+		 "SELECT units FROM ledger WHERE session_id = ?1 AND "
+		 "kind IN ('session', 'installation')",
+		 &d->debit)) != 0)
 		return r;
-	return db_prepare(d->db, "SELECT CASE WHEN json_valid(?1) THEN "
+	return db_prepare(d->db,
+	    "SELECT CASE WHEN json_valid(?1) THEN "
 	    "json_extract(?1, '$.quarterhour.source') END, "
 	    "CASE WHEN json_valid(?1) THEN json_extract(?1, '$.quarterhour.kind') END, "
-	    "CASE WHEN json_valid(?1) THEN json_extract(?1, '$.quarterhour.technician') END, "
+	    "CASE WHEN json_valid(?1) THEN json_extract(?1, '$.quarterhour.technician') "
+	    "END, "
 	    "CASE WHEN json_valid(?1) THEN json_extract(?1, '$.quarterhour.target') END",
 	    &d->header);
 }
@@ -153,8 +167,8 @@ header_field(sqlite3_stmt *st, int i, char *out, size_t len)
 {
 	const char *v = col_text(st, i);
 
-	snprintf(out, len, "%s", v != NULL && sqlite3_column_type(st, i) == SQLITE_TEXT ?
-	    v : "");
+	snprintf(out, len, "%s",
+	    v != NULL && sqlite3_column_type(st, i) == SQLITE_TEXT ? v : "");
 }
 
 /* Reads a cast file's header line (bounded) and what it says about itself. */
@@ -318,7 +332,8 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 	kv_str(b, "closed_at", col_text(s, 7));
 	kv_str(b, "close_reason", col_text(s, 8));
 	kv_int(b, "billable_seconds", sqlite3_column_int64(s, 9));
-	kv_int(b, "after_hours", sqlite3_column_int64(s, 10) != 0);	/* 0 or 1, as in the ledger */
+	kv_int(b, "after_hours",
+	    sqlite3_column_int64(s, 10) != 0); /* 0 or 1, as in the ledger */
 	kv_str(b, "overdraft_by", col_text(s, 11));
 	kv_str(b, "note", col_text(s, 12));
 	if ((units = debited(d, id)) >= 0)
@@ -341,9 +356,9 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 		kv_str(b, "ended_at", col_text(d->events, 5));
 		qh_json_raw(b, ",\"detail\":");
 		if ((detail = col_text(d->events, 6)) != NULL)
-			qh_json_raw(b, detail);		/* an object, SQLite says */
+			qh_json_raw(b, detail); /* an object, SQLite says */
 		else if ((detail = col_text(d->events, 7)) != NULL)
-			qh_json_str(b, detail);		/* not JSON: kept as text */
+			qh_json_str(b, detail); /* not JSON: kept as text */
 		else
 			qh_json_raw(b, "null");
 		qh_json_raw(b, "}");
@@ -362,7 +377,8 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 		kv_int(b, "size", casts[i].size);
 		kv_str(b, "source", casts[i].source);
 		kv_str(b, "kind", casts[i].kind[0] ? casts[i].kind : NULL);
-		kv_str(b, "technician", casts[i].technician[0] ? casts[i].technician : NULL);
+		kv_str(b, "technician",
+		    casts[i].technician[0] ? casts[i].technician : NULL);
 		kv_str(b, "target", casts[i].target[0] ? casts[i].target : NULL);
 		qh_json_raw(b, "}");
 	}
@@ -371,8 +387,7 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 }
 
 /* "or" for NULL columns in the human text. */
-static const char *
-or(const char *v, const char *dflt)
+static const char * or (const char *v, const char *dflt)
 {
 	return v != NULL ? v : dflt;
 }
@@ -381,21 +396,22 @@ static void
 session_text(struct sessions_db *d, const char *state, sqlite3_stmt *s)
 {
 	int64_t id = sqlite3_column_int64(s, 0), secs = sqlite3_column_int64(s, 9), units;
-	const char *code = or(col_text(s, 3), "?"), *detail;
+	const char *code = or (col_text(s, 3), "?"), *detail;
 	char techs[8192];
 	struct cast *casts = NULL;
 	int i, n, any;
 
 	printf("session %" PRId64 "  customer %s  agent %s  code %.3s %.3s  %s%s\n", id,
-	    or(col_text(s, 1), "?"), or(col_text(s, 2), "?"), code,
-	    strlen(code) > 3 ? code + 3 : "", or(col_text(s, 4), "support"),
+	    or (col_text(s, 1), "?"), or (col_text(s, 2), "?"), code,
+	    strlen(code) > 3 ? code + 3 : "", or (col_text(s, 4), "support"),
 	    sqlite3_column_int64(s, 10) ? "  after hours" : "");
-	printf("  opened %s", or(col_text(s, 6), "?"));
+	printf("  opened %s", or (col_text(s, 6), "?"));
 	if (col_text(s, 7) != NULL)
-		printf("  closed %s (%s)", col_text(s, 7), or(col_text(s, 8), "?"));
+		printf("  closed %s (%s)", col_text(s, 7), or (col_text(s, 8), "?"));
 	else
 		printf("  still open");
-	printf("  billable %" PRId64 " s (%" PRId64 " h %02" PRId64 " min %02" PRId64 " s)",
+	printf("  billable %" PRId64 " s (%" PRId64 " h %02" PRId64 " min %02" PRId64
+	       " s)",
 	    secs, secs / 3600, secs / 60 % 60, secs % 60);
 	if ((units = debited(d, id)) >= 0)
 		printf("  debited %" PRId64 " unit%s", units, units == 1 ? "" : "s");
@@ -413,11 +429,11 @@ session_text(struct sessions_db *d, const char *state, sqlite3_stmt *s)
 	sqlite3_reset(d->events);
 	sqlite3_bind_int64(d->events, 1, id);
 	for (any = 0; sqlite3_step(d->events) == SQLITE_ROW; any = 1) {
-		printf("    %s  %-9s %-12s %s", or(col_text(d->events, 4), "?"),
-		    or(col_text(d->events, 1), "?"), or(col_text(d->events, 2), "-"),
-		    or(col_text(d->events, 3), ""));
+		printf("    %s  %-9s %-12s %s", or (col_text(d->events, 4), "?"),
+		    or (col_text(d->events, 1), "?"), or (col_text(d->events, 2), "-"),
+		    or (col_text(d->events, 3), ""));
 		if (col_text(d->events, 5) != NULL &&
-		    strcmp(col_text(d->events, 5), or(col_text(d->events, 4), "")) != 0)
+		    strcmp(col_text(d->events, 5), or (col_text(d->events, 4), "")) != 0)
 			printf("  (until %s)", col_text(d->events, 5));
 		if ((detail = col_text(d->events, 6)) != NULL ||
 		    (detail = col_text(d->events, 7)) != NULL)
@@ -431,11 +447,14 @@ session_text(struct sessions_db *d, const char *state, sqlite3_stmt *s)
 	printf("  recordings:\n");
 	n = list_casts(d, state, id, &casts);
 	for (i = 0; i < n; i++)
-		printf("    %s/recordings/%" PRId64 "/%s  %lld bytes  %s%s%s\n", state, id,
-		    casts[i].name, casts[i].size, strcmp(casts[i].source, "reported") == 0 ?
-		    "reported by the technician's client" :
-		    strcmp(casts[i].source, "relayed") == 0 ? "relayed through the console" :
-		    "source unknown", casts[i].target[0] ? " to " : "", casts[i].target);
+		printf("    %s/recordings/%" PRId64 "/%s  %lld bytes  %s%s%s\n", state,
+		    id, casts[i].name, casts[i].size,
+		    strcmp(casts[i].source, "reported") == 0
+			? "reported by the technician's client"
+			: strcmp(casts[i].source, "relayed") == 0
+			? "relayed through the console"
+			: "source unknown",
+		    casts[i].target[0] ? " to " : "", casts[i].target);
 	if (n == 0)
 		printf("    none\n");
 	free(casts);
@@ -460,7 +479,8 @@ cmd_sessions(struct qh_cli *c)
 		goto out;
 	}
 	/* One snapshot: a session closing meanwhile is seen whole or not at all. */
-	if ((r = db_exec(d.db, "BEGIN")) != 0 || (r = prepare_all(&d, customer != NULL)) != 0) {
+	if ((r = db_exec(d.db, "BEGIN")) != 0 ||
+	    (r = prepare_all(&d, customer != NULL)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}

@@ -54,34 +54,34 @@
 #include "console.h"
 #include "tech.h"
 
-#define SSH_DEFAULT_PORT	22
-#define SSH_CMD_MAX		32768		/* the joined remote command */
-#define SSH_IN_MAX		(64 * 1024)	/* typed input the client has not taken */
-#define SSH_REC_MAX		(1024 * 1024)	/* output for the recording, thread side */
-#define SSH_REC_OUT_MAX		(256 * 1024)	/* the same, loop side */
-#define SSH_UP_MAX		(64 * 1024)	/* socketpair → dial channel, held back */
-#define SSH_CHUNK		(32 * 1024)	/* one read of either side */
-#define SSH_ERR_MAX		768		/* the one line a failure prints */
-#define SSH_LINE_MAX		1024		/* an answer typed at a prompt */
-#define SSH_CONNECT_MS		30000		/* handshake and authentication, per step */
-#define SSH_TEARDOWN_MS		5000		/* closing the channel and session */
-#define SSH_DRAIN_MS		5000		/* sending the recording's tail */
-#define SSH_PASSWORD_TRIES	3
-#define TERM_MAX		64		/* QH_K_TERM's bound on the wire */
+#define SSH_DEFAULT_PORT   22
+#define SSH_CMD_MAX	   32768	 /* the joined remote command */
+#define SSH_IN_MAX	   (64 * 1024)	 /* typed input the client has not taken */
+#define SSH_REC_MAX	   (1024 * 1024) /* output for the recording, thread side */
+#define SSH_REC_OUT_MAX	   (256 * 1024)	 /* the same, loop side */
+#define SSH_UP_MAX	   (64 * 1024)	 /* socketpair → dial channel, held back */
+#define SSH_CHUNK	   (32 * 1024)	 /* one read of either side */
+#define SSH_ERR_MAX	   768		 /* the one line a failure prints */
+#define SSH_LINE_MAX	   1024		 /* an answer typed at a prompt */
+#define SSH_CONNECT_MS	   30000	 /* handshake and authentication, per step */
+#define SSH_TEARDOWN_MS	   5000		 /* closing the channel and session */
+#define SSH_DRAIN_MS	   5000		 /* sending the recording's tail */
+#define SSH_PASSWORD_TRIES 3
+#define TERM_MAX	   64 /* QH_K_TERM's bound on the wire */
 
 /* Where the client thread is; written by the thread under the lock. */
 enum ssh_phase {
-	SSH_CONNECTING,		/* handshake, host key, authentication, channel */
-	SSH_RUNNING,		/* the shell or command runs: input flows */
-	SSH_DONE,		/* the thread is finishing; status and err are final */
+	SSH_CONNECTING, /* handshake, host key, authentication, channel */
+	SSH_RUNNING,	/* the shell or command runs: input flows */
+	SSH_DONE,	/* the thread is finishing; status and err are final */
 };
 
 /* The record channel, on the loop. */
 enum rec_state {
-	REC_NONE,		/* not asked for (a command), or not yet */
-	REC_OPENING,		/* REQUEST record sent */
-	REC_OPEN,		/* the console records what we send */
-	REC_GONE,		/* refused, closed or ended */
+	REC_NONE,    /* not asked for (a command), or not yet */
+	REC_OPENING, /* REQUEST record sent */
+	REC_OPEN,    /* the console records what we send */
+	REC_GONE,    /* refused, closed or ended */
 };
 
 struct ssh {
@@ -90,35 +90,35 @@ struct ssh {
 	char user[256];
 	char host[256];
 	int port;
-	char target[300];		/* HOST:PORT for the dial */
-	char userhost[600];		/* USER@HOST:PORT for the recording and messages */
-	char keyfile[PATH_MAX];		/* -i, or "" for the defaults */
+	char target[300];	/* HOST:PORT for the dial */
+	char userhost[600];	/* USER@HOST:PORT for the recording and messages */
+	char keyfile[PATH_MAX]; /* -i, or "" for the defaults */
 	char known_hosts[PATH_MAX];
 	char home[PATH_MAX];
-	char command[SSH_CMD_MAX];	/* the joined words, or "" for a shell */
-	int interactive;		/* no command: a shell, recorded */
-	int want_pty;			/* a shell with a terminal on stdin */
-	int can_prompt;			/* stdin is a terminal and /dev/tty opens */
+	char command[SSH_CMD_MAX]; /* the joined words, or "" for a shell */
+	int interactive;	   /* no command: a shell, recorded */
+	int want_pty;		   /* a shell with a terminal on stdin */
+	int can_prompt;		   /* stdin is a terminal and /dev/tty opens */
 	char term[TERM_MAX + 1];
-	int sock;			/* the thread's end of the socketpair */
-	int wake[2];			/* the loop wakes the thread: [1] → [0] */
+	int sock;    /* the thread's end of the socketpair */
+	int wake[2]; /* the loop wakes the thread: [1] → [0] */
 
 	/* Shared between the threads: only under mu. */
 	uv_mutex_t mu;
 	int mu_init;
-	int loop_alive;			/* async is open: the thread may send it */
+	int loop_alive; /* async is open: the thread may send it */
 	enum ssh_phase phase;
-	int running;			/* SSH_RUNNING was reached (stays set) */
-	int stop;			/* the loop asks the thread to end */
-	int status;			/* the exit status once SSH_DONE */
-	char err[SSH_ERR_MAX];		/* the failure to print, or "" */
-	struct qh_buf in;		/* typed input for the client */
-	int in_eof;			/* standard input ended */
-	int in_blocked;			/* the loop waits for room in `in` */
-	int in_resume;			/* room again: the loop reads more */
-	struct qh_buf rec;		/* terminal output for the recording */
-	uint64_t rec_dropped;		/* bytes the recording lost */
-	int resize;			/* rows and cols changed */
+	int running;	       /* SSH_RUNNING was reached (stays set) */
+	int stop;	       /* the loop asks the thread to end */
+	int status;	       /* the exit status once SSH_DONE */
+	char err[SSH_ERR_MAX]; /* the failure to print, or "" */
+	struct qh_buf in;      /* typed input for the client */
+	int in_eof;	       /* standard input ended */
+	int in_blocked;	       /* the loop waits for room in `in` */
+	int in_resume;	       /* room again: the loop reads more */
+	struct qh_buf rec;     /* terminal output for the recording */
+	uint64_t rec_dropped;  /* bytes the recording lost */
+	int resize;	       /* rows and cols changed */
 	unsigned rows, cols;
 
 	/* The loop's (main thread only). */
@@ -132,32 +132,32 @@ struct ssh {
 	int winch_open;
 	uv_timer_t drain;
 	int drain_open;
-	int running_seen;		/* SSH_RUNNING was acted on */
-	int done_seen;			/* SSH_DONE was acted on */
-	int end_status;			/* ours once the thread is done */
+	int running_seen; /* SSH_RUNNING was acted on */
+	int done_seen;	  /* SSH_DONE was acted on */
+	int end_status;	  /* ours once the thread is done */
 	struct tech_escape esc;
 	/* The bridge: dial channel ↔ the loop's end of the socketpair. */
 	uv_pipe_t a;
 	int a_open;
-	int a_fd;			/* until uv_pipe_open owns it */
+	int a_fd; /* until uv_pipe_open owns it */
 	int a_reading;
 	uint8_t up_raw[SSH_CHUNK];
-	struct qh_buf up;		/* read from the socketpair, not yet sent */
-	int up_eof;			/* the client closed its end */
+	struct qh_buf up; /* read from the socketpair, not yet sent */
+	int up_eof;	  /* the client closed its end */
 	int up_eof_sent;
-	struct qh_buf down[2];		/* from the dial channel: [down_cur] collects */
+	struct qh_buf down[2]; /* from the dial channel: [down_cur] collects */
 	int down_cur;
 	int down_busy;
 	uv_write_t down_req;
-	int down_eof;			/* no more from the dial channel */
-	int down_shut;			/* shutdown of the socketpair issued */
+	int down_eof;  /* no more from the dial channel */
+	int down_shut; /* shutdown of the socketpair issued */
 	uv_shutdown_t shut_req;
 	/* The recording. */
 	enum rec_state rec_state;
 	struct qh_chan *rec_ch;
-	struct qh_buf rec_out;		/* taken from `rec`, not yet sent */
-	unsigned rec_rows, rec_cols;	/* the size the recording knows */
-	uint64_t rec_warned;		/* drops were reported (the total comes at the end) */
+	struct qh_buf rec_out;	     /* taken from `rec`, not yet sent */
+	unsigned rec_rows, rec_cols; /* the size the recording knows */
+	uint64_t rec_warned; /* drops were reported (the total comes at the end) */
 };
 
 /* ------------------------------------------------------------ both threads */
@@ -463,7 +463,8 @@ known_fingerprint(const char *key_b64, char *out, size_t len)
 		return;
 	while (pad < 2 && key_b64[klen - 1 - pad] == '=')
 		pad++;
-	if (EVP_Digest(raw, (size_t)n - pad, hash, &hlen, EVP_sha256(), NULL) != 1 || hlen != 32)
+	if (EVP_Digest(raw, (size_t)n - pad, hash, &hlen, EVP_sha256(), NULL) != 1 ||
+	    hlen != 32)
 		return;
 	fingerprint_text(hash, out, len);
 }
@@ -495,10 +496,11 @@ prefer_known_types(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *
 	known_name(s, name, sizeof(name));
 	while (libssh2_knownhost_get(hosts, &e, prev) == 0) {
 		prev = e;
-		if (e->name == NULL || (strcmp(e->name, name) != 0 &&
-		    strcmp(e->name, s->host) != 0))
+		if (e->name == NULL ||
+		    (strcmp(e->name, name) != 0 && strcmp(e->name, s->host) != 0))
 			continue;
-		if ((m = key_type_methods(e->typemask & LIBSSH2_KNOWNHOST_KEY_MASK)) == NULL ||
+		if ((m = key_type_methods(e->typemask & LIBSSH2_KNOWNHOST_KEY_MASK)) ==
+			NULL ||
 		    strstr(pref, m) != NULL)
 			continue;
 		used += (size_t)snprintf(pref + used, sizeof(pref) - used, "%s%s",
@@ -507,8 +509,9 @@ prefer_known_types(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *
 			return;
 	}
 	if (used == 0)
-		return;		/* nothing known: libssh2's own order */
-	if ((n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs)) > 0) {
+		return; /* nothing known: libssh2's own order */
+	if ((n = libssh2_session_supported_algs(session, LIBSSH2_METHOD_HOSTKEY, &algs)) >
+	    0) {
 		for (i = 0; i < n; i++) {
 			if (strstr(pref, algs[i]) != NULL)
 				continue;
@@ -535,12 +538,14 @@ remember_key(struct ssh *s, LIBSSH2_KNOWNHOSTS *hosts, const char *key, size_t k
 
 	known_name(s, name, sizeof(name));
 	if (libssh2_knownhost_addc(hosts, name, NULL, key, keylen, NULL, 0,
-	    LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type, &entry) != 0 ||
+		LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | type,
+		&entry) != 0 ||
 	    libssh2_knownhost_writeline(hosts, entry, line, sizeof(line), &outlen,
-	    LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
+		LIBSSH2_KNOWNHOST_FILE_OPENSSH) != 0)
 		return -1;
 	/* Appended, so that lines libssh2 cannot read are kept as they are. */
-	if ((fd = open(s->known_hosts, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) == -1)
+	if ((fd = open(s->known_hosts, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+		 0600)) == -1)
 		return -1;
 	if (write_fd(s, fd, line, outlen) == 0 && fsync(fd) == 0)
 		r = 0;
@@ -566,7 +571,7 @@ check_host_key(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *host
 	known_name(s, name, sizeof(name));
 	if ((key = libssh2_session_hostkey(session, &keylen, &keytype)) == NULL ||
 	    (hash = (const unsigned char *)libssh2_hostkey_hash(session,
-	    LIBSSH2_HOSTKEY_HASH_SHA256)) == NULL) {
+		 LIBSSH2_HOSTKEY_HASH_SHA256)) == NULL) {
 		fail_text(s, "%s offered no usable host key", name);
 		return -1;
 	}
@@ -580,25 +585,32 @@ check_host_key(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *host
 	case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
 		known_fingerprint(known != NULL && known->key != NULL ? known->key : "",
 		    old_fp, sizeof(old_fp));
-		fail_text(s, "the host key of %s has CHANGED: known %s key %s, offered %s "
+		fail_text(s,
+		    "the host key of %s has CHANGED: known %s key %s, offered %s "
 		    "key %s; refusing to connect (if the change is expected, remove the "
-		    "old entry from %s)", name, key_type_name(type), old_fp,
-		    key_type_name(type), fp, s->known_hosts);
+		    "old entry from %s)",
+		    name, key_type_name(type), old_fp, key_type_name(type), fp,
+		    s->known_hosts);
 		return -1;
 	case LIBSSH2_KNOWNHOST_CHECK_NOTFOUND:
 		break;
 	default:
-		fail_text(s, "cannot check the host key of %s: %s", name, ssh_error(session));
+		fail_text(s, "cannot check the host key of %s: %s", name,
+		    ssh_error(session));
 		return -1;
 	}
 	if (!s->can_prompt) {
-		fail_text(s, "the host key of %s is not known (%s key %s); refusing without "
-		    "a terminal to confirm it (connect once from a terminal, or add it to %s)",
+		fail_text(s,
+		    "the host key of %s is not known (%s key %s); refusing without "
+		    "a terminal to confirm it (connect once from a terminal, or add it "
+		    "to %s)",
 		    name, key_type_name(type), fp, s->known_hosts);
 		return -1;
 	}
-	snprintf(text, sizeof(text), "The authenticity of host '%s' can't be established.\n"
-	    "%s key fingerprint is %s.\n", name, key_type_name(type), fp);
+	snprintf(text, sizeof(text),
+	    "The authenticity of host '%s' can't be established.\n"
+	    "%s key fingerprint is %s.\n",
+	    name, key_type_name(type), fp);
 	tell_tty(s, text);
 	if (ask_tty(s, "Trust this host key? [y/N] ", 1, answer, sizeof(answer)) != 0 ||
 	    (strcasecmp(answer, "y") != 0 && strcasecmp(answer, "yes") != 0)) {
@@ -642,9 +654,11 @@ auth_agent(struct ssh *s, LIBSSH2_SESSION *session)
 	const char *sock = getenv("SSH_AUTH_SOCK");
 	int r = -1;
 
-	if (sock == NULL || *sock == '\0' || (agent = libssh2_agent_init(session)) == NULL)
+	if (sock == NULL || *sock == '\0' ||
+	    (agent = libssh2_agent_init(session)) == NULL)
 		return -1;
-	if (libssh2_agent_connect(agent) != 0 || libssh2_agent_list_identities(agent) != 0)
+	if (libssh2_agent_connect(agent) != 0 ||
+	    libssh2_agent_list_identities(agent) != 0)
 		goto out;
 	while (r != 0 && libssh2_agent_get_identity(agent, &id, prev) == 0) {
 		prev = id;
@@ -668,7 +682,8 @@ auth_keyfile(struct ssh *s, LIBSSH2_SESSION *session, const char *path)
 	int rc;
 
 	/* "" and never NULL: OpenSSL would ask on the terminal itself. */
-	rc = libssh2_userauth_publickey_fromfile_ex(session, s->user, ulen, NULL, path, "");
+	rc = libssh2_userauth_publickey_fromfile_ex(session, s->user, ulen, NULL, path,
+	    "");
 	if (rc == 0)
 		return 0;
 	if (rc != LIBSSH2_ERROR_FILE || !s->can_prompt)
@@ -677,7 +692,8 @@ auth_keyfile(struct ssh *s, LIBSSH2_SESSION *session, const char *path)
 	snprintf(prompt, sizeof(prompt), "Enter passphrase for key '%s': ", path);
 	if (ask_tty(s, prompt, 0, pass, sizeof(pass)) != 0)
 		return -1;
-	rc = libssh2_userauth_publickey_fromfile_ex(session, s->user, ulen, NULL, path, pass);
+	rc = libssh2_userauth_publickey_fromfile_ex(session, s->user, ulen, NULL, path,
+	    pass);
 	explicit_bzero(pass, sizeof(pass));
 	return rc == 0 ? 0 : -1;
 }
@@ -693,8 +709,9 @@ auth_keys(struct ssh *s, LIBSSH2_SESSION *session)
 	if (s->keyfile[0] != '\0')
 		return auth_keyfile(s, session, s->keyfile);
 	for (i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++) {
-		if ((size_t)snprintf(path, sizeof(path), "%s/.ssh/%s", s->home, defaults[i]) >=
-		    sizeof(path) || access(path, R_OK) != 0)
+		if ((size_t)snprintf(path, sizeof(path), "%s/.ssh/%s", s->home,
+			defaults[i]) >= sizeof(path) ||
+		    access(path, R_OK) != 0)
 			continue;
 		if (stopping(s))
 			return -1;
@@ -706,8 +723,8 @@ auth_keys(struct ssh *s, LIBSSH2_SESSION *session)
 
 /* keyboard-interactive: each of the server's prompts is asked on the terminal. */
 static void
-kbd_callback(const char *name, int name_len, const char *instruction,
-    int instruction_len, int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
+kbd_callback(const char *name, int name_len, const char *instruction, int instruction_len,
+    int num_prompts, const LIBSSH2_USERAUTH_KBDINT_PROMPT *prompts,
     LIBSSH2_USERAUTH_KBDINT_RESPONSE *responses, void **abstract)
 {
 	struct ssh *s = *abstract;
@@ -749,10 +766,11 @@ auth_interactive(struct ssh *s, LIBSSH2_SESSION *session, const char *methods)
 		return -1;
 	for (i = 0; i < SSH_PASSWORD_TRIES && !stopping(s); i++) {
 		if (has_method(methods, "keyboard-interactive")) {
-			rc = libssh2_userauth_keyboard_interactive_ex(session, s->user, ulen,
-			    kbd_callback);
+			rc = libssh2_userauth_keyboard_interactive_ex(session, s->user,
+			    ulen, kbd_callback);
 		} else {
-			snprintf(prompt, sizeof(prompt), "%s@%s's password: ", s->user, s->host);
+			snprintf(prompt, sizeof(prompt), "%s@%s's password: ", s->user,
+			    s->host);
 			if (ask_tty(s, prompt, 0, pass, sizeof(pass)) != 0)
 				return -1;
 			rc = libssh2_userauth_password_ex(session, s->user, ulen, pass,
@@ -782,8 +800,9 @@ authenticate(struct ssh *s, LIBSSH2_SESSION *session)
 	list = libssh2_userauth_list(session, s->user, (unsigned)strlen(s->user));
 	if (list == NULL) {
 		if (libssh2_userauth_authenticated(session))
-			return 0;	/* "none" was enough */
-		fail_text(s, "authentication with %s failed: %s", s->host, ssh_error(session));
+			return 0; /* "none" was enough */
+		fail_text(s, "authentication with %s failed: %s", s->host,
+		    ssh_error(session));
 		return -1;
 	}
 	snprintf(methods, sizeof(methods), "%s", list);
@@ -791,7 +810,8 @@ authenticate(struct ssh *s, LIBSSH2_SESSION *session)
 		if (auth_agent(s, session) == 0 || auth_keys(s, session) == 0)
 			return 0;
 	}
-	if ((has_method(methods, "keyboard-interactive") || has_method(methods, "password")) &&
+	if ((has_method(methods, "keyboard-interactive") ||
+		has_method(methods, "password")) &&
 	    auth_interactive(s, session, methods) == 0)
 		return 0;
 	fail_text(s, "%s@%s: permission denied (%s)", s->user, s->host, methods);
@@ -808,10 +828,19 @@ signal_number(const char *name)
 		const char *name;
 		int num;
 	} sigs[] = {
-		{ "HUP", SIGHUP }, { "INT", SIGINT }, { "QUIT", SIGQUIT }, { "ILL", SIGILL },
-		{ "ABRT", SIGABRT }, { "FPE", SIGFPE }, { "KILL", SIGKILL },
-		{ "SEGV", SIGSEGV }, { "PIPE", SIGPIPE }, { "ALRM", SIGALRM },
-		{ "TERM", SIGTERM }, { "USR1", SIGUSR1 }, { "USR2", SIGUSR2 },
+		{ "HUP", SIGHUP },
+		{ "INT", SIGINT },
+		{ "QUIT", SIGQUIT },
+		{ "ILL", SIGILL },
+		{ "ABRT", SIGABRT },
+		{ "FPE", SIGFPE },
+		{ "KILL", SIGKILL },
+		{ "SEGV", SIGSEGV },
+		{ "PIPE", SIGPIPE },
+		{ "ALRM", SIGALRM },
+		{ "TERM", SIGTERM },
+		{ "USR1", SIGUSR1 },
+		{ "USR2", SIGUSR2 },
 	};
 	size_t i;
 
@@ -829,7 +858,7 @@ record_output(struct ssh *s, const uint8_t *p, size_t len)
 		return;
 	uv_mutex_lock(&s->mu);
 	if (qh_buf_room(&s->rec) < len)
-		s->rec_dropped += len;	/* never block the shell for the recording */
+		s->rec_dropped += len; /* never block the shell for the recording */
 	else
 		(void)qh_buf_put(&s->rec, p, len);
 	wake_loop_locked(s);
@@ -859,8 +888,8 @@ pump(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *ch)
 			return -1;
 		}
 		if (in_off == in_len && qh_buf_len(&s->in) > 0) {
-			in_len = qh_buf_len(&s->in) < sizeof(in) ? qh_buf_len(&s->in) :
-			    sizeof(in);
+			in_len = qh_buf_len(&s->in) < sizeof(in) ? qh_buf_len(&s->in)
+								 : sizeof(in);
 			memcpy(in, qh_buf_ptr(&s->in), in_len);
 			(void)qh_buf_consume(&s->in, in_len);
 			in_off = 0;
@@ -880,18 +909,20 @@ pump(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *ch)
 		uv_mutex_unlock(&s->mu);
 
 		if (resize) {
-			n = libssh2_channel_request_pty_size_ex(ch, (int)cols, (int)rows, 0, 0);
+			n = libssh2_channel_request_pty_size_ex(ch, (int)cols, (int)rows,
+			    0, 0);
 			if (n != LIBSSH2_ERROR_EAGAIN) {
 				resize = 0;
 				progress = 1;
 			}
 		}
 		while (in_off < in_len) {
-			n = libssh2_channel_write(ch, (const char *)in + in_off, in_len - in_off);
+			n = libssh2_channel_write(ch, (const char *)in + in_off,
+			    in_len - in_off);
 			if (n == LIBSSH2_ERROR_EAGAIN)
 				break;
 			if (n < 0) {
-				in_off = in_len;	/* the remote side takes no more */
+				in_off = in_len; /* the remote side takes no more */
 				break;
 			}
 			in_off += (size_t)n;
@@ -906,17 +937,19 @@ pump(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *ch)
 		}
 		for (stream = 0; stream < 2; stream++) {
 			for (;;) {
-				n = libssh2_channel_read_ex(ch, stream, (char *)out, sizeof(out));
+				n = libssh2_channel_read_ex(ch, stream, (char *)out,
+				    sizeof(out));
 				if (n == LIBSSH2_ERROR_EAGAIN || n == 0)
 					break;
 				if (n < 0) {
-					fail_text(s, "connection to %s lost: %s", s->userhost,
-					    ssh_error(session));
+					fail_text(s, "connection to %s lost: %s",
+					    s->userhost, ssh_error(session));
 					return -1;
 				}
 				progress = 1;
-				if (write_fd(s, stream ? STDERR_FILENO : STDOUT_FILENO, out,
-				    (size_t)n) != 0 && stopping(s))
+				if (write_fd(s, stream ? STDERR_FILENO : STDOUT_FILENO,
+					out, (size_t)n) != 0 &&
+				    stopping(s))
 					return -1;
 				record_output(s, out, (size_t)n);
 			}
@@ -927,7 +960,8 @@ pump(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *ch)
 			continue;
 		dirs = libssh2_session_block_directions(session);
 		p[0].fd = s->sock;
-		p[0].events = POLLIN | ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) ? POLLOUT : 0);
+		p[0].events =
+		    POLLIN | ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) ? POLLOUT : 0);
 		p[1].fd = s->wake[0];
 		p[1].events = POLLIN;
 		if (poll(p, 2, -1) == -1 && errno != EINTR) {
@@ -960,14 +994,15 @@ start_channel(struct ssh *s, LIBSSH2_SESSION *session)
 	cols = s->cols;
 	s->resize = 0;
 	uv_mutex_unlock(&s->mu);
-	if (s->want_pty && libssh2_channel_request_pty_ex(ch, s->term,
-	    (unsigned)strlen(s->term), NULL, 0, (int)cols, (int)rows, 0, 0) != 0) {
+	if (s->want_pty &&
+	    libssh2_channel_request_pty_ex(ch, s->term, (unsigned)strlen(s->term), NULL,
+		0, (int)cols, (int)rows, 0, 0) != 0) {
 		fail_text(s, "%s: the server refused a terminal: %s", s->userhost,
 		    ssh_error(session));
 		goto fail;
 	}
-	if (s->interactive ? libssh2_channel_shell(ch) != 0 :
-	    libssh2_channel_exec(ch, s->command) != 0) {
+	if (s->interactive ? libssh2_channel_shell(ch) != 0
+			   : libssh2_channel_exec(ch, s->command) != 0) {
 		fail_text(s, "%s: the server refused to start %s: %s", s->userhost,
 		    s->interactive ? "a shell" : "the command", ssh_error(session));
 		goto fail;
@@ -997,12 +1032,13 @@ finish_channel(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_CHANNEL *ch, int
 		    s->interactive ? "shell" : "command", ssh_error(session));
 		return -1;
 	}
-	if (libssh2_channel_get_exit_signal(ch, &sig, &siglen, NULL, NULL, NULL, NULL) == 0 &&
+	if (libssh2_channel_get_exit_signal(ch, &sig, &siglen, NULL, NULL, NULL, NULL) ==
+		0 &&
 	    sig != NULL) {
 		num = signal_number(sig);
 		*status = num > 0 ? 128 + num : 255;
-		fail_text(s, "remote %s killed by signal %s", s->interactive ?
-		    "shell" : "command", sig);
+		fail_text(s, "remote %s killed by signal %s",
+		    s->interactive ? "shell" : "command", sig);
 		libssh2_free(session, sig);
 		return 0;
 	}
@@ -1027,7 +1063,7 @@ load_known_hosts(struct ssh *s, LIBSSH2_SESSION *session)
 		return hosts;
 	/* A file we cannot read fully could hide a changed key: refuse. */
 	if (libssh2_knownhost_readfile(hosts, s->known_hosts,
-	    LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
+		LIBSSH2_KNOWNHOST_FILE_OPENSSH) < 0) {
 		fail_text(s, "cannot read %s: %s", s->known_hosts, ssh_error(session));
 		libssh2_knownhost_free(hosts);
 		return NULL;
@@ -1188,7 +1224,7 @@ ssh_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
 	int n;
 
 	if (ext || !s->a_open || s->down_eof) {
-		tech_consume(t, len);	/* nobody to take it */
+		tech_consume(t, len); /* nobody to take it */
 		return;
 	}
 	if (!s->down_busy && qh_buf_len(&s->down[s->down_cur]) == 0) {
@@ -1240,7 +1276,7 @@ up_pump(struct ssh *s)
 	ssize_t n;
 
 	if (ch == NULL) {
-		qh_buf_reset(&s->up);	/* the dial channel is gone */
+		qh_buf_reset(&s->up); /* the dial channel is gone */
 		return;
 	}
 	if (qh_buf_len(&s->up) > 0) {
@@ -1249,7 +1285,7 @@ up_pump(struct ssh *s)
 			n = (ssize_t)qh_buf_len(&s->up);
 		(void)qh_buf_consume(&s->up, (size_t)n);
 		if (qh_buf_len(&s->up) > 0)
-			return;		/* on_writable continues */
+			return; /* on_writable continues */
 	}
 	if (s->up_eof) {
 		if (!s->up_eof_sent) {
@@ -1281,7 +1317,7 @@ up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (ch == NULL)
-		return;		/* the dial channel is gone: dropped */
+		return; /* the dial channel is gone: dropped */
 	if ((n = qh_chan_write(ch, 0, s->up_raw, (size_t)nread)) < 0)
 		return;
 	if (n == nread)
@@ -1314,7 +1350,7 @@ ssh_in_write(struct tech *t, const uint8_t *p, size_t len)
 		if (n > 0)
 			(void)qh_buf_put(&s->in, p, n);
 		if (n < len)
-			s->in_blocked = 1;	/* the thread says when it took some */
+			s->in_blocked = 1; /* the thread says when it took some */
 	}
 	uv_mutex_unlock(&s->mu);
 	wake_thread(s);
@@ -1411,7 +1447,7 @@ rec_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	char *text = NULL;
 
 	if (err != 0) {
-		s->rec_ch = NULL;	/* the mux frees it */
+		s->rec_ch = NULL; /* the mux frees it */
 		s->rec_state = REC_GONE;
 		if (m != NULL)
 			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
@@ -1430,7 +1466,7 @@ rec_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 static void
 rec_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
-	qh_chan_consume(ch, len);	/* the console sends nothing here */
+	qh_chan_consume(ch, len); /* the console sends nothing here */
 }
 
 static void
@@ -1541,14 +1577,15 @@ on_running(struct ssh *s)
 		qh_debug("standard input: %s", qh_strerror(r));
 	if (s->want_pty && tech_stdin_tty(t) != NULL) {
 		if ((r = tech_set_raw(t)) != 0)
-			qh_warn("cannot put the terminal into raw mode: %s", qh_strerror(r));
+			qh_warn("cannot put the terminal into raw mode: %s",
+			    qh_strerror(r));
 		if (uv_signal_init(tech_loop(t), &s->winch) == 0) {
 			s->winch_open = 1;
 			s->winch.data = s;
 			(void)uv_signal_start(&s->winch, on_winch, SIGWINCH);
 			uv_unref((uv_handle_t *)&s->winch);
 		}
-		size_changed(s);	/* in case it changed meanwhile */
+		size_changed(s); /* in case it changed meanwhile */
 	}
 	if (s->interactive)
 		rec_open(s);
@@ -1598,7 +1635,7 @@ on_done(struct ssh *s, int status, const char *err)
 
 	s->done_seen = 1;
 	if (!s->thread_joined) {
-		uv_thread_join(&s->thread);	/* it returns right after saying so */
+		uv_thread_join(&s->thread); /* it returns right after saying so */
 		s->thread_joined = 1;
 	}
 	s->end_status = status;
@@ -1642,7 +1679,8 @@ on_async(uv_async_t *h)
 	if (resume)
 		tech_input_resume(s->t);
 	if (dropped > 0 && s->rec_warned == 0) {
-		tech_say(s->t, "warning: terminal output is not recorded while the console "
+		tech_say(s->t,
+		    "warning: terminal output is not recorded while the console "
 		    "does not keep up");
 		s->rec_warned = dropped;
 	}
@@ -1666,7 +1704,7 @@ ssh_on_open(struct tech *t)
 		tech_finish(t, QH_EXIT_FAIL);
 		return;
 	}
-	s->thread_started = 1;	/* s->sock is the thread's now */
+	s->thread_started = 1; /* s->sock is the thread's now */
 	if (uv_read_start((uv_stream_t *)&s->a, up_alloc, up_read) == 0)
 		s->a_reading = 1;
 }
@@ -1780,10 +1818,11 @@ known_hosts_path(struct qh_cli *c, struct ssh *s)
 	    make_dir(dir) != 0)
 		return qh_cli_fail(c, "cannot make %s: %s", dir, strerror(errno));
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/.config/quarterhour", s->home) >=
-	    sizeof(dir) || make_dir(dir) != 0)
+		sizeof(dir) ||
+	    make_dir(dir) != 0)
 		return qh_cli_fail(c, "cannot make %s: %s", dir, strerror(errno));
-	if ((size_t)snprintf(s->known_hosts, sizeof(s->known_hosts), "%s/known_hosts", dir) >=
-	    sizeof(s->known_hosts))
+	if ((size_t)snprintf(s->known_hosts, sizeof(s->known_hosts), "%s/known_hosts",
+		dir) >= sizeof(s->known_hosts))
 		return qh_cli_fail(c, "the path of the known_hosts file is too long");
 	return 0;
 }
@@ -1802,7 +1841,8 @@ parse_destination(struct qh_cli *c, struct ssh *s, const char *dest)
 
 	if (at != NULL) {
 		if (at == dest || (size_t)(at - dest) >= sizeof(s->user))
-			return qh_cli_usage(c, "USER@HOST: the user name is empty or too long");
+			return qh_cli_usage(c,
+			    "USER@HOST: the user name is empty or too long");
 		memcpy(s->user, dest, (size_t)(at - dest));
 		s->user[at - dest] = '\0';
 		host = at + 1;
@@ -1826,8 +1866,8 @@ parse_destination(struct qh_cli *c, struct ssh *s, const char *dest)
 	if (port != NULL && qh_parse_int(port, 1, 65535, &v) != 0)
 		return qh_cli_usage(c, "-p wants a port number (1-65535)");
 	s->port = (int)v;
-	snprintf(s->target, sizeof(s->target), strchr(s->host, ':') != NULL ? "[%s]:%d" :
-	    "%s:%d", s->host, s->port);
+	snprintf(s->target, sizeof(s->target),
+	    strchr(s->host, ':') != NULL ? "[%s]:%d" : "%s:%d", s->host, s->port);
 	if (qh_split_hostport(s->target, check, sizeof(check), &p) != 0)
 		return qh_cli_usage(c, "HOST is not a host name or address");
 	snprintf(s->userhost, sizeof(s->userhost), "%s@%s", s->user, s->target);
@@ -1997,7 +2037,8 @@ cmd_ssh(struct qh_cli *c)
 	    (status = known_hosts_path(c, s)) != 0)
 		goto out;
 	if ((r = loop_setup(s)) != 0) {
-		status = qh_cli_fail(c, "cannot set up the SSH bridge: %s", qh_strerror(r));
+		status =
+		    qh_cli_fail(c, "cannot set up the SSH bridge: %s", qh_strerror(r));
 		goto out;
 	}
 	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
@@ -2025,7 +2066,7 @@ out:
 		s->loop_alive = 0;
 		uv_mutex_unlock(&s->mu);
 	}
-	tech_free(s->t);	/* gives the terminal back on every path */
+	tech_free(s->t); /* gives the terminal back on every path */
 	ssh_free(s);
 	if (lib)
 		libssh2_exit();

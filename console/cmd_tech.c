@@ -23,7 +23,7 @@
 #include "console.h"
 #include "db.h"
 
-#define TECH_NAME_MAX	200
+#define TECH_NAME_MAX 200
 
 /* 1 if a person's name is printable text of sane length. */
 static int
@@ -50,8 +50,10 @@ tech_insert(sqlite3 *db, const char *login, const char *name, const char *role,
 	sqlite3_stmt *st = NULL;
 	int r, rc, active = -1;
 
-	if ((r = db_prepare(db, "SELECT revoked_at IS NULL FROM technicians "
-	    "WHERE login = ?", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "SELECT revoked_at IS NULL FROM technicians "
+		 "WHERE login = ?",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -65,11 +67,13 @@ tech_insert(sqlite3 *db, const char *login, const char *name, const char *role,
 	if (active == 1)
 		return QH_ERR_EXISTS;
 
-	if ((r = db_prepare(db, active == 0 ?
-	    "UPDATE technicians SET name = ?2, role = ?3, created_at = ?4, "
-	    "revoked_at = NULL WHERE login = ?1" :
-	    "INSERT INTO technicians (login, name, role, created_at) "
-	    "VALUES (?1, ?2, ?3, ?4)", &st)) != 0)
+	if ((r = db_prepare(db,
+		 active == 0
+		     ? "UPDATE technicians SET name = ?2, role = ?3, created_at = ?4, "
+		       "revoked_at = NULL WHERE login = ?1"
+		     : "INSERT INTO technicians (login, name, role, created_at) "
+		       "VALUES (?1, ?2, ?3, ?4)",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -104,10 +108,12 @@ cmd_tech_add(struct qh_cli *c)
 
 	memset(&b, 0, sizeof(b));
 	if (!qh_id_valid(login))
-		return qh_cli_usage(c, "LOGIN must be 1 to 64 of A-Z a-z 0-9 . _ - "
+		return qh_cli_usage(c,
+		    "LOGIN must be 1 to 64 of A-Z a-z 0-9 . _ - "
 		    "and not start with '.' or '-'");
 	if (name == NULL || !person_name_valid(name))
-		return qh_cli_usage(c, "--name NAME is required (printable, at most "
+		return qh_cli_usage(c,
+		    "--name NAME is required (printable, at most "
 		    "200 bytes)");
 	if (out == NULL || *out == '\0')
 		return qh_cli_usage(c, "--out FILE is required");
@@ -129,7 +135,7 @@ cmd_tech_add(struct qh_cli *c)
 	}
 	if ((r = qh_pki_key_new(&key)) != 0 ||
 	    (r = qh_pki_issue(ca, cakey, key, role, login, NULL, (int)conf.cert_days,
-	    &cert)) != 0 ||
+		 &cert)) != 0 ||
 	    (r = qh_pki_identity(cert, &id)) != 0) {
 		status = qh_cli_fail(c, "cannot issue a certificate: %s", qh_strerror(r));
 		goto out;
@@ -162,9 +168,9 @@ cmd_tech_add(struct qh_cli *c)
 	b.key = key;
 	b.ca = ca;
 	if ((r = qh_bundle_write(out, &b)) != 0) {
-		status = r == QH_ERR_EXISTS ?
-		    qh_cli_fail(c, "%s exists; refusing to overwrite it", out) :
-		    qh_cli_fail(c, "cannot write %s: %s", out, qh_strerror(r));
+		status = r == QH_ERR_EXISTS
+		    ? qh_cli_fail(c, "%s exists; refusing to overwrite it", out)
+		    : qh_cli_fail(c, "cannot write %s: %s", out, qh_strerror(r));
 		goto out;
 	}
 	wrote = 1;
@@ -177,8 +183,8 @@ cmd_tech_add(struct qh_cli *c)
 	qh_clock_format_utc(id.not_after, expires, sizeof(expires));
 	printf("%s %s added: certificate %s, expires %s\n", qh_role_name(role), login,
 	    id.serial, expires);
-	printf("bundle %s (console %s); hand it over privately, it holds the key\n",
-	    out, b.console);
+	printf("bundle %s (console %s); hand it over privately, it holds the key\n", out,
+	    b.console);
 	status = QH_EXIT_OK;
 out:
 	if (wrote)
@@ -204,7 +210,8 @@ cmd_tech_revoke(struct qh_cli *c)
 	int r, rc, status = QH_EXIT_FAIL, changed, certs = 0;
 
 	if (!qh_id_valid(login))
-		return qh_cli_usage(c, "LOGIN must be 1 to 64 of A-Z a-z 0-9 . _ - "
+		return qh_cli_usage(c,
+		    "LOGIN must be 1 to 64 of A-Z a-z 0-9 . _ - "
 		    "and not start with '.' or '-'");
 	if ((r = db_open(state, 0, &db)) != 0 || (r = db_migrate(db)) != 0) {
 		status = qh_cli_fail(c, "cannot open the database in %s: %s", state,
@@ -215,8 +222,10 @@ cmd_tech_revoke(struct qh_cli *c)
 	if ((r = db_begin(db)) != 0)
 		goto dberr;
 
-	if ((r = db_prepare(db, "UPDATE technicians SET revoked_at = ?1 "
-	    "WHERE login = ?2 AND revoked_at IS NULL", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "UPDATE technicians SET revoked_at = ?1 "
+		 "WHERE login = ?2 AND revoked_at IS NULL",
+		 &st)) != 0)
 		goto dberr;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
@@ -230,7 +239,7 @@ cmd_tech_revoke(struct qh_cli *c)
 
 	if (changed == 0) {
 		if ((r = db_prepare(db, "SELECT 1 FROM technicians WHERE login = ?",
-		    &st)) != 0)
+			 &st)) != 0)
 			goto dberr;
 		sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
@@ -247,9 +256,11 @@ cmd_tech_revoke(struct qh_cli *c)
 	}
 
 	/* Its certificates too, also any left unrevoked by an earlier run. */
-	if ((r = db_prepare(db, "UPDATE certificates SET revoked_at = ?1 "
-	    "WHERE role IN ('technician', 'accounting') AND identity = ?2 "
-	    "AND revoked_at IS NULL", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "UPDATE certificates SET revoked_at = ?1 "
+		 "WHERE role IN ('technician', 'accounting') AND identity = ?2 "
+		 "AND revoked_at IS NULL",
+		 &st)) != 0)
 		goto dberr;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
@@ -265,7 +276,8 @@ cmd_tech_revoke(struct qh_cli *c)
 
 	if (changed == 0)
 		printf("technician %s was already revoked (%d certificate%s revoked "
-		    "now)\n", login, certs, certs == 1 ? "" : "s");
+		       "now)\n",
+		    login, certs, certs == 1 ? "" : "s");
 	else
 		printf("technician %s revoked (%d certificate%s)\n", login, certs,
 		    certs == 1 ? "" : "s");

@@ -29,9 +29,9 @@
 #include "db.h"
 #include "ticket.h"
 
-#define NOTE_MAX	4096
-#define OUT_MAX		(64 * 1024 * 1024)	/* one listing or ticket as JSON */
-#define COPY_CHUNK	(64 * 1024)
+#define NOTE_MAX   4096
+#define OUT_MAX	   (64 * 1024 * 1024) /* one listing or ticket as JSON */
+#define COPY_CHUNK (64 * 1024)
 
 /* Text of column i, or NULL for NULL. */
 static const char *
@@ -94,7 +94,7 @@ print_safe(const char *s, const char *indent, const char *end)
 			if (p[1] != '\0')
 				fputs(indent, stdout);
 		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			putchar('?');	/* a C1 control in UTF-8 */
+			putchar('?'); /* a C1 control in UTF-8 */
 			p++;
 		} else if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
 			putchar('?');
@@ -172,15 +172,18 @@ cmd_tickets(struct qh_cli *c)
 	if ((status = open_read(c, &conf, &db)) != 0)
 		goto out;
 	status = QH_EXIT_FAIL;
-	if (db_prepare(db, "SELECT t.id, t.customer_id, c.name, t.plan, t.kind, t.subject, "
-	    "t.status, t.created_at, t.due_at, t.deadline_at, "
-	    "(SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id), "
-	    "(SELECT count(*) FROM ticket_proposals p WHERE p.ticket_id = t.id), "
-	    "(SELECT slot FROM ticket_proposals p WHERE p.ticket_id = t.id AND "
-	    "p.confirmed = 1) "
-	    "FROM tickets t JOIN customers c ON c.id = t.customer_id "
-	    "WHERE (?1 IS NULL OR t.customer_id = ?1) AND (?2 = 0 OR t.status = 'open') "
-	    "ORDER BY t.due_at, t.id", &st) != 0) {
+	if (db_prepare(db,
+		"SELECT t.id, t.customer_id, c.name, t.plan, t.kind, t.subject, "
+		"t.status, t.created_at, t.due_at, t.deadline_at, "
+		"(SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id), "
+		"(SELECT count(*) FROM ticket_proposals p WHERE p.ticket_id = t.id), "
+		"(SELECT slot FROM ticket_proposals p WHERE p.ticket_id = t.id AND "
+		"p.confirmed = 1) "
+		"FROM tickets t JOIN customers c ON c.id = t.customer_id "
+		"WHERE (?1 IS NULL OR t.customer_id = ?1) AND (?2 = 0 OR t.status = "
+		"'open') "
+		"ORDER BY t.due_at, t.id",
+		&st) != 0) {
 		status = qh_cli_fail(c, "database error");
 		goto out;
 	}
@@ -191,19 +194,22 @@ cmd_tickets(struct qh_cli *c)
 	if (json)
 		qh_json_raw(&out, "[");
 	else
-		printf("%6s  %-16s  %-7s  %-16s  %-7s  %-12s  %s\n", "TICKET", "DUE", "STATUS",
-		    "CUSTOMER", "PLAN", "KIND", "SUBJECT");
+		printf("%6s  %-16s  %-7s  %-16s  %-7s  %-12s  %s\n", "TICKET", "DUE",
+		    "STATUS", "CUSTOMER", "PLAN", "KIND", "SUBJECT");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		int open = strcmp(cols(st, 6), "open") == 0;
 		int overdue = open && strcmp(cols(st, 8), now) < 0;
 		int late = open && col(st, 9) != NULL && strcmp(cols(st, 9), now) < 0;
 
 		if (!json) {
-			/* Status: open, OVERDUE (past due), LATE (past the deadline), closed. */
+			/* Status: open, OVERDUE (past due), LATE (past the deadline),
+			 * closed. */
 			printf("%6lld  %-16s  %-7s  %-16s  %-7s  %-12s  ",
 			    (long long)sqlite3_column_int64(st, 0),
 			    local_text(&conf, col(st, 8), due, sizeof(due)),
-			    late ? "LATE" : overdue ? "OVERDUE" : cols(st, 6),
+			    late	  ? "LATE"
+				: overdue ? "OVERDUE"
+					  : cols(st, 6),
 			    cols(st, 1), cols(st, 3), cols(st, 4));
 			print_safe(cols(st, 5), "", "\n");
 			continue;
@@ -230,7 +236,8 @@ cmd_tickets(struct qh_cli *c)
 		qh_json_raw(&out, ",");
 		qh_json_kv_str(&out, "deadline_at", col(st, 9));
 		qh_json_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_json_raw(&out, late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
+		qh_json_raw(&out,
+		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
 		qh_json_raw(&out, ",");
 		qh_json_kv_int(&out, "attachments", sqlite3_column_int64(st, 10));
 		qh_json_raw(&out, ",");
@@ -241,7 +248,8 @@ cmd_tickets(struct qh_cli *c)
 		else {
 			char n[24];
 
-			snprintf(n, sizeof(n), "%lld", (long long)sqlite3_column_int64(st, 12));
+			snprintf(n, sizeof(n), "%lld",
+			    (long long)sqlite3_column_int64(st, 12));
 			qh_json_raw(&out, n);
 		}
 		qh_json_raw(&out, "}");
@@ -274,8 +282,10 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 	sqlite3_stmt *st = NULL;
 	int first = 1, rc;
 
-	if (db_prepare(db, "SELECT seq, name, size, sha256 FROM ticket_attachments "
-	    "WHERE ticket_id = ?1 ORDER BY seq", &st) != 0)
+	if (db_prepare(db,
+		"SELECT seq, name, size, sha256 FROM ticket_attachments "
+		"WHERE ticket_id = ?1 ORDER BY seq",
+		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
@@ -284,7 +294,8 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 		printf("attachments:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (!json) {
-			printf("  %2d  %12lld bytes  sha256 %s  ", sqlite3_column_int(st, 0),
+			printf("  %2d  %12lld bytes  sha256 %s  ",
+			    sqlite3_column_int(st, 0),
 			    (long long)sqlite3_column_int64(st, 2), cols(st, 3));
 			print_safe(cols(st, 1), "", "\n");
 			first = 0;
@@ -316,9 +327,11 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 	char off[16], local[32];
 	int first = 1, rc;
 
-	if (db_prepare(db, "SELECT slot, local_time, utc_offset, starts_at, after_hours, "
-	    "confirmed, confirmed_at, confirmed_by FROM ticket_proposals "
-	    "WHERE ticket_id = ?1 ORDER BY slot", &st) != 0)
+	if (db_prepare(db,
+		"SELECT slot, local_time, utc_offset, starts_at, after_hours, "
+		"confirmed, confirmed_at, confirmed_by FROM ticket_proposals "
+		"WHERE ticket_id = ?1 ORDER BY slot",
+		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
@@ -329,8 +342,9 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 		offset_text(sqlite3_column_int(st, 2), off, sizeof(off));
 		if (!json) {
 			printf("  %2d  %s %s  (%s %s)%s%s\n", sqlite3_column_int(st, 0),
-			    cols(st, 1), off, local_text(conf, col(st, 3), local,
-			    sizeof(local)), conf->timezone,
+			    cols(st, 1), off,
+			    local_text(conf, col(st, 3), local, sizeof(local)),
+			    conf->timezone,
 			    sqlite3_column_int(st, 4) ? "  outside business hours" : "",
 			    sqlite3_column_int(st, 5) ? "  CONFIRMED" : "");
 			first = 0;
@@ -347,10 +361,12 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 		qh_json_kv_int(out, "utc_offset_minutes", sqlite3_column_int(st, 2));
 		qh_json_raw(out, ",");
 		qh_json_kv_str(out, "starts_at", cols(st, 3));
-		qh_json_raw(out, sqlite3_column_int(st, 4) ? ",\"after_hours\":true" :
-		    ",\"after_hours\":false");
-		qh_json_raw(out, sqlite3_column_int(st, 5) ? ",\"confirmed\":true" :
-		    ",\"confirmed\":false");
+		qh_json_raw(out,
+		    sqlite3_column_int(st, 4) ? ",\"after_hours\":true"
+					      : ",\"after_hours\":false");
+		qh_json_raw(out,
+		    sqlite3_column_int(st, 5) ? ",\"confirmed\":true"
+					      : ",\"confirmed\":false");
 		qh_json_raw(out, ",");
 		qh_json_kv_str(out, "confirmed_at", col(st, 6));
 		qh_json_raw(out, ",");
@@ -365,7 +381,8 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
 }
 
-/* Appends the ids of the sessions linked to the ticket (attach --ticket N), or prints them. */
+/* Appends the ids of the sessions linked to the ticket (attach --ticket N), or prints
+ * them. */
 static int
 show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 {
@@ -374,7 +391,7 @@ show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 	int first = 1, rc;
 
 	if (db_prepare(db, "SELECT id FROM sessions WHERE ticket_id = ?1 ORDER BY id",
-	    &st) != 0)
+		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
@@ -450,18 +467,22 @@ cmd_ticket_show(struct qh_cli *c)
 	if ((status = open_read(c, &conf, &db)) != 0)
 		goto out;
 	status = QH_EXIT_FAIL;
-	if (db_prepare(db, "SELECT t.id, t.customer_id, c.name, t.plan, t.agent_id, "
-	    "a.host, t.kind, t.subject, t.steps, t.environment, t.status, t.created_at, "
-	    "t.due_at, t.deadline_at, t.closed_at, t.closed_by, t.close_note "
-	    "FROM tickets t JOIN customers c ON c.id = t.customer_id "
-	    "LEFT JOIN agents a ON a.id = t.agent_id WHERE t.id = ?1", &st) != 0) {
+	if (db_prepare(db,
+		"SELECT t.id, t.customer_id, c.name, t.plan, t.agent_id, "
+		"a.host, t.kind, t.subject, t.steps, t.environment, t.status, "
+		"t.created_at, "
+		"t.due_at, t.deadline_at, t.closed_at, t.closed_by, t.close_note "
+		"FROM tickets t JOIN customers c ON c.id = t.customer_id "
+		"LEFT JOIN agents a ON a.id = t.agent_id WHERE t.id = ?1",
+		&st) != 0) {
 		status = qh_cli_fail(c, "database error");
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		status = rc == SQLITE_DONE ? qh_cli_fail(c, "no ticket %" PRId64, id) :
-		    qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
+		status = rc == SQLITE_DONE
+		    ? qh_cli_fail(c, "no ticket %" PRId64, id)
+		    : qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
@@ -494,7 +515,8 @@ cmd_ticket_show(struct qh_cli *c)
 		qh_json_raw(&out, ",");
 		qh_json_kv_str(&out, "deadline_at", col(st, 13));
 		qh_json_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_json_raw(&out, late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
+		qh_json_raw(&out,
+		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
 		qh_json_raw(&out, ",");
 		qh_json_kv_str(&out, "closed_at", col(st, 14));
 		qh_json_raw(&out, ",");
@@ -514,18 +536,20 @@ cmd_ticket_show(struct qh_cli *c)
 		print_safe(col(st, 5) != NULL ? col(st, 5) : "?", "", "\n");
 		printf("status:    %s", cols(st, 10));
 		if (!open) {
-			printf(" %s by %s: ", local_text(&conf, col(st, 14), t1, sizeof(t1)),
-			    cols(st, 15));
+			printf(" %s by %s: ",
+			    local_text(&conf, col(st, 14), t1, sizeof(t1)), cols(st, 15));
 			print_safe(cols(st, 16), "", "\n");
 		} else
 			printf("\n");
-		printf("created:   %s (%s)\n", local_text(&conf, col(st, 11), t1, sizeof(t1)),
-		    conf.timezone);
-		printf("due:       %s%s\n", local_text(&conf, col(st, 12), t1, sizeof(t1)),
+		printf("created:   %s (%s)\n",
+		    local_text(&conf, col(st, 11), t1, sizeof(t1)), conf.timezone);
+		printf("due:       %s%s\n",
+		    local_text(&conf, col(st, 12), t1, sizeof(t1)),
 		    overdue ? "  OVERDUE" : "");
 		if (col(st, 13) != NULL)
-			printf("deadline:  %s%s\n", local_text(&conf, col(st, 13), t1,
-			    sizeof(t1)), late ? "  PAST" : "");
+			printf("deadline:  %s%s\n",
+			    local_text(&conf, col(st, 13), t1, sizeof(t1)),
+			    late ? "  PAST" : "");
 		printf("steps:\n");
 		print_safe(*cols(st, 8) != '\0' ? cols(st, 8) : "(none)", "  ", "\n");
 		printf("environment:\n");
@@ -577,8 +601,9 @@ copy_verified(struct qh_cli *c, const char *src, const char *out, uint64_t size,
 		goto out;
 	}
 	if ((fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
-		status = errno == EEXIST ? qh_cli_fail(c, "%s exists; not overwriting it",
-		    out) : qh_cli_fail(c, "%s: %s", out, strerror(errno));
+		status = errno == EEXIST
+		    ? qh_cli_fail(c, "%s exists; not overwriting it", out)
+		    : qh_cli_fail(c, "%s: %s", out, strerror(errno));
 		goto out;
 	}
 	created = 1;
@@ -604,7 +629,8 @@ copy_verified(struct qh_cli *c, const char *src, const char *out, uint64_t size,
 					w = 0;
 					continue;
 				}
-				status = qh_cli_fail(c, "writing %s: %s", out, strerror(errno));
+				status = qh_cli_fail(c, "writing %s: %s", out,
+				    strerror(errno));
 				goto out;
 			}
 		}
@@ -616,9 +642,11 @@ copy_verified(struct qh_cli *c, const char *src, const char *out, uint64_t size,
 	}
 	ticket_hex(digest, got);
 	if (total != size || strcmp(got, hex) != 0) {
-		status = qh_cli_fail(c, "the stored attachment is damaged: %" PRIu64
+		status = qh_cli_fail(c,
+		    "the stored attachment is damaged: %" PRIu64
 		    " bytes with SHA-256 %s, expected %" PRIu64 " bytes with %s; %s "
-		    "removed", total, got, size, hex, out);
+		    "removed",
+		    total, got, size, hex, out);
 		goto out;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
@@ -658,8 +686,10 @@ cmd_ticket_get(struct qh_cli *c)
 		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
 		    qh_strerror(r));
 	status = QH_EXIT_FAIL;
-	if (db_prepare(db, "SELECT size, sha256 FROM ticket_attachments "
-	    "WHERE ticket_id = ?1 AND name = ?2", &st) != 0) {
+	if (db_prepare(db,
+		"SELECT size, sha256 FROM ticket_attachments "
+		"WHERE ticket_id = ?1 AND name = ?2",
+		&st) != 0) {
 		status = qh_cli_fail(c, "database error");
 		goto out;
 	}
@@ -671,15 +701,19 @@ cmd_ticket_get(struct qh_cli *c)
 		else if ((r = ticket_exists(db, id, NULL)) == 0)
 			status = qh_cli_fail(c, "no ticket %" PRId64, id);
 		else
-			status = qh_cli_fail(c, "ticket %" PRId64 " has no attachment named "
-			    "%s (see 'qh-console ticket show %" PRId64 "')", id, name, id);
+			status = qh_cli_fail(c,
+			    "ticket %" PRId64 " has no attachment named "
+			    "%s (see 'qh-console ticket show %" PRId64 "')",
+			    id, name, id);
 		goto out;
 	}
 	size = (uint64_t)sqlite3_column_int64(st, 0);
 	snprintf(hex, sizeof(hex), "%s", cols(st, 1));
 	if (ticket_store_path(state, hex, path, sizeof(path)) != 0) {
-		status = qh_cli_fail(c, "ticket %" PRId64 ": the attachment's hash on record "
-		    "is malformed", id);
+		status = qh_cli_fail(c,
+		    "ticket %" PRId64 ": the attachment's hash on record "
+		    "is malformed",
+		    id);
 		goto out;
 	}
 	if ((status = copy_verified(c, path, out, size, hex)) == QH_EXIT_OK)
@@ -707,7 +741,8 @@ cmd_ticket_confirm(struct qh_cli *c)
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
 	if (slot_s == NULL || qh_parse_int(slot_s, 1, QH_TICKET_SLOTS_MAX, &slot) != 0)
-		return qh_cli_usage(c, "--slot K names a proposed appointment: 1, 2, ...");
+		return qh_cli_usage(c,
+		    "--slot K names a proposed appointment: 1, 2, ...");
 	if (conf_load(console_state_dir(c), &conf) != 0)
 		return QH_EXIT_FAIL;
 	if (console_db_write(c, &db) != 0)
@@ -718,8 +753,8 @@ cmd_ticket_confirm(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = ticket_exists(db, id, state)) <= 0) {
-		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id) :
-		    qh_cli_fail(c, "database: %s", qh_strerror(r));
+		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id)
+				: qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
 	if (strcmp(state, "open") != 0) {
@@ -727,7 +762,7 @@ cmd_ticket_confirm(struct qh_cli *c)
 		goto out;
 	}
 	if (db_prepare(db, "SELECT count(*) FROM ticket_proposals WHERE ticket_id = ?1",
-	    &st) != 0)
+		&st) != 0)
 		goto dberr;
 	sqlite3_bind_int64(st, 1, id);
 	if (sqlite3_step(st) == SQLITE_ROW)
@@ -735,17 +770,24 @@ cmd_ticket_confirm(struct qh_cli *c)
 	sqlite3_finalize(st);
 	st = NULL;
 	if (slot > n) {
-		status = n == 0 ? qh_cli_fail(c, "ticket %" PRId64 " has no proposed "
-		    "appointments", id) : qh_cli_fail(c, "ticket %" PRId64 " has %d "
-		    "proposed appointment%s; --slot is 1 to %d", id, n, n == 1 ? "" : "s", n);
+		status = n == 0 ? qh_cli_fail(c,
+				      "ticket %" PRId64 " has no proposed "
+				      "appointments",
+				      id)
+				: qh_cli_fail(c,
+				      "ticket %" PRId64 " has %d "
+				      "proposed appointment%s; --slot is 1 to %d",
+				      id, n, n == 1 ? "" : "s", n);
 		goto out;
 	}
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	console_actor(actor, sizeof(actor));
 	/* One confirmed proposal per ticket: confirming another moves it. */
-	if (db_prepare(db, "UPDATE ticket_proposals SET confirmed = (slot = ?2), "
-	    "confirmed_at = CASE WHEN slot = ?2 THEN ?3 END, "
-	    "confirmed_by = CASE WHEN slot = ?2 THEN ?4 END WHERE ticket_id = ?1", &st) != 0)
+	if (db_prepare(db,
+		"UPDATE ticket_proposals SET confirmed = (slot = ?2), "
+		"confirmed_at = CASE WHEN slot = ?2 THEN ?3 END, "
+		"confirmed_by = CASE WHEN slot = ?2 THEN ?4 END WHERE ticket_id = ?1",
+		&st) != 0)
 		goto dberr;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, slot);
@@ -756,8 +798,10 @@ cmd_ticket_confirm(struct qh_cli *c)
 	st = NULL;
 	if (rc != SQLITE_DONE)
 		goto dberr;
-	if (db_prepare(db, "SELECT local_time, utc_offset, starts_at FROM ticket_proposals "
-	    "WHERE ticket_id = ?1 AND slot = ?2", &st) != 0)
+	if (db_prepare(db,
+		"SELECT local_time, utc_offset, starts_at FROM ticket_proposals "
+		"WHERE ticket_id = ?1 AND slot = ?2",
+		&st) != 0)
 		goto dberr;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_int64(st, 2, slot);
@@ -772,8 +816,8 @@ cmd_ticket_confirm(struct qh_cli *c)
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
-	printf("ticket %" PRId64 ": appointment %lld confirmed: %s %s (%s %s)\n", id, slot,
-	    when, off, local, conf.timezone);
+	printf("ticket %" PRId64 ": appointment %lld confirmed: %s %s (%s %s)\n", id,
+	    slot, when, off, local, conf.timezone);
 	status = QH_EXIT_OK;
 	goto out;
 dberr:
@@ -801,7 +845,8 @@ cmd_ticket_close(struct qh_cli *c)
 		return status;
 	if (note == NULL || *note == '\0' || strlen(note) > NOTE_MAX ||
 	    !qh_utf8_valid((const uint8_t *)note, strlen(note)))
-		return qh_cli_usage(c, "--note TEXT is required (UTF-8, at most 4096 bytes)");
+		return qh_cli_usage(c,
+		    "--note TEXT is required (UTF-8, at most 4096 bytes)");
 	if (console_db_write(c, &db) != 0)
 		return QH_EXIT_FAIL;
 	status = QH_EXIT_FAIL;
@@ -810,8 +855,8 @@ cmd_ticket_close(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = ticket_exists(db, id, state)) <= 0) {
-		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id) :
-		    qh_cli_fail(c, "database: %s", qh_strerror(r));
+		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id)
+				: qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
 	if (strcmp(state, "open") != 0) {
@@ -820,8 +865,10 @@ cmd_ticket_close(struct qh_cli *c)
 	}
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	console_actor(actor, sizeof(actor));
-	if (db_prepare(db, "UPDATE tickets SET status = 'closed', closed_at = ?2, "
-	    "closed_by = ?3, close_note = ?4 WHERE id = ?1 AND status = 'open'", &st) != 0) {
+	if (db_prepare(db,
+		"UPDATE tickets SET status = 'closed', closed_at = ?2, "
+		"closed_by = ?3, close_note = ?4 WHERE id = ?1 AND status = 'open'",
+		&st) != 0) {
 		status = qh_cli_fail(c, "database error");
 		goto out;
 	}

@@ -19,9 +19,9 @@
 #include "qh/pki.h"
 #include "console.h"
 
-#define CONF_FILE		"console.conf"
-#define CONF_DEFAULT_LISTEN	"127.0.0.1:7443"
-#define CONF_DEFAULT_STATE	"/var/lib/quarterhour"
+#define CONF_FILE	    "console.conf"
+#define CONF_DEFAULT_LISTEN "127.0.0.1:7443"
+#define CONF_DEFAULT_STATE  "/var/lib/quarterhour"
 
 /* [console] name: a DNS name or IP address that fits a certificate. */
 static int
@@ -69,8 +69,9 @@ parse_timezone(const char *value, void *field)
 	char path[256];
 
 	if (strlen(value) >= 64 || strstr(value, "..") != NULL || value[0] == '/' ||
-	    strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-")
-	    != strlen(value))
+	    strspn(value,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/_+-") !=
+		strlen(value))
 		return -1;
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", value);
 	if (access(path, R_OK) != 0)
@@ -115,7 +116,8 @@ parse_hours(const char *value, void *field)
 static int
 parse_days(const char *value, void *field)
 {
-	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	static const char *const names[] = { "sun", "mon", "tue", "wed", "thu", "fri",
+		"sat" };
 	unsigned mask = 0;
 	char copy[128], *tok, *save = NULL;
 	int i, a = -1, b = -1;
@@ -123,7 +125,8 @@ parse_days(const char *value, void *field)
 	if (strlen(value) >= sizeof(copy))
 		return -1;
 	snprintf(copy, sizeof(copy), "%s", value);
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
 		char *dash = strchr(tok, '-');
 
 		a = b = -1;
@@ -160,8 +163,8 @@ parse_currency(const char *value, void *field)
 static int
 parse_tiers(const char *value, void *field)
 {
-	struct console_conf *c = (struct console_conf *)((char *)field -
-	    offsetof(struct console_conf, tiers));
+	struct console_conf *c =
+	    (struct console_conf *)((char *)field - offsetof(struct console_conf, tiers));
 	char copy[256], *tok, *save = NULL;
 	long long h, cents;
 	int n = 0, used;
@@ -169,17 +172,18 @@ parse_tiers(const char *value, void *field)
 	if (strlen(value) >= sizeof(copy))
 		return -1;
 	snprintf(copy, sizeof(copy), "%s", value);
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
 		if (n == 8 || sscanf(tok, "%lld:%lld%n", &h, &cents, &used) != 2 ||
-		    (size_t)used != strlen(tok) || h < 0 || cents < 0 || cents > 100000000 ||
-		    (n > 0 && h <= c->tiers[n - 1].min_hours))
+		    (size_t)used != strlen(tok) || h < 0 || cents < 0 ||
+		    cents > 100000000 || (n > 0 && h <= c->tiers[n - 1].min_hours))
 			return -1;
 		c->tiers[n].min_hours = h;
 		c->tiers[n].unit_cents = cents;
 		n++;
 	}
 	if (n == 0 || c->tiers[0].min_hours != 0)
-		return -1;	/* every purchase needs a price */
+		return -1; /* every purchase needs a price */
 	c->ntiers = n;
 	return 0;
 }
@@ -206,7 +210,8 @@ parse_holidays(const char *value, void *field)
 	if (strlen(value) >= sizeof(copy))
 		return -1;
 	snprintf(copy, sizeof(copy), "%s", value);
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save)) {
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
 		if (n == 64 || sscanf(tok, "%4d-%2d-%2d%n", &y, &m, &d, &used) != 3 ||
 		    used != 10 || strlen(tok) != 10 || m < 1 || m > 12 || d < 1 || d > 31)
 			return -1;
@@ -216,13 +221,16 @@ parse_holidays(const char *value, void *field)
 	return 0;
 }
 
-#define CONF_INT(sec, key, member, lo, hi) {				\
-	.section = sec, .name = key, .type = QH_CONF_INT,		\
-	.offset = offsetof(struct console_conf, member),		\
-	.min = lo, .max = hi }
-#define CONF_CUSTOM(sec, key, member, fn) {				\
-	.section = sec, .name = key, .type = QH_CONF_CUSTOM,		\
-	.offset = offsetof(struct console_conf, member), .parse = fn }
+#define CONF_INT(sec, key, member, lo, hi)                                               \
+	{                                                                                \
+		.section = sec, .name = key, .type = QH_CONF_INT,                        \
+		.offset = offsetof(struct console_conf, member), .min = lo, .max = hi    \
+	}
+#define CONF_CUSTOM(sec, key, member, fn)                                                \
+	{                                                                                \
+		.section = sec, .name = key, .type = QH_CONF_CUSTOM,                     \
+		.offset = offsetof(struct console_conf, member), .parse = fn             \
+	}
 
 static const struct qh_config_key conf_keys[] = {
 	CONF_CUSTOM("console", "name", name, parse_name),
@@ -274,7 +282,7 @@ conf_defaults(struct console_conf *conf)
 	snprintf(conf->timezone, sizeof(conf->timezone), "Europe/Berlin");
 	conf->open_min = 7 * 60;
 	conf->close_min = 18 * 60;
-	conf->days = 0x3e;	/* Monday to Friday */
+	conf->days = 0x3e; /* Monday to Friday */
 	snprintf(conf->currency, sizeof(conf->currency), "EUR");
 	conf->tiers[0] = (struct conf_tier){ 0, 3000 };
 	conf->tiers[1] = (struct conf_tier){ 10, 2750 };
@@ -303,7 +311,8 @@ conf_load(const char *state_dir, struct console_conf *conf)
 	if ((r = qh_config_read(path, conf_keys, conf, err, sizeof(err))) != 0) {
 		if (r == QH_ERR_NOT_FOUND)
 			qh_say("%s (is %s an initialised state directory? see "
-			    "'qh-console init')", err, state_dir);
+			       "'qh-console init')",
+			    err, state_dir);
 		else
 			qh_say("%s", err);
 		return r;
@@ -315,7 +324,8 @@ conf_load(const char *state_dir, struct console_conf *conf)
 	return 0;
 }
 
-/* Writes a commented console.conf showing every key (0600, never over an existing file). */
+/* Writes a commented console.conf showing every key (0600, never over an existing file).
+ */
 int
 conf_write_new(const char *state_dir, const char *name, const char *listen)
 {
@@ -430,8 +440,8 @@ console_address(const struct console_conf *conf, char *out, size_t len)
 	if ((r = qh_split_hostport(conf->listen, host, sizeof(host), &port)) != 0)
 		return r;
 	h = strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ? conf->name : host;
-	if ((size_t)snprintf(out, len, strchr(h, ':') != NULL ? "[%s]:%d" : "%s:%d",
-	    h, port) >= len)
+	if ((size_t)snprintf(out, len, strchr(h, ':') != NULL ? "[%s]:%d" : "%s:%d", h,
+		port) >= len)
 		return QH_ERR_TOO_LARGE;
 	return 0;
 }
@@ -451,4 +461,3 @@ state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp)
 		return QH_ERR_TOO_LARGE;
 	return qh_pki_load_key(path, keyp);
 }
-

@@ -16,34 +16,35 @@
 
 /* console.conf, as read by conf.c. Defaults are set by conf_defaults(). */
 struct console_conf {
-	char name[256];			/* [console] name: DNS name or IP in the certificate */
-	char listen[300];		/* [console] listen: ADDR:PORT */
-	long long grace_seconds;	/* [session] grace: agent reconnect window (R11) */
-	long long idle_seconds;		/* [session] idle: close with no technician (R12) */
-	long long keepalive_seconds;	/* [session] keepalive: ping interval; dead after 3 */
-	long long token_hours;		/* [enroll] token_hours: join token lifetime */
-	long long cert_days;		/* [enroll] cert_days: agent/tech certificate lifetime */
-	char log_level[16];		/* [console] log_level */
+	char name[256];		 /* [console] name: DNS name or IP in the certificate */
+	char listen[300];	 /* [console] listen: ADDR:PORT */
+	long long grace_seconds; /* [session] grace: agent reconnect window (R11) */
+	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
+	long long
+	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	long long token_hours; /* [enroll] token_hours: join token lifetime */
+	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
+	char log_level[16];    /* [console] log_level */
 	/* [billing] */
-	char timezone[64];		/* business time zone (R9) */
-	int open_min, close_min;	/* hours = 07:00-18:00, minutes after midnight */
-	unsigned days;			/* days = mon-fri: bit (1 << tm_wday) */
-	char currency[8];		/* ISO 4217 code of every price */
+	char timezone[64];	 /* business time zone (R9) */
+	int open_min, close_min; /* hours = 07:00-18:00, minutes after midnight */
+	unsigned days;		 /* days = mon-fri: bit (1 << tm_wday) */
+	char currency[8];	 /* ISO 4217 code of every price */
 	struct conf_tier {
-		long long min_hours;	/* purchases of at least this many hours... */
-		long long unit_cents;	/* ...pay this per 15-minute unit (R6) */
+		long long min_hours;  /* purchases of at least this many hours... */
+		long long unit_cents; /* ...pay this per 15-minute unit (R6) */
 	} tiers[8];
 	int ntiers;
-	long long installation_cents;	/* price of one installation (R8) */
-	char notify_command[1024];	/* R5: run with a JSON document on stdin */
+	long long installation_cents; /* price of one installation (R8) */
+	char notify_command[1024];    /* R5: run with a JSON document on stdin */
 	/* [recordings] */
-	long long retention_days;	/* remove recordings older than this; 0 keeps all */
+	long long retention_days; /* remove recordings older than this; 0 keeps all */
 	/* [tickets] */
-	int holidays[64];		/* YYYYMMDD, business-calendar days off */
+	int holidays[64]; /* YYYYMMDD, business-calendar days off */
 	int nholidays;
-	long long max_attachment_mib;	/* largest attachment accepted */
-	long long max_ticket_mib;	/* largest total of a ticket's attachments */
-	long long max_steps_kib;	/* longest steps to reproduce */
+	long long max_attachment_mib; /* largest attachment accepted */
+	long long max_ticket_mib;     /* largest total of a ticket's attachments */
+	long long max_steps_kib;      /* longest steps to reproduce */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */

@@ -31,8 +31,8 @@
 extern const char qh_sql_schema[];
 
 struct db_step {
-	int version;		/* user_version after this step */
-	const char *sql;	/* statements to run */
+	int version;	 /* user_version after this step */
+	const char *sql; /* statements to run */
 };
 
 /* Append a step for every new schema version; never edit an old one. */
@@ -40,7 +40,7 @@ static const struct db_step db_steps[] = {
 	{ 1, qh_sql_schema },
 };
 
-#define DB_NSTEPS	((int)(sizeof(db_steps) / sizeof(db_steps[0])))
+#define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))
 
 int
 db_schema_version(void)
@@ -114,7 +114,7 @@ db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stp)
 	}
 	if ((r = db_prepare(db, sql, stp)) != 0)
 		return r;
-	if (i < STMT_CACHE) {	/* a full cache just means no caching */
+	if (i < STMT_CACHE) { /* a full cache just means no caching */
 		stmt_cache[k].db = db;
 		stmt_cache[k].sql = sql;
 		stmt_cache[k].st = *stp;
@@ -270,8 +270,8 @@ db_open(const char *state_dir, int readonly, sqlite3 **dbp)
 		qh_error("%s: not a regular file", path);
 		return QH_ERR_DB;
 	}
-	rc = sqlite3_open_v2(path, &db, readonly ? SQLITE_OPEN_READONLY :
-	    SQLITE_OPEN_READWRITE, NULL);
+	rc = sqlite3_open_v2(path, &db,
+	    readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE, NULL);
 	if (rc != SQLITE_OK) {
 		r = db_error(db, rc, path);
 		goto out;
@@ -289,8 +289,8 @@ db_open(const char *state_dir, int readonly, sqlite3 **dbp)
 	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
 		goto out;
 	if (version > db_schema_version()) {
-		qh_error("%s: schema version %d is newer than this program's (%d)",
-		    path, version, db_schema_version());
+		qh_error("%s: schema version %d is newer than this program's (%d)", path,
+		    version, db_schema_version());
 		r = QH_ERR_DB;
 		goto out;
 	}
@@ -349,8 +349,8 @@ db_migrate(sqlite3 *db)
 	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
 		goto out;
 	if (version > db_schema_version()) {
-		qh_error("schema version %d is newer than this program's (%d)",
-		    version, db_schema_version());
+		qh_error("schema version %d is newer than this program's (%d)", version,
+		    db_schema_version());
 		r = QH_ERR_DB;
 		goto out;
 	}
@@ -385,8 +385,9 @@ subject_text(X509 *cert, char *out, size_t len)
 	out[0] = '\0';
 	if ((bio = BIO_new(BIO_s_mem())) == NULL)
 		return;
-	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0,
-	    XN_FLAG_RFC2253) >= 0 && (n = BIO_get_mem_data(bio, &data)) > 0)
+	if (X509_NAME_print_ex(bio, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >=
+		0 &&
+	    (n = BIO_get_mem_data(bio, &data)) > 0)
 		snprintf(out, len, "%.*s", (int)n, data);
 	BIO_free(bio);
 }

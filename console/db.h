@@ -15,8 +15,8 @@
 #include <sqlite3.h>
 #include <openssl/x509.h>
 
-#define DB_FILE		"ledger.db"
-#define DB_BUSY_MS	5000
+#define DB_FILE	   "ledger.db"
+#define DB_BUSY_MS 5000
 
 /* The schema version this program writes; db_migrate() brings a database to it. */
 int db_schema_version(void);

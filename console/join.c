@@ -21,9 +21,9 @@
 #include "serve.h"
 
 #define LIMIT_SLOTS	64
-#define LIMIT_FREE	3		/* failures answered at once */
+#define LIMIT_FREE	3 /* failures answered at once */
 #define LIMIT_MAX_MS	30000
-#define LIMIT_FORGET_MS	(10 * 60 * 1000)
+#define LIMIT_FORGET_MS (10 * 60 * 1000)
 
 /* Recent failures per address: a small table, the oldest slot reused. */
 static struct {
@@ -35,7 +35,7 @@ static struct {
 /* A JOIN held back because its address failed too often. */
 struct delayed {
 	uv_timer_t timer;
-	struct peer *peer;	/* NULL once the peer is gone */
+	struct peer *peer; /* NULL once the peer is gone */
 	char *token, *csr, *host;
 };
 
@@ -116,8 +116,10 @@ token_check(struct server *srv, const char *hash, char *customer, size_t len)
 	const char *why = "unknown join token";
 	int64_t expires;
 
-	if (db_prepare(srv->db, "SELECT customer_id, expires_at, used_at IS NOT NULL "
-	    "FROM join_tokens WHERE hash = ?1", &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT customer_id, expires_at, used_at IS NOT NULL "
+		"FROM join_tokens WHERE hash = ?1",
+		&st) != 0)
 		return "database error";
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -125,7 +127,8 @@ token_check(struct server *srv, const char *hash, char *customer, size_t len)
 		if (sqlite3_column_int(st, 2))
 			why = "this join token was already used; ask for a new one";
 		else if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 1),
-		    &expires) != 0 || expires <= qh_clock_now())
+			     &expires) != 0 ||
+		    expires <= qh_clock_now())
 			why = "this join token has expired; ask for a new one";
 		else
 			why = NULL;
@@ -151,8 +154,10 @@ record_join(struct server *srv, const char *hash, const char *customer,
 	qh_clock_format_utc(id.not_after, expires, sizeof(expires));
 	if ((r = db_begin(db)) != 0)
 		return r;
-	if ((r = db_prepare(db, "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
-	    "WHERE hash = ?3 AND used_at IS NULL", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
+		 "WHERE hash = ?3 AND used_at IS NULL",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
@@ -162,14 +167,16 @@ record_join(struct server *srv, const char *hash, const char *customer,
 		goto out;
 	}
 	if (sqlite3_changes(db) != 1) {
-		r = QH_ERR_REFUSED;	/* spent by a concurrent join */
+		r = QH_ERR_REFUSED; /* spent by a concurrent join */
 		goto out;
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((r = db_prepare(db, "INSERT INTO agents (id, customer_id, host, enrolled_at, "
-	    "last_seen, cert_serial, cert_not_after) VALUES (?1, ?2, ?3, ?4, ?4, ?5, ?6)",
-	    &st)) != 0)
+	if ((r = db_prepare(db,
+		 "INSERT INTO agents (id, customer_id, host, enrolled_at, "
+		 "last_seen, cert_serial, cert_not_after) VALUES (?1, ?2, ?3, ?4, ?4, "
+		 "?5, ?6)",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
@@ -244,14 +251,16 @@ join_now(struct peer *p, const char *secret, const char *csr, const char *host)
 		snprintf(agent_id + 2 + 2 * i, 3, "%02x", rnd[i]);
 	if ((r = state_load_ca(srv->state_dir, &ca, &cakey)) != 0 ||
 	    (r = qh_pki_issue(ca, cakey, pub, QH_ROLE_AGENT, customer, agent_id,
-	    (int)srv->conf.cert_days, &cert)) != 0 ||
+		 (int)srv->conf.cert_days, &cert)) != 0 ||
 	    (r = qh_pki_cert_pem(cert, &cert_pem)) != 0 ||
 	    (r = qh_pki_cert_pem(ca, &ca_pem)) != 0)
 		goto out;
-	if ((r = record_join(srv, hash, customer, agent_id, host ? host : "", cert)) != 0) {
+	if ((r = record_join(srv, hash, customer, agent_id, host ? host : "", cert)) !=
+	    0) {
 		if (r == QH_ERR_REFUSED) {
 			r = 0;
-			refuse(p, ip, "token", "this join token was already used; "
+			refuse(p, ip, "token",
+			    "this join token was already used; "
 			    "ask for a new one");
 		}
 		goto out;
@@ -270,7 +279,8 @@ join_now(struct peer *p, const char *secret, const char *csr, const char *host)
 out:
 	if (r != 0) {
 		qh_error("peer %s: join failed: %s", qh_mux_name(p->mux), qh_strerror(r));
-		(void)qh_mux_send_error(p->mux, "internal", "the console could not "
+		(void)qh_mux_send_error(p->mux, "internal",
+		    "the console could not "
 		    "complete the enrolment; see its log");
 		qh_mux_close(p->mux, r, NULL);
 	}

@@ -92,11 +92,14 @@ ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b)
 
 	memset(b, 0, sizeof(*b));
 	/* The last entry's balance_after (an index seek), not a sum over them all. */
-	if ((r = db_stmt(db, "SELECT c.warn_units, c.overdraft_units, c.plan = 'free', "
-	    "coalesce((SELECT balance_after FROM ledger WHERE customer_id = c.id "
-	    "ORDER BY id DESC LIMIT 1), 0), "
-	    "(SELECT coalesce(sum(installations), 0) FROM ledger WHERE customer_id = c.id "
-	    "AND installations <> 0) FROM customers c WHERE c.id = ?1", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT c.warn_units, c.overdraft_units, c.plan = 'free', "
+		 "coalesce((SELECT balance_after FROM ledger WHERE customer_id = c.id "
+		 "ORDER BY id DESC LIMIT 1), 0), "
+		 "(SELECT coalesce(sum(installations), 0) FROM ledger WHERE customer_id "
+		 "= c.id "
+		 "AND installations <> 0) FROM customers c WHERE c.id = ?1",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -117,7 +120,7 @@ ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b)
 /* A lot consumed or refilled by the entry being written. */
 struct alloc {
 	int64_t lot, units, cents;
-	int64_t left_after;	/* the lot's units left once this is written */
+	int64_t left_after; /* the lot's units left once this is written */
 };
 
 #define MAX_ALLOCS 64
@@ -139,7 +142,8 @@ lot_list(struct plan *p, struct ledger_entry *e)
 		    "%s%" PRId64, used ? ";" : "", p->a[i].lot);
 }
 
-/* FIFO (R14): takes up to `need` units from the customer's oldest lots with units left. */
+/* FIFO (R14): takes up to `need` units from the customer's oldest lots with units left.
+ */
 static int
 plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
     struct plan *p)
@@ -148,10 +152,13 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 	int r, rc;
 
 	/* A lot's units left are on its newest allocation: an index seek per lot. */
-	if ((r = db_stmt(db, "SELECT l.id, l.unit_price_cents, coalesce((SELECT "
-	    "a.left_after FROM allocations a WHERE a.lot_id = l.id ORDER BY a.id DESC "
-	    "LIMIT 1), l.units) AS left FROM lots l WHERE l.customer_id = ?1 AND "
-	    "(?2 = 0 OR l.id = ?2) AND left > 0 ORDER BY l.id", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT l.id, l.unit_price_cents, coalesce((SELECT "
+		 "a.left_after FROM allocations a WHERE a.lot_id = l.id ORDER BY a.id "
+		 "DESC "
+		 "LIMIT 1), l.units) AS left FROM lots l WHERE l.customer_id = ?1 AND "
+		 "(?2 = 0 OR l.id = ?2) AND left > 0 ORDER BY l.id",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, only_lot);
@@ -175,19 +182,23 @@ plan_consume(sqlite3 *db, const char *customer, int64_t need, int64_t only_lot,
 	return r;
 }
 
-/* A positive correction: gives units back to the lots the corrected entry used, newest first. */
+/* A positive correction: gives units back to the lots the corrected entry used, newest
+ * first. */
 static int
 plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_stmt(db, "SELECT a.lot_id, l.unit_price_cents, sum(a.units), "
-	    "(SELECT b.left_after FROM allocations b WHERE b.lot_id = a.lot_id "
-	    "ORDER BY b.id DESC LIMIT 1) "
-	    "FROM allocations a JOIN lots l ON l.id = a.lot_id WHERE a.entry_id = ?1 "
-	    "OR a.entry_id IN (SELECT id FROM ledger WHERE corrects = ?1) "
-	    "GROUP BY a.lot_id HAVING sum(a.units) > 0 ORDER BY a.lot_id DESC", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT a.lot_id, l.unit_price_cents, sum(a.units), "
+		 "(SELECT b.left_after FROM allocations b WHERE b.lot_id = a.lot_id "
+		 "ORDER BY b.id DESC LIMIT 1) "
+		 "FROM allocations a JOIN lots l ON l.id = a.lot_id WHERE a.entry_id = "
+		 "?1 "
+		 "OR a.entry_id IN (SELECT id FROM ledger WHERE corrects = ?1) "
+		 "GROUP BY a.lot_id HAVING sum(a.units) > 0 ORDER BY a.lot_id DESC",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, corrected);
 	rc = SQLITE_DONE;
@@ -215,9 +226,10 @@ insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_stmt(db, "INSERT INTO allocations (entry_id, lot_id, units, "
-	    "amount_cents, posted_at, left_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	    &st)) != 0)
+	if ((r = db_stmt(db,
+		 "INSERT INTO allocations (entry_id, lot_id, units, "
+		 "amount_cents, posted_at, left_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 6, a->left_after);
 	sqlite3_bind_int64(st, 1, entry);
@@ -243,11 +255,15 @@ entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
 	int r, rc;
 
 	*owed = 0;
-	if ((r = db_stmt(db, "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
-	    "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT sum("
-	    LEDGER_OWED_RELIEF ") FROM ledger c WHERE c.customer_id = e.customer_id AND c.id > e.id AND "
-	    "c.corrects = e.id AND c.units > 0), 0) FROM ledger e WHERE e.id = ?1 AND "
-	    "e.units < 0", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT -e.units - coalesce((SELECT sum(a.units) FROM "
+		 "allocations a WHERE a.entry_id = e.id), 0) - coalesce((SELECT "
+		 "sum(" LEDGER_OWED_RELIEF ") FROM ledger c WHERE c.customer_id = "
+		 "e.customer_id AND c.id > e.id AND "
+		 "c.corrects = e.id AND c.units > 0), 0) FROM ledger e WHERE e.id = ?1 "
+		 "AND "
+		 "e.units < 0",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, entry);
 	rc = sqlite3_step(st);
@@ -273,14 +289,19 @@ settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 
 	for (;;) {
 		/* Unallocated debits first (an index walk), then their debts. */
-		if ((r = db_stmt(db, "WITH cand AS MATERIALIZED (SELECT e.id, "
-		    "e.customer_id, -e.units - coalesce((SELECT sum(a.units) FROM "
-		    "allocations a WHERE a.entry_id = e.id), 0) AS base FROM ledger e "
-		    "WHERE e.customer_id = ?1 AND e.units < 0 AND base > 0) "
-		    "SELECT id, base - coalesce((SELECT sum(" LEDGER_OWED_RELIEF ") FROM "
-		    "ledger c WHERE c.customer_id = cand.customer_id AND c.id > cand.id AND "
-		    "c.corrects = cand.id AND c.units > 0), 0) AS owed FROM cand "
-		    "WHERE owed > 0 ORDER BY id LIMIT ?2", &st)) != 0)
+		if ((r = db_stmt(db,
+			 "WITH cand AS MATERIALIZED (SELECT e.id, "
+			 "e.customer_id, -e.units - coalesce((SELECT sum(a.units) FROM "
+			 "allocations a WHERE a.entry_id = e.id), 0) AS base FROM ledger "
+			 "e "
+			 "WHERE e.customer_id = ?1 AND e.units < 0 AND base > 0) "
+			 "SELECT id, base - coalesce((SELECT sum(" LEDGER_OWED_RELIEF
+			 ") FROM "
+			 "ledger c WHERE c.customer_id = cand.customer_id AND c.id > "
+			 "cand.id AND "
+			 "c.corrects = cand.id AND c.units > 0), 0) AS owed FROM cand "
+			 "WHERE owed > 0 ORDER BY id LIMIT ?2",
+			 &st)) != 0)
 			return r;
 		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 		sqlite3_bind_int(st, 2, MAX_ALLOCS);
@@ -305,7 +326,7 @@ settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 				got += p.a[k].units;
 			}
 			if (got < owed[i])
-				return 0;	/* the lots are empty */
+				return 0; /* the lots are empty */
 		}
 		if (n < MAX_ALLOCS)
 			return 0;
@@ -320,9 +341,11 @@ insert_lot(sqlite3 *db, int64_t lot, const struct ledger_entry *e, int64_t units
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_stmt(db, "INSERT INTO lots (id, customer_id, entry_id, units, "
-	    "unit_price_cents, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    &st)) != 0)
+	if ((r = db_stmt(db,
+		 "INSERT INTO lots (id, customer_id, entry_id, units, "
+		 "unit_price_cents, currency, created_at) VALUES (?1, ?2, ?3, ?4, ?5, "
+		 "?6, ?7)",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, lot);
 	sqlite3_bind_text(st, 2, e->customer, -1, SQLITE_STATIC);
@@ -349,8 +372,10 @@ corrected_lot(sqlite3 *db, int64_t corrected, int64_t *price, char *currency, si
 
 	*price = 0;
 	currency[0] = '\0';
-	if ((r = db_stmt(db, "SELECT unit_price_cents, currency FROM lots WHERE "
-	    "entry_id = ?1 ORDER BY id LIMIT 1", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT unit_price_cents, currency FROM lots WHERE "
+		 "entry_id = ?1 ORDER BY id LIMIT 1",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, corrected);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -381,13 +406,16 @@ lot_currency(sqlite3 *db, int64_t lot, char *out, size_t len)
 }
 
 static int
-insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind, const char *now)
+insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind,
+    const char *now)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_stmt(db, "INSERT INTO notifications (customer_id, entry_id, kind, "
-	    "balance, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "INSERT INTO notifications (customer_id, entry_id, kind, "
+		 "balance, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->id);
@@ -428,18 +456,19 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	e->lot_ids[0] = '\0';
 	e->crossed_threshold = e->crossed_zero = 0;
 	if ((r = query_int(db, "SELECT count(*) FROM ledger WHERE idem_key = ?1", &exists,
-	    e->idem_key, NULL)) != 0)
+		 e->idem_key, NULL)) != 0)
 		return r;
 	if (exists)
 		return QH_ERR_EXISTS;
 	if ((r = ledger_balance(db, e->customer, &bal)) != 0)
 		return r;
 	if ((r = db_stmt(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
-	    &st)) != 0)
+		 &st)) != 0)
 		return r;
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		last_id = sqlite3_column_int64(st, 0);
-		snprintf(prev, sizeof(prev), "%s", (const char *)sqlite3_column_text(st, 1));
+		snprintf(prev, sizeof(prev), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
 	}
 	db_done(st);
 	st = NULL;
@@ -455,7 +484,8 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	 * for every customer the units left in lots less the debts equal the
 	 * balance.
 	 */
-	if (strcmp(e->kind, "purchase") == 0 || strcmp(e->kind, "installation_purchase") == 0) {
+	if (strcmp(e->kind, "purchase") == 0 ||
+	    strcmp(e->kind, "installation_purchase") == 0) {
 		int64_t count = e->units > 0 ? e->units : e->installations;
 
 		e->amount_cents = count * e->unit_price_cents;
@@ -474,12 +504,14 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 			if ((r = entry_owed(db, e->corrects, &debt)) != 0)
 				return r;
 			rest -= debt > 0 ? (debt < rest ? debt : rest) : 0;
-			if (rest > 0 && (r = plan_give_back(db, e->corrects, rest, &p)) != 0)
+			if (rest > 0 &&
+			    (r = plan_give_back(db, e->corrects, rest, &p)) != 0)
 				return r;
 			for (i = 0; i < p.n; i++)
-				rest += p.a[i].units;	/* given back: negative */
-			if (rest > 0 && (r = corrected_lot(db, e->corrects, &lot_price,
-			    lot_cur, sizeof(lot_cur))) != 0)
+				rest += p.a[i].units; /* given back: negative */
+			if (rest > 0 &&
+			    (r = corrected_lot(db, e->corrects, &lot_price, lot_cur,
+				 sizeof(lot_cur))) != 0)
 				return r;
 		}
 		e->amount_cents = p.cents + rest * lot_price;
@@ -487,13 +519,13 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	}
 	lot_list(&p, e);
 	if (lot_units > 0) {
-		if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots",
-		    &lot, NULL, NULL)) != 0)
+		if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots", &lot,
+			 NULL, NULL)) != 0)
 			return r;
 		if (lot_cur[0] == '\0' && e->currency != NULL)
 			snprintf(lot_cur, sizeof(lot_cur), "%s", e->currency);
 		if (lot_cur[0] == '\0')
-			return QH_ERR_ARG;	/* a lot needs its currency */
+			return QH_ERR_ARG; /* a lot needs its currency */
 		used = strlen(e->lot_ids);
 		snprintf(e->lot_ids + used, sizeof(e->lot_ids) - used, "%s%" PRId64,
 		    used ? ";" : "", lot);
@@ -530,9 +562,12 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	cols[21] = prev;
 	ledger_hash(cols, e->hash);
 
-	if ((r = db_stmt(db, "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-	    "?17, ?18, ?19, ?20, ?21, ?22, ?23)", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+		 "?15, ?16, "
+		 "?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+		 &st)) != 0)
 		return r;
 	/* Integers as integers, text as text: the same text comes back for verify. */
 	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
@@ -556,7 +591,8 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	for (i = 0; i < p.n; i++)
 		if ((r = insert_alloc(db, e->id, &p.a[i], now)) != 0)
 			return r;
-	if (lot > 0 && (r = insert_lot(db, lot, e, lot_units, lot_price, lot_cur, now)) != 0)
+	if (lot > 0 &&
+	    (r = insert_lot(db, lot, e, lot_units, lot_price, lot_cur, now)) != 0)
 		return r;
 	/* Lots that gained units (a new lot, a give-back) pay the debts first. */
 	if ((lot > 0 || (e->units > 0 && p.n > 0)) &&
@@ -589,9 +625,12 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 	int after = 0, r, rc;
 	size_t used = 0;
 
-	if ((r = db_stmt(db, "SELECT customer_id, kind, opened_at, closed_at, "
-	    "billable_seconds, after_hours, ticket_id, overdraft_by, note FROM sessions "
-	    "WHERE id = ?1 AND closed_at IS NOT NULL", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT customer_id, kind, opened_at, closed_at, "
+		 "billable_seconds, after_hours, ticket_id, overdraft_by, note FROM "
+		 "sessions "
+		 "WHERE id = ?1 AND closed_at IS NOT NULL",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, session_id);
 	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
@@ -607,13 +646,17 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 	ticket = sqlite3_column_int64(st, 6);
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 		snprintf(overdraft, sizeof(overdraft), "%s", sqlite3_column_text(st, 7));
-	snprintf(note, sizeof(note), "%s", sqlite3_column_type(st, 8) != SQLITE_NULL ?
-	    (const char *)sqlite3_column_text(st, 8) : "");
+	snprintf(note, sizeof(note), "%s",
+	    sqlite3_column_type(st, 8) != SQLITE_NULL
+		? (const char *)sqlite3_column_text(st, 8)
+		: "");
 	db_done(st);
 	st = NULL;
 
-	if ((r = db_stmt(db, "SELECT DISTINCT login FROM session_events WHERE "
-	    "session_id = ?1 AND kind = 'attach' ORDER BY login", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "SELECT DISTINCT login FROM session_events WHERE "
+		 "session_id = ?1 AND kind = 'attach' ORDER BY login",
+		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, session_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && used + 70 < sizeof(techs))
@@ -642,7 +685,7 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 	out->actor = "console";
 	out->idem_key = key;
 	if (strcmp(kind, "installation") == 0) {
-		out->kind = "installation";	/* R8: one installation, no time units */
+		out->kind = "installation"; /* R8: one installation, no time units */
 		out->installations = -1;
 	} else {
 		out->kind = "session";

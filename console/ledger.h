@@ -12,8 +12,8 @@
 
 #include <sqlite3.h>
 
-#define LEDGER_UNIT_SECONDS	900	/* R1 */
-#define LEDGER_GENESIS		"0000000000000000000000000000000000000000000000000000000000000000"
+#define LEDGER_UNIT_SECONDS 900 /* R1 */
+#define LEDGER_GENESIS	    "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* R1: every started quarter hour counts; 0 s is 0 units. */
 int64_t ledger_units(int64_t billable_seconds);
@@ -21,17 +21,17 @@ int64_t ledger_units(int64_t billable_seconds);
 /* An entry to append; the outputs are filled by ledger_append. */
 struct ledger_entry {
 	const char *customer;
-	const char *kind;		/* purchase, session, installation_purchase, ... */
-	int64_t units;			/* signed */
-	int64_t installations;		/* signed */
-	int64_t session_id;		/* 0: none */
+	const char *kind;      /* purchase, session, installation_purchase, ... */
+	int64_t units;	       /* signed */
+	int64_t installations; /* signed */
+	int64_t session_id;    /* 0: none */
 	const char *started_at, *ended_at;
-	int64_t billable_seconds;	/* -1: none */
+	int64_t billable_seconds; /* -1: none */
 	const char *technician;
 	int after_hours;
 	const char *reference, *note, *actor, *idem_key;
-	int64_t corrects;		/* 0: none */
-	int64_t unit_price_cents;	/* purchases: price of one unit (or installation) */
+	int64_t corrects;	  /* 0: none */
+	int64_t unit_price_cents; /* purchases: price of one unit (or installation) */
 	const char *currency;
 	/* Filled in: */
 	int64_t id;
@@ -39,7 +39,7 @@ struct ledger_entry {
 	int64_t amount_cents;
 	char lot_ids[512];
 	char hash[65];
-	int crossed_threshold, crossed_zero;	/* R5 notifications written */
+	int crossed_threshold, crossed_zero; /* R5 notifications written */
 };
 
 /*
@@ -59,10 +59,10 @@ int ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *ou
 
 /* Customer figures. */
 struct ledger_balance {
-	int64_t units;			/* purchased − debited ± corrections (R3) */
+	int64_t units; /* purchased − debited ± corrections (R3) */
 	int64_t installations;
 	int64_t warn_units, overdraft_units;
-	int is_free;			/* plan free (R7) */
+	int is_free; /* plan free (R7) */
 };
 int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 
@@ -70,10 +70,13 @@ int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
  * The canonical hash of a ledger row given as the text of its columns in
  * LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to prev_hash.
  */
-#define LEDGER_HASH_COLUMNS "id, posted_at, customer_id, kind, units, installations, " \
-    "balance_after, session_id, started_at, ended_at, billable_seconds, technician, " \
-    "after_hours, lot_id, amount_cents, currency, reference, note, corrects, actor, " \
-    "idem_key, prev_hash"
+#define LEDGER_HASH_COLUMNS                                                              \
+	"id, posted_at, customer_id, kind, units, installations, "                       \
+	"balance_after, session_id, started_at, ended_at, billable_seconds, "            \
+	"technician, "                                                                   \
+	"after_hours, lot_id, amount_cents, currency, reference, note, corrects, "       \
+	"actor, "                                                                        \
+	"idem_key, prev_hash"
 #define LEDGER_HASH_NCOLS 22
 void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
 
@@ -83,12 +86,13 @@ void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
  * `c` of it. A correction first takes the debit's debt off, then refills
  * the lots the debit consumed, and credits the rest as a new lot; its
  * relief is the part that took the debt off. Lots that gain units settle
- * debts at once, so a customer with a debt has no units left in lots. For every customer, the
- * units left in their lots less their debts equal their balance.
+ * debts at once, so a customer with a debt has no units left in lots. For every customer,
+ * the units left in their lots less their debts equal their balance.
  */
-#define LEDGER_OWED_RELIEF "c.units + coalesce((SELECT sum(a2.units) FROM allocations a2 " \
-    "WHERE a2.entry_id = c.id), 0) - coalesce((SELECT sum(k.units) FROM lots k " \
-    "WHERE k.entry_id = c.id), 0)"
+#define LEDGER_OWED_RELIEF                                                               \
+	"c.units + coalesce((SELECT sum(a2.units) FROM allocations a2 "                  \
+	"WHERE a2.entry_id = c.id), 0) - coalesce((SELECT sum(k.units) FROM lots k "     \
+	"WHERE k.entry_id = c.id), 0)"
 
 /*
  * `qh-console verify`: walks the ledger in id order and checks each entry's

@@ -19,9 +19,9 @@
 #include "db.h"
 #include "serve.h"
 
-#define RETRY_MS	30000
-#define MAX_ATTEMPTS	20
-#define RUN_LIMIT_MS	30000
+#define RETRY_MS     30000
+#define MAX_ATTEMPTS 20
+#define RUN_LIMIT_MS 30000
 
 struct notify_run {
 	struct server *srv;
@@ -32,7 +32,7 @@ struct notify_run {
 	uv_timer_t limit;
 	struct qh_buf doc;
 	int open_handles;
-	int delivered;		/* go on with the next one at once */
+	int delivered; /* go on with the next one at once */
 };
 
 static uv_timer_t retry_timer;
@@ -53,10 +53,12 @@ record_attempt(struct server *srv, int64_t id, int ok, const char *error)
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if (db_begin(srv->db) != 0)
 		return;
-	if (db_prepare(srv->db, ok ? "UPDATE notifications SET attempts = attempts + 1, "
-	    "delivered_at = ?1, last_error = NULL WHERE id = ?2" :
-	    "UPDATE notifications SET attempts = attempts + 1, last_error = ?3 "
-	    "WHERE id = ?2", &st) == 0) {
+	if (db_prepare(srv->db,
+		ok ? "UPDATE notifications SET attempts = attempts + 1, "
+		     "delivered_at = ?1, last_error = NULL WHERE id = ?2"
+		   : "UPDATE notifications SET attempts = attempts + 1, last_error = ?3 "
+		     "WHERE id = ?2",
+		&st) == 0) {
 		if (ok)
 			sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 		else
@@ -86,7 +88,7 @@ run_freed(uv_handle_t *h)
 	free(n);
 	busy = 0;
 	if (next)
-		notify_kick(srv);	/* failures wait for the retry timer */
+		notify_kick(srv); /* failures wait for the retry timer */
 }
 
 static void
@@ -102,7 +104,8 @@ on_exit_cb(uv_process_t *p, int64_t status, int sig)
 	} else {
 		snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exit status %d",
 		    sig ? sig : (int)status);
-		qh_warn("notification %" PRId64 ": notify_command failed (%s); will retry",
+		qh_warn("notification %" PRId64
+			": notify_command failed (%s); will retry",
 		    n->id, why);
 		record_attempt(n->srv, n->id, 0, why);
 	}
@@ -118,7 +121,7 @@ on_written(uv_write_t *w, int status)
 	struct notify_run *n = w->data;
 
 	if (!uv_is_closing((uv_handle_t *)&n->in))
-		uv_close((uv_handle_t *)&n->in, run_freed);	/* EOF for the command */
+		uv_close((uv_handle_t *)&n->in, run_freed); /* EOF for the command */
 }
 
 static void
@@ -126,7 +129,8 @@ on_limit(uv_timer_t *t)
 {
 	struct notify_run *n = t->data;
 
-	qh_warn("notification %" PRId64 ": notify_command ran too long; killing it", n->id);
+	qh_warn("notification %" PRId64 ": notify_command ran too long; killing it",
+	    n->id);
 	uv_process_kill(&n->proc, SIGKILL);
 }
 
@@ -174,10 +178,14 @@ notify_kick(struct server *srv)
 	}
 	if (busy || srv->stopping || srv->conf.notify_command[0] == '\0')
 		return;
-	if (db_prepare(srv->db, "SELECT n.id, n.customer_id, c.name, n.kind, n.balance, "
-	    "c.warn_units, n.entry_id, n.created_at FROM notifications n JOIN customers c "
-	    "ON c.id = n.customer_id WHERE n.delivered_at IS NULL AND n.attempts < ?1 "
-	    "ORDER BY n.attempts, n.id LIMIT 1", &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT n.id, n.customer_id, c.name, n.kind, n.balance, "
+		"c.warn_units, n.entry_id, n.created_at FROM notifications n JOIN "
+		"customers c "
+		"ON c.id = n.customer_id WHERE n.delivered_at IS NULL AND n.attempts < "
+		"?1 "
+		"ORDER BY n.attempts, n.id LIMIT 1",
+		&st) != 0)
 		return;
 	sqlite3_bind_int(st, 1, MAX_ATTEMPTS);
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -205,7 +213,7 @@ notify_kick(struct server *srv)
 	io[0].flags = UV_CREATE_PIPE | UV_READABLE_PIPE;
 	io[0].data.stream = (uv_stream_t *)&n->in;
 	io[1].flags = UV_INHERIT_FD;
-	io[1].data.fd = 2;	/* its output goes to our log */
+	io[1].data.fd = 2; /* its output goes to our log */
 	io[2].flags = UV_INHERIT_FD;
 	io[2].data.fd = 2;
 	o.file = args[0];

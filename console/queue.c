@@ -33,8 +33,8 @@ queue_find(struct server *srv, const char *code)
 	struct entry *e;
 
 	LIST_FOREACH(e, &srv->entries, link)
-		if (!e->closing && strcmp(e->code, code) == 0)
-			return e;
+	if (!e->closing && strcmp(e->code, code) == 0)
+		return e;
 	return NULL;
 }
 
@@ -44,9 +44,9 @@ find_resume(struct server *srv, const char *resume, const char *agent_id)
 	struct entry *e;
 
 	LIST_FOREACH(e, &srv->entries, link)
-		if (!e->closing && strcmp(e->resume, resume) == 0 &&
-		    strcmp(e->agent_id, agent_id) == 0)
-			return e;
+	if (!e->closing && strcmp(e->resume, resume) == 0 &&
+	    strcmp(e->agent_id, agent_id) == 0)
+		return e;
 	return NULL;
 }
 
@@ -59,7 +59,7 @@ random_digits(char *out, size_t n)
 	if (n > sizeof(r) || RAND_bytes(r, (int)n) != 1)
 		return QH_ERR_CRYPTO;
 	for (i = 0; i < n; i++)
-		out[i] = (char)('0' + r[i] % 10);	/* bias of 6/256: harmless for codes */
+		out[i] = (char)('0' + r[i] % 10); /* bias of 6/256: harmless for codes */
 	out[n] = '\0';
 	return 0;
 }
@@ -130,8 +130,10 @@ touch_agent(struct server *srv, const char *agent_id, const char *host)
 	char now[32];
 
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_prepare(srv->db, "UPDATE agents SET last_seen = ?1, host = ?2 "
-	    "WHERE id = ?3", &st) != 0)
+	if (db_prepare(srv->db,
+		"UPDATE agents SET last_seen = ?1, host = ?2 "
+		"WHERE id = ?3",
+		&st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
@@ -148,8 +150,8 @@ queue_running_units(struct server *srv, const char *customer)
 	int64_t units = 0;
 
 	LIST_FOREACH(e, &srv->entries, link)
-		if (e->session != NULL && strcmp(e->customer, customer) == 0)
-			units += session_running_units(e->session);
+	if (e->session != NULL && strcmp(e->customer, customer) == 0)
+		units += session_running_units(e->session);
 	return units;
 }
 
@@ -166,11 +168,14 @@ send_welcome(struct peer *p, struct entry *e)
 		return r;
 	units_text(bal.units, left, sizeof(left));
 	if (bal.is_free)
-		snprintf(warn, sizeof(warn), "Your plan is free support: please file a "
+		snprintf(warn, sizeof(warn),
+		    "Your plan is free support: please file a "
 		    "ticket (qh-agent ticket); remote sessions need the premium plan.");
 	else if (bal.units <= bal.warn_units)
-		snprintf(warn, sizeof(warn), "Your prepaid balance is low: %s left. Please "
-		    "buy more hours.", left);
+		snprintf(warn, sizeof(warn),
+		    "Your prepaid balance is low: %s left. Please "
+		    "buy more hours.",
+		    left);
 	qh_buf_init(&b, 4096);
 	if ((r = qh_msg_begin(&b, QH_MSG_WELCOME)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CODE, e->code)) == 0 &&
@@ -180,7 +185,8 @@ send_welcome(struct peer *p, struct entry *e)
 	    (r = qh_msg_put_u64(&b, QH_K_UNITS, (uint64_t)bal.units)) == 0 &&
 	    (warn[0] == '\0' || (r = qh_msg_put_str(&b, QH_K_TEXT, warn)) == 0) &&
 	    (e->session == NULL ||
-	    (r = qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)session_id(e->session))) == 0))
+		(r = qh_msg_put_u64(&b, QH_K_SESSION,
+		     (uint64_t)session_id(e->session))) == 0))
 		r = qh_mux_send_control(p->mux, &b);
 	qh_buf_release(&b);
 	return r;
@@ -287,7 +293,8 @@ queue_agent_gone(struct peer *p)
 	e->peer = NULL;
 	if (e->closing)
 		return;
-	relay_end_all(e, "the agent's connection was lost; run the command again "
+	relay_end_all(e,
+	    "the agent's connection was lost; run the command again "
 	    "when it is back");
 	if (e->session != NULL)
 		session_agent_away(e->session);
@@ -341,7 +348,8 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 		    "CUSTOMER", "HOST", "WAITING", "TECHNICIANS");
 		qh_json_raw(out, line);
 	}
-	LIST_FOREACH(e, &srv->entries, link) {
+	LIST_FOREACH(e, &srv->entries, link)
+	{
 		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
 		relay_logins(e, techs, sizeof(techs));
 		if (human) {
@@ -349,7 +357,8 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 			    sizeof(dur));
 			snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s%s\n",
 			    code_pretty(e->code, pretty), e->customer, e->host, dur,
-			    techs[0] ? techs : "-", e->peer == NULL ? " (reconnecting)" : "");
+			    techs[0] ? techs : "-",
+			    e->peer == NULL ? " (reconnecting)" : "");
 			qh_json_raw(out, line);
 			continue;
 		}
@@ -377,7 +386,7 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 
 			snprintf(copy, sizeof(copy), "%s", techs);
 			for (tok = strtok_r(copy, ",", &save); tok != NULL;
-			    tok = strtok_r(NULL, ",", &save)) {
+			     tok = strtok_r(NULL, ",", &save)) {
 				if (k++ > 0)
 					qh_json_raw(out, ",");
 				qh_json_str(out, tok);

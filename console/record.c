@@ -32,7 +32,7 @@
 struct recording {
 	FILE *f;
 	uint64_t start_ms;
-	uint8_t tail[4];	/* an incomplete UTF-8 sequence from the last chunk */
+	uint8_t tail[4]; /* an incomplete UTF-8 sequence from the last chunk */
 	size_t ntail;
 	struct qh_buf line;
 	char path[4400];
@@ -61,8 +61,8 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 	}
 	if ((rec = calloc(1, sizeof(*rec))) == NULL)
 		return NULL;
-	if ((size_t)snprintf(rec->path, sizeof(rec->path), "%s/%" PRId64 "-%.32s.cast", dir,
-	    event, kind) >= sizeof(rec->path)) {
+	if ((size_t)snprintf(rec->path, sizeof(rec->path), "%s/%" PRId64 "-%.32s.cast",
+		dir, event, kind) >= sizeof(rec->path)) {
 		free(rec);
 		return NULL;
 	}
@@ -90,8 +90,9 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 	{
 		char title[512];
 
-		snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64, kind,
-		    name, login, target ? " to " : "", target ? target : "", session);
+		snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64,
+		    kind, name, login, target ? " to " : "", target ? target : "",
+		    session);
 		qh_json_kv_str(&h, "title", title);
 	}
 	qh_json_raw(&h, ",\"quarterhour\":{");
@@ -107,8 +108,9 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 	qh_json_raw(&h, ",");
 	qh_json_kv_str(&h, "started_at", stamp);
 	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "source", reported ? "reported by the technician's client" :
-	    "relayed through the console");
+	qh_json_kv_str(&h, "source",
+	    reported ? "reported by the technician's client"
+		     : "relayed through the console");
 	qh_json_raw(&h, "}}\n");
 	fwrite(qh_buf_ptr(&h), 1, qh_buf_len(&h), rec->f);
 	qh_buf_release(&h);
@@ -174,7 +176,7 @@ recording_output(struct recording *rec, const uint8_t *p, size_t len)
 		while (n > 0 && k < n && i < len)
 			seq[k++] = p[i++];
 		if (n > 0 && k < n) {
-			memcpy(rec->tail, seq, k);	/* wait for the rest */
+			memcpy(rec->tail, seq, k); /* wait for the rest */
 			rec->ntail = k;
 			break;
 		}
@@ -183,7 +185,8 @@ recording_output(struct recording *rec, const uint8_t *p, size_t len)
 		else
 			put_text_char(b, seq, n);
 		if (qh_buf_room(b) < 64)
-			break;	/* XXX: a 256 KiB chunk is cut; relayed chunks are 64 KiB */
+			break; /* XXX: a 256 KiB chunk is cut; relayed chunks are 64 KiB
+				*/
 	}
 	qh_json_raw(b, "\"]\n");
 	fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
@@ -241,8 +244,10 @@ recording_expire(const char *state_dir, void *dbv, long long days)
 	if (days <= 0)
 		return 0;
 	qh_clock_format_utc(qh_clock_now() - days * 86400, cutoff, sizeof(cutoff));
-	if (db_prepare(db, "SELECT id FROM sessions WHERE closed_at IS NOT NULL AND "
-	    "closed_at < ?1", &st) != 0)
+	if (db_prepare(db,
+		"SELECT id FROM sessions WHERE closed_at IS NOT NULL AND "
+		"closed_at < ?1",
+		&st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -253,6 +258,7 @@ recording_expire(const char *state_dir, void *dbv, long long days)
 	}
 	sqlite3_finalize(st);
 	if (n > 0)
-		qh_info("removed the recordings of %d session(s) older than %lld days", n, days);
+		qh_info("removed the recordings of %d session(s) older than %lld days", n,
+		    days);
 	return n;
 }

@@ -18,8 +18,8 @@ struct recording;
  * console. Returns NULL (logged) if the file cannot be made.
  */
 struct recording *recording_open(const char *state_dir, int64_t session, int64_t event,
-    const char *kind, const char *login, const char *name, unsigned cols,
-    unsigned rows, const char *term, const char *target, int reported);
+    const char *kind, const char *login, const char *name, unsigned cols, unsigned rows,
+    const char *term, const char *target, int reported);
 
 /* Appends terminal output (any bytes; invalid UTF-8 becomes U+FFFD). */
 void recording_output(struct recording *rec, const uint8_t *p, size_t len);

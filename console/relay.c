@@ -25,11 +25,11 @@
 #include "record.h"
 #include "serve.h"
 
-#define TECH 0
-#define AGENT 1
-#define QUEUE_MAX (QH_MUX_WINDOW + 256 * 1024)
-#define ARGV_JSON_MAX	8192	/* exec's argv in the audit row; longer is left out */
-#define DETAIL_MAX	(ARGV_JSON_MAX + 1024)
+#define TECH	      0
+#define AGENT	      1
+#define QUEUE_MAX     (QH_MUX_WINDOW + 256 * 1024)
+#define ARGV_JSON_MAX 8192 /* exec's argv in the audit row; longer is left out */
+#define DETAIL_MAX    (ARGV_JSON_MAX + 1024)
 
 /* Records queued for one side: u8 kind, u32 length, bytes. */
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
@@ -38,31 +38,31 @@ struct relay {
 	struct server *srv;
 	struct entry *entry;
 	enum relay_state state;
-	struct qh_chan *ch[2];		/* technician's, agent's; NULL once closed */
-	struct qh_buf q[2];		/* waiting to be sent to side i */
-	size_t q_off[2];		/* bytes of the front DATA item already sent */
-	struct qh_buf action;		/* the ACTION message for the agent */
+	struct qh_chan *ch[2]; /* technician's, agent's; NULL once closed */
+	struct qh_buf q[2];    /* waiting to be sent to side i */
+	size_t q_off[2];       /* bytes of the front DATA item already sent */
+	struct qh_buf action;  /* the ACTION message for the agent */
 	char login[QH_ID_MAX + 1];
 	char name[NAME_MAX_LEN + 1];
-	char command[256];		/* for the audit rows and the customer */
-	char kind[16];			/* support | installation */
-	int kind_index;			/* into relay_kinds */
-	unsigned rows, cols;		/* attach: terminal size */
+	char command[256];   /* for the audit rows and the customer */
+	char kind[16];	     /* support | installation */
+	int kind_index;	     /* into relay_kinds */
+	unsigned rows, cols; /* attach: terminal size */
 	char term[65];
-	char target[301];		/* forward, dial */
-	uint64_t bytes[2];		/* delivered to each side */
-	struct recording *rec;		/* attach: the shell's output */
-	char result[256];		/* audit: the agent's EXIT, as JSON fields */
-	char *argv_json;		/* audit: exec's argv as a JSON array, or NULL */
+	char target[301];      /* forward, dial */
+	uint64_t bytes[2];     /* delivered to each side */
+	struct recording *rec; /* attach: the shell's output */
+	char result[256];      /* audit: the agent's EXIT, as JSON fields */
+	char *argv_json;       /* audit: exec's argv as a JSON array, or NULL */
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
-	int attached;			/* counted in the session's meter */
+	int attached; /* counted in the session's meter */
 	int64_t event_id;
 	int ending;
-	int exited;			/* the agent's EXIT was passed on */
-	int agent_eof;			/* the agent's side sent all its data */
-	char greeting[256];		/* meter notice shown once the command starts */
+	int exited;	    /* the agent's EXIT was passed on */
+	int agent_eof;	    /* the agent's side sent all its data */
+	char greeting[256]; /* meter notice shown once the command starts */
 	LIST_ENTRY(relay) link;
 };
 
@@ -70,10 +70,10 @@ struct relay {
 
 /* What each technician request becomes on the agent. */
 static const struct relay_kind {
-	const char *request;	/* REQUEST cmd */
-	const char *action;	/* ACTION cmd */
-	uint64_t pass;		/* keys copied from the request */
-	uint64_t need;		/* keys the request must carry */
+	const char *request; /* REQUEST cmd */
+	const char *action;  /* ACTION cmd */
+	uint64_t pass;	     /* keys copied from the request */
+	uint64_t need;	     /* keys the request must carry */
 } relay_kinds[] = {
 	{ "exec", "exec", K(QH_K_ARG), K(QH_K_ARG) },
 	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM), 0 },
@@ -111,7 +111,7 @@ relay_count_login(struct entry *e, const char *login)
 	int n = 0;
 
 	LIST_FOREACH(r, &e->relays, link)
-		n += strcmp(r->login, login) == 0;
+	n += strcmp(r->login, login) == 0;
 	return n;
 }
 
@@ -122,10 +122,11 @@ relay_logins(struct entry *e, char *out, size_t len)
 	size_t used = 0;
 
 	out[0] = '\0';
-	LIST_FOREACH(r, &e->relays, link) {
+	LIST_FOREACH(r, &e->relays, link)
+	{
 		if (r->state == RELAY_CONSENT)
 			continue;
-		if (strstr(out, r->login) != NULL)	/* XXX: a login inside another */
+		if (strstr(out, r->login) != NULL) /* XXX: a login inside another */
 			continue;
 		used += (size_t)snprintf(out + used, len - used, "%s%s", used ? "," : "",
 		    r->login);
@@ -177,13 +178,13 @@ relay_flush(struct relay *r, int to)
 			n = qh_chan_write(dst, kind == ITEM_EXTDATA, p + r->q_off[to],
 			    len - r->q_off[to]);
 			if (n < 0) {
-				n = (ssize_t)(len - r->q_off[to]);	/* gone: drop */
+				n = (ssize_t)(len - r->q_off[to]); /* gone: drop */
 			}
 			if ((src = r->ch[!to]) != NULL)
 				qh_chan_consume(src, (size_t)n);
 			r->q_off[to] += (size_t)n;
 			if (r->q_off[to] < len)
-				return;	/* on_writable continues */
+				return; /* on_writable continues */
 			break;
 		case ITEM_MSG: {
 			struct qh_buf m;
@@ -216,7 +217,7 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	ssize_t n = 0;
 
 	if (r->ch[to] == NULL) {
-		qh_chan_consume(ch, len);	/* nobody to take it */
+		qh_chan_consume(ch, len); /* nobody to take it */
 		return;
 	}
 	r->bytes[to] += len;
@@ -236,7 +237,8 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		qh_chan_consume(ch, (size_t)n);
 	}
 	if ((size_t)n < len)
-		(void)enqueue(r, to, ext ? ITEM_EXTDATA : ITEM_DATA, p + n, len - (size_t)n);
+		(void)enqueue(r, to, ext ? ITEM_EXTDATA : ITEM_DATA, p + n,
+		    len - (size_t)n);
 }
 
 /* Keeps what the agent reported at the end (status, size, hash) for the audit row. */
@@ -263,8 +265,8 @@ note_result(struct relay *r, const struct qh_msg *m)
 		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
 		    ",\"sha256\":\"");
 		for (i = 0; i < 32; i++)
-			used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
-			    "%02x", h[i]);
+			used += (size_t)snprintf(r->result + used,
+			    sizeof(r->result) - used, "%02x", h[i]);
 		snprintf(r->result + used, sizeof(r->result) - used, "\"");
 	}
 }
@@ -280,14 +282,15 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	 * Only what the other side expects passes: resizes in (and a push's
 	 * closing size and hash), exit statuses out.
 	 */
-	if ((from == TECH && m->type != QH_MSG_RESIZE && !(m->type == QH_MSG_EXIT &&
-	    strcmp(relay_kinds[r->kind_index].request, "push") == 0)) ||
+	if ((from == TECH && m->type != QH_MSG_RESIZE &&
+		!(m->type == QH_MSG_EXIT &&
+		    strcmp(relay_kinds[r->kind_index].request, "push") == 0)) ||
 	    (from == AGENT && m->type != QH_MSG_EXIT)) {
 		qh_debug("relay %s: dropped %s message", r->login, qh_msg_name(m->type));
 		return;
 	}
 	if (from == AGENT && (qh_msg_has(m, QH_K_STATUS) || qh_msg_has(m, QH_K_SIGNAL)))
-		r->exited = 1;	/* not a pull's opening announcement */
+		r->exited = 1; /* not a pull's opening announcement */
 	if (m->type == QH_MSG_RESIZE && r->rec != NULL) {
 		uint32_t rows = 0, cols = 0;
 
@@ -358,9 +361,10 @@ relay_on_close(struct qh_chan *ch)
 	 * still queued for them.
 	 */
 	if (from == AGENT && r->state == RELAY_OPEN && !r->exited && !r->agent_eof &&
-	    agent_gone && r->ch[TECH] != NULL && relay_queue_error(r, "agent_lost",
-	    "the agent's connection was lost; run the command again when it "
-	    "is back") != 0)
+	    agent_gone && r->ch[TECH] != NULL &&
+	    relay_queue_error(r, "agent_lost",
+		"the agent's connection was lost; run the command again when it "
+		"is back") != 0)
 		return;
 	if (enqueue(r, !from, ITEM_CLOSE, NULL, 0) == 0)
 		relay_flush(r, !from);
@@ -383,7 +387,8 @@ relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (err != 0) {
 		r->ch[AGENT] = NULL;
 		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		relay_fail(r, "agent", text != NULL ? text : "the agent refused the command");
+		relay_fail(r, "agent",
+		    text != NULL ? text : "the agent refused the command");
 		free(text);
 		return;
 	}
@@ -422,16 +427,18 @@ relay_maybe_free(struct relay *r)
 
 		/* Room for all of it: argv_json is bounded, the rest is small. */
 		qh_buf_init(&detail, DETAIL_MAX);
-		snprintf(head, sizeof(head), "{\"bytes_to_agent\":%" PRIu64
-		    ",\"bytes_to_technician\":%" PRIu64, r->bytes[AGENT], r->bytes[TECH]);
+		snprintf(head, sizeof(head),
+		    "{\"bytes_to_agent\":%" PRIu64 ",\"bytes_to_technician\":%" PRIu64,
+		    r->bytes[AGENT], r->bytes[TECH]);
 		(void)qh_json_raw(&detail, head);
 		if (r->argv_json != NULL) {
 			(void)qh_json_raw(&detail, ",\"argv\":");
 			(void)qh_json_raw(&detail, r->argv_json);
 		}
 		(void)qh_json_raw(&detail, r->result);
-		(void)qh_buf_put(&detail, "}", 2);	/* with the NUL */
-		session_event_end(e->session, r->event_id, (const char *)qh_buf_ptr(&detail));
+		(void)qh_buf_put(&detail, "}", 2); /* with the NUL */
+		session_event_end(e->session, r->event_id,
+		    (const char *)qh_buf_ptr(&detail));
 		qh_buf_release(&detail);
 		session_detach(e->session, r);
 		if (e->peer != NULL && relay_count_login(e, r->login) == 1)
@@ -498,13 +505,14 @@ relay_notice_all(struct entry *e, const char *fmt, ...)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_NOTICE) != 0 || qh_msg_put_str(&b, QH_K_TEXT, text) != 0) {
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) != 0 ||
+	    qh_msg_put_str(&b, QH_K_TEXT, text) != 0) {
 		qh_buf_release(&b);
 		return;
 	}
 	LIST_FOREACH(r, &e->relays, link)
-		if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
-			(void)qh_chan_send_msg(r->ch[TECH], &b);
+	if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
+		(void)qh_chan_send_msg(r->ch[TECH], &b);
 	qh_buf_release(&b);
 }
 
@@ -514,7 +522,8 @@ relay_notice(struct relay *r, const char *text)
 	struct qh_buf b;
 
 	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 && qh_msg_put_str(&b, QH_K_TEXT, text) == 0)
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
+	    qh_msg_put_str(&b, QH_K_TEXT, text) == 0)
 		(void)qh_chan_send_msg(r->ch[TECH], &b);
 	qh_buf_release(&b);
 }
@@ -533,25 +542,31 @@ session_allowed(struct relay *r, int64_t *available, char *why, size_t len)
 	if (ledger_balance(r->srv->db, e->customer, &b) != 0)
 		return "the customer's balance could not be read";
 	if (b.is_free) {
-		snprintf(why, len, "%s (%s) has free support only: remote sessions are for "
+		snprintf(why, len,
+		    "%s (%s) has free support only: remote sessions are for "
 		    "premium customers; ask them to file a ticket (qh-agent ticket)",
 		    e->customer_name, e->customer);
 		return why;
 	}
-	*available = b.units - queue_running_units(r->srv, e->customer) + b.overdraft_units;
+	*available =
+	    b.units - queue_running_units(r->srv, e->customer) + b.overdraft_units;
 	if (strcmp(r->kind, "installation") == 0) {
 		if (b.installations <= 0 && !r->overdraft) {
-			snprintf(why, len, "%s has no installation credit left; book one "
+			snprintf(why, len,
+			    "%s has no installation credit left; book one "
 			    "(qh-console credit %s --installations 1 ...) or pass "
-			    "--allow-overdraft", e->customer, e->customer);
+			    "--allow-overdraft",
+			    e->customer, e->customer);
 			return why;
 		}
 		return NULL;
 	}
 	if (*available <= 0 && !r->overdraft) {
 		units_text(*available, left, sizeof(left));
-		snprintf(why, len, "%s has no units available (%s, overdraft included); "
-		    "book units or pass --allow-overdraft", e->customer, left);
+		snprintf(why, len,
+		    "%s has no units available (%s, overdraft included); "
+		    "book units or pass --allow-overdraft",
+		    e->customer, left);
 		return why;
 	}
 	return NULL;
@@ -572,14 +587,17 @@ relay_start(struct relay *r)
 		return;
 	}
 	if (e->session == NULL) {
-		if ((refusal = session_allowed(r, &available, why, sizeof(why))) != NULL) {
-			qh_info("agent %s: %s refused: %s", e->agent_id, r->login, refusal);
+		if ((refusal = session_allowed(r, &available, why, sizeof(why))) !=
+		    NULL) {
+			qh_info("agent %s: %s refused: %s", e->agent_id, r->login,
+			    refusal);
 			relay_fail(r, "balance", refusal);
 			return;
 		}
 		if (session_open(e, r->kind, r->ticket, r->overdraft ? r->login : NULL,
-		    available) != 0) {
-			relay_fail(r, "internal", "the session could not be recorded; "
+			available) != 0) {
+			relay_fail(r, "internal",
+			    "the session could not be recorded; "
 			    "see the console's log");
 			return;
 		}
@@ -591,24 +609,28 @@ relay_start(struct relay *r)
 	r->event_id = session_event_attach(e->session, r->login, r->command);
 	session_attach(e->session, r);
 	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
-		r->rec = recording_open(r->srv->state_dir, session_id(e->session), r->event_id,
-		    "attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
+		r->rec =
+		    recording_open(r->srv->state_dir, session_id(e->session), r->event_id,
+			"attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
 	{
 		struct ledger_balance b;
 
 		if (ledger_balance(r->srv->db, e->customer, &b) == 0) {
 			units_text(b.units - queue_running_units(r->srv, e->customer) +
-			    b.overdraft_units, left, sizeof(left));
-			snprintf(r->greeting, sizeof(r->greeting), "session %" PRId64 ": %"
-			    PRId64 " unit%s running, available %s", session_id(e->session),
-			    session_running_units(e->session),
+				b.overdraft_units,
+			    left, sizeof(left));
+			snprintf(r->greeting, sizeof(r->greeting),
+			    "session %" PRId64 ": %" PRId64
+			    " unit%s running, available %s",
+			    session_id(e->session), session_running_units(e->session),
 			    session_running_units(e->session) == 1 ? "" : "s", left);
 		}
 	}
 	if (first)
 		peer_notice(e->peer, "attached", "%s (%s) attached", r->name, r->login);
 	r->state = RELAY_OPENING;
-	if ((r->ch[AGENT] = qh_chan_open(e->peer->mux, &r->action, 0, &relay_ops, r)) == NULL) {
+	if ((r->ch[AGENT] = qh_chan_open(e->peer->mux, &r->action, 0, &relay_ops, r)) ==
+	    NULL) {
 		relay_fail(r, "agent", "cannot open a channel to the agent");
 		return;
 	}
@@ -627,13 +649,16 @@ relay_consent_answer(struct entry *e, uint64_t id, int allow)
 		if (r->state != RELAY_CONSENT || r->consent_id != id)
 			continue;
 		if (!allow) {
-			qh_info("agent %s: the customer declined %s", e->agent_id, r->login);
-			snprintf(text, sizeof(text), "the customer declined the connection");
+			qh_info("agent %s: the customer declined %s", e->agent_id,
+			    r->login);
+			snprintf(text, sizeof(text),
+			    "the customer declined the connection");
 			relay_fail(r, "declined", text);
 			continue;
 		}
 		if (!consented(e, r->login) && e->nconsented < MAX_CONSENTED)
-			snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", r->login);
+			snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s",
+			    r->login);
 		relay_start(r);
 	}
 }
@@ -646,8 +671,10 @@ ask_consent(struct relay *r)
 	struct relay *o;
 	struct qh_buf b;
 
-	LIST_FOREACH(o, &e->relays, link) {
-		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, r->login) == 0) {
+	LIST_FOREACH(o, &e->relays, link)
+	{
+		if (o != r && o->state == RELAY_CONSENT &&
+		    strcmp(o->login, r->login) == 0) {
 			r->consent_id = o->consent_id;
 			return;
 		}
@@ -669,8 +696,8 @@ command_add(struct relay *r, const uint8_t *p, size_t len)
 	size_t used = strlen(r->command);
 
 	if (used + 2 < sizeof(r->command))
-		snprintf(r->command + used, sizeof(r->command) - used, " %.*s",
-		    (int)len, (const char *)p);
+		snprintf(r->command + used, sizeof(r->command) - used, " %.*s", (int)len,
+		    (const char *)p);
 }
 
 /*
@@ -689,7 +716,8 @@ argv_json(struct relay *r, int argc, char **argv)
 	if (qh_json_raw(&b, "[") != 0)
 		goto out;
 	for (i = 0; i < argc; i++) {
-		/* JSON text is UTF-8: an argv that is not stays in the command text only. */
+		/* JSON text is UTF-8: an argv that is not stays in the command text only.
+		 */
 		if (!qh_utf8_valid((const uint8_t *)argv[i], strlen(argv[i])) ||
 		    (i > 0 && qh_json_raw(&b, ",") != 0) || qh_json_str(&b, argv[i]) != 0)
 			goto out;
@@ -733,7 +761,8 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 	(void)qh_msg_put_str(&r->action, QH_K_CMD, k->action);
 	for (f = 0; f < m->nfields; f++)
 		if (k->pass & K(m->f[f].key))
-			(void)qh_msg_put(&r->action, m->f[f].key, m->f[f].val, m->f[f].len);
+			(void)qh_msg_put(&r->action, m->f[f].key, m->f[f].val,
+			    m->f[f].len);
 	snprintf(r->command, sizeof(r->command), "%s", cmd);
 	if (strcmp(cmd, "exec") == 0) {
 		(void)qh_msg_get(m, QH_K_ARG, &v, &vlen);
@@ -758,13 +787,15 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 			(void)qh_msg_put_u32(&r->action, QH_K_COLS, cols);
 		}
 		if (qh_msg_get(m, QH_K_TERM, &v, &vlen) == 0)
-			snprintf(r->term, sizeof(r->term), "%.*s", (int)vlen, (const char *)v);
+			snprintf(r->term, sizeof(r->term), "%.*s", (int)vlen,
+			    (const char *)v);
 		else {
 			snprintf(r->term, sizeof(r->term), "xterm");
 			(void)qh_msg_put_str(&r->action, QH_K_TERM, "xterm");
 		}
 	} else if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0) {
-		snprintf(r->target, sizeof(r->target), "%.*s", (int)vlen, (const char *)v);
+		snprintf(r->target, sizeof(r->target), "%.*s", (int)vlen,
+		    (const char *)v);
 		if (qh_split_hostport(r->target, host, sizeof(host), &port) != 0) {
 			*why = "target must be HOST:PORT";
 			goto out;
@@ -784,7 +815,8 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 	(void)qh_msg_put_str(&r->action, QH_K_LOGIN, r->login);
 	(void)qh_msg_put_str(&r->action, QH_K_NAME, r->name);
 	(void)qh_msg_get_str(m, QH_K_KIND, &kind);
-	if (kind != NULL && strcmp(kind, "support") != 0 && strcmp(kind, "installation") != 0) {
+	if (kind != NULL && strcmp(kind, "support") != 0 &&
+	    strcmp(kind, "installation") != 0) {
 		*why = "kind is support or installation";
 		goto out;
 	}
@@ -805,8 +837,8 @@ ticket_of(struct server *srv, int64_t id, const char *customer)
 	sqlite3_stmt *st = NULL;
 	int found;
 
-	if (db_prepare(srv->db, "SELECT 1 FROM tickets WHERE id = ?1 AND customer_id = ?2",
-	    &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT 1 FROM tickets WHERE id = ?1 AND customer_id = ?2", &st) != 0)
 		return 0;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
@@ -828,8 +860,10 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 	if ((e = request_target(tech, ch, m)) == NULL)
 		return;
 	if (e->peer == NULL) {
-		snprintf(text, sizeof(text), "the agent with code %s is reconnecting; "
-		    "try again in a moment", code_pretty(e->code, pretty));
+		snprintf(text, sizeof(text),
+		    "the agent with code %s is reconnecting; "
+		    "try again in a moment",
+		    code_pretty(e->code, pretty));
 		qh_chan_refuse(ch, "away", text);
 		return;
 	}
@@ -841,7 +875,8 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 	r->entry = e;
 	r->state = RELAY_CONSENT;
 	snprintf(r->login, sizeof(r->login), "%s", tech->id.id);
-	snprintf(r->name, sizeof(r->name), "%s", tech->name[0] ? tech->name : tech->id.id);
+	snprintf(r->name, sizeof(r->name), "%s",
+	    tech->name[0] ? tech->name : tech->id.id);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
 	r->overdraft = (flags & 1) != 0;
 	qh_buf_init(&r->q[TECH], QUEUE_MAX);
@@ -951,7 +986,8 @@ relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg 
 		snprintf(target, sizeof(target), "%.*s", (int)vlen, (const char *)v);
 	if (qh_msg_get(m, QH_K_KIND, &v, &vlen) == 0)
 		snprintf(kind, sizeof(kind), "%.*s", (int)vlen, (const char *)v);
-	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) || kind[0] == '\0') {
+	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) ||
+	    kind[0] == '\0') {
 		qh_chan_refuse(ch, "format", "recording kind must be lowercase letters");
 		return;
 	}
@@ -965,8 +1001,9 @@ relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg 
 		snprintf(command, sizeof(command), "%s %s", kind, target);
 		rp->rec = recording_open(tech->srv->state_dir, session_id(e->session),
 		    session_event_note(e->session, "recording", tech->id.id, command,
-		    "{\"source\":\"reported by the technician's client\"}"), kind, tech->id.id,
-		    tech->name, cols, rows, term, target[0] ? target : NULL, 1);
+			"{\"source\":\"reported by the technician's client\"}"),
+		    kind, tech->id.id, tech->name, cols, rows, term,
+		    target[0] ? target : NULL, 1);
 	}
 	if (rp->rec == NULL) {
 		free(rp);

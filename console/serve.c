@@ -164,8 +164,9 @@ request_end(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
 	qh_chan_accept(ch, 0, &reply_ops, p);
 	if (session_close(e->session, "technician", note, p->id.id, summary,
-	    sizeof(summary)) != 0) {
-		reply_error(ch, "internal", "the session could not be recorded; "
+		sizeof(summary)) != 0) {
+		reply_error(ch, "internal",
+		    "the session could not be recorded; "
 		    "see the console's log");
 	} else {
 		strncat(summary, "\n", sizeof(summary) - strlen(summary) - 1);
@@ -193,8 +194,10 @@ cert_current(struct server *srv, const struct qh_identity *id)
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(srv->db, "SELECT revoked_at IS NULL FROM certificates "
-	    "WHERE serial = ?1 AND identity = ?2", &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT revoked_at IS NULL FROM certificates "
+		"WHERE serial = ?1 AND identity = ?2",
+		&st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, id->serial, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->id, -1, SQLITE_STATIC);
@@ -211,8 +214,10 @@ tech_current(struct server *srv, const struct qh_identity *id, char *name, size_
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(srv->db, "SELECT revoked_at IS NULL, name FROM technicians "
-	    "WHERE login = ?1 AND role = ?2", &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT revoked_at IS NULL, name FROM technicians "
+		"WHERE login = ?1 AND role = ?2",
+		&st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, id->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, qh_role_name(id->role), -1, SQLITE_STATIC);
@@ -231,8 +236,10 @@ agent_current(struct server *srv, const struct qh_identity *id)
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(srv->db, "SELECT revoked_at IS NULL FROM agents "
-	    "WHERE id = ?1 AND customer_id = ?2", &st) != 0)
+	if (db_prepare(srv->db,
+		"SELECT revoked_at IS NULL FROM agents "
+		"WHERE id = ?1 AND customer_id = ?2",
+		&st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, id->agent_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, id->id, -1, SQLITE_STATIC);
@@ -256,12 +263,14 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	case QH_ROLE_ACCOUNTING:
 		if (!tech_current(p->srv, id, p->name, sizeof(p->name)) ||
 		    !cert_current(p->srv, id))
-			return refuse_peer(p, "revoked", "this technician certificate "
+			return refuse_peer(p, "revoked",
+			    "this technician certificate "
 			    "is revoked or unknown to the console");
 		break;
 	case QH_ROLE_AGENT:
 		if (!agent_current(p->srv, id) || !cert_current(p->srv, id))
-			return refuse_peer(p, "revoked", "this agent is revoked or "
+			return refuse_peer(p, "revoked",
+			    "this agent is revoked or "
 			    "unknown to the console; enrol it again");
 		break;
 	default:
@@ -294,7 +303,8 @@ peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 			return 0;
 		}
 		if (m->type == QH_MSG_SESSION &&
-		    qh_msg_get_str(m, QH_K_KIND, &kind) == 0 && strcmp(kind, "end") == 0) {
+		    qh_msg_get_str(m, QH_K_KIND, &kind) == 0 &&
+		    strcmp(kind, "end") == 0) {
 			free(kind);
 			queue_customer_end(p);
 			return 0;
@@ -303,7 +313,8 @@ peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 		break;
 	default:
 		if (m->type == QH_MSG_HELLO)
-			return refuse_peer(p, "role", "this is not an agent's certificate; "
+			return refuse_peer(p, "role",
+			    "this is not an agent's certificate; "
 			    "enrol the PC with qh-agent join");
 		break;
 	}
@@ -332,9 +343,10 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	} else if (!(re->roles & ROLE(p->id.role))) {
 		qh_warn("peer %s: refused: request %s not allowed for this role",
 		    qh_mux_name(mux), cmd);
-		qh_chan_refuse(ch, "forbidden", p->id.role == QH_ROLE_AGENT ?
-		    "this is an agent's certificate, not a technician's" :
-		    "not allowed for this certificate's role");
+		qh_chan_refuse(ch, "forbidden",
+		    p->id.role == QH_ROLE_AGENT
+			? "this is an agent's certificate, not a technician's"
+			: "not allowed for this certificate's role");
 	} else if (p->srv->stopping) {
 		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
 	} else {
@@ -380,7 +392,7 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	p->srv = srv;
 	if ((p->mux = qh_mux_new(srv->loop, srv->tls, QH_TLS_SERVER, NULL, NULL,
-	    &peer_ops, p)) == NULL) {
+		 &peer_ops, p)) == NULL) {
 		free(p);
 		return;
 	}
@@ -406,7 +418,7 @@ server_stop(struct server *srv)
 		return;
 	srv->stopping = 1;
 	qh_info("shutting down");
-	queue_clear(srv);	/* closes open sessions: reason shutdown (R4) */
+	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
 	notify_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -469,7 +481,7 @@ listen_on(struct server *srv, const char *addr)
 
 	if (qh_split_hostport(addr, host, sizeof(host), &port) != 0 ||
 	    (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) != 0 &&
-	    uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)) {
+		uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) != 0)) {
 		qh_say("bad listen address '%s' (want ADDR:PORT)", addr);
 		return QH_ERR_ARG;
 	}
@@ -500,7 +512,8 @@ cmd_serve(struct qh_cli *c)
 	srv.state_dir = console_state_dir(c);
 	if (conf_load(srv.state_dir, &srv.conf) != 0)
 		return QH_EXIT_FAIL;
-	lvl = qh_cli_opt(c, "log-level") ? qh_cli_opt(c, "log-level") : srv.conf.log_level;
+	lvl =
+	    qh_cli_opt(c, "log-level") ? qh_cli_opt(c, "log-level") : srv.conf.log_level;
 	if ((r = qh_log_level_parse(lvl)) < 0)
 		return qh_cli_usage(c, "log level is one of error, warn, info, debug");
 	if (getenv("QH_LOG_LEVEL") == NULL)
@@ -514,7 +527,7 @@ cmd_serve(struct qh_cli *c)
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
-	notify_kick(&srv);	/* deliveries a crash interrupted */
+	notify_kick(&srv); /* deliveries a crash interrupted */
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
 		goto out;

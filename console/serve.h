@@ -16,10 +16,10 @@
 #include "qh/pki.h"
 #include "console.h"
 
-#define CODE_LEN	6
-#define RESUME_LEN	32
-#define NAME_MAX_LEN	256
-#define MAX_CONSENTED	32	/* technicians one session can have */
+#define CODE_LEN      6
+#define RESUME_LEN    32
+#define NAME_MAX_LEN  256
+#define MAX_CONSENTED 32 /* technicians one session can have */
 
 struct peer;
 struct entry;
@@ -34,10 +34,10 @@ struct server {
 	struct qh_tls_ctx *tls;
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;
-	uv_timer_t housekeeping;	/* daily: recording retention */
+	uv_timer_t housekeeping; /* daily: recording retention */
 	int stopping;
 	LIST_HEAD(, peer) peers;
-	LIST_HEAD(, entry) entries;	/* the queue */
+	LIST_HEAD(, entry) entries; /* the queue */
 	uint64_t next_consent_id;
 };
 
@@ -46,42 +46,42 @@ struct peer {
 	struct server *srv;
 	struct qh_mux *mux;
 	struct qh_identity id;
-	char name[NAME_MAX_LEN + 1];	/* technician's display name */
-	struct entry *entry;		/* agents: their queue entry */
-	uv_timer_t *delay;		/* join: a slowed-down answer */
+	char name[NAME_MAX_LEN + 1]; /* technician's display name */
+	struct entry *entry;	     /* agents: their queue entry */
+	uv_timer_t *delay;	     /* join: a slowed-down answer */
 	LIST_ENTRY(peer) link;
 };
 
 /* A running agent in the queue, known by its code (R11: one per run). */
 struct entry {
 	struct server *srv;
-	struct peer *peer;		/* NULL while disconnected */
+	struct peer *peer; /* NULL while disconnected */
 	char code[CODE_LEN + 1];
 	char resume[RESUME_LEN + 1];
 	char customer[QH_ID_MAX + 1];
 	char customer_name[NAME_MAX_LEN + 1];
 	char agent_id[QH_ID_MAX + 1];
 	char host[NAME_MAX_LEN + 1];
-	int64_t waiting_since;		/* UTC seconds */
-	unsigned flags;			/* HELLO flags */
-	struct session *session;	/* open session, or NULL */
-	char consented[MAX_CONSENTED][QH_ID_MAX + 1];	/* this session's */
+	int64_t waiting_since;			      /* UTC seconds */
+	unsigned flags;				      /* HELLO flags */
+	struct session *session;		      /* open session, or NULL */
+	char consented[MAX_CONSENTED][QH_ID_MAX + 1]; /* this session's */
 	int nconsented;
-	uv_timer_t grace;		/* runs while the agent is away */
+	uv_timer_t grace; /* runs while the agent is away */
 	int closing;
 	LIST_HEAD(, relay) relays;
 	LIST_ENTRY(entry) link;
 };
 
-#define HELLO_UNATTENDED	0x1
-#define HELLO_YES		0x2
+#define HELLO_UNATTENDED 0x1
+#define HELLO_YES	 0x2
 
 /* A technician command in flight: a technician channel and an agent channel. */
 enum relay_state {
-	RELAY_CONSENT,		/* waiting for the customer's answer */
-	RELAY_OPENING,		/* agent channel opened, not confirmed */
-	RELAY_OPEN,		/* bytes flow */
-	RELAY_DONE,		/* both channels gone or going */
+	RELAY_CONSENT, /* waiting for the customer's answer */
+	RELAY_OPENING, /* agent channel opened, not confirmed */
+	RELAY_OPEN,    /* bytes flow */
+	RELAY_DONE,    /* both channels gone or going */
 };
 
 /* Server-wide helpers. */
@@ -127,8 +127,8 @@ void session_detach(struct session *s, struct relay *r);
 void session_agent_away(struct session *s);
 void session_agent_back(struct session *s);
 /* Closes and records the session (R4); summary gets a line for people. */
-int session_close(struct session *s, const char *reason, const char *note,
-    const char *by, char *summary, size_t summarylen);
+int session_close(struct session *s, const char *reason, const char *note, const char *by,
+    char *summary, size_t summarylen);
 int64_t session_id(const struct session *s);
 /* The session's audit rows: an attach interval (ended by session_event_end), a note. */
 int64_t session_event_attach(struct session *s, const char *login, const char *command);

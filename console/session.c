@@ -22,7 +22,7 @@
 #include "ledger.h"
 #include "serve.h"
 
-#define PERSIST_MS	10000	/* R13 asks for at least every 15 s */
+#define PERSIST_MS 10000 /* R13 asks for at least every 15 s */
 
 struct session {
 	struct server *srv;
@@ -31,7 +31,7 @@ struct session {
 	int attached;		/* technician commands running now */
 	int agent_up;		/* the agent is connected */
 	uint64_t billable_ms;	/* finished billable stretches */
-	uint64_t stretch_start;	/* monotonic ms the current stretch began, 0 if none */
+	uint64_t stretch_start; /* monotonic ms the current stretch began, 0 if none */
 	int64_t persisted_s;	/* billable seconds last written */
 	int64_t gap_event;	/* open agent_gap event row, 0 if none */
 	int64_t available;	/* R7: units available when it opened */
@@ -98,8 +98,10 @@ persist(struct session *s)
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(s->srv->db)) != 0)
 		return r;
-	if ((r = db_stmt(s->srv->db, "UPDATE sessions SET billable_seconds = ?1, "
-	    "persisted_at = ?2 WHERE id = ?3 AND closed_at IS NULL", &st)) != 0)
+	if ((r = db_stmt(s->srv->db,
+		 "UPDATE sessions SET billable_seconds = ?1, "
+		 "persisted_at = ?2 WHERE id = ?3 AND closed_at IS NULL",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, secs);
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
@@ -135,13 +137,18 @@ check_exhausted(struct session *s)
 		return;
 	s->warned = 1;
 	qh_info("session %" PRId64 ": running units (%" PRId64 ") reached the available "
-	    "balance (%" PRId64 ")", s->id, running, s->available);
+		"balance (%" PRId64 ")",
+	    s->id, running, s->available);
 	if (e->peer != NULL)
-		peer_notice(e->peer, "warning", "Your prepaid balance is used up (%" PRId64
-		    " units running); the session goes on and is billed in full.", running);
-	relay_notice_all(e, "the customer's available balance is used up (%" PRId64
+		peer_notice(e->peer, "warning",
+		    "Your prepaid balance is used up (%" PRId64
+		    " units running); the session goes on and is billed in full.",
+		    running);
+	relay_notice_all(e,
+	    "the customer's available balance is used up (%" PRId64
 	    " units running, %" PRId64 " were available); the session goes on and "
-	    "is billed in full", running, s->available);
+	    "is billed in full",
+	    running, s->available);
 }
 
 static void
@@ -175,9 +182,11 @@ event_add(struct session *s, const char *kind, const char *login, const char *co
 	int64_t id = 0;
 
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_stmt(s->srv->db, "INSERT INTO session_events (session_id, kind, login, "
-	    "command, started_at, ended_at, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	    &st) != 0)
+	if (db_stmt(s->srv->db,
+		"INSERT INTO session_events (session_id, kind, login, "
+		"command, started_at, ended_at, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		"?7)",
+		&st) != 0)
 		return 0;
 	sqlite3_bind_int64(st, 1, s->id);
 	sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
@@ -205,8 +214,10 @@ event_end(struct session *s, int64_t id, const char *detail)
 	if (id == 0)
 		return;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_stmt(s->srv->db, "UPDATE session_events SET ended_at = ?1, "
-	    "detail = coalesce(?3, detail) WHERE id = ?2 AND ended_at IS NULL", &st) != 0)
+	if (db_stmt(s->srv->db,
+		"UPDATE session_events SET ended_at = ?1, "
+		"detail = coalesce(?3, detail) WHERE id = ?2 AND ended_at IS NULL",
+		&st) != 0)
 		return;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
@@ -235,9 +246,11 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(srv->db)) != 0)
 		goto out;
-	if ((r = db_stmt(srv->db, "INSERT INTO sessions (customer_id, agent_id, code, "
-	    "kind, ticket_id, opened_at, persisted_at, overdraft_by, after_hours) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)", &st)) != 0)
+	if ((r = db_stmt(srv->db,
+		 "INSERT INTO sessions (customer_id, agent_id, code, "
+		 "kind, ticket_id, opened_at, persisted_at, overdraft_by, after_hours) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_int(st, 8, calendar_after_hours(&srv->conf, qh_clock_now()));
 	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
@@ -345,8 +358,8 @@ units_text(int64_t units, char *out, size_t len)
 {
 	int64_t a = units < 0 ? -units : units;
 
-	snprintf(out, len, "%" PRId64 " unit%s (%s%" PRId64 " h %02" PRId64 " min)", units,
-	    a == 1 ? "" : "s", units < 0 ? "-" : "", a / 4, (a % 4) * 15);
+	snprintf(out, len, "%" PRId64 " unit%s (%s%" PRId64 " h %02" PRId64 " min)",
+	    units, a == 1 ? "" : "s", units < 0 ? "-" : "", a / 4, (a % 4) * 15);
 }
 
 static void
@@ -387,9 +400,11 @@ session_record_close(sqlite3 *db, int64_t id, const char *reason, const char *no
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0)
 		return r;
-	if ((r = db_stmt(db, "UPDATE sessions SET closed_at = ?1, close_reason = ?2, "
-	    "billable_seconds = ?3, persisted_at = ?1, note = ?4 "
-	    "WHERE id = ?5 AND closed_at IS NULL", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "UPDATE sessions SET closed_at = ?1, close_reason = ?2, "
+		 "billable_seconds = ?3, persisted_at = ?1, note = ?4 "
+		 "WHERE id = ?5 AND closed_at IS NULL",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, reason, -1, SQLITE_STATIC);
@@ -402,8 +417,10 @@ session_record_close(sqlite3 *db, int64_t id, const char *reason, const char *no
 	}
 	db_done(st);
 	st = NULL;
-	if ((r = db_stmt(db, "UPDATE session_events SET ended_at = ?1 "
-	    "WHERE session_id = ?2 AND ended_at IS NULL", &st)) != 0)
+	if ((r = db_stmt(db,
+		 "UPDATE session_events SET ended_at = ?1 "
+		 "WHERE session_id = ?2 AND ended_at IS NULL",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, id);
@@ -445,22 +462,29 @@ session_close(struct session *s, const char *reason, const char *note, const cha
 	s->attached = 0;
 	meter_update(s);
 	ms = meter_ms(s);
-	secs = (int64_t)((ms + 999) / 1000);	/* every started second counts */
-	if ((r = session_record_close(s->srv->db, s->id, reason, note, secs, &debit)) != 0)
+	secs = (int64_t)((ms + 999) / 1000); /* every started second counts */
+	if ((r = session_record_close(s->srv->db, s->id, reason, note, secs, &debit)) !=
+	    0)
 		qh_error("session %" PRId64 ": close not recorded (%s); the next "
-		    "start closes it at its last persisted point", s->id, qh_strerror(r));
+			 "start closes it at its last persisted point",
+		    s->id, qh_strerror(r));
 	qh_clock_format_duration(secs, dur, sizeof(dur));
 	units_text(debit.balance_after, left, sizeof(left));
 	if (r != 0)
-		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
-		    "time %s; the debit could not be recorded yet", s->id, reason, dur);
+		snprintf(summary, summarylen,
+		    "session %" PRId64 " closed (%s): billable "
+		    "time %s; the debit could not be recorded yet",
+		    s->id, reason, dur);
 	else if (debit.installations < 0)
-		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
-		    "time %s, 1 installation debited", s->id, reason, dur);
+		snprintf(summary, summarylen,
+		    "session %" PRId64 " closed (%s): billable "
+		    "time %s, 1 installation debited",
+		    s->id, reason, dur);
 	else
-		snprintf(summary, summarylen, "session %" PRId64 " closed (%s): billable "
-		    "time %s, %" PRId64 " unit%s debited, balance %s", s->id, reason, dur,
-		    -debit.units, debit.units == -1 ? "" : "s", left);
+		snprintf(summary, summarylen,
+		    "session %" PRId64 " closed (%s): billable "
+		    "time %s, %" PRId64 " unit%s debited, balance %s",
+		    s->id, reason, dur, -debit.units, debit.units == -1 ? "" : "s", left);
 	if (r == 0 && (debit.crossed_threshold || debit.crossed_zero))
 		notify_kick(s->srv);
 	qh_info("%s", summary);
@@ -481,26 +505,33 @@ session_recover(struct server *srv)
 	int64_t ids[256];
 	int r, rc, n = 0, i, total = 0;
 
-	/* In batches, each in one transaction: close at the last persisted point, debit. */
+	/* In batches, each in one transaction: close at the last persisted point, debit.
+	 */
 	do {
 		if ((r = db_begin(db)) != 0)
 			return r;
 		n = 0;
-		if ((r = db_stmt(db, "SELECT id FROM sessions WHERE closed_at IS NULL "
-		    "ORDER BY id LIMIT 256", &st)) != 0)
+		if ((r = db_stmt(db,
+			 "SELECT id FROM sessions WHERE closed_at IS NULL "
+			 "ORDER BY id LIMIT 256",
+			 &st)) != 0)
 			goto out;
 		while (n < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW)
 			ids[n++] = sqlite3_column_int64(st, 0);
 		db_done(st);
 		st = NULL;
 		/* Nothing after the last persisted point is billed (R13). */
-		if ((r = db_exec(db, "UPDATE session_events SET ended_at = (SELECT "
-		    "persisted_at FROM sessions WHERE sessions.id = session_events.session_id) "
-		    "WHERE ended_at IS NULL")) != 0)
+		if ((r = db_exec(db,
+			 "UPDATE session_events SET ended_at = (SELECT "
+			 "persisted_at FROM sessions WHERE sessions.id = "
+			 "session_events.session_id) "
+			 "WHERE ended_at IS NULL")) != 0)
 			goto out;
 		for (i = 0; i < n; i++) {
-			if ((r = db_stmt(db, "UPDATE sessions SET closed_at = persisted_at, "
-			    "close_reason = 'crash_recovery' WHERE id = ?1", &st)) != 0)
+			if ((r = db_stmt(db,
+				 "UPDATE sessions SET closed_at = persisted_at, "
+				 "close_reason = 'crash_recovery' WHERE id = ?1",
+				 &st)) != 0)
 				goto out;
 			sqlite3_bind_int64(st, 1, ids[i]);
 			rc = sqlite3_step(st);
@@ -512,7 +543,7 @@ session_recover(struct server *srv)
 			}
 			r = ledger_post_session(db, ids[i], &debit);
 			if (r == QH_ERR_EXISTS)
-				r = 0;	/* debited already: never twice */
+				r = 0; /* debited already: never twice */
 			if (r != 0)
 				goto out;
 		}
@@ -521,7 +552,8 @@ session_recover(struct server *srv)
 		total += n;
 	} while (n == 256);
 	if (total > 0)
-		qh_info("closed and debited %d session(s) left open by the last run", total);
+		qh_info("closed and debited %d session(s) left open by the last run",
+		    total);
 	return 0;
 out:
 	db_done(st);

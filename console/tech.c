@@ -25,25 +25,25 @@
 #include "qh/pki.h"
 #include "tech.h"
 
-#define IN_CHUNK	16384		/* one read from standard input */
-#define IN_PENDING_MAX	(2 * IN_CHUNK)	/* filtered input not yet sent */
-#define REASON_MAX	256
-#define NSIGNALS	3
+#define IN_CHUNK       16384	      /* one read from standard input */
+#define IN_PENDING_MAX (2 * IN_CHUNK) /* filtered input not yet sent */
+#define REASON_MAX     256
+#define NSIGNALS       3
 
 enum tech_state {
-	TECH_NEW,		/* made by tech_new; tech_run not called yet */
-	TECH_RESOLVING,		/* looking up the console's name */
-	TECH_CONNECTING,	/* TCP connect and TLS handshake to one address */
-	TECH_OPENING,		/* REQUEST sent, waiting for the console's answer */
-	TECH_OPEN,		/* the channel carries the command */
-	TECH_DONE,		/* ending: status decided, handles closing */
+	TECH_NEW,	 /* made by tech_new; tech_run not called yet */
+	TECH_RESOLVING,	 /* looking up the console's name */
+	TECH_CONNECTING, /* TCP connect and TLS handshake to one address */
+	TECH_OPENING,	 /* REQUEST sent, waiting for the console's answer */
+	TECH_OPEN,	 /* the channel carries the command */
+	TECH_DONE,	 /* ending: status decided, handles closing */
 };
 
 enum in_kind {
-	IN_NONE,		/* no usable stdin: EOF at once */
-	IN_STREAM,		/* pipe or socket, read with uv_read_start */
-	IN_TTY,			/* terminal, read with uv_read_start */
-	IN_FILE,		/* regular file or device, read with uv_fs_read */
+	IN_NONE,   /* no usable stdin: EOF at once */
+	IN_STREAM, /* pipe or socket, read with uv_read_start */
+	IN_TTY,	   /* terminal, read with uv_read_start */
+	IN_FILE,   /* regular file or device, read with uv_fs_read */
 };
 
 struct tech {
@@ -52,54 +52,54 @@ struct tech {
 	const struct tech_ops *ops;
 	void *arg;
 	enum tech_state state;
-	int status;			/* exit status, final once TECH_DONE */
+	int status; /* exit status, final once TECH_DONE */
 
 	/* Who we are and where the console is. */
-	char path[PATH_MAX];		/* the bundle */
+	char path[PATH_MAX]; /* the bundle */
 	struct qh_bundle bundle;
 	struct qh_tls_ctx *ctx;
-	char host[256];			/* the console's name or address, for TLS */
-	char service[8];		/* its port, for getaddrinfo */
+	char host[256];	 /* the console's name or address, for TLS */
+	char service[8]; /* its port, for getaddrinfo */
 	int port;
 
 	/* Connecting: every address of the console in turn. */
 	uv_getaddrinfo_t gai;
 	int gai_busy;
-	struct addrinfo *addrs;		/* from uv_getaddrinfo, freed in tech_free */
-	struct addrinfo *next;		/* the next address to try */
-	struct addrinfo literal_ai;	/* a numeric address needs no lookup */
+	struct addrinfo *addrs;	    /* from uv_getaddrinfo, freed in tech_free */
+	struct addrinfo *next;	    /* the next address to try */
+	struct addrinfo literal_ai; /* a numeric address needs no lookup */
 	struct sockaddr_storage literal;
 	uv_connect_t creq;
 	uv_timer_t connect_timer;
-	int tcp_failed;			/* the last attempt failed before TLS */
-	char reason[REASON_MAX];	/* why the last attempt failed */
+	int tcp_failed;		 /* the last attempt failed before TLS */
+	char reason[REASON_MAX]; /* why the last attempt failed */
 
 	/* The connection and its one channel. */
-	struct qh_mux *mux;		/* NULL once its on_close ran */
-	struct qh_chan *ch;		/* NULL unless opening or open */
+	struct qh_mux *mux; /* NULL once its on_close ran */
+	struct qh_chan *ch; /* NULL unless opening or open */
 	const struct qh_buf *req;
-	int chan_error;			/* the console sent MSG ERROR on the channel */
-	int chan_ended;			/* the console closed the channel */
-	uv_timer_t ender;		/* ends the command once the channel closed */
+	int chan_error;	  /* the console sent MSG ERROR on the channel */
+	int chan_ended;	  /* the console closed the channel */
+	uv_timer_t ender; /* ends the command once the channel closed */
 	uv_signal_t sig[NSIGNALS];
-	int handles_open;		/* connect_timer, ender and sig initialised */
+	int handles_open; /* connect_timer, ender and sig initialised */
 
 	/* Standard input. */
 	enum in_kind in_kind;
-	int in_wanted;			/* tech_stdin_open was called */
-	int in_fd_flags;		/* fd 0's flags before libuv, or -1 */
+	int in_wanted;	 /* tech_stdin_open was called */
+	int in_fd_flags; /* fd 0's flags before libuv, or -1 */
 	uv_pipe_t in_pipe;
 	uv_tty_t in_tty;
 	uv_fs_t in_req;
-	int in_open;			/* in_pipe or in_tty initialised */
-	int in_reading;			/* uv_read_start is in force */
-	int in_fs_busy;			/* a uv_fs_read is in flight */
-	int in_eof;			/* stdin ended */
-	int in_flushed;			/* the filter saw the end */
-	int in_stopped;			/* nothing more is read or sent */
-	int raw;			/* in_tty is in raw mode */
+	int in_open;	/* in_pipe or in_tty initialised */
+	int in_reading; /* uv_read_start is in force */
+	int in_fs_busy; /* a uv_fs_read is in flight */
+	int in_eof;	/* stdin ended */
+	int in_flushed; /* the filter saw the end */
+	int in_stopped; /* nothing more is read or sent */
+	int raw;	/* in_tty is in raw mode */
 	uint8_t in_raw[IN_CHUNK];
-	struct qh_buf in_pending;	/* filtered, not yet taken by the channel */
+	struct qh_buf in_pending; /* filtered, not yet taken by the channel */
 
 	/*
 	 * Standard output: through libuv for a pipe or tty, so that a reader
@@ -107,18 +107,18 @@ struct tech {
 	 * writes for a file. Bytes are credited back to the console only once
 	 * written, so at most one window is ever buffered here.
 	 */
-	int out_async;			/* written through out_s */
-	int out_open;			/* out_pipe or out_tty initialised */
-	int out_fd_flags;		/* fd 1's flags before libuv, or -1 */
+	int out_async;	  /* written through out_s */
+	int out_open;	  /* out_pipe or out_tty initialised */
+	int out_fd_flags; /* fd 1's flags before libuv, or -1 */
 	uv_pipe_t out_pipe;
 	uv_tty_t out_tty;
 	uv_stream_t *out_s;
 	uv_write_t out_wreq;
-	struct qh_buf out_buf[2];	/* [out_cur] collects, the other is written */
+	struct qh_buf out_buf[2]; /* [out_cur] collects, the other is written */
 	int out_cur;
-	int out_busy;			/* a write is in flight */
-	int out_broken;			/* the reader went away: output is dropped */
-	int err_broken;			/* the same for stderr */
+	int out_busy;	/* a write is in flight */
+	int out_broken; /* the reader went away: output is dropped */
+	int err_broken; /* the same for stderr */
 };
 
 static const int caught_signals[NSIGNALS] = { SIGINT, SIGTERM, SIGHUP };
@@ -262,7 +262,7 @@ bundle_path(const struct qh_cli *c, char *out, size_t len, int *dflt)
 			home = pw->pw_dir;
 		}
 		if ((size_t)snprintf(out, len, "%s/.config/quarterhour/tech.conf",
-		    home) >= len)
+			home) >= len)
 			return QH_ERR_TOO_LARGE;
 		return 0;
 	}
@@ -290,8 +290,10 @@ bundle_check(const char *path, char *why, size_t len)
 		return QH_ERR_FORMAT;
 	}
 	if ((st.st_mode & 077) != 0) {
-		snprintf(why, len, "mode %04o lets group or others read its private key; "
-		    "chmod 600 it", (unsigned)(st.st_mode & 07777));
+		snprintf(why, len,
+		    "mode %04o lets group or others read its private key; "
+		    "chmod 600 it",
+		    (unsigned)(st.st_mode & 07777));
 		return QH_ERR_PERM;
 	}
 	return 0;
@@ -347,14 +349,15 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 	qh_buf_init(&t->out_buf[1], QH_MUX_WINDOW);
 
 	if (bundle_path(c, t->path, sizeof(t->path), &dflt) != 0) {
-		tech_say(NULL, "cannot find the technician bundle; give --tech FILE "
+		tech_say(NULL,
+		    "cannot find the technician bundle; give --tech FILE "
 		    "or set QH_TECH");
 		goto fail;
 	}
 	if ((r = bundle_check(t->path, why, sizeof(why))) != 0) {
 		tech_say(NULL, "cannot load the technician bundle %s: %s%s", t->path, why,
-		    dflt && r == QH_ERR_NOT_FOUND ?
-		    " (give --tech FILE or set QH_TECH)" : "");
+		    dflt && r == QH_ERR_NOT_FOUND ? " (give --tech FILE or set QH_TECH)"
+						  : "");
 		goto fail;
 	}
 	if ((r = qh_bundle_load(t->path, &t->bundle)) != 0) {
@@ -362,15 +365,15 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 		    qh_strerror(r));
 		goto fail;
 	}
-	if (qh_split_hostport(t->bundle.console, t->host, sizeof(t->host),
-	    &t->port) != 0) {
+	if (qh_split_hostport(t->bundle.console, t->host, sizeof(t->host), &t->port) !=
+	    0) {
 		tech_say(NULL, "%s: bad console address '%s'", t->path,
 		    t->bundle.console);
 		goto fail;
 	}
 	snprintf(t->service, sizeof(t->service), "%d", t->port);
 	if ((r = qh_tls_ctx_client(&t->ctx, t->bundle.cert, t->bundle.key,
-	    t->bundle.ca)) != 0) {
+		 t->bundle.ca)) != 0) {
 		tech_say(NULL, "cannot use the technician bundle %s: %s", t->path,
 		    qh_strerror(r));
 		goto fail;
@@ -461,7 +464,7 @@ out_open(struct tech *t)
 		t->out_s = (uv_stream_t *)&t->out_pipe;
 		break;
 	default:
-		return;	/* a file, /dev/null or nothing: blocking writes */
+		return; /* a file, /dev/null or nothing: blocking writes */
 	}
 	t->out_s->data = t;
 	t->out_open = 1;
@@ -605,7 +608,7 @@ tech_stdin_open(struct tech *t)
 		t->in_kind = IN_FILE;
 		break;
 	default:
-		t->in_kind = IN_NONE;	/* closed, or nothing we can read */
+		t->in_kind = IN_NONE; /* closed, or nothing we can read */
 		break;
 	}
 	return 0;
@@ -717,8 +720,9 @@ input_resume(struct tech *t)
 	case IN_TTY:
 		if (t->in_reading)
 			break;
-		r = uv_read_start(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty :
-		    (uv_stream_t *)&t->in_pipe, input_alloc, input_read);
+		r = uv_read_start(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty
+						       : (uv_stream_t *)&t->in_pipe,
+		    input_alloc, input_read);
 		if (r != 0) {
 			qh_debug("stdin: %s", uv_strerror(r));
 			t->in_eof = 1;
@@ -731,7 +735,7 @@ input_resume(struct tech *t)
 		b = uv_buf_init((char *)t->in_raw, sizeof(t->in_raw));
 		t->in_req.data = t;
 		if ((r = uv_fs_read(&t->loop, &t->in_req, STDIN_FILENO, &b, 1, -1,
-		    input_fs_read)) != 0) {
+			 input_fs_read)) != 0) {
 			qh_debug("stdin: %s", uv_strerror(r));
 			t->in_eof = 1;
 		} else
@@ -746,8 +750,8 @@ input_pause(struct tech *t)
 {
 	if (!t->in_reading)
 		return;
-	uv_read_stop(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty :
-	    (uv_stream_t *)&t->in_pipe);
+	uv_read_stop(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty
+					  : (uv_stream_t *)&t->in_pipe);
 	t->in_reading = 0;
 }
 
@@ -789,11 +793,11 @@ input_pump(struct tech *t)
 		if (qh_buf_len(&t->in_pending) > 0) {
 			n = input_write(t);
 			if (n < 0) {
-				input_stop(t);	/* the channel takes no more data */
+				input_stop(t); /* the channel takes no more data */
 				return;
 			}
 			if (n == 0) {
-				input_pause(t);	/* window full: on_writable resumes */
+				input_pause(t); /* window full: on_writable resumes */
 				return;
 			}
 			(void)qh_buf_consume(&t->in_pending, (size_t)n);
@@ -822,7 +826,7 @@ input_pump(struct tech *t)
 void
 tech_input_resume(struct tech *t)
 {
-	if (t->in_wanted)	/* no stdin opened: nothing to resume, no EOF to send */
+	if (t->in_wanted) /* no stdin opened: nothing to resume, no EOF to send */
 		input_pump(t);
 }
 
@@ -847,8 +851,9 @@ input_close(struct tech *t)
 	restore_tty(t);
 	if (t->in_open) {
 		t->in_open = 0;
-		uv_close(t->in_kind == IN_TTY ? (uv_handle_t *)&t->in_tty :
-		    (uv_handle_t *)&t->in_pipe, NULL);
+		uv_close(t->in_kind == IN_TTY ? (uv_handle_t *)&t->in_tty
+					      : (uv_handle_t *)&t->in_pipe,
+		    NULL);
 	}
 }
 
@@ -883,7 +888,7 @@ tech_finish(struct tech *t, int status)
 	}
 	if (t->mux != NULL)
 		qh_mux_close(t->mux, 0, NULL);
-	out_maybe_close(t);	/* or after the last write */
+	out_maybe_close(t); /* or after the last write */
 }
 
 /* The channel ended without an error message: the command says how it went. */
@@ -893,11 +898,11 @@ end_normally(struct tech *t)
 	int status = QH_EXIT_OK;
 
 	if (t->chan_error)
-		status = QH_EXIT_FAIL;	/* its text is out already */
+		status = QH_EXIT_FAIL; /* its text is out already */
 	else if (t->ops->on_end != NULL)
 		status = t->ops->on_end(t);
 	if (status == TECH_PENDING)
-		return;		/* the command calls tech_finish itself */
+		return; /* the command calls tech_finish itself */
 	tech_finish(t, status);
 }
 
@@ -933,11 +938,11 @@ chan_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (t->state != TECH_OPENING)
 		return;
 	if (err != 0) {
-		t->ch = NULL;	/* the mux frees it */
+		t->ch = NULL; /* the mux frees it */
 		if (m != NULL)
 			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		tech_say(t, "%s", text != NULL ? text :
-		    "the console refused the request");
+		tech_say(t, "%s",
+		    text != NULL ? text : "the console refused the request");
 		free(text);
 		tech_finish(t, QH_EXIT_FAIL);
 		return;
@@ -984,7 +989,7 @@ chan_msg(struct qh_chan *ch, const struct qh_msg *m)
 			tech_say(t, "%s", text);
 		free(text);
 		if (m->type == QH_MSG_ERROR)
-			t->chan_error = 1;	/* exit 1 once the channel ends */
+			t->chan_error = 1; /* exit 1 once the channel ends */
 		break;
 	default:
 		if (t->ops->on_msg != NULL)
@@ -1085,7 +1090,8 @@ tech_escape_init(struct tech_escape *e)
 }
 
 int
-tech_escape_filter(struct tech_escape *e, const uint8_t *p, size_t len, struct qh_buf *out)
+tech_escape_filter(struct tech_escape *e, const uint8_t *p, size_t len,
+    struct qh_buf *out)
 {
 	size_t i;
 	uint8_t c;
@@ -1152,8 +1158,8 @@ mux_control(struct qh_mux *mux, const struct qh_msg *m)
 	switch (m->type) {
 	case QH_MSG_ERROR:
 		/* A refusal of us as a whole (a revoked technician, say). */
-		tech_say(t, "%s", text != NULL ? text :
-		    "the console refused the connection");
+		tech_say(t, "%s",
+		    text != NULL ? text : "the console refused the connection");
 		tech_finish(t, QH_EXIT_FAIL);
 		break;
 	case QH_MSG_NOTICE:
@@ -1194,7 +1200,7 @@ mux_closed(struct qh_mux *mux, int err)
 	struct tech *t = qh_mux_arg(mux);
 
 	t->mux = NULL;
-	t->ch = NULL;	/* freed with the connection */
+	t->ch = NULL; /* freed with the connection */
 	switch (t->state) {
 	case TECH_CONNECTING:
 		if (t->tcp_failed && t->next != NULL) {
@@ -1287,8 +1293,8 @@ connect_next(struct tech *t)
 	}
 	qh_mux_set_keepalive(t->mux, TECH_KEEPALIVE_MS, TECH_DEAD_MS);
 	t->creq.data = t;
-	if ((r = uv_tcp_connect(&t->creq, qh_mux_tcp(t->mux), ai->ai_addr,
-	    on_connect)) != 0) {
+	if ((r = uv_tcp_connect(&t->creq, qh_mux_tcp(t->mux), ai->ai_addr, on_connect)) !=
+	    0) {
 		t->tcp_failed = 1;
 		snprintf(t->reason, sizeof(t->reason), "%s", uv_strerror(r));
 		qh_mux_close(t->mux, qh_err_from_uv(r), NULL);
@@ -1353,7 +1359,7 @@ tech_run(struct tech *t, const struct qh_buf *req)
 	int i, r;
 
 	if (t->state != TECH_NEW)
-		return QH_EXIT_FAIL;	/* one run per tech_new */
+		return QH_EXIT_FAIL; /* one run per tech_new */
 	t->req = req;
 	uv_timer_init(&t->loop, &t->connect_timer);
 	t->connect_timer.data = t;
@@ -1382,7 +1388,7 @@ tech_run(struct tech *t, const struct qh_buf *req)
 		t->state = TECH_RESOLVING;
 		t->gai.data = t;
 		if ((r = uv_getaddrinfo(&t->loop, &t->gai, on_resolved, t->host,
-		    t->service, &hints)) != 0) {
+			 t->service, &hints)) != 0) {
 			tech_say(t, "cannot reach the console at %s: %s",
 			    t->bundle.console, uv_strerror(r));
 			tech_finish(t, QH_EXIT_FAIL);

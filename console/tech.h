@@ -24,14 +24,14 @@
 #include "qh/cli.h"
 #include "qh/wire.h"
 
-#define TECH_CODE_LEN		6	/* session codes: "482913" */
-#define TECH_KEEPALIVE_MS	15000	/* ping after this much silence */
-#define TECH_DEAD_MS		45000	/* give up after this much */
-#define TECH_CONNECT_MS		10000	/* TCP connect, per address */
+#define TECH_CODE_LEN	  6	/* session codes: "482913" */
+#define TECH_KEEPALIVE_MS 15000 /* ping after this much silence */
+#define TECH_DEAD_MS	  45000 /* give up after this much */
+#define TECH_CONNECT_MS	  10000 /* TCP connect, per address */
 
 /* Flags of a REQUEST (QH_K_FLAGS). */
-#define TECH_FLAG_OVERDRAFT	0x1	/* --allow-overdraft (R7) */
-#define TECH_FLAG_HUMAN		0x2	/* queue: a text table instead of JSON */
+#define TECH_FLAG_OVERDRAFT 0x1 /* --allow-overdraft (R7) */
+#define TECH_FLAG_HUMAN	    0x2 /* queue: a text table instead of JSON */
 
 struct tech;
 struct qh_chan;
@@ -63,8 +63,8 @@ struct tech_ops {
 	 * NULL at the end of input, to flush what the filter held back. May
 	 * call tech_finish(). NULL sends the input as it is.
 	 */
-	void (*on_input)(struct tech *t, const uint8_t *p, size_t len,
-	    struct qh_buf *out);
+	void (
+	    *on_input)(struct tech *t, const uint8_t *p, size_t len, struct qh_buf *out);
 	/*
 	 * Bytes on the channel, for a command that does not want them on
 	 * stdout (DATA) and stderr (EXTDATA): p is valid during the call
@@ -91,15 +91,15 @@ struct tech_ops {
  * calls tech_finish() itself later (ssh, whose client thread still winds
  * down). on_end may be called once more while the command is pending.
  */
-#define TECH_PENDING	(-1)
+#define TECH_PENDING (-1)
 
 /*
  * ssh's escapes at the start of a line, for commands with a terminal: "~."
  * detaches, "~~" sends one "~", a "~" before anything else goes with it.
  */
 struct tech_escape {
-	int line_start;		/* the next byte starts a line */
-	int tilde;		/* a "~" at a line start is held back */
+	int line_start; /* the next byte starts a line */
+	int tilde;	/* a "~" at a line start is held back */
 };
 
 /*
@@ -108,8 +108,8 @@ struct tech_escape {
  * On failure prints one line naming the file and the reason and returns
  * QH_EXIT_FAIL; on success returns 0 and *tp owns the new state.
  */
-int tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg,
-    struct tech **tp);
+int
+tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct tech **tp);
 
 /* Frees what tech_new made, after tech_run (or instead of it). NULL is fine. */
 void tech_free(struct tech *t);

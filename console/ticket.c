@@ -37,44 +37,44 @@
 #include "serve.h"
 #include "ticket.h"
 
-#define TMP_NAME_LEN	32	/* hex characters of a temporary file's name */
-#define UPLOADS_MAX	16	/* uploads in progress at once, all agents */
-#define UPLOADS_PER_AGENT 2	/* ... and from one PC */
-#define UPLOAD_IDLE_MS	(120 * 1000)	/* an upload this long without a frame ends */
+#define TMP_NAME_LEN	  32	       /* hex characters of a temporary file's name */
+#define UPLOADS_MAX	  16	       /* uploads in progress at once, all agents */
+#define UPLOADS_PER_AGENT 2	       /* ... and from one PC */
+#define UPLOAD_IDLE_MS	  (120 * 1000) /* an upload this long without a frame ends */
 
 enum upload_state {
-	UP_META,	/* collecting metadata until the agent's TICKET_GO */
-	UP_DATA,	/* receiving attachments until MSG EXIT */
-	UP_STORE,	/* the thread pool syncs and moves the files */
-	UP_DONE,	/* answered or failed; being freed */
+	UP_META,  /* collecting metadata until the agent's TICKET_GO */
+	UP_DATA,  /* receiving attachments until MSG EXIT */
+	UP_STORE, /* the thread pool syncs and moves the files */
+	UP_DONE,  /* answered or failed; being freed */
 };
 
 struct upload {
 	struct server *srv;
-	struct qh_chan *ch;		/* NULL once the channel is gone */
+	struct qh_chan *ch; /* NULL once the channel is gone */
 	enum upload_state state;
-	char who[2 * QH_ID_MAX + 16];	/* "agent X of Y", for logs */
+	char who[2 * QH_ID_MAX + 16]; /* "agent X of Y", for logs */
 	char customer[QH_ID_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	struct qh_ticket t;
-	char tmp[QH_TICKET_FILES_MAX][TMP_NAME_LEN + 1];	/* "" when none */
-	int cur;			/* the attachment DATA goes to */
-	uint64_t cur_got;		/* its bytes so far */
-	uint64_t got;			/* all bytes so far */
-	int fd;				/* cur's temporary file, or -1 */
+	char tmp[QH_TICKET_FILES_MAX][TMP_NAME_LEN + 1]; /* "" when none */
+	int cur;					 /* the attachment DATA goes to */
+	uint64_t cur_got;				 /* its bytes so far */
+	uint64_t got;					 /* all bytes so far */
+	int fd;						 /* cur's temporary file, or -1 */
 	EVP_MD_CTX *md;
 	uv_work_t work;
-	int store_err;			/* set by the thread-pool job */
-	int gone;			/* the channel closed during UP_STORE */
-	uv_timer_t idle;		/* UPLOAD_IDLE_MS without a frame */
-	int timer_on;			/* idle is initialised: free in its close callback */
-	int listed;			/* on the uploads list */
+	int store_err;	 /* set by the thread-pool job */
+	int gone;	 /* the channel closed during UP_STORE */
+	uv_timer_t idle; /* UPLOAD_IDLE_MS without a frame */
+	int timer_on;	 /* idle is initialised: free in its close callback */
+	int listed;	 /* on the uploads list */
 	LIST_ENTRY(upload) link;
 };
 
 static const struct qh_chan_ops upload_ops;
 static const struct qh_chan_ops answered_ops = { 0 };
-static LIST_HEAD(, upload) uploads = LIST_HEAD_INITIALIZER(uploads);	/* in progress */
+static LIST_HEAD(, upload) uploads = LIST_HEAD_INITIALIZER(uploads); /* in progress */
 
 /* Policy. */
 
@@ -101,7 +101,8 @@ ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
 
 	for (i = 0; i < t->nslots; i++) {
 		if (t->slots[i].utc < now) {
-			snprintf(why, whylen, "the proposed appointment %s lies in the past",
+			snprintf(why, whylen,
+			    "the proposed appointment %s lies in the past",
 			    t->slots[i].when);
 			return QH_ERR_REFUSED;
 		}
@@ -111,12 +112,14 @@ ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
 	if (strcmp(t->kind, "installation") != 0)
 		return 0;
 	if (t->nslots == 0) {
-		snprintf(why, whylen, "installation tickets need at least one proposed "
+		snprintf(why, whylen,
+		    "installation tickets need at least one proposed "
 		    "appointment (--propose YYYY-MM-DDTHH:MM)");
 		return QH_ERR_REFUSED;
 	}
 	if (outside && t->nslots < 2) {
-		snprintf(why, whylen, "installations outside business hours need at least "
+		snprintf(why, whylen,
+		    "installations outside business hours need at least "
 		    "two proposed appointments");
 		return QH_ERR_REFUSED;
 	}
@@ -143,7 +146,8 @@ ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len)
 {
 	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
 		return QH_ERR_ARG;
-	if ((size_t)snprintf(out, len, "%s/attachments/%.2s/%s", state_dir, hex, hex) >= len)
+	if ((size_t)snprintf(out, len, "%s/attachments/%.2s/%s", state_dir, hex, hex) >=
+	    len)
 		return QH_ERR_TOO_LARGE;
 	return 0;
 }
@@ -207,7 +211,8 @@ purge_stale(const char *state_dir)
 		    de->d_name[TMP_NAME_LEN] != '\0')
 			continue;
 		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
-		    sizeof(path) && unlink(path) == 0)
+			sizeof(path) &&
+		    unlink(path) == 0)
 			qh_info("removed a stale temporary attachment %s", de->d_name);
 	}
 	closedir(d);
@@ -261,7 +266,8 @@ upload_free(struct upload *u)
 		free(u);
 }
 
-/* Sends ERROR{code, text} (the agent prints text), closes the channel, drops everything. */
+/* Sends ERROR{code, text} (the agent prints text), closes the channel, drops everything.
+ */
 static void
 upload_fail(struct upload *u, const char *code, const char *text)
 {
@@ -284,7 +290,8 @@ send_ok(struct qh_chan *ch, int64_t id, int64_t due, int64_t deadline, uint32_t 
 	if (qh_msg_begin(&b, QH_MSG_TICKET_OK) == 0 &&
 	    qh_msg_put_u64(&b, QH_K_ID, (uint64_t)id) == 0 &&
 	    qh_msg_put_u64(&b, QH_K_DUE, (uint64_t)due) == 0 &&
-	    (deadline == 0 || qh_msg_put_u64(&b, QH_K_DEADLINE, (uint64_t)deadline) == 0) &&
+	    (deadline == 0 ||
+		qh_msg_put_u64(&b, QH_K_DEADLINE, (uint64_t)deadline) == 0) &&
 	    qh_msg_put_u32(&b, QH_K_FLAGS, flags) == 0)
 		(void)qh_chan_send_msg(ch, &b);
 	qh_buf_release(&b);
@@ -306,15 +313,18 @@ find_by_key(sqlite3 *db, const char *key, int64_t *id, char *agent, size_t agent
 	const char *s;
 	int r = 0, rc;
 
-	if (db_prepare(db, "SELECT id, agent_id, due_at, deadline_at FROM tickets "
-	    "WHERE idem_key = ?1", &st) != 0)
+	if (db_prepare(db,
+		"SELECT id, agent_id, due_at, deadline_at FROM tickets "
+		"WHERE idem_key = ?1",
+		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*id = sqlite3_column_int64(st, 0);
 		snprintf(agent, agentlen, "%s", (const char *)sqlite3_column_text(st, 1));
 		*due = *deadline = 0;
-		if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 2), due) != 0)
+		if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 2), due) !=
+		    0)
 			*due = 0;
 		if ((s = (const char *)sqlite3_column_text(st, 3)) != NULL &&
 		    qh_clock_parse_utc(s, deadline) != 0)
@@ -357,7 +367,7 @@ commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = find_by_key(db, key, id, agent, sizeof(agent), due, deadline)) != 0)
-		goto out;	/* 1: filed meanwhile */
+		goto out; /* 1: filed meanwhile */
 	if ((r = db_prepare(db, "SELECT plan FROM customers WHERE id = ?1", &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
@@ -374,9 +384,12 @@ commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
 	qh_clock_format_utc(*due, due_s, sizeof(due_s));
 	qh_clock_format_utc(*deadline, dl_s, sizeof(dl_s));
 
-	if ((r = db_prepare(db, "INSERT INTO tickets (customer_id, agent_id, kind, plan, "
-	    "subject, steps, environment, created_at, due_at, deadline_at, idem_key) "
-	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st)) != 0)
+	if ((r = db_prepare(db,
+		 "INSERT INTO tickets (customer_id, agent_id, kind, plan, "
+		 "subject, steps, environment, created_at, due_at, deadline_at, "
+		 "idem_key) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, u->agent_id, -1, SQLITE_STATIC);
@@ -403,8 +416,10 @@ commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
 	*id = sqlite3_last_insert_rowid(db);
 
 	for (i = 0; i < u->t.nfiles; i++) {
-		if ((r = db_prepare(db, "INSERT INTO ticket_attachments (ticket_id, seq, "
-		    "name, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)", &st)) != 0)
+		if ((r = db_prepare(db,
+			 "INSERT INTO ticket_attachments (ticket_id, seq, "
+			 "name, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
+			 &st)) != 0)
 			goto out;
 		ticket_hex(u->t.files[i].hash, hex);
 		sqlite3_bind_int64(st, 1, *id);
@@ -418,9 +433,11 @@ commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
 			goto out;
 	}
 	for (i = 0; i < u->t.nslots; i++) {
-		if ((r = db_prepare(db, "INSERT INTO ticket_proposals (ticket_id, slot, "
-		    "local_time, utc_offset, starts_at, after_hours) "
-		    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st)) != 0)
+		if ((r = db_prepare(db,
+			 "INSERT INTO ticket_proposals (ticket_id, slot, "
+			 "local_time, utc_offset, starts_at, after_hours) "
+			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+			 &st)) != 0)
 			goto out;
 		qh_clock_format_utc(u->t.slots[i].utc, at, sizeof(at));
 		sqlite3_bind_int64(st, 1, *id);
@@ -475,7 +492,7 @@ store_work(uv_work_t *w)
 		if (tmp_path(u->srv->state_dir, u->tmp[i], tmp, sizeof(tmp)) != 0 ||
 		    ticket_store_path(u->srv->state_dir, hex, dst, sizeof(dst)) != 0 ||
 		    (size_t)snprintf(dir, sizeof(dir), "%s/attachments/%.2s",
-		    u->srv->state_dir, hex) >= sizeof(dir)) {
+			u->srv->state_dir, hex) >= sizeof(dir)) {
 			u->store_err = ENAMETOOLONG;
 			return;
 		}
@@ -510,14 +527,16 @@ store_done(uv_work_t *w, int status)
 	if (status != 0 || u->store_err != 0) {
 		qh_error("%s: cannot store the attachments: %s", u->who,
 		    status != 0 ? uv_strerror(status) : strerror(u->store_err));
-		upload_fail(u, "storage", "the console could not store the attachments; "
+		upload_fail(u, "storage",
+		    "the console could not store the attachments; "
 		    "nothing was filed, try again later");
 		return;
 	}
 	/* The data is complete: the ticket is filed even if the agent left. */
 	r = commit_ticket(u, &id, &due, &deadline);
 	if (r < 0) {
-		upload_fail(u, "internal", "the ticket could not be recorded; see the "
+		upload_fail(u, "internal",
+		    "the ticket could not be recorded; see the "
 		    "console's log");
 		return;
 	}
@@ -613,8 +632,10 @@ close_attachment(struct upload *u)
 	close(u->fd);
 	u->fd = -1;
 	if (memcmp(md, f->hash, 32) != 0) {
-		snprintf(text, sizeof(text), "attachment %s arrived with a different SHA-256 "
-		    "than announced; nothing was filed", f->name);
+		snprintf(text, sizeof(text),
+		    "attachment %s arrived with a different SHA-256 "
+		    "than announced; nothing was filed",
+		    f->name);
 		upload_fail(u, "hash", text);
 		return QH_ERR_FORMAT;
 	}
@@ -628,7 +649,8 @@ advance(struct upload *u)
 {
 	while (u->cur < u->t.nfiles && u->t.files[u->cur].size == 0) {
 		if (open_tmp(u) != 0) {
-			upload_fail(u, "storage", "the console could not store the "
+			upload_fail(u, "storage",
+			    "the console could not store the "
 			    "attachments; nothing was filed, try again later");
 			return QH_ERR_SYSTEM;
 		}
@@ -649,12 +671,14 @@ meta_done(struct upload *u)
 		upload_fail(u, "ticket", u->t.why);
 		return;
 	}
-	if (ticket_check_slots(&u->srv->conf, &u->t, qh_clock_now(), why, sizeof(why)) != 0) {
+	if (ticket_check_slots(&u->srv->conf, &u->t, qh_clock_now(), why, sizeof(why)) !=
+	    0) {
 		upload_fail(u, "rule", why);
 		return;
 	}
 	if (store_dirs(u->srv->state_dir) != 0) {
-		upload_fail(u, "storage", "the console could not store the attachments; "
+		upload_fail(u, "storage",
+		    "the console could not store the attachments; "
 		    "nothing was filed, try again later");
 		return;
 	}
@@ -675,7 +699,8 @@ data_done(struct upload *u)
 	int r;
 
 	if (u->cur != u->t.nfiles || u->got != u->t.total) {
-		upload_fail(u, "incomplete", "the upload ended before all attachments "
+		upload_fail(u, "incomplete",
+		    "the upload ended before all attachments "
 		    "arrived; nothing was filed");
 		return;
 	}
@@ -706,10 +731,11 @@ upload_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 		if (m->type == QH_MSG_EXIT)
 			data_done(u);
 		else
-			upload_fail(u, "protocol", "unexpected message during the upload");
+			upload_fail(u, "protocol",
+			    "unexpected message during the upload");
 		return;
 	default:
-		return;		/* after EXIT: nothing more counts */
+		return; /* after EXIT: nothing more counts */
 	}
 }
 
@@ -722,12 +748,13 @@ upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	uint64_t left;
 
 	if (u->state == UP_STORE) {
-		qh_chan_consume(ch, len);	/* past EXIT: dropped, the files are busy */
+		qh_chan_consume(ch, len); /* past EXIT: dropped, the files are busy */
 		return;
 	}
 	upload_touch(u);
 	if (u->state != UP_DATA || ext) {
-		upload_fail(u, "protocol", "attachment data before the console asked "
+		upload_fail(u, "protocol",
+		    "attachment data before the console asked "
 		    "for it");
 		return;
 	}
@@ -737,7 +764,8 @@ upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 			return;
 		}
 		if (u->fd == -1 && open_tmp(u) != 0) {
-			upload_fail(u, "storage", "the console could not store the "
+			upload_fail(u, "storage",
+			    "the console could not store the "
 			    "attachments; nothing was filed, try again later");
 			return;
 		}
@@ -749,11 +777,16 @@ upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		}
 		/* Page-cache writes of at most one frame; the sync is on the pool. */
 		if (write_all(u->fd, p, n) != 0) {
-			qh_error("%s: writing an attachment: %s", u->who, strerror(errno));
-			upload_fail(u, "storage", errno == ENOSPC ? "the console has no "
-			    "room for the attachments; nothing was filed" : "the console "
-			    "could not store the attachments; nothing was filed, try "
-			    "again later");
+			qh_error("%s: writing an attachment: %s", u->who,
+			    strerror(errno));
+			upload_fail(u, "storage",
+			    errno == ENOSPC
+				? "the console has no "
+				  "room for the attachments; nothing was filed"
+				: "the console "
+				  "could not store the attachments; nothing was filed, "
+				  "try "
+				  "again later");
 			return;
 		}
 		u->cur_got += n;
@@ -774,7 +807,8 @@ upload_on_eof(struct qh_chan *ch)
 	struct upload *u = qh_chan_arg(ch);
 
 	if (u->state == UP_META || u->state == UP_DATA)
-		upload_fail(u, "incomplete", "the upload ended before all attachments "
+		upload_fail(u, "incomplete",
+		    "the upload ended before all attachments "
 		    "arrived; nothing was filed");
 }
 
@@ -786,11 +820,12 @@ upload_on_close(struct qh_chan *ch)
 
 	u->ch = NULL;
 	if (u->state == UP_STORE) {
-		u->gone = 1;	/* store_done finishes and frees */
+		u->gone = 1; /* store_done finishes and frees */
 		return;
 	}
 	qh_info("%s: ticket upload cut off after %" PRIu64 " of %" PRIu64 " bytes; "
-	    "nothing was filed", u->who, u->got, u->t.total);
+		"nothing was filed",
+	    u->who, u->got, u->t.total);
 	u->state = UP_DONE;
 	upload_free(u);
 }
@@ -837,13 +872,15 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 	ticket_hex(u->t.key, key);
 	r = find_by_key(p->srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
 	if (r < 0) {
-		qh_chan_refuse(ch, "internal", "the console's database failed; see its log");
+		qh_chan_refuse(ch, "internal",
+		    "the console's database failed; see its log");
 		goto fail;
 	}
 	if (r == 1 && strcmp(agent, u->agent_id) != 0) {
-		qh_warn("%s: ticket key of ticket %" PRId64 " belongs to agent %s", u->who,
-		    id, agent);
-		qh_chan_refuse(ch, "conflict", "this ticket conflicts with one filed by "
+		qh_warn("%s: ticket key of ticket %" PRId64 " belongs to agent %s",
+		    u->who, id, agent);
+		qh_chan_refuse(ch, "conflict",
+		    "this ticket conflicts with one filed by "
 		    "another PC");
 		goto fail;
 	}
@@ -854,16 +891,21 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 		send_ok(ch, id, due, deadline, QH_TICKET_OK_EXISTED);
 		goto fail;
 	}
-	LIST_FOREACH(o, &uploads, link) {
+	LIST_FOREACH(o, &uploads, link)
+	{
 		n++;
 		mine += strcmp(o->agent_id, u->agent_id) == 0;
 	}
 	if (n >= UPLOADS_MAX || mine >= UPLOADS_PER_AGENT) {
-		qh_warn("%s: ticket refused: %d uploads in progress, %d of them this PC's",
+		qh_warn("%s: ticket refused: %d uploads in progress, %d of them this "
+			"PC's",
 		    u->who, n, mine);
-		qh_chan_refuse(ch, "busy", mine >= UPLOADS_PER_AGENT ? "this PC is sending "
-		    "other tickets already; try again when they are done" : "the console is "
-		    "busy receiving other tickets; try again in a minute");
+		qh_chan_refuse(ch, "busy",
+		    mine >= UPLOADS_PER_AGENT
+			? "this PC is sending "
+			  "other tickets already; try again when they are done"
+			: "the console is "
+			  "busy receiving other tickets; try again in a minute");
 		goto fail;
 	}
 	purge_stale(p->srv->state_dir);

@@ -14,7 +14,7 @@
 #include "qh/ticket.h"
 #include "console.h"
 
-#define TICKET_PREMIUM_MINUTES	240	/* premium: due in four business hours */
+#define TICKET_PREMIUM_MINUTES 240 /* premium: due in four business hours */
 
 struct peer;
 
@@ -33,8 +33,8 @@ void ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
  * deadline of two; premium ones are due four business hours after it and
  * have no deadline (*deadline is 0). Returns 0 or QH_ERR_ARG.
  */
-int ticket_due(const struct console_conf *conf, const char *plan, int64_t t,
-    int64_t *due, int64_t *deadline);
+int ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int64_t *due,
+    int64_t *deadline);
 
 /*
  * The console's rules for a ticket's proposed appointments, at time now:

@@ -17,12 +17,12 @@
 #include <stdint.h>
 
 struct qh_buf {
-	uint8_t *d;		/* private: storage */
-	size_t off;		/* private: read offset */
-	size_t end;		/* private: end of data */
-	size_t alloc;		/* private: bytes allocated at d */
-	size_t max;		/* private: most bytes the buffer may hold */
-	int readonly;		/* private: d is borrowed, never written */
+	uint8_t *d;   /* private: storage */
+	size_t off;   /* private: read offset */
+	size_t end;   /* private: end of data */
+	size_t alloc; /* private: bytes allocated at d */
+	size_t max;   /* private: most bytes the buffer may hold */
+	int readonly; /* private: d is borrowed, never written */
 };
 
 /* Initialises an empty, growable buffer that never holds more than max bytes. */

@@ -9,19 +9,19 @@
 
 #include <stddef.h>
 
-#define QH_CLI_MAX_OPTS 16
+#define QH_CLI_MAX_OPTS	  16
 #define QH_CLI_MAX_REPEAT 64
 
 /* Exit statuses of the command-line contract. */
-#define QH_EXIT_OK 0
-#define QH_EXIT_FAIL 1
+#define QH_EXIT_OK    0
+#define QH_EXIT_FAIL  1
 #define QH_EXIT_USAGE 2
 
 struct qh_cli_opt {
-	const char *name;	/* long name without "--" */
-	char short_name;	/* 0, or a one-letter alias such as 'p' */
-	int has_arg;		/* 0: flag, 1: takes a value */
-	int repeat;		/* value may be given many times */
+	const char *name; /* long name without "--" */
+	char short_name;  /* 0, or a one-letter alias such as 'p' */
+	int has_arg;	  /* 0: flag, 1: takes a value */
+	int repeat;	  /* value may be given many times */
 };
 
 struct qh_cli;
@@ -30,7 +30,7 @@ struct qh_cli_cmd {
 	const char *name;	/* one or two words: "customer add" */
 	const char *usage;	/* arguments after the name */
 	const char *summary;	/* one line for the command list */
-	int min_args, max_args;	/* positional bounds; max -1 = unlimited */
+	int min_args, max_args; /* positional bounds; max -1 = unlimited */
 	struct qh_cli_opt opts[QH_CLI_MAX_OPTS];
 	int (*exec)(struct qh_cli *c);
 };
@@ -39,7 +39,7 @@ struct qh_cli_cmd {
 struct qh_cli {
 	const char *prog;
 	const struct qh_cli_cmd *cmd;
-	int argc;		/* positional arguments */
+	int argc; /* positional arguments */
 	char **argv;
 	/* Parsed options, by index into cmd->opts. */
 	const char *val[QH_CLI_MAX_OPTS];
@@ -51,8 +51,8 @@ struct qh_cli {
  * Finds the command in table (terminated by a zero entry) that argv names,
  * parses its options and runs it. Returns the exit status.
  */
-int qh_cli_main(const char *prog, const struct qh_cli_cmd *table,
-    const char *default_cmd, int argc, char **argv);
+int qh_cli_main(const char *prog, const struct qh_cli_cmd *table, const char *default_cmd,
+    int argc, char **argv);
 
 /* The value of option name, or NULL when absent. */
 const char *qh_cli_opt(const struct qh_cli *c, const char *name);

@@ -9,10 +9,10 @@
 #include <stddef.h>
 
 enum qh_config_type {
-	QH_CONF_STRING,		/* char[size] at offset */
-	QH_CONF_INT,		/* long long at offset, within [min, max] */
-	QH_CONF_BOOL,		/* int at offset: yes/no/true/false/1/0 */
-	QH_CONF_CUSTOM,		/* parse(value, dst + offset) decides */
+	QH_CONF_STRING, /* char[size] at offset */
+	QH_CONF_INT,	/* long long at offset, within [min, max] */
+	QH_CONF_BOOL,	/* int at offset: yes/no/true/false/1/0 */
+	QH_CONF_CUSTOM, /* parse(value, dst + offset) decides */
 };
 
 struct qh_config_key {
@@ -20,9 +20,9 @@ struct qh_config_key {
 	const char *name;
 	enum qh_config_type type;
 	size_t offset;
-	size_t size;			/* QH_CONF_STRING: buffer size */
-	long long min, max;		/* QH_CONF_INT */
-	int (*parse)(const char *value, void *field);	/* QH_CONF_CUSTOM; 0 ok */
+	size_t size;				      /* QH_CONF_STRING: buffer size */
+	long long min, max;			      /* QH_CONF_INT */
+	int (*parse)(const char *value, void *field); /* QH_CONF_CUSTOM; 0 ok */
 };
 
 /*

@@ -12,9 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define QH_JSON_MAX_INPUT	(4 * 1024 * 1024)
-#define QH_JSON_MAX_DEPTH	32
-#define QH_JSON_MAX_NODES	65536
+#define QH_JSON_MAX_INPUT (4 * 1024 * 1024)
+#define QH_JSON_MAX_DEPTH 32
+#define QH_JSON_MAX_NODES 65536
 
 enum qh_json_type {
 	QH_JSON_NULL,
@@ -29,14 +29,14 @@ enum qh_json_type {
 /* One value of a parsed document; owned by the document, read-only. */
 struct qh_json_node {
 	enum qh_json_type type;
-	const char *key;		/* the member's name inside an object, else NULL */
-	const char *str;		/* STRING: the decoded text */
-	double num;			/* NUMBER */
-	int64_t ival;			/* NUMBER when is_int */
-	int is_int;			/* NUMBER: an integer that fits int64_t */
-	size_t count;			/* ARRAY, OBJECT: elements */
-	struct qh_json_node *child;	/* ARRAY, OBJECT: the first element */
-	struct qh_json_node *next;	/* the next element of the parent */
+	const char *key;	    /* the member's name inside an object, else NULL */
+	const char *str;	    /* STRING: the decoded text */
+	double num;		    /* NUMBER */
+	int64_t ival;		    /* NUMBER when is_int */
+	int is_int;		    /* NUMBER: an integer that fits int64_t */
+	size_t count;		    /* ARRAY, OBJECT: elements */
+	struct qh_json_node *child; /* ARRAY, OBJECT: the first element */
+	struct qh_json_node *next;  /* the next element of the parent */
 };
 
 struct qh_json_doc;

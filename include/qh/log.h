@@ -9,10 +9,10 @@
 #include <stdarg.h>
 
 enum qh_log_level {
-	QH_LOG_ERROR,	/* the operation or connection failed */
-	QH_LOG_WARN,	/* a peer misbehaved or a limit was hit */
-	QH_LOG_INFO,	/* lifecycle: connects, sessions, commands */
-	QH_LOG_DEBUG,	/* state transitions */
+	QH_LOG_ERROR, /* the operation or connection failed */
+	QH_LOG_WARN,  /* a peer misbehaved or a limit was hit */
+	QH_LOG_INFO,  /* lifecycle: connects, sessions, commands */
+	QH_LOG_DEBUG, /* state transitions */
 };
 
 /* Sets the program name printed in each line and the most verbose level. */
@@ -33,12 +33,12 @@ void qh_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void qh_log_ssl_errors(enum qh_log_level level, const char *func, const char *what);
 
 #define qh_error(...) qh_log_write(QH_LOG_ERROR, __func__, __VA_ARGS__)
-#define qh_warn(...) qh_log_write(QH_LOG_WARN, __func__, __VA_ARGS__)
-#define qh_info(...) qh_log_write(QH_LOG_INFO, __func__, __VA_ARGS__)
-#define qh_debug(...)                                                        \
-	do {                                                                 \
-		if (qh_log_level() >= QH_LOG_DEBUG)                           \
-			qh_log_write(QH_LOG_DEBUG, __func__, __VA_ARGS__);   \
+#define qh_warn(...)  qh_log_write(QH_LOG_WARN, __func__, __VA_ARGS__)
+#define qh_info(...)  qh_log_write(QH_LOG_INFO, __func__, __VA_ARGS__)
+#define qh_debug(...)                                                                    \
+	do {                                                                             \
+		if (qh_log_level() >= QH_LOG_DEBUG)                                      \
+			qh_log_write(QH_LOG_DEBUG, __func__, __VA_ARGS__);               \
 	} while (0)
 
 /* Exits with status 1 after logging; only at start-up or for a broken invariant. */

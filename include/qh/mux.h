@@ -26,11 +26,11 @@
 #include "qh/tls.h"
 #include "qh/wire.h"
 
-#define QH_MUX_MAX_CHANNELS	1024
-#define QH_MUX_WINDOW		(2 * 1024 * 1024)	/* default receive window */
-#define QH_MUX_MIN_WINDOW	(64 * 1024)
-#define QH_MUX_MAX_WINDOW	(16 * 1024 * 1024)
-#define QH_MUX_JOIN_MAX		(32 * 1024)	/* the one pre-auth message */
+#define QH_MUX_MAX_CHANNELS 1024
+#define QH_MUX_WINDOW	    (2 * 1024 * 1024) /* default receive window */
+#define QH_MUX_MIN_WINDOW   (64 * 1024)
+#define QH_MUX_MAX_WINDOW   (16 * 1024 * 1024)
+#define QH_MUX_JOIN_MAX	    (32 * 1024) /* the one pre-auth message */
 
 struct qh_mux;
 struct qh_chan;

@@ -18,30 +18,31 @@
 #include <openssl/x509.h>
 
 enum qh_role {
-	QH_ROLE_NONE = 0,	/* no certificate, or none we accept */
-	QH_ROLE_AGENT,		/* a customer's PC */
-	QH_ROLE_TECHNICIAN,	/* works on sessions */
-	QH_ROLE_ACCOUNTING,	/* reads the ledger */
-	QH_ROLE_CONSOLE,	/* the console's server certificate */
+	QH_ROLE_NONE = 0,   /* no certificate, or none we accept */
+	QH_ROLE_AGENT,	    /* a customer's PC */
+	QH_ROLE_TECHNICIAN, /* works on sessions */
+	QH_ROLE_ACCOUNTING, /* reads the ledger */
+	QH_ROLE_CONSOLE,    /* the console's server certificate */
 };
 
-#define QH_ID_MAX 64		/* longest customer id, login or agent id */
+#define QH_ID_MAX 64 /* longest customer id, login or agent id */
 
 /* The verified identity a certificate carries. */
 struct qh_identity {
 	enum qh_role role;
-	char id[QH_ID_MAX + 1];		/* customer id, login, or console name */
-	char agent_id[QH_ID_MAX + 1];	/* agents only */
-	char serial[65];		/* certificate serial, hex */
-	char fingerprint[65];		/* SHA-256 of the DER, hex */
-	int64_t not_after;		/* expiry, Unix seconds */
+	char id[QH_ID_MAX + 1];	      /* customer id, login, or console name */
+	char agent_id[QH_ID_MAX + 1]; /* agents only */
+	char serial[65];	      /* certificate serial, hex */
+	char fingerprint[65];	      /* SHA-256 of the DER, hex */
+	int64_t not_after;	      /* expiry, Unix seconds */
 };
 
 const char *qh_role_name(enum qh_role role);
 /* Returns the role named s, or QH_ROLE_NONE. */
 enum qh_role qh_role_parse(const char *s);
 
-/* Returns 1 if s is a valid identity: 1..64 of [A-Za-z0-9._-], not starting with '-' or '.'. */
+/* Returns 1 if s is a valid identity: 1..64 of [A-Za-z0-9._-], not starting with '-' or
+ * '.'. */
 int qh_id_valid(const char *s);
 
 /*
@@ -57,7 +58,8 @@ int qh_pki_identity(X509 *cert, struct qh_identity *out);
 /* New P-256 key. */
 int qh_pki_key_new(EVP_PKEY **keyp);
 
-/* New self-signed CA certificate for key, named "quarterhour CA <name>", valid 10 years. */
+/* New self-signed CA certificate for key, named "quarterhour CA <name>", valid 10 years.
+ */
 int qh_pki_ca_new(EVP_PKEY *key, const char *name, X509 **certp);
 
 /*
@@ -85,7 +87,7 @@ void qh_sha256_hex(const void *p, size_t len, char out[65]);
  * pin, and that leaf is valid for host. On success *cap holds a reference
  * to the pinned CA.
  */
-int qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) *chain, const char *pin,
+int qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) * chain, const char *pin,
     const char *host, X509 **cap);
 
 /* PEM text of a certificate; owned by the caller. */
@@ -94,8 +96,8 @@ int qh_pki_cert_pem(X509 *cert, char **pemp);
 int qh_pki_cert_parse(const char *pem, size_t len, X509 **certp);
 
 /* Files. Writers create the file (O_EXCL unless overwrite) with the given mode. */
-int qh_pki_write_key(const char *path, EVP_PKEY *key);	/* mode 0600 */
-int qh_pki_write_cert(const char *path, X509 *cert);	/* mode 0644 */
+int qh_pki_write_key(const char *path, EVP_PKEY *key); /* mode 0600 */
+int qh_pki_write_cert(const char *path, X509 *cert);   /* mode 0644 */
 /* Loads a key, refusing a file readable or writable by group or others. */
 int qh_pki_load_key(const char *path, EVP_PKEY **keyp);
 int qh_pki_load_cert(const char *path, X509 **certp);
@@ -106,7 +108,7 @@ int qh_pki_load_cert(const char *path, X509 **certp);
  * use it; the agent keeps the same layout in its config directory.
  */
 struct qh_bundle {
-	char console[300];	/* HOST:PORT */
+	char console[300]; /* HOST:PORT */
 	X509 *cert;
 	EVP_PKEY *key;
 	X509 *ca;

@@ -20,54 +20,54 @@
 #include "qh/buf.h"
 #include "qh/wire.h"
 
-#define QH_TICKET_SUBJECT_MAX	200		/* bytes of UTF-8, one line */
-#define QH_TICKET_STEPS_MAX	(64 * 1024)	/* default bound of the steps */
-#define QH_TICKET_STEPS_LIMIT	(1024 * 1024)	/* most a console may allow */
-#define QH_TICKET_ENV_MAX	(256 * 1024)	/* the environment document */
-#define QH_TICKET_FILES_MAX	32
-#define QH_TICKET_SLOTS_MAX	16
-#define QH_TICKET_NAME_MAX	255		/* an attachment's file name */
-#define QH_TICKET_CHUNK		32768		/* text per TICKET_TEXT message */
-#define QH_TICKET_WHEN_LEN	16		/* "YYYY-MM-DDTHH:MM" */
-#define QH_TICKET_OFFSET_MAX	(18 * 60)	/* |UTC offset| in minutes */
-#define QH_TICKET_ATTACHMENT_DEFAULT	(256ULL << 20)
-#define QH_TICKET_TOTAL_DEFAULT		(1024ULL << 20)
+#define QH_TICKET_SUBJECT_MAX	     200	   /* bytes of UTF-8, one line */
+#define QH_TICKET_STEPS_MAX	     (64 * 1024)   /* default bound of the steps */
+#define QH_TICKET_STEPS_LIMIT	     (1024 * 1024) /* most a console may allow */
+#define QH_TICKET_ENV_MAX	     (256 * 1024)  /* the environment document */
+#define QH_TICKET_FILES_MAX	     32
+#define QH_TICKET_SLOTS_MAX	     16
+#define QH_TICKET_NAME_MAX	     255       /* an attachment's file name */
+#define QH_TICKET_CHUNK		     32768     /* text per TICKET_TEXT message */
+#define QH_TICKET_WHEN_LEN	     16	       /* "YYYY-MM-DDTHH:MM" */
+#define QH_TICKET_OFFSET_MAX	     (18 * 60) /* |UTC offset| in minutes */
+#define QH_TICKET_ATTACHMENT_DEFAULT (256ULL << 20)
+#define QH_TICKET_TOTAL_DEFAULT	     (1024ULL << 20)
 
 /* TICKET_OK flags. */
-#define QH_TICKET_OK_EXISTED	0x1	/* filed before: an idempotent retry */
+#define QH_TICKET_OK_EXISTED 0x1 /* filed before: an idempotent retry */
 
 struct qh_ticket_limits {
-	uint64_t attachment_max;	/* bytes of one attachment */
-	uint64_t total_max;		/* bytes of all attachments together */
-	size_t steps_max;		/* bytes of the steps */
+	uint64_t attachment_max; /* bytes of one attachment */
+	uint64_t total_max;	 /* bytes of all attachments together */
+	size_t steps_max;	 /* bytes of the steps */
 };
 
 struct qh_ticket_file {
-	char name[QH_TICKET_NAME_MAX + 1];	/* base name, no '/' */
+	char name[QH_TICKET_NAME_MAX + 1]; /* base name, no '/' */
 	uint64_t size;
-	uint8_t hash[32];			/* SHA-256 of the content */
+	uint8_t hash[32]; /* SHA-256 of the content */
 };
 
 struct qh_ticket_slot {
-	char when[QH_TICKET_WHEN_LEN + 1];	/* the PC's local time as typed */
-	int32_t offset;				/* minutes east of UTC then */
-	int64_t utc;				/* the instant, UTC seconds */
+	char when[QH_TICKET_WHEN_LEN + 1]; /* the PC's local time as typed */
+	int32_t offset;			   /* minutes east of UTC then */
+	int64_t utc;			   /* the instant, UTC seconds */
 };
 
 struct qh_ticket {
-	char kind[16];				/* "support" or "installation" */
+	char kind[16]; /* "support" or "installation" */
 	char subject[QH_TICKET_SUBJECT_MAX + 1];
-	uint8_t key[32];			/* idempotency key */
-	uint64_t total;				/* bytes of all attachments */
-	struct qh_buf steps;			/* UTF-8 once complete */
-	struct qh_buf env;			/* a JSON object once complete; may be empty */
+	uint8_t key[32];     /* idempotency key */
+	uint64_t total;	     /* bytes of all attachments */
+	struct qh_buf steps; /* UTF-8 once complete */
+	struct qh_buf env;   /* a JSON object once complete; may be empty */
 	struct qh_ticket_file files[QH_TICKET_FILES_MAX];
 	int nfiles;
 	struct qh_ticket_slot slots[QH_TICKET_SLOTS_MAX];
 	int nslots;
 	struct qh_ticket_limits lim;
-	int complete;				/* qh_ticket_finish succeeded */
-	char why[256];				/* the last refusal, for people */
+	int complete;  /* qh_ticket_finish succeeded */
+	char why[256]; /* the last refusal, for people */
 };
 
 /*
@@ -122,7 +122,8 @@ int qh_ticket_make_key(struct qh_ticket *t, const char *agent_id);
  */
 int qh_ticket_parse_when(const char *s, struct tm *tm);
 
-/* 1 if name may name an attachment: 1..255 bytes of UTF-8, no '/', no controls, not . or .. */
+/* 1 if name may name an attachment: 1..255 bytes of UTF-8, no '/', no controls, not . or
+ * .. */
 int qh_ticket_name_valid(const char *name);
 
 /*

@@ -25,19 +25,19 @@
 #include "qh/pki.h"
 
 /* Ciphertext/plaintext queued for the peer above this counts as "not writable". */
-#define QH_TLS_HIGH_WATER	(1024 * 1024)
-#define QH_TLS_LOW_WATER	(256 * 1024)
+#define QH_TLS_HIGH_WATER (1024 * 1024)
+#define QH_TLS_LOW_WATER  (256 * 1024)
 /* Hard bound on queued output; passing it is a broken invariant for that peer. */
-#define QH_TLS_OUT_MAX		(8 * 1024 * 1024)
-#define QH_TLS_HANDSHAKE_MS	10000
+#define QH_TLS_OUT_MAX	    (8 * 1024 * 1024)
+#define QH_TLS_HANDSHAKE_MS 10000
 
 struct qh_tls_ctx;
 struct qh_tls_conn;
 
 enum qh_tls_mode {
-	QH_TLS_SERVER,		/* console: requests a client certificate */
-	QH_TLS_CLIENT,		/* verifies the server against the CA */
-	QH_TLS_CLIENT_PINNED,	/* join: no CA yet, verifies against a pin */
+	QH_TLS_SERVER,	      /* console: requests a client certificate */
+	QH_TLS_CLIENT,	      /* verifies the server against the CA */
+	QH_TLS_CLIENT_PINNED, /* join: no CA yet, verifies against a pin */
 };
 
 /*
@@ -75,9 +75,9 @@ struct qh_tls_ops {
  * QH_TLS_CLIENT_PINNED, pin is the CA's hex SHA-256; host is the name the
  * server's certificate must carry (NULL for a server).
  */
-struct qh_tls_conn *qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx,
-    enum qh_tls_mode mode, const char *host, const char *pin,
-    const struct qh_tls_ops *ops, void *arg);
+struct qh_tls_conn *
+qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
+    const char *host, const char *pin, const struct qh_tls_ops *ops, void *arg);
 
 uv_tcp_t *qh_tls_tcp(struct qh_tls_conn *conn);
 void *qh_tls_arg(struct qh_tls_conn *conn);
@@ -120,8 +120,8 @@ void qh_tls_close(struct qh_tls_conn *conn, int err);
 
 /* Statistics for tests and benchmarks. */
 struct qh_tls_stats {
-	uint64_t bytes_in, bytes_out;	/* ciphertext */
-	size_t queued_max;		/* highest qh_tls_queued() seen */
+	uint64_t bytes_in, bytes_out; /* ciphertext */
+	size_t queued_max;	      /* highest qh_tls_queued() seen */
 };
 void qh_tls_stats(const struct qh_tls_conn *conn, struct qh_tls_stats *st);
 

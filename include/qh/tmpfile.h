@@ -14,9 +14,9 @@
 #include <limits.h>
 
 struct qh_tmpfile {
-	int fd;			/* -1 when closed */
-	int anon;		/* O_TMPFILE: no name yet */
-	char path[PATH_MAX + 32];	/* the temporary name; "" for none */
+	int fd;			  /* -1 when closed */
+	int anon;		  /* O_TMPFILE: no name yet */
+	char path[PATH_MAX + 32]; /* the temporary name; "" for none */
 	char dest[PATH_MAX];
 };
 

@@ -9,13 +9,13 @@
 
 #include <stddef.h>
 
-#define QH_TOKEN_MAX 512
+#define QH_TOKEN_MAX	    512
 #define QH_TOKEN_SECRET_LEN 32
 
 struct qh_token {
-	char console[300];			/* HOST:PORT */
-	char pin[65];				/* CA fingerprint, lowercase hex */
-	char secret[QH_TOKEN_SECRET_LEN + 1];	/* lowercase hex */
+	char console[300];		      /* HOST:PORT */
+	char pin[65];			      /* CA fingerprint, lowercase hex */
+	char secret[QH_TOKEN_SECRET_LEN + 1]; /* lowercase hex */
 };
 
 /* Writes the token text for t into out (at least QH_TOKEN_MAX bytes). */

@@ -29,8 +29,8 @@
 #include "qh/buf.h"
 #include "qh/mux.h"
 
-#define QH_TUNNEL_READ_CHUNK	(64 * 1024)	/* one socket read */
-#define QH_TUNNEL_CONNECT_MS	15000		/* resolving and connecting */
+#define QH_TUNNEL_READ_CHUNK (64 * 1024) /* one socket read */
+#define QH_TUNNEL_CONNECT_MS 15000	 /* resolving and connecting */
 
 struct qh_tunnel;
 
@@ -77,8 +77,8 @@ int qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf
  * comes to on_end) or <0 when nothing could be started (ch is refused and
  * on_end follows).
  */
-int qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host,
-    int port);
+int
+qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, int port);
 
 /* Ends the tunnel now: the channel and the socket are closed, on_end follows. */
 void qh_tunnel_close(struct qh_tunnel *tn);

@@ -17,24 +17,24 @@
 
 #include "qh/buf.h"
 
-#define QH_WIRE_HDR_LEN		9
-#define QH_WIRE_MAX_PAYLOAD	(64 * 1024)	/* frames longer than this are invalid */
-#define QH_WIRE_MAX_CHANNEL	0x7fffffffU
+#define QH_WIRE_HDR_LEN	    9
+#define QH_WIRE_MAX_PAYLOAD (64 * 1024) /* frames longer than this are invalid */
+#define QH_WIRE_MAX_CHANNEL 0x7fffffffU
 
 enum qh_frame_type {
-	QH_FRAME_CONTROL = 1,	/* channel 0: one control message */
-	QH_FRAME_OPEN,		/* new channel: u32 window, then a control message */
-	QH_FRAME_OPEN_OK,	/* channel accepted: u32 window */
-	QH_FRAME_OPEN_FAIL,	/* channel refused: an ERROR control message */
-	QH_FRAME_DATA,		/* channel bytes, counted against the window */
-	QH_FRAME_EXTDATA,	/* second stream (stderr), same window */
-	QH_FRAME_EOF,		/* sender will send no more data */
-	QH_FRAME_CLOSE,		/* channel is gone on the sender's side */
-	QH_FRAME_WINDOW,	/* u32 credit: receiver may be sent this many more bytes */
-	QH_FRAME_MSG,		/* a control message on a channel (exit status, resize) */
-	QH_FRAME_PING,		/* u64 cookie, answered by PONG */
+	QH_FRAME_CONTROL = 1, /* channel 0: one control message */
+	QH_FRAME_OPEN,	      /* new channel: u32 window, then a control message */
+	QH_FRAME_OPEN_OK,     /* channel accepted: u32 window */
+	QH_FRAME_OPEN_FAIL,   /* channel refused: an ERROR control message */
+	QH_FRAME_DATA,	      /* channel bytes, counted against the window */
+	QH_FRAME_EXTDATA,     /* second stream (stderr), same window */
+	QH_FRAME_EOF,	      /* sender will send no more data */
+	QH_FRAME_CLOSE,	      /* channel is gone on the sender's side */
+	QH_FRAME_WINDOW,      /* u32 credit: receiver may be sent this many more bytes */
+	QH_FRAME_MSG,	      /* a control message on a channel (exit status, resize) */
+	QH_FRAME_PING,	      /* u64 cookie, answered by PONG */
 	QH_FRAME_PONG,
-	QH_FRAME_TYPE_MAX	/* first unknown type */
+	QH_FRAME_TYPE_MAX /* first unknown type */
 };
 
 /* A decoded frame; payload points into the decoder's input. */
@@ -67,73 +67,73 @@ const char *qh_wire_frame_name(uint8_t type);
 /* Control messages. */
 
 enum qh_msg_type {
-	QH_MSG_ERROR = 1,	/* refusal or failure: code, text */
-	QH_MSG_JOIN,		/* pre-auth: token, csr */
-	QH_MSG_JOIN_OK,		/* cert, ca, customer */
-	QH_MSG_HELLO,		/* agent -> console after auth */
-	QH_MSG_WELCOME,		/* console -> agent */
-	QH_MSG_NOTICE,		/* text for the human on the other side */
-	QH_MSG_CONSENT,		/* console -> agent: may this technician in? */
-	QH_MSG_CONSENT_REPLY,	/* agent -> console */
-	QH_MSG_REQUEST,		/* technician -> console: opens a command channel */
-	QH_MSG_REPLY,		/* console -> technician: result of a request */
-	QH_MSG_ACTION,		/* console -> agent: opens a channel for a command */
-	QH_MSG_EXIT,		/* channel: command finished */
-	QH_MSG_RESIZE,		/* channel: terminal size */
-	QH_MSG_SESSION,		/* agent <-> console: session state changes */
-	QH_MSG_TICKET_TEXT,	/* ticket channel: a piece of the steps or environment */
-	QH_MSG_TICKET_FILE,	/* ticket channel: one attachment's name, size, hash */
-	QH_MSG_TICKET_SLOT,	/* ticket channel: one proposed appointment */
-	QH_MSG_TICKET_GO,	/* ticket channel: metadata complete / send the files */
-	QH_MSG_TICKET_OK,	/* ticket channel: the ticket's number and due time */
+	QH_MSG_ERROR = 1,     /* refusal or failure: code, text */
+	QH_MSG_JOIN,	      /* pre-auth: token, csr */
+	QH_MSG_JOIN_OK,	      /* cert, ca, customer */
+	QH_MSG_HELLO,	      /* agent -> console after auth */
+	QH_MSG_WELCOME,	      /* console -> agent */
+	QH_MSG_NOTICE,	      /* text for the human on the other side */
+	QH_MSG_CONSENT,	      /* console -> agent: may this technician in? */
+	QH_MSG_CONSENT_REPLY, /* agent -> console */
+	QH_MSG_REQUEST,	      /* technician -> console: opens a command channel */
+	QH_MSG_REPLY,	      /* console -> technician: result of a request */
+	QH_MSG_ACTION,	      /* console -> agent: opens a channel for a command */
+	QH_MSG_EXIT,	      /* channel: command finished */
+	QH_MSG_RESIZE,	      /* channel: terminal size */
+	QH_MSG_SESSION,	      /* agent <-> console: session state changes */
+	QH_MSG_TICKET_TEXT,   /* ticket channel: a piece of the steps or environment */
+	QH_MSG_TICKET_FILE,   /* ticket channel: one attachment's name, size, hash */
+	QH_MSG_TICKET_SLOT,   /* ticket channel: one proposed appointment */
+	QH_MSG_TICKET_GO,     /* ticket channel: metadata complete / send the files */
+	QH_MSG_TICKET_OK,     /* ticket channel: the ticket's number and due time */
 	QH_MSG_TYPE_MAX
 };
 
 /* Field keys; which keys a type allows is in wire.c's table. */
 enum qh_key {
-	QH_K_CODE = 1,		/* error code (u32) or session code (string) */
-	QH_K_TEXT,		/* human-readable text */
-	QH_K_TOKEN,		/* join token */
-	QH_K_CSR,		/* PEM certificate request */
-	QH_K_CERT,		/* PEM certificate */
-	QH_K_CA,		/* PEM CA certificate */
-	QH_K_CUSTOMER,		/* customer id */
-	QH_K_NAME,		/* display name */
-	QH_K_HOST,		/* host name */
-	QH_K_RESUME,		/* resume token */
-	QH_K_LOGIN,		/* technician login */
-	QH_K_ID,		/* request or object id (u64) */
-	QH_K_ALLOW,		/* u8: 0 or 1 */
-	QH_K_CMD,		/* request kind ("queue", "exec", ...) */
-	QH_K_ARG,		/* packed argument vector (strings) */
-	QH_K_STATUS,		/* u32 exit status */
-	QH_K_SIGNAL,		/* u32 signal number */
-	QH_K_ROWS,		/* u32 */
-	QH_K_COLS,		/* u32 */
-	QH_K_UNITS,		/* i64 */
-	QH_K_JSON,		/* JSON document */
-	QH_K_TERM,		/* TERM value */
-	QH_K_FLAGS,		/* u32 flags */
-	QH_K_SESSION,		/* u64 session id */
-	QH_K_SECONDS,		/* u64 */
-	QH_K_KIND,		/* string */
-	QH_K_NOTE,		/* string */
-	QH_K_TARGET,		/* host:port */
-	QH_K_PATH,		/* file path */
-	QH_K_SIZE,		/* u64 */
-	QH_K_MODE,		/* u32 */
-	QH_K_HASH,		/* SHA-256, 32 bytes */
-	QH_K_SUBJECT,		/* ticket subject, one line */
-	QH_K_CHUNK,		/* a piece of a longer text (any bytes) */
-	QH_K_WHEN,		/* local time "YYYY-MM-DDTHH:MM" */
-	QH_K_OFFSET,		/* u32: signed minutes east of UTC */
-	QH_K_DUE,		/* u64: UTC seconds */
-	QH_K_DEADLINE,		/* u64: UTC seconds */
+	QH_K_CODE = 1, /* error code (u32) or session code (string) */
+	QH_K_TEXT,     /* human-readable text */
+	QH_K_TOKEN,    /* join token */
+	QH_K_CSR,      /* PEM certificate request */
+	QH_K_CERT,     /* PEM certificate */
+	QH_K_CA,       /* PEM CA certificate */
+	QH_K_CUSTOMER, /* customer id */
+	QH_K_NAME,     /* display name */
+	QH_K_HOST,     /* host name */
+	QH_K_RESUME,   /* resume token */
+	QH_K_LOGIN,    /* technician login */
+	QH_K_ID,       /* request or object id (u64) */
+	QH_K_ALLOW,    /* u8: 0 or 1 */
+	QH_K_CMD,      /* request kind ("queue", "exec", ...) */
+	QH_K_ARG,      /* packed argument vector (strings) */
+	QH_K_STATUS,   /* u32 exit status */
+	QH_K_SIGNAL,   /* u32 signal number */
+	QH_K_ROWS,     /* u32 */
+	QH_K_COLS,     /* u32 */
+	QH_K_UNITS,    /* i64 */
+	QH_K_JSON,     /* JSON document */
+	QH_K_TERM,     /* TERM value */
+	QH_K_FLAGS,    /* u32 flags */
+	QH_K_SESSION,  /* u64 session id */
+	QH_K_SECONDS,  /* u64 */
+	QH_K_KIND,     /* string */
+	QH_K_NOTE,     /* string */
+	QH_K_TARGET,   /* host:port */
+	QH_K_PATH,     /* file path */
+	QH_K_SIZE,     /* u64 */
+	QH_K_MODE,     /* u32 */
+	QH_K_HASH,     /* SHA-256, 32 bytes */
+	QH_K_SUBJECT,  /* ticket subject, one line */
+	QH_K_CHUNK,    /* a piece of a longer text (any bytes) */
+	QH_K_WHEN,     /* local time "YYYY-MM-DDTHH:MM" */
+	QH_K_OFFSET,   /* u32: signed minutes east of UTC */
+	QH_K_DUE,      /* u64: UTC seconds */
+	QH_K_DEADLINE, /* u64: UTC seconds */
 	QH_K_MAX
 };
 
-#define QH_MSG_MAX_FIELDS	24
-#define QH_MSG_MAX_LEN		QH_WIRE_MAX_PAYLOAD
+#define QH_MSG_MAX_FIELDS 24
+#define QH_MSG_MAX_LEN	  QH_WIRE_MAX_PAYLOAD
 
 /* A decoded message: fields point into the decoder's input. */
 struct qh_msg {

@@ -31,14 +31,26 @@ parse_custom(const char *value, void *field)
 }
 
 static const struct qh_config_key keys[] = {
-	{ .section = "a", .name = "name", .type = QH_CONF_STRING,
-	  .offset = offsetof(struct sample, name), .size = 64 },
-	{ .section = "a", .name = "n", .type = QH_CONF_INT,
-	  .offset = offsetof(struct sample, n), .min = -5, .max = 1000 },
-	{ .section = "b", .name = "flag", .type = QH_CONF_BOOL,
-	  .offset = offsetof(struct sample, flag) },
-	{ .section = "b", .name = "custom", .type = QH_CONF_CUSTOM,
-	  .offset = offsetof(struct sample, custom), .parse = parse_custom },
+	{ .section = "a",
+	    .name = "name",
+	    .type = QH_CONF_STRING,
+	    .offset = offsetof(struct sample, name),
+	    .size = 64 },
+	{ .section = "a",
+	    .name = "n",
+	    .type = QH_CONF_INT,
+	    .offset = offsetof(struct sample, n),
+	    .min = -5,
+	    .max = 1000 },
+	{ .section = "b",
+	    .name = "flag",
+	    .type = QH_CONF_BOOL,
+	    .offset = offsetof(struct sample, flag) },
+	{ .section = "b",
+	    .name = "custom",
+	    .type = QH_CONF_CUSTOM,
+	    .offset = offsetof(struct sample, custom),
+	    .parse = parse_custom },
 	{ .name = NULL },
 };
 
@@ -60,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err[0] = '\0';
 	if (qh_config_read(path, keys, &s, err, sizeof(err)) != 0) {
 		if (strstr(err, path) == NULL)
-			abort();	/* every error names the file */
+			abort(); /* every error names the file */
 	} else if (s.n < -5 || s.n > 1000 || memchr(s.name, '\0', sizeof(s.name)) == NULL)
 		abort();
 	return 0;

@@ -74,7 +74,7 @@ check_frame(const struct qh_buf *in, const struct qh_frame *f)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const size_t pieces[] = {1, 3, 9, 64, 1000, 7, 65536, 2};
+	static const size_t pieces[] = { 1, 3, 9, 64, 1000, 7, 65536, 2 };
 	static struct seen seen[MAX_FRAMES];
 	struct qh_buf in, grow;
 	struct qh_frame f;

@@ -58,8 +58,9 @@ roundtrip(const struct qh_ticket *t)
 	CHECK(strcmp(u.kind, t->kind) == 0 && strcmp(u.subject, t->subject) == 0);
 	CHECK(memcmp(u.key, t->key, 32) == 0 && u.total == t->total);
 	CHECK(qh_buf_len(&u.steps) == qh_buf_len(&t->steps));
-	CHECK(qh_buf_len(&u.steps) == 0 || memcmp(qh_buf_ptr(&u.steps),
-	    qh_buf_ptr(&t->steps), qh_buf_len(&u.steps)) == 0);
+	CHECK(qh_buf_len(&u.steps) == 0 ||
+	    memcmp(qh_buf_ptr(&u.steps), qh_buf_ptr(&t->steps), qh_buf_len(&u.steps)) ==
+		0);
 	CHECK(qh_buf_len(&u.env) == qh_buf_len(&t->env));
 	CHECK(u.nfiles == t->nfiles && u.nslots == t->nslots);
 	for (i = 0; i < t->nfiles; i++)
@@ -84,8 +85,8 @@ check_complete(const struct qh_ticket *t)
 	CHECK(strcmp(t->kind, "support") == 0 || strcmp(t->kind, "installation") == 0);
 	CHECK(t->subject[0] != '\0' && strlen(t->subject) <= QH_TICKET_SUBJECT_MAX);
 	CHECK(qh_buf_len(&t->steps) <= t->lim.steps_max);
-	CHECK(qh_buf_len(&t->env) == 0 || qh_ticket_env_valid(qh_buf_ptr(&t->env),
-	    qh_buf_len(&t->env)));
+	CHECK(qh_buf_len(&t->env) == 0 ||
+	    qh_ticket_env_valid(qh_buf_ptr(&t->env), qh_buf_len(&t->env)));
 	for (i = 0; i < t->nfiles; i++) {
 		CHECK(qh_ticket_name_valid(t->files[i].name));
 		CHECK(t->files[i].size <= t->lim.attachment_max);
@@ -124,12 +125,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > size - off)
 			break;
 		if (qh_msg_decode(data + off, n, &m) == 0) {
-			r = first ? qh_ticket_decode_request(&t, &m) : qh_ticket_decode(&t, &m);
+			r = first ? qh_ticket_decode_request(&t, &m)
+				  : qh_ticket_decode(&t, &m);
 			CHECK(r == 0 || r == QH_ERR_FORMAT || r == QH_ERR_LIMIT ||
 			    r == QH_ERR_PROTOCOL);
 			CHECK(r == 0 || t.why[0] != '\0');
 			if (r != 0)
-				goto out;	/* the console refuses and closes */
+				goto out; /* the console refuses and closes */
 			first = 0;
 		}
 		off += n;

@@ -11,12 +11,12 @@
 #include "qh/err.h"
 #include "qh/token.h"
 
-#define CHECK(x)                                                               \
-	do {                                                                   \
-		if (!(x)) {                                                    \
-			fprintf(stderr, "check failed: %s\n", #x);             \
-			abort();                                               \
-		}                                                              \
+#define CHECK(x)                                                                         \
+	do {                                                                             \
+		if (!(x)) {                                                              \
+			fprintf(stderr, "check failed: %s\n", #x);                       \
+			abort();                                                         \
+		}                                                                        \
 	} while (0)
 
 int

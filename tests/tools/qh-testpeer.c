@@ -78,7 +78,7 @@ stream_pump(struct stream *s)
 			want = (size_t)(s->size - s->sent);
 		fill_pattern(chunk, want, s->sent);
 		if ((n = qh_chan_write(s->ch, 0, chunk, want)) <= 0)
-			return;	/* on_writable resumes */
+			return; /* on_writable resumes */
 		EVP_DigestUpdate(s->tx, chunk, (size_t)n);
 		s->sent += (uint64_t)n;
 	}
@@ -89,7 +89,8 @@ stream_pump(struct stream *s)
 		EVP_DigestFinal_ex(s->tx, d, NULL);
 		hex(d, 32, h);
 		if (s->is_server)
-			fprintf(stderr, "server: sent %" PRIu64 " sha256 %s\n", s->sent, h);
+			fprintf(stderr, "server: sent %" PRIu64 " sha256 %s\n", s->sent,
+			    h);
 		else
 			printf("sent %" PRIu64 " sha256 %s\n", s->sent, h);
 		s->eof_sent = 1;
@@ -107,7 +108,7 @@ stream_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	EVP_DigestUpdate(s->rx, p, len);
 	s->received += len;
 	if (stall && s->is_server) {
-		s->held += len;	/* a reader that stops reading: no credit */
+		s->held += len; /* a reader that stops reading: no credit */
 		return;
 	}
 	qh_chan_consume(ch, len);
@@ -121,7 +122,7 @@ stream_finish(struct stream *s)
 	struct qh_buf b;
 
 	if (s->is_server && !(s->got_eof && s->eof_sent))
-		return;	/* the hash follows our own EOF */
+		return; /* the hash follows our own EOF */
 	EVP_DigestFinal_ex(s->rx, d, NULL);
 	hex(d, 32, h);
 	if (s->is_server) {
@@ -131,7 +132,8 @@ stream_finish(struct stream *s)
 		qh_msg_put_u64(&b, QH_K_SIZE, s->received);
 		qh_chan_send_msg(s->ch, &b);
 		qh_buf_release(&b);
-		fprintf(stderr, "server: received %" PRIu64 " bytes sha256 %s\n", s->received, h);
+		fprintf(stderr, "server: received %" PRIu64 " bytes sha256 %s\n",
+		    s->received, h);
 	} else {
 		printf("received %" PRIu64 " sha256 %s\n", s->received, h);
 	}
@@ -171,7 +173,8 @@ stream_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	char hx[65];
 	uint64_t size = 0;
 
-	if (m->type != QH_MSG_EXIT || qh_msg_get(m, QH_K_HASH, &h, &len) != 0 || len != 32)
+	if (m->type != QH_MSG_EXIT || qh_msg_get(m, QH_K_HASH, &h, &len) != 0 ||
+	    len != 32)
 		return;
 	(void)qh_msg_get_u64(m, QH_K_SIZE, &size);
 	hex(h, 32, hx);
@@ -275,8 +278,8 @@ on_connection(uv_stream_t *server, int status)
 
 	if (status < 0)
 		return;
-	if ((mux = qh_mux_new(loop, server_ctx, QH_TLS_SERVER, NULL, NULL,
-	    &serve_ops, NULL)) == NULL)
+	if ((mux = qh_mux_new(loop, server_ctx, QH_TLS_SERVER, NULL, NULL, &serve_ops,
+		 NULL)) == NULL)
 		return;
 	if (uv_accept(server, (uv_stream_t *)qh_mux_tcp(mux)) != 0 ||
 	    qh_mux_start(mux) != 0)
@@ -336,8 +339,8 @@ struct client {
 	struct qh_bundle b;
 	struct qh_tls_ctx *ctx;
 	uv_connect_t creq;
-	const char *kind;	/* bad: what to send */
-	const char *cmd;	/* request: command */
+	const char *kind; /* bad: what to send */
+	const char *cmd;  /* request: command */
 	uint64_t size;
 	struct stream *s;
 };
@@ -549,7 +552,8 @@ cmd_cert(struct qh_cli *c)
 	X509 *ca, *cert, *otherca = NULL;
 	EVP_PKEY *cakey, *key, *otherkey = NULL;
 
-	if (kind == NULL || qh_cli_opt(c, "out") == NULL || qh_cli_opt(c, "state") == NULL)
+	if (kind == NULL || qh_cli_opt(c, "out") == NULL ||
+	    qh_cli_opt(c, "state") == NULL)
 		return qh_cli_usage(c, "--kind, --out and --state are required");
 	if (load_state(qh_cli_opt(c, "state"), NULL, NULL, &ca, &cakey) != 0)
 		return qh_cli_fail(c, "cannot load state");
@@ -559,10 +563,10 @@ cmd_cert(struct qh_cli *c)
 		if (qh_pki_key_new(&otherkey) != 0 ||
 		    qh_pki_ca_new(otherkey, "impostor", &otherca) != 0 ||
 		    qh_pki_issue(otherca, otherkey, key, QH_ROLE_TECHNICIAN, "mallory",
-		    NULL, 30, &cert) != 0)
+			NULL, 30, &cert) != 0)
 			return qh_cli_fail(c, "issue");
 	} else if (qh_pki_issue(ca, cakey, key, QH_ROLE_TECHNICIAN, "mallory", NULL, 30,
-	    &cert) != 0)
+		       &cert) != 0)
 		return qh_cli_fail(c, "issue");
 	if (strcmp(kind, "expired") == 0) {
 		X509_gmtime_adj(X509_getm_notBefore(cert), -10 * 86400);
@@ -581,8 +585,8 @@ cmd_cert(struct qh_cli *c)
 	} else if (strcmp(kind, "otherca") != 0)
 		return qh_cli_usage(c, "unknown --kind");
 	memset(&b, 0, sizeof(b));
-	snprintf(b.console, sizeof(b.console), "%s", qh_cli_opt(c, "console") ?
-	    qh_cli_opt(c, "console") : "127.0.0.1:1");
+	snprintf(b.console, sizeof(b.console), "%s",
+	    qh_cli_opt(c, "console") ? qh_cli_opt(c, "console") : "127.0.0.1:1");
 	b.cert = cert;
 	b.key = key;
 	b.ca = ca;
@@ -592,22 +596,32 @@ cmd_cert(struct qh_cli *c)
 }
 
 static const struct qh_cli_cmd commands[] = {
-	{ .name = "serve", .usage = "--state DIR --listen ADDR:PORT [--stall]",
-	  .opts = { { "state", 0, 1, 0 }, { "listen", 0, 1, 0 }, { "stall", 0, 0, 0 } },
-	  .max_args = 0, .exec = cmd_serve },
-	{ .name = "stream", .usage = "--bundle FILE --size BYTES",
-	  .opts = { { "bundle", 0, 1, 0 }, { "size", 0, 1, 0 } },
-	  .max_args = 0, .exec = cmd_stream },
-	{ .name = "request", .usage = "--bundle FILE --cmd NAME",
-	  .opts = { { "bundle", 0, 1, 0 }, { "cmd", 0, 1, 0 } },
-	  .max_args = 0, .exec = cmd_request },
-	{ .name = "bad", .usage = "--bundle FILE --kind KIND",
-	  .opts = { { "bundle", 0, 1, 0 }, { "kind", 0, 1, 0 } },
-	  .max_args = 0, .exec = cmd_bad },
-	{ .name = "cert", .usage = "--state DIR --kind KIND --out FILE [--console ADDR]",
-	  .opts = { { "state", 0, 1, 0 }, { "kind", 0, 1, 0 }, { "out", 0, 1, 0 },
-	      { "console", 0, 1, 0 } },
-	  .max_args = 0, .exec = cmd_cert },
+	{ .name = "serve",
+	    .usage = "--state DIR --listen ADDR:PORT [--stall]",
+	    .opts = { { "state", 0, 1, 0 }, { "listen", 0, 1, 0 }, { "stall", 0, 0, 0 } },
+	    .max_args = 0,
+	    .exec = cmd_serve },
+	{ .name = "stream",
+	    .usage = "--bundle FILE --size BYTES",
+	    .opts = { { "bundle", 0, 1, 0 }, { "size", 0, 1, 0 } },
+	    .max_args = 0,
+	    .exec = cmd_stream },
+	{ .name = "request",
+	    .usage = "--bundle FILE --cmd NAME",
+	    .opts = { { "bundle", 0, 1, 0 }, { "cmd", 0, 1, 0 } },
+	    .max_args = 0,
+	    .exec = cmd_request },
+	{ .name = "bad",
+	    .usage = "--bundle FILE --kind KIND",
+	    .opts = { { "bundle", 0, 1, 0 }, { "kind", 0, 1, 0 } },
+	    .max_args = 0,
+	    .exec = cmd_bad },
+	{ .name = "cert",
+	    .usage = "--state DIR --kind KIND --out FILE [--console ADDR]",
+	    .opts = { { "state", 0, 1, 0 }, { "kind", 0, 1, 0 }, { "out", 0, 1, 0 },
+		{ "console", 0, 1, 0 } },
+	    .max_args = 0,
+	    .exec = cmd_cert },
 	{ .name = NULL },
 };
 

@@ -74,11 +74,11 @@ static const struct fixed_getter {
 	int (*get)(struct qh_buf *);
 	size_t width;
 } fixed_getters[] = {
-    {"u8", get_u8, 1},
-    {"u16", get_u16, 2},
-    {"u32", get_u32, 4},
-    {"u64", get_u64, 8},
-    {"get(5)", get_5, 5},
+	{ "u8", get_u8, 1 },
+	{ "u16", get_u16, 2 },
+	{ "u32", get_u32, 4 },
+	{ "u64", get_u64, 8 },
+	{ "get(5)", get_5, 5 },
 };
 
 #define NGETTERS (sizeof(fixed_getters) / sizeof(fixed_getters[0]))
@@ -114,8 +114,8 @@ test_fixed_getters_consume(void **state)
 					assert_buf_bytes(&b, data, n);
 				} else {
 					assert_int_equal(fg->get(&b), 0);
-					assert_buf_bytes(
-					    &b, data + fg->width, n - fg->width);
+					assert_buf_bytes(&b, data + fg->width,
+					    n - fg->width);
 				}
 				qh_buf_release(&b);
 			}
@@ -175,7 +175,7 @@ test_getter_values(void **state)
 static void
 test_string_getters_consume(void **state)
 {
-	static const uint8_t enc[] = {0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', '!'};
+	static const uint8_t enc[] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', '!' };
 	const uint8_t *p = NULL;
 	struct qh_buf b;
 	size_t n, len = 0;
@@ -183,8 +183,8 @@ test_string_getters_consume(void **state)
 
 	for (n = 0; n < 9; n++) {
 		qh_buf_init_ro(&b, enc, n);
-		assert_int_equal(
-		    qh_buf_get_string_direct(&b, &p, &len, 100), QH_ERR_INCOMPLETE);
+		assert_int_equal(qh_buf_get_string_direct(&b, &p, &len, 100),
+		    QH_ERR_INCOMPLETE);
 		assert_buf_bytes(&b, enc, n);
 		s = (char *)1;
 		assert_int_equal(qh_buf_get_cstring(&b, &s, 100), QH_ERR_INCOMPLETE);
@@ -220,9 +220,9 @@ static void
 test_string_maxlen(void **state)
 {
 	/* Claims 0x10000 bytes; only the prefix and two bytes are here. */
-	static const uint8_t huge[] = {0, 1, 0, 0, 'a', 'b'};
-	static const uint8_t enc[] = {0, 0, 0, 4, 't', 'e', 's', 't'};
-	static const uint8_t big[] = {0xff, 0xff, 0xff, 0xff};
+	static const uint8_t huge[] = { 0, 1, 0, 0, 'a', 'b' };
+	static const uint8_t enc[] = { 0, 0, 0, 4, 't', 'e', 's', 't' };
+	static const uint8_t big[] = { 0xff, 0xff, 0xff, 0xff };
 	const uint8_t *p;
 	struct qh_buf b;
 	size_t len;
@@ -239,13 +239,13 @@ test_string_maxlen(void **state)
 	free(s);
 
 	qh_buf_init_ro(&b, huge, sizeof(huge));
-	assert_int_equal(
-	    qh_buf_get_string_direct(&b, &p, &len, 0xffff), QH_ERR_TOO_LARGE);
+	assert_int_equal(qh_buf_get_string_direct(&b, &p, &len, 0xffff),
+	    QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_buf_get_cstring(&b, &s, 0xffff), QH_ERR_TOO_LARGE);
 	assert_buf_bytes(&b, huge, sizeof(huge));
 	/* Within maxlen but not all here: incomplete, not too large. */
-	assert_int_equal(
-	    qh_buf_get_string_direct(&b, &p, &len, 0x10000), QH_ERR_INCOMPLETE);
+	assert_int_equal(qh_buf_get_string_direct(&b, &p, &len, 0x10000),
+	    QH_ERR_INCOMPLETE);
 	assert_buf_bytes(&b, huge, sizeof(huge));
 
 	qh_buf_init_ro(&b, big, sizeof(big));
@@ -258,8 +258,8 @@ test_string_maxlen(void **state)
 static void
 test_cstring_embedded_nul(void **state)
 {
-	static const uint8_t enc[] = {0, 0, 0, 3, 'a', 0, 'b', 'z'};
-	static const uint8_t tail[] = {0, 0, 0, 1, 0};
+	static const uint8_t enc[] = { 0, 0, 0, 3, 'a', 0, 'b', 'z' };
+	static const uint8_t tail[] = { 0, 0, 0, 1, 0 };
 	const uint8_t *p;
 	struct qh_buf b;
 	size_t len;
@@ -341,14 +341,14 @@ static const struct putter {
 	int (*put)(struct qh_buf *);
 	size_t width;
 } putters[] = {
-    {"u8", put_u8, 1},
-    {"u16", put_u16, 2},
-    {"u32", put_u32, 4},
-    {"u64", put_u64, 8},
-    {"put(5)", put_raw, 5},
-    {"string(3)", put_string, 4 + 3},
-    {"cstring(7)", put_cstring, 4 + 7},
-    {"reserve(6)", put_reserve, 6},
+	{ "u8", put_u8, 1 },
+	{ "u16", put_u16, 2 },
+	{ "u32", put_u32, 4 },
+	{ "u64", put_u64, 8 },
+	{ "put(5)", put_raw, 5 },
+	{ "string(3)", put_string, 4 + 3 },
+	{ "cstring(7)", put_cstring, 4 + 7 },
+	{ "reserve(6)", put_reserve, 6 },
 };
 
 #define NPUTTERS (sizeof(putters) / sizeof(putters[0]))
@@ -445,7 +445,7 @@ test_reserve_past_max(void **state)
 static void
 test_readonly_refuses_puts(void **state)
 {
-	static const uint8_t data[] = {0, 0, 0, 2, 'h', 'i', 7};
+	static const uint8_t data[] = { 0, 0, 0, 2, 'h', 'i', 7 };
 	struct qh_buf b;
 	uint8_t *d;
 	size_t p;
@@ -483,7 +483,7 @@ test_readonly_refuses_puts(void **state)
 static void
 test_consume_and_peek(void **state)
 {
-	static const uint8_t data[] = {1, 2, 3, 4, 5, 6};
+	static const uint8_t data[] = { 1, 2, 3, 4, 5, 6 };
 	struct qh_buf b;
 	uint32_t v32 = 0;
 	uint8_t v8 = 0;
@@ -569,8 +569,8 @@ test_compaction_keeps_data(void **state)
 		}
 		assert_int_equal(qh_buf_get(&b, out, n), 0);
 		for (i = 0; i < n; i++)
-			assert_int_equal(
-			    out[i], (uint8_t)((rseq + i) * 7 + ((rseq + i) >> 8)));
+			assert_int_equal(out[i],
+			    (uint8_t)((rseq + i) * 7 + ((rseq + i) >> 8)));
 		rseq += n;
 	}
 	assert_true(wseq > 1000000);
@@ -582,41 +582,41 @@ static void
 test_integers_big_endian(void **state)
 {
 	static const uint8_t want[] = {
-	    0x01,
-	    0x02,
-	    0x01,
-	    0x02,
-	    0x03,
-	    0x04,
-	    0x01,
-	    0x02,
-	    0x03,
-	    0x04,
-	    0x05,
-	    0x06,
-	    0x07,
-	    0x08,
-	    0xff,
-	    0xfe,
-	    0xff,
-	    0xfe,
-	    0xfd,
-	    0xfc,
-	    0xff,
-	    0xfe,
-	    0xfd,
-	    0xfc,
-	    0xfb,
-	    0xfa,
-	    0xf9,
-	    0xf8,
-	    0x00,
-	    0x00,
-	    0x00,
-	    0x03,
-	    'a',
-	    'b',
-	    'c',
+		0x01,
+		0x02,
+		0x01,
+		0x02,
+		0x03,
+		0x04,
+		0x01,
+		0x02,
+		0x03,
+		0x04,
+		0x05,
+		0x06,
+		0x07,
+		0x08,
+		0xff,
+		0xfe,
+		0xff,
+		0xfe,
+		0xfd,
+		0xfc,
+		0xff,
+		0xfe,
+		0xfd,
+		0xfc,
+		0xfb,
+		0xfa,
+		0xf9,
+		0xf8,
+		0x00,
+		0x00,
+		0x00,
+		0x03,
+		'a',
+		'b',
+		'c',
 	};
 	static const uint8_t zero[14];
 	struct qh_buf b;
@@ -674,17 +674,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixed_getters_consume),
-	    cmocka_unit_test(test_getter_values),
-	    cmocka_unit_test(test_string_getters_consume),
-	    cmocka_unit_test(test_string_maxlen),
-	    cmocka_unit_test(test_cstring_embedded_nul),
-	    cmocka_unit_test(test_max_enforced_by_putters),
-	    cmocka_unit_test(test_reserve_past_max),
-	    cmocka_unit_test(test_readonly_refuses_puts),
-	    cmocka_unit_test(test_consume_and_peek),
-	    cmocka_unit_test(test_compaction_keeps_data),
-	    cmocka_unit_test(test_integers_big_endian),
+		cmocka_unit_test(test_fixed_getters_consume),
+		cmocka_unit_test(test_getter_values),
+		cmocka_unit_test(test_string_getters_consume),
+		cmocka_unit_test(test_string_maxlen),
+		cmocka_unit_test(test_cstring_embedded_nul),
+		cmocka_unit_test(test_max_enforced_by_putters),
+		cmocka_unit_test(test_reserve_past_max),
+		cmocka_unit_test(test_readonly_refuses_puts),
+		cmocka_unit_test(test_consume_and_peek),
+		cmocka_unit_test(test_compaction_keeps_data),
+		cmocka_unit_test(test_integers_big_endian),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,7 +49,8 @@ expect_due(const struct console_conf *conf, const char *from, int64_t minutes,
 	assert_int_equal(calendar_add_business(conf, utc(from), minutes, &t), 0);
 	qh_clock_format_utc(t, got, sizeof(got));
 	if (strcmp(got, want) != 0)
-		fail_msg("%s + %lld min: %s, want %s", from, (long long)minutes, got, want);
+		fail_msg("%s + %lld min: %s, want %s", from, (long long)minutes, got,
+		    want);
 }
 
 /* R9 on a Monday in winter (CET, UTC+1) and in summer (CEST, UTC+2). */
@@ -59,17 +60,17 @@ test_hours_monday(void **state)
 	struct console_conf conf;
 
 	(void)state;
-	conf_defaults(&conf);	/* Europe/Berlin, Mon-Fri 07:00-18:00 */
+	conf_defaults(&conf); /* Europe/Berlin, Mon-Fri 07:00-18:00 */
 	/* 2026-01-05 is a Monday in winter. */
-	expect_after(&conf, "2026-01-05T05:59:00Z", 1);	/* 06:59 */
-	expect_after(&conf, "2026-01-05T06:00:00Z", 0);	/* 07:00 */
-	expect_after(&conf, "2026-01-05T16:59:00Z", 0);	/* 17:59 */
-	expect_after(&conf, "2026-01-05T17:00:00Z", 1);	/* 18:00 */
+	expect_after(&conf, "2026-01-05T05:59:00Z", 1); /* 06:59 */
+	expect_after(&conf, "2026-01-05T06:00:00Z", 0); /* 07:00 */
+	expect_after(&conf, "2026-01-05T16:59:00Z", 0); /* 17:59 */
+	expect_after(&conf, "2026-01-05T17:00:00Z", 1); /* 18:00 */
 	/* 2026-07-06 is a Monday in summer. */
-	expect_after(&conf, "2026-07-06T04:59:00Z", 1);	/* 06:59 */
-	expect_after(&conf, "2026-07-06T05:00:00Z", 0);	/* 07:00 */
-	expect_after(&conf, "2026-07-06T15:59:00Z", 0);	/* 17:59 */
-	expect_after(&conf, "2026-07-06T16:00:00Z", 1);	/* 18:00 */
+	expect_after(&conf, "2026-07-06T04:59:00Z", 1); /* 06:59 */
+	expect_after(&conf, "2026-07-06T05:00:00Z", 0); /* 07:00 */
+	expect_after(&conf, "2026-07-06T15:59:00Z", 0); /* 17:59 */
+	expect_after(&conf, "2026-07-06T16:00:00Z", 1); /* 18:00 */
 }
 
 /* R9: a Saturday is outside support days all day; a holiday too. */
@@ -80,9 +81,9 @@ test_hours_weekend(void **state)
 
 	(void)state;
 	conf_defaults(&conf);
-	expect_after(&conf, "2026-01-10T11:00:00Z", 1);	/* Saturday 12:00 */
-	expect_after(&conf, "2026-01-10T06:00:00Z", 1);	/* Saturday 07:00 */
-	expect_after(&conf, "2026-01-09T11:00:00Z", 0);	/* Friday 12:00 */
+	expect_after(&conf, "2026-01-10T11:00:00Z", 1); /* Saturday 12:00 */
+	expect_after(&conf, "2026-01-10T06:00:00Z", 1); /* Saturday 07:00 */
+	expect_after(&conf, "2026-01-09T11:00:00Z", 0); /* Friday 12:00 */
 	conf.holidays[0] = 20260109;
 	conf.nholidays = 1;
 	expect_after(&conf, "2026-01-09T11:00:00Z", 1);
@@ -96,26 +97,26 @@ test_hours_dst(void **state)
 
 	(void)state;
 	conf_defaults(&conf);
-	expect_after(&conf, "2026-03-29T10:00:00Z", 1);	/* Sunday 12:00 CEST */
-	expect_after(&conf, "2026-10-25T11:00:00Z", 1);	/* Sunday 12:00 CET */
+	expect_after(&conf, "2026-03-29T10:00:00Z", 1); /* Sunday 12:00 CEST */
+	expect_after(&conf, "2026-10-25T11:00:00Z", 1); /* Sunday 12:00 CET */
 	/* The Monday after the spring change is already in summer time. */
-	expect_after(&conf, "2026-03-30T04:59:00Z", 1);	/* 06:59 CEST */
-	expect_after(&conf, "2026-03-30T05:00:00Z", 0);	/* 07:00 CEST */
-	expect_after(&conf, "2026-03-30T16:00:00Z", 1);	/* 18:00 CEST */
+	expect_after(&conf, "2026-03-30T04:59:00Z", 1); /* 06:59 CEST */
+	expect_after(&conf, "2026-03-30T05:00:00Z", 0); /* 07:00 CEST */
+	expect_after(&conf, "2026-03-30T16:00:00Z", 1); /* 18:00 CEST */
 
-	conf.days = 0x7f;	/* every day */
+	conf.days = 0x7f; /* every day */
 	/* 2026-03-29: 02:00 CET becomes 03:00 CEST at 01:00Z. */
-	expect_after(&conf, "2026-03-29T04:59:00Z", 1);	/* 06:59 CEST */
-	expect_after(&conf, "2026-03-29T05:00:00Z", 0);	/* 07:00 CEST */
-	expect_after(&conf, "2026-03-29T15:59:00Z", 0);	/* 17:59 CEST */
-	expect_after(&conf, "2026-03-29T16:00:00Z", 1);	/* 18:00 CEST */
-	expect_after(&conf, "2026-03-29T01:30:00Z", 1);	/* 03:30 CEST */
+	expect_after(&conf, "2026-03-29T04:59:00Z", 1); /* 06:59 CEST */
+	expect_after(&conf, "2026-03-29T05:00:00Z", 0); /* 07:00 CEST */
+	expect_after(&conf, "2026-03-29T15:59:00Z", 0); /* 17:59 CEST */
+	expect_after(&conf, "2026-03-29T16:00:00Z", 1); /* 18:00 CEST */
+	expect_after(&conf, "2026-03-29T01:30:00Z", 1); /* 03:30 CEST */
 	/* 2026-10-25: 03:00 CEST becomes 02:00 CET at 01:00Z. */
-	expect_after(&conf, "2026-10-25T05:00:00Z", 1);	/* 06:00 CET, 07:00 in CEST */
-	expect_after(&conf, "2026-10-25T05:59:00Z", 1);	/* 06:59 CET */
-	expect_after(&conf, "2026-10-25T06:00:00Z", 0);	/* 07:00 CET */
-	expect_after(&conf, "2026-10-25T16:59:00Z", 0);	/* 17:59 CET */
-	expect_after(&conf, "2026-10-25T17:00:00Z", 1);	/* 18:00 CET */
+	expect_after(&conf, "2026-10-25T05:00:00Z", 1); /* 06:00 CET, 07:00 in CEST */
+	expect_after(&conf, "2026-10-25T05:59:00Z", 1); /* 06:59 CET */
+	expect_after(&conf, "2026-10-25T06:00:00Z", 0); /* 07:00 CET */
+	expect_after(&conf, "2026-10-25T16:59:00Z", 0); /* 17:59 CET */
+	expect_after(&conf, "2026-10-25T17:00:00Z", 1); /* 18:00 CET */
 }
 
 /* Due times in business minutes: one business day is 660 minutes. */
@@ -146,7 +147,8 @@ test_add_business(void **state)
 		int64_t t;
 
 		assert_int_equal(calendar_add_business(&conf, utc("2026-01-05T10:00:00Z"),
-		    -1, &t), QH_ERR_ARG);
+				     -1, &t),
+		    QH_ERR_ARG);
 	}
 }
 

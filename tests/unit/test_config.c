@@ -44,14 +44,26 @@ parse_colour(const char *value, void *field)
 }
 
 static const struct qh_config_key keys[] = {
-	{ .section = "main", .name = "name", .type = QH_CONF_STRING,
-	    .offset = offsetof(struct sample, name), .size = 16 },
-	{ .section = "main", .name = "count", .type = QH_CONF_INT,
-	    .offset = offsetof(struct sample, count), .min = 1, .max = 100 },
-	{ .section = "opt", .name = "enabled", .type = QH_CONF_BOOL,
+	{ .section = "main",
+	    .name = "name",
+	    .type = QH_CONF_STRING,
+	    .offset = offsetof(struct sample, name),
+	    .size = 16 },
+	{ .section = "main",
+	    .name = "count",
+	    .type = QH_CONF_INT,
+	    .offset = offsetof(struct sample, count),
+	    .min = 1,
+	    .max = 100 },
+	{ .section = "opt",
+	    .name = "enabled",
+	    .type = QH_CONF_BOOL,
 	    .offset = offsetof(struct sample, enabled) },
-	{ .section = "opt", .name = "colour", .type = QH_CONF_CUSTOM,
-	    .offset = offsetof(struct sample, custom), .parse = parse_colour },
+	{ .section = "opt",
+	    .name = "colour",
+	    .type = QH_CONF_CUSTOM,
+	    .offset = offsetof(struct sample, custom),
+	    .parse = parse_colour },
 	{ .name = NULL },
 };
 
@@ -116,16 +128,17 @@ test_good(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(read_text(
-	    "# comment\n"
-	    "; another\n"
-	    "[main]\n"
-	    "name = hello world\n"
-	    "count=42\n"
-	    "\n"
-	    "[opt]\n"
-	    "enabled = yes\n"
-	    "colour = green\n", &s, err, sizeof(err)), 0);
+	assert_int_equal(read_text("# comment\n"
+				   "; another\n"
+				   "[main]\n"
+				   "name = hello world\n"
+				   "count=42\n"
+				   "\n"
+				   "[opt]\n"
+				   "enabled = yes\n"
+				   "colour = green\n",
+			     &s, err, sizeof(err)),
+	    0);
 	assert_string_equal(err, "");
 	assert_string_equal(s.name, "hello world");
 	assert_int_equal(s.count, 42);
@@ -147,8 +160,9 @@ test_unknown_key(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(read_text("[main]\nname = x\n\nbogus = 1\ncount = 2\n", &s,
-	    err, sizeof(err)), QH_ERR_CONFIG);
+	assert_int_equal(read_text("[main]\nname = x\n\nbogus = 1\ncount = 2\n", &s, err,
+			     sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 4, "unknown key 'bogus' in section [main]");
 	/* The right key in the wrong section. */
 	assert_int_equal(read_text("[opt]\n# x\ncount = 2\n", &s, err, sizeof(err)),
@@ -182,10 +196,12 @@ test_bad_values(void **state)
 	    QH_ERR_CONFIG);
 	assert_error_at(err, 2, "bad value for 'colour'");
 	assert_int_equal(read_text("[main]\nname = 0123456789abcdef\n", &s, err,
-	    sizeof(err)), QH_ERR_CONFIG);
+			     sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 2, "too long");
 	assert_int_equal(read_text("[main]\ncount = 1\ncount = 2\n", &s, err,
-	    sizeof(err)), QH_ERR_CONFIG);
+			     sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 3, "given twice");
 }
 
@@ -196,15 +212,16 @@ test_syntax(void **state)
 	char err[256], text[600];
 
 	(void)state;
-	assert_int_equal(read_text("[main]\ncount = 1\ngarbage line without equals\n",
-	    &s, err, sizeof(err)), QH_ERR_CONFIG);
+	assert_int_equal(read_text("[main]\ncount = 1\ngarbage line without equals\n", &s,
+			     err, sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 3, "syntax error");
 	/* The first error counts, whichever kind it is. */
-	assert_int_equal(read_text("[main]\nnonsense\nbogus = 1\n", &s, err,
-	    sizeof(err)), QH_ERR_CONFIG);
+	assert_int_equal(read_text("[main]\nnonsense\nbogus = 1\n", &s, err, sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 2, "syntax error");
-	assert_int_equal(read_text("[main]\nbogus = 1\nnonsense\n", &s, err,
-	    sizeof(err)), QH_ERR_CONFIG);
+	assert_int_equal(read_text("[main]\nbogus = 1\nnonsense\n", &s, err, sizeof(err)),
+	    QH_ERR_CONFIG);
 	assert_error_at(err, 2, "unknown key");
 	assert_int_equal(read_text("[main\ncount = 1\n", &s, err, sizeof(err)),
 	    QH_ERR_CONFIG);
@@ -228,8 +245,7 @@ test_files(void **state)
 
 	(void)state;
 	snprintf(p, sizeof(p), "%s/missing.conf", dir);
-	assert_int_equal(qh_config_read(p, keys, &s, err, sizeof(err)),
-	    QH_ERR_NOT_FOUND);
+	assert_int_equal(qh_config_read(p, keys, &s, err, sizeof(err)), QH_ERR_NOT_FOUND);
 	assert_non_null(strstr(err, "missing.conf: No such file"));
 	/* A directory cannot be read as a file (and tests may run as root). */
 	assert_int_equal(qh_config_read(dir, keys, &s, err, sizeof(err)), QH_ERR_CONFIG);

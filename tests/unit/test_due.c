@@ -44,7 +44,8 @@ expect_due(const struct console_conf *conf, const char *plan, const char *from,
 	assert_int_equal(ticket_due(conf, plan, utc(from), &due, &deadline), 0);
 	qh_clock_format_utc(due, got, sizeof(got));
 	if (strcmp(got, want_due) != 0)
-		fail_msg("%s ticket filed %s: due %s, want %s", plan, from, got, want_due);
+		fail_msg("%s ticket filed %s: due %s, want %s", plan, from, got,
+		    want_due);
 	if (want_deadline == NULL) {
 		if (deadline != 0)
 			fail_msg("%s ticket filed %s has a deadline", plan, from);
@@ -63,7 +64,7 @@ test_free_friday(void **state)
 	struct console_conf conf;
 
 	(void)state;
-	conf_defaults(&conf);	/* Europe/Berlin, Mon-Fri 07:00-18:00 */
+	conf_defaults(&conf); /* Europe/Berlin, Mon-Fri 07:00-18:00 */
 	/* Friday 2026-11-27 17:30 CET = 16:30Z: 30 min Friday, 630 min Monday. */
 	expect_due(&conf, "free", "2026-11-27T16:30:00Z", "2026-11-30T16:30:00Z",
 	    "2026-12-01T16:30:00Z");
@@ -101,8 +102,8 @@ test_holiday(void **state)
 
 	(void)state;
 	conf_defaults(&conf);
-	conf.holidays[0] = 20261225;	/* Friday */
-	conf.holidays[1] = 20261228;	/* Monday */
+	conf.holidays[0] = 20261225; /* Friday */
+	conf.holidays[1] = 20261228; /* Monday */
 	conf.nholidays = 2;
 	/* Thursday 24 Dec 12:00 CET: 360 min Thursday, the rest on Tuesday 29th. */
 	expect_due(&conf, "free", "2026-12-24T11:00:00Z", "2026-12-29T11:00:00Z",
@@ -133,14 +134,16 @@ test_dst(void **state)
 	/* Saturday 28 March -> Monday 18:00 CEST. */
 	expect_due(&conf, "free", "2026-03-28T12:00:00Z", "2026-03-30T16:00:00Z",
 	    "2026-03-31T16:00:00Z");
-	/* Friday 23 October 12:00 CEST (10:00Z) -> Monday 26 October 12:00 CET (11:00Z). */
+	/* Friday 23 October 12:00 CEST (10:00Z) -> Monday 26 October 12:00 CET (11:00Z).
+	 */
 	expect_due(&conf, "free", "2026-10-23T10:00:00Z", "2026-10-26T11:00:00Z",
 	    "2026-10-27T11:00:00Z");
 	/* Saturday 24 October -> Monday 18:00 CET. */
 	expect_due(&conf, "free", "2026-10-24T08:00:00Z", "2026-10-26T17:00:00Z",
 	    "2026-10-27T17:00:00Z");
 	/* Premium across the autumn change: Friday 16:00 CEST -> Monday 09:00 CET. */
-	expect_due(&conf, "premium", "2026-10-23T14:00:00Z", "2026-10-26T08:00:00Z", NULL);
+	expect_due(&conf, "premium", "2026-10-23T14:00:00Z", "2026-10-26T08:00:00Z",
+	    NULL);
 }
 
 /* Premium: four business hours, no deadline. */
@@ -152,13 +155,17 @@ test_premium(void **state)
 	(void)state;
 	conf_defaults(&conf);
 	/* Monday 09:00 CET -> 13:00. */
-	expect_due(&conf, "premium", "2026-11-30T08:00:00Z", "2026-11-30T12:00:00Z", NULL);
+	expect_due(&conf, "premium", "2026-11-30T08:00:00Z", "2026-11-30T12:00:00Z",
+	    NULL);
 	/* Monday 16:00 CET: two hours today, two tomorrow -> Tuesday 09:00. */
-	expect_due(&conf, "premium", "2026-11-30T15:00:00Z", "2026-12-01T08:00:00Z", NULL);
+	expect_due(&conf, "premium", "2026-11-30T15:00:00Z", "2026-12-01T08:00:00Z",
+	    NULL);
 	/* Friday 17:30 -> Monday 10:30. */
-	expect_due(&conf, "premium", "2026-11-27T16:30:00Z", "2026-11-30T09:30:00Z", NULL);
+	expect_due(&conf, "premium", "2026-11-27T16:30:00Z", "2026-11-30T09:30:00Z",
+	    NULL);
 	/* Saturday -> Monday 11:00. */
-	expect_due(&conf, "premium", "2026-11-28T09:00:00Z", "2026-11-30T10:00:00Z", NULL);
+	expect_due(&conf, "premium", "2026-11-28T09:00:00Z", "2026-11-30T10:00:00Z",
+	    NULL);
 }
 
 /* Other support hours change the length of a business day. */
@@ -170,7 +177,7 @@ test_configured_hours(void **state)
 	(void)state;
 	conf_defaults(&conf);
 	conf.open_min = 8 * 60;
-	conf.close_min = 16 * 60;	/* an eight-hour day */
+	conf.close_min = 16 * 60; /* an eight-hour day */
 	/* Friday 15:00 CET: one hour Friday, seven Monday -> Monday 15:00. */
 	expect_due(&conf, "free", "2026-11-27T14:00:00Z", "2026-11-30T14:00:00Z",
 	    "2026-12-01T14:00:00Z");
@@ -214,21 +221,23 @@ expect_slots(const char *kind, int n, const char *const *when, const int *offset
 static void
 test_installation_rule(void **state)
 {
-	static const char *const inside[] = { "2026-12-01T10:00" };	/* Tue 10:00 CET */
+	static const char *const inside[] = { "2026-12-01T10:00" }; /* Tue 10:00 CET */
 	static const char *const saturday[] = { "2026-12-05T10:00" };
 	static const char *const evening[] = { "2026-12-01T19:30" };
 	static const char *const two[] = { "2026-12-05T10:00", "2026-12-07T09:00" };
 	static const char *const past[] = { "2026-11-20T10:00", "2026-12-07T09:00" };
 	static const int cet[] = { 60, 60 };
-	static const int ny[] = { -300 };	/* 10:00 in New York is 16:00 in Berlin */
-	static const int ny_late[] = { -300 };	/* 19:30 in New York is 01:30 in Berlin */
+	static const int ny[] = { -300 };      /* 10:00 in New York is 16:00 in Berlin */
+	static const int ny_late[] = { -300 }; /* 19:30 in New York is 01:30 in Berlin */
 
 	(void)state;
 	expect_slots("installation", 1, inside, cet, NULL);
 	expect_slots("installation", 1, saturday, cet,
-	    "installations outside business hours need at least two proposed appointments");
+	    "installations outside business hours need at least two proposed "
+	    "appointments");
 	expect_slots("installation", 1, evening, cet,
-	    "installations outside business hours need at least two proposed appointments");
+	    "installations outside business hours need at least two proposed "
+	    "appointments");
 	expect_slots("installation", 2, two, cet, NULL);
 	expect_slots("installation", 0, NULL, NULL, "at least one proposed appointment");
 	expect_slots("installation", 2, past, cet, "lies in the past");

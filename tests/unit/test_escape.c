@@ -116,7 +116,7 @@ test_output_bound(void **state)
 	qh_buf_reset(&out);
 	assert_int_equal(run(&e, "~~~~", &out), 0);
 	assert_true(qh_buf_len(&out) <= 5);
-	assert_string_equal(text(&out), "~~~~");	/* "~~" is one, then three */
+	assert_string_equal(text(&out), "~~~~"); /* "~~" is one, then three */
 	qh_buf_release(&out);
 }
 

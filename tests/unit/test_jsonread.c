@@ -33,7 +33,8 @@ parse_ok(const char *s)
 static void
 test_values(void **state)
 {
-	struct qh_json_doc *doc = parse_ok(" {\"s\": \"a\\\"\\u00e9\\ud83d\\ude00\\n\","
+	struct qh_json_doc *doc = parse_ok(
+	    " {\"s\": \"a\\\"\\u00e9\\ud83d\\ude00\\n\","
 	    " \"i\": -42, \"big\": 9223372036854775807, \"small\": -9223372036854775808,"
 	    " \"over\": 9223372036854775808, \"f\": 2.5e1, \"t\": true, \"n\": null,"
 	    " \"a\": [1, [], {}], \"s\": \"second\"} ");
@@ -68,13 +69,11 @@ test_values(void **state)
 static void
 test_refused(void **state)
 {
-	static const char *const bad[] = {
-		"", " ", "{", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "[01]", "[1.]",
-		"[.5]", "[1e]", "[-]", "tru", "nul", "\"abc", "\"a\\x\"", "\"\\u12\"",
-		"\"\\u0000\"", "\"\\udc00\"", "\"\\ud800\"", "\"\\ud800\\u0041\"",
-		"\"tab\there\"", "[1] 2", "[1]]", "{\"a\":1]", "[\"\xff\"]", "[\"\xc0\xaf\"]",
-		"[1e999]", NULL
-	};
+	static const char *const bad[] = { "", " ", "{", "[1,]", "{\"a\":1,}",
+		"{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "tru", "nul",
+		"\"abc", "\"a\\x\"", "\"\\u12\"", "\"\\u0000\"", "\"\\udc00\"",
+		"\"\\ud800\"", "\"\\ud800\\u0041\"", "\"tab\there\"", "[1] 2", "[1]]",
+		"{\"a\":1]", "[\"\xff\"]", "[\"\xc0\xaf\"]", "[1e999]", NULL };
 	struct qh_json_doc *doc;
 	int i;
 
@@ -112,7 +111,8 @@ test_depth(void **state)
 static void
 test_envinfo_text(void **state)
 {
-	const char *facts = "{\"os\":\"Debian\\u001b[2J\",\"kernel\":\"6.1\",\"arch\":"
+	const char *facts =
+	    "{\"os\":\"Debian\\u001b[2J\",\"kernel\":\"6.1\",\"arch\":"
 	    "\"x86_64\",\"hostname\":\"pc-7\",\"user\":\"maria\",\"cpu_model\":\"Xeon\","
 	    "\"cpu_cores\":4,\"memory_total_bytes\":8589934592,"
 	    "\"memory_available_bytes\":4294967296,\"disks\":[{\"mount\":\"/\","
@@ -129,10 +129,12 @@ test_envinfo_text(void **state)
 	assert_non_null(strstr(text, "OS:           Debian?[2J\n"));
 	assert_non_null(strstr(text, "CPU:          Xeon, 4 cores\n"));
 	assert_non_null(strstr(text, "Memory:       8.0 GiB total, 4.0 GiB available\n"));
-	assert_non_null(strstr(text, "Disks:        / (ext4): 100.0 GiB, 50.0 GiB free\n"));
+	assert_non_null(
+	    strstr(text, "Disks:        / (ext4): 100.0 GiB, 50.0 GiB free\n"));
 	assert_non_null(strstr(text, "Uptime:       1 day, 01:01:01\n"));
 	assert_non_null(strstr(text, "Time zone:    Europe/Berlin\n"));
-	assert_non_null(strstr(text, "Network:      eth0: 10.0.0.2/24, fe80::1/64\n"
+	assert_non_null(strstr(text,
+	    "Network:      eth0: 10.0.0.2/24, fe80::1/64\n"
 	    "              wg0: no address\n"));
 	assert_null(strchr(text, '\x1b'));
 	free(text);
@@ -146,10 +148,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_values),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_envinfo_text),
+		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_envinfo_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -46,7 +46,8 @@ static int
 teardown(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const files[] = { "ledger.db", "ledger.db-wal", "ledger.db-shm" };
+	static const char *const files[] = { "ledger.db", "ledger.db-wal",
+		"ledger.db-shm" };
 	char path[128];
 	size_t i;
 
@@ -89,9 +90,10 @@ add_customer(struct fixture *f, const char *id, int overdraft)
 {
 	char sql[256];
 
-	snprintf(sql, sizeof(sql), "INSERT INTO customers (id, name, overdraft_units, "
-	    "created_at) VALUES ('%s', 'Customer %s', %d, '2026-01-01T00:00:00Z')", id, id,
-	    overdraft);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO customers (id, name, overdraft_units, "
+	    "created_at) VALUES ('%s', 'Customer %s', %d, '2026-01-01T00:00:00Z')",
+	    id, id, overdraft);
 	exec_ok(f->db, sql);
 }
 
@@ -130,13 +132,18 @@ session_debit(struct fixture *f, const char *customer, int64_t secs)
 	int64_t id;
 
 	assert_int_equal(db_begin(f->db), 0);
-	exec_ok(f->db, "INSERT OR IGNORE INTO agents (id, customer_id, enrolled_at) "
+	exec_ok(f->db,
+	    "INSERT OR IGNORE INTO agents (id, customer_id, enrolled_at) "
 	    "SELECT 'agent-' || id, id, '2026-01-01T00:00:00Z' FROM customers");
-	assert_int_equal(sqlite3_prepare_v2(f->db, "INSERT INTO sessions (customer_id, "
-	    "agent_id, code, opened_at, closed_at, close_reason, billable_seconds, "
-	    "persisted_at) VALUES (?1, 'agent-' || ?1, '123456', '2026-01-05T09:00:00Z', "
-	    "'2026-01-05T10:00:00Z', 'technician', ?2, '2026-01-05T10:00:00Z')", -1, &st,
-	    NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(f->db,
+		"INSERT INTO sessions (customer_id, "
+		"agent_id, code, opened_at, closed_at, close_reason, billable_seconds, "
+		"persisted_at) VALUES (?1, 'agent-' || ?1, '123456', "
+		"'2026-01-05T09:00:00Z', "
+		"'2026-01-05T10:00:00Z', 'technician', ?2, '2026-01-05T10:00:00Z')",
+		-1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, secs);
 	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
@@ -156,8 +163,11 @@ correct(struct fixture *f, int64_t entry, int64_t units)
 	char key[64], customer[80];
 	sqlite3_stmt *st = NULL;
 
-	assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT customer_id FROM ledger "
-	    "WHERE id = ?1", -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+			     "SELECT customer_id FROM ledger "
+			     "WHERE id = ?1",
+			     -1, &st, NULL),
+	    SQLITE_OK);
 	sqlite3_bind_int64(st, 1, entry);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	snprintf(customer, sizeof(customer), "%s", sqlite3_column_text(st, 0));
@@ -187,11 +197,15 @@ allocated(struct fixture *f, int64_t entry, int64_t *units, int64_t *cents)
 {
 	char sql[160];
 
-	snprintf(sql, sizeof(sql), "SELECT coalesce(sum(units), 0) FROM allocations "
-	    "WHERE entry_id = %lld", (long long)entry);
+	snprintf(sql, sizeof(sql),
+	    "SELECT coalesce(sum(units), 0) FROM allocations "
+	    "WHERE entry_id = %lld",
+	    (long long)entry);
 	*units = query_int(f->db, sql);
-	snprintf(sql, sizeof(sql), "SELECT coalesce(sum(amount_cents), 0) FROM "
-	    "allocations WHERE entry_id = %lld", (long long)entry);
+	snprintf(sql, sizeof(sql),
+	    "SELECT coalesce(sum(amount_cents), 0) FROM "
+	    "allocations WHERE entry_id = %lld",
+	    (long long)entry);
 	*cents = query_int(f->db, sql);
 }
 
@@ -201,9 +215,10 @@ lot_left(struct fixture *f, int64_t lot)
 {
 	char sql[200];
 
-	snprintf(sql, sizeof(sql), "SELECT units - (SELECT coalesce(sum(units), 0) FROM "
-	    "allocations WHERE lot_id = %lld) FROM lots WHERE id = %lld", (long long)lot,
-	    (long long)lot);
+	snprintf(sql, sizeof(sql),
+	    "SELECT units - (SELECT coalesce(sum(units), 0) FROM "
+	    "allocations WHERE lot_id = %lld) FROM lots WHERE id = %lld",
+	    (long long)lot, (long long)lot);
 	return query_int(f->db, sql);
 }
 
@@ -238,8 +253,8 @@ assert_problem(struct fixture *f, int64_t entry, const char *what)
 
 	assert_int_equal(ledger_verify(f->db, why, sizeof(why), &bad), 1);
 	if (bad != entry || strstr(why, what) == NULL)
-		fail_msg("verify: entry %lld: %s; want entry %lld: %s", (long long)bad, why,
-		    (long long)entry, what);
+		fail_msg("verify: entry %lld: %s; want entry %lld: %s", (long long)bad,
+		    why, (long long)entry, what);
 }
 
 /* R1: every started quarter hour counts; nothing is nothing. */
@@ -249,16 +264,26 @@ test_units(void **state)
 	static const struct {
 		int64_t secs, units;
 	} cases[] = {
-		{ 0, 0 }, { 1, 1 }, { 599, 1 }, { 600, 1 }, { 899, 1 }, { 900, 1 },
-		{ 901, 2 }, { 1800, 2 }, { 1801, 3 }, { -5, 0 },
+		{ 0, 0 },
+		{ 1, 1 },
+		{ 599, 1 },
+		{ 600, 1 },
+		{ 899, 1 },
+		{ 900, 1 },
+		{ 901, 2 },
+		{ 1800, 2 },
+		{ 1801, 3 },
+		{ -5, 0 },
 	};
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (ledger_units(cases[i].secs) != cases[i].units)
-			fail_msg("%lld s gave %lld units, want %lld", (long long)cases[i].secs,
-			    (long long)ledger_units(cases[i].secs), (long long)cases[i].units);
+			fail_msg("%lld s gave %lld units, want %lld",
+			    (long long)cases[i].secs,
+			    (long long)ledger_units(cases[i].secs),
+			    (long long)cases[i].units);
 }
 
 /* R14: debits take the oldest lot first, each unit at its own lot's price. */
@@ -277,27 +302,30 @@ test_fifo(void **state)
 	assert_string_equal(p2.lot_ids, "2");
 	assert_int_equal(p2.balance_after, 12);
 
-	d1 = session_debit(f, "acme", 1800);	/* 2 units, both from lot 1 */
+	d1 = session_debit(f, "acme", 1800); /* 2 units, both from lot 1 */
 	assert_int_equal(d1.units, -2);
 	assert_int_equal(d1.amount_cents, 6000);
 	assert_string_equal(d1.lot_ids, "1");
 	assert_int_equal(d1.balance_after, 10);
 
-	d2 = session_debit(f, "acme", 3601);	/* 5 units: 2 from lot 1, 3 from lot 2 */
+	d2 = session_debit(f, "acme", 3601); /* 5 units: 2 from lot 1, 3 from lot 2 */
 	assert_int_equal(d2.units, -5);
 	assert_int_equal(d2.amount_cents, 2 * 3000 + 3 * 2500);
 	assert_string_equal(d2.lot_ids, "1;2");
 	allocated(f, d2.id, &u, &c);
 	assert_int_equal(u, 5);
 	assert_int_equal(c, 13500);
-	assert_int_equal(query_int(f->db, "SELECT units FROM allocations WHERE lot_id = 2"),
+	assert_int_equal(query_int(f->db,
+			     "SELECT units FROM allocations WHERE lot_id = 2"),
 	    3);
 	assert_int_equal(lot_left(f, 1), 0);
 	assert_int_equal(lot_left(f, 2), 5);
 	assert_int_equal(balance(f, "acme"), 5);
 	/* The debit carries the currency of the lots it consumed. */
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM ledger WHERE kind = "
-	    "'session' AND currency = 'EUR'"), 2);
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE kind = "
+			     "'session' AND currency = 'EUR'"),
+	    2);
 
 	/* The purchase reference is idempotent: the second booking is refused. */
 	{
@@ -328,12 +356,12 @@ test_overdraft(void **state)
 	int64_t u, c;
 
 	add_customer(f, "acme", 10);
-	d1 = session_debit(f, "acme", 1000);	/* 2 units, no lot */
+	d1 = session_debit(f, "acme", 1000); /* 2 units, no lot */
 	assert_int_equal(d1.units, -2);
 	assert_int_equal(d1.amount_cents, 0);
 	assert_string_equal(d1.lot_ids, "");
 	assert_int_equal(d1.balance_after, -2);
-	d2 = session_debit(f, "acme", 2700);	/* 3 more */
+	d2 = session_debit(f, "acme", 2700); /* 3 more */
 	assert_int_equal(d2.balance_after, -5);
 	assert_verified(f);
 
@@ -369,7 +397,7 @@ test_correction(void **state)
 
 	add_customer(f, "acme", 10);
 	p = purchase(f, "acme", 8, 3000, "INV-1");
-	d = session_debit(f, "acme", 2000);	/* 3 units */
+	d = session_debit(f, "acme", 2000); /* 3 units */
 	assert_int_equal(d.balance_after, 5);
 
 	k = correct(f, d.id, 1);
@@ -386,8 +414,10 @@ test_correction(void **state)
 	k = correct(f, d.id, 4);
 	assert_int_equal(k.balance_after, 10);
 	assert_int_equal(lot_left(f, 1), 8);
-	assert_int_equal(query_int(f->db, "SELECT units FROM lots WHERE entry_id = (SELECT "
-	    "max(id) FROM ledger)"), 2);
+	assert_int_equal(query_int(f->db,
+			     "SELECT units FROM lots WHERE entry_id = (SELECT "
+			     "max(id) FROM ledger)"),
+	    2);
 	assert_verified(f);
 
 	/* A negative correction is a debit like any other. */
@@ -402,7 +432,8 @@ test_correction(void **state)
 	assert_int_equal(k.amount_cents, -6000 + 6000);
 	assert_string_equal(k.lot_ids, "1;3");
 	assert_int_equal(lot_left(f, 3), 2);
-	assert_int_equal(query_int(f->db, "SELECT unit_price_cents FROM lots WHERE id = 3"),
+	assert_int_equal(query_int(f->db,
+			     "SELECT unit_price_cents FROM lots WHERE id = 3"),
 	    3000);
 	assert_verified(f);
 
@@ -423,8 +454,8 @@ test_correction_of_debt(void **state)
 	int64_t u, c;
 
 	add_customer(f, "acme", 10);
-	d = session_debit(f, "acme", 2700);	/* 3 units owed */
-	k = correct(f, d.id, 2);		/* 1 owed now */
+	d = session_debit(f, "acme", 2700); /* 3 units owed */
+	k = correct(f, d.id, 2);	    /* 1 owed now */
 	assert_int_equal(k.balance_after, -1);
 	assert_int_equal(k.amount_cents, 0);
 	assert_int_equal(query_int(f->db, "SELECT count(*) FROM lots"), 0);
@@ -439,7 +470,7 @@ test_correction_of_debt(void **state)
 	assert_verified(f);
 
 	/* A partly paid debit: the correction takes its debt off first. */
-	d = session_debit(f, "acme", 900 * 5);	/* 5 units: 3 from lot 1, 2 owed */
+	d = session_debit(f, "acme", 900 * 5); /* 5 units: 3 from lot 1, 2 owed */
 	assert_int_equal(d.balance_after, -2);
 	k = correct(f, d.id, 1);
 	assert_int_equal(k.balance_after, -1);
@@ -448,11 +479,11 @@ test_correction_of_debt(void **state)
 	assert_verified(f);
 
 	/* Units given back while another debit owes pay that debt (FIFO). */
-	p = purchase(f, "acme", 4, 2500, "INV-2");	/* pays the 1 owed */
+	p = purchase(f, "acme", 4, 2500, "INV-2"); /* pays the 1 owed */
 	assert_int_equal(p.balance_after, 3);
-	d = session_debit(f, "acme", 2700);		/* 3 units from lot 2 */
+	d = session_debit(f, "acme", 2700); /* 3 units from lot 2 */
 	assert_int_equal(d.balance_after, 0);
-	p = session_debit(f, "acme", 1800);		/* 2 units owed */
+	p = session_debit(f, "acme", 1800); /* 2 units owed */
 	assert_int_equal(p.balance_after, -2);
 	k = correct(f, d.id, 1);
 	assert_int_equal(k.balance_after, -1);
@@ -470,11 +501,11 @@ test_tiers(void **state)
 	struct console_conf conf;
 
 	(void)state;
-	conf_defaults(&conf);	/* 0:3000, 10:2750, 20:2500 */
+	conf_defaults(&conf); /* 0:3000, 10:2750, 20:2500 */
 	assert_int_equal(credit_tier_price(&conf, 1), 3000);
 	assert_int_equal(credit_tier_price(&conf, 4), 3000);
-	assert_int_equal(credit_tier_price(&conf, 39), 3000);	/* 9.75 h */
-	assert_int_equal(credit_tier_price(&conf, 40), 2750);	/* 10 h */
+	assert_int_equal(credit_tier_price(&conf, 39), 3000); /* 9.75 h */
+	assert_int_equal(credit_tier_price(&conf, 40), 2750); /* 10 h */
 	assert_int_equal(credit_tier_price(&conf, 79), 2750);
 	assert_int_equal(credit_tier_price(&conf, 80), 2500);
 	assert_int_equal(credit_tier_price(&conf, 4000), 2500);
@@ -517,15 +548,18 @@ test_verify(void **state)
 		sqlite3_stmt *st = NULL;
 		int i;
 
-		assert_int_equal(sqlite3_prepare_v2(f->db, "SELECT " LEDGER_HASH_COLUMNS
-		    " FROM ledger WHERE id = 2", -1, &st, NULL), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(f->db,
+				     "SELECT " LEDGER_HASH_COLUMNS
+				     " FROM ledger WHERE id = 2",
+				     -1, &st, NULL),
+		    SQLITE_OK);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 		for (i = 0; i < LEDGER_HASH_NCOLS; i++)
 			cols[i] = (const char *)sqlite3_column_text(st, i);
 		ledger_hash(cols, hash);
 		sqlite3_finalize(st);
-		snprintf(sql, sizeof(sql), "UPDATE ledger SET entry_hash = '%s' WHERE id = 2",
-		    hash);
+		snprintf(sql, sizeof(sql),
+		    "UPDATE ledger SET entry_hash = '%s' WHERE id = 2", hash);
 		exec_ok(f->db, sql);
 	}
 	assert_problem(f, 3, "chain is broken");
@@ -548,7 +582,8 @@ test_verify_sessions(void **state)
 	exec_ok(f->db, "UPDATE sessions SET billable_seconds = 1000 WHERE id = 1");
 
 	/* A closed session without its debit. */
-	exec_ok(f->db, "INSERT INTO sessions (customer_id, agent_id, code, opened_at, "
+	exec_ok(f->db,
+	    "INSERT INTO sessions (customer_id, agent_id, code, opened_at, "
 	    "closed_at, billable_seconds, persisted_at) VALUES ('acme', 'agent-acme', "
 	    "'111111', '2026-01-05T09:00:00Z', '2026-01-05T09:30:00Z', 60, "
 	    "'2026-01-05T09:30:00Z')");
@@ -559,7 +594,8 @@ test_verify_sessions(void **state)
 	/* A session debited while it is still open. */
 	exec_ok(f->db, "UPDATE sessions SET closed_at = NULL WHERE id = 1");
 	assert_problem(f, 2, "still open");
-	exec_ok(f->db, "UPDATE sessions SET closed_at = '2026-01-05T10:00:00Z' WHERE id = 1");
+	exec_ok(f->db,
+	    "UPDATE sessions SET closed_at = '2026-01-05T10:00:00Z' WHERE id = 1");
 
 	/* Allocations taken away: a debt while the lot has units left. */
 	exec_ok(f->db, "DROP TRIGGER allocations_no_delete");

@@ -120,7 +120,8 @@ test_agent_from_csr(void **state)
 	assert_int_equal(EVP_PKEY_eq(pub, key), 1);
 
 	assert_int_equal(qh_pki_issue(f->ca, f->cakey, pub, QH_ROLE_AGENT, "acme",
-	    "pc-0042", 30, &cert), 0);
+			     "pc-0042", 30, &cert),
+	    0);
 	assert_int_equal(X509_verify(cert, X509_get0_pubkey(f->ca)), 1);
 	assert_int_equal(X509_check_private_key(cert, key), 1);
 	assert_int_equal(X509_check_ca(cert), 0);
@@ -136,13 +137,15 @@ test_agent_from_csr(void **state)
 	assert_true(id.not_after > now + 30 * 86400 - 120);
 	assert_true(id.not_after < now + 30 * 86400 + 120);
 	/* notBefore lies an hour back, for skewed and accelerated clocks. */
-	assert_true(X509_cmp_time(X509_get0_notBefore(cert), &(time_t){ now - 3000 }) < 0);
+	assert_true(
+	    X509_cmp_time(X509_get0_notBefore(cert), &(time_t){ now - 3000 }) < 0);
 
 	/* An agent certificate needs an agent id. */
 	X509_free(cert);
 	cert = NULL;
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, pub, QH_ROLE_AGENT, "acme",
-	    NULL, 30, &cert), QH_ERR_ARG);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, pub, QH_ROLE_AGENT, "acme", NULL,
+			     30, &cert),
+	    QH_ERR_ARG);
 	assert_null(cert);
 
 	free(csr);
@@ -154,7 +157,7 @@ static void
 test_csr_garbage(void **state)
 {
 	static const char junk[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
-	    "AAAA\n-----END CERTIFICATE REQUEST-----\n";
+				   "AAAA\n-----END CERTIFICATE REQUEST-----\n";
 	EVP_PKEY *pub = NULL;
 
 	(void)state;
@@ -173,7 +176,8 @@ test_roles(void **state)
 
 	assert_int_equal(qh_pki_key_new(&key), 0);
 	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_TECHNICIAN, "alice",
-	    "ignored", 10, &cert), 0);
+			     "ignored", 10, &cert),
+	    0);
 	assert_int_equal(qh_pki_identity(cert, &id), 0);
 	assert_int_equal(id.role, QH_ROLE_TECHNICIAN);
 	assert_string_equal(id.id, "alice");
@@ -181,19 +185,23 @@ test_roles(void **state)
 	X509_free(cert);
 
 	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_ACCOUNTING, "bob",
-	    NULL, 10, &cert), 0);
+			     NULL, 10, &cert),
+	    0);
 	assert_int_equal(qh_pki_identity(cert, &id), 0);
 	assert_int_equal(id.role, QH_ROLE_ACCOUNTING);
 	X509_free(cert);
 	cert = NULL;
 
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_NONE, "x", NULL,
-	    10, &cert), QH_ERR_ARG);
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_TECHNICIAN,
-	    "-bad", NULL, 10, &cert), QH_ERR_ARG);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_NONE, "x", NULL, 10,
+			     &cert),
+	    QH_ERR_ARG);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_TECHNICIAN, "-bad",
+			     NULL, 10, &cert),
+	    QH_ERR_ARG);
 	/* The CA key must match the CA certificate. */
-	assert_int_equal(qh_pki_issue(f->ca, key, key, QH_ROLE_TECHNICIAN, "alice",
-	    NULL, 10, &cert), QH_ERR_ARG);
+	assert_int_equal(qh_pki_issue(f->ca, key, key, QH_ROLE_TECHNICIAN, "alice", NULL,
+			     10, &cert),
+	    QH_ERR_ARG);
 	assert_null(cert);
 
 	assert_string_equal(qh_role_name(QH_ROLE_CONSOLE), "console");
@@ -251,7 +259,8 @@ test_pinned(void **state)
 
 	assert_int_equal(qh_pki_key_new(&key), 0);
 	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_CONSOLE,
-	    "console.test", NULL, 10, &leaf), 0);
+			     "console.test", NULL, 10, &leaf),
+	    0);
 	assert_int_equal(qh_pki_identity(leaf, &id), 0);
 	assert_int_equal(id.role, QH_ROLE_CONSOLE);
 	assert_string_equal(id.id, "console.test");
@@ -266,7 +275,8 @@ test_pinned(void **state)
 	for (i = 0; i < 64; i++)
 		upper[i] = (char)(pin[i] >= 'a' && pin[i] <= 'f' ? pin[i] - 32 : pin[i]);
 	upper[64] = '\0';
-	assert_int_equal(qh_pki_verify_pinned(leaf, chain, upper, "console.test", &got), 0);
+	assert_int_equal(qh_pki_verify_pinned(leaf, chain, upper, "console.test", &got),
+	    0);
 	X509_free(got);
 	got = NULL;
 
@@ -274,10 +284,12 @@ test_pinned(void **state)
 	memcpy(otherpin, pin, sizeof(pin));
 	otherpin[0] = otherpin[0] == '0' ? '1' : '0';
 	assert_int_equal(qh_pki_verify_pinned(leaf, chain, otherpin, "console.test",
-	    &got), QH_ERR_AUTH);
+			     &got),
+	    QH_ERR_AUTH);
 	assert_int_equal(qh_pki_verify_pinned(leaf, chain, pin, "other.test", &got),
 	    QH_ERR_AUTH);
-	assert_int_equal(qh_pki_verify_pinned(f->ca, chain, pin, NULL, &got), QH_ERR_AUTH);
+	assert_int_equal(qh_pki_verify_pinned(f->ca, chain, pin, NULL, &got),
+	    QH_ERR_AUTH);
 	assert_int_equal(qh_pki_verify_pinned(leaf, chain, "xyz", "console.test", &got),
 	    QH_ERR_ARG);
 	assert_int_equal(qh_pki_verify_pinned(leaf, NULL, pin, "console.test", &got),
@@ -290,12 +302,14 @@ test_pinned(void **state)
 	assert_int_equal(qh_pki_fingerprint(other, otherpin), 0);
 	sk_X509_push(chain, other);
 	assert_int_equal(qh_pki_verify_pinned(leaf, chain, otherpin, "console.test",
-	    &got), QH_ERR_AUTH);
+			     &got),
+	    QH_ERR_AUTH);
 	assert_null(got);
 
 	/* An IP address name goes into subjectAltName as an IP. */
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_CONSOLE,
-	    "127.0.0.1", NULL, 10, &ipleaf), 0);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key, QH_ROLE_CONSOLE, "127.0.0.1",
+			     NULL, 10, &ipleaf),
+	    0);
 	assert_int_equal(qh_pki_verify_pinned(ipleaf, chain, pin, "127.0.0.1", &got), 0);
 	X509_free(got);
 	got = NULL;
@@ -360,8 +374,9 @@ test_bundle(void **state)
 	memset(&b, 0, sizeof(b));
 	snprintf(b.console, sizeof(b.console), "console.test:7443");
 	assert_int_equal(qh_pki_key_new(&b.key), 0);
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, b.key, QH_ROLE_TECHNICIAN,
-	    "alice", NULL, 10, &b.cert), 0);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, b.key, QH_ROLE_TECHNICIAN, "alice",
+			     NULL, 10, &b.cert),
+	    0);
 	b.ca = f->ca;
 	snprintf(path, sizeof(path), "%s/alice.pem", f->dir);
 	assert_int_equal(qh_bundle_write(path, &b), 0);
@@ -397,8 +412,8 @@ test_split_hostport(void **state)
 	int port = 0;
 
 	(void)state;
-	assert_int_equal(qh_split_hostport("example.com:7443", host, sizeof(host),
-	    &port), 0);
+	assert_int_equal(qh_split_hostport("example.com:7443", host, sizeof(host), &port),
+	    0);
 	assert_string_equal(host, "example.com");
 	assert_int_equal(port, 7443);
 	assert_int_equal(qh_split_hostport("1.2.3.4:5", host, sizeof(host), &port), 0);
@@ -406,7 +421,8 @@ test_split_hostport(void **state)
 	assert_int_equal(port, 5);
 	assert_int_equal(qh_split_hostport("[::1]:5", host, sizeof(host), &port), 0);
 	assert_string_equal(host, "::1");
-	assert_int_equal(qh_split_hostport("0.0.0.0:65535", host, sizeof(host), &port), 0);
+	assert_int_equal(qh_split_hostport("0.0.0.0:65535", host, sizeof(host), &port),
+	    0);
 	assert_int_equal(port, 65535);
 
 	assert_true(qh_split_hostport("bogus", host, sizeof(host), &port) < 0);
@@ -422,7 +438,8 @@ test_split_hostport(void **state)
 	assert_true(qh_split_hostport("[nope]:80", host, sizeof(host), &port) < 0);
 	assert_true(qh_split_hostport("a b:80", host, sizeof(host), &port) < 0);
 	assert_int_equal(qh_split_hostport("averyveryverylonghostname:80", host, 8,
-	    &port), QH_ERR_TOO_LARGE);
+			     &port),
+	    QH_ERR_TOO_LARGE);
 }
 
 static void
@@ -478,7 +495,7 @@ main(void)
 	};
 
 	/* The refusals tested here log errors on stderr; that is expected. */
-	qh_log_init("test_pki", getenv("QH_TEST_VERBOSE") != NULL ? QH_LOG_DEBUG :
-	    QH_LOG_ERROR);
+	qh_log_init("test_pki",
+	    getenv("QH_TEST_VERBOSE") != NULL ? QH_LOG_DEBUG : QH_LOG_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

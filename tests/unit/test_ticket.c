@@ -26,12 +26,16 @@ static const uint8_t hash_b[32] = { 4, 5, 6 };
 static void
 sample(struct qh_ticket *t)
 {
-	static const char env[] = "{\"hostname\":\"pc-7\",\"os\":{\"name\":\"Linux\"},"
+	static const char env[] =
+	    "{\"hostname\":\"pc-7\",\"os\":{\"name\":\"Linux\"},"
 	    "\"disks\":[1,2.5e3,-0.1,true,false,null,\"\\u00fc\\n\"]}";
 
 	qh_ticket_init(t, NULL);
-	assert_int_equal(qh_ticket_set_header(t, "installation", "Drucker einrichten "
-	    "\xe2\x80\x93 Büro", 300), 0);
+	assert_int_equal(qh_ticket_set_header(t, "installation",
+			     "Drucker einrichten "
+			     "\xe2\x80\x93 Büro",
+			     300),
+	    0);
 	assert_int_equal(qh_ticket_add_text(t, "steps", "1. open\n2. print\n", 17), 0);
 	assert_int_equal(qh_ticket_add_text(t, "environment", env, strlen(env)), 0);
 	assert_int_equal(qh_ticket_add_file(t, "screen shot.png", 100, hash_a), 0);
@@ -86,7 +90,8 @@ test_roundtrip(void **state)
 	assert_memory_equal(b.key, a.key, 32);
 	assert_int_equal(b.total, 300);
 	assert_int_equal(qh_buf_len(&b.steps), qh_buf_len(&a.steps));
-	assert_memory_equal(qh_buf_ptr(&b.steps), qh_buf_ptr(&a.steps), qh_buf_len(&a.steps));
+	assert_memory_equal(qh_buf_ptr(&b.steps), qh_buf_ptr(&a.steps),
+	    qh_buf_len(&a.steps));
 	assert_int_equal(qh_buf_len(&b.env), qh_buf_len(&a.env));
 	assert_int_equal(b.nfiles, 2);
 	for (i = 0; i < 2; i++) {
@@ -154,11 +159,13 @@ test_header(void **state)
 	assert_int_equal(qh_ticket_set_header(&t, "repair", "x", 0), QH_ERR_FORMAT);
 	assert_int_equal(qh_ticket_set_header(&t, "support", "", 0), QH_ERR_FORMAT);
 	assert_non_null(strstr(t.why, "empty"));
-	assert_int_equal(qh_ticket_set_header(&t, "support", "caf\xe9", 0), QH_ERR_FORMAT);
+	assert_int_equal(qh_ticket_set_header(&t, "support", "caf\xe9", 0),
+	    QH_ERR_FORMAT);
 	assert_non_null(strstr(t.why, "not valid UTF-8"));
 	assert_int_equal(qh_ticket_set_header(&t, "support", "two\nlines", 0),
 	    QH_ERR_FORMAT);
-	assert_int_equal(qh_ticket_set_header(&t, "support", "\x1b[2J", 0), QH_ERR_FORMAT);
+	assert_int_equal(qh_ticket_set_header(&t, "support", "\x1b[2J", 0),
+	    QH_ERR_FORMAT);
 	memset(subject, 'a', sizeof(subject));
 	subject[QH_TICKET_SUBJECT_MAX] = '\0';
 	assert_int_equal(qh_ticket_set_header(&t, "support", subject, 0), 0);
@@ -166,7 +173,8 @@ test_header(void **state)
 	subject[QH_TICKET_SUBJECT_MAX + 1] = '\0';
 	assert_int_equal(qh_ticket_set_header(&t, "support", subject, 0), QH_ERR_LIMIT);
 	assert_int_equal(qh_ticket_set_header(&t, "support", "ok",
-	    QH_TICKET_TOTAL_DEFAULT + 1), QH_ERR_LIMIT);
+			     QH_TICKET_TOTAL_DEFAULT + 1),
+	    QH_ERR_LIMIT);
 	assert_non_null(strstr(t.why, "at most 1024 MiB per ticket"));
 	qh_ticket_free(&t);
 }
@@ -186,7 +194,8 @@ test_files(void **state)
 	assert_int_equal(qh_ticket_add_file(&t, ".", 1, hash_a), QH_ERR_FORMAT);
 	assert_int_equal(qh_ticket_add_file(&t, "", 1, hash_a), QH_ERR_FORMAT);
 	assert_int_equal(qh_ticket_add_file(&t, "tab\there", 1, hash_a), QH_ERR_FORMAT);
-	assert_int_equal(qh_ticket_add_file(&t, "big", (1 << 20) + 1, hash_a), QH_ERR_LIMIT);
+	assert_int_equal(qh_ticket_add_file(&t, "big", (1 << 20) + 1, hash_a),
+	    QH_ERR_LIMIT);
 	assert_non_null(strstr(t.why, "at most 1 MiB per attachment"));
 	assert_int_equal(qh_ticket_add_file(&t, "one", 1 << 20, hash_a), 0);
 	assert_int_equal(qh_ticket_add_file(&t, "one", 1, hash_a), QH_ERR_FORMAT);
@@ -308,17 +317,47 @@ static void
 test_environment(void **state)
 {
 	static const char *const good[] = {
-		"{}", " { } ", "{\"a\":1}", "{\"a\":[1,2,{\"b\":null}],\"c\":\"\\u00e4\\n\"}",
-		"{\"n\":-0.5e+10,\"m\":0,\"t\":true,\"f\":false}", "{\"\xc3\xa4\":\"\xe2\x82\xac\"}",
-		"{\"a\":[]}", "{\"a\":{}}", "{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
+		"{}",
+		" { } ",
+		"{\"a\":1}",
+		"{\"a\":[1,2,{\"b\":null}],\"c\":\"\\u00e4\\n\"}",
+		"{\"n\":-0.5e+10,\"m\":0,\"t\":true,\"f\":false}",
+		"{\"\xc3\xa4\":\"\xe2\x82\xac\"}",
+		"{\"a\":[]}",
+		"{\"a\":{}}",
+		"{\"e\":\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"}",
 	};
 	static const char *const bad[] = {
-		"", " ", "{", "}", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "[1]", "\"s\"", "12",
-		"{\"a\":01}", "{\"a\":1.}", "{\"a\":.5}", "{\"a\":+1}", "{\"a\":1e}",
-		"{\"a\":tru}", "{\"a\":nul}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12G4\"}",
-		"{\"a\":\"tab\there\"}", "{\"a\":\"\xff\"}", "{\"a\":1}x", "{\"a\":1} {}",
-		"{'a':1}", "{a:1}", "{\"a\":NaN}", "{\"a\":\"unterminated}",
-		"{\"a\" 1}", "{\"a\":[1 2]}",
+		"",
+		" ",
+		"{",
+		"}",
+		"{\"a\"}",
+		"{\"a\":}",
+		"{\"a\":1,}",
+		"{,}",
+		"[1]",
+		"\"s\"",
+		"12",
+		"{\"a\":01}",
+		"{\"a\":1.}",
+		"{\"a\":.5}",
+		"{\"a\":+1}",
+		"{\"a\":1e}",
+		"{\"a\":tru}",
+		"{\"a\":nul}",
+		"{\"a\":\"\\x\"}",
+		"{\"a\":\"\\u12G4\"}",
+		"{\"a\":\"tab\there\"}",
+		"{\"a\":\"\xff\"}",
+		"{\"a\":1}x",
+		"{\"a\":1} {}",
+		"{'a':1}",
+		"{a:1}",
+		"{\"a\":NaN}",
+		"{\"a\":\"unterminated}",
+		"{\"a\" 1}",
+		"{\"a\":[1 2]}",
 	};
 	struct qh_ticket t;
 	char deep[600];

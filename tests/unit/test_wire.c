@@ -59,8 +59,8 @@ test_frame_prefixes(void **state)
 	size_t n, total;
 
 	qh_buf_init(&b, 1024);
-	assert_int_equal(
-	    qh_wire_put_frame(&b, QH_FRAME_DATA, 0x01020304, payload, plen), 0);
+	assert_int_equal(qh_wire_put_frame(&b, QH_FRAME_DATA, 0x01020304, payload, plen),
+	    0);
 	total = qh_buf_len(&b);
 	assert_int_equal(total, QH_WIRE_HDR_LEN + plen);
 	p = qh_buf_ptr(&b);
@@ -137,18 +137,18 @@ test_frame_too_large(void **state)
 
 	/* The encoders refuse to write such frames. */
 	qh_buf_init(&b, 2 * QH_WIRE_MAX_PAYLOAD);
-	assert_int_equal(
-	    qh_wire_put_header(&b, QH_FRAME_DATA, 1, QH_WIRE_MAX_PAYLOAD + 1),
+	assert_int_equal(qh_wire_put_header(&b, QH_FRAME_DATA, 1,
+			     QH_WIRE_MAX_PAYLOAD + 1),
 	    QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_buf_len(&b), 0);
-	assert_int_equal(
-	    qh_wire_put_header(&b, QH_FRAME_DATA, 1, QH_WIRE_MAX_PAYLOAD), 0);
+	assert_int_equal(qh_wire_put_header(&b, QH_FRAME_DATA, 1, QH_WIRE_MAX_PAYLOAD),
+	    0);
 	qh_buf_release(&b);
 
 	/* A frame that does not fit the output appends nothing. */
 	qh_buf_init(&b, QH_WIRE_HDR_LEN + 3);
-	assert_int_equal(
-	    qh_wire_put_frame(&b, QH_FRAME_DATA, 1, "abcd", 4), QH_ERR_TOO_LARGE);
+	assert_int_equal(qh_wire_put_frame(&b, QH_FRAME_DATA, 1, "abcd", 4),
+	    QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_buf_len(&b), 0);
 	assert_int_equal(qh_wire_put_frame(&b, QH_FRAME_DATA, 1, "abc", 3), 0);
 	qh_buf_release(&b);
@@ -211,8 +211,8 @@ decode_msg(const struct qh_buf *b, struct qh_msg *m)
 static void
 test_msg_roundtrip(void **state)
 {
-	static const uint8_t hash[32] = {0, 1, 2, 0, 0xff, 0x80, 0xc0};
-	static const uint8_t blob[] = {0, 0, 0, 1, 0};
+	static const uint8_t hash[32] = { 0, 1, 2, 0, 0xff, 0x80, 0xc0 };
+	static const uint8_t blob[] = { 0, 0, 0, 1, 0 };
 	const uint8_t *p;
 	struct qh_msg m;
 	struct qh_buf b;
@@ -224,8 +224,8 @@ test_msg_roundtrip(void **state)
 	qh_buf_init(&b, QH_MSG_MAX_LEN);
 	assert_int_equal(qh_msg_begin(&b, QH_MSG_REQUEST), 0);
 	assert_int_equal(qh_msg_put_str(&b, QH_K_CMD, "exec"), 0);
-	assert_int_equal(
-	    qh_msg_put_str(&b, QH_K_NOTE, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+	assert_int_equal(qh_msg_put_str(&b, QH_K_NOTE,
+			     "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
 	    0);
 	assert_int_equal(qh_msg_put_str(&b, QH_K_TERM, ""), 0);
 	assert_int_equal(qh_msg_put(&b, QH_K_HASH, hash, sizeof(hash)), 0);
@@ -310,8 +310,8 @@ test_msg_roundtrip(void **state)
 static void
 test_msg_unknown(void **state)
 {
-	static const uint8_t types[] = {0, QH_MSG_TYPE_MAX, 200, 255};
-	static const uint8_t keys[] = {0, QH_K_TEXT, QH_K_MAX, 64, 255};
+	static const uint8_t types[] = { 0, QH_MSG_TYPE_MAX, 200, 255 };
+	static const uint8_t keys[] = { 0, QH_K_TEXT, QH_K_MAX, 64, 255 };
 	struct qh_msg m;
 	struct qh_buf b;
 	size_t i;
@@ -404,11 +404,11 @@ test_msg_integer_width(void **state)
 		uint8_t type, key;
 		size_t width;
 	} ints[] = {
-	    {QH_MSG_CONSENT_REPLY, QH_K_ALLOW, 1},
-	    {QH_MSG_RESIZE, QH_K_ROWS, 4},
-	    {QH_MSG_EXIT, QH_K_STATUS, 4},
-	    {QH_MSG_EXIT, QH_K_SIZE, 8},
-	    {QH_MSG_REPLY, QH_K_SESSION, 8},
+		{ QH_MSG_CONSENT_REPLY, QH_K_ALLOW, 1 },
+		{ QH_MSG_RESIZE, QH_K_ROWS, 4 },
+		{ QH_MSG_EXIT, QH_K_STATUS, 4 },
+		{ QH_MSG_EXIT, QH_K_SIZE, 8 },
+		{ QH_MSG_REPLY, QH_K_SESSION, 8 },
 	};
 	struct qh_msg m;
 	struct qh_buf b;
@@ -444,23 +444,23 @@ test_msg_bad_utf8(void **state)
 		const char *s;
 		size_t len;
 	} bad[] = {
-	    {"\xc0\xaf", 2},		 /* overlong '/' */
-	    {"\xc1\xbf", 2},		 /* overlong U+007F */
-	    {"\xe0\x80\xaf", 3},	 /* overlong, three bytes */
-	    {"\xf0\x80\x80\xaf", 4},	 /* overlong, four bytes */
-	    {"\xc0\x80", 2},		 /* overlong NUL */
-	    {"\xed\xa0\x80", 3},	 /* surrogate U+D800 */
-	    {"\xed\xbf\xbf", 3},	 /* surrogate U+DFFF */
-	    {"\xe2\x82", 2},		 /* truncated euro sign */
-	    {"ok\xf0\x9f\x98", 5},	 /* truncated at the end */
-	    {"\xc3", 1},		 /* lead byte alone */
-	    {"\x80", 1},		 /* continuation alone */
-	    {"\xc3\x28", 2},		 /* bad continuation */
-	    {"\xf4\x90\x80\x80", 4},	 /* past U+10FFFF */
-	    {"\xf8\x88\x80\x80\x80", 5}, /* five-byte form */
-	    {"\xff", 1},
-	    {"a\0b", 3}, /* NUL */
-	    {"\0", 1},
+		{ "\xc0\xaf", 2 },	       /* overlong '/' */
+		{ "\xc1\xbf", 2 },	       /* overlong U+007F */
+		{ "\xe0\x80\xaf", 3 },	       /* overlong, three bytes */
+		{ "\xf0\x80\x80\xaf", 4 },     /* overlong, four bytes */
+		{ "\xc0\x80", 2 },	       /* overlong NUL */
+		{ "\xed\xa0\x80", 3 },	       /* surrogate U+D800 */
+		{ "\xed\xbf\xbf", 3 },	       /* surrogate U+DFFF */
+		{ "\xe2\x82", 2 },	       /* truncated euro sign */
+		{ "ok\xf0\x9f\x98", 5 },       /* truncated at the end */
+		{ "\xc3", 1 },		       /* lead byte alone */
+		{ "\x80", 1 },		       /* continuation alone */
+		{ "\xc3\x28", 2 },	       /* bad continuation */
+		{ "\xf4\x90\x80\x80", 4 },     /* past U+10FFFF */
+		{ "\xf8\x88\x80\x80\x80", 5 }, /* five-byte form */
+		{ "\xff", 1 },
+		{ "a\0b", 3 }, /* NUL */
+		{ "\0", 1 },
 	};
 	struct qh_msg m;
 	struct qh_buf b;
@@ -487,24 +487,25 @@ static void
 test_utf8_valid(void **state)
 {
 	static const char *const good[] = {
-	    "",
-	    "plain ascii",
-	    "\x7f",		/* U+007F */
-	    "\xc2\x80",		/* U+0080 */
-	    "\xdf\xbf",		/* U+07FF */
-	    "\xe0\xa0\x80",	/* U+0800 */
-	    "\xed\x9f\xbf",	/* U+D7FF */
-	    "\xee\x80\x80",	/* U+E000 */
-	    "\xef\xbf\xbf",	/* U+FFFF */
-	    "\xf0\x90\x80\x80", /* U+10000 */
-	    "\xf4\x8f\xbf\xbf", /* U+10FFFF */
-	    "gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9d\x84\x9e \xe6\x97\xa5\xe6\x9c\xac",
+		"",
+		"plain ascii",
+		"\x7f",		    /* U+007F */
+		"\xc2\x80",	    /* U+0080 */
+		"\xdf\xbf",	    /* U+07FF */
+		"\xe0\xa0\x80",	    /* U+0800 */
+		"\xed\x9f\xbf",	    /* U+D7FF */
+		"\xee\x80\x80",	    /* U+E000 */
+		"\xef\xbf\xbf",	    /* U+FFFF */
+		"\xf0\x90\x80\x80", /* U+10000 */
+		"\xf4\x8f\xbf\xbf", /* U+10FFFF */
+		"gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9d\x84\x9e "
+		"\xe6\x97\xa5\xe6\x9c\xac",
 	};
 	size_t i;
 
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		assert_int_equal(
-		    qh_utf8_valid((const uint8_t *)good[i], strlen(good[i])), 1);
+		assert_int_equal(qh_utf8_valid((const uint8_t *)good[i], strlen(good[i])),
+		    1);
 	/* A valid prefix of a longer buffer: only len bytes are looked at. */
 	assert_int_equal(qh_utf8_valid((const uint8_t *)"ab\xff", 2), 1);
 	assert_int_equal(qh_utf8_valid(NULL, 0), 1);
@@ -521,11 +522,11 @@ test_msg_value_too_large(void **state)
 		uint8_t type, key;
 		size_t max;
 	} vals[] = {
-	    {QH_MSG_NOTICE, QH_K_KIND, 32},
-	    {QH_MSG_NOTICE, QH_K_TEXT, 4096},
-	    {QH_MSG_EXIT, QH_K_HASH, 32},
-	    {QH_MSG_REQUEST, QH_K_ARG, 32768},
-	    {QH_MSG_REPLY, QH_K_JSON, 60000},
+		{ QH_MSG_NOTICE, QH_K_KIND, 32 },
+		{ QH_MSG_NOTICE, QH_K_TEXT, 4096 },
+		{ QH_MSG_EXIT, QH_K_HASH, 32 },
+		{ QH_MSG_REQUEST, QH_K_ARG, 32768 },
+		{ QH_MSG_REPLY, QH_K_JSON, 60000 },
 	};
 	struct qh_msg m;
 	struct qh_buf b;
@@ -550,8 +551,8 @@ test_msg_value_too_large(void **state)
 			assert_int_equal(r, n == vals[i].max ? 0 : QH_ERR_TOO_LARGE);
 			/* Cut off after the length prefix. */
 			r = qh_msg_decode(qh_buf_ptr(&b), qh_buf_len(&b) - n, &m);
-			assert_int_equal(
-			    r, n == vals[i].max ? QH_ERR_FORMAT : QH_ERR_TOO_LARGE);
+			assert_int_equal(r,
+			    n == vals[i].max ? QH_ERR_FORMAT : QH_ERR_TOO_LARGE);
 		}
 	}
 	/* The message as a whole is bounded too. */
@@ -569,9 +570,9 @@ test_msg_value_too_large(void **state)
 static void
 test_msg_too_many_fields(void **state)
 {
-	static const uint8_t text_keys[] = {QH_K_CMD, QH_K_CODE, QH_K_TERM, QH_K_KIND,
-	    QH_K_NOTE, QH_K_TARGET, QH_K_PATH, QH_K_CUSTOMER};
-	static const uint8_t u32_keys[] = {QH_K_ROWS, QH_K_COLS, QH_K_FLAGS, QH_K_MODE};
+	static const uint8_t text_keys[] = { QH_K_CMD, QH_K_CODE, QH_K_TERM, QH_K_KIND,
+		QH_K_NOTE, QH_K_TARGET, QH_K_PATH, QH_K_CUSTOMER };
+	static const uint8_t u32_keys[] = { QH_K_ROWS, QH_K_COLS, QH_K_FLAGS, QH_K_MODE };
 	struct qh_msg m;
 	struct qh_buf b;
 	size_t i;
@@ -591,8 +592,9 @@ test_msg_too_many_fields(void **state)
 
 	/* Up to QH_MSG_MAX_FIELDS + 1 fields, repeating keys. */
 	for (i = 16; i <= QH_MSG_MAX_FIELDS; i++)
-		assert_int_equal(
-		    qh_msg_put_str(&b, text_keys[i % sizeof(text_keys)], "t"), 0);
+		assert_int_equal(qh_msg_put_str(&b, text_keys[i % sizeof(text_keys)],
+				     "t"),
+		    0);
 	assert_int_equal(decode_msg(&b, &m), QH_ERR_FORMAT);
 	assert_true(m.nfields <= QH_MSG_MAX_FIELDS);
 	qh_buf_release(&b);
@@ -660,9 +662,9 @@ argv_roundtrip(int argc, char *const argv[])
 static void
 test_argv_roundtrip(void **state)
 {
-	char *const cmd[] = {"ls", "-l", "/tmp/a b", "caf\xc3\xa9"};
-	char *const empties[] = {"", "x", "", ""};
-	char *const one_empty[] = {""};
+	char *const cmd[] = { "ls", "-l", "/tmp/a b", "caf\xc3\xa9" };
+	char *const empties[] = { "", "x", "", "" };
+	char *const one_empty[] = { "" };
 	char **many, **out;
 	struct qh_buf b;
 	int i, n;
@@ -707,8 +709,8 @@ test_argv_roundtrip(void **state)
 	assert_int_equal(qh_buf_len(&b), 0);
 	assert_int_equal(qh_argv_pack(&b, QH_ARGV_MAX, many), 0);
 	assert_int_equal(qh_buf_put_u32(&b, 0), 0);
-	assert_int_equal(
-	    qh_argv_unpack(qh_buf_ptr(&b), qh_buf_len(&b), &out, &n), QH_ERR_TOO_LARGE);
+	assert_int_equal(qh_argv_unpack(qh_buf_ptr(&b), qh_buf_len(&b), &out, &n),
+	    QH_ERR_TOO_LARGE);
 	assert_null(out);
 	assert_int_equal(n, 0);
 	qh_buf_release(&b);
@@ -729,27 +731,27 @@ test_argv_bad(void **state)
 		const char *p;
 		size_t len;
 	} bad[] = {
-	    {"\0\0\0\x03"
-	     "a\0b",
-		7},
-	    {"\0\0\0\x01"
-	     "a"
-	     "\0\0\0\x01"
-	     "\0",
-		10},
-	    {"\0\0\0\x01"
-	     "\0",
-		5},
-	    {"\0\0\0\x05"
-	     "abc",
-		7},
-	    {"\0\0\0", 3},
-	    {"\0\0\0\0"
-	     "\0\0",
-		6},
-	    {"\xff\xff\xff\xff"
-	     "abc",
-		7},
+		{ "\0\0\0\x03"
+		  "a\0b",
+		    7 },
+		{ "\0\0\0\x01"
+		  "a"
+		  "\0\0\0\x01"
+		  "\0",
+		    10 },
+		{ "\0\0\0\x01"
+		  "\0",
+		    5 },
+		{ "\0\0\0\x05"
+		  "abc",
+		    7 },
+		{ "\0\0\0", 3 },
+		{ "\0\0\0\0"
+		  "\0\0",
+		    6 },
+		{ "\xff\xff\xff\xff"
+		  "abc",
+		    7 },
 	};
 	char **out;
 	size_t i;
@@ -758,8 +760,8 @@ test_argv_bad(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		out = (char **)1;
 		n = 99;
-		assert_int_equal(
-		    qh_argv_unpack((const uint8_t *)bad[i].p, bad[i].len, &out, &n),
+		assert_int_equal(qh_argv_unpack((const uint8_t *)bad[i].p, bad[i].len,
+				     &out, &n),
 		    QH_ERR_FORMAT);
 		assert_null(out);
 		assert_int_equal(n, 0);
@@ -770,23 +772,23 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_frame_prefixes),
-	    cmocka_unit_test(test_frame_sequence),
-	    cmocka_unit_test(test_frame_too_large),
-	    cmocka_unit_test(test_frame_bad_type_and_channel),
-	    cmocka_unit_test(test_msg_roundtrip),
-	    cmocka_unit_test(test_msg_unknown),
-	    cmocka_unit_test(test_msg_duplicate_key),
-	    cmocka_unit_test(test_msg_missing_required),
-	    cmocka_unit_test(test_msg_integer_width),
-	    cmocka_unit_test(test_msg_bad_utf8),
-	    cmocka_unit_test(test_utf8_valid),
-	    cmocka_unit_test(test_msg_value_too_large),
-	    cmocka_unit_test(test_msg_too_many_fields),
-	    cmocka_unit_test(test_msg_truncated),
-	    cmocka_unit_test(test_msg_put_bounded),
-	    cmocka_unit_test(test_argv_roundtrip),
-	    cmocka_unit_test(test_argv_bad),
+		cmocka_unit_test(test_frame_prefixes),
+		cmocka_unit_test(test_frame_sequence),
+		cmocka_unit_test(test_frame_too_large),
+		cmocka_unit_test(test_frame_bad_type_and_channel),
+		cmocka_unit_test(test_msg_roundtrip),
+		cmocka_unit_test(test_msg_unknown),
+		cmocka_unit_test(test_msg_duplicate_key),
+		cmocka_unit_test(test_msg_missing_required),
+		cmocka_unit_test(test_msg_integer_width),
+		cmocka_unit_test(test_msg_bad_utf8),
+		cmocka_unit_test(test_utf8_valid),
+		cmocka_unit_test(test_msg_value_too_large),
+		cmocka_unit_test(test_msg_too_many_fields),
+		cmocka_unit_test(test_msg_truncated),
+		cmocka_unit_test(test_msg_put_bounded),
+		cmocka_unit_test(test_argv_roundtrip),
+		cmocka_unit_test(test_argv_bad),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
