@@ -20,6 +20,7 @@
 #include "calendar.h"
 #include "db.h"
 #include "ledger.h"
+#include "meter.h"
 #include "serve.h"
 
 #define PERSIST_MS 10000 /* R13 asks for at least every 15 s */
@@ -28,14 +29,11 @@ struct session {
 	struct server *srv;
 	struct entry *entry;
 	int64_t id;
-	int attached;		/* technician commands running now */
-	int agent_up;		/* the agent is connected */
-	uint64_t billable_ms;	/* finished billable stretches */
-	uint64_t stretch_start; /* monotonic ms the current stretch began, 0 if none */
-	int64_t persisted_s;	/* billable seconds last written */
-	int64_t gap_event;	/* open agent_gap event row, 0 if none */
-	int64_t available;	/* R7: units available when it opened */
-	int warned;		/* running units reached the available balance */
+	struct meter meter;  /* R2 */
+	int64_t persisted_s; /* billable seconds last written */
+	int64_t gap_event;   /* open agent_gap event row, 0 if none */
+	int64_t available;   /* R7: units available when it opened */
+	int warned;	     /* running units reached the available balance */
 	int closing;
 	int open_handles;
 	uv_timer_t persist;
@@ -48,28 +46,11 @@ session_id(const struct session *s)
 	return s->id;
 }
 
+/* Billable milliseconds so far (R2). */
 static uint64_t
-meter_ms(const struct session *s)
+session_ms(const struct session *s)
 {
-	uint64_t ms = s->billable_ms;
-
-	if (s->stretch_start != 0)
-		ms += qh_clock_mono_ms() - s->stretch_start;
-	return ms;
-}
-
-/* Starts or ends a billable stretch after attached or agent_up changed. */
-static void
-meter_update(struct session *s)
-{
-	int billing = s->attached > 0 && s->agent_up;
-
-	if (billing && s->stretch_start == 0)
-		s->stretch_start = qh_clock_mono_ms();
-	else if (!billing && s->stretch_start != 0) {
-		s->billable_ms += qh_clock_mono_ms() - s->stretch_start;
-		s->stretch_start = 0;
-	}
+	return meter_ms(&s->meter, qh_clock_mono_ms());
 }
 
 static void on_idle(uv_timer_t *t);
@@ -78,7 +59,7 @@ static void on_idle(uv_timer_t *t);
 static void
 idle_arm(struct session *s)
 {
-	if (s->attached > 0)
+	if (s->meter.attached > 0)
 		uv_timer_stop(&s->idle);
 	else
 		uv_timer_start(&s->idle, on_idle,
@@ -90,7 +71,7 @@ persist(struct session *s)
 {
 	sqlite3_stmt *st = NULL;
 	char now[32];
-	int64_t secs = (int64_t)(meter_ms(s) / 1000);
+	int64_t secs = (int64_t)(session_ms(s) / 1000);
 	int r, rc;
 
 	if (secs == s->persisted_s)
@@ -123,7 +104,7 @@ out:
 int64_t
 session_running_units(const struct session *s)
 {
-	return ledger_units((int64_t)((meter_ms(s) + 999) / 1000));
+	return ledger_units((int64_t)((session_ms(s) + 999) / 1000));
 }
 
 /* R7: tells both sides once when the running units use up what was available. */
@@ -241,7 +222,7 @@ session_open(struct entry *e, const char *kind, int64_t ticket, const char *over
 		return QH_ERR_NOMEM;
 	s->srv = srv;
 	s->entry = e;
-	s->agent_up = e->peer != NULL;
+	meter_init(&s->meter, e->peer != NULL, qh_clock_mono_ms());
 	s->available = available;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(srv->db)) != 0)
@@ -301,33 +282,28 @@ out:
 void
 session_attach(struct session *s, struct relay *r)
 {
-	s->attached++;
-	meter_update(s);
+	meter_attach(&s->meter, qh_clock_mono_ms());
 	idle_arm(s);
 }
 
 void
 session_detach(struct session *s, struct relay *r)
 {
-	if (s->attached > 0)
-		s->attached--;
-	meter_update(s);
+	meter_detach(&s->meter, qh_clock_mono_ms());
 	idle_arm(s);
 }
 
 void
 session_agent_away(struct session *s)
 {
-	s->agent_up = 0;
-	meter_update(s);
+	meter_agent(&s->meter, 0, qh_clock_mono_ms());
 	s->gap_event = event_add(s, "agent_gap", NULL, NULL, NULL, 0);
 }
 
 void
 session_agent_back(struct session *s)
 {
-	s->agent_up = 1;
-	meter_update(s);
+	meter_agent(&s->meter, 1, qh_clock_mono_ms());
 	event_end(s, s->gap_event, NULL);
 	s->gap_event = 0;
 }
@@ -459,9 +435,8 @@ session_close(struct session *s, const char *reason, const char *note, const cha
 	else
 		snprintf(why, sizeof(why), "the session was closed (%s)", reason);
 	relay_end_all(e, why);
-	s->attached = 0;
-	meter_update(s);
-	ms = meter_ms(s);
+	meter_stop(&s->meter, qh_clock_mono_ms());
+	ms = session_ms(s);
 	secs = (int64_t)((ms + 999) / 1000); /* every started second counts */
 	if ((r = session_record_close(s->srv->db, s->id, reason, note, secs, &debit)) !=
 	    0)
