@@ -64,3 +64,26 @@ start_console() {
 expect_in() {	# file text
 	grep -q -- "$2" "$1" || fail "expected '$2' in $1"
 }
+
+# The common start of a session test: a console with customer acme (100
+# units of overdraft) and technician alice ($QH_TECH), serving, and an
+# enrolled agent running with the given flags (default --yes). Sets AGENT
+# (its pid) and CODE (its six digits).
+setup_session() {
+	setup_console
+	qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
+	    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+	qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
+	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+	export QH_TECH="$T/alice.pem"
+	start_console
+	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
+	qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+	[ $# -gt 0 ] || set -- --yes
+	qh-agent run --config "$T/agent" "$@" </dev/null >"$T/agent.out" 2>"$T/agent.log" &
+	AGENT=$!
+	PIDS="$PIDS $AGENT"
+	wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+	CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
+	[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+}

@@ -12,20 +12,7 @@
 command -v ssh-keygen >/dev/null || fail "no ssh-keygen"
 command -v tmux >/dev/null || fail "no tmux"
 
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
-qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
-AGENT=$!
-PIDS="$PIDS $AGENT"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
-CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
+setup_session
 
 # A throwaway sshd on a free port, running as us (root in CI).
 SSH_PORT=$(free_port)
