@@ -435,12 +435,6 @@ qh_chan_id(const struct qh_chan *ch)
 	return ch->id;
 }
 
-int
-qh_chan_got_eof(const struct qh_chan *ch)
-{
-	return ch->got_eof;
-}
-
 /* Input: one handler per frame type. */
 
 typedef int (*frame_handler)(struct qh_mux *mux, const struct qh_frame *f);
@@ -858,12 +852,6 @@ void *
 qh_mux_arg(const struct qh_mux *mux)
 {
 	return mux->arg;
-}
-
-void
-qh_mux_set_arg(struct qh_mux *mux, void *arg)
-{
-	mux->arg = arg;
 }
 
 const struct qh_identity *

@@ -76,7 +76,6 @@ struct qh_tls_conn {
 	char pin[65];
 	char addr[64];
 	struct qh_identity peer;
-	X509 *pinned_ca;
 	struct qh_tls_stats stats;
 };
 
@@ -266,7 +265,6 @@ on_handle_closed(uv_handle_t *h)
 	if (conn->ops->on_close != NULL)
 		conn->ops->on_close(conn, conn->close_err);
 	SSL_free(conn->ssl);
-	X509_free(conn->pinned_ca);
 	qh_buf_release(&conn->rx_cipher);
 	qh_buf_release(&conn->rx_plain);
 	qh_buf_release(&conn->tx_plain);
@@ -345,12 +343,6 @@ qh_tls_arg(struct qh_tls_conn *conn)
 	return conn->arg;
 }
 
-void
-qh_tls_set_arg(struct qh_tls_conn *conn, void *arg)
-{
-	conn->arg = arg;
-}
-
 const char *
 qh_tls_peer_addr(const struct qh_tls_conn *conn)
 {
@@ -361,12 +353,6 @@ const struct qh_identity *
 qh_tls_peer(const struct qh_tls_conn *conn)
 {
 	return &conn->peer;
-}
-
-X509 *
-qh_tls_pinned_ca(const struct qh_tls_conn *conn)
-{
-	return conn->pinned_ca;
 }
 
 struct qh_buf *
@@ -594,7 +580,7 @@ ssl_fail(struct qh_tls_conn *conn, const char *stage)
 static int
 handshake_done(struct qh_tls_conn *conn)
 {
-	X509 *cert = SSL_get0_peer_certificate(conn->ssl);
+	X509 *cert = SSL_get0_peer_certificate(conn->ssl), *pinned = NULL;
 	char why[256];
 	int r;
 
@@ -630,15 +616,17 @@ handshake_done(struct qh_tls_conn *conn)
 	case QH_TLS_CLIENT_PINNED:
 		if (cert == NULL ||
 		    qh_pki_verify_pinned(cert, SSL_get_peer_cert_chain(conn->ssl),
-			conn->pin, conn->host, &conn->pinned_ca) != 0 ||
+			conn->pin, conn->host, &pinned) != 0 ||
 		    qh_pki_identity(cert, &conn->peer) != 0 ||
 		    conn->peer.role != QH_ROLE_CONSOLE) {
+			X509_free(pinned);
 			snprintf(why, sizeof(why),
 			    "console's certificate does not "
 			    "match the pinned CA");
 			tls_fail(conn, QH_ERR_AUTH, why);
 			return QH_ERR_AUTH;
 		}
+		X509_free(pinned);
 		break;
 	}
 	conn->state = TLS_READY;

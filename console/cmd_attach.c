@@ -23,7 +23,6 @@
 
 #define DEFAULT_ROWS 24
 #define DEFAULT_COLS 80
-#define TERM_MAX     64 /* QH_K_TERM's bound on the wire */
 
 struct attach_state {
 	char pretty[TECH_CODE_LEN + 2]; /* "482 913" */
@@ -139,18 +138,6 @@ static const struct tech_ops attach_ops = {
 	.on_input = attach_on_input,
 };
 
-/* $TERM if the wire can carry it, else "xterm". */
-static const char *
-term_name(void)
-{
-	const char *s = getenv("TERM");
-
-	if (s == NULL || *s == '\0' || strlen(s) > TERM_MAX ||
-	    !qh_utf8_valid((const uint8_t *)s, strlen(s)))
-		return "xterm";
-	return s;
-}
-
 int
 cmd_attach(struct qh_cli *c)
 {
@@ -195,7 +182,7 @@ cmd_attach(struct qh_cli *c)
 	    qh_msg_put_str(&req, QH_K_CODE, code) != 0 ||
 	    qh_msg_put_u32(&req, QH_K_ROWS, (uint32_t)a.rows) != 0 ||
 	    qh_msg_put_u32(&req, QH_K_COLS, (uint32_t)a.cols) != 0 ||
-	    qh_msg_put_str(&req, QH_K_TERM, term_name()) != 0 ||
+	    qh_msg_put_str(&req, QH_K_TERM, tech_term_name()) != 0 ||
 	    qh_msg_put_str(&req, QH_K_KIND, kind) != 0 ||
 	    (ticket != NULL && qh_msg_put_u64(&req, QH_K_ID, (uint64_t)id) != 0) ||
 	    qh_msg_put_u32(&req, QH_K_FLAGS, flags) != 0) {

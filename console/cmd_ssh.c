@@ -67,7 +67,7 @@
 #define SSH_TEARDOWN_MS	   5000		 /* closing the channel and session */
 #define SSH_DRAIN_MS	   5000		 /* sending the recording's tail */
 #define SSH_PASSWORD_TRIES 3
-#define TERM_MAX	   64 /* QH_K_TERM's bound on the wire */
+#define TERM_MAX	   QH_TERM_MAX
 
 /* Where the client thread is; written by the thread under the lock. */
 enum ssh_phase {
@@ -1768,18 +1768,6 @@ static const struct tech_ops ssh_ops = {
 
 /* ------------------------------------------------------------- the command */
 
-/* $TERM if the wire can carry it, else "xterm". */
-static const char *
-term_name(void)
-{
-	const char *s = getenv("TERM");
-
-	if (s == NULL || *s == '\0' || strlen(s) > TERM_MAX ||
-	    !qh_utf8_valid((const uint8_t *)s, strlen(s)))
-		return "xterm";
-	return s;
-}
-
 /* $HOME, else the password database's. */
 static int
 home_dir(char *out, size_t len)
@@ -2004,7 +1992,7 @@ cmd_ssh(struct qh_cli *c)
 			goto out;
 		}
 	}
-	snprintf(s->term, sizeof(s->term), "%s", term_name());
+	snprintf(s->term, sizeof(s->term), "%s", tech_term_name());
 	s->can_prompt = terminal_present();
 	s->want_pty = s->interactive && isatty(STDIN_FILENO);
 	s->rows = 24;

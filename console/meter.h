@@ -10,11 +10,11 @@
 #include <stdint.h>
 
 struct meter {
-	int attached;		/* technician commands running */
-	int agent_up;		/* the agent is connected */
-	int billing;		/* both hold since `since` */
-	uint64_t since;		/* when the current billable stretch began */
-	uint64_t billed_ms;	/* finished billable stretches */
+	int attached;	    /* technician commands running */
+	int agent_up;	    /* the agent is connected */
+	int billing;	    /* both hold since `since` */
+	uint64_t since;	    /* when the current billable stretch began */
+	uint64_t billed_ms; /* finished billable stretches */
 };
 
 void meter_init(struct meter *m, int agent_up, uint64_t now);

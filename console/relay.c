@@ -98,12 +98,6 @@ relay_login(const struct relay *r)
 	return r->login;
 }
 
-const char *
-relay_command(const struct relay *r)
-{
-	return r->command;
-}
-
 int
 relay_count_login(struct entry *e, const char *login)
 {

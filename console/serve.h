@@ -161,7 +161,6 @@ int relay_count_login(struct entry *e, const char *login);
 /* The distinct logins working through the entry, comma-separated. */
 void relay_logins(struct entry *e, char *out, size_t len);
 const char *relay_login(const struct relay *r);
-const char *relay_command(const struct relay *r);
 
 /* Units running in the customer's open sessions (R7). */
 int64_t queue_running_units(struct server *srv, const char *customer);

@@ -1398,3 +1398,14 @@ tech_run(struct tech *t, const struct qh_buf *req)
 	uv_run(&t->loop, UV_RUN_DEFAULT);
 	return t->status;
 }
+
+const char *
+tech_term_name(void)
+{
+	const char *s = getenv("TERM");
+
+	if (s == NULL || *s == '\0' || strlen(s) > QH_TERM_MAX ||
+	    !qh_utf8_valid((const uint8_t *)s, strlen(s)))
+		return "xterm";
+	return s;
+}

@@ -214,4 +214,9 @@ int tech_parse_code(const char *s, char code[TECH_CODE_LEN + 1]);
 /* Formats six digits for people: "482 913". */
 void tech_code_pretty(const char *code, char out[TECH_CODE_LEN + 2]);
 
+#define QH_TERM_MAX 64 /* QH_K_TERM's bound on the wire */
+
+/* $TERM if the wire can carry it (UTF-8, at most QH_TERM_MAX), else "xterm". */
+const char *tech_term_name(void);
+
 #endif

@@ -80,7 +80,6 @@ uv_tcp_t *qh_mux_tcp(struct qh_mux *mux);
 int qh_mux_start(struct qh_mux *mux);
 
 void *qh_mux_arg(const struct qh_mux *mux);
-void qh_mux_set_arg(struct qh_mux *mux, void *arg);
 const struct qh_identity *qh_mux_peer(const struct qh_mux *mux);
 const char *qh_mux_peer_addr(const struct qh_mux *mux);
 struct qh_tls_conn *qh_mux_tls(struct qh_mux *mux);
@@ -152,6 +151,5 @@ void *qh_chan_arg(const struct qh_chan *ch);
 void qh_chan_set_arg(struct qh_chan *ch, void *arg);
 struct qh_mux *qh_chan_mux(const struct qh_chan *ch);
 uint32_t qh_chan_id(const struct qh_chan *ch);
-int qh_chan_got_eof(const struct qh_chan *ch);
 
 #endif

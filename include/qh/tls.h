@@ -81,7 +81,6 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 
 uv_tcp_t *qh_tls_tcp(struct qh_tls_conn *conn);
 void *qh_tls_arg(struct qh_tls_conn *conn);
-void qh_tls_set_arg(struct qh_tls_conn *conn, void *arg);
 
 /* Starts the handshake on a connected or accepted handle. */
 int qh_tls_start(struct qh_tls_conn *conn);
@@ -107,9 +106,6 @@ int qh_tls_writable(const struct qh_tls_conn *conn);
 /* The peer's address as "ip:port", and its identity once ready. */
 const char *qh_tls_peer_addr(const struct qh_tls_conn *conn);
 const struct qh_identity *qh_tls_peer(const struct qh_tls_conn *conn);
-
-/* The CA certificate the server presented (pinned mode), or NULL. */
-X509 *qh_tls_pinned_ca(const struct qh_tls_conn *conn);
 
 /*
  * Closes the connection: queued output is flushed with a close_notify (at

@@ -10,7 +10,7 @@
 
 #include "meter.h"
 
-#define S(x) ((uint64_t)(x) * 1000)
+#define S(x) ((uint64_t)(x)*1000)
 
 static void
 test_one_command(void **state)
@@ -18,7 +18,7 @@ test_one_command(void **state)
 	struct meter m;
 
 	meter_init(&m, 1, S(0));
-	assert_int_equal(meter_ms(&m, S(50)), 0);	/* waiting is free */
+	assert_int_equal(meter_ms(&m, S(50)), 0); /* waiting is free */
 	meter_attach(&m, S(100));
 	assert_int_equal(meter_ms(&m, S(400)), S(300));
 	meter_detach(&m, S(700));
@@ -31,8 +31,8 @@ test_two_technicians_bill_their_union(void **state)
 	struct meter m;
 
 	meter_init(&m, 1, S(0));
-	meter_attach(&m, S(0));		/* alice 0..300 */
-	meter_attach(&m, S(120));	/* bob 120..420 */
+	meter_attach(&m, S(0));	  /* alice 0..300 */
+	meter_attach(&m, S(120)); /* bob 120..420 */
 	meter_detach(&m, S(300));
 	meter_detach(&m, S(420));
 	assert_int_equal(meter_ms(&m, S(1000)), S(420));
@@ -47,9 +47,9 @@ test_nested_and_gaps_between_commands(void **state)
 	meter_attach(&m, S(0));
 	meter_attach(&m, S(10));
 	meter_detach(&m, S(20));
-	meter_detach(&m, S(100));	/* 0..100 */
+	meter_detach(&m, S(100)); /* 0..100 */
 	meter_attach(&m, S(500));
-	meter_detach(&m, S(530));	/* 500..530; the gap 100..500 is free */
+	meter_detach(&m, S(530)); /* 500..530; the gap 100..500 is free */
 	assert_int_equal(meter_ms(&m, S(600)), S(130));
 }
 
@@ -73,12 +73,12 @@ test_attached_while_agent_away(void **state)
 	struct meter m;
 
 	meter_init(&m, 0, S(0));
-	meter_attach(&m, S(10));	/* no agent: nothing runs, nothing bills */
+	meter_attach(&m, S(10)); /* no agent: nothing runs, nothing bills */
 	assert_int_equal(meter_ms(&m, S(50)), 0);
 	meter_agent(&m, 1, S(50));
 	meter_stop(&m, S(80));
 	assert_int_equal(meter_ms(&m, S(200)), S(30));
-	meter_detach(&m, S(300));	/* a late detach changes nothing */
+	meter_detach(&m, S(300)); /* a late detach changes nothing */
 	assert_int_equal(meter_ms(&m, S(400)), S(30));
 }
 
