@@ -21,7 +21,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iconsole/store -Iconsole/daemon -Iconsole/admin -Iconsole/tech -Iagent $(WARN) $(PKG_CFLAGS)
 
 BUILD    ?= build/release
 MODE_CFLAGS ?= -O2 -g
@@ -29,12 +29,12 @@ MODE_LDFLAGS ?=
 CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS)
 
 COMMON_SRC  := $(wildcard common/*.c)
-CONSOLE_SRC := $(wildcard console/*.c)
+CONSOLE_SRC := $(shell find console -name '*.c' | sort)
 AGENT_SRC   := $(wildcard agent/*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
-SQL_SRC     := $(wildcard console/*.sql)
+SQL_SRC     := $(wildcard console/store/*.sql)
 
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)

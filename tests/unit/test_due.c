@@ -20,7 +20,7 @@
 #include "qh/err.h"
 #include "qh/ticket.h"
 #include "console.h"
-#include "ticket.h"
+#include "upload.h"
 
 /* UTC seconds of "YYYY-MM-DDTHH:MM:SSZ". */
 static int64_t

@@ -2,7 +2,7 @@
  * The console's database: opening STATE/ledger.db with the pragmas every
  * connection needs, creating it, and the schema migrations.
  *
- * The schema lives in console/schema.sql and is compiled in as qh_sql_schema
+ * The schema lives in console/store/schema.sql and is compiled in as qh_sql_schema
  * (see the Makefile). Migrations are an array of steps, one per schema
  * version; db_migrate() runs the ones a database has not seen inside one
  * BEGIN IMMEDIATE transaction and records the new PRAGMA user_version, so
@@ -27,7 +27,7 @@
 #include "qh/pki.h"
 #include "db.h"
 
-/* Generated from console/schema.sql by the Makefile. */
+/* Generated from console/store/schema.sql by the Makefile. */
 extern const char qh_sql_schema[];
 
 struct db_step {

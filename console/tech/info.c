@@ -13,7 +13,7 @@
 #include "qh/mux.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define INFO_JSON_MAX (1024 * 1024) /* the agent's document */
 

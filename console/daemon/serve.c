@@ -19,7 +19,7 @@
 #include "db.h"
 #include "record.h"
 #include "serve.h"
-#include "ticket.h"
+#include "upload.h"
 
 #define ROLE(r) (1U << (r))
 

@@ -35,7 +35,7 @@
 #include "calendar.h"
 #include "db.h"
 #include "serve.h"
-#include "ticket.h"
+#include "upload.h"
 
 #define TMP_NAME_LEN	  32	       /* hex characters of a temporary file's name */
 #define UPLOADS_MAX	  16	       /* uploads in progress at once, all agents */

@@ -27,7 +27,7 @@
 #include "calendar.h"
 #include "console.h"
 #include "db.h"
-#include "ticket.h"
+#include "upload.h"
 
 #define NOTE_MAX   4096
 #define OUT_MAX	   (64 * 1024 * 1024) /* one listing or ticket as JSON */

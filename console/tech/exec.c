@@ -10,7 +10,7 @@
 #include "qh/err.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define EXEC_ARG_MAX 32768 /* QH_K_ARG's bound on the wire */
 

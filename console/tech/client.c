@@ -23,7 +23,7 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
-#include "tech.h"
+#include "client.h"
 
 #define IN_CHUNK       16384	      /* one read from standard input */
 #define IN_PENDING_MAX (2 * IN_CHUNK) /* filtered input not yet sent */

@@ -10,7 +10,7 @@
 #include "qh/cli.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define NOTE_MAX 4096 /* QH_K_NOTE's bound on the wire */
 

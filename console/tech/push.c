@@ -35,7 +35,7 @@
 #include "qh/tmpfile.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define XFER_CHUNK  (256 * 1024) /* one read of the local file */
 #define HASH_LEN    32

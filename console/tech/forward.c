@@ -27,7 +27,7 @@
 #include "qh/tunnel.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define FORWARD_IDLE_MS	 (10 * 60 * 1000) /* R2: the idle end */
 #define FORWARD_CONN_MAX 256		  /* connections at once */

@@ -52,7 +52,7 @@
 #include "qh/pki.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define SSH_DEFAULT_PORT   22
 #define SSH_CMD_MAX	   32768	 /* the joined remote command */

@@ -19,7 +19,7 @@
 #include "qh/mux.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 #define DEFAULT_ROWS 24
 #define DEFAULT_COLS 80

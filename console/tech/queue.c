@@ -8,7 +8,7 @@
 #include "qh/cli.h"
 #include "qh/wire.h"
 #include "console.h"
-#include "tech.h"
+#include "client.h"
 
 int
 cmd_queue(struct qh_cli *c)
