@@ -29,19 +29,29 @@ MODE_LDFLAGS ?=
 CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS)
 
 COMMON_SRC  := $(wildcard common/*.c)
-CONSOLE_SRC := $(shell find console -name '*.c' | sort)
+STORE_SRC   := $(wildcard console/store/*.c)
+DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
+ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
+TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
 AGENT_SRC   := $(wildcard agent/*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
 SQL_SRC     := $(wildcard console/store/*.sql)
 
-COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILD)/%.o)
-CONSOLE_OBJ := $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
-AGENT_OBJ   := $(AGENT_SRC:%.c=$(BUILD)/%.o)
-LIBQH       := $(BUILD)/libqh.a
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install
+# The console's parts, each an archive (docs/architecture.md): the store
+# links SQLite and libqh only; the others build on it.
+LIBQH       := $(BUILD)/libqh.a
+LIBSTORE    := $(BUILD)/libqhstore.a
+LIBDAEMON   := $(BUILD)/libqhdaemon.a
+LIBADMIN    := $(BUILD)/libqhadmin.a
+LIBTECH     := $(BUILD)/libqhtech.a
+CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
+AGENT_OBJ   := $(call obj,$(AGENT_SRC))
+
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck
 .DEFAULT_GOAL := all
 
 all: release
@@ -62,7 +72,8 @@ units: $(UNIT_SRC:tests/unit/%.c=$(BUILD)/unit/%)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # The schema is embedded as a C string, so the binary carries its own migrations.
 $(BUILD)/%.sql.c: %.sql
@@ -72,31 +83,50 @@ $(BUILD)/%.sql.c: %.sql
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; echo ";"; } > $@
 
 $(BUILD)/%.sql.o: $(BUILD)/%.sql.c
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
 
-$(LIBQH): $(COMMON_OBJ)
+define archive
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
+endef
 
-$(BUILD)/bin/qh-console: $(CONSOLE_OBJ) $(LIBQH)
+$(LIBQH): $(call obj,$(COMMON_SRC))
+	$(archive)
+$(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
+	$(archive)
+$(LIBDAEMON): $(call obj,$(DAEMON_SRC))
+	$(archive)
+$(LIBADMIN): $(call obj,$(ADMIN_SRC))
+	$(archive)
+$(LIBTECH): $(call obj,$(TECH_SRC))
+	$(archive)
+
+$(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $(CONSOLE_OBJ) $(LIBQH) $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBQH) $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(LIBQH) $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-# Unit tests link the console's modules too (all but main.c).
-CONSOLE_LIB_OBJ := $(filter-out $(BUILD)/console/main.o,$(CONSOLE_OBJ))
-AGENT_LIB_OBJ   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+# Unit tests link the part they test and what that part may use, nothing
+# more: the store's tests prove the store stands without the daemon.
+UNIT_STORE  := test_calendar test_config test_due test_ledger
+UNIT_DAEMON := test_meter
+UNIT_TECH   := test_escape
+unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH))))
 
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+.SECONDEXPANSION:
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
@@ -133,9 +163,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -64,14 +64,14 @@ kv_str(struct qh_buf *b, const char *key, const char *value)
 	size_t i, len;
 
 	if (value == NULL)
-		return qh_json_kv_str(b, key, NULL);
+		return qh_jsonb_kv_str(b, key, NULL);
 	snprintf(clean, sizeof(clean), "%s", value);
 	len = strlen(clean);
 	if (!qh_utf8_valid((const uint8_t *)clean, len))
 		for (i = 0; i < len; i++)
 			if ((unsigned char)clean[i] >= 0x80)
 				clean[i] = '?';
-	return qh_json_kv_str(b, key, clean);
+	return qh_jsonb_kv_str(b, key, clean);
 }
 
 static void
@@ -206,10 +206,10 @@ put_disks(struct qh_buf *b)
 	int nseen = 0, i, first = 1, r = 0, dup;
 	FILE *f;
 
-	if ((r = qh_json_raw(b, "\"disks\":[")) != 0)
+	if ((r = qh_jsonb_raw(b, "\"disks\":[")) != 0)
 		return r;
 	if ((f = setmntent("/proc/mounts", "re")) == NULL)
-		return qh_json_raw(b, "]");
+		return qh_jsonb_raw(b, "]");
 	while (r == 0 && nseen < DISKS_MAX &&
 	    (m = getmntent_r(f, &ent, strings, sizeof(strings))) != NULL) {
 		if (in_list(m->mnt_type, image_fs) ||
@@ -227,23 +227,23 @@ put_disks(struct qh_buf *b)
 		if (dup)
 			continue;
 		seen[nseen++] = st.st_dev;
-		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
-		    (r = qh_json_raw(b, "{")) != 0 ||
+		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
+		    (r = qh_jsonb_raw(b, "{")) != 0 ||
 		    (r = kv_str(b, "mount", m->mnt_dir)) != 0 ||
-		    (r = qh_json_raw(b, ",")) != 0 ||
+		    (r = qh_jsonb_raw(b, ",")) != 0 ||
 		    (r = kv_str(b, "fs", m->mnt_type)) != 0 ||
-		    (r = qh_json_raw(b, ",")) != 0 ||
-		    (r = qh_json_kv_int(b, "size_bytes",
+		    (r = qh_jsonb_raw(b, ",")) != 0 ||
+		    (r = qh_jsonb_kv_int(b, "size_bytes",
 			 (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize))) != 0 ||
-		    (r = qh_json_raw(b, ",")) != 0 ||
-		    (r = qh_json_kv_int(b, "free_bytes",
+		    (r = qh_jsonb_raw(b, ",")) != 0 ||
+		    (r = qh_jsonb_kv_int(b, "free_bytes",
 			 (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize))) != 0 ||
-		    (r = qh_json_raw(b, "}")) != 0)
+		    (r = qh_jsonb_raw(b, "}")) != 0)
 			break;
 		first = 0;
 	}
 	endmntent(f);
-	return r != 0 ? r : qh_json_raw(b, "]");
+	return r != 0 ? r : qh_jsonb_raw(b, "]");
 }
 
 /* One interface with all its addresses, as "ADDR/PREFIX". */
@@ -257,8 +257,8 @@ put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
 	size_t mlen, i;
 	int prefix, first = 1, n = 0, r;
 
-	if ((r = qh_json_raw(b, "{")) != 0 || (r = kv_str(b, "name", name)) != 0 ||
-	    (r = qh_json_raw(b, ",\"addresses\":[")) != 0)
+	if ((r = qh_jsonb_raw(b, "{")) != 0 || (r = kv_str(b, "name", name)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",\"addresses\":[")) != 0)
 		return r;
 	for (ifa = all; ifa != NULL && n < ADDRS_MAX; ifa = ifa->ifa_next) {
 		if (ifa->ifa_addr == NULL || strcmp(ifa->ifa_name, name) != 0)
@@ -286,13 +286,13 @@ put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
 			snprintf(text, sizeof(text), "%s/%d", addr, prefix);
 		else
 			snprintf(text, sizeof(text), "%s", addr);
-		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
-		    (r = qh_json_str(b, text)) != 0)
+		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
+		    (r = qh_jsonb_str(b, text)) != 0)
 			return r;
 		first = 0;
 		n++;
 	}
-	return qh_json_raw(b, "]}");
+	return qh_jsonb_raw(b, "]}");
 }
 
 static int
@@ -301,24 +301,24 @@ put_interfaces(struct qh_buf *b)
 	struct ifaddrs *all = NULL, *ifa, *o;
 	int first = 1, n = 0, r, dup;
 
-	if ((r = qh_json_raw(b, "\"interfaces\":[")) != 0)
+	if ((r = qh_jsonb_raw(b, "\"interfaces\":[")) != 0)
 		return r;
 	if (getifaddrs(&all) == -1)
-		return qh_json_raw(b, "]");
+		return qh_jsonb_raw(b, "]");
 	for (ifa = all; ifa != NULL && n < IFACES_MAX; ifa = ifa->ifa_next) {
 		/* Each name once, in the order the kernel lists them. */
 		for (o = all, dup = 0; o != ifa; o = o->ifa_next)
 			dup |= strcmp(o->ifa_name, ifa->ifa_name) == 0;
 		if (dup)
 			continue;
-		if ((!first && (r = qh_json_raw(b, ",")) != 0) ||
+		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
 		    (r = put_interface(b, all, ifa->ifa_name)) != 0)
 			break;
 		first = 0;
 		n++;
 	}
 	freeifaddrs(all);
-	return r != 0 ? r : qh_json_raw(b, "]");
+	return r != 0 ? r : qh_jsonb_raw(b, "]");
 }
 
 int
@@ -366,27 +366,27 @@ agent_info_json(struct qh_buf *b)
 			locale = "C";
 	time_zone(tz, sizeof(tz));
 
-	if ((r = qh_json_raw(b, "{")) != 0 ||
+	if ((r = qh_jsonb_raw(b, "{")) != 0 ||
 	    (r = kv_str(b, "os", os[0] != '\0' ? os : u.sysname)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "kernel", kernel)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "arch", u.machine)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "hostname", host)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "user", user)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "cpu_model", cpu)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 ||
-	    (r = qh_json_kv_int(b, "cpu_cores", cores > 0 ? cores : 1)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 ||
-	    (r = qh_json_kv_int(b, "memory_total_bytes", total)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 ||
-	    (r = qh_json_kv_int(b, "memory_available_bytes", avail)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = put_disks(b)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 ||
-	    (r = qh_json_kv_int(b, "uptime_seconds", uptime)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = kv_str(b, "locale", locale)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "kernel", kernel)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "arch", u.machine)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "hostname", host)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "user", user)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "cpu_model", cpu)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 ||
+	    (r = qh_jsonb_kv_int(b, "cpu_cores", cores > 0 ? cores : 1)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 ||
+	    (r = qh_jsonb_kv_int(b, "memory_total_bytes", total)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 ||
+	    (r = qh_jsonb_kv_int(b, "memory_available_bytes", avail)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = put_disks(b)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 ||
+	    (r = qh_jsonb_kv_int(b, "uptime_seconds", uptime)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "locale", locale)) != 0 ||
+	    (r = qh_jsonb_raw(b, ",")) != 0 ||
 	    (r = kv_str(b, "timezone", tz[0] != '\0' ? tz : NULL)) != 0 ||
-	    (r = qh_json_raw(b, ",")) != 0 || (r = put_interfaces(b)) != 0 ||
-	    (r = qh_json_raw(b, "}")) != 0)
+	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = put_interfaces(b)) != 0 ||
+	    (r = qh_jsonb_raw(b, "}")) != 0)
 		return r;
 	return 0;
 }

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -501,7 +502,8 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	char code[CODE_MAX + 2], resume[sizeof(a->resume) + 1], name[257];
 	char text[TEXT_MAX];
 	uint64_t units, session;
-	int64_t u, au;
+	int64_t u;
+	char left[64];
 
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_RESUME, resume, sizeof(resume));
@@ -533,9 +535,8 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	if (qh_msg_get_u64(m, QH_K_UNITS, &units) == 0) {
 		/* Signed: the balance may be negative (R7). A unit is 15 min. */
 		u = (int64_t)units;
-		au = u < 0 ? -u : u;
-		ui_line("Balance: %" PRId64 " units (%s%" PRId64 " h %02" PRId64 " min)",
-		    u, u < 0 ? "-" : "", au / 4, au % 4 * 15);
+		qh_units_text(u, left, sizeof(left));
+		ui_line("Balance: %s", left);
 	}
 	if (text[0] != '\0')
 		ui_line("Warning: %s", text);

@@ -30,8 +30,8 @@ task_count(const struct task_list *tasks)
 	const struct task *t;
 	int n = 0;
 
-	LIST_FOREACH(t, tasks, link)
-	n++;
+	LIST_FOREACH (t, tasks, link)
+		n++;
 	return n;
 }
 

@@ -16,8 +16,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 #include "serve.h"
 
 #define N 10000

@@ -33,6 +33,7 @@ qh_buf_release(struct qh_buf *b)
 		free(b->d);
 	b->d = NULL;
 	b->off = b->end = b->alloc = 0;
+	b->err = 0;
 }
 
 size_t
@@ -59,6 +60,7 @@ qh_buf_room(const struct qh_buf *b)
 void
 qh_buf_reset(struct qh_buf *b)
 {
+	b->err = 0;
 	if (b->readonly) {
 		b->off = b->end;
 		return;
@@ -67,13 +69,29 @@ qh_buf_reset(struct qh_buf *b)
 }
 
 int
+qh_buf_error(const struct qh_buf *b)
+{
+	return b->err;
+}
+
+int
+qh_buf_fail(struct qh_buf *b, int err)
+{
+	if (b->err == 0)
+		b->err = err;
+	return b->err;
+}
+
+int
 qh_buf_consume(struct qh_buf *b, size_t n)
 {
 	if (n > qh_buf_len(b))
 		return QH_ERR_INCOMPLETE;
 	b->off += n;
-	if (b->off == b->end && !b->readonly)
+	if (b->off == b->end && !b->readonly) {
 		b->off = b->end = 0;
+		b->err = 0; /* what a failed put spoiled is gone */
+	}
 	return 0;
 }
 
@@ -131,10 +149,12 @@ qh_buf_put(struct qh_buf *b, const void *p, size_t len)
 	uint8_t *d;
 	int r;
 
+	if (b->err != 0)
+		return b->err;
 	if (len == 0)
 		return 0;
 	if ((r = qh_buf_reserve(b, len, &d)) != 0)
-		return r;
+		return qh_buf_fail(b, r);
 	memcpy(d, p, len);
 	return 0;
 }
@@ -179,10 +199,12 @@ qh_buf_put_string(struct qh_buf *b, const void *p, size_t len)
 {
 	int r;
 
+	if (b->err != 0)
+		return b->err;
 	if (b->readonly)
-		return QH_ERR_ARG;
+		return qh_buf_fail(b, QH_ERR_ARG);
 	if (len > UINT32_MAX || len + 4 > qh_buf_room(b))
-		return QH_ERR_TOO_LARGE;
+		return qh_buf_fail(b, QH_ERR_TOO_LARGE);
 	if ((r = qh_buf_put_u32(b, (uint32_t)len)) != 0)
 		return r;
 	return qh_buf_put(b, p, len);

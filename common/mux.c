@@ -148,9 +148,20 @@ send_u32(struct qh_mux *mux, uint8_t type, uint32_t chan, uint32_t v)
 	return send_frame(mux, type, chan, d, sizeof(d));
 }
 
+/* A message whose building failed is never sent, not even in part. */
+static int
+unbuilt(struct qh_mux *mux, const struct qh_buf *msg)
+{
+	qh_warn("%s: message not sent: %s while building it", qh_mux_name(mux),
+	    qh_strerror(qh_buf_error(msg)));
+	return qh_buf_error(msg);
+}
+
 int
 qh_mux_send_control(struct qh_mux *mux, const struct qh_buf *msg)
 {
+	if (qh_buf_error(msg) != 0)
+		return unbuilt(mux, msg);
 	return send_frame(mux, QH_FRAME_CONTROL, 0, qh_buf_ptr(msg), qh_buf_len(msg));
 }
 
@@ -235,6 +246,10 @@ qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg, uint32_t window,
 	struct qh_buf *out;
 	int r;
 
+	if (qh_buf_error(msg) != 0) {
+		(void)unbuilt(mux, msg);
+		return NULL;
+	}
 	if (mux->state != MUX_READY || (ch = chan_new(mux)) == NULL)
 		return NULL;
 	ch->state = CH_OPENING;
@@ -353,6 +368,8 @@ qh_chan_send_msg(struct qh_chan *ch, const struct qh_buf *msg)
 {
 	if (ch->state != CH_OPEN)
 		return QH_ERR_CLOSED;
+	if (qh_buf_error(msg) != 0)
+		return unbuilt(ch->mux, msg);
 	return send_frame(ch->mux, QH_FRAME_MSG, ch->remote_id, qh_buf_ptr(msg),
 	    qh_buf_len(msg));
 }

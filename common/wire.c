@@ -345,8 +345,10 @@ qh_msg_put(struct qh_buf *out, uint8_t key, const void *p, size_t len)
 	int r;
 
 	/* Check the room first, so a failure appends nothing. */
+	if (qh_buf_error(out) != 0)
+		return qh_buf_error(out);
 	if (len > qh_buf_room(out) || qh_buf_room(out) - len < 1 + 4)
-		return QH_ERR_TOO_LARGE;
+		return qh_buf_fail(out, QH_ERR_TOO_LARGE);
 	if ((r = qh_buf_put_u8(out, key)) != 0)
 		return r;
 	return qh_buf_put_string(out, p, len);

@@ -14,16 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/units.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
-#include "calendar.h"
+#include "store/store.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
-#include "ledger.h"
 
 #define ROW_MAX	       (1024 * 1024) /* bytes of one exported row */
 #define MAX_CURRENCIES 16
@@ -79,35 +79,15 @@ flush_out(struct qh_buf *b)
 static void
 kv_int(struct qh_buf *b, const char *key, int64_t v)
 {
-	qh_json_raw(b, ",");
-	qh_json_kv_int(b, key, v);
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_int(b, key, v);
 }
 
 static void
 kv_str(struct qh_buf *b, const char *key, const char *v)
 {
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, key, v);
-}
-
-/*
- * The UTC timestamp text of local midnight starting y-m-d in the business
- * time zone (d and m may run past the end: the next day or month).
- */
-static int
-midnight_text(const struct console_conf *conf, int y, int m, int d, char *out, size_t len)
-{
-	int64_t t;
-	int r;
-
-	while (m > 12) {
-		m -= 12;
-		y++;
-	}
-	if ((r = calendar_midnight(conf->timezone, y, m, d, &t)) != 0)
-		return r;
-	qh_clock_format_utc(t, out, len);
-	return 0;
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, key, v);
 }
 
 /* ------------------------------------------------------------------ balance */
@@ -156,20 +136,20 @@ cmd_balance(struct qh_cli *c)
 		goto dberr;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		running += ledger_units(sqlite3_column_int64(st, 0));
+		running += qh_units(sqlite3_column_int64(st, 0));
 		open++;
 	}
 	if ((r = db_error(db, rc, "open sessions")) != 0)
 		goto dberr;
-	available = b.units - running + b.overdraft_units;
-	console_hours_text(b.units, hours, sizeof(hours));
-	console_hours_text(available, avail_h, sizeof(avail_h));
-	console_hours_text(b.warn_units, warn_h, sizeof(warn_h));
+	available = billing_available(&b, running);
+	qh_hours_text(b.units, hours, sizeof(hours));
+	qh_hours_text(available, avail_h, sizeof(avail_h));
+	qh_hours_text(b.warn_units, warn_h, sizeof(warn_h));
 
 	if (qh_cli_flag(c, "json")) {
 		qh_buf_init(&out, ROW_MAX);
-		qh_json_raw(&out, "{");
-		qh_json_kv_str(&out, "customer", id);
+		qh_jsonb_raw(&out, "{");
+		qh_jsonb_kv_str(&out, "customer", id);
 		kv_str(&out, "name", name);
 		kv_str(&out, "plan", plan);
 		kv_int(&out, "units", b.units);
@@ -181,7 +161,7 @@ cmd_balance(struct qh_cli *c)
 		kv_int(&out, "available_units", available);
 		kv_str(&out, "available_hours", avail_h);
 		kv_int(&out, "warn_units", b.warn_units);
-		qh_json_raw(&out,
+		qh_jsonb_raw(&out,
 		    b.units <= b.warn_units ? ",\"low\":true}\n" : ",\"low\":false}\n");
 		r = flush_out(&out);
 		qh_buf_release(&out);
@@ -294,37 +274,37 @@ jsonl_row(struct qh_buf *b, sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *alloc)
 {
 	int i, rc, first = 1;
 
-	qh_json_raw(b, "{");
+	qh_jsonb_raw(b, "{");
 	for (i = 0; i < LEDGER_NCOLS; i++) {
 		if (i > 0)
-			qh_json_raw(b, ",");
+			qh_jsonb_raw(b, ",");
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_NULL:
-			qh_json_str(b, ledger_cols[i]);
-			qh_json_raw(b, ":null");
+			qh_jsonb_str(b, ledger_cols[i]);
+			qh_jsonb_raw(b, ":null");
 			break;
 		case SQLITE_INTEGER:
-			qh_json_kv_int(b, ledger_cols[i], sqlite3_column_int64(st, i));
+			qh_jsonb_kv_int(b, ledger_cols[i], sqlite3_column_int64(st, i));
 			break;
 		default:
-			qh_json_kv_str(b, ledger_cols[i], col(st, i));
+			qh_jsonb_kv_str(b, ledger_cols[i], col(st, i));
 		}
 	}
-	qh_json_raw(b, ",\"allocations\":[");
+	qh_jsonb_raw(b, ",\"allocations\":[");
 	sqlite3_reset(alloc);
 	sqlite3_bind_int64(alloc, 1, sqlite3_column_int64(st, 0));
 	while ((rc = sqlite3_step(alloc)) == SQLITE_ROW) {
-		qh_json_raw(b, first ? "{" : ",{");
+		qh_jsonb_raw(b, first ? "{" : ",{");
 		first = 0;
-		qh_json_kv_int(b, "lot_id", sqlite3_column_int64(alloc, 0));
+		qh_jsonb_kv_int(b, "lot_id", sqlite3_column_int64(alloc, 0));
 		kv_int(b, "units", sqlite3_column_int64(alloc, 1));
 		kv_int(b, "amount_cents", sqlite3_column_int64(alloc, 2));
 		kv_str(b, "posted_at", col(alloc, 3));
-		qh_json_raw(b, "}");
+		qh_jsonb_raw(b, "}");
 	}
 	if (rc != SQLITE_DONE)
 		return db_error(db, rc, "allocations");
-	return qh_json_raw(b, "]}\n");
+	return qh_jsonb_raw(b, "]}\n");
 }
 
 int
@@ -353,13 +333,13 @@ cmd_ledger(struct qh_cli *c)
 	/* Local days: from its midnight up to the midnight after --to. */
 	if (from != NULL) {
 		calendar_parse_date(from, &y, &m, &d);
-		if (midnight_text(&conf, y, m, d, from_t, sizeof(from_t)) != 0)
+		if (calendar_midnight_text(&conf, y, m, d, from_t, sizeof(from_t)) != 0)
 			return qh_cli_usage(c,
 			    "--from is not a day in the business time zone");
 	}
 	if (to != NULL) {
 		calendar_parse_date(to, &y, &m, &d);
-		if (midnight_text(&conf, y, m, d + 1, to_t, sizeof(to_t)) != 0)
+		if (calendar_midnight_text(&conf, y, m, d + 1, to_t, sizeof(to_t)) != 0)
 			return qh_cli_usage(c,
 			    "--to is not a day in the business time zone");
 	}
@@ -439,110 +419,15 @@ out:
 
 /* ------------------------------------------------------------------ revenue */
 
-/* One currency's figures for a month (R14). */
-struct revenue {
-	char currency[8];
-	int64_t debited; /* units of session/correction entries */
-	int64_t recognised_cents, recognised_units;
-	int64_t deferred_cents, deferred_units;
-	int64_t purchased_units, purchased_cents;
-	int64_t inst_purchased, inst_purchased_cents, inst_used;
-};
-
-/* The row of currency cur, added if new; NULL when there are too many. */
-static struct revenue *
-revenue_row(struct revenue *rows, int *n, const char *cur)
-{
-	int i;
-
-	for (i = 0; i < *n; i++)
-		if (strcmp(rows[i].currency, cur) == 0)
-			return &rows[i];
-	if (*n == MAX_CURRENCIES)
-		return NULL;
-	memset(&rows[*n], 0, sizeof(rows[*n]));
-	snprintf(rows[*n].currency, sizeof(rows[*n].currency), "%s", cur);
-	return &rows[(*n)++];
-}
-
-/*
- * Runs one revenue query (?1 month start, ?2 month end, ?3 the configured
- * currency) returning currency and up to two figures, and stores them at
- * the two field offsets of each currency's row.
- */
-static int
-revenue_query(sqlite3 *db, const char *sql, const char *start, const char *end,
-    const char *cur, struct revenue *rows, int *n, size_t off1, size_t off2)
-{
-	sqlite3_stmt *st = NULL;
-	struct revenue *row;
-	int r, rc;
-
-	if ((r = db_prepare(db, sql, &st)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, start, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, end, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, cur, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((row = revenue_row(rows, n, col(st, 0))) == NULL) {
-			r = QH_ERR_LIMIT;
-			goto out;
-		}
-		*(int64_t *)(void *)((char *)row + off1) += sqlite3_column_int64(st, 1);
-		if (off2 != 0)
-			*(int64_t *)(void *)((char *)row + off2) +=
-			    sqlite3_column_int64(st, 2);
-	}
-	r = db_error(db, rc, "revenue");
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
-#define REV(f) offsetof(struct revenue, f)
-
-static const struct {
-	const char *sql;
-	size_t off1, off2;
-} revenue_queries[] = {
-	/* Units debited: session and correction entries posted in the month. */
-	{ "SELECT coalesce(currency, ?3), sum(-units) FROM ledger WHERE kind IN "
-	  "('session', 'correction') AND posted_at >= ?1 AND posted_at < ?2 "
-	  "GROUP BY 1",
-	    REV(debited), 0 },
-	/* Recognised revenue: allocations posted in the month, at their lots' prices. */
-	{ "SELECT l.currency, sum(a.amount_cents), sum(a.units) FROM allocations a "
-	  "JOIN lots l ON l.id = a.lot_id WHERE a.posted_at >= ?1 AND a.posted_at < ?2 "
-	  "GROUP BY 1",
-	    REV(recognised_cents), REV(recognised_units) },
-	/* Deferred: what the lots created before month end still hold at month end. */
-	{ "SELECT currency, sum(left * price), sum(left) FROM (SELECT l.currency, "
-	  "l.unit_price_cents AS price, l.units - coalesce((SELECT sum(a.units) FROM "
-	  "allocations a WHERE a.lot_id = l.id AND a.posted_at < ?2), 0) AS left "
-	  "FROM lots l WHERE l.created_at < ?2) GROUP BY 1",
-	    REV(deferred_cents), REV(deferred_units) },
-	{ "SELECT coalesce(currency, ?3), sum(units), sum(amount_cents) FROM ledger "
-	  "WHERE kind = 'purchase' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
-	    REV(purchased_units), REV(purchased_cents) },
-	{ "SELECT coalesce(currency, ?3), sum(installations), sum(amount_cents) FROM "
-	  "ledger WHERE kind = 'installation_purchase' AND posted_at >= ?1 AND "
-	  "posted_at < ?2 GROUP BY 1",
-	    REV(inst_purchased), REV(inst_purchased_cents) },
-	{ "SELECT coalesce(currency, ?3), sum(-installations) FROM ledger WHERE "
-	  "kind = 'installation' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
-	    REV(inst_used), 0 },
-};
-
 int
 cmd_revenue(struct qh_cli *c)
 {
 	const char *month = qh_cli_opt(c, "month");
 	struct console_conf conf;
-	struct revenue rows[MAX_CURRENCIES];
+	struct revenue rows[REVENUE_MAX_CURRENCIES];
 	struct qh_buf out;
 	sqlite3 *db = NULL;
 	char start[32], end[32], a[48], b[48], h[48];
-	size_t q;
 	int y, m, len = 0, n = 0, i, r, status = QH_EXIT_FAIL;
 
 	if (month == NULL || strlen(month) != 7 ||
@@ -551,31 +436,27 @@ cmd_revenue(struct qh_cli *c)
 		return qh_cli_usage(c, "--month YYYY-MM is required");
 	if (conf_load(console_state_dir(c), &conf) != 0)
 		return QH_EXIT_FAIL;
-	if (midnight_text(&conf, y, m, 1, start, sizeof(start)) != 0 ||
-	    midnight_text(&conf, y, m + 1, 1, end, sizeof(end)) != 0)
+	if (calendar_midnight_text(&conf, y, m, 1, start, sizeof(start)) != 0 ||
+	    calendar_midnight_text(&conf, y, m + 1, 1, end, sizeof(end)) != 0)
 		return qh_cli_fail(c, "cannot place %s in %s", month, conf.timezone);
 	if (open_snapshot(c, &db) != 0)
 		return QH_EXIT_FAIL;
-	revenue_row(rows, &n, conf.currency);
-	for (q = 0; q < sizeof(revenue_queries) / sizeof(revenue_queries[0]); q++)
-		if ((r = revenue_query(db, revenue_queries[q].sql, start, end,
-			 conf.currency, rows, &n, revenue_queries[q].off1,
-			 revenue_queries[q].off2)) != 0) {
-			status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-			goto out;
-		}
+	if ((r = revenue_month(db, start, end, conf.currency, rows, &n)) != 0) {
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+		goto out;
+	}
 
 	if (qh_cli_flag(c, "json")) {
 		qh_buf_init(&out, ROW_MAX);
-		qh_json_raw(&out, "{");
-		qh_json_kv_str(&out, "month", month);
+		qh_jsonb_raw(&out, "{");
+		qh_jsonb_kv_str(&out, "month", month);
 		kv_str(&out, "timezone", conf.timezone);
 		kv_str(&out, "from", start);
 		kv_str(&out, "to", end);
-		qh_json_raw(&out, ",\"currencies\":[");
+		qh_jsonb_raw(&out, ",\"currencies\":[");
 		for (i = 0; i < n; i++) {
-			qh_json_raw(&out, i ? ",{" : "{");
-			qh_json_kv_str(&out, "currency", rows[i].currency);
+			qh_jsonb_raw(&out, i ? ",{" : "{");
+			qh_jsonb_kv_str(&out, "currency", rows[i].currency);
 			kv_int(&out, "units_debited", rows[i].debited);
 			kv_int(&out, "recognised_cents", rows[i].recognised_cents);
 			kv_int(&out, "recognised_units", rows[i].recognised_units);
@@ -587,9 +468,9 @@ cmd_revenue(struct qh_cli *c)
 			kv_int(&out, "installations_purchased_cents",
 			    rows[i].inst_purchased_cents);
 			kv_int(&out, "installations_used", rows[i].inst_used);
-			qh_json_raw(&out, "}");
+			qh_jsonb_raw(&out, "}");
 		}
-		qh_json_raw(&out, "]}\n");
+		qh_jsonb_raw(&out, "]}\n");
 		r = flush_out(&out);
 		qh_buf_release(&out);
 		if (r != 0) {
@@ -602,21 +483,21 @@ cmd_revenue(struct qh_cli *c)
 			const struct revenue *v = &rows[i];
 
 			printf("%s\n", v->currency);
-			console_hours_text(v->debited, h, sizeof(h));
+			qh_hours_text(v->debited, h, sizeof(h));
 			printf("  units debited          %" PRId64 " (%s)\n", v->debited,
 			    h);
-			console_money_text(v->recognised_cents, a, sizeof(a));
+			billing_money_text(v->recognised_cents, a, sizeof(a));
 			printf("  recognised revenue     %s %s (%" PRId64
 			       " units from lots)\n",
 			    a, v->currency, v->recognised_units);
-			console_money_text(v->deferred_cents, a, sizeof(a));
+			billing_money_text(v->deferred_cents, a, sizeof(a));
 			printf("  deferred at month end  %s %s (%" PRId64
 			       " units unused)\n",
 			    a, v->currency, v->deferred_units);
-			console_money_text(v->purchased_cents, a, sizeof(a));
+			billing_money_text(v->purchased_cents, a, sizeof(a));
 			printf("  units purchased        %" PRId64 " for %s %s\n",
 			    v->purchased_units, a, v->currency);
-			console_money_text(v->inst_purchased_cents, b, sizeof(b));
+			billing_money_text(v->inst_purchased_cents, b, sizeof(b));
 			printf("  installations          %" PRId64
 			       " purchased for %s %s, %" PRId64 " used\n",
 			    v->inst_purchased, b, v->currency, v->inst_used);
@@ -626,235 +507,6 @@ cmd_revenue(struct qh_cli *c)
 out:
 	close_snapshot(db);
 	return status;
-}
-
-/* ------------------------------------------------------------------- verify */
-
-/* Fills why (and *bad) and returns 1: the first problem found. */
-static int problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt,
-    ...) __attribute__((format(printf, 5, 6)));
-
-static int
-problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	*bad = entry;
-	return 1;
-}
-
-/* Checks one entry row of the walk (see verify_entries for the columns). */
-static int
-verify_entry(sqlite3_stmt *st, const char *prev, int64_t prev_id, char *why, size_t len,
-    int64_t *bad)
-{
-	const char *cols[LEDGER_HASH_NCOLS], *kind;
-	char hash[65];
-	int64_t id = sqlite3_column_int64(st, 0), sess, secs, expect;
-	int i, is_session;
-
-	for (i = 0; i < LEDGER_HASH_NCOLS; i++)
-		cols[i] = (const char *)sqlite3_column_text(st, i);
-	if (id != prev_id + 1)
-		return problem(why, len, bad, id,
-		    "the entries from %" PRId64 " to here are "
-		    "missing",
-		    prev_id + 1);
-	ledger_hash(cols, hash);
-	if (sqlite3_column_text(st, 22) == NULL ||
-	    strcmp(hash, (const char *)sqlite3_column_text(st, 22)) != 0)
-		return problem(why, len, bad, id, "hash mismatch: the entry was altered");
-	if (cols[21] == NULL || strcmp(cols[21], prev) != 0)
-		return problem(why, len, bad, id,
-		    "prev_hash does not match %s: the chain "
-		    "is broken",
-		    prev_id > 0 ? "the previous entry's hash" : "the genesis value");
-	if (sqlite3_column_int64(st, 6) != sqlite3_column_int64(st, 23))
-		return problem(why, len, bad, id,
-		    "balance_after %" PRId64 ", expected %" PRId64,
-		    (int64_t)sqlite3_column_int64(st, 6),
-		    (int64_t)sqlite3_column_int64(st, 23));
-
-	/* R4: a session's entry references a closed session of its customer. */
-	kind = cols[3] != NULL ? cols[3] : "";
-	is_session = strcmp(kind, "session") == 0 || strcmp(kind, "installation") == 0;
-	sess = sqlite3_column_int64(st, 7);
-	if (!is_session) {
-		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-			return problem(why, len, bad, id,
-			    "a %s entry carries session %" PRId64, kind, sess);
-		if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
-		    sqlite3_column_int64(st, 18) >= id)
-			return problem(why, len, bad, id,
-			    "corrects entry %" PRId64 ", which "
-			    "is not an earlier entry",
-			    (int64_t)sqlite3_column_int64(st, 18));
-		return 0;
-	}
-	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-		return problem(why, len, bad, id, "a %s entry without a session", kind);
-	if (sqlite3_column_type(st, 24) == SQLITE_NULL)
-		return problem(why, len, bad, id,
-		    "references session %" PRId64 ", which "
-		    "does not exist",
-		    sess);
-	if (sqlite3_column_type(st, 25) == SQLITE_NULL)
-		return problem(why, len, bad, id,
-		    "references session %" PRId64 ", which "
-		    "is still open",
-		    sess);
-	if (strcmp(col(st, 24), col(st, 2)) != 0)
-		return problem(why, len, bad, id,
-		    "booked to %s, but session %" PRId64 " belongs to %s", col(st, 2),
-		    sess, col(st, 24));
-	secs = sqlite3_column_int64(st, 10);
-	if (sqlite3_column_type(st, 10) == SQLITE_NULL ||
-	    secs != sqlite3_column_int64(st, 26))
-		return problem(why, len, bad, id,
-		    "billable_seconds %s, but session %" PRId64 " has %" PRId64,
-		    cols[10] != NULL ? cols[10] : "NULL", sess,
-		    (int64_t)sqlite3_column_int64(st, 26));
-	if (strcmp(kind, "session") == 0) {
-		expect = -ledger_units(secs);
-		if (sqlite3_column_int64(st, 4) != expect)
-			return problem(why, len, bad, id,
-			    "units %s, but %" PRId64 " billable "
-			    "seconds make %" PRId64 " (R1)",
-			    cols[4], secs, expect);
-	} else if (sqlite3_column_int64(st, 4) != 0 || sqlite3_column_int64(st, 5) != -1)
-		return problem(why, len, bad, id,
-		    "an installation entry must take one "
-		    "installation and no units (R8)");
-	return 0;
-}
-
-/* The walk in id order: hashes, chain, balances, session entries. */
-static int
-verify_entries(sqlite3 *db, char *why, size_t len, int64_t *bad)
-{
-	sqlite3_stmt *st = NULL;
-	char prev[65] = LEDGER_GENESIS;
-	int64_t prev_id = 0;
-	int r, rc;
-
-	/*
-	 * Columns 0-21: LEDGER_HASH_COLUMNS; 22 entry_hash; 23 the customer's
-	 * running sum of units; 24-26 the session's customer, closed_at and
-	 * billable_seconds.
-	 */
-	if ((r = db_prepare(db,
-		 "SELECT " LEDGER_HASH_COLUMNS ", entry_hash, "
-		 "sum(units) OVER (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED "
-		 "PRECEDING), "
-		 "(SELECT s.customer_id FROM sessions s WHERE s.id = l.session_id), "
-		 "(SELECT s.closed_at FROM sessions s WHERE s.id = l.session_id), "
-		 "(SELECT s.billable_seconds FROM sessions s WHERE s.id = l.session_id) "
-		 "FROM ledger l ORDER BY id",
-		 &st)) != 0)
-		return r;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = verify_entry(st, prev, prev_id, why, len, bad)) != 0)
-			goto out;
-		prev_id = sqlite3_column_int64(st, 0);
-		snprintf(prev, sizeof(prev), "%s", col(st, 22));
-	}
-	r = db_error(db, rc, "ledger");
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
-/*
- * Runs a check query whose first row, if any, is the problem: the entry to
- * name (or NULL) and the sentence that says what is wrong.
- */
-static int
-verify_query(sqlite3 *db, const char *sql, char *why, size_t len, int64_t *bad)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if ((r = db_prepare(db, sql, &st)) != 0)
-		return r;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*bad = sqlite3_column_int64(st, 0);
-		snprintf(why, len, "%s", col(st, 1));
-		r = 1;
-	} else
-		r = db_error(db, rc, "verify");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* The checks after the walk: each query's first row is the problem it reports. */
-static const char *const verify_checks[] = {
-	/* R4: every closed session has exactly one entry. */
-	"SELECT NULL, CASE n WHEN 0 THEN printf('session %d has no ledger entry', id) "
-	"ELSE printf('session %d has %d ledger entries', id, n) END FROM (SELECT s.id, "
-	"(SELECT count(*) FROM ledger l WHERE l.session_id = s.id) AS n FROM sessions s "
-	"WHERE s.closed_at IS NOT NULL) WHERE n <> 1 ORDER BY id LIMIT 1",
-	/* Each lot was made by an entry of its customer, with as many units at most. */
-	"SELECT e.id, printf('lot %d does not match the entry that made it', k.id) "
-	"FROM lots k LEFT JOIN ledger e ON e.id = k.entry_id WHERE e.id IS NULL OR "
-	"e.customer_id <> k.customer_id OR e.units < k.units ORDER BY k.id LIMIT 1",
-	/* R14: allocations never exceed a lot's units, nor give back more than taken. */
-	"SELECT k.entry_id, printf('lot %d holds %d units, but %d are allocated', k.id, "
-	"k.units, t) FROM (SELECT lot_id, sum(units) AS t FROM allocations GROUP BY "
-	"lot_id) JOIN lots k ON k.id = lot_id WHERE t > k.units OR t < 0 ORDER BY k.id "
-	"LIMIT 1",
-	/* Each allocation records what its lot has left, as the running sum says. */
-	"SELECT entry_id, printf('allocation %d says lot %d has %d units left, not %d', "
-	"id, lot_id, left_after, expect) FROM (SELECT a.id, a.entry_id, a.lot_id, "
-	"a.left_after, k.units - sum(a.units) OVER (PARTITION BY a.lot_id ORDER BY a.id) "
-	"AS expect FROM allocations a JOIN lots k ON k.id = a.lot_id) WHERE "
-	"left_after <> expect ORDER BY id LIMIT 1",
-	/* A debit's allocations stay within its units... */
-	"SELECT e.id, printf('allocations of %d units do not fit its %d units', t, "
-	"e.units) FROM (SELECT entry_id, sum(units) AS t FROM allocations GROUP BY "
-	"entry_id) JOIN ledger e ON e.id = entry_id WHERE (e.units < 0 AND "
-	"(t > -e.units OR t < 0)) OR (e.units >= 0 AND t > 0) ORDER BY e.id LIMIT 1",
-	/* ...and within its customer. */
-	"SELECT a.entry_id, printf('allocated from lot %d of customer %s', a.lot_id, "
-	"k.customer_id) FROM allocations a JOIN ledger e ON e.id = a.entry_id "
-	"JOIN lots k ON k.id = a.lot_id WHERE e.customer_id <> k.customer_id "
-	"ORDER BY a.id LIMIT 1",
-	/*
-	 * Lots less debts equal the balance, for each customer, and no debt
-	 * waits while lots have units left (R7, R14).
-	 */
-	"SELECT NULL, CASE WHEN lft - owed <> b THEN printf('customer %s: balance %d "
-	"units, but the lots hold %d and %d are owed', id, b, lft, owed) ELSE "
-	"printf('customer %s owes %d units while the lots hold %d', id, owed, lft) END "
-	"FROM (SELECT u.id, "
-	"(SELECT coalesce(sum(units), 0) FROM ledger WHERE customer_id = u.id) AS b, "
-	"(SELECT coalesce(sum(units), 0) FROM lots WHERE customer_id = u.id) - "
-	"(SELECT coalesce(sum(a.units), 0) FROM allocations a JOIN lots k ON "
-	"k.id = a.lot_id WHERE k.customer_id = u.id) AS lft, "
-	"(SELECT coalesce(sum(-e.units - coalesce((SELECT sum(a.units) FROM allocations "
-	"a WHERE a.entry_id = e.id), 0)), 0) FROM ledger e WHERE e.customer_id = u.id "
-	"AND e.units < 0) - (SELECT coalesce(sum(" LEDGER_OWED_RELIEF "), 0) FROM "
-	"ledger c JOIN ledger d ON d.id = c.corrects WHERE c.customer_id = u.id AND "
-	"c.units > 0 AND d.units < 0) AS owed FROM customers u) "
-	"WHERE lft - owed <> b OR (owed > 0 AND lft > 0) ORDER BY id LIMIT 1",
-};
-
-int
-ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry)
-{
-	size_t i;
-	int r;
-
-	why[0] = '\0';
-	*bad_entry = 0;
-	if ((r = verify_entries(db, why, len, bad_entry)) != 0)
-		return r;
-	for (i = 0; i < sizeof(verify_checks) / sizeof(verify_checks[0]); i++)
-		if ((r = verify_query(db, verify_checks[i], why, len, bad_entry)) != 0)
-			return r;
-	return 0;
 }
 
 /* One integer from a query without parameters. */

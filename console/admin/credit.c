@@ -15,66 +15,20 @@
 
 #include <openssl/rand.h>
 
+#include "qh/units.h"
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/pki.h"
 #include "qh/wire.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 
 #define REF_MAX	    200		/* bytes of a purchase reference */
 #define REASON_MAX  1000	/* bytes of a correction's reason */
 #define MAX_UNITS   100000000LL /* one booking: 25 million hours */
 #define MAX_INSTALL 1000000LL
 #define MAX_PRICE   1000000000LL /* cents per unit or installation */
-
-int64_t
-credit_tier_price(const struct console_conf *conf, int64_t units)
-{
-	int64_t hours = units / 4, price = 0;
-	int i;
-
-	/* The tiers are sorted by min_hours (conf.c refuses anything else). */
-	for (i = 0; i < conf->ntiers; i++)
-		if (conf->tiers[i].min_hours <= hours)
-			price = conf->tiers[i].unit_cents;
-	return price;
-}
-
-void
-console_money_text(int64_t cents, char *out, size_t len)
-{
-	uint64_t a = cents < 0 ? (uint64_t)0 - (uint64_t)cents : (uint64_t)cents;
-
-	snprintf(out, len, "%s%" PRIu64 ".%02" PRIu64, cents < 0 ? "-" : "", a / 100,
-	    a % 100);
-}
-
-void
-console_hours_text(int64_t units, char *out, size_t len)
-{
-	uint64_t a = units < 0 ? (uint64_t)0 - (uint64_t)units : (uint64_t)units;
-
-	snprintf(out, len, "%s%" PRIu64 " h %02" PRIu64 " min", units < 0 ? "-" : "",
-	    a / 4, (a % 4) * 15);
-}
-
-/* A duration in units for one line: "10 h", "45 min", "2 h 30 min". */
-static void
-short_hours(int64_t units, char *out, size_t len)
-{
-	uint64_t a = units < 0 ? (uint64_t)0 - (uint64_t)units : (uint64_t)units;
-	const char *sign = units < 0 ? "-" : "";
-
-	if (a % 4 == 0)
-		snprintf(out, len, "%s%" PRIu64 " h", sign, a / 4);
-	else if (a < 4)
-		snprintf(out, len, "%s%" PRIu64 " min", sign, a * 15);
-	else
-		snprintf(out, len, "%s%" PRIu64 " h %" PRIu64 " min", sign, a / 4,
-		    (a % 4) * 15);
-}
 
 const char *
 console_actor(char *buf, size_t len)
@@ -130,19 +84,19 @@ print_entry(sqlite3 *db, int64_t id)
 	amount = sqlite3_column_int64(st, 4);
 	cur = col(st, 5);
 	lots = col(st, 6);
-	console_money_text(amount, money, sizeof(money));
-	console_hours_text(sqlite3_column_int64(st, 7), bal, sizeof(bal));
-	short_hours(n, dur, sizeof(dur));
+	billing_money_text(amount, money, sizeof(money));
+	qh_hours_text(sqlite3_column_int64(st, 7), bal, sizeof(bal));
+	qh_hours_short(n, dur, sizeof(dur));
 	snprintf(units, sizeof(units), "%+" PRId64 " unit%s", n,
 	    n == 1 || n == -1 ? "" : "s");
 	if (strcmp(kind, "purchase") == 0) {
-		console_money_text(n != 0 ? amount / n : 0, price, sizeof(price));
+		billing_money_text(n != 0 ? amount / n : 0, price, sizeof(price));
 		printf("entry %" PRId64 ": %s %s (%s) at %s %s/unit = %s %s, lot %s; "
 		       "balance %" PRId64 " units (%s)\n",
 		    id, col(st, 0), units, dur, price, cur, money, cur, lots,
 		    (int64_t)sqlite3_column_int64(st, 7), bal);
 	} else if (strcmp(kind, "installation_purchase") == 0) {
-		console_money_text(inst != 0 ? amount / inst : 0, price, sizeof(price));
+		billing_money_text(inst != 0 ? amount / inst : 0, price, sizeof(price));
 		printf("entry %" PRId64 ": %s %+" PRId64 " installation%s at %s "
 		       "%s/installation = %s %s; installations %" PRId64 "\n",
 		    id, col(st, 0), inst, inst == 1 ? "" : "s", price, cur, money, cur,
@@ -282,7 +236,7 @@ cmd_credit(struct qh_cli *c)
 	if (price >= 0)
 		unit_price = price;
 	else if (units > 0)
-		unit_price = credit_tier_price(&conf, units);
+		unit_price = billing_tier_price(&conf, units);
 	else
 		unit_price = conf.installation_cents;
 	amount = (units > 0 ? units : inst) * unit_price;

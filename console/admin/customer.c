@@ -13,8 +13,9 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "qh/wire.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
+#include "store/store.h"
 
 #define CUSTOMER_NAME_MAX 256
 
@@ -119,7 +120,7 @@ cmd_customer_list(struct qh_cli *c)
 	}
 	qh_buf_init(&out, 64 * 1024 * 1024);
 	if (json)
-		qh_json_raw(&out, "[");
+		qh_jsonb_raw(&out, "[");
 	else
 		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN",
 		    "OVERDRAFT");
@@ -134,24 +135,24 @@ cmd_customer_list(struct qh_cli *c)
 			    (long long)sqlite3_column_int64(st, 4));
 			continue;
 		}
-		qh_json_raw(&out, first ? "{" : ",{");
+		qh_jsonb_raw(&out, first ? "{" : ",{");
 		first = 0;
-		qh_json_kv_str(&out, "id", id);
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "name", name);
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "plan", plan);
-		qh_json_raw(&out, ",");
-		qh_json_kv_int(&out, "warn_units", sqlite3_column_int64(st, 3));
-		qh_json_raw(&out, ",");
-		qh_json_kv_int(&out, "overdraft_units", sqlite3_column_int64(st, 4));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "created_at",
+		qh_jsonb_kv_str(&out, "id", id);
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "name", name);
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "plan", plan);
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_int(&out, "warn_units", sqlite3_column_int64(st, 3));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_int(&out, "overdraft_units", sqlite3_column_int64(st, 4));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "created_at",
 		    (const char *)sqlite3_column_text(st, 5));
-		qh_json_raw(&out, "}");
+		qh_jsonb_raw(&out, "}");
 	}
 	if (json) {
-		qh_json_raw(&out, "]\n");
+		qh_jsonb_raw(&out, "]\n");
 		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
 	}
 	qh_buf_release(&out);

@@ -13,8 +13,9 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "qh/token.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
+#include "store/store.h"
 
 static int
 customer_exists(sqlite3 *db, const char *id)
@@ -123,7 +124,7 @@ cmd_agents(struct qh_cli *c)
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	qh_buf_init(&out, 64 * 1024 * 1024);
 	if (json)
-		qh_json_raw(&out, "[");
+		qh_jsonb_raw(&out, "[");
 	else
 		printf("%-16s %-16s %-20s %-21s %-21s %s\n", "AGENT", "CUSTOMER", "HOST",
 		    "LAST SEEN", "CERT EXPIRES", "STATUS");
@@ -141,17 +142,17 @@ cmd_agents(struct qh_cli *c)
 			    v[6] ? "revoked" : "active");
 			continue;
 		}
-		qh_json_raw(&out, first ? "{" : ",{");
+		qh_jsonb_raw(&out, first ? "{" : ",{");
 		first = 0;
 		for (i = 0; i < 7; i++) {
 			if (i > 0)
-				qh_json_raw(&out, ",");
-			qh_json_kv_str(&out, cols[i], v[i]);
+				qh_jsonb_raw(&out, ",");
+			qh_jsonb_kv_str(&out, cols[i], v[i]);
 		}
-		qh_json_raw(&out, "}");
+		qh_jsonb_raw(&out, "}");
 	}
 	if (json) {
-		qh_json_raw(&out, "]\n");
+		qh_jsonb_raw(&out, "]\n");
 		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
 	}
 	qh_buf_release(&out);

@@ -27,8 +27,9 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
+#include "store/store.h"
 
 #define OUT_MAX	   (64 * 1024 * 1024) /* one session's block */
 #define HEADER_MAX (64 * 1024)	      /* the first line of a .cast */
@@ -66,15 +67,15 @@ col_text(sqlite3_stmt *st, int i)
 static void
 kv_str(struct qh_buf *b, const char *key, const char *v)
 {
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, key, v);
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, key, v);
 }
 
 static void
 kv_int(struct qh_buf *b, const char *key, int64_t v)
 {
-	qh_json_raw(b, ",");
-	qh_json_kv_int(b, key, v);
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_int(b, key, v);
 }
 
 /* Appends ,"key":N or ,"key":null. */
@@ -82,9 +83,9 @@ static void
 kv_int_or_null(struct qh_buf *b, const char *key, sqlite3_stmt *st, int i)
 {
 	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-		qh_json_raw(b, ",");
-		qh_json_str(b, key);
-		qh_json_raw(b, ":null");
+		qh_jsonb_raw(b, ",");
+		qh_jsonb_str(b, key);
+		qh_jsonb_raw(b, ":null");
 	} else
 		kv_int(b, key, sqlite3_column_int64(st, i));
 }
@@ -284,8 +285,8 @@ technicians(struct sessions_db *d, int64_t id, char *out, size_t len, int json)
 			continue;
 		if (json) {
 			if (qh_buf_len(&b) > 0)
-				qh_json_raw(&b, ",");
-			qh_json_str(&b, login);
+				qh_jsonb_raw(&b, ",");
+			qh_jsonb_str(&b, login);
 		} else if (used < len)
 			used += (size_t)snprintf(out + used, len - used, "%s%s",
 			    used > 0 ? ", " : "", login);
@@ -321,8 +322,8 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 	const char *detail;
 	int i, n, first;
 
-	qh_json_raw(b, "{");
-	qh_json_kv_int(b, "id", id);
+	qh_jsonb_raw(b, "{");
+	qh_jsonb_kv_int(b, "id", id);
 	kv_str(b, "customer", col_text(s, 1));
 	kv_str(b, "agent", col_text(s, 2));
 	kv_str(b, "code", col_text(s, 3));
@@ -339,40 +340,40 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 	if ((units = debited(d, id)) >= 0)
 		kv_int(b, "debited_units", units);
 	else
-		qh_json_raw(b, ",\"debited_units\":null");
+		qh_jsonb_raw(b, ",\"debited_units\":null");
 	technicians(d, id, techs, sizeof(techs), 1);
-	qh_json_raw(b, ",\"technicians\":[");
-	qh_json_raw(b, techs);
-	qh_json_raw(b, "],\"audit\":[");
+	qh_jsonb_raw(b, ",\"technicians\":[");
+	qh_jsonb_raw(b, techs);
+	qh_jsonb_raw(b, "],\"audit\":[");
 	sqlite3_reset(d->events);
 	sqlite3_bind_int64(d->events, 1, id);
 	for (first = 1; sqlite3_step(d->events) == SQLITE_ROW; first = 0) {
-		qh_json_raw(b, first ? "{" : ",{");
-		qh_json_kv_int(b, "id", sqlite3_column_int64(d->events, 0));
+		qh_jsonb_raw(b, first ? "{" : ",{");
+		qh_jsonb_kv_int(b, "id", sqlite3_column_int64(d->events, 0));
 		kv_str(b, "kind", col_text(d->events, 1));
 		kv_str(b, "login", col_text(d->events, 2));
 		kv_str(b, "command", col_text(d->events, 3));
 		kv_str(b, "started_at", col_text(d->events, 4));
 		kv_str(b, "ended_at", col_text(d->events, 5));
-		qh_json_raw(b, ",\"detail\":");
+		qh_jsonb_raw(b, ",\"detail\":");
 		if ((detail = col_text(d->events, 6)) != NULL)
-			qh_json_raw(b, detail); /* an object, SQLite says */
+			qh_jsonb_raw(b, detail); /* an object, SQLite says */
 		else if ((detail = col_text(d->events, 7)) != NULL)
-			qh_json_str(b, detail); /* not JSON: kept as text */
+			qh_jsonb_str(b, detail); /* not JSON: kept as text */
 		else
-			qh_json_raw(b, "null");
-		qh_json_raw(b, "}");
+			qh_jsonb_raw(b, "null");
+		qh_jsonb_raw(b, "}");
 	}
 	sqlite3_reset(d->events);
-	qh_json_raw(b, "],\"recordings\":[");
+	qh_jsonb_raw(b, "],\"recordings\":[");
 	n = list_casts(d, state, id, &casts);
 	for (i = 0; i < n; i++) {
 		char path[PATH_MAX + 300];
 
 		snprintf(path, sizeof(path), "%s/recordings/%" PRId64 "/%s", state, id,
 		    casts[i].name);
-		qh_json_raw(b, i == 0 ? "{" : ",{");
-		qh_json_kv_str(b, "file", casts[i].name);
+		qh_jsonb_raw(b, i == 0 ? "{" : ",{");
+		qh_jsonb_kv_str(b, "file", casts[i].name);
 		kv_str(b, "path", path);
 		kv_int(b, "size", casts[i].size);
 		kv_str(b, "source", casts[i].source);
@@ -380,10 +381,10 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 		kv_str(b, "technician",
 		    casts[i].technician[0] ? casts[i].technician : NULL);
 		kv_str(b, "target", casts[i].target[0] ? casts[i].target : NULL);
-		qh_json_raw(b, "}");
+		qh_jsonb_raw(b, "}");
 	}
 	free(casts);
-	qh_json_raw(b, "]}");
+	qh_jsonb_raw(b, "]}");
 }
 
 /* "or" for NULL columns in the human text. */
@@ -487,14 +488,14 @@ cmd_sessions(struct qh_cli *c)
 	if (customer != NULL)
 		sqlite3_bind_text(d.sessions, 1, customer, -1, SQLITE_STATIC);
 	if (json)
-		qh_json_raw(&out, "[");
+		qh_jsonb_raw(&out, "[");
 	while ((rc = sqlite3_step(d.sessions)) == SQLITE_ROW) {
 		if (!json) {
 			session_text(&d, state, d.sessions);
 			continue;
 		}
 		if (!first)
-			qh_json_raw(&out, ",\n");
+			qh_jsonb_raw(&out, ",\n");
 		first = 0;
 		session_json(&d, state, d.sessions, &out);
 		/* A full buffer drops what follows: refuse rather than print half. */
@@ -513,7 +514,7 @@ cmd_sessions(struct qh_cli *c)
 		goto out;
 	}
 	if (json) {
-		qh_json_raw(&out, "]\n");
+		qh_jsonb_raw(&out, "]\n");
 		if (flush_out(&out) != 0) {
 			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
 			goto out;

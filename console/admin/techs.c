@@ -20,8 +20,9 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
+#include "store/store.h"
 
 #define TECH_NAME_MAX 200
 

@@ -22,12 +22,12 @@
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
+#include "qh/pki.h"
 #include "qh/ticket.h"
 #include "qh/wire.h"
-#include "calendar.h"
+#include "store/store.h"
+#include "admin.h"
 #include "console.h"
-#include "db.h"
-#include "upload.h"
 
 #define NOTE_MAX   4096
 #define OUT_MAX	   (64 * 1024 * 1024) /* one listing or ticket as JSON */
@@ -192,7 +192,7 @@ cmd_tickets(struct qh_cli *c)
 	sqlite3_bind_int(st, 2, open_only);
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if (json)
-		qh_json_raw(&out, "[");
+		qh_jsonb_raw(&out, "[");
 	else
 		printf("%6s  %-16s  %-7s  %-16s  %-7s  %-12s  %s\n", "TICKET", "DUE",
 		    "STATUS", "CUSTOMER", "PLAN", "KIND", "SUBJECT");
@@ -214,52 +214,52 @@ cmd_tickets(struct qh_cli *c)
 			print_safe(cols(st, 5), "", "\n");
 			continue;
 		}
-		qh_json_raw(&out, first ? "{" : ",{");
+		qh_jsonb_raw(&out, first ? "{" : ",{");
 		first = 0;
-		qh_json_kv_int(&out, "id", sqlite3_column_int64(st, 0));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "customer", cols(st, 1));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "customer_name", cols(st, 2));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "plan", cols(st, 3));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "kind", cols(st, 4));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "subject", cols(st, 5));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "status", cols(st, 6));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "created_at", cols(st, 7));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "due_at", cols(st, 8));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "deadline_at", col(st, 9));
-		qh_json_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_json_raw(&out,
+		qh_jsonb_kv_int(&out, "id", sqlite3_column_int64(st, 0));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "customer", cols(st, 1));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "customer_name", cols(st, 2));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "plan", cols(st, 3));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "kind", cols(st, 4));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "subject", cols(st, 5));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "status", cols(st, 6));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "created_at", cols(st, 7));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "due_at", cols(st, 8));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "deadline_at", col(st, 9));
+		qh_jsonb_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
+		qh_jsonb_raw(&out,
 		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
-		qh_json_raw(&out, ",");
-		qh_json_kv_int(&out, "attachments", sqlite3_column_int64(st, 10));
-		qh_json_raw(&out, ",");
-		qh_json_kv_int(&out, "proposals", sqlite3_column_int64(st, 11));
-		qh_json_raw(&out, ",\"confirmed_slot\":");
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_int(&out, "attachments", sqlite3_column_int64(st, 10));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_int(&out, "proposals", sqlite3_column_int64(st, 11));
+		qh_jsonb_raw(&out, ",\"confirmed_slot\":");
 		if (sqlite3_column_type(st, 12) == SQLITE_NULL)
-			qh_json_raw(&out, "null");
+			qh_jsonb_raw(&out, "null");
 		else {
 			char n[24];
 
 			snprintf(n, sizeof(n), "%lld",
 			    (long long)sqlite3_column_int64(st, 12));
-			qh_json_raw(&out, n);
+			qh_jsonb_raw(&out, n);
 		}
-		qh_json_raw(&out, "}");
+		qh_jsonb_raw(&out, "}");
 	}
 	if (rc != SQLITE_DONE) {
 		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (json) {
-		if (qh_json_raw(&out, "]\n") != 0) {
+		if (qh_jsonb_raw(&out, "]\n") != 0) {
 			status = qh_cli_fail(c, "the listing is too large for --json");
 			goto out;
 		}
@@ -289,7 +289,7 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
-		qh_json_raw(out, ",\"attachments\":[");
+		qh_jsonb_raw(out, ",\"attachments\":[");
 	else
 		printf("attachments:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -301,17 +301,17 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 			first = 0;
 			continue;
 		}
-		qh_json_raw(out, first ? "{" : ",{");
+		qh_jsonb_raw(out, first ? "{" : ",{");
 		first = 0;
-		qh_json_kv_str(out, "name", cols(st, 1));
-		qh_json_raw(out, ",");
-		qh_json_kv_int(out, "size", sqlite3_column_int64(st, 2));
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "sha256", cols(st, 3));
-		qh_json_raw(out, "}");
+		qh_jsonb_kv_str(out, "name", cols(st, 1));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_int(out, "size", sqlite3_column_int64(st, 2));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "sha256", cols(st, 3));
+		qh_jsonb_raw(out, "}");
 	}
 	if (json)
-		qh_json_raw(out, "]");
+		qh_jsonb_raw(out, "]");
 	else if (first)
 		printf("  (none)\n");
 	sqlite3_finalize(st);
@@ -335,7 +335,7 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
-		qh_json_raw(out, ",\"proposals\":[");
+		qh_jsonb_raw(out, ",\"proposals\":[");
 	else
 		printf("proposed appointments:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -350,31 +350,31 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 			first = 0;
 			continue;
 		}
-		qh_json_raw(out, first ? "{" : ",{");
+		qh_jsonb_raw(out, first ? "{" : ",{");
 		first = 0;
-		qh_json_kv_int(out, "slot", sqlite3_column_int(st, 0));
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "local_time", cols(st, 1));
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "utc_offset", off);
-		qh_json_raw(out, ",");
-		qh_json_kv_int(out, "utc_offset_minutes", sqlite3_column_int(st, 2));
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "starts_at", cols(st, 3));
-		qh_json_raw(out,
+		qh_jsonb_kv_int(out, "slot", sqlite3_column_int(st, 0));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "local_time", cols(st, 1));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "utc_offset", off);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_int(out, "utc_offset_minutes", sqlite3_column_int(st, 2));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "starts_at", cols(st, 3));
+		qh_jsonb_raw(out,
 		    sqlite3_column_int(st, 4) ? ",\"after_hours\":true"
 					      : ",\"after_hours\":false");
-		qh_json_raw(out,
+		qh_jsonb_raw(out,
 		    sqlite3_column_int(st, 5) ? ",\"confirmed\":true"
 					      : ",\"confirmed\":false");
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "confirmed_at", col(st, 6));
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "confirmed_by", col(st, 7));
-		qh_json_raw(out, "}");
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "confirmed_at", col(st, 6));
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "confirmed_by", col(st, 7));
+		qh_jsonb_raw(out, "}");
 	}
 	if (json)
-		qh_json_raw(out, "]");
+		qh_jsonb_raw(out, "]");
 	else if (first)
 		printf("  (none)\n");
 	sqlite3_finalize(st);
@@ -395,20 +395,20 @@ show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
 	if (json)
-		qh_json_raw(out, ",\"sessions\":[");
+		qh_jsonb_raw(out, ",\"sessions\":[");
 	else
 		printf("sessions:");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		snprintf(n, sizeof(n), "%s%lld", first ? "" : ",",
 		    (long long)sqlite3_column_int64(st, 0));
 		if (json)
-			qh_json_raw(out, n);
+			qh_jsonb_raw(out, n);
 		else
 			printf(" %s", n);
 		first = 0;
 	}
 	if (json)
-		qh_json_raw(out, "]");
+		qh_jsonb_raw(out, "]");
 	else
 		printf("%s\n", first ? " (none)" : "");
 	sqlite3_finalize(st);
@@ -423,13 +423,13 @@ show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 static void
 json_environment(struct qh_buf *out, const char *env)
 {
-	qh_json_raw(out, ",\"environment\":");
+	qh_jsonb_raw(out, ",\"environment\":");
 	if (env == NULL)
-		qh_json_raw(out, "null");
+		qh_jsonb_raw(out, "null");
 	else if (qh_ticket_env_valid(env, strlen(env)))
-		qh_json_raw(out, env);
+		qh_jsonb_raw(out, env);
 	else
-		qh_json_str(out, env);
+		qh_jsonb_str(out, env);
 }
 
 /* The environment as "Label:  value" lines (qh/envinfo.h), else as it is stored. */
@@ -490,41 +490,41 @@ cmd_ticket_show(struct qh_cli *c)
 	overdue = open && strcmp(cols(st, 12), now) < 0;
 	late = open && col(st, 13) != NULL && strcmp(cols(st, 13), now) < 0;
 	if (json) {
-		qh_json_raw(&out, "{");
-		qh_json_kv_int(&out, "id", id);
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "customer", cols(st, 1));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "customer_name", cols(st, 2));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "plan", cols(st, 3));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "agent", cols(st, 4));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "host", col(st, 5));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "kind", cols(st, 6));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "subject", cols(st, 7));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "status", cols(st, 10));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "created_at", cols(st, 11));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "due_at", cols(st, 12));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "deadline_at", col(st, 13));
-		qh_json_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_json_raw(&out,
+		qh_jsonb_raw(&out, "{");
+		qh_jsonb_kv_int(&out, "id", id);
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "customer", cols(st, 1));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "customer_name", cols(st, 2));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "plan", cols(st, 3));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "agent", cols(st, 4));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "host", col(st, 5));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "kind", cols(st, 6));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "subject", cols(st, 7));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "status", cols(st, 10));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "created_at", cols(st, 11));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "due_at", cols(st, 12));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "deadline_at", col(st, 13));
+		qh_jsonb_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
+		qh_jsonb_raw(&out,
 		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "closed_at", col(st, 14));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "closed_by", col(st, 15));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "close_note", col(st, 16));
-		qh_json_raw(&out, ",");
-		qh_json_kv_str(&out, "steps", cols(st, 8));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "closed_at", col(st, 14));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "closed_by", col(st, 15));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "close_note", col(st, 16));
+		qh_jsonb_raw(&out, ",");
+		qh_jsonb_kv_str(&out, "steps", cols(st, 8));
 		json_environment(&out, col(st, 9));
 	} else {
 		printf("ticket %" PRId64 ": ", id);
@@ -562,7 +562,7 @@ cmd_ticket_show(struct qh_cli *c)
 		goto out;
 	}
 	if (json) {
-		if (qh_json_raw(&out, "}\n") != 0) {
+		if (qh_jsonb_raw(&out, "}\n") != 0) {
 			status = qh_cli_fail(c, "the ticket is too large for --json");
 			goto out;
 		}

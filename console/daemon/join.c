@@ -17,7 +17,7 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "qh/token.h"
-#include "db.h"
+#include "store/store.h"
 #include "serve.h"
 
 #define LIMIT_SLOTS	64

@@ -16,7 +16,7 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
-#include "db.h"
+#include "store/store.h"
 #include "serve.h"
 
 #define RETRY_MS     30000
@@ -141,23 +141,23 @@ build_doc(struct server *srv, struct notify_run *n, sqlite3_stmt *st)
 	struct qh_buf *b = &n->doc;
 
 	qh_buf_init(b, 16384);
-	qh_json_raw(b, "{");
-	qh_json_kv_int(b, "notification", sqlite3_column_int64(st, 0));
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, "customer", (const char *)sqlite3_column_text(st, 1));
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, "name", (const char *)sqlite3_column_text(st, 2));
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, "kind", (const char *)sqlite3_column_text(st, 3));
-	qh_json_raw(b, ",");
-	qh_json_kv_int(b, "balance_units", sqlite3_column_int64(st, 4));
-	qh_json_raw(b, ",");
-	qh_json_kv_int(b, "warn_units", sqlite3_column_int64(st, 5));
-	qh_json_raw(b, ",");
-	qh_json_kv_int(b, "entry_id", sqlite3_column_int64(st, 6));
-	qh_json_raw(b, ",");
-	qh_json_kv_str(b, "created_at", (const char *)sqlite3_column_text(st, 7));
-	return qh_json_raw(b, "}\n");
+	qh_jsonb_raw(b, "{");
+	qh_jsonb_kv_int(b, "notification", sqlite3_column_int64(st, 0));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, "customer", (const char *)sqlite3_column_text(st, 1));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, "name", (const char *)sqlite3_column_text(st, 2));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, "kind", (const char *)sqlite3_column_text(st, 3));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_int(b, "balance_units", sqlite3_column_int64(st, 4));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_int(b, "warn_units", sqlite3_column_int64(st, 5));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_int(b, "entry_id", sqlite3_column_int64(st, 6));
+	qh_jsonb_raw(b, ",");
+	qh_jsonb_kv_str(b, "created_at", (const char *)sqlite3_column_text(st, 7));
+	return qh_jsonb_raw(b, "}\n");
 }
 
 void

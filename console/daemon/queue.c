@@ -12,12 +12,12 @@
 
 #include <openssl/rand.h>
 
+#include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 #include "serve.h"
 
 const char *
@@ -32,9 +32,9 @@ queue_find(struct server *srv, const char *code)
 {
 	struct entry *e;
 
-	LIST_FOREACH(e, &srv->entries, link)
-	if (!e->closing && strcmp(e->code, code) == 0)
-		return e;
+	LIST_FOREACH (e, &srv->entries, link)
+		if (!e->closing && strcmp(e->code, code) == 0)
+			return e;
 	return NULL;
 }
 
@@ -43,10 +43,10 @@ find_resume(struct server *srv, const char *resume, const char *agent_id)
 {
 	struct entry *e;
 
-	LIST_FOREACH(e, &srv->entries, link)
-	if (!e->closing && strcmp(e->resume, resume) == 0 &&
-	    strcmp(e->agent_id, agent_id) == 0)
-		return e;
+	LIST_FOREACH (e, &srv->entries, link)
+		if (!e->closing && strcmp(e->resume, resume) == 0 &&
+		    strcmp(e->agent_id, agent_id) == 0)
+			return e;
 	return NULL;
 }
 
@@ -149,9 +149,9 @@ queue_running_units(struct server *srv, const char *customer)
 	struct entry *e;
 	int64_t units = 0;
 
-	LIST_FOREACH(e, &srv->entries, link)
-	if (e->session != NULL && strcmp(e->customer, customer) == 0)
-		units += session_running_units(e->session);
+	LIST_FOREACH (e, &srv->entries, link)
+		if (e->session != NULL && strcmp(e->customer, customer) == 0)
+			units += session_running_units(e->session);
 	return units;
 }
 
@@ -166,7 +166,7 @@ send_welcome(struct peer *p, struct entry *e)
 	/* R5: the balance at connect, and a warning at or under the threshold. */
 	if ((r = ledger_balance(p->srv->db, e->customer, &bal)) != 0)
 		return r;
-	units_text(bal.units, left, sizeof(left));
+	qh_units_text(bal.units, left, sizeof(left));
 	if (bal.is_free)
 		snprintf(warn, sizeof(warn),
 		    "Your plan is free support: please file a "
@@ -339,17 +339,16 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 	int first = 1;
 
 	if (!human)
-		qh_json_raw(out, "[");
+		qh_jsonb_raw(out, "[");
 	else if (LIST_EMPTY(&srv->entries)) {
-		qh_json_raw(out, "no agents waiting\n");
+		qh_jsonb_raw(out, "no agents waiting\n");
 		return;
 	} else {
 		snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s\n", "CODE",
 		    "CUSTOMER", "HOST", "WAITING", "TECHNICIANS");
-		qh_json_raw(out, line);
+		qh_jsonb_raw(out, line);
 	}
-	LIST_FOREACH(e, &srv->entries, link)
-	{
+	LIST_FOREACH (e, &srv->entries, link) {
 		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
 		relay_logins(e, techs, sizeof(techs));
 		if (human) {
@@ -359,27 +358,27 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 			    code_pretty(e->code, pretty), e->customer, e->host, dur,
 			    techs[0] ? techs : "-",
 			    e->peer == NULL ? " (reconnecting)" : "");
-			qh_json_raw(out, line);
+			qh_jsonb_raw(out, line);
 			continue;
 		}
 		if (!first)
-			qh_json_raw(out, ",");
+			qh_jsonb_raw(out, ",");
 		first = 0;
-		qh_json_raw(out, "{");
-		qh_json_kv_str(out, "code", e->code);
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "customer", e->customer);
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "name", e->customer_name);
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "host", e->host);
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "agent", e->agent_id);
-		qh_json_raw(out, ",");
-		qh_json_kv_str(out, "waiting_since", since);
-		qh_json_raw(out, ",\"connected\":");
-		qh_json_raw(out, e->peer != NULL ? "true" : "false");
-		qh_json_raw(out, ",\"technicians\":[");
+		qh_jsonb_raw(out, "{");
+		qh_jsonb_kv_str(out, "code", e->code);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "customer", e->customer);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "name", e->customer_name);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "host", e->host);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "agent", e->agent_id);
+		qh_jsonb_raw(out, ",");
+		qh_jsonb_kv_str(out, "waiting_since", since);
+		qh_jsonb_raw(out, ",\"connected\":");
+		qh_jsonb_raw(out, e->peer != NULL ? "true" : "false");
+		qh_jsonb_raw(out, ",\"technicians\":[");
 		{
 			char *save = NULL, *tok, copy[512];
 			int k = 0;
@@ -388,19 +387,19 @@ queue_list(struct server *srv, struct qh_buf *out, int human)
 			for (tok = strtok_r(copy, ",", &save); tok != NULL;
 			     tok = strtok_r(NULL, ",", &save)) {
 				if (k++ > 0)
-					qh_json_raw(out, ",");
-				qh_json_str(out, tok);
+					qh_jsonb_raw(out, ",");
+				qh_jsonb_str(out, tok);
 			}
 		}
-		qh_json_raw(out, "],");
+		qh_jsonb_raw(out, "],");
 		if (e->session != NULL)
-			qh_json_kv_int(out, "session", session_id(e->session));
+			qh_jsonb_kv_int(out, "session", session_id(e->session));
 		else
-			qh_json_raw(out, "\"session\":null");
-		qh_json_raw(out, "}");
+			qh_jsonb_raw(out, "\"session\":null");
+		qh_jsonb_raw(out, "}");
 	}
 	if (!human)
-		qh_json_raw(out, "]\n");
+		qh_jsonb_raw(out, "]\n");
 }
 
 void

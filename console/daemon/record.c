@@ -24,7 +24,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
-#include "db.h"
+#include "store/store.h"
 #include "record.h"
 
 #define CAST_LINE_MAX (256 * 1024)
@@ -77,15 +77,15 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 	rec->start_ms = qh_clock_mono_ms();
 	qh_buf_init(&rec->line, CAST_LINE_MAX);
 	qh_buf_init(&h, 8192);
-	qh_json_raw(&h, "{\"version\":2,");
-	qh_json_kv_int(&h, "width", cols);
-	qh_json_raw(&h, ",");
-	qh_json_kv_int(&h, "height", rows);
-	qh_json_raw(&h, ",");
-	qh_json_kv_int(&h, "timestamp", qh_clock_now());
-	qh_json_raw(&h, ",\"env\":{");
-	qh_json_kv_str(&h, "TERM", term);
-	qh_json_raw(&h, "},");
+	qh_jsonb_raw(&h, "{\"version\":2,");
+	qh_jsonb_kv_int(&h, "width", cols);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_int(&h, "height", rows);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_int(&h, "timestamp", qh_clock_now());
+	qh_jsonb_raw(&h, ",\"env\":{");
+	qh_jsonb_kv_str(&h, "TERM", term);
+	qh_jsonb_raw(&h, "},");
 	qh_clock_format_utc(qh_clock_now(), stamp, sizeof(stamp));
 	{
 		char title[512];
@@ -93,25 +93,25 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 		snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64,
 		    kind, name, login, target ? " to " : "", target ? target : "",
 		    session);
-		qh_json_kv_str(&h, "title", title);
+		qh_jsonb_kv_str(&h, "title", title);
 	}
-	qh_json_raw(&h, ",\"quarterhour\":{");
-	qh_json_kv_int(&h, "session", session);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "kind", kind);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "technician", login);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "technician_name", name);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "target", target);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "started_at", stamp);
-	qh_json_raw(&h, ",");
-	qh_json_kv_str(&h, "source",
+	qh_jsonb_raw(&h, ",\"quarterhour\":{");
+	qh_jsonb_kv_int(&h, "session", session);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "kind", kind);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "technician", login);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "technician_name", name);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "target", target);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "started_at", stamp);
+	qh_jsonb_raw(&h, ",");
+	qh_jsonb_kv_str(&h, "source",
 	    reported ? "reported by the technician's client"
 		     : "relayed through the console");
-	qh_json_raw(&h, "}}\n");
+	qh_jsonb_raw(&h, "}}\n");
 	fwrite(qh_buf_ptr(&h), 1, qh_buf_len(&h), rec->f);
 	qh_buf_release(&h);
 	return rec;
@@ -158,7 +158,7 @@ recording_output(struct recording *rec, const uint8_t *p, size_t len)
 	b = &rec->line;
 	qh_buf_reset(b);
 	snprintf(t, sizeof(t), "[%.6f, \"o\", \"", elapsed(rec));
-	qh_json_raw(b, t);
+	qh_jsonb_raw(b, t);
 	while (i < len || rec->ntail > 0) {
 		/* Assemble the next sequence from the carried tail and the input. */
 		k = 0;
@@ -188,7 +188,7 @@ recording_output(struct recording *rec, const uint8_t *p, size_t len)
 			break; /* XXX: a 256 KiB chunk is cut; relayed chunks are 64 KiB
 				*/
 	}
-	qh_json_raw(b, "\"]\n");
+	qh_jsonb_raw(b, "\"]\n");
 	fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
 }
 

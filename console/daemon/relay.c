@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/units.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 #include "record.h"
 #include "serve.h"
 
@@ -104,8 +104,8 @@ relay_count_login(struct entry *e, const char *login)
 	struct relay *r;
 	int n = 0;
 
-	LIST_FOREACH(r, &e->relays, link)
-	n += strcmp(r->login, login) == 0;
+	LIST_FOREACH (r, &e->relays, link)
+		n += strcmp(r->login, login) == 0;
 	return n;
 }
 
@@ -116,8 +116,7 @@ relay_logins(struct entry *e, char *out, size_t len)
 	size_t used = 0;
 
 	out[0] = '\0';
-	LIST_FOREACH(r, &e->relays, link)
-	{
+	LIST_FOREACH (r, &e->relays, link) {
 		if (r->state == RELAY_CONSENT)
 			continue;
 		if (strstr(out, r->login) != NULL) /* XXX: a login inside another */
@@ -424,12 +423,12 @@ relay_maybe_free(struct relay *r)
 		snprintf(head, sizeof(head),
 		    "{\"bytes_to_agent\":%" PRIu64 ",\"bytes_to_technician\":%" PRIu64,
 		    r->bytes[AGENT], r->bytes[TECH]);
-		(void)qh_json_raw(&detail, head);
+		(void)qh_jsonb_raw(&detail, head);
 		if (r->argv_json != NULL) {
-			(void)qh_json_raw(&detail, ",\"argv\":");
-			(void)qh_json_raw(&detail, r->argv_json);
+			(void)qh_jsonb_raw(&detail, ",\"argv\":");
+			(void)qh_jsonb_raw(&detail, r->argv_json);
 		}
-		(void)qh_json_raw(&detail, r->result);
+		(void)qh_jsonb_raw(&detail, r->result);
 		(void)qh_buf_put(&detail, "}", 2); /* with the NUL */
 		session_event_end(e->session, r->event_id,
 		    (const char *)qh_buf_ptr(&detail));
@@ -504,9 +503,9 @@ relay_notice_all(struct entry *e, const char *fmt, ...)
 		qh_buf_release(&b);
 		return;
 	}
-	LIST_FOREACH(r, &e->relays, link)
-	if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
-		(void)qh_chan_send_msg(r->ch[TECH], &b);
+	LIST_FOREACH (r, &e->relays, link)
+		if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
+			(void)qh_chan_send_msg(r->ch[TECH], &b);
 	qh_buf_release(&b);
 }
 
@@ -542,8 +541,7 @@ session_allowed(struct relay *r, int64_t *available, char *why, size_t len)
 		    e->customer_name, e->customer);
 		return why;
 	}
-	*available =
-	    b.units - queue_running_units(r->srv, e->customer) + b.overdraft_units;
+	*available = billing_available(&b, queue_running_units(r->srv, e->customer));
 	if (strcmp(r->kind, "installation") == 0) {
 		if (b.installations <= 0 && !r->overdraft) {
 			snprintf(why, len,
@@ -556,7 +554,7 @@ session_allowed(struct relay *r, int64_t *available, char *why, size_t len)
 		return NULL;
 	}
 	if (*available <= 0 && !r->overdraft) {
-		units_text(*available, left, sizeof(left));
+		qh_units_text(*available, left, sizeof(left));
 		snprintf(why, len,
 		    "%s has no units available (%s, overdraft included); "
 		    "book units or pass --allow-overdraft",
@@ -610,7 +608,7 @@ relay_start(struct relay *r)
 		struct ledger_balance b;
 
 		if (ledger_balance(r->srv->db, e->customer, &b) == 0) {
-			units_text(b.units - queue_running_units(r->srv, e->customer) +
+			qh_units_text(b.units - queue_running_units(r->srv, e->customer) +
 				b.overdraft_units,
 			    left, sizeof(left));
 			snprintf(r->greeting, sizeof(r->greeting),
@@ -665,8 +663,7 @@ ask_consent(struct relay *r)
 	struct relay *o;
 	struct qh_buf b;
 
-	LIST_FOREACH(o, &e->relays, link)
-	{
+	LIST_FOREACH (o, &e->relays, link) {
 		if (o != r && o->state == RELAY_CONSENT &&
 		    strcmp(o->login, r->login) == 0) {
 			r->consent_id = o->consent_id;
@@ -707,16 +704,17 @@ argv_json(struct relay *r, int argc, char **argv)
 	int i;
 
 	qh_buf_init(&b, ARGV_JSON_MAX);
-	if (qh_json_raw(&b, "[") != 0)
+	if (qh_jsonb_raw(&b, "[") != 0)
 		goto out;
 	for (i = 0; i < argc; i++) {
 		/* JSON text is UTF-8: an argv that is not stays in the command text only.
 		 */
 		if (!qh_utf8_valid((const uint8_t *)argv[i], strlen(argv[i])) ||
-		    (i > 0 && qh_json_raw(&b, ",") != 0) || qh_json_str(&b, argv[i]) != 0)
+		    (i > 0 && qh_jsonb_raw(&b, ",") != 0) ||
+		    qh_jsonb_str(&b, argv[i]) != 0)
 			goto out;
 	}
-	if (qh_json_raw(&b, "]") != 0 || qh_buf_put_u8(&b, 0) != 0)
+	if (qh_jsonb_raw(&b, "]") != 0 || qh_buf_put_u8(&b, 0) != 0)
 		goto out;
 	if ((r->argv_json = malloc(qh_buf_len(&b))) != NULL)
 		memcpy(r->argv_json, qh_buf_ptr(&b), qh_buf_len(&b));

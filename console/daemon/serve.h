@@ -14,7 +14,7 @@
 #include "qh/buf.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
-#include "console.h"
+#include "store/store.h"
 
 #define CODE_LEN      6
 #define RESUME_LEN    32
@@ -120,8 +120,6 @@ int session_open(struct entry *e, const char *kind, int64_t ticket,
     const char *overdraft_by, int64_t available);
 /* Units by R1 of the time billed so far. */
 int64_t session_running_units(const struct session *s);
-/* "7 units (1 h 45 min)". */
-void units_text(int64_t units, char *out, size_t len);
 void session_attach(struct session *s, struct relay *r);
 void session_detach(struct session *s, struct relay *r);
 void session_agent_away(struct session *s);

@@ -14,12 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
-#include "calendar.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 #include "meter.h"
 #include "serve.h"
 
@@ -104,7 +103,7 @@ out:
 int64_t
 session_running_units(const struct session *s)
 {
-	return ledger_units((int64_t)((session_ms(s) + 999) / 1000));
+	return qh_units((int64_t)((session_ms(s) + 999) / 1000));
 }
 
 /* R7: tells both sides once when the running units use up what was available. */
@@ -328,16 +327,6 @@ session_event_note(struct session *s, const char *kind, const char *login,
 	return event_add(s, kind, login, command, detail, 1);
 }
 
-/* "7 units (1 h 45 min)". */
-void
-units_text(int64_t units, char *out, size_t len)
-{
-	int64_t a = units < 0 ? -units : units;
-
-	snprintf(out, len, "%" PRId64 " unit%s (%s%" PRId64 " h %02" PRId64 " min)",
-	    units, a == 1 ? "" : "s", units < 0 ? "-" : "", a / 4, (a % 4) * 15);
-}
-
 static void
 session_freed(uv_handle_t *h)
 {
@@ -444,7 +433,7 @@ session_close(struct session *s, const char *reason, const char *note, const cha
 			 "start closes it at its last persisted point",
 		    s->id, qh_strerror(r));
 	qh_clock_format_duration(secs, dur, sizeof(dur));
-	units_text(debit.balance_after, left, sizeof(left));
+	qh_units_text(debit.balance_after, left, sizeof(left));
 	if (r != 0)
 		snprintf(summary, summarylen,
 		    "session %" PRId64 " closed (%s): billable "

@@ -32,8 +32,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
-#include "calendar.h"
-#include "db.h"
+#include "store/store.h"
 #include "serve.h"
 #include "upload.h"
 
@@ -78,79 +77,7 @@ static LIST_HEAD(, upload) uploads = LIST_HEAD_INITIALIZER(uploads); /* in progr
 
 /* Policy. */
 
-int
-ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int64_t *due,
-    int64_t *deadline)
-{
-	int64_t day = conf->close_min - conf->open_min;
-	int r;
-
-	*deadline = 0;
-	if (strcmp(plan, "premium") == 0)
-		return calendar_add_business(conf, t, TICKET_PREMIUM_MINUTES, due);
-	if ((r = calendar_add_business(conf, t, day, due)) != 0)
-		return r;
-	return calendar_add_business(conf, t, 2 * day, deadline);
-}
-
-int
-ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
-    int64_t now, char *why, size_t whylen)
-{
-	int i, outside = 0;
-
-	for (i = 0; i < t->nslots; i++) {
-		if (t->slots[i].utc < now) {
-			snprintf(why, whylen,
-			    "the proposed appointment %s lies in the past",
-			    t->slots[i].when);
-			return QH_ERR_REFUSED;
-		}
-		if (calendar_after_hours(conf, t->slots[i].utc))
-			outside = 1;
-	}
-	if (strcmp(t->kind, "installation") != 0)
-		return 0;
-	if (t->nslots == 0) {
-		snprintf(why, whylen,
-		    "installation tickets need at least one proposed "
-		    "appointment (--propose YYYY-MM-DDTHH:MM)");
-		return QH_ERR_REFUSED;
-	}
-	if (outside && t->nslots < 2) {
-		snprintf(why, whylen,
-		    "installations outside business hours need at least "
-		    "two proposed appointments");
-		return QH_ERR_REFUSED;
-	}
-	return 0;
-}
-
 /* The store. */
-
-void
-ticket_hex(const uint8_t hash[32], char out[65])
-{
-	static const char digits[] = "0123456789abcdef";
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = digits[hash[i] >> 4];
-		out[2 * i + 1] = digits[hash[i] & 15];
-	}
-	out[64] = '\0';
-}
-
-int
-ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len)
-{
-	if (strlen(hex) != 64 || strspn(hex, "0123456789abcdef") != 64)
-		return QH_ERR_ARG;
-	if ((size_t)snprintf(out, len, "%s/attachments/%.2s/%s", state_dir, hex, hex) >=
-	    len)
-		return QH_ERR_TOO_LARGE;
-	return 0;
-}
 
 /* STATE/attachments/tmp/NAME into out. */
 static int
@@ -891,8 +818,7 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 		send_ok(ch, id, due, deadline, QH_TICKET_OK_EXISTED);
 		goto fail;
 	}
-	LIST_FOREACH(o, &uploads, link)
-	{
+	LIST_FOREACH (o, &uploads, link) {
 		n++;
 		mine += strcmp(o->agent_id, u->agent_id) == 0;
 	}

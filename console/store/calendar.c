@@ -10,7 +10,8 @@
 #include <string.h>
 
 #include "qh/err.h"
-#include "calendar.h"
+#include "qh/clock.h"
+#include "store.h"
 
 /* Sets TZ to zone and returns the previous value (owned by the caller, may be NULL). */
 static char *
@@ -153,4 +154,21 @@ calendar_add_business(const struct console_conf *conf, int64_t t, int64_t minute
 		t = local_at(conf->timezone, &tm, 0);
 	}
 	return QH_ERR_ARG;
+}
+
+int
+calendar_midnight_text(const struct console_conf *conf, int y, int m, int d, char *out,
+    size_t len)
+{
+	int64_t t;
+	int r;
+
+	while (m > 12) {
+		m -= 12;
+		y++;
+	}
+	if ((r = calendar_midnight(conf->timezone, y, m, d, &t)) != 0)
+		return r;
+	qh_clock_format_utc(t, out, len);
+	return 0;
 }

@@ -17,7 +17,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
-#include "console.h"
+#include "store/store.h"
 
 #define CONF_FILE	    "console.conf"
 #define CONF_DEFAULT_LISTEN "127.0.0.1:7443"

@@ -25,7 +25,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
-#include "db.h"
+#include "store.h"
 
 /* Generated from console/store/schema.sql by the Makefile. */
 extern const char qh_sql_schema[];

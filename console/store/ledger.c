@@ -14,22 +14,14 @@
 
 #include <openssl/evp.h>
 
+#include "qh/units.h"
 #include "qh/buf.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
-#include "db.h"
-#include "ledger.h"
+#include "store.h"
 
 #define NUM_LEN 24
-
-int64_t
-ledger_units(int64_t billable_seconds)
-{
-	if (billable_seconds <= 0)
-		return 0;
-	return (billable_seconds + LEDGER_UNIT_SECONDS - 1) / LEDGER_UNIT_SECONDS;
-}
 
 void
 ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65])
@@ -689,7 +681,7 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 		out->installations = -1;
 	} else {
 		out->kind = "session";
-		out->units = -ledger_units(secs);
+		out->units = -qh_units(secs);
 	}
 	r = ledger_append(db, out);
 	/* The strings were on this stack frame; the caller keeps only figures. */

@@ -195,8 +195,8 @@ forward_on_stop(struct tech *t)
 		uv_close((uv_handle_t *)&f->idle, NULL);
 	}
 	/* Each ends in conn_end, from a close callback, so the list stays intact here. */
-	LIST_FOREACH(cn, &f->conns, link)
-	qh_tunnel_close(cn->tn);
+	LIST_FOREACH (cn, &f->conns, link)
+		qh_tunnel_close(cn->tn);
 }
 
 static const struct tech_ops forward_ops = {

@@ -7,6 +7,13 @@
  * would be exceeded. Integers are big-endian; a "string" is a u32 length
  * followed by that many bytes.
  *
+ * Putters keep their first error, as curl's dynbuf does: after a put failed,
+ * every later put fails with the same error and appends nothing, so a
+ * builder can append a whole message, check qh_buf_error() once, and never
+ * send half of one. The error goes with the data: qh_buf_reset(), or a
+ * qh_buf_consume() that empties the buffer, clears it. qh_buf_reserve() is a
+ * plain attempt and is not sticky.
+ *
  * The struct is visible only so that buffers can live on the stack or inside
  * other structs without an allocation; callers never touch its fields.
  */
@@ -23,6 +30,7 @@ struct qh_buf {
 	size_t alloc; /* private: bytes allocated at d */
 	size_t max;   /* private: most bytes the buffer may hold */
 	int readonly; /* private: d is borrowed, never written */
+	int err;      /* private: the first failed put, or 0 */
 };
 
 /* Initialises an empty, growable buffer that never holds more than max bytes. */
@@ -43,10 +51,23 @@ const uint8_t *qh_buf_ptr(const struct qh_buf *b);
 /* Bytes that may still be appended before the maximum is reached. */
 size_t qh_buf_room(const struct qh_buf *b);
 
-/* Drops all data; keeps the storage. */
+/* Drops all data and a kept put error; keeps the storage. */
 void qh_buf_reset(struct qh_buf *b);
 
-/* Drops n bytes from the front; QH_ERR_INCOMPLETE if fewer are there. */
+/* The error of the first put that failed since init or reset, or 0. */
+int qh_buf_error(const struct qh_buf *b);
+
+/*
+ * Records err as the buffer's put error unless one is kept already (for
+ * builders on top of qh_buf that refuse a value themselves). Returns the
+ * kept error.
+ */
+int qh_buf_fail(struct qh_buf *b, int err);
+
+/*
+ * Drops n bytes from the front; QH_ERR_INCOMPLETE if fewer are there. When
+ * that empties the buffer, a kept put error is cleared too.
+ */
 int qh_buf_consume(struct qh_buf *b, size_t n);
 
 /*

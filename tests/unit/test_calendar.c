@@ -14,8 +14,7 @@
 
 #include "qh/clock.h"
 #include "qh/err.h"
-#include "calendar.h"
-#include "console.h"
+#include "store/store.h"
 
 /* UTC seconds of "YYYY-MM-DDTHH:MM:SSZ". */
 static int64_t

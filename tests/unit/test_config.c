@@ -18,7 +18,7 @@
 #include "qh/config.h"
 #include "qh/err.h"
 #include "qh/log.h"
-#include "console.h"
+#include "store/store.h"
 
 struct sample {
 	char name[16];

@@ -19,8 +19,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/ticket.h"
-#include "console.h"
-#include "upload.h"
+#include "store/store.h"
 
 /* UTC seconds of "YYYY-MM-DDTHH:MM:SSZ". */
 static int64_t

@@ -17,11 +17,10 @@
 
 #include <cmocka.h>
 
+#include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
-#include "console.h"
-#include "db.h"
-#include "ledger.h"
+#include "store/store.h"
 
 struct fixture {
 	char dir[64];
@@ -279,10 +278,9 @@ test_units(void **state)
 
 	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if (ledger_units(cases[i].secs) != cases[i].units)
+		if (qh_units(cases[i].secs) != cases[i].units)
 			fail_msg("%lld s gave %lld units, want %lld",
-			    (long long)cases[i].secs,
-			    (long long)ledger_units(cases[i].secs),
+			    (long long)cases[i].secs, (long long)qh_units(cases[i].secs),
 			    (long long)cases[i].units);
 }
 
@@ -502,19 +500,19 @@ test_tiers(void **state)
 
 	(void)state;
 	conf_defaults(&conf); /* 0:3000, 10:2750, 20:2500 */
-	assert_int_equal(credit_tier_price(&conf, 1), 3000);
-	assert_int_equal(credit_tier_price(&conf, 4), 3000);
-	assert_int_equal(credit_tier_price(&conf, 39), 3000); /* 9.75 h */
-	assert_int_equal(credit_tier_price(&conf, 40), 2750); /* 10 h */
-	assert_int_equal(credit_tier_price(&conf, 79), 2750);
-	assert_int_equal(credit_tier_price(&conf, 80), 2500);
-	assert_int_equal(credit_tier_price(&conf, 4000), 2500);
+	assert_int_equal(billing_tier_price(&conf, 1), 3000);
+	assert_int_equal(billing_tier_price(&conf, 4), 3000);
+	assert_int_equal(billing_tier_price(&conf, 39), 3000); /* 9.75 h */
+	assert_int_equal(billing_tier_price(&conf, 40), 2750); /* 10 h */
+	assert_int_equal(billing_tier_price(&conf, 79), 2750);
+	assert_int_equal(billing_tier_price(&conf, 80), 2500);
+	assert_int_equal(billing_tier_price(&conf, 4000), 2500);
 
 	conf.tiers[0] = (struct conf_tier){ 0, 4000 };
 	conf.tiers[1] = (struct conf_tier){ 1, 3500 };
 	conf.ntiers = 2;
-	assert_int_equal(credit_tier_price(&conf, 3), 4000);
-	assert_int_equal(credit_tier_price(&conf, 4), 3500);
+	assert_int_equal(billing_tier_price(&conf, 3), 4000);
+	assert_int_equal(billing_tier_price(&conf, 4), 3500);
 }
 
 /* verify: an altered row is named by its entry, the chain and R4 are checked. */

@@ -619,7 +619,10 @@ test_msg_truncated(void **state)
 	qh_buf_release(&b);
 }
 
-/* The builders append nothing when the field does not fit. */
+/*
+ * The builders append nothing when a field does not fit, and nothing after
+ * that: the message is spoiled (qh_buf_error) and is never sent.
+ */
 static void
 test_msg_put_bounded(void **state)
 {
@@ -630,12 +633,17 @@ test_msg_put_bounded(void **state)
 	assert_int_equal(qh_msg_begin(&b, QH_MSG_NOTICE), 0);
 	room = qh_buf_room(&b);
 	assert_int_equal(room, 15);
-	assert_int_equal(qh_msg_put(&b, QH_K_TEXT, "0123456789a", 11), QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_msg_put_u64(&b, QH_K_ID, 1), 0);
 	assert_int_equal(qh_buf_len(&b), 14);
 	assert_int_equal(qh_msg_put_u32(&b, QH_K_ROWS, 1), QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_msg_put_str(&b, QH_K_TEXT, ""), QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_buf_len(&b), 14);
+	assert_int_equal(qh_buf_error(&b), QH_ERR_TOO_LARGE);
+	qh_buf_reset(&b);
+	assert_int_equal(qh_msg_begin(&b, QH_MSG_NOTICE), 0);
+	assert_int_equal(qh_msg_put(&b, QH_K_TEXT, "0123456789a", 11), QH_ERR_TOO_LARGE);
+	assert_int_equal(qh_msg_put_u64(&b, QH_K_ID, 1), QH_ERR_TOO_LARGE);
+	assert_int_equal(qh_buf_len(&b), 1);
 	qh_buf_release(&b);
 }
 

@@ -1,0 +1,353 @@
+/*
+ * The store: the console's database and every rule about money. It owns
+ * STATE/ledger.db (schema, migrations, the one writer of ledger entries),
+ * console.conf, the business calendar, the billing arithmetic (R5, R6, R7;
+ * R1 itself is qh/units.h), verification of the ledger, revenue (R14) and
+ * the ticket rules. It links SQLite, OpenSSL's libcrypto (hashes,
+ * certificates) and libqh, and never libuv, the mux or TLS: the daemon and
+ * the admin commands both build on it, and its unit tests link nothing else.
+ *
+ * This is the store's one public header. Every function runs on the
+ * caller's thread; one sqlite3 connection must not be shared by threads.
+ */
+#ifndef QH_STORE_H
+#define QH_STORE_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "qh/cli.h"
+#include "qh/ticket.h"
+
+/* ------------------------------------------------------------ configuration */
+
+/* console.conf, as read by conf_load(). Defaults are set by conf_defaults(). */
+struct console_conf {
+	char name[256];		 /* [console] name: DNS name or IP in the certificate */
+	char listen[300];	 /* [console] listen: ADDR:PORT */
+	long long grace_seconds; /* [session] grace: agent reconnect window (R11) */
+	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
+	long long
+	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	long long token_hours; /* [enroll] token_hours: join token lifetime */
+	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
+	char log_level[16];    /* [console] log_level */
+	/* [billing] */
+	char timezone[64];	 /* business time zone (R9) */
+	int open_min, close_min; /* hours = 07:00-18:00, minutes after midnight */
+	unsigned days;		 /* days = mon-fri: bit (1 << tm_wday) */
+	char currency[8];	 /* ISO 4217 code of every price */
+	struct conf_tier {
+		long long min_hours;  /* purchases of at least this many hours... */
+		long long unit_cents; /* ...pay this per 15-minute unit (R6) */
+	} tiers[8];
+	int ntiers;
+	long long installation_cents; /* price of one installation (R8) */
+	char notify_command[1024];    /* R5: run with a JSON document on stdin */
+	/* [recordings] */
+	long long retention_days; /* remove recordings older than this; 0 keeps all */
+	/* [tickets] */
+	int holidays[64]; /* YYYYMMDD, business-calendar days off */
+	int nholidays;
+	long long max_attachment_mib; /* largest attachment accepted */
+	long long max_ticket_mib;     /* largest total of a ticket's attachments */
+	long long max_steps_kib;      /* longest steps to reproduce */
+};
+
+/* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
+const char *console_state_dir(const struct qh_cli *c);
+
+void conf_defaults(struct console_conf *conf);
+/* Reads STATE/console.conf; on error prints "FILE:LINE: reason" and returns <0. */
+int conf_load(const char *state_dir, struct console_conf *conf);
+/* Writes a new console.conf with the given name and listen address. */
+int conf_write_new(const char *state_dir, const char *name, const char *listen);
+
+/*
+ * The address technicians and agents dial: the listen address, or the
+ * console's name when the listen address is a wildcard.
+ */
+int console_address(const struct console_conf *conf, char *out, size_t len);
+
+/* Loads the CA certificate and key from the state directory. */
+int state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp);
+
+/* ----------------------------------------------------------------- database */
+
+/*
+ * STATE/ledger.db: opening it with the pragmas every connection needs,
+ * creating it, and migrating its schema through PRAGMA user_version. Errors
+ * are logged with sqlite3_errmsg and returned as QH_ERR_DB (QH_ERR_BUSY when
+ * another process holds the lock). Writes go inside db_begin() ...
+ * db_commit(), which is BEGIN IMMEDIATE: the write lock is taken up front,
+ * so a transaction never fails half-way for want of it.
+ */
+
+#define DB_FILE	   "ledger.db"
+#define DB_BUSY_MS 5000
+
+/* The schema version this program writes; db_migrate() brings a database to it. */
+int db_schema_version(void);
+
+/*
+ * Opens STATE/ledger.db, which must exist (QH_ERR_NOT_FOUND otherwise), and
+ * sets busy_timeout, foreign_keys=ON, synchronous=FULL and (unless readonly)
+ * journal_mode=WAL. A database newer than this program gives QH_ERR_DB.
+ * On success *dbp is owned by the caller (db_close).
+ */
+int db_open(const char *state_dir, int readonly, sqlite3 **dbp);
+
+/*
+ * Creates STATE/ledger.db (mode 0600; QH_ERR_EXISTS if it is there), opens
+ * it like db_open() and migrates it to the current schema.
+ */
+int db_create(const char *state_dir, sqlite3 **dbp);
+
+/* Applies the migration steps the database has not seen, in one transaction. */
+int db_migrate(sqlite3 *db);
+
+/* Closes db; NULL is fine. */
+void db_close(sqlite3 *db);
+
+/* Runs SQL text that returns no rows (no parameters: constant text only). */
+int db_exec(sqlite3 *db, const char *sql);
+
+/* Prepares one statement; logs and returns QH_ERR_DB on failure. */
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stp);
+
+/*
+ * A prepared statement kept for the connection's lifetime, for hot paths:
+ * sql must be a string literal (it is found by its address). Hand it back
+ * with db_done(), which resets it (and finalizes one that is not cached).
+ */
+int db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stp);
+void db_done(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. db_rollback is safe outside a transaction. */
+int db_begin(sqlite3 *db);
+int db_commit(sqlite3 *db);
+void db_rollback(sqlite3 *db);
+
+/*
+ * Records a certificate the CA just issued in the certificates table
+ * (serial, role, identity, subject, agent id, fingerprint, expiry, issued
+ * now). Call it inside db_begin(); QH_ERR_AUTH if cert has no valid role.
+ */
+int db_record_cert(sqlite3 *db, X509 *cert);
+
+/*
+ * Maps an SQLite result code to QH_ERR_*, logging sqlite3_errmsg(db) with
+ * what under the caller's name. Returns 0 for SQLITE_OK, SQLITE_ROW and
+ * SQLITE_DONE.
+ */
+#define db_error(db, rc, what) db_error_at(__func__, (db), (rc), (what))
+int db_error_at(const char *func, sqlite3 *db, int rc, const char *what);
+
+/* ------------------------------------------------------------------- ledger */
+
+/*
+ * The one module that writes ledger entries, purchase lots and their
+ * allocations (DESIGN §3). Every function here runs inside the caller's
+ * BEGIN IMMEDIATE transaction, so the previous entry's hash and the
+ * customer's balance are read under the write lock.
+ */
+
+#define LEDGER_GENESIS "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* An entry to append; the outputs are filled by ledger_append. */
+struct ledger_entry {
+	const char *customer;
+	const char *kind;      /* purchase, session, installation_purchase, ... */
+	int64_t units;	       /* signed */
+	int64_t installations; /* signed */
+	int64_t session_id;    /* 0: none */
+	const char *started_at, *ended_at;
+	int64_t billable_seconds; /* -1: none */
+	const char *technician;
+	int after_hours;
+	const char *reference, *note, *actor, *idem_key;
+	int64_t corrects;	  /* 0: none */
+	int64_t unit_price_cents; /* purchases: price of one unit (or installation) */
+	const char *currency;
+	/* Filled in: */
+	int64_t id;
+	int64_t balance_after;
+	int64_t amount_cents;
+	char lot_ids[512];
+	char hash[65];
+	int crossed_threshold, crossed_zero; /* R5 notifications written */
+};
+
+/*
+ * Appends e: allocates debits to lots FIFO (R14), creates the lot of a
+ * purchase (and settles earlier overdrafts from it), chains the hash and
+ * writes R5 notifications for crossings. QH_ERR_EXISTS if e->idem_key was
+ * used already (nothing written).
+ */
+int ledger_append(sqlite3 *db, struct ledger_entry *e);
+
+/*
+ * Posts the debit of a session that was just closed in this transaction
+ * (R4): units by R1 (or one installation, R8), its technicians, ticket and
+ * note. QH_ERR_EXISTS if the session has its entry already.
+ */
+int ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out);
+
+/* Customer figures. */
+struct ledger_balance {
+	int64_t units; /* purchased − debited ± corrections (R3) */
+	int64_t installations;
+	int64_t warn_units, overdraft_units;
+	int is_free; /* plan free (R7) */
+};
+int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
+
+/*
+ * The canonical hash of a ledger row given as the text of its columns in
+ * LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to prev_hash.
+ */
+#define LEDGER_HASH_COLUMNS                                                              \
+	"id, posted_at, customer_id, kind, units, installations, "                       \
+	"balance_after, session_id, started_at, ended_at, billable_seconds, "            \
+	"technician, "                                                                   \
+	"after_hours, lot_id, amount_cents, currency, reference, note, corrects, "       \
+	"actor, "                                                                        \
+	"idem_key, prev_hash"
+#define LEDGER_HASH_NCOLS 22
+void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
+
+/*
+ * R7 debts: a debit (units < 0) owes the units no lot has covered yet, its
+ * units less its allocations less the relief of each positive correction
+ * `c` of it. A correction first takes the debit's debt off, then refills
+ * the lots the debit consumed, and credits the rest as a new lot; its
+ * relief is the part that took the debt off. Lots that gain units settle
+ * debts at once, so a customer with a debt has no units left in lots. For every customer,
+ * the units left in their lots less their debts equal their balance.
+ */
+#define LEDGER_OWED_RELIEF                                                               \
+	"c.units + coalesce((SELECT sum(a2.units) FROM allocations a2 "                  \
+	"WHERE a2.entry_id = c.id), 0) - coalesce((SELECT sum(k.units) FROM lots k "     \
+	"WHERE k.entry_id = c.id), 0)"
+
+/*
+ * `qh-console verify`: walks the ledger in id order and checks each entry's
+ * hash and its link to the previous one, each customer's running balance,
+ * that every closed session has exactly one entry and every session entry
+ * a closed session, that no lot gives more units than it holds and that
+ * lots less debts equal each balance. Read-only; run it inside a read
+ * transaction for one consistent snapshot. Returns 0 when all holds, 1 on
+ * the first problem (a sentence in why; *bad_entry is the entry's id, or 0
+ * when the problem is not one entry's), or a negative QH_ERR_* when the
+ * database could not be read.
+ */
+int ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry);
+
+/* ------------------------------------------------------------------ billing */
+
+/* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
+int64_t billing_tier_price(const struct console_conf *conf, int64_t units);
+
+/*
+ * R7: the units a customer may still use: the balance, less the units
+ * running in their open sessions, plus their overdraft allowance.
+ */
+int64_t billing_available(const struct ledger_balance *b, int64_t running_units);
+
+/* Cents as "1100.00" (no currency). */
+void billing_money_text(int64_t cents, char *out, size_t len);
+
+/* ------------------------------------------------------------------ revenue */
+
+#define REVENUE_MAX_CURRENCIES 16
+
+/* One currency's figures for a month (R14). */
+struct revenue {
+	char currency[8];
+	int64_t debited; /* units of session/correction entries */
+	int64_t recognised_cents, recognised_units;
+	int64_t deferred_cents, deferred_units;
+	int64_t purchased_units, purchased_cents;
+	int64_t inst_purchased, inst_purchased_cents, inst_used;
+};
+
+/*
+ * The figures of the month from start to end (UTC timestamp texts), one
+ * row per currency, the configured currency first; *n is the number of
+ * rows. Read-only. Returns 0, QH_ERR_LIMIT past REVENUE_MAX_CURRENCIES or
+ * QH_ERR_DB.
+ */
+int revenue_month(sqlite3 *db, const char *start, const char *end, const char *currency,
+    struct revenue rows[REVENUE_MAX_CURRENCIES], int *n);
+
+/* ----------------------------------------------------------------- calendar */
+
+/*
+ * Support hours and days in the business time zone (R9), holidays, dates
+ * for ledger filters, and due times counted in business hours. All
+ * conversions go through the zoneinfo database, so daylight saving time is
+ * handled wherever it falls.
+ */
+
+/* Converts UTC seconds to local broken-down time in zone tz. */
+int calendar_local(const char *tz, int64_t t, struct tm *out);
+
+/* UTC seconds of local midnight starting day y-m-d in zone tz. */
+int calendar_midnight(const char *tz, int y, int m, int d, int64_t *out);
+
+/* 1 if t lies outside the configured support hours, days and holidays (R9). */
+int calendar_after_hours(const struct console_conf *conf, int64_t t);
+
+/* Parses YYYY-MM-DD. */
+int calendar_parse_date(const char *s, int *y, int *m, int *d);
+
+/*
+ * The instant `minutes` business minutes after t: only time inside support
+ * hours on business days counts. Returns 0 and *out, or QH_ERR_ARG.
+ */
+int calendar_add_business(const struct console_conf *conf, int64_t t, int64_t minutes,
+    int64_t *out);
+
+/*
+ * The UTC timestamp text of local midnight starting y-m-d in the business
+ * time zone (d and m may run past the end: the next day or month).
+ */
+int calendar_midnight_text(const struct console_conf *conf, int y, int m, int d,
+    char *out, size_t len);
+
+/* ------------------------------------------------------------------ tickets */
+
+#define TICKET_PREMIUM_MINUTES 240 /* premium: due in four business hours */
+
+/*
+ * Due time and deadline of a ticket created at t (UTC seconds) by a
+ * customer on plan ("free" or "premium"): free tickets are due one business
+ * day after creation (the length of the configured support hours) with a
+ * deadline of two; premium ones are due four business hours after it and
+ * have no deadline (*deadline is 0). Returns 0 or QH_ERR_ARG.
+ */
+int ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int64_t *due,
+    int64_t *deadline);
+
+/*
+ * The console's rules for a ticket's proposed appointments, at time now:
+ * none may lie in the past; an installation needs at least one, and at
+ * least two when any lies outside business hours (R9 with holidays).
+ * Returns 0, or QH_ERR_REFUSED with the rule stated in why.
+ */
+int ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
+    int64_t now, char *why, size_t whylen);
+
+/* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
+int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);
+
+/* Lower-case hex of 32 bytes into out (65 bytes). */
+void ticket_hex(const uint8_t hash[32], char out[65]);
+
+#endif
