@@ -17,7 +17,6 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "store/store.h"
-#include "serve.h"
 
 #define N 10000
 
@@ -90,8 +89,8 @@ bench_closes(const char *dir)
 
 	t0 = now_s();
 	for (i = 0; i < N; i++)
-		must(session_record_close(db, first + i, "technician", NULL,
-			 601 + i % 3000, &e),
+		must(db_session_close(db, first + i, "technician", NULL, 601 + i % 3000,
+			 &e),
 		    "close");
 	t0 = now_s() - t0;
 	db_close(db);

@@ -18,7 +18,7 @@
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "store/store.h"
-#include "serve.h"
+#include "join.h"
 
 #define LIMIT_SLOTS	64
 #define LIMIT_FREE	3 /* failures answered at once */
@@ -35,9 +35,13 @@ static struct {
 /* A JOIN held back because its address failed too often. */
 struct delayed {
 	uv_timer_t timer;
-	struct peer *peer; /* NULL once the peer is gone */
+	struct server *srv;
+	struct qh_mux *mux; /* NULL once the peer is gone */
 	char *token, *csr, *host;
+	LIST_ENTRY(delayed) link;
 };
+
+static LIST_HEAD(, delayed) delays = LIST_HEAD_INITIALIZER(delays);
 
 static void
 addr_ip(const char *addr, char *ip, size_t len)
@@ -99,12 +103,12 @@ limit_fail(const char *ip)
 }
 
 static int
-refuse(struct peer *p, const char *ip, const char *code, const char *text)
+refuse(struct qh_mux *mux, const char *ip, const char *code, const char *text)
 {
 	limit_fail(ip);
-	qh_warn("peer %s: join refused: %s", qh_mux_name(p->mux), text);
-	(void)qh_mux_send_error(p->mux, code, text);
-	qh_mux_close(p->mux, QH_ERR_REFUSED, NULL);
+	qh_warn("peer %s: join refused: %s", qh_mux_name(mux), text);
+	(void)qh_mux_send_error(mux, code, text);
+	qh_mux_close(mux, QH_ERR_REFUSED, NULL);
 	return 0;
 }
 
@@ -216,10 +220,10 @@ customer_name(struct server *srv, const char *customer, char *name, size_t len)
 }
 
 static int
-join_now(struct peer *p, const char *secret, const char *csr, const char *host)
+join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char *csr,
+    const char *host)
 {
-	struct server *srv = p->srv;
-	char ip[64], hash[65], customer[QH_ID_MAX + 1], name[NAME_MAX_LEN + 1];
+	char ip[64], hash[65], customer[QH_ID_MAX + 1], name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	const char *why;
 	unsigned char rnd[6];
@@ -230,17 +234,18 @@ join_now(struct peer *p, const char *secret, const char *csr, const char *host)
 	size_t i;
 	int r;
 
-	addr_ip(qh_mux_peer_addr(p->mux), ip, sizeof(ip));
+	addr_ip(qh_mux_peer_addr(mux), ip, sizeof(ip));
 	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
-		return refuse(p, ip, "token", "malformed join token");
+		return refuse(mux, ip, "token", "malformed join token");
 	qh_sha256_hex(secret, strlen(secret), hash);
 	if ((why = token_check(srv, hash, customer, sizeof(customer))) != NULL)
-		return refuse(p, ip, "token", why);
+		return refuse(mux, ip, "token", why);
 	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0)
-		return refuse(p, ip, "csr", "the certificate request is invalid");
+		return refuse(mux, ip, "csr", "the certificate request is invalid");
 	if (customer_name(srv, customer, name, sizeof(name)) != 0) {
 		EVP_PKEY_free(pub);
-		return refuse(p, ip, "customer", "the token's customer no longer exists");
+		return refuse(mux, ip, "customer",
+		    "the token's customer no longer exists");
 	}
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		r = QH_ERR_CRYPTO;
@@ -259,7 +264,7 @@ join_now(struct peer *p, const char *secret, const char *csr, const char *host)
 	    0) {
 		if (r == QH_ERR_REFUSED) {
 			r = 0;
-			refuse(p, ip, "token",
+			refuse(mux, ip, "token",
 			    "this join token was already used; "
 			    "ask for a new one");
 		}
@@ -271,18 +276,18 @@ join_now(struct peer *p, const char *secret, const char *csr, const char *host)
 	    (r = qh_msg_put_str(&b, QH_K_CA, ca_pem)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, customer)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_NAME, name)) == 0)
-		r = qh_mux_send_control(p->mux, &b);
+		r = qh_mux_send_control(mux, &b);
 	qh_buf_release(&b);
-	qh_info("peer %s: enrolled agent %s for customer %s (host %s)",
-	    qh_mux_name(p->mux), agent_id, customer, host ? host : "?");
-	qh_mux_close(p->mux, 0, NULL);
+	qh_info("peer %s: enrolled agent %s for customer %s (host %s)", qh_mux_name(mux),
+	    agent_id, customer, host ? host : "?");
+	qh_mux_close(mux, 0, NULL);
 out:
 	if (r != 0) {
-		qh_error("peer %s: join failed: %s", qh_mux_name(p->mux), qh_strerror(r));
-		(void)qh_mux_send_error(p->mux, "internal",
+		qh_error("peer %s: join failed: %s", qh_mux_name(mux), qh_strerror(r));
+		(void)qh_mux_send_error(mux, "internal",
 		    "the console could not "
 		    "complete the enrolment; see its log");
-		qh_mux_close(p->mux, r, NULL);
+		qh_mux_close(mux, r, NULL);
 	}
 	free(cert_pem);
 	free(ca_pem);
@@ -298,6 +303,7 @@ delayed_freed(uv_handle_t *h)
 {
 	struct delayed *d = h->data;
 
+	LIST_REMOVE(d, link);
 	free(d->token);
 	free(d->csr);
 	free(d->host);
@@ -309,15 +315,15 @@ on_delay(uv_timer_t *t)
 {
 	struct delayed *d = t->data;
 
-	if (d->peer != NULL) {
-		d->peer->delay = NULL;
-		(void)join_now(d->peer, d->token, d->csr, d->host);
+	if (d->mux != NULL) {
+		(void)join_now(d->srv, d->mux, d->token, d->csr, d->host);
+		d->mux = NULL;
 	}
 	uv_close((uv_handle_t *)t, delayed_freed);
 }
 
 int
-join_handle(struct peer *p, const struct qh_msg *m)
+join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 {
 	struct delayed *d;
 	char ip[64], *token = NULL, *csr = NULL, *host = NULL;
@@ -330,42 +336,40 @@ join_handle(struct peer *p, const struct qh_msg *m)
 		return QH_ERR_NOMEM;
 	}
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
-	addr_ip(qh_mux_peer_addr(p->mux), ip, sizeof(ip));
+	addr_ip(qh_mux_peer_addr(mux), ip, sizeof(ip));
 	if ((ms = limit_delay(ip)) == 0) {
-		r = join_now(p, token, csr, host);
+		r = join_now(srv, mux, token, csr, host);
 		free(token);
 		free(csr);
 		free(host);
 		return r;
 	}
-	qh_warn("peer %s: repeated failed joins; answering in %llu ms",
-	    qh_mux_name(p->mux), (unsigned long long)ms);
+	qh_warn("peer %s: repeated failed joins; answering in %llu ms", qh_mux_name(mux),
+	    (unsigned long long)ms);
 	if ((d = calloc(1, sizeof(*d))) == NULL) {
 		free(token);
 		free(csr);
 		free(host);
 		return QH_ERR_NOMEM;
 	}
-	d->peer = p;
+	d->srv = srv;
+	d->mux = mux;
 	d->token = token;
 	d->csr = csr;
 	d->host = host;
-	uv_timer_init(p->srv->loop, &d->timer);
+	uv_timer_init(srv->loop, &d->timer);
 	d->timer.data = d;
 	uv_timer_start(&d->timer, on_delay, ms, 0);
-	p->delay = &d->timer;
+	LIST_INSERT_HEAD(&delays, d, link);
 	return 0;
 }
 
 void
-join_peer_gone(struct peer *p)
+join_peer_gone(struct qh_mux *mux)
 {
 	struct delayed *d;
 
-	if (p->delay == NULL)
-		return;
-	d = p->delay->data;
-	d->peer = NULL;
-	p->delay = NULL;
-	uv_close((uv_handle_t *)&d->timer, delayed_freed);
+	LIST_FOREACH (d, &delays, link)
+		if (d->mux == mux)
+			d->mux = NULL; /* the timer still fires and frees it */
 }

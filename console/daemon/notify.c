@@ -17,7 +17,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "store/store.h"
-#include "serve.h"
+#include "notify.h"
 
 #define RETRY_MS     30000
 #define MAX_ATTEMPTS 20

@@ -5,34 +5,58 @@
  * reconnecting agent that presents its resume token keeps its code and its
  * session; after the window the session closes (agent_lost) and the entry
  * goes.
+ *
+ * An entry owns its session and its relays: a technician's request becomes
+ * a relay, the customer is asked for consent once per technician and
+ * session (R2), the first command opens the session if the customer may be
+ * billed (R7), and whatever closes the session ends the relays first.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/rand.h>
 
-#include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
-#include "store/store.h"
-#include "serve.h"
+#include "qh/units.h"
+#include "queue.h"
+#include "reply.h"
+#include "session.h"
 
-const char *
-code_pretty(const char *code, char out[8])
-{
-	snprintf(out, 8, "%.3s %.3s", code, strlen(code) > 3 ? code + 3 : "");
-	return out;
-}
+#define CODE_LEN      6
+#define RESUME_LEN    32
+#define MAX_CONSENTED 32 /* technicians one session can have */
 
-struct entry *
+struct entry {
+	struct server *srv;
+	struct qh_mux *agent; /* NULL while disconnected */
+	char code[CODE_LEN + 1];
+	char resume[RESUME_LEN + 1];
+	char customer[QH_ID_MAX + 1];
+	char customer_name[DAEMON_NAME_MAX + 1];
+	char agent_id[QH_ID_MAX + 1];
+	char host[DAEMON_NAME_MAX + 1];
+	int64_t waiting_since;			      /* UTC seconds */
+	unsigned flags;				      /* HELLO flags */
+	struct session *session;		      /* open session, or NULL */
+	char consented[MAX_CONSENTED][QH_ID_MAX + 1]; /* this session's */
+	int nconsented;
+	uv_timer_t grace; /* runs while the agent is away */
+	int closing;
+	struct relay_list relays;
+	LIST_ENTRY(entry) link;
+};
+
+static struct entry *
 queue_find(struct server *srv, const char *code)
 {
 	struct entry *e;
 
-	LIST_FOREACH (e, &srv->entries, link)
+	LIST_FOREACH (e, &srv->queue, link)
 		if (!e->closing && strcmp(e->code, code) == 0)
 			return e;
 	return NULL;
@@ -43,7 +67,7 @@ find_resume(struct server *srv, const char *resume, const char *agent_id)
 {
 	struct entry *e;
 
-	LIST_FOREACH (e, &srv->entries, link)
+	LIST_FOREACH (e, &srv->queue, link)
 		if (!e->closing && strcmp(e->resume, resume) == 0 &&
 		    strcmp(e->agent_id, agent_id) == 0)
 			return e;
@@ -84,6 +108,50 @@ assign_code(struct server *srv, const char *wanted, char out[CODE_LEN + 1])
 	return QH_ERR_LIMIT;
 }
 
+/* Units running in the customer's open sessions (R7). */
+static int64_t
+running_units(struct server *srv, const char *customer)
+{
+	struct entry *e;
+	int64_t units = 0;
+
+	LIST_FOREACH (e, &srv->queue, link)
+		if (e->session != NULL && strcmp(e->customer, customer) == 0)
+			units += session_running_units(e->session);
+	return units;
+}
+
+/*
+ * Closes the entry's session (R4): its relays end first, so their detach
+ * stops the meter at this instant; the agent reads the summary. Fills
+ * summary (may be NULL). Returns the session's close result.
+ */
+static int
+entry_close_session(struct entry *e, const char *reason, const char *note, const char *by,
+    char *summary, size_t len)
+{
+	struct session_end end;
+	struct session *s = e->session;
+	char why[128];
+	int r;
+
+	if (s == NULL)
+		return 0;
+	e->session = NULL; /* once: whatever a close causes cannot close it again */
+	if (by != NULL)
+		snprintf(why, sizeof(why), "the session was ended by %s", by);
+	else
+		snprintf(why, sizeof(why), "the session was closed (%s)", reason);
+	relay_end_all(&e->relays, why);
+	r = session_close(s, reason, note, &end);
+	if (e->agent != NULL)
+		reply_session(e->agent, "closed", end.id, end.secs, end.summary);
+	e->nconsented = 0;
+	if (summary != NULL)
+		snprintf(summary, len, "%s", end.summary);
+	return r;
+}
+
 static void
 entry_freed(uv_handle_t *h)
 {
@@ -97,66 +165,44 @@ entry_remove(struct entry *e)
 	if (e->closing)
 		return;
 	e->closing = 1;
-	relay_end_all(e, "the agent left the queue");
-	if (e->peer != NULL)
-		e->peer->entry = NULL;
+	relay_end_all(&e->relays, "the agent left the queue");
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 }
 
-/* Reads the customer's name and checks the plan; 0 or a refusal text. */
-static const char *
-customer_lookup(struct server *srv, struct entry *e)
-{
-	sqlite3_stmt *st = NULL;
-	const char *why = "unknown customer";
-
-	if (db_prepare(srv->db, "SELECT name FROM customers WHERE id = ?1", &st) != 0)
-		return "database error";
-	sqlite3_bind_text(st, 1, e->customer, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(e->customer_name, sizeof(e->customer_name), "%s",
-		    (const char *)sqlite3_column_text(st, 0));
-		why = NULL;
-	}
-	sqlite3_finalize(st);
-	return why;
-}
-
 static void
-touch_agent(struct server *srv, const char *agent_id, const char *host)
+session_idle(void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	char now[32];
+	struct entry *e = arg;
 
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_prepare(srv->db,
-		"UPDATE agents SET last_seen = ?1, host = ?2 "
-		"WHERE id = ?3",
-		&st) != 0)
-		return;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, agent_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		qh_warn("agent %s: last_seen not recorded", agent_id);
-	sqlite3_finalize(st);
+	(void)entry_close_session(e, "idle", NULL, NULL, NULL, 0);
 }
 
-int64_t
-queue_running_units(struct server *srv, const char *customer)
+/* R7: both sides hear once that the running units used up the balance. */
+static void
+session_exhausted(void *arg, int64_t running, int64_t available)
 {
-	struct entry *e;
-	int64_t units = 0;
+	struct entry *e = arg;
 
-	LIST_FOREACH (e, &srv->entries, link)
-		if (e->session != NULL && strcmp(e->customer, customer) == 0)
-			units += session_running_units(e->session);
-	return units;
+	if (e->agent != NULL)
+		reply_notice(e->agent, "warning",
+		    "Your prepaid balance is used up (%" PRId64
+		    " units running); the session goes on and is billed in full.",
+		    running);
+	relay_notice_all(&e->relays,
+	    "the customer's available balance is used up (%" PRId64
+	    " units running, %" PRId64 " were available); the session goes on and "
+	    "is billed in full",
+	    running, available);
 }
+
+static const struct session_ops entry_session_ops = {
+	.on_idle = session_idle,
+	.on_exhausted = session_exhausted,
+};
 
 static int
-send_welcome(struct peer *p, struct entry *e)
+send_welcome(struct entry *e)
 {
 	struct ledger_balance bal;
 	struct qh_buf b;
@@ -164,7 +210,7 @@ send_welcome(struct peer *p, struct entry *e)
 	int r;
 
 	/* R5: the balance at connect, and a warning at or under the threshold. */
-	if ((r = ledger_balance(p->srv->db, e->customer, &bal)) != 0)
+	if ((r = ledger_balance(e->srv->db, e->customer, &bal)) != 0)
 		return r;
 	qh_units_text(bal.units, left, sizeof(left));
 	if (bal.is_free)
@@ -177,17 +223,17 @@ send_welcome(struct peer *p, struct entry *e)
 		    "buy more hours.",
 		    left);
 	qh_buf_init(&b, 4096);
-	if ((r = qh_msg_begin(&b, QH_MSG_WELCOME)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_CODE, e->code)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_RESUME, e->resume)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, e->customer)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_NAME, e->customer_name)) == 0 &&
-	    (r = qh_msg_put_u64(&b, QH_K_UNITS, (uint64_t)bal.units)) == 0 &&
-	    (warn[0] == '\0' || (r = qh_msg_put_str(&b, QH_K_TEXT, warn)) == 0) &&
-	    (e->session == NULL ||
-		(r = qh_msg_put_u64(&b, QH_K_SESSION,
-		     (uint64_t)session_id(e->session))) == 0))
-		r = qh_mux_send_control(p->mux, &b);
+	(void)qh_msg_begin(&b, QH_MSG_WELCOME);
+	(void)qh_msg_put_str(&b, QH_K_CODE, e->code);
+	(void)qh_msg_put_str(&b, QH_K_RESUME, e->resume);
+	(void)qh_msg_put_str(&b, QH_K_CUSTOMER, e->customer);
+	(void)qh_msg_put_str(&b, QH_K_NAME, e->customer_name);
+	(void)qh_msg_put_u64(&b, QH_K_UNITS, (uint64_t)bal.units);
+	if (warn[0] != '\0')
+		(void)qh_msg_put_str(&b, QH_K_TEXT, warn);
+	if (e->session != NULL)
+		(void)qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)session_id(e->session));
+	r = qh_mux_send_control(e->agent, &b);
 	qh_buf_release(&b);
 	return r;
 }
@@ -196,118 +242,285 @@ static void
 on_grace_expired(uv_timer_t *t)
 {
 	struct entry *e = t->data;
-	char summary[256];
 	char pretty[8];
 
 	qh_info("agent %s (code %s): not back within %llds", e->agent_id,
-	    code_pretty(e->code, pretty), e->srv->conf.grace_seconds);
-	if (e->session != NULL)
-		(void)session_close(e->session, "agent_lost", NULL, NULL, summary,
-		    sizeof(summary));
+	    reply_code(e->code, pretty), e->srv->conf.grace_seconds);
+	(void)entry_close_session(e, "agent_lost", NULL, NULL, NULL, 0);
 	entry_remove(e);
 }
 
-int
-queue_hello(struct peer *p, const struct qh_msg *m)
+/* A new entry for an agent's first HELLO of this run; NULL after refusing it. */
+static struct entry *
+entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id,
+    const char *host, const char *code, uint32_t flags)
 {
-	struct server *srv = p->srv;
-	struct entry *e = NULL;
-	char *host = NULL, *resume = NULL, *code = NULL, pretty[8];
-	const char *why;
-	uint32_t flags = 0;
-	int r = 0;
+	struct entry *e;
+	char pretty[8];
 
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->srv = srv;
+	snprintf(e->customer, sizeof(e->customer), "%s", id->id);
+	snprintf(e->agent_id, sizeof(e->agent_id), "%s", id->agent_id);
+	snprintf(e->host, sizeof(e->host), "%s", host);
+	e->flags = flags;
+	e->waiting_since = qh_clock_now();
+	LIST_INIT(&e->relays);
+	if (!db_customer_name(srv->db, e->customer, e->customer_name,
+		sizeof(e->customer_name))) {
+		free(e);
+		qh_warn("peer %s: refused: unknown customer", qh_mux_name(agent));
+		(void)qh_mux_send_error(agent, "customer", "unknown customer");
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+		return NULL;
+	}
+	if (assign_code(srv, code, e->code) != 0 ||
+	    random_digits(e->resume, RESUME_LEN) != 0) {
+		free(e);
+		qh_mux_close(agent, QH_ERR_LIMIT, "no session code left");
+		return NULL;
+	}
+	uv_timer_init(srv->loop, &e->grace);
+	e->grace.data = e;
+	LIST_INSERT_HEAD(&srv->queue, e, link);
+	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
+	    e->host, reply_code(e->code, pretty));
+	return e;
+}
+
+struct entry *
+queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *id,
+    const struct qh_msg *m, struct qh_mux **replaced)
+{
+	struct entry *e;
+	char *host = NULL, *resume = NULL, *code = NULL, pretty[8];
+	uint32_t flags = 0;
+
+	*replaced = NULL;
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-
-	if (resume != NULL && (e = find_resume(srv, resume, p->id.agent_id)) != NULL) {
-		if (e->peer != NULL) {
+	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
+		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
-			e->peer->entry = NULL;
-			queue_agent_gone(e->peer);
-			qh_mux_close(e->peer->mux, 0, "replaced by the same agent");
+			*replaced = e->agent;
+			queue_agent_gone(e);
 		}
 		uv_timer_stop(&e->grace);
-		e->peer = p;
-		p->entry = e;
 		e->flags = flags;
 		if (e->session != NULL)
 			session_agent_back(e->session);
 		qh_info("agent %s (code %s): reconnected", e->agent_id,
-		    code_pretty(e->code, pretty));
-	} else {
-		if ((e = calloc(1, sizeof(*e))) == NULL) {
-			r = QH_ERR_NOMEM;
-			goto out;
-		}
-		e->srv = srv;
-		snprintf(e->customer, sizeof(e->customer), "%s", p->id.id);
-		snprintf(e->agent_id, sizeof(e->agent_id), "%s", p->id.agent_id);
-		snprintf(e->host, sizeof(e->host), "%s", host);
-		e->flags = flags;
-		e->waiting_since = qh_clock_now();
-		LIST_INIT(&e->relays);
-		if ((why = customer_lookup(srv, e)) != NULL) {
-			free(e);
-			e = NULL;
-			qh_warn("peer %s: refused: %s", qh_mux_name(p->mux), why);
-			(void)qh_mux_send_error(p->mux, "customer", why);
-			qh_mux_close(p->mux, QH_ERR_REFUSED, NULL);
-			goto out;
-		}
-		if (assign_code(srv, code, e->code) != 0 ||
-		    random_digits(e->resume, RESUME_LEN) != 0) {
-			free(e);
-			e = NULL;
-			r = QH_ERR_LIMIT;
-			goto out;
-		}
-		uv_timer_init(srv->loop, &e->grace);
-		e->grace.data = e;
-		e->peer = p;
-		p->entry = e;
-		LIST_INSERT_HEAD(&srv->entries, e, link);
-		qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id,
-		    e->customer, e->host, code_pretty(e->code, pretty));
-	}
-	touch_agent(srv, e->agent_id, host);
-	r = send_welcome(p, e);
+		    reply_code(e->code, pretty));
+	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code,
+			flags)) == NULL)
+		goto out;
+	e->agent = agent;
+	db_agent_seen(srv->db, e->agent_id, host);
+	if (send_welcome(e) != 0)
+		qh_mux_close(agent, QH_ERR_SYSTEM, "the welcome could not be sent");
 out:
 	free(host);
 	free(resume);
 	free(code);
-	return r;
+	return e;
 }
 
 void
-queue_agent_gone(struct peer *p)
+queue_agent_gone(struct entry *e)
 {
-	struct entry *e = p->entry;
 	char pretty[8];
 
-	if (e == NULL)
-		return;
-	p->entry = NULL;
-	e->peer = NULL;
+	e->agent = NULL;
 	if (e->closing)
 		return;
-	relay_end_all(e,
+	relay_end_all(&e->relays,
 	    "the agent's connection was lost; run the command again "
 	    "when it is back");
 	if (e->session != NULL)
 		session_agent_away(e->session);
 	qh_info("agent %s (code %s): connection lost; keeping its place for %llds",
-	    e->agent_id, code_pretty(e->code, pretty), e->srv->conf.grace_seconds);
+	    e->agent_id, reply_code(e->code, pretty), e->srv->conf.grace_seconds);
 	uv_timer_start(&e->grace, on_grace_expired,
 	    (uint64_t)e->srv->conf.grace_seconds * 1000, 0);
 }
 
 void
-queue_consent_reply(struct peer *p, const struct qh_msg *m)
+queue_customer_end(struct entry *e)
 {
-	struct entry *e = p->entry;
+	if (e->session == NULL) {
+		reply_notice(e->agent, "info", "no session is open");
+		return;
+	}
+	(void)entry_close_session(e, "customer", NULL, NULL, NULL, 0);
+}
+
+void
+queue_clear(struct server *srv)
+{
+	struct entry *e;
+
+	while ((e = LIST_FIRST(&srv->queue)) != NULL) {
+		(void)entry_close_session(e, "shutdown", NULL, NULL, NULL, 0);
+		entry_remove(e);
+	}
+}
+
+/* Consent and the start of technician commands. */
+
+static int
+consented(const struct entry *e, const char *login)
+{
+	int i;
+
+	for (i = 0; i < e->nconsented; i++)
+		if (strcmp(e->consented[i], login) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+consent_add(struct entry *e, const char *login)
+{
+	if (!consented(e, login) && e->nconsented < MAX_CONSENTED)
+		snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", login);
+}
+
+/*
+ * R7: may a new session start for the relay's customer? Fills *available;
+ * returns NULL, or the refusal for the technician (in why).
+ */
+static const char *
+session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
+    size_t len)
+{
+	struct ledger_balance b;
+	char left[64];
+
+	if (ledger_balance(e->srv->db, e->customer, &b) != 0)
+		return "the customer's balance could not be read";
+	if (b.is_free) {
+		snprintf(why, len,
+		    "%s (%s) has free support only: remote sessions are for "
+		    "premium customers; ask them to file a ticket (qh-agent ticket)",
+		    e->customer_name, e->customer);
+		return why;
+	}
+	*available = billing_available(&b, running_units(e->srv, e->customer));
+	if (strcmp(relay_kind(r), "installation") == 0) {
+		if (b.installations <= 0 && !relay_overdraft(r)) {
+			snprintf(why, len,
+			    "%s has no installation credit left; book one "
+			    "(qh-console credit %s --installations 1 ...) or pass "
+			    "--allow-overdraft",
+			    e->customer, e->customer);
+			return why;
+		}
+		return NULL;
+	}
+	if (*available <= 0 && !relay_overdraft(r)) {
+		qh_units_text(*available, left, sizeof(left));
+		snprintf(why, len,
+		    "%s has no units available (%s, overdraft included); "
+		    "book units or pass --allow-overdraft",
+		    e->customer, left);
+		return why;
+	}
+	return NULL;
+}
+
+/* Opens the entry's session for the relay's first command (R7, R13). */
+static int
+session_start(struct entry *e, struct relay *r)
+{
+	struct db_session info;
+	const char *refusal;
+	char why[512];
+	int64_t available = 0;
+
+	if ((refusal = session_allowed(e, r, &available, why, sizeof(why))) != NULL) {
+		qh_info("agent %s: %s refused: %s", e->agent_id, relay_login(r), refusal);
+		relay_fail(r, "balance", refusal);
+		return -1;
+	}
+	memset(&info, 0, sizeof(info));
+	info.customer = e->customer;
+	info.agent_id = e->agent_id;
+	info.code = e->code;
+	info.kind = relay_kind(r);
+	info.ticket = relay_ticket(r);
+	info.overdraft_by = relay_overdraft(r) ? relay_login(r) : NULL;
+	info.opened = qh_clock_now();
+	info.after_hours = calendar_after_hours(&e->srv->conf, info.opened);
+	if (session_open(e->srv, &info, e->agent != NULL, available, &entry_session_ops,
+		e, &e->session) != 0) {
+		relay_fail(r, "internal",
+		    "the session could not be recorded; see the console's log");
+		return -1;
+	}
+	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
+	/* A new session forgets the consents of an earlier one. */
+	e->nconsented = 0;
+	consent_add(e, relay_login(r));
+	return 0;
+}
+
+/* Consent given: open the session if needed, count the time, reach the agent. */
+static void
+entry_start(struct entry *e, struct relay *r)
+{
+	struct ledger_balance b;
+	char greeting[256] = "", left[64];
+	int64_t running;
+	int first = relay_count_login(&e->relays, relay_login(r)) == 1;
+
+	if (e->agent == NULL) {
+		relay_fail(r, "agent", "the agent is not connected");
+		return;
+	}
+	if (e->session == NULL && session_start(e, r) != 0)
+		return;
+	if (ledger_balance(e->srv->db, e->customer, &b) == 0) {
+		running = session_running_units(e->session);
+		qh_units_text(billing_available(&b, running_units(e->srv, e->customer)),
+		    left, sizeof(left));
+		snprintf(greeting, sizeof(greeting),
+		    "session %" PRId64 ": %" PRId64 " unit%s running, available %s",
+		    session_id(e->session), running, running == 1 ? "" : "s", left);
+	}
+	if (first)
+		reply_notice(e->agent, "attached", "%s (%s) attached", relay_name(r),
+		    relay_login(r));
+	relay_start(r, e->session, e->agent, greeting);
+}
+
+/* Asks the customer about the relay's technician unless a question is out. */
+static void
+ask_consent(struct entry *e, struct relay *r, const struct relay_who *who)
+{
+	struct relay *o;
+	struct qh_buf b;
+
+	if ((o = relay_waiting_login(&e->relays, who->login, r)) != NULL) {
+		relay_set_consent_id(r, relay_consent_id(o));
+		return;
+	}
+	relay_set_consent_id(r, ++e->srv->next_consent_id);
+	qh_buf_init(&b, 4096);
+	(void)qh_msg_begin(&b, QH_MSG_CONSENT);
+	(void)qh_msg_put_u64(&b, QH_K_ID, relay_consent_id(r));
+	(void)qh_msg_put_str(&b, QH_K_LOGIN, who->login);
+	(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
+	(void)qh_mux_send_control(e->agent, &b);
+	qh_buf_release(&b);
+}
+
+void
+queue_consent_reply(struct entry *e, const struct qh_msg *m)
+{
+	struct relay *r;
 	uint64_t id = 0;
 	const uint8_t *allow;
 	size_t len;
@@ -315,103 +528,202 @@ queue_consent_reply(struct peer *p, const struct qh_msg *m)
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
 	    qh_msg_get(m, QH_K_ALLOW, &allow, &len) != 0)
 		return;
-	relay_consent_answer(e, id, allow[0] != 0);
-}
-
-void
-queue_customer_end(struct peer *p)
-{
-	struct entry *e = p->entry;
-	char summary[256];
-
-	if (e->session == NULL) {
-		peer_notice(p, "info", "no session is open");
-		return;
-	}
-	(void)session_close(e->session, "customer", NULL, NULL, summary, sizeof(summary));
-}
-
-void
-queue_list(struct server *srv, struct qh_buf *out, int human)
-{
-	struct entry *e;
-	char since[32], pretty[8], dur[32], line[1024], techs[512];
-	int first = 1;
-
-	if (!human)
-		qh_jsonb_raw(out, "[");
-	else if (LIST_EMPTY(&srv->entries)) {
-		qh_jsonb_raw(out, "no agents waiting\n");
-		return;
-	} else {
-		snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s\n", "CODE",
-		    "CUSTOMER", "HOST", "WAITING", "TECHNICIANS");
-		qh_jsonb_raw(out, line);
-	}
-	LIST_FOREACH (e, &srv->entries, link) {
-		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
-		relay_logins(e, techs, sizeof(techs));
-		if (human) {
-			qh_clock_format_duration(qh_clock_now() - e->waiting_since, dur,
-			    sizeof(dur));
-			snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s%s\n",
-			    code_pretty(e->code, pretty), e->customer, e->host, dur,
-			    techs[0] ? techs : "-",
-			    e->peer == NULL ? " (reconnecting)" : "");
-			qh_jsonb_raw(out, line);
+	while ((r = relay_waiting(&e->relays, id)) != NULL) {
+		if (!allow[0]) {
+			qh_info("agent %s: the customer declined %s", e->agent_id,
+			    relay_login(r));
+			relay_fail(r, "declined", "the customer declined the connection");
 			continue;
 		}
-		if (!first)
-			qh_jsonb_raw(out, ",");
-		first = 0;
-		qh_jsonb_raw(out, "{");
-		qh_jsonb_kv_str(out, "code", e->code);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "customer", e->customer);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "name", e->customer_name);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "host", e->host);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "agent", e->agent_id);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "waiting_since", since);
-		qh_jsonb_raw(out, ",\"connected\":");
-		qh_jsonb_raw(out, e->peer != NULL ? "true" : "false");
-		qh_jsonb_raw(out, ",\"technicians\":[");
-		{
-			char *save = NULL, *tok, copy[512];
-			int k = 0;
-
-			snprintf(copy, sizeof(copy), "%s", techs);
-			for (tok = strtok_r(copy, ",", &save); tok != NULL;
-			     tok = strtok_r(NULL, ",", &save)) {
-				if (k++ > 0)
-					qh_jsonb_raw(out, ",");
-				qh_jsonb_str(out, tok);
-			}
-		}
-		qh_jsonb_raw(out, "],");
-		if (e->session != NULL)
-			qh_jsonb_kv_int(out, "session", session_id(e->session));
-		else
-			qh_jsonb_raw(out, "\"session\":null");
-		qh_jsonb_raw(out, "}");
+		consent_add(e, relay_login(r));
+		entry_start(e, r);
 	}
-	if (!human)
-		qh_jsonb_raw(out, "]\n");
+}
+
+/* Technician requests. */
+
+/* The entry a request's code names; refuses ch with the contract's line if none. */
+static struct entry *
+request_target(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+{
+	char *code = NULL, pretty[8], text[128];
+	struct entry *e = NULL;
+
+	if (qh_msg_get_str(m, QH_K_CODE, &code) != 0) {
+		qh_chan_refuse(ch, "format", "request without a session code");
+		return NULL;
+	}
+	if ((e = queue_find(srv, code)) == NULL) {
+		snprintf(text, sizeof(text), "no waiting agent with code %s",
+		    reply_code(code, pretty));
+		qh_chan_refuse(ch, "unknown-code", text);
+	}
+	free(code);
+	return e;
+}
+
+/* The entry with an open session a request names, or NULL after refusing ch. */
+static struct entry *
+request_session(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct entry *e;
+	char text[128], pretty[8];
+
+	if ((e = request_target(srv, ch, m)) == NULL)
+		return NULL;
+	if (e->session == NULL) {
+		snprintf(text, sizeof(text), "no session is open with %s",
+		    reply_code(e->code, pretty));
+		qh_chan_refuse(ch, "no-session", text);
+		return NULL;
+	}
+	return e;
 }
 
 void
-queue_clear(struct server *srv)
+queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const char *cmd, const struct qh_msg *m)
 {
 	struct entry *e;
-	char summary[256];
+	struct relay *r;
+	char pretty[8], text[128];
 
-	while ((e = LIST_FIRST(&srv->entries)) != NULL) {
-		if (e->session != NULL)
-			(void)session_close(e->session, "shutdown", NULL, NULL, summary,
-			    sizeof(summary));
-		entry_remove(e);
+	if ((e = request_target(srv, ch, m)) == NULL)
+		return;
+	if (e->agent == NULL) {
+		snprintf(text, sizeof(text),
+		    "the agent with code %s is reconnecting; try again in a moment",
+		    reply_code(e->code, pretty));
+		qh_chan_refuse(ch, "away", text);
+		return;
 	}
+	if ((r = relay_new(srv, &e->relays, who, ch, cmd, m)) == NULL)
+		return;
+	if (relay_ticket(r) > 0 && !db_ticket_of(srv->db, relay_ticket(r), e->customer)) {
+		snprintf(text, sizeof(text), "%s has no ticket %" PRId64, e->customer,
+		    relay_ticket(r));
+		relay_fail(r, "ticket", text);
+		return;
+	}
+	if (consented(e, who->login))
+		entry_start(e, r);
+	else
+		ask_consent(e, r, who);
+}
+
+void
+queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const struct qh_msg *m)
+{
+	static const struct qh_chan_ops reply_ops = { 0 };
+	struct entry *e;
+	char *note = NULL, summary[512];
+
+	if ((e = request_session(srv, ch, m)) == NULL)
+		return;
+	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
+	qh_chan_accept(ch, 0, &reply_ops, NULL);
+	if (entry_close_session(e, "technician", note, who->login, summary,
+		sizeof(summary)) != 0)
+		reply_error(ch, "internal",
+		    "the session could not be recorded; see the console's log");
+	else {
+		strncat(summary, "\n", sizeof(summary) - strlen(summary) - 1);
+		reply_text(ch, summary, strlen(summary));
+	}
+	free(note);
+}
+
+void
+queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const struct qh_msg *m)
+{
+	struct entry *e;
+
+	if ((e = request_session(srv, ch, m)) != NULL)
+		relay_record(srv, e->session, who, ch, m);
+}
+
+/* The queue as a table for people. */
+static void
+list_text(struct server *srv, struct qh_buf *out)
+{
+	struct entry *e;
+	char pretty[8], dur[32], line[1024], techs[512];
+
+	if (LIST_EMPTY(&srv->queue)) {
+		(void)qh_buf_put(out, "no agents waiting\n", 18);
+		return;
+	}
+	snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s\n", "CODE", "CUSTOMER",
+	    "HOST", "WAITING", "TECHNICIANS");
+	(void)qh_buf_put(out, line, strlen(line));
+	LIST_FOREACH (e, &srv->queue, link) {
+		relay_logins(&e->relays, techs, sizeof(techs));
+		qh_clock_format_duration(qh_clock_now() - e->waiting_since, dur,
+		    sizeof(dur));
+		snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s%s\n",
+		    reply_code(e->code, pretty), e->customer, e->host, dur,
+		    techs[0] ? techs : "-", e->agent == NULL ? " (reconnecting)" : "");
+		(void)qh_buf_put(out, line, strlen(line));
+	}
+}
+
+/* The queue as a JSON array. */
+static void
+list_json(struct server *srv, struct qh_buf *out)
+{
+	struct qh_json j;
+	struct entry *e;
+	char since[32], techs[512], *save = NULL, *tok;
+
+	qh_json_init(&j, out);
+	qh_json_begin_array(&j);
+	LIST_FOREACH (e, &srv->queue, link) {
+		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
+		relay_logins(&e->relays, techs, sizeof(techs));
+		qh_json_begin_object(&j);
+		qh_json_kv_str(&j, "code", e->code);
+		qh_json_kv_str(&j, "customer", e->customer);
+		qh_json_kv_str(&j, "name", e->customer_name);
+		qh_json_kv_str(&j, "host", e->host);
+		qh_json_kv_str(&j, "agent", e->agent_id);
+		qh_json_kv_str(&j, "waiting_since", since);
+		qh_json_kv_bool(&j, "connected", e->agent != NULL);
+		qh_json_key(&j, "technicians");
+		qh_json_begin_array(&j);
+		for (tok = strtok_r(techs, ",", &save); tok != NULL;
+		     tok = strtok_r(NULL, ",", &save))
+			qh_json_str(&j, tok);
+		qh_json_end_array(&j);
+		if (e->session != NULL)
+			qh_json_kv_int(&j, "session", session_id(e->session));
+		else
+			qh_json_kv_null(&j, "session");
+		qh_json_end_object(&j);
+	}
+	qh_json_end_array(&j);
+	(void)qh_buf_put_u8(out, '\n');
+	if (qh_json_finish(&j) != 0) {
+		qh_buf_reset(out);
+		(void)qh_buf_put(out, "[]\n", 3); /* XXX: the queue outgrew a window */
+	}
+}
+
+void
+queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+{
+	static const struct qh_chan_ops reply_ops = { 0 };
+	struct qh_buf out;
+	uint32_t flags = 0;
+
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	qh_chan_accept(ch, 0, &reply_ops, NULL);
+	qh_buf_init(&out, QH_MUX_WINDOW);
+	if (flags & 2)
+		list_text(srv, &out);
+	else
+		list_json(srv, &out);
+	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
+	qh_buf_release(&out);
 }

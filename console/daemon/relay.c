@@ -21,9 +21,10 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
-#include "store/store.h"
 #include "record.h"
-#include "serve.h"
+#include "relay.h"
+#include "reply.h"
+#include "session.h"
 
 #define TECH	      0
 #define AGENT	      1
@@ -34,16 +35,25 @@
 /* Records queued for one side: u8 kind, u32 length, bytes. */
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
 
+enum relay_state {
+	RELAY_CONSENT, /* waiting for the customer's answer */
+	RELAY_OPENING, /* agent channel opened, not confirmed */
+	RELAY_OPEN,    /* bytes flow */
+	RELAY_DONE,    /* both channels gone or going */
+};
+
 struct relay {
 	struct server *srv;
-	struct entry *entry;
+	struct relay_list *list;
+	struct session *session; /* once started */
+	struct qh_mux *agent;	 /* once started */
 	enum relay_state state;
 	struct qh_chan *ch[2]; /* technician's, agent's; NULL once closed */
 	struct qh_buf q[2];    /* waiting to be sent to side i */
 	size_t q_off[2];       /* bytes of the front DATA item already sent */
 	struct qh_buf action;  /* the ACTION message for the agent */
 	char login[QH_ID_MAX + 1];
-	char name[NAME_MAX_LEN + 1];
+	char name[DAEMON_NAME_MAX + 1];
 	char command[256];   /* for the audit rows and the customer */
 	char kind[16];	     /* support | installation */
 	int kind_index;	     /* into relay_kinds */
@@ -52,8 +62,13 @@ struct relay {
 	char target[301];      /* forward, dial */
 	uint64_t bytes[2];     /* delivered to each side */
 	struct recording *rec; /* attach: the shell's output */
-	char result[256];      /* audit: the agent's EXIT, as JSON fields */
-	char *argv_json;       /* audit: exec's argv as a JSON array, or NULL */
+	struct {	       /* audit: what the agent's EXIT reported */
+		int has_status, has_signal, has_size;
+		uint32_t status, signal;
+		uint64_t size;
+		char sha256[65]; /* "" when none */
+	} result;
+	char *argv_json; /* audit: exec's argv as a JSON array, or NULL */
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
@@ -88,8 +103,6 @@ static const struct relay_kind {
 
 static void relay_flush(struct relay *r, int to);
 static void relay_maybe_free(struct relay *r);
-static void relay_fail(struct relay *r, const char *code, const char *text);
-static void relay_notice(struct relay *r, const char *text);
 static const struct qh_chan_ops relay_ops;
 
 const char *
@@ -98,25 +111,83 @@ relay_login(const struct relay *r)
 	return r->login;
 }
 
+const char *
+relay_name(const struct relay *r)
+{
+	return r->name;
+}
+
+const char *
+relay_kind(const struct relay *r)
+{
+	return r->kind;
+}
+
 int
-relay_count_login(struct entry *e, const char *login)
+relay_overdraft(const struct relay *r)
+{
+	return r->overdraft;
+}
+
+int64_t
+relay_ticket(const struct relay *r)
+{
+	return r->ticket;
+}
+
+uint64_t
+relay_consent_id(const struct relay *r)
+{
+	return r->consent_id;
+}
+
+void
+relay_set_consent_id(struct relay *r, uint64_t id)
+{
+	r->consent_id = id;
+}
+
+struct relay *
+relay_waiting(struct relay_list *list, uint64_t id)
+{
+	struct relay *r;
+
+	LIST_FOREACH (r, list, link)
+		if (r->state == RELAY_CONSENT && r->consent_id == id)
+			return r;
+	return NULL;
+}
+
+struct relay *
+relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r)
+{
+	struct relay *o;
+
+	LIST_FOREACH (o, list, link)
+		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, login) == 0)
+			return o;
+	return NULL;
+}
+
+int
+relay_count_login(struct relay_list *list, const char *login)
 {
 	struct relay *r;
 	int n = 0;
 
-	LIST_FOREACH (r, &e->relays, link)
+	LIST_FOREACH (r, list, link)
 		n += strcmp(r->login, login) == 0;
 	return n;
 }
 
 void
-relay_logins(struct entry *e, char *out, size_t len)
+relay_logins(struct relay_list *list, char *out, size_t len)
 {
 	struct relay *r;
 	size_t used = 0;
 
 	out[0] = '\0';
-	LIST_FOREACH (r, &e->relays, link) {
+	LIST_FOREACH (r, list, link) {
 		if (r->state == RELAY_CONSENT)
 			continue;
 		if (strstr(out, r->login) != NULL) /* XXX: a login inside another */
@@ -239,29 +310,15 @@ static void
 note_result(struct relay *r, const struct qh_msg *m)
 {
 	const uint8_t *h;
-	size_t hlen, used = 0, i;
-	uint32_t v;
-	uint64_t size;
+	size_t hlen, i;
 
-	r->result[0] = '\0';
-	if (qh_msg_get_u32(m, QH_K_STATUS, &v) == 0)
-		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
-		    ",\"status\":%u", v);
-	if (qh_msg_get_u32(m, QH_K_SIGNAL, &v) == 0 && used < sizeof(r->result))
-		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
-		    ",\"signal\":%u", v);
-	if (qh_msg_get_u64(m, QH_K_SIZE, &size) == 0 && used < sizeof(r->result))
-		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
-		    ",\"size\":%" PRIu64, size);
-	if (qh_msg_get(m, QH_K_HASH, &h, &hlen) == 0 && hlen == 32 &&
-	    used + 80 < sizeof(r->result)) {
-		used += (size_t)snprintf(r->result + used, sizeof(r->result) - used,
-		    ",\"sha256\":\"");
+	memset(&r->result, 0, sizeof(r->result));
+	r->result.has_status = qh_msg_get_u32(m, QH_K_STATUS, &r->result.status) == 0;
+	r->result.has_signal = qh_msg_get_u32(m, QH_K_SIGNAL, &r->result.signal) == 0;
+	r->result.has_size = qh_msg_get_u64(m, QH_K_SIZE, &r->result.size) == 0;
+	if (qh_msg_get(m, QH_K_HASH, &h, &hlen) == 0 && hlen == 32)
 		for (i = 0; i < 32; i++)
-			used += (size_t)snprintf(r->result + used,
-			    sizeof(r->result) - used, "%02x", h[i]);
-		snprintf(r->result + used, sizeof(r->result) - used, "\"");
-	}
+			snprintf(r->result.sha256 + 2 * i, 3, "%02x", h[i]);
 }
 
 static void
@@ -389,7 +446,7 @@ relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (r->ch[TECH] != NULL && qh_chan_pending(r->ch[TECH])) {
 		qh_chan_accept(r->ch[TECH], 0, &relay_ops, r);
 		if (r->greeting[0] != '\0')
-			relay_notice(r, r->greeting);
+			reply_chan_notice(r->ch[TECH], r->greeting);
 	}
 	relay_flush(r, AGENT);
 	relay_flush(r, TECH);
@@ -404,41 +461,54 @@ static const struct qh_chan_ops relay_ops = {
 	.on_writable = relay_on_writable,
 };
 
+/* Ends the relay's audit row with what it moved and what the agent reported. */
+static void
+audit_end(struct relay *r)
+{
+	struct qh_buf detail;
+	struct qh_json j;
+
+	/* Room for all of it: argv_json is bounded, the rest is small. */
+	qh_buf_init(&detail, DETAIL_MAX);
+	qh_json_init(&j, &detail);
+	qh_json_begin_object(&j);
+	qh_json_kv_int(&j, "bytes_to_agent", (int64_t)r->bytes[AGENT]);
+	qh_json_kv_int(&j, "bytes_to_technician", (int64_t)r->bytes[TECH]);
+	if (r->argv_json != NULL) {
+		qh_json_key(&j, "argv");
+		qh_json_raw(&j, r->argv_json, strlen(r->argv_json));
+	}
+	if (r->result.has_status)
+		qh_json_kv_int(&j, "status", r->result.status);
+	if (r->result.has_signal)
+		qh_json_kv_int(&j, "signal", r->result.signal);
+	if (r->result.has_size)
+		qh_json_kv_int(&j, "size", (int64_t)r->result.size);
+	if (r->result.sha256[0] != '\0')
+		qh_json_kv_str(&j, "sha256", r->result.sha256);
+	qh_json_end_object(&j);
+	(void)qh_buf_put_u8(&detail, 0);
+	session_event_end(r->session, r->event_id,
+	    qh_json_finish(&j) == 0 ? (const char *)qh_buf_ptr(&detail) : NULL);
+	qh_buf_release(&detail);
+}
+
 /* Frees the relay once neither channel is left. */
 static void
 relay_maybe_free(struct relay *r)
 {
-	struct entry *e = r->entry;
-
 	if (r->ch[TECH] != NULL || r->ch[AGENT] != NULL || r->ending)
 		return;
 	r->ending = 1;
 	recording_close(r->rec);
-	if (r->attached && e->session != NULL) {
-		struct qh_buf detail;
-		char head[128];
-
-		/* Room for all of it: argv_json is bounded, the rest is small. */
-		qh_buf_init(&detail, DETAIL_MAX);
-		snprintf(head, sizeof(head),
-		    "{\"bytes_to_agent\":%" PRIu64 ",\"bytes_to_technician\":%" PRIu64,
-		    r->bytes[AGENT], r->bytes[TECH]);
-		(void)qh_jsonb_raw(&detail, head);
-		if (r->argv_json != NULL) {
-			(void)qh_jsonb_raw(&detail, ",\"argv\":");
-			(void)qh_jsonb_raw(&detail, r->argv_json);
-		}
-		(void)qh_jsonb_raw(&detail, r->result);
-		(void)qh_buf_put(&detail, "}", 2); /* with the NUL */
-		session_event_end(e->session, r->event_id,
-		    (const char *)qh_buf_ptr(&detail));
-		qh_buf_release(&detail);
-		session_detach(e->session, r);
-		if (e->peer != NULL && relay_count_login(e, r->login) == 1)
-			peer_notice(e->peer, "detached", "%s (%s) detached", r->name,
+	LIST_REMOVE(r, link);
+	if (r->attached) {
+		audit_end(r);
+		session_detach(r->session);
+		if (relay_count_login(r->list, r->login) == 0)
+			reply_notice(r->agent, "detached", "%s (%s) detached", r->name,
 			    r->login);
 	}
-	LIST_REMOVE(r, link);
 	qh_buf_release(&r->q[TECH]);
 	qh_buf_release(&r->q[AGENT]);
 	qh_buf_release(&r->action);
@@ -446,8 +516,7 @@ relay_maybe_free(struct relay *r)
 	free(r);
 }
 
-/* Ends the relay: the technician reads text, the agent's side is closed. */
-static void
+void
 relay_fail(struct relay *r, const char *code, const char *text)
 {
 	if (r->ch[TECH] != NULL) {
@@ -467,217 +536,48 @@ relay_fail(struct relay *r, const char *code, const char *text)
 }
 
 void
-relay_end_all(struct entry *e, const char *text)
+relay_end_all(struct relay_list *list, const char *text)
 {
 	struct relay *r;
 
-	while ((r = LIST_FIRST(&e->relays)) != NULL)
+	while ((r = LIST_FIRST(list)) != NULL)
 		relay_fail(r, "ended", text);
 }
 
-static int
-consented(const struct entry *e, const char *login)
-{
-	int i;
-
-	for (i = 0; i < e->nconsented; i++)
-		if (strcmp(e->consented[i], login) == 0)
-			return 1;
-	return 0;
-}
-
 void
-relay_notice_all(struct entry *e, const char *fmt, ...)
+relay_notice_all(struct relay_list *list, const char *fmt, ...)
 {
 	struct relay *r;
-	struct qh_buf b;
 	char text[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_NOTICE) != 0 ||
-	    qh_msg_put_str(&b, QH_K_TEXT, text) != 0) {
-		qh_buf_release(&b);
-		return;
-	}
-	LIST_FOREACH (r, &e->relays, link)
+	LIST_FOREACH (r, list, link)
 		if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
-			(void)qh_chan_send_msg(r->ch[TECH], &b);
-	qh_buf_release(&b);
-}
-
-static void
-relay_notice(struct relay *r, const char *text)
-{
-	struct qh_buf b;
-
-	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
-	    qh_msg_put_str(&b, QH_K_TEXT, text) == 0)
-		(void)qh_chan_send_msg(r->ch[TECH], &b);
-	qh_buf_release(&b);
-}
-
-/*
- * R7: may a new session start for this customer? Fills *available; returns
- * NULL, or the refusal for the technician.
- */
-static const char *
-session_allowed(struct relay *r, int64_t *available, char *why, size_t len)
-{
-	struct entry *e = r->entry;
-	struct ledger_balance b;
-	char left[64];
-
-	if (ledger_balance(r->srv->db, e->customer, &b) != 0)
-		return "the customer's balance could not be read";
-	if (b.is_free) {
-		snprintf(why, len,
-		    "%s (%s) has free support only: remote sessions are for "
-		    "premium customers; ask them to file a ticket (qh-agent ticket)",
-		    e->customer_name, e->customer);
-		return why;
-	}
-	*available = billing_available(&b, queue_running_units(r->srv, e->customer));
-	if (strcmp(r->kind, "installation") == 0) {
-		if (b.installations <= 0 && !r->overdraft) {
-			snprintf(why, len,
-			    "%s has no installation credit left; book one "
-			    "(qh-console credit %s --installations 1 ...) or pass "
-			    "--allow-overdraft",
-			    e->customer, e->customer);
-			return why;
-		}
-		return NULL;
-	}
-	if (*available <= 0 && !r->overdraft) {
-		qh_units_text(*available, left, sizeof(left));
-		snprintf(why, len,
-		    "%s has no units available (%s, overdraft included); "
-		    "book units or pass --allow-overdraft",
-		    e->customer, left);
-		return why;
-	}
-	return NULL;
-}
-
-/* Consent given: open the session if needed, count the time, reach the agent. */
-static void
-relay_start(struct relay *r)
-{
-	struct entry *e = r->entry;
-	char pretty[8], why[512], left[64];
-	const char *refusal;
-	int64_t available = 0;
-	int first = relay_count_login(e, r->login) == 1;
-
-	if (e->peer == NULL) {
-		relay_fail(r, "agent", "the agent is not connected");
-		return;
-	}
-	if (e->session == NULL) {
-		if ((refusal = session_allowed(r, &available, why, sizeof(why))) !=
-		    NULL) {
-			qh_info("agent %s: %s refused: %s", e->agent_id, r->login,
-			    refusal);
-			relay_fail(r, "balance", refusal);
-			return;
-		}
-		if (session_open(e, r->kind, r->ticket, r->overdraft ? r->login : NULL,
-			available) != 0) {
-			relay_fail(r, "internal",
-			    "the session could not be recorded; "
-			    "see the console's log");
-			return;
-		}
-		/* session_open forgets consents of an earlier session. */
-		snprintf(e->consented[0], sizeof(e->consented[0]), "%s", r->login);
-		e->nconsented = 1;
-	}
-	r->attached = 1;
-	r->event_id = session_event_attach(e->session, r->login, r->command);
-	session_attach(e->session, r);
-	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
-		r->rec =
-		    recording_open(r->srv->state_dir, session_id(e->session), r->event_id,
-			"attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
-	{
-		struct ledger_balance b;
-
-		if (ledger_balance(r->srv->db, e->customer, &b) == 0) {
-			qh_units_text(b.units - queue_running_units(r->srv, e->customer) +
-				b.overdraft_units,
-			    left, sizeof(left));
-			snprintf(r->greeting, sizeof(r->greeting),
-			    "session %" PRId64 ": %" PRId64
-			    " unit%s running, available %s",
-			    session_id(e->session), session_running_units(e->session),
-			    session_running_units(e->session) == 1 ? "" : "s", left);
-		}
-	}
-	if (first)
-		peer_notice(e->peer, "attached", "%s (%s) attached", r->name, r->login);
-	r->state = RELAY_OPENING;
-	if ((r->ch[AGENT] = qh_chan_open(e->peer->mux, &r->action, 0, &relay_ops, r)) ==
-	    NULL) {
-		relay_fail(r, "agent", "cannot open a channel to the agent");
-		return;
-	}
-	qh_info("session %" PRId64 " (code %s): %s runs %s", session_id(e->session),
-	    code_pretty(e->code, pretty), r->login, r->command);
+			reply_chan_notice(r->ch[TECH], text);
 }
 
 void
-relay_consent_answer(struct entry *e, uint64_t id, int allow)
+relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
+    const char *greeting)
 {
-	struct relay *r, *next;
-	char text[256];
-
-	for (r = LIST_FIRST(&e->relays); r != NULL; r = next) {
-		next = LIST_NEXT(r, link);
-		if (r->state != RELAY_CONSENT || r->consent_id != id)
-			continue;
-		if (!allow) {
-			qh_info("agent %s: the customer declined %s", e->agent_id,
-			    r->login);
-			snprintf(text, sizeof(text),
-			    "the customer declined the connection");
-			relay_fail(r, "declined", text);
-			continue;
-		}
-		if (!consented(e, r->login) && e->nconsented < MAX_CONSENTED)
-			snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s",
-			    r->login);
-		relay_start(r);
+	r->session = s;
+	r->agent = agent;
+	r->attached = 1;
+	r->event_id = session_event_attach(s, r->login, r->command);
+	session_attach(s);
+	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
+		r->rec = recording_open(r->srv->state_dir, session_id(s), r->event_id,
+		    "attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
+	snprintf(r->greeting, sizeof(r->greeting), "%s", greeting);
+	r->state = RELAY_OPENING;
+	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action, 0, &relay_ops, r)) == NULL) {
+		relay_fail(r, "agent", "cannot open a channel to the agent");
+		return;
 	}
-}
-
-/* Asks the customer about this technician unless a question is already out. */
-static void
-ask_consent(struct relay *r)
-{
-	struct entry *e = r->entry;
-	struct relay *o;
-	struct qh_buf b;
-
-	LIST_FOREACH (o, &e->relays, link) {
-		if (o != r && o->state == RELAY_CONSENT &&
-		    strcmp(o->login, r->login) == 0) {
-			r->consent_id = o->consent_id;
-			return;
-		}
-	}
-	r->consent_id = ++r->srv->next_consent_id;
-	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_CONSENT) == 0 &&
-	    qh_msg_put_u64(&b, QH_K_ID, r->consent_id) == 0 &&
-	    qh_msg_put_str(&b, QH_K_LOGIN, r->login) == 0 &&
-	    qh_msg_put_str(&b, QH_K_NAME, r->name) == 0)
-		(void)qh_mux_send_control(e->peer->mux, &b);
-	qh_buf_release(&b);
+	qh_info("session %" PRId64 ": %s runs %s", session_id(s), r->login, r->command);
 }
 
 /* Appends " TEXT" to the audit command line. */
@@ -701,24 +601,21 @@ static void
 argv_json(struct relay *r, int argc, char **argv)
 {
 	struct qh_buf b;
+	struct qh_json j;
 	int i;
 
+	for (i = 0; i < argc; i++)
+		if (!qh_utf8_valid((const uint8_t *)argv[i], strlen(argv[i])))
+			return;
 	qh_buf_init(&b, ARGV_JSON_MAX);
-	if (qh_jsonb_raw(&b, "[") != 0)
-		goto out;
-	for (i = 0; i < argc; i++) {
-		/* JSON text is UTF-8: an argv that is not stays in the command text only.
-		 */
-		if (!qh_utf8_valid((const uint8_t *)argv[i], strlen(argv[i])) ||
-		    (i > 0 && qh_jsonb_raw(&b, ",") != 0) ||
-		    qh_jsonb_str(&b, argv[i]) != 0)
-			goto out;
-	}
-	if (qh_jsonb_raw(&b, "]") != 0 || qh_buf_put_u8(&b, 0) != 0)
-		goto out;
-	if ((r->argv_json = malloc(qh_buf_len(&b))) != NULL)
+	qh_json_init(&j, &b);
+	qh_json_begin_array(&j);
+	for (i = 0; i < argc; i++)
+		qh_json_str(&j, argv[i]);
+	qh_json_end_array(&j);
+	(void)qh_buf_put_u8(&b, 0);
+	if (qh_json_finish(&j) == 0 && (r->argv_json = malloc(qh_buf_len(&b))) != NULL)
 		memcpy(r->argv_json, qh_buf_ptr(&b), qh_buf_len(&b));
-out:
 	qh_buf_release(&b);
 }
 
@@ -822,53 +719,23 @@ out:
 	return rc;
 }
 
-/* 1 if ticket id exists and belongs to the customer (a session links to it). */
-static int
-ticket_of(struct server *srv, int64_t id, const char *customer)
+struct relay *
+relay_new(struct server *srv, struct relay_list *list, const struct relay_who *who,
+    struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
-	sqlite3_stmt *st = NULL;
-	int found;
-
-	if (db_prepare(srv->db,
-		"SELECT 1 FROM tickets WHERE id = ?1 AND customer_id = ?2", &st) != 0)
-		return 0;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
-void
-relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
-    const struct qh_msg *m)
-{
-	struct entry *e;
 	struct relay *r;
 	const char *why = NULL;
-	char pretty[8], text[128];
 	uint32_t flags = 0;
 
-	if ((e = request_target(tech, ch, m)) == NULL)
-		return;
-	if (e->peer == NULL) {
-		snprintf(text, sizeof(text),
-		    "the agent with code %s is reconnecting; "
-		    "try again in a moment",
-		    code_pretty(e->code, pretty));
-		qh_chan_refuse(ch, "away", text);
-		return;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		qh_chan_refuse(ch, "internal", "out of memory");
-		return;
+		return NULL;
 	}
-	r->srv = tech->srv;
-	r->entry = e;
+	r->srv = srv;
+	r->list = list;
 	r->state = RELAY_CONSENT;
-	snprintf(r->login, sizeof(r->login), "%s", tech->id.id);
-	snprintf(r->name, sizeof(r->name), "%s",
-	    tech->name[0] ? tech->name : tech->id.id);
+	snprintf(r->login, sizeof(r->login), "%s", who->login);
+	snprintf(r->name, sizeof(r->name), "%s", who->name);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
 	r->overdraft = (flags & 1) != 0;
 	qh_buf_init(&r->q[TECH], QUEUE_MAX);
@@ -878,24 +745,13 @@ relay_request(struct peer *tech, struct qh_chan *ch, const char *cmd,
 		free(r->argv_json);
 		free(r);
 		qh_chan_refuse(ch, "format", why);
-		return;
-	}
-	if (r->ticket > 0 && !ticket_of(r->srv, r->ticket, e->customer)) {
-		snprintf(text, sizeof(text), "%s has no ticket %" PRId64, e->customer,
-		    r->ticket);
-		qh_buf_release(&r->action);
-		free(r);
-		qh_chan_refuse(ch, "ticket", text);
-		return;
+		return NULL;
 	}
 	r->ch[TECH] = ch;
-	LIST_INSERT_HEAD(&e->relays, r, link);
+	LIST_INSERT_HEAD(list, r, link);
 	/* Answered once the agent's side is open: refusals stay refusals. */
 	qh_chan_hold(ch, &relay_ops, r);
-	if (consented(e, r->login))
-		relay_start(r);
-	else
-		ask_consent(r);
+	return r;
 }
 
 /*
@@ -953,23 +809,15 @@ static const struct qh_chan_ops reported_ops = {
 };
 
 void
-relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg *m)
+relay_record(struct server *srv, struct session *s, const struct relay_who *who,
+    struct qh_chan *ch, const struct qh_msg *m)
 {
-	struct entry *e;
 	struct reported *rp;
-	char term[65] = "xterm", target[301] = "", kind[33] = "ssh", text[128], pretty[8];
+	char term[65] = "xterm", target[301] = "", kind[33] = "ssh", command[400];
 	const uint8_t *v;
 	size_t vlen;
 	uint32_t rows = 24, cols = 80;
 
-	if ((e = request_target(tech, ch, m)) == NULL)
-		return;
-	if (e->session == NULL) {
-		snprintf(text, sizeof(text), "no session is open with %s",
-		    code_pretty(e->code, pretty));
-		qh_chan_refuse(ch, "no-session", text);
-		return;
-	}
 	(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
 	(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
 	if (qh_msg_get(m, QH_K_TERM, &v, &vlen) == 0)
@@ -987,16 +835,11 @@ relay_record_request(struct peer *tech, struct qh_chan *ch, const struct qh_msg 
 		qh_chan_refuse(ch, "internal", "out of memory");
 		return;
 	}
-	{
-		char command[400];
-
-		snprintf(command, sizeof(command), "%s %s", kind, target);
-		rp->rec = recording_open(tech->srv->state_dir, session_id(e->session),
-		    session_event_note(e->session, "recording", tech->id.id, command,
-			"{\"source\":\"reported by the technician's client\"}"),
-		    kind, tech->id.id, tech->name, cols, rows, term,
-		    target[0] ? target : NULL, 1);
-	}
+	snprintf(command, sizeof(command), "%s %s", kind, target);
+	rp->rec = recording_open(srv->state_dir, session_id(s),
+	    session_event_note(s, "recording", who->login, command,
+		"{\"source\":\"reported by the technician's client\"}"),
+	    kind, who->login, who->name, cols, rows, term, target[0] ? target : NULL, 1);
 	if (rp->rec == NULL) {
 		free(rp);
 		qh_chan_refuse(ch, "internal", "the recording could not be started");

@@ -1,8 +1,8 @@
 /*
- * qh-console serve: accepts agents and technicians over mutually
- * authenticated TLS, checks each peer against the database (revoked
- * technicians, agents and certificates are refused), and dispatches
- * technician requests by name from a table.
+ * qh-console serve: the daemon's start-up and shutdown. It opens the
+ * store, closes what a crash left open (R13), listens, and runs the loop
+ * until SIGTERM or SIGINT; then every open session is closed and debited
+ * (R4) before it exits. Connections are peer.c's.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -15,391 +15,24 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
-#include "store/store.h"
 #include "console.h"
+#include "notify.h"
+#include "peer.h"
+#include "queue.h"
 #include "record.h"
-#include "serve.h"
-#include "upload.h"
-
-#define ROLE(r) (1U << (r))
-
-static void request_queue(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
-static void request_relay(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
-static void request_end(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
-
-/* Technician requests: the REQUEST message's cmd, who may send it, its handler. */
-static const struct request_entry {
-	const char *cmd;
-	unsigned roles;
-	/* Accepts or refuses ch and does the work. */
-	void (*run)(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
-} requests[] = {
-	{ "queue", ROLE(QH_ROLE_TECHNICIAN), request_queue },
-	{ "exec", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "attach", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "end", ROLE(QH_ROLE_TECHNICIAN), request_end },
-	{ "forward", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "dial", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "push", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "pull", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
-	{ "record", ROLE(QH_ROLE_TECHNICIAN), relay_record_request },
-	{ "ticket", ROLE(QH_ROLE_AGENT), ticket_request },
-	{ NULL, 0, NULL },
-};
-
-/* Replies. */
-
-static const struct qh_chan_ops reply_ops = { 0 };
-
-void
-reply_text(struct qh_chan *ch, const char *text, size_t len)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	/* Replies are small; one larger than the window is cut, and says so. */
-	while (off < len && (n = qh_chan_write(ch, 0, text + off, len - off)) > 0)
-		off += (size_t)n;
-	if (off < len)
-		qh_warn("reply of %zu bytes cut at %zu", len, off);
-	qh_chan_eof(ch);
-	qh_chan_close(ch);
-}
-
-void
-reply_error(struct qh_chan *ch, const char *code, const char *text)
-{
-	struct qh_buf b;
-
-	qh_buf_init(&b, 8192);
-	if (qh_msg_begin(&b, QH_MSG_ERROR) == 0 &&
-	    qh_msg_put_str(&b, QH_K_CODE, code) == 0 &&
-	    qh_msg_put(&b, QH_K_TEXT, text, strnlen(text, 4000)) == 0)
-		(void)qh_chan_send_msg(ch, &b);
-	qh_buf_release(&b);
-	qh_chan_eof(ch);
-	qh_chan_close(ch);
-}
-
-void
-peer_notice(struct peer *p, const char *kind, const char *fmt, ...)
-{
-	struct qh_buf b;
-	char text[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	qh_buf_init(&b, 4096);
-	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
-	    qh_msg_put_str(&b, QH_K_TEXT, text) == 0 &&
-	    qh_msg_put_str(&b, QH_K_KIND, kind) == 0)
-		(void)qh_mux_send_control(p->mux, &b);
-	qh_buf_release(&b);
-}
-
-static void
-request_queue(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct qh_buf out;
-	uint32_t flags = 0;
-
-	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	qh_chan_accept(ch, 0, &reply_ops, p);
-	qh_buf_init(&out, QH_MUX_WINDOW);
-	queue_list(p->srv, &out, (flags & 2) != 0);
-	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
-	qh_buf_release(&out);
-}
-
-static void
-request_relay(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
-{
-	char *cmd = NULL;
-
-	if (qh_msg_get_str(m, QH_K_CMD, &cmd) != 0) {
-		qh_chan_refuse(ch, "format", "request without a command");
-		return;
-	}
-	relay_request(p, ch, cmd, m);
-	free(cmd);
-}
-
-/* Finds the entry a request names; refuses ch with the contract's line if none. */
-struct entry *
-request_target(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
-{
-	char *code = NULL, pretty[8], text[128];
-	struct entry *e = NULL;
-
-	if (qh_msg_get_str(m, QH_K_CODE, &code) != 0) {
-		qh_chan_refuse(ch, "format", "request without a session code");
-		return NULL;
-	}
-	if ((e = queue_find(p->srv, code)) == NULL) {
-		snprintf(text, sizeof(text), "no waiting agent with code %s",
-		    code_pretty(code, pretty));
-		qh_chan_refuse(ch, "unknown-code", text);
-	}
-	free(code);
-	return e;
-}
-
-static void
-request_end(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct entry *e;
-	char *note = NULL, summary[512], text[128], pretty[8];
-
-	if ((e = request_target(p, ch, m)) == NULL)
-		return;
-	if (e->session == NULL) {
-		snprintf(text, sizeof(text), "no session is open with %s",
-		    code_pretty(e->code, pretty));
-		qh_chan_refuse(ch, "no-session", text);
-		return;
-	}
-	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
-	qh_chan_accept(ch, 0, &reply_ops, p);
-	if (session_close(e->session, "technician", note, p->id.id, summary,
-		sizeof(summary)) != 0) {
-		reply_error(ch, "internal",
-		    "the session could not be recorded; "
-		    "see the console's log");
-	} else {
-		strncat(summary, "\n", sizeof(summary) - strlen(summary) - 1);
-		reply_text(ch, summary, strlen(summary));
-	}
-	free(note);
-}
-
-/* Peers. */
-
-/* Refuses an authenticated peer: an ERROR it can show, one log line, close. */
-static int
-refuse_peer(struct peer *p, const char *code, const char *text)
-{
-	qh_warn("peer %s: refused: %s", qh_mux_name(p->mux), text);
-	(void)qh_mux_send_error(p->mux, code, text);
-	qh_mux_close(p->mux, QH_ERR_REFUSED, NULL);
-	return 0;
-}
-
-/* Returns 1 if the certificate's serial is on record and not revoked. */
-static int
-cert_current(struct server *srv, const struct qh_identity *id)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	if (db_prepare(srv->db,
-		"SELECT revoked_at IS NULL FROM certificates "
-		"WHERE serial = ?1 AND identity = ?2",
-		&st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, id->serial, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ok = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return ok;
-}
-
-/* Returns 1 if the technician is current, filling name. */
-static int
-tech_current(struct server *srv, const struct qh_identity *id, char *name, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	if (db_prepare(srv->db,
-		"SELECT revoked_at IS NULL, name FROM technicians "
-		"WHERE login = ?1 AND role = ?2",
-		&st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, id->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, qh_role_name(id->role), -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		ok = sqlite3_column_int(st, 0);
-		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	return ok;
-}
-
-/* Returns 1 if the agent is enrolled and not revoked. */
-static int
-agent_current(struct server *srv, const struct qh_identity *id)
-{
-	sqlite3_stmt *st = NULL;
-	int ok = 0;
-
-	if (db_prepare(srv->db,
-		"SELECT revoked_at IS NULL FROM agents "
-		"WHERE id = ?1 AND customer_id = ?2",
-		&st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, id->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		ok = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return ok;
-}
-
-static int
-peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
-{
-	struct peer *p = qh_mux_arg(mux);
-
-	p->id = *id;
-	switch (id->role) {
-	case QH_ROLE_NONE:
-		qh_debug("peer %s: no certificate; join only", qh_mux_name(mux));
-		return 0;
-	case QH_ROLE_TECHNICIAN:
-	case QH_ROLE_ACCOUNTING:
-		if (!tech_current(p->srv, id, p->name, sizeof(p->name)) ||
-		    !cert_current(p->srv, id))
-			return refuse_peer(p, "revoked",
-			    "this technician certificate "
-			    "is revoked or unknown to the console");
-		break;
-	case QH_ROLE_AGENT:
-		if (!agent_current(p->srv, id) || !cert_current(p->srv, id))
-			return refuse_peer(p, "revoked",
-			    "this agent is revoked or "
-			    "unknown to the console; enrol it again");
-		break;
-	default:
-		return refuse_peer(p, "role", "certificate role not accepted here");
-	}
-	qh_info("peer %s: connected", qh_mux_name(mux));
-	qh_mux_set_keepalive(mux, (uint64_t)p->srv->conf.keepalive_seconds * 1000,
-	    (uint64_t)p->srv->conf.keepalive_seconds * 3000);
-	return 0;
-}
-
-static int
-peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
-{
-	struct peer *p = qh_mux_arg(mux);
-	char *kind = NULL;
-
-	switch (p->id.role) {
-	case QH_ROLE_NONE:
-		if (m->type == QH_MSG_JOIN)
-			return join_handle(p, m);
-		break;
-	case QH_ROLE_AGENT:
-		if (m->type == QH_MSG_HELLO && p->entry == NULL)
-			return queue_hello(p, m);
-		if (p->entry == NULL)
-			break;
-		if (m->type == QH_MSG_CONSENT_REPLY) {
-			queue_consent_reply(p, m);
-			return 0;
-		}
-		if (m->type == QH_MSG_SESSION &&
-		    qh_msg_get_str(m, QH_K_KIND, &kind) == 0 &&
-		    strcmp(kind, "end") == 0) {
-			free(kind);
-			queue_customer_end(p);
-			return 0;
-		}
-		free(kind);
-		break;
-	default:
-		if (m->type == QH_MSG_HELLO)
-			return refuse_peer(p, "role",
-			    "this is not an agent's certificate; "
-			    "enrol the PC with qh-agent join");
-		break;
-	}
-	qh_warn("peer %s: protocol error: unexpected %s message; closing",
-	    qh_mux_name(mux), qh_msg_name(m->type));
-	qh_mux_close(mux, QH_ERR_PROTOCOL, NULL);
-	return 0;
-}
-
-static int
-peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct peer *p = qh_mux_arg(mux);
-	const struct request_entry *re;
-	char *cmd = NULL;
-
-	if (m->type != QH_MSG_REQUEST || qh_msg_get_str(m, QH_K_CMD, &cmd) != 0) {
-		qh_chan_refuse(ch, "unsupported", "unsupported channel");
-		return 0;
-	}
-	for (re = requests; re->cmd != NULL; re++)
-		if (strcmp(re->cmd, cmd) == 0)
-			break;
-	if (re->cmd == NULL) {
-		qh_chan_refuse(ch, "unsupported", "unknown request");
-	} else if (!(re->roles & ROLE(p->id.role))) {
-		qh_warn("peer %s: refused: request %s not allowed for this role",
-		    qh_mux_name(mux), cmd);
-		qh_chan_refuse(ch, "forbidden",
-		    p->id.role == QH_ROLE_AGENT
-			? "this is an agent's certificate, not a technician's"
-			: "not allowed for this certificate's role");
-	} else if (p->srv->stopping) {
-		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
-	} else {
-		qh_debug("peer %s: request %s", qh_mux_name(mux), cmd);
-		re->run(p, ch, m);
-	}
-	free(cmd);
-	return 0;
-}
-
-static void
-peer_on_close(struct qh_mux *mux, int err)
-{
-	struct peer *p = qh_mux_arg(mux);
-
-	if (p->id.role != QH_ROLE_NONE)
-		qh_info("peer %s %s: disconnected", qh_role_name(p->id.role), p->id.id);
-	if (p->entry != NULL)
-		queue_agent_gone(p);
-	join_peer_gone(p);
-	LIST_REMOVE(p, link);
-	free(p);
-}
-
-static const struct qh_mux_ops peer_ops = {
-	.on_ready = peer_on_ready,
-	.on_control = peer_on_control,
-	.on_open = peer_on_open,
-	.on_close = peer_on_close,
-};
+#include "server.h"
+#include "session.h"
 
 static void
 on_connection(uv_stream_t *listener, int status)
 {
 	struct server *srv = listener->data;
-	struct peer *p;
 
 	if (status < 0) {
 		qh_warn("accept: %s", uv_strerror(status));
 		return;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		return;
-	p->srv = srv;
-	if ((p->mux = qh_mux_new(srv->loop, srv->tls, QH_TLS_SERVER, NULL, NULL,
-		 &peer_ops, p)) == NULL) {
-		free(p);
-		return;
-	}
-	LIST_INSERT_HEAD(&srv->peers, p, link);
-	if (uv_accept(listener, (uv_stream_t *)qh_mux_tcp(p->mux)) != 0 ||
-	    qh_mux_start(p->mux) != 0)
-		qh_mux_close(p->mux, QH_ERR_SYSTEM, "accept failed");
+	peer_accept(srv, listener);
 }
 
 /* Start-up and shutdown. */
@@ -412,8 +45,6 @@ on_listener_closed(uv_handle_t *h)
 static void
 server_stop(struct server *srv)
 {
-	struct peer *p, *next;
-
 	if (srv->stopping)
 		return;
 	srv->stopping = 1;
@@ -424,10 +55,7 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
-	for (p = LIST_FIRST(&srv->peers); p != NULL; p = next) {
-		next = LIST_NEXT(p, link);
-		qh_mux_close(p->mux, 0, NULL);
-	}
+	peer_close_all(srv);
 }
 
 /* Once a day (and at start): recordings past the retention period go. */

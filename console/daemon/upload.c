@@ -33,7 +33,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "store/store.h"
-#include "serve.h"
+#include "reply.h"
 #include "upload.h"
 
 #define TMP_NAME_LEN	  32	       /* hex characters of a temporary file's name */
@@ -765,9 +765,10 @@ static const struct qh_chan_ops upload_ops = {
 };
 
 void
-ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
+ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan *ch,
+    const struct qh_msg *m)
 {
-	const struct console_conf *conf = &p->srv->conf;
+	const struct console_conf *conf = &srv->conf;
 	struct qh_ticket_limits lim;
 	struct upload *u, *o;
 	char key[65], agent[QH_ID_MAX + 1];
@@ -778,10 +779,10 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 		qh_chan_refuse(ch, "internal", "out of memory");
 		return;
 	}
-	u->srv = p->srv;
+	u->srv = srv;
 	u->fd = -1;
-	snprintf(u->customer, sizeof(u->customer), "%s", p->id.id);
-	snprintf(u->agent_id, sizeof(u->agent_id), "%s", p->id.agent_id);
+	snprintf(u->customer, sizeof(u->customer), "%s", who->id);
+	snprintf(u->agent_id, sizeof(u->agent_id), "%s", who->agent_id);
 	snprintf(u->who, sizeof(u->who), "agent %s of %s", u->agent_id, u->customer);
 	lim.attachment_max = (uint64_t)conf->max_attachment_mib << 20;
 	lim.total_max = (uint64_t)conf->max_ticket_mib << 20;
@@ -797,7 +798,7 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 		goto fail;
 	}
 	ticket_hex(u->t.key, key);
-	r = find_by_key(p->srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
+	r = find_by_key(srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
 	if (r < 0) {
 		qh_chan_refuse(ch, "internal",
 		    "the console's database failed; see its log");
@@ -834,10 +835,10 @@ ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m)
 			  "busy receiving other tickets; try again in a minute");
 		goto fail;
 	}
-	purge_stale(p->srv->state_dir);
+	purge_stale(srv->state_dir);
 	LIST_INSERT_HEAD(&uploads, u, link);
 	u->listed = 1;
-	uv_timer_init(p->srv->loop, &u->idle);
+	uv_timer_init(srv->loop, &u->idle);
 	u->idle.data = u;
 	u->timer_on = 1;
 	upload_touch(u);

@@ -11,9 +11,8 @@
 
 #include "qh/mux.h"
 #include "qh/ticket.h"
-#include "store/store.h"
-
-struct peer;
+#include "qh/pki.h"
+#include "server.h"
 
 /*
  * The "ticket" request of an agent: accepts or refuses ch and receives the
@@ -21,6 +20,7 @@ struct peer;
  * serve loop; the ticket rows are written in one transaction once every
  * attachment is verified and stored.
  */
-void ticket_request(struct peer *p, struct qh_chan *ch, const struct qh_msg *m);
+void ticket_request(struct server *srv, const struct qh_identity *agent,
+    struct qh_chan *ch, const struct qh_msg *m);
 
 #endif

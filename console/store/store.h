@@ -249,6 +249,71 @@ void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
  */
 int ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry);
 
+/* ----------------------------------------------------------------- sessions */
+
+/* A session as it opens (R2, R9, R13). */
+struct db_session {
+	const char *customer, *agent_id, *code;
+	const char *kind;	  /* support | installation (R8) */
+	int64_t ticket;		  /* 0: none */
+	const char *overdraft_by; /* login that allowed an overdraft (R7), or NULL */
+	int after_hours;	  /* R9 */
+	int64_t opened;		  /* UTC seconds */
+};
+
+/*
+ * Records a new session and commits it (R13: before the first byte of its
+ * first channel is relayed). Fills *id.
+ */
+int db_session_open(sqlite3 *db, const struct db_session *s, int64_t *id);
+
+/* Persists the billable seconds of open session id (R13), in its own transaction. */
+int db_session_persist(sqlite3 *db, int64_t id, int64_t secs);
+
+/*
+ * Closes session id with its final billable seconds and posts its debit,
+ * in one transaction (R4); debit is filled in. QH_ERR_EXISTS if the session
+ * has its ledger entry already. Nothing is written on failure.
+ */
+int db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
+    int64_t secs, struct ledger_entry *debit);
+
+/*
+ * Closes every session a crash left open at its last persisted point and
+ * debits it, never twice (R13). *closed is how many were closed.
+ */
+int db_session_recover(sqlite3 *db, int *closed);
+
+/*
+ * The audit rows of a session: an event from now, open (its end comes with
+ * db_event_end) or closed at once. Returns the event's id, or 0 when it
+ * could not be written (logged; auditing never stops a command).
+ */
+int64_t db_event_add(sqlite3 *db, int64_t session, const char *kind, const char *login,
+    const char *command, const char *detail, int closed);
+void db_event_end(sqlite3 *db, int64_t id, const char *detail);
+
+/* ------------------------------------------------------------ who connects */
+
+/* 1 if the certificate with this serial is on record for identity and not revoked. */
+int db_cert_current(sqlite3 *db, const char *serial, const char *identity);
+
+/* 1 if the technician exists in this role and is not revoked; fills name. */
+int db_tech_current(sqlite3 *db, const char *login, const char *role, char *name,
+    size_t namelen);
+
+/* 1 if the agent is enrolled for customer and not revoked. */
+int db_agent_current(sqlite3 *db, const char *agent_id, const char *customer);
+
+/* 1 if the customer exists; fills name. */
+int db_customer_name(sqlite3 *db, const char *customer, char *name, size_t namelen);
+
+/* 1 if ticket belongs to customer. */
+int db_ticket_of(sqlite3 *db, int64_t ticket, const char *customer);
+
+/* Records that an agent connected now from host (logged when it fails). */
+void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */

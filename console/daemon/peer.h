@@ -1,0 +1,18 @@
+/*
+ * Connected peers: every TLS connection the listener accepts, checked
+ * against the database once its certificate is verified (revoked
+ * technicians, agents and certificates are refused), with the messages and
+ * requests each role may send dispatched from tables.
+ */
+#ifndef QH_DAEMON_PEER_H
+#define QH_DAEMON_PEER_H
+
+#include "server.h"
+
+/* Accepts one connection from the listener; logs and drops it on failure. */
+void peer_accept(struct server *srv, uv_stream_t *listener);
+
+/* Closes every connection (shutdown). */
+void peer_close_all(struct server *srv);
+
+#endif

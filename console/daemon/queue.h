@@ -1,0 +1,53 @@
+/*
+ * The queue: every running agent is an entry known by a six-digit code
+ * (R11: one entry per run, also for several agents of one customer). An
+ * entry owns what happens on its PC: the open session, the technicians'
+ * relays and the customer's consents. It survives its agent's disconnect
+ * for the grace window; after it the session closes (agent_lost).
+ */
+#ifndef QH_DAEMON_QUEUE_H
+#define QH_DAEMON_QUEUE_H
+
+#include "qh/mux.h"
+#include "qh/pki.h"
+#include "qh/wire.h"
+#include "relay.h"
+#include "server.h"
+
+struct entry;
+
+/*
+ * An agent's HELLO: its entry, resumed by its resume token or new. When a
+ * resumed entry still had an older connection (a ghost the agent gave up
+ * on), *replaced names it; the caller closes it and forgets its entry.
+ * Returns NULL after refusing the agent (its connection is closed).
+ */
+struct entry *queue_hello(struct server *srv, struct qh_mux *agent,
+    const struct qh_identity *id, const struct qh_msg *m, struct qh_mux **replaced);
+
+/* The agent's connection went; its place is kept for the grace window. */
+void queue_agent_gone(struct entry *e);
+
+/* The customer answered a consent question. */
+void queue_consent_reply(struct entry *e, const struct qh_msg *m);
+
+/* The customer ended the session. */
+void queue_customer_end(struct entry *e);
+
+/*
+ * Technician requests naming an entry by code: accept or refuse ch.
+ * queue_request runs a relay kind ("exec", "attach", ...); queue_end,
+ * queue_list and queue_record are "end", "queue" and "record".
+ */
+void queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const char *cmd, const struct qh_msg *m);
+void queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const struct qh_msg *m);
+void queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m);
+void queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
+    const struct qh_msg *m);
+
+/* Closes every open session (reason shutdown, R4) and forgets every entry. */
+void queue_clear(struct server *srv);
+
+#endif
