@@ -11,7 +11,10 @@ FUZZ_SECONDS ?= 60
 # Packages first: pkg-config itself may be what is missing.
 ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
-DEPS_STATUS := $(shell [ -f $(DEPS_OK) ] || { sh scripts/deps.sh >&2 && touch $(DEPS_OK); }; [ -f $(DEPS_OK) ] && echo ok)
+# The stamp holds the set-up script's checksum: a package added to the script
+# later is installed on machines that built before.
+DEPS_SUM    := $(shell cksum < scripts/deps.sh)
+DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || { sh scripts/deps.sh >&2 && echo "$(DEPS_SUM)" > $(DEPS_OK); }; [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] && echo ok)
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif

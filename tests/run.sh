@@ -17,14 +17,18 @@ failed=0
 failures=""
 LOGDIR=$(mktemp -d /tmp/qh-test.XXXXXX)
 
-record() {	# name status logfile
+now() { date +%s.%N | cut -c1-14; }
+took() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+SUITE_START=$(now)
+
+record() {	# name status logfile start
 	if [ "$2" -eq 0 ]; then
 		passed=$((passed + 1))
-		printf 'ok    %s\n' "$1"
+		printf 'ok    %-40s %s\n' "$1" "$(took "$4")"
 	else
 		failed=$((failed + 1))
 		failures="$failures $1"
-		printf 'FAIL  %s\n' "$1"
+		printf 'FAIL  %-40s %s\n' "$1" "$(took "$4")"
 		sed 's/^/    | /' "$3" | tail -n 80
 	fi
 }
@@ -34,6 +38,7 @@ for t in build/asan/unit/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	log="$LOGDIR/$name.log"
+	start=$(now)
 	ASAN_OPTIONS="detect_leaks=1:verify_asan_link_order=0" "$t" >"$log" 2>&1
 	status=$?
 	ok=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -n 1)
@@ -47,10 +52,10 @@ for t in build/asan/unit/test_*; do
 	if [ "$bad" -gt 0 ]; then
 		failed=$((failed + bad))
 		failures="$failures $name"
-		printf 'FAIL  %s (%s failed)\n' "$name" "$bad"
+		printf 'FAIL  %-40s %s\n' "$name ($bad failed)" "$(took "$start")"
 		sed 's/^/    | /' "$log" | tail -n 60
 	else
-		printf 'ok    %s (%s cases)\n' "$name" "$ok"
+		printf 'ok    %-40s %s\n' "$name ($ok cases)" "$(took "$start")"
 	fi
 done
 
@@ -61,10 +66,11 @@ for f in build/fuzz/fuzz_*; do
 	log="$LOGDIR/$name.log"
 	corpus="$LOGDIR/corpus-$name"
 	mkdir -p "$corpus"
+	start=$(now)
 	"$f" -max_total_time=10 -rss_limit_mb=1024 -artifact_prefix="$LOGDIR/$name-" \
 	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" \
 	    >"$log" 2>&1
-	record "$name (10 s)" $? "$log"
+	record "$name (10 s)" $? "$log" "$start"
 done
 
 # End-to-end tests: each script is one test.
@@ -72,12 +78,14 @@ for t in tests/e2e/test_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	log="$LOGDIR/$name.log"
+	start=$(now)
 	timeout 300 sh "$t" >"$log" 2>&1
-	record "$name" $? "$log"
+	record "$name" $? "$log" "$start"
 done
 
 rm -rf "$LOGDIR"
 echo
+echo "all tests: $(took "$SUITE_START")"
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

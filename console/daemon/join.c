@@ -112,113 +112,6 @@ refuse(struct qh_mux *mux, const char *ip, const char *code, const char *text)
 	return 0;
 }
 
-/* Looks the token up; returns NULL and the customer, or a refusal text. */
-static const char *
-token_check(struct server *srv, const char *hash, char *customer, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	const char *why = "unknown join token";
-	int64_t expires;
-
-	if (db_prepare(srv->db,
-		"SELECT customer_id, expires_at, used_at IS NOT NULL "
-		"FROM join_tokens WHERE hash = ?1",
-		&st) != 0)
-		return "database error";
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(customer, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_int(st, 2))
-			why = "this join token was already used; ask for a new one";
-		else if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 1),
-			     &expires) != 0 ||
-		    expires <= qh_clock_now())
-			why = "this join token has expired; ask for a new one";
-		else
-			why = NULL;
-	}
-	sqlite3_finalize(st);
-	return why;
-}
-
-/* Spends the token and records the agent and its certificate, all or nothing. */
-static int
-record_join(struct server *srv, const char *hash, const char *customer,
-    const char *agent_id, const char *host, X509 *cert)
-{
-	sqlite3 *db = srv->db;
-	sqlite3_stmt *st = NULL;
-	struct qh_identity id;
-	char now[32], expires[32];
-	int r, rc;
-
-	if ((r = qh_pki_identity(cert, &id)) != 0)
-		return r;
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	qh_clock_format_utc(id.not_after, expires, sizeof(expires));
-	if ((r = db_begin(db)) != 0)
-		return r;
-	if ((r = db_prepare(db,
-		 "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
-		 "WHERE hash = ?3 AND used_at IS NULL",
-		 &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = db_error(db, rc, "spending the join token");
-		goto out;
-	}
-	if (sqlite3_changes(db) != 1) {
-		r = QH_ERR_REFUSED; /* spent by a concurrent join */
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = db_prepare(db,
-		 "INSERT INTO agents (id, customer_id, host, enrolled_at, "
-		 "last_seen, cert_serial, cert_not_after) VALUES (?1, ?2, ?3, ?4, ?4, "
-		 "?5, ?6)",
-		 &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, id.serial, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, expires, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = db_error(db, rc, "recording the agent");
-		goto out;
-	}
-	if ((r = db_record_cert(db, cert)) != 0)
-		goto out;
-	r = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	if (r != 0)
-		db_rollback(db);
-	return r;
-}
-
-static int
-customer_name(struct server *srv, const char *customer, char *name, size_t len)
-{
-	sqlite3_stmt *st = NULL;
-	int r = QH_ERR_NOT_FOUND;
-
-	if (db_prepare(srv->db, "SELECT name FROM customers WHERE id = ?1", &st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(name, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		r = 0;
-	}
-	sqlite3_finalize(st);
-	return r;
-}
-
 static int
 join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char *csr,
     const char *host)
@@ -238,11 +131,11 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
 		return refuse(mux, ip, "token", "malformed join token");
 	qh_sha256_hex(secret, strlen(secret), hash);
-	if ((why = token_check(srv, hash, customer, sizeof(customer))) != NULL)
+	if ((why = db_token_check(srv->db, hash, customer, sizeof(customer))) != NULL)
 		return refuse(mux, ip, "token", why);
 	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0)
 		return refuse(mux, ip, "csr", "the certificate request is invalid");
-	if (customer_name(srv, customer, name, sizeof(name)) != 0) {
+	if (!db_customer_name(srv->db, customer, name, sizeof(name))) {
 		EVP_PKEY_free(pub);
 		return refuse(mux, ip, "customer",
 		    "the token's customer no longer exists");
@@ -260,8 +153,8 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	    (r = qh_pki_cert_pem(cert, &cert_pem)) != 0 ||
 	    (r = qh_pki_cert_pem(ca, &ca_pem)) != 0)
 		goto out;
-	if ((r = record_join(srv, hash, customer, agent_id, host ? host : "", cert)) !=
-	    0) {
+	if ((r = db_join_record(srv->db, hash, customer, agent_id, host ? host : "",
+		 cert)) != 0) {
 		if (r == QH_ERR_REFUSED) {
 			r = 0;
 			refuse(mux, ip, "token",

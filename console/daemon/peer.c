@@ -41,15 +41,13 @@ who_of(const struct peer *p)
 }
 
 static void
-request_list(struct peer *p, struct qh_chan *ch, const char *cmd,
-    const struct qh_msg *m)
+request_list(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
 	queue_list(p->srv, ch, m);
 }
 
 static void
-request_relay(struct peer *p, struct qh_chan *ch, const char *cmd,
-    const struct qh_msg *m)
+request_relay(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
 	struct relay_who who = who_of(p);
 

@@ -37,9 +37,9 @@ struct relay_who {
  * held, not yet answered. NULL when the request is malformed; ch has been
  * refused then with the reason.
  */
-struct relay *relay_new(struct server *srv, struct relay_list *list,
-    const struct relay_who *who, struct qh_chan *ch, const char *cmd,
-    const struct qh_msg *m);
+struct relay *
+relay_new(struct server *srv, struct relay_list *list, const struct relay_who *who,
+    struct qh_chan *ch, const char *cmd, const struct qh_msg *m);
 
 const char *relay_login(const struct relay *r);
 /* The technician's name, for the customer to read. */
@@ -58,8 +58,8 @@ void relay_set_consent_id(struct relay *r, uint64_t id);
 /* A relay of list still waiting for the answer to question id, or NULL. */
 struct relay *relay_waiting(struct relay_list *list, uint64_t id);
 /* A relay of list waiting for login's consent, other than r, or NULL. */
-struct relay *relay_waiting_login(struct relay_list *list, const char *login,
-    const struct relay *r);
+struct relay *
+relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r);
 
 /*
  * Starts a waiting relay in session s through the agent's connection:

@@ -28,8 +28,8 @@ struct session_ops {
 struct session_end {
 	int64_t id;
 	int64_t secs;
-	int recorded;	    /* 0: the debit could not be written (logged) */
-	char summary[256];  /* "session 7 closed (technician): billable time ..." */
+	int recorded;	   /* 0: the debit could not be written (logged) */
+	char summary[256]; /* "session 7 closed (technician): billable time ..." */
 };
 
 /*

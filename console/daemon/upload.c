@@ -228,163 +228,6 @@ send_ok(struct qh_chan *ch, int64_t id, int64_t due, int64_t deadline, uint32_t 
 
 /* Database. */
 
-/*
- * Looks up the ticket filed with key: returns 1 and fills the rest when
- * there is one, 0 when not, <0 on a database error.
- */
-static int
-find_by_key(sqlite3 *db, const char *key, int64_t *id, char *agent, size_t agentlen,
-    int64_t *due, int64_t *deadline)
-{
-	sqlite3_stmt *st = NULL;
-	const char *s;
-	int r = 0, rc;
-
-	if (db_prepare(db,
-		"SELECT id, agent_id, due_at, deadline_at FROM tickets "
-		"WHERE idem_key = ?1",
-		&st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		snprintf(agent, agentlen, "%s", (const char *)sqlite3_column_text(st, 1));
-		*due = *deadline = 0;
-		if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 2), due) !=
-		    0)
-			*due = 0;
-		if ((s = (const char *)sqlite3_column_text(st, 3)) != NULL &&
-		    qh_clock_parse_utc(s, deadline) != 0)
-			*deadline = 0;
-		r = 1;
-	} else if (rc != SQLITE_DONE)
-		r = db_error(db, rc, "ticket by key");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* Runs one prepared INSERT to completion and finalizes it. */
-static int
-step_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st), r;
-
-	r = rc == SQLITE_DONE ? 0 : db_error(db, rc, what);
-	sqlite3_finalize(st);
-	return r;
-}
-
-/*
- * Writes the ticket, its attachments and proposals in one transaction.
- * Returns 0 with *id, *due and *deadline, 1 when the key was filed
- * meanwhile (the existing ticket's figures are returned), or <0.
- */
-static int
-commit_ticket(struct upload *u, int64_t *id, int64_t *due, int64_t *deadline)
-{
-	sqlite3 *db = u->srv->db;
-	const struct console_conf *conf = &u->srv->conf;
-	sqlite3_stmt *st = NULL;
-	char key[65], hex[65], agent[QH_ID_MAX + 1], plan[16], now_s[32], due_s[32],
-	    dl_s[32], at[32];
-	int64_t now = qh_clock_now();
-	int i, r, rc;
-
-	ticket_hex(u->t.key, key);
-	if ((r = db_begin(db)) != 0)
-		return r;
-	if ((r = find_by_key(db, key, id, agent, sizeof(agent), due, deadline)) != 0)
-		goto out; /* 1: filed meanwhile */
-	if ((r = db_prepare(db, "SELECT plan FROM customers WHERE id = ?1", &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		r = rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "plan");
-		goto out;
-	}
-	snprintf(plan, sizeof(plan), "%s", (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = ticket_due(conf, plan, now, due, deadline)) != 0)
-		goto out;
-	qh_clock_format_utc(now, now_s, sizeof(now_s));
-	qh_clock_format_utc(*due, due_s, sizeof(due_s));
-	qh_clock_format_utc(*deadline, dl_s, sizeof(dl_s));
-
-	if ((r = db_prepare(db,
-		 "INSERT INTO tickets (customer_id, agent_id, kind, plan, "
-		 "subject, steps, environment, created_at, due_at, deadline_at, "
-		 "idem_key) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-		 &st)) != 0)
-		goto out;
-	sqlite3_bind_text(st, 1, u->customer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, u->agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, u->t.kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, plan, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, u->t.subject, -1, SQLITE_STATIC);
-	if (qh_buf_len(&u->t.steps) > 0)
-		sqlite3_bind_text(st, 6, (const char *)qh_buf_ptr(&u->t.steps),
-		    (int)qh_buf_len(&u->t.steps), SQLITE_STATIC);
-	else
-		sqlite3_bind_text(st, 6, "", 0, SQLITE_STATIC);
-	if (qh_buf_len(&u->t.env) > 0)
-		sqlite3_bind_text(st, 7, (const char *)qh_buf_ptr(&u->t.env),
-		    (int)qh_buf_len(&u->t.env), SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, now_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 9, due_s, -1, SQLITE_STATIC);
-	if (*deadline != 0)
-		sqlite3_bind_text(st, 10, dl_s, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, key, -1, SQLITE_STATIC);
-	r = step_done(db, st, "insert ticket");
-	st = NULL;
-	if (r != 0)
-		goto out;
-	*id = sqlite3_last_insert_rowid(db);
-
-	for (i = 0; i < u->t.nfiles; i++) {
-		if ((r = db_prepare(db,
-			 "INSERT INTO ticket_attachments (ticket_id, seq, "
-			 "name, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)",
-			 &st)) != 0)
-			goto out;
-		ticket_hex(u->t.files[i].hash, hex);
-		sqlite3_bind_int64(st, 1, *id);
-		sqlite3_bind_int(st, 2, i + 1);
-		sqlite3_bind_text(st, 3, u->t.files[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)u->t.files[i].size);
-		sqlite3_bind_text(st, 5, hex, -1, SQLITE_STATIC);
-		r = step_done(db, st, "insert attachment");
-		st = NULL;
-		if (r != 0)
-			goto out;
-	}
-	for (i = 0; i < u->t.nslots; i++) {
-		if ((r = db_prepare(db,
-			 "INSERT INTO ticket_proposals (ticket_id, slot, "
-			 "local_time, utc_offset, starts_at, after_hours) "
-			 "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-			 &st)) != 0)
-			goto out;
-		qh_clock_format_utc(u->t.slots[i].utc, at, sizeof(at));
-		sqlite3_bind_int64(st, 1, *id);
-		sqlite3_bind_int(st, 2, i + 1);
-		sqlite3_bind_text(st, 3, u->t.slots[i].when, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 4, u->t.slots[i].offset);
-		sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 6, calendar_after_hours(conf, u->t.slots[i].utc));
-		r = step_done(db, st, "insert proposal");
-		st = NULL;
-		if (r != 0)
-			goto out;
-	}
-	r = db_commit(db);
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	return r;
-}
-
 /* Storing: the thread pool's part. */
 
 /* Opens, fsyncs and closes path; returns 0 or errno. */
@@ -460,7 +303,8 @@ store_done(uv_work_t *w, int status)
 		return;
 	}
 	/* The data is complete: the ticket is filed even if the agent left. */
-	r = commit_ticket(u, &id, &due, &deadline);
+	r = db_ticket_file(u->srv->db, &u->srv->conf, u->customer, u->agent_id, &u->t,
+	    &id, &due, &deadline);
 	if (r < 0) {
 		upload_fail(u, "internal",
 		    "the ticket could not be recorded; see the "
@@ -798,7 +642,7 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 		goto fail;
 	}
 	ticket_hex(u->t.key, key);
-	r = find_by_key(srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
+	r = db_ticket_by_key(srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
 	if (r < 0) {
 		qh_chan_refuse(ch, "internal",
 		    "the console's database failed; see its log");

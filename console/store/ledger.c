@@ -427,108 +427,114 @@ num(char *buf, int64_t v)
 	return buf;
 }
 
-int
-ledger_append(sqlite3 *db, struct ledger_entry *e)
+/* What an entry does to the lots, decided before it is written. */
+struct entry_plan {
+	struct plan p;	   /* allocations: units taken from (or given back to) lots */
+	int64_t lot;	   /* the new lot's id, or 0 */
+	int64_t lot_units; /* units of the new lot */
+	int64_t lot_price; /* its price per unit */
+	char lot_cur[8];   /* its currency */
+	char alloc_cur[8]; /* the currency of the lots a debit consumed */
+};
+
+/*
+ * Plans the lots: a purchase makes one; a debit takes FIFO; a positive
+ * correction first takes the corrected entry's unpaid overdraft off, then
+ * refills the lots that entry consumed, and credits what is left as a new
+ * lot (at the corrected purchase's price, else free), so that for every
+ * customer the units left in lots less the debts equal the balance. Sets
+ * e->amount_cents and e->lot_ids.
+ */
+static int
+plan_entry(sqlite3 *db, struct ledger_entry *e, struct entry_plan *ep)
 {
-	sqlite3_stmt *st = NULL;
-	struct ledger_balance bal;
-	struct plan p;
-	char now[32], prev[65] = LEDGER_GENESIS;
-	char n_id[NUM_LEN], n_units[NUM_LEN], n_inst[NUM_LEN], n_bal[NUM_LEN];
-	char n_sess[NUM_LEN], n_secs[NUM_LEN], n_ah[NUM_LEN], n_amt[NUM_LEN];
-	char n_corr[NUM_LEN];
-	const char *cols[LEDGER_HASH_NCOLS];
-	const char *currency = e->currency;
-	char lot_cur[8] = "", alloc_cur[8];
-	int64_t exists, last_id = 0, lot = 0, lot_units = 0, lot_price = 0;
+	int64_t rest, debt = 0;
 	size_t used;
-	int r, rc, i;
+	int r, i;
 
-	memset(&p, 0, sizeof(p));
-	e->lot_ids[0] = '\0';
-	e->crossed_threshold = e->crossed_zero = 0;
-	if ((r = query_int(db, "SELECT count(*) FROM ledger WHERE idem_key = ?1", &exists,
-		 e->idem_key, NULL)) != 0)
-		return r;
-	if (exists)
-		return QH_ERR_EXISTS;
-	if ((r = ledger_balance(db, e->customer, &bal)) != 0)
-		return r;
-	if ((r = db_stmt(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
-		 &st)) != 0)
-		return r;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		last_id = sqlite3_column_int64(st, 0);
-		snprintf(prev, sizeof(prev), "%s",
-		    (const char *)sqlite3_column_text(st, 1));
-	}
-	db_done(st);
-	st = NULL;
-	e->id = last_id + 1;
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	e->balance_after = bal.units + e->units;
-
-	/*
-	 * Lots: a purchase makes one; a debit takes FIFO; a positive
-	 * correction first takes the corrected entry's unpaid overdraft off,
-	 * then refills the lots that entry consumed, and credits what is left
-	 * as a new lot (at the corrected purchase's price, else free), so that
-	 * for every customer the units left in lots less the debts equal the
-	 * balance.
-	 */
 	if (strcmp(e->kind, "purchase") == 0 ||
 	    strcmp(e->kind, "installation_purchase") == 0) {
-		int64_t count = e->units > 0 ? e->units : e->installations;
-
-		e->amount_cents = count * e->unit_price_cents;
+		e->amount_cents =
+		    (e->units > 0 ? e->units : e->installations) * e->unit_price_cents;
 		if (e->units > 0) {
-			lot_units = e->units;
-			lot_price = e->unit_price_cents;
+			ep->lot_units = e->units;
+			ep->lot_price = e->unit_price_cents;
 		}
 	} else if (e->units < 0) {
-		if ((r = plan_consume(db, e->customer, -e->units, 0, &p)) != 0)
+		if ((r = plan_consume(db, e->customer, -e->units, 0, &ep->p)) != 0)
 			return r;
-		e->amount_cents = p.cents;
+		e->amount_cents = ep->p.cents;
 	} else if (e->units > 0) {
-		int64_t rest = e->units, debt = 0;
-
+		rest = e->units;
 		if (e->corrects > 0) {
 			if ((r = entry_owed(db, e->corrects, &debt)) != 0)
 				return r;
 			rest -= debt > 0 ? (debt < rest ? debt : rest) : 0;
 			if (rest > 0 &&
-			    (r = plan_give_back(db, e->corrects, rest, &p)) != 0)
+			    (r = plan_give_back(db, e->corrects, rest, &ep->p)) != 0)
 				return r;
-			for (i = 0; i < p.n; i++)
-				rest += p.a[i].units; /* given back: negative */
+			for (i = 0; i < ep->p.n; i++)
+				rest += ep->p.a[i].units; /* given back: negative */
 			if (rest > 0 &&
-			    (r = corrected_lot(db, e->corrects, &lot_price, lot_cur,
-				 sizeof(lot_cur))) != 0)
+			    (r = corrected_lot(db, e->corrects, &ep->lot_price,
+				 ep->lot_cur, sizeof(ep->lot_cur))) != 0)
 				return r;
 		}
-		e->amount_cents = p.cents + rest * lot_price;
-		lot_units = rest;
+		e->amount_cents = ep->p.cents + rest * ep->lot_price;
+		ep->lot_units = rest;
 	}
-	lot_list(&p, e);
-	if (lot_units > 0) {
-		if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots", &lot,
-			 NULL, NULL)) != 0)
+	lot_list(&ep->p, e);
+	if (ep->lot_units > 0) {
+		if ((r = query_int(db, "SELECT coalesce(max(id), 0) + 1 FROM lots",
+			 &ep->lot, NULL, NULL)) != 0)
 			return r;
-		if (lot_cur[0] == '\0' && e->currency != NULL)
-			snprintf(lot_cur, sizeof(lot_cur), "%s", e->currency);
-		if (lot_cur[0] == '\0')
+		if (ep->lot_cur[0] == '\0' && e->currency != NULL)
+			snprintf(ep->lot_cur, sizeof(ep->lot_cur), "%s", e->currency);
+		if (ep->lot_cur[0] == '\0')
 			return QH_ERR_ARG; /* a lot needs its currency */
 		used = strlen(e->lot_ids);
 		snprintf(e->lot_ids + used, sizeof(e->lot_ids) - used, "%s%" PRId64,
-		    used ? ";" : "", lot);
+		    used ? ";" : "", ep->lot);
 	}
 	/* A debit's money is in the currency of the lots it consumed. */
-	if (currency == NULL && p.n > 0) {
-		if ((r = lot_currency(db, p.a[0].lot, alloc_cur, sizeof(alloc_cur))) != 0)
-			return r;
-		if (alloc_cur[0] != '\0')
-			currency = alloc_cur;
+	if (e->currency == NULL && ep->p.n > 0)
+		return lot_currency(db, ep->p.a[0].lot, ep->alloc_cur,
+		    sizeof(ep->alloc_cur));
+	return 0;
+}
+
+/* The last entry's id and hash (0 and the genesis value when there is none). */
+static int
+ledger_head(sqlite3 *db, int64_t *id, char prev[65])
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	*id = 0;
+	snprintf(prev, 65, "%s", LEDGER_GENESIS);
+	if ((r = db_stmt(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
+		 &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		snprintf(prev, 65, "%s", (const char *)sqlite3_column_text(st, 1));
 	}
+	r = db_error(db, rc, "reading the ledger's head");
+	db_done(st);
+	return r;
+}
+
+/* Hashes e, chained to prev, and inserts it. */
+static int
+insert_entry(sqlite3 *db, struct ledger_entry *e, const char *now, const char *prev,
+    const char *currency)
+{
+	sqlite3_stmt *st = NULL;
+	char n_id[NUM_LEN], n_units[NUM_LEN], n_inst[NUM_LEN], n_bal[NUM_LEN];
+	char n_sess[NUM_LEN], n_secs[NUM_LEN], n_ah[NUM_LEN], n_amt[NUM_LEN];
+	char n_corr[NUM_LEN];
+	const char *cols[LEDGER_HASH_NCOLS];
+	int r, rc, i;
 
 	cols[0] = num(n_id, e->id);
 	cols[1] = now;
@@ -576,35 +582,73 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 	sqlite3_bind_text(st, 23, e->hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
-	if (rc != SQLITE_DONE)
-		return db_error(db, rc, "appending to the ledger");
+	return db_error(db, rc, "appending to the ledger");
+}
 
-	/* Allocations first: the debts settle_overdraft reads count them. */
-	for (i = 0; i < p.n; i++)
-		if ((r = insert_alloc(db, e->id, &p.a[i], now)) != 0)
+/* R5: one notification per crossing, written with the debit. */
+static int
+note_crossings(sqlite3 *db, struct ledger_entry *e, const struct ledger_balance *bal,
+    const char *now)
+{
+	int r;
+
+	if (e->units >= 0)
+		return 0;
+	if (bal->units > bal->warn_units && e->balance_after <= bal->warn_units) {
+		if ((r = insert_notification(db, e, "threshold", now)) != 0)
 			return r;
-	if (lot > 0 &&
-	    (r = insert_lot(db, lot, e, lot_units, lot_price, lot_cur, now)) != 0)
-		return r;
-	/* Lots that gained units (a new lot, a give-back) pay the debts first. */
-	if ((lot > 0 || (e->units > 0 && p.n > 0)) &&
-	    (r = settle_overdraft(db, e->customer, now)) != 0)
-		return r;
-
-	/* R5: one notification per crossing, written with the debit. */
-	if (e->units < 0) {
-		if (bal.units > bal.warn_units && e->balance_after <= bal.warn_units) {
-			if ((r = insert_notification(db, e, "threshold", now)) != 0)
-				return r;
-			e->crossed_threshold = 1;
-		}
-		if (bal.units > 0 && e->balance_after <= 0) {
-			if ((r = insert_notification(db, e, "zero", now)) != 0)
-				return r;
-			e->crossed_zero = 1;
-		}
+		e->crossed_threshold = 1;
+	}
+	if (bal->units > 0 && e->balance_after <= 0) {
+		if ((r = insert_notification(db, e, "zero", now)) != 0)
+			return r;
+		e->crossed_zero = 1;
 	}
 	return 0;
+}
+
+int
+ledger_append(sqlite3 *db, struct ledger_entry *e)
+{
+	struct ledger_balance bal;
+	struct entry_plan ep;
+	char now[32], prev[65];
+	int64_t exists, last_id;
+	int r, i;
+
+	memset(&ep, 0, sizeof(ep));
+	e->lot_ids[0] = '\0';
+	e->crossed_threshold = e->crossed_zero = 0;
+	if ((r = query_int(db, "SELECT count(*) FROM ledger WHERE idem_key = ?1", &exists,
+		 e->idem_key, NULL)) != 0)
+		return r;
+	if (exists)
+		return QH_ERR_EXISTS;
+	if ((r = ledger_balance(db, e->customer, &bal)) != 0 ||
+	    (r = ledger_head(db, &last_id, prev)) != 0)
+		return r;
+	e->id = last_id + 1;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	e->balance_after = bal.units + e->units;
+	if ((r = plan_entry(db, e, &ep)) != 0 ||
+	    (r = insert_entry(db, e, now, prev,
+		 e->currency != NULL   ? e->currency
+		     : ep.alloc_cur[0] ? ep.alloc_cur
+				       : NULL)) != 0)
+		return r;
+	/* Allocations first: the debts settle_overdraft reads count them. */
+	for (i = 0; i < ep.p.n; i++)
+		if ((r = insert_alloc(db, e->id, &ep.p.a[i], now)) != 0)
+			return r;
+	if (ep.lot > 0 &&
+	    (r = insert_lot(db, ep.lot, e, ep.lot_units, ep.lot_price, ep.lot_cur,
+		 now)) != 0)
+		return r;
+	/* Lots that gained units (a new lot, a give-back) pay the debts first. */
+	if ((ep.lot > 0 || (e->units > 0 && ep.p.n > 0)) &&
+	    (r = settle_overdraft(db, e->customer, now)) != 0)
+		return r;
+	return note_crossings(db, e, &bal, now);
 }
 
 int

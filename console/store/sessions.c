@@ -139,8 +139,8 @@ db_event_end(sqlite3 *db, int64_t id, const char *detail)
 
 /* Runs a cached statement with now (?1) and the session id (?2) bound. */
 static int
-step_close(sqlite3 *db, const char *sql, const char *now, int64_t id,
-    const char *reason, const char *note, int64_t secs, const char *what)
+step_close(sqlite3 *db, const char *sql, const char *now, int64_t id, const char *reason,
+    const char *note, int64_t secs, const char *what)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
@@ -267,7 +267,8 @@ check_row(sqlite3 *db, const char *sql, const char *p1, const char *p2, char *na
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		ok = sqlite3_column_int(st, 0);
 		if (name != NULL)
-			snprintf(name, namelen, "%s", (const char *)sqlite3_column_text(st, 1));
+			snprintf(name, namelen, "%s",
+			    (const char *)sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
 	return ok;

@@ -311,6 +311,20 @@ int db_customer_name(sqlite3 *db, const char *customer, char *name, size_t namel
 /* 1 if ticket belongs to customer. */
 int db_ticket_of(sqlite3 *db, int64_t ticket, const char *customer);
 
+/*
+ * Looks up a join token by the SHA-256 hex of its secret: NULL and the
+ * customer it enrols for, or the refusal for the agent (unknown, used,
+ * expired).
+ */
+const char *db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len);
+
+/*
+ * Spends the token and records the new agent and its certificate, in one
+ * transaction. QH_ERR_REFUSED when the token was spent meanwhile.
+ */
+int db_join_record(sqlite3 *db, const char *hash, const char *customer,
+    const char *agent_id, const char *host, X509 *cert);
+
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
 
@@ -408,6 +422,23 @@ int ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int
  */
 int ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
     int64_t now, char *why, size_t whylen);
+
+/*
+ * The ticket filed with idempotency key (hex): 1 with its id, agent and due
+ * times; 0 when there is none; <0 on a database error.
+ */
+int db_ticket_by_key(sqlite3 *db, const char *key, int64_t *id, char *agent,
+    size_t agentlen, int64_t *due, int64_t *deadline);
+
+/*
+ * Files a verified ticket of customer's agent: the ticket, its attachments
+ * and proposals in one transaction, due by the customer's plan. Returns 0
+ * with *id, *due and *deadline; 1 when its key was filed meanwhile (that
+ * ticket's figures are returned); <0 on failure (nothing written).
+ */
+int db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *customer,
+    const char *agent_id, const struct qh_ticket *t, int64_t *id, int64_t *due,
+    int64_t *deadline);
 
 /* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
 int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);
