@@ -145,7 +145,9 @@ utf8_len(uint8_t c)
 /*
  * Writes the collected output as one event line, [seconds, "o", text], and
  * empties it. The text is valid UTF-8 of at most CAST_TEXT_MAX bytes, so
- * the line always fits; were it not to, nothing is written.
+ * the line always fits; were it not to, nothing is written. The template
+ * keeps asciinema's spacing, as recording_resize does; the text, the one
+ * part that varies, goes through the builder.
  */
 static void
 write_output(struct recording *rec)
@@ -160,7 +162,7 @@ write_output(struct recording *rec)
 	(void)qh_buf_put(b, t, (size_t)n);
 	qh_json_init(&j, b); /* a document of one string */
 	qh_json_strn(&j, (const char *)qh_buf_ptr(&rec->text), qh_buf_len(&rec->text));
-	if ((r = qh_json_finish(&j)) == 0)
+	if ((r = qh_buf_error(&rec->text)) == 0 && (r = qh_json_finish(&j)) == 0)
 		r = qh_buf_put(b, "]\n", 2);
 	if (r == 0)
 		fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
