@@ -318,13 +318,12 @@ session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct q
 		qh_json_kv_str(j, "command", col_text(d->events, 3));
 		qh_json_kv_str(j, "started_at", col_text(d->events, 4));
 		qh_json_kv_str(j, "ended_at", col_text(d->events, 5));
+		/* An object, SQLite says; else not JSON, kept as text (or null). */
 		qh_json_key(j, "detail");
 		if ((detail = col_text(d->events, 6)) != NULL)
-			qh_json_raw(j, detail,
-			    strlen(detail)); /* an object, SQLite says */
+			qh_json_raw(j, detail, strlen(detail));
 		else
-			qh_json_str(j,
-			    col_text(d->events, 7)); /* not JSON: kept as text */
+			qh_json_str(j, col_text(d->events, 7));
 		qh_json_end_object(j);
 	}
 	sqlite3_reset(d->events);
