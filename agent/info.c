@@ -32,6 +32,7 @@
 
 #define INFO_MAX   (256 * 1024) /* the JSON document */
 #define FIELD_MAX  512		/* one value read from a file */
+#define VALUE_MAX  1023		/* bytes of one string value in the JSON */
 #define DISKS_MAX  64
 #define IFACES_MAX 64
 #define ADDRS_MAX  32
@@ -54,24 +55,18 @@ in_list(const char *s, const char *const *list)
 }
 
 /*
- * Appends "key":"value" with value made valid UTF-8 first (bytes of a
- * broken sequence become '?'), so the reader on the other side takes it.
+ * Appends "key":"value", the value cut to VALUE_MAX bytes so that no one
+ * setting (an environment variable, say) can crowd out the rest; NULL gives
+ * null. The builder writes bytes that are not UTF-8 as U+FFFD.
  */
-static int
-kv_str(struct qh_buf *b, const char *key, const char *value)
+static void
+kv_value(struct qh_json *j, const char *key, const char *value)
 {
-	char clean[FIELD_MAX * 2];
-	size_t i, len;
-
+	qh_json_key(j, key);
 	if (value == NULL)
-		return qh_jsonb_kv_str(b, key, NULL);
-	snprintf(clean, sizeof(clean), "%s", value);
-	len = strlen(clean);
-	if (!qh_utf8_valid((const uint8_t *)clean, len))
-		for (i = 0; i < len; i++)
-			if ((unsigned char)clean[i] >= 0x80)
-				clean[i] = '?';
-	return qh_jsonb_kv_str(b, key, clean);
+		qh_json_null(j);
+	else
+		qh_json_strn(j, value, strnlen(value, VALUE_MAX));
 }
 
 static void
@@ -195,22 +190,24 @@ time_zone(char *out, size_t len)
 		snprintf(out, len, "%s", p);
 }
 
-static int
-put_disks(struct qh_buf *b)
+static void
+put_disks(struct qh_json *j)
 {
 	struct mntent ent, *m;
 	struct statvfs sv;
 	struct stat st;
 	dev_t seen[DISKS_MAX];
 	char strings[4096];
-	int nseen = 0, i, first = 1, r = 0, dup;
+	int nseen = 0, i, dup;
 	FILE *f;
 
-	if ((r = qh_jsonb_raw(b, "\"disks\":[")) != 0)
-		return r;
-	if ((f = setmntent("/proc/mounts", "re")) == NULL)
-		return qh_jsonb_raw(b, "]");
-	while (r == 0 && nseen < DISKS_MAX &&
+	qh_json_key(j, "disks");
+	qh_json_begin_array(j);
+	if ((f = setmntent("/proc/mounts", "re")) == NULL) {
+		qh_json_end_array(j);
+		return;
+	}
+	while (qh_json_error(j) == 0 && nseen < DISKS_MAX &&
 	    (m = getmntent_r(f, &ent, strings, sizeof(strings))) != NULL) {
 		if (in_list(m->mnt_type, image_fs) ||
 		    (strncmp(m->mnt_fsname, "/dev/", 5) != 0 &&
@@ -227,39 +224,34 @@ put_disks(struct qh_buf *b)
 		if (dup)
 			continue;
 		seen[nseen++] = st.st_dev;
-		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
-		    (r = qh_jsonb_raw(b, "{")) != 0 ||
-		    (r = kv_str(b, "mount", m->mnt_dir)) != 0 ||
-		    (r = qh_jsonb_raw(b, ",")) != 0 ||
-		    (r = kv_str(b, "fs", m->mnt_type)) != 0 ||
-		    (r = qh_jsonb_raw(b, ",")) != 0 ||
-		    (r = qh_jsonb_kv_int(b, "size_bytes",
-			 (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize))) != 0 ||
-		    (r = qh_jsonb_raw(b, ",")) != 0 ||
-		    (r = qh_jsonb_kv_int(b, "free_bytes",
-			 (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize))) != 0 ||
-		    (r = qh_jsonb_raw(b, "}")) != 0)
-			break;
-		first = 0;
+		qh_json_begin_object(j);
+		kv_value(j, "mount", m->mnt_dir);
+		kv_value(j, "fs", m->mnt_type);
+		qh_json_kv_int(j, "size_bytes",
+		    (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize));
+		qh_json_kv_int(j, "free_bytes",
+		    (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize));
+		qh_json_end_object(j);
 	}
 	endmntent(f);
-	return r != 0 ? r : qh_jsonb_raw(b, "]");
+	qh_json_end_array(j);
 }
 
 /* One interface with all its addresses, as "ADDR/PREFIX". */
-static int
-put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
+static void
+put_interface(struct qh_json *j, struct ifaddrs *all, const char *name)
 {
 	struct ifaddrs *ifa;
 	char addr[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 16];
 	const void *a, *mask;
 	const uint8_t *mb;
 	size_t mlen, i;
-	int prefix, first = 1, n = 0, r;
+	int prefix, n = 0;
 
-	if ((r = qh_jsonb_raw(b, "{")) != 0 || (r = kv_str(b, "name", name)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",\"addresses\":[")) != 0)
-		return r;
+	qh_json_begin_object(j);
+	kv_value(j, "name", name);
+	qh_json_key(j, "addresses");
+	qh_json_begin_array(j);
 	for (ifa = all; ifa != NULL && n < ADDRS_MAX; ifa = ifa->ifa_next) {
 		if (ifa->ifa_addr == NULL || strcmp(ifa->ifa_name, name) != 0)
 			continue;
@@ -286,39 +278,37 @@ put_interface(struct qh_buf *b, struct ifaddrs *all, const char *name)
 			snprintf(text, sizeof(text), "%s/%d", addr, prefix);
 		else
 			snprintf(text, sizeof(text), "%s", addr);
-		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
-		    (r = qh_jsonb_str(b, text)) != 0)
-			return r;
-		first = 0;
+		qh_json_str(j, text);
 		n++;
 	}
-	return qh_jsonb_raw(b, "]}");
+	qh_json_end_array(j);
+	qh_json_end_object(j);
 }
 
-static int
-put_interfaces(struct qh_buf *b)
+static void
+put_interfaces(struct qh_json *j)
 {
 	struct ifaddrs *all = NULL, *ifa, *o;
-	int first = 1, n = 0, r, dup;
+	int n = 0, dup;
 
-	if ((r = qh_jsonb_raw(b, "\"interfaces\":[")) != 0)
-		return r;
-	if (getifaddrs(&all) == -1)
-		return qh_jsonb_raw(b, "]");
-	for (ifa = all; ifa != NULL && n < IFACES_MAX; ifa = ifa->ifa_next) {
+	qh_json_key(j, "interfaces");
+	qh_json_begin_array(j);
+	if (getifaddrs(&all) == -1) {
+		qh_json_end_array(j);
+		return;
+	}
+	for (ifa = all; ifa != NULL && n < IFACES_MAX && qh_json_error(j) == 0;
+	     ifa = ifa->ifa_next) {
 		/* Each name once, in the order the kernel lists them. */
 		for (o = all, dup = 0; o != ifa; o = o->ifa_next)
 			dup |= strcmp(o->ifa_name, ifa->ifa_name) == 0;
 		if (dup)
 			continue;
-		if ((!first && (r = qh_jsonb_raw(b, ",")) != 0) ||
-		    (r = put_interface(b, all, ifa->ifa_name)) != 0)
-			break;
-		first = 0;
+		put_interface(j, all, ifa->ifa_name);
 		n++;
 	}
 	freeifaddrs(all);
-	return r != 0 ? r : qh_jsonb_raw(b, "]");
+	qh_json_end_array(j);
 }
 
 int
@@ -327,13 +317,13 @@ agent_info_json(struct qh_buf *b)
 	struct utsname u;
 	struct sysinfo si;
 	struct passwd pwbuf, *pw = NULL;
+	struct qh_json j;
 	char pwstrings[4096];
 	char os[FIELD_MAX], kernel[sizeof(u.release) + sizeof(u.version) + 2];
 	char host[256], cpu[FIELD_MAX], tz[PATH_MAX];
 	const char *user = NULL, *locale;
 	long cores;
 	long long total, avail, uptime = -1;
-	int r;
 
 	if (uname(&u) == -1)
 		memset(&u, 0, sizeof(u));
@@ -366,29 +356,24 @@ agent_info_json(struct qh_buf *b)
 			locale = "C";
 	time_zone(tz, sizeof(tz));
 
-	if ((r = qh_jsonb_raw(b, "{")) != 0 ||
-	    (r = kv_str(b, "os", os[0] != '\0' ? os : u.sysname)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "kernel", kernel)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "arch", u.machine)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "hostname", host)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "user", user)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "cpu_model", cpu)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 ||
-	    (r = qh_jsonb_kv_int(b, "cpu_cores", cores > 0 ? cores : 1)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 ||
-	    (r = qh_jsonb_kv_int(b, "memory_total_bytes", total)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 ||
-	    (r = qh_jsonb_kv_int(b, "memory_available_bytes", avail)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = put_disks(b)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 ||
-	    (r = qh_jsonb_kv_int(b, "uptime_seconds", uptime)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = kv_str(b, "locale", locale)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 ||
-	    (r = kv_str(b, "timezone", tz[0] != '\0' ? tz : NULL)) != 0 ||
-	    (r = qh_jsonb_raw(b, ",")) != 0 || (r = put_interfaces(b)) != 0 ||
-	    (r = qh_jsonb_raw(b, "}")) != 0)
-		return r;
-	return 0;
+	qh_json_init(&j, b);
+	qh_json_begin_object(&j);
+	kv_value(&j, "os", os[0] != '\0' ? os : u.sysname);
+	kv_value(&j, "kernel", kernel);
+	kv_value(&j, "arch", u.machine);
+	kv_value(&j, "hostname", host);
+	kv_value(&j, "user", user);
+	kv_value(&j, "cpu_model", cpu);
+	qh_json_kv_int(&j, "cpu_cores", cores > 0 ? cores : 1);
+	qh_json_kv_int(&j, "memory_total_bytes", total);
+	qh_json_kv_int(&j, "memory_available_bytes", avail);
+	put_disks(&j);
+	qh_json_kv_int(&j, "uptime_seconds", uptime);
+	kv_value(&j, "locale", locale);
+	kv_value(&j, "timezone", tz[0] != '\0' ? tz : NULL);
+	put_interfaces(&j);
+	qh_json_end_object(&j);
+	return qh_json_finish(&j);
 }
 
 /* qh-agent info [--json]. */

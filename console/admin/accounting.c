@@ -63,33 +63,6 @@ col(sqlite3_stmt *st, int i)
 	return t != NULL ? (const char *)t : "";
 }
 
-/* Writes the buffer to stdout and empties it; QH_ERR_SYSTEM if stdout failed. */
-static int
-flush_out(struct qh_buf *b)
-{
-	size_t n = qh_buf_len(b);
-
-	if (n > 0 && fwrite(qh_buf_ptr(b), 1, n, stdout) != n)
-		return QH_ERR_SYSTEM;
-	qh_buf_reset(b);
-	return 0;
-}
-
-/* Appends ,"key":v or "key":v. */
-static void
-kv_int(struct qh_buf *b, const char *key, int64_t v)
-{
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_int(b, key, v);
-}
-
-static void
-kv_str(struct qh_buf *b, const char *key, const char *v)
-{
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, key, v);
-}
-
 /* ------------------------------------------------------------------ balance */
 
 int
@@ -98,6 +71,7 @@ cmd_balance(struct qh_cli *c)
 	const char *id = c->argv[0];
 	struct ledger_balance b;
 	struct qh_buf out;
+	struct qh_json j;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	char name[300] = "", plan[16] = "", hours[48], avail_h[48], warn_h[48];
@@ -148,27 +122,24 @@ cmd_balance(struct qh_cli *c)
 
 	if (qh_cli_flag(c, "json")) {
 		qh_buf_init(&out, ROW_MAX);
-		qh_jsonb_raw(&out, "{");
-		qh_jsonb_kv_str(&out, "customer", id);
-		kv_str(&out, "name", name);
-		kv_str(&out, "plan", plan);
-		kv_int(&out, "units", b.units);
-		kv_str(&out, "hours", hours);
-		kv_int(&out, "installations", b.installations);
-		kv_int(&out, "open_sessions", open);
-		kv_int(&out, "running_units", running);
-		kv_int(&out, "overdraft_units", b.overdraft_units);
-		kv_int(&out, "available_units", available);
-		kv_str(&out, "available_hours", avail_h);
-		kv_int(&out, "warn_units", b.warn_units);
-		qh_jsonb_raw(&out,
-		    b.units <= b.warn_units ? ",\"low\":true}\n" : ",\"low\":false}\n");
-		r = flush_out(&out);
+		qh_json_init(&j, &out);
+		qh_json_begin_object(&j);
+		qh_json_kv_str(&j, "customer", id);
+		qh_json_kv_str(&j, "name", name);
+		qh_json_kv_str(&j, "plan", plan);
+		qh_json_kv_int(&j, "units", b.units);
+		qh_json_kv_str(&j, "hours", hours);
+		qh_json_kv_int(&j, "installations", b.installations);
+		qh_json_kv_int(&j, "open_sessions", open);
+		qh_json_kv_int(&j, "running_units", running);
+		qh_json_kv_int(&j, "overdraft_units", b.overdraft_units);
+		qh_json_kv_int(&j, "available_units", available);
+		qh_json_kv_str(&j, "available_hours", avail_h);
+		qh_json_kv_int(&j, "warn_units", b.warn_units);
+		qh_json_kv_bool(&j, "low", b.units <= b.warn_units);
+		qh_json_end_object(&j);
+		status = console_json_print(c, &j, &out, "the balance");
 		qh_buf_release(&out);
-		if (r != 0) {
-			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
-			goto out;
-		}
 	} else {
 		printf("customer       %s (%s, %s)\n", id, name, plan);
 		printf("balance        %" PRId64 " units (%s)\n", b.units, hours);
@@ -179,8 +150,8 @@ cmd_balance(struct qh_cli *c)
 		printf("available      %" PRId64 " units (%s)\n", available, avail_h);
 		printf("warn at        %" PRId64 " units (%s)%s\n", b.warn_units, warn_h,
 		    b.units <= b.warn_units ? ": the balance is low" : "");
+		status = QH_EXIT_OK;
 	}
-	status = QH_EXIT_OK;
 	goto out;
 dberr:
 	status = qh_cli_fail(c, "database: %s", qh_strerror(r));
@@ -235,26 +206,29 @@ static const char *const ledger_cols[] = {
 	"?2) "                                                                           \
 	"AND (?3 IS NULL OR l.posted_at < ?3) ORDER BY l.id"
 
-/* Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF. */
+/*
+ * Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF.
+ * The caller checks the buffer's kept error.
+ */
 static void
 csv_field(struct qh_buf *b, const char *s)
 {
 	const char *p;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
-		qh_buf_put(b, s, strlen(s));
+		(void)qh_buf_put(b, s, strlen(s));
 		return;
 	}
-	qh_buf_put_u8(b, '"');
+	(void)qh_buf_put_u8(b, '"');
 	for (p = s; *p != '\0'; p++) {
 		if (*p == '"')
-			qh_buf_put_u8(b, '"');
-		qh_buf_put_u8(b, (uint8_t)*p);
+			(void)qh_buf_put_u8(b, '"');
+		(void)qh_buf_put_u8(b, (uint8_t)*p);
 	}
-	qh_buf_put_u8(b, '"');
+	(void)qh_buf_put_u8(b, '"');
 }
 
-/* Appends one entry as a CSV record with CRLF. */
+/* Appends one entry as a CSV record with CRLF; 0 or the buffer's kept error. */
 static int
 csv_row(struct qh_buf *b, sqlite3_stmt *st)
 {
@@ -262,49 +236,56 @@ csv_row(struct qh_buf *b, sqlite3_stmt *st)
 
 	for (i = 0; i < LEDGER_NCOLS; i++) {
 		if (i > 0)
-			qh_buf_put_u8(b, ',');
+			(void)qh_buf_put_u8(b, ',');
 		csv_field(b, col(st, i));
 	}
 	return qh_buf_put(b, "\r\n", 2);
 }
 
-/* Appends one entry as a JSON object with its allocations, and a newline. */
+/*
+ * Appends one entry as a JSON object with its allocations, and a newline.
+ * Returns 0, the builder's error (QH_ERR_TOO_LARGE when b is full) or a
+ * database error.
+ */
 static int
 jsonl_row(struct qh_buf *b, sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *alloc)
 {
-	int i, rc, first = 1;
+	struct qh_json j;
+	int i, rc, r;
 
-	qh_jsonb_raw(b, "{");
+	qh_json_init(&j, b);
+	qh_json_begin_object(&j);
 	for (i = 0; i < LEDGER_NCOLS; i++) {
-		if (i > 0)
-			qh_jsonb_raw(b, ",");
 		switch (sqlite3_column_type(st, i)) {
 		case SQLITE_NULL:
-			qh_jsonb_str(b, ledger_cols[i]);
-			qh_jsonb_raw(b, ":null");
+			qh_json_kv_null(&j, ledger_cols[i]);
 			break;
 		case SQLITE_INTEGER:
-			qh_jsonb_kv_int(b, ledger_cols[i], sqlite3_column_int64(st, i));
+			qh_json_kv_int(&j, ledger_cols[i], sqlite3_column_int64(st, i));
 			break;
 		default:
-			qh_jsonb_kv_str(b, ledger_cols[i], col(st, i));
+			qh_json_kv_str(&j, ledger_cols[i], col(st, i));
 		}
 	}
-	qh_jsonb_raw(b, ",\"allocations\":[");
+	qh_json_key(&j, "allocations");
+	qh_json_begin_array(&j);
 	sqlite3_reset(alloc);
 	sqlite3_bind_int64(alloc, 1, sqlite3_column_int64(st, 0));
 	while ((rc = sqlite3_step(alloc)) == SQLITE_ROW) {
-		qh_jsonb_raw(b, first ? "{" : ",{");
-		first = 0;
-		qh_jsonb_kv_int(b, "lot_id", sqlite3_column_int64(alloc, 0));
-		kv_int(b, "units", sqlite3_column_int64(alloc, 1));
-		kv_int(b, "amount_cents", sqlite3_column_int64(alloc, 2));
-		kv_str(b, "posted_at", col(alloc, 3));
-		qh_jsonb_raw(b, "}");
+		qh_json_begin_object(&j);
+		qh_json_kv_int(&j, "lot_id", sqlite3_column_int64(alloc, 0));
+		qh_json_kv_int(&j, "units", sqlite3_column_int64(alloc, 1));
+		qh_json_kv_int(&j, "amount_cents", sqlite3_column_int64(alloc, 2));
+		qh_json_kv_str(&j, "posted_at", col(alloc, 3));
+		qh_json_end_object(&j);
 	}
 	if (rc != SQLITE_DONE)
 		return db_error(db, rc, "allocations");
-	return qh_jsonb_raw(b, "]}\n");
+	qh_json_end_array(&j);
+	qh_json_end_object(&j);
+	if ((r = qh_json_finish(&j)) != 0)
+		return r;
+	return qh_buf_put_u8(b, '\n');
 }
 
 int
@@ -378,10 +359,10 @@ cmd_ledger(struct qh_cli *c)
 	if (!jsonl) {
 		for (i = 0; i < LEDGER_NCOLS; i++) {
 			if (i > 0)
-				qh_buf_put_u8(&out, ',');
+				(void)qh_buf_put_u8(&out, ',');
 			csv_field(&out, ledger_cols[i]);
 		}
-		qh_buf_put(&out, "\r\n", 2);
+		(void)qh_buf_put(&out, "\r\n", 2); /* checked with the first flush */
 	}
 	/* Row by row: the ledger may be larger than memory should hold. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -394,14 +375,14 @@ cmd_ledger(struct qh_cli *c)
 		}
 		if (r != 0)
 			goto dberr;
-		if (flush_out(&out) != 0) {
+		if (console_flush(&out) != 0) {
 			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
 			goto out;
 		}
 	}
 	if ((r = db_error(db, rc, "ledger")) != 0)
 		goto dberr;
-	if (flush_out(&out) != 0 || fflush(stdout) != 0) {
+	if (console_flush(&out) != 0 || fflush(stdout) != 0) {
 		status = qh_cli_fail(c, "stdout: %s", strerror(errno));
 		goto out;
 	}
@@ -426,6 +407,7 @@ cmd_revenue(struct qh_cli *c)
 	struct console_conf conf;
 	struct revenue rows[REVENUE_MAX_CURRENCIES];
 	struct qh_buf out;
+	struct qh_json j;
 	sqlite3 *db = NULL;
 	char start[32], end[32], a[48], b[48], h[48];
 	int y, m, len = 0, n = 0, i, r, status = QH_EXIT_FAIL;
@@ -448,35 +430,36 @@ cmd_revenue(struct qh_cli *c)
 
 	if (qh_cli_flag(c, "json")) {
 		qh_buf_init(&out, ROW_MAX);
-		qh_jsonb_raw(&out, "{");
-		qh_jsonb_kv_str(&out, "month", month);
-		kv_str(&out, "timezone", conf.timezone);
-		kv_str(&out, "from", start);
-		kv_str(&out, "to", end);
-		qh_jsonb_raw(&out, ",\"currencies\":[");
+		qh_json_init(&j, &out);
+		qh_json_begin_object(&j);
+		qh_json_kv_str(&j, "month", month);
+		qh_json_kv_str(&j, "timezone", conf.timezone);
+		qh_json_kv_str(&j, "from", start);
+		qh_json_kv_str(&j, "to", end);
+		qh_json_key(&j, "currencies");
+		qh_json_begin_array(&j);
 		for (i = 0; i < n; i++) {
-			qh_jsonb_raw(&out, i ? ",{" : "{");
-			qh_jsonb_kv_str(&out, "currency", rows[i].currency);
-			kv_int(&out, "units_debited", rows[i].debited);
-			kv_int(&out, "recognised_cents", rows[i].recognised_cents);
-			kv_int(&out, "recognised_units", rows[i].recognised_units);
-			kv_int(&out, "deferred_cents", rows[i].deferred_cents);
-			kv_int(&out, "deferred_units", rows[i].deferred_units);
-			kv_int(&out, "units_purchased", rows[i].purchased_units);
-			kv_int(&out, "purchased_cents", rows[i].purchased_cents);
-			kv_int(&out, "installations_purchased", rows[i].inst_purchased);
-			kv_int(&out, "installations_purchased_cents",
-			    rows[i].inst_purchased_cents);
-			kv_int(&out, "installations_used", rows[i].inst_used);
-			qh_jsonb_raw(&out, "}");
+			const struct revenue *v = &rows[i];
+
+			qh_json_begin_object(&j);
+			qh_json_kv_str(&j, "currency", v->currency);
+			qh_json_kv_int(&j, "units_debited", v->debited);
+			qh_json_kv_int(&j, "recognised_cents", v->recognised_cents);
+			qh_json_kv_int(&j, "recognised_units", v->recognised_units);
+			qh_json_kv_int(&j, "deferred_cents", v->deferred_cents);
+			qh_json_kv_int(&j, "deferred_units", v->deferred_units);
+			qh_json_kv_int(&j, "units_purchased", v->purchased_units);
+			qh_json_kv_int(&j, "purchased_cents", v->purchased_cents);
+			qh_json_kv_int(&j, "installations_purchased", v->inst_purchased);
+			qh_json_kv_int(&j, "installations_purchased_cents",
+			    v->inst_purchased_cents);
+			qh_json_kv_int(&j, "installations_used", v->inst_used);
+			qh_json_end_object(&j);
 		}
-		qh_jsonb_raw(&out, "]}\n");
-		r = flush_out(&out);
+		qh_json_end_array(&j);
+		qh_json_end_object(&j);
+		status = console_json_print(c, &j, &out, "the revenue report");
 		qh_buf_release(&out);
-		if (r != 0) {
-			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
-			goto out;
-		}
 	} else {
 		printf("revenue %s (%s: %s to %s)\n", month, conf.timezone, start, end);
 		for (i = 0; i < n; i++) {
@@ -502,8 +485,8 @@ cmd_revenue(struct qh_cli *c)
 			       " purchased for %s %s, %" PRId64 " used\n",
 			    v->inst_purchased, b, v->currency, v->inst_used);
 		}
+		status = QH_EXIT_OK;
 	}
-	status = QH_EXIT_OK;
 out:
 	close_snapshot(db);
 	return status;

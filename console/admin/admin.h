@@ -1,13 +1,15 @@
 /*
- * What the admin commands share: the acting login for the ledger and the
- * database opened for writing.
+ * What the admin commands share: the acting login for the ledger, the
+ * database opened for writing, and the checked way to stdout (output.c).
  */
 #ifndef QH_ADMIN_H
 #define QH_ADMIN_H
 
 #include <stddef.h>
 
+#include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/json.h"
 #include "store/store.h"
 
 /* The acting login for the ledger's actor column: $QH_ACTOR, else the effective user. */
@@ -15,5 +17,22 @@ const char *console_actor(char *buf, size_t len);
 
 /* Opens the state's database for writing (migrated); prints why not and returns 1. */
 int console_db_write(struct qh_cli *c, sqlite3 **dbp);
+
+/*
+ * Writes out to stdout and empties it. When an append to out failed,
+ * nothing is written and out's kept error is returned (QH_ERR_TOO_LARGE);
+ * QH_ERR_SYSTEM when stdout fails. Returns 0 otherwise.
+ */
+int console_flush(struct qh_buf *out);
+
+/*
+ * Finishes the JSON document j (written into out), ends it with a line
+ * feed, writes it to stdout and flushes. A document that is not whole (out
+ * was full, or the nesting is wrong) is not written at all: one line names
+ * what ("the listing is too large for --json") and QH_EXIT_FAIL is
+ * returned, as when stdout fails. Returns QH_EXIT_OK otherwise.
+ */
+int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
+    const char *what);
 
 #endif

@@ -103,10 +103,11 @@ int
 cmd_customer_list(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c);
-	int json = qh_cli_flag(c, "json"), first = 1, r;
+	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct qh_buf out;
+	struct qh_json j;
 
 	if ((r = db_open(state, 1, &db)) != 0)
 		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
@@ -119,8 +120,9 @@ cmd_customer_list(struct qh_cli *c)
 		return qh_cli_fail(c, "database error");
 	}
 	qh_buf_init(&out, 64 * 1024 * 1024);
+	qh_json_init(&j, &out);
 	if (json)
-		qh_jsonb_raw(&out, "[");
+		qh_json_begin_array(&j);
 	else
 		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN",
 		    "OVERDRAFT");
@@ -135,28 +137,22 @@ cmd_customer_list(struct qh_cli *c)
 			    (long long)sqlite3_column_int64(st, 4));
 			continue;
 		}
-		qh_jsonb_raw(&out, first ? "{" : ",{");
-		first = 0;
-		qh_jsonb_kv_str(&out, "id", id);
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "name", name);
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "plan", plan);
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_int(&out, "warn_units", sqlite3_column_int64(st, 3));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_int(&out, "overdraft_units", sqlite3_column_int64(st, 4));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "created_at",
+		qh_json_begin_object(&j);
+		qh_json_kv_str(&j, "id", id);
+		qh_json_kv_str(&j, "name", name);
+		qh_json_kv_str(&j, "plan", plan);
+		qh_json_kv_int(&j, "warn_units", sqlite3_column_int64(st, 3));
+		qh_json_kv_int(&j, "overdraft_units", sqlite3_column_int64(st, 4));
+		qh_json_kv_str(&j, "created_at",
 		    (const char *)sqlite3_column_text(st, 5));
-		qh_jsonb_raw(&out, "}");
+		qh_json_end_object(&j);
 	}
 	if (json) {
-		qh_jsonb_raw(&out, "]\n");
-		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
+		qh_json_end_array(&j);
+		status = console_json_print(c, &j, &out, "the listing");
 	}
 	qh_buf_release(&out);
 	sqlite3_finalize(st);
 	db_close(db);
-	return QH_EXIT_OK;
+	return status;
 }

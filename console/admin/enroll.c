@@ -104,10 +104,11 @@ int
 cmd_agents(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c), *customer = qh_cli_opt(c, "customer");
-	int json = qh_cli_flag(c, "json"), first = 1, r;
+	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct qh_buf out;
+	struct qh_json j;
 
 	if ((r = db_open(state, 1, &db)) != 0)
 		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
@@ -123,8 +124,9 @@ cmd_agents(struct qh_cli *c)
 	}
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	qh_buf_init(&out, 64 * 1024 * 1024);
+	qh_json_init(&j, &out);
 	if (json)
-		qh_jsonb_raw(&out, "[");
+		qh_json_begin_array(&j);
 	else
 		printf("%-16s %-16s %-20s %-21s %-21s %s\n", "AGENT", "CUSTOMER", "HOST",
 		    "LAST SEEN", "CERT EXPIRES", "STATUS");
@@ -142,23 +144,19 @@ cmd_agents(struct qh_cli *c)
 			    v[6] ? "revoked" : "active");
 			continue;
 		}
-		qh_jsonb_raw(&out, first ? "{" : ",{");
-		first = 0;
-		for (i = 0; i < 7; i++) {
-			if (i > 0)
-				qh_jsonb_raw(&out, ",");
-			qh_jsonb_kv_str(&out, cols[i], v[i]);
-		}
-		qh_jsonb_raw(&out, "}");
+		qh_json_begin_object(&j);
+		for (i = 0; i < 7; i++)
+			qh_json_kv_str(&j, cols[i], v[i]);
+		qh_json_end_object(&j);
 	}
 	if (json) {
-		qh_jsonb_raw(&out, "]\n");
-		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
+		qh_json_end_array(&j);
+		status = console_json_print(c, &j, &out, "the listing");
 	}
 	qh_buf_release(&out);
 	sqlite3_finalize(st);
 	db_close(db);
-	return QH_EXIT_OK;
+	return status;
 }
 
 /* qh-console agent revoke ID: the agent and its certificates. */

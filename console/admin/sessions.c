@@ -31,7 +31,7 @@
 #include "console.h"
 #include "store/store.h"
 
-#define OUT_MAX	   (64 * 1024 * 1024) /* one session's block */
+#define OUT_MAX	   (64 * 1024 * 1024) /* one session as JSON */
 #define HEADER_MAX (64 * 1024)	      /* the first line of a .cast */
 #define MAX_CASTS  4096		      /* recordings listed per session */
 
@@ -61,45 +61,6 @@ static const char *
 col_text(sqlite3_stmt *st, int i)
 {
 	return (const char *)sqlite3_column_text(st, i);
-}
-
-/* Appends ,"key":"v" (null for NULL). */
-static void
-kv_str(struct qh_buf *b, const char *key, const char *v)
-{
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, key, v);
-}
-
-static void
-kv_int(struct qh_buf *b, const char *key, int64_t v)
-{
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_int(b, key, v);
-}
-
-/* Appends ,"key":N or ,"key":null. */
-static void
-kv_int_or_null(struct qh_buf *b, const char *key, sqlite3_stmt *st, int i)
-{
-	if (sqlite3_column_type(st, i) == SQLITE_NULL) {
-		qh_jsonb_raw(b, ",");
-		qh_jsonb_str(b, key);
-		qh_jsonb_raw(b, ":null");
-	} else
-		kv_int(b, key, sqlite3_column_int64(st, i));
-}
-
-/* Writes the buffer to stdout and empties it. */
-static int
-flush_out(struct qh_buf *b)
-{
-	size_t n = qh_buf_len(b);
-
-	if (n > 0 && fwrite(qh_buf_ptr(b), 1, n, stdout) != n)
-		return QH_ERR_SYSTEM;
-	qh_buf_reset(b);
-	return 0;
 }
 
 static int
@@ -268,35 +229,34 @@ list_casts(struct sessions_db *d, const char *state, int64_t id, struct cast **c
 
 /* One session. */
 
-/* The logins that ran commands in the session, first come first. */
+/*
+ * The logins that ran commands in the session, first come first: as a JSON
+ * array in j when j is not NULL, else as text "a, b" in out (len bytes).
+ */
 static void
-technicians(struct sessions_db *d, int64_t id, char *out, size_t len, int json)
+technicians(struct sessions_db *d, int64_t id, struct qh_json *j, char *out, size_t len)
 {
 	size_t used = 0;
 	const char *login;
-	struct qh_buf b;
 
-	out[0] = '\0';
-	qh_buf_init(&b, len);
+	if (j != NULL)
+		qh_json_begin_array(j);
+	else
+		out[0] = '\0';
 	sqlite3_reset(d->techs);
 	sqlite3_bind_int64(d->techs, 1, id);
 	while (sqlite3_step(d->techs) == SQLITE_ROW) {
 		if ((login = col_text(d->techs, 0)) == NULL)
 			continue;
-		if (json) {
-			if (qh_buf_len(&b) > 0)
-				qh_jsonb_raw(&b, ",");
-			qh_jsonb_str(&b, login);
-		} else if (used < len)
+		if (j != NULL)
+			qh_json_str(j, login);
+		else if (used < len)
 			used += (size_t)snprintf(out + used, len - used, "%s%s",
 			    used > 0 ? ", " : "", login);
 	}
 	sqlite3_reset(d->techs);
-	if (json && qh_buf_len(&b) < len) {
-		memcpy(out, qh_buf_ptr(&b), qh_buf_len(&b));
-		out[qh_buf_len(&b)] = '\0';
-	}
-	qh_buf_release(&b);
+	if (j != NULL)
+		qh_json_end_array(j);
 }
 
 /* The units the session's ledger entry debited, or -1 while it is open. */
@@ -313,78 +273,107 @@ debited(struct sessions_db *d, int64_t id)
 	return units;
 }
 
+/* Appends the session at the row of s as one JSON object. */
 static void
-session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct qh_buf *b)
+session_json(struct sessions_db *d, const char *state, sqlite3_stmt *s, struct qh_json *j)
 {
 	int64_t id = sqlite3_column_int64(s, 0), units;
-	char techs[8192];
 	struct cast *casts = NULL;
 	const char *detail;
-	int i, n, first;
+	int i, n;
 
-	qh_jsonb_raw(b, "{");
-	qh_jsonb_kv_int(b, "id", id);
-	kv_str(b, "customer", col_text(s, 1));
-	kv_str(b, "agent", col_text(s, 2));
-	kv_str(b, "code", col_text(s, 3));
-	kv_str(b, "kind", col_text(s, 4));
-	kv_int_or_null(b, "ticket", s, 5);
-	kv_str(b, "opened_at", col_text(s, 6));
-	kv_str(b, "closed_at", col_text(s, 7));
-	kv_str(b, "close_reason", col_text(s, 8));
-	kv_int(b, "billable_seconds", sqlite3_column_int64(s, 9));
-	kv_int(b, "after_hours",
-	    sqlite3_column_int64(s, 10) != 0); /* 0 or 1, as in the ledger */
-	kv_str(b, "overdraft_by", col_text(s, 11));
-	kv_str(b, "note", col_text(s, 12));
-	if ((units = debited(d, id)) >= 0)
-		kv_int(b, "debited_units", units);
+	qh_json_begin_object(j);
+	qh_json_kv_int(j, "id", id);
+	qh_json_kv_str(j, "customer", col_text(s, 1));
+	qh_json_kv_str(j, "agent", col_text(s, 2));
+	qh_json_kv_str(j, "code", col_text(s, 3));
+	qh_json_kv_str(j, "kind", col_text(s, 4));
+	if (sqlite3_column_type(s, 5) == SQLITE_NULL)
+		qh_json_kv_null(j, "ticket");
 	else
-		qh_jsonb_raw(b, ",\"debited_units\":null");
-	technicians(d, id, techs, sizeof(techs), 1);
-	qh_jsonb_raw(b, ",\"technicians\":[");
-	qh_jsonb_raw(b, techs);
-	qh_jsonb_raw(b, "],\"audit\":[");
+		qh_json_kv_int(j, "ticket", sqlite3_column_int64(s, 5));
+	qh_json_kv_str(j, "opened_at", col_text(s, 6));
+	qh_json_kv_str(j, "closed_at", col_text(s, 7));
+	qh_json_kv_str(j, "close_reason", col_text(s, 8));
+	qh_json_kv_int(j, "billable_seconds", sqlite3_column_int64(s, 9));
+	qh_json_kv_int(j, "after_hours",
+	    sqlite3_column_int64(s, 10) != 0); /* 0 or 1, as in the ledger */
+	qh_json_kv_str(j, "overdraft_by", col_text(s, 11));
+	qh_json_kv_str(j, "note", col_text(s, 12));
+	if ((units = debited(d, id)) >= 0)
+		qh_json_kv_int(j, "debited_units", units);
+	else
+		qh_json_kv_null(j, "debited_units");
+	qh_json_key(j, "technicians");
+	technicians(d, id, j, NULL, 0);
+	qh_json_key(j, "audit");
+	qh_json_begin_array(j);
 	sqlite3_reset(d->events);
 	sqlite3_bind_int64(d->events, 1, id);
-	for (first = 1; sqlite3_step(d->events) == SQLITE_ROW; first = 0) {
-		qh_jsonb_raw(b, first ? "{" : ",{");
-		qh_jsonb_kv_int(b, "id", sqlite3_column_int64(d->events, 0));
-		kv_str(b, "kind", col_text(d->events, 1));
-		kv_str(b, "login", col_text(d->events, 2));
-		kv_str(b, "command", col_text(d->events, 3));
-		kv_str(b, "started_at", col_text(d->events, 4));
-		kv_str(b, "ended_at", col_text(d->events, 5));
-		qh_jsonb_raw(b, ",\"detail\":");
+	while (sqlite3_step(d->events) == SQLITE_ROW) {
+		qh_json_begin_object(j);
+		qh_json_kv_int(j, "id", sqlite3_column_int64(d->events, 0));
+		qh_json_kv_str(j, "kind", col_text(d->events, 1));
+		qh_json_kv_str(j, "login", col_text(d->events, 2));
+		qh_json_kv_str(j, "command", col_text(d->events, 3));
+		qh_json_kv_str(j, "started_at", col_text(d->events, 4));
+		qh_json_kv_str(j, "ended_at", col_text(d->events, 5));
+		/* An object, SQLite says; else not JSON, kept as text (or null). */
+		qh_json_key(j, "detail");
 		if ((detail = col_text(d->events, 6)) != NULL)
-			qh_jsonb_raw(b, detail); /* an object, SQLite says */
-		else if ((detail = col_text(d->events, 7)) != NULL)
-			qh_jsonb_str(b, detail); /* not JSON: kept as text */
+			qh_json_raw(j, detail, strlen(detail));
 		else
-			qh_jsonb_raw(b, "null");
-		qh_jsonb_raw(b, "}");
+			qh_json_str(j, col_text(d->events, 7));
+		qh_json_end_object(j);
 	}
 	sqlite3_reset(d->events);
-	qh_jsonb_raw(b, "],\"recordings\":[");
+	qh_json_end_array(j);
+	qh_json_key(j, "recordings");
+	qh_json_begin_array(j);
 	n = list_casts(d, state, id, &casts);
 	for (i = 0; i < n; i++) {
 		char path[PATH_MAX + 300];
 
 		snprintf(path, sizeof(path), "%s/recordings/%" PRId64 "/%s", state, id,
 		    casts[i].name);
-		qh_jsonb_raw(b, i == 0 ? "{" : ",{");
-		qh_jsonb_kv_str(b, "file", casts[i].name);
-		kv_str(b, "path", path);
-		kv_int(b, "size", casts[i].size);
-		kv_str(b, "source", casts[i].source);
-		kv_str(b, "kind", casts[i].kind[0] ? casts[i].kind : NULL);
-		kv_str(b, "technician",
+		qh_json_begin_object(j);
+		qh_json_kv_str(j, "file", casts[i].name);
+		qh_json_kv_str(j, "path", path);
+		qh_json_kv_int(j, "size", casts[i].size);
+		qh_json_kv_str(j, "source", casts[i].source);
+		qh_json_kv_str(j, "kind", casts[i].kind[0] ? casts[i].kind : NULL);
+		qh_json_kv_str(j, "technician",
 		    casts[i].technician[0] ? casts[i].technician : NULL);
-		kv_str(b, "target", casts[i].target[0] ? casts[i].target : NULL);
-		qh_jsonb_raw(b, "}");
+		qh_json_kv_str(j, "target", casts[i].target[0] ? casts[i].target : NULL);
+		qh_json_end_object(j);
 	}
 	free(casts);
-	qh_jsonb_raw(b, "]}");
+	qh_json_end_array(j);
+	qh_json_end_object(j);
+}
+
+/*
+ * Appends the session at the current row to the listing list. It is built
+ * on its own in row first, so a session too large for the buffer is
+ * refused whole; each but the first starts a line of its own. Returns 0 or
+ * the error (QH_ERR_TOO_LARGE).
+ */
+static int
+list_session(struct sessions_db *d, const char *state, struct qh_json *list,
+    struct qh_buf *row, int first)
+{
+	struct qh_json one;
+	int r;
+
+	qh_buf_reset(row);
+	if (!first)
+		(void)qh_buf_put_u8(row, '\n'); /* white space before the value */
+	qh_json_init(&one, row);
+	session_json(d, state, d->sessions, &one);
+	if ((r = qh_json_finish(&one)) != 0)
+		return r;
+	qh_json_raw(list, (const char *)qh_buf_ptr(row), qh_buf_len(row));
+	return qh_json_error(list);
 }
 
 /* "or" for NULL columns in the human text. */
@@ -423,7 +412,7 @@ session_text(struct sessions_db *d, const char *state, sqlite3_stmt *s)
 		printf("  overdraft allowed by %s\n", col_text(s, 11));
 	if (col_text(s, 12) != NULL)
 		printf("  note: %s\n", col_text(s, 12));
-	technicians(d, id, techs, sizeof(techs), 0);
+	technicians(d, id, NULL, techs, sizeof(techs));
 	printf("  technicians: %s\n", techs[0] ? techs : "none");
 
 	printf("  audit:\n");
@@ -468,12 +457,15 @@ cmd_sessions(struct qh_cli *c)
 	const char *state = console_state_dir(c), *customer = qh_cli_opt(c, "customer");
 	int json = qh_cli_flag(c, "json"), first = 1, r, rc, status = QH_EXIT_FAIL;
 	struct sessions_db d;
-	struct qh_buf out;
+	struct qh_buf out, row;
+	struct qh_json list;
 
 	if (customer != NULL && !qh_id_valid(customer))
 		return qh_cli_usage(c, "--customer takes a customer ID");
 	memset(&d, 0, sizeof(d));
-	qh_buf_init(&out, OUT_MAX);
+	qh_buf_init(&out, OUT_MAX + 64); /* a session and what surrounds it */
+	qh_buf_init(&row, OUT_MAX);
+	qh_json_init(&list, &out);
 	if ((r = db_open(state, 1, &d.db)) != 0) {
 		status = qh_cli_fail(c, "cannot open the database in %s: %s", state,
 		    qh_strerror(r));
@@ -488,23 +480,19 @@ cmd_sessions(struct qh_cli *c)
 	if (customer != NULL)
 		sqlite3_bind_text(d.sessions, 1, customer, -1, SQLITE_STATIC);
 	if (json)
-		qh_jsonb_raw(&out, "[");
+		qh_json_begin_array(&list);
 	while ((rc = sqlite3_step(d.sessions)) == SQLITE_ROW) {
 		if (!json) {
 			session_text(&d, state, d.sessions);
 			continue;
 		}
-		if (!first)
-			qh_jsonb_raw(&out, ",\n");
-		first = 0;
-		session_json(&d, state, d.sessions, &out);
-		/* A full buffer drops what follows: refuse rather than print half. */
-		if (qh_buf_room(&out) < 1024) {
+		if (list_session(&d, state, &list, &row, first) != 0) {
 			status = qh_cli_fail(c, "session %lld: too much to list",
 			    (long long)sqlite3_column_int64(d.sessions, 0));
 			goto out;
 		}
-		if (flush_out(&out) != 0) {
+		first = 0;
+		if (console_flush(&out) != 0) {
 			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
 			goto out;
 		}
@@ -514,11 +502,9 @@ cmd_sessions(struct qh_cli *c)
 		goto out;
 	}
 	if (json) {
-		qh_jsonb_raw(&out, "]\n");
-		if (flush_out(&out) != 0) {
-			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
-			goto out;
-		}
+		qh_json_end_array(&list);
+		status = console_json_print(c, &list, &out, "the listing");
+		goto out;
 	}
 	if (fflush(stdout) != 0) {
 		status = qh_cli_fail(c, "stdout: %s", strerror(errno));
@@ -532,5 +518,6 @@ out:
 		db_close(d.db);
 	}
 	qh_buf_release(&out);
+	qh_buf_release(&row);
 	return status;
 }

@@ -158,17 +158,19 @@ int
 cmd_tickets(struct qh_cli *c)
 {
 	const char *customer = qh_cli_opt(c, "customer");
-	int json = qh_cli_flag(c, "json"), open_only = qh_cli_flag(c, "open"), first = 1;
+	int json = qh_cli_flag(c, "json"), open_only = qh_cli_flag(c, "open");
 	int status = QH_EXIT_FAIL, rc;
 	struct console_conf conf;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct qh_buf out;
+	struct qh_json j;
 	char now[32], due[32];
 
 	if (customer != NULL && !qh_id_valid(customer))
 		return qh_cli_usage(c, "--customer takes a customer ID");
 	qh_buf_init(&out, OUT_MAX);
+	qh_json_init(&j, &out);
 	if ((status = open_read(c, &conf, &db)) != 0)
 		goto out;
 	status = QH_EXIT_FAIL;
@@ -192,7 +194,7 @@ cmd_tickets(struct qh_cli *c)
 	sqlite3_bind_int(st, 2, open_only);
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	if (json)
-		qh_jsonb_raw(&out, "[");
+		qh_json_begin_array(&j);
 	else
 		printf("%6s  %-16s  %-7s  %-16s  %-7s  %-12s  %s\n", "TICKET", "DUE",
 		    "STATUS", "CUSTOMER", "PLAN", "KIND", "SUBJECT");
@@ -214,56 +216,36 @@ cmd_tickets(struct qh_cli *c)
 			print_safe(cols(st, 5), "", "\n");
 			continue;
 		}
-		qh_jsonb_raw(&out, first ? "{" : ",{");
-		first = 0;
-		qh_jsonb_kv_int(&out, "id", sqlite3_column_int64(st, 0));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "customer", cols(st, 1));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "customer_name", cols(st, 2));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "plan", cols(st, 3));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "kind", cols(st, 4));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "subject", cols(st, 5));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "status", cols(st, 6));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "created_at", cols(st, 7));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "due_at", cols(st, 8));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "deadline_at", col(st, 9));
-		qh_jsonb_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_jsonb_raw(&out,
-		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_int(&out, "attachments", sqlite3_column_int64(st, 10));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_int(&out, "proposals", sqlite3_column_int64(st, 11));
-		qh_jsonb_raw(&out, ",\"confirmed_slot\":");
+		qh_json_begin_object(&j);
+		qh_json_kv_int(&j, "id", sqlite3_column_int64(st, 0));
+		qh_json_kv_str(&j, "customer", cols(st, 1));
+		qh_json_kv_str(&j, "customer_name", cols(st, 2));
+		qh_json_kv_str(&j, "plan", cols(st, 3));
+		qh_json_kv_str(&j, "kind", cols(st, 4));
+		qh_json_kv_str(&j, "subject", cols(st, 5));
+		qh_json_kv_str(&j, "status", cols(st, 6));
+		qh_json_kv_str(&j, "created_at", cols(st, 7));
+		qh_json_kv_str(&j, "due_at", cols(st, 8));
+		qh_json_kv_str(&j, "deadline_at", col(st, 9));
+		qh_json_kv_bool(&j, "overdue", overdue);
+		qh_json_kv_bool(&j, "past_deadline", late);
+		qh_json_kv_int(&j, "attachments", sqlite3_column_int64(st, 10));
+		qh_json_kv_int(&j, "proposals", sqlite3_column_int64(st, 11));
 		if (sqlite3_column_type(st, 12) == SQLITE_NULL)
-			qh_jsonb_raw(&out, "null");
-		else {
-			char n[24];
-
-			snprintf(n, sizeof(n), "%lld",
-			    (long long)sqlite3_column_int64(st, 12));
-			qh_jsonb_raw(&out, n);
-		}
-		qh_jsonb_raw(&out, "}");
+			qh_json_kv_null(&j, "confirmed_slot");
+		else
+			qh_json_kv_int(&j, "confirmed_slot",
+			    sqlite3_column_int64(st, 12));
+		qh_json_end_object(&j);
 	}
 	if (rc != SQLITE_DONE) {
 		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (json) {
-		if (qh_jsonb_raw(&out, "]\n") != 0) {
-			status = qh_cli_fail(c, "the listing is too large for --json");
-			goto out;
-		}
-		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
+		qh_json_end_array(&j);
+		status = console_json_print(c, &j, &out, "the listing");
+		goto out;
 	}
 	status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
 out:
@@ -275,9 +257,9 @@ out:
 
 /* ticket show */
 
-/* Appends the ticket's attachments as a JSON array, or prints them. */
+/* Appends the ticket's attachments to j as a JSON array, or prints them (j NULL). */
 static int
-show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
+show_attachments(sqlite3 *db, int64_t id, struct qh_json *j)
 {
 	sqlite3_stmt *st = NULL;
 	int first = 1, rc;
@@ -288,12 +270,13 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
-	if (json)
-		qh_jsonb_raw(out, ",\"attachments\":[");
-	else
+	if (j != NULL) {
+		qh_json_key(j, "attachments");
+		qh_json_begin_array(j);
+	} else
 		printf("attachments:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (!json) {
+		if (j == NULL) {
 			printf("  %2d  %12lld bytes  sha256 %s  ",
 			    sqlite3_column_int(st, 0),
 			    (long long)sqlite3_column_int64(st, 2), cols(st, 3));
@@ -301,27 +284,24 @@ show_attachments(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
 			first = 0;
 			continue;
 		}
-		qh_jsonb_raw(out, first ? "{" : ",{");
-		first = 0;
-		qh_jsonb_kv_str(out, "name", cols(st, 1));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_int(out, "size", sqlite3_column_int64(st, 2));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "sha256", cols(st, 3));
-		qh_jsonb_raw(out, "}");
+		qh_json_begin_object(j);
+		qh_json_kv_str(j, "name", cols(st, 1));
+		qh_json_kv_int(j, "size", sqlite3_column_int64(st, 2));
+		qh_json_kv_str(j, "sha256", cols(st, 3));
+		qh_json_end_object(j);
 	}
-	if (json)
-		qh_jsonb_raw(out, "]");
+	if (j != NULL)
+		qh_json_end_array(j);
 	else if (first)
 		printf("  (none)\n");
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
 }
 
-/* Appends the ticket's proposals as a JSON array, or prints them. */
+/* Appends the ticket's proposals to j as a JSON array, or prints them (j NULL). */
 static int
-show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int json,
-    struct qh_buf *out)
+show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id,
+    struct qh_json *j)
 {
 	sqlite3_stmt *st = NULL;
 	char off[16], local[32];
@@ -334,13 +314,14 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
-	if (json)
-		qh_jsonb_raw(out, ",\"proposals\":[");
-	else
+	if (j != NULL) {
+		qh_json_key(j, "proposals");
+		qh_json_begin_array(j);
+	} else
 		printf("proposed appointments:\n");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		offset_text(sqlite3_column_int(st, 2), off, sizeof(off));
-		if (!json) {
+		if (j == NULL) {
 			printf("  %2d  %s %s  (%s %s)%s%s\n", sqlite3_column_int(st, 0),
 			    cols(st, 1), off,
 			    local_text(conf, col(st, 3), local, sizeof(local)),
@@ -350,65 +331,55 @@ show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id, int jso
 			first = 0;
 			continue;
 		}
-		qh_jsonb_raw(out, first ? "{" : ",{");
-		first = 0;
-		qh_jsonb_kv_int(out, "slot", sqlite3_column_int(st, 0));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "local_time", cols(st, 1));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "utc_offset", off);
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_int(out, "utc_offset_minutes", sqlite3_column_int(st, 2));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "starts_at", cols(st, 3));
-		qh_jsonb_raw(out,
-		    sqlite3_column_int(st, 4) ? ",\"after_hours\":true"
-					      : ",\"after_hours\":false");
-		qh_jsonb_raw(out,
-		    sqlite3_column_int(st, 5) ? ",\"confirmed\":true"
-					      : ",\"confirmed\":false");
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "confirmed_at", col(st, 6));
-		qh_jsonb_raw(out, ",");
-		qh_jsonb_kv_str(out, "confirmed_by", col(st, 7));
-		qh_jsonb_raw(out, "}");
+		qh_json_begin_object(j);
+		qh_json_kv_int(j, "slot", sqlite3_column_int(st, 0));
+		qh_json_kv_str(j, "local_time", cols(st, 1));
+		qh_json_kv_str(j, "utc_offset", off);
+		qh_json_kv_int(j, "utc_offset_minutes", sqlite3_column_int(st, 2));
+		qh_json_kv_str(j, "starts_at", cols(st, 3));
+		qh_json_kv_bool(j, "after_hours", sqlite3_column_int(st, 4));
+		qh_json_kv_bool(j, "confirmed", sqlite3_column_int(st, 5));
+		qh_json_kv_str(j, "confirmed_at", col(st, 6));
+		qh_json_kv_str(j, "confirmed_by", col(st, 7));
+		qh_json_end_object(j);
 	}
-	if (json)
-		qh_jsonb_raw(out, "]");
+	if (j != NULL)
+		qh_json_end_array(j);
 	else if (first)
 		printf("  (none)\n");
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
 }
 
-/* Appends the ids of the sessions linked to the ticket (attach --ticket N), or prints
- * them. */
+/*
+ * Appends the ids of the sessions linked to the ticket (attach --ticket N)
+ * to j as a JSON array, or prints them (j NULL).
+ */
 static int
-show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
+show_sessions(sqlite3 *db, int64_t id, struct qh_json *j)
 {
 	sqlite3_stmt *st = NULL;
-	char n[24];
 	int first = 1, rc;
 
 	if (db_prepare(db, "SELECT id FROM sessions WHERE ticket_id = ?1 ORDER BY id",
 		&st) != 0)
 		return QH_ERR_DB;
 	sqlite3_bind_int64(st, 1, id);
-	if (json)
-		qh_jsonb_raw(out, ",\"sessions\":[");
-	else
+	if (j != NULL) {
+		qh_json_key(j, "sessions");
+		qh_json_begin_array(j);
+	} else
 		printf("sessions:");
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		snprintf(n, sizeof(n), "%s%lld", first ? "" : ",",
-		    (long long)sqlite3_column_int64(st, 0));
-		if (json)
-			qh_jsonb_raw(out, n);
+		if (j != NULL)
+			qh_json_int(j, sqlite3_column_int64(st, 0));
 		else
-			printf(" %s", n);
+			printf(" %s%lld", first ? "" : ",",
+			    (long long)sqlite3_column_int64(st, 0));
 		first = 0;
 	}
-	if (json)
-		qh_jsonb_raw(out, "]");
+	if (j != NULL)
+		qh_json_end_array(j);
 	else
 		printf("%s\n", first ? " (none)" : "");
 	sqlite3_finalize(st);
@@ -421,15 +392,13 @@ show_sessions(sqlite3 *db, int64_t id, int json, struct qh_buf *out)
  * text as a JSON string, else null.
  */
 static void
-json_environment(struct qh_buf *out, const char *env)
+json_environment(struct qh_json *j, const char *env)
 {
-	qh_jsonb_raw(out, ",\"environment\":");
-	if (env == NULL)
-		qh_jsonb_raw(out, "null");
-	else if (qh_ticket_env_valid(env, strlen(env)))
-		qh_jsonb_raw(out, env);
+	qh_json_key(j, "environment");
+	if (env != NULL && qh_ticket_env_valid(env, strlen(env)))
+		qh_json_raw(j, env, strlen(env));
 	else
-		qh_jsonb_str(out, env);
+		qh_json_str(j, env); /* null for NULL */
 }
 
 /* The environment as "Label:  value" lines (qh/envinfo.h), else as it is stored. */
@@ -457,6 +426,7 @@ cmd_ticket_show(struct qh_cli *c)
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
 	struct qh_buf out;
+	struct qh_json j;
 	char now[32], t1[32];
 	int64_t id = 0;
 	int open, overdue, late;
@@ -464,6 +434,7 @@ cmd_ticket_show(struct qh_cli *c)
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
 	qh_buf_init(&out, OUT_MAX);
+	qh_json_init(&j, &out);
 	if ((status = open_read(c, &conf, &db)) != 0)
 		goto out;
 	status = QH_EXIT_FAIL;
@@ -490,42 +461,26 @@ cmd_ticket_show(struct qh_cli *c)
 	overdue = open && strcmp(cols(st, 12), now) < 0;
 	late = open && col(st, 13) != NULL && strcmp(cols(st, 13), now) < 0;
 	if (json) {
-		qh_jsonb_raw(&out, "{");
-		qh_jsonb_kv_int(&out, "id", id);
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "customer", cols(st, 1));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "customer_name", cols(st, 2));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "plan", cols(st, 3));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "agent", cols(st, 4));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "host", col(st, 5));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "kind", cols(st, 6));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "subject", cols(st, 7));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "status", cols(st, 10));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "created_at", cols(st, 11));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "due_at", cols(st, 12));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "deadline_at", col(st, 13));
-		qh_jsonb_raw(&out, overdue ? ",\"overdue\":true" : ",\"overdue\":false");
-		qh_jsonb_raw(&out,
-		    late ? ",\"past_deadline\":true" : ",\"past_deadline\":false");
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "closed_at", col(st, 14));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "closed_by", col(st, 15));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "close_note", col(st, 16));
-		qh_jsonb_raw(&out, ",");
-		qh_jsonb_kv_str(&out, "steps", cols(st, 8));
-		json_environment(&out, col(st, 9));
+		qh_json_begin_object(&j);
+		qh_json_kv_int(&j, "id", id);
+		qh_json_kv_str(&j, "customer", cols(st, 1));
+		qh_json_kv_str(&j, "customer_name", cols(st, 2));
+		qh_json_kv_str(&j, "plan", cols(st, 3));
+		qh_json_kv_str(&j, "agent", cols(st, 4));
+		qh_json_kv_str(&j, "host", col(st, 5));
+		qh_json_kv_str(&j, "kind", cols(st, 6));
+		qh_json_kv_str(&j, "subject", cols(st, 7));
+		qh_json_kv_str(&j, "status", cols(st, 10));
+		qh_json_kv_str(&j, "created_at", cols(st, 11));
+		qh_json_kv_str(&j, "due_at", cols(st, 12));
+		qh_json_kv_str(&j, "deadline_at", col(st, 13));
+		qh_json_kv_bool(&j, "overdue", overdue);
+		qh_json_kv_bool(&j, "past_deadline", late);
+		qh_json_kv_str(&j, "closed_at", col(st, 14));
+		qh_json_kv_str(&j, "closed_by", col(st, 15));
+		qh_json_kv_str(&j, "close_note", col(st, 16));
+		qh_json_kv_str(&j, "steps", cols(st, 8));
+		json_environment(&j, col(st, 9));
 	} else {
 		printf("ticket %" PRId64 ": ", id);
 		print_safe(cols(st, 7), "", "\n");
@@ -555,18 +510,16 @@ cmd_ticket_show(struct qh_cli *c)
 		printf("environment:\n");
 		print_environment(col(st, 9));
 	}
-	if (show_attachments(db, id, json, &out) != 0 ||
-	    show_proposals(&conf, db, id, json, &out) != 0 ||
-	    show_sessions(db, id, json, &out) != 0) {
+	if (show_attachments(db, id, json ? &j : NULL) != 0 ||
+	    show_proposals(&conf, db, id, json ? &j : NULL) != 0 ||
+	    show_sessions(db, id, json ? &j : NULL) != 0) {
 		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
 		goto out;
 	}
 	if (json) {
-		if (qh_jsonb_raw(&out, "}\n") != 0) {
-			status = qh_cli_fail(c, "the ticket is too large for --json");
-			goto out;
-		}
-		fwrite(qh_buf_ptr(&out), 1, qh_buf_len(&out), stdout);
+		qh_json_end_object(&j);
+		status = console_json_print(c, &j, &out, "the ticket");
+		goto out;
 	}
 	status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
 out:

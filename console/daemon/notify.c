@@ -134,30 +134,28 @@ on_limit(uv_timer_t *t)
 	uv_process_kill(&n->proc, SIGKILL);
 }
 
-/* The document the command reads on stdin. */
+/* The document the command reads on stdin, into n->doc; 0 or why not. */
 static int
-build_doc(struct server *srv, struct notify_run *n, sqlite3_stmt *st)
+build_doc(struct notify_run *n, sqlite3_stmt *st)
 {
-	struct qh_buf *b = &n->doc;
+	struct qh_json j;
+	int r;
 
-	qh_buf_init(b, 16384);
-	qh_jsonb_raw(b, "{");
-	qh_jsonb_kv_int(b, "notification", sqlite3_column_int64(st, 0));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, "customer", (const char *)sqlite3_column_text(st, 1));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, "name", (const char *)sqlite3_column_text(st, 2));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, "kind", (const char *)sqlite3_column_text(st, 3));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_int(b, "balance_units", sqlite3_column_int64(st, 4));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_int(b, "warn_units", sqlite3_column_int64(st, 5));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_int(b, "entry_id", sqlite3_column_int64(st, 6));
-	qh_jsonb_raw(b, ",");
-	qh_jsonb_kv_str(b, "created_at", (const char *)sqlite3_column_text(st, 7));
-	return qh_jsonb_raw(b, "}\n");
+	qh_buf_init(&n->doc, 16384);
+	qh_json_init(&j, &n->doc);
+	qh_json_begin_object(&j);
+	qh_json_kv_int(&j, "notification", sqlite3_column_int64(st, 0));
+	qh_json_kv_str(&j, "customer", (const char *)sqlite3_column_text(st, 1));
+	qh_json_kv_str(&j, "name", (const char *)sqlite3_column_text(st, 2));
+	qh_json_kv_str(&j, "kind", (const char *)sqlite3_column_text(st, 3));
+	qh_json_kv_int(&j, "balance_units", sqlite3_column_int64(st, 4));
+	qh_json_kv_int(&j, "warn_units", sqlite3_column_int64(st, 5));
+	qh_json_kv_int(&j, "entry_id", sqlite3_column_int64(st, 6));
+	qh_json_kv_str(&j, "created_at", (const char *)sqlite3_column_text(st, 7));
+	qh_json_end_object(&j);
+	if ((r = qh_json_finish(&j)) != 0)
+		return r;
+	return qh_buf_put_u8(&n->doc, '\n');
 }
 
 void
@@ -199,8 +197,17 @@ notify_kick(struct server *srv)
 	}
 	n->srv = srv;
 	n->id = sqlite3_column_int64(st, 0);
-	build_doc(srv, n, st);
+	r = build_doc(n, st);
 	sqlite3_finalize(st);
+	if (r != 0) {
+		/* Never half a document on the command's stdin. */
+		qh_warn("notification %" PRId64 ": cannot build the document: %s", n->id,
+		    qh_strerror(r));
+		record_attempt(srv, n->id, 0, "the document could not be built");
+		qh_buf_release(&n->doc);
+		free(n);
+		goto retry;
+	}
 
 	uv_pipe_init(srv->loop, &n->in, 0);
 	uv_timer_init(srv->loop, &n->limit);

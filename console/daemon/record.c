@@ -1,9 +1,11 @@
 /*
  * asciicast v2 writer. The header is one JSON object; each event is a JSON
- * array [seconds, "o", text] or [seconds, "r", "COLSxROWS"]. Output chunks
- * may split a UTF-8 sequence: the incomplete tail is kept for the next
- * chunk, and bytes that can never be valid are written as U+FFFD, so every
- * line is valid JSON that asciinema replays.
+ * array [seconds, "o", text] or [seconds, "r", "COLSxROWS"], spaced as
+ * asciinema writes them. Output chunks may split a UTF-8 sequence: the
+ * incomplete tail is kept for the next chunk, and bytes that can never be
+ * valid are written as U+FFFD. The header and each event's text go through
+ * the JSON builder and are written only when whole, so every line is valid
+ * JSON that asciinema replays.
  */
 #include <sys/stat.h>
 
@@ -27,13 +29,17 @@
 #include "store/store.h"
 #include "record.h"
 
-#define CAST_LINE_MAX (256 * 1024)
+#define CAST_HEADER_MAX 8192
+#define CAST_LINE_MAX	(256 * 1024)
+/* Output text per event: escaped (6 bytes for a control byte) it fits a line. */
+#define CAST_TEXT_MAX ((CAST_LINE_MAX - 64) / 6)
 
 struct recording {
 	FILE *f;
 	uint64_t start_ms;
 	uint8_t tail[4]; /* an incomplete UTF-8 sequence from the last chunk */
 	size_t ntail;
+	struct qh_buf text; /* output for the next event, valid UTF-8 */
 	struct qh_buf line;
 	char path[4400];
 };
@@ -51,8 +57,9 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 {
 	struct recording *rec;
 	struct qh_buf h;
-	char dir[4096], stamp[32];
-	int fd;
+	struct qh_json j;
+	char dir[4096], stamp[32], title[512];
+	int fd, r;
 
 	snprintf(dir, sizeof(dir), "%s/recordings/%" PRId64, state_dir, session);
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
@@ -66,55 +73,58 @@ recording_open(const char *state_dir, int64_t session, int64_t event, const char
 		free(rec);
 		return NULL;
 	}
+	qh_clock_format_utc(qh_clock_now(), stamp, sizeof(stamp));
+	snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64, kind, name,
+	    login, target ? " to " : "", target ? target : "", session);
+	qh_buf_init(&h, CAST_HEADER_MAX);
+	qh_json_init(&j, &h);
+	qh_json_begin_object(&j);
+	qh_json_kv_int(&j, "version", 2);
+	qh_json_kv_int(&j, "width", cols);
+	qh_json_kv_int(&j, "height", rows);
+	qh_json_kv_int(&j, "timestamp", qh_clock_now());
+	qh_json_key(&j, "env");
+	qh_json_begin_object(&j);
+	qh_json_kv_str(&j, "TERM", term);
+	qh_json_end_object(&j);
+	qh_json_kv_str(&j, "title", title);
+	qh_json_key(&j, "quarterhour");
+	qh_json_begin_object(&j);
+	qh_json_kv_int(&j, "session", session);
+	qh_json_kv_str(&j, "kind", kind);
+	qh_json_kv_str(&j, "technician", login);
+	qh_json_kv_str(&j, "technician_name", name);
+	qh_json_kv_str(&j, "target", target);
+	qh_json_kv_str(&j, "started_at", stamp);
+	qh_json_kv_str(&j, "source",
+	    reported ? "reported by the technician's client"
+		     : "relayed through the console");
+	qh_json_end_object(&j);
+	qh_json_end_object(&j);
+	if ((r = qh_json_finish(&j)) == 0)
+		r = qh_buf_put_u8(&h, '\n');
+	if (r != 0) {
+		/* A file without its header is no recording: none at all. */
+		qh_error("%s: the header: %s", rec->path, qh_strerror(r));
+		goto fail;
+	}
 	if ((fd = open(rec->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
 	    (rec->f = fdopen(fd, "w")) == NULL) {
 		qh_error("%s: %s", rec->path, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		free(rec);
-		return NULL;
+		goto fail;
 	}
-	rec->start_ms = qh_clock_mono_ms();
-	qh_buf_init(&rec->line, CAST_LINE_MAX);
-	qh_buf_init(&h, 8192);
-	qh_jsonb_raw(&h, "{\"version\":2,");
-	qh_jsonb_kv_int(&h, "width", cols);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_int(&h, "height", rows);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_int(&h, "timestamp", qh_clock_now());
-	qh_jsonb_raw(&h, ",\"env\":{");
-	qh_jsonb_kv_str(&h, "TERM", term);
-	qh_jsonb_raw(&h, "},");
-	qh_clock_format_utc(qh_clock_now(), stamp, sizeof(stamp));
-	{
-		char title[512];
-
-		snprintf(title, sizeof(title), "%s by %s (%s)%s%s, session %" PRId64,
-		    kind, name, login, target ? " to " : "", target ? target : "",
-		    session);
-		qh_jsonb_kv_str(&h, "title", title);
-	}
-	qh_jsonb_raw(&h, ",\"quarterhour\":{");
-	qh_jsonb_kv_int(&h, "session", session);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "kind", kind);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "technician", login);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "technician_name", name);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "target", target);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "started_at", stamp);
-	qh_jsonb_raw(&h, ",");
-	qh_jsonb_kv_str(&h, "source",
-	    reported ? "reported by the technician's client"
-		     : "relayed through the console");
-	qh_jsonb_raw(&h, "}}\n");
 	fwrite(qh_buf_ptr(&h), 1, qh_buf_len(&h), rec->f);
 	qh_buf_release(&h);
+	rec->start_ms = qh_clock_mono_ms();
+	qh_buf_init(&rec->text, CAST_TEXT_MAX);
+	qh_buf_init(&rec->line, CAST_LINE_MAX);
 	return rec;
+fail:
+	qh_buf_release(&h);
+	free(rec);
+	return NULL;
 }
 
 /* Length of the UTF-8 sequence starting with c, 0 if c cannot start one. */
@@ -132,33 +142,47 @@ utf8_len(uint8_t c)
 	return 0;
 }
 
+/*
+ * Writes the collected output as one event line, [seconds, "o", text], and
+ * empties it. The text is valid UTF-8 of at most CAST_TEXT_MAX bytes, so
+ * the line always fits; were it not to, nothing is written. The template
+ * keeps asciinema's spacing, as recording_resize does; the text, the one
+ * part that varies, goes through the builder.
+ */
 static void
-put_text_char(struct qh_buf *b, const uint8_t *p, size_t n)
+write_output(struct recording *rec)
 {
-	char esc[8];
+	struct qh_buf *b = &rec->line;
+	struct qh_json j;
+	char t[64];
+	int n, r;
 
-	if (n == 1 && (p[0] < 0x20 || p[0] == '"' || p[0] == '\\' || p[0] == 0x7f)) {
-		snprintf(esc, sizeof(esc), "\\u%04x", p[0]);
-		qh_buf_put(b, esc, 6);
-		return;
-	}
-	qh_buf_put(b, p, n);
+	qh_buf_reset(b);
+	n = snprintf(t, sizeof(t), "[%.6f, \"o\", ", elapsed(rec));
+	(void)qh_buf_put(b, t, (size_t)n);
+	qh_json_init(&j, b); /* a document of one string */
+	qh_json_strn(&j, (const char *)qh_buf_ptr(&rec->text), qh_buf_len(&rec->text));
+	if ((r = qh_buf_error(&rec->text)) == 0 && (r = qh_json_finish(&j)) == 0)
+		r = qh_buf_put(b, "]\n", 2);
+	if (r == 0)
+		fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
+	else
+		qh_error("%s: %zu bytes of output lost: %s", rec->path,
+		    qh_buf_len(&rec->text), qh_strerror(r));
+	qh_buf_reset(&rec->text);
 }
 
 void
 recording_output(struct recording *rec, const uint8_t *p, size_t len)
 {
-	struct qh_buf *b;
+	struct qh_buf *text;
 	uint8_t seq[4];
 	size_t i = 0, n, k;
-	char t[32];
 
 	if (rec == NULL)
 		return;
-	b = &rec->line;
-	qh_buf_reset(b);
-	snprintf(t, sizeof(t), "[%.6f, \"o\", \"", elapsed(rec));
-	qh_jsonb_raw(b, t);
+	text = &rec->text;
+	qh_buf_reset(text);
 	while (i < len || rec->ntail > 0) {
 		/* Assemble the next sequence from the carried tail and the input. */
 		k = 0;
@@ -181,15 +205,15 @@ recording_output(struct recording *rec, const uint8_t *p, size_t len)
 			break;
 		}
 		if (n == 0 || !qh_utf8_valid(seq, n) || (n == 1 && seq[0] == 0))
-			qh_buf_put(b, "\xef\xbf\xbd", 3);
+			(void)qh_buf_put(text, "\xef\xbf\xbd", 3);
 		else
-			put_text_char(b, seq, n);
-		if (qh_buf_room(b) < 64)
-			break; /* XXX: a 256 KiB chunk is cut; relayed chunks are 64 KiB
-				*/
+			(void)qh_buf_put(text, seq, n);
+		/* A long chunk becomes several events, none cut. */
+		if (qh_buf_room(text) < sizeof(seq))
+			write_output(rec);
 	}
-	qh_jsonb_raw(b, "\"]\n");
-	fwrite(qh_buf_ptr(b), 1, qh_buf_len(b), rec->f);
+	if (qh_buf_len(text) > 0)
+		write_output(rec);
 }
 
 void
@@ -208,6 +232,7 @@ recording_close(struct recording *rec)
 	if (fflush(rec->f) != 0 || fsync(fileno(rec->f)) != 0)
 		qh_error("%s: %s", rec->path, strerror(errno));
 	fclose(rec->f);
+	qh_buf_release(&rec->text);
 	qh_buf_release(&rec->line);
 	free(rec);
 }
