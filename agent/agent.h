@@ -25,11 +25,11 @@
 /* The file in the configuration directory that holds our identity. */
 #define AGENT_BUNDLE_NAME "agent.pem"
 
-/* Commands of the table in main.c. */
-int cmd_join(struct qh_cli *c);
-int cmd_run(struct qh_cli *c);
-int cmd_ticket(struct qh_cli *c);
-int cmd_info(struct qh_cli *c);
+/* The commands' entries, for the table in main.c. */
+extern const struct qh_cli_cmd cmd_join_entry;
+extern const struct qh_cli_cmd cmd_run_entry;
+extern const struct qh_cli_cmd cmd_info_entry;
+extern const struct qh_cli_cmd cmd_ticket_entry;
 
 /*
  * Writes the configuration directory into out: --config, else $QH_AGENT,

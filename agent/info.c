@@ -378,7 +378,7 @@ agent_info_json(struct qh_buf *b)
 
 /* qh-agent info [--json]. */
 
-int
+static int
 cmd_info(struct qh_cli *c)
 {
 	struct qh_buf json, text;
@@ -572,3 +572,14 @@ info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	j->busy = 1;
 	return 0;
 }
+
+const struct qh_cli_cmd cmd_info_entry = {
+	.name = "info",
+	.usage = "[--json]",
+	.summary = "show this PC's facts your technician may ask for (system, "
+		   "memory, disks, network)",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_FLAG("json"), QH_OPT("log-level") },
+	.exec = cmd_info,
+};

@@ -235,7 +235,7 @@ join_timeout(uv_timer_t *t)
 	qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
 }
 
-int
+static int
 cmd_join(struct qh_cli *c)
 {
 	struct join *j;
@@ -307,3 +307,13 @@ out:
 	(void)uv_loop_close(uv_default_loop());
 	return status;
 }
+
+const struct qh_cli_cmd cmd_join_entry = {
+	.name = "join",
+	.usage = "TOKEN [--config DIR]",
+	.summary = "enrol this PC with the join token from your support vendor",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("config"), QH_OPT("log-level") },
+	.exec = cmd_join,
+};

@@ -17,62 +17,12 @@
 #include "qh/log.h"
 #include "agent.h"
 
-#define CONFIG_OPT                                                                       \
-	{                                                                                \
-		"config", 0, 1, 0                                                        \
-	}
-#define LOG_OPT                                                                          \
-	{                                                                                \
-		"log-level", 0, 1, 0                                                     \
-	}
-
-static const struct qh_cli_cmd commands[] = {
-	{
-	    .name = "join",
-	    .usage = "TOKEN [--config DIR]",
-	    .summary = "enrol this PC with the join token from your support vendor",
-	    .min_args = 1,
-	    .max_args = 1,
-	    .opts = { CONFIG_OPT, LOG_OPT },
-	    .exec = cmd_join,
-	},
-	{
-	    .name = "run",
-	    .usage = "[--config DIR] [--yes] [--unattended] "
-		     "[--allow-forward HOST:PORT,...]",
-	    .summary = "connect and wait for a technician (the default command); "
-		       "--allow-forward: targets forwards may reach",
-	    .min_args = 0,
-	    .max_args = 0,
-	    .opts = { CONFIG_OPT, { "yes", 'y', 0, 0 }, { "unattended", 0, 0, 0 },
-		{ "allow-forward", 0, 1, 1 }, LOG_OPT },
-	    .exec = cmd_run,
-	},
-	{
-	    .name = "info",
-	    .usage = "[--json]",
-	    .summary = "show this PC's facts your technician may ask for (system, "
-		       "memory, disks, network)",
-	    .min_args = 0,
-	    .max_args = 0,
-	    .opts = { { "json", 0, 0, 0 }, LOG_OPT },
-	    .exec = cmd_info,
-	},
-	{
-	    .name = "ticket",
-	    .usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
-		     "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
-		     "[--config DIR]",
-	    .summary = "file a support ticket with this PC's facts, steps to reproduce, "
-		       "attachments and proposed appointments (local time)",
-	    .min_args = 0,
-	    .max_args = 0,
-	    .opts = { CONFIG_OPT, { "subject", 0, 1, 0 }, { "steps", 0, 1, 0 },
-		{ "attach", 0, 1, 1 }, { "propose", 0, 1, 1 }, { "kind", 0, 1, 0 },
-		LOG_OPT },
-	    .exec = cmd_ticket,
-	},
-	{ .name = NULL },
+static const struct qh_cli_cmd *const commands[] = {
+	&cmd_join_entry,
+	&cmd_run_entry,
+	&cmd_info_entry,
+	&cmd_ticket_entry,
+	NULL,
 };
 
 int
@@ -173,5 +123,5 @@ main(int argc, char **argv)
 	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	reset_reserved_signals();
-	return qh_cli_main("qh-agent", commands, "run", argc, argv);
+	return qh_cli_main("qh-agent", commands, "run", NULL, argc, argv);
 }

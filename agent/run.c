@@ -902,7 +902,7 @@ signal_init(struct agent *a, uv_signal_t *s, int signum, uv_signal_cb cb)
 	uv_signal_start(s, cb, signum);
 }
 
-int
+static int
 cmd_run(struct qh_cli *c)
 {
 	struct agent *a;
@@ -978,3 +978,16 @@ cmd_run(struct qh_cli *c)
 		qh_debug("loop closed with handles open");
 	return status;
 }
+
+const struct qh_cli_cmd cmd_run_entry = {
+	.name = "run",
+	.usage = "[--config DIR] [--yes] [--unattended] "
+		 "[--allow-forward HOST:PORT,...]",
+	.summary = "connect and wait for a technician (the default command); "
+		   "--allow-forward: targets forwards may reach",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("config"), { "yes", 'y', 0, 0 }, QH_FLAG("unattended"),
+	    QH_OPTS("allow-forward"), QH_OPT("log-level") },
+	.exec = cmd_run,
+};

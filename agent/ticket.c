@@ -687,7 +687,7 @@ collect(struct qh_cli *c, struct tk *k)
 	return 0;
 }
 
-int
+static int
 cmd_ticket(struct qh_cli *c)
 {
 	struct qh_identity id;
@@ -747,3 +747,17 @@ out:
 	free(k);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_ticket_entry = {
+	.name = "ticket",
+	.usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
+		 "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
+		 "[--config DIR]",
+	.summary = "file a support ticket with this PC's facts, steps to reproduce, "
+		   "attachments and proposed appointments (local time)",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("config"), QH_OPT("subject"), QH_OPT("steps"), QH_OPTS("attach"),
+	    QH_OPTS("propose"), QH_OPT("kind"), QH_OPT("log-level") },
+	.exec = cmd_ticket,
+};

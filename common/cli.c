@@ -112,44 +112,45 @@ qh_parse_int(const char *s, long long min, long long max, long long *out)
 }
 
 static void
-print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *table)
+print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *const *table)
 {
-	const struct qh_cli_cmd *cmd;
+	const struct qh_cli_cmd *const *cmd;
 
 	fprintf(f, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prog);
-	for (cmd = table; cmd->name != NULL; cmd++)
-		fprintf(f, "  %-16s %s\n", cmd->name, cmd->summary ? cmd->summary : "");
+	for (cmd = table; *cmd != NULL; cmd++)
+		fprintf(f, "  %-16s %s\n", (*cmd)->name,
+		    (*cmd)->summary ? (*cmd)->summary : "");
 	fprintf(f, "\n'%s COMMAND --help' describes one command.\n", prog);
 }
 
 /* Matches argv against the table: two-word names first, then one-word. */
 static const struct qh_cli_cmd *
-find_cmd(const struct qh_cli_cmd *table, int argc, char **argv, int *used)
+find_cmd(const struct qh_cli_cmd *const *table, int argc, char **argv, int *used)
 {
-	const struct qh_cli_cmd *cmd;
+	const struct qh_cli_cmd *const *cmd;
 	char two[128];
 
 	if (argc >= 2) {
 		snprintf(two, sizeof(two), "%s %s", argv[0], argv[1]);
-		for (cmd = table; cmd->name != NULL; cmd++)
-			if (strcmp(cmd->name, two) == 0) {
+		for (cmd = table; *cmd != NULL; cmd++)
+			if (strcmp((*cmd)->name, two) == 0) {
 				*used = 2;
-				return cmd;
+				return *cmd;
 			}
 	}
 	if (argc >= 1) {
-		for (cmd = table; cmd->name != NULL; cmd++)
-			if (strcmp(cmd->name, argv[0]) == 0) {
+		for (cmd = table; *cmd != NULL; cmd++)
+			if (strcmp((*cmd)->name, argv[0]) == 0) {
 				*used = 1;
-				return cmd;
+				return *cmd;
 			}
 	}
 	return NULL;
 }
 
 int
-qh_cli_main(const char *prog, const struct qh_cli_cmd *table, const char *default_cmd,
-    int argc, char **argv)
+qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
+    const char *default_cmd, const struct qh_cli_hooks *hooks, int argc, char **argv)
 {
 	struct option longopts[QH_CLI_MAX_OPTS + 2];
 	char shortopts[QH_CLI_MAX_OPTS * 2 + 2];
@@ -250,7 +251,12 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *table, const char *defaul
 		free(c);
 		return status;
 	}
-	status = cmd->exec(c);
+	if (hooks == NULL || hooks->prepare == NULL ||
+	    (status = hooks->prepare(c)) == QH_EXIT_OK) {
+		status = cmd->exec(c);
+		if (hooks != NULL && hooks->finish != NULL)
+			status = hooks->finish(c, status);
+	}
 	free(c);
 	return status;
 }

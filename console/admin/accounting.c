@@ -65,7 +65,7 @@ col(sqlite3_stmt *st, int i)
 
 /* ------------------------------------------------------------------ balance */
 
-int
+static int
 cmd_balance(struct qh_cli *c)
 {
 	const char *id = c->argv[0];
@@ -288,7 +288,7 @@ jsonl_row(struct qh_buf *b, sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *alloc)
 	return qh_buf_put_u8(b, '\n');
 }
 
-int
+static int
 cmd_ledger(struct qh_cli *c)
 {
 	const char *customer = qh_cli_opt(c, "customer");
@@ -400,7 +400,7 @@ out:
 
 /* ------------------------------------------------------------------ revenue */
 
-int
+static int
 cmd_revenue(struct qh_cli *c)
 {
 	const char *month = qh_cli_opt(c, "month");
@@ -505,7 +505,7 @@ count_of(sqlite3 *db, const char *sql)
 	return n;
 }
 
-int
+static int
 cmd_verify(struct qh_cli *c)
 {
 	sqlite3 *db = NULL;
@@ -542,3 +542,51 @@ out:
 	close_snapshot(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_balance_entry = {
+	.name = "balance",
+	.usage = "ID [--json]",
+	.summary = "show a customer's units, installations, running and available units",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_balance,
+};
+
+const struct qh_cli_cmd cmd_ledger_entry = {
+	.name = "ledger",
+	.usage = "[--customer ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
+		 "[--format csv|jsonl]",
+	.summary =
+	    "export ledger entries (dates in the business time zone, --to inclusive)",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_OPT("from"), QH_OPT("to"),
+	    QH_OPT("format") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_ledger,
+};
+
+const struct qh_cli_cmd cmd_revenue_entry = {
+	.name = "revenue",
+	.usage = "--month YYYY-MM [--json]",
+	.summary =
+	    "units debited, recognised and deferred revenue of a month (FIFO lots)",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("month"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_revenue,
+};
+
+const struct qh_cli_cmd cmd_verify_entry = {
+	.name = "verify",
+	.usage = "",
+	.summary = "check the hash chain, balances, session debits and lots",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_verify,
+};

@@ -35,4 +35,29 @@ int console_flush(struct qh_buf *out);
 int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
     const char *what);
 
+/* The state, configuration and database the dispatcher opened for c. */
+struct store_env *admin_env(const struct qh_cli *c);
+
+/* The commands' entries, for the table in console/main.c. */
+extern const struct qh_cli_cmd cmd_init_entry;
+extern const struct qh_cli_cmd cmd_tech_add_entry;
+extern const struct qh_cli_cmd cmd_tech_revoke_entry;
+extern const struct qh_cli_cmd cmd_customer_add_entry;
+extern const struct qh_cli_cmd cmd_customer_list_entry;
+extern const struct qh_cli_cmd cmd_enroll_entry;
+extern const struct qh_cli_cmd cmd_agents_entry;
+extern const struct qh_cli_cmd cmd_agent_revoke_entry;
+extern const struct qh_cli_cmd cmd_credit_entry;
+extern const struct qh_cli_cmd cmd_correct_entry;
+extern const struct qh_cli_cmd cmd_balance_entry;
+extern const struct qh_cli_cmd cmd_ledger_entry;
+extern const struct qh_cli_cmd cmd_revenue_entry;
+extern const struct qh_cli_cmd cmd_verify_entry;
+extern const struct qh_cli_cmd cmd_tickets_entry;
+extern const struct qh_cli_cmd cmd_ticket_show_entry;
+extern const struct qh_cli_cmd cmd_ticket_get_entry;
+extern const struct qh_cli_cmd cmd_ticket_confirm_entry;
+extern const struct qh_cli_cmd cmd_ticket_close_entry;
+extern const struct qh_cli_cmd cmd_sessions_entry;
+
 #endif

@@ -180,7 +180,7 @@ opt_number(const struct qh_cli *c, const char *name, long long *v)
 	    9000000000000000000LL, v);
 }
 
-int
+static int
 cmd_credit(struct qh_cli *c)
 {
 	static const char *const amounts[] = { "hours", "units", "installations" };
@@ -311,7 +311,7 @@ out:
 	return status;
 }
 
-int
+static int
 cmd_correct(struct qh_cli *c)
 {
 	const char *reason = qh_cli_opt(c, "reason");
@@ -398,3 +398,28 @@ out:
 	db_close(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_credit_entry = {
+	.name = "credit",
+	.usage = "ID (--hours H | --units U | --installations N) --ref REF "
+		 "[--price-cents C]",
+	.summary =
+	    "book a purchase of prepaid units or installations (idempotent on REF)",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("hours"), QH_OPT("units"),
+	    QH_OPT("installations"), QH_OPT("ref"), QH_OPT("price-cents") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_credit,
+};
+
+const struct qh_cli_cmd cmd_correct_entry = {
+	.name = "correct",
+	.usage = "ENTRY_ID --units U --reason TEXT",
+	.summary = "book a correction of a ledger entry (U signed: positive gives back)",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("units"), QH_OPT("reason") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_correct,
+};

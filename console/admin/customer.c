@@ -35,7 +35,7 @@ console_db_write(struct qh_cli *c, sqlite3 **dbp)
 	return 0;
 }
 
-int
+static int
 cmd_customer_add(struct qh_cli *c)
 {
 	const char *id = c->argv[0], *name = qh_cli_opt(c, "name");
@@ -99,7 +99,7 @@ out:
 	return status;
 }
 
-int
+static int
 cmd_customer_list(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c);
@@ -156,3 +156,27 @@ cmd_customer_list(struct qh_cli *c)
 	db_close(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_customer_add_entry = {
+	.name = "customer add",
+	.usage = "ID --name NAME [--plan premium|free] [--warn-units N] "
+		 "[--overdraft-units N]",
+	.summary = "add a customer",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("plan"), QH_OPT("warn-units"),
+	    QH_OPT("overdraft-units") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_customer_add,
+};
+
+const struct qh_cli_cmd cmd_customer_list_entry = {
+	.name = "customer list",
+	.usage = "[--json]",
+	.summary = "list customers",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_customer_list,
+};

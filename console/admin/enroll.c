@@ -32,7 +32,7 @@ customer_exists(sqlite3 *db, const char *id)
 }
 
 /* qh-console enroll ID: prints a one-time join token on stdout. */
-int
+static int
 cmd_enroll(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c), *id = c->argv[0];
@@ -100,7 +100,7 @@ out:
 }
 
 /* qh-console agents [--customer ID] [--json]. */
-int
+static int
 cmd_agents(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c), *customer = qh_cli_opt(c, "customer");
@@ -160,7 +160,7 @@ cmd_agents(struct qh_cli *c)
 }
 
 /* qh-console agent revoke ID: the agent and its certificates. */
-int
+static int
 cmd_agent_revoke(struct qh_cli *c)
 {
 	const char *id = c->argv[0];
@@ -212,3 +212,36 @@ out:
 	db_close(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_enroll_entry = {
+	.name = "enroll",
+	.usage = "ID",
+	.summary = "print a one-time join token for a new PC of customer ID",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_enroll,
+};
+
+const struct qh_cli_cmd cmd_agents_entry = {
+	.name = "agents",
+	.usage = "[--customer ID] [--json]",
+	.summary = "list enrolled agents (one per PC) with last seen and expiry",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_agents,
+};
+
+const struct qh_cli_cmd cmd_agent_revoke_entry = {
+	.name = "agent revoke",
+	.usage = "ID",
+	.summary = "revoke an agent; it is refused at its next connect",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_agent_revoke,
+};

@@ -235,7 +235,7 @@ out:
 }
 
 /* qh-console init --state DIR --name HOSTNAME [--listen ADDR:PORT]. */
-int
+static int
 cmd_init(struct qh_cli *c)
 {
 	struct init_undo u;
@@ -293,3 +293,13 @@ out:
 	undo_free(&u);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_init_entry = {
+	.name = "init",
+	.usage = "--state DIR --name HOSTNAME [--listen ADDR:PORT]",
+	.summary = "create a new console state: CA, server certificate, config, database",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("listen") },
+	.exec = cmd_init,
+};

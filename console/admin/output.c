@@ -45,3 +45,9 @@ console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
 		return qh_cli_fail(c, "stdout: %s", strerror(errno));
 	return QH_EXIT_OK;
 }
+
+struct store_env *
+admin_env(const struct qh_cli *c)
+{
+	return c->ctx;
+}

@@ -451,7 +451,7 @@ session_text(struct sessions_db *d, const char *state, sqlite3_stmt *s)
 	printf("\n");
 }
 
-int
+static int
 cmd_sessions(struct qh_cli *c)
 {
 	const char *state = console_state_dir(c), *customer = qh_cli_opt(c, "customer");
@@ -521,3 +521,14 @@ out:
 	qh_buf_release(&row);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_sessions_entry = {
+	.name = "sessions",
+	.usage = "[--customer ID] [--json]",
+	.summary = "list sessions with their audit log and recordings",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_sessions,
+};

@@ -88,7 +88,7 @@ out:
 }
 
 /* qh-console tech add LOGIN --name NAME --out FILE [--role technician|accounting]. */
-int
+static int
 cmd_tech_add(struct qh_cli *c)
 {
 	struct console_conf conf;
@@ -200,7 +200,7 @@ out:
 }
 
 /* qh-console tech revoke LOGIN: the login and its certificates, in one transaction. */
-int
+static int
 cmd_tech_revoke(struct qh_cli *c)
 {
 	sqlite3_stmt *st = NULL;
@@ -292,3 +292,25 @@ out:
 	db_close(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_tech_add_entry = {
+	.name = "tech add",
+	.usage = "LOGIN --name NAME --out FILE [--role technician|accounting]",
+	.summary = "issue a technician or accounting bundle (certificate, key, CA)",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("out"), QH_OPT("role") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_tech_add,
+};
+
+const struct qh_cli_cmd cmd_tech_revoke_entry = {
+	.name = "tech revoke",
+	.usage = "LOGIN",
+	.summary = "revoke a technician's certificates",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_tech_revoke,
+};

@@ -154,7 +154,7 @@ ticket_exists(sqlite3 *db, int64_t id, char *status)
 
 /* tickets */
 
-int
+static int
 cmd_tickets(struct qh_cli *c)
 {
 	const char *customer = qh_cli_opt(c, "customer");
@@ -418,7 +418,7 @@ print_environment(const char *env)
 	qh_buf_release(&text);
 }
 
-int
+static int
 cmd_ticket_show(struct qh_cli *c)
 {
 	int json = qh_cli_flag(c, "json"), status, rc;
@@ -620,7 +620,7 @@ out:
 	return status;
 }
 
-int
+static int
 cmd_ticket_get(struct qh_cli *c)
 {
 	const char *name = c->argv[1], *out = c->argv[2], *state = console_state_dir(c);
@@ -679,7 +679,7 @@ out:
 
 /* ticket confirm */
 
-int
+static int
 cmd_ticket_confirm(struct qh_cli *c)
 {
 	const char *slot_s = qh_cli_opt(c, "slot");
@@ -784,7 +784,7 @@ out:
 
 /* ticket close */
 
-int
+static int
 cmd_ticket_close(struct qh_cli *c)
 {
 	const char *note = qh_cli_opt(c, "note");
@@ -841,3 +841,59 @@ out:
 	db_close(db);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_tickets_entry = {
+	.name = "tickets",
+	.usage = "[--open] [--customer ID] [--json]",
+	.summary = "list support tickets by due time; overdue ones are marked",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_FLAG("open"), QH_OPT("customer"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_tickets,
+};
+
+const struct qh_cli_cmd cmd_ticket_show_entry = {
+	.name = "ticket show",
+	.usage = "N [--json]",
+	.summary = "show a ticket: environment, steps, attachments, proposals, due time",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_ticket_show,
+};
+
+const struct qh_cli_cmd cmd_ticket_get_entry = {
+	.name = "ticket get",
+	.usage = "N ATTACHMENT OUT",
+	.summary =
+	    "copy a ticket's attachment (by file name) to a new file OUT, verified",
+	.min_args = 3,
+	.max_args = 3,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_ticket_get,
+};
+
+const struct qh_cli_cmd cmd_ticket_confirm_entry = {
+	.name = "ticket confirm",
+	.usage = "N --slot K",
+	.summary = "confirm the K-th proposed appointment of an installation ticket",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("slot") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_ticket_confirm,
+};
+
+const struct qh_cli_cmd cmd_ticket_close_entry = {
+	.name = "ticket close",
+	.usage = "N --note TEXT",
+	.summary = "close a ticket with a note",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_OPT("note") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_ticket_close,
+};

@@ -127,7 +127,7 @@ listen_on(struct server *srv, const char *addr)
 	return 0;
 }
 
-int
+static int
 cmd_serve(struct qh_cli *c)
 {
 	struct server srv;
@@ -180,3 +180,13 @@ out:
 	uv_loop_close(srv.loop);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_serve_entry = {
+	.name = "serve",
+	.usage = "--state DIR [--listen ADDR:PORT] [--log-level LEVEL]",
+	.summary = "run the console daemon: accept agents and technicians",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("listen"), QH_OPT("log-level") },
+	.exec = cmd_serve,
+};

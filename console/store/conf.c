@@ -461,3 +461,38 @@ state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp)
 		return QH_ERR_TOO_LARGE;
 	return qh_pki_load_key(path, keyp);
 }
+
+int
+store_env_open(struct store_env *env, const char *state, unsigned needs)
+{
+	int r;
+
+	memset(env, 0, sizeof(*env));
+	env->state = state;
+	if (conf_load(state, &env->conf) != 0)
+		return QH_ERR_CONFIG;
+	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
+		return 0;
+	if ((r = db_open(state, (needs & QH_CLI_DB_WRITE) == 0, &env->db)) == 0) {
+		if (needs & QH_CLI_DB_WRITE)
+			r = db_migrate(env->db);
+		else
+			r = db_exec(env->db, "BEGIN");
+	}
+	if (r != 0) {
+		qh_say("cannot open the database in %s: %s", state, qh_strerror(r));
+		db_close(env->db);
+		env->db = NULL;
+	}
+	return r;
+}
+
+void
+store_env_close(struct store_env *env)
+{
+	if (env->db == NULL)
+		return;
+	db_rollback(env->db);
+	db_close(env->db);
+	env->db = NULL;
+}

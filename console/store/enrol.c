@@ -38,8 +38,8 @@ db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len)
 }
 
 int
-db_join_record(sqlite3 *db, const char *hash, const char *customer,
-    const char *agent_id, const char *host, X509 *cert)
+db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent_id,
+    const char *host, X509 *cert)
 {
 	sqlite3_stmt *st = NULL;
 	struct qh_identity id;

@@ -78,6 +78,31 @@ int console_address(const struct console_conf *conf, char *out, size_t len);
 /* Loads the CA certificate and key from the state directory. */
 int state_load_ca(const char *state, X509 **cap, EVP_PKEY **keyp);
 
+/* -------------------------------------------------------- a command's state */
+
+/*
+ * What a console command runs against: its state directory, configuration
+ * and database, opened by the dispatcher (console/dispatch.c) as the
+ * command's entry needs.
+ */
+struct store_env {
+	const char *state;	  /* the state directory */
+	struct console_conf conf; /* its console.conf */
+	sqlite3 *db;		  /* NULL unless the command needs the database */
+};
+
+/*
+ * Opens env for the state directory: the configuration, and the database
+ * when needs has QH_CLI_DB_READ (read-only, inside one read transaction, so
+ * the command sees one snapshot while serve writes) or QH_CLI_DB_WRITE
+ * (migrated; the command runs its own transactions). Prints one line saying
+ * why not and returns <0 on failure.
+ */
+int store_env_open(struct store_env *env, const char *state, unsigned needs);
+
+/* Rolls back what a command left open and closes the database. */
+void store_env_close(struct store_env *env);
+
 /* ----------------------------------------------------------------- database */
 
 /*

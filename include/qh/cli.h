@@ -24,6 +24,28 @@ struct qh_cli_opt {
 	int repeat;	  /* value may be given many times */
 };
 
+/*
+ * What a command needs set up around it (struct qh_cli_cmd's needs); the
+ * program's hooks act on them.
+ */
+#define QH_CLI_DB_READ	0x1 /* the database, read-only, in one read transaction */
+#define QH_CLI_DB_WRITE 0x2 /* the database for writing, migrated */
+#define QH_CLI_TECH	0x4 /* a technician connection: the bundle and its TLS */
+
+/* Option table entries: --name VALUE, --name, and a repeatable --name VALUE. */
+#define QH_OPT(name)                                                                     \
+	{                                                                                \
+		name, 0, 1, 0                                                            \
+	}
+#define QH_FLAG(name)                                                                    \
+	{                                                                                \
+		name, 0, 0, 0                                                            \
+	}
+#define QH_OPTS(name)                                                                    \
+	{                                                                                \
+		name, 0, 1, 1                                                            \
+	}
+
 struct qh_cli;
 
 struct qh_cli_cmd {
@@ -32,7 +54,19 @@ struct qh_cli_cmd {
 	const char *summary;	/* one line for the command list */
 	int min_args, max_args; /* positional bounds; max -1 = unlimited */
 	struct qh_cli_opt opts[QH_CLI_MAX_OPTS];
+	unsigned needs; /* what the program's hooks set up for it: their flags */
 	int (*exec)(struct qh_cli *c);
+};
+
+/*
+ * What a program does around every command, from the command's needs: the
+ * console opens and closes the database here, so no command repeats it.
+ */
+struct qh_cli_hooks {
+	/* Before exec: returns QH_EXIT_OK, or the status to exit with at once. */
+	int (*prepare)(struct qh_cli *c);
+	/* After exec (and after a prepare that succeeded): the final status. */
+	int (*finish)(struct qh_cli *c, int status);
 };
 
 /* What a handler sees: the parsed command line. */
@@ -45,14 +79,16 @@ struct qh_cli {
 	const char *val[QH_CLI_MAX_OPTS];
 	int count[QH_CLI_MAX_OPTS];
 	const char *rep[QH_CLI_MAX_OPTS][QH_CLI_MAX_REPEAT];
+	void *ctx; /* the program's, set by its prepare hook */
 };
 
 /*
- * Finds the command in table (terminated by a zero entry) that argv names,
- * parses its options and runs it. Returns the exit status.
+ * Finds the command in table (the entries of the command files, ended by
+ * NULL) that argv names, parses its options and runs it between the hooks
+ * (NULL: none). Returns the exit status.
  */
-int qh_cli_main(const char *prog, const struct qh_cli_cmd *table, const char *default_cmd,
-    int argc, char **argv);
+int qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
+    const char *default_cmd, const struct qh_cli_hooks *hooks, int argc, char **argv);
 
 /* The value of option name, or NULL when absent. */
 const char *qh_cli_opt(const struct qh_cli *c, const char *name);

@@ -76,10 +76,4 @@ int qh_json_finish(struct qh_json *j);
 /* The first error so far, or 0. */
 int qh_json_error(const struct qh_json *j);
 
-/* The old writers, being replaced by the builder above. */
-int qh_jsonb_str(struct qh_buf *b, const char *s);
-int qh_jsonb_kv_str(struct qh_buf *b, const char *key, const char *s);
-int qh_jsonb_kv_int(struct qh_buf *b, const char *key, int64_t v);
-int qh_jsonb_raw(struct qh_buf *b, const char *text);
-
 #endif
