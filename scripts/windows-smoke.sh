@@ -15,8 +15,7 @@ CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/quarterhour
 export WINEPREFIX="${QH_WINEPREFIX:-$CACHE/wine}"
 export WINEDEBUG=-all
 # Windows' own DLLs; anything else next to the exe would be a packaging bug.
-SYSTEM_DLLS="advapi32 bcrypt crypt32 dbghelp gdi32 iphlpapi kernel32
-msvcrt ole32 shell32 user32 userenv ws2_32"
+SYSTEM_DLLS=" advapi32 bcrypt crypt32 dbghelp gdi32 iphlpapi kernel32 msvcrt ole32 shell32 user32 userenv ws2_32 "
 
 say() {
 	echo "windows-smoke: $*" >&2
@@ -36,10 +35,11 @@ mkdir -p "$OUT"
 say "exe size: $(wc -c <"$OUT/win_smoke.exe") bytes"
 
 dlls=$("$HOST-objdump" -p "$OUT/win_smoke.exe" |
-	sed -n 's/^[[:space:]]*DLL Name: //p' | tr 'A-Z' 'a-z')
-say "DLLs: $(echo $dlls)"
+	sed -n 's/^[[:space:]]*DLL Name: //p' | tr '[:upper:]' '[:lower:]' |
+	tr '\n' ' ')
+say "DLLs: $dlls"
 for dll in $dlls; do
-	case " $(echo $SYSTEM_DLLS) " in
+	case "$SYSTEM_DLLS" in
 	*" ${dll%.dll} "*) ;;
 	*)
 		say "unexpected DLL dependency: $dll"

@@ -42,12 +42,14 @@ cc win_capture -lgdi32 -luser32
 /usr/lib/wine/wineserver -w
 # Wine prints CRLF; a Windows path for files Wine's programs write.
 crlf() { tr -d '\r'; }
+# shellcheck disable=SC1003
 wpath() { echo "Z:$1" | tr / '\\'; }
 
 echo "== a. ConPTY (cmd.exe in a pseudo console)"
 for mode in "" "--nowindow" "--detach" "--free-alloc --swap" \
 	"--detach --alloc --swap"; do
 	rm -f "$tmp/r"
+	# shellcheck disable=SC2086
 	"$W" "$OUT/win_conpty.exe" $mode --out "$(wpath "$tmp/r")" \
 		</dev/null >"$tmp/so" 2>&1 || true
 	printf '%s: ' "${mode:-no console, stdio redirected}"
@@ -131,7 +133,7 @@ for mode in exit terminate taskkill kill9 nojob-kill9; do
 		"$W" taskkill /F /PID "$(sed -n 's/^parent pid \([0-9]*\).*/\1/p' "$tmp/job")" \
 			>/dev/null 2>&1
 		;;
-	*kill9) kill -9 $(upid parent) ;;
+	*kill9) kill -9 "$(upid parent)" ;;
 	esac
 	sleep 6
 	echo "$mode: before: $before; after: child $(upid child) grandchild $(upid grandchild)"
