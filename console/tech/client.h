@@ -7,6 +7,8 @@
  * (EXTDATA); standard input can be relayed to the channel with window
  * backpressure; NOTICE and ERROR messages, refusals and lost connections
  * are reported here as one line each, so every command fails the same way.
+ * conn.c keeps the connection and its channel, term.c standard input and
+ * output and the terminal, escape.c the "~." filter.
  *
  * Everything runs on the loop of tech_loop(); nothing here is thread-safe.
  */

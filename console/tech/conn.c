@@ -1,18 +1,17 @@
 /*
- * The technician's connection to the console, shared by queue, exec,
- * attach and end (see tech.h): the bundle, TLS to the console's address
- * (each resolved address in turn), one request channel, standard input
- * relayed with window backpressure, output to stdout and stderr, and the
- * one-line reports of DESIGN §5 for every way a command can fail.
+ * The technician's connection to the console, shared by the commands in
+ * console/tech (see client.h): the bundle, TLS to the console's address
+ * (each resolved address in turn), one request channel and the loop that
+ * runs until it and the connection are gone, with the one-line reports of
+ * DESIGN §5 for every way a command can fail. Standard input and output
+ * are term.c's; this file hands them the channel's bytes and window.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
-#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,163 +22,9 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
-#include "client.h"
-
-#define IN_CHUNK       16384	      /* one read from standard input */
-#define IN_PENDING_MAX (2 * IN_CHUNK) /* filtered input not yet sent */
-#define REASON_MAX     256
-#define NSIGNALS       3
-
-enum tech_state {
-	TECH_NEW,	 /* made by tech_new; tech_run not called yet */
-	TECH_RESOLVING,	 /* looking up the console's name */
-	TECH_CONNECTING, /* TCP connect and TLS handshake to one address */
-	TECH_OPENING,	 /* REQUEST sent, waiting for the console's answer */
-	TECH_OPEN,	 /* the channel carries the command */
-	TECH_DONE,	 /* ending: status decided, handles closing */
-};
-
-enum in_kind {
-	IN_NONE,   /* no usable stdin: EOF at once */
-	IN_STREAM, /* pipe or socket, read with uv_read_start */
-	IN_TTY,	   /* terminal, read with uv_read_start */
-	IN_FILE,   /* regular file or device, read with uv_fs_read */
-};
-
-struct tech {
-	uv_loop_t loop;
-	int loop_open;
-	const struct tech_ops *ops;
-	void *arg;
-	enum tech_state state;
-	int status; /* exit status, final once TECH_DONE */
-
-	/* Who we are and where the console is. */
-	char path[PATH_MAX]; /* the bundle */
-	struct qh_bundle bundle;
-	struct qh_tls_ctx *ctx;
-	char host[256];	 /* the console's name or address, for TLS */
-	char service[8]; /* its port, for getaddrinfo */
-	int port;
-
-	/* Connecting: every address of the console in turn. */
-	uv_getaddrinfo_t gai;
-	int gai_busy;
-	struct addrinfo *addrs;	    /* from uv_getaddrinfo, freed in tech_free */
-	struct addrinfo *next;	    /* the next address to try */
-	struct addrinfo literal_ai; /* a numeric address needs no lookup */
-	struct sockaddr_storage literal;
-	uv_connect_t creq;
-	uv_timer_t connect_timer;
-	int tcp_failed;		 /* the last attempt failed before TLS */
-	char reason[REASON_MAX]; /* why the last attempt failed */
-
-	/* The connection and its one channel. */
-	struct qh_mux *mux; /* NULL once its on_close ran */
-	struct qh_chan *ch; /* NULL unless opening or open */
-	const struct qh_buf *req;
-	int chan_error;	  /* the console sent MSG ERROR on the channel */
-	int chan_ended;	  /* the console closed the channel */
-	uv_timer_t ender; /* ends the command once the channel closed */
-	uv_signal_t sig[NSIGNALS];
-	int handles_open; /* connect_timer, ender and sig initialised */
-
-	/* Standard input. */
-	enum in_kind in_kind;
-	int in_wanted;	 /* tech_stdin_open was called */
-	int in_fd_flags; /* fd 0's flags before libuv, or -1 */
-	uv_pipe_t in_pipe;
-	uv_tty_t in_tty;
-	uv_fs_t in_req;
-	int in_open;	/* in_pipe or in_tty initialised */
-	int in_reading; /* uv_read_start is in force */
-	int in_fs_busy; /* a uv_fs_read is in flight */
-	int in_eof;	/* stdin ended */
-	int in_flushed; /* the filter saw the end */
-	int in_stopped; /* nothing more is read or sent */
-	int raw;	/* in_tty is in raw mode */
-	uint8_t in_raw[IN_CHUNK];
-	struct qh_buf in_pending; /* filtered, not yet taken by the channel */
-
-	/*
-	 * Standard output: through libuv for a pipe or tty, so that a reader
-	 * that stalls stops the channel's window, never the loop; blocking
-	 * writes for a file. Bytes are credited back to the console only once
-	 * written, so at most one window is ever buffered here.
-	 */
-	int out_async;	  /* written through out_s */
-	int out_open;	  /* out_pipe or out_tty initialised */
-	int out_fd_flags; /* fd 1's flags before libuv, or -1 */
-	uv_pipe_t out_pipe;
-	uv_tty_t out_tty;
-	uv_stream_t *out_s;
-	uv_write_t out_wreq;
-	struct qh_buf out_buf[2]; /* [out_cur] collects, the other is written */
-	int out_cur;
-	int out_busy;	/* a write is in flight */
-	int out_broken; /* the reader went away: output is dropped */
-	int err_broken; /* the same for stderr */
-};
+#include "conn.h"
 
 static const int caught_signals[NSIGNALS] = { SIGINT, SIGTERM, SIGHUP };
-
-static void input_pump(struct tech *t);
-
-/*
- * Writes all len bytes to fd, waiting out a non-blocking descriptor (one
- * that libuv shares with us, as with 2>&1). Returns 0, or -1 when the
- * reader is gone.
- */
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const uint8_t *q = p;
-	struct pollfd pfd;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(fd, q, len)) > 0) {
-			q += n;
-			len -= (size_t)n;
-		} else if (n < 0 && errno == EINTR) {
-			continue;
-		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			pfd.fd = fd;
-			pfd.events = POLLOUT;
-			(void)poll(&pfd, 1, -1);
-		} else
-			return -1;
-	}
-	return 0;
-}
-
-void
-tech_stderr(struct tech *t, const char *s)
-{
-	if (t != NULL && t->err_broken)
-		return;
-	if (write_all(STDERR_FILENO, s, strlen(s)) != 0 && t != NULL)
-		t->err_broken = 1;
-}
-
-void
-tech_say(struct tech *t, const char *fmt, ...)
-{
-	char line[4096 + 64];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
-	snprintf(line + n, 3, "%s", t != NULL && t->raw ? "\r\n" : "\n");
-	tech_stderr(t, "qh-console: ");
-	tech_stderr(t, line);
-}
 
 uv_loop_t *
 tech_loop(struct tech *t)
@@ -299,27 +144,6 @@ bundle_check(const char *path, char *why, size_t len)
 	return 0;
 }
 
-/*
- * Puts /dev/null on a closed fd 0, 1 or 2, as OpenSSH's sanitise_stdfd
- * does, so that no socket or file of ours is mistaken for stdio.
- */
-static void
-sanitise_stdfd(void)
-{
-	int fd, nfd;
-
-	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
-		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		if ((nfd = open("/dev/null", O_RDWR)) == -1)
-			return;
-		if (nfd != fd) {
-			(void)dup2(nfd, fd);
-			(void)close(nfd);
-		}
-	}
-}
-
 int
 tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct tech **tp)
 {
@@ -330,7 +154,7 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 	int dflt = 0, r;
 
 	*tp = NULL;
-	sanitise_stdfd();
+	term_sanitise_stdfd();
 	/* A technician sees one line per failure; the transport's log on request. */
 	if (lvl == NULL || qh_log_level_parse(lvl) < 0)
 		qh_log_init("qh-console", QH_LOG_WARN);
@@ -342,11 +166,7 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 	t->arg = arg;
 	t->state = TECH_NEW;
 	t->status = QH_EXIT_FAIL;
-	t->in_fd_flags = -1;
-	t->out_fd_flags = -1;
-	qh_buf_init(&t->in_pending, IN_PENDING_MAX);
-	qh_buf_init(&t->out_buf[0], QH_MUX_WINDOW);
-	qh_buf_init(&t->out_buf[1], QH_MUX_WINDOW);
+	term_init(t);
 
 	if (bundle_path(c, t->path, sizeof(t->path), &dflt) != 0) {
 		tech_say(NULL,
@@ -410,451 +230,12 @@ tech_free(struct tech *t)
 		if (uv_loop_close(&t->loop) != 0)
 			qh_warn("event loop still busy at exit");
 	}
-	/* The terminal is the user's again, whatever happened. */
-	(void)uv_tty_reset_mode();
-	if (t->in_fd_flags != -1)
-		(void)fcntl(STDIN_FILENO, F_SETFL, t->in_fd_flags);
-	if (t->out_fd_flags != -1)
-		(void)fcntl(STDOUT_FILENO, F_SETFL, t->out_fd_flags);
+	term_free(t); /* the terminal is the user's again, whatever happened */
 	if (t->addrs != NULL)
 		uv_freeaddrinfo(t->addrs);
 	qh_tls_ctx_free(t->ctx);
 	qh_bundle_free(&t->bundle);
-	qh_buf_release(&t->in_pending);
-	qh_buf_release(&t->out_buf[0]);
-	qh_buf_release(&t->out_buf[1]);
 	free(t);
-}
-
-/* Output. */
-
-/* Gives the console credit for n bytes we are done with. */
-static void
-credit(struct tech *t, size_t n)
-{
-	if (t->ch != NULL && n > 0)
-		qh_chan_consume(t->ch, n);
-}
-
-/* Sets up standard output; unless it is a pipe or tty, writes stay blocking. */
-static void
-out_open(struct tech *t)
-{
-	int r;
-
-	switch (uv_guess_handle(STDOUT_FILENO)) {
-	case UV_TTY:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->out_tty, STDOUT_FILENO, 0)) != 0) {
-			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
-			return;
-		}
-		t->out_s = (uv_stream_t *)&t->out_tty;
-		break;
-	case UV_NAMED_PIPE:
-	case UV_TCP:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
-		if (uv_pipe_init(&t->loop, &t->out_pipe, 0) != 0)
-			return;
-		if ((r = uv_pipe_open(&t->out_pipe, STDOUT_FILENO)) != 0) {
-			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
-			uv_close((uv_handle_t *)&t->out_pipe, NULL);
-			return;
-		}
-		t->out_s = (uv_stream_t *)&t->out_pipe;
-		break;
-	default:
-		return; /* a file, /dev/null or nothing: blocking writes */
-	}
-	t->out_s->data = t;
-	t->out_open = 1;
-	t->out_async = 1;
-}
-
-/* Closes standard output's handle once the command ended and all is written. */
-static void
-out_maybe_close(struct tech *t)
-{
-	if (t->state != TECH_DONE || !t->out_open || t->out_busy ||
-	    qh_buf_len(&t->out_buf[t->out_cur]) > 0)
-		return;
-	t->out_open = 0;
-	uv_close((uv_handle_t *)t->out_s, NULL);
-}
-
-/* The reader went away: drop what is queued and what comes, as ssh does. */
-static void
-out_break(struct tech *t, const char *why)
-{
-	size_t n = qh_buf_len(&t->out_buf[t->out_cur]);
-
-	qh_debug("stdout: %s; dropping output", why);
-	t->out_broken = 1;
-	qh_buf_reset(&t->out_buf[t->out_cur]);
-	credit(t, n);
-}
-
-static void out_kick(struct tech *t);
-
-static void
-out_written(uv_write_t *req, int status)
-{
-	struct tech *t = req->data;
-	struct qh_buf *b = &t->out_buf[t->out_cur ^ 1];
-	size_t n = qh_buf_len(b);
-
-	t->out_busy = 0;
-	qh_buf_reset(b);
-	credit(t, n);
-	if (status < 0)
-		out_break(t, uv_strerror(status));
-	else
-		out_kick(t);
-	out_maybe_close(t);
-}
-
-/* Starts writing what collected, unless a write is in flight. */
-static void
-out_kick(struct tech *t)
-{
-	struct qh_buf *b = &t->out_buf[t->out_cur];
-	uv_buf_t ub;
-	int r;
-
-	if (t->out_busy || qh_buf_len(b) == 0)
-		return;
-	ub = uv_buf_init((char *)qh_buf_ptr(b), (unsigned int)qh_buf_len(b));
-	t->out_wreq.data = t;
-	if ((r = uv_write(&t->out_wreq, t->out_s, &ub, 1, out_written)) != 0) {
-		out_break(t, uv_strerror(r));
-		return;
-	}
-	t->out_busy = 1;
-	t->out_cur ^= 1;
-}
-
-/* Bytes for stdout: written at once if the reader takes them, else queued in order. */
-static void
-out_data(struct tech *t, const uint8_t *p, size_t len)
-{
-	uv_buf_t ub;
-	int n;
-
-	if (t->out_broken) {
-		credit(t, len);
-		return;
-	}
-	if (!t->out_async) {
-		if (write_all(STDOUT_FILENO, p, len) != 0) {
-			qh_debug("stdout: %s; dropping output", strerror(errno));
-			t->out_broken = 1;
-		}
-		credit(t, len);
-		return;
-	}
-	if (!t->out_busy && qh_buf_len(&t->out_buf[t->out_cur]) == 0) {
-		ub = uv_buf_init((char *)p, (unsigned int)len);
-		if ((n = uv_try_write(t->out_s, &ub, 1)) < 0 && n != UV_EAGAIN) {
-			out_break(t, uv_strerror(n));
-			credit(t, len);
-			return;
-		}
-		if (n > 0) {
-			credit(t, (size_t)n);
-			p += n;
-			len -= (size_t)n;
-		}
-		if (len == 0)
-			return;
-	}
-	/* Never more than a window is uncredited, and each buffer holds one. */
-	if (qh_buf_put(&t->out_buf[t->out_cur], p, len) != 0) {
-		qh_warn("stdout: %zu bytes beyond the window dropped", len);
-		credit(t, len);
-		return;
-	}
-	out_kick(t);
-}
-
-/* Standard input. */
-
-int
-tech_stdin_open(struct tech *t)
-{
-	int r;
-
-	t->in_wanted = 1;
-	switch (uv_guess_handle(STDIN_FILENO)) {
-	case UV_TTY:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->in_tty, STDIN_FILENO, 1)) != 0)
-			return qh_err_from_uv(r);
-		t->in_tty.data = t;
-		t->in_open = 1;
-		t->in_kind = IN_TTY;
-		break;
-	case UV_NAMED_PIPE:
-	case UV_TCP:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
-		if ((r = uv_pipe_init(&t->loop, &t->in_pipe, 0)) != 0)
-			return qh_err_from_uv(r);
-		t->in_pipe.data = t;
-		t->in_open = 1;
-		if ((r = uv_pipe_open(&t->in_pipe, STDIN_FILENO)) != 0)
-			return qh_err_from_uv(r);
-		t->in_kind = IN_STREAM;
-		break;
-	case UV_FILE:
-		t->in_kind = IN_FILE;
-		break;
-	default:
-		t->in_kind = IN_NONE; /* closed, or nothing we can read */
-		break;
-	}
-	return 0;
-}
-
-uv_tty_t *
-tech_stdin_tty(struct tech *t)
-{
-	return t->in_kind == IN_TTY ? &t->in_tty : NULL;
-}
-
-int
-tech_set_raw(struct tech *t)
-{
-	int r;
-
-	if (t->in_kind != IN_TTY || t->in_stopped)
-		return QH_ERR_ARG;
-	if ((r = uv_tty_set_mode(&t->in_tty, UV_TTY_MODE_RAW)) != 0)
-		return qh_err_from_uv(r);
-	t->raw = 1;
-	return 0;
-}
-
-/* Gives the terminal its settings back. */
-static void
-restore_tty(struct tech *t)
-{
-	if (!t->raw)
-		return;
-	(void)uv_tty_set_mode(&t->in_tty, UV_TTY_MODE_NORMAL);
-	(void)uv_tty_reset_mode();
-	t->raw = 0;
-}
-
-/* Reads from stdin go to the one fixed buffer; each is used up at once. */
-static void
-input_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
-{
-	struct tech *t = h->data;
-
-	*buf = uv_buf_init((char *)t->in_raw, sizeof(t->in_raw));
-}
-
-/* Filters fresh input (p NULL: its end) into the pending buffer and sends it. */
-static void
-input_got(struct tech *t, const uint8_t *p, size_t len)
-{
-	if (t->ops->on_input != NULL)
-		t->ops->on_input(t, p, len, &t->in_pending);
-	else if (p != NULL && qh_buf_put(&t->in_pending, p, len) != 0)
-		qh_warn("input of %zu bytes dropped: pending buffer full", len);
-	input_pump(t);
-}
-
-/* A read from a stdin pipe, socket or tty; an error counts as its end. */
-static void
-input_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct tech *t = s->data;
-
-	if (t->state != TECH_OPEN || t->in_stopped || nread == 0)
-		return;
-	if (nread < 0) {
-		if (nread != UV_EOF)
-			qh_debug("stdin: %s", uv_strerror((int)nread));
-		uv_read_stop(s);
-		t->in_reading = 0;
-		t->in_eof = 1;
-		input_pump(t);
-		return;
-	}
-	input_got(t, t->in_raw, (size_t)nread);
-}
-
-/* A read from a stdin file; 0 bytes or an error is its end. */
-static void
-input_fs_read(uv_fs_t *req)
-{
-	struct tech *t = req->data;
-	ssize_t n = req->result;
-
-	uv_fs_req_cleanup(req);
-	t->in_fs_busy = 0;
-	if (t->state != TECH_OPEN || t->in_stopped)
-		return;
-	if (n <= 0) {
-		if (n < 0)
-			qh_debug("stdin: %s", uv_strerror((int)n));
-		t->in_eof = 1;
-		input_pump(t);
-		return;
-	}
-	input_got(t, t->in_raw, (size_t)n);
-}
-
-/* Reads more standard input (everything pending was sent). */
-static void
-input_resume(struct tech *t)
-{
-	uv_buf_t b;
-	int r;
-
-	switch (t->in_kind) {
-	case IN_NONE:
-		t->in_eof = 1;
-		break;
-	case IN_STREAM:
-	case IN_TTY:
-		if (t->in_reading)
-			break;
-		r = uv_read_start(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty
-						       : (uv_stream_t *)&t->in_pipe,
-		    input_alloc, input_read);
-		if (r != 0) {
-			qh_debug("stdin: %s", uv_strerror(r));
-			t->in_eof = 1;
-		} else
-			t->in_reading = 1;
-		break;
-	case IN_FILE:
-		if (t->in_fs_busy)
-			break;
-		b = uv_buf_init((char *)t->in_raw, sizeof(t->in_raw));
-		t->in_req.data = t;
-		if ((r = uv_fs_read(&t->loop, &t->in_req, STDIN_FILENO, &b, 1, -1,
-			 input_fs_read)) != 0) {
-			qh_debug("stdin: %s", uv_strerror(r));
-			t->in_eof = 1;
-		} else
-			t->in_fs_busy = 1;
-		break;
-	}
-}
-
-/* Stops reading while the channel has no room (a file read is simply not renewed). */
-static void
-input_pause(struct tech *t)
-{
-	if (!t->in_reading)
-		return;
-	uv_read_stop(t->in_kind == IN_TTY ? (uv_stream_t *)&t->in_tty
-					  : (uv_stream_t *)&t->in_pipe);
-	t->in_reading = 0;
-}
-
-/* Nothing more is read or sent; the handles stay until tech_finish. */
-static void
-input_stop(struct tech *t)
-{
-	input_pause(t);
-	t->in_stopped = 1;
-	qh_buf_reset(&t->in_pending);
-}
-
-/* Hands pending input to the command's sink or the channel; returns what was taken. */
-static ssize_t
-input_write(struct tech *t)
-{
-	if (t->ops->in_write != NULL)
-		return t->ops->in_write(t, qh_buf_ptr(&t->in_pending),
-		    qh_buf_len(&t->in_pending));
-	return qh_chan_write(t->ch, 0, qh_buf_ptr(&t->in_pending),
-	    qh_buf_len(&t->in_pending));
-}
-
-/*
- * Sends pending input while the channel (or the command's sink) takes it;
- * reads more when all is sent; at the end of input lets the filter flush,
- * then sends EOF. The channel's on_writable (or the command, through
- * tech_input_resume) calls this again after a short write.
- */
-static void
-input_pump(struct tech *t)
-{
-	ssize_t n;
-
-	for (;;) {
-		if (t->state != TECH_OPEN || t->in_stopped ||
-		    (t->ch == NULL && t->ops->in_write == NULL))
-			return;
-		if (qh_buf_len(&t->in_pending) > 0) {
-			n = input_write(t);
-			if (n < 0) {
-				input_stop(t); /* the channel takes no more data */
-				return;
-			}
-			if (n == 0) {
-				input_pause(t); /* window full: on_writable resumes */
-				return;
-			}
-			(void)qh_buf_consume(&t->in_pending, (size_t)n);
-			continue;
-		}
-		if (!t->in_eof) {
-			input_resume(t);
-			if (!t->in_eof)
-				return;
-			continue;
-		}
-		if (!t->in_flushed) {
-			t->in_flushed = 1;
-			input_got(t, NULL, 0);
-			return;
-		}
-		if (t->ops->in_write != NULL)
-			(void)t->ops->in_write(t, NULL, 0);
-		else
-			(void)qh_chan_eof(t->ch);
-		input_stop(t);
-		return;
-	}
-}
-
-void
-tech_input_resume(struct tech *t)
-{
-	if (t->in_wanted) /* no stdin opened: nothing to resume, no EOF to send */
-		input_pump(t);
-}
-
-void
-tech_input_flush(struct tech *t)
-{
-	ssize_t n;
-
-	while (t->state == TECH_OPEN && (t->ch != NULL || t->ops->in_write != NULL) &&
-	    qh_buf_len(&t->in_pending) > 0) {
-		if ((n = input_write(t)) <= 0)
-			break;
-		(void)qh_buf_consume(&t->in_pending, (size_t)n);
-	}
-}
-
-/* Stops input for good, gives the terminal back, closes the stdin handles. */
-static void
-input_close(struct tech *t)
-{
-	input_stop(t);
-	restore_tty(t);
-	if (t->in_open) {
-		t->in_open = 0;
-		uv_close(t->in_kind == IN_TTY ? (uv_handle_t *)&t->in_tty
-					      : (uv_handle_t *)&t->in_pipe,
-		    NULL);
-	}
 }
 
 /* Ending. */
@@ -869,7 +250,7 @@ tech_finish(struct tech *t, int status)
 	qh_debug("finishing with status %d", status);
 	t->state = TECH_DONE;
 	t->status = status;
-	input_close(t);
+	term_input_close(t);
 	if (t->ops->on_stop != NULL)
 		t->ops->on_stop(t);
 	if (t->handles_open) {
@@ -888,7 +269,7 @@ tech_finish(struct tech *t, int status)
 	}
 	if (t->mux != NULL)
 		qh_mux_close(t->mux, 0, NULL);
-	out_maybe_close(t); /* or after the last write */
+	term_out_maybe_close(t); /* or after the last write */
 }
 
 /* The channel ended without an error message: the command says how it went. */
@@ -952,7 +333,7 @@ chan_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (t->ops->on_open != NULL)
 		t->ops->on_open(t);
 	if (t->in_wanted)
-		input_pump(t);
+		term_input_pump(t);
 }
 
 /* DATA to stdout, EXTDATA to stderr. */
@@ -966,13 +347,10 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		return;
 	}
 	/* The window is credited only for bytes written. */
-	if (!ext) {
-		out_data(t, p, len);
-		return;
-	}
-	if (!t->err_broken && write_all(STDERR_FILENO, p, len) != 0)
-		t->err_broken = 1;
-	credit(t, len);
+	if (!ext)
+		term_out_data(t, p, len);
+	else
+		term_err_data(t, p, len);
 }
 
 /* NOTICE and ERROR are shown here; other messages go to the command. */
@@ -1018,7 +396,7 @@ chan_writable(struct qh_chan *ch)
 
 	/* Without tech_stdin_open there is no input: the pump would send EOF. */
 	if (t->in_wanted)
-		input_pump(t);
+		term_input_pump(t);
 	if (t->state == TECH_OPEN && t->ops->on_writable != NULL)
 		t->ops->on_writable(t);
 }
@@ -1049,7 +427,7 @@ chan_close(struct qh_chan *ch)
 	t->ch = NULL;
 	if (t->state != TECH_OPEN)
 		return;
-	input_stop(t);
+	term_input_stop(t);
 	if (!conn_up(ch))
 		return;
 	t->chan_ended = 1;
@@ -1068,7 +446,8 @@ static const struct qh_chan_ops chan_ops = {
 void
 tech_consume(struct tech *t, size_t n)
 {
-	credit(t, n);
+	if (t->ch != NULL && n > 0)
+		qh_chan_consume(t->ch, n);
 }
 
 struct qh_chan *
@@ -1078,50 +457,6 @@ tech_open_channel(struct tech *t, const struct qh_buf *req, const struct qh_chan
 	if (t->state != TECH_OPEN || t->mux == NULL)
 		return NULL;
 	return qh_chan_open(t->mux, req, 0, ops, arg);
-}
-
-/* Escapes. */
-
-void
-tech_escape_init(struct tech_escape *e)
-{
-	e->line_start = 1;
-	e->tilde = 0;
-}
-
-int
-tech_escape_filter(struct tech_escape *e, const uint8_t *p, size_t len,
-    struct qh_buf *out)
-{
-	size_t i;
-	uint8_t c;
-
-	if (p == NULL) {
-		/* End of input: a held "~" was meant to be sent. */
-		if (e->tilde)
-			(void)qh_buf_put_u8(out, '~');
-		e->tilde = 0;
-		return 0;
-	}
-	for (i = 0; i < len; i++) {
-		c = p[i];
-		if (e->tilde) {
-			e->tilde = 0;
-			if (c == '.')
-				return 1;
-			(void)qh_buf_put_u8(out, '~');
-			if (c == '~') {
-				e->line_start = 0;
-				continue;
-			}
-		} else if (e->line_start && c == '~') {
-			e->tilde = 1;
-			continue;
-		}
-		(void)qh_buf_put_u8(out, c);
-		e->line_start = c == '\r' || c == '\n';
-	}
-	return 0;
 }
 
 /* The connection. */
@@ -1372,7 +707,7 @@ tech_run(struct tech *t, const struct qh_buf *req)
 		uv_unref((uv_handle_t *)&t->sig[i]);
 	}
 	t->handles_open = 1;
-	out_open(t);
+	term_out_open(t);
 
 	if (literal_address(t)) {
 		t->state = TECH_CONNECTING;
@@ -1397,15 +732,4 @@ tech_run(struct tech *t, const struct qh_buf *req)
 	}
 	uv_run(&t->loop, UV_RUN_DEFAULT);
 	return t->status;
-}
-
-const char *
-tech_term_name(void)
-{
-	const char *s = getenv("TERM");
-
-	if (s == NULL || *s == '\0' || strlen(s) > QH_TERM_MAX ||
-	    !qh_utf8_valid((const uint8_t *)s, strlen(s)))
-		return "xterm";
-	return s;
 }
