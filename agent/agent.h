@@ -18,6 +18,7 @@
 
 #include "qh/cli.h"
 #include "qh/mux.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/tls.h"
 #include "qh/wire.h"

@@ -19,8 +19,10 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "agent.h"

@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
+#include "qh/pem.h"
 #include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"

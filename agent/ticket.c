@@ -26,6 +26,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/ticket.h"
 #include "agent.h"

@@ -18,9 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "conn.h"
 

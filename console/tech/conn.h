@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/tls.h"
 #include "client.h"

@@ -22,6 +22,7 @@
 #include <libssh2.h>
 #include <uv.h>
 
+#include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/err.h"
