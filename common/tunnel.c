@@ -1,7 +1,8 @@
 /*
  * Tunnels (see qh/tunnel.h): a TCP socket and a channel relaying to each
  * other. Channel bytes go to the socket with uv_try_write when nothing is
- * queued, else through a ring the size of the window we granted, and are
+ * queued, else through a ring (qh/ring.h) the size of the window we
+ * granted, and are
  * credited back to the peer only when written. Socket bytes are read one
  * chunk at a time into a fixed buffer and reading stops while part of a
  * chunk waits for channel window; on_writable resumes it.
@@ -13,6 +14,7 @@
 
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/ring.h"
 #include "qh/tunnel.h"
 
 enum tunnel_state {
@@ -29,7 +31,7 @@ struct qh_tunnel {
 	void *arg;
 	enum tunnel_state state;
 	struct qh_chan *ch; /* NULL once closed or gone */
-	uint32_t window;    /* granted to the peer; the ring's size */
+	uint32_t window;    /* granted to the peer; the ring's capacity */
 
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* bounds resolving and connecting */
@@ -48,9 +50,8 @@ struct qh_tunnel {
 	char reason[128]; /* why the last attempt failed */
 
 	/* Channel -> socket. */
-	uint8_t *ring;	    /* window bytes, allocated on first need */
-	size_t rhead, rlen; /* queued bytes, from rhead (wrapping) */
-	size_t wlen;	    /* of which in flight in wreq */
+	struct qh_ring ring; /* queued for the socket */
+	size_t wlen;	     /* of which in flight in wreq */
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
 	unsigned writing : 1;	/* wreq in flight */
@@ -92,6 +93,7 @@ qh_tunnel_new(uv_loop_t *loop, uint32_t window, const struct qh_tunnel_ops *ops,
 	tn->ops = ops;
 	tn->arg = arg;
 	tn->window = window;
+	qh_ring_init(&tn->ring, window);
 	tn->state = TN_NEW;
 	uv_tcp_init(loop, &tn->tcp);
 	tn->tcp.data = tn;
@@ -132,7 +134,7 @@ tunnel_maybe_free(struct qh_tunnel *tn)
 		tn->ops->on_end(tn, tn->err, tn->text[0] != '\0' ? tn->text : NULL);
 	if (tn->addrs != NULL)
 		uv_freeaddrinfo(tn->addrs);
-	free(tn->ring);
+	qh_ring_release(&tn->ring);
 	free(tn);
 }
 
@@ -328,8 +330,7 @@ sock_written(uv_write_t *req, int status)
 		tunnel_end(tn, qh_err_from_uv(status), NULL);
 		return;
 	}
-	tn->rhead = (tn->rhead + n) % tn->window;
-	tn->rlen -= n;
+	qh_ring_consume(&tn->ring, n);
 	tn->to_sock += n;
 	if (tn->ch != NULL)
 		qh_chan_consume(tn->ch, n);
@@ -341,13 +342,15 @@ static void
 sock_write_kick(struct qh_tunnel *tn)
 {
 	uv_buf_t b[2];
-	size_t first;
+	unsigned int nb;
+	size_t len;
 	int r;
 
 	if (tn->state != TN_OPEN || tn->writing)
 		return;
-	if (tn->rlen == 0) {
+	if (qh_ring_len(&tn->ring) == 0) {
 		if (tn->chan_eof && !tn->shut_sent) {
+			qh_ring_trim(&tn->ring); /* the peer sends no more */
 			tn->shut_sent = 1;
 			tn->sreq.data = tn;
 			if ((r = uv_shutdown(&tn->sreq, (uv_stream_t *)&tn->tcp,
@@ -360,20 +363,16 @@ sock_write_kick(struct qh_tunnel *tn)
 		}
 		return;
 	}
-	first = tn->window - tn->rhead;
-	if (first > tn->rlen)
-		first = tn->rlen;
-	b[0] = uv_buf_init((char *)tn->ring + tn->rhead, (unsigned int)first);
-	b[1] = uv_buf_init((char *)tn->ring, (unsigned int)(tn->rlen - first));
+	nb = qh_ring_peek(&tn->ring, b, &len);
 	tn->wreq.data = tn;
-	if ((r = uv_write(&tn->wreq, (uv_stream_t *)&tn->tcp, b, tn->rlen > first ? 2 : 1,
-		 sock_written)) != 0) {
+	if ((r = uv_write(&tn->wreq, (uv_stream_t *)&tn->tcp, b, nb, sock_written)) !=
+	    0) {
 		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(r));
 		tunnel_end(tn, qh_err_from_uv(r), NULL);
 		return;
 	}
 	tn->writing = 1;
-	tn->wlen = tn->rlen;
+	tn->wlen = len;
 }
 
 /* Channel callbacks. */
@@ -405,7 +404,6 @@ static void
 chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
 	struct qh_tunnel *tn = qh_chan_arg(ch);
-	size_t tail, first;
 	uv_buf_t b;
 	int n;
 
@@ -414,7 +412,7 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		return;
 	}
 	/* Straight to the socket when nothing is queued: no copy. */
-	if (!tn->writing && tn->rlen == 0) {
+	if (!tn->writing && qh_ring_len(&tn->ring) == 0) {
 		b = uv_buf_init((char *)p, (unsigned int)len);
 		n = uv_try_write((uv_stream_t *)&tn->tcp, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
@@ -431,23 +429,15 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		if (len == 0)
 			return;
 	}
-	/* The window we granted bounds what can be outstanding. */
-	if (len > tn->window - tn->rlen) {
-		qh_warn("tunnel %s: the peer sent past the window", tn->target);
-		tunnel_end(tn, QH_ERR_PROTOCOL, NULL);
+	/* The window we granted is the ring's capacity: more is a breach. */
+	if ((n = qh_ring_put(&tn->ring, p, len)) != 0) {
+		if (n == QH_ERR_TOO_LARGE) {
+			qh_warn("tunnel %s: the peer sent past the window", tn->target);
+			n = QH_ERR_PROTOCOL;
+		}
+		tunnel_end(tn, n, NULL);
 		return;
 	}
-	if (tn->ring == NULL && (tn->ring = malloc(tn->window)) == NULL) {
-		tunnel_end(tn, QH_ERR_NOMEM, NULL);
-		return;
-	}
-	tail = (tn->rhead + tn->rlen) % tn->window;
-	first = tn->window - tail;
-	if (first > len)
-		first = len;
-	memcpy(tn->ring + tail, p, first);
-	memcpy(tn->ring, p + first, len - first);
-	tn->rlen += len;
 	sock_write_kick(tn);
 }
 
@@ -474,7 +464,8 @@ static void
 chan_close(struct qh_chan *ch)
 {
 	struct qh_tunnel *tn = qh_chan_arg(ch);
-	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof && tn->rlen == 0;
+	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof &&
+	    qh_ring_len(&tn->ring) == 0;
 
 	tn->ch = NULL;
 	tunnel_end(tn, clean ? 0 : QH_ERR_CLOSED,
