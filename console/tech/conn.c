@@ -1,7 +1,7 @@
 /*
  * The technician's connection to the console, shared by the commands in
  * console/tech (see client.h): the bundle, TLS to the console's address
- * (each resolved address in turn), one request channel and the loop that
+ * (qh_mux_dial: each resolved address in turn), one request channel and the loop that
  * runs until it and the connection are gone, with the one-line reports of
  * DESIGN §5 for every way a command can fail. Standard input and output
  * are term.c's; this file hands them the channel's bytes and window.
@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -193,7 +192,6 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 		    t->bundle.console);
 		goto fail;
 	}
-	snprintf(t->service, sizeof(t->service), "%d", t->port);
 	if ((r = qh_tls_ctx_client(&t->ctx, t->bundle.cert, t->bundle.key,
 		 t->bundle.ca)) != 0) {
 		tech_say(NULL, "cannot use the technician bundle %s: %s", t->path,
@@ -233,8 +231,6 @@ tech_free(struct tech *t)
 			qh_warn("event loop still busy at exit");
 	}
 	term_free(t); /* the terminal is the user's again, whatever happened */
-	if (t->addrs != NULL)
-		uv_freeaddrinfo(t->addrs);
 	qh_tls_ctx_free(t->ctx);
 	qh_bundle_free(&t->bundle);
 	free(t);
@@ -257,14 +253,11 @@ tech_finish(struct tech *t, int status)
 		t->ops->on_stop(t);
 	if (t->handles_open) {
 		t->handles_open = 0;
-		uv_close((uv_handle_t *)&t->connect_timer, NULL);
 		uv_close((uv_handle_t *)&t->ender, NULL);
 		/* A second signal now has its default effect. */
 		for (i = 0; i < NSIGNALS; i++)
 			uv_close((uv_handle_t *)&t->sig[i], NULL);
 	}
-	if (t->gai_busy)
-		(void)uv_cancel((uv_req_t *)&t->gai);
 	if (t->ch != NULL) {
 		qh_chan_close(t->ch);
 		t->ch = NULL;
@@ -463,8 +456,6 @@ tech_open_channel(struct tech *t, const struct qh_buf *req, const struct qh_chan
 
 /* The connection. */
 
-static int connect_next(struct tech *t);
-
 /* TLS is up and the console verified: send the REQUEST. */
 static int
 mux_ready(struct qh_mux *mux, const struct qh_identity *peer)
@@ -530,7 +521,7 @@ describe(int err)
 	}
 }
 
-/* The connection is gone: try the next address, or report how it ended. */
+/* The connection is gone: report how it ended. */
 static void
 mux_closed(struct qh_mux *mux, int err)
 {
@@ -540,12 +531,6 @@ mux_closed(struct qh_mux *mux, int err)
 	t->ch = NULL; /* freed with the connection */
 	switch (t->state) {
 	case TECH_CONNECTING:
-		if (t->tcp_failed && t->next != NULL) {
-			qh_debug("%s; trying the next address", t->reason);
-			if (connect_next(t) == 0)
-				return;
-		}
-		/* FALLTHROUGH */
 	case TECH_OPENING:
 		tech_say(t, "cannot reach the console at %s: %s", t->bundle.console,
 		    t->reason[0] != '\0' ? t->reason : describe(err));
@@ -572,134 +557,14 @@ static const struct qh_mux_ops mux_ops = {
 	.on_close = mux_closed,
 };
 
-/* TCP is connected (or not): start TLS, or let mux_closed try the next address. */
-static void
-on_connect(uv_connect_t *req, int status)
-{
-	struct tech *t = req->data;
-	int r;
-
-	/* Cancelled: the handle is closing and the mux reports the rest. */
-	if (status == UV_ECANCELED || t->mux == NULL || t->state != TECH_CONNECTING)
-		return;
-	uv_timer_stop(&t->connect_timer);
-	if (status < 0) {
-		t->tcp_failed = 1;
-		snprintf(t->reason, sizeof(t->reason), "%s", uv_strerror(status));
-		qh_mux_close(t->mux, qh_err_from_uv(status), NULL);
-		return;
-	}
-	/* A failed start closes the mux, and mux_closed reports it. */
-	if ((r = qh_mux_start(t->mux)) != 0)
-		qh_debug("TLS start: %s", qh_strerror(r));
-}
-
-/* An address that does not answer is given up after TECH_CONNECT_MS. */
-static void
-on_connect_timeout(uv_timer_t *h)
-{
-	struct tech *t = h->data;
-
-	if (t->mux == NULL || t->state != TECH_CONNECTING)
-		return;
-	t->tcp_failed = 1;
-	snprintf(t->reason, sizeof(t->reason), "connection timed out");
-	qh_mux_close(t->mux, QH_ERR_TIMEOUT, NULL);
-}
-
-/*
- * Starts a connection to the next address. Returns 0 when an attempt is
- * under way (its failure comes to mux_closed) or a negative QH_ERR_* when
- * none could start.
- */
-static int
-connect_next(struct tech *t)
-{
-	struct addrinfo *ai = t->next;
-	int r;
-
-	if (ai == NULL)
-		return QH_ERR_NOT_FOUND;
-	t->next = ai->ai_next;
-	t->tcp_failed = 0;
-	t->reason[0] = '\0';
-	t->mux = qh_mux_new(&t->loop, t->ctx, QH_TLS_CLIENT, t->host, NULL, &mux_ops, t);
-	if (t->mux == NULL) {
-		snprintf(t->reason, sizeof(t->reason), "%s", qh_strerror(QH_ERR_NOMEM));
-		return QH_ERR_NOMEM;
-	}
-	qh_mux_set_keepalive(t->mux, TECH_KEEPALIVE_MS, TECH_DEAD_MS);
-	t->creq.data = t;
-	if ((r = uv_tcp_connect(&t->creq, qh_mux_tcp(t->mux), ai->ai_addr, on_connect)) !=
-	    0) {
-		t->tcp_failed = 1;
-		snprintf(t->reason, sizeof(t->reason), "%s", uv_strerror(r));
-		qh_mux_close(t->mux, qh_err_from_uv(r), NULL);
-		return 0;
-	}
-	uv_timer_start(&t->connect_timer, on_connect_timeout, TECH_CONNECT_MS, 0);
-	return 0;
-}
-
-/* The console's name resolved: try its addresses in order. */
-static void
-on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct tech *t = req->data;
-
-	t->gai_busy = 0;
-	if (t->state != TECH_RESOLVING) {
-		if (res != NULL)
-			uv_freeaddrinfo(res);
-		return;
-	}
-	if (status < 0 || res == NULL) {
-		tech_say(t, "cannot reach the console at %s: %s", t->bundle.console,
-		    status < 0 ? uv_strerror(status) : "no address");
-		tech_finish(t, QH_EXIT_FAIL);
-		return;
-	}
-	t->addrs = t->next = res;
-	t->state = TECH_CONNECTING;
-	if (connect_next(t) != 0) {
-		tech_say(t, "cannot reach the console at %s: %s", t->bundle.console,
-		    t->reason);
-		tech_finish(t, QH_EXIT_FAIL);
-	}
-}
-
-/* A numeric console address needs no lookup: one address to try. */
-static int
-literal_address(struct tech *t)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&t->literal;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&t->literal;
-
-	memset(&t->literal_ai, 0, sizeof(t->literal_ai));
-	if (uv_ip4_addr(t->host, t->port, sin) == 0)
-		t->literal_ai.ai_addrlen = sizeof(*sin);
-	else if (uv_ip6_addr(t->host, t->port, sin6) == 0)
-		t->literal_ai.ai_addrlen = sizeof(*sin6);
-	else
-		return 0;
-	t->literal_ai.ai_family = t->literal.ss_family;
-	t->literal_ai.ai_socktype = SOCK_STREAM;
-	t->literal_ai.ai_addr = (struct sockaddr *)&t->literal;
-	t->next = &t->literal_ai;
-	return 1;
-}
-
 int
 tech_run(struct tech *t, const struct qh_buf *req)
 {
-	struct addrinfo hints;
-	int i, r;
+	int i;
 
 	if (t->state != TECH_NEW)
 		return QH_EXIT_FAIL; /* one run per tech_new */
 	t->req = req;
-	uv_timer_init(&t->loop, &t->connect_timer);
-	t->connect_timer.data = t;
 	uv_timer_init(&t->loop, &t->ender);
 	t->ender.data = t;
 	for (i = 0; i < NSIGNALS; i++) {
@@ -711,26 +576,17 @@ tech_run(struct tech *t, const struct qh_buf *req)
 	t->handles_open = 1;
 	term_out_open(t);
 
-	if (literal_address(t)) {
-		t->state = TECH_CONNECTING;
-		if (connect_next(t) != 0) {
-			tech_say(t, "cannot reach the console at %s: %s",
-			    t->bundle.console, t->reason);
-			tech_finish(t, QH_EXIT_FAIL);
-		}
+	/* Every address of the console in turn; a failure comes to mux_closed. */
+	t->state = TECH_CONNECTING;
+	t->mux = qh_mux_new(&t->loop, t->ctx, QH_TLS_CLIENT, t->host, NULL, &mux_ops, t);
+	if (t->mux == NULL) {
+		tech_say(t, "cannot reach the console at %s: %s", t->bundle.console,
+		    qh_strerror(QH_ERR_NOMEM));
+		tech_finish(t, QH_EXIT_FAIL);
 	} else {
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		t->state = TECH_RESOLVING;
-		t->gai.data = t;
-		if ((r = uv_getaddrinfo(&t->loop, &t->gai, on_resolved, t->host,
-			 t->service, &hints)) != 0) {
-			tech_say(t, "cannot reach the console at %s: %s",
-			    t->bundle.console, uv_strerror(r));
-			tech_finish(t, QH_EXIT_FAIL);
-		} else
-			t->gai_busy = 1;
+		qh_mux_set_keepalive(t->mux, TECH_KEEPALIVE_MS, TECH_DEAD_MS);
+		(void)qh_mux_dial(t->mux, t->host, t->port, TECH_CONNECT_MS, t->reason,
+		    sizeof(t->reason));
 	}
 	uv_run(&t->loop, UV_RUN_DEFAULT);
 	return t->status;

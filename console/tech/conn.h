@@ -11,10 +11,8 @@
 #define QH_CONSOLE_TECH_CONN_H
 
 #include <sys/types.h>
-#include <sys/socket.h>
 
 #include <limits.h>
-#include <netdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,7 +20,6 @@
 
 #include "qh/buf.h"
 #include "qh/pem.h"
-#include "qh/pki.h"
 #include "qh/tls.h"
 #include "client.h"
 
@@ -33,8 +30,7 @@
 
 enum tech_state {
 	TECH_NEW,	 /* made by tech_new; tech_run not called yet */
-	TECH_RESOLVING,	 /* looking up the console's name */
-	TECH_CONNECTING, /* TCP connect and TLS handshake to one address */
+	TECH_CONNECTING, /* dialling the console (qh_mux_dial), TLS handshake */
 	TECH_OPENING,	 /* REQUEST sent, waiting for the console's answer */
 	TECH_OPEN,	 /* the channel carries the command */
 	TECH_DONE,	 /* ending: status decided, handles closing */
@@ -59,21 +55,9 @@ struct tech {
 	char path[PATH_MAX]; /* the bundle */
 	struct qh_bundle bundle;
 	struct qh_tls_ctx *ctx;
-	char host[256];	 /* the console's name or address, for TLS */
-	char service[8]; /* its port, for getaddrinfo */
+	char host[256]; /* the console's name or address, for TLS */
 	int port;
-
-	/* Connecting: every address of the console in turn. */
-	uv_getaddrinfo_t gai;
-	int gai_busy;
-	struct addrinfo *addrs;	    /* from uv_getaddrinfo, freed in tech_free */
-	struct addrinfo *next;	    /* the next address to try */
-	struct addrinfo literal_ai; /* a numeric address needs no lookup */
-	struct sockaddr_storage literal;
-	uv_connect_t creq;
-	uv_timer_t connect_timer;
-	int tcp_failed;		 /* the last attempt failed before TLS */
-	char reason[REASON_MAX]; /* why the last attempt failed */
+	char reason[REASON_MAX]; /* why connecting failed, when it says */
 
 	/* The connection and its one channel. */
 	struct qh_mux *mux; /* NULL once its on_close ran */
@@ -83,7 +67,7 @@ struct tech {
 	int chan_ended;	  /* the console closed the channel */
 	uv_timer_t ender; /* ends the command once the channel closed */
 	uv_signal_t sig[NSIGNALS];
-	int handles_open; /* connect_timer, ender and sig initialised */
+	int handles_open; /* ender and sig initialised */
 
 	/* Standard input (term.c). */
 	enum in_kind in_kind;
