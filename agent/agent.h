@@ -1,7 +1,6 @@
 /*
- * qh-agent internals: the commands (join.c, run.c), the dialer that both
- * use (dial.c), the terminal output helpers (ui.c) and the tasks a
- * technician runs on this PC (task.c, exec.c, shell.c).
+ * qh-agent internals: the commands (join.c, run.c), the terminal output helpers (ui.c)
+ * and the tasks a technician runs on this PC (task.c, exec.c, shell.c).
  *
  * Everything runs on one libuv loop; no function here is thread-safe.
  */
@@ -18,6 +17,7 @@
 
 #include "qh/cli.h"
 #include "qh/mux.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/tls.h"
 #include "qh/wire.h"
@@ -64,28 +64,6 @@ void ui_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints a sanitised line on stdout and flushes. */
 void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* The dialer (dial.c). */
-
-struct dial;
-
-/*
- * Resolves host, connects mux's TCP handle to port and starts TLS. Any
- * failure closes the mux with an error, so the mux's on_close is the one
- * place that learns about it; a short reason is written to why (whylen
- * bytes, owned by the caller and valid until the dial ends or is
- * cancelled). *dp names the dial while it runs and is set to NULL when it
- * ends. Returns 0, or <0 when nothing could be started (the mux is then
- * closed as well).
- */
-int dial_start(uv_loop_t *loop, struct qh_mux *mux, const char *host, int port, char *why,
-    size_t whylen, struct dial **dp);
-
-/*
- * Forgets a running dial before the caller closes the mux itself: no
- * callback of the dial touches the mux or why afterwards. *dp may be NULL.
- */
-void dial_cancel(struct dial **dp);
 
 /* Tasks (task.c, exec.c, shell.c). */
 

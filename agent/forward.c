@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/tunnel.h"

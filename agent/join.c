@@ -19,8 +19,10 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
+#include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "agent.h"
@@ -39,7 +41,6 @@ struct join {
 	char *csr;
 	struct qh_tls_ctx *ctx;
 	struct qh_mux *mux; /* NULL once closed */
-	struct dial *dial;
 	uv_timer_t timer;
 	char why[256];
 	int answered; /* the console's answer was dealt with */
@@ -200,7 +201,6 @@ join_closed(struct qh_mux *mux, int err)
 	struct join *j = qh_mux_arg(mux);
 
 	j->mux = NULL;
-	dial_cancel(&j->dial);
 	if (!j->answered) {
 		j->status = 1;
 		if (j->why[0] != '\0')
@@ -231,7 +231,6 @@ join_timeout(uv_timer_t *t)
 	if (j->mux == NULL)
 		return;
 	snprintf(j->why, sizeof(j->why), "no answer within %d s", JOIN_TIMEOUT_MS / 1000);
-	dial_cancel(&j->dial);
 	qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
 }
 
@@ -293,8 +292,8 @@ cmd_join(struct qh_cli *c)
 		goto out;
 	}
 	qh_debug("joining console %s", j->tok.console);
-	(void)dial_start(j->loop, j->mux, j->host, j->port, j->why, sizeof(j->why),
-	    &j->dial);
+	(void)qh_mux_dial(j->mux, j->host, j->port, JOIN_TIMEOUT_MS, j->why,
+	    sizeof(j->why));
 	uv_run(j->loop, UV_RUN_DEFAULT);
 	status = j->status;
 out:

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "agent.h"
 
 static const struct qh_cli_cmd *const commands[] = {

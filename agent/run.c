@@ -19,6 +19,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
+#include "qh/pem.h"
 #include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
@@ -78,9 +80,8 @@ struct agent {
 
 	enum agent_state state;
 	struct qh_mux *mux; /* NULL when not connected */
-	struct dial *dial;
-	char why[256]; /* why the last dial failed */
-	int was_ready; /* this connection got its WELCOME */
+	char why[256];	    /* why the last dial failed */
+	int was_ready;	    /* this connection got its WELCOME */
 	uint64_t backoff_ms;
 
 	uv_timer_t retry;    /* back-off before the next attempt */
@@ -128,7 +129,6 @@ set_state(struct agent *a, enum agent_state s)
 static void
 agent_disconnect(struct agent *a, int err)
 {
-	dial_cancel(&a->dial);
 	if (a->mux != NULL)
 		qh_mux_close(a->mux, err, NULL);
 }
@@ -798,7 +798,6 @@ agent_closed(struct qh_mux *mux, int err)
 	qh_debug("console %s:%d: connection closed: %s", a->host, a->port,
 	    qh_strerror(err));
 	a->mux = NULL;
-	dial_cancel(&a->dial);
 	uv_timer_stop(&a->deadline);
 	consent_reset(a);
 	if (a->state == AG_DONE)
@@ -843,8 +842,8 @@ agent_connect(struct agent *a)
 	}
 	uv_timer_start(&a->deadline, on_deadline, CONNECT_TIMEOUT_MS, 0);
 	/* A failure closes the mux; agent_closed schedules the retry. */
-	(void)dial_start(a->loop, a->mux, a->host, a->port, a->why, sizeof(a->why),
-	    &a->dial);
+	(void)qh_mux_dial(a->mux, a->host, a->port, CONNECT_TIMEOUT_MS, a->why,
+	    sizeof(a->why));
 }
 
 /* The connection is gone and we leave: close our handles, the loop ends. */

@@ -1,6 +1,7 @@
 /*
  * The relay of a task (see task.h): channel bytes go to the process through
- * a ring the size of the window we granted, and are credited back only when
+ * a ring (qh/ring.h) the size of the window we granted, allocated only
+ * once the process is slower than the technician, and are credited back only when
  * the process has taken them, so a process that does not read stops the
  * technician. Output is read one chunk at a time and reading stops while a
  * chunk waits for window or connection space. When the process has exited
@@ -43,7 +44,7 @@ task_maybe_free(struct task *t)
 		return;
 	qh_debug("task of %s (pid %ld): freed", t->login, (long)t->pid);
 	LIST_REMOVE(t, link);
-	free(t->ring);
+	qh_ring_release(&t->ring);
 	free(t);
 }
 
@@ -233,6 +234,19 @@ out_resume(struct task_out *o)
 
 /* Input: channel -> process. */
 
+/*
+ * The process takes no more input: what waits is dropped and credited
+ * back, and so is whatever the technician still sends.
+ */
+static void
+in_drop(struct task *t)
+{
+	if (t->ch != NULL)
+		qh_chan_consume(t->ch, qh_ring_len(&t->ring));
+	qh_ring_release(&t->ring);
+	t->instream = NULL;
+}
+
 static void
 in_written(uv_write_t *req, int status)
 {
@@ -241,8 +255,7 @@ in_written(uv_write_t *req, int status)
 
 	t->writing = 0;
 	t->wlen = 0;
-	t->rhead = (t->rhead + n) % TASK_IN_WINDOW;
-	t->rlen -= n;
+	qh_ring_consume(&t->ring, n);
 	if (t->ch != NULL)
 		qh_chan_consume(t->ch, n);
 	if (status < 0) {
@@ -250,10 +263,7 @@ in_written(uv_write_t *req, int status)
 			qh_debug("task of %s: write to the process: %s", t->login,
 			    uv_strerror(status));
 		/* The process stopped reading for good: drop what is left. */
-		if (t->ch != NULL)
-			qh_chan_consume(t->ch, t->rlen);
-		t->rlen = 0;
-		t->instream = NULL;
+		in_drop(t);
 	}
 	task_in_flush(t);
 }
@@ -263,12 +273,13 @@ static void
 task_in_flush(struct task *t)
 {
 	uv_buf_t b[2];
-	size_t first;
+	unsigned int nb;
+	size_t len;
 	int r;
 
 	if (t->writing)
 		return;
-	if (t->instream == NULL || t->rlen == 0) {
+	if (t->instream == NULL || qh_ring_len(&t->ring) == 0) {
 		if (t->kind == TASK_EXEC && t->in_open &&
 		    (t->in_eof || t->instream == NULL)) {
 			/* The child reads EOF once its end of the pipe is gone. */
@@ -278,24 +289,16 @@ task_in_flush(struct task *t)
 		}
 		return;
 	}
-	first = TASK_IN_WINDOW - t->rhead;
-	if (first > t->rlen)
-		first = t->rlen;
-	b[0] = uv_buf_init((char *)t->ring + t->rhead, (unsigned int)first);
-	b[1] = uv_buf_init((char *)t->ring, (unsigned int)(t->rlen - first));
+	nb = qh_ring_peek(&t->ring, b, &len);
 	t->wreq.data = t;
-	if ((r = uv_write(&t->wreq, t->instream, b, t->rlen > first ? 2 : 1,
-		 in_written)) != 0) {
+	if ((r = uv_write(&t->wreq, t->instream, b, nb, in_written)) != 0) {
 		qh_debug("task of %s: write: %s", t->login, uv_strerror(r));
-		if (t->ch != NULL)
-			qh_chan_consume(t->ch, t->rlen);
-		t->rlen = 0;
-		t->instream = NULL;
+		in_drop(t);
 		task_in_flush(t);
 		return;
 	}
 	t->writing = 1;
-	t->wlen = t->rlen;
+	t->wlen = len;
 }
 
 /* Channel callbacks. */
@@ -304,27 +307,25 @@ static void
 chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
 	struct task *t = qh_chan_arg(ch);
-	size_t tail, first;
+	int r;
 
 	if (ext || t->instream == NULL) {
 		qh_chan_consume(ch, len); /* nowhere to go */
 		return;
 	}
-	/* The window we granted bounds what can be outstanding. */
-	if (len > TASK_IN_WINDOW - t->rlen) {
-		qh_warn("task of %s: peer sent past the window; closing the channel",
-		    t->login);
+	/* The window we granted is the ring's capacity: more is a breach. */
+	if ((r = qh_ring_put(&t->ring, p, len)) != 0) {
+		if (r == QH_ERR_TOO_LARGE)
+			qh_warn("task of %s: peer sent past the window; closing the "
+				"channel",
+			    t->login);
+		else
+			qh_warn("task of %s: %s; closing the channel", t->login,
+			    qh_strerror(r));
 		task_detach(t);
 		qh_chan_close(ch);
 		return;
 	}
-	tail = (t->rhead + t->rlen) % TASK_IN_WINDOW;
-	first = TASK_IN_WINDOW - tail;
-	if (first > len)
-		first = len;
-	memcpy(t->ring + tail, p, first);
-	memcpy(t->ring, p + first, len - first);
-	t->rlen += len;
 	task_in_flush(t);
 }
 
@@ -519,13 +520,11 @@ task_new(struct task_list *tasks, uv_loop_t *loop, enum task_kind kind,
 		qh_chan_refuse(ch, "limit", "too many commands are running on the agent");
 		return NULL;
 	}
-	if ((t = calloc(1, sizeof(*t))) == NULL ||
-	    (t->ring = malloc(TASK_IN_WINDOW)) == NULL) {
-		if (t != NULL)
-			free(t);
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		qh_chan_refuse(ch, "internal", "the agent is out of memory");
 		return NULL;
 	}
+	qh_ring_init(&t->ring, TASK_IN_WINDOW);
 	t->kind = kind;
 	t->master = -1;
 	(void)qh_msg_get_str(m, QH_K_LOGIN, &login);
@@ -628,7 +627,7 @@ task_shutdown(struct task_list *tasks, uv_loop_t *loop)
 		qh_warn("task of %s: %d handles still open at exit", t->login,
 		    t->nhandles);
 		LIST_REMOVE(t, link);
-		free(t->ring);
+		qh_ring_release(&t->ring);
 		free(t);
 	}
 }

@@ -15,6 +15,7 @@
 
 #include "agent.h"
 #include "qh/pki.h"
+#include "qh/ring.h"
 
 /*
  * The window granted on a task's channel, and the size of the ring that
@@ -72,9 +73,8 @@ struct task {
 	unsigned in_eof : 1;   /* the technician sent EOF */
 	unsigned writing : 1;  /* wreq in flight */
 	uv_write_t wreq;
-	size_t wlen;   /* bytes in flight */
-	uint8_t *ring; /* TASK_IN_WINDOW bytes */
-	size_t rhead, rlen;
+	size_t wlen;	     /* bytes in flight */
+	struct qh_ring ring; /* TASK_IN_WINDOW at most, allocated when needed */
 
 	struct task_out out[2];
 	int nout; /* streams in use: 2 for exec, 1 for a shell */

@@ -26,6 +26,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/ticket.h"
 #include "agent.h"
@@ -56,7 +57,6 @@ struct tk {
 
 	enum tk_state state;
 	struct qh_mux *mux; /* NULL once closed */
-	struct dial *dial;
 	struct qh_chan *ch; /* NULL unless opening or open */
 	uv_timer_t timer;   /* CONNECT_TIMEOUT_MS until the channel opens */
 	char why[256];	    /* why the dial failed */
@@ -98,7 +98,6 @@ tk_finish(struct tk *k, int status, const char *fmt, ...)
 		qh_chan_close(k->ch);
 		k->ch = NULL;
 	}
-	dial_cancel(&k->dial);
 	if (k->mux != NULL)
 		qh_mux_close(k->mux, 0, NULL);
 }
@@ -407,7 +406,6 @@ tk_closed(struct qh_mux *mux, int err)
 
 	k->mux = NULL;
 	k->ch = NULL;
-	dial_cancel(&k->dial);
 	if (k->state == TK_CONNECTING)
 		tk_finish(k, 1,
 		    "cannot connect to the console at %s:%d: %s; no ticket was "
@@ -436,7 +434,6 @@ on_timeout(uv_timer_t *t)
 	snprintf(k->why, sizeof(k->why), "no answer within %d s",
 	    CONNECT_TIMEOUT_MS / 1000);
 	if (k->mux != NULL && (k->state == TK_CONNECTING || k->state == TK_OPENING)) {
-		dial_cancel(&k->dial);
 		tk_finish(k, 1,
 		    "the console at %s:%d did not answer within %d s; no ticket "
 		    "was filed",
@@ -729,8 +726,8 @@ cmd_ticket(struct qh_cli *c)
 		qh_debug("filing a ticket with %s:%d: %d attachments, %" PRIu64 " bytes",
 		    k->host, k->port, k->t.nfiles, k->t.total);
 		/* A failure closes the mux; tk_closed reports it. */
-		(void)dial_start(k->loop, k->mux, k->host, k->port, k->why,
-		    sizeof(k->why), &k->dial);
+		(void)qh_mux_dial(k->mux, k->host, k->port, CONNECT_TIMEOUT_MS, k->why,
+		    sizeof(k->why));
 	}
 	uv_run(k->loop, UV_RUN_DEFAULT);
 	status = k->status;

@@ -34,6 +34,7 @@
 
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/ring.h"
 #include "qh/tmpfile.h"
 #include "agent.h"
 
@@ -66,8 +67,8 @@ struct push {
 	uint8_t hash[HASH_LEN]; /* of what arrived, once final */
 	int hashed;
 
-	uint8_t *ring;		  /* PUSH_WINDOW bytes */
-	size_t rhead, rlen, wlen; /* queued, of which wlen in flight */
+	struct qh_ring ring; /* queued for the file: PUSH_WINDOW at most */
+	size_t wlen;	     /* of which in flight in req */
 	uv_fs_t req;
 	int busy; /* req in flight */
 
@@ -195,7 +196,7 @@ push_freed(uv_handle_t *h)
 	struct push *p = h->data;
 
 	EVP_MD_CTX_free(p->md);
-	free(p->ring);
+	qh_ring_release(&p->ring);
 	free(p);
 	transfer_count--;
 }
@@ -281,7 +282,7 @@ push_check(struct push *p)
 	unsigned int len = HASH_LEN;
 	int r;
 
-	if (p->state != PUSH_RECEIVING || p->busy || p->rlen > 0 ||
+	if (p->state != PUSH_RECEIVING || p->busy || qh_ring_len(&p->ring) > 0 ||
 	    (!p->got_exit && !p->chan_eof))
 		return;
 	if (!p->hashed) {
@@ -306,6 +307,7 @@ push_check(struct push *p)
 	if (!p->got_exit)
 		qh_debug("push of %s: EOF without the technician's hash", p->login);
 	p->state = PUSH_SYNCING;
+	qh_ring_trim(&p->ring); /* all data is written */
 	p->req.data = p;
 	if ((r = uv_fs_fsync(p->loop, &p->req, p->tf.fd, push_synced)) != 0) {
 		push_fail(p, "cannot write %s: %s", p->shown, uv_strerror(r));
@@ -333,8 +335,7 @@ push_written(uv_fs_t *req)
 		return;
 	}
 	n = (size_t)r > p->wlen ? p->wlen : (size_t)r;
-	p->rhead = (p->rhead + n) % PUSH_WINDOW;
-	p->rlen -= n;
+	qh_ring_consume(&p->ring, n);
 	p->wlen = 0;
 	qh_chan_consume(p->ch, n);
 	if (p->ch != NULL)
@@ -346,41 +347,37 @@ static void
 push_kick(struct push *p)
 {
 	uv_buf_t b[2];
-	size_t first;
+	unsigned int nb;
+	size_t len;
 	int r;
 
 	if (p->busy || p->state != PUSH_RECEIVING)
 		return;
-	if (p->rlen == 0) {
+	if (qh_ring_len(&p->ring) == 0) {
 		push_check(p);
 		return;
 	}
-	first = PUSH_WINDOW - p->rhead;
-	if (first > p->rlen)
-		first = p->rlen;
-	b[0] = uv_buf_init((char *)p->ring + p->rhead, (unsigned int)first);
-	b[1] = uv_buf_init((char *)p->ring, (unsigned int)(p->rlen - first));
+	nb = qh_ring_peek(&p->ring, b, &len);
 	p->req.data = p;
-	if ((r = uv_fs_write(p->loop, &p->req, p->tf.fd, b, p->rlen > first ? 2 : 1, -1,
-		 push_written)) != 0) {
+	if ((r = uv_fs_write(p->loop, &p->req, p->tf.fd, b, nb, -1, push_written)) != 0) {
 		push_fail(p, "cannot write %s: %s", p->shown, uv_strerror(r));
 		return;
 	}
 	p->busy = 1;
-	p->wlen = p->rlen;
+	p->wlen = len;
 }
 
 static void
 push_data(struct qh_chan *ch, int ext, const uint8_t *d, size_t len)
 {
 	struct push *p = qh_chan_arg(ch);
-	size_t tail, first;
 
 	if (ext || p->state != PUSH_RECEIVING || p->got_exit) {
 		qh_chan_consume(ch, len);
 		return;
 	}
-	if (len > PUSH_WINDOW - p->rlen) {
+	/* The window we granted is the ring's capacity: more is a breach. */
+	if (len > qh_ring_room(&p->ring)) {
 		qh_warn("push of %s: data past the window", p->login);
 		push_fail(p, "protocol error: data past the window");
 		return;
@@ -395,14 +392,11 @@ push_data(struct qh_chan *ch, int ext, const uint8_t *d, size_t len)
 		push_fail(p, "cannot compute the hash");
 		return;
 	}
+	if (qh_ring_put(&p->ring, d, len) != 0) {
+		push_fail(p, "the agent is out of memory");
+		return;
+	}
 	p->got += len;
-	tail = (p->rhead + p->rlen) % PUSH_WINDOW;
-	first = PUSH_WINDOW - tail;
-	if (first > len)
-		first = len;
-	memcpy(p->ring + tail, d, first);
-	memcpy(p->ring, d + first, len - first);
-	p->rlen += len;
 	push_kick(p);
 }
 
@@ -474,18 +468,15 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		qh_chan_refuse(ch, "limit", "too many file transfers are running");
 		return 0;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL ||
-	    (p->ring = malloc(PUSH_WINDOW)) == NULL ||
-	    (p->md = EVP_MD_CTX_new()) == NULL ||
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(p->md, EVP_sha256(), NULL) != 1) {
-		if (p != NULL) {
+		if (p != NULL)
 			EVP_MD_CTX_free(p->md);
-			free(p->ring);
-		}
 		free(p);
 		qh_chan_refuse(ch, "internal", "the agent is out of memory");
 		return 0;
 	}
+	qh_ring_init(&p->ring, PUSH_WINDOW);
 	p->loop = loop;
 	p->tf.fd = -1;
 	p->mode = 0644;
@@ -541,7 +532,6 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 fail:
 	qh_tmpfile_abort(&p->tf);
 	EVP_MD_CTX_free(p->md);
-	free(p->ring);
 	free(p);
 	return 0;
 }

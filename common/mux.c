@@ -865,6 +865,13 @@ qh_mux_start(struct qh_mux *mux)
 	return qh_tls_start(mux->tls);
 }
 
+int
+qh_mux_dial(struct qh_mux *mux, const char *host, int port, uint64_t deadline_ms,
+    char *why, size_t whylen)
+{
+	return qh_tls_dial(mux->tls, host, port, deadline_ms, why, whylen);
+}
+
 void *
 qh_mux_arg(const struct qh_mux *mux)
 {

@@ -1,27 +1,19 @@
 /*
  * The deployment's PKI with OpenSSL 3: P-256 keys, a self-signed CA, leaf
  * certificates whose subject the console builds itself (O=quarterhour,
- * OU=<role>, CN=<identity>, UID=<agent id> for agents), CSRs, SHA-256 pins,
- * and the PEM files keys, certificates and bundles live in.
+ * OU=<role>, CN=<identity>, UID=<agent id> for agents), identities read
+ * back from them, CSRs, and SHA-256 pins. The files they live in are
+ * pem.c's; host names and addresses are addr.c's.
  *
  * A role can only come from the CA key: qh_pki_identity() accepts nothing
  * but the exact profile written by qh_pki_issue(). Key material is never
- * logged; files holding keys are created 0600 with O_EXCL and refused on
- * load when group or others may read or write them. certs/README.md
- * documents the profile.
+ * logged. certs/README.md documents the profile.
  */
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -33,16 +25,16 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
 
-#define PKI_ORG	       "quarterhour"
-#define PKI_CA_DAYS    3650
-#define PKI_BACKDATE   3600	   /* notBefore this many seconds ago */
-#define PKI_PEM_MAX    (64 * 1024) /* bound on one PEM object we parse */
-#define PKI_BUNDLE_MAX (64 * 1024) /* bound on a bundle file */
-#define PKI_CN_MAX     64	   /* ub-common-name, RFC 5280 */
+#define PKI_ORG	     "quarterhour"
+#define PKI_CA_DAYS  3650
+#define PKI_BACKDATE 3600	 /* notBefore this many seconds ago */
+#define PKI_PEM_MAX  (64 * 1024) /* bound on one PEM object we parse */
+#define PKI_CN_MAX   64		 /* ub-common-name, RFC 5280 */
 
 static const char *const role_names[] = {
 	[QH_ROLE_NONE] = "none",
@@ -89,47 +81,6 @@ qh_id_valid(const char *s)
 			return 0;
 	}
 	return 1;
-}
-
-/* Returns AF_INET or AF_INET6 if s is an IP address literal, else 0. */
-static int
-ip_family(const char *s)
-{
-	unsigned char addr[16];
-
-	if (inet_pton(AF_INET, s, addr) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, addr) == 1)
-		return AF_INET6;
-	return 0;
-}
-
-int
-qh_pki_host_valid(const char *s)
-{
-	size_t i, label = 0;
-
-	if (s == NULL || s[0] == '\0' || strlen(s) > QH_ID_MAX)
-		return 0;
-	if (ip_family(s) != 0)
-		return 1;
-	/* A DNS name: labels of 1..63 letters, digits and hyphens. */
-	for (i = 0; s[i] != '\0'; i++) {
-		if (s[i] == '.') {
-			if (label == 0 || s[i - 1] == '-')
-				return 0;
-			label = 0;
-			continue;
-		}
-		if (!isascii((unsigned char)s[i]) ||
-		    (!isalnum((unsigned char)s[i]) && s[i] != '-'))
-			return 0;
-		if (s[i] == '-' && label == 0)
-			return 0;
-		if (++label > 63)
-			return 0;
-	}
-	return label > 0 && s[i - 1] != '-';
 }
 
 /* Lowercase hex of len bytes into out (2 * len + 1 bytes). */
@@ -362,7 +313,7 @@ add_san(X509 *cert, const char *host)
 
 	if ((gens = sk_GENERAL_NAME_new_null()) == NULL)
 		goto out;
-	if (ip_family(host) != 0) {
+	if (qh_addr_family(host) != 0) {
 		if ((gen = a2i_GENERAL_NAME(NULL, NULL, NULL, GEN_IPADD, host, 0)) ==
 		    NULL)
 			goto out;
@@ -678,7 +629,7 @@ qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) * chain, const char *pin,
 	param = X509_STORE_CTX_get0_param(ctx);
 	if (host != NULL) {
 		X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_SERVER);
-		if (ip_family(host) != 0
+		if (qh_addr_family(host) != 0
 			? X509_VERIFY_PARAM_set1_ip_asc(param, host) != 1
 			: X509_VERIFY_PARAM_set1_host(param, host, 0) != 1) {
 			qh_log_ssl_errors(QH_LOG_ERROR, __func__, "verify host");
@@ -744,365 +695,4 @@ qh_pki_cert_parse(const char *pem, size_t len, X509 **certp)
 	ERR_clear_error();
 	BIO_free(bio);
 	return r;
-}
-
-/*
- * Creates path exclusively with mode and returns it as a stdio stream;
- * QH_ERR_EXISTS if it is already there.
- */
-static int
-create_file(const char *path, mode_t mode, FILE **fp)
-{
-	int fd;
-
-	if ((fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-		 mode)) == -1) {
-		if (errno == EEXIST)
-			return QH_ERR_EXISTS;
-		qh_error("%s: %s", path, strerror(errno));
-		return errno == ENOENT ? QH_ERR_NOT_FOUND
-		    : errno == EACCES  ? QH_ERR_PERM
-				       : QH_ERR_SYSTEM;
-	}
-	/* Exactly mode, whatever the umask. */
-	if (fchmod(fd, mode) == -1 || (*fp = fdopen(fd, "w")) == NULL) {
-		qh_error("%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		return QH_ERR_SYSTEM;
-	}
-	return 0;
-}
-
-/* Flushes, syncs and closes a file from create_file(); removes it on error. */
-static int
-finish_file(const char *path, FILE *f, int r)
-{
-	if (r == 0 && (fflush(f) != 0 || fsync(fileno(f)) != 0)) {
-		qh_error("%s: %s", path, strerror(errno));
-		r = QH_ERR_SYSTEM;
-	}
-	if (fclose(f) != 0 && r == 0) {
-		qh_error("%s: %s", path, strerror(errno));
-		r = QH_ERR_SYSTEM;
-	}
-	if (r != 0)
-		unlink(path);
-	return r;
-}
-
-int
-qh_pki_write_key(const char *path, EVP_PKEY *key)
-{
-	FILE *f = NULL;
-	int r;
-
-	if (key == NULL)
-		return QH_ERR_ARG;
-	if ((r = create_file(path, 0600, &f)) != 0)
-		return r;
-	/* PKCS#8, unencrypted: the file mode protects it. */
-	if (PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1) {
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, path);
-		r = QH_ERR_CRYPTO;
-	}
-	return finish_file(path, f, r);
-}
-
-int
-qh_pki_write_cert(const char *path, X509 *cert)
-{
-	FILE *f = NULL;
-	int r;
-
-	if (cert == NULL)
-		return QH_ERR_ARG;
-	if ((r = create_file(path, 0644, &f)) != 0)
-		return r;
-	if (PEM_write_X509(f, cert) != 1) {
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, path);
-		r = QH_ERR_CRYPTO;
-	}
-	return finish_file(path, f, r);
-}
-
-/*
- * Opens path for reading as a regular file. With private set, refuses a
- * file that group or others may read or write (QH_ERR_PERM, logged).
- */
-static int
-open_file(const char *path, int private, FILE **fp, off_t *sizep)
-{
-	struct stat st;
-	int fd, r;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
-		r = errno == ENOENT   ? QH_ERR_NOT_FOUND
-		    : errno == EACCES ? QH_ERR_PERM
-				      : QH_ERR_SYSTEM;
-		qh_error("%s: %s", path, strerror(errno));
-		return r;
-	}
-	if (fstat(fd, &st) == -1) {
-		qh_error("%s: %s", path, strerror(errno));
-		close(fd);
-		return QH_ERR_SYSTEM;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		qh_error("%s: not a regular file", path);
-		close(fd);
-		return QH_ERR_FORMAT;
-	}
-	if (private && (st.st_mode & 077) != 0) {
-		qh_error("%s: mode %04o lets group or others at a private key; "
-			 "chmod 600 it",
-		    path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return QH_ERR_PERM;
-	}
-	if ((*fp = fdopen(fd, "r")) == NULL) {
-		qh_error("%s: %s", path, strerror(errno));
-		close(fd);
-		return QH_ERR_SYSTEM;
-	}
-	if (sizep != NULL)
-		*sizep = st.st_size;
-	return 0;
-}
-
-/* Loads a PEM private key from a file only its owner can read or write. */
-int
-qh_pki_load_key(const char *path, EVP_PKEY **keyp)
-{
-	EVP_PKEY *key;
-	FILE *f = NULL;
-	int r;
-
-	if ((r = open_file(path, 1, &f, NULL)) != 0)
-		return r;
-	if ((key = PEM_read_PrivateKey(f, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		qh_error("%s: no private key in PEM format", path);
-		r = QH_ERR_FORMAT;
-	} else
-		*keyp = key;
-	fclose(f);
-	return r;
-}
-
-int
-qh_pki_load_cert(const char *path, X509 **certp)
-{
-	X509 *cert;
-	FILE *f = NULL;
-	int r;
-
-	if ((r = open_file(path, 0, &f, NULL)) != 0)
-		return r;
-	if ((cert = PEM_read_X509(f, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		qh_error("%s: no certificate in PEM format", path);
-		r = QH_ERR_FORMAT;
-	} else
-		*certp = cert;
-	fclose(f);
-	return r;
-}
-
-/* 1 if s is a HOST:PORT that qh_split_hostport accepts. */
-static int
-hostport_valid(const char *s)
-{
-	char host[256];
-	int port;
-
-	return qh_split_hostport(s, host, sizeof(host), &port) == 0;
-}
-
-/* Writes the console line, certificate, key and CA certificate to a new 0600 file. */
-int
-qh_bundle_write(const char *path, const struct qh_bundle *b)
-{
-	FILE *f = NULL;
-	int r;
-
-	if (b == NULL || b->cert == NULL || b->key == NULL || b->ca == NULL ||
-	    memchr(b->console, '\0', sizeof(b->console)) == NULL ||
-	    !hostport_valid(b->console))
-		return QH_ERR_ARG;
-	if (X509_check_private_key(b->cert, b->key) != 1) {
-		ERR_clear_error();
-		qh_error("the key does not belong to the certificate");
-		return QH_ERR_ARG;
-	}
-	if ((r = create_file(path, 0600, &f)) != 0)
-		return r;
-	if (fprintf(f, "# console: %s\n", b->console) < 0) {
-		r = QH_ERR_SYSTEM;
-		qh_error("%s: %s", path, strerror(errno));
-	} else if (PEM_write_X509(f, b->cert) != 1 ||
-	    PEM_write_PrivateKey(f, b->key, NULL, NULL, 0, NULL, NULL) != 1 ||
-	    PEM_write_X509(f, b->ca) != 1) {
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, path);
-		r = QH_ERR_CRYPTO;
-	}
-	return finish_file(path, f, r);
-}
-
-/* Reads a bundle (bounded), checks its first line and that key and certificate match. */
-int
-qh_bundle_load(const char *path, struct qh_bundle *b)
-{
-	static const char prefix[] = "# console: ";
-	FILE *f = NULL;
-	BIO *bio = NULL;
-	char *data = NULL, *nl;
-	size_t len = 0, hlen;
-	off_t size = 0;
-	int r;
-
-	memset(b, 0, sizeof(*b));
-	if ((r = open_file(path, 1, &f, &size)) != 0)
-		return r;
-	r = QH_ERR_FORMAT;
-	if (size <= 0 || size > PKI_BUNDLE_MAX) {
-		qh_error("%s: not a bundle (size %lld)", path, (long long)size);
-		goto out;
-	}
-	if ((data = malloc((size_t)size + 1)) == NULL) {
-		r = QH_ERR_NOMEM;
-		goto out;
-	}
-	len = fread(data, 1, (size_t)size, f);
-	if (ferror(f)) {
-		qh_error("%s: %s", path, strerror(errno));
-		r = QH_ERR_SYSTEM;
-		goto out;
-	}
-	data[len] = '\0';
-
-	if (strncmp(data, prefix, sizeof(prefix) - 1) != 0 ||
-	    (nl = strchr(data, '\n')) == NULL) {
-		qh_error("%s: not a bundle: the first line is not \"%sHOST:PORT\"", path,
-		    prefix);
-		goto out;
-	}
-	hlen = (size_t)(nl - data) - (sizeof(prefix) - 1);
-	if (hlen > 0 && data[sizeof(prefix) - 1 + hlen - 1] == '\r')
-		hlen--;
-	if (hlen >= sizeof(b->console)) {
-		qh_error("%s: console address too long", path);
-		goto out;
-	}
-	memcpy(b->console, data + sizeof(prefix) - 1, hlen);
-	b->console[hlen] = '\0';
-	if (!hostport_valid(b->console)) {
-		qh_error("%s: bad console address in the first line", path);
-		goto out;
-	}
-
-	if ((bio = BIO_new_mem_buf(nl + 1, (int)(len - (size_t)(nl + 1 - data)))) ==
-	    NULL) {
-		r = QH_ERR_NOMEM;
-		goto out;
-	}
-	if ((b->cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL ||
-	    (b->key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL)) == NULL ||
-	    (b->ca = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		ERR_clear_error();
-		qh_error("%s: a bundle holds a certificate, its key and the CA "
-			 "certificate, in that order",
-		    path);
-		goto out;
-	}
-	if (X509_check_private_key(b->cert, b->key) != 1) {
-		ERR_clear_error();
-		qh_error("%s: the key does not belong to the certificate", path);
-		goto out;
-	}
-	r = 0;
-out:
-	if (r != 0)
-		qh_bundle_free(b);
-	BIO_free(bio);
-	if (data != NULL) {
-		OPENSSL_cleanse(data, len);
-		free(data);
-	}
-	fclose(f);
-	return r;
-}
-
-void
-qh_bundle_free(struct qh_bundle *b)
-{
-	if (b == NULL)
-		return;
-	X509_free(b->cert);
-	EVP_PKEY_free(b->key);
-	X509_free(b->ca);
-	memset(b, 0, sizeof(*b));
-}
-
-/* 1 if s is a plausible host: a DNS-ish name (underscores allowed) or IPv4. */
-static int
-host_chars_valid(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len == 0)
-		return 0;
-	for (i = 0; i < len; i++)
-		if (!isascii((unsigned char)s[i]) ||
-		    (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' &&
-			s[i] != '_'))
-			return 0;
-	return 1;
-}
-
-/* Splits at the last colon, or after an IPv6 address's bracket; port 1..65535. */
-int
-qh_split_hostport(const char *s, char *hostbuf, size_t hostlen, int *portp)
-{
-	const char *host, *colon, *p;
-	unsigned char addr[16];
-	size_t len;
-	long port = 0;
-
-	if (s == NULL || hostbuf == NULL || hostlen == 0 || portp == NULL)
-		return QH_ERR_ARG;
-	if (s[0] == '[') {
-		host = s + 1;
-		if ((p = strchr(host, ']')) == NULL || p[1] != ':')
-			return QH_ERR_FORMAT;
-		len = (size_t)(p - host);
-		colon = p + 1;
-	} else {
-		host = s;
-		if ((colon = strrchr(s, ':')) == NULL)
-			return QH_ERR_FORMAT;
-		len = (size_t)(colon - s);
-		/* An IPv6 address needs brackets; "::1:80" is ambiguous. */
-		if (memchr(s, ':', len) != NULL || !host_chars_valid(host, len))
-			return QH_ERR_FORMAT;
-	}
-	if (len == 0)
-		return QH_ERR_FORMAT;
-	if (len >= hostlen)
-		return QH_ERR_TOO_LARGE;
-	for (p = colon + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9' || port > 65535)
-			return QH_ERR_FORMAT;
-		port = port * 10 + (*p - '0');
-	}
-	if (p == colon + 1 || port < 1 || port > 65535)
-		return QH_ERR_FORMAT;
-	memcpy(hostbuf, host, len);
-	hostbuf[len] = '\0';
-	if (s[0] == '[' && inet_pton(AF_INET6, hostbuf, addr) != 1) {
-		hostbuf[0] = '\0';
-		return QH_ERR_FORMAT;
-	}
-	*portp = (int)port;
-	return 0;
 }

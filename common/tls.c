@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "qh/clock.h"
+#include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/tls.h"
@@ -44,7 +45,8 @@ enum tls_state {
 };
 
 struct qh_tls_conn {
-	uv_tcp_t tcp;
+	uv_tcp_t own;  /* accepted into; replaced by a dialled handle */
+	uv_tcp_t *tcp; /* the connection's socket: &own, or the dialled one */
 	uv_prepare_t flusher;
 	uv_timer_t timer;
 	uv_write_t wreq[2];
@@ -71,6 +73,10 @@ struct qh_tls_conn {
 	uint64_t last_rx_ms, idle_ms, dead_ms;
 	uint64_t last_idle_ms; /* when on_idle last ran */
 	int close_err;
+
+	struct qh_dial *dial; /* while qh_tls_dial runs */
+	char *dial_why;	      /* the caller's buffer for its failure */
+	size_t dial_whylen;
 
 	char host[256];
 	char pin[65];
@@ -260,6 +266,8 @@ on_handle_closed(uv_handle_t *h)
 {
 	struct qh_tls_conn *conn = h->data;
 
+	if (h != (uv_handle_t *)&conn->own && h == (uv_handle_t *)conn->tcp)
+		free(h); /* dialled: allocated by qh_dial */
 	if (--conn->open_handles > 0)
 		return;
 	if (conn->ops->on_close != NULL)
@@ -279,7 +287,9 @@ close_handles(struct qh_tls_conn *conn)
 	if (conn->state == TLS_DEAD)
 		return;
 	conn->state = TLS_DEAD;
-	uv_close((uv_handle_t *)&conn->tcp, on_handle_closed);
+	qh_dial_cancel(conn->dial);
+	conn->dial = NULL;
+	uv_close((uv_handle_t *)conn->tcp, on_handle_closed);
 	uv_close((uv_handle_t *)&conn->flusher, on_handle_closed);
 	uv_close((uv_handle_t *)&conn->timer, on_handle_closed);
 }
@@ -322,10 +332,11 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	else
 		SSL_set_connect_state(conn->ssl);
 
-	uv_tcp_init(loop, &conn->tcp);
+	uv_tcp_init(loop, &conn->own);
+	conn->tcp = &conn->own;
 	uv_prepare_init(loop, &conn->flusher);
 	uv_timer_init(loop, &conn->timer);
-	conn->tcp.data = conn->flusher.data = conn->timer.data = conn;
+	conn->own.data = conn->flusher.data = conn->timer.data = conn;
 	conn->open_handles = 3;
 	conn->state = TLS_NEW;
 	return conn;
@@ -334,7 +345,7 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 uv_tcp_t *
 qh_tls_tcp(struct qh_tls_conn *conn)
 {
-	return &conn->tcp;
+	return conn->tcp;
 }
 
 void *
@@ -429,7 +440,7 @@ start_write(struct qh_tls_conn *conn)
 	    (unsigned int)qh_buf_len(&conn->tx_cipher[i]));
 	conn->wreq[i].data = conn;
 	conn->stats.bytes_out += b.len;
-	if ((r = uv_write(&conn->wreq[i], (uv_stream_t *)&conn->tcp, &b, 1, on_write)) !=
+	if ((r = uv_write(&conn->wreq[i], (uv_stream_t *)conn->tcp, &b, 1, on_write)) !=
 	    0) {
 		qh_buf_reset(&conn->tx_cipher[i]);
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
@@ -516,7 +527,7 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		ERR_clear_error();
 	}
 	conn->state = TLS_CLOSING;
-	uv_read_stop((uv_stream_t *)&conn->tcp);
+	uv_read_stop((uv_stream_t *)conn->tcp);
 	/* Both buffers may hold data now; libuv queues the writes in order. */
 	for (i = 0; i < 2; i++) {
 		int k = conn->tx_cur ^ 1 ^ i; /* the older buffer first */
@@ -527,12 +538,12 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		b = uv_buf_init((char *)qh_buf_ptr(&conn->tx_cipher[k]),
 		    (unsigned int)qh_buf_len(&conn->tx_cipher[k]));
 		conn->wreq[k].data = conn;
-		if (uv_write(&conn->wreq[k], (uv_stream_t *)&conn->tcp, &b, 1,
-			on_write) == 0)
+		if (uv_write(&conn->wreq[k], (uv_stream_t *)conn->tcp, &b, 1, on_write) ==
+		    0)
 			conn->tx_busy[k] = 1;
 	}
 	conn->sreq.data = conn;
-	if (uv_shutdown(&conn->sreq, (uv_stream_t *)&conn->tcp, on_shutdown) != 0) {
+	if (uv_shutdown(&conn->sreq, (uv_stream_t *)conn->tcp, on_shutdown) != 0) {
 		close_handles(conn);
 		return;
 	}
@@ -632,7 +643,7 @@ handshake_done(struct qh_tls_conn *conn)
 	conn->state = TLS_READY;
 	qh_debug("peer %s: TLS ready (%s, role %s %s)", conn->addr,
 	    SSL_get_cipher_name(conn->ssl), qh_role_name(conn->peer.role), conn->peer.id);
-	conn->last_idle_ms = uv_now(conn->tcp.loop);
+	conn->last_idle_ms = uv_now(conn->tcp->loop);
 	start_keepalive(conn);
 	if (conn->ops->on_ready != NULL &&
 	    (r = conn->ops->on_ready(conn, &conn->peer)) != 0) {
@@ -796,7 +807,7 @@ qh_tls_start(struct qh_tls_conn *conn)
 	char ip[INET6_ADDRSTRLEN] = "?";
 	int len = sizeof(ss), r, port = 0;
 
-	if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &len) == 0) {
+	if (uv_tcp_getpeername(conn->tcp, (struct sockaddr *)&ss, &len) == 0) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -810,7 +821,7 @@ qh_tls_start(struct qh_tls_conn *conn)
 		}
 	}
 	snprintf(conn->addr, sizeof(conn->addr), "%s:%d", ip, port);
-	uv_tcp_nodelay(&conn->tcp, 1);
+	uv_tcp_nodelay(conn->tcp, 1);
 
 	if (conn->mode != QH_TLS_SERVER && conn->host[0] != '\0') {
 		unsigned char bin[16];
@@ -829,13 +840,56 @@ qh_tls_start(struct qh_tls_conn *conn)
 		}
 	}
 	conn->state = TLS_HANDSHAKE;
-	conn->last_rx_ms = uv_now(conn->tcp.loop);
+	conn->last_rx_ms = uv_now(conn->tcp->loop);
 	uv_timer_start(&conn->timer, on_timer, QH_TLS_HANDSHAKE_MS, 0);
-	if ((r = uv_read_start((uv_stream_t *)&conn->tcp, on_alloc, on_read)) != 0) {
+	if ((r = uv_read_start((uv_stream_t *)conn->tcp, on_alloc, on_read)) != 0) {
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
 		return qh_err_from_uv(r);
 	}
 	if (conn->mode != QH_TLS_SERVER)
 		process_input(conn); /* sends the ClientHello */
+	return 0;
+}
+
+/* The dial ended: start TLS on the connected socket, or close with its error. */
+static void
+tls_dialed(struct qh_dial *d, uv_tcp_t *tcp, int err, const char *why, void *arg)
+{
+	struct qh_tls_conn *conn = arg;
+
+	conn->dial = NULL;
+	if (err != 0) {
+		if (conn->dial_why != NULL)
+			snprintf(conn->dial_why, conn->dial_whylen, "%s", why);
+		qh_tls_close(conn, err);
+		return;
+	}
+	/* The dialled handle replaces our own, which never held a socket. */
+	tcp->data = conn;
+	conn->open_handles++;
+	uv_close((uv_handle_t *)&conn->own, on_handle_closed);
+	conn->tcp = tcp;
+	(void)qh_tls_start(conn); /* a failure closes the connection */
+}
+
+int
+qh_tls_dial(struct qh_tls_conn *conn, const char *host, int port, uint64_t deadline_ms,
+    char *why, size_t whylen)
+{
+	int r;
+
+	if (conn->state != TLS_NEW || conn->dial != NULL)
+		return QH_ERR_ARG;
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	conn->dial_why = why;
+	conn->dial_whylen = whylen;
+	if ((r = qh_dial_start(conn->tcp->loop, host, port, QH_DIAL_ATTEMPT_MS,
+		 deadline_ms, tls_dialed, conn, &conn->dial)) != 0) {
+		if (why != NULL && whylen > 0)
+			snprintf(why, whylen, "%s", qh_strerror(r));
+		qh_tls_close(conn, r);
+		return r;
+	}
 	return 0;
 }

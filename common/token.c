@@ -6,6 +6,7 @@
 
 #include <openssl/rand.h>
 
+#include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/err.h"
 #include "qh/pki.h"

@@ -1,18 +1,20 @@
 /*
  * Tunnels (see qh/tunnel.h): a TCP socket and a channel relaying to each
  * other. Channel bytes go to the socket with uv_try_write when nothing is
- * queued, else through a ring the size of the window we granted, and are
+ * queued, else through a ring (qh/ring.h) the size of the window we
+ * granted, and are
  * credited back to the peer only when written. Socket bytes are read one
  * chunk at a time into a fixed buffer and reading stops while part of a
  * chunk waits for channel window; on_writable resumes it.
  */
-#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/ring.h"
 #include "qh/tunnel.h"
 
 enum tunnel_state {
@@ -29,28 +31,17 @@ struct qh_tunnel {
 	void *arg;
 	enum tunnel_state state;
 	struct qh_chan *ch; /* NULL once closed or gone */
-	uint32_t window;    /* granted to the peer; the ring's size */
+	uint32_t window;    /* granted to the peer; the ring's capacity */
 
-	uv_tcp_t tcp;
-	uv_timer_t timer; /* bounds resolving and connecting */
-	int nhandles;	  /* tcp and timer, until their close callbacks */
-	int retry;	  /* tcp closes to try the next address */
-
-	/* Connecting (the agent's side). */
-	uv_getaddrinfo_t gai;
-	int gai_busy;
-	uv_connect_t creq;
-	struct addrinfo *addrs;	    /* from uv_getaddrinfo */
-	struct addrinfo *next;	    /* the next address to try */
-	struct addrinfo literal_ai; /* an address literal needs no lookup */
-	struct sockaddr_storage literal;
-	char target[300]; /* HOST:PORT, for messages */
-	char reason[128]; /* why the last attempt failed */
+	uv_tcp_t own;	      /* accepted into; replaced by a dialled socket */
+	uv_tcp_t *tcp;	      /* the socket: &own, or the dialled one */
+	int nhandles;	      /* handles until their close callbacks */
+	struct qh_dial *dial; /* connecting (the agent's side) */
+	char target[300];     /* HOST:PORT, for messages */
 
 	/* Channel -> socket. */
-	uint8_t *ring;	    /* window bytes, allocated on first need */
-	size_t rhead, rlen; /* queued bytes, from rhead (wrapping) */
-	size_t wlen;	    /* of which in flight in wreq */
+	struct qh_ring ring; /* queued for the socket */
+	size_t wlen;	     /* of which in flight in wreq */
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
 	unsigned writing : 1;	/* wreq in flight */
@@ -72,7 +63,6 @@ struct qh_tunnel {
 
 static const struct qh_chan_ops tunnel_chan_ops;
 static void tunnel_end(struct qh_tunnel *tn, int err, const char *text);
-static void connect_next(struct qh_tunnel *tn);
 
 struct qh_tunnel *
 qh_tunnel_new(uv_loop_t *loop, uint32_t window, const struct qh_tunnel_ops *ops,
@@ -92,19 +82,19 @@ qh_tunnel_new(uv_loop_t *loop, uint32_t window, const struct qh_tunnel_ops *ops,
 	tn->ops = ops;
 	tn->arg = arg;
 	tn->window = window;
+	qh_ring_init(&tn->ring, window);
 	tn->state = TN_NEW;
-	uv_tcp_init(loop, &tn->tcp);
-	tn->tcp.data = tn;
-	uv_timer_init(loop, &tn->timer);
-	tn->timer.data = tn;
-	tn->nhandles = 2;
+	uv_tcp_init(loop, &tn->own);
+	tn->own.data = tn;
+	tn->tcp = &tn->own;
+	tn->nhandles = 1;
 	return tn;
 }
 
 uv_stream_t *
 qh_tunnel_stream(struct qh_tunnel *tn)
 {
-	return (uv_stream_t *)&tn->tcp;
+	return (uv_stream_t *)tn->tcp;
 }
 
 void *
@@ -122,17 +112,15 @@ qh_tunnel_bytes(const struct qh_tunnel *tn, uint64_t *to_sock, uint64_t *to_chan
 
 /* Ending. */
 
-/* Frees the tunnel once its handles are closed and no lookup is outstanding. */
+/* Frees the tunnel once its handles are closed. */
 static void
 tunnel_maybe_free(struct qh_tunnel *tn)
 {
-	if (tn->nhandles > 0 || tn->gai_busy || tn->retry)
+	if (tn->nhandles > 0)
 		return;
 	if (tn->ops != NULL && tn->ops->on_end != NULL)
 		tn->ops->on_end(tn, tn->err, tn->text[0] != '\0' ? tn->text : NULL);
-	if (tn->addrs != NULL)
-		uv_freeaddrinfo(tn->addrs);
-	free(tn->ring);
+	qh_ring_release(&tn->ring);
 	free(tn);
 }
 
@@ -141,24 +129,15 @@ handle_closed(uv_handle_t *h)
 {
 	struct qh_tunnel *tn = h->data;
 
+	if (h != (uv_handle_t *)&tn->own)
+		free(h); /* dialled: allocated by qh_dial */
 	tn->nhandles--;
-	if (h == (uv_handle_t *)&tn->tcp && tn->retry) {
-		/* A failed connect leaves the socket unusable: a new one. */
-		tn->retry = 0;
-		if (tn->state == TN_CONNECTING) {
-			uv_tcp_init(tn->loop, &tn->tcp);
-			tn->tcp.data = tn;
-			tn->nhandles++;
-			connect_next(tn);
-			return;
-		}
-	}
 	tunnel_maybe_free(tn);
 }
 
 /*
  * Ends the tunnel once: closes the channel (refusing it with text while it
- * is still held), the socket and the timer; on_end runs from the last
+ * is still held) and the socket, or stops the dial; on_end runs from the last
  * close callback.
  */
 static void
@@ -182,12 +161,10 @@ tunnel_end(struct qh_tunnel *tn, int err, const char *text)
 		else
 			qh_chan_close(ch);
 	}
-	if (tn->gai_busy)
-		(void)uv_cancel((uv_req_t *)&tn->gai);
-	if (!uv_is_closing((uv_handle_t *)&tn->tcp))
-		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
-	if (!uv_is_closing((uv_handle_t *)&tn->timer))
-		uv_close((uv_handle_t *)&tn->timer, handle_closed);
+	qh_dial_cancel(tn->dial);
+	tn->dial = NULL;
+	if (!uv_is_closing((uv_handle_t *)tn->tcp))
+		uv_close((uv_handle_t *)tn->tcp, handle_closed);
 }
 
 void
@@ -288,7 +265,7 @@ sock_read_resume(struct qh_tunnel *tn)
 
 	if (tn->state != TN_OPEN || tn->reading || tn->sock_eof || tn->plen > 0)
 		return;
-	if ((r = uv_read_start((uv_stream_t *)&tn->tcp, sock_alloc, sock_read)) != 0) {
+	if ((r = uv_read_start((uv_stream_t *)tn->tcp, sock_alloc, sock_read)) != 0) {
 		qh_debug("tunnel %s: read start: %s", tn->target, uv_strerror(r));
 		tunnel_end(tn, qh_err_from_uv(r), NULL);
 		return;
@@ -328,8 +305,7 @@ sock_written(uv_write_t *req, int status)
 		tunnel_end(tn, qh_err_from_uv(status), NULL);
 		return;
 	}
-	tn->rhead = (tn->rhead + n) % tn->window;
-	tn->rlen -= n;
+	qh_ring_consume(&tn->ring, n);
 	tn->to_sock += n;
 	if (tn->ch != NULL)
 		qh_chan_consume(tn->ch, n);
@@ -341,16 +317,18 @@ static void
 sock_write_kick(struct qh_tunnel *tn)
 {
 	uv_buf_t b[2];
-	size_t first;
+	unsigned int nb;
+	size_t len;
 	int r;
 
 	if (tn->state != TN_OPEN || tn->writing)
 		return;
-	if (tn->rlen == 0) {
+	if (qh_ring_len(&tn->ring) == 0) {
 		if (tn->chan_eof && !tn->shut_sent) {
+			qh_ring_trim(&tn->ring); /* the peer sends no more */
 			tn->shut_sent = 1;
 			tn->sreq.data = tn;
-			if ((r = uv_shutdown(&tn->sreq, (uv_stream_t *)&tn->tcp,
+			if ((r = uv_shutdown(&tn->sreq, (uv_stream_t *)tn->tcp,
 				 on_shutdown)) != 0) {
 				qh_debug("tunnel %s: shutdown: %s", tn->target,
 				    uv_strerror(r));
@@ -360,20 +338,15 @@ sock_write_kick(struct qh_tunnel *tn)
 		}
 		return;
 	}
-	first = tn->window - tn->rhead;
-	if (first > tn->rlen)
-		first = tn->rlen;
-	b[0] = uv_buf_init((char *)tn->ring + tn->rhead, (unsigned int)first);
-	b[1] = uv_buf_init((char *)tn->ring, (unsigned int)(tn->rlen - first));
+	nb = qh_ring_peek(&tn->ring, b, &len);
 	tn->wreq.data = tn;
-	if ((r = uv_write(&tn->wreq, (uv_stream_t *)&tn->tcp, b, tn->rlen > first ? 2 : 1,
-		 sock_written)) != 0) {
+	if ((r = uv_write(&tn->wreq, (uv_stream_t *)tn->tcp, b, nb, sock_written)) != 0) {
 		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(r));
 		tunnel_end(tn, qh_err_from_uv(r), NULL);
 		return;
 	}
 	tn->writing = 1;
-	tn->wlen = tn->rlen;
+	tn->wlen = len;
 }
 
 /* Channel callbacks. */
@@ -405,7 +378,6 @@ static void
 chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
 	struct qh_tunnel *tn = qh_chan_arg(ch);
-	size_t tail, first;
 	uv_buf_t b;
 	int n;
 
@@ -414,9 +386,9 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		return;
 	}
 	/* Straight to the socket when nothing is queued: no copy. */
-	if (!tn->writing && tn->rlen == 0) {
+	if (!tn->writing && qh_ring_len(&tn->ring) == 0) {
 		b = uv_buf_init((char *)p, (unsigned int)len);
-		n = uv_try_write((uv_stream_t *)&tn->tcp, &b, 1);
+		n = uv_try_write((uv_stream_t *)tn->tcp, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
 			qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(n));
 			tunnel_end(tn, qh_err_from_uv(n), NULL);
@@ -431,23 +403,15 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		if (len == 0)
 			return;
 	}
-	/* The window we granted bounds what can be outstanding. */
-	if (len > tn->window - tn->rlen) {
-		qh_warn("tunnel %s: the peer sent past the window", tn->target);
-		tunnel_end(tn, QH_ERR_PROTOCOL, NULL);
+	/* The window we granted is the ring's capacity: more is a breach. */
+	if ((n = qh_ring_put(&tn->ring, p, len)) != 0) {
+		if (n == QH_ERR_TOO_LARGE) {
+			qh_warn("tunnel %s: the peer sent past the window", tn->target);
+			n = QH_ERR_PROTOCOL;
+		}
+		tunnel_end(tn, n, NULL);
 		return;
 	}
-	if (tn->ring == NULL && (tn->ring = malloc(tn->window)) == NULL) {
-		tunnel_end(tn, QH_ERR_NOMEM, NULL);
-		return;
-	}
-	tail = (tn->rhead + tn->rlen) % tn->window;
-	first = tn->window - tail;
-	if (first > len)
-		first = len;
-	memcpy(tn->ring + tail, p, first);
-	memcpy(tn->ring, p + first, len - first);
-	tn->rlen += len;
 	sock_write_kick(tn);
 }
 
@@ -474,7 +438,8 @@ static void
 chan_close(struct qh_chan *ch)
 {
 	struct qh_tunnel *tn = qh_chan_arg(ch);
-	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof && tn->rlen == 0;
+	int clean = tn->state == TN_OPEN && tn->eof_sent && tn->chan_eof &&
+	    qh_ring_len(&tn->ring) == 0;
 
 	tn->ch = NULL;
 	tunnel_end(tn, clean ? 0 : QH_ERR_CLOSED,
@@ -496,7 +461,7 @@ qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf *re
 {
 	if (tn->state != TN_NEW)
 		return QH_ERR_ARG;
-	(void)uv_tcp_nodelay(&tn->tcp, 1);
+	(void)uv_tcp_nodelay(tn->tcp, 1);
 	tn->state = TN_OPENING;
 	if ((tn->ch = qh_chan_open(mux, req, tn->window, &tunnel_chan_ops, tn)) == NULL) {
 		tunnel_end(tn, QH_ERR_LIMIT, "cannot open a channel");
@@ -507,41 +472,27 @@ qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf *re
 
 /* Connecting (the agent's side). */
 
-/* No address answered: refuse the held channel with the last reason. */
+/* The dial ended: accept the held channel on the connected socket, or refuse it. */
 static void
-connect_fail(struct qh_tunnel *tn)
+on_dialed(struct qh_dial *d, uv_tcp_t *tcp, int err, const char *why, void *arg)
 {
-	char text[sizeof(tn->target) + sizeof(tn->reason) + 32];
-
-	snprintf(text, sizeof(text), "cannot connect to %s: %s", tn->target,
-	    tn->reason[0] != '\0' ? tn->reason : "no address");
-	tunnel_end(tn, QH_ERR_REFUSED, text);
-}
-
-static void
-on_connected(uv_connect_t *req, int status)
-{
-	struct qh_tunnel *tn = req->data;
-	struct qh_chan *ch = tn->ch;
+	struct qh_tunnel *tn = arg;
+	char text[sizeof(tn->target) + QH_DIAL_WHY_MAX + 32];
 	int r;
 
-	if (tn->state != TN_CONNECTING)
-		return; /* cancelled by the close */
-	if (status < 0) {
-		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(status));
-		qh_debug("tunnel %s: connect: %s", tn->target, tn->reason);
-		if (tn->next == NULL) {
-			connect_fail(tn);
-			return;
-		}
-		/* handle_closed makes a new socket and tries the next address. */
-		tn->retry = 1;
-		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
+	tn->dial = NULL;
+	if (err != 0) {
+		snprintf(text, sizeof(text), "cannot connect to %s: %s", tn->target, why);
+		tunnel_end(tn, QH_ERR_REFUSED, text);
 		return;
 	}
-	uv_timer_stop(&tn->timer);
-	(void)uv_tcp_nodelay(&tn->tcp, 1);
-	if ((r = qh_chan_accept(ch, tn->window, &tunnel_chan_ops, tn)) != 0) {
+	/* The dialled socket replaces our own, which never held one. */
+	tcp->data = tn;
+	tn->nhandles++;
+	uv_close((uv_handle_t *)&tn->own, handle_closed);
+	tn->tcp = tcp;
+	(void)uv_tcp_nodelay(tn->tcp, 1);
+	if ((r = qh_chan_accept(tn->ch, tn->window, &tunnel_chan_ops, tn)) != 0) {
 		tunnel_end(tn, r, NULL);
 		return;
 	}
@@ -552,89 +503,10 @@ on_connected(uv_connect_t *req, int status)
 	sock_read_resume(tn);
 }
 
-/* Connects to the next address; failures come to on_connected. */
-static void
-connect_next(struct qh_tunnel *tn)
-{
-	struct addrinfo *ai = tn->next;
-	int r;
-
-	if (ai == NULL) {
-		connect_fail(tn);
-		return;
-	}
-	tn->next = ai->ai_next;
-	tn->creq.data = tn;
-	if ((r = uv_tcp_connect(&tn->creq, &tn->tcp, ai->ai_addr, on_connected)) != 0) {
-		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(r));
-		if (tn->next == NULL) {
-			connect_fail(tn);
-			return;
-		}
-		tn->retry = 1;
-		uv_close((uv_handle_t *)&tn->tcp, handle_closed);
-	}
-}
-
-static void
-on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct qh_tunnel *tn = req->data;
-
-	tn->gai_busy = 0;
-	if (tn->state != TN_CONNECTING) {
-		if (res != NULL)
-			uv_freeaddrinfo(res);
-		tunnel_maybe_free(tn);
-		return;
-	}
-	if (status < 0 || res == NULL) {
-		snprintf(tn->reason, sizeof(tn->reason), "%s",
-		    status < 0 ? uv_strerror(status) : "no address");
-		connect_fail(tn);
-		return;
-	}
-	tn->addrs = tn->next = res;
-	connect_next(tn);
-}
-
-static void
-on_timeout(uv_timer_t *h)
-{
-	struct qh_tunnel *tn = h->data;
-
-	if (tn->state != TN_CONNECTING)
-		return;
-	snprintf(tn->reason, sizeof(tn->reason), "connection timed out");
-	connect_fail(tn);
-}
-
-/* An address literal needs no lookup: one address to try. */
-static int
-literal_address(struct qh_tunnel *tn, const char *host, int port)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)&tn->literal;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&tn->literal;
-
-	memset(&tn->literal_ai, 0, sizeof(tn->literal_ai));
-	if (uv_ip4_addr(host, port, sin) == 0)
-		tn->literal_ai.ai_addrlen = sizeof(*sin);
-	else if (uv_ip6_addr(host, port, sin6) == 0)
-		tn->literal_ai.ai_addrlen = sizeof(*sin6);
-	else
-		return 0;
-	tn->literal_ai.ai_family = tn->literal.ss_family;
-	tn->literal_ai.ai_socktype = SOCK_STREAM;
-	tn->literal_ai.ai_addr = (struct sockaddr *)&tn->literal;
-	tn->next = &tn->literal_ai;
-	return 1;
-}
-
 int
 qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, int port)
 {
-	struct addrinfo hints;
-	char service[8];
+	char text[sizeof(tn->target) + 64];
 	int r;
 
 	if (tn->state != TN_NEW)
@@ -644,22 +516,12 @@ qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, in
 	tn->state = TN_CONNECTING;
 	snprintf(tn->target, sizeof(tn->target),
 	    strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d", host, port);
-	uv_timer_start(&tn->timer, on_timeout, QH_TUNNEL_CONNECT_MS, 0);
-	if (literal_address(tn, host, port)) {
-		connect_next(tn);
-		return 0;
+	if ((r = qh_dial_start(tn->loop, host, port, QH_DIAL_ATTEMPT_MS,
+		 QH_TUNNEL_CONNECT_MS, on_dialed, tn, &tn->dial)) != 0) {
+		snprintf(text, sizeof(text), "cannot connect to %s: %s", tn->target,
+		    qh_strerror(r));
+		tunnel_end(tn, QH_ERR_REFUSED, text);
+		return r;
 	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	snprintf(service, sizeof(service), "%d", port);
-	tn->gai.data = tn;
-	if ((r = uv_getaddrinfo(tn->loop, &tn->gai, on_resolved, host, service,
-		 &hints)) != 0) {
-		snprintf(tn->reason, sizeof(tn->reason), "%s", uv_strerror(r));
-		connect_fail(tn);
-		return qh_err_from_uv(r);
-	}
-	tn->gai_busy = 1;
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "admin.h"

@@ -17,9 +17,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "admin.h"
 #include "console.h"

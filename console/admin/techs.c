@@ -19,6 +19,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "admin.h"
 #include "console.h"

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/addr.h"
 #include "qh/units.h"
 #include "qh/err.h"
 #include "qh/json.h"

@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/addr.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "console.h"
 #include "notify.h"

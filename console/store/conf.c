@@ -13,9 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/addr.h"
 #include "qh/config.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "store/store.h"
 

@@ -7,6 +7,8 @@
  * (EXTDATA); standard input can be relayed to the channel with window
  * backpressure; NOTICE and ERROR messages, refusals and lost connections
  * are reported here as one line each, so every command fails the same way.
+ * conn.c keeps the connection and its channel, term.c standard input and
+ * output and the terminal, escape.c the "~." filter.
  *
  * Everything runs on the loop of tech_loop(); nothing here is thread-safe.
  */
@@ -27,7 +29,7 @@
 #define TECH_CODE_LEN	  6	/* session codes: "482913" */
 #define TECH_KEEPALIVE_MS 15000 /* ping after this much silence */
 #define TECH_DEAD_MS	  45000 /* give up after this much */
-#define TECH_CONNECT_MS	  10000 /* TCP connect, per address */
+#define TECH_CONNECT_MS	  30000 /* resolving and connecting, all addresses */
 
 /* Flags of a REQUEST (QH_K_FLAGS). */
 #define TECH_FLAG_OVERDRAFT 0x1 /* --allow-overdraft (R7) */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/err.h"

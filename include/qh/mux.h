@@ -79,6 +79,14 @@ struct qh_mux *qh_mux_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_m
 uv_tcp_t *qh_mux_tcp(struct qh_mux *mux);
 int qh_mux_start(struct qh_mux *mux);
 
+/*
+ * Dials host:port and starts TLS, as qh_tls_dial: a failure closes the
+ * connection (ops->on_close gets the error) with its reason in why, which
+ * must stay valid until on_close; qh_mux_close cancels the dial.
+ */
+int qh_mux_dial(struct qh_mux *mux, const char *host, int port, uint64_t deadline_ms,
+    char *why, size_t whylen);
+
 void *qh_mux_arg(const struct qh_mux *mux);
 const struct qh_identity *qh_mux_peer(const struct qh_mux *mux);
 const char *qh_mux_peer_addr(const struct qh_mux *mux);

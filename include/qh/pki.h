@@ -1,6 +1,7 @@
 /*
  * The deployment's PKI: a CA, certificates that carry an identity and a
- * role, certificate requests, SHA-256 pins, and the PEM files they live in.
+ * role, certificate requests and SHA-256 pins. The files they live in are
+ * qh/pem.h's; host names and addresses (the console's too) qh/addr.h's.
  *
  * Certificate profile (see certs/README.md): subject O=quarterhour,
  * OU=<role>, CN=<identity>; agent certificates add UID=<agent id>. The
@@ -45,13 +46,6 @@ enum qh_role qh_role_parse(const char *s);
  * '.'. */
 int qh_id_valid(const char *s);
 
-/*
- * Returns 1 if s can name the console: an IPv4 or IPv6 address, or a DNS
- * name (labels of letters, digits and inner hyphens), at most QH_ID_MAX
- * characters so that it fits a certificate's CN.
- */
-int qh_pki_host_valid(const char *s);
-
 /* Reads role and identity from a certificate; QH_ERR_AUTH if it has no valid role. */
 int qh_pki_identity(X509 *cert, struct qh_identity *out);
 
@@ -94,32 +88,5 @@ int qh_pki_verify_pinned(X509 *leaf, STACK_OF(X509) * chain, const char *pin,
 int qh_pki_cert_pem(X509 *cert, char **pemp);
 /* Parses one PEM certificate from len bytes. */
 int qh_pki_cert_parse(const char *pem, size_t len, X509 **certp);
-
-/* Files. Writers create the file (O_EXCL unless overwrite) with the given mode. */
-int qh_pki_write_key(const char *path, EVP_PKEY *key); /* mode 0600 */
-int qh_pki_write_cert(const char *path, X509 *cert);   /* mode 0644 */
-/* Loads a key, refusing a file readable or writable by group or others. */
-int qh_pki_load_key(const char *path, EVP_PKEY **keyp);
-int qh_pki_load_cert(const char *path, X509 **certp);
-
-/*
- * A bundle is one PEM file (mode 0600): first line "# console: HOST:PORT",
- * then the certificate, its key and the CA certificate. Technician bundles
- * use it; the agent keeps the same layout in its config directory.
- */
-struct qh_bundle {
-	char console[300]; /* HOST:PORT */
-	X509 *cert;
-	EVP_PKEY *key;
-	X509 *ca;
-};
-
-int qh_bundle_write(const char *path, const struct qh_bundle *b);
-/* Loads a bundle, refusing one readable by group or others. */
-int qh_bundle_load(const char *path, struct qh_bundle *b);
-void qh_bundle_free(struct qh_bundle *b);
-
-/* Splits "HOST:PORT" or "[V6]:PORT"; host is copied to hostbuf. */
-int qh_split_hostport(const char *s, char *hostbuf, size_t hostlen, int *portp);
 
 #endif

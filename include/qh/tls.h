@@ -86,6 +86,21 @@ void *qh_tls_arg(struct qh_tls_conn *conn);
 int qh_tls_start(struct qh_tls_conn *conn);
 
 /*
+ * Instead of connecting qh_tls_tcp() and calling qh_tls_start(): dials
+ * host:port with qh_dial (every address in turn, QH_DIAL_ATTEMPT_MS each,
+ * all within deadline_ms) and starts the handshake on the connected
+ * socket, which replaces the connection's own handle. A failed dial
+ * closes the connection with its error (QH_ERR_REFUSED, QH_ERR_TIMEOUT,
+ * QH_ERR_NOT_FOUND...) after writing the reason to why (whylen bytes, the
+ * caller's, valid until ops->on_close; NULL for none); a close before the
+ * dial ends cancels it. Returns 0; QH_ERR_ARG when the connection is not
+ * new (nothing else happens); or another <0 when the dial could not start
+ * (the connection is closing then).
+ */
+int qh_tls_dial(struct qh_tls_conn *conn, const char *host, int port,
+    uint64_t deadline_ms, char *why, size_t whylen);
+
+/*
  * Sets the keepalive: after idle_ms without input ops->on_idle runs; after
  * dead_ms without input the connection closes with QH_ERR_TIMEOUT.
  */

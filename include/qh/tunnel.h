@@ -30,7 +30,7 @@
 #include "qh/mux.h"
 
 #define QH_TUNNEL_READ_CHUNK (64 * 1024) /* one socket read */
-#define QH_TUNNEL_CONNECT_MS 15000	 /* resolving and connecting */
+#define QH_TUNNEL_CONNECT_MS 15000	 /* resolving and connecting, all addresses */
 
 struct qh_tunnel;
 
@@ -69,13 +69,12 @@ uv_stream_t *qh_tunnel_stream(struct qh_tunnel *tn);
 int qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf *req);
 
 /*
- * Holds the channel ch that the peer opened, resolves host (an address
- * literal directly, a name with uv_getaddrinfo), connects to each address
- * in turn and accepts ch once connected. When no address answers within
- * QH_TUNNEL_CONNECT_MS, ch is refused with "cannot connect to HOST:PORT:
- * REASON" and the tunnel ends with that text. Returns 0 (the outcome
- * comes to on_end) or <0 when nothing could be started (ch is refused and
- * on_end follows).
+ * Holds the channel ch that the peer opened, dials host:port (qh/dial.h:
+ * each resolved address in turn, all within QH_TUNNEL_CONNECT_MS) and
+ * accepts ch on the connected socket. When the dial fails, ch is refused
+ * with "cannot connect to HOST:PORT: REASON" and the tunnel ends with
+ * QH_ERR_REFUSED and that text. Returns 0 (the outcome comes to on_end)
+ * or <0 when nothing could be started (ch is refused and on_end follows).
  */
 int
 qh_tunnel_connect(struct qh_tunnel *tn, struct qh_chan *ch, const char *host, int port);

@@ -20,11 +20,13 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
+#include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/wire.h"
 

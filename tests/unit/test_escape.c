@@ -1,5 +1,5 @@
 /*
- * Unit tests for the technician's escape filter (console/tech.c), shared by
+ * Unit tests for the technician's escape filter (console/tech/escape.c), shared by
  * attach and ssh: "~." at the start of a line detaches, "~~" sends one "~",
  * a "~" anywhere else or before another byte goes through, a "~" held at
  * the end of one read is decided by the next, and the output never grows

@@ -1,8 +1,8 @@
 /*
  * Unit tests for common/pki.c: the certificate profile (a CA, an agent
  * certificate issued from a CSR, the identity read back), what the
- * identity check refuses, pinned verification, key and bundle files with
- * their modes, and HOST:PORT splitting.
+ * identity check refuses, pinned verification and identity names. Key
+ * and bundle files are test_pem.c's, host names test_addr.c's.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -325,124 +324,6 @@ test_pinned(void **state)
 }
 
 static void
-test_key_files(void **state)
-{
-	struct fixture *f = *state;
-	EVP_PKEY *key = NULL, *back = NULL;
-	X509 *cert = NULL;
-	char path[128], certpath[128];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/key.pem", f->dir);
-	assert_int_equal(qh_pki_key_new(&key), 0);
-	assert_int_equal(qh_pki_write_key(path, key), 0);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_int_equal(qh_pki_write_key(path, key), QH_ERR_EXISTS);
-	assert_int_equal(qh_pki_load_key(path, &back), 0);
-	assert_int_equal(EVP_PKEY_eq(key, back), 1);
-	EVP_PKEY_free(back);
-	back = NULL;
-
-	assert_int_equal(chmod(path, 0640), 0);
-	assert_int_equal(qh_pki_load_key(path, &back), QH_ERR_PERM);
-	assert_int_equal(chmod(path, 0604), 0);
-	assert_int_equal(qh_pki_load_key(path, &back), QH_ERR_PERM);
-	assert_null(back);
-	snprintf(path, sizeof(path), "%s/missing.pem", f->dir);
-	assert_int_equal(qh_pki_load_key(path, &back), QH_ERR_NOT_FOUND);
-
-	snprintf(certpath, sizeof(certpath), "%s/ca.pem", f->dir);
-	assert_int_equal(qh_pki_write_cert(certpath, f->ca), 0);
-	assert_int_equal(stat(certpath, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0644);
-	assert_int_equal(qh_pki_load_cert(certpath, &cert), 0);
-	assert_int_equal(X509_cmp(cert, f->ca), 0);
-	X509_free(cert);
-	EVP_PKEY_free(key);
-}
-
-static void
-test_bundle(void **state)
-{
-	struct fixture *f = *state;
-	struct qh_bundle b, back;
-	char path[128], line[128], fp1[65], fp2[65];
-	struct stat st;
-	FILE *fp;
-
-	memset(&b, 0, sizeof(b));
-	snprintf(b.console, sizeof(b.console), "console.test:7443");
-	assert_int_equal(qh_pki_key_new(&b.key), 0);
-	assert_int_equal(qh_pki_issue(f->ca, f->cakey, b.key, QH_ROLE_TECHNICIAN, "alice",
-			     NULL, 10, &b.cert),
-	    0);
-	b.ca = f->ca;
-	snprintf(path, sizeof(path), "%s/alice.pem", f->dir);
-	assert_int_equal(qh_bundle_write(path, &b), 0);
-	assert_int_equal(qh_bundle_write(path, &b), QH_ERR_EXISTS);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 0777, 0600);
-	assert_non_null(fp = fopen(path, "r"));
-	assert_non_null(fgets(line, sizeof(line), fp));
-	fclose(fp);
-	assert_string_equal(line, "# console: console.test:7443\n");
-
-	assert_int_equal(qh_bundle_load(path, &back), 0);
-	assert_string_equal(back.console, "console.test:7443");
-	assert_int_equal(EVP_PKEY_eq(back.key, b.key), 1);
-	assert_int_equal(qh_pki_fingerprint(back.cert, fp1), 0);
-	assert_int_equal(qh_pki_fingerprint(b.cert, fp2), 0);
-	assert_string_equal(fp1, fp2);
-	assert_int_equal(X509_cmp(back.ca, f->ca), 0);
-	qh_bundle_free(&back);
-
-	assert_int_equal(chmod(path, 0644), 0);
-	assert_int_equal(qh_bundle_load(path, &back), QH_ERR_PERM);
-	assert_null(back.cert);
-
-	X509_free(b.cert);
-	EVP_PKEY_free(b.key);
-}
-
-static void
-test_split_hostport(void **state)
-{
-	char host[64];
-	int port = 0;
-
-	(void)state;
-	assert_int_equal(qh_split_hostport("example.com:7443", host, sizeof(host), &port),
-	    0);
-	assert_string_equal(host, "example.com");
-	assert_int_equal(port, 7443);
-	assert_int_equal(qh_split_hostport("1.2.3.4:5", host, sizeof(host), &port), 0);
-	assert_string_equal(host, "1.2.3.4");
-	assert_int_equal(port, 5);
-	assert_int_equal(qh_split_hostport("[::1]:5", host, sizeof(host), &port), 0);
-	assert_string_equal(host, "::1");
-	assert_int_equal(qh_split_hostport("0.0.0.0:65535", host, sizeof(host), &port),
-	    0);
-	assert_int_equal(port, 65535);
-
-	assert_true(qh_split_hostport("bogus", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:0", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:65536", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:99999999999", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport(":80", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:8a", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("host:-1", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("::1:80", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("[::1]80", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("[nope]:80", host, sizeof(host), &port) < 0);
-	assert_true(qh_split_hostport("a b:80", host, sizeof(host), &port) < 0);
-	assert_int_equal(qh_split_hostport("averyveryverylonghostname:80", host, 8,
-			     &port),
-	    QH_ERR_TOO_LARGE);
-}
-
-static void
 test_names(void **state)
 {
 	char longid[80];
@@ -462,20 +343,6 @@ test_names(void **state)
 	longid[64] = 'a';
 	longid[65] = '\0';
 	assert_false(qh_id_valid(longid));
-
-	assert_true(qh_pki_host_valid("console.example.com"));
-	assert_true(qh_pki_host_valid("localhost"));
-	assert_true(qh_pki_host_valid("10.0.0.1"));
-	assert_true(qh_pki_host_valid("::1"));
-	assert_true(qh_pki_host_valid("fe80::1:2"));
-	assert_false(qh_pki_host_valid(""));
-	assert_false(qh_pki_host_valid("-bad.example"));
-	assert_false(qh_pki_host_valid("bad-.example"));
-	assert_false(qh_pki_host_valid("a..b"));
-	assert_false(qh_pki_host_valid("a.b."));
-	assert_false(qh_pki_host_valid("a_b"));
-	assert_false(qh_pki_host_valid("a b"));
-	assert_false(qh_pki_host_valid("a,DNS:evil"));
 }
 
 int
@@ -488,9 +355,6 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_identity_rejects, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pinned, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bundle, setup, teardown),
-		cmocka_unit_test(test_split_hostport),
 		cmocka_unit_test(test_names),
 	};
 
