@@ -24,7 +24,7 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iconsole/store -Iconsole/daemon -Iconsole/admin -Iconsole/tech -Iagent $(WARN) $(PKG_CFLAGS)
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
 
 BUILD    ?= build/release
 MODE_CFLAGS ?= -O2 -g

@@ -23,7 +23,6 @@
 #include "qh/pki.h"
 #include "store/store.h"
 #include "admin.h"
-#include "console.h"
 
 #define ROW_MAX	       (1024 * 1024) /* bytes of one exported row */
 #define MAX_CURRENCIES 16

@@ -21,7 +21,6 @@
 #include "qh/pki.h"
 #include "qh/wire.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define REF_MAX	    200		/* bytes of a purchase reference */

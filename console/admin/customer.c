@@ -14,7 +14,6 @@
 #include "qh/pki.h"
 #include "qh/wire.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define CUSTOMER_NAME_MAX 256

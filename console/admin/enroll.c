@@ -15,7 +15,6 @@
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 static int

@@ -24,7 +24,6 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define INIT_MAX_DEPTH 64

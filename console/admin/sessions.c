@@ -28,7 +28,6 @@
 #include "qh/json.h"
 #include "qh/pki.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define OUT_MAX	   (64 * 1024 * 1024) /* one session as JSON */

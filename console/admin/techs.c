@@ -22,7 +22,6 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define TECH_NAME_MAX 200

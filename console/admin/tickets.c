@@ -27,7 +27,6 @@
 #include "qh/wire.h"
 #include "store/store.h"
 #include "admin.h"
-#include "console.h"
 
 #define NOTE_MAX   4096
 #define OUT_MAX	   (64 * 1024 * 1024) /* one listing or ticket as JSON */

@@ -17,11 +17,12 @@
 #include "qh/mux.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
-#include "console.h"
+
 #include "notify.h"
 #include "peer.h"
 #include "queue.h"
 #include "record.h"
+#include "daemon.h"
 #include "server.h"
 #include "session.h"
 

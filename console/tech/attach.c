@@ -18,7 +18,7 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define DEFAULT_ROWS 24
@@ -138,7 +138,7 @@ static const struct tech_ops attach_ops = {
 	.on_input = attach_on_input,
 };
 
-int
+static int
 cmd_attach(struct qh_cli *c)
 {
 	struct attach_state a;
@@ -195,3 +195,16 @@ out:
 	qh_buf_release(&req);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_attach_entry = {
+	.name = "attach",
+	.usage = "CODE [--kind support|installation] [--ticket N] [--allow-overdraft] "
+		 "[--tech FILE]",
+	.summary = "open a shell on the customer's PC (~. detaches)",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("tech"), QH_OPT("kind"), QH_OPT("ticket"),
+	    QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_attach,
+};

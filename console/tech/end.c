@@ -9,12 +9,12 @@
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define NOTE_MAX 4096 /* QH_K_NOTE's bound on the wire */
 
-int
+static int
 cmd_end(struct qh_cli *c)
 {
 	const char *note = qh_cli_opt(c, "note");
@@ -46,3 +46,14 @@ out:
 	qh_buf_release(&req);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_end_entry = {
+	.name = "end",
+	.usage = "CODE [--note TEXT] [--tech FILE]",
+	.summary = "close a session; it is debited and the summary printed",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("tech"), QH_OPT("note") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_end,
+};

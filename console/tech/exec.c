@@ -9,7 +9,7 @@
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define EXEC_ARG_MAX 32768 /* QH_K_ARG's bound on the wire */
@@ -45,7 +45,7 @@ static const struct tech_ops exec_ops = {
 	.on_end = exec_on_end,
 };
 
-int
+static int
 cmd_exec(struct qh_cli *c)
 {
 	struct exec_state x = { 0, 0 };
@@ -84,3 +84,14 @@ out:
 	qh_buf_release(&argv);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_exec_entry = {
+	.name = "exec",
+	.usage = "CODE [--allow-overdraft] [--tech FILE] -- CMD [ARG...]",
+	.summary = "run a command on the customer's PC; its exit status becomes ours",
+	.min_args = 2,
+	.max_args = -1,
+	.opts = { QH_OPT("tech"), QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_exec,
+};

@@ -27,7 +27,7 @@
 #include "qh/pki.h"
 #include "qh/tunnel.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define FORWARD_IDLE_MS	 (10 * 60 * 1000) /* R2: the idle end */
@@ -280,7 +280,7 @@ bind_address(struct forward *f, const char *bind, int lport)
 	return 0;
 }
 
-int
+static int
 cmd_forward(struct qh_cli *c)
 {
 	struct forward *f;
@@ -351,3 +351,14 @@ out:
 	free(f);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_forward_entry = {
+	.name = "forward",
+	.usage = "CODE [BIND:]LPORT:HOST:PORT [--allow-overdraft] [--tech FILE]",
+	.summary = "forward a local port to HOST:PORT as the customer's PC sees it",
+	.min_args = 2,
+	.max_args = 2,
+	.opts = { QH_OPT("tech"), QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_forward,
+};

@@ -12,7 +12,7 @@
 #include "qh/err.h"
 #include "qh/mux.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define INFO_JSON_MAX (1024 * 1024) /* the agent's document */
@@ -54,7 +54,7 @@ static const struct tech_ops info_ops = {
 	.on_end = info_on_end,
 };
 
-int
+static int
 cmd_info(struct qh_cli *c)
 {
 	struct info_state x;
@@ -104,3 +104,14 @@ out:
 	qh_buf_release(&x.json);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_info_entry = {
+	.name = "info",
+	.usage = "CODE [--json] [--allow-overdraft] [--tech FILE]",
+	.summary = "show the customer's workstation: system, CPU, memory, disks, network",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("tech"), QH_FLAG("json"), QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_info,
+};

@@ -34,7 +34,7 @@
 #include "qh/mux.h"
 #include "qh/tmpfile.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
 #define XFER_CHUNK  (256 * 1024) /* one read of the local file */
@@ -502,7 +502,7 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
-int
+static int
 cmd_push(struct qh_cli *c)
 {
 	struct xfer *x;
@@ -535,7 +535,7 @@ out:
 	return status;
 }
 
-int
+static int
 cmd_pull(struct qh_cli *c)
 {
 	struct xfer *x;
@@ -567,3 +567,25 @@ out:
 	xfer_free(x);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_push_entry = {
+	.name = "push",
+	.usage = "CODE LOCAL REMOTE [--force] [--allow-overdraft] [--tech FILE]",
+	.summary = "copy a file to the customer's PC (SHA-256 checked)",
+	.min_args = 3,
+	.max_args = 3,
+	.opts = { QH_OPT("tech"), QH_FLAG("force"), QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_push,
+};
+
+const struct qh_cli_cmd cmd_pull_entry = {
+	.name = "pull",
+	.usage = "CODE REMOTE LOCAL [--force] [--allow-overdraft] [--tech FILE]",
+	.summary = "copy a file from the customer's PC (SHA-256 checked)",
+	.min_args = 3,
+	.max_args = 3,
+	.opts = { QH_OPT("tech"), QH_FLAG("force"), QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_pull,
+};

@@ -7,10 +7,10 @@
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech.h"
 #include "client.h"
 
-int
+static int
 cmd_queue(struct qh_cli *c)
 {
 	struct tech *t = NULL;
@@ -33,3 +33,14 @@ out:
 	qh_buf_release(&req);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_queue_entry = {
+	.name = "queue",
+	.usage = "[--json] [--tech FILE]",
+	.summary = "list the agents waiting for a technician",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("tech"), QH_FLAG("json") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_queue,
+};

@@ -104,13 +104,17 @@ def check_includes(root, table, problems):
                             problems.append("%s: %s needs %s, which %s may not use" %
                                             (where, inc, lib, part))
                     continue
-                target = os.path.normpath(os.path.join(os.path.dirname(path), inc))
-                if not os.path.exists(os.path.join(root, target)):
-                    for base in ("console", "agent", "include"):
-                        cand = os.path.join(base, inc)
-                        if os.path.exists(os.path.join(root, cand)):
-                            target = cand
-                            break
+                # As the compiler looks: beside the file, then -I include,
+                # console, agent (the Makefile's BASE_CFLAGS).
+                target = None
+                for base in (os.path.dirname(path), "include", "console", "agent"):
+                    cand = os.path.normpath(os.path.join(base, inc))
+                    if os.path.exists(os.path.join(root, cand)):
+                        target = cand
+                        break
+                if target is None:
+                    problems.append("%s: no such header" % where)
+                    continue
                 other = part_of(target, parts)
                 if other is None:
                     continue

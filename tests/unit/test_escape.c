@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
-#include "client.h"
+#include "tech/client.h"
 
 /* Runs s through the filter; returns its verdict, out holds what is sent. */
 static int

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "meter.h"
+#include "daemon/meter.h"
 
 #define S(x) ((uint64_t)(x)*1000)
 

@@ -29,7 +29,7 @@
 #include "qh/mux.h"
 #include "qh/pki.h"
 #include "qh/wire.h"
-#include "console.h"
+#include "tech/tech.h"
 #include "ssh.h"
 
 /* $HOME, else the password database's. */
@@ -278,7 +278,7 @@ dial_request(struct qh_buf *req, const struct ssh *s, uint32_t flags)
 	return 0;
 }
 
-int
+static int
 cmd_ssh(struct qh_cli *c)
 {
 	uint32_t flags = qh_cli_flag(c, "allow-overdraft") ? TECH_FLAG_OVERDRAFT : 0;
@@ -329,3 +329,17 @@ out:
 	qh_buf_release(&req);
 	return status;
 }
+
+const struct qh_cli_cmd cmd_ssh_entry = {
+	.name = "ssh",
+	.usage = "CODE [-p PORT] [-i KEY] USER@HOST [--allow-overdraft] [--tech FILE] "
+		 "[-- CMD...]",
+	.summary = "an SSH session through the agent to a server the customer's PC "
+		   "reaches (~. detaches)",
+	.min_args = 2,
+	.max_args = -1,
+	.opts = { QH_OPT("tech"), { "port", 'p', 1, 0 }, { "identity", 'i', 1, 0 },
+	    QH_FLAG("allow-overdraft") },
+	.needs = QH_CLI_TECH,
+	.exec = cmd_ssh,
+};

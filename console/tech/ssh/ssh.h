@@ -40,7 +40,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
-#include "client.h"
+#include "tech/client.h"
 
 #define SSH_DEFAULT_PORT   22
 #define SSH_CMD_MAX	   32768	 /* the joined remote command */
