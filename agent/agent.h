@@ -1,14 +1,13 @@
 /*
  * qh-agent internals: the commands (join.c, run.c), the terminal output helpers (ui.c)
  * and the tasks a technician runs on this PC (task.c, exec.c, shell.c).
+ * What differs between systems sits behind platform.h and proc.h, with
+ * one implementation in agent/posix/ and one in agent/win32/.
  *
  * Everything runs on one libuv loop; no function here is thread-safe.
  */
 #ifndef QH_AGENT_H
 #define QH_AGENT_H
-
-#include <sys/queue.h>
-#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -37,6 +36,9 @@ extern const struct qh_cli_cmd cmd_ticket_entry;
  * QH_ERR_NOT_FOUND (no home directory).
  */
 int agent_config_dir(const struct qh_cli *c, char *out, size_t len);
+
+/* Writes the path of agent.pem in the configuration directory into out. */
+int agent_bundle_path(const struct qh_cli *c, char *out, size_t len);
 
 /* Applies --log-level if given; returns 0, or QH_ERR_ARG for a bad level. */
 int agent_log_level(const struct qh_cli *c);
@@ -68,7 +70,9 @@ void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Tasks (task.c, exec.c, shell.c). */
 
 struct task;
-LIST_HEAD(task_list, task);
+struct task_list {
+	struct task *first;
+};
 
 /* Bound on tasks alive at once (running, or waiting to be reaped). */
 #define TASK_MAX 64
@@ -114,17 +118,18 @@ int forward_allowed(const char *host, int port);
 
 /*
  * Appends the workstation facts to out as one JSON object (the members
- * are listed in qh/envinfo.h). Blocking: reads /proc, /etc and every
- * mounted file system, so run it from a worker thread in the loop
- * (uv_queue_work); it is thread-safe. Returns 0 or QH_ERR_TOO_LARGE when
- * out is full.
+ * are listed in qh/envinfo.h), as the platform collects them
+ * (agent/posix/facts.c, agent/win32/facts.c). Blocking: reads every
+ * mounted file system (and on Windows the registry), so run it from a
+ * worker thread in the loop (uv_queue_work); it is thread-safe. Returns
+ * 0 or QH_ERR_TOO_LARGE when out is full.
  */
 int agent_info_json(struct qh_buf *out);
 
 /* Number of tasks in the list. */
 int task_count(const struct task_list *tasks);
 
-/* Reaps the shells that have exited (call on SIGCHLD). */
+/* Collects the programs that have exited (call on SIGCHLD; proc_reap). */
 void task_reap(struct task_list *tasks);
 
 /*

@@ -6,15 +6,11 @@
  * certificate and its CA, which are checked again before they are stored
  * with the key in DIR/agent.pem.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
@@ -26,6 +22,7 @@
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "agent.h"
+#include "platform.h"
 
 #define JOIN_TIMEOUT_MS 30000
 
@@ -47,34 +44,6 @@ struct join {
 	int status;   /* exit status */
 };
 
-/* Creates dir and its missing parents; the ones we create are mode 0700. */
-static int
-mkdir_p(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	size_t i, len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(p))
-		return QH_ERR_ARG;
-	memcpy(p, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			qh_say("cannot create %s: %s", p, strerror(errno));
-			return QH_ERR_SYSTEM;
-		}
-		p[i] = dir[i];
-	}
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		qh_say("%s is not a directory", dir);
-		return QH_ERR_SYSTEM;
-	}
-	return 0;
-}
-
 /* Sends JOIN{token=secret, csr, host}. */
 static int
 join_ready(struct qh_mux *mux, const struct qh_identity *peer)
@@ -82,11 +51,11 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	struct join *j = qh_mux_arg(mux);
 	struct qh_buf b;
 	char host[256];
+	size_t hlen = sizeof(host);
 	int r;
 
-	if (gethostname(host, sizeof(host)) == -1)
+	if (uv_os_gethostname(host, &hlen) != 0)
 		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
 	qh_buf_init(&b, QH_MUX_JOIN_MAX);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
@@ -133,7 +102,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	}
 	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
 	(void)qh_msg_get_str(m, QH_K_NAME, &name);
-	if (mkdir_p(j->dir) != 0)
+	if (plat_config_create(j->dir) != 0)
 		goto out;
 	snprintf(b.console, sizeof(b.console), "%s", j->tok.console);
 	b.cert = cert;
@@ -238,7 +207,6 @@ static int
 cmd_join(struct qh_cli *c)
 {
 	struct join *j;
-	struct stat st;
 	int r, status = 1;
 
 	if (agent_log_level(c) != 0)
@@ -261,12 +229,11 @@ cmd_join(struct qh_cli *c)
 		status = qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
 		goto out;
 	}
-	r = snprintf(j->path, sizeof(j->path), "%s/%s", j->dir, AGENT_BUNDLE_NAME);
-	if (r < 0 || (size_t)r >= sizeof(j->path)) {
+	if (plat_path_join(j->path, sizeof(j->path), j->dir, AGENT_BUNDLE_NAME) != 0) {
 		status = qh_cli_fail(c, "configuration directory name too long");
 		goto out;
 	}
-	if (lstat(j->path, &st) == 0) {
+	if (plat_path_kind(j->path) != PLAT_NONE) {
 		status =
 		    qh_cli_fail(c, "already enrolled; remove %s to enrol again", j->dir);
 		goto out;

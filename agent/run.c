@@ -7,9 +7,6 @@
  * back-off, presenting the resume token so that the session and its code
  * survive. Ctrl-C, SIGTERM or "q" ends the session.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "qh/addr.h"
 #include "qh/pem.h"
@@ -27,6 +23,7 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "agent.h"
+#include "platform.h"
 
 #define BACKOFF_MIN_MS	   1000
 #define BACKOFF_MAX_MS	   30000
@@ -87,7 +84,8 @@ struct agent {
 	uv_timer_t retry;    /* back-off before the next attempt */
 	uv_timer_t deadline; /* CONNECT_TIMEOUT_MS for an attempt */
 	uv_timer_t endwait;  /* END_TIMEOUT_MS after "end" */
-	uv_signal_t sigint, sigterm, sighup, sigchld;
+	uv_signal_t sigs[4]; /* SIGINT, SIGTERM, SIGHUP, SIGCHLD where they exist */
+	int nsigs;
 	uv_tty_t tty;
 	int tty_open;		 /* reading lines from the customer */
 	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
@@ -245,6 +243,7 @@ on_signal(uv_signal_t *s, int signum)
 	agent_end(a);
 }
 
+#ifdef SIGCHLD
 static void
 on_sigchld(uv_signal_t *s, int signum)
 {
@@ -252,6 +251,7 @@ on_sigchld(uv_signal_t *s, int signum)
 
 	task_reap(&a->tasks);
 }
+#endif
 
 /* Consent. */
 
@@ -435,7 +435,7 @@ tty_open(struct agent *a)
 {
 	int r;
 
-	if (uv_guess_handle(0) != UV_TTY || tcgetpgrp(0) != getpgrp())
+	if (!plat_stdin_interactive())
 		return; /* no terminal, or we run in the background */
 	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
 		qh_debug("stdin: %s", uv_strerror(r));
@@ -850,6 +850,8 @@ agent_connect(struct agent *a)
 static void
 agent_finish(struct agent *a)
 {
+	int i;
+
 	if (a->state == AG_DONE)
 		return;
 	set_state(a, AG_DONE);
@@ -858,10 +860,8 @@ agent_finish(struct agent *a)
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
-	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_close((uv_handle_t *)&a->sigterm, NULL);
-	uv_close((uv_handle_t *)&a->sighup, NULL);
-	uv_close((uv_handle_t *)&a->sigchld, NULL);
+	for (i = 0; i < a->nsigs; i++)
+		uv_close((uv_handle_t *)&a->sigs[i], NULL);
 	if (task_count(&a->tasks) > 0)
 		qh_debug("waiting for %d commands to stop", task_count(&a->tasks));
 }
@@ -893,26 +893,34 @@ parse_forwards(struct agent *a, struct qh_cli *c)
 	return 0;
 }
 
+/* Watches signum; a signal the system does not have is left out. */
 static void
-signal_init(struct agent *a, uv_signal_t *s, int signum, uv_signal_cb cb)
+signal_init(struct agent *a, int signum, uv_signal_cb cb)
 {
+	uv_signal_t *s = &a->sigs[a->nsigs];
+
 	uv_signal_init(a->loop, s);
 	s->data = a;
-	uv_signal_start(s, cb, signum);
+	if (uv_signal_start(s, cb, signum) != 0) {
+		uv_close((uv_handle_t *)s, NULL);
+		return;
+	}
+	a->nsigs++;
 }
 
 static int
 cmd_run(struct qh_cli *c)
 {
 	struct agent *a;
-	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char path[PATH_MAX + 16];
+	size_t hlen;
 	int r, status;
 
 	if (agent_log_level(c) != 0)
 		return qh_cli_usage(c, "bad --log-level");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return qh_cli_fail(c, "out of memory");
-	LIST_INIT(&a->tasks);
+	a->tasks.first = NULL;
 	a->yes = qh_cli_flag(c, "yes");
 	a->unattended = qh_cli_flag(c, "unattended");
 	a->backoff_ms = BACKOFF_MIN_MS;
@@ -921,12 +929,11 @@ cmd_run(struct qh_cli *c)
 		free(a);
 		return qh_cli_usage(c, "--allow-forward takes HOST:PORT[,HOST:PORT...]");
 	}
-	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0) {
+	if ((r = agent_bundle_path(c, path, sizeof(path))) != 0) {
 		free(a);
 		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
-	if (access(path, F_OK) != 0) {
+	if (plat_path_kind(path) == PLAT_NONE) {
 		free(a);
 		return qh_cli_fail(c,
 		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
@@ -946,23 +953,22 @@ cmd_run(struct qh_cli *c)
 		return qh_cli_fail(c, "%s: unusable console address or certificate",
 		    path);
 	}
-	if (gethostname(a->hostname, sizeof(a->hostname)) == -1 ||
-	    !qh_utf8_valid((const uint8_t *)a->hostname,
-		strnlen(a->hostname, sizeof(a->hostname) - 1)))
+	hlen = sizeof(a->hostname);
+	if (uv_os_gethostname(a->hostname, &hlen) != 0 ||
+	    !qh_utf8_valid((const uint8_t *)a->hostname, strlen(a->hostname)))
 		snprintf(a->hostname, sizeof(a->hostname), "unknown");
-	a->hostname[sizeof(a->hostname) - 1] = '\0';
 
 	a->loop = uv_default_loop();
 	uv_timer_init(a->loop, &a->retry);
 	uv_timer_init(a->loop, &a->deadline);
 	uv_timer_init(a->loop, &a->endwait);
 	a->retry.data = a->deadline.data = a->endwait.data = a;
-	signal_init(a, &a->sigint, SIGINT, on_signal);
-	signal_init(a, &a->sigterm, SIGTERM, on_signal);
-	signal_init(a, &a->sighup, SIGHUP, on_signal);
-	signal_init(a, &a->sigchld, SIGCHLD, on_sigchld);
-	/* In the background a read of the terminal gives EIO, not a stop. */
-	signal(SIGTTIN, SIG_IGN);
+	signal_init(a, SIGINT, on_signal);
+	signal_init(a, SIGTERM, on_signal);
+	signal_init(a, SIGHUP, on_signal);
+#ifdef SIGCHLD
+	signal_init(a, SIGCHLD, on_sigchld);
+#endif
 	tty_open(a);
 
 	agent_connect(a);
