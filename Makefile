@@ -55,7 +55,7 @@ LIBTECH     := $(BUILD)/libqhtech.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck windows win-exe screenshots
 .DEFAULT_GOAL := all
 
 all: release
@@ -120,12 +120,21 @@ $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
 	@mkdir -p $(dir $@)
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The Windows agent's plain-C pieces (agent/win32/portable.h), compiled
+# natively too so that their unit tests run here.
+WINPORT_SRC := agent/win32/winquote.c agent/win32/winpath.c agent/win32/regfacts.c
+LIBWINPORT  := $(BUILD)/libqhwinport.a
+
+$(LIBWINPORT): $(call obj,$(WINPORT_SRC))
+	$(archive)
+
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
 UNIT_DAEMON := test_meter
 UNIT_TECH   := test_escape
-unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH))))
+UNIT_WIN    := test_winargs test_regfacts
+unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_WIN)),$(LIBWINPORT)))))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
@@ -170,6 +179,53 @@ bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+# The Windows agent: dist/qh-agent.exe, cross-built with mingw-w64 against
+# the static libraries scripts/windows-libs.sh builds from Debian's source
+# packages (cached outside the clone; it prints their versions), linked
+# statically into one console-subsystem exe. SIGN_CERT and SIGN_KEY (PEM)
+# sign it with osslsigncode.
+WIN_HOST    := x86_64-w64-mingw32
+WIN_BUILD   := build/win
+WIN_EXE     := dist/qh-agent.exe
+WIN_AGENT_SRC := $(wildcard agent/*.c agent/win32/*.c)
+WIN_SRC     := $(COMMON_SRC) $(WIN_AGENT_SRC)
+WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o)
+# mingw's format(printf) checks msvcrt's printf, not the C99 one that
+# __USE_MINGW_ANSI_STDIO gives us; the native build checks the formats.
+WIN_CFLAGS  = -std=c11 -O2 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0A00 \
+	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 \
+	-Iinclude -Iconsole -Iagent -I$(WIN_PREFIX)/include $(WARN) -Wno-format
+WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
+	-lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -lcrypt32 \
+	-luser32 -lgdi32 -lcomctl32 -ladvapi32 -lwinspool -lbcrypt -luuid -lpthread
+
+windows:
+	@prefix=$$(sh scripts/windows-libs.sh) && \
+	$(MAKE) --no-print-directory WIN_PREFIX="$$prefix" win-exe
+
+win-exe: $(WIN_BUILD)/qh-agent.exe
+	@mkdir -p dist
+	@if [ -n "$(SIGN_CERT)" ]; then \
+		rm -f $(WIN_EXE).tmp && \
+		osslsigncode sign -certs "$(SIGN_CERT)" -key "$(SIGN_KEY)" \
+		    -n "quarterhour agent" -h sha256 -in $< -out $(WIN_EXE).tmp >/dev/null && \
+		mv $(WIN_EXE).tmp $(WIN_EXE) && echo "  SIGN    $(WIN_EXE)"; \
+	else cp -f $< $(WIN_EXE); fi
+	@echo "  EXE     $(WIN_EXE) ($$(wc -c <$(WIN_EXE)) bytes)"
+
+$(WIN_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (windows)"
+	@$(WIN_HOST)-gcc $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WIN_BUILD)/qh-agent.res.o: agent/win32/qh-agent.rc agent/win32/qh-agent.manifest
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-windres -I agent/win32 -O coff $< -o $@
+
+$(WIN_BUILD)/qh-agent.exe: $(WIN_OBJ) $(WIN_BUILD)/qh-agent.res.o
+	@echo "  LD      $@"
+	@$(WIN_HOST)-gcc -static -municode -s -o $@ $^ $(WIN_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

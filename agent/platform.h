@@ -63,8 +63,7 @@ int plat_path_join(char *out, size_t len, const char *dir, const char *name);
  * taken, and device names (CON, NUL, COM1...) refused. Returns 0,
  * QH_ERR_TOO_LARGE, or QH_ERR_ARG with the reason in why.
  */
-int plat_path_resolve(const char *given, char *out, size_t len, char *why,
-    size_t whylen);
+int plat_path_resolve(const char *given, char *out, size_t len, char *why, size_t whylen);
 
 /* What is at a path, not following a final symbolic link (lstat). */
 enum plat_kind {

@@ -19,6 +19,7 @@
 #include "qh/pem.h"
 #include "qh/units.h"
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"

@@ -74,7 +74,8 @@ shell_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	req.shell = argc > 0 ? argv[0] : NULL;
 	why[0] = '\0';
 	if ((r = proc_shell(t, loop, &req, why, sizeof(why))) != 0) {
-		qh_warn("shell for %s: %s", t->login, why[0] != '\0' ? why : uv_strerror(r));
+		qh_warn("shell for %s: %s", t->login,
+		    why[0] != '\0' ? why : uv_strerror(r));
 		task_fail(t, "shell", why[0] != '\0' ? why : proc_strerror(r));
 		goto out;
 	}

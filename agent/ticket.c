@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
@@ -606,6 +607,7 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 {
 	struct tm tm, want;
 	time_t t;
+	long gmtoff;
 
 	if (qh_ticket_parse_when(s, &tm) != 0)
 		return qh_cli_usage(c, "--propose takes YYYY-MM-DDTHH:MM in local time");
@@ -622,7 +624,14 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 		    s);
 	if ((int64_t)t < qh_clock_now())
 		return qh_cli_fail(c, "the proposed appointment %s lies in the past", s);
-	if (qh_ticket_add_slot(&k->t, s, (int32_t)(tm.tm_gmtoff / 60)) != 0)
+#ifdef _WIN32
+	/* No tm_gmtoff: the local time read as UTC, minus the instant. */
+	want = tm;
+	gmtoff = (long)(timegm(&want) - t);
+#else
+	gmtoff = tm.tm_gmtoff;
+#endif
+	if (qh_ticket_add_slot(&k->t, s, (int32_t)(gmtoff / 60)) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
 	return 0;
 }

@@ -31,6 +31,7 @@
 
 #include <openssl/evp.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/ring.h"

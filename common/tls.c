@@ -9,7 +9,11 @@
  * write. Plaintext to send collects in tx_plain and is encrypted in one
  * SSL_write from a prepare handle, just before the loop polls.
  */
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
+#endif
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>

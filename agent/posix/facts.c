@@ -27,8 +27,8 @@
 #include "qh/json.h"
 #include "agent.h"
 
-#define FIELD_MAX  512		/* one value read from a file */
-#define VALUE_MAX  1023		/* bytes of one string value in the JSON */
+#define FIELD_MAX  512	/* one value read from a file */
+#define VALUE_MAX  1023 /* bytes of one string value in the JSON */
 #define DISKS_MAX  64
 #define IFACES_MAX 64
 #define ADDRS_MAX  32
@@ -371,4 +371,3 @@ agent_info_json(struct qh_buf *b)
 	qh_json_end_object(&j);
 	return qh_json_finish(&j);
 }
-

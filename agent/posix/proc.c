@@ -56,7 +56,7 @@
 #define SIG_KILL_ALL   SIGUSR2 /* the agent asks the warden to end everything */
 #define KILL_ROUNDS    1000    /* of KILL_PAUSE_NS each, to end every descendant */
 #define KILL_PAUSE_NS  5000000
-#define FD_HIGH	       10 /* the warden moves the fds it keeps above this first */
+#define FD_HIGH	       10      /* the warden moves the fds it keeps above this first */
 #define KILLED	       SIGKILL /* a wait status: killed by SIGKILL */
 
 extern char **environ;
@@ -187,8 +187,7 @@ kill_all(pid_t child, int *status, int *reaped)
 }
 
 /* Leaves with the program's wait status: its exit status, or its signal. */
-static void __attribute__((noreturn))
-warden_exit(int st)
+static void __attribute__((noreturn)) warden_exit(int st)
 {
 	struct sigaction sa;
 	struct rlimit none = { 0, 0 };
@@ -211,8 +210,7 @@ warden_exit(int st)
 }
 
 /* In the program's process, before exec: its own group, default signals. */
-static void __attribute__((noreturn))
-program(const struct spawn *sp, pid_t warden)
+static void __attribute__((noreturn)) program(const struct spawn *sp, pid_t warden)
 {
 	static const char msg[] = "qh-agent: cannot start the program\r\n";
 	sigset_t none;
@@ -244,8 +242,7 @@ program(const struct spawn *sp, pid_t warden)
  * The warden's life: detach, become a subreaper that dies with the agent,
  * start the program and wait for it, passing on the agent's requests.
  */
-static void __attribute__((noreturn))
-warden(const struct spawn *sp)
+static void __attribute__((noreturn)) warden(const struct spawn *sp)
 {
 	struct sigaction sa;
 	sigset_t wait_set;
@@ -316,8 +313,8 @@ warden(const struct spawn *sp)
 			 */
 			memset(&si, 0, sizeof(si));
 			if (!reaped &&
-			    waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) ==
-				0 &&
+			    waitid(P_PID, (id_t)child, &si,
+				WEXITED | WNOHANG | WNOWAIT) == 0 &&
 			    si.si_pid == child) {
 				(void)kill(-child, SIGKILL);
 				while (waitpid(child, &st, 0) == -1 && errno == EINTR)
@@ -684,8 +681,8 @@ proc_reap(struct task_list *tasks)
 		if (r == 0)
 			continue;
 		if (r == -1) {
-			qh_warn("task of %s: waitpid %ld: %s", t->login, (long)t->proc.pid,
-			    strerror(errno));
+			qh_warn("task of %s: waitpid %ld: %s", t->login,
+			    (long)t->proc.pid, strerror(errno));
 			task_reaped(t, 255, 0);
 		} else
 			reaped(t, st);
