@@ -55,7 +55,7 @@ LIBTECH     := $(BUILD)/libqhtech.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck windows win-exe screenshots
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck windows win-exe windows-tools screenshots
 .DEFAULT_GOAL := all
 
 all: release
@@ -203,6 +203,13 @@ WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
 windows:
 	@prefix=$$(sh scripts/windows-libs.sh) && \
 	$(MAKE) --no-print-directory WIN_PREFIX="$$prefix" win-exe
+
+# What the Windows end-to-end tests drive the window with.
+windows-tools: $(WIN_BUILD)/win_uitool.exe
+
+$(WIN_BUILD)/win_uitool.exe: tests/tools/win_uitool.c
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-gcc -O2 -Wall -Wextra -static -o $@ $< -luser32
 
 win-exe: $(WIN_BUILD)/qh-agent.exe
 	@mkdir -p dist

@@ -4,7 +4,9 @@
  * (there is no CA on this PC yet), gets the token's secret and a CSR in the
  * one message a peer without a certificate may send, and answers with our
  * certificate and its CA, which are checked again before they are stored
- * with the key in DIR/agent.pem.
+ * with the key in DIR/agent.pem. An agent program that `qh-console enroll
+ * --exe` made carries its token at its end (qh/exetag.h): the first run
+ * enrols with it (agent_exe_tag, agent_join), and nobody types anything.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 
 #include "qh/addr.h"
 #include "qh/err.h"
+#include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
@@ -28,7 +31,6 @@
 
 struct join {
 	uv_loop_t *loop;
-	const struct qh_cli *cli;
 	struct qh_token tok;
 	char host[256];
 	int port;
@@ -203,47 +205,56 @@ join_timeout(uv_timer_t *t)
 	qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
 }
 
-static int
-cmd_join(struct qh_cli *c)
+/* The vendor's name beside agent.pem, for the window; a failure only loses the name. */
+static void
+store_vendor(const char *dir, const char *vendor)
+{
+	char path[PATH_MAX + 16];
+	FILE *f;
+
+	if (vendor == NULL || vendor[0] == '\0' ||
+	    plat_path_join(path, sizeof(path), dir, AGENT_VENDOR_NAME) != 0 ||
+	    (f = fopen(path, "w")) == NULL)
+		return;
+	fprintf(f, "%s\n", vendor);
+	if (fclose(f) != 0)
+		qh_debug("%s: cannot write it", path);
+}
+
+int
+agent_join(const char *token, const char *dir, const char *vendor)
 {
 	struct join *j;
-	int r, status = 1;
+	int status = 1;
 
-	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return qh_cli_fail(c, "out of memory");
-	j->cli = c;
-	if (strlen(c->argv[0]) >= QH_TOKEN_MAX ||
-	    qh_token_decode(c->argv[0], &j->tok) != 0) {
-		status = qh_cli_fail(c,
-		    "this is not a join token; copy the whole "
-		    "line that begins with qh1.");
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		qh_say("out of memory");
+		return 1;
+	}
+	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &j->tok) != 0) {
+		qh_say("this is not a join token; copy the whole line that begins with "
+		       "qh1.");
 		goto out;
 	}
 	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
-		status = qh_cli_fail(c, "the token names no usable console address");
+		qh_say("the token names no usable console address");
 		goto out;
 	}
-	if ((r = agent_config_dir(c, j->dir, sizeof(j->dir))) != 0) {
-		status = qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
-		goto out;
-	}
-	if (plat_path_join(j->path, sizeof(j->path), j->dir, AGENT_BUNDLE_NAME) != 0) {
-		status = qh_cli_fail(c, "configuration directory name too long");
+	if (snprintf(j->dir, sizeof(j->dir), "%s", dir) >= (int)sizeof(j->dir) ||
+	    plat_path_join(j->path, sizeof(j->path), j->dir, AGENT_BUNDLE_NAME) != 0) {
+		qh_say("configuration directory name too long");
 		goto out;
 	}
 	if (plat_path_kind(j->path) != PLAT_NONE) {
-		status =
-		    qh_cli_fail(c, "already enrolled; remove %s to enrol again", j->dir);
+		qh_say("already enrolled; remove %s to enrol again", j->dir);
 		goto out;
 	}
 	if (qh_pki_key_new(&j->key) != 0 || qh_pki_csr_new(j->key, &j->csr) != 0) {
-		status = qh_cli_fail(c, "cannot make a key and certificate request");
+		qh_say("cannot make a key and certificate request");
 		goto out;
 	}
 	if (qh_tls_ctx_client(&j->ctx, NULL, NULL, NULL) != 0) {
-		status = qh_cli_fail(c, "cannot set up TLS");
+		qh_say("cannot set up TLS");
 		goto out;
 	}
 
@@ -255,7 +266,7 @@ cmd_join(struct qh_cli *c)
 		 j->tok.pin, &join_ops, j)) == NULL) {
 		uv_close((uv_handle_t *)&j->timer, NULL);
 		uv_run(j->loop, UV_RUN_DEFAULT);
-		status = qh_cli_fail(c, "out of memory");
+		qh_say("out of memory");
 		goto out;
 	}
 	qh_debug("joining console %s", j->tok.console);
@@ -263,6 +274,8 @@ cmd_join(struct qh_cli *c)
 	    sizeof(j->why));
 	uv_run(j->loop, UV_RUN_DEFAULT);
 	status = j->status;
+	if (status == 0)
+		store_vendor(j->dir, vendor);
 out:
 	qh_tls_ctx_free(j->ctx);
 	EVP_PKEY_free(j->key);
@@ -272,6 +285,49 @@ out:
 	free(j);
 	(void)uv_loop_close(uv_default_loop());
 	return status;
+}
+
+int
+agent_exe_tag(char *token, size_t tokenlen, char *vendor, size_t vendorlen)
+{
+	uint8_t *tail = NULL;
+	char path[PATH_MAX];
+	size_t want = QH_EXETAG_MAX + 64, n;
+	long size;
+	FILE *f = NULL;
+	int r = QH_ERR_NOT_FOUND;
+
+	token[0] = vendor[0] = '\0';
+	if (plat_exe_path(path, sizeof(path)) != 0 || (f = fopen(path, "rb")) == NULL)
+		return QH_ERR_NOT_FOUND;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
+		goto out;
+	if ((size_t)size < want)
+		want = (size_t)size;
+	if ((tail = malloc(want)) == NULL || fseek(f, size - (long)want, SEEK_SET) != 0 ||
+	    (n = fread(tail, 1, want, f)) != want)
+		goto out;
+	r = qh_exetag_read(tail, want, token, tokenlen, vendor, vendorlen);
+	if (r == QH_ERR_FORMAT)
+		qh_warn("%s carries a damaged enrolment tag; ignored", path);
+out:
+	free(tail);
+	if (f != NULL)
+		fclose(f);
+	return r;
+}
+
+static int
+cmd_join(struct qh_cli *c)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (agent_log_level(c) != 0)
+		return qh_cli_usage(c, "bad --log-level");
+	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
+		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+	return agent_join(c->argv[0], dir, NULL);
 }
 
 const struct qh_cli_cmd cmd_join_entry = {

@@ -15,7 +15,7 @@
 #include "agent.h"
 #include "platform.h"
 
-static const struct qh_cli_cmd *const commands[] = {
+const struct qh_cli_cmd *const agent_commands[] = {
 	&cmd_join_entry,
 	&cmd_run_entry,
 	&cmd_info_entry,
@@ -103,5 +103,5 @@ main(int argc, char **argv)
 	qh_log_init("qh-agent", level < 0 ? QH_LOG_WARN : (enum qh_log_level)level);
 	if (plat_wants_window(argc, argv))
 		return plat_window_run(argc, argv);
-	return qh_cli_main("qh-agent", commands, "run", NULL, argc, argv);
+	return qh_cli_main("qh-agent", agent_commands, "run", NULL, argc, argv);
 }

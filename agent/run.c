@@ -5,9 +5,13 @@
  * before a technician gets in, shows what happens, runs the technician's
  * commands (exec.c, shell.c) and reconnects by itself with jittered
  * back-off, presenting the resume token so that the session and its code
- * survive. Ctrl-C, SIGTERM or "q" ends the session.
+ * survive. Ctrl-C, SIGTERM or "q" ends the session. With a window
+ * (ui_window(), Windows) the same happens there: the code, the balance,
+ * the questions and what the technician does are shown in it, and its
+ * "End session" button or closing it ends the session.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,10 +25,13 @@
 #include "qh/clock.h"
 #include "qh/compat.h"
 #include "qh/err.h"
+#include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "agent.h"
 #include "platform.h"
+
+#include <openssl/crypto.h>
 
 #define BACKOFF_MIN_MS	   1000
 #define BACKOFF_MAX_MS	   30000
@@ -89,6 +96,8 @@ struct agent {
 	int nsigs;
 	uv_tty_t tty;
 	int tty_open;		 /* reading lines from the customer */
+	uv_async_t ui_async;	 /* the window's events (ui_post) */
+	int ui_open;
 	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
 	char line[LINE_MAX_LEN];
 	size_t linelen;
@@ -283,6 +292,26 @@ allow_login(struct agent *a, const char *login)
 	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
 }
 
+/* The window's status line, when there is a window. */
+static void
+win_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+win_status(const char *fmt, ...)
+{
+	const struct ui_window *w = ui_window();
+	char text[512];
+	va_list ap;
+
+	if (w == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ui_sanitize(text);
+	w->status(text);
+}
+
 static void
 consent_pop(struct agent *a)
 {
@@ -323,6 +352,10 @@ consent_next(struct agent *a)
 			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
 			    c->login, a->yes ? "--yes" : "--unattended");
 			consent_pop(a);
+		} else if (ui_window() != NULL) {
+			/* The window asks; its answer comes back as a ui_post event. */
+			ui_window()->ask(c->id, c->login, c->name);
+			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
 			ui_line("refused technician %s: no --yes and no terminal to ask",
@@ -342,7 +375,9 @@ consent_next(struct agent *a)
 static void
 consent_reset(struct agent *a)
 {
-	if (a->asking) {
+	if (a->asking && ui_window() != NULL)
+		ui_window()->withdraw();
+	else if (a->asking) {
 		fputc('\n', stdout);
 		ui_line("(the question was withdrawn: the connection was lost)");
 	}
@@ -450,6 +485,22 @@ tty_open(struct agent *a)
 	}
 }
 
+/* The window's buttons: Allow, Deny, End session (or closing it). */
+static void
+on_ui_event(uv_async_t *h)
+{
+	struct agent *a = h->data;
+	enum ui_event ev;
+	uint64_t id;
+
+	while (a->state != AG_DONE && ui_take(&ev, &id)) {
+		if (ev == UI_EV_END)
+			agent_end(a);
+		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
+			consent_answer(a, ev == UI_EV_ALLOW);
+	}
+}
+
 /* Control messages from the console: one handler per type. */
 
 static void
@@ -457,6 +508,8 @@ print_code(const char *code)
 {
 	size_t len = strlen(code);
 
+	if (ui_window() != NULL)
+		ui_window()->code(code);
 	if (len == 6)
 		ui_line("Your session code: %.3s %.3s   (read it to your technician)",
 		    code, code + 3);
@@ -538,9 +591,12 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 		u = (int64_t)units;
 		qh_units_text(u, left, sizeof(left));
 		ui_line("Balance: %s", left);
+		if (ui_window() != NULL)
+			ui_window()->balance(left, text[0] != '\0');
 	}
 	if (text[0] != '\0')
 		ui_line("Warning: %s", text);
+	win_status("Connected. Read the code to your technician.");
 	if (qh_msg_get_u64(m, QH_K_SESSION, &session) == 0) {
 		if (!a->session_open || a->session != session)
 			ui_line("session %" PRIu64 " is open", session);
@@ -563,6 +619,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 	qh_say("%s", text[0] != '\0' ? text : code);
+	win_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
 	    strcmp(code, "role") == 0)
@@ -623,6 +680,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 		ui_line("session %" PRIu64 " started; it is recorded and billed per "
 			"started 15 minutes",
 		    session);
+		win_status("Session %" PRIu64 " is running. Your technician is connected.",
+		    session);
 	} else if (strcmp(kind, "closed") == 0) {
 		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 		if (text[0] != '\0')
@@ -633,6 +692,21 @@ on_session(struct agent *a, const struct qh_msg *m)
 			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02" PRIu64
 				"s",
 			    seconds / 3600, seconds / 60 % 60, seconds % 60);
+		if (ui_window() != NULL) {
+			char end[TEXT_MAX + 96];
+
+			if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
+				snprintf(end, sizeof(end),
+				    "%s\nBillable time: %" PRIu64 " h %02" PRIu64
+				    " min %02" PRIu64 " s",
+				    text[0] != '\0' ? text : "The session has ended.",
+				    seconds / 3600, seconds / 60 % 60, seconds % 60);
+			else
+				snprintf(end, sizeof(end), "%s",
+				    text[0] != '\0' ? text : "The session has ended.");
+			ui_sanitize(end);
+			ui_window()->ended(end);
+		}
 		a->session_open = 0;
 		a->nallowed = 0;
 		if (a->ending || !a->unattended) {
@@ -776,15 +850,23 @@ agent_retry(struct agent *a, int err)
 	secs = (delay + 500) / 1000;
 	if (secs == 0)
 		secs = 1;
-	if (a->was_ready)
+	if (a->was_ready) {
 		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
-	else
+		win_status("The connection was lost; reconnecting in %" PRIu64 " s...",
+		    secs);
+	} else {
 		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in "
 		       "%" PRIu64 " s",
 		    a->host, a->port,
 		    a->why[0] != '\0' ? a->why
 				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
 		    secs);
+		win_status("Cannot reach %s:%d (%s); trying again in %" PRIu64 " s...",
+		    a->host, a->port,
+		    a->why[0] != '\0' ? a->why
+				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
+		    secs);
+	}
 	a->backoff_ms *= 2;
 	if (a->backoff_ms > BACKOFF_MAX_MS)
 		a->backoff_ms = BACKOFF_MAX_MS;
@@ -858,6 +940,11 @@ agent_finish(struct agent *a)
 	set_state(a, AG_DONE);
 	consent_reset(a);
 	tty_close(a);
+	if (a->ui_open) {
+		ui_bind(NULL);
+		a->ui_open = 0;
+		uv_close((uv_handle_t *)&a->ui_async, NULL);
+	}
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
@@ -909,6 +996,29 @@ signal_init(struct agent *a, int signum, uv_signal_cb cb)
 	a->nsigs++;
 }
 
+/*
+ * Not enrolled yet: a program that came with a join token at its end
+ * (`qh-console enroll --exe`) enrols now. Returns 0 when it did, the
+ * exit status when it failed, or -1 when there is no token.
+ */
+static int
+enrol_from_tag(struct qh_cli *c)
+{
+	char token[QH_EXETAG_MAX], vendor[512], dir[PATH_MAX];
+	int status;
+
+	if (agent_exe_tag(token, sizeof(token), vendor, sizeof(vendor)) != 0)
+		return -1;
+	if (agent_config_dir(c, dir, sizeof(dir)) != 0)
+		return -1;
+	ui_line("enrolling this PC with the token this program came with...");
+	win_status("Enrolling this PC with %s...",
+	    vendor[0] != '\0' ? vendor : "your support vendor");
+	status = agent_join(token, dir, vendor);
+	OPENSSL_cleanse(token, sizeof(token));
+	return status;
+}
+
 static int
 cmd_run(struct qh_cli *c)
 {
@@ -934,8 +1044,11 @@ cmd_run(struct qh_cli *c)
 		free(a);
 		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
 	}
-	if (plat_path_kind(path) == PLAT_NONE) {
+	if (plat_path_kind(path) == PLAT_NONE &&
+	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
 		free(a);
+		if (status > 0)
+			return status;
 		return qh_cli_fail(c,
 		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
 		    "first",
@@ -970,7 +1083,14 @@ cmd_run(struct qh_cli *c)
 #ifdef SIGCHLD
 	signal_init(a, SIGCHLD, on_sigchld);
 #endif
-	tty_open(a);
+	if (ui_window() != NULL) {
+		uv_async_init(a->loop, &a->ui_async, on_ui_event);
+		a->ui_async.data = a;
+		a->ui_open = 1;
+		ui_bind(&a->ui_async);
+		win_status("Connecting to %s:%d...", a->host, a->port);
+	} else
+		tty_open(a);
 
 	agent_connect(a);
 	uv_run(a->loop, UV_RUN_DEFAULT);

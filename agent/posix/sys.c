@@ -122,6 +122,19 @@ plat_config_create(const char *dir)
 }
 
 int
+plat_exe_path(char *out, size_t len)
+{
+	ssize_t n;
+
+	if (len == 0 || (n = readlink("/proc/self/exe", out, len - 1)) <= 0)
+		return QH_ERR_NOT_FOUND;
+	if ((size_t)n >= len - 1)
+		return QH_ERR_TOO_LARGE;
+	out[n] = '\0';
+	return 0;
+}
+
+int
 plat_path_join(char *out, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(out, len, "%s/%s", dir, name);

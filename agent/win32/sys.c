@@ -321,6 +321,17 @@ plat_config_create(const char *dir)
 /* Paths. */
 
 int
+plat_exe_path(char *out, size_t len)
+{
+	wchar_t w[MAX_PATH * 2];
+	DWORD n = GetModuleFileNameW(NULL, w, MAX_PATH * 2);
+
+	if (n == 0 || n >= MAX_PATH * 2)
+		return QH_ERR_NOT_FOUND;
+	return win_utf8(w, out, len);
+}
+
+int
 plat_path_join(char *out, size_t len, const char *dir, const char *name)
 {
 	size_t n = strlen(dir);
