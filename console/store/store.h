@@ -174,6 +174,16 @@ int db_record_cert(sqlite3 *db, X509 *cert);
 #define db_error(db, rc, what) db_error_at(__func__, (db), (rc), (what))
 int db_error_at(const char *func, sqlite3 *db, int rc, const char *what);
 
+/*
+ * Listings (the db_*_list and db_*_rows functions below) call their row
+ * callback once per row, in the order each one states, with a struct whose
+ * texts are NULL for "none" and live only until the callback returns. The
+ * first nonzero value the callback returns ends the listing and is
+ * returned as it is; otherwise they return 0, or a database error
+ * (QH_ERR_DB, QH_ERR_BUSY). They only read: run them inside a read
+ * transaction for one consistent snapshot.
+ */
+
 /* ------------------------------------------------------------------- ledger */
 
 /*
@@ -352,6 +362,36 @@ int db_join_record(sqlite3 *db, const char *hash, const char *customer,
 
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
+
+/* ---------------------------------------------------------------- customers */
+
+#define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
+
+/* A customer to add (R5's threshold, R7's plan and overdraft allowance). */
+struct customer_new {
+	const char *id, *name;
+	const char *plan; /* premium | free */
+	int64_t warn_units, overdraft_units;
+};
+
+/* A customer as listed. */
+struct customer_row {
+	const char *id, *name, *plan, *created_at;
+	int64_t warn_units, overdraft_units;
+};
+
+/*
+ * Adds customer c, created now, in its own transaction. Returns 0,
+ * QH_ERR_EXISTS when the id is taken (nothing written), or a database error.
+ */
+int db_customer_add(sqlite3 *db, const struct customer_new *c);
+
+/* Lists every customer, by id. */
+int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_row *c),
+    void *arg);
+
+/* 1 if customer id exists, 0 if not, <0 on a database error. */
+int db_customer_exists(sqlite3 *db, const char *id);
 
 /* ------------------------------------------------------------------ billing */
 
