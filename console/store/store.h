@@ -393,6 +393,33 @@ int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_ro
 /* 1 if customer id exists, 0 if not, <0 on a database error. */
 int db_customer_exists(sqlite3 *db, const char *id);
 
+/* ------------------------------------------------------ agents and tokens */
+
+/* An enrolled agent (one per PC) as listed. */
+struct agent_row {
+	const char *id, *customer, *host, *enrolled_at, *last_seen;
+	const char *cert_not_after, *revoked_at;
+};
+
+/*
+ * Records a join token, the hex SHA-256 of its secret, for customer:
+ * created at and valid until the given UTC seconds. Its own transaction.
+ * QH_ERR_NOT_FOUND when there is no such customer (nothing written).
+ */
+int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
+    int64_t expires);
+
+/* Lists the agents of customer (NULL: of all), by customer and enrolment. */
+int db_agent_list(sqlite3 *db, const char *customer,
+    int (*row)(void *arg, const struct agent_row *a), void *arg);
+
+/*
+ * Revokes agent id and every certificate issued to it, now, in one
+ * transaction; what was revoked before keeps its time. QH_ERR_NOT_FOUND
+ * when there is no such agent.
+ */
+int db_agent_revoke(sqlite3 *db, const char *id);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
