@@ -420,6 +420,25 @@ int db_agent_list(sqlite3 *db, const char *customer,
  */
 int db_agent_revoke(sqlite3 *db, const char *id);
 
+/* -------------------------------------------------------------- technicians */
+
+/*
+ * Records technician login (role technician or accounting), created now,
+ * or revives the row of a revoked one; runs inside the caller's
+ * transaction, so the certificate and the bundle can join it.
+ * QH_ERR_EXISTS when the login is in use.
+ */
+int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *role);
+
+/*
+ * Revokes login and every technician or accounting certificate of it not
+ * revoked yet, now, in one transaction. *revoked is 1 when the login was
+ * active, 0 when it had been revoked before; *certs is how many
+ * certificates were revoked now. QH_ERR_NOT_FOUND when there is no such
+ * login.
+ */
+int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
