@@ -439,6 +439,63 @@ int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *ro
  */
 int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
 
+/* ----------------------------------------------------------------- bookings */
+
+/*
+ * The admin's ledger writes (R6, R8, R10), each in its own BEGIN IMMEDIATE
+ * transaction through ledger_append().
+ */
+
+#define PURCHASE_REF_MAX 200 /* bytes of a purchase reference */
+
+/* A purchase of units or of installations (exactly one of them positive). */
+struct purchase {
+	const char *customer, *reference, *actor, *currency;
+	int64_t units, installations;
+	int64_t unit_price_cents; /* per unit, or per installation */
+};
+
+/*
+ * Books p as a new lot, idempotent on its reference. Returns 0 with *entry
+ * the new entry; 1 when the reference was booked before with the same
+ * content (*entry that entry; nothing written); QH_ERR_EXISTS when it was
+ * booked with different content (*entry that entry); QH_ERR_NOT_FOUND when
+ * there is no such customer; or another error (nothing written).
+ */
+int db_purchase(sqlite3 *db, const struct purchase *p, int64_t *entry);
+
+/* A correction of an entry (R10). */
+struct correction {
+	int64_t corrects; /* the entry corrected */
+	int64_t units;	  /* signed; positive gives back */
+	const char *reason, *actor, *currency;
+	const char *idem_key; /* unique per correction */
+};
+
+/*
+ * Books c for the customer of the entry it corrects. Returns 0 with *entry
+ * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects, or
+ * another error (nothing written).
+ */
+int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry);
+
+/* A ledger entry as credit and correct show it. */
+struct entry_view {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char kind[32];
+	int64_t units, installations, amount_cents, balance_after;
+	char currency[16];	     /* "" when none */
+	char lots[512];		     /* lot ids, ';'-separated; "" when none */
+	int64_t corrects;	     /* 0: none */
+	int has_note;		     /* note is set (it may be empty) */
+	char note[4097];	     /* the reason of a correction */
+	int64_t installations_after; /* the customer's installations up to here */
+};
+
+/* Reads entry id into v. QH_ERR_NOT_FOUND when there is none. */
+int db_entry_get(sqlite3 *db, int64_t id, struct entry_view *v);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
