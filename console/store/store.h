@@ -496,6 +496,79 @@ struct entry_view {
 /* Reads entry id into v. QH_ERR_NOT_FOUND when there is none. */
 int db_entry_get(sqlite3 *db, int64_t id, struct entry_view *v);
 
+/* ------------------------------------------------------------------ reports */
+
+/*
+ * What accounting reads: a customer's figures, the ledger export and its
+ * allocations, and the totals verify prints. The daemon will answer the
+ * same reports over TLS, so each is a plain struct or a listing.
+ */
+
+/* `balance`: a customer's figures (R3, R7, R8, R13). */
+struct balance_report {
+	char name[CUSTOMER_NAME_MAX + 1];
+	char plan[16];
+	struct ledger_balance b;
+	int64_t open_sessions; /* sessions not yet closed */
+	int64_t running_units; /* their units at the persisted billable time (R1) */
+	int64_t available;     /* billing_available(): R7 */
+};
+
+/* Fills the figures of customer; QH_ERR_NOT_FOUND when there is none. */
+int db_balance_report(sqlite3 *db, const char *customer, struct balance_report *out);
+
+/* Which entries the export holds. */
+struct ledger_filter {
+	const char *customer;  /* NULL: every customer */
+	const char *from, *to; /* UTC timestamp texts, from inclusive, to exclusive;
+				  NULL: open */
+};
+
+/*
+ * One ledger entry as exported: every column, with the customer's name.
+ * A nullable integer comes with a has_ flag, a nullable text is NULL.
+ */
+struct ledger_row {
+	int64_t id;
+	const char *posted_at, *customer, *kind;
+	int64_t units, balance_after;
+	int has_session;
+	int64_t session_id;
+	const char *started_at, *ended_at;
+	int has_billable;
+	int64_t billable_seconds;
+	const char *technician;
+	int64_t after_hours;
+	const char *lot_id;
+	int64_t amount_cents;
+	const char *currency, *reference, *note, *entry_hash;
+	int64_t installations;
+	const char *customer_name;
+	int has_corrects;
+	int64_t corrects;
+	const char *actor, *prev_hash;
+};
+
+/* Lists the entries f selects, by id. */
+int db_ledger_rows(sqlite3 *db, const struct ledger_filter *f,
+    int (*row)(void *arg, const struct ledger_row *e), void *arg);
+
+/* One allocation of an entry to a lot (R14). */
+struct allocation_row {
+	int64_t lot_id, units, amount_cents;
+	const char *posted_at;
+};
+
+/* Lists the allocations of entry, in the order they were written. */
+int db_entry_allocations(sqlite3 *db, int64_t entry,
+    int (*row)(void *arg, const struct allocation_row *a), void *arg);
+
+/* What `verify` counts once the ledger holds. */
+struct ledger_counts {
+	int64_t entries, closed_sessions, customers; /* customers with entries */
+};
+int db_ledger_counts(sqlite3 *db, struct ledger_counts *n);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
