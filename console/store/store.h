@@ -569,6 +569,69 @@ struct ledger_counts {
 };
 int db_ledger_counts(sqlite3 *db, struct ledger_counts *n);
 
+/* -------------------------------------------------------------- session log */
+
+/*
+ * What was done for the money (`qh-console sessions`): sessions with their
+ * technicians, their audit rows and their recordings.
+ */
+
+/* A session as listed. */
+struct session_row {
+	int64_t id;
+	const char *customer, *agent, *code, *kind;
+	int64_t ticket; /* 0: none */
+	const char *opened_at, *closed_at, *close_reason;
+	int64_t billable_seconds;
+	int after_hours;
+	const char *overdraft_by, *note;
+	int64_t debited_units; /* units of its ledger entry; -1 while it has none */
+};
+
+/* Lists the sessions of customer (NULL: of all), by id. */
+int db_session_list(sqlite3 *db, const char *customer,
+    int (*row)(void *arg, const struct session_row *s), void *arg);
+
+/* Lists the logins that ran commands in session, first come first. */
+int db_session_technicians(sqlite3 *db, int64_t session,
+    int (*row)(void *arg, const char *login), void *arg);
+
+/* One audit row of a session. */
+struct event_row {
+	int64_t id;
+	const char *kind, *login, *command, *started_at, *ended_at;
+	const char *detail_json; /* the detail, minified, when it is a JSON object */
+	const char *detail;	 /* the detail as stored */
+};
+
+/* Lists the audit rows of session, by id. */
+int db_session_events(sqlite3 *db, int64_t session,
+    int (*row)(void *arg, const struct event_row *e), void *arg);
+
+/* One recording of a session, as its file and its asciicast header say. */
+struct recording_info {
+	char name[256];	 /* EVENT-KIND.cast */
+	char path[4400]; /* STATE/recordings/SESSION/NAME */
+	long long event; /* the audit row it belongs to */
+	long long size;	 /* bytes */
+	char source[16]; /* relayed | reported | unknown */
+	char kind[33];	 /* "" when the header does not say */
+	char technician[65];
+	char target[301];
+};
+
+/*
+ * Lists the recordings under STATE/recordings/SESSION in the order they
+ * were made (by audit row, then name); none when the directory is not
+ * there (none made, or expired). At most 4096 are listed.
+ */
+int db_session_recordings(sqlite3 *db, const char *state, int64_t session,
+    int (*row)(void *arg, const struct recording_info *k), void *arg);
+
+/* Lists the ids of the sessions closed before the UTC seconds before. */
+int db_sessions_closed_before(sqlite3 *db, int64_t before,
+    int (*row)(void *arg, int64_t session), void *arg);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
