@@ -744,6 +744,101 @@ int db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *cus
     const char *agent_id, const struct qh_ticket *t, int64_t *id, int64_t *due,
     int64_t *deadline);
 
+/* A ticket as listed. */
+struct ticket_row {
+	int64_t id;
+	const char *customer, *customer_name, *plan, *kind, *subject, *status;
+	const char *created_at, *due_at, *deadline_at;
+	int64_t attachments, proposals;
+	int64_t confirmed_slot; /* 0: none */
+};
+
+/*
+ * Lists the tickets of customer (NULL: of all), only the open ones when
+ * open_only, by due time.
+ */
+int db_ticket_list(sqlite3 *db, const char *customer, int open_only,
+    int (*row)(void *arg, const struct ticket_row *t), void *arg);
+
+/* A ticket as `ticket show` shows it. */
+struct ticket_view {
+	int64_t id;
+	const char *customer, *customer_name, *plan, *agent;
+	const char *host; /* the agent's, NULL when unknown */
+	const char *kind, *subject, *steps, *environment, *status;
+	const char *created_at, *due_at, *deadline_at;
+	const char *closed_at, *closed_by, *close_note;
+};
+
+/*
+ * Calls show once with ticket id (its texts live until show returns) and
+ * returns what show returned; QH_ERR_NOT_FOUND when there is no such ticket.
+ */
+int db_ticket_show(sqlite3 *db, int64_t id,
+    int (*show)(void *arg, const struct ticket_view *t), void *arg);
+
+/* One attachment of a ticket. */
+struct attachment_row {
+	int seq;
+	const char *name;
+	int64_t size;
+	const char *sha256; /* hex */
+};
+
+/* Lists the attachments of ticket id, in the order sent. */
+int db_ticket_attachments(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct attachment_row *a), void *arg);
+
+/* One proposed appointment of a ticket. */
+struct proposal_row {
+	int slot;
+	const char *local_time; /* 'YYYY-MM-DDTHH:MM' on the customer's PC */
+	int utc_offset;		/* its minutes east of UTC */
+	const char *starts_at;	/* UTC */
+	int after_hours, confirmed;
+	const char *confirmed_at, *confirmed_by;
+};
+
+/* Lists the proposals of ticket id, by slot. */
+int db_ticket_proposals(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct proposal_row *p), void *arg);
+
+/* Lists the sessions linked to ticket id (attach --ticket), by id. */
+int db_ticket_sessions(sqlite3 *db, int64_t id, int (*row)(void *arg, int64_t session),
+    void *arg);
+
+/*
+ * The attachment of ticket id named name: 1 with its size and hex SHA-256
+ * (65 bytes); 0 when the ticket has none of that name; QH_ERR_NOT_FOUND
+ * when there is no such ticket.
+ */
+int db_ticket_attachment(sqlite3 *db, int64_t id, const char *name, uint64_t *size,
+    char sha256[65]);
+
+/* The appointment a confirmation chose. */
+struct ticket_slot {
+	char local_time[32];
+	int utc_offset;
+	char starts_at[32];
+};
+
+/*
+ * Confirms proposal slot of open ticket id, now, by actor, in one
+ * transaction; a ticket has one confirmed proposal, so confirming another
+ * moves it. Returns 0 with the proposal in *out; QH_ERR_NOT_FOUND (no such
+ * ticket), QH_ERR_CLOSED (the ticket is closed) or QH_ERR_ARG (the ticket
+ * has only *nslots proposals) with nothing written.
+ */
+int db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
+    struct ticket_slot *out, int *nslots);
+
+/*
+ * Closes open ticket id, now, by actor with note, in one transaction.
+ * QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED when it is
+ * closed already.
+ */
+int db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note);
+
 /* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
 int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);
 
