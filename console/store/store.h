@@ -845,4 +845,29 @@ int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t 
 /* Lower-case hex of 32 bytes into out (65 bytes). */
 void ticket_hex(const uint8_t hash[32], char out[65]);
 
+/* ------------------------------------------------------------ notifications */
+
+/* An R5 notification waiting for delivery, with what the document says. */
+struct notification {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char name[CUSTOMER_NAME_MAX + 1];
+	char kind[16]; /* threshold | zero */
+	int64_t balance, warn_units, entry_id;
+	char created_at[32];
+};
+
+/*
+ * The next notification to deliver: undelivered, tried fewer than
+ * max_attempts times, the least tried and oldest first. Returns 1 with *n,
+ * 0 when there is none, or a database error.
+ */
+int db_notification_next(sqlite3 *db, int max_attempts, struct notification *n);
+
+/*
+ * Records one delivery attempt of notification id, in its own transaction:
+ * delivered now when error is NULL, else failed with error.
+ */
+int db_notification_attempt(sqlite3 *db, int64_t id, const char *error);
+
 #endif
