@@ -15,22 +15,6 @@
 #include "admin.h"
 #include "store/store.h"
 
-/* Opens the state's database for writing, migrated; prints why not. */
-int
-console_db_write(struct qh_cli *c, sqlite3 **dbp)
-{
-	const char *state = console_state_dir(c);
-	int r;
-
-	if ((r = db_open(state, 0, dbp)) != 0 || (r = db_migrate(*dbp)) != 0) {
-		db_close(*dbp);
-		*dbp = NULL;
-		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-	}
-	return 0;
-}
-
 static int
 cmd_customer_add(struct qh_cli *c)
 {

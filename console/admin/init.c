@@ -22,7 +22,6 @@
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "admin.h"
-#include "console.h"
 #include "store/store.h"
 
 #define INIT_MAX_DEPTH 64

@@ -15,7 +15,6 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
-#include "console.h"
 #include "notify.h"
 #include "peer.h"
 #include "queue.h"
