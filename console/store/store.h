@@ -7,6 +7,13 @@
  * certificates) and libqh, and never libuv, the mux or TLS: the daemon and
  * the admin commands both build on it, and its unit tests link nothing else.
  *
+ * The store is the only part that speaks SQL: the daemon and the admin
+ * commands call the functions below, which bind every parameter, write
+ * inside BEGIN IMMEDIATE and hand rows back as plain structs (the listings
+ * through a row callback), never as statements. The same reports may be
+ * answered over TLS by the daemon one day, or by another database behind
+ * this header.
+ *
  * This is the store's one public header. Every function runs on the
  * caller's thread; one sqlite3 connection must not be shared by threads.
  */
