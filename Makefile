@@ -3,7 +3,9 @@
 # tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
 # runs every fuzz target for FUZZ_SECONDS.
 
-PKGS     := libuv openssl libssh2 sqlite3 inih
+PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
+# The agent's X11 capture backend (agent/posix/screen_x11.c).
+AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -15,8 +17,9 @@ DEPS_STATUS := $(shell [ -f $(DEPS_OK) ] || { sh scripts/deps.sh >&2 && touch $(
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(AGENT_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
+AGENT_PKG_LIBS := $(shell pkg-config --libs $(AGENT_PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
@@ -30,7 +33,7 @@ CFLAGS_ALL := $(BASE_CFLAGS) $(MODE_CFLAGS)
 
 COMMON_SRC  := $(wildcard common/*.c)
 CONSOLE_SRC := $(wildcard console/*.c)
-AGENT_SRC   := $(wildcard agent/*.c)
+AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 TOOL_SRC    := $(wildcard tests/tools/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC    := $(wildcard tests/fuzz/fuzz_*.c)
@@ -84,25 +87,34 @@ $(BUILD)/bin/qh-console: $(CONSOLE_OBJ) $(LIBQH)
 
 $(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBQH) $(PKG_LIBS)
-
-$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
-	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(LIBQH) $(PKG_LIBS)
+	$(CC) $(MODE_LDFLAGS) -o $@ $(AGENT_OBJ) $(LIBQH) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 # Unit tests link the console's modules too (all but main.c).
 CONSOLE_LIB_OBJ := $(filter-out $(BUILD)/console/main.o,$(CONSOLE_OBJ))
 AGENT_LIB_OBJ   := $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+# The agent's modules as a library: test tools and unit tests take what they use.
+AGENT_LIBA      := $(BUILD)/libqh-agent.a
 
-$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+$(AGENT_LIBA): $(AGENT_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(AGENT_LIBA) $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(AGENT_LIBA) $(LIBQH) $(PKG_LIBS) $(AGENT_PKG_LIBS)
+
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(CONSOLE_LIB_OBJ) $(AGENT_LIBA) $(LIBQH)
+	@mkdir -p $(dir $@)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(AGENT_LIBA) $(LIBQH) $(PKG_LIBS) \
+	    $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
 FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
-FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o)
+# The agent's RFB server (no I/O, no X11) is fuzzed too.
+FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
+FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 build/fuzz/obj/%.o: %.c
