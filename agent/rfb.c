@@ -114,6 +114,12 @@ rfb_set_control(struct rfb *r, int on)
 	r->control = on ? 1 : 0;
 }
 
+int
+rfb_control(const struct rfb *r)
+{
+	return r->control;
+}
+
 /* Remembers a key going down or up, so that losing control can release it. */
 static void
 track_key(struct rfb *r, int down, uint32_t key)
@@ -635,7 +641,8 @@ out_serverinit(struct rfb *r)
 	if (put_serverinit(&r->pend, r->w, r->h, &r->pf, r->name) != 0)
 		return rfb_fail(r, QH_ERR_INTERNAL, "output full at ServerInit");
 	r->state = RFB_ST_NORMAL;
-	r->fb_new = 1;
+	/* That frame is older than any request: the first update waits for a new one. */
+	r->fb_new = 0;
 	rfb_plan_damage(r, NULL, 0);
 	return 1;
 }
@@ -716,9 +723,8 @@ produce(struct rfb *r)
 		return out_rect(r);
 	if (r->clip_due && r->control)
 		return out_clipboard(r);
-	if (r->want && r->have_frame &&
-	    (r->fb_new || r->resize || r->cur_dirty || r->ptr_dirty ||
-		r->full.x0 < r->full.x1))
+	/* Every update is made from a frame captured after its request. */
+	if (r->want && r->fb_new)
 		return out_update_start(r);
 	return 0;
 }

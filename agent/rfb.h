@@ -93,6 +93,9 @@ void rfb_free(struct rfb *r);
  */
 void rfb_set_control(struct rfb *r, int on);
 
+/* 1 while control is enabled. */
+int rfb_control(const struct rfb *r);
+
 /*
  * Parses the client's bytes at the front of in, consuming every whole
  * message (and the handshake), and leaves an incomplete one in place.

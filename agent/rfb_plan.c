@@ -439,8 +439,7 @@ plan_resize_update(struct rfb *r)
 	if ((e = rfb_plan_resize(r, w, h)) != 0)
 		return rfb_fail(r, e, "no memory for a %dx%d screen", w, h);
 	r->rects[0] = (struct rfb_rect){ .kind = RK_DESKTOPSIZE, .w = w, .h = h };
-	r->resize = 0;
-	r->fb_new = 1; /* everything is stale: the next request gets it all */
+	r->resize = 0; /* everything is stale: the next request gets it all */
 	r->req = r->full = (struct rfb_box){ 0, 0, 0, 0 };
 	return 1;
 }
