@@ -145,9 +145,10 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIB_OBJ) $(LIBQH)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIB_OBJ) $(AGENT_LIBA) $(LIBQH)
 	@mkdir -p $(dir $@)
-	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(LIBQH) $(PKG_LIBS)
+	$(CC) $(MODE_LDFLAGS) -o $@ $< $(CONSOLE_LIB_OBJ) $(AGENT_LIBA) $(LIBQH) $(PKG_LIBS) \
+	    $(AGENT_PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -8,7 +8,7 @@
  * Client messages: SetPixelFormat (any true-colour 8/16/32 bpp format, either
  * byte order), SetEncodings, FramebufferUpdateRequest, KeyEvent,
  * PointerEvent, ClientCutText. Encodings we send: Raw, CopyRect (scrolls),
- * ZRLE, Tight (fill, basic zlib and JPEG), and the Cursor, PointerPos and
+ * ZRLE, Tight (fill, palette, basic zlib and JPEG), and the Cursor, PointerPos and
  * DesktopSize pseudo-encodings; the client's preference order decides.
  *
  * Flow: an update is produced only while the client has asked for one and
@@ -176,7 +176,8 @@ void rfb_set_tap(struct rfb *r, rfb_tap_fn tap, void *arg);
 /* Counters for logs and benchmarks. */
 struct rfb_stats {
 	uint64_t updates, rects, copyrects, bytes;
-	uint64_t raw, zrle, tight_fill, tight_basic, tight_jpeg; /* rectangles */
+	uint64_t raw, zrle, tight_fill, tight_palette, tight_basic,
+	    tight_jpeg; /* rects */
 };
 void rfb_get_stats(const struct rfb *r, struct rfb_stats *st);
 

@@ -1,7 +1,8 @@
 /*
  * Internals of the RFB server, shared by its files only: rfb.c (handshake,
  * client messages, the output pump), rfb_plan.c (what an update contains:
- * tiles, scrolls), rfb_enc.c (Raw and Tight) and rfb_zrle.c (ZRLE).
+ * tiles, scrolls), rfb_enc.c (Raw, the pseudo-rectangles, the choice of
+ * encoding), rfb_tight.c (Tight) and rfb_zrle.c (ZRLE).
  */
 #ifndef QH_AGENT_RFB_INT_H
 #define QH_AGENT_RFB_INT_H
@@ -122,8 +123,8 @@ struct rfb {
 	/* Encoders. */
 	z_stream zrle;
 	int zrle_on;
-	z_stream tight;
-	int tight_on;
+	z_stream tight[4]; /* Tight's zlib streams: 0 copy, 1 bitmap, 2 indexed */
+	int tight_on[4];
 	struct qh_buf raw;  /* a rectangle's bytes before deflate (RFB_RAW_MAX) */
 	struct qh_buf zbuf; /* and after (RFB_ZBUF_MAX) */
 	void *jpeg;	    /* struct rfb_jpeg, created on first use */
@@ -173,6 +174,14 @@ int rfb_deflate(z_stream *zs, struct qh_buf *b, const uint8_t *p, size_t len);
 
 /* Initialises a deflate stream at level; 0 or QH_ERR_NOMEM. */
 int rfb_deflate_init(z_stream *zs, int level);
+
+/* Converts the rectangle's rows of r->sent into b, in pf's form (or Tight's RGB). */
+int
+rfb_put_pixels(struct rfb *r, struct qh_buf *b, const struct rfb_rect *rc, int tpixel);
+
+/* rfb_tight.c */
+int rfb_tight_rect(struct rfb *r, const struct rfb_rect *rc);
+void rfb_tight_free(struct rfb *r);
 
 /* rfb_zrle.c */
 int rfb_zrle_rect(struct rfb *r, const struct rfb_rect *rc);

@@ -202,16 +202,27 @@ recheck_dirty(struct rfb *r, const struct rfb_box *box, const struct rfb_box *fu
 		}
 }
 
-/* Hash of n pixels. */
+/* Hash of n pixels: four independent lanes, so the multiplies overlap. */
 static uint32_t
 row_hash(const uint32_t *p, int n)
 {
-	uint64_t h = 0x243f6a8885a308d3ULL;
-	int i;
+	const uint64_t k = 0x9e3779b97f4a7c15ULL;
+	uint64_t h0 = 0x243f6a8885a308d3ULL, h1 = 0x13198a2e03707344ULL;
+	uint64_t h2 = 0xa4093822299f31d0ULL, h3 = 0x082efa98ec4e6c89ULL, w[4];
+	int i = 0;
 
-	for (i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x9e3779b97f4a7c15ULL;
-	return (uint32_t)(h >> 32) | 1; /* never 0: 0 marks an empty table slot */
+	for (; i + 8 <= n; i += 8) {
+		memcpy(w, p + i, sizeof(w));
+		h0 = (h0 ^ w[0]) * k;
+		h1 = (h1 ^ w[1]) * k;
+		h2 = (h2 ^ w[2]) * k;
+		h3 = (h3 ^ w[3]) * k;
+	}
+	for (; i < n; i++)
+		h0 = (h0 ^ p[i]) * k;
+	h0 ^= (h1 << 16 | h1 >> 48) ^ (h2 << 32 | h2 >> 32) ^ (h3 << 48 | h3 >> 16);
+	h0 *= k;
+	return (uint32_t)(h0 >> 32) | 1; /* never 0: 0 marks an empty table slot */
 }
 
 /*
@@ -390,36 +401,82 @@ any_stale(const struct rfb *r)
 	return memchr(r->stale, 1, (size_t)r->tw * r->th) != NULL;
 }
 
-/* Plans the dirty tiles of box as horizontal runs and copies them into sent. */
-static void
-plan_tiles(struct rfb *r, const struct rfb_box *box, int *n)
+/*
+ * Shrinks rc to the rows and columns in which the frame differs from
+ * sent; returns 0 when nothing differs at all.
+ */
+static int
+trim(const struct rfb *r, struct rfb_rect *rc)
 {
-	struct rfb_box tb;
+	const uint32_t *a, *b;
+	int y, y0 = -1, y1 = -1, x0 = rc->x + rc->w, x1 = rc->x, l, rr;
+
+	for (y = rc->y; y < rc->y + rc->h; y++) {
+		a = fb_row(r, y);
+		b = sent_row(r, y);
+		if (memcmp(a + rc->x, b + rc->x, (size_t)rc->w * 4) == 0)
+			continue;
+		for (l = rc->x; a[l] == b[l]; l++)
+			;
+		for (rr = rc->x + rc->w - 1; a[rr] == b[rr]; rr--)
+			;
+		x0 = l < x0 ? l : x0;
+		x1 = rr + 1 > x1 ? rr + 1 : x1;
+		y0 = y0 < 0 ? y : y0;
+		y1 = y + 1;
+	}
+	if (y0 < 0)
+		return 0;
+	*rc = (struct rfb_rect){ .kind = RK_PIXELS,
+		.x = x0,
+		.y = y0,
+		.w = x1 - x0,
+		.h = y1 - y0 };
+	return 1;
+}
+
+/*
+ * Plans the dirty tiles of box as horizontal runs and copies them into
+ * sent. A run the client must get whole (stale, or asked for
+ * non-incrementally) is sent as it is; any other is trimmed to the pixels
+ * that changed.
+ */
+static void
+plan_tiles(struct rfb *r, const struct rfb_box *box, const struct rfb_box *full, int *n)
+{
+	struct rfb_box tb, fbx;
 	struct rfb_rect *rc;
-	int tx, ty, run, y;
+	int tx, ty, run, y, whole;
 	size_t i;
 
 	for (ty = box->y0 / RFB_TILE; ty * RFB_TILE < box->y1; ty++) {
 		for (tx = box->x0 / RFB_TILE;
 		     tx * RFB_TILE<box->x1; tx += run> 0 ? run : 1) {
 			i = (size_t)ty * r->tw;
+			whole = 0;
 			for (run = 0;
 			     tx + run < r->tw && (tx + run) * RFB_TILE < box->x1 &&
 			     run < RFB_RECT_W / RFB_TILE && r->dirty[i + tx + run];
 			     run++) {
+				whole |= r->stale[i + tx + run] ||
+				    tile_box(r, tx + run, ty, full, &fbx);
 				if (tile_inside(r, tx + run, ty, box))
 					r->stale[i + tx + run] = 0;
 			}
 			if (run == 0 || !tile_box(r, tx, ty, box, &tb))
 				continue;
-			rc = &r->rects[(*n)++];
-			rc->kind = RK_PIXELS;
-			rc->x = tb.x0;
-			rc->y = tb.y0;
-			rc->w = ((tx + run) * RFB_TILE < box->x1 ? (tx + run) * RFB_TILE
-								 : box->x1) -
-			    tb.x0;
-			rc->h = tb.y1 - tb.y0;
+			rc = &r->rects[*n];
+			*rc = (struct rfb_rect){ .kind = RK_PIXELS,
+				.x = tb.x0,
+				.y = tb.y0,
+				.w = ((tx + run) * RFB_TILE < box->x1
+					     ? (tx + run) * RFB_TILE
+					     : box->x1) -
+				    tb.x0,
+				.h = tb.y1 - tb.y0 };
+			if (!whole && !trim(r, rc))
+				continue;
+			(*n)++;
 			for (y = rc->y; y < rc->y + rc->h; y++)
 				memcpy(sent_row(r, y) + rc->x, fb_row(r, y) + rc->x,
 				    (size_t)rc->w * 4);
@@ -467,7 +524,7 @@ rfb_plan(struct rfb *r)
 		if (mark_dirty(r, &box, &full) >= RFB_SCROLL_TILES && r->copyrect &&
 		    !any_stale(r) && plan_scroll(r, &box, &n))
 			recheck_dirty(r, &box, &full);
-		plan_tiles(r, &box, &n);
+		plan_tiles(r, &box, &full, &n);
 	}
 	r->fb_new = 0;
 	r->full = (struct rfb_box){ 0, 0, 0, 0 };

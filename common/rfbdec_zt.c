@@ -3,8 +3,8 @@
  * inflated into one bounded buffer (never more than the rectangle can
  * legitimately need) and parsed from there through the bounded reader;
  * JPEG goes through libjpeg with an error handler that jumps back here
- * instead of exiting. Tight's palette and gradient filters, and its PNG
- * form, are not ours and are refused.
+ * instead of exiting. Tight's gradient filter and its PNG form are not
+ * ours and are refused.
  */
 #include <setjmp.h>
 #include <stdio.h>
@@ -16,7 +16,9 @@
 #include "qh/err.h"
 #include "rfbdec_int.h"
 
-#define ZRLE_PALETTE_MAX 127
+#define ZRLE_PALETTE_MAX     127
+#define TIGHT_PALETTE_MAX    256
+#define TIGHT_FILTER_PALETTE 1
 
 struct dec_jpeg {
 	struct jpeg_decompress_struct c;
@@ -263,12 +265,51 @@ get_tpixel(struct qh_rfbdec *d, struct qh_buf *b, uint32_t *v)
 	return 0;
 }
 
+/*
+ * The filter of a basic Tight rectangle and the bytes of its data before
+ * compression: the copy filter's pixels, or the palette filter's bitmap or
+ * indices (the palette itself is read into pal, npal colours, when pal is
+ * not NULL). Returns 0, QH_ERR_INCOMPLETE or fails the decoder.
+ */
+static int
+tight_filter(struct qh_rfbdec *d, const struct dec_rect *rc, uint8_t c, struct qh_buf *b,
+    uint32_t *pal, int *npal, size_t *raw)
+{
+	uint8_t f = 0, n;
+	int i;
+
+	*npal = 0;
+	if ((c & QH_TIGHT_EXPLICIT) && qh_buf_get_u8(b, &f) != 0)
+		return QH_ERR_INCOMPLETE;
+	if (f == 0) {
+		*raw = (size_t)rc->w * rc->h * tpixel(d);
+		return 0;
+	}
+	if (f != TIGHT_FILTER_PALETTE)
+		return dec_fail(d, QH_ERR_PROTOCOL, "Tight filter %u is not ours", f);
+	if (qh_buf_get_u8(b, &n) != 0)
+		return QH_ERR_INCOMPLETE;
+	*npal = n + 1;
+	if (*npal < 2)
+		return dec_fail(d, QH_ERR_FORMAT, "Tight palette of one colour");
+	for (i = 0; i < *npal; i++) {
+		if (pal == NULL) {
+			if (qh_buf_consume(b, tpixel(d)) != 0)
+				return QH_ERR_INCOMPLETE;
+		} else if (get_tpixel(d, b, &pal[i]) != 0)
+			return QH_ERR_INCOMPLETE;
+	}
+	*raw = *npal == 2 ? ((size_t)rc->w + 7) / 8 * rc->h : (size_t)rc->w * rc->h;
+	return 0;
+}
+
 int
 dec_tight_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *b,
     size_t *len)
 {
 	size_t before = qh_buf_len(b), n, raw;
-	uint8_t c, f;
+	uint8_t c;
+	int npal, r;
 
 	if (qh_buf_get_u8(b, &c) != 0)
 		return 0;
@@ -280,12 +321,8 @@ dec_tight_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *b,
 		return dec_fail(d, QH_ERR_PROTOCOL,
 		    "Tight compression 0x%02x is not ours", c);
 	if ((c & 0xf0) != QH_TIGHT_JPEG) {
-		if ((c & QH_TIGHT_EXPLICIT) && qh_buf_get_u8(b, &f) != 0)
-			return 0;
-		if ((c & QH_TIGHT_EXPLICIT) && f != 0)
-			return dec_fail(d, QH_ERR_PROTOCOL, "Tight filter %u is not ours",
-			    f);
-		raw = (size_t)rc->w * rc->h * tpixel(d);
+		if ((r = tight_filter(d, rc, c, b, NULL, &npal, &raw)) != 0)
+			return r == QH_ERR_INCOMPLETE ? 0 : r;
 		if (raw < QH_TIGHT_MIN_ZLIB) {
 			*len = before - qh_buf_len(b) + raw;
 			return 1;
@@ -378,16 +415,41 @@ tight_jpeg(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *data)
 	return 0;
 }
 
-/* Basic compression, copy filter: pixels, raw or inflated. */
+/* Writes a palette rectangle's bitmap or indices into the framebuffer. */
+static int
+put_indexed(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *src,
+    const uint32_t *pal, int npal)
+{
+	uint8_t v = 0;
+	int x, y, k;
+
+	for (y = 0; y < rc->h; y++)
+		for (x = 0; x < rc->w; x++) {
+			if ((npal > 2 || x % 8 == 0) && qh_buf_get_u8(src, &v) != 0)
+				return dec_fail(d, QH_ERR_FORMAT,
+				    "Tight palette data short");
+			k = npal == 2 ? (v >> (7 - x % 8)) & 1 : v;
+			if (k >= npal)
+				return dec_fail(d, QH_ERR_FORMAT,
+				    "Tight palette index %d of %d", k, npal);
+			d->fb[(size_t)(rc->y + y) * d->w + rc->x + x] = pal[k];
+		}
+	return 0;
+}
+
+/* Basic compression: the copy or palette filter's data, raw or inflated. */
 static int
 tight_basic(struct qh_rfbdec *d, const struct dec_rect *rc, uint8_t c, struct qh_buf *b)
 {
-	size_t raw = (size_t)rc->w * rc->h * tpixel(d), n;
+	uint32_t pal[TIGHT_PALETTE_MAX];
 	struct qh_buf data, *src = b;
-	int s = (c >> 4) & 3, x, y, r;
+	size_t raw, n;
+	int s = (c >> 4) & 3, x, y, r, npal;
 
-	if (c & QH_TIGHT_EXPLICIT)
-		(void)qh_buf_consume(b, 1);
+	if ((r = tight_filter(d, rc, c, b, pal, &npal, &raw)) != 0)
+		return r == QH_ERR_INCOMPLETE
+		    ? dec_fail(d, QH_ERR_INTERNAL, "Tight short")
+		    : r;
 	if (raw >= QH_TIGHT_MIN_ZLIB) {
 		(void)qh_tight_get_compact(b, &n);
 		if (!d->tight_on[s]) {
@@ -402,6 +464,8 @@ tight_basic(struct qh_rfbdec *d, const struct dec_rect *rc, uint8_t c, struct qh
 			return r;
 		src = &d->zout;
 	}
+	if (npal > 0)
+		return put_indexed(d, rc, src, pal, npal);
 	for (y = 0; y < rc->h; y++)
 		for (x = 0; x < rc->w; x++)
 			if (get_tpixel(d, src,

@@ -4,8 +4,9 @@
  * `replay --png-at` shows. It reads the handshake as the server sent it
  * (3.3, 3.7 or 3.8, security None), ServerInit, and then server messages:
  * FramebufferUpdate in exactly the encodings the agent's server produces
- * (Raw, CopyRect, ZRLE, Tight fill / JPEG / basic with the copy filter,
- * Cursor, PointerPos, DesktopSize), Bell and ServerCutText (skipped). A
+ * (Raw, CopyRect, ZRLE, Tight fill / JPEG / basic with the copy or the
+ * palette filter, Cursor, PointerPos, DesktopSize), Bell and ServerCutText
+ * (skipped). A
  * new "RFB 003.00x" handshake where a message is due starts over, keeping
  * the picture when the size stays: the agent's recording tap writes one
  * when the viewer changes its pixel format mid-session.

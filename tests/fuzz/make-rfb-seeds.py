@@ -120,7 +120,14 @@ def fbs_seeds():
     basic = bytes(range(48)) * 4
     t = zlib.compressobj()
     tz = t.compress(basic) + t.flush(zlib.Z_SYNC_FLUSH)
+    mono = bytes([0x0f, 0xf0]) * 8  # 16x8 bitmap
+    t1 = zlib.compressobj()
+    tm = t1.compress(mono) + t1.flush(zlib.Z_SYNC_FLUSH)
     tight = update(rect(0, 0, w, h, TIGHT, b"\x80\x11\x22\x33"),
+                   rect(0, 0, 16, 8, TIGHT, b"\x50\x01\x01" + b"\0\0\0\xff\xff\xff" +
+                        compact(len(tm)) + tm),
+                   rect(0, 0, 3, 2, TIGHT, b"\x60\x01\x02" + b"\x01\x02\x03" * 3 +
+                        b"\x00\x01\x02\x02\x01\x00"),
                    rect(0, 0, 8, 8, TIGHT, b"\x00" + compact(len(tz)) + tz),
                    rect(1, 1, 2, 1, TIGHT, b"\x40\x00" + b"\x01\x02\x03\x04\x05\x06"))
     cursor = update(rect(1, 1, 4, 2, CURSOR, pixel32(255, 0, 0) * 8 + b"\xf0\x90"),

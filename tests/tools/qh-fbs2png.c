@@ -129,8 +129,8 @@ out:
 }
 
 static const struct qh_cli_cmd commands[] = {
-	{ "replay", "FILE --png-at SECONDS OUT.png", "a frame of a recording as PNG", 2, 2,
-	    { { "png-at", 0, 1, 0 } }, cmd_png },
+	{ "replay", "FILE --png-at SECONDS OUT.png", "a frame of a recording as PNG", 2,
+	    2, { { "png-at", 0, 1, 0 } }, cmd_png },
 	{ NULL },
 };
 

@@ -60,13 +60,15 @@ print_stats(void)
 	fprintf(stderr,
 	    "qh-rfbserve: %.1f s, captures %llu (%.1f ms each), updates %llu, rects "
 	    "%llu, "
-	    "copyrects %llu, raw %llu, zrle %llu, tight fill/basic/jpeg %llu/%llu/%llu, "
+	    "copyrects %llu, raw %llu, zrle %llu, tight fill/palette/basic/jpeg "
+	    "%llu/%llu/%llu/%llu, "
 	    "bytes %llu, encode %.1f ms\n",
 	    secs, (unsigned long long)st.captures,
 	    st.captures ? st.capture_us / 1000.0 / st.captures : 0.0,
 	    (unsigned long long)st.rfb.updates, (unsigned long long)st.rfb.rects,
 	    (unsigned long long)st.rfb.copyrects, (unsigned long long)st.rfb.raw,
 	    (unsigned long long)st.rfb.zrle, (unsigned long long)st.rfb.tight_fill,
+	    (unsigned long long)st.rfb.tight_palette,
 	    (unsigned long long)st.rfb.tight_basic, (unsigned long long)st.rfb.tight_jpeg,
 	    (unsigned long long)st.rfb.bytes, st.encode_us / 1000.0);
 }

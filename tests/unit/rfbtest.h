@@ -215,7 +215,7 @@ tc_frame(struct tc *t, const uint32_t *px, int w, int h, int incremental)
 
 /* Images. */
 
-enum pattern { P_TEXT, P_GRADIENT, P_NOISE, P_BANDS };
+enum pattern { P_TEXT, P_GRADIENT, P_NOISE, P_BANDS, P_FLAT };
 
 static uint32_t __attribute__((unused)) noise(uint32_t *s)
 {
@@ -259,6 +259,10 @@ image(enum pattern p, int w, int h, uint32_t seed)
 			case P_BANDS: /* few colours in runs: palettes and RLE */
 				*v =
 				    0x102030U * (uint32_t)(((x + seed) / 9 + y / 17) % 5);
+				break;
+			case P_FLAT: /* one colour but for a small square */
+				*v = x > 40 && x < 50 && y > 40 && y < 50 ? 0xff0000
+									  : 0x336699;
 				break;
 			}
 		}

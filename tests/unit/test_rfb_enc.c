@@ -58,6 +58,7 @@ round_trip(int32_t enc, int quality, const struct qh_rfb_pf *pf, size_t outmax,
     int tolerance)
 {
 	int32_t encs[4] = { enc, QH_RFB_ENC_COPYRECT };
+	struct rfb_stats st;
 	enum pattern p;
 	uint32_t *px;
 	struct tc t;
@@ -76,7 +77,7 @@ round_trip(int32_t enc, int quality, const struct qh_rfb_pf *pf, size_t outmax,
 	}
 	assert_int_equal(tc_encodings(&t, encs, n), 0);
 	for (seed = 0; seed < 3; seed++)
-		for (p = P_TEXT; p <= P_BANDS; p++) {
+		for (p = P_TEXT; p <= P_FLAT; p++) {
 			px = image(p, W, H, (uint32_t)seed);
 			tc_frame(&t, px, W, H, seed > 0);
 			if (pf == NULL || qh_rfb_pf_valid(pf)) {
@@ -92,6 +93,15 @@ round_trip(int32_t enc, int quality, const struct qh_rfb_pf *pf, size_t outmax,
 			}
 			free(px);
 		}
+	/* Every form of the encoding was used. */
+	rfb_get_stats(t.r, &st);
+	if (enc == QH_RFB_ENC_TIGHT) {
+		assert_true(st.tight_fill > 0);
+		assert_true(st.tight_palette > 0);
+		assert_true(quality < 0 ? st.tight_basic > 0 : st.tight_jpeg > 0);
+	}
+	assert_true(enc != QH_RFB_ENC_ZRLE || st.zrle > 0);
+	assert_true(enc != QH_RFB_ENC_RAW || st.raw > 0);
 	tc_free(&t);
 }
 
