@@ -5,7 +5,7 @@
 
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
-AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr
+AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60

@@ -3,7 +3,11 @@
  * on the screen, the screen's frames and pointer become the server's
  * input, and a timer paces captures while the viewer waits for an update.
  * The pointer is painted into frames for viewers that did not announce
- * the Cursor pseudo-encoding.
+ * the Cursor pseudo-encoding. When the backend knows what changed, only
+ * that is grabbed and compared, a screen nothing was drawn on is not
+ * grabbed at all, and a change after a quiet spell is captured at once;
+ * the whole screen is still grabbed every RFBSESS_FULL_MS in case a
+ * change went unreported.
  *
  * Lifetime: rfbsess_close marks the session closed and closes its two
  * libuv handles; the last close callback releases the screen and frees.
@@ -25,21 +29,29 @@ struct rfbsess {
 	struct screen *screen;
 	uv_timer_t timer;
 	uv_poll_t poll;
-	int handles;   /* libuv handles not yet closed */
-	int closing;   /* rfbsess_close was called */
-	int failed;    /* io->failed was called */
-	int poll_on;   /* poll initialised */
-	int pumping;   /* pump is on the stack */
-	uint64_t last; /* loop time of the last capture */
+	int handles;	    /* libuv handles not yet closed */
+	int closing;	    /* rfbsess_close was called */
+	int failed;	    /* io->failed was called */
+	int poll_on;	    /* poll initialised */
+	int pumping;	    /* pump is on the stack */
+	uint64_t last_tick; /* loop time of the last look at the screen */
+	uint64_t last_grab; /* ... and of the last grab */
+	int damage_due;	    /* a change was reported: grab as soon as pacing allows */
 
 	uint32_t *frame; /* fw x fh, captured */
 	int fw, fh;
+	uint64_t last_full; /* loop time of the last whole grab */
+	int fresh;	    /* the frame buffer is new: the next grab is whole */
+	int painted[4];	    /* where the pointer was painted into the frame */
+	int ptr_x, ptr_y;   /* the pointer at the last capture */
+	uint32_t ptr_serial;
 
 	struct qh_buf in, out;
 	struct rfbsess_stats stats;
 };
 
 static void pump(struct rfbsess *s);
+static void schedule(struct rfbsess *s);
 
 static void
 fail(struct rfbsess *s, int err, const char *why)
@@ -100,6 +112,10 @@ paint_cursor(struct rfbsess *s, const struct screen_cursor *c, int x, int y)
 	uint32_t p, f, a, rb, g;
 	int i, j, X, Y;
 
+	s->painted[0] = x - c->hx;
+	s->painted[1] = y - c->hy;
+	s->painted[2] = c->w;
+	s->painted[3] = c->h;
 	for (j = 0; j < c->h; j++) {
 		Y = y - c->hy + j;
 		if (Y < 0 || Y >= s->fh)
@@ -117,12 +133,16 @@ paint_cursor(struct rfbsess *s, const struct screen_cursor *c, int x, int y)
 	}
 }
 
-/* Grabs a frame (reallocating when the monitor changed size) into s->frame. */
+/*
+ * Grabs into s->frame, reallocating it when the monitor changed size: the
+ * whole monitor when full, else what changed and the area the pointer was
+ * painted on. *d says what was refreshed.
+ */
 static int
-grab(struct rfbsess *s)
+grab(struct rfbsess *s, int full, struct screen_damage *d)
 {
 	uint32_t *nf;
-	int w, h, r, tries;
+	int w, h, r, tries, np = s->painted[2] > 0;
 
 	for (tries = 0; tries < 3; tries++) {
 		screen_size(s->screen, &w, &h);
@@ -133,42 +153,97 @@ grab(struct rfbsess *s)
 			s->frame = nf;
 			s->fw = w;
 			s->fh = h;
+			full = 1;
 		}
-		if ((r = screen_grab(s->screen, s->frame, w, h, (size_t)w)) !=
-		    QH_ERR_AGAIN)
-			return r;
+		r = screen_grab(s->screen, s->frame, w, h, (size_t)w, full,
+		    (const int(*)[4])s->painted, np, d);
+		if (r != QH_ERR_AGAIN)
+			break;
+		full = 1;
 	}
-	return QH_ERR_AGAIN;
+	if (r == 0 && full)
+		s->last_full = uv_now(s->loop);
+	s->painted[2] = 0;
+	return r;
 }
 
+/* Tells the server about the pointer; returns 1 if it moved or changed shape. */
+static int
+pointer(struct rfbsess *s, struct screen_cursor *c, int *x, int *y)
+{
+	struct rfb_cursor rc;
+	int moved;
+
+	c->w = 0;
+	if (screen_pointer(s->screen, x, y, c) != 0)
+		return 0;
+	rc = (struct rfb_cursor){ c->argb, c->w, c->h, c->hx, c->hy, c->serial };
+	rfb_set_cursor(s->rfb, c->w > 0 ? &rc : NULL);
+	rfb_set_pointer(s->rfb, *x, *y);
+	moved = *x != s->ptr_x || *y != s->ptr_y || c->serial != s->ptr_serial;
+	s->ptr_x = *x;
+	s->ptr_y = *y;
+	s->ptr_serial = c->serial;
+	return moved;
+}
+
+/*
+ * One capture for the server: skipped (the same frame, nothing changed)
+ * when the backend knows nothing was drawn, else a grab of what changed,
+ * the pointer painted in for viewers that need that, and the frame with
+ * what changed as the server's hint.
+ */
 static void
 capture(struct rfbsess *s)
 {
+	int dmg[SCREEN_DAMAGE_MAX + 1][4], x = 0, y = 0, n = 0, r, full, paint, moved;
+	struct screen_damage d;
 	struct screen_cursor c;
 	struct rfb_frame f;
-	struct rfb_cursor rc;
 	uint64_t t0 = uv_hrtime();
-	int x = 0, y = 0, r;
 
-	if ((r = grab(s)) != 0) {
-		if (r != QH_ERR_AGAIN)
-			fail(s, r, "the screen can no longer be captured");
-		return;
-	}
-	if (screen_pointer(s->screen, &x, &y, &c) == 0) {
-		rc = (struct rfb_cursor){ c.argb, c.w, c.h, c.hx, c.hy, c.serial };
-		rfb_set_cursor(s->rfb, c.w > 0 ? &rc : NULL);
-		rfb_set_pointer(s->rfb, x, y);
-		if (rfb_cursor_in_frame(s->rfb) && c.w > 0)
+	moved = pointer(s, &c, &x, &y);
+	paint = rfb_cursor_in_frame(s->rfb) && c.w > 0;
+	full = s->frame == NULL || uv_now(s->loop) - s->last_full >= RFBSESS_FULL_MS;
+	memset(&d, 0, sizeof(d));
+	d.known = 1;
+	if (full || !screen_unchanged(s->screen) || (paint && moved)) {
+		if ((r = grab(s, full, &d)) != 0) {
+			if (r != QH_ERR_AGAIN)
+				fail(s, r, "the screen can no longer be captured");
+			return;
+		}
+		if (paint)
 			paint_cursor(s, &c, x, y);
+		s->stats.captures++;
+		s->last_grab = uv_now(s->loop);
+	}
+	if (d.known) {
+		memcpy(dmg, d.rect, sizeof(d.rect));
+		n = d.n < SCREEN_DAMAGE_MAX ? d.n : SCREEN_DAMAGE_MAX;
+		if (s->painted[2] > 0)
+			memcpy(dmg[n++], s->painted, sizeof(s->painted));
 	}
 	f = (struct rfb_frame){ s->frame, s->fw, s->fh, (size_t)s->fw };
-	(void)rfb_set_frame(s->rfb, &f, NULL, 0);
-	s->stats.captures++;
+	(void)rfb_set_frame(s->rfb, &f, d.known ? (const int(*)[4])dmg : NULL, n);
 	s->stats.capture_us += (uv_hrtime() - t0) / 1000;
-	s->last = uv_now(s->loop);
+	s->last_tick = uv_now(s->loop);
+	s->damage_due = 0;
 	if (screen_process(s->screen) != 0)
 		fail(s, QH_ERR_CLOSED, "the X display went away");
+}
+
+/* Something was drawn after a quiet spell: capture as soon as pacing allows. */
+static void
+on_damage(void *arg)
+{
+	struct rfbsess *s = arg;
+
+	if (s->closing || s->failed || !rfb_want_frame(s->rfb) || s->damage_due)
+		return;
+	s->damage_due = 1;
+	uv_timer_stop(&s->timer);
+	schedule(s);
 }
 
 static void
@@ -183,11 +258,15 @@ on_tick(uv_timer_t *t)
 	pump(s);
 }
 
-/* Arms the capture timer when the server wants a frame. */
+/*
+ * Arms the capture timer when the server wants a frame: RFBSESS_FRAME_MS
+ * after the last look, or after the last grab when a change was reported.
+ */
 static void
 schedule(struct rfbsess *s)
 {
-	uint64_t now = uv_now(s->loop), due = s->last + RFBSESS_FRAME_MS;
+	uint64_t now = uv_now(s->loop),
+		 due = (s->damage_due ? s->last_grab : s->last_tick) + RFBSESS_FRAME_MS;
 
 	if (s->closing || s->failed || !rfb_want_frame(s->rfb) ||
 	    uv_is_active((uv_handle_t *)&s->timer))
@@ -306,6 +385,7 @@ rfbsess_new(uv_loop_t *loop, int screen_index, const char *name,
 		uv_poll_start(&s->poll, UV_READABLE, on_poll);
 	}
 	screen_clip_watch(s->screen, on_screen_clipboard, s);
+	screen_damage_watch(s->screen, on_damage, s);
 	*sp = s;
 	return 0;
 }

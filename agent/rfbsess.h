@@ -25,6 +25,8 @@
 
 /* Shortest time between two captures: at most 30 frames a second. */
 #define RFBSESS_FRAME_MS 33
+/* The whole screen is grabbed at least this often, whatever the backend reports. */
+#define RFBSESS_FULL_MS 1000
 /* Bytes pulled from the server at a time for the transport. */
 #define RFBSESS_OUT_MAX (256 * 1024)
 

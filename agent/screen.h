@@ -2,9 +2,11 @@
  * The capture backend: one monitor of the customer's desktop as XRGB
  * frames (0x00RRGGBB in host order), the pointer's position and shape,
  * and input injected into it: keys as X keysyms, the pointer's buttons as
- * RFB's mask, clipboard text as UTF-8. agent/posix/screen_x11.c implements
- * it on X11 (xcb: MIT-SHM, XFIXES, XTEST, RANDR); a Windows backend
- * implements the same functions.
+ * RFB's mask, clipboard text as UTF-8. A backend that knows what changed
+ * (X11's DAMAGE) says so, grabs only that and lets a caller skip grabs of
+ * an unchanged screen. agent/posix/screen_x11.c implements it on X11 (xcb:
+ * MIT-SHM, DAMAGE, XFIXES, XTEST, RANDR); a Windows backend implements the
+ * same functions.
  *
  * Everything runs on the agent's loop; the backend never blocks for long
  * (a round trip to the local display server at most). No function here is
@@ -23,6 +25,16 @@ struct screen_cursor {
 	const uint32_t *argb; /* w * h pixels, valid until the next screen_pointer */
 	int w, h, hx, hy;     /* size and hotspot; 0 x 0 when hidden */
 	uint32_t serial;      /* changes when the shape does */
+};
+
+/* Most rectangles a grab reports as changed; more are merged into one. */
+#define SCREEN_DAMAGE_MAX 32
+
+/* What changed since the previous grab, when the backend knows. */
+struct screen_damage {
+	int known;			/* 0: anything may have changed */
+	int n;				/* rectangles in rect */
+	int rect[SCREEN_DAMAGE_MAX][4]; /* x, y, w, h on the monitor */
 };
 
 /* Text from the customer's clipboard: UTF-8, len bytes (no NUL inside). */
@@ -57,11 +69,28 @@ int screen_fd(const struct screen *s);
 int screen_process(struct screen *s);
 
 /*
- * Copies the monitor into dst (w x h pixels, stride in pixels). Returns 0,
- * QH_ERR_AGAIN when the monitor no longer has that size (ask screen_size
- * and grab again), or QH_ERR_CLOSED / QH_ERR_SYSTEM when capture failed.
+ * Copies the monitor into dst (w x h pixels, stride in pixels). With full
+ * set, or when the backend cannot tell what changed, all of it; otherwise
+ * only what changed since the previous grab into the same dst, plus the
+ * nalso rectangles {x, y, w, h} in also (parts the caller drew over). *d
+ * says what was refreshed. Returns 0, QH_ERR_AGAIN when the monitor no
+ * longer has that size (ask screen_size and grab again, full), or
+ * QH_ERR_CLOSED / QH_ERR_SYSTEM when capture failed.
  */
-int screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride);
+int screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride, int full,
+    const int (*also)[4], int nalso, struct screen_damage *d);
+
+/*
+ * 1 when the backend knows that nothing on the monitor changed since the
+ * last grab (the pointer aside), 0 when something did or it cannot tell.
+ */
+int screen_unchanged(struct screen *s);
+
+/*
+ * Sets who hears (from screen_process) that the monitor changed after a
+ * grab, so that a caller waiting for changes can grab at once.
+ */
+void screen_damage_watch(struct screen *s, void (*fn)(void *arg), void *arg);
 
 /*
  * The pointer's position relative to the monitor (it may lie outside) and

@@ -1,20 +1,17 @@
 /*
  * The X11 capture backend (screen.h) on xcb: the display in $DISPLAY, one
- * monitor of it chosen through RANDR 1.5 (0 = primary), captured with
- * MIT-SHM GetImage into a shared segment (plain GetImage when the server
- * is remote or lacks the extension), the pointer's shape and position from
- * XFIXES. A Wayland session is refused: its X server (Xwayland) shows
- * only X clients, not the desktop. Keys and buttons are in input_x11.c,
- * the clipboard in clip_x11.c.
+ * monitor of it chosen through RANDR 1.5 (0 = primary), the extensions it
+ * offers, its events, and the pointer's shape and position from XFIXES. A
+ * Wayland session is refused: its X server (Xwayland) shows only X
+ * clients, not the desktop. Capture is in grab_x11.c, keys and buttons in
+ * input_x11.c, the clipboard in clip_x11.c.
  */
-#include <sys/ipc.h>
-#include <sys/shm.h>
-
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <xcb/damage.h>
 #include <xcb/randr.h>
 #include <xcb/shm.h>
 #include <xcb/xfixes.h>
@@ -117,49 +114,6 @@ monitor_find(struct screen *s, int index, int *count)
 	return found ? 0 : QH_ERR_NOT_FOUND;
 }
 
-static void
-shm_free(struct screen *s)
-{
-	if (s->shm_addr != NULL) {
-		xcb_shm_detach(s->c, s->seg);
-		shmdt(s->shm_addr);
-	}
-	s->shm_addr = NULL;
-	s->shm_size = 0;
-}
-
-/* A shared segment for the monitor's pixels; without MIT-SHM, s->shm stays 0. */
-static void
-shm_setup(struct screen *s)
-{
-	xcb_generic_error_t *e;
-	size_t size = (size_t)s->mw * s->mh * 4;
-	int id;
-
-	shm_free(s);
-	if (!s->shm)
-		return;
-	if ((id = shmget(IPC_PRIVATE, size, IPC_CREAT | 0600)) == -1) {
-		s->shm = 0;
-		return;
-	}
-	s->shm_addr = shmat(id, NULL, 0);
-	s->seg = xcb_generate_id(s->c);
-	e = xcb_request_check(s->c,
-	    xcb_shm_attach_checked(s->c, s->seg, (uint32_t)id, 0));
-	/* Removed now: it goes away when both sides have detached. */
-	shmctl(id, IPC_RMID, NULL);
-	if (s->shm_addr == (void *)-1 || e != NULL) {
-		if (s->shm_addr != (void *)-1)
-			shmdt(s->shm_addr);
-		s->shm_addr = NULL;
-		s->shm = 0;
-		qh_info("MIT-SHM unavailable (a remote display?); capturing without it");
-	} else
-		s->shm_size = size;
-	free(e);
-}
-
 /* Which extensions the display has; capture needs none, the extras do. */
 static void
 extensions(struct screen *s)
@@ -168,8 +122,9 @@ extensions(struct screen *s)
 	xcb_shm_query_version_reply_t *shm;
 	xcb_randr_query_version_reply_t *rr;
 	xcb_xfixes_query_version_reply_t *xf;
+	xcb_damage_query_version_reply_t *dm;
 
-	s->randr_event = s->xfixes_event = -1;
+	s->randr_event = s->xfixes_event = s->damage_event = -1;
 	ext = xcb_get_extension_data(s->c, &xcb_randr_id);
 	if (ext != NULL && ext->present) {
 		rr = xcb_randr_query_version_reply(s->c,
@@ -185,6 +140,14 @@ extensions(struct screen *s)
 		if (xf != NULL && xf->major_version >= 2)
 			s->xfixes_event = ext->first_event;
 		free(xf);
+	}
+	ext = xcb_get_extension_data(s->c, &xcb_damage_id);
+	if (ext != NULL && ext->present && s->xfixes_event >= 0) {
+		dm = xcb_damage_query_version_reply(s->c,
+		    xcb_damage_query_version(s->c, 1, 1), NULL);
+		if (dm != NULL)
+			s->damage_event = ext->first_event;
+		free(dm);
 	}
 	ext = xcb_get_extension_data(s->c, &xcb_shm_id);
 	if (ext != NULL && ext->present) {
@@ -254,7 +217,8 @@ screen_open(int index, struct screen **sp, char *why, size_t whylen)
 		    count);
 		goto fail;
 	}
-	shm_setup(s);
+	x11_shm_setup(s);
+	x11_damage_init(s);
 	if (s->randr_event >= 0)
 		xcb_randr_select_input(s->c, s->root,
 		    XCB_RANDR_NOTIFY_MASK_SCREEN_CHANGE);
@@ -264,8 +228,9 @@ screen_open(int index, struct screen **sp, char *why, size_t whylen)
 		goto fail;
 	}
 	xcb_flush(s->c);
-	qh_info("X display %s, monitor %d: %dx%d+%d+%d%s", getenv("DISPLAY"), index,
-	    s->mw, s->mh, s->mx, s->my, s->shm ? "" : " (without MIT-SHM)");
+	qh_info("X display %s, monitor %d: %dx%d+%d+%d%s%s", getenv("DISPLAY"), index,
+	    s->mw, s->mh, s->mx, s->my, s->shm ? "" : ", without MIT-SHM",
+	    s->damage_event >= 0 ? "" : ", without DAMAGE (comparing every frame)");
 	*sp = s;
 	return 0;
 fail:
@@ -280,7 +245,7 @@ screen_close(struct screen *s)
 		return;
 	if (s->c != NULL && !xcb_connection_has_error(s->c)) {
 		x11_input_release_all(s);
-		shm_free(s);
+		x11_shm_free(s);
 		xcb_flush(s->c);
 	}
 	x11_clip_free(s);
@@ -316,8 +281,9 @@ monitor_changed(struct screen *s)
 		qh_info("monitor %d is now %dx%d+%d+%d", s->index, s->mw, s->mh, s->mx,
 		    s->my);
 		if (s->shm)
-			shm_setup(s);
+			x11_shm_setup(s);
 	}
+	s->damaged = 1;
 }
 
 int
@@ -333,74 +299,12 @@ screen_process(struct screen *s)
 		else if (s->randr_event >= 0 &&
 		    type == s->randr_event + XCB_RANDR_SCREEN_CHANGE_NOTIFY)
 			monitor_changed(s);
-		else
+		else if (!x11_damage_event(s, ev))
 			(void)x11_clip_event(s, ev);
 		free(ev);
 	}
 	xcb_flush(s->c);
 	return xcb_connection_has_error(s->c) ? QH_ERR_CLOSED : 0;
-}
-
-/* Copies rows of w pixels, dropping the padding byte (and swapping if needed). */
-static void
-copy_rows(const struct screen *s, uint32_t *dst, size_t stride, const uint32_t *src,
-    int w, int h)
-{
-	const uint32_t *sp;
-	uint32_t *dp;
-	int x, y;
-
-	for (y = 0; y < h; y++) {
-		sp = src + (size_t)y * w;
-		dp = dst + (size_t)y * stride;
-		if (s->swap)
-			for (x = 0; x < w; x++)
-				dp[x] = __builtin_bswap32(sp[x]) & 0xffffff;
-		else
-			for (x = 0; x < w; x++)
-				dp[x] = sp[x] & 0xffffff;
-	}
-}
-
-int
-screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride)
-{
-	xcb_shm_get_image_reply_t *sr;
-	xcb_get_image_reply_t *gr;
-	xcb_generic_error_t *e = NULL;
-
-	if (xcb_connection_has_error(s->c))
-		return QH_ERR_CLOSED;
-	if (w != s->mw || h != s->mh)
-		return QH_ERR_AGAIN;
-	if (s->shm) {
-		sr = xcb_shm_get_image_reply(s->c,
-		    xcb_shm_get_image(s->c, s->root, (int16_t)s->mx, (int16_t)s->my,
-			(uint16_t)w, (uint16_t)h, ~0U, XCB_IMAGE_FORMAT_Z_PIXMAP, s->seg,
-			0),
-		    &e);
-		free(sr);
-		if (e == NULL)
-			copy_rows(s, dst, stride, s->shm_addr, w, h);
-	} else {
-		gr = xcb_get_image_reply(s->c,
-		    xcb_get_image(s->c, XCB_IMAGE_FORMAT_Z_PIXMAP, s->root,
-			(int16_t)s->mx, (int16_t)s->my, (uint16_t)w, (uint16_t)h, ~0U),
-		    &e);
-		if (gr != NULL && xcb_get_image_data_length(gr) >= w * h * 4)
-			copy_rows(s, dst, stride,
-			    (const uint32_t *)xcb_get_image_data(gr), w, h);
-		else if (e == NULL)
-			e = calloc(1, sizeof(*e));
-		free(gr);
-	}
-	if (e != NULL) {
-		/* A monitor that changed under us gives BadMatch: look again. */
-		free(e);
-		screen_process(s);
-		return xcb_connection_has_error(s->c) ? QH_ERR_CLOSED : QH_ERR_AGAIN;
-	}
-	return 0;
 }
 
 /* Keeps the XFIXES cursor image, premultiplied, as straight ARGB. */

@@ -1,7 +1,8 @@
 /*
  * Internals of the X11 capture backend, shared by its files: screen_x11.c
- * (connection, monitors, capture, pointer, events), input_x11.c (XTEST
- * keys and buttons) and clip_x11.c (the CLIPBOARD selection).
+ * (connection, monitors, pointer, events), grab_x11.c (capture with
+ * MIT-SHM and DAMAGE), input_x11.c (XTEST keys and buttons) and
+ * clip_x11.c (the CLIPBOARD selection).
  */
 #ifndef QH_AGENT_X11_H
 #define QH_AGENT_X11_H
@@ -25,7 +26,15 @@ struct screen {
 	int mx, my, mw, mh; /* its geometry on the root window */
 	int swap;	    /* the server's pixel byte order is not ours */
 	int randr_event;    /* first event number of RANDR, -1 without */
-	int xfixes_event;   /* first event number of XFIXES */
+	int xfixes_event;   /* first event number of XFIXES, -1 without */
+	int damage_event;   /* first event number of DAMAGE, -1 without */
+
+	/* DAMAGE: what changed on the root window since the last grab. */
+	uint32_t damage; /* xcb_damage_damage_t */
+	uint32_t region; /* xcb_xfixes_region_t the damage is moved into */
+	int damaged;	 /* a DamageNotify came since the last grab */
+	void (*damage_fn)(void *arg);
+	void *damage_arg;
 
 	/* MIT-SHM capture, or GetImage without it. */
 	int shm;
@@ -68,6 +77,15 @@ int x11_clip_init(struct screen *s);
 void x11_clip_free(struct screen *s);
 /* Handles one event if it is about the clipboard; 1 if it was. */
 int x11_clip_event(struct screen *s, xcb_generic_event_t *ev);
+
+/* grab_x11.c */
+/* A shared segment for the monitor's pixels (MIT-SHM), or none (s->shm = 0). */
+void x11_shm_setup(struct screen *s);
+void x11_shm_free(struct screen *s);
+/* Starts watching the root window's damage; without DAMAGE, nothing. */
+void x11_damage_init(struct screen *s);
+/* Handles one event if it is DAMAGE's; 1 if it was. */
+int x11_damage_event(struct screen *s, xcb_generic_event_t *ev);
 
 /* screen_x11.c */
 xcb_atom_t x11_atom(xcb_connection_t *c, const char *name);

@@ -91,13 +91,18 @@ root_ppm "$T/after.ppm"
 $CLIENT compare "$T/before.ppm" "$T/after.ppm" ||
     fail "expected the screen unchanged by input without --control"
 
-# 4. With --control, the same keys type into the xterm.
+# 4. With --control, the same keys type into the xterm; the incremental
+#    updates that follow (only what changed, ZRLE) give the screen as it is.
 start_server control --control
 $CLIENT type "$ADDR" "echo ok > typed" --enter --shift --pointer 300,200 \
-    >"$T/client.log" 2>&1 || fail "the test client could not send keys"
+    --encodings zrle,copyrect,cursor --out "$T/typed.ppm" >"$T/client.log" 2>&1 ||
+    fail "the test client could not send keys"
 expect_server_exit control
 wait_until "[ -s '$T/typed' ]" 10 || fail "expected 'typed' to appear with --control"
 [ "$(cat "$T/typed")" = ok ] || fail "expected 'ok' in typed, got '$(cat "$T/typed")'"
+root_ppm "$T/root.ppm"
+$CLIENT compare "$T/typed.ppm" "$T/root.ppm" ||
+    fail "expected the frame after the incremental updates to equal xwd -root"
 
 # 5. A real viewer: vncsnapshot writes an image of the screen's size.
 start_server vncsnapshot

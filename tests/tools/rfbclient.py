@@ -2,7 +2,7 @@
 """A test RFB client (RFC 6143) in plain Python 3, for the desktop tests.
 
   rfbclient.py snap  HOST:PORT OUT.ppm [--encodings raw,cursor] [--wait-text F]
-  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y]
+  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y] [--out F.ppm]
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
   rfbclient.py compare A.ppm B.ppm
 
@@ -13,11 +13,14 @@ binary PPM. Decodes Raw, CopyRect, ZRLE, Cursor, PointerPos, DesktopSize.
 type: KeyEvents for each character of TEXT (and Return with --enter); with
 --shift, Shift_L goes down around characters that need it, as a viewer on
 a US keyboard sends them; --pointer moves the pointer there first (X
-gives the keyboard to the window under the pointer). watch: incremental updates for S seconds, then
+gives the keyboard to the window under the pointer); --out follows the
+incremental updates until the screen is quiet for a second and writes the
+picture then. watch: incremental updates for S seconds, then
 one line "updates N, fps F, bytes B". compare: exits 1 and says where the
 two pictures first differ and how many pixels do.
 """
 import argparse
+import select
 import socket
 import struct
 import sys
@@ -95,6 +98,14 @@ class Client:
             x, y, w, h, e = struct.unpack(">HHHHi", self.read(12))
             self.rect(x, y, w, h, e)
         self.updates += 1
+
+    def settle(self, quiet):
+        """Follows incremental updates until none comes for quiet seconds."""
+        while True:
+            self.request(1)
+            if not self.buf and not select.select([self.s], [], [], quiet)[0]:
+                return
+            self.update()
 
     def put_rows(self, x, y, w, h, data):
         for j in range(h):
@@ -249,6 +260,7 @@ def main():
     ap.add_argument("--shift", action="store_true")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--pointer")
+    ap.add_argument("--out")
     o = ap.parse_args()
     if o.cmd == "compare":
         return compare(*o.args[:2])
@@ -258,11 +270,14 @@ def main():
         c.update()
         open(o.args[1], "wb").write(c.ppm())
     elif o.cmd == "type":
+        c.request(0)
+        c.update()
         if o.pointer:
             c.pointer(*(int(v) for v in o.pointer.split(",")))
         type_text(c, o.args[1], o.enter, o.shift)
-        c.request(0)
-        c.update()  # the server has read every key event before this answer
+        c.settle(1.0)  # the server has read every key event before an answer
+        if o.out:
+            open(o.out, "wb").write(c.ppm())
     elif o.cmd == "watch":
         c.request(0)
         c.update()
