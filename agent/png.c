@@ -137,7 +137,8 @@ int
 png_write_file(const char *path, const uint32_t *px, int w, int h, size_t stride)
 {
 	struct qh_buf b;
-	size_t max = 1024 + (size_t)w * h * 4 + (size_t)h * 64;
+	size_t max = 1024 + (size_t)w * h * 4 + (size_t)h * 64, off;
+	ssize_t n = 0;
 	int fd, r;
 
 	qh_buf_init(&b, max);
@@ -147,8 +148,11 @@ png_write_file(const char *path, const uint32_t *px, int w, int h, size_t stride
 		r = QH_ERR_SYSTEM;
 		goto out;
 	}
-	if (write(fd, qh_buf_ptr(&b), qh_buf_len(&b)) != (ssize_t)qh_buf_len(&b))
-		r = QH_ERR_SYSTEM;
+	for (off = 0; off < qh_buf_len(&b); off += (size_t)n)
+		if ((n = write(fd, qh_buf_ptr(&b) + off, qh_buf_len(&b) - off)) <= 0) {
+			r = QH_ERR_SYSTEM;
+			break;
+		}
 	if (close(fd) == -1)
 		r = QH_ERR_SYSTEM;
 out:
