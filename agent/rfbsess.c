@@ -37,6 +37,8 @@ struct rfbsess {
 	uint64_t last_tick; /* loop time of the last look at the screen */
 	uint64_t last_grab; /* ... and of the last grab */
 	int damage_due;	    /* a change was reported: grab as soon as pacing allows */
+	uint64_t interval;  /* ms between captures, from what the last one cost */
+	uint64_t encode_at; /* stats.encode_us at the last capture */
 
 	uint32_t *frame; /* fw x fh, captured */
 	int fw, fh;
@@ -188,6 +190,23 @@ pointer(struct rfbsess *s, struct screen_cursor *c, int *x, int *y)
 }
 
 /*
+ * Sets the interval to the next capture: twice what this capture (us
+ * microseconds) and the encoding since the last one took, within
+ * RFBSESS_FRAME_MS .. RFBSESS_FRAME_MAX_MS.
+ */
+static void
+pace(struct rfbsess *s, uint64_t us)
+{
+	uint64_t ms = 2 * (us + s->stats.encode_us - s->encode_at) / 1000;
+
+	s->stats.capture_us += us;
+	s->encode_at = s->stats.encode_us;
+	s->interval = ms < RFBSESS_FRAME_MS ? RFBSESS_FRAME_MS
+	    : ms > RFBSESS_FRAME_MAX_MS	    ? RFBSESS_FRAME_MAX_MS
+					    : ms;
+}
+
+/*
  * One capture for the server: skipped (the same frame, nothing changed)
  * when the backend knows nothing was drawn, else a grab of what changed,
  * the pointer painted in for viewers that need that, and the frame with
@@ -226,7 +245,7 @@ capture(struct rfbsess *s)
 	}
 	f = (struct rfb_frame){ s->frame, s->fw, s->fh, (size_t)s->fw };
 	(void)rfb_set_frame(s->rfb, &f, d.known ? (const int(*)[4])dmg : NULL, n);
-	s->stats.capture_us += (uv_hrtime() - t0) / 1000;
+	pace(s, (uv_hrtime() - t0) / 1000);
 	s->last_tick = uv_now(s->loop);
 	s->damage_due = 0;
 	if (screen_process(s->screen) != 0)
@@ -259,14 +278,14 @@ on_tick(uv_timer_t *t)
 }
 
 /*
- * Arms the capture timer when the server wants a frame: RFBSESS_FRAME_MS
- * after the last look, or after the last grab when a change was reported.
+ * Arms the capture timer when the server wants a frame: one interval after
+ * the last look, or after the last grab when a change was reported.
  */
 static void
 schedule(struct rfbsess *s)
 {
 	uint64_t now = uv_now(s->loop),
-		 due = (s->damage_due ? s->last_grab : s->last_tick) + RFBSESS_FRAME_MS;
+		 due = (s->damage_due ? s->last_grab : s->last_tick) + s->interval;
 
 	if (s->closing || s->failed || !rfb_want_frame(s->rfb) ||
 	    uv_is_active((uv_handle_t *)&s->timer))
@@ -371,6 +390,7 @@ rfbsess_new(uv_loop_t *loop, int screen_index, const char *name,
 		return QH_ERR_NOMEM;
 	}
 	s->loop = loop;
+	s->interval = RFBSESS_FRAME_MS;
 	s->io = io;
 	s->arg = arg;
 	qh_buf_init(&s->in, RFB_INPUT_MAX);

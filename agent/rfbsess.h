@@ -6,7 +6,9 @@
  *
  * Pacing: the screen is captured only while the viewer has an update
  * request outstanding and no update is being written, at most every
- * RFBSESS_FRAME_MS; an idle viewer costs nothing. Output is pulled from
+ * RFBSESS_FRAME_MS and no sooner after the last capture than twice what
+ * that capture and its encoding took, so a session stays under about half
+ * a CPU core however much changes; an idle viewer costs nothing. Output is pulled from
  * the server only when the transport takes bytes, so a slow link gets
  * fewer, newer frames. Input is held in a buffer of RFB_INPUT_MAX bytes:
  * the transport must not deliver more than it was told was consumed.
@@ -23,8 +25,10 @@
 
 #include "rfb.h"
 
-/* Shortest time between two captures: at most 30 frames a second. */
-#define RFBSESS_FRAME_MS 33
+/* Shortest time between two captures: at most 60 frames a second. */
+#define RFBSESS_FRAME_MS 16
+/* Longest wait the cost rule above can impose. */
+#define RFBSESS_FRAME_MAX_MS 250
 /* The whole screen is grabbed at least this often, whatever the backend reports. */
 #define RFBSESS_FULL_MS 1000
 /* Bytes pulled from the server at a time for the transport. */
