@@ -117,6 +117,12 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 void tech_free(struct tech *t);
 
 /*
+ * A one-shot request (queue, end): connects with the bundle, sends req and
+ * prints what the console answers. Returns the command's exit status.
+ */
+int tech_request(const struct qh_cli *c, const struct qh_buf *req);
+
+/*
  * Prepares standard input for relaying once the channel opens (a tty, a
  * pipe or socket, or a file read with uv_fs_read). Call before tech_run,
  * or later once the channel is open and then tech_input_resume() (a
@@ -131,6 +137,14 @@ int tech_stdin_open(struct tech *t);
  * or after a late tech_stdin_open().
  */
 void tech_input_resume(struct tech *t);
+
+/*
+ * Makes the command read from in_fd and write channel data to out_fd
+ * instead of standard input and output (a socket, for a command that
+ * bridges one: desktop). t owns and closes both. Call before
+ * tech_stdin_open and tech_run.
+ */
+void tech_use_fds(struct tech *t, int in_fd, int out_fd);
 
 /* The tty handle of standard input, or NULL when stdin is not a tty. */
 uv_tty_t *tech_stdin_tty(struct tech *t);
