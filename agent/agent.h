@@ -92,13 +92,13 @@ void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * window's own thread. The answers come back through ui_post.
  */
 struct ui_window {
-	void (*code)(const char *code);		/* the session code, six digits */
-	void (*status)(const char *text);	/* connection and session state */
+	void (*code)(const char *code);		    /* the session code, six digits */
+	void (*status)(const char *text);	    /* connection and session state */
 	void (*balance)(const char *text, int low); /* "12 units (3 h 00 min)" */
-	void (*activity)(const char *line);	/* what the technician does (ui_notice) */
+	void (*activity)(const char *line); /* what the technician does (ui_notice) */
 	void (*ask)(uint64_t id, const char *login, const char *name); /* consent */
-	void (*withdraw)(void);			    /* the question is void */
-	void (*ended)(const char *text);	    /* the session closed: the debit */
+	void (*withdraw)(void);		 /* the question is void */
+	void (*ended)(const char *text); /* the session closed: the debit */
 };
 
 /* Registers the window before the command runs; NULL for none. */

@@ -11,13 +11,14 @@
  * "End session" button or closing it ends the session.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <openssl/crypto.h>
 
 #include "qh/addr.h"
 #include "qh/pem.h"
@@ -28,10 +29,8 @@
 #include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pki.h"
-#include "agent.h"
 #include "platform.h"
-
-#include <openssl/crypto.h>
+#include "run.h"
 
 #define BACKOFF_MIN_MS	   1000
 #define BACKOFF_MAX_MS	   30000
@@ -39,23 +38,9 @@
 #define END_TIMEOUT_MS	   5000	 /* for SESSION closed after "end" */
 #define KEEPALIVE_IDLE_MS  15000
 #define KEEPALIVE_DEAD_MS  45000
-#define CONSENT_MAX	   16  /* questions queued for the customer */
-#define ALLOWED_MAX	   32  /* technicians allowed in this session */
-#define LINE_MAX_LEN	   256 /* one line typed by the customer */
-#define FORWARD_MAX	   32
-#define CODE_MAX	   15
-#define TEXT_MAX	   4097 /* a text field and its NUL */
 
 #define HELLO_UNATTENDED 0x1
 #define HELLO_YES	 0x2
-
-enum agent_state {
-	AG_WAITING,    /* no connection; the retry timer runs */
-	AG_CONNECTING, /* resolving, connecting, TLS handshake */
-	AG_HELLO,      /* HELLO sent, waiting for WELCOME */
-	AG_READY,      /* welcomed: waiting in the queue or in a session */
-	AG_DONE,       /* leaving: handles close, then the loop ends */
-};
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting",
@@ -65,65 +50,8 @@ static const char *const state_names[] = {
 	[AG_DONE] = "done",
 };
 
-/* A technician waiting for the customer's answer. */
-struct consent {
-	uint64_t id;
-	char login[QH_ID_MAX + 1];
-	char name[257];
-};
-
-struct agent {
-	uv_loop_t *loop;
-	struct qh_bundle bundle;
-	struct qh_tls_ctx *ctx;
-	char host[256];
-	int port;
-	char hostname[256];
-	int yes, unattended;
-	const char *forwards[FORWARD_MAX]; /* --allow-forward, for later */
-	int nforwards;
-
-	enum agent_state state;
-	struct qh_mux *mux; /* NULL when not connected */
-	char why[256];	    /* why the last dial failed */
-	int was_ready;	    /* this connection got its WELCOME */
-	uint64_t backoff_ms;
-
-	uv_timer_t retry;    /* back-off before the next attempt */
-	uv_timer_t deadline; /* CONNECT_TIMEOUT_MS for an attempt */
-	uv_timer_t endwait;  /* END_TIMEOUT_MS after "end" */
-	uv_signal_t sigs[4]; /* SIGINT, SIGTERM, SIGHUP, SIGCHLD where they exist */
-	int nsigs;
-	uv_tty_t tty;
-	int tty_open;		 /* reading lines from the customer */
-	uv_async_t ui_async;	 /* the window's events (ui_post) */
-	int ui_open;
-	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
-	char line[LINE_MAX_LEN];
-	size_t linelen;
-	int line_long; /* the current line overflowed: dropped */
-
-	char resume[129]; /* from WELCOME; kept for the whole run */
-	char code[CODE_MAX + 1];
-	char customer[QH_ID_MAX + 1];
-	int session_open;
-	uint64_t session;
-	int stopping; /* exit once the connection is gone */
-	int ending;   /* SESSION end sent */
-	int exit_status;
-
-	struct consent consents[CONSENT_MAX];
-	int nconsents;
-	int asking; /* consents[0] is on the screen */
-	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
-	int nallowed;
-
-	struct task_list tasks;
-};
-
 static void agent_connect(struct agent *a);
 static void agent_finish(struct agent *a);
-static void consent_next(struct agent *a);
 
 static void
 set_state(struct agent *a, enum agent_state s)
@@ -178,7 +106,7 @@ send_hello(struct agent *a)
 	return r;
 }
 
-static void
+void
 send_consent_reply(struct agent *a, uint64_t id, int allow)
 {
 	struct qh_buf b;
@@ -221,8 +149,7 @@ on_endwait(uv_timer_t *t)
 	agent_stop(a, 0);
 }
 
-/* Ctrl-C, SIGTERM, SIGHUP or "q": end the session, or just leave. */
-static void
+void
 agent_end(struct agent *a)
 {
 	if (a->state == AG_DONE)
@@ -262,244 +189,6 @@ on_sigchld(uv_signal_t *s, int signum)
 	task_reap(&a->tasks);
 }
 #endif
-
-/* Consent. */
-
-static int
-is_allowed(const struct agent *a, const char *login)
-{
-	int i;
-
-	if (a->yes || a->unattended)
-		return 1;
-	for (i = 0; i < a->nallowed; i++)
-		if (strcmp(a->allowed[i], login) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-allow_login(struct agent *a, const char *login)
-{
-	if (is_allowed(a, login))
-		return;
-	if (a->nallowed == ALLOWED_MAX) {
-		/* Forget the oldest; the console asks again if it comes back. */
-		memmove(a->allowed[0], a->allowed[1],
-		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
-		a->nallowed--;
-	}
-	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
-}
-
-/* The window's status line, when there is a window. */
-static void
-win_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-win_status(const char *fmt, ...)
-{
-	const struct ui_window *w = ui_window();
-	char text[512];
-	va_list ap;
-
-	if (w == NULL)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	ui_sanitize(text);
-	w->status(text);
-}
-
-static void
-consent_pop(struct agent *a)
-{
-	memmove(&a->consents[0], &a->consents[1],
-	    sizeof(a->consents[0]) * (size_t)(a->nconsents - 1));
-	a->nconsents--;
-	a->asking = 0;
-}
-
-/* The customer answered the question on the screen. */
-static void
-consent_answer(struct agent *a, int allow)
-{
-	struct consent *c = &a->consents[0];
-
-	if (allow)
-		allow_login(a, c->login);
-	send_consent_reply(a, c->id, allow);
-	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
-	    c->login);
-	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
-	    allow ? "allowed" : "refused");
-	consent_pop(a);
-	consent_next(a);
-}
-
-/* Answers what can be answered without the customer; asks the next question. */
-static void
-consent_next(struct agent *a)
-{
-	struct consent *c;
-
-	while (a->nconsents > 0 && !a->asking) {
-		c = &a->consents[0];
-		if (a->yes || a->unattended) {
-			allow_login(a, c->login);
-			send_consent_reply(a, c->id, 1);
-			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
-			    c->login, a->yes ? "--yes" : "--unattended");
-			consent_pop(a);
-		} else if (ui_window() != NULL) {
-			/* The window asks; its answer comes back as a ui_post event. */
-			ui_window()->ask(c->id, c->login, c->name);
-			a->asking = 1;
-		} else if (!a->tty_open) {
-			send_consent_reply(a, c->id, 0);
-			ui_line("refused technician %s: no --yes and no terminal to ask",
-			    c->login);
-			consent_pop(a);
-		} else {
-			printf("Technician %s (%s) wants to connect to this PC. "
-			       "Allow? [y/N] ",
-			    c->name, c->login);
-			fflush(stdout);
-			a->asking = 1;
-		}
-	}
-}
-
-/* The connection is gone: its questions cannot be answered any more. */
-static void
-consent_reset(struct agent *a)
-{
-	if (a->asking && ui_window() != NULL)
-		ui_window()->withdraw();
-	else if (a->asking) {
-		fputc('\n', stdout);
-		ui_line("(the question was withdrawn: the connection was lost)");
-	}
-	a->asking = 0;
-	a->nconsents = 0;
-}
-
-/* The customer's terminal. */
-
-static void
-on_line(struct agent *a, char *line)
-{
-	size_t len = strlen(line);
-
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		line[--len] = '\0';
-	while (*line == ' ')
-		line++;
-	if (a->asking) {
-		consent_answer(a,
-		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
-		return;
-	}
-	if (strcasecmp(line, "q") == 0)
-		agent_end(a);
-	else if (*line != '\0')
-		ui_line("(type q and Enter, or press Ctrl-C, to end)");
-}
-
-static void
-tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct agent *a = h->data;
-
-	*buf = uv_buf_init(a->rbuf, sizeof(a->rbuf));
-}
-
-static void
-tty_close(struct agent *a)
-{
-	if (!a->tty_open)
-		return;
-	a->tty_open = 0;
-	uv_close((uv_handle_t *)&a->tty, NULL);
-}
-
-static void
-tty_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct agent *a = s->data;
-	ssize_t i;
-
-	if (a->state == AG_DONE || !a->tty_open)
-		return;
-	if (nread < 0) {
-		/* End of input: nobody is there to answer any more. */
-		qh_debug("stdin: %s", uv_strerror((int)nread));
-		tty_close(a);
-		if (a->asking) {
-			fputc('\n', stdout);
-			consent_answer(a, 0);
-		}
-		consent_next(a);
-		return;
-	}
-	for (i = 0; i < nread; i++) {
-		char ch = buf->base[i];
-
-		if (ch != '\n') {
-			if (a->linelen + 1 < sizeof(a->line))
-				a->line[a->linelen++] = ch;
-			else
-				a->line_long = 1;
-			continue;
-		}
-		a->line[a->linelen] = '\0';
-		a->linelen = 0;
-		if (a->line_long) {
-			a->line_long = 0;
-			continue;
-		}
-		on_line(a, a->line);
-		if (a->state == AG_DONE || !a->tty_open)
-			return;
-	}
-}
-
-/* Opens stdin for answers and "q" if it is a terminal we own. */
-static void
-tty_open(struct agent *a)
-{
-	int r;
-
-	if (!plat_stdin_interactive())
-		return; /* no terminal, or we run in the background */
-	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
-		qh_debug("stdin: %s", uv_strerror(r));
-		return;
-	}
-	a->tty.data = a;
-	a->tty_open = 1;
-	if ((r = uv_read_start((uv_stream_t *)&a->tty, tty_alloc, tty_read)) != 0) {
-		qh_debug("stdin: %s", uv_strerror(r));
-		tty_close(a);
-	}
-}
-
-/* The window's buttons: Allow, Deny, End session (or closing it). */
-static void
-on_ui_event(uv_async_t *h)
-{
-	struct agent *a = h->data;
-	enum ui_event ev;
-	uint64_t id;
-
-	while (a->state != AG_DONE && ui_take(&ev, &id)) {
-		if (ev == UI_EV_END)
-			agent_end(a);
-		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
-			consent_answer(a, ev == UI_EV_ALLOW);
-	}
-}
 
 /* Control messages from the console: one handler per type. */
 
@@ -596,7 +285,7 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	}
 	if (text[0] != '\0')
 		ui_line("Warning: %s", text);
-	win_status("Connected. Read the code to your technician.");
+	agent_status("Connected. Read the code to your technician.");
 	if (qh_msg_get_u64(m, QH_K_SESSION, &session) == 0) {
 		if (!a->session_open || a->session != session)
 			ui_line("session %" PRIu64 " is open", session);
@@ -619,7 +308,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 	qh_say("%s", text[0] != '\0' ? text : code);
-	win_status("%s", text[0] != '\0' ? text : code);
+	agent_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
 	    strcmp(code, "role") == 0)
@@ -680,7 +369,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 		ui_line("session %" PRIu64 " started; it is recorded and billed per "
 			"started 15 minutes",
 		    session);
-		win_status("Session %" PRIu64 " is running. Your technician is connected.",
+		agent_status("Session %" PRIu64
+			     " is running. Your technician is connected.",
 		    session);
 	} else if (strcmp(kind, "closed") == 0) {
 		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
@@ -811,7 +501,7 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	}
 	(void)msg_text(m, QH_K_CMD, cmd, sizeof(cmd));
 	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
-	if (!qh_id_valid(login) || !is_allowed(a, login)) {
+	if (!qh_id_valid(login) || !consent_allowed(a, login)) {
 		qh_warn("console %s:%d: %s for %s, whom the customer has not allowed",
 		    a->host, a->port, cmd, login);
 		qh_chan_refuse(ch, "consent",
@@ -852,7 +542,7 @@ agent_retry(struct agent *a, int err)
 		secs = 1;
 	if (a->was_ready) {
 		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
-		win_status("The connection was lost; reconnecting in %" PRIu64 " s...",
+		agent_status("The connection was lost; reconnecting in %" PRIu64 " s...",
 		    secs);
 	} else {
 		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in "
@@ -861,7 +551,7 @@ agent_retry(struct agent *a, int err)
 		    a->why[0] != '\0' ? a->why
 				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
 		    secs);
-		win_status("Cannot reach %s:%d (%s); trying again in %" PRIu64 " s...",
+		agent_status("Cannot reach %s:%d (%s); trying again in %" PRIu64 " s...",
 		    a->host, a->port,
 		    a->why[0] != '\0' ? a->why
 				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
@@ -939,12 +629,7 @@ agent_finish(struct agent *a)
 		return;
 	set_state(a, AG_DONE);
 	consent_reset(a);
-	tty_close(a);
-	if (a->ui_open) {
-		ui_bind(NULL);
-		a->ui_open = 0;
-		uv_close((uv_handle_t *)&a->ui_async, NULL);
-	}
+	customer_close(a);
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
@@ -1012,7 +697,7 @@ enrol_from_tag(struct qh_cli *c)
 	if (agent_config_dir(c, dir, sizeof(dir)) != 0)
 		return -1;
 	ui_line("enrolling this PC with the token this program came with...");
-	win_status("Enrolling this PC with %s...",
+	agent_status("Enrolling this PC with %s...",
 	    vendor[0] != '\0' ? vendor : "your support vendor");
 	status = agent_join(token, dir, vendor);
 	OPENSSL_cleanse(token, sizeof(token));
@@ -1083,14 +768,7 @@ cmd_run(struct qh_cli *c)
 #ifdef SIGCHLD
 	signal_init(a, SIGCHLD, on_sigchld);
 #endif
-	if (ui_window() != NULL) {
-		uv_async_init(a->loop, &a->ui_async, on_ui_event);
-		a->ui_async.data = a;
-		a->ui_open = 1;
-		ui_bind(&a->ui_async);
-		win_status("Connecting to %s:%d...", a->host, a->port);
-	} else
-		tty_open(a);
+	customer_open(a);
 
 	agent_connect(a);
 	uv_run(a->loop, UV_RUN_DEFAULT);

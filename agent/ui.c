@@ -85,7 +85,8 @@ ui_take(enum ui_event *ev, uint64_t *id)
 	if (nevents > 0) {
 		*ev = events[0].ev;
 		*id = events[0].id;
-		memmove(&events[0], &events[1], sizeof(events[0]) * (size_t)(nevents - 1));
+		memmove(&events[0], &events[1],
+		    sizeof(events[0]) * (size_t)(nevents - 1));
 		nevents--;
 		got = 1;
 	}

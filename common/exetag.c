@@ -130,8 +130,8 @@ qh_exetag_read(const uint8_t *tail, size_t len, char *token, size_t tokenlen,
 
 	token[0] = '\0';
 	vendor[0] = '\0';
-	if (len >= sizeof(magic) && memcmp(tail + len - sizeof(magic), magic,
-					sizeof(magic)) != 0)
+	if (len >= sizeof(magic) &&
+	    memcmp(tail + len - sizeof(magic), magic, sizeof(magic)) != 0)
 		return QH_ERR_NOT_FOUND;
 	if ((total = tag_length(tail, len, &n)) == 0)
 		return len < QH_EXETAG_TRAILER ? QH_ERR_NOT_FOUND : QH_ERR_FORMAT;

@@ -214,57 +214,40 @@ win_shell_kill(struct task *t)
 		(void)TerminateProcess(t->proc.process, 1);
 }
 
-int
-proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *why,
-    size_t whylen)
+/*
+ * Starts cmdline on the pseudo console pc, suspended, puts it in the
+ * task's job and lets it run. Returns 0, or a libuv error with why.
+ */
+static int
+spawn_attached(struct task *t, HPCON pc, const char *cmdline, char *why, size_t whylen)
 {
 	STARTUPINFOEXW si;
 	PROCESS_INFORMATION pi;
 	SIZE_T size = 0;
-	COORD dim;
-	HPCON pc = NULL;
 	HANDLE saved[3] = { NULL, NULL, NULL };
-	uv_file in[2] = { -1, -1 }, out[2] = { -1, -1 };
 	wchar_t *wcmd = NULL, *wcwd = NULL;
-	char cmdline[MAX_PATH * 4 + 64], home[MAX_PATH * 4];
+	char home[MAX_PATH * 4];
 	int r = 0, swap, created;
 
 	memset(&si, 0, sizeof(si));
-	if (!conpty_load()) {
-		snprintf(why, whylen,
-		    "attach needs Windows 10 version 1809 or later (a pseudo "
-		    "console); exec, push, pull and forward work here");
-		return UV_ENOSYS;
-	}
-	if ((r = shell_cmdline(req, cmdline, sizeof(cmdline), why, whylen)) != 0)
-		return r;
-	if ((r = uv_pipe(in, 0, UV_NONBLOCK_PIPE)) != 0 ||
-	    (r = uv_pipe(out, UV_NONBLOCK_PIPE, 0)) != 0) {
-		snprintf(why, whylen, "pipe: %s", uv_strerror(r));
-		goto fail;
-	}
-	dim.X = (SHORT)req->cols;
-	dim.Y = (SHORT)req->rows;
-	if (FAILED(create_pc(dim, (HANDLE)_get_osfhandle(in[0]),
-		(HANDLE)_get_osfhandle(out[1]), 0, &pc))) {
-		snprintf(why, whylen, "CreatePseudoConsole failed");
-		r = UV_EIO;
-		goto fail;
-	}
 	si.StartupInfo.cb = sizeof(si);
 	(void)InitializeProcThreadAttributeList(NULL, 1, 0, &size);
 	if ((si.lpAttributeList = malloc(size)) == NULL ||
-	    !InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size) ||
-	    !UpdateProcThreadAttribute(si.lpAttributeList, 0,
+	    !InitializeProcThreadAttributeList(si.lpAttributeList, 1, 0, &size)) {
+		free(si.lpAttributeList);
+		snprintf(why, whylen, "cannot attach the pseudo console");
+		return UV_EIO;
+	}
+	if (!UpdateProcThreadAttribute(si.lpAttributeList, 0,
 		PROC_THREAD_ATTRIBUTE_PSEUDOCONSOLE, pc, sizeof(pc), NULL, NULL)) {
 		snprintf(why, whylen, "cannot attach the pseudo console");
 		r = UV_EIO;
-		goto fail;
+		goto out;
 	}
 	if ((wcmd = win_wide(cmdline)) == NULL ||
 	    (win_home(home, sizeof(home)) == 0 && (wcwd = win_wide(home)) == NULL)) {
 		r = UV_ENOMEM;
-		goto fail;
+		goto out;
 	}
 	if (win_is_wine())
 		win_wine_console_prepare();
@@ -288,7 +271,7 @@ proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *w
 		snprintf(why, whylen, "%s: cannot start it (error %lu)", cmdline,
 		    (unsigned long)GetLastError());
 		r = UV_ENOENT;
-		goto fail;
+		goto out;
 	}
 	/* In its job before it runs a single instruction. */
 	if ((t->proc.job = win_job_new(1)) == NULL ||
@@ -300,13 +283,18 @@ proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *w
 	CloseHandle(pi.hThread);
 	t->proc.process = pi.hProcess;
 	t->proc.pid = (long)pi.dwProcessId;
-	t->proc.pc = pc;
-	pc = NULL;
-	/* The pseudo console holds its own copies of its ends. */
-	(void)_close(in[0]);
-	(void)_close(out[1]);
-	in[0] = out[1] = -1;
+out:
+	DeleteProcThreadAttributeList(si.lpAttributeList);
+	free(si.lpAttributeList);
+	free(wcmd);
+	free(wcwd);
+	return r;
+}
 
+/* Watches for the shell's end: a thread pool wait wakes the loop. */
+static void
+watch_exit(struct task *t, uv_loop_t *loop)
+{
 	uv_async_init(loop, &t->proc.exited, shell_exited);
 	t->proc.exited.data = t;
 	t->proc.async_open = 1;
@@ -319,6 +307,48 @@ proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *w
 		win_shell_kill(t);
 		uv_async_send(&t->proc.exited);
 	}
+}
+
+int
+proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *why,
+    size_t whylen)
+{
+	COORD dim;
+	HPCON pc = NULL;
+	uv_file in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	char cmdline[MAX_PATH * 4 + 64];
+	int r, i;
+
+	if (!conpty_load()) {
+		snprintf(why, whylen,
+		    "attach needs Windows 10 version 1809 or later (a pseudo "
+		    "console); exec, push, pull and forward work here");
+		return UV_ENOSYS;
+	}
+	if ((r = shell_cmdline(req, cmdline, sizeof(cmdline), why, whylen)) != 0)
+		return r;
+	if ((r = uv_pipe(in, 0, UV_NONBLOCK_PIPE)) != 0 ||
+	    (r = uv_pipe(out, UV_NONBLOCK_PIPE, 0)) != 0) {
+		snprintf(why, whylen, "pipe: %s", uv_strerror(r));
+		goto out;
+	}
+	dim.X = (SHORT)req->cols;
+	dim.Y = (SHORT)req->rows;
+	if (FAILED(create_pc(dim, (HANDLE)_get_osfhandle(in[0]),
+		(HANDLE)_get_osfhandle(out[1]), 0, &pc))) {
+		snprintf(why, whylen, "CreatePseudoConsole failed");
+		r = UV_EIO;
+		goto out;
+	}
+	if ((r = spawn_attached(t, pc, cmdline, why, whylen)) != 0)
+		goto out;
+	t->proc.pc = pc;
+	pc = NULL;
+	/* The pseudo console holds its own copies of its ends. */
+	(void)_close(in[0]);
+	(void)_close(out[1]);
+	in[0] = out[1] = -1;
+	watch_exit(t, loop);
 	task_in_init(t, loop);
 	task_out_init(t, loop, 0, 0);
 	if ((r = uv_pipe_open(&t->in, in[1])) != 0 ||
@@ -332,24 +362,15 @@ proc_shell(struct task *t, uv_loop_t *loop, const struct shell_req *req, char *w
 	}
 	out[0] = -1;
 	t->instream = (uv_stream_t *)&t->in;
-	r = 0;
-	goto out;
-fail:
+out:
 	if (pc != NULL)
 		close_pc(pc);
-out:
-	if (si.lpAttributeList != NULL) {
-		DeleteProcThreadAttributeList(si.lpAttributeList);
-		free(si.lpAttributeList);
-	}
-	for (int i = 0; i < 2; i++) {
+	for (i = 0; i < 2; i++) {
 		if (in[i] != -1)
 			(void)_close(in[i]);
 		if (out[i] != -1)
 			(void)_close(out[i]);
 	}
-	free(wcmd);
-	free(wcwd);
 	return r;
 }
 

@@ -83,13 +83,13 @@ enum {
 /* The window's side; written by the window's thread unless said otherwise. */
 static struct {
 	HANDLE thread;
-	HANDLE ready;	/* set once the window exists (or failed to) */
+	HANDLE ready; /* set once the window exists (or failed to) */
 	HWND main, consent;
 	HFONT font, bold, big, title;
-	uint64_t ask_id; /* the question on screen */
-	int finished;	 /* the agent is done: "Close" only */
-	int closed;	 /* the customer closed the window */
-	int ask_token;	 /* the token prompt is shown */
+	uint64_t ask_id;    /* the question on screen */
+	int finished;	    /* the agent is done: "Close" only */
+	int closed;	    /* the customer closed the window */
+	int ask_token;	    /* the token prompt is shown */
 	HANDLE token_event; /* set when a token was entered or the window closed */
 	char *token;	    /* the token entered (the main thread takes it) */
 	CRITICAL_SECTION lock;
@@ -243,10 +243,11 @@ create_controls(HWND h)
 
 	control(h, L"STATIC", W.vendor, SS_LEFT, PAD, y, w, 30, IDC_VENDOR, W.title);
 	y += 32;
-	control(h, L"STATIC", L"Remote support", SS_LEFT, PAD, y, w, 20, IDC_TITLE, W.font);
+	control(h, L"STATIC", L"Remote support", SS_LEFT, PAD, y, w, 20, IDC_TITLE,
+	    W.font);
 	y += 36;
-	control(h, L"STATIC", L"Your session code:", SS_LEFT, PAD, y, w, 20, IDC_CODE_LABEL,
-	    W.bold);
+	control(h, L"STATIC", L"Your session code:", SS_LEFT, PAD, y, w, 20,
+	    IDC_CODE_LABEL, W.bold);
 	control(h, L"STATIC",
 	    L"This PC is not enrolled yet. Paste the join token from your support "
 	    L"vendor and press Connect:",
@@ -261,8 +262,8 @@ create_controls(HWND h)
 	control(h, L"STATIC", L"Read this code to your technician on the phone.",
 	    SS_CENTER, PAD, y, w, 20, IDC_CODE_HINT, W.font);
 	y += 30;
-	control(h, L"STATIC", L"Prepaid balance: ...", SS_LEFT, PAD, y, w, 20, IDC_BALANCE,
-	    W.bold);
+	control(h, L"STATIC", L"Prepaid balance: ...", SS_LEFT, PAD, y, w, 20,
+	    IDC_BALANCE, W.bold);
 	y += 26;
 	control(h, L"STATIC", L"Starting...", SS_LEFT, PAD, y, w, 40, IDC_STATUS, W.font);
 	y += 46;
@@ -537,13 +538,15 @@ stderr_thread(void *arg)
 		for (i = 0; i < n; i++) {
 			if (buf[i] == '\n' || used == sizeof(line) - 1) {
 				line[used] = '\0';
-				/* Log lines (with a level) stay out of the customer's way. */
+				/* Log lines (with a level) stay out of the customer's
+				 * way. */
 				if (used > 0 && strstr(line, " debug ") == NULL &&
 				    strstr(line, " info ") == NULL) {
 					ui_sanitize(line);
 					post_text(WM_QH_STATUS, 0,
-					    strncmp(line, "qh-agent: ", 10) == 0 ? line + 10
-										 : line);
+					    strncmp(line, "qh-agent: ", 10) == 0
+						? line + 10
+						: line);
 				}
 				used = 0;
 				if (buf[i] == '\n')

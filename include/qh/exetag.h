@@ -27,7 +27,7 @@
 
 #include "qh/buf.h"
 
-#define QH_EXETAG_MAX	 4096 /* payload bytes */
+#define QH_EXETAG_MAX	  4096 /* payload bytes */
 #define QH_EXETAG_TRAILER 16
 
 /*

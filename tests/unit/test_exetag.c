@@ -55,10 +55,10 @@ make_pe(size_t cert, size_t *lenp)
 	p[1] = 'Z';
 	set32(p + 0x3c, 0x80);
 	memcpy(p + 0x80, "PE\0\0", 4);
-	p[0x80 + 20] = 240;		/* SizeOfOptionalHeader */
-	p[0x98] = 0x0b;			/* optional header at 0x98: PE32+ */
+	p[0x80 + 20] = 240; /* SizeOfOptionalHeader */
+	p[0x98] = 0x0b;	    /* optional header at 0x98: PE32+ */
 	p[0x99] = 0x02;
-	set32(p + 0x98 + 108, 16);	/* NumberOfRvaAndSizes */
+	set32(p + 0x98 + 108, 16); /* NumberOfRvaAndSizes */
 	if (cert > 0) {
 		set32(p + 0x98 + 112 + 4 * 8, PE_LEN); /* the table's offset */
 		set32(p + 0x98 + 112 + 4 * 8 + 4, (uint32_t)table);
@@ -148,8 +148,8 @@ apply_and_read(const uint8_t *exe, size_t len, const char *token, struct qh_buf 
 	qh_buf_reset(out);
 	assert_int_equal(qh_exetag_apply(exe, len, &tag, out, &is_signed), 0);
 	assert_int_equal(is_signed, want_signed);
-	assert_int_equal(qh_exetag_read(qh_buf_ptr(out), qh_buf_len(out), got, sizeof(got),
-			     vendor, sizeof(vendor)),
+	assert_int_equal(qh_exetag_read(qh_buf_ptr(out), qh_buf_len(out), got,
+			     sizeof(got), vendor, sizeof(vendor)),
 	    0);
 	assert_string_equal(got, token);
 	qh_buf_release(&tag);
@@ -167,11 +167,13 @@ test_unsigned(void **state)
 	qh_buf_init(&two, 1 << 20);
 	apply_and_read(pe, len, "qh1.first", &one, 0);
 	assert_memory_equal(qh_buf_ptr(&one), pe, 0x98 + 64); /* all but the checksum */
-	assert_memory_equal(qh_buf_ptr(&one) + 0x98 + 68, pe + 0x98 + 68, len - 0x98 - 68);
+	assert_memory_equal(qh_buf_ptr(&one) + 0x98 + 68, pe + 0x98 + 68,
+	    len - 0x98 - 68);
 	/* Enrolling a tagged copy again replaces the tag. */
 	apply_and_read(qh_buf_ptr(&one), qh_buf_len(&one), "qh1.second-and-longer", &two,
 	    0);
-	assert_memory_equal(qh_buf_ptr(&two) + 0x98 + 68, pe + 0x98 + 68, len - 0x98 - 68);
+	assert_memory_equal(qh_buf_ptr(&two) + 0x98 + 68, pe + 0x98 + 68,
+	    len - 0x98 - 68);
 	/* "token=qh1.second-and-longer\nvendor=V\n": 37 bytes, 40 with padding. */
 	assert_int_equal(qh_buf_len(&two), len + 40 + 16);
 	qh_buf_release(&one);
@@ -227,7 +229,8 @@ test_checksum(void **state)
 	assert_int_equal(qh_exetag_build("qh1.sum", NULL, &tag), 0);
 	assert_int_equal(qh_exetag_apply(pe, len, &tag, &out, &s), 0);
 	d = qh_buf_ptr(&out);
-	/* Windows' rule, spelt out: fold 16-bit words without the field, add the length. */
+	/* Windows' rule, spelt out: fold 16-bit words without the field, add the length.
+	 */
 	for (i = 0; i + 1 < qh_buf_len(&out); i += 2) {
 		if (i == 0x98 + 64 || i == 0x98 + 66)
 			continue;
@@ -254,11 +257,13 @@ test_refused(void **state)
 	qh_buf_init(&tag, 8192);
 	assert_int_equal(qh_exetag_build("qh1.x", NULL, &tag), 0);
 	memset(junk, 0, sizeof(junk));
-	assert_int_equal(qh_exetag_apply(junk, sizeof(junk), &tag, &out, &s), QH_ERR_FORMAT);
+	assert_int_equal(qh_exetag_apply(junk, sizeof(junk), &tag, &out, &s),
+	    QH_ERR_FORMAT);
 	junk[0] = 'M';
 	junk[1] = 'Z';
 	set32(junk + 0x3c, 0xfffffff0); /* e_lfanew past the end */
-	assert_int_equal(qh_exetag_apply(junk, sizeof(junk), &tag, &out, &s), QH_ERR_FORMAT);
+	assert_int_equal(qh_exetag_apply(junk, sizeof(junk), &tag, &out, &s),
+	    QH_ERR_FORMAT);
 	/* Signed, but bytes follow the certificate table. */
 	pe = make_pe(40, &len);
 	longer = calloc(1, len + 8);

@@ -24,9 +24,9 @@
 		struct type **le_prev;                                                   \
 	}
 
-#define LIST_INIT(head) ((head)->lh_first = NULL)
-#define LIST_EMPTY(head) ((head)->lh_first == NULL)
-#define LIST_FIRST(head) ((head)->lh_first)
+#define LIST_INIT(head)	      ((head)->lh_first = NULL)
+#define LIST_EMPTY(head)      ((head)->lh_first == NULL)
+#define LIST_FIRST(head)      ((head)->lh_first)
 #define LIST_NEXT(elm, field) ((elm)->field.le_next)
 
 #define LIST_FOREACH(var, head, field)                                                   \
