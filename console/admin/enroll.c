@@ -17,7 +17,11 @@
 #include "admin.h"
 #include "store/store.h"
 
-/* qh-console enroll ID: prints a one-time join token on stdout. */
+/*
+ * qh-console enroll ID [--exe FILE [--from PATH]]: prints a one-time join
+ * token on stdout; with --exe also writes a copy of qh-agent.exe that
+ * carries it (exe.c).
+ */
 static int
 cmd_enroll(struct qh_cli *c)
 {
@@ -25,11 +29,14 @@ cmd_enroll(struct qh_cli *c)
 	const char *id = c->argv[0];
 	struct qh_token t;
 	char text[QH_TOKEN_MAX], hash[65], expires[32], path[4096];
+	const char *exe = qh_cli_opt(c, "exe"), *from = NULL;
 	X509 *ca = NULL;
 	int64_t t0;
 	int r;
 
 	memset(&t, 0, sizeof(t));
+	if (exe != NULL && (r = admin_agent_exe_source(c, env, &from)) != 0)
+		return r;
 	if ((r = console_address(&env->conf, t.console, sizeof(t.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf");
 	snprintf(path, sizeof(path), "%s/ca.pem", env->state);
@@ -51,6 +58,8 @@ cmd_enroll(struct qh_cli *c)
 	if (r != 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	printf("%s\n", text);
+	if (exe != NULL)
+		return admin_agent_exe_write(c, env, from, text, exe);
 	fprintf(stderr,
 	    "qh-console: one-time join token for %s, valid until %s; on the "
 	    "customer's PC run: qh-agent join TOKEN\n",
@@ -127,11 +136,12 @@ cmd_agent_revoke(struct qh_cli *c)
 
 const struct qh_cli_cmd cmd_enroll_entry = {
 	.name = "enroll",
-	.usage = "ID",
-	.summary = "print a one-time join token for a new PC of customer ID",
+	.usage = "ID [--exe FILE [--from PATH]]",
+	.summary = "print a one-time join token for a new PC of customer ID; --exe: "
+		   "also a copy of qh-agent.exe that carries it",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("state") },
+	.opts = { QH_OPT("state"), QH_OPT("exe"), QH_OPT("from") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_enroll,
 };

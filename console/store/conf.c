@@ -200,6 +200,21 @@ parse_command(const char *value, void *field)
 	return 0;
 }
 
+/* [vendor] name: one line of text, no control characters. */
+static int
+parse_text(const char *value, void *field)
+{
+	const unsigned char *p;
+
+	if (strlen(value) >= 256)
+		return -1;
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
 /* [tickets] holidays: YYYY-MM-DD, ... */
 static int
 parse_holidays(const char *value, void *field)
@@ -255,6 +270,8 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("tickets", "max_ticket_mib", max_ticket_mib, 1, 1024 * 1024),
 	CONF_INT("tickets", "max_steps_kib", max_steps_kib, 1, 1024),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
+	CONF_CUSTOM("enroll", "agent_exe", agent_exe, parse_command),
+	CONF_CUSTOM("vendor", "name", vendor_name, parse_text),
 	{ .name = NULL },
 };
 

@@ -65,6 +65,10 @@ struct console_conf {
 	long long max_attachment_mib; /* largest attachment accepted */
 	long long max_ticket_mib;     /* largest total of a ticket's attachments */
 	long long max_steps_kib;      /* longest steps to reproduce */
+	/* [enroll] agent_exe: the qh-agent.exe that enroll --exe copies */
+	char agent_exe[1024];
+	/* [vendor] name: shown in the customer's window (else [console] name) */
+	char vendor_name[256];
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
