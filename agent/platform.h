@@ -56,6 +56,9 @@ int plat_config_create(const char *dir);
 /* Writes the path of this program's file into out; 0 or QH_ERR_*. */
 int plat_exe_path(char *out, size_t len);
 
+/* The last component of path (after '/'; on Windows also '\' or a drive's ':'). */
+const char *plat_base_name(const char *path);
+
 /* Writes dir, the platform's separator and name into out; QH_ERR_TOO_LARGE. */
 int plat_path_join(char *out, size_t len, const char *dir, const char *name);
 

@@ -387,13 +387,13 @@ on_session(struct agent *a, const struct qh_msg *m)
 
 			if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
 				snprintf(end, sizeof(end),
-				    "%s\nBillable time: %" PRIu64 " h %02" PRIu64
-				    " min %02" PRIu64 " s",
-				    text[0] != '\0' ? text : "The session has ended.",
-				    seconds / 3600, seconds / 60 % 60, seconds % 60);
+				    "The session has ended. Billable time: %" PRIu64
+				    " h %02" PRIu64 " min %02" PRIu64 " s. %s",
+				    seconds / 3600, seconds / 60 % 60, seconds % 60,
+				    text);
 			else
-				snprintf(end, sizeof(end), "%s",
-				    text[0] != '\0' ? text : "The session has ended.");
+				snprintf(end, sizeof(end), "The session has ended. %s",
+				    text);
 			ui_sanitize(end);
 			ui_window()->ended(end);
 		}

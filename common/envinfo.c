@@ -158,6 +158,114 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 	return 0;
 }
 
+/* Appends "Label: a, b, c" for an array of strings (nothing for none or no member). */
+static int
+string_list(struct qh_buf *out, const char *label, const struct qh_json_node *list,
+    const char *none)
+{
+	const struct qh_json_node *e;
+	char v[256], text[LINE_MAX_LEN];
+	size_t used = 0;
+
+	if (list == NULL || list->type != QH_JSON_ARRAY)
+		return 0;
+	text[0] = '\0';
+	for (e = list->child; e != NULL && used < sizeof(text) - 1; e = e->next) {
+		if (e->type != QH_JSON_STRING)
+			continue;
+		clean(e->str, v, sizeof(v));
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
+		    used > 0 ? ", " : "", v);
+	}
+	if (text[0] == '\0' && none == NULL)
+		return 0;
+	return line(out, label, "%s", text[0] != '\0' ? text : none);
+}
+
+/* What only the Windows agent says of its system: edition, version, build, rights. */
+static int
+windows_facts_os(struct qh_buf *out, const struct qh_json_node *o)
+{
+	const struct qh_json_node *n, *e;
+	int r;
+
+	if ((r = text_line(out, o, "Edition", "os_edition")) != 0 ||
+	    (r = text_line(out, o, "Version", "os_version")) != 0 ||
+	    (r = text_line(out, o, "Build", "os_build")) != 0)
+		return r;
+	if ((n = qh_json_get(o, "admin")) == NULL ||
+	    (n->type != QH_JSON_TRUE && n->type != QH_JSON_FALSE))
+		return 0;
+	e = qh_json_get(o, "elevated");
+	return line(out, "Admin rights", "%s%s", n->type == QH_JSON_TRUE ? "yes" : "no",
+	    e != NULL && e->type == QH_JSON_TRUE ? " (elevated)" : "");
+}
+
+/*
+ * What only the Windows agent reports of what is installed: .NET
+ * Framework, Office, the CRM products among the programs (the rest
+ * counted), TAPI, scanners, the default printer.
+ */
+static int
+windows_facts(struct qh_buf *out, const struct qh_json_node *o)
+{
+	const struct qh_json_node *n, *e;
+	char a[128], b[128], c[128], text[LINE_MAX_LEN];
+	int64_t v;
+	size_t used = 0;
+	int r, crm = 0, others = 0;
+
+	if ((n = qh_json_get(o, "dotnet")) != NULL && n->type == QH_JSON_ARRAY) {
+		text[0] = '\0';
+		for (e = n->child; e != NULL && used < sizeof(text) - 1; e = e->next) {
+			if (str(e, "product", a, sizeof(a)) == NULL &&
+			    str(e, "version", a, sizeof(a)) == NULL)
+				continue;
+			if (str(e, "key", b, sizeof(b)) == NULL)
+				snprintf(b, sizeof(b), "?");
+			used += (size_t)snprintf(text + used, sizeof(text) - used,
+			    "%s%s (%s)", used > 0 ? ", " : "", a, b);
+		}
+		if ((r = line(out, ".NET", "%s", text[0] != '\0' ? text : "none")) != 0)
+			return r;
+	}
+	if ((n = qh_json_get(o, "office")) != NULL && n->type == QH_JSON_OBJECT &&
+	    str(n, "version", a, sizeof(a)) != NULL && str(n, "bitness", b, sizeof(b)) &&
+	    str(n, "source", c, sizeof(c)) &&
+	    (r = line(out, "Office", "%s, %s (%s)", a, b, c)) != 0)
+		return r;
+	if ((n = qh_json_get(o, "programs")) != NULL && n->type == QH_JSON_ARRAY) {
+		for (e = n->child; e != NULL; e = e->next) {
+			if ((qh_json_get(e, "crm") == NULL ||
+				qh_json_get(e, "crm")->type != QH_JSON_TRUE) ||
+			    str(e, "name", a, sizeof(a)) == NULL) {
+				others++;
+				continue;
+			}
+			if (str(e, "version", b, sizeof(b)) == NULL)
+				b[0] = '\0';
+			if (str(e, "view", c, sizeof(c)) == NULL)
+				snprintf(c, sizeof(c), "?");
+			if ((r = line(out, crm == 0 ? "CRM, Office" : "", "%s%s%s (%s)", a,
+				 b[0] != '\0' ? " " : "", b, c)) != 0)
+				return r;
+			crm++;
+		}
+		if (qh_json_get_int(o, "programs_more", &v) == 0)
+			others += (int)v;
+		if ((r = line(out, "Programs", "%d more installed (info --json lists them)",
+			 others)) != 0)
+			return r;
+	}
+	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"), "none")) != 0)
+		return r;
+	if ((n = qh_json_get(o, "scanners")) != NULL &&
+	    ((r = string_list(out, "TWAIN", qh_json_get(n, "twain"), "none")) != 0 ||
+		(r = string_list(out, "WIA", qh_json_get(n, "wia"), "none")) != 0))
+		return r;
+	return text_line(out, o, "Printer", "default_printer");
+}
+
 int
 qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 {
@@ -175,6 +283,7 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 		goto out;
 	}
 	if ((r = text_line(out, o, "OS", "os")) != 0 ||
+	    (r = windows_facts_os(out, o)) != 0 ||
 	    (r = text_line(out, o, "Kernel", "kernel")) != 0 ||
 	    (r = text_line(out, o, "Architecture", "arch")) != 0 ||
 	    (r = text_line(out, o, "Host name", "hostname")) != 0 ||
@@ -213,7 +322,9 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 	if ((r = text_line(out, o, "Locale", "locale")) != 0 ||
 	    (r = text_line(out, o, "Time zone", "timezone")) != 0)
 		goto out;
-	r = interfaces(out, qh_json_get(o, "interfaces"));
+	if ((r = interfaces(out, qh_json_get(o, "interfaces"))) != 0)
+		goto out;
+	r = windows_facts(out, o);
 out:
 	qh_json_free(doc);
 	return r;

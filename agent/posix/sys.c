@@ -134,6 +134,14 @@ plat_exe_path(char *out, size_t len)
 	return 0;
 }
 
+const char *
+plat_base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s != NULL ? s + 1 : path;
+}
+
 int
 plat_path_join(char *out, size_t len, const char *dir, const char *name)
 {

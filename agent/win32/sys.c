@@ -331,6 +331,17 @@ plat_exe_path(char *out, size_t len)
 	return win_utf8(w, out, len);
 }
 
+const char *
+plat_base_name(const char *path)
+{
+	const char *p, *base = path;
+
+	for (p = path; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\' || (*p == ':' && p == path + 1))
+			base = p + 1;
+	return base;
+}
+
 int
 plat_path_join(char *out, size_t len, const char *dir, const char *name)
 {

@@ -38,9 +38,10 @@
 #define MAIN_CLASS    L"QuarterhourAgent"
 #define CONSENT_CLASS L"QuarterhourConsent"
 
-#define WIN_W 500
-#define WIN_H 600
-#define PAD   20
+#define WIN_W  500
+#define WIN_H  600
+#define PAD    20
+#define CODE_Y 88 /* where the code section starts */
 
 /* Messages from the agent's thread; lParam is a heap string the window frees. */
 enum {
@@ -93,7 +94,8 @@ static struct {
 	HANDLE token_event; /* set when a token was entered or the window closed */
 	char *token;	    /* the token entered (the main thread takes it) */
 	CRITICAL_SECTION lock;
-	HANDLE err_orig; /* stderr before we captured it */
+	HANDLE err_orig;    /* stderr before we captured it */
+	char last_err[512]; /* the last line on stderr (guarded by lock) */
 	wchar_t vendor[256];
 } W;
 
@@ -285,7 +287,7 @@ consent_open(HWND owner, const wchar_t *question)
 {
 	RECT r;
 	HWND d;
-	int w = 440, hgt = 220, x, y;
+	int w = 440, hgt = 250, x, y;
 
 	if (W.consent != NULL)
 		DestroyWindow(W.consent);
@@ -303,12 +305,13 @@ consent_open(HWND owner, const wchar_t *question)
 	control(d, L"STATIC",
 	    L"If you allow it, the technician can run commands and copy files on "
 	    L"this PC until the session ends. " NOTICE,
-	    SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 54, IDC_ASK_NOTE, W.font);
+	    SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 76, IDC_ASK_NOTE, W.font);
 	control(d, L"BUTTON", L"Allow", BS_DEFPUSHBUTTON | WS_TABSTOP, w - 2 * PAD - 210,
 	    hgt - 80, 100, 30, IDC_ALLOW, W.bold);
 	control(d, L"BUTTON", L"Deny", BS_PUSHBUTTON | WS_TABSTOP, w - 2 * PAD - 100,
 	    hgt - 80, 100, 30, IDC_DENY, W.font);
 	ShowWindow(d, SW_SHOW);
+	UpdateWindow(d);
 	SetForegroundWindow(d);
 }
 
@@ -453,12 +456,21 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 		    L"The question was withdrawn: the connection was lost.");
 		break;
 	case WM_QH_ENDED:
+		/* The result where the code was: the code means nothing any more. */
+		show(h, IDC_CODE_LABEL, 0);
+		show(h, IDC_CODE, 0);
+		show(h, IDC_CODE_HINT, 0);
+		MoveWindow(GetDlgItem(h, IDC_STATUS), PAD, CODE_Y, WIN_W - 2 * PAD - 16,
+		    96, TRUE);
 		SetDlgItemTextW(h, IDC_STATUS, text);
-		SetDlgItemTextW(h, IDC_CODE, L"--- ---");
 		break;
 	case WM_QH_TOKEN:
 		show_token_prompt(h, 1);
-		if (text != NULL && text[0] != L'\0')
+		if (text == NULL || text[0] == L'\0')
+			SetDlgItemTextW(h, IDC_STATUS,
+			    L"The token is the line beginning with qh1. in your "
+			    L"vendor's e-mail.");
+		else
 			SetDlgItemTextW(h, IDC_STATUS, text);
 		break;
 	case WM_QH_FINISHED:
@@ -528,7 +540,7 @@ static DWORD WINAPI
 stderr_thread(void *arg)
 {
 	HANDLE r = arg;
-	char buf[1024], line[1024];
+	char buf[1024], line[1024], *p;
 	size_t used = 0;
 	DWORD n, i, w;
 
@@ -543,10 +555,13 @@ stderr_thread(void *arg)
 				if (used > 0 && strstr(line, " debug ") == NULL &&
 				    strstr(line, " info ") == NULL) {
 					ui_sanitize(line);
-					post_text(WM_QH_STATUS, 0,
-					    strncmp(line, "qh-agent: ", 10) == 0
-						? line + 10
-						: line);
+					p = strncmp(line, "qh-agent: ", 10) == 0
+					    ? line + 10
+					    : line;
+					EnterCriticalSection(&W.lock);
+					snprintf(W.last_err, sizeof(W.last_err), "%s", p);
+					LeaveCriticalSection(&W.lock);
+					post_text(WM_QH_STATUS, 0, p);
 				}
 				used = 0;
 				if (buf[i] == '\n')
@@ -631,7 +646,7 @@ int
 plat_window_run(int argc, char **argv)
 {
 	char dir[MAX_PATH * 4], pem[MAX_PATH * 4 + 16], token[QH_EXETAG_MAX];
-	char vendor[256], *typed, *run[8];
+	char vendor[256], why[600], *typed, *run[8];
 	const char *config = NULL, *env;
 	int i, n = 0, status = QH_EXIT_OK;
 
@@ -676,12 +691,22 @@ plat_window_run(int argc, char **argv)
 			post_text(WM_QH_STATUS, 0, "The enrolment failed (see above).");
 	}
 	SecureZeroMemory(token, sizeof(token));
+	why[0] = '\0';
 	while (plat_path_kind(pem) == PLAT_NONE) {
-		if ((typed = ask_token(NULL)) == NULL)
+		if ((typed = ask_token(why[0] != '\0' ? why : NULL)) == NULL)
 			goto done; /* the window was closed */
+		EnterCriticalSection(&W.lock);
+		W.last_err[0] = '\0';
+		LeaveCriticalSection(&W.lock);
 		status = agent_join(typed, dir, NULL);
 		SecureZeroMemory(typed, strlen(typed));
 		free(typed);
+		/* What went wrong, once the stderr thread has read it. */
+		Sleep(200);
+		EnterCriticalSection(&W.lock);
+		snprintf(why, sizeof(why), "That did not work: %s",
+		    W.last_err[0] != '\0' ? W.last_err : "see the line above");
+		LeaveCriticalSection(&W.lock);
 	}
 	load_vendor(dir, NULL);
 

@@ -4,10 +4,12 @@
  * (under Wine, or on Windows). Windows are found by class name.
  *
  * usage: win_uitool dump CLASS               prints each control: class, text, shown
- *        win_uitool wait CLASS TEXT SECONDS  until a shown control's text has TEXT
+ *        win_uitool wait CLASS TEXT SECONDS  until a shown control (or list item)
+ *                                            has TEXT
  *        win_uitool click CLASS TEXT         presses the shown button labelled TEXT
  *        win_uitool type CLASS TEXT          puts TEXT into the window's edit field
  *        win_uitool close CLASS              closes the window (as its X does)
+ *        win_uitool rect CLASS               prints the window's x y width height
  * Exit status 0, or 1 when the window or control is not there.
  */
 #include <windows.h>
@@ -58,6 +60,24 @@ dump_one(HWND h)
 	}
 }
 
+/* 1 if one of a list box's items has f's text in it. */
+static int
+list_has(HWND h, const struct find *f)
+{
+	wchar_t text[2048];
+	LRESULT n, i;
+
+	n = SendMessageW(h, LB_GETCOUNT, 0, 0);
+	for (i = 0; i < n && i < 1000; i++) {
+		if (SendMessageW(h, LB_GETTEXTLEN, (WPARAM)i, 0) >= 2048)
+			continue;
+		SendMessageW(h, LB_GETTEXT, (WPARAM)i, (LPARAM)text);
+		if (wcsstr(text, f->text) != NULL)
+			return 1;
+	}
+	return 0;
+}
+
 static BOOL CALLBACK
 each(HWND h, LPARAM lp)
 {
@@ -74,6 +94,12 @@ each(HWND h, LPARAM lp)
 	GetWindowTextW(h, text, 2048);
 	if (f->cls != NULL && _wcsicmp(cls, f->cls) != 0)
 		return TRUE;
+	/* wait also looks at a list's items. */
+	if (f->cls == NULL && !f->exact && _wcsicmp(cls, L"ListBox") == 0 &&
+	    f->text[0] != L'\0' && list_has(h, f)) {
+		f->found = h;
+		return FALSE;
+	}
 	/* msvcrt's wcsstr finds no "" in "": an empty wanted text is any text. */
 	if (f->exact ? wcscmp(text, f->text) == 0
 		     : f->text[0] == L'\0' || wcsstr(text, f->text) != NULL) {
@@ -148,6 +174,14 @@ main(int argc, char **argv)
 		if (f.found == NULL)
 			return 1;
 		SendMessageW(f.found, WM_SETTEXT, 0, (LPARAM)wide(argv[3]));
+		return 0;
+	}
+	if (strcmp(argv[1], "rect") == 0) {
+		RECT r;
+
+		GetWindowRect(top, &r);
+		printf("%ld %ld %ld %ld\n", (long)r.left, (long)r.top,
+		    (long)(r.right - r.left), (long)(r.bottom - r.top));
 		return 0;
 	}
 	if (strcmp(argv[1], "close") == 0) {
