@@ -32,6 +32,12 @@ extern const struct qh_cli_cmd cmd_join_entry;
 extern const struct qh_cli_cmd cmd_run_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
 extern const struct qh_cli_cmd cmd_ticket_entry;
+#ifdef _WIN32
+/* qh-agent service install | uninstall | run (agent/win32/service.c). */
+extern const struct qh_cli_cmd cmd_service_install_entry;
+extern const struct qh_cli_cmd cmd_service_uninstall_entry;
+extern const struct qh_cli_cmd cmd_service_run_entry;
+#endif
 
 /*
  * Writes the configuration directory into out: --config, else $QH_AGENT,

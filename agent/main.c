@@ -20,6 +20,11 @@ const struct qh_cli_cmd *const agent_commands[] = {
 	&cmd_run_entry,
 	&cmd_info_entry,
 	&cmd_ticket_entry,
+#ifdef _WIN32
+	&cmd_service_install_entry,
+	&cmd_service_uninstall_entry,
+	&cmd_service_run_entry,
+#endif
 	NULL,
 };
 

@@ -1,5 +1,6 @@
 /*
- * Line-oriented logging to stderr, with a level filter and UTC timestamps.
+ * Line-oriented logging to stderr (or a file given with qh_log_to), with a
+ * level filter and UTC timestamps.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 static const char *log_prog = "qh";
 static enum qh_log_level log_max = QH_LOG_INFO;
+static FILE *log_file; /* NULL: stderr */
 
 static const char *const level_names[] = {
 	[QH_LOG_ERROR] = "error",
@@ -20,6 +22,12 @@ static const char *const level_names[] = {
 	[QH_LOG_INFO] = "info",
 	[QH_LOG_DEBUG] = "debug",
 };
+
+void
+qh_log_to(FILE *f)
+{
+	log_file = f;
+}
 
 void
 qh_log_init(const char *prog, enum qh_log_level level)
@@ -56,8 +64,8 @@ log_vwrite(enum qh_log_level level, const char *func, const char *fmt, va_list a
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", stamp, ts.tv_nsec / 1000000,
-	    level_names[level], log_prog, func, line);
+	fprintf(log_file != NULL ? log_file : stderr, "%s.%03ldZ %s %s: %s: %s\n", stamp,
+	    ts.tv_nsec / 1000000, level_names[level], log_prog, func, line);
 }
 
 void
@@ -75,13 +83,14 @@ qh_log_write(enum qh_log_level level, const char *func, const char *fmt, ...)
 void
 qh_say(const char *fmt, ...)
 {
+	FILE *f = log_file != NULL ? log_file : stderr;
 	va_list ap;
 
-	fprintf(stderr, "%s: ", log_prog);
+	fprintf(f, "%s: ", log_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', f);
 }
 
 void

@@ -7,6 +7,7 @@
 #define QH_LOG_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 enum qh_log_level {
 	QH_LOG_ERROR, /* the operation or connection failed */
@@ -17,6 +18,13 @@ enum qh_log_level {
 
 /* Sets the program name printed in each line and the most verbose level. */
 void qh_log_init(const char *prog, enum qh_log_level level);
+
+/*
+ * Sends log lines and qh_say's lines to f (unbuffered lines are the
+ * caller's choice) instead of stderr; NULL goes back to stderr. For a
+ * program without a console: the Windows agent's service.
+ */
+void qh_log_to(FILE *f);
 
 /* Parses "error", "warn", "info" or "debug"; returns -1 if none matches. */
 int qh_log_level_parse(const char *s);
