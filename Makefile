@@ -173,7 +173,8 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: asan fuzz-build
+# The Windows tests (tests/e2e/test_win_*.sh) run dist/qh-agent.exe under Wine.
+test: asan fuzz-build windows windows-tools
 	@sh tests/run.sh
 
 demo: release
@@ -245,6 +246,14 @@ $(WIN_BUILD)/qh-agent.res.o: agent/win32/qh-agent.rc agent/win32/qh-agent.manife
 $(WIN_BUILD)/qh-agent.exe: $(WIN_OBJ) $(WIN_BUILD)/qh-agent.res.o
 	@echo "  LD      $@"
 	@$(WIN_HOST)-gcc -static -municode -s -o $@ $^ $(WIN_LIBS)
+
+# The window's screenshots that test_win_window.sh took, for the README.
+screenshots:
+	@ls build/screenshots/*.png >/dev/null 2>&1 || \
+	    { echo "no screenshots: make test (or sh tests/e2e/test_win_window.sh) takes them" >&2; exit 1; }
+	@mkdir -p docs/screenshots
+	@cp build/screenshots/*.png docs/screenshots/
+	@ls docs/screenshots
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

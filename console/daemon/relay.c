@@ -92,7 +92,8 @@ static const struct relay_kind {
 	uint64_t need;	     /* keys the request must carry */
 } relay_kinds[] = {
 	{ "exec", "exec", K(QH_K_ARG), K(QH_K_ARG) },
-	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM), 0 },
+	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM) | K(QH_K_ARG),
+	    0 },
 	{ "forward", "forward", K(QH_K_TARGET), K(QH_K_TARGET) },
 	{ "dial", "dial", K(QH_K_TARGET), K(QH_K_TARGET) },
 	{ "push", "push", K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE),

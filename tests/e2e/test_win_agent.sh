@@ -3,10 +3,11 @@
 # enrols into a configuration directory named with a Windows path, runs
 # unattended, runs `exec -- cmd /c ...` without a shell and passes the
 # exit status back (127 and the reason for a program that is not there),
-# serves `info` with the Windows facts, gives an interactive cmd.exe on a
-# pseudo console (ConPTY) with its exit status, and when it is killed
-# with SIGKILL mid-command, its Job Object ends the command and the
-# program that command started (issue 10, #14, on Windows).
+# serves `info` with the Windows facts, gives an interactive cmd.exe
+# (attach --shell cmd) on a pseudo console (ConPTY) with its exit status,
+# and when it is killed with SIGKILL mid-command, its Job Object ends the
+# command and the program that command started (issue 10, #14, on
+# Windows).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
 
@@ -40,7 +41,7 @@ expect_in "$T/info.txt" "Disks: *C:"
 
 # attach: cmd.exe on a pseudo console, typed into, its exit status back.
 TM="tmux -L qh-win-$$"
-$TM new-session -d -x 100 -y 30 "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" ||
+$TM new-session -d -x 100 -y 30 "qh-console attach $CODE --shell cmd; echo ATTACH-EXIT=\$?; sleep 60" ||
     fail "tmux"
 PIDS="$PIDS $($TM display-message -p '#{pid}')"
 screen() { $TM capture-pane -p; }
