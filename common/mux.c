@@ -1,7 +1,16 @@
 /*
  * Channel multiplexing over a qh_tls connection: the frame dispatcher, the
  * channel table, windows and half-close.
+ *
+ * Nothing is torn down from inside a send or a dispatch (OpenSSH's
+ * chan_mark_dead and channel_garbage_collect): a send that finds the
+ * output full, or a peer that breaks the protocol, only marks the
+ * connection dead and keeps the error; the channels hear of it from the
+ * reaper on the next loop turn, so every caller returns into memory that
+ * is still there. Only qh_mux_close, which the application calls knowing
+ * what it does, tells the channels at once.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,7 +47,7 @@ enum mux_state {
 	MUX_CONNECTING, /* TLS handshake running */
 	MUX_JOIN,	/* server: peer without certificate, one JOIN allowed */
 	MUX_READY,	/* authenticated peer */
-	MUX_CLOSED,	/* closing; frames are ignored */
+	MUX_CLOSED,	/* dead: nothing is sent, frames are ignored, reaping */
 };
 
 struct qh_mux {
@@ -46,6 +55,9 @@ struct qh_mux {
 	enum mux_state state;
 	const struct qh_mux_ops *ops;
 	void *arg;
+	uv_idle_t reaper; /* tells the channels of a death on the next turn */
+	int err;	  /* why the connection died (kept from the first cause) */
+	int reaped;	  /* the channels have been told and freed */
 	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1]; /* by our id */
 	uint32_t next_id;
 	unsigned nchans;
@@ -75,16 +87,21 @@ qh_mux_name(const struct qh_mux *mux)
 	return peer_name((struct qh_mux *)mux);
 }
 
-void
-qh_mux_close(struct qh_mux *mux, int err, const char *why)
+/*
+ * Tells every channel that is left that it is gone and frees them all, once.
+ * Runs where no caller holds a channel: the reaper, qh_mux_close, the
+ * connection's own close callback.
+ */
+static void
+mux_reap(struct qh_mux *mux)
 {
 	unsigned i;
 
-	if (mux->state == MUX_CLOSED)
+	assert(mux->state == MUX_CLOSED);
+	if (mux->reaped)
 		return;
-	if (why != NULL)
-		qh_warn("peer %s: %s; closing", peer_name(mux), why);
-	mux->state = MUX_CLOSED;
+	mux->reaped = 1;
+	uv_idle_stop(&mux->reaper);
 	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->nchans > 0; i++) {
 		struct qh_chan *ch = mux->chans[i];
 
@@ -101,7 +118,38 @@ qh_mux_close(struct qh_mux *mux, int err, const char *why)
 			ops->on_close(ch);
 		chan_free(ch);
 	}
+}
+
+static void
+on_reap(uv_idle_t *h)
+{
+	mux_reap(h->data);
+}
+
+/*
+ * Marks the connection dead with err (the first cause is kept) and starts
+ * closing TLS, which calls nothing back from inside. Safe from anywhere,
+ * inside a send included: no channel is freed and no callback runs before
+ * the reaper's turn.
+ */
+static void
+mux_mark_dead(struct qh_mux *mux, int err, const char *why)
+{
+	if (mux->state == MUX_CLOSED)
+		return;
+	if (why != NULL)
+		qh_warn("peer %s: %s; closing", peer_name(mux), why);
+	mux->state = MUX_CLOSED;
+	mux->err = err;
+	uv_idle_start(&mux->reaper, on_reap);
 	qh_tls_close(mux->tls, err);
+}
+
+void
+qh_mux_close(struct qh_mux *mux, int err, const char *why)
+{
+	mux_mark_dead(mux, err, why);
+	mux_reap(mux);
 }
 
 /* Logs a protocol violation and closes only this peer. */
@@ -117,13 +165,19 @@ protocol_error(struct qh_mux *mux, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	qh_warn("peer %s: protocol error: %s; closing", peer_name(mux), why);
-	qh_mux_close(mux, QH_ERR_PROTOCOL, NULL);
+	if (mux->state != MUX_CLOSED)
+		qh_warn("peer %s: protocol error: %s; closing", peer_name(mux), why);
+	mux_mark_dead(mux, QH_ERR_PROTOCOL, NULL);
 	return QH_ERR_PROTOCOL;
 }
 
 /* Output. */
 
+/*
+ * Appends a frame for the peer. A full output marks the connection dead
+ * (the peer stopped reading); the caller's channel stays valid until the
+ * reaper runs, so code after a send may still touch it.
+ */
 static int
 send_frame(struct qh_mux *mux, uint8_t type, uint32_t chan, const void *p, size_t len)
 {
@@ -132,7 +186,7 @@ send_frame(struct qh_mux *mux, uint8_t type, uint32_t chan, const void *p, size_
 	if (mux->state == MUX_CLOSED)
 		return QH_ERR_CLOSED;
 	if ((r = qh_wire_put_frame(qh_tls_outbuf(mux->tls), type, chan, p, len)) != 0) {
-		qh_mux_close(mux, r, "output buffer full");
+		mux_mark_dead(mux, r, "output buffer full");
 		return r;
 	}
 	qh_tls_kick(mux->tls);
@@ -262,7 +316,7 @@ qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg, uint32_t window,
 	    (r = qh_buf_put_u32(out, ch->window)) != 0 ||
 	    (r = qh_buf_put(out, qh_buf_ptr(msg), qh_buf_len(msg))) != 0) {
 		chan_free(ch);
-		qh_mux_close(mux, r, "output buffer full");
+		mux_mark_dead(mux, r, "output buffer full");
 		return NULL;
 	}
 	qh_tls_kick(mux->tls);
@@ -343,7 +397,7 @@ qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
 	size_t room = qh_chan_writable(ch), done = 0, n;
 	int r;
 
-	if (ch->state != CH_OPEN || ch->sent_eof)
+	if (ch->state != CH_OPEN || ch->sent_eof || mux->state == MUX_CLOSED)
 		return QH_ERR_CLOSED;
 	if (len > room)
 		ch->want_writable = 1;
@@ -413,7 +467,7 @@ qh_chan_close(struct qh_chan *ch)
 	ch->ops = NULL;
 	ch->arg = NULL;
 	if (mux->state == MUX_CLOSED) {
-		ch->state = CH_CLOSING; /* qh_mux_close frees it */
+		ch->state = CH_CLOSING; /* the reaper frees it */
 		return;
 	}
 	if (ch->state == CH_OPENING) {
@@ -760,9 +814,8 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 			return protocol_error(mux, "%s frame before authentication",
 			    qh_wire_frame_name(f.type));
 		if ((r = handlers[f.type](mux, &f)) != 0) {
-			if (mux->state != MUX_CLOSED)
-				qh_mux_close(mux, r, qh_strerror(r));
-			return 0;
+			mux_mark_dead(mux, r, qh_strerror(r));
+			break;
 		}
 		(void)qh_buf_consume(in, QH_WIRE_HDR_LEN + f.len);
 	}
@@ -815,15 +868,26 @@ mux_idle(struct qh_tls_conn *tls)
 }
 
 static void
+mux_free(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* TLS is gone (its last handle closed): tell whoever is left, then the owner. */
+static void
 mux_closed(struct qh_tls_conn *tls, int err)
 {
 	struct qh_mux *mux = qh_tls_arg(tls);
 
-	if (mux->state != MUX_CLOSED)
-		qh_mux_close(mux, err, NULL);
+	if (mux->state != MUX_CLOSED) {
+		mux->state = MUX_CLOSED;
+		mux->err = err;
+	}
+	mux_reap(mux);
 	if (mux->ops->on_close != NULL)
 		mux->ops->on_close(mux, err);
-	free(mux);
+	mux->tls = NULL; /* freed after this callback */
+	uv_close((uv_handle_t *)&mux->reaper, mux_free);
 }
 
 static const struct qh_tls_ops mux_tls_ops = {
@@ -850,6 +914,8 @@ qh_mux_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 		free(mux);
 		return NULL;
 	}
+	uv_idle_init(loop, &mux->reaper);
+	mux->reaper.data = mux;
 	return mux;
 }
 
