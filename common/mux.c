@@ -532,6 +532,35 @@ frame_chan(struct qh_mux *mux, const struct qh_frame *f)
 	return ch;
 }
 
+/* 1 while our OPEN of ch has had neither OPEN_OK nor OPEN_FAIL (closed or not). */
+static int
+chan_unanswered(const struct qh_chan *ch)
+{
+	return ch->remote_id == 0;
+}
+
+/*
+ * Finds the channel of a frame that needs an answered open: only OPEN_OK
+ * and OPEN_FAIL may come for a channel whose OPEN the peer has not
+ * answered, whether or not we closed it meanwhile (a CLOSE before the
+ * OPEN_OK left that channel with no frame ever to free it).
+ */
+static struct qh_chan *
+frame_open_chan(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return NULL;
+	if (chan_unanswered(ch)) {
+		protocol_error(mux,
+		    "%s frame on channel %" PRIu32 " before its open was answered",
+		    qh_wire_frame_name(f->type), f->chan);
+		return NULL;
+	}
+	return ch;
+}
+
 static int
 on_frame_control(struct qh_mux *mux, const struct qh_frame *f)
 {
@@ -595,7 +624,7 @@ on_frame_open_ok(struct qh_mux *mux, const struct qh_frame *f)
 
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+	if (!chan_unanswered(ch))
 		return protocol_error(mux, "open-ok for open channel %" PRIu32, f->chan);
 	if (f->len != 8)
 		return protocol_error(mux, "malformed open-ok");
@@ -622,7 +651,7 @@ on_frame_open_fail(struct qh_mux *mux, const struct qh_frame *f)
 
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+	if (!chan_unanswered(ch))
 		return protocol_error(mux, "open-fail for open channel %" PRIu32,
 		    f->chan);
 	if (qh_msg_decode(f->payload, f->len, &m) != 0 || m.type != QH_MSG_ERROR)
@@ -642,11 +671,8 @@ on_frame_data(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state == CH_OPENING)
-		return protocol_error(mux, "data on unconfirmed channel %" PRIu32,
-		    f->chan);
 	if (ch->got_eof || ch->got_close)
 		return protocol_error(mux, "data after eof on channel %" PRIu32, f->chan);
 	if (f->len > ch->recv_window)
@@ -666,9 +692,9 @@ on_frame_eof(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state == CH_OPENING || f->len != 0)
+	if (f->len != 0)
 		return protocol_error(mux, "unexpected eof on channel %" PRIu32, f->chan);
 	if (ch->got_eof)
 		return 0;
@@ -684,9 +710,9 @@ on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
 	const struct qh_chan_ops *ops;
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (f->len != 0 || ch->got_close || (ch->state == CH_OPENING))
+	if (f->len != 0 || ch->got_close)
 		return protocol_error(mux, "unexpected close on channel %" PRIu32,
 		    f->chan);
 	ch->got_close = 1;
@@ -714,9 +740,9 @@ on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
 	struct qh_chan *ch;
 	uint32_t inc;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (f->len != 4 || ch->state == CH_OPENING)
+	if (f->len != 4)
 		return protocol_error(mux, "malformed window");
 	inc = be32(f->payload);
 	if (ch->send_window + inc > QH_MUX_MAX_WINDOW)
@@ -738,7 +764,7 @@ on_frame_msg(struct qh_mux *mux, const struct qh_frame *f)
 	struct qh_msg m;
 	int r;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if ((r = qh_msg_decode(f->payload, f->len, &m)) != 0)
 		return protocol_error(mux, "bad channel message: %s", qh_strerror(r));

@@ -8,8 +8,9 @@
  * OPEN_FAILs while not reading gets its connection closed without a
  * channel's on_close running inside the call, and on the next loop turn
  * every channel has its on_close once and then the connection its own,
- * with the error kept. A channel we close while it opens is freed once
- * OPEN_OK and the peer's CLOSE have come.
+ * with the error kept. A CLOSE for a channel whose OPEN the peer never
+ * answered is a protocol error (it leaked the channel before), and the
+ * ordinary order (OPEN_OK, then CLOSE) frees it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -456,6 +457,35 @@ test_open_ok_then_close(void **state)
 	assert_int_equal(a.t[0].closes, 0);
 }
 
+/*
+ * Our OPEN, closed by us while opening; the peer sends CLOSE before any
+ * OPEN_OK. The channel was kept until the connection ended; now the peer
+ * is told it broke the protocol, as for any frame on an unanswered open.
+ */
+static void
+test_close_before_open_ok(void **state)
+{
+	struct app a;
+	struct qh_buf msg;
+	struct qh_chan *ch;
+	uint32_t id;
+
+	(void)state;
+	app_start(&a, 64 * 1024);
+	qh_buf_init(&msg, 256);
+	(void)qh_msg_begin(&msg, QH_MSG_ACTION);
+	(void)qh_msg_put_str(&msg, QH_K_CMD, "exec");
+	ch = qh_chan_open(a.mux, &msg, 0, &chan_ops, tchan_new(&a));
+	assert_non_null(ch);
+	id = qh_chan_id(ch);
+	qh_chan_close(ch);
+	(void)peer_frame(&a, QH_FRAME_CLOSE, id, NULL, 0);
+	assert_true(qh_mux_closed(a.mux));
+	qh_buf_release(&msg);
+	app_finish(&a);
+	assert_int_equal(a.close_err, QH_ERR_PROTOCOL);
+}
+
 /* An explicit qh_mux_close still tells every channel before it returns. */
 static void
 test_close_explicit(void **state)
@@ -484,6 +514,7 @@ main(void)
 		cmocka_unit_test(test_refuse_when_full),
 		cmocka_unit_test(test_pong_when_full),
 		cmocka_unit_test(test_open_ok_then_close),
+		cmocka_unit_test(test_close_before_open_ok),
 		cmocka_unit_test(test_close_explicit),
 	};
 
