@@ -749,6 +749,10 @@ on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
 		return protocol_error(mux, "window overflow on channel %" PRIu32,
 		    f->chan);
 	ch->send_window += inc;
+	/*
+	 * A connection over its high-water mark says no here; TLS owes an
+	 * on_drain for that no, and mux_drain wakes the channel then.
+	 */
 	if (ch->state == CH_OPEN && ch->want_writable && qh_chan_writable(ch) > 0) {
 		ch->want_writable = 0;
 		if (ch->ops->on_writable != NULL)

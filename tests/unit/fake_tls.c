@@ -129,7 +129,7 @@ qh_tls_queued(const struct qh_tls_conn *conn)
 }
 
 int
-qh_tls_writable(const struct qh_tls_conn *conn)
+qh_tls_writable(struct qh_tls_conn *conn)
 {
 	return conn->up && qh_buf_len(&conn->out) < conn->high;
 }
