@@ -143,6 +143,9 @@ cmd_serve(struct qh_cli *c)
 	srv.state_dir = console_state_dir(c);
 	if (conf_load(srv.state_dir, &srv.conf) != 0)
 		return QH_EXIT_FAIL;
+	/* Before any thread (name lookups, queued work): the calendar only reads TZ. */
+	if (calendar_set_zone(srv.conf.timezone) != 0)
+		return qh_cli_fail(c, "cannot use the time zone %s", srv.conf.timezone);
 	lvl =
 	    qh_cli_opt(c, "log-level") ? qh_cli_opt(c, "log-level") : srv.conf.log_level;
 	if ((r = qh_log_level_parse(lvl)) < 0)

@@ -473,6 +473,9 @@ store_env_open(struct store_env *env, const char *state, unsigned needs)
 	env->state = state;
 	if (conf_load(state, &env->conf) != 0)
 		return QH_ERR_CONFIG;
+	/* Once, before any thread: the calendar only reads the zone after this. */
+	if (calendar_set_zone(env->conf.timezone) != 0)
+		return QH_ERR_CONFIG;
 	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return 0;
 	if ((r = db_open(state, (needs & QH_CLI_DB_WRITE) == 0, &env->db)) == 0) {

@@ -399,6 +399,15 @@ int revenue_month(sqlite3 *db, const char *start, const char *end, const char *c
  * handled wherever it falls.
  */
 
+/*
+ * Makes tz (a zoneinfo name) the process's time zone, TZ. Call once at
+ * start-up, before any thread exists (store_env_open and serve do): TZ is
+ * process-wide and threads read it. The functions below only read it, and
+ * refuse (QH_ERR_ARG, logged) a zone other than this one. Returns 0,
+ * QH_ERR_ARG or QH_ERR_SYSTEM.
+ */
+int calendar_set_zone(const char *tz);
+
 /* Converts UTC seconds to local broken-down time in zone tz. */
 int calendar_local(const char *tz, int64_t t, struct tm *out);
 
