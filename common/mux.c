@@ -510,10 +510,21 @@ qh_chan_id(const struct qh_chan *ch)
 
 typedef int (*frame_handler)(struct qh_mux *mux, const struct qh_frame *f);
 
-static uint32_t
-be32(const uint8_t *p)
+/*
+ * Reads a payload that is exactly n u32s, through the bounded reader.
+ * Returns 0, or <0 when the payload is shorter or longer.
+ */
+static int
+payload_u32s(const struct qh_frame *f, uint32_t *v, int n)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	struct qh_buf b;
+	int i, r;
+
+	qh_buf_init_ro(&b, f->payload, f->len);
+	for (i = 0; i < n; i++)
+		if ((r = qh_buf_get_u32(&b, &v[i])) != 0)
+			return r;
+	return qh_buf_len(&b) == 0 ? 0 : QH_ERR_FORMAT;
 }
 
 /* Finds the channel a frame is addressed to, or reports the peer. */
@@ -585,11 +596,17 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 	struct qh_msg m;
+	struct qh_buf pl;
+	uint32_t window;
 	int r;
 
-	if (f->len < 4 || f->chan == 0)
+	/* u32 window, then the message; both checked before anything is made. */
+	qh_buf_init_ro(&pl, f->payload, f->len);
+	if (f->chan == 0 || qh_buf_get_u32(&pl, &window) != 0)
 		return protocol_error(mux, "malformed open");
-	if ((r = qh_msg_decode(f->payload + 4, f->len - 4, &m)) != 0)
+	if (window > QH_MUX_MAX_WINDOW)
+		return protocol_error(mux, "window %" PRIu32 " too large", window);
+	if ((r = qh_msg_decode(qh_buf_ptr(&pl), qh_buf_len(&pl), &m)) != 0)
 		return protocol_error(mux, "bad open message: %s", qh_strerror(r));
 	if ((ch = chan_new(mux)) == NULL) {
 		struct qh_buf b;
@@ -604,12 +621,7 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 	}
 	ch->state = CH_PENDING;
 	ch->remote_id = f->chan;
-	ch->send_window = be32(f->payload);
-	if (ch->send_window > QH_MUX_MAX_WINDOW) {
-		chan_free(ch);
-		return protocol_error(mux, "window %" PRIu32 " too large",
-		    be32(f->payload));
-	}
+	ch->send_window = window;
 	if (mux->ops->on_open == NULL) {
 		qh_chan_refuse(ch, "unsupported", "channels are not accepted here");
 		return 0;
@@ -621,17 +633,16 @@ static int
 on_frame_open_ok(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
+	uint32_t v[2]; /* the peer's id, its window */
 
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if (!chan_unanswered(ch))
 		return protocol_error(mux, "open-ok for open channel %" PRIu32, f->chan);
-	if (f->len != 8)
+	if (payload_u32s(f, v, 2) != 0 || v[0] == 0 || v[1] > QH_MUX_MAX_WINDOW)
 		return protocol_error(mux, "malformed open-ok");
-	ch->remote_id = be32(f->payload);
-	ch->send_window = be32(f->payload + 4);
-	if (ch->remote_id == 0 || ch->send_window > QH_MUX_MAX_WINDOW)
-		return protocol_error(mux, "malformed open-ok");
+	ch->remote_id = v[0];
+	ch->send_window = v[1];
 	if (ch->state == CH_CLOSING) {
 		/* Closed by us while opening: finish the close now. */
 		ch->sent_close = 1;
@@ -742,9 +753,8 @@ on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
 
 	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (f->len != 4)
+	if (payload_u32s(f, &inc, 1) != 0)
 		return protocol_error(mux, "malformed window");
-	inc = be32(f->payload);
 	if (ch->send_window + inc > QH_MUX_MAX_WINDOW)
 		return protocol_error(mux, "window overflow on channel %" PRIu32,
 		    f->chan);

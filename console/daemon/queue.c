@@ -522,14 +522,13 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 {
 	struct relay *r;
 	uint64_t id = 0;
-	const uint8_t *allow;
-	size_t len;
+	uint8_t allow = 0;
 
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
-	    qh_msg_get(m, QH_K_ALLOW, &allow, &len) != 0)
+	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
 		return;
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
-		if (!allow[0]) {
+		if (!allow) {
 			qh_info("agent %s: the customer declined %s", e->agent_id,
 			    relay_login(r));
 			relay_fail(r, "declined", "the customer declined the connection");

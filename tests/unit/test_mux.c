@@ -486,6 +486,64 @@ test_close_before_open_ok(void **state)
 	assert_int_equal(a.close_err, QH_ERR_PROTOCOL);
 }
 
+/*
+ * Payloads read as u32s are exactly their size: short or long ones, and an
+ * OPEN whose window is too large, are protocol errors, decided before a
+ * channel is made.
+ */
+static void
+test_bad_payloads(void **state)
+{
+	static const struct {
+		uint8_t type;
+		size_t len;
+	} bad[] = {
+		{ QH_FRAME_OPEN, 3 }, { QH_FRAME_OPEN_OK, 7 }, { QH_FRAME_OPEN_OK, 9 },
+		{ QH_FRAME_WINDOW, 3 }, { QH_FRAME_WINDOW, 5 },
+		{ QH_FRAME_OPEN, 0 }, /* window too large, see below */
+	};
+	uint8_t p[16];
+	struct app a;
+	struct qh_buf msg;
+	struct qh_chan *ch;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint32_t chan = 7;
+		size_t len = bad[i].len;
+
+		app_start(&a, 64 * 1024);
+		memset(p, 0, sizeof(p));
+		put_be32(p, 1);
+		if (bad[i].type == QH_FRAME_OPEN_OK) {
+			/* For a channel of ours, which the peer may answer. */
+			qh_buf_init(&msg, 256);
+			(void)qh_msg_begin(&msg, QH_MSG_ACTION);
+			(void)qh_msg_put_str(&msg, QH_K_CMD, "exec");
+			ch = qh_chan_open(a.mux, &msg, 0, &chan_ops, tchan_new(&a));
+			assert_non_null(ch);
+			chan = qh_chan_id(ch);
+			qh_buf_release(&msg);
+		} else if (bad[i].type == QH_FRAME_WINDOW) {
+			peer_open(&a, 7);
+			chan = our_id(&a, 7);
+		} else if (len == 0) {
+			/* A whole OPEN whose window is over the maximum. */
+			put_be32(p, QH_MUX_MAX_WINDOW + 1);
+			p[4] = QH_MSG_REQUEST;
+			len = 5;
+		}
+		(void)peer_frame(&a, bad[i].type, chan, p, len);
+		assert_true(qh_mux_closed(a.mux));
+		/* No channel was made for the bad frame (an OPEN's on_open never ran). */
+		assert_int_equal(a.t[0].used, bad[i].type != QH_FRAME_OPEN);
+		assert_int_equal(a.t[1].used, 0);
+		app_finish(&a);
+		assert_int_equal(a.close_err, QH_ERR_PROTOCOL);
+	}
+}
+
 /* An explicit qh_mux_close still tells every channel before it returns. */
 static void
 test_close_explicit(void **state)
@@ -516,6 +574,7 @@ main(void)
 		cmocka_unit_test(test_open_ok_then_close),
 		cmocka_unit_test(test_close_before_open_ok),
 		cmocka_unit_test(test_close_explicit),
+		cmocka_unit_test(test_bad_payloads),
 	};
 
 	/* One case alone: QH_TEST_FILTER=test_pong_when_full. */
