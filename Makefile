@@ -133,7 +133,7 @@ $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBAGENT) $(LIBQH)
 UNIT_STORE  := test_calendar test_config test_due test_ledger
 UNIT_DAEMON := test_meter test_record
 UNIT_TECH   := test_escape
-UNIT_AGENT  := test_rfb test_rfb_enc test_png
+UNIT_AGENT  := test_rfb test_rfb_enc
 unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT)))))
 
 .SECONDEXPANSION:

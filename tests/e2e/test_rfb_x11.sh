@@ -68,7 +68,7 @@ for enc in raw,cursor zrle,copyrect,cursor,desktopsize; do
 	$CLIENT compare "$T/frame.ppm" "$T/root.ppm" ||
 	    fail "expected the $enc frame to equal xwd -root pixel for pixel"
 	# 2. The recording replays to the same picture.
-	qh-fbs2png replay "$T/rec-$enc.fbs" --png-at 60 "$T/rec.png" >"$T/replay.out" 2>&1 ||
+	qh-console replay "$T/rec-$enc.fbs" --png-at 60 "$T/rec.png" >"$T/replay.out" 2>&1 ||
 	    fail "replay of the $enc recording failed: $(cat "$T/replay.out")"
 	grep -q '^1024x768 ' "$T/replay.out" ||
 	    fail "expected a 1024x768 replay, got: $(cat "$T/replay.out")"

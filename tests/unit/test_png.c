@@ -13,7 +13,7 @@
 
 #include <zlib.h>
 
-#include "png.h"
+#include "qh/png.h"
 #include "qh/buf.h"
 #include "qh/err.h"
 

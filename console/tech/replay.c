@@ -1,13 +1,11 @@
 /*
- * qh-fbs2png: a test-only stand-in for `qh-console replay FILE --png-at
- * SECONDS OUT.png` until that command exists: it decodes an FBS 001.000
- * recording of our RFB server (common/fbs.c, common/rfbdec.c) up to the
- * given time and writes the picture then as a PNG (agent/png.c), with the
- * pointer painted in when the recording says where it was.
- *
- *   qh-fbs2png replay FILE --png-at SECONDS OUT.png
- *
- * Prints "WxH at S s (N updates)" on success.
+ * qh-console replay FILE --png-at SECONDS OUT.png: a frame of a desktop
+ * recording, for an audit question ("what did the technician see at
+ * 10:42?"). It decodes the FBS 001.000 recording of our RFB server
+ * (common/fbs.c, common/rfbdec.c: exactly the encodings our server sends)
+ * up to the given second and writes the picture then as a PNG
+ * (common/png.c), with the pointer painted in where the recording says it
+ * was. Prints "WxH at S s (N updates)" on success.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,13 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "png.h"
+#include "qh/png.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/fbs.h"
 #include "qh/log.h"
 #include "qh/rfbdec.h"
+#include "tech.h"
 
 /* Screens larger than this many pixels are refused. */
 #define REPLAY_MAX_PIXELS (16384 * 8192)
@@ -88,7 +87,7 @@ decode_until(struct qh_cli *c, int fd, uint32_t limit, struct qh_rfbdec *dec)
 }
 
 static int
-cmd_png(struct qh_cli *c)
+cmd_replay(struct qh_cli *c)
 {
 	struct qh_rfbdec *dec = NULL;
 	const uint32_t *fb;
@@ -128,21 +127,12 @@ out:
 	return status;
 }
 
-static const struct qh_cli_cmd replay_entry = {
+const struct qh_cli_cmd cmd_replay_entry = {
 	.name = "replay",
 	.usage = "FILE --png-at SECONDS OUT.png",
-	.summary = "a frame of a recording as PNG",
+	.summary = "write the picture of a desktop recording at a second as PNG",
 	.min_args = 2,
 	.max_args = 2,
 	.opts = { QH_OPT("png-at") },
-	.exec = cmd_png,
+	.exec = cmd_replay,
 };
-
-static const struct qh_cli_cmd *const commands[] = { &replay_entry, NULL };
-
-int
-main(int argc, char **argv)
-{
-	qh_log_init("qh-fbs2png", QH_LOG_WARN);
-	return qh_cli_main("qh-fbs2png", commands, NULL, NULL, argc, argv);
-}

@@ -13,7 +13,7 @@
 
 #include <zlib.h>
 
-#include "png.h"
+#include "qh/png.h"
 #include "qh/err.h"
 
 #define PNG_IDAT (64 * 1024)

@@ -3,8 +3,8 @@
  * filtered with "sub" or "none", whichever is likely smaller. For
  * `qh-agent ticket --screenshot` and for frames of desktop recordings.
  */
-#ifndef QH_AGENT_PNG_H
-#define QH_AGENT_PNG_H
+#ifndef QH_PNG_H
+#define QH_PNG_H
 
 #include <stddef.h>
 #include <stdint.h>
