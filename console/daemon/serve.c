@@ -1,14 +1,22 @@
 /*
- * qh-console serve: the daemon's start-up and shutdown. It opens the
- * store, closes what a crash left open (R13), listens, and runs the loop
- * until SIGTERM or SIGINT; then every open session is closed and debited
- * (R4) before it exits. Connections are peer.c's.
+ * qh-console serve: the daemon's start-up and shutdown. It takes the state
+ * directory's lock (one serve per state directory), opens and migrates the
+ * store, binds the listener, and only then closes what a crash left open
+ * (R13), so a second serve changes nothing; then it runs the loop until
+ * SIGTERM or SIGINT and closes and debits every open session (R4) before
+ * it exits. Connections are peer.c's.
  */
+#include <sys/file.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qh/addr.h"
 #include "qh/clock.h"
@@ -26,6 +34,8 @@
 #include "server.h"
 #include "session.h"
 
+#define LOCK_FILE "serve.lock"
+
 static void
 on_connection(uv_stream_t *listener, int status)
 {
@@ -36,6 +46,58 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	peer_accept(srv, listener);
+}
+
+/*
+ * Takes STATE/serve.lock with flock and writes our pid into it; the lock
+ * lives as long as the process. Says which process holds it when another
+ * does.
+ */
+static int
+lock_state(struct server *srv)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	long pid = 0;
+	int fd, tries;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir, LOCK_FILE) >=
+	    sizeof(path)) {
+		qh_say("%s: state directory path too long", srv->state_dir);
+		return QH_ERR_TOO_LARGE;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		qh_say("%s: %s", path, strerror(errno));
+		return QH_ERR_SYSTEM;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			qh_say("%s: %s", path, strerror(errno));
+			close(fd);
+			return QH_ERR_SYSTEM;
+		}
+		/* The holder may be writing its pid right now: a moment's patience. */
+		for (tries = 0; tries < 10 && pid <= 0; tries++) {
+			if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+				buf[n] = '\0';
+				pid = strtol(buf, NULL, 10);
+			}
+			if (pid <= 0)
+				usleep(20000);
+		}
+		close(fd);
+		if (pid > 0)
+			qh_say("another qh-console serve (pid %ld) holds %s", pid,
+			    srv->state_dir);
+		else
+			qh_say("another qh-console serve holds %s", srv->state_dir);
+		return QH_ERR_BUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		qh_warn("%s: cannot record our pid: %s", path, strerror(errno));
+	srv->lock_fd = fd;
+	return 0;
 }
 
 /* Start-up and shutdown. */
@@ -139,6 +201,7 @@ cmd_serve(struct qh_cli *c)
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.peers);
+	srv.lock_fd = -1;
 	srv.loop = uv_default_loop();
 	srv.state_dir = console_state_dir(c);
 	if (conf_load(srv.state_dir, &srv.conf) != 0)
@@ -149,19 +212,24 @@ cmd_serve(struct qh_cli *c)
 		return qh_cli_usage(c, "log level is one of error, warn, info, debug");
 	if (getenv("QH_LOG_LEVEL") == NULL)
 		qh_log_init("qh-console", (enum qh_log_level)r);
-	if (db_open(srv.state_dir, 0, &srv.db) != 0)
-		return qh_cli_fail(c, "%s/%s: cannot open the database", srv.state_dir,
-		    DB_FILE);
+	/* Nothing is touched before the lock: another serve may own this state. */
+	if (lock_state(&srv) != 0)
+		return QH_EXIT_FAIL;
+	if (db_open(srv.state_dir, 0, &srv.db) != 0 || db_migrate(srv.db) != 0) {
+		qh_say("%s/%s: cannot open the database", srv.state_dir, DB_FILE);
+		goto out;
+	}
 	if (load_tls(&srv) != 0)
+		goto out;
+	/* Bound before recovery: a console that cannot listen changes nothing. */
+	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
+	if (listen_on(&srv, addr) != 0)
 		goto out;
 	if (session_recover(&srv) != 0) {
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
 	notify_kick(&srv); /* deliveries a crash interrupted */
-	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
-	if (listen_on(&srv, addr) != 0)
-		goto out;
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;
@@ -174,13 +242,16 @@ cmd_serve(struct qh_cli *c)
 	qh_info("stopped");
 	status = QH_EXIT_OK;
 out:
-	if (!srv.stopping && uv_is_active((uv_handle_t *)&srv.listener)) {
-		server_stop(&srv);
+	if (!srv.stopping && srv.listener.loop != NULL) {
+		/* Failed before the loop ran: the listener is the one handle. */
+		uv_close((uv_handle_t *)&srv.listener, NULL);
 		uv_run(srv.loop, UV_RUN_DEFAULT);
 	}
 	qh_tls_ctx_free(srv.tls);
 	db_close(srv.db);
 	uv_loop_close(srv.loop);
+	if (srv.lock_fd != -1)
+		close(srv.lock_fd); /* the lock goes last */
 	return status;
 }
 

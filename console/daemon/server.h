@@ -31,6 +31,7 @@ struct server {
 	uv_tcp_t listener;		    /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
+	int lock_fd;		 /* STATE/serve.lock, held with flock */
 };
 
 #endif
