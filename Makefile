@@ -123,7 +123,7 @@ $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter
+UNIT_DAEMON := test_meter test_limit
 UNIT_TECH   := test_escape
 unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH))))
 

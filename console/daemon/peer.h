@@ -1,5 +1,6 @@
 /*
- * Connected peers: every TLS connection the listener accepts, checked
+ * Connected peers: every TLS connection the listener accepts, limited
+ * while it has not authenticated (per address, in all, in time), checked
  * against the database once its certificate is verified (revoked
  * technicians, agents and certificates are refused), with the messages and
  * requests each role may send dispatched from tables.
@@ -9,7 +10,10 @@
 
 #include "server.h"
 
-/* Accepts one connection from the listener; logs and drops it on failure. */
+/*
+ * Accepts one connection from the listener; logs and drops it when it
+ * finds no place or no memory (the listener keeps polling either way).
+ */
 void peer_accept(struct server *srv, uv_stream_t *listener);
 
 /* Closes every connection (shutdown). */

@@ -7,7 +7,9 @@
  * it exits. Connections are peer.c's.
  */
 #include <sys/file.h>
+#include <sys/resource.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,18 +33,25 @@
 #include "queue.h"
 #include "record.h"
 #include "daemon.h"
+#include "limit.h"
 #include "server.h"
 #include "session.h"
 
 #define LOCK_FILE "serve.lock"
+#define BACKLOG	  511 /* connections the kernel holds for accept */
 
 static void
 on_connection(uv_stream_t *listener, int status)
 {
 	struct server *srv = listener->data;
+	static uint64_t last_ms;
 
 	if (status < 0) {
-		qh_warn("accept: %s", uv_strerror(status));
+		/* Out of descriptors, say: libuv dropped it. Logged once a second. */
+		if (last_ms == 0 || uv_now(srv->loop) - last_ms >= 1000) {
+			qh_warn("accept failed: %s", uv_strerror(status));
+			last_ms = uv_now(srv->loop);
+		}
 		return;
 	}
 	peer_accept(srv, listener);
@@ -98,6 +107,29 @@ lock_state(struct server *srv)
 		qh_warn("%s: cannot record our pid: %s", path, strerror(errno));
 	srv->lock_fd = fd;
 	return 0;
+}
+
+/* Descriptors: the limit, and how many are open before the first peer. */
+static void
+count_fds(struct server *srv)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	srv->fd_limit = INT_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < INT_MAX)
+		srv->fd_limit = (int)rl.rlim_cur;
+	srv->fd_base = 32; /* a guess where /proc is missing */
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			n += de->d_name[0] != '.';
+		closedir(d);
+		srv->fd_base = n;
+	}
+	qh_debug("descriptors: %d open, limit %d", srv->fd_base, srv->fd_limit);
 }
 
 /* Start-up and shutdown. */
@@ -181,7 +213,7 @@ listen_on(struct server *srv, const char *addr)
 	uv_tcp_init(srv->loop, &srv->listener);
 	srv->listener.data = srv;
 	if ((r = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&srv->listener, BACKLOG, on_connection)) != 0) {
 		qh_say("cannot listen on %s: %s", addr, uv_strerror(r));
 		return qh_err_from_uv(r);
 	}
@@ -201,6 +233,7 @@ cmd_serve(struct qh_cli *c)
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.peers);
+	TAILQ_INIT(&srv.preauth);
 	srv.lock_fd = -1;
 	srv.loop = uv_default_loop();
 	srv.state_dir = console_state_dir(c);
@@ -219,6 +252,11 @@ cmd_serve(struct qh_cli *c)
 		qh_say("%s/%s: cannot open the database", srv.state_dir, DB_FILE);
 		goto out;
 	}
+	if ((srv.preauth_by_addr = limit_counts_new((size_t)srv.conf.preauth_max)) ==
+	    NULL) {
+		qh_say("out of memory");
+		goto out;
+	}
 	if (load_tls(&srv) != 0)
 		goto out;
 	/* Bound before recovery: a console that cannot listen changes nothing. */
@@ -230,6 +268,7 @@ cmd_serve(struct qh_cli *c)
 		goto out;
 	}
 	notify_kick(&srv); /* deliveries a crash interrupted */
+	count_fds(&srv);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;
@@ -249,6 +288,7 @@ out:
 	}
 	qh_tls_ctx_free(srv.tls);
 	db_close(srv.db);
+	limit_counts_free(srv.preauth_by_addr);
 	uv_loop_close(srv.loop);
 	if (srv.lock_fd != -1)
 		close(srv.lock_fd); /* the lock goes last */

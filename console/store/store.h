@@ -65,6 +65,10 @@ struct console_conf {
 	long long max_attachment_mib; /* largest attachment accepted */
 	long long max_ticket_mib;     /* largest total of a ticket's attachments */
 	long long max_steps_kib;      /* longest steps to reproduce */
+	/* [limits]: connections that have not authenticated yet */
+	long long preauth_per_address; /* at once from one address (IPv6: one /64) */
+	long long preauth_max;	       /* at once in all */
+	long long join_seconds;	       /* no certificate: the JOIN arrives within this */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
