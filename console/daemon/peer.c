@@ -1,10 +1,11 @@
 /*
  * Connected peers: accepts agents and technicians over mutually
  * authenticated TLS, checks each against the database (revoked technicians,
- * agents and certificates are refused), and dispatches their control
- * messages and channel requests from tables by role. What a message or a
- * request does lives in the module that owns it: the queue, joins, ticket
- * uploads.
+ * agents and certificates are refused) at connect, at every channel it
+ * opens and whenever another process changes the database, and dispatches
+ * their control messages and channel requests from tables by role. What a
+ * message or a request does lives in the module that owns it: the queue,
+ * joins, ticket uploads.
  *
  * Until a peer has authenticated it is cheap to make and costs a
  * descriptor, so those connections are limited: per source address and
@@ -167,6 +168,43 @@ preauth_remove(struct peer *p)
 	uv_timer_stop(&p->deadline);
 }
 
+/* 1 if the database still knows the peer's certificate and identity as current. */
+static int
+peer_current(struct peer *p)
+{
+	sqlite3 *db = p->srv->db;
+	const struct qh_identity *id = &p->id;
+
+	switch (id->role) {
+	case QH_ROLE_TECHNICIAN:
+	case QH_ROLE_ACCOUNTING:
+		return db_tech_current(db, id->id, qh_role_name(id->role), p->name,
+			   sizeof(p->name)) &&
+		    db_cert_current(db, id->serial, id->id);
+	case QH_ROLE_AGENT:
+		return db_agent_current(db, id->agent_id, id->id) &&
+		    db_cert_current(db, id->serial, id->id);
+	default:
+		return 0;
+	}
+}
+
+/* The peer was revoked while connected: its session ends (agents) and it goes. */
+static void
+peer_revoked(struct peer *p)
+{
+	struct entry *e = p->entry;
+
+	if (e != NULL) {
+		p->entry = NULL;
+		queue_revoked(e);
+	}
+	(void)refuse_peer(p, "revoked",
+	    p->id.role == QH_ROLE_AGENT
+		? "this agent was revoked by the support vendor; the session is closed"
+		: "this certificate was revoked; the console closed the connection");
+}
+
 /* No certificate and no JOIN within join_seconds: the place goes to someone else. */
 static void
 on_join_deadline(uv_timer_t *t)
@@ -184,7 +222,6 @@ static int
 peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 {
 	struct peer *p = qh_mux_arg(mux);
-	sqlite3 *db = p->srv->db;
 
 	p->id = *id;
 	switch (id->role) {
@@ -195,16 +232,13 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 		return 0;
 	case QH_ROLE_TECHNICIAN:
 	case QH_ROLE_ACCOUNTING:
-		if (!db_tech_current(db, id->id, qh_role_name(id->role), p->name,
-			sizeof(p->name)) ||
-		    !db_cert_current(db, id->serial, id->id))
+		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
 			    "this technician certificate "
 			    "is revoked or unknown to the console");
 		break;
 	case QH_ROLE_AGENT:
-		if (!db_agent_current(db, id->agent_id, id->id) ||
-		    !db_cert_current(db, id->serial, id->id))
+		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
 			    "this agent is revoked or "
 			    "unknown to the console; enrol it again");
@@ -217,6 +251,22 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	qh_mux_set_keepalive(mux, (uint64_t)p->srv->conf.keepalive_seconds * 1000,
 	    (uint64_t)p->srv->conf.keepalive_seconds * 3000);
 	return 0;
+}
+
+void
+peer_recheck(struct server *srv)
+{
+	struct peer *p;
+
+	LIST_FOREACH (p, &srv->peers, link) {
+		if (p->preauth || p->id.role == QH_ROLE_NONE || qh_mux_closed(p->mux))
+			continue;
+		if (!peer_current(p)) {
+			qh_info("peer %s: revoked while connected", qh_mux_name(p->mux));
+			peer_revoked(p);
+		}
+	}
+	queue_recheck(srv); /* entries whose agent is away */
 }
 
 /* An agent's HELLO: it joins the queue; an older connection of its run goes. */
@@ -311,6 +361,11 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 			: "not allowed for this certificate's role");
 	} else if (p->srv->stopping) {
 		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
+	} else if (!peer_current(p)) {
+		/* Revoked since it connected: the database says so before the watch. */
+		qh_chan_refuse(ch, "revoked", "this certificate was revoked");
+		qh_info("peer %s: request %s after a revocation", qh_mux_name(mux), cmd);
+		peer_revoked(p);
 	} else {
 		qh_debug("peer %s: request %s", qh_mux_name(mux), cmd);
 		re->run(p, ch, cmd, m);

@@ -3,7 +3,8 @@
  * directory's lock (one serve per state directory), opens and migrates the
  * store, binds the listener, and only then closes what a crash left open
  * (R13), so a second serve changes nothing; then it runs the loop until
- * SIGTERM or SIGINT and closes and debits every open session (R4) before
+ * SIGTERM or SIGINT, watching the database for changes other processes
+ * make (revocations), and closes and debits every open session (R4) before
  * it exits. Connections are peer.c's.
  */
 #include <sys/file.h>
@@ -38,7 +39,8 @@
 #include "session.h"
 
 #define LOCK_FILE "serve.lock"
-#define BACKLOG	  511 /* connections the kernel holds for accept */
+#define BACKLOG	  511  /* connections the kernel holds for accept */
+#define WATCH_MS  1000 /* how often the database is asked whether it changed */
 
 static void
 on_connection(uv_stream_t *listener, int status)
@@ -55,6 +57,20 @@ on_connection(uv_stream_t *listener, int status)
 		return;
 	}
 	peer_accept(srv, listener);
+}
+
+/* Each second: another process committed (a revocation, say)? Check the peers. */
+static void
+on_watch(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	int64_t v;
+
+	if (db_data_version(srv->db, &v) != 0 || v == srv->data_version)
+		return;
+	srv->data_version = v;
+	qh_debug("the database changed; checking the connected peers");
+	peer_recheck(srv);
 }
 
 /*
@@ -152,6 +168,7 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
+	uv_close((uv_handle_t *)&srv->watch, NULL);
 	peer_close_all(srv);
 }
 
@@ -269,6 +286,7 @@ cmd_serve(struct qh_cli *c)
 	}
 	notify_kick(&srv); /* deliveries a crash interrupted */
 	count_fds(&srv);
+	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;
@@ -277,6 +295,9 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_init(srv.loop, &srv.housekeeping);
 	srv.housekeeping.data = &srv;
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
+	uv_timer_init(srv.loop, &srv.watch);
+	srv.watch.data = &srv;
+	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	qh_info("stopped");
 	status = QH_EXIT_OK;

@@ -37,6 +37,8 @@ struct server {
 	uv_tcp_t listener;		      /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
+	uv_timer_t watch;	 /* each second: did another process change the DB? */
+	int64_t data_version;	 /* the DB's as last seen by watch */
 	int lock_fd;		 /* STATE/serve.lock, held with flock */
 };
 

@@ -145,8 +145,19 @@ int db_open(const char *state_dir, int readonly, sqlite3 **dbp);
  */
 int db_create(const char *state_dir, sqlite3 **dbp);
 
-/* Applies the migration steps the database has not seen, in one transaction. */
+/*
+ * Applies the migration steps the database has not seen, in one
+ * transaction, with foreign keys checked once at its end (a step may
+ * rebuild a table); nothing changes when a step fails.
+ */
 int db_migrate(sqlite3 *db);
+
+/*
+ * PRAGMA data_version into *version: it changes whenever another
+ * connection (an admin command, say) commits to the database, and not for
+ * this connection's own commits. Cheap enough to poll once a second.
+ */
+int db_data_version(sqlite3 *db, int64_t *version);
 
 /* Closes db; NULL is fine. */
 void db_close(sqlite3 *db);
