@@ -62,9 +62,11 @@ struct console_conf {
 	/* [tickets] */
 	int holidays[64]; /* YYYYMMDD, business-calendar days off */
 	int nholidays;
-	long long max_attachment_mib; /* largest attachment accepted */
-	long long max_ticket_mib;     /* largest total of a ticket's attachments */
-	long long max_steps_kib;      /* longest steps to reproduce */
+	long long max_attachment_mib;  /* largest attachment accepted */
+	long long max_ticket_mib;      /* largest total of a ticket's attachments */
+	long long max_steps_kib;       /* longest steps to reproduce */
+	long long ticket_meta_seconds; /* a ticket's description arrives within this */
+	long long ticket_idle_seconds; /* an upload's idle allowance, from its start */
 	/* [limits]: connections that have not authenticated yet */
 	long long preauth_per_address; /* at once from one address (IPv6: one /64) */
 	long long preauth_max;	       /* at once in all */
