@@ -1,5 +1,7 @@
 /*
- * Limits per source address: the address keys and the count of
+ * Limits per source address: the address keys, the table of recent failed
+ * joins (a fixed LIMIT_FAIL_BYTES, so rotating sources cannot grow it nor
+ * push a throttled address out of a small one) and the count of
  * connections each address holds. See limit.h.
  */
 #include <arpa/inet.h>
@@ -9,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/clock.h"
 #include "limit.h"
 
 #define V4_TAG ((uint64_t)0xffff << 32) /* IPv4 keys: ::ffff:a.b.c.d's /64 bits */
@@ -82,6 +85,106 @@ mix(uint64_t k)
 	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	k = (k ^ (k >> 27)) * 0x94d049bb133111ebULL;
 	return k ^ (k >> 31);
+}
+
+/* Failed joins. */
+
+/* One address's recent failures: 16 bytes, so the table holds 65,536. */
+struct fail {
+	uint64_t key;
+	uint32_t last_s; /* monotonic seconds of the last failure */
+	uint16_t fails;
+	uint16_t used;
+};
+
+#define FAIL_SLOTS  (LIMIT_FAIL_BYTES / sizeof(struct fail))
+#define FAIL_WINDOW 16 /* slots an address may live in, from its hash */
+
+static_assert((FAIL_SLOTS & (FAIL_SLOTS - 1)) == 0, "a power of two");
+
+static struct fail fails[FAIL_SLOTS];
+static struct fail overflow; /* the sources that found no room, together */
+
+static uint32_t
+now_s(void)
+{
+	return (uint32_t)(qh_clock_mono_ms() / 1000);
+}
+
+static int
+stale(const struct fail *f, uint32_t now)
+{
+	return !f->used || now - f->last_s > LIMIT_FAIL_FORGET_S;
+}
+
+/*
+ * The entry of key: found, or made in a free or stale slot of its window
+ * (NULL instead unless create), or the overflow when the window is full.
+ */
+static struct fail *
+fail_entry(uint64_t key, int create)
+{
+	uint64_t h = mix(key);
+	uint32_t now = now_s();
+	struct fail *f, *room = NULL;
+	size_t i;
+
+	for (i = 0; i < FAIL_WINDOW; i++) {
+		f = &fails[(h + i) & (FAIL_SLOTS - 1)];
+		if (f->used && f->key == key) {
+			if (stale(f, now))
+				f->fails = 0;
+			return f;
+		}
+		if (room == NULL && stale(f, now))
+			room = f;
+	}
+	if (room == NULL) {
+		/* Every slot of the window failed recently: the table is full here. */
+		if (stale(&overflow, now)) {
+			overflow.used = 1;
+			overflow.fails = 0;
+			overflow.last_s = now;
+		}
+		return &overflow;
+	}
+	if (!create)
+		return NULL;
+	room->key = key;
+	room->used = 1;
+	room->fails = 0;
+	room->last_s = now;
+	return room;
+}
+
+uint64_t
+limit_fail_delay_ms(uint64_t key)
+{
+	struct fail *f = fail_entry(key, 0);
+	uint64_t ms = 1000;
+	int n;
+
+	if (f == NULL || f->fails < LIMIT_FAIL_FREE)
+		return 0;
+	for (n = LIMIT_FAIL_FREE; n < f->fails && ms < LIMIT_FAIL_MAX_MS; n++)
+		ms *= 2;
+	return ms < LIMIT_FAIL_MAX_MS ? ms : LIMIT_FAIL_MAX_MS;
+}
+
+void
+limit_fail(uint64_t key)
+{
+	struct fail *f = fail_entry(key, 1);
+
+	if (f->fails < UINT16_MAX)
+		f->fails++;
+	f->last_s = now_s();
+}
+
+size_t
+limit_fail_table_bytes(void)
+{
+	return sizeof(fails);
 }
 
 /* Connections held per key: open addressing, at most half full. */

@@ -222,6 +222,7 @@ static int
 peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 {
 	struct peer *p = qh_mux_arg(mux);
+	int r;
 
 	p->id = *id;
 	switch (id->role) {
@@ -242,6 +243,13 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 			return refuse_peer(p, "revoked",
 			    "this agent is revoked or "
 			    "unknown to the console; enrol it again");
+		/* Its first connection with the certificate: the join token is spent. */
+		if ((r = db_token_spend(p->srv->db, id->agent_id)) == 1)
+			qh_info("peer %s: first connection; its join token is spent",
+			    qh_mux_name(mux));
+		else if (r < 0)
+			qh_warn("peer %s: its join token could not be marked spent",
+			    qh_mux_name(mux));
 		break;
 	default:
 		return refuse_peer(p, "role", "certificate role not accepted here");

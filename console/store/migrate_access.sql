@@ -4,6 +4,15 @@
 -- inside its transaction, with foreign keys checked once at its end.
 -- Rows already written keep their meaning.
 
+-- A join token is bound to the public key of the first certificate request
+-- sent with it: a retry with that key gets the same certificate again
+-- (cert_pem), another key is refused. It is spent (used_at) when the agent
+-- first connects with that certificate, not when the certificate is sent.
+ALTER TABLE join_tokens ADD COLUMN key_sha256 TEXT;	-- hex SHA-256 of the key's DER SubjectPublicKeyInfo
+ALTER TABLE join_tokens ADD COLUMN cert_pem TEXT;	-- the certificate issued for that key
+
+CREATE INDEX join_tokens_agent ON join_tokens (agent_id);
+
 -- A session can be closed by a revocation of its agent ('revoked'). The
 -- CHECK of close_reason changes, so the table is rebuilt with its rows.
 CREATE TABLE sessions_v2 (

@@ -370,19 +370,42 @@ int db_customer_name(sqlite3 *db, const char *customer, char *name, size_t namel
 /* 1 if ticket belongs to customer. */
 int db_ticket_of(sqlite3 *db, int64_t ticket, const char *customer);
 
-/*
- * Looks up a join token by the SHA-256 hex of its secret: NULL and the
- * customer it enrols for, or the refusal for the agent (unknown, used,
- * expired).
- */
-const char *db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len);
+/* A join token as db_token_check finds it. */
+struct join_token {
+	char customer[65];   /* QH_ID_MAX + 1: the customer it enrols for */
+	char agent_id[65];   /* the agent its key was enrolled as; "" if none yet */
+	char key_sha256[65]; /* hex SHA-256 of the bound public key; "" if none yet */
+	char *cert_pem;	     /* that key's certificate, or NULL; the caller frees */
+};
 
 /*
- * Spends the token and records the new agent and its certificate, in one
- * transaction. QH_ERR_REFUSED when the token was spent meanwhile.
+ * Looks up a join token by the SHA-256 hex of its secret for a request
+ * with the public key whose hex SHA-256 is key_sha256 (DER
+ * SubjectPublicKeyInfo). Returns NULL and fills *t when the request may
+ * have a certificate: the token is unbound (t->cert_pem NULL: issue one),
+ * or bound to this very key and not yet spent (t->cert_pem is the
+ * certificate issued before: send it again). Otherwise returns the refusal
+ * for the agent: unknown, spent, expired, or bound to another key.
  */
-int db_join_record(sqlite3 *db, const char *hash, const char *customer,
-    const char *agent_id, const char *host, X509 *cert);
+const char *db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
+    struct join_token *t);
+
+/*
+ * Binds the unbound token to key_sha256 and records the new agent and its
+ * certificate (cert_pem is cert), in one transaction. The token is not
+ * spent yet: db_token_spend does that at the agent's first connection.
+ * QH_ERR_REFUSED when another request bound the token meanwhile.
+ */
+int db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent,
+    const char *host, const char *key, X509 *cert, const char *pem);
+
+/*
+ * Spends the join token that enrolled agent_id, now, if it is not spent:
+ * the agent connected with its certificate, so a retry of the join has
+ * nothing left to get. Returns 1 if a token was spent, 0 if none was left,
+ * or a database error.
+ */
+int db_token_spend(sqlite3 *db, const char *agent_id);
 
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);

@@ -1,6 +1,8 @@
 /*
- * Limits per source address (issue 10, #1): address keys (IPv4 /32, IPv6
- * /64) and the per-address connection counts.
+ * Limits per source address (issue 10, #1 and #5): address keys (IPv4 /32,
+ * IPv6 /64), the failed-join delays (never as long as the agent's 30 s
+ * timeout), the failed-join table bounded at 1 MiB however many sources
+ * rotate through it, and the per-address connection counts.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -54,6 +56,49 @@ test_keys(void **state)
 }
 
 static void
+test_delays_stay_under_the_agent_timeout(void **state)
+{
+	static const uint64_t want[] = { 0, 0, 0, 1000, 2000, 4000, 8000, 10000, 10000 };
+	uint64_t k = key4("192.0.2.7");
+	size_t i;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		assert_int_equal(limit_fail_delay_ms(k), want[i]);
+		limit_fail(k);
+	}
+	for (i = 0; i < 1000; i++)
+		limit_fail(k);
+	assert_int_equal(limit_fail_delay_ms(k), LIMIT_FAIL_MAX_MS);
+	assert_true(LIMIT_FAIL_MAX_MS <= 30000 / 2); /* the agent waits 30 s */
+	assert_int_equal(limit_fail_delay_ms(key4("192.0.2.8")), 0);
+}
+
+static void
+test_table_is_bounded_and_keeps_its_sources(void **state)
+{
+	uint64_t a = key4("198.51.100.1"), k;
+	uint32_t i;
+	int n;
+
+	for (n = 0; n < 3; n++)
+		limit_fail(a);
+	assert_int_equal(limit_fail_delay_ms(a), 1000);
+	/* 200,000 sources rotate through the table, three failures each. */
+	for (i = 0; i < 200000; i++) {
+		k = key6("2001:db8::") + ((uint64_t)i << 16);
+		for (n = 0; n < 3; n++)
+			limit_fail(k);
+	}
+	assert_true(limit_fail_table_bytes() <= 1024 * 1024);
+	/* The first source was not pushed out by them. */
+	assert_int_equal(limit_fail_delay_ms(a), 1000);
+	/* New sources find the table full: they are slowed down together. */
+	for (i = 0, n = 0; i < 100; i++)
+		n += limit_fail_delay_ms(key6("2001:db9::") + ((uint64_t)i << 16)) > 0;
+	assert_true(n >= 90);
+}
+
+static void
 test_counts(void **state)
 {
 	struct limit_counts *c = limit_counts_new(64);
@@ -98,6 +143,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_delays_stay_under_the_agent_timeout),
+		cmocka_unit_test(test_table_is_bounded_and_keeps_its_sources),
 		cmocka_unit_test(test_counts),
 	};
 
