@@ -78,13 +78,15 @@ until grep -q 'session code' "$T/agent.out" 2>/dev/null; do
 done
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 
-# trips NAME: TRIPS exec round trips; writes their milliseconds, one a line.
+# trips NAME [GAP]: TRIPS exec round trips GAP seconds apart; writes their
+# milliseconds, one a line.
 trips() {
 	: >"$T/$1.ms"
 	: >"$T/$1.err"
 	k=0
 	while [ $k -lt "$TRIPS" ]; do
 		k=$((k + 1))
+		[ $k -gt 1 ] && [ -n "${2:-}" ] && sleep "$2"
 		a=$(now_ms)
 		if out=$(timeout 60 qh-console exec "$CODE" -- echo rt 2>>"$T/$1.err") &&
 		    [ "$out" = rt ]; then
@@ -109,8 +111,8 @@ nice -n 10 python3 "$ROOT/tests/tools/hostile.py" soak "$PORT" --bundles "$T/jun
     >"$T/load.out" 2>"$T/load.err" &
 LOAD=$!
 PIDS="$PIDS $LOAD"
-sleep 15 # the flood builds up
-trips hostile
+sleep 15 # the flood builds up; then the trips spread over the rest of it
+trips hostile "$(awk "BEGIN { g = ($LOAD_SECONDS - 25) / $TRIPS; print g > 0 ? g : 0 }")"
 FDS=$(ls "/proc/$CONSOLE/fd" 2>/dev/null | wc -l)
 wait "$LOAD" || fail "the load tool failed: $(tail -n 5 "$T/load.err")"
 CPU1=$(cpu_s)
