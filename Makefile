@@ -4,6 +4,8 @@
 # runs every fuzz target for FUZZ_SECONDS.
 
 PKGS     := libuv openssl libssh2 sqlite3 inih
+# Libraries only qh-console links (the admin part's backups).
+CONSOLE_PKGS := libarchive
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -18,9 +20,10 @@ DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || {
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CONSOLE_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+CONSOLE_PKG_LIBS := $(shell pkg-config --libs $(CONSOLE_PKGS))
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -109,7 +112,7 @@ $(LIBTECH): $(call obj,$(TECH_SRC))
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)
 
 $(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
 	@mkdir -p $(dir $@)
@@ -169,7 +172,7 @@ bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

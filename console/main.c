@@ -43,6 +43,8 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_end_entry,
 	&cmd_ssh_entry,
 	&cmd_sessions_entry,
+	&cmd_backup_entry,
+	&cmd_restore_entry,
 	NULL,
 };
 
