@@ -180,9 +180,24 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs, their man pages
+# and the systemd units, whose ExecStart names BINDIR.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := qh-console.service qh-agent.service
+
 install: release
-	install -d $(DESTDIR)/usr/local/bin
-	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)/usr/local/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/qh-console.1 docs/qh-agent.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/qh-console.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf build bin

@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config libuv1-dev libssl-dev openssl libssh2-1-dev
 libsqlite3-dev sqlite3 libcmocka-dev libinih-dev libarchive-dev clang libclang-rt-14-dev
 faketime tmux asciinema openssh-server openssh-client iperf3 tzdata
-python3 socat procps util-linux ca-certificates"
+python3 socat procps util-linux ca-certificates
+systemd man-db debhelper lintian"
 
 missing=""
 for p in $PKGS; do
