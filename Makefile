@@ -15,14 +15,18 @@ ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
 # The stamp holds the set-up script's checksum: a package added to the script
 # later is installed on machines that built before.
+# SKIP_DEPS=1 (debian/rules) skips it: a package build has its
+# dependencies from debian/control.
+ifeq ($(SKIP_DEPS),)
 DEPS_SUM    := $(shell cksum < scripts/deps.sh)
 DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || { sh scripts/deps.sh >&2 && echo "$(DEPS_SUM)" > $(DEPS_OK); }; [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] && echo ok)
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(CONSOLE_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 CONSOLE_PKG_LIBS := $(shell pkg-config --libs $(CONSOLE_PKGS))
 endif
 
@@ -58,13 +62,18 @@ LIBTECH     := $(BUILD)/libqhtech.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck
 .DEFAULT_GOAL := all
 
 all: release
 
+# The release build's flags; debian/rules gives Debian's hardening flags.
+RELEASE_CFLAGS  ?= -O2 -g
+RELEASE_LDFLAGS ?=
+
 release:
-	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bins
+	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="$(RELEASE_CFLAGS)" \
+	    MODE_LDFLAGS="$(RELEASE_LDFLAGS)" bins
 	@mkdir -p bin
 	@cp -f build/release/bin/qh-console build/release/bin/qh-agent bin/
 
@@ -198,6 +207,11 @@ install: release
 		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
 		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
 	done
+
+# `make deb`: quarterhour-console and quarterhour-agent, built with debhelper
+# in a copy of the tree under build/deb/ and checked by lintian.
+deb:
+	@sh scripts/deb.sh
 
 clean:
 	rm -rf build bin
