@@ -225,6 +225,7 @@ open_archive(struct restore *rs)
 		return qh_cli_fail(rs->c, "%s: %s", rs->file,
 		    archive_error_string(rs->a));
 	if (archive_read_next_header(rs->a, &e) != ARCHIVE_OK ||
+	    archive_entry_pathname(e) == NULL ||
 	    strcmp(archive_entry_pathname(e), BACKUP_MANIFEST) != 0 ||
 	    archive_entry_size(e) > BACKUP_MANIFEST_MAX)
 		return qh_cli_fail(rs->c, "%s is not a quarterhour backup", rs->file);

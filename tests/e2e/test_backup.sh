@@ -3,7 +3,7 @@
 # serve runs and sessions close are each one consistent snapshot (restore
 # verifies the ledger, which is a prefix of the live one), carry the keys
 # and configuration by pattern (a key file added later included), and with
-# --with-files the recordings; a restored state serves the same agents.
+# --with-files the attachments and recordings; a restored state serves the same agents.
 # The archive is 0600 and never overwrites; restore refuses a non-empty or
 # locked target and anything but a backup.
 . "$(dirname "$0")/lib.sh"
@@ -27,6 +27,12 @@ PIDS="$PIDS $!"
 wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out" |
     head -n 1)
+
+# A ticket with an attachment, kept under attachments/.
+head -c 200000 /dev/urandom >"$T/report.bin"
+qh-agent ticket --config "$T/agent" --subject "Drucker" --attach "$T/report.bin" \
+    >"$T/ticket.out" 2>&1 || fail "qh-agent ticket: $(cat "$T/ticket.out")"
+TICKET=$(sed -n 's/^ticket \([0-9]*\).*/\1/p' "$T/ticket.out")
 
 # Sessions open and close (each a ledger entry) while backups are taken.
 (
@@ -95,6 +101,12 @@ cmp -s "$T/live.csv" "$T/restored.csv" || fail "the final backup misses entries"
 while read -r f; do
 	cmp -s "$STATE/$f" "$T/restored-final/$f" || fail "recording $f not restored"
 done <"$T/live-recs"
+
+qh-console ticket get "$TICKET" report.bin "$T/report.out" --state "$T/restored-final" \
+    >/dev/null 2>&1 || fail "the restored state lacks the ticket's attachment"
+cmp -s "$T/report.bin" "$T/report.out" || fail "the restored attachment differs"
+qh-console ticket get "$TICKET" report.bin "$T/report.b1" --state "$T/restored-b1" \
+    >/dev/null 2>&1 && fail "b1 holds attachments without --with-files"
 
 # Refusals: an existing archive, a non-empty or locked target, a non-backup.
 qh-console backup --out "$T/final.tar" --state "$STATE" >"$T/again.out" 2>&1 &&
