@@ -3,10 +3,10 @@
  * serve runs. The database is copied with SQLite's online backup API (the
  * store's db_backup, inside the dispatcher's read transaction), so the
  * copy is one consistent snapshot; every other regular file at the top of
- * the state directory goes with it whatever its name (the CA key, the
- * console's key and certificate, console.conf, and any key file a later
- * version keeps there), and with --with-files every subdirectory too
- * (attachments and recordings).
+ * the state directory but lock files goes with it whatever its name (the
+ * CA key, the console's key and certificate, console.conf, and any key
+ * file a later version keeps there), and with --with-files every
+ * subdirectory too (attachments and recordings).
  *
  * The archive is written beside OUT in a private temporary directory and
  * appears under its name only once complete and synced, mode 0600, never
@@ -46,12 +46,19 @@ struct backup {
 	int nfiles;	       /* files below the top: attachments, recordings */
 };
 
-/* 1 for the database and the files SQLite keeps beside it. */
+/*
+ * 1 for what the top of the state directory holds that is no state of its
+ * own: the database (copied apart) and the files SQLite keeps beside it,
+ * and lock files (NAME.lock), which belong to a running process.
+ */
 static int
-is_db_file(const char *name)
+left_alone(const char *name)
 {
+	size_t len = strlen(name);
+
 	return strcmp(name, DB_FILE) == 0 || strcmp(name, DB_FILE "-wal") == 0 ||
-	    strcmp(name, DB_FILE "-shm") == 0 || strcmp(name, DB_FILE "-journal") == 0;
+	    strcmp(name, DB_FILE "-shm") == 0 || strcmp(name, DB_FILE "-journal") == 0 ||
+	    (len > 5 && strcmp(name + len - 5, ".lock") == 0);
 }
 
 /* Prints the archive's error with what failed and returns QH_EXIT_FAIL. */
@@ -213,7 +220,7 @@ add_state(struct backup *b)
 	for (i = 0; i < count && status == 0; i++) {
 		const char *name = list[i]->d_name;
 
-		if (is_db_file(name))
+		if (left_alone(name))
 			continue;
 		if ((status = join(b, p, sizeof(p), b->state, name)) != 0)
 			break;

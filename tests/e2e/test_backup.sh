@@ -19,6 +19,8 @@ export QH_TECH="$T/alice.pem"
 # A key file a later version keeps in the state directory, by a new name.
 echo "later-key-$$" >"$STATE/zz-later.key"
 chmod 600 "$STATE/zz-later.key"
+# A lock file is a running process's, not state.
+echo 1 >"$STATE/other.lock"
 start_console
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
@@ -67,6 +69,10 @@ qh-console backup --out "$T/final.tar" --with-files --state "$STATE" >"$T/final.
     2>&1 || fail "final backup"
 expect_in "$T/final.out" "written to $T/final.tar"
 [ "$(stat -c %a "$T/final.tar")" = 600 ] || fail "backup mode $(stat -c %a "$T/final.tar")"
+tar tf "$T/final.tar" >"$T/final.list" || fail "tar cannot list the backup"
+[ "$(head -n 2 "$T/final.list" | tr '\n' ' ')" = "quarterhour-backup ledger.db " ] ||
+    fail "the backup does not start with its manifest and the database"
+grep -q -e '^ledger.db-' -e '\.lock$' "$T/final.list" && fail "the backup holds a lock or WAL file"
 echo "$n backups taken while 6 sessions closed"
 
 qh-console ledger --format csv --state "$STATE" >"$T/live.csv" || fail "live ledger"
