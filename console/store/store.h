@@ -191,6 +191,16 @@ void db_rollback(sqlite3 *db);
 int db_record_cert(sqlite3 *db, X509 *cert);
 
 /*
+ * Copies the database db reads into a new file path (mode 0600;
+ * QH_ERR_EXISTS if it is there) with SQLite's online backup API: one
+ * consistent snapshot, the one db's open read transaction sees, or the
+ * newest committed state when it has none, taken while serve writes. The
+ * copy is checked (PRAGMA quick_check) and complete in itself. On failure
+ * nothing is left at path.
+ */
+int db_backup(sqlite3 *db, const char *path);
+
+/*
  * Maps an SQLite result code to QH_ERR_*, logging sqlite3_errmsg(db) with
  * what under the caller's name. Returns 0 for SQLITE_OK, SQLITE_ROW and
  * SQLITE_DONE.
