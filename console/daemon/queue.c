@@ -348,6 +348,34 @@ queue_agent_gone(struct entry *e)
 }
 
 void
+queue_revoked(struct entry *e)
+{
+	char pretty[8];
+
+	if (e->closing)
+		return;
+	qh_info("agent %s (code %s): revoked; its session closes and it leaves the "
+		"queue",
+	    e->agent_id, reply_code(e->code, pretty));
+	(void)entry_close_session(e, "revoked", NULL, NULL, NULL, 0);
+	e->agent = NULL; /* the caller closes the connection */
+	entry_remove(e);
+}
+
+void
+queue_recheck(struct server *srv)
+{
+	struct entry *e, *next;
+
+	for (e = LIST_FIRST(&srv->queue); e != NULL; e = next) {
+		next = LIST_NEXT(e, link);
+		if (e->agent == NULL && !e->closing &&
+		    !db_agent_current(srv->db, e->agent_id, e->customer))
+			queue_revoked(e);
+	}
+}
+
+void
 queue_customer_end(struct entry *e)
 {
 	if (e->session == NULL) {
