@@ -112,7 +112,7 @@ nice -n 10 python3 "$ROOT/tests/tools/hostile.py" soak "$PORT" --bundles "$T/jun
 LOAD=$!
 PIDS="$PIDS $LOAD"
 sleep 15 # the flood builds up; then the trips spread over the rest of it
-trips hostile "$(awk "BEGIN { g = ($LOAD_SECONDS - 25) / $TRIPS; print g > 0 ? g : 0 }")"
+trips hostile "$(awk "BEGIN { g = ($LOAD_SECONDS - 25) / $TRIPS; print (g > 0 ? g : 0) }")"
 FDS=$(ls "/proc/$CONSOLE/fd" 2>/dev/null | wc -l)
 wait "$LOAD" || fail "the load tool failed: $(tail -n 5 "$T/load.err")"
 CPU1=$(cpu_s)
