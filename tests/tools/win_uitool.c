@@ -131,9 +131,12 @@ main(int argc, char **argv)
 		return 2;
 	memset(&f, 0, sizeof(f));
 	if (strcmp(argv[1], "wait") == 0 && argc == 5) {
+		const wchar_t *cls = wide(argv[2]);
+
+		/* Both converted once: wide() has only a few buffers. */
 		f.text = wide(argv[3]);
 		for (tries = 0; tries < atoi(argv[4]) * 10; tries++) {
-			if ((top = FindWindowW(wide(argv[2]), NULL)) != NULL) {
+			if ((top = FindWindowW(cls, NULL)) != NULL) {
 				EnumChildWindows(top, each, (LPARAM)&f);
 				if (f.found != NULL)
 					return 0;
