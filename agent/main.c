@@ -106,7 +106,7 @@ main(int argc, char **argv)
 		return r;
 	/* The customer's terminal shows warnings and errors unless asked for more. */
 	qh_log_init("qh-agent", level < 0 ? QH_LOG_WARN : (enum qh_log_level)level);
-	if (plat_wants_window(argc, argv))
+	if (plat_wants_window(&argc, argv))
 		return plat_window_run(argc, argv);
 	return qh_cli_main("qh-agent", agent_commands, "run", NULL, argc, argv);
 }

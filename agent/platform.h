@@ -26,9 +26,10 @@ int plat_init(void);
 /*
  * 1 when the customer gets a window instead of a console: on Windows when
  * the exe was started by a double-click (see agent/win32/sys.c for how
- * that is told) or with --window; never on POSIX.
+ * that is told) or with --window; never on POSIX. Takes --console (the
+ * console, even for a double-click) out of argv.
  */
-int plat_wants_window(int argc, char **argv);
+int plat_wants_window(int *argc, char **argv);
 
 /*
  * Runs the agent with its window (enrolment when needed, then a session)

@@ -54,7 +54,7 @@ plat_init(void)
 }
 
 int
-plat_wants_window(int argc, char **argv)
+plat_wants_window(int *argc, char **argv)
 {
 	return 0;
 }

@@ -65,23 +65,13 @@ job_end(struct task *t, int terminate)
 	t->proc.job = NULL;
 }
 
-/* The process handle's close callback: one handle of the task less. */
-static void
-uvp_closed(uv_handle_t *h)
-{
-	struct task *t = h->data;
-
-	task_handle_closed(h);
-	(void)t;
-}
-
 static void
 exec_exited(uv_process_t *p, int64_t status, int term_signal)
 {
 	struct task *t = p->data;
 
 	t->proc.uvp_open = 0;
-	uv_close((uv_handle_t *)p, uvp_closed);
+	uv_close((uv_handle_t *)p, task_handle_closed);
 	qh_info("task of %s (pid %ld): exited with %s %d", t->login, t->proc.pid,
 	    term_signal ? "signal" : "status", term_signal ? term_signal : (int)status);
 	/* What it started stays until the agent ends (see above). */
@@ -130,7 +120,7 @@ proc_exec(struct task *t, uv_loop_t *loop, char **argv)
 	if ((r = uv_spawn(loop, &t->proc.uvp, &opt)) != 0) {
 		/* A failed spawn leaves the handle initialised; close it. */
 		t->proc.uvp_open = 0;
-		uv_close((uv_handle_t *)&t->proc.uvp, uvp_closed);
+		uv_close((uv_handle_t *)&t->proc.uvp, task_handle_closed);
 		free(cmdline);
 		return r;
 	}

@@ -152,18 +152,23 @@ plat_init(void)
 }
 
 int
-plat_wants_window(int argc, char **argv)
+plat_wants_window(int *argc, char **argv)
 {
 	DWORD list[4];
-	int i;
+	int i, j, console = 0;
 
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < *argc && strcmp(argv[i], "--") != 0; i++) {
 		if (strcmp(argv[i], "--window") == 0)
 			return 1;
-		if (strcmp(argv[i], "--console") == 0 || strcmp(argv[i], "--") == 0)
-			return 0;
+		if (strcmp(argv[i], "--console") == 0) {
+			console = 1;
+			for (j = i; j < *argc; j++)
+				argv[j] = argv[j + 1];
+			(*argc)--;
+			i--;
+		}
 	}
-	return argc == 1 && GetConsoleProcessList(list, 4) == 1;
+	return !console && *argc == 1 && GetConsoleProcessList(list, 4) == 1;
 }
 
 /* The configuration directory. */

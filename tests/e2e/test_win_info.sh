@@ -6,7 +6,7 @@
 # and no programs: the test adds some with regedit, in the 64-bit view,
 # the 32-bit view (WOW6432Node) and HKCU, and they come back, CRM
 # products first; Office's bitness and a TAPI provider too. The text form
-# shows them as lines, and so does the technician's `info`.
+# shows them as lines; from cmd.exe it is the same program.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
 
@@ -93,6 +93,12 @@ need("unimdm.tsp" in f["tapi_providers"], "TAPI")
 need("twain" in f["scanners"] and "wia" in f["scanners"], "scanners")
 need("default_printer" in f, "printer")
 PY
+
+# From cmd.exe, as a customer's script would; --console is taken out.
+"$WINE" cmd /c "$(winpath "$EXE")" --console info --json </dev/null >"$T/cmd.json" \
+    2>"$T/cmd.err" || fail "info from cmd.exe: $(cat "$T/cmd.err")"
+python3 -c 'import json, sys; assert "Windows" in json.load(open(sys.argv[1]))["os"]' \
+    "$T/cmd.json" || fail "info --json from cmd.exe: $(cat "$T/cmd.json")"
 
 wine_agent info </dev/null >"$T/info.txt" 2>"$T/info.err" || fail "info: $(cat "$T/info.err")"
 unix_text "$T/info.txt"
