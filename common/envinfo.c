@@ -246,15 +246,15 @@ windows_facts(struct qh_buf *out, const struct qh_json_node *o)
 				b[0] = '\0';
 			if (str(e, "view", c, sizeof(c)) == NULL)
 				snprintf(c, sizeof(c), "?");
-			if ((r = line(out, crm == 0 ? "CRM, Office" : "", "%s%s%s (%s)", a,
-				 b[0] != '\0' ? " " : "", b, c)) != 0)
+			if ((r = line(out, crm == 0 ? "CRM, Office" : "", "%s%s%s (%s)",
+				 a, b[0] != '\0' ? " " : "", b, c)) != 0)
 				return r;
 			crm++;
 		}
 		if (qh_json_get_int(o, "programs_more", &v) == 0)
 			others += (int)v;
-		if ((r = line(out, "Programs", "%d more installed (info --json lists them)",
-			 others)) != 0)
+		if ((r = line(out, "Programs",
+			 "%d more installed (info --json lists them)", others)) != 0)
 			return r;
 	}
 	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"), "none")) != 0)
