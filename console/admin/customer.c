@@ -8,6 +8,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
@@ -31,9 +32,10 @@ cmd_customer_add(struct qh_cli *c)
 		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
 	if (cu.name == NULL || *cu.name == '\0' || strlen(cu.name) > CUSTOMER_NAME_MAX ||
-	    !qh_utf8_valid((const uint8_t *)cu.name, strlen(cu.name)))
+	    !qh_display_clean(cu.name, strlen(cu.name)))
 		return qh_cli_usage(c,
-		    "--name NAME is required (UTF-8, at most 256 bytes)");
+		    "--name NAME is required (UTF-8 without control characters, "
+		    "at most 256 bytes)");
 	if (strcmp(cu.plan, "premium") != 0 && strcmp(cu.plan, "free") != 0)
 		return qh_cli_usage(c, "--plan is premium or free");
 	if (qh_cli_opt(c, "warn-units") != NULL &&
@@ -59,9 +61,11 @@ static int
 customer_row(void *arg, const struct customer_row *cu)
 {
 	struct qh_json *j = arg;
+	char name[CUSTOMER_NAME_MAX + 1];
 
 	if (j == NULL) {
-		printf("%-20s %-30s %-8s %5lld %9lld\n", cu->id, cu->name, cu->plan,
+		printf("%-20s %-30s %-8s %5lld %9lld\n", cu->id,
+		    qh_display_str(cu->name, name, sizeof(name), 0), cu->plan,
 		    (long long)cu->warn_units, (long long)cu->overdraft_units);
 		return 0;
 	}
