@@ -1,12 +1,13 @@
 #!/bin/sh
 # Text from PCs and technicians reaches other people's terminals only
 # through the one display filter (issue 10, #11). A HELLO or JOIN whose
-# host carries control characters is refused, a UTF-8 host ("Büro-PC") is
-# welcome; hostile text that is stored anyway (an exec's argv, a note, rows
-# written before the check) is shown with '?' for every control by
-# `queue`, `agents`, `customer list`, `balance` and `sessions`, while their
-# --json stays exact; the technician's client shows a hostile agent's
-# error text the same way.
+# host carries control characters is refused, as is such a customer name,
+# while UTF-8 names ("Büro-PC") are welcome; hostile text that is stored
+# anyway (an exec's argv, a note, rows written before the checks) is shown
+# with '?' for every control by `queue`, `agents`, `customer list`,
+# `balance`, `sessions` and the console's log, while their --json stays
+# exact; the technician's client shows a hostile agent's error text the
+# same way.
 . "$(dirname "$0")/lib.sh"
 
 setup_session
@@ -68,7 +69,15 @@ grep -q '^refused: .*host' "$T/join3.out" ||
 qh-fakeagent join --token "$TOKEN3" --host "Zoë's PC" >"$T/join4.out" 2>"$T/join4.log"
 grep -qx joined "$T/join4.out" || fail "JOIN after a refused host: $(cat "$T/join4.out" "$T/join4.log")"
 
-# 3. Rows written before the checks existed: shown filtered, JSON exact.
+# 3. A customer's name is an identity field too.
+qh-console customer add evil --name "Evil$HOSTILE" --state "$STATE" >"$T/evil.out" 2>&1
+rc=$?
+[ "$rc" -eq 2 ] || fail "customer add with an escape sequence in the name: exit $rc, want 2"
+[ -z "$(q "SELECT id FROM customers WHERE id = 'evil'")" ] || fail "customer evil was added"
+qh-console customer add buero --name "Büro Müller" --state "$STATE" >"$T/buero-add.out" 2>&1 ||
+    fail "customer add with a UTF-8 name: $(cat "$T/buero-add.out")"
+
+# 4. Rows written before the checks existed: shown filtered, JSON exact.
 q "UPDATE agents SET host = '$HOSTILE' WHERE host = 'Büro-PC'" || fail "sqlite3"
 q "UPDATE customers SET name = 'ACME$HOSTILE' WHERE id = 'acme'" || fail "sqlite3"
 qh-console agents --state "$STATE" >"$T/agents.txt" 2>&1 || fail "agents: $(cat "$T/agents.txt")"
@@ -85,14 +94,14 @@ qh-console balance acme --state "$STATE" >"$T/balance.txt" 2>&1 || fail "balance
 no_controls "$T/balance.txt" "balance"
 grep -qF "ACME$SHOWN" "$T/balance.txt" || fail "balance: $(cat "$T/balance.txt")"
 
-# 4. The technician's client: a hostile agent's error text for a pull.
+# 5. The technician's client: a hostile agent's error text for a pull.
 timeout 60 qh-console pull "$CODE2" /etc/hostname "$T/pulled" >"$T/pull.out" 2>"$T/pull.err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "pull from the hostile agent: exit $rc, want 1: $(cat "$T/pull.err")"
 no_controls "$T/pull.err" "the technician's client"
 grep -qF "cannot open x: $SHOWN" "$T/pull.err" || fail "pull error: $(cat "$T/pull.err")"
 
-# 5. sessions: an exec's argv and a note cannot rewrite the audit lines.
+# 6. sessions: an exec's argv and a note cannot rewrite the audit lines.
 timeout 60 qh-console exec "$CODE" -- true "$HOSTILE" >"$T/exec.out" 2>"$T/exec.err" ||
     fail "exec: $(cat "$T/exec.err")"
 FORGED="    2024-01-01T00:00:00Z  exec      bob          rm -rf /"
@@ -110,6 +119,8 @@ grep -qF "note: done $FORGED?[2J" "$T/sessions.txt" ||
 qh-console sessions --json --state "$STATE" | jq -r '.[] | select(.note != null) | .note' |
     grep -qF "$(printf '%s\033[2J' "$FORGED")" || fail "sessions --json does not keep the note exact"
 
-# The customer's own terminal never saw a control either.
+# The customer's own terminal never saw a control either, nor the console's log.
 no_controls "$T/agent.out" "the agent's terminal"
+no_controls "$T/console.log" "the console's log"
+grep -qF "runs exec true $SHOWN" "$T/console.log" || fail "the log lacks the filtered argv"
 exit 0
