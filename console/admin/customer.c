@@ -32,10 +32,9 @@ cmd_customer_add(struct qh_cli *c)
 		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
 	if (cu.name == NULL || *cu.name == '\0' || strlen(cu.name) > CUSTOMER_NAME_MAX ||
-	    !qh_display_clean(cu.name, strlen(cu.name)))
+	    !qh_utf8_valid((const uint8_t *)cu.name, strlen(cu.name)))
 		return qh_cli_usage(c,
-		    "--name NAME is required (UTF-8 without control characters, "
-		    "at most 256 bytes)");
+		    "--name NAME is required (UTF-8, at most 256 bytes)");
 	if (strcmp(cu.plan, "premium") != 0 && strcmp(cu.plan, "free") != 0)
 		return qh_cli_usage(c, "--plan is premium or free");
 	if (qh_cli_opt(c, "warn-units") != NULL &&
