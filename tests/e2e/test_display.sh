@@ -1,9 +1,9 @@
 #!/bin/sh
 # Text from PCs and technicians reaches other people's terminals only
 # through the one display filter (issue 10, #11). A HELLO or JOIN whose
-# host carries control characters is refused, as is such a customer name,
-# while UTF-8 names ("Büro-PC") are welcome; hostile text that is stored
-# anyway (an exec's argv, a note, rows written before the checks) is shown
+# host carries control characters is refused, while UTF-8 names
+# ("Büro-PC") are welcome; hostile text that is stored anyway (an exec's
+# argv, a note, a customer's name, rows written before the checks) is shown
 # with '?' for every control by `queue`, `agents`, `customer list`,
 # `balance`, `sessions` and the console's log, while their --json stays
 # exact; the technician's client shows a hostile agent's error text the
@@ -69,17 +69,12 @@ grep -q '^refused: .*host' "$T/join3.out" ||
 qh-fakeagent join --token "$TOKEN3" --host "Zoë's PC" >"$T/join4.out" 2>"$T/join4.log"
 grep -qx joined "$T/join4.out" || fail "JOIN after a refused host: $(cat "$T/join4.out" "$T/join4.log")"
 
-# 3. A customer's name is an identity field too.
-qh-console customer add evil --name "Evil$HOSTILE" --state "$STATE" >"$T/evil.out" 2>&1
-rc=$?
-[ "$rc" -eq 2 ] || fail "customer add with an escape sequence in the name: exit $rc, want 2"
-[ -z "$(q "SELECT id FROM customers WHERE id = 'evil'")" ] || fail "customer evil was added"
-qh-console customer add buero --name "Büro Müller" --state "$STATE" >"$T/buero-add.out" 2>&1 ||
-    fail "customer add with a UTF-8 name: $(cat "$T/buero-add.out")"
-
-# 4. Rows written before the checks existed: shown filtered, JSON exact.
+# 3. A row written before the checks existed, and a customer's name (the
+# admin's to choose; test_ledger_cli gives one a line break): shown
+# filtered, their JSON exact.
 q "UPDATE agents SET host = '$HOSTILE' WHERE host = 'Büro-PC'" || fail "sqlite3"
-q "UPDATE customers SET name = 'ACME$HOSTILE' WHERE id = 'acme'" || fail "sqlite3"
+qh-console customer add evil --name "Evil$HOSTILE" --state "$STATE" >"$T/evil.out" 2>&1 ||
+    fail "customer add: $(cat "$T/evil.out")"
 qh-console agents --state "$STATE" >"$T/agents.txt" 2>&1 || fail "agents: $(cat "$T/agents.txt")"
 no_controls "$T/agents.txt" "agents"
 grep -qF "$SHOWN" "$T/agents.txt" || fail "agents: $(cat "$T/agents.txt")"
@@ -87,21 +82,21 @@ qh-console agents --json --state "$STATE" | jq -r '.[].host' | grep -qxF "$HOSTI
     fail "agents --json does not keep the host exact"
 qh-console customer list --state "$STATE" >"$T/customers.txt" 2>&1 || fail "customer list"
 no_controls "$T/customers.txt" "customer list"
-grep -qF "ACME$SHOWN" "$T/customers.txt" || fail "customer list: $(cat "$T/customers.txt")"
-qh-console customer list --json --state "$STATE" | jq -r '.[].name' | grep -qxF "ACME$HOSTILE" ||
+grep -qF "Evil$SHOWN" "$T/customers.txt" || fail "customer list: $(cat "$T/customers.txt")"
+qh-console customer list --json --state "$STATE" | jq -r '.[].name' | grep -qxF "Evil$HOSTILE" ||
     fail "customer list --json does not keep the name exact"
-qh-console balance acme --state "$STATE" >"$T/balance.txt" 2>&1 || fail "balance"
+qh-console balance evil --state "$STATE" >"$T/balance.txt" 2>&1 || fail "balance"
 no_controls "$T/balance.txt" "balance"
-grep -qF "ACME$SHOWN" "$T/balance.txt" || fail "balance: $(cat "$T/balance.txt")"
+grep -qF "Evil$SHOWN" "$T/balance.txt" || fail "balance: $(cat "$T/balance.txt")"
 
-# 5. The technician's client: a hostile agent's error text for a pull.
+# 4. The technician's client: a hostile agent's error text for a pull.
 timeout 60 qh-console pull "$CODE2" /etc/hostname "$T/pulled" >"$T/pull.out" 2>"$T/pull.err"
 rc=$?
 [ "$rc" -eq 1 ] || fail "pull from the hostile agent: exit $rc, want 1: $(cat "$T/pull.err")"
 no_controls "$T/pull.err" "the technician's client"
 grep -qF "cannot open x: $SHOWN" "$T/pull.err" || fail "pull error: $(cat "$T/pull.err")"
 
-# 6. sessions: an exec's argv and a note cannot rewrite the audit lines.
+# 5. sessions: an exec's argv and a note cannot rewrite the audit lines.
 timeout 60 qh-console exec "$CODE" -- true "$HOSTILE" >"$T/exec.out" 2>"$T/exec.err" ||
     fail "exec: $(cat "$T/exec.err")"
 FORGED="    2024-01-01T00:00:00Z  exec      bob          rm -rf /"
@@ -118,6 +113,29 @@ grep -qF "note: done $FORGED?[2J" "$T/sessions.txt" ||
     fail "sessions does not show the note on its line: $(cat "$T/sessions.txt")"
 qh-console sessions --json --state "$STATE" | jq -r '.[] | select(.note != null) | .note' |
     grep -qF "$(printf '%s\033[2J' "$FORGED")" || fail "sessions --json does not keep the note exact"
+
+# 6. A PC whose host name has controls: the agent sends what the console
+# shows, so it is not refused (where a user namespace can rename the host).
+if unshare -ru true 2>/dev/null; then
+	renamed() {	# command...
+		unshare -ru python3 -c 'import os, socket, sys
+socket.sethostname(sys.argv[1])
+os.execvp(sys.argv[2], sys.argv[2:])' "pc$HOSTILE" "$@"
+	}
+	TOKEN5=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
+	renamed qh-agent join "$TOKEN5" --config "$T/agent5" >"$T/join5.log" 2>&1 ||
+	    fail "join from a PC named with controls: $(cat "$T/join5.log")"
+	renamed qh-agent run --config "$T/agent5" --yes </dev/null >"$T/agent5.out" 2>"$T/agent5.log" &
+	PIDS="$PIDS $!"
+	wait_until "grep -q 'session code' '$T/agent5.out'" 30 ||
+	    fail "an agent on a PC named with controls: $(cat "$T/agent5.out" "$T/agent5.log")"
+	qh-console queue >"$T/queue5.txt" 2>&1 || fail "queue"
+	grep -qF "pc$SHOWN" "$T/queue5.txt" || fail "queue: $(cat "$T/queue5.txt")"
+	[ "$(q "SELECT count(*) FROM agents WHERE host = 'pc$SHOWN'")" = 1 ] ||
+	    fail "agents: $(q 'SELECT host FROM agents')"
+else
+	echo "no user namespace here: the agent's own host name filter is not driven"
+fi
 
 # The customer's own terminal never saw a control either, nor the console's log.
 no_controls "$T/agent.out" "the agent's terminal"
