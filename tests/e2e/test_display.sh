@@ -49,7 +49,9 @@ hello c1 "$C1HOST"
 grep -q '^refused: .*host' "$T/c1.out" ||
     fail "a HELLO host with a C1 control was not refused: $(od -c "$T/c1.out")"
 grep -q 'refused.*host' "$T/console.log" || fail "the console logged no refusal"
-hello buero "Büro-PC" --error "cannot open x: $HOSTILE"
+# Facts that are JSON, with a C1 control and a DEL left raw in a string.
+FACTS=$(printf '{"hostname":"pc\302\2332J\177x","os":"Linux"}')
+hello buero "Büro-PC" --error "cannot open x: $HOSTILE" --info "$FACTS"
 CODE2=$(sed -n 's/^welcome \([0-9]\{6\}\)$/\1/p' "$T/buero.out")
 [ ${#CODE2} -eq 6 ] || fail "HELLO with host Büro-PC: $(cat "$T/buero.out")"
 
@@ -95,6 +97,17 @@ rc=$?
 [ "$rc" -eq 1 ] || fail "pull from the hostile agent: exit $rc, want 1: $(cat "$T/pull.err")"
 no_controls "$T/pull.err" "the technician's client"
 grep -qF "cannot open x: $SHOWN" "$T/pull.err" || fail "pull error: $(cat "$T/pull.err")"
+
+# info: the facts shown filtered; as --json only if a terminal can show them as they are.
+timeout 60 qh-console info "$CODE2" >"$T/info.out" 2>"$T/info.err" ||
+    fail "info: $(cat "$T/info.err")"
+no_controls "$T/info.out" "info"
+grep -q "pc?2J?x" "$T/info.out" || fail "info: $(cat "$T/info.out")"
+timeout 60 qh-console info "$CODE2" --json >"$T/info.json" 2>"$T/info-json.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "info --json with raw controls: exit $rc, want 1: $(od -c "$T/info.json")"
+no_controls "$T/info.json" "info --json"
+grep -q "not JSON a terminal can show" "$T/info-json.err" || fail "info --json: $(cat "$T/info-json.err")"
 
 # 5. sessions: an exec's argv and a note cannot rewrite the audit lines.
 timeout 60 qh-console exec "$CODE" -- true "$HOSTILE" >"$T/exec.out" 2>"$T/exec.err" ||

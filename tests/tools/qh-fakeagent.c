@@ -3,11 +3,12 @@
  * for the tests of what the console and the technician's client do with
  * hostile text from a PC.
  *
- *   qh-fakeagent hello --bundle FILE --host TEXT [--error TEXT]
+ *   qh-fakeagent hello --bundle FILE --host TEXT [--error TEXT] [--info TEXT]
  *	connects with an enrolled agent's bundle and sends HELLO with that
  *	host; prints "welcome CODE" or "refused: TEXT". Once welcomed it
- *	stays, consents to every technician and answers every command with
- *	exit status 1 and the --error text, as a failed pull does.
+ *	stays, consents to every technician, answers info with the --info
+ *	text as its facts and every other command with exit status 1 and the
+ *	--error text, as a failed pull does.
  *   qh-fakeagent join --token TOKEN --host TEXT
  *	sends JOIN with that host and a fresh key's CSR; prints "joined" or
  *	"refused: TEXT".
@@ -34,6 +35,7 @@ static struct {
 	uv_loop_t *loop;
 	const char *host;  /* the HOST to send */
 	const char *error; /* hello: the answer to every command */
+	const char *info;  /* hello: the facts info gets */
 	const char *token; /* join: the token's secret */
 	char *csr;	   /* join: the CSR's PEM */
 	char why[256];	   /* a failed dial's reason */
@@ -106,18 +108,28 @@ hello_control(struct qh_mux *mux, const struct qh_msg *m)
 
 static const struct qh_chan_ops task_ops = { 0 };
 
-/* Every command fails with the --error text, as a pull of a missing file does. */
+/*
+ * info gets the --info text as its facts; every other command fails with
+ * the --error text, as a pull of a missing file does.
+ */
 static int
 hello_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 {
+	const uint8_t *cmd;
+	size_t len;
+	int info;
 	struct qh_buf b;
 
+	info = qh_msg_get(m, QH_K_CMD, &cmd, &len) == 0 && len == 4 &&
+	    memcmp(cmd, "info", 4) == 0;
 	if (qh_chan_accept(ch, 0, &task_ops, NULL) != 0)
 		return 0;
+	if (info)
+		(void)qh_chan_write(ch, 0, fa.info, strlen(fa.info));
 	qh_buf_init(&b, QH_MSG_MAX_LEN);
 	if (qh_msg_begin(&b, QH_MSG_EXIT) == 0 &&
-	    qh_msg_put_u32(&b, QH_K_STATUS, 1) == 0 &&
-	    qh_msg_put(&b, QH_K_TEXT, fa.error, strlen(fa.error)) == 0 &&
+	    qh_msg_put_u32(&b, QH_K_STATUS, info ? 0 : 1) == 0 &&
+	    (info || qh_msg_put(&b, QH_K_TEXT, fa.error, strlen(fa.error)) == 0) &&
 	    qh_msg_put_u64(&b, QH_K_SIZE, 0) == 0)
 		(void)qh_chan_send_msg(ch, &b);
 	qh_buf_release(&b);
@@ -202,6 +214,7 @@ cmd_hello(struct qh_cli *c)
 
 	fa.host = qh_cli_opt(c, "host");
 	fa.error = qh_cli_opt(c, "error") ? qh_cli_opt(c, "error") : "failed";
+	fa.info = qh_cli_opt(c, "info") ? qh_cli_opt(c, "info") : "{}";
 	if (qh_cli_opt(c, "bundle") == NULL || fa.host == NULL)
 		return qh_cli_usage(c, "--bundle and --host are required");
 	if (qh_bundle_load(qh_cli_opt(c, "bundle"), &b) != 0 ||
@@ -231,8 +244,9 @@ cmd_join(struct qh_cli *c)
 
 static const struct qh_cli_cmd cmd_hello_entry = {
 	.name = "hello",
-	.usage = "--bundle FILE --host TEXT [--error TEXT]",
-	.opts = { { "bundle", 0, 1, 0 }, { "host", 0, 1, 0 }, { "error", 0, 1, 0 } },
+	.usage = "--bundle FILE --host TEXT [--error TEXT] [--info TEXT]",
+	.opts = { { "bundle", 0, 1, 0 }, { "host", 0, 1, 0 }, { "error", 0, 1, 0 },
+	    { "info", 0, 1, 0 } },
 	.max_args = 0,
 	.exec = cmd_hello,
 };
