@@ -130,15 +130,15 @@ qh-console sessions --json --state "$STATE" | jq -r '.[] | select(.note != null)
 # 6. A PC whose host name has controls: the agent sends what the console
 # shows, so it is not refused (where a user namespace can rename the host).
 if unshare -ru true 2>/dev/null; then
-	renamed() {	# command...
-		unshare -ru python3 -c 'import os, socket, sys
+	# unshare and python exec, so $! is the agent's pid.
+	RENAME='import os, socket, sys
 socket.sethostname(sys.argv[1])
-os.execvp(sys.argv[2], sys.argv[2:])' "pc$HOSTILE" "$@"
-	}
+os.execvp(sys.argv[2], sys.argv[2:])'
 	TOKEN5=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-	renamed qh-agent join "$TOKEN5" --config "$T/agent5" >"$T/join5.log" 2>&1 ||
-	    fail "join from a PC named with controls: $(cat "$T/join5.log")"
-	renamed qh-agent run --config "$T/agent5" --yes </dev/null >"$T/agent5.out" 2>"$T/agent5.log" &
+	unshare -ru python3 -c "$RENAME" "pc$HOSTILE" qh-agent join "$TOKEN5" --config "$T/agent5" \
+	    >"$T/join5.log" 2>&1 || fail "join from a PC named with controls: $(cat "$T/join5.log")"
+	unshare -ru python3 -c "$RENAME" "pc$HOSTILE" qh-agent run --config "$T/agent5" --yes \
+	    </dev/null >"$T/agent5.out" 2>"$T/agent5.log" &
 	PIDS="$PIDS $!"
 	wait_until "grep -q 'session code' '$T/agent5.out'" 30 ||
 	    fail "an agent on a PC named with controls: $(cat "$T/agent5.out" "$T/agent5.log")"
