@@ -27,6 +27,7 @@
 
 #include "qh/addr.h"
 #include "qh/compat.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/exetag.h"
 #include "qh/log.h"
@@ -76,6 +77,8 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 
 	if (uv_os_gethostname(host, &hlen) != 0)
 		snprintf(host, sizeof(host), "unknown");
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(host, host, sizeof(host), 0);
 	qh_buf_init(&b, QH_MUX_JOIN_MAX);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
