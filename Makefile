@@ -34,6 +34,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# The version both programs print: the Debian changelog's, with the commit.
+VERSION  := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
 
 BUILD    ?= build/release
@@ -66,7 +68,7 @@ LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
+.PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
 .DEFAULT_GOAL := all
 
 all: release
@@ -95,6 +97,18 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# Only the CLI carries the version, so a new commit rebuilds one file.
+$(BUILD)/common/cli.o: common/cli.c $(BUILD)/version.stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -DQH_VERSION='"$(VERSION)"' -MMD -MP -c $< -o $@
+
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+
+FORCE:
+
 # The schema is embedded as a C string, so the binary carries its own migrations.
 $(BUILD)/%.sql.c: %.sql
 	@mkdir -p $(dir $@)
@@ -111,8 +125,33 @@ define archive
 	@ar rcs $@ $^
 endef
 
-$(LIBQH): $(call obj,$(COMMON_SRC))
+# Texts: po/LANG.po, checked by msgfmt, compiled into a table in libqh.
+PO_LANGS    := de
+TEXT_GEN    := $(PO_LANGS:%=$(BUILD)/gen/text_%.c)
+TEXT_OBJ    := $(TEXT_GEN:%.c=%.o)
+
+build/po/%.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@msgfmt --check --statistics -o $@ $< 2>/dev/null || { msgfmt --check -o $@ $<; exit 1; }
+
+$(BUILD)/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/text_%.o: $(BUILD)/gen/text_%.c
+	@$(CC) $(CFLAGS_ALL) -Icommon -c $< -o $@
+
+$(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 	$(archive)
+
+# The catalogue's template and the translations, from the sources' _() and N_().
+po-update:
+	xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
+	    --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
+	    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
+	    -o po/quarterhour.pot $$(git ls-files 'common/*.c' 'agent/*.c' 'console/*.c')
+	for l in $(PO_LANGS) en; do msgmerge --quiet --update --backup=none --no-location \
+	    --sort-output po/$$l.po po/quarterhour.pot; done
 $(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 	$(archive)
 $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
@@ -214,11 +253,11 @@ WIN_BUILD   := build/win
 WIN_EXE     := dist/qh-agent.exe
 WIN_AGENT_SRC := $(wildcard agent/*.c agent/win32/*.c)
 WIN_SRC     := $(COMMON_SRC) $(WIN_AGENT_SRC)
-WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o)
+WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o) $(PO_LANGS:%=$(WIN_BUILD)/gen/text_%.o)
 # mingw's format(printf) checks msvcrt's printf, not the C99 one that
 # __USE_MINGW_ANSI_STDIO gives us; the native build checks the formats.
 WIN_CFLAGS  = -std=c11 -O2 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0A00 \
-	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 \
+	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 -DQH_VERSION='"$(VERSION)"' \
 	-Iinclude -Iconsole -Iagent -isystem agent/win32/compat -I$(WIN_PREFIX)/include \
 	$(WARN) -Wno-format
 WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
@@ -245,6 +284,14 @@ win-exe: $(WIN_BUILD)/qh-agent.exe
 		mv $(WIN_EXE).tmp $(WIN_EXE) && echo "  SIGN    $(WIN_EXE)"; \
 	else cp -f $< $(WIN_EXE); fi
 	@echo "  EXE     $(WIN_EXE) ($$(wc -c <$(WIN_EXE)) bytes)"
+
+$(WIN_BUILD)/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-gcc $(WIN_CFLAGS) -Icommon -c $< -o $@
+
+build/release/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
 
 $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
