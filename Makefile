@@ -146,7 +146,7 @@ $(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 
 # The catalogue's template and the translations, from the sources' _() and N_().
 po-update:
-	xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
+	xgettext --force-po --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
 	    --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
 	    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
 	    -o po/quarterhour.pot $$(git ls-files 'common/*.c' 'agent/*.c' 'console/*.c')
