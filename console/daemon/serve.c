@@ -135,6 +135,7 @@ cmd_serve(struct qh_cli *c)
 {
 	struct server srv;
 	const char *addr, *lvl;
+	const uint8_t *key;
 	int r, status = QH_EXIT_FAIL;
 
 	memset(&srv, 0, sizeof(srv));
@@ -152,12 +153,27 @@ cmd_serve(struct qh_cli *c)
 	if (db_open(srv.state_dir, 0, &srv.db) != 0)
 		return qh_cli_fail(c, "%s/%s: cannot open the database", srv.state_dir,
 		    DB_FILE);
+	db_set_currency(srv.db, srv.conf.currency);
+	(void)store_check_private(srv.state_dir);
+	if (db_migrate(srv.db) != 0) {
+		qh_say("%s/%s: cannot migrate the database; see the log", srv.state_dir,
+		    DB_FILE);
+		goto out;
+	}
+	if ((r = db_ledger_key(srv.db, &key)) != 0) {
+		qh_say("%s/%s: %s; the ledger cannot be written without it (restore it "
+		       "from the backup that holds it)",
+		    srv.state_dir, LEDGER_KEY_FILE, ledger_key_problem(r));
+		goto out;
+	}
 	if (load_tls(&srv) != 0)
 		goto out;
 	if (session_recover(&srv) != 0) {
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
+	/* From here on a write waits briefly for another process, then retries. */
+	(void)db_set_busy_ms(srv.db, DB_LOOP_BUSY_MS);
 	notify_kick(&srv); /* deliveries a crash interrupted */
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
