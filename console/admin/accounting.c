@@ -170,18 +170,26 @@ ledger_value(const struct ledger_row *e, int i, int *is_int, int64_t *n)
 
 /*
  * Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF.
- * The caller checks the buffer's kept error.
+ * A text (text != 0) that a spreadsheet would take for a formula, one
+ * starting with '=', '+', '-', '@', tab or CR (OWASP's rule against CSV
+ * injection, STYLE 19), gets a leading "'"; numbers stay numbers. The
+ * caller checks the buffer's kept error.
  */
 static void
-csv_field(struct qh_buf *b, const char *s)
+csv_field(struct qh_buf *b, const char *s, int text)
 {
+	int formula = text && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 	const char *p;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
+		if (formula)
+			(void)qh_buf_put_u8(b, '\'');
 		(void)qh_buf_put(b, s, strlen(s));
 		return;
 	}
 	(void)qh_buf_put_u8(b, '"');
+	if (formula)
+		(void)qh_buf_put_u8(b, '\'');
 	for (p = s; *p != '\0'; p++) {
 		if (*p == '"')
 			(void)qh_buf_put_u8(b, '"');
@@ -206,7 +214,7 @@ csv_row(struct qh_buf *b, const struct ledger_row *e)
 			snprintf(num, sizeof(num), "%" PRId64, n);
 			v = num;
 		}
-		csv_field(b, v != NULL ? v : "");
+		csv_field(b, v != NULL ? v : "", !is_int);
 	}
 	return qh_buf_put(b, "\r\n", 2);
 }
@@ -348,7 +356,7 @@ cmd_ledger(struct qh_cli *c)
 		for (i = 0; i < LEDGER_NCOLS; i++) {
 			if (i > 0)
 				(void)qh_buf_put_u8(&x.out, ',');
-			csv_field(&x.out, ledger_cols[i].name);
+			csv_field(&x.out, ledger_cols[i].name, 0);
 		}
 		(void)qh_buf_put(&x.out, "\r\n", 2); /* checked with the first flush */
 	}
