@@ -62,9 +62,10 @@ struct relay *
 relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r);
 
 /*
- * Starts a waiting relay in session s through the agent's connection:
- * counts its time, records its audit row, opens the agent's channel, and
- * sends the technician greeting as a notice once the command runs.
+ * Starts a waiting relay in session s through the agent's connection: opens
+ * the agent's channel; once the agent answers OPEN_OK it counts the
+ * relay's time (R2), records its audit row and sends the technician
+ * greeting as a notice. A refusal is recorded as such and bills nothing.
  */
 void relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
     const char *greeting);
