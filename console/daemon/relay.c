@@ -37,7 +37,8 @@
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
 
 enum relay_state {
-	RELAY_CONSENT, /* waiting for the customer's answer */
+	RELAY_CONSENT, /* waiting for the customer's answer (or, deferred, the database)
+			*/
 	RELAY_OPENING, /* agent channel opened, not confirmed */
 	RELAY_OPEN,    /* bytes flow */
 	RELAY_DONE,    /* both channels gone or going */
@@ -73,6 +74,7 @@ struct relay {
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
+	int deferred; /* consented; waits for the database to take its session */
 	int attached; /* counted in the session's meter */
 	int64_t event_id;
 	int ending;
@@ -154,9 +156,27 @@ relay_waiting(struct relay_list *list, uint64_t id)
 	struct relay *r;
 
 	LIST_FOREACH (r, list, link)
-		if (r->state == RELAY_CONSENT && r->consent_id == id)
+		if (r->state == RELAY_CONSENT && !r->deferred && r->consent_id == id)
 			return r;
 	return NULL;
+}
+
+void
+relay_defer(struct relay *r, int deferred)
+{
+	r->deferred = deferred;
+}
+
+struct relay *
+relay_deferred(struct relay_list *list)
+{
+	struct relay *r, *first = NULL;
+
+	/* The oldest: relays are inserted at the head. */
+	LIST_FOREACH (r, list, link)
+		if (r->state == RELAY_CONSENT && r->deferred)
+			first = r;
+	return first;
 }
 
 struct relay *

@@ -53,6 +53,7 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
+	session_closing_flush(srv);
 	notify_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -140,6 +141,8 @@ cmd_serve(struct qh_cli *c)
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.peers);
+	LIST_INIT(&srv.queue);
+	LIST_INIT(&srv.closing);
 	srv.loop = uv_default_loop();
 	srv.state_dir = console_state_dir(c);
 	if (conf_load(srv.state_dir, &srv.conf) != 0)

@@ -27,8 +27,10 @@ struct server {
 	int stopping;			    /* shutting down: no new requests */
 	LIST_HEAD(peer_list, peer) peers;   /* peer.c's */
 	LIST_HEAD(entry_list, entry) queue; /* queue.c's */
-	uint64_t next_consent_id;	    /* queue.c's */
-	uv_tcp_t listener;		    /* serve.c's, like the rest */
+	LIST_HEAD(session_list, session)
+	closing;		  /* session.c's: closes not written yet */
+	uint64_t next_consent_id; /* queue.c's */
+	uv_tcp_t listener;	  /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
 };

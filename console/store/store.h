@@ -406,11 +406,13 @@ int db_session_persist(sqlite3 *db, int64_t id, int64_t secs);
 
 /*
  * Closes session id with its final billable seconds and posts its debit,
- * in one transaction (R4); debit is filled in. QH_ERR_EXISTS if the session
- * has its ledger entry already. Nothing is written on failure.
+ * in one transaction (R4); debit is filled in. closed is when it closed
+ * (UTC seconds; 0: now), also when the close is written later. QH_ERR_EXISTS
+ * if the session has its ledger entry already. Nothing is written on
+ * failure (QH_ERR_BUSY when another process holds the write lock).
  */
 int db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
-    int64_t secs, struct ledger_entry *debit);
+    int64_t secs, int64_t closed, struct ledger_entry *debit);
 
 /*
  * Closes every session a crash left open at its last persisted point and
