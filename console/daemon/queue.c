@@ -461,6 +461,9 @@ on_start_retry(uv_timer_t *t)
 		relay_defer(r, 0);
 		entry_start(e, r);
 	}
+	/* Nobody waits any more (started, refused or gone): the wait is over. */
+	if (!uv_is_active((uv_handle_t *)&e->retry))
+		e->waiting_db = 0;
 }
 
 /*
