@@ -232,8 +232,8 @@ summarise(struct session_end *end, const char *reason, const struct ledger_entry
 	qh_units_text(debit->balance_after, left, sizeof(left));
 	if (end->pending)
 		snprintf(end->summary, sizeof(end->summary),
-		    "session %" PRId64 " closed (%s): billable time %s; the database "
-		    "is busy, the debit is written as soon as it takes it",
+		    "session %" PRId64 " closed (%s): billable time %s; the debit is "
+		    "written as soon as the database takes it",
 		    end->id, reason, dur);
 	else if (!end->recorded)
 		snprintf(end->summary, sizeof(end->summary),
