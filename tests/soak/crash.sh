@@ -51,7 +51,7 @@ alive() {	# PID is running (not gone, not a zombie)
 	case "$_stat" in *") Z "*) return 1 ;; esac
 	return 0
 }
-q() { sqlite3 "$STATE/ledger.db" "$1"; }
+q() { sqlite3 -cmd ".timeout 5000" "$STATE/ledger.db" "$1"; }
 spin() {	# waits about $1 microseconds (real ones: sleep is too coarse)
 	_i=0
 	while [ $_i -lt "$1" ]; do _i=$((_i + 1)); done
