@@ -3,7 +3,9 @@
 # tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
 # runs every fuzz target for FUZZ_SECONDS.
 
-PKGS     := libuv openssl libssh2 sqlite3 inih
+PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
+# The agent's X11 capture backend (agent/posix/screen_x11.c).
+AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -18,8 +20,9 @@ DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || {
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(AGENT_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
+AGENT_PKG_LIBS := $(shell pkg-config --libs $(AGENT_PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 endif
 
@@ -36,7 +39,7 @@ STORE_SRC   := $(wildcard console/store/*.c)
 DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
-AGENT_SRC   := $(wildcard agent/*.c)
+AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -52,6 +55,7 @@ LIBSTORE    := $(BUILD)/libqhstore.a
 LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
+LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
@@ -111,32 +115,39 @@ $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(C
 	@echo "  LD      $@"
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
+$(BUILD)/bin/qh-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
-$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
+$(LIBAGENT): $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+	$(archive)
+
+# Test tools take what they use from the agent's archive and libqh.
+$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
 UNIT_DAEMON := test_meter
 UNIT_TECH   := test_escape
-unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH))))
+UNIT_AGENT  := test_rfb test_rfb_enc
+unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT)))))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
 FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
-FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o)
+# The agent's RFB server (no I/O, no X11) is fuzzed too.
+FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
+FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 build/fuzz/obj/%.o: %.c
@@ -167,9 +178,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

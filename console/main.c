@@ -42,6 +42,8 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_info_entry,
 	&cmd_end_entry,
 	&cmd_ssh_entry,
+	&cmd_desktop_entry,
+	&cmd_replay_entry,
 	&cmd_sessions_entry,
 	NULL,
 };

@@ -138,6 +138,14 @@ int tech_stdin_open(struct tech *t);
  */
 void tech_input_resume(struct tech *t);
 
+/*
+ * Makes the command read from in_fd and write channel data to out_fd
+ * instead of standard input and output (a socket, for a command that
+ * bridges one: desktop). t owns and closes both. Call before
+ * tech_stdin_open and tech_run.
+ */
+void tech_use_fds(struct tech *t, int in_fd, int out_fd);
+
 /* The tty handle of standard input, or NULL when stdin is not a tty. */
 uv_tty_t *tech_stdin_tty(struct tech *t);
 

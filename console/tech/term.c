@@ -98,6 +98,8 @@ term_sanitise_stdfd(void)
 void
 term_init(struct tech *t)
 {
+	t->in_fd = STDIN_FILENO;
+	t->out_fd = STDOUT_FILENO;
 	t->in_fd_flags = -1;
 	t->out_fd_flags = -1;
 	qh_buf_init(&t->in_pending, IN_PENDING_MAX);
@@ -110,10 +112,16 @@ term_free(struct tech *t)
 {
 	/* The terminal is the user's again, whatever happened. */
 	(void)uv_tty_reset_mode();
-	if (t->in_fd_flags != -1)
-		(void)fcntl(STDIN_FILENO, F_SETFL, t->in_fd_flags);
-	if (t->out_fd_flags != -1)
-		(void)fcntl(STDOUT_FILENO, F_SETFL, t->out_fd_flags);
+	/* Flags matter to the user's own descriptors only. */
+	if (t->in_fd_flags != -1 && t->in_fd == STDIN_FILENO)
+		(void)fcntl(t->in_fd, F_SETFL, t->in_fd_flags);
+	if (t->out_fd_flags != -1 && t->out_fd == STDOUT_FILENO)
+		(void)fcntl(t->out_fd, F_SETFL, t->out_fd_flags);
+	/* Descriptors of tech_use_fds() that libuv never took are ours to close. */
+	if (t->in_fd_owned)
+		(void)close(t->in_fd);
+	if (t->out_fd_owned)
+		(void)close(t->out_fd);
 	qh_buf_release(&t->in_pending);
 	qh_buf_release(&t->out_buf[0]);
 	qh_buf_release(&t->out_buf[1]);
@@ -126,10 +134,10 @@ term_out_open(struct tech *t)
 {
 	int r;
 
-	switch (uv_guess_handle(STDOUT_FILENO)) {
+	switch (uv_guess_handle(t->out_fd)) {
 	case UV_TTY:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->out_tty, STDOUT_FILENO, 0)) != 0) {
+		t->out_fd_flags = fcntl(t->out_fd, F_GETFL);
+		if ((r = uv_tty_init(&t->loop, &t->out_tty, t->out_fd, 0)) != 0) {
 			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
 			return;
 		}
@@ -137,10 +145,12 @@ term_out_open(struct tech *t)
 		break;
 	case UV_NAMED_PIPE:
 	case UV_TCP:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
+		t->out_fd_flags = fcntl(t->out_fd, F_GETFL);
 		if (uv_pipe_init(&t->loop, &t->out_pipe, 0) != 0)
 			return;
-		if ((r = uv_pipe_open(&t->out_pipe, STDOUT_FILENO)) != 0) {
+		if ((r = uv_pipe_open(&t->out_pipe, t->out_fd)) == 0)
+			t->out_fd_owned = 0; /* closed with the handle */
+		else {
 			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
 			uv_close((uv_handle_t *)&t->out_pipe, NULL);
 			return;
@@ -227,7 +237,7 @@ term_out_data(struct tech *t, const uint8_t *p, size_t len)
 		return;
 	}
 	if (!t->out_async) {
-		if (write_all(STDOUT_FILENO, p, len) != 0) {
+		if (write_all(t->out_fd, p, len) != 0) {
 			qh_debug("stdout: %s; dropping output", strerror(errno));
 			t->out_broken = 1;
 		}
@@ -268,16 +278,24 @@ term_err_data(struct tech *t, const uint8_t *p, size_t len)
 
 /* Standard input. */
 
+void
+tech_use_fds(struct tech *t, int in_fd, int out_fd)
+{
+	t->in_fd = in_fd;
+	t->out_fd = out_fd;
+	t->in_fd_owned = t->out_fd_owned = 1;
+}
+
 int
 tech_stdin_open(struct tech *t)
 {
 	int r;
 
 	t->in_wanted = 1;
-	switch (uv_guess_handle(STDIN_FILENO)) {
+	switch (uv_guess_handle(t->in_fd)) {
 	case UV_TTY:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->in_tty, STDIN_FILENO, 1)) != 0)
+		t->in_fd_flags = fcntl(t->in_fd, F_GETFL);
+		if ((r = uv_tty_init(&t->loop, &t->in_tty, t->in_fd, 1)) != 0)
 			return qh_err_from_uv(r);
 		t->in_tty.data = t;
 		t->in_open = 1;
@@ -285,13 +303,14 @@ tech_stdin_open(struct tech *t)
 		break;
 	case UV_NAMED_PIPE:
 	case UV_TCP:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
+		t->in_fd_flags = fcntl(t->in_fd, F_GETFL);
 		if ((r = uv_pipe_init(&t->loop, &t->in_pipe, 0)) != 0)
 			return qh_err_from_uv(r);
 		t->in_pipe.data = t;
 		t->in_open = 1;
-		if ((r = uv_pipe_open(&t->in_pipe, STDIN_FILENO)) != 0)
+		if ((r = uv_pipe_open(&t->in_pipe, t->in_fd)) != 0)
 			return qh_err_from_uv(r);
+		t->in_fd_owned = 0; /* closed with the handle */
 		t->in_kind = IN_STREAM;
 		break;
 	case UV_FILE:
@@ -424,7 +443,7 @@ input_resume(struct tech *t)
 			break;
 		b = uv_buf_init((char *)t->in_raw, sizeof(t->in_raw));
 		t->in_req.data = t;
-		if ((r = uv_fs_read(&t->loop, &t->in_req, STDIN_FILENO, &b, 1, -1,
+		if ((r = uv_fs_read(&t->loop, &t->in_req, t->in_fd, &b, 1, -1,
 			 input_fs_read)) != 0) {
 			qh_debug("stdin: %s", uv_strerror(r));
 			t->in_eof = 1;

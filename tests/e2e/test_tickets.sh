@@ -283,6 +283,8 @@ while True:
 EOF
 PPORT=$(free_port)
 start_proxy() {
+	# The old "ready" must not count: the shell truncates the file only in the child.
+	rm -f "$T/proxy.out"
 	python3 "$T/slowproxy.py" "$PPORT" "$PORT" >"$T/proxy.out" 2>&1 &
 	PROXY=$!
 	PIDS="$PIDS $PROXY"
