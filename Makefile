@@ -6,6 +6,8 @@
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
+# Libraries only qh-console links (the admin part's backups).
+CONSOLE_PKGS := libarchive
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -15,15 +17,20 @@ ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
 # The stamp holds the set-up script's checksum: a package added to the script
 # later is installed on machines that built before.
+# SKIP_DEPS=1 (debian/rules) skips it: a package build has its
+# dependencies from debian/control.
+ifeq ($(SKIP_DEPS),)
 DEPS_SUM    := $(shell cksum < scripts/deps.sh)
 DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || { sh scripts/deps.sh >&2 && echo "$(DEPS_SUM)" > $(DEPS_OK); }; [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] && echo ok)
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(AGENT_PKGS))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(AGENT_PKGS) $(CONSOLE_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
 AGENT_PKG_LIBS := $(shell pkg-config --libs $(AGENT_PKGS))
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+CONSOLE_PKG_LIBS := $(shell pkg-config --libs $(CONSOLE_PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -59,13 +66,18 @@ LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck
 .DEFAULT_GOAL := all
 
 all: release
 
+# The release build's flags; debian/rules gives Debian's hardening flags.
+RELEASE_CFLAGS  ?= -O2 -g
+RELEASE_LDFLAGS ?=
+
 release:
-	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bins
+	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="$(RELEASE_CFLAGS)" \
+	    MODE_LDFLAGS="$(RELEASE_LDFLAGS)" bins
 	@mkdir -p bin
 	@cp -f build/release/bin/qh-console build/release/bin/qh-agent bin/
 
@@ -113,7 +125,7 @@ $(LIBTECH): $(call obj,$(TECH_SRC))
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)
 
 $(BUILD)/bin/qh-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
@@ -131,7 +143,7 @@ $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBAGENT) $(LIBQH)
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter
+UNIT_DAEMON := test_meter test_limit test_record
 UNIT_TECH   := test_escape
 UNIT_AGENT  := test_rfb test_rfb_enc
 unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT)))))
@@ -180,7 +192,7 @@ bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -188,9 +200,29 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs, their man pages
+# and the systemd units, whose ExecStart names BINDIR.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := qh-console.service qh-agent.service
+
 install: release
-	install -d $(DESTDIR)/usr/local/bin
-	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)/usr/local/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/qh-console.1 docs/qh-agent.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/qh-console.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+# `make deb`: quarterhour-console and quarterhour-agent, built with debhelper
+# in a copy of the tree under build/deb/ and checked by lintian.
+deb:
+	@sh scripts/deb.sh
 
 clean:
 	rm -rf build bin

@@ -121,7 +121,9 @@ cmd_agent_revoke(struct qh_cli *c)
 		return qh_cli_fail(c, "unknown agent %s", id);
 	if (r != 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
-	printf("agent %s revoked; it is refused at its next connect\n", id);
+	printf("agent %s revoked; a running console ends its session and "
+	       "connection within seconds\n",
+	    id);
 	return QH_EXIT_OK;
 }
 
@@ -150,7 +152,7 @@ const struct qh_cli_cmd cmd_agents_entry = {
 const struct qh_cli_cmd cmd_agent_revoke_entry = {
 	.name = "agent revoke",
 	.usage = "ID",
-	.summary = "revoke an agent; it is refused at its next connect",
+	.summary = "revoke an agent; its session and connection end within seconds",
 	.min_args = 1,
 	.max_args = 1,
 	.opts = { QH_OPT("state") },

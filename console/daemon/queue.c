@@ -360,6 +360,34 @@ queue_agent_gone(struct entry *e)
 }
 
 void
+queue_revoked(struct entry *e)
+{
+	char pretty[8];
+
+	if (e->closing)
+		return;
+	qh_info("agent %s (code %s): revoked; its session closes and it leaves the "
+		"queue",
+	    e->agent_id, reply_code(e->code, pretty));
+	(void)entry_close_session(e, "revoked", NULL, NULL, NULL, 0);
+	e->agent = NULL; /* the caller closes the connection */
+	entry_remove(e);
+}
+
+void
+queue_recheck(struct server *srv)
+{
+	struct entry *e, *next;
+
+	for (e = LIST_FIRST(&srv->queue); e != NULL; e = next) {
+		next = LIST_NEXT(e, link);
+		if (e->agent == NULL && !e->closing &&
+		    !db_agent_current(srv->db, e->agent_id, e->customer))
+			queue_revoked(e);
+	}
+}
+
+void
 queue_customer_end(struct entry *e)
 {
 	if (e->session == NULL) {
@@ -595,14 +623,13 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 {
 	struct relay *r;
 	uint64_t id = 0;
-	const uint8_t *allow;
-	size_t len;
+	uint8_t allow = 0;
 
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
-	    qh_msg_get(m, QH_K_ALLOW, &allow, &len) != 0)
+	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
 		return;
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
-		if (!allow[0]) {
+		if (!allow) {
 			qh_info("agent %s: the customer declined %s", e->agent_id,
 			    relay_login(r));
 			relay_fail(r, "declined", "the customer declined the connection");

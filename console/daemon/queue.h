@@ -35,6 +35,16 @@ void queue_consent_reply(struct entry *e, const struct qh_msg *m);
 void queue_customer_end(struct entry *e);
 
 /*
+ * The entry's agent was revoked: its session closes (reason revoked), its
+ * relays end and it leaves the queue. The caller closes the agent's
+ * connection, if any, and forgets the entry.
+ */
+void queue_revoked(struct entry *e);
+
+/* Entries whose agent is away (grace window) and was revoked go as well. */
+void queue_recheck(struct server *srv);
+
+/*
  * Technician requests naming an entry by code: accept or refuse ch.
  * queue_request runs a relay kind ("exec", "attach", ...); queue_end,
  * queue_list and queue_record are "end", "queue" and "record".

@@ -1,6 +1,6 @@
 /*
  * The ledger's hash chain: the canonical encoding of an entry, its hash
- * (SHA-256 for entries written under schema version 1, HMAC-SHA256 keyed
+ * (SHA-256 for entries written before the keyed version, HMAC-SHA256 keyed
  * with STATE/ledger.key from the keyed version on), the key file, the
  * chain's head, and the migration entry that starts the keyed chain.
  *

@@ -30,19 +30,20 @@
 
 /* Generated from the .sql files of console/store by the Makefile. */
 extern const char qh_sql_schema[];
+extern const char qh_sql_migrate_access[];
 extern const char qh_sql_ledger_keyed[];
 
 struct db_step {
 	int version;	 /* user_version after this step */
 	const char *sql; /* statements to run */
-	int rebuilds;	 /* rebuilds a table others reference: foreign keys off */
 	int (*after)(sqlite3 *db); /* run after the SQL, in the same transaction */
 };
 
 /* Append a step for every new schema version; never edit an old one. */
 static const struct db_step db_steps[] = {
-	{ 1, qh_sql_schema, 0, NULL },
-	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed, 1, ledger_migrate_keyed },
+	{ 1, qh_sql_schema, NULL },
+	{ 2, qh_sql_migrate_access, NULL }, /* join tokens bound to a key; 'revoked' */
+	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed, ledger_migrate_keyed }, /* docs/ledger.md */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))
@@ -464,42 +465,46 @@ out:
 	return r;
 }
 
-/* 1 if any row of PRAGMA foreign_key_check names a broken reference. */
+/* 0 when no row of the database breaks a foreign key; logs the first that does. */
 static int
-db_fk_broken(sqlite3 *db)
+db_fk_check(sqlite3 *db)
 {
 	sqlite3_stmt *st = NULL;
-	int broken;
+	int r, rc;
 
-	if (db_prepare(db, "PRAGMA foreign_key_check", &st) != 0)
-		return 1;
-	broken = sqlite3_step(st) != SQLITE_DONE;
+	if ((r = db_prepare(db, "PRAGMA foreign_key_check", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		qh_error("migration left row %lld of %s without its %s row",
+		    (long long)sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 2));
+		r = QH_ERR_DB;
+	} else
+		r = db_error(db, rc, "foreign_key_check");
 	sqlite3_finalize(st);
-	return broken;
+	return r;
 }
 
 /*
  * Runs the steps newer than the database's user_version, in one
- * transaction. A step that rebuilds a table others reference runs with
- * foreign keys off (SQLite's own procedure for such changes), and every
- * reference is checked before the commit.
+ * transaction. A step may rebuild a table whose CHECK changes (create the
+ * new table, copy, drop, rename), which foreign keys enforced per statement
+ * would refuse: as SQLite's documentation prescribes, they are switched off
+ * around the transaction (the pragma does nothing inside one) and every
+ * row is checked once before the commit.
  */
 int
 db_migrate(sqlite3 *db)
 {
 	struct db_conn *c = conn_of(db);
 	char sql[64];
-	int i, r, version = 0, fk_off = 0;
+	int i, r, version = 0;
 
-	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
-		return r;
-	for (i = 0; i < DB_NSTEPS; i++)
-		fk_off |= db_steps[i].version > version && db_steps[i].rebuilds;
-	/* Only outside a transaction does this pragma take effect. */
-	if (fk_off && (r = db_exec(db, "PRAGMA foreign_keys=OFF")) != 0)
+	if ((r = db_exec(db, "PRAGMA foreign_keys=OFF")) != 0)
 		return r;
 	if ((r = db_begin(db)) != 0)
-		goto out;
+		goto on;
 	/* Read inside the write lock: another process may have just migrated. */
 	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
 		goto out;
@@ -523,11 +528,8 @@ db_migrate(sqlite3 *db)
 			goto out;
 		qh_debug("database migrated to schema version %d", db_steps[i].version);
 	}
-	if (fk_off && db_fk_broken(db)) {
-		qh_error("the migration left a broken reference; nothing changed");
-		r = QH_ERR_DB;
+	if ((r = db_fk_check(db)) != 0)
 		goto out;
-	}
 	r = db_commit(db);
 out:
 	if (r != 0) {
@@ -540,8 +542,9 @@ out:
 	}
 	if (c != NULL)
 		c->key_created = 0;
-	if (fk_off)
-		(void)db_exec(db, "PRAGMA foreign_keys=ON");
+on:
+	if (db_exec(db, "PRAGMA foreign_keys=ON") != 0 && r == 0)
+		r = QH_ERR_DB;
 	return r;
 }
 
@@ -561,6 +564,23 @@ db_migrate_if_older(const char *state_dir)
 	if ((r = db_open(state_dir, 0, &db)) == 0)
 		r = db_migrate(db);
 	db_close(db);
+	return r;
+}
+
+int
+db_data_version(sqlite3 *db, int64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_stmt(db, "PRAGMA data_version", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*version = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else
+		r = rc == SQLITE_DONE ? QH_ERR_DB : db_error(db, rc, "data_version");
+	db_done(st);
 	return r;
 }
 

@@ -7,10 +7,10 @@
 --
 -- What changes for entries written from this version on:
 --   * schema_version records the version an entry was written under; NULL
---     means version 1 (the rules of schema.sql), so `verify` applies to each
+--     means an earlier version (the rules of schema.sql), so `verify` applies to each
 --     entry the rules it was written under.
 --   * entry_hash is an HMAC-SHA256 keyed with STATE/ledger.key, over the
---     columns of version 1 and schema_version.
+--     columns of schema.sql and schema_version.
 --   * amount_cents has the sign of units (or of installations).
 --   * kind 'migration': the entry this step writes when the ledger holds
 --     entries already. It belongs to no customer and moves nothing; being
@@ -45,7 +45,7 @@ CREATE TABLE ledger_keyed (
 	idem_key	TEXT NOT NULL UNIQUE,
 	prev_hash	TEXT NOT NULL,
 	entry_hash	TEXT NOT NULL,
-	schema_version	INTEGER CHECK (schema_version IS NULL OR schema_version >= 2),
+	schema_version	INTEGER CHECK (schema_version IS NULL OR schema_version >= 3),
 	CHECK ((kind = 'migration') = (customer_id IS NULL))
 ) STRICT;
 

@@ -122,7 +122,7 @@ static const struct {
 	    REV(inst_purchased), REV(inst_purchased_cents) },
 	/*
 	 * Installations used, and their value: the price of the purchase each
-	 * came from (entries of schema version 1 recorded none).
+	 * came from (unkeyed entries recorded none).
 	 */
 	{ "SELECT coalesce(currency, ?3), sum(-installations), sum(CASE WHEN "
 	  "schema_version IS NULL THEN 0 ELSE -amount_cents END) FROM ledger WHERE "

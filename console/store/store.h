@@ -62,9 +62,15 @@ struct console_conf {
 	/* [tickets] */
 	int holidays[64]; /* YYYYMMDD, business-calendar days off */
 	int nholidays;
-	long long max_attachment_mib; /* largest attachment accepted */
-	long long max_ticket_mib;     /* largest total of a ticket's attachments */
-	long long max_steps_kib;      /* longest steps to reproduce */
+	long long max_attachment_mib;  /* largest attachment accepted */
+	long long max_ticket_mib;      /* largest total of a ticket's attachments */
+	long long max_steps_kib;       /* longest steps to reproduce */
+	long long ticket_meta_seconds; /* a ticket's description arrives within this */
+	long long ticket_idle_seconds; /* an upload's idle allowance, from its start */
+	/* [limits]: connections that have not authenticated yet */
+	long long preauth_per_address; /* at once from one address (IPv6: one /64) */
+	long long preauth_max;	       /* at once in all */
+	long long join_seconds;	       /* no certificate: the JOIN arrives within this */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -141,7 +147,11 @@ int db_open(const char *state_dir, int readonly, sqlite3 **dbp);
  */
 int db_create(const char *state_dir, sqlite3 **dbp);
 
-/* Applies the migration steps the database has not seen, in one transaction. */
+/*
+ * Applies the migration steps the database has not seen, in one
+ * transaction, with foreign keys checked once at its end (a step may
+ * rebuild a table); nothing changes when a step fails.
+ */
 int db_migrate(sqlite3 *db);
 
 /*
@@ -149,6 +159,13 @@ int db_migrate(sqlite3 *db);
  * connection of its own (readers call it before opening read-only).
  */
 int db_migrate_if_older(const char *state_dir);
+
+/*
+ * PRAGMA data_version into *version: it changes whenever another
+ * connection (an admin command, say) commits to the database, and not for
+ * this connection's own commits. Cheap enough to poll once a second.
+ */
+int db_data_version(sqlite3 *db, int64_t *version);
 
 /* Closes db; NULL is fine. */
 void db_close(sqlite3 *db);
@@ -207,6 +224,16 @@ const char *db_currency(sqlite3 *db); /* NULL until set */
  */
 #define DB_LOOP_BUSY_MS 100
 int db_set_busy_ms(sqlite3 *db, int ms);
+
+/*
+ * Copies the database db reads into a new file path (mode 0600;
+ * QH_ERR_EXISTS if it is there) with SQLite's online backup API: one
+ * consistent snapshot, the one db's open read transaction sees, or the
+ * newest committed state when it has none, taken while serve writes. The
+ * copy is checked (PRAGMA quick_check) and complete in itself. On failure
+ * nothing is left at path.
+ */
+int db_backup(sqlite3 *db, const char *path);
 
 /*
  * Maps an SQLite result code to QH_ERR_*, logging sqlite3_errmsg(db) with
@@ -286,7 +313,7 @@ struct ledger_balance {
 int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 
 /*
- * The hash chain (chain.c). An entry written under schema version 1 has
+ * The hash chain (chain.c). An entry written before LEDGER_KEYED_VERSION has
  * schema_version NULL and its hash is SHA-256 over the canonical encoding
  * of its columns in LEDGER_HASH_COLUMNS order (prev_hash last). From
  * LEDGER_KEYED_VERSION on, entries carry the version they were written
@@ -295,12 +322,12 @@ int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
  * migration entry (kind 'migration', no customer) written when the
  * keyed version came to a ledger that held entries. docs/ledger.md.
  */
-#define LEDGER_KEYED_VERSION 2 /* the first schema version with keyed entries */
+#define LEDGER_KEYED_VERSION 3 /* the first schema version with keyed entries */
 #define LEDGER_KEY_FILE	     "ledger.key"
 #define LEDGER_KEY_LEN	     32
 
 /*
- * The canonical hash of a version-1 ledger row given as the text of its
+ * The canonical hash of an unkeyed ledger row given as the text of its
  * columns in LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to
  * prev_hash.
  */
@@ -447,19 +474,42 @@ int db_customer_name(sqlite3 *db, const char *customer, char *name, size_t namel
 /* 1 if ticket belongs to customer. */
 int db_ticket_of(sqlite3 *db, int64_t ticket, const char *customer);
 
-/*
- * Looks up a join token by the SHA-256 hex of its secret: NULL and the
- * customer it enrols for, or the refusal for the agent (unknown, used,
- * expired).
- */
-const char *db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len);
+/* A join token as db_token_check finds it. */
+struct join_token {
+	char customer[65];   /* QH_ID_MAX + 1: the customer it enrols for */
+	char agent_id[65];   /* the agent its key was enrolled as; "" if none yet */
+	char key_sha256[65]; /* hex SHA-256 of the bound public key; "" if none yet */
+	char *cert_pem;	     /* that key's certificate, or NULL; the caller frees */
+};
 
 /*
- * Spends the token and records the new agent and its certificate, in one
- * transaction. QH_ERR_REFUSED when the token was spent meanwhile.
+ * Looks up a join token by the SHA-256 hex of its secret for a request
+ * with the public key whose hex SHA-256 is key_sha256 (DER
+ * SubjectPublicKeyInfo). Returns NULL and fills *t when the request may
+ * have a certificate: the token is unbound (t->cert_pem NULL: issue one),
+ * or bound to this very key and not yet spent (t->cert_pem is the
+ * certificate issued before: send it again). Otherwise returns the refusal
+ * for the agent: unknown, spent, expired, or bound to another key.
  */
-int db_join_record(sqlite3 *db, const char *hash, const char *customer,
-    const char *agent_id, const char *host, X509 *cert);
+const char *db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
+    struct join_token *t);
+
+/*
+ * Binds the unbound token to key_sha256 and records the new agent and its
+ * certificate (cert_pem is cert), in one transaction. The token is not
+ * spent yet: db_token_spend does that at the agent's first connection.
+ * QH_ERR_REFUSED when another request bound the token meanwhile.
+ */
+int db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent,
+    const char *host, const char *key, X509 *cert, const char *pem);
+
+/*
+ * Spends the join token that enrolled agent_id, now, if it is not spent:
+ * the agent connected with its certificate, so a retry of the join has
+ * nothing left to get. Returns 1 if a token was spent, 0 if none was left,
+ * or a database error.
+ */
+int db_token_spend(sqlite3 *db, const char *agent_id);
 
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
@@ -662,7 +712,7 @@ struct ledger_row {
 	int has_corrects;
 	int64_t corrects;
 	const char *actor, *prev_hash;
-	int has_version;	/* 0: written under schema version 1 */
+	int has_version;	/* 0: written before the keyed version */
 	int64_t schema_version; /* the version it was written under (docs/ledger.md) */
 };
 
@@ -795,6 +845,15 @@ int revenue_month(sqlite3 *db, const char *start, const char *end, const char *c
  * conversions go through the zoneinfo database, so daylight saving time is
  * handled wherever it falls.
  */
+
+/*
+ * Makes tz (a zoneinfo name) the process's time zone, TZ. Call once at
+ * start-up, before any thread exists (store_env_open and serve do): TZ is
+ * process-wide and threads read it. The functions below only read it, and
+ * refuse (QH_ERR_ARG, logged) a zone other than this one. Returns 0,
+ * QH_ERR_ARG or QH_ERR_SYSTEM.
+ */
+int calendar_set_zone(const char *tz);
 
 /* Converts UTC seconds to local broken-down time in zone tz. */
 int calendar_local(const char *tz, int64_t t, struct tm *out);

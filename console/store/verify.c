@@ -55,7 +55,7 @@ struct walk {
 	char prev[65];
 	int64_t prev_id;
 	int64_t last_version;
-	int64_t last_legacy;  /* the last entry of schema version 1 */
+	int64_t last_legacy;  /* the last unkeyed entry */
 	int64_t keyed_from;   /* the first keyed entry */
 	const uint8_t *key;   /* NULL: keyed hashes cannot be checked */
 	int key_err;	      /* why not */

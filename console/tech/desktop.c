@@ -28,8 +28,8 @@
 #include "tech.h"
 #include "client.h"
 
-#define DESKTOP_IDLE_MS (10 * 60 * 1000) /* R2: no viewer, no desktop */
-#define DESKTOP_FLAG_CONTROL 0x4	 /* REQUEST flags: --control */
+#define DESKTOP_IDLE_MS	     (10 * 60 * 1000) /* R2: no viewer, no desktop */
+#define DESKTOP_FLAG_CONTROL 0x4	      /* REQUEST flags: --control */
 #define VIEWER_ARG_MAX	     64
 
 struct desktop {
@@ -51,7 +51,8 @@ on_viewer(uv_stream_t *server, int status)
 	uv_os_fd_t lfd;
 	int fd;
 
-	if (status < 0 || d->viewer_fd != -1 || uv_fileno((uv_handle_t *)server, &lfd) != 0)
+	if (status < 0 || d->viewer_fd != -1 ||
+	    uv_fileno((uv_handle_t *)server, &lfd) != 0)
 		return;
 	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
 		qh_warn("accept: %s", strerror(errno));
@@ -90,8 +91,8 @@ on_viewer_exit(uv_process_t *p, int64_t status, int sig)
 static const char *
 find_viewer(char *out, size_t len)
 {
-	static const char *const viewers[] = { "xtigervncviewer", "vncviewer",
-		"remmina", NULL };
+	static const char *const viewers[] = { "xtigervncviewer", "vncviewer", "remmina",
+		NULL };
 	const char *path = getenv("PATH"), *p, *end;
 	int i;
 
@@ -163,7 +164,8 @@ listen_local(struct qh_cli *c, struct desktop *d, const char *spec)
 		if (qh_parse_int(spec, 0, 65535, &n) != 0)
 			return qh_cli_usage(c, "--listen takes [127.0.0.1:]PORT");
 		port = (int)n;
-	} else if (spec != NULL && qh_split_hostport(spec, host, sizeof(host), &port) != 0)
+	} else if (spec != NULL &&
+	    qh_split_hostport(spec, host, sizeof(host), &port) != 0)
 		return qh_cli_usage(c, "--listen takes [127.0.0.1:]PORT");
 	if (strcmp(host, "127.0.0.1") != 0 && strcmp(host, "localhost") != 0)
 		return qh_cli_usage(c,
@@ -237,7 +239,8 @@ desktop_request(struct qh_cli *c, const char *code, struct qh_buf *req)
 
 	if (qh_cli_opt(c, "screen") != NULL &&
 	    qh_parse_int(qh_cli_opt(c, "screen"), 0, 255, &screen) != 0)
-		return qh_cli_usage(c, "--screen takes a monitor number from 0 (primary)");
+		return qh_cli_usage(c,
+		    "--screen takes a monitor number from 0 (primary)");
 	if (qh_cli_flag(c, "allow-overdraft"))
 		flags |= TECH_FLAG_OVERDRAFT;
 	if (qh_cli_flag(c, "control"))

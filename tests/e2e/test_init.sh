@@ -54,8 +54,8 @@ expect_in "$T/console-cert.log" "IP Address:127.0.0.1"
 # The database is in WAL mode and migrated.
 [ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA journal_mode')" = wal ] ||
     fail "journal_mode is not wal"
-[ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA user_version')" -ge 2 ] ||
-    fail "user_version is not 2 or later (the keyed ledger)"
+[ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA user_version')" -ge 3 ] ||
+    fail "user_version is not 3 or later (the keyed ledger)"
 
 # tech add: a 0600 bundle whose first line names the console.
 expect_status 0 tech-add qh-console tech add alice --name "Alice Example" \

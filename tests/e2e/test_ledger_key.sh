@@ -6,7 +6,7 @@
 # the past did not change, even against root, who can read the key; a
 # missing key is reported apart from tampering; `serve` warns when the
 # ledger or its directory is readable by others and refuses to run without
-# the key.
+# the key; a backup carries the key.
 . "$(dirname "$0")/lib.sh"
 
 setup_console
@@ -119,5 +119,12 @@ expect_in "$T/console.log" "$STATE is readable by other users (mode 0755)"
 expect_in "$T/console.log" "$STATE/ledger.db is readable by other users (mode 0644)"
 grep -q "ledger.key is readable" "$T/console.log" && fail "ledger.key was called readable"
 expect_status 0 verify-end qh verify --since-head "$HEAD"
+
+# A backup carries the key: the restored ledger still verifies against the head.
+expect_status 0 backup qh backup --out "$T/backup.tar"
+[ "$(stat -c %a "$T/backup.tar")" = 600 ] || fail "the backup is not 0600"
+expect_status 0 restore qh-console restore "$T/backup.tar" --state "$T/restored"
+[ "$(stat -c %a "$T/restored/ledger.key")" = 600 ] || fail "the restored key is not 0600"
+expect_status 0 verify-restored qh-console verify --state "$T/restored" --since-head "$HEAD"
 echo "ok: the keyed ledger"
 exit 0
