@@ -34,8 +34,8 @@ extern const char qh_sql_migrate_access[];
 extern const char qh_sql_ledger_keyed[];
 
 struct db_step {
-	int version;	 /* user_version after this step */
-	const char *sql; /* statements to run */
+	int version;		   /* user_version after this step */
+	const char *sql;	   /* statements to run */
 	int (*after)(sqlite3 *db); /* run after the SQL, in the same transaction */
 };
 
@@ -43,7 +43,8 @@ struct db_step {
 static const struct db_step db_steps[] = {
 	{ 1, qh_sql_schema, NULL },
 	{ 2, qh_sql_migrate_access, NULL }, /* join tokens bound to a key; 'revoked' */
-	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed, ledger_migrate_keyed }, /* docs/ledger.md */
+	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed,
+	    ledger_migrate_keyed }, /* docs/ledger.md */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))
