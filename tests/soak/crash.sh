@@ -15,22 +15,24 @@
 # clock 20 times as fast (faketime, DESIGN §6), so the meter persists every
 # half second and an agent's reconnect takes a blink.
 #
-# Environment: SOAK_CRASH_POINTS (default 1000) kill points,
-# SOAK_CRASH_MINUTES (default 25) the most it may run, QH_BIN the binaries
-# (default: the release build, else the sanitizer build). Prints one line of
-# figures; exits 1 when a promise is broken or the points were not reached.
+# Runnable on its own: sh tests/soak/crash.sh
+#
+#   SOAK_CRASH_POINTS   kill points (default 1000)
+#   SOAK_CRASH_MINUTES  the most it may run (default 25)
+#   QH_SOAK_BIN         the binaries (default bin/, built by `make release`)
+#
+# Prints one line of figures; exits 1 when a promise is broken or the
+# points were not reached in time.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 if [ -z "${QH_UNDER_FAKETIME:-}" ]; then
+	if [ -z "${QH_SOAK_BIN:-}" ]; then
+		make -C "$ROOT" --no-print-directory release >/dev/null ||
+		    { echo "crash soak: make release failed"; exit 1; }
+	fi
 	export QH_UNDER_FAKETIME=1
 	exec faketime -f '+0 x20' sh "$0" "$@"
 fi
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${QH_BIN:-}" ]; then
-	if [ -x "$ROOT/build/release/bin/qh-console" ]; then
-		QH_BIN="$ROOT/build/release/bin"
-	else
-		QH_BIN="$ROOT/build/asan/bin"
-	fi
-fi
+QH_BIN=${QH_SOAK_BIN:-$ROOT/bin}
 export QH_BIN
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=0:verify_asan_link_order=0}"
 . "$ROOT/tests/e2e/lib.sh"
