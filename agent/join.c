@@ -26,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "qh/addr.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
@@ -102,6 +103,8 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(host, host, sizeof(host), 0);
 	qh_buf_init(&b, QH_MUX_JOIN_MAX);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&

@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
@@ -314,6 +315,16 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* The host is shown to technicians and stored: no control characters. */
+	if (host != NULL && !qh_display_clean(host, strlen(host))) {
+		qh_warn("peer %s: refused: host name with control characters",
+		    qh_mux_name(agent));
+		(void)qh_mux_send_error(agent, "host",
+		    "the host name has control characters; rename the PC");
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+		e = NULL;
+		goto out;
+	}
 	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
 		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
