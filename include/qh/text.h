@@ -24,8 +24,8 @@ enum qh_lang {
 const char *qh_tr(enum qh_lang lang, const char *msgid);
 
 /* The same for a text with a number: singular or plural form for n. */
-const char *qh_ntr(enum qh_lang lang, const char *singular, const char *plural,
-    unsigned long n);
+const char *
+qh_ntr(enum qh_lang lang, const char *singular, const char *plural, unsigned long n);
 
 /*
  * Parses a language: "de", "en", or a locale name such as "de_DE.UTF-8",
@@ -33,7 +33,8 @@ const char *qh_ntr(enum qh_lang lang, const char *singular, const char *plural,
  */
 int qh_lang_parse(const char *s, enum qh_lang *out);
 
-/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI language); English when unknown. */
+/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI
+ * language); English when unknown. */
 enum qh_lang qh_lang_from_env(void);
 
 /* "de" or "en". */
