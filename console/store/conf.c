@@ -270,6 +270,7 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("tickets", "max_ticket_mib", max_ticket_mib, 1, 1024 * 1024),
 	CONF_INT("tickets", "max_steps_kib", max_steps_kib, 1, 1024),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
+	CONF_INT("enroll", "server_cert_days", server_cert_days, 1, 397),
 	CONF_INT("tickets", "meta_seconds", ticket_meta_seconds, 1, 3600),
 	CONF_INT("tickets", "idle_seconds", ticket_idle_seconds, 1, 86400),
 	CONF_INT("limits", "preauth_per_address", preauth_per_address, 1, 4096),
@@ -302,7 +303,8 @@ conf_defaults(struct console_conf *conf)
 	conf->idle_seconds = 1800;
 	conf->keepalive_seconds = 15;
 	conf->token_hours = 24;
-	conf->cert_days = 825;
+	conf->cert_days = 90;
+	conf->server_cert_days = 397;
 	snprintf(conf->timezone, sizeof(conf->timezone), "Europe/Berlin");
 	conf->open_min = 7 * 60;
 	conf->close_min = 18 * 60;
@@ -435,8 +437,13 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "[enroll]\n"
 	    "# Lifetime of a join token, in hours.\n"
 	    "token_hours = %lld\n"
-	    "# Lifetime of agent and technician certificates, in days.\n"
+	    "# Lifetime of agent and technician certificates, in days. Agents\n"
+	    "# renew theirs when two thirds of it have passed; technicians run\n"
+	    "# 'qh-console tech renew --out FILE'.\n"
 	    "cert_days = %lld\n"
+	    "# Lifetime of the console's own certificate, in days (at most 397);\n"
+	    "# 'qh-console cert renew' issues a new one.\n"
+	    "server_cert_days = %lld\n"
 	    "\n"
 	    "[billing]\n"
 	    "# Support hours (R9): sessions starting outside them are flagged\n"
@@ -468,7 +475,7 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "max_ticket_mib = 1024\n"
 	    "max_steps_kib = 64\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
-	    d.keepalive_seconds, d.token_hours, d.cert_days);
+	    d.keepalive_seconds, d.token_hours, d.cert_days, d.server_cert_days);
 	write_intake_limits(f, &d);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		qh_error("%s: %s", path, strerror(errno));

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/pki.h"
 #include "qh/ticket.h"
 
 /* ------------------------------------------------------------ configuration */
@@ -44,7 +45,8 @@ struct console_conf {
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
-	char log_level[16];    /* [console] log_level */
+	long long server_cert_days; /* [enroll] server_cert_days: the console's */
+	char log_level[16];	    /* [console] log_level */
 	/* [billing] */
 	char timezone[64];	 /* business time zone (R9) */
 	int open_min, close_min; /* hours = 07:00-18:00, minutes after midnight */
@@ -517,6 +519,47 @@ int db_token_spend(sqlite3 *db, const char *agent_id);
 
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
+
+/* ----------------------------------------------------- certificates' lives */
+
+/* Certificates one identity may be issued in 24 hours by renewals. */
+#define DB_RENEWALS_PER_DAY 10
+
+/*
+ * Records a renewed certificate (as db_record_cert) in its own
+ * transaction, unless its identity (role, CN, agent id) was issued
+ * DB_RENEWALS_PER_DAY certificates in the last 24 hours: QH_ERR_LIMIT
+ * then, and nothing is written. The certificate it renews stays valid
+ * until db_cert_used sees the new one.
+ */
+int db_cert_record_renewal(sqlite3 *db, X509 *cert);
+
+/*
+ * A connection authenticated with the certificate id names: every older
+ * certificate of the same identity that is not revoked is revoked now (a
+ * renewal's new certificate is in use, so the old one retires), and an
+ * agent's row names this certificate and its expiry. Reads first and
+ * writes only when something changes. Returns how many were retired, or
+ * a database error.
+ */
+int db_cert_used(sqlite3 *db, const struct qh_identity *id);
+
+/*
+ * The role ("technician" or "accounting") of login into role. Returns 1
+ * when the login is active, 0 when it is revoked, QH_ERR_NOT_FOUND when
+ * there is no such login, or a database error.
+ */
+int db_tech_role(sqlite3 *db, const char *login, char *role, size_t rolelen);
+
+/* The file in the state directory that a running serve holds locked (flock). */
+#define STORE_LOCK_FILE "serve.lock"
+
+/*
+ * Whether a serve runs on state: 1 with its pid in *pid (0 when it did
+ * not write one), 0 when none holds the lock, or <0 when the lock file
+ * cannot be read.
+ */
+int store_serve_pid(const char *state, long *pid);
 
 /* ---------------------------------------------------------------- customers */
 
