@@ -161,7 +161,8 @@ $(LIBADMIN): $(call obj,$(ADMIN_SRC))
 $(LIBTECH): $(call obj,$(TECH_SRC))
 	$(archive)
 
-$(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)
+$(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o \
+    $(BUILD)/console/route.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)

@@ -10,21 +10,28 @@
 #include "admin/admin.h"
 #include "console.h"
 
+/* Opens the store for c as needs says; QH_EXIT_OK or the status to exit with. */
 static int
-prepare(struct qh_cli *c)
+open_store(struct qh_cli *c, unsigned needs)
 {
 	struct store_env *env;
 
-	if (!(c->cmd->needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
+	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return QH_EXIT_OK;
 	if ((env = calloc(1, sizeof(*env))) == NULL)
 		return qh_cli_fail(c, "out of memory");
-	if (store_env_open(env, console_state_dir(c), c->cmd->needs) != 0) {
+	if (store_env_open(env, console_state_dir(c), needs) != 0) {
 		free(env);
 		return QH_EXIT_FAIL;
 	}
 	c->ctx = env;
 	return QH_EXIT_OK;
+}
+
+static int
+prepare(struct qh_cli *c)
+{
+	return open_store(c, c->cmd->needs);
 }
 
 static int
@@ -36,6 +43,16 @@ finish(struct qh_cli *c, int status)
 		c->ctx = NULL;
 	}
 	return status;
+}
+
+int
+console_with_store(struct qh_cli *c, unsigned needs, int (*fn)(struct qh_cli *c))
+{
+	int status;
+
+	if ((status = open_store(c, needs)) != QH_EXIT_OK)
+		return status;
+	return finish(c, fn(c));
 }
 
 const struct qh_cli_hooks console_hooks = {

@@ -17,6 +17,8 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_serve_entry,
 	&cmd_tech_add_entry,
 	&cmd_tech_revoke_entry,
+	&cmd_tech_renew_entry,
+	&cmd_cert_renew_entry,
 	&cmd_customer_add_entry,
 	&cmd_customer_list_entry,
 	&cmd_enroll_entry,

@@ -59,10 +59,19 @@ admin_agent_exe_source(struct qh_cli *c, const struct store_env *env, const char
 int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const char *from,
     const char *token, const char *out);
 
+/*
+ * qh-console tech renew LOGIN --out FILE on the console host (techs.c): a
+ * new bundle for an active login, with a new key, in a file that must not
+ * exist; the certificates before it retire when it is first used. Needs
+ * the database for writing (admin_env). Returns an exit status.
+ */
+int admin_tech_renew(struct qh_cli *c);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;
 extern const struct qh_cli_cmd cmd_tech_revoke_entry;
+extern const struct qh_cli_cmd cmd_cert_renew_entry;
 extern const struct qh_cli_cmd cmd_customer_add_entry;
 extern const struct qh_cli_cmd cmd_customer_list_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;

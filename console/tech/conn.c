@@ -39,6 +39,18 @@ tech_arg(const struct tech *t)
 	return t->arg;
 }
 
+const struct qh_bundle *
+tech_bundle(const struct tech *t)
+{
+	return &t->bundle;
+}
+
+const char *
+tech_bundle_path(const struct tech *t)
+{
+	return t->path;
+}
+
 struct qh_chan *
 tech_chan(const struct tech *t)
 {

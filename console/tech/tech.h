@@ -25,4 +25,13 @@ extern const struct qh_cli_cmd cmd_ssh_entry;
 extern const struct qh_cli_cmd cmd_desktop_entry;
 extern const struct qh_cli_cmd cmd_replay_entry;
 
+/*
+ * qh-console tech renew --out FILE with a technician's or accountant's
+ * bundle (--tech FILE, $QH_TECH or the default place): a new key and
+ * certificate from the console over the bundle's own connection, written
+ * as a new bundle to FILE, which must not exist unless it is the bundle in
+ * use (then it is replaced in one step). Returns an exit status.
+ */
+int tech_renew_self(struct qh_cli *c);
+
 #endif
