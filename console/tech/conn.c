@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qh/addr.h"
+#include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -157,6 +158,28 @@ bundle_check(const char *path, char *why, size_t len)
 	return 0;
 }
 
+/*
+ * Two thirds of the bundle's life have passed (when an agent renews its
+ * own): says when it expires and how to renew it. The console says the
+ * rest once it has expired.
+ */
+static void
+renewal_hint(const struct tech *t)
+{
+	struct qh_identity id;
+	char when[32];
+	int64_t now = qh_clock_now();
+
+	if (qh_pki_identity(t->bundle.cert, &id) != 0 || now < qh_pki_renew_at(&id) ||
+	    now >= id.not_after)
+		return;
+	qh_clock_format_utc(id.not_after, when, sizeof(when));
+	tech_say(NULL,
+	    "the bundle %s expires on %.10s; renew it with: qh-console tech renew "
+	    "--tech %s --out %s",
+	    t->path, when, t->path, t->path);
+}
+
 int
 tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct tech **tp)
 {
@@ -210,6 +233,8 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 		    qh_strerror(r));
 		goto fail;
 	}
+	if (strcmp(c->cmd->name, "tech renew") != 0)
+		renewal_hint(t);
 	if ((r = uv_loop_init(&t->loop)) != 0) {
 		tech_say(NULL, "cannot start the event loop: %s", uv_strerror(r));
 		goto fail;

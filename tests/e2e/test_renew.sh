@@ -7,7 +7,8 @@
 #   day 60, at ten times speed: an agent's certificate reaches two thirds
 #     of its life while the agent waits; it renews over its connection,
 #     takes the new certificate into use (the old one retires, `agents`
-#     shows the new expiry) and keeps its code and working; then `cert
+#     shows the new expiry) and keeps its code and working (the technician's
+#     bundle is as old: her commands say how to renew it); then `cert
 #     renew` gives the console a new certificate, SIGHUP makes serve
 #     present it to new connections, and the agent stays connected.
 #   day 100: an expired technician bundle is refused with the reason; `tech
@@ -59,10 +60,10 @@ stop_console() {
 
 # Waits run on the phase's clock: at ten times speed, 300 s take 30.
 phase_day60() {
-	fresh_console
-	run_agent "$T/agent1" agent1 300
 	ID1=$(agent_id "$T/agent1")
 	OLD_END=$(cert_time "$T/agent1/agent.pem" enddate)
+	fresh_console
+	run_agent "$T/agent1" agent1 300
 	# The timer renews it on this connection (the clock passes two thirds).
 	wait_until "grep -q 'certificate was renewed; it is valid until' '$T/agent1.out'" 300 ||
 	    fail "agent1 did not renew"
@@ -76,6 +77,8 @@ phase_day60() {
 	out=$(qh-console exec "$CODE" -- echo still-here 2>>"$T/tech.log") ||
 	    fail "exec after the renewal"
 	[ "$out" = still-here ] || fail "exec printed '$out'"
+	# alice's bundle is as old: her commands say how to renew it.
+	expect_in "$T/tech.log" "expires on .*qh-console tech renew --tech"
 
 	# The console's own certificate, while the agent stays connected.
 	OLD_SERIAL=$(openssl x509 -noout -serial -in "$STATE/console.pem")
