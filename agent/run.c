@@ -102,6 +102,7 @@ send_hello(struct agent *a)
 	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_HOST, host)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_LANG, qh_lang_name(qh_lang_get()))) == 0 &&
 	    (a->resume[0] == '\0' ||
 		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
 		    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
@@ -311,6 +312,14 @@ on_error(struct agent *a, const struct qh_msg *m)
 
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+	/*
+	 * A revocation can come before HELLO told the console our language:
+	 * the customer reads ours. Other refusals come in our language.
+	 */
+	if (strcmp(code, "revoked") == 0)
+		snprintf(text, sizeof(text), "%s",
+		    _("this PC's access was revoked by your support vendor; please "
+		      "contact them to enrol it again"));
 	qh_say("%s", text[0] != '\0' ? text : code);
 	agent_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), _("refused (%s)"), code);

@@ -147,6 +147,7 @@ static const struct key_spec {
 	[QH_K_OFFSET] = { KIND_U32, 4 },
 	[QH_K_DUE] = { KIND_U64, 8 },
 	[QH_K_DEADLINE] = { KIND_U64, 8 },
+	[QH_K_LANG] = { KIND_TEXT, 8 },
 };
 
 #define K(k) ((uint64_t)1 << (k))
@@ -164,7 +165,8 @@ static const struct msg_spec {
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) | K(QH_K_NAME) | K(QH_K_ID),
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) },
 	[QH_MSG_HELLO] = { "hello",
-	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) | K(QH_K_TARGET),
+	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) | K(QH_K_TARGET) |
+		K(QH_K_LANG),
 	    K(QH_K_HOST) },
 	[QH_MSG_WELCOME] = { "welcome",
 	    K(QH_K_CODE) | K(QH_K_NAME) | K(QH_K_CUSTOMER) | K(QH_K_RESUME) |
