@@ -533,7 +533,15 @@ store_env_open(struct store_env *env, const char *state, unsigned needs)
 		return QH_ERR_CONFIG;
 	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return 0;
+	/* A reader sees the current schema too: an older database migrates first. */
+	if (!(needs & QH_CLI_DB_WRITE) && (r = db_migrate_if_older(state)) != 0) {
+		qh_say("the database in %s is older than this program and cannot be "
+		       "migrated: %s (start qh-console serve once as its owner)",
+		    state, qh_strerror(r));
+		return r;
+	}
 	if ((r = db_open(state, (needs & QH_CLI_DB_WRITE) == 0, &env->db)) == 0) {
+		db_set_currency(env->db, env->conf.currency);
 		if (needs & QH_CLI_DB_WRITE)
 			r = db_migrate(env->db);
 		else

@@ -40,7 +40,8 @@ const char *qh_ntr(enum qh_lang lang, const char *singular, const char *plural,
  */
 int qh_lang_parse(const char *s, enum qh_lang *out);
 
-/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI language); English when unknown. */
+/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI
+ * language); English when unknown. */
 enum qh_lang qh_lang_from_env(void);
 
 /* "de" or "en". */
