@@ -247,7 +247,12 @@ session_summary(const struct session_end *end, enum qh_lang lang, char *out, siz
 			why = qh_tr(lang, reasons[i].text);
 	qh_clock_format_duration(end->secs, dur, sizeof(dur));
 	qh_units_text_in(lang, end->balance_after, left, sizeof(left));
-	if (!end->recorded)
+	if (end->pending)
+		snprintf(out, len,
+		    qh_tr(lang, "session %lld closed (%s): billable time %s; the debit "
+				"is written as soon as the support server can"),
+		    (long long)end->id, why, dur);
+	else if (!end->recorded)
 		snprintf(out, len,
 		    qh_tr(lang, "session %lld closed (%s): billable time %s; the debit "
 				"could not be recorded yet"),
