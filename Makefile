@@ -144,14 +144,13 @@ $(BUILD)/gen/text_%.o: $(BUILD)/gen/text_%.c
 $(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 	$(archive)
 
-# The catalogue's template and the translations, from the sources' _() and N_().
+# The catalogue's template and the translations, from the sources' _() and N_():
+# new texts come in untranslated, texts gone from the sources go.
 po-update:
-	xgettext --force-po --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
-	    --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
-	    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
-	    -o po/quarterhour.pot $$(git ls-files 'common/*.c' 'agent/*.c' 'console/*.c')
+	sh scripts/po-extract.sh po/quarterhour.pot
 	for l in $(PO_LANGS) en; do msgmerge --quiet --update --backup=none --no-location \
-	    --sort-output po/$$l.po po/quarterhour.pot; done
+	    --sort-output po/$$l.po po/quarterhour.pot && \
+	    msgattrib --no-obsolete --sort-output -o po/$$l.po po/$$l.po || exit 1; done
 $(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 	$(archive)
 $(LIBDAEMON): $(call obj,$(DAEMON_SRC))

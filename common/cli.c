@@ -149,6 +149,17 @@ print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *const *table,
 	qh_out_printf(f, "\n");
 }
 
+/* Prints "prog: TEXT" on stderr, TEXT being msgid (one %s: arg) in the program's language. */
+static void
+complain(const struct qh_cli_hooks *h, const char *prog, const char *msgid,
+    const char *arg)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), tr(h, msgid), arg);
+	qh_out_printf(stderr, "%s: %s\n", prog, text);
+}
+
 /* Matches argv against the table: two-word names first, then one-word. */
 static const struct qh_cli_cmd *
 find_cmd(const struct qh_cli_cmd *const *table, int argc, char **argv, int *used)
@@ -204,12 +215,8 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 		used = 0;
 	}
 	if (cmd == NULL) {
-		if (argc > 0) {
-			qh_out_printf(stderr, "%s: ", prog);
-			qh_out_printf(stderr, tr(hooks, N_("unknown command '%s'")),
-			    argv[0]);
-			qh_out_printf(stderr, "\n");
-		}
+		if (argc > 0)
+			complain(hooks, prog, N_("unknown command '%s'"), argv[0]);
 		print_commands(stderr, prog, table, hooks);
 		return QH_EXIT_USAGE;
 	}
@@ -252,15 +259,10 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 			return QH_EXIT_OK;
 		}
 		if (ch == '?' || ch == ':') {
-			qh_out_printf(stderr, "%s: ", prog);
-			if (ch == ':')
-				qh_out_printf(stderr,
-				    tr(hooks, N_("option '%s' needs a value")),
-				    args[optind - 1]);
-			else
-				qh_out_printf(stderr, tr(hooks, N_("unknown option '%s'")),
-				    args[optind - 1]);
-			qh_out_printf(stderr, "\n");
+			complain(hooks, prog,
+			    ch == ':' ? N_("option '%s' needs a value")
+				      : N_("unknown option '%s'"),
+			    args[optind - 1]);
 			status = qh_cli_usage(c, NULL);
 			free(c);
 			return status;
@@ -274,10 +276,7 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 		if (cmd->opts[i].repeat && c->count[i] < QH_CLI_MAX_REPEAT)
 			c->rep[i][c->count[i]] = optarg;
 		else if (cmd->opts[i].repeat) {
-			qh_out_printf(stderr, "%s: ", prog);
-			qh_out_printf(stderr, tr(hooks, N_("too many --%s")),
-			    cmd->opts[i].name);
-			qh_out_printf(stderr, "\n");
+			complain(hooks, prog, N_("too many --%s"), cmd->opts[i].name);
 			free(c);
 			return QH_EXIT_USAGE;
 		}
