@@ -326,7 +326,7 @@ consent_open(HWND owner, const wchar_t *question)
 	    _(NOTICE));
 	if (MultiByteToWideChar(CP_UTF8, 0, note, -1, wnote, 1024) == 0)
 		wnote[0] = L'\0';
-	control(d, L"STATIC", wnote, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 76,
+	control(d, L"STATIC", wnote, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 96,
 	    IDC_ASK_NOTE, W.font);
 	control(d, L"BUTTON", WT(N_("Allow")), BS_DEFPUSHBUTTON | WS_TABSTOP,
 	    w - 2 * PAD - 210, hgt - 80, 100, 30, IDC_ALLOW, W.bold);
