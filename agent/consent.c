@@ -99,8 +99,8 @@ consent_next(struct agent *a)
 		if (a->yes || a->unattended) {
 			allow_login(a, c->login);
 			send_consent_reply(a, c->id, 1);
-			ui_line(_("Technician %s (%s) connected (allowed by %s)"), c->name,
-			    c->login, a->yes ? "--yes" : "--unattended");
+			ui_line(_("Technician %s (%s) connected (allowed by %s)"),
+			    c->name, c->login, a->yes ? "--yes" : "--unattended");
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
@@ -108,7 +108,8 @@ consent_next(struct agent *a)
 			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
-			ui_line(_("refused technician %s: no --yes and no terminal to ask"),
+			ui_line(_("refused technician %s: no --yes and no terminal to "
+				  "ask"),
 			    c->login);
 			consent_pop(a);
 		} else {

@@ -202,7 +202,8 @@ desktop_revoke_control(void)
 		if (!rfbsess_control(d->sess))
 			continue;
 		rfbsess_set_control(d->sess, 0);
-		ui_notice(_("%s no longer controls this screen (still sees it)"), d->login);
+		ui_notice(_("%s no longer controls this screen (still sees it)"),
+		    d->login);
 		n++;
 	}
 	return n;

@@ -122,7 +122,7 @@ check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what, char 
 	if (!forward_allowed(host, *port)) {
 		qh_info("%s of %s to %s refused: not allowed", what, login, target);
 		ui_notice(_("refused %s's %s to %s: not allowed (qh-agent run "
-			  "--allow-forward %s would allow it)"),
+			    "--allow-forward %s would allow it)"),
 		    login, what, target, target);
 		snprintf(text, sizeof(text), "the customer does not allow forwards to %s",
 		    target);

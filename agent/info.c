@@ -32,7 +32,8 @@ cmd_info(struct qh_cli *c)
 	qh_buf_init(&json, INFO_MAX);
 	qh_buf_init(&text, INFO_MAX);
 	if ((r = agent_info_json(&json)) != 0) {
-		status = qh_cli_fail(c, _("cannot collect the facts: %s"), _(qh_strerror(r)));
+		status =
+		    qh_cli_fail(c, _("cannot collect the facts: %s"), _(qh_strerror(r)));
 		goto out;
 	}
 	if (qh_cli_flag(c, "json")) {
@@ -40,7 +41,8 @@ cmd_info(struct qh_cli *c)
 		fputc('\n', stdout);
 	} else if ((r = qh_envinfo_text_in(qh_lang_get(), qh_buf_ptr(&json),
 			qh_buf_len(&json), &text)) != 0) {
-		status = qh_cli_fail(c, _("cannot show the facts: %s"), _(qh_strerror(r)));
+		status =
+		    qh_cli_fail(c, _("cannot show the facts: %s"), _(qh_strerror(r)));
 		goto out;
 	} else
 		(void)qh_out_write(stdout, (const char *)qh_buf_ptr(&text),
@@ -198,7 +200,8 @@ info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	uv_timer_init(loop, &j->closer);
 	j->closer.data = j;
 	j->work.data = j;
-	ui_notice(_("%s reads this PC's facts (system, memory, disks, network)"), j->login);
+	ui_notice(_("%s reads this PC's facts (system, memory, disks, network)"),
+	    j->login);
 	j->ch = ch;
 	if ((r = qh_chan_accept(ch, QH_MUX_MIN_WINDOW, &job_ops, j)) != 0) {
 		qh_debug("accept: %s", qh_strerror(r));

@@ -107,7 +107,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	    qh_pki_cert_parse((const char *)p, len, &ca) != 0 ||
 	    qh_pki_fingerprint(ca, fp) != 0 || strcasecmp(fp, j->tok.pin) != 0) {
 		qh_say(_("join failed: the console sent a CA that does not match the "
-		       "token's pin"));
+			 "token's pin"));
 		goto out;
 	}
 	if (qh_msg_get(m, QH_K_CERT, &p, &len) != 0 ||
@@ -120,7 +120,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	    qh_pki_identity(cert, &id) != 0 || id.role != QH_ROLE_AGENT) {
 		qh_log_ssl_errors(QH_LOG_DEBUG, __func__, "certificate check");
 		qh_say(_("join failed: the certificate from the console is not an agent "
-		       "certificate for our key signed by the pinned CA"));
+			 "certificate for our key signed by the pinned CA"));
 		goto out;
 	}
 	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
@@ -208,7 +208,7 @@ join_failed(struct join *j, int err)
 		qh_say(_("cannot join: console %s: %s"), j->tok.console, j->why);
 	else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
 		qh_say(_("cannot join: the TLS handshake with %s failed (is it the "
-		       "console the token came from?)"),
+			 "console the token came from?)"),
 		    j->tok.console);
 	else
 		qh_say(_("cannot join: console %s: %s"), j->tok.console,
@@ -342,7 +342,7 @@ agent_join(const char *token, const char *dir, const char *vendor)
 	}
 	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &j->tok) != 0) {
 		qh_say(_("this is not a join token; copy the whole line that begins with "
-		       "qh1."));
+			 "qh1."));
 		goto out;
 	}
 	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
@@ -435,7 +435,8 @@ cmd_join(struct qh_cli *c)
 	if (agent_log_level(c) != 0)
 		return qh_cli_usage(c, _("bad --log-level"));
 	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
-		return qh_cli_fail(c, _("no configuration directory: %s"), _(qh_strerror(r)));
+		return qh_cli_fail(c, _("no configuration directory: %s"),
+		    _(qh_strerror(r)));
 	return agent_join(c->argv[0], dir, NULL);
 }
 

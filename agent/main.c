@@ -136,11 +136,12 @@ agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_t ho
 	memset(b, 0, sizeof(*b));
 	*ctxp = NULL;
 	if ((r = agent_bundle_path(c, path, sizeof(path))) != 0)
-		return qh_cli_fail(c, _("no configuration directory: %s"), _(qh_strerror(r)));
+		return qh_cli_fail(c, _("no configuration directory: %s"),
+		    _(qh_strerror(r)));
 	if (plat_path_kind(path) == PLAT_NONE)
 		return qh_cli_fail(c,
 		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		    "first"),
+		      "first"),
 		    path);
 	if ((r = qh_bundle_load(path, b)) != 0)
 		return qh_cli_fail(c, _("cannot load %s: %s"), path, _(qh_strerror(r)));

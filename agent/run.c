@@ -400,7 +400,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 
 			if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
 				snprintf(end, sizeof(end),
-				    _("The session has ended. Billable time: %llu h %02llu "
+				    _("The session has ended. Billable time: %llu h "
+				      "%02llu "
 				      "min %02llu s. %s"),
 				    (unsigned long long)(seconds / 3600),
 				    (unsigned long long)(seconds / 60 % 60),
@@ -738,11 +739,13 @@ cmd_run(struct qh_cli *c)
 	if ((r = parse_forwards(a, c)) != 0 ||
 	    (r = forward_allow_init(a->forwards, a->nforwards)) != 0) {
 		free(a);
-		return qh_cli_usage(c, _("--allow-forward takes HOST:PORT[,HOST:PORT...]"));
+		return qh_cli_usage(c,
+		    _("--allow-forward takes HOST:PORT[,HOST:PORT...]"));
 	}
 	if ((r = agent_bundle_path(c, path, sizeof(path))) != 0) {
 		free(a);
-		return qh_cli_fail(c, _("no configuration directory: %s"), _(qh_strerror(r)));
+		return qh_cli_fail(c, _("no configuration directory: %s"),
+		    _(qh_strerror(r)));
 	}
 	if (plat_path_kind(path) == PLAT_NONE &&
 	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
@@ -751,7 +754,7 @@ cmd_run(struct qh_cli *c)
 			return status;
 		return qh_cli_fail(c,
 		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		    "first"),
+		      "first"),
 		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {

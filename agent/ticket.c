@@ -111,8 +111,8 @@ tk_finish(struct tk *k, int status, const char *fmt, ...)
 static const char *
 local_time(int64_t t, char *out, size_t len)
 {
-	static const char *const days[7] = { N_("Sun"), N_("Mon"), N_("Tue"),
-		N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat") };
+	static const char *const days[7] = { N_("Sun"), N_("Mon"), N_("Tue"), N_("Wed"),
+		N_("Thu"), N_("Fri"), N_("Sat") };
 	time_t tt = (time_t)t;
 	struct tm tm;
 	char rest[48];
@@ -189,7 +189,7 @@ pump(struct tk *k)
 				if (file_end(k) != 0) {
 					tk_finish(k, 1,
 					    _("%s changed while it was sent; no ticket "
-					    "was filed"),
+					      "was filed"),
 					    k->paths[k->cur]);
 					return;
 				}
@@ -223,7 +223,7 @@ pump(struct tk *k)
 		if (n < 0) {
 			tk_finish(k, 1,
 			    _("the connection to the console broke; no ticket was "
-			    "filed"));
+			      "filed"));
 			return;
 		}
 		if (n == 0)
@@ -330,7 +330,8 @@ tk_msg(struct qh_chan *ch, const struct qh_msg *m)
 	default:
 		break;
 	}
-	tk_finish(k, 1, _("the console sent an unexpected %s message; no ticket was filed"),
+	tk_finish(k, 1,
+	    _("the console sent an unexpected %s message; no ticket was filed"),
 	    qh_msg_name(m->type));
 }
 
@@ -357,7 +358,7 @@ tk_chan_close(struct qh_chan *ch)
 	k->ch = NULL;
 	tk_finish(k, 1,
 	    _("the upload broke off before the console answered; the ticket "
-	    "may not be filed: run the same command again (it files the ticket once)"));
+	      "may not be filed: run the same command again (it files the ticket once)"));
 }
 
 static const struct qh_chan_ops tk_chan_ops = {
@@ -421,14 +422,14 @@ tk_closed(struct qh_mux *mux, int err)
 	if (k->state == TK_CONNECTING)
 		tk_finish(k, 1,
 		    _("cannot connect to the console at %s:%d: %s; no ticket was "
-		    "filed"),
+		      "filed"),
 		    k->host, k->port,
 		    k->why[0] != '\0' ? k->why
 				      : _(qh_strerror(err != 0 ? err : QH_ERR_CLOSED)));
 	else
 		tk_finish(k, 1,
 		    _("the connection to the console was lost; the ticket may not "
-		    "be filed: run the same command again (it files the ticket once)"));
+		      "be filed: run the same command again (it files the ticket once)"));
 }
 
 static const struct qh_mux_ops tk_ops = {
@@ -448,7 +449,7 @@ on_timeout(uv_timer_t *t)
 	if (k->mux != NULL && (k->state == TK_CONNECTING || k->state == TK_OPENING)) {
 		tk_finish(k, 1,
 		    _("the console at %s:%d did not answer within %d s; no ticket "
-		    "was filed"),
+		      "was filed"),
 		    k->host, k->port, CONNECT_TIMEOUT_MS / 1000);
 	}
 }
@@ -526,11 +527,12 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
 		if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 			if (errno == ENOENT)
-				return qh_cli_fail(c, _("attachment %s: no such file"), p);
+				return qh_cli_fail(c, _("attachment %s: no such file"),
+				    p);
 			if (errno == EACCES)
 				return qh_cli_fail(c,
 				    _("attachment %s: not readable "
-				    "(permission denied)"),
+				      "(permission denied)"),
 				    p);
 			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
 		}
@@ -539,10 +541,11 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		if (fstat(fd, &st) != 0)
 			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
 		if (S_ISDIR(st.st_mode))
-			return qh_cli_fail(c, _("attachment %s is a directory, not a file"),
-			    p);
+			return qh_cli_fail(c,
+			    _("attachment %s is a directory, not a file"), p);
 		if (!S_ISREG(st.st_mode))
-			return qh_cli_fail(c, _("attachment %s is not a regular file"), p);
+			return qh_cli_fail(c, _("attachment %s is not a regular file"),
+			    p);
 		if ((uint64_t)st.st_size > k->t.lim.attachment_max)
 			return qh_cli_fail(c,
 			    _("attachment %s is %llu MiB; at most %llu MiB per "
@@ -554,13 +557,13 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		if (!qh_ticket_name_valid(name))
 			return qh_cli_fail(c,
 			    _("attachment %s: its file name must be valid "
-			    "UTF-8 without control characters"),
+			      "UTF-8 without control characters"),
 			    p);
 		for (j = 0; j < i; j++)
 			if (strcmp(plat_base_name(paths[j]), name) == 0)
 				return qh_cli_fail(c,
 				    _("two attachments are named %s; rename "
-				    "one"),
+				      "one"),
 				    name);
 		if (fcntl(fd, F_SETFL, 0) == -1)
 			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
@@ -581,7 +584,8 @@ hash_attachment(struct qh_cli *c, struct tk *k, int i)
 
 	if (fstat(k->fds[i], &st) != 0 ||
 	    EVP_DigestInit_ex(k->md, EVP_sha256(), NULL) != 1)
-		return qh_cli_fail(c, _("attachment %s: %s"), k->paths[i], strerror(errno));
+		return qh_cli_fail(c, _("attachment %s: %s"), k->paths[i],
+		    strerror(errno));
 	while ((n = read(k->fds[i], k->buf, sizeof(k->buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -614,20 +618,22 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 	long gmtoff;
 
 	if (qh_ticket_parse_when(s, &tm) != 0)
-		return qh_cli_usage(c, _("--propose takes YYYY-MM-DDTHH:MM in local time"));
+		return qh_cli_usage(c,
+		    _("--propose takes YYYY-MM-DDTHH:MM in local time"));
 	want = tm;
 	if ((t = mktime(&tm)) == (time_t)-1)
-		return qh_cli_fail(c, _("the proposed appointment %s cannot be converted"),
-		    s);
+		return qh_cli_fail(c,
+		    _("the proposed appointment %s cannot be converted"), s);
 	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
 	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
 	    tm.tm_min != want.tm_min)
 		return qh_cli_fail(c,
 		    _("the proposed appointment %s does not exist in this "
-		    "time zone (the clocks change then)"),
+		      "time zone (the clocks change then)"),
 		    s);
 	if ((int64_t)t < qh_clock_now())
-		return qh_cli_fail(c, _("the proposed appointment %s lies in the past"), s);
+		return qh_cli_fail(c, _("the proposed appointment %s lies in the past"),
+		    s);
 #ifdef _WIN32
 	/* No tm_gmtoff: the local time read as UTC, minus the instant. */
 	want = tm;
@@ -722,8 +728,8 @@ cmd_ticket(struct qh_cli *c)
 		goto out;
 	if (qh_pki_identity(k->bundle.cert, &id) != 0 || id.role != QH_ROLE_AGENT ||
 	    qh_ticket_make_key(&k->t, id.agent_id) != 0) {
-		status =
-		    qh_cli_fail(c, _("this PC's certificate is not an agent certificate"));
+		status = qh_cli_fail(c,
+		    _("this PC's certificate is not an agent certificate"));
 		goto out;
 	}
 

@@ -19,8 +19,7 @@
 
 /* A text of ours in the program's language: its hooks' text(), else English. */
 static const char *
-tr(const struct qh_cli_hooks *hooks, const char *msgid)
-    __attribute__((format_arg(2)));
+tr(const struct qh_cli_hooks *hooks, const char *msgid) __attribute__((format_arg(2)));
 
 static const char *
 tr(const struct qh_cli_hooks *hooks, const char *msgid)
@@ -149,7 +148,8 @@ print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *const *table,
 	qh_out_printf(f, "\n");
 }
 
-/* Prints "prog: TEXT" on stderr, TEXT being msgid (one %s: arg) in the program's language. */
+/* Prints "prog: TEXT" on stderr, TEXT being msgid (one %s: arg) in the program's
+ * language. */
 static void
 complain(const struct qh_cli_hooks *h, const char *prog, const char *msgid,
     const char *arg)

@@ -14,9 +14,9 @@
 #include "qh/jsonread.h"
 #include "qh/text.h"
 
-#define LABEL_WIDTH	14 /* English labels; German ones are longer */
-#define LABEL_WIDTH_DE	18
-#define LINE_MAX_LEN	1024
+#define LABEL_WIDTH    14 /* English labels; German ones are longer */
+#define LABEL_WIDTH_DE 18
+#define LINE_MAX_LEN   1024
 
 /* Where the lines go, and in which language. */
 struct facts_out {
@@ -264,8 +264,8 @@ windows_facts(struct facts_out *out, const struct qh_json_node *o)
 				b[0] = '\0';
 			if (str(e, "view", c, sizeof(c)) == NULL)
 				snprintf(c, sizeof(c), "?");
-			if ((r = line(out, crm == 0 ? N_("CRM, Office") : "", "%s%s%s (%s)",
-				 a, b[0] != '\0' ? " " : "", b, c)) != 0)
+			if ((r = line(out, crm == 0 ? N_("CRM, Office") : "",
+				 "%s%s%s (%s)", a, b[0] != '\0' ? " " : "", b, c)) != 0)
 				return r;
 			crm++;
 		}
@@ -278,8 +278,8 @@ windows_facts(struct facts_out *out, const struct qh_json_node *o)
 			 others)) != 0)
 			return r;
 	}
-	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"), N_("none"))) !=
-	    0)
+	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"),
+		 N_("none"))) != 0)
 		return r;
 	if ((n = qh_json_get(o, "scanners")) != NULL &&
 	    ((r = string_list(out, "TWAIN", qh_json_get(n, "twain"), N_("none"))) != 0 ||
@@ -322,7 +322,8 @@ qh_envinfo_text_in(enum qh_lang lang, const void *json, size_t len, struct qh_bu
 		snprintf(cpu, sizeof(cpu), "%s", T(out, N_("unknown model")));
 	if (qh_json_get_int(o, "cpu_cores", &cores) == 0)
 		r = line(out, "CPU",
-		    qh_ntr(lang, "%s, %lld core", "%s, %lld cores", cores == 1 ? 1UL : 2UL),
+		    qh_ntr(lang, "%s, %lld core", "%s, %lld cores",
+			cores == 1 ? 1UL : 2UL),
 		    cpu, (long long)cores);
 	else
 		r = line(out, "CPU", "%s", cpu);

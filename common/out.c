@@ -101,7 +101,8 @@ qh_out_vprintf(FILE *f, const char *fmt, va_list ap)
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	if (n < 0)
 		return QH_ERR_FORMAT;
-	return qh_out_write(f, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	return qh_out_write(f, line,
+	    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 int

@@ -165,8 +165,8 @@ static const struct msg_spec {
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) | K(QH_K_NAME) | K(QH_K_ID),
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) },
 	[QH_MSG_HELLO] = { "hello",
-	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) | K(QH_K_TARGET) |
-		K(QH_K_LANG),
+	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) |
+		K(QH_K_TARGET) | K(QH_K_LANG),
 	    K(QH_K_HOST) },
 	[QH_MSG_WELCOME] = { "welcome",
 	    K(QH_K_CODE) | K(QH_K_NAME) | K(QH_K_CUSTOMER) | K(QH_K_RESUME) |

@@ -131,8 +131,8 @@ cmd_service_install(struct qh_cli *c)
 		if (agent_exe_tag(token, sizeof(token), vendor, sizeof(vendor)) != 0) {
 			qh_cli_fail(c,
 			    _("the service is not enrolled: run 'qh-agent join TOKEN "
-			    "--config \"%s\"' first, or install with the program your "
-			    "vendor made for this PC"),
+			      "--config \"%s\"' first, or install with the program your "
+			      "vendor made for this PC"),
 			    dir);
 			goto out;
 		}
@@ -167,7 +167,7 @@ cmd_service_install(struct qh_cli *c)
 	if (svc == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
 		qh_cli_fail(c,
 		    _("the service is installed already; 'qh-agent service "
-		    "uninstall' first"));
+		      "uninstall' first"));
 		goto out;
 	}
 	if (svc == NULL) {
@@ -188,11 +188,13 @@ cmd_service_install(struct qh_cli *c)
 	fail.lpsaActions = restart;
 	(void)ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fail);
 	if (!StartServiceW(svc, 0, NULL)) {
-		qh_cli_fail(c, _("the service is installed but does not start (error %lu)"),
+		qh_cli_fail(c,
+		    _("the service is installed but does not start (error %lu)"),
 		    (unsigned long)GetLastError());
 		goto out;
 	}
-	qh_out_printf(stdout, _("service quarterhour-agent installed and started: %s, state in %s\n"), exe,
+	qh_out_printf(stdout,
+	    _("service quarterhour-agent installed and started: %s, state in %s\n"), exe,
 	    dir);
 	status = QH_EXIT_OK;
 out:
@@ -236,7 +238,8 @@ cmd_service_uninstall(struct qh_cli *c)
 			(void)DeleteFileW(w); /* stays if it is the one running this */
 			free(w);
 		}
-		qh_out_printf(stdout, _("service quarterhour-agent removed; its enrolment stays in %s\n"),
+		qh_out_printf(stdout,
+		    _("service quarterhour-agent removed; its enrolment stays in %s\n"),
 		    dir);
 	}
 	CloseServiceHandle(svc);
@@ -366,7 +369,7 @@ cmd_service_run(struct qh_cli *c)
 	if (!StartServiceCtrlDispatcherW(table))
 		return qh_cli_fail(c,
 		    _("'service run' is for the service manager; use "
-		    "'qh-agent run --unattended' in a console"));
+		      "'qh-agent run --unattended' in a console"));
 	return QH_EXIT_OK;
 }
 

@@ -681,7 +681,8 @@ plat_window_run(int argc, char **argv)
 	if (config != NULL)
 		snprintf(dir, sizeof(dir), "%s", config);
 	else if (plat_config_default(dir, sizeof(dir)) != 0) {
-		MessageBoxW(NULL, WT(N_("There is no folder for this program's settings.")),
+		MessageBoxW(NULL,
+		    WT(N_("There is no folder for this program's settings.")),
 		    L"quarterhour", MB_ICONERROR);
 		return QH_EXIT_FAIL;
 	}
@@ -711,7 +712,8 @@ plat_window_run(int argc, char **argv)
 	if (plat_path_kind(pem) == PLAT_NONE && token[0] != '\0') {
 		post_text(WM_QH_STATUS, 0, _("Enrolling this PC..."));
 		if (agent_join(token, dir, vendor) != 0)
-			post_text(WM_QH_STATUS, 0, _("The enrolment failed (see above)."));
+			post_text(WM_QH_STATUS, 0,
+			    _("The enrolment failed (see above)."));
 	}
 	SecureZeroMemory(token, sizeof(token));
 	why[0] = '\0';

@@ -44,10 +44,10 @@ struct entry {
 	char customer_name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	char host[DAEMON_NAME_MAX + 1];
-	int64_t waiting_since;			      /* UTC seconds */
-	unsigned flags;				      /* HELLO flags */
-	enum qh_lang lang;			      /* HELLO's: what the customer reads */
-	struct session *session;		      /* open session, or NULL */
+	int64_t waiting_since;	 /* UTC seconds */
+	unsigned flags;		 /* HELLO flags */
+	enum qh_lang lang;	 /* HELLO's: what the customer reads */
+	struct session *session; /* open session, or NULL */
 	char consented[MAX_CONSENTED][QH_ID_MAX + 1]; /* this session's */
 	int nconsented;
 	uv_timer_t grace;    /* runs while the agent is away */
@@ -234,13 +234,15 @@ send_welcome(struct entry *e)
 	qh_units_text_in(e->lang, bal.units, left, sizeof(left));
 	if (bal.is_free)
 		snprintf(warn, sizeof(warn), "%s",
-		    qh_tr(e->lang, "Your plan is free support: please file a ticket "
-				   "(qh-agent ticket); remote sessions need the premium "
-				   "plan."));
+		    qh_tr(e->lang,
+			"Your plan is free support: please file a ticket "
+			"(qh-agent ticket); remote sessions need the premium "
+			"plan."));
 	else if (bal.units <= bal.warn_units)
 		snprintf(warn, sizeof(warn),
-		    qh_tr(e->lang, "Your prepaid balance is low: %s left. Please buy "
-				   "more hours."),
+		    qh_tr(e->lang,
+			"Your prepaid balance is low: %s left. Please buy "
+			"more hours."),
 		    left);
 	qh_buf_init(&b, 4096);
 	(void)qh_msg_begin(&b, QH_MSG_WELCOME);
@@ -293,8 +295,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 		free(e);
 		qh_warn("peer %s: refused: unknown customer", qh_mux_name(agent));
 		(void)qh_mux_send_error(agent, "customer",
-		    qh_tr(lang, "this PC's customer is not known to the support "
-				"server; please call your support vendor"));
+		    qh_tr(lang,
+			"this PC's customer is not known to the support "
+			"server; please call your support vendor"));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		return NULL;
 	}
@@ -356,8 +359,8 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 			session_agent_back(e->session);
 		qh_info("agent %s (code %s): reconnected", e->agent_id,
 		    reply_code(e->code, pretty));
-	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code,
-			flags, lang)) == NULL)
+	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code, flags,
+			lang)) == NULL)
 		goto out;
 	e->agent = agent;
 	db_agent_seen(srv->db, e->agent_id, host);
@@ -623,9 +626,8 @@ entry_start(struct entry *e, struct relay *r)
 		    session_id(e->session), running, running == 1 ? "" : "s", left);
 	}
 	if (first)
-		reply_notice(e->agent, "attached",
-		    qh_tr(e->lang, "%s (%s) attached"), relay_name(r),
-		    relay_login(r));
+		reply_notice(e->agent, "attached", qh_tr(e->lang, "%s (%s) attached"),
+		    relay_name(r), relay_login(r));
 	relay_set_lang(r, e->lang);
 	relay_start(r, e->session, e->agent, greeting);
 }

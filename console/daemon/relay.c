@@ -576,8 +576,7 @@ relay_maybe_free(struct relay *r)
 		session_detach(r->session);
 		if (relay_count_login(r->list, r->login) == 0)
 			reply_notice(r->agent, "detached",
-			    qh_tr(r->lang, "%s (%s) detached"), r->name,
-			    r->login);
+			    qh_tr(r->lang, "%s (%s) detached"), r->name, r->login);
 	}
 	qh_buf_release(&r->q[TECH]);
 	qh_buf_release(&r->q[AGENT]);

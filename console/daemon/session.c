@@ -249,18 +249,21 @@ session_summary(const struct session_end *end, enum qh_lang lang, char *out, siz
 	qh_units_text_in(lang, end->balance_after, left, sizeof(left));
 	if (end->pending)
 		snprintf(out, len,
-		    qh_tr(lang, "session %lld closed (%s): billable time %s; the debit "
-				"is written as soon as the support server can"),
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s; the debit "
+			"is written as soon as the support server can"),
 		    (long long)end->id, why, dur);
 	else if (!end->recorded)
 		snprintf(out, len,
-		    qh_tr(lang, "session %lld closed (%s): billable time %s; the debit "
-				"could not be recorded yet"),
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s; the debit "
+			"could not be recorded yet"),
 		    (long long)end->id, why, dur);
 	else if (end->installations > 0)
 		snprintf(out, len,
-		    qh_tr(lang, "session %lld closed (%s): billable time %s, 1 "
-				"installation debited"),
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s, 1 "
+			"installation debited"),
 		    (long long)end->id, why, dur);
 	else
 		snprintf(out, len,

@@ -34,7 +34,7 @@ struct session_end {
 	char summary[256]; /* "session 7 closed (technician): billable time ..." */
 	/* What session_summary needs to say it again in the customer's language. */
 	char reason[32];
-	int64_t units;	      /* debited (positive), as the ledger has it */
+	int64_t units;	       /* debited (positive), as the ledger has it */
 	int64_t installations; /* debited (positive) */
 	int64_t balance_after;
 };
@@ -45,8 +45,8 @@ struct session_end {
  * Guthaben 7 Einheiten (1 h 45 min)". end->summary is the English line
  * for technicians and the log.
  */
-void session_summary(const struct session_end *end, enum qh_lang lang, char *out,
-    size_t len);
+void
+session_summary(const struct session_end *end, enum qh_lang lang, char *out, size_t len);
 
 /*
  * Opens and records a session (R13: committed before it returns) for info,

@@ -84,7 +84,7 @@ struct qh_cli {
 	const char *val[QH_CLI_MAX_OPTS];
 	int count[QH_CLI_MAX_OPTS];
 	const char *rep[QH_CLI_MAX_OPTS][QH_CLI_MAX_REPEAT];
-	void *ctx; /* the program's, set by its prepare hook */
+	void *ctx;			  /* the program's, set by its prepare hook */
 	const struct qh_cli_hooks *hooks; /* as given to qh_cli_main, or NULL */
 };
 

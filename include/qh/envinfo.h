@@ -24,7 +24,7 @@
 int qh_envinfo_text(const void *json, size_t len, struct qh_buf *out);
 
 /* The same with the labels and words in lang (the customer's). */
-int qh_envinfo_text_in(enum qh_lang lang, const void *json, size_t len,
-    struct qh_buf *out);
+int
+qh_envinfo_text_in(enum qh_lang lang, const void *json, size_t len, struct qh_buf *out);
 
 #endif

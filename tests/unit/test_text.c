@@ -75,7 +75,8 @@ test_german(void **state)
 
 	assert_string_equal(qh_tr(QH_LANG_DE, "Balance: %s"), "Guthaben: %s");
 	assert_string_equal(qh_tr(QH_LANG_EN, "Balance: %s"), "Balance: %s");
-	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 1), "%lld Einheit");
+	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 1),
+	    "%lld Einheit");
 	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 0),
 	    "%lld Einheiten");
 	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 7),
@@ -87,7 +88,9 @@ test_german(void **state)
 	qh_units_text(1, out, sizeof(out));
 	assert_string_equal(out, "1 unit (0 h 15 min)");
 	/* Umlauts come through as UTF-8. */
-	assert_string_equal(qh_tr(QH_LANG_DE, "Close"), "Schlie\xc3\x9f" "en");
+	assert_string_equal(qh_tr(QH_LANG_DE, "Close"),
+	    "Schlie\xc3\x9f"
+	    "en");
 	qh_lang_set(QH_LANG_DE);
 	assert_string_equal(_("End session"), "Sitzung beenden");
 	qh_lang_set(QH_LANG_EN);
