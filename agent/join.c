@@ -83,7 +83,8 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CSR, j->csr)) == 0 &&
-	    (r = qh_msg_put(&b, QH_K_HOST, host, strnlen(host, 255))) == 0)
+	    (r = qh_msg_put(&b, QH_K_HOST, host, strnlen(host, 255))) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_LANG, qh_lang_name(qh_lang_get()))) == 0)
 		r = qh_mux_send_control(mux, &b);
 	qh_buf_release(&b);
 	qh_debug("join request sent to %s", j->tok.console);

@@ -159,7 +159,8 @@ static const struct msg_spec {
 } msgs[QH_MSG_TYPE_MAX] = {
 	[QH_MSG_ERROR] = { "error", K(QH_K_CODE) | K(QH_K_TEXT),
 	    K(QH_K_CODE) | K(QH_K_TEXT) },
-	[QH_MSG_JOIN] = { "join", K(QH_K_TOKEN) | K(QH_K_CSR) | K(QH_K_HOST),
+	[QH_MSG_JOIN] = { "join",
+	    K(QH_K_TOKEN) | K(QH_K_CSR) | K(QH_K_HOST) | K(QH_K_LANG),
 	    K(QH_K_TOKEN) | K(QH_K_CSR) },
 	[QH_MSG_JOIN_OK] = { "join-ok",
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) | K(QH_K_NAME) | K(QH_K_ID),

@@ -3,8 +3,8 @@
 # texts come from the tables built into the program, not from the C
 # library), and English with --lang en whatever the environment says. The
 # console writes what it sends the agent (the welcome's warning, the
-# notices, the session's summary) in the language the agent's HELLO
-# names; the technician's own lines stay English.
+# notices, the session's summary, a refused join) in the language the
+# agent's HELLO or JOIN names; the technician's own lines stay English.
 . "$(dirname "$0")/lib.sh"
 
 setup_console
@@ -95,4 +95,9 @@ wait_until "! kill -0 $A" 20 || fail "agent 3 ignored SIGINT"
 expect_in "$T/en.out" "Alice Tech (alice) attached"
 expect_in "$T/en.out" "session [0-9]* closed (ended by you): billable time .*, [0-9]* units\? debited, balance -\?[0-9]* units\? ("
 grep -q "Sitzung\|Einheit\|Guthaben" "$T/en.out" && fail "German in the English run: $(cat "$T/en.out")"
+
+# 4. A refused join in German: the JOIN names the language too.
+qh-agent join "$TOKEN" --config "$T/other" --lang de >"$T/join2.out" 2>&1 &&
+    fail "a used token enrolled again"
+expect_in "$T/join2.out" "Registrierung abgelehnt: dieser Token wurde bereits .*verwendet; bitte fordern Sie einen neuen an"
 echo "German with --lang de and LANG=de_DE.UTF-8, English with --lang en"
