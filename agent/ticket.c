@@ -717,6 +717,7 @@ cmd_ticket(struct qh_cli *c)
 	for (i = 0; i < QH_TICKET_FILES_MAX; i++)
 		k->fds[i] = -1;
 	qh_ticket_init(&k->t, NULL);
+	k->t.lang = qh_lang_get(); /* the refusals are the customer's to read */
 	if ((k->md = EVP_MD_CTX_new()) == NULL) {
 		status = qh_cli_fail(c, _("out of memory"));
 		goto out;

@@ -32,6 +32,11 @@ qh-agent run --config "$T/agent" --lang fr >"$T/fr.out" 2>&1
 [ $? -eq 2 ] || fail "--lang fr is not a usage error: $(cat "$T/fr.out")"
 expect_in "$T/fr.out" "\-\-lang takes de or en"
 
+# A ticket the agent refuses before it connects, in German.
+qh-agent ticket --config "$T/agent" --lang de --subject "$(printf 'Drucker\tdruckt nicht')" \
+    >"$T/ticket.out" 2>&1 && fail "a subject with a tab was accepted"
+expect_in "$T/ticket.out" "der Betreff muss eine einzelne Textzeile ohne Steuerzeichen sein"
+
 code_of() {	# file: the six digits of the last code shown, in either language
 	sed -n 's/.*\(session code\|Sitzungscode\): *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\2\3/p' "$1" |
 	    tail -n 1
