@@ -213,6 +213,13 @@ build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+# libqh's texts (common/text.c looks them up): the generated tables.
+FUZZ_OBJ    += $(PO_LANGS:%=build/fuzz/obj/gen/text_%.o)
+
+build/fuzz/obj/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Icommon -fsanitize=fuzzer-no-link -c $< -o $@
+
 build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
