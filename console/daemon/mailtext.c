@@ -19,7 +19,6 @@
 #include "ics.h"
 #include "mailtext.h"
 
-#define WRAP		72 /* columns of the plain text's paragraphs */
 #define APPOINTMENT_MIN 60 /* an appointment's length in the calendar */
 
 void
@@ -78,32 +77,16 @@ put_html(struct qh_buf *b, const char *s, int br)
 	}
 }
 
-/* Appends s to the plain text, wrapped at WRAP columns on spaces, then LF LF. */
+/*
+ * Appends s to the plain text as one paragraph: a line each, then an empty
+ * line. Lines are not wrapped (mail programs wrap them to their window),
+ * so no figure is ever cut in two.
+ */
 static void
-put_wrapped(struct qh_buf *b, const char *s)
+put_para(struct qh_buf *b, const char *s)
 {
-	const char *p = s, *line, *brk;
-	size_t col;
-
-	while (*p != '\0') {
-		line = p;
-		brk = NULL;
-		for (col = 0; p[col] != '\0' && p[col] != '\n'; col++) {
-			if (p[col] == ' ')
-				brk = p + col;
-			if (col >= WRAP && brk != NULL)
-				break;
-		}
-		if (p[col] == '\0' || p[col] == '\n' || brk == NULL) {
-			(void)qh_buf_put(b, line, col);
-			p += col + (p[col] == '\n');
-		} else {
-			(void)qh_buf_put(b, line, (size_t)(brk - line));
-			p = brk + 1;
-		}
-		put(b, "\n");
-	}
-	put(b, "\n");
+	put(b, s);
+	put(b, "\n\n");
 }
 
 /* A paragraph of the letter's own text (printf-style; fmt is a translation). */
@@ -116,7 +99,7 @@ para(struct letter *l, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	put_wrapped(&l->text, text);
+	put_para(&l->text, text);
 	put(&l->html, "<p>");
 	put_html(&l->html, text, 1);
 	put(&l->html, "</p>\n");
@@ -187,7 +170,7 @@ closing(struct letter *l, const struct mail_sender *s)
 	para(l, "%s\n%s", qh_tr(l->lang, "Kind regards"),
 	    s->vendor != NULL ? s->vendor : qh_tr(l->lang, "Your support team"));
 	put(&l->text, "-- \n");
-	put_wrapped(&l->text, qh_tr(l->lang, "This message was sent automatically."));
+	put_para(&l->text, qh_tr(l->lang, "This message was sent automatically."));
 	put(&l->html, "<p style=\"color: #666; font-size: small;\">");
 	put_html(&l->html, qh_tr(l->lang, "This message was sent automatically."), 0);
 	put(&l->html, "</p>\n");

@@ -47,8 +47,8 @@ check_lines(const char *s, size_t max)
 		assert_null(memchr(p, '\n', (size_t)(nl - p)));
 		assert_null(memchr(p, '\r', (size_t)(nl - p)));
 		if ((size_t)(nl - p) > max)
-			fail_msg("line of %zu octets: %.*s", (size_t)(nl - p), (int)(nl - p),
-			    p);
+			fail_msg("line of %zu octets: %.*s", (size_t)(nl - p),
+			    (int)(nl - p), p);
 		p = nl + 2;
 	}
 }
@@ -132,8 +132,9 @@ test_headers(void **state)
 
 	qh_buf_init(&b, 4096);
 	mime_header_text(&b, "Subject", "Receipt: 8 units");
-	mime_header_text(&b, "Subject", "Ihr Support-Guthaben geht zur Neige – jetzt "
-					"rechtzeitig nachbestellen, bitte schön");
+	mime_header_text(&b, "Subject",
+	    "Ihr Support-Guthaben geht zur Neige – jetzt "
+	    "rechtzeitig nachbestellen, bitte schön");
 	mime_header_text(&b, "Subject", "hello\r\nBcc: victim@example.com");
 	mime_header_mailbox(&b, "From", "Müller \"IT\" GmbH", "support@vendor.example");
 	mime_header_mailbox(&b, "From", "Vendor \"IT\"", "support@vendor.example");
@@ -146,7 +147,8 @@ test_headers(void **state)
 	/* The injected line is no header of its own. */
 	assert_null(strstr(s, "\r\nBcc:"));
 	assert_non_null(strstr(s, "Subject: hello Bcc: victim@example.com\r\n"));
-	assert_non_null(strstr(s, "From: \"Vendor \\\"IT\\\"\" <support@vendor.example>\r\n"));
+	assert_non_null(
+	    strstr(s, "From: \"Vendor \\\"IT\\\"\" <support@vendor.example>\r\n"));
 	assert_non_null(strstr(s, "From: <support@vendor.example>\r\n"));
 	free(s);
 	qh_buf_release(&b);
@@ -184,7 +186,8 @@ test_ics(void **state)
 	assert_non_null(strstr(s, "DTSTART:20261211T144000Z\r\n"));
 	assert_non_null(strstr(s, "DESCRIPTION:Ticket 7\\nzweite Zeile\r\n"));
 	assert_non_null(strstr(s, "Drucker\\; Scanner\\, Fax \\\\ und"));
-	assert_non_null(strstr(s, "ORGANIZER;CN=\"Müller IT GmbH\":mailto:support@vendor"));
+	assert_non_null(
+	    strstr(s, "ORGANIZER;CN=\"Müller IT GmbH\":mailto:support@vendor"));
 	assert_non_null(strstr(s, "END:VEVENT\r\nEND:VCALENDAR\r\n"));
 	free(s);
 	qh_buf_release(&b);
@@ -228,7 +231,8 @@ test_render(void **state)
 	char *s;
 
 	assert_int_equal(render("purchase", "customer", "de",
-			     "{\"units\":40,\"installations\":0,\"unit_price_cents\":2750,"
+			     "{\"units\":40,\"installations\":0,\"unit_price_cents\":"
+			     "2750,"
 			     "\"amount_cents\":110000,\"currency\":\"EUR\",\"reference\":"
 			     "\"inv-1\",\"balance_after\":42,\"posted_at\":"
 			     "\"2026-12-03T10:00:00Z\"}",
@@ -251,8 +255,8 @@ test_render(void **state)
 
 	/* Staff's row with no staff configured has nobody to go to. */
 	assert_int_equal(render("balance_low", "staff", NULL,
-			     "{\"balance_units\":3,\"warn_units\":4,\"name\":\"ACME\"}", "",
-			     &s, &m),
+			     "{\"balance_units\":3,\"warn_units\":4,\"name\":\"ACME\"}",
+			     "", &s, &m),
 	    QH_ERR_NOT_FOUND);
 	mail_message_free(&m);
 	assert_int_equal(render("balance_low", "staff", NULL,
@@ -281,16 +285,19 @@ test_render_appointment(void **state)
 
 	assert_int_equal(render("appointment", "customer", "en",
 			     "{\"ticket\":7,\"subject\":\"New printer\",\"appointment\":{"
-			     "\"slot\":1,\"local_time\":\"2030-01-07T10:00\",\"utc_offset\":"
+			     "\"slot\":1,\"local_time\":\"2030-01-07T10:00\",\"utc_"
+			     "offset\":"
 			     "60,\"starts_at\":\"2030-01-07T09:00:00Z\",\"sequence\":0}}",
 			     "", &s, &m),
 	    0);
 	check_lines(s, 998);
 	assert_non_null(strstr(s, "Content-Type: multipart/mixed;"));
-	assert_non_null(strstr(s, "Content-Type: text/calendar; charset=UTF-8; "
-				  "method=PUBLISH; name=\"appointment-7.ics\""));
-	assert_non_null(strstr(s, "Subject: Appointment confirmed: Monday, 2030-01-07 "
-				  "10:00\r\n"));
+	assert_non_null(strstr(s,
+	    "Content-Type: text/calendar; charset=UTF-8; "
+	    "method=PUBLISH; name=\"appointment-7.ics\""));
+	assert_non_null(strstr(s,
+	    "Subject: Appointment confirmed: Monday, 2030-01-07 "
+	    "10:00\r\n"));
 	free(s);
 	mail_message_free(&m);
 
@@ -307,13 +314,14 @@ test_render_report(void **state)
 	struct mail_message m;
 	char *s, *dec;
 
-	assert_int_equal(render("session_report", "customer", "en",
-			     "{\"session\":12,\"units\":3,\"installations\":0,"
-			     "\"balance_after\":5,\"billable_seconds\":2000,\"opened_at\":"
-			     "\"2026-12-03T09:00:00Z\",\"closed_at\":\"2026-12-03T09:40:00Z\","
-			     "\"note\":\"Updated the <printer> driver\",\"technicians\":[{"
-			     "\"login\":\"alice\",\"name\":\"Alice Tech\"}]}",
-			     "", &s, &m),
+	assert_int_equal(
+	    render("session_report", "customer", "en",
+		"{\"session\":12,\"units\":3,\"installations\":0,"
+		"\"balance_after\":5,\"billable_seconds\":2000,\"opened_at\":"
+		"\"2026-12-03T09:00:00Z\",\"closed_at\":\"2026-12-03T09:40:00Z\","
+		"\"note\":\"Updated the <printer> driver\",\"technicians\":[{"
+		"\"login\":\"alice\",\"name\":\"Alice Tech\"}]}",
+		"", &s, &m),
 	    0);
 	dec = qp_decode(s);
 	assert_non_null(strstr(dec, "Debited: 3 units (45 min)\n"));

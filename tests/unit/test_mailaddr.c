@@ -23,9 +23,9 @@ test_valid(void **state)
 		"o'brien@mail.example.co.uk", "x@localhost", "1@2.3",
 		"support-desk@vendor-1.example" };
 	static const char *const bad[] = { "", "@", "a@", "@b", "a b@c.de", "a@b c.de",
-		"a@b.de\r\nBcc: x@y.de", "<a@b.de>", "a,b@c.de", "\"a\"@b.de", "a..b@c.de",
-		".a@b.de", "a.@b.de", "a@b..de", "a@-b.de", "a@b-.de", "a@[127.0.0.1]",
-		"a@b.de.", "a@@b.de", "a@b_c.de", "ä@b.de" };
+		"a@b.de\r\nBcc: x@y.de", "<a@b.de>", "a,b@c.de", "\"a\"@b.de",
+		"a..b@c.de", ".a@b.de", "a.@b.de", "a@b..de", "a@-b.de", "a@b-.de",
+		"a@[127.0.0.1]", "a@b.de.", "a@@b.de", "a@b_c.de", "ä@b.de" };
 	char local[80], label[80], addr[400];
 	size_t i;
 

@@ -147,9 +147,10 @@ session(struct fixture *f, const char *customer, int64_t secs, const char *note)
 	    "('pc-%s', '%s', '2026-01-01T00:00:00Z')",
 	    customer, customer);
 	exec_ok(f->db, sql);
-	exec_ok(f->db, "INSERT OR IGNORE INTO technicians (login, name, role, created_at) "
-		       "VALUES ('alice', 'Alice Tech', 'technician', "
-		       "'2026-01-01T00:00:00Z')");
+	exec_ok(f->db,
+	    "INSERT OR IGNORE INTO technicians (login, name, role, created_at) "
+	    "VALUES ('alice', 'Alice Tech', 'technician', "
+	    "'2026-01-01T00:00:00Z')");
 	memset(&s, 0, sizeof(s));
 	s.customer = customer;
 	snprintf(sql, sizeof(sql), "pc-%s", customer);
@@ -172,8 +173,8 @@ test_contacts(void **state)
 	struct customer_change ch;
 	char text[256];
 
-	assert_int_equal(
-	    query_int(f->db, "SELECT count(*) FROM customer_emails WHERE customer_id = "
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM customer_emails WHERE customer_id = "
 			     "'acme'"),
 	    2);
 	query_text(f->db, "SELECT lang FROM customers WHERE id = 'quiet'", text,
@@ -407,8 +408,9 @@ test_ticket_messages(void **state)
 
 	conf_defaults(&conf);
 	assert_int_equal(calendar_set_zone(conf.timezone), 0);
-	exec_ok(f->db, "INSERT INTO agents (id, customer_id, enrolled_at) VALUES ('pc1', "
-		       "'acme', '2026-01-01T00:00:00Z')");
+	exec_ok(f->db,
+	    "INSERT INTO agents (id, customer_id, enrolled_at) VALUES ('pc1', "
+	    "'acme', '2026-01-01T00:00:00Z')");
 	/* Due long ago, and one due in a year. */
 	exec_ok(f->db,
 	    "INSERT INTO tickets (id, customer_id, agent_id, kind, plan, subject, "
@@ -416,9 +418,10 @@ test_ticket_messages(void **state)
 	    "'premium', 'New printer', '2020-01-01T08:00:00Z', '2020-01-01T12:00:00Z', "
 	    "'k7'), (8, 'acme', 'pc1', 'support', 'premium', 'Later', "
 	    "'2020-01-01T08:00:00Z', '2099-01-01T12:00:00Z', 'k8')");
-	exec_ok(f->db, "INSERT INTO ticket_proposals (ticket_id, slot, local_time, "
-		       "utc_offset, starts_at, after_hours) VALUES (7, 1, "
-		       "'2030-01-07T10:00', 60, '2030-01-07T09:00:00Z', 0)");
+	exec_ok(f->db,
+	    "INSERT INTO ticket_proposals (ticket_id, slot, local_time, "
+	    "utc_offset, starts_at, after_hours) VALUES (7, 1, "
+	    "'2030-01-07T10:00', 60, '2030-01-07T09:00:00Z', 0)");
 
 	assert_int_equal(db_ticket_confirm(f->db, 7, 1, "alice", &slot, &nslots), 0);
 	query_text(f->db,
@@ -432,13 +435,15 @@ test_ticket_messages(void **state)
 	assert_int_equal(queued, 1);
 	assert_int_equal(db_ticket_due_alerts(f->db, &conf, now, &queued), 0);
 	assert_int_equal(queued, 0); /* once per ticket */
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM outbox WHERE kind = "
-					  "'ticket_overdue' AND audience = 'staff'"),
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM outbox WHERE kind = "
+			     "'ticket_overdue' AND audience = 'staff'"),
 	    1);
 
 	assert_int_equal(db_ticket_close(f->db, 7, "alice", "Printer installed."), 0);
 	query_text(f->db,
-	    "SELECT json_extract(data, '$.text') FROM outbox WHERE kind = 'ticket_closed'",
+	    "SELECT json_extract(data, '$.text') FROM outbox WHERE kind = "
+	    "'ticket_closed'",
 	    data, sizeof(data));
 	assert_string_equal(data, "Printer installed.");
 }
@@ -458,8 +463,9 @@ test_internal_note(void **state)
 	    sizeof(text));
 	assert_string_equal(text, "customer was rude");
 	/* What the customer reads never holds it. */
-	assert_int_equal(query_int(f->db, "SELECT count(*) FROM outbox WHERE data LIKE "
-					  "'%rude%'"),
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM outbox WHERE data LIKE "
+			     "'%rude%'"),
 	    0);
 }
 
@@ -469,7 +475,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_contacts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_receipt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crossing_and_report, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crossing_and_report, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_once_per_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ticket_messages, setup, teardown),
