@@ -6,8 +6,8 @@
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
-# Libraries only qh-console links (the admin part's backups).
-CONSOLE_PKGS := libarchive
+# Libraries only qh-console links (the admin part's backups, the daemon's mail).
+CONSOLE_PKGS := libarchive libcurl
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -188,8 +188,8 @@ $(LIBWINPORT): $(call obj,$(WINPORT_SRC))
 
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
-UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter test_limit test_record
+UNIT_STORE  := test_calendar test_config test_due test_ledger test_outbox
+UNIT_DAEMON := test_meter test_limit test_record test_mail
 UNIT_TECH   := test_escape
 UNIT_AGENT  := test_rfb test_rfb_enc
 UNIT_WIN    := test_winargs test_regfacts
@@ -198,7 +198,7 @@ unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(U
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.

@@ -148,6 +148,7 @@ static const struct key_spec {
 	[QH_K_DUE] = { KIND_U64, 8 },
 	[QH_K_DEADLINE] = { KIND_U64, 8 },
 	[QH_K_LANG] = { KIND_TEXT, 8 },
+	[QH_K_INTERNAL] = { KIND_TEXT, 4096 },
 };
 
 #define K(k) ((uint64_t)1 << (k))
@@ -183,7 +184,8 @@ static const struct msg_spec {
 	    K(QH_K_CMD) | K(QH_K_CODE) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) |
 		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
 		K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
-		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT),
+		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT) |
+		K(QH_K_INTERNAL),
 	    K(QH_K_CMD) },
 	[QH_MSG_REPLY] = { "reply",
 	    K(QH_K_TEXT) | K(QH_K_JSON) | K(QH_K_SESSION) | K(QH_K_SECONDS) |

@@ -752,12 +752,18 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 {
 	static const struct qh_chan_ops reply_ops = { 0 };
 	struct entry *e;
-	char *note = NULL, summary[512];
+	char *note = NULL, *internal = NULL, summary[512];
 
 	if ((e = request_session(srv, ch, m)) == NULL)
 		return;
 	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
+	(void)qh_msg_get_str(m, QH_K_INTERNAL, &internal);
 	qh_chan_accept(ch, 0, &reply_ops, NULL);
+	/* For staff only: on the session's row, never in its report or entry. */
+	if (internal != NULL && e->session != NULL &&
+	    db_session_internal(srv->db, session_id(e->session), internal) != 0)
+		qh_warn("session %" PRId64 ": the internal note was not recorded",
+		    session_id(e->session));
 	if (entry_close_session(e, "technician", note, who->login, summary,
 		sizeof(summary)) != 0)
 		reply_error(ch, "internal",
@@ -767,6 +773,7 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 		reply_text(ch, summary, strlen(summary));
 	}
 	free(note);
+	free(internal);
 }
 
 void

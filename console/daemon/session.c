@@ -22,7 +22,7 @@
 #include "qh/log.h"
 #include "qh/units.h"
 #include "meter.h"
-#include "notify.h"
+#include "deliver.h"
 #include "session.h"
 
 #define PERSIST_MS	   10000 /* R13 asks for at least every 15 s */
@@ -335,8 +335,8 @@ close_write(struct session *s, int64_t secs, int64_t closed, const char *reason,
 	if (r == QH_ERR_EXISTS)
 		qh_warn("session %" PRId64 ": its debit was written already; not twice",
 		    s->id);
-	if (r == 0 && (debit->crossed_threshold || debit->crossed_zero))
-		notify_kick(s->srv);
+	if (r == 0)
+		deliver_kick(s->srv); /* its report, and an R5 crossing's messages */
 	return r;
 }
 
