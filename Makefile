@@ -228,6 +228,10 @@ build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libqh-fuzz.a $(PKG_LIBS)
 
+# The daemon's check of a report request's words is pure; its target links it.
+build/fuzz/fuzz_account: tests/fuzz/fuzz_account.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
+
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 

@@ -561,8 +561,8 @@ const struct qh_cli_cmd cmd_balance_entry = {
 	.summary = "show a customer's units, installations, running and available units",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("state"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_balance,
 };
 
@@ -574,9 +574,9 @@ const struct qh_cli_cmd cmd_ledger_entry = {
 	    "export ledger entries (dates in the business time zone, --to inclusive)",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_OPT("from"), QH_OPT("to"),
-	    QH_OPT("format") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_OPT("customer"), QH_OPT("from"),
+	    QH_OPT("to"), QH_OPT("format") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_ledger,
 };
 
@@ -587,8 +587,8 @@ const struct qh_cli_cmd cmd_revenue_entry = {
 	    "units debited, recognised and deferred revenue of a month (FIFO lots)",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_OPT("month"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_OPT("month"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_revenue,
 };
 
@@ -601,7 +601,8 @@ const struct qh_cli_cmd cmd_verify_entry = {
 	    "one written down before",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_FLAG("head"), QH_OPT("since-head") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("head"),
+	    QH_OPT("since-head") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_verify,
 };

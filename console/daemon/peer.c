@@ -30,6 +30,7 @@
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
+#include "account.h"
 #include "queue.h"
 #include "renew.h"
 #include "upload.h"
@@ -81,6 +82,13 @@ request_relay(struct peer *p, struct qh_chan *ch, const char *cmd, const struct 
 }
 
 static void
+request_account(struct peer *p, struct qh_chan *ch, const char *cmd,
+    const struct qh_msg *m)
+{
+	account_request(p->srv, &p->id, ch, m);
+}
+
+static void
 request_end(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
 	struct relay_who who = who_of(p);
@@ -129,6 +137,8 @@ static const struct request_entry {
 	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), request_record },
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
+	{ "account", ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_account },
 	{ "renew",
 	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
 	    request_renew },

@@ -852,6 +852,17 @@ list_json(struct server *srv, struct qh_buf *out)
 	}
 }
 
+int
+queue_has_customer(struct server *srv, const char *customer)
+{
+	struct entry *e;
+
+	LIST_FOREACH (e, &srv->queue, link)
+		if (!e->closing && strcmp(e->customer, customer) == 0)
+			return 1;
+	return 0;
+}
+
 void
 queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 {

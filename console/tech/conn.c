@@ -25,6 +25,7 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "conn.h"
+#include "tech.h"
 
 static const int caught_signals[NSIGNALS] = { SIGINT, SIGTERM, SIGHUP };
 
@@ -128,6 +129,18 @@ bundle_path(const struct qh_cli *c, char *out, size_t len, int *dflt)
 	if ((size_t)snprintf(out, len, "%s", p) >= len)
 		return QH_ERR_TOO_LARGE;
 	return 0;
+}
+
+int
+tech_default_bundle(char *out, size_t len)
+{
+	static const struct qh_cli_cmd none = { .name = "" };
+	struct qh_cli c;
+	int dflt;
+
+	memset(&c, 0, sizeof(c));
+	c.cmd = &none;
+	return bundle_path(&c, out, len, &dflt);
 }
 
 /*

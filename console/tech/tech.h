@@ -34,4 +34,15 @@ extern const struct qh_cli_cmd cmd_replay_entry;
  */
 int tech_renew_self(struct qh_cli *c);
 
+/*
+ * An accounting report over TLS with the bundle (--tech FILE, $QH_TECH or
+ * the default place): sends the report name and c's arguments and options
+ * (but --tech, --state, --out) as REQUEST{cmd="account"}; the report's
+ * output goes to stdout and stderr and its exit status is returned.
+ */
+int tech_account(struct qh_cli *c, const char *name);
+
+/* The default bundle's path (~/.config/quarterhour/tech.conf); 0 or QH_ERR_*. */
+int tech_default_bundle(char *out, size_t len);
+
 #endif
