@@ -19,9 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
+#include "qh/json.h"
 #include "qh/log.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
@@ -223,6 +226,74 @@ cmd_tech_revoke(struct qh_cli *c)
 		    certs == 1 ? "" : "s");
 	return QH_EXIT_OK;
 }
+
+/* One technician as a line of the table, or appended to the JSON listing. */
+static int
+tech_row(void *arg, const struct tech_row *t)
+{
+	struct qh_json *j = arg;
+	char name[TECH_NAME_MAX + 1];
+
+	if (j == NULL) {
+		printf("%-20s %-30s %-11s %-8s %s\n", t->login,
+		    qh_display_str(t->name, name, sizeof(name), 0), t->role,
+		    t->revoked_at != NULL ? "revoked" : "active",
+		    t->not_after != NULL ? t->not_after : "-");
+		return 0;
+	}
+	qh_json_begin_object(j);
+	qh_json_kv_str(j, "login", t->login);
+	qh_json_kv_str(j, "name", t->name);
+	qh_json_kv_str(j, "role", t->role);
+	qh_json_kv_str(j, "created_at", t->created_at);
+	if (t->revoked_at != NULL)
+		qh_json_kv_str(j, "revoked_at", t->revoked_at);
+	else
+		qh_json_kv_null(j, "revoked_at");
+	if (t->not_after != NULL)
+		qh_json_kv_str(j, "cert_not_after", t->not_after);
+	else
+		qh_json_kv_null(j, "cert_not_after");
+	qh_json_end_object(j);
+	return 0;
+}
+
+/* qh-console tech list [--json]: every login, its role, state and certificate's expiry.
+ */
+static int
+cmd_tech_list(struct qh_cli *c)
+{
+	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
+	struct qh_buf out;
+	struct qh_json j;
+
+	qh_buf_init(&out, 16 * 1024 * 1024);
+	qh_json_init(&j, &out);
+	if (json)
+		qh_json_begin_array(&j);
+	else
+		printf("%-20s %-30s %-11s %-8s %s\n", "LOGIN", "NAME", "ROLE", "STATE",
+		    "CERT EXPIRES");
+	if ((r = db_tech_list(admin_env(c)->db, tech_row, json ? &j : NULL)) != 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (json) {
+		qh_json_end_array(&j);
+		status = console_json_print(c, &j, &out, "the listing");
+	}
+	qh_buf_release(&out);
+	return status;
+}
+
+const struct qh_cli_cmd cmd_tech_list_entry = {
+	.name = "tech list",
+	.usage = "[--json]",
+	.summary = "list technicians and accounting staff with their roles",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_tech_list,
+};
 
 const struct qh_cli_cmd cmd_tech_add_entry = {
 	.name = "tech add",

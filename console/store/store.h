@@ -613,6 +613,8 @@ int db_customer_add(sqlite3 *db, const struct customer_new *c);
  */
 struct customer_change {
 	const char *name, *plan, *lang;
+	const char *country;		     /* ISO 3166-1 alpha-2, upper case */
+	const char *vat_id;		     /* "" removes it */
 	int64_t warn_units, overdraft_units; /* -1: unchanged */
 	int set_emails;			     /* replace the addresses with these: */
 	const char *const *emails;	     /* checked with qh_mail_addr_valid() */
@@ -632,6 +634,8 @@ int db_customer_set(sqlite3 *db, const char *id, const struct customer_change *c
 /* A customer as `customer show` shows it. */
 struct customer_view {
 	const char *id, *name, *plan, *lang, *created_at;
+	const char *country, *vat_id,
+	    *disabled_at; /* vat_id, disabled_at: NULL for none */
 	int64_t warn_units, overdraft_units;
 	const char *const *emails; /* in the order given */
 	int nemails;
@@ -651,6 +655,16 @@ int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_ro
 
 /* 1 if customer id exists, 0 if not, <0 on a database error. */
 int db_customer_exists(sqlite3 *db, const char *id);
+
+/*
+ * `customer disable` (disable 1) and `customer enable` (0): sets or clears
+ * the customer's disabled_at. Returns 0, QH_ERR_NOT_FOUND, QH_ERR_EXISTS
+ * when it already was so (nothing written), or a database error.
+ */
+int db_customer_disable(sqlite3 *db, const char *id, int disable);
+
+/* 1 if customer id exists and is disabled, 0 if not, <0 on a database error. */
+int db_customer_disabled(sqlite3 *db, const char *id);
 
 /* ------------------------------------------------------ agents and tokens */
 
@@ -697,6 +711,16 @@ int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *ro
  * login.
  */
 int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
+
+/* A technician or accountant as `tech list` shows them. */
+struct tech_row {
+	const char *login, *name, *role, *created_at;
+	const char *revoked_at; /* NULL while active */
+	const char *not_after;	/* the latest current certificate's, or NULL */
+};
+
+/* Lists every technician and accountant, by login; stops at row's non-zero. */
+int db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg);
 
 /* ----------------------------------------------------------------- bookings */
 
