@@ -74,6 +74,12 @@ int admin_tech_renew(struct qh_cli *c);
  */
 int admin_customer_emails(struct qh_cli *c, const char *const **emails, int *n);
 
+/*
+ * ledger --format datev (datev.c): the DATEV Buchungsstapel of --from..--to
+ * (one fiscal year) on stdout. Returns an exit status.
+ */
+int admin_ledger_datev(struct qh_cli *c, struct store_env *env);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;

@@ -289,6 +289,47 @@ parse_holidays(const char *value, void *field)
 	return 0;
 }
 
+/* [datev] fiscal_year_start: MM-DD. */
+static int
+parse_fy_start(const char *value, void *field)
+{
+	struct console_conf *c = (struct console_conf *)((char *)field -
+	    offsetof(struct console_conf, datev_fy_month));
+	int m, d, used = 0;
+
+	if (strlen(value) != 5 || sscanf(value, "%2d-%2d%n", &m, &d, &used) != 2 ||
+	    used != 5 || value[2] != '-' || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	c->datev_fy_month = m;
+	c->datev_fy_day = d;
+	return 0;
+}
+
+/* [datev] tax_key_*: empty, or one to four digits (a BU-Schlüssel). */
+static int
+parse_tax_key(const char *value, void *field)
+{
+	size_t n = strlen(value);
+
+	if (n > 4 || strspn(value, "0123456789") != n)
+		return -1;
+	memcpy(field, value, n + 1);
+	return 0;
+}
+
+/* yes or no. */
+static int
+parse_yes_no(const char *value, void *field)
+{
+	if (strcmp(value, "yes") == 0)
+		*(int *)field = 1;
+	else if (strcmp(value, "no") == 0)
+		*(int *)field = 0;
+	else
+		return -1;
+	return 0;
+}
+
 #define CONF_INT(sec, key, member, lo, hi)                                               \
 	{                                                                                \
 		.section = sec, .name = key, .type = QH_CONF_INT,                        \
@@ -335,6 +376,21 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_CUSTOM("mail", "password_file", mail_password_file, parse_command),
 	CONF_CUSTOM("mail", "staff", mail_staff, parse_mail_list),
 	CONF_CUSTOM("mail", "staff_lang", mail_staff_lang, parse_lang),
+	CONF_INT("datev", "consultant", datev_consultant, 1001, 9999999),
+	CONF_INT("datev", "client", datev_client, 1, 99999),
+	CONF_CUSTOM("datev", "fiscal_year_start", datev_fy_month, parse_fy_start),
+	CONF_INT("datev", "account_length", datev_account_length, 4, 8),
+	CONF_INT("datev", "bank_account", datev_bank, 1, 99999999),
+	CONF_INT("datev", "deferred_account", datev_deferred, 1, 99999999),
+	CONF_INT("datev", "revenue_account_de", datev_revenue[DATEV_TAX_DE], 1, 99999999),
+	CONF_INT("datev", "revenue_account_eu", datev_revenue[DATEV_TAX_EU], 1, 99999999),
+	CONF_INT("datev", "revenue_account_world", datev_revenue[DATEV_TAX_WORLD], 1,
+	    99999999),
+	CONF_CUSTOM("datev", "tax_key_de", datev_tax_key[DATEV_TAX_DE], parse_tax_key),
+	CONF_CUSTOM("datev", "tax_key_eu", datev_tax_key[DATEV_TAX_EU], parse_tax_key),
+	CONF_CUSTOM("datev", "tax_key_world", datev_tax_key[DATEV_TAX_WORLD],
+	    parse_tax_key),
+	CONF_CUSTOM("datev", "book_purchases", datev_book_purchases, parse_yes_no),
 	{ .name = NULL },
 };
 
@@ -382,6 +438,19 @@ conf_defaults(struct console_conf *conf)
 	conf->preauth_max = 512;
 	conf->join_seconds = 5;
 	snprintf(conf->mail_staff_lang, sizeof(conf->mail_staff_lang), "en");
+	/* SKR03 (docs/qh-console.conf.5). */
+	conf->datev_consultant = 1001;
+	conf->datev_client = 1;
+	conf->datev_fy_month = 1;
+	conf->datev_fy_day = 1;
+	conf->datev_account_length = 4;
+	conf->datev_bank = 1200;
+	conf->datev_deferred = 1710;
+	conf->datev_revenue[DATEV_TAX_DE] = 8200;
+	conf->datev_revenue[DATEV_TAX_EU] = 8336;
+	conf->datev_revenue[DATEV_TAX_WORLD] = 8338;
+	snprintf(conf->datev_tax_key[DATEV_TAX_DE], 5, "3");
+	conf->datev_book_purchases = 1;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */

@@ -85,6 +85,23 @@ struct console_conf {
 	char mail_password_file[1024];	      /* its password: the file's first line */
 	char mail_staff[1024];		      /* staff's addresses, comma-separated */
 	char mail_staff_lang[4];	      /* de | en: the language of staff's mail */
+	/* [datev]: the Buchungsstapel export (ledger --format datev); SKR03 defaults */
+	long long datev_consultant;	  /* Beraternummer */
+	long long datev_client;		  /* Mandantennummer */
+	int datev_fy_month, datev_fy_day; /* fiscal_year_start MM-DD */
+	long long datev_account_length;	  /* Sachkontenlänge, 4 to 8 */
+	long long datev_bank;		  /* cash received: 1200 Bank */
+	long long datev_deferred;	  /* paid, not yet used: 1710 Anzahlungen */
+	long long datev_revenue[3];	  /* by tax class: DE, EU reverse charge, rest */
+	char datev_tax_key[3][5];	  /* BU-Schlüssel by tax class; "": none */
+	int datev_book_purchases;	  /* 0: the shop books the invoices already */
+};
+
+/* The tax classes of [datev] (conf datev_revenue, datev_tax_key). */
+enum datev_tax {
+	DATEV_TAX_DE,	 /* Germany, or an EU customer without a VAT id: 19 % */
+	DATEV_TAX_EU,	 /* an EU customer with a VAT id: reverse charge */
+	DATEV_TAX_WORLD, /* outside the EU: not taxable in Germany */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -969,6 +986,39 @@ struct revenue {
  */
 int revenue_month(sqlite3 *db, const char *start, const char *end, const char *currency,
     struct revenue rows[REVENUE_MAX_CURRENCIES], int *n);
+
+/* -------------------------------------------------------------------- DATEV */
+
+/*
+ * One booking of the DATEV export (datev.c): a purchase (revenue 0: cash
+ * received against deferred revenue, negative for a purchase's
+ * correction) or revenue recognised (revenue 1: an allocation of a debit to
+ * a lot, or an installation used; negative when a correction gives back).
+ */
+struct datev_booking {
+	int revenue;
+	int64_t entry, allocation; /* allocation 0: none */
+	const char *posted_at;	   /* UTC text: the allocation's for revenue */
+	const char *customer, *customer_name, *country, *vat_id; /* vat_id NULL: none */
+	int64_t amount_cents;					 /* net, signed */
+	const char *currency, *reference, *kind;		 /* kind: the entry's */
+	int has_session;
+	int64_t session;
+	int64_t quantity; /* units, or installations */
+	enum datev_tax tax;
+};
+
+/* The tax class of a customer in country (ISO 3166-1) with vat_id (NULL: none). */
+enum datev_tax datev_tax_class(const char *country, const char *vat_id);
+
+/*
+ * The bookings of the span from..to (UTC texts, to exclusive), by time:
+ * their purchases sum to revenue_month's purchased_cents and
+ * inst_purchased_cents, their revenue to recognised_cents and
+ * inst_used_cents. Stops at row's non-zero and returns it.
+ */
+int db_datev_bookings(sqlite3 *db, const char *from, const char *to, const char *currency,
+    int (*row)(void *arg, const struct datev_booking *b), void *arg);
 
 /* ----------------------------------------------------------------- calendar */
 
