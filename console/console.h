@@ -21,4 +21,10 @@ int console_with_store(struct qh_cli *c, unsigned needs, int (*fn)(struct qh_cli
 /* Commands whose part depends on their arguments (route.c). */
 extern const struct qh_cli_cmd cmd_tech_renew_entry;
 
+/* statement (statement.c): made here from the store's data, or from the console's. */
+extern const struct qh_cli_cmd cmd_statement_entry;
+
+/* statement with a bundle: the data over TLS, rendered here. Returns an exit status. */
+int console_statement_remote(struct qh_cli *c);
+
 #endif

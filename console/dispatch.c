@@ -95,7 +95,8 @@ static int
 run(struct qh_cli *c)
 {
 	if (run_remote)
-		return tech_account(c, c->cmd->name);
+		return c->cmd == &cmd_statement_entry ? console_statement_remote(c)
+						      : tech_account(c, c->cmd->name);
 	return c->cmd->exec(c);
 }
 

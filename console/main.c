@@ -53,6 +53,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_desktop_entry,
 	&cmd_replay_entry,
 	&cmd_sessions_entry,
+	&cmd_statement_entry,
 	&cmd_backup_entry,
 	&cmd_restore_entry,
 	NULL,

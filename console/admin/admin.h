@@ -80,6 +80,19 @@ int admin_customer_emails(struct qh_cli *c, const char *const **emails, int *n);
  */
 int admin_ledger_datev(struct qh_cli *c, struct store_env *env);
 
+/*
+ * The data of customer's statement for month YYYY-MM (statement.c), one
+ * JSON object appended to out. Returns 0, QH_ERR_ARG (a bad month),
+ * QH_ERR_NOT_FOUND (no such customer), the builder's error or a database
+ * error.
+ */
+int admin_statement_json(struct store_env *env, const char *customer, const char *month,
+    struct qh_buf *out);
+
+/* The UTC texts of month YYYY-MM's bounds in the business time zone; 0 or QH_ERR_ARG. */
+int admin_month_bounds(const struct console_conf *conf, const char *month, char *from,
+    char *to, size_t len);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;

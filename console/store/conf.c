@@ -370,6 +370,7 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("limits", "join_seconds", join_seconds, 1, 60),
 	CONF_CUSTOM("enroll", "agent_exe", agent_exe, parse_command),
 	CONF_CUSTOM("vendor", "name", vendor_name, parse_text),
+	CONF_CUSTOM("vendor", "address", vendor_address, parse_text),
 	CONF_CUSTOM("mail", "url", mail_url, parse_mail_url),
 	CONF_CUSTOM("mail", "from", mail_from, parse_mail_from),
 	CONF_CUSTOM("mail", "user", mail_user, parse_text),

@@ -78,6 +78,8 @@ struct console_conf {
 	char agent_exe[1024];
 	/* [vendor] name: shown in the customer's window (else [console] name) */
 	char vendor_name[256];
+	/* [vendor] address: on statements, lines separated by ", " */
+	char vendor_address[256];
 	/* [mail]: messages to customers and staff over SMTP (daemon/outbox.c) */
 	char mail_url[1024]; /* smtp://HOST[:PORT] or smtps://...; "": no mail */
 	char mail_from[QH_MAIL_ADDR_MAX + 1]; /* the sender's address */

@@ -21,6 +21,8 @@
 struct account_state {
 	int got_exit;
 	int status;
+	struct qh_buf *capture; /* NULL: stdout */
+	int overflow;
 };
 
 static void
@@ -48,6 +50,57 @@ static const struct tech_ops account_ops = {
 	.on_msg = account_on_msg,
 	.on_end = account_on_end,
 };
+
+/* The report's stdout into the capture buffer; its stderr to ours. */
+static void
+capture_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
+{
+	struct account_state *x = tech_arg(t);
+
+	if (ext)
+		(void)fwrite(p, 1, len, stderr);
+	else if (qh_buf_put(x->capture, p, len) != 0)
+		x->overflow = 1;
+	tech_consume(t, len);
+}
+
+static const struct tech_ops capture_ops = {
+	.on_msg = account_on_msg,
+	.on_end = account_on_end,
+	.on_data = capture_on_data,
+};
+
+int
+tech_account_capture(struct qh_cli *c, int n, char **words, struct qh_buf *out)
+{
+	struct account_state x = { 0, 0, out, 0 };
+	struct tech *t = NULL;
+	struct qh_buf req, argv;
+	int status;
+
+	qh_buf_init(&argv, ACCOUNT_REQ_MAX);
+	qh_buf_init(&req, ACCOUNT_REQ_MAX + 1024);
+	if (qh_argv_pack(&argv, n, words) != 0) {
+		status = qh_cli_usage(c, "the command line is too long");
+		goto out;
+	}
+	if ((status = tech_new(c, &capture_ops, &x, &t)) != 0)
+		goto out;
+	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
+	    qh_msg_put_str(&req, QH_K_CMD, "account") != 0 ||
+	    qh_msg_put(&req, QH_K_ARG, qh_buf_ptr(&argv), qh_buf_len(&argv)) != 0) {
+		status = qh_cli_fail(c, "cannot build the request");
+		goto out;
+	}
+	status = tech_run(t, &req);
+	if (status == QH_EXIT_OK && x.overflow)
+		status = qh_cli_fail(c, "the console's answer is too large");
+out:
+	tech_free(t);
+	qh_buf_release(&req);
+	qh_buf_release(&argv);
+	return status;
+}
 
 /* Packs name and c's arguments and options but --tech, --state and --out into argv. */
 static int
@@ -83,7 +136,7 @@ account_pack(const struct qh_cli *c, const char *name, struct qh_buf *argv)
 int
 tech_account(struct qh_cli *c, const char *name)
 {
-	struct account_state x = { 0, 0 };
+	struct account_state x = { 0, 0, NULL, 0 };
 	struct tech *t = NULL;
 	struct qh_buf req, argv;
 	int status;

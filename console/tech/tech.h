@@ -11,6 +11,7 @@
 #ifndef QH_TECH_H
 #define QH_TECH_H
 
+#include "qh/buf.h"
 #include "qh/cli.h"
 
 extern const struct qh_cli_cmd cmd_queue_entry;
@@ -41,6 +42,12 @@ int tech_renew_self(struct qh_cli *c);
  * output goes to stdout and stderr and its exit status is returned.
  */
 int tech_account(struct qh_cli *c, const char *name);
+
+/*
+ * As tech_account, with the words given (name first) and the report's
+ * stdout appended to out (its bound is the answer's) instead of printed.
+ */
+int tech_account_capture(struct qh_cli *c, int n, char **words, struct qh_buf *out);
 
 /* The default bundle's path (~/.config/quarterhour/tech.conf); 0 or QH_ERR_*. */
 int tech_default_bundle(char *out, size_t len);
