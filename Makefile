@@ -1,7 +1,8 @@
 # quarterhour: one entry point. `make` builds bin/, `make test` builds the
 # sanitizer binaries under build/asan/ and runs unit, fuzz and end-to-end
 # tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
-# runs every fuzz target for FUZZ_SECONDS.
+# runs every fuzz target for FUZZ_SECONDS, `make fresh-check` runs `make demo`
+# and `make test` in a fresh Debian 12 chroot.
 
 PKGS     := libuv openssl libssh2 sqlite3 inih
 DEPS_OK  := build/.deps-ok
@@ -9,7 +10,7 @@ CC       ?= cc
 FUZZ_SECONDS ?= 60
 
 # Packages first: pkg-config itself may be what is missing.
-ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+ifeq ($(filter clean format format-check fresh-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
 # The stamp holds the set-up script's checksum: a package added to the script
 # later is installed on machines that built before.
@@ -55,7 +56,7 @@ LIBTECH     := $(BUILD)/libqhtech.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck fresh-check
 .DEFAULT_GOAL := all
 
 all: release
@@ -158,6 +159,10 @@ test: asan fuzz-build
 
 demo: release
 	@sh scripts/demo.sh
+
+# The README's two commands on a fresh Debian 12 (a debootstrap chroot; root).
+fresh-check:
+	@sh scripts/fresh-check.sh
 
 BENCH_SRC := $(wildcard bench/bench_*.c)
 

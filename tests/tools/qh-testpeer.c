@@ -627,6 +627,10 @@ static const struct qh_cli_cmd commands[] = {
 	{ .name = NULL },
 };
 
+/* qh_cli_main takes a table of entries ended by NULL. */
+static const struct qh_cli_cmd *const table[] = { &commands[0], &commands[1],
+	&commands[2], &commands[3], &commands[4], NULL };
+
 int
 main(int argc, char **argv)
 {
@@ -636,6 +640,6 @@ main(int argc, char **argv)
 	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
-	status = qh_cli_main("qh-testpeer", commands, NULL, argc, argv);
+	status = qh_cli_main("qh-testpeer", table, NULL, NULL, argc, argv);
 	return status;
 }
