@@ -7,7 +7,10 @@
 # text and no local file; a progress bar shows on a terminal. A cut
 # connection (the agent killed with SIGKILL mid-transfer) fails with 1 and
 # leaves no file and no temporary file at the destination, pushed or
-# pulled.
+# pulled. A directory as LOCAL means "into it", as with cp and scp (the
+# README's `pull CODE FILE .`). An agent that announces 10 bytes and sends
+# 50 MiB (tests/tools/pull_liar.py), or sends before announcing, is cut
+# off: exit 1, no file (issue 10, #13).
 . "$(dirname "$0")/lib.sh"
 MIB=1048576
 
@@ -127,6 +130,27 @@ for r in "nope:No such file or directory" "fifo:not a regular file" ".:Is a dire
 	expect_in "$T/e6" "qh-console: $T/remote/$name: $text"
 	no_trace "$T/local" got "pull of $name"
 done
+# A directory as LOCAL: the file goes into it under REMOTE's name.
+mkdir -p "$T/local/into"
+(cd "$T/local/into" && timeout 60 qh-console pull "$CODE" "$T/remote/small" .) \
+    >"$T/into.out" 2>"$T/into.err" || fail "pull into '.': $(cat "$T/into.err")"
+cmp -s "$T/local/into/small" "$T/remote/small" ||
+    fail "pull into '.' should write $T/remote/small to $T/local/into/small; the directory holds: $(ls -A "$T/local/into")"
+timeout 60 qh-console pull "$CODE" "$T/remote/small" "$T/local/into/" >/dev/null 2>"$T/into2.err"
+st=$?
+[ "$st" -eq 1 ] || fail "pull into a directory holding the name exited $st, want 1"
+expect_in "$T/into2.err" "qh-console: $T/local/into/small exists; use --force to overwrite"
+echo again >"$T/remote/small"
+timeout 60 qh-console pull --force "$CODE" "$T/remote/small" "$T/local/into" >/dev/null \
+    2>"$T/into3.err" || fail "pull --force into a directory: $(cat "$T/into3.err")"
+[ "$(cat "$T/local/into/small")" = again ] || fail "pull --force into a directory did not replace the file"
+timeout 60 qh-console pull "$CODE" "$T/remote/" "$T/local/into" >/dev/null 2>"$T/into4.err"
+st=$?
+[ "$st" -eq 1 ] || fail "pull of '$T/remote/' into a directory exited $st, want 1"
+expect_in "$T/into4.err" "qh-console: $T/remote/ names no file to pull into $T/local/into"
+[ "$(ls -A "$T/local/into")" = small ] ||
+    fail "pulls into a directory left: $(ls -A "$T/local/into")"
+
 # A push into a directory that is not there.
 timeout 60 qh-console push "$CODE" "$T/local/small" "$T/remote/no/dir/x" >/dev/null 2>"$T/e7"
 st=$?
@@ -171,4 +195,34 @@ st=$?
 [ "$st" -eq 1 ] || fail "a pull cut off exited $st"
 echo "pull cut off: $(cat "$T/cut2.err" | tail -n 1)"
 no_trace "$T/local" huge.back "pull cut off"
+
+# An agent that lies about a pull: announced 10 bytes, sends 50 MiB; sends
+# before it announces. The technician stops at once and keeps nothing.
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+for lie in "10:$((50 * MIB)):more than the 10 bytes it announced for /etc/hostname" \
+    "none:1000:data before announcing the file"; do
+	announce=${lie%%:*}
+	rest=${lie#*:}
+	send=${rest%%:*}
+	text=${rest#*:}
+	python3 "$ROOT/tests/tools/pull_liar.py" "$T/agent/agent.pem" "$PORT" \
+	    "$ROOT/include/qh/wire.h" "$announce" "$send" >"$T/liar.out" 2>"$T/liar.err" &
+	LIAR=$!
+	PIDS="$PIDS $LIAR"
+	wait_until "grep -q '^code ' '$T/liar.out'" 30 ||
+	    fail "the lying agent got no code: $(cat "$T/liar.out" "$T/liar.err")"
+	LCODE=$(sed -n 's/^code //p' "$T/liar.out")
+	timeout 60 qh-console pull "$LCODE" /etc/hostname "$T/local/lied" >"$T/lie.out" \
+	    2>"$T/lie.err"
+	st=$?
+	[ "$st" -eq 1 ] || fail "a pull of $send bytes announced as '$announce' exited $st, want 1: $(cat "$T/lie.err")"
+	expect_in "$T/lie.err" "$text"
+	no_trace "$T/local" lied "a lying agent's pull ($announce/$send)"
+	wait "$LIAR" || fail "the lying agent failed: $(cat "$T/liar.err")"
+	if [ "$send" -gt $((4 * MIB)) ]; then
+		grep -q "^cut off after" "$T/liar.out" ||
+		    fail "the technician should stop the lying agent early; it says: $(cat "$T/liar.out")"
+	fi
+	echo "lying agent ($announce announced, $send sent): $(tail -n 1 "$T/liar.out")"
+done
 exit 0
