@@ -112,7 +112,12 @@ git clone -q "$REPO" "$ROOT/root/project" || exit 1
 echo "   checking $(git -C "$ROOT/root/project" log -1 --format='%h %s' | cut -c1-72)"
 
 rc=0
-echo "$CMDS" | while IFS= read -r cmd; do
+# One command a line; none of them reads this script's input.
+old_ifs=$IFS
+IFS='
+'
+for cmd in $CMDS; do
+	IFS=$old_ifs
 	[ -n "$cmd" ] || continue
 	echo "== $cmd (fresh Debian 12 chroot)"
 	t0=$(now)
@@ -126,17 +131,19 @@ echo "$CMDS" | while IFS= read -r cmd; do
 		exec chroot "$r" /usr/bin/env -i HOME=/root TERM=dumb \
 		    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		    LANG=C.UTF-8 sh -c "cd /root/project && $2"
-	' fresh "$ROOT" "$cmd" >"$W/out.log" 2>&1
+	' fresh "$ROOT" "$cmd" </dev/null >"$LOGS/out.log" 2>&1
 	r=$?
 	t=$(($(now) - t0))
-	tail -n 25 "$W/out.log"
-	cp "$W/out.log" "$LOGS/$(echo "$cmd" | tr -c 'a-z0-9\n' -).log"
+	tail -n 25 "$LOGS/out.log"
+	mv "$LOGS/out.log" "$LOGS/$(echo "$cmd" | tr -c 'a-z0-9\n' -).log"
 	if [ "$r" -ne 0 ]; then
 		echo "fresh-check: '$cmd' failed with exit $r after $t s"
-		exit 1
+		rc=1
+		break
 	fi
 	echo "fresh-check: '$cmd' passed in $t s"
-done || rc=1
+done
+IFS=$old_ifs
 end_chroot_processes
 [ "$rc" -eq 0 ] && echo "fresh-check: passed" || echo "fresh-check: FAILED"
 echo "fresh-check: whole output in $LOGS"
