@@ -3,12 +3,15 @@
 # and prints readable lines, or one JSON object with --json; `qh-console
 # info CODE` gets the same facts from the agent through the console, the
 # customer sees that they were read, and both carry every member the
-# support policy asks for, with values that match this machine.
+# support policy asks for, with values that match this machine. In a
+# chroot, where / is no mount point and /proc/mounts lists neither / nor
+# the home directory (a tmpfs here), both are still among the disks
+# (issue 10, #21).
 . "$(dirname "$0")/lib.sh"
 
 # Checks that the JSON document in $1 has every fact, of the right type.
 check_facts() {
-	python3 - "$1" <<'PY' || fail "facts in $1 are incomplete"
+	python3 - "$1" <<'PY' >"$T/facts.why" 2>&1 ||
 import json, os, socket, sys
 d = json.load(open(sys.argv[1]))
 strings = ["os", "kernel", "arch", "hostname", "user", "cpu_model", "locale", "timezone"]
@@ -29,6 +32,7 @@ lo = [i for i in d["interfaces"] if i["name"] == "lo"]
 assert lo and "127.0.0.1/8" in lo[0]["addresses"], d["interfaces"]
 assert all(isinstance(a, str) for i in d["interfaces"] for a in i["addresses"])
 PY
+	    fail "facts in $1: $(tail -n 1 "$T/facts.why")"
 }
 
 # Offline, on the customer's side.
@@ -40,6 +44,42 @@ for label in OS Kernel Architecture "Host name" User CPU Memory Disks Uptime Loc
 	grep -q "^$label: " "$T/local.txt" || fail "qh-agent info lacks '$label:'"
 done
 expect_in "$T/local.txt" "lo: 127.0.0.1/8"
+
+# In a chroot: / is no mount point there, the home is a tmpfs; both are disks.
+R="$T/root"
+mkdir -p "$R/proc" "$R/etc" "$R/usr" "$R/home/cust" "$R$QH_BIN"
+for d in bin lib lib32 lib64 libx32 sbin; do
+	if [ -L "/$d" ]; then
+		ln -s "$(readlink "/$d")" "$R/$d"
+	elif [ -d "/$d" ]; then
+		mkdir -p "$R/$d"
+		echo "$d" >>"$T/binds"
+	fi
+done
+echo "root:x:0:0:root:/home/cust:/bin/sh" >"$R/etc/passwd"
+echo "root:x:0:" >"$R/etc/group"
+unshare --mount --propagation private sh -c '
+	R=$1 BIN=$2
+	mount --rbind /usr "$R/usr" && mount --bind "$BIN" "$R$BIN" &&
+	mount -t tmpfs -o size=8m tmpfs "$R/home/cust" && mount -t proc proc "$R/proc" ||
+	    exit 99
+	for d in $(cat "$R/../binds" 2>/dev/null); do mount --rbind "/$d" "$R/$d" || exit 99; done
+	exec chroot "$R" "$BIN/qh-agent" info --json
+' chroot "$R" "$QH_BIN" >"$T/chroot.json" 2>"$T/chroot.err"
+st=$?
+[ "$st" -ne 99 ] || fail "cannot build the chroot (root and unshare are needed): $(cat "$T/chroot.err")"
+[ "$st" -eq 0 ] || fail "qh-agent info --json in a chroot exited $st: $(cat "$T/chroot.err")"
+python3 - "$T/chroot.json" <<'PY' >"$T/chroot.why" 2>&1 ||
+import json, sys
+disks = json.load(open(sys.argv[1]))["disks"]
+by = {d["mount"]: d for d in disks}
+assert "/" in by, "expected / among the disks, got %r" % disks
+assert 0 < by["/"]["size_bytes"] and 0 <= by["/"]["free_bytes"] <= by["/"]["size_bytes"], by["/"]
+assert "/home/cust" in by, "expected the home /home/cust (a tmpfs) among the disks, got %r" % disks
+assert by["/home/cust"]["fs"] == "tmpfs", "expected fs tmpfs for the home, got %r" % by["/home/cust"]
+assert by["/home/cust"]["size_bytes"] == 8 << 20, "expected the home's 8 MiB, got %r" % by["/home/cust"]
+PY
+    fail "in a chroot: $(tail -n 1 "$T/chroot.why")"
 
 # Through the console, on the technician's side.
 setup_console
