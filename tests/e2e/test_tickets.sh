@@ -281,15 +281,25 @@ while True:
     threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
     threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
 EOF
-PPORT=$(free_port)
-start_proxy() {
-	python3 "$T/slowproxy.py" "$PPORT" "$PORT" >"$T/proxy.out" 2>&1 &
+# Each case gets a proxy of its own, on a port of its own, with output of
+# its own: a proxy restarted on the same port could be taken for ready by
+# the "ready" its killed predecessor printed, or lose the port to it, and
+# the agent would then find nobody listening (the failures once seen
+# under load).
+cp -r "$T/agent" "$T/agent-slow"
+start_proxy() {	# name: a slow proxy for case NAME ($PROXY), the agent pointed at it
+	PPORT=$(free_port)
+	python3 "$T/slowproxy.py" "$PPORT" "$PORT" >"$T/proxy-$1.out" 2>&1 &
 	PROXY=$!
 	PIDS="$PIDS $PROXY"
-	wait_until "grep -q ready '$T/proxy.out'" 20 || fail "the proxy did not start"
+	wait_until "grep -q ready '$T/proxy-$1.out'" 60 ||
+	    fail "the proxy for $1 should print ready within 60 s: $(cat "$T/proxy-$1.out")"
+	sed -i "1s/.*/# console: 127.0.0.1:$PPORT/" "$T/agent-slow/agent.pem"
 }
-cp -r "$T/agent" "$T/agent-slow"
-sed -i "1s/.*/# console: 127.0.0.1:$PPORT/" "$T/agent-slow/agent.pem"
+stop_proxy() {	# kills the proxy (the network goes) and reaps it
+	kill -9 "$PROXY" 2>/dev/null
+	wait "$PROXY" 2>/dev/null
+}
 head -c 12000000 /dev/urandom >"$T/big.bin"
 slow_ticket() {	# name: files the big ticket through the proxy in the background
 	qh-agent ticket --config "$T/agent-slow" --subject "Langsame Datenbank" \
@@ -298,41 +308,56 @@ slow_ticket() {	# name: files the big ticket through the proxy in the background
 	SLOW=$!
 	PIDS="$PIDS $SLOW"
 }
-in_flight() {	# the console holds part of the upload in a temporary file
-	wait_until "[ -n \"\$(find '$STATE/attachments/tmp' -type f -size +1M 2>/dev/null)\" ]" 60
+running() {	# pid: still running (a zombie is not)
+	_s=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -n "$_s" ] && [ "${_s#Z}" = "$_s" ]
+}
+in_flight() {	# name: waits until the console holds part of upload NAME; fails saying why not
+	_i=0
+	while [ -z "$(find "$STATE/attachments/tmp" -type f -size +1M 2>/dev/null)" ]; do
+		if ! running "$SLOW"; then
+			wait "$SLOW"
+			_st=$?
+			fail "upload $1 should be under way (over 1 MiB in $STATE/attachments/tmp), but the agent exited $_st first: $(cat "$T/$1.err"); its proxy: $(cat "$T/proxy-$1.out")"
+		fi
+		_i=$((_i + 1))
+		[ "$_i" -lt 1200 ] ||
+		    fail "upload $1 should put over 1 MiB into $STATE/attachments/tmp within 120 s; it holds: $(ls -l "$STATE/attachments/tmp" 2>&1); the agent: $(cat "$T/$1.err"); its proxy: $(cat "$T/proxy-$1.out")"
+		sleep 0.1
+	done
 }
 before=$(tickets)
 
 # 4a. The network goes: the proxy is killed mid-upload.
-start_proxy
+start_proxy cut1
 slow_ticket cut1
-in_flight || fail "the slow upload never reached the console: $(cat "$T/cut1.err")"
-kill -9 "$PROXY"
+in_flight cut1
+stop_proxy
 wait "$SLOW"
 st=$?
 [ "$st" -eq 1 ] || fail "the cut agent exited $st"
 expect_in "$T/cut1.err" "run the same command again"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the cut: $(ls -l "$STATE/attachments/tmp")"
 [ "$(tickets)" = "$before" ] || fail "a cut upload filed a ticket"
 expect_in "$T/console.log" "nothing was filed"
 
 # 4b. The agent is killed mid-upload.
-start_proxy
+start_proxy cut2
 slow_ticket cut2
-in_flight || fail "the second slow upload never reached the console"
+in_flight cut2
 kill -9 "$SLOW"
 wait "$SLOW" 2>/dev/null
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the agent was killed"
 [ "$(tickets)" = "$before" ] || fail "a killed upload filed a ticket"
-kill -9 "$PROXY" 2>/dev/null
+stop_proxy
 
 # 4c. The file changes while it is sent: refused, nothing filed.
 cp "$T/big.bin" "$T/big.orig"
-start_proxy
+start_proxy cut3
 slow_ticket cut3
-in_flight || fail "the third slow upload never reached the console"
+in_flight cut3
 head -c 1000000 /dev/urandom |
     dd of="$T/big.bin" bs=1000000 seek=10 conv=notrunc status=none
 wait "$SLOW"
@@ -340,10 +365,10 @@ st=$?
 [ "$st" -eq 1 ] || fail "an attachment that changed while it was sent: exit $st"
 grep -Eq "changed while it was sent|different SHA-256" "$T/cut3.err" ||
     fail "the changed attachment was not reported: $(cat "$T/cut3.err")"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the changed attachment"
 [ "$(tickets)" = "$before" ] || fail "a changed attachment filed a ticket"
-kill -9 "$PROXY" 2>/dev/null
+stop_proxy
 cp "$T/big.orig" "$T/big.bin"
 
 # 4d. A peer that lies: the console checks every byte itself
@@ -358,7 +383,7 @@ expect_in "$T/liar-hash.out" "a.txt arrived with a different SHA-256 than announ
 expect_in "$T/liar-early.out" "attachment data before the console asked for it"
 expect_in "$T/liar-more.out" "more attachment data than announced"
 [ "$(tickets)" = "$before" ] || fail "a lying peer filed a ticket"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after a lying peer"
 
 # The retry, directly: filed exactly once; once more gives the same number.
