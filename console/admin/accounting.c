@@ -1,8 +1,8 @@
 /*
  * qh-console balance / ledger / revenue / verify: what accounting reads.
- * Every command here opens the database read-only and reads inside one
- * read transaction, so it sees one consistent snapshot and works while
- * `serve` writes (WAL). Dates given on the command line are days in the
+ * Every command here reads the database the dispatcher opened read-only
+ * inside one read transaction, so it sees one consistent snapshot and
+ * works while `serve` writes (WAL). Dates given on the command line are days in the
  * business time zone (conf.timezone); stored timestamps are UTC text
  * 'YYYY-MM-DDTHH:MM:SSZ', so they compare as text.
  */
@@ -24,186 +24,148 @@
 #include "store/store.h"
 #include "admin.h"
 
-#define ROW_MAX	       (1024 * 1024) /* bytes of one exported row */
-#define MAX_CURRENCIES 16
-
-/* Opens the database read-only and starts a read transaction; prints why not. */
-static int
-open_snapshot(struct qh_cli *c, sqlite3 **dbp)
-{
-	const char *state = console_state_dir(c);
-	int r;
-
-	if ((r = db_open(state, 1, dbp)) != 0)
-		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-	if ((r = db_exec(*dbp, "BEGIN")) != 0) {
-		db_close(*dbp);
-		*dbp = NULL;
-		return qh_cli_fail(c, "database: %s", qh_strerror(r));
-	}
-	return 0;
-}
-
-/* Ends the read transaction and closes db. */
-static void
-close_snapshot(sqlite3 *db)
-{
-	db_rollback(db);
-	db_close(db);
-}
-
-/* Text of column i, or "" for NULL. */
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
+#define ROW_MAX (1024 * 1024) /* bytes of one exported row */
 
 /* ------------------------------------------------------------------ balance */
+
+/* Appends the figures of customer id to j as one JSON object. */
+static void
+balance_json(struct qh_json *j, const char *id, const struct balance_report *f,
+    const char *hours, const char *avail_h)
+{
+	qh_json_begin_object(j);
+	qh_json_kv_str(j, "customer", id);
+	qh_json_kv_str(j, "name", f->name);
+	qh_json_kv_str(j, "plan", f->plan);
+	qh_json_kv_int(j, "units", f->b.units);
+	qh_json_kv_str(j, "hours", hours);
+	qh_json_kv_int(j, "installations", f->b.installations);
+	qh_json_kv_int(j, "open_sessions", f->open_sessions);
+	qh_json_kv_int(j, "running_units", f->running_units);
+	qh_json_kv_int(j, "overdraft_units", f->b.overdraft_units);
+	qh_json_kv_int(j, "available_units", f->available);
+	qh_json_kv_str(j, "available_hours", avail_h);
+	qh_json_kv_int(j, "warn_units", f->b.warn_units);
+	qh_json_kv_bool(j, "low", f->b.units <= f->b.warn_units);
+	qh_json_end_object(j);
+}
 
 static int
 cmd_balance(struct qh_cli *c)
 {
 	const char *id = c->argv[0];
-	struct ledger_balance b;
+	struct balance_report f;
 	struct qh_buf out;
 	struct qh_json j;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char name[300] = "", plan[16] = "", hours[48], avail_h[48], warn_h[48];
-	int64_t running = 0, open = 0, available;
-	int r, rc, status = QH_EXIT_FAIL;
+	char hours[48], avail_h[48], warn_h[48];
+	int r, status;
 
 	if (!qh_id_valid(id))
 		return qh_cli_usage(c,
 		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
 		    "start with '.' or '-'");
-	if (open_snapshot(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	if ((r = db_prepare(db, "SELECT name, plan FROM customers WHERE id = ?1", &st)) !=
-	    0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc == SQLITE_DONE) {
-			status = qh_cli_fail(c, "no customer %s", id);
-			goto out;
-		}
-		r = db_error(db, rc, "customer");
-		goto dberr;
-	}
-	snprintf(name, sizeof(name), "%s", col(st, 0));
-	snprintf(plan, sizeof(plan), "%s", col(st, 1));
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = ledger_balance(db, id, &b)) != 0)
-		goto dberr;
-	/* Open sessions at their persisted billable time (R7, R13). */
-	if ((r = db_prepare(db,
-		 "SELECT billable_seconds FROM sessions WHERE "
-		 "customer_id = ?1 AND closed_at IS NULL",
-		 &st)) != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		running += qh_units(sqlite3_column_int64(st, 0));
-		open++;
-	}
-	if ((r = db_error(db, rc, "open sessions")) != 0)
-		goto dberr;
-	available = billing_available(&b, running);
-	qh_hours_text(b.units, hours, sizeof(hours));
-	qh_hours_text(available, avail_h, sizeof(avail_h));
-	qh_hours_text(b.warn_units, warn_h, sizeof(warn_h));
-
+	if ((r = db_balance_report(admin_env(c)->db, id, &f)) == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no customer %s", id);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	qh_hours_text(f.b.units, hours, sizeof(hours));
+	qh_hours_text(f.available, avail_h, sizeof(avail_h));
+	qh_hours_text(f.b.warn_units, warn_h, sizeof(warn_h));
 	if (qh_cli_flag(c, "json")) {
 		qh_buf_init(&out, ROW_MAX);
 		qh_json_init(&j, &out);
-		qh_json_begin_object(&j);
-		qh_json_kv_str(&j, "customer", id);
-		qh_json_kv_str(&j, "name", name);
-		qh_json_kv_str(&j, "plan", plan);
-		qh_json_kv_int(&j, "units", b.units);
-		qh_json_kv_str(&j, "hours", hours);
-		qh_json_kv_int(&j, "installations", b.installations);
-		qh_json_kv_int(&j, "open_sessions", open);
-		qh_json_kv_int(&j, "running_units", running);
-		qh_json_kv_int(&j, "overdraft_units", b.overdraft_units);
-		qh_json_kv_int(&j, "available_units", available);
-		qh_json_kv_str(&j, "available_hours", avail_h);
-		qh_json_kv_int(&j, "warn_units", b.warn_units);
-		qh_json_kv_bool(&j, "low", b.units <= b.warn_units);
-		qh_json_end_object(&j);
+		balance_json(&j, id, &f, hours, avail_h);
 		status = console_json_print(c, &j, &out, "the balance");
 		qh_buf_release(&out);
-	} else {
-		printf("customer       %s (%s, %s)\n", id, name, plan);
-		printf("balance        %" PRId64 " units (%s)\n", b.units, hours);
-		printf("installations  %" PRId64 "\n", b.installations);
-		printf("running        %" PRId64 " units in %" PRId64 " open session%s\n",
-		    running, open, open == 1 ? "" : "s");
-		printf("overdraft      %" PRId64 " units allowed\n", b.overdraft_units);
-		printf("available      %" PRId64 " units (%s)\n", available, avail_h);
-		printf("warn at        %" PRId64 " units (%s)%s\n", b.warn_units, warn_h,
-		    b.units <= b.warn_units ? ": the balance is low" : "");
-		status = QH_EXIT_OK;
+		return status;
 	}
-	goto out;
-dberr:
-	status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-out:
-	sqlite3_finalize(st);
-	close_snapshot(db);
-	return status;
+	printf("customer       %s (%s, %s)\n", id, f.name, f.plan);
+	printf("balance        %" PRId64 " units (%s)\n", f.b.units, hours);
+	printf("installations  %" PRId64 "\n", f.b.installations);
+	printf("running        %" PRId64 " units in %" PRId64 " open session%s\n",
+	    f.running_units, f.open_sessions, f.open_sessions == 1 ? "" : "s");
+	printf("overdraft      %" PRId64 " units allowed\n", f.b.overdraft_units);
+	printf("available      %" PRId64 " units (%s)\n", f.available, avail_h);
+	printf("warn at        %" PRId64 " units (%s)%s\n", f.b.warn_units, warn_h,
+	    f.b.units <= f.b.warn_units ? ": the balance is low" : "");
+	return QH_EXIT_OK;
 }
 
 /* ------------------------------------------------------------------- ledger */
 
-/*
- * The export's columns: DESIGN §5's contract columns in order, then the
- * extra ones. LEDGER_SELECT names them in the same order.
- */
-static const char *const ledger_cols[] = {
-	"entry_id",
-	"posted_at",
-	"customer_id",
-	"kind",
-	"units",
-	"balance_after",
-	"session_id",
-	"started_at",
-	"ended_at",
-	"billable_seconds",
-	"technician",
-	"after_hours",
-	"lot_id",
-	"amount_cents",
-	"currency",
-	"reference",
-	"note",
-	"entry_hash",
-	"installations",
-	"customer_name",
-	"corrects",
-	"actor",
-	"prev_hash",
+/* How a column of the export is kept in struct ledger_row. */
+enum col_type {
+	COL_TEXT, /* a const char *, NULL for none */
+	COL_INT,  /* an int64_t */
+	COL_OPT,  /* an int64_t, none unless its int flag is set */
+};
+
+#define TEXT(name, field)                                                                \
+	{                                                                                \
+		name, COL_TEXT, offsetof(struct ledger_row, field), 0                    \
+	}
+#define INT(name, field)                                                                 \
+	{                                                                                \
+		name, COL_INT, offsetof(struct ledger_row, field), 0                     \
+	}
+#define OPT(name, field, flag)                                                           \
+	{                                                                                \
+		name, COL_OPT, offsetof(struct ledger_row, field),                       \
+		    offsetof(struct ledger_row, flag)                                    \
+	}
+
+/* The export's columns: DESIGN §5's contract columns in order, then the extra ones. */
+static const struct ledger_col {
+	const char *name;
+	enum col_type type;
+	size_t off;  /* of the value */
+	size_t flag; /* COL_OPT: of its flag */
+} ledger_cols[] = {
+	INT("entry_id", id),
+	TEXT("posted_at", posted_at),
+	TEXT("customer_id", customer),
+	TEXT("kind", kind),
+	INT("units", units),
+	INT("balance_after", balance_after),
+	OPT("session_id", session_id, has_session),
+	TEXT("started_at", started_at),
+	TEXT("ended_at", ended_at),
+	OPT("billable_seconds", billable_seconds, has_billable),
+	TEXT("technician", technician),
+	INT("after_hours", after_hours),
+	TEXT("lot_id", lot_id),
+	INT("amount_cents", amount_cents),
+	TEXT("currency", currency),
+	TEXT("reference", reference),
+	TEXT("note", note),
+	TEXT("entry_hash", entry_hash),
+	INT("installations", installations),
+	TEXT("customer_name", customer_name),
+	OPT("corrects", corrects, has_corrects),
+	TEXT("actor", actor),
+	TEXT("prev_hash", prev_hash),
 };
 #define LEDGER_NCOLS ((int)(sizeof(ledger_cols) / sizeof(ledger_cols[0])))
 
-#define LEDGER_SELECT                                                                    \
-	"SELECT l.id, l.posted_at, l.customer_id, l.kind, l.units, "                     \
-	"l.balance_after, l.session_id, l.started_at, l.ended_at, l.billable_seconds, "  \
-	"l.technician, l.after_hours, l.lot_id, l.amount_cents, l.currency, "            \
-	"l.reference, "                                                                  \
-	"l.note, l.entry_hash, l.installations, c.name, l.corrects, l.actor, "           \
-	"l.prev_hash "                                                                   \
-	"FROM ledger l JOIN customers c ON c.id = l.customer_id "                        \
-	"WHERE (?1 IS NULL OR l.customer_id = ?1) AND (?2 IS NULL OR l.posted_at >= "    \
-	"?2) "                                                                           \
-	"AND (?3 IS NULL OR l.posted_at < ?3) ORDER BY l.id"
+/*
+ * Column i of entry e: its text (NULL for none), or NULL with *is_int set
+ * and the integer in *n.
+ */
+static const char *
+ledger_value(const struct ledger_row *e, int i, int *is_int, int64_t *n)
+{
+	const struct ledger_col *k = &ledger_cols[i];
+	const char *base = (const char *)e;
+
+	*is_int = 0;
+	if (k->type == COL_TEXT)
+		return *(const char *const *)(const void *)(base + k->off);
+	if (k->type == COL_OPT && !*(const int *)(const void *)(base + k->flag))
+		return NULL;
+	*is_int = 1;
+	*n = *(const int64_t *)(const void *)(base + k->off);
+	return NULL;
+}
 
 /*
  * Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF.
@@ -229,16 +191,38 @@ csv_field(struct qh_buf *b, const char *s)
 
 /* Appends one entry as a CSV record with CRLF; 0 or the buffer's kept error. */
 static int
-csv_row(struct qh_buf *b, sqlite3_stmt *st)
+csv_row(struct qh_buf *b, const struct ledger_row *e)
 {
-	int i;
+	char num[24];
+	const char *v;
+	int64_t n;
+	int i, is_int;
 
 	for (i = 0; i < LEDGER_NCOLS; i++) {
 		if (i > 0)
 			(void)qh_buf_put_u8(b, ',');
-		csv_field(b, col(st, i));
+		if ((v = ledger_value(e, i, &is_int, &n)) == NULL && is_int) {
+			snprintf(num, sizeof(num), "%" PRId64, n);
+			v = num;
+		}
+		csv_field(b, v != NULL ? v : "");
 	}
 	return qh_buf_put(b, "\r\n", 2);
+}
+
+/* Appends one allocation to the JSON array of its entry. */
+static int
+alloc_json(void *arg, const struct allocation_row *a)
+{
+	struct qh_json *j = arg;
+
+	qh_json_begin_object(j);
+	qh_json_kv_int(j, "lot_id", a->lot_id);
+	qh_json_kv_int(j, "units", a->units);
+	qh_json_kv_int(j, "amount_cents", a->amount_cents);
+	qh_json_kv_str(j, "posted_at", a->posted_at);
+	qh_json_end_object(j);
+	return 0;
 }
 
 /*
@@ -247,39 +231,27 @@ csv_row(struct qh_buf *b, sqlite3_stmt *st)
  * database error.
  */
 static int
-jsonl_row(struct qh_buf *b, sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *alloc)
+jsonl_row(struct qh_buf *b, sqlite3 *db, const struct ledger_row *e)
 {
 	struct qh_json j;
-	int i, rc, r;
+	const char *v;
+	int64_t n;
+	int i, r, is_int;
 
 	qh_json_init(&j, b);
 	qh_json_begin_object(&j);
 	for (i = 0; i < LEDGER_NCOLS; i++) {
-		switch (sqlite3_column_type(st, i)) {
-		case SQLITE_NULL:
-			qh_json_kv_null(&j, ledger_cols[i]);
-			break;
-		case SQLITE_INTEGER:
-			qh_json_kv_int(&j, ledger_cols[i], sqlite3_column_int64(st, i));
-			break;
-		default:
-			qh_json_kv_str(&j, ledger_cols[i], col(st, i));
-		}
+		if ((v = ledger_value(e, i, &is_int, &n)) != NULL)
+			qh_json_kv_str(&j, ledger_cols[i].name, v);
+		else if (is_int)
+			qh_json_kv_int(&j, ledger_cols[i].name, n);
+		else
+			qh_json_kv_null(&j, ledger_cols[i].name);
 	}
 	qh_json_key(&j, "allocations");
 	qh_json_begin_array(&j);
-	sqlite3_reset(alloc);
-	sqlite3_bind_int64(alloc, 1, sqlite3_column_int64(st, 0));
-	while ((rc = sqlite3_step(alloc)) == SQLITE_ROW) {
-		qh_json_begin_object(&j);
-		qh_json_kv_int(&j, "lot_id", sqlite3_column_int64(alloc, 0));
-		qh_json_kv_int(&j, "units", sqlite3_column_int64(alloc, 1));
-		qh_json_kv_int(&j, "amount_cents", sqlite3_column_int64(alloc, 2));
-		qh_json_kv_str(&j, "posted_at", col(alloc, 3));
-		qh_json_end_object(&j);
-	}
-	if (rc != SQLITE_DONE)
-		return db_error(db, rc, "allocations");
+	if ((r = db_entry_allocations(db, e->id, alloc_json, &j)) != 0)
+		return r;
 	qh_json_end_array(&j);
 	qh_json_end_object(&j);
 	if ((r = qh_json_finish(&j)) != 0)
@@ -287,259 +259,222 @@ jsonl_row(struct qh_buf *b, sqlite3 *db, sqlite3_stmt *st, sqlite3_stmt *alloc)
 	return qh_buf_put_u8(b, '\n');
 }
 
-static int
-cmd_ledger(struct qh_cli *c)
+/* What the export's row callback needs. */
+struct export
 {
-	const char *customer = qh_cli_opt(c, "customer");
-	const char *from = qh_cli_opt(c, "from"), *to = qh_cli_opt(c, "to");
-	const char *format = qh_cli_opt(c, "format") ? qh_cli_opt(c, "format") : "csv";
-	struct console_conf conf;
+	struct qh_cli *c;
+	sqlite3 *db;
 	struct qh_buf out;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL, *alloc = NULL;
-	char from_t[32], to_t[32];
-	int y, m, d, jsonl, i, r, rc, status = QH_EXIT_FAIL;
+	int jsonl;
+	int status; /* set when a row failed */
+};
 
-	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)
-		return qh_cli_usage(c, "--format is csv or jsonl");
-	jsonl = format[0] == 'j';
-	if (customer != NULL && !qh_id_valid(customer))
-		return qh_cli_usage(c, "--customer takes a customer ID");
+/* Writes one entry to stdout; a row that failed sets x->status and stops the export. */
+static int
+export_row(void *arg, const struct ledger_row *e)
+{
+	struct export *x = arg;
+	int r;
+
+	r = x->jsonl ? jsonl_row(&x->out, x->db, e) : csv_row(&x->out, e);
+	if (r == QH_ERR_TOO_LARGE)
+		x->status = qh_cli_fail(x->c,
+		    "entry %" PRId64 " does not fit in %d bytes", e->id, ROW_MAX);
+	else if (r != 0)
+		x->status = qh_cli_fail(x->c, "database: %s", qh_strerror(r));
+	else if (console_flush(&x->out) != 0)
+		x->status = qh_cli_fail(x->c, "stdout: %s", strerror(errno));
+	return x->status != QH_EXIT_OK ? 1 : 0;
+}
+
+/* The UTC bounds of --from and --to (local days, --to inclusive); usage errors printed.
+ */
+static int
+ledger_bounds(struct qh_cli *c, const struct console_conf *conf, char *from_t, char *to_t,
+    size_t len)
+{
+	const char *from = qh_cli_opt(c, "from"), *to = qh_cli_opt(c, "to");
+	int y, m, d;
+
 	if ((from != NULL && calendar_parse_date(from, &y, &m, &d) != 0) ||
 	    (to != NULL && calendar_parse_date(to, &y, &m, &d) != 0))
 		return qh_cli_usage(c, "--from and --to take a date YYYY-MM-DD");
-	if (conf_load(console_state_dir(c), &conf) != 0)
-		return QH_EXIT_FAIL;
 	/* Local days: from its midnight up to the midnight after --to. */
 	if (from != NULL) {
 		calendar_parse_date(from, &y, &m, &d);
-		if (calendar_midnight_text(&conf, y, m, d, from_t, sizeof(from_t)) != 0)
+		if (calendar_midnight_text(conf, y, m, d, from_t, len) != 0)
 			return qh_cli_usage(c,
 			    "--from is not a day in the business time zone");
 	}
 	if (to != NULL) {
 		calendar_parse_date(to, &y, &m, &d);
-		if (calendar_midnight_text(&conf, y, m, d + 1, to_t, sizeof(to_t)) != 0)
+		if (calendar_midnight_text(conf, y, m, d + 1, to_t, len) != 0)
 			return qh_cli_usage(c,
 			    "--to is not a day in the business time zone");
 	}
-	if (open_snapshot(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	qh_buf_init(&out, ROW_MAX);
-	if (customer != NULL) {
-		if ((r = db_prepare(db, "SELECT 1 FROM customers WHERE id = ?1", &st)) !=
-		    0)
-			goto dberr;
-		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-			if (rc == SQLITE_DONE) {
-				status = qh_cli_fail(c, "no customer %s", customer);
-				goto out;
-			}
-			r = db_error(db, rc, "customer");
-			goto dberr;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if ((r = db_prepare(db, LEDGER_SELECT, &st)) != 0 ||
-	    (jsonl &&
-		(r = db_prepare(db,
-		     "SELECT lot_id, units, amount_cents, posted_at "
-		     "FROM allocations WHERE entry_id = ?1 ORDER BY id",
-		     &alloc)) != 0))
-		goto dberr;
-	if (customer != NULL)
-		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-	if (from != NULL)
-		sqlite3_bind_text(st, 2, from_t, -1, SQLITE_STATIC);
-	if (to != NULL)
-		sqlite3_bind_text(st, 3, to_t, -1, SQLITE_STATIC);
-	if (!jsonl) {
+	return QH_EXIT_OK;
+}
+
+static int
+cmd_ledger(struct qh_cli *c)
+{
+	struct store_env *env = admin_env(c);
+	const char *customer = qh_cli_opt(c, "customer");
+	const char *format = qh_cli_opt(c, "format") ? qh_cli_opt(c, "format") : "csv";
+	struct ledger_filter f;
+	struct export x;
+	char from_t[32], to_t[32];
+	int i, r, status;
+
+	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)
+		return qh_cli_usage(c, "--format is csv or jsonl");
+	if (customer != NULL && !qh_id_valid(customer))
+		return qh_cli_usage(c, "--customer takes a customer ID");
+	if ((status = ledger_bounds(c, &env->conf, from_t, to_t, sizeof(to_t))) != 0)
+		return status;
+	if (customer != NULL && (r = db_customer_exists(env->db, customer)) != 1)
+		return r == 0 ? qh_cli_fail(c, "no customer %s", customer)
+			      : qh_cli_fail(c, "database: %s", qh_strerror(r));
+	f.customer = customer;
+	f.from = qh_cli_opt(c, "from") != NULL ? from_t : NULL;
+	f.to = qh_cli_opt(c, "to") != NULL ? to_t : NULL;
+	memset(&x, 0, sizeof(x));
+	x.c = c;
+	x.db = env->db;
+	x.jsonl = format[0] == 'j';
+	qh_buf_init(&x.out, ROW_MAX);
+	if (!x.jsonl) {
 		for (i = 0; i < LEDGER_NCOLS; i++) {
 			if (i > 0)
-				(void)qh_buf_put_u8(&out, ',');
-			csv_field(&out, ledger_cols[i]);
+				(void)qh_buf_put_u8(&x.out, ',');
+			csv_field(&x.out, ledger_cols[i].name);
 		}
-		(void)qh_buf_put(&out, "\r\n", 2); /* checked with the first flush */
+		(void)qh_buf_put(&x.out, "\r\n", 2); /* checked with the first flush */
 	}
-	/* Row by row: the ledger may be larger than memory should hold. */
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = jsonl ? jsonl_row(&out, db, st, alloc) : csv_row(&out, st);
-		if (r == QH_ERR_TOO_LARGE) {
-			status =
-			    qh_cli_fail(c, "entry %" PRId64 " does not fit in %d bytes",
-				(int64_t)sqlite3_column_int64(st, 0), ROW_MAX);
-			goto out;
-		}
-		if (r != 0)
-			goto dberr;
-		if (console_flush(&out) != 0) {
-			status = qh_cli_fail(c, "stdout: %s", strerror(errno));
-			goto out;
-		}
-	}
-	if ((r = db_error(db, rc, "ledger")) != 0)
-		goto dberr;
-	if (console_flush(&out) != 0 || fflush(stdout) != 0) {
+	if ((r = db_ledger_rows(env->db, &f, export_row, &x)) < 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (r > 0)
+		status = x.status;
+	else if (console_flush(&x.out) != 0 || fflush(stdout) != 0)
 		status = qh_cli_fail(c, "stdout: %s", strerror(errno));
-		goto out;
-	}
-	status = QH_EXIT_OK;
-	goto out;
-dberr:
-	status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-out:
-	qh_buf_release(&out);
-	sqlite3_finalize(alloc);
-	sqlite3_finalize(st);
-	close_snapshot(db);
+	qh_buf_release(&x.out);
 	return status;
 }
 
 /* ------------------------------------------------------------------ revenue */
 
+/* Appends one currency's figures to j as a JSON object. */
+static void
+revenue_json(struct qh_json *j, const struct revenue *v)
+{
+	qh_json_begin_object(j);
+	qh_json_kv_str(j, "currency", v->currency);
+	qh_json_kv_int(j, "units_debited", v->debited);
+	qh_json_kv_int(j, "recognised_cents", v->recognised_cents);
+	qh_json_kv_int(j, "recognised_units", v->recognised_units);
+	qh_json_kv_int(j, "deferred_cents", v->deferred_cents);
+	qh_json_kv_int(j, "deferred_units", v->deferred_units);
+	qh_json_kv_int(j, "units_purchased", v->purchased_units);
+	qh_json_kv_int(j, "purchased_cents", v->purchased_cents);
+	qh_json_kv_int(j, "installations_purchased", v->inst_purchased);
+	qh_json_kv_int(j, "installations_purchased_cents", v->inst_purchased_cents);
+	qh_json_kv_int(j, "installations_used", v->inst_used);
+	qh_json_end_object(j);
+}
+
+/* Prints one currency's figures. */
+static void
+revenue_text(const struct revenue *v)
+{
+	char a[48], b[48], h[48];
+
+	printf("%s\n", v->currency);
+	qh_hours_text(v->debited, h, sizeof(h));
+	printf("  units debited          %" PRId64 " (%s)\n", v->debited, h);
+	billing_money_text(v->recognised_cents, a, sizeof(a));
+	printf("  recognised revenue     %s %s (%" PRId64 " units from lots)\n", a,
+	    v->currency, v->recognised_units);
+	billing_money_text(v->deferred_cents, a, sizeof(a));
+	printf("  deferred at month end  %s %s (%" PRId64 " units unused)\n", a,
+	    v->currency, v->deferred_units);
+	billing_money_text(v->purchased_cents, a, sizeof(a));
+	printf("  units purchased        %" PRId64 " for %s %s\n", v->purchased_units, a,
+	    v->currency);
+	billing_money_text(v->inst_purchased_cents, b, sizeof(b));
+	printf("  installations          %" PRId64 " purchased for %s %s, %" PRId64
+	       " used\n",
+	    v->inst_purchased, b, v->currency, v->inst_used);
+}
+
 static int
 cmd_revenue(struct qh_cli *c)
 {
+	struct store_env *env = admin_env(c);
 	const char *month = qh_cli_opt(c, "month");
-	struct console_conf conf;
 	struct revenue rows[REVENUE_MAX_CURRENCIES];
 	struct qh_buf out;
 	struct qh_json j;
-	sqlite3 *db = NULL;
-	char start[32], end[32], a[48], b[48], h[48];
-	int y, m, len = 0, n = 0, i, r, status = QH_EXIT_FAIL;
+	char start[32], end[32];
+	int y, m, len = 0, n = 0, i, r, status;
 
 	if (month == NULL || strlen(month) != 7 ||
 	    sscanf(month, "%4d-%2d%n", &y, &m, &len) != 2 || len != 7 ||
 	    month[4] != '-' || y < 1970 || y > 9999 || m < 1 || m > 12)
 		return qh_cli_usage(c, "--month YYYY-MM is required");
-	if (conf_load(console_state_dir(c), &conf) != 0)
-		return QH_EXIT_FAIL;
-	if (calendar_midnight_text(&conf, y, m, 1, start, sizeof(start)) != 0 ||
-	    calendar_midnight_text(&conf, y, m + 1, 1, end, sizeof(end)) != 0)
-		return qh_cli_fail(c, "cannot place %s in %s", month, conf.timezone);
-	if (open_snapshot(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	if ((r = revenue_month(db, start, end, conf.currency, rows, &n)) != 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
+	if (calendar_midnight_text(&env->conf, y, m, 1, start, sizeof(start)) != 0 ||
+	    calendar_midnight_text(&env->conf, y, m + 1, 1, end, sizeof(end)) != 0)
+		return qh_cli_fail(c, "cannot place %s in %s", month, env->conf.timezone);
+	if ((r = revenue_month(env->db, start, end, env->conf.currency, rows, &n)) != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	if (!qh_cli_flag(c, "json")) {
+		printf("revenue %s (%s: %s to %s)\n", month, env->conf.timezone, start,
+		    end);
+		for (i = 0; i < n; i++)
+			revenue_text(&rows[i]);
+		return QH_EXIT_OK;
 	}
-
-	if (qh_cli_flag(c, "json")) {
-		qh_buf_init(&out, ROW_MAX);
-		qh_json_init(&j, &out);
-		qh_json_begin_object(&j);
-		qh_json_kv_str(&j, "month", month);
-		qh_json_kv_str(&j, "timezone", conf.timezone);
-		qh_json_kv_str(&j, "from", start);
-		qh_json_kv_str(&j, "to", end);
-		qh_json_key(&j, "currencies");
-		qh_json_begin_array(&j);
-		for (i = 0; i < n; i++) {
-			const struct revenue *v = &rows[i];
-
-			qh_json_begin_object(&j);
-			qh_json_kv_str(&j, "currency", v->currency);
-			qh_json_kv_int(&j, "units_debited", v->debited);
-			qh_json_kv_int(&j, "recognised_cents", v->recognised_cents);
-			qh_json_kv_int(&j, "recognised_units", v->recognised_units);
-			qh_json_kv_int(&j, "deferred_cents", v->deferred_cents);
-			qh_json_kv_int(&j, "deferred_units", v->deferred_units);
-			qh_json_kv_int(&j, "units_purchased", v->purchased_units);
-			qh_json_kv_int(&j, "purchased_cents", v->purchased_cents);
-			qh_json_kv_int(&j, "installations_purchased", v->inst_purchased);
-			qh_json_kv_int(&j, "installations_purchased_cents",
-			    v->inst_purchased_cents);
-			qh_json_kv_int(&j, "installations_used", v->inst_used);
-			qh_json_end_object(&j);
-		}
-		qh_json_end_array(&j);
-		qh_json_end_object(&j);
-		status = console_json_print(c, &j, &out, "the revenue report");
-		qh_buf_release(&out);
-	} else {
-		printf("revenue %s (%s: %s to %s)\n", month, conf.timezone, start, end);
-		for (i = 0; i < n; i++) {
-			const struct revenue *v = &rows[i];
-
-			printf("%s\n", v->currency);
-			qh_hours_text(v->debited, h, sizeof(h));
-			printf("  units debited          %" PRId64 " (%s)\n", v->debited,
-			    h);
-			billing_money_text(v->recognised_cents, a, sizeof(a));
-			printf("  recognised revenue     %s %s (%" PRId64
-			       " units from lots)\n",
-			    a, v->currency, v->recognised_units);
-			billing_money_text(v->deferred_cents, a, sizeof(a));
-			printf("  deferred at month end  %s %s (%" PRId64
-			       " units unused)\n",
-			    a, v->currency, v->deferred_units);
-			billing_money_text(v->purchased_cents, a, sizeof(a));
-			printf("  units purchased        %" PRId64 " for %s %s\n",
-			    v->purchased_units, a, v->currency);
-			billing_money_text(v->inst_purchased_cents, b, sizeof(b));
-			printf("  installations          %" PRId64
-			       " purchased for %s %s, %" PRId64 " used\n",
-			    v->inst_purchased, b, v->currency, v->inst_used);
-		}
-		status = QH_EXIT_OK;
-	}
-out:
-	close_snapshot(db);
+	qh_buf_init(&out, ROW_MAX);
+	qh_json_init(&j, &out);
+	qh_json_begin_object(&j);
+	qh_json_kv_str(&j, "month", month);
+	qh_json_kv_str(&j, "timezone", env->conf.timezone);
+	qh_json_kv_str(&j, "from", start);
+	qh_json_kv_str(&j, "to", end);
+	qh_json_key(&j, "currencies");
+	qh_json_begin_array(&j);
+	for (i = 0; i < n; i++)
+		revenue_json(&j, &rows[i]);
+	qh_json_end_array(&j);
+	qh_json_end_object(&j);
+	status = console_json_print(c, &j, &out, "the revenue report");
+	qh_buf_release(&out);
 	return status;
-}
-
-/* One integer from a query without parameters. */
-static int64_t
-count_of(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	int64_t n = -1;
-
-	if (db_prepare(db, sql, &st) == 0 && sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return n;
 }
 
 static int
 cmd_verify(struct qh_cli *c)
 {
-	sqlite3 *db = NULL;
+	sqlite3 *db = admin_env(c)->db;
+	struct ledger_counts n;
 	char why[512];
-	int64_t bad = 0, entries, sessions, customers;
-	int r, status = QH_EXIT_FAIL;
+	int64_t bad = 0;
+	int r;
 
-	if (open_snapshot(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	if ((r = ledger_verify(db, why, sizeof(why), &bad)) < 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
+	if ((r = ledger_verify(db, why, sizeof(why), &bad)) < 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	if (r > 0) {
 		if (bad > 0)
 			fprintf(stderr, "verify: entry %" PRId64 ": %s\n", bad, why);
 		else
 			fprintf(stderr, "verify: %s\n", why);
-		goto out;
+		return QH_EXIT_FAIL;
 	}
-	entries = count_of(db, "SELECT count(*) FROM ledger");
-	sessions =
-	    count_of(db, "SELECT count(*) FROM sessions WHERE closed_at IS NOT NULL");
-	customers = count_of(db, "SELECT count(DISTINCT customer_id) FROM ledger");
-	if (entries < 0 || sessions < 0 || customers < 0) {
-		status = qh_cli_fail(c, "database: cannot count the ledger");
-		goto out;
-	}
+	if (db_ledger_counts(db, &n) != 0)
+		return qh_cli_fail(c, "database: cannot count the ledger");
 	printf("ledger ok: %" PRId64 " entries, %" PRId64 " sessions, %" PRId64
 	       " customers\n",
-	    entries, sessions, customers);
-	status = QH_EXIT_OK;
-out:
-	close_snapshot(db);
-	return status;
+	    n.entries, n.closed_sessions, n.customers);
+	return QH_EXIT_OK;
 }
 
 const struct qh_cli_cmd cmd_balance_entry = {

@@ -1,6 +1,10 @@
 /*
- * What the admin commands share: the acting login for the ledger, the
- * database opened for writing, and the checked way to stdout (output.c).
+ * The admin part: the commands run on the console host (init, customer,
+ * credit and correct, enroll and agents, tech, the accounting reports,
+ * sessions, tickets). They reach the database only through the store
+ * (store/store.h), which the dispatcher opens around each command as its
+ * entry's needs say; what they share is the acting login for the ledger
+ * and the checked way to stdout (output.c).
  */
 #ifndef QH_ADMIN_H
 #define QH_ADMIN_H
@@ -14,9 +18,6 @@
 
 /* The acting login for the ledger's actor column: $QH_ACTOR, else the effective user. */
 const char *console_actor(char *buf, size_t len);
-
-/* Opens the state's database for writing (migrated); prints why not and returns 1. */
-int console_db_write(struct qh_cli *c, sqlite3 **dbp);
 
 /*
  * Writes out to stdout and empties it. When an append to out failed,
@@ -35,7 +36,12 @@ int console_flush(struct qh_buf *out);
 int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
     const char *what);
 
-/* The state, configuration and database the dispatcher opened for c. */
+/*
+ * The state, configuration and database the dispatcher opened for c
+ * (console/dispatch.c): read-only inside one read transaction for
+ * QH_CLI_DB_READ, writable and migrated for QH_CLI_DB_WRITE. Only for
+ * commands whose entry needs the database.
+ */
 struct store_env *admin_env(const struct qh_cli *c);
 
 /* The commands' entries, for the table in console/main.c. */

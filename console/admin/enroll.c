@@ -17,40 +17,22 @@
 #include "admin.h"
 #include "store/store.h"
 
-static int
-customer_exists(sqlite3 *db, const char *id)
-{
-	sqlite3_stmt *st = NULL;
-	int found = 0;
-
-	if (db_prepare(db, "SELECT 1 FROM customers WHERE id = ?1", &st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return found;
-}
-
 /* qh-console enroll ID: prints a one-time join token on stdout. */
 static int
 cmd_enroll(struct qh_cli *c)
 {
-	const char *state = console_state_dir(c), *id = c->argv[0];
-	struct console_conf conf;
+	struct store_env *env = admin_env(c);
+	const char *id = c->argv[0];
 	struct qh_token t;
-	char text[QH_TOKEN_MAX], hash[65], now[32], expires[32], path[4096];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	char text[QH_TOKEN_MAX], hash[65], expires[32], path[4096];
 	X509 *ca = NULL;
 	int64_t t0;
-	int r, rc, status = QH_EXIT_FAIL;
+	int r;
 
 	memset(&t, 0, sizeof(t));
-	if (conf_load(state, &conf) != 0)
-		return QH_EXIT_FAIL;
-	if ((r = console_address(&conf, t.console, sizeof(t.console))) != 0)
+	if ((r = console_address(&env->conf, t.console, sizeof(t.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf");
-	snprintf(path, sizeof(path), "%s/ca.pem", state);
+	snprintf(path, sizeof(path), "%s/ca.pem", env->state);
 	if ((r = qh_pki_load_cert(path, &ca)) != 0 ||
 	    (r = qh_pki_fingerprint(ca, t.pin)) != 0) {
 		X509_free(ca);
@@ -60,69 +42,56 @@ cmd_enroll(struct qh_cli *c)
 	if ((r = qh_token_new_secret(&t)) != 0 ||
 	    (r = qh_token_encode(&t, text, sizeof(text))) != 0)
 		return qh_cli_fail(c, "cannot make a token: %s", qh_strerror(r));
-	if (console_db_write(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	if (!customer_exists(db, id)) {
-		status = qh_cli_fail(c, "unknown customer %s", id);
-		goto out;
-	}
 	qh_sha256_hex(t.secret, strlen(t.secret), hash);
 	t0 = qh_clock_now();
-	qh_clock_format_utc(t0, now, sizeof(now));
-	qh_clock_format_utc(t0 + conf.token_hours * 3600, expires, sizeof(expires));
-	if ((r = db_begin(db)) != 0 ||
-	    (r = db_prepare(db,
-		 "INSERT INTO join_tokens (hash, customer_id, created_at, "
-		 "expires_at) VALUES (?1, ?2, ?3, ?4)",
-		 &st)) != 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, expires, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE || (r = db_commit(db)) != 0) {
-		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
+	qh_clock_format_utc(t0 + env->conf.token_hours * 3600, expires, sizeof(expires));
+	r = db_token_add(env->db, hash, id, t0, t0 + env->conf.token_hours * 3600);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "unknown customer %s", id);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	printf("%s\n", text);
 	fprintf(stderr,
 	    "qh-console: one-time join token for %s, valid until %s; on the "
 	    "customer's PC run: qh-agent join TOKEN\n",
 	    id, expires);
-	status = QH_EXIT_OK;
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return status;
+	return QH_EXIT_OK;
+}
+
+/* Prints one agent as a line of the table, or appends it to the JSON listing. */
+static int
+agent_row(void *arg, const struct agent_row *a)
+{
+	struct qh_json *j = arg;
+
+	if (j == NULL) {
+		printf("%-16s %-16s %-20s %-21s %-21s %s\n", a->id, a->customer,
+		    a->host ? a->host : "-", a->last_seen ? a->last_seen : "-",
+		    a->cert_not_after ? a->cert_not_after : "-",
+		    a->revoked_at ? "revoked" : "active");
+		return 0;
+	}
+	qh_json_begin_object(j);
+	qh_json_kv_str(j, "id", a->id);
+	qh_json_kv_str(j, "customer", a->customer);
+	qh_json_kv_str(j, "host", a->host);
+	qh_json_kv_str(j, "enrolled_at", a->enrolled_at);
+	qh_json_kv_str(j, "last_seen", a->last_seen);
+	qh_json_kv_str(j, "cert_expires", a->cert_not_after);
+	qh_json_kv_str(j, "revoked_at", a->revoked_at);
+	qh_json_end_object(j);
+	return 0;
 }
 
 /* qh-console agents [--customer ID] [--json]. */
 static int
 cmd_agents(struct qh_cli *c)
 {
-	const char *state = console_state_dir(c), *customer = qh_cli_opt(c, "customer");
+	const char *customer = qh_cli_opt(c, "customer");
 	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	struct qh_buf out;
 	struct qh_json j;
 
-	if ((r = db_open(state, 1, &db)) != 0)
-		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-	if (db_prepare(db,
-		"SELECT id, customer_id, host, enrolled_at, last_seen, "
-		"cert_not_after, revoked_at FROM agents WHERE ?1 IS NULL OR customer_id "
-		"= ?1 "
-		"ORDER BY customer_id, enrolled_at",
-		&st) != 0) {
-		db_close(db);
-		return qh_cli_fail(c, "database error");
-	}
-	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
 	qh_buf_init(&out, 64 * 1024 * 1024);
 	qh_json_init(&j, &out);
 	if (json)
@@ -130,32 +99,14 @@ cmd_agents(struct qh_cli *c)
 	else
 		printf("%-16s %-16s %-20s %-21s %-21s %s\n", "AGENT", "CUSTOMER", "HOST",
 		    "LAST SEEN", "CERT EXPIRES", "STATUS");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		static const char *const cols[] = { "id", "customer", "host",
-			"enrolled_at", "last_seen", "cert_expires", "revoked_at" };
-		const char *v[7];
-		int i;
-
-		for (i = 0; i < 7; i++)
-			v[i] = (const char *)sqlite3_column_text(st, i);
-		if (!json) {
-			printf("%-16s %-16s %-20s %-21s %-21s %s\n", v[0], v[1],
-			    v[2] ? v[2] : "-", v[4] ? v[4] : "-", v[5] ? v[5] : "-",
-			    v[6] ? "revoked" : "active");
-			continue;
-		}
-		qh_json_begin_object(&j);
-		for (i = 0; i < 7; i++)
-			qh_json_kv_str(&j, cols[i], v[i]);
-		qh_json_end_object(&j);
-	}
-	if (json) {
+	if ((r = db_agent_list(admin_env(c)->db, customer, agent_row,
+		 json ? &j : NULL)) != 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (json) {
 		qh_json_end_array(&j);
 		status = console_json_print(c, &j, &out, "the listing");
 	}
 	qh_buf_release(&out);
-	sqlite3_finalize(st);
-	db_close(db);
 	return status;
 }
 
@@ -164,53 +115,14 @@ static int
 cmd_agent_revoke(struct qh_cli *c)
 {
 	const char *id = c->argv[0];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char now[32];
-	int r, changed = 0, status = QH_EXIT_FAIL;
+	int r;
 
-	if (console_db_write(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if ((r = db_begin(db)) != 0)
-		goto fail;
-	if ((r = db_prepare(db,
-		 "UPDATE agents SET revoked_at = coalesce(revoked_at, ?1) "
-		 "WHERE id = ?2",
-		 &st)) != 0)
-		goto fail;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	changed = sqlite3_changes(db);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (changed == 0) {
-		status = qh_cli_fail(c, "unknown agent %s", id);
-		goto out;
-	}
-	if ((r = db_prepare(db,
-		 "UPDATE certificates SET revoked_at = coalesce(revoked_at, "
-		 "?1) WHERE agent_id = ?2",
-		 &st)) != 0)
-		goto fail;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto fail;
-	if ((r = db_commit(db)) != 0)
-		goto fail;
+	if ((r = db_agent_revoke(admin_env(c)->db, id)) == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "unknown agent %s", id);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	printf("agent %s revoked; it is refused at its next connect\n", id);
-	status = QH_EXIT_OK;
-	goto out;
-fail:
-	status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return status;
+	return QH_EXIT_OK;
 }
 
 const struct qh_cli_cmd cmd_enroll_entry = {

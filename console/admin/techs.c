@@ -40,62 +40,14 @@ person_name_valid(const char *s)
 	return 1;
 }
 
-/*
- * Inserts the technician row, or revives a revoked one. QH_ERR_EXISTS if
- * the login is in use. Runs inside the caller's transaction.
- */
-static int
-tech_insert(sqlite3 *db, const char *login, const char *name, const char *role,
-    const char *now)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc, active = -1;
-
-	if ((r = db_prepare(db,
-		 "SELECT revoked_at IS NULL FROM technicians "
-		 "WHERE login = ?",
-		 &st)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		active = sqlite3_column_int(st, 0);
-	else if (rc != SQLITE_DONE) {
-		r = db_error(db, rc, "looking up the technician");
-		goto out;
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if (active == 1)
-		return QH_ERR_EXISTS;
-
-	if ((r = db_prepare(db,
-		 active == 0
-		     ? "UPDATE technicians SET name = ?2, role = ?3, created_at = ?4, "
-		       "revoked_at = NULL WHERE login = ?1"
-		     : "INSERT INTO technicians (login, name, role, created_at) "
-		       "VALUES (?1, ?2, ?3, ?4)",
-		 &st)) != 0)
-		return r;
-	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		r = db_error(db, rc, "recording the technician");
-out:
-	sqlite3_finalize(st);
-	return r;
-}
-
 /* qh-console tech add LOGIN --name NAME --out FILE [--role technician|accounting]. */
 static int
 cmd_tech_add(struct qh_cli *c)
 {
-	struct console_conf conf;
+	struct store_env *env = admin_env(c);
 	struct qh_bundle b;
 	struct qh_identity id;
 	struct stat st;
-	const char *state = console_state_dir(c);
 	const char *login = c->argv[0];
 	const char *name = qh_cli_opt(c, "name");
 	const char *out = qh_cli_opt(c, "out");
@@ -103,8 +55,7 @@ cmd_tech_add(struct qh_cli *c)
 	enum qh_role role;
 	X509 *ca = NULL, *cert = NULL;
 	EVP_PKEY *cakey = NULL, *key = NULL;
-	sqlite3 *db = NULL;
-	char now[32], expires[32];
+	char expires[32];
 	int r, status = QH_EXIT_FAIL, wrote = 0;
 
 	memset(&b, 0, sizeof(b));
@@ -122,44 +73,36 @@ cmd_tech_add(struct qh_cli *c)
 	if (role != QH_ROLE_TECHNICIAN && role != QH_ROLE_ACCOUNTING)
 		return qh_cli_usage(c, "--role must be technician or accounting");
 
-	if (conf_load(state, &conf) != 0)
-		return QH_EXIT_FAIL;
 	if (lstat(out, &st) == 0)
 		return qh_cli_fail(c, "%s exists; refusing to overwrite it", out);
-	if ((r = console_address(&conf, b.console, sizeof(b.console))) != 0)
+	if ((r = console_address(&env->conf, b.console, sizeof(b.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf: %s",
 		    qh_strerror(r));
-	if ((r = state_load_ca(state, &ca, &cakey)) != 0) {
-		status = qh_cli_fail(c, "cannot load the CA from %s: %s", state,
+	if ((r = state_load_ca(env->state, &ca, &cakey)) != 0) {
+		status = qh_cli_fail(c, "cannot load the CA from %s: %s", env->state,
 		    qh_strerror(r));
 		goto out;
 	}
 	if ((r = qh_pki_key_new(&key)) != 0 ||
-	    (r = qh_pki_issue(ca, cakey, key, role, login, NULL, (int)conf.cert_days,
+	    (r = qh_pki_issue(ca, cakey, key, role, login, NULL, (int)env->conf.cert_days,
 		 &cert)) != 0 ||
 	    (r = qh_pki_identity(cert, &id)) != 0) {
 		status = qh_cli_fail(c, "cannot issue a certificate: %s", qh_strerror(r));
 		goto out;
 	}
 
-	if ((r = db_open(state, 0, &db)) != 0 || (r = db_migrate(db)) != 0) {
-		status = qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-		goto out;
-	}
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if ((r = db_begin(db)) != 0) {
+	if ((r = db_begin(env->db)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
-	if ((r = tech_insert(db, login, name, qh_role_name(role), now)) != 0) {
+	if ((r = db_tech_add(env->db, login, name, qh_role_name(role))) != 0) {
 		if (r == QH_ERR_EXISTS)
 			status = qh_cli_fail(c, "technician %s exists", login);
 		else
 			status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
-	if ((r = db_record_cert(db, cert)) != 0) {
+	if ((r = db_record_cert(env->db, cert)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
@@ -175,7 +118,7 @@ cmd_tech_add(struct qh_cli *c)
 		goto out;
 	}
 	wrote = 1;
-	if ((r = db_commit(db)) != 0) {
+	if ((r = db_commit(env->db)) != 0) {
 		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
 		goto out;
 	}
@@ -190,8 +133,7 @@ cmd_tech_add(struct qh_cli *c)
 out:
 	if (wrote)
 		unlink(out);
-	db_rollback(db);
-	db_close(db);
+	db_rollback(env->db);
 	X509_free(cert);
 	X509_free(ca);
 	EVP_PKEY_free(key);
@@ -203,94 +145,26 @@ out:
 static int
 cmd_tech_revoke(struct qh_cli *c)
 {
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	const char *state = console_state_dir(c);
 	const char *login = c->argv[0];
-	char now[32];
-	int r, rc, status = QH_EXIT_FAIL, changed, certs = 0;
+	int r, revoked, certs;
 
 	if (!qh_id_valid(login))
 		return qh_cli_usage(c,
 		    "LOGIN must be 1 to 64 of A-Z a-z 0-9 . _ - "
 		    "and not start with '.' or '-'");
-	if ((r = db_open(state, 0, &db)) != 0 || (r = db_migrate(db)) != 0) {
-		status = qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-		goto out;
-	}
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if ((r = db_begin(db)) != 0)
-		goto dberr;
-
-	if ((r = db_prepare(db,
-		 "UPDATE technicians SET revoked_at = ?1 "
-		 "WHERE login = ?2 AND revoked_at IS NULL",
-		 &st)) != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = db_error(db, rc, "revoking the technician");
-		goto dberr;
-	}
-	changed = sqlite3_changes(db);
-	sqlite3_finalize(st);
-	st = NULL;
-
-	if (changed == 0) {
-		if ((r = db_prepare(db, "SELECT 1 FROM technicians WHERE login = ?",
-			 &st)) != 0)
-			goto dberr;
-		sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE) {
-			status = qh_cli_fail(c, "unknown technician %s", login);
-			goto out;
-		}
-		if (rc != SQLITE_ROW) {
-			r = db_error(db, rc, "looking up the technician");
-			goto dberr;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-
-	/* Its certificates too, also any left unrevoked by an earlier run. */
-	if ((r = db_prepare(db,
-		 "UPDATE certificates SET revoked_at = ?1 "
-		 "WHERE role IN ('technician', 'accounting') AND identity = ?2 "
-		 "AND revoked_at IS NULL",
-		 &st)) != 0)
-		goto dberr;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = db_error(db, rc, "revoking certificates");
-		goto dberr;
-	}
-	certs = sqlite3_changes(db);
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = db_commit(db)) != 0)
-		goto dberr;
-
-	if (changed == 0)
+	r = db_tech_revoke(admin_env(c)->db, login, &revoked, &certs);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "unknown technician %s", login);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	if (!revoked)
 		printf("technician %s was already revoked (%d certificate%s revoked "
 		       "now)\n",
 		    login, certs, certs == 1 ? "" : "s");
 	else
 		printf("technician %s revoked (%d certificate%s)\n", login, certs,
 		    certs == 1 ? "" : "s");
-	status = QH_EXIT_OK;
-	goto out;
-dberr:
-	status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return status;
+	return QH_EXIT_OK;
 }
 
 const struct qh_cli_cmd cmd_tech_add_entry = {

@@ -1,10 +1,10 @@
 /*
  * qh-console tickets / ticket show / ticket get / ticket confirm / ticket
- * close: the support tickets agents filed (console/ticket.c receives them).
- * Listing reads the database read-only, so it works while serve runs;
- * confirm and close write inside BEGIN IMMEDIATE. Times are stored in UTC
- * and shown to people in the business time zone; text that came from a
- * customer's PC is printed with its control characters replaced.
+ * close: the support tickets agents filed (the daemon's upload.c receives
+ * them). Listing reads the database read-only, so it works while serve
+ * runs; confirm and close write inside BEGIN IMMEDIATE (in the store). Times are stored
+ * in UTC and shown to people in the business time zone; text that came from a customer's
+ * PC is printed with its control characters replaced.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,19 +32,10 @@
 #define OUT_MAX	   (64 * 1024 * 1024) /* one listing or ticket as JSON */
 #define COPY_CHUNK (64 * 1024)
 
-/* Text of column i, or NULL for NULL. */
+/* s, or "" for NULL. */
 static const char *
-col(sqlite3_stmt *st, int i)
+nz(const char *s)
 {
-	return (const char *)sqlite3_column_text(st, i);
-}
-
-/* Text of column i, or "" for NULL. */
-static const char *
-cols(sqlite3_stmt *st, int i)
-{
-	const char *s = col(st, i);
-
 	return s != NULL ? s : "";
 }
 
@@ -116,273 +107,216 @@ ticket_number(struct qh_cli *c, int64_t *id)
 	return 0;
 }
 
-/* Opens the database read-only and loads the configuration; prints why not. */
-static int
-open_read(struct qh_cli *c, struct console_conf *conf, sqlite3 **db)
-{
-	const char *state = console_state_dir(c);
-	int r;
+/* tickets */
 
-	if (conf_load(state, conf) != 0)
-		return QH_EXIT_FAIL;
-	if ((r = db_open(state, 1, db)) != 0)
-		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
+/* What the listing's callback needs. */
+struct ticket_listing {
+	const struct console_conf *conf;
+	struct qh_json *j; /* NULL for text */
+	char now[32];
+};
+
+/* Prints one ticket as a line of the table, or appends it to the JSON listing. */
+static int
+ticket_listed(void *arg, const struct ticket_row *t)
+{
+	struct ticket_listing *l = arg;
+	struct qh_json *j = l->j;
+	int open = strcmp(nz(t->status), "open") == 0;
+	int overdue = open && strcmp(nz(t->due_at), l->now) < 0;
+	int late = open && t->deadline_at != NULL && strcmp(t->deadline_at, l->now) < 0;
+	char due[32];
+
+	if (j == NULL) {
+		/* Status: open, OVERDUE (past due), LATE (past the deadline), closed. */
+		printf("%6lld  %-16s  %-7s  %-16s  %-7s  %-12s  ", (long long)t->id,
+		    local_text(l->conf, t->due_at, due, sizeof(due)),
+		    late	  ? "LATE"
+			: overdue ? "OVERDUE"
+				  : nz(t->status),
+		    nz(t->customer), nz(t->plan), nz(t->kind));
+		print_safe(nz(t->subject), "", "\n");
+		return 0;
+	}
+	qh_json_begin_object(j);
+	qh_json_kv_int(j, "id", t->id);
+	qh_json_kv_str(j, "customer", nz(t->customer));
+	qh_json_kv_str(j, "customer_name", nz(t->customer_name));
+	qh_json_kv_str(j, "plan", nz(t->plan));
+	qh_json_kv_str(j, "kind", nz(t->kind));
+	qh_json_kv_str(j, "subject", nz(t->subject));
+	qh_json_kv_str(j, "status", nz(t->status));
+	qh_json_kv_str(j, "created_at", nz(t->created_at));
+	qh_json_kv_str(j, "due_at", nz(t->due_at));
+	qh_json_kv_str(j, "deadline_at", t->deadline_at);
+	qh_json_kv_bool(j, "overdue", overdue);
+	qh_json_kv_bool(j, "past_deadline", late);
+	qh_json_kv_int(j, "attachments", t->attachments);
+	qh_json_kv_int(j, "proposals", t->proposals);
+	if (t->confirmed_slot == 0)
+		qh_json_kv_null(j, "confirmed_slot");
+	else
+		qh_json_kv_int(j, "confirmed_slot", t->confirmed_slot);
+	qh_json_end_object(j);
 	return 0;
 }
-
-/* 1 if the ticket exists; fills status (16 bytes) when asked. <0 on errors. */
-static int
-ticket_exists(sqlite3 *db, int64_t id, char *status)
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	if (db_prepare(db, "SELECT status FROM tickets WHERE id = ?1", &st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (status != NULL)
-			snprintf(status, 16, "%s", cols(st, 0));
-		r = 1;
-	} else
-		r = rc == SQLITE_DONE ? 0 : db_error(db, rc, "ticket");
-	sqlite3_finalize(st);
-	return r;
-}
-
-/* tickets */
 
 static int
 cmd_tickets(struct qh_cli *c)
 {
+	struct store_env *env = admin_env(c);
 	const char *customer = qh_cli_opt(c, "customer");
 	int json = qh_cli_flag(c, "json"), open_only = qh_cli_flag(c, "open");
-	int status = QH_EXIT_FAIL, rc;
-	struct console_conf conf;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct ticket_listing l;
 	struct qh_buf out;
 	struct qh_json j;
-	char now[32], due[32];
+	int r, status;
 
 	if (customer != NULL && !qh_id_valid(customer))
 		return qh_cli_usage(c, "--customer takes a customer ID");
 	qh_buf_init(&out, OUT_MAX);
 	qh_json_init(&j, &out);
-	if ((status = open_read(c, &conf, &db)) != 0)
-		goto out;
-	status = QH_EXIT_FAIL;
-	if (db_prepare(db,
-		"SELECT t.id, t.customer_id, c.name, t.plan, t.kind, t.subject, "
-		"t.status, t.created_at, t.due_at, t.deadline_at, "
-		"(SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id), "
-		"(SELECT count(*) FROM ticket_proposals p WHERE p.ticket_id = t.id), "
-		"(SELECT slot FROM ticket_proposals p WHERE p.ticket_id = t.id AND "
-		"p.confirmed = 1) "
-		"FROM tickets t JOIN customers c ON c.id = t.customer_id "
-		"WHERE (?1 IS NULL OR t.customer_id = ?1) AND (?2 = 0 OR t.status = "
-		"'open') "
-		"ORDER BY t.due_at, t.id",
-		&st) != 0) {
-		status = qh_cli_fail(c, "database error");
-		goto out;
-	}
-	if (customer != NULL)
-		sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, open_only);
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	l.conf = &env->conf;
+	l.j = json ? &j : NULL;
+	qh_clock_format_utc(qh_clock_now(), l.now, sizeof(l.now));
 	if (json)
 		qh_json_begin_array(&j);
 	else
 		printf("%6s  %-16s  %-7s  %-16s  %-7s  %-12s  %s\n", "TICKET", "DUE",
 		    "STATUS", "CUSTOMER", "PLAN", "KIND", "SUBJECT");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int open = strcmp(cols(st, 6), "open") == 0;
-		int overdue = open && strcmp(cols(st, 8), now) < 0;
-		int late = open && col(st, 9) != NULL && strcmp(cols(st, 9), now) < 0;
-
-		if (!json) {
-			/* Status: open, OVERDUE (past due), LATE (past the deadline),
-			 * closed. */
-			printf("%6lld  %-16s  %-7s  %-16s  %-7s  %-12s  ",
-			    (long long)sqlite3_column_int64(st, 0),
-			    local_text(&conf, col(st, 8), due, sizeof(due)),
-			    late	  ? "LATE"
-				: overdue ? "OVERDUE"
-					  : cols(st, 6),
-			    cols(st, 1), cols(st, 3), cols(st, 4));
-			print_safe(cols(st, 5), "", "\n");
-			continue;
-		}
-		qh_json_begin_object(&j);
-		qh_json_kv_int(&j, "id", sqlite3_column_int64(st, 0));
-		qh_json_kv_str(&j, "customer", cols(st, 1));
-		qh_json_kv_str(&j, "customer_name", cols(st, 2));
-		qh_json_kv_str(&j, "plan", cols(st, 3));
-		qh_json_kv_str(&j, "kind", cols(st, 4));
-		qh_json_kv_str(&j, "subject", cols(st, 5));
-		qh_json_kv_str(&j, "status", cols(st, 6));
-		qh_json_kv_str(&j, "created_at", cols(st, 7));
-		qh_json_kv_str(&j, "due_at", cols(st, 8));
-		qh_json_kv_str(&j, "deadline_at", col(st, 9));
-		qh_json_kv_bool(&j, "overdue", overdue);
-		qh_json_kv_bool(&j, "past_deadline", late);
-		qh_json_kv_int(&j, "attachments", sqlite3_column_int64(st, 10));
-		qh_json_kv_int(&j, "proposals", sqlite3_column_int64(st, 11));
-		if (sqlite3_column_type(st, 12) == SQLITE_NULL)
-			qh_json_kv_null(&j, "confirmed_slot");
-		else
-			qh_json_kv_int(&j, "confirmed_slot",
-			    sqlite3_column_int64(st, 12));
-		qh_json_end_object(&j);
-	}
-	if (rc != SQLITE_DONE) {
-		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	if (json) {
+	if ((r = db_ticket_list(env->db, customer, open_only, ticket_listed, &l)) != 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (json) {
 		qh_json_end_array(&j);
 		status = console_json_print(c, &j, &out, "the listing");
-		goto out;
-	}
-	status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
-out:
-	sqlite3_finalize(st);
-	db_close(db);
+	} else
+		status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
 	qh_buf_release(&out);
 	return status;
 }
 
 /* ticket show */
 
-/* Appends the ticket's attachments to j as a JSON array, or prints them (j NULL). */
 static int
-show_attachments(sqlite3 *db, int64_t id, struct qh_json *j)
+attachment_json(void *arg, const struct attachment_row *a)
 {
-	sqlite3_stmt *st = NULL;
-	int first = 1, rc;
+	struct qh_json *j = arg;
 
-	if (db_prepare(db,
-		"SELECT seq, name, size, sha256 FROM ticket_attachments "
-		"WHERE ticket_id = ?1 ORDER BY seq",
-		&st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
+	qh_json_begin_object(j);
+	qh_json_kv_str(j, "name", nz(a->name));
+	qh_json_kv_int(j, "size", a->size);
+	qh_json_kv_str(j, "sha256", nz(a->sha256));
+	qh_json_end_object(j);
+	return 0;
+}
+
+static int
+attachment_text(void *arg, const struct attachment_row *a)
+{
+	*(int *)arg = 1;
+	printf("  %2d  %12lld bytes  sha256 %s  ", a->seq, (long long)a->size,
+	    nz(a->sha256));
+	print_safe(nz(a->name), "", "\n");
+	return 0;
+}
+
+/* What the proposals' callbacks need. */
+struct proposals {
+	const struct console_conf *conf;
+	struct qh_json *j; /* NULL for text */
+	int any;
+};
+
+static int
+proposal_shown(void *arg, const struct proposal_row *p)
+{
+	struct proposals *x = arg;
+	struct qh_json *j = x->j;
+	char off[16], local[32];
+
+	offset_text(p->utc_offset, off, sizeof(off));
+	if (j == NULL) {
+		printf("  %2d  %s %s  (%s %s)%s%s\n", p->slot, nz(p->local_time), off,
+		    local_text(x->conf, p->starts_at, local, sizeof(local)),
+		    x->conf->timezone, p->after_hours ? "  outside business hours" : "",
+		    p->confirmed ? "  CONFIRMED" : "");
+		x->any = 1;
+		return 0;
+	}
+	qh_json_begin_object(j);
+	qh_json_kv_int(j, "slot", p->slot);
+	qh_json_kv_str(j, "local_time", nz(p->local_time));
+	qh_json_kv_str(j, "utc_offset", off);
+	qh_json_kv_int(j, "utc_offset_minutes", p->utc_offset);
+	qh_json_kv_str(j, "starts_at", nz(p->starts_at));
+	qh_json_kv_bool(j, "after_hours", p->after_hours);
+	qh_json_kv_bool(j, "confirmed", p->confirmed);
+	qh_json_kv_str(j, "confirmed_at", p->confirmed_at);
+	qh_json_kv_str(j, "confirmed_by", p->confirmed_by);
+	qh_json_end_object(j);
+	return 0;
+}
+
+/* What the sessions' callback needs. */
+struct linked {
+	struct qh_json *j; /* NULL for text */
+	int first;
+};
+
+static int
+session_linked(void *arg, int64_t session)
+{
+	struct linked *x = arg;
+
+	if (x->j != NULL)
+		qh_json_int(x->j, session);
+	else
+		printf(" %s%lld", x->first ? "" : ",", (long long)session);
+	x->first = 0;
+	return 0;
+}
+
+/*
+ * The ticket's attachments, proposals and linked sessions (attach
+ * --ticket N): as JSON arrays in j, or printed (j NULL).
+ */
+static int
+show_parts(sqlite3 *db, const struct console_conf *conf, int64_t id, struct qh_json *j)
+{
+	struct proposals p = { conf, j, 0 };
+	struct linked k = { j, 1 };
+	int any = 0, r;
+
 	if (j != NULL) {
 		qh_json_key(j, "attachments");
 		qh_json_begin_array(j);
 	} else
 		printf("attachments:\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (j == NULL) {
-			printf("  %2d  %12lld bytes  sha256 %s  ",
-			    sqlite3_column_int(st, 0),
-			    (long long)sqlite3_column_int64(st, 2), cols(st, 3));
-			print_safe(cols(st, 1), "", "\n");
-			first = 0;
-			continue;
-		}
-		qh_json_begin_object(j);
-		qh_json_kv_str(j, "name", cols(st, 1));
-		qh_json_kv_int(j, "size", sqlite3_column_int64(st, 2));
-		qh_json_kv_str(j, "sha256", cols(st, 3));
-		qh_json_end_object(j);
-	}
-	if (j != NULL)
-		qh_json_end_array(j);
-	else if (first)
-		printf("  (none)\n");
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
-}
-
-/* Appends the ticket's proposals to j as a JSON array, or prints them (j NULL). */
-static int
-show_proposals(const struct console_conf *conf, sqlite3 *db, int64_t id,
-    struct qh_json *j)
-{
-	sqlite3_stmt *st = NULL;
-	char off[16], local[32];
-	int first = 1, rc;
-
-	if (db_prepare(db,
-		"SELECT slot, local_time, utc_offset, starts_at, after_hours, "
-		"confirmed, confirmed_at, confirmed_by FROM ticket_proposals "
-		"WHERE ticket_id = ?1 ORDER BY slot",
-		&st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
+	if ((r = db_ticket_attachments(db, id,
+		 j != NULL ? attachment_json : attachment_text,
+		 j != NULL ? (void *)j : &any)) != 0)
+		return r;
 	if (j != NULL) {
+		qh_json_end_array(j);
 		qh_json_key(j, "proposals");
 		qh_json_begin_array(j);
 	} else
-		printf("proposed appointments:\n");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		offset_text(sqlite3_column_int(st, 2), off, sizeof(off));
-		if (j == NULL) {
-			printf("  %2d  %s %s  (%s %s)%s%s\n", sqlite3_column_int(st, 0),
-			    cols(st, 1), off,
-			    local_text(conf, col(st, 3), local, sizeof(local)),
-			    conf->timezone,
-			    sqlite3_column_int(st, 4) ? "  outside business hours" : "",
-			    sqlite3_column_int(st, 5) ? "  CONFIRMED" : "");
-			first = 0;
-			continue;
-		}
-		qh_json_begin_object(j);
-		qh_json_kv_int(j, "slot", sqlite3_column_int(st, 0));
-		qh_json_kv_str(j, "local_time", cols(st, 1));
-		qh_json_kv_str(j, "utc_offset", off);
-		qh_json_kv_int(j, "utc_offset_minutes", sqlite3_column_int(st, 2));
-		qh_json_kv_str(j, "starts_at", cols(st, 3));
-		qh_json_kv_bool(j, "after_hours", sqlite3_column_int(st, 4));
-		qh_json_kv_bool(j, "confirmed", sqlite3_column_int(st, 5));
-		qh_json_kv_str(j, "confirmed_at", col(st, 6));
-		qh_json_kv_str(j, "confirmed_by", col(st, 7));
-		qh_json_end_object(j);
-	}
-	if (j != NULL)
-		qh_json_end_array(j);
-	else if (first)
-		printf("  (none)\n");
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
-}
-
-/*
- * Appends the ids of the sessions linked to the ticket (attach --ticket N)
- * to j as a JSON array, or prints them (j NULL).
- */
-static int
-show_sessions(sqlite3 *db, int64_t id, struct qh_json *j)
-{
-	sqlite3_stmt *st = NULL;
-	int first = 1, rc;
-
-	if (db_prepare(db, "SELECT id FROM sessions WHERE ticket_id = ?1 ORDER BY id",
-		&st) != 0)
-		return QH_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
+		printf("%sproposed appointments:\n", any ? "" : "  (none)\n");
+	if ((r = db_ticket_proposals(db, id, proposal_shown, &p)) != 0)
+		return r;
 	if (j != NULL) {
+		qh_json_end_array(j);
 		qh_json_key(j, "sessions");
 		qh_json_begin_array(j);
 	} else
-		printf("sessions:");
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (j != NULL)
-			qh_json_int(j, sqlite3_column_int64(st, 0));
-		else
-			printf(" %s%lld", first ? "" : ",",
-			    (long long)sqlite3_column_int64(st, 0));
-		first = 0;
-	}
+		printf("%ssessions:", p.any ? "" : "  (none)\n");
+	if ((r = db_ticket_sessions(db, id, session_linked, &k)) != 0)
+		return r;
 	if (j != NULL)
 		qh_json_end_array(j);
 	else
-		printf("%s\n", first ? " (none)" : "");
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : QH_ERR_DB;
+		printf("%s\n", k.first ? " (none)" : "");
+	return 0;
 }
 
 /*
@@ -417,113 +351,118 @@ print_environment(const char *env)
 	qh_buf_release(&text);
 }
 
+/* What ticket show's callback needs. */
+struct show {
+	const struct console_conf *conf;
+	struct qh_json *j; /* NULL for text */
+	char now[32];
+};
+
+/* Appends the ticket's own fields to the open JSON object j. */
+static void
+ticket_json(struct qh_json *j, const struct ticket_view *t, int overdue, int late)
+{
+	qh_json_kv_int(j, "id", t->id);
+	qh_json_kv_str(j, "customer", nz(t->customer));
+	qh_json_kv_str(j, "customer_name", nz(t->customer_name));
+	qh_json_kv_str(j, "plan", nz(t->plan));
+	qh_json_kv_str(j, "agent", nz(t->agent));
+	qh_json_kv_str(j, "host", t->host);
+	qh_json_kv_str(j, "kind", nz(t->kind));
+	qh_json_kv_str(j, "subject", nz(t->subject));
+	qh_json_kv_str(j, "status", nz(t->status));
+	qh_json_kv_str(j, "created_at", nz(t->created_at));
+	qh_json_kv_str(j, "due_at", nz(t->due_at));
+	qh_json_kv_str(j, "deadline_at", t->deadline_at);
+	qh_json_kv_bool(j, "overdue", overdue);
+	qh_json_kv_bool(j, "past_deadline", late);
+	qh_json_kv_str(j, "closed_at", t->closed_at);
+	qh_json_kv_str(j, "closed_by", t->closed_by);
+	qh_json_kv_str(j, "close_note", t->close_note);
+	qh_json_kv_str(j, "steps", nz(t->steps));
+	json_environment(j, t->environment);
+}
+
+/* Prints the ticket's own fields. */
+static void
+ticket_text(const struct console_conf *conf, const struct ticket_view *t, int open,
+    int overdue, int late)
+{
+	char t1[32];
+
+	printf("ticket %" PRId64 ": ", t->id);
+	print_safe(nz(t->subject), "", "\n");
+	printf("customer:  %s (", nz(t->customer));
+	print_safe(nz(t->customer_name), "", ")\n");
+	printf("plan:      %s\nkind:      %s\nagent:     %s on ", nz(t->plan),
+	    nz(t->kind), nz(t->agent));
+	print_safe(t->host != NULL ? t->host : "?", "", "\n");
+	printf("status:    %s", nz(t->status));
+	if (!open) {
+		printf(" %s by %s: ", local_text(conf, t->closed_at, t1, sizeof(t1)),
+		    nz(t->closed_by));
+		print_safe(nz(t->close_note), "", "\n");
+	} else
+		printf("\n");
+	printf("created:   %s (%s)\n", local_text(conf, t->created_at, t1, sizeof(t1)),
+	    conf->timezone);
+	printf("due:       %s%s\n", local_text(conf, t->due_at, t1, sizeof(t1)),
+	    overdue ? "  OVERDUE" : "");
+	if (t->deadline_at != NULL)
+		printf("deadline:  %s%s\n",
+		    local_text(conf, t->deadline_at, t1, sizeof(t1)),
+		    late ? "  PAST" : "");
+	printf("steps:\n");
+	print_safe(*nz(t->steps) != '\0' ? t->steps : "(none)", "  ", "\n");
+	printf("environment:\n");
+	print_environment(t->environment);
+}
+
+/* Shows the ticket the store read, then its parts. */
+static int
+ticket_shown(void *arg, const struct ticket_view *t)
+{
+	struct show *x = arg;
+	int open = strcmp(nz(t->status), "open") == 0;
+	int overdue = open && strcmp(nz(t->due_at), x->now) < 0;
+	int late = open && t->deadline_at != NULL && strcmp(t->deadline_at, x->now) < 0;
+
+	if (x->j != NULL) {
+		qh_json_begin_object(x->j);
+		ticket_json(x->j, t, overdue, late);
+	} else
+		ticket_text(x->conf, t, open, overdue, late);
+	return 0;
+}
+
 static int
 cmd_ticket_show(struct qh_cli *c)
 {
-	int json = qh_cli_flag(c, "json"), status, rc;
-	struct console_conf conf;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
+	struct store_env *env = admin_env(c);
+	int json = qh_cli_flag(c, "json"), status, r;
 	struct qh_buf out;
 	struct qh_json j;
-	char now[32], t1[32];
+	struct show x;
 	int64_t id = 0;
-	int open, overdue, late;
 
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
 	qh_buf_init(&out, OUT_MAX);
 	qh_json_init(&j, &out);
-	if ((status = open_read(c, &conf, &db)) != 0)
-		goto out;
-	status = QH_EXIT_FAIL;
-	if (db_prepare(db,
-		"SELECT t.id, t.customer_id, c.name, t.plan, t.agent_id, "
-		"a.host, t.kind, t.subject, t.steps, t.environment, t.status, "
-		"t.created_at, "
-		"t.due_at, t.deadline_at, t.closed_at, t.closed_by, t.close_note "
-		"FROM tickets t JOIN customers c ON c.id = t.customer_id "
-		"LEFT JOIN agents a ON a.id = t.agent_id WHERE t.id = ?1",
-		&st) != 0) {
-		status = qh_cli_fail(c, "database error");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		status = rc == SQLITE_DONE
-		    ? qh_cli_fail(c, "no ticket %" PRId64, id)
-		    : qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	open = strcmp(cols(st, 10), "open") == 0;
-	overdue = open && strcmp(cols(st, 12), now) < 0;
-	late = open && col(st, 13) != NULL && strcmp(cols(st, 13), now) < 0;
-	if (json) {
-		qh_json_begin_object(&j);
-		qh_json_kv_int(&j, "id", id);
-		qh_json_kv_str(&j, "customer", cols(st, 1));
-		qh_json_kv_str(&j, "customer_name", cols(st, 2));
-		qh_json_kv_str(&j, "plan", cols(st, 3));
-		qh_json_kv_str(&j, "agent", cols(st, 4));
-		qh_json_kv_str(&j, "host", col(st, 5));
-		qh_json_kv_str(&j, "kind", cols(st, 6));
-		qh_json_kv_str(&j, "subject", cols(st, 7));
-		qh_json_kv_str(&j, "status", cols(st, 10));
-		qh_json_kv_str(&j, "created_at", cols(st, 11));
-		qh_json_kv_str(&j, "due_at", cols(st, 12));
-		qh_json_kv_str(&j, "deadline_at", col(st, 13));
-		qh_json_kv_bool(&j, "overdue", overdue);
-		qh_json_kv_bool(&j, "past_deadline", late);
-		qh_json_kv_str(&j, "closed_at", col(st, 14));
-		qh_json_kv_str(&j, "closed_by", col(st, 15));
-		qh_json_kv_str(&j, "close_note", col(st, 16));
-		qh_json_kv_str(&j, "steps", cols(st, 8));
-		json_environment(&j, col(st, 9));
-	} else {
-		printf("ticket %" PRId64 ": ", id);
-		print_safe(cols(st, 7), "", "\n");
-		printf("customer:  %s (", cols(st, 1));
-		print_safe(cols(st, 2), "", ")\n");
-		printf("plan:      %s\nkind:      %s\nagent:     %s on ", cols(st, 3),
-		    cols(st, 6), cols(st, 4));
-		print_safe(col(st, 5) != NULL ? col(st, 5) : "?", "", "\n");
-		printf("status:    %s", cols(st, 10));
-		if (!open) {
-			printf(" %s by %s: ",
-			    local_text(&conf, col(st, 14), t1, sizeof(t1)), cols(st, 15));
-			print_safe(cols(st, 16), "", "\n");
-		} else
-			printf("\n");
-		printf("created:   %s (%s)\n",
-		    local_text(&conf, col(st, 11), t1, sizeof(t1)), conf.timezone);
-		printf("due:       %s%s\n",
-		    local_text(&conf, col(st, 12), t1, sizeof(t1)),
-		    overdue ? "  OVERDUE" : "");
-		if (col(st, 13) != NULL)
-			printf("deadline:  %s%s\n",
-			    local_text(&conf, col(st, 13), t1, sizeof(t1)),
-			    late ? "  PAST" : "");
-		printf("steps:\n");
-		print_safe(*cols(st, 8) != '\0' ? cols(st, 8) : "(none)", "  ", "\n");
-		printf("environment:\n");
-		print_environment(col(st, 9));
-	}
-	if (show_attachments(db, id, json ? &j : NULL) != 0 ||
-	    show_proposals(&conf, db, id, json ? &j : NULL) != 0 ||
-	    show_sessions(db, id, json ? &j : NULL) != 0) {
-		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
-	if (json) {
+	x.conf = &env->conf;
+	x.j = json ? &j : NULL;
+	qh_clock_format_utc(qh_clock_now(), x.now, sizeof(x.now));
+	if ((r = db_ticket_show(env->db, id, ticket_shown, &x)) == 0)
+		r = show_parts(env->db, &env->conf, id, x.j);
+	if (r == QH_ERR_NOT_FOUND)
+		status = qh_cli_fail(c, "no ticket %" PRId64, id);
+	else if (r != 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (json) {
 		qh_json_end_object(&j);
 		status = console_json_print(c, &j, &out, "the ticket");
-		goto out;
-	}
-	status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
-out:
-	sqlite3_finalize(st);
-	db_close(db);
+	} else
+		status = fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
 	qh_buf_release(&out);
 	return status;
 }
@@ -622,57 +561,33 @@ out:
 static int
 cmd_ticket_get(struct qh_cli *c)
 {
-	const char *name = c->argv[1], *out = c->argv[2], *state = console_state_dir(c);
+	struct store_env *env = admin_env(c);
+	const char *name = c->argv[1], *out = c->argv[2];
 	char path[PATH_MAX], hex[65];
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
 	uint64_t size = 0;
 	int64_t id = 0;
-	int status, rc, r;
+	int status, r;
 
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
 	if (*out == '\0')
 		return qh_cli_usage(c, "OUT names the file to write");
-	if ((r = db_open(state, 1, &db)) != 0)
-		return qh_cli_fail(c, "cannot open the database in %s: %s", state,
-		    qh_strerror(r));
-	status = QH_EXIT_FAIL;
-	if (db_prepare(db,
-		"SELECT size, sha256 FROM ticket_attachments "
-		"WHERE ticket_id = ?1 AND name = ?2",
-		&st) != 0) {
-		status = qh_cli_fail(c, "database error");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		if (rc != SQLITE_DONE)
-			status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		else if ((r = ticket_exists(db, id, NULL)) == 0)
-			status = qh_cli_fail(c, "no ticket %" PRId64, id);
-		else
-			status = qh_cli_fail(c,
-			    "ticket %" PRId64 " has no attachment named "
-			    "%s (see 'qh-console ticket show %" PRId64 "')",
-			    id, name, id);
-		goto out;
-	}
-	size = (uint64_t)sqlite3_column_int64(st, 0);
-	snprintf(hex, sizeof(hex), "%s", cols(st, 1));
-	if (ticket_store_path(state, hex, path, sizeof(path)) != 0) {
-		status = qh_cli_fail(c,
+	if ((r = db_ticket_attachment(env->db, id, name, &size, hex)) == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no ticket %" PRId64, id);
+	if (r < 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	if (r == 0)
+		return qh_cli_fail(c,
+		    "ticket %" PRId64 " has no attachment named "
+		    "%s (see 'qh-console ticket show %" PRId64 "')",
+		    id, name, id);
+	if (ticket_store_path(env->state, hex, path, sizeof(path)) != 0)
+		return qh_cli_fail(c,
 		    "ticket %" PRId64 ": the attachment's hash on record "
 		    "is malformed",
 		    id);
-		goto out;
-	}
 	if ((status = copy_verified(c, path, out, size, hex)) == QH_EXIT_OK)
 		printf("%s: %" PRIu64 " bytes, sha256 %s\n", out, size, hex);
-out:
-	sqlite3_finalize(st);
-	db_close(db);
 	return status;
 }
 
@@ -681,104 +596,39 @@ out:
 static int
 cmd_ticket_confirm(struct qh_cli *c)
 {
+	struct store_env *env = admin_env(c);
 	const char *slot_s = qh_cli_opt(c, "slot");
-	struct console_conf conf;
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char now[32], actor[128], state[16], off[8], local[32], when[32];
+	struct ticket_slot chosen;
+	char actor[128], off[8], local[32];
 	long long slot;
 	int64_t id = 0;
-	int status, r, n = 0, rc;
+	int status, r, n = 0;
 
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
 	if (slot_s == NULL || qh_parse_int(slot_s, 1, QH_TICKET_SLOTS_MAX, &slot) != 0)
 		return qh_cli_usage(c,
 		    "--slot K names a proposed appointment: 1, 2, ...");
-	if (conf_load(console_state_dir(c), &conf) != 0)
-		return QH_EXIT_FAIL;
-	if (console_db_write(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	status = QH_EXIT_FAIL;
-	if ((r = db_begin(db)) != 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
-	if ((r = ticket_exists(db, id, state)) <= 0) {
-		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id)
-				: qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
-	if (strcmp(state, "open") != 0) {
-		status = qh_cli_fail(c, "ticket %" PRId64 " is closed", id);
-		goto out;
-	}
-	if (db_prepare(db, "SELECT count(*) FROM ticket_proposals WHERE ticket_id = ?1",
-		&st) != 0)
-		goto dberr;
-	sqlite3_bind_int64(st, 1, id);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (slot > n) {
-		status = n == 0 ? qh_cli_fail(c,
-				      "ticket %" PRId64 " has no proposed "
-				      "appointments",
-				      id)
-				: qh_cli_fail(c,
-				      "ticket %" PRId64 " has %d "
-				      "proposed appointment%s; --slot is 1 to %d",
-				      id, n, n == 1 ? "" : "s", n);
-		goto out;
-	}
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	console_actor(actor, sizeof(actor));
-	/* One confirmed proposal per ticket: confirming another moves it. */
-	if (db_prepare(db,
-		"UPDATE ticket_proposals SET confirmed = (slot = ?2), "
-		"confirmed_at = CASE WHEN slot = ?2 THEN ?3 END, "
-		"confirmed_by = CASE WHEN slot = ?2 THEN ?4 END WHERE ticket_id = ?1",
-		&st) != 0)
-		goto dberr;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, slot);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (rc != SQLITE_DONE)
-		goto dberr;
-	if (db_prepare(db,
-		"SELECT local_time, utc_offset, starts_at FROM ticket_proposals "
-		"WHERE ticket_id = ?1 AND slot = ?2",
-		&st) != 0)
-		goto dberr;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, slot);
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto dberr;
-	snprintf(when, sizeof(when), "%s", cols(st, 0));
-	offset_text(sqlite3_column_int(st, 1), off, sizeof(off));
-	local_text(&conf, col(st, 2), local, sizeof(local));
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((r = db_commit(db)) != 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
+	r = db_ticket_confirm(env->db, id, (int)slot, actor, &chosen, &n);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no ticket %" PRId64, id);
+	if (r == QH_ERR_CLOSED)
+		return qh_cli_fail(c, "ticket %" PRId64 " is closed", id);
+	if (r == QH_ERR_ARG && n == 0)
+		return qh_cli_fail(c, "ticket %" PRId64 " has no proposed appointments",
+		    id);
+	if (r == QH_ERR_ARG)
+		return qh_cli_fail(c,
+		    "ticket %" PRId64 " has %d proposed appointment%s; --slot is 1 to %d",
+		    id, n, n == 1 ? "" : "s", n);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	offset_text(chosen.utc_offset, off, sizeof(off));
+	local_text(&env->conf, chosen.starts_at, local, sizeof(local));
 	printf("ticket %" PRId64 ": appointment %lld confirmed: %s %s (%s %s)\n", id,
-	    slot, when, off, local, conf.timezone);
-	status = QH_EXIT_OK;
-	goto out;
-dberr:
-	status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return status;
+	    slot, chosen.local_time, off, local, env->conf.timezone);
+	return QH_EXIT_OK;
 }
 
 /* ticket close */
@@ -787,11 +637,9 @@ static int
 cmd_ticket_close(struct qh_cli *c)
 {
 	const char *note = qh_cli_opt(c, "note");
-	sqlite3 *db = NULL;
-	sqlite3_stmt *st = NULL;
-	char now[32], actor[128], state[16];
+	char actor[128];
 	int64_t id = 0;
-	int status, r, rc;
+	int status, r;
 
 	if ((status = ticket_number(c, &id)) != 0)
 		return status;
@@ -799,46 +647,16 @@ cmd_ticket_close(struct qh_cli *c)
 	    !qh_utf8_valid((const uint8_t *)note, strlen(note)))
 		return qh_cli_usage(c,
 		    "--note TEXT is required (UTF-8, at most 4096 bytes)");
-	if (console_db_write(c, &db) != 0)
-		return QH_EXIT_FAIL;
-	status = QH_EXIT_FAIL;
-	if ((r = db_begin(db)) != 0) {
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
-	if ((r = ticket_exists(db, id, state)) <= 0) {
-		status = r == 0 ? qh_cli_fail(c, "no ticket %" PRId64, id)
-				: qh_cli_fail(c, "database: %s", qh_strerror(r));
-		goto out;
-	}
-	if (strcmp(state, "open") != 0) {
-		status = qh_cli_fail(c, "ticket %" PRId64 " is closed already", id);
-		goto out;
-	}
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	console_actor(actor, sizeof(actor));
-	if (db_prepare(db,
-		"UPDATE tickets SET status = 'closed', closed_at = ?2, "
-		"closed_by = ?3, close_note = ?4 WHERE id = ?1 AND status = 'open'",
-		&st) != 0) {
-		status = qh_cli_fail(c, "database error");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE || (r = db_commit(db)) != 0) {
-		status = qh_cli_fail(c, "database: %s", sqlite3_errmsg(db));
-		goto out;
-	}
+	r = db_ticket_close(admin_env(c)->db, id, actor, note);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no ticket %" PRId64, id);
+	if (r == QH_ERR_CLOSED)
+		return qh_cli_fail(c, "ticket %" PRId64 " is closed already", id);
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	printf("ticket %" PRId64 " closed\n", id);
-	status = QH_EXIT_OK;
-out:
-	sqlite3_finalize(st);
-	db_rollback(db);
-	db_close(db);
-	return status;
+	return QH_EXIT_OK;
 }
 
 const struct qh_cli_cmd cmd_tickets_entry = {

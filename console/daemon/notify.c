@@ -45,35 +45,6 @@ on_retry(uv_timer_t *t)
 }
 
 static void
-record_attempt(struct server *srv, int64_t id, int ok, const char *error)
-{
-	sqlite3_stmt *st = NULL;
-	char now[32];
-
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
-	if (db_begin(srv->db) != 0)
-		return;
-	if (db_prepare(srv->db,
-		ok ? "UPDATE notifications SET attempts = attempts + 1, "
-		     "delivered_at = ?1, last_error = NULL WHERE id = ?2"
-		   : "UPDATE notifications SET attempts = attempts + 1, last_error = ?3 "
-		     "WHERE id = ?2",
-		&st) == 0) {
-		if (ok)
-			sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-		else
-			sqlite3_bind_text(st, 3, error, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, id);
-		if (sqlite3_step(st) == SQLITE_DONE && db_commit(srv->db) == 0) {
-			sqlite3_finalize(st);
-			return;
-		}
-	}
-	sqlite3_finalize(st);
-	db_rollback(srv->db);
-}
-
-static void
 run_freed(uv_handle_t *h)
 {
 	struct notify_run *n = h->data;
@@ -99,7 +70,7 @@ on_exit_cb(uv_process_t *p, int64_t status, int sig)
 
 	if (status == 0 && sig == 0) {
 		qh_info("notification %" PRId64 " delivered", n->id);
-		record_attempt(n->srv, n->id, 1, NULL);
+		(void)db_notification_attempt(n->srv->db, n->id, NULL);
 		n->delivered = 1;
 	} else {
 		snprintf(why, sizeof(why), sig ? "killed by signal %d" : "exit status %d",
@@ -107,7 +78,7 @@ on_exit_cb(uv_process_t *p, int64_t status, int sig)
 		qh_warn("notification %" PRId64
 			": notify_command failed (%s); will retry",
 		    n->id, why);
-		record_attempt(n->srv, n->id, 0, why);
+		(void)db_notification_attempt(n->srv->db, n->id, why);
 	}
 	uv_close((uv_handle_t *)&n->proc, run_freed);
 	uv_close((uv_handle_t *)&n->limit, run_freed);
@@ -136,7 +107,7 @@ on_limit(uv_timer_t *t)
 
 /* The document the command reads on stdin, into n->doc; 0 or why not. */
 static int
-build_doc(struct notify_run *n, sqlite3_stmt *st)
+build_doc(struct notify_run *n, const struct notification *row)
 {
 	struct qh_json j;
 	int r;
@@ -144,14 +115,14 @@ build_doc(struct notify_run *n, sqlite3_stmt *st)
 	qh_buf_init(&n->doc, 16384);
 	qh_json_init(&j, &n->doc);
 	qh_json_begin_object(&j);
-	qh_json_kv_int(&j, "notification", sqlite3_column_int64(st, 0));
-	qh_json_kv_str(&j, "customer", (const char *)sqlite3_column_text(st, 1));
-	qh_json_kv_str(&j, "name", (const char *)sqlite3_column_text(st, 2));
-	qh_json_kv_str(&j, "kind", (const char *)sqlite3_column_text(st, 3));
-	qh_json_kv_int(&j, "balance_units", sqlite3_column_int64(st, 4));
-	qh_json_kv_int(&j, "warn_units", sqlite3_column_int64(st, 5));
-	qh_json_kv_int(&j, "entry_id", sqlite3_column_int64(st, 6));
-	qh_json_kv_str(&j, "created_at", (const char *)sqlite3_column_text(st, 7));
+	qh_json_kv_int(&j, "notification", row->id);
+	qh_json_kv_str(&j, "customer", row->customer);
+	qh_json_kv_str(&j, "name", row->name);
+	qh_json_kv_str(&j, "kind", row->kind);
+	qh_json_kv_int(&j, "balance_units", row->balance);
+	qh_json_kv_int(&j, "warn_units", row->warn_units);
+	qh_json_kv_int(&j, "entry_id", row->entry_id);
+	qh_json_kv_str(&j, "created_at", row->created_at);
 	qh_json_end_object(&j);
 	if ((r = qh_json_finish(&j)) != 0)
 		return r;
@@ -162,7 +133,7 @@ void
 notify_kick(struct server *srv)
 {
 	struct notify_run *n = NULL;
-	sqlite3_stmt *st = NULL;
+	struct notification row;
 	uv_process_options_t o;
 	uv_stdio_container_t io[3];
 	char *args[4];
@@ -176,34 +147,23 @@ notify_kick(struct server *srv)
 	}
 	if (busy || srv->stopping || srv->conf.notify_command[0] == '\0')
 		return;
-	if (db_prepare(srv->db,
-		"SELECT n.id, n.customer_id, c.name, n.kind, n.balance, "
-		"c.warn_units, n.entry_id, n.created_at FROM notifications n JOIN "
-		"customers c "
-		"ON c.id = n.customer_id WHERE n.delivered_at IS NULL AND n.attempts < "
-		"?1 "
-		"ORDER BY n.attempts, n.id LIMIT 1",
-		&st) != 0)
+	if ((r = db_notification_next(srv->db, MAX_ATTEMPTS, &row)) < 0)
 		return;
-	sqlite3_bind_int(st, 1, MAX_ATTEMPTS);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+	if (r == 0) {
 		uv_timer_stop(&retry_timer);
 		return;
 	}
-	if ((n = calloc(1, sizeof(*n))) == NULL) {
-		sqlite3_finalize(st);
+	if ((n = calloc(1, sizeof(*n))) == NULL)
 		return;
-	}
 	n->srv = srv;
-	n->id = sqlite3_column_int64(st, 0);
-	r = build_doc(n, st);
-	sqlite3_finalize(st);
+	n->id = row.id;
+	r = build_doc(n, &row);
 	if (r != 0) {
 		/* Never half a document on the command's stdin. */
 		qh_warn("notification %" PRId64 ": cannot build the document: %s", n->id,
 		    qh_strerror(r));
-		record_attempt(srv, n->id, 0, "the document could not be built");
+		(void)db_notification_attempt(srv->db, n->id,
+		    "the document could not be built");
 		qh_buf_release(&n->doc);
 		free(n);
 		goto retry;
@@ -232,7 +192,7 @@ notify_kick(struct server *srv)
 	if ((r = uv_spawn(srv->loop, &n->proc, &o)) != 0) {
 		qh_warn("notification %" PRId64 ": cannot run notify_command: %s", n->id,
 		    uv_strerror(r));
-		record_attempt(srv, n->id, 0, uv_strerror(r));
+		(void)db_notification_attempt(srv->db, n->id, uv_strerror(r));
 		n->open_handles = 3;
 		uv_close((uv_handle_t *)&n->in, run_freed);
 		uv_close((uv_handle_t *)&n->limit, run_freed);

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
 #include "qh/buf.h"
 #include "qh/clock.h"
 #include "qh/err.h"
@@ -258,32 +256,36 @@ remove_dir(const char *dir)
 	return rmdir(dir);
 }
 
-int
-recording_expire(const char *state_dir, void *dbv, long long days)
+/* What recording_expire's walk needs. */
+struct expiry {
+	const char *state_dir;
+	int removed;
+};
+
+/* Removes the recordings of one expired session. */
+static int
+expire_one(void *arg, int64_t session)
 {
-	sqlite3 *db = dbv;
-	sqlite3_stmt *st = NULL;
-	char cutoff[32], dir[4096];
-	int n = 0;
+	struct expiry *x = arg;
+	char dir[4096];
+
+	snprintf(dir, sizeof(dir), "%s/recordings/%" PRId64, x->state_dir, session);
+	if (remove_dir(dir) == 0)
+		x->removed++;
+	return 0;
+}
+
+int
+recording_expire(const char *state_dir, sqlite3 *db, long long days)
+{
+	struct expiry x = { state_dir, 0 };
 
 	if (days <= 0)
 		return 0;
-	qh_clock_format_utc(qh_clock_now() - days * 86400, cutoff, sizeof(cutoff));
-	if (db_prepare(db,
-		"SELECT id FROM sessions WHERE closed_at IS NOT NULL AND "
-		"closed_at < ?1",
-		&st) != 0)
-		return 0;
-	sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(dir, sizeof(dir), "%s/recordings/%lld", state_dir,
-		    (long long)sqlite3_column_int64(st, 0));
-		if (remove_dir(dir) == 0)
-			n++;
-	}
-	sqlite3_finalize(st);
-	if (n > 0)
-		qh_info("removed the recordings of %d session(s) older than %lld days", n,
-		    days);
-	return n;
+	(void)db_sessions_closed_before(db, qh_clock_now() - days * 86400, expire_one,
+	    &x);
+	if (x.removed > 0)
+		qh_info("removed the recordings of %d session(s) older than %lld days",
+		    x.removed, days);
+	return x.removed;
 }

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 struct recording;
 
 /*
@@ -30,6 +32,6 @@ void recording_resize(struct recording *rec, unsigned cols, unsigned rows);
 void recording_close(struct recording *rec);
 
 /* Removes recordings of sessions closed more than days ago; returns how many. */
-int recording_expire(const char *state_dir, void *db, long long days);
+int recording_expire(const char *state_dir, sqlite3 *db, long long days);
 
 #endif

@@ -7,6 +7,13 @@
  * certificates) and libqh, and never libuv, the mux or TLS: the daemon and
  * the admin commands both build on it, and its unit tests link nothing else.
  *
+ * The store is the only part that speaks SQL: the daemon and the admin
+ * commands call the functions below, which bind every parameter, write
+ * inside BEGIN IMMEDIATE and hand rows back as plain structs (the listings
+ * through a row callback), never as statements. The same reports may be
+ * answered over TLS by the daemon one day, or by another database behind
+ * this header.
+ *
  * This is the store's one public header. Every function runs on the
  * caller's thread; one sqlite3 connection must not be shared by threads.
  */
@@ -173,6 +180,16 @@ int db_record_cert(sqlite3 *db, X509 *cert);
  */
 #define db_error(db, rc, what) db_error_at(__func__, (db), (rc), (what))
 int db_error_at(const char *func, sqlite3 *db, int rc, const char *what);
+
+/*
+ * Listings (the db_*_list and db_*_rows functions below) call their row
+ * callback once per row, in the order each one states, with a struct whose
+ * texts are NULL for "none" and live only until the callback returns. The
+ * first nonzero value the callback returns ends the listing and is
+ * returned as it is; otherwise they return 0, or a database error
+ * (QH_ERR_DB, QH_ERR_BUSY). They only read: run them inside a read
+ * transaction for one consistent snapshot.
+ */
 
 /* ------------------------------------------------------------------- ledger */
 
@@ -353,6 +370,275 @@ int db_join_record(sqlite3 *db, const char *hash, const char *customer,
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
 
+/* ---------------------------------------------------------------- customers */
+
+#define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
+
+/* A customer to add (R5's threshold, R7's plan and overdraft allowance). */
+struct customer_new {
+	const char *id, *name;
+	const char *plan; /* premium | free */
+	int64_t warn_units, overdraft_units;
+};
+
+/* A customer as listed. */
+struct customer_row {
+	const char *id, *name, *plan, *created_at;
+	int64_t warn_units, overdraft_units;
+};
+
+/*
+ * Adds customer c, created now, in its own transaction. Returns 0,
+ * QH_ERR_EXISTS when the id is taken (nothing written), or a database error.
+ */
+int db_customer_add(sqlite3 *db, const struct customer_new *c);
+
+/* Lists every customer, by id. */
+int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_row *c),
+    void *arg);
+
+/* 1 if customer id exists, 0 if not, <0 on a database error. */
+int db_customer_exists(sqlite3 *db, const char *id);
+
+/* ------------------------------------------------------ agents and tokens */
+
+/* An enrolled agent (one per PC) as listed. */
+struct agent_row {
+	const char *id, *customer, *host, *enrolled_at, *last_seen;
+	const char *cert_not_after, *revoked_at;
+};
+
+/*
+ * Records a join token, the hex SHA-256 of its secret, for customer:
+ * created at and valid until the given UTC seconds. Its own transaction.
+ * QH_ERR_NOT_FOUND when there is no such customer (nothing written).
+ */
+int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
+    int64_t expires);
+
+/* Lists the agents of customer (NULL: of all), by customer and enrolment. */
+int db_agent_list(sqlite3 *db, const char *customer,
+    int (*row)(void *arg, const struct agent_row *a), void *arg);
+
+/*
+ * Revokes agent id and every certificate issued to it, now, in one
+ * transaction; what was revoked before keeps its time. QH_ERR_NOT_FOUND
+ * when there is no such agent.
+ */
+int db_agent_revoke(sqlite3 *db, const char *id);
+
+/* -------------------------------------------------------------- technicians */
+
+/*
+ * Records technician login (role technician or accounting), created now,
+ * or revives the row of a revoked one; runs inside the caller's
+ * transaction, so the certificate and the bundle can join it.
+ * QH_ERR_EXISTS when the login is in use.
+ */
+int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *role);
+
+/*
+ * Revokes login and every technician or accounting certificate of it not
+ * revoked yet, now, in one transaction. *revoked is 1 when the login was
+ * active, 0 when it had been revoked before; *certs is how many
+ * certificates were revoked now. QH_ERR_NOT_FOUND when there is no such
+ * login.
+ */
+int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
+
+/* ----------------------------------------------------------------- bookings */
+
+/*
+ * The admin's ledger writes (R6, R8, R10), each in its own BEGIN IMMEDIATE
+ * transaction through ledger_append().
+ */
+
+#define PURCHASE_REF_MAX 200 /* bytes of a purchase reference */
+
+/* A purchase of units or of installations (exactly one of them positive). */
+struct purchase {
+	const char *customer, *reference, *actor, *currency;
+	int64_t units, installations;
+	int64_t unit_price_cents; /* per unit, or per installation */
+};
+
+/*
+ * Books p as a new lot, idempotent on its reference. Returns 0 with *entry
+ * the new entry; 1 when the reference was booked before with the same
+ * content (*entry that entry; nothing written); QH_ERR_EXISTS when it was
+ * booked with different content (*entry that entry); QH_ERR_NOT_FOUND when
+ * there is no such customer; or another error (nothing written).
+ */
+int db_purchase(sqlite3 *db, const struct purchase *p, int64_t *entry);
+
+/* A correction of an entry (R10). */
+struct correction {
+	int64_t corrects; /* the entry corrected */
+	int64_t units;	  /* signed; positive gives back */
+	const char *reason, *actor, *currency;
+	const char *idem_key; /* unique per correction */
+};
+
+/*
+ * Books c for the customer of the entry it corrects. Returns 0 with *entry
+ * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects, or
+ * another error (nothing written).
+ */
+int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry);
+
+/* A ledger entry as credit and correct show it. */
+struct entry_view {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char kind[32];
+	int64_t units, installations, amount_cents, balance_after;
+	char currency[16];	     /* "" when none */
+	char lots[512];		     /* lot ids, ';'-separated; "" when none */
+	int64_t corrects;	     /* 0: none */
+	int has_note;		     /* note is set (it may be empty) */
+	char note[4097];	     /* the reason of a correction */
+	int64_t installations_after; /* the customer's installations up to here */
+};
+
+/* Reads entry id into v. QH_ERR_NOT_FOUND when there is none. */
+int db_entry_get(sqlite3 *db, int64_t id, struct entry_view *v);
+
+/* ------------------------------------------------------------------ reports */
+
+/*
+ * What accounting reads: a customer's figures, the ledger export and its
+ * allocations, and the totals verify prints. The daemon will answer the
+ * same reports over TLS, so each is a plain struct or a listing.
+ */
+
+/* `balance`: a customer's figures (R3, R7, R8, R13). */
+struct balance_report {
+	char name[CUSTOMER_NAME_MAX + 1];
+	char plan[16];
+	struct ledger_balance b;
+	int64_t open_sessions; /* sessions not yet closed */
+	int64_t running_units; /* their units at the persisted billable time (R1) */
+	int64_t available;     /* billing_available(): R7 */
+};
+
+/* Fills the figures of customer; QH_ERR_NOT_FOUND when there is none. */
+int db_balance_report(sqlite3 *db, const char *customer, struct balance_report *out);
+
+/* Which entries the export holds. */
+struct ledger_filter {
+	const char *customer;  /* NULL: every customer */
+	const char *from, *to; /* UTC timestamp texts, from inclusive, to exclusive;
+				  NULL: open */
+};
+
+/*
+ * One ledger entry as exported: every column, with the customer's name.
+ * A nullable integer comes with a has_ flag, a nullable text is NULL.
+ */
+struct ledger_row {
+	int64_t id;
+	const char *posted_at, *customer, *kind;
+	int64_t units, balance_after;
+	int has_session;
+	int64_t session_id;
+	const char *started_at, *ended_at;
+	int has_billable;
+	int64_t billable_seconds;
+	const char *technician;
+	int64_t after_hours;
+	const char *lot_id;
+	int64_t amount_cents;
+	const char *currency, *reference, *note, *entry_hash;
+	int64_t installations;
+	const char *customer_name;
+	int has_corrects;
+	int64_t corrects;
+	const char *actor, *prev_hash;
+};
+
+/* Lists the entries f selects, by id. */
+int db_ledger_rows(sqlite3 *db, const struct ledger_filter *f,
+    int (*row)(void *arg, const struct ledger_row *e), void *arg);
+
+/* One allocation of an entry to a lot (R14). */
+struct allocation_row {
+	int64_t lot_id, units, amount_cents;
+	const char *posted_at;
+};
+
+/* Lists the allocations of entry, in the order they were written. */
+int db_entry_allocations(sqlite3 *db, int64_t entry,
+    int (*row)(void *arg, const struct allocation_row *a), void *arg);
+
+/* What `verify` counts once the ledger holds. */
+struct ledger_counts {
+	int64_t entries, closed_sessions, customers; /* customers with entries */
+};
+int db_ledger_counts(sqlite3 *db, struct ledger_counts *n);
+
+/* -------------------------------------------------------------- session log */
+
+/*
+ * What was done for the money (`qh-console sessions`): sessions with their
+ * technicians, their audit rows and their recordings.
+ */
+
+/* A session as listed. */
+struct session_row {
+	int64_t id;
+	const char *customer, *agent, *code, *kind;
+	int64_t ticket; /* 0: none */
+	const char *opened_at, *closed_at, *close_reason;
+	int64_t billable_seconds;
+	int after_hours;
+	const char *overdraft_by, *note;
+	int64_t debited_units; /* units of its ledger entry; -1 while it has none */
+};
+
+/* Lists the sessions of customer (NULL: of all), by id. */
+int db_session_list(sqlite3 *db, const char *customer,
+    int (*row)(void *arg, const struct session_row *s), void *arg);
+
+/* Lists the logins that ran commands in session, first come first. */
+int db_session_technicians(sqlite3 *db, int64_t session,
+    int (*row)(void *arg, const char *login), void *arg);
+
+/* One audit row of a session. */
+struct event_row {
+	int64_t id;
+	const char *kind, *login, *command, *started_at, *ended_at;
+	const char *detail_json; /* the detail, minified, when it is a JSON object */
+	const char *detail;	 /* the detail as stored */
+};
+
+/* Lists the audit rows of session, by id. */
+int db_session_events(sqlite3 *db, int64_t session,
+    int (*row)(void *arg, const struct event_row *e), void *arg);
+
+/* One recording of a session, as its file and its asciicast header say. */
+struct recording_info {
+	char name[256];	 /* EVENT-KIND.cast */
+	char path[4400]; /* STATE/recordings/SESSION/NAME */
+	long long event; /* the audit row it belongs to */
+	long long size;	 /* bytes */
+	char source[16]; /* relayed | reported | unknown */
+	char kind[33];	 /* "" when the header does not say */
+	char technician[65];
+	char target[301];
+};
+
+/*
+ * Lists the recordings under STATE/recordings/SESSION in the order they
+ * were made (by audit row, then name); none when the directory is not
+ * there (none made, or expired). At most 4096 are listed.
+ */
+int db_session_recordings(sqlite3 *db, const char *state, int64_t session,
+    int (*row)(void *arg, const struct recording_info *k), void *arg);
+
+/* Lists the ids of the sessions closed before the UTC seconds before. */
+int db_sessions_closed_before(sqlite3 *db, int64_t before,
+    int (*row)(void *arg, int64_t session), void *arg);
+
 /* ------------------------------------------------------------------ billing */
 
 /* R6: the price of one unit for a purchase of `units` (the tier of units / 4 hours). */
@@ -465,10 +751,130 @@ int db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *cus
     const char *agent_id, const struct qh_ticket *t, int64_t *id, int64_t *due,
     int64_t *deadline);
 
+/* A ticket as listed. */
+struct ticket_row {
+	int64_t id;
+	const char *customer, *customer_name, *plan, *kind, *subject, *status;
+	const char *created_at, *due_at, *deadline_at;
+	int64_t attachments, proposals;
+	int64_t confirmed_slot; /* 0: none */
+};
+
+/*
+ * Lists the tickets of customer (NULL: of all), only the open ones when
+ * open_only, by due time.
+ */
+int db_ticket_list(sqlite3 *db, const char *customer, int open_only,
+    int (*row)(void *arg, const struct ticket_row *t), void *arg);
+
+/* A ticket as `ticket show` shows it. */
+struct ticket_view {
+	int64_t id;
+	const char *customer, *customer_name, *plan, *agent;
+	const char *host; /* the agent's, NULL when unknown */
+	const char *kind, *subject, *steps, *environment, *status;
+	const char *created_at, *due_at, *deadline_at;
+	const char *closed_at, *closed_by, *close_note;
+};
+
+/*
+ * Calls show once with ticket id (its texts live until show returns) and
+ * returns what show returned; QH_ERR_NOT_FOUND when there is no such ticket.
+ */
+int db_ticket_show(sqlite3 *db, int64_t id,
+    int (*show)(void *arg, const struct ticket_view *t), void *arg);
+
+/* One attachment of a ticket. */
+struct attachment_row {
+	int seq;
+	const char *name;
+	int64_t size;
+	const char *sha256; /* hex */
+};
+
+/* Lists the attachments of ticket id, in the order sent. */
+int db_ticket_attachments(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct attachment_row *a), void *arg);
+
+/* One proposed appointment of a ticket. */
+struct proposal_row {
+	int slot;
+	const char *local_time; /* 'YYYY-MM-DDTHH:MM' on the customer's PC */
+	int utc_offset;		/* its minutes east of UTC */
+	const char *starts_at;	/* UTC */
+	int after_hours, confirmed;
+	const char *confirmed_at, *confirmed_by;
+};
+
+/* Lists the proposals of ticket id, by slot. */
+int db_ticket_proposals(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct proposal_row *p), void *arg);
+
+/* Lists the sessions linked to ticket id (attach --ticket), by id. */
+int db_ticket_sessions(sqlite3 *db, int64_t id, int (*row)(void *arg, int64_t session),
+    void *arg);
+
+/*
+ * The attachment of ticket id named name: 1 with its size and hex SHA-256
+ * (65 bytes); 0 when the ticket has none of that name; QH_ERR_NOT_FOUND
+ * when there is no such ticket.
+ */
+int db_ticket_attachment(sqlite3 *db, int64_t id, const char *name, uint64_t *size,
+    char sha256[65]);
+
+/* The appointment a confirmation chose. */
+struct ticket_slot {
+	char local_time[32];
+	int utc_offset;
+	char starts_at[32];
+};
+
+/*
+ * Confirms proposal slot of open ticket id, now, by actor, in one
+ * transaction; a ticket has one confirmed proposal, so confirming another
+ * moves it. Returns 0 with the proposal in *out; QH_ERR_NOT_FOUND (no such
+ * ticket), QH_ERR_CLOSED (the ticket is closed) or QH_ERR_ARG (the ticket
+ * has only *nslots proposals) with nothing written.
+ */
+int db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
+    struct ticket_slot *out, int *nslots);
+
+/*
+ * Closes open ticket id, now, by actor with note, in one transaction.
+ * QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED when it is
+ * closed already.
+ */
+int db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note);
+
 /* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
 int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);
 
 /* Lower-case hex of 32 bytes into out (65 bytes). */
 void ticket_hex(const uint8_t hash[32], char out[65]);
+
+/* ------------------------------------------------------------ notifications */
+
+/* An R5 notification waiting for delivery, with what the document says. */
+struct notification {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char name[CUSTOMER_NAME_MAX + 1];
+	char kind[16]; /* threshold | zero */
+	int64_t balance, warn_units, entry_id;
+	char created_at[32];
+};
+
+/*
+ * The next notification to deliver: undelivered, tried fewer than
+ * max_attempts times, the least tried and oldest first. Returns 1 with *n,
+ * 0 when there is none, or a database error.
+ */
+int db_notification_next(sqlite3 *db, int max_attempts, struct notification *n);
+
+/*
+ * Records one delivery attempt of notification id, in its own transaction:
+ * delivered now when error is NULL, else failed with error.
+ */
+int db_notification_attempt(sqlite3 *db, int64_t id, const char *error);
 
 #endif

@@ -117,6 +117,12 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 void tech_free(struct tech *t);
 
 /*
+ * A one-shot request (queue, end): connects with the bundle, sends req and
+ * prints what the console answers. Returns the command's exit status.
+ */
+int tech_request(const struct qh_cli *c, const struct qh_buf *req);
+
+/*
  * Prepares standard input for relaying once the channel opens (a tty, a
  * pipe or socket, or a file read with uv_fs_read). Call before tech_run,
  * or later once the channel is open and then tech_input_resume() (a

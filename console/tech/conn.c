@@ -210,6 +210,18 @@ fail:
 	return QH_EXIT_FAIL;
 }
 
+int
+tech_request(const struct qh_cli *c, const struct qh_buf *req)
+{
+	struct tech *t = NULL;
+	int status;
+
+	if ((status = tech_new(c, NULL, NULL, &t)) == 0)
+		status = tech_run(t, req);
+	tech_free(t);
+	return status;
+}
+
 /* Closes a handle tech_free finds still open. */
 static void
 close_walk(uv_handle_t *h, void *arg)

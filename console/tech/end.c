@@ -19,7 +19,6 @@ cmd_end(struct qh_cli *c)
 {
 	const char *note = qh_cli_opt(c, "note");
 	char code[TECH_CODE_LEN + 1];
-	struct tech *t = NULL;
 	struct qh_buf req;
 	int status;
 
@@ -31,18 +30,15 @@ cmd_end(struct qh_cli *c)
 		return qh_cli_usage(c, "--note must be UTF-8 text of at most 4096 bytes");
 
 	qh_buf_init(&req, 8192);
-	if ((status = tech_new(c, NULL, NULL, &t)) != 0)
-		goto out;
-	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
-	    qh_msg_put_str(&req, QH_K_CMD, "end") != 0 ||
-	    qh_msg_put_str(&req, QH_K_CODE, code) != 0 ||
-	    (note != NULL && qh_msg_put_str(&req, QH_K_NOTE, note) != 0)) {
+	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
+	(void)qh_msg_put_str(&req, QH_K_CMD, "end");
+	(void)qh_msg_put_str(&req, QH_K_CODE, code);
+	if (note != NULL)
+		(void)qh_msg_put_str(&req, QH_K_NOTE, note);
+	if (qh_buf_error(&req) != 0)
 		status = qh_cli_fail(c, "cannot build the request");
-		goto out;
-	}
-	status = tech_run(t, &req);
-out:
-	tech_free(t);
+	else
+		status = tech_request(c, &req);
 	qh_buf_release(&req);
 	return status;
 }

@@ -13,23 +13,15 @@
 static int
 cmd_queue(struct qh_cli *c)
 {
-	struct tech *t = NULL;
 	struct qh_buf req;
 	uint32_t flags = qh_cli_flag(c, "json") ? 0 : TECH_FLAG_HUMAN;
 	int status;
 
 	qh_buf_init(&req, 1024);
-	if ((status = tech_new(c, NULL, NULL, &t)) != 0)
-		goto out;
-	if (qh_msg_begin(&req, QH_MSG_REQUEST) != 0 ||
-	    qh_msg_put_str(&req, QH_K_CMD, "queue") != 0 ||
-	    qh_msg_put_u32(&req, QH_K_FLAGS, flags) != 0) {
-		status = qh_cli_fail(c, "cannot build the request");
-		goto out;
-	}
-	status = tech_run(t, &req);
-out:
-	tech_free(t);
+	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
+	(void)qh_msg_put_str(&req, QH_K_CMD, "queue");
+	(void)qh_msg_put_u32(&req, QH_K_FLAGS, flags);
+	status = tech_request(c, &req);
 	qh_buf_release(&req);
 	return status;
 }

@@ -597,39 +597,55 @@ cmd_cert(struct qh_cli *c)
 	return 0;
 }
 
-static const struct qh_cli_cmd commands[] = {
-	{ .name = "serve",
-	    .usage = "--state DIR --listen ADDR:PORT [--stall]",
-	    .opts = { { "state", 0, 1, 0 }, { "listen", 0, 1, 0 }, { "stall", 0, 0, 0 } },
-	    .max_args = 0,
-	    .exec = cmd_serve },
-	{ .name = "stream",
-	    .usage = "--bundle FILE --size BYTES",
-	    .opts = { { "bundle", 0, 1, 0 }, { "size", 0, 1, 0 } },
-	    .max_args = 0,
-	    .exec = cmd_stream },
-	{ .name = "request",
-	    .usage = "--bundle FILE --cmd NAME",
-	    .opts = { { "bundle", 0, 1, 0 }, { "cmd", 0, 1, 0 } },
-	    .max_args = 0,
-	    .exec = cmd_request },
-	{ .name = "bad",
-	    .usage = "--bundle FILE --kind KIND",
-	    .opts = { { "bundle", 0, 1, 0 }, { "kind", 0, 1, 0 } },
-	    .max_args = 0,
-	    .exec = cmd_bad },
-	{ .name = "cert",
-	    .usage = "--state DIR --kind KIND --out FILE [--console ADDR]",
-	    .opts = { { "state", 0, 1, 0 }, { "kind", 0, 1, 0 }, { "out", 0, 1, 0 },
-		{ "console", 0, 1, 0 } },
-	    .max_args = 0,
-	    .exec = cmd_cert },
-	{ .name = NULL },
+static const struct qh_cli_cmd cmd_serve_entry = {
+	.name = "serve",
+	.usage = "--state DIR --listen ADDR:PORT [--stall]",
+	.opts = { { "state", 0, 1, 0 }, { "listen", 0, 1, 0 }, { "stall", 0, 0, 0 } },
+	.max_args = 0,
+	.exec = cmd_serve,
 };
 
-/* qh_cli_main takes a table of entries ended by NULL. */
-static const struct qh_cli_cmd *const table[] = { &commands[0], &commands[1],
-	&commands[2], &commands[3], &commands[4], NULL };
+static const struct qh_cli_cmd cmd_stream_entry = {
+	.name = "stream",
+	.usage = "--bundle FILE --size BYTES",
+	.opts = { { "bundle", 0, 1, 0 }, { "size", 0, 1, 0 } },
+	.max_args = 0,
+	.exec = cmd_stream,
+};
+
+static const struct qh_cli_cmd cmd_request_entry = {
+	.name = "request",
+	.usage = "--bundle FILE --cmd NAME",
+	.opts = { { "bundle", 0, 1, 0 }, { "cmd", 0, 1, 0 } },
+	.max_args = 0,
+	.exec = cmd_request,
+};
+
+static const struct qh_cli_cmd cmd_bad_entry = {
+	.name = "bad",
+	.usage = "--bundle FILE --kind KIND",
+	.opts = { { "bundle", 0, 1, 0 }, { "kind", 0, 1, 0 } },
+	.max_args = 0,
+	.exec = cmd_bad,
+};
+
+static const struct qh_cli_cmd cmd_cert_entry = {
+	.name = "cert",
+	.usage = "--state DIR --kind KIND --out FILE [--console ADDR]",
+	.opts = { { "state", 0, 1, 0 }, { "kind", 0, 1, 0 }, { "out", 0, 1, 0 },
+	    { "console", 0, 1, 0 } },
+	.max_args = 0,
+	.exec = cmd_cert,
+};
+
+static const struct qh_cli_cmd *const commands[] = {
+	&cmd_serve_entry,
+	&cmd_stream_entry,
+	&cmd_request_entry,
+	&cmd_bad_entry,
+	&cmd_cert_entry,
+	NULL,
+};
 
 int
 main(int argc, char **argv)
@@ -640,6 +656,6 @@ main(int argc, char **argv)
 	/* A peer that hangs up shows as EPIPE from write, never as a signal. */
 	signal(SIGPIPE, SIG_IGN);
 	loop = uv_default_loop();
-	status = qh_cli_main("qh-testpeer", table, NULL, NULL, argc, argv);
+	status = qh_cli_main("qh-testpeer", commands, NULL, NULL, argc, argv);
 	return status;
 }

@@ -1,0 +1,215 @@
+/*
+ * Agents in the database: join tokens, stored hashed and spent in the same
+ * transaction that records the new agent and its certificate; the list of
+ * enrolled agents; and revocation, which takes the agent's certificates
+ * with it.
+ */
+#include <stdio.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "qh/pki.h"
+#include "store.h"
+
+const char *
+db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	const char *why = "unknown join token";
+	int64_t expires;
+
+	if (db_prepare(db,
+		"SELECT customer_id, expires_at, used_at IS NOT NULL "
+		"FROM join_tokens WHERE hash = ?1",
+		&st) != 0)
+		return "database error";
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		snprintf(customer, len, "%s", (const char *)sqlite3_column_text(st, 0));
+		if (sqlite3_column_int(st, 2))
+			why = "this join token was already used; ask for a new one";
+		else if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 1),
+			     &expires) != 0 ||
+		    expires <= qh_clock_now())
+			why = "this join token has expired; ask for a new one";
+		else
+			why = NULL;
+	}
+	sqlite3_finalize(st);
+	return why;
+}
+
+int
+db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent_id,
+    const char *host, X509 *cert)
+{
+	sqlite3_stmt *st = NULL;
+	struct qh_identity id;
+	char now[32], expires[32];
+	int r, rc;
+
+	if ((r = qh_pki_identity(cert, &id)) != 0)
+		return r;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	qh_clock_format_utc(id.not_after, expires, sizeof(expires));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db,
+		 "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
+		 "WHERE hash = ?3 AND used_at IS NULL",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = db_error(db, rc, "spending the join token");
+		goto out;
+	}
+	if (sqlite3_changes(db) != 1) {
+		r = QH_ERR_REFUSED; /* spent by a concurrent join */
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = db_prepare(db,
+		 "INSERT INTO agents (id, customer_id, host, enrolled_at, "
+		 "last_seen, cert_serial, cert_not_after) VALUES (?1, ?2, ?3, ?4, ?4, "
+		 "?5, ?6)",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, id.serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, expires, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		r = db_error(db, rc, "recording the agent");
+		goto out;
+	}
+	if ((r = db_record_cert(db, cert)) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
+
+int
+db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
+    int64_t expires)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32], until[32];
+	int r, rc;
+
+	qh_clock_format_utc(created, now, sizeof(now));
+	qh_clock_format_utc(expires, until, sizeof(until));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_customer_exists(db, customer)) != 1) {
+		r = r == 0 ? QH_ERR_NOT_FOUND : r;
+		goto out;
+	}
+	if ((r = db_prepare(db,
+		 "INSERT INTO join_tokens (hash, customer_id, created_at, "
+		 "expires_at) VALUES (?1, ?2, ?3, ?4)",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, until, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "recording the join token")) == 0)
+		r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
+
+int
+db_agent_list(sqlite3 *db, const char *customer,
+    int (*row)(void *arg, const struct agent_row *a), void *arg)
+{
+	struct agent_row a;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+		 "SELECT id, customer_id, host, enrolled_at, last_seen, "
+		 "cert_not_after, revoked_at FROM agents "
+		 "WHERE ?1 IS NULL OR customer_id = ?1 ORDER BY customer_id, enrolled_at",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		a.id = (const char *)sqlite3_column_text(st, 0);
+		a.customer = (const char *)sqlite3_column_text(st, 1);
+		a.host = (const char *)sqlite3_column_text(st, 2);
+		a.enrolled_at = (const char *)sqlite3_column_text(st, 3);
+		a.last_seen = (const char *)sqlite3_column_text(st, 4);
+		a.cert_not_after = (const char *)sqlite3_column_text(st, 5);
+		a.revoked_at = (const char *)sqlite3_column_text(st, 6);
+		if ((r = row(arg, &a)) != 0)
+			goto out;
+	}
+	r = db_error(db, rc, "listing agents");
+out:
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Runs an UPDATE with now (?1) and an id (?2) bound; *changed is its row count. */
+static int
+update_now_id(sqlite3 *db, const char *sql, const char *now, const char *id, int *changed,
+    const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, sql, &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, what)) == 0 && changed != NULL)
+		*changed = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_agent_revoke(sqlite3 *db, const char *id)
+{
+	char now[32];
+	int r, changed = 0;
+
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = update_now_id(db,
+		 "UPDATE agents SET revoked_at = coalesce(revoked_at, ?1) "
+		 "WHERE id = ?2",
+		 now, id, &changed, "revoking the agent")) != 0)
+		goto out;
+	if (changed == 0) {
+		r = QH_ERR_NOT_FOUND;
+		goto out;
+	}
+	if ((r = update_now_id(db,
+		 "UPDATE certificates SET revoked_at = coalesce(revoked_at, ?1) "
+		 "WHERE agent_id = ?2",
+		 now, id, NULL, "revoking the agent's certificates")) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}

@@ -1,0 +1,112 @@
+/*
+ * Technicians and accounting staff in the database: recording a login (a
+ * revoked one may be given out again) and revoking it with every
+ * certificate issued to it.
+ */
+#include <stdio.h>
+
+#include "qh/clock.h"
+#include "qh/err.h"
+#include "store.h"
+
+/* 1 if login is active, 0 if revoked, QH_ERR_NOT_FOUND if unknown, <0 on errors. */
+static int
+tech_active(sqlite3 *db, const char *login)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+		 "SELECT revoked_at IS NULL FROM technicians WHERE login = ?1", &st)) !=
+	    0)
+		return r;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = sqlite3_column_int(st, 0) != 0;
+	else if (rc == SQLITE_DONE)
+		r = QH_ERR_NOT_FOUND;
+	else
+		r = db_error(db, rc, "looking up the technician");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_tech_add(sqlite3 *db, const char *login, const char *name, const char *role)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int r, rc, active;
+
+	if ((active = tech_active(db, login)) == 1)
+		return QH_ERR_EXISTS;
+	if (active < 0 && active != QH_ERR_NOT_FOUND)
+		return active;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_prepare(db,
+		 active == 0
+		     ? "UPDATE technicians SET name = ?2, role = ?3, created_at = ?4, "
+		       "revoked_at = NULL WHERE login = ?1"
+		     : "INSERT INTO technicians (login, name, role, created_at) "
+		       "VALUES (?1, ?2, ?3, ?4)",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	r = db_error(db, rc, "recording the technician");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/* Runs an UPDATE with now (?1) and login (?2) bound; *changed is its row count. */
+static int
+revoke_step(sqlite3 *db, const char *sql, const char *now, const char *login,
+    int *changed, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, sql, &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, login, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, what)) == 0)
+		*changed = sqlite3_changes(db);
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs)
+{
+	char now[32];
+	int r;
+
+	*revoked = *certs = 0;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = revoke_step(db,
+		 "UPDATE technicians SET revoked_at = ?1 "
+		 "WHERE login = ?2 AND revoked_at IS NULL",
+		 now, login, revoked, "revoking the technician")) != 0)
+		goto out;
+	if (*revoked == 0 && (r = tech_active(db, login)) < 0)
+		goto out;
+	/* Its certificates too, also any left unrevoked by an earlier run. */
+	if ((r = revoke_step(db,
+		 "UPDATE certificates SET revoked_at = ?1 "
+		 "WHERE role IN ('technician', 'accounting') AND identity = ?2 "
+		 "AND revoked_at IS NULL",
+		 now, login, certs, "revoking certificates")) != 0)
+		goto out;
+	r = db_commit(db);
+out:
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
