@@ -30,6 +30,15 @@ record() {	# name status logfile start
 		failures="$failures $1"
 		printf 'FAIL  %-40s %s\n' "$1" "$(took "$4")"
 		sed 's/^/    | /' "$3" | tail -n 80
+		# An end-to-end test's reason last, where it is seen: the logs
+		# after it can be long.
+		case $1 in
+		test_*)
+			grep '^FAILED: ' "$3" | sed 's/^/    = /'
+			grep -q '^FAILED: ' "$3" ||
+			    echo "    = no FAILED line: it stopped with status $2 without saying why"
+			;;
+		esac
 	fi
 }
 
@@ -80,7 +89,10 @@ for t in tests/e2e/test_*.sh; do
 	log="$LOGDIR/$name.log"
 	start=$(now)
 	timeout 300 sh "$t" >"$log" 2>&1
-	record "$name" $? "$log" "$start"
+	status=$?
+	# timeout(1) says 124: the script's own trap has named the signal.
+	[ "$status" -eq 124 ] && echo "FAILED: $name took longer than its limit of 300 s" >>"$log"
+	record "$name" "$status" "$log" "$start"
 done
 
 rm -rf "$LOGDIR"

@@ -4,13 +4,14 @@
 # terminal is; the shell's exit ends the attach with its status and the
 # shell is reaped (no zombie). A command the technician abandons is stopped.
 . "$(dirname "$0")/lib.sh"
+requires tmux:tmux
 
 setup_session
 
 TM="tmux -S $T/tmux.sock"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server'
 $TM new-session -d -x 80 -y 24 \
-    "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" || fail "tmux"
+    "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
 wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "no attach: $(screen)"
 expect_in "$T/agent.out" "alice opened a shell"
@@ -43,9 +44,9 @@ wait_until "! kill -0 $SHELL_PID 2>/dev/null" 10 || fail "shell $SHELL_PID not r
 qh-console exec "$CODE" -- sh -c 'trap "" TERM; echo $$ >'"$T/stubborn.pid"'; exec sleep 300' \
     >"$T/stubborn.out" 2>&1 &
 X=$!
-wait_until "[ -s '$T/stubborn.pid' ]" 20 || fail "stubborn command did not start"
+wait_until "[ -s '$T/stubborn.pid' ]" 20 || fail "expected the stubborn command to start and write its pid"
 kill -9 $X
 wait_until "! kill -0 $(cat "$T/stubborn.pid") 2>/dev/null" 20 ||
-    fail "abandoned command still runs"
-kill -0 "$AGENT" || fail "agent died"
+    fail "expected the abandoned command to be ended"
+kill -0 "$AGENT" || fail "expected the agent to keep running"
 exit 0

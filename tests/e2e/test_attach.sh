@@ -6,6 +6,7 @@
 # `qh-console end CODE` closes it. The customer's terminal shows who is
 # attached.
 . "$(dirname "$0")/lib.sh"
+requires tmux:tmux sqlite3:sqlite3
 
 setup_session
 
@@ -23,9 +24,9 @@ EOF
 Q="python3 $T/q.py $T $CODE"
 
 TM="tmux -S $T/tmux.sock"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server'
 $TM new-session -d -x 80 -y 24 \
-    "qh-console attach $CODE 2>&1; echo ATTACH-EXIT=\$?; sleep 600" || fail "tmux"
+    "qh-console attach $CODE 2>&1; echo ATTACH-EXIT=\$?; sleep 600" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
 wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "no attach: $(screen)"
 
@@ -77,5 +78,5 @@ expect_in "$T/end.out" "billable time"
     fail "session $SESSION is not closed after end"
 wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "agent shows no billable time"
 wait_until "! kill -0 $AGENT" 20 || fail "attended agent did not exit after end"
-wait "$AGENT" || fail "agent exited $?"
+wait "$AGENT" || fail "expected the agent to exit 0, it exited $?"
 exit 0

@@ -10,19 +10,20 @@ if [ -z "${QH_UNDER_FAKETIME:-}" ]; then
 	exec faketime -f '+0 x60' sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --state "$STATE" >"$T/admin.log" 2>&1 ||
-    fail "customer add"
+    fail "expected customer add to succeed"
 qh-console credit acme --hours 200 --ref C-1 --state "$STATE" >>"$T/admin.log" 2>&1 ||
-    fail "credit"
+    fail "expected credit to succeed"
 qh-console tech add alice --name "Alice" --out "$T/alice.pem" --state "$STATE" \
-    >>"$T/admin.log" 2>&1 || fail "tech add"
+    >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 export QH_TECH="$T/alice.pem"
 start_console
 for a in 1 2; do
-	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-	qh-agent join "$TOKEN" --config "$T/agent$a" >"$T/join$a.log" 2>&1 || fail "join $a"
+	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+	qh-agent join "$TOKEN" --config "$T/agent$a" >"$T/join$a.log" 2>&1 || fail "expected qh-agent join of $a to succeed"
 	qh-agent run --config "$T/agent$a" --unattended </dev/null >"$T/agent$a.out" \
 	    2>"$T/agent$a.log" &
 	PIDS="$PIDS $!"
@@ -66,7 +67,7 @@ done
 wait_until "[ \$(sqlite3 '$STATE/ledger.db' 'SELECT count(*) FROM sessions WHERE closed_at IS NULL') -eq 0 ]" 60 ||
     fail "sessions left open after the last restart"
 n=$(q "SELECT count(*) FROM sessions")
-[ "$n" -ge 40 ] || fail "only $n sessions"
+[ "$n" -ge 40 ] || fail "expected more than $n sessions from the rounds of kills"
 [ "$(q "SELECT count(*) FROM ledger WHERE session_id IS NOT NULL")" -eq "$n" ] ||
     fail "$n sessions but $(q "SELECT count(*) FROM ledger WHERE session_id IS NOT NULL") session debits"
 [ "$(q "SELECT count(*) FROM (SELECT session_id FROM ledger WHERE session_id IS NOT NULL GROUP BY session_id HAVING count(*) > 1)")" -eq 0 ] ||

@@ -8,6 +8,7 @@
 # the home directory (a tmpfs here), both are still among the disks
 # (issue 10, #21).
 . "$(dirname "$0")/lib.sh"
+requires unshare:util-linux chroot:coreutils
 
 # Checks that the JSON document in $1 has every fact, of the right type.
 check_facts() {
@@ -36,12 +37,12 @@ PY
 }
 
 # Offline, on the customer's side.
-qh-agent info --json >"$T/local.json" 2>"$T/local.err" || fail "qh-agent info --json"
+qh-agent info --json >"$T/local.json" 2>"$T/local.err" || fail "expected qh-agent info --json to succeed: $(cat "$T/local.err")"
 check_facts "$T/local.json"
-qh-agent info >"$T/local.txt" 2>>"$T/local.err" || fail "qh-agent info"
+qh-agent info >"$T/local.txt" 2>>"$T/local.err" || fail "expected qh-agent info to succeed: $(cat "$T/local.err")"
 for label in OS Kernel Architecture "Host name" User CPU Memory Disks Uptime Locale \
     "Time zone" Network; do
-	grep -q "^$label: " "$T/local.txt" || fail "qh-agent info lacks '$label:'"
+	grep -q "^$label: " "$T/local.txt" || fail "expected a line '$label: ' from qh-agent info"
 done
 expect_in "$T/local.txt" "lo: 127.0.0.1/8"
 
@@ -84,16 +85,16 @@ PY
 # Through the console, on the technician's side.
 setup_console
 qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 start_console
 export QH_TECH="$T/alice.pem"
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 PIDS="$PIDS $!"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a session code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 
 timeout 60 qh-console info "$CODE" --json >"$T/remote.json" 2>"$T/remote.err" ||
@@ -104,13 +105,13 @@ wait_until "grep -q \"alice reads this PC's facts\" '$T/agent.out'" 10 ||
 timeout 60 qh-console info "${CODE%???} ${CODE#???}" >"$T/remote.txt" 2>>"$T/remote.err" ||
     fail "info: $(cat "$T/remote.err")"
 for label in OS Kernel Architecture "Host name" User CPU Memory Disks Network; do
-	grep -q "^$label: " "$T/remote.txt" || fail "qh-console info lacks '$label:'"
+	grep -q "^$label: " "$T/remote.txt" || fail "expected a line '$label: ' from qh-console info"
 done
 grep -q "^Host name: *$(hostname)\$" "$T/remote.txt" || fail "wrong host name in info"
 
 # A code nobody waits with: refused, exit 1.
 timeout 60 qh-console info 000000 >/dev/null 2>"$T/nope.err"
 st=$?
-[ "$st" -eq 1 ] || fail "info for an unknown code exited $st"
+[ "$st" -eq 1 ] || fail "info for an unknown code exited $st, want 1"
 expect_in "$T/nope.err" "no waiting agent with code 000 000"
 exit 0

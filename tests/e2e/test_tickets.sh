@@ -20,18 +20,19 @@
 # - a premium ticket is due in four business hours, and `attach --ticket N`
 #   links the session: the ledger's reference column says "ticket N".
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime ps:procps
 
 setup_console
 qh-console customer add frei --name "Frei & Söhne" --plan free --state "$STATE" \
-    >"$T/admin.log" 2>&1 || fail "customer add frei"
+    >"$T/admin.log" 2>&1 || fail "expected customer add frei to succeed"
 qh-console customer add prem --name "Premium AG" --overdraft-units 100 \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "customer add prem"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected customer add prem to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 export QH_TECH="$T/alice.pem"
 start_console
-TOKEN=$(qh-console enroll frei --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll frei --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 export QH_AGENT="$T/agent"
 
 # expect_status WANT NAME CMD...: runs CMD, checks its exit status; output
@@ -130,7 +131,7 @@ expect_status 0 get1 qh-console ticket get "$N" "screen shot.png" "$T/out1.png" 
 cmp -s "$T/screen shot.png" "$T/out1.png" || fail "ticket get: screen shot.png differs"
 expect_status 0 get2 qh-console ticket get "$N" db-backup.sql "$T/out2.sql" \
     --state "$STATE"
-cmp -s "$T/db-backup.sql" "$T/out2.sql" || fail "ticket get: db-backup.sql differs"
+cmp -s "$T/db-backup.sql" "$T/out2.sql" || fail "expected ticket get to restore db-backup.sql byte for byte"
 expect_status 1 get-exists qh-console ticket get "$N" db-backup.sql "$T/out2.sql" \
     --state "$STATE"
 expect_in "$T/get-exists.err" "exists; not overwriting it"
@@ -145,7 +146,7 @@ expect_in "$T/get-noticket.err" "no ticket 999"
 H=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' \
     "$T/db-backup.sql")
 STORED="$STATE/attachments/$(echo "$H" | cut -c1-2)/$H"
-[ -f "$STORED" ] || fail "no content-addressed file $STORED"
+[ -f "$STORED" ] || fail "expected the content-addressed file $STORED"
 cp "$STORED" "$T/stored.bak"
 printf 'X' >>"$STORED"
 expect_status 1 get-damaged qh-console ticket get "$N" db-backup.sql "$T/out5" \
@@ -335,7 +336,7 @@ in_flight cut1
 stop_proxy
 wait "$SLOW"
 st=$?
-[ "$st" -eq 1 ] || fail "the cut agent exited $st"
+[ "$st" -eq 1 ] || fail "the cut agent exited $st, want 1"
 expect_in "$T/cut1.err" "run the same command again"
 wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the cut: $(ls -l "$STATE/attachments/tmp")"
@@ -362,7 +363,7 @@ head -c 1000000 /dev/urandom |
     dd of="$T/big.bin" bs=1000000 seek=10 conv=notrunc status=none
 wait "$SLOW"
 st=$?
-[ "$st" -eq 1 ] || fail "an attachment that changed while it was sent: exit $st"
+[ "$st" -eq 1 ] || fail "an attachment that changed while it was sent: exit $st, want 1"
 grep -Eq "changed while it was sent|different SHA-256" "$T/cut3.err" ||
     fail "the changed attachment was not reported: $(cat "$T/cut3.err")"
 wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
@@ -397,7 +398,7 @@ expect_status 0 retry2 qh-agent ticket --subject "Langsame Datenbank" \
 grep -q "^ticket $R (filed before)" "$T/retry2.out" ||
     fail "the second retry printed '$(cat "$T/retry2.out")'"
 expect_status 0 get-big qh-console ticket get "$R" big.bin "$T/big.out" --state "$STATE"
-cmp -s "$T/big.bin" "$T/big.out" || fail "the retried attachment differs"
+cmp -s "$T/big.bin" "$T/big.out" || fail "expected the retried attachment to arrive unchanged"
 # db-backup.sql is stored once, though two tickets carry it.
 [ "$(find "$STATE/attachments" -name "$H" | wc -l)" = 1 ] ||
     fail "the same content is stored twice"
@@ -444,9 +445,9 @@ expect_in "$T/show-text.out" "Treiber neu installiert"
 # 6. The premium customer: due in four business hours; a session linked to
 # the ticket carries it into the ledger.
 qh-console credit prem --hours 2 --ref INV-7 --state "$STATE" >>"$T/admin.log" 2>&1 ||
-    fail "credit"
-TOKEN=$(qh-console enroll prem --state "$STATE" 2>>"$T/admin.log") || fail "enroll prem"
-qh-agent join "$TOKEN" --config "$T/agent-prem" >>"$T/join.log" 2>&1 || fail "join prem"
+    fail "expected credit to succeed"
+TOKEN=$(qh-console enroll prem --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll prem to print a token"
+qh-agent join "$TOKEN" --config "$T/agent-prem" >>"$T/join.log" 2>&1 || fail "expected qh-agent join for prem to succeed"
 expect_status 0 prem qh-agent ticket --config "$T/agent-prem" --subject "VPN bricht ab"
 grep -Eq '^ticket [0-9]+: due [^,]*$' "$T/prem.out" ||
     fail "premium ticket printed '$(cat "$T/prem.out")'"
@@ -460,7 +461,7 @@ assert t["plan"] == "premium" and t["deadline_at"] is None, t
 qh-agent run --config "$T/agent-prem" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 AGENT=$!
 PIDS="$PIDS $AGENT"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a session code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 # A ticket that is not this customer's is refused, and opens no session.
 if printf 'exit\n' | timeout 60 qh-console attach "$CODE" --ticket 999999 \
