@@ -43,7 +43,17 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$T"
+	# Never remove through a mount a test left behind (a bind of /usr...).
+	for _m in $(awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo 2>/dev/null |
+	    sort -r); do
+		umount -l "$_m" 2>/dev/null
+	done
+	if grep -q " $T/" /proc/self/mountinfo 2>/dev/null; then
+		echo "FAILED: mounts are left under $T; not removing it"
+		_st=1
+	else
+		rm -rf "$T"
+	fi
 	exit "$_st"
 }
 trap cleanup EXIT
@@ -80,6 +90,13 @@ requires() {
 		    fail "this test runs ${_r%%:*}, from the Debian package ${_r#*:}, which is" \
 		    "not installed: expected scripts/deps.sh to install it"
 	done
+}
+
+# Succeeds while the process runs (a child that ended and was not waited
+# for is a zombie: kill -0 still finds it, this does not).
+running() {	# pid
+	_s=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -n "$_s" ] && [ "${_s#Z}" = "$_s" ]
 }
 
 # Prints a free TCP port on 127.0.0.1.
@@ -149,5 +166,5 @@ setup_session() {
 	[ ${#CODE} -eq 6 ] || fail "expected a six-digit code in agent.out: $(cat "$T/agent.out")"
 }
 
-# Every test runs Python (free_port, checks of JSON).
-requires python3:python3
+# Every test runs Python (free_port, checks of JSON) and ps (running).
+requires python3:python3 ps:procps

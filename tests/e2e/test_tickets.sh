@@ -20,7 +20,7 @@
 # - a premium ticket is due in four business hours, and `attach --ticket N`
 #   links the session: the ledger's reference column says "ticket N".
 . "$(dirname "$0")/lib.sh"
-requires sqlite3:sqlite3 faketime:faketime ps:procps
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 qh-console customer add frei --name "Frei & Söhne" --plan free --state "$STATE" \
@@ -308,10 +308,6 @@ slow_ticket() {	# name: files the big ticket through the proxy in the background
 	    >"$T/$1.out" 2>"$T/$1.err" &
 	SLOW=$!
 	PIDS="$PIDS $SLOW"
-}
-running() {	# pid: still running (a zombie is not)
-	_s=$(ps -o stat= -p "$1" 2>/dev/null)
-	[ -n "$_s" ] && [ "${_s#Z}" = "$_s" ]
 }
 in_flight() {	# name: waits until the console holds part of upload NAME; fails saying why not
 	_i=0
