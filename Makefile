@@ -1,8 +1,9 @@
 # quarterhour: one entry point. `make` builds bin/, `make test` builds the
 # sanitizer binaries under build/asan/ and runs unit, fuzz and end-to-end
 # tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
-# runs every fuzz target for FUZZ_SECONDS, `make fresh-check` runs `make demo`
-# and `make test` in a fresh Debian 12 chroot.
+# runs every fuzz target for FUZZ_SECONDS, `make soak` the long campaigns
+# (tests/soak/), `make fresh-check` runs `make demo` and `make test` in a
+# fresh Debian 12 chroot.
 
 PKGS     := libuv openssl libssh2 sqlite3 inih
 DEPS_OK  := build/.deps-ok
@@ -56,7 +57,7 @@ LIBTECH     := $(BUILD)/libqhtech.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck fresh-check
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck fresh-check soak
 .DEFAULT_GOAL := all
 
 all: release
@@ -153,6 +154,11 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+# The long campaigns (issue 10), not part of make test: every
+# tests/soak/NN-*.sh in order within SOAK_MINUTES (default 60).
+soak: release asan fuzz-build
+	@sh tests/soak/run.sh
 
 test: asan fuzz-build
 	@sh tests/run.sh

@@ -68,16 +68,20 @@ for t in build/asan/unit/test_*; do
 	fi
 done
 
-# Fuzz targets: a short run each, from the checked-in seeds.
+# Fuzz targets: a short run each, from the checked-in seeds and the corpus
+# that make soak keeps (read here, never written).
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	log="$LOGDIR/$name.log"
 	corpus="$LOGDIR/corpus-$name"
 	mkdir -p "$corpus"
+	kept="tests/fuzz/corpus/${name#fuzz_}"
+	[ -d "$kept" ] || kept=""
 	start=$(now)
+	# shellcheck disable=SC2086
 	"$f" -max_total_time=10 -rss_limit_mb=1024 -artifact_prefix="$LOGDIR/$name-" \
-	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" \
+	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" $kept \
 	    >"$log" 2>&1
 	record "$name (10 s)" $? "$log" "$start"
 done
