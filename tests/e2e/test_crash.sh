@@ -90,7 +90,7 @@ n=$(q "SELECT count(*) FROM sessions")
     fail "a session was debited twice"
 [ "$(q "SELECT count(*) FROM sessions s LEFT JOIN ledger l ON l.session_id = s.id WHERE l.id IS NULL")" -eq 0 ] ||
     fail "a closed session has no debit"
-qh-console verify --state "$STATE" >"$T/verify.log" 2>&1 || fail "verify: $(cat "$T/verify.log")"
+qh-console verify --state "$STATE" >"$T/verify.log" 2>&1 || fail "expected verify to pass: $(cat "$T/verify.log")"
 
 # No session lost more than 15 s: a recovered session was billed up to at
 # most 15 s before the kill that ended it (its command ran until the kill).

@@ -157,7 +157,7 @@ start=$(date +%s)
 timeout 120 faketime -f '+0 x60' qh-console forward "$CODE" "$LP:127.0.0.1:$SP" \
     >"$T/idle.out" 2>"$T/idle.err"
 st=$?
-[ "$st" -eq 0 ] || fail "an idle forward exited $st: $(cat "$T/idle.err")"
+[ "$st" -eq 0 ] || fail "an idle forward exited $st, want 0: $(cat "$T/idle.err")"
 expect_in "$T/idle.err" "qh-console: no connection for 10 minutes; forward ended"
 echo "idle forward ended after $(($(date +%s) - start)) s on a 60x clock"
 

@@ -123,7 +123,7 @@ timeout 60 qh-console info "${CODE%???} ${CODE#???}" >"$T/remote.txt" 2>>"$T/rem
 for label in OS Kernel Architecture "Host name" User CPU Memory Disks Network; do
 	grep -q "^$label: " "$T/remote.txt" || fail "expected a line '$label: ' from qh-console info"
 done
-grep -q "^Host name: *$(hostname)\$" "$T/remote.txt" || fail "wrong host name in info"
+grep -q "^Host name: *$(hostname)\$" "$T/remote.txt" || fail "expected Host name: $(hostname) in: $(grep "^Host name" "$T/remote.txt")"
 
 # A code nobody waits with: refused, exit 1.
 timeout 60 qh-console info 000000 >/dev/null 2>"$T/nope.err"

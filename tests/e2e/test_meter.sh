@@ -102,7 +102,7 @@ kill -USR1 "$PROXY"
 wait_until "grep -q 'connection lost' '$T/agent.log'" 30 || fail "agent did not notice the cut"
 sleep 60
 kill -USR2 "$PROXY"
-wait_until "[ \$(grep -c 'connected to' '$T/agent.out') -ge 2 ]" 60 || fail "agent did not come back"
+wait_until "[ \$(grep -c 'connected to' '$T/agent.out') -ge 2 ]" 60 || fail "expected the agent to connect again within 60 s"
 as alice exec "$CODE" -- sleep 60 2>>"$T/exec.log" || fail "expected the exec after the gap to succeed: $(tail -n 3 "$T/exec.log")"
 expect_eq "$(last_session)" "$S4" "session id after reconnecting"
 as alice end "$CODE" >"$T/end4.out" 2>>"$T/exec.log" || fail "expected end to close session 4"
@@ -120,7 +120,7 @@ wait_until "[ \"\$(sqlite3 '$STATE/ledger.db' \"SELECT close_reason FROM session
     fail "session $S5 not closed as agent_lost"
 expect_eq "$(q "SELECT count(*) FROM ledger WHERE session_id = $S5")" 1 "agent_lost debits"
 kill -USR2 "$PROXY"
-wait_until "[ \$(grep -c 'connected to' '$T/agent.out') -ge 3 ]" 60 || fail "agent did not come back"
+wait_until "[ \$(grep -c 'connected to' '$T/agent.out') -ge 3 ]" 60 || fail "expected the agent to connect again within 60 s"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out" | tail -n 1)
 
 # R12: nobody attached for the idle limit closes the session.

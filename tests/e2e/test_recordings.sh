@@ -41,11 +41,11 @@ at_exit '$TM kill-server'
 $TM new-session -d -x 80 -y 24 \
     "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
-wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "no attach: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "expected 'attached to' on the screen: $(screen)"
 $TM send-keys 'echo $((6*7))' Enter
-wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "no 42: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
 $TM send-keys 'exit' Enter
-wait_until "$TM capture-pane -p | grep -q 'ATTACH-EXIT=0'" 30 || fail "attach exit: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'ATTACH-EXIT=0'" 30 || fail "expected the attach to end with the shell's status: $(screen)"
 CAST=$(ls "$STATE"/recordings/*/*-attach.cast 2>/dev/null | head -n 1)
 [ -n "$CAST" ] || fail "no attach recording under $STATE/recordings"
 head -n 1 "$CAST" | jq -e '.version == 2 and .quarterhour.technician == "alice" and
@@ -109,8 +109,8 @@ jq -e '.[0].technicians == ["alice"]' "$T/sessions.json" >/dev/null ||
     fail "technicians: $(jq -c '.[0].technicians' "$T/sessions.json")"
 qh-console sessions --state "$STATE" --customer acme >"$T/sessions.txt" ||
     fail "expected sessions (text) to succeed"
-grep -q "^session 1 " "$T/sessions.txt" || fail "sessions text: $(cat "$T/sessions.txt")"
-grep -q "relayed through the console" "$T/sessions.txt" || fail "sessions text: $(cat "$T/sessions.txt")"
+grep -q "^session 1 " "$T/sessions.txt" || fail "expected session 1, relayed through the console, in: $(cat "$T/sessions.txt")"
+grep -q "relayed through the console" "$T/sessions.txt" || fail "expected session 1, relayed through the console, in: $(cat "$T/sessions.txt")"
 [ "$(qh-console sessions --json --customer nobody --state "$STATE")" = "[]" ] ||
     fail "expected only acme's sessions with --customer acme"
 

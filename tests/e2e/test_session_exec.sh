@@ -88,7 +88,7 @@ st=$?
 
 # The technician ends the session; the attended agent shows it and exits 0.
 qh-console end "$CODE" >"$T/end.out" 2>"$T/end.log" || fail "expected end to succeed: $(cat "$T/end.log")"
-wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "agent shows no billable time"
+wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "expected the agent to show the billable time: $(tail -n 3 "$T/agent.out")"
 wait_until "! kill -0 $AGENT_PID" 20 || fail "attended agent did not exit"
 wait "$AGENT_PID"
 st=$?

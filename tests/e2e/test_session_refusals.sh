@@ -175,7 +175,7 @@ grep -Eqi 'session (was |has been )?(ended|closed)' "$T/long.err" ||
     fail "session $SESSION close_reason is not customer"
 wait_until "! kill -0 $(cat "$T/remote.pid") 2>/dev/null" 10 || fail "the remote command still runs"
 wait_until "! kill -0 $AGENT" 20 || fail "the attended agent did not exit after Ctrl-C"
-wait "$AGENT" || fail "the agent exited $? after Ctrl-C"
+wait "$AGENT" || fail "the agent exited $? after Ctrl-C, want 0"
 
 # The console still serves: the agent comes back and takes commands.
 start_agent agent2

@@ -121,14 +121,14 @@ $TM new-session -d -x 80 -y 24 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
     echo SSH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
 $TM send-keys 'echo $((6*7))' Enter
-wait_until "$TM capture-pane -p | grep -qx 42" 30 || fail "no 42: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx 42" 30 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
 $TM send-keys 'stty size' Enter
-wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "initial size: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "expected stty size to say 24 80: $(screen)"
 $TM resize-window -x 100 -y 30
 i=0
 while ! $TM capture-pane -p | grep -qx '30 100'; do
 	i=$((i + 1))
-	[ $i -gt 40 ] && fail "size after resize: $(screen)"
+	[ $i -gt 40 ] && fail "expected stty size to say 30 100 after the resize: $(screen)"
 	$TM send-keys 'clear; stty size' Enter
 	sleep 0.5
 done
@@ -144,8 +144,8 @@ $TM new-session -d -x 80 -y 24 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
 $TM send-keys 'echo rea""dy' Enter
 wait_until "$TM capture-pane -p | grep -qx ready" 30 || fail "no shell: $(screen)"
 $TM send-keys Enter '~.'
-wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=0'" 30 || fail "~.: $(screen)"
-screen | grep -q "detached" || fail "~. said nothing: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=0'" 30 || fail "expected ~. to end ssh with status 0: $(screen)"
+screen | grep -q "detached" || fail "expected ~. to say detached: $(screen)"
 
 # 5. The shells' terminal output is recorded, reported by the client.
 wait_until "qh-console sessions --json --state '$STATE' | jq -e '[.[].recordings[] |
