@@ -30,15 +30,9 @@ at_exit() {
 $1"
 }
 
+# Ends every process the test started and removes $T. A test that sets
+# its own EXIT trap calls it (at_exit is the better way).
 cleanup() {
-	_st=$?
-	trap - EXIT
-	if [ "$_st" -ne 0 ] && [ -z "$FAILED_SAID" ]; then
-		echo "FAILED: $(basename "$0") stopped with status $_st outside any check" \
-		    "(a command that failed on its own, an unset variable); expected it to" \
-		    "run to its end or fail a check"
-		show_logs
-	fi
 	eval "$AT_EXIT" 2>/dev/null
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
@@ -50,13 +44,25 @@ cleanup() {
 	done
 	if grep -q " $T/" /proc/self/mountinfo 2>/dev/null; then
 		echo "FAILED: mounts are left under $T; not removing it"
-		_st=1
-	else
-		rm -rf "$T"
+		return 1
 	fi
+	rm -rf "$T"
+}
+
+# The exit trap: a script that stops without a FAILED line says so.
+on_exit() {
+	_st=$?
+	trap - EXIT
+	if [ "$_st" -ne 0 ] && [ -z "$FAILED_SAID" ]; then
+		echo "FAILED: $(basename "$0") stopped with status $_st outside any check" \
+		    "(a command that failed on its own, an unset variable); expected it to" \
+		    "run to its end or fail a check"
+		show_logs
+	fi
+	cleanup || _st=1
 	exit "$_st"
 }
-trap cleanup EXIT
+trap on_exit EXIT
 
 # A signal ends the test, saying so (SIGTERM: most likely the time limit of
 # tests/run.sh, so the step it was in took too long).
