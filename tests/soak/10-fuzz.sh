@@ -62,7 +62,7 @@ fuzz_one() {	# binary
 	    >"$DIR/$name.merge.log" 2>&1; then
 		rm -f "$kept"/*
 		find "$DIR/$name/merged" -type f -exec mv {} "$kept/" \;
-		merge="corpus $before -> $(ls "$kept" | wc -l) files ($(($(cat "$kept"/* 2>/dev/null | wc -c) / 1024)) KiB)"
+		merge="corpus $before -> $(ls "$kept" | wc -l) files ($(cat "$kept"/* 2>/dev/null | wc -c) bytes)"
 	else
 		merge="merge failed (see $DIR/$name.merge.log), corpus kept at $before files"
 		st=${st:-1}
