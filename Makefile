@@ -5,7 +5,11 @@
 # (tests/soak/), `make fresh-check` runs `make demo` and `make test` in a
 # fresh Debian 12 chroot.
 
-PKGS     := libuv openssl libssh2 sqlite3 inih
+PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
+# The agent's X11 capture backend (agent/posix/screen_x11.c).
+AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
+# Libraries only qh-console links (the admin part's backups).
+CONSOLE_PKGS := libarchive
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -15,14 +19,20 @@ ifeq ($(filter clean format format-check fresh-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
 # The stamp holds the set-up script's checksum: a package added to the script
 # later is installed on machines that built before.
+# SKIP_DEPS=1 (debian/rules) skips it: a package build has its
+# dependencies from debian/control.
+ifeq ($(SKIP_DEPS),)
 DEPS_SUM    := $(shell cksum < scripts/deps.sh)
 DEPS_STATUS := $(shell [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] || { sh scripts/deps.sh >&2 && echo "$(DEPS_SUM)" > $(DEPS_OK); }; [ "$$(cat $(DEPS_OK) 2>/dev/null)" = "$(DEPS_SUM)" ] && echo ok)
 ifneq ($(DEPS_STATUS),ok)
 $(error missing Debian packages; see the line above)
 endif
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(AGENT_PKGS) $(CONSOLE_PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lutil -lm
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+AGENT_PKG_LIBS := $(shell pkg-config --libs $(AGENT_PKGS))
+CONSOLE_PKG_LIBS := $(shell pkg-config --libs $(CONSOLE_PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
@@ -38,7 +48,7 @@ STORE_SRC   := $(wildcard console/store/*.c)
 DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
-AGENT_SRC   := $(wildcard agent/*.c)
+AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
@@ -54,16 +64,22 @@ LIBSTORE    := $(BUILD)/libqhstore.a
 LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
+LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install depcheck fresh-check soak
+.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck fresh-check soak
 .DEFAULT_GOAL := all
 
 all: release
 
+# The release build's flags; debian/rules gives Debian's hardening flags.
+RELEASE_CFLAGS  ?= -O2 -g
+RELEASE_LDFLAGS ?=
+
 release:
-	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bins
+	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="$(RELEASE_CFLAGS)" \
+	    MODE_LDFLAGS="$(RELEASE_LDFLAGS)" bins
 	@mkdir -p bin
 	@cp -f build/release/bin/qh-console build/release/bin/qh-agent bin/
 
@@ -111,34 +127,41 @@ $(LIBTECH): $(call obj,$(TECH_SRC))
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)
 
-$(BUILD)/bin/qh-agent: $(AGENT_OBJ) $(LIBQH)
+$(BUILD)/bin/qh-agent: $(BUILD)/agent/main.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
-$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBQH)
+$(LIBAGENT): $(filter-out $(BUILD)/agent/main.o,$(AGENT_OBJ))
+	$(archive)
+
+# Test tools take what they use from the agent's archive and libqh.
+$(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter
+UNIT_DAEMON := test_meter test_limit test_record
 UNIT_TECH   := test_escape
-unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH))))
+UNIT_AGENT  := test_rfb test_rfb_enc
+unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT)))))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
 FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
-FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o)
+# The agent's RFB server (no I/O, no X11) is fuzzed too.
+FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
+FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 build/fuzz/obj/%.o: %.c
@@ -178,9 +201,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -188,9 +211,29 @@ format:
 format-check:
 	@clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the programs, their man pages
+# and the systemd units, whose ExecStart names BINDIR.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+UNITS   := qh-console.service qh-agent.service
+
 install: release
-	install -d $(DESTDIR)/usr/local/bin
-	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)/usr/local/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(UNITDIR)
+	install -m 0755 bin/qh-console bin/qh-agent $(DESTDIR)$(BINDIR)/
+	install -m 0644 docs/qh-console.1 docs/qh-agent.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/qh-console.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in > $(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
+
+# `make deb`: quarterhour-console and quarterhour-agent, built with debhelper
+# in a copy of the tree under build/deb/ and checked by lintian.
+deb:
+	@sh scripts/deb.sh
 
 clean:
 	rm -rf build bin

@@ -54,8 +54,9 @@ int agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_
 /* Output for the customer (ui.c). */
 
 /*
- * Replaces control characters (C0, DEL, C1) in s with '?', in place, so
- * that text from the console or a technician cannot drive the terminal.
+ * Passes s through the display filter (qh/display.h) in place, on one
+ * line, so that text from the console or a technician cannot drive the
+ * terminal. s NULL is left alone.
  */
 void ui_sanitize(char *s);
 

@@ -5,6 +5,12 @@
  * one message a peer without a certificate may send, and answers with our
  * certificate and its CA, which are checked again before they are stored
  * with the key in DIR/agent.pem.
+ *
+ * The console binds the token to the key of the first CSR sent with it, so
+ * a join whose answer was lost may ask again: the key is kept in
+ * DIR/join-key.pem from before the first request until the certificate is
+ * stored, a cut connection is retried with it, and so is a later
+ * `qh-agent join` with the same token and DIR.
  */
 #include <sys/stat.h>
 
@@ -20,6 +26,7 @@
 #include <openssl/x509.h>
 
 #include "qh/addr.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
@@ -27,7 +34,10 @@
 #include "qh/token.h"
 #include "agent.h"
 
-#define JOIN_TIMEOUT_MS 30000
+#define JOIN_TIMEOUT_MS 30000 /* all attempts; the console holds a JOIN for less */
+#define JOIN_ATTEMPTS	3     /* connections cut before an answer are tried again */
+#define JOIN_RETRY_MS	1000
+#define JOIN_KEY_NAME	"join-key.pem" /* the key of an enrolment in progress */
 
 struct join {
 	uv_loop_t *loop;
@@ -37,15 +47,21 @@ struct join {
 	int port;
 	char dir[PATH_MAX];
 	char path[PATH_MAX];
+	char keypath[PATH_MAX]; /* DIR/join-key.pem */
 	EVP_PKEY *key;
 	char *csr;
 	struct qh_tls_ctx *ctx;
 	struct qh_mux *mux; /* NULL once closed */
-	uv_timer_t timer;
+	uv_timer_t timer;   /* JOIN_TIMEOUT_MS for all attempts */
+	uv_timer_t retry;   /* JOIN_RETRY_MS before the next attempt */
+	int attempts;	    /* connections made */
+	int expired;	    /* the timer fired */
 	char why[256];
 	int answered; /* the console's answer was dealt with */
 	int status;   /* exit status */
 };
+
+static int join_attempt(struct join *j);
 
 /* Creates dir and its missing parents; the ones we create are mode 0700. */
 static int
@@ -87,6 +103,8 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	if (gethostname(host, sizeof(host)) == -1)
 		snprintf(host, sizeof(host), "unknown");
 	host[sizeof(host) - 1] = '\0';
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(host, host, sizeof(host), 0);
 	qh_buf_init(&b, QH_MUX_JOIN_MAX);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
@@ -146,6 +164,8 @@ join_store(struct join *j, const struct qh_msg *m)
 			qh_say("cannot write %s: %s", j->path, qh_strerror(r));
 		goto out;
 	}
+	if (unlink(j->keypath) != 0 && errno != ENOENT)
+		qh_warn("%s: %s", j->keypath, strerror(errno));
 	ui_sanitize(customer);
 	if (name != NULL)
 		ui_sanitize(name);
@@ -195,26 +215,61 @@ join_control(struct qh_mux *mux, const struct qh_msg *m)
 	return 0;
 }
 
+/* Closes the timers: the loop ends once the last handle is gone. */
+static void
+join_finish(struct join *j)
+{
+	if (!uv_is_closing((uv_handle_t *)&j->timer))
+		uv_close((uv_handle_t *)&j->timer, NULL);
+	if (!uv_is_closing((uv_handle_t *)&j->retry))
+		uv_close((uv_handle_t *)&j->retry, NULL);
+}
+
+/* No answer came: says why, as the last attempt ended with err. */
+static void
+join_failed(struct join *j, int err)
+{
+	j->status = 1;
+	if (j->why[0] != '\0')
+		qh_say("cannot join: console %s: %s", j->tok.console, j->why);
+	else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
+		qh_say("cannot join: the TLS handshake with %s failed (is it the "
+		       "console the token came from?)",
+		    j->tok.console);
+	else
+		qh_say("cannot join: console %s: %s", j->tok.console,
+		    err != 0 ? qh_strerror(err) : "closed the connection");
+}
+
+static void
+join_retry(uv_timer_t *t)
+{
+	struct join *j = t->data;
+
+	if (join_attempt(j) != 0) {
+		j->status = 1;
+		qh_say("cannot join: out of memory");
+		join_finish(j);
+	}
+}
+
 static void
 join_closed(struct qh_mux *mux, int err)
 {
 	struct join *j = qh_mux_arg(mux);
 
 	j->mux = NULL;
-	if (!j->answered) {
-		j->status = 1;
-		if (j->why[0] != '\0')
-			qh_say("cannot join: console %s: %s", j->tok.console, j->why);
-		else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
-			qh_say("cannot join: the TLS handshake with %s failed (is it the "
-			       "console the token came from?)",
-			    j->tok.console);
-		else
-			qh_say("cannot join: console %s: %s", j->tok.console,
-			    err != 0 ? qh_strerror(err) : "closed the connection");
+	if (!j->answered && !j->expired && err != QH_ERR_TLS && err != QH_ERR_AUTH &&
+	    j->attempts < JOIN_ATTEMPTS) {
+		/* Cut before the answer: ask again with the same key. */
+		qh_info("console %s: no answer (%s); trying again", j->tok.console,
+		    j->why[0] != '\0' ? j->why : qh_strerror(err));
+		uv_timer_start(&j->retry, join_retry, JOIN_RETRY_MS, 0);
+		return;
 	}
-	if (!uv_is_closing((uv_handle_t *)&j->timer))
-		uv_close((uv_handle_t *)&j->timer, NULL);
+	if (!j->answered)
+		join_failed(j, err);
+	join_finish(j);
 }
 
 static const struct qh_mux_ops join_ops = {
@@ -228,10 +283,62 @@ join_timeout(uv_timer_t *t)
 {
 	struct join *j = t->data;
 
-	if (j->mux == NULL)
-		return;
+	j->expired = 1;
 	snprintf(j->why, sizeof(j->why), "no answer within %d s", JOIN_TIMEOUT_MS / 1000);
-	qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
+	if (j->mux != NULL) {
+		qh_mux_close(j->mux, QH_ERR_TIMEOUT, NULL);
+		return;
+	}
+	if (!j->answered) /* between attempts */
+		join_failed(j, QH_ERR_TIMEOUT);
+	join_finish(j);
+}
+
+/* Dials the console once more; the answer or the close comes to join_ops. */
+static int
+join_attempt(struct join *j)
+{
+	if ((j->mux = qh_mux_new(j->loop, j->ctx, QH_TLS_CLIENT_PINNED, j->host,
+		 j->tok.pin, &join_ops, j)) == NULL)
+		return QH_ERR_NOMEM;
+	j->attempts++;
+	j->why[0] = '\0';
+	qh_debug("joining console %s (attempt %d)", j->tok.console, j->attempts);
+	(void)qh_mux_dial(j->mux, j->host, j->port, JOIN_TIMEOUT_MS, j->why,
+	    sizeof(j->why));
+	return 0;
+}
+
+/*
+ * The key to enrol with: the one an earlier attempt left in DIR, or a new
+ * one, stored there (0600) before the console ever sees its CSR.
+ */
+static int
+join_key(struct join *j)
+{
+	struct stat st;
+	int r;
+
+	if (lstat(j->keypath, &st) == 0) {
+		if ((r = qh_pki_load_key(j->keypath, &j->key)) != 0) {
+			qh_say("%s: %s; remove it to enrol with a new key", j->keypath,
+			    qh_strerror(r));
+			return r;
+		}
+		qh_info("enrolling with the key of an earlier attempt (%s)", j->keypath);
+		return 0;
+	}
+	if ((r = mkdir_p(j->dir)) != 0)
+		return r;
+	if ((r = qh_pki_key_new(&j->key)) != 0) {
+		qh_say("cannot make a key: %s", qh_strerror(r));
+		return r;
+	}
+	if ((r = qh_pki_write_key(j->keypath, j->key)) != 0) {
+		qh_say("cannot write %s: %s", j->keypath, qh_strerror(r));
+		return r;
+	}
+	return 0;
 }
 
 static int
@@ -266,13 +373,20 @@ cmd_join(struct qh_cli *c)
 		status = qh_cli_fail(c, "configuration directory name too long");
 		goto out;
 	}
+	r = snprintf(j->keypath, sizeof(j->keypath), "%s/%s", j->dir, JOIN_KEY_NAME);
+	if (r < 0 || (size_t)r >= sizeof(j->keypath)) {
+		status = qh_cli_fail(c, "configuration directory name too long");
+		goto out;
+	}
 	if (lstat(j->path, &st) == 0) {
 		status =
 		    qh_cli_fail(c, "already enrolled; remove %s to enrol again", j->dir);
 		goto out;
 	}
-	if (qh_pki_key_new(&j->key) != 0 || qh_pki_csr_new(j->key, &j->csr) != 0) {
-		status = qh_cli_fail(c, "cannot make a key and certificate request");
+	if (join_key(j) != 0)
+		goto out;
+	if (qh_pki_csr_new(j->key, &j->csr) != 0) {
+		status = qh_cli_fail(c, "cannot make a certificate request");
 		goto out;
 	}
 	if (qh_tls_ctx_client(&j->ctx, NULL, NULL, NULL) != 0) {
@@ -282,18 +396,15 @@ cmd_join(struct qh_cli *c)
 
 	j->loop = uv_default_loop();
 	uv_timer_init(j->loop, &j->timer);
-	j->timer.data = j;
+	uv_timer_init(j->loop, &j->retry);
+	j->timer.data = j->retry.data = j;
 	uv_timer_start(&j->timer, join_timeout, JOIN_TIMEOUT_MS, 0);
-	if ((j->mux = qh_mux_new(j->loop, j->ctx, QH_TLS_CLIENT_PINNED, j->host,
-		 j->tok.pin, &join_ops, j)) == NULL) {
-		uv_close((uv_handle_t *)&j->timer, NULL);
+	if (join_attempt(j) != 0) {
+		join_finish(j);
 		uv_run(j->loop, UV_RUN_DEFAULT);
 		status = qh_cli_fail(c, "out of memory");
 		goto out;
 	}
-	qh_debug("joining console %s", j->tok.console);
-	(void)qh_mux_dial(j->mux, j->host, j->port, JOIN_TIMEOUT_MS, j->why,
-	    sizeof(j->why));
 	uv_run(j->loop, UV_RUN_DEFAULT);
 	status = j->status;
 out:

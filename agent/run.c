@@ -23,6 +23,7 @@
 #include "qh/pem.h"
 #include "qh/units.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
@@ -150,6 +151,7 @@ agent_stop(struct agent *a, int status)
 static int
 send_hello(struct agent *a)
 {
+	char host[sizeof(a->hostname)];
 	struct qh_buf b;
 	uint32_t flags = 0;
 	int r;
@@ -158,9 +160,11 @@ send_hello(struct agent *a)
 		flags |= HELLO_UNATTENDED;
 	if (a->yes)
 		flags |= HELLO_YES;
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(a->hostname, host, sizeof(host), 0);
 	qh_buf_init(&b, 1024);
 	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_HOST, a->hostname)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_HOST, host)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
 	    (a->resume[0] == '\0' ||
 		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&

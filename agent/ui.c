@@ -8,25 +8,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "qh/display.h"
 #include "agent.h"
 
 void
 ui_sanitize(char *s)
 {
-	unsigned char *p = (unsigned char *)s;
-
-	for (; *p != '\0'; p++) {
-		if (*p == '\t' || *p == '\n' || *p == '\r')
-			*p = ' ';
-		else if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			/* A C1 control (U+0080..U+009F) in UTF-8: both bytes. */
-			p[0] = '?';
-			p[1] = '?';
-			p++;
-		}
-	}
+	if (s != NULL)
+		qh_display_str(s, s, strlen(s) + 1, 0);
 }
 
 static void

@@ -1,38 +1,20 @@
 /*
  * The workstation facts as text (see qh/envinfo.h). The JSON comes from
  * the customer's PC, so it is parsed by the bounded reader and every value
- * is made harmless for a terminal before it is printed.
+ * passes the display filter (qh/display.h) before it is printed.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "qh/display.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
 
 #define LABEL_WIDTH  14
 #define LINE_MAX_LEN 1024
-
-/* Copies s into out (len bytes), control characters replaced by '?'. */
-static void
-clean(const char *s, char *out, size_t len)
-{
-	size_t i;
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (i = 0; *p != '\0' && i + 1 < len; p++, i++) {
-		if (*p < 0x20 || *p == 0x7f)
-			out[i] = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			out[i] = '?'; /* a C1 control in UTF-8 */
-			p++;
-		} else
-			out[i] = (char)*p;
-	}
-	out[i] = '\0';
-}
 
 /* Appends "Label:   text\n"; an empty label continues the previous line's block. */
 static int line(struct qh_buf *out, const char *label, const char *fmt, ...)
@@ -74,7 +56,7 @@ bytes_text(int64_t n, char *out, size_t len)
 		snprintf(out, len, "%" PRId64 " bytes", n);
 }
 
-/* A string member, cleaned, or NULL. */
+/* A string member as the display filter shows it, or NULL. */
 static const char *
 str(const struct qh_json_node *o, const char *key, char *buf, size_t len)
 {
@@ -82,7 +64,7 @@ str(const struct qh_json_node *o, const char *key, char *buf, size_t len)
 
 	if (s == NULL)
 		return NULL;
-	clean(s, buf, len);
+	qh_display_str(s, buf, len, 0);
 	return buf;
 }
 
@@ -146,7 +128,7 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 		     a != NULL && used < sizeof(text); a = a->next) {
 			if (a->type != QH_JSON_STRING)
 				continue;
-			clean(a->str, addr, sizeof(addr));
+			qh_display_str(a->str, addr, sizeof(addr), 0);
 			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
 			    used > 0 ? ", " : "", addr);
 		}

@@ -1,7 +1,18 @@
 /*
- * Channel multiplexing over a qh_tls connection: the frame dispatcher, the
- * channel table, windows and half-close.
+ * Channel multiplexing over a qh_tls connection: the connection's life,
+ * its output, and the frame dispatcher that keeps channel states and
+ * windows. The channel calls of qh/mux.h are in mux_chan.c; what both
+ * files share is in mux_int.h.
+ *
+ * Nothing is torn down from inside a send or a dispatch (OpenSSH's
+ * chan_mark_dead and channel_garbage_collect): a send that finds the
+ * output full, or a peer that breaks the protocol, only marks the
+ * connection dead and keeps the error; the channels hear of it from the
+ * reaper on the next loop turn, so every caller returns into memory that
+ * is still there. Only qh_mux_close, which the application calls knowing
+ * what it does, tells the channels at once.
  */
+#include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,50 +22,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
-
-enum chan_state {
-	CH_OPENING, /* we sent OPEN, waiting for OPEN_OK or OPEN_FAIL */
-	CH_PENDING, /* peer sent OPEN, application has not answered */
-	CH_OPEN,    /* data may flow */
-	CH_CLOSING, /* we sent CLOSE (application is done), waiting for peer's */
-};
-
-struct qh_chan {
-	struct qh_mux *mux;
-	uint32_t id;	    /* ours */
-	uint32_t remote_id; /* the peer's */
-	enum chan_state state;
-	const struct qh_chan_ops *ops;
-	void *arg;
-	uint64_t send_window; /* bytes we may still send */
-	uint32_t window;      /* the window we grant */
-	uint32_t recv_window; /* bytes the peer may still send */
-	uint32_t unacked;     /* consumed, not yet credited */
-	unsigned sent_eof : 1, got_eof : 1, sent_close : 1, got_close : 1,
-	    want_writable : 1;
-};
-
-enum mux_state {
-	MUX_CONNECTING, /* TLS handshake running */
-	MUX_JOIN,	/* server: peer without certificate, one JOIN allowed */
-	MUX_READY,	/* authenticated peer */
-	MUX_CLOSED,	/* closing; frames are ignored */
-};
-
-struct qh_mux {
-	struct qh_tls_conn *tls;
-	enum mux_state state;
-	const struct qh_mux_ops *ops;
-	void *arg;
-	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1]; /* by our id */
-	uint32_t next_id;
-	unsigned nchans;
-	int joined; /* the one JOIN message arrived */
-	uint64_t ping_cookie;
-	char name[160];
-};
-
-static void chan_free(struct qh_chan *ch);
+#include "mux_int.h"
 
 static const char *
 peer_name(struct qh_mux *mux)
@@ -75,16 +43,21 @@ qh_mux_name(const struct qh_mux *mux)
 	return peer_name((struct qh_mux *)mux);
 }
 
-void
-qh_mux_close(struct qh_mux *mux, int err, const char *why)
+/*
+ * Tells every channel that is left that it is gone and frees them all, once.
+ * Runs where no caller holds a channel: the reaper, qh_mux_close, the
+ * connection's own close callback.
+ */
+static void
+mux_reap(struct qh_mux *mux)
 {
 	unsigned i;
 
-	if (mux->state == MUX_CLOSED)
+	assert(mux->state == MUX_CLOSED);
+	if (mux->reaped)
 		return;
-	if (why != NULL)
-		qh_warn("peer %s: %s; closing", peer_name(mux), why);
-	mux->state = MUX_CLOSED;
+	mux->reaped = 1;
+	uv_idle_stop(&mux->reaper);
 	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->nchans > 0; i++) {
 		struct qh_chan *ch = mux->chans[i];
 
@@ -99,9 +72,40 @@ qh_mux_close(struct qh_mux *mux, int err, const char *why)
 		ch->state = CH_CLOSING;
 		if (was != CH_CLOSING && ops != NULL && ops->on_close != NULL)
 			ops->on_close(ch);
-		chan_free(ch);
+		mux__chan_free(ch);
 	}
+}
+
+static void
+on_reap(uv_idle_t *h)
+{
+	mux_reap(h->data);
+}
+
+/*
+ * Marks the connection dead with err (the first cause is kept) and starts
+ * closing TLS, which calls nothing back from inside. Safe from anywhere,
+ * inside a send included: no channel is freed and no callback runs before
+ * the reaper's turn.
+ */
+void
+mux__mark_dead(struct qh_mux *mux, int err, const char *why)
+{
+	if (mux->state == MUX_CLOSED)
+		return;
+	if (why != NULL)
+		qh_warn("peer %s: %s; closing", peer_name(mux), why);
+	mux->state = MUX_CLOSED;
+	mux->err = err;
+	uv_idle_start(&mux->reaper, on_reap);
 	qh_tls_close(mux->tls, err);
+}
+
+void
+qh_mux_close(struct qh_mux *mux, int err, const char *why)
+{
+	mux__mark_dead(mux, err, why);
+	mux_reap(mux);
 }
 
 /* Logs a protocol violation and closes only this peer. */
@@ -117,40 +121,38 @@ protocol_error(struct qh_mux *mux, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	qh_warn("peer %s: protocol error: %s; closing", peer_name(mux), why);
-	qh_mux_close(mux, QH_ERR_PROTOCOL, NULL);
+	if (mux->state != MUX_CLOSED)
+		qh_warn("peer %s: protocol error: %s; closing", peer_name(mux), why);
+	mux__mark_dead(mux, QH_ERR_PROTOCOL, NULL);
 	return QH_ERR_PROTOCOL;
 }
 
 /* Output. */
 
-static int
-send_frame(struct qh_mux *mux, uint8_t type, uint32_t chan, const void *p, size_t len)
+/*
+ * Appends a frame for the peer. A full output marks the connection dead
+ * (the peer stopped reading); the caller's channel stays valid until the
+ * reaper runs, so code after a send may still touch it.
+ */
+int
+mux__send_frame(struct qh_mux *mux, uint8_t type, uint32_t chan, const void *p,
+    size_t len)
 {
 	int r;
 
 	if (mux->state == MUX_CLOSED)
 		return QH_ERR_CLOSED;
 	if ((r = qh_wire_put_frame(qh_tls_outbuf(mux->tls), type, chan, p, len)) != 0) {
-		qh_mux_close(mux, r, "output buffer full");
+		mux__mark_dead(mux, r, "output buffer full");
 		return r;
 	}
 	qh_tls_kick(mux->tls);
 	return 0;
 }
 
-static int
-send_u32(struct qh_mux *mux, uint8_t type, uint32_t chan, uint32_t v)
-{
-	uint8_t d[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
-		(uint8_t)v };
-
-	return send_frame(mux, type, chan, d, sizeof(d));
-}
-
 /* A message whose building failed is never sent, not even in part. */
-static int
-unbuilt(struct qh_mux *mux, const struct qh_buf *msg)
+int
+mux__unbuilt(struct qh_mux *mux, const struct qh_buf *msg)
 {
 	qh_warn("%s: message not sent: %s while building it", qh_mux_name(mux),
 	    qh_strerror(qh_buf_error(msg)));
@@ -161,12 +163,13 @@ int
 qh_mux_send_control(struct qh_mux *mux, const struct qh_buf *msg)
 {
 	if (qh_buf_error(msg) != 0)
-		return unbuilt(mux, msg);
-	return send_frame(mux, QH_FRAME_CONTROL, 0, qh_buf_ptr(msg), qh_buf_len(msg));
+		return mux__unbuilt(mux, msg);
+	return mux__send_frame(mux, QH_FRAME_CONTROL, 0, qh_buf_ptr(msg),
+	    qh_buf_len(msg));
 }
 
-static int
-build_error(struct qh_buf *b, const char *code, const char *text)
+int
+mux__build_error(struct qh_buf *b, const char *code, const char *text)
 {
 	int r;
 
@@ -184,282 +187,31 @@ qh_mux_send_error(struct qh_mux *mux, const char *code, const char *text)
 	int r;
 
 	qh_buf_init(&b, 8192);
-	if ((r = build_error(&b, code, text)) == 0)
+	if ((r = mux__build_error(&b, code, text)) == 0)
 		r = qh_mux_send_control(mux, &b);
 	qh_buf_release(&b);
 	return r;
-}
-
-/* Channels. */
-
-static struct qh_chan *
-chan_new(struct qh_mux *mux)
-{
-	struct qh_chan *ch;
-	uint32_t i, id;
-
-	if (mux->nchans >= QH_MUX_MAX_CHANNELS)
-		return NULL;
-	/* Next free id after the last one handed out, so ids are not reused at once. */
-	for (i = 0; i < QH_MUX_MAX_CHANNELS; i++) {
-		id = (mux->next_id + i) % QH_MUX_MAX_CHANNELS + 1;
-		if (mux->chans[id] == NULL)
-			break;
-	}
-	if ((ch = calloc(1, sizeof(*ch))) == NULL)
-		return NULL;
-	ch->mux = mux;
-	ch->id = id;
-	mux->chans[id] = ch;
-	mux->next_id = id;
-	mux->nchans++;
-	return ch;
-}
-
-static void
-chan_free(struct qh_chan *ch)
-{
-	struct qh_mux *mux = ch->mux;
-
-	mux->chans[ch->id] = NULL;
-	mux->nchans--;
-	free(ch);
-}
-
-static uint32_t
-clamp_window(uint32_t w)
-{
-	if (w == 0)
-		return QH_MUX_WINDOW;
-	if (w < QH_MUX_MIN_WINDOW)
-		return QH_MUX_MIN_WINDOW;
-	if (w > QH_MUX_MAX_WINDOW)
-		return QH_MUX_MAX_WINDOW;
-	return w;
-}
-
-struct qh_chan *
-qh_chan_open(struct qh_mux *mux, const struct qh_buf *msg, uint32_t window,
-    const struct qh_chan_ops *ops, void *arg)
-{
-	struct qh_chan *ch;
-	struct qh_buf *out;
-	int r;
-
-	if (qh_buf_error(msg) != 0) {
-		(void)unbuilt(mux, msg);
-		return NULL;
-	}
-	if (mux->state != MUX_READY || (ch = chan_new(mux)) == NULL)
-		return NULL;
-	ch->state = CH_OPENING;
-	ch->ops = ops;
-	ch->arg = arg;
-	ch->window = ch->recv_window = clamp_window(window);
-	out = qh_tls_outbuf(mux->tls);
-	if ((r = qh_wire_put_header(out, QH_FRAME_OPEN, ch->id, 4 + qh_buf_len(msg))) !=
-		0 ||
-	    (r = qh_buf_put_u32(out, ch->window)) != 0 ||
-	    (r = qh_buf_put(out, qh_buf_ptr(msg), qh_buf_len(msg))) != 0) {
-		chan_free(ch);
-		qh_mux_close(mux, r, "output buffer full");
-		return NULL;
-	}
-	qh_tls_kick(mux->tls);
-	return ch;
-}
-
-int
-qh_chan_accept(struct qh_chan *ch, uint32_t window, const struct qh_chan_ops *ops,
-    void *arg)
-{
-	uint8_t d[8];
-	uint32_t w = clamp_window(window);
-
-	if (ch->state != CH_PENDING)
-		return QH_ERR_ARG;
-	ch->ops = ops;
-	ch->arg = arg;
-	ch->state = CH_OPEN;
-	ch->window = ch->recv_window = w;
-	d[0] = (uint8_t)(ch->id >> 24), d[1] = (uint8_t)(ch->id >> 16);
-	d[2] = (uint8_t)(ch->id >> 8), d[3] = (uint8_t)ch->id;
-	d[4] = (uint8_t)(w >> 24), d[5] = (uint8_t)(w >> 16);
-	d[6] = (uint8_t)(w >> 8), d[7] = (uint8_t)w;
-	return send_frame(ch->mux, QH_FRAME_OPEN_OK, ch->remote_id, d, sizeof(d));
-}
-
-void
-qh_chan_hold(struct qh_chan *ch, const struct qh_chan_ops *ops, void *arg)
-{
-	if (ch->state != CH_PENDING)
-		return;
-	ch->ops = ops;
-	ch->arg = arg;
-}
-
-int
-qh_chan_pending(const struct qh_chan *ch)
-{
-	return ch->state == CH_PENDING;
-}
-
-void
-qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text)
-{
-	struct qh_mux *mux = ch->mux;
-	struct qh_buf b;
-
-	if (ch->state != CH_PENDING)
-		return;
-	qh_buf_init(&b, 8192);
-	if (build_error(&b, code, text) == 0)
-		(void)send_frame(mux, QH_FRAME_OPEN_FAIL, ch->remote_id, qh_buf_ptr(&b),
-		    qh_buf_len(&b));
-	qh_buf_release(&b);
-	chan_free(ch);
-}
-
-size_t
-qh_chan_writable(const struct qh_chan *ch)
-{
-	size_t queued = qh_tls_queued(ch->mux->tls), room;
-
-	if (ch->state != CH_OPEN || ch->sent_eof || ch->mux->state != MUX_READY ||
-	    !qh_tls_writable(ch->mux->tls))
-		return 0;
-	/* The connection's queue stays under the high-water mark plus one frame. */
-	room = QH_TLS_HIGH_WATER - queued;
-	if (room < QH_WIRE_MAX_PAYLOAD)
-		room = QH_WIRE_MAX_PAYLOAD;
-	return ch->send_window < room ? (size_t)ch->send_window : room;
-}
-
-ssize_t
-qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
-{
-	struct qh_mux *mux = ch->mux;
-	const uint8_t *src = p;
-	size_t room = qh_chan_writable(ch), done = 0, n;
-	int r;
-
-	if (ch->state != CH_OPEN || ch->sent_eof)
-		return QH_ERR_CLOSED;
-	if (len > room)
-		ch->want_writable = 1;
-	while (done < len && done < room) {
-		n = len - done;
-		if (n > room - done)
-			n = room - done;
-		if (n > QH_WIRE_MAX_PAYLOAD)
-			n = QH_WIRE_MAX_PAYLOAD;
-		r = send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA, ch->remote_id,
-		    src + done, n);
-		if (r != 0)
-			return r;
-		done += n;
-	}
-	ch->send_window -= done;
-	return (ssize_t)done;
-}
-
-int
-qh_chan_send_msg(struct qh_chan *ch, const struct qh_buf *msg)
-{
-	if (ch->state != CH_OPEN)
-		return QH_ERR_CLOSED;
-	if (qh_buf_error(msg) != 0)
-		return unbuilt(ch->mux, msg);
-	return send_frame(ch->mux, QH_FRAME_MSG, ch->remote_id, qh_buf_ptr(msg),
-	    qh_buf_len(msg));
-}
-
-void
-qh_chan_consume(struct qh_chan *ch, size_t n)
-{
-	if (ch->state != CH_OPEN || n == 0)
-		return;
-	ch->unacked += (uint32_t)n;
-	/* Credit in batches of a quarter window: few WINDOW frames, no stalls. */
-	if (ch->unacked >= ch->window / 4 && !ch->got_eof) {
-		ch->recv_window += ch->unacked;
-		(void)send_u32(ch->mux, QH_FRAME_WINDOW, ch->remote_id, ch->unacked);
-		ch->unacked = 0;
-	}
-}
-
-int
-qh_chan_eof(struct qh_chan *ch)
-{
-	if (ch->state != CH_OPEN)
-		return QH_ERR_CLOSED;
-	if (ch->sent_eof)
-		return 0;
-	ch->sent_eof = 1;
-	return send_frame(ch->mux, QH_FRAME_EOF, ch->remote_id, NULL, 0);
-}
-
-void
-qh_chan_close(struct qh_chan *ch)
-{
-	struct qh_mux *mux = ch->mux;
-
-	if (ch->state == CH_PENDING) {
-		qh_chan_refuse(ch, "closed", "channel closed");
-		return;
-	}
-	if (ch->state == CH_CLOSING)
-		return;
-	ch->ops = NULL;
-	ch->arg = NULL;
-	if (mux->state == MUX_CLOSED) {
-		ch->state = CH_CLOSING; /* qh_mux_close frees it */
-		return;
-	}
-	if (ch->state == CH_OPENING) {
-		/* The answer is still coming; close when it does. */
-		ch->state = CH_CLOSING;
-		return;
-	}
-	ch->state = CH_CLOSING;
-	ch->sent_close = 1;
-	(void)send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
-	if (ch->got_close)
-		chan_free(ch);
-}
-
-void *
-qh_chan_arg(const struct qh_chan *ch)
-{
-	return ch->arg;
-}
-
-void
-qh_chan_set_arg(struct qh_chan *ch, void *arg)
-{
-	ch->arg = arg;
-}
-
-struct qh_mux *
-qh_chan_mux(const struct qh_chan *ch)
-{
-	return ch->mux;
-}
-
-uint32_t
-qh_chan_id(const struct qh_chan *ch)
-{
-	return ch->id;
 }
 
 /* Input: one handler per frame type. */
 
 typedef int (*frame_handler)(struct qh_mux *mux, const struct qh_frame *f);
 
-static uint32_t
-be32(const uint8_t *p)
+/*
+ * Reads a payload that is exactly n u32s, through the bounded reader.
+ * Returns 0, or <0 when the payload is shorter or longer.
+ */
+static int
+payload_u32s(const struct qh_frame *f, uint32_t *v, int n)
 {
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	struct qh_buf b;
+	int i, r;
+
+	qh_buf_init_ro(&b, f->payload, f->len);
+	for (i = 0; i < n; i++)
+		if ((r = qh_buf_get_u32(&b, &v[i])) != 0)
+			return r;
+	return qh_buf_len(&b) == 0 ? 0 : QH_ERR_FORMAT;
 }
 
 /* Finds the channel a frame is addressed to, or reports the peer. */
@@ -472,6 +224,35 @@ frame_chan(struct qh_mux *mux, const struct qh_frame *f)
 	    (ch = mux->chans[f->chan]) == NULL || ch->state == CH_PENDING) {
 		protocol_error(mux,
 		    "%s frame for channel %" PRIu32 " that was never opened",
+		    qh_wire_frame_name(f->type), f->chan);
+		return NULL;
+	}
+	return ch;
+}
+
+/* 1 while our OPEN of ch has had neither OPEN_OK nor OPEN_FAIL (closed or not). */
+static int
+chan_unanswered(const struct qh_chan *ch)
+{
+	return ch->remote_id == 0;
+}
+
+/*
+ * Finds the channel of a frame that needs an answered open: only OPEN_OK
+ * and OPEN_FAIL may come for a channel whose OPEN the peer has not
+ * answered, whether or not we closed it meanwhile (a CLOSE before the
+ * OPEN_OK left that channel with no frame ever to free it).
+ */
+static struct qh_chan *
+frame_open_chan(struct qh_mux *mux, const struct qh_frame *f)
+{
+	struct qh_chan *ch;
+
+	if ((ch = frame_chan(mux, f)) == NULL)
+		return NULL;
+	if (chan_unanswered(ch)) {
+		protocol_error(mux,
+		    "%s frame on channel %" PRIu32 " before its open was answered",
 		    qh_wire_frame_name(f->type), f->chan);
 		return NULL;
 	}
@@ -502,31 +283,32 @@ on_frame_open(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 	struct qh_msg m;
+	struct qh_buf pl;
+	uint32_t window;
 	int r;
 
-	if (f->len < 4 || f->chan == 0)
+	/* u32 window, then the message; both checked before anything is made. */
+	qh_buf_init_ro(&pl, f->payload, f->len);
+	if (f->chan == 0 || qh_buf_get_u32(&pl, &window) != 0)
 		return protocol_error(mux, "malformed open");
-	if ((r = qh_msg_decode(f->payload + 4, f->len - 4, &m)) != 0)
+	if (window > QH_MUX_MAX_WINDOW)
+		return protocol_error(mux, "window %" PRIu32 " too large", window);
+	if ((r = qh_msg_decode(qh_buf_ptr(&pl), qh_buf_len(&pl), &m)) != 0)
 		return protocol_error(mux, "bad open message: %s", qh_strerror(r));
-	if ((ch = chan_new(mux)) == NULL) {
+	if ((ch = mux__chan_new(mux)) == NULL) {
 		struct qh_buf b;
 
 		/* Over the channel limit: refuse this one, keep the connection. */
 		qh_buf_init(&b, 1024);
-		if (build_error(&b, "limit", "too many channels") == 0)
-			(void)send_frame(mux, QH_FRAME_OPEN_FAIL, f->chan, qh_buf_ptr(&b),
-			    qh_buf_len(&b));
+		if (mux__build_error(&b, "limit", "too many channels") == 0)
+			(void)mux__send_frame(mux, QH_FRAME_OPEN_FAIL, f->chan,
+			    qh_buf_ptr(&b), qh_buf_len(&b));
 		qh_buf_release(&b);
 		return 0;
 	}
 	ch->state = CH_PENDING;
 	ch->remote_id = f->chan;
-	ch->send_window = be32(f->payload);
-	if (ch->send_window > QH_MUX_MAX_WINDOW) {
-		chan_free(ch);
-		return protocol_error(mux, "window %" PRIu32 " too large",
-		    be32(f->payload));
-	}
+	ch->send_window = window;
 	if (mux->ops->on_open == NULL) {
 		qh_chan_refuse(ch, "unsupported", "channels are not accepted here");
 		return 0;
@@ -538,21 +320,20 @@ static int
 on_frame_open_ok(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
+	uint32_t v[2]; /* the peer's id, its window */
 
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+	if (!chan_unanswered(ch))
 		return protocol_error(mux, "open-ok for open channel %" PRIu32, f->chan);
-	if (f->len != 8)
+	if (payload_u32s(f, v, 2) != 0 || v[0] == 0 || v[1] > QH_MUX_MAX_WINDOW)
 		return protocol_error(mux, "malformed open-ok");
-	ch->remote_id = be32(f->payload);
-	ch->send_window = be32(f->payload + 4);
-	if (ch->remote_id == 0 || ch->send_window > QH_MUX_MAX_WINDOW)
-		return protocol_error(mux, "malformed open-ok");
+	ch->remote_id = v[0];
+	ch->send_window = v[1];
 	if (ch->state == CH_CLOSING) {
 		/* Closed by us while opening: finish the close now. */
 		ch->sent_close = 1;
-		return send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
+		return mux__send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
 	}
 	ch->state = CH_OPEN;
 	if (ch->ops->on_open_result != NULL)
@@ -568,7 +349,7 @@ on_frame_open_fail(struct qh_mux *mux, const struct qh_frame *f)
 
 	if ((ch = frame_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state != CH_OPENING && !(ch->state == CH_CLOSING && !ch->remote_id))
+	if (!chan_unanswered(ch))
 		return protocol_error(mux, "open-fail for open channel %" PRIu32,
 		    f->chan);
 	if (qh_msg_decode(f->payload, f->len, &m) != 0 || m.type != QH_MSG_ERROR)
@@ -579,7 +360,7 @@ on_frame_open_fail(struct qh_mux *mux, const struct qh_frame *f)
 		if (mux->state == MUX_CLOSED)
 			return 0; /* freed with the connection */
 	}
-	chan_free(ch);
+	mux__chan_free(ch);
 	return 0;
 }
 
@@ -588,11 +369,8 @@ on_frame_data(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state == CH_OPENING)
-		return protocol_error(mux, "data on unconfirmed channel %" PRIu32,
-		    f->chan);
 	if (ch->got_eof || ch->got_close)
 		return protocol_error(mux, "data after eof on channel %" PRIu32, f->chan);
 	if (f->len > ch->recv_window)
@@ -612,9 +390,9 @@ on_frame_eof(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (ch->state == CH_OPENING || f->len != 0)
+	if (f->len != 0)
 		return protocol_error(mux, "unexpected eof on channel %" PRIu32, f->chan);
 	if (ch->got_eof)
 		return 0;
@@ -630,15 +408,15 @@ on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
 	const struct qh_chan_ops *ops;
 	struct qh_chan *ch;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (f->len != 0 || ch->got_close || (ch->state == CH_OPENING))
+	if (f->len != 0 || ch->got_close)
 		return protocol_error(mux, "unexpected close on channel %" PRIu32,
 		    f->chan);
 	ch->got_close = 1;
 	if (ch->state == CH_CLOSING) {
 		if (ch->sent_close)
-			chan_free(ch);
+			mux__chan_free(ch);
 		return 0;
 	}
 	/* Peer closed first: tell the application, answer, forget. */
@@ -649,8 +427,8 @@ on_frame_close(struct qh_mux *mux, const struct qh_frame *f)
 		ops->on_close(ch);
 	if (mux->state == MUX_CLOSED)
 		return 0; /* freed with the connection */
-	(void)send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
-	chan_free(ch);
+	(void)mux__send_frame(mux, QH_FRAME_CLOSE, ch->remote_id, NULL, 0);
+	mux__chan_free(ch);
 	return 0;
 }
 
@@ -660,15 +438,18 @@ on_frame_window(struct qh_mux *mux, const struct qh_frame *f)
 	struct qh_chan *ch;
 	uint32_t inc;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
-	if (f->len != 4 || ch->state == CH_OPENING)
+	if (payload_u32s(f, &inc, 1) != 0)
 		return protocol_error(mux, "malformed window");
-	inc = be32(f->payload);
 	if (ch->send_window + inc > QH_MUX_MAX_WINDOW)
 		return protocol_error(mux, "window overflow on channel %" PRIu32,
 		    f->chan);
 	ch->send_window += inc;
+	/*
+	 * A connection over its high-water mark says no here; TLS owes an
+	 * on_drain for that no, and mux_drain wakes the channel then.
+	 */
 	if (ch->state == CH_OPEN && ch->want_writable && qh_chan_writable(ch) > 0) {
 		ch->want_writable = 0;
 		if (ch->ops->on_writable != NULL)
@@ -684,7 +465,7 @@ on_frame_msg(struct qh_mux *mux, const struct qh_frame *f)
 	struct qh_msg m;
 	int r;
 
-	if ((ch = frame_chan(mux, f)) == NULL)
+	if ((ch = frame_open_chan(mux, f)) == NULL)
 		return QH_ERR_PROTOCOL;
 	if ((r = qh_msg_decode(f->payload, f->len, &m)) != 0)
 		return protocol_error(mux, "bad channel message: %s", qh_strerror(r));
@@ -698,7 +479,7 @@ on_frame_ping(struct qh_mux *mux, const struct qh_frame *f)
 {
 	if (f->len != 8 || f->chan != 0)
 		return protocol_error(mux, "malformed ping");
-	return send_frame(mux, QH_FRAME_PONG, 0, f->payload, f->len);
+	return mux__send_frame(mux, QH_FRAME_PONG, 0, f->payload, f->len);
 }
 
 static int
@@ -760,9 +541,8 @@ mux_plaintext(struct qh_tls_conn *tls, struct qh_buf *in)
 			return protocol_error(mux, "%s frame before authentication",
 			    qh_wire_frame_name(f.type));
 		if ((r = handlers[f.type](mux, &f)) != 0) {
-			if (mux->state != MUX_CLOSED)
-				qh_mux_close(mux, r, qh_strerror(r));
-			return 0;
+			mux__mark_dead(mux, r, qh_strerror(r));
+			break;
 		}
 		(void)qh_buf_consume(in, QH_WIRE_HDR_LEN + f.len);
 	}
@@ -811,19 +591,30 @@ mux_idle(struct qh_tls_conn *tls)
 		return;
 	for (i = 0; i < 8; i++)
 		d[i] = (uint8_t)(c >> (56 - 8 * i));
-	(void)send_frame(mux, QH_FRAME_PING, 0, d, sizeof(d));
+	(void)mux__send_frame(mux, QH_FRAME_PING, 0, d, sizeof(d));
 }
 
+static void
+mux_free(uv_handle_t *h)
+{
+	free(h->data);
+}
+
+/* TLS is gone (its last handle closed): tell whoever is left, then the owner. */
 static void
 mux_closed(struct qh_tls_conn *tls, int err)
 {
 	struct qh_mux *mux = qh_tls_arg(tls);
 
-	if (mux->state != MUX_CLOSED)
-		qh_mux_close(mux, err, NULL);
+	if (mux->state != MUX_CLOSED) {
+		mux->state = MUX_CLOSED;
+		mux->err = err;
+	}
+	mux_reap(mux);
 	if (mux->ops->on_close != NULL)
 		mux->ops->on_close(mux, err);
-	free(mux);
+	mux->tls = NULL; /* freed after this callback */
+	uv_close((uv_handle_t *)&mux->reaper, mux_free);
 }
 
 static const struct qh_tls_ops mux_tls_ops = {
@@ -850,6 +641,8 @@ qh_mux_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 		free(mux);
 		return NULL;
 	}
+	uv_idle_init(loop, &mux->reaper);
+	mux->reaper.data = mux;
 	return mux;
 }
 

@@ -67,7 +67,7 @@ struct qh_tls_conn {
 	struct qh_buf tx_cipher[2]; /* ciphertext: one collecting, one in flight */
 	int tx_cur;		    /* index of the collecting buffer */
 	int tx_busy[2];		    /* buffer i is owned by a uv_write */
-	int above_high;		    /* queued passed the high-water mark */
+	int above_high;		    /* on_drain is owed (queued reached high water) */
 	int flush_scheduled;
 
 	uint64_t last_rx_ms, idle_ms, dead_ms;
@@ -388,9 +388,18 @@ qh_tls_queued(const struct qh_tls_conn *conn)
 }
 
 int
-qh_tls_writable(const struct qh_tls_conn *conn)
+qh_tls_writable(struct qh_tls_conn *conn)
 {
-	return conn->state <= TLS_READY && qh_tls_queued(conn) < QH_TLS_HIGH_WATER;
+	if (conn->state > TLS_READY)
+		return 0;
+	if (qh_tls_queued(conn) < QH_TLS_HIGH_WATER)
+		return 1;
+	/*
+	 * Whoever hears "no" waits for on_drain, so it is owed now, whatever
+	 * made the queue grow (a kick sees only the plaintext it appends).
+	 */
+	conn->above_high = 1;
+	return 0;
 }
 
 void
@@ -458,7 +467,11 @@ start_write(struct qh_tls_conn *conn)
 	conn->tx_cur = i ^ 1;
 }
 
-/* Encrypts all queued plaintext into the collecting buffer. */
+/*
+ * Encrypts all queued plaintext into the collecting buffer. The records'
+ * overhead (22 bytes in 16 KiB) can lift the queue over the high-water
+ * mark that the plaintext stayed under.
+ */
 static int
 encrypt_pending(struct qh_tls_conn *conn)
 {
@@ -489,6 +502,7 @@ on_flush(uv_prepare_t *h)
 		tls_fail(conn, r, "encryption failed");
 		return;
 	}
+	note_queued(conn);
 	start_write(conn);
 }
 

@@ -425,8 +425,12 @@ qh_msg_get_str(const struct qh_msg *m, uint8_t key, char **sp)
 	return 0;
 }
 
-int
-qh_msg_get_u32(const struct qh_msg *m, uint8_t key, uint32_t *v)
+/*
+ * A view of field key for the bounded reader, which must hold exactly
+ * width bytes. Returns 0, QH_ERR_NOT_FOUND or QH_ERR_FORMAT.
+ */
+static int
+int_field(const struct qh_msg *m, uint8_t key, size_t width, struct qh_buf *b)
 {
 	const uint8_t *p;
 	size_t len;
@@ -434,27 +438,43 @@ qh_msg_get_u32(const struct qh_msg *m, uint8_t key, uint32_t *v)
 
 	if ((r = qh_msg_get(m, key, &p, &len)) != 0)
 		return r;
-	if (len != 4)
+	if (len != width)
 		return QH_ERR_FORMAT;
-	*v = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	qh_buf_init_ro(b, p, len);
 	return 0;
+}
+
+int
+qh_msg_get_u8(const struct qh_msg *m, uint8_t key, uint8_t *v)
+{
+	struct qh_buf b;
+	int r;
+
+	if ((r = int_field(m, key, 1, &b)) != 0)
+		return r;
+	return qh_buf_get_u8(&b, v);
+}
+
+int
+qh_msg_get_u32(const struct qh_msg *m, uint8_t key, uint32_t *v)
+{
+	struct qh_buf b;
+	int r;
+
+	if ((r = int_field(m, key, 4, &b)) != 0)
+		return r;
+	return qh_buf_get_u32(&b, v);
 }
 
 int
 qh_msg_get_u64(const struct qh_msg *m, uint8_t key, uint64_t *v)
 {
-	const uint8_t *p;
-	size_t len, i;
+	struct qh_buf b;
 	int r;
 
-	if ((r = qh_msg_get(m, key, &p, &len)) != 0)
+	if ((r = int_field(m, key, 8, &b)) != 0)
 		return r;
-	if (len != 8)
-		return QH_ERR_FORMAT;
-	*v = 0;
-	for (i = 0; i < 8; i++)
-		*v = *v << 8 | p[i];
-	return 0;
+	return qh_buf_get_u64(&b, v);
 }
 
 int

@@ -42,7 +42,11 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_info_entry,
 	&cmd_end_entry,
 	&cmd_ssh_entry,
+	&cmd_desktop_entry,
+	&cmd_replay_entry,
 	&cmd_sessions_entry,
+	&cmd_backup_entry,
+	&cmd_restore_entry,
 	NULL,
 };
 

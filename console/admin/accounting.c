@@ -18,6 +18,7 @@
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
@@ -79,7 +80,8 @@ cmd_balance(struct qh_cli *c)
 		qh_buf_release(&out);
 		return status;
 	}
-	printf("customer       %s (%s, %s)\n", id, f.name, f.plan);
+	printf("customer       %s (%s, %s)\n", id,
+	    qh_display_str(f.name, f.name, sizeof(f.name), 0), f.plan);
 	printf("balance        %" PRId64 " units (%s)\n", f.b.units, hours);
 	printf("installations  %" PRId64 "\n", f.b.installations);
 	printf("running        %" PRId64 " units in %" PRId64 " open session%s\n",

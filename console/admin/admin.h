@@ -1,7 +1,7 @@
 /*
  * The admin part: the commands run on the console host (init, customer,
  * credit and correct, enroll and agents, tech, the accounting reports,
- * sessions, tickets). They reach the database only through the store
+ * sessions, tickets, backup and restore). They reach the database only through the store
  * (store/store.h), which the dispatcher opens around each command as its
  * entry's needs say; what they share is the acting login for the ledger
  * and the checked way to stdout (output.c).
@@ -65,5 +65,7 @@ extern const struct qh_cli_cmd cmd_ticket_get_entry;
 extern const struct qh_cli_cmd cmd_ticket_confirm_entry;
 extern const struct qh_cli_cmd cmd_ticket_close_entry;
 extern const struct qh_cli_cmd cmd_sessions_entry;
+extern const struct qh_cli_cmd cmd_backup_entry;
+extern const struct qh_cli_cmd cmd_restore_entry;
 
 #endif

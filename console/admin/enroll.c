@@ -8,6 +8,7 @@
 
 #include "qh/buf.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
@@ -58,15 +59,19 @@ cmd_enroll(struct qh_cli *c)
 	return QH_EXIT_OK;
 }
 
+#define AGENT_HOST_SHOWN 1024 /* a host name as the table shows it (HELLO's is 256) */
+
 /* Prints one agent as a line of the table, or appends it to the JSON listing. */
 static int
 agent_row(void *arg, const struct agent_row *a)
 {
 	struct qh_json *j = arg;
+	char host[AGENT_HOST_SHOWN];
 
 	if (j == NULL) {
 		printf("%-16s %-16s %-20s %-21s %-21s %s\n", a->id, a->customer,
-		    a->host ? a->host : "-", a->last_seen ? a->last_seen : "-",
+		    a->host ? qh_display_str(a->host, host, sizeof(host), 0) : "-",
+		    a->last_seen ? a->last_seen : "-",
 		    a->cert_not_after ? a->cert_not_after : "-",
 		    a->revoked_at ? "revoked" : "active");
 		return 0;
@@ -121,7 +126,9 @@ cmd_agent_revoke(struct qh_cli *c)
 		return qh_cli_fail(c, "unknown agent %s", id);
 	if (r != 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
-	printf("agent %s revoked; it is refused at its next connect\n", id);
+	printf("agent %s revoked; a running console ends its session and "
+	       "connection within seconds\n",
+	    id);
 	return QH_EXIT_OK;
 }
 
@@ -150,7 +157,7 @@ const struct qh_cli_cmd cmd_agents_entry = {
 const struct qh_cli_cmd cmd_agent_revoke_entry = {
 	.name = "agent revoke",
 	.usage = "ID",
-	.summary = "revoke an agent; it is refused at its next connect",
+	.summary = "revoke an agent; its session and connection end within seconds",
 	.min_args = 1,
 	.max_args = 1,
 	.opts = { QH_OPT("state") },

@@ -1,10 +1,14 @@
 /*
  * Enrolment on the console's side: the one message a peer without a
  * certificate may send (DESIGN §3). A JOIN carries the secret of a join
- * token and a CSR; a valid, unused, unexpired token buys one agent
- * certificate, issued for the token's customer with a new agent id, and
- * the token is spent in the same transaction that records the agent.
- * Addresses that keep failing are answered ever more slowly.
+ * token and a CSR; a valid, unspent, unexpired token buys one agent
+ * certificate, issued for the token's customer with a new agent id. The
+ * token is bound to the CSR's public key in the transaction that records
+ * the agent, so a retry with the same key (the answer was lost) gets the
+ * same certificate again and any other key is refused; it is spent when
+ * the agent first connects with that certificate (peer.c). Addresses that
+ * keep failing are answered ever more slowly (limit.c), never as slowly as
+ * the agent's own timeout.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,24 +17,14 @@
 #include <openssl/rand.h>
 
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "store/store.h"
 #include "join.h"
-
-#define LIMIT_SLOTS	64
-#define LIMIT_FREE	3 /* failures answered at once */
-#define LIMIT_MAX_MS	30000
-#define LIMIT_FORGET_MS (10 * 60 * 1000)
-
-/* Recent failures per address: a small table, the oldest slot reused. */
-static struct {
-	char ip[64];
-	int fails;
-	uint64_t last_ms;
-} limits[LIMIT_SLOTS];
+#include "limit.h"
 
 /* A JOIN held back because its address failed too often. */
 struct delayed {
@@ -43,67 +37,8 @@ struct delayed {
 
 static LIST_HEAD(, delayed) delays = LIST_HEAD_INITIALIZER(delays);
 
-static void
-addr_ip(const char *addr, char *ip, size_t len)
-{
-	const char *colon = strrchr(addr, ':');
-	size_t n = colon != NULL ? (size_t)(colon - addr) : strlen(addr);
-
-	if (n >= len)
-		n = len - 1;
-	memcpy(ip, addr, n);
-	ip[n] = '\0';
-}
-
 static int
-limit_slot(const char *ip, int create)
-{
-	uint64_t now = qh_clock_mono_ms(), oldest = UINT64_MAX;
-	int i, victim = 0;
-
-	for (i = 0; i < LIMIT_SLOTS; i++) {
-		if (limits[i].ip[0] != '\0' && now - limits[i].last_ms > LIMIT_FORGET_MS)
-			limits[i].ip[0] = '\0';
-		if (limits[i].ip[0] != '\0' && strcmp(limits[i].ip, ip) == 0)
-			return i;
-		if (limits[i].last_ms < oldest) {
-			oldest = limits[i].last_ms;
-			victim = i;
-		}
-	}
-	if (!create)
-		return -1;
-	snprintf(limits[victim].ip, sizeof(limits[victim].ip), "%s", ip);
-	limits[victim].fails = 0;
-	limits[victim].last_ms = now;
-	return victim;
-}
-
-/* How long to hold a JOIN from this address: doubling after LIMIT_FREE failures. */
-static uint64_t
-limit_delay(const char *ip)
-{
-	int i = limit_slot(ip, 0), n;
-	uint64_t ms = 1000;
-
-	if (i < 0 || limits[i].fails < LIMIT_FREE)
-		return 0;
-	for (n = LIMIT_FREE; n < limits[i].fails && ms < LIMIT_MAX_MS; n++)
-		ms *= 2;
-	return ms < LIMIT_MAX_MS ? ms : LIMIT_MAX_MS;
-}
-
-static void
-limit_fail(const char *ip)
-{
-	int i = limit_slot(ip, 1);
-
-	limits[i].fails++;
-	limits[i].last_ms = qh_clock_mono_ms();
-}
-
-static int
-refuse(struct qh_mux *mux, const char *ip, const char *code, const char *text)
+refuse(struct qh_mux *mux, uint64_t ip, const char *code, const char *text)
 {
 	limit_fail(ip);
 	qh_warn("peer %s: join refused: %s", qh_mux_name(mux), text);
@@ -112,67 +47,113 @@ refuse(struct qh_mux *mux, const char *ip, const char *code, const char *text)
 	return 0;
 }
 
+/* The hex SHA-256 of pub's DER SubjectPublicKeyInfo: what a token is bound to. */
+static int
+key_hash(EVP_PKEY *pub, char out[65])
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if ((len = i2d_PUBKEY(pub, &der)) <= 0)
+		return QH_ERR_CRYPTO;
+	qh_sha256_hex(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+/*
+ * Issues a certificate for pub under a new agent id (into agent_id) and
+ * records it with the token bound to pub, in one transaction.
+ */
+static int
+issue(struct server *srv, X509 *ca, EVP_PKEY *cakey, const char *hash,
+    const struct join_token *t, const char *keyhash, EVP_PKEY *pub, const char *host,
+    char *agent_id, size_t idlen, char **cert_pem)
+{
+	unsigned char rnd[6];
+	X509 *cert = NULL;
+	size_t i;
+	int r;
+
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1)
+		return QH_ERR_CRYPTO;
+	snprintf(agent_id, idlen, "a-");
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(agent_id + 2 + 2 * i, 3, "%02x", rnd[i]);
+	if ((r = qh_pki_issue(ca, cakey, pub, QH_ROLE_AGENT, t->customer, agent_id,
+		 (int)srv->conf.cert_days, &cert)) == 0 &&
+	    (r = qh_pki_cert_pem(cert, cert_pem)) == 0)
+		r = db_join_record(srv->db, hash, t->customer, agent_id, host ? host : "",
+		    keyhash, cert, *cert_pem);
+	X509_free(cert);
+	return r;
+}
+
 static int
 join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char *csr,
     const char *host)
 {
-	char ip[64], hash[65], customer[QH_ID_MAX + 1], name[DAEMON_NAME_MAX + 1];
+	char hash[65], keyhash[65], name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	const char *why;
-	unsigned char rnd[6];
+	struct join_token t;
 	EVP_PKEY *pub = NULL, *cakey = NULL;
-	X509 *ca = NULL, *cert = NULL;
+	X509 *ca = NULL;
 	char *cert_pem = NULL, *ca_pem = NULL;
+	uint64_t ip = limit_key_text(qh_mux_peer_addr(mux));
 	struct qh_buf b;
-	size_t i;
-	int r;
+	int r, again;
 
-	addr_ip(qh_mux_peer_addr(mux), ip, sizeof(ip));
+	memset(&t, 0, sizeof(t));
+	if (host != NULL && !qh_display_clean(host, strlen(host)))
+		return refuse(mux, ip, "host",
+		    "the host name has control characters; rename the PC");
 	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
 		return refuse(mux, ip, "token", "malformed join token");
 	qh_sha256_hex(secret, strlen(secret), hash);
-	if ((why = db_token_check(srv->db, hash, customer, sizeof(customer))) != NULL)
-		return refuse(mux, ip, "token", why);
-	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0)
-		return refuse(mux, ip, "csr", "the certificate request is invalid");
-	if (!db_customer_name(srv->db, customer, name, sizeof(name))) {
+	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0 ||
+	    key_hash(pub, keyhash) != 0) {
 		EVP_PKEY_free(pub);
-		return refuse(mux, ip, "customer",
-		    "the token's customer no longer exists");
+		return refuse(mux, ip, "csr", "the certificate request is invalid");
 	}
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		r = QH_ERR_CRYPTO;
-		goto out;
+	if ((why = db_token_check(srv->db, hash, keyhash, &t)) != NULL) {
+		EVP_PKEY_free(pub);
+		return refuse(mux, ip, "token", why);
 	}
-	snprintf(agent_id, sizeof(agent_id), "a-");
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(agent_id + 2 + 2 * i, 3, "%02x", rnd[i]);
+	if (!db_customer_name(srv->db, t.customer, name, sizeof(name))) {
+		r = refuse(mux, ip, "customer", "the token's customer no longer exists");
+		goto done;
+	}
 	if ((r = state_load_ca(srv->state_dir, &ca, &cakey)) != 0 ||
-	    (r = qh_pki_issue(ca, cakey, pub, QH_ROLE_AGENT, customer, agent_id,
-		 (int)srv->conf.cert_days, &cert)) != 0 ||
-	    (r = qh_pki_cert_pem(cert, &cert_pem)) != 0 ||
 	    (r = qh_pki_cert_pem(ca, &ca_pem)) != 0)
 		goto out;
-	if ((r = db_join_record(srv->db, hash, customer, agent_id, host ? host : "",
-		 cert)) != 0) {
-		if (r == QH_ERR_REFUSED) {
-			r = 0;
-			refuse(mux, ip, "token",
-			    "this join token was already used; "
-			    "ask for a new one");
-		}
+	if ((again = t.cert_pem != NULL)) {
+		/* A retry: the answer to the first request with this key was lost. */
+		snprintf(agent_id, sizeof(agent_id), "%s", t.agent_id);
+		cert_pem = t.cert_pem;
+		t.cert_pem = NULL;
+	} else if ((r = issue(srv, ca, cakey, hash, &t, keyhash, pub, host, agent_id,
+			sizeof(agent_id), &cert_pem)) == QH_ERR_REFUSED) {
+		r = refuse(mux, ip, "token",
+		    "this join token was already used; ask for a new one");
+		goto done;
+	} else if (r != 0)
 		goto out;
-	}
 	qh_buf_init(&b, 65536);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN_OK)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CERT, cert_pem)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CA, ca_pem)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, customer)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_CUSTOMER, t.customer)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_NAME, name)) == 0)
 		r = qh_mux_send_control(mux, &b);
 	qh_buf_release(&b);
-	qh_info("peer %s: enrolled agent %s for customer %s (host %s)", qh_mux_name(mux),
-	    agent_id, customer, host ? host : "?");
+	if (again)
+		qh_info("peer %s: sent agent %s of customer %s its certificate again "
+			"(a retry with the same key)",
+		    qh_mux_name(mux), agent_id, t.customer);
+	else
+		qh_info("peer %s: enrolled agent %s for customer %s (host %s)",
+		    qh_mux_name(mux), agent_id, t.customer, host ? host : "?");
 	qh_mux_close(mux, 0, NULL);
 out:
 	if (r != 0) {
@@ -182,9 +163,10 @@ out:
 		    "complete the enrolment; see its log");
 		qh_mux_close(mux, r, NULL);
 	}
+done:
+	free(t.cert_pem);
 	free(cert_pem);
 	free(ca_pem);
-	X509_free(cert);
 	X509_free(ca);
 	EVP_PKEY_free(cakey);
 	EVP_PKEY_free(pub);
@@ -219,7 +201,7 @@ int
 join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 {
 	struct delayed *d;
-	char ip[64], *token = NULL, *csr = NULL, *host = NULL;
+	char *token = NULL, *csr = NULL, *host = NULL;
 	uint64_t ms;
 	int r;
 
@@ -229,8 +211,7 @@ join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 		return QH_ERR_NOMEM;
 	}
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
-	addr_ip(qh_mux_peer_addr(mux), ip, sizeof(ip));
-	if ((ms = limit_delay(ip)) == 0) {
+	if ((ms = limit_fail_delay_ms(limit_key_text(qh_mux_peer_addr(mux)))) == 0) {
 		r = join_now(srv, mux, token, csr, host);
 		free(token);
 		free(csr);

@@ -1,11 +1,23 @@
 /*
  * Connected peers: accepts agents and technicians over mutually
  * authenticated TLS, checks each against the database (revoked technicians,
- * agents and certificates are refused), and dispatches their control
- * messages and channel requests from tables by role. What a message or a
- * request does lives in the module that owns it: the queue, joins, ticket
- * uploads.
+ * agents and certificates are refused) at connect, at every channel it
+ * opens and whenever another process changes the database, and dispatches
+ * their control messages and channel requests from tables by role. What a
+ * message or a request does lives in the module that owns it: the queue,
+ * joins, ticket uploads.
+ *
+ * Until a peer has authenticated it is cheap to make and costs a
+ * descriptor, so those connections are limited: per source address and
+ * in all (limit.h), below the descriptors left once a reserve is kept for
+ * authenticated peers, and in time (the TLS handshake, then join_seconds
+ * for a peer without a certificate to send its JOIN). When every place is
+ * taken, a newcomer from an address holding fewer places than another
+ * takes the oldest place of such an address, so a flood from some
+ * addresses cannot lock out the others.
  */
+#include <sys/socket.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +27,13 @@
 #include "qh/mux.h"
 #include "qh/pki.h"
 #include "join.h"
+#include "limit.h"
 #include "peer.h"
 #include "queue.h"
 #include "upload.h"
+
+#define FD_RESERVE 64 /* descriptors unauthenticated connections leave alone */
+#define SPARES	   4  /* handles to accept into and drop when memory is short */
 
 #define ROLE(r) (1U << (r))
 
@@ -28,7 +44,12 @@ struct peer {
 	struct qh_identity id;
 	char name[DAEMON_NAME_MAX + 1]; /* technician's display name */
 	struct entry *entry;		/* agents: their queue entry */
+	uint64_t addr;			/* its source address's limit key */
+	int preauth;			/* on srv->preauth: not authenticated yet */
+	int joined;			/* no certificate: its one JOIN arrived */
+	uv_timer_t deadline;		/* no certificate: join_seconds for the JOIN */
 	LIST_ENTRY(peer) link;
+	TAILQ_ENTRY(peer) plink; /* on srv->preauth */
 };
 
 /* The technician behind a request, as the queue and relays name them. */
@@ -110,40 +131,150 @@ refuse_peer(struct peer *p, const char *code, const char *text)
 	return 0;
 }
 
+/* Counts one refused connection; logs at most a line a second, with how many more. */
+static void
+note_refused(struct server *srv, const char *from, const char *why)
+{
+	static uint64_t last_ms;
+	static unsigned held;
+	uint64_t now = uv_now(srv->loop);
+
+	if (last_ms != 0 && now - last_ms < 1000) {
+		held++;
+		return;
+	}
+	if (held > 0)
+		qh_warn("refused a connection from %s: %s (and %u more in the last "
+			"second)",
+		    from, why, held);
+	else
+		qh_warn("refused a connection from %s: %s", from, why);
+	last_ms = now;
+	held = 0;
+}
+
+/* Takes p off the unauthenticated list and counts; nothing if it is not on it. */
+static void
+preauth_remove(struct peer *p)
+{
+	struct server *srv = p->srv;
+
+	if (!p->preauth)
+		return;
+	p->preauth = 0;
+	TAILQ_REMOVE(&srv->preauth, p, plink);
+	srv->npreauth--;
+	limit_count_del(srv->preauth_by_addr, p->addr);
+	uv_timer_stop(&p->deadline);
+}
+
+/* 1 if the database still knows the peer's certificate and identity as current. */
+static int
+peer_current(struct peer *p)
+{
+	sqlite3 *db = p->srv->db;
+	const struct qh_identity *id = &p->id;
+
+	switch (id->role) {
+	case QH_ROLE_TECHNICIAN:
+	case QH_ROLE_ACCOUNTING:
+		return db_tech_current(db, id->id, qh_role_name(id->role), p->name,
+			   sizeof(p->name)) &&
+		    db_cert_current(db, id->serial, id->id);
+	case QH_ROLE_AGENT:
+		return db_agent_current(db, id->agent_id, id->id) &&
+		    db_cert_current(db, id->serial, id->id);
+	default:
+		return 0;
+	}
+}
+
+/* The peer was revoked while connected: its session ends (agents) and it goes. */
+static void
+peer_revoked(struct peer *p)
+{
+	struct entry *e = p->entry;
+
+	if (e != NULL) {
+		p->entry = NULL;
+		queue_revoked(e);
+	}
+	(void)refuse_peer(p, "revoked",
+	    p->id.role == QH_ROLE_AGENT
+		? "this agent was revoked by the support vendor; the session is closed"
+		: "this certificate was revoked; the console closed the connection");
+}
+
+/* No certificate and no JOIN within join_seconds: the place goes to someone else. */
+static void
+on_join_deadline(uv_timer_t *t)
+{
+	struct peer *p = t->data;
+
+	if (p->mux == NULL || qh_mux_closed(p->mux) || p->joined)
+		return;
+	qh_info("peer %s: no join request within %llds; closing", qh_mux_name(p->mux),
+	    p->srv->conf.join_seconds);
+	qh_mux_close(p->mux, QH_ERR_TIMEOUT, NULL);
+}
+
 static int
 peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 {
 	struct peer *p = qh_mux_arg(mux);
-	sqlite3 *db = p->srv->db;
+	int r;
 
 	p->id = *id;
 	switch (id->role) {
 	case QH_ROLE_NONE:
 		qh_debug("peer %s: no certificate; join only", qh_mux_name(mux));
+		uv_timer_start(&p->deadline, on_join_deadline,
+		    (uint64_t)p->srv->conf.join_seconds * 1000, 0);
 		return 0;
 	case QH_ROLE_TECHNICIAN:
 	case QH_ROLE_ACCOUNTING:
-		if (!db_tech_current(db, id->id, qh_role_name(id->role), p->name,
-			sizeof(p->name)) ||
-		    !db_cert_current(db, id->serial, id->id))
+		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
 			    "this technician certificate "
 			    "is revoked or unknown to the console");
 		break;
 	case QH_ROLE_AGENT:
-		if (!db_agent_current(db, id->agent_id, id->id) ||
-		    !db_cert_current(db, id->serial, id->id))
+		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
 			    "this agent is revoked or "
 			    "unknown to the console; enrol it again");
+		/* Its first connection with the certificate: the join token is spent. */
+		if ((r = db_token_spend(p->srv->db, id->agent_id)) == 1)
+			qh_info("peer %s: first connection; its join token is spent",
+			    qh_mux_name(mux));
+		else if (r < 0)
+			qh_warn("peer %s: its join token could not be marked spent",
+			    qh_mux_name(mux));
 		break;
 	default:
 		return refuse_peer(p, "role", "certificate role not accepted here");
 	}
+	preauth_remove(p);
 	qh_info("peer %s: connected", qh_mux_name(mux));
 	qh_mux_set_keepalive(mux, (uint64_t)p->srv->conf.keepalive_seconds * 1000,
 	    (uint64_t)p->srv->conf.keepalive_seconds * 3000);
 	return 0;
+}
+
+void
+peer_recheck(struct server *srv)
+{
+	struct peer *p;
+
+	LIST_FOREACH (p, &srv->peers, link) {
+		if (p->preauth || p->id.role == QH_ROLE_NONE || qh_mux_closed(p->mux))
+			continue;
+		if (!peer_current(p)) {
+			qh_info("peer %s: revoked while connected", qh_mux_name(p->mux));
+			peer_revoked(p);
+		}
+	}
+	queue_recheck(srv); /* entries whose agent is away */
 }
 
 /* An agent's HELLO: it joins the queue; an older connection of its run goes. */
@@ -180,8 +311,11 @@ peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 
 	switch (p->id.role) {
 	case QH_ROLE_NONE:
-		if (m->type == QH_MSG_JOIN)
+		if (m->type == QH_MSG_JOIN && !p->joined) {
+			p->joined = 1; /* one per connection */
+			uv_timer_stop(&p->deadline);
 			return join_handle(p->srv, mux, m);
+		}
 		break;
 	case QH_ROLE_AGENT:
 		if (m->type == QH_MSG_HELLO && p->entry == NULL)
@@ -235,12 +369,24 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 			: "not allowed for this certificate's role");
 	} else if (p->srv->stopping) {
 		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
+	} else if (!peer_current(p)) {
+		/* Revoked since it connected: the database says so before the watch. */
+		qh_chan_refuse(ch, "revoked", "this certificate was revoked");
+		qh_info("peer %s: request %s after a revocation", qh_mux_name(mux), cmd);
+		peer_revoked(p);
 	} else {
 		qh_debug("peer %s: request %s", qh_mux_name(mux), cmd);
 		re->run(p, ch, cmd, m);
 	}
 	free(cmd);
 	return 0;
+}
+
+/* The peer's timer is closed: its memory goes last. */
+static void
+peer_freed(uv_handle_t *h)
+{
+	free(h->data);
 }
 
 static void
@@ -253,8 +399,11 @@ peer_on_close(struct qh_mux *mux, int err)
 	if (p->entry != NULL)
 		queue_agent_gone(p->entry);
 	join_peer_gone(mux);
+	preauth_remove(p);
 	LIST_REMOVE(p, link);
-	free(p);
+	p->srv->npeers--;
+	p->mux = NULL;
+	uv_close((uv_handle_t *)&p->deadline, peer_freed);
 }
 
 static const struct qh_mux_ops peer_ops = {
@@ -264,23 +413,152 @@ static const struct qh_mux_ops peer_ops = {
 	.on_close = peer_on_close,
 };
 
+/* Accepting. */
+
+static struct spare {
+	uv_tcp_t tcp; /* first: the handle is the spare */
+	int busy;
+} spares[SPARES];
+static int accept_stalled; /* a connection waits in the listener for a handle */
+
+static void
+spare_closed(uv_handle_t *h)
+{
+	struct spare *s = (struct spare *)h;
+	struct server *srv = h->data;
+
+	s->busy = 0;
+	if (accept_stalled && !srv->stopping) {
+		accept_stalled = 0;
+		peer_accept(srv, (uv_stream_t *)&srv->listener);
+	}
+}
+
+/*
+ * Takes the waiting connection off the listener and closes it, without
+ * allocating: the listener keeps polling (libuv stops it while an accepted
+ * connection waits for uv_accept). When every spare is closing, the
+ * connection waits until one is free.
+ */
+static void
+accept_discard(struct server *srv, uv_stream_t *listener, const char *why)
+{
+	int i;
+
+	for (i = 0; i < SPARES && spares[i].busy; i++)
+		;
+	if (i == SPARES) {
+		accept_stalled = 1;
+		return;
+	}
+	spares[i].busy = 1;
+	uv_tcp_init(srv->loop, &spares[i].tcp);
+	spares[i].tcp.data = srv;
+	if (uv_accept(listener, (uv_stream_t *)&spares[i].tcp) == 0)
+		note_refused(srv, "an address", why);
+	uv_close((uv_handle_t *)&spares[i].tcp, spare_closed);
+}
+
+/* The address text of a peer's socket, for logs. */
+static void
+addr_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+	snprintf(out, len, "?");
+	if (ss->ss_family == AF_INET)
+		uv_ip4_name((const struct sockaddr_in *)ss, out, len);
+	else if (ss->ss_family == AF_INET6)
+		uv_ip6_name((const struct sockaddr_in6 *)ss, out, len);
+}
+
+/* How many unauthenticated connections may be open now. */
+static int
+preauth_cap(const struct server *srv)
+{
+	long cap = srv->conf.preauth_max;
+	long room = (long)srv->fd_limit - srv->fd_base - (srv->npeers - srv->npreauth) -
+	    FD_RESERVE;
+
+	return (int)(room < cap ? room : cap);
+}
+
+/*
+ * Whether the newcomer p may have a place: 1 yes, 0 no (why says why).
+ * When all are taken, the oldest connection of an address holding more
+ * places than p's is closed to make room: that address keeps at least as
+ * many as p's gets, so no address gains by flooding.
+ */
+static int
+preauth_admit(struct peer *p, const char **why)
+{
+	struct server *srv = p->srv;
+	unsigned mine = limit_count(srv->preauth_by_addr, p->addr);
+	struct peer *o;
+
+	if (mine >= (unsigned)srv->conf.preauth_per_address) {
+		*why = "too many unauthenticated connections from this address";
+		return 0;
+	}
+	if (srv->npreauth < preauth_cap(srv))
+		return 1;
+	/* Full: a place goes from an address that holds more than p's does. */
+	TAILQ_FOREACH (o, &srv->preauth, plink)
+		if (limit_count(srv->preauth_by_addr, o->addr) > mine)
+			break;
+	if (o == NULL || srv->npreauth > preauth_cap(srv)) {
+		*why = "too many unauthenticated connections";
+		return 0;
+	}
+	qh_debug("peer %s: closed for a newcomer from a quieter address",
+	    qh_mux_name(o->mux));
+	preauth_remove(o);
+	qh_mux_close(o->mux, QH_ERR_LIMIT, NULL);
+	return 1;
+}
+
 void
 peer_accept(struct server *srv, uv_stream_t *listener)
 {
+	struct sockaddr_storage ss;
 	struct peer *p;
+	const char *why = NULL;
+	char from[64];
+	int len = sizeof(ss), r;
 
-	if ((p = calloc(1, sizeof(*p))) == NULL)
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		accept_discard(srv, listener, "out of memory");
 		return;
+	}
 	p->srv = srv;
 	if ((p->mux = qh_mux_new(srv->loop, srv->tls, QH_TLS_SERVER, NULL, NULL,
 		 &peer_ops, p)) == NULL) {
 		free(p);
+		accept_discard(srv, listener, "out of memory");
 		return;
 	}
+	uv_timer_init(srv->loop, &p->deadline);
+	p->deadline.data = p;
 	LIST_INSERT_HEAD(&srv->peers, p, link);
-	if (uv_accept(listener, (uv_stream_t *)qh_mux_tcp(p->mux)) != 0 ||
-	    qh_mux_start(p->mux) != 0)
-		qh_mux_close(p->mux, QH_ERR_SYSTEM, "accept failed");
+	srv->npeers++;
+	if ((r = uv_accept(listener, (uv_stream_t *)qh_mux_tcp(p->mux))) != 0) {
+		qh_warn("accept: %s", uv_strerror(r));
+		qh_mux_close(p->mux, QH_ERR_SYSTEM, NULL);
+		return;
+	}
+	memset(&ss, 0, sizeof(ss));
+	(void)uv_tcp_getpeername(qh_mux_tcp(p->mux), (struct sockaddr *)&ss, &len);
+	p->addr = limit_key_sockaddr((struct sockaddr *)&ss);
+	if (!preauth_admit(p, &why) ||
+	    limit_count_add(srv->preauth_by_addr, p->addr) != 0) {
+		addr_text(&ss, from, sizeof(from));
+		note_refused(srv, from, why != NULL ? why : "no room");
+		qh_mux_close(p->mux, QH_ERR_LIMIT, NULL);
+		return;
+	}
+	p->preauth = 1;
+	TAILQ_INSERT_TAIL(&srv->preauth, p, plink);
+	srv->npreauth++;
+	if ((r = qh_mux_start(p->mux)) != 0)
+		qh_mux_close(p->mux, r, "accept failed");
 }
 
 void

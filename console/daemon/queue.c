@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
@@ -302,6 +303,16 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* The host is shown to technicians and stored: no control characters. */
+	if (host != NULL && !qh_display_clean(host, strlen(host))) {
+		qh_warn("peer %s: refused: host name with control characters",
+		    qh_mux_name(agent));
+		(void)qh_mux_send_error(agent, "host",
+		    "the host name has control characters; rename the PC");
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+		e = NULL;
+		goto out;
+	}
 	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
 		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
@@ -345,6 +356,34 @@ queue_agent_gone(struct entry *e)
 	    e->agent_id, reply_code(e->code, pretty), e->srv->conf.grace_seconds);
 	uv_timer_start(&e->grace, on_grace_expired,
 	    (uint64_t)e->srv->conf.grace_seconds * 1000, 0);
+}
+
+void
+queue_revoked(struct entry *e)
+{
+	char pretty[8];
+
+	if (e->closing)
+		return;
+	qh_info("agent %s (code %s): revoked; its session closes and it leaves the "
+		"queue",
+	    e->agent_id, reply_code(e->code, pretty));
+	(void)entry_close_session(e, "revoked", NULL, NULL, NULL, 0);
+	e->agent = NULL; /* the caller closes the connection */
+	entry_remove(e);
+}
+
+void
+queue_recheck(struct server *srv)
+{
+	struct entry *e, *next;
+
+	for (e = LIST_FIRST(&srv->queue); e != NULL; e = next) {
+		next = LIST_NEXT(e, link);
+		if (e->agent == NULL && !e->closing &&
+		    !db_agent_current(srv->db, e->agent_id, e->customer))
+			queue_revoked(e);
+	}
 }
 
 void
@@ -522,14 +561,13 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 {
 	struct relay *r;
 	uint64_t id = 0;
-	const uint8_t *allow;
-	size_t len;
+	uint8_t allow = 0;
 
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
-	    qh_msg_get(m, QH_K_ALLOW, &allow, &len) != 0)
+	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
 		return;
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
-		if (!allow[0]) {
+		if (!allow) {
 			qh_info("agent %s: the customer declined %s", e->agent_id,
 			    relay_login(r));
 			relay_fail(r, "declined", "the customer declined the connection");

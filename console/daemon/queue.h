@@ -20,7 +20,8 @@ struct entry;
  * An agent's HELLO: its entry, resumed by its resume token or new. When a
  * resumed entry still had an older connection (a ghost the agent gave up
  * on), *replaced names it; the caller closes it and forgets its entry.
- * Returns NULL after refusing the agent (its connection is closed).
+ * Returns NULL after refusing the agent (an unknown customer, a host name
+ * that qh_display_clean refuses); its connection is closed then.
  */
 struct entry *queue_hello(struct server *srv, struct qh_mux *agent,
     const struct qh_identity *id, const struct qh_msg *m, struct qh_mux **replaced);
@@ -33,6 +34,16 @@ void queue_consent_reply(struct entry *e, const struct qh_msg *m);
 
 /* The customer ended the session. */
 void queue_customer_end(struct entry *e);
+
+/*
+ * The entry's agent was revoked: its session closes (reason revoked), its
+ * relays end and it leaves the queue. The caller closes the agent's
+ * connection, if any, and forgets the entry.
+ */
+void queue_revoked(struct entry *e);
+
+/* Entries whose agent is away (grace window) and was revoked go as well. */
+void queue_recheck(struct server *srv);
 
 /*
  * Technician requests naming an entry by code: accept or refuse ch.

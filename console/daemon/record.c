@@ -2,10 +2,13 @@
  * asciicast v2 writer. The header is one JSON object; each event is a JSON
  * array [seconds, "o", text] or [seconds, "r", "COLSxROWS"], spaced as
  * asciinema writes them. Output chunks may split a UTF-8 sequence: the
- * incomplete tail is kept for the next chunk, and bytes that can never be
- * valid are written as U+FFFD. The header and each event's text go through
- * the JSON builder and are written only when whole, so every line is valid
- * JSON that asciinema replays.
+ * incomplete tail is kept for the next chunk. Bytes that can never be
+ * valid become U+FFFD, one for each maximal invalid part as Unicode
+ * recommends: a sequence cut short by a byte that cannot continue it ends
+ * there, and decoding starts again at that byte, so no valid byte is lost.
+ * The header and each event's text go through the JSON builder and are
+ * written only when whole, so every line is valid JSON that asciinema
+ * replays; long output becomes several events.
  */
 #include <sys/stat.h>
 
@@ -23,7 +26,6 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
-#include "qh/wire.h"
 #include "store/store.h"
 #include "record.h"
 
@@ -31,6 +33,8 @@
 #define CAST_LINE_MAX	(256 * 1024)
 /* Output text per event: escaped (6 bytes for a control byte) it fits a line. */
 #define CAST_TEXT_MAX ((CAST_LINE_MAX - 64) / 6)
+
+static const uint8_t replacement[3] = { 0xef, 0xbf, 0xbd }; /* U+FFFD */
 
 struct recording {
 	FILE *f;
@@ -125,19 +129,47 @@ fail:
 	return NULL;
 }
 
-/* Length of the UTF-8 sequence starting with c, 0 if c cannot start one. */
+/*
+ * Length of the UTF-8 sequence that lead byte c starts, 0 if c starts none
+ * (a continuation byte, C0 and C1 that could only encode overlong forms,
+ * F5..FF past U+10FFFF).
+ */
 static size_t
 utf8_len(uint8_t c)
 {
 	if (c < 0x80)
 		return 1;
-	if ((c & 0xe0) == 0xc0)
+	if (c >= 0xc2 && c <= 0xdf)
 		return 2;
-	if ((c & 0xf0) == 0xe0)
+	if (c >= 0xe0 && c <= 0xef)
 		return 3;
-	if ((c & 0xf8) == 0xf0)
+	if (c >= 0xf0 && c <= 0xf4)
 		return 4;
 	return 0;
+}
+
+/*
+ * 1 if c may stand at position i (1..3) of a sequence led by lead: a
+ * continuation byte, narrowed after E0, ED, F0 and F4 so that overlong
+ * forms, surrogates and values past U+10FFFF are refused at once (Unicode
+ * Table 3-7).
+ */
+static int
+utf8_fits(uint8_t lead, size_t i, uint8_t c)
+{
+	uint8_t lo = 0x80, hi = 0xbf;
+
+	if (i == 1) {
+		if (lead == 0xe0)
+			lo = 0xa0;
+		else if (lead == 0xed)
+			hi = 0x9f;
+		else if (lead == 0xf0)
+			lo = 0x90;
+		else if (lead == 0xf4)
+			hi = 0x8f;
+	}
+	return c >= lo && c <= hi;
 }
 
 /*
@@ -170,47 +202,57 @@ write_output(struct recording *rec)
 	qh_buf_reset(&rec->text);
 }
 
+/* Appends one character (or U+FFFD); a full event's worth is written out. */
+static void
+text_put(struct recording *rec, const uint8_t *seq, size_t n)
+{
+	if (n == 1 && seq[0] == 0)
+		seq = replacement, n = sizeof(replacement); /* NUL has no place in text */
+	(void)qh_buf_put(&rec->text, seq, n);
+	/* A long chunk becomes several events, none cut. */
+	if (qh_buf_room(&rec->text) < 4)
+		write_output(rec);
+}
+
 void
 recording_output(struct recording *rec, const uint8_t *p, size_t len)
 {
-	struct qh_buf *text;
-	uint8_t seq[4];
-	size_t i = 0, n, k;
+	size_t i = 0, need;
 
 	if (rec == NULL)
 		return;
-	text = &rec->text;
-	qh_buf_reset(text);
-	while (i < len || rec->ntail > 0) {
-		/* Assemble the next sequence from the carried tail and the input. */
-		k = 0;
-		while (k < rec->ntail) {
-			seq[k] = rec->tail[k];
-			k++;
+	qh_buf_reset(&rec->text);
+	while (i < len) {
+		if (rec->ntail == 0) {
+			/* A new character: one byte, a byte that starts none, or a lead.
+			 */
+			need = utf8_len(p[i]);
+			if (need <= 1) {
+				if (need == 1)
+					text_put(rec, &p[i], 1);
+				else
+					text_put(rec, replacement, sizeof(replacement));
+				i++;
+				continue;
+			}
+			rec->tail[rec->ntail++] = p[i++];
 		}
-		rec->ntail = 0;
-		if (k == 0) {
-			if (i >= len)
-				break;
-			seq[k++] = p[i++];
-		}
-		n = utf8_len(seq[0]);
-		while (n > 0 && k < n && i < len)
-			seq[k++] = p[i++];
-		if (n > 0 && k < n) {
-			memcpy(rec->tail, seq, k); /* wait for the rest */
-			rec->ntail = k;
-			break;
-		}
-		if (n == 0 || !qh_utf8_valid(seq, n) || (n == 1 && seq[0] == 0))
-			(void)qh_buf_put(text, "\xef\xbf\xbd", 3);
-		else
-			(void)qh_buf_put(text, seq, n);
-		/* A long chunk becomes several events, none cut. */
-		if (qh_buf_room(text) < sizeof(seq))
-			write_output(rec);
+		/* Continue the sequence in tail (carried from the last chunk, or just
+		 * begun). */
+		need = utf8_len(rec->tail[0]);
+		while (rec->ntail < need && i < len &&
+		    utf8_fits(rec->tail[0], rec->ntail, p[i]))
+			rec->tail[rec->ntail++] = p[i++];
+		if (rec->ntail == need) {
+			text_put(rec, rec->tail, need);
+			rec->ntail = 0;
+		} else if (i < len) {
+			/* Cut short: U+FFFD for what there is; p[i] starts afresh. */
+			text_put(rec, replacement, sizeof(replacement));
+			rec->ntail = 0;
+		} /* else: the rest comes with the next chunk */
 	}
-	if (qh_buf_len(text) > 0)
+	if (qh_buf_len(&rec->text) > 0)
 		write_output(rec);
 }
 
@@ -227,6 +269,13 @@ recording_close(struct recording *rec)
 {
 	if (rec == NULL)
 		return;
+	if (rec->ntail > 0) {
+		/* A sequence the output never finished. */
+		qh_buf_reset(&rec->text);
+		text_put(rec, replacement, sizeof(replacement));
+		rec->ntail = 0;
+		write_output(rec);
+	}
 	if (fflush(rec->f) != 0 || fsync(fileno(rec->f)) != 0)
 		qh_error("%s: %s", rec->path, strerror(errno));
 	fclose(rec->f);

@@ -1,14 +1,25 @@
 /*
- * qh-console serve: the daemon's start-up and shutdown. It opens the
- * store, closes what a crash left open (R13), listens, and runs the loop
- * until SIGTERM or SIGINT; then every open session is closed and debited
- * (R4) before it exits. Connections are peer.c's.
+ * qh-console serve: the daemon's start-up and shutdown. It takes the state
+ * directory's lock (one serve per state directory), opens and migrates the
+ * store, binds the listener, and only then closes what a crash left open
+ * (R13), so a second serve changes nothing; then it runs the loop until
+ * SIGTERM or SIGINT, watching the database for changes other processes
+ * make (revocations), and closes and debits every open session (R4) before
+ * it exits. Connections are peer.c's.
  */
+#include <sys/file.h>
+#include <sys/resource.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qh/addr.h"
 #include "qh/clock.h"
@@ -23,19 +34,118 @@
 #include "queue.h"
 #include "record.h"
 #include "daemon.h"
+#include "limit.h"
 #include "server.h"
 #include "session.h"
+
+#define LOCK_FILE "serve.lock"
+#define BACKLOG	  511  /* connections the kernel holds for accept */
+#define WATCH_MS  1000 /* how often the database is asked whether it changed */
 
 static void
 on_connection(uv_stream_t *listener, int status)
 {
 	struct server *srv = listener->data;
+	static uint64_t last_ms;
 
 	if (status < 0) {
-		qh_warn("accept: %s", uv_strerror(status));
+		/* Out of descriptors, say: libuv dropped it. Logged once a second. */
+		if (last_ms == 0 || uv_now(srv->loop) - last_ms >= 1000) {
+			qh_warn("accept failed: %s", uv_strerror(status));
+			last_ms = uv_now(srv->loop);
+		}
 		return;
 	}
 	peer_accept(srv, listener);
+}
+
+/* Each second: another process committed (a revocation, say)? Check the peers. */
+static void
+on_watch(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	int64_t v;
+
+	if (db_data_version(srv->db, &v) != 0 || v == srv->data_version)
+		return;
+	srv->data_version = v;
+	qh_debug("the database changed; checking the connected peers");
+	peer_recheck(srv);
+}
+
+/*
+ * Takes STATE/serve.lock with flock and writes our pid into it; the lock
+ * lives as long as the process. Says which process holds it when another
+ * does.
+ */
+static int
+lock_state(struct server *srv)
+{
+	char path[PATH_MAX], buf[32];
+	ssize_t n;
+	long pid = 0;
+	int fd, tries;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir, LOCK_FILE) >=
+	    sizeof(path)) {
+		qh_say("%s: state directory path too long", srv->state_dir);
+		return QH_ERR_TOO_LARGE;
+	}
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) == -1) {
+		qh_say("%s: %s", path, strerror(errno));
+		return QH_ERR_SYSTEM;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno != EWOULDBLOCK) {
+			qh_say("%s: %s", path, strerror(errno));
+			close(fd);
+			return QH_ERR_SYSTEM;
+		}
+		/* The holder may be writing its pid right now: a moment's patience. */
+		for (tries = 0; tries < 10 && pid <= 0; tries++) {
+			if ((n = pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+				buf[n] = '\0';
+				pid = strtol(buf, NULL, 10);
+			}
+			if (pid <= 0)
+				usleep(20000);
+		}
+		close(fd);
+		if (pid > 0)
+			qh_say("another qh-console serve (pid %ld) holds %s", pid,
+			    srv->state_dir);
+		else
+			qh_say("another qh-console serve holds %s", srv->state_dir);
+		return QH_ERR_BUSY;
+	}
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		qh_warn("%s: cannot record our pid: %s", path, strerror(errno));
+	srv->lock_fd = fd;
+	return 0;
+}
+
+/* Descriptors: the limit, and how many are open before the first peer. */
+static void
+count_fds(struct server *srv)
+{
+	struct rlimit rl;
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	srv->fd_limit = INT_MAX;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < INT_MAX)
+		srv->fd_limit = (int)rl.rlim_cur;
+	srv->fd_base = 32; /* a guess where /proc is missing */
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			n += de->d_name[0] != '.';
+		closedir(d);
+		srv->fd_base = n;
+	}
+	qh_debug("descriptors: %d open, limit %d", srv->fd_base, srv->fd_limit);
 }
 
 /* Start-up and shutdown. */
@@ -58,6 +168,7 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
 	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
+	uv_close((uv_handle_t *)&srv->watch, NULL);
 	peer_close_all(srv);
 }
 
@@ -119,7 +230,7 @@ listen_on(struct server *srv, const char *addr)
 	uv_tcp_init(srv->loop, &srv->listener);
 	srv->listener.data = srv;
 	if ((r = uv_tcp_bind(&srv->listener, (struct sockaddr *)&ss, 0)) != 0 ||
-	    (r = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) != 0) {
+	    (r = uv_listen((uv_stream_t *)&srv->listener, BACKLOG, on_connection)) != 0) {
 		qh_say("cannot listen on %s: %s", addr, uv_strerror(r));
 		return qh_err_from_uv(r);
 	}
@@ -139,29 +250,46 @@ cmd_serve(struct qh_cli *c)
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.peers);
+	TAILQ_INIT(&srv.preauth);
+	srv.lock_fd = -1;
 	srv.loop = uv_default_loop();
 	srv.state_dir = console_state_dir(c);
 	if (conf_load(srv.state_dir, &srv.conf) != 0)
 		return QH_EXIT_FAIL;
+	/* Before any thread (name lookups, queued work): the calendar only reads TZ. */
+	if (calendar_set_zone(srv.conf.timezone) != 0)
+		return qh_cli_fail(c, "cannot use the time zone %s", srv.conf.timezone);
 	lvl =
 	    qh_cli_opt(c, "log-level") ? qh_cli_opt(c, "log-level") : srv.conf.log_level;
 	if ((r = qh_log_level_parse(lvl)) < 0)
 		return qh_cli_usage(c, "log level is one of error, warn, info, debug");
 	if (getenv("QH_LOG_LEVEL") == NULL)
 		qh_log_init("qh-console", (enum qh_log_level)r);
-	if (db_open(srv.state_dir, 0, &srv.db) != 0)
-		return qh_cli_fail(c, "%s/%s: cannot open the database", srv.state_dir,
-		    DB_FILE);
+	/* Nothing is touched before the lock: another serve may own this state. */
+	if (lock_state(&srv) != 0)
+		return QH_EXIT_FAIL;
+	if (db_open(srv.state_dir, 0, &srv.db) != 0 || db_migrate(srv.db) != 0) {
+		qh_say("%s/%s: cannot open the database", srv.state_dir, DB_FILE);
+		goto out;
+	}
+	if ((srv.preauth_by_addr = limit_counts_new((size_t)srv.conf.preauth_max)) ==
+	    NULL) {
+		qh_say("out of memory");
+		goto out;
+	}
 	if (load_tls(&srv) != 0)
+		goto out;
+	/* Bound before recovery: a console that cannot listen changes nothing. */
+	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
+	if (listen_on(&srv, addr) != 0)
 		goto out;
 	if (session_recover(&srv) != 0) {
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
 	notify_kick(&srv); /* deliveries a crash interrupted */
-	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
-	if (listen_on(&srv, addr) != 0)
-		goto out;
+	count_fds(&srv);
+	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;
@@ -170,17 +298,24 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_init(srv.loop, &srv.housekeeping);
 	srv.housekeeping.data = &srv;
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
+	uv_timer_init(srv.loop, &srv.watch);
+	srv.watch.data = &srv;
+	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	qh_info("stopped");
 	status = QH_EXIT_OK;
 out:
-	if (!srv.stopping && uv_is_active((uv_handle_t *)&srv.listener)) {
-		server_stop(&srv);
+	if (!srv.stopping && srv.listener.loop != NULL) {
+		/* Failed before the loop ran: the listener is the one handle. */
+		uv_close((uv_handle_t *)&srv.listener, NULL);
 		uv_run(srv.loop, UV_RUN_DEFAULT);
 	}
 	qh_tls_ctx_free(srv.tls);
 	db_close(srv.db);
+	limit_counts_free(srv.preauth_by_addr);
 	uv_loop_close(srv.loop);
+	if (srv.lock_fd != -1)
+		close(srv.lock_fd); /* the lock goes last */
 	return status;
 }
 

@@ -13,6 +13,13 @@
  * attachments and its proposals. The agent's idempotency key is UNIQUE, so
  * a retry after a cut files the ticket once and a retry after success gets
  * the same number back.
+ *
+ * Intake is a shared resource, so a hostile PC must not hold it: uploads
+ * are limited per PC, per customer and in all, the description must
+ * arrive within [tickets] meta_seconds of the start, and the whole upload
+ * within idle_seconds of the start plus one second per UPLOAD_RATE bytes
+ * received. The deadlines run from the start: a frame now and then does
+ * not extend them.
  */
 #include <sys/queue.h>
 #include <sys/stat.h>
@@ -36,10 +43,11 @@
 #include "reply.h"
 #include "upload.h"
 
-#define TMP_NAME_LEN	  32	       /* hex characters of a temporary file's name */
-#define UPLOADS_MAX	  16	       /* uploads in progress at once, all agents */
-#define UPLOADS_PER_AGENT 2	       /* ... and from one PC */
-#define UPLOAD_IDLE_MS	  (120 * 1000) /* an upload this long without a frame ends */
+#define TMP_NAME_LEN	     32		 /* hex characters of a temporary file's name */
+#define UPLOADS_MAX	     16		 /* uploads in progress at once, all agents */
+#define UPLOADS_PER_CUSTOMER 2		 /* ... of one customer's PCs */
+#define UPLOADS_PER_AGENT    2		 /* ... and from one PC */
+#define UPLOAD_RATE	     (16 * 1024) /* bytes a second that buy more time */
 
 enum upload_state {
 	UP_META,  /* collecting metadata until the agent's TICKET_GO */
@@ -63,11 +71,12 @@ struct upload {
 	int fd;						 /* cur's temporary file, or -1 */
 	EVP_MD_CTX *md;
 	uv_work_t work;
-	int store_err;	 /* set by the thread-pool job */
-	int gone;	 /* the channel closed during UP_STORE */
-	uv_timer_t idle; /* UPLOAD_IDLE_MS without a frame */
-	int timer_on;	 /* idle is initialised: free in its close callback */
-	int listed;	 /* on the uploads list */
+	int store_err;	     /* set by the thread-pool job */
+	int gone;	     /* the channel closed during UP_STORE */
+	uint64_t started_ms; /* loop time of the request */
+	uv_timer_t deadline; /* meta_seconds, then idle_seconds plus the bytes' time */
+	int timer_on;	     /* deadline is initialised: free in its close callback */
+	int listed;	     /* on the uploads list */
 	LIST_ENTRY(upload) link;
 };
 
@@ -168,7 +177,7 @@ upload_discard(struct upload *u)
 	}
 }
 
-/* The idle timer is closed: the upload's memory goes last. */
+/* The deadline timer is closed: the upload's memory goes last. */
 static void
 upload_closed(uv_handle_t *h)
 {
@@ -188,7 +197,7 @@ upload_free(struct upload *u)
 	u->md = NULL;
 	qh_ticket_free(&u->t);
 	if (u->timer_on)
-		uv_close((uv_handle_t *)&u->idle, upload_closed);
+		uv_close((uv_handle_t *)&u->deadline, upload_closed);
 	else
 		free(u);
 }
@@ -324,21 +333,46 @@ store_done(uv_work_t *w, int status)
 
 /* Receiving. */
 
-/* Nothing arrived for UPLOAD_IDLE_MS: the upload ends, so it holds no slot. */
+/*
+ * When the upload must be done, in loop time: idle_seconds from its start
+ * and one second per UPLOAD_RATE bytes received. In UP_META: meta_seconds
+ * from its start.
+ */
+static uint64_t
+upload_due_ms(const struct upload *u)
+{
+	const struct console_conf *conf = &u->srv->conf;
+
+	if (u->state == UP_META)
+		return u->started_ms + (uint64_t)conf->ticket_meta_seconds * 1000;
+	return u->started_ms + (uint64_t)conf->ticket_idle_seconds * 1000 +
+	    u->got * 1000 / UPLOAD_RATE;
+}
+
+/* A deadline came: the upload ends unless the bytes it received bought more time. */
 static void
-on_idle(uv_timer_t *t)
+on_deadline(uv_timer_t *t)
 {
 	struct upload *u = t->data;
+	uint64_t now = uv_now(t->loop), due = upload_due_ms(u);
 
-	if (u->state == UP_META || u->state == UP_DATA)
+	if (u->state == UP_META)
+		upload_fail(u, "timeout",
+		    "the ticket's description did not arrive in time; "
+		    "nothing was filed");
+	else if (u->state == UP_DATA && now < due)
+		uv_timer_start(&u->deadline, on_deadline, due - now, 0);
+	else if (u->state == UP_DATA)
 		upload_fail(u, "timeout", "the upload stalled; nothing was filed");
 }
 
-/* Restarts the idle timer: the agent is still sending. */
+/* Arms the deadline of the upload's current phase. */
 static void
-upload_touch(struct upload *u)
+upload_arm(struct upload *u)
 {
-	uv_timer_start(&u->idle, on_idle, UPLOAD_IDLE_MS, 0);
+	uint64_t now = uv_now(u->srv->loop), due = upload_due_ms(u);
+
+	uv_timer_start(&u->deadline, on_deadline, due > now ? due - now : 0, 0);
 }
 
 /* Writes all n bytes at p to fd; returns 0, or -1 with errno. */
@@ -458,6 +492,7 @@ meta_done(struct upload *u)
 	(void)qh_chan_send_msg(u->ch, &b);
 	qh_buf_release(&b);
 	u->state = UP_DATA;
+	upload_arm(u);
 	qh_debug("%s: ticket metadata complete: %d attachments, %" PRIu64 " bytes",
 	    u->who, u->t.nfiles, u->t.total);
 	(void)advance(u);
@@ -476,7 +511,7 @@ data_done(struct upload *u)
 		return;
 	}
 	u->state = UP_STORE;
-	uv_timer_stop(&u->idle);
+	uv_timer_stop(&u->deadline);
 	u->work.data = u;
 	if ((r = uv_queue_work(u->srv->loop, &u->work, store_work, store_done)) != 0) {
 		u->state = UP_DATA;
@@ -490,7 +525,6 @@ upload_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 {
 	struct upload *u = qh_chan_arg(ch);
 
-	upload_touch(u);
 	switch (u->state) {
 	case UP_META:
 		if (m->type == QH_MSG_TICKET_GO)
@@ -522,7 +556,6 @@ upload_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		qh_chan_consume(ch, len); /* past EXIT: dropped, the files are busy */
 		return;
 	}
-	upload_touch(u);
 	if (u->state != UP_DATA || ext) {
 		upload_fail(u, "protocol",
 		    "attachment data before the console asked "
@@ -617,7 +650,7 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 	struct upload *u, *o;
 	char key[65], agent[QH_ID_MAX + 1];
 	int64_t id, due, deadline;
-	int r, n = 0, mine = 0;
+	int r, n = 0, mine = 0, ours = 0;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		qh_chan_refuse(ch, "internal", "out of memory");
@@ -666,15 +699,20 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 	LIST_FOREACH (o, &uploads, link) {
 		n++;
 		mine += strcmp(o->agent_id, u->agent_id) == 0;
+		ours += strcmp(o->customer, u->customer) == 0;
 	}
-	if (n >= UPLOADS_MAX || mine >= UPLOADS_PER_AGENT) {
+	if (n >= UPLOADS_MAX || mine >= UPLOADS_PER_AGENT ||
+	    ours >= UPLOADS_PER_CUSTOMER) {
 		qh_warn("%s: ticket refused: %d uploads in progress, %d of them this "
-			"PC's",
-		    u->who, n, mine);
+			"PC's, %d this customer's",
+		    u->who, n, mine, ours);
 		qh_chan_refuse(ch, "busy",
 		    mine >= UPLOADS_PER_AGENT
 			? "this PC is sending "
 			  "other tickets already; try again when they are done"
+			: ours >= UPLOADS_PER_CUSTOMER
+			? "other PCs of yours are sending tickets; try again when "
+			  "they are done"
 			: "the console is "
 			  "busy receiving other tickets; try again in a minute");
 		goto fail;
@@ -682,12 +720,13 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 	purge_stale(srv->state_dir);
 	LIST_INSERT_HEAD(&uploads, u, link);
 	u->listed = 1;
-	uv_timer_init(srv->loop, &u->idle);
-	u->idle.data = u;
+	uv_timer_init(srv->loop, &u->deadline);
+	u->deadline.data = u;
 	u->timer_on = 1;
-	upload_touch(u);
 	u->ch = ch;
 	u->state = UP_META;
+	u->started_ms = uv_now(srv->loop);
+	upload_arm(u);
 	qh_chan_accept(ch, 0, &upload_ops, u);
 	qh_debug("%s: ticket upload of %" PRIu64 " bytes starts", u->who, u->t.total);
 	return;

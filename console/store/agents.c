@@ -1,10 +1,13 @@
 /*
- * Agents in the database: join tokens, stored hashed and spent in the same
- * transaction that records the new agent and its certificate; the list of
- * enrolled agents; and revocation, which takes the agent's certificates
- * with it.
+ * Agents in the database: join tokens, stored hashed, bound to the key of
+ * the first certificate request in the transaction that records the new
+ * agent and its certificate, and spent when that agent first connects; the
+ * list of enrolled agents; and revocation, which takes the agent's
+ * certificates with it.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "qh/clock.h"
 #include "qh/err.h"
@@ -12,36 +15,51 @@
 #include "store.h"
 
 const char *
-db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len)
+db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
+    struct join_token *t)
 {
 	sqlite3_stmt *st = NULL;
-	const char *why = "unknown join token";
+	const char *why = "unknown join token", *bound, *pem, *until;
 	int64_t expires;
 
+	memset(t, 0, sizeof(*t));
 	if (db_prepare(db,
-		"SELECT customer_id, expires_at, used_at IS NOT NULL "
-		"FROM join_tokens WHERE hash = ?1",
+		"SELECT customer_id, expires_at, used_at IS NOT NULL, key_sha256, "
+		"agent_id, cert_pem FROM join_tokens WHERE hash = ?1",
 		&st) != 0)
 		return "database error";
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(customer, len, "%s", (const char *)sqlite3_column_text(st, 0));
-		if (sqlite3_column_int(st, 2))
-			why = "this join token was already used; ask for a new one";
-		else if (qh_clock_parse_utc((const char *)sqlite3_column_text(st, 1),
-			     &expires) != 0 ||
-		    expires <= qh_clock_now())
-			why = "this join token has expired; ask for a new one";
-		else
-			why = NULL;
-	}
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	snprintf(t->customer, sizeof(t->customer), "%s",
+	    (const char *)sqlite3_column_text(st, 0));
+	bound = (const char *)sqlite3_column_text(st, 3);
+	pem = (const char *)sqlite3_column_text(st, 5);
+	until = (const char *)sqlite3_column_text(st, 1);
+	if (sqlite3_column_int(st, 2))
+		why = "this join token was already used; ask for a new one";
+	else if (qh_clock_parse_utc(until, &expires) != 0 || expires <= qh_clock_now())
+		why = "this join token has expired; ask for a new one";
+	else if (bound != NULL && strcmp(bound, key_sha256) != 0)
+		why = "this join token was already used by another PC; ask for a new one";
+	else if (bound != NULL && (pem == NULL || sqlite3_column_text(st, 4) == NULL))
+		why = "database error";
+	else if (bound != NULL) {
+		/* A retry with the key the token is bound to. */
+		snprintf(t->key_sha256, sizeof(t->key_sha256), "%s", bound);
+		snprintf(t->agent_id, sizeof(t->agent_id), "%s",
+		    (const char *)sqlite3_column_text(st, 4));
+		why = (t->cert_pem = strdup(pem)) == NULL ? "out of memory" : NULL;
+	} else
+		why = NULL;
+out:
 	sqlite3_finalize(st);
 	return why;
 }
 
 int
 db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent_id,
-    const char *host, X509 *cert)
+    const char *host, const char *key_sha256, X509 *cert, const char *cert_pem)
 {
 	sqlite3_stmt *st = NULL;
 	struct qh_identity id;
@@ -55,19 +73,20 @@ db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = db_prepare(db,
-		 "UPDATE join_tokens SET used_at = ?1, agent_id = ?2 "
-		 "WHERE hash = ?3 AND used_at IS NULL",
+		 "UPDATE join_tokens SET agent_id = ?1, key_sha256 = ?2, cert_pem = ?3 "
+		 "WHERE hash = ?4 AND used_at IS NULL AND key_sha256 IS NULL",
 		 &st)) != 0)
 		goto out;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key_sha256, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, cert_pem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, hash, -1, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-		r = db_error(db, rc, "spending the join token");
+		r = db_error(db, rc, "binding the join token");
 		goto out;
 	}
 	if (sqlite3_changes(db) != 1) {
-		r = QH_ERR_REFUSED; /* spent by a concurrent join */
+		r = QH_ERR_REFUSED; /* bound or spent by a concurrent join */
 		goto out;
 	}
 	sqlite3_finalize(st);
@@ -96,6 +115,51 @@ out:
 	if (r != 0)
 		db_rollback(db);
 	return r;
+}
+
+int
+db_token_spend(sqlite3 *db, const char *agent_id)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int r, rc, unspent;
+
+	/* Every agent connection asks; only the first one writes. */
+	if ((r = db_stmt(db,
+		 "SELECT count(*) FROM join_tokens "
+		 "WHERE agent_id = ?1 AND used_at IS NULL",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = db_error(db, rc, "reading the join token");
+		db_done(st);
+		return r < 0 ? r : QH_ERR_DB;
+	}
+	unspent = sqlite3_column_int(st, 0);
+	db_done(st);
+	if (unspent == 0)
+		return 0;
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db,
+		 "UPDATE join_tokens SET used_at = ?1, cert_pem = NULL "
+		 "WHERE agent_id = ?2 AND used_at IS NULL",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, agent_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "spending the join token")) == 0)
+		r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0) {
+		db_rollback(db);
+		return r;
+	}
+	return 1;
 }
 
 int

@@ -1,9 +1,13 @@
 /*
  * Business calendar arithmetic in the configured time zone.
  *
- * The C library converts through TZ, which is process-wide: these
- * functions set it for the conversion and put the previous value back.
- * qh-console is single-threaded, so nothing else sees the change.
+ * The C library converts through TZ, which is process-wide and read by
+ * every thread: libuv's threadpool resolves names (uv_getaddrinfo) and runs
+ * uv_queue_work while the loop runs, and setenv under a reading thread is
+ * undefined behaviour. So the zone is set once, by calendar_set_zone() at
+ * start-up before any thread exists (the store's environment and serve do
+ * it), and the functions here only read it; asked for another zone, they
+ * refuse rather than convert in the wrong one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,57 +15,59 @@
 
 #include "qh/err.h"
 #include "qh/clock.h"
+#include "qh/log.h"
 #include "store.h"
 
-/* Sets TZ to zone and returns the previous value (owned by the caller, may be NULL). */
-static char *
-tz_push(const char *zone)
-{
-	const char *old = getenv("TZ");
-	char *saved = old != NULL ? strdup(old) : NULL;
+static char process_zone[64]; /* what calendar_set_zone made TZ, or "" */
 
-	setenv("TZ", zone, 1);
+int
+calendar_set_zone(const char *tz)
+{
+	if (tz == NULL || tz[0] == '\0' || strlen(tz) >= sizeof(process_zone))
+		return QH_ERR_ARG;
+	if (setenv("TZ", tz, 1) != 0)
+		return QH_ERR_SYSTEM;
 	tzset();
-	return saved;
+	memcpy(process_zone, tz, strlen(tz) + 1);
+	return 0;
 }
 
-static void
-tz_pop(char *saved)
+/* 1 if tz is the process's zone; otherwise logs the mistake and returns 0. */
+static int
+zone_is(const char *tz)
 {
-	if (saved != NULL) {
-		setenv("TZ", saved, 1);
-		free(saved);
-	} else
-		unsetenv("TZ");
-	tzset();
+	if (process_zone[0] != '\0' && strcmp(tz, process_zone) == 0)
+		return 1;
+	qh_error("calendar: zone %s asked for, but the process runs in %s", tz,
+	    process_zone[0] != '\0' ? process_zone
+				    : "none (calendar_set_zone was not called)");
+	return 0;
 }
 
 int
 calendar_local(const char *tz, int64_t t, struct tm *out)
 {
-	char *saved = tz_push(tz);
 	time_t tt = (time_t)t;
-	int r = localtime_r(&tt, out) != NULL ? 0 : QH_ERR_ARG;
 
-	tz_pop(saved);
-	return r;
+	if (!zone_is(tz))
+		return QH_ERR_ARG;
+	return localtime_r(&tt, out) != NULL ? 0 : QH_ERR_ARG;
 }
 
 int
 calendar_midnight(const char *tz, int y, int m, int d, int64_t *out)
 {
 	struct tm tm;
-	char *saved;
 	time_t t;
 
+	if (!zone_is(tz))
+		return QH_ERR_ARG;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = m - 1;
 	tm.tm_mday = d;
 	tm.tm_isdst = -1; /* let the zone decide */
-	saved = tz_push(tz);
 	t = mktime(&tm);
-	tz_pop(saved);
 	if (t == (time_t)-1)
 		return QH_ERR_ARG;
 	*out = (int64_t)t;
@@ -106,22 +112,20 @@ calendar_after_hours(const struct console_conf *conf, int64_t t)
 	return min < conf->open_min || min >= conf->close_min;
 }
 
-/* UTC seconds of the wall-clock time `minute` minutes after local midnight on tm's day.
+/*
+ * UTC seconds of the wall-clock time `minute` minutes after local midnight
+ * on tm's day, in the process's zone (the caller has checked it).
  */
 static int64_t
-local_at(const char *tz, const struct tm *day, int minute)
+local_at(const struct tm *day, int minute)
 {
 	struct tm w = *day;
-	char *saved = tz_push(tz);
-	time_t t;
 
 	w.tm_hour = minute / 60;
 	w.tm_min = minute % 60;
 	w.tm_sec = 0;
 	w.tm_isdst = -1;
-	t = mktime(&w);
-	tz_pop(saved);
-	return (int64_t)t;
+	return (int64_t)mktime(&w);
 }
 
 int
@@ -138,8 +142,8 @@ calendar_add_business(const struct console_conf *conf, int64_t t, int64_t minute
 	for (guard = 0; guard < 3700; guard++) {
 		if (calendar_local(conf->timezone, t, &tm) != 0)
 			return QH_ERR_ARG;
-		open = local_at(conf->timezone, &tm, conf->open_min);
-		close = local_at(conf->timezone, &tm, conf->close_min);
+		open = local_at(&tm, conf->open_min);
+		close = local_at(&tm, conf->close_min);
 		if (is_business_day(conf, &tm) && t < close) {
 			if (t < open)
 				t = open;
@@ -151,7 +155,7 @@ calendar_add_business(const struct console_conf *conf, int64_t t, int64_t minute
 		}
 		/* On to the next local midnight (23 or 25 hours away on DST days). */
 		tm.tm_mday += 1;
-		t = local_at(conf->timezone, &tm, 0);
+		t = local_at(&tm, 0);
 	}
 	return QH_ERR_ARG;
 }

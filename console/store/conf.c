@@ -255,6 +255,11 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("tickets", "max_ticket_mib", max_ticket_mib, 1, 1024 * 1024),
 	CONF_INT("tickets", "max_steps_kib", max_steps_kib, 1, 1024),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
+	CONF_INT("tickets", "meta_seconds", ticket_meta_seconds, 1, 3600),
+	CONF_INT("tickets", "idle_seconds", ticket_idle_seconds, 1, 86400),
+	CONF_INT("limits", "preauth_per_address", preauth_per_address, 1, 4096),
+	CONF_INT("limits", "preauth_max", preauth_max, 1, 65536),
+	CONF_INT("limits", "join_seconds", join_seconds, 1, 60),
 	{ .name = NULL },
 };
 
@@ -295,6 +300,11 @@ conf_defaults(struct console_conf *conf)
 	conf->max_attachment_mib = 256;
 	conf->max_ticket_mib = 1024;
 	conf->max_steps_kib = 64;
+	conf->ticket_meta_seconds = 30;
+	conf->ticket_idle_seconds = 120;
+	conf->preauth_per_address = 16;
+	conf->preauth_max = 512;
+	conf->join_seconds = 5;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -324,6 +334,33 @@ conf_load(const char *state_dir, struct console_conf *conf)
 		return QH_ERR_CONFIG;
 	}
 	return 0;
+}
+
+/*
+ * The end of a new console.conf: the deadlines of ticket uploads (inside
+ * [tickets], the section before) and [limits] on connections that have not
+ * authenticated.
+ */
+static void
+write_intake_limits(FILE *f, const struct console_conf *d)
+{
+	fprintf(f,
+	    "# A ticket's description must arrive within meta_seconds of the\n"
+	    "# upload's start. Its attachments get idle_seconds from the start,\n"
+	    "# plus one second for every 16 KiB that arrives.\n"
+	    "meta_seconds = %lld\n"
+	    "idle_seconds = %lld\n"
+	    "\n"
+	    "[limits]\n"
+	    "# Connections that have not authenticated yet (TLS handshake, or an\n"
+	    "# agent joining): at most this many at once from one address (one\n"
+	    "# /64 for IPv6), and in all. A connection without a certificate must\n"
+	    "# send its join request within join_seconds of its handshake.\n"
+	    "preauth_per_address = %lld\n"
+	    "preauth_max = %lld\n"
+	    "join_seconds = %lld\n",
+	    d->ticket_meta_seconds, d->ticket_idle_seconds, d->preauth_per_address,
+	    d->preauth_max, d->join_seconds);
 }
 
 /* Writes a commented console.conf showing every key (0600, never over an existing file).
@@ -415,6 +452,7 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "max_steps_kib = 64\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
 	    d.keepalive_seconds, d.token_hours, d.cert_days);
+	write_intake_limits(f, &d);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		qh_error("%s: %s", path, strerror(errno));
 		r = QH_ERR_SYSTEM;
@@ -472,6 +510,9 @@ store_env_open(struct store_env *env, const char *state, unsigned needs)
 	memset(env, 0, sizeof(*env));
 	env->state = state;
 	if (conf_load(state, &env->conf) != 0)
+		return QH_ERR_CONFIG;
+	/* Once, before any thread: the calendar only reads the zone after this. */
+	if (calendar_set_zone(env->conf.timezone) != 0)
 		return QH_ERR_CONFIG;
 	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return 0;

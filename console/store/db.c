@@ -27,8 +27,9 @@
 #include "qh/pki.h"
 #include "store.h"
 
-/* Generated from console/store/schema.sql by the Makefile. */
+/* Generated from the .sql files of console/store by the Makefile. */
 extern const char qh_sql_schema[];
+extern const char qh_sql_migrate_access[];
 
 struct db_step {
 	int version;	 /* user_version after this step */
@@ -38,6 +39,7 @@ struct db_step {
 /* Append a step for every new schema version; never edit an old one. */
 static const struct db_step db_steps[] = {
 	{ 1, qh_sql_schema },
+	{ 2, qh_sql_migrate_access }, /* join tokens bound to a key; 'revoked' */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))
@@ -336,15 +338,45 @@ out:
 	return r;
 }
 
-/* Runs the steps newer than the database's user_version, in one transaction. */
+/* 0 when no row of the database breaks a foreign key; logs the first that does. */
+static int
+db_fk_check(sqlite3 *db)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "PRAGMA foreign_key_check", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		qh_error("migration left row %lld of %s without its %s row",
+		    (long long)sqlite3_column_int64(st, 1),
+		    (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 2));
+		r = QH_ERR_DB;
+	} else
+		r = db_error(db, rc, "foreign_key_check");
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * Runs the steps newer than the database's user_version, in one
+ * transaction. A step may rebuild a table whose CHECK changes (create the
+ * new table, copy, drop, rename), which foreign keys enforced per statement
+ * would refuse: as SQLite's documentation prescribes, they are switched off
+ * around the transaction (the pragma does nothing inside one) and every
+ * row is checked once before the commit.
+ */
 int
 db_migrate(sqlite3 *db)
 {
 	char sql[64];
 	int i, r, version = 0;
 
-	if ((r = db_begin(db)) != 0)
+	if ((r = db_exec(db, "PRAGMA foreign_keys=OFF")) != 0)
 		return r;
+	if ((r = db_begin(db)) != 0)
+		goto on;
 	/* Read inside the write lock: another process may have just migrated. */
 	if ((r = db_int(db, "PRAGMA user_version", &version)) != 0)
 		goto out;
@@ -367,10 +399,32 @@ db_migrate(sqlite3 *db)
 			goto out;
 		qh_debug("database migrated to schema version %d", db_steps[i].version);
 	}
+	if ((r = db_fk_check(db)) != 0)
+		goto out;
 	r = db_commit(db);
 out:
 	if (r != 0)
 		db_rollback(db);
+on:
+	if (db_exec(db, "PRAGMA foreign_keys=ON") != 0 && r == 0)
+		r = QH_ERR_DB;
+	return r;
+}
+
+int
+db_data_version(sqlite3 *db, int64_t *version)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_stmt(db, "PRAGMA data_version", &st)) != 0)
+		return r;
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*version = sqlite3_column_int64(st, 0);
+		r = 0;
+	} else
+		r = rc == SQLITE_DONE ? QH_ERR_DB : db_error(db, rc, "data_version");
+	db_done(st);
 	return r;
 }
 

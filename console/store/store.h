@@ -62,9 +62,15 @@ struct console_conf {
 	/* [tickets] */
 	int holidays[64]; /* YYYYMMDD, business-calendar days off */
 	int nholidays;
-	long long max_attachment_mib; /* largest attachment accepted */
-	long long max_ticket_mib;     /* largest total of a ticket's attachments */
-	long long max_steps_kib;      /* longest steps to reproduce */
+	long long max_attachment_mib;  /* largest attachment accepted */
+	long long max_ticket_mib;      /* largest total of a ticket's attachments */
+	long long max_steps_kib;       /* longest steps to reproduce */
+	long long ticket_meta_seconds; /* a ticket's description arrives within this */
+	long long ticket_idle_seconds; /* an upload's idle allowance, from its start */
+	/* [limits]: connections that have not authenticated yet */
+	long long preauth_per_address; /* at once from one address (IPv6: one /64) */
+	long long preauth_max;	       /* at once in all */
+	long long join_seconds;	       /* no certificate: the JOIN arrives within this */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -141,8 +147,19 @@ int db_open(const char *state_dir, int readonly, sqlite3 **dbp);
  */
 int db_create(const char *state_dir, sqlite3 **dbp);
 
-/* Applies the migration steps the database has not seen, in one transaction. */
+/*
+ * Applies the migration steps the database has not seen, in one
+ * transaction, with foreign keys checked once at its end (a step may
+ * rebuild a table); nothing changes when a step fails.
+ */
 int db_migrate(sqlite3 *db);
+
+/*
+ * PRAGMA data_version into *version: it changes whenever another
+ * connection (an admin command, say) commits to the database, and not for
+ * this connection's own commits. Cheap enough to poll once a second.
+ */
+int db_data_version(sqlite3 *db, int64_t *version);
 
 /* Closes db; NULL is fine. */
 void db_close(sqlite3 *db);
@@ -172,6 +189,16 @@ void db_rollback(sqlite3 *db);
  * now). Call it inside db_begin(); QH_ERR_AUTH if cert has no valid role.
  */
 int db_record_cert(sqlite3 *db, X509 *cert);
+
+/*
+ * Copies the database db reads into a new file path (mode 0600;
+ * QH_ERR_EXISTS if it is there) with SQLite's online backup API: one
+ * consistent snapshot, the one db's open read transaction sees, or the
+ * newest committed state when it has none, taken while serve writes. The
+ * copy is checked (PRAGMA quick_check) and complete in itself. On failure
+ * nothing is left at path.
+ */
+int db_backup(sqlite3 *db, const char *path);
 
 /*
  * Maps an SQLite result code to QH_ERR_*, logging sqlite3_errmsg(db) with
@@ -353,19 +380,42 @@ int db_customer_name(sqlite3 *db, const char *customer, char *name, size_t namel
 /* 1 if ticket belongs to customer. */
 int db_ticket_of(sqlite3 *db, int64_t ticket, const char *customer);
 
-/*
- * Looks up a join token by the SHA-256 hex of its secret: NULL and the
- * customer it enrols for, or the refusal for the agent (unknown, used,
- * expired).
- */
-const char *db_token_check(sqlite3 *db, const char *hash, char *customer, size_t len);
+/* A join token as db_token_check finds it. */
+struct join_token {
+	char customer[65];   /* QH_ID_MAX + 1: the customer it enrols for */
+	char agent_id[65];   /* the agent its key was enrolled as; "" if none yet */
+	char key_sha256[65]; /* hex SHA-256 of the bound public key; "" if none yet */
+	char *cert_pem;	     /* that key's certificate, or NULL; the caller frees */
+};
 
 /*
- * Spends the token and records the new agent and its certificate, in one
- * transaction. QH_ERR_REFUSED when the token was spent meanwhile.
+ * Looks up a join token by the SHA-256 hex of its secret for a request
+ * with the public key whose hex SHA-256 is key_sha256 (DER
+ * SubjectPublicKeyInfo). Returns NULL and fills *t when the request may
+ * have a certificate: the token is unbound (t->cert_pem NULL: issue one),
+ * or bound to this very key and not yet spent (t->cert_pem is the
+ * certificate issued before: send it again). Otherwise returns the refusal
+ * for the agent: unknown, spent, expired, or bound to another key.
  */
-int db_join_record(sqlite3 *db, const char *hash, const char *customer,
-    const char *agent_id, const char *host, X509 *cert);
+const char *db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
+    struct join_token *t);
+
+/*
+ * Binds the unbound token to key_sha256 and records the new agent and its
+ * certificate (cert_pem is cert), in one transaction. The token is not
+ * spent yet: db_token_spend does that at the agent's first connection.
+ * QH_ERR_REFUSED when another request bound the token meanwhile.
+ */
+int db_join_record(sqlite3 *db, const char *hash, const char *customer, const char *agent,
+    const char *host, const char *key, X509 *cert, const char *pem);
+
+/*
+ * Spends the join token that enrolled agent_id, now, if it is not spent:
+ * the agent connected with its certificate, so a retry of the join has
+ * nothing left to get. Returns 1 if a token was spent, 0 if none was left,
+ * or a database error.
+ */
+int db_token_spend(sqlite3 *db, const char *agent_id);
 
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
@@ -684,6 +734,15 @@ int revenue_month(sqlite3 *db, const char *start, const char *end, const char *c
  * conversions go through the zoneinfo database, so daylight saving time is
  * handled wherever it falls.
  */
+
+/*
+ * Makes tz (a zoneinfo name) the process's time zone, TZ. Call once at
+ * start-up, before any thread exists (store_env_open and serve do): TZ is
+ * process-wide and threads read it. The functions below only read it, and
+ * refuse (QH_ERR_ARG, logged) a zone other than this one. Returns 0,
+ * QH_ERR_ARG or QH_ERR_SYSTEM.
+ */
+int calendar_set_zone(const char *tz);
 
 /* Converts UTC seconds to local broken-down time in zone tz. */
 int calendar_local(const char *tz, int64_t t, struct tm *out);

@@ -72,7 +72,9 @@ struct tech {
 	/* Standard input (term.c). */
 	enum in_kind in_kind;
 	int in_wanted;	 /* tech_stdin_open was called */
-	int in_fd_flags; /* fd 0's flags before libuv, or -1 */
+	int in_fd;	 /* what "standard input" reads: fd 0, or tech_use_fds()'s */
+	int in_fd_flags; /* its flags before libuv, or -1 */
+	int in_fd_owned; /* in_fd is ours to close (libuv has not taken it) */
 	uv_pipe_t in_pipe;
 	uv_tty_t in_tty;
 	uv_fs_t in_req;
@@ -94,7 +96,9 @@ struct tech {
 	 */
 	int out_async;	  /* written through out_s */
 	int out_open;	  /* out_pipe or out_tty initialised */
-	int out_fd_flags; /* fd 1's flags before libuv, or -1 */
+	int out_fd;	  /* where channel data goes: fd 1, or tech_use_fds()'s */
+	int out_fd_flags; /* its flags before libuv, or -1 */
+	int out_fd_owned; /* out_fd is ours to close */
 	uv_pipe_t out_pipe;
 	uv_tty_t out_tty;
 	uv_stream_t *out_s;
@@ -131,6 +135,14 @@ void term_out_open(struct tech *t);
  * order (never more than a window); credited back once written.
  */
 void term_out_data(struct tech *t, const uint8_t *p, size_t len);
+
+/*
+ * Writes text the console sent for people (a listing, a summary) to stdout
+ * (ext 0) or stderr (ext 1), blocking: through the display filter, lines
+ * kept, or as it is when exact is set (JSON, which the console's builder
+ * escaped). Not for a command's output stream: nothing is credited.
+ */
+void term_print(struct tech *t, int ext, const uint8_t *p, size_t len, int exact);
 
 /* EXTDATA for stderr: written blocking and credited back. */
 void term_err_data(struct tech *t, const uint8_t *p, size_t len);

@@ -1,9 +1,10 @@
 /*
  * The technician's part: qh-console's commands that work through the
  * console over mutually authenticated TLS with the technician's bundle
- * (queue, attach, exec, forward, push, pull, info, end, ssh). It may use
- * libqh, libuv, libssh2 and OpenSSL, never SQLite: what a technician sees
- * comes from the console, not from a database.
+ * (queue, attach, exec, forward, push, pull, info, end, ssh, desktop), and
+ * replay of desktop recordings. It may use libqh, libuv, libssh2 and
+ * OpenSSL, never SQLite: what a technician sees comes from the console,
+ * not from a database.
  *
  * This is the technician part's public header: its command entries.
  */
@@ -21,5 +22,7 @@ extern const struct qh_cli_cmd cmd_pull_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
 extern const struct qh_cli_cmd cmd_end_entry;
 extern const struct qh_cli_cmd cmd_ssh_entry;
+extern const struct qh_cli_cmd cmd_desktop_entry;
+extern const struct qh_cli_cmd cmd_replay_entry;
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -71,8 +72,9 @@ tech_say(struct tech *t, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
+	/* The console's and the agent's texts are in it: one line, no control. */
+	qh_display_str(line, line, sizeof(line) - 2, 0);
+	n = (int)strlen(line);
 	snprintf(line + n, 3, "%s", t != NULL && t->raw ? "\r\n" : "\n");
 	tech_stderr(t, "qh-console: ");
 	tech_stderr(t, line);
@@ -98,6 +100,8 @@ term_sanitise_stdfd(void)
 void
 term_init(struct tech *t)
 {
+	t->in_fd = STDIN_FILENO;
+	t->out_fd = STDOUT_FILENO;
 	t->in_fd_flags = -1;
 	t->out_fd_flags = -1;
 	qh_buf_init(&t->in_pending, IN_PENDING_MAX);
@@ -110,10 +114,16 @@ term_free(struct tech *t)
 {
 	/* The terminal is the user's again, whatever happened. */
 	(void)uv_tty_reset_mode();
-	if (t->in_fd_flags != -1)
-		(void)fcntl(STDIN_FILENO, F_SETFL, t->in_fd_flags);
-	if (t->out_fd_flags != -1)
-		(void)fcntl(STDOUT_FILENO, F_SETFL, t->out_fd_flags);
+	/* Flags matter to the user's own descriptors only. */
+	if (t->in_fd_flags != -1 && t->in_fd == STDIN_FILENO)
+		(void)fcntl(t->in_fd, F_SETFL, t->in_fd_flags);
+	if (t->out_fd_flags != -1 && t->out_fd == STDOUT_FILENO)
+		(void)fcntl(t->out_fd, F_SETFL, t->out_fd_flags);
+	/* Descriptors of tech_use_fds() that libuv never took are ours to close. */
+	if (t->in_fd_owned)
+		(void)close(t->in_fd);
+	if (t->out_fd_owned)
+		(void)close(t->out_fd);
 	qh_buf_release(&t->in_pending);
 	qh_buf_release(&t->out_buf[0]);
 	qh_buf_release(&t->out_buf[1]);
@@ -126,10 +136,10 @@ term_out_open(struct tech *t)
 {
 	int r;
 
-	switch (uv_guess_handle(STDOUT_FILENO)) {
+	switch (uv_guess_handle(t->out_fd)) {
 	case UV_TTY:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->out_tty, STDOUT_FILENO, 0)) != 0) {
+		t->out_fd_flags = fcntl(t->out_fd, F_GETFL);
+		if ((r = uv_tty_init(&t->loop, &t->out_tty, t->out_fd, 0)) != 0) {
 			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
 			return;
 		}
@@ -137,10 +147,12 @@ term_out_open(struct tech *t)
 		break;
 	case UV_NAMED_PIPE:
 	case UV_TCP:
-		t->out_fd_flags = fcntl(STDOUT_FILENO, F_GETFL);
+		t->out_fd_flags = fcntl(t->out_fd, F_GETFL);
 		if (uv_pipe_init(&t->loop, &t->out_pipe, 0) != 0)
 			return;
-		if ((r = uv_pipe_open(&t->out_pipe, STDOUT_FILENO)) != 0) {
+		if ((r = uv_pipe_open(&t->out_pipe, t->out_fd)) == 0)
+			t->out_fd_owned = 0; /* closed with the handle */
+		else {
 			qh_debug("stdout: %s; writing blocking", uv_strerror(r));
 			uv_close((uv_handle_t *)&t->out_pipe, NULL);
 			return;
@@ -227,7 +239,7 @@ term_out_data(struct tech *t, const uint8_t *p, size_t len)
 		return;
 	}
 	if (!t->out_async) {
-		if (write_all(STDOUT_FILENO, p, len) != 0) {
+		if (write_all(t->out_fd, p, len) != 0) {
 			qh_debug("stdout: %s; dropping output", strerror(errno));
 			t->out_broken = 1;
 		}
@@ -259,6 +271,28 @@ term_out_data(struct tech *t, const uint8_t *p, size_t len)
 }
 
 void
+term_print(struct tech *t, int ext, const uint8_t *p, size_t len, int exact)
+{
+	struct qh_buf b;
+	int fd = ext ? STDERR_FILENO : STDOUT_FILENO;
+	int *broken = ext ? &t->err_broken : &t->out_broken;
+
+	qh_buf_init(&b, len); /* the shown form is never longer */
+	if (!exact) {
+		if (qh_display_put(&b, p, len, QH_DISPLAY_LINES) != 0) {
+			tech_say(t, "out of memory; the console's answer is not shown");
+			goto out;
+		}
+		p = qh_buf_ptr(&b);
+		len = qh_buf_len(&b);
+	}
+	if (len > 0 && !*broken && write_all(fd, p, len) != 0)
+		*broken = 1;
+out:
+	qh_buf_release(&b);
+}
+
+void
 term_err_data(struct tech *t, const uint8_t *p, size_t len)
 {
 	if (!t->err_broken && write_all(STDERR_FILENO, p, len) != 0)
@@ -268,16 +302,24 @@ term_err_data(struct tech *t, const uint8_t *p, size_t len)
 
 /* Standard input. */
 
+void
+tech_use_fds(struct tech *t, int in_fd, int out_fd)
+{
+	t->in_fd = in_fd;
+	t->out_fd = out_fd;
+	t->in_fd_owned = t->out_fd_owned = 1;
+}
+
 int
 tech_stdin_open(struct tech *t)
 {
 	int r;
 
 	t->in_wanted = 1;
-	switch (uv_guess_handle(STDIN_FILENO)) {
+	switch (uv_guess_handle(t->in_fd)) {
 	case UV_TTY:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
-		if ((r = uv_tty_init(&t->loop, &t->in_tty, STDIN_FILENO, 1)) != 0)
+		t->in_fd_flags = fcntl(t->in_fd, F_GETFL);
+		if ((r = uv_tty_init(&t->loop, &t->in_tty, t->in_fd, 1)) != 0)
 			return qh_err_from_uv(r);
 		t->in_tty.data = t;
 		t->in_open = 1;
@@ -285,13 +327,14 @@ tech_stdin_open(struct tech *t)
 		break;
 	case UV_NAMED_PIPE:
 	case UV_TCP:
-		t->in_fd_flags = fcntl(STDIN_FILENO, F_GETFL);
+		t->in_fd_flags = fcntl(t->in_fd, F_GETFL);
 		if ((r = uv_pipe_init(&t->loop, &t->in_pipe, 0)) != 0)
 			return qh_err_from_uv(r);
 		t->in_pipe.data = t;
 		t->in_open = 1;
-		if ((r = uv_pipe_open(&t->in_pipe, STDIN_FILENO)) != 0)
+		if ((r = uv_pipe_open(&t->in_pipe, t->in_fd)) != 0)
 			return qh_err_from_uv(r);
+		t->in_fd_owned = 0; /* closed with the handle */
 		t->in_kind = IN_STREAM;
 		break;
 	case UV_FILE:
@@ -424,7 +467,7 @@ input_resume(struct tech *t)
 			break;
 		b = uv_buf_init((char *)t->in_raw, sizeof(t->in_raw));
 		t->in_req.data = t;
-		if ((r = uv_fs_read(&t->loop, &t->in_req, STDIN_FILENO, &b, 1, -1,
+		if ((r = uv_fs_read(&t->loop, &t->in_req, t->in_fd, &b, 1, -1,
 			 input_fs_read)) != 0) {
 			qh_debug("stdin: %s", uv_strerror(r));
 			t->in_eof = 1;

@@ -1,7 +1,8 @@
 /*
  * Logging. One macro family that records the calling function; every line
- * goes to stderr as "LEVEL prog: func: text". Never log a payload, a key or
- * a token: log its length or its fingerprint instead.
+ * goes to stderr as "LEVEL prog: func: text", through the display filter
+ * (qh/display.h) as one line. Never log a payload, a key or a token: log
+ * its length or its fingerprint instead.
  */
 #ifndef QH_LOG_H
 #define QH_LOG_H
@@ -26,7 +27,7 @@ enum qh_log_level qh_log_level(void);
 void qh_log_write(enum qh_log_level level, const char *func, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Prints "prog: text" on stderr for a command-line user (no level, no func). */
+/* Prints "prog: text" on stderr for a command-line user (no level, no func), filtered. */
 void qh_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Logs OpenSSL's error queue at the given level and clears it. */

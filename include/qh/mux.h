@@ -12,6 +12,13 @@
  * channel, data past the window, a message that does not decode) is logged
  * once with its address, identity and the reason, and its connection is
  * closed; nothing else is disturbed.
+ *
+ * No call tears anything down under its caller: a send that finds the
+ * output full (a peer that stopped reading) or a protocol error only marks
+ * the connection dead (qh_mux_closed() says 1, sends fail with an error,
+ * frames are ignored), and the channels get on_close on the next loop
+ * turn. A channel handed to the application therefore stays valid until
+ * its on_close, whatever qh_chan_* call it made meanwhile.
  */
 #ifndef QH_MUX_H
 #define QH_MUX_H
@@ -94,7 +101,7 @@ struct qh_tls_conn *qh_mux_tls(struct qh_mux *mux);
 /* A short name for logs: "127.0.0.1:5555 technician alice". */
 const char *qh_mux_name(const struct qh_mux *mux);
 
-/* 1 once the connection is closing or closed (its channels are going too). */
+/* 1 once the connection is dead or closed (its channels are going too). */
 int qh_mux_closed(const struct qh_mux *mux);
 
 /* Keepalive: ping after idle_ms of silence, give up after dead_ms. */
@@ -108,7 +115,9 @@ int qh_mux_send_error(struct qh_mux *mux, const char *code, const char *text);
 
 /*
  * Closes the connection. A non-NULL why is logged once, naming the peer.
- * Channels get on_close, then ops->on_close runs when the socket is gone.
+ * The channels left get on_close before it returns (at once, unlike a
+ * close the mux decides itself); ops->on_close runs when the socket is
+ * gone, on a later loop turn.
  */
 void qh_mux_close(struct qh_mux *mux, int err, const char *why);
 
@@ -136,7 +145,8 @@ void qh_chan_refuse(struct qh_chan *ch, const char *code, const char *text);
 
 /*
  * Sends up to len bytes on stream ext; returns how many were taken (0 when
- * the window or the connection is full: on_writable follows) or <0.
+ * the window or the connection is full: on_writable follows) or <0
+ * (QH_ERR_CLOSED once the channel or the connection is closing).
  */
 ssize_t qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len);
 

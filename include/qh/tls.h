@@ -61,7 +61,11 @@ struct qh_tls_ops {
 	int (*on_ready)(struct qh_tls_conn *conn, const struct qh_identity *peer);
 	/* New plaintext is in in; consume what can be used. Return <0 to close. */
 	int (*on_plaintext)(struct qh_tls_conn *conn, struct qh_buf *in);
-	/* Queued output fell under QH_TLS_LOW_WATER after being above it. */
+	/*
+	 * Queued output fell under QH_TLS_LOW_WATER after reaching
+	 * QH_TLS_HIGH_WATER (as appended, as encrypted, or as qh_tls_writable
+	 * found it).
+	 */
 	void (*on_drain)(struct qh_tls_conn *conn);
 	/* No bytes came from the peer for the idle interval; may send a ping. */
 	void (*on_idle)(struct qh_tls_conn *conn);
@@ -115,8 +119,12 @@ void qh_tls_kick(struct qh_tls_conn *conn);
 /* Bytes queued for the peer, plaintext and ciphertext. */
 size_t qh_tls_queued(const struct qh_tls_conn *conn);
 
-/* 1 while queued output is under QH_TLS_HIGH_WATER and the connection is up. */
-int qh_tls_writable(const struct qh_tls_conn *conn);
+/*
+ * 1 while queued output is under QH_TLS_HIGH_WATER and the connection is
+ * up. A 0 from an open connection promises ops->on_drain once the queue
+ * falls under QH_TLS_LOW_WATER, so a writer told to wait is always woken.
+ */
+int qh_tls_writable(struct qh_tls_conn *conn);
 
 /* The peer's address as "ip:port", and its identity once ready. */
 const char *qh_tls_peer_addr(const struct qh_tls_conn *conn);

@@ -165,11 +165,16 @@ int qh_msg_put_str(struct qh_buf *out, uint8_t key, const char *s);
 int qh_msg_put_u32(struct qh_buf *out, uint8_t key, uint32_t v);
 int qh_msg_put_u64(struct qh_buf *out, uint8_t key, uint64_t v);
 
-/* Getters: QH_ERR_NOT_FOUND when the field is absent. */
+/*
+ * Getters: QH_ERR_NOT_FOUND when the field is absent. The integer getters
+ * read through the bounded reader and give QH_ERR_FORMAT for a field that
+ * is not exactly their width, whoever built the message.
+ */
 int qh_msg_has(const struct qh_msg *m, uint8_t key);
 int qh_msg_get(const struct qh_msg *m, uint8_t key, const uint8_t **pp, size_t *lenp);
 /* Copies a text field into a new NUL-terminated string owned by the caller. */
 int qh_msg_get_str(const struct qh_msg *m, uint8_t key, char **sp);
+int qh_msg_get_u8(const struct qh_msg *m, uint8_t key, uint8_t *v);
 int qh_msg_get_u32(const struct qh_msg *m, uint8_t key, uint32_t *v);
 int qh_msg_get_u64(const struct qh_msg *m, uint8_t key, uint64_t *v);
 

@@ -68,8 +68,50 @@ argvs = {
     "utf8": argv("\u00e9t\u00e9", "\u20ac"),
 }
 
+# fuzz_mux: a set-up byte (output size, role, drain, answer policy; see
+# fuzz_mux.c), a piece-size byte, then what the peer sends. The
+# application opens channels 1, 2 (closed while opening) and 3 when the
+# peer is authenticated; the peer's own opens get our ids from 4 on.
+F_OPEN_FAIL, F_EXTDATA, F_PONG = 4, 6, 12
+M_EXIT_OK = msg(M_EXIT, (K_STATUS, u32(0)))
+req = lambda cmd: msg(M_REQUEST, (K_CMD, cmd))
+mux = {
+    # Big output, answers as they come: our opens answered, used, closed.
+    "session": bytes([0x03, 2]) +
+    frame(F_OPEN_OK, 1, u32(101) + u32(65536)) +
+    frame(F_DATA, 1, b"hello\n") + frame(F_EXTDATA, 1, b"err") +
+    frame(F_WINDOW, 1, u32(4096)) + frame(F_MSG, 1, M_EXIT_OK) +
+    frame(F_EOF, 1, b"") + frame(F_CLOSE, 1, b"") +
+    frame(F_OPEN_OK, 2, u32(102) + u32(65536)) + frame(F_CLOSE, 2, b"") +
+    frame(F_OPEN_FAIL, 3, msgs["error"]) +
+    frame(F_OPEN, 7, u32(65536) + req(b"exec")) +
+    frame(F_DATA, 4, b"x" * 20000) + frame(F_WINDOW, 4, u32(100)) +
+    frame(F_DATA, 4, b"Eof please") + frame(F_EOF, 4, b"") +
+    frame(F_CLOSE, 4, b""),
+    # The peer does not read (64-byte output) and pings.
+    "pings": bytes([0x00, 0]) + frame(F_PING, 0, u64(1)) * 12,
+    # Opens answered every way, data that closes and half-closes.
+    "opens": bytes([0x13, 1]) + b"".join(
+        frame(F_OPEN, 10 + i, u32(65536) + req(b"exec" if i % 2 else b"attach"))
+        for i in range(8)) +
+    frame(F_DATA, 4, b"Close") + frame(F_DATA, 5, b"Eof") +
+    frame(F_MSG, 6, msgs["resize"]) + frame(F_DATA, 7, b"y" * 3000),
+    # A small output that fills while data is echoed and credited.
+    "full": bytes([0x09, 3]) +
+    frame(F_OPEN_OK, 1, u32(101) + u32(65536)) +
+    frame(F_OPEN, 9, u32(65536) + req(b"exec")) +
+    b"".join(frame(F_DATA, 4, b"z" * 8000) for _ in range(6)),
+    # Our second channel, closed while opening: CLOSE before its OPEN_OK.
+    "early-close": bytes([0x03, 4]) + frame(F_CLOSE, 2, b"") +
+    frame(F_OPEN_OK, 2, u32(102) + u32(65536)),
+    # A peer without a certificate: one JOIN, then anything else.
+    "join": bytes([0x07, 5]) + frame(F_CONTROL, 0, msgs["join"]) +
+    frame(F_CONTROL, 0, msgs["hello"]),
+}
+
 top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
-for d, seeds in (("frame", frames), ("msg", msgs), ("argv", argvs)):
+for d, seeds in (("frame", frames), ("msg", msgs), ("argv", argvs),
+                 ("mux", mux)):
     os.makedirs(os.path.join(top, d), exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(top, d, name), "wb") as f:

@@ -88,7 +88,8 @@ def check_includes(root, table, problems):
             nfiles += 1
             with open(os.path.join(root, path), encoding="utf-8", errors="replace") as f:
                 text = f.read()
-            module = os.path.splitext(path)[0]
+            # A module is NAME.c with NAME.h and its internal NAME_int.h.
+            module = re.sub(r"_int$", "", os.path.splitext(path)[0])
             for angle, inc in INCLUDE.findall(text):
                 where = "%s: #include %s%s%s" % (path, angle, inc, ">" if angle == "<" else '"')
                 if angle == "<":
@@ -126,7 +127,7 @@ def check_includes(root, table, problems):
                                         % (where, target, other, public.get(other, "none")))
                 else:
                     graph.setdefault(part, {}).setdefault(module, set()).add(
-                        os.path.splitext(target)[0])
+                        re.sub(r"_int$", "", os.path.splitext(target)[0]))
     return graph, nfiles
 
 

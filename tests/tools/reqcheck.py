@@ -11,9 +11,11 @@ import os
 import re
 import sys
 
-# Essential on every Debian system, also a debootstrap minbase one.
-ESSENTIAL = {"bsdutils", "coreutils", "util-linux", "procps", "findutils", "grep",
-             "sed", "diffutils", "debianutils", "mawk"}
+# Essential on every Debian system, also a debootstrap minbase one, or
+# brought by a package of the list (build-essential, man-db).
+ESSENTIAL = {"bsdutils", "coreutils", "util-linux", "findutils", "grep",
+             "sed", "diffutils", "debianutils", "mawk", "tar", "dpkg"}
+IMPLIED = {"dpkg-dev": "build-essential", "groff-base": "man-db"}
 
 
 def main(root):
@@ -31,7 +33,8 @@ def main(root):
                 if not pkg:
                     sys.exit("%s: '%s' names no package (TOOL:PACKAGE)" % (path, spec))
                 needed.setdefault(pkg, set()).add(os.path.basename(path))
-    missing = sorted(p for p in needed if p not in listed and p not in ESSENTIAL)
+    missing = sorted(p for p in needed if p not in listed and p not in ESSENTIAL and
+                     IMPLIED.get(p) not in listed)
     if missing:
         sys.exit("expected scripts/deps.sh to install %s: %s" % (
             ", ".join(missing),

@@ -2,19 +2,56 @@
  * Unit tests for console/calendar.c: support hours (R9) in Europe/Berlin
  * in winter and summer, on a Saturday and on both daylight saving days of
  * 2026; due times counted in business minutes across weekends, holidays
- * and DST changes; local midnights for the ledger's date filters.
+ * and DST changes; local midnights for the ledger's date filters. The
+ * zone is set once (calendar_set_zone, as at start-up); after that no
+ * calendar function changes the environment, which threads read: setenv,
+ * unsetenv and tzset are counted here, passed on to the C library's.
  */
+#include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "store/store.h"
+
+/* Calls that change the environment or reread TZ, made by the code under test. */
+static int env_changes;
+
+int
+setenv(const char *name, const char *value, int overwrite)
+{
+	int (*real)(const char *, const char *, int) =
+	    (int (*)(const char *, const char *, int))dlsym(RTLD_NEXT, "setenv");
+
+	env_changes++;
+	return real(name, value, overwrite);
+}
+
+int
+unsetenv(const char *name)
+{
+	int (*real)(const char *) = (int (*)(const char *))dlsym(RTLD_NEXT, "unsetenv");
+
+	env_changes++;
+	return real(name);
+}
+
+void
+tzset(void)
+{
+	void (*real)(void) = (void (*)(void))dlsym(RTLD_NEXT, "tzset");
+
+	env_changes++;
+	real();
+}
 
 /* UTC seconds of "YYYY-MM-DDTHH:MM:SSZ". */
 static int64_t
@@ -178,10 +215,55 @@ test_midnight(void **state)
 	assert_int_equal(calendar_parse_date("2026-03-29x", &y, &m, &d), QH_ERR_ARG);
 }
 
+/*
+ * After the zone is set, every calendar function only reads it: no
+ * setenv, unsetenv or tzset, and TZ stays what start-up made it. Another
+ * zone is refused, not converted in the wrong one.
+ */
+static void
+test_zone_set_once(void **state)
+{
+	struct console_conf conf;
+	struct tm tm;
+	char text[32];
+	int64_t t = 0;
+	int i;
+
+	(void)state;
+	conf_defaults(&conf);
+	env_changes = 0;
+	assert_int_equal(calendar_set_zone(conf.timezone), 0);
+	assert_true(env_changes > 0);
+	assert_string_equal(getenv("TZ"), "Europe/Berlin");
+	env_changes = 0;
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(calendar_local(conf.timezone,
+				     utc("2026-07-06T10:00:00Z"), &tm),
+		    0);
+		assert_int_equal(tm.tm_hour, 12);
+		assert_int_equal(calendar_midnight(conf.timezone, 2026, 3, 29, &t), 0);
+		(void)calendar_after_hours(&conf, utc("2026-01-05T06:00:00Z"));
+		assert_int_equal(calendar_add_business(&conf, utc("2026-01-09T16:30:00Z"),
+				     660, &t),
+		    0);
+		assert_int_equal(calendar_midnight_text(&conf, 2026, 12, 32, text,
+				     sizeof(text)),
+		    0);
+	}
+	assert_int_equal(env_changes, 0);
+	assert_string_equal(getenv("TZ"), "Europe/Berlin");
+	/* Another zone than the process's: refused, nothing touched. */
+	assert_int_equal(calendar_local("America/New_York", 0, &tm), QH_ERR_ARG);
+	assert_int_equal(calendar_midnight("Asia/Tokyo", 2026, 1, 1, &t), QH_ERR_ARG);
+	assert_int_equal(env_changes, 0);
+	assert_int_equal(calendar_set_zone(""), QH_ERR_ARG);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zone_set_once),
 		cmocka_unit_test(test_hours_monday),
 		cmocka_unit_test(test_hours_weekend),
 		cmocka_unit_test(test_hours_dst),
@@ -189,5 +271,8 @@ main(void)
 		cmocka_unit_test(test_midnight),
 	};
 
+	/* As at start-up, before anything else. */
+	if (calendar_set_zone("Europe/Berlin") != 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,5 +261,8 @@ main(void)
 		cmocka_unit_test(test_installation_rule),
 	};
 
+	/* The business zone, set once as at start-up (conf_defaults' zone). */
+	if (calendar_set_zone("Europe/Berlin") != 0)
+		return 1;
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

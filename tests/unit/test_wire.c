@@ -436,6 +436,59 @@ test_msg_integer_width(void **state)
 	qh_buf_release(&b);
 }
 
+/*
+ * The integer getters read through the bounded reader: a decoded message
+ * gives its values back, and a message built by hand (the struct is
+ * public) with a field of another width is refused without a byte read
+ * (each value sits in an allocation of exactly its length, so a read past
+ * it is caught). The consent reply's ALLOW is read with qh_msg_get_u8.
+ */
+static void
+test_msg_get_integers(void **state)
+{
+	struct qh_msg m;
+	struct qh_buf b;
+	uint8_t u8 = 0, *val;
+	uint32_t u32 = 0;
+	uint64_t u64 = 0;
+	size_t len;
+
+	(void)state;
+	qh_buf_init(&b, 1024);
+	assert_int_equal(qh_msg_begin(&b, QH_MSG_CONSENT_REPLY), 0);
+	assert_int_equal(qh_msg_put_u64(&b, QH_K_ID, 0x0102030405060708ULL), 0);
+	assert_int_equal(qh_msg_put(&b, QH_K_ALLOW, "\x01", 1), 0);
+	assert_int_equal(decode_msg(&b, &m), 0);
+	assert_int_equal(qh_msg_get_u8(&m, QH_K_ALLOW, &u8), 0);
+	assert_int_equal(u8, 1);
+	assert_int_equal(qh_msg_get_u64(&m, QH_K_ID, &u64), 0);
+	assert_true(u64 == 0x0102030405060708ULL);
+	assert_int_equal(qh_msg_get_u32(&m, QH_K_STATUS, &u32), QH_ERR_NOT_FOUND);
+	/* Asked at the wrong width: refused. */
+	assert_int_equal(qh_msg_get_u32(&m, QH_K_ID, &u32), QH_ERR_FORMAT);
+	assert_int_equal(qh_msg_get_u8(&m, QH_K_ID, &u8), QH_ERR_FORMAT);
+	qh_buf_release(&b);
+
+	for (len = 0; len <= 9; len++) {
+		memset(&m, 0, sizeof(m));
+		m.type = QH_MSG_CONSENT_REPLY;
+		val = malloc(len > 0 ? len : 1);
+		assert_non_null(val);
+		memset(val, 0xab, len);
+		m.nfields = 3;
+		m.f[0].key = QH_K_ALLOW, m.f[0].val = val, m.f[0].len = (uint32_t)len;
+		m.f[1].key = QH_K_STATUS, m.f[1].val = val, m.f[1].len = (uint32_t)len;
+		m.f[2].key = QH_K_ID, m.f[2].val = val, m.f[2].len = (uint32_t)len;
+		assert_int_equal(qh_msg_get_u8(&m, QH_K_ALLOW, &u8),
+		    len == 1 ? 0 : QH_ERR_FORMAT);
+		assert_int_equal(qh_msg_get_u32(&m, QH_K_STATUS, &u32),
+		    len == 4 ? 0 : QH_ERR_FORMAT);
+		assert_int_equal(qh_msg_get_u64(&m, QH_K_ID, &u64),
+		    len == 8 ? 0 : QH_ERR_FORMAT);
+		free(val);
+	}
+}
+
 /* A text value that is not valid UTF-8, or holds a NUL, is malformed. */
 static void
 test_msg_bad_utf8(void **state)
@@ -789,6 +842,7 @@ main(void)
 		cmocka_unit_test(test_msg_duplicate_key),
 		cmocka_unit_test(test_msg_missing_required),
 		cmocka_unit_test(test_msg_integer_width),
+		cmocka_unit_test(test_msg_get_integers),
 		cmocka_unit_test(test_msg_bad_utf8),
 		cmocka_unit_test(test_utf8_valid),
 		cmocka_unit_test(test_msg_value_too_large),

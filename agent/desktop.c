@@ -1,0 +1,225 @@
+/*
+ * The "desktop" action (desktop.h): an RFB session (rfbsess.c) whose
+ * transport is a channel of the mux. The channel's window is the
+ * session's input bound, and bytes are credited back as the server parses
+ * them; output goes out as the window allows and resumes on on_writable.
+ * Open desktops are kept on a list so that the customer can take control
+ * back from all of them at any time.
+ */
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "desktop.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "rfbsess.h"
+
+struct desktop {
+	LIST_ENTRY(desktop) link;
+	struct qh_chan *ch; /* NULL once the channel is gone */
+	struct rfbsess *sess;
+	char login[QH_ID_MAX + 1];
+	int screen;
+};
+
+static LIST_HEAD(, desktop) desktops = LIST_HEAD_INITIALIZER(desktops);
+
+/* Ends the desktop: the session stops, the channel closes, d is freed. */
+static void
+desktop_end(struct desktop *d, int status, const char *why)
+{
+	struct qh_buf b;
+
+	LIST_REMOVE(d, link);
+	rfbsess_close(d->sess);
+	if (d->ch != NULL) {
+		qh_buf_init(&b, 512);
+		if (qh_msg_begin(&b, QH_MSG_EXIT) == 0 &&
+		    qh_msg_put_u32(&b, QH_K_STATUS, (uint32_t)status) == 0 &&
+		    (why == NULL || qh_msg_put_str(&b, QH_K_TEXT, why) == 0))
+			(void)qh_chan_send_msg(d->ch, &b);
+		qh_buf_release(&b);
+		(void)qh_chan_eof(d->ch);
+		qh_chan_close(d->ch);
+	}
+	ui_notice("%s no longer sees this screen", d->login);
+	free(d);
+}
+
+/* The session's transport. */
+
+static ssize_t
+io_write(void *arg, const uint8_t *p, size_t len)
+{
+	struct desktop *d = arg;
+
+	return d->ch != NULL ? qh_chan_write(d->ch, 0, p, len) : QH_ERR_CLOSED;
+}
+
+static void
+io_consumed(void *arg, size_t n)
+{
+	struct desktop *d = arg;
+
+	if (d->ch != NULL)
+		qh_chan_consume(d->ch, n);
+}
+
+static void
+io_failed(void *arg, int err, const char *why)
+{
+	struct desktop *d = arg;
+
+	qh_warn("desktop for %s: %s", d->login, why);
+	desktop_end(d, 1, why);
+}
+
+static const struct rfbsess_io sess_io = {
+	.write = io_write,
+	.consumed = io_consumed,
+	.failed = io_failed,
+};
+
+/* The channel. */
+
+static void
+chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct desktop *d = qh_chan_arg(ch);
+
+	if (ext != 0 || rfbsess_input(d->sess, p, len) != 0) {
+		/* Past the window we granted: the console broke the protocol. */
+		qh_warn("desktop for %s: %zu bytes past the window", d->login, len);
+		desktop_end(d, 1, "input past the window");
+	}
+}
+
+static void
+chan_writable(struct qh_chan *ch)
+{
+	struct desktop *d = qh_chan_arg(ch);
+
+	rfbsess_writable(d->sess);
+}
+
+static void
+chan_eof(struct qh_chan *ch)
+{
+	struct desktop *d = qh_chan_arg(ch);
+
+	qh_info("desktop for %s: the viewer left", d->login);
+	desktop_end(d, 0, NULL);
+}
+
+static void
+chan_close(struct qh_chan *ch)
+{
+	struct desktop *d = qh_chan_arg(ch);
+
+	d->ch = NULL;
+	desktop_end(d, 0, NULL);
+}
+
+static const struct qh_chan_ops chan_ops = {
+	.on_data = chan_data,
+	.on_writable = chan_writable,
+	.on_eof = chan_eof,
+	.on_close = chan_close,
+};
+
+/* The desktop's name in ServerInit: this PC's host name. */
+static void
+desktop_name(char *out, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "quarterhour: %s", host);
+	ui_sanitize(out);
+}
+
+int
+desktop_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+    const struct qh_msg *m)
+{
+	struct desktop *d;
+	char *login = NULL, why[256], name[300];
+	uint32_t flags = 0;
+	int r;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL) {
+		qh_chan_refuse(ch, "internal", "the agent is out of memory");
+		return 0;
+	}
+	(void)qh_msg_get_str(m, QH_K_LOGIN, &login);
+	snprintf(d->login, sizeof(d->login), "%s", login != NULL ? login : "?");
+	ui_sanitize(d->login);
+	free(login);
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	d->screen = (int)((flags & DESKTOP_F_SCREEN_MASK) >> DESKTOP_F_SCREEN_SHIFT);
+	desktop_name(name, sizeof(name));
+	if ((r = rfbsess_new(loop, d->screen, name, &sess_io, d, &d->sess, why,
+		 sizeof(why))) != 0) {
+		qh_warn("desktop for %s: %s", d->login, why);
+		qh_chan_refuse(ch, "desktop", why);
+		free(d);
+		return 0;
+	}
+	d->ch = ch;
+	if ((r = qh_chan_accept(ch, RFB_INPUT_MAX, &chan_ops, d)) != 0) {
+		qh_debug("accept: %s", qh_strerror(r));
+		rfbsess_close(d->sess);
+		free(d);
+		return 0;
+	}
+	rfbsess_set_control(d->sess, (flags & DESKTOP_F_CONTROL) != 0);
+	LIST_INSERT_HEAD(&desktops, d, link);
+	ui_notice("%s %s this screen%s", d->login,
+	    (flags & DESKTOP_F_CONTROL) ? "sees and controls" : "sees",
+	    d->screen > 0 ? " (another monitor)" : "");
+	return 0;
+}
+
+int
+desktop_revoke_control(void)
+{
+	struct desktop *d;
+	int n = 0;
+
+	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
+		if (!rfbsess_control(d->sess))
+			continue;
+		rfbsess_set_control(d->sess, 0);
+		ui_notice("%s no longer controls this screen (still sees it)", d->login);
+		n++;
+	}
+	return n;
+}
+
+int
+desktop_count(int *controlled)
+{
+	struct desktop *d;
+	int n = 0, c = 0;
+
+	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
+		n++;
+		c += rfbsess_control(d->sess);
+	}
+	if (controlled != NULL)
+		*controlled = c;
+	return n;
+}
+
+void
+desktop_close_all(void)
+{
+	while (!LIST_EMPTY(&desktops))
+		desktop_end(LIST_FIRST(&desktops), 0, NULL);
+}
