@@ -206,24 +206,28 @@ for lie in "10:$((50 * MIB)):more than the 10 bytes it announced for /etc/hostna
 	rest=${lie#*:}
 	send=${rest%%:*}
 	text=${rest#*:}
+	# Files of their own: the shell truncates a reused one only once the
+	# background child runs, after wait_until may have read the old code.
+	LOUT=$T/liar.$announce.out
+	LERR=$T/liar.$announce.err
 	python3 "$ROOT/tests/tools/pull_liar.py" "$T/agent/agent.pem" "$PORT" \
-	    "$ROOT/include/qh/wire.h" "$announce" "$send" >"$T/liar.out" 2>"$T/liar.err" &
+	    "$ROOT/include/qh/wire.h" "$announce" "$send" >"$LOUT" 2>"$LERR" &
 	LIAR=$!
 	PIDS="$PIDS $LIAR"
-	wait_until "grep -q '^code ' '$T/liar.out'" 30 ||
-	    fail "the lying agent got no code: $(cat "$T/liar.out" "$T/liar.err")"
-	LCODE=$(sed -n 's/^code //p' "$T/liar.out")
+	wait_until "grep -q '^code ' '$LOUT'" 30 ||
+	    fail "the lying agent got no code: $(cat "$LOUT" "$LERR")"
+	LCODE=$(sed -n 's/^code //p' "$LOUT")
 	timeout 60 qh-console pull "$LCODE" /etc/hostname "$T/local/lied" >"$T/lie.out" \
 	    2>"$T/lie.err"
 	st=$?
 	[ "$st" -eq 1 ] || fail "a pull of $send bytes announced as '$announce' exited $st, want 1: $(cat "$T/lie.err")"
 	expect_in "$T/lie.err" "$text"
 	no_trace "$T/local" lied "a lying agent's pull ($announce/$send)"
-	wait "$LIAR" || fail "the lying agent failed: $(cat "$T/liar.err")"
+	wait "$LIAR" || fail "the lying agent failed: $(cat "$LERR")"
 	if [ "$send" -gt $((4 * MIB)) ]; then
-		grep -q "^cut off after" "$T/liar.out" ||
-		    fail "the technician should stop the lying agent early; it says: $(cat "$T/liar.out")"
+		grep -q "^cut off after" "$LOUT" ||
+		    fail "the technician should stop the lying agent early; it says: $(cat "$LOUT")"
 	fi
-	echo "lying agent ($announce announced, $send sent): $(tail -n 1 "$T/liar.out")"
+	echo "lying agent ($announce announced, $send sent): $(tail -n 1 "$LOUT")"
 done
 exit 0
