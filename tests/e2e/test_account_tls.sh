@@ -6,6 +6,7 @@
 # ledger; a revoked accounting bundle is refused; the precedence of
 # --state, --tech and the environment; the error without either names both.
 . "$(dirname "$0")/lib.sh"
+requires env:coreutils
 
 setup_session
 qh-console customer add other --name "Other Ltd" --state "$STATE" >>"$T/admin.log" 2>&1 ||

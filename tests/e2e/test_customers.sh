@@ -4,6 +4,7 @@
 # disable refuses the customer's agents with a clear reason and keeps its
 # history, enable lets them in again; tech list [--json].
 . "$(dirname "$0")/lib.sh"
+requires python3:python3
 
 setup_console
 qc() { qh-console "$@" --state "$STATE"; }

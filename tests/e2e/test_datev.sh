@@ -9,6 +9,7 @@
 # refused; book_purchases = no leaves purchases out. `ledger --format csv
 # --excel` is what German Excel opens.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 python3:python3
 
 setup_session --unattended
 qh() { qh-console "$@" --state "$STATE"; }

@@ -9,6 +9,7 @@
 # writes one per customer. The console's daemon never renders (depcheck:
 # no cairo in its archive).
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 python3:python3 pdftotext:poppler-utils pdftoppm:poppler-utils pdfimages:poppler-utils convert:imagemagick chromium:chromium
 
 setup_session --unattended
 qh() { qh-console "$@" --state "$STATE"; }
