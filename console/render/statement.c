@@ -218,14 +218,138 @@ items(const struct stmt *s, const char *key)
 	return a != NULL && a->type == QH_JSON_ARRAY ? a->child : NULL;
 }
 
+static void
+pdf_purchases(const struct stmt *s, struct pdf *p)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	static const double x[] = { MARGIN, 120, 250, 360 };
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
+		qh_tr(L, "Reference") };
+
+	pdf_heading(p, qh_tr(L, "Purchases"));
+	pdf_row(p, x, h, 4, 1);
+	for (e = items(s, "purchases"); e != NULL; e = e->next) {
+		const char *r[4];
+
+		if (num(e, "installations") > 0)
+			snprintf(a, sizeof(a), "%" PRId64 " %s", num(e, "installations"),
+			    qh_tr(L, "installations"));
+		else
+			units(s, num(e, "units"), a, sizeof(a));
+		money(s, num(e, "amount_cents"), b, sizeof(b));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = b;
+		r[3] = str(e, "reference");
+		pdf_row(p, x, r, 4, 0);
+	}
+}
+
+static void
+pdf_sessions(const struct stmt *s, struct pdf *p)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	static const double x[] = { MARGIN, 115, 150, 250, 290, 330 };
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
+		qh_tr(L, "Billable"), qh_tr(L, "Units"), qh_tr(L, "Note") };
+
+	pdf_heading(p, qh_tr(L, "Sessions"));
+	pdf_row(p, x, h, 6, 1);
+	for (e = items(s, "sessions"); e != NULL; e = e->next) {
+		const char *r[6];
+		const struct qh_json_node *ah = qh_json_get(e, "after_hours");
+
+		snprintf(a, sizeof(a), "%s%s", str(e, "time"),
+		    ah != NULL && ah->type == QH_JSON_TRUE ? " *" : "");
+		duration(num(e, "billable_seconds"), b, sizeof(b));
+		snprintf(c, sizeof(c), "%" PRId64, num(e, "units"));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = str(e, "technician");
+		r[3] = b;
+		r[4] = c;
+		r[5] = str(e, "note");
+		pdf_row(p, x, r, 6, 0);
+	}
+	pdf_need(p, 14);
+	pdf_font(p, 8, 0);
+	pdf_text(p, MARGIN, qh_tr(L, "* outside support hours"), 0);
+	p->y += 12;
+}
+
+static void
+pdf_installations(const struct stmt *s, struct pdf *p)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	static const double x[] = { MARGIN, 115, 150, 250 };
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
+		qh_tr(L, "Note") };
+
+	pdf_heading(p, qh_tr(L, "Installations"));
+	pdf_row(p, x, h, 4, 1);
+	for (e = items(s, "installations"); e != NULL; e = e->next) {
+		const char *r[4] = { str(e, "date"), str(e, "time"), str(e, "technician"),
+			str(e, "note") };
+
+		pdf_row(p, x, r, 4, 0);
+	}
+}
+
+static void
+pdf_corrections(const struct stmt *s, struct pdf *p)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	static const double x[] = { MARGIN, 120, 250, 360 };
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
+		qh_tr(L, "Reason") };
+
+	pdf_heading(p, qh_tr(L, "Corrections"));
+	pdf_row(p, x, h, 4, 1);
+	for (e = items(s, "corrections"); e != NULL; e = e->next) {
+		const char *r[4];
+
+		snprintf(a, sizeof(a), "%+" PRId64, num(e, "units"));
+		money(s, num(e, "amount_cents"), b, sizeof(b));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = b;
+		r[3] = str(e, "note");
+		pdf_row(p, x, r, 4, 0);
+	}
+}
+
 static int
 render_pdf(const struct stmt *s, const char *path, char *why, size_t whylen)
 {
 	const struct qh_json_node *root = s->root, *v = qh_json_get(root, "vendor"),
-				  *cu = qh_json_get(root, "customer"), *e, *t;
+				  *cu = qh_json_get(root, "customer"), *t;
 	cairo_surface_t *surf, *img;
 	struct pdf p;
-	char a[128], b[128], c[128], line[512], *addr, *tok, *save = NULL;
+	char a[128], b[128], line[512], *addr, *tok, *save = NULL;
 	enum qh_lang L = s->lang;
 	cairo_status_t st;
 
@@ -279,91 +403,10 @@ render_pdf(const struct stmt *s, const char *path, char *why, size_t whylen)
 	pdf_text(&p, MARGIN, line, 0);
 	p.y += 14;
 
-	{
-		static const double x[] = { MARGIN, 120, 250, 360 };
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"),
-			qh_tr(L, "Amount"), qh_tr(L, "Reference") };
-
-		pdf_heading(&p, qh_tr(L, "Purchases"));
-		pdf_row(&p, x, h, 4, 1);
-		for (e = items(s, "purchases"); e != NULL; e = e->next) {
-			const char *r[4];
-
-			if (num(e, "installations") > 0)
-				snprintf(a, sizeof(a), "%" PRId64 " %s",
-				    num(e, "installations"), qh_tr(L, "installations"));
-			else
-				units(s, num(e, "units"), a, sizeof(a));
-			money(s, num(e, "amount_cents"), b, sizeof(b));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = b;
-			r[3] = str(e, "reference");
-			pdf_row(&p, x, r, 4, 0);
-		}
-	}
-	{
-		static const double x[] = { MARGIN, 115, 150, 250, 290, 330 };
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"),
-			qh_tr(L, "Technician"), qh_tr(L, "Billable"), qh_tr(L, "Units"),
-			qh_tr(L, "Note") };
-
-		pdf_heading(&p, qh_tr(L, "Sessions"));
-		pdf_row(&p, x, h, 6, 1);
-		for (e = items(s, "sessions"); e != NULL; e = e->next) {
-			const char *r[6];
-			const struct qh_json_node *ah = qh_json_get(e, "after_hours");
-
-			snprintf(a, sizeof(a), "%s%s", str(e, "time"),
-			    ah != NULL && ah->type == QH_JSON_TRUE ? " *" : "");
-			duration(num(e, "billable_seconds"), b, sizeof(b));
-			snprintf(c, sizeof(c), "%" PRId64, num(e, "units"));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = str(e, "technician");
-			r[3] = b;
-			r[4] = c;
-			r[5] = str(e, "note");
-			pdf_row(&p, x, r, 6, 0);
-		}
-		pdf_need(&p, 14);
-		pdf_font(&p, 8, 0);
-		pdf_text(&p, MARGIN, qh_tr(L, "* outside support hours"), 0);
-		p.y += 12;
-	}
-	{
-		static const double x[] = { MARGIN, 115, 150, 250 };
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"),
-			qh_tr(L, "Technician"), qh_tr(L, "Note") };
-
-		pdf_heading(&p, qh_tr(L, "Installations"));
-		pdf_row(&p, x, h, 4, 1);
-		for (e = items(s, "installations"); e != NULL; e = e->next) {
-			const char *r[4] = { str(e, "date"), str(e, "time"),
-				str(e, "technician"), str(e, "note") };
-
-			pdf_row(&p, x, r, 4, 0);
-		}
-	}
-	{
-		static const double x[] = { MARGIN, 120, 250, 360 };
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"),
-			qh_tr(L, "Amount"), qh_tr(L, "Reason") };
-
-		pdf_heading(&p, qh_tr(L, "Corrections"));
-		pdf_row(&p, x, h, 4, 1);
-		for (e = items(s, "corrections"); e != NULL; e = e->next) {
-			const char *r[4];
-
-			snprintf(a, sizeof(a), "%+" PRId64, num(e, "units"));
-			money(s, num(e, "amount_cents"), b, sizeof(b));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = b;
-			r[3] = str(e, "note");
-			pdf_row(&p, x, r, 4, 0);
-		}
-	}
+	pdf_purchases(s, &p);
+	pdf_sessions(s, &p);
+	pdf_installations(s, &p);
+	pdf_corrections(s, &p);
 	pdf_need(&p, 60);
 	p.y += 14;
 	t = qh_json_get(root, "totals");
@@ -486,13 +529,125 @@ html_chart(FILE *f, const struct qh_json_node *weeks)
 	fputs("</svg>\n", f);
 }
 
+static void
+html_purchases(const struct stmt *s, FILE *f)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
+		qh_tr(L, "Reference") };
+
+	html_row(f, h, 4, 1);
+	for (e = items(s, "purchases"); e != NULL; e = e->next) {
+		const char *r[4];
+
+		if (num(e, "installations") > 0)
+			snprintf(a, sizeof(a), "%" PRId64 " %s", num(e, "installations"),
+			    qh_tr(L, "installations"));
+		else
+			units(s, num(e, "units"), a, sizeof(a));
+		money(s, num(e, "amount_cents"), b, sizeof(b));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = b;
+		r[3] = str(e, "reference");
+		html_row(f, r, 4, 0);
+	}
+}
+
+static void
+html_sessions(const struct stmt *s, FILE *f)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
+		qh_tr(L, "Billable"), qh_tr(L, "Units"), qh_tr(L, "Note") };
+
+	html_row(f, h, 6, 1);
+	for (e = items(s, "sessions"); e != NULL; e = e->next) {
+		const char *r[6];
+		const struct qh_json_node *ah = qh_json_get(e, "after_hours");
+
+		snprintf(a, sizeof(a), "%s%s", str(e, "time"),
+		    ah != NULL && ah->type == QH_JSON_TRUE ? " *" : "");
+		duration(num(e, "billable_seconds"), b, sizeof(b));
+		snprintf(c, sizeof(c), "%" PRId64, num(e, "units"));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = str(e, "technician");
+		r[3] = b;
+		r[4] = c;
+		r[5] = str(e, "note");
+		html_row(f, r, 6, 0);
+	}
+}
+
+static void
+html_installations(const struct stmt *s, FILE *f)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
+		qh_tr(L, "Note") };
+
+	html_row(f, h, 4, 1);
+	for (e = items(s, "installations"); e != NULL; e = e->next) {
+		const char *r[4] = { str(e, "date"), str(e, "time"), str(e, "technician"),
+			str(e, "note") };
+
+		html_row(f, r, 4, 0);
+	}
+}
+
+static void
+html_corrections(const struct stmt *s, FILE *f)
+{
+	const struct qh_json_node *e;
+	enum qh_lang L = s->lang;
+	char a[128], b[128], c[128];
+
+	(void)a;
+	(void)b;
+	(void)c;
+	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
+		qh_tr(L, "Reason") };
+
+	html_row(f, h, 4, 1);
+	for (e = items(s, "corrections"); e != NULL; e = e->next) {
+		const char *r[4];
+
+		snprintf(a, sizeof(a), "%+" PRId64, num(e, "units"));
+		money(s, num(e, "amount_cents"), b, sizeof(b));
+		r[0] = str(e, "date");
+		r[1] = a;
+		r[2] = b;
+		r[3] = str(e, "note");
+		html_row(f, r, 4, 0);
+	}
+}
+
 static int
 render_html(const struct stmt *s, const char *path, char *why, size_t whylen)
 {
 	const struct qh_json_node *root = s->root, *v = qh_json_get(root, "vendor"),
-				  *cu = qh_json_get(root, "customer"), *e, *t;
+				  *cu = qh_json_get(root, "customer"), *t;
 	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
+	char a[128], b[128];
 	FILE *f;
 
 	if ((f = fopen(path, "wx")) == NULL) {
@@ -538,90 +693,21 @@ render_html(const struct stmt *s, const char *path, char *why, size_t whylen)
 	fputs("</p>\n<h3>", f);
 	html_text(f, qh_tr(L, "Purchases"));
 	fputs("</h3><table>\n", f);
-	{
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"),
-			qh_tr(L, "Amount"), qh_tr(L, "Reference") };
-
-		html_row(f, h, 4, 1);
-		for (e = items(s, "purchases"); e != NULL; e = e->next) {
-			const char *r[4];
-
-			if (num(e, "installations") > 0)
-				snprintf(a, sizeof(a), "%" PRId64 " %s",
-				    num(e, "installations"), qh_tr(L, "installations"));
-			else
-				units(s, num(e, "units"), a, sizeof(a));
-			money(s, num(e, "amount_cents"), b, sizeof(b));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = b;
-			r[3] = str(e, "reference");
-			html_row(f, r, 4, 0);
-		}
-	}
+	html_purchases(s, f);
 	fputs("</table>\n<h3>", f);
 	html_text(f, qh_tr(L, "Sessions"));
 	fputs("</h3><table>\n", f);
-	{
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"),
-			qh_tr(L, "Technician"), qh_tr(L, "Billable"), qh_tr(L, "Units"),
-			qh_tr(L, "Note") };
-
-		html_row(f, h, 6, 1);
-		for (e = items(s, "sessions"); e != NULL; e = e->next) {
-			const char *r[6];
-			const struct qh_json_node *ah = qh_json_get(e, "after_hours");
-
-			snprintf(a, sizeof(a), "%s%s", str(e, "time"),
-			    ah != NULL && ah->type == QH_JSON_TRUE ? " *" : "");
-			duration(num(e, "billable_seconds"), b, sizeof(b));
-			snprintf(c, sizeof(c), "%" PRId64, num(e, "units"));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = str(e, "technician");
-			r[3] = b;
-			r[4] = c;
-			r[5] = str(e, "note");
-			html_row(f, r, 6, 0);
-		}
-	}
+	html_sessions(s, f);
 	fputs("</table><p><small>", f);
 	html_text(f, qh_tr(L, "* outside support hours"));
 	fputs("</small></p>\n<h3>", f);
 	html_text(f, qh_tr(L, "Installations"));
 	fputs("</h3><table>\n", f);
-	{
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"),
-			qh_tr(L, "Technician"), qh_tr(L, "Note") };
-
-		html_row(f, h, 4, 1);
-		for (e = items(s, "installations"); e != NULL; e = e->next) {
-			const char *r[4] = { str(e, "date"), str(e, "time"),
-				str(e, "technician"), str(e, "note") };
-
-			html_row(f, r, 4, 0);
-		}
-	}
+	html_installations(s, f);
 	fputs("</table>\n<h3>", f);
 	html_text(f, qh_tr(L, "Corrections"));
 	fputs("</h3><table>\n", f);
-	{
-		const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"),
-			qh_tr(L, "Amount"), qh_tr(L, "Reason") };
-
-		html_row(f, h, 4, 1);
-		for (e = items(s, "corrections"); e != NULL; e = e->next) {
-			const char *r[4];
-
-			snprintf(a, sizeof(a), "%+" PRId64, num(e, "units"));
-			money(s, num(e, "amount_cents"), b, sizeof(b));
-			r[0] = str(e, "date");
-			r[1] = a;
-			r[2] = b;
-			r[3] = str(e, "note");
-			html_row(f, r, 4, 0);
-		}
-	}
+	html_corrections(s, f);
 	fputs("</table>\n", f);
 	t = qh_json_get(root, "totals");
 	money(s, num(t, "purchased_cents"), b, sizeof(b));
