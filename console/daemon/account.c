@@ -26,6 +26,7 @@ struct account {
 	struct server *srv;
 	struct qh_chan *ch; /* NULL once the channel is gone */
 	uv_process_t proc;
+	uv_timer_t limit;	  /* ends a report that runs past ACCOUNT_LIMIT_MS */
 	uv_pipe_t out[2];	  /* the child's stdout and stderr */
 	struct qh_buf pending[2]; /* read but not yet taken by the channel */
 	int eof[2];		  /* the pipe is at its end */
@@ -139,9 +140,20 @@ on_child_exit(uv_process_t *proc, int64_t status, int sig)
 	a->exited = 1;
 	a->status = sig != 0 ? 128 + sig : (int)status;
 	account_running--;
+	uv_timer_stop(&a->limit);
+	uv_close((uv_handle_t *)&a->limit, account_freed);
 	qh_debug("account: %s ended with status %d", a->what, a->status);
 	uv_close((uv_handle_t *)proc, account_freed);
 	account_finish(a);
+}
+
+static void
+on_limit(uv_timer_t *t)
+{
+	struct account *a = t->data;
+
+	qh_warn("account: %s ran past %d s; ending it", a->what, ACCOUNT_LIMIT_MS / 1000);
+	(void)uv_process_kill(&a->proc, SIGKILL);
 }
 
 static void
@@ -263,7 +275,9 @@ account_request(struct server *srv, const struct qh_identity *id, struct qh_chan
 		a->out[i].data = a;
 	}
 	a->proc.data = a;
-	a->open_handles = 3;
+	uv_timer_init(srv->loop, &a->limit);
+	a->limit.data = a;
+	a->open_handles = 4;
 	memset(&o, 0, sizeof(o));
 	io[0].flags = UV_IGNORE;
 	for (i = 0; i < 2; i++) {
@@ -279,10 +293,12 @@ account_request(struct server *srv, const struct qh_identity *id, struct qh_chan
 		qh_warn("account: cannot run %s: %s", exe, uv_strerror(r));
 		qh_chan_refuse(ch, "internal", "the console cannot run the report");
 		account_pipes_close(a);
+		uv_close((uv_handle_t *)&a->limit, account_freed);
 		uv_close((uv_handle_t *)&a->proc, account_freed);
 		goto out;
 	}
 	account_running++;
+	uv_timer_start(&a->limit, on_limit, ACCOUNT_LIMIT_MS, 0);
 	qh_info("peer %s: report %s", qh_mux_name(qh_chan_mux(ch)), plan.name);
 	a->ch = ch;
 	qh_chan_accept(ch, 0, &account_ops, a);

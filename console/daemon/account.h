@@ -13,7 +13,8 @@
 #include "qh/wire.h"
 #include "server.h"
 
-#define ACCOUNT_CHILDREN_MAX 4	   /* reports running at once, in all */
+#define ACCOUNT_CHILDREN_MAX 4		      /* reports running at once, in all */
+#define ACCOUNT_LIMIT_MS     (10 * 60 * 1000) /* a report's time */
 #define ACCOUNT_PENDING_MAX  65536 /* bytes held per stream while the window is full */
 
 /*
