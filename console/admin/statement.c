@@ -103,8 +103,10 @@ month_row(void *arg, const struct ledger_row *e)
 		qh_json_kv_int(j, "installations", e->installations);
 		qh_json_kv_int(j, "amount_cents", e->amount_cents);
 		qh_json_kv_str(j, "reference", e->reference);
+		/* Units' purchases; installations are counted apart (R8). */
 		s->purchased_units += e->units;
-		s->purchased_cents += e->amount_cents;
+		if (strcmp(e->kind, "purchase") == 0)
+			s->purchased_cents += e->amount_cents;
 		break;
 	case 1:
 		qh_json_kv_str(j, "time", hm);
