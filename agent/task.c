@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "task.h"
@@ -163,7 +164,7 @@ out_flush(struct task_out *o)
 }
 
 static void
-out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+out_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct task_out *o = h->data;
 
@@ -175,7 +176,7 @@ out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
-out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct task_out *o = s->data;
 	struct task *t = o->t;

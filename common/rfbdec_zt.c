@@ -13,6 +13,7 @@
 
 #include <jpeglib.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "rfbdec_int.h"
 
@@ -351,7 +352,7 @@ jpeg_error_exit(j_common_ptr c)
 }
 
 static void
-jpeg_quiet(j_common_ptr c)
+jpeg_quiet(j_common_ptr c QH_UNUSED)
 {
 }
 

@@ -695,7 +695,6 @@ proc_shutdown(struct task *t, uv_loop_t *loop)
 	int st = 0;
 	pid_t r;
 
-	(void)loop;
 	signal_warden(t, SIG_KILL_ALL);
 	while ((r = waitpid(t->proc.pid, &st, 0)) == -1 && errno == EINTR)
 		;

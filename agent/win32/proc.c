@@ -27,6 +27,7 @@
 
 #include <windows.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "task.h"
@@ -159,7 +160,7 @@ proc_kill(struct task *t)
 }
 
 void
-proc_reap(struct task_list *tasks)
+proc_reap(struct task_list *tasks QH_UNUSED)
 {
 	/* libuv and the shells' waits report exits by themselves. */
 }
