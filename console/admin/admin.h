@@ -1,10 +1,14 @@
 /*
  * The admin part: the commands run on the console host (init, customer,
  * credit and correct, enroll and agents, tech, the accounting reports,
- * sessions, tickets, backup and restore). They reach the database only through the store
- * (store/store.h), which the dispatcher opens around each command as its
- * entry's needs say; what they share is the acting login for the ledger
- * and the checked way to stdout (output.c).
+ * sessions, tickets, backup and restore). They reach the database only
+ * through the store (store/store.h), which the dispatcher opens around each
+ * command as its entry's needs say; what they share is the acting login for
+ * the ledger and the checked way to stdout (output.c). It may use the store,
+ * libqh, OpenSSL, cairo and libarchive (docs/dependencies.txt), never libuv,
+ * the daemon or the technician's part.
+ *
+ * This is the admin part's public header: its command entries.
  */
 #ifndef QH_ADMIN_H
 #define QH_ADMIN_H
