@@ -120,7 +120,7 @@ get_cpixel(const struct qh_rfbdec *d, struct qh_buf *b, size_t n, int off, uint3
 }
 
 int
-dec_zrle_size(struct qh_rfbdec *d, struct qh_buf *b, size_t *len)
+dec_zrle_size(struct qh_buf *b, size_t *len)
 {
 	uint32_t n;
 

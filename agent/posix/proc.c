@@ -690,7 +690,7 @@ proc_reap(struct task_list *tasks)
 }
 
 void
-proc_shutdown(struct task *t, uv_loop_t *loop)
+proc_shutdown(struct task *t)
 {
 	int st = 0;
 	pid_t r;

@@ -166,7 +166,7 @@ proc_reap(struct task_list *tasks QH_UNUSED)
 }
 
 void
-proc_shutdown(struct task *t, uv_loop_t *loop)
+proc_shutdown(struct task *t)
 {
 	/* Exits arrive while the loop runs on (task_shutdown). */
 	proc_kill(t);

@@ -166,7 +166,7 @@ server_stop(struct server *srv)
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
 	session_closing_flush(srv);
-	deliver_stop(srv);
+	deliver_stop();
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
