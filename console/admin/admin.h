@@ -41,6 +41,15 @@ int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
     const char *what);
 
 /*
+ * The frame of a listing command: with --json the rows as one JSON array,
+ * else a header line (printf format and arguments) and one line per row.
+ * list runs the store's listing; its row callbacks print a line when j is
+ * NULL and add an object to j otherwise. Returns the command's exit status.
+ */
+int admin_list(struct qh_cli *c, int (*list)(struct qh_cli *c, struct qh_json *j),
+    const char *header_fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/*
  * The state, configuration and database the dispatcher opened for c
  * (console/dispatch.c): read-only inside one read transaction for
  * QH_CLI_DB_READ, writable and migrated for QH_CLI_DB_WRITE. Only for
