@@ -1,16 +1,34 @@
 /*
  * TLS 1.3 over libuv through a BIO of our own.
  *
- * Ciphertext from the socket is read into rx_cipher, which the BIO's read
- * side serves to OpenSSL; ciphertext OpenSSL produces is appended by the
- * BIO's write side to one of two output buffers, and that buffer is handed
- * to uv_write as it is. While one buffer is being written the other
- * collects, so everything produced during one loop iteration leaves in one
- * write. Plaintext to send collects in tx_plain and is encrypted in one
- * SSL_write from a prepare handle, just before the loop polls.
+ * Ciphertext from the socket is read straight into a scratch buffer that
+ * all connections of a loop share, and the BIO's read side serves it to
+ * OpenSSL from there; only an incomplete record's bytes are copied into
+ * the connection's own rx_cipher, to wait for the rest. Plaintext is
+ * decrypted into a second scratch buffer and handed on from there; only
+ * an incomplete frame stays behind in rx_plain. So an idle connection
+ * owns no receive buffer at all, and OpenSSL's record buffers go back
+ * too (SSL_MODE_RELEASE_BUFFERS).
+ *
+ * Ciphertext OpenSSL produces is appended by the BIO's write side to one
+ * of two output buffers, and that buffer is handed to uv_write as it is.
+ * While one buffer is being written the other collects, so everything
+ * produced during one loop iteration leaves in one write. Plaintext to
+ * send collects in tx_plain and is encrypted in one SSL_write per
+ * connection, right after the loop's I/O callbacks (a check handle) or,
+ * for what was queued elsewhere, just before the loop polls (a prepare
+ * handle): both are the loop's, with a list of the connections to flush.
+ *
+ * Time is kept by one timer wheel per loop instead of a timer per
+ * connection: each connection sits in the slot of its next deadline (the
+ * handshake's, the keepalive's, the close's linger, or the moment its
+ * empty buffers are given back) and is looked at when that slot comes up.
  */
+#include <sys/queue.h>
+
 #include <arpa/inet.h>
 #include <assert.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +48,18 @@
 #define TX_PLAIN_MAX	(QH_TLS_OUT_MAX)
 #define TX_CIPHER_MAX	(QH_TLS_OUT_MAX + 64 * 1024)
 #define CLOSE_LINGER_MS 2000
+#define TICKET_SECONDS	3600 /* a ticket resumes for an hour */
+#define WHEEL_TICK_MS	250  /* the wheel's resolution */
+#define WHEEL_SLOTS	64   /* 16 s per turn; later deadlines wait a turn or more */
+#define RELEASE_MS	1000 /* empty buffers unused this long are freed */
+#define SLOT_NONE	(-1) /* not on the wheel */
+#define SLOT_DUE	(-2) /* on the list of the tick being run */
 
 struct qh_tls_ctx {
 	SSL_CTX *ssl;
 	int server;
+	int resume;	       /* client: offer the kept ticket */
+	SSL_SESSION *session;  /* client: the newest ticket the server gave us */
 };
 
 enum tls_state {
@@ -44,11 +70,40 @@ enum tls_state {
 	TLS_DEAD,      /* handles closing; only close callbacks remain */
 };
 
+TAILQ_HEAD(conn_list, qh_tls_conn);
+
+/*
+ * What the connections of one loop share: the wheel, the flush list and
+ * the scratch buffers. Made for a loop's first connection and closed
+ * after its last is freed.
+ */
+struct tls_loop {
+	uv_loop_t *loop;
+	unsigned users;		/* connections on this loop */
+	uv_timer_t tick;	/* the wheel's one timer (unreferenced) */
+	uv_prepare_t prep;	/* flushes what was queued outside I/O callbacks */
+	uv_check_t check;	/* flushes right after the I/O callbacks */
+	int open_handles;	/* while closing */
+	struct conn_list flushq;	      /* connections with plaintext queued */
+	struct conn_list slots[WHEEL_SLOTS];  /* by deadline tick */
+	struct conn_list due;		      /* the slot being run */
+	unsigned nwheel;		      /* connections on the wheel */
+	uint64_t tick_done;		      /* last tick whose slot was run */
+	uint8_t rx_cipher[RX_READ_CHUNK];     /* scratch: one read's ciphertext */
+	uint8_t rx_plain[RX_READ_CHUNK];      /* scratch: its plaintext */
+	struct tls_loop *next;
+};
+
 struct qh_tls_conn {
 	uv_tcp_t own;  /* accepted into; replaced by a dialled handle */
 	uv_tcp_t *tcp; /* the connection's socket: &own, or the dialled one */
-	uv_prepare_t flusher;
-	uv_timer_t timer;
+	struct tls_loop *tl;
+	TAILQ_ENTRY(qh_tls_conn) flink; /* on tl->flushq while flush_scheduled */
+	TAILQ_ENTRY(qh_tls_conn) wlink; /* in a wheel slot, or on tl->due */
+	int slot;			/* SLOT_NONE, SLOT_DUE or the slot */
+	uint64_t due_ms;		/* the deadline the wheel holds */
+	uint64_t hs_deadline_ms;	/* handshake or linger deadline */
+	uint64_t last_io_ms;		/* last byte in or out, for RELEASE_MS */
 	uv_write_t wreq[2];
 	uv_shutdown_t sreq;
 	int open_handles;
@@ -60,8 +115,11 @@ struct qh_tls_conn {
 	const struct qh_tls_ops *ops;
 	void *arg;
 
-	struct qh_buf rx_cipher;    /* ciphertext read, not yet decrypted */
+	struct qh_buf rx_cipher;    /* an incomplete record, waiting for the rest */
+	struct qh_buf rx_view;	    /* the scratch buffer's bytes of one read */
+	struct qh_buf *rx_src;	    /* what the BIO reads: rx_view or rx_cipher */
 	size_t rx_reserved;	    /* bytes lent to libuv by alloc_cb */
+	int rx_scratch;		    /* alloc_cb lent the scratch buffer */
 	struct qh_buf rx_plain;	    /* decrypted, not yet consumed */
 	struct qh_buf tx_plain;	    /* plaintext waiting for SSL_write */
 	struct qh_buf tx_cipher[2]; /* ciphertext: one collecting, one in flight */
@@ -90,6 +148,9 @@ static BIO_METHOD *bio_method;
 static void tls_fail(struct qh_tls_conn *conn, int err, const char *why);
 static void start_write(struct qh_tls_conn *conn);
 static void start_keepalive(struct qh_tls_conn *conn);
+static void on_flush(struct qh_tls_conn *conn);
+static void conn_tick(struct qh_tls_conn *conn, uint64_t now);
+static void note_io(struct qh_tls_conn *conn, uint64_t now);
 
 /* The BIO: OpenSSL reads ciphertext from rx_cipher and writes into tx_cipher. */
 
@@ -110,7 +171,7 @@ static int
 bio_read(BIO *b, char *out, int len)
 {
 	struct qh_tls_conn *conn = BIO_get_data(b);
-	size_t n = qh_buf_len(&conn->rx_cipher);
+	size_t n = qh_buf_len(conn->rx_src);
 
 	BIO_clear_retry_flags(b);
 	if (n == 0) {
@@ -119,7 +180,7 @@ bio_read(BIO *b, char *out, int len)
 	}
 	if (n > (size_t)len)
 		n = (size_t)len;
-	(void)qh_buf_get(&conn->rx_cipher, out, n);
+	(void)qh_buf_get(conn->rx_src, out, n);
 	return (int)n;
 }
 
@@ -163,11 +224,30 @@ ctx_common(SSL_CTX *ssl)
 		"TLS_AES_128_GCM_SHA256:"
 		"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
 		return QH_ERR_TLS;
-	SSL_CTX_set_options(ssl,
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
+	/*
+	 * TLS 1.3 tickets are stateless: the server keeps no cache, a ticket
+	 * carries the session (the client's certificate included) sealed
+	 * with the context's key, so a restarted console simply does full
+	 * handshakes again.
+	 */
+	SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	/* OpenSSL's record buffers (about 34 KiB) go back while a peer is idle. */
+	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
 	return 0;
+}
+
+/* A client's new ticket replaces the one kept; 1 tells OpenSSL we took it. */
+static int
+on_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	struct qh_tls_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
+
+	if (ctx == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	SSL_SESSION_free(ctx->session);
+	ctx->session = sess;
+	return 1;
 }
 
 int
@@ -199,7 +279,16 @@ qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	/* A certificate is asked for, not required: joining agents have none. */
 	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
 	SSL_CTX_set_verify_depth(ctx->ssl, 2);
-	SSL_CTX_set_num_tickets(ctx->ssl, 0);
+	/*
+	 * One ticket per connection: an agent that comes back resumes with it.
+	 * OpenSSL resumes a session whose client was verified only within a
+	 * session id context, so the console names one.
+	 */
+	SSL_CTX_set_num_tickets(ctx->ssl, 1);
+	if (!SSL_CTX_set_session_id_context(ctx->ssl, (const unsigned char *)"qh-console",
+		10))
+		goto out;
+	SSL_CTX_set_timeout(ctx->ssl, TICKET_SECONDS);
 	*ctxp = ctx;
 	ctx = NULL;
 	r = 0;
@@ -240,6 +329,12 @@ qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	} else
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
 	SSL_CTX_set_verify_depth(ctx->ssl, 2);
+	/* Tickets are kept here, not in OpenSSL's cache: one per context. */
+	SSL_CTX_set_app_data(ctx->ssl, ctx);
+	SSL_CTX_set_session_cache_mode(ctx->ssl,
+	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(ctx->ssl, on_new_session);
+	ctx->resume = 1;
 	*ctxp = ctx;
 	ctx = NULL;
 	r = 0;
@@ -255,8 +350,196 @@ qh_tls_ctx_free(struct qh_tls_ctx *ctx)
 {
 	if (ctx == NULL)
 		return;
+	SSL_SESSION_free(ctx->session);
 	SSL_CTX_free(ctx->ssl);
 	free(ctx);
+}
+
+void
+qh_tls_ctx_set_resumption(struct qh_tls_ctx *ctx, int on)
+{
+	ctx->resume = on;
+	if (!on) {
+		SSL_SESSION_free(ctx->session);
+		ctx->session = NULL;
+	}
+}
+
+int
+qh_tls_resumed(const struct qh_tls_conn *conn)
+{
+	return SSL_session_reused(conn->ssl) == 1;
+}
+
+/*
+ * The loops' shared parts. Connections are made and freed on their loop's
+ * thread; the list of loops is the one thing threads with loops of their
+ * own could share, so it has a lock.
+ */
+
+static struct tls_loop *loops;
+static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+on_loop_flush(struct tls_loop *tl)
+{
+	struct qh_tls_conn *conn;
+
+	while ((conn = TAILQ_FIRST(&tl->flushq)) != NULL) {
+		TAILQ_REMOVE(&tl->flushq, conn, flink);
+		conn->flush_scheduled = 0;
+		on_flush(conn);
+	}
+	uv_prepare_stop(&tl->prep);
+	uv_check_stop(&tl->check);
+}
+
+static void
+on_prep(uv_prepare_t *h)
+{
+	on_loop_flush(h->data);
+}
+
+static void
+on_check(uv_check_t *h)
+{
+	on_loop_flush(h->data);
+}
+
+/* Takes conn off the wheel, wherever it is on it. */
+static void
+wheel_remove(struct qh_tls_conn *conn)
+{
+	struct tls_loop *tl = conn->tl;
+
+	if (conn->slot == SLOT_NONE)
+		return;
+	if (conn->slot == SLOT_DUE)
+		TAILQ_REMOVE(&tl->due, conn, wlink);
+	else
+		TAILQ_REMOVE(&tl->slots[conn->slot], conn, wlink);
+	conn->slot = SLOT_NONE;
+	if (--tl->nwheel == 0)
+		uv_timer_stop(&tl->tick);
+}
+
+static void on_wheel(uv_timer_t *t);
+
+/* Puts conn on the wheel for due_ms (now or later); replaces its old deadline. */
+static void
+wheel_set(struct qh_tls_conn *conn, uint64_t due_ms)
+{
+	struct tls_loop *tl = conn->tl;
+	uint64_t tick = due_ms / WHEEL_TICK_MS;
+
+	wheel_remove(conn);
+	if (tick <= tl->tick_done)
+		tick = tl->tick_done + 1; /* passed already: the next tick runs it */
+	conn->due_ms = due_ms;
+	conn->slot = (int)(tick % WHEEL_SLOTS);
+	TAILQ_INSERT_TAIL(&tl->slots[conn->slot], conn, wlink);
+	if (tl->nwheel++ == 0) {
+		tl->tick_done = uv_now(tl->loop) / WHEEL_TICK_MS;
+		if (tick <= tl->tick_done) {
+			/* The slot chosen above is behind the new start: move it. */
+			TAILQ_REMOVE(&tl->slots[conn->slot], conn, wlink);
+			conn->slot = (int)((tl->tick_done + 1) % WHEEL_SLOTS);
+			TAILQ_INSERT_TAIL(&tl->slots[conn->slot], conn, wlink);
+		}
+		uv_timer_start(&tl->tick, on_wheel, WHEEL_TICK_MS, WHEEL_TICK_MS);
+	}
+}
+
+/* Runs the slots of the ticks that have passed; a deadline a turn away waits. */
+static void
+on_wheel(uv_timer_t *t)
+{
+	struct tls_loop *tl = t->data;
+	uint64_t now = uv_now(tl->loop), upto = now / WHEEL_TICK_MS;
+	struct qh_tls_conn *conn;
+	int n = 0;
+
+	while (tl->tick_done < upto && n++ < WHEEL_SLOTS) {
+		struct conn_list *slot = &tl->slots[++tl->tick_done % WHEEL_SLOTS];
+
+		TAILQ_CONCAT(&tl->due, slot, wlink);
+		TAILQ_FOREACH (conn, &tl->due, wlink)
+			conn->slot = SLOT_DUE;
+		while ((conn = TAILQ_FIRST(&tl->due)) != NULL) {
+			TAILQ_REMOVE(&tl->due, conn, wlink);
+			conn->slot = SLOT_NONE;
+			tl->nwheel--;
+			if (conn->due_ms > now)
+				wheel_set(conn, conn->due_ms);
+			else
+				conn_tick(conn, now);
+		}
+	}
+	tl->tick_done = upto;
+	if (tl->nwheel == 0)
+		uv_timer_stop(&tl->tick);
+}
+
+static struct tls_loop *
+tls_loop_get(uv_loop_t *loop)
+{
+	struct tls_loop *tl;
+	int i;
+
+	pthread_mutex_lock(&loops_lock);
+	for (tl = loops; tl != NULL && tl->loop != loop; tl = tl->next)
+		;
+	if (tl == NULL && (tl = calloc(1, sizeof(*tl))) != NULL) {
+		tl->loop = loop;
+		TAILQ_INIT(&tl->flushq);
+		TAILQ_INIT(&tl->due);
+		for (i = 0; i < WHEEL_SLOTS; i++)
+			TAILQ_INIT(&tl->slots[i]);
+		uv_timer_init(loop, &tl->tick);
+		uv_prepare_init(loop, &tl->prep);
+		uv_check_init(loop, &tl->check);
+		tl->tick.data = tl->prep.data = tl->check.data = tl;
+		/* Connections keep the loop alive, not their shared parts. */
+		uv_unref((uv_handle_t *)&tl->tick);
+		uv_unref((uv_handle_t *)&tl->prep);
+		uv_unref((uv_handle_t *)&tl->check);
+		tl->next = loops;
+		loops = tl;
+	}
+	if (tl != NULL)
+		tl->users++;
+	pthread_mutex_unlock(&loops_lock);
+	return tl;
+}
+
+static void
+tls_loop_closed(uv_handle_t *h)
+{
+	struct tls_loop *tl = h->data;
+
+	if (--tl->open_handles == 0)
+		free(tl);
+}
+
+/* A connection of tl is freed; the last one closes the loop's shared parts. */
+static void
+tls_loop_put(struct tls_loop *tl)
+{
+	struct tls_loop **pp;
+
+	pthread_mutex_lock(&loops_lock);
+	if (--tl->users > 0) {
+		pthread_mutex_unlock(&loops_lock);
+		return;
+	}
+	for (pp = &loops; *pp != tl; pp = &(*pp)->next)
+		;
+	*pp = tl->next;
+	pthread_mutex_unlock(&loops_lock);
+	tl->open_handles = 3;
+	uv_close((uv_handle_t *)&tl->tick, tls_loop_closed);
+	uv_close((uv_handle_t *)&tl->prep, tls_loop_closed);
+	uv_close((uv_handle_t *)&tl->check, tls_loop_closed);
 }
 
 /* Connection lifetime. */
@@ -272,6 +555,8 @@ on_handle_closed(uv_handle_t *h)
 		return;
 	if (conn->ops->on_close != NULL)
 		conn->ops->on_close(conn, conn->close_err);
+	wheel_remove(conn);
+	tls_loop_put(conn->tl);
 	SSL_free(conn->ssl);
 	qh_buf_release(&conn->rx_cipher);
 	qh_buf_release(&conn->rx_plain);
@@ -289,9 +574,12 @@ close_handles(struct qh_tls_conn *conn)
 	conn->state = TLS_DEAD;
 	qh_dial_cancel(conn->dial);
 	conn->dial = NULL;
+	wheel_remove(conn);
+	if (conn->flush_scheduled) {
+		TAILQ_REMOVE(&conn->tl->flushq, conn, flink);
+		conn->flush_scheduled = 0;
+	}
 	uv_close((uv_handle_t *)conn->tcp, on_handle_closed);
-	uv_close((uv_handle_t *)&conn->flusher, on_handle_closed);
-	uv_close((uv_handle_t *)&conn->timer, on_handle_closed);
 }
 
 struct qh_tls_conn *
@@ -308,7 +596,9 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	conn->ops = ops;
 	conn->arg = arg;
 	conn->tx_cur = 0;
+	conn->slot = SLOT_NONE;
 	qh_buf_init(&conn->rx_cipher, RX_CIPHER_MAX);
+	conn->rx_src = &conn->rx_cipher;
 	qh_buf_init(&conn->rx_plain, RX_PLAIN_MAX);
 	qh_buf_init(&conn->tx_plain, TX_PLAIN_MAX);
 	qh_buf_init(&conn->tx_cipher[0], TX_CIPHER_MAX);
@@ -317,11 +607,16 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	snprintf(conn->pin, sizeof(conn->pin), "%s", pin ? pin : "");
 	snprintf(conn->addr, sizeof(conn->addr), "?");
 
+	if ((conn->tl = tls_loop_get(loop)) == NULL) {
+		free(conn);
+		return NULL;
+	}
 	if ((conn->ssl = SSL_new(ctx->ssl)) == NULL ||
 	    (bio = BIO_new(bio_method)) == NULL) {
 		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "SSL_new");
 		BIO_free(bio);
 		SSL_free(conn->ssl);
+		tls_loop_put(conn->tl);
 		free(conn);
 		return NULL;
 	}
@@ -331,13 +626,14 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 		SSL_set_accept_state(conn->ssl);
 	else
 		SSL_set_connect_state(conn->ssl);
+	if (mode == QH_TLS_CLIENT && ctx->resume && ctx->session != NULL &&
+	    SSL_SESSION_is_resumable(ctx->session))
+		(void)SSL_set_session(conn->ssl, ctx->session);
 
 	uv_tcp_init(loop, &conn->own);
 	conn->tcp = &conn->own;
-	uv_prepare_init(loop, &conn->flusher);
-	uv_timer_init(loop, &conn->timer);
-	conn->own.data = conn->flusher.data = conn->timer.data = conn;
-	conn->open_handles = 3;
+	conn->own.data = conn;
+	conn->open_handles = 1;
 	conn->state = TLS_NEW;
 	return conn;
 }
@@ -423,6 +719,7 @@ on_write(uv_write_t *req, int status)
 	conn->tx_busy[i] = 0;
 	if (conn->state >= TLS_CLOSING)
 		return;
+	conn->last_io_ms = uv_now(conn->tcp->loop);
 	if (status < 0) {
 		tls_fail(conn, qh_err_from_uv(status), uv_strerror(status));
 		return;
@@ -481,13 +778,10 @@ encrypt_pending(struct qh_tls_conn *conn)
 }
 
 static void
-on_flush(uv_prepare_t *h)
+on_flush(struct qh_tls_conn *conn)
 {
-	struct qh_tls_conn *conn = h->data;
 	int r;
 
-	uv_prepare_stop(&conn->flusher);
-	conn->flush_scheduled = 0;
 	if (conn->state != TLS_READY)
 		return;
 	if ((r = encrypt_pending(conn)) != 0) {
@@ -502,10 +796,16 @@ void
 qh_tls_kick(struct qh_tls_conn *conn)
 {
 	note_queued(conn);
+	if (conn->state == TLS_READY)
+		note_io(conn, uv_now(conn->tcp->loop));
 	if (conn->flush_scheduled || conn->state != TLS_READY)
 		return;
 	conn->flush_scheduled = 1;
-	uv_prepare_start(&conn->flusher, on_flush);
+	TAILQ_INSERT_TAIL(&conn->tl->flushq, conn, flink);
+	if (!uv_is_active((uv_handle_t *)&conn->tl->prep)) {
+		uv_prepare_start(&conn->tl->prep, on_prep);
+		uv_check_start(&conn->tl->check, on_check);
+	}
 }
 
 /* Closing. */
@@ -516,11 +816,6 @@ on_shutdown(uv_shutdown_t *req, int status)
 	close_handles(req->data);
 }
 
-static void
-on_linger_timeout(uv_timer_t *t)
-{
-	close_handles(t->data);
-}
 
 void
 qh_tls_close(struct qh_tls_conn *conn, int err)
@@ -561,8 +856,8 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		close_handles(conn);
 		return;
 	}
-	uv_timer_stop(&conn->timer);
-	uv_timer_start(&conn->timer, on_linger_timeout, CLOSE_LINGER_MS, 0);
+	conn->hs_deadline_ms = uv_now(conn->tcp->loop) + CLOSE_LINGER_MS;
+	wheel_set(conn, conn->hs_deadline_ms);
 }
 
 /* Logs why the connection fails and closes it. */
@@ -629,6 +924,18 @@ handshake_done(struct qh_tls_conn *conn)
 			tls_fail(conn, QH_ERR_AUTH, "certificate carries no valid role");
 			return QH_ERR_AUTH;
 		}
+		/*
+		 * A resumed session verified the certificate when the ticket
+		 * was issued; it may have expired since. Revocation is the
+		 * application's check, made at every connect (on_ready).
+		 */
+		if (SSL_session_reused(conn->ssl) &&
+		    X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+			memset(&conn->peer, 0, sizeof(conn->peer));
+			tls_fail(conn, QH_ERR_AUTH,
+			    "resumed session: certificate has expired");
+			return QH_ERR_AUTH;
+		}
 		break;
 	case QH_TLS_CLIENT:
 		if (cert == NULL || qh_pki_identity(cert, &conn->peer) != 0 ||
@@ -669,6 +976,26 @@ handshake_done(struct qh_tls_conn *conn)
 	return 0;
 }
 
+/*
+ * Hands on the got bytes of plaintext in the scratch buffer; what the
+ * application leaves (an incomplete frame) moves into the connection's own
+ * rx_plain, where the next plaintext is appended to it.
+ */
+static int
+plaintext_scratch(struct qh_tls_conn *conn, size_t got)
+{
+	struct qh_buf view;
+	int r;
+
+	qh_buf_init_ro(&view, conn->tl->rx_plain, got);
+	if ((r = conn->ops->on_plaintext(conn, &view)) != 0)
+		return r;
+	if (qh_buf_len(&view) > 0 && conn->state == TLS_READY &&
+	    qh_buf_put(&conn->rx_plain, qh_buf_ptr(&view), qh_buf_len(&view)) != 0)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
 /* Decrypts what arrived and hands the plaintext on. */
 static void
 process_input(struct qh_tls_conn *conn)
@@ -691,19 +1018,26 @@ process_input(struct qh_tls_conn *conn)
 			return;
 	}
 	while (conn->state == TLS_READY) {
-		room = qh_buf_room(&conn->rx_plain);
-		if (room == 0) {
-			tls_fail(conn, QH_ERR_INTERNAL, "input not consumed");
-			return;
+		/* Nothing left over: decrypt into the loop's scratch buffer. */
+		int scratch = qh_buf_len(&conn->rx_plain) == 0;
+
+		if (scratch) {
+			r = SSL_read_ex(conn->ssl, conn->tl->rx_plain, RX_READ_CHUNK, &got);
+		} else {
+			room = qh_buf_room(&conn->rx_plain);
+			if (room == 0) {
+				tls_fail(conn, QH_ERR_INTERNAL, "input not consumed");
+				return;
+			}
+			if (room > RX_READ_CHUNK)
+				room = RX_READ_CHUNK;
+			if (qh_buf_reserve(&conn->rx_plain, room, &p) != 0) {
+				tls_fail(conn, QH_ERR_NOMEM, "out of memory");
+				return;
+			}
+			r = SSL_read_ex(conn->ssl, p, room, &got);
+			qh_buf_unreserve(&conn->rx_plain, r == 1 ? room - got : room);
 		}
-		if (room > RX_READ_CHUNK)
-			room = RX_READ_CHUNK;
-		if (qh_buf_reserve(&conn->rx_plain, room, &p) != 0) {
-			tls_fail(conn, QH_ERR_NOMEM, "out of memory");
-			return;
-		}
-		r = SSL_read_ex(conn->ssl, p, room, &got);
-		qh_buf_unreserve(&conn->rx_plain, r == 1 ? room - got : room);
 		if (r != 1) {
 			e = SSL_get_error(conn->ssl, 0);
 			start_write(conn); /* post-handshake replies */
@@ -717,13 +1051,21 @@ process_input(struct qh_tls_conn *conn)
 			ssl_fail(conn, "read");
 			return;
 		}
-		if ((r = conn->ops->on_plaintext(conn, &conn->rx_plain)) != 0) {
+		if (scratch)
+			r = plaintext_scratch(conn, got);
+		else
+			r = conn->ops->on_plaintext(conn, &conn->rx_plain);
+		if (r != 0) {
 			qh_tls_close(conn, r);
 			return;
 		}
 	}
 }
 
+/*
+ * libuv reads into the loop's scratch buffer unless an incomplete record
+ * waits in rx_cipher, whose rest is read behind it.
+ */
 static void
 on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
@@ -731,6 +1073,11 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	size_t room = qh_buf_room(&conn->rx_cipher);
 	uint8_t *p;
 
+	if (qh_buf_len(&conn->rx_cipher) == 0) {
+		conn->rx_scratch = 1;
+		*buf = uv_buf_init((char *)conn->tl->rx_cipher, RX_READ_CHUNK);
+		return;
+	}
 	*buf = uv_buf_init(NULL, 0);
 	if (room > RX_READ_CHUNK)
 		room = RX_READ_CHUNK;
@@ -744,7 +1091,9 @@ static void
 on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct qh_tls_conn *conn = s->data;
+	int scratch = conn->rx_scratch;
 
+	conn->rx_scratch = 0;
 	if (conn->rx_reserved > 0) {
 		qh_buf_unreserve(&conn->rx_cipher,
 		    conn->rx_reserved - (nread > 0 ? (size_t)nread : 0));
@@ -764,45 +1113,130 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	conn->stats.bytes_in += (uint64_t)nread;
 	conn->last_rx_ms = uv_now(s->loop);
-	process_input(conn);
-}
-
-static void
-on_timer(uv_timer_t *t)
-{
-	struct qh_tls_conn *conn = t->data;
-	uint64_t quiet;
-
-	if (conn->state == TLS_HANDSHAKE) {
-		tls_fail(conn, QH_ERR_TIMEOUT, "handshake timed out");
+	note_io(conn, conn->last_rx_ms);
+	if (!scratch) {
+		process_input(conn);
 		return;
 	}
-	if (conn->state != TLS_READY)
+	/* OpenSSL reads the scratch buffer; an incomplete record's bytes stay. */
+	qh_buf_init_ro(&conn->rx_view, conn->tl->rx_cipher, (size_t)nread);
+	conn->rx_src = &conn->rx_view;
+	process_input(conn);
+	conn->rx_src = &conn->rx_cipher;
+	if (qh_buf_len(&conn->rx_view) > 0 && conn->state < TLS_CLOSING &&
+	    qh_buf_put(&conn->rx_cipher, qh_buf_ptr(&conn->rx_view),
+		qh_buf_len(&conn->rx_view)) != 0)
+		tls_fail(conn, QH_ERR_TOO_LARGE, "input buffer full");
+}
+
+/* 1 if the connection holds buffer storage that is not being written. */
+static int
+holds_buffers(const struct qh_tls_conn *conn)
+{
+	return qh_buf_capacity(&conn->rx_cipher) > 0 ||
+	    qh_buf_capacity(&conn->rx_plain) > 0 || qh_buf_capacity(&conn->tx_plain) > 0 ||
+	    (!conn->tx_busy[0] && qh_buf_capacity(&conn->tx_cipher[0]) > 0) ||
+	    (!conn->tx_busy[1] && qh_buf_capacity(&conn->tx_cipher[1]) > 0);
+}
+
+/* Frees the storage of the buffers that are empty and not being written. */
+static void
+release_buffers(struct qh_tls_conn *conn)
+{
+	qh_buf_trim(&conn->rx_cipher);
+	qh_buf_trim(&conn->rx_plain);
+	qh_buf_trim(&conn->tx_plain);
+	if (!conn->tx_busy[0])
+		qh_buf_trim(&conn->tx_cipher[0]);
+	if (!conn->tx_busy[1])
+		qh_buf_trim(&conn->tx_cipher[1]);
+}
+
+/*
+ * Puts a ready connection on the wheel for its next deadline: the
+ * keepalive's ping or death, or RELEASE_MS after its last byte while it
+ * holds buffers.
+ */
+static void
+schedule_ready(struct qh_tls_conn *conn, uint64_t now)
+{
+	uint64_t due = UINT64_MAX, t;
+
+	if (conn->dead_ms > 0)
+		due = conn->last_rx_ms + conn->dead_ms;
+	if (conn->idle_ms > 0 && conn->ops->on_idle != NULL) {
+		t = conn->last_rx_ms > conn->last_idle_ms ? conn->last_rx_ms
+							  : conn->last_idle_ms;
+		if (t + conn->idle_ms < due)
+			due = t + conn->idle_ms;
+	}
+	if (holds_buffers(conn)) {
+		t = (conn->last_io_ms > now ? conn->last_io_ms : now) + RELEASE_MS;
+		if (t < due)
+			due = t;
+	}
+	if (due == UINT64_MAX)
+		wheel_remove(conn);
+	else
+		wheel_set(conn, due);
+}
+
+/* A byte went in or out: buffers in use are looked at RELEASE_MS from now. */
+static void
+note_io(struct qh_tls_conn *conn, uint64_t now)
+{
+	conn->last_io_ms = now;
+	if (conn->state == TLS_READY &&
+	    (conn->slot == SLOT_NONE || conn->due_ms > now + RELEASE_MS))
+		wheel_set(conn, now + RELEASE_MS);
+}
+
+/* The wheel reached conn's deadline. */
+static void
+conn_tick(struct qh_tls_conn *conn, uint64_t now)
+{
+	uint64_t quiet;
+
+	switch (conn->state) {
+	case TLS_HANDSHAKE:
+		if (now >= conn->hs_deadline_ms)
+			tls_fail(conn, QH_ERR_TIMEOUT, "handshake timed out");
+		else
+			wheel_set(conn, conn->hs_deadline_ms);
 		return;
-	quiet = uv_now(t->loop) - conn->last_rx_ms;
+	case TLS_CLOSING:
+		if (now >= conn->hs_deadline_ms)
+			close_handles(conn); /* the linger is over */
+		else
+			wheel_set(conn, conn->hs_deadline_ms);
+		return;
+	case TLS_READY:
+		break;
+	default:
+		return;
+	}
+	quiet = now - conn->last_rx_ms;
 	if (conn->dead_ms > 0 && quiet >= conn->dead_ms) {
 		tls_fail(conn, QH_ERR_TIMEOUT, "keepalive timed out");
 		return;
 	}
 	/* Once per idle interval while the peer stays quiet. */
 	if (conn->idle_ms > 0 && quiet >= conn->idle_ms &&
-	    uv_now(t->loop) - conn->last_idle_ms >= conn->idle_ms &&
-	    conn->ops->on_idle != NULL) {
-		conn->last_idle_ms = uv_now(t->loop);
+	    now - conn->last_idle_ms >= conn->idle_ms && conn->ops->on_idle != NULL) {
+		conn->last_idle_ms = now;
 		conn->ops->on_idle(conn);
+		if (conn->state != TLS_READY)
+			return;
 	}
+	if (now - conn->last_io_ms >= RELEASE_MS)
+		release_buffers(conn);
+	schedule_ready(conn, now);
 }
 
-/* Runs the keepalive check once a second (or each idle interval if shorter). */
 static void
 start_keepalive(struct qh_tls_conn *conn)
 {
-	uint64_t tick = conn->idle_ms < 1000 ? conn->idle_ms : 1000;
-
-	uv_timer_stop(&conn->timer);
-	if (conn->idle_ms > 0 || conn->dead_ms > 0)
-		uv_timer_start(&conn->timer, on_timer, tick ? tick : 1000,
-		    tick ? tick : 1000);
+	schedule_ready(conn, uv_now(conn->tcp->loop));
 }
 
 void
@@ -854,8 +1288,9 @@ qh_tls_start(struct qh_tls_conn *conn)
 		}
 	}
 	conn->state = TLS_HANDSHAKE;
-	conn->last_rx_ms = uv_now(conn->tcp->loop);
-	uv_timer_start(&conn->timer, on_timer, QH_TLS_HANDSHAKE_MS, 0);
+	conn->last_rx_ms = conn->last_io_ms = uv_now(conn->tcp->loop);
+	conn->hs_deadline_ms = conn->last_rx_ms + QH_TLS_HANDSHAKE_MS;
+	wheel_set(conn, conn->hs_deadline_ms);
 	if ((r = uv_read_start((uv_stream_t *)conn->tcp, on_alloc, on_read)) != 0) {
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
 		return qh_err_from_uv(r);
