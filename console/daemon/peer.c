@@ -29,6 +29,7 @@
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
+#include "presence.h"
 #include "queue.h"
 #include "upload.h"
 
@@ -168,25 +169,15 @@ preauth_remove(struct peer *p)
 	uv_timer_stop(&p->deadline);
 }
 
-/* 1 if the database still knows the peer's certificate and identity as current. */
+/*
+ * 1 if the database still knows the peer's certificate and identity as
+ * current; asked at every connect, resumed or not (presence.c caches the
+ * answer until another process commits).
+ */
 static int
 peer_current(struct peer *p)
 {
-	sqlite3 *db = p->srv->db;
-	const struct qh_identity *id = &p->id;
-
-	switch (id->role) {
-	case QH_ROLE_TECHNICIAN:
-	case QH_ROLE_ACCOUNTING:
-		return db_tech_current(db, id->id, qh_role_name(id->role), p->name,
-			   sizeof(p->name)) &&
-		    db_cert_current(db, id->serial, id->id);
-	case QH_ROLE_AGENT:
-		return db_agent_current(db, id->agent_id, id->id) &&
-		    db_cert_current(db, id->serial, id->id);
-	default:
-		return 0;
-	}
+	return presence_current(p->srv, &p->id, p->name, sizeof(p->name));
 }
 
 /* The peer was revoked while connected: its session ends (agents) and it goes. */
@@ -244,7 +235,7 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 			    "this agent is revoked or "
 			    "unknown to the console; enrol it again");
 		/* Its first connection with the certificate: the join token is spent. */
-		if ((r = db_token_spend(p->srv->db, id->agent_id)) == 1)
+		if ((r = presence_token_spend(p->srv, id)) == 1)
 			qh_info("peer %s: first connection; its join token is spent",
 			    qh_mux_name(mux));
 		else if (r < 0)
