@@ -182,7 +182,7 @@ test: asan fuzz-build
 demo: release
 	@sh scripts/demo.sh
 
-BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c) bench/agents.c
 
 bench: release
 	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bench-bins
@@ -190,9 +190,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $+ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,0 +1,529 @@
+/*
+ * bench/agents: a load generator that holds N agents in one process on
+ * libqh, against a running console.
+ *
+ * Each agent is one mutually authenticated TLS connection with an
+ * enrolled agent's certificate (the bundles DIR/NAME.pem, reused in turn),
+ * from a source address spread over 127.0.0.2-251 (the console limits
+ * unauthenticated connections per address), that says HELLO and waits for
+ * its WELCOME. The program measures, in this order:
+ *
+ *   1. the console's resident memory (VmRSS of --pid) with no agent;
+ *   2. a technician's exec round trip on the quiet console (--exec);
+ *   3. full connects: N agents, at most --inflight at once, each a full
+ *      handshake (no ticket offered), HELLO to WELCOME;
+ *   4. the console's resident memory with the N agents held idle, after
+ *      --settle seconds;
+ *   5. the exec round trip again, through the loaded console;
+ *   6. resumed connects: --resume of the agents hang up and come back
+ *      with a TLS 1.3 session ticket and their resume token, as a real
+ *      agent does after a cut.
+ *
+ * It prints one "key value" line per figure for bench/agents.sh, which
+ * sets the figures beside their anchors.
+ */
+#include <sys/resource.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "qh/addr.h"
+#include "qh/err.h"
+#include "qh/log.h"
+#include "qh/mux.h"
+#include "qh/pem.h"
+#include "qh/wire.h"
+
+#define BUNDLES_MAX 1024
+#define EXEC_RUNS   15
+#define SRC_ADDRS   250 /* 127.0.0.2 .. 127.0.0.251 */
+
+enum bagent_state {
+	BA_IDLE,       /* not connected */
+	BA_CONNECTING, /* TCP, TLS, HELLO sent: waiting for WELCOME */
+	BA_HELD,       /* welcomed, held idle */
+	BA_LEAVING,    /* hung up; waiting for the close callback */
+};
+
+struct bagent {
+	struct qh_mux *mux;
+	int idx;
+	enum bagent_state state;
+	uv_connect_t creq;
+	char resume[129];
+	char code[16];
+	int resumed; /* the last handshake resumed a session */
+};
+
+static struct {
+	uv_loop_t *loop;
+	struct sockaddr_in console;
+	struct qh_tls_ctx *ctx[BUNDLES_MAX];
+	char host[256];
+	int nctx;
+	struct bagent *agents;
+	int n, inflight, resume_n;
+	int pid;
+	const char *qh_console, *exec_code;
+	/* the phase running */
+	int next, done, active, failed, target, want_resume;
+	uint64_t t0, t1;
+	uv_timer_t pace;
+	int exec_left;
+	double exec_ms[EXEC_RUNS];
+	int exec_runs;
+	uint64_t exec_t0;
+} B;
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* The console's VmRSS in KiB, or -1. */
+static long
+console_rss_kib(void)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", B.pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void phase_pump(void);
+
+static int
+send_hello(struct bagent *a)
+{
+	struct qh_buf b;
+	char host[32];
+	int r;
+
+	snprintf(host, sizeof(host), "bench-%d", a->idx);
+	qh_buf_init(&b, 1024);
+	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_HOST, host)) == 0 &&
+	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, 1)) == 0 && /* unattended */
+	    (a->resume[0] == '\0' ||
+		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
+		    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
+		r = qh_mux_send_control(a->mux, &b);
+	qh_buf_release(&b);
+	return r;
+}
+
+static int
+agent_ready(struct qh_mux *mux, const struct qh_identity *id)
+{
+	struct bagent *a = qh_mux_arg(mux);
+
+	a->resumed = qh_tls_resumed(qh_mux_tls(mux));
+	return send_hello(a);
+}
+
+static void
+connected(struct bagent *a)
+{
+	a->state = BA_HELD;
+	B.active--;
+	B.done++;
+	if (B.want_resume && !a->resumed)
+		B.failed++; /* counted, but said: a full handshake is no resumption */
+	phase_pump();
+}
+
+static int
+agent_control(struct qh_mux *mux, const struct qh_msg *m)
+{
+	struct bagent *a = qh_mux_arg(mux);
+	char *s = NULL;
+
+	if (m->type == QH_MSG_WELCOME && a->state == BA_CONNECTING) {
+		if (qh_msg_get_str(m, QH_K_RESUME, &s) == 0)
+			snprintf(a->resume, sizeof(a->resume), "%s", s);
+		free(s);
+		s = NULL;
+		if (qh_msg_get_str(m, QH_K_CODE, &s) == 0)
+			snprintf(a->code, sizeof(a->code), "%s", s);
+		free(s);
+		connected(a);
+	} else if (m->type == QH_MSG_ERROR) {
+		(void)qh_msg_get_str(m, QH_K_TEXT, &s);
+		qh_warn("agent %d: console says: %s", a->idx, s ? s : "?");
+		free(s);
+	}
+	return 0;
+}
+
+static void
+agent_closed(struct qh_mux *mux, int err)
+{
+	struct bagent *a = qh_mux_arg(mux);
+	enum bagent_state was = a->state;
+
+	a->mux = NULL;
+	a->state = BA_IDLE;
+	if (was == BA_CONNECTING) {
+		qh_warn("agent %d: connection failed: %s", a->idx, qh_strerror(err));
+		B.active--;
+		B.failed++;
+		B.done++;
+		phase_pump();
+	} else if (was == BA_HELD) {
+		qh_warn("agent %d: lost while held: %s", a->idx, qh_strerror(err));
+		B.failed++;
+	} else {
+		phase_pump(); /* a hang-up before a resumed connect */
+	}
+}
+
+static const struct qh_mux_ops agent_ops = {
+	.on_ready = agent_ready,
+	.on_control = agent_control,
+	.on_close = agent_closed,
+};
+
+static void
+on_tcp_connect(uv_connect_t *req, int status)
+{
+	struct bagent *a = req->data;
+	int r;
+
+	if (a->mux == NULL)
+		return;
+	if (status < 0) {
+		qh_mux_close(a->mux, qh_err_from_uv(status), NULL);
+		return;
+	}
+	if ((r = qh_mux_start(a->mux)) != 0)
+		qh_mux_close(a->mux, r, NULL);
+}
+
+/* Starts agent a's connection from its own source address. */
+static int
+agent_connect(struct bagent *a)
+{
+	struct sockaddr_in src;
+	char ip[32];
+	int r;
+
+	a->mux = qh_mux_new(B.loop, B.ctx[a->idx % B.nctx], QH_TLS_CLIENT, B.host, NULL,
+	    &agent_ops, a);
+	if (a->mux == NULL)
+		return QH_ERR_NOMEM;
+	a->state = BA_CONNECTING;
+	a->resumed = 0;
+	snprintf(ip, sizeof(ip), "127.0.0.%d", 2 + a->idx % SRC_ADDRS);
+	uv_ip4_addr(ip, 0, &src);
+	a->creq.data = a;
+	if ((r = uv_tcp_bind(qh_mux_tcp(a->mux), (struct sockaddr *)&src, 0)) != 0 ||
+	    (r = uv_tcp_connect(&a->creq, qh_mux_tcp(a->mux),
+		 (struct sockaddr *)&B.console, on_tcp_connect)) != 0) {
+		qh_mux_close(a->mux, qh_err_from_uv(r), NULL);
+		return qh_err_from_uv(r);
+	}
+	return 0;
+}
+
+/* Keeps --inflight connects running until the phase's target is reached. */
+static void
+phase_pump(void)
+{
+	struct bagent *a;
+
+	while (B.active < B.inflight && B.next < B.target) {
+		a = &B.agents[B.next++];
+		if (a->state == BA_LEAVING)
+			return; /* its close callback pumps again */
+		if (a->state != BA_IDLE)
+			continue;
+		B.active++;
+		if (agent_connect(a) != 0) {
+			/* agent_closed counted it */
+		}
+	}
+	if (B.done >= B.target && B.t1 == 0) {
+		B.t1 = now_us();
+		uv_stop(B.loop);
+	}
+}
+
+/* Connects agents [0, target) with at most B.inflight at once; the rate. */
+static double
+run_connects(int target, int resume)
+{
+	int i;
+
+	B.next = B.done = B.failed = B.active = 0;
+	B.target = target;
+	B.want_resume = resume;
+	B.t1 = 0;
+	for (i = 0; i < B.nctx; i++)
+		qh_tls_ctx_set_resumption(B.ctx[i], resume);
+	B.t0 = now_us();
+	phase_pump();
+	if (B.t1 == 0)
+		uv_run(B.loop, UV_RUN_DEFAULT);
+	return (double)target / ((double)(B.t1 - B.t0) / 1e6);
+}
+
+/* Holds the loop for ms milliseconds (keepalives are answered meanwhile). */
+static void
+on_pace(uv_timer_t *t)
+{
+	uv_stop(B.loop);
+}
+
+static void
+hold(uint64_t ms)
+{
+	uv_timer_start(&B.pace, on_pace, ms, 0);
+	uv_run(B.loop, UV_RUN_DEFAULT);
+}
+
+/* The technician's exec round trips, one after another, through uv_spawn. */
+static void exec_next(void);
+
+static void
+on_exec_exit(uv_process_t *p, int64_t status, int sig)
+{
+	double ms = (double)(now_us() - B.exec_t0) / 1000.0;
+
+	if (status != 0 || sig != 0)
+		qh_warn("exec exited with %lld (signal %d)", (long long)status, sig);
+	else
+		B.exec_ms[B.exec_runs++] = ms;
+	uv_close((uv_handle_t *)p, (uv_close_cb)free);
+	exec_next();
+}
+
+static void
+exec_next(void)
+{
+	char *args[] = { (char *)B.qh_console, "exec", (char *)B.exec_code, "--", "true",
+		NULL };
+	uv_process_options_t o;
+	uv_stdio_container_t io[3];
+	uv_process_t *p;
+	int r;
+
+	if (B.exec_left-- <= 0) {
+		uv_stop(B.loop);
+		return;
+	}
+	memset(&o, 0, sizeof(o));
+	io[0].flags = UV_IGNORE;
+	io[1].flags = UV_IGNORE;
+	io[2].flags = UV_INHERIT_FD;
+	io[2].data.fd = 2;
+	o.file = B.qh_console;
+	o.args = args;
+	o.exit_cb = on_exec_exit;
+	o.stdio = io;
+	o.stdio_count = 3;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		qh_fatal("out of memory");
+	B.exec_t0 = now_us();
+	if ((r = uv_spawn(B.loop, p, &o)) != 0) {
+		qh_warn("exec: %s", uv_strerror(r));
+		free(p);
+		uv_stop(B.loop);
+	}
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median exec round trip in ms over EXEC_RUNS runs, or -1. */
+static double
+exec_rtt(void)
+{
+	if (B.exec_code == NULL)
+		return -1;
+	B.exec_runs = 0;
+	B.exec_left = EXEC_RUNS;
+	exec_next();
+	uv_run(B.loop, UV_RUN_DEFAULT);
+	if (B.exec_runs == 0)
+		return -1;
+	qsort(B.exec_ms, (size_t)B.exec_runs, sizeof(double), cmp_double);
+	return B.exec_ms[B.exec_runs / 2];
+}
+
+/* Hangs up agents [0, n): each closes its connection, as a cut would. */
+static void
+hang_up(int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct bagent *a = &B.agents[i];
+
+		if (a->state != BA_HELD)
+			continue;
+		a->state = BA_LEAVING;
+		qh_mux_close(a->mux, 0, NULL);
+	}
+	hold(200); /* the closes reach the console */
+}
+
+static int
+load_bundles(const char *dir)
+{
+	struct qh_bundle b;
+	struct dirent *de;
+	char path[4096];
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		qh_fatal("%s: %s", dir, strerror(errno));
+	while ((de = readdir(d)) != NULL && B.nctx < BUNDLES_MAX) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".pem") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (qh_bundle_load(path, &b) != 0)
+			qh_fatal("%s: cannot load the bundle", path);
+		if (B.nctx == 0) {
+			int port;
+
+			if (qh_split_hostport(b.console, B.host, sizeof(B.host), &port) !=
+				0 ||
+			    uv_ip4_addr(B.host, port, &B.console) != 0)
+				qh_fatal("%s: console %s is not IPv4 HOST:PORT", path,
+				    b.console);
+		}
+		if (qh_tls_ctx_client(&B.ctx[B.nctx], b.cert, b.key, b.ca) != 0)
+			qh_fatal("%s: no TLS context", path);
+		B.nctx++;
+		qh_bundle_free(&b);
+	}
+	closedir(d);
+	return B.nctx > 0 ? 0 : QH_ERR_NOT_FOUND;
+}
+
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: agents --bundles DIR --count N --pid CONSOLE_PID [--inflight N]\n"
+	    "              [--resume N] [--settle SECONDS] [--exec CODE --qh-console "
+	    "PATH]\n");
+	exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *dir = NULL;
+	long rss0, rss1;
+	double full, resumed = 0, quiet, loaded;
+	int i, settle = 5, nfull;
+
+	qh_log_init("agents", QH_LOG_ERROR);
+	B.inflight = 200;
+	for (i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (v == NULL)
+			usage();
+		if (strcmp(argv[i], "--bundles") == 0)
+			dir = v;
+		else if (strcmp(argv[i], "--count") == 0)
+			B.n = atoi(v);
+		else if (strcmp(argv[i], "--pid") == 0)
+			B.pid = atoi(v);
+		else if (strcmp(argv[i], "--inflight") == 0)
+			B.inflight = atoi(v);
+		else if (strcmp(argv[i], "--resume") == 0)
+			B.resume_n = atoi(v);
+		else if (strcmp(argv[i], "--settle") == 0)
+			settle = atoi(v);
+		else if (strcmp(argv[i], "--exec") == 0)
+			B.exec_code = v;
+		else if (strcmp(argv[i], "--qh-console") == 0)
+			B.qh_console = v;
+		else
+			usage();
+		i++;
+	}
+	if (dir == NULL || B.n <= 0 || B.pid <= 0 || B.inflight <= 0 ||
+	    (B.exec_code != NULL && B.qh_console == NULL))
+		usage();
+	if (B.resume_n > B.n)
+		B.resume_n = B.n;
+	raise_nofile();
+	B.loop = uv_default_loop();
+	uv_timer_init(B.loop, &B.pace);
+	if (load_bundles(dir) != 0)
+		qh_fatal("%s: no bundles", dir);
+	if ((B.agents = calloc((size_t)B.n, sizeof(*B.agents))) == NULL)
+		qh_fatal("out of memory");
+	for (i = 0; i < B.n; i++)
+		B.agents[i].idx = i;
+
+	rss0 = console_rss_kib();
+	quiet = exec_rtt();
+	full = run_connects(B.n, 0);
+	nfull = B.done - B.failed;
+	printf("connect_failed %d\n", B.failed);
+	printf("full_per_s %.0f\n", full);
+	fflush(stdout);
+	hold((uint64_t)settle * 1000);
+	rss1 = console_rss_kib();
+	for (i = 0, nfull = 0; i < B.n; i++)
+		nfull += B.agents[i].state == BA_HELD;
+	printf("held %d\n", nfull);
+	printf("rss_base_kib %ld\n", rss0);
+	printf("rss_held_kib %ld\n", rss1);
+	printf("kib_per_agent %.1f\n", nfull > 0 ? (double)(rss1 - rss0) / nfull : 0.0);
+	fflush(stdout);
+	loaded = exec_rtt();
+	printf("exec_quiet_ms %.1f\n", quiet);
+	printf("exec_loaded_ms %.1f\n", loaded);
+	fflush(stdout);
+	if (B.resume_n > 0) {
+		hang_up(B.resume_n);
+		resumed = run_connects(B.resume_n, 1);
+		printf("resumed_per_s %.0f\n", resumed);
+		printf("resume_failed %d\n", B.failed);
+	}
+	fflush(stdout);
+	_exit(0); /* the console sees the connections drop */
+}
