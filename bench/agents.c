@@ -109,6 +109,29 @@ console_rss_kib(void)
 	return kib;
 }
 
+/* The console's CPU time (user and system) in microseconds, or 0. */
+static uint64_t
+console_cpu_us(void)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", B.pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* After the command's name in parentheses: fields 3 on; utime is 14. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut,
+		&st) != 2)
+		return 0;
+	return (ut + st) * 1000000ULL / (unsigned long long)sysconf(_SC_CLK_TCK);
+}
+
 static void phase_pump(void);
 
 static int
@@ -267,10 +290,14 @@ phase_pump(void)
 	}
 }
 
-/* Connects agents [0, target) with at most B.inflight at once; the rate. */
+/*
+ * Connects agents [0, target) with at most B.inflight at once; the rate.
+ * *cpu_us is the console's CPU time per connect meanwhile.
+ */
 static double
-run_connects(int target, int resume)
+run_connects(int target, int resume, double *cpu_us)
 {
+	uint64_t c0 = console_cpu_us();
 	int i;
 
 	B.next = B.done = B.failed = B.active = 0;
@@ -283,6 +310,7 @@ run_connects(int target, int resume)
 	phase_pump();
 	if (B.t1 == 0)
 		uv_run(B.loop, UV_RUN_DEFAULT);
+	*cpu_us = (double)(console_cpu_us() - c0) / target;
 	return (double)target / ((double)(B.t1 - B.t0) / 1e6);
 }
 
@@ -453,7 +481,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	long rss0, rss1;
-	double full, resumed = 0, quiet, loaded;
+	double full, resumed = 0, quiet, loaded, cpu;
 	int i, settle = 5, nfull;
 
 	qh_log_init("agents", QH_LOG_ERROR);
@@ -500,10 +528,10 @@ main(int argc, char **argv)
 
 	rss0 = console_rss_kib();
 	quiet = exec_rtt();
-	full = run_connects(B.n, 0);
-	nfull = B.done - B.failed;
+	full = run_connects(B.n, 0, &cpu);
 	printf("connect_failed %d\n", B.failed);
 	printf("full_per_s %.0f\n", full);
+	printf("full_cpu_us %.0f\n", cpu);
 	fflush(stdout);
 	hold((uint64_t)settle * 1000);
 	rss1 = console_rss_kib();
@@ -520,8 +548,9 @@ main(int argc, char **argv)
 	fflush(stdout);
 	if (B.resume_n > 0) {
 		hang_up(B.resume_n);
-		resumed = run_connects(B.resume_n, 1);
+		resumed = run_connects(B.resume_n, 1, &cpu);
 		printf("resumed_per_s %.0f\n", resumed);
+		printf("resumed_cpu_us %.0f\n", cpu);
 		printf("resume_failed %d\n", B.failed);
 	}
 	fflush(stdout);

@@ -75,7 +75,7 @@ done
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$D/agent.out")
 sleep 1
 "$AGENTS" --bundles "$D/bundles" --count "$N" --pid "$CPID" --resume "$RESUME" \
-    --exec "$CODE" --qh-console "$BIN/qh-console" >"$D/ours" 2>"$D/agents.err" || {
+    --inflight "${QH_BENCH_INFLIGHT:-200}" --settle "${QH_BENCH_SETTLE:-5}" --exec "$CODE" --qh-console "$BIN/qh-console" >"$D/ours" 2>"$D/agents.err" || {
 	echo "bench: bench/agents failed:" >&2; tail -5 "$D/agents.err" >&2; exit 1; }
 kill "$CPID" 2>/dev/null || true
 
@@ -167,6 +167,10 @@ if "resumed_per_s" in o:
     r = float(o["resumed_per_s"])
     print(f"agent connects resumed: ours {r:.0f}/s (TLS 1.3 tickets, {o['resume_failed']} not resumed), "
           f"anchor {ssh_rate:.0f}/s (sshd full), ratio {r / ssh_rate:.2f}x")
+if "resumed_cpu_us" in o:
+    f, r = float(o["full_cpu_us"]), float(o["resumed_cpu_us"])
+    print(f"agent connect cost: full {f:.0f} us, resumed {r:.0f} us of console CPU each "
+          f"(on one free core: {1e6 / f:.0f}/s full, {1e6 / r:.0f}/s resumed)")
 q, l = float(o["exec_quiet_ms"]), float(o["exec_loaded_ms"])
 print(f"exec round trip with {held} agents: ours {l:.1f} ms, anchor {q:.1f} ms (same console, no agents), "
       f"ratio {l / q:.2f}x")

@@ -49,15 +49,25 @@
 #define TX_CIPHER_MAX	(QH_TLS_OUT_MAX + 64 * 1024)
 #define CLOSE_LINGER_MS 2000
 #define TICKET_SECONDS	3600 /* a ticket resumes for an hour */
+#define VERIFIED_BUCKETS 4096  /* chains of the verified-certificate set */
+#define VERIFIED_MAX	 65536 /* certificates remembered; then it starts over */
 #define WHEEL_TICK_MS	250  /* the wheel's resolution */
 #define WHEEL_SLOTS	64   /* 16 s per turn; later deadlines wait a turn or more */
 #define RELEASE_MS	1000 /* empty buffers unused this long are freed */
 #define SLOT_NONE	(-1) /* not on the wheel */
 #define SLOT_DUE	(-2) /* on the list of the tick being run */
 
+/* A client certificate whose chain the server has verified: its SHA-256. */
+struct verified {
+	unsigned char fp[32];
+	struct verified *next;
+};
+
 struct qh_tls_ctx {
 	SSL_CTX *ssl;
 	int server;
+	struct verified *verified[VERIFIED_BUCKETS]; /* server: chains verified */
+	size_t nverified;
 	int resume;	       /* client: offer the kept ticket */
 	SSL_SESSION *session;  /* client: the newest ticket the server gave us */
 };
@@ -237,6 +247,72 @@ ctx_common(SSL_CTX *ssl)
 	return 0;
 }
 
+static void
+verified_clear(struct qh_tls_ctx *ctx)
+{
+	struct verified *v, *next;
+	size_t i;
+
+	for (i = 0; i < VERIFIED_BUCKETS; i++) {
+		for (v = ctx->verified[i]; v != NULL; v = next) {
+			next = v->next;
+			free(v);
+		}
+		ctx->verified[i] = NULL;
+	}
+	ctx->nverified = 0;
+}
+
+static struct verified **
+verified_bucket(struct qh_tls_ctx *ctx, const unsigned char fp[32])
+{
+	return &ctx->verified[((size_t)fp[0] << 8 | fp[1]) % VERIFIED_BUCKETS];
+}
+
+/*
+ * The server's certificate verification: a client certificate whose
+ * exact bytes were verified against the CA before (its SHA-256 is in the
+ * set) is not verified again, only checked to be within its validity
+ * period; the signature on the handshake, which proves the key, is
+ * checked by TLS as always, and revocation is the application's check.
+ * This saves a chain build and an ECDSA verification for an agent that
+ * reconnects without a ticket.
+ */
+static int
+verify_cached(X509_STORE_CTX *xs, void *arg)
+{
+	struct qh_tls_ctx *ctx = arg;
+	X509 *cert = X509_STORE_CTX_get0_cert(xs);
+	unsigned char fp[32];
+	struct verified *v, **b;
+
+	if (cert == NULL || !X509_digest(cert, EVP_sha256(), fp, NULL))
+		return X509_verify_cert(xs);
+	b = verified_bucket(ctx, fp);
+	for (v = *b; v != NULL; v = v->next)
+		if (memcmp(v->fp, fp, sizeof(fp)) == 0)
+			break;
+	if (v != NULL && X509_cmp_current_time(X509_get0_notBefore(cert)) < 0 &&
+	    X509_cmp_current_time(X509_get0_notAfter(cert)) > 0) {
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 1;
+	}
+	if (X509_verify_cert(xs) != 1)
+		return 0;
+	if (v == NULL) {
+		if (ctx->nverified >= VERIFIED_MAX)
+			verified_clear(ctx); /* a bound, not a cache policy */
+		if ((v = malloc(sizeof(*v))) != NULL) {
+			memcpy(v->fp, fp, sizeof(fp));
+			b = verified_bucket(ctx, fp);
+			v->next = *b;
+			*b = v;
+			ctx->nverified++;
+		}
+	}
+	return 1;
+}
+
 /* A client's new ticket replaces the one kept; 1 tells OpenSSL we took it. */
 static int
 on_new_session(SSL *ssl, SSL_SESSION *sess)
@@ -279,6 +355,7 @@ qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	/* A certificate is asked for, not required: joining agents have none. */
 	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
 	SSL_CTX_set_verify_depth(ctx->ssl, 2);
+	SSL_CTX_set_cert_verify_callback(ctx->ssl, verify_cached, ctx);
 	/*
 	 * One ticket per connection: an agent that comes back resumes with it.
 	 * OpenSSL resumes a session whose client was verified only within a
@@ -352,6 +429,7 @@ qh_tls_ctx_free(struct qh_tls_ctx *ctx)
 		return;
 	SSL_SESSION_free(ctx->session);
 	SSL_CTX_free(ctx->ssl);
+	verified_clear(ctx);
 	free(ctx);
 }
 
