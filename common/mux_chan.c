@@ -71,6 +71,15 @@ mux__chan_free(struct qh_chan *ch)
 	free(ch);
 }
 
+/*
+ * Data goes in frames of at most one TLS record (16 KiB with the header):
+ * a bulk sender's frames then fill records exactly, so the receiver
+ * decrypts each into its scratch buffer whole and copies nothing aside,
+ * and a relay passes each record on as soon as it arrives instead of
+ * waiting for the four of a 64 KiB frame.
+ */
+#define DATA_CHUNK (16384 - QH_WIRE_HDR_LEN)
+
 static uint32_t
 clamp_window(uint32_t w)
 {
@@ -196,8 +205,8 @@ qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
 		n = len - done;
 		if (n > room - done)
 			n = room - done;
-		if (n > QH_WIRE_MAX_PAYLOAD)
-			n = QH_WIRE_MAX_PAYLOAD;
+		if (n > DATA_CHUNK)
+			n = DATA_CHUNK;
 		r = mux__send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA,
 		    ch->remote_id, src + done, n);
 		if (r != 0)
