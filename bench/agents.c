@@ -9,13 +9,13 @@
  * its WELCOME. The program measures, in this order:
  *
  *   1. the console's resident memory (VmRSS of --pid) with no agent;
- *   2. a technician's exec round trip on the quiet console (--exec);
- *   3. full connects: N agents, at most --inflight at once, each a full
+ *   2. full connects: N agents, at most --inflight at once, each a full
  *      handshake (no ticket offered), HELLO to WELCOME;
- *   4. the console's resident memory with the N agents held idle, after
- *      --settle seconds;
- *   5. the exec round trip again, through the loaded console;
- *   6. resumed connects: --resume of the agents hang up and come back
+ *   3. the console's resident memory with the N agents held idle, after
+ *      --settle seconds; with --wait, it then holds them until SIGUSR1,
+ *      while the script times a technician's exec through the loaded
+ *      console from a process of its own;
+ *   4. resumed connects: --resume of the agents hang up and come back
  *      with a TLS 1.3 session ticket and their resume token, as a real
  *      agent does after a cut.
  *
@@ -26,6 +26,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,6 @@
 #include "qh/wire.h"
 
 #define BUNDLES_MAX 1024
-#define EXEC_RUNS   15
 #define SRC_ADDRS   250 /* 127.0.0.2 .. 127.0.0.251 */
 
 enum bagent_state {
@@ -71,15 +71,11 @@ static struct {
 	struct bagent *agents;
 	int n, inflight, resume_n;
 	int pid;
-	const char *qh_console, *exec_code;
+	int wait_signal;
 	/* the phase running */
 	int next, done, active, failed, target, want_resume;
 	uint64_t t0, t1;
 	uv_timer_t pace;
-	int exec_left;
-	double exec_ms[EXEC_RUNS];
-	int exec_runs;
-	uint64_t exec_t0;
 } B;
 
 static uint64_t
@@ -328,78 +324,27 @@ hold(uint64_t ms)
 	uv_run(B.loop, UV_RUN_DEFAULT);
 }
 
-/* The technician's exec round trips, one after another, through uv_spawn. */
-static void exec_next(void);
-
+/* SIGUSR1: the script has measured what it wanted while the agents were held. */
 static void
-on_exec_exit(uv_process_t *p, int64_t status, int sig)
+on_usr1(uv_signal_t *h, int sig)
 {
-	double ms = (double)(now_us() - B.exec_t0) / 1000.0;
-
-	if (status != 0 || sig != 0)
-		qh_warn("exec exited with %lld (signal %d)", (long long)status, sig);
-	else
-		B.exec_ms[B.exec_runs++] = ms;
-	uv_close((uv_handle_t *)p, (uv_close_cb)free);
-	exec_next();
+	uv_signal_stop(h);
+	uv_stop(B.loop);
 }
 
+/* Holds the agents, answering keepalives, until SIGUSR1 arrives. */
 static void
-exec_next(void)
+hold_for_signal(void)
 {
-	char *args[] = { (char *)B.qh_console, "exec", (char *)B.exec_code, "--", "true",
-		NULL };
-	uv_process_options_t o;
-	uv_stdio_container_t io[3];
-	uv_process_t *p;
-	int r;
+	uv_signal_t sig;
 
-	if (B.exec_left-- <= 0) {
-		uv_stop(B.loop);
-		return;
-	}
-	memset(&o, 0, sizeof(o));
-	io[0].flags = UV_IGNORE;
-	io[1].flags = UV_IGNORE;
-	io[2].flags = UV_INHERIT_FD;
-	io[2].data.fd = 2;
-	o.file = B.qh_console;
-	o.args = args;
-	o.exit_cb = on_exec_exit;
-	o.stdio = io;
-	o.stdio_count = 3;
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		qh_fatal("out of memory");
-	B.exec_t0 = now_us();
-	if ((r = uv_spawn(B.loop, p, &o)) != 0) {
-		qh_warn("exec: %s", uv_strerror(r));
-		free(p);
-		uv_stop(B.loop);
-	}
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Median exec round trip in ms over EXEC_RUNS runs, or -1. */
-static double
-exec_rtt(void)
-{
-	if (B.exec_code == NULL)
-		return -1;
-	B.exec_runs = 0;
-	B.exec_left = EXEC_RUNS;
-	exec_next();
+	uv_signal_init(B.loop, &sig);
+	uv_signal_start(&sig, on_usr1, SIGUSR1);
+	printf("waiting\n");
+	fflush(stdout);
 	uv_run(B.loop, UV_RUN_DEFAULT);
-	if (B.exec_runs == 0)
-		return -1;
-	qsort(B.exec_ms, (size_t)B.exec_runs, sizeof(double), cmp_double);
-	return B.exec_ms[B.exec_runs / 2];
+	uv_close((uv_handle_t *)&sig, NULL);
+	uv_run(B.loop, UV_RUN_NOWAIT);
 }
 
 /* Hangs up agents [0, n): each closes its connection, as a cut would. */
@@ -471,8 +416,7 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: agents --bundles DIR --count N --pid CONSOLE_PID [--inflight N]\n"
-	    "              [--resume N] [--settle SECONDS] [--exec CODE --qh-console "
-	    "PATH]\n");
+	    "              [--resume N] [--settle SECONDS] [--wait]\n");
 	exit(2);
 }
 
@@ -481,7 +425,7 @@ main(int argc, char **argv)
 {
 	const char *dir = NULL;
 	long rss0, rss1;
-	double full, resumed = 0, quiet, loaded, cpu;
+	double full, resumed = 0, cpu;
 	int i, settle = 5, nfull;
 
 	qh_log_init("agents", QH_LOG_ERROR);
@@ -489,6 +433,10 @@ main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (strcmp(argv[i], "--wait") == 0) {
+			B.wait_signal = 1;
+			continue;
+		}
 		if (v == NULL)
 			usage();
 		if (strcmp(argv[i], "--bundles") == 0)
@@ -503,16 +451,11 @@ main(int argc, char **argv)
 			B.resume_n = atoi(v);
 		else if (strcmp(argv[i], "--settle") == 0)
 			settle = atoi(v);
-		else if (strcmp(argv[i], "--exec") == 0)
-			B.exec_code = v;
-		else if (strcmp(argv[i], "--qh-console") == 0)
-			B.qh_console = v;
 		else
 			usage();
 		i++;
 	}
-	if (dir == NULL || B.n <= 0 || B.pid <= 0 || B.inflight <= 0 ||
-	    (B.exec_code != NULL && B.qh_console == NULL))
+	if (dir == NULL || B.n <= 0 || B.pid <= 0 || B.inflight <= 0)
 		usage();
 	if (B.resume_n > B.n)
 		B.resume_n = B.n;
@@ -527,7 +470,6 @@ main(int argc, char **argv)
 		B.agents[i].idx = i;
 
 	rss0 = console_rss_kib();
-	quiet = exec_rtt();
 	full = run_connects(B.n, 0, &cpu);
 	printf("connect_failed %d\n", B.failed);
 	printf("full_per_s %.0f\n", full);
@@ -542,10 +484,8 @@ main(int argc, char **argv)
 	printf("rss_held_kib %ld\n", rss1);
 	printf("kib_per_agent %.1f\n", nfull > 0 ? (double)(rss1 - rss0) / nfull : 0.0);
 	fflush(stdout);
-	loaded = exec_rtt();
-	printf("exec_quiet_ms %.1f\n", quiet);
-	printf("exec_loaded_ms %.1f\n", loaded);
-	fflush(stdout);
+	if (B.wait_signal)
+		hold_for_signal();
 	if (B.resume_n > 0) {
 		hang_up(B.resume_n);
 		resumed = run_connects(B.resume_n, 1, &cpu);

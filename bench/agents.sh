@@ -73,10 +73,36 @@ until grep -q 'session code' "$D/agent.out" 2>/dev/null; do
 	sleep 0.1
 done
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$D/agent.out")
+# A technician's exec round trip: the median of 15, from a process of its own.
+exec_ms() {
+	python3 - "$BIN/qh-console" "$CODE" <<'PY'
+import statistics, subprocess, sys, time
+t = []
+for _ in range(15):
+    a = time.perf_counter()
+    subprocess.run([sys.argv[1], "exec", sys.argv[2], "--", "true"], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t.append((time.perf_counter() - a) * 1000)
+print(f"{statistics.median(t):.1f}")
+PY
+}
 sleep 1
+echo "exec_quiet_ms $(exec_ms)" >"$D/exec"
 "$AGENTS" --bundles "$D/bundles" --count "$N" --pid "$CPID" --resume "$RESUME" \
-    --inflight "${QH_BENCH_INFLIGHT:-200}" --settle "${QH_BENCH_SETTLE:-5}" --exec "$CODE" --qh-console "$BIN/qh-console" >"$D/ours" 2>"$D/agents.err" || {
-	echo "bench: bench/agents failed:" >&2; tail -5 "$D/agents.err" >&2; exit 1; }
+    --inflight "${QH_BENCH_INFLIGHT:-200}" --settle "${QH_BENCH_SETTLE:-5}" --wait \
+    >"$D/ours" 2>"$D/agents.err" &
+BPID=$!
+PIDS="$PIDS $BPID"
+i=0
+until grep -q '^waiting' "$D/ours" 2>/dev/null; do
+	kill -0 "$BPID" 2>/dev/null || { echo "bench: bench/agents failed:" >&2; tail -5 "$D/agents.err" >&2; exit 1; }
+	i=$((i + 1)); [ $i -gt 3000 ] && { echo "bench: agents never held" >&2; exit 1; }
+	sleep 0.1
+done
+echo "exec_loaded_ms $(exec_ms)" >>"$D/exec"
+kill -USR1 "$BPID"
+wait "$BPID" || { echo "bench: bench/agents failed:" >&2; tail -5 "$D/agents.err" >&2; exit 1; }
+cat "$D/exec" >>"$D/ours"
 kill "$CPID" 2>/dev/null || true
 
 # (b) OpenSSH.
@@ -152,7 +178,7 @@ PY
 
 python3 - "$D/ours" "$D/ssh.mem" "$t0" "$t1" "$SSH_CONNECTS" <<'PY'
 import sys
-o = dict(l.split() for l in open(sys.argv[1]))
+o = dict(l.split() for l in open(sys.argv[1]) if len(l.split()) == 2)
 conns, ssh_kib = open(sys.argv[2]).read().split()
 ssh_rate = int(sys.argv[5]) / (float(sys.argv[4]) - float(sys.argv[3]))
 mem, full = float(o["kib_per_agent"]), float(o["full_per_s"])

@@ -3,5 +3,7 @@
 # One line per figure: its name, both values and the ratio ours/anchor.
 set -u
 cd "$(dirname "$0")/.."
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 build/release/bench/bench_closes
 sh bench/tunnel.sh
+sh bench/agents.sh
