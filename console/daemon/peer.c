@@ -216,6 +216,8 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	int r;
 
 	p->id = *id;
+	if (qh_tls_resumed(qh_mux_tls(mux)))
+		qh_debug("peer %s: resumed session", qh_mux_name(mux));
 	switch (id->role) {
 	case QH_ROLE_NONE:
 		qh_debug("peer %s: no certificate; join only", qh_mux_name(mux));
