@@ -34,6 +34,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# The version both programs print: the Debian changelog's, with the commit.
+VERSION  := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
 
 BUILD    ?= build/release
@@ -66,7 +68,7 @@ LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck
+.PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
 .DEFAULT_GOAL := all
 
 all: release
@@ -95,6 +97,18 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# Only the CLI carries the version, so a new commit rebuilds one file.
+$(BUILD)/common/cli.o: common/cli.c $(BUILD)/version.stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -DQH_VERSION='"$(VERSION)"' -MMD -MP -c $< -o $@
+
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+
+FORCE:
+
 # The schema is embedded as a C string, so the binary carries its own migrations.
 $(BUILD)/%.sql.c: %.sql
 	@mkdir -p $(dir $@)
@@ -111,8 +125,33 @@ define archive
 	@ar rcs $@ $^
 endef
 
-$(LIBQH): $(call obj,$(COMMON_SRC))
+# Texts: po/LANG.po, checked by msgfmt, compiled into a table in libqh.
+PO_LANGS    := de
+TEXT_GEN    := $(PO_LANGS:%=$(BUILD)/gen/text_%.c)
+TEXT_OBJ    := $(TEXT_GEN:%.c=%.o)
+
+build/po/%.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@msgfmt --check --statistics -o $@ $< 2>/dev/null || { msgfmt --check -o $@ $<; exit 1; }
+
+$(BUILD)/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/text_%.o: $(BUILD)/gen/text_%.c
+	@$(CC) $(CFLAGS_ALL) -Icommon -c $< -o $@
+
+$(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 	$(archive)
+
+# The catalogue's template and the translations, from the sources' _() and N_().
+po-update:
+	xgettext --force-po --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
+	    --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
+	    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
+	    -o po/quarterhour.pot $$(git ls-files 'common/*.c' 'agent/*.c' 'console/*.c')
+	for l in $(PO_LANGS) en; do msgmerge --quiet --update --backup=none --no-location \
+	    --sort-output po/$$l.po po/quarterhour.pot; done
 $(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 	$(archive)
 $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
@@ -140,13 +179,22 @@ $(BUILD)/bin/%: $(BUILD)/tests/tools/%.o $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
+# The Windows agent's plain-C pieces (agent/win32/portable.h), compiled
+# natively too so that their unit tests run here.
+WINPORT_SRC := agent/win32/winquote.c agent/win32/winpath.c agent/win32/regfacts.c
+LIBWINPORT  := $(BUILD)/libqhwinport.a
+
+$(LIBWINPORT): $(call obj,$(WINPORT_SRC))
+	$(archive)
+
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
 UNIT_STORE  := test_calendar test_config test_due test_ledger
 UNIT_DAEMON := test_meter test_limit test_record
 UNIT_TECH   := test_escape
 UNIT_AGENT  := test_rfb test_rfb_enc
-unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT)))))
+UNIT_WIN    := test_winargs test_regfacts
+unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(UNIT_DAEMON)),$(LIBDAEMON) $(LIBSTORE),$(if $(filter $(1),$(UNIT_TECH)),$(LIBTECH),$(if $(filter $(1),$(UNIT_AGENT)),$(LIBAGENT),$(if $(filter $(1),$(UNIT_WIN)),$(LIBWINPORT))))))
 
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
@@ -176,7 +224,8 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-test: asan fuzz-build
+# The Windows tests (tests/e2e/test_win_*.sh) run dist/qh-agent.exe under Wine.
+test: asan fuzz-build windows windows-tools
 	@sh tests/run.sh
 
 demo: release
@@ -193,6 +242,77 @@ bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
 	@$(CC) $(MODE_LDFLAGS) -o $@ $+ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
+
+# The Windows agent: dist/qh-agent.exe, cross-built with mingw-w64 against
+# the static libraries scripts/windows-libs.sh builds from Debian's source
+# packages (cached outside the clone; it prints their versions), linked
+# statically into one console-subsystem exe. SIGN_CERT and SIGN_KEY (PEM)
+# sign it with osslsigncode.
+WIN_HOST    := x86_64-w64-mingw32
+WIN_BUILD   := build/win
+WIN_EXE     := dist/qh-agent.exe
+WIN_AGENT_SRC := $(wildcard agent/*.c agent/win32/*.c)
+WIN_SRC     := $(COMMON_SRC) $(WIN_AGENT_SRC)
+WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o) $(PO_LANGS:%=$(WIN_BUILD)/gen/text_%.o)
+# mingw's format(printf) checks msvcrt's printf, not the C99 one that
+# __USE_MINGW_ANSI_STDIO gives us; the native build checks the formats.
+WIN_CFLAGS  = -std=c11 -O2 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0A00 \
+	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 -DQH_VERSION='"$(VERSION)"' \
+	-Iinclude -Iconsole -Iagent -isystem agent/win32/compat -I$(WIN_PREFIX)/include \
+	$(WARN) -Wno-format
+WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
+	-ljpeg -lz -lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -lcrypt32 \
+	-luser32 -lgdi32 -lcomctl32 -ladvapi32 -lwinspool -lbcrypt -luuid -lpthread
+
+windows:
+	@prefix=$$(sh scripts/windows-libs.sh) && \
+	$(MAKE) --no-print-directory WIN_PREFIX="$$prefix" win-exe
+
+# What the Windows end-to-end tests drive the window with.
+windows-tools: $(WIN_BUILD)/win_uitool.exe
+
+$(WIN_BUILD)/win_uitool.exe: tests/tools/win_uitool.c
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-gcc -O2 -Wall -Wextra -static -o $@ $< -luser32
+
+win-exe: $(WIN_BUILD)/qh-agent.exe
+	@mkdir -p dist
+	@if [ -n "$(SIGN_CERT)" ]; then \
+		rm -f $(WIN_EXE).tmp && \
+		osslsigncode sign -certs "$(SIGN_CERT)" -key "$(SIGN_KEY)" \
+		    -n "quarterhour agent" -h sha256 -in $< -out $(WIN_EXE).tmp >/dev/null && \
+		mv $(WIN_EXE).tmp $(WIN_EXE) && echo "  SIGN    $(WIN_EXE)"; \
+	else cp -f $< $(WIN_EXE); fi
+	@echo "  EXE     $(WIN_EXE) ($$(wc -c <$(WIN_EXE)) bytes)"
+
+$(WIN_BUILD)/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-gcc $(WIN_CFLAGS) -Icommon -c $< -o $@
+
+build/release/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
+
+$(WIN_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (windows)"
+	@$(WIN_HOST)-gcc $(WIN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(WIN_BUILD)/qh-agent.res.o: agent/win32/qh-agent.rc agent/win32/qh-agent.manifest
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-windres -I agent/win32 -O coff $< -o $@
+
+$(WIN_BUILD)/qh-agent.exe: $(WIN_OBJ) $(WIN_BUILD)/qh-agent.res.o
+	@echo "  LD      $@"
+	@$(WIN_HOST)-gcc -static -municode -s -o $@ $^ $(WIN_LIBS)
+
+# The window's screenshots that test_win_window.sh took, for the README.
+screenshots:
+	@ls build/screenshots/*.png >/dev/null 2>&1 || \
+	    { echo "no screenshots: make test (or sh tests/e2e/test_win_window.sh) takes them" >&2; exit 1; }
+	@mkdir -p docs/screenshots
+	@cp build/screenshots/*.png docs/screenshots/
+	@ls docs/screenshots
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -1,14 +1,13 @@
 /*
  * qh-agent internals: the commands (join.c, run.c), the terminal output helpers (ui.c)
  * and the tasks a technician runs on this PC (task.c, exec.c, shell.c).
+ * What differs between systems sits behind platform.h and proc.h, with
+ * one implementation in agent/posix/ and one in agent/win32/.
  *
  * Everything runs on one libuv loop; no function here is thread-safe.
  */
 #ifndef QH_AGENT_H
 #define QH_AGENT_H
-
-#include <sys/queue.h>
-#include <sys/types.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -24,12 +23,21 @@
 
 /* The file in the configuration directory that holds our identity. */
 #define AGENT_BUNDLE_NAME "agent.pem"
+/* The vendor's name, from the enrolment tag (for the window's title). */
+#define AGENT_VENDOR_NAME "vendor.txt"
 
-/* The commands' entries, for the table in main.c. */
+/* The commands' entries, for the table in main.c, and that table. */
+extern const struct qh_cli_cmd *const agent_commands[];
 extern const struct qh_cli_cmd cmd_join_entry;
 extern const struct qh_cli_cmd cmd_run_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
 extern const struct qh_cli_cmd cmd_ticket_entry;
+#ifdef _WIN32
+/* qh-agent service install | uninstall | run (agent/win32/service.c). */
+extern const struct qh_cli_cmd cmd_service_install_entry;
+extern const struct qh_cli_cmd cmd_service_uninstall_entry;
+extern const struct qh_cli_cmd cmd_service_run_entry;
+#endif
 
 /*
  * Writes the configuration directory into out: --config, else $QH_AGENT,
@@ -37,6 +45,24 @@ extern const struct qh_cli_cmd cmd_ticket_entry;
  * QH_ERR_NOT_FOUND (no home directory).
  */
 int agent_config_dir(const struct qh_cli *c, char *out, size_t len);
+
+/* Writes the path of agent.pem in the configuration directory into out. */
+int agent_bundle_path(const struct qh_cli *c, char *out, size_t len);
+
+/*
+ * Enrols this PC with a join token: a key made here, the console checked
+ * against the token's pin, the certificate stored with the key in
+ * dir/agent.pem (dir created, private), and vendor (NULL: none) in
+ * dir/vendor.txt. Prints for the customer; returns an exit status.
+ */
+int agent_join(const char *token, const char *dir, const char *vendor);
+
+/*
+ * Reads the enrolment tag at the end of this program's file, if `enroll
+ * --exe` put one there (qh/exetag.h). Returns 0 with the token and vendor
+ * copied, or QH_ERR_NOT_FOUND (also for a damaged one, which is logged).
+ */
+int agent_exe_tag(char *token, size_t tokenlen, char *vendor, size_t vendorlen);
 
 /* Applies --log-level if given; returns 0, or QH_ERR_ARG for a bad level. */
 int agent_log_level(const struct qh_cli *c);
@@ -54,8 +80,9 @@ int agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_
 /* Output for the customer (ui.c). */
 
 /*
- * Replaces control characters (C0, DEL, C1) in s with '?', in place, so
- * that text from the console or a technician cannot drive the terminal.
+ * Passes s through the display filter (qh/display.h) in place, on one
+ * line, so that text from the console or a technician cannot drive the
+ * terminal. s NULL is left alone.
  */
 void ui_sanitize(char *s);
 
@@ -65,10 +92,53 @@ void ui_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a sanitised line on stdout and flushes. */
 void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A window that shows the customer what the terminal would (Windows:
+ * agent/win32/window.c). Its functions are called on the loop's thread
+ * with sanitised text and must not block; they hand the text to the
+ * window's own thread. The answers come back through ui_post.
+ */
+struct ui_window {
+	void (*code)(const char *code);		    /* the session code, six digits */
+	void (*status)(const char *text);	    /* connection and session state */
+	void (*balance)(const char *text, int low); /* "12 units (3 h 00 min)" */
+	void (*activity)(const char *line); /* what the technician does (ui_notice) */
+	void (*ask)(uint64_t id, const char *login, const char *name); /* consent */
+	void (*withdraw)(void);		 /* the question is void */
+	void (*ended)(const char *text); /* the session closed: the debit */
+};
+
+/* Registers the window before the command runs; NULL for none. */
+void ui_set_window(const struct ui_window *w);
+
+/* The registered window, or NULL. */
+const struct ui_window *ui_window(void);
+
+/* What the customer did in the window, for the agent's loop. */
+enum ui_event {
+	UI_EV_ALLOW, /* the question id was answered Allow */
+	UI_EV_DENY,  /* ... Deny */
+	UI_EV_END,   /* End session, or the window was closed */
+};
+
+/*
+ * From the window's thread: queues the event and wakes the loop (through
+ * the async handle given to ui_bind; queued until then). Thread-safe.
+ */
+void ui_post(enum ui_event ev, uint64_t id);
+
+/* On the loop's thread: where ui_post wakes the loop (NULL: nowhere any more). */
+void ui_bind(uv_async_t *async);
+
+/* On the loop's thread: takes the oldest event; 1 if there was one. */
+int ui_take(enum ui_event *ev, uint64_t *id);
+
 /* Tasks (task.c, exec.c, shell.c). */
 
 struct task;
-LIST_HEAD(task_list, task);
+struct task_list {
+	struct task *first;
+};
 
 /* Bound on tasks alive at once (running, or waiting to be reaped). */
 #define TASK_MAX 64
@@ -114,17 +184,18 @@ int forward_allowed(const char *host, int port);
 
 /*
  * Appends the workstation facts to out as one JSON object (the members
- * are listed in qh/envinfo.h). Blocking: reads /proc, /etc and every
- * mounted file system, so run it from a worker thread in the loop
- * (uv_queue_work); it is thread-safe. Returns 0 or QH_ERR_TOO_LARGE when
- * out is full.
+ * are listed in qh/envinfo.h), as the platform collects them
+ * (agent/posix/facts.c, agent/win32/facts.c). Blocking: reads every
+ * mounted file system (and on Windows the registry), so run it from a
+ * worker thread in the loop (uv_queue_work); it is thread-safe. Returns
+ * 0 or QH_ERR_TOO_LARGE when out is full.
  */
 int agent_info_json(struct qh_buf *out);
 
 /* Number of tasks in the list. */
 int task_count(const struct task_list *tasks);
 
-/* Reaps the shells that have exited (call on SIGCHLD). */
+/* Collects the programs that have exited (call on SIGCHLD; proc_reap). */
 void task_reap(struct task_list *tasks);
 
 /*

@@ -4,7 +4,9 @@
  * (there is no CA on this PC yet), gets the token's secret and a CSR in the
  * one message a peer without a certificate may send, and answers with our
  * certificate and its CA, which are checked again before they are stored
- * with the key in DIR/agent.pem.
+ * with the key in DIR/agent.pem. An agent program that `qh-console enroll
+ * --exe` made carries its token at its end (qh/exetag.h): the first run
+ * enrols with it (agent_exe_tag, agent_join), and nobody types anything.
  *
  * The console binds the token to the key of the first CSR sent with it, so
  * a join whose answer was lost may ask again: the key is kept in
@@ -12,8 +14,6 @@
  * stored, a cut connection is retried with it, and so is a later
  * `qh-agent join` with the same token and DIR.
  */
-#include <sys/stat.h>
-
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -26,12 +26,16 @@
 #include <openssl/x509.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
+#include "qh/display.h"
 #include "qh/err.h"
+#include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "agent.h"
+#include "platform.h"
 
 #define JOIN_TIMEOUT_MS 30000 /* all attempts; the console holds a JOIN for less */
 #define JOIN_ATTEMPTS	3     /* connections cut before an answer are tried again */
@@ -40,7 +44,6 @@
 
 struct join {
 	uv_loop_t *loop;
-	const struct qh_cli *cli;
 	struct qh_token tok;
 	char host[256];
 	int port;
@@ -62,34 +65,6 @@ struct join {
 
 static int join_attempt(struct join *j);
 
-/* Creates dir and its missing parents; the ones we create are mode 0700. */
-static int
-mkdir_p(const char *dir)
-{
-	char p[PATH_MAX];
-	struct stat st;
-	size_t i, len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(p))
-		return QH_ERR_ARG;
-	memcpy(p, dir, len + 1);
-	for (i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		p[i] = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			qh_say("cannot create %s: %s", p, strerror(errno));
-			return QH_ERR_SYSTEM;
-		}
-		p[i] = dir[i];
-	}
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		qh_say("%s is not a directory", dir);
-		return QH_ERR_SYSTEM;
-	}
-	return 0;
-}
-
 /* Sends JOIN{token=secret, csr, host}. */
 static int
 join_ready(struct qh_mux *mux, const struct qh_identity *peer)
@@ -97,11 +72,13 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	struct join *j = qh_mux_arg(mux);
 	struct qh_buf b;
 	char host[256];
+	size_t hlen = sizeof(host);
 	int r;
 
-	if (gethostname(host, sizeof(host)) == -1)
+	if (uv_os_gethostname(host, &hlen) != 0)
 		snprintf(host, sizeof(host), "unknown");
-	host[sizeof(host) - 1] = '\0';
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(host, host, sizeof(host), 0);
 	qh_buf_init(&b, QH_MUX_JOIN_MAX);
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
@@ -148,7 +125,7 @@ join_store(struct join *j, const struct qh_msg *m)
 	}
 	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
 	(void)qh_msg_get_str(m, QH_K_NAME, &name);
-	if (mkdir_p(j->dir) != 0)
+	if (plat_config_create(j->dir) != 0)
 		goto out;
 	snprintf(b.console, sizeof(b.console), "%s", j->tok.console);
 	b.cert = cert;
@@ -313,10 +290,9 @@ join_attempt(struct join *j)
 static int
 join_key(struct join *j)
 {
-	struct stat st;
 	int r;
 
-	if (lstat(j->keypath, &st) == 0) {
+	if (plat_path_kind(j->keypath) != PLAT_NONE) {
 		if ((r = qh_pki_load_key(j->keypath, &j->key)) != 0) {
 			qh_say("%s: %s; remove it to enrol with a new key", j->keypath,
 			    qh_strerror(r));
@@ -325,7 +301,7 @@ join_key(struct join *j)
 		qh_info("enrolling with the key of an earlier attempt (%s)", j->keypath);
 		return 0;
 	}
-	if ((r = mkdir_p(j->dir)) != 0)
+	if ((r = plat_config_create(j->dir)) != 0)
 		return r;
 	if ((r = qh_pki_key_new(&j->key)) != 0) {
 		qh_say("cannot make a key: %s", qh_strerror(r));
@@ -338,56 +314,59 @@ join_key(struct join *j)
 	return 0;
 }
 
-static int
-cmd_join(struct qh_cli *c)
+/* The vendor's name beside agent.pem, for the window; a failure only loses the name. */
+static void
+store_vendor(const char *dir, const char *vendor)
+{
+	char path[PATH_MAX + 16];
+	FILE *f;
+
+	if (vendor == NULL || vendor[0] == '\0' ||
+	    plat_path_join(path, sizeof(path), dir, AGENT_VENDOR_NAME) != 0 ||
+	    (f = fopen(path, "w")) == NULL)
+		return;
+	fprintf(f, "%s\n", vendor);
+	if (fclose(f) != 0)
+		qh_debug("%s: cannot write it", path);
+}
+
+int
+agent_join(const char *token, const char *dir, const char *vendor)
 {
 	struct join *j;
-	struct stat st;
-	int r, status = 1;
+	int status = 1;
 
-	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return qh_cli_fail(c, "out of memory");
-	j->cli = c;
-	if (strlen(c->argv[0]) >= QH_TOKEN_MAX ||
-	    qh_token_decode(c->argv[0], &j->tok) != 0) {
-		status = qh_cli_fail(c,
-		    "this is not a join token; copy the whole "
-		    "line that begins with qh1.");
+	if ((j = calloc(1, sizeof(*j))) == NULL) {
+		qh_say("out of memory");
+		return 1;
+	}
+	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &j->tok) != 0) {
+		qh_say("this is not a join token; copy the whole line that begins with "
+		       "qh1.");
 		goto out;
 	}
 	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
-		status = qh_cli_fail(c, "the token names no usable console address");
+		qh_say("the token names no usable console address");
 		goto out;
 	}
-	if ((r = agent_config_dir(c, j->dir, sizeof(j->dir))) != 0) {
-		status = qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+	if (snprintf(j->dir, sizeof(j->dir), "%s", dir) >= (int)sizeof(j->dir) ||
+	    plat_path_join(j->path, sizeof(j->path), j->dir, AGENT_BUNDLE_NAME) != 0 ||
+	    plat_path_join(j->keypath, sizeof(j->keypath), j->dir, JOIN_KEY_NAME) != 0) {
+		qh_say("configuration directory name too long");
 		goto out;
 	}
-	r = snprintf(j->path, sizeof(j->path), "%s/%s", j->dir, AGENT_BUNDLE_NAME);
-	if (r < 0 || (size_t)r >= sizeof(j->path)) {
-		status = qh_cli_fail(c, "configuration directory name too long");
-		goto out;
-	}
-	r = snprintf(j->keypath, sizeof(j->keypath), "%s/%s", j->dir, JOIN_KEY_NAME);
-	if (r < 0 || (size_t)r >= sizeof(j->keypath)) {
-		status = qh_cli_fail(c, "configuration directory name too long");
-		goto out;
-	}
-	if (lstat(j->path, &st) == 0) {
-		status =
-		    qh_cli_fail(c, "already enrolled; remove %s to enrol again", j->dir);
+	if (plat_path_kind(j->path) != PLAT_NONE) {
+		qh_say("already enrolled; remove %s to enrol again", j->dir);
 		goto out;
 	}
 	if (join_key(j) != 0)
 		goto out;
 	if (qh_pki_csr_new(j->key, &j->csr) != 0) {
-		status = qh_cli_fail(c, "cannot make a certificate request");
+		qh_say("cannot make a certificate request");
 		goto out;
 	}
 	if (qh_tls_ctx_client(&j->ctx, NULL, NULL, NULL) != 0) {
-		status = qh_cli_fail(c, "cannot set up TLS");
+		qh_say("cannot set up TLS");
 		goto out;
 	}
 
@@ -399,11 +378,13 @@ cmd_join(struct qh_cli *c)
 	if (join_attempt(j) != 0) {
 		join_finish(j);
 		uv_run(j->loop, UV_RUN_DEFAULT);
-		status = qh_cli_fail(c, "out of memory");
+		qh_say("out of memory");
 		goto out;
 	}
 	uv_run(j->loop, UV_RUN_DEFAULT);
 	status = j->status;
+	if (status == 0)
+		store_vendor(j->dir, vendor);
 out:
 	qh_tls_ctx_free(j->ctx);
 	EVP_PKEY_free(j->key);
@@ -413,6 +394,49 @@ out:
 	free(j);
 	(void)uv_loop_close(uv_default_loop());
 	return status;
+}
+
+int
+agent_exe_tag(char *token, size_t tokenlen, char *vendor, size_t vendorlen)
+{
+	uint8_t *tail = NULL;
+	char path[PATH_MAX];
+	size_t want = QH_EXETAG_MAX + 64;
+	long size;
+	FILE *f = NULL;
+	int r = QH_ERR_NOT_FOUND;
+
+	token[0] = vendor[0] = '\0';
+	if (plat_exe_path(path, sizeof(path)) != 0 || (f = fopen(path, "rb")) == NULL)
+		return QH_ERR_NOT_FOUND;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
+		goto out;
+	if ((size_t)size < want)
+		want = (size_t)size;
+	if ((tail = malloc(want)) == NULL || fseek(f, size - (long)want, SEEK_SET) != 0 ||
+	    fread(tail, 1, want, f) != want)
+		goto out;
+	r = qh_exetag_read(tail, want, token, tokenlen, vendor, vendorlen);
+	if (r == QH_ERR_FORMAT)
+		qh_warn("%s carries a damaged enrolment tag; ignored", path);
+out:
+	free(tail);
+	if (f != NULL)
+		fclose(f);
+	return r;
+}
+
+static int
+cmd_join(struct qh_cli *c)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	if (agent_log_level(c) != 0)
+		return qh_cli_usage(c, "bad --log-level");
+	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
+		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+	return agent_join(c->argv[0], dir, NULL);
 }
 
 const struct qh_cli_cmd cmd_join_entry = {

@@ -5,11 +5,11 @@
  * before a technician gets in, shows what happens, runs the technician's
  * commands (exec.c, shell.c) and reconnects by itself with jittered
  * back-off, presenting the resume token so that the session and its code
- * survive. Ctrl-C, SIGTERM or "q" ends the session.
+ * survive. Ctrl-C, SIGTERM or "q" ends the session. With a window
+ * (ui_window(), Windows) the same happens there: the code, the balance,
+ * the questions and what the technician does are shown in it, and its
+ * "End session" button or closing it ends the session.
  */
-#include <sys/stat.h>
-
-#include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
@@ -17,16 +17,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "qh/addr.h"
 #include "qh/pem.h"
 #include "qh/units.h"
 #include "qh/clock.h"
+#include "qh/compat.h"
+#include "qh/display.h"
 #include "qh/err.h"
+#include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pki.h"
-#include "agent.h"
+#include "platform.h"
+#include "run.h"
 
 #define BACKOFF_MIN_MS	   1000
 #define BACKOFF_MAX_MS	   30000
@@ -34,23 +39,9 @@
 #define END_TIMEOUT_MS	   5000	 /* for SESSION closed after "end" */
 #define KEEPALIVE_IDLE_MS  15000
 #define KEEPALIVE_DEAD_MS  45000
-#define CONSENT_MAX	   16  /* questions queued for the customer */
-#define ALLOWED_MAX	   32  /* technicians allowed in this session */
-#define LINE_MAX_LEN	   256 /* one line typed by the customer */
-#define FORWARD_MAX	   32
-#define CODE_MAX	   15
-#define TEXT_MAX	   4097 /* a text field and its NUL */
 
 #define HELLO_UNATTENDED 0x1
 #define HELLO_YES	 0x2
-
-enum agent_state {
-	AG_WAITING,    /* no connection; the retry timer runs */
-	AG_CONNECTING, /* resolving, connecting, TLS handshake */
-	AG_HELLO,      /* HELLO sent, waiting for WELCOME */
-	AG_READY,      /* welcomed: waiting in the queue or in a session */
-	AG_DONE,       /* leaving: handles close, then the loop ends */
-};
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting",
@@ -60,62 +51,8 @@ static const char *const state_names[] = {
 	[AG_DONE] = "done",
 };
 
-/* A technician waiting for the customer's answer. */
-struct consent {
-	uint64_t id;
-	char login[QH_ID_MAX + 1];
-	char name[257];
-};
-
-struct agent {
-	uv_loop_t *loop;
-	struct qh_bundle bundle;
-	struct qh_tls_ctx *ctx;
-	char host[256];
-	int port;
-	char hostname[256];
-	int yes, unattended;
-	const char *forwards[FORWARD_MAX]; /* --allow-forward, for later */
-	int nforwards;
-
-	enum agent_state state;
-	struct qh_mux *mux; /* NULL when not connected */
-	char why[256];	    /* why the last dial failed */
-	int was_ready;	    /* this connection got its WELCOME */
-	uint64_t backoff_ms;
-
-	uv_timer_t retry;    /* back-off before the next attempt */
-	uv_timer_t deadline; /* CONNECT_TIMEOUT_MS for an attempt */
-	uv_timer_t endwait;  /* END_TIMEOUT_MS after "end" */
-	uv_signal_t sigint, sigterm, sighup, sigchld;
-	uv_tty_t tty;
-	int tty_open;		 /* reading lines from the customer */
-	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
-	char line[LINE_MAX_LEN];
-	size_t linelen;
-	int line_long; /* the current line overflowed: dropped */
-
-	char resume[129]; /* from WELCOME; kept for the whole run */
-	char code[CODE_MAX + 1];
-	char customer[QH_ID_MAX + 1];
-	int session_open;
-	uint64_t session;
-	int stopping; /* exit once the connection is gone */
-	int ending;   /* SESSION end sent */
-	int exit_status;
-
-	struct consent consents[CONSENT_MAX];
-	int nconsents;
-	int asking; /* consents[0] is on the screen */
-	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
-	int nallowed;
-
-	struct task_list tasks;
-};
-
 static void agent_connect(struct agent *a);
 static void agent_finish(struct agent *a);
-static void consent_next(struct agent *a);
 
 static void
 set_state(struct agent *a, enum agent_state s)
@@ -150,6 +87,7 @@ agent_stop(struct agent *a, int status)
 static int
 send_hello(struct agent *a)
 {
+	char host[sizeof(a->hostname)];
 	struct qh_buf b;
 	uint32_t flags = 0;
 	int r;
@@ -158,9 +96,11 @@ send_hello(struct agent *a)
 		flags |= HELLO_UNATTENDED;
 	if (a->yes)
 		flags |= HELLO_YES;
+	/* The console refuses a host name with controls: send what it shows. */
+	qh_display_str(a->hostname, host, sizeof(host), 0);
 	qh_buf_init(&b, 1024);
 	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
-	    (r = qh_msg_put_str(&b, QH_K_HOST, a->hostname)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_HOST, host)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
 	    (a->resume[0] == '\0' ||
 		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
@@ -170,7 +110,7 @@ send_hello(struct agent *a)
 	return r;
 }
 
-static void
+void
 send_consent_reply(struct agent *a, uint64_t id, int allow)
 {
 	struct qh_buf b;
@@ -213,8 +153,7 @@ on_endwait(uv_timer_t *t)
 	agent_stop(a, 0);
 }
 
-/* Ctrl-C, SIGTERM, SIGHUP or "q": end the session, or just leave. */
-static void
+void
 agent_end(struct agent *a)
 {
 	if (a->state == AG_DONE)
@@ -245,6 +184,7 @@ on_signal(uv_signal_t *s, int signum)
 	agent_end(a);
 }
 
+#ifdef SIGCHLD
 static void
 on_sigchld(uv_signal_t *s, int signum)
 {
@@ -252,202 +192,7 @@ on_sigchld(uv_signal_t *s, int signum)
 
 	task_reap(&a->tasks);
 }
-
-/* Consent. */
-
-static int
-is_allowed(const struct agent *a, const char *login)
-{
-	int i;
-
-	if (a->yes || a->unattended)
-		return 1;
-	for (i = 0; i < a->nallowed; i++)
-		if (strcmp(a->allowed[i], login) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-allow_login(struct agent *a, const char *login)
-{
-	if (is_allowed(a, login))
-		return;
-	if (a->nallowed == ALLOWED_MAX) {
-		/* Forget the oldest; the console asks again if it comes back. */
-		memmove(a->allowed[0], a->allowed[1],
-		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
-		a->nallowed--;
-	}
-	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
-}
-
-static void
-consent_pop(struct agent *a)
-{
-	memmove(&a->consents[0], &a->consents[1],
-	    sizeof(a->consents[0]) * (size_t)(a->nconsents - 1));
-	a->nconsents--;
-	a->asking = 0;
-}
-
-/* The customer answered the question on the screen. */
-static void
-consent_answer(struct agent *a, int allow)
-{
-	struct consent *c = &a->consents[0];
-
-	if (allow)
-		allow_login(a, c->login);
-	send_consent_reply(a, c->id, allow);
-	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
-	    c->login);
-	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
-	    allow ? "allowed" : "refused");
-	consent_pop(a);
-	consent_next(a);
-}
-
-/* Answers what can be answered without the customer; asks the next question. */
-static void
-consent_next(struct agent *a)
-{
-	struct consent *c;
-
-	while (a->nconsents > 0 && !a->asking) {
-		c = &a->consents[0];
-		if (a->yes || a->unattended) {
-			allow_login(a, c->login);
-			send_consent_reply(a, c->id, 1);
-			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
-			    c->login, a->yes ? "--yes" : "--unattended");
-			consent_pop(a);
-		} else if (!a->tty_open) {
-			send_consent_reply(a, c->id, 0);
-			ui_line("refused technician %s: no --yes and no terminal to ask",
-			    c->login);
-			consent_pop(a);
-		} else {
-			printf("Technician %s (%s) wants to connect to this PC. "
-			       "Allow? [y/N] ",
-			    c->name, c->login);
-			fflush(stdout);
-			a->asking = 1;
-		}
-	}
-}
-
-/* The connection is gone: its questions cannot be answered any more. */
-static void
-consent_reset(struct agent *a)
-{
-	if (a->asking) {
-		fputc('\n', stdout);
-		ui_line("(the question was withdrawn: the connection was lost)");
-	}
-	a->asking = 0;
-	a->nconsents = 0;
-}
-
-/* The customer's terminal. */
-
-static void
-on_line(struct agent *a, char *line)
-{
-	size_t len = strlen(line);
-
-	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
-		line[--len] = '\0';
-	while (*line == ' ')
-		line++;
-	if (a->asking) {
-		consent_answer(a,
-		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
-		return;
-	}
-	if (strcasecmp(line, "q") == 0)
-		agent_end(a);
-	else if (*line != '\0')
-		ui_line("(type q and Enter, or press Ctrl-C, to end)");
-}
-
-static void
-tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
-{
-	struct agent *a = h->data;
-
-	*buf = uv_buf_init(a->rbuf, sizeof(a->rbuf));
-}
-
-static void
-tty_close(struct agent *a)
-{
-	if (!a->tty_open)
-		return;
-	a->tty_open = 0;
-	uv_close((uv_handle_t *)&a->tty, NULL);
-}
-
-static void
-tty_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-	struct agent *a = s->data;
-	ssize_t i;
-
-	if (a->state == AG_DONE || !a->tty_open)
-		return;
-	if (nread < 0) {
-		/* End of input: nobody is there to answer any more. */
-		qh_debug("stdin: %s", uv_strerror((int)nread));
-		tty_close(a);
-		if (a->asking) {
-			fputc('\n', stdout);
-			consent_answer(a, 0);
-		}
-		consent_next(a);
-		return;
-	}
-	for (i = 0; i < nread; i++) {
-		char ch = buf->base[i];
-
-		if (ch != '\n') {
-			if (a->linelen + 1 < sizeof(a->line))
-				a->line[a->linelen++] = ch;
-			else
-				a->line_long = 1;
-			continue;
-		}
-		a->line[a->linelen] = '\0';
-		a->linelen = 0;
-		if (a->line_long) {
-			a->line_long = 0;
-			continue;
-		}
-		on_line(a, a->line);
-		if (a->state == AG_DONE || !a->tty_open)
-			return;
-	}
-}
-
-/* Opens stdin for answers and "q" if it is a terminal we own. */
-static void
-tty_open(struct agent *a)
-{
-	int r;
-
-	if (uv_guess_handle(0) != UV_TTY || tcgetpgrp(0) != getpgrp())
-		return; /* no terminal, or we run in the background */
-	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
-		qh_debug("stdin: %s", uv_strerror(r));
-		return;
-	}
-	a->tty.data = a;
-	a->tty_open = 1;
-	if ((r = uv_read_start((uv_stream_t *)&a->tty, tty_alloc, tty_read)) != 0) {
-		qh_debug("stdin: %s", uv_strerror(r));
-		tty_close(a);
-	}
-}
+#endif
 
 /* Control messages from the console: one handler per type. */
 
@@ -456,6 +201,8 @@ print_code(const char *code)
 {
 	size_t len = strlen(code);
 
+	if (ui_window() != NULL)
+		ui_window()->code(code);
 	if (len == 6)
 		ui_line("Your session code: %.3s %.3s   (read it to your technician)",
 		    code, code + 3);
@@ -537,9 +284,12 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 		u = (int64_t)units;
 		qh_units_text(u, left, sizeof(left));
 		ui_line("Balance: %s", left);
+		if (ui_window() != NULL)
+			ui_window()->balance(left, text[0] != '\0');
 	}
 	if (text[0] != '\0')
 		ui_line("Warning: %s", text);
+	agent_status("Connected. Read the code to your technician.");
 	if (qh_msg_get_u64(m, QH_K_SESSION, &session) == 0) {
 		if (!a->session_open || a->session != session)
 			ui_line("session %" PRIu64 " is open", session);
@@ -562,6 +312,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 	qh_say("%s", text[0] != '\0' ? text : code);
+	agent_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
 	    strcmp(code, "role") == 0)
@@ -622,6 +373,9 @@ on_session(struct agent *a, const struct qh_msg *m)
 		ui_line("session %" PRIu64 " started; it is recorded and billed per "
 			"started 15 minutes",
 		    session);
+		agent_status("Session %" PRIu64
+			     " is running. Your technician is connected.",
+		    session);
 	} else if (strcmp(kind, "closed") == 0) {
 		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 		if (text[0] != '\0')
@@ -632,6 +386,21 @@ on_session(struct agent *a, const struct qh_msg *m)
 			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02" PRIu64
 				"s",
 			    seconds / 3600, seconds / 60 % 60, seconds % 60);
+		if (ui_window() != NULL) {
+			char end[TEXT_MAX + 96];
+
+			if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
+				snprintf(end, sizeof(end),
+				    "The session has ended. Billable time: %" PRIu64
+				    " h %02" PRIu64 " min %02" PRIu64 " s. %s",
+				    seconds / 3600, seconds / 60 % 60, seconds % 60,
+				    text);
+			else
+				snprintf(end, sizeof(end), "The session has ended. %s",
+				    text);
+			ui_sanitize(end);
+			ui_window()->ended(end);
+		}
 		a->session_open = 0;
 		a->nallowed = 0;
 		if (a->ending || !a->unattended) {
@@ -736,7 +505,7 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	}
 	(void)msg_text(m, QH_K_CMD, cmd, sizeof(cmd));
 	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
-	if (!qh_id_valid(login) || !is_allowed(a, login)) {
+	if (!qh_id_valid(login) || !consent_allowed(a, login)) {
 		qh_warn("console %s:%d: %s for %s, whom the customer has not allowed",
 		    a->host, a->port, cmd, login);
 		qh_chan_refuse(ch, "consent",
@@ -775,15 +544,23 @@ agent_retry(struct agent *a, int err)
 	secs = (delay + 500) / 1000;
 	if (secs == 0)
 		secs = 1;
-	if (a->was_ready)
+	if (a->was_ready) {
 		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
-	else
+		agent_status("The connection was lost; reconnecting in %" PRIu64 " s...",
+		    secs);
+	} else {
 		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in "
 		       "%" PRIu64 " s",
 		    a->host, a->port,
 		    a->why[0] != '\0' ? a->why
 				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
 		    secs);
+		agent_status("Cannot reach %s:%d (%s); trying again in %" PRIu64 " s...",
+		    a->host, a->port,
+		    a->why[0] != '\0' ? a->why
+				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
+		    secs);
+	}
 	a->backoff_ms *= 2;
 	if (a->backoff_ms > BACKOFF_MAX_MS)
 		a->backoff_ms = BACKOFF_MAX_MS;
@@ -850,18 +627,18 @@ agent_connect(struct agent *a)
 static void
 agent_finish(struct agent *a)
 {
+	int i;
+
 	if (a->state == AG_DONE)
 		return;
 	set_state(a, AG_DONE);
 	consent_reset(a);
-	tty_close(a);
+	customer_close(a);
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
-	uv_close((uv_handle_t *)&a->sigint, NULL);
-	uv_close((uv_handle_t *)&a->sigterm, NULL);
-	uv_close((uv_handle_t *)&a->sighup, NULL);
-	uv_close((uv_handle_t *)&a->sigchld, NULL);
+	for (i = 0; i < a->nsigs; i++)
+		uv_close((uv_handle_t *)&a->sigs[i], NULL);
 	if (task_count(&a->tasks) > 0)
 		qh_debug("waiting for %d commands to stop", task_count(&a->tasks));
 }
@@ -893,26 +670,57 @@ parse_forwards(struct agent *a, struct qh_cli *c)
 	return 0;
 }
 
+/* Watches signum; a signal the system does not have is left out. */
 static void
-signal_init(struct agent *a, uv_signal_t *s, int signum, uv_signal_cb cb)
+signal_init(struct agent *a, int signum, uv_signal_cb cb)
 {
+	uv_signal_t *s = &a->sigs[a->nsigs];
+
 	uv_signal_init(a->loop, s);
 	s->data = a;
-	uv_signal_start(s, cb, signum);
+	if (uv_signal_start(s, cb, signum) != 0) {
+		uv_close((uv_handle_t *)s, NULL);
+		return;
+	}
+	a->nsigs++;
+}
+
+/*
+ * Not enrolled yet: a program that came with a join token at its end
+ * (`qh-console enroll --exe`) enrols now. Returns 0 when it did, the
+ * exit status when it failed, or -1 when there is no token.
+ */
+static int
+enrol_from_tag(struct qh_cli *c)
+{
+	char token[QH_EXETAG_MAX], vendor[512], dir[PATH_MAX];
+	int status;
+
+	if (agent_exe_tag(token, sizeof(token), vendor, sizeof(vendor)) != 0)
+		return -1;
+	if (agent_config_dir(c, dir, sizeof(dir)) != 0)
+		return -1;
+	ui_line("enrolling this PC with the token this program came with...");
+	agent_status("Enrolling this PC with %s...",
+	    vendor[0] != '\0' ? vendor : "your support vendor");
+	status = agent_join(token, dir, vendor);
+	OPENSSL_cleanse(token, sizeof(token));
+	return status;
 }
 
 static int
 cmd_run(struct qh_cli *c)
 {
 	struct agent *a;
-	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char path[PATH_MAX + 16];
+	size_t hlen;
 	int r, status;
 
 	if (agent_log_level(c) != 0)
 		return qh_cli_usage(c, "bad --log-level");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
 		return qh_cli_fail(c, "out of memory");
-	LIST_INIT(&a->tasks);
+	a->tasks.first = NULL;
 	a->yes = qh_cli_flag(c, "yes");
 	a->unattended = qh_cli_flag(c, "unattended");
 	a->backoff_ms = BACKOFF_MIN_MS;
@@ -921,13 +729,15 @@ cmd_run(struct qh_cli *c)
 		free(a);
 		return qh_cli_usage(c, "--allow-forward takes HOST:PORT[,HOST:PORT...]");
 	}
-	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0) {
+	if ((r = agent_bundle_path(c, path, sizeof(path))) != 0) {
 		free(a);
 		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
 	}
-	snprintf(path, sizeof(path), "%s/%s", dir, AGENT_BUNDLE_NAME);
-	if (access(path, F_OK) != 0) {
+	if (plat_path_kind(path) == PLAT_NONE &&
+	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
 		free(a);
+		if (status > 0)
+			return status;
 		return qh_cli_fail(c,
 		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
 		    "first",
@@ -946,24 +756,23 @@ cmd_run(struct qh_cli *c)
 		return qh_cli_fail(c, "%s: unusable console address or certificate",
 		    path);
 	}
-	if (gethostname(a->hostname, sizeof(a->hostname)) == -1 ||
-	    !qh_utf8_valid((const uint8_t *)a->hostname,
-		strnlen(a->hostname, sizeof(a->hostname) - 1)))
+	hlen = sizeof(a->hostname);
+	if (uv_os_gethostname(a->hostname, &hlen) != 0 ||
+	    !qh_utf8_valid((const uint8_t *)a->hostname, strlen(a->hostname)))
 		snprintf(a->hostname, sizeof(a->hostname), "unknown");
-	a->hostname[sizeof(a->hostname) - 1] = '\0';
 
 	a->loop = uv_default_loop();
 	uv_timer_init(a->loop, &a->retry);
 	uv_timer_init(a->loop, &a->deadline);
 	uv_timer_init(a->loop, &a->endwait);
 	a->retry.data = a->deadline.data = a->endwait.data = a;
-	signal_init(a, &a->sigint, SIGINT, on_signal);
-	signal_init(a, &a->sigterm, SIGTERM, on_signal);
-	signal_init(a, &a->sighup, SIGHUP, on_signal);
-	signal_init(a, &a->sigchld, SIGCHLD, on_sigchld);
-	/* In the background a read of the terminal gives EIO, not a stop. */
-	signal(SIGTTIN, SIG_IGN);
-	tty_open(a);
+	signal_init(a, SIGINT, on_signal);
+	signal_init(a, SIGTERM, on_signal);
+	signal_init(a, SIGHUP, on_signal);
+#ifdef SIGCHLD
+	signal_init(a, SIGCHLD, on_sigchld);
+#endif
+	customer_open(a);
 
 	agent_connect(a);
 	uv_run(a->loop, UV_RUN_DEFAULT);

@@ -7,14 +7,9 @@
  * chunk waits for window or connection space. When the process has exited
  * and its output is drained, the channel ends with EXIT, EOF and CLOSE.
  */
-#include <sys/wait.h>
-
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "qh/err.h"
 #include "qh/log.h"
@@ -31,9 +26,18 @@ task_count(const struct task_list *tasks)
 	const struct task *t;
 	int n = 0;
 
-	LIST_FOREACH (t, tasks, link)
+	for (t = tasks->first; t != NULL; t = t->next)
 		n++;
 	return n;
+}
+
+/* Takes t off its list. */
+static void
+task_unlink(struct task *t)
+{
+	if (t->next != NULL)
+		t->next->prevp = t->prevp;
+	*t->prevp = t->next;
 }
 
 /* Frees t once its handles are closed and its process is reaped. */
@@ -42,8 +46,8 @@ task_maybe_free(struct task *t)
 {
 	if (t->nhandles > 0 || !t->reaped)
 		return;
-	qh_debug("task of %s (pid %ld): freed", t->login, (long)t->pid);
-	LIST_REMOVE(t, link);
+	qh_debug("task of %s (pid %ld): freed", t->login, proc_id(t));
+	task_unlink(t);
 	qh_ring_release(&t->ring);
 	free(t);
 }
@@ -81,17 +85,6 @@ close_out(struct task_out *o)
 		uv_close((uv_handle_t *)&o->pipe, out_closed);
 }
 
-/* Sends a signal to the process group of the task, or to the process. */
-static void
-task_signal(struct task *t, int sig)
-{
-	if (t->pid <= 0 || t->reaped)
-		return;
-	if (kill(-t->pid, sig) == -1 && kill(t->pid, sig) == -1 && errno != ESRCH)
-		qh_warn("task of %s: kill %ld: %s", t->login, (long)t->pid,
-		    strerror(errno));
-}
-
 static void
 on_timer(uv_timer_t *timer)
 {
@@ -101,8 +94,9 @@ on_timer(uv_timer_t *timer)
 	switch (t->timer_mode) {
 	case TIMER_KILL:
 		qh_info("task of %s (pid %ld): still running; killing it", t->login,
-		    (long)t->pid);
-		task_signal(t, SIGKILL);
+		    proc_id(t));
+		if (!t->reaped)
+			proc_kill(t);
 		break;
 	case TIMER_LINGER:
 		/* Cut outputs that stayed open and quiet after the process exited. */
@@ -202,7 +196,8 @@ out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		uv_read_stop(s);
 		o->reading = 0;
 		o->eof = 1;
-		if (t->kind == TASK_EXEC) {
+		/* A pty master is also the input: it closes with the task. */
+		if (t->instream != (uv_stream_t *)&o->pipe) {
 			o->open = 0;
 			close_out(o);
 		}
@@ -280,8 +275,7 @@ task_in_flush(struct task *t)
 	if (t->writing)
 		return;
 	if (t->instream == NULL || qh_ring_len(&t->ring) == 0) {
-		if (t->kind == TASK_EXEC && t->in_open &&
-		    (t->in_eof || t->instream == NULL)) {
+		if (t->in_open && (t->in_eof || t->instream == NULL)) {
 			/* The child reads EOF once its end of the pipe is gone. */
 			t->in_open = 0;
 			t->instream = NULL;
@@ -372,8 +366,9 @@ task_detach(struct task *t)
 	t->ch = NULL;
 	if (!t->exited) {
 		qh_info("task of %s (pid %ld): channel closed; stopping it", t->login,
-		    (long)t->pid);
-		task_signal(t, t->kind == TASK_SHELL ? SIGHUP : SIGTERM);
+		    proc_id(t));
+		if (!t->reaped)
+			proc_stop(t);
 		start_timer(t, TIMER_KILL, TASK_KILL_MS);
 	}
 	task_close_all(t);
@@ -414,10 +409,8 @@ task_close_all(struct task *t)
 		o->reading = 0;
 		close_out(o);
 	}
-	if (t->kind == TASK_SHELL) {
-		t->master = -1; /* closed with out[0] */
-		t->instream = NULL;
-	}
+	if (t->instream == (uv_stream_t *)&t->out[0].pipe)
+		t->instream = NULL; /* a pty master, closed with out[0] */
 	if (t->in_open) {
 		t->in_open = 0;
 		t->instream = NULL;
@@ -467,7 +460,7 @@ task_check_done(struct task *t)
 	if (t->ch != NULL)
 		qh_chan_close(t->ch);
 	t->ch = NULL;
-	qh_debug("task of %s (pid %ld): ended with %s %d", t->login, (long)t->pid,
+	qh_debug("task of %s (pid %ld): ended with %s %d", t->login, proc_id(t),
 	    t->signo ? "signal" : "status", t->signo ? t->signo : t->status);
 	if (t->timer_open)
 		uv_timer_stop(&t->timer);
@@ -526,7 +519,6 @@ task_new(struct task_list *tasks, uv_loop_t *loop, enum task_kind kind,
 	}
 	qh_ring_init(&t->ring, TASK_IN_WINDOW);
 	t->kind = kind;
-	t->master = -1;
 	(void)qh_msg_get_str(m, QH_K_LOGIN, &login);
 	snprintf(t->login, sizeof(t->login), "%s", login != NULL ? login : "?");
 	free(login);
@@ -535,7 +527,10 @@ task_new(struct task_list *tasks, uv_loop_t *loop, enum task_kind kind,
 	t->timer.data = t;
 	t->timer_open = 1;
 	t->nhandles = 1;
-	LIST_INSERT_HEAD(tasks, t, link);
+	if ((t->next = tasks->first) != NULL)
+		t->next->prevp = &t->next;
+	tasks->first = t;
+	t->prevp = &tasks->first;
 	if ((r = qh_chan_accept(ch, TASK_IN_WINDOW, &task_chan_ops, t)) != 0) {
 		/* The connection is going away; the task ends without a channel. */
 		qh_debug("accept: %s", qh_strerror(r));
@@ -563,6 +558,15 @@ task_out_init(struct task *t, uv_loop_t *loop, int i, int ext)
 }
 
 void
+task_in_init(struct task *t, uv_loop_t *loop)
+{
+	uv_pipe_init(loop, &t->in, 0);
+	t->in.data = t;
+	t->in_open = 1;
+	t->nhandles++;
+}
+
+void
 task_start(struct task *t)
 {
 	int i;
@@ -572,34 +576,20 @@ task_start(struct task *t)
 	task_in_flush(t);
 }
 
-/* Reaping shells (exec children are reaped by libuv). */
+/* Reaping. */
+
+void
+task_reaped(struct task *t, int status, int signo)
+{
+	t->reaped = 1;
+	task_exited(t, status, signo);
+	task_maybe_free(t);
+}
 
 void
 task_reap(struct task_list *tasks)
 {
-	struct task *t, *next;
-	int st;
-	pid_t r;
-
-	for (t = LIST_FIRST(tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, link);
-		if (t->kind != TASK_SHELL || t->reaped || t->pid <= 0)
-			continue;
-		while ((r = waitpid(t->pid, &st, WNOHANG)) == -1 && errno == EINTR)
-			;
-		if (r == 0)
-			continue;
-		t->reaped = 1;
-		if (r == -1) {
-			qh_warn("task of %s: waitpid %ld: %s", t->login, (long)t->pid,
-			    strerror(errno));
-			task_exited(t, 255, 0);
-		} else if (WIFSIGNALED(st))
-			task_exited(t, 0, WTERMSIG(st));
-		else
-			task_exited(t, WEXITSTATUS(st), 0);
-		task_maybe_free(t);
-	}
+	proc_reap(tasks);
 }
 
 void
@@ -607,26 +597,18 @@ task_shutdown(struct task_list *tasks, uv_loop_t *loop)
 {
 	struct task *t, *next;
 
-	/* Shells nobody reaped once the SIGCHLD watcher was gone. */
-	for (t = LIST_FIRST(tasks); t != NULL; t = next) {
-		next = LIST_NEXT(t, link);
-		if (t->reaped || t->pid <= 0)
-			continue;
-		task_signal(t, SIGKILL);
-		if (t->kind != TASK_SHELL)
-			continue; /* libuv reaps it while the loop runs */
-		while (waitpid(t->pid, NULL, 0) == -1 && errno == EINTR)
-			;
-		t->reaped = 1;
-		task_exited(t, 0, SIGKILL);
-		task_maybe_free(t);
+	/* What still runs is ended; proc_shutdown may free t. */
+	for (t = tasks->first; t != NULL; t = next) {
+		next = t->next;
+		if (!t->reaped && proc_id(t) > 0)
+			proc_shutdown(t, loop);
 	}
 	/* Their last handles close, and free them. */
 	uv_run(loop, UV_RUN_DEFAULT);
-	while ((t = LIST_FIRST(tasks)) != NULL) {
+	while ((t = tasks->first) != NULL) {
 		qh_warn("task of %s: %d handles still open at exit", t->login,
 		    t->nhandles);
-		LIST_REMOVE(t, link);
+		task_unlink(t);
 		qh_ring_release(&t->ring);
 		free(t);
 	}

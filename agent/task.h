@@ -11,9 +11,8 @@
 #ifndef QH_AGENT_TASK_H
 #define QH_AGENT_TASK_H
 
-#include <sys/types.h>
-
 #include "agent.h"
+#include "proc.h"
 #include "qh/pki.h"
 #include "qh/ring.h"
 
@@ -25,7 +24,7 @@
 #define TASK_IN_WINDOW (256 * 1024)
 /* One read from the process; reading stops while a chunk is unsent. */
 #define TASK_OUT_CHUNK (64 * 1024)
-/* After SIGTERM (exec) or SIGHUP (shell), SIGKILL follows after this. */
+/* After proc_stop (SIGTERM, a shell's SIGHUP), proc_kill follows after this. */
 #define TASK_KILL_MS 2000
 /* After the process exited, output still open is cut after this much quiet. */
 #define TASK_LINGER_MS 2000
@@ -33,13 +32,13 @@
 #define TASK_NOTICE_MAX 120
 
 enum task_kind {
-	TASK_EXEC,  /* argv run with uv_spawn, three pipes */
-	TASK_SHELL, /* login shell on a pty we reap ourselves */
+	TASK_EXEC,  /* argv run without a shell, three pipes */
+	TASK_SHELL, /* the user's shell on a terminal (pty, ConPTY) */
 };
 
 enum task_timer {
 	TIMER_NONE,
-	TIMER_KILL,   /* channel gone, process told to stop: SIGKILL next */
+	TIMER_KILL,   /* channel gone, process told to stop: proc_kill next */
 	TIMER_LINGER, /* process gone, output pipes still open */
 };
 
@@ -56,11 +55,11 @@ struct task_out {
 };
 
 struct task {
-	LIST_ENTRY(task) link;
+	struct task *next, **prevp; /* on its task_list */
 	enum task_kind kind;
 	struct qh_chan *ch; /* NULL once the channel is closed */
 	char login[QH_ID_MAX + 1];
-	pid_t pid;	     /* 0 until started */
+	struct proc proc;    /* the platform's state (proc.h) */
 	int status, signo;   /* how it ended, once exited */
 	unsigned exited : 1; /* the process is gone (or never started) */
 	unsigned reaped : 1; /* no zombie left to wait for */
@@ -68,8 +67,8 @@ struct task {
 
 	/* Channel bytes on their way to the process's stdin (or the pty). */
 	uv_stream_t *instream; /* NULL when there is nowhere to write */
-	uv_pipe_t in;	       /* exec: the child's stdin */
-	unsigned in_open : 1;  /* exec: in initialised and not closing */
+	uv_pipe_t in;	       /* the child's stdin (exec; a ConPTY's input) */
+	unsigned in_open : 1;  /* in initialised and not closing */
 	unsigned in_eof : 1;   /* the technician sent EOF */
 	unsigned writing : 1;  /* wreq in flight */
 	uv_write_t wreq;
@@ -79,8 +78,6 @@ struct task {
 	struct task_out out[2];
 	int nout; /* streams in use: 2 for exec, 1 for a shell */
 
-	uv_process_t proc; /* exec */
-	int master;	   /* shell: the pty master, -1 when closed */
 	uv_timer_t timer;
 	enum task_timer timer_mode;
 	unsigned timer_open : 1;
@@ -99,6 +96,9 @@ struct task *task_new(struct task_list *tasks, uv_loop_t *loop, enum task_kind k
 /* Initialises output stream i (an uv_pipe_t) for stream ext. */
 void task_out_init(struct task *t, uv_loop_t *loop, int i, int ext);
 
+/* Initialises t->in, the child's stdin or a terminal's input, as a pipe. */
+void task_in_init(struct task *t, uv_loop_t *loop);
+
 /* Starts relaying: reads the outputs, writes channel bytes to instream. */
 void task_start(struct task *t);
 
@@ -114,7 +114,14 @@ void task_exited(struct task *t, int status, int signo);
 /* The close callback of every handle a task owns. */
 void task_handle_closed(uv_handle_t *h);
 
-/* Resizes a shell's pty (shell.c). */
+/* Resizes a shell's terminal (shell.c). */
 void shell_resize(struct task *t, const struct qh_msg *m);
+
+/*
+ * The task's program ended, as proc.h's implementations report it:
+ * marks it reaped, tells the task, and frees the task if nothing else
+ * holds it.
+ */
+void task_reaped(struct task *t, int status, int signo);
 
 #endif

@@ -24,12 +24,14 @@
 #include <openssl/evp.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "qh/ticket.h"
 #include "agent.h"
+#include "platform.h"
 
 #define CONNECT_TIMEOUT_MS 30000 /* dial, handshake and the channel's answer */
 #define KEEPALIVE_IDLE_MS  15000
@@ -492,15 +494,6 @@ out:
 	return status;
 }
 
-/* The last component of path. */
-static const char *
-base_name(const char *path)
-{
-	const char *s = strrchr(path, '/');
-
-	return s != NULL ? s + 1 : path;
-}
-
 /*
  * Opens every attachment and checks it is a readable regular file within
  * the per-attachment limit, with a usable, unique name; *total gets their
@@ -518,7 +511,7 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		return qh_cli_fail(c, "at most %d attachments per ticket",
 		    QH_TICKET_FILES_MAX);
 	for (i = 0; i < n; i++) {
-		const char *p = paths[i], *name = base_name(p);
+		const char *p = paths[i], *name = plat_base_name(p);
 
 		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
 		if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
@@ -552,7 +545,7 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 			    "UTF-8 without control characters",
 			    p);
 		for (j = 0; j < i; j++)
-			if (strcmp(base_name(paths[j]), name) == 0)
+			if (strcmp(plat_base_name(paths[j]), name) == 0)
 				return qh_cli_fail(c,
 				    "two attachments are named %s; rename "
 				    "one",
@@ -591,7 +584,7 @@ hash_attachment(struct qh_cli *c, struct tk *k, int i)
 	if (total != (uint64_t)st.st_size)
 		return qh_cli_fail(c, "attachment %s changed while it was read",
 		    k->paths[i]);
-	if (qh_ticket_add_file(&k->t, base_name(k->paths[i]), total, md) != 0)
+	if (qh_ticket_add_file(&k->t, plat_base_name(k->paths[i]), total, md) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
 	return 0;
 }
@@ -606,6 +599,7 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 {
 	struct tm tm, want;
 	time_t t;
+	long gmtoff;
 
 	if (qh_ticket_parse_when(s, &tm) != 0)
 		return qh_cli_usage(c, "--propose takes YYYY-MM-DDTHH:MM in local time");
@@ -622,7 +616,14 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 		    s);
 	if ((int64_t)t < qh_clock_now())
 		return qh_cli_fail(c, "the proposed appointment %s lies in the past", s);
-	if (qh_ticket_add_slot(&k->t, s, (int32_t)(tm.tm_gmtoff / 60)) != 0)
+#ifdef _WIN32
+	/* No tm_gmtoff: the local time read as UTC, minus the instant. */
+	want = tm;
+	gmtoff = (long)(timegm(&want) - t);
+#else
+	gmtoff = tm.tm_gmtoff;
+#endif
+	if (qh_ticket_add_slot(&k->t, s, (int32_t)(gmtoff / 60)) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
 	return 0;
 }

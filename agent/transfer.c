@@ -23,7 +23,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,11 +31,13 @@
 
 #include <openssl/evp.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/ring.h"
 #include "qh/tmpfile.h"
 #include "agent.h"
+#include "platform.h"
 
 #define PUSH_WINDOW  (2 * 1024 * 1024) /* granted to the technician; the ring */
 #define PULL_CHUNK   (256 * 1024)      /* one read of a pulled file */
@@ -103,26 +104,6 @@ struct pull {
 static int transfer_count;
 
 /* Helpers. */
-
-/* A relative path is taken from the home directory, as exec's cwd is. */
-static int
-resolve_path(const char *given, char *out, size_t len)
-{
-	struct passwd *pw;
-	const char *home = "/";
-	int n;
-
-	if (given[0] == '/')
-		n = snprintf(out, len, "%s", given);
-	else {
-		if ((pw = getpwuid(getuid())) != NULL && pw->pw_dir != NULL)
-			home = pw->pw_dir;
-		n = snprintf(out, len, "%s/%s", home, given);
-	}
-	if (n < 0 || (size_t)n >= len)
-		return QH_ERR_TOO_LARGE;
-	return 0;
-}
 
 /* Reads the login and the path of the ACTION; returns QH_ERR_FORMAT without a path. */
 static int
@@ -459,8 +440,8 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct push *p;
-	struct stat st;
-	char text[TEXT_MAX + 64], size[32];
+	enum plat_kind kind;
+	char text[TEXT_MAX + 256], size[32], why[128];
 	uint32_t flags = 0;
 	int r;
 
@@ -488,13 +469,18 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	}
 	(void)qh_msg_get_u32(m, QH_K_MODE, &p->mode);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	if (resolve_path(p->shown, p->path, sizeof(p->path)) != 0) {
-		snprintf(text, sizeof(text), "%s: file name too long", p->shown);
+	if (plat_path_resolve(p->shown, p->path, sizeof(p->path), why, sizeof(why)) !=
+	    0) {
+		snprintf(text, sizeof(text), "%s: %s", p->shown, why);
 		qh_chan_refuse(ch, "path", text);
 		goto fail;
 	}
-	if (stat(p->path, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
+	/*
+	 * lstat, not stat: a link, dangling or not, is something that exists
+	 * (with --force the link itself is replaced, its target never written).
+	 */
+	if ((kind = plat_path_kind(p->path)) != PLAT_NONE) {
+		if (kind == PLAT_DIR || (kind == PLAT_LINK && plat_is_dir(p->path))) {
 			snprintf(text, sizeof(text), "%s is a directory", p->shown);
 			qh_chan_refuse(ch, "exists", text);
 			goto fail;
@@ -691,7 +677,7 @@ pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	struct pull *p;
 	struct qh_buf b;
 	struct stat st;
-	char path[PATH_MAX], text[TEXT_MAX + 64];
+	char path[PATH_MAX], text[TEXT_MAX + 256], why[128];
 	int r;
 
 	if (transfer_count >= TRANSFER_MAX) {
@@ -728,8 +714,8 @@ pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		return 0;
 	}
 	/* Non-blocking, so that a FIFO cannot hold the loop in open(). */
-	if (resolve_path(p->shown, path, sizeof(path)) != 0) {
-		snprintf(text, sizeof(text), "%s: file name too long", p->shown);
+	if (plat_path_resolve(p->shown, path, sizeof(path), why, sizeof(why)) != 0) {
+		snprintf(text, sizeof(text), "%s: %s", p->shown, why);
 		pull_fail(p, text);
 		return 0;
 	}

@@ -4,8 +4,12 @@
  * recognised, and the names that may name the console (a certificate's CN
  * and subjectAltName). Nothing here resolves a name.
  */
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#endif
 
 #include <ctype.h>
 #include <string.h>

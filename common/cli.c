@@ -9,6 +9,10 @@
 #include <errno.h>
 
 #include "qh/cli.h"
+
+#ifndef QH_VERSION
+#define QH_VERSION "unknown"
+#endif
 #include "qh/err.h"
 
 static int
@@ -161,6 +165,10 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	char **args;
 
 	argc--, argv++;
+	if (argc >= 1 && strcmp(argv[0], "--version") == 0) {
+		printf("%s %s\n", prog, QH_VERSION);
+		return QH_EXIT_OK;
+	}
 	if (argc >= 1 &&
 	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 		strcmp(argv[0], "help") == 0)) {

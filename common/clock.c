@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 
 uint64_t

@@ -20,6 +20,7 @@
 #include <ini.h>
 
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/config.h"
 #include "qh/err.h"
 

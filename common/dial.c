@@ -13,8 +13,12 @@
  * dial itself is freed once that timer is closed and the lookup, if any,
  * has come back.
  */
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <sys/socket.h>
 #include <netdb.h>
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,38 +1,20 @@
 /*
  * The workstation facts as text (see qh/envinfo.h). The JSON comes from
  * the customer's PC, so it is parsed by the bounded reader and every value
- * is made harmless for a terminal before it is printed.
+ * passes the display filter (qh/display.h) before it is printed.
  */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "qh/display.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
 
 #define LABEL_WIDTH  14
 #define LINE_MAX_LEN 1024
-
-/* Copies s into out (len bytes), control characters replaced by '?'. */
-static void
-clean(const char *s, char *out, size_t len)
-{
-	size_t i;
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (i = 0; *p != '\0' && i + 1 < len; p++, i++) {
-		if (*p < 0x20 || *p == 0x7f)
-			out[i] = '?';
-		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			out[i] = '?'; /* a C1 control in UTF-8 */
-			p++;
-		} else
-			out[i] = (char)*p;
-	}
-	out[i] = '\0';
-}
 
 /* Appends "Label:   text\n"; an empty label continues the previous line's block. */
 static int line(struct qh_buf *out, const char *label, const char *fmt, ...)
@@ -74,7 +56,7 @@ bytes_text(int64_t n, char *out, size_t len)
 		snprintf(out, len, "%" PRId64 " bytes", n);
 }
 
-/* A string member, cleaned, or NULL. */
+/* A string member as the display filter shows it, or NULL. */
 static const char *
 str(const struct qh_json_node *o, const char *key, char *buf, size_t len)
 {
@@ -82,7 +64,7 @@ str(const struct qh_json_node *o, const char *key, char *buf, size_t len)
 
 	if (s == NULL)
 		return NULL;
-	clean(s, buf, len);
+	qh_display_str(s, buf, len, 0);
 	return buf;
 }
 
@@ -146,7 +128,7 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 		     a != NULL && used < sizeof(text); a = a->next) {
 			if (a->type != QH_JSON_STRING)
 				continue;
-			clean(a->str, addr, sizeof(addr));
+			qh_display_str(a->str, addr, sizeof(addr), 0);
 			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
 			    used > 0 ? ", " : "", addr);
 		}
@@ -156,6 +138,114 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 		first = 0;
 	}
 	return 0;
+}
+
+/* Appends "Label: a, b, c" for an array of strings (nothing for none or no member). */
+static int
+string_list(struct qh_buf *out, const char *label, const struct qh_json_node *list,
+    const char *none)
+{
+	const struct qh_json_node *e;
+	char v[256], text[LINE_MAX_LEN];
+	size_t used = 0;
+
+	if (list == NULL || list->type != QH_JSON_ARRAY)
+		return 0;
+	text[0] = '\0';
+	for (e = list->child; e != NULL && used < sizeof(text) - 1; e = e->next) {
+		if (e->type != QH_JSON_STRING)
+			continue;
+		qh_display_str(e->str, v, sizeof(v), 0);
+		used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
+		    used > 0 ? ", " : "", v);
+	}
+	if (text[0] == '\0' && none == NULL)
+		return 0;
+	return line(out, label, "%s", text[0] != '\0' ? text : none);
+}
+
+/* What only the Windows agent says of its system: edition, version, build, rights. */
+static int
+windows_facts_os(struct qh_buf *out, const struct qh_json_node *o)
+{
+	const struct qh_json_node *n, *e;
+	int r;
+
+	if ((r = text_line(out, o, "Edition", "os_edition")) != 0 ||
+	    (r = text_line(out, o, "Version", "os_version")) != 0 ||
+	    (r = text_line(out, o, "Build", "os_build")) != 0)
+		return r;
+	if ((n = qh_json_get(o, "admin")) == NULL ||
+	    (n->type != QH_JSON_TRUE && n->type != QH_JSON_FALSE))
+		return 0;
+	e = qh_json_get(o, "elevated");
+	return line(out, "Admin rights", "%s%s", n->type == QH_JSON_TRUE ? "yes" : "no",
+	    e != NULL && e->type == QH_JSON_TRUE ? " (elevated)" : "");
+}
+
+/*
+ * What only the Windows agent reports of what is installed: .NET
+ * Framework, Office, the CRM products among the programs (the rest
+ * counted), TAPI, scanners, the default printer.
+ */
+static int
+windows_facts(struct qh_buf *out, const struct qh_json_node *o)
+{
+	const struct qh_json_node *n, *e;
+	char a[128], b[128], c[128], text[LINE_MAX_LEN];
+	int64_t v;
+	size_t used = 0;
+	int r, crm = 0, others = 0;
+
+	if ((n = qh_json_get(o, "dotnet")) != NULL && n->type == QH_JSON_ARRAY) {
+		text[0] = '\0';
+		for (e = n->child; e != NULL && used < sizeof(text) - 1; e = e->next) {
+			if (str(e, "product", a, sizeof(a)) == NULL &&
+			    str(e, "version", a, sizeof(a)) == NULL)
+				continue;
+			if (str(e, "key", b, sizeof(b)) == NULL)
+				snprintf(b, sizeof(b), "?");
+			used += (size_t)snprintf(text + used, sizeof(text) - used,
+			    "%s%s (%s)", used > 0 ? ", " : "", a, b);
+		}
+		if ((r = line(out, ".NET", "%s", text[0] != '\0' ? text : "none")) != 0)
+			return r;
+	}
+	if ((n = qh_json_get(o, "office")) != NULL && n->type == QH_JSON_OBJECT &&
+	    str(n, "version", a, sizeof(a)) != NULL && str(n, "bitness", b, sizeof(b)) &&
+	    str(n, "source", c, sizeof(c)) &&
+	    (r = line(out, "Office", "%s, %s (%s)", a, b, c)) != 0)
+		return r;
+	if ((n = qh_json_get(o, "programs")) != NULL && n->type == QH_JSON_ARRAY) {
+		for (e = n->child; e != NULL; e = e->next) {
+			if ((qh_json_get(e, "crm") == NULL ||
+				qh_json_get(e, "crm")->type != QH_JSON_TRUE) ||
+			    str(e, "name", a, sizeof(a)) == NULL) {
+				others++;
+				continue;
+			}
+			if (str(e, "version", b, sizeof(b)) == NULL)
+				b[0] = '\0';
+			if (str(e, "view", c, sizeof(c)) == NULL)
+				snprintf(c, sizeof(c), "?");
+			if ((r = line(out, crm == 0 ? "CRM, Office" : "", "%s%s%s (%s)",
+				 a, b[0] != '\0' ? " " : "", b, c)) != 0)
+				return r;
+			crm++;
+		}
+		if (qh_json_get_int(o, "programs_more", &v) == 0)
+			others += (int)v;
+		if ((r = line(out, "Programs",
+			 "%d more installed (info --json lists them)", others)) != 0)
+			return r;
+	}
+	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"), "none")) != 0)
+		return r;
+	if ((n = qh_json_get(o, "scanners")) != NULL &&
+	    ((r = string_list(out, "TWAIN", qh_json_get(n, "twain"), "none")) != 0 ||
+		(r = string_list(out, "WIA", qh_json_get(n, "wia"), "none")) != 0))
+		return r;
+	return text_line(out, o, "Printer", "default_printer");
 }
 
 int
@@ -175,6 +265,7 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 		goto out;
 	}
 	if ((r = text_line(out, o, "OS", "os")) != 0 ||
+	    (r = windows_facts_os(out, o)) != 0 ||
 	    (r = text_line(out, o, "Kernel", "kernel")) != 0 ||
 	    (r = text_line(out, o, "Architecture", "arch")) != 0 ||
 	    (r = text_line(out, o, "Host name", "hostname")) != 0 ||
@@ -213,7 +304,9 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 	if ((r = text_line(out, o, "Locale", "locale")) != 0 ||
 	    (r = text_line(out, o, "Time zone", "timezone")) != 0)
 		goto out;
-	r = interfaces(out, qh_json_get(o, "interfaces"));
+	if ((r = interfaces(out, qh_json_get(o, "interfaces"))) != 0)
+		goto out;
+	r = windows_facts(out, o);
 out:
 	qh_json_free(doc);
 	return r;

@@ -89,6 +89,11 @@ put_string(struct qh_buf *b, const char *s, size_t len)
 		} else if ((n = utf8_seq(p, (size_t)(end - p))) == 0) {
 			(void)qh_buf_put(b, "\xef\xbf\xbd", 3); /* U+FFFD */
 			p++;
+		} else if (n == 2 && p[0] == 0xc2 && p[1] <= 0x9f) {
+			/* A C1 control, escaped as C0 is: no terminal acts on it. */
+			snprintf(esc, sizeof(esc), "\\u%04x", p[1]);
+			(void)qh_buf_put(b, esc, strlen(esc));
+			p += n;
 		} else {
 			(void)qh_buf_put(b, p, n);
 			p += n;

@@ -1,5 +1,8 @@
 /*
- * Line-oriented logging to stderr, with a level filter and UTC timestamps.
+ * Line-oriented logging to stderr (or a file given with qh_log_to), with a
+ * level filter and UTC timestamps. Every line passes the display filter on
+ * its way out: a log is read on a terminal, and a peer's words (a host, an
+ * argv) may be in it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,10 +12,12 @@
 
 #include <openssl/err.h>
 
+#include "qh/display.h"
 #include "qh/log.h"
 
 static const char *log_prog = "qh";
 static enum qh_log_level log_max = QH_LOG_INFO;
+static FILE *log_file; /* NULL: stderr */
 
 static const char *const level_names[] = {
 	[QH_LOG_ERROR] = "error",
@@ -20,6 +25,12 @@ static const char *const level_names[] = {
 	[QH_LOG_INFO] = "info",
 	[QH_LOG_DEBUG] = "debug",
 };
+
+void
+qh_log_to(FILE *f)
+{
+	log_file = f;
+}
 
 void
 qh_log_init(const char *prog, enum qh_log_level level)
@@ -56,8 +67,9 @@ log_vwrite(enum qh_log_level level, const char *func, const char *fmt, va_list a
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
-	fprintf(stderr, "%s.%03ldZ %s %s: %s: %s\n", stamp, ts.tv_nsec / 1000000,
-	    level_names[level], log_prog, func, line);
+	qh_display_str(line, line, sizeof(line), 0);
+	fprintf(log_file != NULL ? log_file : stderr, "%s.%03ldZ %s %s: %s: %s\n", stamp,
+	    ts.tv_nsec / 1000000, level_names[level], log_prog, func, line);
 }
 
 void
@@ -75,13 +87,14 @@ qh_log_write(enum qh_log_level level, const char *func, const char *fmt, ...)
 void
 qh_say(const char *fmt, ...)
 {
+	char line[8192];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", log_prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(log_file != NULL ? log_file : stderr, "%s: %s\n", log_prog,
+	    qh_display_str(line, line, sizeof(line), 0));
 }
 
 void

@@ -23,6 +23,7 @@
 #include <openssl/x509.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
@@ -136,6 +137,11 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 		close(fd);
 		return QH_ERR_FORMAT;
 	}
+	/*
+	 * Windows keeps no such bits (msvcrt shows 0666): there the
+	 * directory's ACL, made when the agent enrolled, keeps others out.
+	 */
+#ifndef _WIN32
 	if (private && (st.st_mode & 077) != 0) {
 		qh_error("%s: mode %04o lets group or others at a private key; "
 			 "chmod 600 it",
@@ -143,6 +149,9 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 		close(fd);
 		return QH_ERR_PERM;
 	}
+#else
+	(void)private;
+#endif
 	if ((*fp = fdopen(fd, "r")) == NULL) {
 		qh_error("%s: %s", path, strerror(errno));
 		close(fd);

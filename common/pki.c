@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"

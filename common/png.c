@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "qh/compat.h"
 #include "qh/png.h"
 #include "qh/err.h"
 

@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
 #include "qh/ticket.h"

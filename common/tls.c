@@ -26,9 +26,12 @@
  */
 #include <sys/queue.h>
 
+#ifdef _WIN32
+#include <ws2tcpip.h>
+#else
 #include <arpa/inet.h>
+#endif
 #include <assert.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,7 +83,7 @@ enum tls_state {
 	TLS_DEAD,      /* handles closing; only close callbacks remain */
 };
 
-TAILQ_HEAD(conn_list, qh_tls_conn);
+LIST_HEAD(conn_list, qh_tls_conn);
 
 /*
  * What the connections of one loop share: the wheel, the flush list and
@@ -108,8 +111,8 @@ struct qh_tls_conn {
 	uv_tcp_t own;  /* accepted into; replaced by a dialled handle */
 	uv_tcp_t *tcp; /* the connection's socket: &own, or the dialled one */
 	struct tls_loop *tl;
-	TAILQ_ENTRY(qh_tls_conn) flink; /* on tl->flushq while flush_scheduled */
-	TAILQ_ENTRY(qh_tls_conn) wlink; /* in a wheel slot, or on tl->due */
+	LIST_ENTRY(qh_tls_conn) flink; /* on tl->flushq while flush_scheduled */
+	LIST_ENTRY(qh_tls_conn) wlink; /* in a wheel slot, or on tl->due */
 	int slot;			/* SLOT_NONE, SLOT_DUE or the slot */
 	uint64_t due_ms;		/* the deadline the wheel holds */
 	uint64_t hs_deadline_ms;	/* handshake or linger deadline */
@@ -456,15 +459,23 @@ qh_tls_resumed(const struct qh_tls_conn *conn)
  */
 
 static struct tls_loop *loops;
-static pthread_mutex_t loops_lock = PTHREAD_MUTEX_INITIALIZER;
+static uv_mutex_t loops_lock;
+static uv_once_t loops_once = UV_ONCE_INIT;
+
+static void
+loops_lock_init(void)
+{
+	if (uv_mutex_init(&loops_lock) != 0)
+		abort(); /* a broken invariant at start-up */
+}
 
 static void
 on_loop_flush(struct tls_loop *tl)
 {
 	struct qh_tls_conn *conn;
 
-	while ((conn = TAILQ_FIRST(&tl->flushq)) != NULL) {
-		TAILQ_REMOVE(&tl->flushq, conn, flink);
+	while ((conn = LIST_FIRST(&tl->flushq)) != NULL) {
+		LIST_REMOVE(conn, flink);
 		conn->flush_scheduled = 0;
 		on_flush(conn);
 	}
@@ -492,10 +503,7 @@ wheel_remove(struct qh_tls_conn *conn)
 
 	if (conn->slot == SLOT_NONE)
 		return;
-	if (conn->slot == SLOT_DUE)
-		TAILQ_REMOVE(&tl->due, conn, wlink);
-	else
-		TAILQ_REMOVE(&tl->slots[conn->slot], conn, wlink);
+	LIST_REMOVE(conn, wlink);
 	conn->slot = SLOT_NONE;
 	if (--tl->nwheel == 0)
 		uv_timer_stop(&tl->tick);
@@ -515,14 +523,14 @@ wheel_set(struct qh_tls_conn *conn, uint64_t due_ms)
 		tick = tl->tick_done + 1; /* passed already: the next tick runs it */
 	conn->due_ms = due_ms;
 	conn->slot = (int)(tick % WHEEL_SLOTS);
-	TAILQ_INSERT_TAIL(&tl->slots[conn->slot], conn, wlink);
+	LIST_INSERT_HEAD(&tl->slots[conn->slot], conn, wlink);
 	if (tl->nwheel++ == 0) {
 		tl->tick_done = uv_now(tl->loop) / WHEEL_TICK_MS;
 		if (tick <= tl->tick_done) {
 			/* The slot chosen above is behind the new start: move it. */
-			TAILQ_REMOVE(&tl->slots[conn->slot], conn, wlink);
+			LIST_REMOVE(conn, wlink);
 			conn->slot = (int)((tl->tick_done + 1) % WHEEL_SLOTS);
-			TAILQ_INSERT_TAIL(&tl->slots[conn->slot], conn, wlink);
+			LIST_INSERT_HEAD(&tl->slots[conn->slot], conn, wlink);
 		}
 		uv_timer_start(&tl->tick, on_wheel, WHEEL_TICK_MS, WHEEL_TICK_MS);
 	}
@@ -540,11 +548,13 @@ on_wheel(uv_timer_t *t)
 	while (tl->tick_done < upto && n++ < WHEEL_SLOTS) {
 		struct conn_list *slot = &tl->slots[++tl->tick_done % WHEEL_SLOTS];
 
-		TAILQ_CONCAT(&tl->due, slot, wlink);
-		TAILQ_FOREACH (conn, &tl->due, wlink)
+		while ((conn = LIST_FIRST(slot)) != NULL) {
+			LIST_REMOVE(conn, wlink);
+			LIST_INSERT_HEAD(&tl->due, conn, wlink);
 			conn->slot = SLOT_DUE;
-		while ((conn = TAILQ_FIRST(&tl->due)) != NULL) {
-			TAILQ_REMOVE(&tl->due, conn, wlink);
+		}
+		while ((conn = LIST_FIRST(&tl->due)) != NULL) {
+			LIST_REMOVE(conn, wlink);
 			conn->slot = SLOT_NONE;
 			tl->nwheel--;
 			if (conn->due_ms > now)
@@ -564,15 +574,16 @@ tls_loop_get(uv_loop_t *loop)
 	struct tls_loop *tl;
 	int i;
 
-	pthread_mutex_lock(&loops_lock);
+	uv_once(&loops_once, loops_lock_init);
+	uv_mutex_lock(&loops_lock);
 	for (tl = loops; tl != NULL && tl->loop != loop; tl = tl->next)
 		;
 	if (tl == NULL && (tl = calloc(1, sizeof(*tl))) != NULL) {
 		tl->loop = loop;
-		TAILQ_INIT(&tl->flushq);
-		TAILQ_INIT(&tl->due);
+		LIST_INIT(&tl->flushq);
+		LIST_INIT(&tl->due);
 		for (i = 0; i < WHEEL_SLOTS; i++)
-			TAILQ_INIT(&tl->slots[i]);
+			LIST_INIT(&tl->slots[i]);
 		uv_timer_init(loop, &tl->tick);
 		uv_prepare_init(loop, &tl->prep);
 		uv_check_init(loop, &tl->check);
@@ -586,7 +597,7 @@ tls_loop_get(uv_loop_t *loop)
 	}
 	if (tl != NULL)
 		tl->users++;
-	pthread_mutex_unlock(&loops_lock);
+	uv_mutex_unlock(&loops_lock);
 	return tl;
 }
 
@@ -605,15 +616,15 @@ tls_loop_put(struct tls_loop *tl)
 {
 	struct tls_loop **pp;
 
-	pthread_mutex_lock(&loops_lock);
+	uv_mutex_lock(&loops_lock);
 	if (--tl->users > 0) {
-		pthread_mutex_unlock(&loops_lock);
+		uv_mutex_unlock(&loops_lock);
 		return;
 	}
 	for (pp = &loops; *pp != tl; pp = &(*pp)->next)
 		;
 	*pp = tl->next;
-	pthread_mutex_unlock(&loops_lock);
+	uv_mutex_unlock(&loops_lock);
 	tl->open_handles = 3;
 	uv_close((uv_handle_t *)&tl->tick, tls_loop_closed);
 	uv_close((uv_handle_t *)&tl->prep, tls_loop_closed);
@@ -654,7 +665,7 @@ close_handles(struct qh_tls_conn *conn)
 	conn->dial = NULL;
 	wheel_remove(conn);
 	if (conn->flush_scheduled) {
-		TAILQ_REMOVE(&conn->tl->flushq, conn, flink);
+		LIST_REMOVE(conn, flink);
 		conn->flush_scheduled = 0;
 	}
 	uv_close((uv_handle_t *)conn->tcp, on_handle_closed);
@@ -879,7 +890,7 @@ qh_tls_kick(struct qh_tls_conn *conn)
 	if (conn->flush_scheduled || conn->state != TLS_READY)
 		return;
 	conn->flush_scheduled = 1;
-	TAILQ_INSERT_TAIL(&conn->tl->flushq, conn, flink);
+	LIST_INSERT_HEAD(&conn->tl->flushq, conn, flink);
 	if (!uv_is_active((uv_handle_t *)&conn->tl->prep)) {
 		uv_prepare_start(&conn->tl->prep, on_prep);
 		uv_check_start(&conn->tl->check, on_check);

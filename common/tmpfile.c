@@ -2,7 +2,9 @@
  * Temporary files beside a destination (see qh/tmpfile.h). An O_TMPFILE
  * file is given a name by linkat through /proc/self/fd, which needs no
  * privilege: straight at dest when nothing is there, else at a temporary
- * name that rename() then moves over dest in one step.
+ * name that rename() then moves over dest in one step. Windows has no
+ * unnamed files: there the file is ".NAME.qh-XXXXXX" from the start, and
+ * MoveFileEx puts it in place, replacing dest, with write-through.
  */
 #include <sys/stat.h>
 
@@ -13,6 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#ifdef _WIN32
+#include <windows.h>
+#endif
+
+#include "qh/compat.h"
 #include "qh/tmpfile.h"
 
 #define LINK_TRIES 16
@@ -24,6 +31,12 @@ split(const char *dest, char *dir, size_t len, const char **base)
 	const char *slash = strrchr(dest, '/');
 	int n;
 
+#ifdef _WIN32
+	const char *bs = strrchr(dest, '\\');
+
+	if (bs != NULL && (slash == NULL || bs > slash))
+		slash = bs;
+#endif
 	if (slash == NULL) {
 		*base = dest;
 		n = snprintf(dir, len, ".");
@@ -52,7 +65,11 @@ temp_name(const char *dir, const char *base, int random, char *out, size_t len)
 		suffix[i] =
 		    random ? letters[arc4random_uniform(sizeof(letters) - 1)] : 'X';
 	suffix[6] = '\0';
+#ifdef _WIN32
+	n = snprintf(out, len, "%s\\.%s.qh-%s", dir, base, suffix);
+#else
 	n = snprintf(out, len, "%s/.%s.qh-%s", dir, base, suffix);
+#endif
 	if (n < 0 || (size_t)n >= len) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -60,6 +77,140 @@ temp_name(const char *dir, const char *base, int random, char *out, size_t len)
 	return 0;
 }
 
+#ifdef _WIN32
+/* A UTF-8 path as UTF-16 for the wide file functions; NULL (errno) if it is not one. */
+static wchar_t *
+wide(const char *s)
+{
+	wchar_t *w;
+	int n;
+
+	if ((n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, s, -1, NULL, 0)) <=
+	    0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if ((w = calloc((size_t)n, sizeof(*w))) == NULL)
+		return NULL;
+	(void)MultiByteToWideChar(CP_UTF8, 0, s, -1, w, n);
+	return w;
+}
+
+/* errno for what Windows reported. */
+static int
+win_errno(DWORD e)
+{
+	switch (e) {
+	case ERROR_FILE_NOT_FOUND:
+	case ERROR_PATH_NOT_FOUND:
+	case ERROR_BAD_NETPATH:
+		return ENOENT;
+	case ERROR_ACCESS_DENIED:
+	case ERROR_WRITE_PROTECT:
+		return EACCES;
+	case ERROR_SHARING_VIOLATION:
+	case ERROR_LOCK_VIOLATION:
+		return EBUSY;
+	case ERROR_DISK_FULL:
+	case ERROR_HANDLE_DISK_FULL:
+		return ENOSPC;
+	case ERROR_FILENAME_EXCED_RANGE:
+		return ENAMETOOLONG;
+	default:
+		return EIO;
+	}
+}
+
+int
+qh_tmpfile_open(struct qh_tmpfile *tf, const char *dest)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	wchar_t *w;
+	int i, saved;
+
+	memset(tf, 0, sizeof(*tf));
+	tf->fd = -1;
+	if ((size_t)snprintf(tf->dest, sizeof(tf->dest), "%s", dest) >=
+	    sizeof(tf->dest)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (split(dest, dir, sizeof(dir), &base) == -1)
+		return -1;
+	for (i = 0; i < LINK_TRIES; i++) {
+		if (temp_name(dir, base, 1, tf->path, sizeof(tf->path)) == -1)
+			return -1;
+		if ((w = wide(tf->path)) == NULL)
+			return -1;
+		tf->fd =
+		    _wopen(w, _O_CREAT | _O_EXCL | _O_RDWR | _O_BINARY | _O_NOINHERIT,
+			_S_IREAD | _S_IWRITE);
+		saved = errno;
+		free(w);
+		if (tf->fd != -1)
+			return 0;
+		tf->path[0] = '\0';
+		if (saved != EEXIST) {
+			errno = saved;
+			return -1;
+		}
+	}
+	return -1;
+}
+
+int
+qh_tmpfile_commit(struct qh_tmpfile *tf, mode_t mode)
+{
+	wchar_t *from = NULL, *to = NULL;
+	int saved;
+
+	if (tf->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (close(tf->fd) == -1) {
+		tf->fd = -1;
+		goto fail;
+	}
+	tf->fd = -1;
+	if ((from = wide(tf->path)) == NULL || (to = wide(tf->dest)) == NULL)
+		goto fail;
+	if (!MoveFileExW(from, to, MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+		errno = win_errno(GetLastError());
+		goto fail;
+	}
+	tf->path[0] = '\0';
+	/* The one mode bit Windows keeps: no write for the owner is read-only. */
+	if (!(mode & 0200))
+		(void)SetFileAttributesW(to, FILE_ATTRIBUTE_READONLY);
+	free(from);
+	free(to);
+	return 0;
+fail:
+	saved = errno;
+	free(from);
+	free(to);
+	qh_tmpfile_abort(tf);
+	errno = saved;
+	return -1;
+}
+
+void
+qh_tmpfile_abort(struct qh_tmpfile *tf)
+{
+	wchar_t *w;
+
+	if (tf->fd != -1)
+		(void)close(tf->fd);
+	tf->fd = -1;
+	if (tf->path[0] != '\0' && (w = wide(tf->path)) != NULL) {
+		(void)_wunlink(w);
+		free(w);
+	}
+	tf->path[0] = '\0';
+}
+#else
 int
 qh_tmpfile_open(struct qh_tmpfile *tf, const char *dest)
 {
@@ -163,3 +314,4 @@ qh_tmpfile_abort(struct qh_tmpfile *tf)
 		(void)unlink(tf->path);
 	tf->path[0] = '\0';
 }
+#endif

@@ -44,6 +44,21 @@ int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
  */
 struct store_env *admin_env(const struct qh_cli *c);
 
+/*
+ * enroll --exe FILE (exe.c): the agent program to copy, from --from or
+ * [enroll] agent_exe, checked to be readable before a token is made.
+ * Returns 0 with *from set, or an exit status after one line on stderr.
+ */
+int
+admin_agent_exe_source(struct qh_cli *c, const struct store_env *env, const char **from);
+
+/*
+ * Writes a copy of from to out (mode 0600) carrying token and the vendor's
+ * name at its end (qh/exetag.h); returns an exit status.
+ */
+int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const char *from,
+    const char *token, const char *out);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;

@@ -8,6 +8,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
@@ -59,9 +60,11 @@ static int
 customer_row(void *arg, const struct customer_row *cu)
 {
 	struct qh_json *j = arg;
+	char name[CUSTOMER_NAME_MAX + 1];
 
 	if (j == NULL) {
-		printf("%-20s %-30s %-8s %5lld %9lld\n", cu->id, cu->name, cu->plan,
+		printf("%-20s %-30s %-8s %5lld %9lld\n", cu->id,
+		    qh_display_str(cu->name, name, sizeof(name), 0), cu->plan,
 		    (long long)cu->warn_units, (long long)cu->overdraft_units);
 		return 0;
 	}

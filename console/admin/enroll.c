@@ -8,6 +8,7 @@
 
 #include "qh/buf.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
@@ -17,7 +18,11 @@
 #include "admin.h"
 #include "store/store.h"
 
-/* qh-console enroll ID: prints a one-time join token on stdout. */
+/*
+ * qh-console enroll ID [--exe FILE [--from PATH]]: prints a one-time join
+ * token on stdout; with --exe also writes a copy of qh-agent.exe that
+ * carries it (exe.c).
+ */
 static int
 cmd_enroll(struct qh_cli *c)
 {
@@ -25,11 +30,14 @@ cmd_enroll(struct qh_cli *c)
 	const char *id = c->argv[0];
 	struct qh_token t;
 	char text[QH_TOKEN_MAX], hash[65], expires[32], path[4096];
+	const char *exe = qh_cli_opt(c, "exe"), *from = NULL;
 	X509 *ca = NULL;
 	int64_t t0;
 	int r;
 
 	memset(&t, 0, sizeof(t));
+	if (exe != NULL && (r = admin_agent_exe_source(c, env, &from)) != 0)
+		return r;
 	if ((r = console_address(&env->conf, t.console, sizeof(t.console))) != 0)
 		return qh_cli_fail(c, "bad listen address in console.conf");
 	snprintf(path, sizeof(path), "%s/ca.pem", env->state);
@@ -51,6 +59,8 @@ cmd_enroll(struct qh_cli *c)
 	if (r != 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	printf("%s\n", text);
+	if (exe != NULL)
+		return admin_agent_exe_write(c, env, from, text, exe);
 	fprintf(stderr,
 	    "qh-console: one-time join token for %s, valid until %s; on the "
 	    "customer's PC run: qh-agent join TOKEN\n",
@@ -58,15 +68,19 @@ cmd_enroll(struct qh_cli *c)
 	return QH_EXIT_OK;
 }
 
+#define AGENT_HOST_SHOWN 1024 /* a host name as the table shows it (HELLO's is 256) */
+
 /* Prints one agent as a line of the table, or appends it to the JSON listing. */
 static int
 agent_row(void *arg, const struct agent_row *a)
 {
 	struct qh_json *j = arg;
+	char host[AGENT_HOST_SHOWN];
 
 	if (j == NULL) {
 		printf("%-16s %-16s %-20s %-21s %-21s %s\n", a->id, a->customer,
-		    a->host ? a->host : "-", a->last_seen ? a->last_seen : "-",
+		    a->host ? qh_display_str(a->host, host, sizeof(host), 0) : "-",
+		    a->last_seen ? a->last_seen : "-",
 		    a->cert_not_after ? a->cert_not_after : "-",
 		    a->revoked_at ? "revoked" : "active");
 		return 0;
@@ -129,11 +143,12 @@ cmd_agent_revoke(struct qh_cli *c)
 
 const struct qh_cli_cmd cmd_enroll_entry = {
 	.name = "enroll",
-	.usage = "ID",
-	.summary = "print a one-time join token for a new PC of customer ID",
+	.usage = "ID [--exe FILE [--from PATH]]",
+	.summary = "print a one-time join token for a new PC of customer ID; --exe: "
+		   "also a copy of qh-agent.exe that carries it",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("state") },
+	.opts = { QH_OPT("state"), QH_OPT("exe"), QH_OPT("from") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_enroll,
 };

@@ -18,6 +18,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/pki.h"
@@ -193,18 +194,34 @@ text_or(const char *v, const char *dflt)
 	return v != NULL ? v : dflt;
 }
 
+/*
+ * Prints s, which a technician or a PC wrote (an argv, a note, an agent's
+ * text), through the display filter and on one line, so it can neither
+ * drive the terminal nor start a line of the audit log. A failed write
+ * shows in the final fflush.
+ */
+static void
+show(const char *s)
+{
+	(void)qh_display_write(stdout, s, strlen(s), 0);
+}
+
 static int
 event_text(void *arg, const struct event_row *e)
 {
 	const char *detail;
+	char login[QH_ID_MAX + 1];
 
 	*(int *)arg = 1;
-	printf("    %s  %-9s %-12s %s", text_or(e->started_at, "?"),
-	    text_or(e->kind, "?"), text_or(e->login, "-"), text_or(e->command, ""));
+	printf("    %s  %-9s %-12s ", text_or(e->started_at, "?"), text_or(e->kind, "?"),
+	    qh_display_str(text_or(e->login, "-"), login, sizeof(login), 0));
+	show(text_or(e->command, ""));
 	if (e->ended_at != NULL && strcmp(e->ended_at, text_or(e->started_at, "")) != 0)
 		printf("  (until %s)", e->ended_at);
-	if ((detail = e->detail_json) != NULL || (detail = e->detail) != NULL)
-		printf("  %s", detail);
+	if ((detail = e->detail_json) != NULL || (detail = e->detail) != NULL) {
+		printf("  ");
+		show(detail);
+	}
 	printf("\n");
 	return 0;
 }
@@ -213,11 +230,13 @@ static int
 recording_text(void *arg, const struct recording_info *k)
 {
 	*(int *)arg = 1;
-	printf("    %s  %lld bytes  %s%s%s\n", k->path, k->size,
+	printf("    %s  %lld bytes  %s%s", k->path, k->size,
 	    strcmp(k->source, "reported") == 0 ? "reported by the technician's client"
 		: strcmp(k->source, "relayed") == 0 ? "relayed through the console"
 						    : "source unknown",
-	    k->target[0] ? " to " : "", k->target);
+	    k->target[0] ? " to " : "");
+	show(k->target);
+	printf("\n");
 	return 0;
 }
 
@@ -250,14 +269,22 @@ session_text(void *arg, const struct session_row *s)
 	printf("\n");
 	if (s->ticket != 0)
 		printf("  ticket %lld\n", (long long)s->ticket);
-	if (s->overdraft_by != NULL)
-		printf("  overdraft allowed by %s\n", s->overdraft_by);
-	if (s->note != NULL)
-		printf("  note: %s\n", s->note);
+	if (s->overdraft_by != NULL) {
+		printf("  overdraft allowed by ");
+		show(s->overdraft_by);
+		printf("\n");
+	}
+	if (s->note != NULL) {
+		printf("  note: ");
+		show(s->note);
+		printf("\n");
+	}
 	memset(&techs, 0, sizeof(techs));
 	if ((r = db_session_technicians(db, s->id, tech_text, &techs)) != 0)
 		return r;
-	printf("  technicians: %s\n", techs.buf[0] ? techs.buf : "none");
+	printf("  technicians: %s\n",
+	    techs.buf[0] ? qh_display_str(techs.buf, techs.buf, sizeof(techs.buf), 0)
+			 : "none");
 
 	printf("  audit:\n");
 	if ((r = db_session_events(db, s->id, event_text, &any)) != 0)

@@ -19,6 +19,7 @@
 
 #include "qh/buf.h"
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
@@ -65,34 +66,35 @@ offset_text(int minutes, char *out, size_t len)
 }
 
 /*
- * Prints text from a customer's PC on stdout, then end: control characters
- * other than line feed and tab (C0, DEL, C1) become '?', so stored text
- * cannot drive the reader's terminal. indent goes before every line.
+ * Prints text from a customer's PC or a technician on stdout through the
+ * display filter, then end: on one line when indent is NULL, else with
+ * its line feeds and indent before every line (steps, the environment).
  */
 static void
 print_safe(const char *s, const char *indent, const char *end)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	int nl = 0;
+	const char *nl;
 
-	fputs(indent, stdout);
-	for (; *p != '\0'; p++) {
-		nl = 0;
-		if (*p == '\n') {
-			putchar('\n');
-			nl = 1;
-			if (p[1] != '\0')
-				fputs(indent, stdout);
-		} else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-			putchar('?'); /* a C1 control in UTF-8 */
-			p++;
-		} else if ((*p < 0x20 && *p != '\t') || *p == 0x7f)
-			putchar('?');
-		else
-			putchar(*p);
+	if (indent == NULL) {
+		(void)qh_display_write(stdout, s, strlen(s), 0);
+		fputs(end, stdout);
+		return;
 	}
-	/* A text that ends its own last line needs no second line end. */
-	fputs(nl && *end == '\n' ? end + 1 : end, stdout);
+	for (;;) {
+		fputs(indent, stdout);
+		nl = strchr(s, '\n');
+		(void)qh_display_write(stdout, s,
+		    nl != NULL ? (size_t)(nl - s) : strlen(s), QH_DISPLAY_LINES);
+		if (nl == NULL)
+			break;
+		putchar('\n');
+		if (*(s = nl + 1) == '\0') {
+			/* A text that ends its own last line needs no second line end. */
+			end += *end == '\n';
+			break;
+		}
+	}
+	fputs(end, stdout);
 }
 
 /* Parses the ticket number argument. */
@@ -135,7 +137,7 @@ ticket_listed(void *arg, const struct ticket_row *t)
 			: overdue ? "OVERDUE"
 				  : nz(t->status),
 		    nz(t->customer), nz(t->plan), nz(t->kind));
-		print_safe(nz(t->subject), "", "\n");
+		print_safe(nz(t->subject), NULL, "\n");
 		return 0;
 	}
 	qh_json_begin_object(j);
@@ -216,7 +218,7 @@ attachment_text(void *arg, const struct attachment_row *a)
 	*(int *)arg = 1;
 	printf("  %2d  %12lld bytes  sha256 %s  ", a->seq, (long long)a->size,
 	    nz(a->sha256));
-	print_safe(nz(a->name), "", "\n");
+	print_safe(nz(a->name), NULL, "\n");
 	return 0;
 }
 
@@ -391,17 +393,17 @@ ticket_text(const struct console_conf *conf, const struct ticket_view *t, int op
 	char t1[32];
 
 	printf("ticket %" PRId64 ": ", t->id);
-	print_safe(nz(t->subject), "", "\n");
+	print_safe(nz(t->subject), NULL, "\n");
 	printf("customer:  %s (", nz(t->customer));
-	print_safe(nz(t->customer_name), "", ")\n");
+	print_safe(nz(t->customer_name), NULL, ")\n");
 	printf("plan:      %s\nkind:      %s\nagent:     %s on ", nz(t->plan),
 	    nz(t->kind), nz(t->agent));
-	print_safe(t->host != NULL ? t->host : "?", "", "\n");
+	print_safe(t->host != NULL ? t->host : "?", NULL, "\n");
 	printf("status:    %s", nz(t->status));
 	if (!open) {
 		printf(" %s by %s: ", local_text(conf, t->closed_at, t1, sizeof(t1)),
 		    nz(t->closed_by));
-		print_safe(nz(t->close_note), "", "\n");
+		print_safe(nz(t->close_note), NULL, "\n");
 	} else
 		printf("\n");
 	printf("created:   %s (%s)\n", local_text(conf, t->created_at, t1, sizeof(t1)),

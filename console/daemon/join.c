@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
@@ -104,6 +105,9 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	int r, again;
 
 	memset(&t, 0, sizeof(t));
+	if (host != NULL && !qh_display_clean(host, strlen(host)))
+		return refuse(mux, ip, "host",
+		    "the host name has control characters; rename the PC");
 	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
 		return refuse(mux, ip, "token", "malformed join token");
 	qh_sha256_hex(secret, strlen(secret), hash);

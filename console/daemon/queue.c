@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "qh/clock.h"
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
@@ -28,10 +29,12 @@
 #include "reply.h"
 #include "session.h"
 
-#define CODE_LEN      6
-#define RESUME_LEN    32
-#define MAX_CONSENTED 32 /* technicians one session can have */
-#define INDEX_BUCKETS 16384 /* chains of the code and resume indexes */
+#define CODE_LEN       6
+#define RESUME_LEN     32
+#define MAX_CONSENTED  32    /* technicians one session can have */
+#define START_RETRY_MS 200   /* a session the database did not take: next try */
+#define START_WAIT_MS  30000 /* and how long a command waits for it at most */
+#define INDEX_BUCKETS  16384 /* chains of the code and resume indexes */
 
 struct entry {
 	struct server *srv;
@@ -47,7 +50,10 @@ struct entry {
 	struct session *session;		      /* open session, or NULL */
 	char (*consented)[QH_ID_MAX + 1]; /* this session's; made at the first */
 	int nconsented;
-	uv_timer_t grace; /* runs while the agent is away */
+	uv_timer_t grace;    /* runs while the agent is away */
+	uv_timer_t retry;    /* a session the database did not take yet (busy) */
+	uint64_t waiting_db; /* monotonic ms since when commands wait for it; 0 */
+	int open_handles;
 	int closing;
 	struct relay_list relays;
 	LIST_ENTRY(entry) link;
@@ -177,7 +183,8 @@ running_units(struct server *srv, const char *customer)
 	LIST_FOREACH (e, &srv->queue, link)
 		if (e->session != NULL && strcmp(e->customer, customer) == 0)
 			units += session_running_units(e->session);
-	return units;
+	/* Closed, but their debit not written yet: still to be paid. */
+	return units + session_closing_units(srv, customer);
 }
 
 /*
@@ -216,8 +223,10 @@ entry_freed(uv_handle_t *h)
 {
 	struct entry *e = h->data;
 
-	free(e->consented);
-	free(e);
+	if (--e->open_handles == 0) {
+		free(e->consented);
+		free(e);
+	}
 }
 
 /* Removes the entry from the queue; its session must be closed already. */
@@ -231,6 +240,7 @@ entry_remove(struct entry *e)
 	index_del(e->srv, e);
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
+	uv_close((uv_handle_t *)&e->retry, entry_freed);
 }
 
 static void
@@ -348,7 +358,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 		return NULL;
 	}
 	uv_timer_init(srv->loop, &e->grace);
-	e->grace.data = e;
+	uv_timer_init(srv->loop, &e->retry);
+	e->grace.data = e->retry.data = e;
+	e->open_handles = 2;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
 	index_add(srv, e);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
@@ -369,6 +381,16 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* The host is shown to technicians and stored: no control characters. */
+	if (host != NULL && !qh_display_clean(host, strlen(host))) {
+		qh_warn("peer %s: refused: host name with control characters",
+		    qh_mux_name(agent));
+		(void)qh_mux_send_error(agent, "host",
+		    "the host name has control characters; rename the PC");
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+		e = NULL;
+		goto out;
+	}
 	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
 		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
@@ -532,7 +554,58 @@ session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
 	return NULL;
 }
 
-/* Opens the entry's session for the relay's first command (R7, R13). */
+static void entry_start(struct entry *e, struct relay *r);
+
+/* The database took no session for a while: the waiting commands try again. */
+static void
+on_start_retry(uv_timer_t *t)
+{
+	struct entry *e = t->data;
+	struct relay *r;
+
+	/*
+	 * The first opens the session or waits again (the timer runs again,
+	 * and the rest wait with it); once it is open, the others join it.
+	 */
+	while (!uv_is_active((uv_handle_t *)&e->retry) &&
+	    (r = relay_deferred(&e->relays)) != NULL) {
+		relay_defer(r, 0);
+		entry_start(e, r);
+	}
+	/* Nobody waits any more (started, refused or gone): the wait is over. */
+	if (!uv_is_active((uv_handle_t *)&e->retry))
+		e->waiting_db = 0;
+}
+
+/*
+ * The database is busy (another process holds the write lock): the relay
+ * waits, without stalling the loop, and its session is tried again soon.
+ * Returns 1 when it waits, 0 when it waited too long (refused).
+ */
+static int
+start_later(struct entry *e, struct relay *r)
+{
+	uint64_t now = qh_clock_mono_ms();
+
+	if (e->waiting_db == 0)
+		e->waiting_db = now;
+	if (now - e->waiting_db > START_WAIT_MS) {
+		relay_fail(r, "busy",
+		    "the console's database stayed busy (another qh-console command "
+		    "holds it); try again");
+		return 0;
+	}
+	relay_defer(r, 1);
+	if (!uv_is_active((uv_handle_t *)&e->retry))
+		uv_timer_start(&e->retry, on_start_retry, START_RETRY_MS, 0);
+	return 1;
+}
+
+/*
+ * Opens the entry's session for the relay's first command (R7, R13).
+ * Returns 0 when it is open, 1 when the relay waits for the database, -1
+ * after refusing the relay.
+ */
 static int
 session_start(struct entry *e, struct relay *r)
 {
@@ -540,7 +613,11 @@ session_start(struct entry *e, struct relay *r)
 	const char *refusal;
 	char why[512];
 	int64_t available = 0;
+	int rc;
 
+	/* Others wait for the database already: so does this one. */
+	if (uv_is_active((uv_handle_t *)&e->retry))
+		return start_later(e, r) ? 1 : -1;
 	if ((refusal = session_allowed(e, r, &available, why, sizeof(why))) != NULL) {
 		qh_info("agent %s: %s refused: %s", e->agent_id, relay_login(r), refusal);
 		relay_fail(r, "balance", refusal);
@@ -555,12 +632,18 @@ session_start(struct entry *e, struct relay *r)
 	info.overdraft_by = relay_overdraft(r) ? relay_login(r) : NULL;
 	info.opened = qh_clock_now();
 	info.after_hours = calendar_after_hours(&e->srv->conf, info.opened);
-	if (session_open(e->srv, &info, e->agent != NULL, available, &entry_session_ops,
-		e, &e->session) != 0) {
+	if ((rc = session_open(e->srv, &info, e->agent != NULL, available,
+		 &entry_session_ops, e, &e->session)) == QH_ERR_BUSY) {
+		qh_info("agent %s: the database is busy; %s's %s waits for its session",
+		    e->agent_id, relay_login(r), relay_kind(r));
+		return start_later(e, r) ? 1 : -1;
+	}
+	if (rc != 0) {
 		relay_fail(r, "internal",
 		    "the session could not be recorded; see the console's log");
 		return -1;
 	}
+	e->waiting_db = 0;
 	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;

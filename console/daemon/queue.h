@@ -20,7 +20,8 @@ struct entry;
  * An agent's HELLO: its entry, resumed by its resume token or new. When a
  * resumed entry still had an older connection (a ghost the agent gave up
  * on), *replaced names it; the caller closes it and forgets its entry.
- * Returns NULL after refusing the agent (its connection is closed).
+ * Returns NULL after refusing the agent (an unknown customer, a host name
+ * that qh_display_clean refuses); its connection is closed then.
  */
 struct entry *queue_hello(struct server *srv, struct qh_mux *agent,
     const struct qh_identity *id, const struct qh_msg *m, struct qh_mux **replaced);

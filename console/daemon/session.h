@@ -28,7 +28,8 @@ struct session_ops {
 struct session_end {
 	int64_t id;
 	int64_t secs;
-	int recorded;	   /* 0: the debit could not be written (logged) */
+	int recorded;	   /* 1: the debit is written */
+	int pending;	   /* 1: not yet; retried until it is (R4) */
 	char summary[256]; /* "session 7 closed (technician): billable time ..." */
 };
 
@@ -60,13 +61,25 @@ int64_t session_event_note(struct session *s, const char *kind, const char *logi
     const char *command, const char *detail);
 
 /*
- * Closes s (R4): stops the meter now, records the close with its debit and
- * frees s. The caller ends the session's relays first, so their detach
- * stops the meter at this instant. Fills *end; returns 0, or the error that
- * kept the debit from being written.
+ * Closes s (R4): stops the meter now and records the close with its debit,
+ * reason and note. The caller ends the session's relays first, so their
+ * detach stops the meter at this instant, and forgets s: it is freed once
+ * written. When the database does not take the close (busy, full), s stays
+ * "closing" (end->pending) and the same close is retried with backoff until
+ * it is written; its ops are never called again. Fills *end; returns 0, or
+ * QH_ERR_EXISTS when the session had its debit already.
  */
 int session_close(struct session *s, const char *reason, const char *note,
     struct session_end *end);
+
+/* Units of customer's sessions whose close is not written yet (R7). */
+int64_t session_closing_units(struct server *srv, const char *customer);
+
+/*
+ * At shutdown: one last try of every pending close, then their timers go.
+ * What still fails stays open in the database for the next start (R13).
+ */
+void session_closing_flush(struct server *srv);
 
 /* Closes the sessions a crash left open (R13), at start-up. */
 int session_recover(struct server *srv);

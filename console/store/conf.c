@@ -200,6 +200,21 @@ parse_command(const char *value, void *field)
 	return 0;
 }
 
+/* [vendor] name: one line of text, no control characters. */
+static int
+parse_text(const char *value, void *field)
+{
+	const unsigned char *p;
+
+	if (strlen(value) >= 256)
+		return -1;
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
 /* [tickets] holidays: YYYY-MM-DD, ... */
 static int
 parse_holidays(const char *value, void *field)
@@ -260,6 +275,8 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("limits", "preauth_per_address", preauth_per_address, 1, 4096),
 	CONF_INT("limits", "preauth_max", preauth_max, 1, 65536),
 	CONF_INT("limits", "join_seconds", join_seconds, 1, 60),
+	CONF_CUSTOM("enroll", "agent_exe", agent_exe, parse_command),
+	CONF_CUSTOM("vendor", "name", vendor_name, parse_text),
 	{ .name = NULL },
 };
 
@@ -516,7 +533,15 @@ store_env_open(struct store_env *env, const char *state, unsigned needs)
 		return QH_ERR_CONFIG;
 	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return 0;
+	/* A reader sees the current schema too: an older database migrates first. */
+	if (!(needs & QH_CLI_DB_WRITE) && (r = db_migrate_if_older(state)) != 0) {
+		qh_say("the database in %s is older than this program and cannot be "
+		       "migrated: %s (start qh-console serve once as its owner)",
+		    state, qh_strerror(r));
+		return r;
+	}
 	if ((r = db_open(state, (needs & QH_CLI_DB_WRITE) == 0, &env->db)) == 0) {
+		db_set_currency(env->db, env->conf.currency);
 		if (needs & QH_CLI_DB_WRITE)
 			r = db_migrate(env->db);
 		else

@@ -162,12 +162,12 @@ step_close(sqlite3 *db, const char *sql, const char *now, int64_t id, const char
 
 int
 db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
-    int64_t secs, struct ledger_entry *debit)
+    int64_t secs, int64_t closed, struct ledger_entry *debit)
 {
 	char now[32];
 	int r;
 
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	qh_clock_format_utc(closed > 0 ? closed : qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = step_close(db,

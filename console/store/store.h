@@ -71,6 +71,10 @@ struct console_conf {
 	long long preauth_per_address; /* at once from one address (IPv6: one /64) */
 	long long preauth_max;	       /* at once in all */
 	long long join_seconds;	       /* no certificate: the JOIN arrives within this */
+	/* [enroll] agent_exe: the qh-agent.exe that enroll --exe copies */
+	char agent_exe[1024];
+	/* [vendor] name: shown in the customer's window (else [console] name) */
+	char vendor_name[256];
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -155,6 +159,12 @@ int db_create(const char *state_dir, sqlite3 **dbp);
 int db_migrate(sqlite3 *db);
 
 /*
+ * Migrates STATE/ledger.db when it is older than this program, through a
+ * connection of its own (readers call it before opening read-only).
+ */
+int db_migrate_if_older(const char *state_dir);
+
+/*
  * PRAGMA data_version into *version: it changes whenever another
  * connection (an admin command, say) commits to the database, and not for
  * this connection's own commits. Cheap enough to poll once a second.
@@ -189,6 +199,35 @@ void db_rollback(sqlite3 *db);
  * now). Call it inside db_begin(); QH_ERR_AUTH if cert has no valid role.
  */
 int db_record_cert(sqlite3 *db, X509 *cert);
+
+/*
+ * What a connection writes the ledger with, kept per connection by
+ * db_open(): its state directory, the ledger's key read from
+ * STATE/ledger.key, and the currency of a debit that finds no lot.
+ */
+const char *db_state_dir(sqlite3 *db);
+
+/*
+ * The ledger's key (LEDGER_KEY_LEN bytes, valid while db is open): 0 and
+ * *key; QH_ERR_NOT_FOUND when STATE/ledger.key is missing, QH_ERR_FORMAT
+ * or QH_ERR_SYSTEM when it cannot be read.
+ */
+int db_ledger_key(sqlite3 *db, const uint8_t **key);
+
+/* Makes STATE/ledger.key for a database that has none (a migration step). */
+int db_ledger_key_create(sqlite3 *db);
+
+/* The currency of debits that find no lot: console.conf's, set by who opens db. */
+void db_set_currency(sqlite3 *db, const char *currency);
+const char *db_currency(sqlite3 *db); /* NULL until set */
+
+/*
+ * How long a write waits for another process's write lock before it fails
+ * with QH_ERR_BUSY (DB_BUSY_MS after db_open). The daemon's loop uses
+ * DB_LOOP_BUSY_MS and retries later instead of stalling every relay.
+ */
+#define DB_LOOP_BUSY_MS 100
+int db_set_busy_ms(sqlite3 *db, int ms);
 
 /*
  * Copies the database db reads into a new file path (mode 0600;
@@ -278,8 +317,23 @@ struct ledger_balance {
 int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 
 /*
- * The canonical hash of a ledger row given as the text of its columns in
- * LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to prev_hash.
+ * The hash chain (chain.c). An entry written before LEDGER_KEYED_VERSION has
+ * schema_version NULL and its hash is SHA-256 over the canonical encoding
+ * of its columns in LEDGER_HASH_COLUMNS order (prev_hash last). From
+ * LEDGER_KEYED_VERSION on, entries carry the version they were written
+ * under and their hash is HMAC-SHA256 with the ledger's key over
+ * LEDGER_KEYED_COLUMNS. The keyed chain starts at entry 1 or at the one
+ * migration entry (kind 'migration', no customer) written when the
+ * keyed version came to a ledger that held entries. docs/ledger.md.
+ */
+#define LEDGER_KEYED_VERSION 3 /* the first schema version with keyed entries */
+#define LEDGER_KEY_FILE	     "ledger.key"
+#define LEDGER_KEY_LEN	     32
+
+/*
+ * The canonical hash of an unkeyed ledger row given as the text of its
+ * columns in LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to
+ * prev_hash.
  */
 #define LEDGER_HASH_COLUMNS                                                              \
 	"id, posted_at, customer_id, kind, units, installations, "                       \
@@ -290,6 +344,35 @@ int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 	"idem_key, prev_hash"
 #define LEDGER_HASH_NCOLS 22
 void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
+
+/* The keyed hash of a row of a later version: its columns and schema_version. */
+#define LEDGER_KEYED_COLUMNS LEDGER_HASH_COLUMNS ", schema_version"
+#define LEDGER_KEYED_NCOLS   23
+void ledger_hmac(const uint8_t key[LEDGER_KEY_LEN],
+    const char *const cols[LEDGER_KEYED_NCOLS], char out[65]);
+
+/*
+ * STATE/ledger.key: 64 hex digits and a newline, mode 0600. Reading gives
+ * 0, QH_ERR_NOT_FOUND (missing), QH_ERR_FORMAT or QH_ERR_SYSTEM; creating
+ * never replaces a file (QH_ERR_EXISTS). ledger_key_problem says in words
+ * what a reading error means.
+ */
+int ledger_key_read(const char *state, uint8_t key[LEDGER_KEY_LEN]);
+int ledger_key_create(const char *state, uint8_t key[LEDGER_KEY_LEN]);
+void ledger_key_remove(const char *state);
+const char *ledger_key_problem(int r);
+
+/*
+ * Warns (logged) for each of the state directory, ledger.db and ledger.key
+ * that users other than its owner may read; returns how many.
+ */
+int store_check_private(const char *state);
+
+/* The last entry's id and hash: 0 and LEDGER_GENESIS when there is none. */
+int ledger_head(sqlite3 *db, int64_t *id, char hash[65]);
+
+/* The keyed version's migration step (after its SQL): the key, the migration entry. */
+int ledger_migrate_keyed(sqlite3 *db);
 
 /*
  * R7 debts: a debit (units < 0) owes the units no lot has covered yet, its
@@ -307,16 +390,29 @@ void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
 
 /*
  * `qh-console verify`: walks the ledger in id order and checks each entry's
- * hash and its link to the previous one, each customer's running balance,
- * that every closed session has exactly one entry and every session entry
- * a closed session, that no lot gives more units than it holds and that
- * lots less debts equal each balance. Read-only; run it inside a read
+ * hash under the rules of the schema version it was written under (keyed
+ * from LEDGER_KEYED_VERSION on, the unkeyed part sealed by the migration
+ * entry) and its link to the previous one, each customer's running
+ * balance, that every closed session has exactly one entry and every
+ * session entry a closed session, that no lot gives more units than it
+ * holds, that lots less debts equal each balance, and for keyed entries
+ * the money (amount_cents with the sign of units, worth the lots touched)
+ * and the bounds of corrections. Read-only; run it inside a read
  * transaction for one consistent snapshot. Returns 0 when all holds, 1 on
  * the first problem (a sentence in why; *bad_entry is the entry's id, or 0
- * when the problem is not one entry's), or a negative QH_ERR_* when the
- * database could not be read.
+ * when the problem is not one entry's), 2 when all that could be checked
+ * holds but keyed hashes could not be checked for want of the key (why
+ * says which and why: a missing key is no sign of tampering), or a
+ * negative QH_ERR_* when the database could not be read.
  */
 int ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry);
+
+/*
+ * The hash of entry id recomputed from its columns (not the stored one),
+ * for `verify --since-head`. QH_ERR_NOT_FOUND when there is no such entry;
+ * a key error when the entry is keyed and the key cannot be read.
+ */
+int ledger_entry_hash(sqlite3 *db, int64_t id, char out[65]);
 
 /* ----------------------------------------------------------------- sessions */
 
@@ -341,11 +437,13 @@ int db_session_persist(sqlite3 *db, int64_t id, int64_t secs);
 
 /*
  * Closes session id with its final billable seconds and posts its debit,
- * in one transaction (R4); debit is filled in. QH_ERR_EXISTS if the session
- * has its ledger entry already. Nothing is written on failure.
+ * in one transaction (R4); debit is filled in. closed is when it closed
+ * (UTC seconds; 0: now), also when the close is written later. QH_ERR_EXISTS
+ * if the session has its ledger entry already. Nothing is written on
+ * failure (QH_ERR_BUSY when another process holds the write lock).
  */
 int db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
-    int64_t secs, struct ledger_entry *debit);
+    int64_t secs, int64_t closed, struct ledger_entry *debit);
 
 /*
  * Closes every session a crash left open at its last persisted point and
@@ -553,11 +651,25 @@ struct correction {
 };
 
 /*
- * Books c for the customer of the entry it corrects. Returns 0 with *entry
- * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects, or
- * another error (nothing written).
+ * The bounds of a correction (R10, docs/ledger.md): it corrects a purchase
+ * or a debit that booked units, never a correction; it has the opposite
+ * sign of that entry; the entry's corrections together never move more
+ * than its units; a purchase's correction takes at most the units left in
+ * its lot. Returns 0, QH_ERR_REFUSED with the rule broken in why, or
+ * QH_ERR_NOT_FOUND when there is no entry corrects. ledger_append() refuses
+ * any correction outside them.
  */
-int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry);
+int ledger_correction_allowed(sqlite3 *db, int64_t corrects, int64_t units, char *why,
+    size_t len);
+
+/*
+ * Books c for the customer of the entry it corrects. Returns 0 with *entry
+ * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects,
+ * QH_ERR_REFUSED with the reason in why when c is outside the bounds of
+ * ledger_correction_allowed(), or another error (nothing written).
+ */
+int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry, char *why,
+    size_t len);
 
 /* A ledger entry as credit and correct show it. */
 struct entry_view {
@@ -627,6 +739,8 @@ struct ledger_row {
 	int has_corrects;
 	int64_t corrects;
 	const char *actor, *prev_hash;
+	int has_version;	/* 0: written before the keyed version */
+	int64_t schema_version; /* the version it was written under (docs/ledger.md) */
 };
 
 /* Lists the entries f selects, by id. */
@@ -733,11 +847,12 @@ void billing_money_text(int64_t cents, char *out, size_t len);
 /* One currency's figures for a month (R14). */
 struct revenue {
 	char currency[8];
-	int64_t debited; /* units of session/correction entries */
+	int64_t debited; /* units of sessions and their corrections */
 	int64_t recognised_cents, recognised_units;
 	int64_t deferred_cents, deferred_units;
-	int64_t purchased_units, purchased_cents;
+	int64_t purchased_units, purchased_cents; /* less purchases' corrections */
 	int64_t inst_purchased, inst_purchased_cents, inst_used;
+	int64_t inst_used_cents; /* at the prices of the purchases they came from */
 };
 
 /*

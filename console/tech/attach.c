@@ -143,9 +143,10 @@ cmd_attach(struct qh_cli *c)
 {
 	struct attach_state a;
 	const char *kind = qh_cli_opt(c, "kind"), *ticket = qh_cli_opt(c, "ticket");
-	char code[TECH_CODE_LEN + 1];
+	const char *shell = qh_cli_opt(c, "shell");
+	char code[TECH_CODE_LEN + 1], *shellv[1];
 	struct tech *t = NULL;
-	struct qh_buf req;
+	struct qh_buf req, sh;
 	uv_tty_t *tty;
 	long long id = 0;
 	uint32_t flags = qh_cli_flag(c, "allow-overdraft") ? TECH_FLAG_OVERDRAFT : 0;
@@ -159,6 +160,11 @@ cmd_attach(struct qh_cli *c)
 		return qh_cli_usage(c, "--kind is support or installation");
 	if (ticket != NULL && qh_parse_int(ticket, 1, INT64_MAX, &id) != 0)
 		return qh_cli_usage(c, "--ticket wants a ticket number");
+	if (shell != NULL &&
+	    (shell[0] == '\0' || strlen(shell) > 32 ||
+		strspn(shell, "abcdefghijklmnopqrstuvwxyz") != strlen(shell)))
+		return qh_cli_usage(c,
+		    "--shell names a shell: powershell or cmd (Windows)");
 
 	memset(&a, 0, sizeof(a));
 	tech_code_pretty(code, a.pretty);
@@ -166,6 +172,12 @@ cmd_attach(struct qh_cli *c)
 	a.cols = DEFAULT_COLS;
 	tech_escape_init(&a.esc);
 	qh_buf_init(&req, 1024);
+	qh_buf_init(&sh, 64);
+	shellv[0] = (char *)shell;
+	if (shell != NULL && qh_argv_pack(&sh, 1, shellv) != 0) {
+		status = qh_cli_fail(c, "cannot build the request");
+		goto out;
+	}
 	if ((status = tech_new(c, &attach_ops, &a, &t)) != 0)
 		goto out;
 	if ((r = tech_stdin_open(t)) != 0) {
@@ -185,6 +197,8 @@ cmd_attach(struct qh_cli *c)
 	    qh_msg_put_str(&req, QH_K_TERM, tech_term_name()) != 0 ||
 	    qh_msg_put_str(&req, QH_K_KIND, kind) != 0 ||
 	    (ticket != NULL && qh_msg_put_u64(&req, QH_K_ID, (uint64_t)id) != 0) ||
+	    (shell != NULL &&
+		qh_msg_put(&req, QH_K_ARG, qh_buf_ptr(&sh), qh_buf_len(&sh)) != 0) ||
 	    qh_msg_put_u32(&req, QH_K_FLAGS, flags) != 0) {
 		status = qh_cli_fail(c, "cannot build the request");
 		goto out;
@@ -193,17 +207,19 @@ cmd_attach(struct qh_cli *c)
 out:
 	tech_free(t); /* gives the terminal back on every path */
 	qh_buf_release(&req);
+	qh_buf_release(&sh);
 	return status;
 }
 
 const struct qh_cli_cmd cmd_attach_entry = {
 	.name = "attach",
-	.usage = "CODE [--kind support|installation] [--ticket N] [--allow-overdraft] "
-		 "[--tech FILE]",
-	.summary = "open a shell on the customer's PC (~. detaches)",
+	.usage = "CODE [--kind support|installation] [--ticket N] [--shell NAME] "
+		 "[--allow-overdraft] [--tech FILE]",
+	.summary = "open a shell on the customer's PC (~. detaches); --shell powershell "
+		   "on Windows",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("tech"), QH_OPT("kind"), QH_OPT("ticket"),
+	.opts = { QH_OPT("tech"), QH_OPT("kind"), QH_OPT("ticket"), QH_OPT("shell"),
 	    QH_FLAG("allow-overdraft") },
 	.needs = QH_CLI_TECH,
 	.exec = cmd_attach,

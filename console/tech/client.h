@@ -26,10 +26,11 @@
 #include "qh/cli.h"
 #include "qh/wire.h"
 
-#define TECH_CODE_LEN	  6	/* session codes: "482913" */
-#define TECH_KEEPALIVE_MS 15000 /* ping after this much silence */
-#define TECH_DEAD_MS	  45000 /* give up after this much */
-#define TECH_CONNECT_MS	  30000 /* resolving and connecting, all addresses */
+#define TECH_CODE_LEN	  6		    /* session codes: "482913" */
+#define TECH_KEEPALIVE_MS 15000		    /* ping after this much silence */
+#define TECH_DEAD_MS	  45000		    /* give up after this much */
+#define TECH_CONNECT_MS	  30000		    /* resolving and connecting, all addresses */
+#define TECH_ANSWER_MAX	  (4 * 1024 * 1024) /* a one-shot request's answer */
 
 /* Flags of a REQUEST (QH_K_FLAGS). */
 #define TECH_FLAG_OVERDRAFT 0x1 /* --allow-overdraft (R7) */
@@ -118,9 +119,12 @@ void tech_free(struct tech *t);
 
 /*
  * A one-shot request (queue, end): connects with the bundle, sends req and
- * prints what the console answers. Returns the command's exit status.
+ * prints what the console answers (at most TECH_ANSWER_MAX bytes) once the
+ * channel ends: through the display filter, or as it came when exact is
+ * set (JSON, which the console's builder escaped). Returns the command's
+ * exit status.
  */
-int tech_request(const struct qh_cli *c, const struct qh_buf *req);
+int tech_request(const struct qh_cli *c, const struct qh_buf *req, int exact);
 
 /*
  * Prepares standard input for relaying once the channel opens (a tty, a

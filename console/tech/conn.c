@@ -210,15 +210,58 @@ fail:
 	return QH_EXIT_FAIL;
 }
 
+/* A one-shot request's answer: DATA and EXTDATA, kept until the end. */
+struct answer {
+	struct qh_buf text[2];
+	int exact; /* printed as it came (JSON) */
+};
+
+static void
+answer_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
+{
+	struct answer *a = tech_arg(t);
+
+	(void)qh_buf_put(&a->text[ext != 0], p, len); /* a full buffer keeps its error */
+	tech_consume(t, len);
+}
+
+/* Whatever ended the request: what came is shown, filtered unless exact. */
+static void
+answer_on_stop(struct tech *t)
+{
+	struct answer *a = tech_arg(t);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (qh_buf_error(&a->text[i]) != 0)
+			tech_say(t, "the console's answer is larger than %d bytes",
+			    TECH_ANSWER_MAX);
+		else if (qh_buf_len(&a->text[i]) > 0)
+			term_print(t, i, qh_buf_ptr(&a->text[i]), qh_buf_len(&a->text[i]),
+			    a->exact);
+	}
+}
+
+static const struct tech_ops answer_ops = {
+	.on_data = answer_on_data,
+	.on_stop = answer_on_stop,
+};
+
 int
-tech_request(const struct qh_cli *c, const struct qh_buf *req)
+tech_request(const struct qh_cli *c, const struct qh_buf *req, int exact)
 {
 	struct tech *t = NULL;
-	int status;
+	struct answer a;
+	int i, status;
 
-	if ((status = tech_new(c, NULL, NULL, &t)) == 0)
+	a.exact = exact;
+	for (i = 0; i < 2; i++)
+		qh_buf_init(&a.text[i], TECH_ANSWER_MAX);
+	if ((status = tech_new(c, &answer_ops, &a, &t)) == 0)
 		status = tech_run(t, req);
 	tech_free(t);
+	for (i = 0; i < 2; i++)
+		qh_buf_release(&a.text[i]);
 	return status;
 }
 

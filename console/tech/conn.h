@@ -136,6 +136,14 @@ void term_out_open(struct tech *t);
  */
 void term_out_data(struct tech *t, const uint8_t *p, size_t len);
 
+/*
+ * Writes text the console sent for people (a listing, a summary) to stdout
+ * (ext 0) or stderr (ext 1), blocking: through the display filter, lines
+ * kept, or as it is when exact is set (JSON, which the console's builder
+ * escaped). Not for a command's output stream: nothing is credited.
+ */
+void term_print(struct tech *t, int ext, const uint8_t *p, size_t len, int exact);
+
 /* EXTDATA for stderr: written blocking and credited back. */
 void term_err_data(struct tech *t, const uint8_t *p, size_t len);
 

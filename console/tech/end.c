@@ -2,7 +2,7 @@
  * qh-console end: closes the session of the agent with the given code. The
  * console debits it (R4), writes --note into the ledger entry and answers
  * with a summary ("session 12 closed: billable time 0h 10m 00s"), which is
- * printed as it arrives.
+ * printed through the display filter.
  */
 #include <string.h>
 
@@ -38,7 +38,7 @@ cmd_end(struct qh_cli *c)
 	if (qh_buf_error(&req) != 0)
 		status = qh_cli_fail(c, "cannot build the request");
 	else
-		status = tech_request(c, &req);
+		status = tech_request(c, &req, 0);
 	qh_buf_release(&req);
 	return status;
 }

@@ -1,15 +1,21 @@
 /*
  * qh-console info: the facts of the customer's workstation that the
  * support policy asks for (system, CPU, memory, disks, network), as the
- * agent reports them: readable lines, or its JSON object with --json.
+ * agent reports them: readable lines, or its JSON object with --json. Both
+ * come from the customer's PC: the lines pass the display filter, and the
+ * JSON is printed as it came only if it is JSON that the filter would show
+ * unchanged (an agent's own builder escapes every control).
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/display.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
+#include "qh/jsonread.h"
 #include "qh/mux.h"
 #include "qh/wire.h"
 #include "tech.h"
@@ -49,6 +55,24 @@ info_on_end(struct tech *t)
 	return QH_EXIT_OK;
 }
 
+/* 1 when the len bytes at p are JSON that a terminal can show as they are. */
+static int
+json_showable(const uint8_t *p, size_t len)
+{
+	struct qh_json_doc *doc = NULL;
+	struct qh_buf shown;
+	int ok;
+
+	if (qh_json_parse(p, len, &doc) != 0)
+		return 0;
+	qh_json_free(doc);
+	qh_buf_init(&shown, len);
+	ok = qh_display_put(&shown, p, len, QH_DISPLAY_LINES) == 0 &&
+	    qh_buf_len(&shown) == len && memcmp(qh_buf_ptr(&shown), p, len) == 0;
+	qh_buf_release(&shown);
+	return ok;
+}
+
 static const struct tech_ops info_ops = {
 	.on_data = info_on_data,
 	.on_end = info_on_end,
@@ -86,6 +110,13 @@ cmd_info(struct qh_cli *c)
 	if (status != QH_EXIT_OK)
 		goto out;
 	if (qh_cli_flag(c, "json")) {
+		if (!json_showable(qh_buf_ptr(&x.json), qh_buf_len(&x.json))) {
+			status = qh_cli_fail(c,
+			    "the agent's facts are not JSON a terminal can show as "
+			    "they are (control characters or no JSON); run without "
+			    "--json to see them");
+			goto out;
+		}
 		fwrite(qh_buf_ptr(&x.json), 1, qh_buf_len(&x.json), stdout);
 		fputc('\n', stdout);
 	} else if ((r = qh_envinfo_text(qh_buf_ptr(&x.json), qh_buf_len(&x.json),

@@ -1,8 +1,9 @@
 /*
  * qh-console queue: the agents waiting for a technician, as the console
  * sees them. The console formats the listing itself: a table for people
- * (REQUEST flag TECH_FLAG_HUMAN) or, with --json, a JSON array; either is
- * printed exactly as it arrives, so this side parses nothing.
+ * (REQUEST flag TECH_FLAG_HUMAN), shown through the display filter since
+ * host names come from the PCs, or, with --json, a JSON array printed
+ * exactly as it arrives; this side parses nothing.
  */
 #include "qh/buf.h"
 #include "qh/cli.h"
@@ -21,7 +22,7 @@ cmd_queue(struct qh_cli *c)
 	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
 	(void)qh_msg_put_str(&req, QH_K_CMD, "queue");
 	(void)qh_msg_put_u32(&req, QH_K_FLAGS, flags);
-	status = tech_request(c, &req);
+	status = tech_request(c, &req, qh_cli_flag(c, "json"));
 	qh_buf_release(&req);
 	return status;
 }

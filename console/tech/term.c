@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -71,8 +72,9 @@ tech_say(struct tech *t, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = (int)sizeof(line) - 3;
+	/* The console's and the agent's texts are in it: one line, no control. */
+	qh_display_str(line, line, sizeof(line) - 2, 0);
+	n = (int)strlen(line);
 	snprintf(line + n, 3, "%s", t != NULL && t->raw ? "\r\n" : "\n");
 	tech_stderr(t, "qh-console: ");
 	tech_stderr(t, line);
@@ -266,6 +268,28 @@ term_out_data(struct tech *t, const uint8_t *p, size_t len)
 		return;
 	}
 	out_kick(t);
+}
+
+void
+term_print(struct tech *t, int ext, const uint8_t *p, size_t len, int exact)
+{
+	struct qh_buf b;
+	int fd = ext ? STDERR_FILENO : STDOUT_FILENO;
+	int *broken = ext ? &t->err_broken : &t->out_broken;
+
+	qh_buf_init(&b, len); /* the shown form is never longer */
+	if (!exact) {
+		if (qh_display_put(&b, p, len, QH_DISPLAY_LINES) != 0) {
+			tech_say(t, "out of memory; the console's answer is not shown");
+			goto out;
+		}
+		p = qh_buf_ptr(&b);
+		len = qh_buf_len(&b);
+	}
+	if (len > 0 && !*broken && write_all(fd, p, len) != 0)
+		*broken = 1;
+out:
+	qh_buf_release(&b);
 }
 
 void

@@ -16,8 +16,8 @@
 
 /*
  * Appends the facts in the JSON text (len bytes at json) to out as
- * "Label:  value" lines; members that are missing are left out, control
- * characters in values are shown as '?'. Returns 0, QH_ERR_FORMAT when
+ * "Label:  value" lines; members that are missing are left out, values
+ * pass the display filter (qh/display.h). Returns 0, QH_ERR_FORMAT when
  * json is not a JSON object, or QH_ERR_TOO_LARGE when out is full.
  */
 int qh_envinfo_text(const void *json, size_t len, struct qh_buf *out);

@@ -5,8 +5,9 @@
  * first error, so a caller appends a whole document without checking each
  * call and asks qh_json_finish() once: the text is complete and valid, or
  * the error says why not (the buffer was full, or the nesting is wrong).
- * Strings are escaped; bytes that are not UTF-8 become U+FFFD, so whatever
- * a customer or a peer sent, the output parses.
+ * Strings are escaped, C0, DEL and C1 controls as \u00XX, so the text
+ * drives no terminal it is printed on; bytes that are not UTF-8 become
+ * U+FFFD, so whatever a customer or a peer sent, the output parses.
  *
  *	struct qh_json j;
  *

@@ -4,8 +4,9 @@
 # is refused without a terminal (its fingerprint shown); a known one lets a
 # command run with its exit status (words joined as OpenSSH does) and an
 # interactive shell run with resizes and "~."; a wrong key is "permission
-# denied"; a changed host key is refused showing both fingerprints; the
-# shell's terminal output is recorded as reported by the client.
+# denied"; a changed host key is refused showing both fingerprints; a key
+# of another type than the known one is shown saying so, as OpenSSH does;
+# the shell's terminal output is recorded as reported by the client.
 . "$(dirname "$0")/lib.sh"
 
 [ -x /usr/sbin/sshd ] || fail "no /usr/sbin/sshd (Debian package openssh-server)"
@@ -44,6 +45,8 @@ done
 # 3: an ECDSA key that libssh2 would pick first, besides the known ED25519 one.
 sed "s|^HostKey .*|HostKey $T/hostkey3\nHostKey $T/hostkey1|" "$T/sshd_config.1" \
     >"$T/sshd_config.3"
+# 4: the ECDSA key alone: a key of another type than the known one.
+sed "s|^HostKey .*|HostKey $T/hostkey3|" "$T/sshd_config.1" >"$T/sshd_config.4"
 
 start_sshd() {	# config number
 	/usr/sbin/sshd -D -e -f "$T/sshd_config.$1" >>"$T/sshd.log" 2>&1 &
@@ -183,6 +186,42 @@ grep -qF "$FP1" "$T/changed.err" || fail "no old fingerprint: $(cat "$T/changed.
 grep -qF "$FP2" "$T/changed.err" || fail "no new fingerprint: $(cat "$T/changed.err")"
 cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed on a refused key"
 [ ! -s "$T/changed.out" ] || fail "a command ran despite the changed key"
+
+# 8. The server offers only a key of another type (ECDSA) than the known
+# ED25519 one: as OpenSSH, say that a key of another type is known for the
+# host, with its fingerprint, both without a terminal and at the prompt.
+kill "$SSHD"
+wait_until "! kill -0 $SSHD" 10 || fail "sshd does not stop"
+start_sshd 4
+FP3=$(ssh-keygen -lf "$T/hostkey3.pub" | awk '{print $2}')
+qssh -i "$T/client" "$ME@127.0.0.1" -- true </dev/null >"$T/other.out" 2>"$T/other.err"
+rc=$?
+[ "$rc" -eq 1 ] || fail "other key type: exit $rc, want 1: $(cat "$T/other.err")"
+grep -q "keys of different type are already known for this host" "$T/other.err" ||
+    fail "other key type, no terminal: want 'keys of different type are already known for this host': $(cat "$T/other.err")"
+grep -qF "$FP3" "$T/other.err" || fail "no offered fingerprint $FP3 in: $(cat "$T/other.err")"
+grep -qF "ED25519 key $FP1" "$T/other.err" ||
+    fail "no known fingerprint 'ED25519 key $FP1' in: $(cat "$T/other.err")"
+cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed without a terminal"
+TM="tmux -S $T/tmux3.sock"
+trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+$TM new-session -d -x 120 -y 40 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
+    qh-console ssh $CODE -p $SSH_PORT -i $T/client $ME@127.0.0.1 -- true; \
+    echo SSH-EXIT=\$?; sleep 60" || fail "tmux"
+wait_until "$TM capture-pane -p | grep -q 'Trust this host key'" 30 ||
+    fail "no prompt: $(screen)"
+screen >"$T/prompt.txt"
+grep -q "keys of different type are already known for this host" "$T/prompt.txt" ||
+    fail "the prompt does not say that a key of another type is known: $(cat "$T/prompt.txt")"
+grep -qF "WARNING: ED25519 key found for host" "$T/prompt.txt" ||
+    fail "the prompt does not name the known key: $(cat "$T/prompt.txt")"
+grep -qF "$FP1" "$T/prompt.txt" || fail "the prompt lacks the known fingerprint: $(cat "$T/prompt.txt")"
+grep -qF "ECDSA key fingerprint is $FP3" "$T/prompt.txt" ||
+    fail "the prompt lacks the offered fingerprint: $(cat "$T/prompt.txt")"
+$TM send-keys 'no' Enter
+wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=1'" 30 || fail "declined: $(screen)"
+cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed on a declined key"
+$TM kill-server 2>/dev/null
 
 kill -0 "$AGENT" || fail "agent died"
 exit 0

@@ -65,7 +65,7 @@ test_strings(void **state)
 	qh_buf_init(&b, 4096);
 	qh_json_init(&j, &b);
 	qh_json_begin_array(&j);
-	qh_json_str(&j, "q\"b\\n\n\t\x01\x7f");
+	qh_json_str(&j, "q\"b\\n\n\t\x01\x7f\xc2\x9b\xc2\x85");
 	qh_json_str(&j, "B\xc3\xbcro-PC \xe2\x82\xac \xf0\x9f\x98\x80");
 	/* A lead byte without its continuation, then valid text ("ls" survives). */
 	qh_json_str(&j, "\xe2ls");
@@ -74,7 +74,7 @@ test_strings(void **state)
 	qh_json_end_array(&j);
 	assert_int_equal(qh_json_finish(&j), 0);
 	assert_text(&b,
-	    "[\"q\\\"b\\\\n\\n\\t\\u0001\\u007f\","
+	    "[\"q\\\"b\\\\n\\n\\t\\u0001\\u007f\\u009b\\u0085\","
 	    "\"B\xc3\xbcro-PC \xe2\x82\xac \xf0\x9f\x98\x80\","
 	    "\"\xef\xbf\xbdls\","
 	    "\"\xef\xbf\xbd\xef\xbf\xbd|\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd|"

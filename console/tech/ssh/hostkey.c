@@ -3,7 +3,8 @@
  * own ~/.config/quarterhour/known_hosts (OpenSSH's format), SHA-256
  * fingerprints as OpenSSH prints them, the host-key methods of the known
  * types offered first, a changed key refused with both fingerprints, and a
- * new one shown and confirmed on the terminal before it is appended.
+ * new one shown and confirmed on the terminal before it is appended (with
+ * OpenSSH's warning when a key of another type is known for the host).
  * Runs on the client thread (see ssh.h).
  */
 #include <sys/stat.h>
@@ -201,13 +202,37 @@ remember_key(struct ssh *s, LIBSSH2_KNOWNHOSTS *hosts, const char *key, size_t k
 	return r;
 }
 
+/*
+ * Finds a key of another type known for this host (the offered type is
+ * not): libssh2 matches any type when the typemask has none, and then
+ * answers MISMATCH with the first entry of the host, hashed names and
+ * "[host]:port" included. Fills its type and fingerprint and returns 1;
+ * 0 when no key of the host is known at all.
+ */
+static int
+other_type_known(struct ssh *s, LIBSSH2_KNOWNHOSTS *hosts, const char *key, size_t keylen,
+    const char **other_type, char *other_fp, size_t len)
+{
+	struct libssh2_knownhost *other = NULL;
+
+	if (libssh2_knownhost_checkp(hosts, s->host, s->port, key, keylen,
+		LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW,
+		&other) != LIBSSH2_KNOWNHOST_CHECK_MISMATCH ||
+	    other == NULL)
+		return 0;
+	*other_type = key_type_name(other->typemask & LIBSSH2_KNOWNHOST_KEY_MASK);
+	known_fingerprint(other->key != NULL ? other->key : "", other_fp, len);
+	return 1;
+}
+
 int
 ssh_hostkey_check(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *hosts)
 {
 	struct libssh2_knownhost *known = NULL;
 	const unsigned char *hash;
-	const char *key;
-	char name[300], fp[128], old_fp[128], text[PATH_MAX + 512], answer[16];
+	const char *key, *other_type = NULL;
+	char name[300], fp[128], old_fp[128], text[2 * PATH_MAX + 1024], answer[16];
+	char other[PATH_MAX + 512] = "";
 	size_t keylen = 0;
 	int keytype = 0, type, rc;
 
@@ -242,18 +267,35 @@ ssh_hostkey_check(struct ssh *s, LIBSSH2_SESSION *session, LIBSSH2_KNOWNHOSTS *h
 		    ssh_error(session));
 		return -1;
 	}
+	/* As OpenSSH says it: another type known is not the same as nothing known. */
+	if (other_type_known(s, hosts, key, keylen, &other_type, old_fp, sizeof(old_fp)))
+		snprintf(other, sizeof(other),
+		    "; keys of different type are already known for this host "
+		    "(%s key %s in %s)",
+		    other_type, old_fp, s->known_hosts);
 	if (!s->can_prompt) {
 		ssh_fail(s,
-		    "the host key of %s is not known (%s key %s); refusing without "
+		    "the host key of %s is not known (%s key %s)%s; refusing without "
 		    "a terminal to confirm it (connect once from a terminal, or add it "
 		    "to %s)",
-		    name, key_type_name(type), fp, s->known_hosts);
+		    name, key_type_name(type), fp, other, s->known_hosts);
 		return -1;
 	}
-	snprintf(text, sizeof(text),
-	    "The authenticity of host '%s' can't be established.\n"
-	    "%s key fingerprint is %s.\n",
-	    name, key_type_name(type), fp);
+	if (other_type != NULL)
+		snprintf(text, sizeof(text),
+		    "WARNING: %s key found for host %s\n"
+		    "in %s\n"
+		    "%s key fingerprint %s.\n"
+		    "The authenticity of host '%s' can't be established\n"
+		    "but keys of different type are already known for this host.\n"
+		    "%s key fingerprint is %s.\n",
+		    other_type, name, s->known_hosts, other_type, old_fp, name,
+		    key_type_name(type), fp);
+	else
+		snprintf(text, sizeof(text),
+		    "The authenticity of host '%s' can't be established.\n"
+		    "%s key fingerprint is %s.\n",
+		    name, key_type_name(type), fp);
 	ssh_tell_tty(s, text);
 	if (ssh_ask_tty(s, "Trust this host key? [y/N] ", 1, answer, sizeof(answer)) !=
 		0 ||

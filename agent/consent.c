@@ -1,0 +1,274 @@
+/*
+ * The customer's side of `qh-agent run` (run.h): who may get in, and how
+ * the customer is asked. With --yes or --unattended everyone the console
+ * sends is allowed; otherwise the question goes to the terminal ("Allow?
+ * [y/N]", "q" ends) or to the window (ui_window(): its dialog and its End
+ * session button come back through ui_post), and without either it is
+ * refused. One question is on the screen at a time.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "qh/log.h"
+#include "platform.h"
+#include "run.h"
+
+int
+consent_allowed(const struct agent *a, const char *login)
+{
+	int i;
+
+	if (a->yes || a->unattended)
+		return 1;
+	for (i = 0; i < a->nallowed; i++)
+		if (strcmp(a->allowed[i], login) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+allow_login(struct agent *a, const char *login)
+{
+	if (consent_allowed(a, login))
+		return;
+	if (a->nallowed == ALLOWED_MAX) {
+		/* Forget the oldest; the console asks again if it comes back. */
+		memmove(a->allowed[0], a->allowed[1],
+		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
+		a->nallowed--;
+	}
+	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
+}
+
+void
+agent_status(const char *fmt, ...)
+{
+	const struct ui_window *w = ui_window();
+	char text[512];
+	va_list ap;
+
+	if (w == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	ui_sanitize(text);
+	w->status(text);
+}
+
+static void
+consent_pop(struct agent *a)
+{
+	memmove(&a->consents[0], &a->consents[1],
+	    sizeof(a->consents[0]) * (size_t)(a->nconsents - 1));
+	a->nconsents--;
+	a->asking = 0;
+}
+
+/* The customer answered the question on the screen. */
+static void
+consent_answer(struct agent *a, int allow)
+{
+	struct consent *c = &a->consents[0];
+
+	if (allow)
+		allow_login(a, c->login);
+	send_consent_reply(a, c->id, allow);
+	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
+	    c->login);
+	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
+	    allow ? "allowed" : "refused");
+	consent_pop(a);
+	consent_next(a);
+}
+
+/* Answers what can be answered without the customer; asks the next question. */
+void
+consent_next(struct agent *a)
+{
+	struct consent *c;
+
+	while (a->nconsents > 0 && !a->asking) {
+		c = &a->consents[0];
+		if (a->yes || a->unattended) {
+			allow_login(a, c->login);
+			send_consent_reply(a, c->id, 1);
+			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
+			    c->login, a->yes ? "--yes" : "--unattended");
+			consent_pop(a);
+		} else if (ui_window() != NULL) {
+			/* The window asks; its answer comes back as a ui_post event. */
+			ui_window()->ask(c->id, c->login, c->name);
+			a->asking = 1;
+		} else if (!a->tty_open) {
+			send_consent_reply(a, c->id, 0);
+			ui_line("refused technician %s: no --yes and no terminal to ask",
+			    c->login);
+			consent_pop(a);
+		} else {
+			printf("Technician %s (%s) wants to connect to this PC. "
+			       "Allow? [y/N] ",
+			    c->name, c->login);
+			fflush(stdout);
+			a->asking = 1;
+		}
+	}
+}
+
+/* The connection is gone: its questions cannot be answered any more. */
+void
+consent_reset(struct agent *a)
+{
+	if (a->asking && ui_window() != NULL)
+		ui_window()->withdraw();
+	else if (a->asking) {
+		fputc('\n', stdout);
+		ui_line("(the question was withdrawn: the connection was lost)");
+	}
+	a->asking = 0;
+	a->nconsents = 0;
+}
+
+/* The customer's terminal. */
+
+static void
+on_line(struct agent *a, char *line)
+{
+	size_t len = strlen(line);
+
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+		line[--len] = '\0';
+	while (*line == ' ')
+		line++;
+	if (a->asking) {
+		consent_answer(a,
+		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
+		return;
+	}
+	if (strcasecmp(line, "q") == 0)
+		agent_end(a);
+	else if (*line != '\0')
+		ui_line("(type q and Enter, or press Ctrl-C, to end)");
+}
+
+static void
+tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct agent *a = h->data;
+
+	*buf = uv_buf_init(a->rbuf, sizeof(a->rbuf));
+}
+
+static void
+tty_close(struct agent *a)
+{
+	if (!a->tty_open)
+		return;
+	a->tty_open = 0;
+	uv_close((uv_handle_t *)&a->tty, NULL);
+}
+
+static void
+tty_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct agent *a = s->data;
+	ssize_t i;
+
+	if (a->state == AG_DONE || !a->tty_open)
+		return;
+	if (nread < 0) {
+		/* End of input: nobody is there to answer any more. */
+		qh_debug("stdin: %s", uv_strerror((int)nread));
+		tty_close(a);
+		if (a->asking) {
+			fputc('\n', stdout);
+			consent_answer(a, 0);
+		}
+		consent_next(a);
+		return;
+	}
+	for (i = 0; i < nread; i++) {
+		char ch = buf->base[i];
+
+		if (ch != '\n') {
+			if (a->linelen + 1 < sizeof(a->line))
+				a->line[a->linelen++] = ch;
+			else
+				a->line_long = 1;
+			continue;
+		}
+		a->line[a->linelen] = '\0';
+		a->linelen = 0;
+		if (a->line_long) {
+			a->line_long = 0;
+			continue;
+		}
+		on_line(a, a->line);
+		if (a->state == AG_DONE || !a->tty_open)
+			return;
+	}
+}
+
+/* Opens stdin for answers and "q" if it is a terminal we own. */
+static void
+tty_open(struct agent *a)
+{
+	int r;
+
+	if (!plat_stdin_interactive())
+		return; /* no terminal, or we run in the background */
+	if ((r = uv_tty_init(a->loop, &a->tty, 0, 1)) != 0) {
+		qh_debug("stdin: %s", uv_strerror(r));
+		return;
+	}
+	a->tty.data = a;
+	a->tty_open = 1;
+	if ((r = uv_read_start((uv_stream_t *)&a->tty, tty_alloc, tty_read)) != 0) {
+		qh_debug("stdin: %s", uv_strerror(r));
+		tty_close(a);
+	}
+}
+
+/* The window's buttons: Allow, Deny, End session (or closing it). */
+static void
+on_ui_event(uv_async_t *h)
+{
+	struct agent *a = h->data;
+	enum ui_event ev;
+	uint64_t id;
+
+	while (a->state != AG_DONE && ui_take(&ev, &id)) {
+		if (ev == UI_EV_END)
+			agent_end(a);
+		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
+			consent_answer(a, ev == UI_EV_ALLOW);
+	}
+}
+
+void
+customer_open(struct agent *a)
+{
+	if (ui_window() == NULL) {
+		tty_open(a);
+		return;
+	}
+	uv_async_init(a->loop, &a->ui_async, on_ui_event);
+	a->ui_async.data = a;
+	a->ui_open = 1;
+	ui_bind(&a->ui_async);
+	agent_status("Connecting to %s:%d...", a->host, a->port);
+}
+
+void
+customer_close(struct agent *a)
+{
+	tty_close(a);
+	if (a->ui_open) {
+		ui_bind(NULL);
+		a->ui_open = 0;
+		uv_close((uv_handle_t *)&a->ui_async, NULL);
+	}
+}

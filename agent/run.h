@@ -1,0 +1,115 @@
+/*
+ * `qh-agent run` in two files: the connection, the console's messages and
+ * the technicians' actions (run.c), and the customer's side, who may get
+ * in and how the customer is asked and answers (consent.c). This header
+ * is theirs alone.
+ */
+#ifndef QH_AGENT_RUN_H
+#define QH_AGENT_RUN_H
+
+#include <stdint.h>
+
+#include "agent.h"
+#include "qh/pem.h"
+#include "qh/tls.h"
+
+#define CONSENT_MAX  16	 /* questions queued for the customer */
+#define ALLOWED_MAX  32	 /* technicians allowed in this session */
+#define LINE_MAX_LEN 256 /* one line typed by the customer */
+#define FORWARD_MAX  32
+#define CODE_MAX     15
+#define TEXT_MAX     4097 /* a text field and its NUL */
+
+enum agent_state {
+	AG_WAITING,    /* no connection; the retry timer runs */
+	AG_CONNECTING, /* resolving, connecting, TLS handshake */
+	AG_HELLO,      /* HELLO sent, waiting for WELCOME */
+	AG_READY,      /* welcomed: waiting in the queue or in a session */
+	AG_DONE,       /* leaving: handles close, then the loop ends */
+};
+
+/* A technician waiting for the customer's answer. */
+struct consent {
+	uint64_t id;
+	char login[QH_ID_MAX + 1];
+	char name[257];
+};
+
+struct agent {
+	uv_loop_t *loop;
+	struct qh_bundle bundle;
+	struct qh_tls_ctx *ctx;
+	char host[256];
+	int port;
+	char hostname[256];
+	int yes, unattended;
+	const char *forwards[FORWARD_MAX]; /* --allow-forward, for later */
+	int nforwards;
+
+	enum agent_state state;
+	struct qh_mux *mux; /* NULL when not connected */
+	char why[256];	    /* why the last dial failed */
+	int was_ready;	    /* this connection got its WELCOME */
+	uint64_t backoff_ms;
+
+	uv_timer_t retry;    /* back-off before the next attempt */
+	uv_timer_t deadline; /* CONNECT_TIMEOUT_MS for an attempt */
+	uv_timer_t endwait;  /* END_TIMEOUT_MS after "end" */
+	uv_signal_t sigs[4]; /* SIGINT, SIGTERM, SIGHUP, SIGCHLD where they exist */
+	int nsigs;
+	uv_tty_t tty;
+	int tty_open;	     /* reading lines from the customer */
+	uv_async_t ui_async; /* the window's events (ui_post) */
+	int ui_open;
+	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
+	char line[LINE_MAX_LEN];
+	size_t linelen;
+	int line_long; /* the current line overflowed: dropped */
+
+	char resume[129]; /* from WELCOME; kept for the whole run */
+	char code[CODE_MAX + 1];
+	char customer[QH_ID_MAX + 1];
+	int session_open;
+	uint64_t session;
+	int stopping; /* exit once the connection is gone */
+	int ending;   /* SESSION end sent */
+	int exit_status;
+
+	struct consent consents[CONSENT_MAX];
+	int nconsents;
+	int asking; /* consents[0] is on the screen */
+	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
+	int nallowed;
+
+	struct task_list tasks;
+};
+
+/* run.c */
+
+/* Ctrl-C, SIGTERM, SIGHUP, "q", End session: ends the session, or just leaves. */
+void agent_end(struct agent *a);
+
+/* Answers the console's consent question id. */
+void send_consent_reply(struct agent *a, uint64_t id, int allow);
+
+/* consent.c */
+
+/* 1 if login may act on this PC now (--yes, --unattended, or allowed). */
+int consent_allowed(const struct agent *a, const char *login);
+
+/* Answers what can be answered without the customer; asks the next question. */
+void consent_next(struct agent *a);
+
+/* The connection is gone: its questions cannot be answered any more. */
+void consent_reset(struct agent *a);
+
+/* Starts listening to the customer: the window's events, else the terminal. */
+void customer_open(struct agent *a);
+
+/* Stops listening (closing the handles customer_open made). */
+void customer_close(struct agent *a);
+
+/* The window's status line, when there is a window; sanitised. */
+void agent_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

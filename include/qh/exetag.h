@@ -1,0 +1,58 @@
+/*
+ * A tag at the end of an agent program: what `qh-console enroll ID --exe
+ * FILE` writes into a copy of qh-agent.exe (the join token, the vendor's
+ * name) so that the customer only downloads and starts it, and what the
+ * agent reads from its own file at its first start.
+ *
+ * The tag is the file's last bytes, a multiple of 8 long:
+ *
+ *	PAYLOAD     "token=...\nvendor=...\n" (UTF-8), at most QH_EXETAG_MAX
+ *	padding     NUL bytes up to a multiple of 8
+ *	u32 LE      the payload's length
+ *	u32 LE      0 (reserved)
+ *	"QHTAG001"  8 bytes
+ *
+ * An unsigned exe gets it appended. A signed one has its Authenticode
+ * signature in the certificate table at the end of the file, which the
+ * signature does not cover: there the tag extends the last certificate's
+ * entry past its PKCS#7 blob (the padding Windows ignores), the table's
+ * size in the PE header grows with it and the PE checksum is computed
+ * again, so the signature stays valid. Either way the tag ends the file.
+ */
+#ifndef QH_EXETAG_H
+#define QH_EXETAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qh/buf.h"
+
+#define QH_EXETAG_MAX	  4096 /* payload bytes */
+#define QH_EXETAG_TRAILER 16
+
+/*
+ * Builds the tag for token and vendor (NULL or "" for none) into out.
+ * Returns 0, QH_ERR_ARG (a value with a newline or NUL, an empty token) or
+ * QH_ERR_TOO_LARGE.
+ */
+int qh_exetag_build(const char *token, const char *vendor, struct qh_buf *out);
+
+/*
+ * Reads a tag from the last len bytes of a file (all of it, or at least
+ * its last QH_EXETAG_MAX + 24 bytes). Returns 0 with the values copied
+ * (vendor "" when absent), QH_ERR_NOT_FOUND when the file has no tag, or
+ * QH_ERR_FORMAT for a damaged one.
+ */
+int qh_exetag_read(const uint8_t *tail, size_t len, char *token, size_t tokenlen,
+    char *vendor, size_t vendorlen);
+
+/*
+ * Writes into out a copy of the PE file exe (len bytes) carrying tag (from
+ * qh_exetag_build) in place of any tag it had. *is_signed tells which way
+ * it went. Returns 0, QH_ERR_FORMAT (not a PE file, or a signed one whose
+ * certificate table is not at the end) or QH_ERR_TOO_LARGE.
+ */
+int qh_exetag_apply(const uint8_t *exe, size_t len, const struct qh_buf *tag,
+    struct qh_buf *out, int *is_signed);
+
+#endif

@@ -1,0 +1,152 @@
+#!/bin/sh
+# The customer's window (issue 11), under Wine on an Xvfb display: a copy
+# of qh-agent.exe made by `enroll --exe` is started as by a double-click
+# (--window: under Wine a start from a script cannot look like one) and
+# enrols without typing; the window shows the vendor's name, the session
+# code in large digits (the one the console queues), the balance, that the
+# session is recorded and billed per started 15 minutes, and End session.
+# A technician's command brings a dialog naming the technician: Deny keeps
+# bob out, Allow lets alice's `cmd /c ver` run, which the window lists.
+# End session ends it and shows the billable time; the button then
+# closes the window. Not enrolled and without a token, the window asks
+# for one, and a pasted token enrols the PC. Screenshots go to
+# build/screenshots/ (make screenshots copies them to docs/).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/winlib.sh"
+SHOTS="$QH_ROOT/build/screenshots"
+mkdir -p "$SHOTS"
+
+command -v Xvfb >/dev/null || fail "no Xvfb: scripts/deps.sh installs xvfb"
+# A wineserver started without a display has no window driver: a new one
+# comes up with ours, and goes when the test ends.
+"$WINESERVER" -k </dev/null >/dev/null 2>&1
+trap '"$WINESERVER" -k </dev/null >/dev/null 2>&1; cleanup' EXIT INT TERM
+Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+    </dev/null >"$T/xvfb.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
+export DISPLAY=":$(cat "$T/display")"
+win_setup
+# Xvfb has no window manager: Wine draws the frames and title bars itself.
+printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
+    >"$T/x11.reg"
+"$WINE" regedit /S "$(winpath "$T/x11.reg")" </dev/null >/dev/null 2>&1
+
+# win_uitool with its exit status, its output without carriage returns.
+UI() {
+	"$WINE" "$UITOOL" "$@" </dev/null >"$T/ui.out" 2>>"$T/uitool.log"
+	_st=$?
+	tr -d '\r' <"$T/ui.out"
+	return $_st
+}
+shot() {	# name [class]: the window of class (default the agent's), or the screen
+	geom=$(UI rect "${2:-QuarterhourAgent}")
+	set -- "$1" $geom
+	xwd -root -display "$DISPLAY" -silent >"$T/shot.xwd" || fail "xwd"
+	/usr/bin/convert "xwd:$T/shot.xwd" -crop "${4}x${5}+${2}+${3}" +repage \
+	    "png:$SHOTS/$1.png" || fail "convert"
+}
+
+setup_console
+qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+qh-console credit acme --hours 10 --ref "PO-4711" --state "$STATE" >>"$T/admin.log" 2>&1 ||
+    fail "credit"
+for who in "alice:Alice Tech" "bob:Bob Other"; do
+	qh-console tech add "${who%%:*}" --name "${who#*:}" --out "$T/${who%%:*}.pem" \
+	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add ${who%%:*}"
+done
+printf '\n[vendor]\nname = Example Vendor GmbH\n' >>"$STATE/console.conf"
+start_console
+qh-console enroll acme --exe "$T/support.exe" --from "$EXE" --state "$STATE" \
+    >/dev/null 2>>"$T/admin.log" || fail "enroll --exe"
+
+"$WINE" "$T/support.exe" --window --config "$(winpath "$T/agent")" </dev/null \
+    >"$T/agent.out" 2>"$T/agent.log" &
+AGENT=$!
+PIDS="$PIDS $AGENT"
+UI wait QuarterhourAgent "Connected" 60 >/dev/null ||
+    fail "the window did not connect: $(UI dump QuarterhourAgent)"
+UI dump QuarterhourAgent >"$T/window.txt"
+shown() {	# class text: a shown control with exactly this text
+	grep -q "^$1	$2	shown$" "$T/window.txt" || fail "no shown $1 '$2': $(cat "$T/window.txt")"
+}
+shown Static "Example Vendor GmbH"
+shown Static "Your session code:"
+shown Static "Read this code to your technician on the phone."
+shown Static "Prepaid balance: 40 units (10 h 00 min)"
+shown Static "This session is recorded and billed per started 15 minutes."
+shown Static "What your technician does:"
+shown Button "End session"
+CODE=$(awk -F'\t' '$2 ~ /^[0-9][0-9][0-9] [0-9][0-9][0-9]$/ {print $2}' "$T/window.txt" |
+    tr -d ' ')
+[ ${#CODE} -eq 6 ] || fail "no six-digit code in the window: $(cat "$T/window.txt")"
+qh-console queue --json --tech "$T/alice.pem" >"$T/queue.json" 2>&1 || fail "queue"
+grep -q "\"code\":\"$CODE\"" "$T/queue.json" || fail "the window's code is not queued"
+shot agent-window
+
+# bob: the dialog names him; Deny.
+qh-console exec "$CODE" --tech "$T/bob.pem" -- cmd /c ver >"$T/bob.out" 2>"$T/bob.err" &
+BOB=$!
+UI wait QuarterhourConsent "Bob Other (bob) wants to connect" 30 >/dev/null ||
+    fail "no consent dialog for bob"
+UI click QuarterhourConsent Deny >/dev/null || fail "no Deny button"
+wait $BOB
+[ $? -ne 0 ] || fail "bob's command ran although he was denied"
+
+# alice: Allow; her command runs and the window lists it.
+qh-console exec "$CODE" --tech "$T/alice.pem" -- cmd /c ver >"$T/alice.out" 2>"$T/alice.err" &
+ALICE=$!
+UI wait QuarterhourConsent "Technician Alice Tech (alice) wants to connect to this PC." 30 \
+    >/dev/null || fail "no consent dialog for alice"
+UI dump QuarterhourConsent >"$T/consent.txt"
+grep -q "^Button	Allow	shown" "$T/consent.txt" && grep -q "^Button	Deny	shown" "$T/consent.txt" ||
+    fail "the dialog lacks Allow or Deny: $(cat "$T/consent.txt")"
+grep -q "billed per started 15 minutes" "$T/consent.txt" || fail "the dialog does not say it is billed"
+# Xvfb keeps Wine's second window in its backing store, not on the
+# screen: the dialog is read on its own and laid over the screen.
+xwd -root -display "$DISPLAY" -silent >"$T/root.xwd" || fail "xwd"
+dlg=$(xwininfo -root -tree -display "$DISPLAY" |
+    awk '/"A technician wants to connect"/ {print $1, $NF}')
+set -- $dlg
+xwd -id "$1" -display "$DISPLAY" -silent >"$T/dialog.xwd" || fail "xwd of the dialog"
+/usr/bin/convert "xwd:$T/root.xwd" "xwd:$T/dialog.xwd" -geometry "$2" \
+    -composite -crop 520x640+0+0 +repage "png:$SHOTS/agent-consent.png" ||
+    fail "the consent screenshot"
+UI click QuarterhourConsent Allow >/dev/null || fail "no Allow button"
+wait $ALICE || fail "alice's command: $(cat "$T/alice.err")"
+grep -q "Microsoft Windows" "$T/alice.out" || fail "cmd /c ver printed: $(cat "$T/alice.out")"
+UI wait QuarterhourAgent "alice runs: cmd /c ver" 20 >/dev/null ||
+    fail "the window does not list alice's command: $(UI dump QuarterhourAgent)"
+
+# End session: the debit is shown, the button closes the window.
+UI click QuarterhourAgent "End session" >/dev/null || fail "no End session button"
+UI wait QuarterhourAgent "Billable time:" 30 >/dev/null ||
+    fail "no billable time after End session: $(UI dump QuarterhourAgent)"
+UI wait QuarterhourAgent "Close" 30 >/dev/null || fail "the button did not become Close"
+shot agent-ended
+UI click QuarterhourAgent Close >/dev/null
+wait_until "! kill -0 $AGENT" 30 || fail "the agent did not end when its window closed"
+
+# Not enrolled, no token in the program: the window asks, a paste enrols.
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
+"$WINE" "$EXE" --window --config "$(winpath "$T/agent two")" </dev/null >"$T/a2.out" \
+    2>"$T/a2.log" &
+A2=$!
+PIDS="$PIDS $A2"
+UI wait QuarterhourAgent "Paste the join token" 60 >/dev/null || fail "no token prompt"
+UI type QuarterhourAgent "not a token" >/dev/null
+UI click QuarterhourAgent Connect >/dev/null
+UI wait QuarterhourAgent "That did not work" 30 >/dev/null ||
+    fail "a bad token was not refused: $(UI dump QuarterhourAgent)"
+UI type QuarterhourAgent "
+  $TOKEN
+" >/dev/null || fail "no token field"
+shot agent-enrol
+UI click QuarterhourAgent Connect >/dev/null
+UI wait QuarterhourAgent "Connected" 60 >/dev/null ||
+    fail "the pasted token did not enrol: $(UI dump QuarterhourAgent)"
+[ -f "$T/agent two/agent.pem" ] || fail "no agent.pem after the pasted token"
+UI close QuarterhourAgent >/dev/null
+wait_until "! kill -0 $A2" 30 || fail "closing the window did not end the agent"
+exit 0

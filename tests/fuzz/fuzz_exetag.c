@@ -1,0 +1,43 @@
+/*
+ * Fuzz target for agent program tags: qh_exetag_read on the input as a
+ * file's end, and qh_exetag_apply on it as a PE file. What reads has a
+ * non-empty token; what a tag is applied to reads back that tag.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qh/buf.h"
+#include "qh/err.h"
+#include "qh/exetag.h"
+
+#define CHECK(x)                                                                         \
+	do {                                                                             \
+		if (!(x)) {                                                              \
+			fprintf(stderr, "check failed: %s\n", #x);                       \
+			abort();                                                         \
+		}                                                                        \
+	} while (0)
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct qh_buf tag, out;
+	char token[QH_EXETAG_MAX], vendor[QH_EXETAG_MAX];
+	int is_signed;
+
+	if (qh_exetag_read(data, size, token, sizeof(token), vendor, sizeof(vendor)) == 0)
+		CHECK(token[0] != '\0');
+	qh_buf_init(&tag, 8192);
+	qh_buf_init(&out, 4 * 1024 * 1024);
+	CHECK(qh_exetag_build("qh1.fuzz", "Vendor", &tag) == 0);
+	if (qh_exetag_apply(data, size, &tag, &out, &is_signed) == 0) {
+		CHECK(qh_exetag_read(qh_buf_ptr(&out), qh_buf_len(&out), token,
+			  sizeof(token), vendor, sizeof(vendor)) == 0);
+		CHECK(strcmp(token, "qh1.fuzz") == 0 && strcmp(vendor, "Vendor") == 0);
+	}
+	qh_buf_release(&tag);
+	qh_buf_release(&out);
+	return 0;
+}
