@@ -45,20 +45,20 @@
 #include "qh/log.h"
 #include "qh/tls.h"
 
-#define RX_CIPHER_MAX	(256 * 1024)
-#define RX_READ_CHUNK	(64 * 1024)
-#define RX_PLAIN_MAX	(256 * 1024)
-#define TX_PLAIN_MAX	(QH_TLS_OUT_MAX)
-#define TX_CIPHER_MAX	(QH_TLS_OUT_MAX + 64 * 1024)
-#define CLOSE_LINGER_MS 2000
-#define TICKET_SECONDS	3600 /* a ticket resumes for an hour */
+#define RX_CIPHER_MAX	 (256 * 1024)
+#define RX_READ_CHUNK	 (64 * 1024)
+#define RX_PLAIN_MAX	 (256 * 1024)
+#define TX_PLAIN_MAX	 (QH_TLS_OUT_MAX)
+#define TX_CIPHER_MAX	 (QH_TLS_OUT_MAX + 64 * 1024)
+#define CLOSE_LINGER_MS	 2000
+#define TICKET_SECONDS	 3600  /* a ticket resumes for an hour */
 #define VERIFIED_BUCKETS 4096  /* chains of the verified-certificate set */
 #define VERIFIED_MAX	 65536 /* certificates remembered; then it starts over */
-#define WHEEL_TICK_MS	250  /* the wheel's resolution */
-#define WHEEL_SLOTS	64   /* 16 s per turn; later deadlines wait a turn or more */
-#define RELEASE_MS	1000 /* empty buffers unused this long are freed */
-#define SLOT_NONE	(-1) /* not on the wheel */
-#define SLOT_DUE	(-2) /* on the list of the tick being run */
+#define WHEEL_TICK_MS	 250   /* the wheel's resolution */
+#define WHEEL_SLOTS	 64    /* 16 s per turn; later deadlines wait a turn or more */
+#define RELEASE_MS	 1000  /* empty buffers unused this long are freed */
+#define SLOT_NONE	 (-1)  /* not on the wheel */
+#define SLOT_DUE	 (-2)  /* on the list of the tick being run */
 
 /* A client certificate whose chain the server has verified: its SHA-256. */
 struct verified {
@@ -71,8 +71,8 @@ struct qh_tls_ctx {
 	int server;
 	struct verified *verified[VERIFIED_BUCKETS]; /* server: chains verified */
 	size_t nverified;
-	int resume;	       /* client: offer the kept ticket */
-	SSL_SESSION *session;  /* client: the newest ticket the server gave us */
+	int resume;	      /* client: offer the kept ticket */
+	SSL_SESSION *session; /* client: the newest ticket the server gave us */
 };
 
 enum tls_state {
@@ -92,18 +92,18 @@ LIST_HEAD(conn_list, qh_tls_conn);
  */
 struct tls_loop {
 	uv_loop_t *loop;
-	unsigned users;		/* connections on this loop */
-	uv_timer_t tick;	/* the wheel's one timer (unreferenced) */
-	uv_prepare_t prep;	/* flushes what was queued outside I/O callbacks */
-	uv_check_t check;	/* flushes right after the I/O callbacks */
-	int open_handles;	/* while closing */
-	struct conn_list flushq;	      /* connections with plaintext queued */
-	struct conn_list slots[WHEEL_SLOTS];  /* by deadline tick */
-	struct conn_list due;		      /* the slot being run */
-	unsigned nwheel;		      /* connections on the wheel */
-	uint64_t tick_done;		      /* last tick whose slot was run */
-	uint8_t rx_cipher[RX_READ_CHUNK];     /* scratch: one read's ciphertext */
-	uint8_t rx_plain[RX_READ_CHUNK];      /* scratch: its plaintext */
+	unsigned users;		 /* connections on this loop */
+	uv_timer_t tick;	 /* the wheel's one timer (unreferenced) */
+	uv_prepare_t prep;	 /* flushes what was queued outside I/O callbacks */
+	uv_check_t check;	 /* flushes right after the I/O callbacks */
+	int open_handles;	 /* while closing */
+	struct conn_list flushq; /* connections with plaintext queued */
+	struct conn_list slots[WHEEL_SLOTS]; /* by deadline tick */
+	struct conn_list due;		     /* the slot being run */
+	unsigned nwheel;		     /* connections on the wheel */
+	uint64_t tick_done;		     /* last tick whose slot was run */
+	uint8_t rx_cipher[RX_READ_CHUNK];    /* scratch: one read's ciphertext */
+	uint8_t rx_plain[RX_READ_CHUNK];     /* scratch: its plaintext */
 	struct tls_loop *next;
 };
 
@@ -113,10 +113,10 @@ struct qh_tls_conn {
 	struct tls_loop *tl;
 	LIST_ENTRY(qh_tls_conn) flink; /* on tl->flushq while flush_scheduled */
 	LIST_ENTRY(qh_tls_conn) wlink; /* in a wheel slot, or on tl->due */
-	int slot;			/* SLOT_NONE, SLOT_DUE or the slot */
-	uint64_t due_ms;		/* the deadline the wheel holds */
-	uint64_t hs_deadline_ms;	/* handshake or linger deadline */
-	uint64_t last_io_ms;		/* last byte in or out, for RELEASE_MS */
+	int slot;		       /* SLOT_NONE, SLOT_DUE or the slot */
+	uint64_t due_ms;	       /* the deadline the wheel holds */
+	uint64_t hs_deadline_ms;       /* handshake or linger deadline */
+	uint64_t last_io_ms;	       /* last byte in or out, for RELEASE_MS */
 	uv_write_t wreq[2];
 	uv_shutdown_t sreq;
 	int open_handles;
@@ -905,7 +905,6 @@ on_shutdown(uv_shutdown_t *req, int status)
 	close_handles(req->data);
 }
 
-
 void
 qh_tls_close(struct qh_tls_conn *conn, int err)
 {
@@ -1111,7 +1110,8 @@ process_input(struct qh_tls_conn *conn)
 		int scratch = qh_buf_len(&conn->rx_plain) == 0;
 
 		if (scratch) {
-			r = SSL_read_ex(conn->ssl, conn->tl->rx_plain, RX_READ_CHUNK, &got);
+			r = SSL_read_ex(conn->ssl, conn->tl->rx_plain, RX_READ_CHUNK,
+			    &got);
 		} else {
 			room = qh_buf_room(&conn->rx_plain);
 			if (room == 0) {
@@ -1223,7 +1223,8 @@ static int
 holds_buffers(const struct qh_tls_conn *conn)
 {
 	return qh_buf_capacity(&conn->rx_cipher) > 0 ||
-	    qh_buf_capacity(&conn->rx_plain) > 0 || qh_buf_capacity(&conn->tx_plain) > 0 ||
+	    qh_buf_capacity(&conn->rx_plain) > 0 ||
+	    qh_buf_capacity(&conn->tx_plain) > 0 ||
 	    (!conn->tx_busy[0] && qh_buf_capacity(&conn->tx_cipher[0]) > 0) ||
 	    (!conn->tx_busy[1] && qh_buf_capacity(&conn->tx_cipher[1]) > 0);
 }

@@ -21,9 +21,9 @@
 #include "qh/log.h"
 #include "presence.h"
 
-#define BUCKETS	  4096 /* verdict chains; a power of two */
-#define SEEN_MS	  2000 /* last_seen is written this long after a connect */
-#define SEEN_MAX  4096 /* a batch this large is written at once */
+#define BUCKETS	 4096 /* verdict chains; a power of two */
+#define SEEN_MS	 2000 /* last_seen is written this long after a connect */
+#define SEEN_MAX 4096 /* a batch this large is written at once */
 
 struct verdict {
 	char fingerprint[65];

@@ -45,9 +45,9 @@ struct entry {
 	char customer_name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	char host[DAEMON_NAME_MAX + 1];
-	int64_t waiting_since;			      /* UTC seconds */
-	unsigned flags;				      /* HELLO flags */
-	struct session *session;		      /* open session, or NULL */
+	int64_t waiting_since;		  /* UTC seconds */
+	unsigned flags;			  /* HELLO flags */
+	struct session *session;	  /* open session, or NULL */
 	char (*consented)[QH_ID_MAX + 1]; /* this session's; made at the first */
 	int nconsented;
 	uv_timer_t grace;    /* runs while the agent is away */

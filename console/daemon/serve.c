@@ -40,8 +40,8 @@
 #include "session.h"
 
 #define LOCK_FILE "serve.lock"
-#define BACKLOG	  511  /* connections the kernel holds for accept */
-#define WATCH_MS  1000 /* how often the database is asked whether it changed */
+#define BACKLOG	  511	/* connections the kernel holds for accept */
+#define WATCH_MS  1000	/* how often the database is asked whether it changed */
 #define FD_WANTED 65536 /* descriptors a console should be allowed (the unit's) */
 
 static void

@@ -37,8 +37,8 @@ db_agent_cert_current(sqlite3 *db, const char *agent_id, const char *customer,
 }
 
 int
-db_tech_cert_current(sqlite3 *db, const char *login, const char *role,
-    const char *serial, char *name, size_t namelen)
+db_tech_cert_current(sqlite3 *db, const char *login, const char *role, const char *serial,
+    char *name, size_t namelen)
 {
 	sqlite3_stmt *st = NULL;
 	int ok = 0;

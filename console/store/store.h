@@ -533,9 +533,9 @@ int db_tech_cert_current(sqlite3 *db, const char *login, const char *role,
 
 /* One agent's connect, as db_agents_seen records it. */
 struct db_seen {
-	char agent_id[65];  /* QH_ID_MAX + 1 */
-	char host[257];	    /* as its HELLO said */
-	int64_t at;	    /* UTC seconds */
+	char agent_id[65]; /* QH_ID_MAX + 1 */
+	char host[257];	   /* as its HELLO said */
+	int64_t at;	   /* UTC seconds */
 };
 
 /* Records last_seen and host of n agents in one transaction. */
