@@ -43,7 +43,7 @@ wait_port() {	# port
 # (a) quarterhour.
 export QH_STATE="$D/state" QH_TECH="$D/tech.pem"
 CP=$(port)
-"$BIN/qh-console" init --name 127.0.0.1 --listen "127.0.0.1:$CP" >/dev/null
+"$BIN/qh-console" init --name 127.0.0.1 --listen "127.0.0.1:$CP" >/dev/null 2>"$D/init.log"
 "${QH_BENCH_CONSOLE:-$BIN/qh-console}" serve --log-level warn 2>"$D/console.log" &
 CPID=$!
 PIDS="$PIDS $CPID"

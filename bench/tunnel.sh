@@ -70,7 +70,7 @@ wait_port "$L_IPERF"
 # (b) quarterhour: console, agent, technician forward.
 export QH_STATE="$D/state" QH_TECH="$D/tech.pem" QH_AGENT="$D/agent"
 CP=$(port)
-"$BIN/qh-console" init --name 127.0.0.1 --listen "127.0.0.1:$CP" >/dev/null
+"$BIN/qh-console" init --name 127.0.0.1 --listen "127.0.0.1:$CP" >/dev/null 2>"$D/init.log"
 "$BIN/qh-console" serve --log-level warn 2>"$D/console.log" &
 PIDS="$PIDS $!"
 wait_port "$CP"
