@@ -1,5 +1,7 @@
 /*
- * TLS 1.3 over libuv through a BIO of our own.
+ * TLS 1.3 over libuv through a BIO of our own: a connection's life, its
+ * input and its output. Contexts, tickets and the BIO are in tls_ctx.c;
+ * what the connections of a loop share is in tls_loop.c.
  *
  * Ciphertext from the socket is read straight into a scratch buffer that
  * all connections of a loop share, and the BIO's read side serves it to
@@ -15,17 +17,10 @@
  * While one buffer is being written the other collects, so everything
  * produced during one loop iteration leaves in one write. Plaintext to
  * send collects in tx_plain and is encrypted in one SSL_write per
- * connection, right after the loop's I/O callbacks (a check handle) or,
- * for what was queued elsewhere, just before the loop polls (a prepare
- * handle): both are the loop's, with a list of the connections to flush.
- *
- * Time is kept by one timer wheel per loop instead of a timer per
- * connection: each connection sits in the slot of its next deadline (the
- * handshake's, the keepalive's, the close's linger, or the moment its
- * empty buffers are given back) and is looked at when that slot comes up.
+ * connection when the loop flushes (tls_loop.c). Deadlines (handshake,
+ * keepalive, the close's linger, giving back idle buffers) come from the
+ * loop's timer wheel as tls__tick.
  */
-#include <sys/queue.h>
-
 #ifdef _WIN32
 #include <ws2tcpip.h>
 #else
@@ -45,591 +40,12 @@
 #include "qh/log.h"
 #include "qh/tls.h"
 
-#define RX_CIPHER_MAX	 (256 * 1024)
-#define RX_READ_CHUNK	 (64 * 1024)
-#define RX_PLAIN_MAX	 (256 * 1024)
-#define TX_PLAIN_MAX	 (QH_TLS_OUT_MAX)
-#define TX_CIPHER_MAX	 (QH_TLS_OUT_MAX + 64 * 1024)
-#define CLOSE_LINGER_MS	 2000
-#define TICKET_SECONDS	 3600  /* a ticket resumes for an hour */
-#define VERIFIED_BUCKETS 4096  /* chains of the verified-certificate set */
-#define VERIFIED_MAX	 65536 /* certificates remembered; then it starts over */
-#define WHEEL_TICK_MS	 250   /* the wheel's resolution */
-#define WHEEL_SLOTS	 64    /* 16 s per turn; later deadlines wait a turn or more */
-#define RELEASE_MS	 1000  /* empty buffers unused this long are freed */
-#define SLOT_NONE	 (-1)  /* not on the wheel */
-#define SLOT_DUE	 (-2)  /* on the list of the tick being run */
-
-/* A client certificate whose chain the server has verified: its SHA-256. */
-struct verified {
-	unsigned char fp[32];
-	struct verified *next;
-};
-
-struct qh_tls_ctx {
-	SSL_CTX *ssl;
-	int server;
-	struct verified *verified[VERIFIED_BUCKETS]; /* server: chains verified */
-	size_t nverified;
-	int resume;	      /* client: offer the kept ticket */
-	SSL_SESSION *session; /* client: the newest ticket the server gave us */
-};
-
-enum tls_state {
-	TLS_NEW,       /* handle created, not connected yet */
-	TLS_HANDSHAKE, /* handshake in progress */
-	TLS_READY,     /* peer verified, application data flows */
-	TLS_CLOSING,   /* flushing close_notify, handles not closed yet */
-	TLS_DEAD,      /* handles closing; only close callbacks remain */
-};
-
-LIST_HEAD(conn_list, qh_tls_conn);
-
-/*
- * What the connections of one loop share: the wheel, the flush list and
- * the scratch buffers. Made for a loop's first connection and closed
- * after its last is freed.
- */
-struct tls_loop {
-	uv_loop_t *loop;
-	unsigned users;		 /* connections on this loop */
-	uv_timer_t tick;	 /* the wheel's one timer (unreferenced) */
-	uv_prepare_t prep;	 /* flushes what was queued outside I/O callbacks */
-	uv_check_t check;	 /* flushes right after the I/O callbacks */
-	int open_handles;	 /* while closing */
-	struct conn_list flushq; /* connections with plaintext queued */
-	struct conn_list slots[WHEEL_SLOTS]; /* by deadline tick */
-	struct conn_list due;		     /* the slot being run */
-	unsigned nwheel;		     /* connections on the wheel */
-	uint64_t tick_done;		     /* last tick whose slot was run */
-	uint8_t rx_cipher[RX_READ_CHUNK];    /* scratch: one read's ciphertext */
-	uint8_t rx_plain[RX_READ_CHUNK];     /* scratch: its plaintext */
-	struct tls_loop *next;
-};
-
-struct qh_tls_conn {
-	uv_tcp_t own;  /* accepted into; replaced by a dialled handle */
-	uv_tcp_t *tcp; /* the connection's socket: &own, or the dialled one */
-	struct tls_loop *tl;
-	LIST_ENTRY(qh_tls_conn) flink; /* on tl->flushq while flush_scheduled */
-	LIST_ENTRY(qh_tls_conn) wlink; /* in a wheel slot, or on tl->due */
-	int slot;		       /* SLOT_NONE, SLOT_DUE or the slot */
-	uint64_t due_ms;	       /* the deadline the wheel holds */
-	uint64_t hs_deadline_ms;       /* handshake or linger deadline */
-	uint64_t last_io_ms;	       /* last byte in or out, for RELEASE_MS */
-	uv_write_t wreq[2];
-	uv_shutdown_t sreq;
-	int open_handles;
-
-	enum tls_state state;
-	enum qh_tls_mode mode;
-	SSL *ssl;
-	struct qh_tls_ctx *ctx;
-	const struct qh_tls_ops *ops;
-	void *arg;
-
-	struct qh_buf rx_cipher;    /* an incomplete record, waiting for the rest */
-	struct qh_buf rx_view;	    /* the scratch buffer's bytes of one read */
-	struct qh_buf *rx_src;	    /* what the BIO reads: rx_view or rx_cipher */
-	size_t rx_reserved;	    /* bytes lent to libuv by alloc_cb */
-	int rx_scratch;		    /* alloc_cb lent the scratch buffer */
-	struct qh_buf rx_plain;	    /* decrypted, not yet consumed */
-	struct qh_buf tx_plain;	    /* plaintext waiting for SSL_write */
-	struct qh_buf tx_cipher[2]; /* ciphertext: one collecting, one in flight */
-	int tx_cur;		    /* index of the collecting buffer */
-	int tx_busy[2];		    /* buffer i is owned by a uv_write */
-	int above_high;		    /* on_drain is owed (queued reached high water) */
-	int flush_scheduled;
-
-	uint64_t last_rx_ms, idle_ms, dead_ms;
-	uint64_t last_idle_ms; /* when on_idle last ran */
-	int close_err;
-
-	struct qh_dial *dial; /* while qh_tls_dial runs */
-	char *dial_why;	      /* the caller's buffer for its failure */
-	size_t dial_whylen;
-
-	char host[256];
-	char pin[65];
-	char addr[64];
-	struct qh_identity peer;
-	struct qh_tls_stats stats;
-};
-
-static BIO_METHOD *bio_method;
+#include "tls_int.h"
 
 static void tls_fail(struct qh_tls_conn *conn, int err, const char *why);
 static void start_write(struct qh_tls_conn *conn);
 static void start_keepalive(struct qh_tls_conn *conn);
-static void on_flush(struct qh_tls_conn *conn);
-static void conn_tick(struct qh_tls_conn *conn, uint64_t now);
 static void note_io(struct qh_tls_conn *conn, uint64_t now);
-
-/* The BIO: OpenSSL reads ciphertext from rx_cipher and writes into tx_cipher. */
-
-static int
-bio_write(BIO *b, const char *data, int len)
-{
-	struct qh_tls_conn *conn = BIO_get_data(b);
-
-	BIO_clear_retry_flags(b);
-	if (len <= 0)
-		return 0;
-	if (qh_buf_put(&conn->tx_cipher[conn->tx_cur], data, (size_t)len) != 0)
-		return -1; /* over the hard bound: the connection fails */
-	return len;
-}
-
-static int
-bio_read(BIO *b, char *out, int len)
-{
-	struct qh_tls_conn *conn = BIO_get_data(b);
-	size_t n = qh_buf_len(conn->rx_src);
-
-	BIO_clear_retry_flags(b);
-	if (n == 0) {
-		BIO_set_retry_read(b);
-		return -1;
-	}
-	if (n > (size_t)len)
-		n = (size_t)len;
-	(void)qh_buf_get(conn->rx_src, out, n);
-	return (int)n;
-}
-
-static long
-bio_ctrl(BIO *b, int cmd, long num, void *ptr)
-{
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-static int
-bio_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static int
-bio_setup(void)
-{
-	if (bio_method != NULL)
-		return 0;
-	bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "qh-uv");
-	if (bio_method == NULL || !BIO_meth_set_write(bio_method, bio_write) ||
-	    !BIO_meth_set_read(bio_method, bio_read) ||
-	    !BIO_meth_set_ctrl(bio_method, bio_ctrl) ||
-	    !BIO_meth_set_create(bio_method, bio_create))
-		return QH_ERR_TLS;
-	return 0;
-}
-
-/* Contexts. */
-
-static int
-ctx_common(SSL_CTX *ssl)
-{
-	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION))
-		return QH_ERR_TLS;
-	/* AES-128-GCM first: it is what the CPUs here accelerate best. */
-	if (!SSL_CTX_set_ciphersuites(ssl,
-		"TLS_AES_128_GCM_SHA256:"
-		"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
-		return QH_ERR_TLS;
-	/*
-	 * TLS 1.3 tickets are stateless: the server keeps no cache, a ticket
-	 * carries the session (the client's certificate included) sealed
-	 * with the context's key, so a restarted console simply does full
-	 * handshakes again.
-	 */
-	SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
-	/* OpenSSL's record buffers (about 34 KiB) go back while a peer is idle. */
-	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_RELEASE_BUFFERS);
-	return 0;
-}
-
-static void
-verified_clear(struct qh_tls_ctx *ctx)
-{
-	struct verified *v, *next;
-	size_t i;
-
-	for (i = 0; i < VERIFIED_BUCKETS; i++) {
-		for (v = ctx->verified[i]; v != NULL; v = next) {
-			next = v->next;
-			free(v);
-		}
-		ctx->verified[i] = NULL;
-	}
-	ctx->nverified = 0;
-}
-
-static struct verified **
-verified_bucket(struct qh_tls_ctx *ctx, const unsigned char fp[32])
-{
-	return &ctx->verified[((size_t)fp[0] << 8 | fp[1]) % VERIFIED_BUCKETS];
-}
-
-/*
- * The server's certificate verification: a client certificate whose
- * exact bytes were verified against the CA before (its SHA-256 is in the
- * set) is not verified again, only checked to be within its validity
- * period; the signature on the handshake, which proves the key, is
- * checked by TLS as always, and revocation is the application's check.
- * This saves a chain build and an ECDSA verification for an agent that
- * reconnects without a ticket.
- */
-static int
-verify_cached(X509_STORE_CTX *xs, void *arg)
-{
-	struct qh_tls_ctx *ctx = arg;
-	X509 *cert = X509_STORE_CTX_get0_cert(xs);
-	unsigned char fp[32];
-	struct verified *v, **b;
-
-	if (cert == NULL || !X509_digest(cert, EVP_sha256(), fp, NULL))
-		return X509_verify_cert(xs);
-	b = verified_bucket(ctx, fp);
-	for (v = *b; v != NULL; v = v->next)
-		if (memcmp(v->fp, fp, sizeof(fp)) == 0)
-			break;
-	if (v != NULL && X509_cmp_current_time(X509_get0_notBefore(cert)) < 0 &&
-	    X509_cmp_current_time(X509_get0_notAfter(cert)) > 0) {
-		X509_STORE_CTX_set_error(xs, X509_V_OK);
-		return 1;
-	}
-	if (X509_verify_cert(xs) != 1)
-		return 0;
-	if (v == NULL) {
-		if (ctx->nverified >= VERIFIED_MAX)
-			verified_clear(ctx); /* a bound, not a cache policy */
-		if ((v = malloc(sizeof(*v))) != NULL) {
-			memcpy(v->fp, fp, sizeof(fp));
-			b = verified_bucket(ctx, fp);
-			v->next = *b;
-			*b = v;
-			ctx->nverified++;
-		}
-	}
-	return 1;
-}
-
-/* A client's new ticket replaces the one kept; 1 tells OpenSSL we took it. */
-static int
-on_new_session(SSL *ssl, SSL_SESSION *sess)
-{
-	struct qh_tls_ctx *ctx = SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl));
-
-	if (ctx == NULL || !SSL_SESSION_is_resumable(sess))
-		return 0;
-	SSL_SESSION_free(ctx->session);
-	ctx->session = sess;
-	return 1;
-}
-
-int
-qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
-{
-	struct qh_tls_ctx *ctx = NULL;
-	int r = QH_ERR_TLS;
-
-	*ctxp = NULL;
-	if ((r = bio_setup()) != 0)
-		goto out;
-	r = QH_ERR_NOMEM;
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		goto out;
-	ctx->server = 1;
-	r = QH_ERR_TLS;
-	if ((ctx->ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		goto out;
-	if ((r = ctx_common(ctx->ssl)) != 0)
-		goto out;
-	r = QH_ERR_TLS;
-	if (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
-	    !SSL_CTX_check_private_key(ctx->ssl) ||
-	    !SSL_CTX_add1_chain_cert(ctx->ssl, ca) ||
-	    !X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca) ||
-	    !SSL_CTX_add_client_CA(ctx->ssl, ca))
-		goto out;
-	/* A certificate is asked for, not required: joining agents have none. */
-	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
-	SSL_CTX_set_verify_depth(ctx->ssl, 2);
-	SSL_CTX_set_cert_verify_callback(ctx->ssl, verify_cached, ctx);
-	/*
-	 * One ticket per connection: an agent that comes back resumes with it.
-	 * OpenSSL resumes a session whose client was verified only within a
-	 * session id context, so the console names one.
-	 */
-	SSL_CTX_set_num_tickets(ctx->ssl, 1);
-	if (!SSL_CTX_set_session_id_context(ctx->ssl, (const unsigned char *)"qh-console",
-		10))
-		goto out;
-	SSL_CTX_set_timeout(ctx->ssl, TICKET_SECONDS);
-	*ctxp = ctx;
-	ctx = NULL;
-	r = 0;
-out:
-	if (r != 0)
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "server context");
-	qh_tls_ctx_free(ctx);
-	return r;
-}
-
-int
-qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
-{
-	struct qh_tls_ctx *ctx = NULL;
-	int r;
-
-	*ctxp = NULL;
-	if ((r = bio_setup()) != 0)
-		goto out;
-	r = QH_ERR_NOMEM;
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		goto out;
-	r = QH_ERR_TLS;
-	if ((ctx->ssl = SSL_CTX_new(TLS_client_method())) == NULL)
-		goto out;
-	if ((r = ctx_common(ctx->ssl)) != 0)
-		goto out;
-	r = QH_ERR_TLS;
-	if (cert != NULL &&
-	    (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
-		!SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
-		!SSL_CTX_check_private_key(ctx->ssl)))
-		goto out;
-	if (ca != NULL) {
-		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca))
-			goto out;
-		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
-	} else
-		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_verify_depth(ctx->ssl, 2);
-	/* Tickets are kept here, not in OpenSSL's cache: one per context. */
-	SSL_CTX_set_app_data(ctx->ssl, ctx);
-	SSL_CTX_set_session_cache_mode(ctx->ssl,
-	    SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
-	SSL_CTX_sess_set_new_cb(ctx->ssl, on_new_session);
-	ctx->resume = 1;
-	*ctxp = ctx;
-	ctx = NULL;
-	r = 0;
-out:
-	if (r != 0)
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "client context");
-	qh_tls_ctx_free(ctx);
-	return r;
-}
-
-void
-qh_tls_ctx_free(struct qh_tls_ctx *ctx)
-{
-	if (ctx == NULL)
-		return;
-	SSL_SESSION_free(ctx->session);
-	SSL_CTX_free(ctx->ssl);
-	verified_clear(ctx);
-	free(ctx);
-}
-
-void
-qh_tls_ctx_set_resumption(struct qh_tls_ctx *ctx, int on)
-{
-	ctx->resume = on;
-	if (!on) {
-		SSL_SESSION_free(ctx->session);
-		ctx->session = NULL;
-	}
-}
-
-int
-qh_tls_resumed(const struct qh_tls_conn *conn)
-{
-	return SSL_session_reused(conn->ssl) == 1;
-}
-
-/*
- * The loops' shared parts. Connections are made and freed on their loop's
- * thread; the list of loops is the one thing threads with loops of their
- * own could share, so it has a lock.
- */
-
-static struct tls_loop *loops;
-static uv_mutex_t loops_lock;
-static uv_once_t loops_once = UV_ONCE_INIT;
-
-static void
-loops_lock_init(void)
-{
-	if (uv_mutex_init(&loops_lock) != 0)
-		abort(); /* a broken invariant at start-up */
-}
-
-static void
-on_loop_flush(struct tls_loop *tl)
-{
-	struct qh_tls_conn *conn;
-
-	while ((conn = LIST_FIRST(&tl->flushq)) != NULL) {
-		LIST_REMOVE(conn, flink);
-		conn->flush_scheduled = 0;
-		on_flush(conn);
-	}
-	uv_prepare_stop(&tl->prep);
-	uv_check_stop(&tl->check);
-}
-
-static void
-on_prep(uv_prepare_t *h)
-{
-	on_loop_flush(h->data);
-}
-
-static void
-on_check(uv_check_t *h)
-{
-	on_loop_flush(h->data);
-}
-
-/* Takes conn off the wheel, wherever it is on it. */
-static void
-wheel_remove(struct qh_tls_conn *conn)
-{
-	struct tls_loop *tl = conn->tl;
-
-	if (conn->slot == SLOT_NONE)
-		return;
-	LIST_REMOVE(conn, wlink);
-	conn->slot = SLOT_NONE;
-	if (--tl->nwheel == 0)
-		uv_timer_stop(&tl->tick);
-}
-
-static void on_wheel(uv_timer_t *t);
-
-/* Puts conn on the wheel for due_ms (now or later); replaces its old deadline. */
-static void
-wheel_set(struct qh_tls_conn *conn, uint64_t due_ms)
-{
-	struct tls_loop *tl = conn->tl;
-	uint64_t tick = due_ms / WHEEL_TICK_MS;
-
-	wheel_remove(conn);
-	if (tick <= tl->tick_done)
-		tick = tl->tick_done + 1; /* passed already: the next tick runs it */
-	conn->due_ms = due_ms;
-	conn->slot = (int)(tick % WHEEL_SLOTS);
-	LIST_INSERT_HEAD(&tl->slots[conn->slot], conn, wlink);
-	if (tl->nwheel++ == 0) {
-		tl->tick_done = uv_now(tl->loop) / WHEEL_TICK_MS;
-		if (tick <= tl->tick_done) {
-			/* The slot chosen above is behind the new start: move it. */
-			LIST_REMOVE(conn, wlink);
-			conn->slot = (int)((tl->tick_done + 1) % WHEEL_SLOTS);
-			LIST_INSERT_HEAD(&tl->slots[conn->slot], conn, wlink);
-		}
-		uv_timer_start(&tl->tick, on_wheel, WHEEL_TICK_MS, WHEEL_TICK_MS);
-	}
-}
-
-/* Runs the slots of the ticks that have passed; a deadline a turn away waits. */
-static void
-on_wheel(uv_timer_t *t)
-{
-	struct tls_loop *tl = t->data;
-	uint64_t now = uv_now(tl->loop), upto = now / WHEEL_TICK_MS;
-	struct qh_tls_conn *conn;
-	int n = 0;
-
-	while (tl->tick_done < upto && n++ < WHEEL_SLOTS) {
-		struct conn_list *slot = &tl->slots[++tl->tick_done % WHEEL_SLOTS];
-
-		while ((conn = LIST_FIRST(slot)) != NULL) {
-			LIST_REMOVE(conn, wlink);
-			LIST_INSERT_HEAD(&tl->due, conn, wlink);
-			conn->slot = SLOT_DUE;
-		}
-		while ((conn = LIST_FIRST(&tl->due)) != NULL) {
-			LIST_REMOVE(conn, wlink);
-			conn->slot = SLOT_NONE;
-			tl->nwheel--;
-			if (conn->due_ms > now)
-				wheel_set(conn, conn->due_ms);
-			else
-				conn_tick(conn, now);
-		}
-	}
-	tl->tick_done = upto;
-	if (tl->nwheel == 0)
-		uv_timer_stop(&tl->tick);
-}
-
-static struct tls_loop *
-tls_loop_get(uv_loop_t *loop)
-{
-	struct tls_loop *tl;
-	int i;
-
-	uv_once(&loops_once, loops_lock_init);
-	uv_mutex_lock(&loops_lock);
-	for (tl = loops; tl != NULL && tl->loop != loop; tl = tl->next)
-		;
-	if (tl == NULL && (tl = calloc(1, sizeof(*tl))) != NULL) {
-		tl->loop = loop;
-		LIST_INIT(&tl->flushq);
-		LIST_INIT(&tl->due);
-		for (i = 0; i < WHEEL_SLOTS; i++)
-			LIST_INIT(&tl->slots[i]);
-		uv_timer_init(loop, &tl->tick);
-		uv_prepare_init(loop, &tl->prep);
-		uv_check_init(loop, &tl->check);
-		tl->tick.data = tl->prep.data = tl->check.data = tl;
-		/* Connections keep the loop alive, not their shared parts. */
-		uv_unref((uv_handle_t *)&tl->tick);
-		uv_unref((uv_handle_t *)&tl->prep);
-		uv_unref((uv_handle_t *)&tl->check);
-		tl->next = loops;
-		loops = tl;
-	}
-	if (tl != NULL)
-		tl->users++;
-	uv_mutex_unlock(&loops_lock);
-	return tl;
-}
-
-static void
-tls_loop_closed(uv_handle_t *h)
-{
-	struct tls_loop *tl = h->data;
-
-	if (--tl->open_handles == 0)
-		free(tl);
-}
-
-/* A connection of tl is freed; the last one closes the loop's shared parts. */
-static void
-tls_loop_put(struct tls_loop *tl)
-{
-	struct tls_loop **pp;
-
-	uv_mutex_lock(&loops_lock);
-	if (--tl->users > 0) {
-		uv_mutex_unlock(&loops_lock);
-		return;
-	}
-	for (pp = &loops; *pp != tl; pp = &(*pp)->next)
-		;
-	*pp = tl->next;
-	uv_mutex_unlock(&loops_lock);
-	tl->open_handles = 3;
-	uv_close((uv_handle_t *)&tl->tick, tls_loop_closed);
-	uv_close((uv_handle_t *)&tl->prep, tls_loop_closed);
-	uv_close((uv_handle_t *)&tl->check, tls_loop_closed);
-}
 
 /* Connection lifetime. */
 
@@ -644,8 +60,8 @@ on_handle_closed(uv_handle_t *h)
 		return;
 	if (conn->ops->on_close != NULL)
 		conn->ops->on_close(conn, conn->close_err);
-	wheel_remove(conn);
-	tls_loop_put(conn->tl);
+	tls__wheel_remove(conn);
+	tls__loop_put(conn->tl);
 	SSL_free(conn->ssl);
 	qh_buf_release(&conn->rx_cipher);
 	qh_buf_release(&conn->rx_plain);
@@ -663,11 +79,8 @@ close_handles(struct qh_tls_conn *conn)
 	conn->state = TLS_DEAD;
 	qh_dial_cancel(conn->dial);
 	conn->dial = NULL;
-	wheel_remove(conn);
-	if (conn->flush_scheduled) {
-		LIST_REMOVE(conn, flink);
-		conn->flush_scheduled = 0;
-	}
+	tls__wheel_remove(conn);
+	tls__flush_remove(conn);
 	uv_close((uv_handle_t *)conn->tcp, on_handle_closed);
 }
 
@@ -696,20 +109,19 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	snprintf(conn->pin, sizeof(conn->pin), "%s", pin ? pin : "");
 	snprintf(conn->addr, sizeof(conn->addr), "?");
 
-	if ((conn->tl = tls_loop_get(loop)) == NULL) {
+	if ((conn->tl = tls__loop_get(loop)) == NULL) {
 		free(conn);
 		return NULL;
 	}
 	if ((conn->ssl = SSL_new(ctx->ssl)) == NULL ||
-	    (bio = BIO_new(bio_method)) == NULL) {
+	    (bio = tls__bio_new(conn)) == NULL) {
 		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "SSL_new");
 		BIO_free(bio);
 		SSL_free(conn->ssl);
-		tls_loop_put(conn->tl);
+		tls__loop_put(conn->tl);
 		free(conn);
 		return NULL;
 	}
-	BIO_set_data(bio, conn);
 	SSL_set_bio(conn->ssl, bio, bio); /* one reference, used both ways */
 	if (mode == QH_TLS_SERVER)
 		SSL_set_accept_state(conn->ssl);
@@ -866,8 +278,8 @@ encrypt_pending(struct qh_tls_conn *conn)
 	return 0;
 }
 
-static void
-on_flush(struct qh_tls_conn *conn)
+void
+tls__flush(struct qh_tls_conn *conn)
 {
 	int r;
 
@@ -887,14 +299,8 @@ qh_tls_kick(struct qh_tls_conn *conn)
 	note_queued(conn);
 	if (conn->state == TLS_READY)
 		note_io(conn, uv_now(conn->tcp->loop));
-	if (conn->flush_scheduled || conn->state != TLS_READY)
-		return;
-	conn->flush_scheduled = 1;
-	LIST_INSERT_HEAD(&conn->tl->flushq, conn, flink);
-	if (!uv_is_active((uv_handle_t *)&conn->tl->prep)) {
-		uv_prepare_start(&conn->tl->prep, on_prep);
-		uv_check_start(&conn->tl->check, on_check);
-	}
+	if (conn->state == TLS_READY)
+		tls__flush_add(conn);
 }
 
 /* Closing. */
@@ -945,7 +351,7 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		return;
 	}
 	conn->hs_deadline_ms = uv_now(conn->tcp->loop) + CLOSE_LINGER_MS;
-	wheel_set(conn, conn->hs_deadline_ms);
+	tls__wheel_set(conn, conn->hs_deadline_ms);
 }
 
 /* Logs why the connection fails and closes it. */
@@ -1266,9 +672,9 @@ schedule_ready(struct qh_tls_conn *conn, uint64_t now)
 			due = t;
 	}
 	if (due == UINT64_MAX)
-		wheel_remove(conn);
+		tls__wheel_remove(conn);
 	else
-		wheel_set(conn, due);
+		tls__wheel_set(conn, due);
 }
 
 /* A byte went in or out: buffers in use are looked at RELEASE_MS from now. */
@@ -1278,12 +684,12 @@ note_io(struct qh_tls_conn *conn, uint64_t now)
 	conn->last_io_ms = now;
 	if (conn->state == TLS_READY &&
 	    (conn->slot == SLOT_NONE || conn->due_ms > now + RELEASE_MS))
-		wheel_set(conn, now + RELEASE_MS);
+		tls__wheel_set(conn, now + RELEASE_MS);
 }
 
 /* The wheel reached conn's deadline. */
-static void
-conn_tick(struct qh_tls_conn *conn, uint64_t now)
+void
+tls__tick(struct qh_tls_conn *conn, uint64_t now)
 {
 	uint64_t quiet;
 
@@ -1292,13 +698,13 @@ conn_tick(struct qh_tls_conn *conn, uint64_t now)
 		if (now >= conn->hs_deadline_ms)
 			tls_fail(conn, QH_ERR_TIMEOUT, "handshake timed out");
 		else
-			wheel_set(conn, conn->hs_deadline_ms);
+			tls__wheel_set(conn, conn->hs_deadline_ms);
 		return;
 	case TLS_CLOSING:
 		if (now >= conn->hs_deadline_ms)
 			close_handles(conn); /* the linger is over */
 		else
-			wheel_set(conn, conn->hs_deadline_ms);
+			tls__wheel_set(conn, conn->hs_deadline_ms);
 		return;
 	case TLS_READY:
 		break;
@@ -1380,7 +786,7 @@ qh_tls_start(struct qh_tls_conn *conn)
 	conn->state = TLS_HANDSHAKE;
 	conn->last_rx_ms = conn->last_io_ms = uv_now(conn->tcp->loop);
 	conn->hs_deadline_ms = conn->last_rx_ms + QH_TLS_HANDSHAKE_MS;
-	wheel_set(conn, conn->hs_deadline_ms);
+	tls__wheel_set(conn, conn->hs_deadline_ms);
 	if ((r = uv_read_start((uv_stream_t *)conn->tcp, on_alloc, on_read)) != 0) {
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
 		return qh_err_from_uv(r);

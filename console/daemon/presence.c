@@ -3,7 +3,7 @@
  * database as little as possible (issue 16): verdicts per certificate,
  * cached while PRAGMA data_version is unchanged, and agents' last_seen
  * written in one transaction every SEEN_MS rather than one commit per
- * connect.
+ * connect (a host that changed is written at once).
  *
  * The verdict cache is keyed by the certificate's SHA-256 fingerprint,
  * which fixes its serial, role and identity. PRAGMA data_version changes
@@ -182,7 +182,12 @@ presence_seen(struct server *srv, const char *agent_id, const char *host)
 	struct presence *pr = srv->presence;
 	struct db_seen *s;
 
-	if (pr == NULL) {
+	/*
+	 * A host that changed (a PC renamed, or its first run after the join)
+	 * is written at once, so the list of agents names it; only the time
+	 * of a connect from the known host waits for the batch.
+	 */
+	if (pr == NULL || !db_agent_host_is(srv->db, agent_id, host != NULL ? host : "")) {
 		struct db_seen one;
 
 		snprintf(one.agent_id, sizeof(one.agent_id), "%s", agent_id);

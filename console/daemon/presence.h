@@ -35,7 +35,11 @@ int presence_current(struct server *srv, const struct qh_identity *id, char *nam
  */
 int presence_token_spend(struct server *srv, const struct qh_identity *id);
 
-/* Notes that agent_id connected now from host; written within a few seconds. */
+/*
+ * Notes that agent_id connected now from host: written at once when the
+ * host is not the one on record, else with the next batch, within a few
+ * seconds.
+ */
 void presence_seen(struct server *srv, const char *agent_id, const char *host);
 
 #endif

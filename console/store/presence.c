@@ -61,6 +61,22 @@ db_tech_cert_current(sqlite3 *db, const char *login, const char *role, const cha
 }
 
 int
+db_agent_host_is(sqlite3 *db, const char *agent_id, const char *host)
+{
+	sqlite3_stmt *st = NULL;
+	int same = 0;
+
+	if (db_stmt(db, "SELECT host IS ?2 FROM agents WHERE id = ?1", &st) != 0)
+		return 0;
+	sqlite3_bind_text(st, 1, agent_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, host, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		same = sqlite3_column_int(st, 0) == 1;
+	db_done(st);
+	return same;
+}
+
+int
 db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n)
 {
 	sqlite3_stmt *st = NULL;

@@ -538,6 +538,9 @@ struct db_seen {
 	int64_t at;	   /* UTC seconds */
 };
 
+/* 1 if the agent's recorded host is host (a read: no lock, no commit). */
+int db_agent_host_is(sqlite3 *db, const char *agent_id, const char *host);
+
 /* Records last_seen and host of n agents in one transaction. */
 int db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n);
 
