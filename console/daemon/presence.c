@@ -187,7 +187,8 @@ presence_seen(struct server *srv, const char *agent_id, const char *host)
 	 * is written at once, so the list of agents names it; only the time
 	 * of a connect from the known host waits for the batch.
 	 */
-	if (pr == NULL || !db_agent_host_is(srv->db, agent_id, host != NULL ? host : "")) {
+	if (pr == NULL ||
+	    !db_agent_host_is(srv->db, agent_id, host != NULL ? host : "")) {
 		struct db_seen one;
 
 		snprintf(one.agent_id, sizeof(one.agent_id), "%s", agent_id);
