@@ -23,6 +23,7 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
+#include "qh/text.h"
 #include "qh/units.h"
 #include "presence.h"
 #include "queue.h"
@@ -47,6 +48,7 @@ struct entry {
 	char host[DAEMON_NAME_MAX + 1];
 	int64_t waiting_since;		  /* UTC seconds */
 	unsigned flags;			  /* HELLO flags */
+	enum qh_lang lang;		  /* HELLO's: what the customer reads */
 	struct session *session;	  /* open session, or NULL */
 	char (*consented)[QH_ID_MAX + 1]; /* this session's; made at the first */
 	int nconsented;
@@ -198,7 +200,7 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 {
 	struct session_end end;
 	struct session *s = e->session;
-	char why[128];
+	char why[128], line[512];
 	int r;
 
 	if (s == NULL)
@@ -210,8 +212,10 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 		snprintf(why, sizeof(why), "the session was closed (%s)", reason);
 	relay_end_all(&e->relays, why);
 	r = session_close(s, reason, note, &end);
-	if (e->agent != NULL)
-		reply_session(e->agent, "closed", end.id, end.secs, end.summary);
+	if (e->agent != NULL) {
+		session_summary(&end, e->lang, line, sizeof(line));
+		reply_session(e->agent, "closed", end.id, end.secs, line);
+	}
 	e->nconsented = 0;
 	if (summary != NULL)
 		snprintf(summary, len, "%s", end.summary);
@@ -259,9 +263,13 @@ session_exhausted(void *arg, int64_t running, int64_t available)
 
 	if (e->agent != NULL)
 		reply_notice(e->agent, "warning",
-		    "Your prepaid balance is used up (%" PRId64
-		    " units running); the session goes on and is billed in full.",
-		    running);
+		    qh_ntr(e->lang,
+			"Your prepaid balance is used up (%lld unit running); the "
+			"session goes on and is billed in full.",
+			"Your prepaid balance is used up (%lld units running); the "
+			"session goes on and is billed in full.",
+			running == 1 ? 1UL : 2UL),
+		    (long long)running);
 	relay_notice_all(&e->relays,
 	    "the customer's available balance is used up (%" PRId64
 	    " units running, %" PRId64 " were available); the session goes on and "
@@ -279,21 +287,24 @@ send_welcome(struct entry *e)
 {
 	struct ledger_balance bal;
 	struct qh_buf b;
-	char left[64], warn[256] = "";
+	char left[64], warn[512] = "";
 	int r;
 
 	/* R5: the balance at connect, and a warning at or under the threshold. */
 	if ((r = ledger_balance(e->srv->db, e->customer, &bal)) != 0)
 		return r;
-	qh_units_text(bal.units, left, sizeof(left));
+	qh_units_text_in(e->lang, bal.units, left, sizeof(left));
 	if (bal.is_free)
-		snprintf(warn, sizeof(warn),
-		    "Your plan is free support: please file a "
-		    "ticket (qh-agent ticket); remote sessions need the premium plan.");
+		snprintf(warn, sizeof(warn), "%s",
+		    qh_tr(e->lang,
+			"Your plan is free support: please file a ticket "
+			"(qh-agent ticket); remote sessions need the premium "
+			"plan."));
 	else if (bal.units <= bal.warn_units)
 		snprintf(warn, sizeof(warn),
-		    "Your prepaid balance is low: %s left. Please "
-		    "buy more hours.",
+		    qh_tr(e->lang,
+			"Your prepaid balance is low: %s left. Please buy "
+			"more hours."),
 		    left);
 	qh_buf_init(&b, 4096);
 	(void)qh_msg_begin(&b, QH_MSG_WELCOME);
@@ -326,7 +337,7 @@ on_grace_expired(uv_timer_t *t)
 /* A new entry for an agent's first HELLO of this run; NULL after refusing it. */
 static struct entry *
 entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id,
-    const char *host, const char *code, uint32_t flags)
+    const char *host, const char *code, uint32_t flags, enum qh_lang lang)
 {
 	struct entry *e;
 	char pretty[8];
@@ -341,13 +352,17 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	snprintf(e->agent_id, sizeof(e->agent_id), "%s", id->agent_id);
 	snprintf(e->host, sizeof(e->host), "%s", host);
 	e->flags = flags;
+	e->lang = lang;
 	e->waiting_since = qh_clock_now();
 	LIST_INIT(&e->relays);
 	if (!db_customer_name(srv->db, e->customer, e->customer_name,
 		sizeof(e->customer_name))) {
 		free(e);
 		qh_warn("peer %s: refused: unknown customer", qh_mux_name(agent));
-		(void)qh_mux_send_error(agent, "customer", "unknown customer");
+		(void)qh_mux_send_error(agent, "customer",
+		    qh_tr(lang,
+			"this PC's customer is not known to the support "
+			"server; please call your support vendor"));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		return NULL;
 	}
@@ -373,20 +388,26 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
     const struct qh_msg *m, struct qh_mux **replaced)
 {
 	struct entry *e;
-	char *host = NULL, *resume = NULL, *code = NULL, pretty[8];
+	char *host = NULL, *resume = NULL, *code = NULL, *langname = NULL, pretty[8];
 	uint32_t flags = 0;
+	enum qh_lang lang = QH_LANG_EN;
 
 	*replaced = NULL;
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* The customer's language; another or none: English. */
+	if (qh_msg_get_str(m, QH_K_LANG, &langname) == 0 &&
+	    (strcmp(langname, "de") == 0 || strcmp(langname, "en") == 0))
+		(void)qh_lang_parse(langname, &lang);
+	free(langname);
 	/* The host is shown to technicians and stored: no control characters. */
 	if (host != NULL && !qh_display_clean(host, strlen(host))) {
 		qh_warn("peer %s: refused: host name with control characters",
 		    qh_mux_name(agent));
 		(void)qh_mux_send_error(agent, "host",
-		    "the host name has control characters; rename the PC");
+		    qh_tr(lang, "the host name has control characters; rename the PC"));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		e = NULL;
 		goto out;
@@ -399,12 +420,13 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 		}
 		uv_timer_stop(&e->grace);
 		e->flags = flags;
+		e->lang = lang;
 		if (e->session != NULL)
 			session_agent_back(e->session);
 		qh_info("agent %s (code %s): reconnected", e->agent_id,
 		    reply_code(e->code, pretty));
-	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code,
-			flags)) == NULL)
+	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code, flags,
+			lang)) == NULL)
 		goto out;
 	e->agent = agent;
 	presence_seen(srv, e->agent_id, host);
@@ -468,7 +490,8 @@ void
 queue_customer_end(struct entry *e)
 {
 	if (e->session == NULL) {
-		reply_notice(e->agent, "info", "no session is open");
+		reply_notice(e->agent, "info", "%s",
+		    qh_tr(e->lang, "no session is open"));
 		return;
 	}
 	(void)entry_close_session(e, "customer", NULL, NULL, NULL, 0);
@@ -675,8 +698,9 @@ entry_start(struct entry *e, struct relay *r)
 		    session_id(e->session), running, running == 1 ? "" : "s", left);
 	}
 	if (first)
-		reply_notice(e->agent, "attached", "%s (%s) attached", relay_name(r),
-		    relay_login(r));
+		reply_notice(e->agent, "attached", qh_tr(e->lang, "%s (%s) attached"),
+		    relay_name(r), relay_login(r));
+	relay_set_lang(r, e->lang);
 	relay_start(r, e->session, e->agent, greeting);
 }
 
@@ -800,12 +824,18 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 {
 	static const struct qh_chan_ops reply_ops = { 0 };
 	struct entry *e;
-	char *note = NULL, summary[512];
+	char *note = NULL, *internal = NULL, summary[512];
 
 	if ((e = request_session(srv, ch, m)) == NULL)
 		return;
 	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
+	(void)qh_msg_get_str(m, QH_K_INTERNAL, &internal);
 	qh_chan_accept(ch, 0, &reply_ops, NULL);
+	/* For staff only: on the session's row, never in its report or entry. */
+	if (internal != NULL && e->session != NULL &&
+	    db_session_internal(srv->db, session_id(e->session), internal) != 0)
+		qh_warn("session %" PRId64 ": the internal note was not recorded",
+		    session_id(e->session));
 	if (entry_close_session(e, "technician", note, who->login, summary,
 		sizeof(summary)) != 0)
 		reply_error(ch, "internal",
@@ -815,6 +845,7 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 		reply_text(ch, summary, strlen(summary));
 	}
 	free(note);
+	free(internal);
 }
 
 void

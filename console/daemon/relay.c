@@ -46,6 +46,7 @@ enum relay_state {
 
 struct relay {
 	struct server *srv;
+	enum qh_lang lang; /* the customer's, for the notices to the agent */
 	struct relay_list *list;
 	struct session *session; /* once started */
 	struct qh_mux *agent;	 /* once started */
@@ -574,8 +575,8 @@ relay_maybe_free(struct relay *r)
 		audit_end(r);
 		session_detach(r->session);
 		if (relay_count_login(r->list, r->login) == 0)
-			reply_notice(r->agent, "detached", "%s (%s) detached", r->name,
-			    r->login);
+			reply_notice(r->agent, "detached",
+			    qh_tr(r->lang, "%s (%s) detached"), r->name, r->login);
 	}
 	qh_buf_release(&r->q[TECH]);
 	qh_buf_release(&r->q[AGENT]);
@@ -625,6 +626,12 @@ relay_notice_all(struct relay_list *list, const char *fmt, ...)
 	LIST_FOREACH (r, list, link)
 		if (r->ch[TECH] != NULL && r->state != RELAY_CONSENT)
 			reply_chan_notice(r->ch[TECH], text);
+}
+
+void
+relay_set_lang(struct relay *r, enum qh_lang lang)
+{
+	r->lang = lang;
 }
 
 void

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "qh/mux.h"
+#include "qh/text.h"
 #include "qh/wire.h"
 #include "server.h"
 
@@ -78,6 +79,9 @@ relay_waiting_login(struct relay_list *list, const char *login, const struct rel
  */
 void relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
     const char *greeting);
+
+/* The customer's language, for what the relay tells the agent (before relay_start). */
+void relay_set_lang(struct relay *r, enum qh_lang lang);
 
 /* Ends the relay: the technician reads code and text, the agent's side is closed. */
 void relay_fail(struct relay *r, const char *code, const char *text);

@@ -29,7 +29,7 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 
-#include "notify.h"
+#include "deliver.h"
 #include "peer.h"
 #include "presence.h"
 #include "queue.h"
@@ -78,6 +78,7 @@ on_watch(uv_timer_t *t)
 	srv->data_version = v;
 	qh_debug("the database changed; checking the connected peers");
 	peer_recheck(srv);
+	deliver_kick(srv); /* an admin command's messages (a purchase, a ticket) */
 }
 
 /*
@@ -192,7 +193,7 @@ server_stop(struct server *srv)
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
 	session_closing_flush(srv);
-	notify_stop(srv);
+	deliver_stop(srv);
 	presence_stop(srv); /* the last_seen records still pending */
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
@@ -335,7 +336,7 @@ cmd_serve(struct qh_cli *c)
 	}
 	/* From here on a write waits briefly for another process, then retries. */
 	(void)db_set_busy_ms(srv.db, DB_LOOP_BUSY_MS);
-	notify_kick(&srv); /* deliveries a crash interrupted */
+	(void)deliver_start(&srv); /* messages a stop or a crash left queued */
 	raise_fds(&srv);
 	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
@@ -354,6 +355,7 @@ cmd_serve(struct qh_cli *c)
 		server_stop(&srv);
 	}
 	uv_run(srv.loop, UV_RUN_DEFAULT);
+	deliver_end();
 	qh_info("stopped");
 	status = QH_EXIT_OK;
 out:

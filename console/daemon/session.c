@@ -22,7 +22,7 @@
 #include "qh/log.h"
 #include "qh/units.h"
 #include "meter.h"
-#include "notify.h"
+#include "deliver.h"
 #include "session.h"
 
 #define PERSIST_MS	   10000 /* R13 asks for at least every 15 s */
@@ -222,12 +222,70 @@ session_freed(uv_handle_t *h)
 	}
 }
 
-/* The line people read about a close. */
+/* Why a session closed, as the customer reads it (the codes are the ledger's). */
+static const struct {
+	const char *code;
+	const char *text;
+} reasons[] = {
+	{ "technician", N_("ended by the technician") },
+	{ "customer", N_("ended by you") },
+	{ "idle", N_("no technician for too long") },
+	{ "agent_lost", N_("the connection was lost") },
+	{ "shutdown", N_("the support server shut down") },
+	{ "revoked", N_("this PC's access was revoked") },
+};
+
+void
+session_summary(const struct session_end *end, enum qh_lang lang, char *out, size_t len)
+{
+	const char *why = end->reason;
+	char dur[32], left[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strcmp(reasons[i].code, end->reason) == 0)
+			why = qh_tr(lang, reasons[i].text);
+	qh_clock_format_duration(end->secs, dur, sizeof(dur));
+	qh_units_text_in(lang, end->balance_after, left, sizeof(left));
+	if (end->pending)
+		snprintf(out, len,
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s; the debit "
+			"is written as soon as the support server can"),
+		    (long long)end->id, why, dur);
+	else if (!end->recorded)
+		snprintf(out, len,
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s; the debit "
+			"could not be recorded yet"),
+		    (long long)end->id, why, dur);
+	else if (end->installations > 0)
+		snprintf(out, len,
+		    qh_tr(lang,
+			"session %lld closed (%s): billable time %s, 1 "
+			"installation debited"),
+		    (long long)end->id, why, dur);
+	else
+		snprintf(out, len,
+		    qh_ntr(lang,
+			"session %lld closed (%s): billable time %s, %lld unit debited, "
+			"balance %s",
+			"session %lld closed (%s): billable time %s, %lld units debited, "
+			"balance %s",
+			end->units == 1 ? 1UL : 2UL),
+		    (long long)end->id, why, dur, (long long)end->units, left);
+}
+
+/* The line technicians and the log read about a close (English). */
 static void
 summarise(struct session_end *end, const char *reason, const struct ledger_entry *debit)
 {
 	char dur[32], left[64];
 
+	snprintf(end->reason, sizeof(end->reason), "%s", reason);
+	end->units = -debit->units;
+	end->installations = -debit->installations;
+	end->balance_after = debit->balance_after;
 	qh_clock_format_duration(end->secs, dur, sizeof(dur));
 	qh_units_text(debit->balance_after, left, sizeof(left));
 	if (end->pending)
@@ -277,8 +335,8 @@ close_write(struct session *s, int64_t secs, int64_t closed, const char *reason,
 	if (r == QH_ERR_EXISTS)
 		qh_warn("session %" PRId64 ": its debit was written already; not twice",
 		    s->id);
-	if (r == 0 && (debit->crossed_threshold || debit->crossed_zero))
-		notify_kick(s->srv);
+	if (r == 0)
+		deliver_kick(s->srv); /* its report, and an R5 crossing's messages */
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qh/text.h"
 #include "server.h"
 
 struct session;
@@ -31,7 +32,21 @@ struct session_end {
 	int recorded;	   /* 1: the debit is written */
 	int pending;	   /* 1: not yet; retried until it is (R4) */
 	char summary[256]; /* "session 7 closed (technician): billable time ..." */
+	/* What session_summary needs to say it again in the customer's language. */
+	char reason[32];
+	int64_t units;	       /* debited (positive), as the ledger has it */
+	int64_t installations; /* debited (positive) */
+	int64_t balance_after;
 };
+
+/*
+ * The close as the customer reads it, in lang: "Sitzung 7 beendet (vom
+ * Techniker beendet): abrechenbare Zeit 0:05:00, 1 Einheit abgebucht,
+ * Guthaben 7 Einheiten (1 h 45 min)". end->summary is the English line
+ * for technicians and the log.
+ */
+void
+session_summary(const struct session_end *end, enum qh_lang lang, char *out, size_t len);
 
 /*
  * Opens and records a session (R13: committed before it returns) for info,

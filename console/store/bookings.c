@@ -99,7 +99,9 @@ db_purchase(sqlite3 *db, const struct purchase *p, int64_t *entry)
 	e.idem_key = key;
 	e.unit_price_cents = p->unit_price_cents;
 	e.currency = p->currency;
-	if ((r = ledger_append(db, &e)) != 0 || (r = db_commit(db)) != 0)
+	/* The receipt is written with the purchase. */
+	if ((r = ledger_append(db, &e)) != 0 || (r = outbox_purchase(db, e.id)) != 0 ||
+	    (r = db_commit(db)) != 0)
 		goto out;
 	*entry = e.id;
 out:

@@ -438,7 +438,8 @@ insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind,
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording a notification");
 	db_done(st);
-	return r;
+	/* Its messages (mail, notify_command) are written with it. */
+	return r != 0 ? r : outbox_notification(db, sqlite3_last_insert_rowid(db));
 }
 
 static const char *
@@ -771,6 +772,9 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 		out->units = -qh_units(secs);
 	}
 	r = ledger_append(db, out);
+	/* The session report goes with the debit, whatever closed the session. */
+	if (r == 0)
+		r = outbox_session_report(db, session_id);
 	/* The strings were on this stack frame; the caller keeps only figures. */
 	out->customer = out->started_at = out->ended_at = out->technician = NULL;
 	out->reference = out->note = out->idem_key = out->kind = NULL;

@@ -337,3 +337,26 @@ db_agent_seen(sqlite3 *db, const char *agent_id, const char *host)
 		qh_warn("agent %s: last_seen not recorded", agent_id);
 	sqlite3_finalize(st);
 }
+
+int
+db_session_internal(sqlite3 *db, int64_t id, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db, "UPDATE sessions SET internal_note = ?2 WHERE id = ?1",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "recording the internal note")) == 0)
+		r = sqlite3_changes(db) == 1 ? db_commit(db) : QH_ERR_NOT_FOUND;
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/mailaddr.h"
 #include "qh/ticket.h"
 
 /* ------------------------------------------------------------ configuration */
@@ -75,6 +76,13 @@ struct console_conf {
 	char agent_exe[1024];
 	/* [vendor] name: shown in the customer's window (else [console] name) */
 	char vendor_name[256];
+	/* [mail]: messages to customers and staff over SMTP (daemon/outbox.c) */
+	char mail_url[1024]; /* smtp://HOST[:PORT] or smtps://...; "": no mail */
+	char mail_from[QH_MAIL_ADDR_MAX + 1]; /* the sender's address */
+	char mail_user[256];		      /* SMTP authentication; "": none */
+	char mail_password_file[1024];	      /* its password: the file's first line */
+	char mail_staff[1024];		      /* staff's addresses, comma-separated */
+	char mail_staff_lang[4];	      /* de | en: the language of staff's mail */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -452,6 +460,13 @@ int db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *no
 int db_session_recover(sqlite3 *db, int *closed);
 
 /*
+ * Records the staff-only note of session id (`end --internal`), in its own
+ * transaction; the customer never reads it. QH_ERR_NOT_FOUND when there is
+ * no such session.
+ */
+int db_session_internal(sqlite3 *db, int64_t id, const char *text);
+
+/*
  * The audit rows of a session: an event from now, open (its end comes with
  * db_event_end) or closed at once. Returns the event's id, or 0 when it
  * could not be written (logged; auditing never stops a command).
@@ -548,24 +563,70 @@ int db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n);
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
 
+#define CUSTOMER_EMAILS_MAX 16 /* e-mail addresses of one customer */
+
 /* A customer to add (R5's threshold, R7's plan and overdraft allowance). */
 struct customer_new {
 	const char *id, *name;
 	const char *plan; /* premium | free */
 	int64_t warn_units, overdraft_units;
+	const char *lang;	   /* de | en; NULL: de */
+	const char *const *emails; /* checked with qh_mail_addr_valid() */
+	int nemails;		   /* at most CUSTOMER_EMAILS_MAX */
 };
 
 /* A customer as listed. */
 struct customer_row {
 	const char *id, *name, *plan, *created_at;
 	int64_t warn_units, overdraft_units;
+	const char *lang;
 };
 
 /*
- * Adds customer c, created now, in its own transaction. Returns 0,
- * QH_ERR_EXISTS when the id is taken (nothing written), or a database error.
+ * Adds customer c, created now, with its e-mail addresses, in its own
+ * transaction. Returns 0, QH_ERR_EXISTS when the id is taken (nothing
+ * written), or a database error.
  */
 int db_customer_add(sqlite3 *db, const struct customer_new *c);
+
+/*
+ * What `customer set` changes: a NULL text or a negative number leaves
+ * that field as it is. A new field is a member here and a line in the
+ * table of customers.c.
+ */
+struct customer_change {
+	const char *name, *plan, *lang;
+	int64_t warn_units, overdraft_units; /* -1: unchanged */
+	int set_emails;			     /* replace the addresses with these: */
+	const char *const *emails;	     /* checked with qh_mail_addr_valid() */
+	int nemails;			     /* 0 removes them all */
+};
+
+/* A change that changes nothing: every field "as it is". */
+void customer_change_init(struct customer_change *ch);
+
+/*
+ * Applies ch to customer id in one transaction. Returns 0,
+ * QH_ERR_NOT_FOUND when there is no such customer, or a database error
+ * (nothing written).
+ */
+int db_customer_set(sqlite3 *db, const char *id, const struct customer_change *ch);
+
+/* A customer as `customer show` shows it. */
+struct customer_view {
+	const char *id, *name, *plan, *lang, *created_at;
+	int64_t warn_units, overdraft_units;
+	const char *const *emails; /* in the order given */
+	int nemails;
+	struct ledger_balance balance;
+};
+
+/*
+ * Calls show once with customer id (its texts live until show returns) and
+ * returns what show returned; QH_ERR_NOT_FOUND when there is no such customer.
+ */
+int db_customer_show(sqlite3 *db, const char *id,
+    int (*show)(void *arg, const struct customer_view *c), void *arg);
 
 /* Lists every customer, by id. */
 int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_row *c),
@@ -782,7 +843,8 @@ struct session_row {
 	int64_t billable_seconds;
 	int after_hours;
 	const char *overdraft_by, *note;
-	int64_t debited_units; /* units of its ledger entry; -1 while it has none */
+	int64_t debited_units;	   /* units of its ledger entry; -1 while it has none */
+	const char *internal_note; /* staff only (`end --internal`) */
 };
 
 /* Lists the sessions of customer (NULL: of all), by id. */
@@ -1052,29 +1114,144 @@ int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t 
 /* Lower-case hex of 32 bytes into out (65 bytes). */
 void ticket_hex(const uint8_t hash[32], char out[65]);
 
-/* ------------------------------------------------------------ notifications */
+/* ------------------------------------------------------------------ outbox */
 
-/* An R5 notification waiting for delivery, with what the document says. */
-struct notification {
-	int64_t id;
-	char customer[65]; /* QH_ID_MAX + 1 */
-	char name[CUSTOMER_NAME_MAX + 1];
-	char kind[16]; /* threshold | zero */
-	int64_t balance, warn_units, entry_id;
-	char created_at[32];
+/*
+ * Messages to customers and staff (outbox.c). Every message is a row
+ * written in the transaction of the event that causes it (the debit, the
+ * purchase, the ticket's change), named by that event, so it is never lost
+ * and never queued twice; the daemon renders each row from its data and
+ * delivers it, with retries, at least once. Each audience is a row of its
+ * own: the customer (a mail to the addresses they have when the event
+ * happens; none when they have none), staff (a mail to [mail] staff) and
+ * the command ([billing] notify_command, R5 only).
+ *
+ * The outbox_* writers run inside the caller's BEGIN IMMEDIATE transaction;
+ * the db_outbox_* functions are the daemon's and the `outbox` command's.
+ */
+
+#define OUTBOX_TO_CUSTOMER 0x1 /* a mail to the customer's addresses */
+#define OUTBOX_TO_STAFF	   0x2 /* a mail to [mail] staff */
+#define OUTBOX_TO_COMMAND  0x4 /* the document to [billing] notify_command */
+
+#define OUTBOX_DATA_MAX (256 * 1024) /* bytes of one message's data */
+
+/*
+ * A message to queue. kind is one of balance_low, balance_zero, purchase,
+ * session_report, ticket_received, ticket_answered, ticket_need_info,
+ * ticket_closed, appointment, ticket_due_soon, ticket_overdue (the CHECK of
+ * outbox.kind; the daemon renders each).
+ */
+struct outbox_new {
+	const char *event;    /* unique name of the event, e.g. "ticket:7:reply:3" */
+	const char *kind;     /* what the message says */
+	const char *customer; /* whose event; NULL: none (staff only) */
+	const char *data;     /* a JSON object: what the message is rendered from */
+	unsigned to;	      /* OUTBOX_TO_* */
 };
 
 /*
- * The next notification to deliver: undelivered, tried fewer than
- * max_attempts times, the least tried and oldest first. Returns 1 with *n,
- * 0 when there is none, or a database error.
+ * Queues m inside the caller's transaction: one row per audience in m->to,
+ * named m->event plus ":customer", ":staff" or ":command". The customer's
+ * row takes their language and addresses now, and is left out when they
+ * have none. An event queued before is left as it is (0). Returns 0 or a
+ * database error (QH_ERR_TOO_LARGE for data past OUTBOX_DATA_MAX).
  */
-int db_notification_next(sqlite3 *db, int max_attempts, struct notification *n);
+int outbox_add(sqlite3 *db, const struct outbox_new *m);
 
 /*
- * Records one delivery attempt of notification id, in its own transaction:
- * delivered now when error is NULL, else failed with error.
+ * The messages of the events, each inside the caller's transaction, with
+ * the figures read from the rows the transaction just wrote:
+ * outbox_notification: an R5 crossing (balance_low or balance_zero) to the
+ *   customer, staff and notify_command; ledger_append calls it for every
+ *   notification it writes, so every debit path has it.
+ * outbox_purchase: the receipt of purchase entry (units or installations,
+ *   the price of one, the new balance) to the customer.
+ * outbox_session_report: the report of closed session to the customer
+ *   (technicians, start and end, billable time, units, the note, the
+ *   balance after); none when its entry debited nothing.
+ * outbox_ticket: kind (ticket_received, ticket_answered, ticket_need_info,
+ *   ticket_closed and appointment to the customer; ticket_due_soon and
+ *   ticket_overdue to staff) about ticket, with text (the reply, the
+ *   question; NULL: none, and for ticket_closed the close note). ref tells
+ *   apart events of one kind on one ticket (a reply's id, the how-manieth
+ *   confirmation); 0 when there is one. An appointment carries the
+ *   ticket's confirmed proposal.
+ * Each returns 0 or a database error.
  */
-int db_notification_attempt(sqlite3 *db, int64_t id, const char *error);
+int outbox_notification(sqlite3 *db, int64_t notification);
+int outbox_purchase(sqlite3 *db, int64_t entry);
+int outbox_session_report(sqlite3 *db, int64_t session);
+int outbox_ticket(sqlite3 *db, int64_t ticket, const char *kind, int64_t ref,
+    const char *text);
+
+/*
+ * Staff's warnings about open tickets at now: ticket_due_soon when the
+ * ticket is due within two business hours (calendar_add_business), then
+ * ticket_overdue once it is due, each once per ticket, in one transaction.
+ * Tickets that are closed or wait for the customer are left alone.
+ * *queued is how many tickets got a warning.
+ */
+#define TICKET_DUE_SOON_MINUTES 120
+int db_ticket_due_alerts(sqlite3 *db, const struct console_conf *conf, int64_t now,
+    int *queued);
+
+/* A queued message as the daemon delivers it and `outbox` lists it. */
+struct outbox_row {
+	int64_t id;
+	const char *event, *kind, *channel, *audience;
+	const char *customer;	/* NULL: none */
+	const char *lang;	/* NULL: staff's */
+	const char *recipients; /* addresses, one per line; NULL for staff */
+	const char *data;	/* JSON object */
+	const char *token;	/* random hex for the Message-ID */
+	const char *created_at, *status, *next_at, *last_attempt_at;
+	int64_t attempts;
+	const char *answer, *message_id, *sent_to, *sent_at; /* NULL: none yet */
+};
+
+/*
+ * The next message of channel ("mail" or "command") due at now: queued,
+ * next_at not after now, the earliest first. Calls take with it and
+ * returns 1, or returns 0 when none is due; <0 on a database error.
+ */
+int db_outbox_next(sqlite3 *db, const char *channel, int64_t now,
+    int (*take)(void *arg, const struct outbox_row *m), void *arg);
+
+/* The UTC seconds at which the next queued message of channel is due; 0: none. */
+int db_outbox_next_due(sqlite3 *db, const char *channel, int64_t *when);
+
+/* How one delivery attempt of a message ended. */
+struct outbox_attempt {
+	const char *status;	/* sent, queued (try again), failed (given up), skipped */
+	int counted;		/* it was an attempt (not a channel left unconfigured) */
+	const char *answer;	/* the server's answer or the error; NULL: none */
+	const char *message_id; /* NULL: keep the one recorded */
+	const char *sent_to;	/* where it went; NULL: keep */
+	int64_t next_at;	/* queued: when to try again (UTC seconds) */
+};
+
+/* Records attempt a of message id, now, in its own transaction. */
+int db_outbox_attempt(sqlite3 *db, int64_t id, const struct outbox_attempt *a);
+
+/*
+ * Makes every queued message of channel due now: the server answered again
+ * after an outage, or the console started. *woken is how many.
+ */
+int db_outbox_wake(sqlite3 *db, const char *channel, int *woken);
+
+/*
+ * Removes the messages sent (or skipped) before the UTC seconds before, in
+ * its own transaction; *pruned is how many.
+ */
+#define OUTBOX_KEEP_DAYS 90
+int db_outbox_prune(sqlite3 *db, int64_t before, int *pruned);
+
+/*
+ * Lists the messages, newest first; only those whose last attempt failed
+ * (queued for another try, or given up) when failed_only.
+ */
+int db_outbox_list(sqlite3 *db, int failed_only,
+    int (*row)(void *arg, const struct outbox_row *m), void *arg);
 
 #endif
