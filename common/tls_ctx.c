@@ -1,9 +1,9 @@
 /*
- * TLS contexts: TLS 1.3 only, mutual authentication, stateless session
- * tickets (the client keeps the newest and offers it), the set of client
- * certificates whose chain the server has verified, and the BIO of our own
- * through which OpenSSL reads the scratch or leftover ciphertext and
- * writes into the connection's output buffers.
+ * TLS contexts: TLS 1.3 only, mutual authentication, stateful session
+ * tickets (the server keeps the sessions, the client the newest ticket), the set of
+ * client certificates whose chain the server has verified, and the BIO of our own through
+ * which OpenSSL reads the scratch or leftover ciphertext and writes into the connection's
+ * output buffers.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -99,12 +99,7 @@ ctx_common(SSL_CTX *ssl)
 		"TLS_AES_128_GCM_SHA256:"
 		"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
 		return QH_ERR_TLS;
-	/*
-	 * TLS 1.3 tickets are stateless: the server keeps no cache, a ticket
-	 * carries the session (the client's certificate included) sealed
-	 * with the context's key, so a restarted console simply does full
-	 * handshakes again.
-	 */
+	/* A server context turns its session cache on (qh_tls_ctx_server). */
 	SSL_CTX_set_options(ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
 	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
 	/* OpenSSL's record buffers (about 34 KiB) go back while a peer is idle. */
@@ -227,6 +222,18 @@ qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	 * session id context, so the console names one.
 	 */
 	SSL_CTX_set_num_tickets(ctx->ssl, 1);
+	/*
+	 * Stateful TLS 1.3 tickets: a ticket names a session kept in this
+	 * context's cache (at most TICKET_CACHE; a resumed session leaves it,
+	 * single use, and its new ticket's session enters it), so a
+	 * resumption finds the client's certificate parsed already. A
+	 * stateless ticket was decoded anew, certificate and key included, at
+	 * every resumption: half of a resumed connect's CPU. A restarted
+	 * console has an empty cache: agents make full handshakes again.
+	 */
+	SSL_CTX_set_options(ctx->ssl, SSL_OP_NO_TICKET);
+	SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_SERVER);
+	SSL_CTX_sess_set_cache_size(ctx->ssl, TICKET_CACHE);
 	if (!SSL_CTX_set_session_id_context(ctx->ssl, (const unsigned char *)"qh-console",
 		10))
 		goto out;

@@ -29,6 +29,7 @@
 #define TX_CIPHER_MAX	 (QH_TLS_OUT_MAX + 64 * 1024)
 #define CLOSE_LINGER_MS	 2000
 #define TICKET_SECONDS	 3600  /* a ticket resumes for an hour */
+#define TICKET_CACHE	 65536 /* sessions a server keeps; the oldest go first */
 #define VERIFIED_BUCKETS 4096  /* chains of the verified-certificate set */
 #define VERIFIED_MAX	 65536 /* certificates remembered; then it starts over */
 #define WHEEL_TICK_MS	 250   /* the wheel's resolution */
