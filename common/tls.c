@@ -197,8 +197,8 @@ qh_tls_stats(const struct qh_tls_conn *conn, struct qh_tls_stats *st)
 	*st = conn->stats;
 }
 
-static void
-note_queued(struct qh_tls_conn *conn)
+void
+tls__note_queued(struct qh_tls_conn *conn)
 {
 	size_t q = qh_tls_queued(conn);
 
@@ -289,14 +289,14 @@ tls__flush(struct qh_tls_conn *conn)
 		tls_fail(conn, r, "encryption failed");
 		return;
 	}
-	note_queued(conn);
+	tls__note_queued(conn);
 	start_write(conn);
 }
 
 void
 qh_tls_kick(struct qh_tls_conn *conn)
 {
-	note_queued(conn);
+	tls__note_queued(conn);
 	if (conn->state == TLS_READY)
 		note_io(conn, uv_now(conn->tcp->loop));
 	if (conn->state == TLS_READY)

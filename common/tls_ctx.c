@@ -29,6 +29,13 @@ bio_write(BIO *b, const char *data, int len)
 		return 0;
 	if (qh_buf_put(&conn->tx_cipher[conn->tx_cur], data, (size_t)len) != 0)
 		return -1; /* over the hard bound: the connection fails */
+	/*
+	 * Records add headers and tags, so plaintext under the high-water mark
+	 * can become ciphertext above it: noted here, where every ciphertext
+	 * byte enters the queue, so that on_drain follows whenever
+	 * qh_tls_writable() said no (writers wait for it).
+	 */
+	tls__note_queued(conn);
 	return len;
 }
 

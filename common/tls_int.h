@@ -137,6 +137,9 @@ struct qh_tls_conn {
 /* Makes our BIO for conn (tls_ctx.c); NULL when OpenSSL has no memory. */
 BIO *tls__bio_new(struct qh_tls_conn *conn);
 
+/* Notes the queued ciphertext: its maximum, and above_high at the mark. */
+void tls__note_queued(struct qh_tls_conn *conn);
+
 /* The loop's shared parts for a new connection, counted; NULL without memory. */
 struct tls_loop *tls__loop_get(uv_loop_t *loop);
 
