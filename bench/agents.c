@@ -35,6 +35,7 @@
 
 #include <uv.h>
 
+#include "qh/compat.h"
 #include "qh/addr.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -152,7 +153,7 @@ send_hello(struct bagent *a)
 }
 
 static int
-agent_ready(struct qh_mux *mux, const struct qh_identity *id)
+agent_ready(struct qh_mux *mux, const struct qh_identity *id QH_UNUSED)
 {
 	struct bagent *a = qh_mux_arg(mux);
 
@@ -313,7 +314,7 @@ run_connects(int target, int resume, double *cpu_us)
 
 /* Holds the loop for ms milliseconds (keepalives are answered meanwhile). */
 static void
-on_pace(uv_timer_t *t)
+on_pace(uv_timer_t *t QH_UNUSED)
 {
 	uv_stop(B.loop);
 }
@@ -327,7 +328,7 @@ hold(uint64_t ms)
 
 /* SIGUSR1: the script has measured what it wanted while the agents were held. */
 static void
-on_usr1(uv_signal_t *h, int sig)
+on_usr1(uv_signal_t *h, int sig QH_UNUSED)
 {
 	uv_signal_stop(h);
 	uv_stop(B.loop);

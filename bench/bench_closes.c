@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "qh/compat.h"
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -34,13 +35,11 @@ static struct prof {
 static int nprof;
 
 static int
-on_profile(unsigned type, void *ctx, void *stmt, void *ns)
+on_profile(unsigned type QH_UNUSED, void *ctx QH_UNUSED, void *stmt, void *ns)
 {
 	const char *sql = sqlite3_sql(stmt);
 	int i;
 
-	(void)type;
-	(void)ctx;
 	for (i = 0; i < nprof && strcmp(profs[i].sql, sql) != 0; i++)
 		;
 	if (i == NPROF || (i == nprof && (profs[nprof++].sql = strdup(sql)) == NULL))
@@ -176,7 +175,7 @@ run_bare(sqlite3 *db, sqlite3_stmt *st, int from, int to)
 }
 
 int
-main(int argc, char **argv)
+main(void)
 {
 	char a[] = "/tmp/qh-bench-closes.XXXXXX", b[] = "/tmp/qh-bench-bare.XXXXXX";
 	char cmd[128];

@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "qh/compat.h"
 #include "qh/clock.h"
 #include "qh/dial.h"
 #include "qh/err.h"
@@ -306,7 +307,7 @@ qh_tls_kick(struct qh_tls_conn *conn)
 /* Closing. */
 
 static void
-on_shutdown(uv_shutdown_t *req, int status)
+on_shutdown(uv_shutdown_t *req, int status QH_UNUSED)
 {
 	close_handles(req->data);
 }
@@ -562,7 +563,7 @@ process_input(struct qh_tls_conn *conn)
  * waits in rx_cipher, whose rest is read behind it.
  */
 static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+on_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct qh_tls_conn *conn = h->data;
 	size_t room = qh_buf_room(&conn->rx_cipher);
@@ -583,7 +584,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
-on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct qh_tls_conn *conn = s->data;
 	int scratch = conn->rx_scratch;
@@ -798,7 +799,8 @@ qh_tls_start(struct qh_tls_conn *conn)
 
 /* The dial ended: start TLS on the connected socket, or close with its error. */
 static void
-tls_dialed(struct qh_dial *d, uv_tcp_t *tcp, int err, const char *why, void *arg)
+tls_dialed(struct qh_dial *d QH_UNUSED, uv_tcp_t *tcp, int err, const char *why,
+    void *arg)
 {
 	struct qh_tls_conn *conn = arg;
 

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "tls_int.h"
@@ -57,7 +58,7 @@ bio_read(BIO *b, char *out, int len)
 }
 
 static long
-bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+bio_ctrl(BIO *b QH_UNUSED, int cmd, long num QH_UNUSED, void *ptr QH_UNUSED)
 {
 	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
