@@ -25,6 +25,7 @@
 #include "qh/log.h"
 #include "qh/text.h"
 #include "qh/units.h"
+#include "presence.h"
 #include "queue.h"
 #include "reply.h"
 #include "session.h"
@@ -34,6 +35,7 @@
 #define MAX_CONSENTED  32    /* technicians one session can have */
 #define START_RETRY_MS 200   /* a session the database did not take: next try */
 #define START_WAIT_MS  30000 /* and how long a command waits for it at most */
+#define INDEX_BUCKETS  16384 /* chains of the code and resume indexes */
 
 struct entry {
 	struct server *srv;
@@ -44,11 +46,11 @@ struct entry {
 	char customer_name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	char host[DAEMON_NAME_MAX + 1];
-	int64_t waiting_since;	 /* UTC seconds */
-	unsigned flags;		 /* HELLO flags */
-	enum qh_lang lang;	 /* HELLO's: what the customer reads */
-	struct session *session; /* open session, or NULL */
-	char consented[MAX_CONSENTED][QH_ID_MAX + 1]; /* this session's */
+	int64_t waiting_since;		  /* UTC seconds */
+	unsigned flags;			  /* HELLO flags */
+	enum qh_lang lang;		  /* HELLO's: what the customer reads */
+	struct session *session;	  /* open session, or NULL */
+	char (*consented)[QH_ID_MAX + 1]; /* this session's; made at the first */
 	int nconsented;
 	uv_timer_t grace;    /* runs while the agent is away */
 	uv_timer_t retry;    /* a session the database did not take yet (busy) */
@@ -57,14 +59,68 @@ struct entry {
 	int closing;
 	struct relay_list relays;
 	LIST_ENTRY(entry) link;
+	struct entry *code_next, *resume_next; /* chains of srv->queue_index */
 };
+
+/*
+ * The entries in the queue by code and by resume token, so that a
+ * connect or a technician's request finds its entry without walking ten
+ * thousand of them. An entry is indexed from entry_new to entry_remove.
+ */
+struct queue_index {
+	struct entry *by_code[INDEX_BUCKETS];
+	struct entry *by_resume[INDEX_BUCKETS];
+};
+
+static size_t
+index_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*s != '\0')
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h % INDEX_BUCKETS;
+}
+
+static void
+index_add(struct server *srv, struct entry *e)
+{
+	struct queue_index *ix = srv->queue_index;
+	size_t c = index_hash(e->code), r = index_hash(e->resume);
+
+	e->code_next = ix->by_code[c];
+	ix->by_code[c] = e;
+	e->resume_next = ix->by_resume[r];
+	ix->by_resume[r] = e;
+}
+
+static void
+index_del(struct server *srv, struct entry *e)
+{
+	struct queue_index *ix = srv->queue_index;
+	struct entry **pp;
+
+	for (pp = &ix->by_code[index_hash(e->code)]; *pp != NULL; pp = &(*pp)->code_next)
+		if (*pp == e) {
+			*pp = e->code_next;
+			break;
+		}
+	for (pp = &ix->by_resume[index_hash(e->resume)]; *pp != NULL;
+	     pp = &(*pp)->resume_next)
+		if (*pp == e) {
+			*pp = e->resume_next;
+			break;
+		}
+}
 
 static struct entry *
 queue_find(struct server *srv, const char *code)
 {
 	struct entry *e;
 
-	LIST_FOREACH (e, &srv->queue, link)
+	if (srv->queue_index == NULL)
+		return NULL;
+	for (e = srv->queue_index->by_code[index_hash(code)]; e != NULL; e = e->code_next)
 		if (!e->closing && strcmp(e->code, code) == 0)
 			return e;
 	return NULL;
@@ -75,7 +131,10 @@ find_resume(struct server *srv, const char *resume, const char *agent_id)
 {
 	struct entry *e;
 
-	LIST_FOREACH (e, &srv->queue, link)
+	if (srv->queue_index == NULL)
+		return NULL;
+	for (e = srv->queue_index->by_resume[index_hash(resume)]; e != NULL;
+	     e = e->resume_next)
 		if (!e->closing && strcmp(e->resume, resume) == 0 &&
 		    strcmp(e->agent_id, agent_id) == 0)
 			return e;
@@ -168,8 +227,10 @@ entry_freed(uv_handle_t *h)
 {
 	struct entry *e = h->data;
 
-	if (--e->open_handles == 0)
+	if (--e->open_handles == 0) {
+		free(e->consented);
 		free(e);
+	}
 }
 
 /* Removes the entry from the queue; its session must be closed already. */
@@ -180,6 +241,7 @@ entry_remove(struct entry *e)
 		return;
 	e->closing = 1;
 	relay_end_all(&e->relays, "the agent left the queue");
+	index_del(e->srv, e);
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 	uv_close((uv_handle_t *)&e->retry, entry_freed);
@@ -280,6 +342,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	struct entry *e;
 	char pretty[8];
 
+	if (srv->queue_index == NULL &&
+	    (srv->queue_index = calloc(1, sizeof(*srv->queue_index))) == NULL)
+		return NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	e->srv = srv;
@@ -312,6 +377,7 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	e->grace.data = e->retry.data = e;
 	e->open_handles = 2;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
+	index_add(srv, e);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
 	return e;
@@ -375,7 +441,7 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 			lang)) == NULL)
 		goto out;
 	e->agent = agent;
-	db_agent_seen(srv->db, e->agent_id, host);
+	presence_seen(srv, e->agent_id, host);
 	if (send_welcome(e) != 0)
 		qh_mux_close(agent, QH_ERR_SYSTEM, "the welcome could not be sent");
 out:
@@ -452,6 +518,8 @@ queue_clear(struct server *srv)
 		(void)entry_close_session(e, "shutdown", NULL, NULL, NULL, 0);
 		entry_remove(e);
 	}
+	free(srv->queue_index);
+	srv->queue_index = NULL;
 }
 
 /* Consent and the start of technician commands. */
@@ -470,6 +538,10 @@ consented(const struct entry *e, const char *login)
 static void
 consent_add(struct entry *e, const char *login)
 {
+	/* Most agents never see a technician: the list is made when needed. */
+	if (e->consented == NULL &&
+	    (e->consented = calloc(MAX_CONSENTED, sizeof(*e->consented))) == NULL)
+		return; /* asked again next time */
 	if (!consented(e, login) && e->nconsented < MAX_CONSENTED)
 		snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", login);
 }

@@ -595,6 +595,32 @@ int db_tech_role(sqlite3 *db, const char *login, char *role, size_t rolelen);
  */
 int store_serve_pid(const char *state, long *pid);
 
+/*
+ * presence.c: the checks the daemon makes at every connect, each one
+ * query on a statement prepared once. 1 if the agent is enrolled for
+ * customer, not revoked, and its certificate serial is on record for
+ * that customer and not revoked; 0 otherwise (a database error too).
+ */
+int db_agent_cert_current(sqlite3 *db, const char *agent_id, const char *customer,
+    const char *serial);
+
+/* The same for a technician or accountant in role; fills name when known. */
+int db_tech_cert_current(sqlite3 *db, const char *login, const char *role,
+    const char *serial, char *name, size_t namelen);
+
+/* One agent's connect, as db_agents_seen records it. */
+struct db_seen {
+	char agent_id[65]; /* QH_ID_MAX + 1 */
+	char host[257];	   /* as its HELLO said */
+	int64_t at;	   /* UTC seconds */
+};
+
+/* 1 if the agent's recorded host is host (a read: no lock, no commit). */
+int db_agent_host_is(sqlite3 *db, const char *agent_id, const char *host);
+
+/* Records last_seen and host of n agents in one transaction. */
+int db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n);
+
 /* ---------------------------------------------------------------- customers */
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
