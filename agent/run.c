@@ -363,8 +363,20 @@ on_consent(struct agent *a, const struct qh_msg *m)
 		memcpy(c->login, login, strlen(login) + 1); /* valid: fits */
 		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
 		ui_sanitize(c->name);
+		(void)msg_text(m, QH_K_TEXT, c->text, sizeof(c->text));
+		ui_sanitize(c->text);
 		consent_next(a);
 	}
+	return 0;
+}
+
+static int
+on_consent_cancel(struct agent *a, const struct qh_msg *m)
+{
+	uint64_t id = 0;
+
+	(void)qh_msg_get_u64(m, QH_K_ID, &id);
+	consent_cancel(a, id);
 	return 0;
 }
 
@@ -379,9 +391,14 @@ on_session(struct agent *a, const struct qh_msg *m)
 	if (strcmp(kind, "opened") == 0) {
 		a->session_open = 1;
 		a->session = session;
-		ui_line(_("session %llu started; it is recorded and billed per started "
-			  "15 minutes"),
-		    (unsigned long long)session);
+		/* The console's own words (an installation), or ours. */
+		if (msg_text(m, QH_K_TEXT, text, sizeof(text)) == 0) {
+			ui_sanitize(text);
+			ui_line("%s", text);
+		} else
+			ui_line(_("session %llu started; it is recorded and billed per "
+				  "started 15 minutes"),
+			    (unsigned long long)session);
 		agent_status(_("Session %llu is running. Your technician is connected."),
 		    (unsigned long long)session);
 	} else if (strcmp(kind, "closed") == 0) {
@@ -434,6 +451,7 @@ static const struct control_entry {
 	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY), on_error },
 	[QH_MSG_NOTICE] = { ST(AG_HELLO) | ST(AG_READY), on_notice },
 	[QH_MSG_CONSENT] = { ST(AG_READY), on_consent },
+	[QH_MSG_CONSENT_CANCEL] = { ST(AG_READY), on_consent_cancel },
 	[QH_MSG_SESSION] = { ST(AG_READY), on_session },
 };
 

@@ -34,6 +34,13 @@
 #define MAX_CONSENTED  32    /* technicians one session can have */
 #define START_RETRY_MS 200   /* a session the database did not take: next try */
 #define START_WAIT_MS  30000 /* and how long a command waits for it at most */
+#define MAX_QUESTIONS  16    /* consent questions out at once (the agent's bound) */
+
+/* A consent question the customer has not answered yet. */
+struct question {
+	uint64_t id;
+	uint64_t deadline; /* monotonic ms: withdrawn as "no answer" then */
+};
 
 struct entry {
 	struct server *srv;
@@ -50,8 +57,11 @@ struct entry {
 	struct session *session; /* open session, or NULL */
 	char consented[MAX_CONSENTED][QH_ID_MAX + 1]; /* this session's */
 	int nconsented;
-	uv_timer_t grace;    /* runs while the agent is away */
-	uv_timer_t retry;    /* a session the database did not take yet (busy) */
+	uv_timer_t grace; /* runs while the agent is away */
+	uv_timer_t retry; /* a session the database did not take yet (busy) */
+	uv_timer_t asked; /* the next question's deadline ([session] consent_timeout) */
+	struct question questions[MAX_QUESTIONS];
+	int nquestions;
 	uint64_t waiting_db; /* monotonic ms since when commands wait for it; 0 */
 	int open_handles;
 	int closing;
@@ -140,8 +150,10 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
     char *summary, size_t len)
 {
 	struct session_end end;
+	struct ledger_balance bal;
 	struct session *s = e->session;
 	char why[128], line[512];
+	size_t used;
 	int r;
 
 	if (s == NULL)
@@ -155,6 +167,16 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 	r = session_close(s, reason, note, &end);
 	if (e->agent != NULL) {
 		session_summary(&end, e->lang, line, sizeof(line));
+		/* R8: an installation tells the credits left, not units. */
+		if (end.recorded && end.installations > 0 &&
+		    ledger_balance(e->srv->db, e->customer, &bal) == 0) {
+			used = strlen(line);
+			snprintf(line + used, sizeof(line) - used, "; %s",
+			    qh_tr(e->lang, "installation credits left:"));
+			used = strlen(line);
+			snprintf(line + used, sizeof(line) - used, " %lld",
+			    (long long)bal.installations);
+		}
 		reply_session(e->agent, "closed", end.id, end.secs, line);
 	}
 	e->nconsented = 0;
@@ -183,6 +205,7 @@ entry_remove(struct entry *e)
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 	uv_close((uv_handle_t *)&e->retry, entry_freed);
+	uv_close((uv_handle_t *)&e->asked, entry_freed);
 }
 
 static void
@@ -257,6 +280,13 @@ send_welcome(struct entry *e)
 		(void)qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)session_id(e->session));
 	r = qh_mux_send_control(e->agent, &b);
 	qh_buf_release(&b);
+	/* R8: installations are counted apart from units. */
+	if (r == 0 && bal.installations > 0)
+		reply_notice(e->agent, "info",
+		    qh_ntr(e->lang, "Installation credits: %lld (one per installation)",
+			"Installation credits: %lld (one per installation)",
+			bal.installations == 1 ? 1UL : 2UL),
+		    (long long)bal.installations);
 	return r;
 }
 
@@ -309,8 +339,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	}
 	uv_timer_init(srv->loop, &e->grace);
 	uv_timer_init(srv->loop, &e->retry);
-	e->grace.data = e->retry.data = e;
-	e->open_handles = 2;
+	uv_timer_init(srv->loop, &e->asked);
+	e->grace.data = e->retry.data = e->asked.data = e;
+	e->open_handles = 3;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
@@ -384,6 +415,9 @@ queue_agent_gone(struct entry *e)
 	relay_end_all(&e->relays,
 	    "the agent's connection was lost; run the command again "
 	    "when it is back");
+	/* The agent forgets its questions with the connection (consent_reset). */
+	e->nquestions = 0;
+	uv_timer_stop(&e->asked);
 	if (e->session != NULL)
 		session_agent_away(e->session);
 	qh_info("agent %s (code %s): connection lost; keeping its place for %llds",
@@ -462,6 +496,117 @@ consent_add(struct entry *e, const char *login)
 		snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", login);
 }
 
+/* Why a session cannot be billed (R7, R8); BILL_OK when it can. */
+enum bill_check {
+	BILL_OK,
+	BILL_OVERDRAFT,	 /* nothing available, but --allow-overdraft */
+	BILL_FREE,	 /* free support only */
+	BILL_NO_UNITS,	 /* no units available */
+	BILL_NO_INSTALL, /* no installation credit */
+	BILL_UNREADABLE, /* the balance could not be read */
+};
+
+/*
+ * R7, R8: may a new session start for the relay's customer? Fills *b and
+ * *available (units, overdraft allowance included).
+ */
+static enum bill_check
+billing_check(struct entry *e, struct relay *r, struct ledger_balance *b,
+    int64_t *available)
+{
+	*available = 0;
+	if (ledger_balance(e->srv->db, e->customer, b) != 0)
+		return BILL_UNREADABLE;
+	if (b->is_free)
+		return BILL_FREE;
+	*available = billing_available(b, running_units(e->srv, e->customer));
+	if (strcmp(relay_kind(r), "installation") == 0) {
+		if (b->installations > 0)
+			return BILL_OK;
+		return relay_overdraft(r) ? BILL_OVERDRAFT : BILL_NO_INSTALL;
+	}
+	if (*available > 0)
+		return BILL_OK;
+	return relay_overdraft(r) ? BILL_OVERDRAFT : BILL_NO_UNITS;
+}
+
+/* The technician's line for a refusal (English). */
+static const char *
+refusal_tech(struct entry *e, enum bill_check c, int64_t available, char *why, size_t len)
+{
+	char left[64];
+
+	switch (c) {
+	case BILL_FREE:
+		snprintf(why, len,
+		    "%s (%s) has free support only: remote sessions are for "
+		    "premium customers; ask them to file a ticket (qh-agent ticket)",
+		    e->customer_name, e->customer);
+		return why;
+	case BILL_NO_INSTALL:
+		snprintf(why, len,
+		    "%s has no installation credit left; book one "
+		    "(qh-console credit %s --installations 1 ...) or pass "
+		    "--allow-overdraft",
+		    e->customer, e->customer);
+		return why;
+	case BILL_NO_UNITS:
+		qh_units_text(available, left, sizeof(left));
+		snprintf(why, len,
+		    "%s has no units available (%s, overdraft included); "
+		    "book units or pass --allow-overdraft",
+		    e->customer, left);
+		return why;
+	case BILL_UNREADABLE:
+		return "the customer's balance could not be read";
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * Tells the customer, in their language, that the relay's technician
+ * cannot start a session and how to ask for help instead (a ticket).
+ */
+static void
+refusal_customer(struct entry *e, struct relay *r, enum bill_check c, int64_t available)
+{
+	char left[64];
+
+	switch (c) {
+	case BILL_FREE:
+		reply_notice(e->agent, "warning",
+		    qh_tr(e->lang,
+			"%s (%s) wanted to connect, but remote sessions are for the "
+			"premium plan and yours is free support, so this session "
+			"cannot be billed. Please file a ticket instead: qh-agent "
+			"ticket --subject \"what happened\""),
+		    relay_name(r), relay_login(r));
+		break;
+	case BILL_NO_UNITS:
+		qh_units_text_in(e->lang, available, left, sizeof(left));
+		reply_notice(e->agent, "warning",
+		    qh_tr(e->lang,
+			"%s (%s) wanted to connect, but you have no units available "
+			"(%s), so this session cannot be billed. Please buy more "
+			"hours, or file a ticket instead: qh-agent ticket --subject "
+			"\"what happened\""),
+		    relay_name(r), relay_login(r), left);
+		break;
+	case BILL_NO_INSTALL:
+		reply_notice(e->agent, "warning",
+		    qh_tr(e->lang,
+			"%s (%s) wanted to connect for an installation, but you have "
+			"no installation credit left, so it cannot be billed. Please "
+			"book an installation, or file a ticket instead: qh-agent "
+			"ticket --kind installation --subject \"what to install\""),
+		    relay_name(r), relay_login(r));
+		break;
+	default:
+		break;
+	}
+}
+
 /*
  * R7: may a new session start for the relay's customer? Fills *available;
  * returns NULL, or the refusal for the technician (in why).
@@ -471,38 +616,12 @@ session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
     size_t len)
 {
 	struct ledger_balance b;
-	char left[64];
+	enum bill_check c = billing_check(e, r, &b, available);
 
-	if (ledger_balance(e->srv->db, e->customer, &b) != 0)
-		return "the customer's balance could not be read";
-	if (b.is_free) {
-		snprintf(why, len,
-		    "%s (%s) has free support only: remote sessions are for "
-		    "premium customers; ask them to file a ticket (qh-agent ticket)",
-		    e->customer_name, e->customer);
-		return why;
-	}
-	*available = billing_available(&b, running_units(e->srv, e->customer));
-	if (strcmp(relay_kind(r), "installation") == 0) {
-		if (b.installations <= 0 && !relay_overdraft(r)) {
-			snprintf(why, len,
-			    "%s has no installation credit left; book one "
-			    "(qh-console credit %s --installations 1 ...) or pass "
-			    "--allow-overdraft",
-			    e->customer, e->customer);
-			return why;
-		}
-		return NULL;
-	}
-	if (*available <= 0 && !relay_overdraft(r)) {
-		qh_units_text(*available, left, sizeof(left));
-		snprintf(why, len,
-		    "%s has no units available (%s, overdraft included); "
-		    "book units or pass --allow-overdraft",
-		    e->customer, left);
-		return why;
-	}
-	return NULL;
+	/* An installation uses a credit, not units: no unit warnings (R8). */
+	if (strcmp(relay_kind(r), "installation") == 0)
+		*available = INT64_MAX;
+	return refusal_tech(e, c, *available, why, len);
 }
 
 static void entry_start(struct entry *e, struct relay *r);
@@ -595,7 +714,16 @@ session_start(struct entry *e, struct relay *r)
 		return -1;
 	}
 	e->waiting_db = 0;
-	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
+	if (strcmp(relay_kind(r), "installation") == 0) {
+		/* R8: the customer reads of an installation, not of units. */
+		snprintf(why, sizeof(why),
+		    qh_tr(e->lang,
+			"session %lld started: an installation; it is recorded and "
+			"uses one installation credit, not time units"),
+		    (long long)session_id(e->session));
+		reply_session(e->agent, "opened", session_id(e->session), 0, why);
+	} else
+		reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;
 	consent_add(e, relay_login(r));
@@ -632,25 +760,149 @@ entry_start(struct entry *e, struct relay *r)
 	relay_start(r, e->session, e->agent, greeting);
 }
 
-/* Asks the customer about the relay's technician unless a question is out. */
+/* Forgets question id: answered, withdrawn or gone. */
 static void
-ask_consent(struct entry *e, struct relay *r, const struct relay_who *who)
+question_drop(struct entry *e, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < e->nquestions; i++)
+		if (e->questions[i].id == id) {
+			memmove(&e->questions[i], &e->questions[i + 1],
+			    sizeof(e->questions[0]) * (size_t)(e->nquestions - i - 1));
+			e->nquestions--;
+			return;
+		}
+}
+
+/* Runs the deadline timer for the oldest question out, if any. */
+static void on_consent_timeout(uv_timer_t *t);
+
+static void
+question_timer(struct entry *e)
+{
+	uint64_t now = qh_clock_mono_ms(), first;
+
+	if (e->nquestions == 0) {
+		uv_timer_stop(&e->asked);
+		return;
+	}
+	first = e->questions[0].deadline; /* asked in order: the oldest first */
+	uv_timer_start(&e->asked, on_consent_timeout, first > now ? first - now : 0, 0);
+}
+
+/*
+ * A question was not answered within [session] consent_timeout: the agent
+ * withdraws it (CONSENT_CANCEL) and its technicians read "no answer".
+ */
+static void
+on_consent_timeout(uv_timer_t *t)
+{
+	struct entry *e = t->data;
+	struct relay *r;
+	struct qh_buf b;
+	char text[256];
+	uint64_t id, now = qh_clock_mono_ms();
+
+	while (e->nquestions > 0 && e->questions[0].deadline <= now) {
+		id = e->questions[0].id;
+		question_drop(e, id);
+		qh_info("agent %s: consent %" PRIu64 " not answered within %llds; "
+			"withdrawn",
+		    e->agent_id, id, e->srv->conf.consent_timeout);
+		if (e->agent != NULL) {
+			qh_buf_init(&b, 64);
+			(void)qh_msg_begin(&b, QH_MSG_CONSENT_CANCEL);
+			(void)qh_msg_put_u64(&b, QH_K_ID, id);
+			(void)qh_mux_send_control(e->agent, &b);
+			qh_buf_release(&b);
+		}
+		snprintf(text, sizeof(text),
+		    "no answer: the customer did not allow the connection within "
+		    "%llds; ask them to watch their screen and run the command again",
+		    e->srv->conf.consent_timeout);
+		while ((r = relay_waiting(&e->relays, id)) != NULL)
+			relay_fail(r, "no-answer", text);
+	}
+	question_timer(e);
+}
+
+/*
+ * What the customer reads with the question, or NULL: that the session
+ * runs on overdraft (R7), or that an installation uses a credit (R8).
+ */
+static const char *
+consent_text(struct entry *e, struct relay *r, enum bill_check c,
+    const struct ledger_balance *b, char *out, size_t len)
+{
+	int inst = strcmp(relay_kind(r), "installation") == 0;
+
+	if (c == BILL_OVERDRAFT && inst)
+		snprintf(out, len, "%s",
+		    qh_tr(e->lang,
+			"no installation credit left; this installation is billed "
+			"as overdraft"));
+	else if (c == BILL_OVERDRAFT)
+		snprintf(out, len, "%s",
+		    qh_tr(e->lang, "no units left; this session is billed as overdraft"));
+	else if (inst)
+		snprintf(out, len,
+		    qh_ntr(e->lang,
+			"an installation: it uses one installation credit (you have "
+			"%lld)",
+			"an installation: it uses one installation credit (you have "
+			"%lld)",
+			b->installations == 1 ? 1UL : 2UL),
+		    (long long)b->installations);
+	else
+		return NULL;
+	return out;
+}
+
+/*
+ * Asks the customer about the relay's technician unless a question is out,
+ * and tells the technician the command waits for that answer.
+ */
+static void
+ask_consent(struct entry *e, struct relay *r, const struct relay_who *who,
+    const char *text)
 {
 	struct relay *o;
 	struct qh_buf b;
+	char pretty[8], wait[256];
 
-	if ((o = relay_waiting_login(&e->relays, who->login, r)) != NULL) {
+	if ((o = relay_waiting_login(&e->relays, who->login, r)) != NULL)
 		relay_set_consent_id(r, relay_consent_id(o));
+	else if (e->nquestions == MAX_QUESTIONS) {
+		relay_fail(r, "busy",
+		    "too many questions wait for this customer's answer; try again "
+		    "in a minute");
 		return;
+	} else {
+		relay_set_consent_id(r, ++e->srv->next_consent_id);
+		qh_buf_init(&b, 4096);
+		(void)qh_msg_begin(&b, QH_MSG_CONSENT);
+		(void)qh_msg_put_u64(&b, QH_K_ID, relay_consent_id(r));
+		(void)qh_msg_put_str(&b, QH_K_LOGIN, who->login);
+		(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
+		if (text != NULL)
+			(void)qh_msg_put_str(&b, QH_K_TEXT, text);
+		(void)qh_mux_send_control(e->agent, &b);
+		qh_buf_release(&b);
+		e->questions[e->nquestions].id = relay_consent_id(r);
+		e->questions[e->nquestions++].deadline =
+		    qh_clock_mono_ms() + (uint64_t)e->srv->conf.consent_timeout * 1000;
+		if (e->nquestions == 1)
+			question_timer(e);
 	}
-	relay_set_consent_id(r, ++e->srv->next_consent_id);
-	qh_buf_init(&b, 4096);
-	(void)qh_msg_begin(&b, QH_MSG_CONSENT);
-	(void)qh_msg_put_u64(&b, QH_K_ID, relay_consent_id(r));
-	(void)qh_msg_put_str(&b, QH_K_LOGIN, who->login);
-	(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
-	(void)qh_mux_send_control(e->agent, &b);
-	qh_buf_release(&b);
+	/* --yes and --unattended answer at once: nobody is asked. */
+	if (e->flags & 3)
+		return;
+	snprintf(wait, sizeof(wait),
+	    "waiting for the customer to allow the connection (code %s; no answer "
+	    "within %llds counts as a refusal)...",
+	    reply_code(e->code, pretty), e->srv->conf.consent_timeout);
+	relay_tell(r, wait);
 }
 
 void
@@ -663,6 +915,8 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
 	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
 		return;
+	question_drop(e, id);
+	question_timer(e);
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
 		if (!allow) {
 			qh_info("agent %s: the customer declined %s", e->agent_id,
@@ -721,8 +975,13 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 {
 	struct entry *e;
 	struct relay *r;
-	char pretty[8], text[128];
+	struct ledger_balance b;
+	enum bill_check c = BILL_OK;
+	const char *refusal;
+	int64_t available = 0;
+	char pretty[8], text[512], why[512], ctext[256];
 
+	memset(&b, 0, sizeof(b));
 	if ((e = request_target(srv, ch, m)) == NULL)
 		return;
 	if (e->agent == NULL) {
@@ -740,10 +999,25 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 		relay_fail(r, "ticket", text);
 		return;
 	}
-	if (consented(e, who->login))
+	if (consented(e, who->login)) {
 		entry_start(e, r);
-	else
-		ask_consent(e, r, who);
+		return;
+	}
+	if (e->session == NULL) {
+		/* A session would start: refuse now what cannot be billed (R7, R8). */
+		c = billing_check(e, r, &b, &available);
+		if ((refusal = refusal_tech(e, c, available, why, sizeof(why))) != NULL) {
+			qh_info("agent %s: %s refused before consent: %s", e->agent_id,
+			    who->login, refusal);
+			refusal_customer(e, r, c, available);
+			snprintf(text, sizeof(text), "%s%s", refusal,
+			    c != BILL_UNREADABLE ? "; the customer has been told" : "");
+			relay_fail(r, "balance", text);
+			return;
+		}
+	}
+	ask_consent(e, r, who,
+	    e->session == NULL ? consent_text(e, r, c, &b, ctext, sizeof(ctext)) : NULL);
 }
 
 void

@@ -43,6 +43,8 @@ struct console_conf {
 	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
 	long long
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	/* [session] consent_timeout: an unanswered question is "no answer" then */
+	long long consent_timeout;
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
 	char log_level[16];    /* [console] log_level */
