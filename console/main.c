@@ -22,6 +22,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_customer_set_entry,
 	&cmd_customer_show_entry,
 	&cmd_enroll_entry,
+	&cmd_agent_package_entry,
 	&cmd_agents_entry,
 	&cmd_agent_revoke_entry,
 	&cmd_credit_entry,
