@@ -25,6 +25,7 @@
 #include "qh/log.h"
 #include "qh/text.h"
 #include "qh/units.h"
+#include "admit.h"
 #include "queue.h"
 #include "reply.h"
 #include "session.h"
@@ -496,115 +497,15 @@ consent_add(struct entry *e, const char *login)
 		snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", login);
 }
 
-/* Why a session cannot be billed (R7, R8); BILL_OK when it can. */
-enum bill_check {
-	BILL_OK,
-	BILL_OVERDRAFT,	 /* nothing available, but --allow-overdraft */
-	BILL_FREE,	 /* free support only */
-	BILL_NO_UNITS,	 /* no units available */
-	BILL_NO_INSTALL, /* no installation credit */
-	BILL_UNREADABLE, /* the balance could not be read */
-};
-
-/*
- * R7, R8: may a new session start for the relay's customer? Fills *b and
- * *available (units, overdraft allowance included).
- */
-static enum bill_check
-billing_check(struct entry *e, struct relay *r, struct ledger_balance *b,
-    int64_t *available)
-{
-	*available = 0;
-	if (ledger_balance(e->srv->db, e->customer, b) != 0)
-		return BILL_UNREADABLE;
-	if (b->is_free)
-		return BILL_FREE;
-	*available = billing_available(b, running_units(e->srv, e->customer));
-	if (strcmp(relay_kind(r), "installation") == 0) {
-		if (b->installations > 0)
-			return BILL_OK;
-		return relay_overdraft(r) ? BILL_OVERDRAFT : BILL_NO_INSTALL;
-	}
-	if (*available > 0)
-		return BILL_OK;
-	return relay_overdraft(r) ? BILL_OVERDRAFT : BILL_NO_UNITS;
-}
-
-/* The technician's line for a refusal (English). */
-static const char *
-refusal_tech(struct entry *e, enum bill_check c, int64_t available, char *why, size_t len)
-{
-	char left[64];
-
-	switch (c) {
-	case BILL_FREE:
-		snprintf(why, len,
-		    "%s (%s) has free support only: remote sessions are for "
-		    "premium customers; ask them to file a ticket (qh-agent ticket)",
-		    e->customer_name, e->customer);
-		return why;
-	case BILL_NO_INSTALL:
-		snprintf(why, len,
-		    "%s has no installation credit left; book one "
-		    "(qh-console credit %s --installations 1 ...) or pass "
-		    "--allow-overdraft",
-		    e->customer, e->customer);
-		return why;
-	case BILL_NO_UNITS:
-		qh_units_text(available, left, sizeof(left));
-		snprintf(why, len,
-		    "%s has no units available (%s, overdraft included); "
-		    "book units or pass --allow-overdraft",
-		    e->customer, left);
-		return why;
-	case BILL_UNREADABLE:
-		return "the customer's balance could not be read";
-	default:
-		return NULL;
-	}
-}
-
-/*
- * Tells the customer, in their language, that the relay's technician
- * cannot start a session and how to ask for help instead (a ticket).
- */
+/* What the relay asks admit.c about: a session for the entry's customer. */
 static void
-refusal_customer(struct entry *e, struct relay *r, enum bill_check c, int64_t available)
+admit_ask_of(struct entry *e, struct relay *r, struct admit_ask *q)
 {
-	char left[64];
-
-	switch (c) {
-	case BILL_FREE:
-		reply_notice(e->agent, "warning",
-		    qh_tr(e->lang,
-			"%s (%s) wanted to connect, but remote sessions are for the "
-			"premium plan and yours is free support, so this session "
-			"cannot be billed. Please file a ticket instead: qh-agent "
-			"ticket --subject \"what happened\""),
-		    relay_name(r), relay_login(r));
-		break;
-	case BILL_NO_UNITS:
-		qh_units_text_in(e->lang, available, left, sizeof(left));
-		reply_notice(e->agent, "warning",
-		    qh_tr(e->lang,
-			"%s (%s) wanted to connect, but you have no units available "
-			"(%s), so this session cannot be billed. Please buy more "
-			"hours, or file a ticket instead: qh-agent ticket --subject "
-			"\"what happened\""),
-		    relay_name(r), relay_login(r), left);
-		break;
-	case BILL_NO_INSTALL:
-		reply_notice(e->agent, "warning",
-		    qh_tr(e->lang,
-			"%s (%s) wanted to connect for an installation, but you have "
-			"no installation credit left, so it cannot be billed. Please "
-			"book an installation, or file a ticket instead: qh-agent "
-			"ticket --kind installation --subject \"what to install\""),
-		    relay_name(r), relay_login(r));
-		break;
-	default:
-		break;
-	}
+	q->customer = e->customer;
+	q->customer_name = e->customer_name;
+	q->installation = strcmp(relay_kind(r), "installation") == 0;
+	q->overdraft = relay_overdraft(r);
+	q->running = running_units(e->srv, e->customer);
 }
 
 /*
@@ -616,12 +517,15 @@ session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
     size_t len)
 {
 	struct ledger_balance b;
-	enum bill_check c = billing_check(e, r, &b, available);
+	struct admit_ask q;
+	enum admit a;
 
+	admit_ask_of(e, r, &q);
+	a = admit_check(e->srv->db, &q, &b, available);
 	/* An installation uses a credit, not units: no unit warnings (R8). */
-	if (strcmp(relay_kind(r), "installation") == 0)
+	if (q.installation)
 		*available = INT64_MAX;
-	return refusal_tech(e, c, *available, why, len);
+	return admit_refusal(a, &q, *available, why, len);
 }
 
 static void entry_start(struct entry *e, struct relay *r);
@@ -828,38 +732,6 @@ on_consent_timeout(uv_timer_t *t)
 }
 
 /*
- * What the customer reads with the question, or NULL: that the session
- * runs on overdraft (R7), or that an installation uses a credit (R8).
- */
-static const char *
-consent_text(struct entry *e, struct relay *r, enum bill_check c,
-    const struct ledger_balance *b, char *out, size_t len)
-{
-	int inst = strcmp(relay_kind(r), "installation") == 0;
-
-	if (c == BILL_OVERDRAFT && inst)
-		snprintf(out, len, "%s",
-		    qh_tr(e->lang,
-			"no installation credit left; this installation is billed "
-			"as overdraft"));
-	else if (c == BILL_OVERDRAFT)
-		snprintf(out, len, "%s",
-		    qh_tr(e->lang, "no units left; this session is billed as overdraft"));
-	else if (inst)
-		snprintf(out, len,
-		    qh_ntr(e->lang,
-			"an installation: it uses one installation credit (you have "
-			"%lld)",
-			"an installation: it uses one installation credit (you have "
-			"%lld)",
-			b->installations == 1 ? 1UL : 2UL),
-		    (long long)b->installations);
-	else
-		return NULL;
-	return out;
-}
-
-/*
  * Asks the customer about the relay's technician unless a question is out,
  * and tells the technician the command waits for that answer.
  */
@@ -976,12 +848,14 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 	struct entry *e;
 	struct relay *r;
 	struct ledger_balance b;
-	enum bill_check c = BILL_OK;
+	struct admit_ask q;
+	enum admit a = ADMIT_OK;
 	const char *refusal;
 	int64_t available = 0;
 	char pretty[8], text[512], why[512], ctext[256];
 
 	memset(&b, 0, sizeof(b));
+	memset(&q, 0, sizeof(q));
 	if ((e = request_target(srv, ch, m)) == NULL)
 		return;
 	if (e->agent == NULL) {
@@ -1005,19 +879,24 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 	}
 	if (e->session == NULL) {
 		/* A session would start: refuse now what cannot be billed (R7, R8). */
-		c = billing_check(e, r, &b, &available);
-		if ((refusal = refusal_tech(e, c, available, why, sizeof(why))) != NULL) {
+		admit_ask_of(e, r, &q);
+		a = admit_check(srv->db, &q, &b, &available);
+		if ((refusal = admit_refusal(a, &q, available, why, sizeof(why))) !=
+		    NULL) {
 			qh_info("agent %s: %s refused before consent: %s", e->agent_id,
 			    who->login, refusal);
-			refusal_customer(e, r, c, available);
+			admit_tell_customer(e->agent, e->lang, a, relay_name(r),
+			    relay_login(r), available);
 			snprintf(text, sizeof(text), "%s%s", refusal,
-			    c != BILL_UNREADABLE ? "; the customer has been told" : "");
+			    a != ADMIT_UNREADABLE ? "; the customer has been told" : "");
 			relay_fail(r, "balance", text);
 			return;
 		}
 	}
 	ask_consent(e, r, who,
-	    e->session == NULL ? consent_text(e, r, c, &b, ctext, sizeof(ctext)) : NULL);
+	    e->session == NULL
+		? admit_consent_text(a, e->lang, q.installation, &b, ctext, sizeof(ctext))
+		: NULL);
 }
 
 void
