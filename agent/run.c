@@ -771,8 +771,9 @@ cmd_run(struct qh_cli *c)
 		if (status > 0)
 			return status;
 		return qh_cli_fail(c,
-		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		      "first"),
+		    _("not enrolled: no %s; run 'qh-agent join TOKEN', or "
+		      "'qh-agent join --short CODE' with the code your support "
+		      "vendor reads out, first"),
 		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {
