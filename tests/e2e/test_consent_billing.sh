@@ -9,6 +9,7 @@
 # the technician reads "no answer", after "waiting for the customer to
 # allow ..." while it waited.
 . "$(dirname "$0")/lib.sh"
+requires tmux:tmux
 
 setup_console
 # A short consent timeout (init writes the default, 60).
@@ -88,7 +89,7 @@ qh-console end "$CODE" >>"$T/end2.out" 2>&1 || fail "end (overdraft, de)"
 run_agent acme acme --yes
 expect_in "$T/acme.out" "Installation credits: 1"
 TM="tmux -S $T/tmux.sock"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server'
 $TM new-session -d -x 120 -y 30 \
     "qh-console attach $CODE --kind installation 2>&1; sleep 600" || fail "tmux"
 wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 ||
@@ -108,7 +109,6 @@ timeout 60 qh-console attach "$CODE" --kind installation </dev/null >"$T/x4.out"
 expect_in "$T/x4.err" "no installation credit left"
 wait_until "grep -q 'wanted to connect for an installation, but you have no installation credit left' '$T/acme2.out'" 10 ||
     fail "the customer without installation credit was not told: $(cat "$T/acme2.out")"
-kill %- 2>/dev/null
 
 # 4. Nobody answers: "waiting ...", then "no answer" after consent_timeout,
 # and the question leaves the customer's screen.

@@ -8,6 +8,7 @@
 # one and a code tried too often are refused; the console stores only the
 # codes' hashes.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 {
