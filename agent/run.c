@@ -42,6 +42,7 @@
 
 #define HELLO_UNATTENDED 0x1
 #define HELLO_YES	 0x2
+#define HELLO_NOBODY	 0x4 /* no window, no terminal: every question is refused */
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting",
@@ -96,6 +97,8 @@ send_hello(struct agent *a)
 		flags |= HELLO_UNATTENDED;
 	if (a->yes)
 		flags |= HELLO_YES;
+	if (!a->yes && !a->unattended && !a->tty_open && ui_window() == NULL)
+		flags |= HELLO_NOBODY;
 	/* The console refuses a host name with controls: send what it shows. */
 	qh_display_str(a->hostname, host, sizeof(host), 0);
 	qh_buf_init(&b, 1024);

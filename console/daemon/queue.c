@@ -767,8 +767,8 @@ ask_consent(struct entry *e, struct relay *r, const struct relay_who *who,
 		if (e->nquestions == 1)
 			question_timer(e);
 	}
-	/* --yes and --unattended answer at once: nobody is asked. */
-	if (e->flags & 3)
+	/* --yes and --unattended answer at once, and nobody can answer (bit 2). */
+	if (e->flags & 7)
 		return;
 	snprintf(wait, sizeof(wait),
 	    "waiting for the customer to allow the connection (code %s; no answer "

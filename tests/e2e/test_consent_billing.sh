@@ -110,6 +110,15 @@ expect_in "$T/x4.err" "no installation credit left"
 wait_until "grep -q 'wanted to connect for an installation, but you have no installation credit left' '$T/acme2.out'" 10 ||
     fail "the customer without installation credit was not told: $(cat "$T/acme2.out")"
 
+# An agent with nobody to ask (no terminal, no --yes) refuses at once; the
+# technician is not told to wait.
+run_agent lone acme
+timeout 60 qh-console exec "$CODE" -- echo ran >/dev/null 2>"$T/x4b.err" &&
+    fail "an agent with nobody to ask let the technician in"
+expect_in "$T/x4b.err" "the customer declined the connection"
+grep -q "waiting for the customer" "$T/x4b.err" &&
+    fail "the technician was told to wait for an agent with nobody to ask"
+
 # 4. Nobody answers: "waiting ...", then "no answer" after consent_timeout,
 # and the question leaves the customer's screen.
 $TM new-session -d -x 120 -y 30 \
