@@ -137,12 +137,24 @@ wait_until "grep -q 'the question was withdrawn: no answer in time' '$T/a5.out'"
     fail "the agent did not withdraw the question: $(cat "$T/a5.out")"
 grep -q "consent .* not answered within 4s; withdrawn" "$T/console.log" ||
     fail "the console did not log the timeout"
-# The agent asks again for the next command, and a "y" lets it in.
-timeout 60 qh-console exec "$CODE" -- echo second >"$T/x6.out" 2>"$T/x6.err" &
-X6=$!
-wait_until "[ \$(grep -c 'wants to connect to this PC' '$T/a5.out') -ge 2 ]" 30 ||
-    fail "agent 5 was not asked again"
-$TM send-keys y Enter
-wait $X6 || fail "the second command failed after consent: $(cat "$T/x6.err")"
+# The agent asks again for the next command, and a "y" lets it in (tried
+# again should a busy machine let the 4 s pass before the "y" arrives).
+n=$(grep -c 'wants to connect to this PC' "$T/a5.out")
+ok=0
+for attempt in 1 2 3 4 5; do
+	timeout 60 qh-console exec "$CODE" -- echo second >"$T/x6.out" 2>"$T/x6.err" &
+	X6=$!
+	wait_until "[ \$(grep -c 'wants to connect to this PC' '$T/a5.out') -gt $n ]" 30 ||
+	    fail "agent 5 was not asked again (attempt $attempt): $(cat "$T/a5.out")"
+	n=$(grep -c 'wants to connect to this PC' "$T/a5.out")
+	$TM send-keys y Enter
+	if wait $X6; then
+		ok=1
+		break
+	fi
+	grep -q "no answer" "$T/x6.err" ||
+	    fail "the second command failed after consent: $(cat "$T/x6.err")"
+done
+[ $ok = 1 ] || fail "five questions were withdrawn before the customer's y arrived"
 [ "$(cat "$T/x6.out")" = second ] || fail "the second command printed '$(cat "$T/x6.out")'"
 exit 0
