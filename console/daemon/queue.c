@@ -21,7 +21,6 @@
 #include "qh/clock.h"
 #include "qh/display.h"
 #include "qh/err.h"
-#include "qh/json.h"
 #include "qh/log.h"
 #include "qh/text.h"
 #include "qh/units.h"
@@ -939,86 +938,25 @@ queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch
 		relay_record(srv, e->session, who, ch, m);
 }
 
-/* The queue as a table for people. */
-static void
-list_text(struct server *srv, struct qh_buf *out)
-{
-	struct entry *e;
-	char pretty[8], dur[32], line[1024], techs[512];
-
-	if (LIST_EMPTY(&srv->queue)) {
-		(void)qh_buf_put(out, "no agents waiting\n", 18);
-		return;
-	}
-	snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s\n", "CODE", "CUSTOMER",
-	    "HOST", "WAITING", "TECHNICIANS");
-	(void)qh_buf_put(out, line, strlen(line));
-	LIST_FOREACH (e, &srv->queue, link) {
-		relay_logins(&e->relays, techs, sizeof(techs));
-		qh_clock_format_duration(qh_clock_now() - e->waiting_since, dur,
-		    sizeof(dur));
-		snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s%s\n",
-		    reply_code(e->code, pretty), e->customer, e->host, dur,
-		    techs[0] ? techs : "-", e->agent == NULL ? " (reconnecting)" : "");
-		(void)qh_buf_put(out, line, strlen(line));
-	}
-}
-
-/* The queue as a JSON array. */
-static void
-list_json(struct server *srv, struct qh_buf *out)
-{
-	struct qh_json j;
-	struct entry *e;
-	char since[32], techs[512], *save = NULL, *tok;
-
-	qh_json_init(&j, out);
-	qh_json_begin_array(&j);
-	LIST_FOREACH (e, &srv->queue, link) {
-		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
-		relay_logins(&e->relays, techs, sizeof(techs));
-		qh_json_begin_object(&j);
-		qh_json_kv_str(&j, "code", e->code);
-		qh_json_kv_str(&j, "customer", e->customer);
-		qh_json_kv_str(&j, "name", e->customer_name);
-		qh_json_kv_str(&j, "host", e->host);
-		qh_json_kv_str(&j, "agent", e->agent_id);
-		qh_json_kv_str(&j, "waiting_since", since);
-		qh_json_kv_bool(&j, "connected", e->agent != NULL);
-		qh_json_key(&j, "technicians");
-		qh_json_begin_array(&j);
-		for (tok = strtok_r(techs, ",", &save); tok != NULL;
-		     tok = strtok_r(NULL, ",", &save))
-			qh_json_str(&j, tok);
-		qh_json_end_array(&j);
-		if (e->session != NULL)
-			qh_json_kv_int(&j, "session", session_id(e->session));
-		else
-			qh_json_kv_null(&j, "session");
-		qh_json_end_object(&j);
-	}
-	qh_json_end_array(&j);
-	(void)qh_buf_put_u8(out, '\n');
-	if (qh_json_finish(&j) != 0) {
-		qh_buf_reset(out);
-		(void)qh_buf_put(out, "[]\n", 3); /* XXX: the queue outgrew a window */
-	}
-}
-
 void
-queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
+    void *arg)
 {
-	static const struct qh_chan_ops reply_ops = { 0 };
-	struct qh_buf out;
-	uint32_t flags = 0;
+	struct queue_view v;
+	struct entry *e;
+	char techs[512];
 
-	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	qh_chan_accept(ch, 0, &reply_ops, NULL);
-	qh_buf_init(&out, QH_MUX_WINDOW);
-	if (flags & 2)
-		list_text(srv, &out);
-	else
-		list_json(srv, &out);
-	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
-	qh_buf_release(&out);
+	LIST_FOREACH (e, &srv->queue, link) {
+		relay_logins(&e->relays, techs, sizeof(techs));
+		v.code = e->code;
+		v.customer = e->customer;
+		v.name = e->customer_name;
+		v.host = e->host;
+		v.agent_id = e->agent_id;
+		v.waiting_since = e->waiting_since;
+		v.connected = e->agent != NULL;
+		v.technicians = techs;
+		v.session = e->session != NULL ? session_id(e->session) : 0;
+		fn(arg, &v);
+	}
 }
