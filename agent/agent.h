@@ -60,9 +60,19 @@ int agent_bundle_path(const struct qh_cli *c, char *out, size_t len);
  * Enrols this PC with a join token: a key made here, the console checked
  * against the token's pin, the certificate stored with the key in
  * dir/agent.pem (dir created, private), and vendor (NULL: none) in
- * dir/vendor.txt. Prints for the customer; returns an exit status.
+ * dir/vendor.txt. Text that is a short code (qh/token.h) instead joins the
+ * console this program carries (agent-package). Prints for the customer;
+ * returns an exit status.
  */
 int agent_join(const char *token, const char *dir, const char *vendor);
+
+/*
+ * Enrols this PC with a short code (as the customer typed it) at console
+ * (HOST:PORT) with CA pin, or, when console and pin are NULL, at the
+ * console this program carries (agent-package). As agent_join otherwise.
+ */
+int agent_join_short(const char *code, const char *console, const char *pin,
+    const char *dir, const char *vendor);
 
 /*
  * Reads the enrolment tag at the end of this program's file, if `enroll

@@ -180,6 +180,7 @@ static const struct msg_spec {
 	    K(QH_K_ID) | K(QH_K_LOGIN) | K(QH_K_NAME) },
 	[QH_MSG_CONSENT_REPLY] = { "consent-reply", K(QH_K_ID) | K(QH_K_ALLOW),
 	    K(QH_K_ID) | K(QH_K_ALLOW) },
+	[QH_MSG_CONSENT_CANCEL] = { "consent-cancel", K(QH_K_ID), K(QH_K_ID) },
 	[QH_MSG_REQUEST] = { "request",
 	    K(QH_K_CMD) | K(QH_K_CODE) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) |
 		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |

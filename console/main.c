@@ -27,6 +27,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_customer_disable_entry,
 	&cmd_customer_enable_entry,
 	&cmd_enroll_entry,
+	&cmd_agent_package_entry,
 	&cmd_agents_entry,
 	&cmd_agent_revoke_entry,
 	&cmd_credit_entry,

@@ -81,6 +81,14 @@ int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const c
 int admin_tech_renew(struct qh_cli *c);
 
 /*
+ * agent-package --out FILE (exe.c): writes a copy of from (mode 0755)
+ * carrying the console's address, its CA pin and the vendor's name, no
+ * token (qh/exetag.h); returns an exit status.
+ */
+int admin_agent_package_write(struct qh_cli *c, const struct store_env *env,
+    const char *from, const char *console, const char *pin, const char *out);
+
+/*
  * The --email options of c (customer add and set): valid, none twice, at
  * most CUSTOMER_EMAILS_MAX. Returns QH_EXIT_OK with *emails and *n, or the
  * usage status after one line on stderr.
@@ -120,6 +128,7 @@ extern const struct qh_cli_cmd cmd_customer_enable_entry;
 extern const struct qh_cli_cmd cmd_tech_list_entry;
 extern const struct qh_cli_cmd cmd_outbox_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;
+extern const struct qh_cli_cmd cmd_agent_package_entry;
 extern const struct qh_cli_cmd cmd_agents_entry;
 extern const struct qh_cli_cmd cmd_agent_revoke_entry;
 extern const struct qh_cli_cmd cmd_credit_entry;

@@ -44,6 +44,8 @@ struct console_conf {
 	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
 	long long
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	/* [session] consent_timeout: an unanswered question is "no answer" then */
+	long long consent_timeout;
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
 	long long server_cert_days; /* [enroll] server_cert_days: the console's */
@@ -726,6 +728,29 @@ struct agent_row {
  */
 int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
     int64_t expires);
+
+/*
+ * Short join codes (qh/token.h): a code is good for SHORT_MINUTES, once,
+ * and for SHORT_ATTEMPTS wrong codes that name its row.
+ */
+#define SHORT_MINUTES  15
+#define SHORT_ATTEMPTS 5
+
+/*
+ * Records code (qh_short_new) for customer: its join token (hash: the
+ * SHA-256 of the code) and its short_codes row, valid SHORT_MINUTES from
+ * now; first removes the rows of expired codes. Its
+ * own transaction. QH_ERR_EXISTS when a live code has the same lookup
+ * characters (make another), QH_ERR_NOT_FOUND for an unknown customer.
+ */
+int db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now);
+
+/*
+ * Checks a short code from a JOIN: returns NULL and its join token's hash
+ * in hash (for db_token_check), or the refusal for the agent (a msgid).
+ * A wrong code that names a live code's row counts against that code.
+ */
+const char *db_short_check(sqlite3 *db, const char *code, char hash[65]);
 
 /* Lists the agents of customer (NULL: of all), by customer and enrolment. */
 int db_agent_list(sqlite3 *db, const char *customer,

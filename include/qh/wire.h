@@ -86,6 +86,8 @@ enum qh_msg_type {
 	QH_MSG_TICKET_SLOT,   /* ticket channel: one proposed appointment */
 	QH_MSG_TICKET_GO,     /* ticket channel: metadata complete / send the files */
 	QH_MSG_TICKET_OK,     /* ticket channel: the ticket's number and due time */
+	/* console -> agent: withdraw an unanswered consent question */
+	QH_MSG_CONSENT_CANCEL,
 	QH_MSG_TYPE_MAX
 };
 
