@@ -48,6 +48,7 @@ STORE_SRC   := $(wildcard console/store/*.c)
 DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
+DESK_SRC    := $(wildcard console/desk/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
@@ -64,8 +65,9 @@ LIBSTORE    := $(BUILD)/libqhstore.a
 LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
+LIBDESK     := $(BUILD)/libqhdesk.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
@@ -159,6 +161,8 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
 $(LIBADMIN): $(call obj,$(ADMIN_SRC))
 	$(archive)
 $(LIBTECH): $(call obj,$(TECH_SRC))
+	$(archive)
+$(LIBDESK): $(call obj,$(DESK_SRC))
 	$(archive)
 
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)

@@ -129,6 +129,7 @@ enum qh_key {
 	QH_K_OFFSET,   /* u32: signed minutes east of UTC */
 	QH_K_DUE,      /* u64: UTC seconds */
 	QH_K_DEADLINE, /* u64: UTC seconds */
+	QH_K_SLOT,     /* u32: a ticket's proposed appointment, from 1 */
 	QH_K_MAX
 };
 
