@@ -26,6 +26,7 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
+#include "desk.h"
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
@@ -99,6 +100,12 @@ request_ticket(struct peer *p, struct qh_chan *ch, const char *cmd,
 	ticket_request(p->srv, &p->id, ch, m);
 }
 
+static void
+request_desk(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
+{
+	desk_answer_request(p->srv, &p->id, ch, m);
+}
+
 /* Channel requests: the REQUEST message's cmd, who may send it, its handler. */
 static const struct request_entry {
 	const char *cmd;
@@ -118,6 +125,17 @@ static const struct request_entry {
 	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), request_record },
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
+	/* The ticket desk: a customer's PC for its own tickets, staff for all. */
+	{ "ticket-reply", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN),
+	    request_ticket },
+	{ "tickets", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-show", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-get", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-need", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-assign", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-confirm", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-close", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "balance", ROLE(QH_ROLE_AGENT), request_desk },
 	{ NULL, 0, NULL },
 };
 

@@ -39,10 +39,10 @@ cmd_ticket_need(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_NEED;
-	if ((status = desk_ticket_number(c, &req.id)) != 0 ||
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0 ||
 	    (status = text_option(c, "text", &req)) != 0)
 		return status;
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 static int
@@ -53,14 +53,14 @@ cmd_ticket_assign(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_ASSIGN;
-	if ((status = desk_ticket_number(c, &req.id)) != 0)
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0)
 		return status;
 	if (strlen(c->argv[1]) >= sizeof(req.login))
 		return qh_cli_usage(c, "LOGIN is a technician's login");
 	snprintf(req.login, sizeof(req.login), "%s", c->argv[1]);
 	if (qh_desk_req_check(&req, NULL, 0) != 0)
 		return qh_cli_usage(c, "LOGIN is a technician's login");
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 static int
@@ -73,13 +73,13 @@ cmd_ticket_confirm(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_CONFIRM;
-	if ((status = desk_ticket_number(c, &req.id)) != 0)
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0)
 		return status;
 	if (slot == NULL || qh_parse_int(slot, 1, QH_TICKET_SLOTS_MAX, &k) != 0)
 		return qh_cli_usage(c,
 		    "--slot K names a proposed appointment: 1, 2, ...");
 	req.slot = (int)k;
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 static int
@@ -90,10 +90,10 @@ cmd_ticket_close(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_CLOSE;
-	if ((status = desk_ticket_number(c, &req.id)) != 0 ||
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0 ||
 	    (status = text_option(c, "note", &req)) != 0)
 		return status;
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 const struct qh_cli_cmd cmd_ticket_need_entry = {

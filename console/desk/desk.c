@@ -11,13 +11,13 @@
 #include "desk_int.h"
 
 struct qh_desk *
-desk_of(const struct qh_cli *c)
+deskcmd_of(const struct qh_cli *c)
 {
 	return c->ctx;
 }
 
 int
-desk_ticket_number(struct qh_cli *c, int64_t *id)
+deskcmd_ticket_number(struct qh_cli *c, int64_t *id)
 {
 	long long v;
 
@@ -28,7 +28,7 @@ desk_ticket_number(struct qh_cli *c, int64_t *id)
 }
 
 int
-desk_failed(struct qh_cli *c, const struct qh_desk *d)
+deskcmd_failed(struct qh_cli *c, const struct qh_desk *d)
 {
 	if (d->why[0] == '\0')
 		return QH_EXIT_FAIL;
@@ -36,7 +36,7 @@ desk_failed(struct qh_cli *c, const struct qh_desk *d)
 }
 
 int
-desk_print(struct qh_cli *c, enum qh_desk_cmd cmd, const struct qh_buf *answer)
+deskcmd_print(struct qh_cli *c, enum qh_desk_cmd cmd, const struct qh_buf *answer)
 {
 	size_t n = qh_buf_len(answer);
 	int r;
@@ -58,17 +58,17 @@ desk_print(struct qh_cli *c, enum qh_desk_cmd cmd, const struct qh_buf *answer)
 }
 
 int
-desk_request(struct qh_cli *c, const struct qh_desk_req *req)
+deskcmd_request(struct qh_cli *c, const struct qh_desk_req *req)
 {
-	struct qh_desk *d = desk_of(c);
+	struct qh_desk *d = deskcmd_of(c);
 	struct qh_buf answer;
 	int status;
 
 	qh_buf_init(&answer, DESK_ANSWER_MAX);
 	if (d->call(d, req, &answer) != 0)
-		status = desk_failed(c, d);
+		status = deskcmd_failed(c, d);
 	else
-		status = desk_print(c, req->cmd, &answer);
+		status = deskcmd_print(c, req->cmd, &answer);
 	qh_buf_release(&answer);
 	return status;
 }

@@ -13,24 +13,24 @@
 #define DESK_ANSWER_MAX (16 * 1024 * 1024) /* one document */
 
 /* The desk the dispatcher opened for c. */
-struct qh_desk *desk_of(const struct qh_cli *c);
+struct qh_desk *deskcmd_of(const struct qh_cli *c);
 
 /* Parses the ticket number, the first argument; an exit status on failure. */
-int desk_ticket_number(struct qh_cli *c, int64_t *id);
+int deskcmd_ticket_number(struct qh_cli *c, int64_t *id);
 
 /*
  * Runs req on c's desk and prints the answer: the document itself with
  * --json, else as text (qh/deskview.h). Returns the exit status.
  */
-int desk_request(struct qh_cli *c, const struct qh_desk_req *req);
+int deskcmd_request(struct qh_cli *c, const struct qh_desk_req *req);
 
 /*
  * The exit status of a failed desk operation: its line (d->why) printed,
  * unless the connection printed it already (why empty).
  */
-int desk_failed(struct qh_cli *c, const struct qh_desk *d);
+int deskcmd_failed(struct qh_cli *c, const struct qh_desk *d);
 
 /* Prints answer for cmd as --json or text; returns the exit status. */
-int desk_print(struct qh_cli *c, enum qh_desk_cmd cmd, const struct qh_buf *answer);
+int deskcmd_print(struct qh_cli *c, enum qh_desk_cmd cmd, const struct qh_buf *answer);
 
 #endif

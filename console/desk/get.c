@@ -17,7 +17,7 @@
 static int
 cmd_ticket_get(struct qh_cli *c)
 {
-	struct qh_desk *d = desk_of(c);
+	struct qh_desk *d = deskcmd_of(c);
 	const char *out = c->argv[2];
 	struct qh_desk_req req;
 	struct qh_desk_got got;
@@ -25,7 +25,7 @@ cmd_ticket_get(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_GET;
-	if ((status = desk_ticket_number(c, &req.id)) != 0)
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0)
 		return status;
 	if (!qh_ticket_name_valid(c->argv[1]))
 		return qh_cli_usage(c, "ATTACHMENT is the file name 'ticket show' lists");
@@ -33,7 +33,7 @@ cmd_ticket_get(struct qh_cli *c)
 	if (*out == '\0')
 		return qh_cli_usage(c, "OUT names the file to write");
 	if (d->get(d, &req, out, &got) != 0)
-		return desk_failed(c, d);
+		return deskcmd_failed(c, d);
 	printf("%s: %" PRIu64 " bytes, sha256 %s\n", out, got.size, got.sha256);
 	return fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
 }

@@ -29,7 +29,7 @@ cmd_tickets(struct qh_cli *c)
 		req.flags |= QH_DESK_OPEN_ONLY;
 	if (qh_desk_req_check(&req, NULL, 0) != 0)
 		return qh_cli_usage(c, "--customer takes a customer ID");
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 static int
@@ -40,9 +40,9 @@ cmd_ticket_show(struct qh_cli *c)
 
 	memset(&req, 0, sizeof(req));
 	req.cmd = QH_DESK_SHOW;
-	if ((status = desk_ticket_number(c, &req.id)) != 0)
+	if ((status = deskcmd_ticket_number(c, &req.id)) != 0)
 		return status;
-	return desk_request(c, &req);
+	return deskcmd_request(c, &req);
 }
 
 const struct qh_cli_cmd cmd_tickets_entry = {

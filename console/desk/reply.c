@@ -111,13 +111,13 @@ reply_files(struct qh_cli *c, struct reply *x, int64_t id)
 static int
 cmd_ticket_reply(struct qh_cli *c)
 {
-	struct qh_desk *d = desk_of(c);
+	struct qh_desk *d = deskcmd_of(c);
 	struct qh_buf answer;
 	struct reply *x;
 	int64_t id = 0;
 	int i, status;
 
-	if ((status = desk_ticket_number(c, &id)) != 0)
+	if ((status = deskcmd_ticket_number(c, &id)) != 0)
 		return status;
 	if ((qh_cli_opt(c, "text") == NULL) == (qh_cli_opt(c, "file") == NULL))
 		return qh_cli_usage(c, "give the reply with --text TEXT or --file F");
@@ -134,9 +134,9 @@ cmd_ticket_reply(struct qh_cli *c)
 		goto out;
 	}
 	if (d->reply(d, &x->t, x->fds, x->paths, &answer) != 0)
-		status = desk_failed(c, d);
+		status = deskcmd_failed(c, d);
 	else
-		status = desk_print(c, QH_DESK_REPLY, &answer);
+		status = deskcmd_print(c, QH_DESK_REPLY, &answer);
 out:
 	for (i = 0; i < x->n; i++)
 		close(x->fds[i]);
