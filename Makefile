@@ -6,8 +6,8 @@
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
-# Libraries only qh-console links (the admin part's backups).
-CONSOLE_PKGS := libarchive
+# Libraries only qh-console links (the admin part's backups, the daemon's mail).
+CONSOLE_PKGS := libarchive libcurl
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -146,14 +146,13 @@ $(BUILD)/gen/text_%.o: $(BUILD)/gen/text_%.c
 $(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 	$(archive)
 
-# The catalogue's template and the translations, from the sources' _() and N_().
+# The catalogue's template and the translations, from the sources' _() and N_():
+# new texts come in untranslated, texts gone from the sources go.
 po-update:
-	xgettext --force-po --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
-	    --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
-	    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
-	    -o po/quarterhour.pot $$(git ls-files 'common/*.c' 'agent/*.c' 'console/*.c')
+	sh scripts/po-extract.sh po/quarterhour.pot
 	for l in $(PO_LANGS) en; do msgmerge --quiet --update --backup=none --no-location \
-	    --sort-output po/$$l.po po/quarterhour.pot; done
+	    --sort-output po/$$l.po po/quarterhour.pot && \
+	    msgattrib --no-obsolete --sort-output -o po/$$l.po po/$$l.po || exit 1; done
 $(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 	$(archive)
 $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
@@ -193,8 +192,8 @@ $(LIBWINPORT): $(call obj,$(WINPORT_SRC))
 
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
-UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter test_limit test_record
+UNIT_STORE  := test_calendar test_config test_due test_ledger test_outbox
+UNIT_DAEMON := test_meter test_limit test_record test_mail
 UNIT_TECH   := test_escape
 UNIT_AGENT  := test_rfb test_rfb_enc
 UNIT_WIN    := test_winargs test_regfacts
@@ -203,7 +202,7 @@ unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(U
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
@@ -217,6 +216,13 @@ fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# libqh's texts (common/text.c looks them up): the generated tables.
+FUZZ_OBJ    += $(PO_LANGS:%=build/fuzz/obj/gen/text_%.o)
+
+build/fuzz/obj/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Icommon -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
 	@rm -f $@

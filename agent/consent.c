@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "qh/log.h"
+#include "qh/out.h"
 #include "platform.h"
 #include "run.h"
 
@@ -77,8 +78,10 @@ consent_answer(struct agent *a, int allow)
 	if (allow)
 		allow_login(a, c->login);
 	send_consent_reply(a, c->id, allow);
-	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
-	    c->login);
+	if (allow)
+		ui_line(_("Allowed technician %s (%s)."), c->name, c->login);
+	else
+		ui_line(_("Refused technician %s (%s)."), c->name, c->login);
 	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
 	    allow ? "allowed" : "refused");
 	consent_pop(a);
@@ -96,8 +99,8 @@ consent_next(struct agent *a)
 		if (a->yes || a->unattended) {
 			allow_login(a, c->login);
 			send_consent_reply(a, c->id, 1);
-			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
-			    c->login, a->yes ? "--yes" : "--unattended");
+			ui_line(_("Technician %s (%s) connected (allowed by %s)"),
+			    c->name, c->login, a->yes ? "--yes" : "--unattended");
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
@@ -105,12 +108,15 @@ consent_next(struct agent *a)
 			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
-			ui_line("refused technician %s: no --yes and no terminal to ask",
+			ui_line(_("refused technician %s: no --yes and no terminal to "
+				  "ask"),
 			    c->login);
 			consent_pop(a);
 		} else {
-			printf("Technician %s (%s) wants to connect to this PC. "
-			       "Allow? [y/N] ",
+			/* TRANSLATORS: the answers are y/yes or, in German, j/ja. */
+			qh_out_printf(stdout,
+			    _("Technician %s (%s) wants to connect to this PC. "
+			      "Allow? [y/N] "),
 			    c->name, c->login);
 			fflush(stdout);
 			a->asking = 1;
@@ -126,13 +132,26 @@ consent_reset(struct agent *a)
 		ui_window()->withdraw();
 	else if (a->asking) {
 		fputc('\n', stdout);
-		ui_line("(the question was withdrawn: the connection was lost)");
+		ui_line(_("(the question was withdrawn: the connection was lost)"));
 	}
 	a->asking = 0;
 	a->nconsents = 0;
 }
 
 /* The customer's terminal. */
+
+/* Yes in either language: y, yes, j, ja (any case); anything else is no. */
+static int
+answer_yes(const char *line)
+{
+	static const char *const yes[] = { "y", "yes", "j", "ja" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(line, yes[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 on_line(struct agent *a, char *line)
@@ -144,14 +163,13 @@ on_line(struct agent *a, char *line)
 	while (*line == ' ')
 		line++;
 	if (a->asking) {
-		consent_answer(a,
-		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
+		consent_answer(a, answer_yes(line));
 		return;
 	}
 	if (strcasecmp(line, "q") == 0)
 		agent_end(a);
 	else if (*line != '\0')
-		ui_line("(type q and Enter, or press Ctrl-C, to end)");
+		ui_line(_("(type q and Enter, or press Ctrl-C, to end)"));
 }
 
 static void
@@ -259,7 +277,7 @@ customer_open(struct agent *a)
 	a->ui_async.data = a;
 	a->ui_open = 1;
 	ui_bind(&a->ui_async);
-	agent_status("Connecting to %s:%d...", a->host, a->port);
+	agent_status(_("Connecting to %s:%d..."), a->host, a->port);
 }
 
 void

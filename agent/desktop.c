@@ -46,7 +46,7 @@ desktop_end(struct desktop *d, int status, const char *why)
 		(void)qh_chan_eof(d->ch);
 		qh_chan_close(d->ch);
 	}
-	ui_notice("%s no longer sees this screen", d->login);
+	ui_notice(_("%s no longer sees this screen"), d->login);
 	free(d);
 }
 
@@ -180,9 +180,15 @@ desktop_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	}
 	rfbsess_set_control(d->sess, (flags & DESKTOP_F_CONTROL) != 0);
 	LIST_INSERT_HEAD(&desktops, d, link);
-	ui_notice("%s %s this screen%s", d->login,
-	    (flags & DESKTOP_F_CONTROL) ? "sees and controls" : "sees",
-	    d->screen > 0 ? " (another monitor)" : "");
+	if ((flags & DESKTOP_F_CONTROL) && d->screen > 0)
+		ui_notice(_("%s sees and controls this screen (another monitor)"),
+		    d->login);
+	else if (flags & DESKTOP_F_CONTROL)
+		ui_notice(_("%s sees and controls this screen"), d->login);
+	else if (d->screen > 0)
+		ui_notice(_("%s sees this screen (another monitor)"), d->login);
+	else
+		ui_notice(_("%s sees this screen"), d->login);
 	return 0;
 }
 
@@ -196,7 +202,8 @@ desktop_revoke_control(void)
 		if (!rfbsess_control(d->sess))
 			continue;
 		rfbsess_set_control(d->sess, 0);
-		ui_notice("%s no longer controls this screen (still sees it)", d->login);
+		ui_notice(_("%s no longer controls this screen (still sees it)"),
+		    d->login);
 		n++;
 	}
 	return n;

@@ -75,21 +75,14 @@ db_ticket_state(sqlite3 *db, int64_t id, struct ticket_state *out)
 /*
  * The customer's mail about a staff message: kind "ticket_answered" for a
  * reply, "ticket_need_info" for a request for information, with the text.
- * It belongs in this transaction, so that a reply is never without its
- * mail nor a mail without its reply: the e-mail outbox's writer
- * (outbox_ticket, store/outbox.c) is called here once it exists.
- * XXX: until then no mail is queued.
+ * It belongs in this transaction (outbox_ticket, store/outbox.c), so that
+ * a reply is never without its mail nor a mail without its reply.
  */
 static int
 ticket_mail(sqlite3 *db, int64_t ticket, const char *kind, int64_t message,
     const char *text)
 {
-	(void)db;
-	(void)ticket;
-	(void)kind;
-	(void)message;
-	(void)text;
-	return 0;
+	return outbox_ticket(db, ticket, kind, message, text);
 }
 
 /*

@@ -1,4 +1,5 @@
--- quarterhour console database: tickets as conversations.
+-- quarterhour console database: the migration to schema version 5, tickets as
+-- conversations.
 --
 -- Embedded like schema.sql and run by db_migrate() (console/store/db.c)
 -- inside its transaction, with foreign keys checked once at its end.

@@ -20,12 +20,19 @@ enum qh_lang {
 /* Marks a text for xgettext where it is not translated yet (tables). */
 #define N_(s) s
 
-/* The text for msgid in lang: its translation, or msgid itself. Never NULL. */
-const char *qh_tr(enum qh_lang lang, const char *msgid);
+/*
+ * The text for msgid in lang: its translation, or msgid itself. Never NULL.
+ * A translation keeps the msgid's printf conversions (msgfmt --check), so
+ * the compiler checks a call's arguments against the msgid (format_arg).
+ * A msgid must not use <inttypes.h> macros (PRId64...): xgettext keeps
+ * them as "<PRId64>", which no table lookup at run time would find; cast
+ * to long long and write %lld instead.
+ */
+const char *qh_tr(enum qh_lang lang, const char *msgid) __attribute__((format_arg(2)));
 
 /* The same for a text with a number: singular or plural form for n. */
 const char *qh_ntr(enum qh_lang lang, const char *singular, const char *plural,
-    unsigned long n);
+    unsigned long n) __attribute__((format_arg(2))) __attribute__((format_arg(3)));
 
 /*
  * Parses a language: "de", "en", or a locale name such as "de_DE.UTF-8",
@@ -33,7 +40,8 @@ const char *qh_ntr(enum qh_lang lang, const char *singular, const char *plural,
  */
 int qh_lang_parse(const char *s, enum qh_lang *out);
 
-/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI language); English when unknown. */
+/* The user's language from the environment (LC_ALL, LC_MESSAGES, LANG; Windows: the UI
+ * language); English when unknown. */
 enum qh_lang qh_lang_from_env(void);
 
 /* "de" or "en". */

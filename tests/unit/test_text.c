@@ -14,6 +14,7 @@
 
 #include "qh/err.h"
 #include "qh/text.h"
+#include "qh/units.h"
 
 static void
 test_parse(void **state)
@@ -66,6 +67,35 @@ test_fallback(void **state)
 	qh_lang_set(QH_LANG_EN);
 }
 
+/* The German table built from po/de.po: texts, plural forms, units. */
+static void
+test_german(void **state)
+{
+	char out[64];
+
+	assert_string_equal(qh_tr(QH_LANG_DE, "Balance: %s"), "Guthaben: %s");
+	assert_string_equal(qh_tr(QH_LANG_EN, "Balance: %s"), "Balance: %s");
+	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 1),
+	    "%lld Einheit");
+	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 0),
+	    "%lld Einheiten");
+	assert_string_equal(qh_ntr(QH_LANG_DE, "%lld unit", "%lld units", 7),
+	    "%lld Einheiten");
+	qh_units_text_in(QH_LANG_DE, 7, out, sizeof(out));
+	assert_string_equal(out, "7 Einheiten (1 h 45 min)");
+	qh_units_text_in(QH_LANG_DE, -1, out, sizeof(out));
+	assert_string_equal(out, "-1 Einheit (-0 h 15 min)");
+	qh_units_text(1, out, sizeof(out));
+	assert_string_equal(out, "1 unit (0 h 15 min)");
+	/* Umlauts come through as UTF-8. */
+	assert_string_equal(qh_tr(QH_LANG_DE, "Close"),
+	    "Schlie\xc3\x9f"
+	    "en");
+	qh_lang_set(QH_LANG_DE);
+	assert_string_equal(_("End session"), "Sitzung beenden");
+	qh_lang_set(QH_LANG_EN);
+}
+
 int
 main(void)
 {
@@ -73,6 +103,7 @@ main(void)
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_environment),
 		cmocka_unit_test(test_fallback),
+		cmocka_unit_test(test_german),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
