@@ -31,6 +31,7 @@ start = datetime.datetime.combine(day, datetime.time(8), tz)
 print(int((start - now).total_seconds()))')
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mail.sh"
+requires sqlite3:sqlite3 faketime:faketime python3:python3
 
 setup_console
 configure_mail
