@@ -6,6 +6,7 @@
  * how), so a ticket never shows a reply without its new status.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "qh/clock.h"
@@ -80,9 +81,19 @@ db_ticket_state(sqlite3 *db, int64_t id, struct ticket_state *out)
  */
 static int
 ticket_mail(sqlite3 *db, int64_t ticket, const char *kind, int64_t message,
-    const char *text)
+    const char *text, size_t len)
 {
-	return outbox_ticket(db, ticket, kind, message, text);
+	char *z;
+	int r;
+
+	/* The text is counted, not terminated (an upload's buffer). */
+	if ((z = malloc(len + 1)) == NULL)
+		return QH_ERR_NOMEM;
+	memcpy(z, text, len);
+	z[len] = '\0';
+	r = outbox_ticket(db, ticket, kind, message, z);
+	free(z);
+	return r;
 }
 
 /*
@@ -419,7 +430,7 @@ db_ticket_post(sqlite3 *db, const struct console_conf *conf,
 	if (staff &&
 	    (r = ticket_mail(db, p->ticket,
 		 strcmp(p->kind, "need") == 0 ? "ticket_need_info" : "ticket_answered",
-		 out->message, p->text)) != 0)
+		 out->message, p->text, p->len)) != 0)
 		goto out;
 	r = db_commit(db);
 	if (r == 0)
