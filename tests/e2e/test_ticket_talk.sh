@@ -11,13 +11,16 @@
 #   question is left at the answer);
 # - the technician answers with an attachment; the customer saves it with
 #   `qh-agent ticket get` and the technician the customer's, both byte for
-#   byte; the ticket is closed with a note, and a reply to it is refused;
+#   byte; the customer's reply to that answer (--file) opens the ticket
+#   again, due afresh; it is closed with a note, and a reply to it is
+#   refused;
 # - the same reply sent again is stored once; another customer's PC cannot
 #   read or answer the ticket;
 # - mails: received (with its due time), more information needed, answered
 #   and closed reach the customer through the outbox;
 # - `qh-agent balance` (and --json) without a technician: the balance,
-#   installation credits and the last ten ledger entries, in German too;
+#   installation credits and the last ten ledger entries, in German too
+#   (--lang de, and LANG=de_DE.UTF-8 without a German locale installed);
 # - none of these short connections joins the queue (no HELLO).
 # Seconds from now to next Tuesday 08:00 Europe/Berlin.
 OFF=$(python3 -c '
@@ -77,7 +80,7 @@ expect_status() {	# WANT NAME CMD...: output in $T/NAME.out and .err
 	[ "$_got" -eq "$_want" ] ||
 	    fail "$_name: exit $_got, want $_want ($(cat "$T/$_name.err"))"
 }
-db() { sqlite3 "$STATE/ledger.db" "$1"; }
+db() { sqlite3 -cmd ".timeout 10000" "$STATE/ledger.db" "$1"; }
 
 # 1. Filed, then a question: the ticket waits, its due time stays put.
 printf 'Nichts passiert beim Drucken.\n' >"$T/steps.txt"
@@ -186,6 +189,23 @@ assert [x["side"] for x in m] == ["staff", "customer", "staff"], m
 assert m[1]["text"] == "Ein HP LaserJet 4050." and m[1]["attachments"] == ["drucker-foto.jpg"], m
 EOF
 
+# A reply to an answer (from a file) opens the ticket again, due afresh:
+# four business hours for premium.
+printf 'Der Treiber ist installiert,\naber die Seite bleibt leer.\n' >"$T/antwort.txt"
+expect_status 0 reply2 qh-agent ticket reply "$N" --file "$T/antwort.txt"
+[ "$(db "SELECT status FROM tickets WHERE id = $N")" = open ] ||
+    fail "not open after a reply to the answer"
+[ "$(db "SELECT body FROM ticket_messages WHERE ticket_id = $N AND seq = 4")" = \
+    "$(cat "$T/antwort.txt")" ] || fail "the reply from --file is not stored as written"
+python3 - "$(db "SELECT created_at FROM ticket_messages WHERE ticket_id = $N AND seq = 4")" \
+    "$(db "SELECT due_at FROM tickets WHERE id = $N")" <<'EOF2' || fail "not due afresh"
+import datetime, sys
+at = lambda s: datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%SZ")
+wrote, due = map(at, sys.argv[1:])
+# Tuesday morning: four business hours are four hours.
+assert abs((due - wrote).total_seconds() - 4 * 3600) <= 60, (wrote, due)
+EOF2
+
 # 4. Closed with a note: shown, and no reply any more.
 expect_status 0 close tech ticket close "$N" --note "Treiber installiert, Drucker läuft."
 expect_status 0 show3 qh-agent ticket show "$N"
@@ -217,6 +237,8 @@ EOF
 expect_status 0 balance-de qh-agent balance --lang de
 expect_in "$T/balance-de.out" "^Guthaben: *78 Einheiten (19 h 30 min)"
 expect_in "$T/balance-de.out" "^Installationen: *2"
+expect_status 0 list-lang env -u LC_ALL -u LC_MESSAGES LANG=de_DE.UTF-8 qh-agent tickets
+expect_in "$T/list-lang.out" "geschlossen; zuletzt geändert "
 expect_status 0 balance-other qh-agent balance --config "$T/other"
 expect_in "$T/balance-other.out" "^Other KG (other)"
 expect_in "$T/balance-other.out" "^Balance: *0 units"
@@ -232,6 +254,8 @@ mails = json.load(open(sys.argv[1]))
 kinds = sorted(m["event"].split(":")[2] for m in mails if m["event"].startswith("ticket:"))
 assert kinds == ["ticket_answered", "ticket_closed", "ticket_need_info",
                  "ticket_received"], kinds
+# The customer's: staff may get a due-soon warning on a slow machine.
+mails = [m for m in mails if m["event"].endswith(":customer")]
 assert len(mails) == 17, [m["event"] for m in mails]
 for m in mails:
     assert m["rcpt"] == ["it@acme.example"], m
