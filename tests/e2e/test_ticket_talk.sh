@@ -248,9 +248,10 @@ grep -q "waiting with code" "$T/console.log" && fail "a short connection joined 
 # answered and closed.
 wait_mails 17 60
 read_mails
-python3 - "$T/mails.json" <<'EOF' || fail "ticket mails: $(cat "$T/mails.json")"
+python3 - "$T/mails.json" "$N" <<'EOF' || fail "ticket mails: $(cat "$T/mails.json")"
 import json, sys
 mails = json.load(open(sys.argv[1]))
+N = sys.argv[2]
 kinds = sorted(m["event"].split(":")[2] for m in mails if m["event"].startswith("ticket:"))
 assert kinds == ["ticket_answered", "ticket_closed", "ticket_need_info",
                  "ticket_received"], kinds
@@ -261,7 +262,9 @@ for m in mails:
     assert m["rcpt"] == ["it@acme.example"], m
     if m["event"].endswith(":ticket_need_info:customer"):
         assert "Welches Druckermodell ist es?" in m["text"], m["text"]
+        assert "qh-agent ticket reply " + N + " --text" in m["text"], m["text"]
     if m["event"].endswith(":ticket_answered:customer"):
         assert "Bitte installieren Sie diesen Treiber." in m["text"], m["text"]
+        assert "qh-agent ticket show " + N in m["text"], m["text"]
 EOF
 echo "ok"
