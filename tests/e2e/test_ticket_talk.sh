@@ -15,7 +15,7 @@
 #   again, due afresh; it is closed with a note, and a reply to it is
 #   refused;
 # - the same reply sent again is stored once; another customer's PC cannot
-#   read or answer the ticket;
+#   read, answer or (on the wire) work the ticket;
 # - mails: received (with its due time), more information needed, answered
 #   and closed reach the customer through the outbox;
 # - `qh-agent balance` (and --json) without a technician: the balance,
@@ -122,6 +122,21 @@ expect_status 1 other-show qh-agent ticket show "$N" --config "$T/other"
 expect_in "$T/other-show.err" "you have no ticket $N"
 expect_status 1 other-reply qh-agent ticket reply "$N" --text "hijack" --config "$T/other"
 expect_in "$T/other-reply.err" "you have no ticket $N"
+
+# On the wire: the other customer's PC may not work the ticket nor read it,
+# a malformed request is refused, and its connection still answers
+# (tests/tools/desk_liar.py speaks the protocol with the real bundle).
+timeout 60 python3 "$ROOT/tests/tools/desk_liar.py" "$T/other/agent.pem" "$PORT" \
+    "$ROOT/include/qh/wire.h" "$N" >"$T/liar.out" 2>&1 ||
+    fail "desk_liar: $(cat "$T/liar.out")"
+for want in "ticket-need: forbidden" "ticket-close: forbidden" \
+    "ticket-assign: forbidden" "ticket-show: not-found" "ticket-get: not-found" \
+    "tickets: request: unknown listing flags" "ticket-show: request: no ticket number" \
+    "balance: other 0"; do
+	expect_in "$T/liar.out" "^$want"
+done
+[ "$(db "SELECT status FROM tickets WHERE id = $N")" = waiting ] ||
+    fail "the other customer's PC changed the ticket"
 
 # 2. The customer answers, with a file, after some business time.
 head -c 200000 /dev/urandom >"$T/drucker-foto.jpg"
