@@ -211,8 +211,8 @@ reply_end(struct oneshot *os)
 
 /* The console's refusals in the customer's words, where we know them. */
 static void
-reply_refused(struct oneshot *os, const char *code, const char *text, char *line,
-    size_t len)
+reply_refused(struct oneshot *os, const char *code, const char *text QH_UNUSED,
+    char *line, size_t len)
 {
 	struct reply *x = oneshot_arg(os);
 
