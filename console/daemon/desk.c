@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/compat.h"
 #include "qh/desk.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -142,7 +143,7 @@ answer_writable(struct qh_chan *ch)
 }
 
 static void
-answer_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+answer_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED, size_t len)
 {
 	qh_chan_consume(ch, len); /* nothing is asked on an answer's channel */
 }

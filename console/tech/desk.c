@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "qh/attach.h"
+#include "qh/compat.h"
 #include "qh/desk.h"
 #include "qh/err.h"
 #include "qh/fetch.h"
@@ -168,7 +169,7 @@ reply_writable(struct tech *t)
 }
 
 static void
-reply_data(struct tech *t, int ext, const uint8_t *p, size_t len)
+reply_data(struct tech *t, int ext QH_UNUSED, const uint8_t *p QH_UNUSED, size_t len)
 {
 	tech_consume(t, len); /* the console sends none on an upload */
 }
