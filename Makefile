@@ -52,6 +52,7 @@ DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
 RENDER_SRC  := $(shell find console/render -name '*.c' | sort)
+DESK_SRC    := $(wildcard console/desk/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
@@ -69,8 +70,9 @@ LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
 LIBRENDER   := $(BUILD)/libqhrender.a
+LIBDESK     := $(BUILD)/libqhdesk.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots fresh-check soak
@@ -165,6 +167,8 @@ $(LIBADMIN): $(call obj,$(ADMIN_SRC))
 $(LIBTECH): $(call obj,$(TECH_SRC))
 	$(archive)
 $(LIBRENDER): $(call obj,$(RENDER_SRC))
+	$(archive)
+$(LIBDESK): $(call obj,$(DESK_SRC))
 	$(archive)
 
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o \

@@ -39,6 +39,12 @@ extern const struct qh_cli_cmd cmd_join_entry;
 extern const struct qh_cli_cmd cmd_run_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
 extern const struct qh_cli_cmd cmd_ticket_entry;
+/* The customer's tickets and account (desk.c, reply.c): short connections. */
+extern const struct qh_cli_cmd cmd_tickets_entry;
+extern const struct qh_cli_cmd cmd_ticket_show_entry;
+extern const struct qh_cli_cmd cmd_ticket_get_entry;
+extern const struct qh_cli_cmd cmd_ticket_reply_entry;
+extern const struct qh_cli_cmd cmd_balance_entry;
 #ifdef _WIN32
 /* qh-agent service install | uninstall | run (agent/win32/service.c). */
 extern const struct qh_cli_cmd cmd_service_install_entry;

@@ -21,6 +21,11 @@ const struct qh_cli_cmd *const agent_commands[] = {
 	&cmd_run_entry,
 	&cmd_info_entry,
 	&cmd_ticket_entry,
+	&cmd_tickets_entry,
+	&cmd_ticket_show_entry,
+	&cmd_ticket_get_entry,
+	&cmd_ticket_reply_entry,
+	&cmd_balance_entry,
 #ifdef _WIN32
 	&cmd_service_install_entry,
 	&cmd_service_uninstall_entry,

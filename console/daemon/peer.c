@@ -29,6 +29,7 @@
 #include "qh/mux.h"
 #include "qh/pki.h"
 #include "account.h"
+#include "desk.h"
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
@@ -123,6 +124,13 @@ request_renew(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
 	renew_request(p->srv, &p->id, ch, m);
 }
 
+static void
+request_desk(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	desk_answer_request(p->srv, &p->id, ch, m);
+}
+
 /* Channel requests: the REQUEST message's cmd, who may send it, its handler. */
 static const struct request_entry {
 	const char *cmd;
@@ -147,6 +155,24 @@ static const struct request_entry {
 	{ "renew",
 	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
 	    request_renew },
+	/* The ticket desk: a customer's PC for its own tickets, staff for all (accounting
+	   reads). */
+	{ "ticket-reply", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN),
+	    request_ticket },
+	{ "tickets",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-show",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-get",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-need", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-assign", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-confirm", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-close", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "balance", ROLE(QH_ROLE_AGENT), request_desk },
 	{ NULL, 0, NULL },
 };
 

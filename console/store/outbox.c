@@ -245,7 +245,7 @@ db_ticket_due_alerts(sqlite3 *db, const struct console_conf *conf, int64_t now,
 	if ((r = db_stmt(db,
 		 "SELECT t.id, t.due_at, EXISTS (SELECT 1 FROM outbox o WHERE o.event = "
 		 "'ticket:' || t.id || ':ticket_due_soon:staff') FROM tickets t WHERE "
-		 "t.status NOT IN ('closed', 'waiting') AND NOT EXISTS (SELECT 1 FROM "
+		 "t.status = 'open' AND NOT EXISTS (SELECT 1 FROM "
 		 "outbox o WHERE o.event = 'ticket:' || t.id || ':ticket_overdue:staff') "
 		 "ORDER BY t.due_at LIMIT 256",
 		 &st)) != 0)

@@ -133,6 +133,7 @@ enum qh_key {
 	QH_K_DEADLINE, /* u64: UTC seconds */
 	QH_K_LANG,     /* the customer's language: "de" or "en" */
 	QH_K_INTERNAL, /* string: a note for staff only (end --internal) */
+	QH_K_SLOT,     /* u32: a ticket's proposed appointment, from 1 */
 	QH_K_MAX
 };
 
