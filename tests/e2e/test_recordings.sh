@@ -42,8 +42,11 @@ $TM new-session -d -x 80 -y 24 \
     "qh-console attach $CODE; echo ATTACH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
 wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "expected 'attached to' on the screen: $(screen)"
+# Type once the shell shows its prompt; a loaded machine may take a while.
+wait_until "$TM capture-pane -p | grep -q '[\$#] *\$'" 30 ||
+    fail "expected the shell's prompt: $(screen)"
 $TM send-keys 'echo $((6*7))' Enter
-wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
+wait_until "$TM capture-pane -p | grep -qx 42" 30 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
 $TM send-keys 'exit' Enter
 wait_until "$TM capture-pane -p | grep -q 'ATTACH-EXIT=0'" 30 || fail "expected the attach to end with the shell's status: $(screen)"
 CAST=$(ls "$STATE"/recordings/*/*-attach.cast 2>/dev/null | head -n 1)
