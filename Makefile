@@ -7,7 +7,7 @@ PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
 # Libraries only qh-console links (the admin part's backups, the daemon's mail).
-CONSOLE_PKGS := libarchive libcurl
+CONSOLE_PKGS := libarchive libcurl libwebsockets
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -48,6 +48,7 @@ STORE_SRC   := $(wildcard console/store/*.c)
 DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
+WEB_SRC     := $(wildcard console/web/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
@@ -64,8 +65,9 @@ LIBSTORE    := $(BUILD)/libqhstore.a
 LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
+LIBWEB      := $(BUILD)/libqhweb.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBWEB) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
@@ -158,6 +160,20 @@ $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
 $(LIBADMIN): $(call obj,$(ADMIN_SRC))
 	$(archive)
 $(LIBTECH): $(call obj,$(TECH_SRC))
+	$(archive)
+
+# The web console's pages, compiled in: ours (console/web/www) and the
+# vendored xterm.js, whose checksums are checked first (console/web/vendor).
+WEB_WWW     := $(wildcard console/web/www/*)
+WEB_VENDOR  := xterm.js xterm.css addon-fit.js
+$(BUILD)/gen/web_assets.c: $(WEB_WWW) $(WEB_VENDOR:%=console/web/vendor/%) console/web/vendor/SHA256SUMS scripts/web2c.py
+	@mkdir -p $(dir $@)
+	@cd console/web/vendor && sha256sum --quiet -c SHA256SUMS
+	@python3 scripts/web2c.py $(foreach f,$(WEB_WWW),/$(notdir $(f))=$(f)) \
+	    $(foreach f,$(WEB_VENDOR),/vendor/$(f)=console/web/vendor/$(f)) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(LIBWEB): $(call obj,$(WEB_SRC)) $(BUILD)/gen/web_assets.o
 	$(archive)
 
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)

@@ -11,6 +11,7 @@
 #include "console.h"
 #include "daemon/daemon.h"
 #include "tech/tech.h"
+#include "web/web.h"
 
 static const struct qh_cli_cmd *const commands[] = {
 	&cmd_init_entry,
@@ -47,6 +48,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_ssh_entry,
 	&cmd_desktop_entry,
 	&cmd_replay_entry,
+	&cmd_web_entry,
 	&cmd_sessions_entry,
 	&cmd_backup_entry,
 	&cmd_restore_entry,

@@ -68,6 +68,12 @@ request_list(struct peer *p, struct qh_chan *ch, const char *cmd, const struct q
 }
 
 static void
+request_watch(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
+{
+	queue_watch(p->srv, ch, m);
+}
+
+static void
 request_relay(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
 	struct relay_who who = who_of(p);
@@ -108,6 +114,7 @@ static const struct request_entry {
 	    const struct qh_msg *m);
 } requests[] = {
 	{ "queue", ROLE(QH_ROLE_TECHNICIAN), request_list },
+	{ "watch", ROLE(QH_ROLE_TECHNICIAN), request_watch },
 	{ "exec", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "attach", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "end", ROLE(QH_ROLE_TECHNICIAN), request_end },

@@ -66,6 +66,7 @@ on_watch(uv_timer_t *t)
 	struct server *srv = t->data;
 	int64_t v;
 
+	queue_changed(srv); /* a technician came or went, the waiting time */
 	if (db_data_version(srv->db, &v) != 0 || v == srv->data_version)
 		return;
 	srv->data_version = v;
@@ -164,6 +165,7 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
+	queue_watch_stop(srv);
 	session_closing_flush(srv);
 	deliver_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
@@ -320,6 +322,7 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
 	uv_timer_init(srv.loop, &srv.watch);
 	srv.watch.data = &srv;
+	queue_watch_init(&srv);
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	deliver_end();
@@ -332,6 +335,8 @@ out:
 		uv_run(srv.loop, UV_RUN_DEFAULT);
 	}
 	qh_tls_ctx_free(srv.tls);
+	if (srv.watch_push.loop != NULL)
+		queue_watch_free(&srv);
 	db_close(srv.db);
 	limit_counts_free(srv.preauth_by_addr);
 	uv_loop_close(srv.loop);

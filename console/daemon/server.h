@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "qh/buf.h"
 #include "qh/tls.h"
 #include "store/store.h"
 
@@ -35,7 +36,11 @@ struct server {
 	LIST_HEAD(entry_list, entry) queue;   /* queue.c's */
 	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
 	uint64_t next_consent_id;		  /* queue.c's */
-	uv_tcp_t listener;			  /* serve.c's, like the rest */
+	/* queue.c's: channels of "watch" requests, and the snapshot they have */
+	LIST_HEAD(watcher_list, watcher) watchers;
+	struct qh_buf watch_last;
+	uv_timer_t watch_push; /* queue.c's: a change pushes on the next turn */
+	uv_tcp_t listener;     /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
 	uv_timer_t watch;	 /* each second: did another process change the DB? */

@@ -1,0 +1,91 @@
+// The session page: a terminal on the agent over /ws/session/CODE, the
+// session's figures from the queue, and "End with note".
+import { t, translate, units, pretty, socket, showLink } from "/common.js";
+
+translate(document);
+const code = new URLSearchParams(location.search).get("code") || "";
+document.getElementById("title").textContent = pretty(code);
+document.title = `quarterhour: ${pretty(code)}`;
+
+const term = new Terminal({ cursorBlink: true, convertEol: false, scrollback: 5000 });
+const fit = new FitAddon.FitAddon();
+term.loadAddon(fit);
+term.open(document.getElementById("terminal"));
+fit.fit();
+window.qhTerm = term; // the tests read term.buffer
+
+const enc = new TextEncoder();
+function frame(type, payload) {
+  const b = new Uint8Array(1 + payload.length);
+  b[0] = type;
+  b.set(payload, 1);
+  return b;
+}
+function sizeFrame() {
+  const b = new Uint8Array(5);
+  const v = new DataView(b.buffer);
+  b[0] = 1;
+  v.setUint16(1, term.rows);
+  v.setUint16(3, term.cols);
+  return b;
+}
+
+function notice(text, cls) {
+  const li = document.createElement("li");
+  li.textContent = text;
+  if (cls) li.className = cls;
+  document.getElementById("notices").appendChild(li);
+}
+const state = (s) => { document.getElementById("state").textContent = s; };
+
+const sock = socket(`/ws/session/${code}`, (m) => {
+  if (m instanceof ArrayBuffer) { term.write(new Uint8Array(m)); return; }
+  switch (m.type) {
+    case "link": showLink(m); break;
+    case "open": state(t("terminal open")); term.focus(); break;
+    case "notice": notice(m.text); break;
+    case "error": notice(m.text, "error"); break;
+    case "exit": notice(`exit ${m.status}`); break;
+    case "closed": state(t("terminal closed")); break;
+    case "ended":
+      document.getElementById("ended").textContent = m.text;
+      state(t("session ended"));
+      break;
+    case "end-failed":
+      document.getElementById("ended").textContent = m.text;
+      document.getElementById("end-button").disabled = false;
+      break;
+  }
+}, () => sock.send(sizeFrame()));
+
+term.onData((d) => sock.send(frame(0, enc.encode(d))));
+term.onBinary((d) => sock.send(frame(0, Uint8Array.from(d, (c) => c.charCodeAt(0)))));
+term.onResize(() => sock.send(sizeFrame()));
+window.addEventListener("resize", () => fit.fit());
+
+document.getElementById("copy").addEventListener("click", () => {
+  navigator.clipboard.writeText(term.getSelection());
+  term.focus();
+});
+document.getElementById("paste").addEventListener("click", async () => {
+  term.paste(await navigator.clipboard.readText());
+  term.focus();
+});
+
+document.getElementById("end").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  document.getElementById("end-button").disabled = true;
+  sock.send(frame(2, enc.encode(document.getElementById("note").value)));
+});
+
+// The session's figures, from the queue the console pushes.
+socket("/ws/queue", (m) => {
+  if (!Array.isArray(m)) return;
+  const a = m.find((x) => x.code === code);
+  if (!a) return;
+  document.getElementById("customer").textContent = `${a.name} (${a.customer})`;
+  document.getElementById("host").textContent = a.host;
+  document.getElementById("balance").textContent = units(a.balance);
+  document.getElementById("running").textContent = a.running_units ?? "–";
+  document.getElementById("session").textContent = a.session ?? "–";
+});

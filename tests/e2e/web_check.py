@@ -1,0 +1,131 @@
+"""The browser half of test_web.sh: qh-console web in headless Chromium.
+
+web_check.py URL CODE WORKDIR NOTE
+
+Refusals first (no cookie, a wrong Host, a spent token, a WebSocket from a
+foreign Origin or without the cookie: each 403), then the pages: the queue
+shows the agent's code, pushed; "Start session" opens the terminal;
+`echo $((6*7))` typed into it prints 42, read from xterm.js's term.buffer;
+"End with note" closes the session. Screenshots go to WORKDIR. Prints one
+line per step; exits 1 at the first that fails.
+"""
+import http.client
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
+from cdp import Chromium, WebSocket  # noqa: E402
+
+url, code, work, note = sys.argv[1:5]
+hostport = url.split("/")[2]
+host, port = hostport.rsplit(":", 1)
+path_with_token = url[len("http://" + hostport):]
+
+
+def fail(msg):
+    print("FAILED: " + msg)
+    sys.exit(1)
+
+
+def get(path, headers=None):
+    c = http.client.HTTPConnection(host, int(port), timeout=20)
+    c.request("GET", path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+
+
+def ws_status(path, headers):
+    ws = WebSocket("ws://%s%s" % (hostport, path), headers=headers)
+    ws.close()
+    return ws.status
+
+
+# Before the browser: without the token's cookie nothing is served.
+st, _, _ = get("/")
+if st != 403:
+    fail("/ without a cookie answered %d, not 403" % st)
+st, _, _ = get("/vendor/xterm.js")
+if st != 403:
+    fail("an asset without a cookie answered %d, not 403" % st)
+st, _, _ = get("/?token=" + "0" * 64)
+if st != 403:
+    fail("a wrong token answered %d, not 403" % st)
+if ws_status("/ws/queue", {"Origin": "http://" + hostport}) != 403:
+    fail("a WebSocket without a cookie was not refused with 403")
+print("refused without the cookie: page, asset, wrong token, WebSocket")
+
+with Chromium(os.path.join(work, "chromium")) as b:
+    # The token for the cookie, then the queue page.
+    b.navigate(url)
+    if not b.wait("location.pathname === '/' && !location.search "
+                  "&& document.querySelector('#queue') !== null"):
+        fail("the token did not lead to the queue page: %s" % b.eval("location.href"))
+    cookies = [c for c in b.cookies() if c["name"] == "qh_web"]
+    if not cookies or not cookies[0]["httpOnly"] or cookies[0]["sameSite"] != "Strict":
+        fail("the cookie is not HttpOnly and SameSite=Strict: %s" % cookies)
+    cookie = "qh_web=" + cookies[0]["value"]
+    print("token exchanged for an HttpOnly, SameSite=Strict cookie")
+
+    # The token works once.
+    st, _, _ = get(path_with_token)
+    if st != 403:
+        fail("the spent token answered %d, not 403" % st)
+    # Even with the cookie: a foreign Host (DNS rebinding), a foreign Origin.
+    st, _, _ = get("/", {"Cookie": cookie, "Host": "attacker.example:%s" % port})
+    if st != 403:
+        fail("a foreign Host answered %d, not 403" % st)
+    if ws_status("/ws/session/" + code,
+                 {"Cookie": cookie, "Origin": "http://attacker.example"}) != 403:
+        fail("a WebSocket from a foreign Origin was not refused with 403")
+    if ws_status("/ws/queue", {"Cookie": cookie, "Origin": "http://" + hostport}) != 101:
+        fail("a WebSocket with the cookie and our Origin was refused")
+    st, hd, _ = get("/", {"Cookie": cookie})
+    csp = hd.get("content-security-policy", "")
+    script = next((d.strip() for d in csp.split(";") if d.strip().startswith("script-src")), "")
+    if st != 200 or script != "script-src 'self'":
+        fail("the page's CSP allows more script than our own files: %r" % csp)
+    print("refused: spent token, foreign Host, foreign Origin; CSP has %s" % script)
+
+    # The queue, pushed: the agent's code and its balance.
+    row = "document.querySelector('tr[data-code=\"%s\"]')" % code
+    if not b.wait(row + " !== null", 30):
+        fail("the queue page does not show code %s: %s"
+             % (code, b.eval("document.body.innerText")))
+    text = b.eval(row + ".innerText")
+    if "acme" not in text or "units" not in text:
+        fail("the queue row lacks customer or balance: %r" % text)
+    print("queue shows %s: %s" % (code, " | ".join(text.split("\t"))))
+    b.screenshot(os.path.join(work, "web-queue.png"))
+
+    # Start a session: the session page and its terminal.
+    b.eval(row + ".querySelector('button.start').click()")
+    if not b.wait("location.pathname === '/session.html' && window.qhTerm !== undefined "
+                  "&& document.getElementById('state').textContent.length > 0", 30):
+        fail("no terminal on the session page: %s" % b.eval("document.body.innerText"))
+    b.eval("qhTerm.focus()")
+    # A prompt first, so the typed line is not lost to a starting shell.
+    screen = ("(() => { const b = qhTerm.buffer.active, out = [];"
+              " for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));"
+              " return out.join('\\n'); })()")
+    if not b.wait(screen + ".trim().length > 0", 30):
+        fail("the shell shows nothing")
+    b.type_text("echo $((6*7))")
+    b.press_enter()
+    if not b.wait(screen + ".split('\\n').some((l) => l.trim() === '42')", 30):
+        fail("42 does not appear in the terminal: %r" % b.eval(screen))
+    print("typed echo $((6*7)): 42 in term.buffer")
+    if not b.wait("document.getElementById('session').textContent !== '–'", 20):
+        fail("the session page shows no session id")
+    b.screenshot(os.path.join(work, "web-session.png"))
+
+    # End with a note.
+    b.eval("document.getElementById('note').value = %s" % json.dumps(note))
+    b.eval("document.getElementById('end-button').click()")
+    ended = b.wait("document.getElementById('ended').textContent", 30)
+    if not ended or "closed" not in ended:
+        fail("End with note did not close the session: %r" % ended)
+    print("ended: %s" % ended)
+print("web checks passed")
