@@ -13,7 +13,8 @@ libxcb-xtest0-dev libxcb-randr0-dev libxcb-damage0-dev xvfb xauth x11-apps x11-u
 imagemagick systemd man-db debhelper lintian
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libz-mingw-w64-dev cmake nasm perl dpkg-dev
 xz-utils wine64 fonts-wine osslsigncode gettext
-libcurl4-openssl-dev python3-aiosmtpd python3-icalendar"
+libcurl4-openssl-dev python3-aiosmtpd python3-icalendar
+libwebsockets-dev libwebsockets-evlib-uv chromium"
 
 missing=""
 for p in $PKGS; do

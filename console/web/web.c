@@ -49,21 +49,21 @@
 #include "web.h"
 #include "wsmsg.h"
 
-#define COOKIE_NAME   "qh_web"
-#define SECRET_BYTES  32
-#define SECRET_LEN    (2 * SECRET_BYTES)
-#define HOST_MAX      300
-#define CHUNK	      16384		/* one WebSocket or HTTP write */
-#define TERM_WINDOW   (256 * 1024)	/* an attach channel's window: what may wait */
-#define EVENTS_MAX    (64 * 1024)	/* JSON events not yet sent to one page */
-#define INPUT_MAX     (64 * 1024)	/* typed input the channel had no room for */
-#define ANSWER_MAX    (64 * 1024)	/* an "end" answer */
-#define LINE_MAX_WEB  QH_MUX_WINDOW	/* one queue snapshot */
-#define TERM_NAME     "xterm-256color"
+#define COOKIE_NAME  "qh_web"
+#define SECRET_BYTES 32
+#define SECRET_LEN   (2 * SECRET_BYTES)
+#define HOST_MAX     300
+#define CHUNK	     16384	   /* one WebSocket or HTTP write */
+#define TERM_WINDOW  (256 * 1024)  /* an attach channel's window: what may wait */
+#define EVENTS_MAX   (64 * 1024)   /* JSON events not yet sent to one page */
+#define INPUT_MAX    (64 * 1024)   /* typed input the channel had no room for */
+#define ANSWER_MAX   (64 * 1024)   /* an "end" answer */
+#define LINE_MAX_WEB QH_MUX_WINDOW /* one queue snapshot */
+#define TERM_NAME    "xterm-256color"
 
 /* What the server sends every response, besides what each adds. */
 #define CSP                                                                              \
-	"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "       \
+	"default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "      \
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
@@ -91,12 +91,12 @@ struct pss {
 	char code[TECH_CODE_LEN + 1];
 	enum term_state term;
 	struct qh_chan *ch;
-	struct qh_buf out;	   /* terminal output for the page */
-	struct qh_buf pending;	   /* input for the channel */
-	int rx_off;		   /* lws_rx_flow_control(0) in force */
-	struct qh_chan *endch;	   /* an "end" request */
-	struct qh_buf answer;	   /* its answer */
-	int end_error;		   /* it was refused or said ERROR */
+	struct qh_buf out;     /* terminal output for the page */
+	struct qh_buf pending; /* input for the channel */
+	int rx_off;	       /* lws_rx_flow_control(0) in force */
+	struct qh_chan *endch; /* an "end" request */
+	struct qh_buf answer;  /* its answer */
+	int end_error;	       /* it was refused or said ERROR */
 };
 
 struct web {
@@ -210,7 +210,7 @@ respond(struct pss *s, unsigned status, const char *type, const void *body, size
     const char *cookie, const char *location)
 {
 	unsigned char buf[LWS_PRE + 2048], *start = buf + LWS_PRE, *p = start,
-					       *end = buf + sizeof(buf) - 1;
+					   *end = buf + sizeof(buf) - 1;
 	char c[256];
 
 	if (lws_add_http_common_headers(s->wsi, status, type, (lws_filepos_t)len, &p,
@@ -537,8 +537,8 @@ term_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 		s->term = TERM_ENDED;
 		if (m != NULL)
 			(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		sock_say(s, "error", text != NULL ? text : "the console refused the request",
-		    NULL, 0);
+		sock_say(s, "error",
+		    text != NULL ? text : "the console refused the request", NULL, 0);
 		free(text);
 		return;
 	}
@@ -598,7 +598,8 @@ term_flush(struct pss *s)
 	ssize_t n;
 
 	while (s->ch != NULL && s->term == TERM_OPEN && qh_buf_len(&s->pending) > 0) {
-		n = qh_chan_write(s->ch, 0, qh_buf_ptr(&s->pending), qh_buf_len(&s->pending));
+		n = qh_chan_write(s->ch, 0, qh_buf_ptr(&s->pending),
+		    qh_buf_len(&s->pending));
 		if (n <= 0)
 			break;
 		(void)qh_buf_consume(&s->pending, (size_t)n);
@@ -677,7 +678,8 @@ term_resize(struct pss *s, unsigned rows, unsigned cols)
 	if (s->ch == NULL || s->term != TERM_OPEN)
 		return;
 	qh_buf_init(&b, 64);
-	if (qh_msg_begin(&b, QH_MSG_RESIZE) == 0 && qh_msg_put_u32(&b, QH_K_ROWS, rows) == 0 &&
+	if (qh_msg_begin(&b, QH_MSG_RESIZE) == 0 &&
+	    qh_msg_put_u32(&b, QH_K_ROWS, rows) == 0 &&
 	    qh_msg_put_u32(&b, QH_K_COLS, cols) == 0)
 		(void)qh_chan_send_msg(s->ch, &b);
 	qh_buf_release(&b);
@@ -1108,7 +1110,8 @@ cmd_web(struct qh_cli *c)
 		goto out;
 	}
 	if ((r = uv_loop_init(&w->loop)) != 0) {
-		status = qh_cli_fail(c, "cannot start the event loop: %s", uv_strerror(r));
+		status =
+		    qh_cli_fail(c, "cannot start the event loop: %s", uv_strerror(r));
 		goto out;
 	}
 	if (tech_link_new(c, &w->loop, &link_ops, w, &w->link) != 0)
@@ -1150,7 +1153,8 @@ cmd_web(struct qh_cli *c)
 	fprintf(stderr,
 	    "qh-console: serving the web console as %s (%s) of %s; "
 	    "open the URL above (it works once)\n",
-	    tech_link_login(w->link), tech_link_role(w->link), tech_link_console(w->link));
+	    tech_link_login(w->link), tech_link_role(w->link),
+	    tech_link_console(w->link));
 	if (!qh_cli_flag(c, "no-browser"))
 		open_browser(url);
 

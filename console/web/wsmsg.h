@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WEB_MSG_MAX	 (16 * 1024) /* the largest message a page may send */
-#define WEB_NOTE_MAX	 4096	     /* QH_K_NOTE's bound on the wire */
-#define WEB_SIZE_MAX	 1000	     /* rows or columns */
+#define WEB_MSG_MAX  (16 * 1024) /* the largest message a page may send */
+#define WEB_NOTE_MAX 4096	 /* QH_K_NOTE's bound on the wire */
+#define WEB_SIZE_MAX 1000	 /* rows or columns */
 
 enum web_msg_type {
 	WEB_MSG_INPUT = 0,

@@ -51,6 +51,7 @@ msgs = {
                    (K_ROWS, u32(24)), (K_COLS, u32(80)), (K_TERM, b"xterm"),
                    (K_HASH, bytes(range(32)))),
     "action": msg(M_ACTION, (K_CMD, b"shell"), (K_ARG, argv())),
+    "watch": msg(M_REQUEST, (K_CMD, b"watch")),
     "exit": msg(M_EXIT, (K_STATUS, u32(0))),
     "resize": msg(M_RESIZE, (K_ROWS, u32(50)), (K_COLS, u32(132))),
 }
