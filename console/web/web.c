@@ -1128,6 +1128,7 @@ cmd_web(struct qh_cli *c)
 		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
 	info.foreign_loops = loops;
 	info.user = w;
+	info.pcontext = &w->ctx;
 	info.timeout_secs = 30;
 	if ((w->ctx = lws_create_context(&info)) == NULL) {
 		status = qh_cli_fail(c,
@@ -1160,14 +1161,22 @@ cmd_web(struct qh_cli *c)
 
 	uv_run(&w->loop, UV_RUN_DEFAULT);
 
-	/* Stopping: lws first (its pages close their channels), then the link. */
+	/*
+	 * Stopping: lws first (its pages close their channels), then the
+	 * link. On a foreign loop lws closes its handles on the loop; it
+	 * writes NULL to w->ctx (pcontext) once it is done, and otherwise is
+	 * asked again after the loop ran.
+	 */
 	lws_context_destroy(w->ctx);
-	w->ctx = NULL;
 	for (i = 0; i < 2; i++)
 		uv_close((uv_handle_t *)&w->sig[i], NULL);
 	tech_link_close(w->link);
 	w->link = NULL;
 	uv_run(&w->loop, UV_RUN_DEFAULT);
+	if (w->ctx != NULL) {
+		lws_context_destroy(w->ctx);
+		uv_run(&w->loop, UV_RUN_DEFAULT);
+	}
 	status = QH_EXIT_OK;
 	goto out_loop;
 out_link:
