@@ -26,8 +26,13 @@ wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
 	fail "web printed no URL: $(cat "$T/web.out")"
 URL=$(grep '^http://' "$T/web.out")
 
+# A second PC, started by the browser checks while the queue page is open.
+TOKEN2=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll 2"
+qh-agent join "$TOKEN2" --config "$T/agent2" >>"$T/join.log" 2>&1 || fail "join 2"
+SECOND="exec qh-agent run --config '$T/agent2' --yes </dev/null >'$T/agent2.out' 2>'$T/agent2.log'"
+
 NOTE="fixed the printer (web)"
-timeout 120 python3 "$(dirname "$0")/web_check.py" "$URL" "$CODE" "$T" "$NOTE" \
+timeout 150 python3 "$(dirname "$0")/web_check.py" "$URL" "$CODE" "$T" "$NOTE" "$SECOND" \
     >"$T/check.log" 2>&1 || fail "browser checks: $(cat "$T/check.log")"
 cat "$T/check.log"
 

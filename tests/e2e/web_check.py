@@ -1,12 +1,15 @@
 """The browser half of test_web.sh: qh-console web in headless Chromium.
 
-web_check.py URL CODE WORKDIR NOTE
+web_check.py URL CODE WORKDIR NOTE SECOND_AGENT_CMD
 
 Refusals first (no cookie, a wrong Host, a spent token, a WebSocket from a
 foreign Origin or without the cookie: each 403), then the pages: the queue
 shows the agent's code, pushed; "Start session" opens the terminal;
 `echo $((6*7))` typed into it prints 42, read from xterm.js's term.buffer;
-"End with note" closes the session. Screenshots go to WORKDIR. Prints one
+a second agent started while the page is open appears without a reload and
+goes when it stops; the terminal follows a resize; a page that sends a
+malformed message loses only its own WebSocket; "End with note" closes the
+session. Screenshots go to WORKDIR. Prints one
 line per step; exits 1 at the first that fails.
 """
 import http.client
@@ -17,7 +20,10 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 from cdp import Chromium, WebSocket  # noqa: E402
 
-url, code, work, note = sys.argv[1:5]
+import subprocess  # noqa: E402
+import time  # noqa: E402
+
+url, code, work, note, second_cmd = sys.argv[1:6]
 hostport = url.split("/")[2]
 host, port = hostport.rsplit(":", 1)
 path_with_token = url[len("http://" + hostport):]
@@ -98,7 +104,46 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if "acme" not in text or "units" not in text:
         fail("the queue row lacks customer or balance: %r" % text)
     print("queue shows %s: %s" % (code, " | ".join(text.split("\t"))))
-    b.screenshot(os.path.join(work, "web-queue.png"))
+
+    # Pushed: a second agent comes and goes while the page stays.
+    rows = "document.querySelectorAll('#queue tbody tr').length"
+    second = subprocess.Popen(second_cmd, shell=True)
+    try:
+        if not b.wait(rows + " === 2", 60):
+            fail("a second agent did not appear on the open page: %s"
+                 % b.eval("document.body.innerText"))
+        print("a second agent appeared without a reload")
+        b.screenshot(os.path.join(work, "web-queue.png"))
+    finally:
+        second.terminate()
+        second.wait()
+    # Gone, or kept for the grace window as reconnecting: either is pushed.
+    if not b.wait(rows + " === 1 || document.querySelector('#queue tr.away') !== null", 60):
+        fail("the stopped agent stayed on the page as connected: %s"
+             % b.eval("document.body.innerText"))
+    print("and was shown gone when it stopped: %s" % b.eval(
+        "[...document.querySelectorAll('#queue tbody tr')].map((r) => r.innerText"
+        ".replace(/\\t/g, ' | ')).join(' / ')"))
+
+    # A page that sends what it should not loses its own WebSocket only.
+    bad = WebSocket("ws://%s/ws/session/%s" % (hostport, code),
+                    headers={"Cookie": cookie, "Origin": "http://" + hostport})
+    if bad.status != 101:
+        fail("the session WebSocket was refused: %s" % bad.status_line)
+    bad.send(b"\x09junk", opcode=2)
+    deadline = time.time() + 20
+    closed = False
+    while time.time() < deadline and not closed:
+        try:
+            closed = bad.recv() is None
+        except (ConnectionError, OSError):
+            closed = True
+    bad.close()
+    if not closed:
+        fail("a malformed message did not close its WebSocket")
+    if get("/", {"Cookie": cookie})[0] != 200 or b.eval(row + " === null"):
+        fail("a malformed message from one page hurt the others")
+    print("a malformed message closed its own WebSocket only")
 
     # Start a session: the session page and its terminal.
     b.eval(row + ".querySelector('button.start').click()")
@@ -117,6 +162,17 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if not b.wait(screen + ".split('\\n').some((l) => l.trim() === '42')", 30):
         fail("42 does not appear in the terminal: %r" % b.eval(screen))
     print("typed echo $((6*7)): 42 in term.buffer")
+
+    # The terminal's size follows the page's.
+    b.eval("qhTerm.resize(100, 30)")
+    for _ in range(20):
+        b.type_text("clear; stty size")
+        b.press_enter()
+        if b.wait(screen + ".split('\\n').some((l) => l.trim() === '30 100')", 3):
+            break
+    else:
+        fail("stty size after resizing to 100x30: %r" % b.eval(screen))
+    print("resized: stty size says 30 100")
     if not b.wait("document.getElementById('session').textContent !== '–'", 20):
         fail("the session page shows no session id")
     b.screenshot(os.path.join(work, "web-session.png"))
