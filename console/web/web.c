@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include <libwebsockets.h>
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "qh/addr.h"
@@ -60,6 +61,8 @@
 #define ANSWER_MAX   (64 * 1024)   /* an "end" answer */
 #define LINE_MAX_WEB QH_MUX_WINDOW /* one queue snapshot */
 #define TERM_NAME    "xterm-256color"
+#define PUSH_FORCE   0x2	 /* a push REQUEST's flag: overwrite */
+#define PUSH_REPORT  (64 * 1024) /* upload progress is reported this often */
 
 /* What the server sends every response, besides what each adds. */
 #define CSP                                                                              \
@@ -67,7 +70,7 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION };
+enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
@@ -97,6 +100,13 @@ struct pss {
 	struct qh_chan *endch; /* an "end" request */
 	struct qh_buf answer;  /* its answer */
 	int end_error;	       /* it was refused or said ERROR */
+	/* /ws/push/CODE: an upload on ch */
+	uint64_t push_size; /* announced */
+	uint64_t push_in;   /* bytes the page sent */
+	uint64_t push_out;  /* bytes on the channel */
+	uint64_t push_told; /* progress reported up to here */
+	EVP_MD_CTX *sha;    /* SHA-256 of what the page sent */
+	int push_sent;	    /* EXIT{size, hash} and EOF are out */
 };
 
 struct web {
@@ -437,6 +447,8 @@ watch_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		(void)qh_buf_put(&w->snap, qh_buf_ptr(&w->line), qh_buf_len(&w->line));
 		qh_buf_reset(&w->line);
 		LIST_FOREACH (s, &w->socks, link) {
+			if (s->kind != PSS_QUEUE)
+				continue;
 			s->snap_dirty = 1;
 			lws_callback_on_writable(s->wsi);
 		}
@@ -523,6 +535,46 @@ static const struct tech_link_ops link_ops = {
 /* The terminal: an attach channel. */
 
 static void term_flush(struct pss *s);
+static void sock_event(struct pss *s, struct qh_buf *b);
+
+/* The agent's answer to an upload: EXIT{status, [text], size, hash}. */
+static void
+push_result(struct pss *s, const struct qh_msg *m)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *h = NULL;
+	char *text = NULL, hx[65] = "";
+	uint32_t status = 1;
+	uint64_t size = 0;
+	size_t hlen = 0, i;
+	struct qh_buf b;
+	struct qh_json j;
+
+	(void)qh_msg_get_u32(m, QH_K_STATUS, &status);
+	(void)qh_msg_get_u64(m, QH_K_SIZE, &size);
+	(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+	if (qh_msg_get(m, QH_K_HASH, &h, &hlen) == 0 && hlen == 32)
+		for (i = 0; i < hlen; i++) {
+			hx[2 * i] = hex[h[i] >> 4];
+			hx[2 * i + 1] = hex[h[i] & 15];
+		}
+	hx[2 * (hlen == 32 ? hlen : 0)] = '\0';
+	qh_buf_init(&b, 8192);
+	qh_json_init(&j, &b);
+	qh_json_begin_object(&j);
+	qh_json_kv_str(&j, "type", "pushed");
+	qh_json_kv_int(&j, "status", status);
+	qh_json_kv_int(&j, "size", (int64_t)size);
+	qh_json_kv_str(&j, "hash", hx);
+	if (text != NULL)
+		qh_json_kv_str(&j, "text", text);
+	qh_json_end_object(&j);
+	if (qh_json_finish(&j) == 0)
+		sock_event(s, &b);
+	qh_buf_release(&b);
+	free(text);
+	s->term = TERM_ENDED;
+}
 
 static void
 term_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
@@ -583,12 +635,37 @@ term_msg(struct qh_chan *ch, const struct qh_msg *m)
 		free(text);
 		break;
 	case QH_MSG_EXIT:
+		if (s->kind == PSS_PUSH) {
+			push_result(s, m);
+			break;
+		}
 		if (tech_exit_status(m, &status) == 0)
 			sock_say(s, "exit", NULL, "status", status);
 		break;
 	default:
 		break;
 	}
+}
+
+/* An upload's end: all its bytes are on the channel, then EXIT{size, hash}. */
+static void
+push_finish(struct pss *s)
+{
+	uint8_t hash[EVP_MAX_MD_SIZE];
+	unsigned hlen = 0;
+	struct qh_buf b;
+
+	if (s->push_sent || s->push_out != s->push_size || s->ch == NULL)
+		return;
+	s->push_sent = 1;
+	(void)EVP_DigestFinal_ex(s->sha, hash, &hlen);
+	qh_buf_init(&b, 128);
+	if (qh_msg_begin(&b, QH_MSG_EXIT) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_SIZE, s->push_size) == 0 &&
+	    qh_msg_put(&b, QH_K_HASH, hash, hlen) == 0)
+		(void)qh_chan_send_msg(s->ch, &b);
+	qh_buf_release(&b);
+	(void)qh_chan_eof(s->ch);
 }
 
 /* Sends the input the channel had no room for; reads again once it is out. */
@@ -603,10 +680,21 @@ term_flush(struct pss *s)
 		if (n <= 0)
 			break;
 		(void)qh_buf_consume(&s->pending, (size_t)n);
+		s->push_out += (uint64_t)n;
+	}
+	if (s->kind == PSS_PUSH && s->term == TERM_OPEN) {
+		if (s->push_out - s->push_told >= PUSH_REPORT ||
+		    (s->push_out == s->push_size && s->push_told != s->push_size)) {
+			s->push_told = s->push_out;
+			sock_say(s, "progress", NULL, "bytes", (int64_t)s->push_out);
+		}
+		push_finish(s);
 	}
 	if (qh_buf_len(&s->pending) == 0 && s->rx_off) {
 		s->rx_off = 0;
-		lws_rx_flow_control(s->wsi, 1 | LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
+		lws_rx_flow_control(s->wsi,
+		    LWS_RXFLOW_REASON_APPLIES_ENABLE | LWS_RXFLOW_REASON_USER_BOOL |
+			LWS_RXFLOW_REASON_FLAG_PROCESS_NOW);
 	}
 }
 
@@ -699,6 +787,53 @@ term_input(struct pss *s, const uint8_t *p, size_t len)
 		s->rx_off = 1;
 		lws_rx_flow_control(s->wsi, 0);
 	}
+}
+
+static void
+push_start(struct pss *s, const struct web_msg *m)
+{
+	struct qh_buf req;
+
+	if (s->term != TERM_NONE) {
+		sock_kill(s, "a second upload on one WebSocket");
+		return;
+	}
+	if ((s->sha = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1) {
+		sock_say(s, "error", "out of memory", NULL, 0);
+		return;
+	}
+	s->push_size = m->size;
+	qh_buf_init(&req, WEB_PATH_MAX + 256);
+	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
+	(void)qh_msg_put_str(&req, QH_K_CMD, "push");
+	(void)qh_msg_put_str(&req, QH_K_CODE, s->code);
+	(void)qh_msg_put(&req, QH_K_PATH, m->data, m->len);
+	(void)qh_msg_put_u64(&req, QH_K_SIZE, m->size);
+	(void)qh_msg_put_u32(&req, QH_K_MODE, m->mode);
+	(void)qh_msg_put_u32(&req, QH_K_FLAGS, (m->flags & 1) ? PUSH_FORCE : 0);
+	if (qh_buf_error(&req) == 0 &&
+	    (s->ch = tech_link_open(s->w->link, &req, 0, &term_ops, s)) != NULL)
+		s->term = TERM_OPENING;
+	else
+		sock_say(s, "error",
+		    s->w->up ? "cannot open a channel to the console"
+			     : "not connected to the console",
+		    NULL, 0);
+	qh_buf_release(&req);
+}
+
+/* An upload's bytes: never more than announced, hashed as they come. */
+static void
+push_data(struct pss *s, const uint8_t *p, size_t len)
+{
+	if (s->term == TERM_NONE || len > s->push_size - s->push_in) {
+		sock_kill(s, "upload data before its start or past its size");
+		return;
+	}
+	s->push_in += len;
+	(void)EVP_DigestUpdate(s->sha, p, len);
+	term_input(s, p, len);
 }
 
 /* "End with note": an "end" channel; its answer goes to the page. */
@@ -802,6 +937,8 @@ sock_path(struct lws *wsi, char *code)
 		return PSS_QUEUE;
 	if (strncmp(uri, "/ws/session/", 12) == 0 && tech_parse_code(uri + 12, code) == 0)
 		return PSS_SESSION;
+	if (strncmp(uri, "/ws/push/", 9) == 0 && tech_parse_code(uri + 9, code) == 0)
+		return PSS_PUSH;
 	return -1;
 }
 
@@ -834,7 +971,8 @@ on_established(struct pss *s, struct web *w)
 	int kind = sock_path(s->wsi, s->code);
 
 	s->w = w;
-	s->kind = kind == PSS_SESSION ? PSS_SESSION : PSS_QUEUE;
+	s->kind =
+	    kind == PSS_SESSION || kind == PSS_PUSH ? (enum pss_kind)kind : PSS_QUEUE;
 	qh_buf_init(&s->in, WEB_MSG_MAX);
 	qh_buf_init(&s->events, EVENTS_MAX);
 	qh_buf_init(&s->out, TERM_WINDOW);
@@ -843,7 +981,7 @@ on_established(struct pss *s, struct web *w)
 	s->ready = 1;
 	LIST_INSERT_HEAD(&w->socks, s, link);
 	sock_link_state(s);
-	if (qh_buf_len(&w->snap) > 0)
+	if (qh_buf_len(&w->snap) > 0 && s->kind == PSS_QUEUE)
 		s->snap_dirty = 1;
 	lws_callback_on_writable(s->wsi);
 }
@@ -872,6 +1010,8 @@ on_closed(struct pss *s)
 	qh_buf_release(&s->out);
 	qh_buf_release(&s->pending);
 	qh_buf_release(&s->answer);
+	EVP_MD_CTX_free(s->sha);
+	s->sha = NULL;
 }
 
 static void
@@ -898,6 +1038,16 @@ on_receive(struct pss *s, const void *in, size_t len)
 		sock_kill(s, "a malformed message");
 		return;
 	}
+	if (s->kind == PSS_PUSH) {
+		if (m.type == WEB_MSG_PUSH)
+			push_start(s, &m);
+		else if (m.type == WEB_MSG_INPUT)
+			push_data(s, m.data, m.len);
+		else
+			sock_kill(s, "a terminal message on an upload");
+		qh_buf_reset(&s->in);
+		return;
+	}
 	if (s->kind != PSS_SESSION) {
 		qh_buf_reset(&s->in);
 		sock_kill(s, "a message on the queue socket");
@@ -912,6 +1062,9 @@ on_receive(struct pss *s, const void *in, size_t len)
 		break;
 	case WEB_MSG_END:
 		term_end(s, m.data, m.len);
+		break;
+	case WEB_MSG_PUSH:
+		sock_kill(s, "an upload on the terminal's WebSocket");
 		break;
 	}
 	qh_buf_reset(&s->in);

@@ -44,6 +44,22 @@ web_msg_parse(const uint8_t *p, size_t len, struct web_msg *m)
 		m->data = p + 1;
 		m->len = len - 1;
 		return 0;
+	case WEB_MSG_PUSH:
+		if (qh_buf_get_u64(&r, &m->size) != 0 ||
+		    qh_buf_get_u32(&r, &m->mode) != 0 ||
+		    qh_buf_get_u8(&r, &m->flags) != 0)
+			return QH_ERR_FORMAT;
+		if (m->mode > 07777 || (m->flags & ~1U) != 0 || qh_buf_len(&r) == 0)
+			return QH_ERR_FORMAT;
+		if (qh_buf_len(&r) > WEB_PATH_MAX)
+			return QH_ERR_TOO_LARGE;
+		m->data = qh_buf_ptr(&r);
+		m->len = qh_buf_len(&r);
+		if (memchr(m->data, '\0', m->len) != NULL ||
+		    !qh_utf8_valid(m->data, m->len))
+			return QH_ERR_FORMAT;
+		m->type = WEB_MSG_PUSH;
+		return 0;
 	default:
 		return QH_ERR_FORMAT;
 	}

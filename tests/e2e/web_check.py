@@ -7,11 +7,13 @@ foreign Origin or without the cookie: each 403), then the pages: the queue
 shows the agent's code, pushed; "Start session" opens the terminal;
 `echo $((6*7))` typed into it prints 42, read from xterm.js's term.buffer;
 a second agent started while the page is open appears without a reload and
-goes when it stops; the terminal follows a resize; a page that sends a
+goes when it stops; the terminal follows a resize; a file uploaded from
+the page is on the agent with the same SHA-256; a page that sends a
 malformed message loses only its own WebSocket; "End with note" closes the
 session. Screenshots go to WORKDIR. Prints one
 line per step; exits 1 at the first that fails.
 """
+import hashlib
 import http.client
 import json
 import os
@@ -155,7 +157,7 @@ with Chromium(os.path.join(work, "chromium")) as b:
     screen = ("(() => { const b = qhTerm.buffer.active, out = [];"
               " for (let i = 0; i < b.length; i++) out.push(b.getLine(i).translateToString(true));"
               " return out.join('\\n'); })()")
-    if not b.wait(screen + ".trim().length > 0", 30):
+    if not b.wait(screen + ".trim().length > 0", 90):
         fail("the shell shows nothing")
     b.type_text("echo $((6*7))")
     b.press_enter()
@@ -175,6 +177,26 @@ with Chromium(os.path.join(work, "chromium")) as b:
     print("resized: stty size says 30 100")
     if not b.wait("document.getElementById('session').textContent !== '–'", 20):
         fail("the session page shows no session id")
+
+    # Upload a file; the agent has it with the same SHA-256.
+    src = os.path.join(work, "upload.bin")
+    dst = os.path.join(work, "uploaded.bin")
+    with open(src, "wb") as f:
+        f.write(os.urandom(300 * 1024 + 7))
+    doc = b.call("DOM.getDocument")["root"]["nodeId"]
+    node = b.call("DOM.querySelector", nodeId=doc, selector="#file")["nodeId"]
+    b.call("DOM.setFileInputFiles", nodeId=node, files=[src])
+    b.eval("document.getElementById('remote').value = %s" % json.dumps(dst))
+    b.eval("document.getElementById('upload-button').click()")
+    if not b.wait("document.getElementById('uploaded').dataset.status !== undefined", 60):
+        fail("the upload did not finish: %s" % b.eval("document.body.innerText"))
+    result = b.eval("document.getElementById('uploaded').textContent")
+    want = hashlib.sha256(open(src, "rb").read()).hexdigest()
+    if b.eval("document.getElementById('uploaded').dataset.status") != "0" or want not in result:
+        fail("the upload failed or reports another hash: %r" % result)
+    if not os.path.exists(dst) or hashlib.sha256(open(dst, "rb").read()).hexdigest() != want:
+        fail("the agent's copy is missing or differs")
+    print("uploaded %d bytes: the agent's copy has SHA-256 %s" % (os.path.getsize(dst), want[:16]))
     b.screenshot(os.path.join(work, "web-session.png"))
 
     # End with a note.

@@ -49,6 +49,18 @@ LLVMFuzzerTestOneInput(const uint8_t *p, size_t len)
 		again[n++] = (uint8_t)(m.cols >> 8);
 		again[n++] = (uint8_t)m.cols;
 		break;
+	case WEB_MSG_PUSH:
+		CHECK(m.mode <= 07777 && m.flags <= 1);
+		CHECK(m.len >= 1 && m.len <= WEB_PATH_MAX && m.data == p + 14);
+		CHECK(memchr(m.data, 0, m.len) == NULL && qh_utf8_valid(m.data, m.len));
+		for (int i = 7; i >= 0; i--)
+			again[n++] = (uint8_t)(m.size >> (8 * i));
+		for (int i = 3; i >= 0; i--)
+			again[n++] = (uint8_t)(m.mode >> (8 * i));
+		again[n++] = m.flags;
+		memcpy(again + n, m.data, m.len);
+		n += m.len;
+		break;
 	default:
 		CHECK(0);
 	}

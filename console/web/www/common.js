@@ -26,6 +26,11 @@ const DE = {
   "terminal open": "Terminal offen",
   "terminal closed": "Terminal geschlossen",
   "session ended": "Sitzung beendet",
+  "Upload a file": "Datei hochladen",
+  "Path on the PC": "Pfad auf dem PC",
+  "overwrite": "überschreiben",
+  "Upload": "Hochladen",
+  "uploaded": "hochgeladen",
 };
 
 export const lang = (navigator.languages || [navigator.language || "en"])
@@ -39,6 +44,7 @@ export function t(s) {
 export function translate(root) {
   document.documentElement.lang = lang;
   for (const el of root.querySelectorAll("[data-t]")) el.textContent = t(el.dataset.t);
+  for (const el of root.querySelectorAll("[data-tp]")) el.placeholder = t(el.dataset.tp);
 }
 
 // Units are quarter hours: "12 units (3h 00m)".
@@ -59,7 +65,7 @@ export function pretty(code) {
   return `${code.slice(0, 3)} ${code.slice(3)}`;
 }
 
-function wsURL(path) {
+export function wsURL(path) {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 }
 

@@ -1,6 +1,6 @@
 // The session page: a terminal on the agent over /ws/session/CODE, the
 // session's figures from the queue, and "End with note".
-import { t, translate, units, pretty, socket, showLink } from "/common.js";
+import { t, translate, units, pretty, socket, showLink, wsURL } from "/common.js";
 
 translate(document);
 const code = new URLSearchParams(location.search).get("code") || "";
@@ -88,4 +88,50 @@ socket("/ws/queue", (m) => {
   document.getElementById("balance").textContent = units(a.balance);
   document.getElementById("running").textContent = a.running_units ?? "–";
   document.getElementById("session").textContent = a.session ?? "–";
+});
+
+// Upload: /ws/push/CODE, the start (size, mode, flags, path), then the
+// bytes in messages of at most 15 KiB; the console's agent checks SHA-256.
+const CHUNK = 15 * 1024;
+document.getElementById("upload").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const file = document.getElementById("file").files[0];
+  const path = document.getElementById("remote").value;
+  const out = document.getElementById("uploaded");
+  const bar = document.getElementById("upload-progress");
+  if (!file || !path) return;
+  const data = new Uint8Array(await file.arrayBuffer());
+  const p = enc.encode(path);
+  const start = new Uint8Array(14 + p.length);
+  const v = new DataView(start.buffer);
+  start[0] = 3;
+  v.setBigUint64(1, BigInt(data.length));
+  v.setUint32(9, 0o644);
+  start[13] = document.getElementById("force").checked ? 1 : 0;
+  start.set(p, 14);
+  bar.max = Math.max(1, data.length);
+  bar.value = 0;
+  out.textContent = "";
+  document.getElementById("upload-button").disabled = true;
+  const ws = new WebSocket(wsURL(`/ws/push/${code}`));
+  ws.binaryType = "arraybuffer";
+  ws.onopen = () => {
+    ws.send(start);
+    for (let off = 0; off < data.length; off += CHUNK)
+      ws.send(frame(0, data.subarray(off, off + CHUNK)));
+  };
+  ws.onmessage = (e) => {
+    const m = JSON.parse(e.data);
+    if (m.type === "progress") bar.value = m.bytes;
+    else if (m.type === "pushed") {
+      out.textContent = m.status === 0
+        ? `${t("uploaded")}: ${m.size} bytes, SHA-256 ${m.hash}` : (m.text || `status ${m.status}`);
+      out.dataset.status = m.status;
+      ws.close();
+    } else if (m.type === "error") {
+      out.textContent = m.text;
+      out.dataset.status = "error";
+    }
+  };
+  ws.onclose = () => { document.getElementById("upload-button").disabled = false; };
 });
