@@ -165,13 +165,17 @@ $(LIBTECH): $(call obj,$(TECH_SRC))
 	$(archive)
 
 # The web console's pages, compiled in: ours (console/web/www) and the
-# vendored xterm.js, whose checksums are checked first (console/web/vendor).
+# vendored xterm.js, whose checksums are checked first (console/web/vendor),
+# and texts.js, the pages' German texts from po/de.po.
 WEB_WWW     := $(wildcard console/web/www/*)
 WEB_VENDOR  := xterm.js xterm.css addon-fit.js
-$(BUILD)/gen/web_assets.c: $(WEB_WWW) $(WEB_VENDOR:%=console/web/vendor/%) console/web/vendor/SHA256SUMS scripts/web2c.py
+$(BUILD)/gen/web_assets.c: $(WEB_WWW) $(WEB_VENDOR:%=console/web/vendor/%) console/web/vendor/SHA256SUMS \
+    scripts/web2c.py scripts/web-texts.py build/po/de.mo
 	@mkdir -p $(dir $@)
 	@cd console/web/vendor && sha256sum --quiet -c SHA256SUMS
+	@python3 scripts/web-texts.py build/po/de.mo $(WEB_WWW) > $(BUILD)/gen/texts.js
 	@python3 scripts/web2c.py $(foreach f,$(WEB_WWW),/$(notdir $(f))=$(f)) \
+	    /texts.js=$(BUILD)/gen/texts.js \
 	    $(foreach f,$(WEB_VENDOR),/vendor/$(f)=console/web/vendor/$(f)) > $@.tmp && mv $@.tmp $@
 $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	@$(CC) $(CFLAGS_ALL) -c $< -o $@

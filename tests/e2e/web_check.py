@@ -206,4 +206,14 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if not ended or "closed" not in ended:
         fail("End with note did not close the session: %r" % ended)
     print("ended: %s" % ended)
+
+    # German for a browser that prefers it, from po/de.po.
+    ua = b.eval("navigator.userAgent")
+    b.call("Network.setUserAgentOverride", userAgent=ua, acceptLanguage="de-DE,de")
+    b.navigate("http://%s/" % hostport)
+    if not b.wait("document.querySelector('h2') !== null && "
+                  "document.querySelector('h2').textContent === 'Wartende Agenten'", 20):
+        fail("the queue page is not German for a German browser: %r"
+             % b.eval("document.querySelector('h2') && document.querySelector('h2').textContent"))
+    print("German for a German browser: %s" % b.eval("document.querySelector('h2').textContent"))
 print("web checks passed")

@@ -1,37 +1,8 @@
 // What the pages share: the queue socket, texts, formatting.
 
-// German when the browser prefers it, English otherwise.
-const DE = {
-  "Waiting agents": "Wartende Agenten",
-  "Code": "Code",
-  "Customer": "Kunde",
-  "Host": "Rechner",
-  "Balance": "Guthaben",
-  "Waiting": "Wartet seit",
-  "Technicians": "Techniker",
-  "No agents are waiting.": "Es warten keine Agenten.",
-  "Start session": "Sitzung starten",
-  "Open session": "Sitzung öffnen",
-  "Units running": "Laufende Einheiten",
-  "Session": "Sitzung",
-  "Copy": "Kopieren",
-  "Paste": "Einfügen",
-  "Note for the customer and the ledger": "Notiz für Kunde und Journal",
-  "End with note": "Mit Notiz beenden",
-  "connected to": "verbunden mit",
-  "not connected": "nicht verbunden",
-  "connecting…": "verbinde…",
-  "units": "Einheiten",
-  "reconnecting": "verbindet neu",
-  "terminal open": "Terminal offen",
-  "terminal closed": "Terminal geschlossen",
-  "session ended": "Sitzung beendet",
-  "Upload a file": "Datei hochladen",
-  "Path on the PC": "Pfad auf dem PC",
-  "overwrite": "überschreiben",
-  "Upload": "Hochladen",
-  "uploaded": "hochgeladen",
-};
+import { DE } from "/texts.js";
+
+// German when the browser prefers it (texts from po/de.po), English otherwise.
 
 export const lang = (navigator.languages || [navigator.language || "en"])
   .map((l) => l.slice(0, 2)).find((l) => l === "de" || l === "en") || "en";
