@@ -40,8 +40,10 @@
 #include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
+#include "qh/jsonread.h"
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/wire.h"
@@ -54,15 +56,16 @@
 #define SECRET_BYTES 32
 #define SECRET_LEN   (2 * SECRET_BYTES)
 #define HOST_MAX     300
-#define CHUNK	     16384	   /* one WebSocket or HTTP write */
-#define TERM_WINDOW  (256 * 1024)  /* an attach channel's window: what may wait */
-#define EVENTS_MAX   (64 * 1024)   /* JSON events not yet sent to one page */
-#define INPUT_MAX    (64 * 1024)   /* typed input the channel had no room for */
-#define ANSWER_MAX   (64 * 1024)   /* an "end" answer */
-#define LINE_MAX_WEB QH_MUX_WINDOW /* one queue snapshot */
+#define CHUNK	     16384	       /* one WebSocket or HTTP write */
+#define TERM_WINDOW  (256 * 1024)      /* an attach channel's window: what may wait */
+#define EVENTS_MAX   (8 * 1024 * 1024) /* JSON events not yet sent to one page */
+#define INPUT_MAX    (64 * 1024)       /* typed input the channel had no room for */
+#define ANSWER_MAX   (64 * 1024)       /* an "end" answer */
+#define LINE_MAX_WEB QH_MUX_WINDOW     /* one queue snapshot */
 #define TERM_NAME    "xterm-256color"
-#define PUSH_FORCE   0x2	 /* a push REQUEST's flag: overwrite */
-#define PUSH_REPORT  (64 * 1024) /* upload progress is reported this often */
+#define INFO_MAX     (1024 * 1024) /* the agent's facts */
+#define PUSH_FORCE   0x2	   /* a push REQUEST's flag: overwrite */
+#define PUSH_REPORT  (64 * 1024)   /* upload progress is reported this often */
 
 /* What the server sends every response, besides what each adds. */
 #define CSP                                                                              \
@@ -107,6 +110,10 @@ struct pss {
 	uint64_t push_told; /* progress reported up to here */
 	EVP_MD_CTX *sha;    /* SHA-256 of what the page sent */
 	int push_sent;	    /* EXIT{size, hash} and EOF are out */
+	/* the workstation's facts: an "info" channel */
+	struct qh_chan *infoch;
+	struct qh_buf info; /* the agent's JSON */
+	int info_bad;	    /* over the bound, or an ERROR said so */
 };
 
 struct web {
@@ -380,7 +387,8 @@ sock_say(struct pss *s, const char *type, const char *text, const char *key, int
 	struct qh_buf b;
 	struct qh_json j;
 
-	qh_buf_init(&b, 8192);
+	/* JSON escaping makes a byte at most six. */
+	qh_buf_init(&b, 8192 + (text != NULL ? 6 * strlen(text) : 0));
 	qh_json_init(&j, &b);
 	qh_json_begin_object(&j);
 	qh_json_kv_str(&j, "type", type);
@@ -836,6 +844,100 @@ push_data(struct pss *s, const uint8_t *p, size_t len)
 	term_input(s, p, len);
 }
 
+/* The workstation's facts: an "info" channel, shown as lines (qh_envinfo_text). */
+
+static void
+info_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct pss *s = qh_chan_arg(ch);
+
+	qh_chan_consume(ch, len);
+	if (s != NULL && !ext && qh_buf_put(&s->info, p, len) != 0)
+		s->info_bad = 1;
+}
+
+static void
+info_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct pss *s = qh_chan_arg(ch);
+	char *text = NULL;
+
+	if (s == NULL || m->type != QH_MSG_ERROR)
+		return;
+	s->info_bad = 1;
+	if (qh_msg_get_str(m, QH_K_TEXT, &text) == 0)
+		sock_say(s, "info-failed", text, NULL, 0);
+	free(text);
+}
+
+static void
+info_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+{
+	struct pss *s = qh_chan_arg(ch);
+	char *text = NULL;
+
+	if (s == NULL || err == 0)
+		return;
+	s->infoch = NULL;
+	if (m != NULL)
+		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+	sock_say(s, "info-failed", text != NULL ? text : "the console refused", NULL, 0);
+	free(text);
+}
+
+/* The agent's JSON, checked by the bounded reader, becomes lines for people. */
+static void
+info_close(struct qh_chan *ch)
+{
+	struct pss *s = qh_chan_arg(ch);
+	struct qh_json_doc *doc = NULL;
+	struct qh_buf lines;
+
+	if (s == NULL || s->infoch != ch)
+		return;
+	s->infoch = NULL;
+	if (s->info_bad)
+		return; /* said already, or over the bound: */
+	qh_buf_init(&lines, INFO_MAX + 1);
+	if (qh_buf_len(&s->info) == 0 ||
+	    qh_json_parse(qh_buf_ptr(&s->info), qh_buf_len(&s->info), &doc) != 0 ||
+	    qh_envinfo_text(qh_buf_ptr(&s->info), qh_buf_len(&s->info), &lines) != 0 ||
+	    qh_buf_put_u8(&lines, 0) != 0)
+		sock_say(s, "info-failed", "the agent sent no readable facts", NULL, 0);
+	else
+		sock_say(s, "info", (const char *)qh_buf_ptr(&lines), NULL, 0);
+	qh_json_free(doc);
+	qh_buf_release(&lines);
+	qh_buf_reset(&s->info);
+}
+
+static const struct qh_chan_ops info_ops = {
+	.on_open_result = info_open_result,
+	.on_data = info_data,
+	.on_msg = info_msg,
+	.on_close = info_close,
+};
+
+static void
+info_start(struct pss *s)
+{
+	struct qh_buf req;
+
+	if (s->infoch != NULL)
+		return; /* one at a time */
+	qh_buf_reset(&s->info);
+	s->info_bad = 0;
+	qh_buf_init(&req, 256);
+	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
+	(void)qh_msg_put_str(&req, QH_K_CMD, "info");
+	(void)qh_msg_put_str(&req, QH_K_CODE, s->code);
+	(void)qh_msg_put_u32(&req, QH_K_FLAGS, 0);
+	if (qh_buf_error(&req) != 0 ||
+	    (s->infoch = tech_link_open(s->w->link, &req, 0, &info_ops, s)) == NULL)
+		sock_say(s, "info-failed", "not connected to the console", NULL, 0);
+	qh_buf_release(&req);
+}
+
 /* "End with note": an "end" channel; its answer goes to the page. */
 
 static void
@@ -978,6 +1080,7 @@ on_established(struct pss *s, struct web *w)
 	qh_buf_init(&s->out, TERM_WINDOW);
 	qh_buf_init(&s->pending, INPUT_MAX);
 	qh_buf_init(&s->answer, ANSWER_MAX);
+	qh_buf_init(&s->info, INFO_MAX);
 	s->ready = 1;
 	LIST_INSERT_HEAD(&w->socks, s, link);
 	sock_link_state(s);
@@ -1005,6 +1108,12 @@ on_closed(struct pss *s)
 		s->endch = NULL;
 		qh_chan_set_arg(ch, NULL); /* the end goes on */
 	}
+	if ((ch = s->infoch) != NULL) {
+		s->infoch = NULL;
+		qh_chan_set_arg(ch, NULL);
+		qh_chan_close(ch);
+	}
+	qh_buf_release(&s->info);
 	qh_buf_release(&s->in);
 	qh_buf_release(&s->events);
 	qh_buf_release(&s->out);
@@ -1065,6 +1174,9 @@ on_receive(struct pss *s, const void *in, size_t len)
 		break;
 	case WEB_MSG_PUSH:
 		sock_kill(s, "an upload on the terminal's WebSocket");
+		break;
+	case WEB_MSG_INFO:
+		info_start(s);
 		break;
 	}
 	qh_buf_reset(&s->in);

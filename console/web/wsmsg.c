@@ -60,6 +60,11 @@ web_msg_parse(const uint8_t *p, size_t len, struct web_msg *m)
 			return QH_ERR_FORMAT;
 		m->type = WEB_MSG_PUSH;
 		return 0;
+	case WEB_MSG_INFO:
+		if (len != 1)
+			return QH_ERR_FORMAT;
+		m->type = WEB_MSG_INFO;
+		return 0;
 	default:
 		return QH_ERR_FORMAT;
 	}

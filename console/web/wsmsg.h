@@ -13,6 +13,7 @@
  *                           follow as DATA messages (0x00); MODE at most
  *                           07777; FLAGS bit 0 overwrites; PATH on the
  *                           customer's PC, UTF-8, 1 to 4096 bytes
+ *   0x04                    the workstation's facts (info), no payload
  *
  * Anything else, or a message of the wrong length, is refused and the
  * page's connection closed. tests/fuzz/fuzz_wsmsg.c covers web_msg_parse.
@@ -33,6 +34,7 @@ enum web_msg_type {
 	WEB_MSG_RESIZE = 1,
 	WEB_MSG_END = 2,
 	WEB_MSG_PUSH = 3,
+	WEB_MSG_INFO = 4,
 };
 
 struct web_msg {

@@ -8,7 +8,8 @@ shows the agent's code, pushed; "Start session" opens the terminal;
 `echo $((6*7))` typed into it prints 42, read from xterm.js's term.buffer;
 a second agent started while the page is open appears without a reload and
 goes when it stops; the terminal follows a resize; a file uploaded from
-the page is on the agent with the same SHA-256; a page that sends a
+the page is on the agent with the same SHA-256; the workstation's facts
+show; a page that sends a
 malformed message loses only its own WebSocket; "End with note" closes the
 session. Screenshots go to WORKDIR. Prints one
 line per step; exits 1 at the first that fails.
@@ -17,6 +18,7 @@ import hashlib
 import http.client
 import json
 import os
+import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
@@ -165,19 +167,6 @@ with Chromium(os.path.join(work, "chromium")) as b:
         fail("42 does not appear in the terminal: %r" % b.eval(screen))
     print("typed echo $((6*7)): 42 in term.buffer")
 
-    # The terminal's size follows the page's.
-    b.eval("qhTerm.resize(100, 30)")
-    for _ in range(20):
-        b.type_text("clear; stty size")
-        b.press_enter()
-        if b.wait(screen + ".split('\\n').some((l) => l.trim() === '30 100')", 3):
-            break
-    else:
-        fail("stty size after resizing to 100x30: %r" % b.eval(screen))
-    print("resized: stty size says 30 100")
-    if not b.wait("document.getElementById('session').textContent !== '–'", 20):
-        fail("the session page shows no session id")
-
     # Upload a file; the agent has it with the same SHA-256.
     src = os.path.join(work, "upload.bin")
     dst = os.path.join(work, "uploaded.bin")
@@ -197,7 +186,30 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if not os.path.exists(dst) or hashlib.sha256(open(dst, "rb").read()).hexdigest() != want:
         fail("the agent's copy is missing or differs")
     print("uploaded %d bytes: the agent's copy has SHA-256 %s" % (os.path.getsize(dst), want[:16]))
+    # The workstation's facts, read by the agent, shown as lines.
+    b.eval("document.getElementById('info-button').click()")
+    if not b.wait("document.getElementById('info').dataset.state", 60):
+        fail("no facts after Workstation")
+    facts = b.eval("document.getElementById('info').textContent")
+    if b.eval("document.getElementById('info').dataset.state") != "info" or \
+            socket.gethostname() not in facts:
+        fail("the facts do not name this host %s: %r" % (socket.gethostname(), facts[:300]))
+    print("workstation facts: %d lines, naming %s" % (len(facts.splitlines()),
+                                                     socket.gethostname()))
     b.screenshot(os.path.join(work, "web-session.png"))
+
+    # The terminal's size follows the page's.
+    b.eval("qhTerm.resize(100, 30)")
+    for _ in range(20):
+        b.type_text("clear; stty size")
+        b.press_enter()
+        if b.wait(screen + ".split('\\n').some((l) => l.trim() === '30 100')", 3):
+            break
+    else:
+        fail("stty size after resizing to 100x30: %r" % b.eval(screen))
+    print("resized: stty size says 30 100")
+    if not b.wait("document.getElementById('session').textContent !== '–'", 20):
+        fail("the session page shows no session id")
 
     # End with a note.
     b.eval("document.getElementById('note').value = %s" % json.dumps(note))

@@ -51,6 +51,14 @@ const sock = socket(`/ws/session/${code}`, (m) => {
       document.getElementById("ended").textContent = m.text;
       state(t("session ended"));
       break;
+    case "info":
+    case "info-failed": {
+      const el = document.getElementById("info");
+      el.textContent = m.text;
+      el.hidden = false;
+      el.dataset.state = m.type;
+      break;
+    }
     case "end-failed":
       document.getElementById("ended").textContent = m.text;
       document.getElementById("end-button").disabled = false;
@@ -71,6 +79,8 @@ document.getElementById("paste").addEventListener("click", async () => {
   term.paste(await navigator.clipboard.readText());
   term.focus();
 });
+
+document.getElementById("info-button").addEventListener("click", () => sock.send(new Uint8Array([4])));
 
 document.getElementById("end").addEventListener("submit", (ev) => {
   ev.preventDefault();
