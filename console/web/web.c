@@ -73,7 +73,7 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH };
+enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
@@ -114,6 +114,13 @@ struct pss {
 	struct qh_chan *infoch;
 	struct qh_buf info; /* the agent's JSON */
 	int info_bad;	    /* over the bound, or an ERROR said so */
+	/* GET /api/pull: a download on ch; push_size is the announced size,
+	 * push_in what came, push_out what the browser has, sha hashes it */
+	int pull_announced;  /* EXIT{size, mode} arrived */
+	int pull_headers;    /* the response's headers are out */
+	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
+	int pull_failed;     /* refused, cut, or not what was announced */
+	char pull_name[256]; /* the file name the browser saves under */
 };
 
 struct web {
@@ -295,6 +302,254 @@ send_me(struct pss *s)
 	    NULL);
 }
 
+/* Downloads: GET /api/pull?code=CODE&path=PATH streams a pull channel. */
+
+static int on_http_writable(struct pss *s);
+
+static void
+pull_fail(struct pss *s, const char *why)
+{
+	if (s->pull_failed)
+		return;
+	s->pull_failed = 1;
+	qh_warn("download %s: %s", s->pull_name, why);
+	qh_buf_reset(&s->answer);
+	(void)qh_buf_put(&s->answer, why, strlen(why));
+	(void)qh_buf_put_u8(&s->answer, '\n');
+	lws_callback_on_writable(s->wsi);
+}
+
+static void
+pull_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+{
+	struct pss *s = qh_chan_arg(ch);
+
+	if (s == NULL) {
+		qh_chan_consume(ch, len);
+		return;
+	}
+	if (ext) { /* the agent's words on stderr are not the file */
+		qh_chan_consume(ch, len);
+		return;
+	}
+	if (!s->pull_announced || len > s->push_size - s->push_in ||
+	    qh_buf_put(&s->out, p, len) != 0) {
+		qh_chan_consume(ch, len);
+		pull_fail(s, "the agent sent more than it announced");
+		return;
+	}
+	s->push_in += len;
+	(void)EVP_DigestUpdate(s->sha, p, len);
+	lws_callback_on_writable(s->wsi);
+}
+
+/* EXIT{size, mode} announces the file; EXIT{status, size, hash} ends it. */
+static void
+pull_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct pss *s = qh_chan_arg(ch);
+	uint8_t hash[EVP_MAX_MD_SIZE];
+	const uint8_t *h = NULL;
+	char *text = NULL;
+	unsigned hlen = 0;
+	size_t theirs = 0;
+	uint32_t status;
+	uint64_t size = 0;
+
+	if (s == NULL)
+		return;
+	if (m->type == QH_MSG_ERROR || m->type == QH_MSG_NOTICE) {
+		if (m->type == QH_MSG_ERROR && qh_msg_get_str(m, QH_K_TEXT, &text) == 0)
+			pull_fail(s, text);
+		free(text);
+		return;
+	}
+	if (m->type != QH_MSG_EXIT)
+		return;
+	if (qh_msg_get_u32(m, QH_K_STATUS, &status) != 0) {
+		if (s->pull_announced || qh_msg_get_u64(m, QH_K_SIZE, &size) != 0) {
+			pull_fail(s, "the agent announced the file twice, or no size");
+			return;
+		}
+		s->pull_announced = 1;
+		s->push_size = size;
+		lws_callback_on_writable(s->wsi);
+		return;
+	}
+	(void)qh_msg_get_u64(m, QH_K_SIZE, &size);
+	(void)qh_msg_get(m, QH_K_HASH, &h, &theirs);
+	(void)EVP_DigestFinal_ex(s->sha, hash, &hlen);
+	if (status != 0) {
+		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+		pull_fail(s, text != NULL ? text : "the agent could not send the file");
+		free(text);
+		return;
+	}
+	if (!s->pull_announced || size != s->push_size || s->push_in != size ||
+	    theirs != hlen || h == NULL || memcmp(h, hash, hlen) != 0) {
+		pull_fail(s, "the file arrived other than the agent says it sent it");
+		return;
+	}
+	s->pull_ok = 1;
+	lws_callback_on_writable(s->wsi);
+}
+
+static void
+pull_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+{
+	struct pss *s = qh_chan_arg(ch);
+	char *text = NULL;
+
+	if (s == NULL || err == 0)
+		return;
+	s->ch = NULL;
+	if (m != NULL)
+		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+	pull_fail(s, text != NULL ? text : "the console refused the download");
+	free(text);
+}
+
+static void
+pull_close(struct qh_chan *ch)
+{
+	struct pss *s = qh_chan_arg(ch);
+
+	if (s == NULL || s->ch != ch)
+		return;
+	s->ch = NULL;
+	if (!s->pull_ok)
+		pull_fail(s, "the download ended early");
+}
+
+static const struct qh_chan_ops pull_ops = {
+	.on_open_result = pull_open_result,
+	.on_data = pull_data,
+	.on_msg = pull_msg,
+	.on_close = pull_close,
+};
+
+static int
+pull_start(struct pss *s)
+{
+	char code[TECH_CODE_LEN + 1], arg[32], path[WEB_PATH_MAX + 8];
+	const char *v, *base;
+	struct qh_buf req;
+
+	if ((v = lws_get_urlarg_by_name(s->wsi, "code=", arg, sizeof(arg))) == NULL ||
+	    tech_parse_code(v, code) != 0 ||
+	    (v = lws_get_urlarg_by_name(s->wsi, "path=", path, sizeof(path))) == NULL ||
+	    *v == '\0' || !qh_utf8_valid((const uint8_t *)v, strlen(v)))
+		return respond(s, HTTP_STATUS_BAD_REQUEST, "text/plain",
+		    "code=CODE&path=PATH\n", 20, NULL, NULL);
+	base = strrchr(v, '/') != NULL ? strrchr(v, '/') + 1 : v;
+	/* A name for the browser: what is safe in a quoted header value. */
+	snprintf(s->pull_name, sizeof(s->pull_name), "%s", *base ? base : "download");
+	for (char *c = s->pull_name; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '_';
+	s->kind = PSS_PULL;
+	qh_buf_init(&s->out, TERM_WINDOW);
+	qh_buf_init(&s->answer, ANSWER_MAX);
+	if ((s->sha = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+		return -1;
+	qh_buf_init(&req, WEB_PATH_MAX + 256);
+	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
+	(void)qh_msg_put_str(&req, QH_K_CMD, "pull");
+	(void)qh_msg_put_str(&req, QH_K_CODE, code);
+	(void)qh_msg_put_str(&req, QH_K_PATH, v);
+	(void)qh_msg_put_u32(&req, QH_K_FLAGS, 0);
+	if (qh_buf_error(&req) != 0 ||
+	    (s->ch = tech_link_open(s->w->link, &req, TERM_WINDOW, &pull_ops, s)) == NULL)
+		pull_fail(s, "not connected to the console");
+	qh_buf_release(&req);
+	return 0;
+}
+
+/*
+ * Headers once the agent announced the size; the bytes as they come, the
+ * last ones only after the agent's hash matched: a download that does not
+ * match is cut short, and the browser sees it fail.
+ */
+static int
+pull_writable(struct pss *s)
+{
+	static unsigned char buf[LWS_PRE + CHUNK];
+	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof(buf) - 1;
+	char disp[400];
+	size_t n;
+	int final;
+
+	if (s->body != NULL)
+		return on_http_writable(s); /* the error response */
+	if (s->pull_failed) {
+		if (s->pull_headers)
+			return -1; /* cut: the browser's download fails */
+		s->pull_headers = 1;
+		return respond(s, HTTP_STATUS_BAD_GATEWAY, "text/plain",
+		    qh_buf_ptr(&s->answer), qh_buf_len(&s->answer), NULL, NULL);
+	}
+	if (!s->pull_announced)
+		return 0;
+	if (!s->pull_headers) {
+		snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", s->pull_name);
+		if (lws_add_http_common_headers(s->wsi, HTTP_STATUS_OK,
+			"application/octet-stream", (lws_filepos_t)s->push_size, &p,
+			end) != 0 ||
+		    add_header(s->wsi, "content-disposition:", disp, &p, end) != 0 ||
+		    add_header(s->wsi, "x-content-type-options:", "nosniff", &p, end) !=
+			0 ||
+		    add_header(s->wsi, "cache-control:", "no-store", &p, end) != 0 ||
+		    lws_finalize_write_http_header(s->wsi, start, &p, end) != 0)
+			return -1;
+		s->pull_headers = 1;
+		lws_callback_on_writable(s->wsi);
+		return 0;
+	}
+	n = qh_buf_len(&s->out) < CHUNK ? qh_buf_len(&s->out) : CHUNK;
+	final = s->push_out + n == s->push_size;
+	if (final && !s->pull_ok)
+		return 0; /* the last bytes wait for the agent's hash */
+	if (n == 0 && !final)
+		return 0;
+	memcpy(start, qh_buf_ptr(&s->out), n);
+	if (lws_write(s->wsi, start, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) <
+	    (int)n)
+		return -1;
+	(void)qh_buf_consume(&s->out, n);
+	s->push_out += n;
+	if (s->ch != NULL)
+		qh_chan_consume(s->ch, n);
+	if (final) {
+		qh_info("downloaded %s: %llu bytes, SHA-256 checked", s->pull_name,
+		    (unsigned long long)s->push_size);
+		return -1; /* one download per connection: nothing is reused */
+	}
+	if (qh_buf_len(&s->out) > 0 || s->push_out + qh_buf_len(&s->out) == s->push_size)
+		lws_callback_on_writable(s->wsi);
+	return 0;
+}
+
+/* The browser went: the pull's channel must not call back into s. */
+static void
+pull_closed(struct pss *s)
+{
+	struct qh_chan *ch;
+
+	if (s->kind != PSS_PULL)
+		return;
+	s->kind = PSS_HTTP;
+	if ((ch = s->ch) != NULL) {
+		s->ch = NULL;
+		qh_chan_set_arg(ch, NULL);
+		qh_chan_close(ch);
+	}
+	qh_buf_release(&s->out);
+	qh_buf_release(&s->answer);
+	EVP_MD_CTX_free(s->sha);
+	s->sha = NULL;
+}
+
 static int
 on_http(struct pss *s, const char *uri)
 {
@@ -303,6 +558,7 @@ on_http(struct pss *s, const char *uri)
 	char tok[SECRET_LEN + 16];
 	const char *v;
 
+	pull_closed(s); /* a download before on this connection */
 	s->kind = PSS_HTTP;
 	s->w = w;
 	if (!host_ok(w, s->wsi))
@@ -320,6 +576,8 @@ on_http(struct pss *s, const char *uri)
 		return refuse(s, "no valid cookie");
 	if (strcmp(uri, "/api/me") == 0)
 		return send_me(s);
+	if (strcmp(uri, "/api/pull") == 0)
+		return pull_start(s);
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);
@@ -1238,17 +1496,23 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	struct web *w = lws_context_user(lws_get_context(wsi));
 	struct pss *s = user;
 
-	if (s != NULL) {
-		s->wsi = wsi;
-		s->w = w;
-	}
+	if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE)
+		return on_confirm_upgrade(wsi, w); /* no user data yet */
+	/* Everything else of ours has user data; lws's own events may not. */
+	if (s == NULL)
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	s->wsi = wsi;
+	s->w = w;
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return on_http(s, in != NULL ? in : "/");
 	case LWS_CALLBACK_HTTP_WRITEABLE:
+		if (s->kind == PSS_PULL)
+			return pull_writable(s);
 		return on_http_writable(s);
-	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
-		return on_confirm_upgrade(wsi, w); /* no user data yet */
+	case LWS_CALLBACK_CLOSED_HTTP:
+		pull_closed(s);
+		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
 		on_established(s, w);
 		return 0;

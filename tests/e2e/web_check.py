@@ -8,7 +8,8 @@ shows the agent's code, pushed; "Start session" opens the terminal;
 `echo $((6*7))` typed into it prints 42, read from xterm.js's term.buffer;
 a second agent started while the page is open appears without a reload and
 goes when it stops; the terminal follows a resize; a file uploaded from
-the page is on the agent with the same SHA-256; the workstation's facts
+the page is on the agent with the same SHA-256 and downloads back the same;
+the workstation's facts
 show; a page that sends a
 malformed message loses only its own WebSocket; "End with note" closes the
 session. Screenshots go to WORKDIR. Prints one
@@ -186,6 +187,19 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if not os.path.exists(dst) or hashlib.sha256(open(dst, "rb").read()).hexdigest() != want:
         fail("the agent's copy is missing or differs")
     print("uploaded %d bytes: the agent's copy has SHA-256 %s" % (os.path.getsize(dst), want[:16]))
+    # Download it again: the bytes the browser gets have the same SHA-256.
+    got = b.eval("fetch('/api/pull?code=%s&path=' + encodeURIComponent(%s))"
+                 ".then(async (r) => [r.status, r.headers.get('content-disposition'),"
+                 " Array.from(new Uint8Array(await crypto.subtle.digest('SHA-256',"
+                 " await r.arrayBuffer()))).map((x) => x.toString(16).padStart(2, '0'))"
+                 ".join('')])" % (code, json.dumps(dst)))
+    if got is None or got[0] != 200 or got[2] != want or "uploaded.bin" not in (got[1] or ""):
+        fail("the download is not the file: %r" % (got,))
+    missing = b.eval("fetch('/api/pull?code=%s&path=/nonexistent/x').then((r) => r.status)" % code)
+    if missing != 502:
+        fail("a download of a missing file answered %r, not 502" % missing)
+    print("downloaded it back with the same SHA-256; a missing file answers 502")
+
     # The workstation's facts, read by the agent, shown as lines.
     b.eval("document.getElementById('info-button').click()")
     if not b.wait("document.getElementById('info').dataset.state", 60):

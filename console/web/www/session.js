@@ -145,3 +145,17 @@ document.getElementById("upload").addEventListener("submit", async (ev) => {
   };
   ws.onclose = () => { document.getElementById("upload-button").disabled = false; };
 });
+
+// Download: GET /api/pull streams the agent's file; the server cuts it
+// short unless the agent's SHA-256 matches what passed.
+document.getElementById("download").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const path = document.getElementById("pull-path").value;
+  if (!path) return;
+  const a = document.createElement("a");
+  a.href = `/api/pull?code=${code}&path=${encodeURIComponent(path)}`;
+  a.download = path.split("/").pop() || "download";
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+});
