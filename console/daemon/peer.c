@@ -31,6 +31,7 @@
 #include "peer.h"
 #include "queue.h"
 #include "upload.h"
+#include "watch.h"
 
 #define FD_RESERVE 64 /* descriptors unauthenticated connections leave alone */
 #define SPARES	   4  /* handles to accept into and drop when memory is short */
@@ -70,7 +71,7 @@ request_list(struct peer *p, struct qh_chan *ch, const char *cmd, const struct q
 static void
 request_watch(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
 {
-	queue_watch(p->srv, ch, m);
+	watch_request(p->srv, ch, m);
 }
 
 static void

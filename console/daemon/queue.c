@@ -26,6 +26,7 @@
 #include "qh/text.h"
 #include "qh/units.h"
 #include "queue.h"
+#include "watch.h"
 #include "reply.h"
 #include "session.h"
 
@@ -147,7 +148,7 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 	if (s == NULL)
 		return 0;
 	e->session = NULL; /* once: whatever a close causes cannot close it again */
-	queue_changed(e->srv);
+	watch_changed(e->srv);
 	if (by != NULL)
 		snprintf(why, sizeof(why), "the session was ended by %s", by);
 	else
@@ -182,7 +183,7 @@ entry_remove(struct entry *e)
 	e->closing = 1;
 	relay_end_all(&e->relays, "the agent left the queue");
 	LIST_REMOVE(e, link);
-	queue_changed(e->srv);
+	watch_changed(e->srv);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 	uv_close((uv_handle_t *)&e->retry, entry_freed);
 }
@@ -314,7 +315,7 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	e->grace.data = e->retry.data = e;
 	e->open_handles = 2;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
-	queue_changed(srv);
+	watch_changed(srv);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
 	return e;
@@ -366,7 +367,7 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 			lang)) == NULL)
 		goto out;
 	e->agent = agent;
-	queue_changed(srv);
+	watch_changed(srv);
 	db_agent_seen(srv->db, e->agent_id, host);
 	if (send_welcome(e) != 0)
 		qh_mux_close(agent, QH_ERR_SYSTEM, "the welcome could not be sent");
@@ -385,7 +386,7 @@ queue_agent_gone(struct entry *e)
 	e->agent = NULL;
 	if (e->closing)
 		return;
-	queue_changed(e->srv);
+	watch_changed(e->srv);
 	relay_end_all(&e->relays,
 	    "the agent's connection was lost; run the command again "
 	    "when it is back");
@@ -600,7 +601,7 @@ session_start(struct entry *e, struct relay *r)
 		return -1;
 	}
 	e->waiting_db = 0;
-	queue_changed(e->srv);
+	watch_changed(e->srv);
 	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;
@@ -818,8 +819,8 @@ list_text(struct server *srv, struct qh_buf *out)
 }
 
 /* The queue as a JSON array. */
-static void
-list_json(struct server *srv, struct qh_buf *out)
+void
+queue_list_json(struct server *srv, struct qh_buf *out)
 {
 	struct ledger_balance bal;
 	struct qh_json j;
@@ -880,153 +881,7 @@ queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 	if (flags & 2)
 		list_text(srv, &out);
 	else
-		list_json(srv, &out);
+		queue_list_json(srv, &out);
 	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
 	qh_buf_release(&out);
-}
-
-/*
- * Watchers: a "watch" request keeps its channel open and gets the queue as
- * one JSON line (list_json) at start and after every change, never a line
- * cut in two: a snapshot waits for window, and only the newest waits.
- */
-struct watcher {
-	struct server *srv;
-	struct qh_chan *ch;
-	int pending; /* the newest snapshot is not sent yet */
-	LIST_ENTRY(watcher) link;
-};
-
-/* Sends the newest snapshot if the window takes all of it. */
-static void
-watcher_send(struct watcher *w)
-{
-	const struct qh_buf *b = &w->srv->watch_last;
-
-	if (qh_chan_writable(w->ch) < qh_buf_len(b)) {
-		w->pending = 1;
-		return;
-	}
-	w->pending = 0;
-	(void)qh_chan_write(w->ch, 0, qh_buf_ptr(b), qh_buf_len(b));
-}
-
-static void
-watcher_writable(struct qh_chan *ch)
-{
-	struct watcher *w = qh_chan_arg(ch);
-
-	if (w->pending)
-		watcher_send(w);
-}
-
-/* The technician stopped watching, or went. */
-static void
-watcher_close(struct qh_chan *ch)
-{
-	struct watcher *w = qh_chan_arg(ch);
-
-	LIST_REMOVE(w, link);
-	free(w);
-}
-
-/* A watcher sends nothing but its end. */
-static void
-watcher_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
-{
-	qh_chan_consume(ch, len);
-}
-
-static const struct qh_chan_ops watcher_ops = {
-	.on_data = watcher_data,
-	.on_close = watcher_close,
-	.on_writable = watcher_writable,
-};
-
-/* Builds the snapshot; 1 when it differs from the one watchers have. */
-static int
-watch_snapshot(struct server *srv)
-{
-	struct qh_buf now;
-	int changed;
-
-	qh_buf_init(&now, QH_MUX_WINDOW);
-	list_json(srv, &now);
-	changed = qh_buf_len(&now) != qh_buf_len(&srv->watch_last) ||
-	    memcmp(qh_buf_ptr(&now), qh_buf_ptr(&srv->watch_last), qh_buf_len(&now)) != 0;
-	if (changed) {
-		qh_buf_reset(&srv->watch_last);
-		(void)qh_buf_put(&srv->watch_last, qh_buf_ptr(&now), qh_buf_len(&now));
-	}
-	qh_buf_release(&now);
-	return changed;
-}
-
-static void
-on_watch_push(uv_timer_t *t)
-{
-	struct server *srv = t->data;
-	struct watcher *w;
-
-	if (LIST_EMPTY(&srv->watchers) || !watch_snapshot(srv))
-		return;
-	LIST_FOREACH (w, &srv->watchers, link)
-		watcher_send(w);
-}
-
-void
-queue_watch_init(struct server *srv)
-{
-	LIST_INIT(&srv->watchers);
-	qh_buf_init(&srv->watch_last, QH_MUX_WINDOW);
-	uv_timer_init(srv->loop, &srv->watch_push);
-	srv->watch_push.data = srv;
-}
-
-void
-queue_watch_stop(struct server *srv)
-{
-	struct watcher *w, *next;
-
-	for (w = LIST_FIRST(&srv->watchers); w != NULL; w = next) {
-		next = LIST_NEXT(w, link);
-		qh_chan_close(w->ch); /* watcher_close frees w */
-	}
-	uv_close((uv_handle_t *)&srv->watch_push, NULL);
-}
-
-void
-queue_watch_free(struct server *srv)
-{
-	qh_buf_release(&srv->watch_last);
-}
-
-void
-queue_changed(struct server *srv)
-{
-	if (!srv->stopping && !LIST_EMPTY(&srv->watchers))
-		uv_timer_start(&srv->watch_push, on_watch_push, 0, 0);
-}
-
-void
-queue_watch(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct watcher *w;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		qh_chan_refuse(ch, "internal", "out of memory");
-		return;
-	}
-	w->srv = srv;
-	w->ch = ch;
-	if (qh_chan_accept(ch, 0, &watcher_ops, w) != 0) {
-		free(w);
-		return;
-	}
-	LIST_INSERT_HEAD(&srv->watchers, w, link);
-	if (!watch_snapshot(srv))
-		watcher_send(w); /* the others have this one */
-	else
-		LIST_FOREACH (w, &srv->watchers, link)
-			watcher_send(w);
 }

@@ -58,23 +58,8 @@ void queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m);
 void queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
     const struct qh_msg *m);
 
-/*
- * "watch": ch stays open and gets the queue as one JSON line (the array of
- * "queue --json") now and after every change, until either side closes it.
- */
-void queue_watch(struct server *srv, struct qh_chan *ch, const struct qh_msg *m);
-
-/*
- * Something a watcher sees may have changed (an entry came or went, a
- * session opened or closed, a technician attached, a balance moved): the
- * watchers get the new snapshot on the next loop turn if it differs.
- */
-void queue_changed(struct server *srv);
-
-/* Watchers' state: init before the loop, stop with the server, free after. */
-void queue_watch_init(struct server *srv);
-void queue_watch_stop(struct server *srv);
-void queue_watch_free(struct server *srv);
+/* The queue as the JSON array of "queue --json", one line, into out. */
+void queue_list_json(struct server *srv, struct qh_buf *out);
 
 /* Closes every open session (reason shutdown, R4) and forgets every entry. */
 void queue_clear(struct server *srv);

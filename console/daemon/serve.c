@@ -32,6 +32,7 @@
 #include "deliver.h"
 #include "peer.h"
 #include "queue.h"
+#include "watch.h"
 #include "record.h"
 #include "daemon.h"
 #include "limit.h"
@@ -66,7 +67,7 @@ on_watch(uv_timer_t *t)
 	struct server *srv = t->data;
 	int64_t v;
 
-	queue_changed(srv); /* a technician came or went, the waiting time */
+	watch_changed(srv); /* a technician came or went, a balance moved */
 	if (db_data_version(srv->db, &v) != 0 || v == srv->data_version)
 		return;
 	srv->data_version = v;
@@ -165,7 +166,7 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
-	queue_watch_stop(srv);
+	watch_stop(srv);
 	session_closing_flush(srv);
 	deliver_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
@@ -322,7 +323,7 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
 	uv_timer_init(srv.loop, &srv.watch);
 	srv.watch.data = &srv;
-	queue_watch_init(&srv);
+	watch_init(&srv, queue_list_json);
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	deliver_end();
@@ -336,7 +337,7 @@ out:
 	}
 	qh_tls_ctx_free(srv.tls);
 	if (srv.watch_push.loop != NULL)
-		queue_watch_free(&srv);
+		watch_free(&srv);
 	db_close(srv.db);
 	limit_counts_free(srv.preauth_by_addr);
 	uv_loop_close(srv.loop);

@@ -36,10 +36,12 @@ struct server {
 	LIST_HEAD(entry_list, entry) queue;   /* queue.c's */
 	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
 	uint64_t next_consent_id;		  /* queue.c's */
-	/* queue.c's: channels of "watch" requests, and the snapshot they have */
+	/* watch.c's: channels of "watch" requests, the snapshot they have, and
+	 * what builds it */
 	LIST_HEAD(watcher_list, watcher) watchers;
 	struct qh_buf watch_last;
-	uv_timer_t watch_push; /* queue.c's: a change pushes on the next turn */
+	void (*watch_build)(struct server *srv, struct qh_buf *out);
+	uv_timer_t watch_push; /* watch.c's: a change pushes on the next turn */
 	uv_tcp_t listener;     /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
