@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qh/compat.h"
 #include "qh/log.h"
 #include "qh/out.h"
 #include "platform.h"
@@ -173,7 +174,7 @@ on_line(struct agent *a, char *line)
 }
 
 static void
-tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+tty_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct agent *a = h->data;
 

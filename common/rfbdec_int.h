@@ -68,7 +68,7 @@ int dec_get_pixel(struct qh_rfbdec *d, struct qh_buf *b, uint32_t *xrgb);
  * the header): 1 and *len when they can be measured, 0 when more input is
  * needed, <0 when invalid.
  */
-int dec_zrle_size(struct qh_rfbdec *d, struct qh_buf *b, size_t *len);
+int dec_zrle_size(struct qh_buf *b, size_t *len);
 int dec_tight_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *b,
     size_t *len);
 

@@ -8,11 +8,12 @@
  */
 #include <stdio.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "screen.h"
 
 int
-screen_open(int index, struct screen **sp, char *why, size_t whylen)
+screen_open(int index QH_UNUSED, struct screen **sp, char *why, size_t whylen)
 {
 	*sp = NULL;
 	snprintf(why, whylen,
@@ -22,71 +23,78 @@ screen_open(int index, struct screen **sp, char *why, size_t whylen)
 }
 
 void
-screen_close(struct screen *s)
+screen_close(struct screen *s QH_UNUSED)
 {
 }
 
 void
-screen_size(const struct screen *s, int *w, int *h)
+screen_size(const struct screen *s QH_UNUSED, int *w, int *h)
 {
 	*w = *h = 0;
 }
 
 int
-screen_fd(const struct screen *s)
+screen_fd(const struct screen *s QH_UNUSED)
 {
 	return -1;
 }
 
 int
-screen_process(struct screen *s)
+screen_process(struct screen *s QH_UNUSED)
 {
 	return QH_ERR_CLOSED;
 }
 
 int
-screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride, int full,
-    const int (*also)[4], int nalso, struct screen_damage *d)
+screen_grab(struct screen *s QH_UNUSED, uint32_t *dst QH_UNUSED, int w QH_UNUSED,
+    int h QH_UNUSED, size_t stride QH_UNUSED, int full QH_UNUSED,
+    const int (*also)[4] QH_UNUSED, int nalso QH_UNUSED,
+    struct screen_damage *d QH_UNUSED)
 {
 	return QH_ERR_CLOSED;
 }
 
 int
-screen_unchanged(struct screen *s)
+screen_unchanged(struct screen *s QH_UNUSED)
 {
 	return 0;
 }
 
 void
-screen_damage_watch(struct screen *s, void (*fn)(void *arg), void *arg)
+screen_damage_watch(struct screen *s QH_UNUSED, void (*fn)(void *arg) QH_UNUSED,
+    void *arg QH_UNUSED)
 {
 }
 
 int
-screen_pointer(struct screen *s, int *x, int *y, struct screen_cursor *c)
-{
-	return QH_ERR_CLOSED;
-}
-
-int
-screen_key(struct screen *s, int down, uint32_t keysym)
+screen_pointer(struct screen *s QH_UNUSED, int *x QH_UNUSED, int *y QH_UNUSED,
+    struct screen_cursor *c QH_UNUSED)
 {
 	return QH_ERR_CLOSED;
 }
 
 int
-screen_buttons(struct screen *s, uint8_t mask, int x, int y)
+screen_key(struct screen *s QH_UNUSED, int down QH_UNUSED, uint32_t keysym QH_UNUSED)
 {
 	return QH_ERR_CLOSED;
 }
 
 int
-screen_clip_set(struct screen *s, const char *text, size_t len)
+screen_buttons(struct screen *s QH_UNUSED, uint8_t mask QH_UNUSED, int x QH_UNUSED,
+    int y QH_UNUSED)
+{
+	return QH_ERR_CLOSED;
+}
+
+int
+screen_clip_set(struct screen *s QH_UNUSED, const char *text QH_UNUSED,
+    size_t len QH_UNUSED)
 {
 	return QH_ERR_CLOSED;
 }
 
 void
-screen_clip_watch(struct screen *s, screen_clip_fn fn, void *arg)
+screen_clip_watch(struct screen *s QH_UNUSED, screen_clip_fn fn QH_UNUSED,
+    void *arg QH_UNUSED)
 {
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/units.h"
 #include "qh/err.h"
 #include "qh/json.h"
@@ -831,7 +832,7 @@ struct reported {
 };
 
 static void
-reported_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+reported_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct reported *rp = qh_chan_arg(ch);
 
