@@ -71,7 +71,8 @@ request_list(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
 }
 
 static void
-request_watch(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
+request_watch(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
 {
 	watch_request(p->srv, ch, m);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/buf.h"
 #include "qh/mux.h"
 #include "server.h"
@@ -54,7 +55,8 @@ watcher_close(struct qh_chan *ch)
 
 /* A watcher sends nothing but its end. */
 static void
-watcher_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+watcher_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED,
+    size_t len)
 {
 	qh_chan_consume(ch, len);
 }
@@ -132,7 +134,7 @@ watch_changed(struct server *srv)
 }
 
 void
-watch_request(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+watch_request(struct server *srv, struct qh_chan *ch, const struct qh_msg *m QH_UNUSED)
 {
 	struct watcher *w;
 

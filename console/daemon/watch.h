@@ -24,7 +24,8 @@ void watch_request(struct server *srv, struct qh_chan *ch, const struct qh_msg *
 void watch_changed(struct server *srv);
 
 /* Before the loop: build writes the snapshot (the queue's JSON line). */
-void watch_init(struct server *srv, void (*build)(struct server *srv, struct qh_buf *out));
+void
+watch_init(struct server *srv, void (*build)(struct server *srv, struct qh_buf *out));
 /* With the server: the watchers' channels close. After the loop: free. */
 void watch_stop(struct server *srv);
 void watch_free(struct server *srv);

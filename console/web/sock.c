@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
@@ -95,7 +96,7 @@ sock_link_state(struct pss *s)
 /* The queue subscription. */
 
 static void
-watch_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+watch_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct web *w = qh_chan_arg(ch);
 	const uint8_t *nl;
@@ -130,7 +131,7 @@ watch_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 }
 
 static void
-watch_msg(struct qh_chan *ch, const struct qh_msg *m)
+watch_msg(struct qh_chan *ch QH_UNUSED, const struct qh_msg *m)
 {
 	char *text = NULL;
 
@@ -140,7 +141,7 @@ watch_msg(struct qh_chan *ch, const struct qh_msg *m)
 }
 
 static void
-watch_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+watch_open_result(struct qh_chan *ch, int err, const struct qh_msg *m QH_UNUSED)
 {
 	struct web *w = qh_chan_arg(ch);
 
@@ -274,7 +275,7 @@ term_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 }
 
 static void
-term_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+term_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct pss *s = qh_chan_arg(ch);
 
@@ -607,7 +608,7 @@ info_start(struct pss *s)
 /* "End with note": an "end" channel; its answer goes to the page. */
 
 static void
-end_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+end_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct pss *s = qh_chan_arg(ch);
 
@@ -857,4 +858,3 @@ web_sock_writable(struct pss *s)
 		lws_callback_on_writable(s->wsi);
 	return 0;
 }
-

@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/compat.h"
 #include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
@@ -150,7 +151,7 @@ open_browser(const char *url)
 }
 
 static void
-close_walk(uv_handle_t *h, void *arg)
+close_walk(uv_handle_t *h, void *arg QH_UNUSED)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);
