@@ -8,8 +8,9 @@
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
-# Libraries only qh-console links (the admin part's backups, the daemon's mail).
-CONSOLE_PKGS := libarchive libcurl libwebsockets
+# Libraries only qh-console links (the admin part's backups, the daemon's mail,
+# the render part's statements, the web console).
+CONSOLE_PKGS := libarchive libcurl cairo libwebsockets
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -51,6 +52,8 @@ DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
 WEB_SRC     := $(wildcard console/web/*.c)
+RENDER_SRC  := $(shell find console/render -name '*.c' | sort)
+DESK_SRC    := $(wildcard console/desk/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
@@ -68,8 +71,10 @@ LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
 LIBWEB      := $(BUILD)/libqhweb.a
+LIBRENDER   := $(BUILD)/libqhrender.a
+LIBDESK     := $(BUILD)/libqhdesk.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBWEB) $(LIBTECH) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBWEB) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots fresh-check soak
@@ -163,6 +168,10 @@ $(LIBADMIN): $(call obj,$(ADMIN_SRC))
 	$(archive)
 $(LIBTECH): $(call obj,$(TECH_SRC))
 	$(archive)
+$(LIBRENDER): $(call obj,$(RENDER_SRC))
+	$(archive)
+$(LIBDESK): $(call obj,$(DESK_SRC))
+	$(archive)
 
 # The web console's pages, compiled in: ours (console/web/www) and the
 # vendored xterm.js, whose checksums are checked first (console/web/vendor),
@@ -182,7 +191,8 @@ $(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 $(LIBWEB): $(call obj,$(WEB_SRC)) $(BUILD)/gen/web_assets.o
 	$(archive)
 
-$(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o $(CONSOLE_LIBS)
+$(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o \
+    $(BUILD)/console/route.o $(BUILD)/console/statement.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS)
@@ -252,6 +262,10 @@ build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
 build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libqh-fuzz.a $(PKG_LIBS)
 
+# The daemon's check of a report request's words is pure; its target links it.
+build/fuzz/fuzz_account: tests/fuzz/fuzz_account.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
+
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
@@ -271,7 +285,7 @@ demo: release
 fresh-check:
 	@sh scripts/fresh-check.sh
 
-BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c) bench/agents.c
 
 bench: release
 	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bench-bins
@@ -279,9 +293,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $+ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 # The Windows agent: dist/qh-agent.exe, cross-built with mingw-w64 against
 # the static libraries scripts/windows-libs.sh builds from Debian's source

@@ -42,6 +42,7 @@
 
 #define HELLO_UNATTENDED 0x1
 #define HELLO_YES	 0x2
+#define HELLO_NOBODY	 0x4 /* no window, no terminal: every question is refused */
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting",
@@ -71,7 +72,7 @@ agent_disconnect(struct agent *a, int err)
 }
 
 /* Leaves: now if there is no connection, else once it has closed. */
-static void
+void
 agent_stop(struct agent *a, int status)
 {
 	a->stopping = 1;
@@ -96,6 +97,8 @@ send_hello(struct agent *a)
 		flags |= HELLO_UNATTENDED;
 	if (a->yes)
 		flags |= HELLO_YES;
+	if (!a->yes && !a->unattended && !a->tty_open && ui_window() == NULL)
+		flags |= HELLO_NOBODY;
 	/* The console refuses a host name with controls: send what it shows. */
 	qh_display_str(a->hostname, host, sizeof(host), 0);
 	qh_buf_init(&b, 1024);
@@ -324,7 +327,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	agent_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), _("refused (%s)"), code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
-	    strcmp(code, "role") == 0)
+	    strcmp(code, "role") == 0 || strcmp(code, "expired") == 0)
 		agent_stop(a, 1); /* retrying cannot help */
 	else
 		agent_disconnect(a, QH_ERR_REFUSED);
@@ -363,8 +366,20 @@ on_consent(struct agent *a, const struct qh_msg *m)
 		memcpy(c->login, login, strlen(login) + 1); /* valid: fits */
 		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
 		ui_sanitize(c->name);
+		(void)msg_text(m, QH_K_TEXT, c->text, sizeof(c->text));
+		ui_sanitize(c->text);
 		consent_next(a);
 	}
+	return 0;
+}
+
+static int
+on_consent_cancel(struct agent *a, const struct qh_msg *m)
+{
+	uint64_t id = 0;
+
+	(void)qh_msg_get_u64(m, QH_K_ID, &id);
+	consent_cancel(a, id);
 	return 0;
 }
 
@@ -379,9 +394,14 @@ on_session(struct agent *a, const struct qh_msg *m)
 	if (strcmp(kind, "opened") == 0) {
 		a->session_open = 1;
 		a->session = session;
-		ui_line(_("session %llu started; it is recorded and billed per started "
-			  "15 minutes"),
-		    (unsigned long long)session);
+		/* The console's own words (an installation), or ours. */
+		if (msg_text(m, QH_K_TEXT, text, sizeof(text)) == 0) {
+			ui_sanitize(text);
+			ui_line("%s", text);
+		} else
+			ui_line(_("session %llu started; it is recorded and billed per "
+				  "started 15 minutes"),
+			    (unsigned long long)session);
 		agent_status(_("Session %llu is running. Your technician is connected."),
 		    (unsigned long long)session);
 	} else if (strcmp(kind, "closed") == 0) {
@@ -417,7 +437,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 		if (a->ending || !a->unattended) {
 			uv_timer_stop(&a->endwait);
 			agent_stop(a, 0);
-		}
+		} else
+			renew_on_idle(a);
 	} else {
 		qh_debug("session message of kind %s ignored", kind);
 	}
@@ -434,6 +455,7 @@ static const struct control_entry {
 	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY), on_error },
 	[QH_MSG_NOTICE] = { ST(AG_HELLO) | ST(AG_READY), on_notice },
 	[QH_MSG_CONSENT] = { ST(AG_READY), on_consent },
+	[QH_MSG_CONSENT_CANCEL] = { ST(AG_READY), on_consent_cancel },
 	[QH_MSG_SESSION] = { ST(AG_READY), on_session },
 };
 
@@ -451,6 +473,9 @@ agent_ready(struct qh_mux *mux, const struct qh_identity *peer)
 		return QH_ERR_AUTH;
 	}
 	qh_mux_set_keepalive(mux, KEEPALIVE_IDLE_MS, KEEPALIVE_DEAD_MS);
+	/* An expired certificate: this connection renews it, no more. */
+	if (renew_on_ready(a) != 0)
+		return 0;
 	if ((r = send_hello(a)) != 0)
 		return r;
 	set_state(a, AG_HELLO);
@@ -589,11 +614,16 @@ agent_closed(struct qh_mux *mux, int err)
 	a->mux = NULL;
 	uv_timer_stop(&a->deadline);
 	consent_reset(a);
+	renew_on_close(a);
 	if (a->state == AG_DONE)
 		return;
 	if (a->stopping)
 		agent_finish(a);
-	else
+	else if (a->reconnect_now) {
+		/* A renewed certificate: straight back, without a word. */
+		a->reconnect_now = 0;
+		agent_connect(a);
+	} else
 		agent_retry(a, err);
 }
 
@@ -646,6 +676,7 @@ agent_finish(struct agent *a)
 	set_state(a, AG_DONE);
 	consent_reset(a);
 	customer_close(a);
+	renew_free(a);
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
@@ -753,8 +784,9 @@ cmd_run(struct qh_cli *c)
 		if (status > 0)
 			return status;
 		return qh_cli_fail(c,
-		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		      "first"),
+		    _("not enrolled: no %s; run 'qh-agent join TOKEN', or "
+		      "'qh-agent join --short CODE' with the code your support "
+		      "vendor reads out, first"),
 		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {
@@ -769,6 +801,13 @@ cmd_run(struct qh_cli *c)
 		free(a);
 		return qh_cli_fail(c, _("%s: unusable console address or certificate"),
 		    path);
+	}
+	a->loop = uv_default_loop();
+	if (renew_init(a, path) != 0) {
+		qh_tls_ctx_free(a->ctx);
+		qh_bundle_free(&a->bundle);
+		free(a);
+		return qh_cli_fail(c, "out of memory");
 	}
 	hlen = sizeof(a->hostname);
 	if (uv_os_gethostname(a->hostname, &hlen) != 0 ||

@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "console.h"
 #include "daemon/daemon.h"
+#include "desk/desk.h"
 #include "tech/tech.h"
 #include "web/web.h"
 
@@ -18,11 +19,17 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_serve_entry,
 	&cmd_tech_add_entry,
 	&cmd_tech_revoke_entry,
+	&cmd_tech_list_entry,
+	&cmd_tech_renew_entry,
+	&cmd_cert_renew_entry,
 	&cmd_customer_add_entry,
 	&cmd_customer_list_entry,
 	&cmd_customer_set_entry,
 	&cmd_customer_show_entry,
+	&cmd_customer_disable_entry,
+	&cmd_customer_enable_entry,
 	&cmd_enroll_entry,
+	&cmd_agent_package_entry,
 	&cmd_agents_entry,
 	&cmd_agent_revoke_entry,
 	&cmd_credit_entry,
@@ -34,6 +41,9 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_tickets_entry,
 	&cmd_ticket_show_entry,
 	&cmd_ticket_get_entry,
+	&cmd_ticket_reply_entry,
+	&cmd_ticket_need_entry,
+	&cmd_ticket_assign_entry,
 	&cmd_ticket_confirm_entry,
 	&cmd_ticket_close_entry,
 	&cmd_outbox_entry,
@@ -50,6 +60,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_replay_entry,
 	&cmd_web_entry,
 	&cmd_sessions_entry,
+	&cmd_statement_entry,
 	&cmd_backup_entry,
 	&cmd_restore_entry,
 	NULL,

@@ -67,6 +67,13 @@ struct relay *relay_waiting(struct relay_list *list, uint64_t id);
 void relay_defer(struct relay *r, int deferred);
 struct relay *relay_deferred(struct relay_list *list);
 
+/*
+ * Tells the relay's technician text while the command waits (for the
+ * customer's answer): a NOTICE on the technician's connection, whose
+ * channel is not answered yet.
+ */
+void relay_tell(struct relay *r, const char *text);
+
 /* A relay of list waiting for login's consent, other than r, or NULL. */
 struct relay *
 relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r);

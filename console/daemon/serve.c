@@ -5,7 +5,9 @@
  * (R13), so a second serve changes nothing; then it runs the loop until
  * SIGTERM or SIGINT, watching the database for changes other processes
  * make (revocations), and closes and debits every open session (R4) before
- * it exits. Connections are peer.c's.
+ * it exits. SIGHUP loads the console's certificate and key again (after
+ * `qh-console cert renew`): new connections get them, connected peers stay.
+ * Connections are peer.c's.
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -32,6 +34,7 @@
 
 #include "deliver.h"
 #include "peer.h"
+#include "presence.h"
 #include "queue.h"
 #include "watch.h"
 #include "record.h"
@@ -40,9 +43,9 @@
 #include "server.h"
 #include "session.h"
 
-#define LOCK_FILE "serve.lock"
-#define BACKLOG	  511  /* connections the kernel holds for accept */
-#define WATCH_MS  1000 /* how often the database is asked whether it changed */
+#define BACKLOG	  511	/* connections the kernel holds for accept */
+#define WATCH_MS  1000	/* how often the database is asked whether it changed */
+#define FD_WANTED 65536 /* descriptors a console should be allowed (the unit's) */
 
 static void
 on_connection(uv_stream_t *listener, int status)
@@ -53,7 +56,12 @@ on_connection(uv_stream_t *listener, int status)
 	if (status < 0) {
 		/* Out of descriptors, say: libuv dropped it. Logged once a second. */
 		if (last_ms == 0 || uv_now(srv->loop) - last_ms >= 1000) {
-			qh_warn("accept failed: %s", uv_strerror(status));
+			if (status == UV_EMFILE || status == UV_ENFILE)
+				qh_warn("accept failed: %s: the open files limit (%d) "
+					"caps the agents at %d connections",
+				    uv_strerror(status), srv->fd_limit, srv->npeers);
+			else
+				qh_warn("accept failed: %s", uv_strerror(status));
 			last_ms = uv_now(srv->loop);
 		}
 		return;
@@ -90,8 +98,8 @@ lock_state(struct server *srv)
 	long pid = 0;
 	int fd, tries;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir, LOCK_FILE) >=
-	    sizeof(path)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir,
+		STORE_LOCK_FILE) >= sizeof(path)) {
 		qh_say("%s: state directory path too long", srv->state_dir);
 		return QH_ERR_TOO_LARGE;
 	}
@@ -129,19 +137,35 @@ lock_state(struct server *srv)
 	return 0;
 }
 
-/* Descriptors: the limit, and how many are open before the first peer. */
+/*
+ * Descriptors: the soft limit is raised to the hard one (each agent holds
+ * one), and counted with those open before the first peer. A limit that
+ * caps the agents well below what a console can hold is said in the log,
+ * with how many agents it leaves room for.
+ */
 static void
-count_fds(struct server *srv)
+raise_fds(struct server *srv)
 {
 	struct rlimit rl;
 	struct dirent *de;
+	rlim_t was;
 	DIR *d;
 	int n = 0;
 
 	srv->fd_limit = INT_MAX;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < INT_MAX)
-		srv->fd_limit = (int)rl.rlim_cur;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		was = rl.rlim_cur;
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				rl.rlim_cur = was;
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
+			srv->fd_limit = (int)rl.rlim_cur;
+		if (rl.rlim_cur != was)
+			qh_info("open files: limit raised from %llu to %llu",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	}
 	srv->fd_base = 32; /* a guess where /proc is missing */
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		while ((de = readdir(d)) != NULL)
@@ -149,6 +173,11 @@ count_fds(struct server *srv)
 		closedir(d);
 		srv->fd_base = n;
 	}
+	if (srv->fd_limit < FD_WANTED)
+		qh_warn("open files are limited to %d (ulimit -n; LimitNOFILE= in the "
+			"unit): this console can hold at most about %d agents and "
+			"technicians at once",
+		    srv->fd_limit, srv->fd_limit - srv->fd_base);
 	qh_debug("descriptors: %d open, limit %d", srv->fd_base, srv->fd_limit);
 }
 
@@ -170,9 +199,12 @@ server_stop(struct server *srv)
 	watch_stop(srv);
 	session_closing_flush(srv);
 	deliver_stop();
+	presence_stop(srv); /* the last_seen records still pending */
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
+	signal(SIGHUP, SIG_IGN); /* libuv put back the default: a late one kills */
 	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
 	uv_close((uv_handle_t *)&srv->watch, NULL);
 	peer_close_all(srv);
@@ -193,10 +225,15 @@ on_signal(uv_signal_t *h, int signum QH_UNUSED)
 	server_stop(h->data);
 }
 
+/*
+ * Loads the console's certificate and key and the CA from the state
+ * directory into a new server context (*ctxp NULL), or into the one there.
+ */
 static int
-load_tls(struct server *srv)
+load_tls(struct server *srv, struct qh_tls_ctx **ctxp)
 {
-	char path[PATH_MAX];
+	struct qh_identity id;
+	char path[PATH_MAX], expires[32];
 	X509 *cert = NULL, *ca = NULL;
 	EVP_PKEY *key = NULL;
 	int r;
@@ -210,7 +247,18 @@ load_tls(struct server *srv)
 	snprintf(path, sizeof(path), "%s/ca.pem", srv->state_dir);
 	if ((r = qh_pki_load_cert(path, &ca)) != 0)
 		goto out;
-	r = qh_tls_ctx_server(&srv->tls, cert, key, ca);
+	snprintf(path, sizeof(path), "%s/console.pem", srv->state_dir);
+	if (*ctxp == NULL)
+		r = qh_tls_ctx_server(ctxp, cert, key, ca);
+	else
+		r = qh_tls_ctx_server_cert(*ctxp, cert, key, ca);
+	if (r != 0)
+		goto out;
+	if (qh_pki_identity(cert, &id) == 0) {
+		qh_clock_format_utc(id.not_after, expires, sizeof(expires));
+		qh_info("console certificate %s for %s, expires %s", id.serial, id.id,
+		    expires);
+	}
 out:
 	if (r != 0)
 		qh_say("%s: %s", path, qh_strerror(r));
@@ -218,6 +266,19 @@ out:
 	X509_free(ca);
 	EVP_PKEY_free(key);
 	return r;
+}
+
+/* SIGHUP: the certificate again (cert renew); on failure the old one stays. */
+static void
+on_sighup(uv_signal_t *h, int signum QH_UNUSED)
+{
+	struct server *srv = h->data;
+
+	if (load_tls(srv, &srv->tls) == 0)
+		qh_info("reloaded the console's certificate; connected peers stay");
+	else
+		qh_error("could not reload the console's certificate; the old one "
+			 "stays in use");
 }
 
 static int
@@ -274,6 +335,8 @@ cmd_serve(struct qh_cli *c)
 		return qh_cli_usage(c, "log level is one of error, warn, info, debug");
 	if (getenv("QH_LOG_LEVEL") == NULL)
 		qh_log_init("qh-console", (enum qh_log_level)r);
+	/* cert renew signals whoever holds the lock, even before its handler runs. */
+	signal(SIGHUP, SIG_IGN);
 	/* Nothing is touched before the lock: another serve may own this state. */
 	if (lock_state(&srv) != 0)
 		return QH_EXIT_FAIL;
@@ -299,8 +362,10 @@ cmd_serve(struct qh_cli *c)
 		qh_say("out of memory");
 		goto out;
 	}
-	if (load_tls(&srv) != 0)
+	if (load_tls(&srv, &srv.tls) != 0)
 		goto out;
+	/* An agent whose certificate expired may still renew it (peer.c). */
+	qh_tls_ctx_allow_expired(srv.tls);
 	/* Bound before recovery: a console that cannot listen changes nothing. */
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
@@ -312,13 +377,16 @@ cmd_serve(struct qh_cli *c)
 	/* From here on a write waits briefly for another process, then retries. */
 	(void)db_set_busy_ms(srv.db, DB_LOOP_BUSY_MS);
 	(void)deliver_start(&srv); /* messages a stop or a crash left queued */
-	count_fds(&srv);
+	raise_fds(&srv);
 	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
 	srv.sigterm.data = srv.sigint.data = &srv;
 	uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv.sigint, on_signal, SIGINT);
+	uv_signal_init(srv.loop, &srv.sighup);
+	srv.sighup.data = &srv;
+	uv_signal_start(&srv.sighup, on_sighup, SIGHUP);
 	uv_timer_init(srv.loop, &srv.housekeeping);
 	srv.housekeeping.data = &srv;
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
@@ -326,6 +394,10 @@ cmd_serve(struct qh_cli *c)
 	srv.watch.data = &srv;
 	watch_init(&srv, queue_list_json);
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
+	if (presence_init(&srv) != 0) {
+		qh_say("out of memory");
+		server_stop(&srv);
+	}
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	deliver_end();
 	qh_info("stopped");

@@ -19,6 +19,8 @@
 struct peer;
 struct entry;
 struct limit_counts;
+struct presence;
+struct queue_index;
 
 struct server {
 	uv_loop_t *loop;
@@ -34,6 +36,7 @@ struct server {
 	int npeers, npreauth;		      /* peer.c's: connections, and of them */
 	int fd_limit, fd_base;		      /* serve.c's: RLIMIT_NOFILE, fds at start */
 	LIST_HEAD(entry_list, entry) queue;   /* queue.c's */
+	struct queue_index *queue_index;      /* queue.c's: entries by code, resume */
 	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
 	uint64_t next_consent_id;		  /* queue.c's */
 	/* watch.c's: channels of "watch" requests, the snapshot they have, and
@@ -44,10 +47,12 @@ struct server {
 	uv_timer_t watch_push; /* watch.c's: a change pushes on the next turn */
 	uv_tcp_t listener;     /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
-	uv_timer_t housekeeping; /* daily: recording retention */
-	uv_timer_t watch;	 /* each second: did another process change the DB? */
-	int64_t data_version;	 /* the DB's as last seen by watch */
-	int lock_fd;		 /* STATE/serve.lock, held with flock */
+	uv_signal_t sighup;	   /* loads the console's certificate again */
+	uv_timer_t housekeeping;   /* daily: recording retention */
+	uv_timer_t watch;	   /* each second: did another process change the DB? */
+	int64_t data_version;	   /* the DB's as last seen by watch */
+	int lock_fd;		   /* STATE/serve.lock, held with flock */
+	struct presence *presence; /* presence.c's: verdicts, pending last_seen */
 };
 
 #endif

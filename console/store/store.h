@@ -30,6 +30,9 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/desk.h"
+#include "qh/json.h"
+#include "qh/pki.h"
 #include "qh/mailaddr.h"
 #include "qh/ticket.h"
 
@@ -43,9 +46,12 @@ struct console_conf {
 	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
 	long long
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	/* [session] consent_timeout: an unanswered question is "no answer" then */
+	long long consent_timeout;
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
-	char log_level[16];    /* [console] log_level */
+	long long server_cert_days; /* [enroll] server_cert_days: the console's */
+	char log_level[16];	    /* [console] log_level */
 	/* [billing] */
 	char timezone[64];	 /* business time zone (R9) */
 	int open_min, close_min; /* hours = 07:00-18:00, minutes after midnight */
@@ -76,6 +82,8 @@ struct console_conf {
 	char agent_exe[1024];
 	/* [vendor] name: shown in the customer's window (else [console] name) */
 	char vendor_name[256];
+	/* [vendor] address: on statements, lines separated by ", " */
+	char vendor_address[256];
 	/* [mail]: messages to customers and staff over SMTP (daemon/outbox.c) */
 	char mail_url[1024]; /* smtp://HOST[:PORT] or smtps://...; "": no mail */
 	char mail_from[QH_MAIL_ADDR_MAX + 1]; /* the sender's address */
@@ -83,6 +91,23 @@ struct console_conf {
 	char mail_password_file[1024];	      /* its password: the file's first line */
 	char mail_staff[1024];		      /* staff's addresses, comma-separated */
 	char mail_staff_lang[4];	      /* de | en: the language of staff's mail */
+	/* [datev]: the Buchungsstapel export (ledger --format datev); SKR03 defaults */
+	long long datev_consultant;	  /* Beraternummer */
+	long long datev_client;		  /* Mandantennummer */
+	int datev_fy_month, datev_fy_day; /* fiscal_year_start MM-DD */
+	long long datev_account_length;	  /* Sachkontenlänge, 4 to 8 */
+	long long datev_bank;		  /* cash received: 1200 Bank */
+	long long datev_deferred;	  /* paid, not yet used: 1710 Anzahlungen */
+	long long datev_revenue[3];	  /* by tax class: DE, EU reverse charge, rest */
+	char datev_tax_key[3][5];	  /* BU-Schlüssel by tax class; "": none */
+	int datev_book_purchases;	  /* 0: the shop books the invoices already */
+};
+
+/* The tax classes of [datev] (conf datev_revenue, datev_tax_key). */
+enum datev_tax {
+	DATEV_TAX_DE,	 /* Germany, or an EU customer without a VAT id: 19 % */
+	DATEV_TAX_EU,	 /* an EU customer with a VAT id: reverse charge */
+	DATEV_TAX_WORLD, /* outside the EU: not taxable in Germany */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -533,6 +558,73 @@ int db_token_spend(sqlite3 *db, const char *agent_id);
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
 
+/* ----------------------------------------------------- certificates' lives */
+
+/* Certificates one identity may be issued in 24 hours by renewals. */
+#define DB_RENEWALS_PER_DAY 10
+
+/*
+ * Records a renewed certificate (as db_record_cert) in its own
+ * transaction, unless its identity (role, CN, agent id) was issued
+ * DB_RENEWALS_PER_DAY certificates in the last 24 hours: QH_ERR_LIMIT
+ * then, and nothing is written. The certificate it renews stays valid
+ * until db_cert_used sees the new one.
+ */
+int db_cert_record_renewal(sqlite3 *db, X509 *cert);
+
+/*
+ * A connection authenticated with the certificate id names: every older
+ * certificate of the same identity that is not revoked is revoked now (a
+ * renewal's new certificate is in use, so the old one retires), and an
+ * agent's row names this certificate and its expiry. Reads first and
+ * writes only when something changes. Returns how many were retired, or
+ * a database error.
+ */
+int db_cert_used(sqlite3 *db, const struct qh_identity *id);
+
+/*
+ * The role ("technician" or "accounting") of login into role. Returns 1
+ * when the login is active, 0 when it is revoked, QH_ERR_NOT_FOUND when
+ * there is no such login, or a database error.
+ */
+int db_tech_role(sqlite3 *db, const char *login, char *role, size_t rolelen);
+
+/* The file in the state directory that a running serve holds locked (flock). */
+#define STORE_LOCK_FILE "serve.lock"
+
+/*
+ * Whether a serve runs on state: 1 with its pid in *pid (0 when it did
+ * not write one), 0 when none holds the lock, or <0 when the lock file
+ * cannot be read.
+ */
+int store_serve_pid(const char *state, long *pid);
+
+/*
+ * presence.c: the checks the daemon makes at every connect, each one
+ * query on a statement prepared once. 1 if the agent is enrolled for
+ * customer, not revoked, and its certificate serial is on record for
+ * that customer and not revoked; 0 otherwise (a database error too).
+ */
+int db_agent_cert_current(sqlite3 *db, const char *agent_id, const char *customer,
+    const char *serial);
+
+/* The same for a technician or accountant in role; fills name when known. */
+int db_tech_cert_current(sqlite3 *db, const char *login, const char *role,
+    const char *serial, char *name, size_t namelen);
+
+/* One agent's connect, as db_agents_seen records it. */
+struct db_seen {
+	char agent_id[65]; /* QH_ID_MAX + 1 */
+	char host[257];	   /* as its HELLO said */
+	int64_t at;	   /* UTC seconds */
+};
+
+/* 1 if the agent's recorded host is host (a read: no lock, no commit). */
+int db_agent_host_is(sqlite3 *db, const char *agent_id, const char *host);
+
+/* Records last_seen and host of n agents in one transaction. */
+int db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n);
+
 /* ---------------------------------------------------------------- customers */
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
@@ -570,6 +662,8 @@ int db_customer_add(sqlite3 *db, const struct customer_new *c);
  */
 struct customer_change {
 	const char *name, *plan, *lang;
+	const char *country;		     /* ISO 3166-1 alpha-2, upper case */
+	const char *vat_id;		     /* "" removes it */
 	int64_t warn_units, overdraft_units; /* -1: unchanged */
 	int set_emails;			     /* replace the addresses with these: */
 	const char *const *emails;	     /* checked with qh_mail_addr_valid() */
@@ -589,6 +683,8 @@ int db_customer_set(sqlite3 *db, const char *id, const struct customer_change *c
 /* A customer as `customer show` shows it. */
 struct customer_view {
 	const char *id, *name, *plan, *lang, *created_at;
+	const char *country, *vat_id,
+	    *disabled_at; /* vat_id, disabled_at: NULL for none */
 	int64_t warn_units, overdraft_units;
 	const char *const *emails; /* in the order given */
 	int nemails;
@@ -609,6 +705,16 @@ int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_ro
 /* 1 if customer id exists, 0 if not, <0 on a database error. */
 int db_customer_exists(sqlite3 *db, const char *id);
 
+/*
+ * `customer disable` (disable 1) and `customer enable` (0): sets or clears
+ * the customer's disabled_at. Returns 0, QH_ERR_NOT_FOUND, QH_ERR_EXISTS
+ * when it already was so (nothing written), or a database error.
+ */
+int db_customer_disable(sqlite3 *db, const char *id, int disable);
+
+/* 1 if customer id exists and is disabled, 0 if not, <0 on a database error. */
+int db_customer_disabled(sqlite3 *db, const char *id);
+
 /* ------------------------------------------------------ agents and tokens */
 
 /* An enrolled agent (one per PC) as listed. */
@@ -624,6 +730,29 @@ struct agent_row {
  */
 int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
     int64_t expires);
+
+/*
+ * Short join codes (qh/token.h): a code is good for SHORT_MINUTES, once,
+ * and for SHORT_ATTEMPTS wrong codes that name its row.
+ */
+#define SHORT_MINUTES  15
+#define SHORT_ATTEMPTS 5
+
+/*
+ * Records code (qh_short_new) for customer: its join token (hash: the
+ * SHA-256 of the code) and its short_codes row, valid SHORT_MINUTES from
+ * now; first removes the rows of expired codes. Its
+ * own transaction. QH_ERR_EXISTS when a live code has the same lookup
+ * characters (make another), QH_ERR_NOT_FOUND for an unknown customer.
+ */
+int db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now);
+
+/*
+ * Checks a short code from a JOIN: returns NULL and its join token's hash
+ * in hash (for db_token_check), or the refusal for the agent (a msgid).
+ * A wrong code that names a live code's row counts against that code.
+ */
+const char *db_short_check(sqlite3 *db, const char *code, char hash[65]);
 
 /* Lists the agents of customer (NULL: of all), by customer and enrolment. */
 int db_agent_list(sqlite3 *db, const char *customer,
@@ -654,6 +783,16 @@ int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *ro
  * login.
  */
 int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
+
+/* A technician or accountant as `tech list` shows them. */
+struct tech_row {
+	const char *login, *name, *role, *created_at;
+	const char *revoked_at; /* NULL while active */
+	const char *not_after;	/* the latest current certificate's, or NULL */
+};
+
+/* Lists every technician and accountant, by login; stops at row's non-zero. */
+int db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg);
 
 /* ----------------------------------------------------------------- bookings */
 
@@ -785,6 +924,10 @@ struct ledger_row {
 int db_ledger_rows(sqlite3 *db, const struct ledger_filter *f,
     int (*row)(void *arg, const struct ledger_row *e), void *arg);
 
+/* Lists the newest n entries of customer, newest first (`qh-agent balance`). */
+int db_ledger_last(sqlite3 *db, const char *customer, int n,
+    int (*row)(void *arg, const struct ledger_row *e), void *arg);
+
 /* One allocation of an entry to a lot (R14). */
 struct allocation_row {
 	int64_t lot_id, units, amount_cents;
@@ -903,6 +1046,39 @@ struct revenue {
 int revenue_month(sqlite3 *db, const char *start, const char *end, const char *currency,
     struct revenue rows[REVENUE_MAX_CURRENCIES], int *n);
 
+/* -------------------------------------------------------------------- DATEV */
+
+/*
+ * One booking of the DATEV export (datev.c): a purchase (revenue 0: cash
+ * received against deferred revenue, negative for a purchase's
+ * correction) or revenue recognised (revenue 1: an allocation of a debit to
+ * a lot, or an installation used; negative when a correction gives back).
+ */
+struct datev_booking {
+	int revenue;
+	int64_t entry, allocation; /* allocation 0: none */
+	const char *posted_at;	   /* UTC text: the allocation's for revenue */
+	const char *customer, *customer_name, *country, *vat_id; /* vat_id NULL: none */
+	int64_t amount_cents;					 /* net, signed */
+	const char *currency, *reference, *kind;		 /* kind: the entry's */
+	int has_session;
+	int64_t session;
+	int64_t quantity; /* units, or installations */
+	enum datev_tax tax;
+};
+
+/* The tax class of a customer in country (ISO 3166-1) with vat_id (NULL: none). */
+enum datev_tax datev_tax_class(const char *country, const char *vat_id);
+
+/*
+ * The bookings of the span from..to (UTC texts, to exclusive), by time:
+ * their purchases sum to revenue_month's purchased_cents and
+ * inst_purchased_cents, their revenue to recognised_cents and
+ * inst_used_cents. Stops at row's non-zero and returns it.
+ */
+int db_datev_bookings(sqlite3 *db, const char *from, const char *to, const char *currency,
+    int (*row)(void *arg, const struct datev_booking *b), void *arg);
+
 /* ----------------------------------------------------------------- calendar */
 
 /*
@@ -941,6 +1117,14 @@ int calendar_add_business(const struct console_conf *conf, int64_t t, int64_t mi
     int64_t *out);
 
 /*
+ * The business seconds between from and to: the time inside support hours
+ * on business days, as calendar_add_business counts it. 0 when to is not
+ * after from. Returns 0 and *out, or QH_ERR_ARG.
+ */
+int calendar_business_seconds(const struct console_conf *conf, int64_t from, int64_t to,
+    int64_t *out);
+
+/*
  * The UTC timestamp text of local midnight starting y-m-d in the business
  * time zone (d and m may run past the end: the next day or month).
  */
@@ -963,9 +1147,10 @@ int ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int
 
 /*
  * The console's rules for a ticket's proposed appointments, at time now:
- * none may lie in the past; an installation needs at least one, and at
- * least two when any lies outside business hours (R9 with holidays).
- * Returns 0, or QH_ERR_REFUSED with the rule stated in why.
+ * none may lie in the past; an installation needs at least one; any
+ * ticket needs at least two when one lies outside business hours (R9
+ * with holidays; the policy's "Support Zeit"). Returns 0, or
+ * QH_ERR_REFUSED with the rule stated in why.
  */
 int ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
     int64_t now, char *why, size_t whylen);
@@ -987,17 +1172,32 @@ int db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *cus
     const char *agent_id, const struct qh_ticket *t, int64_t *id, int64_t *due,
     int64_t *deadline);
 
+/*
+ * A ticket's status (tickets.status): open (the vendor's turn: its due
+ * clock runs), waiting (for the customer, after `ticket need`: the due
+ * clock is paused), answered (the vendor replied: nothing is due until the
+ * customer writes again), closed.
+ */
+#define TICKET_OPEN	"open"
+#define TICKET_WAITING	"waiting"
+#define TICKET_ANSWERED "answered"
+#define TICKET_CLOSED	"closed"
+
 /* A ticket as listed. */
 struct ticket_row {
 	int64_t id;
 	const char *customer, *customer_name, *plan, *kind, *subject, *status;
 	const char *created_at, *due_at, *deadline_at;
 	int64_t attachments, proposals;
-	int64_t confirmed_slot; /* 0: none */
+	int64_t confirmed_slot;	 /* 0: none */
+	const char *assigned_to; /* a technician's login, or NULL */
+	const char *paused_at;	 /* waiting: since when; else NULL */
+	const char *updated_at;
+	int64_t messages;
 };
 
 /*
- * Lists the tickets of customer (NULL: of all), only the open ones when
+ * Lists the tickets of customer (NULL: of all), only those not closed when
  * open_only, by due time.
  */
 int db_ticket_list(sqlite3 *db, const char *customer, int open_only,
@@ -1011,6 +1211,9 @@ struct ticket_view {
 	const char *kind, *subject, *steps, *environment, *status;
 	const char *created_at, *due_at, *deadline_at;
 	const char *closed_at, *closed_by, *close_note;
+	const char *assigned_to, *assigned_name; /* NULL: nobody */
+	const char *paused_at;			 /* waiting: since when */
+	const char *updated_at;
 };
 
 /*
@@ -1026,9 +1229,11 @@ struct attachment_row {
 	const char *name;
 	int64_t size;
 	const char *sha256; /* hex */
+	int64_t message;    /* the message it came with; 0: the ticket as filed */
 };
 
-/* Lists the attachments of ticket id, in the order sent. */
+/* Lists the attachments of ticket id, in the order sent (the ticket's, then its
+ * messages'). */
 int db_ticket_attachments(sqlite3 *db, int64_t id,
     int (*row)(void *arg, const struct attachment_row *a), void *arg);
 
@@ -1076,11 +1281,137 @@ int db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
     struct ticket_slot *out, int *nslots);
 
 /*
- * Closes open ticket id, now, by actor with note, in one transaction.
- * QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED when it is
- * closed already.
+ * Closes ticket id, now, by actor with note, in one transaction, whatever
+ * its status. QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED
+ * when it is closed already.
  */
 int db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note);
+
+/*
+ * The conversation (conversation.c): replies of both sides, the vendor's
+ * requests for more information and the ticket's owner. Every change is one
+ * transaction that also moves the ticket's status and due clock:
+ * - a staff reply answers it (answered: nothing is due);
+ * - a request for information (need) makes it wait for the customer and
+ *   pauses its due clock, as PSA tools pause an SLA;
+ * - the customer's reply makes it open again: after a request for
+ *   information the due time (and a free plan's deadline) moves on by the
+ *   business time the ticket waited, so the vendor keeps what was left of
+ *   it; after an answer the ticket is due afresh, as if filed now.
+ * The customer's mails about staff messages are queued in the same
+ * transaction (see conversation.c's ticket_mail).
+ */
+
+#define TICKET_TEXT_MAX	       QH_TICKET_CHUNK /* bytes of one message's text */
+#define TICKET_MESSAGES_MAX    200	       /* messages of one ticket */
+#define TICKET_ATTACHMENTS_MAX 256	       /* attachments of one ticket, in all */
+
+/* Who acts on a ticket. */
+struct ticket_actor {
+	int customer;		 /* 1: the customer's PC; 0: the vendor's staff */
+	const char *login;	 /* staff: the technician (or the local user) */
+	const char *customer_id; /* customer: whose PC; only their tickets are theirs */
+	const char *agent_id;	 /* customer: the PC */
+};
+
+/* A message to add to a ticket. */
+struct ticket_post {
+	int64_t ticket;
+	const char *kind; /* "reply" (either side) or "need" (staff) */
+	const char *text; /* UTF-8, 1..TICKET_TEXT_MAX bytes */
+	size_t len;
+	/* Attachments whose content is in the store already (ticket_store_path). */
+	const struct qh_ticket_file *files;
+	int nfiles;
+	const char *key; /* hex idempotency key; NULL: none */
+};
+
+/* A ticket's state after a change. */
+struct ticket_state {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char status[16];
+	char assigned_to[65];  /* "" when nobody */
+	int64_t due, deadline; /* UTC seconds; deadline 0: none */
+	int64_t paused;	       /* waiting: since when; else 0 */
+};
+
+/* What a post did. */
+struct ticket_posted {
+	int64_t message; /* its id */
+	int seq;	 /* its number in the ticket: 1, 2, ... */
+	int existed;	 /* its key was sent before: that message, nothing new */
+	int nfiles;	 /* attachments stored with it */
+	char names[QH_TICKET_FILES_MAX][QH_TICKET_NAME_MAX + 1]; /* as kept */
+	struct ticket_state state;
+};
+
+/*
+ * Adds p to its ticket, now, by who, in one transaction, moving the status
+ * and due clock as above. Returns 0 with *out; QH_ERR_NOT_FOUND when there
+ * is no such ticket (or, for a customer, none of theirs), QH_ERR_CLOSED
+ * when it is closed, QH_ERR_PERM for a customer's need, QH_ERR_LIMIT past
+ * TICKET_MESSAGES_MAX or TICKET_ATTACHMENTS_MAX, QH_ERR_EXISTS when p->key
+ * belongs to another ticket or sender, QH_ERR_ARG for a text out of bounds;
+ * nothing is written then. An attachment whose name the ticket has already
+ * is kept as "NAME (2).EXT" (out->names).
+ */
+int db_ticket_post(sqlite3 *db, const struct console_conf *conf,
+    const struct ticket_actor *who, const struct ticket_post *p,
+    struct ticket_posted *out);
+
+/*
+ * Gives ticket id to technician login (a technician's login that is not
+ * revoked), now, in one transaction. Returns 0 with *out; QH_ERR_NOT_FOUND
+ * (no such ticket), QH_ERR_ARG (no such technician), QH_ERR_CLOSED.
+ */
+int
+db_ticket_assign(sqlite3 *db, int64_t id, const char *login, struct ticket_state *out);
+
+/* Reads ticket id's state; QH_ERR_NOT_FOUND when there is none. */
+int db_ticket_state(sqlite3 *db, int64_t id, struct ticket_state *out);
+
+/* One message of a ticket. */
+struct message_row {
+	int64_t id;
+	int seq;
+	const char *kind;	 /* reply | need */
+	const char *side;	 /* customer | staff */
+	const char *author;	 /* the login, or the PC's agent id */
+	const char *author_name; /* the technician's name, or the PC's host; NULL */
+	const char *text;
+	const char *created_at;
+};
+
+/* Lists the messages of ticket id, in order. */
+int db_ticket_messages(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct message_row *m), void *arg);
+
+/*
+ * The ticket desk (desk.c; qh/desk.h): runs req for who and writes its one
+ * JSON document into answer: a listing, a ticket, a change's result or a
+ * customer's account. A customer may list and show their own tickets and
+ * read their account; staff may do the rest. Returns 0, or <0 with the
+ * sentence for people in why (QH_ERR_NOT_FOUND also for another
+ * customer's ticket, QH_ERR_PERM for a request not theirs to make).
+ * Changes run in their own transactions; the rest only reads.
+ */
+int desk_run(sqlite3 *db, const struct console_conf *conf, const struct ticket_actor *who,
+    const struct qh_desk_req *req, struct qh_buf *answer, char *why, size_t len);
+
+/*
+ * The attachment of ticket id named name, if who may have it: 0 with its
+ * size and hex SHA-256, or <0 with the sentence in why.
+ */
+int desk_attachment(sqlite3 *db, const struct ticket_actor *who, int64_t id,
+    const char *name, uint64_t *size, char sha256[65], char *why, size_t len);
+
+/* What a post did (a reply, a request for information) as the desk's result object. */
+void
+desk_posted_json(struct qh_json *j, const char *action, const struct ticket_posted *p);
+
+/* The sentence for db_ticket_post's failure r on ticket id into why; returns r. */
+int desk_post_fail(char *why, size_t len, int r, int64_t id);
 
 /* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
 int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);

@@ -47,10 +47,37 @@ enum qh_tls_mode {
  */
 int qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca);
 
+/*
+ * Lets a server context's peers through the handshake with a client
+ * certificate past its notAfter, when that is all that is wrong with it
+ * (chain, signature and the key's proof are checked as before). on_ready
+ * then gets the peer with peer->not_after in the past, and the server
+ * decides what such a peer may do (the console lets an agent renew).
+ */
+void qh_tls_ctx_allow_expired(struct qh_tls_ctx *ctx);
+
+/*
+ * Replaces the certificate and key a server context presents, with ca in
+ * the chain as before: connections that start from now on get them, those
+ * already made keep what they had. Returns 0, or QH_ERR_TLS with the
+ * context unchanged (key does not belong to cert, say).
+ */
+int qh_tls_ctx_server_cert(struct qh_tls_ctx *ctx, X509 *cert, EVP_PKEY *key, X509 *ca);
+
 /* A client context with our certificate (or none, for joining) and the CA. */
 int qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca);
 
 void qh_tls_ctx_free(struct qh_tls_ctx *ctx);
+
+/*
+ * Client contexts keep the newest TLS 1.3 session ticket the server sent
+ * and offer it on the next connection (on by default), so an agent's
+ * reconnect is a resumption: no certificate signatures are made or
+ * checked again. Turning it off drops the kept ticket. Server contexts
+ * issue one ticket per connection and keep no cache; the application
+ * still checks revocation at every connect, resumed or not.
+ */
+void qh_tls_ctx_set_resumption(struct qh_tls_ctx *ctx, int on);
 
 struct qh_tls_ops {
 	/*
@@ -75,7 +102,8 @@ struct qh_tls_ops {
 
 /*
  * Creates a connection on loop. The caller then accepts into, or connects,
- * the handle from qh_tls_tcp() and calls qh_tls_start(). For
+ * the handle from qh_tls_tcp() and calls qh_tls_start(). ctx must stay
+ * until ops->on_close has run. For
  * QH_TLS_CLIENT_PINNED, pin is the CA's hex SHA-256; host is the name the
  * server's certificate must carry (NULL for a server).
  */
@@ -136,6 +164,9 @@ const struct qh_identity *qh_tls_peer(const struct qh_tls_conn *conn);
  * Safe to call more than once.
  */
 void qh_tls_close(struct qh_tls_conn *conn, int err);
+
+/* 1 if the connection's handshake resumed a session from a ticket. */
+int qh_tls_resumed(const struct qh_tls_conn *conn);
 
 /* Statistics for tests and benchmarks. */
 struct qh_tls_stats {

@@ -10,6 +10,8 @@ F_CONTROL, F_OPEN, F_OPEN_OK, F_DATA, F_EOF, F_CLOSE, F_WINDOW, F_MSG, F_PING = 
     1, 2, 3, 5, 7, 8, 9, 10, 11
 M_ERROR, M_JOIN, M_HELLO, M_NOTICE, M_CONSENT_REPLY, M_REQUEST, M_ACTION, \
     M_EXIT, M_RESIZE = 1, 2, 4, 6, 8, 9, 11, 12, 13
+M_CONSENT, M_CONSENT_CANCEL = 7, 20
+K_NAME, K_LOGIN = 8, 11
 K_CODE, K_TEXT, K_TOKEN, K_CSR, K_HOST, K_ID, K_ALLOW, K_CMD, K_ARG, \
     K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_HASH, K_LANG = \
     1, 2, 3, 4, 9, 12, 13, 14, 15, 16, 18, 19, 22, 23, 32, 39
@@ -47,9 +49,16 @@ msgs = {
                       (K_LANG, b"de")),
     "notice": msg(M_NOTICE, (K_TEXT, b"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
     "consent-reply": msg(M_CONSENT_REPLY, (K_ID, u64(7)), (K_ALLOW, b"\x01")),
+    "consent-text": msg(M_CONSENT, (K_ID, u64(7)), (K_LOGIN, b"alice"),
+                        (K_NAME, b"Alice"),
+                        (K_TEXT, b"no units left; this session is billed as "
+                         b"overdraft")),
+    "consent-cancel": msg(M_CONSENT_CANCEL, (K_ID, u64(7))),
     "request": msg(M_REQUEST, (K_CMD, b"exec"), (K_ARG, argv("ls", "-l", "")),
                    (K_ROWS, u32(24)), (K_COLS, u32(80)), (K_TERM, b"xterm"),
                    (K_HASH, bytes(range(32)))),
+    "request-account": msg(M_REQUEST, (K_CMD, b"account"),
+                           (K_ARG, argv("ledger", "--from", "2026-01-01", "--format", "datev"))),
     "action": msg(M_ACTION, (K_CMD, b"shell"), (K_ARG, argv())),
     "watch": msg(M_REQUEST, (K_CMD, b"watch")),
     "exit": msg(M_EXIT, (K_STATUS, u32(0))),
@@ -115,9 +124,18 @@ mux = {
     frame(F_CONTROL, 0, msgs["hello"]),
 }
 
+# fuzz_account: the words of a report request over TLS (packed argv).
+accounts = {
+    "balance": argv("balance", "acme", "--json"),
+    "ledger": argv("ledger", "--customer", "acme", "--from", "2026-01-01", "--to", "2026-02-01"),
+    "state": argv("ledger", "--state", "/tmp"),
+    "abbrev": argv("ledger", "--st", "/tmp", "--format=csv"),
+    "statement": argv("statement", "acme", "--month", "2026-11"),
+}
+
 top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
 for d, seeds in (("frame", frames), ("msg", msgs), ("argv", argvs),
-                 ("mux", mux)):
+                 ("mux", mux), ("account", accounts)):
     os.makedirs(os.path.join(top, d), exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(top, d, name), "wb") as f:
