@@ -942,7 +942,8 @@ queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v)
 		v.connected = e->agent != NULL;
 		v.technicians = techs;
 		v.session = e->session != NULL ? session_id(e->session) : 0;
-		v.running_units = e->session != NULL ? session_running_units(e->session) : 0;
+		v.running_units =
+		    e->session != NULL ? session_running_units(e->session) : 0;
 		v.has_balance = ledger_balance(srv->db, e->customer, &bal) == 0;
 		v.balance = v.has_balance ? bal.units : 0;
 		fn(arg, &v);
