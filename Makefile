@@ -9,8 +9,8 @@ PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
 # Libraries only qh-console links (the admin part's backups, the daemon's mail,
-# the render part's statements).
-CONSOLE_PKGS := libarchive libcurl cairo
+# the render part's statements, the web console).
+CONSOLE_PKGS := libarchive libcurl cairo libwebsockets
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -51,6 +51,7 @@ STORE_SRC   := $(wildcard console/store/*.c)
 DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
+WEB_SRC     := $(wildcard console/web/*.c)
 RENDER_SRC  := $(shell find console/render -name '*.c' | sort)
 DESK_SRC    := $(wildcard console/desk/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
@@ -69,10 +70,11 @@ LIBSTORE    := $(BUILD)/libqhstore.a
 LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
+LIBWEB      := $(BUILD)/libqhweb.a
 LIBRENDER   := $(BUILD)/libqhrender.a
 LIBDESK     := $(BUILD)/libqhdesk.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBWEB) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots fresh-check soak
@@ -171,6 +173,24 @@ $(LIBRENDER): $(call obj,$(RENDER_SRC))
 $(LIBDESK): $(call obj,$(DESK_SRC))
 	$(archive)
 
+# The web console's pages, compiled in: ours (console/web/www) and the
+# vendored xterm.js, whose checksums are checked first (console/web/vendor),
+# and texts.js, the pages' German texts from po/de.po.
+WEB_WWW     := $(wildcard console/web/www/*)
+WEB_VENDOR  := xterm.js xterm.css addon-fit.js
+$(BUILD)/gen/web_assets.c: $(WEB_WWW) $(WEB_VENDOR:%=console/web/vendor/%) console/web/vendor/SHA256SUMS \
+    scripts/web2c.py scripts/web-texts.py build/po/de.mo
+	@mkdir -p $(dir $@)
+	@cd console/web/vendor && sha256sum --quiet -c SHA256SUMS
+	@python3 scripts/web-texts.py build/po/de.mo $(WEB_WWW) > $(BUILD)/gen/texts.js
+	@python3 scripts/web2c.py $(foreach f,$(WEB_WWW),/$(notdir $(f))=$(f)) \
+	    /texts.js=$(BUILD)/gen/texts.js \
+	    $(foreach f,$(WEB_VENDOR),/vendor/$(f)=console/web/vendor/$(f)) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	@$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(LIBWEB): $(call obj,$(WEB_SRC)) $(BUILD)/gen/web_assets.o
+	$(archive)
+
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o \
     $(BUILD)/console/route.o $(BUILD)/console/statement.o $(CONSOLE_LIBS)
 	@mkdir -p $(dir $@)
@@ -218,7 +238,10 @@ FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
 # The agent's RFB server (no I/O, no X11) is fuzzed too.
 FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
-FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o)
+# And the web console's one parser, the pages' WebSocket messages.
+FUZZ_WEB_SRC := console/web/wsmsg.c
+FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o) \
+    $(FUZZ_WEB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 
 build/fuzz/obj/%.o: %.c

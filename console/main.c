@@ -12,6 +12,7 @@
 #include "daemon/daemon.h"
 #include "desk/desk.h"
 #include "tech/tech.h"
+#include "web/web.h"
 
 static const struct qh_cli_cmd *const commands[] = {
 	&cmd_init_entry,
@@ -57,6 +58,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_ssh_entry,
 	&cmd_desktop_entry,
 	&cmd_replay_entry,
+	&cmd_web_entry,
 	&cmd_sessions_entry,
 	&cmd_statement_entry,
 	&cmd_backup_entry,

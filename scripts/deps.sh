@@ -14,7 +14,8 @@ imagemagick systemd man-db debhelper lintian
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libz-mingw-w64-dev cmake nasm perl dpkg-dev
 xz-utils wine64 fonts-wine osslsigncode gettext testssl.sh
 libcurl4-openssl-dev python3-aiosmtpd python3-icalendar
-libcairo2-dev fonts-dejavu-core poppler-utils chromium"
+libcairo2-dev fonts-dejavu-core poppler-utils chromium
+libwebsockets-dev libwebsockets-evlib-uv"
 
 missing=""
 for p in $PKGS; do

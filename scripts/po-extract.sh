@@ -12,3 +12,14 @@ xgettext --force-po --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ \
     --keyword=qh_tr:2 --keyword=qh_ntr:2,3 --add-comments=TRANSLATORS \
     --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
     -o "$out" $files
+# The web console's pages (console/web/www): t("...") in the modules, and
+# the data-t="..." / data-tp="..." attributes of the HTML, which are
+# turned into t() calls for xgettext here.
+web=console/web/www
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+grep -oh 'data-tp\{0,1\}="[^"]*"' $web/*.html | sed 's/^[^"]*"\(.*\)"$/t("\1");/' >"$tmp/html.js"
+# shellcheck disable=SC2086
+xgettext --join-existing --from-code=UTF-8 --language=JavaScript --keyword= --keyword=t \
+    --package-name=quarterhour --msgid-bugs-address= --no-location --sort-output \
+    -o "$out" $web/*.js "$tmp/html.js"

@@ -37,6 +37,7 @@
 #include "queue.h"
 #include "renew.h"
 #include "upload.h"
+#include "watch.h"
 
 #define FD_RESERVE 64 /* descriptors unauthenticated connections leave alone */
 /* An agent's certificate expired at most this long ago may still be renewed. */
@@ -75,6 +76,13 @@ request_list(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
     const struct qh_msg *m)
 {
 	queue_list(p->srv, ch, m);
+}
+
+static void
+request_watch(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	watch_request(p->srv, ch, m);
 }
 
 static void
@@ -140,6 +148,7 @@ static const struct request_entry {
 	    const struct qh_msg *m);
 } requests[] = {
 	{ "queue", ROLE(QH_ROLE_TECHNICIAN), request_list },
+	{ "watch", ROLE(QH_ROLE_TECHNICIAN), request_watch },
 	{ "exec", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "attach", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "end", ROLE(QH_ROLE_TECHNICIAN), request_end },

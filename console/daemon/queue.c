@@ -28,6 +28,7 @@
 #include "presence.h"
 #include "queue.h"
 #include "queue_int.h"
+#include "watch.h"
 #include "reply.h"
 #include "session.h"
 
@@ -99,6 +100,7 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 	if (s == NULL)
 		return 0;
 	e->session = NULL; /* once: whatever a close causes cannot close it again */
+	watch_changed(e->srv);
 	if (by != NULL)
 		snprintf(why, sizeof(why), "the session was ended by %s", by);
 	else
@@ -146,6 +148,7 @@ entry_remove(struct entry *e)
 	relay_end_all(&e->relays, "the agent left the queue");
 	queue_index_del(e->srv, e);
 	LIST_REMOVE(e, link);
+	watch_changed(e->srv);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 	uv_close((uv_handle_t *)&e->retry, entry_freed);
 	uv_close((uv_handle_t *)&e->asked, entry_freed);
@@ -290,6 +293,7 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	e->open_handles = 3;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
 	queue_index_add(srv, e);
+	watch_changed(srv);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
 	return e;
@@ -354,6 +358,7 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 			lang)) == NULL)
 		goto out;
 	e->agent = agent;
+	watch_changed(srv);
 	presence_seen(srv, e->agent_id, host);
 	if (send_welcome(e) != 0)
 		qh_mux_close(agent, QH_ERR_SYSTEM, "the welcome could not be sent");
@@ -372,6 +377,7 @@ queue_agent_gone(struct entry *e)
 	e->agent = NULL;
 	if (e->closing)
 		return;
+	watch_changed(e->srv);
 	relay_end_all(&e->relays,
 	    "the agent's connection was lost; run the command again "
 	    "when it is back");
@@ -583,6 +589,7 @@ session_start(struct entry *e, struct relay *r)
 		return -1;
 	}
 	e->waiting_db = 0;
+	watch_changed(e->srv);
 	if (strcmp(relay_kind(r), "installation") == 0) {
 		/* R8: the customer reads of an installation, not of units. */
 		snprintf(why, sizeof(why),
@@ -919,6 +926,7 @@ void
 queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
     void *arg)
 {
+	struct ledger_balance bal;
 	struct queue_view v;
 	struct entry *e;
 	char techs[512];
@@ -934,6 +942,10 @@ queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v)
 		v.connected = e->agent != NULL;
 		v.technicians = techs;
 		v.session = e->session != NULL ? session_id(e->session) : 0;
+		v.running_units =
+		    e->session != NULL ? session_running_units(e->session) : 0;
+		v.has_balance = ledger_balance(srv->db, e->customer, &bal) == 0;
+		v.balance = v.has_balance ? bal.units : 0;
 		fn(arg, &v);
 	}
 }

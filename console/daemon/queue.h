@@ -70,7 +70,13 @@ struct queue_view {
 	int connected;		 /* 0 while the agent reconnects */
 	const char *technicians; /* logins working on it, comma-separated; "" */
 	int64_t session;	 /* the open session, 0 if none */
+	int64_t running_units;	 /* the open session's, 0 if none */
+	int has_balance;	 /* balance could be read */
+	int64_t balance;	 /* the customer's units (R3) */
 };
+
+/* The queue as the JSON array of "queue --json", one line, into out (queuelist.c). */
+void queue_list_json(struct server *srv, struct qh_buf *out);
 
 /* Calls fn with arg for every entry of the queue, newest first. */
 void queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),

@@ -43,6 +43,10 @@ json_row(void *arg, const struct queue_view *v)
 	qh_json_kv_str(j, "agent", v->agent_id);
 	qh_json_kv_str(j, "waiting_since", since);
 	qh_json_kv_bool(j, "connected", v->connected);
+	if (v->has_balance)
+		qh_json_kv_int(j, "balance", v->balance);
+	else
+		qh_json_kv_null(j, "balance");
 	qh_json_key(j, "technicians");
 	qh_json_begin_array(j);
 	for (tok = strtok_r(techs, ",", &save); tok != NULL;
@@ -53,7 +57,24 @@ json_row(void *arg, const struct queue_view *v)
 		qh_json_kv_int(j, "session", v->session);
 	else
 		qh_json_kv_null(j, "session");
+	qh_json_kv_int(j, "running_units", v->running_units);
 	qh_json_end_object(j);
+}
+
+void
+queue_list_json(struct server *srv, struct qh_buf *out)
+{
+	struct qh_json j;
+
+	qh_json_init(&j, out);
+	qh_json_begin_array(&j);
+	queue_each(srv, json_row, &j);
+	qh_json_end_array(&j);
+	(void)qh_buf_put_u8(out, '\n');
+	if (qh_json_finish(&j) != 0) {
+		qh_buf_reset(out);
+		(void)qh_buf_put(out, "[]\n", 3); /* XXX: the queue outgrew a window */
+	}
 }
 
 void
@@ -61,7 +82,6 @@ queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 {
 	static const struct qh_chan_ops reply_ops = { 0 };
 	struct qh_buf out;
-	struct qh_json j;
 	char head[128];
 	uint32_t flags = 0;
 
@@ -77,18 +97,8 @@ queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 			(void)qh_buf_put(&out, head, strlen(head));
 			queue_each(srv, text_row, &out);
 		}
-	} else {
-		qh_json_init(&j, &out);
-		qh_json_begin_array(&j);
-		queue_each(srv, json_row, &j);
-		qh_json_end_array(&j);
-		(void)qh_buf_put_u8(&out, '\n');
-		if (qh_json_finish(&j) != 0) {
-			qh_buf_reset(&out);
-			(void)qh_buf_put(&out, "[]\n",
-			    3); /* XXX: the queue outgrew a window */
-		}
-	}
+	} else
+		queue_list_json(srv, &out);
 	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
 	qh_buf_release(&out);
 }

@@ -36,6 +36,7 @@
 #include "peer.h"
 #include "presence.h"
 #include "queue.h"
+#include "watch.h"
 #include "record.h"
 #include "daemon.h"
 #include "limit.h"
@@ -75,6 +76,7 @@ on_watch(uv_timer_t *t)
 	struct server *srv = t->data;
 	int64_t v;
 
+	watch_changed(srv); /* a technician came or went, a balance moved */
 	if (db_data_version(srv->db, &v) != 0 || v == srv->data_version)
 		return;
 	srv->data_version = v;
@@ -194,6 +196,7 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
+	watch_stop(srv);
 	session_closing_flush(srv);
 	deliver_stop();
 	presence_stop(srv); /* the last_seen records still pending */
@@ -389,6 +392,7 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);
 	uv_timer_init(srv.loop, &srv.watch);
 	srv.watch.data = &srv;
+	watch_init(&srv, queue_list_json);
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	if (presence_init(&srv) != 0) {
 		qh_say("out of memory");
@@ -405,6 +409,8 @@ out:
 		uv_run(srv.loop, UV_RUN_DEFAULT);
 	}
 	qh_tls_ctx_free(srv.tls);
+	if (srv.watch_push.loop != NULL)
+		watch_free(&srv);
 	db_close(srv.db);
 	limit_counts_free(srv.preauth_by_addr);
 	uv_loop_close(srv.loop);

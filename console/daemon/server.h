@@ -10,6 +10,7 @@
 
 #include <uv.h>
 
+#include "qh/buf.h"
 #include "qh/tls.h"
 #include "store/store.h"
 
@@ -38,7 +39,13 @@ struct server {
 	struct queue_index *queue_index;      /* queue.c's: entries by code, resume */
 	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
 	uint64_t next_consent_id;		  /* queue.c's */
-	uv_tcp_t listener;			  /* serve.c's, like the rest */
+	/* watch.c's: channels of "watch" requests, the snapshot they have, and
+	 * what builds it */
+	LIST_HEAD(watcher_list, watcher) watchers;
+	struct qh_buf watch_last;
+	void (*watch_build)(struct server *srv, struct qh_buf *out);
+	uv_timer_t watch_push; /* watch.c's: a change pushes on the next turn */
+	uv_tcp_t listener;     /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_signal_t sighup;	   /* loads the console's certificate again */
 	uv_timer_t housekeeping;   /* daily: recording retention */

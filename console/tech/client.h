@@ -25,8 +25,8 @@
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/wire.h"
+#include "tech.h"
 
-#define TECH_CODE_LEN	  6		    /* session codes: "482913" */
 #define TECH_KEEPALIVE_MS 15000		    /* ping after this much silence */
 #define TECH_DEAD_MS	  45000		    /* give up after this much */
 #define TECH_CONNECT_MS	  30000		    /* resolving and connecting, all addresses */
@@ -223,21 +223,6 @@ uv_loop_t *tech_loop(struct tech *t);
 void *tech_arg(const struct tech *t);
 /* The open channel, or NULL before it opens and after it ended. */
 struct qh_chan *tech_chan(const struct tech *t);
-
-/*
- * Reads the exit status of an EXIT message: status, or 128 + signal.
- * Returns 0, or QH_ERR_FORMAT when it carries neither.
- */
-int tech_exit_status(const struct qh_msg *m, int *status);
-
-/*
- * Normalises a session code as typed ("482913" or "482 913") to its six
- * digits in code. Returns 0 or QH_ERR_ARG.
- */
-int tech_parse_code(const char *s, char code[TECH_CODE_LEN + 1]);
-
-/* Formats six digits for people: "482 913". */
-void tech_code_pretty(const char *code, char out[TECH_CODE_LEN + 2]);
 
 #define QH_TERM_MAX 64 /* QH_K_TERM's bound on the wire */
 

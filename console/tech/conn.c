@@ -195,13 +195,63 @@ renewal_hint(const struct tech *t)
 }
 
 int
+tech_bundle_open(const struct qh_cli *c, struct tech_id *id)
+{
+	char why[REASON_MAX];
+	int dflt = 0, r;
+
+	memset(id, 0, sizeof(*id));
+	if (bundle_path(c, id->path, sizeof(id->path), &dflt) != 0) {
+		tech_say(NULL,
+		    "cannot find the technician bundle; give --tech FILE "
+		    "or set QH_TECH");
+		return QH_EXIT_FAIL;
+	}
+	if ((r = bundle_check(id->path, why, sizeof(why))) != 0) {
+		tech_say(NULL, "cannot load the technician bundle %s: %s%s", id->path,
+		    why,
+		    dflt && r == QH_ERR_NOT_FOUND ? " (give --tech FILE or set QH_TECH)"
+						  : "");
+		return QH_EXIT_FAIL;
+	}
+	if ((r = qh_bundle_load(id->path, &id->bundle)) != 0) {
+		tech_say(NULL, "cannot load the technician bundle %s: %s", id->path,
+		    qh_strerror(r));
+		return QH_EXIT_FAIL;
+	}
+	if (qh_split_hostport(id->bundle.console, id->host, sizeof(id->host),
+		&id->port) != 0) {
+		tech_say(NULL, "%s: bad console address '%s'", id->path,
+		    id->bundle.console);
+		tech_bundle_close(id);
+		return QH_EXIT_FAIL;
+	}
+	if ((r = qh_tls_ctx_client(&id->ctx, id->bundle.cert, id->bundle.key,
+		 id->bundle.ca)) != 0) {
+		tech_say(NULL, "cannot use the technician bundle %s: %s", id->path,
+		    qh_strerror(r));
+		tech_bundle_close(id);
+		return QH_EXIT_FAIL;
+	}
+	return 0;
+}
+
+void
+tech_bundle_close(struct tech_id *id)
+{
+	qh_tls_ctx_free(id->ctx);
+	id->ctx = NULL;
+	qh_bundle_free(&id->bundle);
+}
+
+int
 tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct tech **tp)
 {
 	static const struct tech_ops no_ops;
 	const char *lvl = getenv("QH_LOG_LEVEL");
 	struct tech *t = NULL;
-	char why[REASON_MAX];
-	int dflt = 0, r;
+	struct tech_id id;
+	int r;
 
 	*tp = NULL;
 	term_sanitise_stdfd();
@@ -218,35 +268,13 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 	t->status = QH_EXIT_FAIL;
 	term_init(t);
 
-	if (bundle_path(c, t->path, sizeof(t->path), &dflt) != 0) {
-		tech_say(NULL,
-		    "cannot find the technician bundle; give --tech FILE "
-		    "or set QH_TECH");
+	if (tech_bundle_open(c, &id) != 0)
 		goto fail;
-	}
-	if ((r = bundle_check(t->path, why, sizeof(why))) != 0) {
-		tech_say(NULL, "cannot load the technician bundle %s: %s%s", t->path, why,
-		    dflt && r == QH_ERR_NOT_FOUND ? " (give --tech FILE or set QH_TECH)"
-						  : "");
-		goto fail;
-	}
-	if ((r = qh_bundle_load(t->path, &t->bundle)) != 0) {
-		tech_say(NULL, "cannot load the technician bundle %s: %s", t->path,
-		    qh_strerror(r));
-		goto fail;
-	}
-	if (qh_split_hostport(t->bundle.console, t->host, sizeof(t->host), &t->port) !=
-	    0) {
-		tech_say(NULL, "%s: bad console address '%s'", t->path,
-		    t->bundle.console);
-		goto fail;
-	}
-	if ((r = qh_tls_ctx_client(&t->ctx, t->bundle.cert, t->bundle.key,
-		 t->bundle.ca)) != 0) {
-		tech_say(NULL, "cannot use the technician bundle %s: %s", t->path,
-		    qh_strerror(r));
-		goto fail;
-	}
+	memcpy(t->path, id.path, sizeof(t->path));
+	t->bundle = id.bundle;
+	t->ctx = id.ctx;
+	memcpy(t->host, id.host, sizeof(t->host));
+	t->port = id.port;
 	if (strcmp(c->cmd->name, "tech renew") != 0)
 		renewal_hint(t);
 	if ((r = uv_loop_init(&t->loop)) != 0) {

@@ -110,6 +110,23 @@ struct tech {
 	int err_broken; /* the same for stderr */
 };
 
+/* Who the technician is and where the console is, from the bundle. */
+struct tech_id {
+	char path[PATH_MAX]; /* the bundle */
+	struct qh_bundle bundle;
+	struct qh_tls_ctx *ctx;
+	char host[256]; /* the console's name or address, for TLS */
+	int port;
+};
+
+/*
+ * Finds the bundle (--tech FILE, else $QH_TECH, else the default), loads
+ * it and builds the TLS context. On failure prints one line naming the
+ * file and the reason and returns QH_EXIT_FAIL.
+ */
+int tech_bundle_open(const struct qh_cli *c, struct tech_id *id);
+void tech_bundle_close(struct tech_id *id);
+
 /* term.c: standard input, output and the terminal. */
 
 /* Prepares the terminal's part of a new t: no fd flags saved, empty buffers. */

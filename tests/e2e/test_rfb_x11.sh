@@ -14,11 +14,19 @@ CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 
 # Xvfb on a free display number, an xterm with a pattern, both stopped on exit.
+# A display is free when no lock names a live process: other tests' Xvfb
+# that were killed leave their locks (and sockets) behind, and Xvfb
+# removes a stale lock itself.
 for n in $(seq 70 99); do
-	if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then
-		DNUM=$n
-		break
+	lock="/tmp/.X$n-lock"
+	if [ -e "$lock" ]; then
+		pid=$(tr -dc 0-9 <"$lock" 2>/dev/null)
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+	elif [ -e "/tmp/.X11-unix/X$n" ]; then
+		continue
 	fi
+	DNUM=$n
+	break
 done
 [ -n "${DNUM:-}" ] || fail "no free X display number between :70 and :99"
 Xvfb ":$DNUM" -screen 0 1024x768x24 -noreset -nolisten tcp >"$T/xvfb.log" 2>&1 &

@@ -60,6 +60,7 @@ msgs = {
     "request-account": msg(M_REQUEST, (K_CMD, b"account"),
                            (K_ARG, argv("ledger", "--from", "2026-01-01", "--format", "datev"))),
     "action": msg(M_ACTION, (K_CMD, b"shell"), (K_ARG, argv())),
+    "watch": msg(M_REQUEST, (K_CMD, b"watch")),
     "exit": msg(M_EXIT, (K_STATUS, u32(0))),
     "resize": msg(M_RESIZE, (K_ROWS, u32(50)), (K_COLS, u32(132))),
 }
