@@ -19,6 +19,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_tech_revoke_entry,
 	&cmd_customer_add_entry,
 	&cmd_customer_list_entry,
+	&cmd_customer_set_entry,
 	&cmd_enroll_entry,
 	&cmd_agents_entry,
 	&cmd_agent_revoke_entry,

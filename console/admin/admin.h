@@ -65,6 +65,7 @@ extern const struct qh_cli_cmd cmd_tech_add_entry;
 extern const struct qh_cli_cmd cmd_tech_revoke_entry;
 extern const struct qh_cli_cmd cmd_customer_add_entry;
 extern const struct qh_cli_cmd cmd_customer_list_entry;
+extern const struct qh_cli_cmd cmd_customer_set_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;
 extern const struct qh_cli_cmd cmd_agents_entry;
 extern const struct qh_cli_cmd cmd_agent_revoke_entry;

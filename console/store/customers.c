@@ -1,6 +1,7 @@
 /*
- * Customers in the database: adding one, listing them, and the existence
- * check the admin commands make before they book or enrol.
+ * Customers in the database: adding one, listing them, the existence
+ * check the admin commands make before they book or enrol, and whether
+ * the technicians' view of their screen is recorded.
  */
 #include <stdio.h>
 
@@ -85,5 +86,42 @@ db_customer_exists(sqlite3 *db, const char *id)
 	rc = sqlite3_step(st);
 	r = rc == SQLITE_ROW ? 1 : db_error(db, rc, "looking up the customer");
 	db_done(st);
+	return r;
+}
+
+int
+db_customer_record_desktop(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_stmt(db, "SELECT record_desktop FROM customers WHERE id = ?1",
+		 &st)) != 0)
+		return 1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : 1;
+	if (rc != SQLITE_ROW)
+		(void)db_error(db, rc, "reading whether desktops are recorded");
+	db_done(st);
+	return r;
+}
+
+int
+db_customer_set_record_desktop(sqlite3 *db, const char *id, int on)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db, "UPDATE customers SET record_desktop = ?1 WHERE id = ?2",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_int(st, 1, on ? 1 : 0);
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "changing the customer")) == 0 &&
+	    sqlite3_changes(db) == 0)
+		r = QH_ERR_NOT_FOUND;
+	sqlite3_finalize(st);
 	return r;
 }

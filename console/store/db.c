@@ -30,6 +30,7 @@
 /* Generated from the .sql files of console/store by the Makefile. */
 extern const char qh_sql_schema[];
 extern const char qh_sql_migrate_access[];
+extern const char qh_sql_migrate_desktop[];
 
 struct db_step {
 	int version;	 /* user_version after this step */
@@ -39,7 +40,8 @@ struct db_step {
 /* Append a step for every new schema version; never edit an old one. */
 static const struct db_step db_steps[] = {
 	{ 1, qh_sql_schema },
-	{ 2, qh_sql_migrate_access }, /* join tokens bound to a key; 'revoked' */
+	{ 2, qh_sql_migrate_access },  /* join tokens bound to a key; 'revoked' */
+	{ 3, qh_sql_migrate_desktop }, /* customers.record_desktop */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))

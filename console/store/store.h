@@ -454,6 +454,20 @@ int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_ro
 /* 1 if customer id exists, 0 if not, <0 on a database error. */
 int db_customer_exists(sqlite3 *db, const char *id);
 
+/*
+ * 1 if what technicians see of customer id's screen is recorded (the
+ * default), 0 if the customer forbade it. A database error counts as 1
+ * (logged): a recording too many is put right by deleting it, one too
+ * few cannot be.
+ */
+int db_customer_record_desktop(sqlite3 *db, const char *id);
+
+/*
+ * Sets whether customer id's desktops are recorded. Returns 0,
+ * QH_ERR_NOT_FOUND for no such customer, or a database error.
+ */
+int db_customer_set_record_desktop(sqlite3 *db, const char *id, int on);
+
 /* ------------------------------------------------------ agents and tokens */
 
 /* An enrolled agent (one per PC) as listed. */
@@ -671,7 +685,7 @@ int db_session_events(sqlite3 *db, int64_t session,
 
 /* One recording of a session, as its file and its asciicast header say. */
 struct recording_info {
-	char name[256];	 /* EVENT-KIND.cast */
+	char name[256];	 /* EVENT-KIND.cast, or a desktop's EVENT-desktop.fbs */
 	char path[4400]; /* STATE/recordings/SESSION/NAME */
 	long long event; /* the audit row it belongs to */
 	long long size;	 /* bytes */
