@@ -116,6 +116,7 @@ static const struct request_entry {
 	{ "push", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "pull", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "desktop", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), request_record },
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
 	{ NULL, 0, NULL },

@@ -6,9 +6,15 @@
  * memory per relay stays within a window in each direction.
  *
  * A relay starts once the customer has consented to this technician in
- * this session (asked once per technician, R2), opens the session if it is
- * the first command, and counts as attached time from then until either
- * side ends it.
+ * this session (asked once per technician, R2; a desktop needs the consent
+ * to see the screen, and with --control the one to control it), opens the
+ * session if it is the first command, and counts as attached time from
+ * then until either side ends it.
+ *
+ * A desktop relays RFB between the technician's viewer and the agent's
+ * server without reading it: both directions go to a recording
+ * (deskrec.c) unless the customer forbade that, and the agent's NOTICE
+ * that the customer took control back ends the control's audit row.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -22,6 +28,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
+#include "deskrec.h"
 #include "record.h"
 #include "relay.h"
 #include "reply.h"
@@ -32,6 +39,12 @@
 #define QUEUE_MAX     (QH_MUX_WINDOW + 256 * 1024)
 #define ARGV_JSON_MAX 8192 /* exec's argv in the audit row; longer is left out */
 #define DETAIL_MAX    (ARGV_JSON_MAX + 1024)
+
+/* REQUEST{cmd="desktop"} flags: bit 0 --allow-overdraft, bit 2 --control, 8..15 --screen.
+ */
+#define REQ_DESKTOP_CONTROL 0x4
+/* ACTION{cmd="desktop"} flags (agent/desktop.h): bit 0 control, 8..15 the monitor. */
+#define ACT_DESKTOP_CONTROL 0x1
 
 /* Records queued for one side: u8 kind, u32 length, bytes. */
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
@@ -79,6 +92,16 @@ struct relay {
 	int exited;	    /* the agent's EXIT was passed on */
 	int agent_eof;	    /* the agent's side sent all its data */
 	char greeting[256]; /* meter notice shown once the command starts */
+	struct {	    /* a desktop */
+		int on;
+		int control;	       /* input and clipboard pass (consented) */
+		int screen;	       /* the monitor, 0 = primary */
+		int record;	       /* the customer allows the recording */
+		int64_t control_event; /* audit row of the control while it lasts */
+		struct deskrec *rec;   /* both directions, with their times */
+	} desk;
+	void (*control_off)(void *arg, const char *login); /* the owner's */
+	void *owner;
 	LIST_ENTRY(relay) link;
 };
 
@@ -100,6 +123,7 @@ static const struct relay_kind {
 	    K(QH_K_PATH) | K(QH_K_SIZE) },
 	{ "pull", "pull", K(QH_K_PATH), K(QH_K_PATH) },
 	{ "info", "info", 0, 0 },
+	{ "desktop", "desktop", 0, 0 },
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -160,15 +184,39 @@ relay_waiting(struct relay_list *list, uint64_t id)
 	return NULL;
 }
 
+unsigned
+relay_consent_need(const struct relay *r)
+{
+	if (!r->desk.on)
+		return RELAY_CONSENT_CONNECT;
+	return RELAY_CONSENT_VIEW | (r->desk.control ? RELAY_CONSENT_CONTROL : 0);
+}
+
 struct relay *
-relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r)
+relay_waiting_login(struct relay_list *list, const char *login, unsigned need,
+    const struct relay *r)
 {
 	struct relay *o;
 
 	LIST_FOREACH (o, list, link)
-		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, login) == 0)
+		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, login) == 0 &&
+		    relay_consent_need(o) == need)
 			return o;
 	return NULL;
+}
+
+void
+relay_set_record(struct relay *r, int on)
+{
+	r->desk.record = on;
+}
+
+void
+relay_set_owner(struct relay *r, void (*control_off)(void *arg, const char *login),
+    void *arg)
+{
+	r->control_off = control_off;
+	r->owner = arg;
 }
 
 int
@@ -289,6 +337,8 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	r->bytes[to] += len;
 	if (from == AGENT && r->rec != NULL)
 		recording_output(r->rec, p, len);
+	if (r->desk.rec != NULL)
+		deskrec_data(r->desk.rec, from == TECH, p, len);
 	/*
 	 * Straight across when nothing is waiting (what waits goes first if
 	 * the other side has room again); the rest waits its turn.
@@ -323,6 +373,52 @@ note_result(struct relay *r, const struct qh_msg *m)
 			snprintf(r->result.sha256 + 2 * i, 3, "%02x", h[i]);
 }
 
+/* Ends a desktop's control audit row, with who ended it. */
+static void
+desktop_control_end(struct relay *r, const char *by)
+{
+	char detail[64];
+
+	if (r->desk.control_event == 0)
+		return;
+	snprintf(detail, sizeof(detail), "{\"ended_by\":\"%s\"}", by);
+	session_event_end(r->session, r->desk.control_event, detail);
+	r->desk.control_event = 0;
+}
+
+/*
+ * The agent's NOTICE on a desktop: the customer took control back. The
+ * control's audit row ends, the owner forgets the consent to control (a
+ * new --control asks again), and the technician reads the notice.
+ */
+static void
+desktop_notice(struct relay *r, const struct qh_msg *m)
+{
+	const uint8_t *v;
+	size_t vlen;
+	struct qh_buf b;
+
+	if (qh_msg_get(m, QH_K_KIND, &v, &vlen) != 0 || vlen != 11 ||
+	    memcmp(v, "control-off", 11) != 0 || !r->desk.control) {
+		qh_debug("relay %s: dropped a desktop notice", r->login);
+		return;
+	}
+	r->desk.control = 0;
+	desktop_control_end(r, "customer");
+	qh_info("session %" PRId64 ": the customer took control back from %s",
+	    session_id(r->session), r->login);
+	if (r->control_off != NULL)
+		r->control_off(r->owner, r->login);
+	qh_buf_init(&b, 1024);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
+	    qh_msg_put_str(&b, QH_K_TEXT,
+		"the customer took control back; you still see the screen") == 0 &&
+	    qh_msg_put_str(&b, QH_K_KIND, "control-off") == 0 &&
+	    enqueue(r, TECH, ITEM_MSG, qh_buf_ptr(&b), qh_buf_len(&b)) == 0)
+		relay_flush(r, TECH);
+	qh_buf_release(&b);
+}
+
 static void
 relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 {
@@ -330,6 +426,11 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	int from = side_of(r, ch);
 	struct qh_buf b;
 
+	if (from == AGENT && m->type == QH_MSG_NOTICE && r->desk.on &&
+	    r->state == RELAY_OPEN) {
+		desktop_notice(r, m);
+		return;
+	}
 	/*
 	 * Only what the other side expects passes: resizes in (and a push's
 	 * closing size and hash), exit statuses out.
@@ -503,8 +604,10 @@ relay_maybe_free(struct relay *r)
 		return;
 	r->ending = 1;
 	recording_close(r->rec);
+	deskrec_close(r->desk.rec);
 	LIST_REMOVE(r, link);
 	if (r->attached) {
+		desktop_control_end(r, "end");
 		audit_end(r);
 		session_detach(r->session);
 		if (relay_count_login(r->list, r->login) == 0)
@@ -561,6 +664,29 @@ relay_notice_all(struct relay_list *list, const char *fmt, ...)
 			reply_chan_notice(r->ch[TECH], text);
 }
 
+/*
+ * A desktop starts: the control's own audit row ("desktop control", ended
+ * when the customer takes control back or the desktop ends) and the
+ * recording of both directions, unless the customer forbade it.
+ */
+static void
+desktop_start(struct relay *r, struct session *s)
+{
+	char command[64];
+
+	if (r->desk.control) {
+		snprintf(command, sizeof(command), "desktop control%s",
+		    r->command + strlen("desktop view"));
+		r->desk.control_event = session_event_attach(s, r->login, command);
+	}
+	if (r->desk.record)
+		r->desk.rec = deskrec_open(r->srv->state_dir, session_id(s), r->event_id);
+	else
+		qh_info("session %" PRId64 ": %s's desktop is not recorded (the customer "
+			"forbids it)",
+		    session_id(s), r->login);
+}
+
 void
 relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
     const char *greeting)
@@ -573,6 +699,8 @@ relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
 	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
 		r->rec = recording_open(r->srv->state_dir, session_id(s), r->event_id,
 		    "attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
+	if (r->desk.on)
+		desktop_start(r, s);
 	snprintf(r->greeting, sizeof(r->greeting), "%s", greeting);
 	r->state = RELAY_OPENING;
 	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action, 0, &relay_ops, r)) == NULL) {
@@ -684,6 +812,16 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 			snprintf(r->term, sizeof(r->term), "xterm");
 			(void)qh_msg_put_str(&r->action, QH_K_TERM, "xterm");
 		}
+	} else if (strcmp(cmd, "desktop") == 0) {
+		(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+		r->desk.on = 1;
+		r->desk.control = (flags & REQ_DESKTOP_CONTROL) != 0;
+		r->desk.screen = (int)(flags >> 8 & 0xff);
+		/* "desktop view" first: desktop_start derives the control's row. */
+		snprintf(r->command, sizeof(r->command), "desktop view");
+		if (r->desk.screen > 0)
+			snprintf(r->command + 12, sizeof(r->command) - 12, " screen %d",
+			    r->desk.screen);
 	} else if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0) {
 		snprintf(r->target, sizeof(r->target), "%.*s", (int)vlen,
 		    (const char *)v);
@@ -699,9 +837,16 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 		}
 		command_add(r, v, vlen);
 	}
-	/* Request flags: bit 0 --allow-overdraft (ours), bit 1 --force (the agent's). */
+	/*
+	 * Request flags: bit 0 --allow-overdraft (ours), bit 1 --force (the
+	 * agent's); a desktop's become the ACTION's control and monitor.
+	 */
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	if (flags & 2)
+	if (r->desk.on)
+		(void)qh_msg_put_u32(&r->action, QH_K_FLAGS,
+		    (r->desk.control ? ACT_DESKTOP_CONTROL : 0) |
+			(uint32_t)r->desk.screen << 8);
+	else if (flags & 2)
 		(void)qh_msg_put_u32(&r->action, QH_K_FLAGS, 1);
 	(void)qh_msg_put_str(&r->action, QH_K_LOGIN, r->login);
 	(void)qh_msg_put_str(&r->action, QH_K_NAME, r->name);
