@@ -1,10 +1,13 @@
 /*
  * The customer's side of `qh-agent run` (run.h): who may get in, and how
- * the customer is asked. With --yes or --unattended everyone the console
- * sends is allowed; otherwise the question goes to the terminal ("Allow?
- * [y/N]", "q" ends) or to the window (ui_window(): its dialog and its End
- * session button come back through ui_post), and without either it is
- * refused. One question is on the screen at a time.
+ * the customer is asked. Connecting, seeing the screen and controlling it
+ * are asked separately (R2). With --yes or --unattended everyone the
+ * console sends may connect, with --allow-desktop see (and control) the
+ * screen; otherwise the question goes to the terminal ("Allow? [y/N]",
+ * "q" ends, "c" takes control of the screen back) or to the window
+ * (ui_window(): its dialog and its buttons come back through ui_post),
+ * and without either it is refused. One question is on the screen at a
+ * time.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -13,34 +16,77 @@
 #include <strings.h>
 
 #include "qh/log.h"
+#include "desktop.h"
 #include "platform.h"
 #include "run.h"
 
-int
-consent_allowed(const struct agent *a, const char *login)
+/* What a question asks, for the lines the customer reads. */
+static const char *
+want_text(unsigned want)
 {
+	if (want & GRANT_CONTROL)
+		return "to control this screen";
+	if (want & GRANT_VIEW)
+		return "to see this screen";
+	return "to connect";
+}
+
+int
+consent_allowed(const struct agent *a, const char *login, unsigned want)
+{
+	unsigned have = a->allow_desktop;
 	int i;
 
+	if (a->control_taken)
+		have &= ~(unsigned)GRANT_CONTROL;
 	if (a->yes || a->unattended)
-		return 1;
+		have |= GRANT_CONNECT;
 	for (i = 0; i < a->nallowed; i++)
-		if (strcmp(a->allowed[i], login) == 0)
-			return 1;
-	return 0;
+		if (strcmp(a->allowed[i].login, login) == 0)
+			have |= a->allowed[i].granted;
+	return (have & want) == want;
 }
 
 static void
-allow_login(struct agent *a, const char *login)
+allow_login(struct agent *a, const char *login, unsigned granted)
 {
-	if (consent_allowed(a, login))
-		return;
+	int i;
+
+	for (i = 0; i < a->nallowed; i++)
+		if (strcmp(a->allowed[i].login, login) == 0) {
+			a->allowed[i].granted |= granted;
+			return;
+		}
 	if (a->nallowed == ALLOWED_MAX) {
 		/* Forget the oldest; the console asks again if it comes back. */
-		memmove(a->allowed[0], a->allowed[1],
+		memmove(&a->allowed[0], &a->allowed[1],
 		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
 		a->nallowed--;
 	}
-	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
+	snprintf(a->allowed[a->nallowed].login, sizeof(a->allowed[0].login), "%s", login);
+	a->allowed[a->nallowed++].granted = granted;
+}
+
+void
+consent_forget(struct agent *a)
+{
+	a->nallowed = 0;
+	a->control_taken = 0;
+}
+
+void
+consent_take_control(struct agent *a)
+{
+	int i;
+
+	if (desktop_revoke_control() == 0) {
+		ui_line("(nobody controls this screen)");
+		return;
+	}
+	for (i = 0; i < a->nallowed; i++)
+		a->allowed[i].granted &= ~(unsigned)GRANT_CONTROL;
+	a->control_taken = 1;
+	agent_status("You have control of your mouse and keyboard again.");
 }
 
 void
@@ -75,11 +121,15 @@ consent_answer(struct agent *a, int allow)
 	struct consent *c = &a->consents[0];
 
 	if (allow)
-		allow_login(a, c->login);
+		allow_login(a, c->login, c->want);
 	send_consent_reply(a, c->id, allow);
-	ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
-	    c->login);
-	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
+	if (c->want == GRANT_CONNECT)
+		ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
+		    c->login);
+	else
+		ui_line("%s technician %s (%s) %s.", allow ? "Allowed" : "Refused",
+		    c->name, c->login, want_text(c->want));
+	qh_info("consent %" PRIu64 " for %s %s: %s", c->id, c->login, want_text(c->want),
 	    allow ? "allowed" : "refused");
 	consent_pop(a);
 	consent_next(a);
@@ -93,25 +143,51 @@ consent_next(struct agent *a)
 
 	while (a->nconsents > 0 && !a->asking) {
 		c = &a->consents[0];
-		if (a->yes || a->unattended) {
-			allow_login(a, c->login);
+		if (consent_allowed(a, c->login, c->want)) {
 			send_consent_reply(a, c->id, 1);
-			ui_line("Technician %s (%s) connected (allowed by %s)", c->name,
-			    c->login, a->yes ? "--yes" : "--unattended");
+			if (c->want == GRANT_CONNECT)
+				ui_line("Technician %s (%s) connected (allowed by %s)",
+				    c->name, c->login, a->yes ? "--yes" : "--unattended");
+			else
+				ui_line("Technician %s (%s) may %s (allowed by "
+					"--allow-desktop %s)",
+				    c->name, c->login, want_text(c->want) + 3,
+				    (a->allow_desktop & GRANT_CONTROL) ? "control"
+								       : "view");
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
-			ui_window()->ask(c->id, c->login, c->name);
+			ui_window()->ask(c->id, c->login, c->name, c->want, c->recorded);
 			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
-			ui_line("refused technician %s: no --yes and no terminal to ask",
-			    c->login);
+			if (c->want == GRANT_CONNECT)
+				ui_line("refused technician %s: no --yes and no terminal "
+					"to "
+					"ask",
+				    c->login);
+			else
+				ui_line("refused technician %s %s: no --allow-desktop "
+					"and no "
+					"terminal to ask",
+				    c->login, want_text(c->want));
 			consent_pop(a);
 		} else {
-			printf("Technician %s (%s) wants to connect to this PC. "
-			       "Allow? [y/N] ",
-			    c->name, c->login);
+			if (c->want & GRANT_CONTROL)
+				printf("%s wants to CONTROL your mouse and keyboard "
+				       "(technician %s; they see your screen too%s). "
+				       "Allow? [y/N] ",
+				    c->name, c->login,
+				    c->recorded ? ", and it is recorded" : "");
+			else if (c->want & GRANT_VIEW)
+				printf("%s wants to SEE your screen (technician %s%s). "
+				       "Allow? [y/N] ",
+				    c->name, c->login,
+				    c->recorded ? "; it is recorded" : "");
+			else
+				printf("Technician %s (%s) wants to connect to this PC. "
+				       "Allow? [y/N] ",
+				    c->name, c->login);
 			fflush(stdout);
 			a->asking = 1;
 		}
@@ -150,8 +226,11 @@ on_line(struct agent *a, char *line)
 	}
 	if (strcasecmp(line, "q") == 0)
 		agent_end(a);
+	else if (strcasecmp(line, "c") == 0)
+		consent_take_control(a);
 	else if (*line != '\0')
-		ui_line("(type q and Enter, or press Ctrl-C, to end)");
+		ui_line("(type q and Enter, or press Ctrl-C, to end; c and Enter takes "
+			"control of the screen back)");
 }
 
 static void
@@ -243,6 +322,8 @@ on_ui_event(uv_async_t *h)
 	while (a->state != AG_DONE && ui_take(&ev, &id)) {
 		if (ev == UI_EV_END)
 			agent_end(a);
+		else if (ev == UI_EV_TAKE_CONTROL)
+			consent_take_control(a);
 		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
 			consent_answer(a, ev == UI_EV_ALLOW);
 	}

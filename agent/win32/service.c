@@ -286,10 +286,15 @@ quiet_balance(const char *text, int low)
 {
 }
 
+/*
+ * Unattended answers connections itself; what reaches here is a desktop
+ * without --allow-desktop, and nobody is there to allow it. (The service
+ * runs in session 0, which has no desktop to show anyway.)
+ */
 static void
-quiet_ask(uint64_t id, const char *login, const char *name)
+quiet_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded)
 {
-	ui_post(UI_EV_DENY, id); /* unattended answers itself; never reached */
+	ui_post(UI_EV_DENY, id);
 }
 
 static void

@@ -4,6 +4,8 @@
   rfbclient.py snap  HOST:PORT OUT.ppm [--encodings raw,cursor] [--wait-text F]
   rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y] [--out F.ppm]
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
+  rfbclient.py hold  HOST:PORT --seconds S
+  rfbclient.py count HOST:PORT [--seconds S]
   rfbclient.py compare A.ppm B.ppm
 
 snap: handshake (3.8, security None), SetPixelFormat 32 bpp, SetEncodings
@@ -16,8 +18,12 @@ a US keyboard sends them; --pointer moves the pointer there first (X
 gives the keyboard to the window under the pointer); --out follows the
 incremental updates until the screen is quiet for a second and writes the
 picture then. watch: incremental updates for S seconds, then
-one line "updates N, fps F, bytes B". compare: exits 1 and says where the
-two pictures first differ and how many pixels do.
+one line "updates N, fps F, bytes B". hold: a viewer that stays, asking
+for updates, for S seconds or until the server closes; prints "held S s"
+or "closed after S s". count: connects and reads without saying
+anything until the server closes or S seconds pass (default 30); prints
+"bytes N" (what left the server). compare: exits 1 and says where the two
+pictures first differ and how many pixels do.
 """
 import argparse
 import select
@@ -253,7 +259,7 @@ def compare(a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["snap", "type", "watch", "compare"])
+    ap.add_argument("cmd", choices=["snap", "type", "watch", "hold", "count", "compare"])
     ap.add_argument("args", nargs="+")
     ap.add_argument("--encodings", default="raw,cursor")
     ap.add_argument("--enter", action="store_true")
@@ -264,6 +270,20 @@ def main():
     o = ap.parse_args()
     if o.cmd == "compare":
         return compare(*o.args[:2])
+    if o.cmd == "count":
+        host, port = o.args[0].rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=o.seconds)
+        n = 0
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                n += len(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        print("bytes %d" % n)
+        return 0
     c = Client(o.args[0], o.encodings.split(","))
     if o.cmd == "snap":
         c.request(0)
@@ -288,6 +308,22 @@ def main():
         secs = time.time() - start
         print("updates %d, fps %.1f, bytes %d" % (c.updates - n0, (c.updates - n0) / secs,
                                                   c.bytes - b0))
+    elif o.cmd == "hold":
+        start, asked = time.time(), False
+        try:
+            c.request(0)
+            c.update()
+            while time.time() - start < o.seconds:
+                if not asked:
+                    c.request(1)
+                    asked = True
+                if c.buf or select.select([c.s], [], [], 0.2)[0]:
+                    c.update()
+                    asked = False
+        except (EOFError, ConnectionResetError):
+            print("closed after %.1f s" % (time.time() - start))
+            return 0
+        print("held %.1f s" % (time.time() - start))
     return 0
 
 
