@@ -18,7 +18,8 @@
 #     side beside it; replay gives a PNG equal to what the client saw, also
 #     for the real viewer's; `sessions` lists them and the view and control
 #     audit rows. With `customer set --record-desktop no` none is made.
-#  6. The session ends while a viewer watches: the port closes, the viewer
+#  6. `qh-agent ticket --screenshot` attaches a PNG of the screen.
+#  7. The session ends while a viewer watches: the port closes, the viewer
 #     is disconnected, and the attended agent exits.
 . "$(dirname "$0")/lib.sh"
 CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
@@ -231,7 +232,23 @@ desktop_ends norec 0
     fail "expected no recording with --record-desktop no: $(ls "$RECS")"
 expect_in "$T/console.log" "desktop is not recorded (the customer forbids it)"
 
-# 6. The session ends under a watching viewer: port and viewer close.
+# 6. A ticket with a screenshot: a PNG of the screen, attached.
+qh-agent ticket --config "$T/agent" --subject "the screen" --screenshot \
+    >"$T/ticket.out" 2>"$T/ticket.log" || fail "ticket --screenshot: $(cat "$T/ticket.log")"
+N=$(sed -n 's/^ticket \([0-9]*\).*/\1/p' "$T/ticket.out")
+[ -n "$N" ] || fail "no ticket number: $(cat "$T/ticket.out")"
+expect_in "$T/ticket.out" "screenshot of the screen (1024x768) attached as screenshot-"
+qh-console ticket show "$N" --json --state "$STATE" >"$T/show.json" 2>>"$T/admin.log" ||
+    fail "ticket show"
+SHOT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["attachments"][0]["name"])' \
+    "$T/show.json") || fail "no attachment: $(cat "$T/show.json")"
+qh-console ticket get "$N" "$SHOT" "$T/shot.png" --state "$STATE" >>"$T/admin.log" 2>&1 ||
+    fail "ticket get $SHOT"
+[ "$(identify -format '%wx%h' "$T/shot.png")" = 1024x768 ] ||
+    fail "expected the screenshot to be 1024x768"
+ls "$T/agent" | grep -q screenshot && fail "the screenshot was left in the configuration directory"
+
+# 7. The session ends under a watching viewer: port and viewer close.
 SEEN=$(grep -c 'alice sees this screen' "$T/agent.out")
 desktop last
 $CLIENT hold "$ADDR" --seconds 60 >"$T/hold.out" 2>&1 &
@@ -246,4 +263,4 @@ python3 -c "import socket; socket.create_connection(('127.0.0.1', ${ADDR#*:}), 2
     fail "the desktop's port is still open"
 wait_until "[ -s '$T/agent.status' ]" 20 || fail "the attended agent did not exit"
 expect_in "$T/agent.out" "alice no longer sees this screen"
-echo "ok: refusal, view (frame equals xwd), control (typed), take back, vncsnapshot, recordings replay, session end"
+echo "ok: refusal, view (frame equals xwd), control (typed), take back, vncsnapshot, recordings replay, screenshot ticket, session end"
