@@ -6,8 +6,8 @@
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
 AGENT_PKGS := xcb xcb-shm xcb-xfixes xcb-xtest xcb-randr xcb-damage
-# Libraries only qh-console links (the admin part's backups).
-CONSOLE_PKGS := libarchive
+# Libraries only qh-console links (the admin part's backups, the daemon's mail).
+CONSOLE_PKGS := libarchive libcurl
 DEPS_OK  := build/.deps-ok
 CC       ?= cc
 FUZZ_SECONDS ?= 60
@@ -34,6 +34,8 @@ CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+# The version both programs print: the Debian changelog's, with the commit.
+VERSION  := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)
 
 BUILD    ?= build/release
@@ -66,7 +68,7 @@ LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
+.PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
 .DEFAULT_GOAL := all
 
 all: release
@@ -95,6 +97,18 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $<"
 	@$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
+# Only the CLI carries the version, so a new commit rebuilds one file.
+$(BUILD)/common/cli.o: common/cli.c $(BUILD)/version.stamp
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS_ALL) -DQH_VERSION='"$(VERSION)"' -MMD -MP -c $< -o $@
+
+$(BUILD)/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(VERSION)" ] || echo "$(VERSION)" > $@
+
+FORCE:
+
 # The schema is embedded as a C string, so the binary carries its own migrations.
 $(BUILD)/%.sql.c: %.sql
 	@mkdir -p $(dir $@)
@@ -111,8 +125,32 @@ define archive
 	@ar rcs $@ $^
 endef
 
-$(LIBQH): $(call obj,$(COMMON_SRC))
+# Texts: po/LANG.po, checked by msgfmt, compiled into a table in libqh.
+PO_LANGS    := de
+TEXT_GEN    := $(PO_LANGS:%=$(BUILD)/gen/text_%.c)
+TEXT_OBJ    := $(TEXT_GEN:%.c=%.o)
+
+build/po/%.mo: po/%.po
+	@mkdir -p $(dir $@)
+	@msgfmt --check --statistics -o $@ $< 2>/dev/null || { msgfmt --check -o $@ $<; exit 1; }
+
+$(BUILD)/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/text_%.o: $(BUILD)/gen/text_%.c
+	@$(CC) $(CFLAGS_ALL) -Icommon -c $< -o $@
+
+$(LIBQH): $(call obj,$(COMMON_SRC)) $(TEXT_OBJ)
 	$(archive)
+
+# The catalogue's template and the translations, from the sources' _() and N_():
+# new texts come in untranslated, texts gone from the sources go.
+po-update:
+	sh scripts/po-extract.sh po/quarterhour.pot
+	for l in $(PO_LANGS) en; do msgmerge --quiet --update --backup=none --no-location \
+	    --sort-output po/$$l.po po/quarterhour.pot && \
+	    msgattrib --no-obsolete --sort-output -o po/$$l.po po/$$l.po || exit 1; done
 $(LIBSTORE): $(call obj,$(STORE_SRC)) $(SQL_SRC:%.sql=$(BUILD)/%.sql.o)
 	$(archive)
 $(LIBDAEMON): $(call obj,$(DAEMON_SRC))
@@ -150,8 +188,8 @@ $(LIBWINPORT): $(call obj,$(WINPORT_SRC))
 
 # Unit tests link the part they test and what that part may use, nothing
 # more: the store's tests prove the store stands without the daemon.
-UNIT_STORE  := test_calendar test_config test_due test_ledger
-UNIT_DAEMON := test_meter test_limit test_record
+UNIT_STORE  := test_calendar test_config test_due test_ledger test_outbox
+UNIT_DAEMON := test_meter test_limit test_record test_mail
 UNIT_TECH   := test_escape
 UNIT_AGENT  := test_rfb test_rfb_enc
 UNIT_WIN    := test_winargs test_regfacts
@@ -160,7 +198,7 @@ unit_libs = $(if $(filter $(1),$(UNIT_STORE)),$(LIBSTORE),$(if $(filter $(1),$(U
 .SECONDEXPANSION:
 $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS) $(CMOCKA_LIBS)
 
 # Fuzz targets: clang + libFuzzer. The common sources are compiled once with
 # coverage instrumentation into a library each target links.
@@ -174,6 +212,13 @@ fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
 build/fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+# libqh's texts (common/text.c looks them up): the generated tables.
+FUZZ_OBJ    += $(PO_LANGS:%=build/fuzz/obj/gen/text_%.o)
+
+build/fuzz/obj/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -Icommon -fsanitize=fuzzer-no-link -c $< -o $@
 
 build/fuzz/libqh-fuzz.a: $(FUZZ_OBJ)
 	@rm -f $@
@@ -214,11 +259,11 @@ WIN_BUILD   := build/win
 WIN_EXE     := dist/qh-agent.exe
 WIN_AGENT_SRC := $(wildcard agent/*.c agent/win32/*.c)
 WIN_SRC     := $(COMMON_SRC) $(WIN_AGENT_SRC)
-WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o)
+WIN_OBJ     := $(WIN_SRC:%.c=$(WIN_BUILD)/%.o) $(PO_LANGS:%=$(WIN_BUILD)/gen/text_%.o)
 # mingw's format(printf) checks msvcrt's printf, not the C99 one that
 # __USE_MINGW_ANSI_STDIO gives us; the native build checks the formats.
 WIN_CFLAGS  = -std=c11 -O2 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x0A00 \
-	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 \
+	-D_POSIX_THREAD_SAFE_FUNCTIONS -D__USE_MINGW_ANSI_STDIO=1 -DQH_VERSION='"$(VERSION)"' \
 	-Iinclude -Iconsole -Iagent -isystem agent/win32/compat -I$(WIN_PREFIX)/include \
 	$(WARN) -Wno-format
 WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
@@ -245,6 +290,14 @@ win-exe: $(WIN_BUILD)/qh-agent.exe
 		mv $(WIN_EXE).tmp $(WIN_EXE) && echo "  SIGN    $(WIN_EXE)"; \
 	else cp -f $< $(WIN_EXE); fi
 	@echo "  EXE     $(WIN_EXE) ($$(wc -c <$(WIN_EXE)) bytes)"
+
+$(WIN_BUILD)/gen/text_%.o: build/release/gen/text_%.c
+	@mkdir -p $(dir $@)
+	@$(WIN_HOST)-gcc $(WIN_CFLAGS) -Icommon -c $< -o $@
+
+build/release/gen/text_%.c: build/po/%.mo scripts/mo2c.py
+	@mkdir -p $(dir $@)
+	@python3 scripts/mo2c.py $* $< > $@.tmp && mv $@.tmp $@
 
 $(WIN_BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)

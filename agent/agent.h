@@ -18,6 +18,7 @@
 #include "qh/mux.h"
 #include "qh/pem.h"
 #include "qh/pki.h"
+#include "qh/text.h"
 #include "qh/tls.h"
 #include "qh/wire.h"
 
@@ -28,6 +29,12 @@
 
 /* The commands' entries, for the table in main.c, and that table. */
 extern const struct qh_cli_cmd *const agent_commands[];
+/*
+ * What every command gets around it (main.c): --lang de|en sets the
+ * language the customer reads (else the one main() took from the
+ * environment), and the help and usage texts are in it.
+ */
+extern const struct qh_cli_hooks agent_hooks;
 extern const struct qh_cli_cmd cmd_join_entry;
 extern const struct qh_cli_cmd cmd_run_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
@@ -63,6 +70,14 @@ int agent_join(const char *token, const char *dir, const char *vendor);
  * copied, or QH_ERR_NOT_FOUND (also for a damaged one, which is logged).
  */
 int agent_exe_tag(char *token, size_t tokenlen, char *vendor, size_t vendorlen);
+
+/*
+ * The language of this run, set once at start before anything is shown:
+ * the value of the first --lang among the arguments (before "--") if it is
+ * de or en, else the environment's (qh_lang_from_env; Windows: the UI
+ * language). The command's own --lang is checked again by agent_hooks.
+ */
+void agent_lang_init(int argc, char **argv);
 
 /* Applies --log-level if given; returns 0, or QH_ERR_ARG for a bad level. */
 int agent_log_level(const struct qh_cli *c);

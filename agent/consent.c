@@ -17,6 +17,7 @@
 
 #include "qh/log.h"
 #include "desktop.h"
+#include "qh/out.h"
 #include "platform.h"
 #include "run.h"
 
@@ -80,13 +81,13 @@ consent_take_control(struct agent *a)
 	int i;
 
 	if (desktop_revoke_control() == 0) {
-		ui_line("(nobody controls this screen)");
+		ui_line(_("(nobody controls this screen)"));
 		return;
 	}
 	for (i = 0; i < a->nallowed; i++)
 		a->allowed[i].granted &= ~(unsigned)GRANT_CONTROL;
 	a->control_taken = 1;
-	agent_status("You have control of your mouse and keyboard again.");
+	agent_status(_("You have control of your mouse and keyboard again."));
 }
 
 void
@@ -123,12 +124,22 @@ consent_answer(struct agent *a, int allow)
 	if (allow)
 		allow_login(a, c->login, c->want);
 	send_consent_reply(a, c->id, allow);
-	if (c->want == GRANT_CONNECT)
-		ui_line("%s technician %s (%s).", allow ? "Allowed" : "Refused", c->name,
+	if (c->want == GRANT_CONNECT && allow)
+		ui_line(_("Allowed technician %s (%s)."), c->name, c->login);
+	else if (c->want == GRANT_CONNECT)
+		ui_line(_("Refused technician %s (%s)."), c->name, c->login);
+	else if ((c->want & GRANT_CONTROL) && allow)
+		ui_line(_("Allowed technician %s (%s) to control this screen."), c->name,
+		    c->login);
+	else if (c->want & GRANT_CONTROL)
+		ui_line(_("Refused technician %s (%s) to control this screen."), c->name,
+		    c->login);
+	else if (allow)
+		ui_line(_("Allowed technician %s (%s) to see this screen."), c->name,
 		    c->login);
 	else
-		ui_line("%s technician %s (%s) %s.", allow ? "Allowed" : "Refused",
-		    c->name, c->login, want_text(c->want));
+		ui_line(_("Refused technician %s (%s) to see this screen."), c->name,
+		    c->login);
 	qh_info("consent %" PRIu64 " for %s %s: %s", c->id, c->login, want_text(c->want),
 	    allow ? "allowed" : "refused");
 	consent_pop(a);
@@ -146,14 +157,22 @@ consent_next(struct agent *a)
 		if (consent_allowed(a, c->login, c->want)) {
 			send_consent_reply(a, c->id, 1);
 			if (c->want == GRANT_CONNECT)
-				ui_line("Technician %s (%s) connected (allowed by %s)",
+				ui_line(_("Technician %s (%s) connected (allowed by %s)"),
 				    c->name, c->login, a->yes ? "--yes" : "--unattended");
+			else if (c->want & GRANT_CONTROL)
+				ui_line(_("Technician %s (%s) may control this screen "
+					  "(allowed by --allow-desktop control)"),
+				    c->name, c->login);
+			else if (a->allow_desktop & GRANT_CONTROL)
+				ui_line(_("Technician %s (%s) may see this screen "
+					  "(allowed "
+					  "by --allow-desktop control)"),
+				    c->name, c->login);
 			else
-				ui_line("Technician %s (%s) may %s (allowed by "
-					"--allow-desktop %s)",
-				    c->name, c->login, want_text(c->want) + 3,
-				    (a->allow_desktop & GRANT_CONTROL) ? "control"
-								       : "view");
+				ui_line(_("Technician %s (%s) may see this screen "
+					  "(allowed "
+					  "by --allow-desktop view)"),
+				    c->name, c->login);
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
@@ -162,31 +181,49 @@ consent_next(struct agent *a)
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
 			if (c->want == GRANT_CONNECT)
-				ui_line("refused technician %s: no --yes and no terminal "
-					"to "
-					"ask",
+				ui_line(_("refused technician %s: no --yes and no "
+					  "terminal "
+					  "to ask"),
+				    c->login);
+			else if (c->want & GRANT_CONTROL)
+				ui_line(
+				    _("refused technician %s to control this screen: no "
+				      "--allow-desktop control and no terminal to ask"),
 				    c->login);
 			else
-				ui_line("refused technician %s %s: no --allow-desktop "
-					"and no "
-					"terminal to ask",
-				    c->login, want_text(c->want));
+				ui_line(_("refused technician %s to see this screen: no "
+					  "--allow-desktop and no terminal to ask"),
+				    c->login);
 			consent_pop(a);
 		} else {
-			if (c->want & GRANT_CONTROL)
-				printf("%s wants to CONTROL your mouse and keyboard "
-				       "(technician %s; they see your screen too%s). "
-				       "Allow? [y/N] ",
-				    c->name, c->login,
-				    c->recorded ? ", and it is recorded" : "");
+			/* TRANSLATORS: the answers are y/yes or, in German, j/ja. */
+			if ((c->want & GRANT_CONTROL) && c->recorded)
+				qh_out_printf(stdout,
+				    _("%s wants to CONTROL your mouse and keyboard "
+				      "(technician %s; they see your screen too, and it "
+				      "is "
+				      "recorded). Allow? [y/N] "),
+				    c->name, c->login);
+			else if (c->want & GRANT_CONTROL)
+				qh_out_printf(stdout,
+				    _("%s wants to CONTROL your mouse and keyboard "
+				      "(technician %s; they see your screen too). "
+				      "Allow? [y/N] "),
+				    c->name, c->login);
+			else if ((c->want & GRANT_VIEW) && c->recorded)
+				qh_out_printf(stdout,
+				    _("%s wants to SEE your screen (technician %s; it is "
+				      "recorded). Allow? [y/N] "),
+				    c->name, c->login);
 			else if (c->want & GRANT_VIEW)
-				printf("%s wants to SEE your screen (technician %s%s). "
-				       "Allow? [y/N] ",
-				    c->name, c->login,
-				    c->recorded ? "; it is recorded" : "");
+				qh_out_printf(stdout,
+				    _("%s wants to SEE your screen (technician %s). "
+				      "Allow? [y/N] "),
+				    c->name, c->login);
 			else
-				printf("Technician %s (%s) wants to connect to this PC. "
-				       "Allow? [y/N] ",
+				qh_out_printf(stdout,
+				    _("Technician %s (%s) wants to connect to this PC. "
+				      "Allow? [y/N] "),
 				    c->name, c->login);
 			fflush(stdout);
 			a->asking = 1;
@@ -202,13 +239,26 @@ consent_reset(struct agent *a)
 		ui_window()->withdraw();
 	else if (a->asking) {
 		fputc('\n', stdout);
-		ui_line("(the question was withdrawn: the connection was lost)");
+		ui_line(_("(the question was withdrawn: the connection was lost)"));
 	}
 	a->asking = 0;
 	a->nconsents = 0;
 }
 
 /* The customer's terminal. */
+
+/* Yes in either language: y, yes, j, ja (any case); anything else is no. */
+static int
+answer_yes(const char *line)
+{
+	static const char *const yes[] = { "y", "yes", "j", "ja" };
+	size_t i;
+
+	for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (strcasecmp(line, yes[i]) == 0)
+			return 1;
+	return 0;
+}
 
 static void
 on_line(struct agent *a, char *line)
@@ -220,8 +270,7 @@ on_line(struct agent *a, char *line)
 	while (*line == ' ')
 		line++;
 	if (a->asking) {
-		consent_answer(a,
-		    strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0);
+		consent_answer(a, answer_yes(line));
 		return;
 	}
 	if (strcasecmp(line, "q") == 0)
@@ -229,8 +278,8 @@ on_line(struct agent *a, char *line)
 	else if (strcasecmp(line, "c") == 0)
 		consent_take_control(a);
 	else if (*line != '\0')
-		ui_line("(type q and Enter, or press Ctrl-C, to end; c and Enter takes "
-			"control of the screen back)");
+		ui_line(_("(type q and Enter, or press Ctrl-C, to end; c and Enter takes "
+			  "control of the screen back)"));
 }
 
 static void
@@ -340,7 +389,7 @@ customer_open(struct agent *a)
 	a->ui_async.data = a;
 	a->ui_open = 1;
 	ui_bind(&a->ui_async);
-	agent_status("Connecting to %s:%d...", a->host, a->port);
+	agent_status(_("Connecting to %s:%d..."), a->host, a->port);
 }
 
 void

@@ -36,27 +36,28 @@ desktop_show(void)
 {
 	const struct ui_window *w = ui_window();
 	struct desktop *d;
-	char text[512];
+	char who[400], text[512];
 	size_t used = 0;
 	int n = 0, c = 0;
 
 	if (w == NULL || w->desktop == NULL)
 		return;
 	(void)desktop_count(&c);
-	text[0] = '\0';
+	who[0] = '\0';
 	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
-		if (used < sizeof(text) && strstr(text, d->login) == NULL)
-			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
+		if (used < sizeof(who) && strstr(who, d->login) == NULL)
+			used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s",
 			    n++ ? ", " : "", d->login);
 	}
 	if (n == 0) {
 		w->desktop("", 0);
 		return;
 	}
-	if (used < sizeof(text))
-		snprintf(text + used, sizeof(text) - used, " %s your screen%s.",
-		    c > 0 ? "sees and controls" : "sees",
-		    n > 1 ? " (several technicians)" : "");
+	if (c > 0)
+		snprintf(text, sizeof(text), _("%s: sees and controls your screen."),
+		    who);
+	else
+		snprintf(text, sizeof(text), _("%s: sees your screen."), who);
 	w->desktop(text, c > 0);
 }
 /* Ends the desktop: the session stops, the channel closes, d is freed. */
@@ -77,7 +78,7 @@ desktop_end(struct desktop *d, int status, const char *why)
 		(void)qh_chan_eof(d->ch);
 		qh_chan_close(d->ch);
 	}
-	ui_notice("%s no longer sees this screen", d->login);
+	ui_notice(_("%s no longer sees this screen"), d->login);
 	free(d);
 	desktop_show();
 }
@@ -214,12 +215,18 @@ desktop_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	LIST_INSERT_HEAD(&desktops, d, link);
 	/* The server speaks first: its version goes out now. */
 	rfbsess_writable(d->sess);
-	ui_notice("%s %s this screen%s", d->login,
-	    (flags & DESKTOP_F_CONTROL) ? "sees and controls" : "sees",
-	    d->screen > 0 ? " (another monitor)" : "");
+	if ((flags & DESKTOP_F_CONTROL) && d->screen > 0)
+		ui_notice(_("%s sees and controls this screen (another monitor)"),
+		    d->login);
+	else if (flags & DESKTOP_F_CONTROL)
+		ui_notice(_("%s sees and controls this screen"), d->login);
+	else if (d->screen > 0)
+		ui_notice(_("%s sees this screen (another monitor)"), d->login);
+	else
+		ui_notice(_("%s sees this screen"), d->login);
 	if ((flags & DESKTOP_F_CONTROL) && ui_window() == NULL)
-		ui_line("(type c and Enter to take control of your mouse and keyboard "
-			"back; q and Enter ends the session)");
+		ui_line(_("(type c and Enter to take control of your mouse and keyboard "
+			  "back; q and Enter ends the session)"));
 	desktop_show();
 	return 0;
 }
@@ -251,7 +258,8 @@ desktop_revoke_control(void)
 			continue;
 		rfbsess_set_control(d->sess, 0);
 		send_control_off(d);
-		ui_notice("%s no longer controls this screen (still sees it)", d->login);
+		ui_notice(_("%s no longer controls this screen (still sees it)"),
+		    d->login);
 		n++;
 	}
 	if (n > 0)

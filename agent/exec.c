@@ -29,7 +29,7 @@ notice_argv(const char *login, int argc, char **argv)
 	}
 	if (len >= TASK_NOTICE_MAX || i < argc)
 		strcpy(line + len, "...");
-	ui_notice("%s runs: %s", login, line);
+	ui_notice(_("%s runs: %s"), login, line);
 }
 
 int

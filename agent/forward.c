@@ -121,8 +121,8 @@ check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what, char 
 	}
 	if (!forward_allowed(host, *port)) {
 		qh_info("%s of %s to %s refused: not allowed", what, login, target);
-		ui_notice("refused %s's %s to %s: not allowed (qh-agent run "
-			  "--allow-forward %s would allow it)",
+		ui_notice(_("refused %s's %s to %s: not allowed (qh-agent run "
+			    "--allow-forward %s would allow it)"),
 		    login, what, target, target);
 		snprintf(text, sizeof(text), "the customer does not allow forwards to %s",
 		    target);
@@ -137,7 +137,7 @@ check_target(struct qh_chan *ch, const struct qh_msg *m, const char *what, char 
 static void
 forward_end(struct forward *f)
 {
-	ui_notice("forward to %s ended", f->target);
+	ui_notice(_("forward to %s ended"), f->target);
 	qh_info("forward of %s to %s ended", f->login, f->target);
 	if (f->ch != NULL)
 		qh_chan_close(f->ch);
@@ -188,7 +188,7 @@ forward_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		free(f);
 		return 0;
 	}
-	ui_notice("%s forwards to %s", f->login, f->target);
+	ui_notice(_("%s forwards to %s"), f->login, f->target);
 	qh_info("forward of %s to %s started", f->login, f->target);
 	f->ch = ch;
 	/* A failure means the connection is going away: forward_close freed f. */

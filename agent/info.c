@@ -14,6 +14,7 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
+#include "qh/out.h"
 #include "agent.h"
 
 #define INFO_MAX (256 * 1024) /* the JSON document */
@@ -27,24 +28,27 @@ cmd_info(struct qh_cli *c)
 	int r, status = QH_EXIT_OK;
 
 	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
+		return qh_cli_usage(c, _("bad --log-level"));
 	qh_buf_init(&json, INFO_MAX);
 	qh_buf_init(&text, INFO_MAX);
 	if ((r = agent_info_json(&json)) != 0) {
-		status = qh_cli_fail(c, "cannot collect the facts: %s", qh_strerror(r));
+		status =
+		    qh_cli_fail(c, _("cannot collect the facts: %s"), _(qh_strerror(r)));
 		goto out;
 	}
 	if (qh_cli_flag(c, "json")) {
 		fwrite(qh_buf_ptr(&json), 1, qh_buf_len(&json), stdout);
 		fputc('\n', stdout);
-	} else if ((r = qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json), &text)) !=
-	    0) {
-		status = qh_cli_fail(c, "cannot show the facts: %s", qh_strerror(r));
+	} else if ((r = qh_envinfo_text_in(qh_lang_get(), qh_buf_ptr(&json),
+			qh_buf_len(&json), &text)) != 0) {
+		status =
+		    qh_cli_fail(c, _("cannot show the facts: %s"), _(qh_strerror(r)));
 		goto out;
 	} else
-		fwrite(qh_buf_ptr(&text), 1, qh_buf_len(&text), stdout);
+		(void)qh_out_write(stdout, (const char *)qh_buf_ptr(&text),
+		    qh_buf_len(&text));
 	if (fflush(stdout) != 0 || ferror(stdout))
-		status = qh_cli_fail(c, "cannot write the output");
+		status = qh_cli_fail(c, _("cannot write the output"));
 out:
 	qh_buf_release(&json);
 	qh_buf_release(&text);
@@ -196,7 +200,8 @@ info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	uv_timer_init(loop, &j->closer);
 	j->closer.data = j;
 	j->work.data = j;
-	ui_notice("%s reads this PC's facts (system, memory, disks, network)", j->login);
+	ui_notice(_("%s reads this PC's facts (system, memory, disks, network)"),
+	    j->login);
 	j->ch = ch;
 	if ((r = qh_chan_accept(ch, QH_MUX_MIN_WINDOW, &job_ops, j)) != 0) {
 		qh_debug("accept: %s", qh_strerror(r));
@@ -217,11 +222,11 @@ info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 
 const struct qh_cli_cmd cmd_info_entry = {
 	.name = "info",
-	.usage = "[--json]",
-	.summary = "show this PC's facts your technician may ask for (system, "
-		   "memory, disks, network)",
+	.usage = "[--json] [--lang de|en]",
+	.summary = N_("show this PC's facts your technician may ask for (system, "
+		      "memory, disks, network)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_FLAG("json"), QH_OPT("log-level") },
+	.opts = { QH_FLAG("json"), QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_info,
 };

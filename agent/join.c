@@ -83,7 +83,8 @@ join_ready(struct qh_mux *mux, const struct qh_identity *peer)
 	if ((r = qh_msg_begin(&b, QH_MSG_JOIN)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_TOKEN, j->tok.secret)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_CSR, j->csr)) == 0 &&
-	    (r = qh_msg_put(&b, QH_K_HOST, host, strnlen(host, 255))) == 0)
+	    (r = qh_msg_put(&b, QH_K_HOST, host, strnlen(host, 255))) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_LANG, qh_lang_name(qh_lang_get()))) == 0)
 		r = qh_mux_send_control(mux, &b);
 	qh_buf_release(&b);
 	qh_debug("join request sent to %s", j->tok.console);
@@ -106,21 +107,21 @@ join_store(struct join *j, const struct qh_msg *m)
 	if (qh_msg_get(m, QH_K_CA, &p, &len) != 0 ||
 	    qh_pki_cert_parse((const char *)p, len, &ca) != 0 ||
 	    qh_pki_fingerprint(ca, fp) != 0 || strcasecmp(fp, j->tok.pin) != 0) {
-		qh_say("join failed: the console sent a CA that does not match the "
-		       "token's pin");
+		qh_say(_("join failed: the console sent a CA that does not match the "
+			 "token's pin"));
 		goto out;
 	}
 	if (qh_msg_get(m, QH_K_CERT, &p, &len) != 0 ||
 	    qh_pki_cert_parse((const char *)p, len, &cert) != 0) {
-		qh_say("join failed: the console sent no readable certificate");
+		qh_say(_("join failed: the console sent no readable certificate"));
 		goto out;
 	}
 	if (X509_check_private_key(cert, j->key) != 1 ||
 	    X509_verify(cert, X509_get0_pubkey(ca)) != 1 ||
 	    qh_pki_identity(cert, &id) != 0 || id.role != QH_ROLE_AGENT) {
 		qh_log_ssl_errors(QH_LOG_DEBUG, __func__, "certificate check");
-		qh_say("join failed: the certificate from the console is not an agent "
-		       "certificate for our key signed by the pinned CA");
+		qh_say(_("join failed: the certificate from the console is not an agent "
+			 "certificate for our key signed by the pinned CA"));
 		goto out;
 	}
 	(void)qh_msg_get_str(m, QH_K_CUSTOMER, &customer);
@@ -133,9 +134,9 @@ join_store(struct join *j, const struct qh_msg *m)
 	b.ca = ca;
 	if ((r = qh_bundle_write(j->path, &b)) != 0) {
 		if (r == QH_ERR_EXISTS)
-			qh_say("already enrolled; remove %s to enrol again", j->dir);
+			qh_say(_("already enrolled; remove %s to enrol again"), j->dir);
 		else
-			qh_say("cannot write %s: %s", j->path, qh_strerror(r));
+			qh_say(_("cannot write %s: %s"), j->path, _(qh_strerror(r)));
 		goto out;
 	}
 	if (unlink(j->keypath) != 0 && errno != ENOENT)
@@ -144,10 +145,10 @@ join_store(struct join *j, const struct qh_msg *m)
 	if (name != NULL)
 		ui_sanitize(name);
 	if (name != NULL && *name != '\0')
-		ui_line("enrolled as %s (%s) with console %s", customer, name,
+		ui_line(_("enrolled as %s (%s) with console %s"), customer, name,
 		    j->tok.console);
 	else
-		ui_line("enrolled as %s with console %s", customer, j->tok.console);
+		ui_line(_("enrolled as %s with console %s"), customer, j->tok.console);
 	qh_info("enrolled: agent %s of %s, certificate %s", id.agent_id, id.id,
 	    id.fingerprint);
 	status = 0;
@@ -175,12 +176,12 @@ join_control(struct qh_mux *mux, const struct qh_msg *m)
 	case QH_MSG_ERROR:
 		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
 		ui_sanitize(text);
-		qh_say("join refused: %s", text);
+		qh_say(_("join refused: %s"), text);
 		free(text);
 		j->status = 1;
 		break;
 	default:
-		qh_say("join failed: unexpected %s message from the console",
+		qh_say(_("join failed: unexpected %s message from the console"),
 		    qh_msg_name(m->type));
 		j->status = 1;
 		break;
@@ -205,14 +206,14 @@ join_failed(struct join *j, int err)
 {
 	j->status = 1;
 	if (j->why[0] != '\0')
-		qh_say("cannot join: console %s: %s", j->tok.console, j->why);
+		qh_say(_("cannot join: console %s: %s"), j->tok.console, j->why);
 	else if (err == QH_ERR_TLS || err == QH_ERR_AUTH)
-		qh_say("cannot join: the TLS handshake with %s failed (is it the "
-		       "console the token came from?)",
+		qh_say(_("cannot join: the TLS handshake with %s failed (is it the "
+			 "console the token came from?)"),
 		    j->tok.console);
 	else
-		qh_say("cannot join: console %s: %s", j->tok.console,
-		    err != 0 ? qh_strerror(err) : "closed the connection");
+		qh_say(_("cannot join: console %s: %s"), j->tok.console,
+		    err != 0 ? _(qh_strerror(err)) : _("closed the connection"));
 }
 
 static void
@@ -222,7 +223,7 @@ join_retry(uv_timer_t *t)
 
 	if (join_attempt(j) != 0) {
 		j->status = 1;
-		qh_say("cannot join: out of memory");
+		qh_say(_("cannot join: out of memory"));
 		join_finish(j);
 	}
 }
@@ -294,8 +295,8 @@ join_key(struct join *j)
 
 	if (plat_path_kind(j->keypath) != PLAT_NONE) {
 		if ((r = qh_pki_load_key(j->keypath, &j->key)) != 0) {
-			qh_say("%s: %s; remove it to enrol with a new key", j->keypath,
-			    qh_strerror(r));
+			qh_say(_("%s: %s; remove it to enrol with a new key"), j->keypath,
+			    _(qh_strerror(r)));
 			return r;
 		}
 		qh_info("enrolling with the key of an earlier attempt (%s)", j->keypath);
@@ -304,11 +305,11 @@ join_key(struct join *j)
 	if ((r = plat_config_create(j->dir)) != 0)
 		return r;
 	if ((r = qh_pki_key_new(&j->key)) != 0) {
-		qh_say("cannot make a key: %s", qh_strerror(r));
+		qh_say(_("cannot make a key: %s"), _(qh_strerror(r)));
 		return r;
 	}
 	if ((r = qh_pki_write_key(j->keypath, j->key)) != 0) {
-		qh_say("cannot write %s: %s", j->keypath, qh_strerror(r));
+		qh_say(_("cannot write %s: %s"), j->keypath, _(qh_strerror(r)));
 		return r;
 	}
 	return 0;
@@ -337,36 +338,36 @@ agent_join(const char *token, const char *dir, const char *vendor)
 	int status = 1;
 
 	if ((j = calloc(1, sizeof(*j))) == NULL) {
-		qh_say("out of memory");
+		qh_say(_("out of memory"));
 		return 1;
 	}
 	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &j->tok) != 0) {
-		qh_say("this is not a join token; copy the whole line that begins with "
-		       "qh1.");
+		qh_say(_("this is not a join token; copy the whole line that begins with "
+			 "qh1."));
 		goto out;
 	}
 	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
-		qh_say("the token names no usable console address");
+		qh_say(_("the token names no usable console address"));
 		goto out;
 	}
 	if (snprintf(j->dir, sizeof(j->dir), "%s", dir) >= (int)sizeof(j->dir) ||
 	    plat_path_join(j->path, sizeof(j->path), j->dir, AGENT_BUNDLE_NAME) != 0 ||
 	    plat_path_join(j->keypath, sizeof(j->keypath), j->dir, JOIN_KEY_NAME) != 0) {
-		qh_say("configuration directory name too long");
+		qh_say(_("configuration directory name too long"));
 		goto out;
 	}
 	if (plat_path_kind(j->path) != PLAT_NONE) {
-		qh_say("already enrolled; remove %s to enrol again", j->dir);
+		qh_say(_("already enrolled; remove %s to enrol again"), j->dir);
 		goto out;
 	}
 	if (join_key(j) != 0)
 		goto out;
 	if (qh_pki_csr_new(j->key, &j->csr) != 0) {
-		qh_say("cannot make a certificate request");
+		qh_say(_("cannot make a certificate request"));
 		goto out;
 	}
 	if (qh_tls_ctx_client(&j->ctx, NULL, NULL, NULL) != 0) {
-		qh_say("cannot set up TLS");
+		qh_say(_("cannot set up TLS"));
 		goto out;
 	}
 
@@ -378,7 +379,7 @@ agent_join(const char *token, const char *dir, const char *vendor)
 	if (join_attempt(j) != 0) {
 		join_finish(j);
 		uv_run(j->loop, UV_RUN_DEFAULT);
-		qh_say("out of memory");
+		qh_say(_("out of memory"));
 		goto out;
 	}
 	uv_run(j->loop, UV_RUN_DEFAULT);
@@ -433,18 +434,19 @@ cmd_join(struct qh_cli *c)
 	int r;
 
 	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
+		return qh_cli_usage(c, _("bad --log-level"));
 	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
-		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+		return qh_cli_fail(c, _("no configuration directory: %s"),
+		    _(qh_strerror(r)));
 	return agent_join(c->argv[0], dir, NULL);
 }
 
 const struct qh_cli_cmd cmd_join_entry = {
 	.name = "join",
-	.usage = "TOKEN [--config DIR]",
-	.summary = "enrol this PC with the join token from your support vendor",
+	.usage = "TOKEN [--config DIR] [--lang de|en]",
+	.summary = N_("enrol this PC with the join token from your support vendor"),
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("config"), QH_OPT("log-level") },
+	.opts = { QH_OPT("config"), QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_join,
 };

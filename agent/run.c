@@ -104,6 +104,7 @@ send_hello(struct agent *a)
 	if ((r = qh_msg_begin(&b, QH_MSG_HELLO)) == 0 &&
 	    (r = qh_msg_put_str(&b, QH_K_HOST, host)) == 0 &&
 	    (r = qh_msg_put_u32(&b, QH_K_FLAGS, flags)) == 0 &&
+	    (r = qh_msg_put_str(&b, QH_K_LANG, qh_lang_name(qh_lang_get()))) == 0 &&
 	    (a->resume[0] == '\0' ||
 		((r = qh_msg_put_str(&b, QH_K_RESUME, a->resume)) == 0 &&
 		    (r = qh_msg_put_str(&b, QH_K_CODE, a->code)) == 0)))
@@ -151,7 +152,7 @@ on_endwait(uv_timer_t *t)
 
 	if (a->state == AG_DONE)
 		return;
-	qh_say("no answer from the console; leaving");
+	qh_say(_("no answer from the console; leaving"));
 	agent_stop(a, 0);
 }
 
@@ -167,7 +168,7 @@ agent_end(struct agent *a)
 	}
 	if (a->session_open && a->state == AG_READY && a->mux != NULL &&
 	    send_session_end(a) == 0) {
-		ui_line("ending the session...");
+		ui_line(_("ending the session..."));
 		a->ending = 1;
 		a->stopping = 1;
 		a->exit_status = 0;
@@ -206,10 +207,10 @@ print_code(const char *code)
 	if (ui_window() != NULL)
 		ui_window()->code(code);
 	if (len == 6)
-		ui_line("Your session code: %.3s %.3s   (read it to your technician)",
+		ui_line(_("Your session code: %.3s %.3s   (read it to your technician)"),
 		    code, code + 3);
 	else
-		ui_line("Your session code: %s   (read it to your technician)", code);
+		ui_line(_("Your session code: %s   (read it to your technician)"), code);
 }
 
 static int
@@ -272,10 +273,10 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	uv_timer_stop(&a->deadline);
 
 	if (name[0] != '\0')
-		ui_line("quarterhour: connected to %s:%d as %s (%s)", a->host, a->port,
+		ui_line(_("quarterhour: connected to %s:%d as %s (%s)"), a->host, a->port,
 		    a->customer, name);
 	else
-		ui_line("quarterhour: connected to %s:%d as %s", a->host, a->port,
+		ui_line(_("quarterhour: connected to %s:%d as %s"), a->host, a->port,
 		    a->customer);
 	if (strcmp(code, a->code) != 0) {
 		memcpy(a->code, code, strlen(code) + 1); /* code_valid: fits */
@@ -284,21 +285,21 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	if (qh_msg_get_u64(m, QH_K_UNITS, &units) == 0) {
 		/* Signed: the balance may be negative (R7). A unit is 15 min. */
 		u = (int64_t)units;
-		qh_units_text(u, left, sizeof(left));
-		ui_line("Balance: %s", left);
+		qh_units_text_in(qh_lang_get(), u, left, sizeof(left));
+		ui_line(_("Balance: %s"), left);
 		if (ui_window() != NULL)
 			ui_window()->balance(left, text[0] != '\0');
 	}
 	if (text[0] != '\0')
-		ui_line("Warning: %s", text);
-	agent_status("Connected. Read the code to your technician.");
+		ui_line(_("Warning: %s"), text);
+	agent_status(_("Connected. Read the code to your technician."));
 	if (qh_msg_get_u64(m, QH_K_SESSION, &session) == 0) {
 		if (!a->session_open || a->session != session)
-			ui_line("session %" PRIu64 " is open", session);
+			ui_line(_("session %llu is open"), (unsigned long long)session);
 		a->session_open = 1;
 		a->session = session;
 	} else if (a->session_open) {
-		ui_line("the session was closed while the connection was down");
+		ui_line(_("the session was closed while the connection was down"));
 		a->session_open = 0;
 		consent_forget(a);
 	}
@@ -313,9 +314,17 @@ on_error(struct agent *a, const struct qh_msg *m)
 
 	(void)msg_text(m, QH_K_CODE, code, sizeof(code));
 	(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
+	/*
+	 * A revocation can come before HELLO told the console our language:
+	 * the customer reads ours. Other refusals come in our language.
+	 */
+	if (strcmp(code, "revoked") == 0)
+		snprintf(text, sizeof(text), "%s",
+		    _("this PC's access was revoked by your support vendor; please "
+		      "contact them to enrol it again"));
 	qh_say("%s", text[0] != '\0' ? text : code);
 	agent_status("%s", text[0] != '\0' ? text : code);
-	snprintf(a->why, sizeof(a->why), "refused (%s)", code);
+	snprintf(a->why, sizeof(a->why), _("refused (%s)"), code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
 	    strcmp(code, "role") == 0)
 		agent_stop(a, 1); /* retrying cannot help */
@@ -385,33 +394,35 @@ on_session(struct agent *a, const struct qh_msg *m)
 	if (strcmp(kind, "opened") == 0) {
 		a->session_open = 1;
 		a->session = session;
-		ui_line("session %" PRIu64 " started; it is recorded and billed per "
-			"started 15 minutes",
-		    session);
-		agent_status("Session %" PRIu64
-			     " is running. Your technician is connected.",
-		    session);
+		ui_line(_("session %llu started; it is recorded and billed per started "
+			  "15 minutes"),
+		    (unsigned long long)session);
+		agent_status(_("Session %llu is running. Your technician is connected."),
+		    (unsigned long long)session);
 	} else if (strcmp(kind, "closed") == 0) {
 		(void)msg_text(m, QH_K_TEXT, text, sizeof(text));
 		if (text[0] != '\0')
 			ui_line("%s", text);
 		else
-			ui_line("session %" PRIu64 " closed", session);
+			ui_line(_("session %llu closed"), (unsigned long long)session);
 		if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
-			ui_line("billable time: %" PRIu64 "h %02" PRIu64 "m %02" PRIu64
-				"s",
-			    seconds / 3600, seconds / 60 % 60, seconds % 60);
+			ui_line(_("billable time: %lluh %02llum %02llus"),
+			    (unsigned long long)(seconds / 3600),
+			    (unsigned long long)(seconds / 60 % 60),
+			    (unsigned long long)(seconds % 60));
 		if (ui_window() != NULL) {
-			char end[TEXT_MAX + 96];
+			char end[TEXT_MAX + 160];
 
 			if (qh_msg_get_u64(m, QH_K_SECONDS, &seconds) == 0)
 				snprintf(end, sizeof(end),
-				    "The session has ended. Billable time: %" PRIu64
-				    " h %02" PRIu64 " min %02" PRIu64 " s. %s",
-				    seconds / 3600, seconds / 60 % 60, seconds % 60,
-				    text);
+				    _("The session has ended. Billable time: %llu h "
+				      "%02llu "
+				      "min %02llu s. %s"),
+				    (unsigned long long)(seconds / 3600),
+				    (unsigned long long)(seconds / 60 % 60),
+				    (unsigned long long)(seconds % 60), text);
 			else
-				snprintf(end, sizeof(end), "The session has ended. %s",
+				snprintf(end, sizeof(end), _("The session has ended. %s"),
 				    text);
 			ui_sanitize(end);
 			ui_window()->ended(end);
@@ -575,21 +586,22 @@ agent_retry(struct agent *a, int err)
 	if (secs == 0)
 		secs = 1;
 	if (a->was_ready) {
-		qh_say("connection lost; reconnecting in %" PRIu64 " s", secs);
-		agent_status("The connection was lost; reconnecting in %" PRIu64 " s...",
-		    secs);
+		qh_say(_("connection lost; reconnecting in %llu s"),
+		    (unsigned long long)secs);
+		agent_status(_("The connection was lost; reconnecting in %llu s..."),
+		    (unsigned long long)secs);
 	} else {
-		qh_say("cannot connect to the console at %s:%d: %s; reconnecting in "
-		       "%" PRIu64 " s",
+		qh_say(_("cannot connect to the console at %s:%d: %s; reconnecting in "
+			 "%llu s"),
 		    a->host, a->port,
 		    a->why[0] != '\0' ? a->why
-				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
-		    secs);
-		agent_status("Cannot reach %s:%d (%s); trying again in %" PRIu64 " s...",
+				      : _(qh_strerror(err != 0 ? err : QH_ERR_CLOSED)),
+		    (unsigned long long)secs);
+		agent_status(_("Cannot reach %s:%d (%s); trying again in %llu s..."),
 		    a->host, a->port,
 		    a->why[0] != '\0' ? a->why
-				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED),
-		    secs);
+				      : _(qh_strerror(err != 0 ? err : QH_ERR_CLOSED)),
+		    (unsigned long long)secs);
 	}
 	a->backoff_ms *= 2;
 	if (a->backoff_ms > BACKOFF_MAX_MS)
@@ -629,7 +641,7 @@ on_deadline(uv_timer_t *t)
 
 	if (a->mux == NULL || a->state == AG_READY || a->state == AG_DONE)
 		return;
-	snprintf(a->why, sizeof(a->why), "no answer within %d s",
+	snprintf(a->why, sizeof(a->why), _("no answer within %d s"),
 	    CONNECT_TIMEOUT_MS / 1000);
 	agent_disconnect(a, QH_ERR_TIMEOUT);
 }
@@ -643,7 +655,7 @@ agent_connect(struct agent *a)
 	a->why[0] = '\0';
 	if ((a->mux = qh_mux_new(a->loop, a->ctx, QH_TLS_CLIENT, a->host, NULL,
 		 &agent_ops, a)) == NULL) {
-		snprintf(a->why, sizeof(a->why), "out of memory");
+		snprintf(a->why, sizeof(a->why), "%s", _("out of memory"));
 		agent_retry(a, QH_ERR_NOMEM);
 		return;
 	}
@@ -730,9 +742,9 @@ enrol_from_tag(struct qh_cli *c)
 		return -1;
 	if (agent_config_dir(c, dir, sizeof(dir)) != 0)
 		return -1;
-	ui_line("enrolling this PC with the token this program came with...");
-	agent_status("Enrolling this PC with %s...",
-	    vendor[0] != '\0' ? vendor : "your support vendor");
+	ui_line(_("enrolling this PC with the token this program came with..."));
+	agent_status(_("Enrolling this PC with %s..."),
+	    vendor[0] != '\0' ? vendor : _("your support vendor"));
 	status = agent_join(token, dir, vendor);
 	OPENSSL_cleanse(token, sizeof(token));
 	return status;
@@ -748,9 +760,9 @@ cmd_run(struct qh_cli *c)
 	int r, status;
 
 	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
+		return qh_cli_usage(c, _("bad --log-level"));
 	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return qh_cli_fail(c, "out of memory");
+		return qh_cli_fail(c, _("out of memory"));
 	a->tasks.first = NULL;
 	a->yes = qh_cli_flag(c, "yes");
 	a->unattended = qh_cli_flag(c, "unattended");
@@ -768,11 +780,13 @@ cmd_run(struct qh_cli *c)
 	if ((r = parse_forwards(a, c)) != 0 ||
 	    (r = forward_allow_init(a->forwards, a->nforwards)) != 0) {
 		free(a);
-		return qh_cli_usage(c, "--allow-forward takes HOST:PORT[,HOST:PORT...]");
+		return qh_cli_usage(c,
+		    _("--allow-forward takes HOST:PORT[,HOST:PORT...]"));
 	}
 	if ((r = agent_bundle_path(c, path, sizeof(path))) != 0) {
 		free(a);
-		return qh_cli_fail(c, "no configuration directory: %s", qh_strerror(r));
+		return qh_cli_fail(c, _("no configuration directory: %s"),
+		    _(qh_strerror(r)));
 	}
 	if (plat_path_kind(path) == PLAT_NONE &&
 	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
@@ -780,13 +794,13 @@ cmd_run(struct qh_cli *c)
 		if (status > 0)
 			return status;
 		return qh_cli_fail(c,
-		    "not enrolled: no %s; run 'qh-agent join TOKEN' "
-		    "first",
+		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
+		      "first"),
 		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {
 		free(a);
-		return qh_cli_fail(c, "cannot load %s: %s", path, qh_strerror(r));
+		return qh_cli_fail(c, _("cannot load %s: %s"), path, _(qh_strerror(r)));
 	}
 	if (qh_split_hostport(a->bundle.console, a->host, sizeof(a->host), &a->port) !=
 		0 ||
@@ -794,7 +808,7 @@ cmd_run(struct qh_cli *c)
 		0) {
 		qh_bundle_free(&a->bundle);
 		free(a);
-		return qh_cli_fail(c, "%s: unusable console address or certificate",
+		return qh_cli_fail(c, _("%s: unusable console address or certificate"),
 		    path);
 	}
 	hlen = sizeof(a->hostname);
@@ -831,13 +845,15 @@ cmd_run(struct qh_cli *c)
 const struct qh_cli_cmd cmd_run_entry = {
 	.name = "run",
 	.usage = "[--config DIR] [--yes] [--unattended] "
-		 "[--allow-forward HOST:PORT,...] [--allow-desktop view|control]",
-	.summary = "connect and wait for a technician (the default command); "
-		   "--allow-forward: targets forwards may reach; --allow-desktop: "
-		   "technicians may see (and control) the screen without asking",
+		 "[--allow-forward HOST:PORT,...] [--allow-desktop view|control] "
+		 "[--lang de|en]",
+	.summary = N_("connect and wait for a technician (the default command); "
+		      "--allow-forward: targets forwards may reach; --allow-desktop: "
+		      "technicians may see (and control) the screen without asking"),
 	.min_args = 0,
 	.max_args = 0,
 	.opts = { QH_OPT("config"), { "yes", 'y', 0, 0 }, QH_FLAG("unattended"),
-	    QH_OPTS("allow-forward"), QH_OPT("allow-desktop"), QH_OPT("log-level") },
+	    QH_OPTS("allow-forward"), QH_OPT("allow-desktop"), QH_OPT("log-level"),
+	    QH_OPT("lang") },
 	.exec = cmd_run,
 };

@@ -80,7 +80,7 @@ shell_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 		goto out;
 	}
 	qh_info("shell for %s: pid %ld, %ux%u", t->login, proc_id(t), req.cols, req.rows);
-	ui_notice("%s opened a shell", t->login);
+	ui_notice(_("%s opened a shell"), t->login);
 	task_start(t);
 out:
 	free(term);

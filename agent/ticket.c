@@ -108,16 +108,24 @@ tk_finish(struct tk *k, int status, const char *fmt, ...)
 		qh_mux_close(k->mux, 0, NULL);
 }
 
-/* "Mon 2026-11-30 18:00 CET" in this PC's time zone. */
+/*
+ * "Mon 2026-11-30 18:00 CET" in this PC's time zone, the day's name in the
+ * customer's language (strftime's %a would need a locale installed).
+ */
 static const char *
 local_time(int64_t t, char *out, size_t len)
 {
+	static const char *const days[7] = { N_("Sun"), N_("Mon"), N_("Tue"), N_("Wed"),
+		N_("Thu"), N_("Fri"), N_("Sat") };
 	time_t tt = (time_t)t;
 	struct tm tm;
+	char rest[48];
 
-	if (localtime_r(&tt, &tm) == NULL ||
-	    strftime(out, len, "%a %Y-%m-%d %H:%M %Z", &tm) == 0)
+	if (localtime_r(&tt, &tm) == NULL || tm.tm_wday < 0 || tm.tm_wday > 6 ||
+	    strftime(rest, sizeof(rest), "%Y-%m-%d %H:%M %Z", &tm) == 0)
 		snprintf(out, len, "?");
+	else
+		snprintf(out, len, "%s %s", _(days[tm.tm_wday]), rest);
 	return out;
 }
 
@@ -159,7 +167,7 @@ send_end(struct tk *k)
 	    qh_chan_send_msg(k->ch, &b) != 0 || qh_chan_eof(k->ch) != 0) {
 		qh_buf_release(&b);
 		tk_finish(k, 1,
-		    "the connection to the console broke; no ticket was filed");
+		    _("the connection to the console broke; no ticket was filed"));
 		return;
 	}
 	qh_buf_release(&b);
@@ -184,13 +192,13 @@ pump(struct tk *k)
 			if (k->cur_sent == f->size) {
 				if (file_end(k) != 0) {
 					tk_finish(k, 1,
-					    "%s changed while it was sent; no ticket "
-					    "was filed",
+					    _("%s changed while it was sent; no ticket "
+					      "was filed"),
 					    k->paths[k->cur]);
 					return;
 				}
 				if (++k->cur < k->t.nfiles && file_begin(k) != 0) {
-					tk_finish(k, 1, "%s: cannot read it again: %s",
+					tk_finish(k, 1, _("%s: cannot read it again: %s"),
 					    k->paths[k->cur], strerror(errno));
 					return;
 				}
@@ -218,8 +226,8 @@ pump(struct tk *k)
 		n = qh_chan_write(k->ch, 0, k->buf + k->buf_off, k->buf_len - k->buf_off);
 		if (n < 0) {
 			tk_finish(k, 1,
-			    "the connection to the console broke; no ticket was "
-			    "filed");
+			    _("the connection to the console broke; no ticket was "
+			      "filed"));
 			return;
 		}
 		if (n == 0)
@@ -262,7 +270,7 @@ tk_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	    qh_msg_begin(&b, QH_MSG_TICKET_GO) != 0 || qh_chan_send_msg(ch, &b) != 0) {
 		qh_buf_release(&b);
 		tk_finish(k, 1,
-		    "the connection to the console broke; no ticket was filed");
+		    _("the connection to the console broke; no ticket was filed"));
 		return;
 	}
 	qh_buf_release(&b);
@@ -276,19 +284,21 @@ on_ticket_ok(struct tk *k, const struct qh_msg *m)
 	uint64_t id = 0, due = 0, deadline = 0;
 	uint32_t flags = 0;
 	char d1[64], d2[64];
+	const char *before;
 
 	(void)qh_msg_get_u64(m, QH_K_ID, &id);
 	(void)qh_msg_get_u64(m, QH_K_DUE, &due);
 	(void)qh_msg_get_u64(m, QH_K_DEADLINE, &deadline);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
 	local_time((int64_t)due, d1, sizeof(d1));
+	/* TRANSLATORS: follows "ticket N" when the same ticket was filed before. */
+	before = flags & QH_TICKET_OK_EXISTED ? _(" (filed before)") : "";
 	if (deadline != 0)
-		ui_line("ticket %" PRIu64 "%s: due %s, at the latest %s", id,
-		    flags & QH_TICKET_OK_EXISTED ? " (filed before)" : "", d1,
+		ui_line(_("ticket %llu%s: due %s, at the latest %s"),
+		    (unsigned long long)id, before, d1,
 		    local_time((int64_t)deadline, d2, sizeof(d2)));
 	else
-		ui_line("ticket %" PRIu64 "%s: due %s", id,
-		    flags & QH_TICKET_OK_EXISTED ? " (filed before)" : "", d1);
+		ui_line(_("ticket %llu%s: due %s"), (unsigned long long)id, before, d1);
 	tk_finish(k, 0, NULL);
 }
 
@@ -313,7 +323,7 @@ tk_msg(struct qh_chan *ch, const struct qh_msg *m)
 		if (k->state == TK_META) {
 			k->state = TK_SENDING;
 			if (k->t.nfiles > 0 && file_begin(k) != 0) {
-				tk_finish(k, 1, "%s: cannot read it again: %s",
+				tk_finish(k, 1, _("%s: cannot read it again: %s"),
 				    k->paths[0], strerror(errno));
 				return;
 			}
@@ -324,7 +334,8 @@ tk_msg(struct qh_chan *ch, const struct qh_msg *m)
 	default:
 		break;
 	}
-	tk_finish(k, 1, "the console sent an unexpected %s message; no ticket was filed",
+	tk_finish(k, 1,
+	    _("the console sent an unexpected %s message; no ticket was filed"),
 	    qh_msg_name(m->type));
 }
 
@@ -350,8 +361,8 @@ tk_chan_close(struct qh_chan *ch)
 
 	k->ch = NULL;
 	tk_finish(k, 1,
-	    "the upload broke off before the console answered; the ticket "
-	    "may not be filed: run the same command again (it files the ticket once)");
+	    _("the upload broke off before the console answered; the ticket "
+	      "may not be filed: run the same command again (it files the ticket once)"));
 }
 
 static const struct qh_chan_ops tk_chan_ops = {
@@ -414,15 +425,15 @@ tk_closed(struct qh_mux *mux, int err)
 	k->ch = NULL;
 	if (k->state == TK_CONNECTING)
 		tk_finish(k, 1,
-		    "cannot connect to the console at %s:%d: %s; no ticket was "
-		    "filed",
+		    _("cannot connect to the console at %s:%d: %s; no ticket was "
+		      "filed"),
 		    k->host, k->port,
 		    k->why[0] != '\0' ? k->why
-				      : qh_strerror(err != 0 ? err : QH_ERR_CLOSED));
+				      : _(qh_strerror(err != 0 ? err : QH_ERR_CLOSED)));
 	else
 		tk_finish(k, 1,
-		    "the connection to the console was lost; the ticket may not "
-		    "be filed: run the same command again (it files the ticket once)");
+		    _("the connection to the console was lost; the ticket may not "
+		      "be filed: run the same command again (it files the ticket once)"));
 }
 
 static const struct qh_mux_ops tk_ops = {
@@ -441,8 +452,8 @@ on_timeout(uv_timer_t *t)
 	    CONNECT_TIMEOUT_MS / 1000);
 	if (k->mux != NULL && (k->state == TK_CONNECTING || k->state == TK_OPENING)) {
 		tk_finish(k, 1,
-		    "the console at %s:%d did not answer within %d s; no ticket "
-		    "was filed",
+		    _("the console at %s:%d did not answer within %d s; no ticket "
+		      "was filed"),
 		    k->host, k->port, CONNECT_TIMEOUT_MS / 1000);
 	}
 }
@@ -461,12 +472,12 @@ read_steps(struct qh_cli *c, struct tk *k, const char *path)
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
-		return qh_cli_fail(c, "steps %s: %s", path, strerror(errno));
+		return qh_cli_fail(c, _("steps %s: %s"), path, strerror(errno));
 	if (fd != STDIN_FILENO) {
 		struct stat st;
 
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			status = qh_cli_fail(c, "steps %s: not a regular file", path);
+			status = qh_cli_fail(c, _("steps %s: not a regular file"), path);
 			goto out;
 		}
 	}
@@ -474,7 +485,7 @@ read_steps(struct qh_cli *c, struct tk *k, const char *path)
 		if ((n = read(fd, buf, sizeof(buf))) < 0) {
 			if (errno == EINTR)
 				continue;
-			status = qh_cli_fail(c, "steps %s: %s", path, strerror(errno));
+			status = qh_cli_fail(c, _("steps %s: %s"), path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -487,7 +498,7 @@ read_steps(struct qh_cli *c, struct tk *k, const char *path)
 	}
 	if (!qh_utf8_valid(total > 0 ? qh_buf_ptr(&k->t.steps) : (const uint8_t *)"",
 		qh_buf_len(&k->t.steps))) {
-		status = qh_cli_fail(c, "the steps in %s are not valid UTF-8 text",
+		status = qh_cli_fail(c, _("the steps in %s are not valid UTF-8 text"),
 		    strcmp(path, "-") == 0 ? "standard input" : path);
 		goto out;
 	}
@@ -512,7 +523,7 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 
 	*total = 0;
 	if (n > QH_TICKET_FILES_MAX)
-		return qh_cli_fail(c, "at most %d attachments per ticket",
+		return qh_cli_fail(c, _("at most %d attachments per ticket"),
 		    QH_TICKET_FILES_MAX);
 	for (i = 0; i < n; i++) {
 		const char *p = paths[i], *name = plat_base_name(p);
@@ -520,42 +531,46 @@ open_attachments(struct qh_cli *c, struct tk *k, const char *const *paths, int n
 		/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
 		if ((fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 			if (errno == ENOENT)
-				return qh_cli_fail(c, "attachment %s: no such file", p);
+				return qh_cli_fail(c, _("attachment %s: no such file"),
+				    p);
 			if (errno == EACCES)
 				return qh_cli_fail(c,
-				    "attachment %s: not readable "
-				    "(permission denied)",
+				    _("attachment %s: not readable "
+				      "(permission denied)"),
 				    p);
-			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
+			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
 		}
 		k->fds[i] = fd;
 		k->paths[i] = p;
 		if (fstat(fd, &st) != 0)
-			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
+			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
 		if (S_ISDIR(st.st_mode))
-			return qh_cli_fail(c, "attachment %s is a directory, not a file",
-			    p);
+			return qh_cli_fail(c,
+			    _("attachment %s is a directory, not a file"), p);
 		if (!S_ISREG(st.st_mode))
-			return qh_cli_fail(c, "attachment %s is not a regular file", p);
+			return qh_cli_fail(c, _("attachment %s is not a regular file"),
+			    p);
 		if ((uint64_t)st.st_size > k->t.lim.attachment_max)
 			return qh_cli_fail(c,
-			    "attachment %s is %" PRIu64 " MiB; at most %" PRIu64
-			    " MiB per attachment are accepted",
-			    p, ((uint64_t)st.st_size + (1 << 20) - 1) >> 20,
-			    k->t.lim.attachment_max >> 20);
+			    _("attachment %s is %llu MiB; at most %llu MiB per "
+			      "attachment are accepted"),
+			    p,
+			    (unsigned long long)(((uint64_t)st.st_size + (1 << 20) - 1) >>
+				20),
+			    (unsigned long long)(k->t.lim.attachment_max >> 20));
 		if (!qh_ticket_name_valid(name))
 			return qh_cli_fail(c,
-			    "attachment %s: its file name must be valid "
-			    "UTF-8 without control characters",
+			    _("attachment %s: its file name must be valid "
+			      "UTF-8 without control characters"),
 			    p);
 		for (j = 0; j < i; j++)
 			if (strcmp(plat_base_name(paths[j]), name) == 0)
 				return qh_cli_fail(c,
-				    "two attachments are named %s; rename "
-				    "one",
+				    _("two attachments are named %s; rename "
+				      "one"),
 				    name);
 		if (fcntl(fd, F_SETFL, 0) == -1)
-			return qh_cli_fail(c, "attachment %s: %s", p, strerror(errno));
+			return qh_cli_fail(c, _("attachment %s: %s"), p, strerror(errno));
 		*total += (uint64_t)st.st_size;
 	}
 	return 0;
@@ -573,20 +588,21 @@ hash_attachment(struct qh_cli *c, struct tk *k, int i)
 
 	if (fstat(k->fds[i], &st) != 0 ||
 	    EVP_DigestInit_ex(k->md, EVP_sha256(), NULL) != 1)
-		return qh_cli_fail(c, "attachment %s: %s", k->paths[i], strerror(errno));
+		return qh_cli_fail(c, _("attachment %s: %s"), k->paths[i],
+		    strerror(errno));
 	while ((n = read(k->fds[i], k->buf, sizeof(k->buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return qh_cli_fail(c, "attachment %s: not readable: %s",
+			return qh_cli_fail(c, _("attachment %s: not readable: %s"),
 			    k->paths[i], strerror(errno));
 		(void)EVP_DigestUpdate(k->md, k->buf, (size_t)n);
 		total += (uint64_t)n;
 	}
 	if (EVP_DigestFinal_ex(k->md, md, &mdlen) != 1 || mdlen != 32)
-		return qh_cli_fail(c, "cannot hash %s", k->paths[i]);
+		return qh_cli_fail(c, _("cannot hash %s"), k->paths[i]);
 	if (total != (uint64_t)st.st_size)
-		return qh_cli_fail(c, "attachment %s changed while it was read",
+		return qh_cli_fail(c, _("attachment %s changed while it was read"),
 		    k->paths[i]);
 	if (qh_ticket_add_file(&k->t, plat_base_name(k->paths[i]), total, md) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
@@ -606,20 +622,22 @@ add_proposal(struct qh_cli *c, struct tk *k, const char *s)
 	long gmtoff;
 
 	if (qh_ticket_parse_when(s, &tm) != 0)
-		return qh_cli_usage(c, "--propose takes YYYY-MM-DDTHH:MM in local time");
+		return qh_cli_usage(c,
+		    _("--propose takes YYYY-MM-DDTHH:MM in local time"));
 	want = tm;
 	if ((t = mktime(&tm)) == (time_t)-1)
-		return qh_cli_fail(c, "the proposed appointment %s cannot be converted",
-		    s);
+		return qh_cli_fail(c,
+		    _("the proposed appointment %s cannot be converted"), s);
 	if (tm.tm_year != want.tm_year || tm.tm_mon != want.tm_mon ||
 	    tm.tm_mday != want.tm_mday || tm.tm_hour != want.tm_hour ||
 	    tm.tm_min != want.tm_min)
 		return qh_cli_fail(c,
-		    "the proposed appointment %s does not exist in this "
-		    "time zone (the clocks change then)",
+		    _("the proposed appointment %s does not exist in this "
+		      "time zone (the clocks change then)"),
 		    s);
 	if ((int64_t)t < qh_clock_now())
-		return qh_cli_fail(c, "the proposed appointment %s lies in the past", s);
+		return qh_cli_fail(c, _("the proposed appointment %s lies in the past"),
+		    s);
 #ifdef _WIN32
 	/* No tm_gmtoff: the local time read as UTC, minus the instant. */
 	want = tm;
@@ -671,7 +689,7 @@ take_screenshot(struct qh_cli *c, struct tk *k)
 		k->shot[0] = '\0';
 		return qh_cli_fail(c, "no screenshot: %s", why);
 	}
-	ui_line("screenshot of the screen (%dx%d) attached as %s", w, h, name);
+	ui_line(_("screenshot of the screen (%dx%d) attached as %s"), w, h, name);
 	return 0;
 }
 
@@ -690,11 +708,11 @@ collect(struct qh_cli *c, struct tk *k)
 	if (kind == NULL)
 		kind = "support";
 	if (strcmp(kind, "support") != 0 && strcmp(kind, "installation") != 0)
-		return qh_cli_usage(c, "--kind is support or installation");
+		return qh_cli_usage(c, _("--kind is support or installation"));
 	if (subject == NULL)
-		return qh_cli_usage(c, "--subject TEXT is required");
+		return qh_cli_usage(c, _("--subject TEXT is required"));
 	if (npropose > QH_TICKET_SLOTS_MAX)
-		return qh_cli_usage(c, "at most 16 proposed appointments");
+		return qh_cli_usage(c, _("at most 16 proposed appointments"));
 	/* The subject's own checks first, with an empty total. */
 	if (qh_ticket_set_header(&k->t, kind, subject, 0) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
@@ -734,14 +752,15 @@ cmd_ticket(struct qh_cli *c)
 	int i, status;
 
 	if (agent_log_level(c) != 0)
-		return qh_cli_usage(c, "bad --log-level");
+		return qh_cli_usage(c, _("bad --log-level"));
 	if ((k = calloc(1, sizeof(*k))) == NULL)
-		return qh_cli_fail(c, "out of memory");
+		return qh_cli_fail(c, _("out of memory"));
 	for (i = 0; i < QH_TICKET_FILES_MAX; i++)
 		k->fds[i] = -1;
 	qh_ticket_init(&k->t, NULL);
+	k->t.lang = qh_lang_get(); /* the refusals are the customer's to read */
 	if ((k->md = EVP_MD_CTX_new()) == NULL) {
-		status = qh_cli_fail(c, "out of memory");
+		status = qh_cli_fail(c, _("out of memory"));
 		goto out;
 	}
 	if ((status = collect(c, k)) != 0)
@@ -751,8 +770,8 @@ cmd_ticket(struct qh_cli *c)
 		goto out;
 	if (qh_pki_identity(k->bundle.cert, &id) != 0 || id.role != QH_ROLE_AGENT ||
 	    qh_ticket_make_key(&k->t, id.agent_id) != 0) {
-		status =
-		    qh_cli_fail(c, "this PC's certificate is not an agent certificate");
+		status = qh_cli_fail(c,
+		    _("this PC's certificate is not an agent certificate"));
 		goto out;
 	}
 
@@ -763,7 +782,7 @@ cmd_ticket(struct qh_cli *c)
 	uv_timer_start(&k->timer, on_timeout, CONNECT_TIMEOUT_MS, 0);
 	if ((k->mux = qh_mux_new(k->loop, k->ctx, QH_TLS_CLIENT, k->host, NULL, &tk_ops,
 		 k)) == NULL) {
-		tk_finish(k, 1, "out of memory");
+		tk_finish(k, 1, _("out of memory"));
 	} else {
 		qh_debug("filing a ticket with %s:%d: %d attachments, %" PRIu64 " bytes",
 		    k->host, k->port, k->t.nfiles, k->t.total);
@@ -793,13 +812,13 @@ const struct qh_cli_cmd cmd_ticket_entry = {
 	.name = "ticket",
 	.usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
 		 "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
-		 "[--screenshot] [--config DIR]",
-	.summary = "file a support ticket with this PC's facts, steps to reproduce, "
-		   "attachments and proposed appointments (local time)",
+		 "[--screenshot] [--config DIR] [--lang de|en]",
+	.summary = N_("file a support ticket with this PC's facts, steps to reproduce, "
+		      "attachments and proposed appointments (local time)"),
 	.min_args = 0,
 	.max_args = 0,
 	.opts = { QH_OPT("config"), QH_OPT("subject"), QH_OPT("steps"), QH_OPTS("attach"),
 	    QH_OPTS("propose"), QH_OPT("kind"), QH_FLAG("screenshot"),
-	    QH_OPT("log-level") },
+	    QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_ticket,
 };

@@ -154,9 +154,12 @@ send_result(struct qh_chan **chp, int status, const char *text, uint64_t size,
 	*chp = NULL;
 }
 
+/* A size for the customer: "1.5 MiB", in German "1,5 MiB". */
 static void
 human_size(uint64_t n, char *out, size_t len)
 {
+	char *p;
+
 	if (n >= 1024 * 1024 * 1024)
 		snprintf(out, len, "%.1f GiB", (double)n / (1024.0 * 1024 * 1024));
 	else if (n >= 1024 * 1024)
@@ -164,7 +167,12 @@ human_size(uint64_t n, char *out, size_t len)
 	else if (n >= 1024)
 		snprintf(out, len, "%.1f KiB", (double)n / 1024.0);
 	else
-		snprintf(out, len, "%" PRIu64 " bytes", n);
+		snprintf(out, len,
+		    qh_ntr(qh_lang_get(), "%llu byte", "%llu bytes", n == 1 ? 1UL : 2UL),
+		    (unsigned long long)n);
+	/* German writes a decimal comma (no locale is needed for that). */
+	if (qh_lang_get() == QH_LANG_DE && (p = strchr(out, '.')) != NULL)
+		*p = ',';
 }
 
 /* Push. */
@@ -215,7 +223,7 @@ push_fail(struct push *p, const char *fmt, ...)
 	va_end(ap);
 	p->state = PUSH_DONE;
 	qh_info("push of %s to %s failed: %s", p->login, p->path, text);
-	ui_notice("copy of %s failed: %s", p->shown, text);
+	ui_notice(_("copy of %s failed: %s"), p->shown, text);
 	if (p->ch != NULL)
 		send_result(&p->ch, 1, text, p->got, NULL);
 	push_maybe_free(p);
@@ -245,7 +253,7 @@ push_synced(uv_fs_t *req)
 	}
 	p->state = PUSH_DONE;
 	human_size(p->got, size, sizeof(size));
-	ui_notice("%s copied %s to this PC (%s)", p->login, p->shown, size);
+	ui_notice(_("%s copied %s to this PC (%s)"), p->login, p->shown, size);
 	qh_info("push of %s to %s: %" PRIu64 " bytes", p->login, p->path, p->got);
 	send_result(&p->ch, 0, NULL, p->got, p->hash);
 	push_maybe_free(p);
@@ -422,7 +430,7 @@ push_close(struct qh_chan *ch)
 	if (p->state != PUSH_DONE) {
 		qh_info("push of %s to %s cut off after %" PRIu64 " bytes", p->login,
 		    p->path, p->got);
-		ui_notice("copy of %s was cut off; nothing was written", p->shown);
+		ui_notice(_("copy of %s was cut off; nothing was written"), p->shown);
 	}
 	p->state = PUSH_DONE;
 	push_maybe_free(p);
@@ -504,7 +512,7 @@ push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	uv_timer_init(loop, &p->closer);
 	p->closer.data = p;
 	human_size(p->size, size, sizeof(size));
-	ui_notice("%s copies a file to this PC: %s (%s)", p->login, p->shown, size);
+	ui_notice(_("%s copies a file to this PC: %s (%s)"), p->login, p->shown, size);
 	qh_info("push of %s to %s (%" PRIu64 " bytes) via %s", p->login, p->path, p->size,
 	    p->tf.anon ? "an unnamed file" : p->tf.path);
 	if ((r = qh_chan_accept(ch, PUSH_WINDOW, &push_ops, p)) != 0) {
@@ -621,7 +629,7 @@ pull_pump(struct pull *p)
 			}
 			p->done = 1;
 			human_size(p->sent, size, sizeof(size));
-			ui_notice("%s copied %s from this PC (%s)", p->login, p->shown,
+			ui_notice(_("%s copied %s from this PC (%s)"), p->login, p->shown,
 			    size);
 			send_result(&p->ch, 0, NULL, p->sent, hash);
 			pull_maybe_free(p);
@@ -706,7 +714,7 @@ pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 	transfer_count++;
 	uv_timer_init(loop, &p->closer);
 	p->closer.data = p;
-	ui_notice("%s copies a file from this PC: %s", p->login, p->shown);
+	ui_notice(_("%s copies a file from this PC: %s"), p->login, p->shown);
 	if ((r = qh_chan_accept(ch, QH_MUX_MIN_WINDOW, &pull_ops, p)) != 0) {
 		qh_debug("accept: %s", qh_strerror(r));
 		p->ch = NULL;

@@ -1,6 +1,7 @@
 /*
  * What the customer reads: lines on stdout, flushed at once (stdout is
- * often a pipe or a log file), with every control character of text that
+ * often a pipe or a log file; a Windows console gets them through
+ * WriteConsoleW, qh/out.h), with every control character of text that
  * came from the console or a technician made harmless first; and, when
  * there is one, the window's side of it: what the technician does goes to
  * its list, and what the customer clicks comes back as queued events.
@@ -12,6 +13,7 @@
 #include <time.h>
 
 #include "qh/display.h"
+#include "qh/out.h"
 #include "agent.h"
 
 #define UI_EVENTS_MAX 32
@@ -110,9 +112,9 @@ ui_vline(const char *stamp, const char *fmt, va_list ap)
 	vsnprintf(text, sizeof(text), fmt, ap);
 	ui_sanitize(text);
 	if (stamp != NULL)
-		printf("[%s] %s\n", stamp, text);
+		qh_out_printf(stdout, "[%s] %s\n", stamp, text);
 	else
-		printf("%s\n", text);
+		qh_out_printf(stdout, "%s\n", text);
 	fflush(stdout);
 	/* A notice is something that happens on this PC: the window lists it. */
 	if (stamp != NULL && window != NULL) {

@@ -10,6 +10,24 @@
 
 #include "qh/cli.h"
 #include "qh/err.h"
+#include "qh/out.h"
+#include "qh/text.h"
+
+#ifndef QH_VERSION
+#define QH_VERSION "unknown"
+#endif
+
+/* A text of ours in the program's language: its hooks' text(), else English. */
+static const char *
+tr(const struct qh_cli_hooks *hooks, const char *msgid) __attribute__((format_arg(2)));
+
+static const char *
+tr(const struct qh_cli_hooks *hooks, const char *msgid)
+{
+	if (hooks == NULL || hooks->text == NULL || msgid == NULL)
+		return msgid;
+	return hooks->text(msgid);
+}
 
 static int
 opt_index(const struct qh_cli_cmd *cmd, const char *name)
@@ -52,46 +70,49 @@ qh_cli_opts(const struct qh_cli *c, const char *name, const char *const **vals)
 }
 
 static void
-print_help(const char *prog, const struct qh_cli_cmd *cmd)
+print_help(const char *prog, const struct qh_cli_cmd *cmd, const struct qh_cli_hooks *h)
 {
 	int i;
 
-	printf("usage: %s %s%s%s\n", prog, cmd->name, *cmd->usage ? " " : "", cmd->usage);
+	qh_out_printf(stdout, "%s %s %s%s%s\n", tr(h, N_("usage:")), prog, cmd->name,
+	    *cmd->usage ? " " : "", cmd->usage);
 	if (cmd->summary != NULL)
-		printf("\n%s\n", cmd->summary);
-	printf("\noptions:\n");
+		qh_out_printf(stdout, "\n%s\n", tr(h, cmd->summary));
+	qh_out_printf(stdout, "\n%s\n", tr(h, N_("options:")));
 	for (i = 0; i < QH_CLI_MAX_OPTS && cmd->opts[i].name != NULL; i++) {
 		const struct qh_cli_opt *o = &cmd->opts[i];
 
 		if (o->short_name)
-			printf("  -%c, --%s%s\n", o->short_name, o->name,
+			qh_out_printf(stdout, "  -%c, --%s%s\n", o->short_name, o->name,
 			    o->has_arg ? " VALUE" : "");
 		else
-			printf("  --%s%s%s\n", o->name, o->has_arg ? " VALUE" : "",
-			    o->repeat ? " (repeatable)" : "");
+			qh_out_printf(stdout, "  --%s%s%s%s\n", o->name,
+			    o->has_arg ? " VALUE" : "", o->repeat ? " " : "",
+			    o->repeat ? tr(h, N_("(repeatable)")) : "");
 	}
-	printf("  --help\n");
+	qh_out_printf(stdout, "  --help\n");
 }
 
 int
 qh_cli_usage(const struct qh_cli *c, const char *why)
 {
 	if (why != NULL)
-		fprintf(stderr, "%s: %s\n", c->prog, why);
-	fprintf(stderr, "usage: %s %s %s\n", c->prog, c->cmd->name, c->cmd->usage);
+		qh_out_printf(stderr, "%s: %s\n", c->prog, why);
+	qh_out_printf(stderr, "%s %s %s %s\n", tr(c->hooks, N_("usage:")), c->prog,
+	    c->cmd->name, c->cmd->usage);
 	return QH_EXIT_USAGE;
 }
 
 int
 qh_cli_fail(const struct qh_cli *c, const char *fmt, ...)
 {
+	char text[4096];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", c->prog);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	qh_out_printf(stderr, "%s: %s\n", c->prog, text);
 	return QH_EXIT_FAIL;
 }
 
@@ -112,15 +133,31 @@ qh_parse_int(const char *s, long long min, long long max, long long *out)
 }
 
 static void
-print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *const *table)
+print_commands(FILE *f, const char *prog, const struct qh_cli_cmd *const *table,
+    const struct qh_cli_hooks *h)
 {
 	const struct qh_cli_cmd *const *cmd;
 
-	fprintf(f, "usage: %s COMMAND [ARGS]\n\ncommands:\n", prog);
+	qh_out_printf(f, "%s %s COMMAND [ARGS]\n\n%s\n", tr(h, N_("usage:")), prog,
+	    tr(h, N_("commands:")));
 	for (cmd = table; *cmd != NULL; cmd++)
-		fprintf(f, "  %-16s %s\n", (*cmd)->name,
-		    (*cmd)->summary ? (*cmd)->summary : "");
-	fprintf(f, "\n'%s COMMAND --help' describes one command.\n", prog);
+		qh_out_printf(f, "  %-16s %s\n", (*cmd)->name,
+		    (*cmd)->summary ? tr(h, (*cmd)->summary) : "");
+	qh_out_printf(f, "\n");
+	qh_out_printf(f, tr(h, N_("'%s COMMAND --help' describes one command.")), prog);
+	qh_out_printf(f, "\n");
+}
+
+/* Prints "prog: TEXT" on stderr, TEXT being msgid (one %s: arg) in the program's
+ * language. */
+static void
+complain(const struct qh_cli_hooks *h, const char *prog, const char *msgid,
+    const char *arg)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), tr(h, msgid), arg);
+	qh_out_printf(stderr, "%s: %s\n", prog, text);
 }
 
 /* Matches argv against the table: two-word names first, then one-word. */
@@ -161,10 +198,14 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	char **args;
 
 	argc--, argv++;
+	if (argc >= 1 && strcmp(argv[0], "--version") == 0) {
+		printf("%s %s\n", prog, QH_VERSION);
+		return QH_EXIT_OK;
+	}
 	if (argc >= 1 &&
 	    (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0 ||
 		strcmp(argv[0], "help") == 0)) {
-		print_commands(stdout, prog, table);
+		print_commands(stdout, prog, table, hooks);
 		return QH_EXIT_OK;
 	}
 	cmd = find_cmd(table, argc, argv, &used);
@@ -175,17 +216,18 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	}
 	if (cmd == NULL) {
 		if (argc > 0)
-			fprintf(stderr, "%s: unknown command '%s'\n", prog, argv[0]);
-		print_commands(stderr, prog, table);
+			complain(hooks, prog, N_("unknown command '%s'"), argv[0]);
+		print_commands(stderr, prog, table, hooks);
 		return QH_EXIT_USAGE;
 	}
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		fprintf(stderr, "%s: out of memory\n", prog);
+		qh_out_printf(stderr, "%s: %s\n", prog, tr(hooks, N_("out of memory")));
 		return QH_EXIT_FAIL;
 	}
 	c->prog = prog;
 	c->cmd = cmd;
+	c->hooks = hooks;
 
 	shortopts[ns++] = ':'; /* report missing values ourselves */
 	for (i = 0; i < QH_CLI_MAX_OPTS && cmd->opts[i].name != NULL; i++) {
@@ -212,17 +254,15 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	while (
 	    (ch = getopt_long(argc - used + 1, args, shortopts, longopts, NULL)) != -1) {
 		if (ch == 'h') {
-			print_help(prog, cmd);
+			print_help(prog, cmd, hooks);
 			free(c);
 			return QH_EXIT_OK;
 		}
 		if (ch == '?' || ch == ':') {
-			if (ch == ':')
-				fprintf(stderr, "%s: option '%s' needs a value\n", prog,
-				    args[optind - 1]);
-			else
-				fprintf(stderr, "%s: unknown option '%s'\n", prog,
-				    args[optind - 1]);
+			complain(hooks, prog,
+			    ch == ':' ? N_("option '%s' needs a value")
+				      : N_("unknown option '%s'"),
+			    args[optind - 1]);
 			status = qh_cli_usage(c, NULL);
 			free(c);
 			return status;
@@ -236,7 +276,7 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 		if (cmd->opts[i].repeat && c->count[i] < QH_CLI_MAX_REPEAT)
 			c->rep[i][c->count[i]] = optarg;
 		else if (cmd->opts[i].repeat) {
-			fprintf(stderr, "%s: too many --%s\n", prog, cmd->opts[i].name);
+			complain(hooks, prog, N_("too many --%s"), cmd->opts[i].name);
 			free(c);
 			return QH_EXIT_USAGE;
 		}
@@ -247,7 +287,8 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	c->argv = args + optind;
 	if (c->argc < cmd->min_args || (cmd->max_args >= 0 && c->argc > cmd->max_args)) {
 		status = qh_cli_usage(c,
-		    c->argc < cmd->min_args ? "missing arguments" : "too many arguments");
+		    c->argc < cmd->min_args ? tr(hooks, N_("missing arguments"))
+					    : tr(hooks, N_("too many arguments")));
 		free(c);
 		return status;
 	}

@@ -12,39 +12,68 @@
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
+#include "qh/text.h"
 
-#define LABEL_WIDTH  14
-#define LINE_MAX_LEN 1024
+#define LABEL_WIDTH    14 /* English labels; German ones are longer */
+#define LABEL_WIDTH_DE 18
+#define LINE_MAX_LEN   1024
 
-/* Appends "Label:   text\n"; an empty label continues the previous line's block. */
-static int line(struct qh_buf *out, const char *label, const char *fmt, ...)
+/* Where the lines go, and in which language. */
+struct facts_out {
+	struct qh_buf *buf;
+	enum qh_lang lang;
+};
+
+#define T(o, s) qh_tr((o)->lang, (s))
+
+/* Characters in UTF-8 text s (its bytes that start a character). */
+static int
+chars(const char *s)
+{
+	int n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return n;
+}
+
+/*
+ * Appends "Label:   text\n" with the label (a msgid, marked N_()) in the
+ * output's language; an empty label continues the previous line's block.
+ */
+static int line(struct facts_out *o, const char *label, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static int
-line(struct qh_buf *out, const char *label, const char *fmt, ...)
+line(struct facts_out *o, const char *label, const char *fmt, ...)
 {
-	char text[LINE_MAX_LEN], head[LABEL_WIDTH + 8];
+	char text[LINE_MAX_LEN], head[LABEL_WIDTH_DE + 64];
+	int width = o->lang == QH_LANG_DE ? LABEL_WIDTH_DE : LABEL_WIDTH;
 	va_list ap;
 	int r;
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	snprintf(head, sizeof(head), "%s%s", label, label[0] != '\0' ? ":" : "");
-	if ((r = qh_buf_put(out, head, strlen(head))) != 0)
+	snprintf(head, sizeof(head), "%s%s", label[0] != '\0' ? T(o, label) : "",
+	    label[0] != '\0' ? ":" : "");
+	if ((r = qh_buf_put(o->buf, head, strlen(head))) != 0)
 		return r;
-	for (r = (int)strlen(head); r < LABEL_WIDTH; r++)
-		if (qh_buf_put_u8(out, ' ') != 0)
+	for (r = chars(head); r < width; r++)
+		if (qh_buf_put_u8(o->buf, ' ') != 0)
 			return QH_ERR_TOO_LARGE;
-	if ((r = qh_buf_put(out, text, strlen(text))) != 0)
+	if ((r = qh_buf_put(o->buf, text, strlen(text))) != 0)
 		return r;
-	return qh_buf_put_u8(out, '\n');
+	return qh_buf_put_u8(o->buf, '\n');
 }
 
+/* A size: "8.0 GiB", in German with a decimal comma, "8,0 GiB". */
 static void
-bytes_text(int64_t n, char *out, size_t len)
+bytes_text(const struct facts_out *o, int64_t n, char *out, size_t len)
 {
 	double v = (double)n;
+	char *p;
 
 	if (n >= (int64_t)1 << 40)
 		snprintf(out, len, "%.1f TiB", v / (1024.0 * 1024 * 1024 * 1024));
@@ -53,7 +82,11 @@ bytes_text(int64_t n, char *out, size_t len)
 	else if (n >= 1 << 20)
 		snprintf(out, len, "%.1f MiB", v / (1024.0 * 1024));
 	else
-		snprintf(out, len, "%" PRId64 " bytes", n);
+		snprintf(out, len,
+		    qh_ntr(o->lang, "%lld byte", "%lld bytes", n == 1 ? 1UL : 2UL),
+		    (long long)n);
+	if (o->lang == QH_LANG_DE && (p = strchr(out, '.')) != NULL)
+		*p = ',';
 }
 
 /* A string member as the display filter shows it, or NULL. */
@@ -69,7 +102,7 @@ str(const struct qh_json_node *o, const char *key, char *buf, size_t len)
 }
 
 static int
-text_line(struct qh_buf *out, const struct qh_json_node *o, const char *label,
+text_line(struct facts_out *out, const struct qh_json_node *o, const char *label,
     const char *key)
 {
 	char v[LINE_MAX_LEN];
@@ -80,7 +113,7 @@ text_line(struct qh_buf *out, const struct qh_json_node *o, const char *label,
 }
 
 static int
-disks(struct qh_buf *out, const struct qh_json_node *list)
+disks(struct facts_out *out, const struct qh_json_node *list)
 {
 	const struct qh_json_node *d;
 	char mount[512], fs[64], size[32], free_[32];
@@ -97,10 +130,11 @@ disks(struct qh_buf *out, const struct qh_json_node *list)
 		if (qh_json_get_int(d, "size_bytes", &sz) != 0 ||
 		    qh_json_get_int(d, "free_bytes", &fr) != 0)
 			continue;
-		bytes_text(sz, size, sizeof(size));
-		bytes_text(fr, free_, sizeof(free_));
-		if ((r = line(out, first ? "Disks" : "", "%s (%s): %s, %s free", mount,
-			 fs, size, free_)) != 0)
+		bytes_text(out, sz, size, sizeof(size));
+		bytes_text(out, fr, free_, sizeof(free_));
+		if ((r = line(out, first ? N_("Disks") : "",
+			 T(out, N_("%s (%s): %s, %s free")), mount, fs, size, free_)) !=
+		    0)
 			return r;
 		first = 0;
 	}
@@ -108,7 +142,7 @@ disks(struct qh_buf *out, const struct qh_json_node *list)
 }
 
 static int
-interfaces(struct qh_buf *out, const struct qh_json_node *list)
+interfaces(struct facts_out *out, const struct qh_json_node *list)
 {
 	const struct qh_json_node *i, *a, *addrs;
 	char name[128], addr[128], text[LINE_MAX_LEN];
@@ -132,8 +166,8 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 			used += (size_t)snprintf(text + used, sizeof(text) - used, "%s%s",
 			    used > 0 ? ", " : "", addr);
 		}
-		if ((r = line(out, first ? "Network" : "", "%s: %s", name,
-			 text[0] != '\0' ? text : "no address")) != 0)
+		if ((r = line(out, first ? N_("Network") : "", "%s: %s", name,
+			 text[0] != '\0' ? text : T(out, N_("no address")))) != 0)
 			return r;
 		first = 0;
 	}
@@ -142,7 +176,7 @@ interfaces(struct qh_buf *out, const struct qh_json_node *list)
 
 /* Appends "Label: a, b, c" for an array of strings (nothing for none or no member). */
 static int
-string_list(struct qh_buf *out, const char *label, const struct qh_json_node *list,
+string_list(struct facts_out *out, const char *label, const struct qh_json_node *list,
     const char *none)
 {
 	const struct qh_json_node *e;
@@ -161,26 +195,27 @@ string_list(struct qh_buf *out, const char *label, const struct qh_json_node *li
 	}
 	if (text[0] == '\0' && none == NULL)
 		return 0;
-	return line(out, label, "%s", text[0] != '\0' ? text : none);
+	return line(out, label, "%s", text[0] != '\0' ? text : T(out, none));
 }
 
 /* What only the Windows agent says of its system: edition, version, build, rights. */
 static int
-windows_facts_os(struct qh_buf *out, const struct qh_json_node *o)
+windows_facts_os(struct facts_out *out, const struct qh_json_node *o)
 {
 	const struct qh_json_node *n, *e;
 	int r;
 
-	if ((r = text_line(out, o, "Edition", "os_edition")) != 0 ||
-	    (r = text_line(out, o, "Version", "os_version")) != 0 ||
-	    (r = text_line(out, o, "Build", "os_build")) != 0)
+	if ((r = text_line(out, o, N_("Edition"), "os_edition")) != 0 ||
+	    (r = text_line(out, o, N_("Version"), "os_version")) != 0 ||
+	    (r = text_line(out, o, N_("Build"), "os_build")) != 0)
 		return r;
 	if ((n = qh_json_get(o, "admin")) == NULL ||
 	    (n->type != QH_JSON_TRUE && n->type != QH_JSON_FALSE))
 		return 0;
 	e = qh_json_get(o, "elevated");
-	return line(out, "Admin rights", "%s%s", n->type == QH_JSON_TRUE ? "yes" : "no",
-	    e != NULL && e->type == QH_JSON_TRUE ? " (elevated)" : "");
+	return line(out, N_("Admin rights"), "%s%s",
+	    n->type == QH_JSON_TRUE ? T(out, N_("yes")) : T(out, N_("no")),
+	    e != NULL && e->type == QH_JSON_TRUE ? T(out, N_(" (elevated)")) : "");
 }
 
 /*
@@ -189,7 +224,7 @@ windows_facts_os(struct qh_buf *out, const struct qh_json_node *o)
  * counted), TAPI, scanners, the default printer.
  */
 static int
-windows_facts(struct qh_buf *out, const struct qh_json_node *o)
+windows_facts(struct facts_out *out, const struct qh_json_node *o)
 {
 	const struct qh_json_node *n, *e;
 	char a[128], b[128], c[128], text[LINE_MAX_LEN];
@@ -208,7 +243,8 @@ windows_facts(struct qh_buf *out, const struct qh_json_node *o)
 			used += (size_t)snprintf(text + used, sizeof(text) - used,
 			    "%s%s (%s)", used > 0 ? ", " : "", a, b);
 		}
-		if ((r = line(out, ".NET", "%s", text[0] != '\0' ? text : "none")) != 0)
+		if ((r = line(out, ".NET", "%s",
+			 text[0] != '\0' ? text : T(out, N_("none")))) != 0)
 			return r;
 	}
 	if ((n = qh_json_get(o, "office")) != NULL && n->type == QH_JSON_OBJECT &&
@@ -228,29 +264,40 @@ windows_facts(struct qh_buf *out, const struct qh_json_node *o)
 				b[0] = '\0';
 			if (str(e, "view", c, sizeof(c)) == NULL)
 				snprintf(c, sizeof(c), "?");
-			if ((r = line(out, crm == 0 ? "CRM, Office" : "", "%s%s%s (%s)",
-				 a, b[0] != '\0' ? " " : "", b, c)) != 0)
+			if ((r = line(out, crm == 0 ? N_("CRM, Office") : "",
+				 "%s%s%s (%s)", a, b[0] != '\0' ? " " : "", b, c)) != 0)
 				return r;
 			crm++;
 		}
 		if (qh_json_get_int(o, "programs_more", &v) == 0)
 			others += (int)v;
-		if ((r = line(out, "Programs",
-			 "%d more installed (info --json lists them)", others)) != 0)
+		if ((r = line(out, N_("Programs"),
+			 qh_ntr(out->lang, "%d more installed (info --json lists them)",
+			     "%d more installed (info --json lists them)",
+			     others == 1 ? 1UL : 2UL),
+			 others)) != 0)
 			return r;
 	}
-	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"), "none")) != 0)
+	if ((r = string_list(out, "TAPI", qh_json_get(o, "tapi_providers"),
+		 N_("none"))) != 0)
 		return r;
 	if ((n = qh_json_get(o, "scanners")) != NULL &&
-	    ((r = string_list(out, "TWAIN", qh_json_get(n, "twain"), "none")) != 0 ||
-		(r = string_list(out, "WIA", qh_json_get(n, "wia"), "none")) != 0))
+	    ((r = string_list(out, "TWAIN", qh_json_get(n, "twain"), N_("none"))) != 0 ||
+		(r = string_list(out, "WIA", qh_json_get(n, "wia"), N_("none"))) != 0))
 		return r;
-	return text_line(out, o, "Printer", "default_printer");
+	return text_line(out, o, N_("Printer"), "default_printer");
 }
 
 int
-qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
+qh_envinfo_text(const void *json, size_t len, struct qh_buf *buf)
 {
+	return qh_envinfo_text_in(QH_LANG_EN, json, len, buf);
+}
+
+int
+qh_envinfo_text_in(enum qh_lang lang, const void *json, size_t len, struct qh_buf *buf)
+{
+	struct facts_out fo = { buf, lang }, *out = &fo;
 	struct qh_json_doc *doc = NULL;
 	const struct qh_json_node *o;
 	char cpu[LINE_MAX_LEN], a[32], b[32];
@@ -264,45 +311,51 @@ qh_envinfo_text(const void *json, size_t len, struct qh_buf *out)
 		r = QH_ERR_FORMAT;
 		goto out;
 	}
-	if ((r = text_line(out, o, "OS", "os")) != 0 ||
+	if ((r = text_line(out, o, N_("OS"), "os")) != 0 ||
 	    (r = windows_facts_os(out, o)) != 0 ||
-	    (r = text_line(out, o, "Kernel", "kernel")) != 0 ||
-	    (r = text_line(out, o, "Architecture", "arch")) != 0 ||
-	    (r = text_line(out, o, "Host name", "hostname")) != 0 ||
-	    (r = text_line(out, o, "User", "user")) != 0)
+	    (r = text_line(out, o, N_("Kernel"), "kernel")) != 0 ||
+	    (r = text_line(out, o, N_("Architecture"), "arch")) != 0 ||
+	    (r = text_line(out, o, N_("Host name"), "hostname")) != 0 ||
+	    (r = text_line(out, o, N_("User"), "user")) != 0)
 		goto out;
 	if (str(o, "cpu_model", cpu, sizeof(cpu)) == NULL)
-		snprintf(cpu, sizeof(cpu), "unknown model");
+		snprintf(cpu, sizeof(cpu), "%s", T(out, N_("unknown model")));
 	if (qh_json_get_int(o, "cpu_cores", &cores) == 0)
-		r = line(out, "CPU", "%s, %" PRId64 " core%s", cpu, cores,
-		    cores == 1 ? "" : "s");
+		r = line(out, "CPU",
+		    qh_ntr(lang, "%s, %lld core", "%s, %lld cores",
+			cores == 1 ? 1UL : 2UL),
+		    cpu, (long long)cores);
 	else
 		r = line(out, "CPU", "%s", cpu);
 	if (r != 0)
 		goto out;
 	if (qh_json_get_int(o, "memory_total_bytes", &total) == 0 &&
 	    qh_json_get_int(o, "memory_available_bytes", &avail) == 0) {
-		bytes_text(total, a, sizeof(a));
-		bytes_text(avail, b, sizeof(b));
-		if ((r = line(out, "Memory", "%s total, %s available", a, b)) != 0)
+		bytes_text(out, total, a, sizeof(a));
+		bytes_text(out, avail, b, sizeof(b));
+		if ((r = line(out, N_("Memory"), T(out, N_("%s total, %s available")), a,
+			 b)) != 0)
 			goto out;
 	}
 	if ((r = disks(out, qh_json_get(o, "disks"))) != 0)
 		goto out;
 	if (qh_json_get_int(o, "uptime_seconds", &up) == 0 && up >= 0) {
 		if (up >= 86400)
-			r = line(out, "Uptime",
-			    "%" PRId64 " day%s, %02" PRId64 ":%02" PRId64 ":%02" PRId64,
-			    up / 86400, up / 86400 == 1 ? "" : "s", up / 3600 % 24,
-			    up / 60 % 60, up % 60);
+			r = line(out, N_("Uptime"),
+			    qh_ntr(lang, "%lld day, %02lld:%02lld:%02lld",
+				"%lld days, %02lld:%02lld:%02lld",
+				up / 86400 == 1 ? 1UL : 2UL),
+			    (long long)(up / 86400), (long long)(up / 3600 % 24),
+			    (long long)(up / 60 % 60), (long long)(up % 60));
 		else
-			r = line(out, "Uptime", "%02" PRId64 ":%02" PRId64 ":%02" PRId64,
-			    up / 3600, up / 60 % 60, up % 60);
+			r = line(out, N_("Uptime"), "%02lld:%02lld:%02lld",
+			    (long long)(up / 3600), (long long)(up / 60 % 60),
+			    (long long)(up % 60));
 		if (r != 0)
 			goto out;
 	}
-	if ((r = text_line(out, o, "Locale", "locale")) != 0 ||
-	    (r = text_line(out, o, "Time zone", "timezone")) != 0)
+	if ((r = text_line(out, o, N_("Locale"), "locale")) != 0 ||
+	    (r = text_line(out, o, N_("Time zone"), "timezone")) != 0)
 		goto out;
 	if ((r = interfaces(out, qh_json_get(o, "interfaces"))) != 0)
 		goto out;

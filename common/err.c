@@ -1,41 +1,43 @@
 /*
- * The text for each error code, and the mapping from libuv's errors.
+ * The text for each error code, and the mapping from libuv's errors. The
+ * texts are marked for translation: the agent shows _(qh_strerror(r)).
  */
 #include <uv.h>
 
 #include "qh/err.h"
+#include "qh/text.h"
 
 static const char *const messages[] = {
-	[0] = "success",
-	[-QH_ERR_INTERNAL] = "internal error",
-	[-QH_ERR_NOMEM] = "out of memory",
-	[-QH_ERR_INCOMPLETE] = "message incomplete",
-	[-QH_ERR_FORMAT] = "invalid format",
-	[-QH_ERR_TOO_LARGE] = "too large",
-	[-QH_ERR_ARG] = "invalid argument",
-	[-QH_ERR_SYSTEM] = "system error",
-	[-QH_ERR_TLS] = "TLS error",
-	[-QH_ERR_PROTOCOL] = "protocol error",
-	[-QH_ERR_LIMIT] = "limit reached",
-	[-QH_ERR_NOT_FOUND] = "not found",
-	[-QH_ERR_EXISTS] = "already exists",
-	[-QH_ERR_PERM] = "not permitted",
-	[-QH_ERR_DB] = "database error",
-	[-QH_ERR_CONFIG] = "configuration error",
-	[-QH_ERR_AUTH] = "authentication failed",
-	[-QH_ERR_CLOSED] = "connection closed",
-	[-QH_ERR_AGAIN] = "try again",
-	[-QH_ERR_TIMEOUT] = "timed out",
-	[-QH_ERR_REFUSED] = "refused",
-	[-QH_ERR_CRYPTO] = "cryptographic operation failed",
-	[-QH_ERR_BUSY] = "resource busy",
+	[0] = N_("success"),
+	[-QH_ERR_INTERNAL] = N_("internal error"),
+	[-QH_ERR_NOMEM] = N_("out of memory"),
+	[-QH_ERR_INCOMPLETE] = N_("message incomplete"),
+	[-QH_ERR_FORMAT] = N_("invalid format"),
+	[-QH_ERR_TOO_LARGE] = N_("too large"),
+	[-QH_ERR_ARG] = N_("invalid argument"),
+	[-QH_ERR_SYSTEM] = N_("system error"),
+	[-QH_ERR_TLS] = N_("TLS error"),
+	[-QH_ERR_PROTOCOL] = N_("protocol error"),
+	[-QH_ERR_LIMIT] = N_("limit reached"),
+	[-QH_ERR_NOT_FOUND] = N_("not found"),
+	[-QH_ERR_EXISTS] = N_("already exists"),
+	[-QH_ERR_PERM] = N_("not permitted"),
+	[-QH_ERR_DB] = N_("database error"),
+	[-QH_ERR_CONFIG] = N_("configuration error"),
+	[-QH_ERR_AUTH] = N_("authentication failed"),
+	[-QH_ERR_CLOSED] = N_("connection closed"),
+	[-QH_ERR_AGAIN] = N_("try again"),
+	[-QH_ERR_TIMEOUT] = N_("timed out"),
+	[-QH_ERR_REFUSED] = N_("refused"),
+	[-QH_ERR_CRYPTO] = N_("cryptographic operation failed"),
+	[-QH_ERR_BUSY] = N_("resource busy"),
 };
 
 const char *
 qh_strerror(int r)
 {
 	if (r > 0 || r <= QH_ERR_MAX || messages[-r] == NULL)
-		return "unknown error";
+		return N_("unknown error");
 	return messages[-r];
 }
 

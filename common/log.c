@@ -14,6 +14,7 @@
 
 #include "qh/display.h"
 #include "qh/log.h"
+#include "qh/out.h"
 
 static const char *log_prog = "qh";
 static enum qh_log_level log_max = QH_LOG_INFO;
@@ -68,8 +69,8 @@ log_vwrite(enum qh_log_level level, const char *func, const char *fmt, va_list a
 	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	qh_display_str(line, line, sizeof(line), 0);
-	fprintf(log_file != NULL ? log_file : stderr, "%s.%03ldZ %s %s: %s: %s\n", stamp,
-	    ts.tv_nsec / 1000000, level_names[level], log_prog, func, line);
+	qh_out_printf(log_file != NULL ? log_file : stderr, "%s.%03ldZ %s %s: %s: %s\n",
+	    stamp, ts.tv_nsec / 1000000, level_names[level], log_prog, func, line);
 }
 
 void
@@ -93,7 +94,7 @@ qh_say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fprintf(log_file != NULL ? log_file : stderr, "%s: %s\n", log_prog,
+	qh_out_printf(log_file != NULL ? log_file : stderr, "%s: %s\n", log_prog,
 	    qh_display_str(line, line, sizeof(line), 0));
 }
 

@@ -15,11 +15,12 @@
 #include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
+#include "qh/text.h"
 #include "qh/ticket.h"
 
 #define KEY_INPUT_MAX (QH_TICKET_STEPS_LIMIT + 64 * 1024)
 
-/* Sets t->why and returns r. */
+/* Sets t->why (fmt, a msgid where a customer may read it, in t->lang) and returns r. */
 static int refuse(struct qh_ticket *t, int r, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -29,7 +30,7 @@ refuse(struct qh_ticket *t, int r, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(t->why, sizeof(t->why), fmt, ap);
+	vsnprintf(t->why, sizeof(t->why), qh_tr(t->lang, fmt), ap);
 	va_end(ap);
 	return r;
 }
@@ -115,23 +116,26 @@ qh_ticket_set_header(struct qh_ticket *t, const char *kind, const char *subject,
 	size_t len = strnlen(subject, QH_TICKET_SUBJECT_MAX + 1);
 
 	if (strcmp(kind, "support") != 0 && strcmp(kind, "installation") != 0)
-		return refuse(t, QH_ERR_FORMAT, "the kind is support or installation");
+		return refuse(t, QH_ERR_FORMAT,
+		    N_("the kind is support or installation"));
 	if (len == 0)
-		return refuse(t, QH_ERR_FORMAT, "the subject is empty");
+		return refuse(t, QH_ERR_FORMAT, N_("the subject is empty"));
 	if (len > QH_TICKET_SUBJECT_MAX)
-		return refuse(t, QH_ERR_LIMIT, "the subject is longer than %d bytes",
+		return refuse(t, QH_ERR_LIMIT, N_("the subject is longer than %d bytes"),
 		    QH_TICKET_SUBJECT_MAX);
 	if (!qh_utf8_valid((const uint8_t *)subject, len))
-		return refuse(t, QH_ERR_FORMAT, "the subject is not valid UTF-8 text");
+		return refuse(t, QH_ERR_FORMAT,
+		    N_("the subject is not valid UTF-8 text"));
 	if (has_control(subject, len))
 		return refuse(t, QH_ERR_FORMAT,
-		    "the subject must be one line of text "
-		    "without control characters");
+		    N_("the subject must be one line of text without control "
+		       "characters"));
 	if (total > t->lim.total_max)
 		return refuse(t, QH_ERR_LIMIT,
-		    "the attachments total %" PRIu64 " MiB; "
-		    "at most %" PRIu64 " MiB per ticket are accepted",
-		    mib(total), t->lim.total_max / (1024 * 1024));
+		    N_("the attachments total %llu MiB; at most %llu MiB per ticket are "
+		       "accepted"),
+		    (unsigned long long)mib(total),
+		    (unsigned long long)(t->lim.total_max / (1024 * 1024)));
 	snprintf(t->kind, sizeof(t->kind), "%s", kind);
 	memcpy(t->subject, subject, len);
 	t->subject[len] = '\0';
@@ -153,8 +157,10 @@ qh_ticket_add_text(struct qh_ticket *t, const char *which, const void *p, size_t
 	if (len > qh_buf_room(b)) {
 		if (b == &t->steps)
 			return refuse(t, QH_ERR_LIMIT,
-			    "the steps are longer than %zu KiB", t->lim.steps_max / 1024);
-		return refuse(t, QH_ERR_LIMIT, "the environment is longer than %d KiB",
+			    N_("the steps are longer than %zu KiB"),
+			    t->lim.steps_max / 1024);
+		return refuse(t, QH_ERR_LIMIT,
+		    N_("the environment is longer than %d KiB"),
 		    QH_TICKET_ENV_MAX / 1024);
 	}
 	return len > 0 ? qh_buf_put(b, p, len) : 0;
@@ -169,29 +175,28 @@ qh_ticket_add_file(struct qh_ticket *t, const char *name, uint64_t size,
 	int i;
 
 	if (t->nfiles == QH_TICKET_FILES_MAX)
-		return refuse(t, QH_ERR_LIMIT, "more than %d attachments",
+		return refuse(t, QH_ERR_LIMIT, N_("more than %d attachments"),
 		    QH_TICKET_FILES_MAX);
 	if (!qh_ticket_name_valid(name))
 		return refuse(t, QH_ERR_FORMAT,
-		    "an attachment's file name must be 1 to %d "
-		    "bytes of UTF-8 without '/' or control characters",
+		    N_("an attachment's file name must be 1 to %d bytes of UTF-8 without "
+		       "'/' or control characters"),
 		    QH_TICKET_NAME_MAX);
 	for (i = 0; i < t->nfiles; i++) {
 		if (strcmp(t->files[i].name, name) == 0)
 			return refuse(t, QH_ERR_FORMAT,
-			    "two attachments are named %s; "
-			    "rename one",
-			    name);
+			    N_("two attachments are named %s; rename one"), name);
 		sum += t->files[i].size;
 	}
 	if (size > t->lim.attachment_max)
 		return refuse(t, QH_ERR_LIMIT,
-		    "attachment %s is %" PRIu64 " MiB; at most %" PRIu64
-		    " MiB per attachment are accepted",
-		    name, mib(size), t->lim.attachment_max / (1024 * 1024));
+		    N_("attachment %s is %llu MiB; at most %llu MiB per attachment are "
+		       "accepted"),
+		    name, (unsigned long long)mib(size),
+		    (unsigned long long)(t->lim.attachment_max / (1024 * 1024)));
 	if (size > t->total || sum > t->total - size)
 		return refuse(t, QH_ERR_FORMAT,
-		    "the attachments are larger than announced");
+		    N_("the attachments are larger than announced"));
 	f = &t->files[t->nfiles++];
 	snprintf(f->name, sizeof(f->name), "%s", name);
 	f->size = size;
@@ -237,16 +242,14 @@ qh_ticket_add_slot(struct qh_ticket *t, const char *when, int32_t offset)
 	struct tm tm;
 
 	if (t->nslots == QH_TICKET_SLOTS_MAX)
-		return refuse(t, QH_ERR_LIMIT, "more than %d proposed appointments",
+		return refuse(t, QH_ERR_LIMIT, N_("more than %d proposed appointments"),
 		    QH_TICKET_SLOTS_MAX);
 	if (qh_ticket_parse_when(when, &tm) != 0)
 		return refuse(t, QH_ERR_FORMAT,
-		    "a proposed appointment is not "
-		    "YYYY-MM-DDTHH:MM");
+		    N_("a proposed appointment is not YYYY-MM-DDTHH:MM"));
 	if (offset < -QH_TICKET_OFFSET_MAX || offset > QH_TICKET_OFFSET_MAX)
 		return refuse(t, QH_ERR_FORMAT,
-		    "a proposed appointment has no usable UTC "
-		    "offset");
+		    N_("a proposed appointment has no usable UTC offset"));
 	sl = &t->slots[t->nslots++];
 	snprintf(sl->when, sizeof(sl->when), "%s", when);
 	sl->offset = offset;
@@ -264,7 +267,7 @@ qh_ticket_finish(struct qh_ticket *t)
 	if (t->kind[0] == '\0')
 		return refuse(t, QH_ERR_FORMAT, "the ticket has no header");
 	if (!qh_utf8_valid(bytes(&t->steps), qh_buf_len(&t->steps)))
-		return refuse(t, QH_ERR_FORMAT, "the steps are not valid UTF-8 text");
+		return refuse(t, QH_ERR_FORMAT, N_("the steps are not valid UTF-8 text"));
 	if (qh_buf_len(&t->env) > 0 &&
 	    !qh_ticket_env_valid(bytes(&t->env), qh_buf_len(&t->env)))
 		return refuse(t, QH_ERR_FORMAT, "the environment is not a JSON object");
@@ -272,9 +275,8 @@ qh_ticket_finish(struct qh_ticket *t)
 		sum += t->files[i].size;
 	if (sum != t->total)
 		return refuse(t, QH_ERR_FORMAT,
-		    "the attachments add up to %" PRIu64 " bytes, not the %" PRIu64
-		    " announced",
-		    sum, t->total);
+		    N_("the attachments add up to %llu bytes, not the %llu announced"),
+		    (unsigned long long)sum, (unsigned long long)t->total);
 	t->complete = 1;
 	return 0;
 }

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "qh/text.h"
 #include "qh/units.h"
 
 int64_t
@@ -47,11 +48,20 @@ qh_hours_short(int64_t units, char *out, size_t len)
 }
 
 void
-qh_units_text(int64_t units, char *out, size_t len)
+qh_units_text_in(enum qh_lang lang, int64_t units, char *out, size_t len)
 {
-	char hours[48];
+	char hours[48], n[32];
+	uint64_t a = magnitude(units);
 
 	qh_hours_text(units, hours, sizeof(hours));
-	snprintf(out, len, "%" PRId64 " unit%s (%s)", units,
-	    magnitude(units) == 1 ? "" : "s", hours);
+	snprintf(n, sizeof(n),
+	    qh_ntr(lang, "%lld unit", "%lld units", a == 1 ? 1UL : 2UL),
+	    (long long)units);
+	snprintf(out, len, "%s (%s)", n, hours);
+}
+
+void
+qh_units_text(int64_t units, char *out, size_t len)
+{
+	qh_units_text_in(QH_LANG_EN, units, out, len);
 }

@@ -147,6 +147,8 @@ static const struct key_spec {
 	[QH_K_OFFSET] = { KIND_U32, 4 },
 	[QH_K_DUE] = { KIND_U64, 8 },
 	[QH_K_DEADLINE] = { KIND_U64, 8 },
+	[QH_K_LANG] = { KIND_TEXT, 8 },
+	[QH_K_INTERNAL] = { KIND_TEXT, 4096 },
 };
 
 #define K(k) ((uint64_t)1 << (k))
@@ -158,13 +160,15 @@ static const struct msg_spec {
 } msgs[QH_MSG_TYPE_MAX] = {
 	[QH_MSG_ERROR] = { "error", K(QH_K_CODE) | K(QH_K_TEXT),
 	    K(QH_K_CODE) | K(QH_K_TEXT) },
-	[QH_MSG_JOIN] = { "join", K(QH_K_TOKEN) | K(QH_K_CSR) | K(QH_K_HOST),
+	[QH_MSG_JOIN] = { "join",
+	    K(QH_K_TOKEN) | K(QH_K_CSR) | K(QH_K_HOST) | K(QH_K_LANG),
 	    K(QH_K_TOKEN) | K(QH_K_CSR) },
 	[QH_MSG_JOIN_OK] = { "join-ok",
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) | K(QH_K_NAME) | K(QH_K_ID),
 	    K(QH_K_CERT) | K(QH_K_CA) | K(QH_K_CUSTOMER) },
 	[QH_MSG_HELLO] = { "hello",
-	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) | K(QH_K_TARGET),
+	    K(QH_K_HOST) | K(QH_K_RESUME) | K(QH_K_CODE) | K(QH_K_FLAGS) |
+		K(QH_K_TARGET) | K(QH_K_LANG),
 	    K(QH_K_HOST) },
 	[QH_MSG_WELCOME] = { "welcome",
 	    K(QH_K_CODE) | K(QH_K_NAME) | K(QH_K_CUSTOMER) | K(QH_K_RESUME) |
@@ -181,7 +185,8 @@ static const struct msg_spec {
 	    K(QH_K_CMD) | K(QH_K_CODE) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) |
 		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
 		K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
-		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT),
+		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT) |
+		K(QH_K_INTERNAL),
 	    K(QH_K_CMD) },
 	[QH_MSG_REPLY] = { "reply",
 	    K(QH_K_TEXT) | K(QH_K_JSON) | K(QH_K_SESSION) | K(QH_K_SECONDS) |

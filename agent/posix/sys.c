@@ -19,6 +19,7 @@
 #include "qh/cli.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/text.h"
 #include "platform.h"
 
 /*
@@ -62,7 +63,7 @@ plat_wants_window(int *argc, char **argv)
 int
 plat_window_run(int argc, char **argv)
 {
-	qh_say("this system has no window; run qh-agent in a terminal");
+	qh_say(_("this system has no window; run qh-agent in a terminal"));
 	return QH_EXIT_FAIL;
 }
 
@@ -109,13 +110,13 @@ plat_config_create(const char *dir)
 			continue;
 		p[i] = '\0';
 		if (mkdir(p, 0700) == -1 && errno != EEXIST) {
-			qh_say("cannot create %s: %s", p, strerror(errno));
+			qh_say(_("cannot create %s: %s"), p, strerror(errno));
 			return QH_ERR_SYSTEM;
 		}
 		p[i] = dir[i];
 	}
 	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		qh_say("%s is not a directory", dir);
+		qh_say(_("%s is not a directory"), dir);
 		return QH_ERR_SYSTEM;
 	}
 	return 0;

@@ -24,6 +24,7 @@
 #include "qh/err.h"
 #include "qh/exetag.h"
 #include "qh/log.h"
+#include "qh/out.h"
 #include "agent.h"
 #include "platform.h"
 #include "win32/portable.h"
@@ -118,7 +119,7 @@ cmd_service_install(struct qh_cli *c)
 	int i, n, status = QH_EXIT_FAIL;
 
 	if (service_paths(exe, sizeof(exe), dir, sizeof(dir)) != 0)
-		return qh_cli_fail(c, "cannot find Program Files and ProgramData");
+		return qh_cli_fail(c, _("cannot find Program Files and ProgramData"));
 	if (qh_cli_opt(c, "config") != NULL)
 		snprintf(dir, sizeof(dir), "%s", qh_cli_opt(c, "config"));
 	if ((scm = open_scm(c)) == NULL)
@@ -129,9 +130,9 @@ cmd_service_install(struct qh_cli *c)
 	if (plat_path_kind(pem) == PLAT_NONE) {
 		if (agent_exe_tag(token, sizeof(token), vendor, sizeof(vendor)) != 0) {
 			qh_cli_fail(c,
-			    "the service is not enrolled: run 'qh-agent join TOKEN "
-			    "--config \"%s\"' first, or install with the program your "
-			    "vendor made for this PC",
+			    _("the service is not enrolled: run 'qh-agent join TOKEN "
+			      "--config \"%s\"' first, or install with the program your "
+			      "vendor made for this PC"),
 			    dir);
 			goto out;
 		}
@@ -140,7 +141,7 @@ cmd_service_install(struct qh_cli *c)
 	} else if (plat_config_create(dir) != 0)
 		goto out;
 	if (copy_self(exe) != 0) {
-		qh_cli_fail(c, "cannot copy the program to %s (error %lu)", exe,
+		qh_cli_fail(c, _("cannot copy the program to %s (error %lu)"), exe,
 		    (unsigned long)GetLastError());
 		goto out;
 	}
@@ -165,12 +166,12 @@ cmd_service_install(struct qh_cli *c)
 	    NULL, NULL, NULL, NULL, NULL);
 	if (svc == NULL && GetLastError() == ERROR_SERVICE_EXISTS) {
 		qh_cli_fail(c,
-		    "the service is installed already; 'qh-agent service "
-		    "uninstall' first");
+		    _("the service is installed already; 'qh-agent service "
+		      "uninstall' first"));
 		goto out;
 	}
 	if (svc == NULL) {
-		qh_cli_fail(c, "cannot create the service (error %lu)",
+		qh_cli_fail(c, _("cannot create the service (error %lu)"),
 		    (unsigned long)GetLastError());
 		goto out;
 	}
@@ -187,11 +188,13 @@ cmd_service_install(struct qh_cli *c)
 	fail.lpsaActions = restart;
 	(void)ChangeServiceConfig2W(svc, SERVICE_CONFIG_FAILURE_ACTIONS, &fail);
 	if (!StartServiceW(svc, 0, NULL)) {
-		qh_cli_fail(c, "the service is installed but does not start (error %lu)",
+		qh_cli_fail(c,
+		    _("the service is installed but does not start (error %lu)"),
 		    (unsigned long)GetLastError());
 		goto out;
 	}
-	printf("service quarterhour-agent installed and started: %s, state in %s\n", exe,
+	qh_out_printf(stdout,
+	    _("service quarterhour-agent installed and started: %s, state in %s\n"), exe,
 	    dir);
 	status = QH_EXIT_OK;
 out:
@@ -215,7 +218,7 @@ cmd_service_uninstall(struct qh_cli *c)
 	if ((scm = open_scm(c)) == NULL)
 		return QH_EXIT_FAIL;
 	if ((svc = OpenServiceW(scm, SERVICE_NAME, SERVICE_ALL_ACCESS)) == NULL) {
-		qh_cli_fail(c, "the service is not installed");
+		qh_cli_fail(c, _("the service is not installed"));
 		CloseServiceHandle(scm);
 		return QH_EXIT_FAIL;
 	}
@@ -226,7 +229,7 @@ cmd_service_uninstall(struct qh_cli *c)
 			waited += 200;
 		}
 	if (!DeleteService(svc))
-		qh_cli_fail(c, "cannot remove the service (error %lu)",
+		qh_cli_fail(c, _("cannot remove the service (error %lu)"),
 		    (unsigned long)GetLastError());
 	else {
 		status = QH_EXIT_OK;
@@ -235,7 +238,8 @@ cmd_service_uninstall(struct qh_cli *c)
 			(void)DeleteFileW(w); /* stays if it is the one running this */
 			free(w);
 		}
-		printf("service quarterhour-agent removed; its enrolment stays in %s\n",
+		qh_out_printf(stdout,
+		    _("service quarterhour-agent removed; its enrolment stays in %s\n"),
 		    dir);
 	}
 	CloseServiceHandle(svc);
@@ -341,7 +345,7 @@ cmd_service_run(struct qh_cli *c)
 	int i, n = 0, nf;
 
 	if (agent_config_dir(c, dir, sizeof(dir)) != 0)
-		return qh_cli_fail(c, "no configuration directory");
+		return qh_cli_fail(c, _("no configuration directory"));
 	/* A service has no console: its log goes beside its state. */
 	if (plat_path_join(log, sizeof(log), dir, "service.log") == 0 &&
 	    (wlog = win_wide(log)) != NULL) {
@@ -369,38 +373,40 @@ cmd_service_run(struct qh_cli *c)
 	service_argv = av;
 	if (!StartServiceCtrlDispatcherW(table))
 		return qh_cli_fail(c,
-		    "'service run' is for the service manager; use "
-		    "'qh-agent run --unattended' in a console");
+		    _("'service run' is for the service manager; use "
+		      "'qh-agent run --unattended' in a console"));
 	return QH_EXIT_OK;
 }
 
 const struct qh_cli_cmd cmd_service_install_entry = {
 	.name = "service install",
-	.usage = "[--config DIR] [--allow-forward HOST:PORT,...]",
-	.summary = "run the unattended agent as a Windows service (an administrator's "
-		   "command)",
+	.usage = "[--config DIR] [--allow-forward HOST:PORT,...] [--lang de|en]",
+	.summary = N_("run the unattended agent as a Windows service (an "
+		      "administrator's command)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level") },
+	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level"),
+	    QH_OPT("lang") },
 	.exec = cmd_service_install,
 };
 
 const struct qh_cli_cmd cmd_service_uninstall_entry = {
 	.name = "service uninstall",
-	.usage = "",
-	.summary = "stop and remove the Windows service (its enrolment stays)",
+	.usage = "[--lang de|en]",
+	.summary = N_("stop and remove the Windows service (its enrolment stays)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("log-level") },
+	.opts = { QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_service_uninstall,
 };
 
 const struct qh_cli_cmd cmd_service_run_entry = {
 	.name = "service run",
 	.usage = "--config DIR [--allow-forward HOST:PORT,...]",
-	.summary = "(started by the service manager)",
+	.summary = N_("(started by the service manager)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level") },
+	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level"),
+	    QH_OPT("lang") },
 	.exec = cmd_service_run,
 };

@@ -36,6 +36,7 @@
 
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/text.h"
 #include "platform.h"
 #include "win32/portable.h"
 #include "win32/win.h"
@@ -281,13 +282,13 @@ plat_config_create(const char *dir)
 			continue;
 		p[i] = '\0';
 		if ((w = win_wide(p)) == NULL) {
-			qh_say("cannot create %s: not a valid name", p);
+			qh_say(_("cannot create %s: not a valid name"), p);
 			return QH_ERR_SYSTEM;
 		}
 		if (!CreateDirectoryW(w, NULL) &&
 		    GetLastError() != ERROR_ALREADY_EXISTS &&
 		    GetLastError() != ERROR_ACCESS_DENIED) {
-			qh_say("cannot create %s: error %lu", p,
+			qh_say(_("cannot create %s: error %lu"), p,
 			    (unsigned long)GetLastError());
 			free(w);
 			return QH_ERR_SYSTEM;
@@ -296,7 +297,7 @@ plat_config_create(const char *dir)
 		p[i] = dir[i];
 	}
 	if (!plat_is_dir(dir)) {
-		qh_say("%s is not a directory", dir);
+		qh_say(_("%s is not a directory"), dir);
 		return QH_ERR_SYSTEM;
 	}
 	/*
@@ -308,7 +309,7 @@ plat_config_create(const char *dir)
 	else if (user_ace(aces, sizeof(aces)) == 0)
 		strncat(aces, "(A;OICI;FA;;;SY)", sizeof(aces) - strlen(aces) - 1);
 	else {
-		qh_say("cannot find out who we run as, to protect %s", dir);
+		qh_say(_("cannot find out who we run as, to protect %s"), dir);
 		return QH_ERR_SYSTEM;
 	}
 	if ((w = win_wide(dir)) == NULL)
@@ -316,7 +317,7 @@ plat_config_create(const char *dir)
 	r = set_private_acl(w, aces);
 	free(w);
 	if (r != 0) {
-		qh_say("cannot restrict access to %s to this user: error %lu", dir,
+		qh_say(_("cannot restrict access to %s to this user: error %lu"), dir,
 		    (unsigned long)GetLastError());
 		return QH_ERR_SYSTEM;
 	}

@@ -85,7 +85,7 @@ enum {
 	IDC_TAKE_BACK,
 };
 
-#define NOTICE L"This session is recorded and billed per started 15 minutes."
+#define NOTICE N_("This session is recorded and billed per started 15 minutes.")
 
 /* The window's side; written by the window's thread unless said otherwise. */
 static struct {
@@ -106,6 +106,18 @@ static struct {
 } W;
 
 /* Text between threads. */
+
+/* A text of ours in the customer's language, as UTF-16 in buf (n chars). */
+static const wchar_t *
+wtext(const char *msgid, wchar_t *buf, int n)
+{
+	if (MultiByteToWideChar(CP_UTF8, 0, _(msgid), -1, buf, n) == 0)
+		buf[0] = L'\0';
+	return buf;
+}
+
+/* The same in a buffer that lives until the end of the enclosing block. */
+#define WT(msgid) wtext((msgid), (wchar_t[512]){ 0 }, 512)
 
 static wchar_t *
 wide_or_empty(const char *s)
@@ -154,8 +166,11 @@ ui_balance(const char *text, int low)
 {
 	char line[256];
 
-	snprintf(line, sizeof(line), "Prepaid balance: %s%s", text,
-	    low ? " (running low)" : "");
+	if (low)
+		snprintf(line, sizeof(line), _("Prepaid balance: %s (running low)"),
+		    text);
+	else
+		snprintf(line, sizeof(line), _("Prepaid balance: %s"), text);
 	post_text(WM_QH_BALANCE, (WPARAM)(low != 0), line);
 }
 
@@ -170,30 +185,33 @@ static void
 ui_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded)
 {
 	const char *who = name[0] != '\0' ? name : login;
-	char text[1200];
+	char text[1200], q[300];
 
 	EnterCriticalSection(&W.lock);
 	W.ask_id = id;
 	LeaveCriticalSection(&W.lock);
-	if (want & GRANT_CONTROL)
-		snprintf(text, sizeof(text),
-		    "%s wants to CONTROL your mouse and keyboard.\n"
-		    "Technician %s would see your screen and use your mouse and "
-		    "keyboard. %sYou can take control back at any time with \"Take "
-		    "back control\".",
-		    who, login, recorded ? "The screen is recorded. " : "");
-	else if (want & GRANT_VIEW)
-		snprintf(text, sizeof(text),
-		    "%s wants to SEE your screen.\n"
-		    "Technician %s would see your screen until the session ends, but "
-		    "not use your mouse or keyboard. %s",
-		    who, login, recorded ? "The screen is recorded." : "");
-	else
-		snprintf(text, sizeof(text),
-		    "Technician %s (%s) wants to connect to this PC.\n"
-		    "If you allow it, the technician can run commands and copy files "
-		    "on this PC until the session ends.",
-		    who, login);
+	if (want & GRANT_CONTROL) {
+		snprintf(q, sizeof(q), _("%s wants to CONTROL your mouse and keyboard."),
+		    who);
+		snprintf(text, sizeof(text), "%s\n%s %s%s%s", q,
+		    _("The technician would see your screen and use your mouse and "
+		      "keyboard."),
+		    recorded ? _("The screen is recorded.") : "", recorded ? " " : "",
+		    _("You can take control back at any time with \"Take back "
+		      "control\"."));
+	} else if (want & GRANT_VIEW) {
+		snprintf(q, sizeof(q), _("%s wants to SEE your screen."), who);
+		snprintf(text, sizeof(text), "%s\n%s %s", q,
+		    _("The technician would see your screen until the session ends, "
+		      "but not use your mouse or keyboard."),
+		    recorded ? _("The screen is recorded.") : "");
+	} else {
+		snprintf(q, sizeof(q),
+		    _("Technician %s (%s) wants to connect to this PC."), who, login);
+		snprintf(text, sizeof(text), "%s\n%s", q,
+		    _("If you allow it, the technician can run commands and copy files "
+		      "on this PC until the session ends."));
+	}
 	post_text(WM_QH_ASK, 0, text);
 }
 
@@ -277,46 +295,47 @@ create_controls(HWND h)
 
 	control(h, L"STATIC", W.vendor, SS_LEFT, PAD, y, w, 30, IDC_VENDOR, W.title);
 	y += 32;
-	control(h, L"STATIC", L"Remote support", SS_LEFT, PAD, y, w, 20, IDC_TITLE,
+	control(h, L"STATIC", WT(N_("Remote support")), SS_LEFT, PAD, y, w, 20, IDC_TITLE,
 	    W.font);
 	y += 36;
-	control(h, L"STATIC", L"Your session code:", SS_LEFT, PAD, y, w, 20,
+	control(h, L"STATIC", WT(N_("Your session code:")), SS_LEFT, PAD, y, w, 20,
 	    IDC_CODE_LABEL, W.bold);
 	control(h, L"STATIC",
-	    L"This PC is not enrolled yet. Paste the join token from your support "
-	    L"vendor and press Connect:",
+	    WT(N_("This PC is not enrolled yet. Paste the join token from your support "
+		  "vendor and press Connect:")),
 	    SS_LEFT, PAD, y, w, 36, IDC_TOKEN_LABEL, W.font);
 	y += 24;
 	control(h, L"STATIC", L"--- ---", SS_CENTER, PAD, y, w, 64, IDC_CODE, W.big);
 	control(h, L"EDIT", L"", WS_BORDER | ES_AUTOHSCROLL | WS_TABSTOP, PAD, y + 20,
 	    w - 110, 26, IDC_TOKEN, W.font);
-	control(h, L"BUTTON", L"Connect", BS_DEFPUSHBUTTON | WS_TABSTOP, PAD + w - 100,
-	    y + 19, 100, 28, IDC_CONNECT, W.font);
+	control(h, L"BUTTON", WT(N_("Connect")), BS_DEFPUSHBUTTON | WS_TABSTOP,
+	    PAD + w - 100, y + 19, 100, 28, IDC_CONNECT, W.font);
 	y += 68;
-	control(h, L"STATIC", L"Read this code to your technician on the phone.",
+	control(h, L"STATIC", WT(N_("Read this code to your technician on the phone.")),
 	    SS_CENTER, PAD, y, w, 20, IDC_CODE_HINT, W.font);
 	y += 30;
-	control(h, L"STATIC", L"Prepaid balance: ...", SS_LEFT, PAD, y, w, 20,
+	control(h, L"STATIC", WT(N_("Prepaid balance: ...")), SS_LEFT, PAD, y, w, 20,
 	    IDC_BALANCE, W.bold);
 	y += 26;
-	control(h, L"STATIC", L"Starting...", SS_LEFT, PAD, y, w, 40, IDC_STATUS, W.font);
+	control(h, L"STATIC", WT(N_("Starting...")), SS_LEFT, PAD, y, w, 40, IDC_STATUS,
+	    W.font);
 	y += 46;
-	control(h, L"STATIC", NOTICE, SS_LEFT, PAD, y, w, 36, IDC_NOTICE, W.font);
+	control(h, L"STATIC", WT(NOTICE), SS_LEFT, PAD, y, w, 36, IDC_NOTICE, W.font);
 	y += 44;
-	control(h, L"STATIC", L"What your technician does:", SS_LEFT, PAD, y, w, 20,
-	    IDC_LIST_LABEL, W.bold);
+	control(h, L"STATIC", WT(N_("What your technician does:")), SS_LEFT, PAD, y, w,
+	    20, IDC_LIST_LABEL, W.bold);
 	y += 22;
 	control(h, L"LISTBOX", L"", WS_BORDER | WS_VSCROLL | LBS_NOINTEGRALHEIGHT, PAD, y,
 	    w, WIN_H - y - 150, IDC_LIST, W.font);
 	/* Who sees the screen, shown only while someone does. */
 	control(h, L"STATIC", L"", SS_LEFT, PAD, WIN_H - 140, w - 170, 38, IDC_DESK_TEXT,
 	    W.bold);
-	control(h, L"BUTTON", L"Take back control", BS_PUSHBUTTON | WS_TABSTOP,
+	control(h, L"BUTTON", WT(N_("Take back control")), BS_PUSHBUTTON | WS_TABSTOP,
 	    PAD + w - 160, WIN_H - 138, 160, 30, IDC_TAKE_BACK, W.font);
 	show(h, IDC_DESK_TEXT, 0);
 	show(h, IDC_TAKE_BACK, 0);
-	control(h, L"BUTTON", L"End session", BS_PUSHBUTTON | WS_TABSTOP, PAD + w - 140,
-	    WIN_H - 96, 140, 32, IDC_END, W.bold);
+	control(h, L"BUTTON", WT(N_("End session")), BS_PUSHBUTTON | WS_TABSTOP,
+	    PAD + w - 140, WIN_H - 96, 140, 32, IDC_END, W.bold);
 	show_token_prompt(h, 0);
 }
 
@@ -332,7 +351,7 @@ consent_open(HWND owner, wchar_t *question)
 	if (note != NULL)
 		*note++ = L'\0';
 	_snwprintf(note_all, sizeof(note_all) / sizeof(note_all[0]), L"%ls %ls",
-	    note != NULL ? note : L"", NOTICE);
+	    note != NULL ? note : L"", WT(NOTICE));
 	note_all[sizeof(note_all) / sizeof(note_all[0]) - 1] = L'\0';
 
 	if (W.consent != NULL)
@@ -341,8 +360,8 @@ consent_open(HWND owner, wchar_t *question)
 	x = r.left + (r.right - r.left - w) / 2;
 	y = r.top + 80;
 	d = CreateWindowExW(WS_EX_TOPMOST | WS_EX_DLGMODALFRAME, CONSENT_CLASS,
-	    L"A technician wants to connect", WS_POPUP | WS_CAPTION | WS_SYSMENU, x, y, w,
-	    hgt, owner, NULL, GetModuleHandleW(NULL), NULL);
+	    WT(N_("A technician wants to connect")), WS_POPUP | WS_CAPTION | WS_SYSMENU,
+	    x, y, w, hgt, owner, NULL, GetModuleHandleW(NULL), NULL);
 	if (d == NULL)
 		return;
 	W.consent = d;
@@ -350,10 +369,10 @@ consent_open(HWND owner, wchar_t *question)
 	    IDC_ASK_TEXT, W.bold);
 	control(d, L"STATIC", note_all, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 96,
 	    IDC_ASK_NOTE, W.font);
-	control(d, L"BUTTON", L"Allow", BS_DEFPUSHBUTTON | WS_TABSTOP, w - 2 * PAD - 210,
-	    hgt - 80, 100, 30, IDC_ALLOW, W.bold);
-	control(d, L"BUTTON", L"Deny", BS_PUSHBUTTON | WS_TABSTOP, w - 2 * PAD - 100,
-	    hgt - 80, 100, 30, IDC_DENY, W.font);
+	control(d, L"BUTTON", WT(N_("Allow")), BS_DEFPUSHBUTTON | WS_TABSTOP,
+	    w - 2 * PAD - 210, hgt - 80, 100, 30, IDC_ALLOW, W.bold);
+	control(d, L"BUTTON", WT(N_("Deny")), BS_PUSHBUTTON | WS_TABSTOP,
+	    w - 2 * PAD - 100, hgt - 80, 100, 30, IDC_DENY, W.font);
 	ShowWindow(d, SW_SHOW);
 	UpdateWindow(d);
 	SetForegroundWindow(d);
@@ -424,7 +443,7 @@ token_entered(HWND h)
 	W.token = t;
 	LeaveCriticalSection(&W.lock);
 	show_token_prompt(h, 0);
-	SetDlgItemTextW(h, IDC_STATUS, L"Enrolling this PC...");
+	SetDlgItemTextW(h, IDC_STATUS, WT(N_("Enrolling this PC...")));
 	SetEvent(W.token_event);
 }
 
@@ -444,7 +463,8 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 			if (W.finished)
 				DestroyWindow(h);
 			else {
-				SetDlgItemTextW(h, IDC_STATUS, L"Ending the session...");
+				SetDlgItemTextW(h, IDC_STATUS,
+				    WT(N_("Ending the session...")));
 				EnableWindow(GetDlgItem(h, IDC_END), FALSE);
 				ui_post(UI_EV_END, 0);
 			}
@@ -506,7 +526,7 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 			W.consent = NULL;
 		}
 		SetDlgItemTextW(h, IDC_STATUS,
-		    L"The question was withdrawn: the connection was lost.");
+		    WT(N_("The question was withdrawn: the connection was lost.")));
 		break;
 	case WM_QH_ENDED:
 		/* The result where the code was: the code means nothing any more. */
@@ -521,14 +541,14 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 		show_token_prompt(h, 1);
 		if (text == NULL || text[0] == L'\0')
 			SetDlgItemTextW(h, IDC_STATUS,
-			    L"The token is the line beginning with qh1. in your "
-			    L"vendor's e-mail.");
+			    WT(N_("The token is the line beginning with qh1. in your "
+				  "vendor's e-mail.")));
 		else
 			SetDlgItemTextW(h, IDC_STATUS, text);
 		break;
 	case WM_QH_FINISHED:
 		W.finished = 1;
-		SetDlgItemTextW(h, IDC_END, L"Close");
+		SetDlgItemTextW(h, IDC_END, WT(N_("Close")));
 		EnableWindow(GetDlgItem(h, IDC_END), TRUE);
 		break;
 	default:
@@ -687,7 +707,7 @@ load_vendor(const char *dir, const char *from_tag)
 	while (n > 0 && (name[n - 1] == '\n' || name[n - 1] == '\r'))
 		name[--n] = '\0';
 	if (name[0] == '\0')
-		snprintf(name, sizeof(name), "quarterhour remote support");
+		snprintf(name, sizeof(name), "%s", _("quarterhour remote support"));
 	ui_sanitize(name);
 	MultiByteToWideChar(CP_UTF8, 0, name, -1, W.vendor, 256);
 	W.vendor[255] = L'\0';
@@ -711,7 +731,8 @@ plat_window_run(int argc, char **argv)
 	if (config != NULL)
 		snprintf(dir, sizeof(dir), "%s", config);
 	else if (plat_config_default(dir, sizeof(dir)) != 0) {
-		MessageBoxW(NULL, L"There is no folder for this program's settings.",
+		MessageBoxW(NULL,
+		    WT(N_("There is no folder for this program's settings.")),
 		    L"quarterhour", MB_ICONERROR);
 		return QH_EXIT_FAIL;
 	}
@@ -733,15 +754,16 @@ plat_window_run(int argc, char **argv)
 	W.thread = CreateThread(NULL, 0, window_thread, NULL, 0, NULL);
 	WaitForSingleObject(W.ready, INFINITE);
 	if (W.main == NULL) {
-		fprintf(stderr, "qh-agent: cannot open the window\n");
+		qh_say("%s", _("cannot open the window"));
 		return QH_EXIT_FAIL;
 	}
 
 	/* Not enrolled: the token this program came with, else the customer's. */
 	if (plat_path_kind(pem) == PLAT_NONE && token[0] != '\0') {
-		post_text(WM_QH_STATUS, 0, "Enrolling this PC...");
+		post_text(WM_QH_STATUS, 0, _("Enrolling this PC..."));
 		if (agent_join(token, dir, vendor) != 0)
-			post_text(WM_QH_STATUS, 0, "The enrolment failed (see above).");
+			post_text(WM_QH_STATUS, 0,
+			    _("The enrolment failed (see above)."));
 	}
 	SecureZeroMemory(token, sizeof(token));
 	why[0] = '\0';
@@ -757,8 +779,8 @@ plat_window_run(int argc, char **argv)
 		/* What went wrong, once the stderr thread has read it. */
 		Sleep(200);
 		EnterCriticalSection(&W.lock);
-		snprintf(why, sizeof(why), "That did not work: %s",
-		    W.last_err[0] != '\0' ? W.last_err : "see the line above");
+		snprintf(why, sizeof(why), _("That did not work: %s"),
+		    W.last_err[0] != '\0' ? W.last_err : _("see the line above"));
 		LeaveCriticalSection(&W.lock);
 	}
 	load_vendor(dir, NULL);
@@ -768,7 +790,7 @@ plat_window_run(int argc, char **argv)
 	run[n++] = "--config";
 	run[n++] = dir;
 	run[n] = NULL;
-	status = qh_cli_main("qh-agent", agent_commands, "run", NULL, n, run);
+	status = qh_cli_main("qh-agent", agent_commands, "run", &agent_hooks, n, run);
 	ui_set_window(NULL);
 	if (W.main != NULL)
 		PostMessageW(W.main, WM_QH_FINISHED, 0, 0);

@@ -146,6 +146,7 @@ static const struct ledger_col {
 	OPT("corrects", corrects, has_corrects),
 	TEXT("actor", actor),
 	TEXT("prev_hash", prev_hash),
+	OPT("schema_version", schema_version, has_version),
 };
 #define LEDGER_NCOLS ((int)(sizeof(ledger_cols) / sizeof(ledger_cols[0])))
 
@@ -171,18 +172,26 @@ ledger_value(const struct ledger_row *e, int i, int *is_int, int64_t *n)
 
 /*
  * Appends one RFC 4180 field: quoted iff it holds a comma, quote, CR or LF.
- * The caller checks the buffer's kept error.
+ * A text (text != 0) that a spreadsheet would take for a formula, one
+ * starting with '=', '+', '-', '@', tab or CR (OWASP's rule against CSV
+ * injection, STYLE 19), gets a leading "'"; numbers stay numbers. The
+ * caller checks the buffer's kept error.
  */
 static void
-csv_field(struct qh_buf *b, const char *s)
+csv_field(struct qh_buf *b, const char *s, int text)
 {
+	int formula = text && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
 	const char *p;
 
 	if (strpbrk(s, ",\"\r\n") == NULL) {
+		if (formula)
+			(void)qh_buf_put_u8(b, '\'');
 		(void)qh_buf_put(b, s, strlen(s));
 		return;
 	}
 	(void)qh_buf_put_u8(b, '"');
+	if (formula)
+		(void)qh_buf_put_u8(b, '\'');
 	for (p = s; *p != '\0'; p++) {
 		if (*p == '"')
 			(void)qh_buf_put_u8(b, '"');
@@ -207,7 +216,7 @@ csv_row(struct qh_buf *b, const struct ledger_row *e)
 			snprintf(num, sizeof(num), "%" PRId64, n);
 			v = num;
 		}
-		csv_field(b, v != NULL ? v : "");
+		csv_field(b, v != NULL ? v : "", !is_int);
 	}
 	return qh_buf_put(b, "\r\n", 2);
 }
@@ -349,7 +358,7 @@ cmd_ledger(struct qh_cli *c)
 		for (i = 0; i < LEDGER_NCOLS; i++) {
 			if (i > 0)
 				(void)qh_buf_put_u8(&x.out, ',');
-			csv_field(&x.out, ledger_cols[i].name);
+			csv_field(&x.out, ledger_cols[i].name, 0);
 		}
 		(void)qh_buf_put(&x.out, "\r\n", 2); /* checked with the first flush */
 	}
@@ -381,6 +390,7 @@ revenue_json(struct qh_json *j, const struct revenue *v)
 	qh_json_kv_int(j, "installations_purchased", v->inst_purchased);
 	qh_json_kv_int(j, "installations_purchased_cents", v->inst_purchased_cents);
 	qh_json_kv_int(j, "installations_used", v->inst_used);
+	qh_json_kv_int(j, "installations_used_cents", v->inst_used_cents);
 	qh_json_end_object(j);
 }
 
@@ -403,9 +413,10 @@ revenue_text(const struct revenue *v)
 	printf("  units purchased        %" PRId64 " for %s %s\n", v->purchased_units, a,
 	    v->currency);
 	billing_money_text(v->inst_purchased_cents, b, sizeof(b));
+	billing_money_text(v->inst_used_cents, a, sizeof(a));
 	printf("  installations          %" PRId64 " purchased for %s %s, %" PRId64
-	       " used\n",
-	    v->inst_purchased, b, v->currency, v->inst_used);
+	       " used worth %s %s\n",
+	    v->inst_purchased, b, v->currency, v->inst_used, a, v->currency);
 }
 
 static int
@@ -453,17 +464,76 @@ cmd_revenue(struct qh_cli *c)
 	return status;
 }
 
+/* Parses --since-head ID:HASH into *id and hash (64 lower-case hex digits). */
+static int
+parse_head(const char *text, int64_t *id, char hash[65])
+{
+	const char *colon = text != NULL ? strchr(text, ':') : NULL;
+	char num[24];
+	long long n;
+
+	if (colon == NULL || colon == text || (size_t)(colon - text) >= sizeof(num) ||
+	    strlen(colon + 1) != 64 || strspn(colon + 1, "0123456789abcdef") != 64)
+		return QH_ERR_ARG;
+	memcpy(num, text, (size_t)(colon - text));
+	num[colon - text] = '\0';
+	if (qh_parse_int(num, 0, INT64_MAX, &n) != 0)
+		return QH_ERR_ARG;
+	*id = n;
+	snprintf(hash, 65, "%s", colon + 1);
+	return 0;
+}
+
+/*
+ * --since-head: entry id's hash, recomputed now, is the one accounting wrote
+ * down. Prints why not and returns the exit status.
+ */
+static int
+check_anchor(struct qh_cli *c, sqlite3 *db, int64_t id, const char *anchored)
+{
+	char now[65];
+	int r;
+
+	if (id == 0)
+		snprintf(now, sizeof(now), "%s", LEDGER_GENESIS);
+	else if ((r = ledger_entry_hash(db, id, now)) == QH_ERR_NOT_FOUND) {
+		fprintf(stderr,
+		    "verify: entry %" PRId64 " of the anchored head is not in the "
+		    "ledger: entries were removed\n",
+		    id);
+		return QH_EXIT_FAIL;
+	} else if (r != 0)
+		return qh_cli_fail(c, "entry %" PRId64 ": %s", id, qh_strerror(r));
+	if (strcmp(now, anchored) != 0) {
+		fprintf(stderr,
+		    "verify: entry %" PRId64 ": its hash is now %s, not the anchored "
+		    "%s: the history up to the anchored head was rewritten\n",
+		    id, now, anchored);
+		return QH_EXIT_FAIL;
+	}
+	return QH_EXIT_OK;
+}
+
 static int
 cmd_verify(struct qh_cli *c)
 {
 	sqlite3 *db = admin_env(c)->db;
+	const char *since = qh_cli_opt(c, "since-head");
 	struct ledger_counts n;
-	char why[512];
-	int64_t bad = 0;
-	int r;
+	char why[1024], anchored[65], head[65];
+	int64_t bad = 0, anchor = 0, head_id = 0;
+	int r, status;
 
+	if (since != NULL && parse_head(since, &anchor, anchored) != 0)
+		return qh_cli_usage(c,
+		    "--since-head takes ID:HASH as `verify --head` printed it");
 	if ((r = ledger_verify(db, why, sizeof(why), &bad)) < 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	if (r == 2) {
+		/* Not tampering: nothing found wrong, but not everything checked. */
+		fprintf(stderr, "verify: key: %s\n", why);
+		return QH_EXIT_FAIL;
+	}
 	if (r > 0) {
 		if (bad > 0)
 			fprintf(stderr, "verify: entry %" PRId64 ": %s\n", bad, why);
@@ -471,11 +541,17 @@ cmd_verify(struct qh_cli *c)
 			fprintf(stderr, "verify: %s\n", why);
 		return QH_EXIT_FAIL;
 	}
-	if (db_ledger_counts(db, &n) != 0)
+	if (since != NULL && (status = check_anchor(c, db, anchor, anchored)) != 0)
+		return status;
+	if (db_ledger_counts(db, &n) != 0 || ledger_head(db, &head_id, head) != 0)
 		return qh_cli_fail(c, "database: cannot count the ledger");
 	printf("ledger ok: %" PRId64 " entries, %" PRId64 " sessions, %" PRId64
 	       " customers\n",
 	    n.entries, n.closed_sessions, n.customers);
+	if (since != NULL)
+		printf("entry %" PRId64 " matches the anchored head\n", anchor);
+	if (since != NULL || qh_cli_flag(c, "head"))
+		printf("head %" PRId64 ":%s\n", head_id, head);
 	return QH_EXIT_OK;
 }
 
@@ -518,11 +594,14 @@ const struct qh_cli_cmd cmd_revenue_entry = {
 
 const struct qh_cli_cmd cmd_verify_entry = {
 	.name = "verify",
-	.usage = "",
-	.summary = "check the hash chain, balances, session debits and lots",
+	.usage = "[--head] [--since-head ID:HASH]",
+	.summary =
+	    "check the keyed hash chain, balances, session debits, lots and money; "
+	    "--head prints the chain's head to write down, --since-head checks "
+	    "one written down before",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state") },
+	.opts = { QH_OPT("state"), QH_FLAG("head"), QH_OPT("since-head") },
 	.needs = QH_CLI_DB_READ,
 	.exec = cmd_verify,
 };

@@ -59,6 +59,13 @@ admin_agent_exe_source(struct qh_cli *c, const struct store_env *env, const char
 int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const char *from,
     const char *token, const char *out);
 
+/*
+ * The --email options of c (customer add and set): valid, none twice, at
+ * most CUSTOMER_EMAILS_MAX. Returns QH_EXIT_OK with *emails and *n, or the
+ * usage status after one line on stderr.
+ */
+int admin_customer_emails(struct qh_cli *c, const char *const **emails, int *n);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;
@@ -66,6 +73,8 @@ extern const struct qh_cli_cmd cmd_tech_revoke_entry;
 extern const struct qh_cli_cmd cmd_customer_add_entry;
 extern const struct qh_cli_cmd cmd_customer_list_entry;
 extern const struct qh_cli_cmd cmd_customer_set_entry;
+extern const struct qh_cli_cmd cmd_customer_show_entry;
+extern const struct qh_cli_cmd cmd_outbox_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;
 extern const struct qh_cli_cmd cmd_agents_entry;
 extern const struct qh_cli_cmd cmd_agent_revoke_entry;

@@ -210,7 +210,7 @@ cmd_correct(struct qh_cli *c)
 	const char *reason = qh_cli_opt(c, "reason");
 	struct correction k;
 	unsigned char rnd[8];
-	char key[80], actor[256];
+	char key[80], actor[256], why[512];
 	long long entry = 0, units = 0;
 	int64_t id = 0;
 	int i, r;
@@ -244,8 +244,10 @@ cmd_correct(struct qh_cli *c)
 	k.actor = console_actor(actor, sizeof(actor));
 	k.currency = env->conf.currency;
 	k.idem_key = key;
-	if ((r = db_correction(env->db, &k, &id)) == QH_ERR_NOT_FOUND)
+	if ((r = db_correction(env->db, &k, &id, why, sizeof(why))) == QH_ERR_NOT_FOUND)
 		return qh_cli_fail(c, "no ledger entry %lld; nothing written", entry);
+	if (r == QH_ERR_REFUSED && why[0] != '\0')
+		return qh_cli_fail(c, "%s; nothing written", why);
 	if (r != 0)
 		return qh_cli_fail(c, "cannot book the correction: %s", qh_strerror(r));
 	if ((r = print_entry(env->db, id)) != 0)

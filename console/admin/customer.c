@@ -1,20 +1,45 @@
 /*
- * qh-console customer add / customer list: the customers the console
- * serves, their plan (R7), warning threshold (R5) and overdraft allowance.
+ * qh-console customer add / customer list / customer show: the customers
+ * the console serves, their plan (R7), warning threshold (R5), overdraft
+ * allowance, language and e-mail addresses (`customer set` changes them:
+ * customer_set.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "qh/buf.h"
 #include "qh/cli.h"
 #include "qh/display.h"
 #include "qh/err.h"
 #include "qh/json.h"
+#include "qh/mailaddr.h"
 #include "qh/pki.h"
+#include "qh/units.h"
 #include "qh/wire.h"
 #include "admin.h"
 #include "store/store.h"
+
+int
+admin_customer_emails(struct qh_cli *c, const char *const **emails, int *n)
+{
+	int i, k;
+
+	*n = qh_cli_opts(c, "email", emails);
+	if (*n > CUSTOMER_EMAILS_MAX)
+		return qh_cli_usage(c, "at most 16 --email addresses");
+	for (i = 0; i < *n; i++) {
+		if (!qh_mail_addr_valid((*emails)[i]))
+			return qh_cli_usage(c,
+			    "--email takes an address such as name@example.com");
+		for (k = 0; k < i; k++)
+			if (strcasecmp((*emails)[k], (*emails)[i]) == 0)
+				return qh_cli_usage(c,
+				    "an --email address is given twice");
+	}
+	return QH_EXIT_OK;
+}
 
 static int
 cmd_customer_add(struct qh_cli *c)
@@ -46,6 +71,11 @@ cmd_customer_add(struct qh_cli *c)
 		    "--overdraft-units takes a whole number of units >= 0");
 	cu.warn_units = warn;
 	cu.overdraft_units = overdraft;
+	cu.lang = qh_cli_opt(c, "lang");
+	if (cu.lang != NULL && strcmp(cu.lang, "de") != 0 && strcmp(cu.lang, "en") != 0)
+		return qh_cli_usage(c, "--lang is de or en");
+	if ((r = admin_customer_emails(c, &cu.emails, &cu.nemails)) != QH_EXIT_OK)
+		return r;
 	if ((r = db_customer_add(admin_env(c)->db, &cu)) == QH_ERR_EXISTS)
 		return qh_cli_fail(c, "customer %s exists", cu.id);
 	if (r != 0)
@@ -103,15 +133,90 @@ cmd_customer_list(struct qh_cli *c)
 	return status;
 }
 
+/* Prints one customer for people, or as a JSON object. */
+static int
+customer_show(void *arg, const struct customer_view *v)
+{
+	struct qh_cli *c = arg;
+	char name[CUSTOMER_NAME_MAX + 1], bal[64];
+	struct qh_buf out;
+	struct qh_json j;
+	int i, status;
+
+	if (!qh_cli_flag(c, "json")) {
+		qh_units_text(v->balance.units, bal, sizeof(bal));
+		printf("customer:        %s\n", v->id);
+		printf("name:            %s\n",
+		    qh_display_str(v->name, name, sizeof(name), 0));
+		printf("plan:            %s\n", v->plan);
+		printf("language:        %s\n", v->lang);
+		for (i = 0; i < v->nemails; i++)
+			printf("email:           %s\n", v->emails[i]);
+		if (v->nemails == 0)
+			printf("email:           (none)\n");
+		printf("warn at:         %lld units\n", (long long)v->warn_units);
+		printf("overdraft:       %lld units\n", (long long)v->overdraft_units);
+		printf("balance:         %s\n", bal);
+		printf("installations:   %lld\n", (long long)v->balance.installations);
+		printf("created:         %s\n", v->created_at);
+		return fflush(stdout) == 0 ? QH_EXIT_OK : QH_EXIT_FAIL;
+	}
+	qh_buf_init(&out, 1024 * 1024);
+	qh_json_init(&j, &out);
+	qh_json_begin_object(&j);
+	qh_json_kv_str(&j, "id", v->id);
+	qh_json_kv_str(&j, "name", v->name);
+	qh_json_kv_str(&j, "plan", v->plan);
+	qh_json_kv_str(&j, "lang", v->lang);
+	qh_json_key(&j, "emails");
+	qh_json_begin_array(&j);
+	for (i = 0; i < v->nemails; i++)
+		qh_json_str(&j, v->emails[i]);
+	qh_json_end_array(&j);
+	qh_json_kv_int(&j, "warn_units", v->warn_units);
+	qh_json_kv_int(&j, "overdraft_units", v->overdraft_units);
+	qh_json_kv_int(&j, "balance_units", v->balance.units);
+	qh_json_kv_int(&j, "installations", v->balance.installations);
+	qh_json_kv_str(&j, "created_at", v->created_at);
+	qh_json_end_object(&j);
+	status = console_json_print(c, &j, &out, "the customer");
+	qh_buf_release(&out);
+	return status;
+}
+
+static int
+cmd_customer_show(struct qh_cli *c)
+{
+	int r;
+
+	r = db_customer_show(admin_env(c)->db, c->argv[0], customer_show, c);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no customer %s", c->argv[0]);
+	if (r < 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	return r;
+}
+
+const struct qh_cli_cmd cmd_customer_show_entry = {
+	.name = "customer show",
+	.usage = "ID [--json]",
+	.summary = "show a customer: contacts, language, thresholds, balance",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ,
+	.exec = cmd_customer_show,
+};
+
 const struct qh_cli_cmd cmd_customer_add_entry = {
 	.name = "customer add",
 	.usage = "ID --name NAME [--plan premium|free] [--warn-units N] "
-		 "[--overdraft-units N]",
+		 "[--overdraft-units N] [--email ADDR]... [--lang de|en]",
 	.summary = "add a customer",
 	.min_args = 1,
 	.max_args = 1,
 	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("plan"), QH_OPT("warn-units"),
-	    QH_OPT("overdraft-units") },
+	    QH_OPT("overdraft-units"), QH_OPTS("email"), QH_OPT("lang") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_customer_add,
 };

@@ -43,6 +43,7 @@ static const char *const init_files[] = {
 	"console.pem",
 	"console.conf",
 	DB_FILE,
+	LEDGER_KEY_FILE,
 	DB_FILE "-wal",
 	DB_FILE "-shm",
 	DB_FILE "-journal",

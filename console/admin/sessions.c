@@ -109,6 +109,7 @@ session_json(struct listing *l, const struct session_row *s, struct qh_json *j)
 	qh_json_kv_int(j, "after_hours", s->after_hours); /* 0 or 1, as in the ledger */
 	qh_json_kv_str(j, "overdraft_by", s->overdraft_by);
 	qh_json_kv_str(j, "note", s->note);
+	qh_json_kv_str(j, "internal_note", s->internal_note);
 	if (s->debited_units >= 0)
 		qh_json_kv_int(j, "debited_units", s->debited_units);
 	else
@@ -277,6 +278,11 @@ session_text(void *arg, const struct session_row *s)
 	if (s->note != NULL) {
 		printf("  note: ");
 		show(s->note);
+		printf("\n");
+	}
+	if (s->internal_note != NULL) {
+		printf("  internal note: ");
+		show(s->internal_note);
 		printf("\n");
 	}
 	memset(&techs, 0, sizeof(techs));

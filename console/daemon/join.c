@@ -20,6 +20,7 @@
 #include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/text.h"
 #include "qh/pki.h"
 #include "qh/token.h"
 #include "store/store.h"
@@ -32,17 +33,20 @@ struct delayed {
 	struct server *srv;
 	struct qh_mux *mux; /* NULL once the peer is gone */
 	char *token, *csr, *host;
+	enum qh_lang lang;
 	LIST_ENTRY(delayed) link;
 };
 
 static LIST_HEAD(, delayed) delays = LIST_HEAD_INITIALIZER(delays);
 
+/* Refuses the join: the log in English, the customer reads text (a msgid) in lang. */
 static int
-refuse(struct qh_mux *mux, uint64_t ip, const char *code, const char *text)
+refuse(struct qh_mux *mux, uint64_t ip, const char *code, const char *text,
+    enum qh_lang lang)
 {
 	limit_fail(ip);
 	qh_warn("peer %s: join refused: %s", qh_mux_name(mux), text);
-	(void)qh_mux_send_error(mux, code, text);
+	(void)qh_mux_send_error(mux, code, qh_tr(lang, text));
 	qh_mux_close(mux, QH_ERR_REFUSED, NULL);
 	return 0;
 }
@@ -91,7 +95,7 @@ issue(struct server *srv, X509 *ca, EVP_PKEY *cakey, const char *hash,
 
 static int
 join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char *csr,
-    const char *host)
+    const char *host, enum qh_lang lang)
 {
 	char hash[65], keyhash[65], name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
@@ -107,21 +111,23 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	memset(&t, 0, sizeof(t));
 	if (host != NULL && !qh_display_clean(host, strlen(host)))
 		return refuse(mux, ip, "host",
-		    "the host name has control characters; rename the PC");
+		    N_("the host name has control characters; rename the PC"), lang);
 	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
-		return refuse(mux, ip, "token", "malformed join token");
+		return refuse(mux, ip, "token", N_("malformed join token"), lang);
 	qh_sha256_hex(secret, strlen(secret), hash);
 	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0 ||
 	    key_hash(pub, keyhash) != 0) {
 		EVP_PKEY_free(pub);
-		return refuse(mux, ip, "csr", "the certificate request is invalid");
+		return refuse(mux, ip, "csr", N_("the certificate request is invalid"),
+		    lang);
 	}
 	if ((why = db_token_check(srv->db, hash, keyhash, &t)) != NULL) {
 		EVP_PKEY_free(pub);
-		return refuse(mux, ip, "token", why);
+		return refuse(mux, ip, "token", why, lang);
 	}
 	if (!db_customer_name(srv->db, t.customer, name, sizeof(name))) {
-		r = refuse(mux, ip, "customer", "the token's customer no longer exists");
+		r = refuse(mux, ip, "customer",
+		    N_("the token's customer no longer exists"), lang);
 		goto done;
 	}
 	if ((r = state_load_ca(srv->state_dir, &ca, &cakey)) != 0 ||
@@ -135,7 +141,7 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	} else if ((r = issue(srv, ca, cakey, hash, &t, keyhash, pub, host, agent_id,
 			sizeof(agent_id), &cert_pem)) == QH_ERR_REFUSED) {
 		r = refuse(mux, ip, "token",
-		    "this join token was already used; ask for a new one");
+		    N_("this join token was already used; ask for a new one"), lang);
 		goto done;
 	} else if (r != 0)
 		goto out;
@@ -159,8 +165,9 @@ out:
 	if (r != 0) {
 		qh_error("peer %s: join failed: %s", qh_mux_name(mux), qh_strerror(r));
 		(void)qh_mux_send_error(mux, "internal",
-		    "the console could not "
-		    "complete the enrolment; see its log");
+		    qh_tr(lang,
+			"the support server could not complete the "
+			"enrolment; please call your support vendor"));
 		qh_mux_close(mux, r, NULL);
 	}
 done:
@@ -191,7 +198,7 @@ on_delay(uv_timer_t *t)
 	struct delayed *d = t->data;
 
 	if (d->mux != NULL) {
-		(void)join_now(d->srv, d->mux, d->token, d->csr, d->host);
+		(void)join_now(d->srv, d->mux, d->token, d->csr, d->host, d->lang);
 		d->mux = NULL;
 	}
 	uv_close((uv_handle_t *)t, delayed_freed);
@@ -201,7 +208,8 @@ int
 join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 {
 	struct delayed *d;
-	char *token = NULL, *csr = NULL, *host = NULL;
+	char *token = NULL, *csr = NULL, *host = NULL, *langname = NULL;
+	enum qh_lang lang = QH_LANG_EN;
 	uint64_t ms;
 	int r;
 
@@ -211,8 +219,13 @@ join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 		return QH_ERR_NOMEM;
 	}
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
+	/* The customer's language for a refusal; another or none: English. */
+	if (qh_msg_get_str(m, QH_K_LANG, &langname) == 0 &&
+	    (strcmp(langname, "de") == 0 || strcmp(langname, "en") == 0))
+		(void)qh_lang_parse(langname, &lang);
+	free(langname);
 	if ((ms = limit_fail_delay_ms(limit_key_text(qh_mux_peer_addr(mux)))) == 0) {
-		r = join_now(srv, mux, token, csr, host);
+		r = join_now(srv, mux, token, csr, host, lang);
 		free(token);
 		free(csr);
 		free(host);
@@ -231,6 +244,7 @@ join_handle(struct server *srv, struct qh_mux *mux, const struct qh_msg *m)
 	d->token = token;
 	d->csr = csr;
 	d->host = host;
+	d->lang = lang;
 	uv_timer_init(srv->loop, &d->timer);
 	d->timer.data = d;
 	uv_timer_start(&d->timer, on_delay, ms, 0);

@@ -24,14 +24,17 @@
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/log.h"
+#include "qh/text.h"
 #include "qh/units.h"
 #include "queue.h"
 #include "reply.h"
 #include "session.h"
 
-#define CODE_LEN      6
-#define RESUME_LEN    32
-#define MAX_CONSENTED 32 /* technicians one session can have */
+#define CODE_LEN       6
+#define RESUME_LEN     32
+#define MAX_CONSENTED  32    /* technicians one session can have */
+#define START_RETRY_MS 200   /* a session the database did not take: next try */
+#define START_WAIT_MS  30000 /* and how long a command waits for it at most */
 
 struct entry {
 	struct server *srv;
@@ -44,13 +47,17 @@ struct entry {
 	char host[DAEMON_NAME_MAX + 1];
 	int64_t waiting_since;	 /* UTC seconds */
 	unsigned flags;		 /* HELLO flags */
+	enum qh_lang lang;	 /* HELLO's: what the customer reads */
 	struct session *session; /* open session, or NULL */
 	struct {		 /* this session's consents */
 		char login[QH_ID_MAX + 1];
 		unsigned granted; /* RELAY_CONSENT_* */
 	} consented[MAX_CONSENTED];
 	int nconsented;
-	uv_timer_t grace; /* runs while the agent is away */
+	uv_timer_t grace;    /* runs while the agent is away */
+	uv_timer_t retry;    /* a session the database did not take yet (busy) */
+	uint64_t waiting_db; /* monotonic ms since when commands wait for it; 0 */
+	int open_handles;
 	int closing;
 	struct relay_list relays;
 	LIST_ENTRY(entry) link;
@@ -123,7 +130,8 @@ running_units(struct server *srv, const char *customer)
 	LIST_FOREACH (e, &srv->queue, link)
 		if (e->session != NULL && strcmp(e->customer, customer) == 0)
 			units += session_running_units(e->session);
-	return units;
+	/* Closed, but their debit not written yet: still to be paid. */
+	return units + session_closing_units(srv, customer);
 }
 
 /*
@@ -137,7 +145,7 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 {
 	struct session_end end;
 	struct session *s = e->session;
-	char why[128];
+	char why[128], line[512];
 	int r;
 
 	if (s == NULL)
@@ -149,8 +157,10 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 		snprintf(why, sizeof(why), "the session was closed (%s)", reason);
 	relay_end_all(&e->relays, why);
 	r = session_close(s, reason, note, &end);
-	if (e->agent != NULL)
-		reply_session(e->agent, "closed", end.id, end.secs, end.summary);
+	if (e->agent != NULL) {
+		session_summary(&end, e->lang, line, sizeof(line));
+		reply_session(e->agent, "closed", end.id, end.secs, line);
+	}
 	e->nconsented = 0;
 	if (summary != NULL)
 		snprintf(summary, len, "%s", end.summary);
@@ -160,7 +170,10 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 static void
 entry_freed(uv_handle_t *h)
 {
-	free(h->data);
+	struct entry *e = h->data;
+
+	if (--e->open_handles == 0)
+		free(e);
 }
 
 /* Removes the entry from the queue; its session must be closed already. */
@@ -173,6 +186,7 @@ entry_remove(struct entry *e)
 	relay_end_all(&e->relays, "the agent left the queue");
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
+	uv_close((uv_handle_t *)&e->retry, entry_freed);
 }
 
 static void
@@ -191,9 +205,13 @@ session_exhausted(void *arg, int64_t running, int64_t available)
 
 	if (e->agent != NULL)
 		reply_notice(e->agent, "warning",
-		    "Your prepaid balance is used up (%" PRId64
-		    " units running); the session goes on and is billed in full.",
-		    running);
+		    qh_ntr(e->lang,
+			"Your prepaid balance is used up (%lld unit running); the "
+			"session goes on and is billed in full.",
+			"Your prepaid balance is used up (%lld units running); the "
+			"session goes on and is billed in full.",
+			running == 1 ? 1UL : 2UL),
+		    (long long)running);
 	relay_notice_all(&e->relays,
 	    "the customer's available balance is used up (%" PRId64
 	    " units running, %" PRId64 " were available); the session goes on and "
@@ -211,21 +229,24 @@ send_welcome(struct entry *e)
 {
 	struct ledger_balance bal;
 	struct qh_buf b;
-	char left[64], warn[256] = "";
+	char left[64], warn[512] = "";
 	int r;
 
 	/* R5: the balance at connect, and a warning at or under the threshold. */
 	if ((r = ledger_balance(e->srv->db, e->customer, &bal)) != 0)
 		return r;
-	qh_units_text(bal.units, left, sizeof(left));
+	qh_units_text_in(e->lang, bal.units, left, sizeof(left));
 	if (bal.is_free)
-		snprintf(warn, sizeof(warn),
-		    "Your plan is free support: please file a "
-		    "ticket (qh-agent ticket); remote sessions need the premium plan.");
+		snprintf(warn, sizeof(warn), "%s",
+		    qh_tr(e->lang,
+			"Your plan is free support: please file a ticket "
+			"(qh-agent ticket); remote sessions need the premium "
+			"plan."));
 	else if (bal.units <= bal.warn_units)
 		snprintf(warn, sizeof(warn),
-		    "Your prepaid balance is low: %s left. Please "
-		    "buy more hours.",
+		    qh_tr(e->lang,
+			"Your prepaid balance is low: %s left. Please buy "
+			"more hours."),
 		    left);
 	qh_buf_init(&b, 4096);
 	(void)qh_msg_begin(&b, QH_MSG_WELCOME);
@@ -258,7 +279,7 @@ on_grace_expired(uv_timer_t *t)
 /* A new entry for an agent's first HELLO of this run; NULL after refusing it. */
 static struct entry *
 entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id,
-    const char *host, const char *code, uint32_t flags)
+    const char *host, const char *code, uint32_t flags, enum qh_lang lang)
 {
 	struct entry *e;
 	char pretty[8];
@@ -270,13 +291,17 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	snprintf(e->agent_id, sizeof(e->agent_id), "%s", id->agent_id);
 	snprintf(e->host, sizeof(e->host), "%s", host);
 	e->flags = flags;
+	e->lang = lang;
 	e->waiting_since = qh_clock_now();
 	LIST_INIT(&e->relays);
 	if (!db_customer_name(srv->db, e->customer, e->customer_name,
 		sizeof(e->customer_name))) {
 		free(e);
 		qh_warn("peer %s: refused: unknown customer", qh_mux_name(agent));
-		(void)qh_mux_send_error(agent, "customer", "unknown customer");
+		(void)qh_mux_send_error(agent, "customer",
+		    qh_tr(lang,
+			"this PC's customer is not known to the support "
+			"server; please call your support vendor"));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		return NULL;
 	}
@@ -287,7 +312,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 		return NULL;
 	}
 	uv_timer_init(srv->loop, &e->grace);
-	e->grace.data = e;
+	uv_timer_init(srv->loop, &e->retry);
+	e->grace.data = e->retry.data = e;
+	e->open_handles = 2;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
@@ -299,20 +326,26 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
     const struct qh_msg *m, struct qh_mux **replaced)
 {
 	struct entry *e;
-	char *host = NULL, *resume = NULL, *code = NULL, pretty[8];
+	char *host = NULL, *resume = NULL, *code = NULL, *langname = NULL, pretty[8];
 	uint32_t flags = 0;
+	enum qh_lang lang = QH_LANG_EN;
 
 	*replaced = NULL;
 	(void)qh_msg_get_str(m, QH_K_HOST, &host);
 	(void)qh_msg_get_str(m, QH_K_RESUME, &resume);
 	(void)qh_msg_get_str(m, QH_K_CODE, &code);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* The customer's language; another or none: English. */
+	if (qh_msg_get_str(m, QH_K_LANG, &langname) == 0 &&
+	    (strcmp(langname, "de") == 0 || strcmp(langname, "en") == 0))
+		(void)qh_lang_parse(langname, &lang);
+	free(langname);
 	/* The host is shown to technicians and stored: no control characters. */
 	if (host != NULL && !qh_display_clean(host, strlen(host))) {
 		qh_warn("peer %s: refused: host name with control characters",
 		    qh_mux_name(agent));
 		(void)qh_mux_send_error(agent, "host",
-		    "the host name has control characters; rename the PC");
+		    qh_tr(lang, "the host name has control characters; rename the PC"));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		e = NULL;
 		goto out;
@@ -325,12 +358,13 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 		}
 		uv_timer_stop(&e->grace);
 		e->flags = flags;
+		e->lang = lang;
 		if (e->session != NULL)
 			session_agent_back(e->session);
 		qh_info("agent %s (code %s): reconnected", e->agent_id,
 		    reply_code(e->code, pretty));
-	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code,
-			flags)) == NULL)
+	} else if ((e = entry_new(srv, agent, id, host != NULL ? host : "", code, flags,
+			lang)) == NULL)
 		goto out;
 	e->agent = agent;
 	db_agent_seen(srv->db, e->agent_id, host);
@@ -394,7 +428,8 @@ void
 queue_customer_end(struct entry *e)
 {
 	if (e->session == NULL) {
-		reply_notice(e->agent, "info", "no session is open");
+		reply_notice(e->agent, "info", "%s",
+		    qh_tr(e->lang, "no session is open"));
 		return;
 	}
 	(void)entry_close_session(e, "customer", NULL, NULL, NULL, 0);
@@ -496,7 +531,58 @@ session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
 	return NULL;
 }
 
-/* Opens the entry's session for the relay's first command (R7, R13). */
+static void entry_start(struct entry *e, struct relay *r);
+
+/* The database took no session for a while: the waiting commands try again. */
+static void
+on_start_retry(uv_timer_t *t)
+{
+	struct entry *e = t->data;
+	struct relay *r;
+
+	/*
+	 * The first opens the session or waits again (the timer runs again,
+	 * and the rest wait with it); once it is open, the others join it.
+	 */
+	while (!uv_is_active((uv_handle_t *)&e->retry) &&
+	    (r = relay_deferred(&e->relays)) != NULL) {
+		relay_defer(r, 0);
+		entry_start(e, r);
+	}
+	/* Nobody waits any more (started, refused or gone): the wait is over. */
+	if (!uv_is_active((uv_handle_t *)&e->retry))
+		e->waiting_db = 0;
+}
+
+/*
+ * The database is busy (another process holds the write lock): the relay
+ * waits, without stalling the loop, and its session is tried again soon.
+ * Returns 1 when it waits, 0 when it waited too long (refused).
+ */
+static int
+start_later(struct entry *e, struct relay *r)
+{
+	uint64_t now = qh_clock_mono_ms();
+
+	if (e->waiting_db == 0)
+		e->waiting_db = now;
+	if (now - e->waiting_db > START_WAIT_MS) {
+		relay_fail(r, "busy",
+		    "the console's database stayed busy (another qh-console command "
+		    "holds it); try again");
+		return 0;
+	}
+	relay_defer(r, 1);
+	if (!uv_is_active((uv_handle_t *)&e->retry))
+		uv_timer_start(&e->retry, on_start_retry, START_RETRY_MS, 0);
+	return 1;
+}
+
+/*
+ * Opens the entry's session for the relay's first command (R7, R13).
+ * Returns 0 when it is open, 1 when the relay waits for the database, -1
+ * after refusing the relay.
+ */
 static int
 session_start(struct entry *e, struct relay *r)
 {
@@ -504,7 +590,11 @@ session_start(struct entry *e, struct relay *r)
 	const char *refusal;
 	char why[512];
 	int64_t available = 0;
+	int rc;
 
+	/* Others wait for the database already: so does this one. */
+	if (uv_is_active((uv_handle_t *)&e->retry))
+		return start_later(e, r) ? 1 : -1;
 	if ((refusal = session_allowed(e, r, &available, why, sizeof(why))) != NULL) {
 		qh_info("agent %s: %s refused: %s", e->agent_id, relay_login(r), refusal);
 		relay_fail(r, "balance", refusal);
@@ -519,12 +609,18 @@ session_start(struct entry *e, struct relay *r)
 	info.overdraft_by = relay_overdraft(r) ? relay_login(r) : NULL;
 	info.opened = qh_clock_now();
 	info.after_hours = calendar_after_hours(&e->srv->conf, info.opened);
-	if (session_open(e->srv, &info, e->agent != NULL, available, &entry_session_ops,
-		e, &e->session) != 0) {
+	if ((rc = session_open(e->srv, &info, e->agent != NULL, available,
+		 &entry_session_ops, e, &e->session)) == QH_ERR_BUSY) {
+		qh_info("agent %s: the database is busy; %s's %s waits for its session",
+		    e->agent_id, relay_login(r), relay_kind(r));
+		return start_later(e, r) ? 1 : -1;
+	}
+	if (rc != 0) {
 		relay_fail(r, "internal",
 		    "the session could not be recorded; see the console's log");
 		return -1;
 	}
+	e->waiting_db = 0;
 	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;
@@ -556,10 +652,11 @@ entry_start(struct entry *e, struct relay *r)
 		    session_id(e->session), running, running == 1 ? "" : "s", left);
 	}
 	if (first)
-		reply_notice(e->agent, "attached", "%s (%s) attached", relay_name(r),
-		    relay_login(r));
+		reply_notice(e->agent, "attached", qh_tr(e->lang, "%s (%s) attached"),
+		    relay_name(r), relay_login(r));
 	if (relay_consent_need(r) & RELAY_CONSENT_VIEW)
 		relay_set_record(r, db_customer_record_desktop(e->srv->db, e->customer));
+	relay_set_lang(r, e->lang);
 	relay_start(r, e->session, e->agent, greeting);
 }
 
@@ -706,12 +803,18 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 {
 	static const struct qh_chan_ops reply_ops = { 0 };
 	struct entry *e;
-	char *note = NULL, summary[512];
+	char *note = NULL, *internal = NULL, summary[512];
 
 	if ((e = request_session(srv, ch, m)) == NULL)
 		return;
 	(void)qh_msg_get_str(m, QH_K_NOTE, &note);
+	(void)qh_msg_get_str(m, QH_K_INTERNAL, &internal);
 	qh_chan_accept(ch, 0, &reply_ops, NULL);
+	/* For staff only: on the session's row, never in its report or entry. */
+	if (internal != NULL && e->session != NULL &&
+	    db_session_internal(srv->db, session_id(e->session), internal) != 0)
+		qh_warn("session %" PRId64 ": the internal note was not recorded",
+		    session_id(e->session));
 	if (entry_close_session(e, "technician", note, who->login, summary,
 		sizeof(summary)) != 0)
 		reply_error(ch, "internal",
@@ -721,6 +824,7 @@ queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
 		reply_text(ch, summary, strlen(summary));
 	}
 	free(note);
+	free(internal);
 }
 
 void

@@ -8,8 +8,9 @@
  * A relay starts once the customer has consented to this technician in
  * this session (asked once per technician, R2; a desktop needs the consent
  * to see the screen, and with --control the one to control it), opens the
- * session if it is the first command, and counts as attached time from
- * then until either side ends it.
+ * session if it is the first command, and counts as attached time from the
+ * agent's OPEN_OK until either side ends it: a command the agent refuses
+ * bills nothing.
  *
  * A desktop relays RFB between the technician's viewer and the agent's
  * server without reading it: both directions go to a recording
@@ -50,7 +51,8 @@
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
 
 enum relay_state {
-	RELAY_CONSENT, /* waiting for the customer's answer */
+	RELAY_CONSENT, /* waiting for the customer's answer (or, deferred, the database)
+			*/
 	RELAY_OPENING, /* agent channel opened, not confirmed */
 	RELAY_OPEN,    /* bytes flow */
 	RELAY_DONE,    /* both channels gone or going */
@@ -58,6 +60,7 @@ enum relay_state {
 
 struct relay {
 	struct server *srv;
+	enum qh_lang lang; /* the customer's, for the notices to the agent */
 	struct relay_list *list;
 	struct session *session; /* once started */
 	struct qh_mux *agent;	 /* once started */
@@ -86,6 +89,7 @@ struct relay {
 	int64_t ticket;
 	int overdraft;
 	uint64_t consent_id;
+	int deferred; /* consented; waits for the database to take its session */
 	int attached; /* counted in the session's meter */
 	int64_t event_id;
 	int ending;
@@ -179,7 +183,7 @@ relay_waiting(struct relay_list *list, uint64_t id)
 	struct relay *r;
 
 	LIST_FOREACH (r, list, link)
-		if (r->state == RELAY_CONSENT && r->consent_id == id)
+		if (r->state == RELAY_CONSENT && !r->deferred && r->consent_id == id)
 			return r;
 	return NULL;
 }
@@ -192,6 +196,24 @@ relay_consent_need(const struct relay *r)
 	return RELAY_CONSENT_VIEW | (r->desk.control ? RELAY_CONSENT_CONTROL : 0);
 }
 
+void
+relay_defer(struct relay *r, int deferred)
+{
+	r->deferred = deferred;
+}
+
+struct relay *
+relay_deferred(struct relay_list *list)
+{
+	struct relay *r, *first = NULL;
+
+	/* The oldest: relays are inserted at the head. */
+	LIST_FOREACH (r, list, link)
+		if (r->state == RELAY_CONSENT && r->deferred)
+			first = r;
+	return first;
+}
+
 struct relay *
 relay_waiting_login(struct relay_list *list, const char *login, unsigned need,
     const struct relay *r)
@@ -199,8 +221,8 @@ relay_waiting_login(struct relay_list *list, const char *login, unsigned need,
 	struct relay *o;
 
 	LIST_FOREACH (o, list, link)
-		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, login) == 0 &&
-		    relay_consent_need(o) == need)
+		if (o != r && o->state == RELAY_CONSENT && !o->deferred &&
+		    strcmp(o->login, login) == 0 && relay_consent_need(o) == need)
 			return o;
 	return NULL;
 }
@@ -531,6 +553,72 @@ relay_on_writable(struct qh_chan *ch)
 	relay_flush(r, side_of(r, ch));
 }
 
+/* The audit row of a command the agent refused: it was never attached. */
+static void
+audit_refused(struct relay *r, const char *text)
+{
+	struct qh_buf detail;
+	struct qh_json j;
+
+	qh_buf_init(&detail, DETAIL_MAX);
+	qh_json_init(&j, &detail);
+	qh_json_begin_object(&j);
+	qh_json_kv_str(&j, "reason", text);
+	if (r->argv_json != NULL) {
+		qh_json_key(&j, "argv");
+		qh_json_raw(&j, r->argv_json, strlen(r->argv_json));
+	}
+	qh_json_end_object(&j);
+	(void)qh_buf_put_u8(&detail, 0);
+	(void)session_event_note(r->session, "refused", r->login, r->command,
+	    qh_json_finish(&j) == 0 ? (const char *)qh_buf_ptr(&detail) : NULL);
+	qh_buf_release(&detail);
+}
+
+/*
+ * A desktop starts: the control's own audit row ("desktop control", ended
+ * when the customer takes control back or the desktop ends) and the
+ * recording of both directions, unless the customer forbade it.
+ */
+static void
+desktop_start(struct relay *r, struct session *s)
+{
+	char command[64];
+
+	if (r->desk.control) {
+		snprintf(command, sizeof(command), "desktop control%s",
+		    r->command + strlen("desktop view"));
+		r->desk.control_event = session_event_attach(s, r->login, command);
+	}
+	if (r->desk.record)
+		r->desk.rec = deskrec_open(r->srv->state_dir, session_id(s), r->event_id);
+	else
+		qh_info("session %" PRId64 ": %s's desktop is not recorded (the customer "
+			"forbids it)",
+		    session_id(s), r->login);
+}
+
+/*
+ * The technician is attached from the agent's OPEN_OK on (R2): the meter
+ * counts from here, the audit row and a shell's recording start here. A
+ * refused open bills nothing.
+ */
+static void
+relay_attached(struct relay *r)
+{
+	r->attached = 1;
+	r->event_id = session_event_attach(r->session, r->login, r->command);
+	session_attach(r->session);
+	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
+		r->rec =
+		    recording_open(r->srv->state_dir, session_id(r->session), r->event_id,
+			"attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
+	if (r->desk.on)
+		desktop_start(r, r->session);
+	qh_info("session %" PRId64 ": %s runs %s", session_id(r->session), r->login,
+	    r->command);
+}
+
 static void
 relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 {
@@ -540,12 +628,17 @@ relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	if (err != 0) {
 		r->ch[AGENT] = NULL;
 		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+		qh_info("session %" PRId64 ": the agent refused %s's %s: %s",
+		    session_id(r->session), r->login, r->command,
+		    text != NULL ? text : "no reason given");
+		audit_refused(r, text != NULL ? text : "the agent refused the command");
 		relay_fail(r, "agent",
 		    text != NULL ? text : "the agent refused the command");
 		free(text);
 		return;
 	}
 	r->state = RELAY_OPEN;
+	relay_attached(r);
 	if (r->ch[TECH] != NULL && qh_chan_pending(r->ch[TECH])) {
 		qh_chan_accept(r->ch[TECH], 0, &relay_ops, r);
 		if (r->greeting[0] != '\0')
@@ -611,8 +704,8 @@ relay_maybe_free(struct relay *r)
 		audit_end(r);
 		session_detach(r->session);
 		if (relay_count_login(r->list, r->login) == 0)
-			reply_notice(r->agent, "detached", "%s (%s) detached", r->name,
-			    r->login);
+			reply_notice(r->agent, "detached",
+			    qh_tr(r->lang, "%s (%s) detached"), r->name, r->login);
 	}
 	qh_buf_release(&r->q[TECH]);
 	qh_buf_release(&r->q[AGENT]);
@@ -664,27 +757,10 @@ relay_notice_all(struct relay_list *list, const char *fmt, ...)
 			reply_chan_notice(r->ch[TECH], text);
 }
 
-/*
- * A desktop starts: the control's own audit row ("desktop control", ended
- * when the customer takes control back or the desktop ends) and the
- * recording of both directions, unless the customer forbade it.
- */
-static void
-desktop_start(struct relay *r, struct session *s)
+void
+relay_set_lang(struct relay *r, enum qh_lang lang)
 {
-	char command[64];
-
-	if (r->desk.control) {
-		snprintf(command, sizeof(command), "desktop control%s",
-		    r->command + strlen("desktop view"));
-		r->desk.control_event = session_event_attach(s, r->login, command);
-	}
-	if (r->desk.record)
-		r->desk.rec = deskrec_open(r->srv->state_dir, session_id(s), r->event_id);
-	else
-		qh_info("session %" PRId64 ": %s's desktop is not recorded (the customer "
-			"forbids it)",
-		    session_id(s), r->login);
+	r->lang = lang;
 }
 
 void
@@ -693,21 +769,11 @@ relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
 {
 	r->session = s;
 	r->agent = agent;
-	r->attached = 1;
-	r->event_id = session_event_attach(s, r->login, r->command);
-	session_attach(s);
-	if (strcmp(relay_kinds[r->kind_index].request, "attach") == 0)
-		r->rec = recording_open(r->srv->state_dir, session_id(s), r->event_id,
-		    "attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
-	if (r->desk.on)
-		desktop_start(r, s);
 	snprintf(r->greeting, sizeof(r->greeting), "%s", greeting);
 	r->state = RELAY_OPENING;
-	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action, 0, &relay_ops, r)) == NULL) {
+	/* Not attached yet: that waits for the agent's OPEN_OK (R2). */
+	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action, 0, &relay_ops, r)) == NULL)
 		relay_fail(r, "agent", "cannot open a channel to the agent");
-		return;
-	}
-	qh_info("session %" PRId64 ": %s runs %s", session_id(s), r->login, r->command);
 }
 
 /* Appends " TEXT" to the audit command line. */

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "qh/mux.h"
+#include "qh/text.h"
 #include "qh/wire.h"
 #include "server.h"
 
@@ -65,6 +66,15 @@ struct relay *relay_waiting(struct relay_list *list, uint64_t id);
 /* The consents the relay needs: CONNECT, or for a desktop VIEW (and CONTROL). */
 unsigned relay_consent_need(const struct relay *r);
 
+/*
+ * A consented relay may have to wait for the database to take its session
+ * (another process holds the write lock): relay_defer marks or unmarks it,
+ * relay_deferred finds the oldest marked one of list, or NULL. A deferred
+ * relay is no longer waiting for consent.
+ */
+void relay_defer(struct relay *r, int deferred);
+struct relay *relay_deferred(struct relay_list *list);
+
 /* A relay of list waiting for login's consent to need, other than r, or NULL. */
 struct relay *relay_waiting_login(struct relay_list *list, const char *login,
     unsigned need, const struct relay *r);
@@ -80,12 +90,16 @@ void relay_set_owner(struct relay *r, void (*control_off)(void *arg, const char 
     void *arg);
 
 /*
- * Starts a waiting relay in session s through the agent's connection:
- * counts its time, records its audit row, opens the agent's channel, and
- * sends the technician greeting as a notice once the command runs.
+ * Starts a waiting relay in session s through the agent's connection: opens
+ * the agent's channel; once the agent answers OPEN_OK it counts the
+ * relay's time (R2), records its audit row and sends the technician
+ * greeting as a notice. A refusal is recorded as such and bills nothing.
  */
 void relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
     const char *greeting);
+
+/* The customer's language, for what the relay tells the agent (before relay_start). */
+void relay_set_lang(struct relay *r, enum qh_lang lang);
 
 /* Ends the relay: the technician reads code and text, the agent's side is closed. */
 void relay_fail(struct relay *r, const char *code, const char *text);

@@ -29,7 +29,7 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 
-#include "notify.h"
+#include "deliver.h"
 #include "peer.h"
 #include "queue.h"
 #include "record.h"
@@ -71,6 +71,7 @@ on_watch(uv_timer_t *t)
 	srv->data_version = v;
 	qh_debug("the database changed; checking the connected peers");
 	peer_recheck(srv);
+	deliver_kick(srv); /* an admin command's messages (a purchase, a ticket) */
 }
 
 /*
@@ -163,7 +164,8 @@ server_stop(struct server *srv)
 	srv->stopping = 1;
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
-	notify_stop(srv);
+	session_closing_flush(srv);
+	deliver_stop(srv);
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -246,10 +248,13 @@ cmd_serve(struct qh_cli *c)
 {
 	struct server srv;
 	const char *addr, *lvl;
+	const uint8_t *key;
 	int r, status = QH_EXIT_FAIL;
 
 	memset(&srv, 0, sizeof(srv));
 	LIST_INIT(&srv.peers);
+	LIST_INIT(&srv.queue);
+	LIST_INIT(&srv.closing);
 	TAILQ_INIT(&srv.preauth);
 	srv.lock_fd = -1;
 	srv.loop = uv_default_loop();
@@ -268,8 +273,21 @@ cmd_serve(struct qh_cli *c)
 	/* Nothing is touched before the lock: another serve may own this state. */
 	if (lock_state(&srv) != 0)
 		return QH_EXIT_FAIL;
-	if (db_open(srv.state_dir, 0, &srv.db) != 0 || db_migrate(srv.db) != 0) {
+	(void)store_check_private(srv.state_dir);
+	if (db_open(srv.state_dir, 0, &srv.db) != 0) {
 		qh_say("%s/%s: cannot open the database", srv.state_dir, DB_FILE);
+		goto out;
+	}
+	db_set_currency(srv.db, srv.conf.currency);
+	if (db_migrate(srv.db) != 0) {
+		qh_say("%s/%s: cannot migrate the database; see the log", srv.state_dir,
+		    DB_FILE);
+		goto out;
+	}
+	if ((r = db_ledger_key(srv.db, &key)) != 0) {
+		qh_say("%s/%s: %s; the ledger cannot be written without it (restore it "
+		       "from the backup that holds it)",
+		    srv.state_dir, LEDGER_KEY_FILE, ledger_key_problem(r));
 		goto out;
 	}
 	if ((srv.preauth_by_addr = limit_counts_new((size_t)srv.conf.preauth_max)) ==
@@ -287,7 +305,9 @@ cmd_serve(struct qh_cli *c)
 		qh_say("cannot close the sessions left open; see the log");
 		goto out;
 	}
-	notify_kick(&srv); /* deliveries a crash interrupted */
+	/* From here on a write waits briefly for another process, then retries. */
+	(void)db_set_busy_ms(srv.db, DB_LOOP_BUSY_MS);
+	(void)deliver_start(&srv); /* messages a stop or a crash left queued */
 	count_fds(&srv);
 	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
@@ -302,6 +322,7 @@ cmd_serve(struct qh_cli *c)
 	srv.watch.data = &srv;
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
 	uv_run(srv.loop, UV_RUN_DEFAULT);
+	deliver_end();
 	qh_info("stopped");
 	status = QH_EXIT_OK;
 out:

@@ -33,8 +33,9 @@ struct server {
 	int npeers, npreauth;		      /* peer.c's: connections, and of them */
 	int fd_limit, fd_base;		      /* serve.c's: RLIMIT_NOFILE, fds at start */
 	LIST_HEAD(entry_list, entry) queue;   /* queue.c's */
-	uint64_t next_consent_id;	      /* queue.c's */
-	uv_tcp_t listener;		      /* serve.c's, like the rest */
+	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
+	uint64_t next_consent_id;		  /* queue.c's */
+	uv_tcp_t listener;			  /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
 	uv_timer_t housekeeping; /* daily: recording retention */
 	uv_timer_t watch;	 /* each second: did another process change the DB? */

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qh/text.h"
 #include "server.h"
 
 struct session;
@@ -28,9 +29,24 @@ struct session_ops {
 struct session_end {
 	int64_t id;
 	int64_t secs;
-	int recorded;	   /* 0: the debit could not be written (logged) */
+	int recorded;	   /* 1: the debit is written */
+	int pending;	   /* 1: not yet; retried until it is (R4) */
 	char summary[256]; /* "session 7 closed (technician): billable time ..." */
+	/* What session_summary needs to say it again in the customer's language. */
+	char reason[32];
+	int64_t units;	       /* debited (positive), as the ledger has it */
+	int64_t installations; /* debited (positive) */
+	int64_t balance_after;
 };
+
+/*
+ * The close as the customer reads it, in lang: "Sitzung 7 beendet (vom
+ * Techniker beendet): abrechenbare Zeit 0:05:00, 1 Einheit abgebucht,
+ * Guthaben 7 Einheiten (1 h 45 min)". end->summary is the English line
+ * for technicians and the log.
+ */
+void
+session_summary(const struct session_end *end, enum qh_lang lang, char *out, size_t len);
 
 /*
  * Opens and records a session (R13: committed before it returns) for info,
@@ -60,13 +76,25 @@ int64_t session_event_note(struct session *s, const char *kind, const char *logi
     const char *command, const char *detail);
 
 /*
- * Closes s (R4): stops the meter now, records the close with its debit and
- * frees s. The caller ends the session's relays first, so their detach
- * stops the meter at this instant. Fills *end; returns 0, or the error that
- * kept the debit from being written.
+ * Closes s (R4): stops the meter now and records the close with its debit,
+ * reason and note. The caller ends the session's relays first, so their
+ * detach stops the meter at this instant, and forgets s: it is freed once
+ * written. When the database does not take the close (busy, full), s stays
+ * "closing" (end->pending) and the same close is retried with backoff until
+ * it is written; its ops are never called again. Fills *end; returns 0, or
+ * QH_ERR_EXISTS when the session had its debit already.
  */
 int session_close(struct session *s, const char *reason, const char *note,
     struct session_end *end);
+
+/* Units of customer's sessions whose close is not written yet (R7). */
+int64_t session_closing_units(struct server *srv, const char *customer);
+
+/*
+ * At shutdown: one last try of every pending close, then their timers go.
+ * What still fails stays open in the database for the next start (R13).
+ */
+void session_closing_flush(struct server *srv);
 
 /* Closes the sessions a crash left open (R13), at start-up. */
 int session_recover(struct server *srv);

@@ -40,6 +40,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "store/store.h"
+#include "deliver.h"
 #include "reply.h"
 #include "upload.h"
 
@@ -324,6 +325,8 @@ store_done(uv_work_t *w, int status)
 	    u->who, id, r == 1 ? "filed before" : "filed", u->t.kind, u->t.nfiles,
 	    u->t.total);
 	u->state = UP_DONE;
+	if (r == 0)
+		deliver_kick(u->srv); /* the customer's "ticket received" */
 	if (u->ch != NULL) {
 		send_ok(u->ch, id, due, deadline, r == 1 ? QH_TICKET_OK_EXISTED : 0);
 		u->ch = NULL;

@@ -12,6 +12,7 @@
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/pki.h"
+#include "qh/text.h"
 #include "store.h"
 
 const char *
@@ -19,7 +20,7 @@ db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
     struct join_token *t)
 {
 	sqlite3_stmt *st = NULL;
-	const char *why = "unknown join token", *bound, *pem, *until;
+	const char *why = N_("unknown join token"), *bound, *pem, *until;
 	int64_t expires;
 
 	memset(t, 0, sizeof(*t));
@@ -27,7 +28,7 @@ db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
 		"SELECT customer_id, expires_at, used_at IS NOT NULL, key_sha256, "
 		"agent_id, cert_pem FROM join_tokens WHERE hash = ?1",
 		&st) != 0)
-		return "database error";
+		return N_("database error");
 	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_ROW)
 		goto out;
@@ -37,19 +38,20 @@ db_token_check(sqlite3 *db, const char *hash, const char *key_sha256,
 	pem = (const char *)sqlite3_column_text(st, 5);
 	until = (const char *)sqlite3_column_text(st, 1);
 	if (sqlite3_column_int(st, 2))
-		why = "this join token was already used; ask for a new one";
+		why = N_("this join token was already used; ask for a new one");
 	else if (qh_clock_parse_utc(until, &expires) != 0 || expires <= qh_clock_now())
-		why = "this join token has expired; ask for a new one";
+		why = N_("this join token has expired; ask for a new one");
 	else if (bound != NULL && strcmp(bound, key_sha256) != 0)
-		why = "this join token was already used by another PC; ask for a new one";
+		why = N_(
+		    "this join token was already used by another PC; ask for a new one");
 	else if (bound != NULL && (pem == NULL || sqlite3_column_text(st, 4) == NULL))
-		why = "database error";
+		why = N_("database error");
 	else if (bound != NULL) {
 		/* A retry with the key the token is bound to. */
 		snprintf(t->key_sha256, sizeof(t->key_sha256), "%s", bound);
 		snprintf(t->agent_id, sizeof(t->agent_id), "%s",
 		    (const char *)sqlite3_column_text(st, 4));
-		why = (t->cert_pem = strdup(pem)) == NULL ? "out of memory" : NULL;
+		why = (t->cert_pem = strdup(pem)) == NULL ? N_("out of memory") : NULL;
 	} else
 		why = NULL;
 out:

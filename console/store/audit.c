@@ -55,13 +55,15 @@ session_row_of(sqlite3_stmt *st, struct session_row *s)
 	s->debited_units = sqlite3_column_type(st, 13) == SQLITE_NULL
 	    ? -1
 	    : -sqlite3_column_int64(st, 13);
+	s->internal_note = col(st, 14);
 }
 
 #define SESSION_COLUMNS                                                                  \
 	"SELECT s.id, s.customer_id, s.agent_id, s.code, s.kind, s.ticket_id, "          \
 	"s.opened_at, s.closed_at, s.close_reason, s.billable_seconds, s.after_hours, "  \
 	"s.overdraft_by, s.note, (SELECT l.units FROM ledger l WHERE l.session_id = "    \
-	"s.id AND l.kind IN ('session', 'installation')) FROM sessions s "
+	"s.id AND l.kind IN ('session', 'installation')), s.internal_note "              \
+	"FROM sessions s "
 
 int
 db_session_list(sqlite3 *db, const char *customer,

@@ -5,6 +5,7 @@
  * corrects (R10). Both go through ledger_append() inside BEGIN IMMEDIATE.
  * And the one entry the admin commands print after booking.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,7 +99,9 @@ db_purchase(sqlite3 *db, const struct purchase *p, int64_t *entry)
 	e.idem_key = key;
 	e.unit_price_cents = p->unit_price_cents;
 	e.currency = p->currency;
-	if ((r = ledger_append(db, &e)) != 0 || (r = db_commit(db)) != 0)
+	/* The receipt is written with the purchase. */
+	if ((r = ledger_append(db, &e)) != 0 || (r = outbox_purchase(db, e.id)) != 0 ||
+	    (r = db_commit(db)) != 0)
 		goto out;
 	*entry = e.id;
 out:
@@ -106,8 +109,99 @@ out:
 	return r;
 }
 
+/* What a correction is checked against: the entry it corrects. */
+struct corrected {
+	char kind[32];
+	int64_t units;
+	int64_t corrections;   /* the units of its earlier corrections, summed */
+	int64_t lot, lot_left; /* a purchase: its lot and the units still in it */
+};
+
+/* Reads entry id as a correction sees it; QH_ERR_NOT_FOUND when there is none. */
+static int
+corrected_of(sqlite3 *db, int64_t id, struct corrected *k)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = db_stmt(db,
+		 "SELECT e.kind, e.units, (SELECT coalesce(sum(c.units), 0) FROM ledger "
+		 "c WHERE c.corrects = e.id), l.id, l.units - coalesce((SELECT "
+		 "sum(a.units) FROM allocations a WHERE a.lot_id = l.id), 0) FROM "
+		 "ledger e LEFT JOIN lots l ON l.entry_id = e.id WHERE e.id = ?1 "
+		 "ORDER BY l.id LIMIT 1",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		col_copy(st, 0, k->kind, sizeof(k->kind));
+		k->units = sqlite3_column_int64(st, 1);
+		k->corrections = sqlite3_column_int64(st, 2);
+		k->lot = sqlite3_column_int64(st, 3);
+		k->lot_left = sqlite3_column_int64(st, 4);
+	} else
+		r = rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "entry");
+	db_done(st);
+	return r;
+}
+
 int
-db_correction(sqlite3 *db, const struct correction *c, int64_t *entry)
+ledger_correction_allowed(sqlite3 *db, int64_t corrects, int64_t units, char *why,
+    size_t len)
+{
+	struct corrected k;
+	int64_t left;
+	int r;
+
+	why[0] = '\0';
+	if ((r = corrected_of(db, corrects, &k)) != 0)
+		return r;
+	if (strcmp(k.kind, "correction") == 0 || strcmp(k.kind, "migration") == 0) {
+		snprintf(why, len,
+		    "entry %" PRId64 " is a %s; a correction corrects a purchase or a "
+		    "debit, never a correction",
+		    corrects, k.kind);
+		return QH_ERR_REFUSED;
+	}
+	if (k.units == 0) {
+		snprintf(why, len,
+		    "entry %" PRId64 " (%s) booked no units; there are none to correct",
+		    corrects, k.kind);
+		return QH_ERR_REFUSED;
+	}
+	if ((units > 0) == (k.units > 0)) {
+		snprintf(why, len,
+		    "entry %" PRId64 " (%s) booked %+" PRId64 " units: its correction "
+		    "has the opposite sign (%s)",
+		    corrects, k.kind, k.units,
+		    k.units > 0 ? "negative: units taken back"
+				: "positive: units given back");
+		return QH_ERR_REFUSED;
+	}
+	/* What earlier corrections gave back counts against the entry's units. */
+	left = k.units > 0 ? k.units + k.corrections : -k.units - k.corrections;
+	if (units > left || -units > left) {
+		snprintf(why, len,
+		    "entry %" PRId64 " (%s) booked %+" PRId64
+		    " units and its corrections "
+		    "%+" PRId64 ": a correction may move at most %" PRId64 " more",
+		    corrects, k.kind, k.units, k.corrections, left > 0 ? left : 0);
+		return QH_ERR_REFUSED;
+	}
+	if (k.lot > 0 && -units > k.lot_left) {
+		snprintf(why, len,
+		    "lot %" PRId64 " of entry %" PRId64 " has %" PRId64 " unit%s left: a "
+		    "correction may take at most that",
+		    k.lot, corrects, k.lot_left, k.lot_left == 1 ? "" : "s");
+		return QH_ERR_REFUSED;
+	}
+	return 0;
+}
+
+int
+db_correction(sqlite3 *db, const struct correction *c, int64_t *entry, char *why,
+    size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	struct ledger_entry e;
@@ -115,6 +209,7 @@ db_correction(sqlite3 *db, const struct correction *c, int64_t *entry)
 	int r, rc;
 
 	*entry = 0;
+	why[0] = '\0';
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = db_prepare(db, "SELECT customer_id FROM ledger WHERE id = ?1", &st)) !=
@@ -127,6 +222,9 @@ db_correction(sqlite3 *db, const struct correction *c, int64_t *entry)
 		goto out;
 	}
 	col_copy(st, 0, customer, sizeof(customer));
+	/* R10, #8: within the corrected entry's bounds, or nothing is written. */
+	if ((r = ledger_correction_allowed(db, c->corrects, c->units, why, len)) != 0)
+		goto out;
 	memset(&e, 0, sizeof(e));
 	e.customer = customer;
 	e.kind = "correction";

@@ -215,6 +215,57 @@ parse_text(const char *value, void *field)
 	return 0;
 }
 
+/* [mail] url: smtp:// or smtps://, then a host; no blanks or control characters. */
+static int
+parse_mail_url(const char *value, void *field)
+{
+	const unsigned char *p;
+
+	if (strlen(value) >= 1024)
+		return -1;
+	for (p = (const unsigned char *)value; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return -1;
+	if (value[0] != '\0' &&
+	    !((strncmp(value, "smtp://", 7) == 0 && value[7] != '\0') ||
+		(strncmp(value, "smtps://", 8) == 0 && value[8] != '\0')))
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+/* [mail] from: one address (qh/mailaddr.h), or empty. */
+static int
+parse_mail_from(const char *value, void *field)
+{
+	if (value[0] != '\0' && !qh_mail_addr_valid(value))
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+/* [mail] staff: addresses separated by commas, at most 16. */
+static int
+parse_mail_list(const char *value, void *field)
+{
+	char addrs[16][QH_MAIL_ADDR_MAX + 1];
+
+	if (strlen(value) >= 1024 || qh_mail_addr_list(value, addrs, 16) < 0)
+		return -1;
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
+/* [mail] staff_lang: de or en. */
+static int
+parse_lang(const char *value, void *field)
+{
+	if (strcmp(value, "de") != 0 && strcmp(value, "en") != 0)
+		return -1;
+	memcpy(field, value, 3);
+	return 0;
+}
+
 /* [tickets] holidays: YYYY-MM-DD, ... */
 static int
 parse_holidays(const char *value, void *field)
@@ -277,6 +328,12 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("limits", "join_seconds", join_seconds, 1, 60),
 	CONF_CUSTOM("enroll", "agent_exe", agent_exe, parse_command),
 	CONF_CUSTOM("vendor", "name", vendor_name, parse_text),
+	CONF_CUSTOM("mail", "url", mail_url, parse_mail_url),
+	CONF_CUSTOM("mail", "from", mail_from, parse_mail_from),
+	CONF_CUSTOM("mail", "user", mail_user, parse_text),
+	CONF_CUSTOM("mail", "password_file", mail_password_file, parse_command),
+	CONF_CUSTOM("mail", "staff", mail_staff, parse_mail_list),
+	CONF_CUSTOM("mail", "staff_lang", mail_staff_lang, parse_lang),
 	{ .name = NULL },
 };
 
@@ -322,6 +379,7 @@ conf_defaults(struct console_conf *conf)
 	conf->preauth_per_address = 16;
 	conf->preauth_max = 512;
 	conf->join_seconds = 5;
+	snprintf(conf->mail_staff_lang, sizeof(conf->mail_staff_lang), "en");
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -348,6 +406,10 @@ conf_load(const char *state_dir, struct console_conf *conf)
 	}
 	if (conf->name[0] == '\0') {
 		qh_say("%s: [console] name is missing", path);
+		return QH_ERR_CONFIG;
+	}
+	if (conf->mail_url[0] != '\0' && conf->mail_from[0] == '\0') {
+		qh_say("%s: [mail] url needs from, the sender's address", path);
 		return QH_ERR_CONFIG;
 	}
 	return 0;
@@ -378,6 +440,30 @@ write_intake_limits(FILE *f, const struct console_conf *d)
 	    "join_seconds = %lld\n",
 	    d->ticket_meta_seconds, d->ticket_idle_seconds, d->preauth_per_address,
 	    d->preauth_max, d->join_seconds);
+}
+
+/* The [mail] section of a new console.conf: no mail until url is set. */
+static void
+write_mail(FILE *f, const struct console_conf *d)
+{
+	fprintf(f,
+	    "\n"
+	    "[mail]\n"
+	    "# Mail to customers (low balance, receipts, session reports, tickets)\n"
+	    "# and to staff, sent by 'serve' and retried until the server takes it.\n"
+	    "# url: smtp://HOST:PORT (STARTTLS when the server offers it, and\n"
+	    "# required with a user) or smtps://HOST:PORT; empty: no mail.\n"
+	    "url =\n"
+	    "# The sender's address.\n"
+	    "from =\n"
+	    "# SMTP authentication: the user, and a file whose first line is the\n"
+	    "# password.\n"
+	    "user =\n"
+	    "password_file =\n"
+	    "# Staff's addresses (comma-separated) and the language of their mail.\n"
+	    "staff =\n"
+	    "staff_lang = %s\n",
+	    d->mail_staff_lang);
 }
 
 /* Writes a commented console.conf showing every key (0600, never over an existing file).
@@ -470,6 +556,7 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
 	    d.keepalive_seconds, d.token_hours, d.cert_days);
 	write_intake_limits(f, &d);
+	write_mail(f, &d);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		qh_error("%s: %s", path, strerror(errno));
 		r = QH_ERR_SYSTEM;
@@ -533,7 +620,15 @@ store_env_open(struct store_env *env, const char *state, unsigned needs)
 		return QH_ERR_CONFIG;
 	if (!(needs & (QH_CLI_DB_READ | QH_CLI_DB_WRITE)))
 		return 0;
+	/* A reader sees the current schema too: an older database migrates first. */
+	if (!(needs & QH_CLI_DB_WRITE) && (r = db_migrate_if_older(state)) != 0) {
+		qh_say("the database in %s is older than this program and cannot be "
+		       "migrated: %s (start qh-console serve once as its owner)",
+		    state, qh_strerror(r));
+		return r;
+	}
 	if ((r = db_open(state, (needs & QH_CLI_DB_WRITE) == 0, &env->db)) == 0) {
+		db_set_currency(env->db, env->conf.currency);
 		if (needs & QH_CLI_DB_WRITE)
 			r = db_migrate(env->db);
 		else

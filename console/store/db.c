@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "qh/clock.h"
@@ -30,21 +31,143 @@
 /* Generated from the .sql files of console/store by the Makefile. */
 extern const char qh_sql_schema[];
 extern const char qh_sql_migrate_access[];
+extern const char qh_sql_ledger_keyed[];
+extern const char qh_sql_migrate_mail[];
 extern const char qh_sql_migrate_desktop[];
 
 struct db_step {
-	int version;	 /* user_version after this step */
-	const char *sql; /* statements to run */
+	int version;		   /* user_version after this step */
+	const char *sql;	   /* statements to run */
+	int (*after)(sqlite3 *db); /* run after the SQL, in the same transaction */
 };
 
 /* Append a step for every new schema version; never edit an old one. */
 static const struct db_step db_steps[] = {
-	{ 1, qh_sql_schema },
-	{ 2, qh_sql_migrate_access },  /* join tokens bound to a key; 'revoked' */
-	{ 3, qh_sql_migrate_desktop }, /* customers.record_desktop */
+	{ 1, qh_sql_schema, NULL },
+	{ 2, qh_sql_migrate_access, NULL }, /* join tokens bound to a key; 'revoked' */
+	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed,
+	    ledger_migrate_keyed },	     /* docs/ledger.md */
+	{ 4, qh_sql_migrate_mail, NULL },    /* contacts, the outbox, internal notes */
+	{ 5, qh_sql_migrate_desktop, NULL }, /* customers.record_desktop */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))
+
+/*
+ * What each open connection writes the ledger with: the state directory it
+ * was opened in (where the key lives), the key once read, and the currency
+ * of a debit that finds no lot. Found by the connection's address.
+ */
+#define DB_CONNS 16
+
+static struct db_conn {
+	sqlite3 *db;
+	char state[PATH_MAX];
+	int key_status;	 /* 1 read, 0 not yet */
+	int key_created; /* written by the migration running now */
+	uint8_t key[LEDGER_KEY_LEN];
+	char currency[8];
+} db_conns[DB_CONNS];
+
+static struct db_conn *
+conn_of(sqlite3 *db)
+{
+	int i;
+
+	for (i = 0; i < DB_CONNS; i++)
+		if (db != NULL && db_conns[i].db == db)
+			return &db_conns[i];
+	return NULL;
+}
+
+/* Registers db opened in state_dir; QH_ERR_LIMIT when too many are open. */
+static int
+conn_add(sqlite3 *db, const char *state_dir)
+{
+	struct db_conn *c;
+	int i;
+
+	for (i = 0; i < DB_CONNS && db_conns[i].db != NULL; i++)
+		;
+	if (i == DB_CONNS)
+		return QH_ERR_LIMIT;
+	c = &db_conns[i];
+	memset(c, 0, sizeof(*c));
+	c->db = db;
+	snprintf(c->state, sizeof(c->state), "%s", state_dir);
+	return 0;
+}
+
+const char *
+db_state_dir(sqlite3 *db)
+{
+	struct db_conn *c = conn_of(db);
+
+	return c != NULL ? c->state : NULL;
+}
+
+int
+db_ledger_key(sqlite3 *db, const uint8_t **key)
+{
+	struct db_conn *c = conn_of(db);
+
+	*key = NULL;
+	if (c == NULL)
+		return QH_ERR_NOT_FOUND;
+	if (c->key_status == 0) {
+		/* Not kept when missing: the admin may restore it meanwhile. */
+		int r = ledger_key_read(c->state, c->key);
+
+		if (r != 0)
+			return r;
+		c->key_status = 1;
+	}
+	*key = c->key;
+	return 0;
+}
+
+/* Makes the key of a database that has none yet (a migration step). */
+int
+db_ledger_key_create(sqlite3 *db)
+{
+	struct db_conn *c = conn_of(db);
+	int r;
+
+	if (c == NULL)
+		return QH_ERR_NOT_FOUND;
+	if ((r = ledger_key_create(c->state, c->key)) != 0)
+		return r;
+	c->key_status = 1;
+	c->key_created = 1;
+	return 0;
+}
+
+void
+db_set_currency(sqlite3 *db, const char *currency)
+{
+	struct db_conn *c = conn_of(db);
+
+	if (c != NULL)
+		snprintf(c->currency, sizeof(c->currency), "%s", currency);
+}
+
+const char *
+db_currency(sqlite3 *db)
+{
+	struct db_conn *c = conn_of(db);
+
+	return c != NULL && c->currency[0] != '\0' ? c->currency : NULL;
+}
+
+int
+db_set_busy_ms(sqlite3 *db, int ms)
+{
+	int rc;
+
+	if ((rc = sqlite3_busy_timeout(db, ms)) != SQLITE_OK)
+		return db_error(db, rc, "busy_timeout");
+	return 0;
+}
 
 int
 db_schema_version(void)
@@ -165,6 +288,7 @@ db_rollback(sqlite3 *db)
 void
 db_close(sqlite3 *db)
 {
+	struct db_conn *c;
 	size_t i;
 
 	if (db == NULL)
@@ -194,6 +318,10 @@ db_close(sqlite3 *db)
 			stmt_cache[k].sql = sql;
 			stmt_cache[k].st = st;
 		}
+	}
+	if ((c = conn_of(db)) != NULL) {
+		OPENSSL_cleanse(c, sizeof(*c));
+		c->db = NULL;
 	}
 	sqlite3_close_v2(db);
 }
@@ -298,6 +426,8 @@ db_open(const char *state_dir, int readonly, sqlite3 **dbp)
 		r = QH_ERR_DB;
 		goto out;
 	}
+	if ((r = conn_add(db, state_dir)) != 0)
+		goto out;
 	*dbp = db;
 	db = NULL;
 	r = 0;
@@ -372,6 +502,7 @@ db_fk_check(sqlite3 *db)
 int
 db_migrate(sqlite3 *db)
 {
+	struct db_conn *c = conn_of(db);
 	char sql[64];
 	int i, r, version = 0;
 
@@ -391,7 +522,8 @@ db_migrate(sqlite3 *db)
 	for (i = 0; i < DB_NSTEPS; i++) {
 		if (db_steps[i].version <= version)
 			continue;
-		if ((r = db_exec(db, db_steps[i].sql)) != 0) {
+		if ((r = db_exec(db, db_steps[i].sql)) != 0 ||
+		    (db_steps[i].after != NULL && (r = db_steps[i].after(db)) != 0)) {
 			qh_error("migration to schema version %d failed",
 			    db_steps[i].version);
 			goto out;
@@ -405,11 +537,38 @@ db_migrate(sqlite3 *db)
 		goto out;
 	r = db_commit(db);
 out:
-	if (r != 0)
+	if (r != 0) {
 		db_rollback(db);
+		/* A key made for a migration that did not happen would mislead verify. */
+		if (c != NULL && c->key_created) {
+			ledger_key_remove(c->state);
+			c->key_status = 0;
+		}
+	}
+	if (c != NULL)
+		c->key_created = 0;
 on:
 	if (db_exec(db, "PRAGMA foreign_keys=ON") != 0 && r == 0)
 		r = QH_ERR_DB;
+	return r;
+}
+
+int
+db_migrate_if_older(const char *state_dir)
+{
+	sqlite3 *db = NULL;
+	int r, version = 0;
+
+	if ((r = db_open(state_dir, 1, &db)) != 0)
+		return r;
+	r = db_int(db, "PRAGMA user_version", &version);
+	db_close(db);
+	db = NULL;
+	if (r != 0 || version >= db_schema_version())
+		return r;
+	if ((r = db_open(state_dir, 0, &db)) == 0)
+		r = db_migrate(db);
+	db_close(db);
 	return r;
 }
 

@@ -1,11 +1,14 @@
 /*
- * Ledger writes: entries, lots, FIFO allocations and the hash chain.
+ * Ledger writes: entries, lots, FIFO allocations, and each entry's link in
+ * the hash chain (chain.c: an HMAC keyed with STATE/ledger.key over the
+ * canonical encoding of its columns in LEDGER_KEYED_COLUMNS order, the
+ * previous entry's hash among them). `qh-console verify` recomputes the
+ * same from the stored rows.
  *
- * An entry's hash is SHA-256 over the previous entry's hash and the
- * canonical encoding of its own columns: for each column in
- * LEDGER_HASH_COLUMNS order, 0x00 for NULL or 0x01 followed by a u32
- * length and the column's text (integers in decimal, as SQLite prints
- * them). `qh-console verify` recomputes the same from the stored rows.
+ * Money (docs/ledger.md): amount_cents has the sign of units (of
+ * installations for the installation kinds) and is the value of the lots
+ * the entry touched when it was written. A debit that found no lot (R7's
+ * overdraft) is valued by the allocations the next purchase makes to it.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -22,36 +25,6 @@
 #include "store.h"
 
 #define NUM_LEN 24
-
-void
-ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65])
-{
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	unsigned char d[32], hdr[5];
-	size_t len;
-	int i;
-
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
-		if (cols[i] == NULL) {
-			hdr[0] = 0;
-			EVP_DigestUpdate(md, hdr, 1);
-			continue;
-		}
-		len = strlen(cols[i]);
-		hdr[0] = 1;
-		hdr[1] = (unsigned char)(len >> 24);
-		hdr[2] = (unsigned char)(len >> 16);
-		hdr[3] = (unsigned char)(len >> 8);
-		hdr[4] = (unsigned char)len;
-		EVP_DigestUpdate(md, hdr, 5);
-		EVP_DigestUpdate(md, cols[i], len);
-	}
-	EVP_DigestFinal_ex(md, d, NULL);
-	EVP_MD_CTX_free(md);
-	for (i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
 
 /* Runs a one-row, one-integer query with text parameters; *out = 0 if no row. */
 static int
@@ -212,18 +185,22 @@ plan_give_back(sqlite3 *db, int64_t corrected, int64_t units, struct plan *p)
 	return r;
 }
 
+/* Records allocation a of entry, made while entry by was written. */
 static int
-insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now)
+insert_alloc(sqlite3 *db, int64_t entry, const struct alloc *a, const char *now,
+    int64_t by)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
 	if ((r = db_stmt(db,
 		 "INSERT INTO allocations (entry_id, lot_id, units, "
-		 "amount_cents, posted_at, left_after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+		 "amount_cents, posted_at, left_after, by_entry) VALUES (?1, ?2, ?3, "
+		 "?4, ?5, ?6, ?7)",
 		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 6, a->left_after);
+	sqlite3_bind_int64(st, 7, by);
 	sqlite3_bind_int64(st, 1, entry);
 	sqlite3_bind_int64(st, 2, a->lot);
 	sqlite3_bind_int64(st, 3, a->units);
@@ -269,10 +246,11 @@ entry_owed(sqlite3 *db, int64_t entry, int64_t *owed)
 /*
  * R7: debts (debits that found no lot) are allocated from the lots with
  * units left, oldest debt and oldest lot first; called whenever lots gain
- * units, so a customer never has a debt while a lot of theirs has units left.
+ * units (entry `by` gave them), so a customer never has a debt while a lot
+ * of theirs has units left. These allocations value the debits they pay.
  */
 static int
-settle_overdraft(sqlite3 *db, const char *customer, const char *now)
+settle_overdraft(sqlite3 *db, const char *customer, const char *now, int64_t by)
 {
 	sqlite3_stmt *st = NULL;
 	struct plan p;
@@ -313,7 +291,7 @@ settle_overdraft(sqlite3 *db, const char *customer, const char *now)
 			if ((r = plan_consume(db, customer, owed[i], 0, &p)) != 0)
 				return r;
 			for (k = 0; k < p.n; k++) {
-				if ((r = insert_alloc(db, ids[i], &p.a[k], now)) != 0)
+				if ((r = insert_alloc(db, ids[i], &p.a[k], now, by)) != 0)
 					return r;
 				got += p.a[k].units;
 			}
@@ -353,28 +331,71 @@ insert_lot(sqlite3 *db, int64_t lot, const struct ledger_entry *e, int64_t units
 }
 
 /*
- * The price and currency of the lot that entry `corrected` created (a
- * purchase); price 0 and no currency when it created none.
+ * The lot that entry `corrected` created (a purchase): its id, price and
+ * currency; 0, price 0 and no currency when it created none.
  */
 static int
-corrected_lot(sqlite3 *db, int64_t corrected, int64_t *price, char *currency, size_t len)
+corrected_lot(sqlite3 *db, int64_t corrected, int64_t *lot, int64_t *price,
+    char *currency, size_t len)
 {
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	*price = 0;
+	*lot = *price = 0;
 	currency[0] = '\0';
 	if ((r = db_stmt(db,
-		 "SELECT unit_price_cents, currency FROM lots WHERE "
+		 "SELECT id, unit_price_cents, currency FROM lots WHERE "
 		 "entry_id = ?1 ORDER BY id LIMIT 1",
 		 &st)) != 0)
 		return r;
 	sqlite3_bind_int64(st, 1, corrected);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*price = sqlite3_column_int64(st, 0);
-		snprintf(currency, len, "%s", (const char *)sqlite3_column_text(st, 1));
+		*lot = sqlite3_column_int64(st, 0);
+		*price = sqlite3_column_int64(st, 1);
+		snprintf(currency, len, "%s", (const char *)sqlite3_column_text(st, 2));
 	}
 	r = db_error(db, rc, "reading the corrected lot");
+	db_done(st);
+	return r;
+}
+
+/*
+ * R8: the value of the installation the customer uses now: the price of
+ * the installation purchase it comes from, the customer's purchases used
+ * oldest first. 0 and no currency when none is left (an overdraft).
+ */
+static int
+installation_value(sqlite3 *db, const char *customer, int64_t *cents, char *currency,
+    size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t used = 0, upto = 0;
+	int r, rc;
+
+	*cents = 0;
+	currency[0] = '\0';
+	if ((r = query_int(db,
+		 "SELECT coalesce(-sum(installations), 0) FROM ledger "
+		 "WHERE customer_id = ?1 AND installations < 0",
+		 &used, customer, NULL)) != 0)
+		return r;
+	if ((r = db_stmt(db,
+		 "SELECT installations, amount_cents, currency FROM ledger WHERE "
+		 "customer_id = ?1 AND kind = 'installation_purchase' ORDER BY id",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t n = sqlite3_column_int64(st, 0);
+
+		if (n <= 0 || (upto += n) <= used)
+			continue;
+		*cents = sqlite3_column_int64(st, 1) / n;
+		snprintf(currency, len, "%s", (const char *)sqlite3_column_text(st, 2));
+		rc = SQLITE_DONE;
+		break;
+	}
+	r = db_error(db, rc, "reading the installation purchases");
 	db_done(st);
 	return r;
 }
@@ -417,7 +438,8 @@ insert_notification(sqlite3 *db, struct ledger_entry *e, const char *kind,
 	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
 		r = db_error(db, rc, "recording a notification");
 	db_done(st);
-	return r;
+	/* Its messages (mail, notify_command) are written with it. */
+	return r != 0 ? r : outbox_notification(db, sqlite3_last_insert_rowid(db));
 }
 
 static const char *
@@ -437,20 +459,47 @@ struct entry_plan {
 	char alloc_cur[8]; /* the currency of the lots a debit consumed */
 };
 
+/* A positive correction of entry e->corrects: debt relief, give-back, new lot. */
+static int
+plan_give(sqlite3 *db, struct ledger_entry *e, struct entry_plan *ep)
+{
+	int64_t rest = e->units, debt = 0, lot = 0;
+	int r, i;
+
+	if (e->corrects > 0) {
+		if ((r = entry_owed(db, e->corrects, &debt)) != 0)
+			return r;
+		rest -= debt > 0 ? (debt < rest ? debt : rest) : 0;
+		if (rest > 0 && (r = plan_give_back(db, e->corrects, rest, &ep->p)) != 0)
+			return r;
+		for (i = 0; i < ep->p.n; i++)
+			rest += ep->p.a[i].units; /* given back: negative */
+		if (rest > 0 &&
+		    (r = corrected_lot(db, e->corrects, &lot, &ep->lot_price, ep->lot_cur,
+			 sizeof(ep->lot_cur))) != 0)
+			return r;
+	}
+	/* Given back (negative allocations) and a new lot: both credit. */
+	e->amount_cents = -ep->p.cents + rest * ep->lot_price;
+	ep->lot_units = rest;
+	return 0;
+}
+
 /*
- * Plans the lots: a purchase makes one; a debit takes FIFO; a positive
- * correction first takes the corrected entry's unpaid overdraft off, then
- * refills the lots that entry consumed, and credits what is left as a new
- * lot (at the corrected purchase's price, else free), so that for every
- * customer the units left in lots less the debts equal the balance. Sets
- * e->amount_cents and e->lot_ids.
+ * Plans the lots: a purchase makes one; a debit takes FIFO, a correction
+ * of a purchase only from that purchase's lot; a positive correction first
+ * takes the corrected entry's unpaid overdraft off, then refills the lots
+ * that entry consumed, and credits what is left as a new lot (at the
+ * corrected purchase's price, else free), so that for every customer the
+ * units left in lots less the debts equal the balance. Sets
+ * e->amount_cents (with the sign of the units) and e->lot_ids.
  */
 static int
 plan_entry(sqlite3 *db, struct ledger_entry *e, struct entry_plan *ep)
 {
-	int64_t rest, debt = 0;
+	int64_t only = 0, price;
 	size_t used;
-	int r, i;
+	int r;
 
 	if (strcmp(e->kind, "purchase") == 0 ||
 	    strcmp(e->kind, "installation_purchase") == 0) {
@@ -461,27 +510,22 @@ plan_entry(sqlite3 *db, struct ledger_entry *e, struct entry_plan *ep)
 			ep->lot_price = e->unit_price_cents;
 		}
 	} else if (e->units < 0) {
-		if ((r = plan_consume(db, e->customer, -e->units, 0, &ep->p)) != 0)
+		if (e->corrects > 0 &&
+		    (r = corrected_lot(db, e->corrects, &only, &price, ep->lot_cur,
+			 sizeof(ep->lot_cur))) != 0)
 			return r;
-		e->amount_cents = ep->p.cents;
+		ep->lot_cur[0] = '\0';
+		if ((r = plan_consume(db, e->customer, -e->units, only, &ep->p)) != 0)
+			return r;
+		e->amount_cents = -ep->p.cents;
 	} else if (e->units > 0) {
-		rest = e->units;
-		if (e->corrects > 0) {
-			if ((r = entry_owed(db, e->corrects, &debt)) != 0)
-				return r;
-			rest -= debt > 0 ? (debt < rest ? debt : rest) : 0;
-			if (rest > 0 &&
-			    (r = plan_give_back(db, e->corrects, rest, &ep->p)) != 0)
-				return r;
-			for (i = 0; i < ep->p.n; i++)
-				rest += ep->p.a[i].units; /* given back: negative */
-			if (rest > 0 &&
-			    (r = corrected_lot(db, e->corrects, &ep->lot_price,
-				 ep->lot_cur, sizeof(ep->lot_cur))) != 0)
-				return r;
-		}
-		e->amount_cents = ep->p.cents + rest * ep->lot_price;
-		ep->lot_units = rest;
+		if ((r = plan_give(db, e, ep)) != 0)
+			return r;
+	} else if (e->installations < 0) {
+		if ((r = installation_value(db, e->customer, &price, ep->alloc_cur,
+			 sizeof(ep->alloc_cur))) != 0)
+			return r;
+		e->amount_cents = e->installations * price;
 	}
 	lot_list(&ep->p, e);
 	if (ep->lot_units > 0) {
@@ -503,28 +547,7 @@ plan_entry(sqlite3 *db, struct ledger_entry *e, struct entry_plan *ep)
 	return 0;
 }
 
-/* The last entry's id and hash (0 and the genesis value when there is none). */
-static int
-ledger_head(sqlite3 *db, int64_t *id, char prev[65])
-{
-	sqlite3_stmt *st = NULL;
-	int r, rc;
-
-	*id = 0;
-	snprintf(prev, 65, "%s", LEDGER_GENESIS);
-	if ((r = db_stmt(db, "SELECT id, entry_hash FROM ledger ORDER BY id DESC LIMIT 1",
-		 &st)) != 0)
-		return r;
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
-		snprintf(prev, 65, "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	r = db_error(db, rc, "reading the ledger's head");
-	db_done(st);
-	return r;
-}
-
-/* Hashes e, chained to prev, and inserts it. */
+/* Hashes e with the ledger's key, chained to prev, and inserts it. */
 static int
 insert_entry(sqlite3 *db, struct ledger_entry *e, const char *now, const char *prev,
     const char *currency)
@@ -532,10 +555,16 @@ insert_entry(sqlite3 *db, struct ledger_entry *e, const char *now, const char *p
 	sqlite3_stmt *st = NULL;
 	char n_id[NUM_LEN], n_units[NUM_LEN], n_inst[NUM_LEN], n_bal[NUM_LEN];
 	char n_sess[NUM_LEN], n_secs[NUM_LEN], n_ah[NUM_LEN], n_amt[NUM_LEN];
-	char n_corr[NUM_LEN];
-	const char *cols[LEDGER_HASH_NCOLS];
+	char n_corr[NUM_LEN], n_ver[NUM_LEN];
+	const char *cols[LEDGER_KEYED_NCOLS];
+	const uint8_t *key;
 	int r, rc, i;
 
+	if ((r = db_ledger_key(db, &key)) != 0) {
+		qh_error("%s/%s: %s; no entry can be written without it",
+		    db_state_dir(db), LEDGER_KEY_FILE, ledger_key_problem(r));
+		return r;
+	}
 	cols[0] = num(n_id, e->id);
 	cols[1] = now;
 	cols[2] = e->customer;
@@ -558,19 +587,21 @@ insert_entry(sqlite3 *db, struct ledger_entry *e, const char *now, const char *p
 	cols[19] = e->actor;
 	cols[20] = e->idem_key;
 	cols[21] = prev;
-	ledger_hash(cols, e->hash);
+	cols[22] = num(n_ver, db_schema_version());
+	ledger_hmac(key, cols, e->hash);
+	if (e->hash[0] == '\0')
+		return QH_ERR_CRYPTO;
 
 	if ((r = db_stmt(db,
-		 "INSERT INTO ledger (" LEDGER_HASH_COLUMNS ", entry_hash) "
+		 "INSERT INTO ledger (" LEDGER_KEYED_COLUMNS ", entry_hash) "
 		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-		 "?15, ?16, "
-		 "?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+		 "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
 		 &st)) != 0)
 		return r;
 	/* Integers as integers, text as text: the same text comes back for verify. */
-	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
+	for (i = 0; i < LEDGER_KEYED_NCOLS; i++) {
 		int integer = i == 0 || i == 4 || i == 5 || i == 6 || i == 7 || i == 10 ||
-		    i == 12 || i == 14 || i == 18;
+		    i == 12 || i == 14 || i == 18 || i == 22;
 
 		if (cols[i] == NULL)
 			sqlite3_bind_null(st, i + 1);
@@ -579,7 +610,7 @@ insert_entry(sqlite3 *db, struct ledger_entry *e, const char *now, const char *p
 		else
 			sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_TRANSIENT);
 	}
-	sqlite3_bind_text(st, 23, e->hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 24, e->hash, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	db_done(st);
 	return db_error(db, rc, "appending to the ledger");
@@ -612,11 +643,13 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 {
 	struct ledger_balance bal;
 	struct entry_plan ep;
-	char now[32], prev[65];
+	const char *currency;
+	char now[32], prev[65], why[256];
 	int64_t exists, last_id;
 	int r, i;
 
 	memset(&ep, 0, sizeof(ep));
+	memset(&bal, 0, sizeof(bal));
 	e->lot_ids[0] = '\0';
 	e->crossed_threshold = e->crossed_zero = 0;
 	if ((r = query_int(db, "SELECT count(*) FROM ledger WHERE idem_key = ?1", &exists,
@@ -624,21 +657,32 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 		return r;
 	if (exists)
 		return QH_ERR_EXISTS;
-	if ((r = ledger_balance(db, e->customer, &bal)) != 0 ||
+	if (strcmp(e->kind, "correction") == 0 &&
+	    (r = ledger_correction_allowed(db, e->corrects, e->units, why,
+		 sizeof(why))) != 0) {
+		qh_error("correction of entry %" PRId64 " refused: %s", e->corrects,
+		    why[0] ? why : qh_strerror(r));
+		return r;
+	}
+	/* The migration entry (no customer) moves nothing. */
+	if ((e->customer != NULL && (r = ledger_balance(db, e->customer, &bal)) != 0) ||
 	    (r = ledger_head(db, &last_id, prev)) != 0)
 		return r;
 	e->id = last_id + 1;
 	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
 	e->balance_after = bal.units + e->units;
-	if ((r = plan_entry(db, e, &ep)) != 0 ||
-	    (r = insert_entry(db, e, now, prev,
-		 e->currency != NULL   ? e->currency
-		     : ep.alloc_cur[0] ? ep.alloc_cur
-				       : NULL)) != 0)
+	if (e->customer != NULL && (r = plan_entry(db, e, &ep)) != 0)
+		return r;
+	/* Money has a currency, also a debit no lot has paid yet (R7). */
+	currency = e->currency != NULL ? e->currency
+	    : ep.alloc_cur[0]	       ? ep.alloc_cur
+	    : e->customer != NULL      ? db_currency(db)
+				       : NULL;
+	if ((r = insert_entry(db, e, now, prev, currency)) != 0)
 		return r;
 	/* Allocations first: the debts settle_overdraft reads count them. */
 	for (i = 0; i < ep.p.n; i++)
-		if ((r = insert_alloc(db, e->id, &ep.p.a[i], now)) != 0)
+		if ((r = insert_alloc(db, e->id, &ep.p.a[i], now, e->id)) != 0)
 			return r;
 	if (ep.lot > 0 &&
 	    (r = insert_lot(db, ep.lot, e, ep.lot_units, ep.lot_price, ep.lot_cur,
@@ -646,7 +690,7 @@ ledger_append(sqlite3 *db, struct ledger_entry *e)
 		return r;
 	/* Lots that gained units (a new lot, a give-back) pay the debts first. */
 	if ((ep.lot > 0 || (e->units > 0 && ep.p.n > 0)) &&
-	    (r = settle_overdraft(db, e->customer, now)) != 0)
+	    (r = settle_overdraft(db, e->customer, now, e->id)) != 0)
 		return r;
 	return note_crossings(db, e, &bal, now);
 }
@@ -728,6 +772,9 @@ ledger_post_session(sqlite3 *db, int64_t session_id, struct ledger_entry *out)
 		out->units = -qh_units(secs);
 	}
 	r = ledger_append(db, out);
+	/* The session report goes with the debit, whatever closed the session. */
+	if (r == 0)
+		r = outbox_session_report(db, session_id);
 	/* The strings were on this stack frame; the caller keeps only figures. */
 	out->customer = out->started_at = out->ended_at = out->technician = NULL;
 	out->reference = out->note = out->idem_key = out->kind = NULL;

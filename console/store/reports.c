@@ -71,8 +71,8 @@ db_balance_report(sqlite3 *db, const char *customer, struct balance_report *out)
 	"l.balance_after, l.session_id, l.started_at, l.ended_at, l.billable_seconds, "  \
 	"l.technician, l.after_hours, l.lot_id, l.amount_cents, l.currency, "            \
 	"l.reference, l.note, l.entry_hash, l.installations, c.name, l.corrects, "       \
-	"l.actor, l.prev_hash "                                                          \
-	"FROM ledger l JOIN customers c ON c.id = l.customer_id "                        \
+	"l.actor, l.prev_hash, l.schema_version "                                        \
+	"FROM ledger l LEFT JOIN customers c ON c.id = l.customer_id "                   \
 	"WHERE (?1 IS NULL OR l.customer_id = ?1) AND (?2 IS NULL OR l.posted_at >= "    \
 	"?2) AND (?3 IS NULL OR l.posted_at < ?3) ORDER BY l.id"
 
@@ -106,6 +106,8 @@ ledger_row_of(sqlite3_stmt *st, struct ledger_row *e)
 	e->corrects = sqlite3_column_int64(st, 20);
 	e->actor = col(st, 21);
 	e->prev_hash = col(st, 22);
+	e->has_version = sqlite3_column_type(st, 23) != SQLITE_NULL;
+	e->schema_version = sqlite3_column_int64(st, 23);
 }
 
 int

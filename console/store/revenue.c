@@ -2,6 +2,8 @@
  * Revenue of a month (R14): units debited, revenue recognised at the
  * prices of the lots the debits consumed, the value of what the lots still
  * hold at month end (deferred), purchases and installations, per currency.
+ * Money is read from lots and allocations, whose signs never changed, so
+ * entries of every schema version count alike (docs/ledger.md).
  * Read-only; run it inside a read transaction for one consistent snapshot.
  */
 #include <stddef.h>
@@ -72,19 +74,31 @@ out:
 
 #define REV(f) offsetof(struct revenue, f)
 
+/*
+ * A correction of a purchase (the purchase was booked wrong) changes what
+ * was purchased; every other correction changes what was debited (R10).
+ */
+#define OF_PURCHASE                                                                      \
+	"(e.kind = 'correction' AND (SELECT d.kind FROM ledger d WHERE d.id = "          \
+	"e.corrects) IN ('purchase', 'installation_purchase'))"
+
 static const struct {
 	const char *sql;
 	size_t off1, off2;
 } revenue_queries[] = {
-	/* Units debited: session and correction entries posted in the month. */
-	{ "SELECT coalesce(currency, ?3), sum(-units) FROM ledger WHERE kind IN "
-	  "('session', 'correction') AND posted_at >= ?1 AND posted_at < ?2 "
-	  "GROUP BY 1",
+	/* Units debited: session entries and their corrections posted in the month. */
+	{ "SELECT coalesce(e.currency, ?3), sum(-e.units) FROM ledger e WHERE e.kind IN "
+	  "('session', 'correction') AND NOT " OF_PURCHASE " AND e.posted_at >= ?1 AND "
+	  "e.posted_at < ?2 GROUP BY 1",
 	    REV(debited), 0 },
-	/* Recognised revenue: allocations posted in the month, at their lots' prices. */
+	/*
+	 * Recognised revenue: allocations posted in the month (an overdraft debit
+	 * is recognised when the purchase that pays it is posted), at their lots'
+	 * prices; a purchase's correction takes from its lot but earns nothing.
+	 */
 	{ "SELECT l.currency, sum(a.amount_cents), sum(a.units) FROM allocations a "
-	  "JOIN lots l ON l.id = a.lot_id WHERE a.posted_at >= ?1 AND a.posted_at < ?2 "
-	  "GROUP BY 1",
+	  "JOIN lots l ON l.id = a.lot_id JOIN ledger e ON e.id = a.entry_id WHERE "
+	  "a.posted_at >= ?1 AND a.posted_at < ?2 AND NOT " OF_PURCHASE " GROUP BY 1",
 	    REV(recognised_cents), REV(recognised_units) },
 	/* Deferred: what the lots created before month end still hold at month end. */
 	{ "SELECT currency, sum(left * price), sum(left) FROM (SELECT l.currency, "
@@ -92,16 +106,28 @@ static const struct {
 	  "allocations a WHERE a.lot_id = l.id AND a.posted_at < ?2), 0) AS left "
 	  "FROM lots l WHERE l.created_at < ?2) GROUP BY 1",
 	    REV(deferred_cents), REV(deferred_units) },
-	{ "SELECT coalesce(currency, ?3), sum(units), sum(amount_cents) FROM ledger "
-	  "WHERE kind = 'purchase' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
+	/*
+	 * Purchases less their corrections, at their lots' prices: what the lots
+	 * they made held, less what their corrections took out of them.
+	 */
+	{ "SELECT coalesce(e.currency, ?3), sum(e.units), sum(CASE WHEN e.kind = "
+	  "'purchase' THEN e.amount_cents ELSE -(SELECT coalesce(sum(a.amount_cents), 0) "
+	  "FROM allocations a WHERE a.entry_id = e.id) END) FROM ledger e WHERE "
+	  "(e.kind = 'purchase' OR (" OF_PURCHASE " AND e.units < 0)) AND e.posted_at "
+	  ">= ?1 AND e.posted_at < ?2 GROUP BY 1",
 	    REV(purchased_units), REV(purchased_cents) },
 	{ "SELECT coalesce(currency, ?3), sum(installations), sum(amount_cents) FROM "
 	  "ledger WHERE kind = 'installation_purchase' AND posted_at >= ?1 AND "
 	  "posted_at < ?2 GROUP BY 1",
 	    REV(inst_purchased), REV(inst_purchased_cents) },
-	{ "SELECT coalesce(currency, ?3), sum(-installations) FROM ledger WHERE "
+	/*
+	 * Installations used, and their value: the price of the purchase each
+	 * came from (unkeyed entries recorded none).
+	 */
+	{ "SELECT coalesce(currency, ?3), sum(-installations), sum(CASE WHEN "
+	  "schema_version IS NULL THEN 0 ELSE -amount_cents END) FROM ledger WHERE "
 	  "kind = 'installation' AND posted_at >= ?1 AND posted_at < ?2 GROUP BY 1",
-	    REV(inst_used), 0 },
+	    REV(inst_used), REV(inst_used_cents) },
 };
 
 int

@@ -162,12 +162,12 @@ step_close(sqlite3 *db, const char *sql, const char *now, int64_t id, const char
 
 int
 db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
-    int64_t secs, struct ledger_entry *debit)
+    int64_t secs, int64_t closed, struct ledger_entry *debit)
 {
 	char now[32];
 	int r;
 
-	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	qh_clock_format_utc(closed > 0 ? closed : qh_clock_now(), now, sizeof(now));
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = step_close(db,
@@ -336,4 +336,27 @@ db_agent_seen(sqlite3 *db, const char *agent_id, const char *host)
 	if (sqlite3_step(st) != SQLITE_DONE)
 		qh_warn("agent %s: last_seen not recorded", agent_id);
 	sqlite3_finalize(st);
+}
+
+int
+db_session_internal(sqlite3 *db, int64_t id, const char *text)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_prepare(db, "UPDATE sessions SET internal_note = ?2 WHERE id = ?1",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "recording the internal note")) == 0)
+		r = sqlite3_changes(db) == 1 ? db_commit(db) : QH_ERR_NOT_FOUND;
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
 }

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/mailaddr.h"
 #include "qh/ticket.h"
 
 /* ------------------------------------------------------------ configuration */
@@ -75,6 +76,13 @@ struct console_conf {
 	char agent_exe[1024];
 	/* [vendor] name: shown in the customer's window (else [console] name) */
 	char vendor_name[256];
+	/* [mail]: messages to customers and staff over SMTP (daemon/outbox.c) */
+	char mail_url[1024]; /* smtp://HOST[:PORT] or smtps://...; "": no mail */
+	char mail_from[QH_MAIL_ADDR_MAX + 1]; /* the sender's address */
+	char mail_user[256];		      /* SMTP authentication; "": none */
+	char mail_password_file[1024];	      /* its password: the file's first line */
+	char mail_staff[1024];		      /* staff's addresses, comma-separated */
+	char mail_staff_lang[4];	      /* de | en: the language of staff's mail */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -159,6 +167,12 @@ int db_create(const char *state_dir, sqlite3 **dbp);
 int db_migrate(sqlite3 *db);
 
 /*
+ * Migrates STATE/ledger.db when it is older than this program, through a
+ * connection of its own (readers call it before opening read-only).
+ */
+int db_migrate_if_older(const char *state_dir);
+
+/*
  * PRAGMA data_version into *version: it changes whenever another
  * connection (an admin command, say) commits to the database, and not for
  * this connection's own commits. Cheap enough to poll once a second.
@@ -193,6 +207,35 @@ void db_rollback(sqlite3 *db);
  * now). Call it inside db_begin(); QH_ERR_AUTH if cert has no valid role.
  */
 int db_record_cert(sqlite3 *db, X509 *cert);
+
+/*
+ * What a connection writes the ledger with, kept per connection by
+ * db_open(): its state directory, the ledger's key read from
+ * STATE/ledger.key, and the currency of a debit that finds no lot.
+ */
+const char *db_state_dir(sqlite3 *db);
+
+/*
+ * The ledger's key (LEDGER_KEY_LEN bytes, valid while db is open): 0 and
+ * *key; QH_ERR_NOT_FOUND when STATE/ledger.key is missing, QH_ERR_FORMAT
+ * or QH_ERR_SYSTEM when it cannot be read.
+ */
+int db_ledger_key(sqlite3 *db, const uint8_t **key);
+
+/* Makes STATE/ledger.key for a database that has none (a migration step). */
+int db_ledger_key_create(sqlite3 *db);
+
+/* The currency of debits that find no lot: console.conf's, set by who opens db. */
+void db_set_currency(sqlite3 *db, const char *currency);
+const char *db_currency(sqlite3 *db); /* NULL until set */
+
+/*
+ * How long a write waits for another process's write lock before it fails
+ * with QH_ERR_BUSY (DB_BUSY_MS after db_open). The daemon's loop uses
+ * DB_LOOP_BUSY_MS and retries later instead of stalling every relay.
+ */
+#define DB_LOOP_BUSY_MS 100
+int db_set_busy_ms(sqlite3 *db, int ms);
 
 /*
  * Copies the database db reads into a new file path (mode 0600;
@@ -282,8 +325,23 @@ struct ledger_balance {
 int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 
 /*
- * The canonical hash of a ledger row given as the text of its columns in
- * LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to prev_hash.
+ * The hash chain (chain.c). An entry written before LEDGER_KEYED_VERSION has
+ * schema_version NULL and its hash is SHA-256 over the canonical encoding
+ * of its columns in LEDGER_HASH_COLUMNS order (prev_hash last). From
+ * LEDGER_KEYED_VERSION on, entries carry the version they were written
+ * under and their hash is HMAC-SHA256 with the ledger's key over
+ * LEDGER_KEYED_COLUMNS. The keyed chain starts at entry 1 or at the one
+ * migration entry (kind 'migration', no customer) written when the
+ * keyed version came to a ledger that held entries. docs/ledger.md.
+ */
+#define LEDGER_KEYED_VERSION 3 /* the first schema version with keyed entries */
+#define LEDGER_KEY_FILE	     "ledger.key"
+#define LEDGER_KEY_LEN	     32
+
+/*
+ * The canonical hash of an unkeyed ledger row given as the text of its
+ * columns in LEDGER_HASH_COLUMNS order (NULL for SQL NULL), chained to
+ * prev_hash.
  */
 #define LEDGER_HASH_COLUMNS                                                              \
 	"id, posted_at, customer_id, kind, units, installations, "                       \
@@ -294,6 +352,35 @@ int ledger_balance(sqlite3 *db, const char *customer, struct ledger_balance *b);
 	"idem_key, prev_hash"
 #define LEDGER_HASH_NCOLS 22
 void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
+
+/* The keyed hash of a row of a later version: its columns and schema_version. */
+#define LEDGER_KEYED_COLUMNS LEDGER_HASH_COLUMNS ", schema_version"
+#define LEDGER_KEYED_NCOLS   23
+void ledger_hmac(const uint8_t key[LEDGER_KEY_LEN],
+    const char *const cols[LEDGER_KEYED_NCOLS], char out[65]);
+
+/*
+ * STATE/ledger.key: 64 hex digits and a newline, mode 0600. Reading gives
+ * 0, QH_ERR_NOT_FOUND (missing), QH_ERR_FORMAT or QH_ERR_SYSTEM; creating
+ * never replaces a file (QH_ERR_EXISTS). ledger_key_problem says in words
+ * what a reading error means.
+ */
+int ledger_key_read(const char *state, uint8_t key[LEDGER_KEY_LEN]);
+int ledger_key_create(const char *state, uint8_t key[LEDGER_KEY_LEN]);
+void ledger_key_remove(const char *state);
+const char *ledger_key_problem(int r);
+
+/*
+ * Warns (logged) for each of the state directory, ledger.db and ledger.key
+ * that users other than its owner may read; returns how many.
+ */
+int store_check_private(const char *state);
+
+/* The last entry's id and hash: 0 and LEDGER_GENESIS when there is none. */
+int ledger_head(sqlite3 *db, int64_t *id, char hash[65]);
+
+/* The keyed version's migration step (after its SQL): the key, the migration entry. */
+int ledger_migrate_keyed(sqlite3 *db);
 
 /*
  * R7 debts: a debit (units < 0) owes the units no lot has covered yet, its
@@ -311,16 +398,29 @@ void ledger_hash(const char *const cols[LEDGER_HASH_NCOLS], char out[65]);
 
 /*
  * `qh-console verify`: walks the ledger in id order and checks each entry's
- * hash and its link to the previous one, each customer's running balance,
- * that every closed session has exactly one entry and every session entry
- * a closed session, that no lot gives more units than it holds and that
- * lots less debts equal each balance. Read-only; run it inside a read
+ * hash under the rules of the schema version it was written under (keyed
+ * from LEDGER_KEYED_VERSION on, the unkeyed part sealed by the migration
+ * entry) and its link to the previous one, each customer's running
+ * balance, that every closed session has exactly one entry and every
+ * session entry a closed session, that no lot gives more units than it
+ * holds, that lots less debts equal each balance, and for keyed entries
+ * the money (amount_cents with the sign of units, worth the lots touched)
+ * and the bounds of corrections. Read-only; run it inside a read
  * transaction for one consistent snapshot. Returns 0 when all holds, 1 on
  * the first problem (a sentence in why; *bad_entry is the entry's id, or 0
- * when the problem is not one entry's), or a negative QH_ERR_* when the
- * database could not be read.
+ * when the problem is not one entry's), 2 when all that could be checked
+ * holds but keyed hashes could not be checked for want of the key (why
+ * says which and why: a missing key is no sign of tampering), or a
+ * negative QH_ERR_* when the database could not be read.
  */
 int ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry);
+
+/*
+ * The hash of entry id recomputed from its columns (not the stored one),
+ * for `verify --since-head`. QH_ERR_NOT_FOUND when there is no such entry;
+ * a key error when the entry is keyed and the key cannot be read.
+ */
+int ledger_entry_hash(sqlite3 *db, int64_t id, char out[65]);
 
 /* ----------------------------------------------------------------- sessions */
 
@@ -345,17 +445,26 @@ int db_session_persist(sqlite3 *db, int64_t id, int64_t secs);
 
 /*
  * Closes session id with its final billable seconds and posts its debit,
- * in one transaction (R4); debit is filled in. QH_ERR_EXISTS if the session
- * has its ledger entry already. Nothing is written on failure.
+ * in one transaction (R4); debit is filled in. closed is when it closed
+ * (UTC seconds; 0: now), also when the close is written later. QH_ERR_EXISTS
+ * if the session has its ledger entry already. Nothing is written on
+ * failure (QH_ERR_BUSY when another process holds the write lock).
  */
 int db_session_close(sqlite3 *db, int64_t id, const char *reason, const char *note,
-    int64_t secs, struct ledger_entry *debit);
+    int64_t secs, int64_t closed, struct ledger_entry *debit);
 
 /*
  * Closes every session a crash left open at its last persisted point and
  * debits it, never twice (R13). *closed is how many were closed.
  */
 int db_session_recover(sqlite3 *db, int *closed);
+
+/*
+ * Records the staff-only note of session id (`end --internal`), in its own
+ * transaction; the customer never reads it. QH_ERR_NOT_FOUND when there is
+ * no such session.
+ */
+int db_session_internal(sqlite3 *db, int64_t id, const char *text);
 
 /*
  * The audit rows of a session: an event from now, open (its end comes with
@@ -428,24 +537,71 @@ void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
 
+#define CUSTOMER_EMAILS_MAX 16 /* e-mail addresses of one customer */
+
 /* A customer to add (R5's threshold, R7's plan and overdraft allowance). */
 struct customer_new {
 	const char *id, *name;
 	const char *plan; /* premium | free */
 	int64_t warn_units, overdraft_units;
+	const char *lang;	   /* de | en; NULL: de */
+	const char *const *emails; /* checked with qh_mail_addr_valid() */
+	int nemails;		   /* at most CUSTOMER_EMAILS_MAX */
 };
 
 /* A customer as listed. */
 struct customer_row {
 	const char *id, *name, *plan, *created_at;
 	int64_t warn_units, overdraft_units;
+	const char *lang;
 };
 
 /*
- * Adds customer c, created now, in its own transaction. Returns 0,
- * QH_ERR_EXISTS when the id is taken (nothing written), or a database error.
+ * Adds customer c, created now, with its e-mail addresses, in its own
+ * transaction. Returns 0, QH_ERR_EXISTS when the id is taken (nothing
+ * written), or a database error.
  */
 int db_customer_add(sqlite3 *db, const struct customer_new *c);
+
+/*
+ * What `customer set` changes: a NULL text or a negative number leaves
+ * that field as it is. A new field is a member here and a line in the
+ * table of customers.c.
+ */
+struct customer_change {
+	const char *name, *plan, *lang;
+	int64_t warn_units, overdraft_units; /* -1: unchanged */
+	int64_t record_desktop;		     /* 1 or 0; -1: unchanged */
+	int set_emails;			     /* replace the addresses with these: */
+	const char *const *emails;	     /* checked with qh_mail_addr_valid() */
+	int nemails;			     /* 0 removes them all */
+};
+
+/* A change that changes nothing: every field "as it is". */
+void customer_change_init(struct customer_change *ch);
+
+/*
+ * Applies ch to customer id in one transaction. Returns 0,
+ * QH_ERR_NOT_FOUND when there is no such customer, or a database error
+ * (nothing written).
+ */
+int db_customer_set(sqlite3 *db, const char *id, const struct customer_change *ch);
+
+/* A customer as `customer show` shows it. */
+struct customer_view {
+	const char *id, *name, *plan, *lang, *created_at;
+	int64_t warn_units, overdraft_units;
+	const char *const *emails; /* in the order given */
+	int nemails;
+	struct ledger_balance balance;
+};
+
+/*
+ * Calls show once with customer id (its texts live until show returns) and
+ * returns what show returned; QH_ERR_NOT_FOUND when there is no such customer.
+ */
+int db_customer_show(sqlite3 *db, const char *id,
+    int (*show)(void *arg, const struct customer_view *c), void *arg);
 
 /* Lists every customer, by id. */
 int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_row *c),
@@ -461,12 +617,6 @@ int db_customer_exists(sqlite3 *db, const char *id);
  * few cannot be.
  */
 int db_customer_record_desktop(sqlite3 *db, const char *id);
-
-/*
- * Sets whether customer id's desktops are recorded. Returns 0,
- * QH_ERR_NOT_FOUND for no such customer, or a database error.
- */
-int db_customer_set_record_desktop(sqlite3 *db, const char *id, int on);
 
 /* ------------------------------------------------------ agents and tokens */
 
@@ -548,11 +698,25 @@ struct correction {
 };
 
 /*
- * Books c for the customer of the entry it corrects. Returns 0 with *entry
- * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects, or
- * another error (nothing written).
+ * The bounds of a correction (R10, docs/ledger.md): it corrects a purchase
+ * or a debit that booked units, never a correction; it has the opposite
+ * sign of that entry; the entry's corrections together never move more
+ * than its units; a purchase's correction takes at most the units left in
+ * its lot. Returns 0, QH_ERR_REFUSED with the rule broken in why, or
+ * QH_ERR_NOT_FOUND when there is no entry corrects. ledger_append() refuses
+ * any correction outside them.
  */
-int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry);
+int ledger_correction_allowed(sqlite3 *db, int64_t corrects, int64_t units, char *why,
+    size_t len);
+
+/*
+ * Books c for the customer of the entry it corrects. Returns 0 with *entry
+ * the new entry, QH_ERR_NOT_FOUND when there is no entry c->corrects,
+ * QH_ERR_REFUSED with the reason in why when c is outside the bounds of
+ * ledger_correction_allowed(), or another error (nothing written).
+ */
+int db_correction(sqlite3 *db, const struct correction *c, int64_t *entry, char *why,
+    size_t len);
 
 /* A ledger entry as credit and correct show it. */
 struct entry_view {
@@ -622,6 +786,8 @@ struct ledger_row {
 	int has_corrects;
 	int64_t corrects;
 	const char *actor, *prev_hash;
+	int has_version;	/* 0: written before the keyed version */
+	int64_t schema_version; /* the version it was written under (docs/ledger.md) */
 };
 
 /* Lists the entries f selects, by id. */
@@ -660,7 +826,8 @@ struct session_row {
 	int64_t billable_seconds;
 	int after_hours;
 	const char *overdraft_by, *note;
-	int64_t debited_units; /* units of its ledger entry; -1 while it has none */
+	int64_t debited_units;	   /* units of its ledger entry; -1 while it has none */
+	const char *internal_note; /* staff only (`end --internal`) */
 };
 
 /* Lists the sessions of customer (NULL: of all), by id. */
@@ -728,11 +895,12 @@ void billing_money_text(int64_t cents, char *out, size_t len);
 /* One currency's figures for a month (R14). */
 struct revenue {
 	char currency[8];
-	int64_t debited; /* units of session/correction entries */
+	int64_t debited; /* units of sessions and their corrections */
 	int64_t recognised_cents, recognised_units;
 	int64_t deferred_cents, deferred_units;
-	int64_t purchased_units, purchased_cents;
+	int64_t purchased_units, purchased_cents; /* less purchases' corrections */
 	int64_t inst_purchased, inst_purchased_cents, inst_used;
+	int64_t inst_used_cents; /* at the prices of the purchases they came from */
 };
 
 /*
@@ -929,29 +1097,144 @@ int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t 
 /* Lower-case hex of 32 bytes into out (65 bytes). */
 void ticket_hex(const uint8_t hash[32], char out[65]);
 
-/* ------------------------------------------------------------ notifications */
+/* ------------------------------------------------------------------ outbox */
 
-/* An R5 notification waiting for delivery, with what the document says. */
-struct notification {
-	int64_t id;
-	char customer[65]; /* QH_ID_MAX + 1 */
-	char name[CUSTOMER_NAME_MAX + 1];
-	char kind[16]; /* threshold | zero */
-	int64_t balance, warn_units, entry_id;
-	char created_at[32];
+/*
+ * Messages to customers and staff (outbox.c). Every message is a row
+ * written in the transaction of the event that causes it (the debit, the
+ * purchase, the ticket's change), named by that event, so it is never lost
+ * and never queued twice; the daemon renders each row from its data and
+ * delivers it, with retries, at least once. Each audience is a row of its
+ * own: the customer (a mail to the addresses they have when the event
+ * happens; none when they have none), staff (a mail to [mail] staff) and
+ * the command ([billing] notify_command, R5 only).
+ *
+ * The outbox_* writers run inside the caller's BEGIN IMMEDIATE transaction;
+ * the db_outbox_* functions are the daemon's and the `outbox` command's.
+ */
+
+#define OUTBOX_TO_CUSTOMER 0x1 /* a mail to the customer's addresses */
+#define OUTBOX_TO_STAFF	   0x2 /* a mail to [mail] staff */
+#define OUTBOX_TO_COMMAND  0x4 /* the document to [billing] notify_command */
+
+#define OUTBOX_DATA_MAX (256 * 1024) /* bytes of one message's data */
+
+/*
+ * A message to queue. kind is one of balance_low, balance_zero, purchase,
+ * session_report, ticket_received, ticket_answered, ticket_need_info,
+ * ticket_closed, appointment, ticket_due_soon, ticket_overdue (the CHECK of
+ * outbox.kind; the daemon renders each).
+ */
+struct outbox_new {
+	const char *event;    /* unique name of the event, e.g. "ticket:7:reply:3" */
+	const char *kind;     /* what the message says */
+	const char *customer; /* whose event; NULL: none (staff only) */
+	const char *data;     /* a JSON object: what the message is rendered from */
+	unsigned to;	      /* OUTBOX_TO_* */
 };
 
 /*
- * The next notification to deliver: undelivered, tried fewer than
- * max_attempts times, the least tried and oldest first. Returns 1 with *n,
- * 0 when there is none, or a database error.
+ * Queues m inside the caller's transaction: one row per audience in m->to,
+ * named m->event plus ":customer", ":staff" or ":command". The customer's
+ * row takes their language and addresses now, and is left out when they
+ * have none. An event queued before is left as it is (0). Returns 0 or a
+ * database error (QH_ERR_TOO_LARGE for data past OUTBOX_DATA_MAX).
  */
-int db_notification_next(sqlite3 *db, int max_attempts, struct notification *n);
+int outbox_add(sqlite3 *db, const struct outbox_new *m);
 
 /*
- * Records one delivery attempt of notification id, in its own transaction:
- * delivered now when error is NULL, else failed with error.
+ * The messages of the events, each inside the caller's transaction, with
+ * the figures read from the rows the transaction just wrote:
+ * outbox_notification: an R5 crossing (balance_low or balance_zero) to the
+ *   customer, staff and notify_command; ledger_append calls it for every
+ *   notification it writes, so every debit path has it.
+ * outbox_purchase: the receipt of purchase entry (units or installations,
+ *   the price of one, the new balance) to the customer.
+ * outbox_session_report: the report of closed session to the customer
+ *   (technicians, start and end, billable time, units, the note, the
+ *   balance after); none when its entry debited nothing.
+ * outbox_ticket: kind (ticket_received, ticket_answered, ticket_need_info,
+ *   ticket_closed and appointment to the customer; ticket_due_soon and
+ *   ticket_overdue to staff) about ticket, with text (the reply, the
+ *   question; NULL: none, and for ticket_closed the close note). ref tells
+ *   apart events of one kind on one ticket (a reply's id, the how-manieth
+ *   confirmation); 0 when there is one. An appointment carries the
+ *   ticket's confirmed proposal.
+ * Each returns 0 or a database error.
  */
-int db_notification_attempt(sqlite3 *db, int64_t id, const char *error);
+int outbox_notification(sqlite3 *db, int64_t notification);
+int outbox_purchase(sqlite3 *db, int64_t entry);
+int outbox_session_report(sqlite3 *db, int64_t session);
+int outbox_ticket(sqlite3 *db, int64_t ticket, const char *kind, int64_t ref,
+    const char *text);
+
+/*
+ * Staff's warnings about open tickets at now: ticket_due_soon when the
+ * ticket is due within two business hours (calendar_add_business), then
+ * ticket_overdue once it is due, each once per ticket, in one transaction.
+ * Tickets that are closed or wait for the customer are left alone.
+ * *queued is how many tickets got a warning.
+ */
+#define TICKET_DUE_SOON_MINUTES 120
+int db_ticket_due_alerts(sqlite3 *db, const struct console_conf *conf, int64_t now,
+    int *queued);
+
+/* A queued message as the daemon delivers it and `outbox` lists it. */
+struct outbox_row {
+	int64_t id;
+	const char *event, *kind, *channel, *audience;
+	const char *customer;	/* NULL: none */
+	const char *lang;	/* NULL: staff's */
+	const char *recipients; /* addresses, one per line; NULL for staff */
+	const char *data;	/* JSON object */
+	const char *token;	/* random hex for the Message-ID */
+	const char *created_at, *status, *next_at, *last_attempt_at;
+	int64_t attempts;
+	const char *answer, *message_id, *sent_to, *sent_at; /* NULL: none yet */
+};
+
+/*
+ * The next message of channel ("mail" or "command") due at now: queued,
+ * next_at not after now, the earliest first. Calls take with it and
+ * returns 1, or returns 0 when none is due; <0 on a database error.
+ */
+int db_outbox_next(sqlite3 *db, const char *channel, int64_t now,
+    int (*take)(void *arg, const struct outbox_row *m), void *arg);
+
+/* The UTC seconds at which the next queued message of channel is due; 0: none. */
+int db_outbox_next_due(sqlite3 *db, const char *channel, int64_t *when);
+
+/* How one delivery attempt of a message ended. */
+struct outbox_attempt {
+	const char *status;	/* sent, queued (try again), failed (given up), skipped */
+	int counted;		/* it was an attempt (not a channel left unconfigured) */
+	const char *answer;	/* the server's answer or the error; NULL: none */
+	const char *message_id; /* NULL: keep the one recorded */
+	const char *sent_to;	/* where it went; NULL: keep */
+	int64_t next_at;	/* queued: when to try again (UTC seconds) */
+};
+
+/* Records attempt a of message id, now, in its own transaction. */
+int db_outbox_attempt(sqlite3 *db, int64_t id, const struct outbox_attempt *a);
+
+/*
+ * Makes every queued message of channel due now: the server answered again
+ * after an outage, or the console started. *woken is how many.
+ */
+int db_outbox_wake(sqlite3 *db, const char *channel, int *woken);
+
+/*
+ * Removes the messages sent (or skipped) before the UTC seconds before, in
+ * its own transaction; *pruned is how many.
+ */
+#define OUTBOX_KEEP_DAYS 90
+int db_outbox_prune(sqlite3 *db, int64_t before, int *pruned);
+
+/*
+ * Lists the messages, newest first; only those whose last attempt failed
+ * (queued for another try, or given up) when failed_only.
+ */
+int db_outbox_list(sqlite3 *db, int failed_only,
+    int (*row)(void *arg, const struct outbox_row *m), void *arg);
 
 #endif

@@ -225,6 +225,8 @@ db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *custome
 		if (r != 0)
 			goto out;
 	}
+	if ((r = outbox_ticket(db, *id, "ticket_received", 0, NULL)) != 0)
+		goto out;
 	r = db_commit(db);
 out:
 	sqlite3_finalize(st);
@@ -552,8 +554,10 @@ db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
 	sqlite3_bind_int(st, 2, slot);
 	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
+	/* The customer's confirmation, one per confirming (a moved one too). */
 	if ((r = run_done(db, st, "confirming the proposal")) != 0 ||
-	    (r = proposal_get(db, id, slot, out)) != 0)
+	    (r = proposal_get(db, id, slot, out)) != 0 ||
+	    (r = outbox_ticket(db, id, "appointment", qh_clock_now(), NULL)) != 0)
 		goto out;
 	r = db_commit(db);
 out:
@@ -583,7 +587,8 @@ db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note)
 	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, actor, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
-	if ((r = run_done(db, st, "closing the ticket")) == 0)
+	if ((r = run_done(db, st, "closing the ticket")) == 0 &&
+	    (r = outbox_ticket(db, id, "ticket_closed", 0, NULL)) == 0)
 		r = db_commit(db);
 out:
 	if (r != 0)

@@ -1,9 +1,12 @@
 /*
  * `qh-console verify`'s checks: the walk of the ledger in id order (each
- * entry's hash and its link to the previous one, each customer's running
- * balance, session entries against their sessions) and the queries after
- * it (R4's one entry per closed session, lots, allocations, debts).
+ * entry's hash under the rules of the schema version it was written under,
+ * its link to the previous one, each customer's running balance, session
+ * entries against their sessions) and the queries after it (R4's one entry
+ * per closed session, lots, allocations, debts, money signs and values,
+ * corrections' bounds). docs/ledger.md states what is checked.
  */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,107 +40,216 @@ problem(char *why, size_t len, int64_t *bad, int64_t entry, const char *fmt, ...
 	return 1;
 }
 
-/* Checks one entry row of the walk (see verify_entries for the columns). */
-static int
-verify_entry(sqlite3_stmt *st, const char *prev, int64_t prev_id, char *why, size_t len,
-    int64_t *bad)
+/* Columns of the walk's rows (see verify_entries). */
+enum {
+	W_VERSION = 22, /* schema_version */
+	W_HASH,		/* entry_hash */
+	W_RUNNING,	/* the customer's running sum of units */
+	W_S_CUSTOMER,	/* the session's customer, closed_at, billable_seconds */
+	W_S_CLOSED,
+	W_S_SECONDS,
+};
+
+/* What the walk has seen so far. */
+struct walk {
+	char prev[65];
+	int64_t prev_id;
+	int64_t last_version;
+	int64_t last_legacy;  /* the last unkeyed entry */
+	int64_t keyed_from;   /* the first keyed entry */
+	const uint8_t *key;   /* NULL: keyed hashes cannot be checked */
+	int key_err;	      /* why not */
+	int64_t unchecked[2]; /* the keyed entries left unchecked for want of the key */
+	char *why;
+	size_t len;
+	int64_t *bad;
+};
+
+/* The entry's hash under the rules of its version; *checked 0 without the key. */
+static void
+row_hash(sqlite3_stmt *st, const struct walk *w, char out[65], int *checked)
 {
-	const char *cols[LEDGER_HASH_NCOLS], *kind;
-	char hash[65];
-	int64_t id = sqlite3_column_int64(st, 0), sess, secs, expect;
-	int i, is_session;
+	const char *cols[LEDGER_KEYED_NCOLS];
+	int i;
 
-	for (i = 0; i < LEDGER_HASH_NCOLS; i++)
+	for (i = 0; i < LEDGER_KEYED_NCOLS; i++)
 		cols[i] = (const char *)sqlite3_column_text(st, i);
-	if (id != prev_id + 1)
-		return problem(why, len, bad, id,
-		    "the entries from %" PRId64 " to here are "
-		    "missing",
-		    prev_id + 1);
-	ledger_hash(cols, hash);
-	if (sqlite3_column_text(st, 22) == NULL ||
-	    strcmp(hash, (const char *)sqlite3_column_text(st, 22)) != 0)
-		return problem(why, len, bad, id, "hash mismatch: the entry was altered");
-	if (cols[21] == NULL || strcmp(cols[21], prev) != 0)
-		return problem(why, len, bad, id,
-		    "prev_hash does not match %s: the chain "
-		    "is broken",
-		    prev_id > 0 ? "the previous entry's hash" : "the genesis value");
-	if (sqlite3_column_int64(st, 6) != sqlite3_column_int64(st, 23))
-		return problem(why, len, bad, id,
-		    "balance_after %" PRId64 ", expected %" PRId64,
-		    (int64_t)sqlite3_column_int64(st, 6),
-		    (int64_t)sqlite3_column_int64(st, 23));
+	*checked = 1;
+	if (sqlite3_column_type(st, W_VERSION) == SQLITE_NULL)
+		ledger_hash(cols, out);
+	else if (w->key != NULL)
+		ledger_hmac(w->key, cols, out);
+	else
+		*checked = 0;
+}
 
-	/* R4: a session's entry references a closed session of its customer. */
-	kind = cols[3] != NULL ? cols[3] : "";
-	is_session = strcmp(kind, "session") == 0 || strcmp(kind, "installation") == 0;
-	sess = sqlite3_column_int64(st, 7);
-	if (!is_session) {
-		if (sqlite3_column_type(st, 7) != SQLITE_NULL)
-			return problem(why, len, bad, id,
-			    "a %s entry carries session %" PRId64, kind, sess);
-		if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
-		    sqlite3_column_int64(st, 18) >= id)
-			return problem(why, len, bad, id,
-			    "corrects entry %" PRId64 ", which "
-			    "is not an earlier entry",
-			    (int64_t)sqlite3_column_int64(st, 18));
-		return 0;
+/* The chain: versions in order, the keyed part's start, the hash, the link. */
+static int
+verify_link(sqlite3_stmt *st, struct walk *w)
+{
+	int64_t id = sqlite3_column_int64(st, 0), ver;
+	const char *kind = col(st, 3);
+	char hash[65];
+	int checked, legacy = sqlite3_column_type(st, W_VERSION) == SQLITE_NULL;
+
+	if (id != w->prev_id + 1)
+		return problem(w->why, w->len, w->bad, id,
+		    "the entries from %" PRId64 " to here are missing", w->prev_id + 1);
+	ver = sqlite3_column_int64(st, W_VERSION);
+	if (legacy && w->keyed_from > 0)
+		return problem(w->why, w->len, w->bad, id,
+		    "written without the key after the keyed chain began at entry "
+		    "%" PRId64 ": the entry was altered",
+		    w->keyed_from);
+	if (!legacy &&
+	    (ver < LEDGER_KEYED_VERSION || ver > db_schema_version() ||
+		ver < w->last_version))
+		return problem(w->why, w->len, w->bad, id,
+		    "written under schema version %" PRId64 ", which cannot follow "
+		    "version %" PRId64 " here: the entry was altered",
+		    ver, w->last_version > 0 ? w->last_version : 1);
+	if (!legacy && w->keyed_from == 0) {
+		w->keyed_from = id;
+		if (w->last_legacy > 0 && strcmp(kind, "migration") != 0)
+			return problem(w->why, w->len, w->bad, id,
+			    "the keyed chain starts here without the migration entry "
+			    "that seals entries 1 to %" PRId64,
+			    w->last_legacy);
+	} else if (strcmp(kind, "migration") == 0)
+		return problem(w->why, w->len, w->bad, id,
+		    "a migration entry inside the chain: the entry was altered");
+	row_hash(st, w, hash, &checked);
+	if (!checked) {
+		if (w->unchecked[0] == 0)
+			w->unchecked[0] = id;
+		w->unchecked[1] = id;
+	} else if (strcmp(hash, col(st, W_HASH)) != 0) {
+		return problem(w->why, w->len, w->bad, id,
+		    "hash mismatch: the entry was altered");
 	}
-	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
-		return problem(why, len, bad, id, "a %s entry without a session", kind);
-	if (sqlite3_column_type(st, 24) == SQLITE_NULL)
-		return problem(why, len, bad, id,
-		    "references session %" PRId64 ", which "
-		    "does not exist",
-		    sess);
-	if (sqlite3_column_type(st, 25) == SQLITE_NULL)
-		return problem(why, len, bad, id,
-		    "references session %" PRId64 ", which "
-		    "is still open",
-		    sess);
-	if (strcmp(col(st, 24), col(st, 2)) != 0)
-		return problem(why, len, bad, id,
-		    "booked to %s, but session %" PRId64 " belongs to %s", col(st, 2),
-		    sess, col(st, 24));
-	secs = sqlite3_column_int64(st, 10);
-	if (sqlite3_column_type(st, 10) == SQLITE_NULL ||
-	    secs != sqlite3_column_int64(st, 26))
-		return problem(why, len, bad, id,
-		    "billable_seconds %s, but session %" PRId64 " has %" PRId64,
-		    cols[10] != NULL ? cols[10] : "NULL", sess,
-		    (int64_t)sqlite3_column_int64(st, 26));
-	if (strcmp(kind, "session") == 0) {
-		expect = -qh_units(secs);
-		if (sqlite3_column_int64(st, 4) != expect)
-			return problem(why, len, bad, id,
-			    "units %s, but %" PRId64 " billable "
-			    "seconds make %" PRId64 " (R1)",
-			    cols[4], secs, expect);
-	} else if (sqlite3_column_int64(st, 4) != 0 || sqlite3_column_int64(st, 5) != -1)
-		return problem(why, len, bad, id,
-		    "an installation entry must take one "
-		    "installation and no units (R8)");
+	if (strcmp(col(st, 21), w->prev) != 0)
+		return problem(w->why, w->len, w->bad, id,
+		    "prev_hash does not match %s: the chain is broken",
+		    w->prev_id > 0 ? "the previous entry's hash" : "the genesis value");
+	if (legacy)
+		w->last_legacy = id;
+	else
+		w->last_version = ver;
 	return 0;
 }
 
-/* The walk in id order: hashes, chain, balances, session entries. */
+/* R4: a session's entry references a closed session of its customer, R1, R8. */
 static int
-verify_entries(sqlite3 *db, char *why, size_t len, int64_t *bad)
+verify_session_entry(sqlite3_stmt *st, struct walk *w, int64_t id, const char *kind)
+{
+	int64_t sess = sqlite3_column_int64(st, 7), secs, expect;
+
+	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+		return problem(w->why, w->len, w->bad, id, "a %s entry without a session",
+		    kind);
+	if (sqlite3_column_type(st, W_S_CUSTOMER) == SQLITE_NULL)
+		return problem(w->why, w->len, w->bad, id,
+		    "references session %" PRId64 ", which does not exist", sess);
+	if (sqlite3_column_type(st, W_S_CLOSED) == SQLITE_NULL)
+		return problem(w->why, w->len, w->bad, id,
+		    "references session %" PRId64 ", which is still open", sess);
+	if (strcmp(col(st, W_S_CUSTOMER), col(st, 2)) != 0)
+		return problem(w->why, w->len, w->bad, id,
+		    "booked to %s, but session %" PRId64 " belongs to %s", col(st, 2),
+		    sess, col(st, W_S_CUSTOMER));
+	secs = sqlite3_column_int64(st, 10);
+	if (sqlite3_column_type(st, 10) == SQLITE_NULL ||
+	    secs != sqlite3_column_int64(st, W_S_SECONDS))
+		return problem(w->why, w->len, w->bad, id,
+		    "billable_seconds %s, but session %" PRId64 " has %" PRId64,
+		    sqlite3_column_type(st, 10) == SQLITE_NULL ? "NULL" : col(st, 10),
+		    sess, (int64_t)sqlite3_column_int64(st, W_S_SECONDS));
+	if (strcmp(kind, "session") == 0) {
+		expect = -qh_units(secs);
+		if (sqlite3_column_int64(st, 4) != expect)
+			return problem(w->why, w->len, w->bad, id,
+			    "units %s, but %" PRId64 " billable seconds make %" PRId64
+			    " (R1)",
+			    col(st, 4), secs, expect);
+	} else if (sqlite3_column_int64(st, 4) != 0 || sqlite3_column_int64(st, 5) != -1)
+		return problem(w->why, w->len, w->bad, id,
+		    "an installation entry must take one installation and no units "
+		    "(R8)");
+	return 0;
+}
+
+/*
+ * Money of a keyed entry (docs/ledger.md): amount_cents has the sign of
+ * units, or of installations when it moves no units; an entry that moves
+ * neither has none; every entry of a customer names its currency.
+ */
+static int
+verify_money(sqlite3_stmt *st, struct walk *w, int64_t id, const char *kind)
+{
+	int64_t units = sqlite3_column_int64(st, 4), inst = sqlite3_column_int64(st, 5);
+	int64_t amount = sqlite3_column_int64(st, 14), sign = units != 0 ? units : inst;
+
+	if (strcmp(kind, "migration") == 0) {
+		if (units != 0 || inst != 0 || amount != 0 ||
+		    sqlite3_column_type(st, 2) != SQLITE_NULL)
+			return problem(w->why, w->len, w->bad, id,
+			    "a migration entry moves nothing and belongs to no "
+			    "customer");
+		return 0;
+	}
+	if ((sign > 0 && amount < 0) || (sign < 0 && amount > 0) ||
+	    (sign == 0 && amount != 0))
+		return problem(w->why, w->len, w->bad, id,
+		    "amount_cents %" PRId64 " does not have the sign of its %" PRId64
+		    " %s",
+		    amount, sign, units != 0 ? "units" : "installations");
+	if (sqlite3_column_type(st, 15) == SQLITE_NULL)
+		return problem(w->why, w->len, w->bad, id, "money without a currency");
+	return 0;
+}
+
+/* Checks one entry row of the walk. */
+static int
+verify_entry(sqlite3_stmt *st, struct walk *w)
+{
+	int64_t id = sqlite3_column_int64(st, 0);
+	const char *kind = col(st, 3);
+	int keyed = sqlite3_column_type(st, W_VERSION) != SQLITE_NULL, r;
+
+	if ((r = verify_link(st, w)) != 0)
+		return r;
+	if (keyed && (r = verify_money(st, w, id, kind)) != 0)
+		return r;
+	if (strcmp(kind, "migration") == 0)
+		return 0;
+	if (sqlite3_column_int64(st, 6) != sqlite3_column_int64(st, W_RUNNING))
+		return problem(w->why, w->len, w->bad, id,
+		    "balance_after %" PRId64 ", expected %" PRId64,
+		    (int64_t)sqlite3_column_int64(st, 6),
+		    (int64_t)sqlite3_column_int64(st, W_RUNNING));
+	if (strcmp(kind, "session") == 0 || strcmp(kind, "installation") == 0)
+		return verify_session_entry(st, w, id, kind);
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
+		return problem(w->why, w->len, w->bad, id,
+		    "a %s entry carries session %" PRId64, kind,
+		    (int64_t)sqlite3_column_int64(st, 7));
+	if (sqlite3_column_type(st, 18) != SQLITE_NULL &&
+	    sqlite3_column_int64(st, 18) >= id)
+		return problem(w->why, w->len, w->bad, id,
+		    "corrects entry %" PRId64 ", which is not an earlier entry",
+		    (int64_t)sqlite3_column_int64(st, 18));
+	return 0;
+}
+
+/* The walk in id order: versions, hashes, chain, balances, session entries. */
+static int
+verify_entries(sqlite3 *db, struct walk *w)
 {
 	sqlite3_stmt *st = NULL;
-	char prev[65] = LEDGER_GENESIS;
-	int64_t prev_id = 0;
 	int r, rc;
 
-	/*
-	 * Columns 0-21: LEDGER_HASH_COLUMNS; 22 entry_hash; 23 the customer's
-	 * running sum of units; 24-26 the session's customer, closed_at and
-	 * billable_seconds.
-	 */
 	if ((r = db_prepare(db,
-		 "SELECT " LEDGER_HASH_COLUMNS ", entry_hash, "
+		 "SELECT " LEDGER_KEYED_COLUMNS ", entry_hash, "
 		 "sum(units) OVER (PARTITION BY customer_id ORDER BY id ROWS UNBOUNDED "
 		 "PRECEDING), "
 		 "(SELECT s.customer_id FROM sessions s WHERE s.id = l.session_id), "
@@ -147,12 +259,18 @@ verify_entries(sqlite3 *db, char *why, size_t len, int64_t *bad)
 		 &st)) != 0)
 		return r;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((r = verify_entry(st, prev, prev_id, why, len, bad)) != 0)
+		if ((r = verify_entry(st, w)) != 0)
 			goto out;
-		prev_id = sqlite3_column_int64(st, 0);
-		snprintf(prev, sizeof(prev), "%s", col(st, 22));
+		w->prev_id = sqlite3_column_int64(st, 0);
+		snprintf(w->prev, sizeof(w->prev), "%s", col(st, W_HASH));
 	}
 	r = db_error(db, rc, "ledger");
+	/* An unkeyed history is sealed by the migration entry that follows it. */
+	if (r == 0 && w->last_legacy > 0 && w->keyed_from == 0)
+		r = problem(w->why, w->len, w->bad, w->last_legacy,
+		    "entries 1 to %" PRId64 " are not keyed and no migration entry "
+		    "seals them: the ledger was rewritten without its key",
+		    w->last_legacy);
 out:
 	sqlite3_finalize(st);
 	return r;
@@ -230,20 +348,102 @@ static const char *const verify_checks[] = {
 	"ledger c JOIN ledger d ON d.id = c.corrects WHERE c.customer_id = u.id AND "
 	"c.units > 0 AND d.units < 0) AS owed FROM customers u) "
 	"WHERE lft - owed <> b OR (owed > 0 AND lft > 0) ORDER BY id LIMIT 1",
+	/*
+	 * Keyed entries (docs/ledger.md), #9: a purchase is worth its lot; a
+	 * debit or correction is worth the lots it touched when it was written
+	 * (the allocations it made, a lot it made), with the sign of its units.
+	 */
+	"SELECT id, printf('amount_cents %d, but the lots it touched are worth %d', "
+	"amount_cents, v) FROM (SELECT e.id, e.amount_cents, CASE WHEN e.kind = "
+	"'purchase' THEN (SELECT coalesce(sum(k.units * k.unit_price_cents), 0) FROM "
+	"lots "
+	"k WHERE k.entry_id = e.id) ELSE (SELECT coalesce(sum(k.units * "
+	"k.unit_price_cents), 0) FROM lots k WHERE k.entry_id = e.id) - (SELECT "
+	"coalesce(sum(a.amount_cents), 0) FROM allocations a WHERE a.entry_id = e.id AND "
+	"a.by_entry = e.id) END AS v FROM ledger e WHERE e.schema_version IS NOT NULL "
+	"AND e.kind IN ('purchase', 'session', 'correction')) WHERE amount_cents <> v "
+	"ORDER BY id LIMIT 1",
+	/*
+	 * #8: a keyed correction corrects an earlier entry that is neither a
+	 * correction nor the migration entry, with the opposite sign; a
+	 * purchase's correction takes only from that purchase's lot.
+	 */
+	"SELECT c.id, CASE WHEN d.kind IN ('correction', 'migration') THEN "
+	"printf('corrects entry %d, a %s', d.id, d.kind) ELSE printf('corrects entry %d "
+	"of %d units by %d: not the opposite sign', d.id, d.units, c.units) END FROM "
+	"ledger c JOIN ledger d ON d.id = c.corrects WHERE c.schema_version IS NOT NULL "
+	"AND (d.kind IN ('correction', 'migration') OR c.units * d.units >= 0) ORDER BY "
+	"c.id LIMIT 1",
+	"SELECT c.id, printf('a correction of entry %d takes from lot %d, not from the "
+	"lot of that purchase', c.corrects, a.lot_id) FROM ledger c JOIN ledger d ON "
+	"d.id = c.corrects JOIN allocations a ON a.entry_id = c.id AND a.by_entry = c.id "
+	"JOIN lots k ON k.id = a.lot_id WHERE c.schema_version IS NOT NULL AND c.units < "
+	"0 AND k.entry_id <> d.id ORDER BY c.id LIMIT 1",
+	/* #8: an entry's corrections together never exceed its units. */
+	"SELECT c.id, printf('the corrections of entry %d come to %d of its %d units', "
+	"c.corrects, t, d.units) FROM (SELECT id, corrects, sum(units) OVER (PARTITION "
+	"BY "
+	"corrects ORDER BY id) AS t, schema_version FROM ledger WHERE corrects IS NOT "
+	"NULL) c JOIN ledger d ON d.id = c.corrects WHERE c.schema_version IS NOT NULL "
+	"AND abs(t) > abs(d.units) ORDER BY c.id LIMIT 1",
 };
 
 int
 ledger_verify(sqlite3 *db, char *why, size_t len, int64_t *bad_entry)
 {
+	struct walk w;
 	size_t i;
 	int r;
 
 	why[0] = '\0';
 	*bad_entry = 0;
-	if ((r = verify_entries(db, why, len, bad_entry)) != 0)
+	memset(&w, 0, sizeof(w));
+	snprintf(w.prev, sizeof(w.prev), "%s", LEDGER_GENESIS);
+	w.why = why;
+	w.len = len;
+	w.bad = bad_entry;
+	w.key_err = db_ledger_key(db, &w.key);
+	if ((r = verify_entries(db, &w)) != 0)
 		return r;
 	for (i = 0; i < sizeof(verify_checks) / sizeof(verify_checks[0]); i++)
 		if ((r = verify_query(db, verify_checks[i], why, len, bad_entry)) != 0)
 			return r;
+	if (w.unchecked[0] > 0) {
+		snprintf(why, len,
+		    "the hashes of entries %" PRId64 " to %" PRId64 " cannot be checked: "
+		    "the ledger's key %s/%s: %s (this is no sign of tampering; restore "
+		    "the key from the backup that holds it)",
+		    w.unchecked[0], w.unchecked[1],
+		    db_state_dir(db) != NULL ? db_state_dir(db) : ".", LEDGER_KEY_FILE,
+		    ledger_key_problem(w.key_err));
+		return 2;
+	}
 	return 0;
+}
+
+int
+ledger_entry_hash(sqlite3 *db, int64_t id, char out[65])
+{
+	struct walk w;
+	sqlite3_stmt *st = NULL;
+	int r, rc, checked;
+
+	memset(&w, 0, sizeof(w));
+	out[0] = '\0';
+	if ((r = db_prepare(db,
+		 "SELECT " LEDGER_KEYED_COLUMNS " FROM ledger WHERE id = ?1", &st)) != 0)
+		return r;
+	sqlite3_bind_int64(st, 1, id);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		r = rc == SQLITE_DONE ? QH_ERR_NOT_FOUND : db_error(db, rc, "ledger");
+		goto out;
+	}
+	if (sqlite3_column_type(st, W_VERSION) != SQLITE_NULL &&
+	    (r = db_ledger_key(db, &w.key)) != 0)
+		goto out;
+	row_hash(st, &w, out, &checked);
+	r = 0;
+out:
+	sqlite3_finalize(st);
+	return r;
 }

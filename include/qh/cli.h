@@ -67,6 +67,11 @@ struct qh_cli_hooks {
 	int (*prepare)(struct qh_cli *c);
 	/* After exec (and after a prepare that succeeded): the final status. */
 	int (*finish)(struct qh_cli *c, int status);
+	/*
+	 * The program's language for our own texts (help, usage errors) and
+	 * the commands' summaries, which are marked with N_(); NULL: English.
+	 */
+	const char *(*text)(const char *msgid);
 };
 
 /* What a handler sees: the parsed command line. */
@@ -79,7 +84,8 @@ struct qh_cli {
 	const char *val[QH_CLI_MAX_OPTS];
 	int count[QH_CLI_MAX_OPTS];
 	const char *rep[QH_CLI_MAX_OPTS][QH_CLI_MAX_REPEAT];
-	void *ctx; /* the program's, set by its prepare hook */
+	void *ctx;			  /* the program's, set by its prepare hook */
+	const struct qh_cli_hooks *hooks; /* as given to qh_cli_main, or NULL */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "qh/buf.h"
+#include "qh/text.h"
 
 /*
  * Appends the facts in the JSON text (len bytes at json) to out as
@@ -21,5 +22,9 @@
  * json is not a JSON object, or QH_ERR_TOO_LARGE when out is full.
  */
 int qh_envinfo_text(const void *json, size_t len, struct qh_buf *out);
+
+/* The same with the labels and words in lang (the customer's). */
+int
+qh_envinfo_text_in(enum qh_lang lang, const void *json, size_t len, struct qh_buf *out);
 
 #endif

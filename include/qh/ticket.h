@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "qh/buf.h"
+#include "qh/text.h"
 #include "qh/wire.h"
 
 #define QH_TICKET_SUBJECT_MAX	     200	   /* bytes of UTF-8, one line */
@@ -66,8 +67,9 @@ struct qh_ticket {
 	struct qh_ticket_slot slots[QH_TICKET_SLOTS_MAX];
 	int nslots;
 	struct qh_ticket_limits lim;
-	int complete;  /* qh_ticket_finish succeeded */
-	char why[256]; /* the last refusal, for people */
+	enum qh_lang lang; /* of why: English unless the caller sets it */
+	int complete;	   /* qh_ticket_finish succeeded */
+	char why[256];	   /* the last refusal, for people */
 };
 
 /*

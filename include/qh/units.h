@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "qh/text.h"
+
 #define QH_UNIT_SECONDS 900 /* R1: a unit is 15 minutes */
 
 /* R1: every started unit counts; 0 s (or less) is 0 units, never negative. */
@@ -21,5 +23,8 @@ void qh_hours_short(int64_t units, char *out, size_t len);
 
 /* Signed units with their hours: "7 units (1 h 45 min)", "1 unit (0 h 15 min)". */
 void qh_units_text(int64_t units, char *out, size_t len);
+
+/* The same in lang: "7 Einheiten (1 h 45 min)". */
+void qh_units_text_in(enum qh_lang lang, int64_t units, char *out, size_t len);
 
 #endif

@@ -129,6 +129,8 @@ enum qh_key {
 	QH_K_OFFSET,   /* u32: signed minutes east of UTC */
 	QH_K_DUE,      /* u64: UTC seconds */
 	QH_K_DEADLINE, /* u64: UTC seconds */
+	QH_K_LANG,     /* the customer's language: "de" or "en" */
+	QH_K_INTERNAL, /* string: a note for staff only (end --internal) */
 	QH_K_MAX
 };
 

@@ -28,13 +28,13 @@ expect_status() {
 # init: files, modes, summary.
 expect_status 0 init qh-console init --state "$STATE" --name 127.0.0.1 \
     --listen "127.0.0.1:$PORT"
-for f in ca-key.pem ca.pem console-key.pem console.pem console.conf ledger.db; do
+for f in ca-key.pem ca.pem console-key.pem console.pem console.conf ledger.db ledger.key; do
 	[ -f "$STATE/$f" ] || fail "init did not create $f"
 done
 [ -d "$STATE/recordings" ] || fail "init did not create recordings/"
 [ "$(mode "$STATE")" = 700 ] || fail "state dir mode $(mode "$STATE"), want 700"
 [ "$(mode "$STATE/recordings")" = 700 ] || fail "recordings mode $(mode "$STATE/recordings")"
-for f in ca-key.pem console-key.pem console.conf ledger.db; do
+for f in ca-key.pem console-key.pem console.conf ledger.db ledger.key; do
 	[ "$(mode "$STATE/$f")" = 600 ] || fail "$f mode $(mode "$STATE/$f"), want 600"
 done
 expect_in "$T/init.out" "$STATE"
@@ -54,8 +54,8 @@ expect_in "$T/console-cert.log" "IP Address:127.0.0.1"
 # The database is in WAL mode and migrated.
 [ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA journal_mode')" = wal ] ||
     fail "journal_mode is not wal"
-[ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA user_version')" -ge 2 ] ||
-    fail "user_version is not 2 or later"
+[ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA user_version')" -ge 3 ] ||
+    fail "user_version is not 3 or later (the keyed ledger)"
 
 # tech add: a 0600 bundle whose first line names the console.
 expect_status 0 tech-add qh-console tech add alice --name "Alice Example" \

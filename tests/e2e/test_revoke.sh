@@ -91,7 +91,7 @@ AGENT_ID=$(sqlite3 "$STATE/ledger.db" "SELECT agent_id FROM sessions WHERE id = 
 qh-console agent revoke "$AGENT_ID" --state "$STATE" >>"$T/admin.log" 2>&1 || fail "agent revoke"
 # An attended agent ends with its session, showing the debit and the reason.
 revoke_within 3 "$AGENT" "the revoked agent" any
-grep -q "session $SESSION closed (revoked)" "$T/agent.out" ||
+grep -q "session $SESSION closed (this PC's access was revoked)" "$T/agent.out" ||
     fail "the customer was not shown why the session closed: $(cat "$T/agent.out")"
 [ "$(sqlite3 "$STATE/ledger.db" "SELECT close_reason FROM sessions WHERE id = $SESSION")" = revoked ] ||
     fail "session $SESSION was not closed with reason revoked"

@@ -149,4 +149,24 @@ UI wait QuarterhourAgent "Connected" 60 >/dev/null ||
 [ -f "$T/agent two/agent.pem" ] || fail "no agent.pem after the pasted token"
 UI close QuarterhourAgent >/dev/null
 wait_until "! kill -0 $A2" 30 || fail "closing the window did not end the agent"
+
+# In German (--lang de; the window's controls take UTF-16 text).
+"$WINE" "$EXE" --window --lang de --config "$(winpath "$T/agent two")" </dev/null \
+    >"$T/a3.out" 2>"$T/a3.log" &
+A3=$!
+PIDS="$PIDS $A3"
+UI wait QuarterhourAgent "Verbunden" 60 >/dev/null ||
+    fail "the German window did not connect: $(UI dump QuarterhourAgent)"
+UI dump QuarterhourAgent >"$T/window-de.txt"
+for want in "Button	Sitzung beenden" "Static	Ihr Sitzungscode:" \
+    "Static	Guthaben: [0-9]* Einheiten ([0-9]* h [0-9]* min)" "Static	Fernwartung" \
+    "QuarterhourAgent	quarterhour Fernwartung" \
+    "Static	Diese Sitzung wird aufgezeichnet und je angefangene 15 Minuten abgerechnet." \
+    "Static	Bitte nennen Sie diesen Code Ihrem Techniker."; do
+	grep -q "^$want	shown$" "$T/window-de.txt" ||
+	    fail "no shown '$want' in the German window: $(cat "$T/window-de.txt")"
+done
+shot agent-window-de
+UI close QuarterhourAgent >/dev/null
+wait_until "! kill -0 $A3" 30 || fail "closing the German window did not end the agent"
 exit 0

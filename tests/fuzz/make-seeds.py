@@ -11,8 +11,8 @@ F_CONTROL, F_OPEN, F_OPEN_OK, F_DATA, F_EOF, F_CLOSE, F_WINDOW, F_MSG, F_PING = 
 M_ERROR, M_JOIN, M_HELLO, M_NOTICE, M_CONSENT, M_CONSENT_REPLY, M_REQUEST, \
     M_ACTION, M_EXIT, M_RESIZE = 1, 2, 4, 6, 7, 8, 9, 11, 12, 13
 K_CODE, K_TEXT, K_TOKEN, K_CSR, K_NAME, K_HOST, K_LOGIN, K_ID, K_ALLOW, K_CMD, \
-    K_ARG, K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_KIND, K_HASH = \
-    1, 2, 3, 4, 8, 9, 11, 12, 13, 14, 15, 16, 18, 19, 22, 23, 26, 32
+    K_ARG, K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_KIND, K_HASH, K_LANG = \
+    1, 2, 3, 4, 8, 9, 11, 12, 13, 14, 15, 16, 18, 19, 22, 23, 26, 32, 39
 
 
 def string(b):
@@ -40,6 +40,11 @@ msgs = {
                 (K_CSR, b"-----BEGIN CERTIFICATE REQUEST-----\n"),
                 (K_HOST, b"h\xc3\xb6st")),
     "hello": msg(M_HELLO, (K_HOST, b"agent.example")),
+    "join-lang": msg(M_JOIN, (K_TOKEN, b"tok-123"),
+                     (K_CSR, b"-----BEGIN CERTIFICATE REQUEST-----\n"),
+                     (K_HOST, b"B\xc3\xbcro-PC"), (K_LANG, b"de")),
+    "hello-lang": msg(M_HELLO, (K_HOST, b"B\xc3\xbcro-PC"), (K_FLAGS, u32(0)),
+                      (K_LANG, b"de")),
     "notice": msg(M_NOTICE, (K_TEXT, b"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
     "consent": msg(M_CONSENT, (K_ID, u64(7)), (K_LOGIN, b"alice"),
                    (K_NAME, b"Alice Tech")),

@@ -1,10 +1,12 @@
 /*
- * Unit tests for console/ledger.c and the ledger checks of `verify`: R1's
+ * Unit tests for the store's ledger and the checks of `verify`: R1's
  * rounding, FIFO allocation across lots with different prices (R14),
  * overdraft debts settled by the next purchase (R7), corrections that give
- * units back (R10), the tier table (R6), and that an altered row, a broken
- * chain or a session without its debit is found. Each test builds a real
- * database in a temporary directory through db_create().
+ * units back within their bounds (R10), money with the sign of units, the
+ * tier table (R6), the keyed chain and the migration that seals an older
+ * ledger, and that an altered row, a broken chain or a session without its
+ * debit is found. Each test builds a real database in a temporary directory
+ * through db_create().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +39,7 @@ setup(void **state)
 	snprintf(f->dir, sizeof(f->dir), "/tmp/qh-test-ledger.XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	assert_int_equal(db_create(f->dir, &f->db), 0);
+	db_set_currency(f->db, "EUR");
 	*state = f;
 	return 0;
 }
@@ -46,7 +49,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const files[] = { "ledger.db", "ledger.db-wal",
-		"ledger.db-shm" };
+		"ledger.db-shm", "ledger.key" };
 	char path[128];
 	size_t i;
 
@@ -154,40 +157,47 @@ session_debit(struct fixture *f, const char *customer, int64_t secs)
 	return e;
 }
 
-/* Books a correction of entry by units. */
+/* Books a correction of entry by units through db_correction(); want its result. */
+static struct ledger_entry
+correct_want(struct fixture *f, int64_t entry, int64_t units, int want)
+{
+	struct correction c;
+	struct ledger_entry e;
+	struct entry_view v;
+	static int n;
+	char key[64], why[512];
+	int64_t id = 0;
+
+	snprintf(key, sizeof(key), "correction:%lld:%lld:%d", (long long)entry,
+	    (long long)units, n++);
+	memset(&c, 0, sizeof(c));
+	c.corrects = entry;
+	c.units = units;
+	c.reason = "test";
+	c.actor = "test";
+	c.currency = "EUR";
+	c.idem_key = key;
+	if (db_correction(f->db, &c, &id, why, sizeof(why)) != want)
+		fail_msg("correct %lld by %lld: want %d (%s)", (long long)entry,
+		    (long long)units, want, why);
+	memset(&e, 0, sizeof(e));
+	if (want != 0) {
+		assert_true(want != QH_ERR_REFUSED || why[0] != '\0');
+		return e;
+	}
+	assert_int_equal(db_entry_get(f->db, id, &v), 0);
+	e.id = id;
+	e.units = v.units;
+	e.balance_after = v.balance_after;
+	e.amount_cents = v.amount_cents;
+	snprintf(e.lot_ids, sizeof(e.lot_ids), "%s", v.lots);
+	return e;
+}
+
 static struct ledger_entry
 correct(struct fixture *f, int64_t entry, int64_t units)
 {
-	struct ledger_entry e;
-	char key[64], customer[80];
-	sqlite3_stmt *st = NULL;
-
-	assert_int_equal(sqlite3_prepare_v2(f->db,
-			     "SELECT customer_id FROM ledger "
-			     "WHERE id = ?1",
-			     -1, &st, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_int64(st, 1, entry);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	snprintf(customer, sizeof(customer), "%s", sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
-	snprintf(key, sizeof(key), "correction:%lld:%lld", (long long)entry,
-	    (long long)units);
-	memset(&e, 0, sizeof(e));
-	e.customer = customer;
-	e.kind = "correction";
-	e.units = units;
-	e.billable_seconds = -1;
-	e.corrects = entry;
-	e.note = "test";
-	e.actor = "test";
-	e.idem_key = key;
-	e.currency = "EUR";
-	assert_int_equal(db_begin(f->db), 0);
-	assert_int_equal(ledger_append(f->db, &e), 0);
-	assert_int_equal(db_commit(f->db), 0);
-	e.customer = e.kind = e.note = e.actor = e.idem_key = e.currency = NULL;
-	return e;
+	return correct_want(f, entry, units, 0);
 }
 
 /* Units and cents allocated to an entry. */
@@ -302,13 +312,13 @@ test_fifo(void **state)
 
 	d1 = session_debit(f, "acme", 1800); /* 2 units, both from lot 1 */
 	assert_int_equal(d1.units, -2);
-	assert_int_equal(d1.amount_cents, 6000);
+	assert_int_equal(d1.amount_cents, -6000); /* the sign of its units */
 	assert_string_equal(d1.lot_ids, "1");
 	assert_int_equal(d1.balance_after, 10);
 
 	d2 = session_debit(f, "acme", 3601); /* 5 units: 2 from lot 1, 3 from lot 2 */
 	assert_int_equal(d2.units, -5);
-	assert_int_equal(d2.amount_cents, 2 * 3000 + 3 * 2500);
+	assert_int_equal(d2.amount_cents, -(2 * 3000 + 3 * 2500));
 	assert_string_equal(d2.lot_ids, "1;2");
 	allocated(f, d2.id, &u, &c);
 	assert_int_equal(u, 5);
@@ -356,9 +366,13 @@ test_overdraft(void **state)
 	add_customer(f, "acme", 10);
 	d1 = session_debit(f, "acme", 1000); /* 2 units, no lot */
 	assert_int_equal(d1.units, -2);
-	assert_int_equal(d1.amount_cents, 0);
+	assert_int_equal(d1.amount_cents, 0); /* valued when a purchase pays it */
 	assert_string_equal(d1.lot_ids, "");
 	assert_int_equal(d1.balance_after, -2);
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE id = 1 AND currency "
+			     "= 'EUR'"),
+	    1);
 	d2 = session_debit(f, "acme", 2700); /* 3 more */
 	assert_int_equal(d2.balance_after, -5);
 	assert_verified(f);
@@ -369,6 +383,10 @@ test_overdraft(void **state)
 	allocated(f, d1.id, &u, &c);
 	assert_int_equal(u, 2);
 	assert_int_equal(c, 5500);
+	/* The purchase that paid them made those allocations. */
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM allocations WHERE by_entry = 3"),
+	    2);
 	allocated(f, d2.id, &u, &c);
 	assert_int_equal(u, 2);
 	assert_int_equal(c, 5500);
@@ -385,13 +403,18 @@ test_overdraft(void **state)
 	assert_verified(f);
 }
 
-/* R10: a positive correction gives units back to the lots its debit used. */
+/*
+ * R10 within bounds (#8): a correction of a debit gives units back to the
+ * lots it used, one of a purchase takes from that purchase's lot only;
+ * neither goes past what the entry booked, has the entry's sign, or
+ * corrects a correction. Money has the sign of units (#9).
+ */
 static void
 test_correction(void **state)
 {
 	struct fixture *f = *state;
-	struct ledger_entry p, d, k;
-	int64_t u, c;
+	struct ledger_entry p, p2, d, k;
+	int64_t u, c, n;
 
 	add_customer(f, "acme", 10);
 	p = purchase(f, "acme", 8, 3000, "INV-1");
@@ -400,7 +423,7 @@ test_correction(void **state)
 
 	k = correct(f, d.id, 1);
 	assert_int_equal(k.balance_after, 6);
-	assert_int_equal(k.amount_cents, -3000);
+	assert_int_equal(k.amount_cents, 3000);
 	assert_string_equal(k.lot_ids, "1");
 	allocated(f, k.id, &u, &c);
 	assert_int_equal(u, -1);
@@ -408,38 +431,38 @@ test_correction(void **state)
 	assert_int_equal(lot_left(f, 1), 6);
 	assert_verified(f);
 
-	/* Giving back more than the debit took leaves a free lot for the rest. */
-	k = correct(f, d.id, 4);
-	assert_int_equal(k.balance_after, 10);
-	assert_int_equal(lot_left(f, 1), 8);
-	assert_int_equal(query_int(f->db,
-			     "SELECT units FROM lots WHERE entry_id = (SELECT "
-			     "max(id) FROM ledger)"),
-	    2);
-	assert_verified(f);
-
-	/* A negative correction is a debit like any other. */
-	k = correct(f, p.id, -2);
+	/* Past what the debit booked less what was given back: refused. */
+	n = query_int(f->db, "SELECT count(*) FROM ledger");
+	correct_want(f, d.id, 3, QH_ERR_REFUSED);
+	correct_want(f, d.id, -1, QH_ERR_REFUSED); /* the debit's own sign */
+	correct_want(f, k.id, -1, QH_ERR_REFUSED); /* a correction */
+	correct_want(f, p.id, 1, QH_ERR_REFUSED);  /* a purchase given more */
+	correct_want(f, p.id, -9, QH_ERR_REFUSED); /* more than it booked */
+	correct_want(f, 99, 1, QH_ERR_NOT_FOUND);
+	assert_int_equal(query_int(f->db, "SELECT count(*) FROM ledger"), n);
+	k = correct(f, d.id, 2);
 	assert_int_equal(k.balance_after, 8);
-	assert_int_equal(k.amount_cents, 6000);
+	assert_int_equal(lot_left(f, 1), 8);
+	correct_want(f, d.id, 1, QH_ERR_REFUSED); /* all three given back */
 	assert_verified(f);
 
-	/* Correcting the purchase up undoes that first, then adds a lot at its price. */
-	k = correct(f, p.id, 4);
-	assert_int_equal(k.balance_after, 12);
-	assert_int_equal(k.amount_cents, -6000 + 6000);
-	assert_string_equal(k.lot_ids, "1;3");
-	assert_int_equal(lot_left(f, 3), 2);
-	assert_int_equal(query_int(f->db,
-			     "SELECT unit_price_cents FROM lots WHERE id = 3"),
-	    3000);
+	/* A purchase's correction takes from its own lot, at its price. */
+	p2 = purchase(f, "acme", 4, 2500, "INV-2");
+	k = correct(f, p2.id, -3);
+	assert_int_equal(k.amount_cents, -7500);
+	assert_string_equal(k.lot_ids, "2");
+	assert_int_equal(lot_left(f, 1), 8);
+	assert_int_equal(lot_left(f, 2), 1);
+	correct_want(f, p2.id, -2, QH_ERR_REFUSED); /* 1 left in lot 2 */
+	k = correct(f, p.id, -2);
+	assert_int_equal(k.amount_cents, -6000);
+	assert_int_equal(k.balance_after, 7);
 	assert_verified(f);
 
-	p = purchase(f, "acme", 4, 2500, "INV-2");
-	k = correct(f, p.id, 4);
-	assert_int_equal(k.balance_after, 20);
-	assert_int_equal(k.amount_cents, 4 * 2500);
-	assert_string_equal(k.lot_ids, "5");
+	/* The lot's units left bound it, whatever the purchase booked. */
+	d = session_debit(f, "acme", 900 * 6); /* 6 units from lot 1 */
+	assert_int_equal(lot_left(f, 1), 0);
+	correct_want(f, p.id, -1, QH_ERR_REFUSED);
 	assert_verified(f);
 }
 
@@ -470,6 +493,7 @@ test_correction_of_debt(void **state)
 	/* A partly paid debit: the correction takes its debt off first. */
 	d = session_debit(f, "acme", 900 * 5); /* 5 units: 3 from lot 1, 2 owed */
 	assert_int_equal(d.balance_after, -2);
+	assert_int_equal(d.amount_cents, -9000);
 	k = correct(f, d.id, 1);
 	assert_int_equal(k.balance_after, -1);
 	assert_int_equal(k.amount_cents, 0);
@@ -485,6 +509,7 @@ test_correction_of_debt(void **state)
 	assert_int_equal(p.balance_after, -2);
 	k = correct(f, d.id, 1);
 	assert_int_equal(k.balance_after, -1);
+	assert_int_equal(k.amount_cents, 2500);
 	allocated(f, p.id, &u, &c);
 	assert_int_equal(u, 1);
 	assert_int_equal(c, 2500);
@@ -515,12 +540,62 @@ test_tiers(void **state)
 	assert_int_equal(billing_tier_price(&conf, 4), 3500);
 }
 
+/*
+ * Recomputes entry id's hash from its columns as they are now: with the
+ * ledger's key (what root can do), or as plain SHA-256 over the columns of
+ * version 1 (what anyone who can write ledger.db can do). Returns the hash.
+ */
+static void
+rehash(struct fixture *f, int64_t id, int keyed, char hash[65])
+{
+	const char *cols[LEDGER_KEYED_NCOLS];
+	const uint8_t *key = NULL;
+	char sql[200];
+	sqlite3_stmt *st = NULL;
+	int i;
+
+	assert_int_equal(sqlite3_prepare_v2(f->db,
+			     "SELECT " LEDGER_KEYED_COLUMNS " FROM ledger WHERE id = ?1",
+			     -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_int64(st, 1, id);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	for (i = 0; i < LEDGER_KEYED_NCOLS; i++)
+		cols[i] = (const char *)sqlite3_column_text(st, i);
+	if (keyed) {
+		assert_int_equal(db_ledger_key(f->db, &key), 0);
+		ledger_hmac(key, cols, hash);
+	} else
+		ledger_hash(cols, hash);
+	sqlite3_finalize(st);
+	snprintf(sql, sizeof(sql), "UPDATE ledger SET entry_hash = '%s' WHERE id = %lld",
+	    hash, (long long)id);
+	exec_ok(f->db, sql);
+}
+
+/* Rewrites the chain from entry `from` on: every link and hash recomputed. */
+static void
+rehash_from(struct fixture *f, int64_t from, int keyed)
+{
+	int64_t id, last = query_int(f->db, "SELECT max(id) FROM ledger");
+	char hash[65], sql[200];
+
+	for (id = from; id <= last; id++) {
+		rehash(f, id, keyed, hash);
+		snprintf(sql, sizeof(sql),
+		    "UPDATE ledger SET prev_hash = '%s' WHERE id = %lld", hash,
+		    (long long)id + 1);
+		exec_ok(f->db, sql);
+	}
+}
+
 /* verify: an altered row is named by its entry, the chain and R4 are checked. */
 static void
 test_verify(void **state)
 {
 	struct fixture *f = *state;
 	struct ledger_entry d;
+	char hash[65];
 
 	add_customer(f, "acme", 0);
 	add_customer(f, "beta", 0);
@@ -538,29 +613,289 @@ test_verify(void **state)
 	exec_ok(f->db, "UPDATE ledger SET units = -2 WHERE id = 3");
 	assert_verified(f);
 
-	/* Recomputing the altered entry's hash breaks the link to the next one. */
+	/* Without the key, a recomputed hash does not match (#10)... */
 	exec_ok(f->db, "UPDATE ledger SET note = 'x' WHERE id = 2");
-	{
-		const char *cols[LEDGER_HASH_NCOLS];
-		char hash[65], sql[200];
-		sqlite3_stmt *st = NULL;
-		int i;
-
-		assert_int_equal(sqlite3_prepare_v2(f->db,
-				     "SELECT " LEDGER_HASH_COLUMNS
-				     " FROM ledger WHERE id = 2",
-				     -1, &st, NULL),
-		    SQLITE_OK);
-		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-		for (i = 0; i < LEDGER_HASH_NCOLS; i++)
-			cols[i] = (const char *)sqlite3_column_text(st, i);
-		ledger_hash(cols, hash);
-		sqlite3_finalize(st);
-		snprintf(sql, sizeof(sql),
-		    "UPDATE ledger SET entry_hash = '%s' WHERE id = 2", hash);
-		exec_ok(f->db, sql);
-	}
+	rehash(f, 2, 0, hash);
+	assert_problem(f, 2, "hash mismatch");
+	/* ...with it, the link to the next entry breaks. */
+	rehash(f, 2, 1, hash);
 	assert_problem(f, 3, "chain is broken");
+}
+
+/*
+ * #10: the attack of the issue (drop the triggers, rewrite a debit,
+ * recompute every hash) no longer passes; nor does passing the entries off
+ * as unkeyed ones. A missing key is told apart from tampering, and the hash
+ * of an entry can be recomputed for an anchored head.
+ */
+static void
+test_keyed_chain(void **state)
+{
+	struct fixture *f = *state;
+	char why[512], path[128], hash[65], head[65];
+	int64_t bad = 0, id = 0;
+
+	add_customer(f, "acme", 0);
+	purchase(f, "acme", 40, 2750, "INV-1");
+	session_debit(f, "acme", 2000);
+	session_debit(f, "acme", 1000);
+	assert_verified(f);
+	assert_int_equal(ledger_head(f->db, &id, head), 0);
+	assert_int_equal(id, 3);
+	assert_int_equal(ledger_entry_hash(f->db, 2, hash), 0);
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE schema_version IS NULL"),
+	    0);
+
+	/* The key gone: the hashes cannot be checked, which is not tampering. */
+	snprintf(path, sizeof(path), "%s/ledger.key", f->dir);
+	assert_int_equal(rename(path, "/tmp/qh-test-ledger.key"), 0);
+	db_close(f->db);
+	assert_int_equal(db_open(f->dir, 0, &f->db), 0);
+	assert_int_equal(ledger_verify(f->db, why, sizeof(why), &bad), 2);
+	assert_non_null(strstr(why, "entries 1 to 3 cannot be checked"));
+	assert_non_null(strstr(why, "missing"));
+	assert_null(strstr(why, "altered"));
+	assert_int_equal(ledger_entry_hash(f->db, 2, hash), QH_ERR_NOT_FOUND);
+	assert_int_equal(rename("/tmp/qh-test-ledger.key", path), 0);
+
+	/* A debit rewritten and every hash recomputed without the key. */
+	exec_ok(f->db, "DROP TRIGGER ledger_no_update");
+	exec_ok(f->db,
+	    "UPDATE ledger SET technician = 'mallory', billable_seconds = "
+	    "1900 WHERE id = 2");
+	exec_ok(f->db, "UPDATE sessions SET billable_seconds = 1900 WHERE id = 1");
+	rehash_from(f, 1, 0);
+	assert_problem(f, 1, "hash mismatch");
+	/* Passed off as entries of version 1: nothing seals them. */
+	exec_ok(f->db, "UPDATE ledger SET schema_version = NULL");
+	rehash_from(f, 1, 0);
+	assert_problem(f, 3, "not keyed and no migration entry");
+	/* Root has the key: the chain verifies, and only the anchored head tells. */
+	snprintf(path, sizeof(path), "UPDATE ledger SET schema_version = %d",
+	    db_schema_version());
+	exec_ok(f->db, path);
+	rehash_from(f, 1, 1);
+	assert_verified(f);
+	assert_int_equal(ledger_entry_hash(f->db, 3, hash), 0);
+	assert_string_not_equal(hash, head);
+}
+
+/* Generated from console/store/schema.sql: version 1, as older consoles made it. */
+extern const char qh_sql_schema[];
+
+/*
+ * Appends a version-1 entry as an older console wrote it: columns 0-20 of
+ * LEDGER_HASH_COLUMNS as text (NULL for NULL), chained to prev, which
+ * becomes its hash.
+ */
+static void
+legacy_entry(sqlite3 *db, const char *v[LEDGER_HASH_NCOLS - 1], char prev[65])
+{
+	const char *cols[LEDGER_HASH_NCOLS];
+	sqlite3_stmt *st = NULL;
+	char hash[65];
+	int i;
+
+	for (i = 0; i < LEDGER_HASH_NCOLS - 1; i++)
+		cols[i] = v[i];
+	cols[LEDGER_HASH_NCOLS - 1] = prev;
+	ledger_hash(cols, hash);
+	assert_int_equal(sqlite3_prepare_v2(db,
+			     "INSERT INTO ledger (" LEDGER_HASH_COLUMNS
+			     ", entry_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+			     "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+			     "?20, ?21, ?22, ?23)",
+			     -1, &st, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < LEDGER_HASH_NCOLS; i++) {
+		int integer = i == 0 || i == 4 || i == 5 || i == 6 || i == 7 || i == 10 ||
+		    i == 12 || i == 14 || i == 18;
+
+		if (cols[i] == NULL)
+			sqlite3_bind_null(st, i + 1);
+		else if (integer)
+			sqlite3_bind_int64(st, i + 1, strtoll(cols[i], NULL, 10));
+		else
+			sqlite3_bind_text(st, i + 1, cols[i], -1, SQLITE_TRANSIENT);
+	}
+	sqlite3_bind_text(st, 23, hash, -1, SQLITE_TRANSIENT);
+	assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+	sqlite3_finalize(st);
+	snprintf(prev, 65, "%s", hash);
+}
+
+/*
+ * A ledger written under schema version 1 (debits with positive amounts,
+ * plain SHA-256): the migration keeps its rows, seals them with a keyed
+ * migration entry, and verify checks each entry by the rules it was
+ * written under. Rewriting the old part breaks the seal.
+ */
+static void
+test_migration(void **state)
+{
+	struct fixture *f = *state;
+	static const char *purchase1[] = { "1", "2026-01-02T09:00:00Z", "acme",
+		"purchase", "8", "0", "8", NULL, NULL, NULL, NULL, NULL, "0", "1",
+		"24000", "EUR", "INV-1", NULL, NULL, "admin", "purchase:INV-1" };
+	static const char *debit2[] = { "2", "2026-01-05T10:00:00Z", "acme", "session",
+		"-2", "0", "6", "1", "2026-01-05T09:00:00Z", "2026-01-05T10:00:00Z",
+		"1000", NULL, "0", "1", "6000", "EUR", NULL, NULL, NULL, "console",
+		"session:1" };
+	struct ledger_entry d;
+	char prev[65] = LEDGER_GENESIS, path[128], hash[65];
+	sqlite3 *db = NULL;
+
+	/* A database as version 1 made it, in a directory of its own. */
+	db_close(f->db);
+	f->db = NULL;
+	snprintf(path, sizeof(path), "%s/ledger.db", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ledger.key", f->dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ledger.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	exec_ok(db, qh_sql_schema);
+	exec_ok(db, "PRAGMA user_version = 1");
+	exec_ok(db,
+	    "INSERT INTO customers (id, name, created_at) VALUES ('acme', "
+	    "'ACME', '2026-01-01T00:00:00Z')");
+	exec_ok(db,
+	    "INSERT INTO agents (id, customer_id, enrolled_at) VALUES "
+	    "('agent-acme', 'acme', '2026-01-01T00:00:00Z')");
+	exec_ok(db,
+	    "INSERT INTO sessions (customer_id, agent_id, code, opened_at, "
+	    "closed_at, close_reason, billable_seconds, persisted_at) VALUES "
+	    "('acme', 'agent-acme', '123456', '2026-01-05T09:00:00Z', "
+	    "'2026-01-05T10:00:00Z', 'technician', 1000, '2026-01-05T10:00:00Z')");
+	legacy_entry(db, purchase1, prev);
+	exec_ok(db,
+	    "INSERT INTO lots VALUES (1, 'acme', 1, 8, 3000, 'EUR', "
+	    "'2026-01-02T09:00:00Z')");
+	legacy_entry(db, debit2, prev);
+	exec_ok(db,
+	    "INSERT INTO allocations (entry_id, lot_id, units, amount_cents, "
+	    "posted_at, left_after) VALUES (2, 1, 2, 6000, "
+	    "'2026-01-05T10:00:00Z', 6)");
+	sqlite3_close(db);
+
+	/* Migrated: the rows as they were, the key made, the seal appended. */
+	assert_int_equal(db_open(f->dir, 0, &f->db), 0);
+	db_set_currency(f->db, "EUR");
+	assert_int_equal(db_migrate(f->db), 0);
+	assert_int_equal(access(path, R_OK), 0);
+	assert_int_equal(query_int(f->db, "PRAGMA user_version"), db_schema_version());
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE id = 3 AND kind = "
+			     "'migration' AND customer_id IS NULL AND schema_version "
+			     "IS NOT NULL"),
+	    1);
+	assert_int_equal(query_int(f->db, "SELECT amount_cents FROM ledger WHERE id = 2"),
+	    6000);
+	assert_verified(f);
+
+	/* New entries follow the new rules, next to the old ones. */
+	d = session_debit(f, "acme", 900);
+	assert_int_equal(d.amount_cents, -3000);
+	assert_int_equal(d.balance_after, 5);
+	assert_verified(f);
+
+	/*
+	 * The old part rewritten and rehashed as version 1 allows: the seal no
+	 * longer fits, whether its link is left as it was or made to fit.
+	 */
+	exec_ok(f->db, "DROP TRIGGER ledger_no_update");
+	exec_ok(f->db, "UPDATE ledger SET reference = 'INV-9' WHERE id = 1");
+	rehash(f, 1, 0, hash);
+	exec_ok(f->db,
+	    "UPDATE ledger SET prev_hash = (SELECT entry_hash FROM ledger "
+	    "WHERE id = 1) WHERE id = 2");
+	rehash(f, 2, 0, hash);
+	assert_problem(f, 3, "chain is broken");
+	exec_ok(f->db,
+	    "UPDATE ledger SET prev_hash = (SELECT entry_hash FROM ledger "
+	    "WHERE id = 2) WHERE id = 3");
+	assert_problem(f, 3, "hash mismatch");
+}
+
+/*
+ * #9: money has the sign of units (of installations when there are none);
+ * a debit no lot paid has no value yet but a currency; an installation is
+ * worth the price of the purchase it comes from. verify checks the signs.
+ */
+static void
+test_money_signs(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_entry e, d;
+	int64_t u, c;
+	char key[48];
+
+	add_customer(f, "acme", 10);
+	d = session_debit(f, "acme", 900); /* overdraft: nothing to value it yet */
+	assert_int_equal(d.amount_cents, 0);
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE id = 1 AND currency "
+			     "= 'EUR'"),
+	    1);
+	e = purchase(f, "acme", 4, 3000, "INV-1");
+	assert_int_equal(e.amount_cents, 12000);
+	allocated(f, d.id, &u, &c); /* valued by the purchase that paid it */
+	assert_int_equal(c, 3000);
+	d = session_debit(f, "acme", 60);
+	assert_int_equal(d.amount_cents, -3000);
+	e = correct(f, d.id, 1);
+	assert_int_equal(e.amount_cents, 3000);
+
+	/* R8: installations bought at 150.00 and 120.00, used oldest first. */
+	memset(&e, 0, sizeof(e));
+	e.customer = "acme";
+	e.kind = "installation_purchase";
+	e.installations = 1;
+	e.billable_seconds = -1;
+	e.actor = "test";
+	e.unit_price_cents = 15000;
+	e.currency = "EUR";
+	for (u = 0; u < 2; u++) {
+		snprintf(key, sizeof(key), "purchase:INST-%lld", (long long)u);
+		e.idem_key = key;
+		assert_int_equal(db_begin(f->db), 0);
+		assert_int_equal(ledger_append(f->db, &e), 0);
+		assert_int_equal(db_commit(f->db), 0);
+		assert_int_equal(e.amount_cents, e.unit_price_cents);
+		e.unit_price_cents = 12000;
+	}
+	for (u = 0; u < 3; u++) {
+		exec_ok(f->db,
+		    "INSERT INTO sessions (customer_id, agent_id, code, kind, "
+		    "opened_at, closed_at, close_reason, billable_seconds, persisted_at) "
+		    "VALUES ('acme', 'agent-acme', '1', 'installation', "
+		    "'2026-01-05T09:00:00Z', '2026-01-05T10:00:00Z', 'technician', 60, "
+		    "'2026-01-05T10:00:00Z')");
+		assert_int_equal(db_begin(f->db), 0);
+		assert_int_equal(ledger_post_session(f->db,
+				     query_int(f->db, "SELECT max(id) FROM sessions"),
+				     &d),
+		    0);
+		assert_int_equal(db_commit(f->db), 0);
+		assert_int_equal(d.installations, -1);
+		assert_int_equal(d.amount_cents, u == 0 ? -15000 : u == 1 ? -12000 : 0);
+	}
+	assert_verified(f);
+
+	/* A keyed entry whose amount has the wrong sign is found, key or not. */
+	exec_ok(f->db, "DROP TRIGGER ledger_no_update");
+	exec_ok(f->db, "UPDATE ledger SET amount_cents = 3000 WHERE id = 3");
+	{
+		char hash[65];
+
+		rehash(f, 3, 1, hash);
+		exec_ok(f->db,
+		    "UPDATE ledger SET prev_hash = (SELECT entry_hash FROM "
+		    "ledger WHERE id = 3) WHERE id = 4");
+		rehash_from(f, 4, 1);
+	}
+	assert_problem(f, 3, "does not have the sign");
 }
 
 /* verify: R4 both ways, and balance_after against the running sum. */
@@ -612,6 +947,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_correction_of_debt, setup, teardown),
 		cmocka_unit_test(test_tiers),
 		cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_keyed_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_money_signs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_sessions, setup, teardown),
 	};
 
