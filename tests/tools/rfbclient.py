@@ -2,7 +2,7 @@
 """A test RFB client (RFC 6143) in plain Python 3, for the desktop tests.
 
   rfbclient.py snap  HOST:PORT OUT.ppm [--encodings raw,cursor] [--wait-text F]
-  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y] [--out F.ppm]
+  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y [--click]] [--out F.ppm]
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
   rfbclient.py hold  HOST:PORT --seconds S
   rfbclient.py count HOST:PORT [--seconds S]
@@ -15,7 +15,8 @@ binary PPM. Decodes Raw, CopyRect, ZRLE, Cursor, PointerPos, DesktopSize.
 type: KeyEvents for each character of TEXT (and Return with --enter); with
 --shift, Shift_L goes down around characters that need it, as a viewer on
 a US keyboard sends them; --pointer moves the pointer there first (X
-gives the keyboard to the window under the pointer); --out follows the
+gives the keyboard to the window under the pointer; --click clicks there,
+for systems that give it to the window clicked); --out follows the
 incremental updates until the screen is quiet for a second and writes the
 picture then. watch: incremental updates for S seconds, then
 one line "updates N, fps F, bytes B". hold: a viewer that stays, asking
@@ -266,6 +267,7 @@ def main():
     ap.add_argument("--shift", action="store_true")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--pointer")
+    ap.add_argument("--click", action="store_true")
     ap.add_argument("--out")
     o = ap.parse_args()
     if o.cmd == "compare":
@@ -293,7 +295,12 @@ def main():
         c.request(0)
         c.update()
         if o.pointer:
-            c.pointer(*(int(v) for v in o.pointer.split(",")))
+            x, y = (int(v) for v in o.pointer.split(","))
+            c.pointer(x, y)
+            if o.click:
+                c.pointer(x, y, 1)
+                c.pointer(x, y, 0)
+                c.settle(0.5)
         type_text(c, o.args[1], o.enter, o.shift)
         c.settle(1.0)  # the server has read every key event before an answer
         if o.out:
