@@ -2,7 +2,7 @@
 """A test RFB client (RFC 6143) in plain Python 3, for the desktop tests.
 
   rfbclient.py snap  HOST:PORT OUT.ppm [--encodings raw,cursor] [--wait-text F]
-  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y [--click]] [--out F.ppm]
+  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y [--click]] [--settle-max S] [--out F.ppm]
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
   rfbclient.py hold  HOST:PORT --seconds S
   rfbclient.py count HOST:PORT [--seconds S]
@@ -16,7 +16,8 @@ type: KeyEvents for each character of TEXT (and Return with --enter); with
 --shift, Shift_L goes down around characters that need it, as a viewer on
 a US keyboard sends them; --pointer moves the pointer there first (X
 gives the keyboard to the window under the pointer; --click clicks there,
-for systems that give it to the window clicked); --out follows the
+for systems that give it to the window clicked); --settle-max bounds
+each wait for a quiet screen (a blinking caret); --out follows the
 incremental updates until the screen is quiet for a second and writes the
 picture then. watch: incremental updates for S seconds, then
 one line "updates N, fps F, bytes B". hold: a viewer that stays, asking
@@ -106,9 +107,12 @@ class Client:
             self.rect(x, y, w, h, e)
         self.updates += 1
 
-    def settle(self, quiet):
-        """Follows incremental updates until none comes for quiet seconds."""
-        while True:
+    def settle(self, quiet, most=None):
+        """Follows incremental updates until none comes for quiet seconds,
+        or for at most `most` seconds in all (a blinking caret is never
+        quiet)."""
+        end = None if most is None else time.monotonic() + most
+        while end is None or time.monotonic() < end:
             self.request(1)
             if not self.buf and not select.select([self.s], [], [], quiet)[0]:
                 return
@@ -268,6 +272,7 @@ def main():
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--pointer")
     ap.add_argument("--click", action="store_true")
+    ap.add_argument("--settle-max", type=float)
     ap.add_argument("--out")
     o = ap.parse_args()
     if o.cmd == "compare":
@@ -300,9 +305,9 @@ def main():
             if o.click:
                 c.pointer(x, y, 1)
                 c.pointer(x, y, 0)
-                c.settle(0.5)
+                c.settle(0.5, o.settle_max)
         type_text(c, o.args[1], o.enter, o.shift)
-        c.settle(1.0)  # the server has read every key event before an answer
+        c.settle(1.0, o.settle_max)  # the server has read every key event
         if o.out:
             open(o.out, "wb").write(c.ppm())
     elif o.cmd == "watch":
