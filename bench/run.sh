@@ -5,3 +5,4 @@ set -u
 cd "$(dirname "$0")/.."
 build/release/bench/bench_closes
 sh bench/tunnel.sh
+sh bench/desktop.sh
