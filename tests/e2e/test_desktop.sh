@@ -12,7 +12,9 @@
 #     picture after the updates equals xwd. Then "c" on the customer's
 #     terminal takes control back while a viewer watches: the technician
 #     reads it, the audit row of the control ends, and the next --control
-#     is asked about again.
+#     is asked about again. Between the two, the clipboard both ways: the
+#     viewer's text becomes the display's CLIPBOARD (xclip reads it), and
+#     what the customer copies (xclip) reaches the viewer.
 #  4. vncsnapshot through the port writes an image of the screen's size.
 #  5. The recordings: each desktop left EVENT-desktop.fbs and the viewer's
 #     side beside it; replay gives a PNG equal to what the client saw, also
@@ -153,11 +155,24 @@ root_ppm "$T/root.ppm"
 $CLIENT compare "$T/typed.ppm" "$T/root.ppm" ||
     fail "expected the frame after the incremental updates to equal xwd -root"
 
+# The clipboard both ways under control (consent given above): the
+# viewer's text becomes the display's CLIPBOARD, and what the customer
+# copies reaches the viewer.
+desktop clip --control
+$CLIENT clip "$ADDR" --send "qh from the viewer" --expect "qh from the customer" \
+    --seconds 20 >"$T/clip.out" 2>&1 &
+VIEWER=$!
+wait_until "[ \"\$(xclip -o -selection clipboard 2>/dev/null)\" = 'qh from the viewer' ]" 20 ||
+    fail "the viewer's clipboard did not reach the display: '$(xclip -o -selection clipboard 2>&1)'"
+printf 'qh from the customer' | xclip -i -selection clipboard -loops 1 >/dev/null 2>&1 &
+wait $VIEWER || fail "the viewer did not get the customer's clipboard: $(cat "$T/clip.out")"
+desktop_ends clip 0
+
 # The customer takes control back while a viewer watches.
 desktop takeback --control
 $CLIENT hold "$ADDR" --seconds 8 >"$T/hold.out" 2>&1 &
 VIEWER=$!
-wait_until "grep -c 'alice sees and controls this screen' '$T/agent.out' | grep -q 2" 20 ||
+wait_until "grep -c 'alice sees and controls this screen' '$T/agent.out' | grep -q 3" 20 ||
     fail "the second control desktop did not start"
 expect_in "$T/agent.out" "type c and Enter to take control of your mouse and keyboard back"
 $TM send-keys c Enter
@@ -187,9 +202,9 @@ desktop_ends snapshot 0
 # 5. The recordings replay to what the viewer saw.
 SESSION=$(ls "$STATE/recordings")
 RECS="$STATE/recordings/$SESSION"
-[ "$(ls "$RECS" | grep -c -- '-desktop\.fbs$')" -eq 5 ] ||
-    fail "expected five desktop recordings (views, controls, snapshot): $(ls "$RECS")"
-[ "$(ls "$RECS" | grep -c -- '-desktop\.client\.fbs$')" -eq 5 ] ||
+[ "$(ls "$RECS" | grep -c -- '-desktop\.fbs$')" -eq 6 ] ||
+    fail "expected six desktop recordings (views, controls, clipboard, snapshot): $(ls "$RECS")"
+[ "$(ls "$RECS" | grep -c -- '-desktop\.client\.fbs$')" -eq 6 ] ||
     fail "expected the viewer's side beside each: $(ls "$RECS")"
 replay_check() {	# recording seen.ppm
 	qh-console replay "$RECS/$1" --png-at 3600 "$T/rec.png" >"$T/replay.out" 2>&1 ||
@@ -204,7 +219,7 @@ replay_check() {	# recording seen.ppm
 set -- $(ls "$RECS" | grep -- '-desktop\.fbs$' | sort -n)
 replay_check "$1" "$T/view.ppm"
 replay_check "$3" "$T/typed.ppm"
-replay_check "$5" ""
+replay_check "$6" ""
 qh-console replay "$RECS/${1%.fbs}.client.fbs" --png-at 1 "$T/x.png" >"$T/replay.out" 2>&1 &&
     fail "replay took the viewer's side as a recording"
 expect_in "$T/replay.out" "is the viewer's side of a recording"
@@ -216,11 +231,11 @@ s = json.load(open(sys.argv[1]))[0]
 ev = [(e["command"], e.get("ended_at"), e.get("detail")) for e in s["audit"]]
 views = [e for e in ev if e[0] == "desktop view"]
 controls = [e for e in ev if e[0] == "desktop control"]
-assert len(views) == 5 and all(e[1] for e in views), ev
-assert len(controls) == 2 and all(e[1] for e in controls), ev
+assert len(views) == 6 and all(e[1] for e in views), ev
+assert len(controls) == 3 and all(e[1] for e in controls), ev
 assert {c[2]["ended_by"] for c in controls} == {"end", "customer"}, controls
 recs = [r for r in s["recordings"] if r["kind"] == "desktop"]
-assert len(recs) == 5 and all(r["technician"] == "alice" for r in recs), s["recordings"]
+assert len(recs) == 6 and all(r["technician"] == "alice" for r in recs), s["recordings"]
 EOF
 # Recording forbidden: the next desktop leaves no file, and says so.
 qh-console customer set acme --record-desktop no --state "$STATE" >>"$T/admin.log" 2>&1 ||
@@ -228,9 +243,22 @@ qh-console customer set acme --record-desktop no --state "$STATE" >>"$T/admin.lo
 desktop norec
 $CLIENT snap "$ADDR" "$T/norec.ppm" >"$T/client.log" 2>&1 || fail "the unrecorded view"
 desktop_ends norec 0
-[ "$(ls "$RECS" | grep -c -- '-desktop\.fbs$')" -eq 5 ] ||
+[ "$(ls "$RECS" | grep -c -- '-desktop\.fbs$')" -eq 6 ] ||
     fail "expected no recording with --record-desktop no: $(ls "$RECS")"
 expect_in "$T/console.log" "desktop is not recorded (the customer forbids it)"
+# The clipboard is part of control: a view moves it in neither direction.
+SEEN=$(grep -c 'alice sees this screen' "$T/agent.out")
+desktop viewclip
+$CLIENT clip "$ADDR" --send "qh view only" --expect "qh customer secret" \
+    --seconds 4 >"$T/viewclip.out" 2>&1 &
+VIEWER=$!
+wait_until "[ \$(grep -c 'alice sees this screen' '$T/agent.out') -gt $SEEN ]" 20 ||
+    fail "the view for the clipboard did not start"
+printf 'qh customer secret' | xclip -i -selection clipboard -loops 3 >/dev/null 2>&1 &
+wait $VIEWER && fail "a view-only viewer got the customer's clipboard: $(cat "$T/viewclip.out")"
+desktop_ends viewclip 0
+[ "$(xclip -o -selection clipboard 2>/dev/null)" = "qh customer secret" ] ||
+    fail "a view-only viewer's clipboard reached the display"
 
 # 6. A ticket with a screenshot: a PNG of the screen, attached.
 qh-agent ticket --config "$T/agent" --subject "the screen" --screenshot \
@@ -263,4 +291,4 @@ python3 -c "import socket; socket.create_connection(('127.0.0.1', ${ADDR#*:}), 2
     fail "the desktop's port is still open"
 wait_until "[ -s '$T/agent.status' ]" 20 || fail "the attended agent did not exit"
 expect_in "$T/agent.out" "alice no longer sees this screen"
-echo "ok: refusal, view (frame equals xwd), control (typed), take back, vncsnapshot, recordings replay, screenshot ticket, session end"
+echo "ok: refusal, view (frame equals xwd), control (typed), clipboard both ways (control only), take back, vncsnapshot, recordings replay, screenshot ticket, session end"

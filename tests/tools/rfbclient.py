@@ -6,6 +6,7 @@
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
   rfbclient.py hold  HOST:PORT --seconds S
   rfbclient.py count HOST:PORT [--seconds S]
+  rfbclient.py clip  HOST:PORT [--send TEXT] [--expect TEXT] [--seconds S]
   rfbclient.py compare A.ppm B.ppm
 
 snap: handshake (3.8, security None), SetPixelFormat 32 bpp, SetEncodings
@@ -24,7 +25,10 @@ one line "updates N, fps F, bytes B". hold: a viewer that stays, asking
 for updates, for S seconds or until the server closes; prints "held S s"
 or "closed after S s". count: connects and reads without saying
 anything until the server closes or S seconds pass (default 30); prints
-"bytes N" (what left the server). compare: exits 1 and says where the two
+"bytes N" (what left the server). clip: sends TEXT as the viewer's
+clipboard (ClientCutText), then follows the server for S seconds or until
+ServerCutText brings the expected text; prints "received 'TEXT'" for each
+and exits 1 when the expected one did not come. compare: exits 1 and says where the two
 pictures first differ and how many pixels do.
 """
 import argparse
@@ -49,6 +53,7 @@ class Client:
         self.zlib = zlib.decompressobj()
         self.updates = 0
         self.bytes = 0
+        self.cuts = []
         self.handshake()
         # 32 bpp, depth 24, little-endian, red at 16: pixels as bytes B, G, R, X.
         self.send(struct.pack(">BxxxBBBBHHHBBBxxx", 0, 32, 24, 0, 1, 255, 255, 255,
@@ -87,18 +92,17 @@ class Client:
     def request(self, incremental):
         self.send(struct.pack(">BBHHHH", 3, incremental, 0, 0, self.w, self.h))
 
-    def update(self):
-        """Reads server messages up to and including one FramebufferUpdate."""
-        while True:
-            t = self.read(1)[0]
-            if t == 0:
-                break
-            if t == 2:
-                continue
-            if t == 3:
-                self.read(3)
-                self.read(struct.unpack(">I", self.read(4))[0])
-                continue
+    def message(self):
+        """Reads one server message; returns its type. ServerCutText goes
+        to self.cuts."""
+        t = self.read(1)[0]
+        if t == 2:
+            return t
+        if t == 3:
+            self.read(3)
+            self.cuts.append(self.read(struct.unpack(">I", self.read(4))[0]))
+            return t
+        if t != 0:
             raise ValueError("server message type %d" % t)
         self.read(1)
         (n,) = struct.unpack(">H", self.read(2))
@@ -106,6 +110,17 @@ class Client:
             x, y, w, h, e = struct.unpack(">HHHHi", self.read(12))
             self.rect(x, y, w, h, e)
         self.updates += 1
+        return t
+
+    def update(self):
+        """Reads server messages up to and including one FramebufferUpdate."""
+        while self.message() != 0:
+            pass
+
+    def cut(self, text):
+        """ClientCutText: text (Latin-1) as the viewer's clipboard."""
+        data = text.encode("latin-1")
+        self.send(struct.pack(">BxxxI", 6, len(data)) + data)
 
     def settle(self, quiet, most=None):
         """Follows incremental updates until none comes for quiet seconds,
@@ -264,7 +279,8 @@ def compare(a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["snap", "type", "watch", "hold", "count", "compare"])
+    ap.add_argument("cmd", choices=["snap", "type", "watch", "hold", "count", "compare",
+                                    "clip"])
     ap.add_argument("args", nargs="+")
     ap.add_argument("--encodings", default="raw,cursor")
     ap.add_argument("--enter", action="store_true")
@@ -274,6 +290,8 @@ def main():
     ap.add_argument("--click", action="store_true")
     ap.add_argument("--settle-max", type=float)
     ap.add_argument("--out")
+    ap.add_argument("--send")
+    ap.add_argument("--expect")
     o = ap.parse_args()
     if o.cmd == "compare":
         return compare(*o.args[:2])
@@ -292,6 +310,22 @@ def main():
         print("bytes %d" % n)
         return 0
     c = Client(o.args[0], o.encodings.split(","))
+    if o.cmd == "clip":
+        c.request(0)
+        c.update()
+        if o.send is not None:
+            c.cut(o.send)
+        # Follows the server for S seconds, or until the expected text came.
+        want = None if o.expect is None else o.expect.encode("latin-1")
+        end = time.monotonic() + o.seconds
+        c.request(1)
+        while time.monotonic() < end and (want is None or want not in c.cuts):
+            if c.buf or select.select([c.s], [], [], 0.2)[0]:
+                if c.message() == 0:
+                    c.request(1)
+        for t in c.cuts:
+            print("received %r" % t.decode("latin-1"))
+        return 0 if want is None or want in c.cuts else 1
     if o.cmd == "snap":
         c.request(0)
         c.update()
