@@ -147,6 +147,7 @@ enum ui_event {
 	UI_EV_DENY,	    /* ... Deny */
 	UI_EV_END,	    /* End session, or the window was closed */
 	UI_EV_TAKE_CONTROL, /* Take back control (of the mouse and keyboard) */
+	UI_EV_SCREENSHOT,   /* Send a screenshot: a ticket with one attached */
 };
 
 /*

@@ -10,6 +10,7 @@
  * time.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -360,6 +361,66 @@ tty_open(struct agent *a)
 	}
 }
 
+static void
+on_shot_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct agent *a = p->data;
+
+	a->shot_running = 0;
+	uv_close((uv_handle_t *)p, NULL);
+	if (a->state == AG_DONE)
+		return;
+	if (status == 0 && sig == 0)
+		agent_status(_("The screenshot was sent to your support as a ticket."));
+	else
+		agent_status(_("The screenshot could not be sent (error %d)."),
+		    (int)status);
+}
+
+/*
+ * The window's Send a screenshot: this program's `ticket --screenshot`
+ * with the same configuration and language, one at a time; the window's
+ * status says how it went.
+ */
+static void
+screenshot_send(struct agent *a)
+{
+	char exe[PATH_MAX], subject[256], lang[8];
+	char *argv[] = { exe, "ticket", "--subject", subject, "--screenshot", "--config",
+		a->config_dir, "--lang", lang, NULL };
+	uv_stdio_container_t io[3];
+	uv_process_options_t o;
+	int r;
+
+	if (a->shot_running)
+		return;
+	if (a->config_dir[0] == '\0' || plat_exe_path(exe, sizeof(exe)) != 0) {
+		agent_status(_("The screenshot could not be sent (error %d)."), -1);
+		return;
+	}
+	snprintf(subject, sizeof(subject), "%s", _("Screenshot from the support window"));
+	snprintf(lang, sizeof(lang), "%s", qh_lang_name(qh_lang_get()));
+	memset(io, 0, sizeof(io));
+	io[0].flags = io[1].flags = io[2].flags = UV_IGNORE;
+	memset(&o, 0, sizeof(o));
+	o.file = exe;
+	o.args = argv;
+	o.exit_cb = on_shot_exit;
+	o.stdio = io;
+	o.stdio_count = 3;
+	o.flags = UV_PROCESS_WINDOWS_HIDE;
+	a->shot.data = a;
+	if ((r = uv_spawn(a->loop, &a->shot, &o)) != 0) {
+		/* A failed spawn leaves the handle initialised; close it. */
+		uv_close((uv_handle_t *)&a->shot, NULL);
+		agent_status(_("The screenshot could not be sent (error %d)."), r);
+		return;
+	}
+	a->shot_running = 1;
+	qh_info("sending a screenshot as a ticket (pid %d)", a->shot.pid);
+	agent_status(_("Sending a screenshot to your support..."));
+}
+
 /* The window's buttons: Allow, Deny, End session (or closing it). */
 static void
 on_ui_event(uv_async_t *h)
@@ -373,6 +434,8 @@ on_ui_event(uv_async_t *h)
 			agent_end(a);
 		else if (ev == UI_EV_TAKE_CONTROL)
 			consent_take_control(a);
+		else if (ev == UI_EV_SCREENSHOT)
+			screenshot_send(a);
 		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
 			consent_answer(a, ev == UI_EV_ALLOW);
 	}

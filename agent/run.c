@@ -788,6 +788,8 @@ cmd_run(struct qh_cli *c)
 		return qh_cli_fail(c, _("no configuration directory: %s"),
 		    _(qh_strerror(r)));
 	}
+	if (agent_config_dir(c, a->config_dir, sizeof(a->config_dir)) != 0)
+		a->config_dir[0] = '\0';
 	if (plat_path_kind(path) == PLAT_NONE &&
 	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
 		free(a);

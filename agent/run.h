@@ -7,6 +7,7 @@
 #ifndef QH_AGENT_RUN_H
 #define QH_AGENT_RUN_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "agent.h"
@@ -63,6 +64,9 @@ struct agent {
 	uv_tty_t tty;
 	int tty_open;	     /* reading lines from the customer */
 	uv_async_t ui_async; /* the window's events (ui_post) */
+	uv_process_t shot;   /* `ticket --screenshot` for the window's button */
+	int shot_running;
+	char config_dir[PATH_MAX]; /* --config, for the programs we start */
 	int ui_open;
 	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
 	char line[LINE_MAX_LEN];

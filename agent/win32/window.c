@@ -83,6 +83,7 @@ enum {
 	IDC_DENY,
 	IDC_DESK_TEXT,
 	IDC_TAKE_BACK,
+	IDC_SHOT,
 };
 
 #define NOTICE N_("This session is recorded and billed per started 15 minutes.")
@@ -334,6 +335,8 @@ create_controls(HWND h)
 	    PAD + w - 160, WIN_H - 138, 160, 30, IDC_TAKE_BACK, W.font);
 	show(h, IDC_DESK_TEXT, 0);
 	show(h, IDC_TAKE_BACK, 0);
+	control(h, L"BUTTON", WT(N_("Send a screenshot")), BS_PUSHBUTTON | WS_TABSTOP,
+	    PAD, WIN_H - 96, 180, 32, IDC_SHOT, W.font);
 	control(h, L"BUTTON", WT(N_("End session")), BS_PUSHBUTTON | WS_TABSTOP,
 	    PAD + w - 140, WIN_H - 96, 140, 32, IDC_END, W.bold);
 	show_token_prompt(h, 0);
@@ -472,6 +475,8 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 			token_entered(h);
 		else if (LOWORD(wp) == IDC_TAKE_BACK)
 			ui_post(UI_EV_TAKE_CONTROL, 0);
+		else if (LOWORD(wp) == IDC_SHOT)
+			ui_post(UI_EV_SCREENSHOT, 0);
 		return 0;
 	case WM_CLOSE:
 		/* Closing the window ends the session. */
