@@ -1,7 +1,9 @@
 # quarterhour: one entry point. `make` builds bin/, `make test` builds the
 # sanitizer binaries under build/asan/ and runs unit, fuzz and end-to-end
 # tests, `make demo` runs a real session, `make bench` measures, `make fuzz`
-# runs every fuzz target for FUZZ_SECONDS.
+# runs every fuzz target for FUZZ_SECONDS, `make soak` the long campaigns
+# (tests/soak/), `make fresh-check` runs `make demo` and `make test` in a
+# fresh Debian 12 chroot.
 
 PKGS     := libuv openssl libssh2 sqlite3 inih zlib libjpeg
 # The agent's X11 capture backend (agent/posix/screen_x11.c).
@@ -13,7 +15,7 @@ CC       ?= cc
 FUZZ_SECONDS ?= 60
 
 # Packages first: pkg-config itself may be what is missing.
-ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+ifeq ($(filter clean format format-check fresh-check,$(MAKECMDGOALS)),)
 $(shell mkdir -p build)
 # The stamp holds the set-up script's checksum: a package added to the script
 # later is installed on machines that built before.
@@ -68,7 +70,7 @@ LIBAGENT    := $(BUILD)/libqhagent.a
 CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
-.PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots
+.PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots fresh-check soak
 .DEFAULT_GOAL := all
 
 all: release
@@ -230,12 +232,21 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# The long campaigns (issue 10), not part of make test: every
+# tests/soak/NN-*.sh in order within SOAK_MINUTES (default 60).
+soak: release asan fuzz-build
+	@sh tests/soak/run.sh
+
 # The Windows tests (tests/e2e/test_win_*.sh) run dist/qh-agent.exe under Wine.
 test: asan fuzz-build windows windows-tools
 	@sh tests/run.sh
 
 demo: release
 	@sh scripts/demo.sh
+
+# The README's two commands on a fresh Debian 12 (a debootstrap chroot; root).
+fresh-check:
+	@sh scripts/fresh-check.sh
 
 BENCH_SRC := $(wildcard bench/bench_*.c)
 

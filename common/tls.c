@@ -93,6 +93,7 @@ static BIO_METHOD *bio_method;
 
 static void tls_fail(struct qh_tls_conn *conn, int err, const char *why);
 static void start_write(struct qh_tls_conn *conn);
+static void note_queued(struct qh_tls_conn *conn);
 static void start_keepalive(struct qh_tls_conn *conn);
 
 /* The BIO: OpenSSL reads ciphertext from rx_cipher and writes into tx_cipher. */
@@ -107,6 +108,13 @@ bio_write(BIO *b, const char *data, int len)
 		return 0;
 	if (qh_buf_put(&conn->tx_cipher[conn->tx_cur], data, (size_t)len) != 0)
 		return -1; /* over the hard bound: the connection fails */
+	/*
+	 * Records add headers and tags, so plaintext under the high-water mark
+	 * can become ciphertext above it: noted here, where every ciphertext
+	 * byte enters the queue, so that on_drain follows whenever
+	 * qh_tls_writable() said no (writers wait for it).
+	 */
+	note_queued(conn);
 	return len;
 }
 

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config libuv1-dev libssl-dev openssl libssh2-1-dev
 libsqlite3-dev sqlite3 libcmocka-dev libinih-dev libarchive-dev clang libclang-rt-14-dev
-faketime tmux asciinema openssh-server openssh-client iperf3 tzdata
+faketime tmux asciinema jq openssh-server openssh-client iperf3 tzdata
 python3 socat procps util-linux ca-certificates
 zlib1g-dev libjpeg62-turbo-dev libxcb1-dev libxcb-shm0-dev libxcb-xfixes0-dev
 libxcb-xtest0-dev libxcb-randr0-dev libxcb-damage0-dev xvfb xauth x11-apps x11-utils xterm x11vnc vncsnapshot xclip

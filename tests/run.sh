@@ -30,6 +30,15 @@ record() {	# name status logfile start
 		failures="$failures $1"
 		printf 'FAIL  %-40s %s\n' "$1" "$(took "$4")"
 		sed 's/^/    | /' "$3" | tail -n 80
+		# An end-to-end test's reason last, where it is seen: the logs
+		# after it can be long.
+		case $1 in
+		test_*)
+			grep '^FAILED: ' "$3" | sed 's/^/    = /'
+			grep -q '^FAILED: ' "$3" ||
+			    echo "    = no FAILED line: it stopped with status $2 without saying why"
+			;;
+		esac
 	fi
 }
 
@@ -59,16 +68,20 @@ for t in build/asan/unit/test_*; do
 	fi
 done
 
-# Fuzz targets: a short run each, from the checked-in seeds.
+# Fuzz targets: a short run each, from the checked-in seeds and the corpus
+# that make soak keeps (read here, never written).
 for f in build/fuzz/fuzz_*; do
 	[ -x "$f" ] || continue
 	name=$(basename "$f")
 	log="$LOGDIR/$name.log"
 	corpus="$LOGDIR/corpus-$name"
 	mkdir -p "$corpus"
+	kept="tests/fuzz/corpus/${name#fuzz_}"
+	[ -d "$kept" ] || kept=""
 	start=$(now)
+	# shellcheck disable=SC2086
 	"$f" -max_total_time=10 -rss_limit_mb=1024 -artifact_prefix="$LOGDIR/$name-" \
-	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" \
+	    "$corpus" "tests/fuzz/seeds/${name#fuzz_}" $kept \
 	    >"$log" 2>&1
 	record "$name (10 s)" $? "$log" "$start"
 done
@@ -80,7 +93,10 @@ for t in tests/e2e/test_*.sh; do
 	log="$LOGDIR/$name.log"
 	start=$(now)
 	timeout 300 sh "$t" >"$log" 2>&1
-	record "$name" $? "$log" "$start"
+	status=$?
+	# timeout(1) says 124: the script's own trap has named the signal.
+	[ "$status" -eq 124 ] && echo "FAILED: $name took longer than its limit of 300 s" >>"$log"
+	record "$name" "$status" "$log" "$start"
 done
 
 rm -rf "$LOGDIR"

@@ -1,11 +1,14 @@
 /*
  * The workstation facts on POSIX systems (agent_info_json in agent.h; the
  * members are listed in qh/envinfo.h): collected from uname, /etc,
- * /proc, statvfs and getifaddrs into one JSON object. Thread-safe: the
+ * /proc, statvfs and getifaddrs into one JSON object. The file systems
+ * holding / and the user's home are always among the disks, also in a
+ * chroot or container whose /proc/mounts lists neither. Thread-safe: the
  * info action runs it in a worker thread, because a hung network file
  * system can block statvfs.
  */
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
@@ -186,8 +189,127 @@ time_zone(char *out, size_t len)
 		snprintf(out, len, "%s", p);
 }
 
+/* File system types by statfs magic, for a mount /proc/mounts does not show. */
+static const struct {
+	unsigned long magic;
+	const char *name;
+} fs_magic[] = {
+	{ 0xEF53, "ext4" }, /* ext2, ext3 and ext4 share it */
+	{ 0x58465342, "xfs" },
+	{ 0x9123683E, "btrfs" },
+	{ 0x2FC12FC1, "zfs" },
+	{ 0x01021994, "tmpfs" },
+	{ 0x794C7630, "overlay" },
+	{ 0x6969, "nfs" },
+	{ 0xFF534D42, "cifs" },
+	{ 0xFE534D42, "smb3" },
+	{ 0x01021997, "9p" },
+	{ 0x65735546, "fuse" },
+	{ 0xF2F52010, "f2fs" },
+	{ 0x4D44, "vfat" },
+	{ 0x2011BAB0, "exfat" },
+	{ 0x5346544E, "ntfs" },
+	{ 0x3153464A, "jfs" },
+	{ 0x52654973, "reiserfs" },
+	{ 0x858458F6, "ramfs" },
+};
+
+/*
+ * The mount point of the file system holding path, as seen from here
+ * (a chroot shows only its own part): the highest directory above path
+ * on the same device. Writes path itself when it cannot look further.
+ */
 static void
-put_disks(struct qh_json *j)
+mount_point(const char *path, dev_t dev, char *out, size_t len)
+{
+	char up[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if (realpath(path, out) == NULL || strlen(out) >= len)
+		snprintf(out, len, "%s", path);
+	while (strcmp(out, "/") != 0 && (slash = strrchr(out, '/')) != NULL) {
+		snprintf(up, sizeof(up), "%.*s", slash == out ? 1 : (int)(slash - out),
+		    out);
+		if (stat(up, &st) == -1 || st.st_dev != dev)
+			break;
+		snprintf(out, len, "%s", up);
+	}
+}
+
+/*
+ * The type of the file system mounted at dir: from /proc/mounts (the last
+ * mount there wins, as it hides the ones under it), else from its statfs
+ * magic, else "unknown".
+ */
+static void
+fs_type(const char *dir, char *out, size_t len)
+{
+	struct mntent ent, *m;
+	struct statfs sf;
+	char strings[4096];
+	size_t i;
+	FILE *f;
+
+	out[0] = '\0';
+	if ((f = setmntent("/proc/mounts", "re")) != NULL) {
+		while ((m = getmntent_r(f, &ent, strings, sizeof(strings))) != NULL)
+			if (strcmp(m->mnt_dir, dir) == 0)
+				snprintf(out, len, "%s", m->mnt_type);
+		endmntent(f);
+	}
+	if (out[0] != '\0')
+		return;
+	snprintf(out, len, "unknown");
+	if (statfs(dir, &sf) == -1)
+		return;
+	for (i = 0; i < sizeof(fs_magic) / sizeof(fs_magic[0]); i++)
+		if ((unsigned long)sf.f_type == fs_magic[i].magic)
+			snprintf(out, len, "%s", fs_magic[i].name);
+}
+
+static void
+put_disk(struct qh_json *j, const char *mount, const char *type, const struct statvfs *sv)
+{
+	qh_json_begin_object(j);
+	kv_value(j, "mount", mount);
+	kv_value(j, "fs", type);
+	qh_json_kv_int(j, "size_bytes", (int64_t)((uint64_t)sv->f_blocks * sv->f_frsize));
+	qh_json_kv_int(j, "free_bytes", (int64_t)((uint64_t)sv->f_bavail * sv->f_frsize));
+	qh_json_end_object(j);
+}
+
+/*
+ * The file system holding path, whatever /proc/mounts says: chroots and
+ * containers are normal places for an agent, and there / is often no
+ * mount point of its own. Skipped when an earlier line has its device.
+ */
+static void
+put_disk_of(struct qh_json *j, const char *path, dev_t *seen, int *nseen)
+{
+	char mount[PATH_MAX], type[64];
+	struct statvfs sv;
+	struct stat st;
+	int i;
+
+	if (path == NULL || path[0] != '/' || *nseen >= DISKS_MAX ||
+	    stat(path, &st) == -1 || statvfs(path, &sv) == -1)
+		return;
+	for (i = 0; i < *nseen; i++)
+		if (seen[i] == st.st_dev)
+			return;
+	seen[(*nseen)++] = st.st_dev;
+	mount_point(path, st.st_dev, mount, sizeof(mount));
+	fs_type(mount, type, sizeof(type));
+	put_disk(j, mount, type, &sv);
+}
+
+/*
+ * The disks: first the file systems holding / and the user's home
+ * (always), then every other file system that holds data, one line each.
+ */
+static void
+put_disks(struct qh_json *j, const char *home)
 {
 	struct mntent ent, *m;
 	struct statvfs sv;
@@ -199,6 +321,8 @@ put_disks(struct qh_json *j)
 
 	qh_json_key(j, "disks");
 	qh_json_begin_array(j);
+	put_disk_of(j, "/", seen, &nseen);
+	put_disk_of(j, home, seen, &nseen);
 	if ((f = setmntent("/proc/mounts", "re")) == NULL) {
 		qh_json_end_array(j);
 		return;
@@ -220,14 +344,7 @@ put_disks(struct qh_json *j)
 		if (dup)
 			continue;
 		seen[nseen++] = st.st_dev;
-		qh_json_begin_object(j);
-		kv_value(j, "mount", m->mnt_dir);
-		kv_value(j, "fs", m->mnt_type);
-		qh_json_kv_int(j, "size_bytes",
-		    (int64_t)((uint64_t)sv.f_blocks * sv.f_frsize));
-		qh_json_kv_int(j, "free_bytes",
-		    (int64_t)((uint64_t)sv.f_bavail * sv.f_frsize));
-		qh_json_end_object(j);
+		put_disk(j, m->mnt_dir, m->mnt_type, &sv);
 	}
 	endmntent(f);
 	qh_json_end_array(j);
@@ -317,7 +434,7 @@ agent_info_json(struct qh_buf *b)
 	char pwstrings[4096];
 	char os[FIELD_MAX], kernel[sizeof(u.release) + sizeof(u.version) + 2];
 	char host[256], cpu[FIELD_MAX], tz[PATH_MAX];
-	const char *user = NULL, *locale;
+	const char *user = NULL, *home = NULL, *locale;
 	long cores;
 	long long total, avail, uptime = -1;
 
@@ -330,10 +447,13 @@ agent_info_json(struct qh_buf *b)
 	host[sizeof(host) - 1] = '\0';
 	/* The _r form: this runs in a worker thread while the loop may call getpwuid. */
 	if (getpwuid_r(geteuid(), &pwbuf, pwstrings, sizeof(pwstrings), &pw) == 0 &&
-	    pw != NULL)
+	    pw != NULL) {
 		user = pw->pw_name;
-	else
+		home = pw->pw_dir;
+	} else {
 		user = getenv("USER");
+		home = getenv("HOME");
+	}
 	cpu_model(cpu, sizeof(cpu));
 	if (cpu[0] == '\0')
 		snprintf(cpu, sizeof(cpu), "%s", u.machine);
@@ -363,7 +483,7 @@ agent_info_json(struct qh_buf *b)
 	qh_json_kv_int(&j, "cpu_cores", cores > 0 ? cores : 1);
 	qh_json_kv_int(&j, "memory_total_bytes", total);
 	qh_json_kv_int(&j, "memory_available_bytes", avail);
-	put_disks(&j);
+	put_disks(&j, home);
 	qh_json_kv_int(&j, "uptime_seconds", uptime);
 	kv_value(&j, "locale", locale);
 	kv_value(&j, "timezone", tz[0] != '\0' ? tz : NULL);

@@ -8,6 +8,10 @@
  * --force. A progress bar (bytes, rate, ETA) goes to stderr when it is a
  * terminal, and one summary line to stdout at the end.
  *
+ * A pull trusts the agent no further than its announcement: content before
+ * it, or past the announced size, ends the pull at once with nothing kept.
+ * A LOCAL that is a directory means "into it", as with cp and scp.
+ *
  * Local file I/O is plain blocking read() and write() of one chunk at a
  * time: this process serves only this transfer, and the channel's window
  * still paces it (a chunk is read only when the last one was sent, and
@@ -56,11 +60,13 @@ struct xfer {
 	struct tech *t;
 	int push; /* 1: push, 0: pull */
 	const char *local, *remote;
+	char into[PATH_MAX];  /* pull: LOCAL/NAME when LOCAL is a directory */
 	int fd;		      /* push: the source */
 	struct qh_tmpfile tf; /* pull: written, then committed or aborted */
 	uint64_t size;	      /* push: of the file; pull: announced */
 	uint32_t mode;	      /* pull: announced */
 	int announced;	      /* pull: EXIT{size, mode} arrived */
+	int stopped;	      /* the command is ending: no more writes */
 	uint64_t done;	      /* bytes sent or received */
 	EVP_MD_CTX *md;
 	uint8_t hash[HASH_LEN]; /* ours, once final */
@@ -358,8 +364,27 @@ pull_on_data(struct tech *t, int ext, const uint8_t *p, size_t len)
 	size_t off = 0;
 	ssize_t n;
 
+	if (x->stopped)
+		return;
 	if (ext) {
 		tech_consume(t, len); /* the agent sends nothing there */
+		return;
+	}
+	/* Not a byte more than announced reaches the disk. */
+	if (!x->announced) {
+		progress_clear(x);
+		tech_say(t,
+		    "the agent sent data before announcing the file; nothing was kept");
+		tech_finish(t, QH_EXIT_FAIL);
+		return;
+	}
+	if (len > x->size - x->done) {
+		progress_clear(x);
+		tech_say(t,
+		    "the agent sent more than the %" PRIu64
+		    " bytes it announced for %s; nothing was kept",
+		    x->size, x->remote);
+		tech_finish(t, QH_EXIT_FAIL);
 		return;
 	}
 	while (off < len) {
@@ -394,6 +419,13 @@ pull_on_end(struct tech *t)
 	progress_draw(x, 1);
 	if ((status = check_result(x)) != QH_EXIT_OK)
 		return status;
+	if (x->done != x->size) {
+		tech_say(t,
+		    "%s changed while it was sent: %" PRIu64 " of the %" PRIu64
+		    " bytes announced; nothing was kept",
+		    x->remote, x->done, x->size);
+		return QH_EXIT_FAIL;
+	}
 	if (fsync(x->tf.fd) == -1 ||
 	    qh_tmpfile_commit(&x->tf, (mode_t)(x->mode & 0777)) == -1) {
 		tech_say(t, "cannot write %s: %s", x->local, strerror(errno));
@@ -413,6 +445,7 @@ pull_on_stop(struct tech *t)
 {
 	struct xfer *x = tech_arg(t);
 
+	x->stopped = 1;
 	progress_clear(x);
 	qh_tmpfile_abort(&x->tf); /* a no-op once committed */
 }
@@ -535,17 +568,52 @@ out:
 	return status;
 }
 
+/*
+ * The last component of REMOTE (after its last '/' or, for a Windows
+ * agent, '\\'): the name a pull into a directory gets. NULL when REMOTE
+ * names no file ("dir/", ".", "..").
+ */
+static const char *
+remote_name(const char *remote)
+{
+	const char *p, *name = remote;
+
+	for (p = remote; *p != '\0'; p++)
+		if (*p == '/' || *p == '\\')
+			name = p + 1;
+	if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return NULL;
+	return name;
+}
+
 static int
 cmd_pull(struct qh_cli *c)
 {
 	struct xfer *x;
 	struct stat st;
-	int status;
+	const char *name;
+	int status, n;
 
 	if ((x = xfer_new()) == NULL)
 		return qh_cli_fail(c, "out of memory");
 	x->remote = c->argv[1];
 	x->local = c->argv[2];
+	/* A directory as LOCAL: the file goes into it under REMOTE's name. */
+	if (stat(x->local, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if ((name = remote_name(x->remote)) == NULL) {
+			status = qh_cli_fail(c, "%s names no file to pull into %s",
+			    x->remote, x->local);
+			goto out;
+		}
+		n = snprintf(x->into, sizeof(x->into), "%s%s%s", x->local,
+		    x->local[strlen(x->local) - 1] == '/' ? "" : "/", name);
+		if (n < 0 || (size_t)n >= sizeof(x->into)) {
+			status =
+			    qh_cli_fail(c, "%s/%s: file name too long", x->local, name);
+			goto out;
+		}
+		x->local = x->into;
+	}
 	/* Refusals of LOCAL come before anything is asked of the agent. */
 	if (stat(x->local, &st) == 0) {
 		if (S_ISDIR(st.st_mode)) {
@@ -581,7 +649,7 @@ const struct qh_cli_cmd cmd_push_entry = {
 
 const struct qh_cli_cmd cmd_pull_entry = {
 	.name = "pull",
-	.usage = "CODE REMOTE LOCAL [--force] [--allow-overdraft] [--tech FILE]",
+	.usage = "CODE REMOTE LOCAL|DIR [--force] [--allow-overdraft] [--tech FILE]",
 	.summary = "copy a file from the customer's PC (SHA-256 checked)",
 	.min_args = 3,
 	.max_args = 3,

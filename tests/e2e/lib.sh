@@ -1,29 +1,108 @@
 # Shared helpers of the end-to-end tests. Each test sources this file, gets
 # a temporary directory $T that is removed on exit together with every
 # process the test started, and uses the binaries in $QH_BIN.
+#
+# Every failure ends in one line "FAILED: what was expected, and what
+# happened" followed by the logs: fail() for a check that does not hold,
+# and the exit trap for a script that stops any other way (a command that
+# is no check, an unset variable, a signal such as tests/run.sh's time
+# limit), so that no test fails without saying why.
 set -u
 QH_BIN=${QH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/asan/bin}
 export PATH="$QH_BIN:$PATH"
 T=$(mktemp -d /tmp/qh-e2e.XXXXXX)
 PIDS=""
+AT_EXIT=""
+FAILED_SAID=""
 
-cleanup() {
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	wait 2>/dev/null
-	rm -rf "$T"
-}
-trap cleanup EXIT INT TERM
-
-# Prints the message and every log under $T, then fails the test.
-fail() {
-	echo "FAILED: $*"
+# Prints the last lines of every log under $T.
+show_logs() {
 	for f in "$T"/*.log; do
 		[ -f "$f" ] || continue
 		echo "--- $f"
 		tail -n 40 "$f"
 	done
+}
+
+# at_exit CMD: runs CMD (a tmux server to kill, say) when the test ends.
+at_exit() {
+	AT_EXIT="$AT_EXIT
+$1"
+}
+
+# Ends every process the test started and removes $T. A test that sets
+# its own EXIT trap calls it (at_exit is the better way).
+cleanup() {
+	eval "$AT_EXIT" 2>/dev/null
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	# Never remove through a mount a test left behind (a bind of /usr...).
+	for _m in $(awk -v t="$T/" 'index($5, t) == 1 { print $5 }' /proc/self/mountinfo 2>/dev/null |
+	    sort -r); do
+		umount -l "$_m" 2>/dev/null
+	done
+	if grep -q " $T/" /proc/self/mountinfo 2>/dev/null; then
+		echo "FAILED: mounts are left under $T; not removing it"
+		return 1
+	fi
+	rm -rf "$T"
+}
+
+# The exit trap: a script that stops without a FAILED line says so.
+on_exit() {
+	_st=$?
+	trap - EXIT
+	if [ "$_st" -ne 0 ] && [ -z "$FAILED_SAID" ]; then
+		echo "FAILED: $(basename "$0") stopped with status $_st outside any check" \
+		    "(a command that failed on its own, an unset variable); expected it to" \
+		    "run to its end or fail a check"
+		show_logs
+	fi
+	cleanup || _st=1
+	exit "$_st"
+}
+trap on_exit EXIT
+
+# A signal ends the test, saying so (SIGTERM: most likely the time limit of
+# tests/run.sh, so the step it was in took too long).
+on_signal() {	# name status
+	FAILED_SAID=1
+	echo "FAILED: $(basename "$0") was stopped by $1; expected it to end by itself"
+	show_logs
+	exit "$2"
+}
+trap 'on_signal SIGTERM 143' TERM
+trap 'on_signal SIGINT 130' INT
+trap 'on_signal SIGHUP 129' HUP
+
+# Prints the message (what was expected, what happened) and every log
+# under $T, then fails the test.
+fail() {
+	FAILED_SAID=1
+	echo "FAILED: $*"
+	show_logs
 	exit 1
+}
+
+# requires TOOL:PACKAGE...: the programs this test runs besides ours, each
+# with the Debian package that has it. A missing one fails at once, naming
+# its package. test_setup checks that scripts/deps.sh installs every
+# package named here, so a machine that happens to have a tool cannot hide
+# a missing install step.
+requires() {
+	for _r in "$@"; do
+		command -v "${_r%%:*}" >/dev/null 2>&1 ||
+		    fail "this test runs ${_r%%:*}, from the Debian package ${_r#*:}, which is" \
+		    "not installed: expected scripts/deps.sh to install it"
+	done
+}
+
+# Succeeds while the process runs (a child that ended and was not waited
+# for is a zombie: kill -0 still finds it, this does not).
+running() {	# pid
+	_s=$(ps -o stat= -p "$1" 2>/dev/null)
+	[ -n "$_s" ] && [ "${_s#Z}" = "$_s" ]
 }
 
 # Prints a free TCP port on 127.0.0.1.
@@ -49,7 +128,7 @@ setup_console() {
 	PORT=$(free_port)
 	STATE="$T/state"
 	qh-console init --state "$STATE" --name 127.0.0.1 --listen "127.0.0.1:$PORT" \
-	    >"$T/init.log" 2>&1 || fail "init"
+	    >"$T/init.log" 2>&1 || fail "expected qh-console init to succeed: $(tail -n 3 "$T/init.log")"
 }
 
 # Starts qh-console serve in the background and waits for it to listen.
@@ -57,12 +136,14 @@ start_console() {
 	qh-console serve --state "$STATE" --log-level debug "$@" >>"$T/console.log" 2>&1 &
 	CONSOLE_PID=$!
 	PIDS="$PIDS $CONSOLE_PID"
-	wait_until "grep -q 'listening on' '$T/console.log'" 30 || fail "console did not start"
+	wait_until "grep -q 'listening on' '$T/console.log'" 30 ||
+	    fail "expected qh-console serve to log 'listening on' within 30 s"
 }
 
 # Checks that the file contains the text; prints context otherwise.
 expect_in() {	# file text
-	grep -q -- "$2" "$1" || fail "expected '$2' in $1"
+	grep -q -- "$2" "$1" ||
+	    fail "expected '$2' in $1, which holds: $(tail -n 5 "$1" 2>&1)"
 }
 
 # The common start of a session test: a console with customer acme (100
@@ -72,18 +153,24 @@ expect_in() {	# file text
 setup_session() {
 	setup_console
 	qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-	    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+	    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 	qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 	export QH_TECH="$T/alice.pem"
 	start_console
-	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-	qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") ||
+	    fail "expected enroll to print a token"
+	qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 ||
+	    fail "expected qh-agent join to succeed"
 	[ $# -gt 0 ] || set -- --yes
 	qh-agent run --config "$T/agent" "$@" </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 	AGENT=$!
 	PIDS="$PIDS $AGENT"
-	wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+	wait_until "grep -q 'session code' '$T/agent.out'" 30 ||
+	    fail "expected the agent to show a session code within 30 s: $(tail -n 3 "$T/agent.out")"
 	CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-	[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+	[ ${#CODE} -eq 6 ] || fail "expected a six-digit code in agent.out: $(cat "$T/agent.out")"
 }
+
+# Every test runs Python (free_port, checks of JSON) and ps (running).
+requires python3:python3 ps:procps

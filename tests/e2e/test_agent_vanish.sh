@@ -13,28 +13,28 @@ if [ -z "${QH_UNDER_FAKETIME:-}" ]; then
 	exec faketime -f '+0 x10' sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
+requires faketime:faketime
 
 setup_console
 grep -Eq '^keepalive *= *15$' "$STATE/console.conf" ||
     fail "console.conf has no default keepalive of 15 s: $(grep keepalive "$STATE/console.conf")"
 qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 export QH_TECH="$T/alice.pem"
 start_console
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 AGENT=$!
 PIDS="$PIDS $AGENT"
-wait_until "grep -q 'session code' '$T/agent.out'" 300 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 300 || fail "expected the agent to show a session code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+[ ${#CODE} -eq 6 ] || fail "expected a six-digit session code in agent.out: $(cat "$T/agent.out")"
 
 # The remote command must not outlive the test, whatever happens.
-trap 'kill -CONT $AGENT 2>/dev/null; [ -s "$T/remote.pid" ] && kill "$(cat "$T/remote.pid")" 2>/dev/null; cleanup' \
-    EXIT INT TERM
+at_exit 'kill -CONT $AGENT 2>/dev/null; [ -s "$T/remote.pid" ] && kill "$(cat "$T/remote.pid")" 2>/dev/null'
 
 timeout 600 qh-console exec "$CODE" -- sh -c 'echo $$ >"$1"; echo started; exec sleep 1000' \
     sh "$T/remote.pid" >"$T/x.out" 2>"$T/x.err" &
@@ -50,14 +50,14 @@ wait $X
 st=$?
 ELAPSED=$(($(date +%s) - START))
 [ "$st" -ne 0 ] || fail "the technician's command exited 0 though the agent vanished"
-[ "$st" -ne 124 ] || fail "the technician's command hung"
+[ "$st" -ne 124 ] || fail "expected the technician's command to end once the agent vanished; it hung"
 [ "$ELAPSED" -le 60 ] || fail "the technician waited $ELAPSED s for the lost agent"
 grep -Eqi "agent.*(lost|gone|vanished|not responding)|connection.*(lost|timed out)" "$T/x.err" ||
     fail "the technician was not told the agent was lost: '$(cat "$T/x.err")'"
 grep -q 'connection lost' "$T/console.log" || fail "the console did not log the lost agent"
 
 # The console still serves, and keeps the agent's place.
-timeout 300 qh-console queue --json >"$T/queue.json" 2>"$T/queue.log" || fail "queue"
+timeout 300 qh-console queue --json >"$T/queue.json" 2>"$T/queue.log" || fail "expected queue --json to succeed while the agent is away: $(cat "$T/queue.log")"
 grep -q "\"code\":\"$CODE\"" "$T/queue.json" || fail "the agent's place is gone: $(cat "$T/queue.json")"
 
 # The agent wakes up: it reconnects with the same code, its abandoned

@@ -6,6 +6,7 @@
 # `qh-console end CODE` closes it. The customer's terminal shows who is
 # attached.
 . "$(dirname "$0")/lib.sh"
+requires tmux:tmux sqlite3:sqlite3
 
 setup_session
 
@@ -23,11 +24,11 @@ EOF
 Q="python3 $T/q.py $T $CODE"
 
 TM="tmux -S $T/tmux.sock"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server'
 $TM new-session -d -x 80 -y 24 \
-    "qh-console attach $CODE 2>&1; echo ATTACH-EXIT=\$?; sleep 600" || fail "tmux"
+    "qh-console attach $CODE 2>&1; echo ATTACH-EXIT=\$?; sleep 600" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
-wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "no attach: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'attached to'" 30 || fail "expected 'attached to' on the screen: $(screen)"
 
 # The customer sees who is attached.
 wait_until "grep -q 'alice.*attached' '$T/agent.out'" 10 ||
@@ -36,7 +37,7 @@ wait_until "$Q '\"alice\" in e[\"technicians\"]'" 10 ||
     fail "queue does not list alice as attached: $(cat "$T/queue.json")"
 
 $TM send-keys 'echo $((6*7)); echo $$ >'"$T/shell.pid" Enter
-wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "no 42: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
 wait_until "[ -s '$T/shell.pid' ]" 10 || fail "the shell wrote no pid"
 SHELL_PID=$(cat "$T/shell.pid")
 
@@ -53,7 +54,7 @@ done
 $TM send-keys Enter
 $TM send-keys -l '~.'
 wait_until "$TM capture-pane -p -J -S -100 | grep -q 'ATTACH-EXIT='" 20 ||
-    fail "~. did not end attach: $(screen)"
+    fail "expected ~. to end the attach: $(screen)"
 screen | grep -q 'ATTACH-EXIT=0' || fail "attach did not exit 0 after ~.: $(screen)"
 screen | grep -q 'detached' || fail "attach did not say it detached: $(screen)"
 wait_until "! kill -0 $SHELL_PID 2>/dev/null" 20 || fail "the detached shell still runs"
@@ -75,7 +76,7 @@ timeout 60 qh-console end "$CODE" >"$T/end.out" 2>"$T/end.log" || fail "end: $(c
 expect_in "$T/end.out" "billable time"
 [ "$(sqlite3 "$STATE/ledger.db" "SELECT closed_at IS NOT NULL FROM sessions WHERE id = $SESSION")" = 1 ] ||
     fail "session $SESSION is not closed after end"
-wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "agent shows no billable time"
+wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "expected the agent to show the billable time: $(tail -n 3 "$T/agent.out")"
 wait_until "! kill -0 $AGENT" 20 || fail "attended agent did not exit after end"
-wait "$AGENT" || fail "agent exited $?"
+wait "$AGENT" || fail "expected the agent to exit 0, it exited $?"
 exit 0

@@ -7,6 +7,7 @@
 # The archive is 0600 and never overwrites; restore refuses a non-empty or
 # locked target and anything but a backup.
 . "$(dirname "$0")/lib.sh"
+requires flock:util-linux tar:tar sqlite3:sqlite3
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --state "$STATE" >"$T/admin.log" 2>&1 ||

@@ -10,19 +10,20 @@ if [ -z "${QH_UNDER_FAKETIME:-}" ]; then
 	exec faketime -f '+0 x60' sh "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --state "$STATE" >"$T/admin.log" 2>&1 ||
-    fail "customer add"
+    fail "expected customer add to succeed"
 qh-console credit acme --hours 200 --ref C-1 --state "$STATE" >>"$T/admin.log" 2>&1 ||
-    fail "credit"
+    fail "expected credit to succeed"
 qh-console tech add alice --name "Alice" --out "$T/alice.pem" --state "$STATE" \
-    >>"$T/admin.log" 2>&1 || fail "tech add"
+    >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 export QH_TECH="$T/alice.pem"
 start_console
 for a in 1 2; do
-	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-	qh-agent join "$TOKEN" --config "$T/agent$a" >"$T/join$a.log" 2>&1 || fail "join $a"
+	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+	qh-agent join "$TOKEN" --config "$T/agent$a" >"$T/join$a.log" 2>&1 || fail "expected qh-agent join of $a to succeed"
 	qh-agent run --config "$T/agent$a" --unattended </dev/null >"$T/agent$a.out" \
 	    2>"$T/agent$a.log" &
 	PIDS="$PIDS $!"
@@ -46,8 +47,24 @@ while [ $i -le 20 ]; do
 	E1=$!
 	timeout 3000 qh-console exec "$C2" -- sleep 100000 >/dev/null 2>>"$T/exec.log" &
 	E2=$!
-	wait_until "[ \$(sqlite3 '$STATE/ledger.db' 'SELECT count(*) FROM sessions WHERE closed_at IS NULL') -eq 2 ]" 600 ||
-	    fail "sessions did not open (round $i)"
+	# On the x60 clock the console's 10 s handshake deadline is 170 ms: a
+	# busy machine can miss it. An exec that ends before its session opens
+	# is started again; the kills, not the connects, are under test.
+	n=0
+	while [ "$(q 'SELECT count(*) FROM sessions WHERE closed_at IS NULL')" -ne 2 ]; do
+		if ! running "$E1" && [ -z "$(q "SELECT id FROM sessions WHERE closed_at IS NULL AND code = '$C1'")" ]; then
+			timeout 3000 qh-console exec "$C1" -- sleep 100000 >/dev/null 2>>"$T/exec.log" &
+			E1=$!
+		fi
+		if ! running "$E2" && [ -z "$(q "SELECT id FROM sessions WHERE closed_at IS NULL AND code = '$C2'")" ]; then
+			timeout 3000 qh-console exec "$C2" -- sleep 100000 >/dev/null 2>>"$T/exec.log" &
+			E2=$!
+		fi
+		n=$((n + 1))
+		[ "$n" -lt 3600 ] ||
+		    fail "round $i: expected two open sessions (codes $C1 and $C2) within 3600 s of the x60 clock; open: $(q 'SELECT code FROM sessions WHERE closed_at IS NULL' | tr '\n' ' '); the last execs said: $(tail -n 3 "$T/exec.log")"
+		sleep 1
+	done
 	sleep "$(rand 15 60)"
 	if [ $((i % 2)) -eq 1 ]; then
 		# Kill while one session is being closed: anywhere from before to after.
@@ -66,14 +83,14 @@ done
 wait_until "[ \$(sqlite3 '$STATE/ledger.db' 'SELECT count(*) FROM sessions WHERE closed_at IS NULL') -eq 0 ]" 60 ||
     fail "sessions left open after the last restart"
 n=$(q "SELECT count(*) FROM sessions")
-[ "$n" -ge 40 ] || fail "only $n sessions"
+[ "$n" -ge 40 ] || fail "expected more than $n sessions from the rounds of kills"
 [ "$(q "SELECT count(*) FROM ledger WHERE session_id IS NOT NULL")" -eq "$n" ] ||
     fail "$n sessions but $(q "SELECT count(*) FROM ledger WHERE session_id IS NOT NULL") session debits"
 [ "$(q "SELECT count(*) FROM (SELECT session_id FROM ledger WHERE session_id IS NOT NULL GROUP BY session_id HAVING count(*) > 1)")" -eq 0 ] ||
     fail "a session was debited twice"
 [ "$(q "SELECT count(*) FROM sessions s LEFT JOIN ledger l ON l.session_id = s.id WHERE l.id IS NULL")" -eq 0 ] ||
     fail "a closed session has no debit"
-qh-console verify --state "$STATE" >"$T/verify.log" 2>&1 || fail "verify: $(cat "$T/verify.log")"
+qh-console verify --state "$STATE" >"$T/verify.log" 2>&1 || fail "expected verify to pass: $(cat "$T/verify.log")"
 
 # No session lost more than 15 s: a recovered session was billed up to at
 # most 15 s before the kill that ended it (its command ran until the kill).

@@ -8,6 +8,7 @@
 # flags, then lintian. Should the suite outgrow its time, this is a soak
 # test.)
 . "$(dirname "$0")/lib.sh"
+requires dpkg-buildpackage:dpkg-dev dpkg-deb:dpkg lintian:lintian man:man-db
 ROOT=${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 for t in dpkg-buildpackage dh lintian; do
 	command -v $t >/dev/null || fail "no $t (scripts/deps.sh installs it)"

@@ -24,6 +24,9 @@
 #  7. The session ends while a viewer watches: the port closes, the viewer
 #     is disconnected, and the attended agent exits.
 . "$(dirname "$0")/lib.sh"
+requires Xvfb:xvfb xdpyinfo:x11-utils xwininfo:x11-utils xwd:x11-apps xterm:xterm \
+    tmux:tmux convert:imagemagick identify:imagemagick vncsnapshot:vncsnapshot \
+    xclip:xclip python3:python3
 CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 
@@ -61,7 +64,7 @@ TM="tmux -S $T/tmux.sock"
 $TM new-session -d -x 160 -y 40 \
     "DISPLAY=$DISPLAY qh-agent run --config '$T/agent' --yes >'$T/agent.out' 2>'$T/agent.log'; echo \$? >'$T/agent.status'" ||
     fail "tmux"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server 2>/dev/null'
 wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "the agent shows no code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 [ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"

@@ -9,6 +9,7 @@
 # exact; the technician's client shows a hostile agent's error text the
 # same way.
 . "$(dirname "$0")/lib.sh"
+requires jq:jq sqlite3:sqlite3
 
 setup_session
 

@@ -11,19 +11,20 @@
 # (R2, on an accelerated clock), and a forward whose agent vanishes ends
 # with 1 and the reason.
 . "$(dirname "$0")/lib.sh"
+requires faketime:faketime
 PEER="$(cd "$(dirname "$0")" && pwd)/tcp_peer.py"
 MIB=1048576
 STALL_BOUND_KB=65536	# growth of the console's peak RSS allowed while a reader stalls
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 start_console
 export QH_TECH="$T/alice.pem"
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 
 # A web server on 127.0.0.2 (not this PC's default address: it must be allowed).
 mkdir -p "$T/www"
@@ -43,7 +44,7 @@ qh-agent run --config "$T/agent" --yes --allow-forward "127.0.0.2:$HP" </dev/nul
     >"$T/agent.out" 2>"$T/agent.log" &
 AGENT_PID=$!
 PIDS="$PIDS $AGENT_PID"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a session code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 
 # Starts a forward in the background ($FPID), waits for its line on stderr.
@@ -51,7 +52,7 @@ start_forward() {	# name spec
 	qh-console forward "$CODE" "$2" >"$T/$1.out" 2>"$T/$1.err" &
 	FPID=$!
 	PIDS="$PIDS $FPID"
-	wait_until "grep -q '^forwarding' '$T/$1.err'" 30 || fail "$1: no forwarding line"
+	wait_until "grep -q '^forwarding' '$T/$1.err'" 30 || fail "$1: expected a line 'forwarding ...' on stderr within 30 s: $(cat "$T/$1.err")"
 }
 
 # A target the customer did not allow: refused, and both sides see it.
@@ -66,7 +67,7 @@ wait_until "grep -q 'refused alice.s forward to 127.0.0.3:$HP' '$T/agent.out'" 1
 # A local port in use (the console's own): exit 1, one clear line.
 timeout 60 qh-console forward "$CODE" "$PORT:127.0.0.1:$SP" >"$T/inuse.out" 2>"$T/inuse.err"
 st=$?
-[ "$st" -eq 1 ] || fail "forward on a port in use exited $st"
+[ "$st" -eq 1 ] || fail "forward on a port in use exited $st, want 1"
 expect_in "$T/inuse.err" "qh-console: cannot listen on 127.0.0.1:$PORT: address already in use"
 
 # The web page through an allowed target.
@@ -84,7 +85,7 @@ wait_until "grep -q 'alice forwards to 127.0.0.2:$HP' '$T/agent.out'" 10 ||
 kill -INT "$WEB_PID"
 wait "$WEB_PID"
 st=$?
-[ "$st" -eq 0 ] || fail "Ctrl-C ended the forward with $st"
+[ "$st" -eq 0 ] || fail "Ctrl-C ended the forward with $st, want 0"
 wait_until "grep -q 'forward to 127.0.0.2:$HP ended' '$T/agent.out'" 10 ||
     fail "the customer was not shown the end of the forward"
 
@@ -147,7 +148,7 @@ echo "console peak RSS after the parallel transfers: $(kb "$CONSOLE_PID" VmHWM) 
 kill -INT "$BULK_PID"
 wait "$BULK_PID"
 st=$?
-[ "$st" -eq 0 ] || fail "Ctrl-C ended the bulk forward with $st"
+[ "$st" -eq 0 ] || fail "Ctrl-C ended the bulk forward with $st, want 0"
 
 # R2: a forward with no connection for 10 minutes ends itself, with 0
 # (on a clock 60 times as fast: 10 s).
@@ -156,7 +157,7 @@ start=$(date +%s)
 timeout 120 faketime -f '+0 x60' qh-console forward "$CODE" "$LP:127.0.0.1:$SP" \
     >"$T/idle.out" 2>"$T/idle.err"
 st=$?
-[ "$st" -eq 0 ] || fail "an idle forward exited $st: $(cat "$T/idle.err")"
+[ "$st" -eq 0 ] || fail "an idle forward exited $st, want 0: $(cat "$T/idle.err")"
 expect_in "$T/idle.err" "qh-console: no connection for 10 minutes; forward ended"
 echo "idle forward ended after $(($(date +%s) - start)) s on a 60x clock"
 
@@ -167,6 +168,6 @@ kill -9 "$AGENT_PID"
 wait_until "! kill -0 $FPID" 60 || fail "the forward outlived its agent"
 wait "$FPID"
 st=$?
-[ "$st" -eq 1 ] || fail "a forward whose agent vanished exited $st"
+[ "$st" -eq 1 ] || fail "a forward whose agent vanished exited $st, want 1"
 expect_in "$T/lost.err" "the agent's connection was lost"
 exit 0

@@ -5,6 +5,7 @@
 # bundle naming the console; each refusal exits with the contract's status
 # and one clear line, and a broken console.conf names its file and line.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 openssl:openssl
 
 PORT=$(free_port)
 STATE="$T/state/nested"
@@ -33,7 +34,7 @@ for f in ca-key.pem ca.pem console-key.pem console.pem console.conf ledger.db le
 done
 [ -d "$STATE/recordings" ] || fail "init did not create recordings/"
 [ "$(mode "$STATE")" = 700 ] || fail "state dir mode $(mode "$STATE"), want 700"
-[ "$(mode "$STATE/recordings")" = 700 ] || fail "recordings mode $(mode "$STATE/recordings")"
+[ "$(mode "$STATE/recordings")" = 700 ] || fail "expected recordings/ with mode 700, got $(mode "$STATE/recordings")"
 for f in ca-key.pem console-key.pem console.conf ledger.db ledger.key; do
 	[ "$(mode "$STATE/$f")" = 600 ] || fail "$f mode $(mode "$STATE/$f"), want 600"
 done
@@ -44,18 +45,18 @@ expect_in "$T/init.out" "$pin"
 
 # The CA verifies the console certificate, which names the console.
 openssl verify -CAfile "$STATE/ca.pem" "$STATE/console.pem" >"$T/verify.log" 2>&1 ||
-    fail "openssl verify console.pem"
+    fail "expected console.pem to verify against ca.pem: $(cat "$T/verify.log")"
 expect_in "$T/verify.log" "console.pem: OK"
 openssl x509 -in "$STATE/console.pem" -noout -subject -ext subjectAltName \
-    >"$T/console-cert.log" 2>&1 || fail "openssl x509 console.pem"
+    >"$T/console-cert.log" 2>&1 || fail "expected openssl to read console.pem: $(cat "$T/console-cert.log")"
 expect_in "$T/console-cert.log" "OU *= *console"
 expect_in "$T/console-cert.log" "IP Address:127.0.0.1"
 
 # The database is in WAL mode and migrated.
 [ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA journal_mode')" = wal ] ||
-    fail "journal_mode is not wal"
+    fail "expected journal_mode wal"
 [ "$(sqlite3 "$STATE/ledger.db" 'PRAGMA user_version')" -ge 3 ] ||
-    fail "user_version is not 3 or later (the keyed ledger)"
+    fail "expected user_version 3 or later (the keyed ledger)"
 
 # tech add: a 0600 bundle whose first line names the console.
 expect_status 0 tech-add qh-console tech add alice --name "Alice Example" \
@@ -80,7 +81,7 @@ expect_status 0 tech-add-acct qh-console tech add carol --role accounting \
 openssl x509 -in "$T/carol.pem" -noout -subject >"$T/carol-subject.log"
 expect_in "$T/carol-subject.log" "OU *= *accounting"
 expect_status 1 init-again qh-console init --state "$STATE" --name 127.0.0.1
-[ -s "$T/init-again.err" ] || fail "init again: no message"
+[ -s "$T/init-again.err" ] || fail "expected init on an initialised state to say why it refuses"
 expect_status 1 tech-add-again qh-console tech add alice --name "Alice" \
     --out "$T/alice2.pem" --state "$STATE"
 expect_in "$T/tech-add-again.err" "technician alice exists"
@@ -101,16 +102,16 @@ expect_status 1 init-nonempty qh-console init --state "$T/full" --name 127.0.0.1
 
 # $QH_STATE stands in for --state.
 expect_status 0 init-env env QH_STATE="$T/envstate" qh-console init --name console.test
-[ -f "$T/envstate/console.conf" ] || fail "QH_STATE was not used"
+[ -f "$T/envstate/console.conf" ] || fail "expected QH_STATE to name the state directory"
 
 # tech revoke.
 expect_status 0 revoke qh-console tech revoke alice --state "$STATE"
 [ -n "$(sqlite3 "$STATE/ledger.db" \
     "SELECT revoked_at FROM technicians WHERE login='alice'")" ] ||
-    fail "alice not revoked"
+    fail "expected alice revoked in the technicians table"
 [ "$(sqlite3 "$STATE/ledger.db" "SELECT count(*) FROM certificates \
     WHERE identity='alice' AND revoked_at IS NULL")" = 0 ] ||
-    fail "alice's certificate not revoked"
+    fail "expected alice's certificate to be revoked"
 expect_status 1 revoke-unknown qh-console tech revoke nobody --state "$STATE"
 
 # A broken console.conf: the error names the file and the line.

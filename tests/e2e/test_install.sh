@@ -8,6 +8,7 @@
 # render without a warning, qh-console(1) describes every command the
 # program lists and qh-console.conf(5) every key console.conf may hold.
 . "$(dirname "$0")/lib.sh"
+requires groff:groff-base lintian:lintian man:man-db systemd-analyze:systemd
 ROOT=${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 command -v systemd-analyze >/dev/null || fail "no systemd-analyze (Debian package systemd)"
 command -v man >/dev/null || fail "no man (Debian package man-db)"

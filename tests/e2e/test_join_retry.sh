@@ -8,6 +8,7 @@
 # throttled join stays under the agent's own 30 s timeout (console and
 # agent on a 10x clock).
 . "$(dirname "$0")/lib.sh"
+requires faketime:faketime openssl:openssl sqlite3:sqlite3
 ROOT=${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 HOSTILE="$ROOT/tests/tools/hostile.py"
 

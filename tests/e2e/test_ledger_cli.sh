@@ -6,6 +6,7 @@
 # a line break), the month's revenue, and verify catching an entry changed
 # with the sqlite3 shell.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3
 
 setup_console
 
@@ -48,7 +49,7 @@ expect_in "$T/credit-unknown.err" "no customer nobody"
 "$QH_BIN/qh-console" credit acme --units 0 --ref INV-3 --state "$STATE" \
     >"$T/zero.out" 2>"$T/zero.err"
 status=$?
-[ "$status" -eq 1 ] || [ "$status" -eq 2 ] || fail "a zero purchase: exit $status"
+[ "$status" -eq 1 ] || [ "$status" -eq 2 ] || fail "a zero purchase: exit $status, want 2"
 expect_status 1 credit-neg qh-console credit acme --hours -1 --ref INV-4 --state "$STATE"
 expect_status 2 credit-two qh-console credit acme --hours 1 --units 4 --ref INV-5 \
     --state "$STATE"
@@ -90,7 +91,7 @@ expect_status 1 balance-unknown qh-console balance nobody --state "$STATE"
 
 # CSV: the contract's columns in order; the name round-trips exactly.
 expect_status 0 csv qh-console ledger --format csv --state "$STATE"
-python3 - "$T/csv.out" "$NAME" <<'EOF' || fail "ledger csv"
+python3 - "$T/csv.out" "$NAME" <<'EOF' || fail "expected ledger --format csv as checked above: $(tail -n 1 "$T/csv.out")"
 import csv, sys
 contract = ("entry_id,posted_at,customer_id,kind,units,balance_after,session_id,"
     "started_at,ended_at,billable_seconds,technician,after_hours,lot_id,amount_cents,"
@@ -117,7 +118,7 @@ EOF
 
 # JSONL: one object per line, with allocations.
 expect_status 0 jsonl qh-console ledger --format jsonl --customer acme --state "$STATE"
-python3 - "$T/jsonl.out" "$NAME" <<'EOF' || fail "ledger jsonl"
+python3 - "$T/jsonl.out" "$NAME" <<'EOF' || fail "expected ledger --format jsonl as checked above: $(tail -n 1 "$T/jsonl.out")"
 import json, sys
 lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
 assert len(lines) == 3, lines
@@ -159,7 +160,7 @@ expect_status 2 revenue-bad qh-console revenue --month 2026-13 --state "$STATE"
 expect_status 0 verify qh-console verify --state "$STATE"
 expect_in "$T/verify.out" "ledger ok: 3 entries"
 sqlite3 "$STATE/ledger.db" "DROP TRIGGER ledger_no_update; UPDATE ledger SET units = 99 WHERE id = 1;" ||
-    fail "tampering with sqlite3"
+    fail "expected sqlite3 to rewrite a ledger row (to tamper with it)"
 expect_status 1 verify-tampered qh-console verify --state "$STATE"
 expect_in "$T/verify-tampered.err" "entry 1"
 expect_in "$T/verify-tampered.err" "hash mismatch"

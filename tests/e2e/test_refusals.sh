@@ -6,12 +6,13 @@
 # that does not decode. Each is closed with one log line naming the peer
 # and the reason, and a good technician is served right after each.
 . "$(dirname "$0")/lib.sh"
+requires openssl:openssl
 
 setup_console
 qh-console tech add alice --name "Alice" --out "$T/alice.pem" --state "$STATE" \
-    >"$T/tech.log" 2>&1 || fail "tech add alice"
+    >"$T/tech.log" 2>&1 || fail "expected tech add alice to succeed"
 qh-console tech add bob --name "Bob" --out "$T/bob.pem" --state "$STATE" \
-    >>"$T/tech.log" 2>&1 || fail "tech add bob"
+    >>"$T/tech.log" 2>&1 || fail "expected tech add bob to succeed"
 start_console
 
 good_served() {
@@ -23,9 +24,9 @@ good_served() {
 # refused_cert KIND LOGTEXT
 refused_cert() {
 	qh-testpeer cert --state "$STATE" --kind "$1" --console "127.0.0.1:$PORT" \
-	    --out "$T/$1.pem" >"$T/cert-$1.log" 2>&1 || fail "cert $1"
+	    --out "$T/$1.pem" >"$T/cert-$1.log" 2>&1 || fail "expected qh-testpeer to mint a $1 certificate: $(cat "$T/cert-$1.log")"
 	if qh-testpeer request --bundle "$T/$1.pem" --cmd queue >"$T/$1.out" 2>&1; then
-		fail "$1 certificate was served"
+		fail "expected a $1 certificate to be refused, it was served"
 	fi
 	wait_until "grep -q -- '$2' '$T/console.log'" 10 || fail "no log line '$2' for $1"
 	good_served "$1"
@@ -35,9 +36,9 @@ refused_cert otherca "certificate verify failed"
 refused_cert expired "certificate has expired"
 refused_cert norole "no valid role"
 
-qh-console tech revoke bob --state "$STATE" >"$T/revoke.log" 2>&1 || fail "revoke"
+qh-console tech revoke bob --state "$STATE" >"$T/revoke.log" 2>&1 || fail "expected tech revoke bob to succeed: $(cat "$T/revoke.log")"
 if qh-testpeer request --bundle "$T/bob.pem" --cmd queue >"$T/bob.out" 2>&1; then
-	fail "revoked technician was served"
+	fail "expected the revoked technician to be refused, bob was served"
 fi
 wait_until "grep -q 'technician bob: refused' '$T/console.log'" 10 || fail "no refusal logged for bob"
 good_served "revoked"
@@ -45,7 +46,7 @@ good_served "revoked"
 # TLS 1.2 only.
 openssl s_client -tls1_2 -connect "127.0.0.1:$PORT" -cert "$T/alice.pem" \
     -key "$T/alice.pem" </dev/null >"$T/tls12.out" 2>&1 &&
-    grep -q "Protocol  *: TLSv1.2" "$T/tls12.out" && fail "TLS 1.2 handshake succeeded"
+    grep -q "Protocol  *: TLSv1.2" "$T/tls12.out" && fail "expected a TLS 1.2 handshake to be refused, it succeeded"
 wait_until "grep -q 'unsupported protocol' '$T/console.log'" 10 || fail "no log line for TLS 1.2"
 good_served "tls1.2"
 
@@ -55,7 +56,7 @@ bad() {	# KIND LOGTEXT
 	    fail "bad $1: console did not close the connection"
 	expect_in "$T/bad-$1.log" "closed by console"
 	wait_until "grep -q -- 'technician alice: protocol error: $2' '$T/console.log'" 10 ||
-	    fail "no log line '$2'"
+	    fail "expected the console to log '$2'"
 	good_served "$1"
 }
 

@@ -7,6 +7,7 @@
 # queue, connected or in its grace window. Also: a schema-1 database with
 # sessions and their ledger rows migrates with every row kept.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3
 ROOT=${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 # The migration first: a database at schema version 1 with a closed session

@@ -9,6 +9,7 @@
 # the FBS recording replays to a PNG equal to what the client saw; the
 # server exits when its viewer leaves; no display and Wayland are refused.
 . "$(dirname "$0")/lib.sh"
+requires Xvfb:xvfb xterm:xterm vncsnapshot:vncsnapshot compare:imagemagick identify:imagemagick xwd:x11-apps
 CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 

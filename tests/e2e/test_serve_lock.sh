@@ -5,6 +5,7 @@
 # live console's open session stays open and undebited (no crash recovery)
 # and the live console goes on serving. Once it stops, serve starts again.
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3
 
 setup_session
 out=$(timeout 60 qh-console exec "$CODE" -- echo first 2>"$T/first.err") ||

@@ -8,18 +8,18 @@
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 start_console
 export QH_TECH="$T/alice.pem"
 
 # Enrolment: the token is used once; the bundle is private.
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 expect_in "$T/join.log" "enrolled as acme (ACME GmbH) with console 127.0.0.1:$PORT"
-[ "$(stat -c %a "$T/agent")" = 700 ] || fail "agent dir mode $(stat -c %a "$T/agent")"
-[ "$(stat -c %a "$T/agent/agent.pem")" = 600 ] || fail "agent.pem mode"
+[ "$(stat -c %a "$T/agent")" = 700 ] || fail "expected the agent directory with mode 700, got $(stat -c %a "$T/agent")"
+[ "$(stat -c %a "$T/agent/agent.pem")" = 600 ] || fail "expected agent.pem with mode 600, got $(stat -c %a "$T/agent/agent.pem")"
 if qh-agent join "$TOKEN" --config "$T/agent" >"$T/join2.log" 2>&1; then
 	fail "second join into the same directory succeeded"
 fi
@@ -33,12 +33,12 @@ expect_in "$T/join3.log" "join refused"
 qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 AGENT_PID=$!
 PIDS="$PIDS $AGENT_PID"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a session code"
 expect_in "$T/agent.out" "connected to 127.0.0.1:$PORT as acme (ACME GmbH)"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+[ ${#CODE} -eq 6 ] || fail "expected a six-digit session code in agent.out: $(cat "$T/agent.out")"
 
-qh-console queue --json >"$T/queue.json" 2>"$T/queue.log" || fail "queue"
+qh-console queue --json >"$T/queue.json" 2>"$T/queue.log" || fail "expected queue --json to succeed: $(cat "$T/queue.log")"
 python3 -c 'import json,sys
 q = json.load(open(sys.argv[1]))
 assert any(e["code"] == sys.argv[2] and e["customer"] == "acme" for e in q), q
@@ -48,19 +48,19 @@ x() {	# exec on the agent, bounded in time
 	timeout 120 qh-console exec "$CODE" -- "$@"
 }
 
-out=$(x uname -s 2>>"$T/exec.log") || fail "exec uname"
-[ "$out" = Linux ] || fail "uname -s printed '$out'"
+out=$(x uname -s 2>>"$T/exec.log") || fail "expected exec uname -s to succeed"
+[ "$out" = Linux ] || fail "expected uname -s to print Linux, it printed '$out'"
 expect_in "$T/agent.out" "alice runs: uname -s"
 
 x sh -c 'exit 3' 2>>"$T/exec.log"
 st=$?
-[ "$st" -eq 3 ] || fail "sh -c 'exit 3' exited $st"
+[ "$st" -eq 3 ] || fail "sh -c 'exit 3' exited $st, want 3"
 
 x sh -c 'echo to-stdout; echo to-stderr >&2' >"$T/split.out" 2>"$T/split.err" ||
-    fail "exec with stderr"
+    fail "expected the exec writing to stderr to succeed: $(cat "$T/split.err")"
 [ "$(cat "$T/split.out")" = to-stdout ] || fail "stdout was '$(cat "$T/split.out")'"
 expect_in "$T/split.err" to-stderr
-grep -q to-stderr "$T/split.out" && fail "stderr arrived on stdout"
+grep -q to-stderr "$T/split.out" && fail "expected stderr to stay on stderr, it arrived on stdout"
 
 # 10 MiB each way, checked by hash.
 head -c 10485760 /dev/urandom >"$T/big"
@@ -74,7 +74,7 @@ out=$(printf 'stdin reaches the remote command\n' | x cat 2>>"$T/exec.log")
 
 x qh-no-such-command-here >"$T/missing.out" 2>"$T/missing.err"
 st=$?
-[ "$st" -eq 127 ] || fail "a missing command exited $st"
+[ "$st" -eq 127 ] || fail "a missing command exited $st, want 127"
 expect_in "$T/missing.err" "qh-no-such-command-here: No such file or directory"
 
 # The agent ignores SIGPIPE and SIGTTIN; its commands must not inherit that.
@@ -84,13 +84,13 @@ echo "$out" | grep -q '^SigBlk:[[:space:]]*0*$' || fail "command inherits blocke
 
 x sh -c 'kill -9 $$' 2>>"$T/exec.log"
 st=$?
-[ "$st" -eq 137 ] || fail "a command killed by SIGKILL exited $st"
+[ "$st" -eq 137 ] || fail "a command killed by SIGKILL exited $st, want 137"
 
 # The technician ends the session; the attended agent shows it and exits 0.
-qh-console end "$CODE" >"$T/end.out" 2>"$T/end.log" || fail "end"
-wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "agent shows no billable time"
+qh-console end "$CODE" >"$T/end.out" 2>"$T/end.log" || fail "expected end to succeed: $(cat "$T/end.log")"
+wait_until "grep -q 'billable time' '$T/agent.out'" 30 || fail "expected the agent to show the billable time: $(tail -n 3 "$T/agent.out")"
 wait_until "! kill -0 $AGENT_PID" 20 || fail "attended agent did not exit"
 wait "$AGENT_PID"
 st=$?
-[ "$st" -eq 0 ] || fail "agent exited $st"
+[ "$st" -eq 0 ] || fail "agent exited $st, want 0"
 exit 0

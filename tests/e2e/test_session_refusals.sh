@@ -8,18 +8,19 @@
 # Not here: no consent (test_agent_consent.sh), an agent that vanishes
 # mid-command (test_agent_vanish.sh).
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
 for t in alice bob; do
 	qh-console tech add $t --name "Tech $t" --out "$T/$t.pem" --state "$STATE" \
-	    >>"$T/admin.log" 2>&1 || fail "tech add $t"
+	    >>"$T/admin.log" 2>&1 || fail "expected tech add $t to succeed"
 done
 export QH_TECH="$T/alice.pem"
 start_console
-TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 
 code_of() {	# file: the six digits of the last code shown
 	sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$1" | tail -n 1
@@ -29,7 +30,7 @@ start_agent() {	# name: an attended agent with --yes; sets AGENT and CODE
 	qh-agent run --config "$T/agent" --yes </dev/null >"$T/$1.out" 2>"$T/$1.log" &
 	AGENT=$!
 	PIDS="$PIDS $AGENT"
-	wait_until "grep -q 'session code' '$T/$1.out'" 30 || fail "$1 shows no code"
+	wait_until "grep -q 'session code' '$T/$1.out'" 30 || fail "expected $1 to show a session code"
 	CODE=$(code_of "$T/$1.out")
 	[ ${#CODE} -eq 6 ] || fail "no six-digit code in $1.out"
 }
@@ -67,7 +68,7 @@ one_line "$T/unknown.err" "unknown code"
 good "an unknown code"
 
 # A revoked technician.
-qh-console tech revoke bob --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech revoke bob"
+qh-console tech revoke bob --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech revoke bob to succeed"
 timeout 60 qh-console exec "$CODE" --tech "$T/bob.pem" -- echo bob-was-here \
     >"$T/bob.out" 2>"$T/bob.err"
 refused $? "revoked technician"
@@ -116,7 +117,7 @@ good "a technician's certificate used as an agent's"
 agents() { sqlite3 "$STATE/ledger.db" "SELECT count(*) FROM agents"; }
 AGENTS=$(agents)
 OLD=$(faketime -f '-2d' qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") ||
-    fail "enroll two days ago"
+    fail "expected enroll (two days ago) to print a token"
 UNKNOWN=$(python3 -c 'import base64, secrets, sys
 t = sys.argv[1][4:]
 lines = base64.urlsafe_b64decode(t + "=" * (-len(t) % 4)).decode().split("\n")
@@ -161,7 +162,7 @@ X=$!
 PIDS="$PIDS $X"
 wait_until "[ -s '$T/remote.pid' ]" 30 || fail "the long command did not start"
 SESSION=$(sqlite3 "$STATE/ledger.db" "SELECT id FROM sessions WHERE closed_at IS NULL")
-[ -n "$SESSION" ] || fail "no open session"
+[ -n "$SESSION" ] || fail "expected an open session"
 kill -INT "$AGENT"
 wait_until "! kill -0 $X" 10 || fail "alice's command still runs 10 s after Ctrl-C on the agent"
 wait $X
@@ -174,7 +175,7 @@ grep -Eqi 'session (was |has been )?(ended|closed)' "$T/long.err" ||
     fail "session $SESSION close_reason is not customer"
 wait_until "! kill -0 $(cat "$T/remote.pid") 2>/dev/null" 10 || fail "the remote command still runs"
 wait_until "! kill -0 $AGENT" 20 || fail "the attended agent did not exit after Ctrl-C"
-wait "$AGENT" || fail "the agent exited $? after Ctrl-C"
+wait "$AGENT" || fail "the agent exited $? after Ctrl-C, want 0"
 
 # The console still serves: the agent comes back and takes commands.
 start_agent agent2

@@ -8,10 +8,8 @@
 # of another type than the known one is shown saying so, as OpenSSH does;
 # the shell's terminal output is recorded as reported by the client.
 . "$(dirname "$0")/lib.sh"
-
-[ -x /usr/sbin/sshd ] || fail "no /usr/sbin/sshd (Debian package openssh-server)"
-command -v ssh-keygen >/dev/null || fail "no ssh-keygen"
-command -v tmux >/dev/null || fail "no tmux"
+requires /usr/sbin/sshd:openssh-server ssh-keygen:openssh-client ssh-keyscan:openssh-client \
+    tmux:tmux jq:jq
 
 setup_session
 
@@ -19,11 +17,11 @@ setup_session
 SSH_PORT=$(free_port)
 ME=$(id -un)
 mkdir -p /run/sshd 2>/dev/null
-ssh-keygen -q -t ed25519 -N '' -C host1 -f "$T/hostkey1" || fail "ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -C host2 -f "$T/hostkey2" || fail "ssh-keygen"
-ssh-keygen -q -t ecdsa -N '' -C host3 -f "$T/hostkey3" || fail "ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -C tech -f "$T/client" || fail "ssh-keygen"
-ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger" || fail "ssh-keygen"
+ssh-keygen -q -t ed25519 -N '' -C host1 -f "$T/hostkey1" || fail "expected ssh-keygen to make a key"
+ssh-keygen -q -t ed25519 -N '' -C host2 -f "$T/hostkey2" || fail "expected ssh-keygen to make a key"
+ssh-keygen -q -t ecdsa -N '' -C host3 -f "$T/hostkey3" || fail "expected ssh-keygen to make a key"
+ssh-keygen -q -t ed25519 -N '' -C tech -f "$T/client" || fail "expected ssh-keygen to make a key"
+ssh-keygen -q -t ed25519 -N '' -C stranger -f "$T/stranger" || fail "expected ssh-keygen to make a key"
 cp "$T/client.pub" "$T/authorized_keys"
 chmod 600 "$T/authorized_keys"
 for k in 1 2; do
@@ -53,7 +51,7 @@ start_sshd() {	# config number
 	SSHD=$!
 	PIDS="$PIDS $SSHD"
 	wait_until "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", $SSH_PORT), 1)'" 20 ||
-	    fail "sshd did not start"
+	    fail "expected sshd to listen on 127.0.0.1:$SSH_PORT within 20 s: $(tail -n 5 "$T/sshd.log")"
 }
 start_sshd 1
 
@@ -82,7 +80,7 @@ grep -qF "$FP1" "$T/unknown.err" || fail "no fingerprint $FP1 in: $(cat "$T/unkn
 
 # 2. Known (as ssh-keyscan writes it): a command and its exit status.
 ssh-keyscan -p "$SSH_PORT" -t ed25519 127.0.0.1 >"$KNOWN" 2>/dev/null
-grep -q ssh-ed25519 "$KNOWN" || fail "ssh-keyscan wrote nothing"
+grep -q ssh-ed25519 "$KNOWN" || fail "expected ssh-keyscan to write the ed25519 host key"
 qssh -i "$T/client" "$ME@127.0.0.1" -- sh -c "'echo hi; exit 7'" \
     </dev/null >"$T/cmd.out" 2>"$T/cmd.err"
 rc=$?
@@ -120,20 +118,20 @@ rc=$?
 # 4. An interactive shell in a terminal: output, resize, exit status.
 TM="tmux -S $T/tmux.sock"
 TM2="tmux -S $T/tmux2.sock"
-trap '$TM kill-server 2>/dev/null; $TM2 kill-server 2>/dev/null; cleanup' EXIT INT TERM
+at_exit '$TM kill-server; $TM2 kill-server'
 $TM new-session -d -x 80 -y 24 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
     qh-console ssh $CODE -p $SSH_PORT -i $T/client $ME@127.0.0.1; \
-    echo SSH-EXIT=\$?; sleep 60" || fail "tmux"
+    echo SSH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 screen() { $TM capture-pane -p -J -S -100; }
 $TM send-keys 'echo $((6*7))' Enter
-wait_until "$TM capture-pane -p | grep -qx 42" 30 || fail "no 42: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx 42" 30 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
 $TM send-keys 'stty size' Enter
-wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "initial size: $(screen)"
+wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "expected stty size to say 24 80: $(screen)"
 $TM resize-window -x 100 -y 30
 i=0
 while ! $TM capture-pane -p | grep -qx '30 100'; do
 	i=$((i + 1))
-	[ $i -gt 40 ] && fail "size after resize: $(screen)"
+	[ $i -gt 40 ] && fail "expected stty size to say 30 100 after the resize: $(screen)"
 	$TM send-keys 'clear; stty size' Enter
 	sleep 0.5
 done
@@ -145,12 +143,12 @@ $TM kill-server 2>/dev/null
 TM=$TM2
 $TM new-session -d -x 80 -y 24 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
     qh-console ssh $CODE -p $SSH_PORT -i $T/client $ME@127.0.0.1; \
-    echo SSH-EXIT=\$?; sleep 60" || fail "tmux"
+    echo SSH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 $TM send-keys 'echo rea""dy' Enter
 wait_until "$TM capture-pane -p | grep -qx ready" 30 || fail "no shell: $(screen)"
 $TM send-keys Enter '~.'
-wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=0'" 30 || fail "~.: $(screen)"
-screen | grep -q "detached" || fail "~. said nothing: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=0'" 30 || fail "expected ~. to end ssh with status 0: $(screen)"
+screen | grep -q "detached" || fail "expected ~. to say detached: $(screen)"
 
 # 5. The shells' terminal output is recorded, reported by the client.
 wait_until "qh-console sessions --json --state '$STATE' | jq -e '[.[].recordings[] |
@@ -167,7 +165,7 @@ grep -q '"r", "100x30"' "$CAST" || fail "the recording lacks the resize: $(grep 
 # 6. The server offers an unknown ECDSA key before the known ED25519 one:
 # the known type is asked for (DESIGN §6), so the host is still known.
 kill "$SSHD"
-wait_until "! kill -0 $SSHD" 10 || fail "sshd does not stop"
+wait_until "! kill -0 $SSHD" 10 || fail "expected sshd to stop"
 start_sshd 3
 qssh -i "$T/client" "$ME@127.0.0.1" -- echo known </dev/null >"$T/pref.out" 2>"$T/pref.err" ||
     fail "known type not preferred: $(cat "$T/pref.err")"
@@ -175,7 +173,7 @@ qssh -i "$T/client" "$ME@127.0.0.1" -- echo known </dev/null >"$T/pref.out" 2>"$
 
 # 7. The server's key changes: refused, both fingerprints shown, nothing stored.
 kill "$SSHD"
-wait_until "! kill -0 $SSHD" 10 || fail "sshd does not stop"
+wait_until "! kill -0 $SSHD" 10 || fail "expected sshd to stop"
 cp "$KNOWN" "$T/known.before"
 start_sshd 2
 qssh -i "$T/client" "$ME@127.0.0.1" -- true </dev/null >"$T/changed.out" 2>"$T/changed.err"
@@ -191,7 +189,7 @@ cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed on a refused key"
 # ED25519 one: as OpenSSH, say that a key of another type is known for the
 # host, with its fingerprint, both without a terminal and at the prompt.
 kill "$SSHD"
-wait_until "! kill -0 $SSHD" 10 || fail "sshd does not stop"
+wait_until "! kill -0 $SSHD" 10 || fail "expected sshd to stop"
 start_sshd 4
 FP3=$(ssh-keygen -lf "$T/hostkey3.pub" | awk '{print $2}')
 qssh -i "$T/client" "$ME@127.0.0.1" -- true </dev/null >"$T/other.out" 2>"$T/other.err"
@@ -203,13 +201,12 @@ grep -qF "$FP3" "$T/other.err" || fail "no offered fingerprint $FP3 in: $(cat "$
 grep -qF "ED25519 key $FP1" "$T/other.err" ||
     fail "no known fingerprint 'ED25519 key $FP1' in: $(cat "$T/other.err")"
 cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed without a terminal"
-TM="tmux -S $T/tmux3.sock"
-trap '$TM kill-server 2>/dev/null; cleanup' EXIT INT TERM
+TM="tmux -S $T/tmux3.sock" # killed at exit with the others (at_exit above)
 $TM new-session -d -x 120 -y 40 "env -u SSH_AUTH_SOCK HOME=$TECHHOME \
     qh-console ssh $CODE -p $SSH_PORT -i $T/client $ME@127.0.0.1 -- true; \
-    echo SSH-EXIT=\$?; sleep 60" || fail "tmux"
+    echo SSH-EXIT=\$?; sleep 60" || fail "expected tmux to start a session"
 wait_until "$TM capture-pane -p | grep -q 'Trust this host key'" 30 ||
-    fail "no prompt: $(screen)"
+    fail "expected the prompt 'Trust this host key': $(screen)"
 screen >"$T/prompt.txt"
 grep -q "keys of different type are already known for this host" "$T/prompt.txt" ||
     fail "the prompt does not say that a key of another type is known: $(cat "$T/prompt.txt")"
@@ -219,9 +216,9 @@ grep -qF "$FP1" "$T/prompt.txt" || fail "the prompt lacks the known fingerprint:
 grep -qF "ECDSA key fingerprint is $FP3" "$T/prompt.txt" ||
     fail "the prompt lacks the offered fingerprint: $(cat "$T/prompt.txt")"
 $TM send-keys 'no' Enter
-wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=1'" 30 || fail "declined: $(screen)"
+wait_until "$TM capture-pane -p | grep -q 'SSH-EXIT=1'" 30 || fail "expected ssh to exit 1 once the key is declined: $(screen)"
 cmp -s "$KNOWN" "$T/known.before" || fail "known_hosts changed on a declined key"
 $TM kill-server 2>/dev/null
 
-kill -0 "$AGENT" || fail "agent died"
+kill -0 "$AGENT" || fail "expected the agent to keep running"
 exit 0

@@ -20,18 +20,19 @@
 # - a premium ticket is due in four business hours, and `attach --ticket N`
 #   links the session: the ledger's reference column says "ticket N".
 . "$(dirname "$0")/lib.sh"
+requires sqlite3:sqlite3 faketime:faketime
 
 setup_console
 qh-console customer add frei --name "Frei & Söhne" --plan free --state "$STATE" \
-    >"$T/admin.log" 2>&1 || fail "customer add frei"
+    >"$T/admin.log" 2>&1 || fail "expected customer add frei to succeed"
 qh-console customer add prem --name "Premium AG" --overdraft-units 100 \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "customer add prem"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected customer add prem to succeed"
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 export QH_TECH="$T/alice.pem"
 start_console
-TOKEN=$(qh-console enroll frei --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
-qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+TOKEN=$(qh-console enroll frei --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
 export QH_AGENT="$T/agent"
 
 # expect_status WANT NAME CMD...: runs CMD, checks its exit status; output
@@ -130,7 +131,7 @@ expect_status 0 get1 qh-console ticket get "$N" "screen shot.png" "$T/out1.png" 
 cmp -s "$T/screen shot.png" "$T/out1.png" || fail "ticket get: screen shot.png differs"
 expect_status 0 get2 qh-console ticket get "$N" db-backup.sql "$T/out2.sql" \
     --state "$STATE"
-cmp -s "$T/db-backup.sql" "$T/out2.sql" || fail "ticket get: db-backup.sql differs"
+cmp -s "$T/db-backup.sql" "$T/out2.sql" || fail "expected ticket get to restore db-backup.sql byte for byte"
 expect_status 1 get-exists qh-console ticket get "$N" db-backup.sql "$T/out2.sql" \
     --state "$STATE"
 expect_in "$T/get-exists.err" "exists; not overwriting it"
@@ -145,7 +146,7 @@ expect_in "$T/get-noticket.err" "no ticket 999"
 H=$(python3 -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' \
     "$T/db-backup.sql")
 STORED="$STATE/attachments/$(echo "$H" | cut -c1-2)/$H"
-[ -f "$STORED" ] || fail "no content-addressed file $STORED"
+[ -f "$STORED" ] || fail "expected the content-addressed file $STORED"
 cp "$STORED" "$T/stored.bak"
 printf 'X' >>"$STORED"
 expect_status 1 get-damaged qh-console ticket get "$N" db-backup.sql "$T/out5" \
@@ -281,17 +282,25 @@ while True:
     threading.Thread(target=pipe, args=(c, u, True), daemon=True).start()
     threading.Thread(target=pipe, args=(u, c, False), daemon=True).start()
 EOF
-PPORT=$(free_port)
-start_proxy() {
-	# The old "ready" must not count: the shell truncates the file only in the child.
-	rm -f "$T/proxy.out"
-	python3 "$T/slowproxy.py" "$PPORT" "$PORT" >"$T/proxy.out" 2>&1 &
+# Each case gets a proxy of its own, on a port of its own, with output of
+# its own: a proxy restarted on the same port could be taken for ready by
+# the "ready" its killed predecessor printed, or lose the port to it, and
+# the agent would then find nobody listening (the failures once seen
+# under load).
+cp -r "$T/agent" "$T/agent-slow"
+start_proxy() {	# name: a slow proxy for case NAME ($PROXY), the agent pointed at it
+	PPORT=$(free_port)
+	python3 "$T/slowproxy.py" "$PPORT" "$PORT" >"$T/proxy-$1.out" 2>&1 &
 	PROXY=$!
 	PIDS="$PIDS $PROXY"
-	wait_until "grep -q ready '$T/proxy.out'" 20 || fail "the proxy did not start"
+	wait_until "grep -q ready '$T/proxy-$1.out'" 60 ||
+	    fail "the proxy for $1 should print ready within 60 s: $(cat "$T/proxy-$1.out")"
+	sed -i "1s/.*/# console: 127.0.0.1:$PPORT/" "$T/agent-slow/agent.pem"
 }
-cp -r "$T/agent" "$T/agent-slow"
-sed -i "1s/.*/# console: 127.0.0.1:$PPORT/" "$T/agent-slow/agent.pem"
+stop_proxy() {	# kills the proxy (the network goes) and reaps it
+	kill -9 "$PROXY" 2>/dev/null
+	wait "$PROXY" 2>/dev/null
+}
 head -c 12000000 /dev/urandom >"$T/big.bin"
 slow_ticket() {	# name: files the big ticket through the proxy in the background
 	qh-agent ticket --config "$T/agent-slow" --subject "Langsame Datenbank" \
@@ -300,52 +309,63 @@ slow_ticket() {	# name: files the big ticket through the proxy in the background
 	SLOW=$!
 	PIDS="$PIDS $SLOW"
 }
-in_flight() {	# the console holds part of the upload in a temporary file
-	wait_until "[ -n \"\$(find '$STATE/attachments/tmp' -type f -size +1M 2>/dev/null)\" ]" 60
+in_flight() {	# name: waits until the console holds part of upload NAME; fails saying why not
+	_i=0
+	while [ -z "$(find "$STATE/attachments/tmp" -type f -size +1M 2>/dev/null)" ]; do
+		if ! running "$SLOW"; then
+			wait "$SLOW"
+			_st=$?
+			fail "upload $1 should be under way (over 1 MiB in $STATE/attachments/tmp), but the agent exited $_st first: $(cat "$T/$1.err"); its proxy: $(cat "$T/proxy-$1.out")"
+		fi
+		_i=$((_i + 1))
+		[ "$_i" -lt 1200 ] ||
+		    fail "upload $1 should put over 1 MiB into $STATE/attachments/tmp within 120 s; it holds: $(ls -l "$STATE/attachments/tmp" 2>&1); the agent: $(cat "$T/$1.err"); its proxy: $(cat "$T/proxy-$1.out")"
+		sleep 0.1
+	done
 }
 before=$(tickets)
 
 # 4a. The network goes: the proxy is killed mid-upload.
-start_proxy
+start_proxy cut1
 slow_ticket cut1
-in_flight || fail "the slow upload never reached the console: $(cat "$T/cut1.err")"
-kill -9 "$PROXY"
+in_flight cut1
+stop_proxy
 wait "$SLOW"
 st=$?
-[ "$st" -eq 1 ] || fail "the cut agent exited $st"
+[ "$st" -eq 1 ] || fail "the cut agent exited $st, want 1"
 expect_in "$T/cut1.err" "run the same command again"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the cut: $(ls -l "$STATE/attachments/tmp")"
 [ "$(tickets)" = "$before" ] || fail "a cut upload filed a ticket"
 expect_in "$T/console.log" "nothing was filed"
 
 # 4b. The agent is killed mid-upload.
-start_proxy
+start_proxy cut2
 slow_ticket cut2
-in_flight || fail "the second slow upload never reached the console"
+in_flight cut2
 kill -9 "$SLOW"
 wait "$SLOW" 2>/dev/null
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the agent was killed"
 [ "$(tickets)" = "$before" ] || fail "a killed upload filed a ticket"
-kill -9 "$PROXY" 2>/dev/null
+stop_proxy
 
 # 4c. The file changes while it is sent: refused, nothing filed.
 cp "$T/big.bin" "$T/big.orig"
-start_proxy
+start_proxy cut3
 slow_ticket cut3
-in_flight || fail "the third slow upload never reached the console"
+in_flight cut3
 head -c 1000000 /dev/urandom |
     dd of="$T/big.bin" bs=1000000 seek=10 conv=notrunc status=none
 wait "$SLOW"
 st=$?
-[ "$st" -eq 1 ] || fail "an attachment that changed while it was sent: exit $st"
+[ "$st" -eq 1 ] || fail "an attachment that changed while it was sent: exit $st, want 1"
 grep -Eq "changed while it was sent|different SHA-256" "$T/cut3.err" ||
     fail "the changed attachment was not reported: $(cat "$T/cut3.err")"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after the changed attachment"
 [ "$(tickets)" = "$before" ] || fail "a changed attachment filed a ticket"
-kill -9 "$PROXY" 2>/dev/null
+stop_proxy
 cp "$T/big.orig" "$T/big.bin"
 
 # 4d. A peer that lies: the console checks every byte itself
@@ -360,7 +380,7 @@ expect_in "$T/liar-hash.out" "a.txt arrived with a different SHA-256 than announ
 expect_in "$T/liar-early.out" "attachment data before the console asked for it"
 expect_in "$T/liar-more.out" "more attachment data than announced"
 [ "$(tickets)" = "$before" ] || fail "a lying peer filed a ticket"
-wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 20 ||
+wait_until "[ \$(find '$STATE/attachments/tmp' -type f | wc -l) = 0 ]" 60 ||
     fail "temporary files left after a lying peer"
 
 # The retry, directly: filed exactly once; once more gives the same number.
@@ -374,7 +394,7 @@ expect_status 0 retry2 qh-agent ticket --subject "Langsame Datenbank" \
 grep -q "^ticket $R (filed before)" "$T/retry2.out" ||
     fail "the second retry printed '$(cat "$T/retry2.out")'"
 expect_status 0 get-big qh-console ticket get "$R" big.bin "$T/big.out" --state "$STATE"
-cmp -s "$T/big.bin" "$T/big.out" || fail "the retried attachment differs"
+cmp -s "$T/big.bin" "$T/big.out" || fail "expected the retried attachment to arrive unchanged"
 # db-backup.sql is stored once, though two tickets carry it.
 [ "$(find "$STATE/attachments" -name "$H" | wc -l)" = 1 ] ||
     fail "the same content is stored twice"
@@ -421,9 +441,9 @@ expect_in "$T/show-text.out" "Treiber neu installiert"
 # 6. The premium customer: due in four business hours; a session linked to
 # the ticket carries it into the ledger.
 qh-console credit prem --hours 2 --ref INV-7 --state "$STATE" >>"$T/admin.log" 2>&1 ||
-    fail "credit"
-TOKEN=$(qh-console enroll prem --state "$STATE" 2>>"$T/admin.log") || fail "enroll prem"
-qh-agent join "$TOKEN" --config "$T/agent-prem" >>"$T/join.log" 2>&1 || fail "join prem"
+    fail "expected credit to succeed"
+TOKEN=$(qh-console enroll prem --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll prem to print a token"
+qh-agent join "$TOKEN" --config "$T/agent-prem" >>"$T/join.log" 2>&1 || fail "expected qh-agent join for prem to succeed"
 expect_status 0 prem qh-agent ticket --config "$T/agent-prem" --subject "VPN bricht ab"
 grep -Eq '^ticket [0-9]+: due [^,]*$' "$T/prem.out" ||
     fail "premium ticket printed '$(cat "$T/prem.out")'"
@@ -437,7 +457,7 @@ assert t["plan"] == "premium" and t["deadline_at"] is None, t
 qh-agent run --config "$T/agent-prem" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 AGENT=$!
 PIDS="$PIDS $AGENT"
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "agent shows no code"
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a session code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
 # A ticket that is not this customer's is refused, and opens no session.
 if printf 'exit\n' | timeout 60 qh-console attach "$CODE" --ticket 999999 \

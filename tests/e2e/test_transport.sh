@@ -6,7 +6,7 @@
 
 setup_console
 qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" --state "$STATE" \
-    >"$T/tech.log" 2>&1 || fail "tech add"
+    >"$T/tech.log" 2>&1 || fail "expected tech add to succeed"
 
 # A bundle pointing at a test server that uses the console's certificate.
 bundle_for() {	# port file
@@ -22,14 +22,14 @@ bundle_for "$P1" "$T/b1.pem"
 
 SIZE=67108864
 timeout 120 qh-testpeer stream --bundle "$T/b1.pem" --size $SIZE >"$T/stream.out" 2>"$T/stream.log" ||
-    fail "stream transfer failed"
+    fail "expected the stream transfer to succeed: $(tail -n 3 "$T/stream.log")"
 cat "$T/stream.out"
 # What each side received equals what the other side sent.
 sent_client=$(sed -n 's/^sent [0-9]* sha256 //p' "$T/stream.out")
 recv_client=$(sed -n "s/^received $SIZE sha256 //p" "$T/stream.out")
 recv_server=$(sed -n "s/^peer received $SIZE sha256 //p" "$T/stream.out")
 sent_server=$(sed -n 's/^server: sent [0-9]* sha256 //p' "$T/peer1.log")
-[ -n "$sent_client" ] && [ -n "$sent_server" ] || fail "missing hashes"
+[ -n "$sent_client" ] && [ -n "$sent_server" ] || fail "expected both ends to report their hashes"
 [ "$recv_client" = "$sent_server" ] || fail "client received $recv_client, server sent $sent_server"
 [ "$recv_server" = "$sent_client" ] || fail "server received $recv_server, client sent $sent_client"
 
@@ -47,7 +47,7 @@ wait_until "grep -q 'server: holding $WINDOW bytes' '$T/peer2.log'" 30 ||
     fail "stalled server never held a full window"
 # Let a few more reports pass: nothing more may arrive.
 n=$(grep -c 'client: sent' "$T/stall.log")
-wait_until "[ \$(grep -c 'client: sent' '$T/stall.log') -ge $((n + 5)) ]" 10 || fail "client stopped reporting"
+wait_until "[ \$(grep -c 'client: sent' '$T/stall.log') -ge $((n + 5)) ]" 10 || fail "expected the client to keep reporting while the server stalls"
 last=$(grep 'client: sent' "$T/stall.log" | tail -n 1)
 echo "$last"
 sent=$(echo "$last" | sed 's/.*sent \([0-9]*\).*/\1/')

@@ -14,6 +14,7 @@
 #  3. The session ends: the port closes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
+requires Xvfb:xvfb xwd:x11-apps convert:imagemagick python3:python3
 CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 
 command -v Xvfb >/dev/null || fail "no Xvfb: scripts/deps.sh installs xvfb"
@@ -21,7 +22,7 @@ command -v Xvfb >/dev/null || fail "no Xvfb: scripts/deps.sh installs xvfb"
 # A wineserver started without a display has no window driver: a new one
 # comes up with ours, and goes when the test ends.
 "$WINESERVER" -k </dev/null >/dev/null 2>&1
-trap '"$WINESERVER" -k </dev/null >/dev/null 2>&1; cleanup' EXIT INT TERM
+at_exit '"$WINESERVER" -k </dev/null >/dev/null 2>&1'
 Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
     </dev/null >"$T/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
