@@ -1,10 +1,14 @@
 #!/bin/sh
-# A desktop that no viewer connects to ends by itself after 10 minutes
-# (issue 12, as idle forwards do), before anything is asked or billed:
-# `qh-console desktop` runs under faketime x60, so its 10 minutes pass in
-# about 10 s while console and agent keep real time. It says why, exits
-# non-zero, its port is closed, and no session was opened. It does not end
-# early: not before 8 real seconds (8 minutes on its clock).
+# Desktops that end without a picture (issue 12):
+#  1. No viewer connects: the desktop ends by itself after 10 minutes (as
+#     idle forwards do), before anything is asked or billed. `qh-console
+#     desktop` runs under faketime x60, so its 10 minutes pass in about
+#     10 s while console and agent keep real time. It says why, exits
+#     non-zero, its port is closed, and no session was opened. It does not
+#     end early: not before 8 real seconds (8 minutes on its clock).
+#  2. A Wayland session (XDG_SESSION_TYPE=wayland, the view allowed in
+#     advance): the agent refuses with the reason, which the technician
+#     reads, and no byte reaches the viewer.
 . "$(dirname "$0")/lib.sh"
 requires faketime:faketime python3:python3
 
@@ -17,7 +21,8 @@ export QH_TECH="$T/alice.pem"
 start_console
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "expected enroll to print a token"
 qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "expected qh-agent join to succeed"
-qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
+XDG_SESSION_TYPE=wayland DISPLAY=:99 qh-agent run --config "$T/agent" --unattended \
+    --allow-desktop view </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 PIDS="$PIDS $!"
 wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "expected the agent to show a code"
 CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
@@ -42,4 +47,19 @@ python3 -c "import socket; socket.create_connection(('127.0.0.1', $P), 2)" 2>/de
     fail "expected the desktop's port to be closed"
 grep -q 'session_open' "$T/console.log" && fail "expected no session for a desktop nobody viewed"
 grep -q 'sees this screen' "$T/agent.out" && fail "expected the agent to serve no desktop"
-echo "ok: no viewer for 10 minutes ends the desktop ($ELAPSED s at x60), nothing opened"
+
+# 2. Wayland: refused with the reason, nothing reaches the viewer.
+P=$(free_port)
+qh-console desktop "$CODE" --no-viewer --listen "$P" >"$T/wl.out" 2>"$T/wl.log" &
+DESK=$!
+PIDS="$PIDS $DESK"
+wait_until "grep -q 'on 127.0.0.1:$P' '$T/wl.out'" 30 ||
+    fail "expected desktop to print its address: $(cat "$T/wl.out" "$T/wl.log")"
+python3 "$(dirname "$0")/../tools/rfbclient.py" count "127.0.0.1:$P" >"$T/count.out" 2>&1 ||
+    fail "the counting client: $(cat "$T/count.out")"
+[ "$(cat "$T/count.out")" = "bytes 0" ] ||
+    fail "expected no byte from a Wayland session, got: $(cat "$T/count.out")"
+wait_until "! running $DESK" 30 || fail "expected the refused desktop to end"
+wait "$DESK" && fail "expected a non-zero exit for a refused desktop"
+expect_in "$T/wl.log" "Wayland sessions cannot be shared; log in with an X11 session"
+echo "ok: no viewer for 10 minutes ends the desktop ($ELAPSED s at x60), nothing opened; Wayland refused with the reason"
