@@ -9,6 +9,8 @@
 #  2. A Wayland session (XDG_SESSION_TYPE=wayland, the view allowed in
 #     advance): the agent refuses with the reason, which the technician
 #     reads, and no byte reaches the viewer.
+#  3. --listen on another address than loopback is refused, and a port
+#     takes one viewer: a second connection finds it closed.
 . "$(dirname "$0")/lib.sh"
 requires faketime:faketime python3:python3
 
@@ -62,4 +64,30 @@ python3 "$(dirname "$0")/../tools/rfbclient.py" count "127.0.0.1:$P" >"$T/count.
 wait_until "! running $DESK" 30 || fail "expected the refused desktop to end"
 wait "$DESK" && fail "expected a non-zero exit for a refused desktop"
 expect_in "$T/wl.log" "Wayland sessions cannot be shared; log in with an X11 session"
-echo "ok: no viewer for 10 minutes ends the desktop ($ELAPSED s at x60), nothing opened; Wayland refused with the reason"
+
+# 3. Loopback only; one viewer.
+qh-console desktop "$CODE" --no-viewer --listen "0.0.0.0:$(free_port)" >"$T/any.out" 2>&1 &&
+    fail "expected --listen 0.0.0.0:PORT to be refused"
+expect_in "$T/any.out" "the desktop listens on 127.0.0.1 only"
+P=$(free_port)
+qh-console desktop "$CODE" --no-viewer --listen "$P" >"$T/one.out" 2>"$T/one.log" &
+DESK=$!
+PIDS="$PIDS $DESK"
+wait_until "grep -q 'on 127.0.0.1:$P' '$T/one.out'" 30 ||
+    fail "expected desktop to print its address: $(cat "$T/one.out" "$T/one.log")"
+python3 - "$P" <<'PY' || fail "expected the port to take one viewer only"
+import socket, sys, time
+port = int(sys.argv[1])
+first = socket.create_connection(("127.0.0.1", port), 5)
+# The listener closes once the first viewer is taken: a second connect fails.
+for _ in range(100):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), 1)
+        s.close()
+        time.sleep(0.1)
+    except OSError:
+        sys.exit(0)
+sys.exit(1)
+PY
+kill "$DESK" 2>/dev/null
+echo "ok: no viewer for 10 minutes ends the desktop ($ELAPSED s at x60), nothing opened; Wayland refused with the reason; loopback only, one viewer"
