@@ -35,7 +35,7 @@ CONSOLE_PKG_LIBS := $(shell pkg-config --libs $(CONSOLE_PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 endif
 
-WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 # The version both programs print: the Debian changelog's, with the commit.
 VERSION  := $(shell sed -n '1s/.*(\(.*\)).*/\1/p' debian/changelog)$(shell git rev-parse --short HEAD 2>/dev/null | sed 's/^/+g/')
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -Iinclude -Iconsole -Iagent $(WARN) $(PKG_CFLAGS)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "qh/compat.h"
 #include "qh/log.h"
 #include "desktop.h"
 #include "qh/out.h"
@@ -284,7 +285,7 @@ on_line(struct agent *a, char *line)
 }
 
 static void
-tty_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+tty_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct agent *a = h->data;
 

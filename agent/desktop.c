@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "desktop.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "rfbsess.h"
@@ -103,7 +104,7 @@ io_consumed(void *arg, size_t n)
 }
 
 static void
-io_failed(void *arg, int err, const char *why)
+io_failed(void *arg, int err QH_UNUSED, const char *why)
 {
 	struct desktop *d = arg;
 
@@ -178,7 +179,7 @@ desktop_name(char *out, size_t len)
 }
 
 int
-desktop_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct desktop *d;

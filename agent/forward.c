@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/tunnel.h"
@@ -145,7 +146,8 @@ forward_end(struct forward *f)
 }
 
 static void
-forward_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+forward_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED,
+    size_t len)
 {
 	qh_chan_consume(ch, len); /* a forward channel carries nothing */
 }
@@ -172,8 +174,8 @@ static const struct qh_chan_ops forward_ops = {
 };
 
 int
-forward_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
-    const struct qh_msg *m)
+forward_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop QH_UNUSED,
+    struct qh_chan *ch, const struct qh_msg *m)
 {
 	struct forward *f;
 	char host[HOST_MAX];
@@ -219,7 +221,7 @@ static const struct qh_tunnel_ops dial_ops = {
 };
 
 int
-forward_dial_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+forward_dial_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct dial_conn *d;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/json.h"
@@ -160,7 +161,7 @@ job_writable(struct qh_chan *ch)
 }
 
 static void
-job_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+job_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED, size_t len)
 {
 	qh_chan_consume(ch, len);
 }
@@ -181,7 +182,7 @@ static const struct qh_chan_ops job_ops = {
 };
 
 int
-info_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+info_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct info_job *j;

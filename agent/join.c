@@ -67,7 +67,7 @@ static int join_attempt(struct join *j);
 
 /* Sends JOIN{token=secret, csr, host}. */
 static int
-join_ready(struct qh_mux *mux, const struct qh_identity *peer)
+join_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct join *j = qh_mux_arg(mux);
 	struct qh_buf b;

@@ -72,7 +72,7 @@ void proc_reap(struct task_list *tasks);
  * At exit: ends the task's program and everything it started and waits
  * (briefly) until it is gone; the task is reaped afterwards.
  */
-void proc_shutdown(struct task *t, uv_loop_t *loop);
+void proc_shutdown(struct task *t);
 
 /* The id to show in logs (the process id), or 0 before the start. */
 long proc_id(const struct task *t);

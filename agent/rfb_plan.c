@@ -126,8 +126,7 @@ sent_row(const struct rfb *r, int y)
 
 /* The part of tile (tx, ty) inside box; 0 if none. */
 static int
-tile_box(const struct rfb *r, int tx, int ty, const struct rfb_box *box,
-    struct rfb_box *out)
+tile_box(int tx, int ty, const struct rfb_box *box, struct rfb_box *out)
 {
 	out->x0 = tx * RFB_TILE > box->x0 ? tx * RFB_TILE : box->x0;
 	out->y0 = ty * RFB_TILE > box->y0 ? ty * RFB_TILE : box->y0;
@@ -171,10 +170,10 @@ mark_dirty(struct rfb *r, const struct rfb_box *box, const struct rfb_box *full)
 		for (tx = box->x0 / RFB_TILE; tx * RFB_TILE < box->x1; tx++) {
 			i = (size_t)ty * r->tw + tx;
 			r->dirty[i] = 0;
-			if (!tile_box(r, tx, ty, box, &tb))
+			if (!tile_box(tx, ty, box, &tb))
 				continue;
 			if (r->stale[i] || (r->maybe[i] && differs(r, &tb)) ||
-			    tile_box(r, tx, ty, full, &fb))
+			    tile_box(tx, ty, full, &fb))
 				r->dirty[i] = 1;
 			if (tile_inside(r, tx, ty, box))
 				r->maybe[i] = 0;
@@ -195,9 +194,8 @@ recheck_dirty(struct rfb *r, const struct rfb_box *box, const struct rfb_box *fu
 	for (ty = box->y0 / RFB_TILE; ty * RFB_TILE < box->y1; ty++)
 		for (tx = box->x0 / RFB_TILE; tx * RFB_TILE < box->x1; tx++) {
 			i = (size_t)ty * r->tw + tx;
-			if (r->dirty[i] && !r->stale[i] &&
-			    tile_box(r, tx, ty, box, &tb) &&
-			    !tile_box(r, tx, ty, full, &fb) && !differs(r, &tb))
+			if (r->dirty[i] && !r->stale[i] && tile_box(tx, ty, box, &tb) &&
+			    !tile_box(tx, ty, full, &fb) && !differs(r, &tb))
 				r->dirty[i] = 0;
 		}
 }
@@ -459,11 +457,11 @@ plan_tiles(struct rfb *r, const struct rfb_box *box, const struct rfb_box *full,
 			     run < RFB_RECT_W / RFB_TILE && r->dirty[i + tx + run];
 			     run++) {
 				whole |= r->stale[i + tx + run] ||
-				    tile_box(r, tx + run, ty, full, &fbx);
+				    tile_box(tx + run, ty, full, &fbx);
 				if (tile_inside(r, tx + run, ty, box))
 					r->stale[i + tx + run] = 0;
 			}
-			if (run == 0 || !tile_box(r, tx, ty, box, &tb))
+			if (run == 0 || !tile_box(tx, ty, box, &tb))
 				continue;
 			rc = &r->rects[*n];
 			*rc = (struct rfb_rect){ .kind = RK_PIXELS,

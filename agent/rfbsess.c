@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "rfbsess.h"
@@ -357,7 +358,7 @@ rfbsess_input(struct rfbsess *s, const uint8_t *p, size_t len)
 }
 
 static void
-on_poll(uv_poll_t *h, int status, int events)
+on_poll(uv_poll_t *h, int status, int events QH_UNUSED)
 {
 	struct rfbsess *s = h->data;
 

@@ -189,7 +189,7 @@ on_signal(uv_signal_t *s, int signum)
 
 #ifdef SIGCHLD
 static void
-on_sigchld(uv_signal_t *s, int signum)
+on_sigchld(uv_signal_t *s, int signum QH_UNUSED)
 {
 	struct agent *a = s->data;
 
@@ -334,7 +334,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 }
 
 static int
-on_notice(struct agent *a, const struct qh_msg *m)
+on_notice(struct agent *a QH_UNUSED, const struct qh_msg *m)
 {
 	char text[TEXT_MAX];
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "task.h"
@@ -72,7 +73,7 @@ out_closed(uv_handle_t *h)
 }
 
 static void
-close_handle(struct task *t, uv_handle_t *h)
+close_handle(uv_handle_t *h)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, task_handle_closed);
@@ -163,7 +164,7 @@ out_flush(struct task_out *o)
 }
 
 static void
-out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+out_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct task_out *o = h->data;
 
@@ -175,7 +176,7 @@ out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
-out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct task_out *o = s->data;
 	struct task *t = o->t;
@@ -279,7 +280,7 @@ task_in_flush(struct task *t)
 			/* The child reads EOF once its end of the pipe is gone. */
 			t->in_open = 0;
 			t->instream = NULL;
-			close_handle(t, (uv_handle_t *)&t->in);
+			close_handle((uv_handle_t *)&t->in);
 		}
 		return;
 	}
@@ -414,11 +415,11 @@ task_close_all(struct task *t)
 	if (t->in_open) {
 		t->in_open = 0;
 		t->instream = NULL;
-		close_handle(t, (uv_handle_t *)&t->in);
+		close_handle((uv_handle_t *)&t->in);
 	}
 	if (t->exited && t->timer_open) {
 		t->timer_open = 0;
-		close_handle(t, (uv_handle_t *)&t->timer);
+		close_handle((uv_handle_t *)&t->timer);
 	}
 }
 
@@ -601,7 +602,7 @@ task_shutdown(struct task_list *tasks, uv_loop_t *loop)
 	for (t = tasks->first; t != NULL; t = next) {
 		next = t->next;
 		if (!t->reaped && proc_id(t) > 0)
-			proc_shutdown(t, loop);
+			proc_shutdown(t);
 	}
 	/* Their last handles close, and free them. */
 	uv_run(loop, UV_RUN_DEFAULT);

@@ -348,7 +348,7 @@ tk_writable(struct qh_chan *ch)
 
 /* The console sends no data on a ticket channel; what comes is dropped. */
 static void
-tk_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+tk_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED, size_t len)
 {
 	qh_chan_consume(ch, len); /* the console sends none; ignore it */
 }

@@ -444,7 +444,7 @@ static const struct qh_chan_ops push_ops = {
 };
 
 int
-push_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+push_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct push *p;
@@ -656,7 +656,7 @@ pull_writable(struct qh_chan *ch)
 }
 
 static void
-pull_data(struct qh_chan *ch, int ext, const uint8_t *d, size_t len)
+pull_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *d QH_UNUSED, size_t len)
 {
 	qh_chan_consume(ch, len); /* nothing is expected from the technician */
 }
@@ -679,7 +679,7 @@ static const struct qh_chan_ops pull_ops = {
 };
 
 int
-pull_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
+pull_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct pull *p;

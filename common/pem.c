@@ -115,7 +115,7 @@ qh_pki_write_cert(const char *path, X509 *cert)
  * file that group or others may read or write (QH_ERR_PERM, logged).
  */
 static int
-open_file(const char *path, int private, FILE **fp, off_t *sizep)
+open_file(const char *path, int private QH_UNUSED, FILE **fp, off_t *sizep)
 {
 	struct stat st;
 	int fd, r;
@@ -150,7 +150,6 @@ open_file(const char *path, int private, FILE **fp, off_t *sizep)
 		return QH_ERR_PERM;
 	}
 #else
-	(void)private;
 #endif
 	if ((*fp = fdopen(fd, "r")) == NULL) {
 		qh_error("%s: %s", path, strerror(errno));

@@ -298,7 +298,7 @@ rect_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *peek,
 		*len = 4;
 		return 1;
 	case QH_RFB_ENC_ZRLE:
-		return dec_zrle_size(d, peek, len);
+		return dec_zrle_size(peek, len);
 	case QH_RFB_ENC_TIGHT:
 		return dec_tight_size(d, rc, peek, len);
 	case QH_RFB_ENC_CURSOR:

@@ -99,7 +99,7 @@ int dec_announced(const struct qh_rfbdec *d, int32_t enc);
  * the header): 1 and *len when they can be measured, 0 when more input is
  * needed, <0 when invalid.
  */
-int dec_zrle_size(struct qh_rfbdec *d, struct qh_buf *b, size_t *len);
+int dec_zrle_size(struct qh_buf *b, size_t *len);
 int dec_tight_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *b,
     size_t *len);
 

@@ -13,6 +13,7 @@
 
 #include <jpeglib.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "rfbdec_int.h"
 
@@ -119,7 +120,7 @@ get_cpixel(const struct qh_rfbdec *d, struct qh_buf *b, size_t n, int off, uint3
 }
 
 int
-dec_zrle_size(struct qh_rfbdec *d, struct qh_buf *b, size_t *len)
+dec_zrle_size(struct qh_buf *b, size_t *len)
 {
 	uint32_t n;
 
@@ -351,7 +352,7 @@ jpeg_error_exit(j_common_ptr c)
 }
 
 static void
-jpeg_quiet(j_common_ptr c)
+jpeg_quiet(j_common_ptr c QH_UNUSED)
 {
 }
 

@@ -23,6 +23,7 @@
 #include <openssl/x509v3.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -136,7 +137,7 @@ bio_read(BIO *b, char *out, int len)
 }
 
 static long
-bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+bio_ctrl(BIO *b QH_UNUSED, int cmd, long num QH_UNUSED, void *ptr QH_UNUSED)
 {
 	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
 }
@@ -523,7 +524,7 @@ qh_tls_kick(struct qh_tls_conn *conn)
 /* Closing. */
 
 static void
-on_shutdown(uv_shutdown_t *req, int status)
+on_shutdown(uv_shutdown_t *req, int status QH_UNUSED)
 {
 	close_handles(req->data);
 }
@@ -737,7 +738,7 @@ process_input(struct qh_tls_conn *conn)
 }
 
 static void
-on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+on_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
 	struct qh_tls_conn *conn = h->data;
 	size_t room = qh_buf_room(&conn->rx_cipher);
@@ -753,7 +754,7 @@ on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 }
 
 static void
-on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct qh_tls_conn *conn = s->data;
 
@@ -879,7 +880,8 @@ qh_tls_start(struct qh_tls_conn *conn)
 
 /* The dial ended: start TLS on the connected socket, or close with its error. */
 static void
-tls_dialed(struct qh_dial *d, uv_tcp_t *tcp, int err, const char *why, void *arg)
+tls_dialed(struct qh_dial *d QH_UNUSED, uv_tcp_t *tcp, int err, const char *why,
+    void *arg)
 {
 	struct qh_tls_conn *conn = arg;
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -215,7 +216,7 @@ to_chan_flush(struct qh_tunnel *tn)
 }
 
 static void
-sock_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+sock_alloc(uv_handle_t *h, size_t hint QH_UNUSED, uv_buf_t *buf)
 {
 	struct qh_tunnel *tn = h->data;
 
@@ -226,7 +227,7 @@ sock_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 }
 
 static void
-sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+sock_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct qh_tunnel *tn = s->data;
 
@@ -474,7 +475,7 @@ qh_tunnel_open(struct qh_tunnel *tn, struct qh_mux *mux, const struct qh_buf *re
 
 /* The dial ended: accept the held channel on the connected socket, or refuse it. */
 static void
-on_dialed(struct qh_dial *d, uv_tcp_t *tcp, int err, const char *why, void *arg)
+on_dialed(struct qh_dial *d QH_UNUSED, uv_tcp_t *tcp, int err, const char *why, void *arg)
 {
 	struct qh_tunnel *tn = arg;
 	char text[sizeof(tn->target) + QH_DIAL_WHY_MAX + 32];

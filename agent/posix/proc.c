@@ -690,12 +690,11 @@ proc_reap(struct task_list *tasks)
 }
 
 void
-proc_shutdown(struct task *t, uv_loop_t *loop)
+proc_shutdown(struct task *t)
 {
 	int st = 0;
 	pid_t r;
 
-	(void)loop;
 	signal_warden(t, SIG_KILL_ALL);
 	while ((r = waitpid(t->proc.pid, &st, 0)) == -1 && errno == EINTR)
 		;

@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/text.h"
@@ -55,13 +56,13 @@ plat_init(void)
 }
 
 int
-plat_wants_window(int *argc, char **argv)
+plat_wants_window(int *argc QH_UNUSED, char **argv QH_UNUSED)
 {
 	return 0;
 }
 
 int
-plat_window_run(int argc, char **argv)
+plat_window_run(int argc QH_UNUSED, char **argv QH_UNUSED)
 {
 	qh_say(_("this system has no window; run qh-agent in a terminal"));
 	return QH_EXIT_FAIL;

@@ -31,6 +31,7 @@
 #include <io.h>
 #include <windows.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "task.h"
@@ -139,7 +140,7 @@ pc_close_work(uv_work_t *w)
 }
 
 static void
-pc_close_done(uv_work_t *w, int status)
+pc_close_done(uv_work_t *w, int status QH_UNUSED)
 {
 	free(w->data);
 }
@@ -166,7 +167,7 @@ pc_release(struct task *t, uv_loop_t *loop)
 
 /* From the thread pool's wait: the shell has exited. */
 static void CALLBACK
-on_process_end(void *arg, BOOLEAN timed_out)
+on_process_end(void *arg, BOOLEAN timed_out QH_UNUSED)
 {
 	struct task *t = arg;
 

@@ -20,6 +20,7 @@
 #include <windows.h>
 #include <winspool.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "agent.h"
@@ -35,7 +36,7 @@
 /* The registry as a struct reg_src. */
 
 static void *
-r_open(void *arg, enum reg_root root, enum reg_view view, const char *path)
+r_open(void *arg QH_UNUSED, enum reg_root root, enum reg_view view, const char *path)
 {
 	REGSAM sam = KEY_READ;
 	wchar_t *w = win_wide(path);
@@ -55,7 +56,7 @@ r_open(void *arg, enum reg_root root, enum reg_view view, const char *path)
 }
 
 static int
-r_subkey(void *arg, void *key, unsigned i, char *name, size_t len)
+r_subkey(void *arg QH_UNUSED, void *key, unsigned i, char *name, size_t len)
 {
 	wchar_t w[256];
 	DWORD n = 256;
@@ -69,7 +70,7 @@ r_subkey(void *arg, void *key, unsigned i, char *name, size_t len)
 }
 
 static int
-r_str(void *arg, void *key, const char *name, char *out, size_t len)
+r_str(void *arg QH_UNUSED, void *key, const char *name, char *out, size_t len)
 {
 	wchar_t *wn = win_wide(name), w[VALUE_MAX];
 	DWORD n = sizeof(w);
@@ -85,7 +86,7 @@ r_str(void *arg, void *key, const char *name, char *out, size_t len)
 }
 
 static int
-r_dword(void *arg, void *key, const char *name, uint32_t *out)
+r_dword(void *arg QH_UNUSED, void *key, const char *name, uint32_t *out)
 {
 	wchar_t *wn = win_wide(name);
 	DWORD v = 0, n = sizeof(v);
@@ -102,7 +103,7 @@ r_dword(void *arg, void *key, const char *name, uint32_t *out)
 }
 
 static void
-r_close(void *arg, void *key)
+r_close(void *arg QH_UNUSED, void *key)
 {
 	RegCloseKey((HKEY)key);
 }

@@ -27,6 +27,7 @@
 
 #include <windows.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "task.h"
@@ -159,13 +160,13 @@ proc_kill(struct task *t)
 }
 
 void
-proc_reap(struct task_list *tasks)
+proc_reap(struct task_list *tasks QH_UNUSED)
 {
 	/* libuv and the shells' waits report exits by themselves. */
 }
 
 void
-proc_shutdown(struct task *t, uv_loop_t *loop)
+proc_shutdown(struct task *t)
 {
 	/* Exits arrive while the loop runs on (task_shutdown). */
 	proc_kill(t);

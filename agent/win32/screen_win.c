@@ -32,6 +32,7 @@
 
 #include <windows.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "screen.h"
 #include "win32/win.h"
@@ -74,7 +75,7 @@ struct monitors {
 };
 
 static BOOL CALLBACK
-monitor_cb(HMONITOR m, HDC dc, LPRECT rect, LPARAM arg)
+monitor_cb(HMONITOR m, HDC dc QH_UNUSED, LPRECT rect QH_UNUSED, LPARAM arg)
 {
 	struct monitors *ms = (struct monitors *)arg;
 	MONITORINFO mi;
@@ -259,7 +260,7 @@ screen_size(const struct screen *s, int *w, int *h)
 }
 
 int
-screen_fd(const struct screen *s)
+screen_fd(const struct screen *s QH_UNUSED)
 {
 	return -1;
 }
@@ -296,8 +297,9 @@ screen_process(struct screen *s)
 }
 
 int
-screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride, int full,
-    const int (*also)[4], int nalso, struct screen_damage *d)
+screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride,
+    int full QH_UNUSED, const int (*also)[4] QH_UNUSED, int nalso QH_UNUSED,
+    struct screen_damage *d)
 {
 	RECT r;
 	int n, y, x;
@@ -327,13 +329,14 @@ screen_grab(struct screen *s, uint32_t *dst, int w, int h, size_t stride, int fu
 }
 
 int
-screen_unchanged(struct screen *s)
+screen_unchanged(struct screen *s QH_UNUSED)
 {
 	return 0;
 }
 
 void
-screen_damage_watch(struct screen *s, void (*fn)(void *arg), void *arg)
+screen_damage_watch(struct screen *s QH_UNUSED, void (*fn)(void *arg) QH_UNUSED,
+    void *arg QH_UNUSED)
 {
 }
 

@@ -21,6 +21,7 @@
 #include <shlobj.h>
 
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/exetag.h"
 #include "qh/log.h"
@@ -267,7 +268,7 @@ report(DWORD state, DWORD code)
 }
 
 static DWORD WINAPI
-on_control(DWORD control, DWORD type, void *data, void *ctx)
+on_control(DWORD control, DWORD type QH_UNUSED, void *data QH_UNUSED, void *ctx QH_UNUSED)
 {
 	if (control == SERVICE_CONTROL_STOP || control == SERVICE_CONTROL_SHUTDOWN) {
 		report(SERVICE_STOP_PENDING, NO_ERROR);
@@ -281,12 +282,12 @@ on_control(DWORD control, DWORD type, void *data, void *ctx)
 
 /* Nobody looks at a service's window: these show nothing. */
 static void
-quiet_text(const char *text)
+quiet_text(const char *text QH_UNUSED)
 {
 }
 
 static void
-quiet_balance(const char *text, int low)
+quiet_balance(const char *text QH_UNUSED, int low QH_UNUSED)
 {
 }
 
@@ -296,7 +297,8 @@ quiet_balance(const char *text, int low)
  * runs in session 0, which has no desktop to show anyway.)
  */
 static void
-quiet_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded)
+quiet_ask(uint64_t id, const char *login QH_UNUSED, const char *name QH_UNUSED,
+    unsigned want QH_UNUSED, int recorded QH_UNUSED)
 {
 	ui_post(UI_EV_DENY, id);
 }
@@ -317,7 +319,7 @@ static const struct ui_window service_ui = {
 };
 
 static void WINAPI
-service_main(DWORD argc, LPWSTR *argv)
+service_main(DWORD argc QH_UNUSED, LPWSTR *argv QH_UNUSED)
 {
 	int status;
 

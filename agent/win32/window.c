@@ -31,6 +31,7 @@
 #include <windows.h>
 
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/exetag.h"
 #include "qh/log.h"
@@ -572,7 +573,7 @@ font(int height, int weight, const wchar_t *face)
 }
 
 static DWORD WINAPI
-window_thread(void *arg)
+window_thread(void *arg QH_UNUSED)
 {
 	WNDCLASSEXW wc;
 	MSG m;

@@ -1,10 +1,14 @@
 /*
  * The admin part: the commands run on the console host (init, customer,
  * credit and correct, enroll and agents, tech, the accounting reports,
- * sessions, tickets, backup and restore). They reach the database only through the store
- * (store/store.h), which the dispatcher opens around each command as its
- * entry's needs say; what they share is the acting login for the ledger
- * and the checked way to stdout (output.c).
+ * sessions, tickets, backup and restore). They reach the database only
+ * through the store (store/store.h), which the dispatcher opens around each
+ * command as its entry's needs say; what they share is the acting login for
+ * the ledger and the checked way to stdout (output.c). It may use the store,
+ * libqh, OpenSSL, cairo and libarchive (docs/dependencies.txt), never libuv,
+ * the daemon or the technician's part.
+ *
+ * This is the admin part's public header: its command entries.
  */
 #ifndef QH_ADMIN_H
 #define QH_ADMIN_H
@@ -35,6 +39,15 @@ int console_flush(struct qh_buf *out);
  */
 int console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
     const char *what);
+
+/*
+ * The frame of a listing command: with --json the rows as one JSON array,
+ * else a header line (printf format and arguments) and one line per row.
+ * list runs the store's listing; its row callbacks print a line when j is
+ * NULL and add an object to j otherwise. Returns the command's exit status.
+ */
+int admin_list(struct qh_cli *c, int (*list)(struct qh_cli *c, struct qh_json *j),
+    const char *header_fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /*
  * The state, configuration and database the dispatcher opened for c

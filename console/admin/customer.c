@@ -110,27 +110,16 @@ customer_row(void *arg, const struct customer_row *cu)
 }
 
 static int
+customer_list(struct qh_cli *c, struct qh_json *j)
+{
+	return db_customer_list(admin_env(c)->db, customer_row, j);
+}
+
+static int
 cmd_customer_list(struct qh_cli *c)
 {
-	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
-	struct qh_buf out;
-	struct qh_json j;
-
-	qh_buf_init(&out, 64 * 1024 * 1024);
-	qh_json_init(&j, &out);
-	if (json)
-		qh_json_begin_array(&j);
-	else
-		printf("%-20s %-30s %-8s %5s %9s\n", "ID", "NAME", "PLAN", "WARN",
-		    "OVERDRAFT");
-	if ((r = db_customer_list(admin_env(c)->db, customer_row, json ? &j : NULL)) != 0)
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-	else if (json) {
-		qh_json_end_array(&j);
-		status = console_json_print(c, &j, &out, "the listing");
-	}
-	qh_buf_release(&out);
-	return status;
+	return admin_list(c, customer_list, "%-20s %-30s %-8s %5s %9s\n", "ID", "NAME",
+	    "PLAN", "WARN", "OVERDRAFT");
 }
 
 /* Prints one customer for people, or as a JSON object. */

@@ -97,31 +97,18 @@ agent_row(void *arg, const struct agent_row *a)
 	return 0;
 }
 
+static int
+agent_list(struct qh_cli *c, struct qh_json *j)
+{
+	return db_agent_list(admin_env(c)->db, qh_cli_opt(c, "customer"), agent_row, j);
+}
+
 /* qh-console agents [--customer ID] [--json]. */
 static int
 cmd_agents(struct qh_cli *c)
 {
-	const char *customer = qh_cli_opt(c, "customer");
-	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
-	struct qh_buf out;
-	struct qh_json j;
-
-	qh_buf_init(&out, 64 * 1024 * 1024);
-	qh_json_init(&j, &out);
-	if (json)
-		qh_json_begin_array(&j);
-	else
-		printf("%-16s %-16s %-20s %-21s %-21s %s\n", "AGENT", "CUSTOMER", "HOST",
-		    "LAST SEEN", "CERT EXPIRES", "STATUS");
-	if ((r = db_agent_list(admin_env(c)->db, customer, agent_row,
-		 json ? &j : NULL)) != 0)
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-	else if (json) {
-		qh_json_end_array(&j);
-		status = console_json_print(c, &j, &out, "the listing");
-	}
-	qh_buf_release(&out);
-	return status;
+	return admin_list(c, agent_list, "%-16s %-16s %-20s %-21s %-21s %s\n", "AGENT",
+	    "CUSTOMER", "HOST", "LAST SEEN", "CERT EXPIRES", "STATUS");
 }
 
 /* qh-console agent revoke ID: the agent and its certificates. */

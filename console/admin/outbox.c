@@ -97,28 +97,16 @@ outbox_row(void *arg, const struct outbox_row *m)
 }
 
 static int
+outbox_list(struct qh_cli *c, struct qh_json *j)
+{
+	return db_outbox_list(admin_env(c)->db, qh_cli_flag(c, "failed"), outbox_row, j);
+}
+
+static int
 cmd_outbox(struct qh_cli *c)
 {
-	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
-	struct qh_buf out;
-	struct qh_json j;
-
-	qh_buf_init(&out, 64 * 1024 * 1024);
-	qh_json_init(&j, &out);
-	if (json)
-		qh_json_begin_array(&j);
-	else
-		printf("%-6s %-20s %-16s %-8s %3s  %-20s %s\n", "ID", "CREATED", "KIND",
-		    "STATUS", "TRY", "TO", "ANSWER");
-	if ((r = db_outbox_list(admin_env(c)->db, qh_cli_flag(c, "failed"), outbox_row,
-		 json ? &j : NULL)) != 0)
-		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
-	else if (json) {
-		qh_json_end_array(&j);
-		status = console_json_print(c, &j, &out, "the listing");
-	}
-	qh_buf_release(&out);
-	return status;
+	return admin_list(c, outbox_list, "%-6s %-20s %-16s %-8s %3s  %-20s %s\n", "ID",
+	    "CREATED", "KIND", "STATUS", "TRY", "TO", "ANSWER");
 }
 
 const struct qh_cli_cmd cmd_outbox_entry = {

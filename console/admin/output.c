@@ -5,6 +5,7 @@
  * listing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +45,34 @@ console_json_print(struct qh_cli *c, struct qh_json *j, struct qh_buf *out,
 	if (console_flush(out) != 0 || fflush(stdout) != 0)
 		return qh_cli_fail(c, "stdout: %s", strerror(errno));
 	return QH_EXIT_OK;
+}
+
+int
+admin_list(struct qh_cli *c, int (*list)(struct qh_cli *c, struct qh_json *j),
+    const char *header_fmt, ...)
+{
+	int json = qh_cli_flag(c, "json"), r, status = QH_EXIT_OK;
+	struct qh_buf out;
+	struct qh_json j;
+	va_list ap;
+
+	qh_buf_init(&out, 64 * 1024 * 1024);
+	qh_json_init(&j, &out);
+	if (json)
+		qh_json_begin_array(&j);
+	else {
+		va_start(ap, header_fmt);
+		vprintf(header_fmt, ap);
+		va_end(ap);
+	}
+	if ((r = list(c, json ? &j : NULL)) != 0)
+		status = qh_cli_fail(c, "database: %s", qh_strerror(r));
+	else if (json) {
+		qh_json_end_array(&j);
+		status = console_json_print(c, &j, &out, "the listing");
+	}
+	qh_buf_release(&out);
+	return status;
 }
 
 struct store_env *

@@ -27,6 +27,7 @@
 #include <archive_entry.h>
 
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "admin.h"
 #include "backup.h"
@@ -243,7 +244,8 @@ open_archive(struct restore *rs)
 
 /* nftw's callback: removes everything below the top. */
 static int
-remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+remove_one(const char *path, const struct stat *st QH_UNUSED, int flag QH_UNUSED,
+    struct FTW *ftw)
 {
 	if (ftw->level > 0)
 		remove(path);

@@ -362,7 +362,7 @@ deliver_start(struct server *srv)
 }
 
 void
-deliver_stop(struct server *srv)
+deliver_stop(void)
 {
 	if (!D.started)
 		return;

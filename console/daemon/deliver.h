@@ -20,7 +20,7 @@ int deliver_start(struct server *srv);
 void deliver_kick(struct server *srv);
 
 /* Stops (shutdown): sends in flight are cut short and recorded as not sent. */
-void deliver_stop(struct server *srv);
+void deliver_stop(void);
 
 /* Releases libcurl once the loop has ended (every send has reported). */
 void deliver_end(void);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "notify.h"
@@ -58,7 +59,7 @@ on_exit_cb(uv_process_t *p, int64_t status, int sig)
 }
 
 static void
-on_written(uv_write_t *w, int status)
+on_written(uv_write_t *w, int status QH_UNUSED)
 {
 	struct notify_run *n = w->data;
 

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -62,7 +63,8 @@ who_of(const struct peer *p)
 }
 
 static void
-request_list(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
+request_list(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
 {
 	queue_list(p->srv, ch, m);
 }
@@ -76,7 +78,8 @@ request_relay(struct peer *p, struct qh_chan *ch, const char *cmd, const struct 
 }
 
 static void
-request_end(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh_msg *m)
+request_end(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
 {
 	struct relay_who who = who_of(p);
 
@@ -84,7 +87,7 @@ request_end(struct peer *p, struct qh_chan *ch, const char *cmd, const struct qh
 }
 
 static void
-request_record(struct peer *p, struct qh_chan *ch, const char *cmd,
+request_record(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
     const struct qh_msg *m)
 {
 	struct relay_who who = who_of(p);
@@ -93,7 +96,7 @@ request_record(struct peer *p, struct qh_chan *ch, const char *cmd,
 }
 
 static void
-request_ticket(struct peer *p, struct qh_chan *ch, const char *cmd,
+request_ticket(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
     const struct qh_msg *m)
 {
 	ticket_request(p->srv, &p->id, ch, m);
@@ -391,7 +394,7 @@ peer_freed(uv_handle_t *h)
 }
 
 static void
-peer_on_close(struct qh_mux *mux, int err)
+peer_on_close(struct qh_mux *mux, int err QH_UNUSED)
 {
 	struct peer *p = qh_mux_arg(mux);
 

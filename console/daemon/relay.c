@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/units.h"
 #include "qh/err.h"
 #include "qh/json.h"

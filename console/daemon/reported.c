@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/wire.h"
 #include "record.h"
 #include "relay.h"
@@ -22,7 +23,7 @@ struct reported {
 };
 
 static void
-reported_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+reported_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct reported *rp = qh_chan_arg(ch);
 

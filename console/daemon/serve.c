@@ -23,6 +23,7 @@
 
 #include "qh/addr.h"
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -152,7 +153,7 @@ count_fds(struct server *srv)
 /* Start-up and shutdown. */
 
 static void
-on_listener_closed(uv_handle_t *h)
+on_listener_closed(uv_handle_t *h QH_UNUSED)
 {
 }
 
@@ -165,7 +166,7 @@ server_stop(struct server *srv)
 	qh_info("shutting down");
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
 	session_closing_flush(srv);
-	deliver_stop(srv);
+	deliver_stop();
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -184,7 +185,7 @@ on_housekeeping(uv_timer_t *t)
 }
 
 static void
-on_signal(uv_signal_t *h, int signum)
+on_signal(uv_signal_t *h, int signum QH_UNUSED)
 {
 	server_stop(h->data);
 }

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "smtp.h"
@@ -69,14 +70,15 @@ read_cb(char *out, size_t size, size_t n, void *arg)
 
 /* Nonzero stops the transfer: the console is shutting down. */
 static int
-progress_cb(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+progress_cb(void *arg QH_UNUSED, curl_off_t dt QH_UNUSED, curl_off_t dn QH_UNUSED,
+    curl_off_t ut QH_UNUSED, curl_off_t un QH_UNUSED)
 {
 	return atomic_load(&aborting);
 }
 
 /* Keeps the server's last reply line (libcurl shows them as incoming headers). */
 static int
-debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *arg)
+debug_cb(CURL *h QH_UNUSED, curl_infotype type, char *data, size_t size, void *arg)
 {
 	struct smtp_job *j = arg;
 	size_t n = 0, i;

@@ -14,6 +14,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -57,7 +58,7 @@ send_size(struct tech *t, struct attach_state *a)
 }
 
 static void
-on_winch(uv_signal_t *h, int signum)
+on_winch(uv_signal_t *h, int signum QH_UNUSED)
 {
 	struct tech *t = h->data;
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -267,7 +268,7 @@ tech_request(const struct qh_cli *c, const struct qh_buf *req, int exact)
 
 /* Closes a handle tech_free finds still open. */
 static void
-close_walk(uv_handle_t *h, void *arg)
+close_walk(uv_handle_t *h, void *arg QH_UNUSED)
 {
 	if (!uv_is_closing(h))
 		uv_close(h, NULL);

@@ -23,6 +23,7 @@
 #include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/wire.h"
@@ -85,7 +86,7 @@ on_idle(uv_timer_t *h)
 }
 
 static void
-on_viewer_exit(uv_process_t *p, int64_t status, int sig)
+on_viewer_exit(uv_process_t *p, int64_t status QH_UNUSED, int sig QH_UNUSED)
 {
 	struct desktop *d = p->data;
 

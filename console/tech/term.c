@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/compat.h"
 #include "qh/display.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -379,7 +380,7 @@ restore_tty(struct tech *t)
 
 /* Reads from stdin go to the one fixed buffer; each is used up at once. */
 static void
-input_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+input_alloc(uv_handle_t *h, size_t hint QH_UNUSED, uv_buf_t *buf)
 {
 	struct tech *t = h->data;
 
@@ -399,7 +400,7 @@ input_got(struct tech *t, const uint8_t *p, size_t len)
 
 /* A read from a stdin pipe, socket or tty; an error counts as its end. */
 static void
-input_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+input_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct tech *t = s->data;
 

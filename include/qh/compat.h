@@ -1,16 +1,27 @@
 /*
- * The few POSIX names that mingw-w64 lacks, for the code the Windows
- * build shares (libqh and the agent). On POSIX systems this header adds
- * nothing. What Windows does behind each name is said beside it.
+ * What the compilers and platforms differ in: QH_UNUSED, and the few POSIX
+ * names that mingw-w64 lacks, for the code the Windows build shares (libqh
+ * and the agent). On POSIX systems the latter add nothing. What Windows does
+ * behind each name is said beside it.
  */
 #ifndef QH_COMPAT_H
 #define QH_COMPAT_H
+
+/*
+ * After a parameter that a fixed signature (a libuv, OpenSSL or cmocka
+ * callback, an ops table, a platform function) hands over but this
+ * implementation does not need: `void **state QH_UNUSED` (tmux's __unused).
+ * A parameter no implementation needs is removed instead.
+ */
+#define QH_UNUSED __attribute__((__unused__))
 
 #ifdef _WIN32
 #include <fcntl.h>
 #include <io.h>
 #include <stdint.h>
 #include <time.h>
+
+#include "qh/compat.h"
 
 /* Not inherited by children: the same promise as close-on-exec. */
 #define O_CLOEXEC _O_NOINHERIT

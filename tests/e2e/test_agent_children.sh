@@ -53,9 +53,12 @@ TM="tmux -L qh-children-$$"
 $TM new-session -d -x 100 -y 30 "qh-console attach $CODE; sleep 30" || fail "tmux"
 PIDS="$PIDS $($TM display-message -p '#{pid}')"
 wait_until "grep -q 'opened a shell' '$T/agent2.out'" 20 || fail "no shell"
-sleep 0.5
+# Type once the shell shows its prompt; a loaded machine may take a while.
+wait_until "$TM capture-pane -p | grep -q '[\$#] *\$'" 30 ||
+    fail "the shell showed no prompt: $($TM capture-pane -p)"
 $TM send-keys "sleep $A5 & echo job-started" Enter
-wait_until "$(running 1 $A5)" 10 || fail "the shell's job did not start"
+wait_until "$(running 1 $A5)" 30 ||
+    fail "the shell's job did not start: $($TM capture-pane -p | tail -n 5)"
 kill -9 "$AGENT"
 wait_until "$(running 0 $A5)" 10 ||
     fail "after kill -9 of the agent the shell's job still runs: $(left)"

@@ -28,6 +28,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -100,9 +101,8 @@ app_write(struct qh_chan *ch, const void *p, size_t len)
 }
 
 static void
-fc_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+fc_open_result(struct qh_chan *ch, int err, const struct qh_msg *m QH_UNUSED)
 {
-	(void)m;
 	if (err == 0)
 		app_write(ch, "hello", 5);
 	/* On refusal the channel is gone after this call; on_close does not follow. */
@@ -191,7 +191,7 @@ static const struct qh_chan_ops fchan_ops = {
 };
 
 static int
-app_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+app_on_open(struct qh_mux *mux QH_UNUSED, struct qh_chan *ch, const struct qh_msg *m)
 {
 	int how = (app.policy + (int)qh_chan_id(ch) + m->type) % 5;
 
@@ -272,9 +272,8 @@ app_on_ready(struct qh_mux *mux, const struct qh_identity *peer)
 }
 
 static void
-app_on_close(struct qh_mux *mux, int err)
+app_on_close(struct qh_mux *mux QH_UNUSED, int err QH_UNUSED)
 {
-	(void)mux, (void)err;
 	CHECK(app.in_api == 0);
 	app.mux_closes++;
 	/* Every channel the application had is closed by now. */
@@ -316,9 +315,8 @@ answer_held(int turn)
 }
 
 int
-LLVMFuzzerInitialize(int *argc, char ***argv)
+LLVMFuzzerInitialize(int *argc QH_UNUSED, char ***argv QH_UNUSED)
 {
-	(void)argc, (void)argv;
 	qh_log_init("fuzz_mux", QH_LOG_ERROR);
 	return 0;
 }

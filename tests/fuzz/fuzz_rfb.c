@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/rfbdec.h"
 #include "rfb.h"
@@ -39,20 +40,20 @@ static uint32_t pics[2][FW * FH];
 static unsigned long events;
 
 static void
-on_key(void *arg, int down, uint32_t keysym)
+on_key(void *arg QH_UNUSED, int down, uint32_t keysym)
 {
 	events = events * 31 + keysym + (unsigned)down;
 }
 
 static void
-on_pointer(void *arg, uint8_t buttons, int x, int y)
+on_pointer(void *arg QH_UNUSED, uint8_t buttons, int x, int y)
 {
 	CHECK(x >= 0 && x < FW && y >= 0 && y < FH);
 	events = events * 31 + buttons + (unsigned)x + (unsigned)y;
 }
 
 static void
-on_clipboard(void *arg, const char *text, size_t len)
+on_clipboard(void *arg QH_UNUSED, const char *text, size_t len)
 {
 	CHECK(len <= 2 * RFB_CUT_MAX);
 	CHECK(memchr(text, 0, len) == NULL);

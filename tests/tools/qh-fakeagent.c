@@ -23,6 +23,7 @@
 
 #include "qh/addr.h"
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -56,7 +57,7 @@ print_refusal(const struct qh_msg *m)
 }
 
 static int
-hello_ready(struct qh_mux *mux, const struct qh_identity *peer)
+hello_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct qh_buf b;
 	int r;
@@ -113,7 +114,7 @@ static const struct qh_chan_ops task_ops = { 0 };
  * the --error text, as a pull of a missing file does.
  */
 static int
-hello_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+hello_open(struct qh_mux *mux QH_UNUSED, struct qh_chan *ch, const struct qh_msg *m)
 {
 	const uint8_t *cmd;
 	size_t len;
@@ -139,7 +140,7 @@ hello_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 }
 
 static void
-on_close(struct qh_mux *mux, int err)
+on_close(struct qh_mux *mux QH_UNUSED, int err)
 {
 	if (!fa.answered)
 		fprintf(stderr, "qh-fakeagent: no answer: %s %s\n", qh_strerror(err),
@@ -154,7 +155,7 @@ static const struct qh_mux_ops hello_ops = {
 };
 
 static int
-join_ready(struct qh_mux *mux, const struct qh_identity *peer)
+join_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct qh_buf b;
 	int r;

@@ -21,6 +21,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/fbs.h"
 #include "qh/log.h"
@@ -74,7 +75,7 @@ print_stats(void)
 }
 
 static void
-on_closed(uv_handle_t *h)
+on_closed(uv_handle_t *h QH_UNUSED)
 {
 }
 
@@ -98,7 +99,7 @@ finish(int status)
 
 /* The recording: each piece of the stream as one FBS block. */
 static void
-on_tap(void *arg, const uint8_t *p, size_t len)
+on_tap(void *arg QH_UNUSED, const uint8_t *p, size_t len)
 {
 	uint32_t ms = (uint32_t)((uv_hrtime() - srv.rec_start) / 1000000);
 	size_t off;
@@ -119,7 +120,7 @@ on_tap(void *arg, const uint8_t *p, size_t len)
 }
 
 static void
-on_write(uv_write_t *req, int status)
+on_write(uv_write_t *req QH_UNUSED, int status)
 {
 	srv.writing = 0;
 	if (status < 0) {
@@ -132,7 +133,7 @@ on_write(uv_write_t *req, int status)
 
 /* Takes what the socket takes now, and up to WRITE_MAX more for one uv_write. */
 static ssize_t
-io_write(void *arg, const uint8_t *p, size_t len)
+io_write(void *arg QH_UNUSED, const uint8_t *p, size_t len)
 {
 	uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)len);
 	size_t taken = 0, rest;
@@ -159,7 +160,7 @@ io_write(void *arg, const uint8_t *p, size_t len)
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b);
 
 static void
-on_alloc(uv_handle_t *h, size_t size, uv_buf_t *b)
+on_alloc(uv_handle_t *h QH_UNUSED, size_t size QH_UNUSED, uv_buf_t *b)
 {
 	*b = uv_buf_init((char *)srv.rbuf, sizeof(srv.rbuf));
 }
@@ -178,14 +179,14 @@ read_control(void)
 }
 
 static void
-io_consumed(void *arg, size_t n)
+io_consumed(void *arg QH_UNUSED, size_t n)
 {
 	srv.unconsumed -= n;
 	read_control();
 }
 
 static void
-io_failed(void *arg, int err, const char *why)
+io_failed(void *arg QH_UNUSED, int err QH_UNUSED, const char *why)
 {
 	qh_warn("session: %s", why);
 	finish(1);
@@ -194,7 +195,7 @@ io_failed(void *arg, int err, const char *why)
 static const struct rfbsess_io io = { io_write, io_consumed, io_failed };
 
 static void
-on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+on_read(uv_stream_t *s QH_UNUSED, ssize_t n, const uv_buf_t *b)
 {
 	if (n < 0) {
 		qh_info("the viewer left");
@@ -239,7 +240,7 @@ on_connection(uv_stream_t *l, int status)
 }
 
 static void
-on_signal(uv_signal_t *h, int signum)
+on_signal(uv_signal_t *h QH_UNUSED, int signum QH_UNUSED)
 {
 	finish(0);
 }

@@ -23,6 +23,7 @@
 #include "qh/addr.h"
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -103,7 +104,7 @@ stream_pump(struct stream *s)
 }
 
 static void
-stream_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+stream_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	struct stream *s = qh_chan_arg(ch);
 
@@ -196,7 +197,7 @@ stream_on_close(struct qh_chan *ch)
 }
 
 static void
-stream_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+stream_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m QH_UNUSED)
 {
 	if (err != 0) {
 		fprintf(stderr, "stream refused\n");
@@ -252,7 +253,7 @@ stream_new(int is_server, uint64_t size)
 /* serve */
 
 static int
-serve_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+serve_on_open(struct qh_mux *mux QH_UNUSED, struct qh_chan *ch, const struct qh_msg *m)
 {
 	struct stream *s;
 	uint64_t size = 0;
@@ -350,7 +351,7 @@ struct client {
 static struct client cl;
 
 static void
-request_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+request_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
 {
 	fwrite(p, 1, len, stdout);
 	qh_chan_consume(ch, len);
@@ -411,7 +412,7 @@ open_request(struct qh_mux *mux, const char *cmd)
 }
 
 static int
-client_on_ready(struct qh_mux *mux, const struct qh_identity *peer)
+client_on_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct qh_tls_conn *tls = qh_mux_tls(mux);
 	struct qh_buf *out = qh_tls_outbuf(tls);
@@ -459,7 +460,7 @@ client_on_ready(struct qh_mux *mux, const struct qh_identity *peer)
 }
 
 static void
-client_on_close(struct qh_mux *mux, int err)
+client_on_close(struct qh_mux *mux QH_UNUSED, int err)
 {
 	if (cl.kind != NULL) {
 		/* A misbehaving peer succeeds when the console hangs up on it. */

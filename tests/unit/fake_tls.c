@@ -22,6 +22,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/tls.h"
 
@@ -56,12 +57,12 @@ fake_tls_reset(void)
 }
 
 struct qh_tls_conn *
-qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
-    const char *host, const char *pin, const struct qh_tls_ops *ops, void *arg)
+qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx QH_UNUSED,
+    enum qh_tls_mode mode QH_UNUSED, const char *host QH_UNUSED,
+    const char *pin QH_UNUSED, const struct qh_tls_ops *ops, void *arg)
 {
 	struct qh_tls_conn *conn;
 
-	(void)ctx, (void)mode, (void)host, (void)pin;
 	if ((conn = calloc(1, sizeof(*conn))) == NULL)
 		return NULL;
 	conn->ops = ops;
@@ -90,24 +91,23 @@ qh_tls_arg(struct qh_tls_conn *conn)
 }
 
 int
-qh_tls_start(struct qh_tls_conn *conn)
+qh_tls_start(struct qh_tls_conn *conn QH_UNUSED)
 {
-	(void)conn;
 	return 0;
 }
 
 int
-qh_tls_dial(struct qh_tls_conn *conn, const char *host, int port, uint64_t deadline_ms,
-    char *why, size_t whylen)
+qh_tls_dial(struct qh_tls_conn *conn QH_UNUSED, const char *host QH_UNUSED,
+    int port QH_UNUSED, uint64_t deadline_ms QH_UNUSED, char *why QH_UNUSED,
+    size_t whylen QH_UNUSED)
 {
-	(void)conn, (void)host, (void)port, (void)deadline_ms, (void)why, (void)whylen;
 	return QH_ERR_ARG;
 }
 
 void
-qh_tls_set_keepalive(struct qh_tls_conn *conn, uint64_t idle_ms, uint64_t dead_ms)
+qh_tls_set_keepalive(struct qh_tls_conn *conn QH_UNUSED, uint64_t idle_ms QH_UNUSED,
+    uint64_t dead_ms QH_UNUSED)
 {
-	(void)conn, (void)idle_ms, (void)dead_ms;
 }
 
 struct qh_buf *
@@ -117,9 +117,8 @@ qh_tls_outbuf(struct qh_tls_conn *conn)
 }
 
 void
-qh_tls_kick(struct qh_tls_conn *conn)
+qh_tls_kick(struct qh_tls_conn *conn QH_UNUSED)
 {
-	(void)conn;
 }
 
 size_t
@@ -135,9 +134,8 @@ qh_tls_writable(struct qh_tls_conn *conn)
 }
 
 const char *
-qh_tls_peer_addr(const struct qh_tls_conn *conn)
+qh_tls_peer_addr(const struct qh_tls_conn *conn QH_UNUSED)
 {
-	(void)conn;
 	return "192.0.2.1:4444";
 }
 

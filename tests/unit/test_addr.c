@@ -11,15 +11,15 @@
 #include <cmocka.h>
 
 #include "qh/addr.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 
 static void
-test_split_hostport(void **state)
+test_split_hostport(void **state QH_UNUSED)
 {
 	char host[64];
 	int port = 0;
 
-	(void)state;
 	assert_int_equal(qh_split_hostport("example.com:7443", host, sizeof(host), &port),
 	    0);
 	assert_string_equal(host, "example.com");
@@ -51,9 +51,8 @@ test_split_hostport(void **state)
 }
 
 static void
-test_family(void **state)
+test_family(void **state QH_UNUSED)
 {
-	(void)state;
 	assert_int_equal(qh_addr_family("127.0.0.1"), AF_INET);
 	assert_int_equal(qh_addr_family("::1"), AF_INET6);
 	assert_int_equal(qh_addr_family("fe80::1:2"), AF_INET6);
@@ -64,9 +63,8 @@ test_family(void **state)
 }
 
 static void
-test_host_valid(void **state)
+test_host_valid(void **state QH_UNUSED)
 {
-	(void)state;
 	assert_true(qh_pki_host_valid("console.example.com"));
 	assert_true(qh_pki_host_valid("localhost"));
 	assert_true(qh_pki_host_valid("10.0.0.1"));

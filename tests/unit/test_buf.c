@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 
 /* Checks that b holds exactly the len bytes at p. */
@@ -89,7 +90,7 @@ static const struct fixed_getter {
  * checked on a growable buffer and on a read-only view.
  */
 static void
-test_fixed_getters_consume(void **state)
+test_fixed_getters_consume(void **state QH_UNUSED)
 {
 	uint8_t data[16];
 	struct qh_buf b;
@@ -125,7 +126,7 @@ test_fixed_getters_consume(void **state)
 
 /* The values read are the values written, and a failed get leaves *v alone. */
 static void
-test_getter_values(void **state)
+test_getter_values(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	uint8_t v8 = 0x11, raw[3];
@@ -173,7 +174,7 @@ test_getter_values(void **state)
 
 /* Strings: whole ones are consumed; any truncation consumes nothing. */
 static void
-test_string_getters_consume(void **state)
+test_string_getters_consume(void **state QH_UNUSED)
 {
 	static const uint8_t enc[] = { 0, 0, 0, 5, 'h', 'e', 'l', 'l', 'o', '!' };
 	const uint8_t *p = NULL;
@@ -217,7 +218,7 @@ test_string_getters_consume(void **state)
 
 /* Strings over maxlen fail as TOO_LARGE, from the length prefix alone. */
 static void
-test_string_maxlen(void **state)
+test_string_maxlen(void **state QH_UNUSED)
 {
 	/* Claims 0x10000 bytes; only the prefix and two bytes are here. */
 	static const uint8_t huge[] = { 0, 1, 0, 0, 'a', 'b' };
@@ -256,7 +257,7 @@ test_string_maxlen(void **state)
 
 /* An embedded NUL is a format error and consumes nothing. */
 static void
-test_cstring_embedded_nul(void **state)
+test_cstring_embedded_nul(void **state QH_UNUSED)
 {
 	static const uint8_t enc[] = { 0, 0, 0, 3, 'a', 0, 'b', 'z' };
 	static const uint8_t tail[] = { 0, 0, 0, 1, 0 };
@@ -359,7 +360,7 @@ static const struct putter {
  * and the buffer is unchanged. Consumed bytes give their room back.
  */
 static void
-test_max_enforced_by_putters(void **state)
+test_max_enforced_by_putters(void **state QH_UNUSED)
 {
 	const size_t max = 20;
 	uint8_t fill[20];
@@ -406,7 +407,7 @@ test_max_enforced_by_putters(void **state)
 
 /* A reserve up to the maximum works; one byte past it fails. */
 static void
-test_reserve_past_max(void **state)
+test_reserve_past_max(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	uint8_t *d = NULL;
@@ -451,7 +452,7 @@ test_reserve_past_max(void **state)
 
 /* Read-only views can be read and consumed but refuse every put. */
 static void
-test_readonly_refuses_puts(void **state)
+test_readonly_refuses_puts(void **state QH_UNUSED)
 {
 	static const uint8_t data[] = { 0, 0, 0, 2, 'h', 'i', 7 };
 	struct qh_buf b;
@@ -489,7 +490,7 @@ test_readonly_refuses_puts(void **state)
 
 /* Consume and peek obey the same rule as the getters. */
 static void
-test_consume_and_peek(void **state)
+test_consume_and_peek(void **state QH_UNUSED)
 {
 	static const uint8_t data[] = { 1, 2, 3, 4, 5, 6 };
 	struct qh_buf b;
@@ -537,7 +538,7 @@ lcg(uint32_t *seed)
  * stream that went in, and the buffer never holds more than its maximum.
  */
 static void
-test_compaction_keeps_data(void **state)
+test_compaction_keeps_data(void **state QH_UNUSED)
 {
 	const size_t max = 1000;
 	uint8_t chunk[300], out[300];
@@ -585,7 +586,7 @@ test_compaction_keeps_data(void **state)
 
 /* Integers go out big-endian, byte for byte, and come back the same. */
 static void
-test_integers_big_endian(void **state)
+test_integers_big_endian(void **state QH_UNUSED)
 {
 	static const uint8_t want[] = {
 		0x01,

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "store/store.h"
 
@@ -91,11 +92,10 @@ expect_due(const struct console_conf *conf, const char *from, int64_t minutes,
 
 /* R9 on a Monday in winter (CET, UTC+1) and in summer (CEST, UTC+2). */
 static void
-test_hours_monday(void **state)
+test_hours_monday(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf); /* Europe/Berlin, Mon-Fri 07:00-18:00 */
 	/* 2026-01-05 is a Monday in winter. */
 	expect_after(&conf, "2026-01-05T05:59:00Z", 1); /* 06:59 */
@@ -111,11 +111,10 @@ test_hours_monday(void **state)
 
 /* R9: a Saturday is outside support days all day; a holiday too. */
 static void
-test_hours_weekend(void **state)
+test_hours_weekend(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	expect_after(&conf, "2026-01-10T11:00:00Z", 1); /* Saturday 12:00 */
 	expect_after(&conf, "2026-01-10T06:00:00Z", 1); /* Saturday 07:00 */
@@ -127,11 +126,10 @@ test_hours_weekend(void **state)
 
 /* R9 on the DST days: both are Sundays, so also with every day a support day. */
 static void
-test_hours_dst(void **state)
+test_hours_dst(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	expect_after(&conf, "2026-03-29T10:00:00Z", 1); /* Sunday 12:00 CEST */
 	expect_after(&conf, "2026-10-25T11:00:00Z", 1); /* Sunday 12:00 CET */
@@ -157,11 +155,10 @@ test_hours_dst(void **state)
 
 /* Due times in business minutes: one business day is 660 minutes. */
 static void
-test_add_business(void **state)
+test_add_business(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	/* Friday 17:30 + 11 h: 30 min on Friday, 630 on Monday -> Monday 17:30. */
 	expect_due(&conf, "2026-01-09T16:30:00Z", 660, "2026-01-12T16:30:00Z");
@@ -190,12 +187,11 @@ test_add_business(void **state)
 
 /* Local midnights: the DST days are 23 and 25 hours long. */
 static void
-test_midnight(void **state)
+test_midnight(void **state QH_UNUSED)
 {
 	int64_t a = 0, b = 0;
 	int y, m, d;
 
-	(void)state;
 	assert_int_equal(calendar_midnight("Europe/Berlin", 2026, 3, 29, &a), 0);
 	assert_int_equal(a, utc("2026-03-28T23:00:00Z"));
 	assert_int_equal(calendar_midnight("Europe/Berlin", 2026, 3, 30, &b), 0);
@@ -221,7 +217,7 @@ test_midnight(void **state)
  * zone is refused, not converted in the wrong one.
  */
 static void
-test_zone_set_once(void **state)
+test_zone_set_once(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 	struct tm tm;
@@ -229,7 +225,6 @@ test_zone_set_once(void **state)
 	int64_t t = 0;
 	int i;
 
-	(void)state;
 	conf_defaults(&conf);
 	env_changes = 0;
 	assert_int_equal(calendar_set_zone(conf.timezone), 0);

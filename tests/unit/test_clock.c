@@ -11,15 +11,15 @@
 #include <cmocka.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 
 static void
-test_format_parse(void **state)
+test_format_parse(void **state QH_UNUSED)
 {
 	char buf[32];
 	int64_t t = 0;
 
-	(void)state;
 	qh_clock_format_utc(0, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");
 	qh_clock_format_utc(1709251199, buf, sizeof(buf));
@@ -39,7 +39,7 @@ test_format_parse(void **state)
 }
 
 static void
-test_parse_rejects(void **state)
+test_parse_rejects(void **state QH_UNUSED)
 {
 	static const char *const bad[] = {
 		"",
@@ -61,7 +61,6 @@ test_parse_rejects(void **state)
 	size_t i;
 	int64_t t;
 
-	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (qh_clock_parse_utc(bad[i], &t) != QH_ERR_FORMAT)
 			fail_msg("accepted '%s'", bad[i]);
@@ -69,11 +68,10 @@ test_parse_rejects(void **state)
 }
 
 static void
-test_duration(void **state)
+test_duration(void **state QH_UNUSED)
 {
 	char buf[32];
 
-	(void)state;
 	qh_clock_format_duration(3, buf, sizeof(buf));
 	assert_string_equal(buf, "3s");
 	qh_clock_format_duration(123, buf, sizeof(buf));
@@ -87,11 +85,10 @@ test_duration(void **state)
 }
 
 static void
-test_monotonic(void **state)
+test_monotonic(void **state QH_UNUSED)
 {
 	uint64_t a, b;
 
-	(void)state;
 	a = qh_clock_mono_ms();
 	b = qh_clock_mono_ms();
 	assert_true(b >= a);

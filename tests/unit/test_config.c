@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/config.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -71,9 +72,8 @@ static char dir[64];
 static char path[128];
 
 static int
-setup(void **state)
+setup(void **state QH_UNUSED)
 {
-	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/qh-test-config.XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/test.conf", dir);
@@ -81,11 +81,10 @@ setup(void **state)
 }
 
 static int
-teardown(void **state)
+teardown(void **state QH_UNUSED)
 {
 	char cmd[128];
 
-	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	assert_int_equal(system(cmd), 0);
 	return 0;
@@ -122,12 +121,11 @@ assert_error_at(const char *err, int line, const char *what)
 }
 
 static void
-test_good(void **state)
+test_good(void **state QH_UNUSED)
 {
 	struct sample s;
 	char err[256];
 
-	(void)state;
 	assert_int_equal(read_text("# comment\n"
 				   "; another\n"
 				   "[main]\n"
@@ -154,12 +152,11 @@ test_good(void **state)
 }
 
 static void
-test_unknown_key(void **state)
+test_unknown_key(void **state QH_UNUSED)
 {
 	struct sample s;
 	char err[256];
 
-	(void)state;
 	assert_int_equal(read_text("[main]\nname = x\n\nbogus = 1\ncount = 2\n", &s, err,
 			     sizeof(err)),
 	    QH_ERR_CONFIG);
@@ -171,12 +168,11 @@ test_unknown_key(void **state)
 }
 
 static void
-test_bad_values(void **state)
+test_bad_values(void **state QH_UNUSED)
 {
 	struct sample s;
 	char err[256];
 
-	(void)state;
 	assert_int_equal(read_text("[main]\ncount = abc\n", &s, err, sizeof(err)),
 	    QH_ERR_CONFIG);
 	assert_error_at(err, 2, "bad value for 'count' in section [main]");
@@ -206,12 +202,11 @@ test_bad_values(void **state)
 }
 
 static void
-test_syntax(void **state)
+test_syntax(void **state QH_UNUSED)
 {
 	struct sample s;
 	char err[256], text[600];
 
-	(void)state;
 	assert_int_equal(read_text("[main]\ncount = 1\ngarbage line without equals\n", &s,
 			     err, sizeof(err)),
 	    QH_ERR_CONFIG);
@@ -238,12 +233,11 @@ test_syntax(void **state)
 }
 
 static void
-test_files(void **state)
+test_files(void **state QH_UNUSED)
 {
 	struct sample s;
 	char err[256], p[160];
 
-	(void)state;
 	snprintf(p, sizeof(p), "%s/missing.conf", dir);
 	assert_int_equal(qh_config_read(p, keys, &s, err, sizeof(err)), QH_ERR_NOT_FOUND);
 	assert_non_null(strstr(err, "missing.conf: No such file"));
@@ -258,13 +252,12 @@ test_files(void **state)
 }
 
 static void
-test_console_conf(void **state)
+test_console_conf(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 	char p[160];
 	FILE *f;
 
-	(void)state;
 	assert_int_equal(conf_write_new(dir, "console.test", "0.0.0.0:9443"), 0);
 	assert_int_equal(conf_write_new(dir, "console.test", "0.0.0.0:9443"),
 	    QH_ERR_EXISTS);

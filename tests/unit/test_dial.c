@@ -34,6 +34,7 @@
 
 #include <uv.h>
 
+#include "qh/compat.h"
 #include "qh/dial.h"
 #include "qh/err.h"
 
@@ -67,7 +68,7 @@ static struct {
 } fake;
 
 static void
-fake_deliver(uv_timer_t *h)
+fake_deliver(uv_timer_t *h QH_UNUSED)
 {
 	uv_getaddrinfo_t *req = fake.req;
 	struct addrinfo *res = fake.res;
@@ -308,9 +309,8 @@ finish(uv_loop_t *loop, struct outcome *o, uv_tcp_t *server)
 }
 
 static int
-reset_fake(void **state)
+reset_fake(void **state QH_UNUSED)
 {
-	(void)state;
 	memset(&fake, 0, sizeof(fake));
 	return 0;
 }
@@ -347,7 +347,7 @@ peer_port(uv_tcp_t *tcp, int *family)
 /* Tests. */
 
 static void
-test_literal(void **state)
+test_literal(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	uv_tcp_t server;
@@ -355,7 +355,6 @@ test_literal(void **state)
 	struct qh_dial *d;
 	int port, family;
 
-	(void)state;
 	uv_loop_init(&loop);
 	port = listen_local(&loop, &server);
 	assert_int_equal(start(&loop, "127.0.0.1", port, 1000, 5000, &o, &d), 0);
@@ -371,13 +370,12 @@ test_literal(void **state)
 }
 
 static void
-test_refused(void **state)
+test_refused(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	struct outcome o;
 	struct qh_dial *d;
 
-	(void)state;
 	uv_loop_init(&loop);
 	assert_int_equal(start(&loop, "127.0.0.1", closed_port(), 1000, 5000, &o, &d), 0);
 	run_until_called(&loop, &o);
@@ -389,7 +387,7 @@ test_refused(void **state)
 }
 
 static void
-test_second_address(void **state)
+test_second_address(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	uv_tcp_t server;
@@ -397,7 +395,6 @@ test_second_address(void **state)
 	struct qh_dial *d;
 	int port, family;
 
-	(void)state;
 	uv_loop_init(&loop);
 	port = listen_local(&loop, &server); /* 127.0.0.1 only: ::1 refuses */
 	fake.mode = FAKE_ANSWER;
@@ -415,13 +412,12 @@ test_second_address(void **state)
 }
 
 static void
-test_all_refused(void **state)
+test_all_refused(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	struct outcome o;
 	struct qh_dial *d;
 
-	(void)state;
 	uv_loop_init(&loop);
 	fake.mode = FAKE_ANSWER;
 	fake.addrs[0] = "127.0.0.1";
@@ -435,13 +431,12 @@ test_all_refused(void **state)
 }
 
 static void
-test_no_such_host(void **state)
+test_no_such_host(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	struct outcome o;
 	struct qh_dial *d;
 
-	(void)state;
 	uv_loop_init(&loop);
 	fake.mode = FAKE_FAIL;
 	fake.status = UV_EAI_NONAME;
@@ -465,14 +460,13 @@ test_no_such_host(void **state)
 }
 
 static void
-test_resolve_deadline(void **state)
+test_resolve_deadline(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	struct outcome o;
 	struct qh_dial *d;
 	uint64_t t0;
 
-	(void)state;
 	uv_loop_init(&loop);
 	fake.mode = FAKE_HANG;
 	t0 = uv_now(&loop);
@@ -528,7 +522,7 @@ black_hole_close(int fds[4])
 }
 
 static void
-test_attempt_timeout(void **state)
+test_attempt_timeout(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	uv_tcp_t server;
@@ -537,7 +531,6 @@ test_attempt_timeout(void **state)
 	int fds[4], hole;
 	uint64_t t0;
 
-	(void)state;
 	if ((hole = black_hole(fds)) == 0) {
 		black_hole_close(fds);
 		skip();
@@ -583,7 +576,7 @@ test_attempt_timeout(void **state)
 }
 
 static void
-test_cancel(void **state)
+test_cancel(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	uv_tcp_t server;
@@ -591,7 +584,6 @@ test_cancel(void **state)
 	struct qh_dial *d;
 	int port;
 
-	(void)state;
 	/* While resolving: the lookup is cancelled, nothing is called. */
 	uv_loop_init(&loop);
 	fake.mode = FAKE_HANG;
@@ -626,14 +618,13 @@ test_cancel(void **state)
 }
 
 static void
-test_args(void **state)
+test_args(void **state QH_UNUSED)
 {
 	uv_loop_t loop;
 	struct outcome o;
 	struct qh_dial *d = (struct qh_dial *)&o;
 	char longname[300];
 
-	(void)state;
 	uv_loop_init(&loop);
 	assert_int_equal(start(&loop, "", 443, 1000, 5000, &o, &d), QH_ERR_ARG);
 	assert_null(d);

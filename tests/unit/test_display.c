@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/display.h"
 #include "qh/err.h"
 
@@ -41,7 +42,7 @@ lines(const char *s)
 }
 
 static void
-test_names_shown(void **state)
+test_names_shown(void **state QH_UNUSED)
 {
 	assert_string_equal(line("Büro-PC"), "Büro-PC");
 	assert_string_equal(line("ACME GmbH"), "ACME GmbH");
@@ -54,7 +55,7 @@ test_names_shown(void **state)
 }
 
 static void
-test_controls_replaced(void **state)
+test_controls_replaced(void **state QH_UNUSED)
 {
 	/* The HELLO host of the report: a title and a cleared screen. */
 	assert_string_equal(line("\033]0;PWNED\a\033[2J"), "?]0;PWNED??[2J");
@@ -70,7 +71,7 @@ test_controls_replaced(void **state)
 }
 
 static void
-test_invalid_utf8_replaced(void **state)
+test_invalid_utf8_replaced(void **state QH_UNUSED)
 {
 	/* A bad lead byte costs one '?', and "ls" after it is kept. */
 	assert_string_equal(line("\xe2ls"), "?ls");
@@ -87,7 +88,7 @@ test_invalid_utf8_replaced(void **state)
 }
 
 static void
-test_line_ends(void **state)
+test_line_ends(void **state QH_UNUSED)
 {
 	const char *forged = "fine\n    2024-01-01T00:00:00Z  exec      bob  rm -rf /";
 
@@ -99,7 +100,7 @@ test_line_ends(void **state)
 }
 
 static void
-test_clean(void **state)
+test_clean(void **state QH_UNUSED)
 {
 	static const struct {
 		const char *s;
@@ -129,7 +130,7 @@ test_clean(void **state)
 }
 
 static void
-test_cut_and_in_place(void **state)
+test_cut_and_in_place(void **state QH_UNUSED)
 {
 	char out[8], s[32];
 
@@ -143,7 +144,7 @@ test_cut_and_in_place(void **state)
 }
 
 static void
-test_buf_bound(void **state)
+test_buf_bound(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 
@@ -159,7 +160,7 @@ test_buf_bound(void **state)
 
 /* Random bytes: the three forms agree, are no longer, and show no control. */
 static void
-test_random(void **state)
+test_random(void **state QH_UNUSED)
 {
 	static const uint8_t pool[] = { 'a', ' ', '\t', '\n', '\r', 0x1b, 0x7f, 0x00,
 		0xc2, 0x9b, 0xa0, 0xc3, 0xbc, 0xe2, 0x82, 0xac, 0xed, 0xf0, 0x9f, 0xf4,

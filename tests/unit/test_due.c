@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/ticket.h"
 #include "store/store.h"
@@ -58,11 +59,10 @@ expect_due(const struct console_conf *conf, const char *plan, const char *from,
 
 /* Free plan: one business day, deadline two; Friday 17:30 is due Monday 17:30. */
 static void
-test_free_friday(void **state)
+test_free_friday(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf); /* Europe/Berlin, Mon-Fri 07:00-18:00 */
 	/* Friday 2026-11-27 17:30 CET = 16:30Z: 30 min Friday, 630 min Monday. */
 	expect_due(&conf, "free", "2026-11-27T16:30:00Z", "2026-11-30T16:30:00Z",
@@ -80,11 +80,10 @@ test_free_friday(void **state)
 
 /* A ticket filed on Saturday is due Monday 18:00, deadline Tuesday 18:00. */
 static void
-test_free_saturday(void **state)
+test_free_saturday(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	expect_due(&conf, "free", "2026-11-28T09:00:00Z", "2026-11-30T17:00:00Z",
 	    "2026-12-01T17:00:00Z");
@@ -95,11 +94,10 @@ test_free_saturday(void **state)
 
 /* Holidays are skipped like weekends. */
 static void
-test_holiday(void **state)
+test_holiday(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	conf.holidays[0] = 20261225; /* Friday */
 	conf.holidays[1] = 20261228; /* Monday */
@@ -118,11 +116,10 @@ test_holiday(void **state)
 
 /* The DST weekends of 2026: the wall clock, not the hour count, decides. */
 static void
-test_dst(void **state)
+test_dst(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	/* Friday 27 March 12:00 CET (11:00Z) -> Monday 30 March 12:00 CEST (10:00Z). */
 	expect_due(&conf, "free", "2026-03-27T11:00:00Z", "2026-03-30T10:00:00Z",
@@ -147,11 +144,10 @@ test_dst(void **state)
 
 /* Premium: four business hours, no deadline. */
 static void
-test_premium(void **state)
+test_premium(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	/* Monday 09:00 CET -> 13:00. */
 	expect_due(&conf, "premium", "2026-11-30T08:00:00Z", "2026-11-30T12:00:00Z",
@@ -169,11 +165,10 @@ test_premium(void **state)
 
 /* Other support hours change the length of a business day. */
 static void
-test_configured_hours(void **state)
+test_configured_hours(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf);
 	conf.open_min = 8 * 60;
 	conf.close_min = 16 * 60; /* an eight-hour day */
@@ -218,7 +213,7 @@ expect_slots(const char *kind, int n, const char *const *when, const int *offset
 
 /* Installations outside business hours need two proposals; inside, one. */
 static void
-test_installation_rule(void **state)
+test_installation_rule(void **state QH_UNUSED)
 {
 	static const char *const inside[] = { "2026-12-01T10:00" }; /* Tue 10:00 CET */
 	static const char *const saturday[] = { "2026-12-05T10:00" };
@@ -229,7 +224,6 @@ test_installation_rule(void **state)
 	static const int ny[] = { -300 };      /* 10:00 in New York is 16:00 in Berlin */
 	static const int ny_late[] = { -300 }; /* 19:30 in New York is 01:30 in Berlin */
 
-	(void)state;
 	expect_slots("installation", 1, inside, cet, NULL);
 	expect_slots("installation", 1, saturday, cet,
 	    "installations outside business hours need at least two proposed "

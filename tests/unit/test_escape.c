@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "tech/client.h"
 
 /* Runs s through the filter; returns its verdict, out holds what is sent. */
@@ -38,12 +39,11 @@ text(struct qh_buf *out)
 }
 
 static void
-test_detach_at_line_start(void **state)
+test_detach_at_line_start(void **state QH_UNUSED)
 {
 	struct tech_escape e;
 	struct qh_buf out;
 
-	(void)state;
 	qh_buf_init(&out, 1024);
 	tech_escape_init(&e);
 	assert_int_equal(run(&e, "~.", &out), 1);
@@ -57,12 +57,11 @@ test_detach_at_line_start(void **state)
 }
 
 static void
-test_tilde_elsewhere_passes(void **state)
+test_tilde_elsewhere_passes(void **state QH_UNUSED)
 {
 	struct tech_escape e;
 	struct qh_buf out;
 
-	(void)state;
 	qh_buf_init(&out, 1024);
 	tech_escape_init(&e);
 	assert_int_equal(run(&e, "cd ~.\r", &out), 0);
@@ -75,12 +74,11 @@ test_tilde_elsewhere_passes(void **state)
 }
 
 static void
-test_held_tilde_across_reads(void **state)
+test_held_tilde_across_reads(void **state QH_UNUSED)
 {
 	struct tech_escape e;
 	struct qh_buf out;
 
-	(void)state;
 	qh_buf_init(&out, 1024);
 	tech_escape_init(&e);
 	assert_int_equal(run(&e, "~", &out), 0);
@@ -103,12 +101,11 @@ test_held_tilde_across_reads(void **state)
 }
 
 static void
-test_output_bound(void **state)
+test_output_bound(void **state QH_UNUSED)
 {
 	struct tech_escape e;
 	struct qh_buf out;
 
-	(void)state;
 	/* The contract: at most len + 1 bytes per call. */
 	qh_buf_init(&out, 1024);
 	tech_escape_init(&e);

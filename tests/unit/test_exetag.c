@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/exetag.h"
 
@@ -73,12 +74,11 @@ make_pe(size_t cert, size_t *lenp)
 }
 
 static void
-test_build_read(void **state)
+test_build_read(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	char token[512], vendor[128];
 
-	(void)state;
 	qh_buf_init(&b, 8192);
 	assert_int_equal(qh_exetag_build("qh1.abc.def", "Example Vendor GmbH", &b), 0);
 	assert_int_equal(qh_buf_len(&b) % 8, 0);
@@ -106,14 +106,13 @@ test_build_read(void **state)
 }
 
 static void
-test_no_tag(void **state)
+test_no_tag(void **state QH_UNUSED)
 {
 	uint8_t junk[64];
 	char token[64], vendor[64];
 	size_t len;
 	uint8_t *pe = make_pe(0, &len);
 
-	(void)state;
 	memset(junk, 'x', sizeof(junk));
 	assert_int_equal(qh_exetag_read(junk, sizeof(junk), token, sizeof(token), vendor,
 			     sizeof(vendor)),
@@ -156,13 +155,12 @@ apply_and_read(const uint8_t *exe, size_t len, const char *token, struct qh_buf 
 }
 
 static void
-test_unsigned(void **state)
+test_unsigned(void **state QH_UNUSED)
 {
 	struct qh_buf one, two;
 	size_t len;
 	uint8_t *pe = make_pe(0, &len);
 
-	(void)state;
 	qh_buf_init(&one, 1 << 20);
 	qh_buf_init(&two, 1 << 20);
 	apply_and_read(pe, len, "qh1.first", &one, 0);
@@ -182,14 +180,13 @@ test_unsigned(void **state)
 }
 
 static void
-test_signed(void **state)
+test_signed(void **state QH_UNUSED)
 {
 	struct qh_buf one, two;
 	const uint8_t *d;
 	size_t len, table;
 	uint8_t *pe = make_pe(37, &len);
 
-	(void)state;
 	table = len - PE_LEN;
 	qh_buf_init(&one, 1 << 20);
 	qh_buf_init(&two, 1 << 20);
@@ -214,7 +211,7 @@ test_signed(void **state)
 }
 
 static void
-test_checksum(void **state)
+test_checksum(void **state QH_UNUSED)
 {
 	struct qh_buf out, tag;
 	size_t len, i;
@@ -223,7 +220,6 @@ test_checksum(void **state)
 	const uint8_t *d;
 	int s;
 
-	(void)state;
 	qh_buf_init(&out, 1 << 20);
 	qh_buf_init(&tag, 8192);
 	assert_int_equal(qh_exetag_build("qh1.sum", NULL, &tag), 0);
@@ -245,14 +241,13 @@ test_checksum(void **state)
 }
 
 static void
-test_refused(void **state)
+test_refused(void **state QH_UNUSED)
 {
 	struct qh_buf out, tag;
 	uint8_t junk[2048], *pe, *longer;
 	size_t len;
 	int s;
 
-	(void)state;
 	qh_buf_init(&out, 1 << 20);
 	qh_buf_init(&tag, 8192);
 	assert_int_equal(qh_exetag_build("qh1.x", NULL, &tag), 0);

@@ -10,13 +10,14 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/fbs.h"
 
 /* FBS. */
 
 static void
-test_fbs_round_trip(void **state)
+test_fbs_round_trip(void **state QH_UNUSED)
 {
 	struct qh_buf b, ro;
 	const uint8_t *p;

@@ -32,6 +32,7 @@
 
 #include "qh/buf.h"
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -86,9 +87,8 @@ send_more(struct qh_chan *ch)
 }
 
 static void
-sender_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+sender_open_result(struct qh_chan *ch, int err, const struct qh_msg *m QH_UNUSED)
 {
-	(void)m;
 	assert_int_equal(err, 0);
 	send_more(ch);
 }
@@ -101,9 +101,8 @@ sender_writable(struct qh_chan *ch)
 }
 
 static void
-sender_chan_close(struct qh_chan *ch)
+sender_chan_close(struct qh_chan *ch QH_UNUSED)
 {
-	(void)ch;
 	F->out = NULL;
 }
 
@@ -114,11 +113,10 @@ static const struct qh_chan_ops sender_chan_ops = {
 };
 
 static int
-sender_ready(struct qh_mux *mux, const struct qh_identity *peer)
+sender_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct qh_buf msg;
 
-	(void)peer;
 	/* A small send buffer: the socket cannot swallow a window at once. */
 	assert_int_equal(uv_send_buffer_size((uv_handle_t *)qh_mux_tcp(mux),
 			     &(int){ SOCKBUF }),
@@ -133,9 +131,8 @@ sender_ready(struct qh_mux *mux, const struct qh_identity *peer)
 }
 
 static void
-sender_closed(struct qh_mux *mux, int err)
+sender_closed(struct qh_mux *mux QH_UNUSED, int err QH_UNUSED)
 {
-	(void)mux, (void)err;
 	F->sender_closed = 1;
 	F->sender = NULL;
 }
@@ -147,9 +144,9 @@ static const struct qh_mux_ops sender_ops = {
 
 /* The receiver: takes what comes and credits it at once. */
 static void
-receiver_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+receiver_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED,
+    size_t len)
 {
-	(void)ext, (void)p;
 	F->got += len;
 	qh_chan_consume(ch, len);
 }
@@ -162,9 +159,8 @@ receiver_eof(struct qh_chan *ch)
 }
 
 static void
-receiver_chan_close(struct qh_chan *ch)
+receiver_chan_close(struct qh_chan *ch QH_UNUSED)
 {
-	(void)ch;
 	F->in = NULL;
 }
 
@@ -175,17 +171,16 @@ static const struct qh_chan_ops receiver_chan_ops = {
 };
 
 static int
-receiver_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+receiver_open(struct qh_mux *mux QH_UNUSED, struct qh_chan *ch,
+    const struct qh_msg *m QH_UNUSED)
 {
-	(void)mux, (void)m;
 	F->in = ch;
 	return qh_chan_accept(ch, F->window, &receiver_chan_ops, NULL);
 }
 
 static void
-receiver_closed(struct qh_mux *mux, int err)
+receiver_closed(struct qh_mux *mux QH_UNUSED, int err QH_UNUSED)
 {
-	(void)mux, (void)err;
 	F->receiver_closed = 1;
 	F->receiver = NULL;
 }
@@ -323,11 +318,10 @@ flow_finish(struct flow *f)
  * the socket still holds most of it.
  */
 static void
-test_window_while_above_high(void **state)
+test_window_while_above_high(void **state QH_UNUSED)
 {
 	struct flow *f = calloc(1, sizeof(*f));
 
-	(void)state;
 	assert_non_null(f);
 	f->window = QH_TLS_HIGH_WATER - 64 - 16 * QH_WIRE_HDR_LEN;
 	f->total = 4 * (size_t)f->window;
@@ -344,11 +338,10 @@ test_window_while_above_high(void **state)
  * both kinds (window and high water), all resumed.
  */
 static void
-test_bursty_reader(void **state)
+test_bursty_reader(void **state QH_UNUSED)
 {
 	struct flow *f = calloc(1, sizeof(*f));
 
-	(void)state;
 	assert_non_null(f);
 	f->window = QH_MUX_MIN_WINDOW;
 	f->total = 8 * 1024 * 1024;

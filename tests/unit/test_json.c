@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/jsonread.h"
@@ -25,7 +26,7 @@ assert_text(struct qh_buf *b, const char *want)
 }
 
 static void
-test_document(void **state)
+test_document(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	struct qh_json j;
@@ -56,7 +57,7 @@ test_document(void **state)
 }
 
 static void
-test_strings(void **state)
+test_strings(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	struct qh_json j;
@@ -89,7 +90,7 @@ test_strings(void **state)
 }
 
 static void
-test_nesting_errors(void **state)
+test_nesting_errors(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	struct qh_json j;
@@ -121,7 +122,7 @@ test_nesting_errors(void **state)
 }
 
 static void
-test_full_buffer(void **state)
+test_full_buffer(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	struct qh_json j;
@@ -140,7 +141,7 @@ test_full_buffer(void **state)
 
 /* After one failed put, later puts append nothing, however small. */
 static void
-test_buf_keeps_error(void **state)
+test_buf_keeps_error(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	size_t len;

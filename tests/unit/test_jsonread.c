@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/envinfo.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
@@ -31,7 +32,7 @@ parse_ok(const char *s)
 }
 
 static void
-test_values(void **state)
+test_values(void **state QH_UNUSED)
 {
 	struct qh_json_doc *doc = parse_ok(
 	    " {\"s\": \"a\\\"\\u00e9\\ud83d\\ude00\\n\","
@@ -67,7 +68,7 @@ test_values(void **state)
 }
 
 static void
-test_refused(void **state)
+test_refused(void **state QH_UNUSED)
 {
 	static const char *const bad[] = { "", " ", "{", "[1,]", "{\"a\":1,}",
 		"{\"a\" 1}", "{a:1}", "[01]", "[1.]", "[.5]", "[1e]", "[-]", "tru", "nul",
@@ -87,7 +88,7 @@ test_refused(void **state)
 }
 
 static void
-test_depth(void **state)
+test_depth(void **state QH_UNUSED)
 {
 	char text[2 * (QH_JSON_MAX_DEPTH + 1) + 1];
 	struct qh_json_doc *doc = NULL;
@@ -109,7 +110,7 @@ test_depth(void **state)
 }
 
 static void
-test_envinfo_text(void **state)
+test_envinfo_text(void **state QH_UNUSED)
 {
 	const char *facts =
 	    "{\"os\":\"Debian\\u001b[2J\",\"kernel\":\"6.1\",\"arch\":"

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/units.h"
 #include "qh/clock.h"
 #include "qh/err.h"
@@ -268,7 +269,7 @@ assert_problem(struct fixture *f, int64_t entry, const char *what)
 
 /* R1: every started quarter hour counts; nothing is nothing. */
 static void
-test_units(void **state)
+test_units(void **state QH_UNUSED)
 {
 	static const struct {
 		int64_t secs, units;
@@ -286,7 +287,6 @@ test_units(void **state)
 	};
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		if (qh_units(cases[i].secs) != cases[i].units)
 			fail_msg("%lld s gave %lld units, want %lld",
@@ -519,11 +519,10 @@ test_correction_of_debt(void **state)
 
 /* R6: the highest tier whose hours the purchase reaches prices the unit. */
 static void
-test_tiers(void **state)
+test_tiers(void **state QH_UNUSED)
 {
 	struct console_conf conf;
 
-	(void)state;
 	conf_defaults(&conf); /* 0:3000, 10:2750, 20:2500 */
 	assert_int_equal(billing_tier_price(&conf, 1), 3000);
 	assert_int_equal(billing_tier_price(&conf, 4), 3000);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "daemon/limit.h"
 
 static uint64_t
@@ -40,7 +41,7 @@ key6(const char *ip)
 }
 
 static void
-test_keys(void **state)
+test_keys(void **state QH_UNUSED)
 {
 	/* Text as qh_mux_peer_addr gives it, and sockets, agree. */
 	assert_true(limit_key_text("10.1.2.3:443") == key4("10.1.2.3"));
@@ -56,7 +57,7 @@ test_keys(void **state)
 }
 
 static void
-test_delays_stay_under_the_agent_timeout(void **state)
+test_delays_stay_under_the_agent_timeout(void **state QH_UNUSED)
 {
 	static const uint64_t want[] = { 0, 0, 0, 1000, 2000, 4000, 8000, 10000, 10000 };
 	uint64_t k = key4("192.0.2.7");
@@ -74,7 +75,7 @@ test_delays_stay_under_the_agent_timeout(void **state)
 }
 
 static void
-test_table_is_bounded_and_keeps_its_sources(void **state)
+test_table_is_bounded_and_keeps_its_sources(void **state QH_UNUSED)
 {
 	uint64_t a = key4("198.51.100.1"), k;
 	uint32_t i;
@@ -99,7 +100,7 @@ test_table_is_bounded_and_keeps_its_sources(void **state)
 }
 
 static void
-test_counts(void **state)
+test_counts(void **state QH_UNUSED)
 {
 	struct limit_counts *c = limit_counts_new(64);
 	unsigned ref[64];

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "daemon/ics.h"
 #include "daemon/mail.h"
@@ -83,7 +84,7 @@ qp_decode(const char *s)
 }
 
 static void
-test_qp(void **state)
+test_qp(void **state QH_UNUSED)
 {
 	const char *in = "Grüße aus Köln = 100 %\n"
 			 ".leading dot\n"
@@ -109,7 +110,7 @@ test_qp(void **state)
 }
 
 static void
-test_base64(void **state)
+test_base64(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	char *s;
@@ -125,7 +126,7 @@ test_base64(void **state)
 }
 
 static void
-test_headers(void **state)
+test_headers(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	char *s;
@@ -155,7 +156,7 @@ test_headers(void **state)
 }
 
 static void
-test_ics(void **state)
+test_ics(void **state QH_UNUSED)
 {
 	struct ics_event e;
 	struct qh_buf b;
@@ -225,7 +226,7 @@ render(const char *kind, const char *audience, const char *lang, const char *dat
 }
 
 static void
-test_render(void **state)
+test_render(void **state QH_UNUSED)
 {
 	struct mail_message m;
 	char *s;
@@ -278,7 +279,7 @@ test_render(void **state)
 }
 
 static void
-test_render_appointment(void **state)
+test_render_appointment(void **state QH_UNUSED)
 {
 	struct mail_message m;
 	char *s;
@@ -309,7 +310,7 @@ test_render_appointment(void **state)
 }
 
 static void
-test_render_report(void **state)
+test_render_report(void **state QH_UNUSED)
 {
 	struct mail_message m;
 	char *s, *dec;

@@ -13,11 +13,12 @@
 
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/mailaddr.h"
 
 static void
-test_valid(void **state)
+test_valid(void **state QH_UNUSED)
 {
 	static const char *const good[] = { "it@acme.example", "a.b+c@x.de",
 		"o'brien@mail.example.co.uk", "x@localhost", "1@2.3",
@@ -55,7 +56,7 @@ test_valid(void **state)
 }
 
 static void
-test_list(void **state)
+test_list(void **state QH_UNUSED)
 {
 	char out[4][QH_MAIL_ADDR_MAX + 1];
 

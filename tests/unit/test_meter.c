@@ -8,12 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "daemon/meter.h"
 
 #define S(x) ((uint64_t)(x)*1000)
 
 static void
-test_one_command(void **state)
+test_one_command(void **state QH_UNUSED)
 {
 	struct meter m;
 
@@ -26,7 +27,7 @@ test_one_command(void **state)
 }
 
 static void
-test_two_technicians_bill_their_union(void **state)
+test_two_technicians_bill_their_union(void **state QH_UNUSED)
 {
 	struct meter m;
 
@@ -39,7 +40,7 @@ test_two_technicians_bill_their_union(void **state)
 }
 
 static void
-test_nested_and_gaps_between_commands(void **state)
+test_nested_and_gaps_between_commands(void **state QH_UNUSED)
 {
 	struct meter m;
 
@@ -54,7 +55,7 @@ test_nested_and_gaps_between_commands(void **state)
 }
 
 static void
-test_agent_gap_is_not_billed(void **state)
+test_agent_gap_is_not_billed(void **state QH_UNUSED)
 {
 	struct meter m;
 
@@ -68,7 +69,7 @@ test_agent_gap_is_not_billed(void **state)
 }
 
 static void
-test_attached_while_agent_away(void **state)
+test_attached_while_agent_away(void **state QH_UNUSED)
 {
 	struct meter m;
 

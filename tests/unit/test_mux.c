@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/mux.h"
 #include "qh/wire.h"
@@ -81,21 +82,20 @@ tchan_new(struct app *a)
 static struct app *the_app; /* channel callbacks find the application here */
 
 static void
-chan_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+chan_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m QH_UNUSED)
 {
 	struct tchan *tc = qh_chan_arg(ch);
 
-	(void)m;
 	if (err == 0)
 		tc->opened = 1;
 }
 
 static void
-chan_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+chan_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED,
+    size_t len)
 {
 	struct tchan *tc = qh_chan_arg(ch);
 
-	(void)ext, (void)p;
 	tc->got += len;
 	/* Used at once: credit goes back, which is a send. */
 	qh_chan_consume(ch, len);
@@ -121,12 +121,11 @@ static const struct qh_chan_ops chan_ops = {
 };
 
 static int
-app_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
+app_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m QH_UNUSED)
 {
 	struct app *a = qh_mux_arg(mux);
 	struct tchan *tc;
 
-	(void)m;
 	switch (a->policy) {
 	case OPEN_ACCEPT:
 		tc = tchan_new(a);
@@ -148,11 +147,10 @@ app_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 }
 
 static int
-app_on_ready(struct qh_mux *mux, const struct qh_identity *peer)
+app_on_ready(struct qh_mux *mux, const struct qh_identity *peer QH_UNUSED)
 {
 	struct app *a = qh_mux_arg(mux);
 
-	(void)peer;
 	a->ready = 1;
 	return 0;
 }
@@ -315,13 +313,12 @@ expect_closed_next_turn(struct app *a, int nchans, int err)
  * after the call), and the channels hear of the close on the next turn.
  */
 static void
-test_consume_when_full(void **state)
+test_consume_when_full(void **state QH_UNUSED)
 {
 	struct app a;
 	uint8_t data[QH_MUX_MIN_WINDOW / 4];
 	uint32_t id1, id2;
 
-	(void)state;
 	app_start(&a, 4096);
 	peer_open(&a, 7);
 	id1 = our_id(&a, 7);
@@ -340,12 +337,11 @@ test_consume_when_full(void **state)
 
 /* qh_chan_close with the output full reads its channel after the send. */
 static void
-test_close_when_full(void **state)
+test_close_when_full(void **state QH_UNUSED)
 {
 	struct app a;
 	struct qh_chan *ch;
 
-	(void)state;
 	app_start(&a, 4096);
 	peer_open(&a, 7);
 	peer_open(&a, 8);
@@ -371,11 +367,10 @@ test_close_when_full(void **state)
  * channel it was given stays valid until its on_close on the next turn.
  */
 static void
-test_accept_when_full(void **state)
+test_accept_when_full(void **state QH_UNUSED)
 {
 	struct app a;
 
-	(void)state;
 	app_start(&a, 4096);
 	peer_open(&a, 7);
 	(void)our_id(&a, 7);
@@ -391,11 +386,10 @@ test_accept_when_full(void **state)
  * channel is freed once (not again by the close), the held one is told.
  */
 static void
-test_refuse_when_full(void **state)
+test_refuse_when_full(void **state QH_UNUSED)
 {
 	struct app a;
 
-	(void)state;
 	app_start(&a, 4096);
 	a.policy = OPEN_HOLD;
 	peer_open(&a, 7);
@@ -408,13 +402,12 @@ test_refuse_when_full(void **state)
 
 /* PINGs while the peer does not read: the PONG that does not fit closes it. */
 static void
-test_pong_when_full(void **state)
+test_pong_when_full(void **state QH_UNUSED)
 {
 	static const uint8_t cookie[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct app a;
 	int i;
 
-	(void)state;
 	app_start(&a, 4096);
 	peer_open(&a, 7);
 	peer_open(&a, 8);
@@ -426,7 +419,7 @@ test_pong_when_full(void **state)
 
 /* Our OPEN, answered by OPEN_OK and then CLOSE: the channel is freed. */
 static void
-test_open_ok_then_close(void **state)
+test_open_ok_then_close(void **state QH_UNUSED)
 {
 	struct app a;
 	struct qh_buf msg;
@@ -434,7 +427,6 @@ test_open_ok_then_close(void **state)
 	uint8_t ok[8];
 	uint32_t id;
 
-	(void)state;
 	app_start(&a, 64 * 1024);
 	qh_buf_init(&msg, 256);
 	(void)qh_msg_begin(&msg, QH_MSG_ACTION);
@@ -463,14 +455,13 @@ test_open_ok_then_close(void **state)
  * is told it broke the protocol, as for any frame on an unanswered open.
  */
 static void
-test_close_before_open_ok(void **state)
+test_close_before_open_ok(void **state QH_UNUSED)
 {
 	struct app a;
 	struct qh_buf msg;
 	struct qh_chan *ch;
 	uint32_t id;
 
-	(void)state;
 	app_start(&a, 64 * 1024);
 	qh_buf_init(&msg, 256);
 	(void)qh_msg_begin(&msg, QH_MSG_ACTION);
@@ -492,7 +483,7 @@ test_close_before_open_ok(void **state)
  * channel is made.
  */
 static void
-test_bad_payloads(void **state)
+test_bad_payloads(void **state QH_UNUSED)
 {
 	static const struct {
 		uint8_t type;
@@ -508,7 +499,6 @@ test_bad_payloads(void **state)
 	struct qh_chan *ch;
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint32_t chan = 7;
 		size_t len = bad[i].len;
@@ -546,11 +536,10 @@ test_bad_payloads(void **state)
 
 /* An explicit qh_mux_close still tells every channel before it returns. */
 static void
-test_close_explicit(void **state)
+test_close_explicit(void **state QH_UNUSED)
 {
 	struct app a;
 
-	(void)state;
 	app_start(&a, 64 * 1024);
 	peer_open(&a, 7);
 	peer_open(&a, 8);

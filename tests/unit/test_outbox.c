@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "qh/clock.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
 #include "store/store.h"
@@ -338,7 +339,7 @@ take_id(void *arg, const struct outbox_row *m)
 }
 
 static int
-count_row(void *arg, const struct outbox_row *m)
+count_row(void *arg, const struct outbox_row *m QH_UNUSED)
 {
 	(*(int *)arg)++;
 	return 0;

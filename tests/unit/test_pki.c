@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
@@ -153,13 +154,12 @@ test_agent_from_csr(void **state)
 }
 
 static void
-test_csr_garbage(void **state)
+test_csr_garbage(void **state QH_UNUSED)
 {
 	static const char junk[] = "-----BEGIN CERTIFICATE REQUEST-----\n"
 				   "AAAA\n-----END CERTIFICATE REQUEST-----\n";
 	EVP_PKEY *pub = NULL;
 
-	(void)state;
 	assert_int_equal(qh_pki_csr_parse("hello", 5, &pub), QH_ERR_FORMAT);
 	assert_int_equal(qh_pki_csr_parse(junk, sizeof(junk) - 1, &pub), QH_ERR_FORMAT);
 	assert_null(pub);
@@ -324,11 +324,10 @@ test_pinned(void **state)
 }
 
 static void
-test_names(void **state)
+test_names(void **state QH_UNUSED)
 {
 	char longid[80];
 
-	(void)state;
 	assert_true(qh_id_valid("alice"));
 	assert_true(qh_id_valid("a.b_c-d9"));
 	assert_false(qh_id_valid(""));

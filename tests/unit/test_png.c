@@ -13,6 +13,7 @@
 
 #include <zlib.h>
 
+#include "qh/compat.h"
 #include "qh/png.h"
 #include "qh/buf.h"
 #include "qh/err.h"
@@ -34,7 +35,7 @@ gradient(int w, int h)
 
 /* PNG: chunks with valid CRCs whose image inflates back to the pixels. */
 static void
-test_png(void **state)
+test_png(void **state QH_UNUSED)
 {
 	uint32_t *px = gradient(37, 23);
 	struct qh_buf b, ro, idat;

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/jsonread.h"
 #include "daemon/record.h"
 
@@ -142,9 +143,8 @@ expect_one(const char *in, size_t len, const char *want)
 
 /* An invalid lead byte's sequence ends at the first byte that cannot continue it. */
 static void
-test_invalid_lead_keeps_the_rest(void **state)
+test_invalid_lead_keeps_the_rest(void **state QH_UNUSED)
 {
-	(void)state;
 	expect_one("\xe2ls", 3, FFFD "ls");
 	expect_one("\xe2\x82ls\n", 5, FFFD "ls\n");
 	expect_one("\xf0\x9f\x98ok", 5, FFFD "ok");
@@ -165,7 +165,7 @@ test_invalid_lead_keeps_the_rest(void **state)
 
 /* Sequences split across chunks are joined; a split one cut short keeps the rest. */
 static void
-test_split_sequences(void **state)
+test_split_sequences(void **state QH_UNUSED)
 {
 	const char *euro[] = { "x\xe2", "\x82", "\xac", NULL };
 	const size_t euro_len[] = { 2, 1, 1 };
@@ -174,7 +174,6 @@ test_split_sequences(void **state)
 	const char *end[] = { "ok\xf0\x9f", NULL };
 	const size_t end_len[] = { 4 };
 
-	(void)state;
 	expect_text(euro, euro_len, "x\xe2\x82\xac");
 	expect_text(cut, cut_len, FFFD "ls");
 	/* Unfinished at the end of the recording: one U+FFFD, not silence. */
@@ -186,14 +185,13 @@ test_split_sequences(void **state)
  * of text: several events, every line within the bound, nothing lost.
  */
 static void
-test_long_output_splits(void **state)
+test_long_output_splits(void **state QH_UNUSED)
 {
 	struct recording *rec;
 	struct cast c;
 	size_t n = 1024 * 1024, i;
 	uint8_t *big = malloc(n);
 
-	(void)state;
 	assert_non_null(big);
 	memset(big, 0x01, n);
 	cast_open(&c, &rec);

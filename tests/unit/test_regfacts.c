@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/json.h"
 #include "qh/jsonread.h"
@@ -132,7 +133,7 @@ f_value(void *key, const char *name)
 }
 
 static int
-f_str(void *arg, void *key, const char *name, char *out, size_t len)
+f_str(void *arg QH_UNUSED, void *key, const char *name, char *out, size_t len)
 {
 	const struct fval *v = f_value(key, name);
 
@@ -143,7 +144,7 @@ f_str(void *arg, void *key, const char *name, char *out, size_t len)
 }
 
 static int
-f_dword(void *arg, void *key, const char *name, uint32_t *out)
+f_dword(void *arg QH_UNUSED, void *key, const char *name, uint32_t *out)
 {
 	const struct fval *v = f_value(key, name);
 
@@ -154,7 +155,7 @@ f_dword(void *arg, void *key, const char *name, uint32_t *out)
 }
 
 static void
-f_close(void *arg, void *key)
+f_close(void *arg QH_UNUSED, void *key)
 {
 	struct fkey *h = key;
 
@@ -282,7 +283,7 @@ wia_fn(struct qh_json *j, const struct reg_src *src)
 }
 
 static void
-test_os(void **state)
+test_os(void **state QH_UNUSED)
 {
 	struct fake f;
 	struct qh_json_doc *doc;
@@ -295,7 +296,6 @@ test_os(void **state)
 			{ "CurrentBuildNumber", "18362", 0 } } },
 	};
 
-	(void)state;
 	memset(&the_version, 0, sizeof(the_version));
 	doc = build(source(&f, office_pc, 1), os_fn);
 	o = qh_json_root(doc);
@@ -329,7 +329,7 @@ test_os(void **state)
 }
 
 static void
-test_dotnet(void **state)
+test_dotnet(void **state QH_UNUSED)
 {
 	struct fake f;
 	struct qh_json_doc *doc;
@@ -343,7 +343,6 @@ test_dotnet(void **state)
 	int64_t v;
 	size_t i = 0;
 
-	(void)state;
 	assert_string_equal(regfacts_dotnet_product(528040), "4.8");
 	assert_string_equal(regfacts_dotnet_product(461814), "4.7.2");
 	assert_string_equal(regfacts_dotnet_product(378389), "4.5");
@@ -367,7 +366,7 @@ test_dotnet(void **state)
 }
 
 static void
-test_programs(void **state)
+test_programs(void **state QH_UNUSED)
 {
 	struct fake f;
 	struct qh_json_doc *doc;
@@ -380,7 +379,6 @@ test_programs(void **state)
 	};
 	size_t i = 0;
 
-	(void)state;
 	assert_true(regfacts_is_crm("ACT! by Sage Premium 2013"));
 	assert_true(regfacts_is_crm("Infor CRM Web Client"));
 	assert_true(regfacts_is_crm("SugarCRM Plug-in for Microsoft Outlook"));
@@ -405,7 +403,7 @@ test_programs(void **state)
 }
 
 static void
-test_office_tapi_wia(void **state)
+test_office_tapi_wia(void **state QH_UNUSED)
 {
 	struct fake f;
 	struct qh_json_doc *doc;
@@ -421,7 +419,6 @@ test_office_tapi_wia(void **state)
 	};
 	const struct reg_src *src;
 
-	(void)state;
 	src = source(&f, office_pc, sizeof(office_pc) / sizeof(office_pc[0]));
 	doc = build(src, regfacts_office);
 	o = qh_json_get(qh_json_root(doc), "office");
@@ -455,14 +452,13 @@ test_office_tapi_wia(void **state)
 }
 
 static void
-test_empty_registry(void **state)
+test_empty_registry(void **state QH_UNUSED)
 {
 	struct fake f;
 	struct qh_json_doc *doc;
 	const struct qh_json_node *o;
 	const struct reg_src *src = source(&f, NULL, 0);
 
-	(void)state;
 	memset(&the_version, 0, sizeof(the_version));
 	doc = build(src, os_fn);
 	assert_string_equal(qh_json_get_str(qh_json_root(doc), "os"),

@@ -6,12 +6,13 @@
  * control, held keys and buttons released when control ends; the
  * clipboard both ways only with control. Encodings: test_rfb_enc.c.
  */
+#include "qh/compat.h"
 #include "rfbtest.h"
 
 /* Handshake. */
 
 static void
-test_handshake_38(void **state)
+test_handshake_38(void **state QH_UNUSED)
 {
 	static const uint8_t serverinit[] = { 0, 40, 0, 30, 32, 24, 0, 1, 0, 255, 0, 255,
 		0, 255, 16, 8, 0, 0, 0, 0, 0, 0, 0, 9, 't', 'e', 's', 't', ' ', 'd', 'e',
@@ -53,7 +54,7 @@ test_handshake_38(void **state)
 }
 
 static void
-test_handshake_37_33(void **state)
+test_handshake_37_33(void **state QH_UNUSED)
 {
 	struct tc t;
 
@@ -79,7 +80,7 @@ test_handshake_37_33(void **state)
 }
 
 static void
-test_handshake_invalid(void **state)
+test_handshake_invalid(void **state QH_UNUSED)
 {
 	struct tc t;
 
@@ -104,7 +105,7 @@ test_handshake_invalid(void **state)
 /* Client messages. */
 
 static void
-test_truncated_messages_wait(void **state)
+test_truncated_messages_wait(void **state QH_UNUSED)
 {
 	static const uint8_t msgs[][20] = {
 		{ 0, 0, 0, 0, 16, 16, 0, 1, 0, 31, 0, 63, 0, 31, 11, 5, 0, 0, 0, 0 },
@@ -143,7 +144,7 @@ test_truncated_messages_wait(void **state)
 }
 
 static void
-test_invalid_messages(void **state)
+test_invalid_messages(void **state QH_UNUSED)
 {
 	struct qh_rfb_pf pf;
 	uint8_t big[4] = { 2, 0, 0x04, 0x01 }; /* SetEncodings of 1025 */
@@ -190,7 +191,7 @@ test_invalid_messages(void **state)
 }
 
 static void
-test_oversized_cut_text_dropped(void **state)
+test_oversized_cut_text_dropped(void **state QH_UNUSED)
 {
 	uint8_t hdr[8] = { 6, 0, 0, 0 };
 	uint8_t *text = malloc(RFB_CUT_MAX + 10);
@@ -217,7 +218,7 @@ test_oversized_cut_text_dropped(void **state)
 }
 
 static void
-test_control(void **state)
+test_control(void **state QH_UNUSED)
 {
 	static const uint8_t cut[] = { 6, 0, 0, 0, 0, 0, 0, 4, 'c', 0xe4, 'f', 0 };
 	uint32_t *px = image(P_BANDS, W, H, 1);
@@ -269,7 +270,7 @@ test_control(void **state)
 }
 
 static void
-test_clipboard_bytes(void **state)
+test_clipboard_bytes(void **state QH_UNUSED)
 {
 	static const uint8_t want[] = { 3, 0, 0, 0, 0, 0, 0, 3, 'a', 0xe9, '?' };
 	uint32_t *px = image(P_BANDS, W, H, 1);

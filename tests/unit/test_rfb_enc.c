@@ -8,12 +8,13 @@
  * and through the recording tap, with output pulled through a tiny buffer
  * as well as a large one.
  */
+#include "qh/compat.h"
 #include "rfbtest.h"
 
 /* Updates and encodings. */
 
 static void
-test_updates_only_on_request(void **state)
+test_updates_only_on_request(void **state QH_UNUSED)
 {
 	uint32_t *a = image(P_TEXT, W, H, 0), *b = image(P_TEXT, W, H, 1);
 	struct rfb_frame f = { b, W, H, W };
@@ -106,28 +107,28 @@ round_trip(int32_t enc, int quality, const struct qh_rfb_pf *pf, size_t outmax,
 }
 
 static void
-test_round_trip_raw(void **state)
+test_round_trip_raw(void **state QH_UNUSED)
 {
 	round_trip(QH_RFB_ENC_RAW, -1, NULL, 1 << 30, 0);
 	round_trip(QH_RFB_ENC_RAW, -1, NULL, 7, 0);
 }
 
 static void
-test_round_trip_zrle(void **state)
+test_round_trip_zrle(void **state QH_UNUSED)
 {
 	round_trip(QH_RFB_ENC_ZRLE, -1, NULL, 1 << 30, 0);
 	round_trip(QH_RFB_ENC_ZRLE, -1, NULL, 100, 0);
 }
 
 static void
-test_round_trip_tight(void **state)
+test_round_trip_tight(void **state QH_UNUSED)
 {
 	round_trip(QH_RFB_ENC_TIGHT, -1, NULL, 1 << 30, 0);
 	round_trip(QH_RFB_ENC_TIGHT, -1, NULL, 33, 0);
 }
 
 static void
-test_round_trip_tight_jpeg(void **state)
+test_round_trip_tight_jpeg(void **state QH_UNUSED)
 {
 	struct rfb_stats st;
 
@@ -138,7 +139,7 @@ test_round_trip_tight_jpeg(void **state)
 }
 
 static void
-test_pixel_formats(void **state)
+test_pixel_formats(void **state QH_UNUSED)
 {
 	static const struct qh_rfb_pf pfs[] = {
 		{ 32, 24, 1, 1, { 255, 255, 255 }, { 16, 8, 0 } }, /* big-endian XRGB */
@@ -163,7 +164,7 @@ test_pixel_formats(void **state)
 
 /* A terminal scrolling by one 13-pixel line goes out as one CopyRect. */
 static void
-test_scroll_copyrect(void **state)
+test_scroll_copyrect(void **state QH_UNUSED)
 {
 	static const int32_t encs[] = { QH_RFB_ENC_ZRLE, QH_RFB_ENC_COPYRECT };
 	uint32_t *a = image(P_TEXT, W, H, 0), *b = calloc(W * H, 4);
@@ -201,7 +202,7 @@ test_scroll_copyrect(void **state)
 }
 
 static void
-test_cursor_and_pointer(void **state)
+test_cursor_and_pointer(void **state QH_UNUSED)
 {
 	static const int32_t encs[] = { QH_RFB_ENC_RAW, QH_RFB_ENC_CURSOR,
 		QH_RFB_ENC_POINTERPOS };
@@ -238,7 +239,7 @@ test_cursor_and_pointer(void **state)
 }
 
 static void
-test_desktop_size(void **state)
+test_desktop_size(void **state QH_UNUSED)
 {
 	static const int32_t encs[] = { QH_RFB_ENC_TIGHT, QH_RFB_ENC_DESKTOPSIZE };
 	uint32_t *a = image(P_NOISE, W, H, 0), *b = image(P_TEXT, 150, 120, 0);
@@ -278,7 +279,7 @@ test_desktop_size(void **state)
 
 /* A partial request gets only its area; the rest follows when asked. */
 static void
-test_partial_request(void **state)
+test_partial_request(void **state QH_UNUSED)
 {
 	uint32_t *a = image(P_GRADIENT, W, H, 0);
 	struct rfb_frame f = { a, W, H, W };
@@ -304,7 +305,7 @@ test_partial_request(void **state)
 
 /* The tap starts over with a handshake when the client changes its format. */
 static void
-test_tap_format_change(void **state)
+test_tap_format_change(void **state QH_UNUSED)
 {
 	static const struct qh_rfb_pf rgb565 = { 16, 16, 0, 1, { 31, 63, 31 },
 		{ 11, 5, 0 } };

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/buf.h"
 #include "qh/err.h"
 #include "qh/rfbdec.h"
@@ -76,7 +77,7 @@ client_pf16(void)
 }
 
 static int
-setup(void **state)
+setup(void **state QH_UNUSED)
 {
 	qh_buf_init(&srv, 1 << 20);
 	qh_buf_init(&cli, 1 << 20);
@@ -84,7 +85,7 @@ setup(void **state)
 }
 
 static int
-teardown(void **state)
+teardown(void **state QH_UNUSED)
 {
 	qh_buf_release(&srv);
 	qh_buf_release(&cli);
@@ -92,7 +93,7 @@ teardown(void **state)
 }
 
 static void
-test_pixel_format_at_next_update(void **state)
+test_pixel_format_at_next_update(void **state QH_UNUSED)
 {
 	struct qh_rfbdec *d;
 	const uint32_t *fb;
@@ -130,7 +131,7 @@ test_pixel_format_at_next_update(void **state)
 }
 
 static void
-test_unannounced_encoding(void **state)
+test_unannounced_encoding(void **state QH_UNUSED)
 {
 	struct qh_rfbdec *d;
 
@@ -154,7 +155,7 @@ test_unannounced_encoding(void **state)
 }
 
 static void
-test_viewer_33_and_cut_text(void **state)
+test_viewer_33_and_cut_text(void **state QH_UNUSED)
 {
 	struct qh_rfbdec *d;
 	uint8_t text[5000];

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/ring.h"
 
@@ -39,13 +40,12 @@ flatten(const struct qh_ring *r, uint8_t *out)
 }
 
 static void
-test_empty(void **state)
+test_empty(void **state QH_UNUSED)
 {
 	struct qh_ring r;
 	uv_buf_t b[2];
 	size_t total = 99;
 
-	(void)state;
 	qh_ring_init(&r, 16);
 	assert_null(r.d); /* white box: nothing allocated yet */
 	assert_int_equal(qh_ring_len(&r), 0);
@@ -60,12 +60,11 @@ test_empty(void **state)
 }
 
 static void
-test_bound(void **state)
+test_bound(void **state QH_UNUSED)
 {
 	struct qh_ring r;
 	uint8_t out[8];
 
-	(void)state;
 	qh_ring_init(&r, 8);
 	assert_int_equal(qh_ring_put(&r, "123456789", 9), QH_ERR_TOO_LARGE);
 	assert_int_equal(qh_ring_len(&r), 0);
@@ -81,14 +80,13 @@ test_bound(void **state)
 }
 
 static void
-test_wrap(void **state)
+test_wrap(void **state QH_UNUSED)
 {
 	struct qh_ring r;
 	uv_buf_t b[2];
 	uint8_t out[8];
 	size_t total;
 
-	(void)state;
 	qh_ring_init(&r, 8);
 	assert_int_equal(qh_ring_put(&r, "abcdef", 6), 0);
 	qh_ring_consume(&r, 4);
@@ -113,14 +111,13 @@ test_wrap(void **state)
 }
 
 static void
-test_in_flight(void **state)
+test_in_flight(void **state QH_UNUSED)
 {
 	struct qh_ring r;
 	uv_buf_t b[2], again[2];
 	size_t total, total2;
 	unsigned int nb;
 
-	(void)state;
 	qh_ring_init(&r, 8);
 	assert_int_equal(qh_ring_put(&r, "abcdef", 6), 0);
 	qh_ring_consume(&r, 5);
@@ -142,12 +139,11 @@ test_in_flight(void **state)
 }
 
 static void
-test_trim(void **state)
+test_trim(void **state QH_UNUSED)
 {
 	struct qh_ring r;
 	uint8_t out[4];
 
-	(void)state;
 	qh_ring_init(&r, 4);
 	assert_int_equal(qh_ring_put(&r, "ab", 2), 0);
 	qh_ring_trim(&r); /* not empty: kept */
@@ -168,7 +164,7 @@ test_trim(void **state)
 
 /* Random puts and consumes of random sizes against a plain byte array. */
 static void
-test_model(void **state)
+test_model(void **state QH_UNUSED)
 {
 	enum { CAP = 61, ROUNDS = 20000 };
 	uint8_t model[CAP], out[CAP], chunk[CAP + 8];
@@ -178,7 +174,6 @@ test_model(void **state)
 	uint8_t next = 0;
 	int k;
 
-	(void)state;
 	qh_ring_init(&r, CAP);
 	for (k = 0; k < ROUNDS; k++) {
 		n = (size_t)rand_r(&seed) % (CAP + 8);

@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/text.h"
 #include "qh/units.h"
 
 static void
-test_parse(void **state)
+test_parse(void **state QH_UNUSED)
 {
 	enum qh_lang l;
 
@@ -36,7 +37,7 @@ test_parse(void **state)
 }
 
 static void
-test_environment(void **state)
+test_environment(void **state QH_UNUSED)
 {
 	unsetenv("LC_ALL");
 	unsetenv("LC_MESSAGES");
@@ -53,7 +54,7 @@ test_environment(void **state)
 }
 
 static void
-test_fallback(void **state)
+test_fallback(void **state QH_UNUSED)
 {
 	const char *id = "a text nobody translated";
 
@@ -69,7 +70,7 @@ test_fallback(void **state)
 
 /* The German table built from po/de.po: texts, plural forms, units. */
 static void
-test_german(void **state)
+test_german(void **state QH_UNUSED)
 {
 	char out[64];
 

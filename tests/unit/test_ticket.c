@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/ticket.h"
 #include "qh/wire.h"
@@ -65,7 +66,7 @@ feed(void *arg, const struct qh_buf *b)
 
 /* What the agent encodes, the console decodes to the same ticket. */
 static void
-test_roundtrip(void **state)
+test_roundtrip(void **state QH_UNUSED)
 {
 	struct qh_ticket a, b;
 	struct qh_buf req;
@@ -73,7 +74,6 @@ test_roundtrip(void **state)
 	struct sink s;
 	int i;
 
-	(void)state;
 	sample(&a);
 	qh_buf_init(&req, QH_MSG_MAX_LEN);
 	assert_int_equal(qh_ticket_encode_request(&a, &req), 0);
@@ -120,13 +120,12 @@ test_roundtrip(void **state)
 
 /* Long steps and environments travel in several messages. */
 static void
-test_chunks(void **state)
+test_chunks(void **state QH_UNUSED)
 {
 	struct qh_ticket a, b;
 	struct sink s;
 	static char steps[QH_TICKET_STEPS_MAX];
 
-	(void)state;
 	memset(steps, 'x', sizeof(steps));
 	qh_ticket_init(&a, NULL);
 	assert_int_equal(qh_ticket_set_header(&a, "support", "long", 0), 0);
@@ -149,12 +148,11 @@ test_chunks(void **state)
 
 /* The header's checks. */
 static void
-test_header(void **state)
+test_header(void **state QH_UNUSED)
 {
 	struct qh_ticket t;
 	char subject[QH_TICKET_SUBJECT_MAX + 2];
 
-	(void)state;
 	qh_ticket_init(&t, NULL);
 	assert_int_equal(qh_ticket_set_header(&t, "repair", "x", 0), QH_ERR_FORMAT);
 	assert_int_equal(qh_ticket_set_header(&t, "support", "", 0), QH_ERR_FORMAT);
@@ -181,12 +179,11 @@ test_header(void **state)
 
 /* Attachments: names, sizes, the announced total. */
 static void
-test_files(void **state)
+test_files(void **state QH_UNUSED)
 {
 	struct qh_ticket_limits lim = { 1 << 20, 3 << 20, 1024 };
 	struct qh_ticket t;
 
-	(void)state;
 	qh_ticket_init(&t, &lim);
 	assert_int_equal(qh_ticket_set_header(&t, "support", "files", 3 << 20), 0);
 	assert_int_equal(qh_ticket_add_file(&t, "a/b", 1, hash_a), QH_ERR_FORMAT);
@@ -211,12 +208,11 @@ test_files(void **state)
 
 /* Proposals: strict local times, offsets within a day. */
 static void
-test_slots(void **state)
+test_slots(void **state QH_UNUSED)
 {
 	struct qh_ticket t;
 	struct tm tm;
 
-	(void)state;
 	qh_ticket_init(&t, NULL);
 	assert_int_equal(qh_ticket_parse_when("2028-02-29T23:59", &tm), 0);
 	assert_int_equal(qh_ticket_parse_when("2026-02-29T10:00", &tm), QH_ERR_FORMAT);
@@ -239,11 +235,10 @@ test_slots(void **state)
 
 /* The key: content decides, the environment does not. */
 static void
-test_key(void **state)
+test_key(void **state QH_UNUSED)
 {
 	struct qh_ticket a, b;
 
-	(void)state;
 	sample(&a);
 	sample(&b);
 	assert_memory_equal(a.key, b.key, 32);
@@ -262,13 +257,12 @@ test_key(void **state)
 
 /* Peer messages that do not fit the ticket exchange. */
 static void
-test_decode_refusals(void **state)
+test_decode_refusals(void **state QH_UNUSED)
 {
 	struct qh_ticket t;
 	struct qh_buf b;
 	struct qh_msg m;
 
-	(void)state;
 	qh_ticket_init(&t, NULL);
 	qh_buf_init(&b, 1024);
 	/* A REQUEST without a subject. */
@@ -314,7 +308,7 @@ test_decode_refusals(void **state)
 
 /* The environment must be one JSON object, strictly by RFC 8259. */
 static void
-test_environment(void **state)
+test_environment(void **state QH_UNUSED)
 {
 	static const char *const good[] = {
 		"{}",
@@ -363,7 +357,6 @@ test_environment(void **state)
 	char deep[600];
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (!qh_ticket_env_valid(good[i], strlen(good[i])))
 			fail_msg("refused: %s", good[i]);

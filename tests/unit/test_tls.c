@@ -24,6 +24,7 @@
 #include <uv.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pki.h"
@@ -72,7 +73,7 @@ server_plaintext(struct qh_tls_conn *conn, struct qh_buf *in)
 }
 
 static void
-server_close(struct qh_tls_conn *conn, int err)
+server_close(struct qh_tls_conn *conn, int err QH_UNUSED)
 {
 	struct fixture *f = qh_tls_arg(conn);
 
@@ -98,7 +99,7 @@ small_buffers(uv_handle_t *h, int which)
 
 /* Ready: queue f->send bytes of plaintext in one go. */
 static int
-client_ready(struct qh_tls_conn *conn, const struct qh_identity *peer)
+client_ready(struct qh_tls_conn *conn, const struct qh_identity *peer QH_UNUSED)
 {
 	struct fixture *f = qh_tls_arg(conn);
 	uint8_t *p;
@@ -124,7 +125,7 @@ client_ready(struct qh_tls_conn *conn, const struct qh_identity *peer)
 }
 
 static int
-client_plaintext(struct qh_tls_conn *conn, struct qh_buf *in)
+client_plaintext(struct qh_tls_conn *conn QH_UNUSED, struct qh_buf *in)
 {
 	qh_buf_reset(in);
 	return 0;
@@ -140,7 +141,7 @@ client_drain(struct qh_tls_conn *conn)
 }
 
 static void
-client_close(struct qh_tls_conn *conn, int err)
+client_close(struct qh_tls_conn *conn, int err QH_UNUSED)
 {
 	struct fixture *f = qh_tls_arg(conn);
 

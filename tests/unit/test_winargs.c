@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "win32/portable.h"
 
@@ -108,14 +109,13 @@ round_trip(char *const *argv)
 }
 
 static void
-test_quote_plain(void **state)
+test_quote_plain(void **state QH_UNUSED)
 {
 	char *ver[] = { "cmd", "/c", "ver", NULL };
 	char *ps[] = { "powershell", "-NoProfile", "-Command",
 		"Get-ChildItem 'C:\\Program Files' | Select-Object -First 3", NULL };
 	char cmd[256];
 
-	(void)state;
 	assert_int_equal(win_quote_argv(ver, cmd, sizeof(cmd)), 0);
 	assert_string_equal(cmd, "cmd /c ver");
 	assert_int_equal(win_quote_argv(ps, cmd, sizeof(cmd)), 0);
@@ -127,14 +127,13 @@ test_quote_plain(void **state)
 }
 
 static void
-test_quote_hard(void **state)
+test_quote_hard(void **state QH_UNUSED)
 {
 	char *a[] = { "C:\\Program Files\\x.exe", "", "a b", "tab\there", "q\"uote",
 		"end\\", "sp ace\\", "\\\\server\\share\\", "\\\"", "a\\\\\"b", "\"\"",
 		"new\nline", NULL };
 	char cmd[512];
 
-	(void)state;
 	round_trip(a);
 	/* The program is quoted, never escaped. */
 	assert_int_equal(win_quote_argv(a, cmd, sizeof(cmd)), 0);
@@ -149,7 +148,7 @@ test_quote_hard(void **state)
 }
 
 static void
-test_quote_refused(void **state)
+test_quote_refused(void **state QH_UNUSED)
 {
 	char *noprog[] = { NULL };
 	char *quoted[] = { "a\"b", NULL };
@@ -157,7 +156,6 @@ test_quote_refused(void **state)
 	char *big[] = { "x", NULL, NULL };
 	char cmd[64];
 
-	(void)state;
 	assert_int_equal(win_quote_argv(noprog, cmd, sizeof(cmd)), QH_ERR_ARG);
 	assert_int_equal(win_quote_argv(quoted, cmd, sizeof(cmd)), QH_ERR_ARG);
 	assert_int_equal(win_quote_argv(empty, cmd, sizeof(cmd)), QH_ERR_ARG);
@@ -169,13 +167,12 @@ test_quote_refused(void **state)
 }
 
 static void
-test_quote_random(void **state)
+test_quote_random(void **state QH_UNUSED)
 {
 	static const char alphabet[] = "ab \\\"\t";
 	char buf[MAXW - 1][40], *argv[MAXW];
 	int round, i, n, len, k;
 
-	(void)state;
 	srand(4242);
 	for (round = 0; round < 5000; round++) {
 		argv[0] = "prog";
@@ -221,9 +218,8 @@ map_bad(const char *given, const char *reason)
 }
 
 static void
-test_path_forms(void **state)
+test_path_forms(void **state QH_UNUSED)
 {
-	(void)state;
 	map_ok("C:\\Users\\Kunde\\Desktop\\x.txt", "C:\\Users\\Kunde\\Desktop\\x.txt");
 	map_ok("c:/Users/Kunde/Desktop/x.txt", "C:\\Users\\Kunde\\Desktop\\x.txt");
 	map_ok("D:/a//b\\\\c/", "D:\\a\\b\\c");
@@ -242,11 +238,10 @@ test_path_forms(void **state)
 }
 
 static void
-test_path_refused(void **state)
+test_path_refused(void **state QH_UNUSED)
 {
 	char out[16], why[256];
 
-	(void)state;
 	map_bad("C:file.txt", "C:\\");
 	map_bad("NUL", "device");
 	map_bad("C:/temp/nul.txt", "device");
@@ -272,11 +267,10 @@ test_path_refused(void **state)
 }
 
 static void
-test_path_unc_home(void **state)
+test_path_unc_home(void **state QH_UNUSED)
 {
 	char out[256], why[256];
 
-	(void)state;
 	/* A roaming home on a share: "\..." starts at the share. */
 	assert_int_equal(win_path_map("\\x", "\\\\srv\\home$\\kunde", out, sizeof(out),
 			     why, sizeof(why)),

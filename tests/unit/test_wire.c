@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/wire.h"
 
@@ -49,7 +50,7 @@ decode_bytes(const uint8_t *p, size_t n, struct qh_frame *f)
  * decodes with its fields and a payload pointer into the input.
  */
 static void
-test_frame_prefixes(void **state)
+test_frame_prefixes(void **state QH_UNUSED)
 {
 	static const char payload[] = "some payload bytes";
 	const size_t plen = sizeof(payload) - 1;
@@ -87,7 +88,7 @@ test_frame_prefixes(void **state)
 
 /* Two frames back to back, one of them empty, decoded as the mux does. */
 static void
-test_frame_sequence(void **state)
+test_frame_sequence(void **state QH_UNUSED)
 {
 	struct qh_frame f;
 	struct qh_buf b;
@@ -119,7 +120,7 @@ test_frame_sequence(void **state)
 
 /* Length over the maximum is refused from the header alone. */
 static void
-test_frame_too_large(void **state)
+test_frame_too_large(void **state QH_UNUSED)
 {
 	uint8_t h[QH_WIRE_HDR_LEN];
 	struct qh_frame f;
@@ -156,7 +157,7 @@ test_frame_too_large(void **state)
 
 /* Unknown types and out-of-range channels are protocol errors. */
 static void
-test_frame_bad_type_and_channel(void **state)
+test_frame_bad_type_and_channel(void **state QH_UNUSED)
 {
 	uint8_t h[QH_WIRE_HDR_LEN];
 	struct qh_frame f;
@@ -209,7 +210,7 @@ decode_msg(const struct qh_buf *b, struct qh_msg *m)
 
 /* Text (multi-byte too), blob, u8, u32 and u64 fields come back as sent. */
 static void
-test_msg_roundtrip(void **state)
+test_msg_roundtrip(void **state QH_UNUSED)
 {
 	static const uint8_t hash[32] = { 0, 1, 2, 0, 0xff, 0x80, 0xc0 };
 	static const uint8_t blob[] = { 0, 0, 0, 1, 0 };
@@ -308,7 +309,7 @@ test_msg_roundtrip(void **state)
 
 /* Unknown message types, and keys unknown or not allowed for the type. */
 static void
-test_msg_unknown(void **state)
+test_msg_unknown(void **state QH_UNUSED)
 {
 	static const uint8_t types[] = { 0, QH_MSG_TYPE_MAX, 200, 255 };
 	static const uint8_t keys[] = { 0, QH_K_TEXT, QH_K_MAX, 64, 255 };
@@ -341,7 +342,7 @@ test_msg_unknown(void **state)
 
 /* A key twice is malformed, even with the same value. */
 static void
-test_msg_duplicate_key(void **state)
+test_msg_duplicate_key(void **state QH_UNUSED)
 {
 	struct qh_msg m;
 	struct qh_buf b;
@@ -364,7 +365,7 @@ test_msg_duplicate_key(void **state)
 
 /* Each required key, left out, makes the message malformed. */
 static void
-test_msg_missing_required(void **state)
+test_msg_missing_required(void **state QH_UNUSED)
 {
 	struct qh_msg m;
 	struct qh_buf b;
@@ -397,7 +398,7 @@ test_msg_missing_required(void **state)
 
 /* Integers must have exactly their width: too short or too long is malformed. */
 static void
-test_msg_integer_width(void **state)
+test_msg_integer_width(void **state QH_UNUSED)
 {
 	static const uint8_t zeros[16];
 	static const struct {
@@ -444,7 +445,7 @@ test_msg_integer_width(void **state)
  * it is caught). The consent reply's ALLOW is read with qh_msg_get_u8.
  */
 static void
-test_msg_get_integers(void **state)
+test_msg_get_integers(void **state QH_UNUSED)
 {
 	struct qh_msg m;
 	struct qh_buf b;
@@ -453,7 +454,6 @@ test_msg_get_integers(void **state)
 	uint64_t u64 = 0;
 	size_t len;
 
-	(void)state;
 	qh_buf_init(&b, 1024);
 	assert_int_equal(qh_msg_begin(&b, QH_MSG_CONSENT_REPLY), 0);
 	assert_int_equal(qh_msg_put_u64(&b, QH_K_ID, 0x0102030405060708ULL), 0);
@@ -491,7 +491,7 @@ test_msg_get_integers(void **state)
 
 /* A text value that is not valid UTF-8, or holds a NUL, is malformed. */
 static void
-test_msg_bad_utf8(void **state)
+test_msg_bad_utf8(void **state QH_UNUSED)
 {
 	static const struct {
 		const char *s;
@@ -537,7 +537,7 @@ test_msg_bad_utf8(void **state)
 
 /* Valid UTF-8, including every boundary of every sequence length. */
 static void
-test_utf8_valid(void **state)
+test_utf8_valid(void **state QH_UNUSED)
 {
 	static const char *const good[] = {
 		"",
@@ -569,7 +569,7 @@ test_utf8_valid(void **state)
  * from the length prefix before the value is there.
  */
 static void
-test_msg_value_too_large(void **state)
+test_msg_value_too_large(void **state QH_UNUSED)
 {
 	static const struct {
 		uint8_t type, key;
@@ -621,7 +621,7 @@ test_msg_value_too_large(void **state)
  * with distinct keys (REQUEST, 16 of them) decodes.
  */
 static void
-test_msg_too_many_fields(void **state)
+test_msg_too_many_fields(void **state QH_UNUSED)
 {
 	static const uint8_t text_keys[] = { QH_K_CMD, QH_K_CODE, QH_K_TERM, QH_K_KIND,
 		QH_K_NOTE, QH_K_TARGET, QH_K_PATH, QH_K_CUSTOMER };
@@ -655,7 +655,7 @@ test_msg_too_many_fields(void **state)
 
 /* Truncated fields are malformed wherever the cut falls. */
 static void
-test_msg_truncated(void **state)
+test_msg_truncated(void **state QH_UNUSED)
 {
 	struct qh_msg m;
 	struct qh_buf b;
@@ -677,7 +677,7 @@ test_msg_truncated(void **state)
  * that: the message is spoiled (qh_buf_error) and is never sent.
  */
 static void
-test_msg_put_bounded(void **state)
+test_msg_put_bounded(void **state QH_UNUSED)
 {
 	struct qh_buf b;
 	size_t room;
@@ -721,7 +721,7 @@ argv_roundtrip(int argc, char *const argv[])
 
 /* Argument vectors: ordinary, with empty strings, empty, and at the limit. */
 static void
-test_argv_roundtrip(void **state)
+test_argv_roundtrip(void **state QH_UNUSED)
 {
 	char *const cmd[] = { "ls", "-l", "/tmp/a b", "caf\xc3\xa9" };
 	char *const empties[] = { "", "x", "", "" };
@@ -786,7 +786,7 @@ test_argv_roundtrip(void **state)
 
 /* Embedded NULs and truncated strings are refused, and nothing is returned. */
 static void
-test_argv_bad(void **state)
+test_argv_bad(void **state QH_UNUSED)
 {
 	static const struct {
 		const char *p;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/mux.h"
@@ -54,7 +55,7 @@ static void rec_flush(struct ssh *s);
 static void down_kick(struct ssh *s);
 
 static void
-on_shutdown(uv_shutdown_t *req, int status)
+on_shutdown(uv_shutdown_t *req QH_UNUSED, int status)
 {
 	if (status < 0)
 		qh_debug("ssh socket shutdown: %s", uv_strerror(status));
@@ -159,7 +160,7 @@ ssh_on_eof(struct tech *t)
 /* The bridge, up: socketpair → dial channel. */
 
 static void
-up_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+up_alloc(uv_handle_t *h, size_t hint QH_UNUSED, uv_buf_t *buf)
 {
 	struct ssh *s = h->data;
 
@@ -201,7 +202,7 @@ up_pump(struct ssh *s)
 
 /* Straight to the dial channel; what its window does not take waits in `up`. */
 static void
-up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+up_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct ssh *s = st->data;
 	struct qh_chan *ch = tech_chan(s->t);
@@ -364,7 +365,7 @@ rec_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 }
 
 static void
-rec_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
+rec_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p QH_UNUSED, size_t len)
 {
 	qh_chan_consume(ch, len); /* the console sends nothing here */
 }
@@ -460,7 +461,7 @@ size_changed(struct ssh *s)
 }
 
 static void
-on_winch(uv_signal_t *h, int signum)
+on_winch(uv_signal_t *h, int signum QH_UNUSED)
 {
 	size_changed(h->data);
 }
