@@ -73,7 +73,7 @@ agent_disconnect(struct agent *a, int err)
 }
 
 /* Leaves: now if there is no connection, else once it has closed. */
-static void
+void
 agent_stop(struct agent *a, int status)
 {
 	a->stopping = 1;
@@ -326,7 +326,7 @@ on_error(struct agent *a, const struct qh_msg *m)
 	agent_status("%s", text[0] != '\0' ? text : code);
 	snprintf(a->why, sizeof(a->why), _("refused (%s)"), code);
 	if (strcmp(code, "revoked") == 0 || strcmp(code, "auth") == 0 ||
-	    strcmp(code, "role") == 0)
+	    strcmp(code, "role") == 0 || strcmp(code, "expired") == 0)
 		agent_stop(a, 1); /* retrying cannot help */
 	else
 		agent_disconnect(a, QH_ERR_REFUSED);
@@ -434,7 +434,8 @@ on_session(struct agent *a, const struct qh_msg *m)
 		if (a->ending || !a->unattended) {
 			uv_timer_stop(&a->endwait);
 			agent_stop(a, 0);
-		}
+		} else
+			renew_on_idle(a);
 	} else {
 		qh_debug("session message of kind %s ignored", kind);
 	}
@@ -468,6 +469,9 @@ agent_ready(struct qh_mux *mux, const struct qh_identity *peer)
 		return QH_ERR_AUTH;
 	}
 	qh_mux_set_keepalive(mux, KEEPALIVE_IDLE_MS, KEEPALIVE_DEAD_MS);
+	/* An expired certificate: this connection renews it, no more. */
+	if (renew_on_ready(a) != 0)
+		return 0;
 	if ((r = send_hello(a)) != 0)
 		return r;
 	set_state(a, AG_HELLO);
@@ -619,11 +623,16 @@ agent_closed(struct qh_mux *mux, int err)
 	a->mux = NULL;
 	uv_timer_stop(&a->deadline);
 	consent_reset(a);
+	renew_on_close(a);
 	if (a->state == AG_DONE)
 		return;
 	if (a->stopping)
 		agent_finish(a);
-	else
+	else if (a->reconnect_now) {
+		/* A renewed certificate: straight back, without a word. */
+		a->reconnect_now = 0;
+		agent_connect(a);
+	} else
 		agent_retry(a, err);
 }
 
@@ -676,6 +685,7 @@ agent_finish(struct agent *a)
 	set_state(a, AG_DONE);
 	consent_reset(a);
 	customer_close(a);
+	renew_free(a);
 	uv_close((uv_handle_t *)&a->retry, NULL);
 	uv_close((uv_handle_t *)&a->deadline, NULL);
 	uv_close((uv_handle_t *)&a->endwait, NULL);
@@ -812,6 +822,13 @@ cmd_run(struct qh_cli *c)
 		free(a);
 		return qh_cli_fail(c, _("%s: unusable console address or certificate"),
 		    path);
+	}
+	a->loop = uv_default_loop();
+	if (renew_init(a, path) != 0) {
+		qh_tls_ctx_free(a->ctx);
+		qh_bundle_free(&a->bundle);
+		free(a);
+		return qh_cli_fail(c, "out of memory");
 	}
 	hlen = sizeof(a->hostname);
 	if (uv_os_gethostname(a->hostname, &hlen) != 0 ||

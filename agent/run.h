@@ -1,8 +1,9 @@
 /*
- * `qh-agent run` in two files: the connection, the console's messages and
- * the technicians' actions (run.c), and the customer's side, who may get
- * in and how the customer is asked and answers (consent.c). This header
- * is theirs alone.
+ * `qh-agent run` in three files: the connection, the console's messages
+ * and the technicians' actions (run.c), the customer's side, who may get
+ * in and how the customer is asked and answers (consent.c), and the
+ * renewal of the agent's certificate (renew.c). This header is theirs
+ * alone.
  */
 #ifndef QH_AGENT_RUN_H
 #define QH_AGENT_RUN_H
@@ -93,12 +94,18 @@ struct agent {
 	int control_taken; /* the customer took control back this session */
 
 	struct task_list tasks;
+
+	struct renew *renew; /* renew.c's */
+	int reconnect_now;   /* renew.c: reconnect at once, with the new certificate */
 };
 
 /* run.c */
 
 /* Ctrl-C, SIGTERM, SIGHUP, "q", End session: ends the session, or just leaves. */
 void agent_end(struct agent *a);
+
+/* Leaves with status: now if there is no connection, else once it has closed. */
+void agent_stop(struct agent *a, int status);
 
 /* Answers the console's consent question id. */
 void send_consent_reply(struct agent *a, uint64_t id, int allow);
@@ -136,5 +143,27 @@ void customer_close(struct agent *a);
 
 /* The window's status line, when there is a window; sanitised. */
 void agent_status(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* renew.c */
+
+/* Sets up renewal of the certificate in the bundle at path (agent.pem); once. */
+int renew_init(struct agent *a, const char *path);
+
+/*
+ * The connection is up. Returns 1 when the certificate has expired: this
+ * connection renews it and does nothing else (no HELLO), then the agent
+ * reconnects. Otherwise returns 0, after starting a renewal that is due
+ * or setting a timer for it.
+ */
+int renew_on_ready(struct agent *a);
+
+/* The connection closed: a renewal on it is void, its old context freed. */
+void renew_on_close(struct agent *a);
+
+/* Nothing runs any more (a session closed): a waiting certificate comes into use. */
+void renew_on_idle(struct agent *a);
+
+/* Leaving: closes the timer; what renewal holds is freed with it. */
+void renew_free(struct agent *a);
 
 #endif

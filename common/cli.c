@@ -294,7 +294,8 @@ qh_cli_main(const char *prog, const struct qh_cli_cmd *const *table,
 	}
 	if (hooks == NULL || hooks->prepare == NULL ||
 	    (status = hooks->prepare(c)) == QH_EXIT_OK) {
-		status = cmd->exec(c);
+		status =
+		    hooks != NULL && hooks->run != NULL ? hooks->run(c) : cmd->exec(c);
 		if (hooks != NULL && hooks->finish != NULL)
 			status = hooks->finish(c, status);
 	}

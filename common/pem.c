@@ -27,6 +27,7 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/pem.h"
+#include "qh/tmpfile.h"
 
 #define PEM_BUNDLE_MAX (64 * 1024) /* bound on a bundle file */
 
@@ -210,13 +211,10 @@ hostport_valid(const char *s)
 	return qh_split_hostport(s, host, sizeof(host), &port) == 0;
 }
 
-/* Writes the console line, certificate, key and CA certificate to a new 0600 file. */
-int
-qh_bundle_write(const char *path, const struct qh_bundle *b)
+/* QH_ERR_ARG unless every part of b is there and the key is the certificate's. */
+static int
+bundle_check(const struct qh_bundle *b)
 {
-	FILE *f = NULL;
-	int r;
-
 	if (b == NULL || b->cert == NULL || b->key == NULL || b->ca == NULL ||
 	    memchr(b->console, '\0', sizeof(b->console)) == NULL ||
 	    !hostport_valid(b->console))
@@ -226,18 +224,118 @@ qh_bundle_write(const char *path, const struct qh_bundle *b)
 		qh_error("the key does not belong to the certificate");
 		return QH_ERR_ARG;
 	}
-	if ((r = create_file(path, 0600, &f)) != 0)
-		return r;
+	return 0;
+}
+
+/* Writes the console line, certificate, key and CA certificate to f. */
+static int
+bundle_put(FILE *f, const char *path, const struct qh_bundle *b)
+{
 	if (fprintf(f, "# console: %s\n", b->console) < 0) {
-		r = QH_ERR_SYSTEM;
 		qh_error("%s: %s", path, strerror(errno));
-	} else if (PEM_write_X509(f, b->cert) != 1 ||
+		return QH_ERR_SYSTEM;
+	}
+	if (PEM_write_X509(f, b->cert) != 1 ||
 	    PEM_write_PrivateKey(f, b->key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    PEM_write_X509(f, b->ca) != 1) {
 		qh_log_ssl_errors(QH_LOG_ERROR, __func__, path);
-		r = QH_ERR_CRYPTO;
+		return QH_ERR_CRYPTO;
 	}
-	return finish_file(path, f, r);
+	return 0;
+}
+
+/* Writes the console line, certificate, key and CA certificate to a new 0600 file. */
+int
+qh_bundle_write(const char *path, const struct qh_bundle *b)
+{
+	FILE *f = NULL;
+	int r;
+
+	if ((r = bundle_check(b)) != 0)
+		return r;
+	if ((r = create_file(path, 0600, &f)) != 0)
+		return r;
+	return finish_file(path, f, bundle_put(f, path, b));
+}
+
+/* What replace_file writes: one of the three kinds of file. */
+struct replacement {
+	const struct qh_bundle *bundle;
+	EVP_PKEY *key;
+	X509 *cert;
+};
+
+/*
+ * Writes what rp holds to a temporary file beside path, syncs it and
+ * renames it over path with mode: all of it or nothing replaces path.
+ */
+static int
+replace_file(const char *path, mode_t mode, const struct replacement *rp)
+{
+	struct qh_tmpfile tf;
+	FILE *f = NULL;
+	int fd, r = QH_ERR_SYSTEM;
+
+	if (qh_tmpfile_open(&tf, path) != 0) {
+		qh_error("%s: %s", path, strerror(errno));
+		return errno == ENOENT ? QH_ERR_NOT_FOUND
+		    : errno == EACCES  ? QH_ERR_PERM
+				       : QH_ERR_SYSTEM;
+	}
+	if ((fd = dup(tf.fd)) == -1 || (f = fdopen(fd, "w")) == NULL) {
+		qh_error("%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	if (rp->bundle != NULL)
+		r = bundle_put(f, path, rp->bundle);
+	else if ((rp->key != NULL
+			 ? PEM_write_PrivateKey(f, rp->key, NULL, NULL, 0, NULL, NULL)
+			 : PEM_write_X509(f, rp->cert)) != 1) {
+		qh_log_ssl_errors(QH_LOG_ERROR, __func__, path);
+		r = QH_ERR_CRYPTO;
+	} else
+		r = 0;
+	if (fflush(f) != 0 || fsync(tf.fd) != 0) {
+		qh_error("%s: %s", path, strerror(errno));
+		r = r != 0 ? r : QH_ERR_SYSTEM;
+	}
+	fclose(f);
+	if (r == 0 && qh_tmpfile_commit(&tf, mode) != 0) {
+		qh_error("%s: %s", path, strerror(errno));
+		r = QH_ERR_SYSTEM;
+	}
+out:
+	qh_tmpfile_abort(&tf); /* nothing after a commit */
+	return r;
+}
+
+int
+qh_bundle_replace(const char *path, const struct qh_bundle *b)
+{
+	struct replacement rp = { b, NULL, NULL };
+	int r;
+
+	if ((r = bundle_check(b)) != 0)
+		return r;
+	return replace_file(path, 0600, &rp);
+}
+
+int
+qh_pki_replace_key(const char *path, EVP_PKEY *key)
+{
+	struct replacement rp = { NULL, key, NULL };
+
+	return key == NULL ? QH_ERR_ARG : replace_file(path, 0600, &rp);
+}
+
+int
+qh_pki_replace_cert(const char *path, X509 *cert)
+{
+	struct replacement rp = { NULL, NULL, cert };
+
+	return cert == NULL ? QH_ERR_ARG : replace_file(path, 0644, &rp);
 }
 
 /* Reads a bundle (bounded), checks its first line and that key and certificate match. */

@@ -114,6 +114,21 @@ qh_sha256_hex(const void *p, size_t len, char out[65])
 }
 
 int
+qh_pki_key_sha256(EVP_PKEY *key, char out[65])
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if (key == NULL || (len = i2d_PUBKEY(key, &der)) <= 0) {
+		ERR_clear_error();
+		return QH_ERR_CRYPTO;
+	}
+	qh_sha256_hex(der, (size_t)len, out);
+	OPENSSL_free(der);
+	return 0;
+}
+
+int
 qh_pki_fingerprint(X509 *cert, char out[65])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -228,12 +243,21 @@ qh_pki_identity(X509 *cert, struct qh_identity *out)
 		return QH_ERR_AUTH;
 	if (serial_hex(cert, id.serial) != 0)
 		return QH_ERR_AUTH;
-	if ((r = qh_pki_fingerprint(cert, id.fingerprint)) != 0)
+	if ((r = qh_pki_fingerprint(cert, id.fingerprint)) != 0 ||
+	    (r = qh_pki_key_sha256(X509_get0_pubkey(cert), id.key_sha256)) != 0)
 		return r;
-	if (asn1_time_unix(X509_get0_notAfter(cert), &id.not_after) != 0)
+	if (asn1_time_unix(X509_get0_notBefore(cert), &id.not_before) != 0 ||
+	    asn1_time_unix(X509_get0_notAfter(cert), &id.not_after) != 0 ||
+	    id.not_after < id.not_before)
 		return QH_ERR_AUTH;
 	*out = id;
 	return 0;
+}
+
+int64_t
+qh_pki_renew_at(const struct qh_identity *id)
+{
+	return id->not_before + (id->not_after - id->not_before) / 3 * 2;
 }
 
 int

@@ -186,11 +186,12 @@ static const struct msg_spec {
 		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
 		K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
 		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT) |
-		K(QH_K_INTERNAL),
+		K(QH_K_CSR) | K(QH_K_INTERNAL),
 	    K(QH_K_CMD) },
 	[QH_MSG_REPLY] = { "reply",
 	    K(QH_K_TEXT) | K(QH_K_JSON) | K(QH_K_SESSION) | K(QH_K_SECONDS) |
-		K(QH_K_UNITS) | K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_MODE) | K(QH_K_HASH),
+		K(QH_K_UNITS) | K(QH_K_NAME) | K(QH_K_SIZE) | K(QH_K_MODE) |
+		K(QH_K_HASH) | K(QH_K_CERT) | K(QH_K_CA),
 	    0 },
 	[QH_MSG_ACTION] = { "action",
 	    K(QH_K_CMD) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM) |

@@ -12,8 +12,9 @@ zlib1g-dev libjpeg62-turbo-dev libxcb1-dev libxcb-shm0-dev libxcb-xfixes0-dev
 libxcb-xtest0-dev libxcb-randr0-dev libxcb-damage0-dev xvfb xauth x11-apps x11-utils xterm x11vnc vncsnapshot xclip
 imagemagick systemd man-db debhelper lintian
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libz-mingw-w64-dev cmake nasm perl dpkg-dev
-xz-utils wine64 fonts-wine osslsigncode gettext
-libcurl4-openssl-dev python3-aiosmtpd python3-icalendar"
+xz-utils wine64 fonts-wine osslsigncode gettext testssl.sh
+libcurl4-openssl-dev python3-aiosmtpd python3-icalendar
+libcairo2-dev fonts-dejavu-core poppler-utils chromium"
 
 missing=""
 for p in $PKGS; do

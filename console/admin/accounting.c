@@ -178,12 +178,13 @@ ledger_value(const struct ledger_row *e, int i, int *is_int, int64_t *n)
  * caller checks the buffer's kept error.
  */
 static void
-csv_field(struct qh_buf *b, const char *s, int text)
+csv_field(struct qh_buf *b, const char *s, int text, char sep)
 {
 	int formula = text && s[0] != '\0' && strchr("=+-@\t\r", s[0]) != NULL;
+	const char special[] = { sep, '"', '\r', '\n', '\0' };
 	const char *p;
 
-	if (strpbrk(s, ",\"\r\n") == NULL) {
+	if (strpbrk(s, special) == NULL) {
 		if (formula)
 			(void)qh_buf_put_u8(b, '\'');
 		(void)qh_buf_put(b, s, strlen(s));
@@ -200,23 +201,35 @@ csv_field(struct qh_buf *b, const char *s, int text)
 	(void)qh_buf_put_u8(b, '"');
 }
 
-/* Appends one entry as a CSV record with CRLF; 0 or the buffer's kept error. */
+/*
+ * Appends one entry as a CSV record with CRLF; 0 or the buffer's kept
+ * error. excel: ';' between fields and, last, the amount in the currency
+ * with a decimal comma (what German Excel reads as a number).
+ */
 static int
-csv_row(struct qh_buf *b, const struct ledger_row *e)
+csv_row(struct qh_buf *b, const struct ledger_row *e, int excel)
 {
-	char num[24];
+	char num[40], sep = excel ? ';' : ',';
 	const char *v;
 	int64_t n;
+	uint64_t a;
 	int i, is_int;
 
 	for (i = 0; i < LEDGER_NCOLS; i++) {
 		if (i > 0)
-			(void)qh_buf_put_u8(b, ',');
+			(void)qh_buf_put_u8(b, (uint8_t)sep);
 		if ((v = ledger_value(e, i, &is_int, &n)) == NULL && is_int) {
 			snprintf(num, sizeof(num), "%" PRId64, n);
 			v = num;
 		}
-		csv_field(b, v != NULL ? v : "", !is_int);
+		csv_field(b, v != NULL ? v : "", !is_int, sep);
+	}
+	if (excel) {
+		a = e->amount_cents < 0 ? (uint64_t)0 - (uint64_t)e->amount_cents
+					: (uint64_t)e->amount_cents;
+		snprintf(num, sizeof(num), ";%s%" PRIu64 ",%02" PRIu64,
+		    e->amount_cents < 0 ? "-" : "", a / 100, a % 100);
+		(void)qh_buf_put(b, num, strlen(num));
 	}
 	return qh_buf_put(b, "\r\n", 2);
 }
@@ -277,6 +290,7 @@ struct export
 	sqlite3 *db;
 	struct qh_buf out;
 	int jsonl;
+	int excel;  /* csv for German Excel */
 	int status; /* set when a row failed */
 };
 
@@ -287,7 +301,7 @@ export_row(void *arg, const struct ledger_row *e)
 	struct export *x = arg;
 	int r;
 
-	r = x->jsonl ? jsonl_row(&x->out, x->db, e) : csv_row(&x->out, e);
+	r = x->jsonl ? jsonl_row(&x->out, x->db, e) : csv_row(&x->out, e, x->excel);
 	if (r == QH_ERR_TOO_LARGE)
 		x->status = qh_cli_fail(x->c,
 		    "entry %" PRId64 " does not fit in %d bytes", e->id, ROW_MAX);
@@ -337,8 +351,15 @@ cmd_ledger(struct qh_cli *c)
 	char from_t[32], to_t[32];
 	int i, r, status;
 
+	if (strcmp(format, "datev") == 0) {
+		if (qh_cli_flag(c, "excel"))
+			return qh_cli_usage(c, "--excel goes with --format csv");
+		return admin_ledger_datev(c, env);
+	}
 	if (strcmp(format, "csv") != 0 && strcmp(format, "jsonl") != 0)
-		return qh_cli_usage(c, "--format is csv or jsonl");
+		return qh_cli_usage(c, "--format is csv, jsonl or datev");
+	if (qh_cli_flag(c, "excel") && strcmp(format, "csv") != 0)
+		return qh_cli_usage(c, "--excel goes with --format csv");
 	if (customer != NULL && !qh_id_valid(customer))
 		return qh_cli_usage(c, "--customer takes a customer ID");
 	if ((status = ledger_bounds(c, &env->conf, from_t, to_t, sizeof(to_t))) != 0)
@@ -353,13 +374,18 @@ cmd_ledger(struct qh_cli *c)
 	x.c = c;
 	x.db = env->db;
 	x.jsonl = format[0] == 'j';
+	x.excel = qh_cli_flag(c, "excel");
 	qh_buf_init(&x.out, ROW_MAX);
 	if (!x.jsonl) {
+		if (x.excel)
+			(void)qh_buf_put(&x.out, "\xef\xbb\xbf", 3); /* UTF-8's BOM */
 		for (i = 0; i < LEDGER_NCOLS; i++) {
 			if (i > 0)
-				(void)qh_buf_put_u8(&x.out, ',');
-			csv_field(&x.out, ledger_cols[i].name, 0);
+				(void)qh_buf_put_u8(&x.out, x.excel ? ';' : ',');
+			csv_field(&x.out, ledger_cols[i].name, 0, x.excel ? ';' : ',');
 		}
+		if (x.excel)
+			(void)qh_buf_put(&x.out, ";amount", 7);
 		(void)qh_buf_put(&x.out, "\r\n", 2); /* checked with the first flush */
 	}
 	if ((r = db_ledger_rows(env->db, &f, export_row, &x)) < 0)
@@ -561,22 +587,22 @@ const struct qh_cli_cmd cmd_balance_entry = {
 	.summary = "show a customer's units, installations, running and available units",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("state"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_balance,
 };
 
 const struct qh_cli_cmd cmd_ledger_entry = {
 	.name = "ledger",
 	.usage = "[--customer ID] [--from YYYY-MM-DD] [--to YYYY-MM-DD] "
-		 "[--format csv|jsonl]",
+		 "[--format csv|jsonl|datev] [--excel]",
 	.summary =
 	    "export ledger entries (dates in the business time zone, --to inclusive)",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_OPT("from"), QH_OPT("to"),
-	    QH_OPT("format") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_OPT("customer"), QH_OPT("from"),
+	    QH_OPT("to"), QH_OPT("format"), QH_FLAG("excel") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_ledger,
 };
 
@@ -587,8 +613,8 @@ const struct qh_cli_cmd cmd_revenue_entry = {
 	    "units debited, recognised and deferred revenue of a month (FIFO lots)",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_OPT("month"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_OPT("month"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_revenue,
 };
 
@@ -601,7 +627,8 @@ const struct qh_cli_cmd cmd_verify_entry = {
 	    "one written down before",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_FLAG("head"), QH_OPT("since-head") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("head"),
+	    QH_OPT("since-head") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_verify,
 };

@@ -73,20 +73,51 @@ int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const c
     const char *token, const char *out);
 
 /*
+ * qh-console tech renew LOGIN --out FILE on the console host (techs.c): a
+ * new bundle for an active login, with a new key, in a file that must not
+ * exist; the certificates before it retire when it is first used. Needs
+ * the database for writing (admin_env). Returns an exit status.
+ */
+int admin_tech_renew(struct qh_cli *c);
+
+/*
  * The --email options of c (customer add and set): valid, none twice, at
  * most CUSTOMER_EMAILS_MAX. Returns QH_EXIT_OK with *emails and *n, or the
  * usage status after one line on stderr.
  */
 int admin_customer_emails(struct qh_cli *c, const char *const **emails, int *n);
 
+/*
+ * ledger --format datev (datev.c): the DATEV Buchungsstapel of --from..--to
+ * (one fiscal year) on stdout. Returns an exit status.
+ */
+int admin_ledger_datev(struct qh_cli *c, struct store_env *env);
+
+/*
+ * The data of customer's statement for month YYYY-MM (statement.c), one
+ * JSON object appended to out. Returns 0, QH_ERR_ARG (a bad month),
+ * QH_ERR_NOT_FOUND (no such customer), the builder's error or a database
+ * error.
+ */
+int admin_statement_json(struct store_env *env, const char *customer, const char *month,
+    struct qh_buf *out);
+
+/* The UTC texts of month YYYY-MM's bounds in the business time zone; 0 or QH_ERR_ARG. */
+int admin_month_bounds(const struct console_conf *conf, const char *month, char *from,
+    char *to, size_t len);
+
 /* The commands' entries, for the table in console/main.c. */
 extern const struct qh_cli_cmd cmd_init_entry;
 extern const struct qh_cli_cmd cmd_tech_add_entry;
 extern const struct qh_cli_cmd cmd_tech_revoke_entry;
+extern const struct qh_cli_cmd cmd_cert_renew_entry;
 extern const struct qh_cli_cmd cmd_customer_add_entry;
 extern const struct qh_cli_cmd cmd_customer_list_entry;
 extern const struct qh_cli_cmd cmd_customer_set_entry;
 extern const struct qh_cli_cmd cmd_customer_show_entry;
+extern const struct qh_cli_cmd cmd_customer_disable_entry;
+extern const struct qh_cli_cmd cmd_customer_enable_entry;
+extern const struct qh_cli_cmd cmd_tech_list_entry;
 extern const struct qh_cli_cmd cmd_outbox_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;
 extern const struct qh_cli_cmd cmd_agents_entry;

@@ -139,6 +139,11 @@ customer_show(void *arg, const struct customer_view *v)
 		    qh_display_str(v->name, name, sizeof(name), 0));
 		printf("plan:            %s\n", v->plan);
 		printf("language:        %s\n", v->lang);
+		printf("country:         %s\n", v->country);
+		printf("VAT id:          %s\n", v->vat_id != NULL ? v->vat_id : "(none)");
+		if (v->disabled_at != NULL)
+			printf("disabled:        since %s (its agents are refused)\n",
+			    v->disabled_at);
 		for (i = 0; i < v->nemails; i++)
 			printf("email:           %s\n", v->emails[i]);
 		if (v->nemails == 0)
@@ -157,6 +162,9 @@ customer_show(void *arg, const struct customer_view *v)
 	qh_json_kv_str(&j, "name", v->name);
 	qh_json_kv_str(&j, "plan", v->plan);
 	qh_json_kv_str(&j, "lang", v->lang);
+	qh_json_kv_str(&j, "country", v->country);
+	qh_json_kv_str(&j, "vat_id", v->vat_id);
+	qh_json_kv_str(&j, "disabled_at", v->disabled_at);
 	qh_json_key(&j, "emails");
 	qh_json_begin_array(&j);
 	for (i = 0; i < v->nemails; i++)
@@ -185,6 +193,68 @@ cmd_customer_show(struct qh_cli *c)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
 	return r;
 }
+
+/* qh-console customer disable|enable ID. */
+static int
+customer_able(struct qh_cli *c, int disable)
+{
+	const char *id = c->argv[0];
+	int r;
+
+	if (!qh_id_valid(id))
+		return qh_cli_usage(c,
+		    "ID must be 1 to 64 of A-Z a-z 0-9 . _ - and not "
+		    "start with '.' or '-'");
+	r = db_customer_disable(admin_env(c)->db, id, disable);
+	if (r == QH_ERR_NOT_FOUND)
+		return qh_cli_fail(c, "no customer %s", id);
+	if (r == QH_ERR_EXISTS)
+		return qh_cli_fail(c, "customer %s is %s already", id,
+		    disable ? "disabled" : "enabled");
+	if (r != 0)
+		return qh_cli_fail(c, "database: %s", qh_strerror(r));
+	if (disable)
+		printf("customer %s disabled: its agents are refused; its history "
+		       "stays\n",
+		    id);
+	else
+		printf("customer %s enabled\n", id);
+	return QH_EXIT_OK;
+}
+
+static int
+cmd_customer_disable(struct qh_cli *c)
+{
+	return customer_able(c, 1);
+}
+
+static int
+cmd_customer_enable(struct qh_cli *c)
+{
+	return customer_able(c, 0);
+}
+
+const struct qh_cli_cmd cmd_customer_disable_entry = {
+	.name = "customer disable",
+	.usage = "ID",
+	.summary = "refuse a customer's agents; its history stays",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_customer_disable,
+};
+
+const struct qh_cli_cmd cmd_customer_enable_entry = {
+	.name = "customer enable",
+	.usage = "ID",
+	.summary = "let a disabled customer's agents in again",
+	.min_args = 1,
+	.max_args = 1,
+	.opts = { QH_OPT("state") },
+	.needs = QH_CLI_DB_WRITE,
+	.exec = cmd_customer_enable,
+};
 
 const struct qh_cli_cmd cmd_customer_show_entry = {
 	.name = "customer show",

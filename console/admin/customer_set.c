@@ -1,8 +1,8 @@
 /*
  * qh-console customer set ID [--name NAME] [--plan premium|free]
- * [--email ADDR]... [--lang de|en] [--warn-units N] [--overdraft-units N]
- * [--record-desktop yes|no]: changes a customer. Options not given leave their field as
- * it is; the
+ * [--email ADDR]... [--lang de|en] [--country CC] [--vat-id ID]
+ * [--warn-units N] [--overdraft-units N] [--record-desktop yes|no]:
+ * changes a customer. Options not given leave their field as it is; the
  * --email options, when given, replace the customer's whole list
  * (--email "" alone removes them all). Each other option is a line of
  * the table below and a member of struct customer_change (store.h), so
@@ -42,6 +42,36 @@ set_lang(struct qh_cli *c, const char *v, struct customer_change *ch)
 	if (strcmp(v, "de") != 0 && strcmp(v, "en") != 0)
 		return qh_cli_usage(c, "--lang is de or en");
 	ch->lang = v;
+	return QH_EXIT_OK;
+}
+
+static int
+set_country(struct qh_cli *c, const char *v, struct customer_change *ch)
+{
+	if (strlen(v) != 2 || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' || v[1] > 'Z')
+		return qh_cli_usage(c,
+		    "--country takes a two-letter ISO 3166 code in capitals: DE, AT, "
+		    "CH...");
+	ch->country = v;
+	return QH_EXIT_OK;
+}
+
+/* A VAT id: "" removes it; else 4 to 20 of A-Z 0-9 starting with the country prefix. */
+static int
+set_vat_id(struct qh_cli *c, const char *v, struct customer_change *ch)
+{
+	size_t i, len = strlen(v);
+
+	for (i = 0; i < len; i++)
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= '0' && v[i] <= '9')))
+			break;
+	if (len != 0 &&
+	    (len < 4 || len > 20 || i != len || v[0] < 'A' || v[0] > 'Z' || v[1] < 'A' ||
+		v[1] > 'Z'))
+		return qh_cli_usage(c,
+		    "--vat-id takes a VAT id such as ATU12345678 (capitals and digits, "
+		    "no spaces), or \"\" to remove it");
+	ch->vat_id = v;
 	return QH_EXIT_OK;
 }
 
@@ -90,6 +120,8 @@ static const struct set_field {
 	{ "name", set_name },
 	{ "plan", set_plan },
 	{ "lang", set_lang },
+	{ "country", set_country },
+	{ "vat-id", set_vat_id },
 	{ "warn-units", set_warn },
 	{ "overdraft-units", set_overdraft },
 	{ "record-desktop", set_record_desktop },
@@ -138,15 +170,15 @@ cmd_customer_set(struct qh_cli *c)
 const struct qh_cli_cmd cmd_customer_set_entry = {
 	.name = "customer set",
 	.usage = "ID [--name NAME] [--plan premium|free] [--email ADDR]... "
-		 "[--lang de|en] [--warn-units N] [--overdraft-units N] "
-		 "[--record-desktop yes|no]",
+		 "[--lang de|en] [--country CC] [--vat-id ID] [--warn-units N] "
+		 "[--overdraft-units N] [--record-desktop yes|no]",
 	.summary = "change a customer; --email replaces the list of addresses; "
 		   "--record-desktop: whether technicians' desktops are recorded",
 	.min_args = 1,
 	.max_args = 1,
 	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("plan"), QH_OPTS("email"),
-	    QH_OPT("lang"), QH_OPT("warn-units"), QH_OPT("overdraft-units"),
-	    QH_OPT("record-desktop") },
+	    QH_OPT("lang"), QH_OPT("country"), QH_OPT("vat-id"), QH_OPT("warn-units"),
+	    QH_OPT("overdraft-units"), QH_OPT("record-desktop") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_customer_set,
 };

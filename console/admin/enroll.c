@@ -50,6 +50,10 @@ cmd_enroll(struct qh_cli *c)
 	if ((r = qh_token_new_secret(&t)) != 0 ||
 	    (r = qh_token_encode(&t, text, sizeof(text))) != 0)
 		return qh_cli_fail(c, "cannot make a token: %s", qh_strerror(r));
+	if (db_customer_disabled(env->db, id) == 1)
+		return qh_cli_fail(c,
+		    "customer %s is disabled; enable it first (customer enable %s)", id,
+		    id);
 	qh_sha256_hex(t.secret, strlen(t.secret), hash);
 	t0 = qh_clock_now();
 	qh_clock_format_utc(t0 + env->conf.token_hours * 3600, expires, sizeof(expires));

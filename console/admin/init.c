@@ -199,7 +199,7 @@ populate(const char *state, const char *name, const char *listen, char pin[65])
 
 	if ((r = qh_pki_key_new(&key)) != 0 ||
 	    (r = qh_pki_issue(ca, cakey, key, QH_ROLE_CONSOLE, name, NULL,
-		 (int)d.cert_days, &cert)) != 0)
+		 (int)d.server_cert_days, &cert)) != 0)
 		goto out;
 	if ((r = state_path(path, sizeof(path), state, "console-key.pem")) != 0 ||
 	    (r = qh_pki_write_key(path, key)) != 0)

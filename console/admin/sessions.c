@@ -350,7 +350,7 @@ const struct qh_cli_cmd cmd_sessions_entry = {
 	.summary = "list sessions with their audit log and recordings",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_OPT("customer"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_OPT("customer"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_sessions,
 };

@@ -667,8 +667,9 @@ const struct qh_cli_cmd cmd_tickets_entry = {
 	.summary = "list support tickets by due time; overdue ones are marked",
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("state"), QH_FLAG("open"), QH_OPT("customer"), QH_FLAG("json") },
-	.needs = QH_CLI_DB_READ,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("open"), QH_OPT("customer"),
+	    QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_tickets,
 };
 

@@ -51,20 +51,6 @@ refuse(struct qh_mux *mux, uint64_t ip, const char *code, const char *text,
 	return 0;
 }
 
-/* The hex SHA-256 of pub's DER SubjectPublicKeyInfo: what a token is bound to. */
-static int
-key_hash(EVP_PKEY *pub, char out[65])
-{
-	unsigned char *der = NULL;
-	int len;
-
-	if ((len = i2d_PUBKEY(pub, &der)) <= 0)
-		return QH_ERR_CRYPTO;
-	qh_sha256_hex(der, (size_t)len, out);
-	OPENSSL_free(der);
-	return 0;
-}
-
 /*
  * Issues a certificate for pub under a new agent id (into agent_id) and
  * records it with the token bound to pub, in one transaction.
@@ -116,7 +102,7 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 		return refuse(mux, ip, "token", N_("malformed join token"), lang);
 	qh_sha256_hex(secret, strlen(secret), hash);
 	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0 ||
-	    key_hash(pub, keyhash) != 0) {
+	    qh_pki_key_sha256(pub, keyhash) != 0) {
 		EVP_PKEY_free(pub);
 		return refuse(mux, ip, "csr", N_("the certificate request is invalid"),
 		    lang);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/clock.h"
 #include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -30,11 +31,15 @@
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
+#include "account.h"
 #include "queue.h"
+#include "renew.h"
 #include "upload.h"
 
 #define FD_RESERVE 64 /* descriptors unauthenticated connections leave alone */
-#define SPARES	   4  /* handles to accept into and drop when memory is short */
+/* An agent's certificate expired at most this long ago may still be renewed. */
+#define RENEW_EXPIRED_MAX (365 * 86400)
+#define SPARES		  4 /* handles to accept into and drop when memory is short */
 
 #define ROLE(r) (1U << (r))
 
@@ -48,6 +53,7 @@ struct peer {
 	uint64_t addr;			/* its source address's limit key */
 	int preauth;			/* on srv->preauth: not authenticated yet */
 	int joined;			/* no certificate: its one JOIN arrived */
+	int renew_only;			/* an agent whose certificate expired: renew */
 	uv_timer_t deadline;		/* no certificate: join_seconds for the JOIN */
 	LIST_ENTRY(peer) link;
 	TAILQ_ENTRY(peer) plink; /* on srv->preauth */
@@ -78,6 +84,13 @@ request_relay(struct peer *p, struct qh_chan *ch, const char *cmd, const struct 
 }
 
 static void
+request_account(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	account_request(p->srv, &p->id, ch, m);
+}
+
+static void
 request_end(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
     const struct qh_msg *m)
 {
@@ -102,6 +115,13 @@ request_ticket(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
 	ticket_request(p->srv, &p->id, ch, m);
 }
 
+static void
+request_renew(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	renew_request(p->srv, &p->id, ch, m);
+}
+
 /* Channel requests: the REQUEST message's cmd, who may send it, its handler. */
 static const struct request_entry {
 	const char *cmd;
@@ -122,6 +142,11 @@ static const struct request_entry {
 	{ "desktop", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), request_record },
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
+	{ "account", ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_account },
+	{ "renew",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_renew },
 	{ NULL, 0, NULL },
 };
 
@@ -193,12 +218,47 @@ peer_current(struct peer *p)
 	}
 }
 
-/* The peer was revoked while connected: its session ends (agents) and it goes. */
+/*
+ * 1 if the person or PC is current and only the certificate is not: a
+ * renewal's new certificate is in use, so this one retired.
+ */
+static int
+peer_superseded(struct peer *p)
+{
+	sqlite3 *db = p->srv->db;
+	const struct qh_identity *id = &p->id;
+
+	switch (id->role) {
+	case QH_ROLE_TECHNICIAN:
+	case QH_ROLE_ACCOUNTING:
+		return db_tech_current(db, id->id, qh_role_name(id->role), NULL, 0) &&
+		    !db_cert_current(db, id->serial, id->id);
+	case QH_ROLE_AGENT:
+		return db_agent_current(db, id->agent_id, id->id) &&
+		    !db_cert_current(db, id->serial, id->id);
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The peer was revoked while connected: its session ends (agents) and it
+ * goes. A certificate that a renewal replaced only closes the connection:
+ * an agent's session waits out the grace window for its new connection.
+ */
 static void
 peer_revoked(struct peer *p)
 {
 	struct entry *e = p->entry;
 
+	if (peer_superseded(p)) {
+		(void)refuse_peer(p, "replaced",
+		    p->id.role == QH_ROLE_AGENT
+			? "this certificate was replaced by a renewed one"
+			: "this certificate was replaced by a renewed one; use the "
+			  "new bundle");
+		return;
+	}
 	if (e != NULL) {
 		p->entry = NULL;
 		queue_revoked(e);
@@ -222,6 +282,40 @@ on_join_deadline(uv_timer_t *t)
 	qh_mux_close(p->mux, QH_ERR_TIMEOUT, NULL);
 }
 
+/*
+ * A current peer whose certificate is past its notAfter: an agent whose
+ * certificate expired less than RENEW_EXPIRED_MAX ago may renew it on this
+ * connection and do nothing else; everyone else is told why they cannot
+ * come in. Returns what on_ready returns.
+ */
+static int
+peer_expired(struct peer *p)
+{
+	const struct qh_identity *id = &p->id;
+	char when[32], text[512];
+
+	qh_clock_format_utc(id->not_after, when, sizeof(when));
+	if (id->role != QH_ROLE_AGENT) {
+		snprintf(text, sizeof(text),
+		    "this %s certificate expired on %s; ask the console's admin for a "
+		    "new bundle (qh-console tech renew %s --out FILE)",
+		    qh_role_name(id->role), when, id->id);
+		return refuse_peer(p, "expired", text);
+	}
+	if (qh_clock_now() - id->not_after > RENEW_EXPIRED_MAX) {
+		snprintf(text, sizeof(text),
+		    "this PC's certificate expired on %s, more than a year ago; "
+		    "ask your support vendor for a new join token and enrol the PC "
+		    "again (qh-agent join)",
+		    when);
+		return refuse_peer(p, "expired", text);
+	}
+	qh_info("peer %s: certificate %s expired on %s; it may renew, nothing else",
+	    qh_mux_name(p->mux), id->serial, when);
+	p->renew_only = 1;
+	return 0;
+}
+
 static int
 peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 {
@@ -239,14 +333,27 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	case QH_ROLE_ACCOUNTING:
 		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
-			    "this technician certificate "
-			    "is revoked or unknown to the console");
+			    peer_superseded(p)
+				? "this technician certificate was replaced by a "
+				  "renewed one; use the new bundle"
+				: "this technician certificate "
+				  "is revoked or unknown to the console");
+		if (id->not_after <= qh_clock_now())
+			return peer_expired(p);
 		break;
 	case QH_ROLE_AGENT:
 		if (!peer_current(p))
 			return refuse_peer(p, "revoked",
-			    "this agent is revoked or "
-			    "unknown to the console; enrol it again");
+			    peer_superseded(p)
+				? "this PC's certificate was replaced by a renewed "
+				  "one that this agent does not have; enrol it again"
+				: "this agent is revoked or "
+				  "unknown to the console; enrol it again");
+		if (id->not_after <= qh_clock_now()) {
+			if ((r = peer_expired(p)) != 0 || qh_mux_closed(mux))
+				return r;
+			goto admitted;
+		}
 		/* Its first connection with the certificate: the join token is spent. */
 		if ((r = db_token_spend(p->srv->db, id->agent_id)) == 1)
 			qh_info("peer %s: first connection; its join token is spent",
@@ -258,6 +365,14 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	default:
 		return refuse_peer(p, "role", "certificate role not accepted here");
 	}
+	/* A renewed certificate in use: the ones before it retire. */
+	if ((r = db_cert_used(p->srv->db, id)) > 0)
+		qh_info("peer %s: uses certificate %s; %d older one%s retired",
+		    qh_mux_name(mux), id->serial, r, r == 1 ? "" : "s");
+	else if (r < 0)
+		qh_warn("peer %s: its older certificates could not be retired now",
+		    qh_mux_name(mux));
+admitted:
 	preauth_remove(p);
 	qh_info("peer %s: connected", qh_mux_name(mux));
 	qh_mux_set_keepalive(mux, (uint64_t)p->srv->conf.keepalive_seconds * 1000,
@@ -322,6 +437,10 @@ peer_on_control(struct qh_mux *mux, const struct qh_msg *m)
 		}
 		break;
 	case QH_ROLE_AGENT:
+		if (p->renew_only)
+			return refuse_peer(p, "expired",
+			    "this PC's certificate has expired; the agent renews it "
+			    "before it waits for a technician");
 		if (m->type == QH_MSG_HELLO && p->entry == NULL)
 			return agent_hello(p, m);
 		if (p->entry == NULL)
@@ -371,6 +490,10 @@ peer_on_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 		    p->id.role == QH_ROLE_AGENT
 			? "this is an agent's certificate, not a technician's"
 			: "not allowed for this certificate's role");
+	} else if (p->renew_only && strcmp(cmd, "renew") != 0) {
+		qh_chan_refuse(ch, "expired",
+		    "this PC's certificate has expired; start qh-agent once, it renews "
+		    "the certificate");
 	} else if (p->srv->stopping) {
 		qh_chan_refuse(ch, "shutdown", "the console is shutting down");
 	} else if (!peer_current(p)) {

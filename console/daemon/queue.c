@@ -350,6 +350,18 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 		e = NULL;
 		goto out;
 	}
+	/* A disabled customer's agents wait for nothing; its history stays. */
+	if (db_customer_disabled(srv->db, id->id) == 1) {
+		qh_warn("peer %s: refused: customer %s is disabled", qh_mux_name(agent),
+		    id->id);
+		(void)qh_mux_send_error(agent, "disabled",
+		    qh_tr(lang,
+			"your support vendor has disabled remote support for "
+			"this customer; please contact them"));
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+		e = NULL;
+		goto out;
+	}
 	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
 		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
@@ -901,6 +913,17 @@ list_json(struct server *srv, struct qh_buf *out)
 		qh_buf_reset(out);
 		(void)qh_buf_put(out, "[]\n", 3); /* XXX: the queue outgrew a window */
 	}
+}
+
+int
+queue_has_customer(struct server *srv, const char *customer)
+{
+	struct entry *e;
+
+	LIST_FOREACH (e, &srv->queue, link)
+		if (!e->closing && strcmp(e->customer, customer) == 0)
+			return 1;
+	return 0;
 }
 
 void

@@ -54,6 +54,9 @@ void queue_request(struct server *srv, const struct relay_who *who, struct qh_ch
     const char *cmd, const struct qh_msg *m);
 void queue_end(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
     const struct qh_msg *m);
+/* 1 if an agent of customer waits or is in session (its entry lives). */
+int queue_has_customer(struct server *srv, const char *customer);
+
 void queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m);
 void queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
     const struct qh_msg *m);

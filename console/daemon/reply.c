@@ -45,6 +45,22 @@ reply_error(struct qh_chan *ch, const char *code, const char *text)
 }
 
 void
+reply_cert(struct qh_chan *ch, const char *cert_pem, const char *ca_pem)
+{
+	struct qh_buf b;
+
+	qh_buf_init(&b, 40000);
+	(void)qh_msg_begin(&b, QH_MSG_REPLY);
+	(void)qh_msg_put_str(&b, QH_K_CERT, cert_pem);
+	(void)qh_msg_put_str(&b, QH_K_CA, ca_pem);
+	if (qh_chan_send_msg(ch, &b) != 0)
+		qh_warn("the renewed certificate could not be sent");
+	qh_buf_release(&b);
+	qh_chan_eof(ch);
+	qh_chan_close(ch);
+}
+
+void
 reply_notice(struct qh_mux *mux, const char *kind, const char *fmt, ...)
 {
 	struct qh_buf b;

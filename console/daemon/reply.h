@@ -17,6 +17,12 @@ void reply_text(struct qh_chan *ch, const char *text, size_t len);
 /* Sends MSG ERROR{code, text} on an accepted channel, then EOF and close. */
 void reply_error(struct qh_chan *ch, const char *code, const char *text);
 
+/*
+ * Sends MSG REPLY{cert, ca} on an accepted channel, then EOF and close: a
+ * renewed certificate and the CA that issued it (PEM).
+ */
+void reply_cert(struct qh_chan *ch, const char *cert_pem, const char *ca_pem);
+
 /* Sends a NOTICE of kind ("info", "warning", "attached"...) to a connection. */
 void reply_notice(struct qh_mux *mux, const char *kind, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

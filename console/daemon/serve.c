@@ -5,7 +5,9 @@
  * (R13), so a second serve changes nothing; then it runs the loop until
  * SIGTERM or SIGINT, watching the database for changes other processes
  * make (revocations), and closes and debits every open session (R4) before
- * it exits. Connections are peer.c's.
+ * it exits. SIGHUP loads the console's certificate and key again (after
+ * `qh-console cert renew`): new connections get them, connected peers stay.
+ * Connections are peer.c's.
  */
 #include <sys/file.h>
 #include <sys/resource.h>
@@ -39,9 +41,8 @@
 #include "server.h"
 #include "session.h"
 
-#define LOCK_FILE "serve.lock"
-#define BACKLOG	  511  /* connections the kernel holds for accept */
-#define WATCH_MS  1000 /* how often the database is asked whether it changed */
+#define BACKLOG	 511  /* connections the kernel holds for accept */
+#define WATCH_MS 1000 /* how often the database is asked whether it changed */
 
 static void
 on_connection(uv_stream_t *listener, int status)
@@ -88,8 +89,8 @@ lock_state(struct server *srv)
 	long pid = 0;
 	int fd, tries;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir, LOCK_FILE) >=
-	    sizeof(path)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", srv->state_dir,
+		STORE_LOCK_FILE) >= sizeof(path)) {
 		qh_say("%s: state directory path too long", srv->state_dir);
 		return QH_ERR_TOO_LARGE;
 	}
@@ -170,6 +171,8 @@ server_stop(struct server *srv)
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
+	uv_close((uv_handle_t *)&srv->sighup, NULL);
+	signal(SIGHUP, SIG_IGN); /* libuv put back the default: a late one kills */
 	uv_close((uv_handle_t *)&srv->housekeeping, NULL);
 	uv_close((uv_handle_t *)&srv->watch, NULL);
 	peer_close_all(srv);
@@ -190,10 +193,15 @@ on_signal(uv_signal_t *h, int signum QH_UNUSED)
 	server_stop(h->data);
 }
 
+/*
+ * Loads the console's certificate and key and the CA from the state
+ * directory into a new server context (*ctxp NULL), or into the one there.
+ */
 static int
-load_tls(struct server *srv)
+load_tls(struct server *srv, struct qh_tls_ctx **ctxp)
 {
-	char path[PATH_MAX];
+	struct qh_identity id;
+	char path[PATH_MAX], expires[32];
 	X509 *cert = NULL, *ca = NULL;
 	EVP_PKEY *key = NULL;
 	int r;
@@ -207,7 +215,18 @@ load_tls(struct server *srv)
 	snprintf(path, sizeof(path), "%s/ca.pem", srv->state_dir);
 	if ((r = qh_pki_load_cert(path, &ca)) != 0)
 		goto out;
-	r = qh_tls_ctx_server(&srv->tls, cert, key, ca);
+	snprintf(path, sizeof(path), "%s/console.pem", srv->state_dir);
+	if (*ctxp == NULL)
+		r = qh_tls_ctx_server(ctxp, cert, key, ca);
+	else
+		r = qh_tls_ctx_server_cert(*ctxp, cert, key, ca);
+	if (r != 0)
+		goto out;
+	if (qh_pki_identity(cert, &id) == 0) {
+		qh_clock_format_utc(id.not_after, expires, sizeof(expires));
+		qh_info("console certificate %s for %s, expires %s", id.serial, id.id,
+		    expires);
+	}
 out:
 	if (r != 0)
 		qh_say("%s: %s", path, qh_strerror(r));
@@ -215,6 +234,19 @@ out:
 	X509_free(ca);
 	EVP_PKEY_free(key);
 	return r;
+}
+
+/* SIGHUP: the certificate again (cert renew); on failure the old one stays. */
+static void
+on_sighup(uv_signal_t *h, int signum QH_UNUSED)
+{
+	struct server *srv = h->data;
+
+	if (load_tls(srv, &srv->tls) == 0)
+		qh_info("reloaded the console's certificate; connected peers stay");
+	else
+		qh_error("could not reload the console's certificate; the old one "
+			 "stays in use");
 }
 
 static int
@@ -271,6 +303,8 @@ cmd_serve(struct qh_cli *c)
 		return qh_cli_usage(c, "log level is one of error, warn, info, debug");
 	if (getenv("QH_LOG_LEVEL") == NULL)
 		qh_log_init("qh-console", (enum qh_log_level)r);
+	/* cert renew signals whoever holds the lock, even before its handler runs. */
+	signal(SIGHUP, SIG_IGN);
 	/* Nothing is touched before the lock: another serve may own this state. */
 	if (lock_state(&srv) != 0)
 		return QH_EXIT_FAIL;
@@ -296,8 +330,10 @@ cmd_serve(struct qh_cli *c)
 		qh_say("out of memory");
 		goto out;
 	}
-	if (load_tls(&srv) != 0)
+	if (load_tls(&srv, &srv.tls) != 0)
 		goto out;
+	/* An agent whose certificate expired may still renew it (peer.c). */
+	qh_tls_ctx_allow_expired(srv.tls);
 	/* Bound before recovery: a console that cannot listen changes nothing. */
 	addr = qh_cli_opt(c, "listen") ? qh_cli_opt(c, "listen") : srv.conf.listen;
 	if (listen_on(&srv, addr) != 0)
@@ -316,6 +352,9 @@ cmd_serve(struct qh_cli *c)
 	srv.sigterm.data = srv.sigint.data = &srv;
 	uv_signal_start(&srv.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&srv.sigint, on_signal, SIGINT);
+	uv_signal_init(srv.loop, &srv.sighup);
+	srv.sighup.data = &srv;
+	uv_signal_start(&srv.sighup, on_sighup, SIGHUP);
 	uv_timer_init(srv.loop, &srv.housekeeping);
 	srv.housekeeping.data = &srv;
 	uv_timer_start(&srv.housekeeping, on_housekeeping, 0, 86400 * 1000);

@@ -37,6 +37,7 @@ struct server {
 	uint64_t next_consent_id;		  /* queue.c's */
 	uv_tcp_t listener;			  /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
+	uv_signal_t sighup;	 /* loads the console's certificate again */
 	uv_timer_t housekeeping; /* daily: recording retention */
 	uv_timer_t watch;	 /* each second: did another process change the DB? */
 	int64_t data_version;	 /* the DB's as last seen by watch */

@@ -289,6 +289,47 @@ parse_holidays(const char *value, void *field)
 	return 0;
 }
 
+/* [datev] fiscal_year_start: MM-DD. */
+static int
+parse_fy_start(const char *value, void *field)
+{
+	struct console_conf *c = (struct console_conf *)((char *)field -
+	    offsetof(struct console_conf, datev_fy_month));
+	int m, d, used = 0;
+
+	if (strlen(value) != 5 || sscanf(value, "%2d-%2d%n", &m, &d, &used) != 2 ||
+	    used != 5 || value[2] != '-' || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	c->datev_fy_month = m;
+	c->datev_fy_day = d;
+	return 0;
+}
+
+/* [datev] tax_key_*: empty, or one to four digits (a BU-Schlüssel). */
+static int
+parse_tax_key(const char *value, void *field)
+{
+	size_t n = strlen(value);
+
+	if (n > 4 || strspn(value, "0123456789") != n)
+		return -1;
+	memcpy(field, value, n + 1);
+	return 0;
+}
+
+/* yes or no. */
+static int
+parse_yes_no(const char *value, void *field)
+{
+	if (strcmp(value, "yes") == 0)
+		*(int *)field = 1;
+	else if (strcmp(value, "no") == 0)
+		*(int *)field = 0;
+	else
+		return -1;
+	return 0;
+}
+
 #define CONF_INT(sec, key, member, lo, hi)                                               \
 	{                                                                                \
 		.section = sec, .name = key, .type = QH_CONF_INT,                        \
@@ -321,6 +362,7 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("tickets", "max_ticket_mib", max_ticket_mib, 1, 1024 * 1024),
 	CONF_INT("tickets", "max_steps_kib", max_steps_kib, 1, 1024),
 	CONF_INT("enroll", "cert_days", cert_days, 1, 3650),
+	CONF_INT("enroll", "server_cert_days", server_cert_days, 1, 397),
 	CONF_INT("tickets", "meta_seconds", ticket_meta_seconds, 1, 3600),
 	CONF_INT("tickets", "idle_seconds", ticket_idle_seconds, 1, 86400),
 	CONF_INT("limits", "preauth_per_address", preauth_per_address, 1, 4096),
@@ -328,12 +370,28 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("limits", "join_seconds", join_seconds, 1, 60),
 	CONF_CUSTOM("enroll", "agent_exe", agent_exe, parse_command),
 	CONF_CUSTOM("vendor", "name", vendor_name, parse_text),
+	CONF_CUSTOM("vendor", "address", vendor_address, parse_text),
 	CONF_CUSTOM("mail", "url", mail_url, parse_mail_url),
 	CONF_CUSTOM("mail", "from", mail_from, parse_mail_from),
 	CONF_CUSTOM("mail", "user", mail_user, parse_text),
 	CONF_CUSTOM("mail", "password_file", mail_password_file, parse_command),
 	CONF_CUSTOM("mail", "staff", mail_staff, parse_mail_list),
 	CONF_CUSTOM("mail", "staff_lang", mail_staff_lang, parse_lang),
+	CONF_INT("datev", "consultant", datev_consultant, 1001, 9999999),
+	CONF_INT("datev", "client", datev_client, 1, 99999),
+	CONF_CUSTOM("datev", "fiscal_year_start", datev_fy_month, parse_fy_start),
+	CONF_INT("datev", "account_length", datev_account_length, 4, 8),
+	CONF_INT("datev", "bank_account", datev_bank, 1, 99999999),
+	CONF_INT("datev", "deferred_account", datev_deferred, 1, 99999999),
+	CONF_INT("datev", "revenue_account_de", datev_revenue[DATEV_TAX_DE], 1, 99999999),
+	CONF_INT("datev", "revenue_account_eu", datev_revenue[DATEV_TAX_EU], 1, 99999999),
+	CONF_INT("datev", "revenue_account_world", datev_revenue[DATEV_TAX_WORLD], 1,
+	    99999999),
+	CONF_CUSTOM("datev", "tax_key_de", datev_tax_key[DATEV_TAX_DE], parse_tax_key),
+	CONF_CUSTOM("datev", "tax_key_eu", datev_tax_key[DATEV_TAX_EU], parse_tax_key),
+	CONF_CUSTOM("datev", "tax_key_world", datev_tax_key[DATEV_TAX_WORLD],
+	    parse_tax_key),
+	CONF_CUSTOM("datev", "book_purchases", datev_book_purchases, parse_yes_no),
 	{ .name = NULL },
 };
 
@@ -359,7 +417,8 @@ conf_defaults(struct console_conf *conf)
 	conf->idle_seconds = 1800;
 	conf->keepalive_seconds = 15;
 	conf->token_hours = 24;
-	conf->cert_days = 825;
+	conf->cert_days = 90;
+	conf->server_cert_days = 397;
 	snprintf(conf->timezone, sizeof(conf->timezone), "Europe/Berlin");
 	conf->open_min = 7 * 60;
 	conf->close_min = 18 * 60;
@@ -380,6 +439,19 @@ conf_defaults(struct console_conf *conf)
 	conf->preauth_max = 512;
 	conf->join_seconds = 5;
 	snprintf(conf->mail_staff_lang, sizeof(conf->mail_staff_lang), "en");
+	/* SKR03 (docs/qh-console.conf.5). */
+	conf->datev_consultant = 1001;
+	conf->datev_client = 1;
+	conf->datev_fy_month = 1;
+	conf->datev_fy_day = 1;
+	conf->datev_account_length = 4;
+	conf->datev_bank = 1200;
+	conf->datev_deferred = 1710;
+	conf->datev_revenue[DATEV_TAX_DE] = 8200;
+	conf->datev_revenue[DATEV_TAX_EU] = 8336;
+	conf->datev_revenue[DATEV_TAX_WORLD] = 8338;
+	snprintf(conf->datev_tax_key[DATEV_TAX_DE], 5, "3");
+	conf->datev_book_purchases = 1;
 }
 
 /* Loads STATE/console.conf over the defaults and prints the first error for the user. */
@@ -521,8 +593,13 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "[enroll]\n"
 	    "# Lifetime of a join token, in hours.\n"
 	    "token_hours = %lld\n"
-	    "# Lifetime of agent and technician certificates, in days.\n"
+	    "# Lifetime of agent and technician certificates, in days. Agents\n"
+	    "# renew theirs when two thirds of it have passed; technicians run\n"
+	    "# 'qh-console tech renew --out FILE'.\n"
 	    "cert_days = %lld\n"
+	    "# Lifetime of the console's own certificate, in days (at most 397);\n"
+	    "# 'qh-console cert renew' issues a new one.\n"
+	    "server_cert_days = %lld\n"
 	    "\n"
 	    "[billing]\n"
 	    "# Support hours (R9): sessions starting outside them are flagged\n"
@@ -554,7 +631,7 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "max_ticket_mib = 1024\n"
 	    "max_steps_kib = 64\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
-	    d.keepalive_seconds, d.token_hours, d.cert_days);
+	    d.keepalive_seconds, d.token_hours, d.cert_days, d.server_cert_days);
 	write_intake_limits(f, &d);
 	write_mail(f, &d);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {

@@ -114,6 +114,10 @@ static const struct customer_column {
 	    offsetof(struct customer_change, plan) },
 	{ "UPDATE customers SET lang = ?2 WHERE id = ?1", 1,
 	    offsetof(struct customer_change, lang) },
+	{ "UPDATE customers SET country = ?2 WHERE id = ?1", 1,
+	    offsetof(struct customer_change, country) },
+	{ "UPDATE customers SET vat_id = nullif(?2, '') WHERE id = ?1", 1,
+	    offsetof(struct customer_change, vat_id) },
 	{ "UPDATE customers SET warn_units = ?2 WHERE id = ?1", 0,
 	    offsetof(struct customer_change, warn_units) },
 	{ "UPDATE customers SET overdraft_units = ?2 WHERE id = ?1", 0,
@@ -202,7 +206,8 @@ db_customer_show(sqlite3 *db, const char *id,
 		goto out;
 	if ((r = db_prepare(db,
 		 "SELECT id, name, plan, lang, created_at, warn_units, "
-		 "overdraft_units FROM customers WHERE id = ?1",
+		 "overdraft_units, country, vat_id, disabled_at FROM customers "
+		 "WHERE id = ?1",
 		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -217,6 +222,9 @@ db_customer_show(sqlite3 *db, const char *id,
 	v.created_at = (const char *)sqlite3_column_text(st, 4);
 	v.warn_units = sqlite3_column_int64(st, 5);
 	v.overdraft_units = sqlite3_column_int64(st, 6);
+	v.country = (const char *)sqlite3_column_text(st, 7);
+	v.vat_id = (const char *)sqlite3_column_text(st, 8);
+	v.disabled_at = (const char *)sqlite3_column_text(st, 9);
 	v.emails = emails;
 	v.nemails = n;
 	r = show(arg, &v);
@@ -270,6 +278,63 @@ db_customer_exists(sqlite3 *db, const char *id)
 	rc = sqlite3_step(st);
 	r = rc == SQLITE_ROW ? 1 : db_error(db, rc, "looking up the customer");
 	db_done(st);
+	return r;
+}
+
+int
+db_customer_disabled(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+		 "SELECT disabled_at IS NOT NULL FROM customers WHERE id = ?1", &st)) !=
+	    0)
+		return r;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		r = sqlite3_column_int(st, 0);
+	else
+		r = rc == SQLITE_DONE ? 0 : db_error(db, rc, "customer");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_customer_disable(sqlite3 *db, const char *id, int disable)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int r, rc;
+
+	qh_clock_format_utc(qh_clock_now(), now, sizeof(now));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_customer_exists(db, id)) != 1) {
+		r = r == 0 ? QH_ERR_NOT_FOUND : r;
+		goto out;
+	}
+	if ((r = db_customer_disabled(db, id)) < 0)
+		goto out;
+	if (r == disable) {
+		r = QH_ERR_EXISTS;
+		goto out;
+	}
+	if ((r = db_prepare(db, "UPDATE customers SET disabled_at = ?2 WHERE id = ?1",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	if (disable)
+		sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 2);
+	rc = sqlite3_step(st);
+	if ((r = db_error(db, rc, "changing the customer")) == 0)
+		r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
 	return r;
 }
 

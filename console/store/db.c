@@ -33,6 +33,7 @@ extern const char qh_sql_schema[];
 extern const char qh_sql_migrate_access[];
 extern const char qh_sql_ledger_keyed[];
 extern const char qh_sql_migrate_mail[];
+extern const char qh_sql_migrate_customers[];
 extern const char qh_sql_migrate_desktop[];
 
 struct db_step {
@@ -46,9 +47,10 @@ static const struct db_step db_steps[] = {
 	{ 1, qh_sql_schema, NULL },
 	{ 2, qh_sql_migrate_access, NULL }, /* join tokens bound to a key; 'revoked' */
 	{ LEDGER_KEYED_VERSION, qh_sql_ledger_keyed,
-	    ledger_migrate_keyed },	     /* docs/ledger.md */
-	{ 4, qh_sql_migrate_mail, NULL },    /* contacts, the outbox, internal notes */
-	{ 5, qh_sql_migrate_desktop, NULL }, /* customers.record_desktop */
+	    ledger_migrate_keyed },	       /* docs/ledger.md */
+	{ 4, qh_sql_migrate_mail, NULL },      /* contacts, the outbox, internal notes */
+	{ 5, qh_sql_migrate_customers, NULL }, /* country, VAT id, disabled */
+	{ 6, qh_sql_migrate_desktop, NULL },   /* customers.record_desktop */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))

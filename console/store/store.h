@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/pki.h"
 #include "qh/mailaddr.h"
 #include "qh/ticket.h"
 
@@ -45,7 +46,8 @@ struct console_conf {
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
-	char log_level[16];    /* [console] log_level */
+	long long server_cert_days; /* [enroll] server_cert_days: the console's */
+	char log_level[16];	    /* [console] log_level */
 	/* [billing] */
 	char timezone[64];	 /* business time zone (R9) */
 	int open_min, close_min; /* hours = 07:00-18:00, minutes after midnight */
@@ -76,6 +78,8 @@ struct console_conf {
 	char agent_exe[1024];
 	/* [vendor] name: shown in the customer's window (else [console] name) */
 	char vendor_name[256];
+	/* [vendor] address: on statements, lines separated by ", " */
+	char vendor_address[256];
 	/* [mail]: messages to customers and staff over SMTP (daemon/outbox.c) */
 	char mail_url[1024]; /* smtp://HOST[:PORT] or smtps://...; "": no mail */
 	char mail_from[QH_MAIL_ADDR_MAX + 1]; /* the sender's address */
@@ -83,6 +87,23 @@ struct console_conf {
 	char mail_password_file[1024];	      /* its password: the file's first line */
 	char mail_staff[1024];		      /* staff's addresses, comma-separated */
 	char mail_staff_lang[4];	      /* de | en: the language of staff's mail */
+	/* [datev]: the Buchungsstapel export (ledger --format datev); SKR03 defaults */
+	long long datev_consultant;	  /* Beraternummer */
+	long long datev_client;		  /* Mandantennummer */
+	int datev_fy_month, datev_fy_day; /* fiscal_year_start MM-DD */
+	long long datev_account_length;	  /* Sachkontenlänge, 4 to 8 */
+	long long datev_bank;		  /* cash received: 1200 Bank */
+	long long datev_deferred;	  /* paid, not yet used: 1710 Anzahlungen */
+	long long datev_revenue[3];	  /* by tax class: DE, EU reverse charge, rest */
+	char datev_tax_key[3][5];	  /* BU-Schlüssel by tax class; "": none */
+	int datev_book_purchases;	  /* 0: the shop books the invoices already */
+};
+
+/* The tax classes of [datev] (conf datev_revenue, datev_tax_key). */
+enum datev_tax {
+	DATEV_TAX_DE,	 /* Germany, or an EU customer without a VAT id: 19 % */
+	DATEV_TAX_EU,	 /* an EU customer with a VAT id: reverse charge */
+	DATEV_TAX_WORLD, /* outside the EU: not taxable in Germany */
 };
 
 /* Resolves the state directory: --state, else $QH_STATE, else /var/lib/quarterhour. */
@@ -533,6 +554,47 @@ int db_token_spend(sqlite3 *db, const char *agent_id);
 /* Records that an agent connected now from host (logged when it fails). */
 void db_agent_seen(sqlite3 *db, const char *agent_id, const char *host);
 
+/* ----------------------------------------------------- certificates' lives */
+
+/* Certificates one identity may be issued in 24 hours by renewals. */
+#define DB_RENEWALS_PER_DAY 10
+
+/*
+ * Records a renewed certificate (as db_record_cert) in its own
+ * transaction, unless its identity (role, CN, agent id) was issued
+ * DB_RENEWALS_PER_DAY certificates in the last 24 hours: QH_ERR_LIMIT
+ * then, and nothing is written. The certificate it renews stays valid
+ * until db_cert_used sees the new one.
+ */
+int db_cert_record_renewal(sqlite3 *db, X509 *cert);
+
+/*
+ * A connection authenticated with the certificate id names: every older
+ * certificate of the same identity that is not revoked is revoked now (a
+ * renewal's new certificate is in use, so the old one retires), and an
+ * agent's row names this certificate and its expiry. Reads first and
+ * writes only when something changes. Returns how many were retired, or
+ * a database error.
+ */
+int db_cert_used(sqlite3 *db, const struct qh_identity *id);
+
+/*
+ * The role ("technician" or "accounting") of login into role. Returns 1
+ * when the login is active, 0 when it is revoked, QH_ERR_NOT_FOUND when
+ * there is no such login, or a database error.
+ */
+int db_tech_role(sqlite3 *db, const char *login, char *role, size_t rolelen);
+
+/* The file in the state directory that a running serve holds locked (flock). */
+#define STORE_LOCK_FILE "serve.lock"
+
+/*
+ * Whether a serve runs on state: 1 with its pid in *pid (0 when it did
+ * not write one), 0 when none holds the lock, or <0 when the lock file
+ * cannot be read.
+ */
+int store_serve_pid(const char *state, long *pid);
+
 /* ---------------------------------------------------------------- customers */
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
@@ -570,6 +632,8 @@ int db_customer_add(sqlite3 *db, const struct customer_new *c);
  */
 struct customer_change {
 	const char *name, *plan, *lang;
+	const char *country;		     /* ISO 3166-1 alpha-2, upper case */
+	const char *vat_id;		     /* "" removes it */
 	int64_t warn_units, overdraft_units; /* -1: unchanged */
 	int64_t record_desktop;		     /* 1 or 0; -1: unchanged */
 	int set_emails;			     /* replace the addresses with these: */
@@ -590,6 +654,8 @@ int db_customer_set(sqlite3 *db, const char *id, const struct customer_change *c
 /* A customer as `customer show` shows it. */
 struct customer_view {
 	const char *id, *name, *plan, *lang, *created_at;
+	const char *country, *vat_id,
+	    *disabled_at; /* vat_id, disabled_at: NULL for none */
 	int64_t warn_units, overdraft_units;
 	const char *const *emails; /* in the order given */
 	int nemails;
@@ -617,6 +683,16 @@ int db_customer_exists(sqlite3 *db, const char *id);
  * few cannot be.
  */
 int db_customer_record_desktop(sqlite3 *db, const char *id);
+
+/*
+ * `customer disable` (disable 1) and `customer enable` (0): sets or clears
+ * the customer's disabled_at. Returns 0, QH_ERR_NOT_FOUND, QH_ERR_EXISTS
+ * when it already was so (nothing written), or a database error.
+ */
+int db_customer_disable(sqlite3 *db, const char *id, int disable);
+
+/* 1 if customer id exists and is disabled, 0 if not, <0 on a database error. */
+int db_customer_disabled(sqlite3 *db, const char *id);
 
 /* ------------------------------------------------------ agents and tokens */
 
@@ -663,6 +739,16 @@ int db_tech_add(sqlite3 *db, const char *login, const char *name, const char *ro
  * login.
  */
 int db_tech_revoke(sqlite3 *db, const char *login, int *revoked, int *certs);
+
+/* A technician or accountant as `tech list` shows them. */
+struct tech_row {
+	const char *login, *name, *role, *created_at;
+	const char *revoked_at; /* NULL while active */
+	const char *not_after;	/* the latest current certificate's, or NULL */
+};
+
+/* Lists every technician and accountant, by login; stops at row's non-zero. */
+int db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg);
 
 /* ----------------------------------------------------------------- bookings */
 
@@ -911,6 +997,39 @@ struct revenue {
  */
 int revenue_month(sqlite3 *db, const char *start, const char *end, const char *currency,
     struct revenue rows[REVENUE_MAX_CURRENCIES], int *n);
+
+/* -------------------------------------------------------------------- DATEV */
+
+/*
+ * One booking of the DATEV export (datev.c): a purchase (revenue 0: cash
+ * received against deferred revenue, negative for a purchase's
+ * correction) or revenue recognised (revenue 1: an allocation of a debit to
+ * a lot, or an installation used; negative when a correction gives back).
+ */
+struct datev_booking {
+	int revenue;
+	int64_t entry, allocation; /* allocation 0: none */
+	const char *posted_at;	   /* UTC text: the allocation's for revenue */
+	const char *customer, *customer_name, *country, *vat_id; /* vat_id NULL: none */
+	int64_t amount_cents;					 /* net, signed */
+	const char *currency, *reference, *kind;		 /* kind: the entry's */
+	int has_session;
+	int64_t session;
+	int64_t quantity; /* units, or installations */
+	enum datev_tax tax;
+};
+
+/* The tax class of a customer in country (ISO 3166-1) with vat_id (NULL: none). */
+enum datev_tax datev_tax_class(const char *country, const char *vat_id);
+
+/*
+ * The bookings of the span from..to (UTC texts, to exclusive), by time:
+ * their purchases sum to revenue_month's purchased_cents and
+ * inst_purchased_cents, their revenue to recognised_cents and
+ * inst_used_cents. Stops at row's non-zero and returns it.
+ */
+int db_datev_bookings(sqlite3 *db, const char *from, const char *to, const char *currency,
+    int (*row)(void *arg, const struct datev_booking *b), void *arg);
 
 /* ----------------------------------------------------------------- calendar */
 

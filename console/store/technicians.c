@@ -110,3 +110,33 @@ out:
 		db_rollback(db);
 	return r;
 }
+
+int
+db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg)
+{
+	struct tech_row t;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+		 "SELECT t.login, t.name, t.role, t.created_at, t.revoked_at, "
+		 "(SELECT max(c.not_after) FROM certificates c WHERE c.identity = "
+		 "t.login AND c.role = t.role AND c.revoked_at IS NULL) "
+		 "FROM technicians t ORDER BY t.login",
+		 &st)) != 0)
+		return r;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		t.login = (const char *)sqlite3_column_text(st, 0);
+		t.name = (const char *)sqlite3_column_text(st, 1);
+		t.role = (const char *)sqlite3_column_text(st, 2);
+		t.created_at = (const char *)sqlite3_column_text(st, 3);
+		t.revoked_at = (const char *)sqlite3_column_text(st, 4);
+		t.not_after = (const char *)sqlite3_column_text(st, 5);
+		if ((r = row(arg, &t)) != 0)
+			break;
+	}
+	if (r == 0)
+		r = db_error(db, rc, "technicians");
+	sqlite3_finalize(st);
+	return r;
+}

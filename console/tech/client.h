@@ -214,6 +214,11 @@ void tech_say(struct tech *t, const char *fmt, ...) __attribute__((format(printf
 /* Writes s to stderr as it is; t may be NULL. */
 void tech_stderr(struct tech *t, const char *s);
 
+/* The bundle the command connects with, and the file it was loaded from. */
+struct qh_bundle;
+const struct qh_bundle *tech_bundle(const struct tech *t);
+const char *tech_bundle_path(const struct tech *t);
+
 uv_loop_t *tech_loop(struct tech *t);
 void *tech_arg(const struct tech *t);
 /* The open channel, or NULL before it opens and after it ended. */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "qh/addr.h"
+#include "qh/clock.h"
 #include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
@@ -25,6 +26,7 @@
 #include "qh/pem.h"
 #include "qh/pki.h"
 #include "conn.h"
+#include "tech.h"
 
 static const int caught_signals[NSIGNALS] = { SIGINT, SIGTERM, SIGHUP };
 
@@ -38,6 +40,18 @@ void *
 tech_arg(const struct tech *t)
 {
 	return t->arg;
+}
+
+const struct qh_bundle *
+tech_bundle(const struct tech *t)
+{
+	return &t->bundle;
+}
+
+const char *
+tech_bundle_path(const struct tech *t)
+{
+	return t->path;
 }
 
 struct qh_chan *
@@ -118,6 +132,18 @@ bundle_path(const struct qh_cli *c, char *out, size_t len, int *dflt)
 	return 0;
 }
 
+int
+tech_default_bundle(char *out, size_t len)
+{
+	static const struct qh_cli_cmd none = { .name = "" };
+	struct qh_cli c;
+	int dflt;
+
+	memset(&c, 0, sizeof(c));
+	c.cmd = &none;
+	return bundle_path(&c, out, len, &dflt);
+}
+
 /*
  * Checks what a user gets wrong most (no file, a directory, a bundle others
  * may read) before the loader does, so the report is one line with the
@@ -144,6 +170,28 @@ bundle_check(const char *path, char *why, size_t len)
 		return QH_ERR_PERM;
 	}
 	return 0;
+}
+
+/*
+ * Two thirds of the bundle's life have passed (when an agent renews its
+ * own): says when it expires and how to renew it. The console says the
+ * rest once it has expired.
+ */
+static void
+renewal_hint(const struct tech *t)
+{
+	struct qh_identity id;
+	char when[32];
+	int64_t now = qh_clock_now();
+
+	if (qh_pki_identity(t->bundle.cert, &id) != 0 || now < qh_pki_renew_at(&id) ||
+	    now >= id.not_after)
+		return;
+	qh_clock_format_utc(id.not_after, when, sizeof(when));
+	tech_say(NULL,
+	    "the bundle %s expires on %.10s; renew it with: qh-console tech renew "
+	    "--tech %s --out %s",
+	    t->path, when, t->path, t->path);
 }
 
 int
@@ -199,6 +247,8 @@ tech_new(const struct qh_cli *c, const struct tech_ops *ops, void *arg, struct t
 		    qh_strerror(r));
 		goto fail;
 	}
+	if (strcmp(c->cmd->name, "tech renew") != 0)
+		renewal_hint(t);
 	if ((r = uv_loop_init(&t->loop)) != 0) {
 		tech_say(NULL, "cannot start the event loop: %s", uv_strerror(r));
 		goto fail;

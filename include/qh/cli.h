@@ -31,6 +31,7 @@ struct qh_cli_opt {
 #define QH_CLI_DB_READ	0x1 /* the database, read-only, in one read transaction */
 #define QH_CLI_DB_WRITE 0x2 /* the database for writing, migrated */
 #define QH_CLI_TECH	0x4 /* a technician connection: the bundle and its TLS */
+#define QH_CLI_REMOTE	0x8 /* with DB_READ: may run over TLS with a bundle instead */
 
 /* Option table entries: --name VALUE, --name, and a repeatable --name VALUE. */
 #define QH_OPT(name)                                                                     \
@@ -67,6 +68,9 @@ struct qh_cli_hooks {
 	int (*prepare)(struct qh_cli *c);
 	/* After exec (and after a prepare that succeeded): the final status. */
 	int (*finish)(struct qh_cli *c, int status);
+	/* Runs the command instead of cmd->exec when set (where it runs: locally or not).
+	 */
+	int (*run)(struct qh_cli *c);
 	/*
 	 * The program's language for our own texts (help, usage errors) and
 	 * the commands' summaries, which are marked with N_(); NULL: English.

@@ -43,6 +43,17 @@ struct qh_bundle {
 int qh_bundle_write(const char *path, const struct qh_bundle *b);
 
 /*
+ * Writes b over path in one step (a temporary file beside it, synced and
+ * renamed over it, mode 0600): a reader finds the old bundle or the new
+ * one, never part of either. QH_ERR_ARG as qh_bundle_write.
+ */
+int qh_bundle_replace(const char *path, const struct qh_bundle *b);
+
+/* The same for a key (0600) and a certificate (0644) in a file of their own. */
+int qh_pki_replace_key(const char *path, EVP_PKEY *key);
+int qh_pki_replace_cert(const char *path, X509 *cert);
+
+/*
  * Loads a bundle (at most 64 KiB), refusing one readable by group or
  * others, one whose first line is not a HOST:PORT, and one whose key does
  * not belong to its certificate. On failure b holds nothing to free.

@@ -35,6 +35,8 @@ struct qh_identity {
 	char agent_id[QH_ID_MAX + 1]; /* agents only */
 	char serial[65];	      /* certificate serial, hex */
 	char fingerprint[65];	      /* SHA-256 of the DER, hex */
+	char key_sha256[65];	      /* SHA-256 of its SubjectPublicKeyInfo, hex */
+	int64_t not_before;	      /* start of validity, Unix seconds */
 	int64_t not_after;	      /* expiry, Unix seconds */
 };
 
@@ -48,6 +50,12 @@ int qh_id_valid(const char *s);
 
 /* Reads role and identity from a certificate; QH_ERR_AUTH if it has no valid role. */
 int qh_pki_identity(X509 *cert, struct qh_identity *out);
+
+/*
+ * When a certificate is due for renewal: once two thirds of its life
+ * (notBefore to notAfter) have passed. Unix seconds.
+ */
+int64_t qh_pki_renew_at(const struct qh_identity *id);
 
 /* New P-256 key. */
 int qh_pki_key_new(EVP_PKEY **keyp);
@@ -72,6 +80,9 @@ int qh_pki_csr_parse(const char *pem, size_t len, EVP_PKEY **pubkeyp);
 
 /* Hex SHA-256 of the certificate's DER encoding (the pin of DESIGN §3). */
 int qh_pki_fingerprint(X509 *cert, char out[65]);
+
+/* Hex SHA-256 of a public key's DER SubjectPublicKeyInfo (what a key is known by). */
+int qh_pki_key_sha256(EVP_PKEY *key, char out[65]);
 
 /* Hex SHA-256 of len bytes. */
 void qh_sha256_hex(const void *p, size_t len, char out[65]);

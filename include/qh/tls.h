@@ -47,6 +47,23 @@ enum qh_tls_mode {
  */
 int qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca);
 
+/*
+ * Lets a server context's peers through the handshake with a client
+ * certificate past its notAfter, when that is all that is wrong with it
+ * (chain, signature and the key's proof are checked as before). on_ready
+ * then gets the peer with peer->not_after in the past, and the server
+ * decides what such a peer may do (the console lets an agent renew).
+ */
+void qh_tls_ctx_allow_expired(struct qh_tls_ctx *ctx);
+
+/*
+ * Replaces the certificate and key a server context presents, with ca in
+ * the chain as before: connections that start from now on get them, those
+ * already made keep what they had. Returns 0, or QH_ERR_TLS with the
+ * context unchanged (key does not belong to cert, say).
+ */
+int qh_tls_ctx_server_cert(struct qh_tls_ctx *ctx, X509 *cert, EVP_PKEY *key, X509 *ca);
+
 /* A client context with our certificate (or none, for joining) and the CA. */
 int qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca);
 
@@ -75,7 +92,8 @@ struct qh_tls_ops {
 
 /*
  * Creates a connection on loop. The caller then accepts into, or connects,
- * the handle from qh_tls_tcp() and calls qh_tls_start(). For
+ * the handle from qh_tls_tcp() and calls qh_tls_start(). ctx must stay
+ * until ops->on_close has run. For
  * QH_TLS_CLIENT_PINNED, pin is the CA's hex SHA-256; host is the name the
  * server's certificate must carry (NULL for a server).
  */

@@ -10,7 +10,13 @@
 set -u
 QH_BIN=${QH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/asan/bin}
 export PATH="$QH_BIN:$PATH"
-T=$(mktemp -d /tmp/qh-e2e.XXXXXX)
+# A part of a test run in a process of its own (under another faketime
+# clock, say) works in its parent's directory, which the parent removes.
+if [ -n "${QH_E2E_T:-}" ]; then
+	T=$QH_E2E_T
+else
+	T=$(mktemp -d /tmp/qh-e2e.XXXXXX)
+fi
 PIDS=""
 AT_EXIT=""
 FAILED_SAID=""
@@ -46,7 +52,7 @@ cleanup() {
 		echo "FAILED: mounts are left under $T; not removing it"
 		return 1
 	fi
-	rm -rf "$T"
+	[ -n "${QH_E2E_T:-}" ] || rm -rf "$T"
 }
 
 # The exit trap: a script that stops without a FAILED line says so.

@@ -40,6 +40,19 @@ UI() {
 	tr -d '\r' <"$T/ui.out"
 	return $_st
 }
+# UI_try TRIES UI-ARGS...: UI until it succeeds, at most TRIES times:
+# under load, Wine's UI tool can find a dialog still appearing, without
+# its buttons yet (a click that failed posted nothing, so none is doubled).
+UI_try() {
+	_n=$1
+	shift
+	while [ "$_n" -gt 0 ]; do
+		UI "$@" && return 0
+		_n=$((_n - 1))
+		sleep 0.5
+	done
+	return 1
+}
 shot() {	# name [class]: the window of class (default the agent's), or the screen
 	geom=$(UI rect "${2:-QuarterhourAgent}")
 	set -- "$1" $geom
@@ -68,7 +81,13 @@ AGENT=$!
 PIDS="$PIDS $AGENT"
 UI wait QuarterhourAgent "Connected" 60 >/dev/null ||
     fail "the window did not connect: $(UI dump QuarterhourAgent)"
-UI dump QuarterhourAgent >"$T/window.txt"
+# The dump once the window shows its code (not between two redraws).
+_i=0
+until UI dump QuarterhourAgent >"$T/window.txt" && grep -q "Your session code:" "$T/window.txt"; do
+	_i=$((_i + 1))
+	[ "$_i" -lt 40 ] || break
+	sleep 0.5
+done
 shown() {	# class text: a shown control with exactly this text
 	grep -q "^$1	$2	shown$" "$T/window.txt" || fail "no shown $1 '$2': $(cat "$T/window.txt")"
 }
@@ -91,7 +110,7 @@ qh-console exec "$CODE" --tech "$T/bob.pem" -- cmd /c ver >"$T/bob.out" 2>"$T/bo
 BOB=$!
 UI wait QuarterhourConsent "Bob Other (bob) wants to connect" 30 >/dev/null ||
     fail "no consent dialog for bob"
-UI click QuarterhourConsent Deny >/dev/null || fail "no Deny button"
+UI_try 10 click QuarterhourConsent Deny >/dev/null || fail "no Deny button"
 wait $BOB
 [ $? -ne 0 ] || fail "bob's command ran although he was denied"
 
@@ -114,7 +133,7 @@ xwd -id "$1" -display "$DISPLAY" -silent >"$T/dialog.xwd" || fail "xwd of the di
 /usr/bin/convert "xwd:$T/root.xwd" "xwd:$T/dialog.xwd" -geometry "$2" \
     -composite -crop 520x640+0+0 +repage "png:$SHOTS/agent-consent.png" ||
     fail "the consent screenshot"
-UI click QuarterhourConsent Allow >/dev/null || fail "no Allow button"
+UI_try 10 click QuarterhourConsent Allow >/dev/null || fail "no Allow button"
 wait $ALICE || fail "alice's command: $(cat "$T/alice.err")"
 grep -q "Microsoft Windows" "$T/alice.out" || fail "cmd /c ver printed: $(cat "$T/alice.out")"
 UI wait QuarterhourAgent "alice runs: cmd /c ver" 20 >/dev/null ||

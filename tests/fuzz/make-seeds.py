@@ -60,6 +60,8 @@ msgs = {
     "request": msg(M_REQUEST, (K_CMD, b"exec"), (K_ARG, argv("ls", "-l", "")),
                    (K_ROWS, u32(24)), (K_COLS, u32(80)), (K_TERM, b"xterm"),
                    (K_HASH, bytes(range(32)))),
+    "request-account": msg(M_REQUEST, (K_CMD, b"account"),
+                           (K_ARG, argv("ledger", "--from", "2026-01-01", "--format", "datev"))),
     "action": msg(M_ACTION, (K_CMD, b"shell"), (K_ARG, argv())),
     "exit": msg(M_EXIT, (K_STATUS, u32(0))),
     "resize": msg(M_RESIZE, (K_ROWS, u32(50)), (K_COLS, u32(132))),
@@ -124,9 +126,18 @@ mux = {
     frame(F_CONTROL, 0, msgs["hello"]),
 }
 
+# fuzz_account: the words of a report request over TLS (packed argv).
+accounts = {
+    "balance": argv("balance", "acme", "--json"),
+    "ledger": argv("ledger", "--customer", "acme", "--from", "2026-01-01", "--to", "2026-02-01"),
+    "state": argv("ledger", "--state", "/tmp"),
+    "abbrev": argv("ledger", "--st", "/tmp", "--format=csv"),
+    "statement": argv("statement", "acme", "--month", "2026-11"),
+}
+
 top = os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
 for d, seeds in (("frame", frames), ("msg", msgs), ("argv", argvs),
-                 ("mux", mux)):
+                 ("mux", mux), ("account", accounts)):
     os.makedirs(os.path.join(top, d), exist_ok=True)
     for name, data in seeds.items():
         with open(os.path.join(top, d, name), "wb") as f:

@@ -269,7 +269,8 @@ test_console_conf(void **state QH_UNUSED)
 	assert_int_equal(conf.idle_seconds, 1800);
 	assert_int_equal(conf.keepalive_seconds, 15);
 	assert_int_equal(conf.token_hours, 24);
-	assert_int_equal(conf.cert_days, 825);
+	assert_int_equal(conf.cert_days, 90);
+	assert_int_equal(conf.server_cert_days, 397);
 
 	snprintf(p, sizeof(p), "%s/console.conf", dir);
 	assert_non_null(f = fopen(p, "a"));

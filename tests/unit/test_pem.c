@@ -137,12 +137,70 @@ test_bundle(void **state)
 	EVP_PKEY_free(b.key);
 }
 
+/* A renewal replaces a bundle, a key or a certificate in one step, mode kept right. */
+static void
+test_replace(void **state)
+{
+	struct fixture *f = *state;
+	struct qh_bundle b, back;
+	EVP_PKEY *key2 = NULL;
+	X509 *cert2 = NULL, *cert = NULL;
+	char path[128];
+	struct stat st;
+
+	memset(&b, 0, sizeof(b));
+	snprintf(b.console, sizeof(b.console), "console.test:7443");
+	assert_int_equal(qh_pki_key_new(&b.key), 0);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, b.key, QH_ROLE_AGENT, "acme",
+			     "pc-1", 10, &b.cert),
+	    0);
+	b.ca = f->ca;
+	snprintf(path, sizeof(path), "%s/agent.pem", f->dir);
+	/* Nothing there yet: replacing writes it. */
+	assert_int_equal(qh_bundle_replace(path, &b), 0);
+	assert_int_equal(qh_pki_key_new(&key2), 0);
+	assert_int_equal(qh_pki_issue(f->ca, f->cakey, key2, QH_ROLE_AGENT, "acme",
+			     "pc-1", 10, &cert2),
+	    0);
+	/* A key that is not the certificate's is refused, the file left alone. */
+	X509_free(b.cert);
+	b.cert = cert2;
+	assert_int_equal(qh_bundle_replace(path, &b), QH_ERR_ARG);
+	assert_int_equal(chmod(path, 0644), 0);
+	EVP_PKEY_free(b.key);
+	b.key = key2;
+	assert_int_equal(qh_bundle_replace(path, &b), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(qh_bundle_load(path, &back), 0);
+	assert_int_equal(EVP_PKEY_eq(back.key, key2), 1);
+	assert_int_equal(X509_cmp(back.cert, cert2), 0);
+	qh_bundle_free(&back);
+
+	snprintf(path, sizeof(path), "%s/console-key.pem", f->dir);
+	assert_int_equal(qh_pki_write_key(path, b.key), 0);
+	assert_int_equal(qh_pki_replace_key(path, f->cakey), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	snprintf(path, sizeof(path), "%s/console.pem", f->dir);
+	assert_int_equal(qh_pki_replace_cert(path, f->ca), 0);
+	assert_int_equal(qh_pki_replace_cert(path, cert2), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);
+	assert_int_equal(qh_pki_load_cert(path, &cert), 0);
+	assert_int_equal(X509_cmp(cert, cert2), 0);
+	X509_free(cert);
+	X509_free(cert2);
+	EVP_PKEY_free(key2);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_key_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replace, setup, teardown),
 	};
 
 	/* The refusals tested here log errors on stderr; that is expected. */

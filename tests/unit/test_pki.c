@@ -139,6 +139,18 @@ test_agent_from_csr(void **state)
 	/* notBefore lies an hour back, for skewed and accelerated clocks. */
 	assert_true(
 	    X509_cmp_time(X509_get0_notBefore(cert), &(time_t){ now - 3000 }) < 0);
+	assert_true(id.not_before > now - 3600 - 120 && id.not_before < now - 3600 + 120);
+	/* Renewal is due once two thirds of the life have passed. */
+	assert_int_equal(qh_pki_renew_at(&id),
+	    id.not_before + (id.not_after - id.not_before) / 3 * 2);
+	assert_true(qh_pki_renew_at(&id) > now + 19 * 86400);
+	assert_true(qh_pki_renew_at(&id) < now + 20 * 86400);
+	/* The key is known by the hash of its public half, the CSR's and the cert's
+	 * alike. */
+	assert_int_equal(qh_pki_key_sha256(pub, fp), 0);
+	assert_string_equal(id.key_sha256, fp);
+	assert_int_equal(qh_pki_key_sha256(key, fp), 0);
+	assert_string_equal(id.key_sha256, fp);
 
 	/* An agent certificate needs an agent id. */
 	X509_free(cert);
