@@ -31,12 +31,14 @@ wait_port() {	# port
 	done
 }
 
-for n in $(seq 60 99); do
-	if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then D=$n; break; fi
-done
-Xvfb ":$D" -screen 0 1920x1080x24 -noreset -nolisten tcp >"$T/xvfb.log" 2>&1 &
+Xvfb -displayfd 3 -screen 0 1920x1080x24 -noreset -nolisten tcp 3>"$T/display" \
+    </dev/null >"$T/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
-export DISPLAY=":$D"
+i=0
+until [ -s "$T/display" ]; do
+	i=$((i + 1)); [ $i -gt 100 ] && { echo "Xvfb did not start" >&2; exit 1; }; sleep 0.1
+done
+export DISPLAY=":$(cat "$T/display")"
 unset XDG_SESSION_TYPE
 i=0
 while ! xdpyinfo >/dev/null 2>&1; do

@@ -30,15 +30,13 @@ requires Xvfb:xvfb xdpyinfo:x11-utils xwininfo:x11-utils xwd:x11-apps xterm:xter
 CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 
-for n in $(seq 40 69); do
-	if [ ! -e "/tmp/.X11-unix/X$n" ] && [ ! -e "/tmp/.X$n-lock" ]; then
-		DNUM=$n
-		break
-	fi
-done
-[ -n "${DNUM:-}" ] || fail "no free X display number between :40 and :69"
-Xvfb ":$DNUM" -screen 0 1024x768x24 -noreset -nolisten tcp >"$T/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd): a fixed range can be
+# full of other runs' lock files.
+Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+    </dev/null >"$T/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
+wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
+DNUM=$(cat "$T/display")
 export DISPLAY=":$DNUM"
 wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb :$DNUM did not start"
 cd "$T" || fail "cd $T"
