@@ -52,6 +52,7 @@ DAEMON_SRC  := $(shell find console/daemon -name '*.c' | sort)
 ADMIN_SRC   := $(shell find console/admin -name '*.c' | sort)
 TECH_SRC    := $(shell find console/tech -name '*.c' | sort)
 RENDER_SRC  := $(shell find console/render -name '*.c' | sort)
+DESK_SRC    := $(wildcard console/desk/*.c)
 AGENT_SRC   := $(wildcard agent/*.c agent/posix/*.c)
 # tests/tools/win_*.c are Windows programs (scripts/windows-smoke.sh, win_research.sh).
 TOOL_SRC    := $(filter-out tests/tools/win_%.c,$(wildcard tests/tools/*.c))
@@ -69,8 +70,9 @@ LIBDAEMON   := $(BUILD)/libqhdaemon.a
 LIBADMIN    := $(BUILD)/libqhadmin.a
 LIBTECH     := $(BUILD)/libqhtech.a
 LIBRENDER   := $(BUILD)/libqhrender.a
+LIBDESK     := $(BUILD)/libqhdesk.a
 LIBAGENT    := $(BUILD)/libqhagent.a
-CONSOLE_LIBS := $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
+CONSOLE_LIBS := $(LIBDESK) $(LIBDAEMON) $(LIBADMIN) $(LIBTECH) $(LIBRENDER) $(LIBSTORE) $(LIBQH)
 AGENT_OBJ   := $(call obj,$(AGENT_SRC))
 
 .PHONY: po-update all release asan test unit e2e fuzz fuzz-build demo bench bench-bins clean format format-check install deb depcheck windows win-exe windows-tools screenshots fresh-check soak
@@ -166,6 +168,8 @@ $(LIBTECH): $(call obj,$(TECH_SRC))
 	$(archive)
 $(LIBRENDER): $(call obj,$(RENDER_SRC))
 	$(archive)
+$(LIBDESK): $(call obj,$(DESK_SRC))
+	$(archive)
 
 $(BUILD)/bin/qh-console: $(BUILD)/console/main.o $(BUILD)/console/dispatch.o \
     $(BUILD)/console/route.o $(BUILD)/console/statement.o $(CONSOLE_LIBS)
@@ -258,7 +262,7 @@ demo: release
 fresh-check:
 	@sh scripts/fresh-check.sh
 
-BENCH_SRC := $(wildcard bench/bench_*.c)
+BENCH_SRC := $(wildcard bench/bench_*.c) bench/agents.c
 
 bench: release
 	@$(MAKE) --no-print-directory BUILD=build/release MODE_CFLAGS="-O2 -g" bench-bins
@@ -266,9 +270,9 @@ bench: release
 
 bench-bins: $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT)
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(CONSOLE_LIBS) $(LIBAGENT) $(LIBQH)
 	@mkdir -p $(dir $@)
-	@$(CC) $(MODE_LDFLAGS) -o $@ $^ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
+	@$(CC) $(MODE_LDFLAGS) -o $@ $+ $(CONSOLE_PKG_LIBS) $(PKG_LIBS) $(AGENT_PKG_LIBS)
 
 # The Windows agent: dist/qh-agent.exe, cross-built with mingw-w64 against
 # the static libraries scripts/windows-libs.sh builds from Debian's source

@@ -39,6 +39,12 @@ extern const struct qh_cli_cmd cmd_join_entry;
 extern const struct qh_cli_cmd cmd_run_entry;
 extern const struct qh_cli_cmd cmd_info_entry;
 extern const struct qh_cli_cmd cmd_ticket_entry;
+/* The customer's tickets and account (desk.c, reply.c): short connections. */
+extern const struct qh_cli_cmd cmd_tickets_entry;
+extern const struct qh_cli_cmd cmd_ticket_show_entry;
+extern const struct qh_cli_cmd cmd_ticket_get_entry;
+extern const struct qh_cli_cmd cmd_ticket_reply_entry;
+extern const struct qh_cli_cmd cmd_balance_entry;
 #ifdef _WIN32
 /* qh-agent service install | uninstall | run (agent/win32/service.c). */
 extern const struct qh_cli_cmd cmd_service_install_entry;
@@ -60,9 +66,19 @@ int agent_bundle_path(const struct qh_cli *c, char *out, size_t len);
  * Enrols this PC with a join token: a key made here, the console checked
  * against the token's pin, the certificate stored with the key in
  * dir/agent.pem (dir created, private), and vendor (NULL: none) in
- * dir/vendor.txt. Prints for the customer; returns an exit status.
+ * dir/vendor.txt. Text that is a short code (qh/token.h) instead joins the
+ * console this program carries (agent-package). Prints for the customer;
+ * returns an exit status.
  */
 int agent_join(const char *token, const char *dir, const char *vendor);
+
+/*
+ * Enrols this PC with a short code (as the customer typed it) at console
+ * (HOST:PORT) with CA pin, or, when console and pin are NULL, at the
+ * console this program carries (agent-package). As agent_join otherwise.
+ */
+int agent_join_short(const char *code, const char *console, const char *pin,
+    const char *dir, const char *vendor);
 
 /*
  * Reads the enrolment tag at the end of this program's file, if `enroll

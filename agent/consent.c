@@ -156,6 +156,9 @@ consent_next(struct agent *a)
 
 	while (a->nconsents > 0 && !a->asking) {
 		c = &a->consents[0];
+		/* What the console adds: overdraft, an installation's credit. */
+		if (c->text[0] != '\0')
+			ui_line(_("Note: %s"), c->text);
 		if (consent_allowed(a, c->login, c->want)) {
 			send_consent_reply(a, c->id, 1);
 			if (c->want == GRANT_CONNECT)
@@ -245,6 +248,35 @@ consent_reset(struct agent *a)
 	}
 	a->asking = 0;
 	a->nconsents = 0;
+}
+
+void
+consent_cancel(struct agent *a, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < a->nconsents; i++)
+		if (a->consents[i].id == id)
+			break;
+	if (i == a->nconsents)
+		return; /* answered meanwhile: the console ignores the answer */
+	qh_info("consent %" PRIu64 " for %s: withdrawn (no answer in time)", id,
+	    a->consents[i].login);
+	if (i == 0 && a->asking) {
+		if (ui_window() != NULL)
+			ui_window()->withdraw();
+		else
+			fputc('\n', stdout);
+		ui_line(_("(the question was withdrawn: no answer in time; technician "
+			  "%s was not let in)"),
+		    a->consents[0].login);
+		consent_pop(a);
+		consent_next(a);
+		return;
+	}
+	memmove(&a->consents[i], &a->consents[i + 1],
+	    sizeof(a->consents[0]) * (size_t)(a->nconsents - i - 1));
+	a->nconsents--;
 }
 
 /* The customer's terminal. */

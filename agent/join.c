@@ -7,6 +7,9 @@
  * with the key in DIR/agent.pem. An agent program that `qh-console enroll
  * --exe` made carries its token at its end (qh/exetag.h): the first run
  * enrols with it (agent_exe_tag, agent_join), and nobody types anything.
+ * One that `qh-console agent-package` made carries the console's address
+ * and pin instead, and joins with a short code (`join --short CODE`): the
+ * code takes the token's secret's place in the JOIN.
  *
  * The console binds the token to the key of the first CSR sent with it, so
  * a join whose answer was lost may ask again: the key is kept in
@@ -331,8 +334,46 @@ store_vendor(const char *dir, const char *vendor)
 		qh_debug("%s: cannot write it", path);
 }
 
-int
-agent_join(const char *token, const char *dir, const char *vendor)
+/*
+ * Reads the last bytes of this program's file, where a tag would be
+ * (qh/exetag.h), into *tail (malloc'd, *len bytes). QH_ERR_NOT_FOUND when
+ * the file cannot be read.
+ */
+static int
+read_own_tail(uint8_t **tail, size_t *len)
+{
+	char path[PATH_MAX];
+	size_t want = QH_EXETAG_MAX + 64;
+	long size;
+	FILE *f = NULL;
+	int r = QH_ERR_NOT_FOUND;
+
+	*tail = NULL;
+	*len = 0;
+	if (plat_exe_path(path, sizeof(path)) != 0 || (f = fopen(path, "rb")) == NULL)
+		return QH_ERR_NOT_FOUND;
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
+		goto out;
+	if ((size_t)size < want)
+		want = (size_t)size;
+	if ((*tail = malloc(want)) == NULL ||
+	    fseek(f, size - (long)want, SEEK_SET) != 0 ||
+	    fread(*tail, 1, want, f) != want)
+		goto out;
+	*len = want;
+	r = 0;
+out:
+	if (r != 0) {
+		free(*tail);
+		*tail = NULL;
+	}
+	fclose(f);
+	return r;
+}
+
+/* Enrols with tok (a token's fields, or a short code's); returns an exit status. */
+static int
+join_with(const struct qh_token *tok, const char *dir, const char *vendor)
 {
 	struct join *j;
 	int status = 1;
@@ -341,11 +382,7 @@ agent_join(const char *token, const char *dir, const char *vendor)
 		qh_say(_("out of memory"));
 		return 1;
 	}
-	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &j->tok) != 0) {
-		qh_say(_("this is not a join token; copy the whole line that begins with "
-			 "qh1."));
-		goto out;
-	}
+	j->tok = *tok;
 	if (qh_split_hostport(j->tok.console, j->host, sizeof(j->host), &j->port) != 0) {
 		qh_say(_("the token names no usable console address"));
 		goto out;
@@ -398,55 +435,140 @@ out:
 }
 
 int
+agent_join(const char *token, const char *dir, const char *vendor)
+{
+	struct qh_token tok;
+	char code[QH_SHORT_LEN + 1];
+	int status;
+
+	if (qh_short_parse(token, code, sizeof(code)) == 0)
+		return agent_join_short(code, NULL, NULL, dir, vendor);
+	if (strlen(token) >= QH_TOKEN_MAX || qh_token_decode(token, &tok) != 0) {
+		qh_say(_("this is not a join token; copy the whole line that begins with "
+			 "qh1."));
+		return 1;
+	}
+	status = join_with(&tok, dir, vendor);
+	OPENSSL_cleanse(&tok, sizeof(tok));
+	return status;
+}
+
+/* The console a vendor-built agent carries (agent-package), or QH_ERR_NOT_FOUND. */
+static int
+package_console(char *console, size_t consolelen, char *pin, size_t pinlen, char *vendor,
+    size_t vendorlen)
+{
+	uint8_t *tail = NULL;
+	size_t got = 0;
+	int r;
+
+	if ((r = read_own_tail(&tail, &got)) == 0)
+		r = qh_exetag_read_console(tail, got, console, consolelen, pin, pinlen,
+		    vendor, vendorlen);
+	if (r == QH_ERR_FORMAT)
+		qh_warn("this program carries a damaged console tag; ignored");
+	free(tail);
+	return r;
+}
+
+int
+agent_join_short(const char *code, const char *console, const char *pin, const char *dir,
+    const char *vendor)
+{
+	struct qh_token tok;
+	char tagged[300], tagpin[128], tagvendor[512], host[256];
+	int port, status;
+
+	memset(&tok, 0, sizeof(tok));
+	if (qh_short_parse(code, tok.secret, sizeof(tok.secret)) != 0) {
+		qh_say(_("this is not a short join code: %d letters and digits, as your "
+			 "support vendor read them out"),
+		    QH_SHORT_LEN);
+		return 1;
+	}
+	if (console == NULL && pin == NULL) {
+		if (package_console(tagged, sizeof(tagged), tagpin, sizeof(tagpin),
+			tagvendor, sizeof(tagvendor)) != 0) {
+			qh_say(
+			    _("a short code needs the support server's address and pin: "
+			      "qh-agent join --short CODE --console HOST:PORT --pin "
+			      "SHA256 (your support vendor has them), or the agent "
+			      "program your vendor made for you"));
+			return 1;
+		}
+		console = tagged;
+		pin = tagpin;
+		if (vendor == NULL && tagvendor[0] != '\0')
+			vendor = tagvendor;
+	} else if (console == NULL || pin == NULL) {
+		qh_say(_("--console and --pin go together"));
+		return 1;
+	}
+	if (strlen(console) >= sizeof(tok.console) ||
+	    qh_split_hostport(console, host, sizeof(host), &port) != 0) {
+		qh_say(_("%s is not a support server address (HOST:PORT)"), console);
+		return 1;
+	}
+	if (qh_pin_parse(pin, tok.pin, sizeof(tok.pin)) != 0) {
+		qh_say(_("the pin is the 64 hex digits of the support server's SHA256 "
+			 "fingerprint"));
+		return 1;
+	}
+	snprintf(tok.console, sizeof(tok.console), "%s", console);
+	status = join_with(&tok, dir, vendor);
+	OPENSSL_cleanse(&tok, sizeof(tok));
+	return status;
+}
+
+int
 agent_exe_tag(char *token, size_t tokenlen, char *vendor, size_t vendorlen)
 {
 	uint8_t *tail = NULL;
-	char path[PATH_MAX];
-	size_t want = QH_EXETAG_MAX + 64;
-	long size;
-	FILE *f = NULL;
-	int r = QH_ERR_NOT_FOUND;
+	size_t got = 0;
+	int r;
 
 	token[0] = vendor[0] = '\0';
-	if (plat_exe_path(path, sizeof(path)) != 0 || (f = fopen(path, "rb")) == NULL)
-		return QH_ERR_NOT_FOUND;
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0)
-		goto out;
-	if ((size_t)size < want)
-		want = (size_t)size;
-	if ((tail = malloc(want)) == NULL || fseek(f, size - (long)want, SEEK_SET) != 0 ||
-	    fread(tail, 1, want, f) != want)
-		goto out;
-	r = qh_exetag_read(tail, want, token, tokenlen, vendor, vendorlen);
+	if ((r = read_own_tail(&tail, &got)) == 0)
+		r = qh_exetag_read(tail, got, token, tokenlen, vendor, vendorlen);
 	if (r == QH_ERR_FORMAT)
-		qh_warn("%s carries a damaged enrolment tag; ignored", path);
-out:
+		qh_warn("this program carries a damaged enrolment tag; ignored");
 	free(tail);
-	if (f != NULL)
-		fclose(f);
 	return r;
 }
 
 static int
 cmd_join(struct qh_cli *c)
 {
+	const char *code = qh_cli_opt(c, "short");
 	char dir[PATH_MAX];
 	int r;
 
 	if (agent_log_level(c) != 0)
 		return qh_cli_usage(c, _("bad --log-level"));
+	if ((code != NULL) == (c->argc == 1))
+		return qh_cli_usage(c, _("give a join token, or --short CODE"));
+	if (code == NULL &&
+	    (qh_cli_opt(c, "console") != NULL || qh_cli_opt(c, "pin") != NULL))
+		return qh_cli_usage(c, _("--console and --pin go with --short"));
 	if ((r = agent_config_dir(c, dir, sizeof(dir))) != 0)
 		return qh_cli_fail(c, _("no configuration directory: %s"),
 		    _(qh_strerror(r)));
+	if (code != NULL)
+		return agent_join_short(code, qh_cli_opt(c, "console"),
+		    qh_cli_opt(c, "pin"), dir, NULL);
 	return agent_join(c->argv[0], dir, NULL);
 }
 
 const struct qh_cli_cmd cmd_join_entry = {
 	.name = "join",
-	.usage = "TOKEN [--config DIR] [--lang de|en]",
-	.summary = N_("enrol this PC with the join token from your support vendor"),
-	.min_args = 1,
+	.usage =
+	    "(TOKEN | --short CODE [--console HOST:PORT --pin SHA256]) [--config DIR] "
+	    "[--lang de|en]",
+	.summary = N_("enrol this PC with the join token, or the short code, from your "
+		      "support vendor"),
+	.min_args = 0,
 	.max_args = 1,
-	.opts = { QH_OPT("config"), QH_OPT("log-level"), QH_OPT("lang") },
+	.opts = { QH_OPT("config"), QH_OPT("log-level"), QH_OPT("lang"), QH_OPT("short"),
+	    QH_OPT("console"), QH_OPT("pin") },
 	.exec = cmd_join,
 };

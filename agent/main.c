@@ -21,6 +21,11 @@ const struct qh_cli_cmd *const agent_commands[] = {
 	&cmd_run_entry,
 	&cmd_info_entry,
 	&cmd_ticket_entry,
+	&cmd_tickets_entry,
+	&cmd_ticket_show_entry,
+	&cmd_ticket_get_entry,
+	&cmd_ticket_reply_entry,
+	&cmd_balance_entry,
 #ifdef _WIN32
 	&cmd_service_install_entry,
 	&cmd_service_uninstall_entry,
@@ -140,8 +145,9 @@ agent_identity_load(struct qh_cli *c, struct qh_bundle *b, char *host, size_t ho
 		    _(qh_strerror(r)));
 	if (plat_path_kind(path) == PLAT_NONE)
 		return qh_cli_fail(c,
-		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		      "first"),
+		    _("not enrolled: no %s; run 'qh-agent join TOKEN', or "
+		      "'qh-agent join --short CODE' with the code your support "
+		      "vendor reads out, first"),
 		    path);
 	if ((r = qh_bundle_load(path, b)) != 0)
 		return qh_cli_fail(c, _("cannot load %s: %s"), path, _(qh_strerror(r)));

@@ -44,6 +44,7 @@
 
 #define HELLO_UNATTENDED 0x1
 #define HELLO_YES	 0x2
+#define HELLO_NOBODY	 0x4 /* no window, no terminal: every question is refused */
 
 static const char *const state_names[] = {
 	[AG_WAITING] = "waiting",
@@ -98,6 +99,8 @@ send_hello(struct agent *a)
 		flags |= HELLO_UNATTENDED;
 	if (a->yes)
 		flags |= HELLO_YES;
+	if (!a->yes && !a->unattended && !a->tty_open && ui_window() == NULL)
+		flags |= HELLO_NOBODY;
 	/* The console refuses a host name with controls: send what it shows. */
 	qh_display_str(a->hostname, host, sizeof(host), 0);
 	qh_buf_init(&b, 1024);
@@ -378,8 +381,20 @@ on_consent(struct agent *a, const struct qh_msg *m)
 		memcpy(c->login, login, strlen(login) + 1); /* valid: fits */
 		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
 		ui_sanitize(c->name);
+		(void)msg_text(m, QH_K_TEXT, c->text, sizeof(c->text));
+		ui_sanitize(c->text);
 		consent_next(a);
 	}
+	return 0;
+}
+
+static int
+on_consent_cancel(struct agent *a, const struct qh_msg *m)
+{
+	uint64_t id = 0;
+
+	(void)qh_msg_get_u64(m, QH_K_ID, &id);
+	consent_cancel(a, id);
 	return 0;
 }
 
@@ -394,9 +409,14 @@ on_session(struct agent *a, const struct qh_msg *m)
 	if (strcmp(kind, "opened") == 0) {
 		a->session_open = 1;
 		a->session = session;
-		ui_line(_("session %llu started; it is recorded and billed per started "
-			  "15 minutes"),
-		    (unsigned long long)session);
+		/* The console's own words (an installation), or ours. */
+		if (msg_text(m, QH_K_TEXT, text, sizeof(text)) == 0) {
+			ui_sanitize(text);
+			ui_line("%s", text);
+		} else
+			ui_line(_("session %llu started; it is recorded and billed per "
+				  "started 15 minutes"),
+			    (unsigned long long)session);
 		agent_status(_("Session %llu is running. Your technician is connected."),
 		    (unsigned long long)session);
 	} else if (strcmp(kind, "closed") == 0) {
@@ -452,6 +472,7 @@ static const struct control_entry {
 	[QH_MSG_ERROR] = { ST(AG_CONNECTING) | ST(AG_HELLO) | ST(AG_READY), on_error },
 	[QH_MSG_NOTICE] = { ST(AG_HELLO) | ST(AG_READY), on_notice },
 	[QH_MSG_CONSENT] = { ST(AG_READY), on_consent },
+	[QH_MSG_CONSENT_CANCEL] = { ST(AG_READY), on_consent_cancel },
 	[QH_MSG_SESSION] = { ST(AG_READY), on_session },
 };
 
@@ -806,8 +827,9 @@ cmd_run(struct qh_cli *c)
 		if (status > 0)
 			return status;
 		return qh_cli_fail(c,
-		    _("not enrolled: no %s; run 'qh-agent join TOKEN' "
-		      "first"),
+		    _("not enrolled: no %s; run 'qh-agent join TOKEN', or "
+		      "'qh-agent join --short CODE' with the code your support "
+		      "vendor reads out, first"),
 		    path);
 	}
 	if ((r = qh_bundle_load(path, &a->bundle)) != 0) {

@@ -35,8 +35,9 @@ struct consent {
 	uint64_t id;
 	char login[QH_ID_MAX + 1];
 	char name[257];
-	unsigned want; /* GRANT_CONNECT, GRANT_VIEW or GRANT_VIEW | GRANT_CONTROL */
-	int recorded;  /* a desktop: the console records the screen */
+	unsigned want;	/* GRANT_CONNECT, GRANT_VIEW or GRANT_VIEW | GRANT_CONTROL */
+	int recorded;	/* a desktop: the console records the screen */
+	char text[512]; /* from the console: overdraft, installation; "" for none */
 };
 
 struct agent {
@@ -134,6 +135,9 @@ void consent_next(struct agent *a);
 
 /* The connection is gone: its questions cannot be answered any more. */
 void consent_reset(struct agent *a);
+
+/* The console withdrew question id (no answer in time). */
+void consent_cancel(struct agent *a, uint64_t id);
 
 /* Starts listening to the customer: the window's events, else the terminal. */
 void customer_open(struct agent *a);

@@ -57,6 +57,22 @@ qh_buf_room(const struct qh_buf *b)
 	return b->max - qh_buf_len(b);
 }
 
+size_t
+qh_buf_capacity(const struct qh_buf *b)
+{
+	return b->readonly ? 0 : b->alloc;
+}
+
+void
+qh_buf_trim(struct qh_buf *b)
+{
+	if (b->readonly || qh_buf_len(b) > 0 || b->d == NULL)
+		return;
+	free(b->d);
+	b->d = NULL;
+	b->off = b->end = b->alloc = 0;
+}
+
 void
 qh_buf_reset(struct qh_buf *b)
 {

@@ -51,11 +51,28 @@ value_ok(const char *v)
 	return strchr(v, '\n') == NULL && strchr(v, '\r') == NULL;
 }
 
+/* Appends the tag for payload (n bytes of "key=value" lines) to out. */
+static int
+build(const char *payload, int n, struct qh_buf *out)
+{
+	uint8_t trailer[QH_EXETAG_TRAILER], zero[8] = { 0 };
+
+	if (n < 0 || (size_t)n > QH_EXETAG_MAX)
+		return QH_ERR_TOO_LARGE;
+	put_le32(trailer, (uint32_t)n);
+	put_le32(trailer + 4, 0);
+	memcpy(trailer + 8, magic, sizeof(magic));
+	if (qh_buf_put(out, payload, (size_t)n) != 0 ||
+	    qh_buf_put(out, zero, (8 - (size_t)n % 8) % 8) != 0 ||
+	    qh_buf_put(out, trailer, sizeof(trailer)) != 0)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
 int
 qh_exetag_build(const char *token, const char *vendor, struct qh_buf *out)
 {
 	char payload[QH_EXETAG_MAX + 1];
-	uint8_t trailer[QH_EXETAG_TRAILER], zero[8] = { 0 };
 	int n;
 
 	if (token == NULL || token[0] == '\0' || !value_ok(token) ||
@@ -68,14 +85,26 @@ qh_exetag_build(const char *token, const char *vendor, struct qh_buf *out)
 		n = snprintf(payload, sizeof(payload), "token=%s\n", token);
 	if (n < 0 || (size_t)n >= sizeof(payload))
 		return QH_ERR_TOO_LARGE;
-	put_le32(trailer, (uint32_t)n);
-	put_le32(trailer + 4, 0);
-	memcpy(trailer + 8, magic, sizeof(magic));
-	if (qh_buf_put(out, payload, (size_t)n) != 0 ||
-	    qh_buf_put(out, zero, (8 - (size_t)n % 8) % 8) != 0 ||
-	    qh_buf_put(out, trailer, sizeof(trailer)) != 0)
+	return build(payload, n, out);
+}
+
+int
+qh_exetag_build_console(const char *console, const char *pin, const char *vendor,
+    struct qh_buf *out)
+{
+	char payload[QH_EXETAG_MAX + 1];
+	int n;
+
+	if (console == NULL || console[0] == '\0' || !value_ok(console) || pin == NULL ||
+	    pin[0] == '\0' || !value_ok(pin) || (vendor != NULL && !value_ok(vendor)))
+		return QH_ERR_ARG;
+	n = snprintf(payload, sizeof(payload), "console=%s\npin=%s\n%s%s%s", console, pin,
+	    vendor != NULL && vendor[0] != '\0' ? "vendor=" : "",
+	    vendor != NULL ? vendor : "",
+	    vendor != NULL && vendor[0] != '\0' ? "\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(payload))
 		return QH_ERR_TOO_LARGE;
-	return 0;
+	return build(payload, n, out);
 }
 
 /* The whole tag's length at the end of p, or 0 when p ends with none. */
@@ -120,29 +149,88 @@ payload_value(const char *p, size_t n, const char *key, char *out, size_t outlen
 	return QH_ERR_NOT_FOUND;
 }
 
+/*
+ * Finds the tag at the end of the len bytes at tail: its payload and
+ * length. QH_ERR_NOT_FOUND without a tag, QH_ERR_FORMAT for a damaged one.
+ */
+static int
+tag_payload(const uint8_t *tail, size_t len, const char **payload, uint32_t *n)
+{
+	size_t total, i;
+
+	if (len >= sizeof(magic) &&
+	    memcmp(tail + len - sizeof(magic), magic, sizeof(magic)) != 0)
+		return QH_ERR_NOT_FOUND;
+	if ((total = tag_length(tail, len, n)) == 0)
+		return len < QH_EXETAG_TRAILER ? QH_ERR_NOT_FOUND : QH_ERR_FORMAT;
+	*payload = (const char *)tail + len - total;
+	for (i = 0; i < *n; i++)
+		if ((*payload)[i] == '\0')
+			return QH_ERR_FORMAT;
+	return 0;
+}
+
 int
 qh_exetag_read(const uint8_t *tail, size_t len, char *token, size_t tokenlen,
     char *vendor, size_t vendorlen)
 {
 	const char *payload;
+	char console[8];
 	uint32_t n = 0;
-	size_t total, i;
+	int r;
 
 	token[0] = '\0';
 	vendor[0] = '\0';
-	if (len >= sizeof(magic) &&
-	    memcmp(tail + len - sizeof(magic), magic, sizeof(magic)) != 0)
-		return QH_ERR_NOT_FOUND;
-	if ((total = tag_length(tail, len, &n)) == 0)
-		return len < QH_EXETAG_TRAILER ? QH_ERR_NOT_FOUND : QH_ERR_FORMAT;
-	payload = (const char *)tail + len - total;
-	for (i = 0; i < n; i++)
-		if (payload[i] == '\0')
-			return QH_ERR_FORMAT;
-	if (payload_value(payload, n, "token", token, tokenlen) != 0 || token[0] == '\0')
-		return QH_ERR_FORMAT;
+	if ((r = tag_payload(tail, len, &payload, &n)) != 0)
+		return r;
+	if (payload_value(payload, n, "token", token, tokenlen) != 0 ||
+	    token[0] == '\0') {
+		token[0] = '\0';
+		/* A vendor-built agent's tag carries a console, not a token. */
+		return payload_value(payload, n, "console", console, sizeof(console)) ==
+			QH_ERR_NOT_FOUND
+		    ? QH_ERR_FORMAT
+		    : QH_ERR_NOT_FOUND;
+	}
 	if (payload_value(payload, n, "vendor", vendor, vendorlen) == QH_ERR_TOO_LARGE)
 		return QH_ERR_FORMAT;
+	return 0;
+}
+
+int
+qh_exetag_read_console(const uint8_t *tail, size_t len, char *console, size_t consolelen,
+    char *pin, size_t pinlen, char *vendor, size_t vendorlen)
+{
+	const char *payload;
+	uint32_t n = 0;
+	int r;
+
+	console[0] = pin[0] = vendor[0] = '\0';
+	if ((r = tag_payload(tail, len, &payload, &n)) != 0)
+		return r;
+	if ((r = payload_value(payload, n, "console", console, consolelen)) != 0) {
+		console[0] = '\0';
+		return r == QH_ERR_NOT_FOUND ? r : QH_ERR_FORMAT;
+	}
+	if (payload_value(payload, n, "pin", pin, pinlen) != 0 || pin[0] == '\0' ||
+	    console[0] == '\0' ||
+	    payload_value(payload, n, "vendor", vendor, vendorlen) == QH_ERR_TOO_LARGE) {
+		console[0] = pin[0] = vendor[0] = '\0';
+		return QH_ERR_FORMAT;
+	}
+	return 0;
+}
+
+int
+qh_exetag_append(const uint8_t *file, size_t len, const struct qh_buf *tag,
+    struct qh_buf *out)
+{
+	uint32_t n;
+	size_t base = len - tag_length(file, len, &n);
+
+	if (qh_buf_put(out, file, base) != 0 ||
+	    qh_buf_put(out, qh_buf_ptr(tag), qh_buf_len(tag)) != 0)
+		return QH_ERR_TOO_LARGE;
 	return 0;
 }
 

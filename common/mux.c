@@ -58,7 +58,7 @@ mux_reap(struct qh_mux *mux)
 		return;
 	mux->reaped = 1;
 	uv_idle_stop(&mux->reaper);
-	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->nchans > 0; i++) {
+	for (i = 1; i <= mux->chans_cap && mux->nchans > 0; i++) {
 		struct qh_chan *ch = mux->chans[i];
 
 		const struct qh_chan_ops *ops;
@@ -220,7 +220,7 @@ frame_chan(struct qh_mux *mux, const struct qh_frame *f)
 {
 	struct qh_chan *ch;
 
-	if (f->chan == 0 || f->chan > QH_MUX_MAX_CHANNELS ||
+	if (f->chan == 0 || f->chan > mux->chans_cap ||
 	    (ch = mux->chans[f->chan]) == NULL || ch->state == CH_PENDING) {
 		protocol_error(mux,
 		    "%s frame for channel %" PRIu32 " that was never opened",
@@ -566,7 +566,7 @@ mux_drain(struct qh_tls_conn *tls)
 	struct qh_mux *mux = qh_tls_arg(tls);
 	uint32_t i;
 
-	for (i = 1; i <= QH_MUX_MAX_CHANNELS && mux->state == MUX_READY; i++) {
+	for (i = 1; i <= mux->chans_cap && mux->state == MUX_READY; i++) {
 		struct qh_chan *ch = mux->chans[i];
 
 		if (ch == NULL || !ch->want_writable || qh_chan_writable(ch) == 0)
@@ -597,7 +597,10 @@ mux_idle(struct qh_tls_conn *tls)
 static void
 mux_free(uv_handle_t *h)
 {
-	free(h->data);
+	struct qh_mux *mux = h->data;
+
+	free(mux->chans);
+	free(mux);
 }
 
 /* TLS is gone (its last handle closed): tell whoever is left, then the owner. */

@@ -6,6 +6,7 @@
  * on_close, whichever call failed.
  */
 #include <stdlib.h>
+#include <assert.h>
 #include <string.h>
 
 #include "qh/err.h"
@@ -25,16 +26,31 @@ struct qh_chan *
 mux__chan_new(struct qh_mux *mux)
 {
 	struct qh_chan *ch;
-	uint32_t i, id;
+	uint32_t i, id = 0;
 
 	if (mux->nchans >= QH_MUX_MAX_CHANNELS)
 		return NULL;
+	if (mux->nchans == mux->chans_cap) {
+		uint32_t cap = mux->chans_cap ? mux->chans_cap * 2 : 8;
+		struct qh_chan **t;
+
+		if (cap > QH_MUX_MAX_CHANNELS)
+			cap = QH_MUX_MAX_CHANNELS;
+		if ((t = realloc(mux->chans, (cap + 1) * sizeof(*t))) == NULL)
+			return NULL;
+		memset(t + mux->chans_cap + 1, 0, (cap - mux->chans_cap) * sizeof(*t));
+		if (mux->chans_cap == 0)
+			t[0] = NULL;
+		mux->chans = t;
+		mux->chans_cap = cap;
+	}
 	/* Next free id after the last one handed out, so ids are not reused at once. */
-	for (i = 0; i < QH_MUX_MAX_CHANNELS; i++) {
-		id = (mux->next_id + i) % QH_MUX_MAX_CHANNELS + 1;
+	for (i = 0; i < mux->chans_cap; i++) {
+		id = (mux->next_id + i) % mux->chans_cap + 1;
 		if (mux->chans[id] == NULL)
 			break;
 	}
+	assert(id != 0 && mux->chans[id] == NULL); /* nchans < chans_cap */
 	if ((ch = calloc(1, sizeof(*ch))) == NULL)
 		return NULL;
 	ch->mux = mux;
@@ -54,6 +70,15 @@ mux__chan_free(struct qh_chan *ch)
 	mux->nchans--;
 	free(ch);
 }
+
+/*
+ * Data goes in frames of at most one TLS record (16 KiB with the header):
+ * a bulk sender's frames then fill records exactly, so the receiver
+ * decrypts each into its scratch buffer whole and copies nothing aside,
+ * and a relay passes each record on as soon as it arrives instead of
+ * waiting for the four of a 64 KiB frame.
+ */
+#define DATA_CHUNK (16384 - QH_WIRE_HDR_LEN)
 
 static uint32_t
 clamp_window(uint32_t w)
@@ -180,8 +205,8 @@ qh_chan_write(struct qh_chan *ch, int ext, const void *p, size_t len)
 		n = len - done;
 		if (n > room - done)
 			n = room - done;
-		if (n > QH_WIRE_MAX_PAYLOAD)
-			n = QH_WIRE_MAX_PAYLOAD;
+		if (n > DATA_CHUNK)
+			n = DATA_CHUNK;
 		r = mux__send_frame(mux, ext ? QH_FRAME_EXTDATA : QH_FRAME_DATA,
 		    ch->remote_id, src + done, n);
 		if (r != 0)

@@ -52,7 +52,13 @@ struct qh_mux {
 	uv_idle_t reaper; /* tells the channels of a death on the next turn */
 	int err;	  /* why the connection died (kept from the first cause) */
 	int reaped;	  /* the channels have been told and freed */
-	struct qh_chan *chans[QH_MUX_MAX_CHANNELS + 1]; /* by our id */
+	/*
+	 * Channels by our id, 1..chans_cap; grown by doubling when every id
+	 * is taken, up to QH_MUX_MAX_CHANNELS, so an idle connection holds
+	 * no table at all.
+	 */
+	struct qh_chan **chans;
+	uint32_t chans_cap;
 	uint32_t next_id;
 	unsigned nchans;
 	int joined; /* the one JOIN message arrived */

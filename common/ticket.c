@@ -144,13 +144,37 @@ qh_ticket_set_header(struct qh_ticket *t, const char *kind, const char *subject,
 }
 
 int
+qh_ticket_set_reply(struct qh_ticket *t, int64_t id, uint64_t total)
+{
+	if (id < 1)
+		return refuse(t, QH_ERR_FORMAT, "the ticket's number is missing");
+	if (total > t->lim.total_max)
+		return refuse(t, QH_ERR_LIMIT,
+		    "the attachments total %" PRIu64 " MiB; "
+		    "at most %" PRIu64 " MiB per reply are accepted",
+		    mib(total), t->lim.total_max / (1024 * 1024));
+	snprintf(t->kind, sizeof(t->kind), "reply");
+	t->subject[0] = '\0';
+	t->reply_to = id;
+	t->total = total;
+	return 0;
+}
+
+int
 qh_ticket_add_text(struct qh_ticket *t, const char *which, const void *p, size_t len)
 {
 	struct qh_buf *b;
 
-	if (strcmp(which, "steps") == 0)
+	if (t->reply_to != 0 && strcmp(which, "text") == 0) {
+		if (len > QH_TICKET_REPLY_MAX - qh_buf_len(&t->steps) ||
+		    len > qh_buf_room(&t->steps))
+			return refuse(t, QH_ERR_LIMIT, "the text is longer than %d KiB",
+			    QH_TICKET_REPLY_MAX / 1024);
+		return len > 0 ? qh_buf_put(&t->steps, p, len) : 0;
+	}
+	if (t->reply_to == 0 && strcmp(which, "steps") == 0)
 		b = &t->steps;
-	else if (strcmp(which, "environment") == 0)
+	else if (t->reply_to == 0 && strcmp(which, "environment") == 0)
 		b = &t->env;
 	else
 		return refuse(t, QH_ERR_FORMAT, "unknown ticket text '%.32s'", which);
@@ -241,6 +265,8 @@ qh_ticket_add_slot(struct qh_ticket *t, const char *when, int32_t offset)
 	struct qh_ticket_slot *sl;
 	struct tm tm;
 
+	if (t->reply_to != 0)
+		return refuse(t, QH_ERR_FORMAT, "a reply proposes no appointments");
 	if (t->nslots == QH_TICKET_SLOTS_MAX)
 		return refuse(t, QH_ERR_LIMIT, N_("more than %d proposed appointments"),
 		    QH_TICKET_SLOTS_MAX);
@@ -266,8 +292,12 @@ qh_ticket_finish(struct qh_ticket *t)
 
 	if (t->kind[0] == '\0')
 		return refuse(t, QH_ERR_FORMAT, "the ticket has no header");
+	if (t->reply_to != 0 && qh_buf_len(&t->steps) == 0)
+		return refuse(t, QH_ERR_FORMAT, "the reply has no text");
 	if (!qh_utf8_valid(bytes(&t->steps), qh_buf_len(&t->steps)))
-		return refuse(t, QH_ERR_FORMAT, N_("the steps are not valid UTF-8 text"));
+		return refuse(t, QH_ERR_FORMAT,
+		    t->reply_to != 0 ? N_("the text is not valid UTF-8")
+				     : N_("the steps are not valid UTF-8 text"));
 	if (qh_buf_len(&t->env) > 0 &&
 	    !qh_ticket_env_valid(bytes(&t->env), qh_buf_len(&t->env)))
 		return refuse(t, QH_ERR_FORMAT, "the environment is not a JSON object");
@@ -287,10 +317,21 @@ qh_ticket_decode_request(struct qh_ticket *t, const struct qh_msg *m)
 	const uint8_t *p;
 	size_t len;
 	char kind[33], subject[QH_TICKET_SUBJECT_MAX + 1];
-	uint64_t total;
+	uint64_t total, id;
 
 	if (m->type != QH_MSG_REQUEST)
 		return refuse(t, QH_ERR_PROTOCOL, "not a ticket request");
+	if (qh_msg_get(m, QH_K_CMD, &p, &len) == 0 && len == 12 &&
+	    memcmp(p, "ticket-reply", 12) == 0) {
+		if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 || id > INT64_MAX)
+			return refuse(t, QH_ERR_FORMAT, "the reply names no ticket");
+		if (qh_msg_get_u64(m, QH_K_SIZE, &total) != 0)
+			return refuse(t, QH_ERR_FORMAT, "the reply request has no size");
+		if (qh_msg_get(m, QH_K_HASH, &p, &len) != 0 || len != sizeof(t->key))
+			return refuse(t, QH_ERR_FORMAT, "the reply request has no key");
+		memcpy(t->key, p, len);
+		return qh_ticket_set_reply(t, (int64_t)id, total);
+	}
 	if (qh_msg_get(m, QH_K_KIND, &p, &len) != 0 || len >= sizeof(kind))
 		return refuse(t, QH_ERR_FORMAT, "the ticket request has no kind");
 	memcpy(kind, p, len);
@@ -362,6 +403,15 @@ qh_ticket_encode_request(const struct qh_ticket *t, struct qh_buf *out)
 {
 	int r;
 
+	if (t->reply_to != 0) {
+		if ((r = qh_msg_begin(out, QH_MSG_REQUEST)) != 0 ||
+		    (r = qh_msg_put_str(out, QH_K_CMD, "ticket-reply")) != 0 ||
+		    (r = qh_msg_put_u64(out, QH_K_ID, (uint64_t)t->reply_to)) != 0 ||
+		    (r = qh_msg_put_u64(out, QH_K_SIZE, t->total)) != 0 ||
+		    (r = qh_msg_put(out, QH_K_HASH, t->key, sizeof(t->key))) != 0)
+			return r;
+		return 0;
+	}
 	if ((r = qh_msg_begin(out, QH_MSG_REQUEST)) != 0 ||
 	    (r = qh_msg_put_str(out, QH_K_CMD, "ticket")) != 0 ||
 	    (r = qh_msg_put_str(out, QH_K_KIND, t->kind)) != 0 ||
@@ -401,7 +451,10 @@ qh_ticket_encode_items(const struct qh_ticket *t,
 	int i, r;
 
 	qh_buf_init(&m, QH_MSG_MAX_LEN);
-	if ((r = encode_text(&t->steps, "steps", send, arg, &m)) != 0 ||
+	if (t->reply_to != 0) {
+		if ((r = encode_text(&t->steps, "text", send, arg, &m)) != 0)
+			goto out;
+	} else if ((r = encode_text(&t->steps, "steps", send, arg, &m)) != 0 ||
 	    (r = encode_text(&t->env, "environment", send, arg, &m)) != 0)
 		goto out;
 	for (i = 0; i < t->nfiles; i++) {
@@ -442,6 +495,21 @@ qh_ticket_make_key(struct qh_ticket *t, const char *agent_id)
 	int i, r;
 
 	qh_buf_init(&b, KEY_INPUT_MAX);
+	if (t->reply_to != 0) {
+		if ((r = key_put(&b, "qh-reply-key-1", 14)) != 0 ||
+		    (r = key_put(&b, agent_id, strlen(agent_id))) != 0 ||
+		    (r = qh_buf_put_u64(&b, (uint64_t)t->reply_to)) != 0 ||
+		    (r = key_put(&b, bytes(&t->steps), qh_buf_len(&t->steps))) != 0 ||
+		    (r = qh_buf_put_u32(&b, (uint32_t)t->nfiles)) != 0)
+			goto out;
+		for (i = 0; i < t->nfiles; i++)
+			if ((r = key_put(&b, t->files[i].name,
+				 strlen(t->files[i].name))) != 0 ||
+			    (r = qh_buf_put_u64(&b, t->files[i].size)) != 0 ||
+			    (r = qh_buf_put(&b, t->files[i].hash, 32)) != 0)
+				goto out;
+		goto digest;
+	}
 	if ((r = key_put(&b, "qh-ticket-key-1", 15)) != 0 ||
 	    (r = key_put(&b, agent_id, strlen(agent_id))) != 0 ||
 	    (r = key_put(&b, t->kind, strlen(t->kind))) != 0 ||
@@ -460,6 +528,7 @@ qh_ticket_make_key(struct qh_ticket *t, const char *agent_id)
 		if ((r = key_put(&b, t->slots[i].when, strlen(t->slots[i].when))) != 0 ||
 		    (r = qh_buf_put_u32(&b, (uint32_t)t->slots[i].offset)) != 0)
 			goto out;
+digest:
 	if (EVP_Digest(qh_buf_ptr(&b), qh_buf_len(&b), t->key, &mdlen, EVP_sha256(),
 		NULL) != 1 ||
 	    mdlen != sizeof(t->key))

@@ -1,13 +1,25 @@
 /*
- * TLS 1.3 over libuv through a BIO of our own.
+ * TLS 1.3 over libuv through a BIO of our own: a connection's life, its
+ * input and its output. Contexts, tickets and the BIO are in tls_ctx.c;
+ * what the connections of a loop share is in tls_loop.c.
  *
- * Ciphertext from the socket is read into rx_cipher, which the BIO's read
- * side serves to OpenSSL; ciphertext OpenSSL produces is appended by the
- * BIO's write side to one of two output buffers, and that buffer is handed
- * to uv_write as it is. While one buffer is being written the other
- * collects, so everything produced during one loop iteration leaves in one
- * write. Plaintext to send collects in tx_plain and is encrypted in one
- * SSL_write from a prepare handle, just before the loop polls.
+ * Ciphertext from the socket is read straight into a scratch buffer that
+ * all connections of a loop share, and the BIO's read side serves it to
+ * OpenSSL from there; only an incomplete record's bytes are copied into
+ * the connection's own rx_cipher, to wait for the rest. Plaintext is
+ * decrypted into a second scratch buffer and handed on from there; only
+ * an incomplete frame stays behind in rx_plain. So an idle connection
+ * owns no receive buffer at all, and OpenSSL's record buffers go back
+ * too (SSL_MODE_RELEASE_BUFFERS).
+ *
+ * Ciphertext OpenSSL produces is appended by the BIO's write side to one
+ * of two output buffers, and that buffer is handed to uv_write as it is.
+ * While one buffer is being written the other collects, so everything
+ * produced during one loop iteration leaves in one write. Plaintext to
+ * send collects in tx_plain and is encrypted in one SSL_write per
+ * connection when the loop flushes (tls_loop.c). Deadlines (handshake,
+ * keepalive, the close's linger, giving back idle buffers) come from the
+ * loop's timer wheel as tls__tick.
  */
 #ifdef _WIN32
 #include <ws2tcpip.h>
@@ -22,296 +34,19 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
-#include "qh/clock.h"
 #include "qh/compat.h"
+#include "qh/clock.h"
 #include "qh/dial.h"
 #include "qh/err.h"
 #include "qh/log.h"
 #include "qh/tls.h"
 
-#define RX_CIPHER_MAX	(256 * 1024)
-#define RX_READ_CHUNK	(64 * 1024)
-#define RX_PLAIN_MAX	(256 * 1024)
-#define TX_PLAIN_MAX	(QH_TLS_OUT_MAX)
-#define TX_CIPHER_MAX	(QH_TLS_OUT_MAX + 64 * 1024)
-#define CLOSE_LINGER_MS 2000
-
-struct qh_tls_ctx {
-	SSL_CTX *ssl;
-	int server;
-	int allow_expired; /* qh_tls_ctx_allow_expired */
-};
-
-enum tls_state {
-	TLS_NEW,       /* handle created, not connected yet */
-	TLS_HANDSHAKE, /* handshake in progress */
-	TLS_READY,     /* peer verified, application data flows */
-	TLS_CLOSING,   /* flushing close_notify, handles not closed yet */
-	TLS_DEAD,      /* handles closing; only close callbacks remain */
-};
-
-struct qh_tls_conn {
-	uv_tcp_t own;  /* accepted into; replaced by a dialled handle */
-	uv_tcp_t *tcp; /* the connection's socket: &own, or the dialled one */
-	uv_prepare_t flusher;
-	uv_timer_t timer;
-	uv_write_t wreq[2];
-	uv_shutdown_t sreq;
-	int open_handles;
-
-	enum tls_state state;
-	enum qh_tls_mode mode;
-	SSL *ssl;
-	struct qh_tls_ctx *ctx;
-	const struct qh_tls_ops *ops;
-	void *arg;
-
-	struct qh_buf rx_cipher;    /* ciphertext read, not yet decrypted */
-	size_t rx_reserved;	    /* bytes lent to libuv by alloc_cb */
-	struct qh_buf rx_plain;	    /* decrypted, not yet consumed */
-	struct qh_buf tx_plain;	    /* plaintext waiting for SSL_write */
-	struct qh_buf tx_cipher[2]; /* ciphertext: one collecting, one in flight */
-	int tx_cur;		    /* index of the collecting buffer */
-	int tx_busy[2];		    /* buffer i is owned by a uv_write */
-	int above_high;		    /* on_drain is owed (queued reached high water) */
-	int flush_scheduled;
-
-	uint64_t last_rx_ms, idle_ms, dead_ms;
-	uint64_t last_idle_ms; /* when on_idle last ran */
-	int close_err;
-
-	struct qh_dial *dial; /* while qh_tls_dial runs */
-	char *dial_why;	      /* the caller's buffer for its failure */
-	size_t dial_whylen;
-
-	char host[256];
-	char pin[65];
-	char addr[64];
-	struct qh_identity peer;
-	struct qh_tls_stats stats;
-};
-
-static BIO_METHOD *bio_method;
+#include "tls_int.h"
 
 static void tls_fail(struct qh_tls_conn *conn, int err, const char *why);
 static void start_write(struct qh_tls_conn *conn);
-static void note_queued(struct qh_tls_conn *conn);
 static void start_keepalive(struct qh_tls_conn *conn);
-
-/* The BIO: OpenSSL reads ciphertext from rx_cipher and writes into tx_cipher. */
-
-static int
-bio_write(BIO *b, const char *data, int len)
-{
-	struct qh_tls_conn *conn = BIO_get_data(b);
-
-	BIO_clear_retry_flags(b);
-	if (len <= 0)
-		return 0;
-	if (qh_buf_put(&conn->tx_cipher[conn->tx_cur], data, (size_t)len) != 0)
-		return -1; /* over the hard bound: the connection fails */
-	/*
-	 * Records add headers and tags, so plaintext under the high-water mark
-	 * can become ciphertext above it: noted here, where every ciphertext
-	 * byte enters the queue, so that on_drain follows whenever
-	 * qh_tls_writable() said no (writers wait for it).
-	 */
-	note_queued(conn);
-	return len;
-}
-
-static int
-bio_read(BIO *b, char *out, int len)
-{
-	struct qh_tls_conn *conn = BIO_get_data(b);
-	size_t n = qh_buf_len(&conn->rx_cipher);
-
-	BIO_clear_retry_flags(b);
-	if (n == 0) {
-		BIO_set_retry_read(b);
-		return -1;
-	}
-	if (n > (size_t)len)
-		n = (size_t)len;
-	(void)qh_buf_get(&conn->rx_cipher, out, n);
-	return (int)n;
-}
-
-static long
-bio_ctrl(BIO *b QH_UNUSED, int cmd, long num QH_UNUSED, void *ptr QH_UNUSED)
-{
-	return cmd == BIO_CTRL_FLUSH ? 1 : 0;
-}
-
-static int
-bio_create(BIO *b)
-{
-	BIO_set_init(b, 1);
-	return 1;
-}
-
-static int
-bio_setup(void)
-{
-	if (bio_method != NULL)
-		return 0;
-	bio_method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "qh-uv");
-	if (bio_method == NULL || !BIO_meth_set_write(bio_method, bio_write) ||
-	    !BIO_meth_set_read(bio_method, bio_read) ||
-	    !BIO_meth_set_ctrl(bio_method, bio_ctrl) ||
-	    !BIO_meth_set_create(bio_method, bio_create))
-		return QH_ERR_TLS;
-	return 0;
-}
-
-/* Contexts. */
-
-static int
-ctx_common(SSL_CTX *ssl)
-{
-	if (!SSL_CTX_set_min_proto_version(ssl, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_max_proto_version(ssl, TLS1_3_VERSION))
-		return QH_ERR_TLS;
-	/* AES-128-GCM first: it is what the CPUs here accelerate best. */
-	if (!SSL_CTX_set_ciphersuites(ssl,
-		"TLS_AES_128_GCM_SHA256:"
-		"TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"))
-		return QH_ERR_TLS;
-	SSL_CTX_set_options(ssl,
-	    SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
-	SSL_CTX_set_session_cache_mode(ssl, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE);
-	return 0;
-}
-
-int
-qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
-{
-	struct qh_tls_ctx *ctx = NULL;
-	int r = QH_ERR_TLS;
-
-	*ctxp = NULL;
-	if ((r = bio_setup()) != 0)
-		goto out;
-	r = QH_ERR_NOMEM;
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		goto out;
-	ctx->server = 1;
-	r = QH_ERR_TLS;
-	if ((ctx->ssl = SSL_CTX_new(TLS_server_method())) == NULL)
-		goto out;
-	if ((r = ctx_common(ctx->ssl)) != 0)
-		goto out;
-	r = QH_ERR_TLS;
-	if (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
-	    !SSL_CTX_check_private_key(ctx->ssl) ||
-	    !SSL_CTX_add1_chain_cert(ctx->ssl, ca) ||
-	    !X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca) ||
-	    !SSL_CTX_add_client_CA(ctx->ssl, ca))
-		goto out;
-	/* A certificate is asked for, not required: joining agents have none. */
-	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
-	SSL_CTX_set_verify_depth(ctx->ssl, 2);
-	SSL_CTX_set_num_tickets(ctx->ssl, 0);
-	*ctxp = ctx;
-	ctx = NULL;
-	r = 0;
-out:
-	if (r != 0)
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "server context");
-	qh_tls_ctx_free(ctx);
-	return r;
-}
-
-/* A client's certificate that is only past its notAfter still verifies. */
-static int
-verify_allow_expired(int ok, X509_STORE_CTX *x)
-{
-	if (!ok && X509_STORE_CTX_get_error(x) == X509_V_ERR_CERT_HAS_EXPIRED &&
-	    X509_STORE_CTX_get_error_depth(x) == 0)
-		return 1; /* SSL_get_verify_result keeps saying so */
-	return ok;
-}
-
-void
-qh_tls_ctx_allow_expired(struct qh_tls_ctx *ctx)
-{
-	assert(ctx->server);
-	ctx->allow_expired = 1;
-	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE,
-	    verify_allow_expired);
-}
-
-int
-qh_tls_ctx_server_cert(struct qh_tls_ctx *ctx, X509 *cert, EVP_PKEY *key, X509 *ca)
-{
-	STACK_OF(X509) *chain = NULL;
-	int r = QH_ERR_TLS;
-
-	if (X509_check_private_key(cert, key) != 1)
-		goto out;
-	if ((chain = sk_X509_new_null()) == NULL || !sk_X509_push(chain, ca))
-		goto out;
-	/* One call: cert, key and chain change together or not at all. */
-	if (SSL_CTX_use_cert_and_key(ctx->ssl, cert, key, chain, 1) != 1)
-		goto out;
-	r = 0;
-out:
-	if (r != 0)
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "server certificate");
-	sk_X509_free(chain); /* the certificates were not ours to free */
-	return r;
-}
-
-int
-qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
-{
-	struct qh_tls_ctx *ctx = NULL;
-	int r;
-
-	*ctxp = NULL;
-	if ((r = bio_setup()) != 0)
-		goto out;
-	r = QH_ERR_NOMEM;
-	if ((ctx = calloc(1, sizeof(*ctx))) == NULL)
-		goto out;
-	r = QH_ERR_TLS;
-	if ((ctx->ssl = SSL_CTX_new(TLS_client_method())) == NULL)
-		goto out;
-	if ((r = ctx_common(ctx->ssl)) != 0)
-		goto out;
-	r = QH_ERR_TLS;
-	if (cert != NULL &&
-	    (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
-		!SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
-		!SSL_CTX_check_private_key(ctx->ssl)))
-		goto out;
-	if (ca != NULL) {
-		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca))
-			goto out;
-		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
-	} else
-		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_verify_depth(ctx->ssl, 2);
-	*ctxp = ctx;
-	ctx = NULL;
-	r = 0;
-out:
-	if (r != 0)
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "client context");
-	qh_tls_ctx_free(ctx);
-	return r;
-}
-
-void
-qh_tls_ctx_free(struct qh_tls_ctx *ctx)
-{
-	if (ctx == NULL)
-		return;
-	SSL_CTX_free(ctx->ssl);
-	free(ctx);
-}
+static void note_io(struct qh_tls_conn *conn, uint64_t now);
 
 /* Connection lifetime. */
 
@@ -326,6 +61,8 @@ on_handle_closed(uv_handle_t *h)
 		return;
 	if (conn->ops->on_close != NULL)
 		conn->ops->on_close(conn, conn->close_err);
+	tls__wheel_remove(conn);
+	tls__loop_put(conn->tl);
 	SSL_free(conn->ssl);
 	qh_buf_release(&conn->rx_cipher);
 	qh_buf_release(&conn->rx_plain);
@@ -343,9 +80,9 @@ close_handles(struct qh_tls_conn *conn)
 	conn->state = TLS_DEAD;
 	qh_dial_cancel(conn->dial);
 	conn->dial = NULL;
+	tls__wheel_remove(conn);
+	tls__flush_remove(conn);
 	uv_close((uv_handle_t *)conn->tcp, on_handle_closed);
-	uv_close((uv_handle_t *)&conn->flusher, on_handle_closed);
-	uv_close((uv_handle_t *)&conn->timer, on_handle_closed);
 }
 
 struct qh_tls_conn *
@@ -362,7 +99,9 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	conn->ops = ops;
 	conn->arg = arg;
 	conn->tx_cur = 0;
+	conn->slot = SLOT_NONE;
 	qh_buf_init(&conn->rx_cipher, RX_CIPHER_MAX);
+	conn->rx_src = &conn->rx_cipher;
 	qh_buf_init(&conn->rx_plain, RX_PLAIN_MAX);
 	qh_buf_init(&conn->tx_plain, TX_PLAIN_MAX);
 	qh_buf_init(&conn->tx_cipher[0], TX_CIPHER_MAX);
@@ -371,27 +110,32 @@ qh_tls_new(uv_loop_t *loop, struct qh_tls_ctx *ctx, enum qh_tls_mode mode,
 	snprintf(conn->pin, sizeof(conn->pin), "%s", pin ? pin : "");
 	snprintf(conn->addr, sizeof(conn->addr), "?");
 
-	if ((conn->ssl = SSL_new(ctx->ssl)) == NULL ||
-	    (bio = BIO_new(bio_method)) == NULL) {
-		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "SSL_new");
-		BIO_free(bio);
-		SSL_free(conn->ssl);
+	if ((conn->tl = tls__loop_get(loop)) == NULL) {
 		free(conn);
 		return NULL;
 	}
-	BIO_set_data(bio, conn);
+	if ((conn->ssl = SSL_new(ctx->ssl)) == NULL ||
+	    (bio = tls__bio_new(conn)) == NULL) {
+		qh_log_ssl_errors(QH_LOG_ERROR, __func__, "SSL_new");
+		BIO_free(bio);
+		SSL_free(conn->ssl);
+		tls__loop_put(conn->tl);
+		free(conn);
+		return NULL;
+	}
 	SSL_set_bio(conn->ssl, bio, bio); /* one reference, used both ways */
 	if (mode == QH_TLS_SERVER)
 		SSL_set_accept_state(conn->ssl);
 	else
 		SSL_set_connect_state(conn->ssl);
+	if (mode == QH_TLS_CLIENT && ctx->resume && ctx->session != NULL &&
+	    SSL_SESSION_is_resumable(ctx->session))
+		(void)SSL_set_session(conn->ssl, ctx->session);
 
 	uv_tcp_init(loop, &conn->own);
 	conn->tcp = &conn->own;
-	uv_prepare_init(loop, &conn->flusher);
-	uv_timer_init(loop, &conn->timer);
-	conn->own.data = conn->flusher.data = conn->timer.data = conn;
-	conn->open_handles = 3;
+	conn->own.data = conn;
+	conn->open_handles = 1;
 	conn->state = TLS_NEW;
 	return conn;
 }
@@ -454,8 +198,8 @@ qh_tls_stats(const struct qh_tls_conn *conn, struct qh_tls_stats *st)
 	*st = conn->stats;
 }
 
-static void
-note_queued(struct qh_tls_conn *conn)
+void
+tls__note_queued(struct qh_tls_conn *conn)
 {
 	size_t q = qh_tls_queued(conn);
 
@@ -477,6 +221,7 @@ on_write(uv_write_t *req, int status)
 	conn->tx_busy[i] = 0;
 	if (conn->state >= TLS_CLOSING)
 		return;
+	conn->last_io_ms = uv_now(conn->tcp->loop);
 	if (status < 0) {
 		tls_fail(conn, qh_err_from_uv(status), uv_strerror(status));
 		return;
@@ -534,32 +279,29 @@ encrypt_pending(struct qh_tls_conn *conn)
 	return 0;
 }
 
-static void
-on_flush(uv_prepare_t *h)
+void
+tls__flush(struct qh_tls_conn *conn)
 {
-	struct qh_tls_conn *conn = h->data;
 	int r;
 
-	uv_prepare_stop(&conn->flusher);
-	conn->flush_scheduled = 0;
 	if (conn->state != TLS_READY)
 		return;
 	if ((r = encrypt_pending(conn)) != 0) {
 		tls_fail(conn, r, "encryption failed");
 		return;
 	}
-	note_queued(conn);
+	tls__note_queued(conn);
 	start_write(conn);
 }
 
 void
 qh_tls_kick(struct qh_tls_conn *conn)
 {
-	note_queued(conn);
-	if (conn->flush_scheduled || conn->state != TLS_READY)
-		return;
-	conn->flush_scheduled = 1;
-	uv_prepare_start(&conn->flusher, on_flush);
+	tls__note_queued(conn);
+	if (conn->state == TLS_READY)
+		note_io(conn, uv_now(conn->tcp->loop));
+	if (conn->state == TLS_READY)
+		tls__flush_add(conn);
 }
 
 /* Closing. */
@@ -568,12 +310,6 @@ static void
 on_shutdown(uv_shutdown_t *req, int status QH_UNUSED)
 {
 	close_handles(req->data);
-}
-
-static void
-on_linger_timeout(uv_timer_t *t)
-{
-	close_handles(t->data);
 }
 
 void
@@ -615,8 +351,8 @@ qh_tls_close(struct qh_tls_conn *conn, int err)
 		close_handles(conn);
 		return;
 	}
-	uv_timer_stop(&conn->timer);
-	uv_timer_start(&conn->timer, on_linger_timeout, CLOSE_LINGER_MS, 0);
+	conn->hs_deadline_ms = uv_now(conn->tcp->loop) + CLOSE_LINGER_MS;
+	tls__wheel_set(conn, conn->hs_deadline_ms);
 }
 
 /* Logs why the connection fails and closes it. */
@@ -686,6 +422,18 @@ handshake_done(struct qh_tls_conn *conn)
 			tls_fail(conn, QH_ERR_AUTH, "certificate carries no valid role");
 			return QH_ERR_AUTH;
 		}
+		/*
+		 * A resumed session verified the certificate when the ticket
+		 * was issued; it may have expired since. Revocation is the
+		 * application's check, made at every connect (on_ready).
+		 */
+		if (SSL_session_reused(conn->ssl) && !conn->ctx->allow_expired &&
+		    X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+			memset(&conn->peer, 0, sizeof(conn->peer));
+			tls_fail(conn, QH_ERR_AUTH,
+			    "resumed session: certificate has expired");
+			return QH_ERR_AUTH;
+		}
 		break;
 	case QH_TLS_CLIENT:
 		if (cert == NULL || qh_pki_identity(cert, &conn->peer) != 0 ||
@@ -726,6 +474,26 @@ handshake_done(struct qh_tls_conn *conn)
 	return 0;
 }
 
+/*
+ * Hands on the got bytes of plaintext in the scratch buffer; what the
+ * application leaves (an incomplete frame) moves into the connection's own
+ * rx_plain, where the next plaintext is appended to it.
+ */
+static int
+plaintext_scratch(struct qh_tls_conn *conn, size_t got)
+{
+	struct qh_buf view;
+	int r;
+
+	qh_buf_init_ro(&view, conn->tl->rx_plain, got);
+	if ((r = conn->ops->on_plaintext(conn, &view)) != 0)
+		return r;
+	if (qh_buf_len(&view) > 0 && conn->state == TLS_READY &&
+	    qh_buf_put(&conn->rx_plain, qh_buf_ptr(&view), qh_buf_len(&view)) != 0)
+		return QH_ERR_TOO_LARGE;
+	return 0;
+}
+
 /* Decrypts what arrived and hands the plaintext on. */
 static void
 process_input(struct qh_tls_conn *conn)
@@ -748,19 +516,27 @@ process_input(struct qh_tls_conn *conn)
 			return;
 	}
 	while (conn->state == TLS_READY) {
-		room = qh_buf_room(&conn->rx_plain);
-		if (room == 0) {
-			tls_fail(conn, QH_ERR_INTERNAL, "input not consumed");
-			return;
+		/* Nothing left over: decrypt into the loop's scratch buffer. */
+		int scratch = qh_buf_len(&conn->rx_plain) == 0;
+
+		if (scratch) {
+			r = SSL_read_ex(conn->ssl, conn->tl->rx_plain, RX_READ_CHUNK,
+			    &got);
+		} else {
+			room = qh_buf_room(&conn->rx_plain);
+			if (room == 0) {
+				tls_fail(conn, QH_ERR_INTERNAL, "input not consumed");
+				return;
+			}
+			if (room > RX_READ_CHUNK)
+				room = RX_READ_CHUNK;
+			if (qh_buf_reserve(&conn->rx_plain, room, &p) != 0) {
+				tls_fail(conn, QH_ERR_NOMEM, "out of memory");
+				return;
+			}
+			r = SSL_read_ex(conn->ssl, p, room, &got);
+			qh_buf_unreserve(&conn->rx_plain, r == 1 ? room - got : room);
 		}
-		if (room > RX_READ_CHUNK)
-			room = RX_READ_CHUNK;
-		if (qh_buf_reserve(&conn->rx_plain, room, &p) != 0) {
-			tls_fail(conn, QH_ERR_NOMEM, "out of memory");
-			return;
-		}
-		r = SSL_read_ex(conn->ssl, p, room, &got);
-		qh_buf_unreserve(&conn->rx_plain, r == 1 ? room - got : room);
 		if (r != 1) {
 			e = SSL_get_error(conn->ssl, 0);
 			start_write(conn); /* post-handshake replies */
@@ -774,13 +550,21 @@ process_input(struct qh_tls_conn *conn)
 			ssl_fail(conn, "read");
 			return;
 		}
-		if ((r = conn->ops->on_plaintext(conn, &conn->rx_plain)) != 0) {
+		if (scratch)
+			r = plaintext_scratch(conn, got);
+		else
+			r = conn->ops->on_plaintext(conn, &conn->rx_plain);
+		if (r != 0) {
 			qh_tls_close(conn, r);
 			return;
 		}
 	}
 }
 
+/*
+ * libuv reads into the loop's scratch buffer unless an incomplete record
+ * waits in rx_cipher, whose rest is read behind it.
+ */
 static void
 on_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 {
@@ -788,6 +572,11 @@ on_alloc(uv_handle_t *h, size_t suggested QH_UNUSED, uv_buf_t *buf)
 	size_t room = qh_buf_room(&conn->rx_cipher);
 	uint8_t *p;
 
+	if (qh_buf_len(&conn->rx_cipher) == 0) {
+		conn->rx_scratch = 1;
+		*buf = uv_buf_init((char *)conn->tl->rx_cipher, RX_READ_CHUNK);
+		return;
+	}
 	*buf = uv_buf_init(NULL, 0);
 	if (room > RX_READ_CHUNK)
 		room = RX_READ_CHUNK;
@@ -801,7 +590,9 @@ static void
 on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 {
 	struct qh_tls_conn *conn = s->data;
+	int scratch = conn->rx_scratch;
 
+	conn->rx_scratch = 0;
 	if (conn->rx_reserved > 0) {
 		qh_buf_unreserve(&conn->rx_cipher,
 		    conn->rx_reserved - (nread > 0 ? (size_t)nread : 0));
@@ -821,45 +612,131 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf QH_UNUSED)
 	}
 	conn->stats.bytes_in += (uint64_t)nread;
 	conn->last_rx_ms = uv_now(s->loop);
-	process_input(conn);
-}
-
-static void
-on_timer(uv_timer_t *t)
-{
-	struct qh_tls_conn *conn = t->data;
-	uint64_t quiet;
-
-	if (conn->state == TLS_HANDSHAKE) {
-		tls_fail(conn, QH_ERR_TIMEOUT, "handshake timed out");
+	note_io(conn, conn->last_rx_ms);
+	if (!scratch) {
+		process_input(conn);
 		return;
 	}
-	if (conn->state != TLS_READY)
+	/* OpenSSL reads the scratch buffer; an incomplete record's bytes stay. */
+	qh_buf_init_ro(&conn->rx_view, conn->tl->rx_cipher, (size_t)nread);
+	conn->rx_src = &conn->rx_view;
+	process_input(conn);
+	conn->rx_src = &conn->rx_cipher;
+	if (qh_buf_len(&conn->rx_view) > 0 && conn->state < TLS_CLOSING &&
+	    qh_buf_put(&conn->rx_cipher, qh_buf_ptr(&conn->rx_view),
+		qh_buf_len(&conn->rx_view)) != 0)
+		tls_fail(conn, QH_ERR_TOO_LARGE, "input buffer full");
+}
+
+/* 1 if the connection holds buffer storage that is not being written. */
+static int
+holds_buffers(const struct qh_tls_conn *conn)
+{
+	return qh_buf_capacity(&conn->rx_cipher) > 0 ||
+	    qh_buf_capacity(&conn->rx_plain) > 0 ||
+	    qh_buf_capacity(&conn->tx_plain) > 0 ||
+	    (!conn->tx_busy[0] && qh_buf_capacity(&conn->tx_cipher[0]) > 0) ||
+	    (!conn->tx_busy[1] && qh_buf_capacity(&conn->tx_cipher[1]) > 0);
+}
+
+/* Frees the storage of the buffers that are empty and not being written. */
+static void
+release_buffers(struct qh_tls_conn *conn)
+{
+	qh_buf_trim(&conn->rx_cipher);
+	qh_buf_trim(&conn->rx_plain);
+	qh_buf_trim(&conn->tx_plain);
+	if (!conn->tx_busy[0])
+		qh_buf_trim(&conn->tx_cipher[0]);
+	if (!conn->tx_busy[1])
+		qh_buf_trim(&conn->tx_cipher[1]);
+}
+
+/*
+ * Puts a ready connection on the wheel for its next deadline: the
+ * keepalive's ping or death, or RELEASE_MS after its last byte while it
+ * holds buffers.
+ */
+static void
+schedule_ready(struct qh_tls_conn *conn, uint64_t now)
+{
+	uint64_t due = UINT64_MAX, t;
+
+	if (conn->dead_ms > 0)
+		due = conn->last_rx_ms + conn->dead_ms;
+	if (conn->idle_ms > 0 && conn->ops->on_idle != NULL) {
+		t = conn->last_rx_ms > conn->last_idle_ms ? conn->last_rx_ms
+							  : conn->last_idle_ms;
+		if (t + conn->idle_ms < due)
+			due = t + conn->idle_ms;
+	}
+	if (holds_buffers(conn)) {
+		t = (conn->last_io_ms > now ? conn->last_io_ms : now) + RELEASE_MS;
+		if (t < due)
+			due = t;
+	}
+	if (due == UINT64_MAX)
+		tls__wheel_remove(conn);
+	else
+		tls__wheel_set(conn, due);
+}
+
+/* A byte went in or out: buffers in use are looked at RELEASE_MS from now. */
+static void
+note_io(struct qh_tls_conn *conn, uint64_t now)
+{
+	conn->last_io_ms = now;
+	if (conn->state == TLS_READY &&
+	    (conn->slot == SLOT_NONE || conn->due_ms > now + RELEASE_MS))
+		tls__wheel_set(conn, now + RELEASE_MS);
+}
+
+/* The wheel reached conn's deadline. */
+void
+tls__tick(struct qh_tls_conn *conn, uint64_t now)
+{
+	uint64_t quiet;
+
+	switch (conn->state) {
+	case TLS_HANDSHAKE:
+		if (now >= conn->hs_deadline_ms)
+			tls_fail(conn, QH_ERR_TIMEOUT, "handshake timed out");
+		else
+			tls__wheel_set(conn, conn->hs_deadline_ms);
 		return;
-	quiet = uv_now(t->loop) - conn->last_rx_ms;
+	case TLS_CLOSING:
+		if (now >= conn->hs_deadline_ms)
+			close_handles(conn); /* the linger is over */
+		else
+			tls__wheel_set(conn, conn->hs_deadline_ms);
+		return;
+	case TLS_READY:
+		break;
+	default:
+		return;
+	}
+	quiet = now - conn->last_rx_ms;
 	if (conn->dead_ms > 0 && quiet >= conn->dead_ms) {
 		tls_fail(conn, QH_ERR_TIMEOUT, "keepalive timed out");
 		return;
 	}
 	/* Once per idle interval while the peer stays quiet. */
 	if (conn->idle_ms > 0 && quiet >= conn->idle_ms &&
-	    uv_now(t->loop) - conn->last_idle_ms >= conn->idle_ms &&
-	    conn->ops->on_idle != NULL) {
-		conn->last_idle_ms = uv_now(t->loop);
+	    now - conn->last_idle_ms >= conn->idle_ms && conn->ops->on_idle != NULL) {
+		conn->last_idle_ms = now;
 		conn->ops->on_idle(conn);
+		if (conn->state != TLS_READY)
+			return;
 	}
+	if (now - conn->last_io_ms >= RELEASE_MS)
+		release_buffers(conn);
+	schedule_ready(conn, now);
 }
 
-/* Runs the keepalive check once a second (or each idle interval if shorter). */
 static void
 start_keepalive(struct qh_tls_conn *conn)
 {
-	uint64_t tick = conn->idle_ms < 1000 ? conn->idle_ms : 1000;
-
-	uv_timer_stop(&conn->timer);
-	if (conn->idle_ms > 0 || conn->dead_ms > 0)
-		uv_timer_start(&conn->timer, on_timer, tick ? tick : 1000,
-		    tick ? tick : 1000);
+	schedule_ready(conn, uv_now(conn->tcp->loop));
 }
 
 void
@@ -911,8 +788,9 @@ qh_tls_start(struct qh_tls_conn *conn)
 		}
 	}
 	conn->state = TLS_HANDSHAKE;
-	conn->last_rx_ms = uv_now(conn->tcp->loop);
-	uv_timer_start(&conn->timer, on_timer, QH_TLS_HANDSHAKE_MS, 0);
+	conn->last_rx_ms = conn->last_io_ms = uv_now(conn->tcp->loop);
+	conn->hs_deadline_ms = conn->last_rx_ms + QH_TLS_HANDSHAKE_MS;
+	tls__wheel_set(conn, conn->hs_deadline_ms);
 	if ((r = uv_read_start((uv_stream_t *)conn->tcp, on_alloc, on_read)) != 0) {
 		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
 		return qh_err_from_uv(r);

@@ -116,6 +116,9 @@ win_errno(DWORD e)
 		return ENOSPC;
 	case ERROR_FILENAME_EXCED_RANGE:
 		return ENAMETOOLONG;
+	case ERROR_ALREADY_EXISTS:
+	case ERROR_FILE_EXISTS:
+		return EEXIST;
 	default:
 		return EIO;
 	}
@@ -182,6 +185,43 @@ qh_tmpfile_commit(struct qh_tmpfile *tf, mode_t mode)
 	}
 	tf->path[0] = '\0';
 	/* The one mode bit Windows keeps: no write for the owner is read-only. */
+	if (!(mode & 0200))
+		(void)SetFileAttributesW(to, FILE_ATTRIBUTE_READONLY);
+	free(from);
+	free(to);
+	return 0;
+fail:
+	saved = errno;
+	free(from);
+	free(to);
+	qh_tmpfile_abort(tf);
+	errno = saved;
+	return -1;
+}
+
+int
+qh_tmpfile_link(struct qh_tmpfile *tf, mode_t mode)
+{
+	wchar_t *from = NULL, *to = NULL;
+	int saved;
+
+	if (tf->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (close(tf->fd) == -1) {
+		tf->fd = -1;
+		goto fail;
+	}
+	tf->fd = -1;
+	if ((from = wide(tf->path)) == NULL || (to = wide(tf->dest)) == NULL)
+		goto fail;
+	/* Without MOVEFILE_REPLACE_EXISTING: a file at dest stays. */
+	if (!MoveFileExW(from, to, MOVEFILE_WRITE_THROUGH)) {
+		errno = win_errno(GetLastError());
+		goto fail;
+	}
+	tf->path[0] = '\0';
 	if (!(mode & 0200))
 		(void)SetFileAttributesW(to, FILE_ATTRIBUTE_READONLY);
 	free(from);
@@ -296,6 +336,42 @@ qh_tmpfile_commit(struct qh_tmpfile *tf, mode_t mode)
 	if (rename(tf->path, tf->dest) == -1)
 		goto fail;
 	tf->path[0] = '\0';
+	return 0;
+fail:
+	saved = errno;
+	qh_tmpfile_abort(tf);
+	errno = saved;
+	return -1;
+}
+
+int
+qh_tmpfile_link(struct qh_tmpfile *tf, mode_t mode)
+{
+	char proc[64];
+	int saved;
+
+	if (tf->fd == -1) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fchmod(tf->fd, mode & 07777) == -1)
+		goto fail;
+	/* link and linkat never replace: a file at dest stays, EEXIST. */
+	if (tf->anon) {
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", tf->fd);
+		if (linkat(AT_FDCWD, proc, AT_FDCWD, tf->dest, AT_SYMLINK_FOLLOW) == -1)
+			goto fail;
+	} else {
+		if (link(tf->path, tf->dest) == -1)
+			goto fail;
+		(void)unlink(tf->path);
+		tf->path[0] = '\0';
+	}
+	if (close(tf->fd) == -1) {
+		tf->fd = -1;
+		return -1; /* in place, but the close failed */
+	}
+	tf->fd = -1;
 	return 0;
 fail:
 	saved = errno;

@@ -1,5 +1,6 @@
 /*
- * Join token encoding: base64url of three text lines, checked strictly.
+ * Join token encoding: base64url of three text lines, checked strictly;
+ * and short join codes, as people read and type them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -129,5 +130,71 @@ qh_token_new_secret(struct qh_token *t)
 		return QH_ERR_CRYPTO;
 	for (i = 0; i < sizeof(r); i++)
 		snprintf(t->secret + 2 * i, 3, "%02x", r[i]);
+	return 0;
+}
+
+int
+qh_short_new(char *out, size_t outlen)
+{
+	const size_t n = sizeof(QH_SHORT_ALPHABET) - 1;
+	unsigned char r[64];
+	size_t i, got = 0;
+
+	if (outlen < QH_SHORT_LEN + 1)
+		return QH_ERR_ARG;
+	/* Rejection sampling: every character equally likely. */
+	while (got < QH_SHORT_LEN) {
+		if (RAND_bytes(r, sizeof(r)) != 1)
+			return QH_ERR_CRYPTO;
+		for (i = 0; i < sizeof(r) && got < QH_SHORT_LEN; i++)
+			if (r[i] < 256 / n * n)
+				out[got++] = QH_SHORT_ALPHABET[r[i] % n];
+	}
+	out[QH_SHORT_LEN] = '\0';
+	return 0;
+}
+
+int
+qh_short_parse(const char *text, char *out, size_t outlen)
+{
+	size_t i, o = 0, len = strnlen(text, QH_TOKEN_MAX + 1);
+	char ch;
+
+	if (outlen < QH_SHORT_LEN + 1 || len > QH_TOKEN_MAX)
+		return QH_ERR_FORMAT;
+	for (i = 0; i < len; i++) {
+		ch = text[i];
+		if (ch == ' ' || ch == '-')
+			continue;
+		if (ch >= 'a' && ch <= 'z')
+			ch = (char)(ch - 'a' + 'A');
+		if (ch == '\0' || strchr(QH_SHORT_ALPHABET, ch) == NULL ||
+		    o == QH_SHORT_LEN)
+			return QH_ERR_FORMAT;
+		out[o++] = ch;
+	}
+	if (o != QH_SHORT_LEN)
+		return QH_ERR_FORMAT;
+	out[o] = '\0';
+	return 0;
+}
+
+int
+qh_pin_parse(const char *text, char *out, size_t outlen)
+{
+	size_t i;
+	char ch;
+
+	if (outlen < 65 || strnlen(text, 65) != 64)
+		return QH_ERR_FORMAT;
+	for (i = 0; i < 64; i++) {
+		ch = text[i];
+		if (ch >= 'A' && ch <= 'F')
+			ch = (char)(ch - 'A' + 'a');
+		if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+			return QH_ERR_FORMAT;
+		out[i] = ch;
+	}
+	out[64] = '\0';
 	return 0;
 }

@@ -149,6 +149,7 @@ static const struct key_spec {
 	[QH_K_DEADLINE] = { KIND_U64, 8 },
 	[QH_K_LANG] = { KIND_TEXT, 8 },
 	[QH_K_INTERNAL] = { KIND_TEXT, 4096 },
+	[QH_K_SLOT] = { KIND_U32, 4 },
 };
 
 #define K(k) ((uint64_t)1 << (k))
@@ -181,12 +182,14 @@ static const struct msg_spec {
 	    K(QH_K_ID) | K(QH_K_LOGIN) | K(QH_K_NAME) },
 	[QH_MSG_CONSENT_REPLY] = { "consent-reply", K(QH_K_ID) | K(QH_K_ALLOW),
 	    K(QH_K_ID) | K(QH_K_ALLOW) },
+	[QH_MSG_CONSENT_CANCEL] = { "consent-cancel", K(QH_K_ID), K(QH_K_ID) },
 	[QH_MSG_REQUEST] = { "request",
 	    K(QH_K_CMD) | K(QH_K_CODE) | K(QH_K_ARG) | K(QH_K_ROWS) | K(QH_K_COLS) |
 		K(QH_K_TERM) | K(QH_K_FLAGS) | K(QH_K_KIND) | K(QH_K_NOTE) |
 		K(QH_K_TARGET) | K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE) |
 		K(QH_K_HASH) | K(QH_K_ID) | K(QH_K_CUSTOMER) | K(QH_K_SUBJECT) |
-		K(QH_K_CSR) | K(QH_K_INTERNAL),
+		K(QH_K_CSR) | K(QH_K_TEXT) | K(QH_K_LOGIN) | K(QH_K_NAME) | K(QH_K_SLOT) |
+		K(QH_K_INTERNAL),
 	    K(QH_K_CMD) },
 	[QH_MSG_REPLY] = { "reply",
 	    K(QH_K_TEXT) | K(QH_K_JSON) | K(QH_K_SESSION) | K(QH_K_SECONDS) |
@@ -217,7 +220,8 @@ static const struct msg_spec {
 	    K(QH_K_WHEN) | K(QH_K_OFFSET) },
 	[QH_MSG_TICKET_GO] = { "ticket-go", 0, 0 },
 	[QH_MSG_TICKET_OK] = { "ticket-ok",
-	    K(QH_K_ID) | K(QH_K_DUE) | K(QH_K_DEADLINE) | K(QH_K_FLAGS) | K(QH_K_TEXT),
+	    K(QH_K_ID) | K(QH_K_DUE) | K(QH_K_DEADLINE) | K(QH_K_FLAGS) | K(QH_K_TEXT) |
+		K(QH_K_JSON),
 	    K(QH_K_ID) | K(QH_K_DUE) },
 };
 

@@ -1,21 +1,32 @@
 /*
  * What every qh-console command needs, set up from its entry: the store
- * (state, configuration, database) for admin and accounting commands. The
- * database is closed after the command whatever it returned, and a
- * transaction it left open is rolled back, so no command repeats this.
+ * (state, configuration, database) for admin and accounting commands, and
+ * for the ticket commands a desk (qh/desk.h): the store on this host or
+ * the console over TLS. The database is closed after the command whatever
+ * it returned, and a transaction it left open is rolled back, so no
+ * command repeats this.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "qh/cli.h"
+#include "qh/desk.h"
 #include "admin/admin.h"
+#include "tech/tech.h"
 #include "console.h"
 #include "store/store.h"
-#include "tech/tech.h"
 
 /* The command runs over TLS with a bundle, not on a local state (prepare's). */
 static int run_remote;
+
+/* A ticket command's desk and what it was opened from. */
+struct desk_ctx {
+	struct qh_desk desk;   /* first: c->ctx points here */
+	struct store_env *env; /* the store's way; NULL over TLS */
+	int remote;	       /* over TLS: tech_desk_close */
+};
 
 /* 1 if s is set and not empty. */
 static int
@@ -57,8 +68,41 @@ choose_place(struct qh_cli *c, int *remote)
 	}
 	return qh_cli_fail(c,
 	    "no state and no bundle: on the console host give --state DIR (or set "
-	    "QH_STATE); elsewhere give --tech FILE (or set QH_TECH) with an "
-	    "accounting bundle");
+	    "QH_STATE); elsewhere give --tech FILE (or set QH_TECH) with a "
+	    "technician's or accounting bundle");
+}
+
+/* Opens the desk of a ticket command into c->ctx. */
+static int
+prepare_desk(struct qh_cli *c)
+{
+	struct desk_ctx *x;
+	int remote, status;
+
+	if ((status = choose_place(c, &remote)) != QH_EXIT_OK)
+		return status;
+	if ((x = calloc(1, sizeof(*x))) == NULL)
+		return qh_cli_fail(c, "out of memory");
+	if (remote) {
+		if (tech_desk_open(c, &x->desk) != 0) {
+			free(x);
+			return QH_EXIT_FAIL;
+		}
+		x->remote = 1;
+	} else {
+		if ((x->env = calloc(1, sizeof(*x->env))) == NULL) {
+			free(x);
+			return qh_cli_fail(c, "out of memory");
+		}
+		if (store_env_open(x->env, console_state_dir(c), c->cmd->needs) != 0) {
+			free(x->env);
+			free(x);
+			return QH_EXIT_FAIL;
+		}
+		admin_desk_open(x->env, &x->desk);
+	}
+	c->ctx = x;
+	return QH_EXIT_OK;
 }
 
 /* Opens the store for c as needs says; QH_EXIT_OK or the status to exit with. */
@@ -85,6 +129,8 @@ prepare(struct qh_cli *c)
 	int status;
 
 	run_remote = 0;
+	if (c->cmd->needs & QH_CLI_DESK)
+		return prepare_desk(c);
 	if ((c->cmd->needs & QH_CLI_REMOTE) &&
 	    ((status = choose_place(c, &run_remote)) != QH_EXIT_OK || run_remote))
 		return status;
@@ -103,11 +149,24 @@ run(struct qh_cli *c)
 static int
 finish(struct qh_cli *c, int status)
 {
-	if (c->ctx != NULL) {
+	struct desk_ctx *x;
+
+	if (c->ctx == NULL)
+		return status;
+	if (c->cmd->needs & QH_CLI_DESK) {
+		x = c->ctx;
+		if (x->remote)
+			tech_desk_close(&x->desk);
+		if (x->env != NULL) {
+			store_env_close(x->env);
+			free(x->env);
+		}
+		free(x);
+	} else {
 		store_env_close(c->ctx);
 		free(c->ctx);
-		c->ctx = NULL;
 	}
+	c->ctx = NULL;
 	return status;
 }
 

@@ -10,6 +10,7 @@
 #include "admin/admin.h"
 #include "console.h"
 #include "daemon/daemon.h"
+#include "desk/desk.h"
 #include "tech/tech.h"
 
 static const struct qh_cli_cmd *const commands[] = {
@@ -27,6 +28,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_customer_disable_entry,
 	&cmd_customer_enable_entry,
 	&cmd_enroll_entry,
+	&cmd_agent_package_entry,
 	&cmd_agents_entry,
 	&cmd_agent_revoke_entry,
 	&cmd_credit_entry,
@@ -38,6 +40,9 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_tickets_entry,
 	&cmd_ticket_show_entry,
 	&cmd_ticket_get_entry,
+	&cmd_ticket_reply_entry,
+	&cmd_ticket_need_entry,
+	&cmd_ticket_assign_entry,
 	&cmd_ticket_confirm_entry,
 	&cmd_ticket_close_entry,
 	&cmd_outbox_entry,

@@ -1,14 +1,16 @@
 /*
  * The admin part: the commands run on the console host (init, customer,
  * credit and correct, enroll and agents, tech, the accounting reports,
- * sessions, tickets, backup and restore). They reach the database only
- * through the store (store/store.h), which the dispatcher opens around each
- * command as its entry's needs say; what they share is the acting login for
- * the ledger and the checked way to stdout (output.c). It may use the store,
- * libqh, OpenSSL, cairo and libarchive (docs/dependencies.txt), never libuv,
- * the daemon or the technician's part.
+ * sessions, backup and restore), and the ticket desk on this host for the
+ * ticket commands (console/desk). They reach the database only through the
+ * store (store/store.h), which the dispatcher opens around each command as
+ * its entry's needs say; what they share is the acting login for the ledger
+ * and the checked way to stdout (output.c). It may use the store, libqh,
+ * OpenSSL, cairo and libarchive (docs/dependencies.txt), never libuv, the
+ * daemon or the technician's part.
  *
- * This is the admin part's public header: its command entries.
+ * This is the admin part's public header: its command entries and the
+ * ticket desk on this host.
  */
 #ifndef QH_ADMIN_H
 #define QH_ADMIN_H
@@ -17,6 +19,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/desk.h"
 #include "qh/json.h"
 #include "store/store.h"
 
@@ -81,6 +84,21 @@ int admin_agent_exe_write(struct qh_cli *c, const struct store_env *env, const c
 int admin_tech_renew(struct qh_cli *c);
 
 /*
+ * agent-package --out FILE (exe.c): writes a copy of from (mode 0755)
+ * carrying the console's address, its CA pin and the vendor's name, no
+ * token (qh/exetag.h); returns an exit status.
+ */
+int admin_agent_package_write(struct qh_cli *c, const struct store_env *env,
+    const char *from, const char *console, const char *pin, const char *out);
+
+/*
+ * The ticket desk on this host (desk.c): d answers the ticket commands
+ * from env's store (qh/desk.h), as the local user. env stays open while d
+ * is used. Returns 0.
+ */
+int admin_desk_open(struct store_env *env, struct qh_desk *d);
+
+/*
  * The --email options of c (customer add and set): valid, none twice, at
  * most CUSTOMER_EMAILS_MAX. Returns QH_EXIT_OK with *emails and *n, or the
  * usage status after one line on stderr.
@@ -120,6 +138,7 @@ extern const struct qh_cli_cmd cmd_customer_enable_entry;
 extern const struct qh_cli_cmd cmd_tech_list_entry;
 extern const struct qh_cli_cmd cmd_outbox_entry;
 extern const struct qh_cli_cmd cmd_enroll_entry;
+extern const struct qh_cli_cmd cmd_agent_package_entry;
 extern const struct qh_cli_cmd cmd_agents_entry;
 extern const struct qh_cli_cmd cmd_agent_revoke_entry;
 extern const struct qh_cli_cmd cmd_credit_entry;
@@ -128,11 +147,6 @@ extern const struct qh_cli_cmd cmd_balance_entry;
 extern const struct qh_cli_cmd cmd_ledger_entry;
 extern const struct qh_cli_cmd cmd_revenue_entry;
 extern const struct qh_cli_cmd cmd_verify_entry;
-extern const struct qh_cli_cmd cmd_tickets_entry;
-extern const struct qh_cli_cmd cmd_ticket_show_entry;
-extern const struct qh_cli_cmd cmd_ticket_get_entry;
-extern const struct qh_cli_cmd cmd_ticket_confirm_entry;
-extern const struct qh_cli_cmd cmd_ticket_close_entry;
 extern const struct qh_cli_cmd cmd_sessions_entry;
 extern const struct qh_cli_cmd cmd_backup_entry;
 extern const struct qh_cli_cmd cmd_restore_entry;

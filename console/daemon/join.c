@@ -84,7 +84,7 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
     const char *host, enum qh_lang lang)
 {
 	char hash[65], keyhash[65], name[DAEMON_NAME_MAX + 1];
-	char agent_id[QH_ID_MAX + 1];
+	char agent_id[QH_ID_MAX + 1], code[QH_SHORT_LEN + 1];
 	const char *why;
 	struct join_token t;
 	EVP_PKEY *pub = NULL, *cakey = NULL;
@@ -98,9 +98,17 @@ join_now(struct server *srv, struct qh_mux *mux, const char *secret, const char 
 	if (host != NULL && !qh_display_clean(host, strlen(host)))
 		return refuse(mux, ip, "host",
 		    N_("the host name has control characters; rename the PC"), lang);
-	if (strlen(secret) != QH_TOKEN_SECRET_LEN)
+	if (strlen(secret) == QH_SHORT_LEN) {
+		/* A short code: checked (and a wrong one counted) by its row. */
+		if (qh_short_parse(secret, code, sizeof(code)) != 0 ||
+		    strcmp(code, secret) != 0)
+			return refuse(mux, ip, "token", N_("malformed join code"), lang);
+		if ((why = db_short_check(srv->db, code, hash)) != NULL)
+			return refuse(mux, ip, "token", why, lang);
+	} else if (strlen(secret) != QH_TOKEN_SECRET_LEN)
 		return refuse(mux, ip, "token", N_("malformed join token"), lang);
-	qh_sha256_hex(secret, strlen(secret), hash);
+	else
+		qh_sha256_hex(secret, strlen(secret), hash);
 	if (qh_pki_csr_parse(csr, strlen(csr), &pub) != 0 ||
 	    qh_pki_key_sha256(pub, keyhash) != 0) {
 		EVP_PKEY_free(pub);

@@ -590,10 +590,12 @@ compose_ticket(struct letter *l, const char *kind, const struct qh_json_node *d,
 		    str(d, "subject"));
 		if (text != NULL)
 			quoted(l, NULL, text);
-		para(l, "%s",
+		para(l,
 		    qh_tr(l->lang,
-			"You can read the whole conversation and reply in quarterhour "
-			"on your PC."));
+			"You can read the whole conversation on your PC with "
+			"\"qh-agent ticket show %lld\" and reply with \"qh-agent "
+			"ticket reply %lld --text ...\"."),
+		    id, id);
 	} else if (strcmp(kind, "ticket_need_info") == 0) {
 		ticket_subject(l,
 		    qh_tr(l->lang, "Ticket %lld: we need more information (%s)"), d);
@@ -604,10 +606,12 @@ compose_ticket(struct letter *l, const char *kind, const struct qh_json_node *d,
 		    id, str(d, "subject"));
 		if (text != NULL)
 			quoted(l, NULL, text);
-		para(l, "%s",
+		para(l,
 		    qh_tr(l->lang,
-			"Please reply in quarterhour on your PC; we will continue as "
-			"soon as we have your answer."));
+			"Please reply on your PC with \"qh-agent ticket reply %lld "
+			"--text ...\" (files with --attach); we will continue as soon "
+			"as we have your answer."),
+		    id);
 	} else {
 		ticket_subject(l, qh_tr(l->lang, "Ticket %lld closed: %s"), d);
 		para(l, qh_tr(l->lang, "We have closed your ticket %lld (%s)."), id,

@@ -28,10 +28,12 @@
 #include "qh/log.h"
 #include "qh/mux.h"
 #include "qh/pki.h"
+#include "account.h"
+#include "desk.h"
 #include "join.h"
 #include "limit.h"
 #include "peer.h"
-#include "account.h"
+#include "presence.h"
 #include "queue.h"
 #include "renew.h"
 #include "upload.h"
@@ -122,6 +124,13 @@ request_renew(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
 	renew_request(p->srv, &p->id, ch, m);
 }
 
+static void
+request_desk(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	desk_answer_request(p->srv, &p->id, ch, m);
+}
+
 /* Channel requests: the REQUEST message's cmd, who may send it, its handler. */
 static const struct request_entry {
 	const char *cmd;
@@ -147,6 +156,24 @@ static const struct request_entry {
 	{ "renew",
 	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
 	    request_renew },
+	/* The ticket desk: a customer's PC for its own tickets, staff for all (accounting
+	   reads). */
+	{ "ticket-reply", ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN),
+	    request_ticket },
+	{ "tickets",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-show",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-get",
+	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
+	    request_desk },
+	{ "ticket-need", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-assign", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-confirm", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "ticket-close", ROLE(QH_ROLE_TECHNICIAN), request_desk },
+	{ "balance", ROLE(QH_ROLE_AGENT), request_desk },
 	{ NULL, 0, NULL },
 };
 
@@ -197,25 +224,15 @@ preauth_remove(struct peer *p)
 	uv_timer_stop(&p->deadline);
 }
 
-/* 1 if the database still knows the peer's certificate and identity as current. */
+/*
+ * 1 if the database still knows the peer's certificate and identity as
+ * current; asked at every connect, resumed or not (presence.c caches the
+ * answer until another process commits).
+ */
 static int
 peer_current(struct peer *p)
 {
-	sqlite3 *db = p->srv->db;
-	const struct qh_identity *id = &p->id;
-
-	switch (id->role) {
-	case QH_ROLE_TECHNICIAN:
-	case QH_ROLE_ACCOUNTING:
-		return db_tech_current(db, id->id, qh_role_name(id->role), p->name,
-			   sizeof(p->name)) &&
-		    db_cert_current(db, id->serial, id->id);
-	case QH_ROLE_AGENT:
-		return db_agent_current(db, id->agent_id, id->id) &&
-		    db_cert_current(db, id->serial, id->id);
-	default:
-		return 0;
-	}
+	return presence_current(p->srv, &p->id, p->name, sizeof(p->name));
 }
 
 /*
@@ -323,6 +340,8 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 	int r;
 
 	p->id = *id;
+	if (qh_tls_resumed(qh_mux_tls(mux)))
+		qh_debug("peer %s: resumed session", qh_mux_name(mux));
 	switch (id->role) {
 	case QH_ROLE_NONE:
 		qh_debug("peer %s: no certificate; join only", qh_mux_name(mux));
@@ -355,7 +374,7 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 			goto admitted;
 		}
 		/* Its first connection with the certificate: the join token is spent. */
-		if ((r = db_token_spend(p->srv->db, id->agent_id)) == 1)
+		if ((r = presence_token_spend(p->srv, id)) == 1)
 			qh_info("peer %s: first connection; its join token is spent",
 			    qh_mux_name(mux));
 		else if (r < 0)
@@ -366,10 +385,11 @@ peer_on_ready(struct qh_mux *mux, const struct qh_identity *id)
 		return refuse_peer(p, "role", "certificate role not accepted here");
 	}
 	/* A renewed certificate in use: the ones before it retire. */
-	if ((r = db_cert_used(p->srv->db, id)) > 0)
+	if ((r = db_cert_used(p->srv->db, id)) > 0) {
+		presence_forget(p->srv);
 		qh_info("peer %s: uses certificate %s; %d older one%s retired",
 		    qh_mux_name(mux), id->serial, r, r == 1 ? "" : "s");
-	else if (r < 0)
+	} else if (r < 0)
 		qh_warn("peer %s: its older certificates could not be retired now",
 		    qh_mux_name(mux));
 admitted:

@@ -22,69 +22,15 @@
 #include "qh/clock.h"
 #include "qh/display.h"
 #include "qh/err.h"
-#include "qh/json.h"
 #include "qh/log.h"
 #include "qh/text.h"
 #include "qh/units.h"
+#include "admit.h"
+#include "presence.h"
 #include "queue.h"
+#include "queue_int.h"
 #include "reply.h"
 #include "session.h"
-
-#define CODE_LEN       6
-#define RESUME_LEN     32
-#define MAX_CONSENTED  32    /* technicians one session can have */
-#define START_RETRY_MS 200   /* a session the database did not take: next try */
-#define START_WAIT_MS  30000 /* and how long a command waits for it at most */
-
-struct entry {
-	struct server *srv;
-	struct qh_mux *agent; /* NULL while disconnected */
-	char code[CODE_LEN + 1];
-	char resume[RESUME_LEN + 1];
-	char customer[QH_ID_MAX + 1];
-	char customer_name[DAEMON_NAME_MAX + 1];
-	char agent_id[QH_ID_MAX + 1];
-	char host[DAEMON_NAME_MAX + 1];
-	int64_t waiting_since;	 /* UTC seconds */
-	unsigned flags;		 /* HELLO flags */
-	enum qh_lang lang;	 /* HELLO's: what the customer reads */
-	struct session *session; /* open session, or NULL */
-	struct {		 /* this session's consents */
-		char login[QH_ID_MAX + 1];
-		unsigned granted; /* RELAY_CONSENT_* */
-	} consented[MAX_CONSENTED];
-	int nconsented;
-	uv_timer_t grace;    /* runs while the agent is away */
-	uv_timer_t retry;    /* a session the database did not take yet (busy) */
-	uint64_t waiting_db; /* monotonic ms since when commands wait for it; 0 */
-	int open_handles;
-	int closing;
-	struct relay_list relays;
-	LIST_ENTRY(entry) link;
-};
-
-static struct entry *
-queue_find(struct server *srv, const char *code)
-{
-	struct entry *e;
-
-	LIST_FOREACH (e, &srv->queue, link)
-		if (!e->closing && strcmp(e->code, code) == 0)
-			return e;
-	return NULL;
-}
-
-static struct entry *
-find_resume(struct server *srv, const char *resume, const char *agent_id)
-{
-	struct entry *e;
-
-	LIST_FOREACH (e, &srv->queue, link)
-		if (!e->closing && strcmp(e->resume, resume) == 0 &&
-		    strcmp(e->agent_id, agent_id) == 0)
-			return e;
-	return NULL;
-}
 
 static int
 random_digits(char *out, size_t n)
@@ -107,14 +53,15 @@ assign_code(struct server *srv, const char *wanted, char out[CODE_LEN + 1])
 	int i;
 
 	if (wanted != NULL && strlen(wanted) == CODE_LEN &&
-	    strspn(wanted, "0123456789") == CODE_LEN && queue_find(srv, wanted) == NULL) {
+	    strspn(wanted, "0123456789") == CODE_LEN &&
+	    queue_index_code(srv, wanted) == NULL) {
 		memcpy(out, wanted, CODE_LEN + 1);
 		return 0;
 	}
 	for (i = 0; i < 100; i++) {
 		if (random_digits(out, CODE_LEN) != 0)
 			return QH_ERR_CRYPTO;
-		if (queue_find(srv, out) == NULL)
+		if (queue_index_code(srv, out) == NULL)
 			return 0;
 	}
 	return QH_ERR_LIMIT;
@@ -144,8 +91,10 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
     char *summary, size_t len)
 {
 	struct session_end end;
+	struct ledger_balance bal;
 	struct session *s = e->session;
 	char why[128], line[512];
+	size_t used;
 	int r;
 
 	if (s == NULL)
@@ -159,6 +108,16 @@ entry_close_session(struct entry *e, const char *reason, const char *note, const
 	r = session_close(s, reason, note, &end);
 	if (e->agent != NULL) {
 		session_summary(&end, e->lang, line, sizeof(line));
+		/* R8: an installation tells the credits left, not units. */
+		if (end.recorded && end.installations > 0 &&
+		    ledger_balance(e->srv->db, e->customer, &bal) == 0) {
+			used = strlen(line);
+			snprintf(line + used, sizeof(line) - used, "; %s",
+			    qh_tr(e->lang, "installation credits left:"));
+			used = strlen(line);
+			snprintf(line + used, sizeof(line) - used, " %lld",
+			    (long long)bal.installations);
+		}
 		reply_session(e->agent, "closed", end.id, end.secs, line);
 	}
 	e->nconsented = 0;
@@ -172,8 +131,10 @@ entry_freed(uv_handle_t *h)
 {
 	struct entry *e = h->data;
 
-	if (--e->open_handles == 0)
+	if (--e->open_handles == 0) {
+		free(e->consented);
 		free(e);
+	}
 }
 
 /* Removes the entry from the queue; its session must be closed already. */
@@ -184,9 +145,11 @@ entry_remove(struct entry *e)
 		return;
 	e->closing = 1;
 	relay_end_all(&e->relays, "the agent left the queue");
+	queue_index_del(e->srv, e);
 	LIST_REMOVE(e, link);
 	uv_close((uv_handle_t *)&e->grace, entry_freed);
 	uv_close((uv_handle_t *)&e->retry, entry_freed);
+	uv_close((uv_handle_t *)&e->asked, entry_freed);
 }
 
 static void
@@ -261,6 +224,13 @@ send_welcome(struct entry *e)
 		(void)qh_msg_put_u64(&b, QH_K_SESSION, (uint64_t)session_id(e->session));
 	r = qh_mux_send_control(e->agent, &b);
 	qh_buf_release(&b);
+	/* R8: installations are counted apart from units. */
+	if (r == 0 && bal.installations > 0)
+		reply_notice(e->agent, "info",
+		    qh_ntr(e->lang, "Installation credits: %lld (one per installation)",
+			"Installation credits: %lld (one per installation)",
+			bal.installations == 1 ? 1UL : 2UL),
+		    (long long)bal.installations);
 	return r;
 }
 
@@ -284,6 +254,9 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	struct entry *e;
 	char pretty[8];
 
+	if (srv->queue_index == NULL &&
+	    (srv->queue_index = calloc(1, sizeof(*srv->queue_index))) == NULL)
+		return NULL;
 	if ((e = calloc(1, sizeof(*e))) == NULL)
 		return NULL;
 	e->srv = srv;
@@ -313,9 +286,11 @@ entry_new(struct server *srv, struct qh_mux *agent, const struct qh_identity *id
 	}
 	uv_timer_init(srv->loop, &e->grace);
 	uv_timer_init(srv->loop, &e->retry);
-	e->grace.data = e->retry.data = e;
-	e->open_handles = 2;
+	uv_timer_init(srv->loop, &e->asked);
+	e->grace.data = e->retry.data = e->asked.data = e;
+	e->open_handles = 3;
 	LIST_INSERT_HEAD(&srv->queue, e, link);
+	queue_index_add(srv, e);
 	qh_info("agent %s of %s on %s: waiting with code %s", e->agent_id, e->customer,
 	    e->host, reply_code(e->code, pretty));
 	return e;
@@ -362,7 +337,8 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 		e = NULL;
 		goto out;
 	}
-	if (resume != NULL && (e = find_resume(srv, resume, id->agent_id)) != NULL) {
+	if (resume != NULL &&
+	    (e = queue_index_resume(srv, resume, id->agent_id)) != NULL) {
 		if (e->agent != NULL) {
 			/* The old connection is a ghost the agent gave up on. */
 			*replaced = e->agent;
@@ -379,7 +355,7 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 			lang)) == NULL)
 		goto out;
 	e->agent = agent;
-	db_agent_seen(srv->db, e->agent_id, host);
+	presence_seen(srv, e->agent_id, host);
 	if (send_welcome(e) != 0)
 		qh_mux_close(agent, QH_ERR_SYSTEM, "the welcome could not be sent");
 out:
@@ -400,6 +376,9 @@ queue_agent_gone(struct entry *e)
 	relay_end_all(&e->relays,
 	    "the agent's connection was lost; run the command again "
 	    "when it is back");
+	/* The agent forgets its questions with the connection (consent_reset). */
+	e->nquestions = 0;
+	uv_timer_stop(&e->asked);
 	if (e->session != NULL)
 		session_agent_away(e->session);
 	qh_info("agent %s (code %s): connection lost; keeping its place for %llds",
@@ -456,6 +435,8 @@ queue_clear(struct server *srv)
 		(void)entry_close_session(e, "shutdown", NULL, NULL, NULL, 0);
 		entry_remove(e);
 	}
+	free(srv->queue_index);
+	srv->queue_index = NULL;
 }
 
 /* Consent and the start of technician commands. */
@@ -477,6 +458,10 @@ consent_add(struct entry *e, const char *login, unsigned granted)
 {
 	int i;
 
+	/* Most agents never see a technician: the list is made when needed. */
+	if (e->consented == NULL &&
+	    (e->consented = calloc(MAX_CONSENTED, sizeof(*e->consented))) == NULL)
+		return; /* asked again next time */
 	for (i = 0; i < e->nconsented; i++)
 		if (strcmp(e->consented[i].login, login) == 0) {
 			e->consented[i].granted |= granted;
@@ -500,6 +485,17 @@ consent_control_off(void *arg, const char *login)
 			e->consented[i].granted &= ~(unsigned)RELAY_CONSENT_CONTROL;
 }
 
+/* What the relay asks admit.c about: a session for the entry's customer. */
+static void
+admit_ask_of(struct entry *e, struct relay *r, struct admit_ask *q)
+{
+	q->customer = e->customer;
+	q->customer_name = e->customer_name;
+	q->installation = strcmp(relay_kind(r), "installation") == 0;
+	q->overdraft = relay_overdraft(r);
+	q->running = running_units(e->srv, e->customer);
+}
+
 /*
  * R7: may a new session start for the relay's customer? Fills *available;
  * returns NULL, or the refusal for the technician (in why).
@@ -509,38 +505,15 @@ session_allowed(struct entry *e, struct relay *r, int64_t *available, char *why,
     size_t len)
 {
 	struct ledger_balance b;
-	char left[64];
+	struct admit_ask q;
+	enum admit a;
 
-	if (ledger_balance(e->srv->db, e->customer, &b) != 0)
-		return "the customer's balance could not be read";
-	if (b.is_free) {
-		snprintf(why, len,
-		    "%s (%s) has free support only: remote sessions are for "
-		    "premium customers; ask them to file a ticket (qh-agent ticket)",
-		    e->customer_name, e->customer);
-		return why;
-	}
-	*available = billing_available(&b, running_units(e->srv, e->customer));
-	if (strcmp(relay_kind(r), "installation") == 0) {
-		if (b.installations <= 0 && !relay_overdraft(r)) {
-			snprintf(why, len,
-			    "%s has no installation credit left; book one "
-			    "(qh-console credit %s --installations 1 ...) or pass "
-			    "--allow-overdraft",
-			    e->customer, e->customer);
-			return why;
-		}
-		return NULL;
-	}
-	if (*available <= 0 && !relay_overdraft(r)) {
-		qh_units_text(*available, left, sizeof(left));
-		snprintf(why, len,
-		    "%s has no units available (%s, overdraft included); "
-		    "book units or pass --allow-overdraft",
-		    e->customer, left);
-		return why;
-	}
-	return NULL;
+	admit_ask_of(e, r, &q);
+	a = admit_check(e->srv->db, &q, &b, available);
+	/* An installation uses a credit, not units: no unit warnings (R8). */
+	if (q.installation)
+		*available = INT64_MAX;
+	return admit_refusal(a, &q, *available, why, len);
 }
 
 static void entry_start(struct entry *e, struct relay *r);
@@ -633,7 +606,16 @@ session_start(struct entry *e, struct relay *r)
 		return -1;
 	}
 	e->waiting_db = 0;
-	reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
+	if (strcmp(relay_kind(r), "installation") == 0) {
+		/* R8: the customer reads of an installation, not of units. */
+		snprintf(why, sizeof(why),
+		    qh_tr(e->lang,
+			"session %lld started: an installation; it is recorded and "
+			"uses one installation credit, not time units"),
+		    (long long)session_id(e->session));
+		reply_session(e->agent, "opened", session_id(e->session), 0, why);
+	} else
+		reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;
 	consent_add(e, relay_login(r), relay_consent_need(r));
@@ -672,36 +654,124 @@ entry_start(struct entry *e, struct relay *r)
 	relay_start(r, e->session, e->agent, greeting);
 }
 
+/* Forgets question id: answered, withdrawn or gone. */
+static void
+question_drop(struct entry *e, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < e->nquestions; i++)
+		if (e->questions[i].id == id) {
+			memmove(&e->questions[i], &e->questions[i + 1],
+			    sizeof(e->questions[0]) * (size_t)(e->nquestions - i - 1));
+			e->nquestions--;
+			return;
+		}
+}
+
+/* Runs the deadline timer for the oldest question out, if any. */
+static void on_consent_timeout(uv_timer_t *t);
+
+static void
+question_timer(struct entry *e)
+{
+	uint64_t now = qh_clock_mono_ms(), first;
+
+	if (e->nquestions == 0) {
+		uv_timer_stop(&e->asked);
+		return;
+	}
+	first = e->questions[0].deadline; /* asked in order: the oldest first */
+	uv_timer_start(&e->asked, on_consent_timeout, first > now ? first - now : 0, 0);
+}
+
 /*
- * Asks the customer about the relay's technician unless the same question
- * is out: to connect, or for a desktop to see the screen or to control
- * it (which includes seeing it), saying whether the screen is recorded.
+ * A question was not answered within [session] consent_timeout: the agent
+ * withdraws it (CONSENT_CANCEL) and its technicians read "no answer".
  */
 static void
-ask_consent(struct entry *e, struct relay *r, const struct relay_who *who)
+on_consent_timeout(uv_timer_t *t)
+{
+	struct entry *e = t->data;
+	struct relay *r;
+	struct qh_buf b;
+	char text[256];
+	uint64_t id, now = qh_clock_mono_ms();
+
+	while (e->nquestions > 0 && e->questions[0].deadline <= now) {
+		id = e->questions[0].id;
+		question_drop(e, id);
+		qh_info("agent %s: consent %" PRIu64 " not answered within %llds; "
+			"withdrawn",
+		    e->agent_id, id, e->srv->conf.consent_timeout);
+		if (e->agent != NULL) {
+			qh_buf_init(&b, 64);
+			(void)qh_msg_begin(&b, QH_MSG_CONSENT_CANCEL);
+			(void)qh_msg_put_u64(&b, QH_K_ID, id);
+			(void)qh_mux_send_control(e->agent, &b);
+			qh_buf_release(&b);
+		}
+		snprintf(text, sizeof(text),
+		    "no answer: the customer did not allow the connection within "
+		    "%llds; ask them to watch their screen and run the command again",
+		    e->srv->conf.consent_timeout);
+		while ((r = relay_waiting(&e->relays, id)) != NULL)
+			relay_fail(r, "no-answer", text);
+	}
+	question_timer(e);
+}
+
+/*
+ * Asks the customer about the relay's technician unless a question is out,
+ * and tells the technician the command waits for that answer.
+ */
+static void
+ask_consent(struct entry *e, struct relay *r, const struct relay_who *who,
+    const char *text)
 {
 	unsigned need = relay_consent_need(r);
 	struct relay *o;
 	struct qh_buf b;
+	char pretty[8], wait[256];
 
-	if ((o = relay_waiting_login(&e->relays, who->login, need, r)) != NULL) {
+	if ((o = relay_waiting_login(&e->relays, who->login, need, r)) != NULL)
 		relay_set_consent_id(r, relay_consent_id(o));
+	else if (e->nquestions == MAX_QUESTIONS) {
+		relay_fail(r, "busy",
+		    "too many questions wait for this customer's answer; try again "
+		    "in a minute");
 		return;
+	} else {
+		relay_set_consent_id(r, ++e->srv->next_consent_id);
+		qh_buf_init(&b, 4096);
+		(void)qh_msg_begin(&b, QH_MSG_CONSENT);
+		(void)qh_msg_put_u64(&b, QH_K_ID, relay_consent_id(r));
+		(void)qh_msg_put_str(&b, QH_K_LOGIN, who->login);
+		(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
+		if (text != NULL)
+			(void)qh_msg_put_str(&b, QH_K_TEXT, text);
+		if (need & RELAY_CONSENT_VIEW) {
+			(void)qh_msg_put_str(&b, QH_K_KIND,
+			    need & RELAY_CONSENT_CONTROL ? "control" : "view");
+			(void)qh_msg_put_u32(&b, QH_K_FLAGS,
+			    db_customer_record_desktop(e->srv->db, e->customer) ? 1 : 0);
+		}
+		(void)qh_mux_send_control(e->agent, &b);
+		qh_buf_release(&b);
+		e->questions[e->nquestions].id = relay_consent_id(r);
+		e->questions[e->nquestions++].deadline =
+		    qh_clock_mono_ms() + (uint64_t)e->srv->conf.consent_timeout * 1000;
+		if (e->nquestions == 1)
+			question_timer(e);
 	}
-	relay_set_consent_id(r, ++e->srv->next_consent_id);
-	qh_buf_init(&b, 4096);
-	(void)qh_msg_begin(&b, QH_MSG_CONSENT);
-	(void)qh_msg_put_u64(&b, QH_K_ID, relay_consent_id(r));
-	(void)qh_msg_put_str(&b, QH_K_LOGIN, who->login);
-	(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
-	if (need & RELAY_CONSENT_VIEW) {
-		(void)qh_msg_put_str(&b, QH_K_KIND,
-		    need & RELAY_CONSENT_CONTROL ? "control" : "view");
-		(void)qh_msg_put_u32(&b, QH_K_FLAGS,
-		    db_customer_record_desktop(e->srv->db, e->customer) ? 1 : 0);
-	}
-	(void)qh_mux_send_control(e->agent, &b);
-	qh_buf_release(&b);
+	/* --yes and --unattended answer at once, and nobody can answer (bit 2). */
+	if (e->flags & 7)
+		return;
+	snprintf(wait, sizeof(wait),
+	    "waiting for the customer to allow the connection (code %s; no answer "
+	    "within %llds counts as a refusal)...",
+	    reply_code(e->code, pretty), e->srv->conf.consent_timeout);
+	relay_tell(r, wait);
 }
 
 void
@@ -715,6 +785,8 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
 	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
 		return;
+	question_drop(e, id);
+	question_timer(e);
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
 		need = relay_consent_need(r);
 		if (!allow) {
@@ -750,7 +822,7 @@ request_target(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 		qh_chan_refuse(ch, "format", "request without a session code");
 		return NULL;
 	}
-	if ((e = queue_find(srv, code)) == NULL) {
+	if ((e = queue_index_code(srv, code)) == NULL) {
 		snprintf(text, sizeof(text), "no waiting agent with code %s",
 		    reply_code(code, pretty));
 		qh_chan_refuse(ch, "unknown-code", text);
@@ -783,8 +855,15 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 {
 	struct entry *e;
 	struct relay *r;
-	char pretty[8], text[128];
+	struct ledger_balance b;
+	struct admit_ask q;
+	enum admit a = ADMIT_OK;
+	const char *refusal;
+	int64_t available = 0;
+	char pretty[8], text[512], why[512], ctext[256];
 
+	memset(&b, 0, sizeof(b));
+	memset(&q, 0, sizeof(q));
 	if ((e = request_target(srv, ch, m)) == NULL)
 		return;
 	if (e->agent == NULL) {
@@ -803,10 +882,30 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 		return;
 	}
 	relay_set_owner(r, consent_control_off, e);
-	if ((consented(e, who->login) & relay_consent_need(r)) == relay_consent_need(r))
+	if ((consented(e, who->login) & relay_consent_need(r)) == relay_consent_need(r)) {
 		entry_start(e, r);
-	else
-		ask_consent(e, r, who);
+		return;
+	}
+	if (e->session == NULL) {
+		/* A session would start: refuse now what cannot be billed (R7, R8). */
+		admit_ask_of(e, r, &q);
+		a = admit_check(srv->db, &q, &b, &available);
+		if ((refusal = admit_refusal(a, &q, available, why, sizeof(why))) !=
+		    NULL) {
+			qh_info("agent %s: %s refused before consent: %s", e->agent_id,
+			    who->login, refusal);
+			admit_tell_customer(e->agent, e->lang, a, relay_name(r),
+			    relay_login(r), available);
+			snprintf(text, sizeof(text), "%s%s", refusal,
+			    a != ADMIT_UNREADABLE ? "; the customer has been told" : "");
+			relay_fail(r, "balance", text);
+			return;
+		}
+	}
+	ask_consent(e, r, who,
+	    e->session == NULL
+		? admit_consent_text(a, e->lang, q.installation, &b, ctext, sizeof(ctext))
+		: NULL);
 }
 
 void
@@ -849,72 +948,6 @@ queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch
 		relay_record(srv, e->session, who, ch, m);
 }
 
-/* The queue as a table for people. */
-static void
-list_text(struct server *srv, struct qh_buf *out)
-{
-	struct entry *e;
-	char pretty[8], dur[32], line[1024], techs[512];
-
-	if (LIST_EMPTY(&srv->queue)) {
-		(void)qh_buf_put(out, "no agents waiting\n", 18);
-		return;
-	}
-	snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s\n", "CODE", "CUSTOMER",
-	    "HOST", "WAITING", "TECHNICIANS");
-	(void)qh_buf_put(out, line, strlen(line));
-	LIST_FOREACH (e, &srv->queue, link) {
-		relay_logins(&e->relays, techs, sizeof(techs));
-		qh_clock_format_duration(qh_clock_now() - e->waiting_since, dur,
-		    sizeof(dur));
-		snprintf(line, sizeof(line), "%-8s %-16s %-20s %-10s %s%s\n",
-		    reply_code(e->code, pretty), e->customer, e->host, dur,
-		    techs[0] ? techs : "-", e->agent == NULL ? " (reconnecting)" : "");
-		(void)qh_buf_put(out, line, strlen(line));
-	}
-}
-
-/* The queue as a JSON array. */
-static void
-list_json(struct server *srv, struct qh_buf *out)
-{
-	struct qh_json j;
-	struct entry *e;
-	char since[32], techs[512], *save = NULL, *tok;
-
-	qh_json_init(&j, out);
-	qh_json_begin_array(&j);
-	LIST_FOREACH (e, &srv->queue, link) {
-		qh_clock_format_utc(e->waiting_since, since, sizeof(since));
-		relay_logins(&e->relays, techs, sizeof(techs));
-		qh_json_begin_object(&j);
-		qh_json_kv_str(&j, "code", e->code);
-		qh_json_kv_str(&j, "customer", e->customer);
-		qh_json_kv_str(&j, "name", e->customer_name);
-		qh_json_kv_str(&j, "host", e->host);
-		qh_json_kv_str(&j, "agent", e->agent_id);
-		qh_json_kv_str(&j, "waiting_since", since);
-		qh_json_kv_bool(&j, "connected", e->agent != NULL);
-		qh_json_key(&j, "technicians");
-		qh_json_begin_array(&j);
-		for (tok = strtok_r(techs, ",", &save); tok != NULL;
-		     tok = strtok_r(NULL, ",", &save))
-			qh_json_str(&j, tok);
-		qh_json_end_array(&j);
-		if (e->session != NULL)
-			qh_json_kv_int(&j, "session", session_id(e->session));
-		else
-			qh_json_kv_null(&j, "session");
-		qh_json_end_object(&j);
-	}
-	qh_json_end_array(&j);
-	(void)qh_buf_put_u8(out, '\n');
-	if (qh_json_finish(&j) != 0) {
-		qh_buf_reset(out);
-		(void)qh_buf_put(out, "[]\n", 3); /* XXX: the queue outgrew a window */
-	}
-}
-
 int
 queue_has_customer(struct server *srv, const char *customer)
 {
@@ -927,19 +960,24 @@ queue_has_customer(struct server *srv, const char *customer)
 }
 
 void
-queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
+queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
+    void *arg)
 {
-	static const struct qh_chan_ops reply_ops = { 0 };
-	struct qh_buf out;
-	uint32_t flags = 0;
+	struct queue_view v;
+	struct entry *e;
+	char techs[512];
 
-	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	qh_chan_accept(ch, 0, &reply_ops, NULL);
-	qh_buf_init(&out, QH_MUX_WINDOW);
-	if (flags & 2)
-		list_text(srv, &out);
-	else
-		list_json(srv, &out);
-	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
-	qh_buf_release(&out);
+	LIST_FOREACH (e, &srv->queue, link) {
+		relay_logins(&e->relays, techs, sizeof(techs));
+		v.code = e->code;
+		v.customer = e->customer;
+		v.name = e->customer_name;
+		v.host = e->host;
+		v.agent_id = e->agent_id;
+		v.waiting_since = e->waiting_since;
+		v.connected = e->agent != NULL;
+		v.technicians = techs;
+		v.session = e->session != NULL ? session_id(e->session) : 0;
+		fn(arg, &v);
+	}
 }

@@ -8,6 +8,8 @@
 #ifndef QH_DAEMON_QUEUE_H
 #define QH_DAEMON_QUEUE_H
 
+#include <stdint.h>
+
 #include "qh/mux.h"
 #include "qh/pki.h"
 #include "qh/wire.h"
@@ -60,6 +62,19 @@ int queue_has_customer(struct server *srv, const char *customer);
 void queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m);
 void queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch,
     const struct qh_msg *m);
+
+/* An entry as the queue's listing shows it (queuelist.c); valid during the call. */
+struct queue_view {
+	const char *code, *customer, *name, *host, *agent_id;
+	int64_t waiting_since;	 /* UTC seconds */
+	int connected;		 /* 0 while the agent reconnects */
+	const char *technicians; /* logins working on it, comma-separated; "" */
+	int64_t session;	 /* the open session, 0 if none */
+};
+
+/* Calls fn with arg for every entry of the queue, newest first. */
+void queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
+    void *arg);
 
 /* Closes every open session (reason shutdown, R4) and forgets every entry. */
 void queue_clear(struct server *srv);

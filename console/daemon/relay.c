@@ -759,6 +759,14 @@ relay_notice_all(struct relay_list *list, const char *fmt, ...)
 }
 
 void
+relay_tell(struct relay *r, const char *text)
+{
+	/* The channel is not answered yet: the connection's control channel. */
+	if (r->ch[TECH] != NULL)
+		reply_notice(qh_chan_mux(r->ch[TECH]), "info", "%s", text);
+}
+
+void
 relay_set_lang(struct relay *r, enum qh_lang lang)
 {
 	r->lang = lang;

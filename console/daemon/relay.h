@@ -88,6 +88,12 @@ void relay_set_record(struct relay *r, int on);
  */
 void relay_set_owner(struct relay *r, void (*control_off)(void *arg, const char *login),
     void *arg);
+/*
+ * Tells the relay's technician text while the command waits (for the
+ * customer's answer): a NOTICE on the technician's connection, whose
+ * channel is not answered yet.
+ */
+void relay_tell(struct relay *r, const char *text);
 
 /*
  * Starts a waiting relay in session s through the agent's connection: opens

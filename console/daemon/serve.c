@@ -34,6 +34,7 @@
 
 #include "deliver.h"
 #include "peer.h"
+#include "presence.h"
 #include "queue.h"
 #include "record.h"
 #include "daemon.h"
@@ -41,8 +42,9 @@
 #include "server.h"
 #include "session.h"
 
-#define BACKLOG	 511  /* connections the kernel holds for accept */
-#define WATCH_MS 1000 /* how often the database is asked whether it changed */
+#define BACKLOG	  511	/* connections the kernel holds for accept */
+#define WATCH_MS  1000	/* how often the database is asked whether it changed */
+#define FD_WANTED 65536 /* descriptors a console should be allowed (the unit's) */
 
 static void
 on_connection(uv_stream_t *listener, int status)
@@ -53,7 +55,12 @@ on_connection(uv_stream_t *listener, int status)
 	if (status < 0) {
 		/* Out of descriptors, say: libuv dropped it. Logged once a second. */
 		if (last_ms == 0 || uv_now(srv->loop) - last_ms >= 1000) {
-			qh_warn("accept failed: %s", uv_strerror(status));
+			if (status == UV_EMFILE || status == UV_ENFILE)
+				qh_warn("accept failed: %s: the open files limit (%d) "
+					"caps the agents at %d connections",
+				    uv_strerror(status), srv->fd_limit, srv->npeers);
+			else
+				qh_warn("accept failed: %s", uv_strerror(status));
 			last_ms = uv_now(srv->loop);
 		}
 		return;
@@ -128,19 +135,35 @@ lock_state(struct server *srv)
 	return 0;
 }
 
-/* Descriptors: the limit, and how many are open before the first peer. */
+/*
+ * Descriptors: the soft limit is raised to the hard one (each agent holds
+ * one), and counted with those open before the first peer. A limit that
+ * caps the agents well below what a console can hold is said in the log,
+ * with how many agents it leaves room for.
+ */
 static void
-count_fds(struct server *srv)
+raise_fds(struct server *srv)
 {
 	struct rlimit rl;
 	struct dirent *de;
+	rlim_t was;
 	DIR *d;
 	int n = 0;
 
 	srv->fd_limit = INT_MAX;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < INT_MAX)
-		srv->fd_limit = (int)rl.rlim_cur;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		was = rl.rlim_cur;
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+				rl.rlim_cur = was;
+		}
+		if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < INT_MAX)
+			srv->fd_limit = (int)rl.rlim_cur;
+		if (rl.rlim_cur != was)
+			qh_info("open files: limit raised from %llu to %llu",
+			    (unsigned long long)was, (unsigned long long)rl.rlim_cur);
+	}
 	srv->fd_base = 32; /* a guess where /proc is missing */
 	if ((d = opendir("/proc/self/fd")) != NULL) {
 		while ((de = readdir(d)) != NULL)
@@ -148,6 +171,11 @@ count_fds(struct server *srv)
 		closedir(d);
 		srv->fd_base = n;
 	}
+	if (srv->fd_limit < FD_WANTED)
+		qh_warn("open files are limited to %d (ulimit -n; LimitNOFILE= in the "
+			"unit): this console can hold at most about %d agents and "
+			"technicians at once",
+		    srv->fd_limit, srv->fd_limit - srv->fd_base);
 	qh_debug("descriptors: %d open, limit %d", srv->fd_base, srv->fd_limit);
 }
 
@@ -168,6 +196,7 @@ server_stop(struct server *srv)
 	queue_clear(srv); /* closes open sessions: reason shutdown (R4) */
 	session_closing_flush(srv);
 	deliver_stop();
+	presence_stop(srv); /* the last_seen records still pending */
 	uv_close((uv_handle_t *)&srv->listener, on_listener_closed);
 	uv_close((uv_handle_t *)&srv->sigterm, NULL);
 	uv_close((uv_handle_t *)&srv->sigint, NULL);
@@ -345,7 +374,7 @@ cmd_serve(struct qh_cli *c)
 	/* From here on a write waits briefly for another process, then retries. */
 	(void)db_set_busy_ms(srv.db, DB_LOOP_BUSY_MS);
 	(void)deliver_start(&srv); /* messages a stop or a crash left queued */
-	count_fds(&srv);
+	raise_fds(&srv);
 	(void)db_data_version(srv.db, &srv.data_version);
 	uv_signal_init(srv.loop, &srv.sigterm);
 	uv_signal_init(srv.loop, &srv.sigint);
@@ -361,6 +390,10 @@ cmd_serve(struct qh_cli *c)
 	uv_timer_init(srv.loop, &srv.watch);
 	srv.watch.data = &srv;
 	uv_timer_start(&srv.watch, on_watch, WATCH_MS, WATCH_MS);
+	if (presence_init(&srv) != 0) {
+		qh_say("out of memory");
+		server_stop(&srv);
+	}
 	uv_run(srv.loop, UV_RUN_DEFAULT);
 	deliver_end();
 	qh_info("stopped");

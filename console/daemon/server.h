@@ -18,6 +18,8 @@
 struct peer;
 struct entry;
 struct limit_counts;
+struct presence;
+struct queue_index;
 
 struct server {
 	uv_loop_t *loop;
@@ -33,15 +35,17 @@ struct server {
 	int npeers, npreauth;		      /* peer.c's: connections, and of them */
 	int fd_limit, fd_base;		      /* serve.c's: RLIMIT_NOFILE, fds at start */
 	LIST_HEAD(entry_list, entry) queue;   /* queue.c's */
+	struct queue_index *queue_index;      /* queue.c's: entries by code, resume */
 	LIST_HEAD(session_list, session) closing; /* session.c's: closes not written */
 	uint64_t next_consent_id;		  /* queue.c's */
 	uv_tcp_t listener;			  /* serve.c's, like the rest */
 	uv_signal_t sigterm, sigint;
-	uv_signal_t sighup;	 /* loads the console's certificate again */
-	uv_timer_t housekeeping; /* daily: recording retention */
-	uv_timer_t watch;	 /* each second: did another process change the DB? */
-	int64_t data_version;	 /* the DB's as last seen by watch */
-	int lock_fd;		 /* STATE/serve.lock, held with flock */
+	uv_signal_t sighup;	   /* loads the console's certificate again */
+	uv_timer_t housekeeping;   /* daily: recording retention */
+	uv_timer_t watch;	   /* each second: did another process change the DB? */
+	int64_t data_version;	   /* the DB's as last seen by watch */
+	int lock_fd;		   /* STATE/serve.lock, held with flock */
+	struct presence *presence; /* presence.c's: verdicts, pending last_seen */
 };
 
 #endif

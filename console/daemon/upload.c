@@ -1,5 +1,8 @@
 /*
- * Receiving a support ticket from an agent (`qh-agent ticket`).
+ * Receiving a support ticket from an agent (`qh-agent ticket`), and a
+ * reply to one with its attachments, from the customer's PC (`qh-agent
+ * ticket reply`) or a technician (`qh-console ticket reply`), which
+ * travels the same way (qh/ticket.h).
  *
  * The agent opens one channel with REQUEST{cmd="ticket"}, sends the
  * metadata as channel messages and TICKET_GO, waits for our TICKET_GO,
@@ -12,7 +15,7 @@
  * one copy per content), and then one transaction writes the ticket, its
  * attachments and its proposals. The agent's idempotency key is UNIQUE, so
  * a retry after a cut files the ticket once and a retry after success gets
- * the same number back.
+ * the same number back; a reply's key does the same for the reply.
  *
  * Intake is a shared resource, so a hostile PC must not hold it: uploads
  * are limited per PC, per customer and in all, the description must
@@ -62,8 +65,9 @@ struct upload {
 	struct qh_chan *ch; /* NULL once the channel is gone */
 	enum upload_state state;
 	char who[2 * QH_ID_MAX + 16]; /* "agent X of Y", for logs */
-	char customer[QH_ID_MAX + 1];
-	char agent_id[QH_ID_MAX + 1];
+	char customer[QH_ID_MAX + 1]; /* the customer's id; "" for staff */
+	char agent_id[QH_ID_MAX + 1]; /* the PC's agent id, or the technician's login */
+	int staff;		      /* a technician's reply */
 	struct qh_ticket t;
 	char tmp[QH_TICKET_FILES_MAX][TMP_NAME_LEN + 1]; /* "" when none */
 	int cur;					 /* the attachment DATA goes to */
@@ -296,6 +300,74 @@ store_work(uv_work_t *w)
 	}
 }
 
+/* Sends TICKET_OK for a reply: the ticket, its due time and the result document. */
+static void
+send_posted(struct qh_chan *ch, const struct ticket_posted *p)
+{
+	struct qh_buf b, doc;
+	struct qh_json j;
+
+	qh_buf_init(&doc, QH_MSG_MAX_LEN / 2);
+	qh_json_init(&j, &doc);
+	desk_posted_json(&j, "reply", p);
+	qh_buf_init(&b, QH_MSG_MAX_LEN);
+	if (qh_json_finish(&j) == 0 && qh_msg_begin(&b, QH_MSG_TICKET_OK) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_ID, (uint64_t)p->state.id) == 0 &&
+	    qh_msg_put_u64(&b, QH_K_DUE, (uint64_t)p->state.due) == 0 &&
+	    qh_msg_put_u32(&b, QH_K_FLAGS, p->existed ? QH_TICKET_OK_EXISTED : 0) == 0 &&
+	    qh_msg_put(&b, QH_K_JSON, qh_buf_ptr(&doc), qh_buf_len(&doc)) == 0)
+		(void)qh_chan_send_msg(ch, &b);
+	qh_buf_release(&b);
+	qh_buf_release(&doc);
+	qh_chan_eof(ch);
+	qh_chan_close(ch);
+}
+
+/* The stored reply's row: one transaction, then the answer. */
+static void
+post_reply(struct upload *u)
+{
+	struct ticket_actor who = { 0 };
+	struct ticket_post p = { 0 };
+	struct ticket_posted *done;
+	char key[65], why[256];
+	int r;
+
+	if ((done = calloc(1, sizeof(*done))) == NULL) {
+		upload_fail(u, "internal", "out of memory");
+		return;
+	}
+	who.customer = !u->staff;
+	who.login = u->agent_id;
+	who.customer_id = u->customer;
+	who.agent_id = u->agent_id;
+	ticket_hex(u->t.key, key);
+	p.ticket = u->t.reply_to;
+	p.kind = "reply";
+	p.text = (const char *)qh_buf_ptr(&u->t.steps);
+	p.len = qh_buf_len(&u->t.steps);
+	p.files = u->t.files;
+	p.nfiles = u->t.nfiles;
+	p.key = key;
+	if ((r = db_ticket_post(u->srv->db, &u->srv->conf, &who, &p, done)) != 0) {
+		desk_post_fail(why, sizeof(why), r, u->t.reply_to);
+		upload_fail(u, r == QH_ERR_NOT_FOUND ? "not-found" : "ticket", why);
+		free(done);
+		return;
+	}
+	qh_info("%s: ticket %" PRId64 ": reply %d %s (%d attachments, %" PRIu64
+		" bytes); now %s",
+	    u->who, u->t.reply_to, done->seq, done->existed ? "sent before" : "stored",
+	    u->t.nfiles, u->t.total, done->state.status);
+	u->state = UP_DONE;
+	if (u->ch != NULL) {
+		send_posted(u->ch, done);
+		u->ch = NULL;
+	}
+	free(done);
+	upload_free(u);
+}
+
 /* Back on the loop: commit the rows and answer. */
 static void
 store_done(uv_work_t *w, int status)
@@ -313,6 +385,10 @@ store_done(uv_work_t *w, int status)
 		return;
 	}
 	/* The data is complete: the ticket is filed even if the agent left. */
+	if (u->t.reply_to != 0) {
+		post_reply(u);
+		return;
+	}
 	r = db_ticket_file(u->srv->db, &u->srv->conf, u->customer, u->agent_id, &u->t,
 	    &id, &due, &deadline);
 	if (r < 0) {
@@ -479,8 +555,9 @@ meta_done(struct upload *u)
 		upload_fail(u, "ticket", u->t.why);
 		return;
 	}
-	if (ticket_check_slots(&u->srv->conf, &u->t, qh_clock_now(), why, sizeof(why)) !=
-	    0) {
+	if (u->t.reply_to == 0 &&
+	    ticket_check_slots(&u->srv->conf, &u->t, qh_clock_now(), why, sizeof(why)) !=
+		0) {
 		upload_fail(u, "rule", why);
 		return;
 	}
@@ -644,16 +721,77 @@ static const struct qh_chan_ops upload_ops = {
 	.on_close = upload_on_close,
 };
 
+/*
+ * 1 (ch refused) when intake is busy: too many uploads in all, from this
+ * PC (or technician), or from this customer's PCs.
+ */
+static int
+upload_busy(struct upload *u, struct qh_chan *ch)
+{
+	struct upload *o;
+	int n = 0, mine = 0, ours = 0;
+
+	LIST_FOREACH (o, &uploads, link) {
+		n++;
+		mine += strcmp(o->agent_id, u->agent_id) == 0;
+		ours += !u->staff && strcmp(o->customer, u->customer) == 0;
+	}
+	if (n < UPLOADS_MAX && mine < UPLOADS_PER_AGENT && ours < UPLOADS_PER_CUSTOMER)
+		return 0;
+	qh_warn("%s: ticket refused: %d uploads in progress, %d of them this "
+		"PC's, %d this customer's",
+	    u->who, n, mine, ours);
+	qh_chan_refuse(ch, "busy",
+	    mine >= UPLOADS_PER_AGENT
+		? "this PC is sending "
+		  "other tickets already; try again when they are done"
+		: ours >= UPLOADS_PER_CUSTOMER
+		? "other PCs of yours are sending tickets; try again when "
+		  "they are done"
+		: "the console is "
+		  "busy receiving other tickets; try again in a minute");
+	return 1;
+}
+
+/*
+ * A reply may go to its ticket: one that exists, is the customer's own
+ * (for a PC) and is not closed. Refuses ch with the sentence and returns 0
+ * when not.
+ */
+static int
+reply_allowed(struct upload *u, struct qh_chan *ch)
+{
+	struct ticket_state s;
+	char why[256];
+	int r;
+
+	if ((r = db_ticket_state(u->srv->db, u->t.reply_to, &s)) == 0 && !u->staff &&
+	    strcmp(s.customer, u->customer) != 0)
+		r = QH_ERR_NOT_FOUND; /* another customer's: not theirs to know of */
+	if (r == 0 && strcmp(s.status, TICKET_CLOSED) == 0)
+		r = QH_ERR_CLOSED;
+	if (r == 0)
+		return 1;
+	desk_post_fail(why, sizeof(why), r, u->t.reply_to);
+	qh_info("%s: reply refused: %s", u->who, why);
+	qh_chan_refuse(ch,
+	    r == QH_ERR_NOT_FOUND    ? "not-found"
+		: r == QH_ERR_CLOSED ? "closed"
+				     : "internal",
+	    why);
+	return 0;
+}
+
 void
 ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	const struct console_conf *conf = &srv->conf;
 	struct qh_ticket_limits lim;
-	struct upload *u, *o;
+	struct upload *u;
 	char key[65], agent[QH_ID_MAX + 1];
 	int64_t id, due, deadline;
-	int r, n = 0, mine = 0, ours = 0;
+	int r;
 
 	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		qh_chan_refuse(ch, "internal", "out of memory");
@@ -661,9 +799,16 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 	}
 	u->srv = srv;
 	u->fd = -1;
-	snprintf(u->customer, sizeof(u->customer), "%s", who->id);
-	snprintf(u->agent_id, sizeof(u->agent_id), "%s", who->agent_id);
-	snprintf(u->who, sizeof(u->who), "agent %s of %s", u->agent_id, u->customer);
+	if (who->role == QH_ROLE_AGENT) {
+		snprintf(u->customer, sizeof(u->customer), "%s", who->id);
+		snprintf(u->agent_id, sizeof(u->agent_id), "%s", who->agent_id);
+		snprintf(u->who, sizeof(u->who), "agent %s of %s", u->agent_id,
+		    u->customer);
+	} else {
+		u->staff = 1; /* the limits count technicians as one "customer" */
+		snprintf(u->agent_id, sizeof(u->agent_id), "%s", who->id);
+		snprintf(u->who, sizeof(u->who), "technician %s", who->id);
+	}
 	lim.attachment_max = (uint64_t)conf->max_attachment_mib << 20;
 	lim.total_max = (uint64_t)conf->max_ticket_mib << 20;
 	lim.steps_max = (size_t)conf->max_steps_kib << 10;
@@ -677,8 +822,17 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 		qh_chan_refuse(ch, r == QH_ERR_LIMIT ? "too-large" : "ticket", u->t.why);
 		goto fail;
 	}
+	if (u->t.reply_to == 0 && u->staff) {
+		qh_chan_refuse(ch, "forbidden",
+		    "technicians reply to tickets; customers file them");
+		goto fail;
+	}
+	if (u->t.reply_to != 0 && !reply_allowed(u, ch))
+		goto fail;
 	ticket_hex(u->t.key, key);
-	r = db_ticket_by_key(srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
+	r = u->t.reply_to != 0
+	    ? 0
+	    : db_ticket_by_key(srv->db, key, &id, agent, sizeof(agent), &due, &deadline);
 	if (r < 0) {
 		qh_chan_refuse(ch, "internal",
 		    "the console's database failed; see its log");
@@ -699,27 +853,8 @@ ticket_request(struct server *srv, const struct qh_identity *who, struct qh_chan
 		send_ok(ch, id, due, deadline, QH_TICKET_OK_EXISTED);
 		goto fail;
 	}
-	LIST_FOREACH (o, &uploads, link) {
-		n++;
-		mine += strcmp(o->agent_id, u->agent_id) == 0;
-		ours += strcmp(o->customer, u->customer) == 0;
-	}
-	if (n >= UPLOADS_MAX || mine >= UPLOADS_PER_AGENT ||
-	    ours >= UPLOADS_PER_CUSTOMER) {
-		qh_warn("%s: ticket refused: %d uploads in progress, %d of them this "
-			"PC's, %d this customer's",
-		    u->who, n, mine, ours);
-		qh_chan_refuse(ch, "busy",
-		    mine >= UPLOADS_PER_AGENT
-			? "this PC is sending "
-			  "other tickets already; try again when they are done"
-			: ours >= UPLOADS_PER_CUSTOMER
-			? "other PCs of yours are sending tickets; try again when "
-			  "they are done"
-			: "the console is "
-			  "busy receiving other tickets; try again in a minute");
+	if (upload_busy(u, ch))
 		goto fail;
-	}
 	purge_stale(srv->state_dir);
 	LIST_INSERT_HEAD(&uploads, u, link);
 	u->listed = 1;

@@ -1,5 +1,6 @@
 /*
- * Agents in the database: join tokens, stored hashed, bound to the key of
+ * Agents in the database: join tokens and short join codes, stored hashed,
+ * bound to the key of
  * the first certificate request in the transaction that records the new
  * agent and its certificate, and spent when that agent first connects; the
  * list of enrolled agents; and revocation, which takes the agent's
@@ -9,10 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "qh/clock.h"
 #include "qh/err.h"
 #include "qh/pki.h"
 #include "qh/text.h"
+#include "qh/token.h"
 #include "store.h"
 
 const char *
@@ -278,4 +282,135 @@ out:
 	if (r != 0)
 		db_rollback(db);
 	return r;
+}
+
+int
+db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now)
+{
+	sqlite3_stmt *st = NULL;
+	char lookup[QH_SHORT_LOOKUP + 1], hash[65], at[32], until[32];
+	int r, rc;
+
+	snprintf(lookup, sizeof(lookup), "%.*s", QH_SHORT_LOOKUP, code);
+	qh_sha256_hex(code, strlen(code), hash);
+	qh_clock_format_utc(now, at, sizeof(at));
+	qh_clock_format_utc(now + SHORT_MINUTES * 60, until, sizeof(until));
+	if ((r = db_begin(db)) != 0)
+		return r;
+	if ((r = db_customer_exists(db, customer)) != 1) {
+		r = r == 0 ? QH_ERR_NOT_FOUND : r;
+		goto out;
+	}
+	/* Expired codes give their lookup characters back. */
+	if ((r = db_prepare(db, "DELETE FROM short_codes WHERE expires_at <= ?1", &st)) !=
+	    0)
+		goto out;
+	sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
+	if ((r = db_error(db, sqlite3_step(st), "removing dead short codes")) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = db_prepare(db,
+		 "INSERT INTO join_tokens (hash, customer_id, created_at, expires_at) "
+		 "VALUES (?1, ?2, ?3, ?4)",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, at, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, until, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_CONSTRAINT) {
+		r = QH_ERR_EXISTS; /* the same code again: make another */
+		goto out;
+	}
+	if ((r = db_error(db, rc, "recording the short code's token")) != 0)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((r = db_prepare(db,
+		 "INSERT INTO short_codes (lookup, token_hash, expires_at) "
+		 "VALUES (?1, ?2, ?3)",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_text(st, 1, lookup, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, until, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_CONSTRAINT) {
+		r = QH_ERR_EXISTS; /* a live code starts the same way */
+		goto out;
+	}
+	if ((r = db_error(db, rc, "recording the short code")) == 0)
+		r = db_commit(db);
+out:
+	sqlite3_finalize(st);
+	if (r != 0)
+		db_rollback(db);
+	return r;
+}
+
+const char *
+db_short_check(sqlite3 *db, const char *code, char hash[65])
+{
+	sqlite3_stmt *st = NULL;
+	const char *why = N_("this code is not valid; check it, or ask for a new one"),
+		   *stored, *until;
+	char lookup[QH_SHORT_LOOKUP + 1];
+	int64_t expires;
+	int attempts, rc;
+
+	hash[0] = '\0';
+	if (strlen(code) != QH_SHORT_LEN)
+		return why;
+	snprintf(lookup, sizeof(lookup), "%.*s", QH_SHORT_LOOKUP, code);
+	if (db_begin(db) != 0)
+		return N_("database error");
+	if (db_prepare(db,
+		"SELECT token_hash, expires_at, attempts FROM short_codes "
+		"WHERE lookup = ?1",
+		&st) != 0) {
+		why = N_("database error");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, lookup, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW)
+		goto out; /* names no code: the address's failures slow it down */
+	stored = (const char *)sqlite3_column_text(st, 0);
+	until = (const char *)sqlite3_column_text(st, 1);
+	attempts = sqlite3_column_int(st, 2);
+	if (attempts >= SHORT_ATTEMPTS) {
+		why = N_("this code was tried too often; ask for a new one");
+		goto out;
+	}
+	if (qh_clock_parse_utc(until, &expires) != 0 || expires <= qh_clock_now()) {
+		why = N_("this code has expired; ask for a new one");
+		goto out;
+	}
+	qh_sha256_hex(code, strlen(code), hash);
+	if (stored != NULL && strlen(stored) == 64 &&
+	    CRYPTO_memcmp(stored, hash, 64) == 0) {
+		why = NULL;
+		goto out;
+	}
+	hash[0] = '\0';
+	sqlite3_finalize(st);
+	st = NULL;
+	/* A wrong code that names this one: it counts (SHORT_ATTEMPTS). */
+	if (db_prepare(db,
+		"UPDATE short_codes SET attempts = attempts + 1 WHERE lookup = ?1",
+		&st) != 0) {
+		why = N_("database error");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, lookup, -1, SQLITE_STATIC);
+	if (db_error(db, sqlite3_step(st), "counting a wrong short code") != 0 ||
+	    sqlite3_changes(db) != 1 || db_commit(db) != 0) {
+		why = N_("database error");
+		goto out;
+	}
+	sqlite3_finalize(st);
+	return why;
+out:
+	sqlite3_finalize(st);
+	db_rollback(db);
+	return why;
 }

@@ -254,8 +254,9 @@ db_entry_get(sqlite3 *db, int64_t id, struct entry_view *v)
 	if ((r = db_prepare(db,
 		 "SELECT e.customer_id, e.kind, e.units, e.installations, "
 		 "e.amount_cents, e.currency, e.lot_id, e.balance_after, "
-		 "e.corrects, e.note, (SELECT sum(x.installations) FROM ledger x WHERE "
-		 "x.customer_id = e.customer_id AND x.id <= e.id) FROM ledger e WHERE "
+		 "e.corrects, e.note, (SELECT coalesce(sum(x.installations), 0) FROM "
+		 "ledger x WHERE x.customer_id = e.customer_id AND x.installations <> 0 "
+		 "AND x.id <= e.id) FROM ledger e WHERE "
 		 "e.id = ?1",
 		 &st)) != 0)
 		return r;

@@ -161,6 +161,38 @@ calendar_add_business(const struct console_conf *conf, int64_t t, int64_t minute
 }
 
 int
+calendar_business_seconds(const struct console_conf *conf, int64_t from, int64_t to,
+    int64_t *out)
+{
+	struct tm tm;
+	int64_t t = from, open, close, total = 0;
+	int guard;
+
+	*out = 0;
+	if (to <= from)
+		return 0;
+	/* Day by day, as calendar_add_business counts them. */
+	for (guard = 0; guard < 3700 && t < to; guard++) {
+		if (calendar_local(conf->timezone, t, &tm) != 0)
+			return QH_ERR_ARG;
+		open = local_at(&tm, conf->open_min);
+		close = local_at(&tm, conf->close_min);
+		if (is_business_day(conf, &tm) && t < close) {
+			if (t < open)
+				t = open;
+			if (t < to)
+				total += (to < close ? to : close) - t;
+		}
+		tm.tm_mday += 1;
+		t = local_at(&tm, 0);
+	}
+	if (t < to)
+		return QH_ERR_ARG;
+	*out = total;
+	return 0;
+}
+
+int
 calendar_midnight_text(const struct console_conf *conf, int y, int m, int d, char *out,
     size_t len)
 {

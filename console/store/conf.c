@@ -348,6 +348,7 @@ static const struct qh_config_key conf_keys[] = {
 	CONF_INT("session", "grace", grace_seconds, 1, 86400),
 	CONF_INT("session", "idle", idle_seconds, 60, 7 * 86400),
 	CONF_INT("session", "keepalive", keepalive_seconds, 1, 3600),
+	CONF_INT("session", "consent_timeout", consent_timeout, 1, 3600),
 	CONF_INT("enroll", "token_hours", token_hours, 1, 24 * 365),
 	CONF_CUSTOM("billing", "timezone", timezone, parse_timezone),
 	CONF_CUSTOM("billing", "hours", open_min, parse_hours),
@@ -416,6 +417,7 @@ conf_defaults(struct console_conf *conf)
 	conf->grace_seconds = 120;
 	conf->idle_seconds = 1800;
 	conf->keepalive_seconds = 15;
+	conf->consent_timeout = 60;
 	conf->token_hours = 24;
 	conf->cert_days = 90;
 	conf->server_cert_days = 397;
@@ -589,6 +591,9 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "idle = %lld\n"
 	    "# Ping interval on quiet connections; three missed pings end one.\n"
 	    "keepalive = %lld\n"
+	    "# How long the customer's consent question waits for an answer;\n"
+	    "# then it is withdrawn and counts as no answer (a refusal).\n"
+	    "consent_timeout = %lld\n"
 	    "\n"
 	    "[enroll]\n"
 	    "# Lifetime of a join token, in hours.\n"
@@ -631,7 +636,8 @@ conf_write_new(const char *state_dir, const char *name, const char *listen)
 	    "max_ticket_mib = 1024\n"
 	    "max_steps_kib = 64\n",
 	    name, listen, d.log_level, d.grace_seconds, d.idle_seconds,
-	    d.keepalive_seconds, d.token_hours, d.cert_days, d.server_cert_days);
+	    d.keepalive_seconds, d.consent_timeout, d.token_hours, d.cert_days,
+	    d.server_cert_days);
 	write_intake_limits(f, &d);
 	write_mail(f, &d);
 	if (ferror(f) || fflush(f) != 0 || fsync(fileno(f)) != 0) {

@@ -376,7 +376,7 @@ installation_value(sqlite3 *db, const char *customer, int64_t *cents, char *curr
 	currency[0] = '\0';
 	if ((r = query_int(db,
 		 "SELECT coalesce(-sum(installations), 0) FROM ledger "
-		 "WHERE customer_id = ?1 AND installations < 0",
+		 "WHERE customer_id = ?1 AND installations <> 0 AND installations < 0",
 		 &used, customer, NULL)) != 0)
 		return r;
 	if ((r = db_stmt(db,

@@ -1,4 +1,4 @@
--- quarterhour console database: the migration to schema version 6.
+-- quarterhour console database: the migration to schema version 8.
 --
 -- Embedded like schema.sql and run by db_migrate() (console/store/db.c)
 -- inside its transaction. Rows already written keep their meaning.

@@ -150,7 +150,8 @@ outbox_purchase(sqlite3 *db, int64_t entry)
 	    "'amount_cents', l.amount_cents, 'currency', l.currency, 'reference', "
 	    "l.reference, 'balance_after', l.balance_after, 'installations_after', "
 	    "(SELECT coalesce(sum(x.installations), 0) FROM ledger x WHERE "
-	    "x.customer_id = l.customer_id AND x.id <= l.id)) FROM ledger l JOIN "
+	    "x.customer_id = l.customer_id AND x.installations <> 0 AND x.id <= "
+	    "l.id)) FROM ledger l JOIN "
 	    "customers c ON c.id = l.customer_id WHERE l.id = ?1 AND l.kind IN "
 	    "('purchase', 'installation_purchase')",
 	    entry, NULL, NULL, 0, event, OUTBOX_TO_CUSTOMER);
@@ -171,7 +172,8 @@ outbox_session_report(sqlite3 *db, int64_t session)
 	    "'units', -l.units, 'installations', -l.installations, 'balance_after', "
 	    "l.balance_after, 'installations_after', (SELECT "
 	    "coalesce(sum(x.installations), 0) FROM ledger x WHERE x.customer_id = "
-	    "l.customer_id AND x.id <= l.id), 'note', s.note, 'entry', l.id, "
+	    "l.customer_id AND x.installations <> 0 AND x.id <= l.id), 'note', "
+	    "s.note, 'entry', l.id, "
 	    "'technicians', json((SELECT json_group_array(json_object('login', "
 	    "t.login, 'name', coalesce((SELECT h.name FROM technicians h WHERE h.login "
 	    "= t.login), t.login))) FROM (SELECT login, min(id) AS first FROM "
@@ -243,7 +245,7 @@ db_ticket_due_alerts(sqlite3 *db, const struct console_conf *conf, int64_t now,
 	if ((r = db_stmt(db,
 		 "SELECT t.id, t.due_at, EXISTS (SELECT 1 FROM outbox o WHERE o.event = "
 		 "'ticket:' || t.id || ':ticket_due_soon:staff') FROM tickets t WHERE "
-		 "t.status NOT IN ('closed', 'waiting') AND NOT EXISTS (SELECT 1 FROM "
+		 "t.status = 'open' AND NOT EXISTS (SELECT 1 FROM "
 		 "outbox o WHERE o.event = 'ticket:' || t.id || ':ticket_overdue:staff') "
 		 "ORDER BY t.due_at LIMIT 256",
 		 &st)) != 0)

@@ -194,3 +194,34 @@ db_ledger_counts(sqlite3 *db, struct ledger_counts *n)
 	return count_of(db, "SELECT count(DISTINCT customer_id) FROM ledger",
 	    &n->customers);
 }
+
+int
+db_ledger_last(sqlite3 *db, const char *customer, int n,
+    int (*row)(void *arg, const struct ledger_row *e), void *arg)
+{
+	struct ledger_row e;
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_prepare(db,
+		 "SELECT l.id, l.posted_at, l.customer_id, l.kind, l.units, "
+		 "l.balance_after, l.session_id, l.started_at, l.ended_at, "
+		 "l.billable_seconds, l.technician, l.after_hours, l.lot_id, "
+		 "l.amount_cents, l.currency, l.reference, l.note, l.entry_hash, "
+		 "l.installations, c.name, l.corrects, l.actor, l.prev_hash "
+		 "FROM ledger l JOIN customers c ON c.id = l.customer_id "
+		 "WHERE l.customer_id = ?1 ORDER BY l.id DESC LIMIT ?2",
+		 &st)) != 0)
+		return r;
+	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, n);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ledger_row_of(st, &e);
+		if ((r = row(arg, &e)) != 0)
+			goto out;
+	}
+	r = db_error(db, rc, "ledger");
+out:
+	sqlite3_finalize(st);
+	return r;
+}

@@ -30,6 +30,8 @@
 #include <sqlite3.h>
 
 #include "qh/cli.h"
+#include "qh/desk.h"
+#include "qh/json.h"
 #include "qh/pki.h"
 #include "qh/mailaddr.h"
 #include "qh/ticket.h"
@@ -44,6 +46,8 @@ struct console_conf {
 	long long idle_seconds;	 /* [session] idle: close with no technician (R12) */
 	long long
 	    keepalive_seconds; /* [session] keepalive: ping interval; dead after 3 */
+	/* [session] consent_timeout: an unanswered question is "no answer" then */
+	long long consent_timeout;
 	long long token_hours; /* [enroll] token_hours: join token lifetime */
 	long long cert_days;   /* [enroll] cert_days: agent/tech certificate lifetime */
 	long long server_cert_days; /* [enroll] server_cert_days: the console's */
@@ -595,6 +599,32 @@ int db_tech_role(sqlite3 *db, const char *login, char *role, size_t rolelen);
  */
 int store_serve_pid(const char *state, long *pid);
 
+/*
+ * presence.c: the checks the daemon makes at every connect, each one
+ * query on a statement prepared once. 1 if the agent is enrolled for
+ * customer, not revoked, and its certificate serial is on record for
+ * that customer and not revoked; 0 otherwise (a database error too).
+ */
+int db_agent_cert_current(sqlite3 *db, const char *agent_id, const char *customer,
+    const char *serial);
+
+/* The same for a technician or accountant in role; fills name when known. */
+int db_tech_cert_current(sqlite3 *db, const char *login, const char *role,
+    const char *serial, char *name, size_t namelen);
+
+/* One agent's connect, as db_agents_seen records it. */
+struct db_seen {
+	char agent_id[65]; /* QH_ID_MAX + 1 */
+	char host[257];	   /* as its HELLO said */
+	int64_t at;	   /* UTC seconds */
+};
+
+/* 1 if the agent's recorded host is host (a read: no lock, no commit). */
+int db_agent_host_is(sqlite3 *db, const char *agent_id, const char *host);
+
+/* Records last_seen and host of n agents in one transaction. */
+int db_agents_seen(sqlite3 *db, const struct db_seen *v, size_t n);
+
 /* ---------------------------------------------------------------- customers */
 
 #define CUSTOMER_NAME_MAX 256 /* bytes of a customer's name (UTF-8) */
@@ -709,6 +739,29 @@ struct agent_row {
  */
 int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t created,
     int64_t expires);
+
+/*
+ * Short join codes (qh/token.h): a code is good for SHORT_MINUTES, once,
+ * and for SHORT_ATTEMPTS wrong codes that name its row.
+ */
+#define SHORT_MINUTES  15
+#define SHORT_ATTEMPTS 5
+
+/*
+ * Records code (qh_short_new) for customer: its join token (hash: the
+ * SHA-256 of the code) and its short_codes row, valid SHORT_MINUTES from
+ * now; first removes the rows of expired codes. Its
+ * own transaction. QH_ERR_EXISTS when a live code has the same lookup
+ * characters (make another), QH_ERR_NOT_FOUND for an unknown customer.
+ */
+int db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now);
+
+/*
+ * Checks a short code from a JOIN: returns NULL and its join token's hash
+ * in hash (for db_token_check), or the refusal for the agent (a msgid).
+ * A wrong code that names a live code's row counts against that code.
+ */
+const char *db_short_check(sqlite3 *db, const char *code, char hash[65]);
 
 /* Lists the agents of customer (NULL: of all), by customer and enrolment. */
 int db_agent_list(sqlite3 *db, const char *customer,
@@ -878,6 +931,10 @@ struct ledger_row {
 
 /* Lists the entries f selects, by id. */
 int db_ledger_rows(sqlite3 *db, const struct ledger_filter *f,
+    int (*row)(void *arg, const struct ledger_row *e), void *arg);
+
+/* Lists the newest n entries of customer, newest first (`qh-agent balance`). */
+int db_ledger_last(sqlite3 *db, const char *customer, int n,
     int (*row)(void *arg, const struct ledger_row *e), void *arg);
 
 /* One allocation of an entry to a lot (R14). */
@@ -1069,6 +1126,14 @@ int calendar_add_business(const struct console_conf *conf, int64_t t, int64_t mi
     int64_t *out);
 
 /*
+ * The business seconds between from and to: the time inside support hours
+ * on business days, as calendar_add_business counts it. 0 when to is not
+ * after from. Returns 0 and *out, or QH_ERR_ARG.
+ */
+int calendar_business_seconds(const struct console_conf *conf, int64_t from, int64_t to,
+    int64_t *out);
+
+/*
  * The UTC timestamp text of local midnight starting y-m-d in the business
  * time zone (d and m may run past the end: the next day or month).
  */
@@ -1091,9 +1156,10 @@ int ticket_due(const struct console_conf *conf, const char *plan, int64_t t, int
 
 /*
  * The console's rules for a ticket's proposed appointments, at time now:
- * none may lie in the past; an installation needs at least one, and at
- * least two when any lies outside business hours (R9 with holidays).
- * Returns 0, or QH_ERR_REFUSED with the rule stated in why.
+ * none may lie in the past; an installation needs at least one; any
+ * ticket needs at least two when one lies outside business hours (R9
+ * with holidays; the policy's "Support Zeit"). Returns 0, or
+ * QH_ERR_REFUSED with the rule stated in why.
  */
 int ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
     int64_t now, char *why, size_t whylen);
@@ -1115,17 +1181,32 @@ int db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *cus
     const char *agent_id, const struct qh_ticket *t, int64_t *id, int64_t *due,
     int64_t *deadline);
 
+/*
+ * A ticket's status (tickets.status): open (the vendor's turn: its due
+ * clock runs), waiting (for the customer, after `ticket need`: the due
+ * clock is paused), answered (the vendor replied: nothing is due until the
+ * customer writes again), closed.
+ */
+#define TICKET_OPEN	"open"
+#define TICKET_WAITING	"waiting"
+#define TICKET_ANSWERED "answered"
+#define TICKET_CLOSED	"closed"
+
 /* A ticket as listed. */
 struct ticket_row {
 	int64_t id;
 	const char *customer, *customer_name, *plan, *kind, *subject, *status;
 	const char *created_at, *due_at, *deadline_at;
 	int64_t attachments, proposals;
-	int64_t confirmed_slot; /* 0: none */
+	int64_t confirmed_slot;	 /* 0: none */
+	const char *assigned_to; /* a technician's login, or NULL */
+	const char *paused_at;	 /* waiting: since when; else NULL */
+	const char *updated_at;
+	int64_t messages;
 };
 
 /*
- * Lists the tickets of customer (NULL: of all), only the open ones when
+ * Lists the tickets of customer (NULL: of all), only those not closed when
  * open_only, by due time.
  */
 int db_ticket_list(sqlite3 *db, const char *customer, int open_only,
@@ -1139,6 +1220,9 @@ struct ticket_view {
 	const char *kind, *subject, *steps, *environment, *status;
 	const char *created_at, *due_at, *deadline_at;
 	const char *closed_at, *closed_by, *close_note;
+	const char *assigned_to, *assigned_name; /* NULL: nobody */
+	const char *paused_at;			 /* waiting: since when */
+	const char *updated_at;
 };
 
 /*
@@ -1154,9 +1238,11 @@ struct attachment_row {
 	const char *name;
 	int64_t size;
 	const char *sha256; /* hex */
+	int64_t message;    /* the message it came with; 0: the ticket as filed */
 };
 
-/* Lists the attachments of ticket id, in the order sent. */
+/* Lists the attachments of ticket id, in the order sent (the ticket's, then its
+ * messages'). */
 int db_ticket_attachments(sqlite3 *db, int64_t id,
     int (*row)(void *arg, const struct attachment_row *a), void *arg);
 
@@ -1204,11 +1290,137 @@ int db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
     struct ticket_slot *out, int *nslots);
 
 /*
- * Closes open ticket id, now, by actor with note, in one transaction.
- * QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED when it is
- * closed already.
+ * Closes ticket id, now, by actor with note, in one transaction, whatever
+ * its status. QH_ERR_NOT_FOUND when there is no such ticket, QH_ERR_CLOSED
+ * when it is closed already.
  */
 int db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note);
+
+/*
+ * The conversation (conversation.c): replies of both sides, the vendor's
+ * requests for more information and the ticket's owner. Every change is one
+ * transaction that also moves the ticket's status and due clock:
+ * - a staff reply answers it (answered: nothing is due);
+ * - a request for information (need) makes it wait for the customer and
+ *   pauses its due clock, as PSA tools pause an SLA;
+ * - the customer's reply makes it open again: after a request for
+ *   information the due time (and a free plan's deadline) moves on by the
+ *   business time the ticket waited, so the vendor keeps what was left of
+ *   it; after an answer the ticket is due afresh, as if filed now.
+ * The customer's mails about staff messages are queued in the same
+ * transaction (see conversation.c's ticket_mail).
+ */
+
+#define TICKET_TEXT_MAX	       QH_TICKET_CHUNK /* bytes of one message's text */
+#define TICKET_MESSAGES_MAX    200	       /* messages of one ticket */
+#define TICKET_ATTACHMENTS_MAX 256	       /* attachments of one ticket, in all */
+
+/* Who acts on a ticket. */
+struct ticket_actor {
+	int customer;		 /* 1: the customer's PC; 0: the vendor's staff */
+	const char *login;	 /* staff: the technician (or the local user) */
+	const char *customer_id; /* customer: whose PC; only their tickets are theirs */
+	const char *agent_id;	 /* customer: the PC */
+};
+
+/* A message to add to a ticket. */
+struct ticket_post {
+	int64_t ticket;
+	const char *kind; /* "reply" (either side) or "need" (staff) */
+	const char *text; /* UTF-8, 1..TICKET_TEXT_MAX bytes */
+	size_t len;
+	/* Attachments whose content is in the store already (ticket_store_path). */
+	const struct qh_ticket_file *files;
+	int nfiles;
+	const char *key; /* hex idempotency key; NULL: none */
+};
+
+/* A ticket's state after a change. */
+struct ticket_state {
+	int64_t id;
+	char customer[65]; /* QH_ID_MAX + 1 */
+	char status[16];
+	char assigned_to[65];  /* "" when nobody */
+	int64_t due, deadline; /* UTC seconds; deadline 0: none */
+	int64_t paused;	       /* waiting: since when; else 0 */
+};
+
+/* What a post did. */
+struct ticket_posted {
+	int64_t message; /* its id */
+	int seq;	 /* its number in the ticket: 1, 2, ... */
+	int existed;	 /* its key was sent before: that message, nothing new */
+	int nfiles;	 /* attachments stored with it */
+	char names[QH_TICKET_FILES_MAX][QH_TICKET_NAME_MAX + 1]; /* as kept */
+	struct ticket_state state;
+};
+
+/*
+ * Adds p to its ticket, now, by who, in one transaction, moving the status
+ * and due clock as above. Returns 0 with *out; QH_ERR_NOT_FOUND when there
+ * is no such ticket (or, for a customer, none of theirs), QH_ERR_CLOSED
+ * when it is closed, QH_ERR_PERM for a customer's need, QH_ERR_LIMIT past
+ * TICKET_MESSAGES_MAX or TICKET_ATTACHMENTS_MAX, QH_ERR_EXISTS when p->key
+ * belongs to another ticket or sender, QH_ERR_ARG for a text out of bounds;
+ * nothing is written then. An attachment whose name the ticket has already
+ * is kept as "NAME (2).EXT" (out->names).
+ */
+int db_ticket_post(sqlite3 *db, const struct console_conf *conf,
+    const struct ticket_actor *who, const struct ticket_post *p,
+    struct ticket_posted *out);
+
+/*
+ * Gives ticket id to technician login (a technician's login that is not
+ * revoked), now, in one transaction. Returns 0 with *out; QH_ERR_NOT_FOUND
+ * (no such ticket), QH_ERR_ARG (no such technician), QH_ERR_CLOSED.
+ */
+int
+db_ticket_assign(sqlite3 *db, int64_t id, const char *login, struct ticket_state *out);
+
+/* Reads ticket id's state; QH_ERR_NOT_FOUND when there is none. */
+int db_ticket_state(sqlite3 *db, int64_t id, struct ticket_state *out);
+
+/* One message of a ticket. */
+struct message_row {
+	int64_t id;
+	int seq;
+	const char *kind;	 /* reply | need */
+	const char *side;	 /* customer | staff */
+	const char *author;	 /* the login, or the PC's agent id */
+	const char *author_name; /* the technician's name, or the PC's host; NULL */
+	const char *text;
+	const char *created_at;
+};
+
+/* Lists the messages of ticket id, in order. */
+int db_ticket_messages(sqlite3 *db, int64_t id,
+    int (*row)(void *arg, const struct message_row *m), void *arg);
+
+/*
+ * The ticket desk (desk.c; qh/desk.h): runs req for who and writes its one
+ * JSON document into answer: a listing, a ticket, a change's result or a
+ * customer's account. A customer may list and show their own tickets and
+ * read their account; staff may do the rest. Returns 0, or <0 with the
+ * sentence for people in why (QH_ERR_NOT_FOUND also for another
+ * customer's ticket, QH_ERR_PERM for a request not theirs to make).
+ * Changes run in their own transactions; the rest only reads.
+ */
+int desk_run(sqlite3 *db, const struct console_conf *conf, const struct ticket_actor *who,
+    const struct qh_desk_req *req, struct qh_buf *answer, char *why, size_t len);
+
+/*
+ * The attachment of ticket id named name, if who may have it: 0 with its
+ * size and hex SHA-256, or <0 with the sentence in why.
+ */
+int desk_attachment(sqlite3 *db, const struct ticket_actor *who, int64_t id,
+    const char *name, uint64_t *size, char sha256[65], char *why, size_t len);
+
+/* What a post did (a reply, a request for information) as the desk's result object. */
+void
+desk_posted_json(struct qh_json *j, const char *action, const struct ticket_posted *p);
+
+/* The sentence for db_ticket_post's failure r on ticket id into why; returns r. */
+int desk_post_fail(char *why, size_t len, int r, int64_t id);
 
 /* Writes STATE/attachments/<h[0..1]>/<hex> for the hex SHA-256 hex into out. */
 int ticket_store_path(const char *state_dir, const char *hex, char *out, size_t len);

@@ -2,7 +2,9 @@
  * Tickets: the console's rules for them (due times in business hours, the
  * rules for proposed appointments, where the content-addressed attachment
  * store keeps a file), filing one an agent sent, and the desk's side:
- * listing, showing, confirming an appointment and closing.
+ * listing, showing, confirming an appointment and closing. The
+ * conversation (replies, requests for information, assignment) is
+ * conversation.c's.
  */
 #include <stdio.h>
 #include <string.h>
@@ -43,18 +45,19 @@ ticket_check_slots(const struct console_conf *conf, const struct qh_ticket *t,
 		if (calendar_after_hours(conf, t->slots[i].utc))
 			outside = 1;
 	}
-	if (strcmp(t->kind, "installation") != 0)
-		return 0;
-	if (t->nslots == 0) {
+	if (strcmp(t->kind, "installation") == 0 && t->nslots == 0) {
 		snprintf(why, whylen,
 		    "installation tickets need at least one proposed "
 		    "appointment (--propose YYYY-MM-DDTHH:MM)");
 		return QH_ERR_REFUSED;
 	}
+	/* The policy's "Support Zeit": outside business hours, two dates to choose from.
+	 */
 	if (outside && t->nslots < 2) {
 		snprintf(why, whylen,
-		    "installations outside business hours need at least "
-		    "two proposed appointments");
+		    "%s outside business hours need at least two proposed "
+		    "appointments",
+		    strcmp(t->kind, "installation") == 0 ? "installations" : "sessions");
 		return QH_ERR_REFUSED;
 	}
 	return 0;
@@ -161,8 +164,8 @@ db_ticket_file(sqlite3 *db, const struct console_conf *conf, const char *custome
 	if ((r = db_prepare(db,
 		 "INSERT INTO tickets (customer_id, agent_id, kind, plan, "
 		 "subject, steps, environment, created_at, due_at, deadline_at, "
-		 "idem_key) "
-		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+		 "idem_key, updated_at) "
+		 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?8)",
 		 &st)) != 0)
 		goto out;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
@@ -257,10 +260,11 @@ db_ticket_list(sqlite3 *db, const char *customer, int open_only,
 		 "(SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id), "
 		 "(SELECT count(*) FROM ticket_proposals p WHERE p.ticket_id = t.id), "
 		 "(SELECT slot FROM ticket_proposals p WHERE p.ticket_id = t.id AND "
-		 "p.confirmed = 1) "
+		 "p.confirmed = 1), t.assigned_to, t.paused_at, t.updated_at, "
+		 "(SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id) "
 		 "FROM tickets t JOIN customers c ON c.id = t.customer_id "
-		 "WHERE (?1 IS NULL OR t.customer_id = ?1) AND (?2 = 0 OR t.status = "
-		 "'open') ORDER BY t.due_at, t.id",
+		 "WHERE (?1 IS NULL OR t.customer_id = ?1) AND (?2 = 0 OR t.status <> "
+		 "'closed') ORDER BY t.due_at, t.id",
 		 &st)) != 0)
 		return r;
 	sqlite3_bind_text(st, 1, customer, -1, SQLITE_STATIC);
@@ -279,6 +283,10 @@ db_ticket_list(sqlite3 *db, const char *customer, int open_only,
 		t.attachments = sqlite3_column_int64(st, 10);
 		t.proposals = sqlite3_column_int64(st, 11);
 		t.confirmed_slot = sqlite3_column_int64(st, 12); /* 0 for NULL */
+		t.assigned_to = col(st, 13);
+		t.paused_at = col(st, 14);
+		t.updated_at = col(st, 15);
+		t.messages = sqlite3_column_int64(st, 16);
 		if ((r = row(arg, &t)) != 0)
 			goto out;
 	}
@@ -300,7 +308,9 @@ db_ticket_show(sqlite3 *db, int64_t id,
 		 "SELECT t.id, t.customer_id, c.name, t.plan, t.agent_id, "
 		 "a.host, t.kind, t.subject, t.steps, t.environment, t.status, "
 		 "t.created_at, t.due_at, t.deadline_at, t.closed_at, t.closed_by, "
-		 "t.close_note FROM tickets t JOIN customers c ON c.id = t.customer_id "
+		 "t.close_note, t.assigned_to, t.paused_at, t.updated_at, "
+		 "(SELECT name FROM technicians WHERE login = t.assigned_to) "
+		 "FROM tickets t JOIN customers c ON c.id = t.customer_id "
 		 "LEFT JOIN agents a ON a.id = t.agent_id WHERE t.id = ?1",
 		 &st)) != 0)
 		return r;
@@ -326,6 +336,10 @@ db_ticket_show(sqlite3 *db, int64_t id,
 	t.closed_at = col(st, 14);
 	t.closed_by = col(st, 15);
 	t.close_note = col(st, 16);
+	t.assigned_to = col(st, 17);
+	t.paused_at = col(st, 18);
+	t.updated_at = col(st, 19);
+	t.assigned_name = col(st, 20);
 	r = show(arg, &t);
 out:
 	sqlite3_finalize(st);
@@ -341,7 +355,7 @@ db_ticket_attachments(sqlite3 *db, int64_t id,
 	int r, rc;
 
 	if ((r = db_prepare(db,
-		 "SELECT seq, name, size, sha256 FROM ticket_attachments "
+		 "SELECT seq, name, size, sha256, message_id FROM ticket_attachments "
 		 "WHERE ticket_id = ?1 ORDER BY seq",
 		 &st)) != 0)
 		return r;
@@ -351,6 +365,7 @@ db_ticket_attachments(sqlite3 *db, int64_t id,
 		a.name = col(st, 1);
 		a.size = sqlite3_column_int64(st, 2);
 		a.sha256 = col(st, 3);
+		a.message = sqlite3_column_int64(st, 4); /* 0 for NULL */
 		if ((r = row(arg, &a)) != 0)
 			goto out;
 	}
@@ -457,7 +472,7 @@ db_ticket_attachment(sqlite3 *db, int64_t id, const char *name, uint64_t *size,
 	return r;
 }
 
-/* The ticket must be open: 0, QH_ERR_NOT_FOUND, QH_ERR_CLOSED or an error. */
+/* The ticket must not be closed: 0, QH_ERR_NOT_FOUND, QH_ERR_CLOSED or an error. */
 static int
 ticket_open(sqlite3 *db, int64_t id)
 {
@@ -466,7 +481,7 @@ ticket_open(sqlite3 *db, int64_t id)
 
 	if ((r = ticket_status(db, id, status)) <= 0)
 		return r == 0 ? QH_ERR_NOT_FOUND : r;
-	return strcmp(status, "open") == 0 ? 0 : QH_ERR_CLOSED;
+	return strcmp(status, "closed") != 0 ? 0 : QH_ERR_CLOSED;
 }
 
 /* Runs a prepared statement to its end and finalizes it. */
@@ -559,6 +574,13 @@ db_ticket_confirm(sqlite3 *db, int64_t id, int slot, const char *actor,
 	    (r = proposal_get(db, id, slot, out)) != 0 ||
 	    (r = outbox_ticket(db, id, "appointment", qh_clock_now(), NULL)) != 0)
 		goto out;
+	if ((r = db_prepare(db, "UPDATE tickets SET updated_at = ?2 WHERE id = ?1",
+		 &st)) != 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+	if ((r = run_done(db, st, "the ticket's change")) != 0)
+		goto out;
 	r = db_commit(db);
 out:
 	if (r != 0)
@@ -580,7 +602,8 @@ db_ticket_close(sqlite3 *db, int64_t id, const char *actor, const char *note)
 		goto out;
 	if ((r = db_prepare(db,
 		 "UPDATE tickets SET status = 'closed', closed_at = ?2, "
-		 "closed_by = ?3, close_note = ?4 WHERE id = ?1 AND status = 'open'",
+		 "closed_by = ?3, close_note = ?4, paused_at = NULL, updated_at = ?2 "
+		 "WHERE id = ?1 AND status <> 'closed'",
 		 &st)) != 0)
 		goto out;
 	sqlite3_bind_int64(st, 1, id);

@@ -1,8 +1,9 @@
 /*
  * The technician's part: qh-console's commands that work through the
  * console over mutually authenticated TLS with the technician's bundle
- * (queue, attach, exec, forward, push, pull, info, end, ssh, desktop), and
- * replay of desktop recordings. It may use libqh, libuv, libssh2 and
+ * (queue, attach, exec, forward, push, pull, info, end, ssh, desktop), the
+ * ticket desk over TLS for the ticket commands (console/desk), and replay
+ * of desktop recordings. It may use libqh, libuv, libssh2 and
  * OpenSSL, never SQLite: what a technician sees comes from the console,
  * not from a database.
  *
@@ -13,6 +14,7 @@
 
 #include "qh/buf.h"
 #include "qh/cli.h"
+#include "qh/desk.h"
 
 extern const struct qh_cli_cmd cmd_queue_entry;
 extern const struct qh_cli_cmd cmd_attach_entry;
@@ -51,5 +53,15 @@ int tech_account_capture(struct qh_cli *c, int n, char **words, struct qh_buf *o
 
 /* The default bundle's path (~/.config/quarterhour/tech.conf); 0 or QH_ERR_*. */
 int tech_default_bundle(char *out, size_t len);
+
+/*
+ * The ticket desk over TLS (desk.c): d answers the ticket commands by
+ * asking the console with the technician's bundle that c names (--tech,
+ * $QH_TECH or the default place; qh/desk.h). The bundle is loaded for each
+ * request. Returns 0, or QH_EXIT_FAIL after one line on stderr; close with
+ * tech_desk_close.
+ */
+int tech_desk_open(const struct qh_cli *c, struct qh_desk *d);
+void tech_desk_close(struct qh_desk *d);
 
 #endif

@@ -51,6 +51,12 @@ const uint8_t *qh_buf_ptr(const struct qh_buf *b);
 /* Bytes that may still be appended before the maximum is reached. */
 size_t qh_buf_room(const struct qh_buf *b);
 
+/* Bytes of storage the buffer holds now (0 for a borrowed one). */
+size_t qh_buf_capacity(const struct qh_buf *b);
+
+/* Frees the storage of an empty buffer, so an idle owner holds none. */
+void qh_buf_trim(struct qh_buf *b);
+
 /* Drops all data and a kept put error; keeps the storage. */
 void qh_buf_reset(struct qh_buf *b);
 

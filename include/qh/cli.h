@@ -32,6 +32,12 @@ struct qh_cli_opt {
 #define QH_CLI_DB_WRITE 0x2 /* the database for writing, migrated */
 #define QH_CLI_TECH	0x4 /* a technician connection: the bundle and its TLS */
 #define QH_CLI_REMOTE	0x8 /* with DB_READ: may run over TLS with a bundle instead */
+/*
+ * The ticket desk (qh/desk.h): the store on this host or the console over
+ * TLS, whichever --state or --tech, the environment or the default places
+ * name; with QH_CLI_DB_READ or QH_CLI_DB_WRITE for the store's way.
+ */
+#define QH_CLI_DESK 0x10
 
 /* Option table entries: --name VALUE, --name, and a repeatable --name VALUE. */
 #define QH_OPT(name)                                                                     \

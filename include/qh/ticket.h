@@ -1,6 +1,10 @@
 /*
  * Support tickets on the wire: the metadata `qh-agent ticket` sends and the
- * console accepts (docs/protocol.md, "Tickets"). Both sides fill the same
+ * console accepts (docs/protocol.md, "Tickets"), and a reply to a ticket
+ * with its attachments (`ticket reply`), which travels the same way: a
+ * reply is a ticket whose kind is "reply", whose one text is "text" (at
+ * most QH_TICKET_REPLY_MAX bytes) and which has no subject, environment or
+ * proposals (qh_ticket_set_reply). Both sides fill the same
  * struct through the same checking setters, so a ticket the agent builds
  * is one the console takes, and the console reads peer messages only
  * through qh_ticket_decode_*, which check every value against the limits
@@ -27,10 +31,11 @@
 #define QH_TICKET_ENV_MAX	     (256 * 1024)  /* the environment document */
 #define QH_TICKET_FILES_MAX	     32
 #define QH_TICKET_SLOTS_MAX	     16
-#define QH_TICKET_NAME_MAX	     255       /* an attachment's file name */
-#define QH_TICKET_CHUNK		     32768     /* text per TICKET_TEXT message */
-#define QH_TICKET_WHEN_LEN	     16	       /* "YYYY-MM-DDTHH:MM" */
-#define QH_TICKET_OFFSET_MAX	     (18 * 60) /* |UTC offset| in minutes */
+#define QH_TICKET_NAME_MAX	     255	     /* an attachment's file name */
+#define QH_TICKET_CHUNK		     32768	     /* text per TICKET_TEXT message */
+#define QH_TICKET_WHEN_LEN	     16		     /* "YYYY-MM-DDTHH:MM" */
+#define QH_TICKET_OFFSET_MAX	     (18 * 60)	     /* |UTC offset| in minutes */
+#define QH_TICKET_REPLY_MAX	     QH_TICKET_CHUNK /* bytes of a reply's text */
 #define QH_TICKET_ATTACHMENT_DEFAULT (256ULL << 20)
 #define QH_TICKET_TOTAL_DEFAULT	     (1024ULL << 20)
 
@@ -56,11 +61,12 @@ struct qh_ticket_slot {
 };
 
 struct qh_ticket {
-	char kind[16]; /* "support" or "installation" */
+	char kind[16];	  /* "support" or "installation"; "reply" for a reply */
+	int64_t reply_to; /* a reply: the ticket's number; else 0 */
 	char subject[QH_TICKET_SUBJECT_MAX + 1];
 	uint8_t key[32];     /* idempotency key */
 	uint64_t total;	     /* bytes of all attachments */
-	struct qh_buf steps; /* UTF-8 once complete */
+	struct qh_buf steps; /* UTF-8 once complete; a reply's text */
 	struct qh_buf env;   /* a JSON object once complete; may be empty */
 	struct qh_ticket_file files[QH_TICKET_FILES_MAX];
 	int nfiles;
@@ -84,7 +90,9 @@ void qh_ticket_free(struct qh_ticket *t);
 /* kind support|installation; subject one line of UTF-8; total bytes of attachments. */
 int qh_ticket_set_header(struct qh_ticket *t, const char *kind, const char *subject,
     uint64_t total);
-/* Appends to "steps" or "environment". */
+/* Makes t a reply to ticket id (from 1) with total bytes of attachments. */
+int qh_ticket_set_reply(struct qh_ticket *t, int64_t id, uint64_t total);
+/* Appends to "steps" or "environment" (a ticket), or "text" (a reply). */
 int qh_ticket_add_text(struct qh_ticket *t, const char *which, const void *p, size_t len);
 int qh_ticket_add_file(struct qh_ticket *t, const char *name, uint64_t size,
     const uint8_t hash[32]);
@@ -92,11 +100,16 @@ int qh_ticket_add_file(struct qh_ticket *t, const char *name, uint64_t size,
 int qh_ticket_add_slot(struct qh_ticket *t, const char *when, int32_t offset);
 /*
  * Checks the whole: steps valid UTF-8, environment a JSON object (or
- * empty), attachment sizes adding up to the header's total, names unique.
+ * empty), attachment sizes adding up to the header's total, names unique;
+ * a reply's text not empty and valid UTF-8.
  */
 int qh_ticket_finish(struct qh_ticket *t);
 
-/* The console's side: REQUEST{kind, subject, hash=key, size=total}. */
+/*
+ * The console's side: REQUEST{cmd="ticket", kind, subject, hash=key,
+ * size=total}, or REQUEST{cmd="ticket-reply", id, hash=key, size=total}
+ * for a reply.
+ */
 int qh_ticket_decode_request(struct qh_ticket *t, const struct qh_msg *m);
 /* One TICKET_TEXT, TICKET_FILE or TICKET_SLOT message; other types: QH_ERR_PROTOCOL. */
 int qh_ticket_decode(struct qh_ticket *t, const struct qh_msg *m);
@@ -114,7 +127,9 @@ int qh_ticket_encode_items(const struct qh_ticket *t,
 /*
  * The idempotency key: SHA-256 over the agent id, kind, subject, steps,
  * attachments (name, size, hash) and proposals -- not the environment, whose
- * facts change between runs. Writes t->key; returns 0 or QH_ERR_CRYPTO.
+ * facts change between runs. For a reply: over the sender (the agent id,
+ * or a technician's login), the ticket's number, the text and the
+ * attachments. Writes t->key; returns 0 or QH_ERR_CRYPTO.
  */
 int qh_ticket_make_key(struct qh_ticket *t, const char *agent_id);
 

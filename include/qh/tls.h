@@ -69,6 +69,16 @@ int qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 
 
 void qh_tls_ctx_free(struct qh_tls_ctx *ctx);
 
+/*
+ * Client contexts keep the newest TLS 1.3 session ticket the server sent
+ * and offer it on the next connection (on by default), so an agent's
+ * reconnect is a resumption: no certificate signatures are made or
+ * checked again. Turning it off drops the kept ticket. Server contexts
+ * issue one ticket per connection and keep no cache; the application
+ * still checks revocation at every connect, resumed or not.
+ */
+void qh_tls_ctx_set_resumption(struct qh_tls_ctx *ctx, int on);
+
 struct qh_tls_ops {
 	/*
 	 * The handshake finished and the peer is verified as far as the mode
@@ -154,6 +164,9 @@ const struct qh_identity *qh_tls_peer(const struct qh_tls_conn *conn);
  * Safe to call more than once.
  */
 void qh_tls_close(struct qh_tls_conn *conn, int err);
+
+/* 1 if the connection's handshake resumed a session from a ticket. */
+int qh_tls_resumed(const struct qh_tls_conn *conn);
 
 /* Statistics for tests and benchmarks. */
 struct qh_tls_stats {

@@ -34,6 +34,13 @@ int qh_tmpfile_open(struct qh_tmpfile *tf, const char *dest);
  */
 int qh_tmpfile_commit(struct qh_tmpfile *tf, mode_t mode);
 
+/*
+ * Like qh_tmpfile_commit, but never replaces: when something is at dest
+ * already, returns -1 with errno EEXIST and removes the temporary file.
+ * For a download that must not overwrite a file the user has.
+ */
+int qh_tmpfile_link(struct qh_tmpfile *tf, mode_t mode);
+
 /* Closes and removes the temporary file (not dest); a no-op after commit. */
 void qh_tmpfile_abort(struct qh_tmpfile *tf);
 

@@ -31,4 +31,31 @@ int qh_token_decode(const char *text, struct qh_token *t);
 /* Fills t->secret with a new random secret. */
 int qh_token_new_secret(struct qh_token *t);
 
+/*
+ * Short join codes (`enroll ID --short`), for agents that know the console
+ * already (`join --short CODE --console HOST:PORT --pin SHA256`, or an
+ * agent from `agent-package`): QH_SHORT_LEN characters of
+ * QH_SHORT_ALPHABET, which leaves out what is misread on the phone (0/O,
+ * 1/I/L). The first QH_SHORT_LOOKUP characters name the code's row in the
+ * console's store, which bounds the wrong attempts per code; the code is
+ * stored only as its SHA-256.
+ */
+#define QH_SHORT_LEN	  10
+#define QH_SHORT_LOOKUP	  3
+#define QH_SHORT_ALPHABET "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+/* Writes a new random code (QH_SHORT_LEN characters and a NUL) into out. */
+int qh_short_new(char *out, size_t outlen);
+
+/*
+ * Reads a code as a person types it: letters in either case, spaces and
+ * '-' between them ignored. Writes the code (QH_SHORT_LEN characters and a
+ * NUL) into out; QH_ERR_FORMAT for anything else, decided on at most
+ * QH_TOKEN_MAX bytes of text.
+ */
+int qh_short_parse(const char *text, char *out, size_t outlen);
+
+/* Reads a CA pin: 64 hex digits, either case, into out as lowercase. */
+int qh_pin_parse(const char *text, char *out, size_t outlen);
+
 #endif

@@ -86,6 +86,8 @@ enum qh_msg_type {
 	QH_MSG_TICKET_SLOT,   /* ticket channel: one proposed appointment */
 	QH_MSG_TICKET_GO,     /* ticket channel: metadata complete / send the files */
 	QH_MSG_TICKET_OK,     /* ticket channel: the ticket's number and due time */
+	/* console -> agent: withdraw an unanswered consent question */
+	QH_MSG_CONSENT_CANCEL,
 	QH_MSG_TYPE_MAX
 };
 
@@ -131,6 +133,7 @@ enum qh_key {
 	QH_K_DEADLINE, /* u64: UTC seconds */
 	QH_K_LANG,     /* the customer's language: "de" or "en" */
 	QH_K_INTERNAL, /* string: a note for staff only (end --internal) */
+	QH_K_SLOT,     /* u32: a ticket's proposed appointment, from 1 */
 	QH_K_MAX
 };
 

@@ -22,7 +22,7 @@ qh-agent join "$TOKEN" --config "$T/agent" --lang de >"$T/join.out" 2>&1 || fail
 expect_in "$T/join.out" "registriert als acme (ACME GmbH) beim Support-Server"
 LANG=de_DE.UTF-8 qh-agent --help >"$T/help.out" 2>&1 || fail "help"
 expect_in "$T/help.out" "^Befehle:"
-expect_in "$T/help.out" "diesen PC mit dem Token Ihres Support-Anbieters registrieren"
+expect_in "$T/help.out" "diesen PC mit dem Token oder dem Kurzcode Ihres Support-Anbieters registrieren"
 qh-agent info --lang de >"$T/info.out" 2>&1 || fail "info"
 expect_in "$T/info.out" "^Betriebssystem: "
 expect_in "$T/info.out" "^Arbeitsspeicher: .* insgesamt, .* verfügbar"

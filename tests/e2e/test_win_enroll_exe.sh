@@ -6,6 +6,9 @@
 # enrolment and no token typed, each copy enrols and connects; the
 # vendor's name ([vendor] name) comes along for the window. --exe without
 # --from takes [enroll] agent_exe, and without either is a usage error.
+# agent-package --exe (issue 13) tags the exe the same way with the
+# console's address and pin instead of a token: that copy enrols nobody by
+# itself and joins with a short code alone.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
 
@@ -62,4 +65,22 @@ expect_in "$T/verify.log" "Signature verification: ok"
 run_copy "$T/acme-signed.exe" "$T/conf two" two
 [ "$(qh-console agents --state "$STATE" | grep -c acme)" -eq 2 ] ||
     fail "two agents expected: $(qh-console agents --state "$STATE")"
+
+# agent-package --exe: the signed exe of [enroll] agent_exe, no token in it.
+qh-console agent-package --exe --out "$T/example-support.exe" --state "$STATE" \
+    >"$T/p.out" 2>"$T/p.err" || fail "agent-package --exe: $(cat "$T/p.err")"
+expect_in "$T/p.err" "(signed exe)"
+osslsigncode verify -CAfile "$T/sign.crt" -in "$T/example-support.exe" >"$T/pverify.log" 2>&1 ||
+    fail "the package's signature: $(cat "$T/pverify.log")"
+tail -c 400 "$T/example-support.exe" | grep -aq "console=127.0.0.1:$PORT" ||
+    fail "the package does not carry the console"
+tail -c 400 "$T/example-support.exe" | grep -aq "token=" && fail "the package carries a token"
+CODE=$(qh-console enroll acme --short --state "$STATE" 2>>"$T/admin.log") || fail "enroll --short"
+"$WINE" "$T/example-support.exe" join --short "$CODE" --config "$(winpath "$T/conf three")" \
+    </dev/null >"$T/three.out" 2>"$T/three.log" ||
+    fail "the package's join --short: $(cat "$T/three.out" "$T/three.log")"
+tr -d '\r' <"$T/three.out" >"$T/three.txt"
+expect_in "$T/three.txt" "enrolled as acme (ACME GmbH) with console 127.0.0.1:$PORT"
+[ "$(tr -d '\r' <"$T/conf three/vendor.txt")" = "Example Vendor GmbH" ] ||
+    fail "vendor.txt of the package's enrolment: $(cat "$T/conf three/vendor.txt")"
 exit 0

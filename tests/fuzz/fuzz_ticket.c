@@ -2,7 +2,9 @@
  * Fuzz target for what the console decodes of a ticket upload: the
  * REQUEST and the TICKET_TEXT / TICKET_FILE / TICKET_SLOT messages after
  * it (common/ticket.c), including the environment's check as a JSON
- * object (common/jsonread.c, which has its own target too).
+ * object (common/jsonread.c, which has its own target too), and of a
+ * ticket desk's REQUEST (common/desk.c): one it accepts is encoded again
+ * and must decode to the same request.
  *
  * Input: one byte of options, then records of a u16 length and that many
  * bytes; the first record is the REQUEST, the others channel messages, as
@@ -16,6 +18,7 @@
 #include <string.h>
 
 #include "qh/buf.h"
+#include "qh/desk.h"
 #include "qh/err.h"
 #include "qh/ticket.h"
 #include "qh/wire.h"
@@ -75,6 +78,33 @@ roundtrip(const struct qh_ticket *t)
 	qh_ticket_free(&u);
 }
 
+/* The first message as a desk request: accepted ones survive a round trip. */
+static void
+desk(const struct qh_msg *m)
+{
+	struct qh_desk_req a, b;
+	struct qh_buf out;
+	struct qh_msg again;
+	char why[256];
+	int r;
+
+	why[0] = '\0';
+	r = qh_desk_req_decode(m, &a, why, sizeof(why));
+	CHECK(r == 0 || r == QH_ERR_FORMAT || r == QH_ERR_PROTOCOL);
+	CHECK(r == 0 || why[0] != '\0');
+	if (r != 0)
+		return;
+	CHECK(qh_desk_req_check(&a, NULL, 0) == 0);
+	qh_buf_init(&out, QH_MSG_MAX_LEN);
+	CHECK(qh_desk_req_encode(&a, &out) == 0);
+	CHECK(qh_msg_decode(qh_buf_ptr(&out), qh_buf_len(&out), &again) == 0);
+	CHECK(qh_desk_req_decode(&again, &b, NULL, 0) == 0);
+	CHECK(a.cmd == b.cmd && a.id == b.id && a.flags == b.flags && a.slot == b.slot);
+	CHECK(strcmp(a.customer, b.customer) == 0 && strcmp(a.login, b.login) == 0 &&
+	    strcmp(a.name, b.name) == 0 && strcmp(a.text, b.text) == 0);
+	qh_buf_release(&out);
+}
+
 /* Invariants of a ticket the decoder accepted as complete. */
 static void
 check_complete(const struct qh_ticket *t)
@@ -82,8 +112,16 @@ check_complete(const struct qh_ticket *t)
 	uint64_t sum = 0;
 	int i, j;
 
-	CHECK(strcmp(t->kind, "support") == 0 || strcmp(t->kind, "installation") == 0);
-	CHECK(t->subject[0] != '\0' && strlen(t->subject) <= QH_TICKET_SUBJECT_MAX);
+	if (t->reply_to != 0) {
+		/* A reply: its text, files, and no appointments. */
+		CHECK(t->reply_to > 0 && strcmp(t->kind, "reply") == 0);
+		CHECK(qh_buf_len(&t->steps) > 0 && t->nslots == 0);
+	} else {
+		CHECK(strcmp(t->kind, "support") == 0 ||
+		    strcmp(t->kind, "installation") == 0);
+		CHECK(
+		    t->subject[0] != '\0' && strlen(t->subject) <= QH_TICKET_SUBJECT_MAX);
+	}
 	CHECK(qh_buf_len(&t->steps) <= t->lim.steps_max);
 	CHECK(qh_buf_len(&t->env) == 0 ||
 	    qh_ticket_env_valid(qh_buf_ptr(&t->env), qh_buf_len(&t->env)));
@@ -125,6 +163,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n > size - off)
 			break;
 		if (qh_msg_decode(data + off, n, &m) == 0) {
+			if (first)
+				desk(&m);
 			r = first ? qh_ticket_decode_request(&t, &m)
 				  : qh_ticket_decode(&t, &m);
 			CHECK(r == 0 || r == QH_ERR_FORMAT || r == QH_ERR_LIMIT ||

@@ -8,11 +8,13 @@ import struct
 # Values from include/qh/wire.h.
 F_CONTROL, F_OPEN, F_OPEN_OK, F_DATA, F_EOF, F_CLOSE, F_WINDOW, F_MSG, F_PING = \
     1, 2, 3, 5, 7, 8, 9, 10, 11
-M_ERROR, M_JOIN, M_HELLO, M_NOTICE, M_CONSENT, M_CONSENT_REPLY, M_REQUEST, \
-    M_ACTION, M_EXIT, M_RESIZE = 1, 2, 4, 6, 7, 8, 9, 11, 12, 13
-K_CODE, K_TEXT, K_TOKEN, K_CSR, K_NAME, K_HOST, K_LOGIN, K_ID, K_ALLOW, K_CMD, \
-    K_ARG, K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_KIND, K_HASH, K_LANG = \
-    1, 2, 3, 4, 8, 9, 11, 12, 13, 14, 15, 16, 18, 19, 22, 23, 26, 32, 39
+M_ERROR, M_JOIN, M_HELLO, M_NOTICE, M_CONSENT_REPLY, M_REQUEST, M_ACTION, \
+    M_EXIT, M_RESIZE = 1, 2, 4, 6, 8, 9, 11, 12, 13
+M_CONSENT, M_CONSENT_CANCEL = 7, 20
+K_NAME, K_LOGIN, K_KIND = 8, 11, 26
+K_CODE, K_TEXT, K_TOKEN, K_CSR, K_HOST, K_ID, K_ALLOW, K_CMD, K_ARG, \
+    K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_HASH, K_LANG = \
+    1, 2, 3, 4, 9, 12, 13, 14, 15, 16, 18, 19, 22, 23, 32, 39
 
 
 def string(b):
@@ -57,6 +59,11 @@ msgs = {
     "consent-reply": msg(M_CONSENT_REPLY, (K_ID, u64(7)), (K_ALLOW, b"\x01")),
     "desktop": msg(M_ACTION, (K_CMD, b"desktop"), (K_FLAGS, u32(0x101)),
                    (K_LOGIN, b"alice"), (K_NAME, b"Alice Tech")),
+    "consent-text": msg(M_CONSENT, (K_ID, u64(7)), (K_LOGIN, b"alice"),
+                        (K_NAME, b"Alice"),
+                        (K_TEXT, b"no units left; this session is billed as "
+                         b"overdraft")),
+    "consent-cancel": msg(M_CONSENT_CANCEL, (K_ID, u64(7))),
     "request": msg(M_REQUEST, (K_CMD, b"exec"), (K_ARG, argv("ls", "-l", "")),
                    (K_ROWS, u32(24)), (K_COLS, u32(80)), (K_TERM, b"xterm"),
                    (K_HASH, bytes(range(32)))),

@@ -82,6 +82,26 @@ seeds = {
                       attachment(b"two", 1000, sha(b""))),
     "refused": records(0, request(b"support", b"x", 1),
                        attachment(b"../etc", 1, sha(b"a"))),
+    # A customer's reply with an attachment (qh-agent ticket reply).
+    "reply": records(0, msg("REQUEST", ("CMD", b"ticket-reply"), ("ID", u64(7)),
+                            ("SIZE", u64(5)), ("HASH", b"r" * 32)),
+                     text(b"text", b"Ein HP LaserJet 4050."),
+                     attachment(b"foto.jpg", 5, sha(b"hello"))),
+    # The ticket desk's requests (common/desk.c).
+    "desk-tickets": records(0, msg("REQUEST", ("CMD", b"tickets"),
+                                   ("CUSTOMER", b"acme"), ("FLAGS", u32(1)))),
+    "desk-show": records(0, msg("REQUEST", ("CMD", b"ticket-show"), ("ID", u64(3)))),
+    "desk-get": records(0, msg("REQUEST", ("CMD", b"ticket-get"), ("ID", u64(3)),
+                               ("NAME", b"screen shot.png"))),
+    "desk-need": records(0, msg("REQUEST", ("CMD", b"ticket-need"), ("ID", u64(3)),
+                                ("TEXT", b"Welches Modell?"))),
+    "desk-assign": records(0, msg("REQUEST", ("CMD", b"ticket-assign"), ("ID", u64(3)),
+                                  ("LOGIN", b"alice"))),
+    "desk-confirm": records(0, msg("REQUEST", ("CMD", b"ticket-confirm"),
+                                   ("ID", u64(3)), ("SLOT", u32(2)))),
+    "desk-close": records(0, msg("REQUEST", ("CMD", b"ticket-close"), ("ID", u64(3)),
+                                 ("TEXT", b"erledigt"))),
+    "desk-balance": records(0, msg("REQUEST", ("CMD", b"balance"))),
 }
 
 top = os.path.join(here, "seeds", "ticket")

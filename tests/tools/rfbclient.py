@@ -309,7 +309,15 @@ def main():
             pass
         print("bytes %d" % n)
         return 0
-    c = Client(o.args[0], o.encodings.split(","))
+    start = time.time()
+    try:
+        c = Client(o.args[0], o.encodings.split(","))
+    except (EOFError, ConnectionResetError):
+        if o.cmd != "hold":
+            raise
+        # The server went during the handshake: for hold, a disconnect too.
+        print("closed after %.1f s" % (time.time() - start))
+        return 0
     if o.cmd == "clip":
         c.request(0)
         c.update()

@@ -211,7 +211,7 @@ expect_slots(const char *kind, int n, const char *const *when, const int *offset
 		    want_text);
 }
 
-/* Installations outside business hours need two proposals; inside, one. */
+/* Any ticket with a proposal outside business hours needs two; inside, one. */
 static void
 test_installation_rule(void **state QH_UNUSED)
 {
@@ -237,9 +237,15 @@ test_installation_rule(void **state QH_UNUSED)
 	/* The offset the PC sent decides the instant, and so the business hours. */
 	expect_slots("installation", 1, inside, ny, NULL);
 	expect_slots("installation", 1, evening, ny_late, "at least two");
-	/* A support ticket needs none, and one outside the hours is fine. */
+	/*
+	 * A support ticket needs none; one inside the hours is fine, but any
+	 * proposal outside them needs a second, as for an installation.
+	 */
 	expect_slots("support", 0, NULL, NULL, NULL);
-	expect_slots("support", 1, saturday, cet, NULL);
+	expect_slots("support", 1, inside, cet, NULL);
+	expect_slots("support", 1, saturday, cet,
+	    "sessions outside business hours need at least two proposed appointments");
+	expect_slots("support", 2, two, cet, NULL);
 }
 
 int

@@ -270,6 +270,69 @@ test_refused(void **state QH_UNUSED)
 	qh_buf_release(&tag);
 }
 
+/* A vendor-built agent: the console and pin, no token; on ELF and on PE. */
+static void
+test_console(void **state)
+{
+	static const uint8_t elf[] = { 0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 1, 2, 3 };
+	struct qh_buf tag, one, two;
+	char console[300], pin[65], vendor[64], token[128];
+	size_t len;
+	uint8_t *pe = make_pe(0, &len);
+	int is_signed = -1;
+
+	(void)state;
+	qh_buf_init(&tag, 8192);
+	qh_buf_init(&one, 1 << 20);
+	qh_buf_init(&two, 1 << 20);
+	assert_int_equal(qh_exetag_build_console("support.example:7443", "ab12", "V GmbH",
+			     &tag),
+	    0);
+	assert_int_equal(qh_exetag_append(elf, sizeof(elf), &tag, &one), 0);
+	assert_memory_equal(qh_buf_ptr(&one), elf, sizeof(elf));
+	assert_int_equal(qh_exetag_read_console(qh_buf_ptr(&one), qh_buf_len(&one),
+			     console, sizeof(console), pin, sizeof(pin), vendor,
+			     sizeof(vendor)),
+	    0);
+	assert_string_equal(console, "support.example:7443");
+	assert_string_equal(pin, "ab12");
+	assert_string_equal(vendor, "V GmbH");
+	/* It carries no token: the first start does not enrol by itself. */
+	assert_int_equal(qh_exetag_read(qh_buf_ptr(&one), qh_buf_len(&one), token,
+			     sizeof(token), vendor, sizeof(vendor)),
+	    QH_ERR_NOT_FOUND);
+	/* Packaged again: the tag is replaced, not stacked. */
+	assert_int_equal(qh_exetag_append(qh_buf_ptr(&one), qh_buf_len(&one), &tag, &two),
+	    0);
+	assert_int_equal(qh_buf_len(&two), qh_buf_len(&one));
+	/* A token's tag has no console. */
+	qh_buf_reset(&tag);
+	qh_buf_reset(&two);
+	assert_int_equal(qh_exetag_build("qh1.x", NULL, &tag), 0);
+	assert_int_equal(qh_exetag_append(elf, sizeof(elf), &tag, &two), 0);
+	assert_int_equal(qh_exetag_read_console(qh_buf_ptr(&two), qh_buf_len(&two),
+			     console, sizeof(console), pin, sizeof(pin), vendor,
+			     sizeof(vendor)),
+	    QH_ERR_NOT_FOUND);
+	/* The Windows exe: the same tag through qh_exetag_apply. */
+	qh_buf_reset(&tag);
+	qh_buf_reset(&two);
+	assert_int_equal(qh_exetag_build_console("h:1", "cd34", NULL, &tag), 0);
+	assert_int_equal(qh_exetag_apply(pe, len, &tag, &two, &is_signed), 0);
+	assert_int_equal(is_signed, 0);
+	assert_int_equal(qh_exetag_read_console(qh_buf_ptr(&two), qh_buf_len(&two),
+			     console, sizeof(console), pin, sizeof(pin), vendor,
+			     sizeof(vendor)),
+	    0);
+	assert_string_equal(console, "h:1");
+	assert_string_equal(vendor, "");
+	assert_int_equal(qh_exetag_build_console("h:1\nx", "p", NULL, &tag), QH_ERR_ARG);
+	qh_buf_release(&tag);
+	qh_buf_release(&one);
+	qh_buf_release(&two);
+	free(pe);
+}
+
 int
 main(void)
 {
@@ -280,6 +343,7 @@ main(void)
 		cmocka_unit_test(test_signed),
 		cmocka_unit_test(test_checksum),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_console),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

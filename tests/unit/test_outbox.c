@@ -415,10 +415,11 @@ test_ticket_messages(void **state)
 	/* Due long ago, and one due in a year. */
 	exec_ok(f->db,
 	    "INSERT INTO tickets (id, customer_id, agent_id, kind, plan, subject, "
-	    "created_at, due_at, idem_key) VALUES (7, 'acme', 'pc1', 'installation', "
-	    "'premium', 'New printer', '2020-01-01T08:00:00Z', '2020-01-01T12:00:00Z', "
-	    "'k7'), (8, 'acme', 'pc1', 'support', 'premium', 'Later', "
-	    "'2020-01-01T08:00:00Z', '2099-01-01T12:00:00Z', 'k8')");
+	    "created_at, due_at, idem_key, updated_at) VALUES (7, 'acme', 'pc1', "
+	    "'installation', 'premium', 'New printer', '2020-01-01T08:00:00Z', "
+	    "'2020-01-01T12:00:00Z', 'k7', '2020-01-01T08:00:00Z'), (8, 'acme', 'pc1', "
+	    "'support', 'premium', 'Later', '2020-01-01T08:00:00Z', "
+	    "'2099-01-01T12:00:00Z', 'k8', '2020-01-01T08:00:00Z')");
 	exec_ok(f->db,
 	    "INSERT INTO ticket_proposals (ticket_id, slot, local_time, "
 	    "utc_offset, starts_at, after_hours) VALUES (7, 1, "
