@@ -124,6 +124,14 @@ void ui_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void ui_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /*
+ * What the customer allows a technician (R2): each is asked separately,
+ * once per technician and session. CONTROL includes seeing the screen.
+ */
+#define GRANT_CONNECT 0x1 /* commands, files, forwards */
+#define GRANT_VIEW    0x2 /* to see the screen */
+#define GRANT_CONTROL 0x4 /* to control mouse and keyboard */
+
+/*
  * A window that shows the customer what the terminal would (Windows:
  * agent/win32/window.c). Its functions are called on the loop's thread
  * with sanitised text and must not block; they hand the text to the
@@ -134,9 +142,13 @@ struct ui_window {
 	void (*status)(const char *text);	    /* connection and session state */
 	void (*balance)(const char *text, int low); /* "12 units (3 h 00 min)" */
 	void (*activity)(const char *line); /* what the technician does (ui_notice) */
-	void (*ask)(uint64_t id, const char *login, const char *name); /* consent */
+	/* consent: want is GRANT_* (what is asked), recorded: the screen is */
+	void (*ask)(uint64_t id, const char *login, const char *name, unsigned want,
+	    int recorded);
 	void (*withdraw)(void);		 /* the question is void */
 	void (*ended)(const char *text); /* the session closed: the debit */
+	/* who sees the screen ("" when nobody); controlled: someone controls it */
+	void (*desktop)(const char *text, int controlled);
 };
 
 /* Registers the window before the command runs; NULL for none. */
@@ -147,9 +159,11 @@ const struct ui_window *ui_window(void);
 
 /* What the customer did in the window, for the agent's loop. */
 enum ui_event {
-	UI_EV_ALLOW, /* the question id was answered Allow */
-	UI_EV_DENY,  /* ... Deny */
-	UI_EV_END,   /* End session, or the window was closed */
+	UI_EV_ALLOW,	    /* the question id was answered Allow */
+	UI_EV_DENY,	    /* ... Deny */
+	UI_EV_END,	    /* End session, or the window was closed */
+	UI_EV_TAKE_CONTROL, /* Take back control (of the mouse and keyboard) */
+	UI_EV_SCREENSHOT,   /* Send a screenshot: a ticket with one attached */
 };
 
 /*

@@ -1,12 +1,16 @@
 /*
  * The customer's side of `qh-agent run` (run.h): who may get in, and how
- * the customer is asked. With --yes or --unattended everyone the console
- * sends is allowed; otherwise the question goes to the terminal ("Allow?
- * [y/N]", "q" ends) or to the window (ui_window(): its dialog and its End
- * session button come back through ui_post), and without either it is
- * refused. One question is on the screen at a time.
+ * the customer is asked. Connecting, seeing the screen and controlling it
+ * are asked separately (R2). With --yes or --unattended everyone the
+ * console sends may connect, with --allow-desktop see (and control) the
+ * screen; otherwise the question goes to the terminal ("Allow? [y/N]",
+ * "q" ends, "c" takes control of the screen back) or to the window
+ * (ui_window(): its dialog and its buttons come back through ui_post),
+ * and without either it is refused. One question is on the screen at a
+ * time.
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,35 +18,78 @@
 
 #include "qh/compat.h"
 #include "qh/log.h"
+#include "desktop.h"
 #include "qh/out.h"
 #include "platform.h"
 #include "run.h"
 
-int
-consent_allowed(const struct agent *a, const char *login)
+/* What a question asks, for the lines the customer reads. */
+static const char *
+want_text(unsigned want)
 {
+	if (want & GRANT_CONTROL)
+		return "to control this screen";
+	if (want & GRANT_VIEW)
+		return "to see this screen";
+	return "to connect";
+}
+
+int
+consent_allowed(const struct agent *a, const char *login, unsigned want)
+{
+	unsigned have = a->allow_desktop;
 	int i;
 
+	if (a->control_taken)
+		have &= ~(unsigned)GRANT_CONTROL;
 	if (a->yes || a->unattended)
-		return 1;
+		have |= GRANT_CONNECT;
 	for (i = 0; i < a->nallowed; i++)
-		if (strcmp(a->allowed[i], login) == 0)
-			return 1;
-	return 0;
+		if (strcmp(a->allowed[i].login, login) == 0)
+			have |= a->allowed[i].granted;
+	return (have & want) == want;
 }
 
 static void
-allow_login(struct agent *a, const char *login)
+allow_login(struct agent *a, const char *login, unsigned granted)
 {
-	if (consent_allowed(a, login))
-		return;
+	int i;
+
+	for (i = 0; i < a->nallowed; i++)
+		if (strcmp(a->allowed[i].login, login) == 0) {
+			a->allowed[i].granted |= granted;
+			return;
+		}
 	if (a->nallowed == ALLOWED_MAX) {
 		/* Forget the oldest; the console asks again if it comes back. */
-		memmove(a->allowed[0], a->allowed[1],
+		memmove(&a->allowed[0], &a->allowed[1],
 		    sizeof(a->allowed[0]) * (ALLOWED_MAX - 1));
 		a->nallowed--;
 	}
-	snprintf(a->allowed[a->nallowed++], sizeof(a->allowed[0]), "%s", login);
+	snprintf(a->allowed[a->nallowed].login, sizeof(a->allowed[0].login), "%s", login);
+	a->allowed[a->nallowed++].granted = granted;
+}
+
+void
+consent_forget(struct agent *a)
+{
+	a->nallowed = 0;
+	a->control_taken = 0;
+}
+
+void
+consent_take_control(struct agent *a)
+{
+	int i;
+
+	if (desktop_revoke_control() == 0) {
+		ui_line(_("(nobody controls this screen)"));
+		return;
+	}
+	for (i = 0; i < a->nallowed; i++)
+		a->allowed[i].granted &= ~(unsigned)GRANT_CONTROL;
+	a->control_taken = 1;
+	agent_status(_("You have control of your mouse and keyboard again."));
 }
 
 void
@@ -77,13 +124,25 @@ consent_answer(struct agent *a, int allow)
 	struct consent *c = &a->consents[0];
 
 	if (allow)
-		allow_login(a, c->login);
+		allow_login(a, c->login, c->want);
 	send_consent_reply(a, c->id, allow);
-	if (allow)
+	if (c->want == GRANT_CONNECT && allow)
 		ui_line(_("Allowed technician %s (%s)."), c->name, c->login);
-	else
+	else if (c->want == GRANT_CONNECT)
 		ui_line(_("Refused technician %s (%s)."), c->name, c->login);
-	qh_info("consent %" PRIu64 " for %s: %s", c->id, c->login,
+	else if ((c->want & GRANT_CONTROL) && allow)
+		ui_line(_("Allowed technician %s (%s) to control this screen."), c->name,
+		    c->login);
+	else if (c->want & GRANT_CONTROL)
+		ui_line(_("Refused technician %s (%s) to control this screen."), c->name,
+		    c->login);
+	else if (allow)
+		ui_line(_("Allowed technician %s (%s) to see this screen."), c->name,
+		    c->login);
+	else
+		ui_line(_("Refused technician %s (%s) to see this screen."), c->name,
+		    c->login);
+	qh_info("consent %" PRIu64 " for %s %s: %s", c->id, c->login, want_text(c->want),
 	    allow ? "allowed" : "refused");
 	consent_pop(a);
 	consent_next(a);
@@ -100,28 +159,77 @@ consent_next(struct agent *a)
 		/* What the console adds: overdraft, an installation's credit. */
 		if (c->text[0] != '\0')
 			ui_line(_("Note: %s"), c->text);
-		if (a->yes || a->unattended) {
-			allow_login(a, c->login);
+		if (consent_allowed(a, c->login, c->want)) {
 			send_consent_reply(a, c->id, 1);
-			ui_line(_("Technician %s (%s) connected (allowed by %s)"),
-			    c->name, c->login, a->yes ? "--yes" : "--unattended");
+			if (c->want == GRANT_CONNECT)
+				ui_line(_("Technician %s (%s) connected (allowed by %s)"),
+				    c->name, c->login, a->yes ? "--yes" : "--unattended");
+			else if (c->want & GRANT_CONTROL)
+				ui_line(_("Technician %s (%s) may control this screen "
+					  "(allowed by --allow-desktop control)"),
+				    c->name, c->login);
+			else if (a->allow_desktop & GRANT_CONTROL)
+				ui_line(_("Technician %s (%s) may see this screen "
+					  "(allowed "
+					  "by --allow-desktop control)"),
+				    c->name, c->login);
+			else
+				ui_line(_("Technician %s (%s) may see this screen "
+					  "(allowed "
+					  "by --allow-desktop view)"),
+				    c->name, c->login);
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
-			ui_window()->ask(c->id, c->login, c->name);
+			ui_window()->ask(c->id, c->login, c->name, c->want, c->recorded);
 			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);
-			ui_line(_("refused technician %s: no --yes and no terminal to "
-				  "ask"),
-			    c->login);
+			if (c->want == GRANT_CONNECT)
+				ui_line(_("refused technician %s: no --yes and no "
+					  "terminal "
+					  "to ask"),
+				    c->login);
+			else if (c->want & GRANT_CONTROL)
+				ui_line(
+				    _("refused technician %s to control this screen: no "
+				      "--allow-desktop control and no terminal to ask"),
+				    c->login);
+			else
+				ui_line(_("refused technician %s to see this screen: no "
+					  "--allow-desktop and no terminal to ask"),
+				    c->login);
 			consent_pop(a);
 		} else {
 			/* TRANSLATORS: the answers are y/yes or, in German, j/ja. */
-			qh_out_printf(stdout,
-			    _("Technician %s (%s) wants to connect to this PC. "
-			      "Allow? [y/N] "),
-			    c->name, c->login);
+			if ((c->want & GRANT_CONTROL) && c->recorded)
+				qh_out_printf(stdout,
+				    _("%s wants to CONTROL your mouse and keyboard "
+				      "(technician %s; they see your screen too, and it "
+				      "is "
+				      "recorded). Allow? [y/N] "),
+				    c->name, c->login);
+			else if (c->want & GRANT_CONTROL)
+				qh_out_printf(stdout,
+				    _("%s wants to CONTROL your mouse and keyboard "
+				      "(technician %s; they see your screen too). "
+				      "Allow? [y/N] "),
+				    c->name, c->login);
+			else if ((c->want & GRANT_VIEW) && c->recorded)
+				qh_out_printf(stdout,
+				    _("%s wants to SEE your screen (technician %s; it is "
+				      "recorded). Allow? [y/N] "),
+				    c->name, c->login);
+			else if (c->want & GRANT_VIEW)
+				qh_out_printf(stdout,
+				    _("%s wants to SEE your screen (technician %s). "
+				      "Allow? [y/N] "),
+				    c->name, c->login);
+			else
+				qh_out_printf(stdout,
+				    _("Technician %s (%s) wants to connect to this PC. "
+				      "Allow? [y/N] "),
+				    c->name, c->login);
 			fflush(stdout);
 			a->asking = 1;
 		}
@@ -201,8 +309,11 @@ on_line(struct agent *a, char *line)
 	}
 	if (strcasecmp(line, "q") == 0)
 		agent_end(a);
+	else if (strcasecmp(line, "c") == 0)
+		consent_take_control(a);
 	else if (*line != '\0')
-		ui_line(_("(type q and Enter, or press Ctrl-C, to end)"));
+		ui_line(_("(type q and Enter, or press Ctrl-C, to end; c and Enter takes "
+			  "control of the screen back)"));
 }
 
 static void
@@ -283,6 +394,66 @@ tty_open(struct agent *a)
 	}
 }
 
+static void
+on_shot_exit(uv_process_t *p, int64_t status, int sig)
+{
+	struct agent *a = p->data;
+
+	a->shot_running = 0;
+	uv_close((uv_handle_t *)p, NULL);
+	if (a->state == AG_DONE)
+		return;
+	if (status == 0 && sig == 0)
+		agent_status(_("The screenshot was sent to your support as a ticket."));
+	else
+		agent_status(_("The screenshot could not be sent (error %d)."),
+		    (int)status);
+}
+
+/*
+ * The window's Send a screenshot: this program's `ticket --screenshot`
+ * with the same configuration and language, one at a time; the window's
+ * status says how it went.
+ */
+static void
+screenshot_send(struct agent *a)
+{
+	char exe[PATH_MAX], subject[256], lang[8];
+	char *argv[] = { exe, "ticket", "--subject", subject, "--screenshot", "--config",
+		a->config_dir, "--lang", lang, NULL };
+	uv_stdio_container_t io[3];
+	uv_process_options_t o;
+	int r;
+
+	if (a->shot_running)
+		return;
+	if (a->config_dir[0] == '\0' || plat_exe_path(exe, sizeof(exe)) != 0) {
+		agent_status(_("The screenshot could not be sent (error %d)."), -1);
+		return;
+	}
+	snprintf(subject, sizeof(subject), "%s", _("Screenshot from the support window"));
+	snprintf(lang, sizeof(lang), "%s", qh_lang_name(qh_lang_get()));
+	memset(io, 0, sizeof(io));
+	io[0].flags = io[1].flags = io[2].flags = UV_IGNORE;
+	memset(&o, 0, sizeof(o));
+	o.file = exe;
+	o.args = argv;
+	o.exit_cb = on_shot_exit;
+	o.stdio = io;
+	o.stdio_count = 3;
+	o.flags = UV_PROCESS_WINDOWS_HIDE;
+	a->shot.data = a;
+	if ((r = uv_spawn(a->loop, &a->shot, &o)) != 0) {
+		/* A failed spawn leaves the handle initialised; close it. */
+		uv_close((uv_handle_t *)&a->shot, NULL);
+		agent_status(_("The screenshot could not be sent (error %d)."), r);
+		return;
+	}
+	a->shot_running = 1;
+	qh_info("sending a screenshot as a ticket (pid %d)", a->shot.pid);
+	agent_status(_("Sending a screenshot to your support..."));
+}
+
 /* The window's buttons: Allow, Deny, End session (or closing it). */
 static void
 on_ui_event(uv_async_t *h)
@@ -294,6 +465,10 @@ on_ui_event(uv_async_t *h)
 	while (a->state != AG_DONE && ui_take(&ev, &id)) {
 		if (ev == UI_EV_END)
 			agent_end(a);
+		else if (ev == UI_EV_TAKE_CONTROL)
+			consent_take_control(a);
+		else if (ev == UI_EV_SCREENSHOT)
+			screenshot_send(a);
 		else if (a->asking && a->nconsents > 0 && a->consents[0].id == id)
 			consent_answer(a, ev == UI_EV_ALLOW);
 	}

@@ -4,7 +4,9 @@
  * session's input bound, and bytes are credited back as the server parses
  * them; output goes out as the window allows and resumes on on_writable.
  * Open desktops are kept on a list so that the customer can take control
- * back from all of them at any time.
+ * back from all of them at any time, and the customer sees who looks at
+ * the screen: a line as each desktop starts and ends, and in the window a
+ * banner with a button to take control back.
  */
 #include <sys/queue.h>
 
@@ -29,6 +31,36 @@ struct desktop {
 
 static LIST_HEAD(, desktop) desktops = LIST_HEAD_INITIALIZER(desktops);
 
+/* Tells the window who sees (and controls) the screen now. */
+static void
+desktop_show(void)
+{
+	const struct ui_window *w = ui_window();
+	struct desktop *d;
+	char who[400], text[512];
+	size_t used = 0;
+	int n = 0, c = 0;
+
+	if (w == NULL || w->desktop == NULL)
+		return;
+	(void)desktop_count(&c);
+	who[0] = '\0';
+	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
+		if (used < sizeof(who) && strstr(who, d->login) == NULL)
+			used += (size_t)snprintf(who + used, sizeof(who) - used, "%s%s",
+			    n++ ? ", " : "", d->login);
+	}
+	if (n == 0) {
+		w->desktop("", 0);
+		return;
+	}
+	if (c > 0)
+		snprintf(text, sizeof(text), _("%s: sees and controls your screen."),
+		    who);
+	else
+		snprintf(text, sizeof(text), _("%s: sees your screen."), who);
+	w->desktop(text, c > 0);
+}
 /* Ends the desktop: the session stops, the channel closes, d is freed. */
 static void
 desktop_end(struct desktop *d, int status, const char *why)
@@ -49,6 +81,7 @@ desktop_end(struct desktop *d, int status, const char *why)
 	}
 	ui_notice(_("%s no longer sees this screen"), d->login);
 	free(d);
+	desktop_show();
 }
 
 /* The session's transport. */
@@ -181,6 +214,8 @@ desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan
 	}
 	rfbsess_set_control(d->sess, (flags & DESKTOP_F_CONTROL) != 0);
 	LIST_INSERT_HEAD(&desktops, d, link);
+	/* The server speaks first: its version goes out now. */
+	rfbsess_writable(d->sess);
 	if ((flags & DESKTOP_F_CONTROL) && d->screen > 0)
 		ui_notice(_("%s sees and controls this screen (another monitor)"),
 		    d->login);
@@ -190,7 +225,27 @@ desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan
 		ui_notice(_("%s sees this screen (another monitor)"), d->login);
 	else
 		ui_notice(_("%s sees this screen"), d->login);
+	if ((flags & DESKTOP_F_CONTROL) && ui_window() == NULL)
+		ui_line(_("(type c and Enter to take control of your mouse and keyboard "
+			  "back; q and Enter ends the session)"));
+	desktop_show();
 	return 0;
+}
+
+/* Tells the technician's side (the console passes it on) that control ended. */
+static void
+send_control_off(struct desktop *d)
+{
+	struct qh_buf b;
+
+	if (d->ch == NULL)
+		return;
+	qh_buf_init(&b, 256);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
+	    qh_msg_put_str(&b, QH_K_TEXT, "the customer took control back") == 0 &&
+	    qh_msg_put_str(&b, QH_K_KIND, "control-off") == 0)
+		(void)qh_chan_send_msg(d->ch, &b);
+	qh_buf_release(&b);
 }
 
 int
@@ -203,10 +258,13 @@ desktop_revoke_control(void)
 		if (!rfbsess_control(d->sess))
 			continue;
 		rfbsess_set_control(d->sess, 0);
+		send_control_off(d);
 		ui_notice(_("%s no longer controls this screen (still sees it)"),
 		    d->login);
 		n++;
 	}
+	if (n > 0)
+		desktop_show();
 	return n;
 }
 

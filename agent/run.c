@@ -5,7 +5,8 @@
  * before a technician gets in, shows what happens, runs the technician's
  * commands (exec.c, shell.c) and reconnects by itself with jittered
  * back-off, presenting the resume token so that the session and its code
- * survive. Ctrl-C, SIGTERM or "q" ends the session. With a window
+ * survive. Ctrl-C, SIGTERM or "q" ends the session; "c" takes control
+ * of the screen back from a technician's desktop. With a window
  * (ui_window(), Windows) the same happens there: the code, the balance,
  * the questions and what the technician does are shown in it, and its
  * "End session" button or closing it ends the session.
@@ -30,6 +31,7 @@
 #include "qh/exetag.h"
 #include "qh/log.h"
 #include "qh/pki.h"
+#include "desktop.h"
 #include "platform.h"
 #include "run.h"
 
@@ -302,7 +304,7 @@ on_welcome(struct agent *a, const struct qh_msg *m)
 	} else if (a->session_open) {
 		ui_line(_("the session was closed while the connection was down"));
 		a->session_open = 0;
-		a->nallowed = 0;
+		consent_forget(a);
 	}
 	qh_info("console %s:%d: waiting with code %s", a->host, a->port, a->code);
 	return 0;
@@ -348,13 +350,24 @@ static int
 on_consent(struct agent *a, const struct qh_msg *m)
 {
 	struct consent *c;
-	char login[QH_ID_MAX + 2];
+	char login[QH_ID_MAX + 2], kind[16];
 	uint64_t id = 0;
+	uint32_t flags = 0;
+	unsigned want;
 
 	(void)qh_msg_get_u64(m, QH_K_ID, &id);
 	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
-	if (!qh_id_valid(login)) {
-		qh_warn("console %s:%d: consent for an invalid login", a->host, a->port);
+	(void)msg_text(m, QH_K_KIND, kind, sizeof(kind));
+	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+	/* No kind: to connect. A kind we do not know is refused. */
+	want = kind[0] == '\0'		   ? GRANT_CONNECT
+	    : strcmp(kind, "view") == 0	   ? GRANT_VIEW
+	    : strcmp(kind, "control") == 0 ? GRANT_VIEW | GRANT_CONTROL
+					   : 0;
+	if (!qh_id_valid(login) || want == 0) {
+		qh_warn("console %s:%d: consent for an invalid login or of an unknown "
+			"kind",
+		    a->host, a->port);
 		send_consent_reply(a, id, 0);
 	} else if (a->nconsents == CONSENT_MAX) {
 		qh_warn("console %s:%d: %d questions pending; refusing %s", a->host,
@@ -363,6 +376,8 @@ on_consent(struct agent *a, const struct qh_msg *m)
 	} else {
 		c = &a->consents[a->nconsents++];
 		c->id = id;
+		c->want = want;
+		c->recorded = (flags & 1) != 0;
 		memcpy(c->login, login, strlen(login) + 1); /* valid: fits */
 		(void)msg_text(m, QH_K_NAME, c->name, sizeof(c->name));
 		ui_sanitize(c->name);
@@ -433,7 +448,9 @@ on_session(struct agent *a, const struct qh_msg *m)
 			ui_window()->ended(end);
 		}
 		a->session_open = 0;
-		a->nallowed = 0;
+		consent_forget(a);
+		/* The console ended the desktops first; what is left goes now. */
+		desktop_close_all();
 		if (a->ending || !a->unattended) {
 			uv_timer_stop(&a->endwait);
 			agent_stop(a, 0);
@@ -512,6 +529,7 @@ static const struct action_entry {
 	{ "push", push_start },
 	{ "pull", pull_start },
 	{ "info", info_start },
+	{ "desktop", desktop_start },
 	{ NULL, NULL },
 };
 
@@ -532,6 +550,8 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	struct agent *a = qh_mux_arg(mux);
 	const struct action_entry *act;
 	char cmd[33], login[QH_ID_MAX + 2];
+	unsigned want = GRANT_CONNECT;
+	uint32_t flags = 0;
 
 	if (m->type != QH_MSG_ACTION || a->state != AG_READY || a->stopping) {
 		qh_chan_refuse(ch, "unsupported",
@@ -541,12 +561,22 @@ agent_open(struct qh_mux *mux, struct qh_chan *ch, const struct qh_msg *m)
 	}
 	(void)msg_text(m, QH_K_CMD, cmd, sizeof(cmd));
 	(void)msg_text(m, QH_K_LOGIN, login, sizeof(login));
-	if (!qh_id_valid(login) || !consent_allowed(a, login)) {
+	/* The screen needs its own consent, control another (R2). */
+	if (strcmp(cmd, "desktop") == 0) {
+		(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+		want = GRANT_VIEW | ((flags & DESKTOP_F_CONTROL) ? GRANT_CONTROL : 0);
+	}
+	if (!qh_id_valid(login) || !consent_allowed(a, login, want)) {
 		qh_warn("console %s:%d: %s for %s, whom the customer has not allowed",
 		    a->host, a->port, cmd, login);
 		qh_chan_refuse(ch, "consent",
-		    "the customer has not allowed this "
-		    "technician");
+		    want & GRANT_CONTROL ? "the customer has not allowed this technician "
+					   "to control the screen"
+			: want & GRANT_VIEW
+			? "the customer has not allowed this technician "
+			  "to see the screen"
+			: "the customer has not allowed this "
+			  "technician");
 	} else if ((act = action_find(cmd)) == NULL) {
 		qh_chan_refuse(ch, "unsupported", "this agent cannot do that yet");
 	} else {
@@ -756,6 +786,7 @@ cmd_run(struct qh_cli *c)
 {
 	struct agent *a;
 	char path[PATH_MAX + 16];
+	const char *desk;
 	size_t hlen;
 	int r, status;
 
@@ -766,6 +797,16 @@ cmd_run(struct qh_cli *c)
 	a->tasks.first = NULL;
 	a->yes = qh_cli_flag(c, "yes");
 	a->unattended = qh_cli_flag(c, "unattended");
+	if ((desk = qh_cli_opt(c, "allow-desktop")) != NULL) {
+		if (strcmp(desk, "view") == 0)
+			a->allow_desktop = GRANT_VIEW;
+		else if (strcmp(desk, "control") == 0)
+			a->allow_desktop = GRANT_VIEW | GRANT_CONTROL;
+		else {
+			free(a);
+			return qh_cli_usage(c, "--allow-desktop is view or control");
+		}
+	}
 	a->backoff_ms = BACKOFF_MIN_MS;
 	if ((r = parse_forwards(a, c)) != 0 ||
 	    (r = forward_allow_init(a->forwards, a->nforwards)) != 0) {
@@ -778,6 +819,8 @@ cmd_run(struct qh_cli *c)
 		return qh_cli_fail(c, _("no configuration directory: %s"),
 		    _(qh_strerror(r)));
 	}
+	if (agent_config_dir(c, a->config_dir, sizeof(a->config_dir)) != 0)
+		a->config_dir[0] = '\0';
 	if (plat_path_kind(path) == PLAT_NONE &&
 	    (status = enrol_from_tag(c)) != QH_EXIT_OK) {
 		free(a);
@@ -843,12 +886,15 @@ cmd_run(struct qh_cli *c)
 const struct qh_cli_cmd cmd_run_entry = {
 	.name = "run",
 	.usage = "[--config DIR] [--yes] [--unattended] "
-		 "[--allow-forward HOST:PORT,...] [--lang de|en]",
+		 "[--allow-forward HOST:PORT,...] [--allow-desktop view|control] "
+		 "[--lang de|en]",
 	.summary = N_("connect and wait for a technician (the default command); "
-		      "--allow-forward: targets forwards may reach"),
+		      "--allow-forward: targets forwards may reach; --allow-desktop: "
+		      "technicians may see (and control) the screen without asking"),
 	.min_args = 0,
 	.max_args = 0,
 	.opts = { QH_OPT("config"), { "yes", 'y', 0, 0 }, QH_FLAG("unattended"),
-	    QH_OPTS("allow-forward"), QH_OPT("log-level"), QH_OPT("lang") },
+	    QH_OPTS("allow-forward"), QH_OPT("allow-desktop"), QH_OPT("log-level"),
+	    QH_OPT("lang") },
 	.exec = cmd_run,
 };

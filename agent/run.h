@@ -8,6 +8,7 @@
 #ifndef QH_AGENT_RUN_H
 #define QH_AGENT_RUN_H
 
+#include <limits.h>
 #include <stdint.h>
 
 #include "agent.h"
@@ -34,6 +35,8 @@ struct consent {
 	uint64_t id;
 	char login[QH_ID_MAX + 1];
 	char name[257];
+	unsigned want;	/* GRANT_CONNECT, GRANT_VIEW or GRANT_VIEW | GRANT_CONTROL */
+	int recorded;	/* a desktop: the console records the screen */
 	char text[512]; /* from the console: overdraft, installation; "" for none */
 };
 
@@ -45,6 +48,7 @@ struct agent {
 	int port;
 	char hostname[256];
 	int yes, unattended;
+	unsigned allow_desktop; /* --allow-desktop: GRANT_VIEW, maybe | GRANT_CONTROL */
 	const char *forwards[FORWARD_MAX]; /* --allow-forward, for later */
 	int nforwards;
 
@@ -62,6 +66,9 @@ struct agent {
 	uv_tty_t tty;
 	int tty_open;	     /* reading lines from the customer */
 	uv_async_t ui_async; /* the window's events (ui_post) */
+	uv_process_t shot;   /* `ticket --screenshot` for the window's button */
+	int shot_running;
+	char config_dir[PATH_MAX]; /* --config, for the programs we start */
 	int ui_open;
 	char rbuf[LINE_MAX_LEN]; /* one read from the terminal */
 	char line[LINE_MAX_LEN];
@@ -80,8 +87,12 @@ struct agent {
 	struct consent consents[CONSENT_MAX];
 	int nconsents;
 	int asking; /* consents[0] is on the screen */
-	char allowed[ALLOWED_MAX][QH_ID_MAX + 1];
+	struct {
+		char login[QH_ID_MAX + 1];
+		unsigned granted; /* GRANT_* the customer allowed this session */
+	} allowed[ALLOWED_MAX];
 	int nallowed;
+	int control_taken; /* the customer took control back this session */
 
 	struct task_list tasks;
 
@@ -102,8 +113,22 @@ void send_consent_reply(struct agent *a, uint64_t id, int allow);
 
 /* consent.c */
 
-/* 1 if login may act on this PC now (--yes, --unattended, or allowed). */
-int consent_allowed(const struct agent *a, const char *login);
+/*
+ * 1 if login may do what want (GRANT_*) names on this PC now: --yes and
+ * --unattended allow connecting, --allow-desktop the screen (control
+ * only until the customer takes it back), the customer's answers the rest.
+ */
+int consent_allowed(const struct agent *a, const char *login, unsigned want);
+
+/* The session ended: what the customer allowed in it is forgotten. */
+void consent_forget(struct agent *a);
+
+/*
+ * The customer takes control back from every desktop ("c" on the
+ * terminal, the window's button): input stops, viewing goes on, and a
+ * technician who wants control again is asked again.
+ */
+void consent_take_control(struct agent *a);
 
 /* Answers what can be answered without the customer; asks the next question. */
 void consent_next(struct agent *a);

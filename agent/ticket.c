@@ -5,8 +5,10 @@
  * byte is sent: the subject, the steps, each attachment (an existing,
  * readable regular file within the size limits) and each proposed
  * appointment (local time that exists and lies ahead). The workstation's
- * facts come from agent_info_json. The console answers with the ticket's
- * number and due time; see docs/protocol.md, "Tickets", for the exchange.
+ * facts come from agent_info_json; --screenshot adds a PNG of the screen
+ * (screenshot.c), written to the configuration directory for the upload
+ * and removed after it. The console answers with the ticket's number and
+ * due time; see docs/protocol.md, "Tickets", for the exchange.
  */
 #include <sys/stat.h>
 
@@ -32,6 +34,7 @@
 #include "qh/ticket.h"
 #include "agent.h"
 #include "platform.h"
+#include "screenshot.h"
 
 #define CONNECT_TIMEOUT_MS 30000 /* dial, handshake and the channel's answer */
 #define KEEPALIVE_IDLE_MS  15000
@@ -56,6 +59,7 @@ struct tk {
 	struct qh_ticket t;
 	int fds[QH_TICKET_FILES_MAX]; /* the attachments, open since the checks */
 	const char *paths[QH_TICKET_FILES_MAX];
+	char shot[PATH_MAX]; /* --screenshot's file, removed at the end; "" for none */
 
 	enum tk_state state;
 	struct qh_mux *mux; /* NULL once closed */
@@ -663,6 +667,32 @@ add_environment(struct tk *k)
 	qh_buf_release(&env);
 }
 
+/*
+ * --screenshot: the screen as screenshot-YYYYMMDD-HHMMSS.png (local time)
+ * in the configuration directory, which exists and is private.
+ */
+static int
+take_screenshot(struct qh_cli *c, struct tk *k)
+{
+	char dir[PATH_MAX], name[64], why[300];
+	time_t now = time(NULL);
+	struct tm tm;
+	int w, h;
+
+	if (agent_config_dir(c, dir, sizeof(dir)) != 0 || localtime_r(&now, &tm) == NULL)
+		return qh_cli_fail(c, "no place for the screenshot");
+	strftime(name, sizeof(name), "screenshot-%Y%m%d-%H%M%S.png", &tm);
+	if (plat_path_join(k->shot, sizeof(k->shot), dir, name) != 0)
+		return qh_cli_fail(c, "no place for the screenshot");
+	if (screenshot_png(k->shot, &w, &h, why, sizeof(why)) != 0) {
+		(void)remove(k->shot);
+		k->shot[0] = '\0';
+		return qh_cli_fail(c, "no screenshot: %s", why);
+	}
+	ui_line(_("screenshot of the screen (%dx%d) attached as %s"), w, h, name);
+	return 0;
+}
+
 /* Checks and collects everything the command line names; returns an exit status. */
 static int
 collect(struct qh_cli *c, struct tk *k)
@@ -670,6 +700,7 @@ collect(struct qh_cli *c, struct tk *k)
 	const char *subject = qh_cli_opt(c, "subject"), *kind = qh_cli_opt(c, "kind");
 	const char *steps = qh_cli_opt(c, "steps");
 	const char *const *attach = NULL, *const *propose = NULL;
+	const char *files[QH_TICKET_FILES_MAX + 1];
 	int nattach = qh_cli_opts(c, "attach", &attach);
 	int npropose = qh_cli_opts(c, "propose", &propose), i, status;
 	uint64_t total;
@@ -690,7 +721,17 @@ collect(struct qh_cli *c, struct tk *k)
 			return status;
 	if (steps != NULL && (status = read_steps(c, k, steps)) != 0)
 		return status;
-	if ((status = open_attachments(c, k, attach, nattach, &total)) != 0)
+	for (i = 0; i < nattach && i < QH_TICKET_FILES_MAX; i++)
+		files[i] = attach[i];
+	if (qh_cli_flag(c, "screenshot")) {
+		if (nattach >= QH_TICKET_FILES_MAX)
+			return qh_cli_fail(c, "at most %d attachments per ticket",
+			    QH_TICKET_FILES_MAX);
+		if ((status = take_screenshot(c, k)) != 0)
+			return status;
+		files[nattach++] = k->shot;
+	}
+	if ((status = open_attachments(c, k, files, nattach, &total)) != 0)
 		return status;
 	if (qh_ticket_set_header(&k->t, kind, subject, total) != 0)
 		return qh_cli_fail(c, "%s", k->t.why);
@@ -756,6 +797,8 @@ out:
 	for (i = 0; i < QH_TICKET_FILES_MAX; i++)
 		if (k->fds[i] != -1)
 			close(k->fds[i]);
+	if (k->shot[0] != '\0')
+		(void)remove(k->shot);
 	EVP_MD_CTX_free(k->md);
 	qh_ticket_free(&k->t);
 	qh_tls_ctx_free(k->ctx);
@@ -769,12 +812,13 @@ const struct qh_cli_cmd cmd_ticket_entry = {
 	.name = "ticket",
 	.usage = "--subject TEXT [--steps FILE|-] [--attach FILE]... "
 		 "[--propose YYYY-MM-DDTHH:MM]... [--kind support|installation] "
-		 "[--config DIR] [--lang de|en]",
+		 "[--screenshot] [--config DIR] [--lang de|en]",
 	.summary = N_("file a support ticket with this PC's facts, steps to reproduce, "
 		      "attachments and proposed appointments (local time)"),
 	.min_args = 0,
 	.max_args = 0,
 	.opts = { QH_OPT("config"), QH_OPT("subject"), QH_OPT("steps"), QH_OPTS("attach"),
-	    QH_OPTS("propose"), QH_OPT("kind"), QH_OPT("log-level"), QH_OPT("lang") },
+	    QH_OPTS("propose"), QH_OPT("kind"), QH_FLAG("screenshot"),
+	    QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_ticket,
 };

@@ -10,3 +10,4 @@ echo "load average: $(load) ($(nproc) cores)"
 build/release/bench/bench_closes
 sh bench/tunnel.sh | with_load
 sh bench/agents.sh | with_load
+sh bench/desktop.sh | with_load

@@ -107,6 +107,16 @@ in_version(struct qh_rfbdec *d, struct qh_buf *in)
 	return 1;
 }
 
+/*
+ * The version both sides use: the server's, or the viewer's when that is
+ * known and lower (the server follows the viewer down).
+ */
+static int
+agreed_minor(const struct qh_rfbdec *d)
+{
+	return d->cminor != 0 && d->cminor < d->minor ? d->cminor : d->minor;
+}
+
 static int
 in_security(struct qh_rfbdec *d, struct qh_buf *in)
 {
@@ -115,7 +125,7 @@ in_security(struct qh_rfbdec *d, struct qh_buf *in)
 	uint8_t n, t;
 	int none = 0, i;
 
-	if (d->minor == 3) {
+	if (agreed_minor(d) == 3) {
 		if (qh_buf_get_u32(in, &type) != 0)
 			return 0;
 		if (type != QH_RFB_SEC_NONE)
@@ -135,7 +145,7 @@ in_security(struct qh_rfbdec *d, struct qh_buf *in)
 	if (!none)
 		return dec_fail(d, QH_ERR_PROTOCOL, "security type None not offered");
 	*in = peek;
-	d->state = d->minor == 8 ? DS_RESULT : DS_SERVERINIT;
+	d->state = agreed_minor(d) == 8 ? DS_RESULT : DS_SERVERINIT;
 	return 1;
 }
 
@@ -221,6 +231,11 @@ in_message(struct qh_rfbdec *d, struct qh_buf *in)
 			return 0;
 		(void)qh_buf_consume(in, 2);
 		(void)qh_buf_get_u16(in, &n);
+		/* Our server switches formats when an update starts, never inside one. */
+		if (d->pf_pending) {
+			d->pf = d->pf_next;
+			d->pf_pending = 0;
+		}
 		d->rects_left = n;
 		if (n == 0)
 			d->updates++;
@@ -272,6 +287,9 @@ rect_size(struct qh_rfbdec *d, const struct dec_rect *rc, struct qh_buf *peek,
 	    rc->enc == QH_RFB_ENC_ZRLE || rc->enc == QH_RFB_ENC_TIGHT)
 		if ((r = check_inside(d, rc)) != 0)
 			return r;
+	if (d->client_fed && !dec_announced(d, rc->enc))
+		return dec_fail(d, QH_ERR_PROTOCOL,
+		    "encoding %d, which the viewer did not ask for", rc->enc);
 	switch (rc->enc) {
 	case QH_RFB_ENC_RAW:
 		*len = pixels * bpp;

@@ -23,6 +23,22 @@ enum dec_state {
 	DS_FAILED,
 };
 
+/* The viewer's side (qh_rfbdec_feed_client). */
+enum dec_cstate {
+	CS_VERSION,  /* "RFB 003.00x\n" */
+	CS_SECURITY, /* 3.7, 3.8: the type chosen */
+	CS_INIT,     /* ClientInit: the shared flag */
+	CS_MESSAGE,  /* client messages */
+};
+
+/* Encodings the viewer announced, as bits of dec_rect's check. */
+#define DEC_ANN_COPYRECT    0x01
+#define DEC_ANN_ZRLE	    0x02
+#define DEC_ANN_TIGHT	    0x04
+#define DEC_ANN_CURSOR	    0x08
+#define DEC_ANN_POINTERPOS  0x10
+#define DEC_ANN_DESKTOPSIZE 0x20
+
 /* A rectangle's header. */
 struct dec_rect {
 	int x, y, w, h;
@@ -49,6 +65,16 @@ struct qh_rfbdec {
 	struct qh_buf zout; /* inflated bytes of one rectangle */
 	void *jpeg;	    /* struct dec_jpeg, made on first use */
 
+	/* The viewer's side, when it is fed. */
+	int client_fed; /* qh_rfbdec_feed_client was called */
+	enum dec_cstate cstate;
+	int cminor;		  /* the viewer's version; 0 until read */
+	struct qh_rfb_pf pf_next; /* SetPixelFormat not yet in effect */
+	int pf_pending;		  /* ... applied at the next update */
+	unsigned announced;	  /* DEC_ANN_*: ever announced by SetEncodings */
+	uint32_t cut_skip;	  /* ClientCutText bytes still to skip */
+	uint64_t client_msgs;	  /* client messages read */
+
 	uint32_t cur[DEC_CURSOR_MAX * DEC_CURSOR_MAX]; /* ARGB, alpha 0 or 255 */
 	int cur_w, cur_h, cur_hx, cur_hy, cur_have;
 	int ptr_x, ptr_y, ptr_have;
@@ -60,6 +86,11 @@ int dec_fail(struct qh_rfbdec *d, int err, const char *fmt, ...)
 
 /* Reads one pixel of d->pf (bpp / 8 bytes) as XRGB; QH_ERR_INCOMPLETE at the end. */
 int dec_get_pixel(struct qh_rfbdec *d, struct qh_buf *b, uint32_t *xrgb);
+
+/* rfbdec_client.c */
+
+/* 1 if the viewer announced enc at some point (Raw always counts). */
+int dec_announced(const struct qh_rfbdec *d, int32_t enc);
 
 /* rfbdec_zt.c */
 

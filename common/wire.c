@@ -177,7 +177,8 @@ static const struct msg_spec {
 	    K(QH_K_CODE) | K(QH_K_RESUME) },
 	[QH_MSG_NOTICE] = { "notice", K(QH_K_TEXT) | K(QH_K_KIND), K(QH_K_TEXT) },
 	[QH_MSG_CONSENT] = { "consent",
-	    K(QH_K_ID) | K(QH_K_LOGIN) | K(QH_K_NAME) | K(QH_K_TEXT),
+	    K(QH_K_ID) | K(QH_K_LOGIN) | K(QH_K_NAME) | K(QH_K_TEXT) | K(QH_K_KIND) |
+		K(QH_K_FLAGS),
 	    K(QH_K_ID) | K(QH_K_LOGIN) | K(QH_K_NAME) },
 	[QH_MSG_CONSENT_REPLY] = { "consent-reply", K(QH_K_ID) | K(QH_K_ALLOW),
 	    K(QH_K_ID) | K(QH_K_ALLOW) },

@@ -9,7 +9,7 @@ libsqlite3-dev sqlite3 libcmocka-dev libinih-dev libarchive-dev clang libclang-r
 faketime tmux asciinema jq openssh-server openssh-client iperf3 tzdata
 python3 socat procps util-linux ca-certificates
 zlib1g-dev libjpeg62-turbo-dev libxcb1-dev libxcb-shm0-dev libxcb-xfixes0-dev
-libxcb-xtest0-dev libxcb-randr0-dev libxcb-damage0-dev xvfb xauth x11-apps x11-utils xterm x11vnc vncsnapshot
+libxcb-xtest0-dev libxcb-randr0-dev libxcb-damage0-dev xvfb xauth x11-apps x11-utils xterm x11vnc vncsnapshot xclip
 imagemagick systemd man-db debhelper lintian
 gcc-mingw-w64-x86-64 binutils-mingw-w64-x86-64 libz-mingw-w64-dev cmake nasm perl dpkg-dev
 xz-utils wine64 fonts-wine osslsigncode gettext testssl.sh

@@ -291,10 +291,16 @@ quiet_balance(const char *text QH_UNUSED, int low QH_UNUSED)
 {
 }
 
+/*
+ * Unattended answers connections itself; what reaches here is a desktop
+ * without --allow-desktop, and nobody is there to allow it. (The service
+ * runs in session 0, which has no desktop to show anyway.)
+ */
 static void
-quiet_ask(uint64_t id, const char *login QH_UNUSED, const char *name QH_UNUSED)
+quiet_ask(uint64_t id, const char *login QH_UNUSED, const char *name QH_UNUSED,
+    unsigned want QH_UNUSED, int recorded QH_UNUSED)
 {
-	ui_post(UI_EV_DENY, id); /* unattended answers itself; never reached */
+	ui_post(UI_EV_DENY, id);
 }
 
 static void

@@ -4,7 +4,10 @@
  * on the phone, the prepaid balance, what the technician does, that the
  * session is recorded and billed per started 15 minutes, and "End
  * session". A technician's consent question is a dialog of its own with
- * Allow and Deny that names the technician. Closing the window ends the
+ * Allow and Deny that names the technician and what they ask for: to
+ * connect, to see the screen, to control mouse and keyboard. While a
+ * technician sees the screen a banner says who, and "Take back control"
+ * ends their control (they still see it). Closing the window ends the
  * session. A PC that is not enrolled asks for the join token first,
  * unless the program carries one (qh/exetag.h).
  *
@@ -56,6 +59,7 @@ enum {
 	WM_QH_TOKEN,	/* show the token prompt */
 	WM_QH_FINISHED, /* the agent is done: the button closes */
 	WM_QH_VENDOR,
+	WM_QH_DESKTOP, /* wParam: 1 when someone controls the screen; "" hides */
 };
 
 /* Controls. */
@@ -78,6 +82,9 @@ enum {
 	IDC_ASK_NOTE,
 	IDC_ALLOW,
 	IDC_DENY,
+	IDC_DESK_TEXT,
+	IDC_TAKE_BACK,
+	IDC_SHOT,
 };
 
 #define NOTICE N_("This session is recorded and billed per started 15 minutes.")
@@ -175,16 +182,38 @@ ui_activity(const char *line)
 	post_text(WM_QH_ACTIVITY, 0, line);
 }
 
+/* The question and, after a line break, what allowing it means. */
 static void
-ui_ask(uint64_t id, const char *login, const char *name)
+ui_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded)
 {
-	char text[600];
+	const char *who = name[0] != '\0' ? name : login;
+	char text[1200], q[300];
 
 	EnterCriticalSection(&W.lock);
 	W.ask_id = id;
 	LeaveCriticalSection(&W.lock);
-	snprintf(text, sizeof(text), _("Technician %s (%s) wants to connect to this PC."),
-	    name[0] != '\0' ? name : login, login);
+	if (want & GRANT_CONTROL) {
+		snprintf(q, sizeof(q), _("%s wants to CONTROL your mouse and keyboard."),
+		    who);
+		snprintf(text, sizeof(text), "%s\n%s %s%s%s", q,
+		    _("The technician would see your screen and use your mouse and "
+		      "keyboard."),
+		    recorded ? _("The screen is recorded.") : "", recorded ? " " : "",
+		    _("You can take control back at any time with \"Take back "
+		      "control\"."));
+	} else if (want & GRANT_VIEW) {
+		snprintf(q, sizeof(q), _("%s wants to SEE your screen."), who);
+		snprintf(text, sizeof(text), "%s\n%s %s", q,
+		    _("The technician would see your screen until the session ends, "
+		      "but not use your mouse or keyboard."),
+		    recorded ? _("The screen is recorded.") : "");
+	} else {
+		snprintf(q, sizeof(q),
+		    _("Technician %s (%s) wants to connect to this PC."), who, login);
+		snprintf(text, sizeof(text), "%s\n%s", q,
+		    _("If you allow it, the technician can run commands and copy files "
+		      "on this PC until the session ends."));
+	}
 	post_text(WM_QH_ASK, 0, text);
 }
 
@@ -200,6 +229,12 @@ ui_ended(const char *text)
 	post_text(WM_QH_ENDED, 0, text);
 }
 
+static void
+ui_desktop(const char *text, int controlled)
+{
+	post_text(WM_QH_DESKTOP, (WPARAM)(controlled != 0), text);
+}
+
 static const struct ui_window window_ops = {
 	.code = ui_code,
 	.status = ui_status,
@@ -208,6 +243,7 @@ static const struct ui_window window_ops = {
 	.ask = ui_ask,
 	.withdraw = ui_withdraw,
 	.ended = ui_ended,
+	.desktop = ui_desktop,
 };
 
 int
@@ -292,21 +328,35 @@ create_controls(HWND h)
 	    20, IDC_LIST_LABEL, W.bold);
 	y += 22;
 	control(h, L"LISTBOX", L"", WS_BORDER | WS_VSCROLL | LBS_NOINTEGRALHEIGHT, PAD, y,
-	    w, WIN_H - y - 110, IDC_LIST, W.font);
+	    w, WIN_H - y - 150, IDC_LIST, W.font);
+	/* Who sees the screen, shown only while someone does. */
+	control(h, L"STATIC", L"", SS_LEFT, PAD, WIN_H - 140, w - 170, 38, IDC_DESK_TEXT,
+	    W.bold);
+	control(h, L"BUTTON", WT(N_("Take back control")), BS_PUSHBUTTON | WS_TABSTOP,
+	    PAD + w - 160, WIN_H - 138, 160, 30, IDC_TAKE_BACK, W.font);
+	show(h, IDC_DESK_TEXT, 0);
+	show(h, IDC_TAKE_BACK, 0);
+	control(h, L"BUTTON", WT(N_("Send a screenshot")), BS_PUSHBUTTON | WS_TABSTOP,
+	    PAD, WIN_H - 96, 180, 32, IDC_SHOT, W.font);
 	control(h, L"BUTTON", WT(N_("End session")), BS_PUSHBUTTON | WS_TABSTOP,
 	    PAD + w - 140, WIN_H - 96, 140, 32, IDC_END, W.bold);
 	show_token_prompt(h, 0);
 }
 
-/* The consent dialog for the question on screen. */
+/* The consent dialog for the question on screen ("question\nwhat it means"). */
 static void
-consent_open(HWND owner, const wchar_t *question)
+consent_open(HWND owner, wchar_t *question)
 {
+	wchar_t *note = wcschr(question, L'\n'), note_all[1400];
 	RECT r;
 	HWND d;
-	int w = 440, hgt = 250, x, y;
-	char note[1024];
-	wchar_t wnote[1024];
+	int w = 440, hgt = 290, x, y;
+
+	if (note != NULL)
+		*note++ = L'\0';
+	_snwprintf(note_all, sizeof(note_all) / sizeof(note_all[0]), L"%ls %ls",
+	    note != NULL ? note : L"", WT(NOTICE));
+	note_all[sizeof(note_all) / sizeof(note_all[0]) - 1] = L'\0';
 
 	if (W.consent != NULL)
 		DestroyWindow(W.consent);
@@ -321,13 +371,7 @@ consent_open(HWND owner, const wchar_t *question)
 	W.consent = d;
 	control(d, L"STATIC", question, SS_LEFT, PAD, PAD, w - 2 * PAD - 10, 40,
 	    IDC_ASK_TEXT, W.bold);
-	snprintf(note, sizeof(note), "%s %s",
-	    _("If you allow it, the technician can run commands and copy files on "
-	      "this PC until the session ends."),
-	    _(NOTICE));
-	if (MultiByteToWideChar(CP_UTF8, 0, note, -1, wnote, 1024) == 0)
-		wnote[0] = L'\0';
-	control(d, L"STATIC", wnote, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 96,
+	control(d, L"STATIC", note_all, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 96,
 	    IDC_ASK_NOTE, W.font);
 	control(d, L"BUTTON", WT(N_("Allow")), BS_DEFPUSHBUTTON | WS_TABSTOP,
 	    w - 2 * PAD - 210, hgt - 80, 100, 30, IDC_ALLOW, W.bold);
@@ -430,6 +474,10 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 			}
 		} else if (LOWORD(wp) == IDC_CONNECT)
 			token_entered(h);
+		else if (LOWORD(wp) == IDC_TAKE_BACK)
+			ui_post(UI_EV_TAKE_CONTROL, 0);
+		else if (LOWORD(wp) == IDC_SHOT)
+			ui_post(UI_EV_SCREENSHOT, 0);
 		return 0;
 	case WM_CLOSE:
 		/* Closing the window ends the session. */
@@ -448,6 +496,8 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 		SetBkMode((HDC)wp, TRANSPARENT);
 		if (GetDlgCtrlID((HWND)lp) == IDC_CODE)
 			SetTextColor((HDC)wp, RGB(0x10, 0x40, 0x90));
+		else if (GetDlgCtrlID((HWND)lp) == IDC_DESK_TEXT)
+			SetTextColor((HDC)wp, RGB(0xb0, 0x10, 0x10));
 		return (LRESULT)GetSysColorBrush(COLOR_WINDOW);
 	case WM_QH_CODE:
 		SetDlgItemTextW(h, IDC_CODE, text);
@@ -470,6 +520,11 @@ main_proc(HWND h, UINT msg, WPARAM wp, LPARAM lp)
 		break;
 	case WM_QH_ASK:
 		consent_open(h, text);
+		break;
+	case WM_QH_DESKTOP:
+		SetDlgItemTextW(h, IDC_DESK_TEXT, text);
+		show(h, IDC_DESK_TEXT, text[0] != L'\0');
+		show(h, IDC_TAKE_BACK, text[0] != L'\0' && wp != 0);
 		break;
 	case WM_QH_WITHDRAW:
 		if (W.consent != NULL) {

@@ -1,7 +1,7 @@
 /*
  * qh-console customer set ID [--name NAME] [--plan premium|free]
  * [--email ADDR]... [--lang de|en] [--country CC] [--vat-id ID]
- * [--warn-units N] [--overdraft-units N]:
+ * [--warn-units N] [--overdraft-units N] [--record-desktop yes|no]:
  * changes a customer. Options not given leave their field as it is; the
  * --email options, when given, replace the customer's whole list
  * (--email "" alone removes them all). Each other option is a line of
@@ -98,6 +98,20 @@ set_overdraft(struct qh_cli *c, const char *v, struct customer_change *ch)
 	return QH_EXIT_OK;
 }
 
+/* Whether what technicians see of the screen is recorded (a running console
+ * reads it when a desktop starts). */
+static int
+set_record_desktop(struct qh_cli *c, const char *v, struct customer_change *ch)
+{
+	if (strcmp(v, "yes") == 0)
+		ch->record_desktop = 1;
+	else if (strcmp(v, "no") == 0)
+		ch->record_desktop = 0;
+	else
+		return qh_cli_usage(c, "--record-desktop is yes or no");
+	return QH_EXIT_OK;
+}
+
 /* The options that set one field each: the option and what checks and sets it. */
 static const struct set_field {
 	const char *opt;
@@ -110,6 +124,7 @@ static const struct set_field {
 	{ "vat-id", set_vat_id },
 	{ "warn-units", set_warn },
 	{ "overdraft-units", set_overdraft },
+	{ "record-desktop", set_record_desktop },
 };
 
 static int
@@ -156,13 +171,14 @@ const struct qh_cli_cmd cmd_customer_set_entry = {
 	.name = "customer set",
 	.usage = "ID [--name NAME] [--plan premium|free] [--email ADDR]... "
 		 "[--lang de|en] [--country CC] [--vat-id ID] [--warn-units N] "
-		 "[--overdraft-units N]",
-	.summary = "change a customer; --email replaces the list of addresses",
+		 "[--overdraft-units N] [--record-desktop yes|no]",
+	.summary = "change a customer; --email replaces the list of addresses; "
+		   "--record-desktop: whether technicians' desktops are recorded",
 	.min_args = 1,
 	.max_args = 1,
 	.opts = { QH_OPT("state"), QH_OPT("name"), QH_OPT("plan"), QH_OPTS("email"),
 	    QH_OPT("lang"), QH_OPT("country"), QH_OPT("vat-id"), QH_OPT("warn-units"),
-	    QH_OPT("overdraft-units") },
+	    QH_OPT("overdraft-units"), QH_OPT("record-desktop") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_customer_set,
 };

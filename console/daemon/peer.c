@@ -157,6 +157,7 @@ static const struct request_entry {
 	{ "push", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "pull", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "info", ROLE(QH_ROLE_TECHNICIAN), request_relay },
+	{ "desktop", ROLE(QH_ROLE_TECHNICIAN), request_relay },
 	{ "record", ROLE(QH_ROLE_TECHNICIAN), request_record },
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
 	{ "account", ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),

@@ -8,7 +8,8 @@
  *
  * An entry owns its session and its relays: a technician's request becomes
  * a relay, the customer is asked for consent once per technician and
- * session (R2), the first command opens the session if the customer may be
+ * session (R2) — to connect, and separately to see the screen and to
+ * control it — the first command opens the session if the customer may be
  * billed (R7), and whatever closes the session ends the relays first.
  */
 #include <inttypes.h>
@@ -446,26 +447,48 @@ queue_clear(struct server *srv)
 
 /* Consent and the start of technician commands. */
 
-static int
+/* The consents (RELAY_CONSENT_*) login has in the entry's session. */
+static unsigned
 consented(const struct entry *e, const char *login)
 {
 	int i;
 
 	for (i = 0; i < e->nconsented; i++)
-		if (strcmp(e->consented[i], login) == 0)
-			return 1;
+		if (strcmp(e->consented[i].login, login) == 0)
+			return e->consented[i].granted;
 	return 0;
 }
 
 static void
-consent_add(struct entry *e, const char *login)
+consent_add(struct entry *e, const char *login, unsigned granted)
 {
+	int i;
+
 	/* Most agents never see a technician: the list is made when needed. */
 	if (e->consented == NULL &&
 	    (e->consented = calloc(MAX_CONSENTED, sizeof(*e->consented))) == NULL)
 		return; /* asked again next time */
-	if (!consented(e, login) && e->nconsented < MAX_CONSENTED)
-		snprintf(e->consented[e->nconsented++], QH_ID_MAX + 1, "%s", login);
+	for (i = 0; i < e->nconsented; i++)
+		if (strcmp(e->consented[i].login, login) == 0) {
+			e->consented[i].granted |= granted;
+			return;
+		}
+	if (e->nconsented < MAX_CONSENTED) {
+		snprintf(e->consented[e->nconsented].login, QH_ID_MAX + 1, "%s", login);
+		e->consented[e->nconsented++].granted = granted;
+	}
+}
+
+/* The customer took control of a desktop back: a new --control asks again. */
+static void
+consent_control_off(void *arg, const char *login)
+{
+	struct entry *e = arg;
+	int i;
+
+	for (i = 0; i < e->nconsented; i++)
+		if (strcmp(e->consented[i].login, login) == 0)
+			e->consented[i].granted &= ~(unsigned)RELAY_CONSENT_CONTROL;
 }
 
 /* What the relay asks admit.c about: a session for the entry's customer. */
@@ -602,7 +625,7 @@ session_start(struct entry *e, struct relay *r)
 		reply_session(e->agent, "opened", session_id(e->session), 0, NULL);
 	/* A new session forgets the consents of an earlier one. */
 	e->nconsented = 0;
-	consent_add(e, relay_login(r));
+	consent_add(e, relay_login(r), relay_consent_need(r));
 	return 0;
 }
 
@@ -632,6 +655,8 @@ entry_start(struct entry *e, struct relay *r)
 	if (first)
 		reply_notice(e->agent, "attached", qh_tr(e->lang, "%s (%s) attached"),
 		    relay_name(r), relay_login(r));
+	if (relay_consent_need(r) & RELAY_CONSENT_VIEW)
+		relay_set_record(r, db_customer_record_desktop(e->srv->db, e->customer));
 	relay_set_lang(r, e->lang);
 	relay_start(r, e->session, e->agent, greeting);
 }
@@ -711,11 +736,12 @@ static void
 ask_consent(struct entry *e, struct relay *r, const struct relay_who *who,
     const char *text)
 {
+	unsigned need = relay_consent_need(r);
 	struct relay *o;
 	struct qh_buf b;
 	char pretty[8], wait[256];
 
-	if ((o = relay_waiting_login(&e->relays, who->login, r)) != NULL)
+	if ((o = relay_waiting_login(&e->relays, who->login, need, r)) != NULL)
 		relay_set_consent_id(r, relay_consent_id(o));
 	else if (e->nquestions == MAX_QUESTIONS) {
 		relay_fail(r, "busy",
@@ -731,6 +757,12 @@ ask_consent(struct entry *e, struct relay *r, const struct relay_who *who,
 		(void)qh_msg_put_str(&b, QH_K_NAME, who->name);
 		if (text != NULL)
 			(void)qh_msg_put_str(&b, QH_K_TEXT, text);
+		if (need & RELAY_CONSENT_VIEW) {
+			(void)qh_msg_put_str(&b, QH_K_KIND,
+			    need & RELAY_CONSENT_CONTROL ? "control" : "view");
+			(void)qh_msg_put_u32(&b, QH_K_FLAGS,
+			    db_customer_record_desktop(e->srv->db, e->customer) ? 1 : 0);
+		}
 		(void)qh_mux_send_control(e->agent, &b);
 		qh_buf_release(&b);
 		e->questions[e->nquestions].id = relay_consent_id(r);
@@ -755,6 +787,7 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 	struct relay *r;
 	uint64_t id = 0;
 	uint8_t allow = 0;
+	unsigned need;
 
 	if (qh_msg_get_u64(m, QH_K_ID, &id) != 0 ||
 	    qh_msg_get_u8(m, QH_K_ALLOW, &allow) != 0)
@@ -762,13 +795,23 @@ queue_consent_reply(struct entry *e, const struct qh_msg *m)
 	question_drop(e, id);
 	question_timer(e);
 	while ((r = relay_waiting(&e->relays, id)) != NULL) {
+		need = relay_consent_need(r);
 		if (!allow) {
-			qh_info("agent %s: the customer declined %s", e->agent_id,
-			    relay_login(r));
-			relay_fail(r, "declined", "the customer declined the connection");
+			qh_info("agent %s: the customer declined %s (%s)", e->agent_id,
+			    relay_login(r),
+			    need & RELAY_CONSENT_CONTROL    ? "control"
+				: need & RELAY_CONSENT_VIEW ? "view"
+							    : "connect");
+			relay_fail(r, "declined",
+			    need & RELAY_CONSENT_CONTROL
+				? "the customer declined control of the mouse and "
+				  "keyboard"
+				: need & RELAY_CONSENT_VIEW
+				? "the customer declined to show the screen"
+				: "the customer declined the connection");
 			continue;
 		}
-		consent_add(e, relay_login(r));
+		consent_add(e, relay_login(r), need);
 		entry_start(e, r);
 	}
 }
@@ -845,7 +888,8 @@ queue_request(struct server *srv, const struct relay_who *who, struct qh_chan *c
 		relay_fail(r, "ticket", text);
 		return;
 	}
-	if (consented(e, who->login)) {
+	relay_set_owner(r, consent_control_off, e);
+	if ((consented(e, who->login) & relay_consent_need(r)) == relay_consent_need(r)) {
 		entry_start(e, r);
 		return;
 	}

@@ -22,6 +22,12 @@
 #define INDEX_BUCKETS  16384 /* chains of the code and resume indexes */
 #define MAX_QUESTIONS  16    /* consent questions out at once (the agent's bound) */
 
+/* What a technician may do in the entry's session (RELAY_CONSENT_*). */
+struct consented {
+	char login[QH_ID_MAX + 1];
+	unsigned granted;
+};
+
 /* A consent question the customer has not answered yet. */
 struct question {
 	uint64_t id;
@@ -37,11 +43,11 @@ struct entry {
 	char customer_name[DAEMON_NAME_MAX + 1];
 	char agent_id[QH_ID_MAX + 1];
 	char host[DAEMON_NAME_MAX + 1];
-	int64_t waiting_since;		  /* UTC seconds */
-	unsigned flags;			  /* HELLO flags */
-	enum qh_lang lang;		  /* HELLO's: what the customer reads */
-	struct session *session;	  /* open session, or NULL */
-	char (*consented)[QH_ID_MAX + 1]; /* this session's; made at the first */
+	int64_t waiting_since;	     /* UTC seconds */
+	unsigned flags;		     /* HELLO flags */
+	enum qh_lang lang;	     /* HELLO's: what the customer reads */
+	struct session *session;     /* open session, or NULL */
+	struct consented *consented; /* this session's; made at the first */
 	int nconsented;
 	uv_timer_t grace; /* runs while the agent is away */
 	uv_timer_t retry; /* a session the database did not take yet (busy) */

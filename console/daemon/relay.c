@@ -6,9 +6,16 @@
  * memory per relay stays within a window in each direction.
  *
  * A relay starts once the customer has consented to this technician in
- * this session (asked once per technician, R2), opens the session if it is
- * the first command, and counts as attached time from the agent's OPEN_OK
- * until either side ends it: a command the agent refuses bills nothing.
+ * this session (asked once per technician, R2; a desktop needs the consent
+ * to see the screen, and with --control the one to control it), opens the
+ * session if it is the first command, and counts as attached time from the
+ * agent's OPEN_OK until either side ends it: a command the agent refuses
+ * bills nothing.
+ *
+ * A desktop relays RFB between the technician's viewer and the agent's
+ * server without reading it: both directions go to a recording
+ * (deskrec.c) unless the customer forbade that, and the agent's NOTICE
+ * that the customer took control back ends the control's audit row.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -23,6 +30,7 @@
 #include "qh/json.h"
 #include "qh/log.h"
 #include "qh/wire.h"
+#include "deskrec.h"
 #include "record.h"
 #include "relay.h"
 #include "reply.h"
@@ -33,6 +41,12 @@
 #define QUEUE_MAX     (QH_MUX_WINDOW + 256 * 1024)
 #define ARGV_JSON_MAX 8192 /* exec's argv in the audit row; longer is left out */
 #define DETAIL_MAX    (ARGV_JSON_MAX + 1024)
+
+/* REQUEST{cmd="desktop"} flags: bit 0 --allow-overdraft, bit 2 --control, 8..15 --screen.
+ */
+#define REQ_DESKTOP_CONTROL 0x4
+/* ACTION{cmd="desktop"} flags (agent/desktop.h): bit 0 control, 8..15 the monitor. */
+#define ACT_DESKTOP_CONTROL 0x1
 
 /* Records queued for one side: u8 kind, u32 length, bytes. */
 enum item_kind { ITEM_DATA, ITEM_EXTDATA, ITEM_MSG, ITEM_EOF, ITEM_CLOSE };
@@ -83,6 +97,16 @@ struct relay {
 	int exited;	    /* the agent's EXIT was passed on */
 	int agent_eof;	    /* the agent's side sent all its data */
 	char greeting[256]; /* meter notice shown once the command starts */
+	struct {	    /* a desktop */
+		int on;
+		int control;	       /* input and clipboard pass (consented) */
+		int screen;	       /* the monitor, 0 = primary */
+		int record;	       /* the customer allows the recording */
+		int64_t control_event; /* audit row of the control while it lasts */
+		struct deskrec *rec;   /* both directions, with their times */
+	} desk;
+	void (*control_off)(void *arg, const char *login); /* the owner's */
+	void *owner;
 	LIST_ENTRY(relay) link;
 };
 
@@ -104,6 +128,7 @@ static const struct relay_kind {
 	    K(QH_K_PATH) | K(QH_K_SIZE) },
 	{ "pull", "pull", K(QH_K_PATH), K(QH_K_PATH) },
 	{ "info", "info", 0, 0 },
+	{ "desktop", "desktop", 0, 0 },
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -164,6 +189,14 @@ relay_waiting(struct relay_list *list, uint64_t id)
 	return NULL;
 }
 
+unsigned
+relay_consent_need(const struct relay *r)
+{
+	if (!r->desk.on)
+		return RELAY_CONSENT_CONNECT;
+	return RELAY_CONSENT_VIEW | (r->desk.control ? RELAY_CONSENT_CONTROL : 0);
+}
+
 void
 relay_defer(struct relay *r, int deferred)
 {
@@ -183,14 +216,30 @@ relay_deferred(struct relay_list *list)
 }
 
 struct relay *
-relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r)
+relay_waiting_login(struct relay_list *list, const char *login, unsigned need,
+    const struct relay *r)
 {
 	struct relay *o;
 
 	LIST_FOREACH (o, list, link)
-		if (o != r && o->state == RELAY_CONSENT && strcmp(o->login, login) == 0)
+		if (o != r && o->state == RELAY_CONSENT && !o->deferred &&
+		    strcmp(o->login, login) == 0 && relay_consent_need(o) == need)
 			return o;
 	return NULL;
+}
+
+void
+relay_set_record(struct relay *r, int on)
+{
+	r->desk.record = on;
+}
+
+void
+relay_set_owner(struct relay *r, void (*control_off)(void *arg, const char *login),
+    void *arg)
+{
+	r->control_off = control_off;
+	r->owner = arg;
 }
 
 int
@@ -311,6 +360,8 @@ relay_on_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	r->bytes[to] += len;
 	if (from == AGENT && r->rec != NULL)
 		recording_output(r->rec, p, len);
+	if (r->desk.rec != NULL)
+		deskrec_data(r->desk.rec, from == TECH, p, len);
 	/*
 	 * Straight across when nothing is waiting (what waits goes first if
 	 * the other side has room again); the rest waits its turn.
@@ -345,6 +396,52 @@ note_result(struct relay *r, const struct qh_msg *m)
 			snprintf(r->result.sha256 + 2 * i, 3, "%02x", h[i]);
 }
 
+/* Ends a desktop's control audit row, with who ended it. */
+static void
+desktop_control_end(struct relay *r, const char *by)
+{
+	char detail[64];
+
+	if (r->desk.control_event == 0)
+		return;
+	snprintf(detail, sizeof(detail), "{\"ended_by\":\"%s\"}", by);
+	session_event_end(r->session, r->desk.control_event, detail);
+	r->desk.control_event = 0;
+}
+
+/*
+ * The agent's NOTICE on a desktop: the customer took control back. The
+ * control's audit row ends, the owner forgets the consent to control (a
+ * new --control asks again), and the technician reads the notice.
+ */
+static void
+desktop_notice(struct relay *r, const struct qh_msg *m)
+{
+	const uint8_t *v;
+	size_t vlen;
+	struct qh_buf b;
+
+	if (qh_msg_get(m, QH_K_KIND, &v, &vlen) != 0 || vlen != 11 ||
+	    memcmp(v, "control-off", 11) != 0 || !r->desk.control) {
+		qh_debug("relay %s: dropped a desktop notice", r->login);
+		return;
+	}
+	r->desk.control = 0;
+	desktop_control_end(r, "customer");
+	qh_info("session %" PRId64 ": the customer took control back from %s",
+	    session_id(r->session), r->login);
+	if (r->control_off != NULL)
+		r->control_off(r->owner, r->login);
+	qh_buf_init(&b, 1024);
+	if (qh_msg_begin(&b, QH_MSG_NOTICE) == 0 &&
+	    qh_msg_put_str(&b, QH_K_TEXT,
+		"the customer took control back; you still see the screen") == 0 &&
+	    qh_msg_put_str(&b, QH_K_KIND, "control-off") == 0 &&
+	    enqueue(r, TECH, ITEM_MSG, qh_buf_ptr(&b), qh_buf_len(&b)) == 0)
+		relay_flush(r, TECH);
+	qh_buf_release(&b);
+}
+
 static void
 relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 {
@@ -352,6 +449,11 @@ relay_on_msg(struct qh_chan *ch, const struct qh_msg *m)
 	int from = side_of(r, ch);
 	struct qh_buf b;
 
+	if (from == AGENT && m->type == QH_MSG_NOTICE && r->desk.on &&
+	    r->state == RELAY_OPEN) {
+		desktop_notice(r, m);
+		return;
+	}
 	/*
 	 * Only what the other side expects passes: resizes in (and a push's
 	 * closing size and hash), exit statuses out.
@@ -475,6 +577,29 @@ audit_refused(struct relay *r, const char *text)
 }
 
 /*
+ * A desktop starts: the control's own audit row ("desktop control", ended
+ * when the customer takes control back or the desktop ends) and the
+ * recording of both directions, unless the customer forbade it.
+ */
+static void
+desktop_start(struct relay *r, struct session *s)
+{
+	char command[64];
+
+	if (r->desk.control) {
+		snprintf(command, sizeof(command), "desktop control%s",
+		    r->command + strlen("desktop view"));
+		r->desk.control_event = session_event_attach(s, r->login, command);
+	}
+	if (r->desk.record)
+		r->desk.rec = deskrec_open(r->srv->state_dir, session_id(s), r->event_id);
+	else
+		qh_info("session %" PRId64 ": %s's desktop is not recorded (the customer "
+			"forbids it)",
+		    session_id(s), r->login);
+}
+
+/*
  * The technician is attached from the agent's OPEN_OK on (R2): the meter
  * counts from here, the audit row and a shell's recording start here. A
  * refused open bills nothing.
@@ -489,6 +614,8 @@ relay_attached(struct relay *r)
 		r->rec =
 		    recording_open(r->srv->state_dir, session_id(r->session), r->event_id,
 			"attach", r->login, r->name, r->cols, r->rows, r->term, NULL, 0);
+	if (r->desk.on)
+		desktop_start(r, r->session);
 	qh_info("session %" PRId64 ": %s runs %s", session_id(r->session), r->login,
 	    r->command);
 }
@@ -571,8 +698,10 @@ relay_maybe_free(struct relay *r)
 		return;
 	r->ending = 1;
 	recording_close(r->rec);
+	deskrec_close(r->desk.rec);
 	LIST_REMOVE(r, link);
 	if (r->attached) {
+		desktop_control_end(r, "end");
 		audit_end(r);
 		session_detach(r->session);
 		if (relay_count_login(r->list, r->login) == 0)
@@ -758,6 +887,16 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 			snprintf(r->term, sizeof(r->term), "xterm");
 			(void)qh_msg_put_str(&r->action, QH_K_TERM, "xterm");
 		}
+	} else if (strcmp(cmd, "desktop") == 0) {
+		(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
+		r->desk.on = 1;
+		r->desk.control = (flags & REQ_DESKTOP_CONTROL) != 0;
+		r->desk.screen = (int)(flags >> 8 & 0xff);
+		/* "desktop view" first: desktop_start derives the control's row. */
+		snprintf(r->command, sizeof(r->command), "desktop view");
+		if (r->desk.screen > 0)
+			snprintf(r->command + 12, sizeof(r->command) - 12, " screen %d",
+			    r->desk.screen);
 	} else if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0) {
 		snprintf(r->target, sizeof(r->target), "%.*s", (int)vlen,
 		    (const char *)v);
@@ -773,9 +912,16 @@ build_action(struct relay *r, const char *cmd, const struct qh_msg *m, const cha
 		}
 		command_add(r, v, vlen);
 	}
-	/* Request flags: bit 0 --allow-overdraft (ours), bit 1 --force (the agent's). */
+	/*
+	 * Request flags: bit 0 --allow-overdraft (ours), bit 1 --force (the
+	 * agent's); a desktop's become the ACTION's control and monitor.
+	 */
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
-	if (flags & 2)
+	if (r->desk.on)
+		(void)qh_msg_put_u32(&r->action, QH_K_FLAGS,
+		    (r->desk.control ? ACT_DESKTOP_CONTROL : 0) |
+			(uint32_t)r->desk.screen << 8);
+	else if (flags & 2)
 		(void)qh_msg_put_u32(&r->action, QH_K_FLAGS, 1);
 	(void)qh_msg_put_str(&r->action, QH_K_LOGIN, r->login);
 	(void)qh_msg_put_str(&r->action, QH_K_NAME, r->name);
@@ -828,98 +974,4 @@ relay_new(struct server *srv, struct relay_list *list, const struct relay_who *w
 	/* Answered once the agent's side is open: refusals stay refusals. */
 	qh_chan_hold(ch, &relay_ops, r);
 	return r;
-}
-
-/*
- * A recording the technician's client reports (ssh: the console only sees
- * ciphertext there). The channel's DATA is the decrypted terminal output,
- * MSG RESIZE its size changes; it belongs to the session the code names.
- */
-struct reported {
-	struct recording *rec;
-};
-
-static void
-reported_on_data(struct qh_chan *ch, int ext QH_UNUSED, const uint8_t *p, size_t len)
-{
-	struct reported *rp = qh_chan_arg(ch);
-
-	recording_output(rp->rec, p, len);
-	qh_chan_consume(ch, len);
-}
-
-static void
-reported_on_msg(struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct reported *rp = qh_chan_arg(ch);
-	uint32_t rows = 0, cols = 0;
-
-	if (m->type != QH_MSG_RESIZE)
-		return;
-	(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
-	(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
-	recording_resize(rp->rec, cols, rows);
-}
-
-static void
-reported_end(struct qh_chan *ch)
-{
-	struct reported *rp = qh_chan_arg(ch);
-
-	recording_close(rp->rec);
-	free(rp);
-}
-
-static void
-reported_on_eof(struct qh_chan *ch)
-{
-	reported_end(ch);
-	qh_chan_close(ch);
-}
-
-static const struct qh_chan_ops reported_ops = {
-	.on_data = reported_on_data,
-	.on_msg = reported_on_msg,
-	.on_eof = reported_on_eof,
-	.on_close = reported_end,
-};
-
-void
-relay_record(struct server *srv, struct session *s, const struct relay_who *who,
-    struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct reported *rp;
-	char term[65] = "xterm", target[301] = "", kind[33] = "ssh", command[400];
-	const uint8_t *v;
-	size_t vlen;
-	uint32_t rows = 24, cols = 80;
-
-	(void)qh_msg_get_u32(m, QH_K_ROWS, &rows);
-	(void)qh_msg_get_u32(m, QH_K_COLS, &cols);
-	if (qh_msg_get(m, QH_K_TERM, &v, &vlen) == 0)
-		snprintf(term, sizeof(term), "%.*s", (int)vlen, (const char *)v);
-	if (qh_msg_get(m, QH_K_TARGET, &v, &vlen) == 0)
-		snprintf(target, sizeof(target), "%.*s", (int)vlen, (const char *)v);
-	if (qh_msg_get(m, QH_K_KIND, &v, &vlen) == 0)
-		snprintf(kind, sizeof(kind), "%.*s", (int)vlen, (const char *)v);
-	if (strspn(kind, "abcdefghijklmnopqrstuvwxyz") != strlen(kind) ||
-	    kind[0] == '\0') {
-		qh_chan_refuse(ch, "format", "recording kind must be lowercase letters");
-		return;
-	}
-	if ((rp = calloc(1, sizeof(*rp))) == NULL) {
-		qh_chan_refuse(ch, "internal", "out of memory");
-		return;
-	}
-	snprintf(command, sizeof(command), "%s %s", kind, target);
-	rp->rec = recording_open(srv->state_dir, session_id(s),
-	    session_event_note(s, "recording", who->login, command,
-		"{\"source\":\"reported by the technician's client\"}"),
-	    kind, who->login, who->name, cols, rows, term, target[0] ? target : NULL, 1);
-	if (rp->rec == NULL) {
-		free(rp);
-		qh_chan_refuse(ch, "internal", "the recording could not be started");
-		return;
-	}
-	qh_chan_accept(ch, 0, &reported_ops, rp);
 }

@@ -34,7 +34,7 @@ struct relay_who {
 
 /*
  * A relay for the technician's request cmd ("exec", "attach", "forward",
- * "dial", "push", "pull", "info") on ch, kept on list and waiting: ch is
+ * "dial", "push", "pull", "info", "desktop") on ch, kept on list and waiting: ch is
  * held, not yet answered. NULL when the request is malformed; ch has been
  * refused then with the reason.
  */
@@ -58,6 +58,14 @@ void relay_set_consent_id(struct relay *r, uint64_t id);
 
 /* A relay of list still waiting for the answer to question id, or NULL. */
 struct relay *relay_waiting(struct relay_list *list, uint64_t id);
+/* What the customer must have allowed the relay's technician (R2). */
+#define RELAY_CONSENT_CONNECT 0x1 /* commands, files, forwards */
+#define RELAY_CONSENT_VIEW    0x2 /* to see the screen */
+#define RELAY_CONSENT_CONTROL 0x4 /* to control mouse and keyboard */
+
+/* The consents the relay needs: CONNECT, or for a desktop VIEW (and CONTROL). */
+unsigned relay_consent_need(const struct relay *r);
+
 /*
  * A consented relay may have to wait for the database to take its session
  * (another process holds the write lock): relay_defer marks or unmarks it,
@@ -67,16 +75,25 @@ struct relay *relay_waiting(struct relay_list *list, uint64_t id);
 void relay_defer(struct relay *r, int deferred);
 struct relay *relay_deferred(struct relay_list *list);
 
+/* A relay of list waiting for login's consent to need, other than r, or NULL. */
+struct relay *relay_waiting_login(struct relay_list *list, const char *login,
+    unsigned need, const struct relay *r);
+
+/* Before relay_start: whether a desktop is recorded (the customer's setting). */
+void relay_set_record(struct relay *r, int on);
+
+/*
+ * Who hears that the customer took control of a desktop back from login
+ * (the agent said so): the owner forgets that consent.
+ */
+void relay_set_owner(struct relay *r, void (*control_off)(void *arg, const char *login),
+    void *arg);
 /*
  * Tells the relay's technician text while the command waits (for the
  * customer's answer): a NOTICE on the technician's connection, whose
  * channel is not answered yet.
  */
 void relay_tell(struct relay *r, const char *text);
-
-/* A relay of list waiting for login's consent, other than r, or NULL. */
-struct relay *
-relay_waiting_login(struct relay_list *list, const char *login, const struct relay *r);
 
 /*
  * Starts a waiting relay in session s through the agent's connection: opens

@@ -3,7 +3,9 @@
  * audit rows (session_events: each technician command from start to end
  * with what it reported, agent gaps, consents, recordings) and their
  * recordings (STATE/recordings/SESSION/NAME.cast, each with its size and
- * what its asciicast header says about it).
+ * what its asciicast header says about it; EVENT-desktop.fbs, a desktop's
+ * server stream, with the technician of its audit row, the viewer's stream
+ * beside it, NAME.client.fbs, belonging to it).
  *
  * Event details are JSON the console wrote; they are handed on as objects
  * only after SQLite's json_valid() agreed, and cast headers are read
@@ -206,6 +208,39 @@ out:
 	fclose(f);
 }
 
+/*
+ * A desktop recording (EVENT-KIND.fbs) has no header: its kind is in its
+ * name, its technician in its audit row, and the console relayed it.
+ */
+static void
+read_fbs_info(sqlite3 *db, struct recording_info *k)
+{
+	sqlite3_stmt *st = NULL;
+	const char *dash = strchr(k->name, '-');
+	size_t len = strlen(k->name);
+
+	snprintf(k->source, sizeof(k->source), "relayed");
+	if (dash != NULL && (size_t)(k->name + len - 4 - (dash + 1)) < sizeof(k->kind))
+		snprintf(k->kind, sizeof(k->kind), "%.*s",
+		    (int)(k->name + len - 4 - (dash + 1)), dash + 1);
+	if (db_stmt(db, "SELECT login FROM session_events WHERE id = ?1", &st) != 0)
+		return;
+	sqlite3_bind_int64(st, 1, k->event);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		header_field(st, 0, k->technician, sizeof(k->technician));
+	db_done(st);
+}
+
+/* 1 if name is a recording: NAME.cast, or a desktop's NAME.fbs (its viewer side aside).
+ */
+static int
+recording_name(const char *name, size_t len, int *fbs)
+{
+	*fbs = len > 4 && strcmp(name + len - 4, ".fbs") == 0 &&
+	    !(len > 11 && strcmp(name + len - 11, ".client.fbs") == 0);
+	return *fbs || (len > 5 && strcmp(name + len - 5, ".cast") == 0);
+}
+
 /* Recordings in the order they were made: by the audit row in their name. */
 static int
 cast_cmp(const void *a, const void *b)
@@ -229,7 +264,7 @@ list_casts(sqlite3 *db, const char *state, int64_t id, struct recording_info **c
 	struct dirent *de;
 	struct stat st;
 	size_t len;
-	int n = 0;
+	int n = 0, fbs;
 	DIR *dp;
 
 	*castsp = NULL;
@@ -239,7 +274,7 @@ list_casts(sqlite3 *db, const char *state, int64_t id, struct recording_info **c
 	while ((de = readdir(dp)) != NULL && n < MAX_CASTS) {
 		len = strlen(de->d_name);
 		if (de->d_name[0] == '.' || len < 6 || len >= sizeof(k->name) ||
-		    strcmp(de->d_name + len - 5, ".cast") != 0)
+		    !recording_name(de->d_name, len, &fbs))
 			continue;
 		if (n % 16 == 0) {
 			k = realloc(casts, (size_t)(n + 16) * sizeof(*casts));
@@ -255,7 +290,10 @@ list_casts(sqlite3 *db, const char *state, int64_t id, struct recording_info **c
 		snprintf(k->name, sizeof(k->name), "%s", de->d_name);
 		k->event = strtoll(de->d_name, NULL, 10);
 		k->size = (long long)st.st_size;
-		read_cast_header(db, k);
+		if (fbs)
+			read_fbs_info(db, k);
+		else
+			read_cast_header(db, k);
 		n++;
 	}
 	closedir(dp);

@@ -1,7 +1,8 @@
 /*
  * Customers in the database: adding one with its contacts, changing it
- * (`customer set`), showing and listing them, and the existence check the
- * admin commands make before they book or enrol.
+ * (`customer set`), showing and listing them, the existence check the
+ * admin commands make before they book or enrol, and whether the
+ * technicians' view of their screen is recorded.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -94,6 +95,7 @@ customer_change_init(struct customer_change *ch)
 	memset(ch, 0, sizeof(*ch));
 	ch->warn_units = -1;
 	ch->overdraft_units = -1;
+	ch->record_desktop = -1;
 }
 
 /*
@@ -120,6 +122,8 @@ static const struct customer_column {
 	    offsetof(struct customer_change, warn_units) },
 	{ "UPDATE customers SET overdraft_units = ?2 WHERE id = ?1", 0,
 	    offsetof(struct customer_change, overdraft_units) },
+	{ "UPDATE customers SET record_desktop = ?2 WHERE id = ?1", 0,
+	    offsetof(struct customer_change, record_desktop) },
 };
 
 int
@@ -331,5 +335,23 @@ out:
 	sqlite3_finalize(st);
 	if (r != 0)
 		db_rollback(db);
+	return r;
+}
+
+int
+db_customer_record_desktop(sqlite3 *db, const char *id)
+{
+	sqlite3_stmt *st = NULL;
+	int r, rc;
+
+	if ((r = db_stmt(db, "SELECT record_desktop FROM customers WHERE id = ?1",
+		 &st)) != 0)
+		return 1;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	r = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) != 0 : 1;
+	if (rc != SQLITE_ROW)
+		(void)db_error(db, rc, "reading whether desktops are recorded");
+	db_done(st);
 	return r;
 }

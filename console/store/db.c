@@ -36,6 +36,7 @@ extern const char qh_sql_migrate_mail[];
 extern const char qh_sql_migrate_customers[];
 extern const char qh_sql_migrate_short[];
 extern const char qh_sql_migrate_tickets[];
+extern const char qh_sql_migrate_desktop[];
 
 struct db_step {
 	int version;		   /* user_version after this step */
@@ -53,6 +54,7 @@ static const struct db_step db_steps[] = {
 	{ 5, qh_sql_migrate_customers, NULL }, /* country, VAT id, disabled */
 	{ 6, qh_sql_migrate_short, NULL },     /* short join codes */
 	{ 7, qh_sql_migrate_tickets, NULL },   /* conversations, statuses, assignment */
+	{ 8, qh_sql_migrate_desktop, NULL },   /* customers.record_desktop */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))

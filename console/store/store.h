@@ -665,6 +665,7 @@ struct customer_change {
 	const char *country;		     /* ISO 3166-1 alpha-2, upper case */
 	const char *vat_id;		     /* "" removes it */
 	int64_t warn_units, overdraft_units; /* -1: unchanged */
+	int64_t record_desktop;		     /* 1 or 0; -1: unchanged */
 	int set_emails;			     /* replace the addresses with these: */
 	const char *const *emails;	     /* checked with qh_mail_addr_valid() */
 	int nemails;			     /* 0 removes them all */
@@ -704,6 +705,14 @@ int db_customer_list(sqlite3 *db, int (*row)(void *arg, const struct customer_ro
 
 /* 1 if customer id exists, 0 if not, <0 on a database error. */
 int db_customer_exists(sqlite3 *db, const char *id);
+
+/*
+ * 1 if what technicians see of customer id's screen is recorded (the
+ * default), 0 if the customer forbade it. A database error counts as 1
+ * (logged): a recording too many is put right by deleting it, one too
+ * few cannot be.
+ */
+int db_customer_record_desktop(sqlite3 *db, const char *id);
 
 /*
  * `customer disable` (disable 1) and `customer enable` (0): sets or clears
@@ -986,7 +995,7 @@ int db_session_events(sqlite3 *db, int64_t session,
 
 /* One recording of a session, as its file and its asciicast header say. */
 struct recording_info {
-	char name[256];	 /* EVENT-KIND.cast */
+	char name[256];	 /* EVENT-KIND.cast, or a desktop's EVENT-desktop.fbs */
 	char path[4400]; /* STATE/recordings/SESSION/NAME */
 	long long event; /* the audit row it belongs to */
 	long long size;	 /* bytes */

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,7 @@
 struct desktop {
 	struct tech *t;
 	uv_tcp_t listener;
+	uv_tcp_t conn; /* libuv's handle of the viewer's connection, let go at once */
 	uv_timer_t idle;
 	uv_process_t viewer;
 	int viewer_running;
@@ -44,23 +46,32 @@ struct desktop {
 	char addr[64]; /* "127.0.0.1:PORT" */
 };
 
-/* The one connection: taken as a plain descriptor, then nobody else gets in. */
+/*
+ * The one connection: libuv has accepted it already; a copy of its
+ * descriptor is kept as a plain one and libuv's handle let go. Then nobody
+ * else gets in.
+ */
 static void
 on_viewer(uv_stream_t *server, int status)
 {
 	struct desktop *d = server->data;
-	uv_os_fd_t lfd;
-	int fd;
+	uv_os_fd_t fd;
+	int r;
 
-	if (status < 0 || d->viewer_fd != -1 ||
-	    uv_fileno((uv_handle_t *)server, &lfd) != 0)
+	if (status < 0 || d->viewer_fd != -1)
 		return;
-	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) == -1) {
-		qh_warn("accept: %s", strerror(errno));
+	uv_tcp_init(tech_loop(d->t), &d->conn);
+	if ((r = uv_accept(server, (uv_stream_t *)&d->conn)) != 0 ||
+	    (r = uv_fileno((uv_handle_t *)&d->conn, &fd)) != 0) {
+		qh_warn("accept: %s", uv_strerror(r));
+		uv_close((uv_handle_t *)&d->conn, NULL);
 		return;
 	}
-	d->viewer_fd = fd;
-	uv_stop(tech_loop(d->t));
+	if ((d->viewer_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		qh_warn("accept: %s", strerror(errno));
+	uv_close((uv_handle_t *)&d->conn, NULL);
+	if (d->viewer_fd != -1)
+		uv_stop(tech_loop(d->t));
 }
 
 static void

@@ -6,9 +6,9 @@
  * FramebufferUpdate in exactly the encodings the agent's server produces
  * (Raw, CopyRect, ZRLE, Tight fill / JPEG / basic with the copy or the
  * palette filter, Cursor, PointerPos, DesktopSize), Bell and ServerCutText
- * (skipped). A
- * new "RFB 003.00x" handshake where a message is due starts over, keeping
- * the picture when the size stays: the agent's recording tap writes one
+ * (skipped). The viewer's half, when it was recorded too, is fed beside
+ * it (qh_rfbdec_feed_client). A new "RFB 003.00x" handshake where a message is due starts
+ * over, keeping the picture when the size stays: the agent's recording tap writes one
  * when the viewer changes its pixel format mid-session.
  *
  * Every byte is read through the bounded reader; anything else is invalid
@@ -47,6 +47,28 @@ void qh_rfbdec_free(struct qh_rfbdec *d);
  * after an error every call fails.
  */
 int qh_rfbdec_feed(struct qh_rfbdec *d, struct qh_buf *in);
+
+/*
+ * The viewer's half of the same session, for recordings that keep both
+ * directions (a console's desktop recording): feed it interleaved with
+ * the server's half in the order the bytes passed, each direction's
+ * bytes in its own buffer. Decodes every whole unit at the front of in
+ * (the viewer's version, security choice and ClientInit, then its
+ * messages) and leaves an incomplete one in place. What it changes:
+ * the handshake follows the viewer's version; a SetPixelFormat takes
+ * effect at the next FramebufferUpdate, as the agent's server applies it
+ * (an update the server began before it read the message may be misread;
+ * our viewers do not change formats while they wait for an update); once
+ * anything was fed here, a rectangle in an encoding the viewer never
+ * announced in a SetEncodings (Raw aside) is invalid. Other messages are
+ * skipped, ClientCutText text of any length included. Returns 0 or <0
+ * (QH_ERR_FORMAT, QH_ERR_PROTOCOL, QH_ERR_TOO_LARGE) with qh_rfbdec_why();
+ * an error fails the decoder as a whole.
+ */
+int qh_rfbdec_feed_client(struct qh_rfbdec *d, struct qh_buf *in);
+
+/* Viewer messages decoded completely by qh_rfbdec_feed_client. */
+uint64_t qh_rfbdec_client_messages(const struct qh_rfbdec *d);
 
 /* The reason of the error, for one line ("" if none). */
 const char *qh_rfbdec_why(const struct qh_rfbdec *d);

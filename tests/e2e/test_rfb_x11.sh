@@ -14,23 +14,13 @@ CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 
 # Xvfb on a free display number, an xterm with a pattern, both stopped on exit.
-# A display is free when no lock names a live process: other tests' Xvfb
-# that were killed leave their locks (and sockets) behind, and Xvfb
-# removes a stale lock itself.
-for n in $(seq 70 99); do
-	lock="/tmp/.X$n-lock"
-	if [ -e "$lock" ]; then
-		pid=$(tr -dc 0-9 <"$lock" 2>/dev/null)
-		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
-	elif [ -e "/tmp/.X11-unix/X$n" ]; then
-		continue
-	fi
-	DNUM=$n
-	break
-done
-[ -n "${DNUM:-}" ] || fail "no free X display number between :70 and :99"
-Xvfb ":$DNUM" -screen 0 1024x768x24 -noreset -nolisten tcp >"$T/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd): a fixed range can be
+# full of other runs' lock files.
+Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+    </dev/null >"$T/xvfb.log" 2>&1 &
 PIDS="$PIDS $!"
+wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
+DNUM=$(cat "$T/display")
 export DISPLAY=":$DNUM"
 wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb :$DNUM did not start"
 cd "$T" || fail "cd $T"

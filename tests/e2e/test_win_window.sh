@@ -9,7 +9,8 @@
 # bob out, Allow lets alice's `cmd /c ver` run, which the window lists.
 # End session ends it and shows the billable time; the button then
 # closes the window. Not enrolled and without a token, the window asks
-# for one, and a pasted token enrols the PC. Screenshots go to
+# for one, and a pasted token enrols the PC. Send a screenshot files a
+# ticket with a PNG of the screen (1024x768) attached. Screenshots go to
 # build/screenshots/ (make screenshots copies them to docs/).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
@@ -137,6 +138,23 @@ wait $ALICE || fail "alice's command: $(cat "$T/alice.err")"
 grep -q "Microsoft Windows" "$T/alice.out" || fail "cmd /c ver printed: $(cat "$T/alice.out")"
 UI wait QuarterhourAgent "alice runs: cmd /c ver" 20 >/dev/null ||
     fail "the window does not list alice's command: $(UI dump QuarterhourAgent)"
+
+# Send a screenshot: a ticket with a PNG of the screen attached.
+UI click QuarterhourAgent "Send a screenshot" >/dev/null || fail "no Send a screenshot button"
+UI wait QuarterhourAgent "The screenshot was sent to your support as a ticket." 90 >/dev/null ||
+    fail "the screenshot was not sent: $(UI dump QuarterhourAgent)"
+qh-console tickets --json --state "$STATE" >"$T/tickets.json" 2>>"$T/admin.log" || fail "tickets"
+N=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(t[0]["id"] if t else "")' \
+    "$T/tickets.json") || fail "tickets --json: $(cat "$T/tickets.json")"
+[ -n "$N" ] || fail "no ticket from the screenshot button"
+qh-console ticket show "$N" --json --state "$STATE" >"$T/show.json" 2>>"$T/admin.log" ||
+    fail "ticket show"
+SHOT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["attachments"][0]["name"])' \
+    "$T/show.json") || fail "no attachment: $(cat "$T/show.json")"
+qh-console ticket get "$N" "$SHOT" "$T/shot.png" --state "$STATE" >>"$T/admin.log" 2>&1 ||
+    fail "ticket get $SHOT"
+[ "$(identify -format '%wx%h' "$T/shot.png")" = 1024x768 ] ||
+    fail "expected the window's screenshot to be 1024x768"
 
 # End session: the debit is shown, the button closes the window.
 UI click QuarterhourAgent "End session" >/dev/null || fail "no End session button"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-# Writes the small valid inputs fuzz_rfb and fuzz_fbs start from, into
-# tests/fuzz/seeds/{rfb,fbs}/. Run once from the top of the tree; the
+# Writes the small valid inputs fuzz_rfb, fuzz_fbs and fuzz_rfbclient start
+# from, into tests/fuzz/seeds/{rfb,fbs,rfbclient}/. Run once from the top of the tree; the
 # binary files it writes are what is checked in. The JPEG seed needs
 # ImageMagick's convert (skipped without it).
 import os
@@ -61,6 +61,17 @@ def rfb_seeds():
         "input": HELLO + key(1, 0xffe1) + key(1, 0x41) + key(0, 0x41) + key(0, 0xffe1) +
         pointer(1, 5, 6) + pointer(0, 500, 600) + cut(b"caf\xe9") + request(0),
     }
+
+
+def rfbclient_seeds():
+    """Viewer streams for fuzz_rfbclient: fuzz_rfb's, a format changed
+    between updates, and clipboard text longer than the server keeps."""
+    seeds = rfb_seeds()
+    seeds["pfchange"] = (HELLO + setpf(PF32) + setenc(ZRLE, COPYRECT, CURSOR) +
+                         request(0) + setpf(PF16) + request(0) + setpf(PF8) +
+                         setenc(TIGHT, QUALITY0 + 5) + request(1))
+    seeds["longcut"] = HELLO + request(0) + cut(b"x" * 263000) + request(1)
+    return seeds
 
 
 # The server side of a session, for fuzz_fbs.
@@ -156,7 +167,8 @@ def fbs_seeds():
 
 
 def main():
-    for name, seeds in (("rfb", rfb_seeds()), ("fbs", fbs_seeds())):
+    for name, seeds in (("rfb", rfb_seeds()), ("fbs", fbs_seeds()),
+                        ("rfbclient", rfbclient_seeds())):
         d = os.path.join("tests", "fuzz", "seeds", name)
         os.makedirs(d, exist_ok=True)
         for k, v in seeds.items():

@@ -11,7 +11,7 @@ F_CONTROL, F_OPEN, F_OPEN_OK, F_DATA, F_EOF, F_CLOSE, F_WINDOW, F_MSG, F_PING = 
 M_ERROR, M_JOIN, M_HELLO, M_NOTICE, M_CONSENT_REPLY, M_REQUEST, M_ACTION, \
     M_EXIT, M_RESIZE = 1, 2, 4, 6, 8, 9, 11, 12, 13
 M_CONSENT, M_CONSENT_CANCEL = 7, 20
-K_NAME, K_LOGIN = 8, 11
+K_NAME, K_LOGIN, K_KIND = 8, 11, 26
 K_CODE, K_TEXT, K_TOKEN, K_CSR, K_HOST, K_ID, K_ALLOW, K_CMD, K_ARG, \
     K_STATUS, K_ROWS, K_COLS, K_TERM, K_FLAGS, K_HASH, K_LANG = \
     1, 2, 3, 4, 9, 12, 13, 14, 15, 16, 18, 19, 22, 23, 32, 39
@@ -48,7 +48,17 @@ msgs = {
     "hello-lang": msg(M_HELLO, (K_HOST, b"B\xc3\xbcro-PC"), (K_FLAGS, u32(0)),
                       (K_LANG, b"de")),
     "notice": msg(M_NOTICE, (K_TEXT, b"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80")),
+    "consent": msg(M_CONSENT, (K_ID, u64(7)), (K_LOGIN, b"alice"),
+                   (K_NAME, b"Alice Tech")),
+    "consent-view": msg(M_CONSENT, (K_ID, u64(8)), (K_LOGIN, b"alice"),
+                        (K_NAME, b"Alice Tech"), (K_KIND, b"view"),
+                        (K_FLAGS, u32(1))),
+    "consent-control": msg(M_CONSENT, (K_ID, u64(9)), (K_LOGIN, b"alice"),
+                           (K_NAME, b"Alice Tech"), (K_KIND, b"control"),
+                           (K_FLAGS, u32(0))),
     "consent-reply": msg(M_CONSENT_REPLY, (K_ID, u64(7)), (K_ALLOW, b"\x01")),
+    "desktop": msg(M_ACTION, (K_CMD, b"desktop"), (K_FLAGS, u32(0x101)),
+                   (K_LOGIN, b"alice"), (K_NAME, b"Alice Tech")),
     "consent-text": msg(M_CONSENT, (K_ID, u64(7)), (K_LOGIN, b"alice"),
                         (K_NAME, b"Alice"),
                         (K_TEXT, b"no units left; this session is billed as "

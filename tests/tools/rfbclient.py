@@ -2,8 +2,11 @@
 """A test RFB client (RFC 6143) in plain Python 3, for the desktop tests.
 
   rfbclient.py snap  HOST:PORT OUT.ppm [--encodings raw,cursor] [--wait-text F]
-  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y] [--out F.ppm]
+  rfbclient.py type  HOST:PORT TEXT [--enter] [--shift] [--pointer X,Y [--click]] [--settle-max S] [--out F.ppm]
   rfbclient.py watch HOST:PORT --seconds S [--encodings ...]
+  rfbclient.py hold  HOST:PORT --seconds S
+  rfbclient.py count HOST:PORT [--seconds S]
+  rfbclient.py clip  HOST:PORT [--send TEXT] [--expect TEXT] [--seconds S]
   rfbclient.py compare A.ppm B.ppm
 
 snap: handshake (3.8, security None), SetPixelFormat 32 bpp, SetEncodings
@@ -13,11 +16,20 @@ binary PPM. Decodes Raw, CopyRect, ZRLE, Cursor, PointerPos, DesktopSize.
 type: KeyEvents for each character of TEXT (and Return with --enter); with
 --shift, Shift_L goes down around characters that need it, as a viewer on
 a US keyboard sends them; --pointer moves the pointer there first (X
-gives the keyboard to the window under the pointer); --out follows the
+gives the keyboard to the window under the pointer; --click clicks there,
+for systems that give it to the window clicked); --settle-max bounds
+each wait for a quiet screen (a blinking caret); --out follows the
 incremental updates until the screen is quiet for a second and writes the
 picture then. watch: incremental updates for S seconds, then
-one line "updates N, fps F, bytes B". compare: exits 1 and says where the
-two pictures first differ and how many pixels do.
+one line "updates N, fps F, bytes B". hold: a viewer that stays, asking
+for updates, for S seconds or until the server closes; prints "held S s"
+or "closed after S s". count: connects and reads without saying
+anything until the server closes or S seconds pass (default 30); prints
+"bytes N" (what left the server). clip: sends TEXT as the viewer's
+clipboard (ClientCutText), then follows the server for S seconds or until
+ServerCutText brings the expected text; prints "received 'TEXT'" for each
+and exits 1 when the expected one did not come. compare: exits 1 and says where the two
+pictures first differ and how many pixels do.
 """
 import argparse
 import select
@@ -41,6 +53,7 @@ class Client:
         self.zlib = zlib.decompressobj()
         self.updates = 0
         self.bytes = 0
+        self.cuts = []
         self.handshake()
         # 32 bpp, depth 24, little-endian, red at 16: pixels as bytes B, G, R, X.
         self.send(struct.pack(">BxxxBBBBHHHBBBxxx", 0, 32, 24, 0, 1, 255, 255, 255,
@@ -79,18 +92,17 @@ class Client:
     def request(self, incremental):
         self.send(struct.pack(">BBHHHH", 3, incremental, 0, 0, self.w, self.h))
 
-    def update(self):
-        """Reads server messages up to and including one FramebufferUpdate."""
-        while True:
-            t = self.read(1)[0]
-            if t == 0:
-                break
-            if t == 2:
-                continue
-            if t == 3:
-                self.read(3)
-                self.read(struct.unpack(">I", self.read(4))[0])
-                continue
+    def message(self):
+        """Reads one server message; returns its type. ServerCutText goes
+        to self.cuts."""
+        t = self.read(1)[0]
+        if t == 2:
+            return t
+        if t == 3:
+            self.read(3)
+            self.cuts.append(self.read(struct.unpack(">I", self.read(4))[0]))
+            return t
+        if t != 0:
             raise ValueError("server message type %d" % t)
         self.read(1)
         (n,) = struct.unpack(">H", self.read(2))
@@ -98,10 +110,24 @@ class Client:
             x, y, w, h, e = struct.unpack(">HHHHi", self.read(12))
             self.rect(x, y, w, h, e)
         self.updates += 1
+        return t
 
-    def settle(self, quiet):
-        """Follows incremental updates until none comes for quiet seconds."""
-        while True:
+    def update(self):
+        """Reads server messages up to and including one FramebufferUpdate."""
+        while self.message() != 0:
+            pass
+
+    def cut(self, text):
+        """ClientCutText: text (Latin-1) as the viewer's clipboard."""
+        data = text.encode("latin-1")
+        self.send(struct.pack(">BxxxI", 6, len(data)) + data)
+
+    def settle(self, quiet, most=None):
+        """Follows incremental updates until none comes for quiet seconds,
+        or for at most `most` seconds in all (a blinking caret is never
+        quiet)."""
+        end = None if most is None else time.monotonic() + most
+        while end is None or time.monotonic() < end:
             self.request(1)
             if not self.buf and not select.select([self.s], [], [], quiet)[0]:
                 return
@@ -253,18 +279,61 @@ def compare(a, b):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["snap", "type", "watch", "compare"])
+    ap.add_argument("cmd", choices=["snap", "type", "watch", "hold", "count", "compare",
+                                    "clip"])
     ap.add_argument("args", nargs="+")
     ap.add_argument("--encodings", default="raw,cursor")
     ap.add_argument("--enter", action="store_true")
     ap.add_argument("--shift", action="store_true")
     ap.add_argument("--seconds", type=float, default=5)
     ap.add_argument("--pointer")
+    ap.add_argument("--click", action="store_true")
+    ap.add_argument("--settle-max", type=float)
     ap.add_argument("--out")
+    ap.add_argument("--send")
+    ap.add_argument("--expect")
     o = ap.parse_args()
     if o.cmd == "compare":
         return compare(*o.args[:2])
-    c = Client(o.args[0], o.encodings.split(","))
+    if o.cmd == "count":
+        host, port = o.args[0].rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=o.seconds)
+        n = 0
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                n += len(chunk)
+        except (socket.timeout, ConnectionResetError):
+            pass
+        print("bytes %d" % n)
+        return 0
+    start = time.time()
+    try:
+        c = Client(o.args[0], o.encodings.split(","))
+    except (EOFError, ConnectionResetError):
+        if o.cmd != "hold":
+            raise
+        # The server went during the handshake: for hold, a disconnect too.
+        print("closed after %.1f s" % (time.time() - start))
+        return 0
+    if o.cmd == "clip":
+        c.request(0)
+        c.update()
+        if o.send is not None:
+            c.cut(o.send)
+        # Follows the server for S seconds, or until the expected text came.
+        want = None if o.expect is None else o.expect.encode("latin-1")
+        end = time.monotonic() + o.seconds
+        c.request(1)
+        while time.monotonic() < end and (want is None or want not in c.cuts):
+            if c.buf or select.select([c.s], [], [], 0.2)[0]:
+                if c.message() == 0:
+                    c.request(1)
+        for t in c.cuts:
+            print("received %r" % t.decode("latin-1"))
+        return 0 if want is None or want in c.cuts else 1
     if o.cmd == "snap":
         c.request(0)
         c.update()
@@ -273,9 +342,14 @@ def main():
         c.request(0)
         c.update()
         if o.pointer:
-            c.pointer(*(int(v) for v in o.pointer.split(",")))
+            x, y = (int(v) for v in o.pointer.split(","))
+            c.pointer(x, y)
+            if o.click:
+                c.pointer(x, y, 1)
+                c.pointer(x, y, 0)
+                c.settle(0.5, o.settle_max)
         type_text(c, o.args[1], o.enter, o.shift)
-        c.settle(1.0)  # the server has read every key event before an answer
+        c.settle(1.0, o.settle_max)  # the server has read every key event
         if o.out:
             open(o.out, "wb").write(c.ppm())
     elif o.cmd == "watch":
@@ -288,6 +362,22 @@ def main():
         secs = time.time() - start
         print("updates %d, fps %.1f, bytes %d" % (c.updates - n0, (c.updates - n0) / secs,
                                                   c.bytes - b0))
+    elif o.cmd == "hold":
+        start, asked = time.time(), False
+        try:
+            c.request(0)
+            c.update()
+            while time.time() - start < o.seconds:
+                if not asked:
+                    c.request(1)
+                    asked = True
+                if c.buf or select.select([c.s], [], [], 0.2)[0]:
+                    c.update()
+                    asked = False
+        except (EOFError, ConnectionResetError):
+            print("closed after %.1f s" % (time.time() - start))
+            return 0
+        print("held %.1f s" % (time.time() - start))
     return 0
 
 

@@ -10,6 +10,10 @@
  *        win_uitool type CLASS TEXT          puts TEXT into the window's edit field
  *        win_uitool close CLASS              closes the window (as its X does)
  *        win_uitool rect CLASS               prints the window's x y width height
+ *        win_uitool edit CLASS               prints the text in the window's first
+ *                                            edit control (WM_GETTEXT: the
+ *                                            content, which GetWindowText
+ *                                            does not read in another process)
  * Exit status 0, or 1 when the window or control is not there.
  */
 #include <windows.h>
@@ -185,6 +189,21 @@ main(int argc, char **argv)
 		GetWindowRect(top, &r);
 		printf("%ld %ld %ld %ld\n", (long)r.left, (long)r.top,
 		    (long)(r.right - r.left), (long)(r.bottom - r.top));
+		return 0;
+	}
+	if (strcmp(argv[1], "edit") == 0) {
+		static wchar_t text[65536];
+		DWORD_PTR got = 0;
+
+		f.text = L"";
+		f.cls = L"Edit";
+		EnumChildWindows(top, each, (LPARAM)&f);
+		if (f.found == NULL ||
+		    !SendMessageTimeoutW(f.found, WM_GETTEXT, 65536, (LPARAM)text,
+			SMTO_ABORTIFHUNG, 5000, &got))
+			return 1;
+		print_w(text);
+		fputs("\n", stdout);
 		return 0;
 	}
 	if (strcmp(argv[1], "close") == 0) {
