@@ -218,22 +218,74 @@ items(const struct stmt *s, const char *key)
 	return a != NULL && a->type == QH_JSON_ARRAY ? a->child : NULL;
 }
 
+/* Writes t with &, <, >, " escaped. */
 static void
-pdf_purchases(const struct stmt *s, struct pdf *p)
+html_text(FILE *f, const char *t)
 {
+	for (; *t != '\0'; t++)
+		switch (*t) {
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*t, f);
+		}
+}
+
+/* A table row of cells (th when head). */
+static void
+html_row(FILE *f, const char *const *cols, int n, int head)
+{
+	int i;
+
+	fputs("<tr>", f);
+	for (i = 0; i < n; i++) {
+		fputs(head ? "<th>" : "<td>", f);
+		html_text(f, cols[i]);
+		fputs(head ? "</th>" : "</td>", f);
+	}
+	fputs("</tr>\n", f);
+}
+
+/*
+ * Where a table's rows go: the PDF's page (each table gives its column
+ * positions) or the HTML file. The tables below format each cell once
+ * for both.
+ */
+struct sink {
+	struct pdf *pdf; /* the PDF's page, or NULL for html */
+	FILE *html;
+};
+
+static void
+sink_row(const struct sink *k, const double *x, const char *const *cols, int n, int head)
+{
+	if (k->pdf != NULL)
+		pdf_row(k->pdf, x, cols, n, head);
+	else
+		html_row(k->html, cols, n, head);
+}
+
+static void
+table_purchases(const struct stmt *s, const struct sink *k)
+{
+	static const double x[] = { MARGIN, 120, 250, 360 };
 	const struct qh_json_node *e;
 	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	static const double x[] = { MARGIN, 120, 250, 360 };
+	char a[128], b[128];
 	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
 		qh_tr(L, "Reference") };
 
-	pdf_heading(p, qh_tr(L, "Purchases"));
-	pdf_row(p, x, h, 4, 1);
+	sink_row(k, x, h, 4, 1);
 	for (e = items(s, "purchases"); e != NULL; e = e->next) {
 		const char *r[4];
 
@@ -247,26 +299,21 @@ pdf_purchases(const struct stmt *s, struct pdf *p)
 		r[1] = a;
 		r[2] = b;
 		r[3] = str(e, "reference");
-		pdf_row(p, x, r, 4, 0);
+		sink_row(k, x, r, 4, 0);
 	}
 }
 
 static void
-pdf_sessions(const struct stmt *s, struct pdf *p)
+table_sessions(const struct stmt *s, const struct sink *k)
 {
+	static const double x[] = { MARGIN, 115, 150, 250, 290, 330 };
 	const struct qh_json_node *e;
 	enum qh_lang L = s->lang;
 	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	static const double x[] = { MARGIN, 115, 150, 250, 290, 330 };
 	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
 		qh_tr(L, "Billable"), qh_tr(L, "Units"), qh_tr(L, "Note") };
 
-	pdf_heading(p, qh_tr(L, "Sessions"));
-	pdf_row(p, x, h, 6, 1);
+	sink_row(k, x, h, 6, 1);
 	for (e = items(s, "sessions"); e != NULL; e = e->next) {
 		const char *r[6];
 		const struct qh_json_node *ah = qh_json_get(e, "after_hours");
@@ -281,54 +328,39 @@ pdf_sessions(const struct stmt *s, struct pdf *p)
 		r[3] = b;
 		r[4] = c;
 		r[5] = str(e, "note");
-		pdf_row(p, x, r, 6, 0);
+		sink_row(k, x, r, 6, 0);
 	}
-	pdf_need(p, 14);
-	pdf_font(p, 8, 0);
-	pdf_text(p, MARGIN, qh_tr(L, "* outside support hours"), 0);
-	p->y += 12;
 }
 
 static void
-pdf_installations(const struct stmt *s, struct pdf *p)
+table_installations(const struct stmt *s, const struct sink *k)
 {
+	static const double x[] = { MARGIN, 115, 150, 250 };
 	const struct qh_json_node *e;
 	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	static const double x[] = { MARGIN, 115, 150, 250 };
 	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
 		qh_tr(L, "Note") };
 
-	pdf_heading(p, qh_tr(L, "Installations"));
-	pdf_row(p, x, h, 4, 1);
+	sink_row(k, x, h, 4, 1);
 	for (e = items(s, "installations"); e != NULL; e = e->next) {
 		const char *r[4] = { str(e, "date"), str(e, "time"), str(e, "technician"),
 			str(e, "note") };
 
-		pdf_row(p, x, r, 4, 0);
+		sink_row(k, x, r, 4, 0);
 	}
 }
 
 static void
-pdf_corrections(const struct stmt *s, struct pdf *p)
+table_corrections(const struct stmt *s, const struct sink *k)
 {
+	static const double x[] = { MARGIN, 120, 250, 360 };
 	const struct qh_json_node *e;
 	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	static const double x[] = { MARGIN, 120, 250, 360 };
+	char a[128], b[128];
 	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
 		qh_tr(L, "Reason") };
 
-	pdf_heading(p, qh_tr(L, "Corrections"));
-	pdf_row(p, x, h, 4, 1);
+	sink_row(k, x, h, 4, 1);
 	for (e = items(s, "corrections"); e != NULL; e = e->next) {
 		const char *r[4];
 
@@ -338,7 +370,7 @@ pdf_corrections(const struct stmt *s, struct pdf *p)
 		r[1] = a;
 		r[2] = b;
 		r[3] = str(e, "note");
-		pdf_row(p, x, r, 4, 0);
+		sink_row(k, x, r, 4, 0);
 	}
 }
 
@@ -349,6 +381,7 @@ render_pdf(const struct stmt *s, const char *path, char *why, size_t whylen)
 				  *cu = qh_json_get(root, "customer"), *t;
 	cairo_surface_t *surf, *img;
 	struct pdf p;
+	struct sink k = { .pdf = &p, .html = NULL };
 	char a[128], b[128], line[512], *addr, *tok, *save = NULL;
 	enum qh_lang L = s->lang;
 	cairo_status_t st;
@@ -403,10 +436,18 @@ render_pdf(const struct stmt *s, const char *path, char *why, size_t whylen)
 	pdf_text(&p, MARGIN, line, 0);
 	p.y += 14;
 
-	pdf_purchases(s, &p);
-	pdf_sessions(s, &p);
-	pdf_installations(s, &p);
-	pdf_corrections(s, &p);
+	pdf_heading(&p, qh_tr(L, "Purchases"));
+	table_purchases(s, &k);
+	pdf_heading(&p, qh_tr(L, "Sessions"));
+	table_sessions(s, &k);
+	pdf_need(&p, 14);
+	pdf_font(&p, 8, 0);
+	pdf_text(&p, MARGIN, qh_tr(L, "* outside support hours"), 0);
+	p.y += 12;
+	pdf_heading(&p, qh_tr(L, "Installations"));
+	table_installations(s, &k);
+	pdf_heading(&p, qh_tr(L, "Corrections"));
+	table_corrections(s, &k);
 	pdf_need(&p, 60);
 	p.y += 14;
 	t = qh_json_get(root, "totals");
@@ -454,44 +495,6 @@ render_pdf(const struct stmt *s, const char *path, char *why, size_t whylen)
 
 /* --------------------------------------------------------------------- HTML */
 
-/* Writes t with &, <, >, " escaped. */
-static void
-html_text(FILE *f, const char *t)
-{
-	for (; *t != '\0'; t++)
-		switch (*t) {
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*t, f);
-		}
-}
-
-/* A table row of cells (th when head). */
-static void
-html_row(FILE *f, const char *const *cols, int n, int head)
-{
-	int i;
-
-	fputs("<tr>", f);
-	for (i = 0; i < n; i++) {
-		fputs(head ? "<th>" : "<td>", f);
-		html_text(f, cols[i]);
-		fputs(head ? "</th>" : "</td>", f);
-	}
-	fputs("</tr>\n", f);
-}
-
 static void
 html_chart(FILE *f, const struct qh_json_node *weeks)
 {
@@ -529,124 +532,13 @@ html_chart(FILE *f, const struct qh_json_node *weeks)
 	fputs("</svg>\n", f);
 }
 
-static void
-html_purchases(const struct stmt *s, FILE *f)
-{
-	const struct qh_json_node *e;
-	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
-		qh_tr(L, "Reference") };
-
-	html_row(f, h, 4, 1);
-	for (e = items(s, "purchases"); e != NULL; e = e->next) {
-		const char *r[4];
-
-		if (num(e, "installations") > 0)
-			snprintf(a, sizeof(a), "%" PRId64 " %s", num(e, "installations"),
-			    qh_tr(L, "installations"));
-		else
-			units(s, num(e, "units"), a, sizeof(a));
-		money(s, num(e, "amount_cents"), b, sizeof(b));
-		r[0] = str(e, "date");
-		r[1] = a;
-		r[2] = b;
-		r[3] = str(e, "reference");
-		html_row(f, r, 4, 0);
-	}
-}
-
-static void
-html_sessions(const struct stmt *s, FILE *f)
-{
-	const struct qh_json_node *e;
-	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
-		qh_tr(L, "Billable"), qh_tr(L, "Units"), qh_tr(L, "Note") };
-
-	html_row(f, h, 6, 1);
-	for (e = items(s, "sessions"); e != NULL; e = e->next) {
-		const char *r[6];
-		const struct qh_json_node *ah = qh_json_get(e, "after_hours");
-
-		snprintf(a, sizeof(a), "%s%s", str(e, "time"),
-		    ah != NULL && ah->type == QH_JSON_TRUE ? " *" : "");
-		duration(num(e, "billable_seconds"), b, sizeof(b));
-		snprintf(c, sizeof(c), "%" PRId64, num(e, "units"));
-		r[0] = str(e, "date");
-		r[1] = a;
-		r[2] = str(e, "technician");
-		r[3] = b;
-		r[4] = c;
-		r[5] = str(e, "note");
-		html_row(f, r, 6, 0);
-	}
-}
-
-static void
-html_installations(const struct stmt *s, FILE *f)
-{
-	const struct qh_json_node *e;
-	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Time"), qh_tr(L, "Technician"),
-		qh_tr(L, "Note") };
-
-	html_row(f, h, 4, 1);
-	for (e = items(s, "installations"); e != NULL; e = e->next) {
-		const char *r[4] = { str(e, "date"), str(e, "time"), str(e, "technician"),
-			str(e, "note") };
-
-		html_row(f, r, 4, 0);
-	}
-}
-
-static void
-html_corrections(const struct stmt *s, FILE *f)
-{
-	const struct qh_json_node *e;
-	enum qh_lang L = s->lang;
-	char a[128], b[128], c[128];
-
-	(void)a;
-	(void)b;
-	(void)c;
-	const char *h[] = { qh_tr(L, "Date"), qh_tr(L, "Units"), qh_tr(L, "Amount"),
-		qh_tr(L, "Reason") };
-
-	html_row(f, h, 4, 1);
-	for (e = items(s, "corrections"); e != NULL; e = e->next) {
-		const char *r[4];
-
-		snprintf(a, sizeof(a), "%+" PRId64, num(e, "units"));
-		money(s, num(e, "amount_cents"), b, sizeof(b));
-		r[0] = str(e, "date");
-		r[1] = a;
-		r[2] = b;
-		r[3] = str(e, "note");
-		html_row(f, r, 4, 0);
-	}
-}
-
 static int
 render_html(const struct stmt *s, const char *path, char *why, size_t whylen)
 {
 	const struct qh_json_node *root = s->root, *v = qh_json_get(root, "vendor"),
 				  *cu = qh_json_get(root, "customer"), *t;
 	enum qh_lang L = s->lang;
+	struct sink k = { .pdf = NULL };
 	char a[128], b[128];
 	FILE *f;
 
@@ -654,6 +546,7 @@ render_html(const struct stmt *s, const char *path, char *why, size_t whylen)
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return QH_ERR_SYSTEM;
 	}
+	k.html = f;
 	fprintf(f, "<!DOCTYPE html>\n<html lang=\"%s\"><head><meta charset=\"utf-8\">\n",
 	    L == QH_LANG_DE ? "de" : "en");
 	fputs("<title>", f);
@@ -693,21 +586,21 @@ render_html(const struct stmt *s, const char *path, char *why, size_t whylen)
 	fputs("</p>\n<h3>", f);
 	html_text(f, qh_tr(L, "Purchases"));
 	fputs("</h3><table>\n", f);
-	html_purchases(s, f);
+	table_purchases(s, &k);
 	fputs("</table>\n<h3>", f);
 	html_text(f, qh_tr(L, "Sessions"));
 	fputs("</h3><table>\n", f);
-	html_sessions(s, f);
+	table_sessions(s, &k);
 	fputs("</table><p><small>", f);
 	html_text(f, qh_tr(L, "* outside support hours"));
 	fputs("</small></p>\n<h3>", f);
 	html_text(f, qh_tr(L, "Installations"));
 	fputs("</h3><table>\n", f);
-	html_installations(s, f);
+	table_installations(s, &k);
 	fputs("</table>\n<h3>", f);
 	html_text(f, qh_tr(L, "Corrections"));
 	fputs("</h3><table>\n", f);
-	html_corrections(s, f);
+	table_corrections(s, &k);
 	fputs("</table>\n", f);
 	t = qh_json_get(root, "totals");
 	money(s, num(t, "purchased_cents"), b, sizeof(b));
