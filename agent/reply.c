@@ -47,28 +47,10 @@ reply_text(struct qh_cli *c, struct reply *x)
 {
 	const char *text = qh_cli_opt(c, "text"), *file = qh_cli_opt(c, "file");
 	char buf[QH_TICKET_REPLY_MAX + 1];
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	size_t len;
 
-	if (text != NULL) {
-		len = strlen(text);
-		memcpy(buf, text, len < sizeof(buf) ? len : sizeof(buf));
-	} else {
-		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-			return qh_cli_fail(c, "%s: %s", file, strerror(errno));
-		while (len < sizeof(buf) &&
-		    (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0) {
-				close(fd);
-				return qh_cli_fail(c, "%s: %s", file, strerror(errno));
-			}
-			len += (size_t)n;
-		}
-		close(fd);
-	}
+	if (qh_ticket_reply_text(text, file, buf, sizeof(buf), &len) != 0)
+		return qh_cli_fail(c, "%s: %s", file, strerror(errno));
 	if (len == 0)
 		return qh_cli_fail(c, "%s", _("the reply has no text"));
 	if (len > QH_TICKET_REPLY_MAX)

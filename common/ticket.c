@@ -4,11 +4,14 @@
  * idempotency key. Every value is checked against its bound before it is
  * kept; refusals carry a sentence for the customer in t->why.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -536,4 +539,34 @@ digest:
 out:
 	qh_buf_release(&b);
 	return r;
+}
+
+int
+qh_ticket_reply_text(const char *text, const char *file, char *buf, size_t cap,
+    size_t *len)
+{
+	ssize_t n;
+	int fd, e;
+
+	*len = 0;
+	if (text != NULL) {
+		*len = strlen(text);
+		memcpy(buf, text, *len < cap ? *len : cap);
+		return 0;
+	}
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		*len += (size_t)n;
+	}
+	close(fd);
+	return 0;
 }

@@ -134,6 +134,15 @@ int qh_ticket_encode_items(const struct qh_ticket *t,
 int qh_ticket_make_key(struct qh_ticket *t, const char *agent_id);
 
 /*
+ * A reply's text as --text or --file gives it (exactly one is non-NULL):
+ * copied or read into buf, at most cap bytes (a longer text gives cap
+ * bytes, for the caller to refuse). Returns 0 with *len, or -1 with errno
+ * from opening or reading file.
+ */
+int qh_ticket_reply_text(const char *text, const char *file, char *buf, size_t cap,
+    size_t *len);
+
+/*
  * Parses exactly "YYYY-MM-DDTHH:MM" (a date that exists, 00:00-23:59) into
  * tm (seconds 0, tm_isdst -1). Returns 0 or QH_ERR_FORMAT.
  */
