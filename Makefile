@@ -174,10 +174,11 @@ $(LIBDESK): $(call obj,$(DESK_SRC))
 	$(archive)
 
 # The web console's pages, compiled in: ours (console/web/www) and the
-# vendored xterm.js, whose checksums are checked first (console/web/vendor),
+# vendored xterm.js, noVNC and asciinema-player, every file that SHA256SUMS
+# lists but the licences, checked first (console/web/vendor),
 # and texts.js, the pages' German texts from po/de.po.
 WEB_WWW     := $(wildcard console/web/www/*)
-WEB_VENDOR  := xterm.js xterm.css addon-fit.js
+WEB_VENDOR  := $(filter-out LICENSE.%,$(shell cut -c67- console/web/vendor/SHA256SUMS))
 $(BUILD)/gen/web_assets.c: $(WEB_WWW) $(WEB_VENDOR:%=console/web/vendor/%) console/web/vendor/SHA256SUMS \
     scripts/web2c.py scripts/web-texts.py build/po/de.mo
 	@mkdir -p $(dir $@)
