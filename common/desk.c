@@ -20,6 +20,7 @@
 #define F_SLOT	  0x08 /* a proposal */
 #define F_NAME	  0x10 /* an attachment's file name */
 #define F_LISTING 0x20 /* [customer], [flags] */
+#define F_REC	  0x40 /* id: a session, name: one of its recordings */
 
 static const struct {
 	const char *name;
@@ -34,6 +35,7 @@ static const struct {
 	[QH_DESK_CONFIRM] = { "ticket-confirm", F_ID | F_SLOT },
 	[QH_DESK_CLOSE] = { "ticket-close", F_ID | F_TEXT },
 	[QH_DESK_BALANCE] = { "balance", 0 },
+	[QH_DESK_RECORDING] = { "recording", F_REC },
 };
 
 const char *
@@ -58,6 +60,26 @@ static int
 id_ok(const char *s)
 {
 	return qh_id_valid(s);
+}
+
+int
+qh_desk_recording_name_valid(const char *name)
+{
+	static const char *const ends[] = { ".client.fbs", ".fbs", ".cast" };
+	size_t digits = strspn(name, "0123456789"), kind, rest, i;
+	const char *k;
+
+	if (digits < 1 || digits > 19 || name[digits] != '-')
+		return 0;
+	k = name + digits + 1;
+	kind = strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+	if (kind < 1 || kind > 32)
+		return 0;
+	rest = strlen(k + kind);
+	for (i = 0; i < sizeof(ends) / sizeof(ends[0]); i++)
+		if (rest == strlen(ends[i]) && strcmp(k + kind, ends[i]) == 0)
+			return 1;
+	return 0;
 }
 
 /* 1 if text is 1..QH_DESK_TEXT_MAX bytes of UTF-8. */
@@ -107,6 +129,10 @@ qh_desk_req_check(const struct qh_desk_req *r, char *why, size_t len)
 		    "the proposed appointment is 1 to %d", QH_TICKET_SLOTS_MAX);
 	if ((f & F_NAME) && !qh_ticket_name_valid(r->name))
 		return why_set(why, len, QH_ERR_FORMAT, "no attachment's file name");
+	if ((f & F_REC) && r->id < 1)
+		return why_set(why, len, QH_ERR_FORMAT, "no session number");
+	if ((f & F_REC) && !qh_desk_recording_name_valid(r->name))
+		return why_set(why, len, QH_ERR_FORMAT, "not a recording's file name");
 	if ((f & F_LISTING) && r->customer[0] != '\0' && !id_ok(r->customer))
 		return why_set(why, len, QH_ERR_FORMAT, "not a customer id");
 	if ((f & F_LISTING) && (r->flags & ~(uint32_t)QH_DESK_OPEN_ONLY) != 0)
@@ -126,7 +152,8 @@ qh_desk_req_encode(const struct qh_desk_req *r, struct qh_buf *out)
 	if ((e = qh_msg_begin(out, QH_MSG_REQUEST)) != 0 ||
 	    (e = qh_msg_put_str(out, QH_K_CMD, cmds[r->cmd].name)) != 0)
 		return e;
-	if ((f & F_ID) && (e = qh_msg_put_u64(out, QH_K_ID, (uint64_t)r->id)) != 0)
+	if ((f & (F_ID | F_REC)) &&
+	    (e = qh_msg_put_u64(out, QH_K_ID, (uint64_t)r->id)) != 0)
 		return e;
 	if ((f & F_TEXT) && (e = qh_msg_put_str(out, QH_K_TEXT, r->text)) != 0)
 		return e;
@@ -134,7 +161,7 @@ qh_desk_req_encode(const struct qh_desk_req *r, struct qh_buf *out)
 		return e;
 	if ((f & F_SLOT) && (e = qh_msg_put_u32(out, QH_K_SLOT, (uint32_t)r->slot)) != 0)
 		return e;
-	if ((f & F_NAME) && (e = qh_msg_put_str(out, QH_K_NAME, r->name)) != 0)
+	if ((f & (F_NAME | F_REC)) && (e = qh_msg_put_str(out, QH_K_NAME, r->name)) != 0)
 		return e;
 	if ((f & F_LISTING) && r->customer[0] != '\0' &&
 	    (e = qh_msg_put_str(out, QH_K_CUSTOMER, r->customer)) != 0)
@@ -178,8 +205,10 @@ qh_desk_req_decode(const struct qh_msg *m, struct qh_desk_req *r, char *why,
 	if (r->cmd == QH_DESK_NONE || r->cmd == QH_DESK_REPLY)
 		return why_set(why, whylen, QH_ERR_PROTOCOL, "not a desk request");
 	f = cmds[r->cmd].fields;
-	if ((f & F_ID) && (qh_msg_get_u64(m, QH_K_ID, &id) != 0 || id > INT64_MAX))
-		return why_set(why, whylen, QH_ERR_FORMAT, "no ticket number");
+	if ((f & (F_ID | F_REC)) &&
+	    (qh_msg_get_u64(m, QH_K_ID, &id) != 0 || id > INT64_MAX))
+		return why_set(why, whylen, QH_ERR_FORMAT,
+		    (f & F_REC) ? "no session number" : "no ticket number");
 	r->id = (int64_t)id;
 	if ((f & F_SLOT) && qh_msg_get_u32(m, QH_K_SLOT, &v) != 0)
 		return why_set(why, whylen, QH_ERR_FORMAT, "no proposed appointment");
@@ -189,7 +218,8 @@ qh_desk_req_decode(const struct qh_msg *m, struct qh_desk_req *r, char *why,
 		return why_set(why, whylen, QH_ERR_FORMAT, "malformed flags");
 	if (((f & F_TEXT) && get_text(m, QH_K_TEXT, r->text, sizeof(r->text)) != 0) ||
 	    ((f & F_LOGIN) && get_text(m, QH_K_LOGIN, r->login, sizeof(r->login)) != 0) ||
-	    ((f & F_NAME) && get_text(m, QH_K_NAME, r->name, sizeof(r->name)) != 0) ||
+	    ((f & (F_NAME | F_REC)) &&
+		get_text(m, QH_K_NAME, r->name, sizeof(r->name)) != 0) ||
 	    ((f & F_LISTING) &&
 		get_text(m, QH_K_CUSTOMER, r->customer, sizeof(r->customer)) != 0))
 		return why_set(why, whylen, QH_ERR_FORMAT, "a field is too long");

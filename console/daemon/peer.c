@@ -35,6 +35,7 @@
 #include "peer.h"
 #include "presence.h"
 #include "queue.h"
+#include "recfetch.h"
 #include "renew.h"
 #include "upload.h"
 #include "watch.h"
@@ -126,6 +127,13 @@ request_ticket(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
 }
 
 static void
+request_recording(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
+    const struct qh_msg *m)
+{
+	recfetch_request(p->srv, &p->id, ch, m);
+}
+
+static void
 request_renew(struct peer *p, struct qh_chan *ch, const char *cmd QH_UNUSED,
     const struct qh_msg *m)
 {
@@ -162,6 +170,8 @@ static const struct request_entry {
 	{ "ticket", ROLE(QH_ROLE_AGENT), request_ticket },
 	{ "account", ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
 	    request_account },
+	/* Who reads the sessions (the accounting reports) reads their recordings. */
+	{ "recording", ROLE(QH_ROLE_ACCOUNTING), request_recording },
 	{ "renew",
 	    ROLE(QH_ROLE_AGENT) | ROLE(QH_ROLE_TECHNICIAN) | ROLE(QH_ROLE_ACCOUNTING),
 	    request_renew },

@@ -34,6 +34,8 @@ enum qh_desk_cmd {
 	QH_DESK_CONFIRM, /* "ticket-confirm": id, slot */
 	QH_DESK_CLOSE,	 /* "ticket-close": id, note */
 	QH_DESK_BALANCE, /* "balance": a customer's own figures */
+	/* "recording": id (the session), name (a download; accounting only) */
+	QH_DESK_RECORDING,
 	QH_DESK_CMD_MAX
 };
 
@@ -43,13 +45,14 @@ enum qh_desk_cmd {
 /* A request; the fields a command does not use are zero. */
 struct qh_desk_req {
 	enum qh_desk_cmd cmd;
-	int64_t id; /* the ticket, from 1 */
+	int64_t id; /* the ticket, from 1; RECORDING: the session */
 	uint32_t flags;
-	int slot;			   /* CONFIRM: the proposal, from 1 */
-	char customer[65];		   /* LIST: one customer's; "" for all */
-	char login[65];			   /* ASSIGN: the technician */
-	char name[QH_TICKET_NAME_MAX + 1]; /* GET: the attachment's file name */
-	char text[QH_DESK_TEXT_MAX + 1];   /* NEED: the question; CLOSE: the note */
+	int slot;	   /* CONFIRM: the proposal, from 1 */
+	char customer[65]; /* LIST: one customer's; "" for all */
+	char login[65];	   /* ASSIGN: the technician */
+	/* GET: the attachment's file name; RECORDING: the recording's */
+	char name[QH_TICKET_NAME_MAX + 1];
+	char text[QH_DESK_TEXT_MAX + 1]; /* NEED: the question; CLOSE: the note */
 };
 
 /* The REQUEST cmd of c ("tickets", "ticket-show", ...); NULL for none. */
@@ -80,6 +83,14 @@ int qh_desk_req_encode(const struct qh_desk_req *r, struct qh_buf *out);
  */
 int qh_desk_req_decode(const struct qh_msg *m, struct qh_desk_req *r, char *why,
     size_t whylen);
+
+/*
+ * 1 if name is a session recording's file name as the console makes them
+ * (docs/protocol.md): EVENT-KIND.cast, EVENT-KIND.fbs or its viewer side
+ * EVENT-KIND.client.fbs; EVENT digits, KIND 1-32 of [a-z0-9_-]. Such a
+ * name cannot leave the session's directory.
+ */
+int qh_desk_recording_name_valid(const char *name);
 
 /* What a desk's get copied: the attachment's size and hex SHA-256. */
 struct qh_desk_got {

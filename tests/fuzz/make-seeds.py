@@ -69,6 +69,8 @@ msgs = {
                    (K_HASH, bytes(range(32)))),
     "request-account": msg(M_REQUEST, (K_CMD, b"account"),
                            (K_ARG, argv("ledger", "--from", "2026-01-01", "--format", "datev"))),
+    "request-recording": msg(M_REQUEST, (K_CMD, b"recording"), (K_ID, u64(12)),
+                             (K_NAME, b"34-attach.cast")),
     "action": msg(M_ACTION, (K_CMD, b"shell"), (K_ARG, argv())),
     "watch": msg(M_REQUEST, (K_CMD, b"watch")),
     "exit": msg(M_EXIT, (K_STATUS, u32(0))),

@@ -102,6 +102,12 @@ seeds = {
     "desk-close": records(0, msg("REQUEST", ("CMD", b"ticket-close"), ("ID", u64(3)),
                                  ("TEXT", b"erledigt"))),
     "desk-balance": records(0, msg("REQUEST", ("CMD", b"balance"))),
+    # A session's recording (accounting): a cast, and a desktop's viewer side.
+    "desk-recording": records(0, msg("REQUEST", ("CMD", b"recording"), ("ID", u64(12)),
+                                     ("NAME", b"34-attach.cast"))),
+    "desk-recording-fbs": records(0, msg("REQUEST", ("CMD", b"recording"),
+                                         ("ID", u64(12)),
+                                         ("NAME", b"35-desktop.client.fbs"))),
 }
 
 top = os.path.join(here, "seeds", "ticket")
