@@ -58,6 +58,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_ssh_entry,
 	&cmd_desktop_entry,
 	&cmd_replay_entry,
+	&cmd_recording_get_entry,
 	&cmd_web_entry,
 	&cmd_sessions_entry,
 	&cmd_statement_entry,

@@ -31,6 +31,7 @@ extern const struct qh_cli_cmd cmd_end_entry;
 extern const struct qh_cli_cmd cmd_ssh_entry;
 extern const struct qh_cli_cmd cmd_desktop_entry;
 extern const struct qh_cli_cmd cmd_replay_entry;
+extern const struct qh_cli_cmd cmd_recording_get_entry;
 
 #define TECH_CODE_LEN 6 /* session codes: "482913" */
 
