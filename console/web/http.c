@@ -117,7 +117,8 @@ respond(struct pss *s, unsigned status, const char *type, const void *body, size
 
 	if (lws_add_http_common_headers(s->wsi, status, type, (lws_filepos_t)len, &p,
 		end) != 0 ||
-	    add_header(s->wsi, "content-security-policy:", CSP, &p, end) != 0 ||
+	    add_header(s->wsi, "content-security-policy:", s->wasm ? CSP_WASM : CSP, &p,
+		end) != 0 ||
 	    add_header(s->wsi, "x-content-type-options:", "nosniff", &p, end) != 0 ||
 	    add_header(s->wsi, "referrer-policy:", "no-referrer", &p, end) != 0 ||
 	    add_header(s->wsi, "x-frame-options:", "DENY", &p, end) != 0 ||
@@ -153,6 +154,13 @@ refuse(struct pss *s, const char *why)
 	qh_warn("refused a request from %s: %s", peer, why);
 	return respond(s, HTTP_STATUS_FORBIDDEN, "text/plain", text, sizeof(text) - 1,
 	    NULL, NULL);
+}
+
+int
+web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len, const char *cookie, const char *location)
+{
+	return respond(s, status, type, body, len, cookie, location);
 }
 
 /* /api/me: who the bundle is, for the pages. */
@@ -195,6 +203,12 @@ pull_fail(struct pss *s, const char *why)
 	(void)qh_buf_put(&s->answer, why, strlen(why));
 	(void)qh_buf_put_u8(&s->answer, '\n');
 	lws_callback_on_writable(s->wsi);
+}
+
+void
+web_pull_fail(struct pss *s, const char *why)
+{
+	pull_fail(s, why);
 }
 
 static void
@@ -306,6 +320,23 @@ static const struct qh_chan_ops pull_ops = {
 	.on_close = pull_close,
 };
 
+int
+web_pull_prepare(struct pss *s, const char *name)
+{
+	/* A name for the browser: what is safe in a quoted header value. */
+	snprintf(s->pull_name, sizeof(s->pull_name), "%s", *name ? name : "download");
+	for (char *c = s->pull_name; *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '_';
+	s->kind = PSS_PULL;
+	qh_buf_init(&s->out, TERM_WINDOW);
+	qh_buf_init(&s->answer, ANSWER_MAX);
+	if ((s->sha = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+		return -1;
+	return 0;
+}
+
 static int
 pull_start(struct pss *s)
 {
@@ -320,16 +351,7 @@ pull_start(struct pss *s)
 		return respond(s, HTTP_STATUS_BAD_REQUEST, "text/plain",
 		    "code=CODE&path=PATH\n", 20, NULL, NULL);
 	base = strrchr(v, '/') != NULL ? strrchr(v, '/') + 1 : v;
-	/* A name for the browser: what is safe in a quoted header value. */
-	snprintf(s->pull_name, sizeof(s->pull_name), "%s", *base ? base : "download");
-	for (char *c = s->pull_name; *c; c++)
-		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '_';
-	s->kind = PSS_PULL;
-	qh_buf_init(&s->out, TERM_WINDOW);
-	qh_buf_init(&s->answer, ANSWER_MAX);
-	if ((s->sha = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+	if (web_pull_prepare(s, base) != 0)
 		return -1;
 	qh_buf_init(&req, WEB_PATH_MAX + 256);
 	(void)qh_msg_begin(&req, QH_MSG_REQUEST);
@@ -435,10 +457,12 @@ web_http(struct pss *s, const char *uri)
 	const struct web_asset *a;
 	char tok[SECRET_LEN + 16];
 	const char *v;
+	int r;
 
 	web_http_closed(s); /* a download before on this connection */
 	s->kind = PSS_HTTP;
 	s->w = w;
+	s->wasm = strcmp(uri, WASM_PAGE) == 0;
 	if (!host_ok(w, s->wsi))
 		return refuse(s, "Host is not this server's loopback address");
 	/* The one-time token: the cookie for it, once. */
@@ -456,6 +480,8 @@ web_http(struct pss *s, const char *uri)
 		return send_me(s);
 	if (strcmp(uri, "/api/pull") == 0)
 		return pull_start(s);
+	if (strncmp(uri, "/api/", 5) == 0 && (r = web_recording_http(s, uri)) != 1)
+		return r;
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);

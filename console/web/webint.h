@@ -41,6 +41,16 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
+/*
+ * The same for a page that plays recordings: asciinema-player's terminal
+ * is WebAssembly, which script-src must allow to compile (no eval()).
+ */
+#define CSP_WASM                                                                         \
+	"default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; "                     \
+	"style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; "   \
+	"font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+#define WASM_PAGE "/sessions.html" /* the one page with CSP_WASM */
+
 enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
@@ -53,6 +63,7 @@ struct pss {
 	struct lws *wsi;
 	int ready; /* WebSocket fields initialised */
 	int kill;  /* close at the next writable */
+	int wasm;  /* this response's page may compile WebAssembly (CSP_WASM) */
 	/* HTTP: the body being sent */
 	const uint8_t *body;
 	size_t body_len, body_sent;
@@ -84,11 +95,12 @@ struct pss {
 	int info_bad;	    /* over the bound, or an ERROR said so */
 	/* GET /api/pull: a download on ch; push_size is the announced size,
 	 * push_in what came, push_out what the browser has, sha hashes it */
-	int pull_announced;  /* EXIT{size, mode} arrived */
-	int pull_headers;    /* the response's headers are out */
-	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
-	int pull_failed;     /* refused, cut, or not what was announced */
-	char pull_name[256]; /* the file name the browser saves under */
+	int pull_announced;    /* EXIT{size, mode} arrived */
+	int pull_headers;      /* the response's headers are out */
+	int pull_ok;	       /* EXIT{status 0, size, hash} matched */
+	int pull_failed;       /* refused, cut, or not what was announced */
+	char pull_name[256];   /* the file name the browser saves under */
+	uint8_t pull_hash[32]; /* a recording's announced SHA-256 (recording.c) */
 };
 
 struct web {
@@ -118,10 +130,24 @@ int web_http(struct pss *s, const char *uri);
 int web_http_writable(struct pss *s);
 /* The connection went: a download's channel must not call back. */
 void web_http_closed(struct pss *s);
+/* Answers status with a body that outlives the response (and cookie, location). */
+int web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len, const char *cookie, const char *location);
+/*
+ * Makes s a download (PSS_PULL) saved as name: its buffers and hash; the
+ * caller's channel fills s->out, sets push_size once announced
+ * (pull_announced) and pull_ok once the bytes are checked.
+ */
+int web_pull_prepare(struct pss *s, const char *name);
+/* The download fails: a 502 before its first byte, else cut short. */
+void web_pull_fail(struct pss *s, const char *why);
 /* An upgrade to a WebSocket: 0 to go on, 1 after answering 403, -1 to hang up. */
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
 /* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
+
+/* recording.c: /api/sessions and /api/recording; 1 for another path. */
+int web_recording_http(struct pss *s, const char *uri);
 
 /* sock.c */
 
