@@ -59,6 +59,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return web_http_writable(s);
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* a completed answer's pss is freed */
 		web_http_closed(s);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:

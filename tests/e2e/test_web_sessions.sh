@@ -52,7 +52,7 @@ CAST=$(ls "$STATE"/recordings/*/*-attach.cast 2>/dev/null | head -n 1)
 SID=$(basename "$(dirname "$CAST")")
 # A desktop recording's files, as deskrec.c names them (their content is
 # not decoded here: the page offers them for download).
-head -c 70000 /dev/urandom >"$STATE/recordings/$SID/99-desktop.fbs"
+head -c 600000 /dev/urandom >"$STATE/recordings/$SID/99-desktop.fbs"
 head -c 1000 /dev/urandom >"$STATE/recordings/$SID/99-desktop.client.fbs"
 
 # Over TLS: a technician may not fetch it; the accountant's copy is verified.
