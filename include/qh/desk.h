@@ -5,7 +5,9 @@
  * A request is one struct, written and read as a REQUEST message through
  * the checking codec below, so the console decodes a peer's request only
  * here (tests/fuzz/fuzz_ticket.c). A reply with attachments travels as a
- * ticket upload instead (qh/ticket.h, qh_ticket_set_reply).
+ * ticket upload instead (qh/ticket.h, qh_ticket_set_reply). A session's
+ * recording, which an accountant fetches (`qh-console recording get`, the
+ * web console's sessions page), is asked for and answered as a GET is.
  *
  * The console's ticket commands reach a desk in one of two ways, which
  * its dispatcher chooses: the store on this host, or the console over TLS

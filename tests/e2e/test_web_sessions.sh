@@ -6,8 +6,9 @@
 # cast plays in the page (asciinema-player's terminal shows what was typed
 # and its output); the cast the browser fetched is the console's file byte
 # for byte (SHA-256); a desktop recording downloads as it is on the
-# console; without the cookie 403. Over TLS, a technician's bundle may not
-# fetch a recording, and `qh-console recording get` writes one verified.
+# console; without the cookie 403; a technician's web console gets the
+# console's refusals (502). Over TLS, a technician's bundle may not fetch a
+# recording, and `qh-console recording get` writes one verified.
 . "$(dirname "$0")/lib.sh"
 
 requires chromium:chromium python3:python3
@@ -81,6 +82,35 @@ timeout 100 python3 "$(dirname "$0")/web_sessions.py" "$URL" "$T" "$SID" "$NOTE"
 cat "$T/check.log"
 grep -q 'sent recording .*-attach.cast' "$T/console.log" ||
 	fail "the console logged no recording sent"
+
+# A technician's web console gets the console's refusals, not the data.
+QH_TECH="$T/alice.pem" qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web2.out" \
+    2>"$T/web2.log" &
+WEB2=$!
+PIDS="$PIDS $WEB2"
+wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web2.out'" 30 ||
+	fail "the technician's web printed no URL: $(cat "$T/web2.out")"
+python3 - "$(grep '^http://' "$T/web2.out")" "$SID" "$(basename "$CAST")" \
+    >"$T/tech-web.log" 2>&1 <<'PY' || fail "technician's web: $(cat "$T/tech-web.log")"
+import http.client, sys
+url, sid, name = sys.argv[1:4]
+hostport = url.split("/")[2]
+def get(path, cookie=None):
+    c = http.client.HTTPConnection(hostport, timeout=30)
+    c.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+    r = c.getresponse()
+    return r.status, r.getheader("Set-Cookie"), r.read().decode(errors="replace")
+_, cookie, _ = get(url[len("http://" + hostport):])
+cookie = cookie.split(";")[0]
+for path, want in (("/api/sessions", "accounting"),
+                   ("/api/recording?session=%s&name=%s" % (sid, name), "not allowed")):
+    st, _, body = get(path, cookie)
+    if st != 502 or want not in body:
+        sys.exit("%s for a technician: %d %r" % (path, st, body))
+    print("%s for a technician: 502, %s" % (path, body.strip()))
+PY
+cat "$T/tech-web.log"
+kill -TERM "$WEB2"
 
 # The page's screenshot, beside test_web.sh's (make screenshots copies them).
 SHOTS="${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/build/screenshots"
