@@ -21,26 +21,28 @@ qh-console tech add bob --name "Bob Books" --role accounting --out "$T/bob.pem" 
 
 # A shell on the agent through a pty (python's), typed into like a person.
 python3 - "$CODE" >"$T/attach.log" 2>&1 <<'PY' || fail "attach: $(cat "$T/attach.log")"
-import os, pty, sys, time
+import os, pty, re, select, sys, time
 pid, fd = pty.fork()
 if pid == 0:
     os.execvp("qh-console", ["qh-console", "attach", sys.argv[1]])
 seen = b""
-def until(want, limit=60):
+def until(want, limit=90):
     global seen
     end = time.time() + limit
     while time.time() < end:
-        try:
-            seen += os.read(fd, 65536)
-        except OSError:
-            break
-        if want in seen:
+        if select.select([fd], [], [], 0.5)[0]:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+        if re.search(want, seen):
             return
     sys.exit("did not see %r in %r" % (want, seen[-500:]))
-until(b"attached to")
-time.sleep(1)
+# Type once the shell shows its prompt; a loaded machine may take a while.
+until(rb"attached to")
+until(rb"[$#] *$")
 os.write(fd, b"echo WEB-REC-$((6*7))\r")
-until(b"WEB-REC-42")
+until(rb"WEB-REC-42")
 os.write(fd, b"exit\r")
 _, st = os.waitpid(pid, 0)
 print("attach ended:", st)
