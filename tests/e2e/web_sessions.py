@@ -3,7 +3,7 @@
 web_sessions.py URL WORKDIR SESSION NOTE CAST FBS
 
 Without the cookie the page and its requests are refused (403). With it:
-the listing shows SESSION with NOTE; its audit log shows the attach and
+the listing shows SESSION with NOTE, and only for its customer; its audit log shows the attach and
 the exec; the cast CAST plays in the page (asciinema-player's terminal
 shows the typed line's output); what the browser fetches for the cast and
 for the desktop recording FBS has the SHA-256 of the files on the console;
@@ -88,6 +88,19 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if note not in text or "acme" not in text or "alice" not in text:
         fail("the session's row lacks note, customer or technician: %r" % text)
     print("listed: %s" % " | ".join(text.split("\t")))
+
+    # The filter by customer: another customer's sessions only, then acme's.
+    count = "document.querySelectorAll('#sessions tbody tr').length"
+    b.eval("document.getElementById('customer').value = 'nobody'; "
+           "document.querySelector('#filter button').click()")
+    if not b.wait(count + " === 0 && !document.getElementById('empty').hidden", 20):
+        fail("the filter by customer 'nobody' still lists: %s" % b.eval("document.body.innerText"))
+    b.eval("document.getElementById('customer').value = 'acme'; "
+           "document.querySelector('#filter button').click()")
+    if not b.wait(row + " !== null", 20):
+        fail("the filter by customer 'acme' lost the session: %s"
+             % b.eval("document.body.innerText"))
+    print("filtered by customer: none for 'nobody', session %s for 'acme'" % sid)
 
     # Its audit log.
     b.eval(row + ".querySelector('button.open').click()")
