@@ -239,8 +239,8 @@ FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
 # The agent's RFB server (no I/O, no X11) is fuzzed too.
 FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
-# And the web console's one parser, the pages' WebSocket messages.
-FUZZ_WEB_SRC := console/web/wsmsg.c
+# And the web console's parsers: the pages' WebSocket messages and ticket requests.
+FUZZ_WEB_SRC := console/web/wsmsg.c console/web/deskreq.c
 FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o) \
     $(FUZZ_WEB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)

@@ -1,8 +1,9 @@
 /*
  * qh-console web's HTTP side: every request's checks (Host, then the
- * one-time token or the cookie), the compiled-in pages, /api/me, and
- * downloads streamed from a pull channel; the checks of a WebSocket's
- * upgrade (Host, Origin, cookie, path) before sock.c sees it.
+ * one-time token or the cookie), the compiled-in pages, /api/me,
+ * downloads streamed from a pull channel, /api/desk/ (desk.c); the checks
+ * of a WebSocket's upgrade (Host, Origin, cookie, path) before sock.c sees
+ * it.
  */
 #include <sys/random.h>
 
@@ -59,8 +60,8 @@ host_ok(struct web *w, struct lws *wsi)
 	return 0;
 }
 
-static int
-origin_ok(struct web *w, struct lws *wsi)
+int
+web_origin_ok(struct web *w, struct lws *wsi)
 {
 	char origin[HOST_MAX + 16], want[HOST_MAX + 16];
 	int i;
@@ -142,6 +143,13 @@ respond(struct pss *s, unsigned status, const char *type, const void *body, size
 	return 0;
 }
 
+int
+web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len)
+{
+	return respond(s, status, type, body, len, NULL, NULL);
+}
+
 static int
 refuse(struct pss *s, const char *why)
 {
@@ -195,6 +203,12 @@ pull_fail(struct pss *s, const char *why)
 	(void)qh_buf_put(&s->answer, why, strlen(why));
 	(void)qh_buf_put_u8(&s->answer, '\n');
 	lws_callback_on_writable(s->wsi);
+}
+
+void
+web_pull_fail(struct pss *s, const char *why)
+{
+	pull_fail(s, why);
 }
 
 static void
@@ -414,6 +428,7 @@ web_http_closed(struct pss *s)
 {
 	struct qh_chan *ch;
 
+	web_desk_closed(s);
 	if (s->kind != PSS_PULL)
 		return;
 	s->kind = PSS_HTTP;
@@ -456,6 +471,8 @@ web_http(struct pss *s, const char *uri)
 		return send_me(s);
 	if (strcmp(uri, "/api/pull") == 0)
 		return pull_start(s);
+	if (strncmp(uri, "/api/desk/", 10) == 0)
+		return web_desk_http(s, uri + 10);
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);
@@ -513,7 +530,7 @@ web_confirm_upgrade(struct lws *wsi, struct web *w)
 
 	if (!host_ok(w, wsi))
 		why = "Host is not this server's loopback address";
-	else if (!origin_ok(w, wsi))
+	else if (!web_origin_ok(w, wsi))
 		why = "a WebSocket from a foreign Origin";
 	else if (!cookie_ok(w, wsi))
 		why = "a WebSocket without a valid cookie";
@@ -532,5 +549,7 @@ web_confirm_upgrade(struct lws *wsi, struct web *w)
 int
 web_http_writable(struct pss *s)
 {
+	if (s->kind == PSS_DESK)
+		return web_desk_writable(s);
 	return s->kind == PSS_PULL ? pull_writable(s) : http_body_writable(s);
 }

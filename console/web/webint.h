@@ -41,10 +41,11 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
+enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL, PSS_DESK };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
+struct web_desk;
 
 /* One HTTP request or WebSocket (lws's per-session data, zeroed by lws). */
 struct pss {
@@ -89,6 +90,9 @@ struct pss {
 	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
 	int pull_failed;     /* refused, cut, or not what was announced */
 	char pull_name[256]; /* the file name the browser saves under */
+	/* /api/desk/...: a tickets request (desk.c); an attachment's
+	 * download is PSS_PULL with the fields above */
+	struct web_desk *desk;
 };
 
 struct web {
@@ -120,8 +124,25 @@ int web_http_writable(struct pss *s);
 void web_http_closed(struct pss *s);
 /* An upgrade to a WebSocket: 0 to go on, 1 after answering 403, -1 to hang up. */
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
+/* Answers with status and body (static, or kept until the connection closes). */
+int web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len);
+/* A download (PSS_PULL) failed: a 502 with why, or cut if it had begun. */
+void web_pull_fail(struct pss *s, const char *why);
+/* 1 if the request's Origin is exactly this server's. */
+int web_origin_ok(struct web *w, struct lws *wsi);
 /* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
+
+/* desk.c: /api/desk/..., the tickets pages' requests (cookie and Host checked) */
+int web_desk_http(struct pss *s, const char *what);
+/* A POST's body arrives (LWS_CALLBACK_HTTP_BODY), then is complete. */
+int web_desk_body(struct pss *s, const void *in, size_t len);
+int web_desk_body_done(struct pss *s);
+/* HTTP_WRITEABLE of a PSS_DESK request: its answer, once the console gave it. */
+int web_desk_writable(struct pss *s);
+/* The connection went, or serves its next request: the desk's state goes. */
+void web_desk_closed(struct pss *s);
 
 /* sock.c */
 
