@@ -63,6 +63,7 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return web_http_writable(s);
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* a transaction's end: s goes */
 		web_http_closed(s);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:

@@ -4,7 +4,8 @@
 # files a ticket with an attachment and a proposed appointment; the queue
 # page links to the tickets page, which lists it with its due time and
 # links to its page; that shows the PC's environment, and the attachment
-# downloads through the page with the SHA-256 on record; a reply from the
+# downloads through the page with the SHA-256 on record (and is cut short
+# when the console's copy is not what it announces); a reply from the
 # page reaches the customer (`qh-agent ticket show`); an assignment to an
 # unknown login shows the console's refusal; the proposal is confirmed and
 # the ticket closed with a note, which the customer sees. Without the
@@ -39,6 +40,8 @@ qh-agent ticket --subject "Drucker druckt nicht" --steps "$T/steps.txt" \
 N=$(sed -n 's/^ticket \([0-9]*\).*/\1/p' "$T/file.out")
 [ -n "$N" ] || fail "qh-agent ticket printed '$(cat "$T/file.out")'"
 SHA=$(sha256sum "$T/scan page.pdf" | cut -d' ' -f1)
+STORED="$STATE/attachments/$(echo "$SHA" | cut -c1-2)/$SHA"
+[ -f "$STORED" ] || fail "the attachment is not stored at $STORED"
 
 qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
 WEB=$!
@@ -50,7 +53,7 @@ URL=$(grep '^http://' "$T/web.out")
 REPLY="Bitte den Treiber neu installieren (Web)."
 NOTE="Treiber installiert, druckt wieder (Web)."
 timeout 110 python3 "$(dirname "$0")/web_tickets_check.py" "$URL" "$N" "$T" "$SHA" \
-    "$REPLY" "$NOTE" >"$T/check.log" 2>&1 || fail "browser checks: $(cat "$T/check.log")"
+    "$REPLY" "$NOTE" "$STORED" >"$T/check.log" 2>&1 || fail "browser checks: $(cat "$T/check.log")"
 cat "$T/check.log"
 
 # The customer's side: the reply, the confirmed appointment, closed with the note.
@@ -65,6 +68,8 @@ expect_in "$T/show.out" "closed"
 	fail "the proposal is not confirmed"
 grep -q 'desk: refused a page.s request: a POST from a foreign Origin' "$T/web.log" ||
 	fail "the foreign Origin left no log line"
+grep -q 'the attachment arrived other than the console announced it' "$T/web.log" ||
+	fail "the damaged download left no log line"
 
 SHOTS="${QH_ROOT:-$(cd "$(dirname "$0")/../.." && pwd)}/build/screenshots"
 mkdir -p "$SHOTS" && cp "$T/web-tickets.png" "$T/web-ticket.png" "$SHOTS/"

@@ -1,12 +1,13 @@
 """The browser half of test_web_tickets.sh: the tickets pages in Chromium.
 
-web_tickets_check.py URL TICKET WORKDIR SHA256 REPLY NOTE
+web_tickets_check.py URL TICKET WORKDIR SHA256 REPLY NOTE STORED
 
 Refusals first (no cookie: 403 for a listing and a change; with the cookie
 a POST from a foreign Origin, or not application/json: 403; a malformed
 body: 400), then the pages: the queue page links to the tickets page,
 which lists TICKET with its due time; its page shows the environment, the
-attachment downloads with SHA256, a reply, a refused assignment with the
+attachment downloads with SHA256 (and is cut short once a byte of its
+copy on the console, STORED, is changed), a reply, a refused assignment with the
 console's sentence, the proposal confirmed, the ticket closed with NOTE.
 Prints one line per step; exits 1 at the first that fails.
 """
@@ -18,7 +19,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
 from cdp import Chromium  # noqa: E402
 
-url, ticket, work, sha, reply, note = sys.argv[1:7]
+url, ticket, work, sha, reply, note, stored = sys.argv[1:8]
 ticket = int(ticket)
 hostport = url.split("/")[2]
 host, port = hostport.rsplit(":", 1)
@@ -110,6 +111,25 @@ with Chromium(os.path.join(work, "chromium")) as b:
         fail("a missing attachment answered %r, not 502" % (missing,))
     print("downloaded the attachment: SHA-256 %s...; a missing one is 502" % sha[:16])
 
+    # A copy on the console that is not what it announces: the download is
+    # cut short, and the browser's read of it fails.
+    with open(stored, "r+b") as f:
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    try:
+        cut = b.eval("fetch(document.querySelector('#attachments a.attachment').href)"
+                     ".then((r) => r.arrayBuffer()).then((a) => 'complete ' + a.byteLength,"
+                     " (e) => 'failed: ' + e)")
+    finally:
+        with open(stored, "r+b") as f:
+            f.seek(1000)
+            f.write(byte)
+    if not cut.startswith("failed"):
+        fail("a damaged attachment downloaded: %s" % cut)
+    print("a damaged copy on the console: the download was cut (%s)" % cut)
+
     # A reply from the page.
     b.eval("document.getElementById('reply-text').value = %s" % json.dumps(reply))
     b.eval("document.querySelector('#reply button[type=submit]').click()")
@@ -159,3 +179,17 @@ with Chromium(os.path.join(work, "chromium")) as b:
                   ".length > 0", 30):
         fail("all tickets do not list it: %s" % b.eval("document.body.innerText"))
     print("open only: none; all: %s" % b.eval(row + ".innerText").replace("\t", " | "))
+
+    # German for a browser that prefers it, from po/de.po.
+    ua = b.eval("navigator.userAgent")
+    b.call("Network.setUserAgentOverride", userAgent=ua, acceptLanguage="de-DE,de")
+    b.navigate(origin + "/ticket.html?id=%d" % ticket)
+    if not b.wait("document.getElementById('status').textContent === 'geschlossen' && "
+                  "document.querySelector('#reply label').textContent === "
+                  "'Antwort an den Kunden'", 20):
+        fail("the ticket page is not German for a German browser: %r"
+             % b.eval("document.body.innerText"))
+    print("German for a German browser: %s / %s" % (
+        b.eval("document.querySelector('#reply label').textContent"),
+        b.eval("document.getElementById('status').textContent")))
+print("web tickets checks passed")
