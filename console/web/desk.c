@@ -38,17 +38,17 @@
 /* One request's state, from its start until its connection serves the next. */
 struct web_desk {
 	struct web_desk_call call;
-	int post;		  /* a POST: its body comes */
-	unsigned refuse;	  /* a POST refused at its start: this status at its end */
-	struct qh_buf body;	  /* the POST's body */
-	struct qh_chan *ch;	  /* to the console */
-	struct qh_buf answer;	  /* the console's document */
-	int done;		  /* the channel is over: respond */
-	int responded;		  /* the response's headers are out */
-	char why[DESK_WHY_MAX];	  /* a failure, for the page; "" for none */
-	struct qh_buf out;	  /* the response's body */
-	struct qh_ticket t;	  /* a reply */
-	int t_init;		  /* t needs qh_ticket_free */
+	int post;		/* a POST: its body comes */
+	unsigned refuse;	/* a POST refused at its start: this status at its end */
+	struct qh_buf body;	/* the POST's body */
+	struct qh_chan *ch;	/* to the console */
+	struct qh_buf answer;	/* the console's document */
+	int done;		/* the channel is over: respond */
+	int responded;		/* the response's headers are out */
+	char why[DESK_WHY_MAX]; /* a failure, for the page; "" for none */
+	struct qh_buf out;	/* the response's body */
+	struct qh_ticket t;	/* a reply */
+	int t_init;		/* t needs qh_ticket_free */
 	struct qh_attach_send send; /* a reply's upload (no files) */
 	int send_init;
 	uint8_t hash[32]; /* a download: the SHA-256 the console announced */
@@ -148,7 +148,8 @@ reply_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 		return;
 	}
 	if (qh_attach_send_meta(ch, &s->desk->t) != 0)
-		desk_fail(s->desk, "the connection to the console broke; nothing was sent");
+		desk_fail(s->desk,
+		    "the connection to the console broke; nothing was sent");
 }
 
 static void
@@ -196,8 +197,9 @@ reply_close(struct qh_chan *ch)
 	if (s == NULL || s->desk->ch != ch)
 		return;
 	if (qh_buf_len(&s->desk->answer) == 0)
-		desk_fail(s->desk, "the reply broke off before the console answered; "
-				   "send it again (it is stored once)");
+		desk_fail(s->desk,
+		    "the reply broke off before the console answered; "
+		    "send it again (it is stored once)");
 	desk_done(s);
 }
 
@@ -223,7 +225,8 @@ get_check(struct pss *s)
 	if (!s->pull_announced || s->push_in != s->push_size ||
 	    EVP_DigestFinal_ex(s->sha, hash, &hlen) != 1 || hlen != 32 ||
 	    memcmp(hash, s->desk->hash, 32) != 0) {
-		web_pull_fail(s, "the attachment arrived other than the console announced it");
+		web_pull_fail(s,
+		    "the attachment arrived other than the console announced it");
 		return;
 	}
 	s->pull_ok = 1;
@@ -403,8 +406,9 @@ desk_start(struct pss *s)
 	}
 	s->kind = PSS_DESK;
 	if ((d->ch = tech_link_open(s->w->link, &req, 0, ops, s)) == NULL)
-		desk_fail(d, s->w->up ? "cannot open a channel to the console"
-				      : "not connected to the console");
+		desk_fail(d,
+		    s->w->up ? "cannot open a channel to the console"
+			     : "not connected to the console");
 out:
 	qh_buf_release(&req);
 	if (cmd != QH_DESK_GET && d->ch == NULL) {
@@ -575,7 +579,8 @@ desk_respond(struct pss *s)
 		    strlen(d->why));
 	}
 	if (d->call.req.cmd != QH_DESK_SHOW &&
-	    (r = qh_buf_put(&d->out, qh_buf_ptr(&d->answer), qh_buf_len(&d->answer))) != 0)
+	    (r = qh_buf_put(&d->out, qh_buf_ptr(&d->answer), qh_buf_len(&d->answer))) !=
+		0)
 		return -1;
 	return web_respond(s, HTTP_STATUS_OK, "application/json", qh_buf_ptr(&d->out),
 	    qh_buf_len(&d->out));

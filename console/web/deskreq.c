@@ -111,10 +111,12 @@ body_member(const struct qh_json_node *n, unsigned members, struct web_desk_call
 	} else if (strcmp(k, "login") == 0 && (members & M_LOGIN)) {
 		if (n->type != QH_JSON_STRING ||
 		    copy_str(c->req.login, sizeof(c->req.login), n->str, NULL) != 0)
-			return why_set(why, whylen, QH_ERR_FORMAT, "no technician's login");
+			return why_set(why, whylen, QH_ERR_FORMAT,
+			    "no technician's login");
 	} else if (strcmp(k, "text") == 0 && (members & M_TEXT)) {
 		if (n->type != QH_JSON_STRING)
-			return why_set(why, whylen, QH_ERR_FORMAT, "the text is no string");
+			return why_set(why, whylen, QH_ERR_FORMAT,
+			    "the text is no string");
 		if (c->req.cmd == QH_DESK_REPLY
 			? copy_str(c->reply, sizeof(c->reply), n->str, &c->reply_len) != 0
 			: copy_str(c->req.text, sizeof(c->req.text), n->str, NULL) != 0)
@@ -123,7 +125,8 @@ body_member(const struct qh_json_node *n, unsigned members, struct web_desk_call
 			    c->req.cmd == QH_DESK_REPLY ? QH_TICKET_REPLY_MAX
 							: QH_DESK_TEXT_MAX);
 	} else
-		return why_set(why, whylen, QH_ERR_FORMAT, "an unknown member \"%.64s\"", k);
+		return why_set(why, whylen, QH_ERR_FORMAT, "an unknown member \"%.64s\"",
+		    k);
 	return 0;
 }
 
@@ -193,12 +196,15 @@ web_desk_parse_args(enum qh_desk_cmd cmd, const char *id, const char *open,
 		else if (open != NULL && open[0] != '\0' && strcmp(open, "0") != 0)
 			return why_set(why, whylen, QH_ERR_FORMAT, "open is 0 or 1");
 		if (customer != NULL &&
-		    copy_str(c->req.customer, sizeof(c->req.customer), customer, NULL) != 0)
+		    copy_str(c->req.customer, sizeof(c->req.customer), customer, NULL) !=
+			0)
 			return why_set(why, whylen, QH_ERR_FORMAT, "not a customer id");
 		break;
 	case QH_DESK_GET:
-		if (name == NULL || copy_str(c->req.name, sizeof(c->req.name), name, NULL) != 0)
-			return why_set(why, whylen, QH_ERR_FORMAT, "no attachment's file name");
+		if (name == NULL ||
+		    copy_str(c->req.name, sizeof(c->req.name), name, NULL) != 0)
+			return why_set(why, whylen, QH_ERR_FORMAT,
+			    "no attachment's file name");
 		/* FALLTHROUGH */
 	case QH_DESK_SHOW:
 		if (parse_id(id, &c->req.id) != 0)

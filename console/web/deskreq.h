@@ -20,7 +20,7 @@
 
 /* One request of a page. */
 struct web_desk_call {
-	struct qh_desk_req req;	/* req.cmd QH_DESK_REPLY: id and reply below */
+	struct qh_desk_req req; /* req.cmd QH_DESK_REPLY: id and reply below */
 	char reply[QH_TICKET_REPLY_MAX + 1]; /* a reply's text, 1.. bytes of UTF-8 */
 	size_t reply_len;
 };
