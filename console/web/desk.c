@@ -7,19 +7,25 @@
  *   GET  /api/desk/ticket?id=N                  {"ticket": ..., "environment_text": ...}
  *   GET  /api/desk/file?id=N&name=NAME          the attachment, streamed
  *   POST /api/desk/need|assign|confirm|close|reply   a JSON body (deskreq.h)
+ *   POST /api/desk/reply, application/octet-stream   a reply with attachments:
+ *        its head (deskreq.h), then the files, each into a nameless
+ *        temporary file as it comes, then sent as a ticket upload
  *
  * The cookie and Host are checked for every request (http.c); a POST also
  * needs an Origin of exactly this server and Content-Type
- * application/json, which no other site's form or script can send here
- * without the cookie's SameSite=Strict and CORS stopping it. A refusal of
+ * application/json (or application/octet-stream for a reply), which no
+ * other site's form or script can send here without the cookie's
+ * SameSite=Strict and CORS stopping it. A refusal of
  * the console is a 502 whose body is its sentence; a request that does not
  * read is a 400. An attachment streams as /api/pull does (http.c, the
  * PSS_PULL fields): its last bytes wait until what passed matches the
  * size and SHA-256 the console announced, else the download is cut.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "qh/attach.h"
 #include "qh/compat.h"
@@ -28,6 +34,7 @@
 #include "qh/json.h"
 #include "qh/jsonread.h"
 #include "qh/log.h"
+#include "qh/tmpfile.h"
 #include "qh/wire.h"
 #include "deskreq.h"
 #include "webint.h"
@@ -49,8 +56,18 @@ struct web_desk {
 	struct qh_buf out;	/* the response's body */
 	struct qh_ticket t;	/* a reply */
 	int t_init;		/* t needs qh_ticket_free */
-	struct qh_attach_send send; /* a reply's upload (no files) */
+	struct qh_attach_send send; /* a reply's upload */
 	int send_init;
+	/* a reply with attachments: its body's head, then their bytes */
+	int stream;				      /* application/octet-stream */
+	int head_done;				      /* call holds the head */
+	struct qh_tmpfile files[QH_TICKET_FILES_MAX]; /* call.files' bytes */
+	int nopen;				      /* files opened */
+	int fds[QH_TICKET_FILES_MAX];
+	const char *names[QH_TICKET_FILES_MAX];
+	int cur;	  /* the file being written */
+	uint64_t written; /* its bytes so far */
+	uint64_t got;	  /* all files' bytes so far */
 	uint8_t hash[32]; /* a download: the SHA-256 the console announced */
 };
 
@@ -365,15 +382,24 @@ reply_build(struct web_desk *d, const char *login, struct qh_buf *msg)
 {
 	qh_ticket_init(&d->t, NULL);
 	d->t_init = 1;
-	if (qh_ticket_set_reply(&d->t, d->call.req.id, 0) != 0 ||
-	    qh_ticket_add_text(&d->t, "text", d->call.reply, d->call.reply_len) != 0 ||
-	    qh_ticket_finish(&d->t) != 0) {
+	int i;
+
+	if (qh_ticket_set_reply(&d->t, d->call.req.id, d->call.total) != 0 ||
+	    qh_ticket_add_text(&d->t, "text", d->call.reply, d->call.reply_len) != 0) {
+		desk_fail(d, d->t.why);
+		return -1;
+	}
+	for (i = 0; i < d->call.nfiles; i++)
+		if (qh_attach_add(&d->t, d->fds[i], d->names[i], d->names[i],
+			d->call.files[i].size, d->why, sizeof(d->why)) != 0)
+			return -1;
+	if (qh_ticket_finish(&d->t) != 0) {
 		desk_fail(d, d->t.why);
 		return -1;
 	}
 	if (qh_ticket_make_key(&d->t, login) != 0 ||
 	    qh_ticket_encode_request(&d->t, msg) != 0 ||
-	    qh_attach_send_init(&d->send, &d->t, NULL, NULL) != 0) {
+	    qh_attach_send_init(&d->send, &d->t, d->fds, d->names) != 0) {
 		desk_fail(d, "cannot build the reply");
 		return -1;
 	}
@@ -426,7 +452,8 @@ desk_new(struct pss *s)
 
 	if (d == NULL)
 		return NULL;
-	qh_buf_init(&d->body, WEB_DESK_BODY_MAX);
+	/* A reply's head, and the start of its files in the same read. */
+	qh_buf_init(&d->body, 4 + WEB_DESK_BODY_MAX + 64 * 1024);
 	qh_buf_init(&d->answer, DESK_ANSWER_MAX);
 	qh_buf_init(&d->out, DESK_ANSWER_MAX + 2 * 1024 * 1024);
 	s->desk = d;
@@ -484,6 +511,9 @@ web_desk_http(struct pss *s, const char *what)
 	if (!web_origin_ok(s->w, s->wsi)) {
 		d->refuse = HTTP_STATUS_FORBIDDEN;
 		snprintf(d->why, sizeof(d->why), "a POST from a foreign Origin");
+	} else if (d->call.req.cmd == QH_DESK_REPLY &&
+	    strcmp(type, "application/octet-stream") == 0) {
+		d->stream = 1; /* a reply with attachments */
 	} else if (strncmp(type, "application/json", 16) != 0) {
 		d->refuse = HTTP_STATUS_FORBIDDEN;
 		snprintf(d->why, sizeof(d->why), "a POST that is not application/json");
@@ -494,6 +524,105 @@ web_desk_http(struct pss *s, const char *what)
 	return 0;
 }
 
+/* Refuses the POST at its end with status and why (the rest of it is dropped). */
+static void
+body_refuse(struct web_desk *d, unsigned status, const char *why)
+{
+	d->refuse = status;
+	snprintf(d->why, sizeof(d->why), "%s", why);
+}
+
+/* The reply's head has come: a new, nameless temporary file per attachment. */
+static int
+files_open(struct web_desk *d)
+{
+	const char *tmp = getenv("TMPDIR");
+	char dest[PATH_MAX];
+	int i;
+
+	snprintf(dest, sizeof(dest), "%s/qh-web-attachment",
+	    tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+	for (i = 0; i < d->call.nfiles; i++) {
+		if (qh_tmpfile_open(&d->files[i], dest) != 0) {
+			qh_warn("desk: a temporary file in %s: %s", dest,
+			    strerror(errno));
+			return -1;
+		}
+		d->nopen++;
+		d->fds[i] = d->files[i].fd;
+		d->names[i] = d->call.files[i].name;
+	}
+	return 0;
+}
+
+/* The attachments' bytes, into their files in order; no more than announced. */
+static void
+files_write(struct web_desk *d, const uint8_t *p, size_t len)
+{
+	uint64_t room;
+	size_t n;
+	ssize_t w;
+
+	while (len > 0 && d->refuse == 0) {
+		while (
+		    d->cur < d->call.nfiles && d->written == d->call.files[d->cur].size) {
+			d->cur++;
+			d->written = 0;
+		}
+		if (d->cur == d->call.nfiles) {
+			body_refuse(d, HTTP_STATUS_BAD_REQUEST,
+			    "more bytes than the attachments announced");
+			return;
+		}
+		room = d->call.files[d->cur].size - d->written;
+		n = len < room ? len : (size_t)room;
+		if ((w = write(d->fds[d->cur], p, n)) <= 0) {
+			qh_warn("desk: writing an attachment: %s", strerror(errno));
+			body_refuse(d, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+			    "cannot keep the attachment on this workstation");
+			return;
+		}
+		d->written += (uint64_t)w;
+		d->got += (uint64_t)w;
+		p += w;
+		len -= (size_t)w;
+	}
+}
+
+/* A reply with attachments: the head (bounded, deskreq.c), then the files. */
+static void
+stream_body(struct web_desk *d, const uint8_t *p, size_t len)
+{
+	char why[DESK_WHY_MAX];
+	size_t head = 0;
+	int r;
+
+	if (d->head_done) {
+		files_write(d, p, len);
+		return;
+	}
+	if (qh_buf_put(&d->body, p, len) != 0) {
+		body_refuse(d, HTTP_STATUS_REQ_ENTITY_TOO_LARGE,
+		    "the reply's head is too large");
+		return;
+	}
+	r = web_desk_parse_reply_head(qh_buf_ptr(&d->body), qh_buf_len(&d->body),
+	    &d->call, &head, why, sizeof(why));
+	if (r == QH_ERR_INCOMPLETE)
+		return;
+	if (r != 0) {
+		body_refuse(d, HTTP_STATUS_BAD_REQUEST, why);
+		return;
+	}
+	d->head_done = 1;
+	if (files_open(d) != 0) {
+		body_refuse(d, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+		    "cannot keep the attachments on this workstation");
+		return;
+	}
+	files_write(d, qh_buf_ptr(&d->body) + head, qh_buf_len(&d->body) - head);
+}
+
 int
 web_desk_body(struct pss *s, const void *in, size_t len)
 {
@@ -501,6 +630,10 @@ web_desk_body(struct pss *s, const void *in, size_t len)
 
 	if (d == NULL || !d->post || d->refuse != 0)
 		return 0; /* refused already, or being: the body is read and dropped */
+	if (d->stream) {
+		stream_body(d, in, len);
+		return 0;
+	}
 	if (qh_buf_put(&d->body, in, len) != 0) {
 		d->refuse = HTTP_STATUS_REQ_ENTITY_TOO_LARGE;
 		snprintf(d->why, sizeof(d->why), "the request is over %d bytes",
@@ -522,6 +655,12 @@ web_desk_body_done(struct pss *s)
 		snprintf(why, sizeof(why), "%s", d->why);
 		d->why[0] = '\0';
 		return bad_request(s, d->refuse, why);
+	}
+	if (d->stream) {
+		if (!d->head_done || d->got != d->call.total)
+			return bad_request(s, HTTP_STATUS_BAD_REQUEST,
+			    "the reply's attachments did not all come");
+		return desk_start(s);
 	}
 	cmd = d->call.req.cmd;
 	if (web_desk_parse_body(cmd, qh_buf_ptr(&d->body), qh_buf_len(&d->body), &d->call,
@@ -618,6 +757,8 @@ web_desk_closed(struct pss *s)
 		qh_attach_send_free(&d->send);
 	if (d->t_init)
 		qh_ticket_free(&d->t);
+	for (int i = 0; i < d->nopen; i++)
+		qh_tmpfile_abort(&d->files[i]);
 	qh_buf_release(&d->body);
 	qh_buf_release(&d->answer);
 	qh_buf_release(&d->out);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "qh/buf.h"
 #include "qh/err.h"
 #include "qh/jsonread.h"
 #include "qh/wire.h"
@@ -13,6 +14,7 @@
 #define M_TEXT	0x2
 #define M_LOGIN 0x4
 #define M_SLOT	0x8
+#define M_FILES 0x10 /* a reply's head only */
 
 static const struct {
 	const char *name;
@@ -91,6 +93,48 @@ reply_check(const struct web_desk_call *c, char *why, size_t whylen)
 	return 0;
 }
 
+/* A reply's "files": names valid and unique, sizes within the defaults. */
+static int
+files_member(const struct qh_json_node *arr, struct web_desk_call *c, char *why,
+    size_t whylen)
+{
+	const struct qh_json_node *f, *size;
+	struct web_desk_file *d;
+	const char *name;
+	int i;
+
+	if (arr->type != QH_JSON_ARRAY || arr->count > QH_TICKET_FILES_MAX)
+		return why_set(why, whylen, QH_ERR_FORMAT,
+		    "files is a list of at most %d attachments", QH_TICKET_FILES_MAX);
+	for (f = arr->child; f != NULL; f = f->next) {
+		d = &c->files[c->nfiles];
+		name = qh_json_get_str(f, "name");
+		size = qh_json_get(f, "size");
+		if (f->type != QH_JSON_OBJECT || f->count != 2 || name == NULL ||
+		    !qh_ticket_name_valid(name) || size == NULL ||
+		    size->type != QH_JSON_NUMBER || !size->is_int || size->ival < 0 ||
+		    (uint64_t)size->ival > QH_TICKET_ATTACHMENT_DEFAULT)
+			return why_set(why, whylen, QH_ERR_FORMAT,
+			    "an attachment is {\"name\", \"size\"} with a file name and "
+			    "at "
+			    "most %llu bytes",
+			    (unsigned long long)QH_TICKET_ATTACHMENT_DEFAULT);
+		for (i = 0; i < c->nfiles; i++)
+			if (strcmp(c->files[i].name, name) == 0)
+				return why_set(why, whylen, QH_ERR_FORMAT,
+				    "two attachments named %.255s", name);
+		(void)copy_str(d->name, sizeof(d->name), name, NULL);
+		d->size = (uint64_t)size->ival;
+		c->total += d->size;
+		c->nfiles++;
+	}
+	if (c->total > QH_TICKET_TOTAL_DEFAULT)
+		return why_set(why, whylen, QH_ERR_TOO_LARGE,
+		    "the attachments are over %llu bytes together",
+		    (unsigned long long)QH_TICKET_TOTAL_DEFAULT);
+	return 0;
+}
+
 /* One member of the body into c; QH_ERR_FORMAT for one the action has not. */
 static int
 body_member(const struct qh_json_node *n, unsigned members, struct web_desk_call *c,
@@ -124,19 +168,21 @@ body_member(const struct qh_json_node *n, unsigned members, struct web_desk_call
 			    "the text is longer than %d bytes",
 			    c->req.cmd == QH_DESK_REPLY ? QH_TICKET_REPLY_MAX
 							: QH_DESK_TEXT_MAX);
+	} else if (strcmp(k, "files") == 0 && (members & M_FILES) && c->nfiles == 0) {
+		return files_member(n, c, why, whylen);
 	} else
 		return why_set(why, whylen, QH_ERR_FORMAT, "an unknown member \"%.64s\"",
 		    k);
 	return 0;
 }
 
-int
-web_desk_parse_body(enum qh_desk_cmd cmd, const uint8_t *p, size_t len,
+/* The JSON object at p as cmd's request, with the members allowed. */
+static int
+parse_json(enum qh_desk_cmd cmd, unsigned members, const uint8_t *p, size_t len,
     struct web_desk_call *c, char *why, size_t whylen)
 {
 	struct qh_json_doc *doc = NULL;
 	const struct qh_json_node *root, *n;
-	unsigned members = members_of(cmd);
 	int r;
 
 	memset(c, 0, sizeof(*c));
@@ -160,6 +206,33 @@ web_desk_parse_body(enum qh_desk_cmd cmd, const uint8_t *p, size_t len,
 	if (cmd == QH_DESK_REPLY)
 		return reply_check(c, why, whylen);
 	return qh_desk_req_check(&c->req, why, whylen) == 0 ? 0 : QH_ERR_FORMAT;
+}
+
+int
+web_desk_parse_body(enum qh_desk_cmd cmd, const uint8_t *p, size_t len,
+    struct web_desk_call *c, char *why, size_t whylen)
+{
+	return parse_json(cmd, members_of(cmd), p, len, c, why, whylen);
+}
+
+int
+web_desk_parse_reply_head(const uint8_t *p, size_t len, struct web_desk_call *c,
+    size_t *head_len, char *why, size_t whylen)
+{
+	struct qh_buf r;
+	uint32_t n;
+
+	memset(c, 0, sizeof(*c));
+	qh_buf_init_ro(&r, p, len);
+	if (qh_buf_get_u32(&r, &n) != 0)
+		return QH_ERR_INCOMPLETE;
+	if (n > WEB_DESK_BODY_MAX)
+		return why_set(why, whylen, QH_ERR_TOO_LARGE, "the request is too large");
+	if (qh_buf_len(&r) < n)
+		return QH_ERR_INCOMPLETE;
+	*head_len = 4 + (size_t)n;
+	return parse_json(QH_DESK_REPLY, members_of(QH_DESK_REPLY) | M_FILES,
+	    qh_buf_ptr(&r), n, c, why, whylen);
 }
 
 /* Decimal digits, 1 to INT64_MAX, nothing else. */

@@ -18,11 +18,20 @@
 
 #define WEB_DESK_BODY_MAX (256 * 1024) /* a POST body: a reply's text, escaped */
 
+/* An attachment of a reply, as its head announces it. */
+struct web_desk_file {
+	char name[QH_TICKET_NAME_MAX + 1]; /* qh_ticket_name_valid, unique */
+	uint64_t size;			   /* at most QH_TICKET_ATTACHMENT_DEFAULT */
+};
+
 /* One request of a page. */
 struct web_desk_call {
 	struct qh_desk_req req; /* req.cmd QH_DESK_REPLY: id and reply below */
 	char reply[QH_TICKET_REPLY_MAX + 1]; /* a reply's text, 1.. bytes of UTF-8 */
 	size_t reply_len;
+	struct web_desk_file files[QH_TICKET_FILES_MAX]; /* a reply's, in order */
+	int nfiles;
+	uint64_t total; /* their sizes, at most QH_TICKET_TOTAL_DEFAULT */
 };
 
 /*
@@ -39,6 +48,17 @@ enum qh_desk_cmd web_desk_action(const char *name);
  */
 int web_desk_parse_body(enum qh_desk_cmd cmd, const uint8_t *p, size_t len,
     struct web_desk_call *c, char *why, size_t whylen);
+
+/*
+ * A reply with attachments is one application/octet-stream body: its head
+ * LEN:u32 (big-endian) and LEN bytes of JSON as for "reply" plus "files":
+ * [{"name": NAME, "size": N}, ...], then the files' bytes one after the
+ * other. Reads the head from the len bytes at p into c and its length
+ * into *head_len. Returns 0, QH_ERR_INCOMPLETE while the head has not all
+ * come, or QH_ERR_FORMAT / QH_ERR_TOO_LARGE with a sentence in why.
+ */
+int web_desk_parse_reply_head(const uint8_t *p, size_t len, struct web_desk_call *c,
+    size_t *head_len, char *why, size_t whylen);
 
 /*
  * Reads a GET's URL arguments for cmd (QH_DESK_LIST: open "1" or NULL and

@@ -6,7 +6,8 @@
 # links to its page; that shows the PC's environment, and the attachment
 # downloads through the page with the SHA-256 on record (and is cut short
 # when the console's copy is not what it announces); a reply from the
-# page reaches the customer (`qh-agent ticket show`); an assignment to an
+# page with an attachment reaches the customer (`qh-agent ticket show`,
+# `ticket get`, byte for byte); an assignment to an
 # unknown login shows the console's refusal; the proposal is confirmed and
 # the ticket closed with a note, which the customer sees. Without the
 # cookie, and for a POST with the cookie but a foreign Origin or another
@@ -59,6 +60,9 @@ cat "$T/check.log"
 # The customer's side: the reply, the confirmed appointment, closed with the note.
 qh-agent ticket show "$N" >"$T/show.out" 2>"$T/show.log" || fail "ticket show: $(cat "$T/show.log")"
 expect_in "$T/show.out" "$REPLY"
+qh-agent ticket get "$N" anleitung.txt "$T/got.txt" >"$T/get.out" 2>"$T/get.log" ||
+	fail "ticket get of the page's attachment: $(cat "$T/get.log")"
+cmp -s "$T/anleitung.txt" "$T/got.txt" || fail "the customer's copy of the page's attachment differs"
 expect_in "$T/show.out" "$NOTE"
 expect_in "$T/show.out" "closed"
 [ "$(db "SELECT status FROM tickets WHERE id = $N")" = closed ] || fail "not closed in the database"

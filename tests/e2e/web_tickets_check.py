@@ -4,16 +4,19 @@ web_tickets_check.py URL TICKET WORKDIR SHA256 REPLY NOTE STORED
 
 Refusals first (no cookie: 403 for a listing and a change; with the cookie
 a POST from a foreign Origin, or not application/json: 403; a malformed
-body: 400), then the pages: the queue page links to the tickets page,
-which lists TICKET with its due time; its page shows the environment, the
-attachment downloads with SHA256 (and is cut short once a byte of its
-copy on the console, STORED, is changed), a reply, a refused assignment with the
-console's sentence, the proposal confirmed, the ticket closed with NOTE.
+body, a reply whose attachments are longer or shorter than announced:
+400), then the pages: the queue page links to the tickets page, which
+lists TICKET with its due time; its page shows the environment, the
+attachment downloads with SHA256 (and is cut short once a byte of its copy
+on the console, STORED, is changed), a reply with WORKDIR/anleitung.txt,
+a refused assignment with the console's sentence, the proposal confirmed,
+the ticket closed with NOTE; the page in German.
 Prints one line per step; exits 1 at the first that fails.
 """
 import http.client
 import json
 import os
+import struct
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tools"))
@@ -69,6 +72,16 @@ with Chromium(os.path.join(work, "chromium")) as b:
                        "Content-Type": "application/json"}, '{"id": "x"}')
     if st != 400:
         fail("a malformed close answered %d, not 400: %r" % (st, body))
+    # A reply with attachments whose bytes are not what its head announces.
+    head = json.dumps({"id": ticket, "text": "x",
+                       "files": [{"name": "a.bin", "size": 5}]}).encode()
+    for data, want in ((b"hello!", "more bytes"), (b"hel", "did not all come")):
+        st, body = request("POST", "/api/desk/reply", {
+            "Cookie": cookie, "Origin": origin,
+            "Content-Type": "application/octet-stream"},
+            struct.pack(">I", len(head)) + head + data)
+        if st != 400 or want.encode() not in body:
+            fail("a reply with %d bytes for 5 answered %d: %r" % (len(data), st, body))
     st, body = request("GET", "/api/desk/ticket?id=0", {"Cookie": cookie})
     if st != 400:
         fail("ticket 0 answered %d, not 400" % st)
@@ -130,13 +143,22 @@ with Chromium(os.path.join(work, "chromium")) as b:
         fail("a damaged attachment downloaded: %s" % cut)
     print("a damaged copy on the console: the download was cut (%s)" % cut)
 
-    # A reply from the page.
+    # A reply from the page, with an attachment.
+    answer = os.path.join(work, "anleitung.txt")
+    with open(answer, "wb") as f:
+        f.write(b"Treiber: https://support.example/lj4050\r\n" + os.urandom(150000))
+    doc = b.call("DOM.getDocument")["root"]["nodeId"]
+    node = b.call("DOM.querySelector", nodeId=doc, selector="#reply-files")["nodeId"]
+    b.call("DOM.setFileInputFiles", nodeId=node, files=[answer])
     b.eval("document.getElementById('reply-text').value = %s" % json.dumps(reply))
     b.eval("document.querySelector('#reply button[type=submit]').click()")
     if not b.wait("[...document.querySelectorAll('#messages li.staff')].some("
                   "(li) => li.textContent.includes(%s))" % json.dumps(reply), 30):
         fail("the reply does not show: %s" % b.eval("document.body.innerText"))
-    print("replied: the conversation shows it, status %s"
+    if not b.wait("[...document.querySelectorAll('#attachments a.attachment')].some("
+                  "(a) => a.textContent === 'anleitung.txt')", 10):
+        fail("the reply's attachment is not listed: %s" % b.eval("document.body.innerText"))
+    print("replied with an attachment: the conversation shows it, status %s"
           % b.eval("document.getElementById('status').dataset.status"))
 
     # A refusal is shown as the console said it.

@@ -18,6 +18,25 @@ export async function post(action, body) {
   return r.json();
 }
 
+// A reply with attachments: one application/octet-stream body, its head a
+// big-endian u32 length and the JSON with the files' names and sizes, then
+// their bytes in that order (console/web/deskreq.h).
+export async function postReply(id, text, files) {
+  if (!files.length) return post("reply", { id, text });
+  const head = new TextEncoder().encode(JSON.stringify({
+    id, text, files: Array.from(files, (f) => ({ name: f.name, size: f.size })),
+  }));
+  const len = new Uint8Array(4);
+  new DataView(len.buffer).setUint32(0, head.length);
+  const r = await fetch("/api/desk/reply", {
+    method: "POST", credentials: "same-origin",
+    headers: { "Content-Type": "application/octet-stream" },
+    body: new Blob([len, head, ...files]),
+  });
+  if (!r.ok) throw new Error((await r.text()).trim() || `HTTP ${r.status}`);
+  return r.json();
+}
+
 // "YYYY-MM-DDTHH:MM:SSZ" in the browser's time zone; "–" for none.
 export function when(iso) {
   if (!iso) return "–";

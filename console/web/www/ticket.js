@@ -1,7 +1,7 @@
 // A ticket: its facts, environment, attachments, proposals, conversation and
 // the technician's actions (reply, ask, assign, confirm, close).
 import { t, translate } from "/common.js";
-import { get, post, when, statusText, marks, who } from "/desk.js";
+import { get, post, postReply, when, statusText, marks, who } from "/desk.js";
 
 translate(document);
 who();
@@ -106,7 +106,8 @@ async function act(action, body, form) {
   result.className = "state";
   result.textContent = t("Sending…");
   try {
-    await post(action, body);
+    if (action === "reply") await postReply(body.id, body.text, $("reply-files").files);
+    else await post(action, body);
     result.textContent = t("Done.");
     if (form) form.reset();
   } catch (e) {
