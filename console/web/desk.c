@@ -380,10 +380,10 @@ get_start(struct pss *s, const struct qh_buf *req)
 static int
 reply_build(struct web_desk *d, const char *login, struct qh_buf *msg)
 {
-	qh_ticket_init(&d->t, NULL);
-	d->t_init = 1;
 	int i;
 
+	qh_ticket_init(&d->t, NULL);
+	d->t_init = 1;
 	if (qh_ticket_set_reply(&d->t, d->call.req.id, d->call.total) != 0 ||
 	    qh_ticket_add_text(&d->t, "text", d->call.reply, d->call.reply_len) != 0) {
 		desk_fail(d, d->t.why);
