@@ -15,6 +15,7 @@
 #include "qh/log.h"
 #include "qh/wire.h"
 #include "assets.h"
+#include "report_words.h"
 #include "webint.h"
 #include "wsmsg.h"
 
@@ -414,6 +415,7 @@ web_http_closed(struct pss *s)
 {
 	struct qh_chan *ch;
 
+	web_report_closed(s);
 	if (s->kind != PSS_PULL)
 		return;
 	s->kind = PSS_HTTP;
@@ -456,6 +458,8 @@ web_http(struct pss *s, const char *uri)
 		return send_me(s);
 	if (strcmp(uri, "/api/pull") == 0)
 		return pull_start(s);
+	if (web_report_route(uri) >= 0)
+		return web_report_start(s, web_report_route(uri));
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);
@@ -532,5 +536,7 @@ web_confirm_upgrade(struct lws *wsi, struct web *w)
 int
 web_http_writable(struct pss *s)
 {
+	if (s->kind == PSS_REPORT)
+		return web_report_writable(s);
 	return s->kind == PSS_PULL ? pull_writable(s) : http_body_writable(s);
 }

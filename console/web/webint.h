@@ -41,10 +41,11 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
+enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL, PSS_REPORT };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
+struct web_report_req;
 
 /* One HTTP request or WebSocket (lws's per-session data, zeroed by lws). */
 struct pss {
@@ -89,6 +90,9 @@ struct pss {
 	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
 	int pull_failed;     /* refused, cut, or not what was announced */
 	char pull_name[256]; /* the file name the browser saves under */
+
+	/* PSS_REPORT: an accounting page's report (report.c) */
+	struct web_report_req *report;
 };
 
 struct web {
@@ -122,6 +126,14 @@ void web_http_closed(struct pss *s);
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
 /* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
+
+/* report.c: the accounting pages' reports (GET /api/balances, ledger.*, ...). */
+
+/* Starts report route (report_words.h's web_report_route) for the request. */
+int web_report_start(struct pss *s, int route);
+int web_report_writable(struct pss *s);
+/* The connection went, or takes its next request: the report is dropped. */
+void web_report_closed(struct pss *s);
 
 /* sock.c */
 
