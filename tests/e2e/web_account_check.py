@@ -57,9 +57,10 @@ acme = next(x for x in balances if x["customer"] == "acme")
 revenue = json.loads(read("revenue.json"))
 
 with Chromium(os.path.join(work, "chromium")) as b:
+    # The token for the cookie; an accounting bundle's start page is accounting's.
     b.navigate(bob_url)
-    if not b.wait("location.pathname === '/' && !location.search"):
-        fail("the token did not lead to the start page: %s" % b.eval("location.href"))
+    if not b.wait("location.pathname === '/accounting.html'"):
+        fail("the token did not lead to the accounting page: %s" % b.eval("location.href"))
     base = origin(bob_url)
 
     # Balances: every customer, the units as `balances --json` has them.
@@ -73,6 +74,9 @@ with Chromium(os.path.join(work, "chromium")) as b:
             cells[1] != acme["plan"]:
         fail("acme's balance row %r is not %r" % (cells, acme))
     print("balances: acme %s" % cells)
+    de = b.eval("import('/texts.js').then((m) => [m.DE['Ledger'], m.DE['Download CSV']])")
+    if de != ["Journal", "CSV herunterladen"]:
+        fail("the page's German texts are not there: %r" % de)
 
     # The ledger: the session's debit with its note.
     b.eval("location.hash = '#ledger'")
