@@ -31,26 +31,26 @@
 #include "report_words.h"
 #include "webint.h"
 
-#define REPORT_REQ_MAX	 4096		     /* the REQUEST */
-#define REPORT_WHOLE_MAX (32 * 1024 * 1024)  /* a report answered whole */
-#define REPORT_ERR_MAX	 (16 * 1024)	     /* its stderr, kept for the reason */
-#define REPORT_DOC_MAX	 (64 * 1024 * 1024)  /* a rendered statement */
-#define CHUNK_HEAD	 16		     /* "%zx\r\n" */
+#define REPORT_REQ_MAX	 4096		    /* the REQUEST */
+#define REPORT_WHOLE_MAX (32 * 1024 * 1024) /* a report answered whole */
+#define REPORT_ERR_MAX	 (16 * 1024)	    /* its stderr, kept for the reason */
+#define REPORT_DOC_MAX	 (64 * 1024 * 1024) /* a rendered statement */
+#define CHUNK_HEAD	 16		    /* "%zx\r\n" */
 
 struct web_report_req {
 	struct pss *s;
 	enum web_report r;
-	struct qh_chan *ch;    /* NULL once gone */
-	struct qh_buf out;     /* stdout: streamed, or whole */
-	struct qh_buf err;     /* stderr, then the reason for the browser */
-	int opened, refused;   /* the console's answer to the OPEN */
-	int got_exit, status;  /* EXIT{status} */
-	int done;	       /* the channel is gone */
-	int headers;	       /* a streamed response's headers are out */
-	char name[160];	       /* the download's file name, "" inline */
-	uint8_t *body;	       /* a whole response's body */
+	struct qh_chan *ch;   /* NULL once gone */
+	struct qh_buf out;    /* stdout: streamed, or whole */
+	struct qh_buf err;    /* stderr, then the reason for the browser */
+	int opened, refused;  /* the console's answer to the OPEN */
+	int got_exit, status; /* EXIT{status} */
+	int done;	      /* the channel is gone */
+	int headers;	      /* a streamed response's headers are out */
+	char name[160];	      /* the download's file name, "" inline */
+	uint8_t *body;	      /* a whole response's body */
 	size_t body_len, body_sent;
-	int whole;	       /* a whole response is under way */
+	int whole; /* a whole response is under way */
 };
 
 static int
@@ -273,8 +273,8 @@ read_query(struct lws *wsi, char v[5][WEB_VALUE_MAX + 1], struct web_report_quer
 		if ((len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, n)) <= 0)
 			return NULL;
 		if ((size_t)len >= sizeof(frag) ||
-		    lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS,
-			n) != len)
+		    lws_hdr_copy_fragment(wsi, frag, sizeof(frag),
+			WSI_TOKEN_HTTP_URI_ARGS, n) != len)
 			return "a query value is too long";
 		if ((eq = strchr(frag, '=')) == NULL)
 			continue;
@@ -353,6 +353,10 @@ web_report_start(struct pss *s, int route)
 	qh_buf_init(&x->err, REPORT_ERR_MAX);
 	s->kind = PSS_REPORT;
 	s->report = x;
+	if (lws_hdr_total_length(s->wsi, WSI_TOKEN_GET_URI) <= 0) {
+		set_reason(x, "reports are read with GET");
+		return answer(x, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL, NULL, 0);
+	}
 	if ((why = read_query(s->wsi, v, &q)) != NULL ||
 	    (why = web_report_words(x->r, &q, &words)) != NULL) {
 		set_reason(x, why);
@@ -452,7 +456,8 @@ stream_writable(struct web_report_req *x)
 	if (!x->done)
 		return 0;
 	if (!ok) {
-		qh_warn("report for the page failed half way (status %d): cut", x->status);
+		qh_warn("report for the page failed half way (status %d): cut",
+		    x->status);
 		return -1; /* no last chunk: the browser's download fails */
 	}
 	memcpy(start, "0\r\n\r\n", 5);
@@ -502,8 +507,9 @@ read_whole(const char *path, uint8_t **body, size_t *len)
 	*body = NULL;
 	if (f == NULL)
 		return QH_ERR_SYSTEM;
-	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > REPORT_DOC_MAX ||
-	    fseek(f, 0, SEEK_SET) != 0 || (*body = malloc((size_t)size + 1)) == NULL ||
+	if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
+	    size > REPORT_DOC_MAX || fseek(f, 0, SEEK_SET) != 0 ||
+	    (*body = malloc((size_t)size + 1)) == NULL ||
 	    fread(*body, 1, (size_t)size, f) != (size_t)size) {
 		fclose(f);
 		free(*body);
@@ -540,17 +546,14 @@ answer_statement(struct web_report_req *x)
 	}
 	snprintf(path, sizeof(path), "%s/statement.%s", dir, pdf ? "pdf" : "html");
 	if ((r = render_statement(data, len, pdf ? "pdf" : "html", path, why,
-		 sizeof(why))) == 0)
-		r = read_whole(path, &doc, &doc_len);
-	else
+		 sizeof(why))) != 0)
 		set_reason(x, why);
+	else if ((r = read_whole(path, &doc, &doc_len)) != 0)
+		set_reason(x, "cannot read the rendered statement");
 	(void)unlink(path);
 	(void)rmdir(dir);
-	if (r != 0) {
-		if (doc == NULL && qh_buf_len(&x->err) == 0)
-			set_reason(x, "cannot read the rendered statement");
+	if (r != 0)
 		return answer(x, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL, NULL, 0);
-	}
 	return answer(x, HTTP_STATUS_OK, content_type(x->r), doc, doc_len);
 }
 

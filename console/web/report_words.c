@@ -111,7 +111,8 @@ const char *
 web_report_words(enum web_report r, const struct web_report_query *q,
     struct web_report_words *out)
 {
-	int month = given(q->month) && shaped(q->month, "dddd-dd") && month_ok(q->month, 5);
+	int month =
+	    given(q->month) && shaped(q->month, "dddd-dd") && month_ok(q->month, 5);
 
 	memset(out, 0, sizeof(*out));
 	switch (r) {

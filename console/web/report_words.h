@@ -26,7 +26,7 @@ enum web_report {
 
 /* The query's values (NULL or "" when absent), each at most WEB_VALUE_MAX bytes. */
 struct web_report_query {
-	const char *customer; /* a customer ID (qh_id_valid) */
+	const char *customer;  /* a customer ID (qh_id_valid) */
 	const char *from, *to; /* days YYYY-MM-DD */
 	const char *month;     /* YYYY-MM */
 	const char *head;      /* "1": verify --head */

@@ -76,7 +76,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	qh_buf_init(&packed, 4096);
 	CHECK(qh_argv_pack(&packed, w.n, (char *const *)w.w) == 0);
-	CHECK(qh_argv_unpack(qh_buf_ptr(&packed), qh_buf_len(&packed), &argv, &argc) == 0);
+	CHECK(
+	    qh_argv_unpack(qh_buf_ptr(&packed), qh_buf_len(&packed), &argv, &argc) == 0);
 	CHECK(argc == w.n);
 	for (i = 0; i < argc; i++)
 		CHECK(strcmp(argv[i], w.w[i]) == 0);
