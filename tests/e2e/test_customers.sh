@@ -76,6 +76,8 @@ qc customer disable acme >"$T/dis2.out" 2>"$T/dis2.err" && fail "disabling twice
 expect_in "$T/dis2.err" "customer acme is disabled already"
 qc enroll acme >"$T/en.out" 2>"$T/en.err" && fail "a disabled customer got a join token"
 expect_in "$T/en.err" "customer acme is disabled"
+qc enroll acme --short >"$T/ens.out" 2>"$T/ens.err" && fail "a disabled customer got a short code"
+expect_in "$T/ens.err" "customer acme is disabled"
 qc customer show acme >"$T/show2.out" 2>&1 || fail "customer show of a disabled customer"
 expect_in "$T/show2.out" "disabled: *since"
 qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
