@@ -267,6 +267,10 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 build/fuzz/fuzz_account: tests/fuzz/fuzz_account.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
 
+# The accounting pages' queries: accepted by the console's own check of the words.
+build/fuzz/fuzz_webreport: tests/fuzz/fuzz_webreport.c console/web/report_words.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/web/report_words.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
+
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 

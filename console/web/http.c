@@ -16,6 +16,7 @@
 #include "qh/log.h"
 #include "qh/wire.h"
 #include "assets.h"
+#include "report_words.h"
 #include "webint.h"
 #include "wsmsg.h"
 
@@ -429,6 +430,7 @@ web_http_closed(struct pss *s)
 	struct qh_chan *ch;
 
 	web_desk_closed(s);
+	web_report_closed(s);
 	if (s->kind != PSS_PULL)
 		return;
 	s->kind = PSS_HTTP;
@@ -473,6 +475,8 @@ web_http(struct pss *s, const char *uri)
 		return pull_start(s);
 	if (strncmp(uri, "/api/desk/", 10) == 0)
 		return web_desk_http(s, uri + 10);
+	if (web_report_route(uri) >= 0)
+		return web_report_start(s, web_report_route(uri));
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);
@@ -551,5 +555,7 @@ web_http_writable(struct pss *s)
 {
 	if (s->kind == PSS_DESK)
 		return web_desk_writable(s);
+	if (s->kind == PSS_REPORT)
+		return web_report_writable(s);
 	return s->kind == PSS_PULL ? pull_writable(s) : http_body_writable(s);
 }

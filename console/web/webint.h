@@ -41,11 +41,20 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL, PSS_DESK };
+enum pss_kind {
+	PSS_HTTP,
+	PSS_QUEUE,
+	PSS_SESSION,
+	PSS_PUSH,
+	PSS_PULL,
+	PSS_DESK,
+	PSS_REPORT
+};
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
 struct web_desk;
+struct web_report_req;
 
 /* One HTTP request or WebSocket (lws's per-session data, zeroed by lws). */
 struct pss {
@@ -93,6 +102,9 @@ struct pss {
 	/* /api/desk/...: a tickets request (desk.c); an attachment's
 	 * download is PSS_PULL with the fields above */
 	struct web_desk *desk;
+
+	/* PSS_REPORT: an accounting page's report (report.c) */
+	struct web_report_req *report;
 };
 
 struct web {
@@ -143,6 +155,14 @@ int web_desk_body_done(struct pss *s);
 int web_desk_writable(struct pss *s);
 /* The connection went, or serves its next request: the desk's state goes. */
 void web_desk_closed(struct pss *s);
+
+/* report.c: the accounting pages' reports (GET /api/balances, ledger.*, ...). */
+
+/* Starts report route (report_words.h's web_report_route) for the request. */
+int web_report_start(struct pss *s, int route);
+int web_report_writable(struct pss *s);
+/* The connection went, or takes its next request: the report is dropped. */
+void web_report_closed(struct pss *s);
 
 /* sock.c */
 
