@@ -124,7 +124,7 @@ sessions_start(struct pss *s)
 		snprintf(customer, sizeof(customer), "%s", v);
 		if (strlen(v) >= sizeof(customer) || !qh_id_valid(customer))
 			return web_respond(s, HTTP_STATUS_BAD_REQUEST, "text/plain",
-			    "customer=ID\n", 12, NULL, NULL);
+			    "customer=ID\n", 12);
 		n = 4;
 	}
 	if (web_pull_prepare(s, "sessions.json") != 0)
@@ -261,7 +261,7 @@ recording_start(struct pss *s)
 	r.id = (int64_t)n;
 	if (qh_desk_req_check(&r, NULL, 0) != 0)
 		return web_respond(s, HTTP_STATUS_BAD_REQUEST, "text/plain",
-		    "session=N&name=EVENT-KIND.cast\n", 31, NULL, NULL);
+		    "session=N&name=EVENT-KIND.cast\n", 31);
 	if (web_pull_prepare(s, r.name) != 0)
 		return -1;
 	qh_buf_init(&req, QH_MSG_MAX_LEN);

@@ -4,7 +4,7 @@
  * libwebsockets-evlib-uv plugin), and one lasting connection to the
  * console with the bundle (tech_link). lws parses HTTP and the WebSocket
  * framing; the only bytes read here are the pages' WebSocket messages
- * (wsmsg.c, fuzzed).
+ * (wsmsg.c) and the tickets pages' requests (deskreq.c), both fuzzed.
  *
  * Who may use it: the URL printed at start carries a one-time token; the
  * first request that brings it gets a random cookie (HttpOnly,
@@ -56,10 +56,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return web_http(s, in != NULL ? in : "/");
+	case LWS_CALLBACK_HTTP_BODY:
+		return web_desk_body(s, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return web_desk_body_done(s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return web_http_writable(s);
 	case LWS_CALLBACK_CLOSED_HTTP:
-	case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* a completed answer's pss is freed */
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* a transaction's end: s goes */
 		web_http_closed(s);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:

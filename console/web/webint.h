@@ -51,10 +51,20 @@
 	"font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 #define WASM_PAGE "/sessions.html" /* the one page with CSP_WASM */
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
+enum pss_kind {
+	PSS_HTTP,
+	PSS_QUEUE,
+	PSS_SESSION,
+	PSS_PUSH,
+	PSS_PULL,
+	PSS_DESK,
+	PSS_REPORT
+};
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
+struct web_desk;
+struct web_report_req;
 
 /* One HTTP request or WebSocket (lws's per-session data, zeroed by lws). */
 struct pss {
@@ -95,12 +105,19 @@ struct pss {
 	int info_bad;	    /* over the bound, or an ERROR said so */
 	/* GET /api/pull: a download on ch; push_size is the announced size,
 	 * push_in what came, push_out what the browser has, sha hashes it */
-	int pull_announced;    /* EXIT{size, mode} arrived */
-	int pull_headers;      /* the response's headers are out */
-	int pull_ok;	       /* EXIT{status 0, size, hash} matched */
-	int pull_failed;       /* refused, cut, or not what was announced */
-	char pull_name[256];   /* the file name the browser saves under */
-	uint8_t pull_hash[32]; /* a recording's announced SHA-256 (recording.c) */
+	int pull_announced;  /* EXIT{size, mode} arrived */
+	int pull_headers;    /* the response's headers are out */
+	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
+	int pull_failed;     /* refused, cut, or not what was announced */
+	char pull_name[256]; /* the file name the browser saves under */
+	/* a recording's announced SHA-256 (recording.c) */
+	uint8_t pull_hash[32];
+	/* /api/desk/...: a tickets request (desk.c); an attachment's
+	 * download is PSS_PULL with the fields above */
+	struct web_desk *desk;
+
+	/* PSS_REPORT: an accounting page's report (report.c) */
+	struct web_report_req *report;
 };
 
 struct web {
@@ -130,24 +147,44 @@ int web_http(struct pss *s, const char *uri);
 int web_http_writable(struct pss *s);
 /* The connection went: a download's channel must not call back. */
 void web_http_closed(struct pss *s);
-/* Answers status with a body that outlives the response (and cookie, location). */
-int web_respond(struct pss *s, unsigned status, const char *type, const void *body,
-    size_t len, const char *cookie, const char *location);
 /*
  * Makes s a download (PSS_PULL) saved as name: its buffers and hash; the
  * caller's channel fills s->out, sets push_size once announced
  * (pull_announced) and pull_ok once the bytes are checked.
  */
 int web_pull_prepare(struct pss *s, const char *name);
-/* The download fails: a 502 before its first byte, else cut short. */
-void web_pull_fail(struct pss *s, const char *why);
 /* An upgrade to a WebSocket: 0 to go on, 1 after answering 403, -1 to hang up. */
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
+/* Answers with status and body (static, or kept until the connection closes). */
+int web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len);
+/* A download (PSS_PULL) failed: a 502 with why, or cut if it had begun. */
+void web_pull_fail(struct pss *s, const char *why);
+/* 1 if the request's Origin is exactly this server's. */
+int web_origin_ok(struct web *w, struct lws *wsi);
 /* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
 
 /* recording.c: /api/sessions and /api/recording; 1 for another path. */
 int web_recording_http(struct pss *s, const char *uri);
+
+/* desk.c: /api/desk/..., the tickets pages' requests (cookie and Host checked) */
+int web_desk_http(struct pss *s, const char *what);
+/* A POST's body arrives (LWS_CALLBACK_HTTP_BODY), then is complete. */
+int web_desk_body(struct pss *s, const void *in, size_t len);
+int web_desk_body_done(struct pss *s);
+/* HTTP_WRITEABLE of a PSS_DESK request: its answer, once the console gave it. */
+int web_desk_writable(struct pss *s);
+/* The connection went, or serves its next request: the desk's state goes. */
+void web_desk_closed(struct pss *s);
+
+/* report.c: the accounting pages' reports (GET /api/balances, ledger.*, ...). */
+
+/* Starts report route (report_words.h's web_report_route) for the request. */
+int web_report_start(struct pss *s, int route);
+int web_report_writable(struct pss *s);
+/* The connection went, or takes its next request: the report is dropped. */
+void web_report_closed(struct pss *s);
 
 /* sock.c */
 
