@@ -79,6 +79,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 static const struct lws_protocols protocols[] = {
 	{ "qh-web", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
+	/* noVNC asks for it when told to (wsProtocols): the same, named so. */
+	{ "binary", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

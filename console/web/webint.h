@@ -41,7 +41,7 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
+enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL, PSS_DESKTOP };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
@@ -89,6 +89,8 @@ struct pss {
 	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
 	int pull_failed;     /* refused, cut, or not what was announced */
 	char pull_name[256]; /* the file name the browser saves under */
+	/* /ws/desktop/CODE: RFB on ch, relayed as the terminal's bytes are */
+	int close_when_sent; /* the channel is gone: close once the page has all */
 };
 
 struct web {
@@ -120,7 +122,8 @@ int web_http_writable(struct pss *s);
 void web_http_closed(struct pss *s);
 /* An upgrade to a WebSocket: 0 to go on, 1 after answering 403, -1 to hang up. */
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
-/* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
+/* PSS_QUEUE, PSS_SESSION, PSS_PUSH or PSS_DESKTOP for the request's path (code
+ * filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
 
 /* sock.c */
@@ -130,5 +133,17 @@ void web_sock_open(struct pss *s, struct web *w);
 void web_sock_receive(struct pss *s, const void *in, size_t len);
 int web_sock_writable(struct pss *s);
 void web_sock_closed(struct pss *s);
+/* For desktop.c: a JSON event {"type", ["text"]}, closing, the terminal's
+ * channel callbacks (its bytes to s->out within the window, its messages as
+ * events) and its bounded, flow-controlled input. */
+void web_sock_say(struct pss *s, const char *type, const char *text);
+void web_sock_kill(struct pss *s, const char *why);
+extern const struct qh_chan_ops web_term_ops;
+void web_term_input(struct pss *s, const uint8_t *p, size_t len);
+
+/* desktop.c: /ws/desktop/CODE?control=0|1&screen=N */
+
+void web_desk_open(struct pss *s);
+void web_desk_receive(struct pss *s, const void *in, size_t len);
 
 #endif
