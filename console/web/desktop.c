@@ -11,8 +11,9 @@
  * faster than the channel takes stops lws reading from it, at most
  * INPUT_MAX. Refusals (no session, declined, forbidden) come as OPEN_FAIL
  * ERROR or MSG ERROR and go to the page as {"type":"error","text"} events
- * (text messages); once the channel is gone and the page has everything,
- * the WebSocket is closed.
+ * (text messages), the customer taking control back as "control-off";
+ * once the channel is gone and the page has everything, the WebSocket is
+ * closed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,29 @@ desk_close(struct qh_chan *ch)
 	}
 }
 
+/*
+ * The customer took control back (NOTICE{kind="control-off"}): the page
+ * becomes view-only; other messages as the terminal's.
+ */
+static void
+desk_msg(struct qh_chan *ch, const struct qh_msg *m)
+{
+	struct pss *s = qh_chan_arg(ch);
+	char *text = NULL;
+	const uint8_t *v;
+	size_t vlen;
+
+	if (s == NULL || m->type != QH_MSG_NOTICE ||
+	    qh_msg_get(m, QH_K_KIND, &v, &vlen) != 0 || vlen != 11 ||
+	    memcmp(v, "control-off", 11) != 0) {
+		web_term_ops.on_msg(ch, m);
+		return;
+	}
+	(void)qh_msg_get_str(m, QH_K_TEXT, &text);
+	web_sock_say(s, "control-off", text != NULL ? text : "");
+	free(text);
+}
+
 static const struct qh_chan_ops *
 desk_ops(void)
 {
@@ -60,6 +84,7 @@ desk_ops(void)
 		ops = web_term_ops;
 		ops.on_open_result = desk_open_result;
 		ops.on_close = desk_close;
+		ops.on_msg = desk_msg;
 	}
 	return &ops;
 }

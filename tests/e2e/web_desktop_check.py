@@ -6,7 +6,8 @@ WORKDIR holds the agent's agent.out (its questions) and is the xterm's
 directory. The customer answers through tmux (TMUX_SOCKET). Steps:
   1. /ws/desktop/CODE with the cookie but a foreign Origin: 403, and the
      customer is asked nothing.
-  2. View, refused (n): the page shows "refused" with the agent's reason.
+  2. A malformed query and an unknown code: an error event and the close.
+     View, refused (n): the page shows "refused" with the agent's reason.
   3. View, allowed (y): noVNC's canvas is 1024x768 and its pixels equal
      `xwd -root` (RGB, every pixel: the xterm's few colours go as Tight
      fill and palette, lossless); the WebSocket speaks the "binary"
@@ -17,7 +18,8 @@ directory. The customer answers through tmux (TMUX_SOCKET). Steps:
      picture's rectangle). A screenshot of the page.
   4. Control, allowed (y): the pointer moved over the xterm and the keys of
      `echo ok > typed` + Return typed through noVNC's keyboard handler
-     (DevTools key events on the page) make the file.
+     (DevTools key events on the page) make the file. The customer takes
+     control back (c): the page says so and turns view-only.
   5. View again (not asked again): the page is view-only; keys sent anyway
      (viewOnly switched off in the page, rfb.sendKey) make no file: the
      agent drops a viewer's input. Disconnect ends it.
@@ -200,6 +202,27 @@ with Chromium(os.path.join(work, "chromium")) as b:
         fail("a refused WebSocket reached the agent")
     print("refused: foreign Origin and no cookie (403); the customer was asked nothing")
 
+    # Refused by the console: a malformed query, a code nobody waits with.
+    for path, want in (("/ws/desktop/%s?control=7" % code, "control is 0 or 1"),
+                       ("/ws/desktop/000000?control=0", "")):
+        ws = WebSocket("ws://%s%s" % (hostport, path),
+                       headers={"Cookie": cookie, "Origin": "http://" + hostport})
+        events = []
+        while True:
+            try:
+                m = ws.recv()
+            except (ConnectionError, OSError):
+                m = None
+            if m is None:
+                break
+            events.append(m)
+        ws.close()
+        errors = [e for e in events if isinstance(e, str) and '"type":"error"' in e]
+        if ws.status != 101 or not errors or want not in errors[0]:
+            fail("%s: expected an error event, then the close: %r" % (path, events))
+    print("a malformed query and an unknown code: an error event, then closed (%s)"
+          % errors[0])
+
     b.navigate("http://%s/session.html?code=%s" % (hostport, code))
     if not b.wait("document.getElementById('desk-view') !== null && "
                   "document.getElementById('state').textContent.length > 0", 30):
@@ -309,6 +332,14 @@ with Chromium(os.path.join(work, "chromium")) as b:
             fail("typing through noVNC made no file 'typed' with 'ok'")
         time.sleep(0.2)
     print("control: keys typed through noVNC ran `echo ok > typed` in the xterm")
+    # The customer takes control back: the page becomes view-only.
+    subprocess.run(["tmux", "-S", tmux_sock, "send-keys", "c", "Enter"], check=True)
+    wait_state(b, "view", 20)
+    if b.eval("qhDesk.viewOnly") is not True or "took control back" not in b.eval(
+            "document.getElementById('desk-notices').textContent"):
+        fail("taking control back left the page in control: %r" % b.eval(
+            "document.getElementById('desk-notices').textContent"))
+    print("the customer took control back: the page says so and is view-only")
     disconnect(b)
 
     # 5. View only: asked once, so straight in; keys sent anyway do nothing.

@@ -3,7 +3,8 @@
 // stream as binary messages and says what happens to the channel in JSON
 // text messages (a refusal's reason, notices); those are taken out here
 // before noVNC sees the stream. The customer is asked for view and for
-// control by the agent; view-only also stops noVNC sending input.
+// control by the agent; view-only also stops noVNC sending input, and so
+// does the customer taking control back.
 import RFB from "/vendor/novnc/core/rfb.js";
 import { t, wsURL } from "/common.js";
 
@@ -60,10 +61,14 @@ function connect(control) {
     if (m.type === "error") {
       refused = m.text;
       state(`${t("refused")}: ${m.text}`, "refused");
-    } else if (m.type === "notice") {
+    } else if (m.type === "notice" || m.type === "control-off") {
       const li = document.createElement("li");
       li.textContent = m.text;
       notices.appendChild(li);
+      if (m.type === "control-off" && rfb) {
+        rfb.viewOnly = true;
+        state(t("viewing"), "view");
+      }
     }
   });
   const view = el("desktop");
