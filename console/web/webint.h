@@ -2,7 +2,8 @@
  * Inside qh-console web (console/web): what its modules share. web.c runs
  * the command and hands lws's callbacks to http.c (the checks on every
  * request, the pages' files, downloads) and sock.c (the WebSockets and
- * their channels). Everything runs on the command's one libuv loop.
+ * their channels; the desktop's relay is desktop.c). Everything runs on
+ * the command's one libuv loop.
  */
 #ifndef QH_WEB_INT_H
 #define QH_WEB_INT_H
