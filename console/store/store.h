@@ -801,6 +801,13 @@ struct tech_row {
 };
 
 /* Lists every technician and accountant, by login; stops at row's non-zero. */
+/*
+ * The names of logins, a list separated by ';' as a session's ledger row
+ * holds it, into out joined by ", " (a login with no row stays as it is;
+ * a list too long for out is cut). Returns 0 or a database error.
+ */
+int db_staff_names(sqlite3 *db, const char *logins, char *out, size_t len);
+
 int db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg);
 
 /* ----------------------------------------------------------------- bookings */
