@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "qh/cli.h"
 #include "qh/compat.h"
 #include "qh/wire.h"
 #include "webint.h"
@@ -89,22 +90,22 @@ desk_ops(void)
 	return &ops;
 }
 
-/* A query argument as a number in [0, max]; absent is 0; -1 if malformed. */
+/*
+ * A query argument as a number in [0, max] (lws copies it, bounded, into
+ * buf; qh_parse_int reads it, as it reads config numbers); absent is 0,
+ * -1 if malformed.
+ */
 static long
 desk_arg(struct lws *wsi, const char *name, long max)
 {
 	char buf[DESK_ARG_MAX + 16];
 	const char *v;
-	char *end;
-	long n;
+	long long n;
 
 	v = lws_get_urlarg_by_name(wsi, name, buf, (int)sizeof(buf));
 	if (v == NULL)
 		return 0;
-	if (*v < '0' || *v > '9')
-		return -1;
-	n = strtol(v, &end, 10);
-	return *end != '\0' || n > max ? -1 : n;
+	return qh_parse_int(v, 0, max, &n) == 0 ? (long)n : -1;
 }
 
 static void
