@@ -536,6 +536,8 @@ web_sock_path(struct lws *wsi, char *code)
 		return PSS_SESSION;
 	if (strncmp(uri, "/ws/push/", 9) == 0 && tech_parse_code(uri + 9, code) == 0)
 		return PSS_PUSH;
+	if (strncmp(uri, "/ws/desktop/", 12) == 0 && tech_parse_code(uri + 12, code) == 0)
+		return PSS_DESKTOP;
 	return -1;
 }
 

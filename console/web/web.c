@@ -20,7 +20,8 @@
  * /ws/session/CODE opens an "attach" channel once the page says its size,
  * relays its bytes both ways (binary messages) with the channel's window
  * as the bound on what waits for the browser, and ends the session with a
- * note on request ("end" channel).
+ * note on request ("end" channel); /ws/desktop/CODE relays a "desktop"
+ * channel's RFB to noVNC (desktop.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -84,6 +85,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 static const struct lws_protocols protocols[] = {
 	{ "qh-web", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
+	/* noVNC asks for it when told to (wsProtocols): the same, named so. */
+	{ "binary", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

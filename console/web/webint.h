@@ -2,7 +2,8 @@
  * Inside qh-console web (console/web): what its modules share. web.c runs
  * the command and hands lws's callbacks to http.c (the checks on every
  * request, the pages' files, downloads) and sock.c (the WebSockets and
- * their channels). Everything runs on the command's one libuv loop.
+ * their channels; the desktop's relay is desktop.c). Everything runs on
+ * the command's one libuv loop.
  */
 #ifndef QH_WEB_INT_H
 #define QH_WEB_INT_H
@@ -58,7 +59,8 @@ enum pss_kind {
 	PSS_PUSH,
 	PSS_PULL,
 	PSS_DESK,
-	PSS_REPORT
+	PSS_REPORT,
+	PSS_DESKTOP
 };
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
@@ -118,6 +120,8 @@ struct pss {
 
 	/* PSS_REPORT: an accounting page's report (report.c) */
 	struct web_report_req *report;
+	/* /ws/desktop/CODE: RFB on ch, relayed as the terminal's bytes are */
+	int close_when_sent; /* the channel is gone: close once the page has all */
 };
 
 struct web {
@@ -162,7 +166,8 @@ int web_respond(struct pss *s, unsigned status, const char *type, const void *bo
 void web_pull_fail(struct pss *s, const char *why);
 /* 1 if the request's Origin is exactly this server's. */
 int web_origin_ok(struct web *w, struct lws *wsi);
-/* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
+/* PSS_QUEUE, PSS_SESSION, PSS_PUSH or PSS_DESKTOP for the request's path (code
+ * filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
 
 /* recording.c: /api/sessions and /api/recording; 1 for another path. */
@@ -193,5 +198,17 @@ void web_sock_open(struct pss *s, struct web *w);
 void web_sock_receive(struct pss *s, const void *in, size_t len);
 int web_sock_writable(struct pss *s);
 void web_sock_closed(struct pss *s);
+/* For desktop.c: a JSON event {"type", ["text"]}, closing, the terminal's
+ * channel callbacks (its bytes to s->out within the window, its messages as
+ * events) and its bounded, flow-controlled input. */
+void web_sock_say(struct pss *s, const char *type, const char *text);
+void web_sock_kill(struct pss *s, const char *why);
+extern const struct qh_chan_ops web_term_ops;
+void web_term_input(struct pss *s, const uint8_t *p, size_t len);
+
+/* desktop.c: /ws/desktop/CODE?control=0|1&screen=N */
+
+void web_desk_open(struct pss *s);
+void web_desk_receive(struct pss *s, const void *in, size_t len);
 
 #endif
