@@ -5,7 +5,8 @@
 # Origin the server answers 403 and the agent sees nothing; the queue page
 # shows the waiting agent, pushed; "Start session" opens a terminal in which
 # `echo $((6*7))` prints 42 on the agent; "End with note" closes the session
-# and the note is in the ledger. A non-loopback --listen is refused.
+# and the note is in the ledger. A non-loopback --listen is refused; [::1]
+# serves as 127.0.0.1 does.
 . "$(dirname "$0")/lib.sh"
 
 requires chromium:chromium python3:python3
@@ -55,4 +56,31 @@ kill -TERM "$WEB"
 wait "$WEB"
 st=$?
 [ "$st" -eq 0 ] || fail "web exited $st after SIGTERM"
+# IPv6 loopback: [::1] is served as 127.0.0.1 is, its Host checked the same.
+if python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null; then
+	qh-console web --no-browser --listen '[::1]:0' >"$T/web6.out" 2>"$T/web6.log" &
+	WEB6=$!
+	PIDS="$PIDS $WEB6"
+	wait_until "grep -q '^http://\[::1\]:[0-9]*/?token=' '$T/web6.out'" 30 ||
+		fail "web on ::1 printed no URL: $(cat "$T/web6.out" "$T/web6.log")"
+	python3 - "$(grep '^http://' "$T/web6.out")" <<'EOP' || fail "web on ::1"
+import http.cookiejar, sys, urllib.request, urllib.error
+url = sys.argv[1]
+jar = http.cookiejar.CookieJar()
+web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+r = web.open(url, timeout=10)  # the token for the cookie, then the page
+assert r.status == 200 and any(c.name == "qh_web" for c in jar), list(jar)
+port = url.split("/")[2].rsplit(":", 1)[1]
+req = urllib.request.Request(url.split("?")[0], headers={"Host": "evil.example:" + port})
+try:
+    web.open(req, timeout=10)
+    sys.exit("a foreign Host was served on ::1")
+except urllib.error.HTTPError as e:
+    assert e.code == 403, e.code
+EOP
+	kill -TERM "$WEB6"
+	wait "$WEB6" || fail "web on ::1 exited $? after SIGTERM"
+else
+	echo "note: this machine has no IPv6 loopback; the [::1] step did not run"
+fi
 echo "ok: web"
