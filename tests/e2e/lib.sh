@@ -52,6 +52,12 @@ cleanup() {
 		echo "FAILED: mounts are left under $T; not removing it"
 		return 1
 	fi
+	# faketime's shared memory of a process killed above stays behind, and
+	# a later faketime with the same pid fails (sem_open: File exists).
+	for _f in /dev/shm/faketime_shm_* /dev/shm/sem.faketime_sem_*; do
+		[ -e "$_f" ] || continue
+		kill -0 "${_f##*_}" 2>/dev/null || rm -f "$_f"
+	done
 	[ -n "${QH_E2E_T:-}" ] || rm -rf "$T"
 }
 
