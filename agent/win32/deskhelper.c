@@ -153,8 +153,8 @@ on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b QH_UNUSED)
 	if (n < 0) {
 		h->why[h->why_len] = '\0';
 		ui_sanitize(h->why);
-		helper_fail(h, h->refused && h->why_len > 0 ? h->why
-							    : "the desktop helper ended");
+		helper_fail(h,
+		    h->refused && h->why_len > 0 ? h->why : "the desktop helper ended");
 		return;
 	}
 	if (!h->started && !h->refused) {
@@ -326,7 +326,8 @@ helper_cmdline(HANDLE client, int screen_index, const char *name, int control)
 	line[0] = '\0';
 	if (win_quote_arg(exe, line, sizeof(line)) != 0)
 		return NULL;
-	snprintf(tail, sizeof(tail), " service desktop --handle %llu --screen %d%s --name ",
+	snprintf(tail, sizeof(tail),
+	    " service desktop --handle %llu --screen %d%s --name ",
 	    (unsigned long long)(uintptr_t)client, screen_index,
 	    control ? " --control" : "");
 	strncat(line, tail, sizeof(line) - strlen(line) - 1);
@@ -337,8 +338,7 @@ helper_cmdline(HANDLE client, int screen_index, const char *name, int control)
 
 /* Starts the helper as the user of token with the pipe's client end. */
 static HANDLE
-helper_spawn(HANDLE token, HANDLE client, int screen_index, const char *name,
-    int control)
+helper_spawn(HANDLE token, HANDLE client, int screen_index, const char *name, int control)
 {
 	STARTUPINFOEXW si;
 	PROCESS_INFORMATION pi;
@@ -464,8 +464,9 @@ fail:
 	free(h->inflight);
 	free(h->pending);
 	free(h);
-	snprintf(why, whylen, "the service cannot start its desktop helper in the "
-			      "user's session");
+	snprintf(why, whylen,
+	    "the service cannot start its desktop helper in the "
+	    "user's session");
 	return QH_ERR_SYSTEM;
 }
 
@@ -475,7 +476,7 @@ fail:
  * handle it inherited, until the pipe closes.
  */
 
-#define HELPER_WRITE_MAX (64 * 1024)
+#define HELPER_WRITE_MAX  (64 * 1024)
 #define HELPER_READ_CHUNK (16 * 1024)
 
 static struct {
@@ -627,16 +628,16 @@ cmd_service_desktop(struct qh_cli *c)
 	handle = strtoull(hs, &end, 10);
 	if (*end != '\0' || handle == 0)
 		return qh_cli_usage(c, "--handle is a number");
-	if (ss != NULL && ((screen = strtol(ss, &end, 10)) < 0 || screen > 255 ||
-			      *end != '\0'))
+	if (ss != NULL &&
+	    ((screen = strtol(ss, &end, 10)) < 0 || screen > 255 || *end != '\0'))
 		return qh_cli_usage(c, "--screen is a monitor's number, 0 to 255");
 	if ((fd = _open_osfhandle((intptr_t)handle, 0)) < 0)
 		return qh_cli_fail(c, "no pipe from the service");
 	uv_pipe_init(loop, &hp.pipe, 0);
 	if (uv_pipe_open(&hp.pipe, fd) != 0)
 		return qh_cli_fail(c, "the service's pipe cannot be used");
-	if (rfbsess_new(loop, (int)screen, name != NULL ? name : "quarterhour", &helper_io, NULL, &hp.sess, why,
-		sizeof(why)) != 0)
+	if (rfbsess_new(loop, (int)screen, name != NULL ? name : "quarterhour",
+		&helper_io, NULL, &hp.sess, why, sizeof(why)) != 0)
 		helper_refuse(why);
 	else {
 		rfbsess_set_control(hp.sess, qh_cli_flag(c, "control"));
