@@ -144,9 +144,13 @@ struct ui_window {
 	void (*status)(const char *text);	    /* connection and session state */
 	void (*balance)(const char *text, int low); /* "12 units (3 h 00 min)" */
 	void (*activity)(const char *line); /* what the technician does (ui_notice) */
-	/* consent: want is GRANT_* (what is asked), recorded: the screen is */
+	/*
+	 * consent: want is GRANT_* (what is asked), recorded: the screen is;
+	 * note: what the console adds to the question ("" for nothing), such
+	 * as that the session is billed as overdraft, shown with it
+	 */
 	void (*ask)(uint64_t id, const char *login, const char *name, unsigned want,
-	    int recorded);
+	    int recorded, const char *note);
 	void (*withdraw)(void);		 /* the question is void */
 	void (*ended)(const char *text); /* the session closed: the debit */
 	/* who sees the screen ("" when nobody); controlled: someone controls it */

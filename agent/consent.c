@@ -181,7 +181,8 @@ consent_next(struct agent *a)
 			consent_pop(a);
 		} else if (ui_window() != NULL) {
 			/* The window asks; its answer comes back as a ui_post event. */
-			ui_window()->ask(c->id, c->login, c->name, c->want, c->recorded);
+			ui_window()->ask(c->id, c->login, c->name, c->want, c->recorded,
+			    c->text);
 			a->asking = 1;
 		} else if (!a->tty_open) {
 			send_consent_reply(a, c->id, 0);

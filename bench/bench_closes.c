@@ -49,6 +49,21 @@ on_profile(unsigned type QH_UNUSED, void *ctx QH_UNUSED, void *stmt, void *ns)
 	return 0;
 }
 
+/* QH_BENCH_PROFILE=1: the WAL frames (pages) the commits wrote. */
+static long wal_frames, wal_commits;
+
+static int
+on_wal(void *arg QH_UNUSED, sqlite3 *db QH_UNUSED, const char *name QH_UNUSED, int frames)
+{
+	static int last;
+
+	/* frames is the WAL's size after this commit; it restarts after a checkpoint. */
+	wal_frames += frames > last ? frames - last : frames;
+	last = frames;
+	wal_commits++;
+	return SQLITE_OK;
+}
+
 static double
 now_s(void)
 {
@@ -136,8 +151,10 @@ setup_closes(const char *dir, int64_t *first)
 	}
 	sqlite3_finalize(st);
 	must(db_commit(db), "commit");
-	if (getenv("QH_BENCH_PROFILE") != NULL)
+	if (getenv("QH_BENCH_PROFILE") != NULL) {
 		sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, on_profile, NULL);
+		sqlite3_wal_hook(db, on_wal, NULL);
+	}
 	return db;
 }
 
@@ -201,6 +218,9 @@ main(void)
 		bare += run_bare(db, st, i, i + ROUND);
 	}
 	sqlite3_trace_v2(dc, 0, NULL, NULL);
+	if (wal_commits > 0)
+		fprintf(stderr, "%8.1f WAL pages per commit (%ld commits)\n",
+		    (double)wal_frames / (double)wal_commits, wal_commits);
 	for (i = 0; i < nprof; i++)
 		fprintf(stderr, "%8.1f us/close %6ld  %.120s\n", profs[i].ns / 1e3 / N,
 		    profs[i].n, profs[i].sql);

@@ -307,7 +307,7 @@ quiet_balance(const char *text QH_UNUSED, int low QH_UNUSED)
  */
 static void
 quiet_ask(uint64_t id, const char *login QH_UNUSED, const char *name QH_UNUSED,
-    unsigned want QH_UNUSED, int recorded QH_UNUSED)
+    unsigned want QH_UNUSED, int recorded QH_UNUSED, const char *note QH_UNUSED)
 {
 	ui_post(UI_EV_DENY, id);
 }

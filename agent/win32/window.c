@@ -182,12 +182,17 @@ ui_activity(const char *line)
 	post_text(WM_QH_ACTIVITY, 0, line);
 }
 
-/* The question and, after a line break, what allowing it means. */
+/*
+ * The question and, after a line break, what allowing it means, then the
+ * console's note (overdraft, an installation's credit) in the same dialog.
+ */
 static void
-ui_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded)
+ui_ask(uint64_t id, const char *login, const char *name, unsigned want, int recorded,
+    const char *note)
 {
 	const char *who = name[0] != '\0' ? name : login;
-	char text[1200], q[300];
+	char text[1800], q[300];
+	size_t used;
 
 	EnterCriticalSection(&W.lock);
 	W.ask_id = id;
@@ -213,6 +218,11 @@ ui_ask(uint64_t id, const char *login, const char *name, unsigned want, int reco
 		snprintf(text, sizeof(text), "%s\n%s", q,
 		    _("If you allow it, the technician can run commands and copy files "
 		      "on this PC until the session ends."));
+	}
+	if (note[0] != '\0' && (used = strlen(text)) < sizeof(text)) {
+		snprintf(text + used, sizeof(text) - used, "\n\n");
+		used = strlen(text);
+		snprintf(text + used, sizeof(text) - used, _("Note: %s"), note);
 	}
 	post_text(WM_QH_ASK, 0, text);
 }
@@ -343,14 +353,17 @@ create_controls(HWND h)
 	show_token_prompt(h, 0);
 }
 
-/* The consent dialog for the question on screen ("question\nwhat it means"). */
+/*
+ * The consent dialog for the question on screen ("question\nwhat it means",
+ * and the console's note after an empty line).
+ */
 static void
 consent_open(HWND owner, wchar_t *question)
 {
 	wchar_t *note = wcschr(question, L'\n'), note_all[1400];
 	RECT r;
 	HWND d;
-	int w = 440, hgt = 290, x, y;
+	int w = 440, hgt = 340, x, y;
 
 	if (note != NULL)
 		*note++ = L'\0';
@@ -371,7 +384,7 @@ consent_open(HWND owner, wchar_t *question)
 	W.consent = d;
 	control(d, L"STATIC", question, SS_LEFT, PAD, PAD, w - 2 * PAD - 10, 40,
 	    IDC_ASK_TEXT, W.bold);
-	control(d, L"STATIC", note_all, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 96,
+	control(d, L"STATIC", note_all, SS_LEFT, PAD, PAD + 44, w - 2 * PAD - 10, 146,
 	    IDC_ASK_NOTE, W.font);
 	control(d, L"BUTTON", WT(N_("Allow")), BS_DEFPUSHBUTTON | WS_TABSTOP,
 	    w - 2 * PAD - 210, hgt - 80, 100, 30, IDC_ALLOW, W.bold);

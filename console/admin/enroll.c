@@ -41,12 +41,13 @@ console_pin(struct qh_cli *c, struct store_env *env, struct qh_token *t)
 }
 
 /*
- * enroll ID --short: a code of QH_SHORT_LEN characters to read out on the
- * phone, valid SHORT_MINUTES, once, for an agent that knows the console.
+ * enroll ID --short [--minutes N]: a code of QH_SHORT_LEN characters to
+ * read out on the phone, valid N minutes (SHORT_MINUTES unless given),
+ * once, for an agent that knows the console.
  */
 static int
 enroll_short(struct qh_cli *c, struct store_env *env, const char *id,
-    const struct qh_token *t)
+    const struct qh_token *t, int minutes)
 {
 	char code[QH_SHORT_LEN + 1], until[32];
 	int64_t now = qh_clock_now();
@@ -55,21 +56,22 @@ enroll_short(struct qh_cli *c, struct store_env *env, const char *id,
 	/* Another live code may start with the same characters: draw again. */
 	for (i = 0; i < 20 && r == QH_ERR_EXISTS; i++)
 		if ((r = qh_short_new(code, sizeof(code))) == 0)
-			r = db_short_add(env->db, id, code, now);
+			r = db_short_add(env->db, id, code, now, minutes);
 	if (r == QH_ERR_NOT_FOUND)
 		return qh_cli_fail(c, "unknown customer %s", id);
 	if (r == QH_ERR_EXISTS)
 		return qh_cli_fail(c, "too many live short codes; try again later");
 	if (r != 0)
 		return qh_cli_fail(c, "database: %s", qh_strerror(r));
-	qh_clock_format_utc(now + SHORT_MINUTES * 60, until, sizeof(until));
+	qh_clock_format_utc(now + (int64_t)minutes * 60, until, sizeof(until));
 	printf("%s\n", code);
 	fprintf(stderr,
-	    "qh-console: short join code for %s, valid for %d minutes (until %s), "
+	    "qh-console: short join code for %s, valid for %d minute%s (until %s), "
 	    "once; read it out as %.5s %s. On the customer's PC: qh-agent join "
 	    "--short %s --console %s --pin %s (an agent from 'qh-console "
 	    "agent-package' needs only --short %s)\n",
-	    id, SHORT_MINUTES, until, code, code + 5, code, t->console, t->pin, code);
+	    id, minutes, minutes == 1 ? "" : "s", until, code, code + 5, code, t->console,
+	    t->pin, code);
 	return QH_EXIT_OK;
 }
 
@@ -86,6 +88,8 @@ cmd_enroll(struct qh_cli *c)
 	struct qh_token t;
 	char text[QH_TOKEN_MAX], hash[65], expires[32];
 	const char *exe = qh_cli_opt(c, "exe"), *from = NULL;
+	const char *minutes_text = qh_cli_opt(c, "minutes");
+	long long minutes = SHORT_MINUTES;
 	int64_t t0;
 	int r;
 
@@ -94,19 +98,25 @@ cmd_enroll(struct qh_cli *c)
 		return qh_cli_usage(c,
 		    "--short and --exe do not go together: a short code needs an "
 		    "agent from 'qh-console agent-package'");
+	if (minutes_text != NULL && !qh_cli_flag(c, "short"))
+		return qh_cli_usage(c, "--minutes is the lifetime of a --short code");
+	if (minutes_text != NULL &&
+	    (qh_parse_int(minutes_text, 1, SHORT_MINUTES_MAX, &minutes) != 0))
+		return qh_cli_usage(c, "--minutes takes a number from 1 to 120");
 	if (exe != NULL && (r = admin_agent_exe_source(c, env, &from)) != 0)
 		return r;
 	if ((r = console_pin(c, env, &t)) != 0)
 		return r;
-	if (qh_cli_flag(c, "short"))
-		return enroll_short(c, env, id, &t);
-	if ((r = qh_token_new_secret(&t)) != 0 ||
-	    (r = qh_token_encode(&t, text, sizeof(text))) != 0)
-		return qh_cli_fail(c, "cannot make a token: %s", qh_strerror(r));
+	/* Neither a token nor a short code for a disabled customer. */
 	if (db_customer_disabled(env->db, id) == 1)
 		return qh_cli_fail(c,
 		    "customer %s is disabled; enable it first (customer enable %s)", id,
 		    id);
+	if (qh_cli_flag(c, "short"))
+		return enroll_short(c, env, id, &t, (int)minutes);
+	if ((r = qh_token_new_secret(&t)) != 0 ||
+	    (r = qh_token_encode(&t, text, sizeof(text))) != 0)
+		return qh_cli_fail(c, "cannot make a token: %s", qh_strerror(r));
 	qh_sha256_hex(t.secret, strlen(t.secret), hash);
 	t0 = qh_clock_now();
 	qh_clock_format_utc(t0 + env->conf.token_hours * 3600, expires, sizeof(expires));
@@ -237,14 +247,15 @@ cmd_agent_revoke(struct qh_cli *c)
 
 const struct qh_cli_cmd cmd_enroll_entry = {
 	.name = "enroll",
-	.usage = "ID [--short | --exe FILE [--from PATH]]",
+	.usage = "ID [--short [--minutes N] | --exe FILE [--from PATH]]",
 	.summary = "print a one-time join token for a new PC of customer ID; --exe: "
 		   "also a copy of qh-agent.exe that carries it; --short: a code of "
-		   "10 characters, valid 15 minutes, for an agent that knows the "
-		   "console",
+		   "10 characters, valid 15 minutes (--minutes: 1 to 120), for an "
+		   "agent that knows the console",
 	.min_args = 1,
 	.max_args = 1,
-	.opts = { QH_OPT("state"), QH_OPT("exe"), QH_OPT("from"), QH_FLAG("short") },
+	.opts = { QH_OPT("state"), QH_OPT("exe"), QH_OPT("from"), QH_FLAG("short"),
+	    QH_OPT("minutes") },
 	.needs = QH_CLI_DB_WRITE,
 	.exec = cmd_enroll,
 };

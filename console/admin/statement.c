@@ -8,7 +8,7 @@
  *  "vat_id"},"month","timezone","currency","opening_units",
  *  "opening_installations","closing_units","closing_installations",
  *  "purchases":[{"date","units","installations","amount_cents","reference"}],
- *  "sessions":[{"date","time","technician","billable_seconds","units",
+ *  "sessions":[{"date","time","technician" (names, ", "),"billable_seconds","units",
  *  "note","after_hours"}],"installations":[{"date","time","technician",
  *  "note"}],"corrections":[{"date","units","installations","amount_cents",
  *  "corrects","note"}],"totals":{"purchased_units","purchased_cents",
@@ -31,6 +31,7 @@
 
 struct stmt_state {
 	const struct console_conf *conf;
+	sqlite3 *db;
 	struct qh_json *j;
 	int64_t start, end; /* the month, UTC seconds */
 	int64_t chart_start;
@@ -81,7 +82,8 @@ month_row(void *arg, const struct ledger_row *e)
 {
 	struct stmt_state *s = arg;
 	struct qh_json *j = s->j;
-	char date[32], hm[16];
+	char date[32], hm[16], names[512];
+	int r;
 	int is_purchase = strcmp(e->kind, "purchase") == 0 ||
 	    strcmp(e->kind, "installation_purchase") == 0;
 	int is_session = strcmp(e->kind, "session") == 0;
@@ -95,6 +97,10 @@ month_row(void *arg, const struct ledger_row *e)
 	    is_session || is_inst ? (e->started_at ? e->started_at : e->posted_at)
 				  : e->posted_at,
 	    date, hm);
+	/* The customer reads the technicians' names, not their logins. */
+	if ((is_session || is_inst) &&
+	    (r = db_staff_names(s->db, e->technician, names, sizeof(names))) != 0)
+		return r;
 	qh_json_begin_object(j);
 	qh_json_kv_str(j, "date", date);
 	switch (s->section) {
@@ -110,7 +116,7 @@ month_row(void *arg, const struct ledger_row *e)
 		break;
 	case 1:
 		qh_json_kv_str(j, "time", hm);
-		qh_json_kv_str(j, "technician", e->technician);
+		qh_json_kv_str(j, "technician", names);
 		qh_json_kv_int(j, "billable_seconds",
 		    e->has_billable ? e->billable_seconds : 0);
 		qh_json_kv_int(j, "units", -e->units);
@@ -120,7 +126,7 @@ month_row(void *arg, const struct ledger_row *e)
 		break;
 	case 2:
 		qh_json_kv_str(j, "time", hm);
-		qh_json_kv_str(j, "technician", e->technician);
+		qh_json_kv_str(j, "technician", names);
 		qh_json_kv_str(j, "note", e->note);
 		s->inst_used += -e->installations;
 		break;
@@ -207,6 +213,7 @@ admin_statement_json(struct store_env *env, const char *customer, const char *mo
 		return r;
 	memset(&s, 0, sizeof(s));
 	s.conf = conf;
+	s.db = env->db;
 	if (qh_clock_parse_utc(from, &s.start) != 0 ||
 	    qh_clock_parse_utc(to, &s.end) != 0)
 		return QH_ERR_ARG;

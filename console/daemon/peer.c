@@ -420,7 +420,8 @@ peer_recheck(struct server *srv)
 		if (!peer_current(p)) {
 			qh_info("peer %s: revoked while connected", qh_mux_name(p->mux));
 			peer_revoked(p);
-		}
+		} else if (p->entry != NULL && queue_disabled(p->entry))
+			p->entry = NULL; /* and the connection is closing */
 	}
 	queue_recheck(srv); /* entries whose agent is away */
 }

@@ -33,6 +33,15 @@
 #include "reply.h"
 #include "session.h"
 
+/* What a disabled customer's agent is told, at HELLO or when it happens. */
+static const char *
+disabled_text(enum qh_lang lang)
+{
+	return qh_tr(lang,
+	    "your support vendor has disabled remote support for "
+	    "this customer; please contact them");
+}
+
 static int
 random_digits(char *out, size_t n)
 {
@@ -333,10 +342,7 @@ queue_hello(struct server *srv, struct qh_mux *agent, const struct qh_identity *
 	if (db_customer_disabled(srv->db, id->id) == 1) {
 		qh_warn("peer %s: refused: customer %s is disabled", qh_mux_name(agent),
 		    id->id);
-		(void)qh_mux_send_error(agent, "disabled",
-		    qh_tr(lang,
-			"your support vendor has disabled remote support for "
-			"this customer; please contact them"));
+		(void)qh_mux_send_error(agent, "disabled", disabled_text(lang));
 		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
 		e = NULL;
 		goto out;
@@ -408,6 +414,27 @@ queue_revoked(struct entry *e)
 	entry_remove(e);
 }
 
+int
+queue_disabled(struct entry *e)
+{
+	struct qh_mux *agent = e->agent;
+	char pretty[8];
+
+	if (e->closing || db_customer_disabled(e->srv->db, e->customer) != 1)
+		return 0;
+	qh_info("agent %s (code %s): customer %s was disabled; its session closes and "
+		"it leaves the queue",
+	    e->agent_id, reply_code(e->code, pretty), e->customer);
+	(void)entry_close_session(e, "disabled", NULL, NULL, NULL, 0);
+	if (agent != NULL) {
+		(void)qh_mux_send_error(agent, "disabled", disabled_text(e->lang));
+		qh_mux_close(agent, QH_ERR_REFUSED, NULL);
+	}
+	e->agent = NULL;
+	entry_remove(e);
+	return 1;
+}
+
 void
 queue_recheck(struct server *srv)
 {
@@ -418,6 +445,8 @@ queue_recheck(struct server *srv)
 		if (e->agent == NULL && !e->closing &&
 		    !db_agent_current(srv->db, e->agent_id, e->customer))
 			queue_revoked(e);
+		else if (e->agent == NULL)
+			(void)queue_disabled(e);
 	}
 }
 
@@ -953,43 +982,4 @@ queue_record(struct server *srv, const struct relay_who *who, struct qh_chan *ch
 
 	if ((e = request_session(srv, ch, m)) != NULL)
 		relay_record(srv, e->session, who, ch, m);
-}
-
-int
-queue_has_customer(struct server *srv, const char *customer)
-{
-	struct entry *e;
-
-	LIST_FOREACH (e, &srv->queue, link)
-		if (!e->closing && strcmp(e->customer, customer) == 0)
-			return 1;
-	return 0;
-}
-
-void
-queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
-    void *arg)
-{
-	struct ledger_balance bal;
-	struct queue_view v;
-	struct entry *e;
-	char techs[512];
-
-	LIST_FOREACH (e, &srv->queue, link) {
-		relay_logins(&e->relays, techs, sizeof(techs));
-		v.code = e->code;
-		v.customer = e->customer;
-		v.name = e->customer_name;
-		v.host = e->host;
-		v.agent_id = e->agent_id;
-		v.waiting_since = e->waiting_since;
-		v.connected = e->agent != NULL;
-		v.technicians = techs;
-		v.session = e->session != NULL ? session_id(e->session) : 0;
-		v.running_units =
-		    e->session != NULL ? session_running_units(e->session) : 0;
-		v.has_balance = ledger_balance(srv->db, e->customer, &bal) == 0;
-		v.balance = v.has_balance ? bal.units : 0;
-		fn(arg, &v);
-	}
 }

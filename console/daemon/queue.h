@@ -46,6 +46,12 @@ void queue_revoked(struct entry *e);
 
 /* Entries whose agent is away (grace window) and was revoked go as well. */
 void queue_recheck(struct server *srv);
+/*
+ * If e's customer is disabled (customer disable, by another process): its
+ * session closes (reason "disabled", stored as "revoked"), its agent is told why and its
+ * connection closed, and e is freed. Returns 1 then, else 0.
+ */
+int queue_disabled(struct entry *e);
 
 /*
  * Technician requests naming an entry by code: accept or refuse ch.

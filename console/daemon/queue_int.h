@@ -1,5 +1,5 @@
 /*
- * The queue's private parts (queue.c and queueindex.c): an entry, and the
+ * The queue's private parts (queue.c, queueindex.c, queuelist.c): an entry, and the
  * index that finds one by code or resume token. Not for other files.
  */
 #ifndef QH_DAEMON_QUEUE_INT_H

@@ -1,6 +1,7 @@
 /*
  * The queue as technicians read it (`qh-console queue`): a table for
- * people or a JSON array, from the views queue_each gives.
+ * people or a JSON array, from the views queue_each gives, and those
+ * views.
  */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "qh/clock.h"
 #include "qh/json.h"
 #include "queue.h"
+#include "queue_int.h"
+#include "session.h"
 #include "reply.h"
 
 /* One entry as a line of the table. */
@@ -101,4 +104,43 @@ queue_list(struct server *srv, struct qh_chan *ch, const struct qh_msg *m)
 		queue_list_json(srv, &out);
 	reply_text(ch, (const char *)qh_buf_ptr(&out), qh_buf_len(&out));
 	qh_buf_release(&out);
+}
+
+int
+queue_has_customer(struct server *srv, const char *customer)
+{
+	struct entry *e;
+
+	LIST_FOREACH (e, &srv->queue, link)
+		if (!e->closing && strcmp(e->customer, customer) == 0)
+			return 1;
+	return 0;
+}
+
+void
+queue_each(struct server *srv, void (*fn)(void *arg, const struct queue_view *v),
+    void *arg)
+{
+	struct ledger_balance bal;
+	struct queue_view v;
+	struct entry *e;
+	char techs[512];
+
+	LIST_FOREACH (e, &srv->queue, link) {
+		relay_logins(&e->relays, techs, sizeof(techs));
+		v.code = e->code;
+		v.customer = e->customer;
+		v.name = e->customer_name;
+		v.host = e->host;
+		v.agent_id = e->agent_id;
+		v.waiting_since = e->waiting_since;
+		v.connected = e->agent != NULL;
+		v.technicians = techs;
+		v.session = e->session != NULL ? session_id(e->session) : 0;
+		v.running_units =
+		    e->session != NULL ? session_running_units(e->session) : 0;
+		v.has_balance = ledger_balance(srv->db, e->customer, &bal) == 0;
+		v.balance = v.has_balance ? bal.units : 0;
+		fn(arg, &v);
+	}
 }

@@ -222,7 +222,12 @@ session_freed(uv_handle_t *h)
 	}
 }
 
-/* Why a session closed, as the customer reads it (the codes are the ledger's). */
+/*
+ * Why a session closed, as the customer reads it (the codes are the
+ * ledger's, but "disabled", which is stored as "revoked": the sessions
+ * table's reasons predate `customer disable`, and both mean that the
+ * vendor withdrew access).
+ */
 static const struct {
 	const char *code;
 	const char *text;
@@ -233,6 +238,8 @@ static const struct {
 	{ "agent_lost", N_("the connection was lost") },
 	{ "shutdown", N_("the support server shut down") },
 	{ "revoked", N_("this PC's access was revoked") },
+	{ "disabled",
+	    N_("your support vendor disabled remote support for this customer") },
 };
 
 void
@@ -331,6 +338,8 @@ close_write(struct session *s, int64_t secs, int64_t closed, const char *reason,
 	int r;
 
 	memset(debit, 0, sizeof(*debit));
+	if (strcmp(reason, "disabled") == 0)
+		reason = "revoked";
 	r = db_session_close(s->srv->db, s->id, reason, note, secs, closed, debit);
 	if (r == QH_ERR_EXISTS)
 		qh_warn("session %" PRId64 ": its debit was written already; not twice",

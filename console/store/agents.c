@@ -285,7 +285,8 @@ out:
 }
 
 int
-db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now)
+db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now,
+    int minutes)
 {
 	sqlite3_stmt *st = NULL;
 	char lookup[QH_SHORT_LOOKUP + 1], hash[65], at[32], until[32];
@@ -294,7 +295,9 @@ db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now)
 	snprintf(lookup, sizeof(lookup), "%.*s", QH_SHORT_LOOKUP, code);
 	qh_sha256_hex(code, strlen(code), hash);
 	qh_clock_format_utc(now, at, sizeof(at));
-	qh_clock_format_utc(now + SHORT_MINUTES * 60, until, sizeof(until));
+	if (minutes < 1 || minutes > SHORT_MINUTES_MAX)
+		return QH_ERR_ARG;
+	qh_clock_format_utc(now + (int64_t)minutes * 60, until, sizeof(until));
 	if ((r = db_begin(db)) != 0)
 		return r;
 	if ((r = db_customer_exists(db, customer)) != 1) {

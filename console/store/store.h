@@ -741,20 +741,24 @@ int db_token_add(sqlite3 *db, const char *hash, const char *customer, int64_t cr
     int64_t expires);
 
 /*
- * Short join codes (qh/token.h): a code is good for SHORT_MINUTES, once,
- * and for SHORT_ATTEMPTS wrong codes that name its row.
+ * Short join codes (qh/token.h): a code is good for SHORT_MINUTES unless
+ * enroll --minutes says otherwise (at most SHORT_MINUTES_MAX), once, and
+ * for SHORT_ATTEMPTS wrong codes that name its row.
  */
-#define SHORT_MINUTES  15
-#define SHORT_ATTEMPTS 5
+#define SHORT_MINUTES	  15
+#define SHORT_MINUTES_MAX 120
+#define SHORT_ATTEMPTS	  5
 
 /*
  * Records code (qh_short_new) for customer: its join token (hash: the
- * SHA-256 of the code) and its short_codes row, valid SHORT_MINUTES from
- * now; first removes the rows of expired codes. Its
- * own transaction. QH_ERR_EXISTS when a live code has the same lookup
- * characters (make another), QH_ERR_NOT_FOUND for an unknown customer.
+ * SHA-256 of the code) and its short_codes row, valid minutes (1 to
+ * SHORT_MINUTES_MAX) from now; first removes the rows of expired codes.
+ * Its own transaction. QH_ERR_EXISTS when a live code has the same lookup
+ * characters (make another), QH_ERR_NOT_FOUND for an unknown customer,
+ * QH_ERR_ARG for minutes out of range.
  */
-int db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now);
+int db_short_add(sqlite3 *db, const char *customer, const char *code, int64_t now,
+    int minutes);
 
 /*
  * Checks a short code from a JOIN: returns NULL and its join token's hash
@@ -801,6 +805,13 @@ struct tech_row {
 };
 
 /* Lists every technician and accountant, by login; stops at row's non-zero. */
+/*
+ * The names of logins, a list separated by ';' as a session's ledger row
+ * holds it, into out joined by ", " (a login with no row stays as it is;
+ * a list too long for out is cut). Returns 0 or a database error.
+ */
+int db_staff_names(sqlite3 *db, const char *logins, char *out, size_t len);
+
 int db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void *arg);
 
 /* ----------------------------------------------------------------- bookings */

@@ -4,6 +4,7 @@
  * certificate issued to it.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "qh/clock.h"
 #include "qh/err.h"
@@ -137,6 +138,49 @@ db_tech_list(sqlite3 *db, int (*row)(void *arg, const struct tech_row *t), void 
 	}
 	if (r == 0)
 		r = db_error(db, rc, "technicians");
+	sqlite3_finalize(st);
+	return r;
+}
+
+int
+db_staff_names(sqlite3 *db, const char *logins, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	const char *p, *semi, *name;
+	size_t used = 0, n;
+	int r, rc;
+
+	if (len == 0)
+		return QH_ERR_ARG;
+	out[0] = '\0';
+	if (logins == NULL)
+		return 0;
+	if ((r = db_prepare(db, "SELECT name FROM technicians WHERE login = ?1", &st)) !=
+	    0)
+		return r;
+	for (p = logins; *p != '\0'; p = *semi ? semi + 1 : semi) {
+		if ((semi = strchr(p, ';')) == NULL)
+			semi = p + strlen(p);
+		n = (size_t)(semi - p);
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, p, (int)n, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			r = db_error(db, rc, "looking up a technician's name");
+			break;
+		}
+		name = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+		if (name != NULL)
+			used += (size_t)snprintf(out + used, len - used, "%s%s",
+			    used ? ", " : "", name);
+		else
+			used += (size_t)snprintf(out + used, len - used, "%s%.*s",
+			    used ? ", " : "", (int)n, p);
+		if (used >= len) { /* cut: the end shows it */
+			out[len - 1] = '\0';
+			break;
+		}
+	}
 	sqlite3_finalize(st);
 	return r;
 }

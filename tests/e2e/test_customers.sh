@@ -2,9 +2,10 @@
 # Customers and staff (issue 14): refusals name the problem and never
 # show SQL; customer set --country --vat-id; customer show; customer
 # disable refuses the customer's agents with a clear reason and keeps its
-# history, enable lets them in again; tech list [--json].
+# history, enable lets them in again, and disabling a customer whose agent
+# is in a session ends it (debited once); tech list [--json].
 . "$(dirname "$0")/lib.sh"
-requires python3:python3
+requires python3:python3 sqlite3:sqlite3
 
 setup_console
 qc() { qh-console "$@" --state "$STATE"; }
@@ -75,6 +76,8 @@ qc customer disable acme >"$T/dis2.out" 2>"$T/dis2.err" && fail "disabling twice
 expect_in "$T/dis2.err" "customer acme is disabled already"
 qc enroll acme >"$T/en.out" 2>"$T/en.err" && fail "a disabled customer got a join token"
 expect_in "$T/en.err" "customer acme is disabled"
+qc enroll acme --short >"$T/ens.out" 2>"$T/ens.err" && fail "a disabled customer got a short code"
+expect_in "$T/ens.err" "customer acme is disabled"
 qc customer show acme >"$T/show2.out" 2>&1 || fail "customer show of a disabled customer"
 expect_in "$T/show2.out" "disabled: *since"
 qh-agent run --config "$T/agent" --yes </dev/null >"$T/agent.out" 2>"$T/agent.log" &
@@ -91,4 +94,25 @@ qc verify >"$T/verify.out" 2>&1 || fail "verify after disable: $(cat "$T/verify.
 # Enable: the same agent, still retrying, comes in.
 qc customer enable acme >"$T/ena.out" 2>&1 || fail "customer enable"
 wait_until "grep -q 'session code' '$T/agent.out'" 60 || fail "the agent did not come in after enable"
+
+# Disabled while its agent is in a session: the session closes at once
+# (debited, stored with reason revoked), the agent is told why and leaves
+# the queue.
+qh-console tech add carol --name "Carol" --out "$T/carol.pem" --state "$STATE" >>"$T/admin.log" 2>&1 ||
+    fail "tech add carol"
+CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out" | tail -n 1)
+out=$(timeout 60 qh-console exec "$CODE" --tech "$T/carol.pem" -- echo carol-here 2>"$T/carol.err") ||
+    fail "exec before disable: $(cat "$T/carol.err")"
+[ "$out" = carol-here ] || fail "exec printed '$out'"
+qc customer disable acme >>"$T/admin.log" 2>&1 || fail "customer disable in session"
+wait_until "grep -q 'closed (your support vendor disabled remote support for this customer)' '$T/agent.out'" 10 ||
+    fail "the connected agent of a disabled customer was not told: $(tail -n 5 "$T/agent.out")"
+expect_in "$T/console.log" "customer acme was disabled; its session closes"
+[ "$(sqlite3 "$STATE/ledger.db" "SELECT count(*) FROM sessions WHERE closed_at IS NOT NULL AND close_reason = 'revoked'")" = 1 ] ||
+    fail "the session did not close with reason revoked"
+[ "$(sqlite3 "$STATE/ledger.db" "SELECT count(*) FROM ledger WHERE kind = 'session'")" = 1 ] ||
+    fail "the session was not debited once"
+qh-console queue --json --tech "$T/carol.pem" >"$T/queue.json" 2>&1 || fail "queue"
+grep -q "$CODE" "$T/queue.json" && fail "the disabled customer's agent is still in the queue"
+qc verify >"$T/verify2.out" 2>&1 || fail "verify after disable in session: $(cat "$T/verify2.out")"
 echo ok

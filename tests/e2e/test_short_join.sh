@@ -83,6 +83,19 @@ OLD=$(faketime -f '-20m' qh-console enroll acme --short --state "$STATE" 2>>"$T/
 qh-agent join --short "$OLD" --console "127.0.0.1:$PORT" --pin "$PIN" \
     --config "$T/a5" >"$T/j5.out" 2>&1 && fail "an expired short code joined"
 expect_in "$T/j5.out" "expired"
+# --minutes: made 20 minutes ago with 30 minutes, it is still good.
+LONG=$(faketime -f '-20m' qh-console enroll acme --short --minutes 30 --state "$STATE" 2>"$T/long.err") ||
+    fail "enroll --short --minutes 30: $(cat "$T/long.err")"
+expect_in "$T/long.err" "valid for 30 minutes"
+qh-agent join --short "$LONG" --console "127.0.0.1:$PORT" --pin "$PIN" \
+    --config "$T/along" >"$T/jlong.out" 2>&1 || fail "a code with --minutes 30 did not join after 20 minutes: $(cat "$T/jlong.out")"
+expect_in "$T/jlong.out" "enrolled as acme"
+qh-console enroll acme --short --minutes 121 --state "$STATE" >/dev/null 2>"$T/m121.err" &&
+    fail "--minutes 121 was taken"
+expect_in "$T/m121.err" "from 1 to 120"
+qh-console enroll acme --minutes 5 --state "$STATE" >/dev/null 2>"$T/mnos.err" &&
+    fail "--minutes without --short was taken"
+expect_in "$T/mnos.err" "lifetime of a --short code"
 # Not a code at all (an ambiguous letter): refused before anything is sent.
 qh-agent join --short "O0O0O0O0O0" --console "127.0.0.1:$PORT" --pin "$PIN" \
     --config "$T/a6" >"$T/j6.out" 2>&1 && fail "an ambiguous code was taken"

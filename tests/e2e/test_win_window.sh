@@ -106,11 +106,16 @@ qh-console queue --json --tech "$T/alice.pem" >"$T/queue.json" 2>&1 || fail "que
 grep -q "\"code\":\"$CODE\"" "$T/queue.json" || fail "the window's code is not queued"
 shot agent-window
 
-# bob: the dialog names him; Deny.
-qh-console exec "$CODE" --tech "$T/bob.pem" -- cmd /c ver >"$T/bob.out" 2>"$T/bob.err" &
+# bob: an installation with no installation credit, as overdraft: the
+# dialog names him and says so above Allow and Deny; Deny.
+printf 'exit\r\n' | qh-console attach "$CODE" --kind installation --allow-overdraft --tech "$T/bob.pem" \
+    >"$T/bob.out" 2>"$T/bob.err" &
 BOB=$!
 UI wait QuarterhourConsent "Bob Other (bob) wants to connect" 30 >/dev/null ||
     fail "no consent dialog for bob"
+UI dump QuarterhourConsent >"$T/consent-bob.txt"
+grep -q "Note: no installation credit left; this installation is billed as overdraft" \
+    "$T/consent-bob.txt" || fail "the dialog does not show the overdraft note: $(cat "$T/consent-bob.txt")"
 UI_try 10 click QuarterhourConsent Deny >/dev/null || fail "no Deny button"
 wait $BOB
 [ $? -ne 0 ] || fail "bob's command ran although he was denied"
