@@ -239,8 +239,8 @@ FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
 # The agent's RFB server (no I/O, no X11) is fuzzed too.
 FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
-# And the web console's one parser, the pages' WebSocket messages.
-FUZZ_WEB_SRC := console/web/wsmsg.c
+# And the web console's parsers: the pages' WebSocket messages and ticket requests.
+FUZZ_WEB_SRC := console/web/wsmsg.c console/web/deskreq.c
 FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o) \
     $(FUZZ_WEB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/%)
@@ -266,6 +266,10 @@ build/fuzz/%: tests/fuzz/%.c build/fuzz/libqh-fuzz.a
 # The daemon's check of a report request's words is pure; its target links it.
 build/fuzz/fuzz_account: tests/fuzz/fuzz_account.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
+
+# The accounting pages' queries: accepted by the console's own check of the words.
+build/fuzz/fuzz_webreport: tests/fuzz/fuzz_webreport.c console/web/report_words.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< console/web/report_words.c console/daemon/account_words.c build/fuzz/libqh-fuzz.a $(PKG_LIBS)
 
 fuzz: fuzz-build
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS)

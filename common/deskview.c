@@ -204,12 +204,29 @@ to_json(struct qh_json *j, const struct qh_json_node *n)
 	}
 }
 
+int
+qh_deskview_env_text(const struct qh_json_node *env, struct qh_buf *text)
+{
+	struct qh_buf json;
+	struct qh_json j;
+	int r = QH_ERR_FORMAT;
+
+	if (env == NULL || env->type != QH_JSON_OBJECT)
+		return QH_ERR_FORMAT;
+	qh_buf_init(&json, ENV_TEXT_MAX);
+	qh_json_init(&j, &json);
+	to_json(&j, env);
+	if (qh_json_finish(&j) == 0)
+		r = qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json), text);
+	qh_buf_release(&json);
+	return r;
+}
+
 /* The environment as "Label:  value" lines (qh/envinfo.h). */
 static void
 print_environment(FILE *f, const struct qh_json_node *env)
 {
-	struct qh_buf json, text;
-	struct qh_json j;
+	struct qh_buf text;
 
 	if (env == NULL || env->type == QH_JSON_NULL) {
 		fputs("  (none)\n", f);
@@ -219,17 +236,11 @@ print_environment(FILE *f, const struct qh_json_node *env)
 		safe(f, env->str, "  ", "\n");
 		return;
 	}
-	qh_buf_init(&json, ENV_TEXT_MAX);
 	qh_buf_init(&text, ENV_TEXT_MAX);
-	qh_json_init(&j, &json);
-	to_json(&j, env);
-	if (qh_json_finish(&j) == 0 &&
-	    qh_envinfo_text(qh_buf_ptr(&json), qh_buf_len(&json), &text) == 0 &&
-	    qh_buf_put_u8(&text, '\0') == 0)
+	if (qh_deskview_env_text(env, &text) == 0 && qh_buf_put_u8(&text, '\0') == 0)
 		safe(f, (const char *)qh_buf_ptr(&text), "  ", "\n");
 	else
 		fputs("  (unreadable)\n", f);
-	qh_buf_release(&json);
 	qh_buf_release(&text);
 }
 

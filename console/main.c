@@ -35,6 +35,7 @@ static const struct qh_cli_cmd *const commands[] = {
 	&cmd_credit_entry,
 	&cmd_correct_entry,
 	&cmd_balance_entry,
+	&cmd_balances_entry,
 	&cmd_ledger_entry,
 	&cmd_revenue_entry,
 	&cmd_verify_entry,

@@ -1,5 +1,5 @@
 /*
- * qh-console balance / ledger / revenue / verify: what accounting reads.
+ * qh-console balance / balances / ledger / revenue / verify: what accounting reads.
  * Every command here reads the database the dispatcher opened read-only
  * inside one read transaction, so it sees one consistent snapshot and
  * works while `serve` writes (WAL). Dates given on the command line are days in the
@@ -91,6 +91,49 @@ cmd_balance(struct qh_cli *c)
 	printf("warn at        %" PRId64 " units (%s)%s\n", f.b.warn_units, warn_h,
 	    f.b.units <= f.b.warn_units ? ": the balance is low" : "");
 	return QH_EXIT_OK;
+}
+
+/* balances: every customer's figures, as balance gives them for one. */
+struct balances {
+	sqlite3 *db;
+	struct qh_json *j; /* NULL: lines for people */
+};
+
+static int
+balances_row(void *arg, const struct customer_row *cu)
+{
+	struct balances *x = arg;
+	struct balance_report f;
+	char hours[48], avail_h[48], name[CUSTOMER_NAME_MAX + 1];
+	int r;
+
+	if ((r = db_balance_report(x->db, cu->id, &f)) != 0)
+		return r;
+	qh_hours_text(f.b.units, hours, sizeof(hours));
+	qh_hours_text(f.available, avail_h, sizeof(avail_h));
+	if (x->j != NULL) {
+		balance_json(x->j, cu->id, &f, hours, avail_h);
+		return 0;
+	}
+	printf("%-20s %-24s %-8s %8" PRId64 " %8" PRId64 " %9" PRId64 "%s\n", cu->id,
+	    qh_display_str(f.name, name, sizeof(name), 0), f.plan, f.b.units,
+	    f.running_units, f.available, f.b.units <= f.b.warn_units ? " low" : "");
+	return 0;
+}
+
+static int
+balances_list(struct qh_cli *c, struct qh_json *j)
+{
+	struct balances x = { admin_env(c)->db, j };
+
+	return db_customer_list(x.db, balances_row, &x);
+}
+
+static int
+cmd_balances(struct qh_cli *c)
+{
+	return admin_list(c, balances_list, "%-20s %-24s %-8s %8s %8s %9s\n", "ID",
+	    "NAME", "PLAN", "UNITS", "RUNNING", "AVAILABLE");
 }
 
 /* ------------------------------------------------------------------- ledger */
@@ -590,6 +633,17 @@ const struct qh_cli_cmd cmd_balance_entry = {
 	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("json") },
 	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
 	.exec = cmd_balance,
+};
+
+const struct qh_cli_cmd cmd_balances_entry = {
+	.name = "balances",
+	.usage = "[--json]",
+	.summary = "every customer's units, running and available units and plan",
+	.min_args = 0,
+	.max_args = 0,
+	.opts = { QH_OPT("state"), QH_OPT("tech"), QH_FLAG("json") },
+	.needs = QH_CLI_DB_READ | QH_CLI_REMOTE,
+	.exec = cmd_balances,
 };
 
 const struct qh_cli_cmd cmd_ledger_entry = {

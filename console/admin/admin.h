@@ -144,6 +144,7 @@ extern const struct qh_cli_cmd cmd_agent_revoke_entry;
 extern const struct qh_cli_cmd cmd_credit_entry;
 extern const struct qh_cli_cmd cmd_correct_entry;
 extern const struct qh_cli_cmd cmd_balance_entry;
+extern const struct qh_cli_cmd cmd_balances_entry;
 extern const struct qh_cli_cmd cmd_ledger_entry;
 extern const struct qh_cli_cmd cmd_revenue_entry;
 extern const struct qh_cli_cmd cmd_verify_entry;

@@ -20,6 +20,7 @@ struct account_cmd {
 
 static const struct account_cmd account_cmds[] = {
 	{ "balance", 1, 1, { "json" }, { NULL }, 1, NULL },
+	{ "balances", 0, 0, { "json" }, { NULL }, 0, NULL },
 	{ "ledger", 0, 0, { "excel" }, { "customer", "from", "to", "format" }, 0, NULL },
 	{ "revenue", 0, 0, { "json" }, { "month" }, 0, NULL },
 	{ "verify", 0, 0, { "head" }, { "since-head" }, 0, NULL },

@@ -1,8 +1,9 @@
 /*
  * qh-console web's HTTP side: every request's checks (Host, then the
- * one-time token or the cookie), the compiled-in pages, /api/me, and
- * downloads streamed from a pull channel; the checks of a WebSocket's
- * upgrade (Host, Origin, cookie, path) before sock.c sees it.
+ * one-time token or the cookie), the compiled-in pages, /api/me,
+ * downloads streamed from a pull channel, /api/desk/ (desk.c); the checks
+ * of a WebSocket's upgrade (Host, Origin, cookie, path) before sock.c sees
+ * it.
  */
 #include <sys/random.h>
 
@@ -15,6 +16,7 @@
 #include "qh/log.h"
 #include "qh/wire.h"
 #include "assets.h"
+#include "report_words.h"
 #include "webint.h"
 #include "wsmsg.h"
 
@@ -59,8 +61,8 @@ host_ok(struct web *w, struct lws *wsi)
 	return 0;
 }
 
-static int
-origin_ok(struct web *w, struct lws *wsi)
+int
+web_origin_ok(struct web *w, struct lws *wsi)
 {
 	char origin[HOST_MAX + 16], want[HOST_MAX + 16];
 	int i;
@@ -142,6 +144,13 @@ respond(struct pss *s, unsigned status, const char *type, const void *body, size
 	return 0;
 }
 
+int
+web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len)
+{
+	return respond(s, status, type, body, len, NULL, NULL);
+}
+
 static int
 refuse(struct pss *s, const char *why)
 {
@@ -195,6 +204,12 @@ pull_fail(struct pss *s, const char *why)
 	(void)qh_buf_put(&s->answer, why, strlen(why));
 	(void)qh_buf_put_u8(&s->answer, '\n');
 	lws_callback_on_writable(s->wsi);
+}
+
+void
+web_pull_fail(struct pss *s, const char *why)
+{
+	pull_fail(s, why);
 }
 
 static void
@@ -414,6 +429,8 @@ web_http_closed(struct pss *s)
 {
 	struct qh_chan *ch;
 
+	web_desk_closed(s);
+	web_report_closed(s);
 	if (s->kind != PSS_PULL)
 		return;
 	s->kind = PSS_HTTP;
@@ -456,6 +473,10 @@ web_http(struct pss *s, const char *uri)
 		return send_me(s);
 	if (strcmp(uri, "/api/pull") == 0)
 		return pull_start(s);
+	if (strncmp(uri, "/api/desk/", 10) == 0)
+		return web_desk_http(s, uri + 10);
+	if (web_report_route(uri) >= 0)
+		return web_report_start(s, web_report_route(uri));
 	if ((a = web_asset_find(strcmp(uri, "/") == 0 ? "/index.html" : uri)) == NULL)
 		return respond(s, HTTP_STATUS_NOT_FOUND, "text/plain", "not found\n", 10,
 		    NULL, NULL);
@@ -502,6 +523,8 @@ web_sock_path(struct lws *wsi, char *code)
 		return PSS_SESSION;
 	if (strncmp(uri, "/ws/push/", 9) == 0 && tech_parse_code(uri + 9, code) == 0)
 		return PSS_PUSH;
+	if (strncmp(uri, "/ws/desktop/", 12) == 0 && tech_parse_code(uri + 12, code) == 0)
+		return PSS_DESKTOP;
 	return -1;
 }
 
@@ -513,7 +536,7 @@ web_confirm_upgrade(struct lws *wsi, struct web *w)
 
 	if (!host_ok(w, wsi))
 		why = "Host is not this server's loopback address";
-	else if (!origin_ok(w, wsi))
+	else if (!web_origin_ok(w, wsi))
 		why = "a WebSocket from a foreign Origin";
 	else if (!cookie_ok(w, wsi))
 		why = "a WebSocket without a valid cookie";
@@ -532,5 +555,9 @@ web_confirm_upgrade(struct lws *wsi, struct web *w)
 int
 web_http_writable(struct pss *s)
 {
+	if (s->kind == PSS_DESK)
+		return web_desk_writable(s);
+	if (s->kind == PSS_REPORT)
+		return web_report_writable(s);
 	return s->kind == PSS_PULL ? pull_writable(s) : http_body_writable(s);
 }

@@ -396,7 +396,7 @@ term_close(struct qh_chan *ch)
 	}
 }
 
-static const struct qh_chan_ops term_ops = {
+const struct qh_chan_ops web_term_ops = {
 	.on_open_result = term_open_result,
 	.on_data = term_data,
 	.on_msg = term_msg,
@@ -419,7 +419,8 @@ term_start(struct pss *s, unsigned rows, unsigned cols)
 	(void)qh_msg_put_str(&req, QH_K_KIND, "support");
 	(void)qh_msg_put_u32(&req, QH_K_FLAGS, 0);
 	if (qh_buf_error(&req) == 0 &&
-	    (s->ch = tech_link_open(s->w->link, &req, TERM_WINDOW, &term_ops, s)) != NULL)
+	    (s->ch = tech_link_open(s->w->link, &req, TERM_WINDOW, &web_term_ops, s)) !=
+		NULL)
 		s->term = TERM_OPENING;
 	else
 		sock_say(s, "error",
@@ -488,7 +489,7 @@ push_start(struct pss *s, const struct web_msg *m)
 	(void)qh_msg_put_u32(&req, QH_K_MODE, m->mode);
 	(void)qh_msg_put_u32(&req, QH_K_FLAGS, (m->flags & 1) ? PUSH_FORCE : 0);
 	if (qh_buf_error(&req) == 0 &&
-	    (s->ch = tech_link_open(s->w->link, &req, 0, &term_ops, s)) != NULL)
+	    (s->ch = tech_link_open(s->w->link, &req, 0, &web_term_ops, s)) != NULL)
 		s->term = TERM_OPENING;
 	else
 		sock_say(s, "error",
@@ -701,8 +702,9 @@ web_sock_open(struct pss *s, struct web *w)
 	int kind = web_sock_path(s->wsi, s->code);
 
 	s->w = w;
-	s->kind =
-	    kind == PSS_SESSION || kind == PSS_PUSH ? (enum pss_kind)kind : PSS_QUEUE;
+	s->kind = kind == PSS_SESSION || kind == PSS_PUSH || kind == PSS_DESKTOP
+	    ? (enum pss_kind)kind
+	    : PSS_QUEUE;
 	qh_buf_init(&s->in, WEB_MSG_MAX);
 	qh_buf_init(&s->events, EVENTS_MAX);
 	qh_buf_init(&s->out, TERM_WINDOW);
@@ -714,6 +716,8 @@ web_sock_open(struct pss *s, struct web *w)
 	sock_link_state(s);
 	if (qh_buf_len(&w->snap) > 0 && s->kind == PSS_QUEUE)
 		s->snap_dirty = 1;
+	if (s->kind == PSS_DESKTOP)
+		web_desk_open(s);
 	lws_callback_on_writable(s->wsi);
 }
 
@@ -759,6 +763,10 @@ web_sock_receive(struct pss *s, const void *in, size_t len)
 
 	if (!s->ready || s->kill)
 		return;
+	if (s->kind == PSS_DESKTOP) {
+		web_desk_receive(s, in, len);
+		return;
+	}
 	if (lws_frame_is_binary(s->wsi) == 0) {
 		sock_kill(s, "a text message; only binary ones are understood");
 		return;
@@ -852,9 +860,31 @@ web_sock_writable(struct pss *s)
 		(void)qh_buf_consume(&s->out, n);
 		if (s->ch != NULL)
 			qh_chan_consume(s->ch, n);
+	} else if (s->close_when_sent) {
+		lws_close_reason(s->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+		return -1;
 	} else
 		return 0;
-	if (qh_buf_len(&s->events) > 0 || s->snap_dirty || qh_buf_len(&s->out) > 0)
+	if (qh_buf_len(&s->events) > 0 || s->snap_dirty || qh_buf_len(&s->out) > 0 ||
+	    s->close_when_sent)
 		lws_callback_on_writable(s->wsi);
 	return 0;
+}
+
+void
+web_sock_say(struct pss *s, const char *type, const char *text)
+{
+	sock_say(s, type, text, NULL, 0);
+}
+
+void
+web_sock_kill(struct pss *s, const char *why)
+{
+	sock_kill(s, why);
+}
+
+void
+web_term_input(struct pss *s, const uint8_t *p, size_t len)
+{
+	term_input(s, p, len);
 }

@@ -4,7 +4,7 @@
  * libwebsockets-evlib-uv plugin), and one lasting connection to the
  * console with the bundle (tech_link). lws parses HTTP and the WebSocket
  * framing; the only bytes read here are the pages' WebSocket messages
- * (wsmsg.c, fuzzed).
+ * (wsmsg.c) and the tickets pages' requests (deskreq.c), both fuzzed.
  *
  * Who may use it: the URL printed at start carries a one-time token; the
  * first request that brings it gets a random cookie (HttpOnly,
@@ -20,7 +20,8 @@
  * /ws/session/CODE opens an "attach" channel once the page says its size,
  * relays its bytes both ways (binary messages) with the channel's window
  * as the bound on what waits for the browser, and ends the session with a
- * note on request ("end" channel).
+ * note on request ("end" channel); /ws/desktop/CODE relays a "desktop"
+ * channel's RFB to noVNC (desktop.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -56,9 +57,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 	switch (reason) {
 	case LWS_CALLBACK_HTTP:
 		return web_http(s, in != NULL ? in : "/");
+	case LWS_CALLBACK_HTTP_BODY:
+		return web_desk_body(s, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return web_desk_body_done(s);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return web_http_writable(s);
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* a transaction's end: s goes */
 		web_http_closed(s);
 		return 0;
 	case LWS_CALLBACK_ESTABLISHED:
@@ -79,6 +85,8 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
 
 static const struct lws_protocols protocols[] = {
 	{ "qh-web", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
+	/* noVNC asks for it when told to (wsProtocols): the same, named so. */
+	{ "binary", callback, sizeof(struct pss), CHUNK, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 },
 };
 

@@ -2,7 +2,8 @@
  * Inside qh-console web (console/web): what its modules share. web.c runs
  * the command and hands lws's callbacks to http.c (the checks on every
  * request, the pages' files, downloads) and sock.c (the WebSockets and
- * their channels). Everything runs on the command's one libuv loop.
+ * their channels; the desktop's relay is desktop.c). Everything runs on
+ * the command's one libuv loop.
  */
 #ifndef QH_WEB_INT_H
 #define QH_WEB_INT_H
@@ -41,10 +42,21 @@
 	"connect-src 'self'; img-src 'self' data:; font-src 'self'; base-uri 'none'; "   \
 	"form-action 'self'; frame-ancestors 'none'"
 
-enum pss_kind { PSS_HTTP, PSS_QUEUE, PSS_SESSION, PSS_PUSH, PSS_PULL };
+enum pss_kind {
+	PSS_HTTP,
+	PSS_QUEUE,
+	PSS_SESSION,
+	PSS_PUSH,
+	PSS_PULL,
+	PSS_DESK,
+	PSS_REPORT,
+	PSS_DESKTOP
+};
 enum term_state { TERM_NONE, TERM_OPENING, TERM_OPEN, TERM_ENDED };
 
 struct web;
+struct web_desk;
+struct web_report_req;
 
 /* One HTTP request or WebSocket (lws's per-session data, zeroed by lws). */
 struct pss {
@@ -89,6 +101,14 @@ struct pss {
 	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
 	int pull_failed;     /* refused, cut, or not what was announced */
 	char pull_name[256]; /* the file name the browser saves under */
+	/* /api/desk/...: a tickets request (desk.c); an attachment's
+	 * download is PSS_PULL with the fields above */
+	struct web_desk *desk;
+
+	/* PSS_REPORT: an accounting page's report (report.c) */
+	struct web_report_req *report;
+	/* /ws/desktop/CODE: RFB on ch, relayed as the terminal's bytes are */
+	int close_when_sent; /* the channel is gone: close once the page has all */
 };
 
 struct web {
@@ -120,8 +140,34 @@ int web_http_writable(struct pss *s);
 void web_http_closed(struct pss *s);
 /* An upgrade to a WebSocket: 0 to go on, 1 after answering 403, -1 to hang up. */
 int web_confirm_upgrade(struct lws *wsi, struct web *w);
-/* PSS_QUEUE, PSS_SESSION or PSS_PUSH for the request's path (code filled), or -1. */
+/* Answers with status and body (static, or kept until the connection closes). */
+int web_respond(struct pss *s, unsigned status, const char *type, const void *body,
+    size_t len);
+/* A download (PSS_PULL) failed: a 502 with why, or cut if it had begun. */
+void web_pull_fail(struct pss *s, const char *why);
+/* 1 if the request's Origin is exactly this server's. */
+int web_origin_ok(struct web *w, struct lws *wsi);
+/* PSS_QUEUE, PSS_SESSION, PSS_PUSH or PSS_DESKTOP for the request's path (code
+ * filled), or -1. */
 int web_sock_path(struct lws *wsi, char *code);
+
+/* desk.c: /api/desk/..., the tickets pages' requests (cookie and Host checked) */
+int web_desk_http(struct pss *s, const char *what);
+/* A POST's body arrives (LWS_CALLBACK_HTTP_BODY), then is complete. */
+int web_desk_body(struct pss *s, const void *in, size_t len);
+int web_desk_body_done(struct pss *s);
+/* HTTP_WRITEABLE of a PSS_DESK request: its answer, once the console gave it. */
+int web_desk_writable(struct pss *s);
+/* The connection went, or serves its next request: the desk's state goes. */
+void web_desk_closed(struct pss *s);
+
+/* report.c: the accounting pages' reports (GET /api/balances, ledger.*, ...). */
+
+/* Starts report route (report_words.h's web_report_route) for the request. */
+int web_report_start(struct pss *s, int route);
+int web_report_writable(struct pss *s);
+/* The connection went, or takes its next request: the report is dropped. */
+void web_report_closed(struct pss *s);
 
 /* sock.c */
 
@@ -130,5 +176,17 @@ void web_sock_open(struct pss *s, struct web *w);
 void web_sock_receive(struct pss *s, const void *in, size_t len);
 int web_sock_writable(struct pss *s);
 void web_sock_closed(struct pss *s);
+/* For desktop.c: a JSON event {"type", ["text"]}, closing, the terminal's
+ * channel callbacks (its bytes to s->out within the window, its messages as
+ * events) and its bounded, flow-controlled input. */
+void web_sock_say(struct pss *s, const char *type, const char *text);
+void web_sock_kill(struct pss *s, const char *why);
+extern const struct qh_chan_ops web_term_ops;
+void web_term_input(struct pss *s, const uint8_t *p, size_t len);
+
+/* desktop.c: /ws/desktop/CODE?control=0|1&screen=N */
+
+void web_desk_open(struct pss *s);
+void web_desk_receive(struct pss *s, const void *in, size_t len);
 
 #endif

@@ -18,7 +18,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "qh/buf.h"
 #include "qh/desk.h"
+
+struct qh_json_node;
 
 /*
  * Prints the document json (len bytes) that answered a request of cmd
@@ -26,6 +29,14 @@
  * when it is not such a document, or QH_ERR_SYSTEM when writing failed.
  */
 int qh_deskview_print(FILE *f, enum qh_desk_cmd cmd, const void *json, size_t len);
+
+/*
+ * Appends a ticket's environment (an object of its document, as the
+ * bounded reader gave it) to text as "Label:  value" lines, as
+ * `ticket show` prints them (qh/envinfo.h). Returns 0, QH_ERR_FORMAT (not
+ * an object, or not one the lines can be made of) or QH_ERR_TOO_LARGE.
+ */
+int qh_deskview_env_text(const struct qh_json_node *env, struct qh_buf *text);
 
 /* "waiting for customer" for "waiting"; the other statuses as they are. */
 const char *qh_deskview_status(const char *status);

@@ -32,6 +32,8 @@ same() {
 }
 same balance balance acme
 same balance-json balance acme --json
+same balances balances
+same balances-json balances --json
 same ledger ledger
 same ledger-acme ledger --customer acme --format jsonl
 same revenue revenue --month "$MONTH"
@@ -39,6 +41,9 @@ same verify verify
 same sessions sessions --json
 same tickets tickets --json
 expect_in "$T/ledger.tls" "INV-1"
+python3 -c 'import json, sys
+ids = sorted(b["customer"] for b in json.load(open(sys.argv[1])))
+assert ids == ["acme", "other"], ids' "$T/balances-json.tls" || fail "balances is not every customer: $(cat "$T/balances-json.tls")"
 expect_in "$T/console.log" "report ledger"
 
 # A report's failure keeps its status and its reason over TLS.
@@ -62,6 +67,9 @@ qh-console ledger >"$T/alice-ledger.out" 2>"$T/alice-ledger.err" &&
     fail "a technician's bundle read the ledger"
 expect_in "$T/alice-ledger.err" "only an accounting certificate reads the ledger"
 [ ! -s "$T/alice-ledger.out" ] || fail "the refused ledger printed something"
+qh-console balances >"$T/alice-balances.out" 2>"$T/alice-balances.err" &&
+    fail "alice read every customer's balance"
+expect_in "$T/alice-balances.err" "only an accounting certificate"
 
 # Precedence: --state wins over $QH_TECH; $QH_STATE over $QH_TECH; --tech over $QH_STATE.
 QH_TECH="$T/nonexistent.pem" qh-console balance acme --state "$STATE" >/dev/null 2>&1 ||

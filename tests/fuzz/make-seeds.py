@@ -137,6 +137,7 @@ mux = {
 # fuzz_account: the words of a report request over TLS (packed argv).
 accounts = {
     "balance": argv("balance", "acme", "--json"),
+    "balances": argv("balances", "--json"),
     "ledger": argv("ledger", "--customer", "acme", "--from", "2026-01-01", "--to", "2026-02-01"),
     "state": argv("ledger", "--state", "/tmp"),
     "abbrev": argv("ledger", "--st", "/tmp", "--format=csv"),

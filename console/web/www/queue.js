@@ -36,3 +36,7 @@ socket("/ws/queue", (m) => {
   else if (m.type === "link") showLink(m);
 });
 setInterval(render, 1000); // the waiting time moves on
+// An accounting bundle sees no queue: its pages are the accounting ones.
+fetch("/api/me").then((r) => r.json()).then((me) => {
+  if (me.role === "accounting") location.replace("/accounting.html");
+});

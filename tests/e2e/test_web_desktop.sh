@@ -1,0 +1,78 @@
+#!/bin/sh
+# The customer's screen in the browser (issue 15's desktop): qh-console web,
+# headless Chromium (tests/tools/cdp.py) and noVNC against
+# /ws/desktop/CODE; the agent on an Xvfb showing an xterm with a known
+# pattern, on a terminal (tmux) so that the customer answers the questions.
+# web_desktop_check.py drives the page: a foreign Origin gets 403 and the
+# customer is asked nothing; View refused (n) shows the reason; View
+# allowed (y) gives a canvas of the display's size whose pixels equal
+# `xwd -root`, and follow when a picture of many colours appears (within
+# JPEG's loss then); Control (y) types `echo ok > typed` + Return into the xterm
+# through noVNC's keyboard and the file appears; a view-only desktop whose
+# page sends keys anyway changes nothing (the agent drops them).
+. "$(dirname "$0")/lib.sh"
+requires chromium:chromium Xvfb:xvfb xdpyinfo:x11-utils xwininfo:x11-utils xwd:x11-apps \
+    xterm:xterm tmux:tmux convert:imagemagick display:imagemagick
+unset XDG_SESSION_TYPE
+CHECK="$(cd "$(dirname "$0")" && pwd)/web_desktop_check.py"
+
+Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+    </dev/null >"$T/xvfb.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
+export DISPLAY=":$(cat "$T/display")"
+wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb $DISPLAY did not start"
+cd "$T" || fail "cd $T"
+xterm -title qhterm -geometry 100x40+0+0 -e sh -c \
+    'printf "quarterhour %s\n" "#### pattern 0123456789 ####"; PS1="$ " exec sh' \
+    >"$T/xterm.log" 2>&1 &
+PIDS="$PIDS $!"
+wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not appear"
+# A picture of many colours, shown by the check while a view is open.
+convert -size 320x320 -seed 7 plasma:fractal "$T/plasma.png" || fail "convert plasma"
+
+setup_console
+qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
+    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
+qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
+    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
+export QH_TECH="$T/alice.pem"
+start_console
+TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
+qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
+
+# The agent on a terminal: --yes lets technicians connect, the screen is asked.
+TM="tmux -S $T/tmux.sock"
+$TM new-session -d -x 160 -y 40 \
+    "DISPLAY=$DISPLAY qh-agent run --config '$T/agent' --yes >'$T/agent.out' 2>'$T/agent.log'" ||
+    fail "tmux"
+at_exit '$TM kill-server 2>/dev/null'
+wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "the agent shows no code"
+CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
+[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+
+qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
+WEB=$!
+PIDS="$PIDS $WEB"
+wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
+	fail "web printed no URL: $(cat "$T/web.out")"
+URL=$(grep '^http://' "$T/web.out")
+
+timeout 150 python3 "$CHECK" "$URL" "$CODE" "$T" "$T/tmux.sock" \
+    >"$T/check.log" 2>&1 || fail "browser checks: $(cat "$T/check.log")"
+cat "$T/check.log"
+
+grep -q 'refused a WebSocket from .*foreign Origin' "$T/web.log" ||
+	fail "the foreign Origin left no log line"
+expect_in "$T/agent.out" "Allowed technician Alice Tech (alice) to see this screen."
+expect_in "$T/agent.out" "alice no longer sees this screen"
+
+# The page's screenshot, for the README (make screenshots copies it).
+SHOTS="${QH_ROOT:-$(cd "$(dirname "$CHECK")/../.." && pwd)}/build/screenshots"
+mkdir -p "$SHOTS" && cp "$T/web-desktop.png" "$SHOTS/"
+
+kill -TERM "$WEB"
+wait "$WEB"
+st=$?
+[ "$st" -eq 0 ] || fail "web exited $st after SIGTERM"
+echo "ok: web desktop"
