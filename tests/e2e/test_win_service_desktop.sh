@@ -111,7 +111,8 @@ VIEWER=$!
 PIDS="$PIDS $VIEWER"
 wait_helpers 1 30 ||
     fail "expected one desktop helper while the desktop is open, saw $(helpers): $(cat "$SLOG")"
-grep -q "desktop helper started in session" "$SLOG" ||
+# (The helper may show before the service's line about it is written.)
+wait_until "grep -q 'desktop helper started in session' '$SLOG'" 10 ||
     fail "the service did not log its helper: $(cat "$SLOG")"
 kill "$VIEWER"
 wait_until "! running $DESK" 30 || fail "the desktop did not end when its viewer left"
