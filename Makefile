@@ -320,7 +320,7 @@ WIN_CFLAGS  = -std=c11 -O2 -D_GNU_SOURCE -DWIN32_LEAN_AND_MEAN -D_WIN32_WINNT=0x
 	-Iinclude -Iconsole -Iagent -isystem agent/win32/compat -I$(WIN_PREFIX)/include \
 	$(WARN) -Wno-format
 WIN_LIBS    = -L$(WIN_PREFIX)/lib -luv -lssl -lcrypto -linih \
-	-ljpeg -lz -lws2_32 -liphlpapi -luserenv -ldbghelp -lole32 -lshell32 -lcrypt32 \
+	-ljpeg -lz -lws2_32 -liphlpapi -luserenv -lwtsapi32 -ldbghelp -lole32 -lshell32 -lcrypt32 \
 	-luser32 -lgdi32 -lcomctl32 -ladvapi32 -lwinspool -lbcrypt -luuid -lpthread
 
 windows:

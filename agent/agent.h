@@ -50,6 +50,8 @@ extern const struct qh_cli_cmd cmd_balance_entry;
 extern const struct qh_cli_cmd cmd_service_install_entry;
 extern const struct qh_cli_cmd cmd_service_uninstall_entry;
 extern const struct qh_cli_cmd cmd_service_run_entry;
+/* Its desktop's helper in the user's session (agent/win32/deskhelper.c). */
+extern const struct qh_cli_cmd cmd_service_desktop_entry;
 #endif
 
 /*

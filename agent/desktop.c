@@ -20,16 +20,100 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "rfbsess.h"
+#ifdef _WIN32
+#include "win32/deskhelper.h"
+#endif
 
 struct desktop {
 	LIST_ENTRY(desktop) link;
-	struct qh_chan *ch; /* NULL once the channel is gone */
-	struct rfbsess *sess;
+	struct qh_chan *ch;	   /* NULL once the channel is gone */
+	struct rfbsess *sess;	   /* the session in this process, or */
+	struct deskhelper *helper; /* a Windows service's helper serves it */
+	int control;		   /* the helper's input is on (fixed at its start) */
 	char login[QH_ID_MAX + 1];
 	int screen;
 };
 
 static LIST_HEAD(, desktop) desktops = LIST_HEAD_INITIALIZER(desktops);
+
+/* The desktop's name in ServerInit: this PC's host name. */
+static void
+desktop_name(char *out, size_t len)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) == -1)
+		snprintf(host, sizeof(host), "?");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(out, len, "quarterhour: %s", host);
+	ui_sanitize(out);
+}
+
+static const struct rfbsess_io sess_io;
+
+/*
+ * The engine: rfbsess here, or in a Windows service the helper in the
+ * user's session (win32/deskhelper.h), whose input is fixed at its start.
+ */
+static int
+engine_input(struct desktop *d, const uint8_t *p, size_t len)
+{
+#ifdef _WIN32
+	if (d->helper != NULL)
+		return deskhelper_input(d->helper, p, len);
+#endif
+	return rfbsess_input(d->sess, p, len);
+}
+
+static void
+engine_writable(struct desktop *d)
+{
+#ifdef _WIN32
+	if (d->helper != NULL) {
+		deskhelper_writable(d->helper);
+		return;
+	}
+#endif
+	rfbsess_writable(d->sess);
+}
+
+static int
+engine_control(const struct desktop *d)
+{
+	return d->sess != NULL ? rfbsess_control(d->sess) : d->control;
+}
+
+static void
+engine_close(struct desktop *d)
+{
+#ifdef _WIN32
+	deskhelper_close(d->helper);
+	d->helper = NULL;
+#endif
+	rfbsess_close(d->sess);
+	d->sess = NULL;
+}
+
+/* Starts the engine for d; 0, or <0 with the reason in why. */
+static int
+engine_new(struct desktop *d, uv_loop_t *loop, int control, char *why, size_t whylen)
+{
+	char name[300];
+	int r;
+
+	desktop_name(name, sizeof(name));
+#ifdef _WIN32
+	if (deskhelper_wanted()) {
+		d->control = control;
+		return deskhelper_new(loop, d->screen, name, control, &sess_io, d,
+		    &d->helper, why, whylen);
+	}
+#endif
+	if ((r = rfbsess_new(loop, d->screen, name, &sess_io, d, &d->sess, why,
+		 whylen)) == 0)
+		rfbsess_set_control(d->sess, control);
+	return r;
+}
 
 /* Tells the window who sees (and controls) the screen now. */
 static void
@@ -68,7 +152,7 @@ desktop_end(struct desktop *d, int status, const char *why)
 	struct qh_buf b;
 
 	LIST_REMOVE(d, link);
-	rfbsess_close(d->sess);
+	engine_close(d);
 	if (d->ch != NULL) {
 		qh_buf_init(&b, 512);
 		if (qh_msg_begin(&b, QH_MSG_EXIT) == 0 &&
@@ -125,7 +209,7 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 {
 	struct desktop *d = qh_chan_arg(ch);
 
-	if (ext != 0 || rfbsess_input(d->sess, p, len) != 0) {
+	if (ext != 0 || engine_input(d, p, len) != 0) {
 		/* Past the window we granted: the console broke the protocol. */
 		qh_warn("desktop for %s: %zu bytes past the window", d->login, len);
 		desktop_end(d, 1, "input past the window");
@@ -137,7 +221,7 @@ chan_writable(struct qh_chan *ch)
 {
 	struct desktop *d = qh_chan_arg(ch);
 
-	rfbsess_writable(d->sess);
+	engine_writable(d);
 }
 
 static void
@@ -165,25 +249,12 @@ static const struct qh_chan_ops chan_ops = {
 	.on_close = chan_close,
 };
 
-/* The desktop's name in ServerInit: this PC's host name. */
-static void
-desktop_name(char *out, size_t len)
-{
-	char host[256];
-
-	if (gethostname(host, sizeof(host)) == -1)
-		snprintf(host, sizeof(host), "?");
-	host[sizeof(host) - 1] = '\0';
-	snprintf(out, len, "quarterhour: %s", host);
-	ui_sanitize(out);
-}
-
 int
 desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan *ch,
     const struct qh_msg *m)
 {
 	struct desktop *d;
-	char *login = NULL, why[256], name[300];
+	char *login = NULL, why[256];
 	uint32_t flags = 0;
 	int r;
 
@@ -197,8 +268,7 @@ desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan
 	free(login);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
 	d->screen = (int)((flags & DESKTOP_F_SCREEN_MASK) >> DESKTOP_F_SCREEN_SHIFT);
-	desktop_name(name, sizeof(name));
-	if ((r = rfbsess_new(loop, d->screen, name, &sess_io, d, &d->sess, why,
+	if ((r = engine_new(d, loop, (flags & DESKTOP_F_CONTROL) != 0, why,
 		 sizeof(why))) != 0) {
 		qh_warn("desktop for %s: %s", d->login, why);
 		qh_chan_refuse(ch, "desktop", why);
@@ -208,14 +278,13 @@ desktop_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh_chan
 	d->ch = ch;
 	if ((r = qh_chan_accept(ch, RFB_INPUT_MAX, &chan_ops, d)) != 0) {
 		qh_debug("accept: %s", qh_strerror(r));
-		rfbsess_close(d->sess);
+		engine_close(d);
 		free(d);
 		return 0;
 	}
-	rfbsess_set_control(d->sess, (flags & DESKTOP_F_CONTROL) != 0);
 	LIST_INSERT_HEAD(&desktops, d, link);
 	/* The server speaks first: its version goes out now. */
-	rfbsess_writable(d->sess);
+	engine_writable(d);
 	if ((flags & DESKTOP_F_CONTROL) && d->screen > 0)
 		ui_notice(_("%s sees and controls this screen (another monitor)"),
 		    d->login);
@@ -251,12 +320,18 @@ send_control_off(struct desktop *d)
 int
 desktop_revoke_control(void)
 {
-	struct desktop *d;
+	struct desktop *d, *d_next;
 	int n = 0;
 
-	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
-		if (!rfbsess_control(d->sess))
+	for (d = LIST_FIRST(&desktops); d != NULL; d = d_next) {
+		d_next = LIST_NEXT(d, link);
+		if (!engine_control(d))
 			continue;
+		if (d->sess == NULL) { /* a helper's input cannot be switched off */
+			desktop_end(d, 0, "the customer took control back");
+			n++;
+			continue;
+		}
 		rfbsess_set_control(d->sess, 0);
 		send_control_off(d);
 		ui_notice(_("%s no longer controls this screen (still sees it)"),
@@ -276,7 +351,7 @@ desktop_count(int *controlled)
 
 	for (d = LIST_FIRST(&desktops); d != NULL; d = LIST_NEXT(d, link)) {
 		n++;
-		c += rfbsess_control(d->sess);
+		c += engine_control(d);
 	}
 	if (controlled != NULL)
 		*controlled = c;

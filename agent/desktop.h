@@ -29,6 +29,7 @@ int desktop_start(struct task_list *tasks, uv_loop_t *loop, struct qh_chan *ch,
 /*
  * The customer takes control back: every open desktop stops passing input
  * and clipboard on (keys and buttons held are released); viewing goes on.
+ * A Windows service's desktop (its helper's input is fixed) ends instead.
  * Returns how many desktops had control.
  */
 int desktop_revoke_control(void);

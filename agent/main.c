@@ -30,6 +30,7 @@ const struct qh_cli_cmd *const agent_commands[] = {
 	&cmd_service_install_entry,
 	&cmd_service_uninstall_entry,
 	&cmd_service_run_entry,
+	&cmd_service_desktop_entry,
 #endif
 	NULL,
 };

@@ -13,6 +13,7 @@
 #define QH_AGENT_PLATFORM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Prepares the process before anything else runs: POSIX resets inherited
@@ -91,5 +92,13 @@ int plat_is_dir(const char *path);
  * Windows), else 0.
  */
 int plat_stdin_interactive(void);
+
+/*
+ * Writes w x h XRGB pixels (stride in pixels) as a PNG file, created or
+ * truncated, private: common/png.c on POSIX, the system's WIC encoder on
+ * Windows (agent/win32/wicpng.c). Returns 0 or <0.
+ */
+int
+plat_png_write_file(const char *path, const uint32_t *px, int w, int h, size_t stride);
 
 #endif

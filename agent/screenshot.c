@@ -1,6 +1,7 @@
 /*
  * A picture of the customer's screen as a PNG file, through the same
- * capture backend the desktop uses (screen.h) and common/png.c: for
+ * capture backend the desktop uses (screen.h) and the platform's PNG
+ * writer (plat_png_write_file: common/png.c, on Windows WIC): for
  * `qh-agent ticket --screenshot`. The primary monitor, whole, with the
  * pointer painted in where it is.
  */
@@ -10,6 +11,7 @@
 
 #include "qh/err.h"
 #include "qh/png.h"
+#include "platform.h"
 #include "screen.h"
 #include "screenshot.h"
 
@@ -68,7 +70,7 @@ screenshot_png(const char *path, int *wp, int *hp, char *why, size_t whylen)
 	memset(&c, 0, sizeof(c));
 	if (screen_pointer(s, &x, &y, &c) == 0 && c.w > 0 && c.argb != NULL)
 		paint_pointer(px, w, h, &c, x, y);
-	if ((r = png_write_file(path, px, w, h, (size_t)w)) != 0)
+	if ((r = plat_png_write_file(path, px, w, h, (size_t)w)) != 0)
 		snprintf(why, whylen, "%s: %s", path, qh_strerror(r));
 	*wp = w;
 	*hp = h;

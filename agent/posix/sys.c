@@ -20,6 +20,7 @@
 #include "qh/compat.h"
 #include "qh/err.h"
 #include "qh/log.h"
+#include "qh/png.h"
 #include "qh/text.h"
 #include "platform.h"
 
@@ -202,4 +203,10 @@ int
 plat_stdin_interactive(void)
 {
 	return uv_guess_handle(0) == UV_TTY && tcgetpgrp(0) == getpgrp();
+}
+
+int
+plat_png_write_file(const char *path, const uint32_t *px, int w, int h, size_t stride)
+{
+	return png_write_file(path, px, w, h, stride);
 }

@@ -8,7 +8,8 @@
  * "quarterhour-agent" (automatic start, restarted when it fails), which
  * runs `qh-agent service run`: the same loop as `qh-agent run
  * --unattended`, ended by the service manager's Stop, logging to
- * service.log beside its state. Uninstall stops and
+ * service.log beside its state, its desktops (--allow-desktop) served by a
+ * helper in the user's session (deskhelper.h). Uninstall stops and
  * removes the service and the copy; the enrolment stays, so a new install
  * is the same agent.
  */
@@ -28,6 +29,7 @@
 #include "qh/out.h"
 #include "agent.h"
 #include "platform.h"
+#include "win32/deskhelper.h"
 #include "win32/portable.h"
 #include "win32/win.h"
 
@@ -117,8 +119,11 @@ cmd_service_install(struct qh_cli *c)
 	SERVICE_FAILURE_ACTIONSW fail;
 	SC_ACTION restart[3];
 	SC_HANDLE scm = NULL, svc = NULL;
+	const char *desk = qh_cli_opt(c, "allow-desktop");
 	int i, n, status = QH_EXIT_FAIL;
 
+	if (desk != NULL && strcmp(desk, "view") != 0 && strcmp(desk, "control") != 0)
+		return qh_cli_usage(c, "--allow-desktop is view or control");
 	if (service_paths(exe, sizeof(exe), dir, sizeof(dir)) != 0)
 		return qh_cli_fail(c, _("cannot find Program Files and ProgramData"));
 	if (qh_cli_opt(c, "config") != NULL)
@@ -159,6 +164,11 @@ cmd_service_install(struct qh_cli *c)
 		    sizeof(cmdline) - strlen(cmdline) - 1);
 		if (win_quote_arg(forwards[i], cmdline, sizeof(cmdline)) != 0)
 			goto out;
+	}
+	if (desk != NULL) {
+		strncat(cmdline, " --allow-desktop ",
+		    sizeof(cmdline) - strlen(cmdline) - 1);
+		strncat(cmdline, desk, sizeof(cmdline) - strlen(cmdline) - 1);
 	}
 	if ((wcmd = win_wide(cmdline)) == NULL)
 		goto out;
@@ -293,8 +303,7 @@ quiet_balance(const char *text QH_UNUSED, int low QH_UNUSED)
 
 /*
  * Unattended answers connections itself; what reaches here is a desktop
- * without --allow-desktop, and nobody is there to allow it. (The service
- * runs in session 0, which has no desktop to show anyway.)
+ * without --allow-desktop, and nobody is there to allow it.
  */
 static void
 quiet_ask(uint64_t id, const char *login QH_UNUSED, const char *name QH_UNUSED,
@@ -329,6 +338,9 @@ service_main(DWORD argc QH_UNUSED, LPWSTR *argv QH_UNUSED)
 	report(SERVICE_RUNNING, NO_ERROR);
 	/* The window's event path carries the service manager's Stop. */
 	ui_set_window(&service_ui);
+	/* Session 0 has no screen: desktops come from a helper (deskhelper.h). */
+	deskhelper_set_wanted();
+	win_job_allow_breakaway();
 	status = qh_cli_main("qh-agent", agent_commands, "run", NULL, service_argc,
 	    service_argv);
 	report(SERVICE_STOPPED, status == 0 ? NO_ERROR : ERROR_SERVICE_SPECIFIC_ERROR);
@@ -340,7 +352,7 @@ cmd_service_run(struct qh_cli *c)
 	static char *av[8 + QH_CLI_MAX_REPEAT * 2];
 	SERVICE_TABLE_ENTRYW table[] = { { (LPWSTR)SERVICE_NAME, service_main },
 		{ NULL, NULL } };
-	const char *const *forwards = NULL;
+	const char *const *forwards = NULL, *desk = qh_cli_opt(c, "allow-desktop");
 	char dir[MAX_PATH * 4], log[MAX_PATH * 4 + 16];
 	wchar_t *wlog;
 	FILE *f;
@@ -370,6 +382,10 @@ cmd_service_run(struct qh_cli *c)
 		av[n++] = "--allow-forward";
 		av[n++] = (char *)forwards[i];
 	}
+	if (desk != NULL) {
+		av[n++] = "--allow-desktop";
+		av[n++] = (char *)desk;
+	}
 	av[n] = NULL;
 	service_argc = n;
 	service_argv = av;
@@ -382,13 +398,14 @@ cmd_service_run(struct qh_cli *c)
 
 const struct qh_cli_cmd cmd_service_install_entry = {
 	.name = "service install",
-	.usage = "[--config DIR] [--allow-forward HOST:PORT,...] [--lang de|en]",
+	.usage = "[--config DIR] [--allow-forward HOST:PORT,...] "
+		 "[--allow-desktop view|control] [--lang de|en]",
 	.summary = N_("run the unattended agent as a Windows service (an "
 		      "administrator's command)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level"),
-	    QH_OPT("lang") },
+	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("allow-desktop"),
+	    QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_service_install,
 };
 
@@ -404,11 +421,12 @@ const struct qh_cli_cmd cmd_service_uninstall_entry = {
 
 const struct qh_cli_cmd cmd_service_run_entry = {
 	.name = "service run",
-	.usage = "--config DIR [--allow-forward HOST:PORT,...]",
+	.usage =
+	    "--config DIR [--allow-forward HOST:PORT,...] [--allow-desktop view|control]",
 	.summary = N_("(started by the service manager)"),
 	.min_args = 0,
 	.max_args = 0,
-	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("log-level"),
-	    QH_OPT("lang") },
+	.opts = { QH_OPT("config"), QH_OPTS("allow-forward"), QH_OPT("allow-desktop"),
+	    QH_OPT("log-level"), QH_OPT("lang") },
 	.exec = cmd_service_run,
 };

@@ -111,13 +111,29 @@ win_is_wine(void)
 
 /* Start-up. */
 
+static void *agent_job; /* HANDLE: the job plat_init put the agent in */
+
+void
+win_job_allow_breakaway(void)
+{
+	JOBOBJECT_EXTENDED_LIMIT_INFORMATION info;
+
+	if (agent_job == NULL ||
+	    !QueryInformationJobObject(agent_job, JobObjectExtendedLimitInformation,
+		&info, sizeof(info), NULL))
+		return;
+	info.BasicLimitInformation.LimitFlags |= JOB_OBJECT_LIMIT_BREAKAWAY_OK;
+	if (!SetInformationJobObject(agent_job, JobObjectExtendedLimitInformation, &info,
+		sizeof(info)))
+		qh_debug("the agent's job allows no breakaway (error %lu)",
+		    (unsigned long)GetLastError());
+}
+
 int
 plat_init(void)
 {
 	HMODULE k32 = GetModuleHandleW(L"kernel32.dll");
 	BOOL(WINAPI * set_dirs)(DWORD);
-	void *job;
-
 	/* Never a DLL from the folder the exe was downloaded to. */
 	set_dirs = (BOOL(WINAPI *)(DWORD))(
 	    void *)GetProcAddress(k32, "SetDefaultDllDirectories");
@@ -141,13 +157,14 @@ plat_init(void)
 	 * creation and is killed when the agent ends, however it ends. The
 	 * handle is never closed; the system closes it with the process.
 	 */
-	if ((job = win_job_new(1)) == NULL ||
-	    !AssignProcessToJobObject(job, GetCurrentProcess())) {
+	if ((agent_job = win_job_new(1)) == NULL ||
+	    !AssignProcessToJobObject(agent_job, GetCurrentProcess())) {
 		qh_debug("no job object for the agent (error %lu): programs it "
 			 "starts may outlive it",
 		    (unsigned long)GetLastError());
-		if (job != NULL)
-			CloseHandle(job);
+		if (agent_job != NULL)
+			CloseHandle(agent_job);
+		agent_job = NULL;
 	}
 	return 0;
 }

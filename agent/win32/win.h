@@ -23,6 +23,13 @@ int win_home(char *out, size_t len);
 /* A new Job Object, killing what is in it when its last handle closes if asked. */
 void *win_job_new(int kill_on_close);
 
+/*
+ * Lets a process the agent starts with CREATE_BREAKAWAY_FROM_JOB leave
+ * the agent's job (the service's desktop helper, which lives in another
+ * session and ends with its pipe); the others stay in it.
+ */
+void win_job_allow_breakaway(void);
+
 /* 1 when running under Wine (ntdll exports wine_get_version). */
 int win_is_wine(void);
 

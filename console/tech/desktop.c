@@ -43,6 +43,7 @@ struct desktop {
 	int viewer_running;
 	int viewer_fd; /* the accepted connection, or -1 */
 	int status;    /* the exit status when no viewer came */
+	int ended;     /* the agent's EXIT status (1: the desktop failed) */
 	char addr[64]; /* "127.0.0.1:PORT" */
 };
 
@@ -238,7 +239,33 @@ desktop_on_stop(struct tech *t)
 	d->viewer_running = 0;
 }
 
+/* The agent's EXIT: a desktop that failed says why (the display went away, say). */
+static void
+desktop_on_msg(struct tech *t, const struct qh_msg *m)
+{
+	struct desktop *d = tech_arg(t);
+	char *text = NULL;
+	int status = 0;
+
+	if (m->type != QH_MSG_EXIT || tech_exit_status(m, &status) != 0 || status == 0)
+		return;
+	d->ended = QH_EXIT_FAIL;
+	if (qh_msg_get_str(m, QH_K_TEXT, &text) == 0)
+		tech_say(t, "the desktop ended: %s", text);
+	free(text);
+}
+
+static int
+desktop_on_end(struct tech *t)
+{
+	struct desktop *d = tech_arg(t);
+
+	return d->ended;
+}
+
 static const struct tech_ops desktop_ops = {
+	.on_msg = desktop_on_msg,
+	.on_end = desktop_on_end,
 	.on_stop = desktop_on_stop,
 };
 

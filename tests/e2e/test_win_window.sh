@@ -10,8 +10,9 @@
 # End session ends it and shows the billable time; the button then
 # closes the window. Not enrolled and without a token, the window asks
 # for one, and a pasted token enrols the PC. Send a screenshot files a
-# ticket with a PNG of the screen (1024x768) attached. Screenshots go to
-# build/screenshots/ (make screenshots copies them to docs/).
+# ticket with a PNG of the screen (1024x768, from WIC: 96 dpi) attached.
+# Screenshots go to build/screenshots/ (make screenshots copies them to
+# docs/).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/winlib.sh"
 SHOTS="$QH_ROOT/build/screenshots"
@@ -160,6 +161,21 @@ qh-console ticket get "$N" "$SHOT" "$T/shot.png" --state "$STATE" >>"$T/admin.lo
     fail "ticket get $SHOT"
 [ "$(identify -format '%wx%h' "$T/shot.png")" = 1024x768 ] ||
     fail "expected the window's screenshot to be 1024x768"
+# Written by the system's WIC encoder, not common/png.c: at 96 dpi (a pHYs
+# chunk of 3780 dots per metre), which our writer never states.
+python3 - "$T/shot.png" <<'PY' || fail "the screenshot is not WIC's PNG at 96 dpi"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+off, chunks = 8, {}
+while off < len(data):
+    n, kind = struct.unpack(">I4s", data[off:off + 8])
+    chunks[kind] = data[off + 8:off + 8 + n]
+    off += 12 + n
+phys = chunks.get(b"pHYs")
+print("chunks:", b" ".join(sorted(chunks)).decode(), "pHYs:", phys and struct.unpack(">IIB", phys))
+sys.exit(0 if phys is not None and struct.unpack(">IIB", phys) == (3780, 3780, 1) else 1)
+PY
 
 # End session: the debit is shown, the button closes the window.
 UI click QuarterhourAgent "End session" >/dev/null || fail "no End session button"
