@@ -36,7 +36,8 @@ frame_pixels(IWICBitmapFrameEncode *frame, const uint32_t *px, int w, int h,
 			row[x * 3 + 1] = (uint8_t)(v >> 8);
 			row[x * 3 + 2] = (uint8_t)(v >> 16);
 		}
-		hr = IWICBitmapFrameEncode_WritePixels(frame, 1, row_bytes, row_bytes, row);
+		hr = IWICBitmapFrameEncode_WritePixels(frame, 1, row_bytes, row_bytes,
+		    row);
 	}
 	free(row);
 	return hr;
