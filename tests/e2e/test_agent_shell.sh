@@ -18,7 +18,8 @@ expect_in "$T/agent.out" "alice opened a shell"
 
 $TM send-keys 'echo $((6*7)); tty' Enter
 wait_until "$TM capture-pane -p | grep -qx 42" 20 || fail "expected 42 on a line of its own after echo \$((6*7)): $(screen)"
-screen | grep -q '^/dev/pts/' || fail "the shell has no terminal: $(screen)"
+# tty's line may come a moment after 42's.
+wait_until "$TM capture-pane -p | grep -q '^/dev/pts/'" 20 || fail "the shell has no terminal: $(screen)"
 $TM send-keys 'stty size' Enter
 wait_until "$TM capture-pane -p | grep -qx '24 80'" 20 || fail "expected stty size to say 24 80: $(screen)"
 # No signal the agent ignores reaches what the shell runs.
