@@ -68,7 +68,6 @@ struct web_desk {
 	int cur;	  /* the file being written */
 	uint64_t written; /* its bytes so far */
 	uint64_t got;	  /* all files' bytes so far */
-	uint8_t hash[32]; /* a download: the SHA-256 the console announced */
 };
 
 /* Keeps the first failure's sentence. */
@@ -228,122 +227,6 @@ static const struct qh_chan_ops reply_ops = {
 	.on_writable = reply_writable,
 };
 
-/* A download: TICKET_FILE{size, hash}, the bytes, EOF (PSS_PULL's fields). */
-
-/* All bytes came: they are what was announced, or the download is cut. */
-static void
-get_check(struct pss *s)
-{
-	uint8_t hash[EVP_MAX_MD_SIZE];
-	unsigned hlen = 0;
-
-	if (s->pull_ok || s->pull_failed)
-		return;
-	if (!s->pull_announced || s->push_in != s->push_size ||
-	    EVP_DigestFinal_ex(s->sha, hash, &hlen) != 1 || hlen != 32 ||
-	    memcmp(hash, s->desk->hash, 32) != 0) {
-		web_pull_fail(s,
-		    "the attachment arrived other than the console announced it");
-		return;
-	}
-	s->pull_ok = 1;
-	lws_callback_on_writable(s->wsi);
-}
-
-static void
-get_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
-{
-	struct pss *s = qh_chan_arg(ch);
-	char *text = NULL;
-
-	if (s == NULL || err == 0)
-		return;
-	s->ch = NULL;
-	if (m != NULL)
-		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-	web_pull_fail(s, text != NULL ? text : "the console refused the download");
-	free(text);
-}
-
-static void
-get_msg(struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct pss *s = qh_chan_arg(ch);
-	const uint8_t *h;
-	char *text = NULL;
-	size_t hlen;
-	uint64_t size;
-
-	if (s == NULL)
-		return;
-	if (m->type == QH_MSG_ERROR) {
-		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		web_pull_fail(s, text != NULL ? text : "the console could not send it");
-		free(text);
-		return;
-	}
-	if (m->type != QH_MSG_TICKET_FILE || s->pull_announced ||
-	    qh_msg_get_u64(m, QH_K_SIZE, &size) != 0 ||
-	    qh_msg_get(m, QH_K_HASH, &h, &hlen) != 0 || hlen != 32) {
-		web_pull_fail(s, "the console announced the attachment twice, or badly");
-		return;
-	}
-	memcpy(s->desk->hash, h, 32);
-	s->push_size = size;
-	s->pull_announced = 1;
-	lws_callback_on_writable(s->wsi);
-}
-
-static void
-get_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
-{
-	struct pss *s = qh_chan_arg(ch);
-
-	if (s == NULL || ext) {
-		qh_chan_consume(ch, len);
-		return;
-	}
-	/* The window bounds s->out: credit comes back as the browser takes it. */
-	if (!s->pull_announced || len > s->push_size - s->push_in ||
-	    qh_buf_put(&s->out, p, len) != 0) {
-		qh_chan_consume(ch, len);
-		web_pull_fail(s, "the console sent more than it announced");
-		return;
-	}
-	s->push_in += len;
-	(void)EVP_DigestUpdate(s->sha, p, len);
-	lws_callback_on_writable(s->wsi);
-}
-
-static void
-get_eof(struct qh_chan *ch)
-{
-	struct pss *s = qh_chan_arg(ch);
-
-	if (s != NULL)
-		get_check(s);
-}
-
-static void
-get_close(struct qh_chan *ch)
-{
-	struct pss *s = qh_chan_arg(ch);
-
-	if (s == NULL || s->ch != ch)
-		return;
-	s->ch = NULL;
-	if (!s->pull_ok && !s->pull_failed)
-		web_pull_fail(s, "the download ended early");
-}
-
-static const struct qh_chan_ops get_ops = {
-	.on_open_result = get_open_result,
-	.on_data = get_data,
-	.on_msg = get_msg,
-	.on_eof = get_eof,
-	.on_close = get_close,
-};
-
 /* Starting. */
 
 static int
@@ -357,22 +240,13 @@ bad_request(struct pss *s, unsigned status, const char *why)
 	return web_respond(s, status, "text/plain", d->why, strlen(d->why));
 }
 
-/* An attachment's download: the PSS_PULL fields, as /api/pull fills them. */
+/* An attachment's download: a PSS_PULL, as /api/pull is (download.c). */
 static int
 get_start(struct pss *s, const struct qh_buf *req)
 {
-	snprintf(s->pull_name, sizeof(s->pull_name), "%s", s->desk->call.req.name);
-	for (char *c = s->pull_name; *c; c++)
-		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '_';
-	s->kind = PSS_PULL;
-	qh_buf_init(&s->out, TERM_WINDOW);
-	qh_buf_init(&s->answer, ANSWER_MAX);
-	if ((s->sha = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL) != 1)
+	if (web_pull_prepare(s, s->desk->call.req.name) != 0)
 		return -1;
-	if ((s->ch = tech_link_open(s->w->link, req, TERM_WINDOW, &get_ops, s)) == NULL)
-		web_pull_fail(s, "not connected to the console");
+	web_announced_open(s, req, "attachment");
 	return 0;
 }
 

@@ -145,97 +145,7 @@ sessions_start(struct pss *s)
 	return 0;
 }
 
-/* /api/recording: the announced bytes, checked. */
-
-static void
-recording_check(struct pss *s)
-{
-	uint8_t hash[EVP_MAX_MD_SIZE];
-	unsigned hlen = 0;
-
-	(void)EVP_DigestFinal_ex(s->sha, hash, &hlen);
-	if (hlen != sizeof(s->pull_hash) || memcmp(hash, s->pull_hash, hlen) != 0) {
-		web_pull_fail(s,
-		    "the recording arrived other than the console announced");
-		return;
-	}
-	s->pull_ok = 1;
-	lws_callback_on_writable(s->wsi);
-}
-
-static void
-recording_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
-{
-	struct pss *s = pss_of(ch);
-
-	if (s == NULL || ext || s->pull_failed) {
-		qh_chan_consume(ch, len);
-		return;
-	}
-	if (!s->pull_announced || len > s->push_size - s->push_in ||
-	    qh_buf_put(&s->out, p, len) != 0) {
-		qh_chan_consume(ch, len);
-		web_pull_fail(s, "the console sent more than it announced");
-		return;
-	}
-	s->push_in += len;
-	(void)EVP_DigestUpdate(s->sha, p, len);
-	if (s->push_in == s->push_size)
-		recording_check(s);
-	lws_callback_on_writable(s->wsi);
-}
-
-/* TICKET_FILE{name, size, hash} announces it; ERROR says why not. */
-static void
-recording_msg(struct qh_chan *ch, const struct qh_msg *m)
-{
-	struct pss *s = pss_of(ch);
-	const uint8_t *h;
-	char *text = NULL;
-	size_t hlen;
-	uint64_t size;
-
-	if (s == NULL)
-		return;
-	if (m->type == QH_MSG_ERROR) {
-		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-		web_pull_fail(s, text != NULL ? text : "the console could not send it");
-		free(text);
-		return;
-	}
-	if (m->type != QH_MSG_TICKET_FILE)
-		return;
-	if (s->pull_announced || qh_msg_get_u64(m, QH_K_SIZE, &size) != 0 ||
-	    qh_msg_get(m, QH_K_HASH, &h, &hlen) != 0 || hlen != sizeof(s->pull_hash)) {
-		web_pull_fail(s, "the console announced the recording twice, or badly");
-		return;
-	}
-	memcpy(s->pull_hash, h, hlen);
-	s->push_size = size;
-	s->pull_announced = 1;
-	if (size == 0)
-		recording_check(s);
-	lws_callback_on_writable(s->wsi);
-}
-
-static void
-recording_close(struct qh_chan *ch)
-{
-	struct pss *s = pss_of(ch);
-
-	if (s == NULL || s->ch != ch)
-		return;
-	s->ch = NULL;
-	if (!s->pull_ok)
-		web_pull_fail(s, "the recording ended early");
-}
-
-static const struct qh_chan_ops recording_ops = {
-	.on_open_result = open_result,
-	.on_data = recording_data,
-	.on_msg = recording_msg,
-	.on_close = recording_close,
-};
+/* /api/recording: a download the console announces (download.c). */
 
 static int
 recording_start(struct pss *s)
@@ -265,10 +175,10 @@ recording_start(struct pss *s)
 	if (web_pull_prepare(s, r.name) != 0)
 		return -1;
 	qh_buf_init(&req, QH_MSG_MAX_LEN);
-	if (qh_desk_req_encode(&r, &req) != 0 ||
-	    (s->ch = tech_link_open(s->w->link, &req, TERM_WINDOW, &recording_ops, s)) ==
-		NULL)
-		web_pull_fail(s, "not connected to the console");
+	if (qh_desk_req_encode(&r, &req) != 0)
+		web_pull_fail(s, "cannot build the request");
+	else
+		web_announced_open(s, &req, "recording");
 	qh_buf_release(&req);
 	return 0;
 }

@@ -112,8 +112,10 @@ struct pss {
 	int pull_ok;	     /* EXIT{status 0, size, hash} matched */
 	int pull_failed;     /* refused, cut, or not what was announced */
 	char pull_name[256]; /* the file name the browser saves under */
-	/* a recording's announced SHA-256 (recording.c) */
+	/* a download the console announces (download.c): its SHA-256, and
+	 * what it is for messages ("attachment", "recording") */
 	uint8_t pull_hash[32];
+	const char *pull_what;
 	/* /api/desk/...: a tickets request (desk.c); an attachment's
 	 * download is PSS_PULL with the fields above */
 	struct web_desk *desk;
@@ -164,6 +166,13 @@ int web_respond(struct pss *s, unsigned status, const char *type, const void *bo
     size_t len);
 /* A download (PSS_PULL) failed: a 502 with why, or cut if it had begun. */
 void web_pull_fail(struct pss *s, const char *why);
+/*
+ * download.c: opens REQUEST req (ticket-get, recording) for s, made a
+ * download by web_pull_prepare: the console's TICKET_FILE{size, hash}, then
+ * the bytes, checked before the last of them reach the browser. what
+ * names the file in messages (static).
+ */
+void web_announced_open(struct pss *s, const struct qh_buf *req, const char *what);
 /* 1 if the request's Origin is exactly this server's. */
 int web_origin_ok(struct web *w, struct lws *wsi);
 /* PSS_QUEUE, PSS_SESSION, PSS_PUSH or PSS_DESKTOP for the request's path (code
