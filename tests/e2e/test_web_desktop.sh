@@ -8,11 +8,13 @@
 # allowed (y) gives a canvas of the display's size whose pixels equal
 # `xwd -root`, and follow when a picture of many colours appears (within
 # JPEG's loss then); Control (y) types `echo ok > typed` + Return into the xterm
-# through noVNC's keyboard and the file appears; a view-only desktop whose
+# through noVNC's keyboard and the file appears, and the clipboard goes
+# both ways (the page's box to the display's CLIPBOARD, xclip's copy into
+# the box); a view-only desktop whose
 # page sends keys anyway changes nothing (the agent drops them).
 . "$(dirname "$0")/lib.sh"
 requires chromium:chromium Xvfb:xvfb xdpyinfo:x11-utils xwininfo:x11-utils xwd:x11-apps \
-    xterm:xterm tmux:tmux convert:imagemagick display:imagemagick
+    xterm:xterm tmux:tmux convert:imagemagick display:imagemagick xclip:xclip
 unset XDG_SESSION_TYPE
 CHECK="$(cd "$(dirname "$0")" && pwd)/web_desktop_check.py"
 

@@ -332,6 +332,27 @@ with Chromium(os.path.join(work, "chromium")) as b:
             fail("typing through noVNC made no file 'typed' with 'ok'")
         time.sleep(0.2)
     print("control: keys typed through noVNC ran `echo ok > typed` in the xterm")
+    # The clipboard both ways under control: the page's box to the PC, the
+    # PC's copy (xclip on the display) into the box.
+    if b.eval("document.getElementById('desk-clip').hidden") is not False:
+        fail("no clipboard box under control")
+    b.eval("document.getElementById('desk-clip-text').value = 'qh from the page'")
+    b.eval("document.getElementById('desk-clip-send').click()")
+    deadline = time.time() + 15
+    while subprocess.run(["xclip", "-o", "-selection", "clipboard"], capture_output=True,
+                         text=True).stdout != "qh from the page":
+        if time.time() > deadline:
+            fail("the page's clipboard did not reach the PC's")
+        time.sleep(0.2)
+    subprocess.run(["xclip", "-i", "-selection", "clipboard"], input="qh from the PC",
+                   text=True, check=True)
+    deadline = time.time() + 15
+    while b.eval("document.getElementById('desk-clip-text').value") != "qh from the PC":
+        if time.time() > deadline:
+            fail("the PC's clipboard did not reach the page: %r" % b.eval(
+                "document.getElementById('desk-clip-text').value"))
+        time.sleep(0.2)
+    print("control: the clipboard went both ways (page to PC, PC to page)")
     # The customer takes control back: the page becomes view-only.
     subprocess.run(["tmux", "-S", tmux_sock, "send-keys", "c", "Enter"], check=True)
     wait_state(b, "view", 20)
@@ -339,6 +360,8 @@ with Chromium(os.path.join(work, "chromium")) as b:
             "document.getElementById('desk-notices').textContent"):
         fail("taking control back left the page in control: %r" % b.eval(
             "document.getElementById('desk-notices').textContent"))
+    if b.eval("document.getElementById('desk-clip').hidden") is not True:
+        fail("the clipboard box stayed after the customer took control back")
     print("the customer took control back: the page says so and is view-only")
     disconnect(b)
 

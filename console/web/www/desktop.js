@@ -4,7 +4,9 @@
 // text messages (a refusal's reason, notices); those are taken out here
 // before noVNC sees the stream. The customer is asked for view and for
 // control by the agent; view-only also stops noVNC sending input, and so
-// does the customer taking control back.
+// does the customer taking control back. Under control the clipboard goes
+// both ways, as with any viewer: what the PC copies shows in the page's
+// clipboard box, and "Send to the PC" puts the box's text on the PC's.
 import RFB from "/vendor/novnc/core/rfb.js";
 import { t, wsURL } from "/common.js";
 
@@ -44,6 +46,11 @@ class Channel {
   close() { this.ws.close(); }
 }
 
+// The clipboard box: shown while the page controls the desktop.
+function clipboard(shown) {
+  el("desk-clip").hidden = !shown;
+}
+
 function buttons(busy) {
   el("desk-view").disabled = busy;
   el("desk-control").disabled = busy;
@@ -67,6 +74,7 @@ function connect(control) {
       notices.appendChild(li);
       if (m.type === "control-off" && rfb) {
         rfb.viewOnly = true;
+        clipboard(false);
         state(t("viewing"), "view");
       }
     }
@@ -81,11 +89,14 @@ function connect(control) {
   buttons(true);
   rfb.addEventListener("connect", () => {
     state(control ? t("controlling") : t("viewing"), control ? "control" : "view");
+    clipboard(control);
     if (control) rfb.focus();
   });
+  rfb.addEventListener("clipboard", (e) => { el("desk-clip-text").value = e.detail.text; });
   rfb.addEventListener("disconnect", () => {
     if (refused === null) state(t("ended"), "ended");
     view.hidden = true;
+    clipboard(false);
     buttons(false);
     rfb = null;
   });
@@ -94,3 +105,6 @@ function connect(control) {
 el("desk-view").addEventListener("click", () => connect(false));
 el("desk-control").addEventListener("click", () => connect(true));
 el("desk-disconnect").addEventListener("click", () => rfb && rfb.disconnect());
+el("desk-clip-send").addEventListener("click", () => {
+  if (rfb && !rfb.viewOnly) rfb.clipboardPasteFrom(el("desk-clip-text").value);
+});
