@@ -36,8 +36,8 @@ check(struct pss *s)
 	if (s->pull_ok || s->pull_failed)
 		return;
 	if (!s->pull_announced || s->push_in != s->push_size ||
-	    EVP_DigestFinal_ex(s->sha, hash, &hlen) != 1 || hlen != sizeof(s->pull_hash) ||
-	    memcmp(hash, s->pull_hash, hlen) != 0) {
+	    EVP_DigestFinal_ex(s->sha, hash, &hlen) != 1 ||
+	    hlen != sizeof(s->pull_hash) || memcmp(hash, s->pull_hash, hlen) != 0) {
 		fail_what(s, "arrived other than the console announced it");
 		return;
 	}
