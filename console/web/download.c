@@ -45,21 +45,6 @@ check(struct pss *s)
 	lws_callback_on_writable(s->wsi);
 }
 
-static void
-on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
-{
-	struct pss *s = qh_chan_arg(ch);
-	char *text = NULL;
-
-	if (s == NULL || err == 0)
-		return;
-	s->ch = NULL;
-	if (m != NULL)
-		(void)qh_msg_get_str(m, QH_K_TEXT, &text);
-	web_pull_fail(s, text != NULL ? text : "the console refused the download");
-	free(text);
-}
-
 /* TICKET_FILE{size, hash} announces the file once; ERROR says why not. */
 static void
 on_msg(struct qh_chan *ch, const struct qh_msg *m)
@@ -138,7 +123,7 @@ on_close(struct qh_chan *ch)
 }
 
 static const struct qh_chan_ops announced_ops = {
-	.on_open_result = on_open_result,
+	.on_open_result = web_pull_open_result,
 	.on_data = on_data,
 	.on_msg = on_msg,
 	.on_eof = on_eof,

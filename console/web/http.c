@@ -288,8 +288,8 @@ pull_msg(struct qh_chan *ch, const struct qh_msg *m)
 	lws_callback_on_writable(s->wsi);
 }
 
-static void
-pull_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
+void
+web_pull_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 {
 	struct pss *s = qh_chan_arg(ch);
 	char *text = NULL;
@@ -316,7 +316,7 @@ pull_close(struct qh_chan *ch)
 }
 
 static const struct qh_chan_ops pull_ops = {
-	.on_open_result = pull_open_result,
+	.on_open_result = web_pull_open_result,
 	.on_data = pull_data,
 	.on_msg = pull_msg,
 	.on_close = pull_close,

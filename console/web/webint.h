@@ -166,6 +166,8 @@ int web_respond(struct pss *s, unsigned status, const char *type, const void *bo
     size_t len);
 /* A download (PSS_PULL) failed: a 502 with why, or cut if it had begun. */
 void web_pull_fail(struct pss *s, const char *why);
+/* A download's channel was refused: web_pull_fail with the console's reason. */
+void web_pull_open_result(struct qh_chan *ch, int err, const struct qh_msg *m);
 /*
  * download.c: opens REQUEST req (ticket-get, recording) for s, made a
  * download by web_pull_prepare: the console's TICKET_FILE{size, hash}, then
