@@ -10,6 +10,12 @@
 set -u
 QH_BIN=${QH_BIN:-$(cd "$(dirname "$0")/../.." && pwd)/build/asan/bin}
 export PATH="$QH_BIN:$PATH"
+# The agent's shells are login shells of our user (root in CI), which read
+# that user's profile. A profile that runs `pyenv rehash` (this machine
+# kind's root does) waits up to 60 s on a lock file that a shell killed
+# mid-rehash leaves behind, and tests end sessions early: one stale lock
+# makes every later shell's prompt a minute late. A second suffices.
+export PYENV_REHASH_TIMEOUT=1
 # A part of a test run in a process of its own (under another faketime
 # clock, say) works in its parent's directory, which the parent removes.
 if [ -n "${QH_E2E_T:-}" ]; then

@@ -38,6 +38,7 @@ PasswordAuthentication no
 KbdInteractiveAuthentication no
 PrintMotd no
 PrintLastLog no
+SetEnv PYENV_REHASH_TIMEOUT=1
 EOF
 done
 # 3: an ECDSA key that libssh2 would pick first, besides the known ED25519 one.

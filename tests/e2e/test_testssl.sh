@@ -13,9 +13,23 @@ command -v testssl >/dev/null 2>&1 ||
     fail "testssl is not installed (scripts/deps.sh installs Debian's testssl.sh)"
 setup_console
 start_console
-testssl --quiet --color 0 --warnings off --nodns min --add-ca "$STATE/ca.pem" \
-    -p -S -E --jsonfile "$T/testssl.json" "127.0.0.1:$PORT" >"$T/testssl.log" 2>&1 ||
-    fail "testssl did not finish: $(tail -n 5 "$T/testssl.log")"
+# testssl's ticket check races the console: asking for a client
+# certificate, the console can send its ticket only after the client's
+# Finished, and s_client with nothing to send often closes before it
+# reads it (60 of 100 s_client -sess_out runs here got none; openssl
+# s_server, which asks for no certificate, 13 of 100). testssl then says
+# "Ticket resumption test not possible" and exits 1: that alone is run
+# again, at most three times in all.
+tries=0
+while :; do
+	tries=$((tries + 1))
+	rm -f "$T/testssl.json"
+	testssl --quiet --color 0 --warnings off --nodns min --add-ca "$STATE/ca.pem" \
+	    -p -S -E --jsonfile "$T/testssl.json" "127.0.0.1:$PORT" >"$T/testssl.log" 2>&1 &&
+	    break
+	grep -q "Ticket resumption test not possible" "$T/testssl.log" && [ "$tries" -lt 3 ] ||
+	    fail "testssl did not finish (try $tries): $(tail -n 5 "$T/testssl.log")"
+done
 
 python3 - "$T/testssl.json" >"$T/verdict.log" 2>&1 <<'PY' || fail "$(cat "$T/verdict.log")"
 import json, sys
