@@ -17,7 +17,12 @@
  *      console from a process of its own;
  *   4. resumed connects: --resume of the agents hang up and come back
  *      with a TLS 1.3 session ticket and their resume token, as a real
- *      agent does after a cut.
+ *      agent does after a cut. A client context keeps one ticket (the
+ *      last one the console sent on it), the agents share the bundles'
+ *      contexts, and the console takes a ticket once: so a context
+ *      resumes one connect at a time, as a real agent's own context
+ *      does; the next agent of a busy context waits for its WELCOME,
+ *      which follows the new ticket.
  *
  * It prints one "key value" line per figure for bench/agents.sh, which
  * sets the figures beside their anchors.
@@ -67,6 +72,7 @@ static struct {
 	uv_loop_t *loop;
 	struct sockaddr_in console;
 	struct qh_tls_ctx *ctx[BUNDLES_MAX];
+	unsigned char ctx_busy[BUNDLES_MAX]; /* resuming: a connect on it runs */
 	char host[256];
 	int nctx;
 	struct bagent *agents;
@@ -164,6 +170,7 @@ agent_ready(struct qh_mux *mux, const struct qh_identity *id QH_UNUSED)
 static void
 connected(struct bagent *a)
 {
+	B.ctx_busy[a->idx % B.nctx] = 0;
 	a->state = BA_HELD;
 	B.active--;
 	B.done++;
@@ -204,6 +211,7 @@ agent_closed(struct qh_mux *mux, int err)
 	a->mux = NULL;
 	a->state = BA_IDLE;
 	if (was == BA_CONNECTING) {
+		B.ctx_busy[a->idx % B.nctx] = 0;
 		qh_warn("agent %d: connection failed: %s", a->idx, qh_strerror(err));
 		B.active--;
 		B.failed++;
@@ -272,11 +280,16 @@ phase_pump(void)
 	struct bagent *a;
 
 	while (B.active < B.inflight && B.next < B.target) {
-		a = &B.agents[B.next++];
+		a = &B.agents[B.next];
 		if (a->state == BA_LEAVING)
 			return; /* its close callback pumps again */
+		if (B.want_resume && B.ctx_busy[a->idx % B.nctx])
+			return; /* its context's connect pumps again when welcomed */
+		B.next++;
 		if (a->state != BA_IDLE)
 			continue;
+		if (B.want_resume)
+			B.ctx_busy[a->idx % B.nctx] = 1;
 		B.active++;
 		if (agent_connect(a) != 0) {
 			/* agent_closed counted it */
