@@ -164,11 +164,16 @@ expect_in() {	# file text
 	    fail "expected '$2' in $1, which holds: $(tail -n 5 "$1" 2>&1)"
 }
 
-# The common start of a session test: a console with customer acme (100
-# units of overdraft) and technician alice ($QH_TECH), serving, and an
-# enrolled agent running with the given flags (default --yes). Sets AGENT
-# (its pid) and CODE (its six digits).
-setup_session() {
+# The X screen ($DISPLAY) as xwd dumps it, into a PPM file (the test
+# requires xwd and convert).
+root_ppm() {	# out.ppm
+	xwd -root -silent -out "$T/root.xwd" || fail "xwd -root failed"
+	convert "xwd:$T/root.xwd" "$1" || fail "convert could not read the xwd dump"
+}
+
+# A console with customer acme (100 units of overdraft) and technician
+# alice ($QH_TECH), serving.
+setup_acme() {
 	setup_console
 	qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
 	    --state "$STATE" >"$T/admin.log" 2>&1 || fail "expected customer add to succeed"
@@ -176,6 +181,21 @@ setup_session() {
 	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "expected tech add to succeed"
 	export QH_TECH="$T/alice.pem"
 	start_console
+}
+
+# Waits for the agent's session code in $T/agent.out; sets CODE (six digits).
+wait_code() {
+	wait_until "grep -q 'session code' '$T/agent.out'" 30 ||
+	    fail "expected the agent to show a session code within 30 s: $(tail -n 3 "$T/agent.out")"
+	CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
+	[ ${#CODE} -eq 6 ] || fail "expected a six-digit code in agent.out: $(cat "$T/agent.out")"
+}
+
+# The common start of a session test: setup_acme and an enrolled agent
+# running with the given flags (default --yes). Sets AGENT (its pid) and
+# CODE (its six digits).
+setup_session() {
+	setup_acme
 	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") ||
 	    fail "expected enroll to print a token"
 	qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 ||
@@ -184,10 +204,7 @@ setup_session() {
 	qh-agent run --config "$T/agent" "$@" </dev/null >"$T/agent.out" 2>"$T/agent.log" &
 	AGENT=$!
 	PIDS="$PIDS $AGENT"
-	wait_until "grep -q 'session code' '$T/agent.out'" 30 ||
-	    fail "expected the agent to show a session code within 30 s: $(tail -n 3 "$T/agent.out")"
-	CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-	[ ${#CODE} -eq 6 ] || fail "expected a six-digit code in agent.out: $(cat "$T/agent.out")"
+	wait_code
 }
 
 # Every test runs Python (free_port, checks of JSON) and ps (running).

@@ -47,13 +47,7 @@ PIDS="$PIDS $!"
 wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not appear"
 
 # A console, customer acme, technician Alice Tech; the agent joins.
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
 
@@ -63,9 +57,7 @@ $TM new-session -d -x 160 -y 40 \
     "DISPLAY=$DISPLAY qh-agent run --config '$T/agent' --yes >'$T/agent.out' 2>'$T/agent.log'; echo \$? >'$T/agent.status'" ||
     fail "tmux"
 at_exit '$TM kill-server 2>/dev/null'
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "the agent shows no code"
-CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+wait_code
 
 # Starts `qh-console desktop` on a free port; sets DESK (pid) and ADDR.
 desktop() {	# name flags...
@@ -94,11 +86,6 @@ desktop_ends() {	# name status
 	wait "$DESK"
 	_st=$?
 	[ "$_st" -eq "$2" ] || fail "expected desktop ($1) to exit $2, not $_st: $(cat "$T/$1.log")"
-}
-
-root_ppm() {	# out
-	xwd -root -silent -out "$T/root.xwd" || fail "xwd -root failed"
-	convert "xwd:$T/root.xwd" "$1" || fail "convert could not read the xwd dump"
 }
 
 # 1. Refused: nothing of the screen leaves the agent.

@@ -52,11 +52,6 @@ expect_server_exit() {	# name
 }
 
 # The display's own picture as PPM.
-root_ppm() {	# out
-	xwd -root -silent -out "$T/root.xwd" || fail "xwd -root failed"
-	convert "xwd:$T/root.xwd" "$1" || fail "convert could not read the xwd dump"
-}
-
 # 1. The frame equals the display, Raw and ZRLE (with CopyRect offered).
 for enc in raw,cursor zrle,copyrect,cursor,desktopsize; do
 	start_server "snap-$enc" --record "$T/rec-$enc.fbs"

@@ -33,13 +33,7 @@ wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not
 # A picture of many colours, shown by the check while a view is open.
 convert -size 320x320 -seed 7 plasma:fractal "$T/plasma.png" || fail "convert plasma"
 
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
 
@@ -49,9 +43,7 @@ $TM new-session -d -x 160 -y 40 \
     "DISPLAY=$DISPLAY qh-agent run --config '$T/agent' --yes >'$T/agent.out' 2>'$T/agent.log'" ||
     fail "tmux"
 at_exit '$TM kill-server 2>/dev/null'
-wait_until "grep -q 'session code' '$T/agent.out'" 30 || fail "the agent shows no code"
-CODE=$(sed -n 's/.*session code: *\([0-9]\{3\}\) \([0-9]\{3\}\).*/\1\2/p' "$T/agent.out")
-[ ${#CODE} -eq 6 ] || fail "no six-digit code in agent.out"
+wait_code
 
 qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
 WEB=$!

@@ -16,13 +16,7 @@
 
 requires chromium:chromium sqlite3:sqlite3
 
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 qh-agent join "$TOKEN" --config "$T/agent" >"$T/join.log" 2>&1 || fail "join"
 export QH_AGENT="$T/agent"

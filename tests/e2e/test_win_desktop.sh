@@ -20,32 +20,7 @@ CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 
 command -v Xvfb >/dev/null || fail "no Xvfb: scripts/deps.sh installs xvfb"
 [ -f "$UITOOL" ] || fail "no $UITOOL: run make windows-tools"
-# A wineserver started without a display has no window driver: a new one
-# comes up with ours, and goes when the test ends.
-"$WINESERVER" -k </dev/null >/dev/null 2>&1
-at_exit '"$WINESERVER" -k </dev/null >/dev/null 2>&1'
-Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-    </dev/null >"$T/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
-export DISPLAY=":$(cat "$T/display")"
-win_setup
-# Xvfb has no window manager: Wine draws the frames and title bars itself.
-printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
-    >"$T/x11.reg"
-"$WINE" regedit /S "$(winpath "$T/x11.reg")" </dev/null >/dev/null 2>&1
-
-UI() {
-	"$WINE" "$UITOOL" "$@" </dev/null >"$T/ui.out" 2>>"$T/uitool.log"
-	_st=$?
-	tr -d '\r' <"$T/ui.out"
-	return $_st
-}
-root_ppm() {	# out.ppm: the X screen as xwd dumps it
-	xwd -root -silent -out "$T/root.xwd" || fail "xwd -root failed"
-	convert "xwd:$T/root.xwd" "$1" || fail "convert could not read the xwd dump"
-}
-
+win_display
 win_session --allow-desktop control
 "$WINE" notepad </dev/null >"$T/notepad.log" 2>&1 &
 PIDS="$PIDS $!"

@@ -31,13 +31,7 @@ grep -aq "Arbeitsspeicher: .* verfügbar" "$T/tty.out" ||
     fail "the console did not show the umlaut: $(grep -a Arbeitsspeicher "$T/tty.out" | od -c | head -5)"
 
 # A session in German.
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 WINCONF="$T/agent"
 wine_agent join "$TOKEN" --config "$(winpath "$WINCONF")" --lang de </dev/null \

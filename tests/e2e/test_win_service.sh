@@ -20,13 +20,7 @@ uninstall
 # agent (Windows' own is never our child).
 "$WINE" sc query quarterhour-agent </dev/null >/dev/null 2>&1
 
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 qh-console enroll acme --exe "$T/server-agent.exe" --from "$EXE" --state "$STATE" \
     >/dev/null 2>>"$T/admin.log" || fail "enroll --exe"
 

@@ -26,36 +26,15 @@ uninstall() {
 	"$WINE" "$EXE" service uninstall </dev/null >/dev/null 2>&1
 	rm -rf "$C/ProgramData/quarterhour" "$C/Program Files/quarterhour"
 }
-# A wineserver started without a display has no window driver: a new one
-# comes up with ours, and goes when the test ends (after the uninstall:
-# an installed service would start with the next test's Wine).
-"$WINESERVER" -k </dev/null >/dev/null 2>&1
+# Uninstalled before Wine ends (win_display): an installed service would
+# start with the next test's Wine.
 at_exit 'uninstall'
-at_exit '"$WINESERVER" -k </dev/null >/dev/null 2>&1'
-Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-    </dev/null >"$T/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
-export DISPLAY=":$(cat "$T/display")"
-win_setup
-printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
-    >"$T/x11.reg"
-"$WINE" regedit /S "$(winpath "$T/x11.reg")" </dev/null >/dev/null 2>&1
+win_display
 # Wine's service manager, started by a program outside the agent's job
 # (test_win_service.sh says why), before the agent's first call.
 "$WINE" sc query quarterhour-agent </dev/null >/dev/null 2>&1
 uninstall
 
-UI() {
-	"$WINE" "$UITOOL" "$@" </dev/null >"$T/ui.out" 2>>"$T/uitool.log"
-	_st=$?
-	tr -d '\r' <"$T/ui.out"
-	return $_st
-}
-root_ppm() {	# out.ppm: the X screen as xwd dumps it
-	xwd -root -silent -out "$T/root.xwd" || fail "xwd -root failed"
-	convert "xwd:$T/root.xwd" "$1" || fail "convert could not read the xwd dump"
-}
 helpers() {	# how many desktop helpers run
 	pgrep -f 'qh-agent.exe service deskto[p] --handle' | wc -l
 }
@@ -69,13 +48,7 @@ wait_helpers() {	# n seconds: 0 once n helpers run, within the seconds
 }
 
 # 1. The service, enrolled by `enroll --exe`, with desktops allowed for viewing.
-setup_console
-qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-export QH_TECH="$T/alice.pem"
-start_console
+setup_acme
 qh-console enroll acme --exe "$T/server-agent.exe" --from "$EXE" --state "$STATE" \
     >/dev/null 2>>"$T/admin.log" || fail "enroll --exe"
 "$WINE" "$T/server-agent.exe" service install --allow-desktop view </dev/null \

@@ -19,28 +19,8 @@ SHOTS="$QH_ROOT/build/screenshots"
 mkdir -p "$SHOTS"
 
 command -v Xvfb >/dev/null || fail "no Xvfb: scripts/deps.sh installs xvfb"
-# A wineserver started without a display has no window driver: a new one
-# comes up with ours, and goes when the test ends.
-"$WINESERVER" -k </dev/null >/dev/null 2>&1
-trap '"$WINESERVER" -k </dev/null >/dev/null 2>&1; cleanup' EXIT INT TERM
-Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-    </dev/null >"$T/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
-export DISPLAY=":$(cat "$T/display")"
-win_setup
-# Xvfb has no window manager: Wine draws the frames and title bars itself.
-printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
-    >"$T/x11.reg"
-"$WINE" regedit /S "$(winpath "$T/x11.reg")" </dev/null >/dev/null 2>&1
+win_display
 
-# win_uitool with its exit status, its output without carriage returns.
-UI() {
-	"$WINE" "$UITOOL" "$@" </dev/null >"$T/ui.out" 2>>"$T/uitool.log"
-	_st=$?
-	tr -d '\r' <"$T/ui.out"
-	return $_st
-}
 # UI_try TRIES UI-ARGS...: UI until it succeeds, at most TRIES times:
 # under load, Wine's UI tool can find a dialog still appearing, without
 # its buttons yet (a click that failed posted nothing, so none is doubled).

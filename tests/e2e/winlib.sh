@@ -40,6 +40,33 @@ win_setup() {
 	) 9>"$WINEPREFIX.lock" </dev/null >/dev/null 2>&1
 }
 
+# Wine on an Xvfb display of its own ($DISPLAY), 1024x768 at depth 24. A
+# wineserver started without a display has no window driver: a new one
+# comes up with ours, and goes when the test ends. Xvfb has no window
+# manager: Wine draws the frames and title bars itself.
+win_display() {
+	"$WINESERVER" -k </dev/null >/dev/null 2>&1
+	at_exit '"$WINESERVER" -k </dev/null >/dev/null 2>&1'
+	Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+	    </dev/null >"$T/xvfb.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
+	export DISPLAY=":$(cat "$T/display")"
+	win_setup
+	printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
+	    >"$T/x11.reg"
+	"$WINE" regedit /S "$(winpath "$T/x11.reg")" </dev/null >/dev/null 2>&1
+}
+
+# The UI tool (tests/tools) under Wine: its output without carriage
+# returns, its exit status.
+UI() {
+	"$WINE" "$UITOOL" "$@" </dev/null >"$T/ui.out" 2>>"$T/uitool.log"
+	_st=$?
+	tr -d '\r' <"$T/ui.out"
+	return $_st
+}
+
 # A Linux path as Wine names it: Z: and backslashes.
 winpath() {
 	printf 'Z:%s' "$(printf '%s' "$1" | tr / '\\')"
@@ -60,13 +87,7 @@ wine_agent() {
 # running unattended with the given flags. Sets AGENT and CODE.
 win_session() {
 	win_setup
-	setup_console
-	qh-console customer add acme --name "ACME GmbH" --overdraft-units 100 \
-	    --state "$STATE" >"$T/admin.log" 2>&1 || fail "customer add"
-	qh-console tech add alice --name "Alice Tech" --out "$T/alice.pem" \
-	    --state "$STATE" >>"$T/admin.log" 2>&1 || fail "tech add"
-	export QH_TECH="$T/alice.pem"
-	start_console
+	setup_acme
 	TOKEN=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll"
 	WINCONF="$T/agent config"
 	wine_agent join "$TOKEN" --config "$(winpath "$WINCONF")" </dev/null \
