@@ -164,6 +164,40 @@ expect_in() {	# file text
 	    fail "expected '$2' in $1, which holds: $(tail -n 5 "$1" 2>&1)"
 }
 
+# Xvfb at 1024x768x24 on a display it picks itself (-displayfd: a fixed
+# range can be full of other runs' lock files); exports DISPLAY.
+start_xvfb() {
+	Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
+	    </dev/null >"$T/xvfb.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
+	export DISPLAY=":$(cat "$T/display")"
+}
+
+# start_xvfb with an xterm (title qhterm) showing a known pattern and a
+# shell, in $T (the test requires xdpyinfo, xwininfo and xterm).
+xvfb_xterm() {
+	start_xvfb
+	wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb $DISPLAY did not start"
+	cd "$T" || fail "cd $T"
+	xterm -title qhterm -geometry 100x40+0+0 -e sh -c \
+	    'printf "quarterhour %s\n" "#### pattern 0123456789 ####"; PS1="$ " exec sh' \
+	    >"$T/xterm.log" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not appear"
+}
+
+# qh-console web on loopback with the technician's bundle ($QH_TECH); sets
+# WEB (its pid) and URL (the one-time token's address it printed).
+start_web() {
+	qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
+	WEB=$!
+	PIDS="$PIDS $WEB"
+	wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
+	    fail "web printed no URL: $(cat "$T/web.out")"
+	URL=$(grep '^http://' "$T/web.out")
+}
+
 # The X screen ($DISPLAY) as xwd dumps it, into a PPM file (the test
 # requires xwd and convert).
 root_ppm() {	# out.ppm

@@ -14,21 +14,7 @@ CLIENT="python3 $(cd "$(dirname "$0")/../tools" && pwd)/rfbclient.py"
 unset XDG_SESSION_TYPE
 
 # Xvfb on a free display number, an xterm with a pattern, both stopped on exit.
-# Xvfb picks a free display itself (-displayfd): a fixed range can be
-# full of other runs' lock files.
-Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-    </dev/null >"$T/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
-DNUM=$(cat "$T/display")
-export DISPLAY=":$DNUM"
-wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb :$DNUM did not start"
-cd "$T" || fail "cd $T"
-xterm -title qhterm -geometry 100x40+0+0 -e sh -c \
-    'printf "quarterhour %s\n" "#### pattern 0123456789 ####"; PS1="$ " exec sh' \
-    >"$T/xterm.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not appear"
+xvfb_xterm
 sleep 1 # the xterm draws its first lines
 
 # Starts qh-rfbserve with the given flags; sets SRV (pid) and ADDR (host:port).

@@ -20,12 +20,7 @@ qh-console web --no-browser --listen 0.0.0.0:0 >"$T/wide.out" 2>&1 &&
 	fail "web served on 0.0.0.0"
 grep -q 'loopback' "$T/wide.out" || fail "no reason for refusing 0.0.0.0: $(cat "$T/wide.out")"
 
-qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
-WEB=$!
-PIDS="$PIDS $WEB"
-wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
-	fail "web printed no URL: $(cat "$T/web.out")"
-URL=$(grep '^http://' "$T/web.out")
+start_web
 
 # A second PC, started by the browser checks while the queue page is open.
 TOKEN2=$(qh-console enroll acme --state "$STATE" 2>>"$T/admin.log") || fail "enroll 2"

@@ -18,18 +18,7 @@ requires chromium:chromium Xvfb:xvfb xdpyinfo:x11-utils xwininfo:x11-utils xwd:x
 unset XDG_SESSION_TYPE
 CHECK="$(cd "$(dirname "$0")" && pwd)/web_desktop_check.py"
 
-Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-    </dev/null >"$T/xvfb.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "[ -s '$T/display' ]" 20 || fail "expected Xvfb to start: $(cat "$T/xvfb.log")"
-export DISPLAY=":$(cat "$T/display")"
-wait_until "xdpyinfo >/dev/null" 20 || fail "Xvfb $DISPLAY did not start"
-cd "$T" || fail "cd $T"
-xterm -title qhterm -geometry 100x40+0+0 -e sh -c \
-    'printf "quarterhour %s\n" "#### pattern 0123456789 ####"; PS1="$ " exec sh' \
-    >"$T/xterm.log" 2>&1 &
-PIDS="$PIDS $!"
-wait_until "xwininfo -root -tree | grep -q qhterm" 20 || fail "the xterm did not appear"
+xvfb_xterm
 # A picture of many colours, shown by the check while a view is open.
 convert -size 320x320 -seed 7 plasma:fractal "$T/plasma.png" || fail "convert plasma"
 
@@ -45,12 +34,7 @@ $TM new-session -d -x 160 -y 40 \
 at_exit '$TM kill-server 2>/dev/null'
 wait_code
 
-qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
-WEB=$!
-PIDS="$PIDS $WEB"
-wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
-	fail "web printed no URL: $(cat "$T/web.out")"
-URL=$(grep '^http://' "$T/web.out")
+start_web
 
 timeout 150 python3 "$CHECK" "$URL" "$CODE" "$T" "$T/tmux.sock" \
     >"$T/check.log" 2>&1 || fail "browser checks: $(cat "$T/check.log")"

@@ -38,12 +38,7 @@ SHA=$(sha256sum "$T/scan page.pdf" | cut -d' ' -f1)
 STORED="$STATE/attachments/$(echo "$SHA" | cut -c1-2)/$SHA"
 [ -f "$STORED" ] || fail "the attachment is not stored at $STORED"
 
-qh-console web --no-browser --listen 127.0.0.1:0 >"$T/web.out" 2>"$T/web.log" &
-WEB=$!
-PIDS="$PIDS $WEB"
-wait_until "grep -q '^http://127.0.0.1:[0-9]*/?token=' '$T/web.out'" 30 ||
-	fail "web printed no URL: $(cat "$T/web.out")"
-URL=$(grep '^http://' "$T/web.out")
+start_web
 
 REPLY="Bitte den Treiber neu installieren (Web)."
 NOTE="Treiber installiert, druckt wieder (Web)."

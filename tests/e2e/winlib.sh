@@ -40,18 +40,14 @@ win_setup() {
 	) 9>"$WINEPREFIX.lock" </dev/null >/dev/null 2>&1
 }
 
-# Wine on an Xvfb display of its own ($DISPLAY), 1024x768 at depth 24. A
+# Wine on an Xvfb display of its own (start_xvfb). A
 # wineserver started without a display has no window driver: a new one
 # comes up with ours, and goes when the test ends. Xvfb has no window
 # manager: Wine draws the frames and title bars itself.
 win_display() {
 	"$WINESERVER" -k </dev/null >/dev/null 2>&1
 	at_exit '"$WINESERVER" -k </dev/null >/dev/null 2>&1'
-	Xvfb -displayfd 3 -screen 0 1024x768x24 -noreset -nolisten tcp 3>"$T/display" \
-	    </dev/null >"$T/xvfb.log" 2>&1 &
-	PIDS="$PIDS $!"
-	wait_until "[ -s '$T/display' ]" 20 || fail "Xvfb did not start"
-	export DISPLAY=":$(cat "$T/display")"
+	start_xvfb
 	win_setup
 	printf 'REGEDIT4\n\n[HKEY_CURRENT_USER\\Software\\Wine\\X11 Driver]\n"Managed"="N"\n' \
 	    >"$T/x11.reg"
