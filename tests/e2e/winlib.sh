@@ -63,6 +63,23 @@ UI() {
 	return $_st
 }
 
+# frame_is_root LOG...: the test's `desktop NAME` (which sets ADDR and
+# DESK) and one raw frame through it ($CLIENT, the RFB test client) until
+# the frame equals xwd -root, at most six desktops (notepad's caret
+# blinks); 0 once one did. The comparison's report is in $T/compare.log;
+# the LOGs go with a failed snapshot.
+frame_is_root() {
+	for _try in 1 2 3 4 5 6; do
+		desktop "view$_try"
+		$CLIENT snap "$ADDR" "$T/view.ppm" --encodings raw,cursor >"$T/snap.log" 2>&1 ||
+		    fail "the client took no frame: $(cat "$T/snap.log" "$T/view$_try.log" "$@")"
+		root_ppm "$T/root.ppm"
+		$CLIENT compare "$T/view.ppm" "$T/root.ppm" >"$T/compare.log" && return 0
+		wait_until "! running $DESK" 30 || fail "desktop view$_try did not end"
+	done
+	return 1
+}
+
 # A Linux path as Wine names it: Z: and backslashes.
 winpath() {
 	printf 'Z:%s' "$(printf '%s' "$1" | tr / '\\')"
