@@ -203,7 +203,9 @@ if "resumed_per_s" in o:
 if "resumed_cpu_us" in o:
     f, r = float(o["full_cpu_us"]), float(o["resumed_cpu_us"])
     print(f"agent connect cost: full {f:.0f} us, resumed {r:.0f} us of console CPU each "
-          f"(on one free core: {1e6 / f:.0f}/s full, {1e6 / r:.0f}/s resumed)")
+          f"(on one free core: {1e6 / f:.0f}/s full, {1e6 / r:.0f}/s resumed; the agents' side "
+          f"in bench/agents, on the other core: {float(o['full_self_us']):.0f} us full, "
+          f"{float(o['resumed_self_us']):.0f} us resumed)")
 q, l = float(o["exec_quiet_ms"]), float(o["exec_loaded_ms"])
 print(f"exec round trip with {held} agents: ours {l:.1f} ms, anchor {q:.1f} ms (same console, no agents), "
       f"ratio {l / q:.2f}x")

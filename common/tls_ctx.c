@@ -195,6 +195,33 @@ on_new_session(SSL *ssl, SSL_SESSION *sess)
 	return 1;
 }
 
+/*
+ * A client that names our certificate's issuer among the CAs it trusts (the
+ * certificate_authorities of its ClientHello: every agent and technician
+ * that holds the CA) gets the certificate alone, not the CA after it, which
+ * it would decode for nothing. A joining agent names none: it takes the CA
+ * from the chain and checks it against the fingerprint it was given.
+ */
+static int
+on_server_cert(SSL *ssl, void *arg QH_UNUSED)
+{
+	const STACK_OF(X509_NAME) *names = SSL_get0_peer_CA_list(ssl);
+	X509 *leaf = SSL_get_certificate(ssl);
+	int i;
+
+	if (names == NULL || leaf == NULL)
+		return 1;
+	for (i = 0; i < sk_X509_NAME_num(names); i++) {
+		if (X509_NAME_cmp(sk_X509_NAME_value(names, i),
+			X509_get_issuer_name(leaf)) == 0) {
+			/* No chain, and none built from the store either. */
+			SSL_set_mode(ssl, SSL_MODE_NO_AUTO_CHAIN);
+			return SSL_set0_chain(ssl, NULL);
+		}
+	}
+	return 1;
+}
+
 int
 qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 {
@@ -225,6 +252,7 @@ qh_tls_ctx_server(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER | SSL_VERIFY_CLIENT_ONCE, NULL);
 	SSL_CTX_set_verify_depth(ctx->ssl, 2);
 	SSL_CTX_set_cert_verify_callback(ctx->ssl, verify_cached, ctx);
+	SSL_CTX_set_cert_cb(ctx->ssl, on_server_cert, NULL);
 	/*
 	 * One ticket per connection: an agent that comes back resumes with it.
 	 * OpenSSL resumes a session whose client was verified only within a
@@ -315,13 +343,21 @@ qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 	if ((r = ctx_common(ctx->ssl)) != 0)
 		goto out;
 	r = QH_ERR_TLS;
+	/*
+	 * The client sends its certificate alone, not the chain OpenSSL would
+	 * build from the store: the console holds the CA, and every
+	 * certificate sent is one more the console decodes per handshake.
+	 */
+	SSL_CTX_set_mode(ctx->ssl, SSL_MODE_NO_AUTO_CHAIN);
 	if (cert != NULL &&
 	    (!SSL_CTX_use_certificate(ctx->ssl, cert) ||
 		!SSL_CTX_use_PrivateKey(ctx->ssl, key) ||
 		!SSL_CTX_check_private_key(ctx->ssl)))
 		goto out;
 	if (ca != NULL) {
-		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca))
+		/* Named in the ClientHello: the console need not send it (on_server_cert). */
+		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca) ||
+		    !SSL_CTX_add1_to_CA_list(ctx->ssl, ca))
 			goto out;
 		SSL_CTX_set_verify(ctx->ssl, SSL_VERIFY_PEER, NULL);
 	} else

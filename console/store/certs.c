@@ -21,7 +21,10 @@
 #include "qh/log.h"
 #include "store.h"
 
-/* Runs a one-row count with up to four text parameters (NULL leaves one NULL). */
+/*
+ * Runs a one-row count with up to four text parameters (NULL leaves one
+ * NULL); sql is a string literal (a cached statement, see db_stmt).
+ */
 static int
 count_of(sqlite3 *db, const char *sql, const char *p1, const char *p2, const char *p3,
     const char *p4, int64_t *n)
@@ -30,7 +33,7 @@ count_of(sqlite3 *db, const char *sql, const char *p1, const char *p2, const cha
 	const char *p[4] = { p1, p2, p3, p4 };
 	int i, r, rc;
 
-	if ((r = db_prepare(db, sql, &st)) != 0)
+	if ((r = db_stmt(db, sql, &st)) != 0)
 		return r;
 	for (i = 0; i < 4; i++)
 		if (p[i] != NULL)
@@ -40,7 +43,7 @@ count_of(sqlite3 *db, const char *sql, const char *p1, const char *p2, const cha
 		r = 0;
 	} else
 		r = rc == SQLITE_DONE ? QH_ERR_DB : db_error(db, rc, "counting");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 

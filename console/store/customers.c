@@ -287,7 +287,7 @@ db_customer_disabled(sqlite3 *db, const char *id)
 	sqlite3_stmt *st = NULL;
 	int r, rc;
 
-	if ((r = db_prepare(db,
+	if ((r = db_stmt(db,
 		 "SELECT disabled_at IS NOT NULL FROM customers WHERE id = ?1", &st)) !=
 	    0)
 		return r;
@@ -296,7 +296,7 @@ db_customer_disabled(sqlite3 *db, const char *id)
 		r = sqlite3_column_int(st, 0);
 	else
 		r = rc == SQLITE_DONE ? 0 : db_error(db, rc, "customer");
-	sqlite3_finalize(st);
+	db_done(st);
 	return r;
 }
 

@@ -260,7 +260,7 @@ check_row(sqlite3 *db, const char *sql, const char *p1, const char *p2, char *na
 	sqlite3_stmt *st = NULL;
 	int ok = 0;
 
-	if (db_prepare(db, sql, &st) != 0)
+	if (db_stmt(db, sql, &st) != 0)
 		return 0;
 	sqlite3_bind_text(st, 1, p1, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, p2, -1, SQLITE_STATIC);
@@ -270,7 +270,7 @@ check_row(sqlite3 *db, const char *sql, const char *p1, const char *p2, char *na
 			snprintf(name, namelen, "%s",
 			    (const char *)sqlite3_column_text(st, 1));
 	}
-	sqlite3_finalize(st);
+	db_done(st);
 	return ok;
 }
 

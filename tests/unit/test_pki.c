@@ -151,6 +151,22 @@ test_agent_from_csr(void **state)
 	assert_string_equal(id.key_sha256, fp);
 	assert_int_equal(qh_pki_key_sha256(key, fp), 0);
 	assert_string_equal(id.key_sha256, fp);
+	/* ... and so is a certificate as a peer's handshake decodes it. */
+	{
+		struct qh_identity peer;
+		unsigned char *der = NULL;
+		const unsigned char *p;
+		X509 *decoded;
+		int len = i2d_X509(cert, &der);
+
+		assert_true(len > 0);
+		p = der;
+		assert_non_null(decoded = d2i_X509(NULL, &p, len));
+		assert_int_equal(qh_pki_identity(decoded, &peer), 0);
+		assert_string_equal(peer.key_sha256, fp);
+		X509_free(decoded);
+		OPENSSL_free(der);
+	}
 
 	/* An agent certificate needs an agent id. */
 	X509_free(cert);
