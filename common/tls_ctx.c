@@ -355,7 +355,7 @@ qh_tls_ctx_client(struct qh_tls_ctx **ctxp, X509 *cert, EVP_PKEY *key, X509 *ca)
 		!SSL_CTX_check_private_key(ctx->ssl)))
 		goto out;
 	if (ca != NULL) {
-		/* Named in the ClientHello: the console need not send it (on_server_cert). */
+		/* Named in the ClientHello: the console omits it (on_server_cert). */
 		if (!X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx->ssl), ca) ||
 		    !SSL_CTX_add1_to_CA_list(ctx->ssl, ca))
 			goto out;
