@@ -234,7 +234,20 @@ on_write(uv_write_t *req, int status)
 	}
 }
 
-/* Hands the collecting ciphertext buffer to libuv unless a write is in flight. */
+/* 1 when a writer that heard "no" from qh_tls_writable may go on now. */
+static int
+drain_owed(const struct qh_tls_conn *conn)
+{
+	return conn->above_high && !conn->tx_busy[0] && !conn->tx_busy[1] &&
+	    qh_tls_queued(conn) < QH_TLS_LOW_WATER;
+}
+
+/*
+ * Writes the collecting ciphertext buffer unless a write is in flight:
+ * straight into the socket when it takes it all (no request, no callback
+ * a loop turn later, and no epoll_ctl that libuv makes after every
+ * completed request), else what is left through uv_write.
+ */
 static void
 start_write(struct qh_tls_conn *conn)
 {
@@ -246,8 +259,24 @@ start_write(struct qh_tls_conn *conn)
 		return;
 	b = uv_buf_init((char *)qh_buf_ptr(&conn->tx_cipher[i]),
 	    (unsigned int)qh_buf_len(&conn->tx_cipher[i]));
-	conn->wreq[i].data = conn;
 	conn->stats.bytes_out += b.len;
+	if ((r = uv_try_write((uv_stream_t *)conn->tcp, &b, 1)) == (int)b.len) {
+		qh_buf_reset(&conn->tx_cipher[i]);
+		conn->last_io_ms = uv_now(conn->tcp->loop);
+		if (drain_owed(conn))
+			tls__flush_add(conn); /* on_drain from the loop's flush */
+		return;
+	}
+	if (r > 0) {
+		(void)qh_buf_consume(&conn->tx_cipher[i], (size_t)r);
+		b = uv_buf_init((char *)qh_buf_ptr(&conn->tx_cipher[i]),
+		    (unsigned int)qh_buf_len(&conn->tx_cipher[i]));
+	} else if (r != UV_EAGAIN) {
+		qh_buf_reset(&conn->tx_cipher[i]);
+		tls_fail(conn, qh_err_from_uv(r), uv_strerror(r));
+		return;
+	}
+	conn->wreq[i].data = conn;
 	if ((r = uv_write(&conn->wreq[i], (uv_stream_t *)conn->tcp, &b, 1, on_write)) !=
 	    0) {
 		qh_buf_reset(&conn->tx_cipher[i]);
@@ -292,6 +321,11 @@ tls__flush(struct qh_tls_conn *conn)
 	}
 	tls__note_queued(conn);
 	start_write(conn);
+	if (drain_owed(conn) && conn->state == TLS_READY) {
+		conn->above_high = 0;
+		if (conn->ops->on_drain != NULL)
+			conn->ops->on_drain(conn);
+	}
 }
 
 void
