@@ -227,6 +227,9 @@ with Chromium(os.path.join(work, "chromium")) as b:
     if not b.wait("document.getElementById('desk-view') !== null && "
                   "document.getElementById('state').textContent.length > 0", 30):
         fail("no session page")
+    # View is offered once desktop.js and noVNC have loaded.
+    if not b.wait("document.getElementById('desk-view').disabled === false", 30):
+        fail("View is never offered on the session page")
 
     # 2. Refused: the reason is on the page.
     b.eval("document.getElementById('desk-view').click()")

@@ -5,7 +5,10 @@
  * on_drain follows once the peer has taken the output, so a writer that
  * waits for it is never left waiting forever. Encryption makes the queue
  * grow (every record adds a header and a tag), so plaintext just under the
- * high-water mark becomes ciphertext above it.
+ * high-water mark becomes ciphertext above it. The socket takes what it
+ * can at once (uv_try_write), so for the queue to stay above the mark the
+ * socket must be full first: the server stops reading while the client
+ * fills it, and reads again once the client has heard "no".
  */
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -39,13 +42,16 @@ struct fixture {
 	uv_timer_t give_up;
 	struct qh_tls_ctx *sctx, *cctx;
 	struct qh_tls_conn *server, *client;
-	size_t send;	 /* plaintext the client queues at once */
-	size_t margin;	 /* or: up to this much under the high-water mark */
-	size_t received; /* plaintext the server got */
-	int flushed;	 /* the queued plaintext was encrypted */
-	int blocked;	 /* qh_tls_writable() said no after encryption */
-	int drained;	 /* on_drain ran */
-	int closed;	 /* connections closed */
+	size_t send;		  /* plaintext the client queues at once */
+	size_t margin;		  /* or: up to this much under the high-water mark */
+	size_t received;	  /* plaintext the server got */
+	int filled;		  /* the filler is encrypted and the socket full */
+	int flushed;		  /* the queued plaintext was encrypted */
+	int blocked;		  /* qh_tls_writable() said no after encryption */
+	int drained;		  /* on_drain ran */
+	int closed;		  /* connections closed */
+	uv_alloc_cb server_alloc; /* the server's reading, while stopped */
+	uv_read_cb server_read;
 	char why[256];
 };
 
@@ -97,27 +103,56 @@ small_buffers(uv_handle_t *h, int which)
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, which, &size, sizeof(size)), 0);
 }
 
-/* Ready: queue f->send bytes of plaintext in one go. */
+/* Queues n bytes of plaintext on the client and kicks it. */
+static void
+client_queue(struct qh_tls_conn *conn, size_t n)
+{
+	uint8_t *p = malloc(n);
+
+	assert_non_null(p);
+	memset(p, 'q', n);
+	assert_int_equal(qh_buf_put(qh_tls_outbuf(conn), p, n), 0);
+	free(p);
+	qh_tls_kick(conn);
+}
+
+/* The server stops reading (its socket fills) or reads again. */
+static void
+server_reading(struct fixture *f, int on)
+{
+	uv_stream_t *s = (uv_stream_t *)qh_tls_tcp(f->server);
+
+	if (on) {
+		assert_int_equal(uv_read_start(s, f->server_alloc, f->server_read), 0);
+		return;
+	}
+	f->server_alloc = s->alloc_cb;
+	f->server_read = s->read_cb;
+	assert_int_equal(uv_read_stop(s), 0);
+}
+
+/*
+ * Ready: queue f->send bytes of plaintext in one go; with a margin, first
+ * a filler the socket cannot take (watch then queues the rest).
+ */
 static int
 client_ready(struct qh_tls_conn *conn, const struct qh_identity *peer QH_UNUSED)
 {
 	struct fixture *f = qh_tls_arg(conn);
-	uint8_t *p;
 
 	/*
 	 * Small socket buffers both ways: the write cannot complete at once,
 	 * so the ciphertext stays queued for a while, as on a real network.
 	 */
 	small_buffers((uv_handle_t *)qh_tls_tcp(conn), SO_SNDBUF);
-	/* The handshake's last records may still be queued: count them in. */
-	if (f->margin > 0)
-		f->send = QH_TLS_HIGH_WATER - qh_tls_queued(conn) - f->margin;
-	p = malloc(f->send);
-	assert_non_null(p);
-	memset(p, 'q', f->send);
-	assert_int_equal(qh_buf_put(qh_tls_outbuf(conn), p, f->send), 0);
-	free(p);
-	qh_tls_kick(conn);
+	if (f->margin > 0) {
+		assert_non_null(f->server);
+		server_reading(f, 0);
+		client_queue(conn, QH_TLS_HIGH_WATER / 2);
+	} else {
+		client_queue(conn, f->send);
+		f->filled = 1;
+	}
 	/* Plaintext alone stays under the mark. */
 	assert_true(qh_tls_writable(conn));
 	uv_check_start(&f->check, watch);
@@ -166,10 +201,20 @@ watch(uv_check_t *h)
 
 	if (f->client == NULL || qh_buf_len(qh_tls_outbuf(f->client)) > 0)
 		return; /* not encrypted yet */
+	if (!f->filled) {
+		/* Up to the margin under the mark, counting what is queued. */
+		f->filled = 1;
+		f->send = QH_TLS_HIGH_WATER - qh_tls_queued(f->client) - f->margin;
+		client_queue(f->client, f->send);
+		assert_true(qh_tls_writable(f->client));
+		return;
+	}
 	f->flushed = 1;
 	if (!qh_tls_writable(f->client))
 		f->blocked = 1;
 	uv_check_stop(h);
+	if (f->margin > 0)
+		server_reading(f, 1);
 	if (!f->blocked)
 		finish(f); /* nothing to wait for */
 }

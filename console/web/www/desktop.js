@@ -102,6 +102,9 @@ function connect(control) {
   });
 }
 
+// The page shows View and Control disabled until this module (and noVNC
+// with it) has loaded: a click before would have done nothing.
+buttons(false);
 el("desk-view").addEventListener("click", () => connect(false));
 el("desk-control").addEventListener("click", () => connect(true));
 el("desk-disconnect").addEventListener("click", () => rfb && rfb.disconnect());
