@@ -113,19 +113,26 @@ qh_sha256_hex(const void *p, size_t len, char out[65])
 	hex_encode(md, mdlen, out);
 }
 
-int
-qh_pki_key_sha256(EVP_PKEY *key, char out[65])
+/* The SHA-256 of a SubjectPublicKeyInfo that an i2d call gave (len <= 0: it failed). */
+static int
+spki_sha256(unsigned char *der, int len, char out[65])
 {
-	unsigned char *der = NULL;
-	int len;
-
-	if (key == NULL || (len = i2d_PUBKEY(key, &der)) <= 0) {
+	if (len <= 0) {
 		ERR_clear_error();
 		return QH_ERR_CRYPTO;
 	}
 	qh_sha256_hex(der, (size_t)len, out);
 	OPENSSL_free(der);
 	return 0;
+}
+
+int
+qh_pki_key_sha256(EVP_PKEY *key, char out[65])
+{
+	unsigned char *der = NULL;
+	int len = key != NULL ? i2d_PUBKEY(key, &der) : 0;
+
+	return spki_sha256(der, len, out);
 }
 
 /*
@@ -137,15 +144,9 @@ static int
 cert_key_sha256(X509 *cert, char out[65])
 {
 	unsigned char *der = NULL;
-	int len;
+	int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
 
-	if ((len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der)) <= 0) {
-		ERR_clear_error();
-		return QH_ERR_CRYPTO;
-	}
-	qh_sha256_hex(der, (size_t)len, out);
-	OPENSSL_free(der);
-	return 0;
+	return spki_sha256(der, len, out);
 }
 
 int

@@ -211,6 +211,17 @@ tls__note_queued(struct qh_tls_conn *conn)
 
 /* Output. */
 
+/* A writer that heard "no" from qh_tls_writable goes on once under the low mark. */
+static void
+drain(struct qh_tls_conn *conn)
+{
+	if (!conn->above_high || qh_tls_queued(conn) >= QH_TLS_LOW_WATER)
+		return;
+	conn->above_high = 0;
+	if (conn->ops->on_drain != NULL && conn->state == TLS_READY)
+		conn->ops->on_drain(conn);
+}
+
 static void
 on_write(uv_write_t *req, int status)
 {
@@ -227,19 +238,7 @@ on_write(uv_write_t *req, int status)
 		return;
 	}
 	start_write(conn);
-	if (conn->above_high && qh_tls_queued(conn) < QH_TLS_LOW_WATER) {
-		conn->above_high = 0;
-		if (conn->ops->on_drain != NULL && conn->state == TLS_READY)
-			conn->ops->on_drain(conn);
-	}
-}
-
-/* 1 when a writer that heard "no" from qh_tls_writable may go on now. */
-static int
-drain_owed(const struct qh_tls_conn *conn)
-{
-	return conn->above_high && !conn->tx_busy[0] && !conn->tx_busy[1] &&
-	    qh_tls_queued(conn) < QH_TLS_LOW_WATER;
+	drain(conn);
 }
 
 /*
@@ -263,8 +262,8 @@ start_write(struct qh_tls_conn *conn)
 	if ((r = uv_try_write((uv_stream_t *)conn->tcp, &b, 1)) == (int)b.len) {
 		qh_buf_reset(&conn->tx_cipher[i]);
 		conn->last_io_ms = uv_now(conn->tcp->loop);
-		if (drain_owed(conn))
-			tls__flush_add(conn); /* on_drain from the loop's flush */
+		if (conn->above_high)
+			tls__flush_add(conn); /* drain() from the loop's flush */
 		return;
 	}
 	if (r > 0) {
@@ -321,11 +320,7 @@ tls__flush(struct qh_tls_conn *conn)
 	}
 	tls__note_queued(conn);
 	start_write(conn);
-	if (drain_owed(conn) && conn->state == TLS_READY) {
-		conn->above_high = 0;
-		if (conn->ops->on_drain != NULL)
-			conn->ops->on_drain(conn);
-	}
+	drain(conn);
 }
 
 void
