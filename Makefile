@@ -237,8 +237,9 @@ $(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $$(call unit_libs,$$*) $(LIBQH)
 # coverage instrumentation into a library each target links.
 FUZZ_SAN    := -fsanitize=address,undefined
 FUZZ_CFLAGS := $(BASE_CFLAGS) -O1 -g $(FUZZ_SAN) -Wno-missing-prototypes
-# The agent's RFB server (no I/O, no X11) is fuzzed too.
-FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c)
+# The agent's RFB server (no I/O, no X11) and the desktop helper's greeting are
+# fuzzed too.
+FUZZ_AGENT_SRC := $(wildcard agent/rfb*.c) agent/helpergreet.c
 # And the web console's parsers: the pages' WebSocket messages and ticket requests.
 FUZZ_WEB_SRC := console/web/wsmsg.c console/web/deskreq.c
 FUZZ_OBJ    := $(COMMON_SRC:%.c=build/fuzz/obj/%.o) $(FUZZ_AGENT_SRC:%.c=build/fuzz/obj/%.o) \

@@ -44,13 +44,13 @@
 #include "qh/err.h"
 #include "qh/log.h"
 #include "agent.h"
+#include "helpergreet.h"
 #include "platform.h"
 #include "win32/deskhelper.h"
 #include "win32/portable.h"
 #include "win32/win.h"
 
 #define HELPER_READ_MAX (64 * 1024) /* the helper's output read at a time */
-#define HELPER_WHY_MAX	200	    /* the helper's reason for not capturing */
 #define PIPE_BUFFER	(64 * 1024)
 
 static int wanted;
@@ -60,17 +60,14 @@ struct deskhelper {
 	void *arg;
 	uv_pipe_t pipe;
 	HANDLE process;
-	unsigned started : 1; /* the helper said 'R' */
-	unsigned refused : 1; /* the helper said 'E' */
-	unsigned failed : 1;  /* io->failed was called */
-	unsigned closed : 1;  /* deskhelper_close was called */
+	struct helper_greet greet; /* 'R' or 'E' and why (helpergreet.h) */
+	unsigned failed : 1;	   /* io->failed was called */
+	unsigned closed : 1;	   /* deskhelper_close was called */
 	unsigned reading : 1;
 
 	/* From the helper, not yet taken by io->write. */
 	uint8_t out[HELPER_READ_MAX];
 	size_t out_off, out_len;
-	char why[HELPER_WHY_MAX + 1];
-	size_t why_len;
 
 	/* To the helper: in flight, and what came since (both RFB_INPUT_MAX). */
 	uv_write_t wreq;
@@ -146,36 +143,23 @@ static void
 on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b QH_UNUSED)
 {
 	struct deskhelper *h = s->data;
-	size_t off = 0, take;
+	const char *why;
+	size_t off;
 
 	if (n == 0 || h->closed || h->failed)
 		return;
 	if (n < 0) {
-		h->why[h->why_len] = '\0';
-		ui_sanitize(h->why);
-		helper_fail(h,
-		    h->refused && h->why_len > 0 ? h->why : "the desktop helper ended");
+		why = helper_greet_why(&h->greet);
+		helper_fail(h, why != NULL ? why : "the desktop helper ended");
 		return;
 	}
-	if (!h->started && !h->refused) {
-		if (h->out[0] == 'R')
-			h->started = 1;
-		else if (h->out[0] == 'E')
-			h->refused = 1;
-		else {
-			helper_fail(h, "the desktop helper sent nonsense");
-			return;
-		}
-		off = 1;
-	}
-	if (h->refused) {
-		take = (size_t)n - off;
-		if (take > HELPER_WHY_MAX - h->why_len)
-			take = HELPER_WHY_MAX - h->why_len;
-		memcpy(h->why + h->why_len, h->out + off, take);
-		h->why_len += take;
+	off = helper_greet_take(&h->greet, h->out, (size_t)n);
+	if (h->greet.state == HELPER_GREET_NONSENSE) {
+		helper_fail(h, "the desktop helper sent nonsense");
 		return;
 	}
+	if (h->greet.state != HELPER_GREET_READY)
+		return; /* its reason, until the pipe ends */
 	h->out_off = off;
 	h->out_len = (size_t)n - off;
 	flush_out(h);
