@@ -37,6 +37,7 @@ extern const char qh_sql_migrate_customers[];
 extern const char qh_sql_migrate_short[];
 extern const char qh_sql_migrate_tickets[];
 extern const char qh_sql_migrate_desktop[];
+extern const char qh_sql_migrate_checks[];
 
 struct db_step {
 	int version;		   /* user_version after this step */
@@ -55,6 +56,7 @@ static const struct db_step db_steps[] = {
 	{ 6, qh_sql_migrate_short, NULL },     /* short join codes */
 	{ 7, qh_sql_migrate_tickets, NULL },   /* conversations, statuses, assignment */
 	{ 8, qh_sql_migrate_desktop, NULL },   /* customers.record_desktop */
+	{ 9, qh_sql_migrate_checks, NULL },    /* CHECKs without IN lists */
 };
 
 #define DB_NSTEPS ((int)(sizeof(db_steps) / sizeof(db_steps[0])))

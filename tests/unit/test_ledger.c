@@ -935,6 +935,86 @@ test_verify_sessions(void **state)
 	assert_problem(f, 0, "owes 2 units");
 }
 
+/* SQLite's answer to sql: SQLITE_OK, or what refused it. */
+static int
+exec_rc(sqlite3 *db, const char *sql)
+{
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) & 0xff;
+}
+
+/*
+ * The CHECKs schema version 9 rewrote without IN lists (migrate_checks.sql)
+ * allow every value they allowed, NULL where it was allowed, and nothing
+ * else.
+ */
+static void
+test_checks(void **state)
+{
+	struct fixture *f = *state;
+	static const char *reasons[] = { "technician", "customer", "agent_lost", "idle",
+		"shutdown", "crash_recovery", "revoked" };
+	static const char *kinds[] = { "balance_low", "balance_zero", "purchase",
+		"session_report", "ticket_received", "ticket_answered",
+		"ticket_need_info", "ticket_closed", "appointment", "ticket_due_soon",
+		"ticket_overdue" };
+	static const char *statuses[] = { "queued", "sent", "failed", "skipped" };
+	static const char *audiences[] = { "customer", "staff", "command" };
+	char sql[512];
+	size_t i;
+
+	exec_ok(f->db,
+	    "INSERT INTO customers (id, name, created_at) VALUES ('acme', 'ACME', "
+	    "'2026-01-01T00:00:00Z'); INSERT INTO agents (id, customer_id, "
+	    "enrolled_at) VALUES ('a-1', 'acme', '2026-01-01T00:00:00Z'); INSERT INTO "
+	    "sessions (id, customer_id, agent_id, code, opened_at, persisted_at) "
+	    "VALUES (1, 'acme', 'a-1', '123456', '2026-01-01T00:00:00Z', "
+	    "'2026-01-01T00:00:00Z')");
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
+		snprintf(sql, sizeof(sql),
+		    "UPDATE sessions SET close_reason = '%s' WHERE id = 1", reasons[i]);
+		assert_int_equal(exec_rc(f->db, sql), SQLITE_OK);
+	}
+	assert_int_equal(exec_rc(f->db, "UPDATE sessions SET close_reason = NULL"),
+	    SQLITE_OK);
+	assert_int_equal(exec_rc(f->db, "UPDATE sessions SET close_reason = 'Idle'"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(exec_rc(f->db, "UPDATE sessions SET close_reason = ''"),
+	    SQLITE_CONSTRAINT);
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO outbox (event, kind, channel, audience, status, data, "
+		    "token, created_at, next_at) VALUES ('e%zu', '%s', 'mail', '%s', "
+		    "'%s', '{}', 't', 'x', 'x')",
+		    i, kinds[i], audiences[i % 3], statuses[i % 4]);
+		assert_int_equal(exec_rc(f->db, sql), SQLITE_OK);
+	}
+	assert_int_equal(exec_rc(f->db,
+			     "INSERT INTO outbox (event, kind, channel, audience, data, "
+			     "token, created_at, next_at) VALUES ('b1', 'session', "
+			     "'mail', 'staff', '{}', 't', 'x', 'x')"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(exec_rc(f->db,
+			     "INSERT INTO outbox (event, kind, channel, audience, data, "
+			     "token, created_at, next_at) VALUES ('b2', 'purchase', "
+			     "'mail', 'nobody', '{}', 't', 'x', 'x')"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(exec_rc(f->db, "UPDATE outbox SET status = 'lost' WHERE id = 1"),
+	    SQLITE_CONSTRAINT);
+
+	/* The ledger's kinds, through what writes them; and one it refuses. */
+	session_debit(f, "acme", 900);
+	assert_int_equal(query_int(f->db,
+			     "SELECT count(*) FROM ledger WHERE kind = "
+			     "'session'"),
+	    1);
+	exec_ok(f->db, "DROP TRIGGER ledger_no_update");
+	assert_int_equal(exec_rc(f->db, "UPDATE ledger SET kind = 'gift'"),
+	    SQLITE_CONSTRAINT);
+	assert_int_equal(exec_rc(f->db, "UPDATE ledger SET kind = 'correction'"),
+	    SQLITE_OK);
+}
+
 int
 main(void)
 {
@@ -950,6 +1030,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_migration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_money_signs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_sessions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_checks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
