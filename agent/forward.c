@@ -243,7 +243,7 @@ forward_dial_start(struct task_list *tasks QH_UNUSED, uv_loop_t *loop, struct qh
 		free(d);
 		return 0;
 	}
-	if ((tn = qh_tunnel_new(loop, QH_MUX_WINDOW, &dial_ops, d)) == NULL) {
+	if ((tn = qh_tunnel_new(loop, QH_MUX_BULK_WINDOW, &dial_ops, d)) == NULL) {
 		free(d);
 		qh_chan_refuse(ch, "internal", "the agent is out of memory");
 		return 0;

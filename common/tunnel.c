@@ -1,9 +1,9 @@
 /*
  * Tunnels (see qh/tunnel.h): a TCP socket and a channel relaying to each
- * other. Channel bytes go to the socket with uv_try_write when nothing is
- * queued, else through a ring (qh/ring.h) the size of the window we
- * granted, and are
- * credited back to the peer only when written. Socket bytes are read one
+ * other. Channel bytes go to the socket through a ring (qh/ring.h) the
+ * size of the window we granted, written once per loop iteration, and are
+ * credited back to the peer only when written; a few bytes with nothing
+ * queued go straight out with uv_try_write. Socket bytes are read one
  * chunk at a time into a fixed buffer and reading stops while part of a
  * chunk waits for channel window; on_writable resumes it.
  */
@@ -45,6 +45,8 @@ struct qh_tunnel {
 	size_t wlen;	     /* of which in flight in wreq */
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
+	uv_check_t flush;	/* writes the ring once per loop iteration */
+	unsigned flush_on : 1;	/* flush started */
 	unsigned writing : 1;	/* wreq in flight */
 	unsigned chan_eof : 1;	/* the peer sent EOF */
 	unsigned shut_sent : 1; /* uv_shutdown issued */
@@ -61,6 +63,8 @@ struct qh_tunnel {
 	uint64_t to_sock, to_chan;
 	uint8_t rbuf[QH_TUNNEL_READ_CHUNK];
 };
+
+#define COALESCE_MIN 8192 /* channel bytes at least this many are queued, not written */
 
 static const struct qh_chan_ops tunnel_chan_ops;
 static void tunnel_end(struct qh_tunnel *tn, int err, const char *text);
@@ -88,7 +92,9 @@ qh_tunnel_new(uv_loop_t *loop, uint32_t window, const struct qh_tunnel_ops *ops,
 	uv_tcp_init(loop, &tn->own);
 	tn->own.data = tn;
 	tn->tcp = &tn->own;
-	tn->nhandles = 1;
+	uv_check_init(loop, &tn->flush);
+	tn->flush.data = tn;
+	tn->nhandles = 2;
 	return tn;
 }
 
@@ -130,7 +136,7 @@ handle_closed(uv_handle_t *h)
 {
 	struct qh_tunnel *tn = h->data;
 
-	if (h != (uv_handle_t *)&tn->own)
+	if (h != (uv_handle_t *)&tn->own && h != (uv_handle_t *)&tn->flush)
 		free(h); /* dialled: allocated by qh_dial */
 	tn->nhandles--;
 	tunnel_maybe_free(tn);
@@ -164,6 +170,7 @@ tunnel_end(struct qh_tunnel *tn, int err, const char *text)
 	}
 	qh_dial_cancel(tn->dial);
 	tn->dial = NULL;
+	uv_close((uv_handle_t *)&tn->flush, handle_closed);
 	if (!uv_is_closing((uv_handle_t *)tn->tcp))
 		uv_close((uv_handle_t *)tn->tcp, handle_closed);
 }
@@ -320,7 +327,7 @@ sock_write_kick(struct qh_tunnel *tn)
 	uv_buf_t b[2];
 	unsigned int nb;
 	size_t len;
-	int r;
+	int n, r;
 
 	if (tn->state != TN_OPEN || tn->writing)
 		return;
@@ -339,7 +346,25 @@ sock_write_kick(struct qh_tunnel *tn)
 		}
 		return;
 	}
+	/* What the socket takes now; only the rest waits for a write request. */
 	nb = qh_ring_peek(&tn->ring, b, &len);
+	n = uv_try_write((uv_stream_t *)tn->tcp, b, nb);
+	if (n < 0 && n != UV_EAGAIN) {
+		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(n));
+		tunnel_end(tn, qh_err_from_uv(n), NULL);
+		return;
+	}
+	if (n > 0) {
+		qh_ring_consume(&tn->ring, (size_t)n);
+		tn->to_sock += (uint64_t)n;
+		if (tn->ch != NULL)
+			qh_chan_consume(tn->ch, (size_t)n);
+		if ((size_t)n == len) {
+			sock_write_kick(tn); /* the EOF after it */
+			return;
+		}
+		nb = qh_ring_peek(&tn->ring, b, &len);
+	}
 	tn->wreq.data = tn;
 	if ((r = uv_write(&tn->wreq, (uv_stream_t *)tn->tcp, b, nb, sock_written)) != 0) {
 		qh_debug("tunnel %s: write: %s", tn->target, uv_strerror(r));
@@ -348,6 +373,17 @@ sock_write_kick(struct qh_tunnel *tn)
 	}
 	tn->writing = 1;
 	tn->wlen = len;
+}
+
+/* The loop's check phase after channel bytes were queued: they go out in one write. */
+static void
+on_flush(uv_check_t *h)
+{
+	struct qh_tunnel *tn = h->data;
+
+	uv_check_stop(h);
+	tn->flush_on = 0;
+	sock_write_kick(tn);
 }
 
 /* Channel callbacks. */
@@ -386,8 +422,8 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		qh_chan_consume(ch, len); /* nowhere to go */
 		return;
 	}
-	/* Straight to the socket when nothing is queued: no copy. */
-	if (!tn->writing && qh_ring_len(&tn->ring) == 0) {
+	/* A few bytes with nothing queued (typing, an answer) go out now, uncopied. */
+	if (len < COALESCE_MIN && !tn->writing && qh_ring_len(&tn->ring) == 0) {
 		b = uv_buf_init((char *)p, (unsigned int)len);
 		n = uv_try_write((uv_stream_t *)tn->tcp, &b, 1);
 		if (n < 0 && n != UV_EAGAIN) {
@@ -404,6 +440,11 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		if (len == 0)
 			return;
 	}
+	/*
+	 * Bulk is queued and written once per loop iteration (on_flush), so
+	 * the frames of one read leave in one write: a write per 16 KiB frame
+	 * woke the receiving program four times as often.
+	 */
 	/* The window we granted is the ring's capacity: more is a breach. */
 	if ((n = qh_ring_put(&tn->ring, p, len)) != 0) {
 		if (n == QH_ERR_TOO_LARGE) {
@@ -413,7 +454,10 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		tunnel_end(tn, n, NULL);
 		return;
 	}
-	sock_write_kick(tn);
+	if (!tn->flush_on && !tn->writing) {
+		uv_check_start(&tn->flush, on_flush);
+		tn->flush_on = 1;
+	}
 }
 
 static void

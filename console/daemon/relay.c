@@ -38,8 +38,8 @@
 
 #define TECH	      0
 #define AGENT	      1
-#define QUEUE_MAX     (QH_MUX_WINDOW + 256 * 1024)
-#define ARGV_JSON_MAX 8192 /* exec's argv in the audit row; longer is left out */
+#define QUEUE_SLACK   (256 * 1024) /* a queue's room past the window it backs */
+#define ARGV_JSON_MAX 8192	   /* exec's argv in the audit row; longer is left out */
 #define DETAIL_MAX    (ARGV_JSON_MAX + 1024)
 
 /* REQUEST{cmd="desktop"} flags: bit 0 --allow-overdraft, bit 2 --control, 8..15 --screen.
@@ -118,18 +118,19 @@ static const struct relay_kind {
 	const char *action;  /* ACTION cmd */
 	uint64_t pass;	     /* keys copied from the request */
 	uint64_t need;	     /* keys the request must carry */
+	uint32_t window;     /* granted to both sides */
 } relay_kinds[] = {
-	{ "exec", "exec", K(QH_K_ARG), K(QH_K_ARG) },
-	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM) | K(QH_K_ARG),
-	    0 },
-	{ "forward", "forward", K(QH_K_TARGET), K(QH_K_TARGET) },
-	{ "dial", "dial", K(QH_K_TARGET), K(QH_K_TARGET) },
+	{ "exec", "exec", K(QH_K_ARG), K(QH_K_ARG), QH_MUX_WINDOW },
+	{ "attach", "shell", K(QH_K_ROWS) | K(QH_K_COLS) | K(QH_K_TERM) | K(QH_K_ARG), 0,
+	    QH_MUX_WINDOW },
+	{ "forward", "forward", K(QH_K_TARGET), K(QH_K_TARGET), QH_MUX_WINDOW },
+	{ "dial", "dial", K(QH_K_TARGET), K(QH_K_TARGET), QH_MUX_BULK_WINDOW },
 	{ "push", "push", K(QH_K_PATH) | K(QH_K_SIZE) | K(QH_K_MODE),
-	    K(QH_K_PATH) | K(QH_K_SIZE) },
-	{ "pull", "pull", K(QH_K_PATH), K(QH_K_PATH) },
-	{ "info", "info", 0, 0 },
-	{ "desktop", "desktop", 0, 0 },
-	{ NULL, NULL, 0, 0 },
+	    K(QH_K_PATH) | K(QH_K_SIZE), QH_MUX_WINDOW },
+	{ "pull", "pull", K(QH_K_PATH), K(QH_K_PATH), QH_MUX_WINDOW },
+	{ "info", "info", 0, 0, QH_MUX_WINDOW },
+	{ "desktop", "desktop", 0, 0, QH_MUX_WINDOW },
+	{ NULL, NULL, 0, 0, 0 },
 };
 
 static void relay_flush(struct relay *r, int to);
@@ -641,7 +642,8 @@ relay_on_open_result(struct qh_chan *ch, int err, const struct qh_msg *m)
 	r->state = RELAY_OPEN;
 	relay_attached(r);
 	if (r->ch[TECH] != NULL && qh_chan_pending(r->ch[TECH])) {
-		qh_chan_accept(r->ch[TECH], 0, &relay_ops, r);
+		qh_chan_accept(r->ch[TECH], relay_kinds[r->kind_index].window, &relay_ops,
+		    r);
 		if (r->greeting[0] != '\0')
 			reply_chan_notice(r->ch[TECH], r->greeting);
 	}
@@ -781,7 +783,8 @@ relay_start(struct relay *r, struct session *s, struct qh_mux *agent,
 	snprintf(r->greeting, sizeof(r->greeting), "%s", greeting);
 	r->state = RELAY_OPENING;
 	/* Not attached yet: that waits for the agent's OPEN_OK (R2). */
-	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action, 0, &relay_ops, r)) == NULL)
+	if ((r->ch[AGENT] = qh_chan_open(agent, &r->action,
+		 relay_kinds[r->kind_index].window, &relay_ops, r)) == NULL)
 		relay_fail(r, "agent", "cannot open a channel to the agent");
 }
 
@@ -960,8 +963,6 @@ relay_new(struct server *srv, struct relay_list *list, const struct relay_who *w
 	snprintf(r->name, sizeof(r->name), "%s", who->name);
 	(void)qh_msg_get_u32(m, QH_K_FLAGS, &flags);
 	r->overdraft = (flags & 1) != 0;
-	qh_buf_init(&r->q[TECH], QUEUE_MAX);
-	qh_buf_init(&r->q[AGENT], QUEUE_MAX);
 	if (build_action(r, cmd, m, &why) != 0) {
 		qh_buf_release(&r->action);
 		free(r->argv_json);
@@ -969,6 +970,9 @@ relay_new(struct server *srv, struct relay_list *list, const struct relay_who *w
 		qh_chan_refuse(ch, "format", why);
 		return NULL;
 	}
+	/* Each queue holds what the window granted to the other side lets in. */
+	qh_buf_init(&r->q[TECH], relay_kinds[r->kind_index].window + QUEUE_SLACK);
+	qh_buf_init(&r->q[AGENT], relay_kinds[r->kind_index].window + QUEUE_SLACK);
 	r->ch[TECH] = ch;
 	LIST_INSERT_HEAD(list, r, link);
 	/* Answered once the agent's side is open: refusals stay refusals. */

@@ -107,8 +107,8 @@ accept_one(struct forward *f)
 	int r;
 
 	if ((cn = calloc(1, sizeof(*cn))) == NULL ||
-	    (cn->tn = qh_tunnel_new(tech_loop(f->t), QH_MUX_WINDOW, &conn_ops, cn)) ==
-		NULL) {
+	    (cn->tn = qh_tunnel_new(tech_loop(f->t), QH_MUX_BULK_WINDOW, &conn_ops,
+		 cn)) == NULL) {
 		free(cn);
 		tech_say(f->t, "out of memory; a connection was dropped");
 		return;

@@ -50,8 +50,8 @@ struct qh_tunnel_ops {
  * Makes a tunnel with an initialised TCP handle and no channel. window is
  * what the channel will grant the peer, QH_MUX_MIN_WINDOW to
  * QH_MUX_MAX_WINDOW (0: QH_MUX_WINDOW); a buffer of that size is allocated
- * only when the socket is slower than the channel. Returns NULL when out
- * of memory.
+ * once the channel brings more than a few bytes at a time (only what is
+ * queued at once is ever touched). Returns NULL when out of memory.
  */
 struct qh_tunnel *qh_tunnel_new(uv_loop_t *loop, uint32_t window,
     const struct qh_tunnel_ops *ops, void *arg);
