@@ -443,9 +443,9 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 	/*
 	 * Bulk is queued and written once per loop iteration (on_flush), so
 	 * the frames of one read leave in one write: a write per 16 KiB frame
-	 * woke the receiving program four times as often.
+	 * woke the receiving program four times as often. The window we
+	 * granted is the ring's capacity: more is a breach.
 	 */
-	/* The window we granted is the ring's capacity: more is a breach. */
 	if ((n = qh_ring_put(&tn->ring, p, len)) != 0) {
 		if (n == QH_ERR_TOO_LARGE) {
 			qh_warn("tunnel %s: the peer sent past the window", tn->target);
