@@ -46,7 +46,6 @@ struct qh_tunnel {
 	uv_write_t wreq;
 	uv_shutdown_t sreq;
 	uv_check_t flush;	/* writes the ring once per loop iteration */
-	unsigned flush_on : 1;	/* flush started */
 	unsigned writing : 1;	/* wreq in flight */
 	unsigned chan_eof : 1;	/* the peer sent EOF */
 	unsigned shut_sent : 1; /* uv_shutdown issued */
@@ -298,6 +297,15 @@ on_shutdown(uv_shutdown_t *req, int status)
 	check_done(tn);
 }
 
+/* n channel bytes reached the socket: counted, and credited to the peer. */
+static void
+to_sock_done(struct qh_tunnel *tn, size_t n)
+{
+	tn->to_sock += n;
+	if (tn->ch != NULL)
+		qh_chan_consume(tn->ch, n);
+}
+
 static void
 sock_written(uv_write_t *req, int status)
 {
@@ -314,9 +322,7 @@ sock_written(uv_write_t *req, int status)
 		return;
 	}
 	qh_ring_consume(&tn->ring, n);
-	tn->to_sock += n;
-	if (tn->ch != NULL)
-		qh_chan_consume(tn->ch, n);
+	to_sock_done(tn, n);
 	sock_write_kick(tn);
 }
 
@@ -356,9 +362,7 @@ sock_write_kick(struct qh_tunnel *tn)
 	}
 	if (n > 0) {
 		qh_ring_consume(&tn->ring, (size_t)n);
-		tn->to_sock += (uint64_t)n;
-		if (tn->ch != NULL)
-			qh_chan_consume(tn->ch, (size_t)n);
+		to_sock_done(tn, (size_t)n);
 		if ((size_t)n == len) {
 			sock_write_kick(tn); /* the EOF after it */
 			return;
@@ -382,7 +386,6 @@ on_flush(uv_check_t *h)
 	struct qh_tunnel *tn = h->data;
 
 	uv_check_stop(h);
-	tn->flush_on = 0;
 	sock_write_kick(tn);
 }
 
@@ -432,8 +435,7 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 			return;
 		}
 		if (n > 0) {
-			qh_chan_consume(ch, (size_t)n);
-			tn->to_sock += (uint64_t)n;
+			to_sock_done(tn, (size_t)n);
 			p += n;
 			len -= (size_t)n;
 		}
@@ -454,10 +456,8 @@ chan_data(struct qh_chan *ch, int ext, const uint8_t *p, size_t len)
 		tunnel_end(tn, n, NULL);
 		return;
 	}
-	if (!tn->flush_on && !tn->writing) {
-		uv_check_start(&tn->flush, on_flush);
-		tn->flush_on = 1;
-	}
+	if (!tn->writing)
+		uv_check_start(&tn->flush, on_flush); /* nothing if started already */
 }
 
 static void
